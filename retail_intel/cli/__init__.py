@@ -1,0 +1,1 @@
+"""The command-line edge: Typer commands that parse, call one library function and render."""

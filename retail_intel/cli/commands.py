@@ -1,0 +1,15 @@
+"""Registration of every command module on the Typer app."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    # One line per command module; each module exposes ``register(app)``.
+    from retail_intel.cli import process
+
+    process.register(app)
+    from retail_intel.cli import config_cmds
+
+    config_cmds.register(app)

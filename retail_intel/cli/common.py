@@ -1,0 +1,130 @@
+"""Options and rendering shared by every command.
+
+Conventions: ``--config DIR`` (env ``RETAIL_INTEL_CONFIG``, default ``./config``),
+``--data-dir DIR`` (env ``RETAIL_INTEL_DATA_DIR``, default ``./retail_data``),
+``--format table|json|csv`` where a command prints data; JSON and CSV go to
+stdout alone so they can be piped, everything else goes to stderr.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import enum
+import io
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from retail_intel.errors import InputError
+from retail_intel.timeutil import parse_datetime
+
+# Human-facing output (tables, progress, messages) goes to stderr unless a
+# command prints a table as its result; machine output goes to stdout.
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class OutputFormat(str, enum.Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+ConfigDir = Annotated[
+    Path,
+    typer.Option(
+        "--config",
+        envvar="RETAIL_INTEL_CONFIG",
+        help="Directory of YAML metadata (branches.yaml, employees.yaml, ...).",
+        show_default=True,
+    ),
+]
+DataDir = Annotated[
+    Path,
+    typer.Option(
+        "--data-dir",
+        envvar="RETAIL_INTEL_DATA_DIR",
+        help="Parquet data directory (movements, KPIs).",
+        show_default=True,
+    ),
+]
+FormatOpt = Annotated[
+    OutputFormat,
+    typer.Option("--format", "-f", help="Output: a Rich table, or JSON / CSV on stdout for piping."),
+]
+
+DEFAULT_CONFIG = Path("config")
+DEFAULT_DATA_DIR = Path("retail_data")
+
+
+def parse_time_option(value: str | None, name: str) -> dt.datetime | None:
+    """Parse an ISO 8601 option value that must carry a timezone."""
+    if value is None:
+        return None
+    try:
+        return parse_datetime(value)
+    except InputError as exc:
+        raise InputError(f"{name}: {exc}") from exc
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, float) and value != value:  # NaN has no JSON form
+        return None
+    return value
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, default=_jsonable, indent=2, ensure_ascii=False)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, list | tuple):
+        return ", ".join(_cell(v) for v in value)
+    return str(_jsonable(value))
+
+
+def render_rows(
+    rows: Sequence[Mapping[str, Any]],
+    fmt: OutputFormat,
+    *,
+    title: str | None = None,
+    columns: Iterable[str] | None = None,
+) -> None:
+    """Print records as a Rich table, JSON (list of objects) or CSV."""
+    cols = list(columns) if columns is not None else (list(rows[0].keys()) if rows else [])
+    if fmt is OutputFormat.json:
+        sys.stdout.write(to_json([{c: row.get(c) for c in cols} for row in rows]) + "\n")
+        return
+    if fmt is OutputFormat.csv:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(cols)
+        for row in rows:
+            writer.writerow(["" if row.get(c) is None else _jsonable(row.get(c)) for c in cols])
+        sys.stdout.write(buffer.getvalue())
+        return
+    table = Table(title=title, show_lines=False)
+    for col in cols:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in cols))
+    if not rows:
+        err.print(f"[yellow]no rows[/yellow]{f' for {title}' if title else ''}")
+    out.print(table)

@@ -1,0 +1,108 @@
+"""``retail-intel ingest``: add movement events produced elsewhere to the store."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from retail_intel.cli.common import (
+    DEFAULT_CONFIG,
+    DEFAULT_DATA_DIR,
+    ConfigDir,
+    DataDir,
+    FormatOpt,
+    OutputFormat,
+    err,
+    out,
+    render_rows,
+    to_json,
+)
+from retail_intel.ingest import IngestResult, InputFormat, ingest_file
+
+
+def _render(result: IngestResult, fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.json:
+        sys.stdout.write(to_json(result.as_dict()) + "\n")
+        return
+    counts = [
+        {"rows": "read", "count": result.read},
+        {"rows": "accepted", "count": result.accepted},
+        {"rows": "rejected", "count": result.rejected},
+        {"rows": "already present", "count": result.already_present},
+    ]
+    if fmt is OutputFormat.csv:
+        render_rows(counts, fmt, columns=["rows", "count"])
+        return
+    table = Table(title=f"ingest {result.file.name} ({result.format.value})")
+    table.add_column("rows")
+    table.add_column("count", justify="right")
+    for row in counts:
+        table.add_row(str(row["rows"]), f"{row['count']:,}")
+    out.print(table)
+    if result.reject_kinds:
+        reasons = Table(title="reasons for rejection (a row may have several)")
+        reasons.add_column("reason")
+        reasons.add_column("rows", justify="right")
+        for kind, count in result.reject_kinds.items():
+            reasons.add_row(kind, f"{count:,}")
+        out.print(reasons)
+    if result.ignored_columns:
+        err.print(f"[dim]ignored columns: {escape(', '.join(result.ignored_columns))}[/dim]")
+    err.print(f"[dim]wrote {len(result.written)} movement file(s)[/dim]")
+
+
+def ingest(
+    file: Annotated[Path, typer.Argument(help="Events as JSON Lines (.jsonl/.ndjson/.json) or CSV (.csv).")],
+    input_format: Annotated[
+        InputFormat | None,
+        typer.Option("--input-format", help="Override the format detected from the file extension."),
+    ] = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            "--rejects",
+            help="Where to write rejected rows (CSV: line, reason, raw). "
+            "Default: DATA_DIR/rejects/<file stem>.<fingerprint>.rejects.csv",
+        ),
+    ] = None,
+    config: ConfigDir = DEFAULT_CONFIG,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Add movement events produced elsewhere to the movement store.
+
+    Each row needs customer_id (UUID), branch_id (defined in branches.yaml),
+    enter_time and exit_time (ISO 8601 with a timezone, exit not before enter)
+    and action_type (entered or passed). Valid rows are stored like the output
+    of `process`; rejected rows go to a rejects file with their line number and
+    reasons; rows whose customer_id is already stored are skipped and counted.
+    Ingesting the same file twice adds nothing.
+
+    Exit code: 0 when every row was accepted or already present, 1 when any row
+    was rejected or the file holds no rows.
+
+    Example: retail-intel ingest exports/events-2026-02-08.jsonl --config config
+    """
+    result = ingest_file(
+        file, config_dir=config, data_dir=data_dir, input_format=input_format, rejects_path=rejects
+    )
+    _render(result, fmt)
+    if result.read == 0:
+        err.print(f"[red]error:[/red] {escape(str(file))} holds no rows; nothing was ingested")
+        raise typer.Exit(1)
+    if result.rejected:
+        where = escape(str(result.rejects_file))
+        if result.accepted + result.already_present == 0:
+            err.print(f"[red]error:[/red] no valid rows in {escape(str(file))}; see {where}")
+        else:
+            err.print(f"[yellow]{result.rejected:,} row(s) rejected[/yellow]; see {where}")
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest)

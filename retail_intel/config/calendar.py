@@ -1,0 +1,232 @@
+"""Calendar arithmetic over the config: event occurrences, shift intervals, active promotions.
+
+Pure functions, no I/O. Every datetime going in must be timezone-aware and
+every datetime coming out is aware UTC, so callers can compare them with
+movement timestamps directly.
+
+Wall-clock rules (why the code below works in local time and not in UTC):
+
+* A weekly shift "mon 09:00-17:00" means 09:00 on the shop floor's clock, so
+  it is laid out in the branch's timezone and only then converted to UTC; in
+  a DST week the UTC times move by an hour, the local times do not.
+* A repeating event keeps its local start time too. Its "local" zone is the
+  branch's timezone when the caller passes one (``timezones``), otherwise the
+  UTC offset written in the event's ``start``.
+* A local time that does not exist (skipped by a spring-forward change) is
+  read with the offset in force before the change, which is what
+  :mod:`zoneinfo` does with ``fold=0``.
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from retail_intel.config.models import WEEKDAYS, Employee, Event, Promotion, Repeat
+from retail_intel.errors import TimeError
+
+__all__ = [
+    "EventOccurrence",
+    "active_promotions",
+    "expand_events",
+    "shift_intervals",
+]
+
+# Occurrences of one event are generated lazily; this guards against a
+# runaway loop on absurd ranges (a daily event over 50 years is ~18k rows).
+_MAX_OCCURRENCES_PER_EVENT = 100_000
+
+
+@dataclass(frozen=True)
+class EventOccurrence:
+    """One dated occurrence of an event; ``start``/``end`` are aware UTC."""
+
+    event_id: str
+    name: str
+    branch: str | None
+    location: str | None
+    start: dt.datetime
+    end: dt.datetime
+
+
+def _require_aware(value: dt.datetime, name: str) -> dt.datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise TimeError(f"{name} must carry a timezone, got {value.isoformat()} which has none")
+    return value.astimezone(dt.UTC)
+
+
+def _localize(naive: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    """Attach ``tz`` to a wall-clock time and convert to UTC."""
+    return naive.replace(tzinfo=tz).astimezone(dt.UTC)
+
+
+def _add_months(day: dt.date, months: int) -> dt.date | None:
+    """The same day-of-month ``months`` later, or None if that month is too short."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    if day.day > _calendar.monthrange(year, month + 1)[1]:
+        return None
+    return day.replace(year=year, month=month + 1)
+
+
+def _first_index(event: Event, tz: dt.tzinfo, range_start: dt.datetime) -> int:
+    """A repetition index at or before the first occurrence that can overlap ``range_start``.
+
+    Skipping ahead keeps long-running daily events cheap; starting one period
+    early is harmless because overlap is checked for every candidate.
+    """
+    duration = event.end - event.start
+    earliest_start = range_start - duration
+    local_first = event.start.astimezone(tz)
+    local_earliest = earliest_start.astimezone(tz)
+    if local_earliest <= local_first:
+        return 0
+    if event.repeat is Repeat.daily:
+        return max(0, (local_earliest.date() - local_first.date()).days - 1)
+    if event.repeat is Repeat.weekly:
+        return max(0, (local_earliest.date() - local_first.date()).days // 7 - 1)
+    if event.repeat is Repeat.monthly:
+        months = (local_earliest.year - local_first.year) * 12 + local_earliest.month - local_first.month
+        return max(0, months - 1)
+    return 0
+
+
+def _candidates(event: Event, tz: dt.tzinfo, range_start: dt.datetime) -> Iterator[tuple[int, dt.datetime]]:
+    """(index, local naive start) of each repetition in order, from a useful starting index."""
+    local_start = event.start.astimezone(tz).replace(tzinfo=None)
+    if event.repeat is Repeat.none:
+        yield 0, local_start
+        return
+    index = _first_index(event, tz, range_start)
+    for _ in range(_MAX_OCCURRENCES_PER_EVENT):
+        if event.repeat is Repeat.daily:
+            yield index, local_start + dt.timedelta(days=index)
+        elif event.repeat is Repeat.weekly:
+            yield index, local_start + dt.timedelta(weeks=index)
+        else:
+            day = _add_months(local_start.date(), index)
+            if day is not None:  # e.g. the 31st in a 30-day month: no occurrence that month
+                yield index, dt.datetime.combine(day, local_start.time())
+        index += 1
+
+
+def _occurrences(
+    event: Event, tz: dt.tzinfo, range_start: dt.datetime, range_end: dt.datetime
+) -> Iterator[EventOccurrence]:
+    base_local_start = event.start.astimezone(tz).replace(tzinfo=None)
+    # Wall-clock duration, so an event 09:00-17:00 stays 09:00-17:00 locally on
+    # every repetition even when a DST change falls between repetitions.
+    local_duration = event.end.astimezone(tz).replace(tzinfo=None) - base_local_start
+    for _, local_start in _candidates(event, tz, range_start):
+        if event.until is not None and local_start.date() > event.until:
+            return
+        start = _localize(local_start, tz)
+        if start >= range_end:
+            return
+        end = _localize(local_start + local_duration, tz)
+        if end <= start:  # only possible when a DST change swallows a very short event
+            end = start + (event.end - event.start)
+        if end > range_start:
+            yield EventOccurrence(
+                event_id=event.id,
+                name=event.name,
+                branch=event.branch,
+                location=event.location,
+                start=start,
+                end=end,
+            )
+
+
+def expand_events(
+    events: Iterable[Event],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    timezones: Mapping[str, ZoneInfo] | None = None,
+) -> list[EventOccurrence]:
+    """Every occurrence of ``events`` overlapping ``[start, end)``, sorted by start.
+
+    ``repeat`` daily / weekly / monthly repeats the event's local start time;
+    monthly keeps the day of the month and skips months without that day (an
+    event on the 31st has no occurrence in April). ``until`` is inclusive: the
+    last occurrence is the one starting on that local date. ``timezones`` maps
+    branch ids to their zones so repetitions of a branch's event follow its DST.
+    """
+    range_start = _require_aware(start, "start")
+    range_end = _require_aware(end, "end")
+    if range_end <= range_start:
+        return []
+    found: list[EventOccurrence] = []
+    for event in events:
+        tz: dt.tzinfo
+        if timezones is not None and event.branch is not None and event.branch in timezones:
+            tz = timezones[event.branch]
+        else:
+            tz = event.start.tzinfo or dt.UTC
+        found.extend(_occurrences(event, tz, range_start, range_end))
+    found.sort(key=lambda occ: (occ.start, occ.end, occ.event_id))
+    return found
+
+
+def _local_spans_on(employee: Employee, day: dt.date) -> list[tuple[dt.time, dt.time]]:
+    """The employee's scheduled (start, end) wall-clock spans on one local date."""
+    exceptions = [exc for exc in employee.shifts.exceptions if exc.date == day]
+    if exceptions:
+        # Any exception for a date replaces that date's weekly shifts entirely;
+        # several non-off exceptions on one date make a split shift.
+        if any(exc.off for exc in exceptions):
+            return []
+        spans: list[tuple[dt.time, dt.time]] = []
+        for exc in exceptions:
+            assert exc.start is not None and exc.end is not None  # guaranteed by the model
+            spans.append((_hhmm(exc.start), _hhmm(exc.end)))
+        return spans
+    weekday = WEEKDAYS[day.weekday()]
+    return [(shift.span.start_time, shift.span.end_time) for shift in employee.shifts.weekly if shift.day == weekday]
+
+
+def _hhmm(text: str) -> dt.time:
+    hours, minutes = text.split(":")
+    return dt.time(int(hours), int(minutes))
+
+
+def shift_intervals(
+    employee: Employee, tz: ZoneInfo, start: dt.datetime, end: dt.datetime
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Aware UTC intervals when ``employee`` is scheduled, clipped to ``[start, end)``.
+
+    Weekly shifts are read in ``tz`` (the branch's zone), so a 09:00 shift is
+    08:00 UTC in London summer and 09:00 UTC in winter. A dated exception
+    replaces the weekly shifts of its local date; ``off: true`` means no shift.
+    Intervals are sorted and do not overlap if the config validated.
+    """
+    range_start = _require_aware(start, "start")
+    range_end = _require_aware(end, "end")
+    if range_end <= range_start:
+        return []
+    # One extra local day either side: the UTC range may begin or end on a
+    # different local date than its UTC date.
+    first_day = range_start.astimezone(tz).date() - dt.timedelta(days=1)
+    last_day = range_end.astimezone(tz).date() + dt.timedelta(days=1)
+    intervals: list[tuple[dt.datetime, dt.datetime]] = []
+    day = first_day
+    while day <= last_day:
+        for span_start, span_end in _local_spans_on(employee, day):
+            shift_start = _localize(dt.datetime.combine(day, span_start), tz)
+            shift_end = _localize(dt.datetime.combine(day, span_end), tz)
+            clipped_start = max(shift_start, range_start)
+            clipped_end = min(shift_end, range_end)
+            if clipped_end > clipped_start:
+                intervals.append((clipped_start, clipped_end))
+        day += dt.timedelta(days=1)
+    intervals.sort()
+    return intervals
+
+
+def active_promotions(promotions: Iterable[Promotion], branch_id: str, at: dt.datetime) -> list[Promotion]:
+    """Promotions that apply to ``branch_id`` and run at ``at`` (``start <= at < end``)."""
+    moment = _require_aware(at, "at")
+    return [promo for promo in promotions if promo.applies_to(branch_id) and promo.runs_at(moment)]

@@ -1,0 +1,411 @@
+"""pydantic models of the YAML metadata files in a config directory.
+
+One model per entry of ``branches.yaml``, ``employees.yaml``, ``tasks.yaml``,
+``events.yaml`` and ``promotions.yaml``. Field-level checks live here;
+checks that need more than one entry or file (unknown branch, duplicate ids,
+overlapping shifts) live in :mod:`retail_intel.config.loader`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+Point = tuple[float, float]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class _Model(BaseModel):
+    # Unknown keys are almost always typos in hand-edited YAML: reject them.
+    # Numbers become text where text is expected, so ``id: 101`` is the id "101".
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+
+def _check_tz(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"must be an IANA timezone such as 'Europe/London', got {value!r}") from exc
+    return value
+
+
+def _parse_hhmm(value: str) -> dt.time:
+    if not _HHMM.match(value):
+        raise ValueError(f"must be a time of day HH:MM, got {value!r}")
+    hours, minutes = value.split(":")
+    return dt.time(int(hours), int(minutes))
+
+
+def _require_aware(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"must carry a timezone (ISO 8601 such as 2026-02-08T10:00:00+00:00), got {value.isoformat()}")
+    return value
+
+
+class TimeRange(_Model):
+    """A span of a day, ``start`` < ``end``, both HH:MM (end may be 24:00 as 23:59)."""
+
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        _parse_hhmm(value)
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeRange:
+        if _parse_hhmm(self.end) <= _parse_hhmm(self.start):
+            raise ValueError(f"end must be after start, got {self.start}-{self.end}")
+        return self
+
+    @property
+    def start_time(self) -> dt.time:
+        return _parse_hhmm(self.start)
+
+    @property
+    def end_time(self) -> dt.time:
+        return _parse_hhmm(self.end)
+
+    @classmethod
+    def parse(cls, text: str) -> TimeRange:
+        """Build from ``"09:00-21:00"``."""
+        start, sep, end = text.partition("-")
+        if not sep:
+            raise ValueError(f"must be HH:MM-HH:MM, got {text!r}")
+        return cls(start=start.strip(), end=end.strip())
+
+
+def _coerce_range(value: object) -> object:
+    # "09:00-21:00" becomes {start, end} so a bad half is reported at
+    # opening_hours.<day>.start/end rather than as one opaque error.
+    if isinstance(value, str):
+        start, sep, end = value.partition("-")
+        if not sep:
+            raise ValueError(f"must be HH:MM-HH:MM or closed, got {value!r}")
+        return {"start": start.strip(), "end": end.strip()}
+    return value
+
+
+# One day's opening span, written "09:00-21:00" or as {start, end}.
+OpeningSpan = Annotated[TimeRange, BeforeValidator(_coerce_range)]
+
+
+class EntranceLine(_Model):
+    """A directional counting line: crossing from the ``out`` side to the ``in`` side counts in.
+
+    ``in_side`` is ``left`` or ``right`` as seen walking from ``start`` to ``end``
+    in image coordinates (y grows downwards).
+    """
+
+    start: Point
+    end: Point
+    in_side: Literal["left", "right"] = "left"
+    # Foot points must leave a band of this many pixels around the line before a
+    # crossing counts, so jitter on the line is not counted as many crossings.
+    band_px: float = Field(default=10.0, ge=0)
+
+    @model_validator(mode="after")
+    def _not_degenerate(self) -> EntranceLine:
+        if self.start == self.end:
+            raise ValueError(f"start and end must differ, got both {self.start}")
+        return self
+
+
+class DetectionSettings(_Model):
+    """Per-camera detector and tracker settings; command-line flags override them."""
+
+    model: str | None = None
+    imgsz: int | None = Field(default=None, ge=32, le=4096)
+    conf: float | None = Field(default=None, gt=0, lt=1)
+    device: str | None = None
+    tiles: int | None = Field(default=None, ge=1, le=4, description="split the frame into tiles x tiles")
+    fps: float | None = Field(default=None, gt=0, description="true frame rate when the header is wrong")
+    min_dwell: float | None = Field(default=None, ge=0, description="seconds inside the ROI to count as entered")
+    min_track: float | None = Field(default=None, ge=0, description="tracks shorter than this (s) are noise")
+    track_buffer: float | None = Field(default=None, gt=0, description="seconds a lost track is kept")
+    stride: int | None = Field(default=None, ge=1, description="run detection on every n-th frame")
+
+
+class Camera(DetectionSettings):
+    """One camera of a branch and the region of interest it watches.
+
+    Exactly one of ``roi`` (rectangle x1,y1,x2,y2) or ``zone`` (polygon) is given.
+    """
+
+    id: str = Field(min_length=1)
+    roi: tuple[float, float, float, float] | None = None
+    zone: list[Point] | None = None
+    line: EntranceLine | None = None
+    passby_zone: list[Point] | None = None
+    # strftime-style pattern matched against the file name's stem, e.g.
+    # "cam1_%Y%m%d_%H%M%S"; the parsed time is taken in the branch's timezone.
+    filename_pattern: str | None = None
+
+    @field_validator("roi", mode="before")
+    @classmethod
+    def _roi_shape(cls, value: object) -> object:
+        if isinstance(value, list | tuple) and len(value) != 4:
+            raise ValueError(f"must be [x1, y1, x2, y2] (4 numbers), got {len(value)} values")
+        return value
+
+    @field_validator("roi")
+    @classmethod
+    def _roi_ordered(cls, value: tuple[float, float, float, float] | None) -> tuple[float, float, float, float] | None:
+        if value is not None:
+            x1, y1, x2, y2 = value
+            if x2 <= x1 or y2 <= y1:
+                raise ValueError(f"must have x1 < x2 and y1 < y2, got {list(value)}")
+        return value
+
+    @field_validator("zone", "passby_zone", mode="before")
+    @classmethod
+    def _points_shape(cls, value: object) -> object:
+        if isinstance(value, list | tuple):
+            for index, point in enumerate(value):
+                if not isinstance(point, list | tuple) or len(point) != 2:
+                    raise ValueError(f"point #{index + 1} must be [x, y], got {point!r}")
+        return value
+
+    @field_validator("zone", "passby_zone")
+    @classmethod
+    def _enough_points(cls, value: list[Point] | None) -> list[Point] | None:
+        if value is not None and len(value) < 3:
+            raise ValueError(f"must have at least 3 points [x, y], got {len(value)}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_region(self) -> Camera:
+        if self.roi is not None and self.zone is not None:
+            raise ValueError("give either roi (x1,y1,x2,y2) or zone (polygon), not both")
+        if self.roi is None and self.zone is None:
+            raise ValueError("needs a region: roi [x1, y1, x2, y2] or zone [[x, y], ...]")
+        return self
+
+    def region_points(self) -> list[Point]:
+        """The ROI as a polygon, whichever form the YAML used."""
+        if self.zone is not None:
+            return list(self.zone)
+        assert self.roi is not None
+        x1, y1, x2, y2 = self.roi
+        return [(x1, y1), (x2, y1), (x2, y2), (x1, y2)]
+
+
+class BranchState(StrEnum):
+    active = "active"
+    inactive = "inactive"
+    closed = "closed"
+
+
+class Branch(_Model):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    capacity: int = Field(gt=0, description="people the floor holds")
+    peak_time: str | None = Field(default=None, description="usual busiest time of day, HH:MM")
+    neighbors: list[str] = Field(default_factory=list)
+    state: BranchState = BranchState.active
+    timezone: str = "UTC"
+    # weekday -> opening span; a missing weekday means closed that day
+    opening_hours: dict[Weekday, OpeningSpan] = Field(default_factory=dict)
+    customers_per_staff: float = Field(default=10.0, gt=0)
+    min_staff: int = Field(default=1, ge=0)
+    cameras: list[Camera] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        return _check_tz(value)
+
+    @field_validator("peak_time")
+    @classmethod
+    def _peak(cls, value: str | None) -> str | None:
+        if value is not None:
+            _parse_hhmm(value)
+        return value
+
+    @field_validator("opening_hours", mode="before")
+    @classmethod
+    def _hours(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: v for k, v in value.items() if v not in (None, "closed")}
+        return value
+
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def camera(self, camera_id: str) -> Camera | None:
+        return next((c for c in self.cameras if c.id == camera_id), None)
+
+
+class WeeklyShift(_Model):
+    """A recurring shift on one weekday, in the branch's local time."""
+
+    day: Weekday
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        _parse_hhmm(value)
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WeeklyShift:
+        if _parse_hhmm(self.end) <= _parse_hhmm(self.start):
+            raise ValueError(f"end must be after start, got {self.start}-{self.end}")
+        return self
+
+    @property
+    def span(self) -> TimeRange:
+        return TimeRange(start=self.start, end=self.end)
+
+
+class ShiftException(_Model):
+    """A dated change to the weekly schedule: a day off, or different hours that day."""
+
+    date: dt.date
+    off: bool = False
+    start: str | None = None
+    end: str | None = None
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, value: str | None) -> str | None:
+        if value is not None:
+            _parse_hhmm(value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ShiftException:
+        if self.off and (self.start or self.end):
+            raise ValueError("an exception is either off: true or has start/end, not both")
+        if not self.off:
+            if self.start is None or self.end is None:
+                raise ValueError("needs off: true, or both start and end")
+            if _parse_hhmm(self.end) <= _parse_hhmm(self.start):
+                raise ValueError(f"end must be after start, got {self.start}-{self.end}")
+        return self
+
+
+class Shifts(_Model):
+    weekly: list[WeeklyShift] = Field(default_factory=list)
+    exceptions: list[ShiftException] = Field(default_factory=list)
+
+
+class Employee(_Model):
+    id: str = Field(min_length=1)
+    branch: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    role: str = "associate"
+    shifts: Shifts = Field(default_factory=Shifts)
+
+
+class TaskStatus(StrEnum):
+    open = "open"
+    in_progress = "in_progress"
+    done = "done"
+    cancelled = "cancelled"
+
+
+class TaskPriority(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    urgent = "urgent"
+
+
+class Task(_Model):
+    id: str = Field(min_length=1)
+    branch: str = Field(min_length=1)
+    assignee: str | None = None
+    title: str = Field(min_length=1)
+    status: TaskStatus = TaskStatus.open
+    priority: TaskPriority = TaskPriority.medium
+    due: dt.datetime | None = None
+
+    @field_validator("due")
+    @classmethod
+    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
+        return None if value is None else _require_aware(value)
+
+
+class Repeat(StrEnum):
+    none = "none"
+    daily = "daily"
+    weekly = "weekly"
+    monthly = "monthly"
+
+
+class Event(_Model):
+    """Something happening at or near a branch (or at a named location) that may move traffic."""
+
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    branch: str | None = None
+    location: str | None = None
+    start: dt.datetime
+    end: dt.datetime
+    repeat: Repeat = Repeat.none
+    until: dt.date | None = None
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        return _require_aware(value)
+
+    @model_validator(mode="after")
+    def _check(self) -> Event:
+        if self.end <= self.start:
+            raise ValueError(f"end must be after start, got start {self.start.isoformat()} end {self.end.isoformat()}")
+        if self.branch is None and self.location is None:
+            raise ValueError("needs a branch or a location")
+        if self.until is not None and self.repeat is Repeat.none:
+            raise ValueError("until only makes sense with repeat daily, weekly or monthly")
+        return self
+
+
+class Promotion(_Model):
+    """A promotion at some branches (``branches``) or everywhere (``branches: all``)."""
+
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    branches: list[str] | Literal["all"] = "all"
+    start: dt.datetime
+    end: dt.datetime
+    description: str = ""
+
+    @field_validator("branches", mode="before")
+    @classmethod
+    def _branch_list(cls, value: object) -> object:
+        # Without this, a typo such as "al" yields two opaque union errors.
+        if isinstance(value, str) and value != "all":
+            raise ValueError(f"must be a list of branch ids or 'all', got {value!r}")
+        return value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        return _require_aware(value)
+
+    @model_validator(mode="after")
+    def _check(self) -> Promotion:
+        if self.end <= self.start:
+            raise ValueError(f"end must be after start, got start {self.start.isoformat()} end {self.end.isoformat()}")
+        return self
+
+    def applies_to(self, branch_id: str) -> bool:
+        return self.branches == "all" or branch_id in self.branches
+
+    def runs_at(self, at: dt.datetime) -> bool:
+        """True while the promotion runs: ``start <= at < end``."""
+        return self.start <= at < self.end

@@ -1,0 +1,134 @@
+"""Reading and writing the config YAML files.
+
+The loader is PyYAML's safe loader with two changes that matter for files a
+store manager edits by hand:
+
+* ``10:00`` stays the text ``"10:00"``. YAML 1.1 reads unquoted ``10:00`` as
+  the base-60 integer 600 (but ``09:00`` as text), which would turn half of
+  all shift times into numbers.
+* Only ``true`` and ``false`` are booleans (as in YAML 1.2). YAML 1.1 also
+  reads ``on``/``off``/``yes``/``no`` as booleans, which would turn the key
+  ``off:`` of a shift exception into ``False``.
+* Dates and times stay text for pydantic to parse, so an impossible date
+  (``2026-13-01``) is reported against its field like any other bad value,
+  and a time without a timezone is caught by the models.
+* A key given twice in one mapping is an error with its line number instead
+  of the second value silently winning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_REPLACED_TAGS = (_INT_TAG, _FLOAT_TAG, _BOOL_TAG, _TIMESTAMP_TAG)
+_BOOL_PATTERN = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+
+# PyYAML's int and float patterns minus the sexagesimal (base 60) forms.
+_INT_PATTERN = re.compile(
+    r"""^(?:[-+]?0b[0-1_]+
+    |[-+]?0[0-7_]+
+    |[-+]?(?:0|[1-9][0-9_]*)
+    |[-+]?0x[0-9a-fA-F_]+)$""",
+    re.X,
+)
+_FLOAT_PATTERN = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+    |\.[0-9_]+(?:[eE][-+][0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+
+
+class ConfigYamlLoader(yaml.SafeLoader):
+    """Safe loader without base-60 numbers and with duplicate-key detection."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:
+                continue  # the base class reports unhashable keys itself
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"key {key!r} is given twice (first on line {seen[key]})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+ConfigYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _REPLACED_TAGS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+ConfigYamlLoader.add_implicit_resolver(_BOOL_TAG, _BOOL_PATTERN, list("tTfF"))
+ConfigYamlLoader.add_implicit_resolver(_INT_TAG, _INT_PATTERN, list("-+0123456789"))
+ConfigYamlLoader.add_implicit_resolver(_FLOAT_TAG, _FLOAT_PATTERN, list("-+0123456789."))
+
+
+class YamlReadError(Exception):
+    """A file could not be read or parsed; ``str()`` is the user-facing reason."""
+
+
+def read_yaml(path: Path) -> object:
+    """Parse one YAML document; raise :class:`YamlReadError` naming the line on syntax errors."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlReadError(f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except OSError as exc:
+        raise YamlReadError(f"cannot be read: {exc.strerror or exc}") from exc
+    try:
+        # ConfigYamlLoader derives from SafeLoader: no arbitrary object construction.
+        return yaml.load(text, Loader=ConfigYamlLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "unknown line"
+        what = " ".join(part for part in (exc.context, exc.problem) if part)
+        raise YamlReadError(f"YAML syntax error at {where}: {what}") from exc
+    except (yaml.YAMLError, ValueError) as exc:
+        raise YamlReadError(f"YAML syntax error: {exc}") from exc
+
+
+def _id_first(data: dict[str, Any]) -> None:
+    """Reorder in place so ``id`` leads (cameras inherit detection fields first)."""
+    if "id" in data:
+        ordered = {"id": data["id"], **{k: v for k, v in data.items() if k != "id"}}
+        data.clear()
+        data.update(ordered)
+    for value in data.values():
+        items = value if isinstance(value, list) else []
+        for item in items:
+            if isinstance(item, dict):
+                _id_first(item)
+
+
+def _entry_for_yaml(model: BaseModel) -> dict[str, Any]:
+    data = model.model_dump(mode="json", exclude_defaults=True)
+    _id_first(data)
+    hours = data.get("opening_hours")
+    if isinstance(hours, dict):
+        # Write opening hours back in the compact form people type.
+        data["opening_hours"] = {day: f"{span['start']}-{span['end']}" for day, span in hours.items()}
+    return data
+
+
+def dump_entries(key: str, models: Iterable[BaseModel]) -> str:
+    """One config file's text: ``key:`` holding a list of the models' fields (defaults left out)."""
+    entries: Sequence[dict[str, Any]] = [_entry_for_yaml(model) for model in models]
+    return yaml.safe_dump({key: list(entries)}, sort_keys=False, allow_unicode=True, default_flow_style=None)

@@ -1,0 +1,44 @@
+"""The one exception root of retail-intel and its per-concern subclasses.
+
+The library raises these and never prints; the CLI turns any of them into one
+red line on stderr and exit code 1. Messages say what was expected, what
+arrived, and name the file, row or field involved.
+"""
+
+from __future__ import annotations
+
+
+class RetailIntelError(Exception):
+    """Root of every error the library raises on purpose."""
+
+
+class ConfigError(RetailIntelError):
+    """The YAML metadata is missing, malformed or inconsistent.
+
+    ``problems`` holds every individual message so ``validate`` can report all
+    of them at once instead of stopping at the first.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        self.problems = list(problems) if problems else [message]
+        super().__init__(message)
+
+
+class InputError(RetailIntelError):
+    """A command-line value or input file does not have the expected form."""
+
+
+class VideoError(RetailIntelError):
+    """A video is missing, unreadable, corrupt, empty or breaks part-way."""
+
+
+class ModelError(RetailIntelError):
+    """Detection weights cannot be found, verified or loaded."""
+
+
+class TimeError(InputError):
+    """A timestamp is missing, ambiguous (no timezone) or unparseable."""
+
+
+class DataError(RetailIntelError):
+    """The Parquet data directory holds something unexpected."""

@@ -1,0 +1,209 @@
+"""Ingesting movement events produced elsewhere into the movement store.
+
+Every row of the file ends up counted in exactly one of: accepted (written),
+rejected (written to the rejects file with its line, text and reasons) or
+already present (its customer_id is in the store already, from this file or
+another one, and it is skipped). Nothing is dropped silently.
+
+Rows of one file may span several branches and days, so they are written as
+one store file per (branch, UTC date of enter_time), each under the source
+key ``ingest-<first 16 hex of the file's sha256>-<branch>-<date>``. The key is
+derived from the content, so ingesting the same file again finds every row
+already present and writes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from retail_intel.config.loader import load_config
+from retail_intel.errors import DataError, InputError
+from retail_intel.ingest.reader import InputFormat, detect_format, parse_events
+from retail_intel.ingest.validate import Rejection, ValidEvent, validate_records
+from retail_intel.movements.schema import MOVEMENT_SCHEMA
+from retail_intel.movements.store import movement_files, movements_root, write_movements
+from retail_intel.storage import atomic_write_bytes
+
+REJECTS_DIR = "rejects"
+SOURCE_PREFIX = "ingest-"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    file: Path
+    format: InputFormat
+    fingerprint: str  # sha256 of the file's bytes
+    read: int  # rows found in the file (blank lines are not rows)
+    accepted: int  # rows new to the store and written
+    rejected: int
+    already_present: int  # valid rows whose customer_id the store already held
+    written: list[Path] = field(default_factory=list)  # store files written or replaced
+    rejects_file: Path | None = None
+    reject_kinds: dict[str, int] = field(default_factory=dict)  # problem kind -> rows
+    ignored_columns: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": str(self.file),
+            "format": self.format.value,
+            "fingerprint": self.fingerprint,
+            "read": self.read,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "already_present": self.already_present,
+            "written": [str(p) for p in self.written],
+            "rejects_file": None if self.rejects_file is None else str(self.rejects_file),
+            "reject_kinds": dict(self.reject_kinds),
+            "ignored_columns": list(self.ignored_columns),
+        }
+
+
+def source_prefix(fingerprint: str) -> str:
+    return f"{SOURCE_PREFIX}{fingerprint[:16]}-"
+
+
+def default_rejects_path(data_dir: Path, file: Path, fingerprint: str) -> Path:
+    return data_dir / REJECTS_DIR / f"{file.stem}.{fingerprint[:12]}.rejects.csv"
+
+
+def _present_in_store(data_dir: Path, customer_ids: list[str], own_prefix: str) -> tuple[set[str], set[str]]:
+    """Which of ``customer_ids`` the store holds: (in this file's own files, in any other file)."""
+    files = movement_files(data_dir)
+    if not files or not customer_ids:
+        return set(), set()
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("wanted", pa.table({"customer_id": customer_ids}))
+        rows = con.execute(
+            "SELECT DISTINCT m.customer_id, m.filename "
+            "FROM read_parquet(?, filename = true, hive_partitioning = false, union_by_name = true) AS m "
+            "SEMI JOIN wanted USING (customer_id)",
+            [[str(p) for p in files]],
+        ).fetchall()
+    except duckdb.Error as exc:
+        raise DataError(f"{movements_root(data_dir)}: cannot read the movement store ({exc})") from exc
+    finally:
+        con.close()
+    own: set[str] = set()
+    other: set[str] = set()
+    for customer_id, filename in rows:
+        (own if Path(filename).name.startswith(own_prefix) else other).add(customer_id)
+    return own, other
+
+
+def _movement_table(events: list[ValidEvent], source: str, fingerprint: str, now: dt.datetime) -> pa.Table:
+    n = len(events)
+    enter = [e.enter_time for e in events]
+    exit_ = [e.exit_time for e in events]
+    columns = {
+        "customer_id": [e.customer_id for e in events],
+        "branch_id": [e.branch_id for e in events],
+        "camera_id": [None] * n,
+        "action_type": [e.action_type for e in events],
+        "enter_time": enter,
+        "exit_time": exit_,
+        "exit_observed": [True] * n,
+        "dwell_seconds": [(x - e).total_seconds() for e, x in zip(enter, exit_, strict=True)],
+        "first_seen": enter,
+        "last_seen": exit_,
+        "track_id": [None] * n,
+        "n_frames": [None] * n,
+        "mean_confidence": [None] * n,
+        "source_video": [source] * n,
+        "video_fingerprint": [fingerprint] * n,
+        "model": [None] * n,
+        "processed_at": [now] * n,
+    }
+    return pa.table(columns, schema=MOVEMENT_SCHEMA)
+
+
+def rejects_csv(rejections: list[Rejection]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["line", "reason", "raw"])
+    for rejection in rejections:
+        writer.writerow([rejection.line, rejection.reason, rejection.raw])
+    return buffer.getvalue().encode("utf-8")
+
+
+def ingest_file(
+    path: Path,
+    *,
+    config_dir: Path,
+    data_dir: Path,
+    input_format: InputFormat | None = None,
+    rejects_path: Path | None = None,
+    now: dt.datetime | None = None,
+) -> IngestResult:
+    """Validate the events in ``path`` and add the new ones to the movement store.
+
+    ``rejects_path`` defaults to
+    ``<data_dir>/rejects/<file stem>.<fingerprint[:12]>.rejects.csv``; it is
+    written only when some row was rejected (a stale default rejects file of
+    the same content is removed when a re-run rejects nothing, e.g. after a
+    branch was added to the config).
+    """
+    fmt = detect_format(path, input_format)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    config = load_config(config_dir)
+    fingerprint = hashlib.sha256(data).hexdigest()
+    parsed = parse_events(path, data, fmt)
+    valid, rejected = validate_records(parsed.records, {b.id for b in config.branches})
+
+    prefix = source_prefix(fingerprint)
+    own, other = _present_in_store(data_dir, [e.customer_id for e in valid], prefix)
+    to_write = [e for e in valid if e.customer_id not in other]
+    accepted = sum(1 for e in to_write if e.customer_id not in own)
+    already_present = len(valid) - accepted
+
+    groups: dict[tuple[str, dt.date], list[ValidEvent]] = defaultdict(list)
+    for event in to_write:
+        groups[(event.branch_id, event.enter_time.date())].append(event)
+    stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    written: list[Path] = []
+    for (branch_id, day), events in sorted(groups.items()):
+        key = f"{prefix}{branch_id}-{day.isoformat()}"
+        target = movements_root(data_dir) / branch_id / day.isoformat() / f"{key}.parquet"
+        if target.exists() and all(e.customer_id in own for e in events):
+            continue  # this file's rows for the day are all stored already: keep the file as it is
+        events.sort(key=lambda e: (e.enter_time, e.customer_id))
+        table = _movement_table(events, path.name, fingerprint, stamp)
+        written.append(write_movements(table, data_dir, branch_id=branch_id, day=day, source_key=key))
+
+    default_rejects = default_rejects_path(data_dir, path, fingerprint)
+    rejects_file: Path | None = None
+    if rejected:
+        rejects_file = atomic_write_bytes(rejects_csv(rejected), rejects_path or default_rejects)
+    elif rejects_path is None:
+        default_rejects.unlink(missing_ok=True)
+
+    kinds: Counter[str] = Counter()
+    for rejection in rejected:
+        kinds.update({p.kind for p in rejection.problems})
+    return IngestResult(
+        file=path,
+        format=fmt,
+        fingerprint=fingerprint,
+        read=len(parsed.records),
+        accepted=accepted,
+        rejected=len(rejected),
+        already_present=already_present,
+        written=written,
+        rejects_file=rejects_file,
+        reject_kinds=dict(sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))),
+        ignored_columns=parsed.ignored_columns,
+    )

@@ -1,0 +1,105 @@
+"""Turning judged people into rows of :data:`MOVEMENT_SCHEMA`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from retail_intel.movements.classify import CountingRules, Verdict, classify
+from retail_intel.movements.schema import MOVEMENT_SCHEMA
+from retail_intel.movements.stitch import StitchSettings, stitch
+from retail_intel.movements.tracks import Track
+
+# Fixed namespace: customer ids are uuid5(namespace, fingerprint/camera/person)
+# so the same footage always yields the same ids.
+CUSTOMER_NAMESPACE = uuid.UUID("6f1c2d0e-8b7a-5c3e-9a41-2f6d8e0b7c15")
+
+
+def customer_id(video_fingerprint: str, camera_id: str, person_key: int) -> str:
+    return str(uuid.uuid5(CUSTOMER_NAMESPACE, f"{video_fingerprint}/{camera_id}/{person_key}"))
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """Everybody in one video, judged: the people kept and what each did."""
+
+    people: list[Track]
+    verdicts: list[Verdict]
+    fragments: int
+    dropped_tracks: int  # shorter than min_track after stitching
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def judge(
+    fragments: list[Track],
+    rules: CountingRules,
+    *,
+    min_track_s: float = 1.0,
+    stitch_settings: StitchSettings | None = None,
+) -> Judgement:
+    """Stitch fragments into people, drop noise, and judge each person once."""
+    people = stitch(fragments, stitch_settings)
+    kept = [p for p in people if p.duration >= min_track_s]
+    verdicts = [classify(p, rules) for p in kept]
+    counts = {
+        "people": len(kept),
+        "entered": sum(v.action == "entered" for v in verdicts),
+        "passed": sum(v.action == "passed" for v in verdicts),
+        "not_counted": sum(v.action is None for v in verdicts),
+        "line_in": sum(v.line_in for v in verdicts),
+        "line_out": sum(v.line_out for v in verdicts),
+    }
+    return Judgement(kept, verdicts, len(fragments), len(people) - len(kept), counts)
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Where a batch of movements came from; ``start_time`` is when frame 0 was recorded (UTC)."""
+
+    branch_id: str
+    camera_id: str
+    source_video: str
+    video_fingerprint: str
+    model: str | None
+    start_time: dt.datetime
+    processed_at: dt.datetime
+
+
+def movements_table(judgement: Judgement, source: SourceInfo) -> pa.Table:
+    """One row per counted person, in :data:`MOVEMENT_SCHEMA`."""
+    rows: dict[str, list[object]] = {name: [] for name in MOVEMENT_SCHEMA.names}
+
+    def at(seconds: float) -> dt.datetime:
+        # microsecond resolution, as stored; rounding keeps dwell == exit - enter exactly
+        return source.start_time + dt.timedelta(microseconds=round(seconds * 1e6))
+
+    for person, verdict in zip(judgement.people, judgement.verdicts, strict=True):
+        if verdict.action is None or verdict.enter_t is None or verdict.exit_t is None:
+            continue
+        enter, exit_ = at(verdict.enter_t), at(verdict.exit_t)
+        values: dict[str, object] = {
+            "customer_id": customer_id(source.video_fingerprint, source.camera_id, person.track_id),
+            "branch_id": source.branch_id,
+            "camera_id": source.camera_id,
+            "action_type": verdict.action,
+            "enter_time": enter,
+            "exit_time": exit_,
+            "exit_observed": verdict.exit_observed,
+            "dwell_seconds": (exit_ - enter).total_seconds(),
+            "first_seen": at(person.start),
+            "last_seen": at(person.end),
+            "track_id": person.track_id,
+            "n_frames": len(person),
+            "mean_confidence": float(np.mean(person.confidence)),
+            "source_video": source.source_video,
+            "video_fingerprint": source.video_fingerprint,
+            "model": source.model,
+            "processed_at": source.processed_at,
+        }
+        for name, value in values.items():
+            rows[name].append(value)
+    return pa.Table.from_pydict(rows, schema=MOVEMENT_SCHEMA)

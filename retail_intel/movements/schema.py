@@ -1,0 +1,37 @@
+"""The one Parquet contract for movement events (the seed's ``customer_branch_movement``).
+
+Every writer (``process``, ``ingest``) produces exactly this schema and every
+reader (KPIs, SQL views, serve) may rely on it.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+ACTION_TYPES = ("entered", "passed")
+
+_TS = pa.timestamp("us", tz="UTC")
+
+MOVEMENT_SCHEMA = pa.schema(
+    [
+        pa.field("customer_id", pa.string(), nullable=False),  # UUID, deterministic per video/camera/person
+        pa.field("branch_id", pa.string(), nullable=False),
+        pa.field("camera_id", pa.string()),  # null for ingested rows without a camera
+        pa.field("action_type", pa.string(), nullable=False),  # one of ACTION_TYPES
+        pa.field("enter_time", _TS, nullable=False),  # first moment inside the ROI
+        pa.field("exit_time", _TS, nullable=False),  # last moment inside the ROI
+        pa.field("exit_observed", pa.bool_(), nullable=False),  # false: still inside when the video ended
+        pa.field("dwell_seconds", pa.float64(), nullable=False),  # exit_time - enter_time
+        pa.field("first_seen", _TS, nullable=False),  # first moment the person was tracked anywhere
+        pa.field("last_seen", _TS, nullable=False),
+        pa.field("track_id", pa.int64()),  # tracker id of the person's first fragment
+        pa.field("n_frames", pa.int64()),  # frames with a detection of this person
+        pa.field("mean_confidence", pa.float64()),
+        pa.field("source_video", pa.string(), nullable=False),  # file name (or ingest file) it came from
+        pa.field("video_fingerprint", pa.string(), nullable=False),  # content hash of the source
+        pa.field("model", pa.string()),  # detector weights used; null for ingested rows
+        pa.field("processed_at", _TS, nullable=False),
+    ]
+)
+
+MOVEMENT_COLUMNS = tuple(MOVEMENT_SCHEMA.names)

@@ -1,0 +1,152 @@
+"""Trajectories: the typed object that flows from tracking into judging.
+
+A :class:`Track` is one tracker id's observed foot points over time; after
+stitching, one Track stands for one person and may join several tracker ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Track:
+    """Samples of one person (or fragment), sorted by time.
+
+    ``t`` is seconds from the start of the video; ``x``, ``y`` the foot point
+    (bottom-centre of the box) in pixels; ``height`` the box height in pixels.
+    """
+
+    track_id: int
+    frames: IntArray
+    t: FloatArray
+    x: FloatArray
+    y: FloatArray
+    height: FloatArray
+    confidence: FloatArray
+    fragment_ids: tuple[int, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        n = len(self.t)
+        for name in ("frames", "x", "y", "height", "confidence"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(
+                    f"track {self.track_id}: {name} has {len(getattr(self, name))} samples, t has {n}"
+                )
+        if n == 0:
+            raise ValueError(f"track {self.track_id}: a track needs at least one sample")
+        if n > 1 and np.any(np.diff(self.t) < 0):
+            raise ValueError(f"track {self.track_id}: samples must be sorted by time")
+        if not self.fragment_ids:
+            object.__setattr__(self, "fragment_ids", (self.track_id,))
+
+    @classmethod
+    def from_samples(
+        cls,
+        track_id: int,
+        samples: Sequence[tuple[float, float, float]] | Sequence[tuple[float, float, float, float, float]],
+        fps: float = 10.0,
+    ) -> Track:
+        """From ``[(t, x, y), ...]`` or ``[(t, x, y, height, conf), ...]``: for hand-written tests."""
+        rows = [tuple(s) + (100.0, 0.9)[len(s) - 3 :] for s in samples]
+        arr = np.asarray(rows, dtype=np.float64)
+        return cls(
+            track_id=track_id,
+            frames=np.round(arr[:, 0] * fps).astype(np.int64),
+            t=arr[:, 0],
+            x=arr[:, 1],
+            y=arr[:, 2],
+            height=arr[:, 3],
+            confidence=arr[:, 4],
+        )
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    @property
+    def start(self) -> float:
+        return float(self.t[0])
+
+    @property
+    def end(self) -> float:
+        return float(self.t[-1])
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    def velocity(self, window_s: float = 1.0, at_end: bool = True) -> tuple[float, float]:
+        """Mean foot-point velocity (px/s) over the last (or first) ``window_s`` seconds."""
+        if len(self) < 2:
+            return 0.0, 0.0
+        mask = self.t >= self.end - window_s if at_end else self.t <= self.start + window_s
+        idx = np.flatnonzero(mask)
+        if len(idx) < 2:
+            idx = np.array([len(self) - 2, len(self) - 1]) if at_end else np.array([0, 1])
+        dt = self.t[idx[-1]] - self.t[idx[0]]
+        if dt <= 0:
+            return 0.0, 0.0
+        return float((self.x[idx[-1]] - self.x[idx[0]]) / dt), float((self.y[idx[-1]] - self.y[idx[0]]) / dt)
+
+    @staticmethod
+    def join(parts: Iterable[Track]) -> Track:
+        """One track from fragments of the same person; keeps the first fragment's id."""
+        ordered = sorted(parts, key=lambda p: p.start)
+        if len(ordered) == 1:
+            return ordered[0]
+        cat = np.concatenate
+        t = cat([p.t for p in ordered])
+        order = np.argsort(t, kind="stable")
+        return Track(
+            track_id=ordered[0].track_id,
+            frames=cat([p.frames for p in ordered])[order],
+            t=t[order],
+            x=cat([p.x for p in ordered])[order],
+            y=cat([p.y for p in ordered])[order],
+            height=cat([p.height for p in ordered])[order],
+            confidence=cat([p.confidence for p in ordered])[order],
+            fragment_ids=tuple(i for p in ordered for i in p.fragment_ids),
+        )
+
+
+class TrackAccumulator:
+    """Collects per-frame tracker output into :class:`Track` objects."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, list[tuple[int, float, float, float, float, float]]] = {}
+
+    def add(
+        self,
+        frame: int,
+        t: float,
+        track_ids: npt.NDArray[np.int64],
+        xyxy: npt.NDArray[np.float32],
+        confidence: npt.NDArray[np.float32],
+    ) -> None:
+        for tid, box, conf in zip(track_ids.tolist(), xyxy.tolist(), confidence.tolist(), strict=True):
+            x1, y1, x2, y2 = box
+            self._rows.setdefault(int(tid), []).append((frame, t, (x1 + x2) / 2.0, y2, y2 - y1, float(conf)))
+
+    def tracks(self) -> list[Track]:
+        out = []
+        for tid, rows in sorted(self._rows.items()):
+            arr = np.asarray(rows, dtype=np.float64)
+            out.append(
+                Track(
+                    track_id=tid,
+                    frames=arr[:, 0].astype(np.int64),
+                    t=arr[:, 1],
+                    x=arr[:, 2],
+                    y=arr[:, 3],
+                    height=arr[:, 4],
+                    confidence=arr[:, 5],
+                )
+            )
+        return out

@@ -1,0 +1,1 @@
+"""The ``process`` job: video -> detections -> tracks -> judged people -> Parquet."""

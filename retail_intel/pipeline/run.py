@@ -1,0 +1,226 @@
+"""The process loop: decode, detect, track, judge, write.
+
+The detector is injected (a :class:`~retail_intel.vision.detections.Detector`),
+so tests drive the whole loop with a scripted fake and no weights.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from retail_intel.errors import VideoError
+from retail_intel.movements.events import Judgement, SourceInfo, judge, movements_table
+from retail_intel.movements.store import write_movements
+from retail_intel.movements.tracks import TrackAccumulator
+from retail_intel.pipeline.plan import ProcessPlan
+from retail_intel.pipeline.start_time import resolve_start_time
+from retail_intel.storage import atomic_write_bytes
+from retail_intel.vision.detections import Detector
+from retail_intel.vision.tracker import ByteTracker, TrackerSettings
+from retail_intel.vision.video import fingerprint, probe, read_frames
+
+# progress(frames_done, frames_total_or_None)
+ProgressFn = Callable[[int, int | None], None]
+DetectorFactory = Callable[[ProcessPlan], Detector]
+RUNS_DIR = "runs"
+
+
+@dataclass
+class StageTimes:
+    """Wall seconds spent per stage (decode overlaps inference: it runs in its own thread)."""
+
+    decode_wait: float = 0.0
+    inference: float = 0.0
+    tracking: float = 0.0
+    judging: float = 0.0
+    writing: float = 0.0
+
+
+@dataclass
+class RunSummary:
+    video: str
+    video_fingerprint: str
+    branch_id: str
+    camera_id: str
+    model: str
+    start_time: str
+    start_time_source: str
+    fps: float
+    frames: int
+    frames_detected: int
+    duration_s: float
+    people: int
+    entered: int
+    passed: int
+    not_counted: int
+    dropped_tracks: int
+    fragments: int
+    line_in: int
+    line_out: int
+    seconds_taken: float
+    processing_fps: float
+    output: str
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    summary: RunSummary
+    judgement: Judgement
+    output: Path
+    summary_path: Path
+
+
+def default_detector_factory(plan: ProcessPlan) -> Detector:
+    from retail_intel.vision.detector import UltralyticsDetector
+    from retail_intel.vision.weights import resolve_weights
+
+    spec = plan.detector
+    return UltralyticsDetector(
+        resolve_weights(spec.model), imgsz=spec.imgsz, conf=spec.conf, device=spec.device, tiles=spec.tiles
+    )
+
+
+def source_key(camera_id: str, video_fingerprint: str) -> str:
+    return f"{camera_id}-{video_fingerprint[:16]}"
+
+
+def process_video(
+    plan: ProcessPlan,
+    *,
+    detector_factory: DetectorFactory = default_detector_factory,
+    progress: ProgressFn | None = None,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+) -> ProcessResult:
+    """Run the whole job for one video and write its movements atomically.
+
+    Nothing is written unless the whole video was read: a video that breaks
+    part-way raises :class:`VideoError` naming the frame.
+    """
+    began = time.perf_counter()
+    info = probe(plan.video)
+    fps = plan.fps_override or info.header_fps
+    if not fps or fps <= 0:
+        raise VideoError(f"{plan.video}: the header has no frame rate; pass --fps (e.g. --fps 25)")
+    plan.rules.roi.check_inside_frame(info.width, info.height)
+    if plan.rules.passby_zone is not None:
+        plan.rules.passby_zone.check_inside_frame(info.width, info.height, "pass-by zone")
+    if plan.rules.line is not None:
+        plan.rules.line.check_inside_frame(info.width, info.height)
+    start_time, start_source = resolve_start_time(
+        plan.video, explicit=plan.start_time, pattern=plan.filename_pattern, tz=plan.timezone
+    )
+    digest = fingerprint(plan.video)
+    detector = detector_factory(plan)
+    tracker = ByteTracker(TrackerSettings(track_buffer_s=plan.track_buffer_s), fps / plan.stride)
+    tracks = TrackAccumulator()
+    annotator = None
+    if plan.save_video is not None:
+        from retail_intel.vision.annotate import VideoAnnotator
+
+        annotator = VideoAnnotator(plan.save_video, info.width, info.height, fps, plan.rules)
+
+    times = StageTimes()
+    total = info.frame_count or None
+    if plan.max_frames is not None:
+        total = min(total or plan.max_frames, plan.max_frames)
+    frames = detected = 0
+    expected = 0 if plan.max_frames is not None else info.frame_count
+    try:
+        tick = time.perf_counter()
+        for index, frame in read_frames(plan.video, expected=expected):
+            if plan.max_frames is not None and index >= plan.max_frames:
+                break
+            t0 = time.perf_counter()
+            times.decode_wait += t0 - tick
+            frames += 1
+            if index % plan.stride == 0:
+                found = detector.detect(frame, index)
+                t1 = time.perf_counter()
+                tracked = tracker.update(found)
+                t2 = time.perf_counter()
+                tracks.add(index, index / fps, tracked.track_ids, tracked.xyxy, tracked.confidence)
+                times.inference += t1 - t0
+                times.tracking += time.perf_counter() - t1
+                detected += 1
+                if annotator is not None:
+                    annotator.write(frame, index / fps, tracked)
+                times.writing += time.perf_counter() - t2
+            elif annotator is not None:
+                annotator.write(frame, index / fps, None)
+            if progress is not None:
+                progress(frames, total)
+            tick = time.perf_counter()
+    except BaseException:
+        if annotator is not None:
+            annotator.abort()
+        raise
+    if frames == 0:
+        raise VideoError(f"{plan.video}: no frames could be decoded")
+
+    t0 = time.perf_counter()
+    judgement = judge(tracks.tracks(), plan.rules, min_track_s=plan.min_track_s)
+    processed_at = now()
+    source = SourceInfo(
+        branch_id=plan.branch_id,
+        camera_id=plan.camera_id,
+        source_video=plan.video.name,
+        video_fingerprint=digest,
+        model=detector.name,
+        start_time=start_time,
+        processed_at=processed_at,
+    )
+    table = movements_table(judgement, source)
+    t1 = time.perf_counter()
+    times.judging += t1 - t0
+    key = source_key(plan.camera_id, digest)
+    output = write_movements(
+        table, plan.data_dir, branch_id=plan.branch_id, day=start_time.date(), source_key=key
+    )
+    if annotator is not None:
+        annotator.close()
+    times.writing += time.perf_counter() - t1
+    taken = time.perf_counter() - began
+    counts = judgement.counts
+    summary = RunSummary(
+        video=str(plan.video),
+        video_fingerprint=digest,
+        branch_id=plan.branch_id,
+        camera_id=plan.camera_id,
+        model=detector.name,
+        start_time=start_time.isoformat(),
+        start_time_source=start_source,
+        fps=fps,
+        frames=frames,
+        frames_detected=detected,
+        duration_s=frames / fps,
+        people=counts["people"],
+        entered=counts["entered"],
+        passed=counts["passed"],
+        not_counted=counts["not_counted"],
+        dropped_tracks=judgement.dropped_tracks,
+        fragments=judgement.fragments,
+        line_in=counts["line_in"],
+        line_out=counts["line_out"],
+        seconds_taken=round(taken, 3),
+        processing_fps=round(frames / taken, 2) if taken > 0 else 0.0,
+        output=str(output),
+        stage_seconds={k: round(v, 3) for k, v in asdict(times).items()},
+    )
+    summary_path = plan.data_dir / RUNS_DIR / f"{key}.json"
+    atomic_write_bytes(summary.to_json().encode(), summary_path)
+    return ProcessResult(summary, judgement, output, summary_path)
+
+
+def summary_rows(summary: RunSummary) -> list[dict[str, Any]]:
+    """The run summary as (field, value) rows for a table."""
+    return [{"field": k, "value": v} for k, v in asdict(summary).items() if k != "stage_seconds"]

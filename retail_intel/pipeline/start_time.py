@@ -1,0 +1,123 @@
+"""When was frame 0 recorded? From a flag, the file name, or the container.
+
+NVR exports carry the start in their names (``cam1_20260208_100000.mp4``);
+MP4/MOV containers carry a creation time in their ``mvhd`` box.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import struct
+from pathlib import Path
+from typing import BinaryIO
+from zoneinfo import ZoneInfo
+
+from retail_intel.errors import InputError, TimeError
+
+_FIELDS = {
+    "%Y": r"(?P<Y>\d{4})",
+    "%m": r"(?P<m>\d{2})",
+    "%d": r"(?P<d>\d{2})",
+    "%H": r"(?P<H>\d{2})",
+    "%M": r"(?P<M>\d{2})",
+    "%S": r"(?P<S>\d{2})",
+}
+_MP4_EPOCH = dt.datetime(1904, 1, 1, tzinfo=dt.UTC)
+
+
+def pattern_regex(pattern: str) -> re.Pattern[str]:
+    """Compile a file-name pattern: strftime fields %Y %m %d %H %M %S and ``*`` for any text."""
+    out, i = [], 0
+    while i < len(pattern):
+        two = pattern[i : i + 2]
+        if two in _FIELDS:
+            out.append(_FIELDS[two])
+            i += 2
+        elif pattern[i] == "*":
+            out.append(".*?")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    if not all(f in pattern for f in ("%Y", "%m", "%d", "%H", "%M")):
+        raise InputError(f"file-name pattern {pattern!r} needs at least %Y %m %d %H %M")
+    return re.compile("".join(out))
+
+
+def time_from_filename(path: Path, pattern: str, tz: ZoneInfo) -> dt.datetime | None:
+    """The start time encoded in ``path``'s stem per ``pattern`` (local time in ``tz``), as UTC."""
+    match = pattern_regex(pattern).fullmatch(path.stem)
+    if not match:
+        return None
+    g = match.groupdict()
+    try:
+        local = dt.datetime(
+            int(g["Y"]), int(g["m"]), int(g["d"]), int(g["H"]), int(g["M"]), int(g.get("S") or 0), tzinfo=tz
+        )
+    except ValueError as exc:
+        raise TimeError(f"{path.name}: matches {pattern!r} but is no valid date/time ({exc})") from exc
+    return local.astimezone(dt.UTC)
+
+
+def mp4_creation_time(path: Path) -> dt.datetime | None:
+    """Creation time from an MP4/MOV ``moov/mvhd`` box; None when absent or zero."""
+    try:
+        with open(path, "rb") as handle:
+            size = path.stat().st_size
+            return _find_mvhd(handle, 0, size)
+    except OSError:
+        return None
+
+
+def _find_mvhd(handle: BinaryIO, start: int, end: int) -> dt.datetime | None:
+    pos = start
+    while pos + 8 <= end:
+        handle.seek(pos)
+        header = handle.read(8)
+        if len(header) < 8:
+            return None
+        box_size, box_type = struct.unpack(">I4s", header)
+        body = pos + 8
+        if box_size == 1:
+            box_size = struct.unpack(">Q", handle.read(8))[0]
+            body = pos + 16
+        elif box_size == 0:
+            box_size = end - pos
+        if box_size < 8:
+            return None
+        if box_type == b"moov":
+            return _find_mvhd(handle, body, pos + box_size)
+        if box_type == b"mvhd":
+            version = handle.read(4)[0]
+            raw = handle.read(8 if version == 1 else 4)
+            seconds = struct.unpack(">Q" if version == 1 else ">I", raw)[0]
+            if seconds == 0:
+                return None
+            return _MP4_EPOCH + dt.timedelta(seconds=seconds)
+        pos += box_size
+    return None
+
+
+def resolve_start_time(
+    path: Path,
+    *,
+    explicit: dt.datetime | None,
+    pattern: str | None,
+    tz: ZoneInfo,
+) -> tuple[dt.datetime, str]:
+    """(start time in UTC, where it came from) or a :class:`TimeError` saying what to pass."""
+    if explicit is not None:
+        return explicit.astimezone(dt.UTC), "--start-time"
+    if pattern:
+        found = time_from_filename(path, pattern, tz)
+        if found is not None:
+            return found, f"file name (pattern {pattern})"
+    created = mp4_creation_time(path)
+    if created is not None:
+        return created, "container creation time"
+    hint = f" (its name does not match the camera's pattern {pattern!r})" if pattern else ""
+    raise TimeError(
+        f"{path.name}: no recording start time{hint}: pass --start-time 2026-02-08T10:00:00+00:00, "
+        "or set the camera's filename_pattern (e.g. 'cam1_%Y%m%d_%H%M%S') in branches.yaml"
+    )

@@ -1,0 +1,230 @@
+"""A locked-down DuckDB session over the data directory and the YAML metadata.
+
+:func:`open_database` builds an in-memory DuckDB database with one view or
+table per seed table; :func:`run_query` runs one read-only statement on it.
+After the views exist the connection is locked: file access is limited to the
+movement and KPI folders, external access and extension loading are off, and
+the configuration cannot be changed back, so a query cannot read or write
+arbitrary files (``read_csv('/etc/passwd')``, ``COPY ... TO``, ``ATTACH``).
+
+One connection serves many threads: give each thread ``con.cursor()`` (or call
+:func:`run_query` with the connection itself, which does that). Writers may add
+Parquet files at any time; each query sees the files present when it starts.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from retail_intel.config.loader import load_config
+from retail_intel.errors import DataError, InputError
+from retail_intel.sqlviews.metadata import create_metadata_tables
+from retail_intel.sqlviews.views import (
+    CUSTOMERS_VIEW_SQL,
+    ParquetView,
+    create_view_sql,
+    parquet_views,
+    read_parquet_sql,
+    schema_file,
+    sql_string,
+)
+
+# PRAGMAs that only report on the catalog; everything else (settings, profiling
+# to a file, checkpoints) is refused.
+READ_ONLY_PRAGMAS = frozenset(
+    {
+        "table_info",
+        "show",
+        "show_tables",
+        "show_tables_expanded",
+        "database_list",
+        "database_size",
+        "storage_info",
+        "version",
+        "platform",
+        "functions",
+        "collations",
+        "metadata_info",
+    }
+)
+ALLOWED_STATEMENTS = "SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN, PRAGMA table_info"
+
+_EXPLAIN = re.compile(r"^\s*explain(\s+analy[sz]e)?\s+", re.IGNORECASE)
+_PRAGMA = re.compile(r"^\s*pragma\s+(\w+)", re.IGNORECASE)
+
+
+@dataclass
+class _Session:
+    """What a connection needs to rebuild its Parquet views."""
+
+    data_dir: Path
+    # views that currently read only their schema file because no data file existed
+    empty: set[str] = field(default_factory=set)
+
+
+# Keyed weakly so a closed and collected connection leaves nothing behind.
+_sessions: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, _Session] = weakref.WeakKeyDictionary()
+
+
+def check_read_only(sql: str) -> str:
+    """The one statement in ``sql`` if it only reads; :class:`InputError` otherwise.
+
+    DuckDB's own parser classifies the statement, so comments, odd spacing or
+    a second statement after ``;`` cannot smuggle a write past the check.
+    """
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise InputError(f"the query does not parse: {exc}") from exc
+    if not statements:
+        raise InputError("expected one SQL statement, got none")
+    if len(statements) > 1:
+        raise InputError(f"expected a single SQL statement, got {len(statements)} separated by ';'")
+    statement = statements[0]
+    query: str = statement.query
+    kind = statement.type
+    if kind == duckdb.StatementType.SELECT:
+        return query
+    if kind == duckdb.StatementType.EXPLAIN:
+        # EXPLAIN ANALYZE executes its statement, so the inner one must be read-only too.
+        inner = _EXPLAIN.sub("", query, count=1)
+        if inner != query:
+            check_read_only(inner)
+            return query
+    if kind == duckdb.StatementType.PRAGMA:
+        match = _PRAGMA.match(query)
+        if match and match.group(1).lower() in READ_ONLY_PRAGMAS:
+            return query
+    raise InputError(
+        f"only read-only queries are allowed ({ALLOWED_STATEMENTS}); got a {kind.name} statement: "
+        f"{query.strip()[:80]!r}"
+    )
+
+
+def _view_source(view: ParquetView, data_dir: Path) -> tuple[str, bool]:
+    """The ``read_parquet`` call for ``view`` and whether it has data files yet."""
+    placeholder = str(schema_file(view.schema))
+    if view.has_files(data_dir):
+        return read_parquet_sql([view.pattern(data_dir), placeholder]), True
+    return read_parquet_sql([placeholder]), False
+
+
+def _create_parquet_views(con: duckdb.DuckDBPyConnection, session: _Session) -> None:
+    session.empty.clear()
+    for view in parquet_views():
+        source, has_files = _view_source(view, session.data_dir)
+        con.execute(create_view_sql(view.name, source))
+        if not has_files:
+            session.empty.add(view.name)
+    con.execute(CUSTOMERS_VIEW_SQL)
+
+
+def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Point the Parquet views at the files present now.
+
+    Needed only when a folder went from no files to some (or back): a glob
+    that matches nothing is an error in DuckDB, so an empty folder's view
+    reads just its schema file until data arrives.
+    """
+    session = _sessions.get(con)
+    if session is not None:
+        _create_parquet_views(con, session)
+
+
+def _views_stale(con: duckdb.DuckDBPyConnection) -> bool:
+    session = _sessions.get(con)
+    if session is None or not session.empty:
+        return False
+    return any(v.name in session.empty and v.has_files(session.data_dir) for v in parquet_views())
+
+
+def _lock_down(con: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
+    roots = [view.root(data_dir) for view in parquet_views()]
+    directories = ", ".join(sql_string(str(root) + "/") for root in roots)
+    schema_files = ", ".join(sql_string(str(schema_file(view.schema))) for view in parquet_views())
+    con.execute(f"SET allowed_directories = [{directories}]")
+    con.execute(f"SET allowed_paths = [{schema_files}]")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+def open_database(config_dir: Path, data_dir: Path, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with every seed table as a view or table.
+
+    ``read_only=True`` (the default) locks file access as described in the
+    module docstring; ``read_only=False`` leaves the session open for callers
+    that need to write (exports, tests) and must never run user SQL.
+    """
+    config = load_config(config_dir)
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataError(f"{data_dir}: expected the data directory, found a file")
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        create_metadata_tables(con, config)
+        session = _Session(data_dir=data_dir)
+        _create_parquet_views(con, session)
+        _sessions[con] = session
+        if read_only:
+            _lock_down(con, data_dir)
+    except duckdb.Error as exc:
+        con.close()
+        raise DataError(f"{data_dir}: cannot open the Parquet files for SQL ({exc})") from exc
+    return con
+
+
+def _relation_table(relation: duckdb.DuckDBPyRelation | None) -> pa.Table:
+    if relation is None:
+        return pa.table({})
+    to_table = getattr(relation, "to_arrow_table", None)
+    if to_table is not None:
+        result: pa.Table = to_table()
+        return result
+    arrow = relation.arrow()
+    return arrow.read_all() if isinstance(arrow, pa.RecordBatchReader) else arrow
+
+
+def run_query(con: duckdb.DuckDBPyConnection, sql: str, *, max_rows: int | None = None) -> pa.Table:
+    """Run one read-only statement on a connection from :func:`open_database`.
+
+    Raises :class:`InputError` for a statement that would write or that DuckDB
+    rejects (unknown column, denied file access), naming DuckDB's reason.
+    """
+    statement = check_read_only(sql)
+    if _views_stale(con):
+        refresh_views(con)
+    for attempt in (1, 2):
+        cursor = con.cursor()
+        try:
+            relation = cursor.sql(statement)
+            if max_rows is not None and relation is not None:
+                relation = relation.limit(max_rows)
+            return _relation_table(relation)
+        except duckdb.IOException as exc:
+            # A file can vanish between DuckDB's glob and its read when a
+            # writer replaces it; looking again once is enough.
+            if attempt == 2:
+                raise DataError(f"the query could not read the data directory: {exc}") from exc
+            refresh_views(con)
+        except duckdb.Error as exc:
+            raise InputError(f"the query failed: {exc}") from exc
+        finally:
+            cursor.close()
+    raise AssertionError("unreachable")
+
+
+def query(config_dir: Path, data_dir: Path, sql: str, *, max_rows: int | None = None) -> pa.Table:
+    """Open a read-only session, run ``sql`` and close it again."""
+    con = open_database(config_dir, data_dir)
+    try:
+        return run_query(con, sql, max_rows=max_rows)
+    finally:
+        con.close()

@@ -1,0 +1,135 @@
+"""SQL text of the views over the Parquet data directory.
+
+``customer_branch_movement`` reads every movement file and
+``branch_kpi_timeseries`` every KPI file; ``customers`` aggregates the movement
+view to one row per person. The Parquet views name a glob, not a file list, so
+DuckDB looks for files again on every query and files written after the view
+was created show up without reopening anything.
+
+A glob that matches nothing is an error in DuckDB, so each view also reads a
+zero-row "schema file" holding the expected columns: it keeps the column list
+stable and lets an almost empty data directory still be queried. The schema
+files live in a private temporary folder of this process, never in the data
+directory (which may be read-only).
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from retail_intel.movements.schema import MOVEMENT_SCHEMA
+from retail_intel.storage import KPIS_DIR, MOVEMENTS_DIR
+
+MOVEMENT_VIEW = "customer_branch_movement"
+KPI_VIEW = "branch_kpi_timeseries"
+CUSTOMER_VIEW = "customers"
+
+# Used only when the KPI engine's schema module is absent: the columns every
+# KPI row has whatever else it carries, so the view exists and can be joined.
+_FALLBACK_KPI_SCHEMA = pa.schema(
+    [
+        pa.field("branch_id", pa.string()),
+        pa.field("bucket_start", pa.timestamp("us", tz="UTC")),
+        pa.field("bucket_end", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def kpi_schema() -> pa.Schema:
+    """The KPI engine's Parquet schema, or a minimal stand-in if it is not installed."""
+    try:
+        from retail_intel.kpis.schema import KPI_SCHEMA
+    except ImportError:
+        return _FALLBACK_KPI_SCHEMA
+    schema: pa.Schema = KPI_SCHEMA
+    return schema
+
+
+@dataclass(frozen=True)
+class ParquetView:
+    """A view over ``<data_dir>/<subdir>/<glob>`` with columns of ``schema``."""
+
+    name: str
+    subdir: str
+    glob: str
+    schema: pa.Schema
+
+    def root(self, data_dir: Path) -> Path:
+        return data_dir.resolve() / self.subdir
+
+    def pattern(self, data_dir: Path) -> str:
+        return str(self.root(data_dir) / self.glob)
+
+    def has_files(self, data_dir: Path) -> bool:
+        root = self.root(data_dir)
+        return root.is_dir() and any(not p.name.startswith(".") for p in root.glob(self.glob))
+
+
+def parquet_views() -> tuple[ParquetView, ...]:
+    return (
+        ParquetView(MOVEMENT_VIEW, MOVEMENTS_DIR, "*/*/*.parquet", MOVEMENT_SCHEMA),
+        ParquetView(KPI_VIEW, KPIS_DIR, "*/*.parquet", kpi_schema()),
+    )
+
+
+def sql_string(value: str) -> str:
+    """A SQL string literal (single quotes doubled)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def read_parquet_sql(paths: list[str]) -> str:
+    listed = ", ".join(sql_string(p) for p in paths)
+    # hive_partitioning=false: the branch/date folders are not key=value pairs
+    # and must not turn into columns; union_by_name: files written by older
+    # versions with fewer columns still line up by column name.
+    return f"read_parquet([{listed}], hive_partitioning=false, union_by_name=true)"
+
+
+def create_view_sql(name: str, source: str) -> str:
+    return f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {source}"
+
+
+CUSTOMERS_VIEW_SQL = f"""CREATE OR REPLACE VIEW {CUSTOMER_VIEW} AS
+SELECT
+    customer_id,
+    min(first_seen) AS first_seen,
+    max(last_seen) AS last_seen,
+    count(*) FILTER (WHERE action_type = 'entered') AS visits,
+    count(*) FILTER (WHERE action_type = 'passed') AS passes,
+    count(*) AS movements,
+    list(DISTINCT branch_id ORDER BY branch_id) AS branches,
+    count(DISTINCT branch_id) AS n_branches,
+    coalesce(sum(dwell_seconds) FILTER (WHERE action_type = 'entered'), 0) AS total_dwell_seconds
+FROM {MOVEMENT_VIEW}
+GROUP BY customer_id"""
+
+
+_schema_dir: Path | None = None
+_schema_files: dict[str, Path] = {}
+
+
+def _schema_root() -> Path:
+    global _schema_dir
+    if _schema_dir is None or not _schema_dir.is_dir():
+        _schema_dir = Path(tempfile.mkdtemp(prefix="retail-intel-sql-"))
+        atexit.register(shutil.rmtree, _schema_dir, True)
+    return _schema_dir
+
+
+def schema_file(schema: pa.Schema) -> Path:
+    """A zero-row Parquet file with ``schema``, written once per process."""
+    key = hashlib.sha256(schema.serialize().to_pybytes()).hexdigest()[:16]
+    path = _schema_files.get(key)
+    if path is None or not path.exists():
+        path = _schema_root() / f"schema-{key}.parquet"
+        pq.write_table(schema.empty_table(), path)
+        _schema_files[key] = path
+    return path

@@ -1,0 +1,62 @@
+"""Atomic Parquet writes and the layout of the data directory.
+
+Readers only ever look at ``*.parquet`` files; writers put their bytes in a
+hidden temporary file in the same folder and rename it into place, so a crash
+or a concurrent reader never sees a half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from retail_intel.errors import DataError
+
+MOVEMENTS_DIR = "movements"
+KPIS_DIR = "kpis"
+
+
+def atomic_write_table(table: pa.Table, path: Path) -> Path:
+    """Write ``table`` to ``path`` so the file appears whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_bytes(data: bytes, path: Path) -> Path:
+    """Write ``data`` to ``path`` atomically (JSON sidecars, ledgers)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def parquet_files(root: Path) -> list[Path]:
+    """Every finished Parquet file under ``root`` (temporary files excluded), sorted."""
+    if not root.exists():
+        return []
+    if not root.is_dir():
+        raise DataError(f"{root}: expected a directory, found a file")
+    return sorted(p for p in root.rglob("*.parquet") if not p.name.startswith("."))

@@ -1,0 +1,39 @@
+"""Parsing of timestamps and durations given by users (pure, no I/O)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from retail_intel.errors import InputError, TimeError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_datetime(text: str) -> dt.datetime:
+    """ISO 8601 with a timezone (``Z`` or ``+01:00``), returned as aware UTC."""
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise TimeError(f"expected an ISO 8601 time such as 2026-02-08T10:00:00+00:00, got {text!r}") from exc
+    if parsed.tzinfo is None:
+        raise TimeError(
+            f"expected a time with a timezone (append Z or +HH:MM), got {text!r} which has none"
+        )
+    return parsed.astimezone(dt.UTC)
+
+
+def parse_duration(text: str, *, default_unit: str = "s") -> float:
+    """``"60m"`` -> 3600.0 seconds; a bare number takes ``default_unit``."""
+    match = _DURATION.match(text)
+    if not match:
+        raise InputError(f"expected a duration such as 90s, 60m or 1h, got {text!r}")
+    number, unit = match.groups()
+    seconds = float(number) * _UNIT_SECONDS[unit or default_unit]
+    if seconds <= 0:
+        raise InputError(f"expected a positive duration, got {text!r}")
+    return seconds

