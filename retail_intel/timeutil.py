@@ -21,9 +21,7 @@ def parse_datetime(text: str) -> dt.datetime:
     except ValueError as exc:
         raise TimeError(f"expected an ISO 8601 time such as 2026-02-08T10:00:00+00:00, got {text!r}") from exc
     if parsed.tzinfo is None:
-        raise TimeError(
-            f"expected a time with a timezone (append Z or +HH:MM), got {text!r} which has none"
-        )
+        raise TimeError(f"expected a time with a timezone (append Z or +HH:MM), got {text!r} which has none")
     return parsed.astimezone(dt.UTC)
 
 

@@ -31,7 +31,7 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
-class OutputFormat(str, enum.Enum):
+class OutputFormat(enum.StrEnum):
     table = "table"
     json = "json"
     csv = "csv"

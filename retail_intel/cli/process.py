@@ -72,7 +72,9 @@ def process(
     fps: Annotated[float | None, typer.Option("--fps", help="True frame rate when the header is wrong.")] = None,
     model: Annotated[
         str | None,
-        typer.Option("--model", help="Ultralytics weights: path or name (.pt, .onnx, OpenVINO folder). Default: bundled."),
+        typer.Option(
+            "--model", help="Ultralytics weights: path or name (.pt, .onnx, OpenVINO folder). Default: bundled."
+        ),
     ] = None,
     imgsz: Annotated[int | None, typer.Option("--imgsz", help="Detector input size in pixels (default 640).")] = None,
     conf: Annotated[float | None, typer.Option("--conf", help="Detection confidence threshold (default 0.1).")] = None,
@@ -125,7 +127,7 @@ def process(
         max_frames=max_frames,
     )
     plan = make_plan(request)
-    with Progress(
+    bar = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -134,15 +136,21 @@ def process(
         TimeRemainingColumn(),
         console=err,
         disable=quiet,
-        transient=False,
-    ) as bar:
-        task = bar.add_task(video.name, total=None, fps=0.0)
+    )
+    task = bar.add_task(video.name, total=None, fps=0.0, start=False)
 
-        def progress(done: int, total: int | None) -> None:
-            elapsed = bar.tasks[task].elapsed or 0.0
-            bar.update(task, completed=done, total=total, fps=done / elapsed if elapsed > 0 else 0.0)
+    def progress(done: int, total: int | None) -> None:
+        # Started on the first decoded frame, so input errors print no empty bar.
+        if not bar.live.is_started:
+            bar.start()
+            bar.start_task(task)
+        elapsed = bar.tasks[task].elapsed or 0.0
+        bar.update(task, completed=done, total=total, fps=done / elapsed if elapsed > 0 else 0.0)
 
+    try:
         result = process_video(plan, progress=progress)
+    finally:
+        bar.stop()
 
     summary = result.summary
     if fmt is OutputFormat.json:
@@ -179,9 +187,7 @@ def process(
 def snapshot(
     video: Annotated[Path, typer.Argument(help="Video file to take the frame from.", show_default=False)],
     at: Annotated[str, typer.Option("--at", help="Time into the video, e.g. 10s, 1.5m.")] = "0s",
-    output: Annotated[Path, typer.Option("-o", "--output", help="Image to write (.png or .jpg).")] = Path(
-        "frame.png"
-    ),
+    output: Annotated[Path, typer.Option("-o", "--output", help="Image to write (.png or .jpg).")] = Path("frame.png"),
     fps: Annotated[float | None, typer.Option("--fps", help="True frame rate when the header is wrong.")] = None,
     grid: Annotated[int, typer.Option("--grid", help="Grid spacing in pixels.", min=10)] = 50,
     roi: Annotated[str | None, typer.Option("--roi", help="Also draw this rectangle ROI x1,y1,x2,y2.")] = None,

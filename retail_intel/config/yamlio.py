@@ -99,7 +99,10 @@ def read_yaml(path: Path) -> object:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "unknown line"
-        what = " ".join(part for part in (exc.context, exc.problem) if part)
+        what = exc.problem or exc.context or "cannot parse"
+        if exc.context and exc.problem:
+            context_line = f" on line {exc.context_mark.line + 1}" if exc.context_mark is not None else ""
+            what += f" ({exc.context}{context_line})"
         raise YamlReadError(f"YAML syntax error at {where}: {what}") from exc
     except (yaml.YAMLError, ValueError) as exc:
         raise YamlReadError(f"YAML syntax error: {exc}") from exc

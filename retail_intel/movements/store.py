@@ -27,9 +27,7 @@ def source_files(data_dir: Path, source_key: str) -> list[Path]:
     return sorted(movements_root(data_dir).glob(f"*/*/{source_key}.parquet"))
 
 
-def write_movements(
-    table: pa.Table, data_dir: Path, *, branch_id: str, day: dt.date, source_key: str
-) -> Path:
+def write_movements(table: pa.Table, data_dir: Path, *, branch_id: str, day: dt.date, source_key: str) -> Path:
     """Write one source's movements, replacing whatever that source wrote before.
 
     An empty table is still written: it records that the source was processed

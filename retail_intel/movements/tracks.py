@@ -31,19 +31,21 @@ class Track:
     y: FloatArray
     height: FloatArray
     confidence: FloatArray
+    width: FloatArray | None = None  # box width; None when unknown (hand-written tracks)
     fragment_ids: tuple[int, ...] = field(default=())
 
     def __post_init__(self) -> None:
         n = len(self.t)
         for name in ("frames", "x", "y", "height", "confidence"):
             if len(getattr(self, name)) != n:
-                raise ValueError(
-                    f"track {self.track_id}: {name} has {len(getattr(self, name))} samples, t has {n}"
-                )
+                raise ValueError(f"track {self.track_id}: {name} has {len(getattr(self, name))} samples, t has {n}")
         if n == 0:
             raise ValueError(f"track {self.track_id}: a track needs at least one sample")
         if n > 1 and np.any(np.diff(self.t) < 0):
             raise ValueError(f"track {self.track_id}: samples must be sorted by time")
+        if self.width is None:
+            # a standing person's box is about 0.4 times as wide as it is tall
+            object.__setattr__(self, "width", self.height * 0.4)
         if not self.fragment_ids:
             object.__setattr__(self, "fragment_ids", (self.track_id,))
 
@@ -69,6 +71,11 @@ class Track:
 
     def __len__(self) -> int:
         return len(self.t)
+
+    @property
+    def box_width(self) -> FloatArray:
+        assert self.width is not None  # set in __post_init__
+        return self.width
 
     @property
     def start(self) -> float:
@@ -112,6 +119,7 @@ class Track:
             y=cat([p.y for p in ordered])[order],
             height=cat([p.height for p in ordered])[order],
             confidence=cat([p.confidence for p in ordered])[order],
+            width=cat([p.box_width for p in ordered])[order],
             fragment_ids=tuple(i for p in ordered for i in p.fragment_ids),
         )
 
@@ -120,7 +128,7 @@ class TrackAccumulator:
     """Collects per-frame tracker output into :class:`Track` objects."""
 
     def __init__(self) -> None:
-        self._rows: dict[int, list[tuple[int, float, float, float, float, float]]] = {}
+        self._rows: dict[int, list[tuple[int, float, float, float, float, float, float]]] = {}
 
     def add(
         self,
@@ -147,6 +155,7 @@ class TrackAccumulator:
                     y=arr[:, 3],
                     height=arr[:, 4],
                     confidence=arr[:, 5],
+                    width=arr[:, 6],
                 )
             )
         return out

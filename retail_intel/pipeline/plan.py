@@ -137,7 +137,7 @@ def make_plan(request: ProcessRequest) -> ProcessPlan:
         line = parse_line(request.line)
     elif camera is not None and camera.line is not None:
         cl = camera.line
-        line = CountingLine(tuple(cl.start), tuple(cl.end), cl.in_side, cl.band_px)
+        line = CountingLine(cl.start, cl.end, cl.in_side, cl.band_px)
     passby: Polygon | None = None
     if request.passby_zone is not None:
         passby = Polygon(parse_points(request.passby_zone, "--passby-zone"))

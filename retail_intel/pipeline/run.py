@@ -183,9 +183,7 @@ def process_video(
     t1 = time.perf_counter()
     times.judging += t1 - t0
     key = source_key(plan.camera_id, digest)
-    output = write_movements(
-        table, plan.data_dir, branch_id=plan.branch_id, day=start_time.date(), source_key=key
-    )
+    output = write_movements(table, plan.data_dir, branch_id=plan.branch_id, day=start_time.date(), source_key=key)
     if annotator is not None:
         annotator.close()
     times.writing += time.perf_counter() - t1

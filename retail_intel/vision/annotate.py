@@ -45,7 +45,7 @@ class VideoAnnotator:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._final = path
         self._tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-        fourcc = cv2.VideoWriter_fourcc(*("mp4v" if path.suffix.lower() in (".mp4", ".mov") else "MJPG"))
+        fourcc = cv2.VideoWriter.fourcc(*("mp4v" if path.suffix.lower() in (".mp4", ".mov") else "MJPG"))
         self._writer = cv2.VideoWriter(str(self._tmp), fourcc, fps, (width, height))
         if not self._writer.isOpened():
             raise InputError(f"--save-video: cannot write {path}")

@@ -77,6 +77,4 @@ class ByteTracker:
         out = self._tracker.update(_Boxes(detections.xyxy, detections.confidence))
         if len(out) == 0:
             return TrackedBoxes(np.zeros(0, np.int64), np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
-        return TrackedBoxes(
-            out[:, 4].astype(np.int64), out[:, :4].astype(np.float32), out[:, 5].astype(np.float32)
-        )
+        return TrackedBoxes(out[:, 4].astype(np.int64), out[:, :4].astype(np.float32), out[:, 5].astype(np.float32))

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import cv2
 import numpy as np
@@ -79,7 +80,7 @@ def read_frames(path: Path, *, expected: int = 0, prefetch: int = 8) -> Iterator
                     break
                 while not stop.is_set():
                     try:
-                        frames.put((index, frame), timeout=0.1)
+                        frames.put((index, cast(Frame, frame)), timeout=0.1)
                         break
                     except queue.Full:
                         continue
@@ -130,4 +131,4 @@ def read_frame_at(path: Path, seconds: float, fps: float) -> tuple[int, Frame]:
         capture.release()
     if not ok:
         raise VideoError(f"{path}: could not decode frame {index}")
-    return index, frame
+    return index, cast(Frame, frame)

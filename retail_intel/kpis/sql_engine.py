@@ -1,0 +1,245 @@
+"""The DuckDB engine: every KPI in SQL over the prepared Arrow inputs.
+
+The inputs are registered as the views ``movements``, ``windows``,
+``branches`` and ``intervals``; the statements below build a few temporary
+tables and end in one SELECT of exactly the KPI columns. Times are handled
+as integer microseconds (``epoch_us``) so occupancy integrals and staff
+overlaps are exact and both engines agree to the last bit.
+
+How a timestamp finds its window without a sorted as-of join: every window
+boundary of a branch lies on a grid (``branches.grid_us``) counted from the
+branch's first window start, so ``cell = (t - s0) // grid`` is an integer
+and the table ``cells`` maps each cell to its window (``gw``, a global id).
+"""
+
+from __future__ import annotations
+
+import os
+
+import duckdb
+import pyarrow as pa
+
+from retail_intel.kpis.inputs import KpiInputs, KpiParams
+from retail_intel.kpis.schema import KPI_SCHEMA
+
+# Windows with a global id and their bounds in microseconds.
+_WINDOWS = """
+CREATE TEMP TABLE w AS
+SELECT branch_id, seq, window_start, window_end, slot_date, slot_minute, slot_fold, is_output,
+       (row_number() OVER (ORDER BY branch_id, seq) - 1)::BIGINT AS gw,
+       epoch_us(window_start) AS ws,
+       epoch_us(window_end) AS we
+FROM windows
+"""
+
+# Per branch: series bounds [s0, s1), constants, and where its cells start in the global lookup.
+_BRANCH_BOUNDS = """
+CREATE TEMP TABLE b AS
+WITH spans AS (SELECT branch_id, min(ws) AS s0, max(we) AS s1 FROM w GROUP BY branch_id)
+SELECT spans.branch_id, s0, s1, br.grid_us AS grid, br.capacity, br.customers_per_staff, br.min_staff,
+       coalesce(sum((s1 - s0) // br.grid_us) OVER (
+           ORDER BY spans.branch_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::BIGINT AS cell0
+FROM spans JOIN branches br USING (branch_id)
+"""
+
+_CELLS = """
+CREATE TEMP TABLE cells AS
+SELECT unnest(range(b.cell0 + (w.ws - b.s0) // b.grid, b.cell0 + (w.we - b.s0) // b.grid)) AS cell,
+       w.gw, w.ws, w.we
+FROM w JOIN b USING (branch_id)
+"""
+
+# Visitors: entered movements by enter_time, with their dwell.
+_VISITORS = """
+CREATE TEMP TABLE vis AS
+WITH v AS (
+    SELECT b.cell0 + (epoch_us(m.enter_time) - b.s0) // b.grid AS cell, m.dwell_seconds AS dwell
+    FROM movements m JOIN b ON m.branch_id = b.branch_id
+    WHERE m.action_type = 'entered' AND epoch_us(m.enter_time) >= b.s0 AND epoch_us(m.enter_time) < b.s1
+)
+SELECT c.gw, count(*) AS visitors, avg(v.dwell) AS mean_dwell, median(v.dwell) AS median_dwell
+FROM v JOIN cells c USING (cell)
+GROUP BY c.gw
+"""
+
+_PASSED = """
+CREATE TEMP TABLE pas AS
+WITH p AS (
+    SELECT b.cell0 + (epoch_us(m.first_seen) - b.s0) // b.grid AS cell
+    FROM movements m JOIN b ON m.branch_id = b.branch_id
+    WHERE m.action_type = 'passed' AND epoch_us(m.first_seen) >= b.s0 AND epoch_us(m.first_seen) < b.s1
+)
+SELECT c.gw, count(*) AS passed FROM p JOIN cells c USING (cell) GROUP BY c.gw
+"""
+
+# Occupancy sweep, window by window. Each entered person is +1 at enter_time
+# (clipped to the series start: people already inside when it begins) and -1
+# at exit_time. Per window: net change, the change at exactly its start, the
+# integral contribution sum(d * (we - t)), and the highest running level
+# after its start; ties sort exits first so a simultaneous exit and entry
+# never shows a level above the true one. The carry-in from earlier windows
+# is added afterwards (_KPIS).
+_OCCUPANCY = """
+CREATE TEMP TABLE occ AS
+WITH ent AS (
+    SELECT b.cell0, b.s0, b.s1, b.grid, epoch_us(m.enter_time) AS tin, epoch_us(m.exit_time) AS tout
+    FROM movements m JOIN b ON m.branch_id = b.branch_id
+    WHERE m.action_type = 'entered' AND m.exit_time > m.enter_time
+      AND epoch_us(m.exit_time) > b.s0 AND epoch_us(m.enter_time) < b.s1
+),
+ev AS (
+    SELECT cell0 + (greatest(tin, s0) - s0) // grid AS cell, greatest(tin, s0) AS t, 1 AS d FROM ent
+    UNION ALL
+    SELECT cell0 + (tout - s0) // grid AS cell, tout AS t, -1 AS d FROM ent WHERE tout < s1
+),
+lv AS (
+    SELECT c.gw, c.ws, c.we, ev.t, ev.d,
+           sum(ev.d) OVER (PARTITION BY c.gw ORDER BY ev.t, ev.d ROWS UNBOUNDED PRECEDING) AS level
+    FROM ev JOIN cells c USING (cell)
+)
+SELECT gw,
+       sum(d)::BIGINT AS net,
+       coalesce(sum(d) FILTER (WHERE t = ws), 0)::BIGINT AS net_at_start,
+       sum(d * (we - t))::BIGINT AS tail_us,
+       max(level) FILTER (WHERE t > ws)::BIGINT AS max_after_start
+FROM lv
+GROUP BY gw
+"""
+
+# Staff presence (microseconds of overlap, summed over people), promotion and
+# event flags. Each interval is clipped to the series and mapped to the range
+# of windows [g0, g1] it overlaps.
+_INTERVALS = """
+CREATE TEMP TABLE ivw AS
+WITH iv AS (
+    SELECT i.kind, b.cell0, b.s0, b.grid,
+           greatest(epoch_us(i.start), b.s0) AS a, least(epoch_us(i."end"), b.s1) AS z
+    FROM intervals i JOIN b USING (branch_id)
+),
+spans AS (
+    SELECT iv.kind, iv.a, iv.z, ca.gw AS g0, cz.gw AS g1
+    FROM iv
+    JOIN cells ca ON ca.cell = iv.cell0 + (iv.a - iv.s0) // iv.grid
+    JOIN cells cz ON cz.cell = iv.cell0 + (iv.z - 1 - iv.s0) // iv.grid
+    WHERE iv.a < iv.z
+),
+per_window AS (SELECT kind, a, z, unnest(range(g0, g1 + 1)) AS gw FROM spans)
+SELECT p.gw,
+       coalesce(sum(least(p.z, w.we) - greatest(p.a, w.ws)) FILTER (WHERE p.kind = 'staff'), 0)::BIGINT
+           AS staff_us,
+       bool_or(p.kind = 'promotion') AS promotion_active,
+       bool_or(p.kind = 'event') AS event_active
+FROM per_window p JOIN w USING (gw)
+GROUP BY p.gw
+"""
+
+# Window-level KPIs. carry = occupancy just before the window (running sum of
+# earlier windows' net change). Momentum is the least-squares slope of
+# visitors against seq over the last $momentum rows, from integer sums so it
+# is exact. Baseline averages visitors of the windows with the same local
+# wall-clock slot 1..$weeks weeks earlier that exist in the series.
+_KPIS = """
+WITH wk AS (
+    SELECT w.*, b.capacity, b.customers_per_staff, b.min_staff,
+           coalesce(v.visitors, 0) AS visitors, coalesce(p.passed, 0) AS passed,
+           v.mean_dwell, v.median_dwell,
+           coalesce(o.net, 0) AS net, coalesce(o.net_at_start, 0) AS net_at_start,
+           coalesce(o.tail_us, 0) AS tail_us, o.max_after_start,
+           coalesce(s.staff_us, 0) AS staff_us,
+           coalesce(s.promotion_active, false) AS promotion_active,
+           coalesce(s.event_active, false) AS event_active
+    FROM w JOIN b USING (branch_id)
+    LEFT JOIN vis v USING (gw) LEFT JOIN pas p USING (gw)
+    LEFT JOIN occ o USING (gw) LEFT JOIN ivw s USING (gw)
+),
+k AS (
+    SELECT wk.*,
+           coalesce(sum(net) OVER (PARTITION BY branch_id ORDER BY seq
+                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS carry,
+           count(*) OVER mom AS n, sum(seq) OVER mom AS sx, sum(visitors) OVER mom AS sy,
+           sum(seq * visitors) OVER mom AS sxy, sum(seq * seq) OVER mom AS sxx
+    FROM wk
+    WINDOW mom AS (PARTITION BY branch_id ORDER BY seq ROWS BETWEEN $momentum - 1 PRECEDING AND CURRENT ROW)
+),
+bl AS (
+    SELECT cur.gw, avg(prev.visitors) AS baseline
+    FROM k cur
+    CROSS JOIN range(1, $weeks + 1) AS back(j)
+    JOIN k prev ON prev.branch_id = cur.branch_id
+               AND prev.slot_date = cur.slot_date - CAST(7 * back.j AS INTEGER)
+               AND prev.slot_minute = cur.slot_minute
+               AND prev.slot_fold = cur.slot_fold
+    WHERE cur.is_output
+    GROUP BY cur.gw
+),
+occupancy AS (
+    SELECT k.*, bl.baseline,
+           k.carry + k.net_at_start AS occ_start,
+           greatest(k.carry + k.net_at_start, k.carry + k.max_after_start) AS peak,
+           (k.carry * (k.we - k.ws) + k.tail_us) / (k.we - k.ws) AS avg_occ,
+           k.staff_us / (k.we - k.ws) AS staff,
+           (k.n * k.sxy - k.sx * k.sy) / nullif(k.n * k.sxx - k.sx * k.sx, 0) AS momentum
+    FROM k LEFT JOIN bl USING (gw)
+    WHERE k.is_output
+),
+staffing AS (
+    SELECT occupancy.*,
+           greatest(min_staff, ceil(peak / nullif(customers_per_staff, 0)))::BIGINT AS required,
+           peak / nullif(capacity, 0) AS congestion
+    FROM occupancy
+),
+adequacy AS (
+    SELECT staffing.*, staff / nullif(required, 0) AS adequacy FROM staffing
+)
+SELECT branch_id, window_start, window_end, $minutes::INTEGER AS window_minutes,
+       visitors::BIGINT AS visitors, passed::BIGINT AS passed,
+       visitors / nullif(visitors + passed, 0) AS conversion_proxy,
+       baseline,
+       visitors / nullif(baseline, 0) AS traffic_index,
+       peak::BIGINT AS peak_occupancy,
+       avg_occ::DOUBLE AS avg_occupancy,
+       congestion AS congestion_level,
+       momentum::DOUBLE AS growth_momentum,
+       visitors / nullif(capacity, 0) AS utilization_ratio,
+       staff::DOUBLE AS staff_on_duty,
+       required AS required_staff,
+       adequacy AS staffing_adequacy,
+       CASE WHEN congestion IS NULL OR adequacy IS NULL THEN NULL
+            ELSE congestion * greatest(0.0, 1.0 - adequacy) END AS bottleneck_score,
+       mean_dwell AS mean_dwell_seconds,
+       median_dwell AS median_dwell_seconds,
+       promotion_active, event_active,
+       $computed_at::TIMESTAMPTZ AS computed_at
+FROM adequacy
+ORDER BY branch_id, window_start
+"""
+
+_STATEMENTS = (_WINDOWS, _BRANCH_BOUNDS, _CELLS, _VISITORS, _PASSED, _OCCUPANCY, _INTERVALS)
+
+
+def compute(inputs: KpiInputs, params: KpiParams, *, threads: int | None = None) -> pa.Table:
+    """All KPIs of ``inputs`` with DuckDB; a table of exactly :data:`KPI_SCHEMA`."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+        # Row order of intermediate tables never matters (the result is sorted).
+        con.execute("SET preserve_insertion_order = false")
+        con.register("movements", inputs.movements)
+        con.register("windows", inputs.windows)
+        con.register("branches", inputs.branches)
+        con.register("intervals", inputs.intervals)
+        for statement in _STATEMENTS:
+            con.execute(statement)
+        result = con.sql(
+            _KPIS,
+            params={
+                "momentum": params.momentum_windows,
+                "weeks": params.baseline_weeks,
+                "minutes": params.window_minutes,
+                "computed_at": params.computed_at,
+            },
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return result.cast(KPI_SCHEMA)

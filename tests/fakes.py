@@ -1,0 +1,59 @@
+"""Test doubles: a scripted detector and tiny synthetic videos."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from retail_intel.vision.detections import Detections
+
+Box = tuple[float, float, float, float, float]
+
+
+class ScriptedDetector:
+    """Replays ``script(frame_index) -> boxes`` instead of running a model."""
+
+    name = "scripted"
+
+    def __init__(self, script: Callable[[int], list[Box]]) -> None:
+        self.script = script
+        self.calls: list[int] = []
+
+    def detect(self, frame: npt.NDArray[np.uint8], frame_index: int) -> Detections:
+        self.calls.append(frame_index)
+        return Detections.from_boxes(self.script(frame_index))
+
+
+def write_video(path: Path, frames: int = 60, size: tuple[int, int] = (320, 240), fps: float = 10.0) -> Path:
+    """A small MJPG AVI whose frames differ (so decoders can't fold them)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    assert writer.isOpened()
+    for i in range(frames):
+        frame = np.full((size[1], size[0], 3), 40, np.uint8)
+        cv2.putText(frame, str(i), (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 1, (255, 255, 255), 2)
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def person_box(cx: float, foot_y: float, h: float = 60.0, conf: float = 0.9) -> Box:
+    return (cx - h / 4, foot_y - h, cx + h / 4, foot_y, conf)
+
+
+def two_people(frame: int) -> list[Box]:
+    """Person A walks into the ROI (100..220 x 80..200) and stays; person B crosses it fast.
+
+    At 10 fps: A walks in from the left over frames 0-19, stands inside 20-59.
+    B crosses the middle band from right to left over frames 10-40 (inside for 1.2 s).
+    """
+    boxes = []
+    ax = 20 + min(frame, 20) * 6  # 20 -> 140
+    boxes.append(person_box(ax, 150))
+    if 10 <= frame <= 40:
+        bx = 310 - (frame - 10) * 10  # 310 -> 10 in 30 frames
+        boxes.append(person_box(bx, 110))
+    return boxes

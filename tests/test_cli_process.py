@@ -1,0 +1,110 @@
+"""The CLI edge of process/snapshot: one red line and exit 1 on bad input, --help with examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retail_intel import __version__
+
+from .cli_helpers import run_cli
+from .fakes import write_video
+
+START = "2026-02-08T10:00:00+00:00"
+
+
+def test_version(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    result = run_cli(["--version"], capsys, monkeypatch)
+    assert result.exit_code == 0 and __version__ in result.stdout
+
+
+@pytest.mark.parametrize("command", ["process", "snapshot"])
+def test_help_has_an_example(command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    result = run_cli([command, "--help"], capsys, monkeypatch)
+    assert result.exit_code == 0
+    assert "retail-intel " + command in result.stdout
+    assert "Example" in result.stdout
+
+
+def test_missing_video_is_one_line_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(["process", "nope.mp4", "--branch", "b1", "--roi", "1,1,50,50", "-q"], capsys, monkeypatch)
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == ["error: nope.mp4: no such video file"]
+    assert not (tmp_path / "retail_data").exists()
+
+
+def test_debug_shows_the_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    from retail_intel.errors import VideoError
+
+    with pytest.raises(VideoError):
+        run_cli(["--debug", "process", "nope.mp4", "--branch", "b1", "--roi", "1,1,50,50", "-q"], capsys, monkeypatch)
+
+
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    result = run_cli(["process", "--bogus"], capsys, monkeypatch)
+    assert result.exit_code == 2
+
+
+def test_time_without_timezone_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    args = ["process", str(video), "--branch", "b1", "--roi", "1,1,50,50", "--start-time", "2026-02-08T10:00", "-q"]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert "--start-time" in result.stderr and "timezone" in result.stderr
+
+
+def test_unknown_branch_in_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    config = Path(__file__).resolve().parents[1] / "config"
+    args = ["process", str(video), "--branch", "nope", "--config", str(config), "--start-time", START, "-q"]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert "nope" in result.stderr
+
+
+def test_explicit_missing_config_dir_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    args = ["process", str(video), "--branch", "b1", "--config", str(tmp_path / "none"), "--roi", "1,1,50,50", "-q"]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert str(tmp_path / "none") in result.stderr
+
+
+def test_snapshot_writes_a_png(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=30)
+    out = tmp_path / "frame.png"
+    result = run_cli(
+        ["snapshot", str(video), "--at", "2s", "-o", str(out), "--roi", "10,10,100,100"], capsys, monkeypatch
+    )
+    assert result.exit_code == 0, result.stderr
+    import cv2
+
+    image = cv2.imread(str(out))
+    assert image.shape == (240, 320, 3)
+    assert "frame 20" in result.stderr
+
+
+def test_snapshot_past_the_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=10)
+    result = run_cli(["snapshot", str(video), "--at", "1m", "-o", str(tmp_path / "f.png")], capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert "10 frames" in result.stderr

@@ -1,0 +1,259 @@
+"""The read-only config commands: validate, branches list/show, tasks, events, promotions."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from retail_intel.cli.app import _register, app, main
+from retail_intel.config import expand_events, load_config
+from retail_intel.errors import ConfigError
+
+SAMPLE = Path(__file__).resolve().parents[1] / "config"
+BAD_BRANCHES = """\
+branches:
+  - {id: b1, name: One, capacity: -5, neighbors: [b9]}
+  - {id: b2, name: Two, capacity: 3, timezone: Mars/Base}
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _commands() -> None:
+    if not any(getattr(c, "name", None) == "validate" for c in app.registered_commands):
+        _register()
+
+
+@pytest.fixture
+def bad_config(tmp_path: Path) -> Path:
+    (tmp_path / "branches.yaml").write_text(BAD_BRANCHES)
+    (tmp_path / "tasks.yaml").write_text("tasks:\n  - {id: t1, branch: b1, title: X, assignee: ghost}\n")
+    return tmp_path
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args))
+
+
+def json_out(result: Result) -> Any:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+BAD_PROBLEMS = [
+    'branches.yaml: branch "b1": capacity must be > 0, got -5',
+    "branches.yaml: branch \"b2\": timezone must be an IANA timezone such as 'Europe/London', got 'Mars/Base'",
+    'branches.yaml: branch "b1": neighbors: unknown branch "b9" (known: b1, b2)',
+    'tasks.yaml: task "t1": assignee: unknown employee "ghost" (known: none defined)',
+]
+
+
+# --- validate ----------------------------------------------------------------
+
+
+def test_validate_sample_config_passes() -> None:
+    result = invoke("validate", "--config", str(SAMPLE))
+    assert result.exit_code == 0, result.output
+    assert "config OK" in result.stdout and "3 branches" in result.stdout
+
+
+def test_validate_bad_config_lists_every_problem_and_exits_1(bad_config: Path) -> None:
+    result = invoke("validate", "--config", str(bad_config))
+    assert result.exit_code == 1
+    for problem in BAD_PROBLEMS:
+        assert problem in result.stdout
+    assert "4 problems" in result.stderr
+
+
+def test_validate_json_report(bad_config: Path) -> None:
+    result = invoke("validate", "--config", str(bad_config), "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and report["problems"] == BAD_PROBLEMS
+    ok = json.loads(invoke("validate", "--config", str(SAMPLE), "--format", "json").stdout)
+    assert ok["ok"] is True and ok["problems"] == [] and ok["counts"]["branches"] == 3
+
+
+def test_validate_csv_lists_problems(bad_config: Path) -> None:
+    result = invoke("validate", "--config", str(bad_config), "-f", "csv")
+    assert result.exit_code == 1
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["problem"] for r in rows] == BAD_PROBLEMS
+
+
+def test_validate_missing_directory(tmp_path: Path) -> None:
+    result = invoke("validate", "--config", str(tmp_path / "missing"))
+    assert result.exit_code == 1
+    assert "does not exist" in result.stdout and "RETAIL_INTEL_CONFIG" in result.stdout
+
+
+def test_config_dir_from_environment(bad_config: Path) -> None:
+    result = CliRunner().invoke(app, ["validate"], env={"RETAIL_INTEL_CONFIG": str(bad_config)})
+    assert result.exit_code == 1 and BAD_PROBLEMS[0] in result.stdout
+
+
+# --- every reading command fails the same way on a bad config ---------------
+
+READING_COMMANDS = [
+    ["branches", "list"],
+    ["branches", "show", "b1"],
+    ["tasks", "b1"],
+    ["events"],
+    ["promotions"],
+]
+
+
+@pytest.mark.parametrize("command", READING_COMMANDS, ids=[" ".join(c) for c in READING_COMMANDS])
+def test_reading_commands_refuse_bad_config(bad_config: Path, command: list[str]) -> None:
+    result = invoke(*command, "--config", str(bad_config))
+    assert result.exit_code == 1
+    assert isinstance(result.exception, ConfigError)
+    assert result.exception.problems == BAD_PROBLEMS
+
+
+def test_error_edge_prints_every_problem(
+    bad_config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["retail-intel", "branches", "list", "--config", str(bad_config)])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 1
+    stderr = capsys.readouterr().err
+    assert "4 problems in config directory" in stderr
+    for problem in BAD_PROBLEMS:
+        assert problem in stderr
+
+
+# --- branches -----------------------------------------------------------------
+
+
+def test_branches_list_json_matches_config() -> None:
+    rows = json_out(invoke("branches", "list", "--config", str(SAMPLE), "--json"))
+    config = load_config(SAMPLE)
+    assert [r["id"] for r in rows] == [b.id for b in config.branches]
+    first = rows[0]
+    assert first["cameras"] == [c.id for c in config.branches[0].cameras]
+    assert first["employees"] == len(config.employees_of(first["id"]))
+    assert first["timezone"] == config.branches[0].timezone
+
+
+def test_branches_list_table_and_csv() -> None:
+    table = invoke("branches", "list", "--config", str(SAMPLE))
+    assert table.exit_code == 0 and "b1" in table.stdout
+    rows = list(csv.DictReader(io.StringIO(invoke("branches", "list", "--config", str(SAMPLE), "-f", "csv").stdout)))
+    assert [r["id"] for r in rows] == ["b1", "b2", "b3"]
+
+
+def test_branches_show_json() -> None:
+    detail = json_out(invoke("branches", "show", "b1", "--config", str(SAMPLE), "--json"))
+    config = load_config(SAMPLE)
+    assert detail["id"] == "b1" and detail["name"] == config.branch("b1").name
+    assert [c["id"] for c in detail["cameras"]] == [c.id for c in config.branch("b1").cameras]
+    assert set(detail["opening_hours"]) == {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+    assert [e["id"] for e in detail["employees"]] == [e.id for e in config.employees_of("b1")]
+
+
+def test_branches_show_table() -> None:
+    result = invoke("branches", "show", "b2", "--config", str(SAMPLE))
+    assert result.exit_code == 0
+    assert "Station Arcade" in result.stdout and "hours sun" in result.stdout
+
+
+def test_branches_show_unknown_id_exits_1() -> None:
+    result = invoke("branches", "show", "nope", "--config", str(SAMPLE))
+    assert result.exit_code == 1
+    assert isinstance(result.exception, ConfigError)
+    assert 'unknown branch "nope"' in str(result.exception) and "b1, b2, b3" in str(result.exception)
+
+
+# --- tasks ------------------------------------------------------------------
+
+
+def test_tasks_json_lists_the_branch_tasks_in_priority_order() -> None:
+    rows = json_out(invoke("tasks", "b1", "--config", str(SAMPLE), "--json"))
+    config = load_config(SAMPLE)
+    assert {r["id"] for r in rows} == {t.id for t in config.tasks_of("b1")}
+    statuses = [r["status"] for r in rows]
+    assert statuses.index("done") > max(i for i, s in enumerate(statuses) if s in ("open", "in_progress"))
+    named = [r for r in rows if r["assignee"]]
+    names = {e.id: e.name for e in config.employees}
+    assert named and all(r["assignee_name"] == names[r["assignee"]] for r in named)
+
+
+def test_tasks_status_filter() -> None:
+    rows = json_out(invoke("tasks", "b1", "--status", "done", "--config", str(SAMPLE), "--json"))
+    assert rows and {r["status"] for r in rows} == {"done"}
+
+
+def test_tasks_bad_status_is_a_usage_error() -> None:
+    assert invoke("tasks", "b1", "--status", "later", "--config", str(SAMPLE)).exit_code == 2
+
+
+# --- events -----------------------------------------------------------------
+
+
+def test_events_range_expands_repetitions() -> None:
+    start, end = "2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z"
+    rows = json_out(invoke("events", "--config", str(SAMPLE), "--from", start, "--to", end, "--json"))
+    config = load_config(SAMPLE)
+    expected = expand_events(
+        config.events,
+        dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+        dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
+        timezones=config.timezones,
+    )
+    assert len(rows) == len(expected) > len(config.events)
+    assert [dt.datetime.fromisoformat(r["start"]) for r in rows] == [o.start for o in expected]
+    assert all(r["start"][-6:] in ("+00:00", "+01:00") for r in rows)  # shown in the branch's zone
+
+
+def test_events_branch_filter() -> None:
+    args = ["--from", "2026-12-01T00:00:00Z", "--to", "2026-12-31T00:00:00Z", "--config", str(SAMPLE), "--json"]
+    rows = json_out(invoke("events", "--branch", "b2", *args))
+    assert rows and {r["branch"] for r in rows} == {"b2"}
+
+
+def test_events_default_window_is_30_days_from_today() -> None:
+    rows = json_out(invoke("events", "--config", str(SAMPLE), "--json"))
+    today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    window_end = today + dt.timedelta(days=30)
+    assert all(dt.datetime.fromisoformat(r["start"]) < window_end for r in rows)
+    assert all(dt.datetime.fromisoformat(r["end"]) > today for r in rows)
+    assert sum(r["event_id"] == "ev-market" for r in rows) >= 4  # weekly, no end date
+
+
+def test_events_rejects_naive_and_inverted_ranges() -> None:
+    naive = invoke("events", "--config", str(SAMPLE), "--from", "2026-12-01T00:00:00")
+    assert naive.exit_code == 1 and "timezone" in str(naive.exception)
+    inverted = invoke(
+        "events", "--config", str(SAMPLE), "--from", "2026-12-02T00:00:00Z", "--to", "2026-12-01T00:00:00Z"
+    )
+    assert inverted.exit_code == 1 and "--to must be after --from" in str(inverted.exception)
+
+
+# --- promotions ---------------------------------------------------------------
+
+
+def test_promotions_all_and_filtered() -> None:
+    config = load_config(SAMPLE)
+    everything = json_out(invoke("promotions", "--config", str(SAMPLE), "--json"))
+    assert {r["id"] for r in everything} == {p.id for p in config.promotions}
+    for_b2 = json_out(invoke("promotions", "--branch", "b2", "--config", str(SAMPLE), "--json"))
+    assert {r["id"] for r in for_b2} == {p.id for p in config.promotions_for("b2")}
+    assert all(r["branches"] == "all" or "b2" in r["branches"] for r in for_b2)
+
+
+def test_promotions_active_at() -> None:
+    config = load_config(SAMPLE)
+    moment = "2026-11-28T12:00:00Z"
+    rows = json_out(invoke("promotions", "--active-at", moment, "--config", str(SAMPLE), "--json"))
+    at = dt.datetime(2026, 11, 28, 12, tzinfo=dt.UTC)
+    assert {r["id"] for r in rows} == {p.id for p in config.promotions if p.start <= at < p.end}
+    assert rows  # the sample's Black Friday promotion runs then

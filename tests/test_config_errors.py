@@ -1,0 +1,487 @@
+"""Malformed configs: every kind of mistake gives one precise, readable problem line."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from retail_intel.config import load_config, validate_config
+from retail_intel.errors import ConfigError
+
+BASE = {
+    "branches.yaml": """
+        branches:
+          - id: b1
+            name: One
+            capacity: 10
+            timezone: Europe/London
+            neighbors: [b2]
+            cameras:
+              - {id: c1, roi: [0, 0, 100, 100]}
+          - id: b2
+            name: Two
+            capacity: 5
+            timezone: Europe/Amsterdam
+        """,
+    "employees.yaml": """
+        employees:
+          - id: e1
+            branch: b1
+            name: Ann
+            shifts:
+              weekly:
+                - {day: mon, start: "09:00", end: "17:00"}
+        """,
+    "tasks.yaml": """
+        tasks:
+          - {id: t1, branch: b1, assignee: e1, title: Count baskets}
+        """,
+    "events.yaml": """
+        events:
+          - {id: v1, name: Fair, branch: b1, start: 2026-05-01T10:00:00Z, end: 2026-05-01T12:00:00Z}
+        """,
+    "promotions.yaml": """
+        promotions:
+          - {id: p1, name: Sale, start: 2026-05-01T00:00:00Z, end: 2026-05-08T00:00:00Z}
+        """,
+}
+
+
+def write_config(directory: Path, overrides: dict[str, str | None] | None = None) -> Path:
+    """BASE with some files replaced (text) or removed (None)."""
+    files: dict[str, str | None] = {**BASE, **(overrides or {})}
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        if text is not None:
+            (directory / name).write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return directory
+
+
+def branches_with(extra_b2: str) -> str:
+    """branches.yaml whose second branch has extra (or overriding) lines."""
+    return (
+        "branches:\n"
+        "  - {id: b1, name: One, capacity: 10, cameras: [{id: c1, roi: [0, 0, 100, 100]}]}\n"
+        "  - id: b2\n"
+        "    name: Two\n" + textwrap.indent(textwrap.dedent(extra_b2).strip("\n"), "    ") + "\n"
+    )
+
+
+def employee_with_shifts(shifts: str) -> str:
+    return (
+        "employees:\n  - id: e1\n    branch: b1\n    name: Ann\n    shifts:\n"
+        + textwrap.indent(textwrap.dedent(shifts).strip("\n"), "      ")
+        + "\n"
+    )
+
+
+def entries(key: str, *flows: str) -> str:
+    """A file with one flow-style entry per argument: entries("tasks", "id: t1, ...")."""
+    return f"{key}:\n" + "".join(f"  - {{{flow}}}\n" for flow in flows)
+
+
+HOUR = "start: 2026-05-01T10:00:00Z, end: 2026-05-01T11:00:00Z"
+
+
+def test_base_config_is_valid(tmp_path: Path) -> None:
+    assert validate_config(write_config(tmp_path)) == []
+
+
+CASES: list[tuple[str, dict[str, str | None], str]] = [
+    # --- field values (pydantic) ---
+    (
+        "capacity_not_positive",
+        {"branches.yaml": branches_with("capacity: -5")},
+        'branches.yaml: branch "b2": capacity must be > 0, got -5',
+    ),
+    (
+        "required_field_missing",
+        {"branches.yaml": branches_with("timezone: UTC")},
+        'branches.yaml: branch "b2": capacity is required',
+    ),
+    (
+        "misspelt_field",
+        {"branches.yaml": branches_with("capacity: 3\ncapcity: 3")},
+        'branches.yaml: branch "b2": unknown field "capcity" (did you mean "capacity"?)',
+    ),
+    (
+        "wrong_number_type",
+        {"branches.yaml": branches_with("capacity: lots")},
+        "branches.yaml: branch \"b2\": capacity must be a whole number, got 'lots'",
+    ),
+    (
+        "unknown_timezone",
+        {"branches.yaml": branches_with("capacity: 3\ntimezone: Mars/Base")},
+        "branches.yaml: branch \"b2\": timezone must be an IANA timezone such as 'Europe/London', got 'Mars/Base'",
+    ),
+    (
+        "bad_state",
+        {"branches.yaml": branches_with("capacity: 3\nstate: open")},
+        "branches.yaml: branch \"b2\": state must be one of 'active', 'inactive' or 'closed', got 'open'",
+    ),
+    (
+        "opening_hours_not_a_range",
+        {"branches.yaml": branches_with("capacity: 3\nopening_hours: {tue: 9am}")},
+        "branches.yaml: branch \"b2\": opening_hours.tue must be HH:MM-HH:MM or closed, got '9am'",
+    ),
+    (
+        "opening_hours_bad_time",
+        {"branches.yaml": branches_with("capacity: 3\nopening_hours: {mon: '9-17:00'}")},
+        "branches.yaml: branch \"b2\": opening_hours.mon.start must be a time of day HH:MM, got '9'",
+    ),
+    (
+        "opening_hours_backwards",
+        {"branches.yaml": branches_with("capacity: 3\nopening_hours: {wed: '18:00-09:00'}")},
+        'branches.yaml: branch "b2": opening_hours.wed: end must be after start, got 18:00-09:00',
+    ),
+    (
+        "zone_too_few_points",
+        {"branches.yaml": branches_with("capacity: 3\ncameras: [{id: door, zone: [[0, 0], [5, 5]]}]")},
+        'branches.yaml: branch "b2": cameras["door"].zone must have at least 3 points [x, y], got 2',
+    ),
+    (
+        "roi_wrong_length",
+        {"branches.yaml": branches_with("capacity: 3\ncameras: [{id: door, roi: [1, 2, 3]}]")},
+        'branches.yaml: branch "b2": cameras["door"].roi must be [x1, y1, x2, y2] (4 numbers), got 3 values',
+    ),
+    (
+        "roi_inverted",
+        {"branches.yaml": branches_with("capacity: 3\ncameras: [{id: door, roi: [50, 50, 10, 10]}]")},
+        'branches.yaml: branch "b2": cameras["door"].roi must have x1 < x2 and y1 < y2, got [50.0, 50.0, 10.0, 10.0]',
+    ),
+    (
+        "camera_without_region",
+        {"branches.yaml": branches_with("capacity: 3\ncameras: [{id: door}]")},
+        'branches.yaml: branch "b2": cameras["door"] needs a region: roi [x1, y1, x2, y2] or zone [[x, y], ...]',
+    ),
+    (
+        "camera_roi_and_zone",
+        {
+            "branches.yaml": branches_with(
+                "capacity: 3\ncameras: [{id: d, roi: [0, 0, 1, 1], zone: [[0, 0], [1, 0], [1, 1]]}]"
+            )
+        },
+        'branches.yaml: branch "b2": cameras["d"]: give either roi (x1,y1,x2,y2) or zone (polygon), not both',
+    ),
+    (
+        "detection_setting_out_of_range",
+        {"branches.yaml": branches_with("capacity: 3\ncameras: [{id: d, roi: [0, 0, 1, 1], fps: 0}]")},
+        'branches.yaml: branch "b2": cameras["d"].fps must be > 0, got 0',
+    ),
+    (
+        "entry_without_id",
+        {"branches.yaml": "branches:\n  - {id: b1, name: One, capacity: 1}\n  - {name: Two, capacity: 1}\n"},
+        "branches.yaml: entry #2: id is required",
+    ),
+    (
+        "entry_not_a_mapping",
+        {"tasks.yaml": "tasks:\n  - just a sentence\n"},
+        "tasks.yaml: entry #1: expected a mapping of fields (id: ..., ...), got the text 'just a sentence'",
+    ),
+    (
+        "weekday_unknown",
+        {"employees.yaml": employee_with_shifts('weekly: [{day: funday, start: "09:00", end: "10:00"}]')},
+        "employees.yaml: employee \"e1\": shifts.weekly#1.day must be one of 'mon', 'tue', 'wed', 'thu', 'fri', "
+        "'sat' or 'sun', got 'funday'",
+    ),
+    (
+        "shift_time_invalid",
+        {"employees.yaml": employee_with_shifts('weekly: [{day: mon, start: "09:00", end: "25:00"}]')},
+        "employees.yaml: employee \"e1\": shifts.weekly#1.end must be a time of day HH:MM, got '25:00'",
+    ),
+    (
+        "shift_end_before_start",
+        {"employees.yaml": employee_with_shifts('weekly: [{day: mon, start: "17:00", end: "09:00"}]')},
+        'employees.yaml: employee "e1": shifts.weekly#1: end must be after start, got 17:00-09:00',
+    ),
+    (
+        "exception_off_and_hours",
+        {"employees.yaml": employee_with_shifts('exceptions: [{date: 2026-05-01, off: true, start: "09:00"}]')},
+        'employees.yaml: employee "e1": shifts.exceptions#1: an exception is either off: true or has start/end, '
+        "not both",
+    ),
+    (
+        "impossible_date",
+        {"employees.yaml": employee_with_shifts("exceptions: [{date: 2026-13-01, off: true}]")},
+        "employees.yaml: employee \"e1\": shifts.exceptions#1.date must be a date such as 2026-03-01, got '2026-13-01'",
+    ),
+    (
+        "task_bad_status",
+        {"tasks.yaml": "tasks:\n  - {id: t1, branch: b1, title: X, status: started}\n"},
+        "tasks.yaml: task \"t1\": status must be one of 'open', 'in_progress', 'done' or 'cancelled', got 'started'",
+    ),
+    (
+        "time_without_timezone",
+        {"tasks.yaml": "tasks:\n  - {id: t1, branch: b1, title: X, due: 2026-05-01T10:00:00}\n"},
+        'tasks.yaml: task "t1": due must carry a timezone (ISO 8601 such as 2026-02-08T10:00:00+00:00), '
+        "got 2026-05-01T10:00:00",
+    ),
+    (
+        "event_end_before_start",
+        {
+            "events.yaml": entries(
+                "events", "id: v1, name: F, branch: b1, start: 2026-05-02T10:00:00Z, end: 2026-05-01T10:00:00Z"
+            )
+        },
+        'events.yaml: event "v1": end must be after start, got start 2026-05-02T10:00:00+00:00 '
+        "end 2026-05-01T10:00:00+00:00",
+    ),
+    (
+        "event_without_place",
+        {"events.yaml": "events:\n  - {id: v1, name: F, start: 2026-05-01T10:00:00Z, end: 2026-05-01T11:00:00Z}\n"},
+        'events.yaml: event "v1": needs a branch or a location',
+    ),
+    (
+        "event_until_without_repeat",
+        {"events.yaml": entries("events", "id: v1, name: F, branch: b1, " + HOUR + ", until: 2026-06-01")},
+        'events.yaml: event "v1": until only makes sense with repeat daily, weekly or monthly',
+    ),
+    (
+        "event_bad_repeat",
+        {"events.yaml": entries("events", "id: v1, name: F, branch: b1, " + HOUR + ", repeat: yearly")},
+        "events.yaml: event \"v1\": repeat must be one of 'none', 'daily', 'weekly' or 'monthly', got 'yearly'",
+    ),
+    (
+        "promotion_end_before_start",
+        {
+            "promotions.yaml": entries(
+                "promotions", "id: p1, name: S, start: 2026-05-08T00:00:00Z, end: 2026-05-01T00:00:00Z"
+            )
+        },
+        'promotions.yaml: promotion "p1": end must be after start, got start 2026-05-08T00:00:00+00:00 '
+        "end 2026-05-01T00:00:00+00:00",
+    ),
+    (
+        "promotion_branches_typo",
+        {
+            "promotions.yaml": entries(
+                "promotions", "id: p1, name: S, branches: al, start: 2026-05-01T00:00:00Z, end: 2026-05-02T00:00:00Z"
+            )
+        },
+        "promotions.yaml: promotion \"p1\": branches must be a list of branch ids or 'all', got 'al'",
+    ),
+    # --- cross-entry and cross-file checks ---
+    (
+        "duplicate_branch_id",
+        {
+            "branches.yaml": entries(
+                "branches",
+                "id: b1, name: One, capacity: 1",
+                "id: b1, name: Two, capacity: 1",
+                "id: b2, name: Three, capacity: 1",
+            )
+        },
+        'branches.yaml: duplicate branch id "b1" (2 entries use it)',
+    ),
+    (
+        "duplicate_employee_id",
+        {"employees.yaml": "employees:\n  - {id: e1, branch: b1, name: A}\n  - {id: e1, branch: b2, name: B}\n"},
+        'employees.yaml: duplicate employee id "e1" (2 entries use it)',
+    ),
+    (
+        "duplicate_camera_id",
+        {
+            "branches.yaml": branches_with(
+                "capacity: 3\ncameras: [{id: c, roi: [0, 0, 1, 1]}, {id: c, roi: [0, 0, 2, 2]}]"
+            )
+        },
+        'branches.yaml: branch "b2": duplicate camera id "c" (2 cameras use it)',
+    ),
+    (
+        "unknown_neighbor",
+        {"branches.yaml": branches_with("capacity: 3\nneighbors: [b9]")},
+        'branches.yaml: branch "b2": neighbors: unknown branch "b9" (known: b1, b2)',
+    ),
+    (
+        "self_neighbor",
+        {"branches.yaml": branches_with("capacity: 3\nneighbors: [b2]")},
+        'branches.yaml: branch "b2": neighbors: a branch cannot be its own neighbor',
+    ),
+    (
+        "employee_unknown_branch",
+        {"employees.yaml": "employees:\n  - {id: e1, branch: b7, name: A}\n"},
+        'employees.yaml: employee "e1": branch: unknown branch "b7" (known: b1, b2)',
+    ),
+    (
+        "overlapping_weekly_shifts",
+        {
+            "employees.yaml": employee_with_shifts(
+                'weekly:\n  - {day: mon, start: "09:00", end: "13:00"}\n  - {day: mon, start: "12:00", end: "17:00"}'
+            )
+        },
+        'employees.yaml: employee "e1": shifts.weekly: mon 09:00-13:00 overlaps mon 12:00-17:00',
+    ),
+    (
+        "overlapping_exception_hours",
+        {
+            "employees.yaml": employee_with_shifts(
+                'exceptions:\n  - {date: 2026-05-01, start: "09:00", end: "13:00"}\n'
+                '  - {date: 2026-05-01, start: "10:00", end: "11:00"}'
+            )
+        },
+        'employees.yaml: employee "e1": shifts.exceptions: 2026-05-01 09:00-13:00 overlaps 2026-05-01 10:00-11:00',
+    ),
+    (
+        "exception_off_and_hours_same_date",
+        {
+            "employees.yaml": employee_with_shifts(
+                'exceptions:\n  - {date: 2026-05-01, off: true}\n  - {date: 2026-05-01, start: "10:00", end: "11:00"}'
+            )
+        },
+        'employees.yaml: employee "e1": shifts.exceptions: 2026-05-01 is marked off: true and also given hours',
+    ),
+    (
+        "task_unknown_assignee",
+        {"tasks.yaml": "tasks:\n  - {id: t1, branch: b1, assignee: e99, title: X}\n"},
+        'tasks.yaml: task "t1": assignee: unknown employee "e99" (known: e1)',
+    ),
+    (
+        "task_unknown_branch",
+        {"tasks.yaml": "tasks:\n  - {id: t1, branch: b5, title: X}\n"},
+        'tasks.yaml: task "t1": branch: unknown branch "b5" (known: b1, b2)',
+    ),
+    (
+        "event_unknown_branch",
+        {"events.yaml": entries("events", "id: v1, name: F, branch: bx, " + HOUR)},
+        'events.yaml: event "v1": branch: unknown branch "bx" (known: b1, b2)',
+    ),
+    (
+        "event_until_before_start",
+        {
+            "events.yaml": entries(
+                "events", "id: v1, name: F, branch: b1, " + HOUR + ", repeat: daily, until: 2026-04-01"
+            )
+        },
+        'events.yaml: event "v1": until 2026-04-01 is before the first occurrence on 2026-05-01',
+    ),
+    (
+        "promotion_unknown_branch",
+        {
+            "promotions.yaml": entries(
+                "promotions",
+                "id: p1, name: S, branches: [b1, bz], start: 2026-05-01T00:00:00Z, end: 2026-05-02T00:00:00Z",
+            )
+        },
+        'promotions.yaml: promotion "p1": branches: unknown branch "bz" (known: b1, b2)',
+    ),
+    # --- files and YAML ---
+    (
+        "branches_file_missing",
+        {"branches.yaml": None},
+        "branches.yaml: missing; {dir} must contain branches.yaml with a top-level 'branches:' list",
+    ),
+    (
+        "branches_file_empty",
+        {"branches.yaml": ""},
+        "branches.yaml: is empty; expected a top-level 'branches:' key holding a list of branch entries",
+    ),
+    (
+        "no_branches_listed",
+        {"branches.yaml": "branches: []\n"},
+        "branches.yaml: 'branches:' is empty; define at least one branch",
+    ),
+    (
+        "yaml_syntax_error",
+        {"tasks.yaml": "tasks:\n  - id: t1\n    title: [unclosed\n"},
+        "tasks.yaml: YAML syntax error at line 4, column 1: expected ',' or ']', but got '<stream end>' "
+        "(while parsing a flow sequence on line 3)",
+    ),
+    (
+        "yaml_duplicate_key",
+        {"tasks.yaml": "tasks:\n  - id: t1\n    branch: b1\n    title: X\n    title: Y\n"},
+        "tasks.yaml: YAML syntax error at line 5, column 5: key 'title' is given twice (first on line 4) "
+        "(while reading a mapping on line 2)",
+    ),
+    (
+        "top_level_is_a_list",
+        {"tasks.yaml": "- {id: t1, branch: b1, title: X}\n"},
+        "tasks.yaml: expected a top-level 'tasks:' key holding a list of task entries, got a list",
+    ),
+    (
+        "top_level_key_misspelt",
+        {"promotions.yaml": "promos:\n  - {id: p1}\n"},
+        "promotions.yaml: expected a top-level 'promotions:' key holding a list of promotion entries, "
+        "found top-level keys 'promos'",
+    ),
+    (
+        "top_level_extra_key",
+        {"events.yaml": "events: []\nnotes: hello\n"},
+        "events.yaml: unknown top-level key 'notes'; only 'events:' is allowed",
+    ),
+    (
+        "list_key_holds_a_mapping",
+        {"events.yaml": "events:\n  id: v1\n"},
+        "events.yaml: 'events:' must hold a list (each entry starting with '- id: ...'), got a mapping",
+    ),
+]
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_malformed_config_reports_precise_problem(
+    tmp_path: Path, overrides: dict[str, str | None], expected: str
+) -> None:
+    directory = write_config(tmp_path / "config", overrides)
+    problems = validate_config(directory)
+    assert expected.format(dir=directory) in problems
+    with pytest.raises(ConfigError) as caught:
+        load_config(directory)
+    assert caught.value.problems == problems
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    directory = write_config(
+        tmp_path,
+        {
+            "branches.yaml": branches_with("capacity: -5\nneighbors: [b9]"),
+            "employees.yaml": "employees:\n  - {id: e1, branch: b7, name: A}\n",
+            "tasks.yaml": "tasks:\n  - {id: t1, branch: b1, assignee: e99, title: X, priority: huge}\n",
+        },
+    )
+    problems = validate_config(directory)
+    expected = [
+        'branches.yaml: branch "b2": capacity must be > 0, got -5',
+        'branches.yaml: branch "b2": neighbors: unknown branch "b9" (known: b1, b2)',
+        'employees.yaml: employee "e1": branch: unknown branch "b7" (known: b1, b2)',
+        "tasks.yaml: task \"t1\": priority must be one of 'low', 'medium', 'high' or 'urgent', got 'huge'",
+        'tasks.yaml: task "t1": assignee: unknown employee "e99" (known: e1)',
+    ]
+    assert problems == expected  # all of them, grouped file by file
+    with pytest.raises(ConfigError, match="5 problems in config directory") as caught:
+        load_config(directory)
+    assert caught.value.problems == expected
+
+
+def test_single_problem_is_the_error_message(tmp_path: Path) -> None:
+    directory = write_config(tmp_path, {"branches.yaml": branches_with("capacity: 0")})
+    with pytest.raises(ConfigError) as caught:
+        load_config(directory)
+    assert str(caught.value) == 'branches.yaml: branch "b2": capacity must be > 0, got 0'
+
+
+def test_invalid_entry_does_not_cascade_into_unknown_reference(tmp_path: Path) -> None:
+    # b2 is broken, but it is written in the file, so e2 at b2 is not "unknown branch".
+    directory = write_config(
+        tmp_path,
+        {
+            "branches.yaml": branches_with("capacity: -1"),
+            "employees.yaml": "employees:\n  - {id: e2, branch: b2, name: B}\n",
+            "tasks.yaml": None,
+        },
+    )
+    assert validate_config(directory) == ['branches.yaml: branch "b2": capacity must be > 0, got -1']
+
+
+def test_missing_directory_says_how_to_point_at_one(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    with pytest.raises(ConfigError) as caught:
+        load_config(missing)
+    message = str(caught.value)
+    assert str(missing) in message and "--config" in message and "RETAIL_INTEL_CONFIG" in message
+
+
+def test_config_path_that_is_a_file(tmp_path: Path) -> None:
+    file = tmp_path / "branches.yaml"
+    file.write_text("branches: []\n")
+    assert validate_config(file) == [f"config path {file} is a file, expected a directory holding branches.yaml"]

@@ -1,0 +1,132 @@
+"""Stitching fragments and judging whole videos, on hand-written tracks."""
+
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+
+from retail_intel.movements.classify import CountingRules
+from retail_intel.movements.events import SourceInfo, customer_id, judge, movements_table
+from retail_intel.movements.geometry import parse_rect
+from retail_intel.movements.schema import MOVEMENT_SCHEMA
+from retail_intel.movements.stitch import stitch
+from retail_intel.movements.tracks import Track
+
+ROI = parse_rect("100,100,300,300")
+
+
+def segment(
+    track_id: int, t0: float, t1: float, a: tuple[float, float], b: tuple[float, float], h: float = 100
+) -> Track:
+    fps = 10
+    n = round((t1 - t0) * fps) + 1
+    return Track.from_samples(
+        track_id,
+        [
+            (t0 + i / fps, a[0] + (b[0] - a[0]) * i / (n - 1), a[1] + (b[1] - a[1]) * i / (n - 1), h, 0.8)
+            for i in range(n)
+        ],
+        fps=fps,
+    )
+
+
+def test_occluded_person_is_joined_into_one() -> None:
+    # walks right at 40 px/s, hidden for 1.5 s, reappears where expected under a new id
+    before = segment(1, 0.0, 3.0, (0, 200), (120, 200))
+    after = segment(7, 4.5, 8.0, (180, 200), (320, 200))
+    people = stitch([after, before])
+    assert len(people) == 1
+    assert people[0].track_id == 1
+    assert people[0].fragment_ids == (1, 7)
+    assert people[0].start == 0.0 and people[0].end == 8.0
+
+
+def test_far_away_fragment_is_another_person() -> None:
+    before = segment(1, 0.0, 3.0, (0, 200), (120, 200))
+    elsewhere = segment(2, 3.5, 6.0, (600, 50), (650, 50))
+    assert len(stitch([before, elsewhere])) == 2
+
+
+def test_overlapping_tracks_are_never_joined() -> None:
+    a = segment(1, 0.0, 3.0, (0, 200), (120, 200))
+    b = segment(2, 2.0, 5.0, (125, 200), (200, 200))
+    assert len(stitch([a, b])) == 2
+
+
+def test_long_gap_is_not_bridged() -> None:
+    a = segment(1, 0.0, 3.0, (0, 200), (120, 200))
+    b = segment(2, 10.0, 12.0, (125, 200), (200, 200))
+    assert len(stitch([a, b])) == 2
+
+
+def test_very_different_size_is_not_joined() -> None:
+    a = segment(1, 0.0, 3.0, (0, 200), (120, 200), h=100)
+    b = segment(2, 3.5, 6.0, (140, 200), (200, 200), h=40)
+    assert len(stitch([a, b])) == 2
+
+
+def test_chain_of_three_fragments() -> None:
+    parts = [
+        segment(1, 0.0, 2.0, (0, 200), (80, 200)),
+        segment(2, 2.5, 4.0, (100, 200), (160, 200)),
+        segment(3, 4.6, 6.0, (185, 200), (240, 200)),
+    ]
+    people = stitch(parts)
+    assert [p.fragment_ids for p in people] == [(1, 2, 3)]
+
+
+def test_broken_track_counts_once_after_stitching() -> None:
+    # without stitching these two fragments would be two people, each a pass
+    a = segment(1, 0.0, 2.0, (50, 200), (130, 200))
+    b = segment(2, 2.8, 8.0, (160, 200), (200, 210))
+    result = judge([a, b], CountingRules(ROI, min_dwell_s=2.0))
+    assert result.counts["people"] == 1
+    assert result.counts["entered"] == 1
+    assert result.fragments == 2
+
+
+def test_short_noise_tracks_are_dropped_and_counted() -> None:
+    person = segment(1, 0.0, 6.0, (50, 200), (200, 200))
+    blip = segment(2, 3.0, 3.4, (500, 500), (502, 500))
+    result = judge([person, blip], CountingRules(ROI), min_track_s=1.0)
+    assert result.dropped_tracks == 1
+    assert result.counts["people"] == 1
+
+
+def source() -> SourceInfo:
+    return SourceInfo(
+        branch_id="b1",
+        camera_id="cam1",
+        source_video="cam1.mp4",
+        video_fingerprint="ab" * 32,
+        model="yolo11n-pose.pt",
+        start_time=dt.datetime(2026, 2, 8, 10, 0, tzinfo=dt.UTC),
+        processed_at=dt.datetime(2026, 2, 9, 1, 0, tzinfo=dt.UTC),
+    )
+
+
+def test_movements_table_has_the_schema_and_absolute_times() -> None:
+    a = segment(1, 10.0, 20.0, (50, 200), (200, 200))
+    b = segment(2, 30.0, 33.0, (50, 150), (350, 150))
+    table = movements_table(judge([a, b], CountingRules(ROI)), source())
+    assert table.schema == MOVEMENT_SCHEMA
+    rows = table.to_pylist()
+    assert [r["action_type"] for r in rows] == ["entered", "passed"]
+    first = rows[0]
+    assert first["first_seen"] == dt.datetime(2026, 2, 8, 10, 0, 10, tzinfo=dt.UTC)
+    assert first["enter_time"] > first["first_seen"]
+    assert first["dwell_seconds"] == pytest.approx((first["exit_time"] - first["enter_time"]).total_seconds())
+    assert first["customer_id"] == customer_id("ab" * 32, "cam1", 1)
+    assert first["n_frames"] == 101
+
+
+def test_customer_ids_are_deterministic_and_distinct() -> None:
+    assert customer_id("f" * 64, "cam1", 3) == customer_id("f" * 64, "cam1", 3)
+    assert customer_id("f" * 64, "cam1", 3) != customer_id("f" * 64, "cam2", 3)
+    assert customer_id("f" * 64, "cam1", 3) != customer_id("e" * 64, "cam1", 3)
+
+
+def test_empty_judgement_gives_empty_table_of_the_schema() -> None:
+    table = movements_table(judge([], CountingRules(ROI)), source())
+    assert isinstance(table, pa.Table)
+    assert table.num_rows == 0 and table.schema == MOVEMENT_SCHEMA

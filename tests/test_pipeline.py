@@ -1,0 +1,172 @@
+"""The whole process loop with a scripted detector: no weights, real decoding and ByteTrack."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from retail_intel.errors import InputError, TimeError, VideoError
+from retail_intel.movements.schema import MOVEMENT_SCHEMA
+from retail_intel.movements.store import movement_files, read_movements
+from retail_intel.pipeline.plan import ProcessRequest, make_plan
+from retail_intel.pipeline.run import process_video
+
+from .fakes import ScriptedDetector, two_people, write_video
+
+START = dt.datetime(2026, 2, 8, 10, 0, tzinfo=dt.UTC)
+
+
+def request(video: Path, data_dir: Path, **kw: object) -> ProcessRequest:
+    args: dict[str, object] = {
+        "video": video,
+        "branch": "b1",
+        "data_dir": data_dir,
+        "roi": "100,80,220,200",
+        "start_time": START,
+    }
+    args.update(kw)
+    return ProcessRequest(**args)  # type: ignore[arg-type]
+
+
+def run(req: ProcessRequest, script=two_people):  # type: ignore[no-untyped-def]
+    detector = ScriptedDetector(script)
+    return process_video(make_plan(req), detector_factory=lambda plan: detector), detector
+
+
+def test_video_to_movements(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=60)
+    result, detector = run(request(video, tmp_path / "data"))
+    assert detector.calls == list(range(60))
+    summary = result.summary
+    assert (summary.frames, summary.people, summary.entered, summary.passed) == (60, 2, 1, 1)
+    table = read_movements(tmp_path / "data")
+    assert table.schema == MOVEMENT_SCHEMA
+    rows = sorted(table.to_pylist(), key=lambda r: r["action_type"])
+    entered, passed = rows
+    assert entered["action_type"] == "entered" and passed["action_type"] == "passed"
+    # A's foot reaches x > 100 at frame 14 (t = 1.4 s) and is still inside when the video ends
+    assert entered["enter_time"] == START + dt.timedelta(seconds=1.4)
+    assert entered["exit_time"] == START + dt.timedelta(seconds=5.9)
+    assert entered["exit_observed"] is False
+    assert passed["dwell_seconds"] < 2.0
+    assert {r["model"] for r in rows} == {"scripted"}
+    assert {r["branch_id"] for r in rows} == {"b1"}
+    # the run summary sidecar holds the same counts
+    sidecar = json.loads(result.summary_path.read_text())
+    assert sidecar["entered"] == 1 and sidecar["passed"] == 1 and sidecar["frames"] == 60
+
+
+def test_reprocessing_replaces_and_keeps_ids(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cam.avi")
+    run(request(video, tmp_path / "data"))
+    first = read_movements(tmp_path / "data").column("customer_id").to_pylist()
+    run(request(video, tmp_path / "data"))
+    second = read_movements(tmp_path / "data").column("customer_id").to_pylist()
+    assert sorted(first) == sorted(second)
+    assert len(movement_files(tmp_path / "data")) == 1
+
+
+def test_new_start_time_moves_the_file_not_copies_it(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cam.avi")
+    run(request(video, tmp_path / "data"))
+    run(request(video, tmp_path / "data", start_time=START + dt.timedelta(days=1)))
+    files = movement_files(tmp_path / "data")
+    assert len(files) == 1 and "2026-02-09" in str(files[0])
+
+
+def test_stride_runs_the_detector_on_every_nth_frame(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=30)
+    result, detector = run(request(video, tmp_path / "data", stride=3))
+    assert detector.calls == list(range(0, 30, 3))
+    assert result.summary.frames == 30 and result.summary.frames_detected == 10
+
+
+def test_start_time_from_file_name(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "branches.yaml").write_text(
+        """
+branches:
+  - id: b1
+    name: Test
+    capacity: 10
+    timezone: Europe/Berlin
+    cameras:
+      - id: door
+        roi: [100, 80, 220, 200]
+        filename_pattern: "door_%Y%m%d_%H%M%S"
+"""
+    )
+    video = write_video(tmp_path / "door_20260208_110000.avi")
+    req = request(video, tmp_path / "data", config_dir=config, roi=None, start_time=None)
+    result, _ = run(req)
+    # 11:00 in Berlin (CET, +01:00) is 10:00 UTC
+    assert result.summary.start_time == "2026-02-08T10:00:00+00:00"
+    assert result.summary.camera_id == "door"
+    assert "file name" in result.summary.start_time_source
+
+
+def test_missing_start_time_says_which_flag(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cam.avi")
+    with pytest.raises(TimeError, match="--start-time"):
+        run(request(video, tmp_path / "data", start_time=None))
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p, "no such video file"),
+        (lambda p: (p.write_bytes(b""), p)[1], "empty"),
+        (lambda p: (p.write_bytes(b"not a video at all" * 100), p)[1], "cannot open|no decodable"),
+    ],
+    ids=["missing", "empty", "garbage"],
+)
+def test_bad_video_is_refused_without_output(tmp_path: Path, make, message: str) -> None:  # type: ignore[no-untyped-def]
+    video = make(tmp_path / "cam.avi")
+    with pytest.raises(VideoError, match=message):
+        run(request(video, tmp_path / "data"))
+    assert movement_files(tmp_path / "data") == []
+
+
+def test_truncated_video_names_the_frame_and_writes_nothing(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=80)
+    data = video.read_bytes()
+    video.write_bytes(data[: len(data) // 2])
+    with pytest.raises(VideoError, match=r"breaks off at frame \d+|cannot open|no decodable"):
+        run(request(video, tmp_path / "data"))
+    assert movement_files(tmp_path / "data") == []
+
+
+@pytest.mark.parametrize(
+    ("roi", "message"),
+    [("100,80,400,200", "outside the 320x240 frame"), ("220,80,100,200", "x1 < x2"), ("100,80,100,200", "x1 < x2")],
+)
+def test_bad_roi_is_refused(tmp_path: Path, roi: str, message: str) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    with pytest.raises(InputError, match=message):
+        run(request(video, tmp_path / "data", roi=roi))
+    assert movement_files(tmp_path / "data") == []
+
+
+def test_save_video_writes_an_annotated_copy(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=20)
+    out = tmp_path / "annotated.mp4"
+    run(request(video, tmp_path / "data", save_video=out))
+    import cv2
+
+    capture = cv2.VideoCapture(str(out))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 20
+    capture.release()
+    assert not list(tmp_path.glob(".annotated*"))
+
+
+def test_written_file_is_plain_parquet(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cam.avi")
+    result, _ = run(request(video, tmp_path / "data"))
+    assert pq.read_schema(result.output).names == MOVEMENT_SCHEMA.names
+    assert not [p for p in result.output.parent.iterdir() if p.name.startswith(".")]

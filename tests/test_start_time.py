@@ -1,0 +1,89 @@
+import datetime as dt
+import struct
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from retail_intel.errors import InputError, TimeError
+from retail_intel.pipeline.start_time import mp4_creation_time, resolve_start_time, time_from_filename
+
+UTC = ZoneInfo("UTC")
+
+
+def box(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I4s", 8 + len(body), kind) + body
+
+
+def mp4_with_creation(seconds_since_1904: int, version: int = 0) -> bytes:
+    if version == 0:
+        mvhd = bytes([0, 0, 0, 0]) + struct.pack(">II", seconds_since_1904, seconds_since_1904) + b"\0" * 88
+    else:
+        mvhd = bytes([1, 0, 0, 0]) + struct.pack(">QQ", seconds_since_1904, seconds_since_1904) + b"\0" * 88
+    return box(b"ftyp", b"isom\0\0\0\0") + box(b"free", b"\0" * 16) + box(b"moov", box(b"mvhd", mvhd))
+
+
+SECONDS_2026_02_08_10 = int(
+    (dt.datetime(2026, 2, 8, 10, tzinfo=dt.UTC) - dt.datetime(1904, 1, 1, tzinfo=dt.UTC)).total_seconds()
+)
+
+
+@pytest.mark.parametrize("version", [0, 1])
+def test_mp4_creation_time(tmp_path: Path, version: int) -> None:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(mp4_with_creation(SECONDS_2026_02_08_10, version))
+    assert mp4_creation_time(path) == dt.datetime(2026, 2, 8, 10, tzinfo=dt.UTC)
+
+
+def test_zero_creation_time_means_unknown(tmp_path: Path) -> None:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(mp4_with_creation(0))
+    assert mp4_creation_time(path) is None
+
+
+def test_non_mp4_has_no_creation_time(tmp_path: Path) -> None:
+    path = tmp_path / "clip.avi"
+    path.write_bytes(b"RIFF\0\0\0\0AVI LIST")
+    assert mp4_creation_time(path) is None
+
+
+def test_filename_pattern_in_local_time() -> None:
+    got = time_from_filename(Path("/x/cam1_20260208_100000.mp4"), "cam1_%Y%m%d_%H%M%S", ZoneInfo("America/New_York"))
+    assert got == dt.datetime(2026, 2, 8, 15, 0, tzinfo=dt.UTC)
+
+
+def test_filename_pattern_wildcard() -> None:
+    got = time_from_filename(Path("ch03-main_20260208_1015.mkv"), "*_%Y%m%d_%H%M", UTC)
+    assert got == dt.datetime(2026, 2, 8, 10, 15, tzinfo=dt.UTC)
+
+
+def test_filename_not_matching_is_none() -> None:
+    assert time_from_filename(Path("holiday.mp4"), "cam1_%Y%m%d_%H%M%S", UTC) is None
+
+
+def test_filename_with_impossible_date_is_an_error() -> None:
+    with pytest.raises(TimeError, match="no valid date"):
+        time_from_filename(Path("cam1_20261345_100000.mp4"), "cam1_%Y%m%d_%H%M%S", UTC)
+
+
+def test_pattern_without_date_fields_is_refused() -> None:
+    with pytest.raises(InputError, match="needs at least"):
+        time_from_filename(Path("cam1.mp4"), "cam%H", UTC)
+
+
+def test_resolution_order(tmp_path: Path) -> None:
+    path = tmp_path / "cam1_20260208_100000.mp4"
+    path.write_bytes(mp4_with_creation(SECONDS_2026_02_08_10 + 3600))
+    explicit = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    assert resolve_start_time(path, explicit=explicit, pattern="cam1_%Y%m%d_%H%M%S", tz=UTC)[0] == explicit
+    by_name, source = resolve_start_time(path, explicit=None, pattern="cam1_%Y%m%d_%H%M%S", tz=UTC)
+    assert by_name.hour == 10 and "file name" in source
+    by_container, source = resolve_start_time(path, explicit=None, pattern=None, tz=UTC)
+    assert by_container.hour == 11 and source == "container creation time"
+
+
+def test_nothing_known_names_the_flag(tmp_path: Path) -> None:
+    path = tmp_path / "clip.avi"
+    path.write_bytes(b"RIFF")
+    with pytest.raises(TimeError, match="--start-time"):
+        resolve_start_time(path, explicit=None, pattern=None, tz=UTC)
