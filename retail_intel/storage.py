@@ -18,6 +18,7 @@ from retail_intel.errors import DataError
 
 MOVEMENTS_DIR = "movements"
 KPIS_DIR = "kpis"
+TRAJECTORIES_DIR = "trajectories"
 
 
 def atomic_write_table(table: pa.Table, path: Path) -> Path:

@@ -170,3 +170,23 @@ def test_written_file_is_plain_parquet(tmp_path: Path) -> None:
     result, _ = run(request(video, tmp_path / "data"))
     assert pq.read_schema(result.output).names == MOVEMENT_SCHEMA.names
     assert not [p for p in result.output.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_trajectories_are_kept_beside_the_movements(tmp_path: Path) -> None:
+    from retail_intel.movements.schema import TRAJECTORY_SCHEMA
+    from retail_intel.movements.store import read_trajectories
+
+    video = write_video(tmp_path / "cam.avi", frames=60)
+    run(request(video, tmp_path / "data"))
+    paths = read_trajectories(tmp_path / "data", "b1")
+    assert paths.schema == TRAJECTORY_SCHEMA
+    movements = read_movements(tmp_path / "data")
+    assert set(paths.column("customer_id").to_pylist()) == set(movements.column("customer_id").to_pylist())
+    # sampled every 0.5 s: person A (6 s in view) has about 13 samples, not 60
+    per_person: dict[str, int] = {}
+    for cid in paths.column("customer_id").to_pylist():
+        per_person[cid] = per_person.get(cid, 0) + 1
+    assert max(per_person.values()) <= 14
+    rows = paths.to_pylist()
+    assert any(r["inside_roi"] for r in rows) and not all(r["inside_roi"] for r in rows)
+    assert all(r["time"] >= START for r in rows)

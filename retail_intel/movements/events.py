@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from retail_intel.movements.classify import CountingRules, Verdict, classify
-from retail_intel.movements.schema import MOVEMENT_SCHEMA
+from retail_intel.movements.schema import MOVEMENT_SCHEMA, TRAJECTORY_SCHEMA
 from retail_intel.movements.stitch import StitchSettings, stitch
 from retail_intel.movements.tracks import Track
 
@@ -103,3 +103,29 @@ def movements_table(judgement: Judgement, source: SourceInfo) -> pa.Table:
         for name, value in values.items():
             rows[name].append(value)
     return pa.Table.from_pydict(rows, schema=MOVEMENT_SCHEMA)
+
+
+def trajectories_table(judgement: Judgement, rules: CountingRules, source: SourceInfo, *, every_s: float = 0.5) -> pa.Table:
+    """Everybody's foot-point path, one sample per ``every_s`` seconds, in :data:`TRAJECTORY_SCHEMA`."""
+    columns: dict[str, list[object]] = {name: [] for name in TRAJECTORY_SCHEMA.names}
+    for person, verdict in zip(judgement.people, judgement.verdicts, strict=True):
+        # first sample of each every_s bucket, plus the very last one
+        bucket = np.floor((person.t - person.start) / every_s)
+        keep = np.flatnonzero(np.r_[True, np.diff(bucket) > 0])
+        if keep[-1] != len(person) - 1:
+            keep = np.r_[keep, len(person) - 1]
+        xs, ys = person.x[keep], person.y[keep]
+        inside = rules.roi.contains(xs, ys)
+        cid = customer_id(source.video_fingerprint, source.camera_id, person.track_id)
+        n = len(keep)
+        columns["customer_id"].extend([cid] * n)
+        columns["branch_id"].extend([source.branch_id] * n)
+        columns["camera_id"].extend([source.camera_id] * n)
+        columns["action_type"].extend([verdict.action] * n)
+        columns["time"].extend(source.start_time + dt.timedelta(microseconds=round(t * 1e6)) for t in person.t[keep])
+        columns["frame"].extend(person.frames[keep].tolist())
+        columns["x"].extend(xs.tolist())
+        columns["y"].extend(ys.tolist())
+        columns["inside_roi"].extend(inside.tolist())
+        columns["video_fingerprint"].extend([source.video_fingerprint] * n)
+    return pa.Table.from_pydict(columns, schema=TRAJECTORY_SCHEMA)

@@ -35,3 +35,20 @@ MOVEMENT_SCHEMA = pa.schema(
 )
 
 MOVEMENT_COLUMNS = tuple(MOVEMENT_SCHEMA.names)
+
+# A person's sampled path, kept beside the movements so pictures (heatmaps,
+# paths) and later analyses need no reprocessing. One row per sample.
+TRAJECTORY_SCHEMA = pa.schema(
+    [
+        pa.field("customer_id", pa.string(), nullable=False),  # as in movements; also for people not counted
+        pa.field("branch_id", pa.string(), nullable=False),
+        pa.field("camera_id", pa.string(), nullable=False),
+        pa.field("action_type", pa.string()),  # entered / passed, null when the person was not an event
+        pa.field("time", _TS, nullable=False),
+        pa.field("frame", pa.int64(), nullable=False),
+        pa.field("x", pa.float32(), nullable=False),  # foot point, pixels of the camera frame
+        pa.field("y", pa.float32(), nullable=False),
+        pa.field("inside_roi", pa.bool_(), nullable=False),
+        pa.field("video_fingerprint", pa.string(), nullable=False),
+    ]
+)

@@ -1,8 +1,9 @@
 """The movement store: one Parquet file per source (video or ingest file).
 
-Layout: ``DATA_DIR/movements/<branch_id>/<YYYY-MM-DD>/<source_key>.parquet``,
-the date being the UTC date of the source's first event. Writing a source
-again replaces its file(s), so re-processing never duplicates events.
+Layout: ``DATA_DIR/movements/<branch_id>/<YYYY-MM-DD>/<source_key>.parquet``
+(and the same under ``trajectories/``), the date being the UTC date of the
+recording start. Writing a source again replaces its file(s), so
+re-processing never duplicates events.
 """
 
 from __future__ import annotations
@@ -14,17 +15,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError
-from retail_intel.movements.schema import MOVEMENT_SCHEMA
-from retail_intel.storage import MOVEMENTS_DIR, atomic_write_table, parquet_files
+from retail_intel.movements.schema import MOVEMENT_SCHEMA, TRAJECTORY_SCHEMA
+from retail_intel.storage import MOVEMENTS_DIR, TRAJECTORIES_DIR, atomic_write_table, parquet_files
 
 
 def movements_root(data_dir: Path) -> Path:
     return data_dir / MOVEMENTS_DIR
 
 
-def source_files(data_dir: Path, source_key: str) -> list[Path]:
+def source_files(data_dir: Path, source_key: str, kind: str = MOVEMENTS_DIR) -> list[Path]:
     """Files already written for ``source_key`` (any branch, any date)."""
-    return sorted(movements_root(data_dir).glob(f"*/*/{source_key}.parquet"))
+    return sorted((data_dir / kind).glob(f"*/*/{source_key}.parquet"))
 
 
 def write_movements(table: pa.Table, data_dir: Path, *, branch_id: str, day: dt.date, source_key: str) -> Path:
@@ -33,10 +34,21 @@ def write_movements(table: pa.Table, data_dir: Path, *, branch_id: str, day: dt.
     An empty table is still written: it records that the source was processed
     and found nobody, and it replaces stale events from an earlier run.
     """
-    if table.schema != MOVEMENT_SCHEMA:
-        table = table.cast(MOVEMENT_SCHEMA)
-    target = movements_root(data_dir) / branch_id / day.isoformat() / f"{source_key}.parquet"
-    stale = [p for p in source_files(data_dir, source_key) if p != target]
+    return _write_source(table, data_dir, MOVEMENTS_DIR, MOVEMENT_SCHEMA, branch_id, day, source_key)
+
+
+def write_trajectories(table: pa.Table, data_dir: Path, *, branch_id: str, day: dt.date, source_key: str) -> Path:
+    """Write one source's sampled paths (:data:`TRAJECTORY_SCHEMA`), replacing earlier ones."""
+    return _write_source(table, data_dir, TRAJECTORIES_DIR, TRAJECTORY_SCHEMA, branch_id, day, source_key)
+
+
+def _write_source(
+    table: pa.Table, data_dir: Path, kind: str, schema: pa.Schema, branch_id: str, day: dt.date, source_key: str
+) -> Path:
+    if table.schema != schema:
+        table = table.cast(schema)
+    target = data_dir / kind / branch_id / day.isoformat() / f"{source_key}.parquet"
+    stale = [p for p in source_files(data_dir, source_key, kind) if p != target]
     atomic_write_table(table, target)
     # Only after the new file is in place: a crash in between leaves the old
     # events, never none. A stale file under another date/branch is removed.
@@ -47,6 +59,15 @@ def write_movements(table: pa.Table, data_dir: Path, *, branch_id: str, day: dt.
 
 def movement_files(data_dir: Path) -> list[Path]:
     return parquet_files(movements_root(data_dir))
+
+
+def read_trajectories(data_dir: Path, branch_id: str | None = None) -> pa.Table:
+    """Sampled paths, optionally of one branch, as one table of :data:`TRAJECTORY_SCHEMA`."""
+    root = data_dir / TRAJECTORIES_DIR
+    files = parquet_files(root / branch_id if branch_id else root)
+    if not files:
+        return TRAJECTORY_SCHEMA.empty_table()
+    return pa.concat_tables([pq.read_table(path, schema=TRAJECTORY_SCHEMA) for path in files])
 
 
 def read_movements(data_dir: Path) -> pa.Table:

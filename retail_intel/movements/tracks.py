@@ -140,7 +140,7 @@ class TrackAccumulator:
     ) -> None:
         for tid, box, conf in zip(track_ids.tolist(), xyxy.tolist(), confidence.tolist(), strict=True):
             x1, y1, x2, y2 = box
-            self._rows.setdefault(int(tid), []).append((frame, t, (x1 + x2) / 2.0, y2, y2 - y1, float(conf)))
+            self._rows.setdefault(int(tid), []).append((frame, t, (x1 + x2) / 2.0, y2, y2 - y1, float(conf), x2 - x1))
 
     def tracks(self) -> list[Track]:
         out = []

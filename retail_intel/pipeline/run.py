@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from retail_intel.errors import VideoError
-from retail_intel.movements.events import Judgement, SourceInfo, judge, movements_table
-from retail_intel.movements.store import write_movements
+from retail_intel.movements.events import Judgement, SourceInfo, judge, movements_table, trajectories_table
+from retail_intel.movements.store import write_movements, write_trajectories
 from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.pipeline.plan import ProcessPlan
 from retail_intel.pipeline.start_time import resolve_start_time
@@ -180,9 +180,13 @@ def process_video(
         processed_at=processed_at,
     )
     table = movements_table(judgement, source)
+    paths = trajectories_table(judgement, plan.rules, source)
     t1 = time.perf_counter()
     times.judging += t1 - t0
     key = source_key(plan.camera_id, digest)
+    # Trajectories first: the movement file is the one readers and the batch
+    # ledger treat as "this video is done", so it lands last.
+    write_trajectories(paths, plan.data_dir, branch_id=plan.branch_id, day=start_time.date(), source_key=key)
     output = write_movements(table, plan.data_dir, branch_id=plan.branch_id, day=start_time.date(), source_key=key)
     if annotator is not None:
         annotator.close()
