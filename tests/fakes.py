@@ -28,13 +28,16 @@ class ScriptedDetector:
         return Detections.from_boxes(self.script(frame_index))
 
 
-def write_video(path: Path, frames: int = 60, size: tuple[int, int] = (320, 240), fps: float = 10.0) -> Path:
-    """A small MJPG AVI whose frames differ (so decoders can't fold them)."""
+def write_video(
+    path: Path, frames: int = 60, size: tuple[int, int] = (320, 240), fps: float = 10.0, still_from: int | None = None
+) -> Path:
+    """A small MJPG AVI whose frames differ (a frame counter), or stay still from frame ``still_from`` on."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
     assert writer.isOpened()
     for i in range(frames):
         frame = np.full((size[1], size[0], 3), 40, np.uint8)
-        cv2.putText(frame, str(i), (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 1, (255, 255, 255), 2)
+        label = str(i if still_from is None else min(i, still_from))
+        cv2.putText(frame, label, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 1, (255, 255, 255), 2)
         writer.write(frame)
     writer.release()
     return path

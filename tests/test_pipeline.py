@@ -190,3 +190,24 @@ def test_trajectories_are_kept_beside_the_movements(tmp_path: Path) -> None:
     rows = paths.to_pylist()
     assert any(r["inside_roi"] for r in rows) and not all(r["inside_roi"] for r in rows)
     assert all(r["time"] >= START for r in rows)
+
+
+def test_still_frames_cost_only_their_decode(tmp_path: Path) -> None:
+    # person A walks in over frames 0-20 and then stands still, as does the whole picture
+    from .fakes import person_box
+
+    video = write_video(tmp_path / "cam.avi", frames=40, still_from=20)
+    result, detector = run(
+        request(video, tmp_path / "data"), script=lambda i: [person_box(20 + min(i, 20) * 6, 150)]
+    )
+    assert detector.calls == list(range(21))
+    assert result.summary.frames_skipped_still == 19
+    # the last detections are reused for still frames, so tracking goes on: person A stays inside
+    entered = [r for r in read_movements(tmp_path / "data").to_pylist() if r["action_type"] == "entered"]
+    assert len(entered) == 1 and entered[0]["exit_time"] == START + dt.timedelta(seconds=3.9)
+
+
+def test_motion_gate_off_runs_every_frame(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=20, still_from=5)
+    _, detector = run(request(video, tmp_path / "data", motion_threshold=0.0))
+    assert detector.calls == list(range(20))

@@ -82,6 +82,23 @@ def process(
     tiles: Annotated[
         int | None, typer.Option("--tiles", help="Split frames into N x N tiles for small people (default 1).")
     ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            help="Inference engine: auto (OpenVINO on CPU when installed, exported once and cached), openvino, torch.",
+        ),
+    ] = None,
+    stride: Annotated[
+        int | None, typer.Option("--stride", min=1, help="Run the detector on every N-th frame (default 1).")
+    ] = None,
+    motion_threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--motion-threshold",
+            help="Share of pixels that must change for a frame to be detected again (default 0.0005; 0 = every frame).",
+        ),
+    ] = None,
     min_dwell: Annotated[
         str | None, typer.Option("--min-dwell", help="Time inside the ROI to count as entered (default 2s).")
     ] = None,
@@ -119,6 +136,9 @@ def process(
         conf=conf,
         device=device,
         tiles=tiles,
+        backend=backend,
+        stride=stride,
+        motion_threshold=motion_threshold,
         fps=fps,
         min_dwell=parse_duration(min_dwell) if min_dwell is not None else None,
         min_track=parse_duration(min_track) if min_track is not None else None,

@@ -133,6 +133,15 @@ class DetectionSettings(_Model):
     min_track: float | None = Field(default=None, ge=0, description="tracks shorter than this (s) are noise")
     track_buffer: float | None = Field(default=None, gt=0, description="seconds a lost track is kept")
     stride: int | None = Field(default=None, ge=1, description="run detection on every n-th frame")
+    backend: Literal["auto", "openvino", "torch"] | None = Field(
+        default=None, description="inference engine: auto picks OpenVINO on CPU when installed"
+    )
+    precision: Literal["auto", "f32"] | None = Field(
+        default=None, description="OpenVINO precision: auto (bf16 where the CPU has AMX) or f32"
+    )
+    motion_threshold: float | None = Field(
+        default=None, ge=0, lt=1, description="share of pixels that must change to run the detector; 0 = always"
+    )
 
 
 class Camera(DetectionSettings):

@@ -156,6 +156,7 @@ def generate_demo(
                 branch_id=day_file.branch_id,
                 day=day_file.utc_date,
                 source_key=day_file.source_key,
+                replace_elsewhere=False,  # the key names branch and local date; old demo files are gone
             )
             rows = day_file.table.num_rows
             movements += rows

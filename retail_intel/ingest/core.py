@@ -182,7 +182,12 @@ def ingest_file(
             continue  # this file's rows for the day are all stored already: keep the file as it is
         events.sort(key=lambda e: (e.enter_time, e.customer_id))
         table = _movement_table(events, path.name, fingerprint, stamp)
-        written.append(write_movements(table, data_dir, branch_id=branch_id, day=day, source_key=key))
+        # The key names its branch and date, so it cannot have files elsewhere.
+        written.append(
+            write_movements(
+                table, data_dir, branch_id=branch_id, day=day, source_key=key, replace_elsewhere=False
+            )
+        )
 
     default_rejects = default_rejects_path(data_dir, path, fingerprint)
     rejects_file: Path | None = None

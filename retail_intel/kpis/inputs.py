@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -97,43 +98,51 @@ class PreparedInputs:
     unknown_branches: tuple[str, ...]  # movements whose branch has no BranchInfo
 
 
-def data_spans(movements: pa.Table) -> dict[str, tuple[int, int]]:
+def _codes(array: pa.Array) -> tuple[npt.NDArray[np.int64], list[str | None]]:
+    """Integer codes and their values for a string or dictionary chunk (-1 for null)."""
+    encoded = array if pa.types.is_dictionary(array.type) else pc.dictionary_encode(array)
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    if encoded.null_count:
+        codes = np.where(encoded.is_valid().to_numpy(zero_copy_only=False), codes, -1)
+    return codes.astype(np.int64, copy=False), encoded.dictionary.to_pylist()
+
+
+def _times(array: pa.Array) -> npt.NDArray[np.int64]:
+    return array.cast(pa.int64()).to_numpy(zero_copy_only=False)
+
+
+def data_spans(movements: pa.Table) -> dict[str, tuple[int, int] | None]:
     """Per branch, the first and last instant (µs) its movements touch.
 
     An ``entered`` movement touches ``enter_time`` up to just before
     ``exit_time`` (it occupies the floor until then); a ``passed`` one
-    touches ``first_seen``. Rows of another action type touch nothing.
+    touches ``first_seen``. Rows of another action type touch nothing; a
+    branch with only such rows maps to None. Works chunk by chunk with numpy
+    so memory stays at a few arrays of one record batch.
     """
-    if movements.num_rows == 0:
-        return {}
-    action = movements["action_type"]
-    if pa.types.is_dictionary(action.type):
-        action = action.cast(pa.string())
-    entered = pc.equal(action, "entered")
-    passed = pc.equal(action, "passed")
-    enter = movements["enter_time"].cast(pa.int64())
-    exit_ = movements["exit_time"].cast(pa.int64())
-    seen = movements["first_seen"].cast(pa.int64())
-    first = pc.if_else(entered, enter, pc.if_else(passed, seen, None))
-    last_inside = pc.max_element_wise(enter, pc.subtract(exit_, 1))
-    last = pc.if_else(entered, last_inside, pc.if_else(passed, seen, None))
-    branch = movements["branch_id"]
-    if pa.types.is_dictionary(branch.type):
-        branch = branch.cast(pa.string())
-    grouped = (
-        pa.table({"branch_id": branch, "first": first, "last": last})
-        .group_by("branch_id")
-        .aggregate([("first", "min"), ("last", "max")])
-    )
-    spans: dict[str, tuple[int, int]] = {}
-    for branch_id, lo, hi in zip(
-        grouped["branch_id"].to_pylist(),
-        grouped["first_min"].to_pylist(),
-        grouped["last_max"].to_pylist(),
-        strict=True,
-    ):
-        if lo is not None and hi is not None:
-            spans[branch_id] = (lo, hi)
+    spans: dict[str, tuple[int, int] | None] = {}
+    for batch in movements.select(["branch_id", "action_type", "enter_time", "exit_time", "first_seen"]).to_batches():
+        if batch.num_rows == 0:
+            continue
+        branch_codes, branch_values = _codes(batch.column(0))
+        action_codes, action_values = _codes(batch.column(1))
+        entered = action_codes == (action_values.index("entered") if "entered" in action_values else -2)
+        passed = action_codes == (action_values.index("passed") if "passed" in action_values else -2)
+        enter, exit_, seen = _times(batch.column(2)), _times(batch.column(3)), _times(batch.column(4))
+        first = np.where(entered, enter, seen)
+        last = np.where(entered, np.maximum(enter, exit_ - 1), seen)
+        usable = (entered | passed) & (branch_codes >= 0)
+        for code, value in enumerate(branch_values):
+            if value is None:
+                continue
+            rows = branch_codes == code
+            spans.setdefault(value, None)
+            rows &= usable
+            if not rows.any():
+                continue
+            lo, hi = int(first[rows].min()), int(last[rows].max())
+            known = spans[value]
+            spans[value] = (lo, hi) if known is None else (min(known[0], lo), max(known[1], hi))
     return spans
 
 
@@ -210,20 +219,20 @@ def prepare_inputs(
     movements = movements.select(list(MOVEMENT_INPUT_COLUMNS))
     spans = data_spans(movements)
     known = {b.branch_id: b for b in branches}
-    unknown = tuple(sorted(set(spans) - set(known)))
+    unknown = tuple(sorted(b for b, span in spans.items() if b not in known and span is not None))
     reach_back = history_us(
         params.window_minutes, baseline_weeks=params.baseline_weeks, momentum_windows=params.momentum_windows
     )
     series: dict[str, Series] = {}
-    for branch_id, (lo, hi) in spans.items():
+    for branch_id, span in spans.items():
         branch = known.get(branch_id)
-        if branch is None:
+        if branch is None or span is None:
             continue
         built = build_series(
             branch.tzinfo,
             params.window_minutes,
-            data_first_us=lo,
-            data_last_us=hi,
+            data_first_us=span[0],
+            data_last_us=span[1],
             out_start_us=None if start is None else to_us(start),
             out_end_us=None if end is None else to_us(end),
             history_us=reach_back,

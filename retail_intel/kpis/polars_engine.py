@@ -16,9 +16,6 @@ import pyarrow as pa
 from retail_intel.kpis.inputs import KpiInputs, KpiParams
 from retail_intel.kpis.schema import KPI_SCHEMA
 
-_US = pl.Int64
-
-
 def _us(name: str) -> pl.Expr:
     return pl.col(name).cast(pl.Datetime("us", "UTC")).dt.epoch("us")
 
@@ -32,19 +29,21 @@ def _safe_div(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
     )
 
 
-def _windows(inputs: KpiInputs) -> pl.LazyFrame:
+def _windows(inputs: KpiInputs) -> pl.DataFrame:
+    """Windows sorted by branch and seq; ``gw`` (global window id) is the row number."""
+    frame = pl.from_arrow(inputs.windows)
+    assert isinstance(frame, pl.DataFrame)
     return (
-        pl.from_arrow(inputs.windows)
-        .lazy()
-        .sort("branch_id", "seq")
+        frame.sort("branch_id", "seq")
         .with_row_index("gw")
-        .with_columns(gw=pl.col("gw").cast(_US), ws=_us("window_start"), we=_us("window_end"))
+        .with_columns(gw=pl.col("gw").cast(pl.Int64), ws=_us("window_start"), we=_us("window_end"))
     )
 
 
-def _branch_bounds(windows: pl.LazyFrame, inputs: KpiInputs) -> pl.DataFrame:
+def _branch_bounds(windows: pl.DataFrame, inputs: KpiInputs) -> pl.DataFrame:
     """Per branch: series [s0, s1), formula constants, first global cell (cell0)."""
-    branches = pl.from_arrow(inputs.branches).lazy()
+    branches = pl.from_arrow(inputs.branches)
+    assert isinstance(branches, pl.DataFrame)
     return (
         windows.group_by("branch_id")
         .agg(s0=pl.col("ws").min(), s1=pl.col("we").max())
@@ -52,20 +51,17 @@ def _branch_bounds(windows: pl.LazyFrame, inputs: KpiInputs) -> pl.DataFrame:
         .rename({"grid_us": "grid"})
         .sort("branch_id")
         .with_columns(cell0=((pl.col("s1") - pl.col("s0")) // pl.col("grid")).cum_sum().shift(1, fill_value=0))
-        .collect()
     )
 
 
-def _cell_window(windows: pl.LazyFrame, bounds: pl.DataFrame) -> pl.Series:
-    """gw of every global cell, indexed by cell number."""
-    frame = (
-        windows.join(bounds.lazy().select("branch_id", "s0", "grid"), on="branch_id")
-        .with_columns(ncells=(pl.col("we") - pl.col("ws")) // pl.col("grid"))
+def _cell_window(windows: pl.DataFrame, bounds: pl.DataFrame) -> pl.Series:
+    """gw of every global cell, indexed by cell number (cells follow branch, then time order)."""
+    return (
+        windows.join(bounds.select("branch_id", "grid"), on="branch_id")
         .sort("gw")
-        .select(pl.col("gw").repeat_by("ncells").explode())
-        .collect()
+        .select(pl.col("gw").repeat_by((pl.col("we") - pl.col("ws")) // pl.col("grid")).explode())
+        .to_series()
     )
-    return frame.to_series()
 
 
 def _cell(time: pl.Expr) -> pl.Expr:
@@ -73,19 +69,29 @@ def _cell(time: pl.Expr) -> pl.Expr:
 
 
 def _movements(inputs: KpiInputs, bounds: pl.DataFrame) -> pl.LazyFrame:
+    """Movements with their branch's series bounds and cell numbering attached.
+
+    The branch id becomes an index into ``bounds`` (an Enum's physical code),
+    which is far cheaper than a string join over millions of rows; branches
+    without windows get a null index and drop out.
+    """
     movements = pl.from_arrow(inputs.movements)
     assert isinstance(movements, pl.DataFrame)
-    keyed = bounds.select("branch_id", "s0", "s1", "grid", "cell0")
+    branch = pl.col("branch_id").cast(pl.Enum(bounds["branch_id"].to_list()), strict=False).to_physical()
+
+    def of_branch(name: str) -> pl.Expr:
+        return pl.lit(bounds[name]).gather(pl.col("b"))
+
     return (
         movements.lazy()
-        .with_columns(pl.col("branch_id").cast(pl.String), pl.col("action_type").cast(pl.String))
-        .join(keyed.lazy(), on="branch_id")
+        .with_columns(b=branch)
+        .filter(pl.col("b").is_not_null())
         .select(
-            "s0",
-            "s1",
-            "grid",
-            "cell0",
-            "dwell_seconds",
+            s0=of_branch("s0"),
+            s1=of_branch("s1"),
+            grid=of_branch("grid"),
+            cell0=of_branch("cell0"),
+            dwell=pl.col("dwell_seconds"),
             entered=pl.col("action_type") == "entered",
             passed=pl.col("action_type") == "passed",
             tin=_us("enter_time"),
@@ -95,33 +101,37 @@ def _movements(inputs: KpiInputs, bounds: pl.DataFrame) -> pl.LazyFrame:
     )
 
 
-def _visitors(movements: pl.LazyFrame, lookup: pl.Series) -> pl.LazyFrame:
+def _counts(movements: pl.LazyFrame, lookup: pl.Series) -> pl.LazyFrame:
+    """Visitors (entered, by enter_time) with their dwell, and passers-by (by first_seen)."""
+    visitor_dwell = pl.when(pl.col("entered")).then(pl.col("dwell"))
     return (
-        movements.filter(pl.col("entered") & (pl.col("tin") >= pl.col("s0")) & (pl.col("tin") < pl.col("s1")))
-        .select(gw=pl.lit(lookup).gather(_cell(pl.col("tin"))), dwell=pl.col("dwell_seconds"))
+        movements.filter(pl.col("entered") | pl.col("passed"))
+        .with_columns(t=pl.when(pl.col("entered")).then(pl.col("tin")).otherwise(pl.col("tfs")))
+        .filter((pl.col("t") >= pl.col("s0")) & (pl.col("t") < pl.col("s1")))
+        .select("entered", "dwell", gw=pl.lit(lookup).gather(_cell(pl.col("t"))))
         .group_by("gw")
         .agg(
-            visitors=pl.len().cast(pl.Int64),
-            mean_dwell=pl.col("dwell").mean(),
-            median_dwell=pl.col("dwell").median(),
+            visitors=pl.col("entered").sum().cast(pl.Int64),
+            passed=(~pl.col("entered")).sum().cast(pl.Int64),
+            mean_dwell=visitor_dwell.mean(),
+            median_dwell=visitor_dwell.median(),
         )
     )
 
 
-def _passed(movements: pl.LazyFrame, lookup: pl.Series) -> pl.LazyFrame:
-    return (
-        movements.filter(pl.col("passed") & (pl.col("tfs") >= pl.col("s0")) & (pl.col("tfs") < pl.col("s1")))
-        .select(gw=pl.lit(lookup).gather(_cell(pl.col("tfs"))))
-        .group_by("gw")
-        .agg(passed=pl.len().cast(pl.Int64))
-    )
+# Sort key of an occupancy event: window id, then microseconds since the
+# window start, then exits (0) before entries (1) at equal times. Offsets
+# stay below 2**37 µs (38 h, longer than any window), window ids below 2**25.
+_OFFSET_BITS = 38
 
 
-def _occupancy(movements: pl.LazyFrame, lookup: pl.Series, windows: pl.LazyFrame) -> pl.LazyFrame:
+def _occupancy(movements: pl.LazyFrame, lookup: pl.Series, windows: pl.DataFrame) -> pl.LazyFrame:
     """Per window: net change, change at its start, integral tail, highest level after its start.
 
-    +1 at enter_time (clipped to the series start), -1 at exit_time; ties
-    sort exits first. Levels are relative to the window's carry-in.
+    +1 at enter_time (clipped to the series start), -1 at exit_time. One
+    global sort by (window, time, exits first) and one running sum give every
+    event's level; a window's levels are taken relative to the running sum
+    just before its first event, so they exclude the carry-in.
     """
     entered = movements.filter(
         pl.col("entered")
@@ -129,33 +139,40 @@ def _occupancy(movements: pl.LazyFrame, lookup: pl.Series, windows: pl.LazyFrame
         & (pl.col("tout") > pl.col("s0"))
         & (pl.col("tin") < pl.col("s1"))
     )
-    enters = entered.select(t=pl.max_horizontal("tin", "s0"), s0="s0", grid="grid", cell0="cell0", d=pl.lit(1, pl.Int64))
-    exits = entered.filter(pl.col("tout") < pl.col("s1")).select(
-        t="tout", s0="s0", grid="grid", cell0="cell0", d=pl.lit(-1, pl.Int64)
-    )
-    bounds = windows.select("gw", "ws", "we")
+    cell_columns = ("s0", "grid", "cell0")
+    enters = entered.select(*cell_columns, t=pl.max_horizontal("tin", "s0"), d=pl.lit(1, pl.Int64))
+    exits = entered.filter(pl.col("tout") < pl.col("s1")).select(*cell_columns, t="tout", d=pl.lit(-1, pl.Int64))
+    gw = pl.col("gw")
+    since = pl.col("t") - pl.lit(windows["ws"]).gather(gw)
+    until_end = pl.lit(windows["we"]).gather(gw) - pl.col("t")
     return (
         pl.concat([enters, exits])
         .select("t", "d", gw=pl.lit(lookup).gather(_cell(pl.col("t"))))
-        .sort("gw", "t", "d")
-        .with_columns(level=pl.col("d").cum_sum().over("gw"))
-        .join(bounds, on="gw")
+        .with_columns(since=since, until_end=until_end)
+        .with_columns(key=gw * (1 << _OFFSET_BITS) + pl.col("since") * 2 + (pl.col("d") > 0).cast(pl.Int64))
+        .sort("key")
+        .with_columns(level=pl.col("d").cum_sum())
         .group_by("gw")
         .agg(
             net=pl.col("d").sum(),
-            net_at_start=pl.col("d").filter(pl.col("t") == pl.col("ws")).sum(),
-            tail_us=(pl.col("d") * (pl.col("we") - pl.col("t"))).sum(),
-            max_after_start=pl.col("level").filter(pl.col("t") > pl.col("ws")).max(),
+            net_at_start=pl.when(pl.col("since") == 0).then(pl.col("d")).otherwise(0).sum(),
+            tail_us=(pl.col("d") * pl.col("until_end")).sum(),
+            base=pl.col("level").first() - pl.col("d").first(),
+            top=pl.when(pl.col("since") > 0).then(pl.col("level")).max(),
         )
+        .select("gw", "net", "net_at_start", "tail_us", max_after_start=pl.col("top") - pl.col("base"))
     )
 
 
-def _intervals(inputs: KpiInputs, bounds: pl.DataFrame, lookup: pl.Series, windows: pl.LazyFrame) -> pl.LazyFrame:
+def _intervals(
+    inputs: KpiInputs, bounds: pl.DataFrame, lookup: pl.Series, windows: pl.DataFrame
+) -> pl.LazyFrame:
     """Staff presence in µs (summed over people) and promotion/event flags per window."""
     keyed = bounds.lazy().select("branch_id", "s0", "s1", "grid", "cell0")
+    intervals = pl.from_arrow(inputs.intervals)
+    assert isinstance(intervals, pl.DataFrame)
     spans = (
-        pl.from_arrow(inputs.intervals)
-        .lazy()
+        intervals.lazy()
         .join(keyed, on="branch_id")
         .select(
             "kind",
@@ -176,11 +193,11 @@ def _intervals(inputs: KpiInputs, bounds: pl.DataFrame, lookup: pl.Series, windo
             ),
         )
         .explode("gw")
-        .join(windows.select("gw", "ws", "we"), on="gw")
+        .join(windows.lazy().select("gw", "ws", "we"), on="gw")
     )
     overlap = pl.min_horizontal("z", "we") - pl.max_horizontal("a", "ws")
     return spans.group_by("gw").agg(
-        staff_us=overlap.filter(pl.col("kind") == "staff").sum(),
+        staff_us=pl.when(pl.col("kind") == "staff").then(overlap).otherwise(0).sum(),
         promotion_active=(pl.col("kind") == "promotion").any(),
         event_active=(pl.col("kind") == "event").any(),
     )
@@ -216,9 +233,9 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
         return expr.rolling_sum(momentum, min_samples=1).over("branch_id")
 
     series = (
-        windows.join(bounds.lazy().select("branch_id", "capacity", "customers_per_staff", "min_staff"), on="branch_id")
-        .join(_visitors(movements, lookup), on="gw", how="left")
-        .join(_passed(movements, lookup), on="gw", how="left")
+        windows.lazy()
+        .join(bounds.lazy().select("branch_id", "capacity", "customers_per_staff", "min_staff"), on="branch_id")
+        .join(_counts(movements, lookup), on="gw", how="left")
         .join(_occupancy(movements, lookup, windows), on="gw", how="left")
         .join(_intervals(inputs, bounds, lookup, windows), on="gw", how="left")
         .with_columns(

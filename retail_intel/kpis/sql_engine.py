@@ -49,27 +49,25 @@ SELECT unnest(range(b.cell0 + (w.ws - b.s0) // b.grid, b.cell0 + (w.we - b.s0) /
 FROM w JOIN b USING (branch_id)
 """
 
-# Visitors: entered movements by enter_time, with their dwell.
-_VISITORS = """
-CREATE TEMP TABLE vis AS
-WITH v AS (
-    SELECT b.cell0 + (epoch_us(m.enter_time) - b.s0) // b.grid AS cell, m.dwell_seconds AS dwell
+# Visitors (entered, by enter_time, with their dwell) and passers-by (passed,
+# by first_seen) in one scan of the movements.
+_COUNTS = """
+CREATE TEMP TABLE counts AS
+WITH pts AS (
+    SELECT CASE WHEN m.action_type = 'entered' THEN epoch_us(m.enter_time) ELSE epoch_us(m.first_seen) END AS t,
+           m.action_type = 'entered' AS is_visitor, m.dwell_seconds AS dwell,
+           b.s0, b.s1, b.cell0, b.grid
     FROM movements m JOIN b ON m.branch_id = b.branch_id
-    WHERE m.action_type = 'entered' AND epoch_us(m.enter_time) >= b.s0 AND epoch_us(m.enter_time) < b.s1
+    WHERE m.action_type IN ('entered', 'passed')
 )
-SELECT c.gw, count(*) AS visitors, avg(v.dwell) AS mean_dwell, median(v.dwell) AS median_dwell
-FROM v JOIN cells c USING (cell)
+SELECT c.gw,
+       count(*) FILTER (WHERE is_visitor) AS visitors,
+       count(*) FILTER (WHERE NOT is_visitor) AS passed,
+       avg(dwell) FILTER (WHERE is_visitor) AS mean_dwell,
+       median(dwell) FILTER (WHERE is_visitor) AS median_dwell
+FROM pts JOIN cells c ON c.cell = pts.cell0 + (pts.t - pts.s0) // pts.grid
+WHERE pts.t >= pts.s0 AND pts.t < pts.s1
 GROUP BY c.gw
-"""
-
-_PASSED = """
-CREATE TEMP TABLE pas AS
-WITH p AS (
-    SELECT b.cell0 + (epoch_us(m.first_seen) - b.s0) // b.grid AS cell
-    FROM movements m JOIN b ON m.branch_id = b.branch_id
-    WHERE m.action_type = 'passed' AND epoch_us(m.first_seen) >= b.s0 AND epoch_us(m.first_seen) < b.s1
-)
-SELECT c.gw, count(*) AS passed FROM p JOIN cells c USING (cell) GROUP BY c.gw
 """
 
 # Occupancy sweep, window by window. Each entered person is +1 at enter_time
@@ -82,26 +80,26 @@ SELECT c.gw, count(*) AS passed FROM p JOIN cells c USING (cell) GROUP BY c.gw
 _OCCUPANCY = """
 CREATE TEMP TABLE occ AS
 WITH ent AS (
-    SELECT b.cell0, b.s0, b.s1, b.grid, epoch_us(m.enter_time) AS tin, epoch_us(m.exit_time) AS tout
+    SELECT b.cell0, b.s0, b.s1, b.grid, greatest(epoch_us(m.enter_time), b.s0) AS tin, epoch_us(m.exit_time) AS tout
     FROM movements m JOIN b ON m.branch_id = b.branch_id
     WHERE m.action_type = 'entered' AND m.exit_time > m.enter_time
       AND epoch_us(m.exit_time) > b.s0 AND epoch_us(m.enter_time) < b.s1
 ),
 ev AS (
-    SELECT cell0 + (greatest(tin, s0) - s0) // grid AS cell, greatest(tin, s0) AS t, 1 AS d FROM ent
+    SELECT cell0 + (tin - s0) // grid AS cell, tin AS t, 1 AS d FROM ent
     UNION ALL
     SELECT cell0 + (tout - s0) // grid AS cell, tout AS t, -1 AS d FROM ent WHERE tout < s1
 ),
 lv AS (
-    SELECT c.gw, c.ws, c.we, ev.t, ev.d,
+    SELECT c.gw, ev.t - c.ws AS since_start, ev.d, ev.d * (c.we - ev.t) AS tail,
            sum(ev.d) OVER (PARTITION BY c.gw ORDER BY ev.t, ev.d ROWS UNBOUNDED PRECEDING) AS level
     FROM ev JOIN cells c USING (cell)
 )
 SELECT gw,
        sum(d)::BIGINT AS net,
-       coalesce(sum(d) FILTER (WHERE t = ws), 0)::BIGINT AS net_at_start,
-       sum(d * (we - t))::BIGINT AS tail_us,
-       max(level) FILTER (WHERE t > ws)::BIGINT AS max_after_start
+       coalesce(sum(d) FILTER (WHERE since_start = 0), 0)::BIGINT AS net_at_start,
+       sum(tail)::BIGINT AS tail_us,
+       max(level) FILTER (WHERE since_start > 0)::BIGINT AS max_after_start
 FROM lv
 GROUP BY gw
 """
@@ -141,7 +139,7 @@ GROUP BY p.gw
 _KPIS = """
 WITH wk AS (
     SELECT w.*, b.capacity, b.customers_per_staff, b.min_staff,
-           coalesce(v.visitors, 0) AS visitors, coalesce(p.passed, 0) AS passed,
+           coalesce(v.visitors, 0) AS visitors, coalesce(v.passed, 0) AS passed,
            v.mean_dwell, v.median_dwell,
            coalesce(o.net, 0) AS net, coalesce(o.net_at_start, 0) AS net_at_start,
            coalesce(o.tail_us, 0) AS tail_us, o.max_after_start,
@@ -149,7 +147,7 @@ WITH wk AS (
            coalesce(s.promotion_active, false) AS promotion_active,
            coalesce(s.event_active, false) AS event_active
     FROM w JOIN b USING (branch_id)
-    LEFT JOIN vis v USING (gw) LEFT JOIN pas p USING (gw)
+    LEFT JOIN counts v USING (gw)
     LEFT JOIN occ o USING (gw) LEFT JOIN ivw s USING (gw)
 ),
 k AS (
@@ -214,7 +212,7 @@ FROM adequacy
 ORDER BY branch_id, window_start
 """
 
-_STATEMENTS = (_WINDOWS, _BRANCH_BOUNDS, _CELLS, _VISITORS, _PASSED, _OCCUPANCY, _INTERVALS)
+_STATEMENTS = (_WINDOWS, _BRANCH_BOUNDS, _CELLS, _COUNTS, _OCCUPANCY, _INTERVALS)
 
 
 def compute(inputs: KpiInputs, params: KpiParams, *, threads: int | None = None) -> pa.Table:

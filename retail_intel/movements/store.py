@@ -28,13 +28,26 @@ def source_files(data_dir: Path, source_key: str, kind: str = MOVEMENTS_DIR) -> 
     return sorted((data_dir / kind).glob(f"*/*/{source_key}.parquet"))
 
 
-def write_movements(table: pa.Table, data_dir: Path, *, branch_id: str, day: dt.date, source_key: str) -> Path:
+def write_movements(
+    table: pa.Table,
+    data_dir: Path,
+    *,
+    branch_id: str,
+    day: dt.date,
+    source_key: str,
+    replace_elsewhere: bool = True,
+) -> Path:
     """Write one source's movements, replacing whatever that source wrote before.
 
     An empty table is still written: it records that the source was processed
     and found nobody, and it replaces stale events from an earlier run.
+    ``replace_elsewhere=False`` skips the search for the source's files under
+    other branches/dates (a scan of every folder of the store) for writers
+    whose key already names its branch and date (ingest, demo-data).
     """
-    return _write_source(table, data_dir, MOVEMENTS_DIR, MOVEMENT_SCHEMA, branch_id, day, source_key)
+    return _write_source(
+        table, data_dir, MOVEMENTS_DIR, MOVEMENT_SCHEMA, branch_id, day, source_key, replace_elsewhere
+    )
 
 
 def write_trajectories(table: pa.Table, data_dir: Path, *, branch_id: str, day: dt.date, source_key: str) -> Path:
@@ -43,12 +56,20 @@ def write_trajectories(table: pa.Table, data_dir: Path, *, branch_id: str, day: 
 
 
 def _write_source(
-    table: pa.Table, data_dir: Path, kind: str, schema: pa.Schema, branch_id: str, day: dt.date, source_key: str
+    table: pa.Table,
+    data_dir: Path,
+    kind: str,
+    schema: pa.Schema,
+    branch_id: str,
+    day: dt.date,
+    source_key: str,
+    replace_elsewhere: bool = True,
 ) -> Path:
     if table.schema != schema:
         table = table.cast(schema)
     target = data_dir / kind / branch_id / day.isoformat() / f"{source_key}.parquet"
-    stale = [p for p in source_files(data_dir, source_key, kind) if p != target]
+    found = source_files(data_dir, source_key, kind) if replace_elsewhere else []
+    stale = [p for p in found if p != target]
     atomic_write_table(table, target)
     # Only after the new file is in place: a crash in between leaves the old
     # events, never none. A stale file under another date/branch is removed.

@@ -22,6 +22,12 @@ class Defaults:
     imgsz: int = 640
     conf: float = 0.1  # low on purpose: ByteTrack's second association uses 0.1-0.25 boxes
     tiles: int = 1
+    backend: str = "auto"
+    precision: str = "auto"
+    # A frame whose downscaled grey image differs from the last detected frame
+    # in fewer than this share of pixels reuses that frame's detections: an
+    # empty or still scene costs only its decode.
+    motion_threshold: float = 0.0005
     min_dwell: float = 2.0
     min_track: float = 1.0
     track_buffer: float = 3.0
@@ -50,6 +56,9 @@ class ProcessRequest:
     conf: float | None = None
     device: str | None = None
     tiles: int | None = None
+    backend: str | None = None
+    precision: str | None = None
+    motion_threshold: float | None = None
     fps: float | None = None
     min_dwell: float | None = None
     min_track: float | None = None
@@ -67,6 +76,8 @@ class DetectorSpec:
     conf: float
     device: str | None
     tiles: int
+    backend: str
+    precision: str
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,7 @@ class ProcessPlan:
     min_track_s: float
     track_buffer_s: float
     stride: int
+    motion_threshold: float
     filename_pattern: str | None
     start_time: dt.datetime | None
     data_dir: Path
@@ -157,6 +169,8 @@ def make_plan(request: ProcessRequest) -> ProcessPlan:
         conf=_pick(request.conf, c.conf if c else None, DEFAULTS.conf),
         device=_pick(request.device, c.device if c else None, None),
         tiles=_pick(request.tiles, c.tiles if c else None, DEFAULTS.tiles),
+        backend=_pick(request.backend, c.backend if c else None, DEFAULTS.backend),
+        precision=_pick(request.precision, c.precision if c else None, DEFAULTS.precision),
     )
     return ProcessPlan(
         video=request.video,
@@ -169,6 +183,9 @@ def make_plan(request: ProcessRequest) -> ProcessPlan:
         min_track_s=_pick(request.min_track, c.min_track if c else None, DEFAULTS.min_track),
         track_buffer_s=_pick(request.track_buffer, c.track_buffer if c else None, DEFAULTS.track_buffer),
         stride=_pick(request.stride, c.stride if c else None, DEFAULTS.stride),
+        motion_threshold=_pick(
+            request.motion_threshold, c.motion_threshold if c else None, DEFAULTS.motion_threshold
+        ),
         filename_pattern=c.filename_pattern if c else None,
         start_time=request.start_time,
         data_dir=request.data_dir,

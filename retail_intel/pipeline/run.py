@@ -21,7 +21,8 @@ from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.pipeline.plan import ProcessPlan
 from retail_intel.pipeline.start_time import resolve_start_time
 from retail_intel.storage import atomic_write_bytes
-from retail_intel.vision.detections import Detector
+from retail_intel.vision.detections import Detections, Detector
+from retail_intel.vision.motion import MotionGate
 from retail_intel.vision.tracker import ByteTracker, TrackerSettings
 from retail_intel.vision.video import fingerprint, probe, read_frames
 
@@ -54,6 +55,7 @@ class RunSummary:
     fps: float
     frames: int
     frames_detected: int
+    frames_skipped_still: int
     duration_s: float
     people: int
     entered: int
@@ -81,13 +83,32 @@ class ProcessResult:
 
 
 def default_detector_factory(plan: ProcessPlan) -> Detector:
+    """OpenVINO on the CPU when it is installed (export cached per weights), else Ultralytics/PyTorch."""
+    from retail_intel.errors import ModelError
     from retail_intel.vision.detector import UltralyticsDetector
+    from retail_intel.vision.openvino_backend import OpenVinoDetector, export_openvino, openvino_available
     from retail_intel.vision.weights import resolve_weights
 
     spec = plan.detector
-    return UltralyticsDetector(
-        resolve_weights(spec.model), imgsz=spec.imgsz, conf=spec.conf, device=spec.device, tiles=spec.tiles
+    weights = resolve_weights(spec.model)
+    on_cpu = spec.device in (None, "cpu")
+    exportable = weights.suffix == ".pt" or weights.is_dir()
+    use_openvino = spec.backend == "openvino" or (
+        spec.backend == "auto" and on_cpu and exportable and openvino_available()
     )
+    if use_openvino:
+        if not on_cpu:
+            raise ModelError(f"--backend openvino runs on the CPU; got --device {spec.device}")
+        if not openvino_available():
+            raise ModelError("--backend openvino needs the openvino package (pip install openvino)")
+        return OpenVinoDetector(
+            export_openvino(weights),
+            imgsz=spec.imgsz,
+            conf=spec.conf,
+            tiles=spec.tiles,
+            precision="f32" if spec.precision == "f32" else None,
+        )
+    return UltralyticsDetector(weights, imgsz=spec.imgsz, conf=spec.conf, device=spec.device, tiles=spec.tiles)
 
 
 def source_key(camera_id: str, video_fingerprint: str) -> str:
@@ -133,7 +154,9 @@ def process_video(
     total = info.frame_count or None
     if plan.max_frames is not None:
         total = min(total or plan.max_frames, plan.max_frames)
-    frames = detected = 0
+    frames = detected = skipped = 0
+    gate = MotionGate(plan.motion_threshold)
+    last: Detections | None = None
     expected = 0 if plan.max_frames is not None else info.frame_count
     try:
         tick = time.perf_counter()
@@ -144,7 +167,11 @@ def process_video(
             times.decode_wait += t0 - tick
             frames += 1
             if index % plan.stride == 0:
-                found = detector.detect(frame, index)
+                if gate.should_detect(frame) or last is None:
+                    last = detector.detect(frame, index)
+                else:
+                    skipped += 1
+                found = last
                 t1 = time.perf_counter()
                 tracked = tracker.update(found)
                 t2 = time.perf_counter()
@@ -203,7 +230,8 @@ def process_video(
         start_time_source=start_source,
         fps=fps,
         frames=frames,
-        frames_detected=detected,
+        frames_detected=detected - skipped,
+        frames_skipped_still=skipped,
         duration_s=frames / fps,
         people=counts["people"],
         entered=counts["entered"],

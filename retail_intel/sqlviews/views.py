@@ -37,8 +37,9 @@ CUSTOMER_VIEW = "customers"
 _FALLBACK_KPI_SCHEMA = pa.schema(
     [
         pa.field("branch_id", pa.string()),
-        pa.field("bucket_start", pa.timestamp("us", tz="UTC")),
-        pa.field("bucket_end", pa.timestamp("us", tz="UTC")),
+        pa.field("window_start", pa.timestamp("us", tz="UTC")),
+        pa.field("window_end", pa.timestamp("us", tz="UTC")),
+        pa.field("window_minutes", pa.int32()),
     ]
 )
 

@@ -1,0 +1,201 @@
+"""MOTChallenge ground truth: reading ``gt.txt`` and turning boxes into tracks and back.
+
+A ``gt.txt`` row is ``frame,id,x,y,w,h,conf,...``: ``frame`` is 1-based (gt
+frame N is decoded video frame N-1), ``x,y`` the box's top-left corner, and a
+row with ``conf == 0`` is an "ignore" box (someone annotated but not to be
+scored, e.g. too far away). Internally frames are 0-based video indices.
+"""
+
+from __future__ import annotations
+
+import configparser
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from retail_intel.errors import DataError, InputError
+from retail_intel.movements.tracks import Track
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class MotBoxes:
+    """One box per row: 0-based video ``frame``, identity ``ids``, top-left ``x, y``, size ``w, h``."""
+
+    frame: IntArray
+    ids: IntArray
+    x: FloatArray
+    y: FloatArray
+    w: FloatArray
+    h: FloatArray
+    ignore: BoolArray  # ground truth's "do not score" boxes; always False for predictions
+
+    def __post_init__(self) -> None:
+        n = len(self.frame)
+        for name in ("ids", "x", "y", "w", "h", "ignore"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"MotBoxes.{name} has {len(getattr(self, name))} rows, frame has {n}")
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[int, int, float, float, float, float, bool]]) -> MotBoxes:
+        """From ``[(frame, id, x, y, w, h, ignore), ...]`` (0-based frames): handy for tests."""
+        listed = list(rows)
+        if not listed:
+            return cls.empty()
+        cols = list(zip(*listed, strict=True))
+        return cls(
+            frame=np.asarray(cols[0], dtype=np.int64),
+            ids=np.asarray(cols[1], dtype=np.int64),
+            x=np.asarray(cols[2], dtype=np.float64),
+            y=np.asarray(cols[3], dtype=np.float64),
+            w=np.asarray(cols[4], dtype=np.float64),
+            h=np.asarray(cols[5], dtype=np.float64),
+            ignore=np.asarray(cols[6], dtype=bool),
+        )
+
+    @classmethod
+    def empty(cls) -> MotBoxes:
+        f, i = np.zeros(0, np.float64), np.zeros(0, np.int64)
+        return cls(i, i.copy(), f, f.copy(), f.copy(), f.copy(), np.zeros(0, bool))
+
+    @property
+    def xyxy(self) -> FloatArray:
+        return np.stack([self.x, self.y, self.x + self.w, self.y + self.h], axis=1)
+
+    def scored(self) -> MotBoxes:
+        """Without the ignore boxes."""
+        return self.select(~self.ignore)
+
+    def select(self, keep: BoolArray) -> MotBoxes:
+        return MotBoxes(
+            self.frame[keep], self.ids[keep], self.x[keep], self.y[keep], self.w[keep], self.h[keep], self.ignore[keep]
+        )
+
+    def identities(self) -> int:
+        return len(np.unique(self.ids))
+
+
+def read_mot(path: Path) -> MotBoxes:
+    """Read a MOTChallenge ``gt.txt`` (or a tracker's result file in the same format)."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such ground-truth file (expected MOTChallenge gt.txt: frame,id,x,y,w,h,conf,...)")
+    rows: list[tuple[int, int, float, float, float, float, bool]] = []
+    with open(path, newline="") as handle:
+        for number, row in enumerate(csv.reader(handle), start=1):
+            if not row or not "".join(row).strip():
+                continue
+            if len(row) < 6:
+                raise DataError(f"{path}, row {number}: expected at least 6 values frame,id,x,y,w,h, got {len(row)}")
+            try:
+                frame, ident = int(float(row[0])), int(float(row[1]))
+                x, y, w, h = (float(v) for v in row[2:6])
+                conf = float(row[6]) if len(row) > 6 and row[6].strip() else 1.0
+            except ValueError as exc:
+                raise DataError(f"{path}, row {number}: expected numbers frame,id,x,y,w,h,conf, got {row[:7]}") from exc
+            if frame < 1:
+                raise DataError(f"{path}, row {number}: frame numbers are 1-based, got {frame}")
+            if w <= 0 or h <= 0:
+                raise DataError(f"{path}, row {number}: box width and height must be positive, got {w:g}x{h:g}")
+            rows.append((frame - 1, ident, x, y, w, h, conf == 0))
+    if not rows:
+        raise DataError(f"{path}: no boxes (expected rows frame,id,x,y,w,h,conf,...)")
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return MotBoxes.from_rows(rows)
+
+
+def read_frame_rate(seqinfo: Path) -> float | None:
+    """``frameRate`` from a MOTChallenge ``seqinfo.ini``; None when the file or key is missing."""
+    if not seqinfo.is_file():
+        return None
+    parser = configparser.ConfigParser()
+    parser.read(seqinfo)
+    value = parser.get("Sequence", "frameRate", fallback=None)
+    return float(value) if value else None
+
+
+def boxes_to_tracks(boxes: MotBoxes, fps: float) -> list[Track]:
+    """One :class:`Track` per identity, foot point ``(x + w/2, y + h)``, ignore boxes included.
+
+    Ignore boxes are real positions of a real person (just not scored as
+    detections), so counting rules see the whole walk.
+    """
+    tracks = []
+    for ident in np.unique(boxes.ids):
+        rows = np.flatnonzero(boxes.ids == ident)
+        rows = rows[np.argsort(boxes.frame[rows], kind="stable")]
+        frames = boxes.frame[rows]
+        tracks.append(
+            Track(
+                track_id=int(ident),
+                frames=frames.astype(np.int64),
+                t=frames / fps,
+                x=boxes.x[rows] + boxes.w[rows] / 2,
+                y=boxes.y[rows] + boxes.h[rows],
+                height=boxes.h[rows].astype(np.float64),
+                confidence=np.ones(len(rows)),
+                width=boxes.w[rows].astype(np.float64),
+            )
+        )
+    return tracks
+
+
+def tracks_to_boxes(tracks: Iterable[Track]) -> MotBoxes:
+    """Our tracks as MOT boxes: ``x ± width/2``, ``y - height .. y`` in each frame a track has."""
+    parts = []
+    for track in tracks:
+        n = len(track)
+        parts.append(
+            (
+                track.frames,
+                np.full(n, track.track_id, dtype=np.int64),
+                track.x - track.box_width / 2,
+                track.y - track.height,
+                track.box_width,
+                track.height,
+            )
+        )
+    if not parts:
+        return MotBoxes.empty()
+    cols = [np.concatenate([p[i] for p in parts]) for i in range(6)]
+    order = np.lexsort((cols[1], cols[0]))
+    return MotBoxes(
+        frame=cols[0][order].astype(np.int64),
+        ids=cols[1][order].astype(np.int64),
+        x=cols[2][order].astype(np.float64),
+        y=cols[3][order].astype(np.float64),
+        w=cols[4][order].astype(np.float64),
+        h=cols[5][order].astype(np.float64),
+        ignore=np.zeros(len(order), dtype=bool),
+    )
+
+
+def write_mot(boxes: MotBoxes, path: Path) -> None:
+    """Write boxes as a MOTChallenge result file (1-based frames, conf 1, world coordinates -1)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        for i in range(len(boxes)):
+            writer.writerow(
+                [
+                    int(boxes.frame[i]) + 1,
+                    int(boxes.ids[i]),
+                    f"{boxes.x[i]:.2f}",
+                    f"{boxes.y[i]:.2f}",
+                    f"{boxes.w[i]:.2f}",
+                    f"{boxes.h[i]:.2f}",
+                    0 if boxes.ignore[i] else 1,
+                    -1,
+                    -1,
+                    -1,
+                ]
+            )

@@ -1,0 +1,194 @@
+"""Fast CPU inference: the YOLO weights exported once to OpenVINO and run directly.
+
+Why not Ultralytics' own predictor over the export: at imgsz 1280 its
+letterboxing alone costs ~15 ms a frame on 2 cores. Here the network is
+reshaped once to the exact letterboxed frame size (no square padding, a
+quarter less work for 4:3 video), preprocessing is one cv2.resize, and the
+person boxes are decoded and suppressed in numpy. OpenVINO runs bf16 on CPUs
+with AMX (same recall, about 2x faster), f32 elsewhere.
+
+The export is cached under ``<cache>/exports/<sha256 of weights>-openvino``
+so it happens once per weights file, offline (it needs only the ``openvino``
+wheel).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import yaml
+
+from retail_intel.errors import ModelError
+from retail_intel.vision.detections import Detections
+from retail_intel.vision.detector import PERSON_CLASS, Tile, merge_tile_boxes, nms, tile_grid
+from retail_intel.vision.offline import cache_dir, prepare_ultralytics
+from retail_intel.vision.weights import sha256_of
+
+STRIDE = 32
+
+
+def openvino_available() -> bool:
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def find_openvino_xml(folder: Path) -> Path | None:
+    found = sorted(folder.glob("*.xml"))
+    return found[0] if found else None
+
+
+def export_openvino(weights: Path) -> Path:
+    """The OpenVINO export folder of ``weights`` (a .pt file), exporting it on first use."""
+    if weights.is_dir():
+        if find_openvino_xml(weights) is None:
+            raise ModelError(f"{weights}: a folder, but no OpenVINO .xml model inside")
+        return weights
+    if weights.suffix != ".pt":
+        raise ModelError(f"{weights}: only .pt weights can be exported to OpenVINO; pass --backend torch")
+    target = cache_dir() / "exports" / f"{sha256_of(weights)[:16]}-openvino"
+    if find_openvino_xml(target) is not None:
+        return target
+    prepare_ultralytics()
+    from ultralytics import YOLO
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
+    try:
+        local = work / weights.name
+        shutil.copy2(weights, local)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch.jit deprecation chatter during tracing
+                exported = Path(YOLO(str(local)).export(format="openvino", dynamic=True, half=False, verbose=False))
+        except Exception as exc:
+            raise ModelError(
+                f"could not export {weights} to OpenVINO ({exc}); pass --backend torch to use PyTorch"
+            ) from exc
+        try:
+            os.replace(exported, target)
+        except OSError:
+            # another worker finished the same export first: use theirs
+            if find_openvino_xml(target) is None:
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def letterbox_shape(width: int, height: int, imgsz: int) -> tuple[float, int, int]:
+    """(scale, input width, input height): long side to ``imgsz``, each side padded to a multiple of 32."""
+    scale = imgsz / max(width, height)
+    in_w = int(np.ceil(round(width * scale) / STRIDE) * STRIDE)
+    in_h = int(np.ceil(round(height * scale) / STRIDE) * STRIDE)
+    return scale, in_w, in_h
+
+
+def decode_person_boxes(
+    output: npt.NDArray[np.float32], *, num_classes: int, conf: float, iou: float, scale: float
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Person boxes (x1, y1, x2, y2 in input pixels / ``scale``) and scores from a YOLO head output.
+
+    ``output`` is (4 + num_classes + extra, N): cx, cy, w, h, class scores, then
+    keypoints for pose models. Person is class 0.
+    """
+    pred = output
+    person = pred[4 + PERSON_CLASS]
+    keep = person >= conf
+    if num_classes > 1:
+        # a box is a person only where person is its best class, as in Ultralytics' NMS
+        keep &= np.argmax(pred[4 : 4 + num_classes], axis=0) == PERSON_CLASS
+    if not keep.any():
+        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
+    cx, cy, w, h = pred[0, keep], pred[1, keep], pred[2, keep], pred[3, keep]
+    boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1) / scale
+    scores = person[keep]
+    kept = nms(boxes.astype(np.float32), scores.astype(np.float32), iou)
+    return boxes[kept].astype(np.float32), scores[kept].astype(np.float32)
+
+
+@dataclass
+class OpenVinoDetector:
+    """A :class:`~retail_intel.vision.detections.Detector` running an OpenVINO export on the CPU."""
+
+    folder: Path
+    imgsz: int = 640
+    conf: float = 0.1
+    tiles: int = 1
+    iou: float = 0.6
+    precision: str | None = None  # None: OpenVINO's default (bf16 on AMX CPUs); "f32" to force
+    name: str = field(init=False)
+    _core: Any = field(init=False, repr=False)
+    _model: Any = field(init=False, repr=False)
+    _compiled: dict[tuple[int, int], Any] = field(init=False, default_factory=dict, repr=False)
+    _grid: list[Tile] | None = field(init=False, default=None, repr=False)
+    _num_classes: int = field(init=False, default=1)
+
+    def __post_init__(self) -> None:
+        import openvino as ov
+
+        xml = find_openvino_xml(self.folder)
+        if xml is None:
+            raise ModelError(f"{self.folder}: no OpenVINO .xml model inside")
+        meta_path = self.folder / "metadata.yaml"
+        meta = yaml.safe_load(meta_path.read_text()) if meta_path.exists() else {}
+        names = meta.get("names") or {0: "person"}
+        self._num_classes = len(names)
+        self.name = f"{xml.stem}.pt (openvino)"
+        self._core = ov.Core()
+        try:
+            self._model = self._core.read_model(str(xml))
+        except Exception as exc:
+            raise ModelError(f"could not read OpenVINO model {xml}: {exc}") from exc
+
+    def _compiled_for(self, in_w: int, in_h: int) -> Any:
+        key = (in_w, in_h)
+        if key not in self._compiled:
+            model = self._model.clone()
+            model.reshape([1, 3, in_h, in_w])
+            config: dict[str, Any] = {
+                "PERFORMANCE_HINT": "LATENCY",
+                "INFERENCE_NUM_THREADS": max(1, os.cpu_count() or 1),
+            }
+            if self.precision == "f32":
+                config["INFERENCE_PRECISION_HINT"] = "f32"
+            self._compiled[key] = self._core.compile_model(model, "CPU", config).create_infer_request()
+        return self._compiled[key]
+
+    def _infer(self, image: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        height, width = image.shape[:2]
+        scale, in_w, in_h = letterbox_shape(width, height, self.imgsz)
+        new_w, new_h = round(width * scale), round(height * scale)
+        resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+        blob = np.full((in_h, in_w, 3), 114, np.uint8)
+        blob[:new_h, :new_w] = resized
+        # BGR HWC uint8 -> RGB CHW float in [0, 1]
+        tensor = np.ascontiguousarray(blob[:, :, ::-1].transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
+        request = self._compiled_for(in_w, in_h)
+        request.infer({0: tensor})
+        output = request.get_output_tensor(0).data[0]
+        return decode_person_boxes(output, num_classes=self._num_classes, conf=self.conf, iou=self.iou, scale=scale)
+
+    def detect(self, frame: npt.NDArray[np.uint8], frame_index: int) -> Detections:
+        height, width = frame.shape[:2]
+        if self._grid is None:
+            self._grid = tile_grid(width, height, self.tiles)
+        if len(self._grid) == 1:
+            boxes, scores = self._infer(frame)
+            return Detections(boxes, scores)
+        per_tile = []
+        for tile in self._grid:
+            boxes, scores = self._infer(frame[tile.y0 : tile.y1, tile.x0 : tile.x1])
+            per_tile.append((tile, boxes, scores))
+        return merge_tile_boxes(per_tile, self.iou)
