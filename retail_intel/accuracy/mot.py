@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from retail_intel.errors import DataError, InputError
+from retail_intel.errors import InputError
 from retail_intel.movements.tracks import Track
 
 FloatArray = npt.NDArray[np.float64]
@@ -95,20 +95,20 @@ def read_mot(path: Path) -> MotBoxes:
             if not row or not "".join(row).strip():
                 continue
             if len(row) < 6:
-                raise DataError(f"{path}, row {number}: expected at least 6 values frame,id,x,y,w,h, got {len(row)}")
+                raise InputError(f"{path}, row {number}: expected at least 6 values frame,id,x,y,w,h, got {len(row)}")
             try:
                 frame, ident = int(float(row[0])), int(float(row[1]))
                 x, y, w, h = (float(v) for v in row[2:6])
                 conf = float(row[6]) if len(row) > 6 and row[6].strip() else 1.0
             except ValueError as exc:
-                raise DataError(f"{path}, row {number}: expected numbers frame,id,x,y,w,h,conf, got {row[:7]}") from exc
+                raise InputError(f"{path}, row {number}: expected numbers frame,id,x,y,w,h,conf, got {row[:7]}") from exc
             if frame < 1:
-                raise DataError(f"{path}, row {number}: frame numbers are 1-based, got {frame}")
+                raise InputError(f"{path}, row {number}: frame numbers are 1-based, got {frame}")
             if w <= 0 or h <= 0:
-                raise DataError(f"{path}, row {number}: box width and height must be positive, got {w:g}x{h:g}")
+                raise InputError(f"{path}, row {number}: box width and height must be positive, got {w:g}x{h:g}")
             rows.append((frame - 1, ident, x, y, w, h, conf == 0))
     if not rows:
-        raise DataError(f"{path}: no boxes (expected rows frame,id,x,y,w,h,conf,...)")
+        raise InputError(f"{path}: no boxes (expected rows frame,id,x,y,w,h,conf,...)")
     rows.sort(key=lambda r: (r[0], r[1]))
     return MotBoxes.from_rows(rows)
 

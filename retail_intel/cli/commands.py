@@ -13,3 +13,9 @@ def register(app: typer.Typer) -> None:
     from retail_intel.cli import config_cmds
 
     config_cmds.register(app)
+    from retail_intel.cli import kpis
+
+    kpis.register(app)
+    from retail_intel.cli import serve
+
+    serve.register(app)

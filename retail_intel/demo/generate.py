@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,8 @@ from retail_intel.storage import atomic_write_bytes
 MAX_BRANCHES = 999  # branch ids are demo-001 .. demo-999
 MAX_DAYS = 3660
 README = "README.txt"
+WRITER_THREADS = 8
+MAX_PENDING_WRITES = 64
 
 # progress(branch-days done, branch-days in all)
 Progress = Callable[[int, int], None]
@@ -147,25 +151,39 @@ def generate_demo(
     atomic_write_bytes(_readme("data directory", seed, first, last, branches).encode(), data_dir / README)
     total_days = branches * days
     movements = entered = files = 0
-    for number, (branch, branch_seed) in enumerate(zip(config.branches, branch_seeds, strict=True)):
-        rng = np.random.default_rng(branch_seed)
-        for day_file in branch_day_files(config, branch, dates, lifts, rng, processed_at):
-            write_movements(
-                day_file.table,
-                data_dir,
-                branch_id=day_file.branch_id,
-                day=day_file.utc_date,
-                source_key=day_file.source_key,
-                replace_elsewhere=False,  # the key names branch and local date; old demo files are gone
-            )
-            rows = day_file.table.num_rows
-            movements += rows
-            entered += day_file.entered
-            files += 1
-            if progress is not None:
-                progress(number * days + day_file.day_index + 1, total_days)
+    # Parquet encoding and fsync release the GIL: a few writer threads overlap
+    # them with generating the next branch. The queue bound keeps memory flat.
+    pending: deque[tuple[Future[Path], int]] = deque()
+
+    def finish_oldest() -> None:
+        future, done = pending.popleft()
+        future.result()
         if progress is not None:
-            progress((number + 1) * days, total_days)
+            progress(done, total_days)
+
+    with ThreadPoolExecutor(max_workers=WRITER_THREADS) as pool:
+        for number, (branch, branch_seed) in enumerate(zip(config.branches, branch_seeds, strict=True)):
+            rng = np.random.default_rng(branch_seed)
+            for day_file in branch_day_files(config, branch, dates, lifts, rng, processed_at):
+                future = pool.submit(
+                    write_movements,
+                    day_file.table,
+                    data_dir,
+                    branch_id=day_file.branch_id,
+                    day=day_file.utc_date,
+                    source_key=day_file.source_key,
+                    replace_elsewhere=False,  # the key names branch and local date; old demo files are gone
+                )
+                pending.append((future, number * days + day_file.day_index + 1))
+                movements += day_file.table.num_rows
+                entered += day_file.entered
+                files += 1
+                while len(pending) > MAX_PENDING_WRITES:
+                    finish_oldest()
+        while pending:
+            finish_oldest()
+    if progress is not None:
+        progress(total_days, total_days)
     return DemoSummary(
         config_dir=config_dir,
         data_dir=data_dir,

@@ -125,7 +125,7 @@ def branch_day_files(
     spans = [branch.opening_hours.get(WEEKDAYS[d.weekday()]) for d in dates]
     open_days = np.array([s is not None for s in spans])
 
-    base = branch.capacity * rng.uniform(2.4, 3.6)
+    base = branch.capacity * rng.uniform(1.7, 2.6)
     weekday = np.array([WEEKDAY_FACTOR[WEEKDAYS[d.weekday()]] for d in dates])
     trend = 1.0 + rng.uniform(-0.03, 0.08) * np.arange(n_days) / max(1, n_days - 1)
     noise = rng.lognormal(0.0, 0.08, n_days)

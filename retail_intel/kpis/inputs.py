@@ -132,15 +132,22 @@ def data_spans(movements: pa.Table) -> dict[str, tuple[int, int] | None]:
         first = np.where(entered, enter, seen)
         last = np.where(entered, np.maximum(enter, exit_ - 1), seen)
         usable = (entered | passed) & (branch_codes >= 0)
-        for code, value in enumerate(branch_values):
-            if value is None:
-                continue
-            rows = branch_codes == code
-            spans.setdefault(value, None)
-            rows &= usable
-            if not rows.any():
-                continue
-            lo, hi = int(first[rows].min()), int(last[rows].max())
+        for value in branch_values:
+            if value is not None:
+                spans.setdefault(value, None)
+        grouped = (
+            pa.table({"code": branch_codes[usable], "first": first[usable], "last": last[usable]})
+            .group_by("code")
+            .aggregate([("first", "min"), ("last", "max")])
+        )
+        for code, lo, hi in zip(
+            grouped["code"].to_pylist(),
+            grouped["first_min"].to_pylist(),
+            grouped["last_max"].to_pylist(),
+            strict=True,
+        ):
+            value = branch_values[code]
+            assert value is not None
             known = spans[value]
             spans[value] = (lo, hi) if known is None else (min(known[0], lo), max(known[1], hi))
     return spans
@@ -240,7 +247,7 @@ def prepare_inputs(
         if built is not None:
             series[branch_id] = built
     ordered = [b for b in branches if b.branch_id in series]
-    if len(series) < len(spans):
+    if set(spans) - set(series):
         # Rows of branches without windows would only be filtered out again by the engines.
         branch_col = movements["branch_id"]
         if pa.types.is_dictionary(branch_col.type):

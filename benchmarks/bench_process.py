@@ -1,0 +1,165 @@
+"""Throughput of `retail-intel process` beside Ultralytics' own tracking loop (the anchor).
+
+Runs, in one invocation and side by side on each clip: our command with the sample config's
+settings, and `YOLO(weights).track(source, stream=True)` with the same weights and input size and
+Ultralytics' defaults otherwise (as a user would run it). Reports frames per second, the real-time
+factor (video seconds per wall second, at each clip's true frame rate), peak memory, where our time
+goes, and how many people each counted against the ground truth.
+
+Usage: python benchmarks/bench_process.py [--clips vtest,tud-stadtmitte] [--skip-anchor]
+Needs ../shared/data (the ground-truth clips) beside the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+START = "2026-02-08T10:00:00+00:00"
+
+
+@dataclass(frozen=True)
+class Clip:
+    key: str
+    path: Path
+    fps: float  # true frame rate
+    gt: Path | None
+    people: int | None  # people in the ground truth
+    args: tuple[str, ...]  # how we run it (beyond the common flags)
+    imgsz: int
+
+
+CLIPS = [
+    Clip("vtest", ROOT / "sample_videos" / "vtest.avi", 7.0, DATA / "PETS09-S2L1" / "gt.txt", 19,
+         ("--branch", "b1", "--camera", "vtest", "--config", str(ROOT / "config")), 1280),
+    Clip("tud-stadtmitte", DATA / "TUD-Stadtmitte" / "TUD-Stadtmitte.mp4", 25.0, DATA / "TUD-Stadtmitte" / "gt.txt", 10,
+         ("--branch", "bench", "--roi", "1,1,639,479", "--fps", "25", "--imgsz", "640"), 640),
+    Clip("tud-campus", DATA / "TUD-Campus" / "TUD-Campus.mp4", 25.0, DATA / "TUD-Campus" / "gt.txt", 8,
+         ("--branch", "bench", "--roi", "1,1,639,479", "--fps", "25", "--imgsz", "640"), 640),
+    Clip("intel-one-by-one", DATA / "intel-one-by-one" / "one-by-one-person-detection.mp4", 10.0, None, 6,
+         ("--branch", "bench", "--roi", "1,1,767,431", "--fps", "10", "--imgsz", "640"), 640),
+]  # fmt: skip
+
+# Runs a command and prints its peak resident memory (KiB) as the last line of stderr.
+_MEASURE = (
+    "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+    "sys.stderr.write(f'\\nPEAK_KIB {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}\\n'); sys.exit(r.returncode)"
+)
+
+_ANCHOR = """
+import json, os, sys, time
+from ultralytics import YOLO
+weights, source, imgsz = sys.argv[1], sys.argv[2], int(sys.argv[3])
+model = YOLO(weights)
+t0 = time.perf_counter(); frames = 0; ids = set()
+for result in model.track(source=source, stream=True, imgsz=imgsz, classes=[0], verbose=False, persist=True):
+    frames += 1
+    if result.boxes.id is not None:
+        ids.update(int(i) for i in result.boxes.id.tolist())
+print(json.dumps({"frames": frames, "seconds": time.perf_counter() - t0, "people": len(ids)}))
+"""
+
+
+def measured(command: list[str], env: dict[str, str]) -> tuple[str, float, float]:
+    """(stdout, wall seconds, peak MiB) of ``command`` in a fresh process."""
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(command)}\n{done.stderr[-3000:]}")
+    peak_kib = int(done.stderr.rsplit("PEAK_KIB", 1)[1].split()[0])
+    return done.stdout, wall, peak_kib / 1024
+
+
+def gt_people(gt: Path) -> int:
+    rows = np.loadtxt(gt, delimiter=",")
+    return len(np.unique(rows[rows[:, 6] != 0, 1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", default=",".join(c.key for c in CLIPS))
+    parser.add_argument("--skip-anchor", action="store_true")
+    opts = parser.parse_args()
+    wanted = opts.clips.split(",")
+    env = dict(os.environ, YOLO_OFFLINE="1", YOLO_AUTOINSTALL="False")
+    from retail_intel.vision.weights import bundled_weights
+
+    weights = str(bundled_weights())
+    rows = []
+    for clip in CLIPS:
+        if clip.key not in wanted or not clip.path.exists():
+            continue
+        truth = gt_people(clip.gt) if clip.gt and clip.gt.exists() else clip.people
+        with tempfile.TemporaryDirectory() as tmp:
+            command = [
+                sys.executable, "-m", "retail_intel", "process", str(clip.path), *clip.args,
+                "--data-dir", tmp, "--start-time", START, "--format", "json", "--quiet",
+            ]  # fmt: skip
+            # warm-up once (OpenVINO export on first use is cached), then the counted run
+            measured(command, env)
+            out, wall, peak = measured(command, env)
+        summary = json.loads(out)
+        frames = summary["frames"]
+        stages = summary["stage_seconds"]
+        inference = stages["inference"]
+        rows.append(
+            {
+                "clip": clip.key,
+                "run": "retail-intel process",
+                "frames": frames,
+                "imgsz": clip.imgsz,
+                "wall_s": wall,
+                "fps": frames / wall,
+                "rtf": frames / clip.fps / wall,
+                "peak_mib": peak,
+                "people": summary["people"],
+                "truth": truth,
+                "shares": (
+                    f"decode wait {stages['decode_wait'] / wall:.0%}, inference {inference / wall:.0%}, "
+                    f"tracking {stages['tracking'] / wall:.0%}, judging+writing "
+                    f"{(stages['judging'] + stages['writing']) / wall:.0%}; "
+                    f"{summary['frames_skipped_still']} still frames skipped"
+                ),
+            }
+        )
+        if not opts.skip_anchor:
+            out, wall, peak = measured([sys.executable, "-c", _ANCHOR, weights, str(clip.path), str(clip.imgsz)], env)
+            anchor = json.loads(out.strip().splitlines()[-1])
+            rows.append(
+                {
+                    "clip": clip.key,
+                    "run": "Ultralytics model.track (anchor)",
+                    "frames": anchor["frames"],
+                    "imgsz": clip.imgsz,
+                    "wall_s": wall,
+                    "fps": anchor["frames"] / wall,
+                    "rtf": anchor["frames"] / clip.fps / wall,
+                    "peak_mib": peak,
+                    "people": anchor["people"],
+                    "truth": truth,
+                    "shares": "",
+                }
+            )
+    print("| clip | run | imgsz | frames | wall s | fps | real-time factor | peak MiB | people counted / truth | where the time goes |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        print(
+            f"| {r['clip']} | {r['run']} | {r['imgsz']} | {r['frames']} | {r['wall_s']:.1f} | {r['fps']:.1f} | "
+            f"{r['rtf']:.2f}x | {r['peak_mib']:.0f} | {r['people']} / {r['truth']} | {r['shares']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Short clips for hand counting, and the CSV to fill in while watching them.
+
+Counting a whole day by hand is nobody's job; counting a handful of 30-second
+clips spread over it is. Clips are drawn one per equal stretch of the video
+(at a random offset within it, fixed by ``seed``), so busy and quiet parts
+are both represented. Each clip shows the camera's ROI and counting line and
+the time from the start of the video, so the counter applies the same rules
+as the software.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+
+from retail_intel.accuracy.audit import TimeSlice
+from retail_intel.errors import InputError, VideoError
+from retail_intel.movements.classify import CountingRules
+from retail_intel.vision.video import probe
+
+COUNTS_FILE = "counts.csv"
+
+
+@dataclass(frozen=True)
+class SampledClip:
+    path: Path
+    slice: TimeSlice
+
+
+def pick_slices(duration_s: float, clips: int, length_s: float, seed: int = 0) -> list[TimeSlice]:
+    """``clips`` non-overlapping slices of ``length_s``, one at a random offset in each equal stretch."""
+    if clips < 1:
+        raise InputError(f"--clips must be at least 1, got {clips}")
+    if length_s <= 0:
+        raise InputError(f"--length must be positive, got {length_s:g} s")
+    stretch = duration_s / clips
+    rng = random.Random(seed)
+    out = []
+    for i in range(clips):
+        lo = i * stretch
+        room = stretch - length_s
+        start = lo + (rng.uniform(0, room) if room > 0 else 0.0)
+        out.append(TimeSlice(round(start, 2), round(min(start + length_s, lo + stretch), 2)))
+    return out
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}.{int((seconds - whole) * 10)}"
+
+
+def sample_clips(
+    video: Path,
+    out_dir: Path,
+    *,
+    fps: float | None = None,
+    rules: CountingRules | None = None,
+    clips: int = 8,
+    length_s: float = 30.0,
+    seed: int = 0,
+) -> list[SampledClip]:
+    """Write ``clips`` short clips of ``video`` and a ``counts.csv`` template into ``out_dir``."""
+    from retail_intel.vision.annotate import draw_regions
+
+    info = probe(video)
+    rate = fps or info.header_fps
+    if not rate or rate <= 0:
+        raise VideoError(f"{video}: the header has no frame rate; pass --fps")
+    if not info.frame_count:
+        raise VideoError(f"{video}: the container does not say how many frames it has; cannot sample clips")
+    slices = pick_slices(info.frame_count / rate, clips, length_s, seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[SampledClip] = []
+    capture = cv2.VideoCapture(str(video))
+    try:
+        for number, piece in enumerate(slices, start=1):
+            first, last = round(piece.start_s * rate), round(piece.end_s * rate)
+            path = out_dir / f"clip{number:02d}_{int(piece.start_s):06d}s.mp4"
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), rate, (info.width, info.height))
+            if not writer.isOpened():
+                raise InputError(f"{path}: cannot write a video here")
+            try:
+                capture.set(cv2.CAP_PROP_POS_FRAMES, first)
+                for index in range(first, last):
+                    ok, frame = capture.read()
+                    if not ok:
+                        break
+                    if rules is not None:
+                        draw_regions(frame, rules)
+                    cv2.putText(frame, _clock(index / rate), (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
+                    writer.write(frame)
+            finally:
+                writer.release()
+            written.append(SampledClip(path, piece))
+    finally:
+        capture.release()
+    measures = ["entered", "passed"]
+    if rules is not None and rules.line is not None:
+        measures += ["line_in", "line_out"]
+    with open(out_dir / COUNTS_FILE, "w", newline="") as handle:
+        writer_csv = csv.writer(handle)
+        writer_csv.writerow(["clip", "start", "end", *measures])
+        for clip in written:
+            writer_csv.writerow([clip.path.name, f"{clip.slice.start_s:g}", f"{clip.slice.end_s:g}", *[""] * len(measures)])
+    return written

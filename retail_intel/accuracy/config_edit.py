@@ -1,0 +1,120 @@
+"""Writing a camera's detection settings into branches.yaml without losing its comments.
+
+The file is hand-edited and commented, so it is changed by a targeted text
+edit: the camera's block is found by its branch and camera ids, an existing
+``key: value`` line keeps its trailing comment, a missing key is added at the
+end of the block. The result is validated on a copy of the config directory
+and checked to hold the new values before it replaces the original.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from retail_intel.errors import ConfigError, InputError
+from retail_intel.storage import atomic_write_bytes
+
+BRANCHES_FILE = "branches.yaml"
+_ID_LINE = re.compile(r"^(?P<indent>\s*)-\s+id:\s*(?P<id>['\"]?[^'\"#\s]+['\"]?)\s*(#.*)?$")
+_KEY_LINE = re.compile(r"^(?P<indent>\s*)(?P<key>[A-Za-z_][\w]*):(?P<rest>.*)$")
+
+
+def _is_content(line: str) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and not stripped.startswith("#")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _block_end(lines: list[str], start: int, dash_indent: int) -> int:
+    """Index after the last line of the list item starting at ``start``."""
+    end = start + 1
+    for i in range(start + 1, len(lines)):
+        if _is_content(lines[i]) and _indent(lines[i]) <= dash_indent:
+            break
+        if _is_content(lines[i]):
+            end = i + 1
+    return end
+
+
+def _find_item(lines: list[str], lo: int, hi: int, item_id: str, what: str, path: Path) -> tuple[int, int, int]:
+    """(first line, end, dash indent) of the ``- id: item_id`` list item within ``lines[lo:hi]``."""
+    for i in range(lo, hi):
+        match = _ID_LINE.match(lines[i])
+        if match and match["id"].strip("'\"") == item_id:
+            dash = len(match["indent"])
+            return i, min(_block_end(lines, i, dash), hi), dash
+    raise InputError(
+        f"{path}: no {what} with '- id: {item_id}' written in block style; "
+        f"add the settings to it by hand (see docs/config.md)"
+    )
+
+
+def _format(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def edit_camera_text(text: str, branch_id: str, camera_id: str, values: Mapping[str, object], path: Path) -> str:
+    """``text`` with the camera's keys set to ``values`` (pure: no file access)."""
+    lines = text.splitlines(keepends=False)
+    b_start, b_end, _ = _find_item(lines, 0, len(lines), branch_id, "branch", path)
+    c_start, c_end, _ = _find_item(lines, b_start + 1, b_end, camera_id, f"camera in branch {branch_id}", path)
+    # keys of a list item line up with the ``id`` after "- "
+    indent = lines[c_start].index("id:")
+    for key, value in values.items():
+        for i in range(c_start + 1, c_end):
+            match = _KEY_LINE.match(lines[i])
+            if match and len(match["indent"]) == indent and match["key"] == key:
+                new_value = f" {_format(value)}"
+                value_part, hash_, note = match["rest"].partition("#")
+                if hash_:
+                    # keep the comment in the same column where there is room
+                    spaces = max(1, len(value_part) - len(new_value))
+                    new_value += " " * spaces + "#" + note
+                lines[i] = f"{match['indent']}{key}:{new_value}"
+                break
+        else:
+            lines.insert(c_end, f"{' ' * indent}{key}: {_format(value)}")
+            c_end += 1
+    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+
+
+def write_camera_settings(config_dir: Path, branch_id: str, camera_id: str, values: Mapping[str, object]) -> Path:
+    """Set ``values`` (e.g. ``{"imgsz": 1280, "tiles": 1}``) on one camera in ``branches.yaml``.
+
+    Raises :class:`ConfigError` (and leaves the file alone) if the edited config does not validate.
+    """
+    from retail_intel.config.loader import load_config
+
+    path = config_dir / BRANCHES_FILE
+    if not path.is_file():
+        raise InputError(f"{path}: no such file; --write needs the config directory holding branches.yaml")
+    original = path.read_text()
+    edited = edit_camera_text(original, branch_id, camera_id, values, path)
+    with tempfile.TemporaryDirectory(prefix="retail-intel-config-") as scratch:
+        copy = Path(scratch) / "config"
+        shutil.copytree(config_dir, copy)
+        (copy / BRANCHES_FILE).write_text(edited)
+        try:
+            camera = load_config(copy).camera(branch_id, camera_id)
+        except ConfigError as exc:
+            raise ConfigError(
+                f"{path}: setting {dict(values)} on camera {camera_id} would make the config invalid; "
+                "nothing was written",
+                problems=exc.problems,
+            ) from exc
+        wrong = {k: getattr(camera, k, None) for k, v in values.items() if getattr(camera, k, None) != v}
+        if wrong:
+            raise ConfigError(f"{path}: the edit did not land on camera {camera_id} as expected ({wrong}); nothing was written")
+    atomic_write_bytes(edited.encode(), path)
+    return path

@@ -1,0 +1,126 @@
+"""``audit``: process a video as ``process`` would, then score its counts against a ground truth.
+
+The video is processed into a scratch data directory, so an audit never adds
+movements to the user's data. The truth is either a MOTChallenge ``gt.txt``
+(boxes with identities: tracking scores too, and counts from the same rules
+over the ground-truth tracks) or a CSV of hand counts per time slice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from retail_intel.accuracy.audit import (
+    MeasureAudit,
+    SliceCounts,
+    TimeSlice,
+    audit_measures,
+    counts_per_slice,
+    even_slices,
+    event_times,
+    read_hand_counts,
+)
+from retail_intel.accuracy.metrics import TrackingScores, score_tracking
+from retail_intel.accuracy.mot import boxes_to_tracks, read_mot, tracks_to_boxes
+from retail_intel.errors import InputError
+from retail_intel.pipeline.plan import ProcessRequest, make_plan
+from retail_intel.pipeline.run import DetectorFactory, ProgressFn, RunSummary, default_detector_factory, process_video
+
+# Any fixed time will do: audit results never reach the data directory.
+_AUDIT_START = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+DEFAULT_MOT_SLICES = 10
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    video: str
+    truth: str
+    truth_kind: str  # "mot" or "hand counts"
+    run: RunSummary
+    slices: list[SliceCounts]
+    measures: list[MeasureAudit]
+    level: float
+    tracking: TrackingScores | None = None
+
+
+def truth_kind(path: Path) -> str:
+    """``mot`` for a MOTChallenge ``.txt``, ``hand counts`` for a ``.csv``."""
+    suffix = path.suffix.lower()
+    if suffix == ".txt":
+        return "mot"
+    if suffix == ".csv":
+        return "hand counts"
+    raise InputError(
+        f"{path}: expected a MOTChallenge gt.txt (.txt) or a CSV of hand counts (.csv), got a {suffix or 'bare'} file"
+    )
+
+
+def audit_video(
+    request: ProcessRequest,
+    truth: Path,
+    *,
+    slice_s: float | None = None,
+    level: float = 0.95,
+    detector_factory: DetectorFactory = default_detector_factory,
+    progress: ProgressFn | None = None,
+) -> AuditReport:
+    """Process ``request.video`` with the camera's settings and compare its counts with ``truth``.
+
+    ``slice_s`` cuts a MOTChallenge truth into slices of that many seconds
+    (default: :data:`DEFAULT_MOT_SLICES` equal slices); hand counts bring their own slices.
+    """
+    kind = truth_kind(truth)
+    hand = read_hand_counts(truth) if kind == "hand counts" else None
+    gt = read_mot(truth) if kind == "mot" else None
+    with tempfile.TemporaryDirectory(prefix="retail-intel-audit-") as scratch:
+        plan = make_plan(
+            dataclasses.replace(request, data_dir=Path(scratch), start_time=request.start_time or _AUDIT_START)
+        )
+        result = process_video(plan, detector_factory=detector_factory, progress=progress)
+    people = result.judgement.people
+    ours = event_times(people, plan.rules)
+    tracking: TrackingScores | None = None
+    if gt is not None:
+        fps = result.summary.fps
+        duration = result.summary.duration_s
+        slices = even_slices(duration, slice_s or duration / DEFAULT_MOT_SLICES)
+        truth_tracks = boxes_to_tracks(gt, fps)
+        expected = counts_per_slice(event_times(truth_tracks, plan.rules), slices)
+        if plan.rules.line is None:
+            expected = [{m: v for m, v in e.items() if not m.startswith("line_")} for e in expected]
+        tracking = score_tracking(gt, tracks_to_boxes(people))
+    else:
+        assert hand is not None
+        slices = [s for s, _ in hand]
+        expected = [c for _, c in hand]
+        _check_slices_within(slices, result.summary.duration_s, truth)
+        if plan.rules.line is None and any(m.startswith("line_") for e in expected for m in e):
+            raise InputError(
+                f"{truth}: has line counts but camera {plan.camera_id} has no counting line; "
+                "add a line to the camera (or pass --line) or drop the line_in/line_out columns"
+            )
+    counted = counts_per_slice(ours, slices)
+    pairs = [SliceCounts(s, e, c) for s, e, c in zip(slices, expected, counted, strict=True)]
+    return AuditReport(
+        video=str(request.video),
+        truth=str(truth),
+        truth_kind=kind,
+        run=result.summary,
+        slices=pairs,
+        measures=audit_measures(pairs, level=level),
+        level=level,
+        tracking=tracking,
+    )
+
+
+def _check_slices_within(slices: list[TimeSlice], duration_s: float, path: Path) -> None:
+    late = [s for s in slices if s.start_s >= duration_s]
+    if late:
+        raise InputError(
+            f"{path}: slice {late[0].start_s:g}-{late[0].end_s:g} s starts after the video ends "
+            f"({duration_s:.1f} s at the camera's frame rate); are the times from the start of this video?"
+        )

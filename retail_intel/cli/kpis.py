@@ -1,0 +1,199 @@
+"""``retail-intel kpis``: per-branch KPIs per tumbling window, stored as Parquet and shown."""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import typer
+from rich.markup import escape
+
+from retail_intel.cli.common import (
+    DEFAULT_CONFIG,
+    DEFAULT_DATA_DIR,
+    ConfigDir,
+    DataDir,
+    OutputFormat,
+    err,
+    parse_time_option,
+    render_rows,
+    to_json,
+)
+from retail_intel.errors import InputError
+from retail_intel.storage import atomic_write_bytes, atomic_write_table
+
+
+class KpiFormat(str, enum.Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    parquet = "parquet"
+
+
+class EngineChoice(str, enum.Enum):
+    duckdb = "duckdb"
+    polars = "polars"
+
+
+# What the Rich table shows: the KPIs a store manager reads first. JSON, CSV
+# and Parquet carry every column.
+_TABLE_COLUMNS = {
+    "branch_id": "branch",
+    "local_start": "local window",
+    "visitors": "visitors",
+    "passed": "passed",
+    "conversion_proxy": "conv",
+    "traffic_index": "traffic",
+    "peak_occupancy": "peak",
+    "congestion_level": "congest",
+    "growth_momentum": "momentum",
+    "staffing_adequacy": "staffing",
+    "bottleneck_score": "bottleneck",
+    "flags": "promo/event",
+}
+
+
+def _table_rows(table: pa.Table, timezones: dict[str, str]) -> list[dict[str, Any]]:
+    rows = []
+    for row in table.to_pylist():
+        tz = timezones.get(row["branch_id"])
+        start = row["window_start"]
+        local = start.astimezone(ZoneInfo(tz)) if tz else start
+        flags = [name for name, on in (("promo", row["promotion_active"]), ("event", row["event_active"])) if on]
+        shown = {key: row.get(key) for key in _TABLE_COLUMNS}
+        shown["local_start"] = local.strftime("%a %d %b %Y %H:%M")
+        shown["flags"] = ", ".join(flags) or "-"
+        rows.append({_TABLE_COLUMNS[key]: value for key, value in shown.items()})
+    return rows
+
+
+def _csv_text(table: pa.Table) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(table.column_names)
+    for row in table.to_pylist():
+        writer.writerow(["" if v is None else v.isoformat() if hasattr(v, "isoformat") else v for v in row.values()])
+    return buffer.getvalue()
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write_bytes(text.encode("utf-8"), output)
+        err.print(f"[dim]wrote {escape(str(output))}[/dim]")
+
+
+def kpis(
+    window: Annotated[
+        str,
+        typer.Option("--window", "-w", help="Window size: 15m, 30m, 60m, 1h, 4h, 1d ... (must divide a day)."),
+    ] = "60m",
+    branch: Annotated[
+        str | None, typer.Option("--branch", "-b", help="Only this branch id (default: every branch).")
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="Report windows overlapping this time on (ISO 8601 with timezone)."),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--to", help="... and ending before this time (ISO 8601 with timezone, exclusive)."),
+    ] = None,
+    fmt: Annotated[
+        KpiFormat,
+        typer.Option("--format", "-f", help="table, json or csv (stdout or -o), or parquet (needs -o)."),
+    ] = KpiFormat.table,
+    engine: Annotated[
+        EngineChoice, typer.Option("--engine", help="Compute with DuckDB SQL or Polars (same results).")
+    ] = EngineChoice.duckdb,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the result to this file instead of stdout.")
+    ] = None,
+    baseline_weeks: Annotated[
+        int,
+        typer.Option("--baseline-weeks", min=1, help="Weeks looked back for the traffic-index baseline."),
+    ] = 4,
+    momentum_windows: Annotated[
+        int,
+        typer.Option("--momentum-windows", min=2, help="Windows in the growth-momentum slope (this one included)."),
+    ] = 6,
+    max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Rows shown by --format table.")] = 200,
+    config: ConfigDir = DEFAULT_CONFIG,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Compute store KPIs per branch and tumbling window, store them, and show them.
+
+    Windows are aligned to midnight in each branch's own timezone. Every
+    window from a branch's first to its last movement is computed, empty
+    ones included; --from/--to limit which windows are reported and stored
+    (history before --from still feeds the baseline and momentum). Results
+    replace earlier rows of the same windows in DATA_DIR/kpis/<N>m/<branch>.parquet.
+    KPI definitions: docs/kpis.md.
+
+    Example: retail-intel kpis --window 60m --branch b1 --from 2026-02-09T00:00:00Z --format csv
+    """
+    from retail_intel.config.loader import load_config
+    from retail_intel.kpis import compute_kpis, window_minutes_from
+
+    if fmt is KpiFormat.parquet and output is None:
+        raise InputError("--format parquet needs -o FILE.parquet (Parquet is not written to a terminal)")
+    if fmt is KpiFormat.table and output is not None:
+        raise InputError("-o FILE needs --format csv, json or parquet")
+    minutes = window_minutes_from(window)
+    since = parse_time_option(start, "--from")
+    until = parse_time_option(end, "--to")
+    loaded = load_config(config)
+    began = time.perf_counter()
+    result = compute_kpis(
+        loaded,
+        data_dir,
+        window_minutes=minutes,
+        branch=branch,
+        start=since,
+        end=until,
+        engine=engine.value,
+        baseline_weeks=baseline_weeks,
+        momentum_windows=momentum_windows,
+    )
+    elapsed = time.perf_counter() - began
+    table = result.table
+    for unknown in result.unknown_branches:
+        err.print(f"[yellow]skipped movements of branch {escape(unknown)}: not defined in {escape(str(config))}[/yellow]")
+    branches = len(set(table["branch_id"].to_pylist()))
+    err.print(
+        f"[dim]{table.num_rows:,} windows of {minutes} min for {branches} branch(es) in {elapsed:.1f} s "
+        f"({engine.value}); stored under {escape(str(data_dir / 'kpis' / f'{minutes}m'))}[/dim]"
+    )
+    if fmt is KpiFormat.parquet:
+        assert output is not None
+        atomic_write_table(table, output)
+        err.print(f"[dim]wrote {table.num_rows:,} rows to {escape(str(output))}[/dim]")
+    elif fmt is KpiFormat.csv:
+        _emit(_csv_text(table), output)
+    elif fmt is KpiFormat.json:
+        _emit(to_json(table.to_pylist()) + "\n", output)
+    else:
+        shown = table.slice(0, max_rows)
+        render_rows(
+            _table_rows(shown, result.timezones),
+            OutputFormat.table,
+            title=f"KPIs per {minutes}-minute window",
+            columns=list(_TABLE_COLUMNS.values()),
+        )
+        if table.num_rows > max_rows:
+            err.print(
+                f"[yellow]showing {max_rows:,} of {table.num_rows:,} rows[/yellow]; "
+                "use --max-rows, --branch/--from/--to, or --format csv/json/parquet for all of them"
+            )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("kpis")(kpis)

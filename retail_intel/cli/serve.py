@@ -1,0 +1,46 @@
+"""``retail-intel serve``: the read-only HTTP API (FastAPI on uvicorn)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from retail_intel.cli.common import DEFAULT_CONFIG, DEFAULT_DATA_DIR, ConfigDir, DataDir, err
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on. Anything but loopback exposes the API to the network.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, max=64, help="Server processes (about one per CPU core).")
+    ] = 1,
+    access_log: Annotated[bool, typer.Option("--access-log", help="Log every request (costs throughput).")] = False,
+    config: ConfigDir = DEFAULT_CONFIG,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Serve the config, KPIs and movements over HTTP, read-only, until Ctrl+C.
+
+    GET routes: /health, /branches, /branches/{id}, /tasks/{branch_id}, /events,
+    /promotions, /kpis/branch/{branch_id}, /movements, /customers/{id}; the
+    interactive documentation is at /docs. Data written by process, ingest or
+    kpis while the server runs shows up on the next request, no restart needed.
+
+    Example: retail-intel serve --port 8000 --workers 2 --config ./config --data-dir ./retail_data
+    """
+    from retail_intel.serve.server import is_loopback, run_server
+
+    if not is_loopback(host):
+        err.print(
+            f"[yellow]warning:[/yellow] listening on {escape(host)}: the API has no authentication, "
+            "so anyone who can reach this address can read the data"
+        )
+    err.print(f"retail-intel API on http://{escape(host)}:{port}/docs  (Ctrl+C stops it)")
+    run_server(config, data_dir, host=host, port=port, workers=workers, access_log=access_log)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

@@ -1,0 +1,113 @@
+"""The KPI store: ``DATA_DIR/kpis/<N>m/<branch_id>.parquet``, one file per branch and window size.
+
+Recomputing replaces, never duplicates: rows of the recomputed windows take
+the place of older rows with the same ``(branch_id, window_start)``; rows of
+windows not recomputed this time are kept. Every file is rewritten whole with
+:func:`retail_intel.storage.atomic_write_table`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from retail_intel.errors import DataError
+from retail_intel.kpis.schema import KPI_SCHEMA
+from retail_intel.storage import KPIS_DIR, atomic_write_table, parquet_files
+
+_SIZE_DIR = re.compile(r"^(\d+)m$")
+
+
+def kpis_root(data_dir: Path) -> Path:
+    return data_dir / KPIS_DIR
+
+
+def _check_branch_id(branch_id: str) -> str:
+    # The id becomes a file name: refuse anything that could escape the folder.
+    if not branch_id or branch_id in (".", "..") or "/" in branch_id or "\\" in branch_id:
+        raise DataError(f"branch id {branch_id!r} cannot be used as a file name in {KPIS_DIR}/")
+    return branch_id
+
+
+def kpi_path(data_dir: Path, window_minutes: int, branch_id: str) -> Path:
+    return kpis_root(data_dir) / f"{window_minutes}m" / f"{_check_branch_id(branch_id)}.parquet"
+
+
+def _read_file(path: Path) -> pa.Table:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path}: not a readable KPI Parquet file ({exc})") from exc
+    missing = [name for name in KPI_SCHEMA.names if name not in table.column_names]
+    if missing:
+        raise DataError(f"{path}: not a KPI file of this version, it lacks {', '.join(missing)}")
+    try:
+        return table.select(KPI_SCHEMA.names).cast(KPI_SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise DataError(f"{path}: KPI columns have unexpected types ({exc})") from exc
+
+
+def write_kpis(table: pa.Table, data_dir: Path) -> list[Path]:
+    """Merge ``table`` (rows of :data:`KPI_SCHEMA`) into the store; the files written."""
+    if table.num_rows == 0:
+        return []
+    table = table.cast(KPI_SCHEMA)
+    written: list[Path] = []
+    keys = pa.table({"branch_id": table["branch_id"], "window_minutes": table["window_minutes"]})
+    groups = keys.group_by(["branch_id", "window_minutes"]).aggregate([]).to_pylist()
+    for group in sorted(groups, key=lambda g: (g["window_minutes"], g["branch_id"])):
+        branch_id, minutes = group["branch_id"], group["window_minutes"]
+        rows = table.filter(
+            pc.and_(pc.equal(table["branch_id"], branch_id), pc.equal(table["window_minutes"], minutes))
+        )
+        path = kpi_path(data_dir, minutes, branch_id)
+        if path.exists():
+            old = _read_file(path)
+            kept = old.filter(pc.invert(pc.is_in(old["window_start"], value_set=rows["window_start"])))
+            rows = pa.concat_tables([kept, rows])
+        rows = rows.sort_by([("window_start", "ascending")])
+        written.append(atomic_write_table(rows, path))
+    return written
+
+
+def _utc(moment: dt.datetime) -> pa.Scalar:
+    return pa.scalar(moment.astimezone(dt.UTC), pa.timestamp("us", tz="UTC"))
+
+
+def read_kpis(
+    data_dir: Path,
+    branch_id: str | None = None,
+    window_minutes: int | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> pa.Table:
+    """Stored KPI rows of :data:`KPI_SCHEMA`, sorted by window size, branch and window start.
+
+    ``start``/``end`` keep windows overlapping ``[start, end)``.
+    """
+    root = kpis_root(data_dir)
+    if window_minutes is not None:
+        root = root / f"{window_minutes}m"
+    files = [
+        path
+        for path in parquet_files(root)
+        if (window_minutes is not None or _SIZE_DIR.match(path.parent.name))
+        and (branch_id is None or path.stem == branch_id)
+    ]
+    if not files:
+        return KPI_SCHEMA.empty_table()
+    table = pa.concat_tables([_read_file(path) for path in files])
+    if branch_id is not None:
+        table = table.filter(pc.equal(table["branch_id"], branch_id))
+    if start is not None:
+        table = table.filter(pc.greater(table["window_end"], _utc(start)))
+    if end is not None:
+        table = table.filter(pc.less(table["window_start"], _utc(end)))
+    return table.sort_by(
+        [("window_minutes", "ascending"), ("branch_id", "ascending"), ("window_start", "ascending")]
+    )

@@ -1,0 +1,253 @@
+"""What the server knows about the files in the data directory, without reading their rows.
+
+Every path here is built from the data directory given at start-up and from
+names that come from the config (branch ids) or from integers (window
+sizes); nothing from a request ever becomes part of a path.
+
+Writers replace files by renaming a finished temporary file into place, so a
+file seen here is always whole. It may still disappear between listing and
+reading (a re-processed source drops its old file); callers skip such files
+and readers retry once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from retail_intel.errors import DataError
+from retail_intel.kpis.store import kpi_path
+from retail_intel.storage import KPIS_DIR, MOVEMENTS_DIR
+
+RUNS_DIR = "runs"  # where ``retail-intel process`` writes its run summaries
+_WINDOW_DIR = re.compile(r"^([1-9]\d{0,4})m$")
+
+# (inode, mtime_ns, size): changes whenever a writer renames a new file into
+# place, because the new file is a different inode.
+FileKey = tuple[int, int, int]
+
+
+def is_plain_name(name: str) -> bool:
+    """True when ``name`` can be used as one path component as it is."""
+    return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name and "\0" not in name
+
+
+def _key(entry: os.DirEntry[str]) -> FileKey | None:
+    try:
+        stat = entry.stat()
+    except OSError:  # vanished since the directory was listed
+        return None
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+def _finished_parquet(entry: os.DirEntry[str]) -> bool:
+    # Writers' temporary files start with a dot and end in .tmp.
+    return entry.name.endswith(".parquet") and not entry.name.startswith(".")
+
+
+def _subdirs(path: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(path) as entries:
+            return sorted((e for e in entries if e.is_dir() and not e.name.startswith(".")), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _parquet_entries(path: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(path) as entries:
+            return sorted((e for e in entries if _finished_parquet(e) and e.is_file()), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+@dataclass(frozen=True)
+class MovementFile:
+    """One movement file and what its footer says: rows and the range of ``enter_time``."""
+
+    path: str
+    key: FileKey
+    rows: int
+    min_enter_us: int | None  # None when the footer has no statistics
+    max_enter_us: int | None
+
+    def may_overlap(self, start_us: int | None, end_us: int | None) -> bool:
+        """False only when the footer proves no ``enter_time`` lies in ``[start, end)``."""
+        if start_us is not None and self.max_enter_us is not None and self.max_enter_us < start_us:
+            return False
+        return not (end_us is not None and self.min_enter_us is not None and self.min_enter_us >= end_us)
+
+
+def _enter_time_range(metadata: pq.FileMetaData) -> tuple[int | None, int | None]:
+    lows: list[int] = []
+    highs: list[int] = []
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        if row_group.num_rows == 0:
+            continue
+        column = next(
+            (row_group.column(i) for i in range(row_group.num_columns) if row_group.column(i).path_in_schema == "enter_time"),
+            None,
+        )
+        stats = None if column is None else column.statistics
+        if stats is None or not stats.has_min_max or stats.physical_type != "INT64":
+            return None, None
+        lows.append(int(stats.min_raw))
+        highs.append(int(stats.max_raw))
+    if not lows:
+        return None, None
+    return min(lows), max(highs)
+
+
+class MovementIndex:
+    """The movement files of a data directory with row counts and time ranges, cached per file.
+
+    A file's footer is read once per version of the file (see :data:`FileKey`),
+    so listing 2,000 files costs one ``stat`` each after the first call.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = data_dir.resolve() / MOVEMENTS_DIR
+        self._known: dict[str, MovementFile] = {}
+        self._lock = threading.Lock()
+
+    def _describe(self, path: str, key: FileKey) -> MovementFile | None:
+        known = self._known.get(path)
+        if known is not None and known.key == key:
+            return known
+        try:
+            metadata = pq.read_metadata(path)
+        except FileNotFoundError:
+            return None
+        except (OSError, pa.ArrowException):
+            # Unreadable footer: keep the file so the query reports it rather
+            # than silently dropping rows.
+            return MovementFile(path, key, 0, None, None)
+        low, high = _enter_time_range(metadata)
+        described = MovementFile(path, key, metadata.num_rows, low, high)
+        self._known[path] = described
+        return described
+
+    def files(self, branch_id: str | None = None) -> list[MovementFile]:
+        """Every finished movement file, or those in one branch's folder."""
+        if branch_id is not None:
+            branches = [self.root / branch_id] if is_plain_name(branch_id) else []
+        else:
+            branches = [Path(e.path) for e in _subdirs(self.root)]
+        found: list[MovementFile] = []
+        seen: set[str] = set()
+        with self._lock:
+            for branch_dir in branches:
+                for day in _subdirs(branch_dir):
+                    for entry in _parquet_entries(Path(day.path)):
+                        key = _key(entry)
+                        described = None if key is None else self._describe(entry.path, key)
+                        if described is not None:
+                            found.append(described)
+                            seen.add(described.path)
+            if branch_id is None:
+                # Forget files that are gone, so the cache cannot grow without bound.
+                for path in [p for p in self._known if p not in seen]:
+                    del self._known[path]
+        return found
+
+
+def kpi_root(data_dir: Path) -> Path:
+    return data_dir.resolve() / KPIS_DIR
+
+
+def kpi_file(data_dir: Path, branch_id: str, window_minutes: int) -> Path | None:
+    """The KPI store's file for a branch and window size; None if the id cannot be a file name."""
+    if not is_plain_name(branch_id):
+        return None
+    try:
+        return kpi_path(data_dir.resolve(), window_minutes, branch_id)
+    except DataError:
+        return None
+
+
+def file_key(path: Path) -> FileKey | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+def kpi_windows(data_dir: Path, branch_id: str | None = None) -> list[int]:
+    """Window sizes (minutes) that have KPI files, for one branch or any."""
+    windows: list[int] = []
+    for entry in _subdirs(kpi_root(data_dir)):
+        match = _WINDOW_DIR.match(entry.name)
+        if match is None:
+            continue
+        files = _parquet_entries(Path(entry.path))
+        if branch_id is None and files or any(f.name == f"{branch_id}.parquet" for f in files):
+            windows.append(int(match.group(1)))
+    return sorted(windows)
+
+
+def kpi_file_count(data_dir: Path) -> int:
+    return sum(len(_parquet_entries(Path(e.path))) for e in _subdirs(kpi_root(data_dir)))
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _file_name(value: Any) -> str | None:
+    # The summary stores the video's path as given on the command line; only
+    # its file name is shown (the same as a movement row's source_video).
+    return re.split(r"[\\/]", value)[-1] if isinstance(value, str) else None
+
+
+def last_run(data_dir: Path) -> dict[str, Any] | None:
+    """The newest readable run summary (by modification time), as plain values.
+
+    The summary's paths are left out or cut to a file name on purpose: the API
+    never hands out paths of the machine it runs on.
+    """
+    runs = data_dir / RUNS_DIR
+    try:
+        with os.scandir(runs) as entries:
+            candidates = []
+            for entry in entries:
+                if entry.name.endswith(".json") and not entry.name.startswith(".") and entry.is_file():
+                    try:
+                        candidates.append((entry.stat().st_mtime_ns, entry.path))
+                    except OSError:
+                        continue
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    for mtime_ns, path in sorted(candidates, reverse=True):
+        try:
+            with open(path, "rb") as handle:
+                summary = json.loads(handle.read())
+        except (OSError, ValueError):
+            continue  # half-deleted or hand-edited: try the next newest
+        if not isinstance(summary, dict):
+            continue
+        return {
+            "video": _file_name(summary.get("video")),
+            "branch_id": _str_or_none(summary.get("branch_id")),
+            "camera_id": _str_or_none(summary.get("camera_id")),
+            "start_time": _str_or_none(summary.get("start_time")),
+            "people": _int_or_none(summary.get("people")),
+            "entered": _int_or_none(summary.get("entered")),
+            "passed": _int_or_none(summary.get("passed")),
+            "processed_at": dt.datetime.fromtimestamp(mtime_ns / 1e9, tz=dt.UTC),
+        }
+    return None

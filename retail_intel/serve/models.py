@@ -1,0 +1,225 @@
+"""Response bodies of the HTTP API, as pydantic models.
+
+They document the API (``/docs``, ``/openapi.json``) and the small
+endpoints are validated against them. The two heavy endpoints (KPIs,
+movements) serialize rows straight from Arrow for speed, so their models must
+list exactly the columns of :data:`KPI_SCHEMA` and :data:`MOVEMENT_SCHEMA`;
+a test checks that they do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class Problem(BaseModel):
+    """Body of every error response."""
+
+    detail: str = Field(description="What went wrong; names the parameter for a 422.")
+
+
+class ParameterProblem(BaseModel):
+    parameter: str = Field(description="Name of the offending parameter.")
+    location: str = Field(description="Where it was given: query or path.")
+    message: str
+
+
+class ValidationProblem(Problem):
+    """Body of a 422: one line in ``detail`` plus every problem found."""
+
+    errors: list[ParameterProblem]
+
+
+class ConfigStatus(BaseModel):
+    ok: bool = Field(description="False while the YAML on disk has problems; the last good config is served.")
+    loaded_at: dt.datetime = Field(description="When the config being served was read.")
+    problem: str | None = Field(default=None, description="Why the newest YAML could not be loaded, if it could not.")
+
+
+class Counts(BaseModel):
+    branches: int
+    employees: int
+    tasks: int
+    events: int
+    promotions: int
+    movement_files: int
+    movements: int = Field(description="Rows in the movement store.")
+    kpi_files: int
+
+
+class LastRun(BaseModel):
+    """The newest run summary written by ``retail-intel process``."""
+
+    video: str | None = None
+    branch_id: str | None = None
+    camera_id: str | None = None
+    start_time: str | None = None
+    people: int | None = None
+    entered: int | None = None
+    passed: int | None = None
+    processed_at: dt.datetime = Field(description="When the summary was written.")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    version: str
+    config_dir: str
+    data_dir: str
+    config: ConfigStatus
+    counts: Counts
+    kpi_windows: list[int] = Field(description="KPI window sizes (minutes) with files in the data directory.")
+    last_processed_video: LastRun | None
+
+
+class BranchSummary(BaseModel):
+    id: str
+    name: str
+    state: str
+    timezone: str
+    capacity: int
+    peak_time: str | None
+    min_staff: int
+    customers_per_staff: float
+    cameras: list[str]
+    employees: int
+    neighbors: list[str]
+
+
+class StaffMember(BaseModel):
+    id: str
+    name: str
+    role: str
+
+
+class BranchDetail(BaseModel):
+    id: str
+    name: str
+    state: str
+    timezone: str
+    capacity: int
+    peak_time: str | None
+    neighbors: list[str]
+    customers_per_staff: float
+    min_staff: int
+    opening_hours: dict[str, str] = Field(description='Weekday -> "HH:MM-HH:MM" or "closed", local time.')
+    cameras: list[dict[str, Any]]
+    employees: list[StaffMember]
+    open_tasks: int
+    promotions: list[str]
+
+
+class TaskRow(BaseModel):
+    id: str
+    title: str
+    status: str
+    priority: str
+    due: dt.datetime | None
+    assignee: str | None
+    assignee_name: str | None
+
+
+class EventRow(BaseModel):
+    event_id: str
+    name: str
+    branch: str | None
+    location: str | None
+    start: dt.datetime = Field(description="In the branch's timezone when the event belongs to a branch.")
+    end: dt.datetime
+    repeat: str
+
+
+class PromotionRow(BaseModel):
+    id: str
+    name: str
+    branches: list[str] | Literal["all"]
+    start: dt.datetime
+    end: dt.datetime
+    description: str
+
+
+class KpiRow(BaseModel):
+    """One window of ``branch_kpi_timeseries``; see the KPI documentation for each figure."""
+
+    branch_id: str
+    window_start: dt.datetime
+    window_end: dt.datetime
+    window_minutes: int
+    visitors: int
+    passed: int
+    conversion_proxy: float | None
+    baseline: float | None
+    traffic_index: float | None
+    peak_occupancy: int
+    avg_occupancy: float
+    congestion_level: float | None
+    growth_momentum: float | None
+    utilization_ratio: float | None
+    staff_on_duty: float
+    required_staff: int
+    staffing_adequacy: float | None
+    bottleneck_score: float | None
+    mean_dwell_seconds: float | None
+    median_dwell_seconds: float | None
+    promotion_active: bool
+    event_active: bool
+    computed_at: dt.datetime
+
+
+class KpiSeries(BaseModel):
+    branch_id: str
+    window_minutes: int
+    start: dt.datetime | None = Field(description="The from parameter (window_start >= from), if given.")
+    end: dt.datetime | None = Field(description="The to parameter (window_start < to), if given.")
+    total: int = Field(description="Windows matching branch, window and time range.")
+    offset: int
+    limit: int
+    next_offset: int | None = Field(description="offset of the next page, null on the last one.")
+    available_windows: list[int] = Field(description="Window sizes (minutes) computed for this branch.")
+    rows: list[KpiRow]
+
+
+class MovementRow(BaseModel):
+    """One row of ``customer_branch_movement``."""
+
+    customer_id: str
+    branch_id: str
+    camera_id: str | None
+    action_type: str
+    enter_time: dt.datetime
+    exit_time: dt.datetime
+    exit_observed: bool
+    dwell_seconds: float
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    track_id: int | None
+    n_frames: int | None
+    mean_confidence: float | None
+    source_video: str
+    video_fingerprint: str
+    model: str | None
+    processed_at: dt.datetime
+
+
+class MovementPage(BaseModel):
+    rows: list[MovementRow] = Field(description="Ordered by enter_time, then customer_id.")
+    count: int = Field(description="Rows on this page.")
+    limit: int
+    next_cursor: str | None = Field(description="Pass as cursor= for the next page; null on the last one.")
+
+
+class CustomerSummary(BaseModel):
+    """One row of the ``customers`` view plus the person's movements."""
+
+    customer_id: str
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    visits: int
+    passes: int
+    movements: int
+    branches: list[str]
+    n_branches: int
+    total_dwell_seconds: float
+    rows: list[MovementRow] = Field(description="The movements, by enter_time (at most 1000).")

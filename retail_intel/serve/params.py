@@ -1,0 +1,86 @@
+"""Query-parameter types and checks shared by the routes.
+
+Everything a client sends is validated here or by FastAPI before any query
+runs; a bad value becomes a 422 that names the parameter (see
+:mod:`retail_intel.serve.errors`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from typing import Annotated
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator, AwareDatetime
+
+from retail_intel.errors import InputError
+from retail_intel.kpis.windows import window_minutes_from
+
+# Footage is never older than photography nor further ahead than anyone
+# plans; the bounds keep date arithmetic (a default 30-day range, UTC
+# conversion) far from Python's year 1 and 9999 limits.
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
+MAX_EVENT_SPAN = dt.timedelta(days=3660)
+MAX_ID_LENGTH = 200
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    try:
+        utc = value.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise ValueError("is out of range once converted to UTC") from exc
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError(f"must be between {EARLIEST.date().isoformat()} and {LATEST.date().isoformat()}")
+    return utc
+
+
+# An ISO 8601 time with a timezone (Z or +HH:MM), normalised to aware UTC.
+UtcTime = Annotated[AwareDatetime, AfterValidator(_as_utc)]
+
+
+def bad_parameter(name: str, message: str, location: str = "query") -> RequestValidationError:
+    """The 422 for a parameter that passed its type check but not a rule across parameters."""
+    return RequestValidationError([{"loc": (location, name), "msg": message, "type": "value_error"}])
+
+
+def window_minutes(text: str) -> int:
+    """``window=60m`` -> 60; a 422 naming ``window`` otherwise."""
+    try:
+        return window_minutes_from(text)
+    except InputError:
+        raise bad_parameter(
+            "window",
+            f"must be a whole number of minutes that divides a day evenly (such as 15m, 30m, 60m, 1h, 1d), got {text!r}",
+        ) from None
+
+
+def check_range(start: dt.datetime | None, end: dt.datetime | None) -> None:
+    if start is not None and end is not None and end <= start:
+        raise bad_parameter("to", f"must be after from ({start.isoformat()}), got {end.isoformat()}")
+
+
+# Movement pages are keyed on (enter_time in microseconds, customer_id) of the
+# last row served; the cursor is that pair, base64url-encoded so clients treat
+# it as opaque.
+
+
+def encode_cursor(enter_time_us: int, customer_id: str) -> str:
+    raw = f"{enter_time_us}|{customer_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(text: str) -> tuple[dt.datetime, str]:
+    """The (enter_time, customer_id) a cursor names; a 422 naming ``cursor`` if it is not one of ours."""
+    problem = "is not a cursor returned by this API (use next_cursor from the previous page)"
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("utf-8")
+        micros, sep, customer_id = raw.partition("|")
+        if not sep or not customer_id or not micros.lstrip("-").isdigit():
+            raise ValueError(problem)
+        moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(micros))
+    except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError):
+        raise bad_parameter("cursor", problem) from None
+    return moment, customer_id

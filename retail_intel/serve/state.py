@@ -1,0 +1,274 @@
+"""What one server process holds: the config (reloaded when its YAML changes), the data readers and caches.
+
+The config is re-read when any of its YAML files changes on disk; if the new
+YAML does not load, the last good config keeps being served and ``/health``
+says why. Parquet files are looked up again for every query, so data written
+by a batch job while the server runs shows up on the next request.
+
+The KPI endpoint is the hot path: its encoded responses are cached, keyed by
+the request and by the identity (inode, mtime, size) of the one KPI file it
+reads. A writer replaces that file by renaming a new one into place, which
+changes the key, so a cached response is never served for data that has
+since changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from retail_intel import __version__
+from retail_intel.config.loader import CONFIG_FILES, Config, load_config
+from retail_intel.config.models import Branch
+from retail_intel.errors import ConfigError
+from retail_intel.serve import files
+from retail_intel.serve.errors import NotFound, scrub_paths
+from retail_intel.serve.jsonio import dumps, table_rows
+from retail_intel.serve.params import encode_cursor
+from retail_intel.serve.queries import Reader
+from retail_intel.sqlviews import open_database
+
+KPI_CACHE_ENTRIES = 4096
+CUSTOMER_ROWS_SHOWN = 1000
+_CUSTOMER_ROWS_READ = 100_000
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+ConfigSignature = tuple[files.FileKey | None, ...]
+
+
+class ConfigCache:
+    """The config directory, loaded once and again whenever one of its files changes."""
+
+    def __init__(self, config_dir: Path) -> None:
+        self.config_dir = config_dir
+        self._paths = [config_dir / spec.filename for spec in CONFIG_FILES]
+        self._lock = threading.Lock()
+        self._signature = self._current_signature()
+        self._config = load_config(config_dir)  # a broken config at start-up stops the server
+        self.loaded_at = _now()
+        self.problem: str | None = None
+
+    def _current_signature(self) -> ConfigSignature:
+        return tuple(files.file_key(path) for path in self._paths)
+
+    def get(self) -> Config:
+        signature = self._current_signature()
+        if signature != self._signature:
+            with self._lock:
+                if signature != self._signature:
+                    self._reload(signature)
+        return self._config
+
+    def _reload(self, signature: ConfigSignature) -> None:
+        try:
+            config = load_config(self.config_dir)
+        except ConfigError as exc:
+            problem = exc.problems[0] if len(exc.problems) == 1 else f"{len(exc.problems)} problems"
+            self.problem = scrub_paths(problem, [(self.config_dir, "config")])
+        else:
+            self._config = config
+            self.loaded_at = _now()
+            self.problem = None
+        # Remembered even on failure: the broken YAML is not re-read until it changes again.
+        self._signature = signature
+
+
+@dataclass(frozen=True)
+class KpiRequest:
+    branch_id: str
+    window_minutes: int
+    start: dt.datetime | None
+    end: dt.datetime | None
+    limit: int
+    offset: int
+
+
+class ServeState:
+    """Everything the routes read, for one config directory and one data directory."""
+
+    def __init__(self, config_dir: Path, data_dir: Path, *, kpi_cache_entries: int = KPI_CACHE_ENTRIES) -> None:
+        self.config_dir = config_dir
+        self.data_dir = data_dir
+        self.configs = ConfigCache(config_dir)
+        self.reader = Reader(open_database(config_dir, data_dir, read_only=True))
+        self.movement_index = files.MovementIndex(data_dir)
+        self._kpi_cache: OrderedDict[KpiRequest, tuple[files.FileKey, bytes]] = OrderedDict()
+        self._kpi_cache_entries = kpi_cache_entries
+        self._kpi_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.reader.close()
+
+    @property
+    def named_dirs(self) -> list[tuple[Path, str]]:
+        """Directories to name instead of showing their path in messages."""
+        return [(self.config_dir, "<config>"), (self.data_dir, "<data>")]
+
+    # --- config ---------------------------------------------------------
+
+    def config(self) -> Config:
+        return self.configs.get()
+
+    def branch(self, branch_id: str) -> Branch:
+        """The configured branch, or :class:`NotFound` (404)."""
+        config = self.config()
+        for branch in config.branches:
+            if branch.id == branch_id:
+                return branch
+        raise NotFound(f"unknown branch {branch_id!r}; GET /branches lists the {len(config.branches)} configured")
+
+    # --- KPIs -----------------------------------------------------------
+
+    def kpi_cached(self, request: KpiRequest) -> bytes | None:
+        """The encoded response for ``request`` if its KPI file has not changed since it was built."""
+        path = files.kpi_file(self.data_dir, request.branch_id, request.window_minutes)
+        key = None if path is None else files.file_key(path)
+        with self._kpi_lock:
+            hit = self._kpi_cache.get(request)
+            if hit is None or key is None or hit[0] != key:
+                return None
+            self._kpi_cache.move_to_end(request)
+            return hit[1]
+
+    def kpi_series(self, request: KpiRequest) -> bytes:
+        """Read the KPI file and encode the page; cached for :meth:`kpi_cached`."""
+        path = files.kpi_file(self.data_dir, request.branch_id, request.window_minutes)
+        key_before = None if path is None else files.file_key(path)
+        table = self.reader.kpis(
+            lambda: [] if path is None or not path.is_file() else [str(path)],
+            request.branch_id,
+            request.window_minutes,
+            request.start,
+            request.end,
+        )
+        page = table.slice(request.offset, request.limit)
+        following = request.offset + page.num_rows
+        body = dumps(
+            {
+                "branch_id": request.branch_id,
+                "window_minutes": request.window_minutes,
+                "start": request.start,
+                "end": request.end,
+                "total": table.num_rows,
+                "offset": request.offset,
+                "limit": request.limit,
+                "next_offset": following if following < table.num_rows else None,
+                "available_windows": files.kpi_windows(self.data_dir, request.branch_id),
+                "rows": table_rows(page),
+            }
+        )
+        # Cache only if the file did not change while it was read; otherwise
+        # the body may belong to either version and the next request reads again.
+        if path is not None and key_before is not None and files.file_key(path) == key_before:
+            with self._kpi_lock:
+                self._kpi_cache[request] = (key_before, body)
+                self._kpi_cache.move_to_end(request)
+                while len(self._kpi_cache) > self._kpi_cache_entries:
+                    self._kpi_cache.popitem(last=False)
+        return body
+
+    # --- movements and customers ---------------------------------------
+
+    def _movement_paths(self, branch_id: str | None, start: dt.datetime | None, end: dt.datetime | None) -> list[str]:
+        start_us = None if start is None else _to_us(start)
+        end_us = None if end is None else _to_us(end)
+        return [f.path for f in self.movement_index.files(branch_id) if f.may_overlap(start_us, end_us)]
+
+    def movement_page(
+        self,
+        *,
+        branch_id: str | None,
+        start: dt.datetime | None,
+        end: dt.datetime | None,
+        action_type: str | None,
+        after: tuple[dt.datetime, str] | None,
+        limit: int,
+    ) -> bytes:
+        # One row more than asked tells whether another page follows.
+        table = self.reader.movements(
+            lambda: self._movement_paths(branch_id, start, end),
+            branch_id=branch_id,
+            start=start,
+            end=end,
+            action_type=action_type,
+            after=after,
+            limit=limit + 1,
+        )
+        rows = table_rows(table.slice(0, limit))
+        next_cursor = None
+        if table.num_rows > limit and rows:
+            last = rows[-1]
+            next_cursor = encode_cursor(_to_us(last["enter_time"]), last["customer_id"])
+        return dumps({"rows": rows, "count": len(rows), "limit": limit, "next_cursor": next_cursor})
+
+    def customer(self, customer_id: str) -> bytes:
+        table = self.reader.customer(lambda: self._movement_paths(None, None, None), customer_id, _CUSTOMER_ROWS_READ)
+        if table.num_rows == 0:
+            raise NotFound(f"no movements for customer {customer_id!r}")
+        return dumps(_customer_summary(customer_id, table))
+
+    # --- health ---------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        config = self.config()
+        movement_files = self.movement_index.files()
+        return {
+            "status": "ok" if self.configs.problem is None else "degraded",
+            "version": __version__,
+            "config_dir": str(self.config_dir),
+            "data_dir": str(self.data_dir),
+            "config": {
+                "ok": self.configs.problem is None,
+                "loaded_at": self.configs.loaded_at,
+                "problem": self.configs.problem,
+            },
+            "counts": {
+                "branches": len(config.branches),
+                "employees": len(config.employees),
+                "tasks": len(config.tasks),
+                "events": len(config.events),
+                "promotions": len(config.promotions),
+                "movement_files": len(movement_files),
+                "movements": sum(f.rows for f in movement_files),
+                "kpi_files": files.kpi_file_count(self.data_dir),
+            },
+            "kpi_windows": files.kpi_windows(self.data_dir),
+            "last_processed_video": files.last_run(self.data_dir),
+        }
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _to_us(moment: dt.datetime) -> int:
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _customer_summary(customer_id: str, table: pa.Table) -> dict[str, Any]:
+    """The ``customers`` view's row for one person (same definitions), plus the movements."""
+    rows = table_rows(table)
+    entered = [r for r in rows if r["action_type"] == "entered"]
+    branches = sorted({r["branch_id"] for r in rows})
+    return {
+        "customer_id": customer_id,
+        "first_seen": min(r["first_seen"] for r in rows),
+        "last_seen": max(r["last_seen"] for r in rows),
+        "visits": len(entered),
+        "passes": sum(1 for r in rows if r["action_type"] == "passed"),
+        "movements": len(rows),
+        "branches": branches,
+        "n_branches": len(branches),
+        "total_dwell_seconds": float(sum(r["dwell_seconds"] for r in entered)),
+        "rows": rows[:CUSTOMER_ROWS_SHOWN],
+    }

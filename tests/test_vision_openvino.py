@@ -1,0 +1,88 @@
+"""The OpenVINO backend: export once (cached by weights hash), same people as PyTorch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retail_intel.vision.detections import Detections
+from retail_intel.vision.openvino_backend import decode_person_boxes, letterbox_shape
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_letterbox_keeps_aspect_and_pads_to_stride() -> None:
+    scale, w, h = letterbox_shape(768, 576, 1280)
+    assert scale == pytest.approx(1280 / 768)
+    assert (w, h) == (1280, 960)
+    scale, w, h = letterbox_shape(640, 481, 640)
+    assert (w, h) == (640, 512)
+
+
+def test_decode_keeps_confident_people_and_suppresses_duplicates() -> None:
+    # 3 candidate boxes (cx, cy, w, h, person score): two overlap, one is below the threshold
+    out = np.array(
+        [
+            [100.0, 102.0, 300.0],
+            [200.0, 201.0, 200.0],
+            [40.0, 40.0, 40.0],
+            [100.0, 100.0, 100.0],
+            [0.9, 0.8, 0.05],
+        ],
+        dtype=np.float32,
+    )
+    boxes, scores = decode_person_boxes(out, num_classes=1, conf=0.1, iou=0.6, scale=2.0)
+    assert scores.tolist() == pytest.approx([0.9])
+    assert boxes[0].tolist() == pytest.approx([40.0, 75.0, 60.0, 125.0])
+
+
+def test_decode_multiclass_requires_person_to_be_best() -> None:
+    # rows: cx, cy, w, h, person, car
+    out = np.array([[10.0, 50.0], [10.0, 50.0], [4.0, 4.0], [4.0, 4.0], [0.5, 0.5], [0.9, 0.1]], np.float32)
+    _, scores = decode_person_boxes(out, num_classes=2, conf=0.1, iou=0.6, scale=1.0)
+    assert scores.tolist() == pytest.approx([0.5])
+
+
+@pytest.fixture(scope="module")
+def frame() -> np.ndarray:
+    from retail_intel.vision.video import read_frame_at
+
+    _, image = read_frame_at(ROOT / "sample_videos" / "vtest.avi", 2.0, 7.0)
+    return image
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return float(inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter))
+
+
+def _matched(a: Detections, b: Detections, min_iou: float = 0.7) -> int:
+    return sum(any(_iou(x, y) >= min_iou for y in b.xyxy) for x in a.xyxy)
+
+
+def test_export_is_cached_and_finds_the_same_people(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frame: np.ndarray
+) -> None:
+    pytest.importorskip("openvino")
+    from retail_intel.vision.detector import UltralyticsDetector
+    from retail_intel.vision.openvino_backend import OpenVinoDetector, export_openvino
+    from retail_intel.vision.weights import bundled_weights
+
+    monkeypatch.setenv("RETAIL_INTEL_CACHE", str(tmp_path / "cache"))
+    folder = export_openvino(bundled_weights())
+    assert folder.parent == tmp_path / "cache" / "exports"
+    assert folder.name.startswith("869e83fcdffdc737")
+    stamp = next(folder.glob("*.xml")).stat().st_mtime_ns
+    assert export_openvino(bundled_weights()) == folder  # second call: no new export
+    assert next(folder.glob("*.xml")).stat().st_mtime_ns == stamp
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".export-")]
+
+    ov = OpenVinoDetector(folder, imgsz=960, conf=0.25, precision="f32").detect(frame, 0)
+    pt = UltralyticsDetector(bundled_weights(), imgsz=960, conf=0.25).detect(frame, 0)
+    assert len(pt) >= 3
+    assert abs(len(ov) - len(pt)) <= 1
+    assert _matched(ov, pt) >= len(pt) - 1
