@@ -196,6 +196,18 @@ def test_simultaneous_exits_and_entries_and_empty_windows(engine: str) -> None:
 
 
 @engines
+def test_people_leaving_exactly_at_the_window_start_are_not_in_it(engine: str) -> None:
+    shop = BranchInfo("b1", "UTC", capacity=10, customers_per_staff=1.0, min_staff=0)
+    moves = [entered("b1", at(8, 40 + k), at(9)) for k in range(3)]  # three leave at 09:00
+    moves.append(entered("b1", at(8, 50), at(9, 30)))  # one stays
+    eight, nine = run(moves, [shop], engine)
+    check(eight, peak_occupancy=4)  # all four from 08:50
+    # Just before 09:00 four are inside; at 09:00 only one is. Counting the
+    # exits one by one must not leave 3 or 2 as the 09:00 window's peak.
+    check(nine, visitors=0, peak_occupancy=1, avg_occupancy=0.5, required_staff=1)
+
+
+@engines
 def test_people_inside_before_the_window_count_towards_occupancy(engine: str) -> None:
     shop = BranchInfo("b1", "UTC", capacity=100, customers_per_staff=10.0, min_staff=1)
     moves = [

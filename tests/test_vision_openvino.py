@@ -86,3 +86,25 @@ def test_export_is_cached_and_finds_the_same_people(
     assert len(pt) >= 3
     assert abs(len(ov) - len(pt)) <= 1
     assert _matched(ov, pt) >= len(pt) - 1
+
+
+def test_batch_equals_one_by_one_and_tiles_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("openvino")
+    from retail_intel.vision.openvino_backend import OpenVinoDetector, export_openvino
+    from retail_intel.vision.video import read_frame_at
+    from retail_intel.vision.weights import bundled_weights
+
+    monkeypatch.setenv("RETAIL_INTEL_CACHE", str(tmp_path / "cache"))
+    folder = export_openvino(bundled_weights())
+    frames = [read_frame_at(ROOT / "sample_videos" / "vtest.avi", t, 7.0)[1] for t in (1.0, 5.0, 9.0)]
+    for tiles in (1, 2):
+        detector = OpenVinoDetector(folder, imgsz=640, conf=0.2, tiles=tiles, precision="f32")
+        together = detector.detect_batch(frames, [7, 35, 63])
+        alone = [detector.detect(f, i) for f, i in zip(frames, [7, 35, 63], strict=True)]
+        for a, b in zip(together, alone, strict=True):
+            np.testing.assert_allclose(a.xyxy, b.xyxy, atol=1e-3)
+            np.testing.assert_allclose(a.confidence, b.confidence, atol=1e-4)
+    # 2x2 tiles at 640 see the small people a single 640 pass misses
+    single = OpenVinoDetector(folder, imgsz=640, conf=0.2, precision="f32").detect(frames[1], 35)
+    tiled = OpenVinoDetector(folder, imgsz=640, conf=0.2, tiles=2, precision="f32").detect(frames[1], 35)
+    assert len(tiled) > len(single)

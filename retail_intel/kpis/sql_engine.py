@@ -92,7 +92,7 @@ ev AS (
 ),
 lv AS (
     SELECT c.gw, ev.t - c.ws AS since_start, ev.d, ev.d * (c.we - ev.t) AS tail,
-           sum(ev.d) OVER (PARTITION BY c.gw ORDER BY ev.t, ev.d DESC ROWS UNBOUNDED PRECEDING) AS level
+           sum(ev.d) OVER (PARTITION BY c.gw ORDER BY ev.t, ev.d ROWS UNBOUNDED PRECEDING) AS level
     FROM ev JOIN cells c USING (cell)
 )
 SELECT gw,

@@ -183,9 +183,7 @@ def make_plan(request: ProcessRequest) -> ProcessPlan:
         min_track_s=_pick(request.min_track, c.min_track if c else None, DEFAULTS.min_track),
         track_buffer_s=_pick(request.track_buffer, c.track_buffer if c else None, DEFAULTS.track_buffer),
         stride=_pick(request.stride, c.stride if c else None, DEFAULTS.stride),
-        motion_threshold=_pick(
-            request.motion_threshold, c.motion_threshold if c else None, DEFAULTS.motion_threshold
-        ),
+        motion_threshold=_pick(request.motion_threshold, c.motion_threshold if c else None, DEFAULTS.motion_threshold),
         filename_pattern=c.filename_pattern if c else None,
         start_time=request.start_time,
         data_dir=request.data_dir,

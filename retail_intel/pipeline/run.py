@@ -7,6 +7,7 @@ so tests drive the whole loop with a scripted fake and no weights.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -18,10 +19,11 @@ from retail_intel.errors import VideoError
 from retail_intel.movements.events import Judgement, SourceInfo, judge, movements_table, trajectories_table
 from retail_intel.movements.store import write_movements, write_trajectories
 from retail_intel.movements.tracks import TrackAccumulator
+from retail_intel.pipeline.frames import SchedulerStats, schedule
 from retail_intel.pipeline.plan import ProcessPlan
 from retail_intel.pipeline.start_time import resolve_start_time
 from retail_intel.storage import atomic_write_bytes
-from retail_intel.vision.detections import Detections, Detector
+from retail_intel.vision.detections import Detector
 from retail_intel.vision.motion import MotionGate
 from retail_intel.vision.tracker import ByteTracker, TrackerSettings
 from retail_intel.vision.video import fingerprint, probe, read_frames
@@ -154,45 +156,41 @@ def process_video(
     total = info.frame_count or None
     if plan.max_frames is not None:
         total = min(total or plan.max_frames, plan.max_frames)
-    frames = detected = skipped = 0
-    gate = MotionGate(plan.motion_threshold)
-    last: Detections | None = None
+    frames = 0
+    stats = SchedulerStats()
     expected = 0 if plan.max_frames is not None else info.frame_count
+    decoded = read_frames(plan.video, expected=expected)
+    if plan.max_frames is not None:
+        decoded = itertools.islice(decoded, plan.max_frames)
     try:
+        scheduled = schedule(decoded, detector, stride=plan.stride, gate=MotionGate(plan.motion_threshold), stats=stats)
         tick = time.perf_counter()
-        for index, frame in read_frames(plan.video, expected=expected):
-            if plan.max_frames is not None and index >= plan.max_frames:
-                break
+        for item in scheduled:
             t0 = time.perf_counter()
+            # time waiting for the next frame, less inference done inside the scheduler
             times.decode_wait += t0 - tick
             frames += 1
-            if index % plan.stride == 0:
-                if gate.should_detect(frame) or last is None:
-                    last = detector.detect(frame, index)
-                else:
-                    skipped += 1
-                found = last
-                t1 = time.perf_counter()
-                tracked = tracker.update(found)
-                t2 = time.perf_counter()
-                tracks.add(index, index / fps, tracked.track_ids, tracked.xyxy, tracked.confidence)
-                times.inference += t1 - t0
-                times.tracking += time.perf_counter() - t1
-                detected += 1
-                if annotator is not None:
-                    annotator.write(frame, index / fps, tracked)
-                times.writing += time.perf_counter() - t2
-            elif annotator is not None:
-                annotator.write(frame, index / fps, None)
+            t_frame = item.index / fps
+            tracked = None
+            if item.detections is not None:
+                tracked = tracker.update(item.detections)
+                tracks.add(item.index, t_frame, tracked.track_ids, tracked.xyxy, tracked.confidence)
+            t1 = time.perf_counter()
+            times.tracking += t1 - t0
+            if annotator is not None:
+                annotator.write(item.frame, t_frame, tracked)
             if progress is not None:
                 progress(frames, total)
             tick = time.perf_counter()
+            times.writing += tick - t1
     except BaseException:
         if annotator is not None:
             annotator.abort()
         raise
     if frames == 0:
         raise VideoError(f"{plan.video}: no frames could be decoded")
+    times.inference = stats.inference_s
+    times.decode_wait = max(0.0, times.decode_wait - stats.inference_s)
 
     t0 = time.perf_counter()
     judgement = judge(tracks.tracks(), plan.rules, min_track_s=plan.min_track_s)
@@ -230,8 +228,8 @@ def process_video(
         start_time_source=start_source,
         fps=fps,
         frames=frames,
-        frames_detected=detected - skipped,
-        frames_skipped_still=skipped,
+        frames_detected=stats.detected,
+        frames_skipped_still=stats.still,
         duration_s=frames / fps,
         people=counts["people"],
         entered=counts["entered"],

@@ -28,9 +28,14 @@ log = logging.getLogger("retail_intel.serve")
 
 INTERNAL_ERROR = "internal error"
 
-# An absolute POSIX path, a Windows drive path, or a relative path with a
-# folder part and a file extension ("config/branches.yaml").
-_PATHS = re.compile(r"(?<![\w.])(?:[A-Za-z]:\\|/)[^\s'\"(),;]+|\b[\w.-]+(?:/[\w.-]+)+\.[A-Za-z]{2,8}\b")
+# An absolute POSIX path of two or more parts ("/srv/data", not the route
+# "/branches"), a Windows drive path, or a relative path with a folder part
+# and a file extension ("config/branches.yaml").
+_PATHS = re.compile(
+    r"(?<![\w.])/[^\s/'\"(),;]+(?:/[^\s'\"(),;]*)+"
+    r"|(?<![\w.])[A-Za-z]:\\[^\s'\"(),;]*"
+    r"|\b[\w.-]+(?:/[\w.-]+)+\.[A-Za-z]{2,8}\b"
+)
 
 
 class NotFound(Exception):
@@ -42,12 +47,31 @@ class NotFound(Exception):
 
 
 def scrub_paths(text: str, named: Sequence[tuple[Path, str]] = ()) -> str:
-    """``text`` with known directories replaced by a name and any other path by ``<path>``."""
-    for path, name in named:
-        for form in sorted({str(path), str(path.resolve())}, key=len, reverse=True):
-            if form not in ("", "."):
-                text = text.replace(form, name)
-    return _PATHS.sub("<path>", text)
+    """``text`` without file paths of this machine.
+
+    A path inside one of the ``named`` directories keeps its part below that
+    directory ("<data>/movements/b1/..."), which says which file without
+    saying where the data directory lives; any other path becomes ``<path>``.
+    """
+    forms = sorted(
+        {(form.rstrip("/") or form, name) for path, name in named for form in (str(path), str(path.resolve()))},
+        key=lambda pair: len(pair[0]),
+        reverse=True,
+    )
+    forms = [(form, name) for form, name in forms if form not in ("", ".")]
+
+    def replace(match: re.Match[str]) -> str:
+        found = match.group(0)
+        for form, name in forms:
+            if found == form or found.startswith(form + "/"):
+                return name + found[len(form) :]
+        return "<path>"
+
+    text = _PATHS.sub(replace, text)
+    for form, name in forms:
+        if form.startswith("/"):  # a one-part absolute directory such as /data
+            text = re.sub(rf"(?<![\w.]){re.escape(form)}(?![\w.-])", name, text)
+    return text
 
 
 def _parameter_problems(errors: Iterable[Any]) -> list[dict[str, str]]:

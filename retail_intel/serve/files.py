@@ -95,7 +95,11 @@ def _enter_time_range(metadata: pq.FileMetaData) -> tuple[int | None, int | None
         if row_group.num_rows == 0:
             continue
         column = next(
-            (row_group.column(i) for i in range(row_group.num_columns) if row_group.column(i).path_in_schema == "enter_time"),
+            (
+                row_group.column(i)
+                for i in range(row_group.num_columns)
+                if row_group.column(i).path_in_schema == "enter_time"
+            ),
             None,
         )
         stats = None if column is None else column.statistics
@@ -191,7 +195,9 @@ def kpi_windows(data_dir: Path, branch_id: str | None = None) -> list[int]:
         if match is None:
             continue
         files = _parquet_entries(Path(entry.path))
-        if branch_id is None and files or any(f.name == f"{branch_id}.parquet" for f in files):
+        if branch_id is not None:
+            files = [f for f in files if f.name == f"{branch_id}.parquet"]
+        if files:
             windows.append(int(match.group(1)))
     return sorted(windows)
 

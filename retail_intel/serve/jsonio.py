@@ -34,7 +34,8 @@ def dumps(value: Any) -> bytes:
 
 def table_rows(table: pa.Table) -> list[dict[str, Any]]:
     """An Arrow table as a list of plain dicts ready for :func:`dumps`."""
-    return table.to_pylist()
+    rows: list[dict[str, Any]] = table.to_pylist()
+    return rows
 
 
 class JSONBytes(Response):
@@ -43,7 +44,5 @@ class JSONBytes(Response):
     media_type = "application/json"
 
 
-def json_response(
-    value: Any, *, status_code: int = 200, headers: Mapping[str, str] | None = None
-) -> Response:
+def json_response(value: Any, *, status_code: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     return JSONBytes(dumps(value), status_code=status_code, headers=headers)

@@ -57,9 +57,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "Unknown branch."}, **_ERRORS}
 
 BranchId = Annotated[str, Path(description="A branch id from branches.yaml.", max_length=MAX_ID_LENGTH)]
-BranchFilter = Annotated[
-    str | None, Query(description="Only this branch (404 if unknown).", max_length=MAX_ID_LENGTH)
-]
+BranchFilter = Annotated[str | None, Query(description="Only this branch (404 if unknown).", max_length=MAX_ID_LENGTH)]
 From = Annotated[UtcTime | None, Query(alias="from", description="ISO 8601 with timezone; inclusive.")]
 To = Annotated[UtcTime | None, Query(alias="to", description="ISO 8601 with timezone; exclusive.")]
 
@@ -172,9 +170,7 @@ async def movements(
     end: Annotated[UtcTime | None, Query(alias="to", description="enter_time < to (ISO 8601).")] = None,
     action_type: Annotated[Literal["entered", "passed"] | None, Query(description="Only this action.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Rows per page.")] = 100,
-    cursor: Annotated[
-        str | None, Query(description="next_cursor of the previous page.", max_length=400)
-    ] = None,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page.", max_length=400)] = None,
 ) -> Response:
     """Movement events (customer_branch_movement), by enter_time then customer_id; paginated by cursor."""
     state = state_of(request)
