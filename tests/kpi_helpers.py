@@ -137,11 +137,12 @@ def reference_kpis(
         earlier = [
             by_slot[key]
             for j in range(1, baseline_weeks + 1)
-            if (key := (branch, w["slot_date"] - dt.timedelta(days=7 * j), w["slot_minute"], w["slot_fold"]))
-            in by_slot
+            if (key := (branch, w["slot_date"] - dt.timedelta(days=7 * j), w["slot_minute"], w["slot_fold"])) in by_slot
         ]
         baseline = statistics.fmean(earlier) if earlier else None
-        recent = [ww for ww in windows if ww["branch_id"] == branch and w["seq"] - momentum_windows < ww["seq"] <= w["seq"]]
+        recent = [
+            ww for ww in windows if ww["branch_id"] == branch and w["seq"] - momentum_windows < ww["seq"] <= w["seq"]
+        ]
         momentum = (
             statistics.linear_regression(
                 [float(ww["seq"]) for ww in recent], [float(visitors_of[(branch, ww["seq"])]) for ww in recent]

@@ -58,7 +58,7 @@ def run(
         baseline_weeks=baseline_weeks,
         momentum_windows=momentum_windows,
     )
-    rows = table.to_pylist()
+    rows: list[dict[str, Any]] = table.to_pylist()
     assert len(rows) == len(expected)
     for row, ref in zip(rows, expected, strict=True):
         for name, value in ref.items():
@@ -239,7 +239,7 @@ def test_baseline_is_the_same_weekday_and_slot_over_previous_weeks(engine: str) 
     tuesday = next(r for r in rows if r["window_start"] == at(10, day=MON + dt.timedelta(days=8)))
     assert tuesday["baseline"] == 0.0 and tuesday["traffic_index"] is None
     shorter = run(moves, [shop], engine, baseline_weeks=2)
-    last_monday = [r for r in shorter if r["window_start"] == at(10, day=MON + dt.timedelta(weeks=5))][0]
+    last_monday = next(r for r in shorter if r["window_start"] == at(10, day=MON + dt.timedelta(weeks=5)))
     assert last_monday["baseline"] == 4.5  # mean(4, 5)
 
 
@@ -255,7 +255,7 @@ def test_baseline_follows_local_time_across_a_dst_change(engine: str) -> None:
         local = dt.datetime(day.year, day.month, day.day, 10, 15, tzinfo=london).astimezone(UTC)
         moves += [entered("b1", local + dt.timedelta(seconds=k), local + dt.timedelta(minutes=5)) for k in range(count)]
     rows = run(moves, [shop], engine)
-    last = [r for r in rows if r["visitors"] == 6][0]
+    last = next(r for r in rows if r["visitors"] == 6)
     assert last["window_start"] == dt.datetime(2026, 3, 30, 9, tzinfo=UTC)  # 10:00 BST
     assert last["baseline"] == 3.0  # mean(2, 4): the 10:00 GMT windows of the earlier Mondays
     assert close(last["traffic_index"], 2.0)
@@ -280,7 +280,9 @@ def test_dst_days_have_23_and_25_hourly_windows(engine: str) -> None:
     autumn = [
         entered("b1", autumn_first, autumn_first + dt.timedelta(minutes=5)),
         entered("b1", repeated, repeated + dt.timedelta(minutes=5)),
-        entered("b1", dt.datetime(2026, 10, 25, 23, 10, tzinfo=london), dt.datetime(2026, 10, 25, 23, 20, tzinfo=london)),
+        entered(
+            "b1", dt.datetime(2026, 10, 25, 23, 10, tzinfo=london), dt.datetime(2026, 10, 25, 23, 20, tzinfo=london)
+        ),
     ]
     rows = run(autumn, [shop], engine)
     assert len(rows) == 25
@@ -300,7 +302,9 @@ def test_half_hour_timezone_and_day_windows(engine: str) -> None:
     assert [r["window_start"] for r in hourly] == [at(18, 30)]  # 00:00-01:00 IST
     check(hourly[0], visitors=2, peak_occupancy=1, avg_occupancy=30 / 60)
     daily = run(moves, [shop], engine, window=1440)
-    assert [(r["window_start"], r["window_end"]) for r in daily] == [(at(18, 30), at(18, 30, day=MON + dt.timedelta(days=1)))]
+    assert [(r["window_start"], r["window_end"]) for r in daily] == [
+        (at(18, 30), at(18, 30, day=MON + dt.timedelta(days=1)))
+    ]
     check(daily[0], visitors=2, window_minutes=1440, avg_occupancy=30 / 1440)
 
 

@@ -4,6 +4,7 @@ and the KPI invariants hold (occupancy >= 0, conversion in [0, 1], avg <= peak).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
@@ -111,7 +112,7 @@ def test_engines_agree_with_each_other_and_the_reference(case: Case) -> None:
     # Windows of a branch tile time: each starts where the previous one ended.
     for branch in case.branches:
         mine = [r for r in rows if r["branch_id"] == branch.branch_id]
-        assert all(a["window_end"] == b["window_start"] for a, b in zip(mine, mine[1:], strict=False))
+        assert all(a["window_end"] == b["window_start"] for a, b in itertools.pairwise(mine))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -211,3 +211,14 @@ def test_motion_gate_off_runs_every_frame(tmp_path: Path) -> None:
     video = write_video(tmp_path / "cam.avi", frames=20, still_from=5)
     _, detector = run(request(video, tmp_path / "data", motion_threshold=0.0))
     assert detector.calls == list(range(20))
+
+
+def test_camera_picture_is_kept_for_heatmaps(tmp_path: Path) -> None:
+    import cv2
+
+    from retail_intel.pipeline.run import camera_frame_path
+
+    video = write_video(tmp_path / "cam.avi", frames=10)
+    run(request(video, tmp_path / "data"))
+    image = cv2.imread(str(camera_frame_path(tmp_path / "data", "b1", "cam1")))
+    assert image.shape == (240, 320, 3)

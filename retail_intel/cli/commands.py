@@ -19,3 +19,12 @@ def register(app: typer.Typer) -> None:
     from retail_intel.cli import serve
 
     serve.register(app)
+    from retail_intel.cli import ingest
+
+    ingest.register(app)
+    from retail_intel.cli import sql
+
+    sql.register(app)
+    from retail_intel.cli import demo
+
+    demo.register(app)

@@ -88,9 +88,7 @@ def ingest(
 
     Example: retail-intel ingest exports/events-2026-02-08.jsonl --config config
     """
-    result = ingest_file(
-        file, config_dir=config, data_dir=data_dir, input_format=input_format, rejects_path=rejects
-    )
+    result = ingest_file(file, config_dir=config, data_dir=data_dir, input_format=input_format, rejects_path=rejects)
     _render(result, fmt)
     if result.read == 0:
         err.print(f"[red]error:[/red] {escape(str(file))} holds no rows; nothing was ingested")

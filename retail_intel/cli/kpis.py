@@ -30,14 +30,14 @@ from retail_intel.errors import InputError
 from retail_intel.storage import atomic_write_bytes, atomic_write_table
 
 
-class KpiFormat(str, enum.Enum):
+class KpiFormat(enum.StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
     parquet = "parquet"
 
 
-class EngineChoice(str, enum.Enum):
+class EngineChoice(enum.StrEnum):
     duckdb = "duckdb"
     polars = "polars"
 
@@ -166,7 +166,9 @@ def kpis(
     elapsed = time.perf_counter() - began
     table = result.table
     for unknown in result.unknown_branches:
-        err.print(f"[yellow]skipped movements of branch {escape(unknown)}: not defined in {escape(str(config))}[/yellow]")
+        err.print(
+            f"[yellow]skipped movements of branch {escape(unknown)}: not defined in {escape(str(config))}[/yellow]"
+        )
     branches = len(set(table["branch_id"].to_pylist()))
     err.print(
         f"[dim]{table.num_rows:,} windows of {minutes} min for {branches} branch(es) in {elapsed:.1f} s "

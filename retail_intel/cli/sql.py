@@ -30,7 +30,7 @@ from retail_intel.errors import InputError
 from retail_intel.storage import atomic_write_bytes, atomic_write_table
 
 
-class SqlFormat(str, enum.Enum):
+class SqlFormat(enum.StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -126,9 +126,7 @@ def sql(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the result to this file instead of stdout.")
     ] = None,
-    max_rows: Annotated[
-        int, typer.Option("--max-rows", min=1, help="Rows shown by --format table.")
-    ] = 100,
+    max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Rows shown by --format table.")] = 100,
     print_views: Annotated[
         bool,
         typer.Option("--print-views", help="Print CREATE VIEW statements for your own DuckDB session."),
@@ -168,8 +166,7 @@ def sql(
         err.print(f"wrote {escape(str(result.path))}: views {', '.join(result.views)}; tables {escape(tables)}")
         for name in result.empty_views:
             err.print(
-                f"[yellow]{name}: no Parquet files yet; the view is an empty stand-in "
-                "until you export again[/yellow]"
+                f"[yellow]{name}: no Parquet files yet; the view is an empty stand-in until you export again[/yellow]"
             )
         return
     text = _read_statement(statement)

@@ -8,7 +8,6 @@ mistakes the data set for real figures.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -137,13 +136,11 @@ def _employees(rng: np.random.Generator, branches: list[Branch], start: dt.date,
     return employees
 
 
-def _at(day: dt.date, hhmm: str, tz: ZoneInfo) -> dt.datetime:
+def _at(day: dt.date, hhmm: str, tz: dt.tzinfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.fromisoformat(hhmm), tzinfo=tz)
 
 
-def _promotions(
-    rng: np.random.Generator, branches: list[Branch], start: dt.date, days: int
-) -> list[Promotion]:
+def _promotions(rng: np.random.Generator, branches: list[Branch], start: dt.date, days: int) -> list[Promotion]:
     promotions = []
     ids = [b.id for b in branches]
     for number in range(1, max(2, days // 20) + 1):

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from retail_intel.config.calendar import expand_events
 from retail_intel.config.loader import Config
-from retail_intel.config.models import WEEKDAYS, Branch
+from retail_intel.config.models import WEEKDAYS, Branch, TimeRange
 from retail_intel.movements.schema import ACTION_TYPES, MOVEMENT_SCHEMA
 
 SOURCE_VIDEO = "synthetic-demo"
@@ -122,7 +122,8 @@ def branch_day_files(
     """The branch's movements, one :class:`DayFile` per open day with visitors."""
     n_days = len(dates)
     tz = branch.tzinfo
-    spans = [branch.opening_hours.get(WEEKDAYS[d.weekday()]) for d in dates]
+    hours: dict[str, TimeRange] = {day: span for day, span in branch.opening_hours.items()}
+    spans = [hours.get(WEEKDAYS[d.weekday()]) for d in dates]
     open_days = np.array([s is not None for s in spans])
 
     base = branch.capacity * rng.uniform(1.7, 2.6)

@@ -184,9 +184,7 @@ def ingest_file(
         table = _movement_table(events, path.name, fingerprint, stamp)
         # The key names its branch and date, so it cannot have files elsewhere.
         written.append(
-            write_movements(
-                table, data_dir, branch_id=branch_id, day=day, source_key=key, replace_elsewhere=False
-            )
+            write_movements(table, data_dir, branch_id=branch_id, day=day, source_key=key, replace_elsewhere=False)
         )
 
     default_rejects = default_rejects_path(data_dir, path, fingerprint)

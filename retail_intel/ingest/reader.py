@@ -22,7 +22,7 @@ from retail_intel.errors import InputError
 REQUIRED_FIELDS = ("customer_id", "branch_id", "enter_time", "exit_time", "action_type")
 
 
-class InputFormat(str, enum.Enum):
+class InputFormat(enum.StrEnum):
     jsonl = "jsonl"
     csv = "csv"
 
@@ -147,13 +147,15 @@ class _LineTap:
 def _csv_records(path: Path, text: str) -> tuple[list[RawRecord], set[str]]:
     tap = _LineTap(text)
     reader = csv.reader(tap)
+    header: list[str] = []
     try:
-        header = next(reader)
+        while not any(cell.strip() for cell in header):  # blank lines before the header
+            header = next(reader)
+            tap.take()
     except StopIteration:
         return [], set()
     except csv.Error as exc:
         raise InputError(f"{path}: the CSV header line cannot be read ({exc})") from exc
-    tap.take()
     columns = [name.strip().lower() for name in header]
     missing = [name for name in REQUIRED_FIELDS if name not in columns]
     if missing:

@@ -148,9 +148,7 @@ def compute_kpis_for(
     """KPIs of ``branches`` from the movement store (or the given ``movements`` table)."""
     if engine not in ENGINES:
         raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    params = KpiParams(
-        window_minutes=window_minutes, baseline_weeks=baseline_weeks, momentum_windows=momentum_windows
-    )
+    params = KpiParams(window_minutes=window_minutes, baseline_weeks=baseline_weeks, momentum_windows=momentum_windows)
     if movements is None:
         movements = read_movement_inputs(data_dir)
     prepared = prepare_inputs(movements, branches, params, intervals=intervals, start=start, end=end)

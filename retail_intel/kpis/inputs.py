@@ -79,7 +79,9 @@ class KpiParams:
         if self.baseline_weeks < 1:
             raise InputError(f"baseline_weeks must be at least 1, got {self.baseline_weeks}")
         if self.momentum_windows < 2:
-            raise InputError(f"momentum_windows must be at least 2 (a slope needs two points), got {self.momentum_windows}")
+            raise InputError(
+                f"momentum_windows must be at least 2 (a slope needs two points), got {self.momentum_windows}"
+            )
 
 
 @dataclass(frozen=True)
@@ -101,14 +103,15 @@ class PreparedInputs:
 def _codes(array: pa.Array) -> tuple[npt.NDArray[np.int64], list[str | None]]:
     """Integer codes and their values for a string or dictionary chunk (-1 for null)."""
     encoded = array if pa.types.is_dictionary(array.type) else pc.dictionary_encode(array)
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    codes: npt.NDArray[np.int64] = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     if encoded.null_count:
         codes = np.where(encoded.is_valid().to_numpy(zero_copy_only=False), codes, -1)
-    return codes.astype(np.int64, copy=False), encoded.dictionary.to_pylist()
+    return codes, encoded.dictionary.to_pylist()
 
 
 def _times(array: pa.Array) -> npt.NDArray[np.int64]:
-    return array.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    values: npt.NDArray[np.int64] = array.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    return values
 
 
 def data_spans(movements: pa.Table) -> dict[str, tuple[int, int] | None]:
@@ -167,9 +170,7 @@ def _branches_table(branches: Sequence[BranchInfo], series: dict[str, Series]) -
     )
 
 
-def _intervals_table(
-    branches: Sequence[BranchInfo], series: dict[str, Series], source: IntervalSource
-) -> pa.Table:
+def _intervals_table(branches: Sequence[BranchInfo], series: dict[str, Series], source: IntervalSource) -> pa.Table:
     branch_ids: list[str] = []
     kinds: list[str] = []
     starts: list[int] = []

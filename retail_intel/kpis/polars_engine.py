@@ -16,6 +16,7 @@ import pyarrow as pa
 from retail_intel.kpis.inputs import KpiInputs, KpiParams
 from retail_intel.kpis.schema import KPI_SCHEMA
 
+
 def _us(name: str) -> pl.Expr:
     return pl.col(name).cast(pl.Datetime("us", "UTC")).dt.epoch("us")
 
@@ -164,9 +165,7 @@ def _occupancy(movements: pl.LazyFrame, lookup: pl.Series, windows: pl.DataFrame
     )
 
 
-def _intervals(
-    inputs: KpiInputs, bounds: pl.DataFrame, lookup: pl.Series, windows: pl.DataFrame
-) -> pl.LazyFrame:
+def _intervals(inputs: KpiInputs, bounds: pl.DataFrame, lookup: pl.Series, windows: pl.DataFrame) -> pl.LazyFrame:
     """Staff presence in µs (summed over people) and promotion/event flags per window."""
     keyed = bounds.lazy().select("branch_id", "s0", "s1", "grid", "cell0")
     intervals = pl.from_arrow(inputs.intervals)
@@ -205,9 +204,7 @@ def _intervals(
 
 def _baseline(series: pl.LazyFrame, weeks: int) -> pl.LazyFrame:
     """Mean visitors of the same local slot 1..weeks weeks earlier, over windows that exist."""
-    current = series.filter(pl.col("is_output")).select(
-        "gw", "branch_id", "slot_minute", "slot_fold", "slot_date"
-    )
+    current = series.filter(pl.col("is_output")).select("gw", "branch_id", "slot_minute", "slot_fold", "slot_date")
     back = pl.LazyFrame({"j": list(range(1, weeks + 1))}, schema={"j": pl.Int64})
     earlier = series.select("branch_id", "slot_date", "slot_minute", "slot_fold", "visitors")
     return (

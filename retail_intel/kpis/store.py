@@ -108,6 +108,4 @@ def read_kpis(
         table = table.filter(pc.greater(table["window_end"], _utc(start)))
     if end is not None:
         table = table.filter(pc.less(table["window_start"], _utc(end)))
-    return table.sort_by(
-        [("window_minutes", "ascending"), ("branch_id", "ascending"), ("window_start", "ascending")]
-    )
+    return table.sort_by([("window_minutes", "ascending"), ("branch_id", "ascending"), ("window_start", "ascending")])

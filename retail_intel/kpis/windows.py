@@ -215,4 +215,3 @@ def windows_table(series: dict[str, Series]) -> pa.Table:
         },
         schema=WINDOW_SCHEMA,
     )
-

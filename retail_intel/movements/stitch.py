@@ -4,7 +4,16 @@ A tracker loses people behind pillars and other shoppers and gives them a
 new id when they reappear; counted naively, that person is counted twice.
 A batch job sees the whole video, so fragments are joined offline: fragment
 B continues fragment A when B starts shortly after A ends, near where A was
-heading, at a similar apparent size.
+heading (and, looking back, where B came from), at a similar apparent size.
+
+Two more rules, both about *place*:
+
+* someone standing still and missed for a while (behind a pillar, in a
+  queue) is joined across a longer gap, if they reappear where they stood;
+* a fragment that ends at the edge of the picture is a person walking out
+  of view, and one that starts at the edge a person walking in: those two
+  are never joined, however close in time and place (one customer leaves by
+  the door as the next one comes in). This needs the frame size.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from retail_intel.movements.tracks import Track
 
 @dataclass(frozen=True)
 class StitchSettings:
-    max_gap_s: float = 3.0  # longest occlusion bridged
+    max_gap_s: float = 3.0  # longest occlusion bridged for a moving person
     # allowed distance between predicted and observed position, in person
     # heights: base + growth per second of gap (people change speed and turn)
     base_heights: float = 0.6
@@ -26,12 +35,40 @@ class StitchSettings:
     max_height_ratio: float = 1.5  # apparent size may change this much
     velocity_window_s: float = 1.0
     max_speed_heights_per_s: float = 2.5  # cap extrapolation of jittery velocities
+    # someone standing still (slower than still_speed at both ends) is joined
+    # across up to still_gap_s if they reappear within still_heights of where they stood
+    still_gap_s: float = 6.0
+    still_heights: float = 0.5
+    still_speed_heights_per_s: float = 0.3
+    # (width, height) of the frame; with it, fragments that end and start at
+    # the edge (within edge_px) are exits and entries and never joined
+    frame_size: tuple[int, int] | None = None
+    edge_px: float = 5.0
+
+
+def _at_edge(track: Track, index: int, s: StitchSettings) -> bool:
+    if s.frame_size is None:
+        return False
+    width, height = s.frame_size
+    half = float(track.box_width[index]) / 2
+    x, y, h = float(track.x[index]), float(track.y[index]), float(track.height[index])
+    m = s.edge_px
+    return x - half <= m or x + half >= width - m or y - h <= m or y >= height - m
+
+
+def _capped(v: tuple[float, float], cap: float) -> np.ndarray:
+    vec = np.asarray(v, dtype=np.float64)
+    speed = float(np.hypot(*vec))
+    return vec * cap / speed if speed > cap else vec
 
 
 def _link_cost(a: Track, b: Track, s: StitchSettings) -> float | None:
+    """How well ``b`` continues ``a`` (lower is better); None when it cannot be the same person."""
     gap = b.start - a.end
-    if gap <= 0 or gap > s.max_gap_s:
+    if gap <= 0 or gap > max(s.max_gap_s, s.still_gap_s):
         return None
+    if _at_edge(a, -1, s) and _at_edge(b, 0, s):
+        return None  # walked out of view; somebody else walked in
     tail = a.t >= a.end - s.velocity_window_s
     head = b.t <= b.start + s.velocity_window_s
     ha = float(np.median(a.height[tail]))
@@ -39,13 +76,24 @@ def _link_cost(a: Track, b: Track, s: StitchSettings) -> float | None:
     if ha <= 0 or hb <= 0 or max(ha, hb) / min(ha, hb) > s.max_height_ratio:
         return None
     scale = (ha + hb) / 2
-    vx, vy = a.velocity(s.velocity_window_s, at_end=True)
-    speed = float(np.hypot(vx, vy))
+    va = a.velocity(s.velocity_window_s, at_end=True)
+    vb = b.velocity(s.velocity_window_s, at_end=False)
+    end_a = np.array([a.x[-1], a.y[-1]])
+    start_b = np.array([b.x[0], b.y[0]])
+    if gap > s.max_gap_s:
+        # only someone who stood still, seen again where they stood
+        slow = s.still_speed_heights_per_s * scale
+        if np.hypot(*va) > slow or np.hypot(*vb) > slow:
+            return None
+        moved = float(np.hypot(*(start_b - end_a))) / scale
+        if moved > s.still_heights:
+            return None
+        return 1.0 + moved / s.still_heights + gap / s.still_gap_s
     cap = s.max_speed_heights_per_s * scale
-    if speed > cap:
-        vx, vy = vx * cap / speed, vy * cap / speed
-    px, py = a.x[-1] + vx * gap, a.y[-1] + vy * gap
-    dist = float(np.hypot(b.x[0] - px, b.y[0] - py)) / scale
+    # where A was heading, and (looking back) where B came from
+    forward = float(np.hypot(*(end_a + _capped(va, cap) * gap - start_b))) / scale
+    backward = float(np.hypot(*(start_b - _capped(vb, cap) * gap - end_a))) / scale
+    dist = (forward + backward) / 2
     allowed = s.base_heights + s.heights_per_s * gap
     if dist > allowed:
         return None
@@ -59,13 +107,15 @@ def stitch(fragments: list[Track], settings: StitchSettings | None = None) -> li
     never branch; the result is sorted by start time.
     """
     s = settings or StitchSettings()
+    horizon = max(s.max_gap_s, s.still_gap_s)
     ordered = sorted(fragments, key=lambda f: (f.start, f.track_id))
+    starts = np.array([f.start for f in ordered])
     candidates: list[tuple[float, int, int]] = []
     for i, a in enumerate(ordered):
-        for j, b in enumerate(ordered):
-            if b.start <= a.end or b.start - a.end > s.max_gap_s:
-                continue
-            cost = _link_cost(a, b, s)
+        # fragments starting after A ends, within the horizon (ordered by start)
+        lo, hi = np.searchsorted(starts, [a.end, a.end + horizon], side="right")
+        for j in range(int(lo), int(hi)):
+            cost = _link_cost(a, ordered[j], s)
             if cost is not None:
                 candidates.append((cost, i, j))
     successor: dict[int, int] = {}

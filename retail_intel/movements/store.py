@@ -45,9 +45,7 @@ def write_movements(
     other branches/dates (a scan of every folder of the store) for writers
     whose key already names its branch and date (ingest, demo-data).
     """
-    return _write_source(
-        table, data_dir, MOVEMENTS_DIR, MOVEMENT_SCHEMA, branch_id, day, source_key, replace_elsewhere
-    )
+    return _write_source(table, data_dir, MOVEMENTS_DIR, MOVEMENT_SCHEMA, branch_id, day, source_key, replace_elsewhere)
 
 
 def write_trajectories(table: pa.Table, data_dir: Path, *, branch_id: str, day: dt.date, source_key: str) -> Path:

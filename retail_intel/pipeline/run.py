@@ -19,19 +19,27 @@ from retail_intel.errors import VideoError
 from retail_intel.movements.events import Judgement, SourceInfo, judge, movements_table, trajectories_table
 from retail_intel.movements.store import write_movements, write_trajectories
 from retail_intel.movements.tracks import TrackAccumulator
+from retail_intel.pipeline.continuity import Continuity, Handover, handover, judge_across_cut, keep_carried_ids
 from retail_intel.pipeline.frames import SchedulerStats, schedule
 from retail_intel.pipeline.plan import ProcessPlan
 from retail_intel.pipeline.start_time import resolve_start_time
 from retail_intel.storage import atomic_write_bytes
+from retail_intel.vision.annotate import write_image
 from retail_intel.vision.detections import Detector
 from retail_intel.vision.motion import MotionGate
 from retail_intel.vision.tracker import ByteTracker, TrackerSettings
-from retail_intel.vision.video import fingerprint, probe, read_frames
+from retail_intel.vision.video import Frame, fingerprint, probe, read_frames
 
 # progress(frames_done, frames_total_or_None)
 ProgressFn = Callable[[int, int | None], None]
 DetectorFactory = Callable[[ProcessPlan], Detector]
 RUNS_DIR = "runs"
+FRAMES_DIR = "frames"
+
+
+def camera_frame_path(data_dir: Path, branch_id: str, camera_id: str) -> Path:
+    """Where the latest picture of a camera is kept (what heatmaps are drawn over)."""
+    return data_dir / FRAMES_DIR / branch_id / f"{camera_id}.jpg"
 
 
 @dataclass
@@ -82,6 +90,8 @@ class ProcessResult:
     judgement: Judgement
     output: Path
     summary_path: Path
+    # Only with ``continuity``: open people handed to the next segment, carried ids claimed.
+    handover: Handover | None = None
 
 
 def default_detector_factory(plan: ProcessPlan) -> Detector:
@@ -123,11 +133,15 @@ def process_video(
     detector_factory: DetectorFactory = default_detector_factory,
     progress: ProgressFn | None = None,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    continuity: Continuity | None = None,
 ) -> ProcessResult:
     """Run the whole job for one video and write its movements atomically.
 
     Nothing is written unless the whole video was read: a video that breaks
-    part-way raises :class:`VideoError` naming the frame.
+    part-way raises :class:`VideoError` naming the frame. ``continuity`` (batch
+    runs over consecutive segments, :mod:`retail_intel.pipeline.continuity`)
+    joins people carried in from the previous segment and returns the people
+    still open at the end in ``ProcessResult.handover``.
     """
     began = time.perf_counter()
     info = probe(plan.video)
@@ -157,6 +171,7 @@ def process_video(
     if plan.max_frames is not None:
         total = min(total or plan.max_frames, plan.max_frames)
     frames = 0
+    reference: Frame | None = None  # first frame, kept as the camera's picture for heatmaps
     stats = SchedulerStats()
     expected = 0 if plan.max_frames is not None else info.frame_count
     decoded = read_frames(plan.video, expected=expected)
@@ -171,6 +186,8 @@ def process_video(
             times.decode_wait += t0 - tick
             frames += 1
             t_frame = item.index / fps
+            if reference is None:
+                reference = item.frame
             tracked = None
             if item.detections is not None:
                 tracked = tracker.update(item.detections)
@@ -193,7 +210,14 @@ def process_video(
     times.decode_wait = max(0.0, times.decode_wait - stats.inference_s)
 
     t0 = time.perf_counter()
-    judgement = judge(tracks.tracks(), plan.rules, min_track_s=plan.min_track_s)
+    cut = None
+    if continuity is None:
+        judgement = judge(tracks.tracks(), plan.rules, min_track_s=plan.min_track_s)
+    else:
+        cut = judge_across_cut(
+            tracks.tracks(), plan.rules, min_track_s=plan.min_track_s, continuity=continuity, end_t=(frames - 1) / fps
+        )
+        judgement = cut.judgement
     processed_at = now()
     source = SourceInfo(
         branch_id=plan.branch_id,
@@ -206,6 +230,9 @@ def process_video(
     )
     table = movements_table(judgement, source)
     paths = trajectories_table(judgement, plan.rules, source)
+    if cut is not None:
+        table = keep_carried_ids(table, cut, digest, plan.camera_id)
+        paths = keep_carried_ids(paths, cut, digest, plan.camera_id)
     t1 = time.perf_counter()
     times.judging += t1 - t0
     key = source_key(plan.camera_id, digest)
@@ -213,6 +240,8 @@ def process_video(
     # ledger treat as "this video is done", so it lands last.
     write_trajectories(paths, plan.data_dir, branch_id=plan.branch_id, day=start_time.date(), source_key=key)
     output = write_movements(table, plan.data_dir, branch_id=plan.branch_id, day=start_time.date(), source_key=key)
+    if reference is not None:
+        write_image(camera_frame_path(plan.data_dir, plan.branch_id, plan.camera_id), reference)
     if annotator is not None:
         annotator.close()
     times.writing += time.perf_counter() - t1
@@ -246,7 +275,8 @@ def process_video(
     )
     summary_path = plan.data_dir / RUNS_DIR / f"{key}.json"
     atomic_write_bytes(summary.to_json().encode(), summary_path)
-    return ProcessResult(summary, judgement, output, summary_path)
+    passed_on = handover(cut, digest, plan.camera_id) if cut is not None else None
+    return ProcessResult(summary, judgement, output, summary_path, passed_on)
 
 
 def summary_rows(summary: RunSummary) -> list[dict[str, Any]]:

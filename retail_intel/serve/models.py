@@ -109,6 +109,7 @@ class BranchDetail(BaseModel):
     employees: list[StaffMember]
     open_tasks: int
     promotions: list[str]
+    kpi_windows: list[int] = Field(description="KPI window sizes (minutes) computed for this branch.")
 
 
 class TaskRow(BaseModel):
@@ -177,7 +178,6 @@ class KpiSeries(BaseModel):
     offset: int
     limit: int
     next_offset: int | None = Field(description="offset of the next page, null on the last one.")
-    available_windows: list[int] = Field(description="Window sizes (minutes) computed for this branch.")
     rows: list[KpiRow]
 
 

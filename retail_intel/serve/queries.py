@@ -80,24 +80,10 @@ class Reader:
                 raise DataError(f"could not read the data directory: {exc}") from exc
         raise DataError("could not read the data directory: files kept changing while they were read")
 
-    def kpis(
-        self,
-        list_files: ListFiles,
-        branch_id: str,
-        window_minutes: int,
-        start: dt.datetime | None,
-        end: dt.datetime | None,
-    ) -> pa.Table:
-        """One branch's KPI windows of one size, ``from <= window_start < to``, by window_start."""
-        sql = _KPI_SELECT
+    def kpis(self, list_files: ListFiles, branch_id: str, window_minutes: int) -> pa.Table:
+        """Every KPI window of one branch and window size, by window_start."""
         params: dict[str, Any] = {"branch": branch_id, "minutes": window_minutes}
-        if start is not None:
-            sql += " AND window_start >= $start"
-            params["start"] = start
-        if end is not None:
-            sql += " AND window_start < $end"
-            params["end"] = end
-        return self._query(sql + " ORDER BY window_start", list_files, params, KPI_SCHEMA)
+        return self._query(_KPI_SELECT + " ORDER BY window_start", list_files, params, KPI_SCHEMA)
 
     def movements(
         self,

@@ -23,7 +23,9 @@ from retail_intel.config.records import (
     promotion_rows,
     task_rows,
 )
+from retail_intel.serve.files import kpi_windows
 from retail_intel.serve.jsonio import JSONBytes
+from retail_intel.serve.kpicache import KpiRequest
 from retail_intel.serve.models import (
     BranchDetail,
     BranchSummary,
@@ -46,7 +48,7 @@ from retail_intel.serve.params import (
     decode_cursor,
     window_minutes,
 )
-from retail_intel.serve.state import KpiRequest, ServeState
+from retail_intel.serve.state import ServeState
 
 router = APIRouter()
 
@@ -55,6 +57,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"model": Problem, "description": "The config or data directory cannot be read."},
 }
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "Unknown branch."}, **_ERRORS}
+_NO_KPIS: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "Unknown branch, or no KPIs of this window size computed for it."},
+    **_ERRORS,
+}
 
 BranchId = Annotated[str, Path(description="A branch id from branches.yaml.", max_length=MAX_ID_LENGTH)]
 BranchFilter = Annotated[str | None, Query(description="Only this branch (404 if unknown).", max_length=MAX_ID_LENGTH)]
@@ -84,7 +90,9 @@ async def branch(request: Request, branch_id: BranchId) -> Any:
     """One branch: opening hours, cameras, staff, open tasks and promotions."""
     state = state_of(request)
     state.branch(branch_id)
-    return branch_detail(state.config(), branch_id)
+    detail = branch_detail(state.config(), branch_id)
+    detail["kpi_windows"] = kpi_windows(state.data_dir, branch_id)
+    return detail
 
 
 @router.get("/tasks/{branch_id}", response_model=list[TaskRow], responses=_NOT_FOUND, tags=["config"])
@@ -135,7 +143,7 @@ async def promotions(
     return promotion_rows(state.config(), branch, active_at)
 
 
-@router.get("/kpis/branch/{branch_id}", response_model=KpiSeries, responses=_NOT_FOUND, tags=["data"])
+@router.get("/kpis/branch/{branch_id}", response_model=KpiSeries, responses=_NO_KPIS, tags=["data"])
 async def branch_kpis(
     request: Request,
     branch_id: BranchId,
@@ -149,16 +157,17 @@ async def branch_kpis(
 ) -> Response:
     """A branch's KPI time series (branch_kpi_timeseries) for one window size, by window_start.
 
-    Rows have from <= window_start < to. An empty series with
-    available_windows tells which sizes were computed.
+    Rows have from <= window_start < to. 404 for an unknown branch, or when
+    no KPIs of this window size were computed for it (the message lists the
+    sizes that were; so does GET /branches/{id}).
     """
     state = state_of(request)
     state.branch(branch_id)
     check_range(start, end)
     wanted = KpiRequest(branch_id, window_minutes(window), start, end, limit, offset)
-    body = state.kpi_cached(wanted)
+    body = state.kpis.cached_response(wanted)
     if body is None:
-        body = await run_in_threadpool(state.kpi_series, wanted)
+        body = await run_in_threadpool(state.kpis.response, wanted)
     return JSONBytes(body)
 
 

@@ -5,19 +5,15 @@ YAML does not load, the last good config keeps being served and ``/health``
 says why. Parquet files are looked up again for every query, so data written
 by a batch job while the server runs shows up on the next request.
 
-The KPI endpoint is the hot path: its encoded responses are cached, keyed by
-the request and by the identity (inode, mtime, size) of the one KPI file it
-reads. A writer replaces that file by renaming a new one into place, which
-changes the key, so a cached response is never served for data that has
-since changed.
+The KPI endpoint, the hot path, has its own caches
+(:mod:`retail_intel.serve.kpicache`), invalidated by the same file identity
+checks, so they never serve data that has since changed either.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +26,11 @@ from retail_intel.errors import ConfigError
 from retail_intel.serve import files
 from retail_intel.serve.errors import NotFound, scrub_paths
 from retail_intel.serve.jsonio import dumps, table_rows
+from retail_intel.serve.kpicache import KpiCache, to_us
 from retail_intel.serve.params import encode_cursor
 from retail_intel.serve.queries import Reader
 from retail_intel.sqlviews import open_database
 
-KPI_CACHE_ENTRIES = 4096
 CUSTOMER_ROWS_SHOWN = 1000
 _CUSTOMER_ROWS_READ = 100_000
 
@@ -83,28 +79,16 @@ class ConfigCache:
         self._signature = signature
 
 
-@dataclass(frozen=True)
-class KpiRequest:
-    branch_id: str
-    window_minutes: int
-    start: dt.datetime | None
-    end: dt.datetime | None
-    limit: int
-    offset: int
-
-
 class ServeState:
     """Everything the routes read, for one config directory and one data directory."""
 
-    def __init__(self, config_dir: Path, data_dir: Path, *, kpi_cache_entries: int = KPI_CACHE_ENTRIES) -> None:
+    def __init__(self, config_dir: Path, data_dir: Path) -> None:
         self.config_dir = config_dir
         self.data_dir = data_dir
         self.configs = ConfigCache(config_dir)
         self.reader = Reader(open_database(config_dir, data_dir, read_only=True))
         self.movement_index = files.MovementIndex(data_dir)
-        self._kpi_cache: OrderedDict[KpiRequest, tuple[files.FileKey, bytes]] = OrderedDict()
-        self._kpi_cache_entries = kpi_cache_entries
-        self._kpi_lock = threading.Lock()
+        self.kpis = KpiCache(data_dir, self.reader)
 
     def close(self) -> None:
         self.reader.close()
@@ -127,61 +111,11 @@ class ServeState:
                 return branch
         raise NotFound(f"unknown branch {branch_id!r}; GET /branches lists the {len(config.branches)} configured")
 
-    # --- KPIs -----------------------------------------------------------
-
-    def kpi_cached(self, request: KpiRequest) -> bytes | None:
-        """The encoded response for ``request`` if its KPI file has not changed since it was built."""
-        path = files.kpi_file(self.data_dir, request.branch_id, request.window_minutes)
-        key = None if path is None else files.file_key(path)
-        with self._kpi_lock:
-            hit = self._kpi_cache.get(request)
-            if hit is None or key is None or hit[0] != key:
-                return None
-            self._kpi_cache.move_to_end(request)
-            return hit[1]
-
-    def kpi_series(self, request: KpiRequest) -> bytes:
-        """Read the KPI file and encode the page; cached for :meth:`kpi_cached`."""
-        path = files.kpi_file(self.data_dir, request.branch_id, request.window_minutes)
-        key_before = None if path is None else files.file_key(path)
-        table = self.reader.kpis(
-            lambda: [] if path is None or not path.is_file() else [str(path)],
-            request.branch_id,
-            request.window_minutes,
-            request.start,
-            request.end,
-        )
-        page = table.slice(request.offset, request.limit)
-        following = request.offset + page.num_rows
-        body = dumps(
-            {
-                "branch_id": request.branch_id,
-                "window_minutes": request.window_minutes,
-                "start": request.start,
-                "end": request.end,
-                "total": table.num_rows,
-                "offset": request.offset,
-                "limit": request.limit,
-                "next_offset": following if following < table.num_rows else None,
-                "available_windows": files.kpi_windows(self.data_dir, request.branch_id),
-                "rows": table_rows(page),
-            }
-        )
-        # Cache only if the file did not change while it was read; otherwise
-        # the body may belong to either version and the next request reads again.
-        if path is not None and key_before is not None and files.file_key(path) == key_before:
-            with self._kpi_lock:
-                self._kpi_cache[request] = (key_before, body)
-                self._kpi_cache.move_to_end(request)
-                while len(self._kpi_cache) > self._kpi_cache_entries:
-                    self._kpi_cache.popitem(last=False)
-        return body
-
     # --- movements and customers ---------------------------------------
 
     def _movement_paths(self, branch_id: str | None, start: dt.datetime | None, end: dt.datetime | None) -> list[str]:
-        start_us = None if start is None else _to_us(start)
-        end_us = None if end is None else _to_us(end)
+        start_us = None if start is None else to_us(start)
+        end_us = None if end is None else to_us(end)
         return [f.path for f in self.movement_index.files(branch_id) if f.may_overlap(start_us, end_us)]
 
     def movement_page(
@@ -208,7 +142,7 @@ class ServeState:
         next_cursor = None
         if table.num_rows > limit and rows:
             last = rows[-1]
-            next_cursor = encode_cursor(_to_us(last["enter_time"]), last["customer_id"])
+            next_cursor = encode_cursor(to_us(last["enter_time"]), last["customer_id"])
         return dumps({"rows": rows, "count": len(rows), "limit": limit, "next_cursor": next_cursor})
 
     def customer(self, customer_id: str) -> bytes:
@@ -245,14 +179,6 @@ class ServeState:
             "kpi_windows": files.kpi_windows(self.data_dir),
             "last_processed_video": files.last_run(self.data_dir),
         }
-
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def _to_us(moment: dt.datetime) -> int:
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _customer_summary(customer_id: str, table: pa.Table) -> dict[str, Any]:

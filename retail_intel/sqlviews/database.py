@@ -66,6 +66,8 @@ class _Session:
     data_dir: Path
     # views that currently read only their schema file because no data file existed
     empty: set[str] = field(default_factory=set)
+    # off until two files disagree on their columns (see read_parquet_sql)
+    union_by_name: bool = False
 
 
 # Keyed weakly so a closed and collected connection leaves nothing behind.
@@ -107,18 +109,21 @@ def check_read_only(sql: str) -> str:
     )
 
 
-def _view_source(view: ParquetView, data_dir: Path) -> tuple[str, bool]:
+def _view_source(view: ParquetView, session: _Session) -> tuple[str, bool]:
     """The ``read_parquet`` call for ``view`` and whether it has data files yet."""
+    # The schema file comes first: without union_by_name DuckDB takes the
+    # columns from the first file, so they are always the expected ones.
     placeholder = str(schema_file(view.schema))
-    if view.has_files(data_dir):
-        return read_parquet_sql([view.pattern(data_dir), placeholder]), True
-    return read_parquet_sql([placeholder]), False
+    if view.has_files(session.data_dir):
+        paths = [placeholder, view.pattern(session.data_dir)]
+        return read_parquet_sql(paths, union_by_name=session.union_by_name), True
+    return read_parquet_sql([placeholder], union_by_name=False), False
 
 
 def _create_parquet_views(con: duckdb.DuckDBPyConnection, session: _Session) -> None:
     session.empty.clear()
     for view in parquet_views():
-        source, has_files = _view_source(view, session.data_dir)
+        source, has_files = _view_source(view, session)
         con.execute(create_view_sql(view.name, source))
         if not has_files:
             session.empty.add(view.name)
@@ -215,10 +220,20 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str, *, max_rows: int | None 
                 raise DataError(f"the query could not read the data directory: {exc}") from exc
             refresh_views(con)
         except duckdb.Error as exc:
+            session = _sessions.get(con)
+            if attempt == 1 and session is not None and _schema_mismatch(exc) and not session.union_by_name:
+                session.union_by_name = True  # files disagree on columns: line them up by name from now on
+                refresh_views(con)
+                continue
             raise InputError(f"the query failed: {exc}") from exc
         finally:
             cursor.close()
     raise AssertionError("unreachable")
+
+
+def _schema_mismatch(exc: duckdb.Error) -> bool:
+    # DuckDB's message for files whose columns differ suggests union_by_name.
+    return "union_by_name" in str(exc).lower()
 
 
 def query(config_dir: Path, data_dir: Path, sql: str, *, max_rows: int | None = None) -> pa.Table:

@@ -41,9 +41,7 @@ BRANCHES_SCHEMA = pa.schema(
 )
 
 _SHIFT = pa.struct([("day", pa.string()), ("start", pa.string()), ("end", pa.string())])
-_SHIFT_EXCEPTION = pa.struct(
-    [("date", pa.date32()), ("off", pa.bool_()), ("start", pa.string()), ("end", pa.string())]
-)
+_SHIFT_EXCEPTION = pa.struct([("date", pa.date32()), ("off", pa.bool_()), ("start", pa.string()), ("end", pa.string())])
 
 EMPLOYEES_SCHEMA = pa.schema(
     [
@@ -115,9 +113,7 @@ def _branch_row(branch: Branch) -> dict[str, Any]:
         "neighbors": list(branch.neighbors),
         "state": branch.state.value,
         "timezone": branch.timezone,
-        "opening_hours": json.dumps(
-            {day: f"{span.start}-{span.end}" for day, span in branch.opening_hours.items()}
-        ),
+        "opening_hours": json.dumps({day: f"{span.start}-{span.end}" for day, span in branch.opening_hours.items()}),
         "customers_per_staff": branch.customers_per_staff,
         "min_staff": branch.min_staff,
         "camera_ids": [camera.id for camera in branch.cameras],
@@ -190,9 +186,7 @@ def metadata_tables(config: Config) -> dict[str, pa.Table]:
         "employees": lambda: _table([_employee_row(e) for e in config.employees], EMPLOYEES_SCHEMA),
         "tasks": lambda: _table([_task_row(t) for t in config.tasks], TASKS_SCHEMA),
         "events": lambda: _table([_event_row(e) for e in config.events], EVENTS_SCHEMA),
-        "promotions": lambda: _table(
-            [_promotion_row(p, branch_ids) for p in config.promotions], PROMOTIONS_SCHEMA
-        ),
+        "promotions": lambda: _table([_promotion_row(p, branch_ids) for p in config.promotions], PROMOTIONS_SCHEMA),
     }
     return {name: build() for name, build in builders.items()}
 

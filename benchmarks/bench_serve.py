@@ -1,0 +1,270 @@
+"""Load test of ``retail-intel serve`` on ``/kpis/branch/{id}``, measured from a second process.
+
+Starts the server as its own process on 127.0.0.1, drives it with ``wrk``
+(or, when wrk is not installed, a bounded Python load generator in other
+processes) and prints a Markdown table of requests per second and p50 / p99
+latency. Every run is bounded in time (``--duration`` per scenario).
+
+Scenarios, all on the demo data set (20 branches, 90 days, 60-minute KPIs):
+
+* ``day``: one branch-day (24 windows), rotating over every branch and 30
+  days: what a dashboard asks for. Served from the response cache after the
+  first request of each URL.
+* ``week``: seven days (168 windows), same rotation.
+* ``full``: the default first page (1,000 windows, about 0.5 MB) of one branch.
+* ``uncached``: a different one-day range on every request (hourly offsets over
+  90 days x 20 branches), so nearly every request reads Parquet through DuckDB.
+
+Usage::
+
+    python benchmarks/bench_serve.py                    # demo data in a temp dir, 1 and 2 workers
+    python benchmarks/bench_serve.py --config config --data-dir retail_data --workers 2 --duration 20
+
+The demo data is synthetic (what ``retail-intel demo-data`` writes); KPI files are made
+with ``retail-intel kpis --window 60m`` when missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ("day", "week", "full", "uncached")
+
+
+@dataclass
+class Result:
+    workers: int
+    scenario: str
+    connections: int
+    requests: int
+    seconds: float
+    errors: int
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def cli(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "retail_intel", *args], check=True, cwd=ROOT)
+
+
+def prepare_data(config: Path | None, data_dir: Path | None, work: Path, branches: int, days: int) -> tuple[Path, Path]:
+    if config is None or data_dir is None:
+        config, data_dir = work / "config", work / "data"
+        print(f"generating demo data: {branches} branches x {days} days in {work}", file=sys.stderr)
+        from retail_intel.demo import generate_demo
+
+        generate_demo(config, data_dir, branches=branches, days=days, start=dt.date(2026, 1, 1))
+    if not any((data_dir / "kpis" / "60m").glob("*.parquet")):
+        print("computing 60-minute KPIs", file=sys.stderr)
+        cli("kpis", "--window", "60m", "--format", "csv", "-o", os.devnull, "--config", str(config), "--data-dir", str(data_dir))
+    return config, data_dir
+
+
+def get_json(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(config: Path, data_dir: Path, workers: int, port: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "retail_intel", "serve", "--port", str(port), "--workers", str(workers)]
+    command += ["--config", str(config), "--data-dir", str(data_dir)]
+    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            get_json(f"http://127.0.0.1:{port}/health")
+            return server
+        except OSError:
+            if server.poll() is not None:
+                raise SystemExit(f"the server exited with code {server.returncode}") from None
+            time.sleep(0.2)
+    stop_server(server)
+    raise SystemExit("the server did not answer /health within 60 s")
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGINT)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def scenario_paths(scenario: str, branch_ids: list[str], first_day: dt.date, days: int) -> list[str]:
+    def day_range(day: dt.date, hours: int = 0, length: dt.timedelta = dt.timedelta(days=1)) -> str:
+        start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC) + dt.timedelta(hours=hours)
+        end = start + length
+        return f"from={start.strftime('%Y-%m-%dT%H:%M:%SZ')}&to={end.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+
+    if scenario == "full":
+        return [f"/kpis/branch/{branch_ids[0]}"]
+    if scenario == "uncached":
+        return [
+            f"/kpis/branch/{branch}?{day_range(first_day + dt.timedelta(days=d), hours=h)}"
+            for d in range(days)
+            for h in range(24)
+            for branch in branch_ids
+        ]
+    length = dt.timedelta(days=7 if scenario == "week" else 1)
+    return [
+        f"/kpis/branch/{branch}?{day_range(first_day + dt.timedelta(days=d), length=length)}"
+        for d in range(min(days, 30))
+        for branch in branch_ids
+    ]
+
+
+_LUA = """
+local paths = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+"""
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def run_wrk(base: str, paths: list[str], connections: int, duration: float, work: Path) -> tuple[int, float, int, float, float]:
+    import random
+
+    shuffled = list(paths)
+    random.Random(0).shuffle(shuffled)
+    script = work / "paths.lua"
+    script.write_text(_LUA % ", ".join(json.dumps(p) for p in shuffled))
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "--latency", "-s", str(script), base]
+    output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=duration + 60).stdout
+    requests = int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", output).group(1))  # type: ignore[union-attr]
+    seconds_match = re.search(r"requests in ([\d.]+)(us|ms|s|m)\b", output)
+    assert seconds_match is not None
+    value, unit = float(seconds_match.group(1)), seconds_match.group(2)
+    seconds = value * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", output))
+    errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
+    p50 = _ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    return requests, seconds, errors, p50, p99
+
+
+def _python_client(args: tuple[str, int, list[str], float, int]) -> tuple[list[float], int]:
+    """One load-generating process: keep-alive connections, requests back to back until the deadline."""
+    import http.client
+
+    host, port, paths, deadline, offset = args
+    connection = http.client.HTTPConnection(host, port, timeout=30)
+    latencies: list[float] = []
+    errors = 0
+    i = offset
+    while time.monotonic() < deadline:
+        began = time.perf_counter()
+        connection.request("GET", paths[i % len(paths)])
+        response = connection.getresponse()
+        response.read()
+        latencies.append((time.perf_counter() - began) * 1000)
+        errors += response.status != 200
+        i += 1
+    connection.close()
+    return latencies, errors
+
+
+def run_python(port: int, paths: list[str], connections: int, duration: float) -> tuple[int, float, int, float, float]:
+    deadline = time.monotonic() + duration
+    jobs = [("127.0.0.1", port, paths, deadline, k * 7919) for k in range(connections)]
+    began = time.monotonic()
+    with multiprocessing.get_context("spawn").Pool(connections) as pool:
+        results = pool.map(_python_client, jobs)
+    seconds = time.monotonic() - began
+    latencies = sorted(x for lat, _ in results for x in lat)
+    errors = sum(e for _, e in results)
+    quantiles = statistics.quantiles(latencies, n=100)
+    return len(latencies), seconds, errors, quantiles[49], quantiles[98]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", type=Path, help="Existing config directory (default: generate demo data).")
+    parser.add_argument("--data-dir", type=Path, help="Existing data directory (default: generate demo data).")
+    parser.add_argument("--branches", type=int, default=20)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--workers", default="1,2", help="Comma-separated worker counts to try.")
+    parser.add_argument("--connections", type=int, default=32, help="Concurrent keep-alive connections.")
+    parser.add_argument("--duration", type=float, default=10.0, help="Seconds per scenario (bounded).")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--python-client", action="store_true", help="Use the Python load generator even if wrk exists.")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+    try:
+        config, data_dir = prepare_data(args.config, args.data_dir, work, args.branches, args.days)
+        use_wrk = shutil.which("wrk") is not None and not args.python_client
+        results: list[Result] = []
+        for workers in (int(w) for w in args.workers.split(",")):
+            port = free_port()
+            server = start_server(config, data_dir, workers, port)
+            try:
+                base = f"http://127.0.0.1:{port}"
+                branch_ids = [b["id"] for b in get_json(base + "/branches")]  # type: ignore[attr-defined,index]
+                first = get_json(f"{base}/kpis/branch/{branch_ids[0]}?limit=1")["rows"][0]["window_start"]  # type: ignore[index,call-overload]
+                first_day = dt.date.fromisoformat(first[:10])
+                for scenario in args.scenarios.split(","):
+                    paths = scenario_paths(scenario, branch_ids, first_day, args.days)
+                    if scenario != "uncached":
+                        for path in paths[: 20 * 30]:  # warm the response cache of every worker we can reach
+                            get_json(base + path)
+                    if use_wrk:
+                        measured = run_wrk(base, paths, args.connections, args.duration, work)
+                    else:
+                        measured = run_python(port, paths, args.connections, args.duration)
+                    results.append(Result(workers, scenario, args.connections, *measured))
+                    print(f"  {workers} worker(s) {scenario}: {results[-1].rps:,.0f} req/s", file=sys.stderr)
+            finally:
+                stop_server(server)
+        tool = "wrk" if use_wrk else "python client"
+        print(f"\n`/kpis/branch/{{id}}`, {os.cpu_count()} CPU cores shared by server and {tool}, {args.connections} connections, {args.duration:g} s each\n")
+        print("| workers | scenario | requests | req/s | p50 ms | p99 ms | errors |")
+        print("|--:|---|--:|--:|--:|--:|--:|")
+        for r in results:
+            print(f"| {r.workers} | {r.scenario} | {r.requests:,} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Carry files: the people still in view when a segment ends, kept for the next segment.
+
+``DATA_DIR/ledger/carry/<job key>.json`` holds each open person's samples in
+the segment's own time base, plus the segment's start time and length, so
+the next segment (in this batch or a later one) can shift them into its own
+time base. Written atomically before the segment's ledger entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retail_intel.errors import DataError
+from retail_intel.movements.tracks import Track
+from retail_intel.pipeline.continuity import CarriedPerson
+from retail_intel.storage import atomic_write_bytes
+
+CARRY_VERSION = 1
+_ARRAYS = ("t", "x", "y", "height", "width", "confidence")
+
+
+@dataclass(frozen=True)
+class Carry:
+    """Open people at the end of one segment, in that segment's time base."""
+
+    key: str
+    start_time: dt.datetime  # UTC
+    frames: int
+    fps: float
+    people: tuple[CarriedPerson, ...]
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.fps
+
+
+def write_carry(path: Path, carry: Carry) -> Path:
+    people = []
+    for person in carry.people:
+        track = person.track
+        entry: dict[str, Any] = {"customer_id": person.customer_id, "track_id": track.track_id}
+        entry["frames"] = track.frames.tolist()
+        for name in _ARRAYS:
+            entry[name] = getattr(track, name if name != "width" else "box_width").tolist()
+        people.append(entry)
+    document = {
+        "version": CARRY_VERSION,
+        "key": carry.key,
+        "start_time": carry.start_time.isoformat(),
+        "frames": carry.frames,
+        "fps": carry.fps,
+        "people": people,
+    }
+    return atomic_write_bytes(json.dumps(document).encode("utf-8"), path)
+
+
+def read_carry(path: Path) -> Carry:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        people = tuple(
+            CarriedPerson(
+                p["customer_id"],
+                Track(
+                    track_id=int(p["track_id"]),
+                    frames=np.asarray(p["frames"], dtype=np.int64),
+                    **{name: np.asarray(p[name], dtype=np.float64) for name in _ARRAYS},
+                ),
+            )
+            for p in document["people"]
+        )
+        return Carry(
+            key=document["key"],
+            start_time=dt.datetime.fromisoformat(document["start_time"]),
+            frames=int(document["frames"]),
+            fps=float(document["fps"]),
+            people=people,
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{path}: not a readable carry file of the batch ledger ({exc}); delete it to redo") from exc
+
+
+def carried_into(carry: Carry, start_time: dt.datetime) -> tuple[CarriedPerson, ...]:
+    """The carried people in the time base of a segment starting at ``start_time``.
+
+    The previous segment's frame ``frames`` lands on this segment's frame 0
+    at the latest: file names have whole seconds, so a start a little early
+    must not make the segments overlap (the stitcher only joins a person
+    whose next fragment starts after the last one ended).
+    """
+    offset = max((start_time - carry.start_time).total_seconds(), carry.duration_s)
+    ordered = sorted(carry.people, key=lambda p: (p.track.start, p.customer_id))
+    out = []
+    for number, person in enumerate(ordered, start=1):
+        track = person.track
+        shifted = Track(
+            track_id=-number,
+            frames=track.frames - carry.frames,
+            t=track.t - offset,
+            x=track.x,
+            y=track.y,
+            height=track.height,
+            confidence=track.confidence,
+            width=track.box_width,
+        )
+        out.append(CarriedPerson(person.customer_id, shifted))
+    return tuple(out)

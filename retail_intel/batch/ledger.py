@@ -1,0 +1,161 @@
+"""The batch ledger: which video was finished with which settings and model.
+
+``DATA_DIR/ledger/ledger.jsonl`` is append-only JSON Lines, one entry per
+finished (or failed) file. An entry is keyed by the *job key*, a hash of the
+video's content fingerprint (sha256), the settings hash of its resolved plan
+(region, thresholds, start time, ...), the model weights' hash and the key of
+the previous segment whose open people it took over. A rerun skips a file
+whose key has a ``done`` entry whose outputs are still in place; any change
+(another ROI, another model, a changed predecessor) gives another key and
+the file is processed again, replacing its old output.
+
+Only the batch's coordinating process writes the ledger, and only after the
+file's outputs are in place (every output is written atomically), so a job
+killed at any moment leaves either a complete entry or none. A line torn by
+a kill is ignored when read. The ledger also caches fingerprints by
+(path, size, mtime) so a rerun does not hash unchanged videos again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+LEDGER_DIR = "ledger"
+LEDGER_FILE = "ledger.jsonl"
+CARRY_DIR = "carry"
+
+DONE = "done"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    key: str
+    status: str  # done | failed
+    video: str  # absolute path when recorded
+    fingerprint: str
+    size: int
+    mtime_ns: int
+    settings_hash: str
+    model_hash: str
+    prev_key: str | None
+    branch: str
+    camera: str
+    start_time: str  # ISO 8601, UTC
+    duration_s: float | None
+    movements: str | None = None  # relative to the data directory
+    trajectories: str | None = None
+    carry: str | None = None
+    claimed: tuple[str, ...] = ()  # customer ids taken over from the previous segment
+    frames: int = 0
+    seconds: float = 0.0
+    reason: str | None = None
+    recorded_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
+
+    @property
+    def end_time(self) -> dt.datetime | None:
+        if self.duration_s is None:
+            return None
+        return dt.datetime.fromisoformat(self.start_time) + dt.timedelta(seconds=self.duration_s)
+
+    def to_line(self) -> str:
+        data = asdict(self)
+        data["claimed"] = list(self.claimed)
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LedgerEntry:
+        known = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in data.items() if k in known}
+        values["claimed"] = tuple(values.get("claimed") or ())
+        return cls(**values)
+
+
+def ledger_path(data_dir: Path) -> Path:
+    return data_dir / LEDGER_DIR / LEDGER_FILE
+
+
+def carry_path(data_dir: Path, key: str) -> Path:
+    return data_dir / LEDGER_DIR / CARRY_DIR / f"{key}.json"
+
+
+class Ledger:
+    """The entries of ``DATA_DIR/ledger/ledger.jsonl``; the last entry of a key wins."""
+
+    def __init__(self, data_dir: Path, entries: list[LedgerEntry] | None = None) -> None:
+        self.data_dir = data_dir
+        self.path = ledger_path(data_dir)
+        self._by_key: dict[str, LedgerEntry] = {}
+        self._by_stat: dict[tuple[str, int, int], str] = {}
+        self.torn_lines = 0
+        for entry in entries or []:
+            self._remember(entry)
+
+    @classmethod
+    def load(cls, data_dir: Path) -> Ledger:
+        ledger = cls(data_dir)
+        if ledger.path.exists():
+            with open(ledger.path, encoding="utf-8", errors="replace") as handle:
+                for line in handle:
+                    if not line.strip():
+                        continue
+                    try:
+                        ledger._remember(LedgerEntry.from_json(json.loads(line)))
+                    except (ValueError, TypeError):
+                        ledger.torn_lines += 1  # a write cut short by a kill: that file is simply redone
+        return ledger
+
+    def _remember(self, entry: LedgerEntry) -> None:
+        self._by_key[entry.key] = entry
+        self._by_stat[(entry.video, entry.size, entry.mtime_ns)] = entry.fingerprint
+
+    def entries(self) -> list[LedgerEntry]:
+        return list(self._by_key.values())
+
+    def get(self, key: str) -> LedgerEntry | None:
+        return self._by_key.get(key)
+
+    def done(self, key: str) -> LedgerEntry | None:
+        """The ``done`` entry of ``key`` if its outputs are still on disk."""
+        entry = self._by_key.get(key)
+        if entry is None or entry.status != DONE:
+            return None
+        for rel in (entry.movements, entry.carry):
+            if rel is None or not (self.data_dir / rel).is_file():
+                return None
+        return entry
+
+    def failed(self, key: str) -> LedgerEntry | None:
+        entry = self._by_key.get(key)
+        return entry if entry is not None and entry.status == FAILED else None
+
+    def known_fingerprint(self, video: Path, size: int, mtime_ns: int) -> str | None:
+        return self._by_stat.get((str(video), size, mtime_ns))
+
+    def done_segments(self, branch: str, camera: str) -> list[LedgerEntry]:
+        return [
+            e
+            for e in self._by_key.values()
+            if e.status == DONE and e.branch == branch and e.camera == camera and self.done(e.key) is not None
+        ]
+
+    def append(self, entry: LedgerEntry) -> None:
+        """Add ``entry`` durably (fsync) at the end of the file."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = entry.to_line() + "\n"
+        with open(self.path, "ab") as handle:
+            # A line torn by an earlier kill has no newline: start on a fresh line.
+            if handle.tell() > 0:
+                with open(self.path, "rb") as reader:
+                    reader.seek(-1, os.SEEK_END)
+                    if reader.read(1) != b"\n":
+                        line = "\n" + line
+            handle.write(line.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        self._remember(entry)

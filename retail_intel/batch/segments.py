@@ -1,0 +1,183 @@
+"""From a mapped file to a ready-to-run segment: resolved plan, start time, length, fingerprint.
+
+Everything that can be checked without running the detector is checked here
+(settings, start time, that the video opens, that the ROI fits the frame),
+so most bad files are reported before any worker starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from retail_intel.batch.discover import FileJob
+from retail_intel.batch.ledger import Ledger
+from retail_intel.config.loader import Config
+from retail_intel.errors import InputError, RetailIntelError, VideoError
+from retail_intel.pipeline.plan import DetectorSpec, ProcessPlan, ProcessRequest, make_plan
+from retail_intel.pipeline.start_time import resolve_start_time
+from retail_intel.timeutil import parse_duration
+from retail_intel.vision.video import fingerprint, probe
+
+# Bump when the per-file work changes its output for the same input, so that
+# every ledger entry written before is redone.
+PIPELINE_VERSION = 1
+
+_INT_SETTINGS = ("imgsz", "tiles", "stride")
+_FLOAT_SETTINGS = ("conf", "motion_threshold", "fps")
+_DURATION_SETTINGS = ("min_dwell", "min_track", "track_buffer")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One video, ready to run: ``plan`` is fully resolved."""
+
+    job: FileJob
+    plan: ProcessPlan
+    start_time: dt.datetime  # UTC
+    start_source: str
+    fps: float
+    frames_estimate: int  # from the header; 0 when unknown
+    size: int
+    mtime_ns: int
+    fingerprint: str
+    settings_hash: str
+
+    @property
+    def duration_s(self) -> float | None:
+        return self.frames_estimate / self.fps if self.frames_estimate else None
+
+    @property
+    def end_time(self) -> dt.datetime | None:
+        duration = self.duration_s
+        return None if duration is None else self.start_time + dt.timedelta(seconds=duration)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A file that cannot be processed, and why."""
+
+    video: Path
+    reason: str
+    branch: str | None = None
+    camera: str | None = None
+
+
+def parse_settings(settings: tuple[tuple[str, str], ...], where: str) -> dict[str, Any]:
+    """A manifest row's setting columns as :class:`ProcessRequest` values."""
+    out: dict[str, Any] = {}
+    for name, text in settings:
+        try:
+            if name in _INT_SETTINGS:
+                out[name] = int(text)
+            elif name in _FLOAT_SETTINGS:
+                out[name] = float(text)
+            elif name in _DURATION_SETTINGS:
+                out[name] = parse_duration(text)
+            else:
+                out[name] = text
+        except ValueError as exc:
+            kind = "an integer" if name in _INT_SETTINGS else "a number"
+            raise InputError(f"{where}: {name}: expected {kind}, got {text!r}") from exc
+        except InputError as exc:
+            raise InputError(f"{where}: {name}: {exc}") from exc
+    return out
+
+
+def settings_hash(plan: ProcessPlan, start_time: dt.datetime) -> str:
+    """Hash of everything in the plan that shapes the output (not where the video lies)."""
+    identity = {
+        "pipeline": PIPELINE_VERSION,
+        "branch": plan.branch_id,
+        "camera": plan.camera_id,
+        "start_time": start_time.isoformat(),
+        "rules": asdict(plan.rules),
+        "detector": asdict(plan.detector),
+        "fps": plan.fps_override,
+        "min_track": plan.min_track_s,
+        "track_buffer": plan.track_buffer_s,
+        "stride": plan.stride,
+        "motion_threshold": plan.motion_threshold,
+        "max_frames": plan.max_frames,
+    }
+    text = json.dumps(identity, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def job_key(video_fingerprint: str, settings: str, model: str, prev_key: str | None) -> str:
+    text = json.dumps([video_fingerprint, settings, model, prev_key])
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def weights_identity(spec: DetectorSpec) -> str:
+    """sha256 of the detector weights the plan would load (a folder: of all its files)."""
+    from retail_intel.vision.weights import resolve_weights, sha256_of
+
+    weights = resolve_weights(spec.model)
+    if weights.is_file():
+        return sha256_of(weights)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in weights.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(weights)).encode())
+        digest.update(sha256_of(path).encode())
+    return digest.hexdigest()
+
+
+def plan_for(job: FileJob, config: Config, data_dir: Path, flags: Mapping[str, Any]) -> ProcessPlan:
+    """The job's plan: manifest row settings win over batch flags, which win over the camera's config."""
+    values = dict(flags)
+    values.update(parse_settings(job.settings, job.mapped_by))
+    request = ProcessRequest(
+        video=job.video,
+        branch=job.branch,
+        data_dir=data_dir,
+        config_dir=config.source_dir if job.camera_in_config else None,
+        camera=job.camera,
+        start_time=job.start_time,
+        **values,
+    )
+    plan = make_plan(request)
+    if not job.camera_in_config:
+        # A camera the config lacks: its region came from the row; the branch still sets the timezone.
+        plan = replace(plan, timezone=config.branch(job.branch).tzinfo)
+    return plan
+
+
+def prepare(job: FileJob, config: Config, data_dir: Path, flags: Mapping[str, Any], ledger: Ledger) -> Segment | Rejected:
+    """Resolve and check one file; a :class:`Rejected` says why it cannot run."""
+    try:
+        plan = plan_for(job, config, data_dir, flags)
+        info = probe(job.video)
+        fps = plan.fps_override or info.header_fps
+        if not fps or fps <= 0:
+            raise VideoError(f"{job.video}: the header has no frame rate; give the camera an fps in branches.yaml")
+        plan.rules.roi.check_inside_frame(info.width, info.height)
+        start, source = resolve_start_time(
+            job.video, explicit=plan.start_time, pattern=plan.filename_pattern, tz=plan.timezone
+        )
+        stat = job.video.stat()
+        digest = ledger.known_fingerprint(job.video, stat.st_size, stat.st_mtime_ns) or fingerprint(job.video)
+    except RetailIntelError as exc:
+        return Rejected(job.video, str(exc), job.branch, job.camera)
+    except OSError as exc:
+        return Rejected(job.video, f"{job.video}: cannot read it ({exc.strerror or exc})", job.branch, job.camera)
+    frames = info.frame_count
+    if plan.max_frames is not None and frames:
+        frames = min(frames, plan.max_frames)
+    return Segment(
+        job=job,
+        plan=plan,
+        start_time=start,
+        start_source=source,
+        fps=fps,
+        frames_estimate=frames,
+        size=stat.st_size,
+        mtime_ns=stat.st_mtime_ns,
+        fingerprint=digest,
+        settings_hash=settings_hash(plan, start),
+    )

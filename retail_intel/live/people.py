@@ -1,0 +1,150 @@
+"""Deciding, while the stream runs, when a person is finished and can be judged.
+
+A batch job judges everybody at the end of the video. A live stream has no
+end, so each person is judged as soon as nothing can change their verdict:
+
+1. a tracker id that has not been seen for longer than the track buffer is
+   closed: ByteTrack has forgotten it and will never report it again;
+2. closed fragments are stitched exactly as the batch job stitches them;
+   a stitched person is final once ``max_gap_s`` has passed since their
+   last sample (no new fragment could continue them) and no fragment that is
+   still open could link to any of theirs.
+
+Final people leave the pool, so memory stays bounded by the people in view.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable
+
+import numpy as np
+import numpy.typing as npt
+
+from retail_intel.movements.stitch import StitchSettings, stitch
+from retail_intel.movements.tracks import Track
+
+_COLUMNS = ("frame", "t", "x", "y", "height", "confidence", "width")
+
+
+class OpenFragments:
+    """Tracker output per fragment; a fragment ends when its tracker id goes quiet.
+
+    Fragment ids are counted by the session, not taken from the tracker: the
+    tracker is restarted after a stream gap (its ids start over) and may, when
+    frames are dropped, report an id again after it was closed here.
+    """
+
+    def __init__(self, first_id: int = 1) -> None:
+        self._next_id = first_id
+        self._by_tracker: dict[int, int] = {}
+        self._columns: dict[int, dict[str, array[float]]] = {}
+        self._start: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+    def add(
+        self,
+        frame: int,
+        t: float,
+        track_ids: npt.NDArray[np.int64],
+        xyxy: npt.NDArray[np.float32],
+        confidence: npt.NDArray[np.float32],
+    ) -> None:
+        for tid, box, conf in zip(track_ids.tolist(), xyxy.tolist(), confidence.tolist(), strict=True):
+            fid = self._by_tracker.get(int(tid))
+            if fid is None:
+                fid = self._next_id
+                self._next_id += 1
+                self._by_tracker[int(tid)] = fid
+                self._columns[fid] = {name: array("d") for name in _COLUMNS}
+                self._start[fid] = t
+            x1, y1, x2, y2 = box
+            cols = self._columns[fid]
+            for name, value in zip(
+                _COLUMNS, (frame, t, (x1 + x2) / 2.0, y2, y2 - y1, float(conf), x2 - x1), strict=True
+            ):
+                cols[name].append(value)
+            self._last[fid] = t
+
+    def spans(self) -> list[tuple[float, float]]:
+        """(first, last) sample time of every open fragment."""
+        return [(self._start[f], self._last[f]) for f in self._columns]
+
+    def close_idle(self, now_t: float, idle_s: float) -> list[Track]:
+        """Close and return the fragments not seen for more than ``idle_s`` seconds."""
+        return self._close([f for f, last in self._last.items() if now_t - last > idle_s])
+
+    def close_all(self) -> list[Track]:
+        return self._close(list(self._columns))
+
+    def _close(self, ids: Iterable[int]) -> list[Track]:
+        closed = []
+        gone = set(ids)
+        for fid in sorted(gone):
+            cols = self._columns.pop(fid)
+            del self._start[fid], self._last[fid]
+            closed.append(
+                Track(
+                    track_id=fid,
+                    frames=np.asarray(cols["frame"], dtype=np.float64).astype(np.int64),
+                    t=np.asarray(cols["t"], dtype=np.float64),
+                    x=np.asarray(cols["x"], dtype=np.float64),
+                    y=np.asarray(cols["y"], dtype=np.float64),
+                    height=np.asarray(cols["height"], dtype=np.float64),
+                    confidence=np.asarray(cols["confidence"], dtype=np.float64),
+                    width=np.asarray(cols["width"], dtype=np.float64),
+                )
+            )
+        self._by_tracker = {tid: fid for tid, fid in self._by_tracker.items() if fid not in gone}
+        return closed
+
+
+class PeoplePool:
+    """Closed fragments waiting until the people they make up are final."""
+
+    def __init__(self, settings: StitchSettings | None = None) -> None:
+        self.settings = settings or StitchSettings()
+        self._fragments: dict[int, Track] = {}
+
+    def __len__(self) -> int:
+        return len(self._fragments)
+
+    def add(self, fragments: Iterable[Track]) -> None:
+        for fragment in fragments:
+            self._fragments[fragment.track_id] = fragment
+
+    def take_final(self, now_t: float, open_spans: list[tuple[float, float]]) -> list[Track]:
+        """Remove and return the fragments of every person who is final at ``now_t``."""
+        if not self._fragments:
+            return []
+        gap = self.settings.max_gap_s
+        taken: list[Track] = []
+        for person in stitch(list(self._fragments.values()), self.settings):
+            if now_t - person.end <= gap:
+                continue  # a fragment starting now could still continue them
+            parts = [self._fragments[i] for i in person.fragment_ids]
+            if any(_could_link(parts, start, last, gap) for start, last in open_spans):
+                continue
+            for part in parts:
+                del self._fragments[part.track_id]
+            taken.extend(parts)
+        return taken
+
+    def take_all(self) -> list[Track]:
+        """Everything, final or not (the session is stopping)."""
+        taken = list(self._fragments.values())
+        self._fragments.clear()
+        return taken
+
+
+def _could_link(parts: list[Track], open_start: float, open_last: float, gap: float) -> bool:
+    """Whether an open fragment could still become a successor or predecessor of one of ``parts``."""
+    for part in parts:
+        if part.end < open_start <= part.end + gap:
+            return True  # it might continue this part
+        if open_last < part.start:
+            return True  # it might still end just before this part starts
+    return False

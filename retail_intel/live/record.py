@@ -1,0 +1,109 @@
+"""What a live session writes: one new Parquet file per flush, and a run record.
+
+Files of a session never replace each other: each flush is
+``DATA_DIR/movements/<branch>/<date>/<camera>-live-<session>-<seq>.parquet``
+(and the same under ``trajectories/``), the date being the UTC date of the
+earliest person in it. The run record ``DATA_DIR/runs/<camera>-live-<session>.json``
+is rewritten atomically as the session goes (frames, people, flushes, gaps).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from retail_intel.live.urls import safe_name
+from retail_intel.movements.classify import CountingRules
+from retail_intel.movements.events import Judgement, SourceInfo, movements_table, trajectories_table
+from retail_intel.movements.store import write_movements, write_trajectories
+from retail_intel.pipeline.run import RUNS_DIR
+from retail_intel.storage import atomic_write_bytes
+
+
+def session_prefix(camera_id: str, session_id: str) -> str:
+    return f"{safe_name(camera_id)}-live-{safe_name(session_id)}"
+
+
+def record_path(data_dir: Path, camera_id: str, session_id: str) -> Path:
+    return data_dir / RUNS_DIR / f"{session_prefix(camera_id, session_id)}.json"
+
+
+def new_session_id(data_dir: Path, camera_id: str, started: dt.datetime) -> str:
+    """``20260208T100000Z`` from the start time; suffixed when that camera already had such a session."""
+    base = started.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    candidate, n = base, 1
+    while record_path(data_dir, camera_id, candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def live_fingerprint(camera_id: str, session_id: str) -> str:
+    """Stands in for a video's content hash: customer ids are unique per session, camera and person."""
+    return f"live-{safe_name(camera_id)}-{safe_name(session_id)}"
+
+
+@dataclass(frozen=True)
+class Flush:
+    seq: int
+    at: dt.datetime
+    people: int
+    entered: int
+    passed: int
+    movements: str
+    trajectories: str
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["at"] = self.at.isoformat()
+        return data
+
+
+@dataclass
+class FlushWriter:
+    """Writes judged people as new files, numbering the flushes of one session."""
+
+    data_dir: Path
+    branch_id: str
+    camera_id: str
+    session_id: str
+    rules: CountingRules
+    flushes: list[Flush] = field(default_factory=list)
+
+    def write(self, judgements: list[Judgement], source: SourceInfo, at: dt.datetime) -> Flush | None:
+        """One new movement file and one trajectory file for ``judgements``; None when nobody was judged."""
+        judgements = [j for j in judgements if j.people]
+        if not judgements:
+            return None
+        movements = pa.concat_tables([movements_table(j, source) for j in judgements])
+        paths = pa.concat_tables([trajectories_table(j, self.rules, source) for j in judgements])
+        earliest = min(p.start for j in judgements for p in j.people)
+        day = (source.start_time + dt.timedelta(seconds=earliest)).astimezone(dt.UTC).date()
+        seq = len(self.flushes) + 1
+        key = f"{session_prefix(self.camera_id, self.session_id)}-{seq:04d}"
+        # Trajectories first, as the batch job does: the movement file is the
+        # one readers count, so it lands last.
+        traj = write_trajectories(paths, self.data_dir, branch_id=self.branch_id, day=day, source_key=key)
+        moves = write_movements(
+            movements, self.data_dir, branch_id=self.branch_id, day=day, source_key=key, replace_elsewhere=False
+        )
+        actions = movements.column("action_type").to_pylist()
+        flush = Flush(
+            seq=seq,
+            at=at,
+            people=sum(len(j.people) for j in judgements),
+            entered=actions.count("entered"),
+            passed=actions.count("passed"),
+            movements=str(moves),
+            trajectories=str(traj),
+        )
+        self.flushes.append(flush)
+        return flush
+
+
+def write_record(path: Path, record: dict[str, object]) -> Path:
+    return atomic_write_bytes(json.dumps(record, indent=2, default=str).encode(), path)

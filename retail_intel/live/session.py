@@ -1,0 +1,451 @@
+"""A live session: read a stream, detect, track, judge people as they finish, flush files.
+
+It runs until ``stop`` is set (the CLI sets it on Ctrl-C / SIGTERM), the
+``duration`` has passed, or ``max_frames`` frames were read. Every
+``flush_s`` seconds the people finished since the last flush are written as
+a new Parquet file; on stop everybody still in view is judged as they are
+(``exit_observed`` false for those still inside) and written too.
+
+Everything that waits or tells time is injected (frame source, clock,
+detector), so tests drive a whole session from a script.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from retail_intel.errors import InputError
+from retail_intel.live.people import OpenFragments, PeoplePool
+from retail_intel.live.record import FlushWriter, live_fingerprint, new_session_id, record_path, write_record
+from retail_intel.live.stream import (
+    Clock,
+    FrameSource,
+    GapEnded,
+    SourceState,
+    StreamFailed,
+    StreamFrame,
+    StreamReader,
+    StreamSettings,
+    utc_now,
+)
+from retail_intel.live.urls import redact_url
+from retail_intel.movements.events import Judgement, SourceInfo, judge
+from retail_intel.movements.stitch import StitchSettings
+from retail_intel.pipeline.plan import ProcessPlan
+from retail_intel.pipeline.run import DetectorFactory, camera_frame_path, default_detector_factory
+from retail_intel.vision.detections import Detections, Detector
+from retail_intel.vision.motion import MotionGate
+from retail_intel.vision.tracker import ByteTracker, TrackerSettings
+
+# Used for the tracker when neither --fps nor the stream header gives a
+# believable rate (MJPEG over HTTP reports 25 whatever it sends).
+FALLBACK_FPS = 25.0
+# Status updates at most this often (seconds of session clock).
+STATUS_EVERY_S = 0.5
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    url: str
+    flush_s: float = 300.0
+    duration_s: float | None = None
+    session_id: str | None = None
+    stream: StreamSettings = field(default_factory=StreamSettings)
+    stitch: StitchSettings = field(default_factory=StitchSettings)
+    # How often finished tracks are looked for (seconds of session clock).
+    judge_every_s: float = 1.0
+    # How long the loop waits for a frame before it does its periodic work.
+    poll_s: float = 0.2
+
+
+@dataclass
+class LiveStatus:
+    """What a status display shows; passed to ``progress`` a few times a second."""
+
+    url: str
+    session_id: str
+    elapsed_s: float
+    frames: int
+    fps: float  # frames processed per second since the start
+    open_tracks: int
+    people: int
+    entered: int
+    passed: int
+    flushes: int
+    last_flush: dt.datetime | None
+    connected: bool
+    gaps: int
+    open_gap_since: dt.datetime | None
+    open_gap_reason: str | None
+    frames_dropped: int
+
+
+@dataclass
+class LiveSummary:
+    url: str
+    session_id: str
+    branch_id: str
+    camera_id: str
+    model: str
+    started: str
+    stopped: str | None
+    stop_reason: str | None
+    running: bool
+    seconds: float
+    frames: int
+    frames_detected: int
+    frames_skipped_still: int
+    frames_dropped: int
+    stream_fps: float
+    tracker_fps: float
+    people: int
+    entered: int
+    passed: int
+    not_counted: int
+    dropped_tracks: int
+    fragments: int
+    line_in: int
+    line_out: int
+    reconnects: int
+    gaps: list[dict[str, object]] = field(default_factory=list)
+    flushes: list[dict[str, object]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    summary: LiveSummary
+    record: Path | None  # None when the stream never delivered a frame
+    files: list[Path]
+
+
+ProgressFn = Callable[[LiveStatus], None]
+
+
+class _Session:
+    """The state of one session; the loop in :func:`process_stream` drives it."""
+
+    def __init__(self, plan: ProcessPlan, options: LiveOptions, detector: Detector, started: dt.datetime) -> None:
+        self.plan = plan
+        self.options = options
+        self.detector = detector
+        self.started = started
+        self.session_id = options.session_id or new_session_id(plan.data_dir, plan.camera_id, started)
+        self.url = redact_url(options.url)
+        self.fragments = OpenFragments()
+        self.pool = PeoplePool(options.stitch)
+        self.pending: list[Judgement] = []
+        self.writer = FlushWriter(plan.data_dir, plan.branch_id, plan.camera_id, self.session_id, plan.rules)
+        self.record = record_path(plan.data_dir, plan.camera_id, self.session_id)
+        self.gate = MotionGate(plan.motion_threshold)
+        self.tracker: ByteTracker | None = None
+        self.last_detections: Detections | None = None
+        self.frame_size: tuple[int, int] | None = None
+        self.stream_fps = 0.0
+        self.tracker_fps = 0.0
+        self.frames = self.detected = self.still = 0
+        self.totals = dict.fromkeys(
+            ("people", "entered", "passed", "not_counted", "line_in", "line_out", "dropped_tracks", "fragments"), 0
+        )
+        self.notes: list[str] = []
+        self.last_judged_t = 0.0
+        self.last_flush_at = started
+        self.source_state = SourceState()
+
+    # -- time ------------------------------------------------------------
+
+    def seconds(self, at: dt.datetime) -> float:
+        return max(0.0, (at - self.started).total_seconds())
+
+    # -- frames ----------------------------------------------------------
+
+    def first_frame(self, frame: StreamFrame) -> None:
+        self.check_size(frame)
+        fps = self.plan.fps_override
+        if fps is None:
+            fps = frame.stream_fps if 1.0 <= frame.stream_fps <= 120.0 else FALLBACK_FPS
+            if fps != frame.stream_fps:
+                self.notes.append(
+                    f"the stream reports {frame.stream_fps:g} fps; the tracker assumes {fps:g} (pass --fps to set it)"
+                )
+        self.stream_fps = frame.stream_fps
+        self.tracker_fps = fps / self.plan.stride
+        # The camera's picture, as the batch job keeps one: heatmaps are drawn over it.
+        from retail_intel.vision.annotate import write_image
+
+        write_image(camera_frame_path(self.plan.data_dir, self.plan.branch_id, self.plan.camera_id), frame.image)
+
+    def check_size(self, frame: StreamFrame) -> None:
+        size = (frame.width, frame.height)
+        if size == self.frame_size:
+            return
+        rules = self.plan.rules
+        rules.roi.check_inside_frame(*size)
+        if rules.passby_zone is not None:
+            rules.passby_zone.check_inside_frame(*size, "pass-by zone")
+        if rules.line is not None:
+            rules.line.check_inside_frame(*size)
+        if self.frame_size is not None:
+            self.notes.append(f"the frame size changed from {self.frame_size} to {size}")
+        self.frame_size = size
+
+    def process(self, frames: list[StreamFrame]) -> None:
+        """Detect (in one batch where the detector takes batches), track and collect ``frames`` in order."""
+        if not frames:
+            return
+        if self.frame_size is None:
+            self.first_frame(frames[0])
+        for frame in frames:
+            self.check_size(frame)
+        due = [f for f in frames if f.index % self.plan.stride == 0]
+        fresh = [f for f in due if self.gate.should_detect(f.image) or self.last_detections is None]
+        fresh_ids = {f.index for f in fresh}
+        found = dict(zip((f.index for f in fresh), self._detect(fresh), strict=True))
+        if self.tracker is None:
+            self.tracker = ByteTracker(TrackerSettings(track_buffer_s=self.plan.track_buffer_s), self.tracker_fps)
+        self.frames += len(frames)
+        for frame in due:
+            if frame.index in fresh_ids:
+                self.last_detections = found[frame.index]
+                self.detected += 1
+            else:
+                self.still += 1
+            assert self.last_detections is not None
+            tracked = self.tracker.update(self.last_detections)
+            self.fragments.add(
+                frame.index, self.seconds(frame.time), tracked.track_ids, tracked.xyxy, tracked.confidence
+            )
+
+    def _detect(self, frames: list[StreamFrame]) -> list[Detections]:
+        if len(frames) > 1 and hasattr(self.detector, "detect_batch"):
+            result: list[Detections] = self.detector.detect_batch([f.image for f in frames], [f.index for f in frames])
+            return result
+        return [self.detector.detect(f.image, f.index) for f in frames]
+
+    def after_gap(self, at: dt.datetime) -> None:
+        """Frames flow again: whoever was tracked before the gap is gone from the tracker."""
+        self.pool.add(self.fragments.close_all())
+        self.tracker = None  # ids restart; fragment ids are the session's own
+        self.last_detections = None
+        self.gate = MotionGate(self.plan.motion_threshold)
+        self.judge_finished(at)
+
+    # -- judging and flushing -------------------------------------------
+
+    def judge_finished(self, now: dt.datetime, *, everyone: bool = False) -> None:
+        now_t = self.seconds(now)
+        if everyone:
+            self.pool.add(self.fragments.close_all())
+            final = self.pool.take_all()
+        else:
+            self.pool.add(self.fragments.close_idle(now_t, self.plan.track_buffer_s))
+            final = self.pool.take_final(now_t, self.fragments.spans())
+        self.last_judged_t = now_t
+        if not final:
+            return
+        judgement = judge(
+            final, self.plan.rules, min_track_s=self.plan.min_track_s, stitch_settings=self.options.stitch
+        )
+        for key, value in judgement.counts.items():
+            self.totals[key] += value
+        self.totals["dropped_tracks"] += judgement.dropped_tracks
+        self.totals["fragments"] += judgement.fragments
+        if judgement.people:
+            self.pending.append(judgement)
+
+    def flush(self, now: dt.datetime) -> None:
+        source = SourceInfo(
+            branch_id=self.plan.branch_id,
+            camera_id=self.plan.camera_id,
+            source_video=self.url,
+            video_fingerprint=live_fingerprint(self.plan.camera_id, self.session_id),
+            model=self.detector.name,
+            start_time=self.started,
+            processed_at=now,
+        )
+        self.writer.write(self.pending, source, now)
+        self.pending = []
+        self.last_flush_at = now
+
+    # -- reporting --------------------------------------------------------
+
+    def summary(self, now: dt.datetime, *, stop_reason: str | None, running: bool) -> LiveSummary:
+        state = self.source_state
+        gaps = [g.to_dict() for g in state.gaps]
+        if state.open_gap is not None:
+            gaps.append(state.open_gap.to_dict())
+        t = self.totals
+        return LiveSummary(
+            url=self.url,
+            session_id=self.session_id,
+            branch_id=self.plan.branch_id,
+            camera_id=self.plan.camera_id,
+            model=self.detector.name,
+            started=self.started.isoformat(),
+            stopped=None if running else now.isoformat(),
+            stop_reason=stop_reason,
+            running=running,
+            seconds=round(self.seconds(now), 3),
+            frames=self.frames,
+            frames_detected=self.detected,
+            frames_skipped_still=self.still,
+            frames_dropped=state.frames_dropped,
+            stream_fps=self.stream_fps,
+            tracker_fps=self.tracker_fps,
+            people=t["people"],
+            entered=t["entered"],
+            passed=t["passed"],
+            not_counted=t["not_counted"],
+            dropped_tracks=t["dropped_tracks"],
+            fragments=t["fragments"],
+            line_in=t["line_in"],
+            line_out=t["line_out"],
+            reconnects=state.reconnects,
+            gaps=gaps,
+            flushes=[f.to_dict() for f in self.writer.flushes],
+            notes=list(self.notes),
+        )
+
+    def write_record(self, now: dt.datetime, *, stop_reason: str | None = None, running: bool = True) -> None:
+        write_record(self.record, self.summary(now, stop_reason=stop_reason, running=running).to_dict())
+
+    def status(self, now: dt.datetime) -> LiveStatus:
+        state = self.source_state
+        elapsed = self.seconds(now)
+        flushes = self.writer.flushes
+        return LiveStatus(
+            url=self.url,
+            session_id=self.session_id,
+            elapsed_s=elapsed,
+            frames=self.frames,
+            fps=self.frames / elapsed if elapsed > 0 else 0.0,
+            open_tracks=len(self.fragments),
+            people=self.totals["people"],
+            entered=self.totals["entered"],
+            passed=self.totals["passed"],
+            flushes=len(flushes),
+            last_flush=flushes[-1].at if flushes else None,
+            connected=state.connected,
+            gaps=len(state.gaps) + (state.open_gap is not None),
+            open_gap_since=state.open_gap.start if state.open_gap else None,
+            open_gap_reason=state.open_gap.reason if state.open_gap else None,
+            frames_dropped=state.frames_dropped,
+        )
+
+
+def process_stream(
+    plan: ProcessPlan,
+    options: LiveOptions,
+    *,
+    detector_factory: DetectorFactory | None = None,
+    source: FrameSource | None = None,
+    clock: Clock = utc_now,
+    stop: threading.Event | None = None,
+    progress: ProgressFn | None = None,
+) -> LiveResult:
+    """Run a live session until stopped; see the module docstring.
+
+    Raises :class:`~retail_intel.errors.VideoError` when the stream cannot be
+    read at all (before a first frame); drops after that are reconnected.
+    """
+    if options.flush_s <= 0:
+        raise InputError(f"--flush must be a positive duration, got {options.flush_s:g} s")
+    if options.duration_s is not None and options.duration_s <= 0:
+        raise InputError(f"--duration must be a positive duration, got {options.duration_s:g} s")
+    if plan.save_video is not None:
+        raise InputError("--save-video is for recorded files; a live stream writes no annotated video")
+    stop = stop or threading.Event()
+    detector = (detector_factory or default_detector_factory)(plan)
+    started = clock()
+    session = _Session(plan, options, detector, started)
+    source = source or StreamReader(options.url, options.stream, clock=clock)
+    stop_reason = "stopped"
+    last_status = started - dt.timedelta(seconds=STATUS_EVERY_S)
+    held: StreamFrame | GapEnded | StreamFailed | None = None
+    batch_size = max(1, int(getattr(detector, "batch_size", 1)))
+    source.start()
+    try:
+        while True:
+            now = clock()
+            if stop.is_set():
+                break
+            if options.duration_s is not None and session.seconds(now) >= options.duration_s:
+                stop_reason = "duration"
+                break
+            if plan.max_frames is not None and session.frames >= plan.max_frames:
+                stop_reason = "max-frames"
+                break
+            item = held if held is not None else source.next(options.poll_s)
+            held = None
+            session.source_state = source.state()
+            if isinstance(item, StreamFailed):
+                raise item.error
+            if isinstance(item, GapEnded):
+                session.after_gap(item.gap.end or now)
+                session.write_record(now)
+            elif isinstance(item, StreamFrame):
+                # Take what else is already waiting, up to a batch, without waiting for more.
+                frames = [item]
+                while len(frames) < batch_size:
+                    extra = source.next(0.0)
+                    if isinstance(extra, StreamFrame):
+                        frames.append(extra)
+                    else:
+                        held = extra
+                        break
+                if plan.max_frames is not None:
+                    frames = frames[: max(0, plan.max_frames - session.frames)]
+                first = session.frame_size is None
+                session.process(frames)
+                if first:
+                    session.write_record(now)
+            now = clock()
+            if session.seconds(now) - session.last_judged_t >= options.judge_every_s:
+                session.judge_finished(now)
+            if (now - session.last_flush_at).total_seconds() >= options.flush_s:
+                session.flush(now)
+                if session.frame_size is not None:
+                    session.write_record(now)
+            if progress is not None and (now - last_status).total_seconds() >= STATUS_EVERY_S:
+                progress(session.status(now))
+                last_status = now
+    except BaseException as exc:
+        stop_reason = f"error: {exc}" if str(exc) else f"error: {type(exc).__name__}"
+        source.stop()
+        _finish_quietly(session, source, clock, stop_reason)
+        raise
+    source.stop()
+    now = clock()
+    session.source_state = source.state()
+    session.judge_finished(now, everyone=True)
+    session.flush(now)
+    record: Path | None = None
+    if session.frame_size is not None:
+        session.write_record(now, stop_reason=stop_reason, running=False)
+        record = session.record
+    if progress is not None:
+        progress(session.status(now))
+    files = [Path(f.movements) for f in session.writer.flushes]
+    return LiveResult(session.summary(now, stop_reason=stop_reason, running=False), record, files)
+
+
+def _finish_quietly(session: _Session, source: FrameSource, clock: Clock, stop_reason: str) -> None:
+    """On an error, still write who was seen so far; the original error is what the user sees."""
+    if session.frame_size is None:
+        return
+    try:
+        now = clock()
+        session.source_state = source.state()
+        session.judge_finished(now, everyone=True)
+        session.flush(now)
+        session.write_record(now, stop_reason=stop_reason, running=False)
+    except Exception as exc:  # the first error matters more
+        session.notes.append(f"could not write the last flush: {exc}")

@@ -1,0 +1,98 @@
+"""``retail-intel kpis`` through the real console entry point."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from retail_intel.kpis import KPI_SCHEMA, read_kpis
+from tests.cli_helpers import CliResult, run_cli
+from tests.kpi_fixtures import make_config_dir, make_data_dir
+
+Invoke = Callable[..., CliResult]
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    return make_config_dir(tmp_path)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return make_data_dir(tmp_path)
+
+
+@pytest.fixture
+def kpis(
+    config_dir: Path,
+    data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Invoke:
+    def invoke(*args: str) -> CliResult:
+        return run_cli(["kpis", "--config", str(config_dir), "--data-dir", str(data_dir), *args], capsys, monkeypatch)
+
+    return invoke
+
+
+def test_table_output_shows_local_windows_and_stores_parquet(kpis: Invoke, data_dir: Path) -> None:
+    result = kpis("--window", "60m", "--branch", "b1")
+    assert result.exit_code == 0, result.stderr
+    assert "KPIs per 60-minute window" in result.stdout
+    assert "Mon 02 Mar 2026 09:00" in result.stdout and "promo" in result.stdout
+    assert "3 windows of 60 min for 1 branch(es)" in result.stderr
+    assert read_kpis(data_dir, branch_id="b1", window_minutes=60).num_rows == 3
+
+
+def test_json_and_csv_carry_every_column(kpis: Invoke) -> None:
+    result = kpis("--window", "1h", "--format", "json", "--engine", "polars")
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert len(rows) == 4 and list(rows[0]) == KPI_SCHEMA.names
+    assert rows[0]["window_start"] == "2026-03-02T09:00:00+00:00" and rows[0]["staff_on_duty"] == 1.5
+    assert "skipped movements of branch zz" in result.stderr
+    result = kpis("-w", "30m", "-f", "csv", "--from", "2026-03-02T09:30:00Z", "--to", "2026-03-02T10:00:00Z")
+    assert result.exit_code == 0, result.stderr
+    table = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["branch_id"], r["window_start"]) for r in table] == [("b1", "2026-03-02T09:30:00+00:00")]
+    assert table[0]["baseline"] == ""  # null as an empty cell
+
+
+def test_parquet_output_needs_a_file(kpis: Invoke, tmp_path: Path) -> None:
+    result = kpis("--format", "parquet")
+    assert result.exit_code == 1 and "--format parquet needs -o FILE.parquet" in result.stderr
+    target = tmp_path / "out.parquet"
+    result = kpis("--format", "parquet", "-o", str(target), "--window", "1d")
+    assert result.exit_code == 0, result.stderr
+    table = pq.read_table(target)
+    assert table.schema.names == KPI_SCHEMA.names
+    assert table["window_minutes"].to_pylist() == [1440, 1440]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--window", "7m"], "--window must be a whole number of minutes that divides a day"),
+        (["--branch", "b9"], 'unknown branch "b9"'),
+        (["--from", "2026-03-02T09:00:00"], "--from: expected a time with a timezone"),
+        (["--from", "2026-03-03T00:00:00Z", "--to", "2026-03-02T00:00:00Z"], "--to must be after --from"),
+    ],
+)
+def test_bad_options_are_one_line_errors(kpis: Invoke, args: list[str], message: str) -> None:
+    result = kpis(*args)
+    assert result.exit_code == 1
+    assert message in result.stderr.replace("\n", " ")
+
+
+def test_help_has_an_example(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    result = run_cli(["kpis", "--help"], capsys, monkeypatch)
+    assert result.exit_code == 0
+    assert "Example: retail-intel kpis --window 60m" in result.stdout
+    for option in ("--window", "--branch", "--from", "--to", "--format", "--engine", "--output"):
+        assert option in result.stdout

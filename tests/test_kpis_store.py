@@ -1,0 +1,104 @@
+"""compute_kpis over a real config directory and movement store; the KPI store's replace rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from retail_intel.config import load_config
+from retail_intel.errors import ConfigError, DataError, InputError
+from retail_intel.kpis import KPI_SCHEMA, compute_kpis, kpi_path, read_kpis, write_kpis
+from tests.kpi_fixtures import MON, make_config_dir, make_data_dir, movement, write_store
+from tests.kpi_helpers import assert_tables_match
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    return make_config_dir(tmp_path)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return make_data_dir(tmp_path)
+
+
+def test_compute_kpis_uses_shifts_promotions_events_and_stores_rows(config_dir: Path, data_dir: Path) -> None:
+    result = compute_kpis(load_config(config_dir), data_dir, window_minutes=60)
+    assert result.unknown_branches == ("zz",)
+    rows = {(r["branch_id"], r["window_start"].hour): r for r in result.table.to_pylist()}
+    assert sorted(rows) == [("b1", 9), ("b1", 10), ("b1", 11), ("b2", 14)]
+    nine, ten, eleven = rows[("b1", 9)], rows[("b1", 10)], rows[("b1", 11)]
+    assert (nine["visitors"], nine["passed"], nine["peak_occupancy"]) == (2, 1, 2)
+    assert nine["staff_on_duty"] == 1.5  # Ann all hour, Bob 09:30-10:00
+    assert nine["required_staff"] == 1 and nine["staffing_adequacy"] == 1.5  # max(1, ceil(2 / 2))
+    assert ten["visitors"] == 0 and ten["staff_on_duty"] == 1.0 and ten["promotion_active"]
+    assert not nine["promotion_active"] and not ten["event_active"] and eleven["event_active"]
+    assert rows[("b2", 14)]["staff_on_duty"] == 0.0 and rows[("b2", 14)]["staffing_adequacy"] == 0.0
+    assert result.paths == [kpi_path(data_dir, 60, "b1"), kpi_path(data_dir, 60, "b2")]
+    assert_tables_match(read_kpis(data_dir, window_minutes=60), result.table)
+    assert read_kpis(data_dir, branch_id="b2").num_rows == 1
+
+
+def test_engines_give_the_same_stored_rows(config_dir: Path, data_dir: Path) -> None:
+    config = load_config(config_dir)
+    duck = compute_kpis(config, data_dir, window_minutes=30, engine="duckdb", write=False)
+    polars = compute_kpis(config, data_dir, window_minutes=30, engine="polars", write=False)
+    assert duck.table.schema == polars.table.schema == KPI_SCHEMA
+    assert_tables_match(duck.table, polars.table)
+    assert not (data_dir / "kpis").exists()
+
+
+def test_recomputing_replaces_rows_and_keeps_others(config_dir: Path, data_dir: Path) -> None:
+    config = load_config(config_dir)
+    compute_kpis(config, data_dir, window_minutes=60)
+    before = read_kpis(data_dir, branch_id="b1", window_minutes=60)
+    # Two more visitors at 11:xx arrive; recompute only 11:00-12:00.
+    extra = [movement("b1", "entered", MON + dt.timedelta(hours=11, minutes=m), 5) for m in (20, 40)]
+    write_store(data_dir, extra, "second")
+    compute_kpis(
+        config,
+        data_dir,
+        window_minutes=60,
+        branch="b1",
+        start=MON + dt.timedelta(hours=11),
+        end=MON + dt.timedelta(hours=12),
+    )
+    after = read_kpis(data_dir, branch_id="b1", window_minutes=60)
+    assert after.num_rows == before.num_rows == 3  # replaced, not appended
+    assert after["visitors"].to_pylist() == [2, 0, 3]
+    assert after["computed_at"][0] == before["computed_at"][0]  # 09:00 row untouched
+    assert after["computed_at"][2] != before["computed_at"][2]
+    # The 60-minute files are separate from 30-minute ones.
+    compute_kpis(config, data_dir, window_minutes=30, branch="b1")
+    assert read_kpis(data_dir, branch_id="b1", window_minutes=60).num_rows == 3
+    assert read_kpis(data_dir, branch_id="b1").num_rows == 3 + 6
+
+
+def test_read_kpis_filters_by_time_overlap(config_dir: Path, data_dir: Path) -> None:
+    compute_kpis(load_config(config_dir), data_dir, window_minutes=60)
+    rows = read_kpis(data_dir, start=MON + dt.timedelta(hours=10, minutes=30), end=MON + dt.timedelta(hours=14))
+    assert [(r["branch_id"], r["window_start"].hour) for r in rows.to_pylist()] == [("b1", 10), ("b1", 11)]
+    assert read_kpis(data_dir / "nothing-here").num_rows == 0
+
+
+def test_unknown_branch_and_engine_are_errors(config_dir: Path, data_dir: Path) -> None:
+    config = load_config(config_dir)
+    with pytest.raises(ConfigError, match='unknown branch "b9"'):
+        compute_kpis(config, data_dir, window_minutes=60, branch="b9")
+    with pytest.raises(InputError, match="--engine must be one of duckdb, polars"):
+        compute_kpis(config, data_dir, window_minutes=60, engine="spark")
+    with pytest.raises(InputError, match="--to must be after --from"):
+        compute_kpis(config, data_dir, window_minutes=60, start=MON, end=MON)
+
+
+def test_store_refuses_unsafe_ids_and_foreign_files(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="cannot be used as a file name"):
+        kpi_path(tmp_path, 60, "../evil")
+    bad = kpi_path(tmp_path, 60, "b1")
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"not parquet")
+    with pytest.raises(DataError, match="not a readable KPI Parquet file"):
+        read_kpis(tmp_path)
+    assert write_kpis(KPI_SCHEMA.empty_table(), tmp_path) == []

@@ -1,0 +1,234 @@
+"""Live sessions driven by a scripted frame source and a fake clock: no network, no ffmpeg, no waiting."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from retail_intel.errors import InputError, VideoError
+from retail_intel.live.record import new_session_id, record_path
+from retail_intel.live.session import LiveOptions, LiveResult, LiveStatus, process_stream
+from retail_intel.movements.schema import MOVEMENT_SCHEMA, TRAJECTORY_SCHEMA
+from retail_intel.movements.store import movement_files, read_movements
+from retail_intel.pipeline.plan import ProcessPlan, ProcessRequest, make_plan
+
+from .fakes import Box, ScriptedDetector, person_box
+from .live_fakes import START, Drop, Fail, FakeClock, Frames, ScriptedSource
+
+ROI = "100,80,220,200"
+URL = "rtsp://admin:secret@10.0.0.7:554/stream1"
+
+
+def plan_for(data_dir: Path, **kw: object) -> ProcessPlan:
+    args: dict[str, object] = {"video": Path("live"), "branch": "b1", "data_dir": data_dir, "roi": ROI}
+    args.update(kw)
+    return make_plan(ProcessRequest(**args))  # type: ignore[arg-type]
+
+
+def three_visits(frame: int) -> list[Box]:
+    """Three people who finish at different times (frame k is read at k/10 + 0.1 s).
+
+    B crosses the ROI fast over frames 10-40 (passed); A walks in over 0-19,
+    stands inside, walks out to the right over 100-119 (entered, exit seen);
+    C arrives at frame 250 and is still standing inside when the session stops.
+    """
+    boxes = []
+    if frame <= 119:
+        ax = 20 + min(frame, 20) * 6 if frame < 100 else 140 + (frame - 100) * 8
+        boxes.append(person_box(ax, 150))
+    if 10 <= frame <= 40:
+        boxes.append(person_box(310 - (frame - 10) * 10, 110))
+    if frame >= 250:
+        boxes.append(person_box(160, 150))
+    return boxes
+
+
+def run(
+    data_dir: Path,
+    script: list[Frames | Drop | Fail],
+    detections=three_visits,  # type: ignore[no-untyped-def]
+    *,
+    stop: threading.Event | None = None,
+    progress=None,  # type: ignore[no-untyped-def]
+    plan_kw: dict[str, object] | None = None,
+    **options: object,
+) -> tuple[LiveResult, ScriptedSource]:
+    clock = FakeClock()
+    source = ScriptedSource(clock, script)
+    opts: dict[str, object] = {"url": URL, "flush_s": 5.0, "duration_s": 29.0, "session_id": "S1"}
+    opts.update(options)
+    result = process_stream(
+        plan_for(data_dir, **(plan_kw or {})),
+        LiveOptions(**opts),  # type: ignore[arg-type]
+        detector_factory=lambda plan: ScriptedDetector(detections),
+        source=source,
+        clock=clock,
+        stop=stop,
+        progress=progress,
+    )
+    return result, source
+
+
+def rows(path: Path) -> list[dict[str, object]]:
+    return pq.read_table(path, schema=MOVEMENT_SCHEMA).to_pylist()
+
+
+def test_people_are_judged_when_their_track_ends_and_flushed_in_their_window(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first_flush: dict[str, bytes] = {}
+
+    def watch(status: LiveStatus) -> None:
+        # keep the first file's bytes as written, to prove later flushes never touch it
+        if status.flushes == 1 and not first_flush:
+            (path,) = movement_files(data)
+            first_flush[path.name] = path.read_bytes()
+
+    result, source = run(data, [Frames(300)], progress=watch)
+    assert source.started and source.stopped
+    files = movement_files(data)
+    assert [f.name for f in files] == [f"cam1-live-S1-{n:04d}.parquet" for n in (1, 2, 3)]
+    assert {f.parent for f in files} == {data / "movements" / "b1" / "2026-02-08"}
+    b, a, c = (rows(f) for f in files)
+    # B finished first (last seen 4.1 s), A next (12.0 s), C was still inside at the stop
+    assert [(r["action_type"], r["exit_observed"]) for r in b] == [("passed", True)]
+    assert [(r["action_type"], r["exit_observed"]) for r in a] == [("entered", True)]
+    assert [(r["action_type"], r["exit_observed"]) for r in c] == [("entered", False)]
+    # frame k is read at START + (k + 1) / 10 s; A's foot passes x = 100 at frame 14
+    assert a[0]["enter_time"] == START + dt.timedelta(seconds=1.5)
+    assert c[0]["first_seen"] == START + dt.timedelta(seconds=25.1)
+    # a flush is written at the first tick at least --flush after the last one
+    flushed = [r[0]["processed_at"] for r in (b, a)]
+    assert [round((t - START).total_seconds()) for t in flushed] == [10, 20]
+    assert c[0]["processed_at"] == START + dt.timedelta(seconds=29)
+    assert first_flush == {files[0].name: files[0].read_bytes()}
+    # the password never reaches the data
+    assert {r["source_video"] for r in b + a + c} == {"rtsp://10.0.0.7:554/stream1"}
+    assert len({r["customer_id"] for r in b + a + c}) == 3
+    summary = result.summary
+    assert (summary.people, summary.entered, summary.passed) == (3, 2, 1)
+    assert summary.stop_reason == "duration" and not summary.running
+    assert result.files == files
+
+
+def test_trajectories_and_the_run_record_follow_each_flush(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    result, _ = run(data, [Frames(300)])
+    trajectories = sorted((data / "trajectories").rglob("*.parquet"))
+    assert [t.name for t in trajectories] == [f"cam1-live-S1-{n:04d}.parquet" for n in (1, 2, 3)]
+    for path in trajectories:
+        assert pq.read_table(path).schema == TRAJECTORY_SCHEMA
+    movement_ids = set(read_movements(data).column("customer_id").to_pylist())
+    path_ids = {cid for t in trajectories for cid in pq.read_table(t).column("customer_id").to_pylist()}
+    assert movement_ids == path_ids
+    record = json.loads(record_path(data, "cam1", "S1").read_text())
+    assert record == json.loads(json.dumps(result.summary.to_dict()))
+    assert record["url"] == "rtsp://10.0.0.7:554/stream1"
+    assert [f["seq"] for f in record["flushes"]] == [1, 2, 3]
+    assert [f["people"] for f in record["flushes"]] == [1, 1, 1]
+    assert record["frames"] == result.summary.frames >= 280
+    # atomic writes leave no temporary files behind
+    assert not [p for p in data.rglob("*") if p.name.startswith(".")]
+
+
+def test_same_session_gives_the_same_ids_and_another_session_new_ones(tmp_path: Path) -> None:
+    run(tmp_path / "one", [Frames(300)])
+    run(tmp_path / "two", [Frames(300)])
+    run(tmp_path / "three", [Frames(300)], session_id="S2")
+    ids = [sorted(read_movements(tmp_path / d).column("customer_id").to_pylist()) for d in ("one", "two", "three")]
+    assert ids[0] == ids[1]
+    assert not set(ids[0]) & set(ids[2])
+
+
+def test_a_quiet_stream_writes_no_empty_files(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    result, _ = run(data, [Frames(100)], detections=lambda frame: [], duration_s=12.0)
+    assert movement_files(data) == []
+    assert result.summary.flushes == [] and result.summary.people == 0
+    record = json.loads(record_path(data, "cam1", "S1").read_text())
+    assert record["stop_reason"] == "duration" and record["frames"] == 100
+
+
+def standing(frame: int) -> list[Box]:
+    return [person_box(160, 150)]
+
+
+def test_a_gap_is_recorded_and_splits_the_tracks(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    result, _ = run(data, [Frames(50), Drop(10.0, "stream ended", attempts=3), Frames(50)], detections=standing)
+    gaps = result.summary.gaps
+    assert gaps == [
+        {
+            "start": (START + dt.timedelta(seconds=5)).isoformat(),
+            "end": (START + dt.timedelta(seconds=15)).isoformat(),
+            "seconds": 10.0,
+            "reason": "stream ended",
+            "attempts": 3,
+        }
+    ]
+    assert result.summary.reconnects == 1
+    table = read_movements(data).sort_by("first_seen").to_pylist()
+    # nobody can be followed through ten seconds without pictures: two people, ids differ
+    assert [(r["first_seen"] - START).total_seconds() for r in table] == [0.1, 15.1]
+    assert table[0]["last_seen"] == START + dt.timedelta(seconds=5)
+    assert table[0]["track_id"] != table[1]["track_id"]
+    record = json.loads(record_path(data, "cam1", "S1").read_text())
+    assert record["gaps"] == gaps
+
+
+def test_stop_event_judges_who_is_still_inside(tmp_path: Path) -> None:
+    stop = threading.Event()
+
+    def stop_after_40_frames(status: LiveStatus) -> None:
+        if status.frames >= 40:
+            stop.set()
+
+    result, _ = run(tmp_path, [Frames(300)], detections=standing, stop=stop, progress=stop_after_40_frames)
+    assert result.summary.stop_reason == "stopped"
+    assert 40 <= result.summary.frames < 50
+    (row,) = read_movements(tmp_path).to_pylist()
+    assert row["action_type"] == "entered" and row["exit_observed"] is False
+
+
+def test_max_frames_stops_after_exactly_that_many(tmp_path: Path) -> None:
+    result, _ = run(tmp_path, [Frames(300)], detections=standing, plan_kw={"max_frames": 37})
+    assert result.summary.frames == 37 and result.summary.stop_reason == "max-frames"
+
+
+def test_a_stream_that_never_opens_raises_and_writes_nothing(tmp_path: Path) -> None:
+    with pytest.raises(VideoError, match="cannot read"):
+        run(tmp_path, [Fail("rtsp://10.0.0.7/x: cannot read the stream")])
+    assert not (tmp_path / "runs").exists() and movement_files(tmp_path) == []
+
+
+def test_roi_outside_the_stream_frame_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="outside the 160x120 frame"):
+        run(tmp_path, [Frames(5, size=(160, 120))])
+    assert movement_files(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"flush_s": 0.0}, "--flush"), ({"duration_s": -1.0}, "--duration")],
+)
+def test_bad_options_are_refused(tmp_path: Path, options: dict[str, object], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        run(tmp_path, [Frames(5)], **options)
+
+
+def test_save_video_is_refused_for_streams(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="--save-video"):
+        run(tmp_path, [Frames(5)], plan_kw={"save_video": tmp_path / "out.mp4"})
+
+
+def test_a_new_session_id_never_reuses_a_recorded_one(tmp_path: Path) -> None:
+    first = new_session_id(tmp_path, "cam1", START)
+    assert first == "20260208T100000Z"
+    record_path(tmp_path, "cam1", first).parent.mkdir(parents=True)
+    record_path(tmp_path, "cam1", first).write_text("{}")
+    assert new_session_id(tmp_path, "cam1", START) == "20260208T100000Z-2"
+    assert new_session_id(tmp_path, "cam2", START) == first
