@@ -10,7 +10,7 @@ of the package; the benchmark checks its output equals the engines'.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 import pyarrow as pa
 
 from retail_intel.kpis.inputs import KpiInputs, KpiParams

@@ -76,7 +76,7 @@ class ScriptedSource:
             if isinstance(step, Frames):
                 for _ in range(step.count):
                     self.clock.advance(1.0 / step.fps)
-                    image = blank(*step.size, shade=40 + index % 100)
+                    image = blank(*step.size, shade=40 + 100 * (index % 2))  # every frame "moves"
                     self._state.connected = True
                     self._state.frames_read += 1
                     yield StreamFrame(index, self.clock.now, image, step.size[0], step.size[1], step.fps)

@@ -10,8 +10,10 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
+from retail_intel.errors import DataError
 from retail_intel.kpis.compute import ENGINES, run_engine
 from retail_intel.kpis.inputs import BranchInfo, Interval, KpiParams, prepare_inputs
 from tests.kpi_helpers import (
@@ -380,3 +382,15 @@ def test_engines_agree_on_several_branches_and_zones() -> None:
     for row, ref in zip(rows, reference, strict=True):
         for name, value in ref.items():
             assert close(row[name], value), (name, row[name], value, row["branch_id"], row["window_start"])
+
+
+def test_missing_timestamps_are_a_data_error() -> None:
+    shop = BranchInfo("b1", "UTC", capacity=20, customers_per_staff=4.0, min_staff=1)
+    table = movements_table([entered("b1", at(9), at(10))])
+    broken = table.set_column(
+        table.schema.get_field_index("first_seen"),
+        "first_seen",
+        pa.array([None], table.schema.field("first_seen").type),
+    )
+    with pytest.raises(DataError, match="first_seen is empty"):
+        prepare_inputs(broken, [shop], KpiParams(window_minutes=60))

@@ -38,7 +38,9 @@ def api(site: Site) -> Api:
 
 def parsed(rows: list[dict[str, Any]], times: set[str]) -> list[dict[str, Any]]:
     """API rows with their time strings turned back into datetimes, to compare with Arrow rows."""
-    return [{k: dt.datetime.fromisoformat(v) if k in times and v is not None else v for k, v in r.items()} for r in rows]
+    return [
+        {k: dt.datetime.fromisoformat(v) if k in times and v is not None else v for k, v in r.items()} for r in rows
+    ]
 
 
 def with_times(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:

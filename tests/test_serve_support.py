@@ -76,7 +76,9 @@ def movement_rows(branch: str, day: dt.datetime, count: int, seed: int) -> list[
 
 def write_day(data_dir: Path, branch: str, day: dt.datetime, count: int, seed: int, key: str | None = None) -> Path:
     table = pa.Table.from_pylist(movement_rows(branch, day, count, seed), schema=MOVEMENT_SCHEMA)
-    return write_movements(table, data_dir, branch_id=branch, day=day.date(), source_key=key or f"{branch}-{day.date()}")
+    return write_movements(
+        table, data_dir, branch_id=branch, day=day.date(), source_key=key or f"{branch}-{day.date()}"
+    )
 
 
 def kpi_rows(branch: str, minutes: int, first: dt.datetime, windows: int, version: int = 0) -> pa.Table:

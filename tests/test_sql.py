@@ -382,7 +382,7 @@ def test_cli_csv(sql_cli: SqlCli) -> None:
 def test_cli_json(sql_cli: SqlCli) -> None:
     result = sql_cli(QUERY, "-f", "json")
     rows = json.loads(result.stdout)
-    assert [r["visits"] for r in rows] == [2, 1, 0, 1]
+    assert [r["visits"] for r in rows] == [2, 0, 1, 1]
     # sums come back from DuckDB as decimals; JSON gets plain numbers
     total = json.loads(sql_cli("SELECT sum(visits) AS s FROM customers", "-f", "json").stdout)
     assert total == [{"s": 4}]

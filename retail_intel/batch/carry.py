@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from retail_intel.errors import DataError
-from retail_intel.movements.tracks import Track
+from retail_intel.movements.tracks import FloatArray, Track
 from retail_intel.pipeline.continuity import CarriedPerson
 from retail_intel.storage import atomic_write_bytes
 
@@ -60,6 +61,10 @@ def write_carry(path: Path, carry: Carry) -> Path:
     return atomic_write_bytes(json.dumps(document).encode("utf-8"), path)
 
 
+def _floats(person: dict[str, Any], name: str) -> FloatArray:
+    return np.asarray(person[name], dtype=np.float64)
+
+
 def read_carry(path: Path) -> Carry:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -69,7 +74,12 @@ def read_carry(path: Path) -> Carry:
                 Track(
                     track_id=int(p["track_id"]),
                     frames=np.asarray(p["frames"], dtype=np.int64),
-                    **{name: np.asarray(p[name], dtype=np.float64) for name in _ARRAYS},
+                    t=_floats(p, "t"),
+                    x=_floats(p, "x"),
+                    y=_floats(p, "y"),
+                    height=_floats(p, "height"),
+                    confidence=_floats(p, "confidence"),
+                    width=_floats(p, "width"),
                 ),
             )
             for p in document["people"]
@@ -110,3 +120,28 @@ def carried_into(carry: Carry, start_time: dt.datetime) -> tuple[CarriedPerson, 
         )
         out.append(CarriedPerson(person.customer_id, shifted))
     return tuple(out)
+
+
+def drop_claimed(path: Path, claimed: tuple[str, ...] | list[str]) -> bool:
+    """Remove the rows of ``claimed`` customer ids from a movement or trajectory file; True if it changed.
+
+    Used on the previous segment's files once the next segment has written the
+    people it took over. Idempotent: a file without those ids is left alone.
+    """
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from retail_intel.storage import atomic_write_table
+
+    if not claimed or not path.is_file():
+        return False
+    try:
+        table = pq.read_table(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read it to hand its people on to the next segment ({exc})") from exc
+    keep = pc.invert(pc.is_in(table.column("customer_id"), value_set=pa.array(list(claimed), pa.string())))
+    kept = table.filter(keep)
+    if kept.num_rows == table.num_rows:
+        return False
+    atomic_write_table(kept, path)
+    return True

@@ -210,7 +210,9 @@ def _manifest_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
             if entry and not entry.startswith("#"):
                 rows.append((number, {"path": entry}))
         return rows
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip() and not line.startswith("#")]
+    lines = [
+        (n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip() and not line.startswith("#")
+    ]
     if not lines:
         return []
     reader = csv.reader([line for _, line in lines])

@@ -49,6 +49,9 @@ class LedgerEntry:
     start_time: str  # ISO 8601, UTC
     duration_s: float | None
     movements: str | None = None  # relative to the data directory
+    # (size, mtime) of the movement file as this entry left it: any later
+    # rewrite (another key's run, a crash mid-way, a hand edit) voids the entry.
+    movements_stat: tuple[int, int] | None = None
     trajectories: str | None = None
     carry: str | None = None
     claimed: tuple[str, ...] = ()  # customer ids taken over from the previous segment
@@ -66,6 +69,7 @@ class LedgerEntry:
     def to_line(self) -> str:
         data = asdict(self)
         data["claimed"] = list(self.claimed)
+        data["movements_stat"] = list(self.movements_stat) if self.movements_stat else None
         return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
     @classmethod
@@ -73,7 +77,18 @@ class LedgerEntry:
         known = {f for f in cls.__dataclass_fields__}
         values = {k: v for k, v in data.items() if k in known}
         values["claimed"] = tuple(values.get("claimed") or ())
+        stat = values.get("movements_stat")
+        values["movements_stat"] = (int(stat[0]), int(stat[1])) if stat else None
         return cls(**values)
+
+
+def file_stat(path: Path) -> tuple[int, int] | None:
+    """(size, mtime in ns) of ``path``; None when it does not exist."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return (stat.st_size, stat.st_mtime_ns)
 
 
 def ledger_path(data_dir: Path) -> Path:
@@ -121,13 +136,14 @@ class Ledger:
         return self._by_key.get(key)
 
     def done(self, key: str) -> LedgerEntry | None:
-        """The ``done`` entry of ``key`` if its outputs are still on disk."""
+        """The ``done`` entry of ``key`` if its outputs are on disk as it left them."""
         entry = self._by_key.get(key)
-        if entry is None or entry.status != DONE:
+        if entry is None or entry.status != DONE or entry.movements is None or entry.carry is None:
             return None
-        for rel in (entry.movements, entry.carry):
-            if rel is None or not (self.data_dir / rel).is_file():
-                return None
+        if not (self.data_dir / entry.carry).is_file():
+            return None
+        if file_stat(self.data_dir / entry.movements) != entry.movements_stat:
+            return None
         return entry
 
     def failed(self, key: str) -> LedgerEntry | None:

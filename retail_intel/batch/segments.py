@@ -148,7 +148,9 @@ def plan_for(job: FileJob, config: Config, data_dir: Path, flags: Mapping[str, A
     return plan
 
 
-def prepare(job: FileJob, config: Config, data_dir: Path, flags: Mapping[str, Any], ledger: Ledger) -> Segment | Rejected:
+def prepare(
+    job: FileJob, config: Config, data_dir: Path, flags: Mapping[str, Any], ledger: Ledger
+) -> Segment | Rejected:
     """Resolve and check one file; a :class:`Rejected` says why it cannot run."""
     try:
         plan = plan_for(job, config, data_dir, flags)

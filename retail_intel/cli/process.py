@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -21,6 +22,7 @@ from retail_intel.cli.common import (
     parse_time_option,
     to_json,
 )
+from retail_intel.errors import InputError
 from retail_intel.timeutil import parse_duration
 
 PROCESS_HELP = """Turn a recorded video into one movement event per person (entered / passed), as Parquet.
@@ -34,7 +36,33 @@ Examples:
   retail-intel process sample_videos/vtest.avi --branch b1 --start-time 2026-02-08T10:00:00+00:00
 
   retail-intel process cam1_20260208_100000.mp4 --branch b1 --camera cam1 --roi 100,100,500,400
+
+A folder, a quoted glob pattern or a manifest (.txt/.list/.csv) processes a whole batch: each file's
+branch, camera and start time come from the config (archive/<branch>/<camera>/ folders or a camera's
+filename_pattern); finished files are recorded in a ledger and skipped next time. Exit code 3 means
+some files failed (listed with their reasons). See docs/batch.md.
+
+  retail-intel process archive/ --config config/ --workers 2
+
+  retail-intel process 'archive/*/entrance/*.mp4' --executor ray --address auto
+
+A stream URL (rtsp://, http://, udp://, srt://, ...) is read live until Ctrl-C, SIGTERM or --duration:
+each person is judged when their track ends and the finished ones are written every --flush as a new
+Parquet file; a dropped stream is reopened with back-off and the gap recorded. See docs/live.md.
+
+  retail-intel process 'rtsp://user:pass@192.168.1.20:554/stream1' --branch b1 --camera cam1 --flush 5m
 """
+
+
+def _dispatch(source: str) -> str:
+    """What ``process`` was given: ``video`` (one file), ``batch`` (folder, glob, manifest) or ``live`` (a URL)."""
+    from retail_intel.live.urls import is_stream_url
+
+    if is_stream_url(source):  # before the batch test: a URL's '?' is no glob
+        return "live"
+    from retail_intel.batch.discover import batch_kind
+
+    return "batch" if batch_kind(source) is not None else "video"
 
 
 def _config_or_none(config: Path, explicit: bool) -> Path | None:
@@ -47,8 +75,18 @@ def _config_or_none(config: Path, explicit: bool) -> Path | None:
 
 def process(
     ctx: typer.Context,
-    video: Annotated[Path, typer.Argument(help="Recorded video file (mp4, avi, mkv, ...).", show_default=False)],
-    branch: Annotated[str, typer.Option("--branch", "-b", help="Branch id the footage belongs to.")],
+    video: Annotated[
+        str,
+        typer.Argument(
+            metavar="SOURCE",
+            help="Recorded video file (mp4, avi, mkv, ...); or a folder, a quoted glob or a manifest for a batch.",
+            show_default=False,
+        ),
+    ],
+    branch: Annotated[
+        str | None,
+        typer.Option("--branch", "-b", help="Branch id the footage belongs to (one video; a batch maps each file)."),
+    ] = None,
     camera: Annotated[
         str | None, typer.Option("--camera", help="Camera id in the branch config (default: the branch's first).")
     ] = None,
@@ -115,14 +153,92 @@ def process(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     fmt: FormatOpt = OutputFormat.table,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-j", min=1, help="Batch: videos processed at once (default 1).")
+    ] = None,
+    executor: Annotated[
+        str, typer.Option("--executor", help="Batch: local (this machine) or ray (a Ray cluster).")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="Batch with --executor ray: cluster address (auto, ray://HOST:10001)."),
+    ] = None,
+    no_kpis: Annotated[
+        bool, typer.Option("--no-kpis", help="Batch: do not recompute the KPIs of the affected branches and days.")
+    ] = False,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Batch: also retry files that failed before with the same settings.")
+    ] = False,
+    duration: Annotated[
+        str | None,
+        typer.Option("--duration", help="Stream URL: stop after this long, e.g. 8h (default: until Ctrl-C)."),
+    ] = None,
+    flush: Annotated[
+        str | None, typer.Option("--flush", help="Stream URL: write finished people this often (default 5m).")
+    ] = None,
 ) -> None:
     from retail_intel.pipeline.plan import ProcessRequest, make_plan
     from retail_intel.pipeline.run import process_video, summary_rows
 
+    if (duration is not None or flush is not None) and _dispatch(video) != "live":
+        raise InputError("--duration and --flush are for a live stream URL (rtsp://, http://, ...), not files")
+    if _dispatch(video) == "batch":
+        from retail_intel.batch.runner import BatchRequest
+        from retail_intel.cli.process_batch import process_batch
+
+        for name, given in (("--branch", branch), ("--camera", camera), ("--start-time", start_time)):
+            if given is not None:
+                raise InputError(f"{name} is for one video; a batch takes it from the config or the manifest")
+        if save_video is not None:
+            raise InputError("--save-video is for one video, not a batch")
+        flags = {
+            "roi": roi,
+            "zone": zone,
+            "line": line,
+            "passby_zone": passby_zone,
+            "model": model,
+            "imgsz": imgsz,
+            "conf": conf,
+            "device": device,
+            "tiles": tiles,
+            "backend": backend,
+            "stride": stride,
+            "motion_threshold": motion_threshold,
+            "fps": fps,
+            "min_dwell": parse_duration(min_dwell) if min_dwell is not None else None,
+            "min_track": parse_duration(min_track) if min_track is not None else None,
+            "max_frames": max_frames,
+        }
+        batch = BatchRequest(
+            source=video,
+            config_dir=config,
+            data_dir=data_dir,
+            settings={k: v for k, v in flags.items() if v is not None},
+            workers=workers,
+            executor=executor,
+            address=address,
+            kpis=not no_kpis,
+            retry_failed=retry_failed,
+        )
+        process_batch(batch, fmt=fmt, quiet=quiet)
+        return
+    if branch is None:
+        raise click.MissingParameter(param_hint="'--branch' / '-b'", param_type="option")
+    batch_only = {
+        "--workers": workers is not None,
+        "--executor": executor != "local",
+        "--address": address is not None,
+        "--no-kpis": no_kpis,
+        "--retry-failed": retry_failed,
+    }
+    for name, used in batch_only.items():
+        if used:
+            raise InputError(f"{name} is for a batch (a folder, a glob pattern or a manifest), not one video")
+    video_path = Path(video)
     source = ctx.get_parameter_source("config")
     config_given = source is not None and source.name != "DEFAULT"
     request = ProcessRequest(
-        video=video,
+        video=video_path,
         branch=branch,
         data_dir=data_dir,
         config_dir=_config_or_none(config, config_given),
@@ -147,6 +263,12 @@ def process(
         max_frames=max_frames,
     )
     plan = make_plan(request)
+    if _dispatch(video) == "live":
+        from retail_intel.cli.process_live import live_options, refuse_file_only, run_live
+
+        refuse_file_only({"--start-time": start_time is not None})
+        run_live(plan, live_options(video, duration=duration, flush=flush), fmt=fmt, quiet=quiet)
+        return
     bar = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -157,7 +279,7 @@ def process(
         console=err,
         disable=quiet,
     )
-    task = bar.add_task(video.name, total=None, fps=0.0, start=False)
+    task = bar.add_task(video_path.name, total=None, fps=0.0, start=False)
 
     def progress(done: int, total: int | None) -> None:
         # Started on the first decoded frame, so input errors print no empty bar.
@@ -181,7 +303,7 @@ def process(
 
         render_rows(summary_rows(summary), fmt)
         return
-    table = Table(title=f"{video.name}: branch {summary.branch_id}, camera {summary.camera_id}")
+    table = Table(title=f"{video_path.name}: branch {summary.branch_id}, camera {summary.camera_id}")
     table.add_column("")
     table.add_column("", justify="right")
     for label, value in (

@@ -132,6 +132,9 @@ class DetectionSettings(_Model):
     min_dwell: float | None = Field(default=None, ge=0, description="seconds inside the ROI to count as entered")
     min_track: float | None = Field(default=None, ge=0, description="tracks shorter than this (s) are noise")
     track_buffer: float | None = Field(default=None, gt=0, description="seconds a lost track is kept")
+    new_track_conf: float | None = Field(
+        default=None, gt=0, lt=1, description="confidence a detection needs to start a new track"
+    )
     stride: int | None = Field(default=None, ge=1, description="run detection on every n-th frame")
     backend: Literal["auto", "openvino", "torch"] | None = Field(
         default=None, description="inference engine: auto picks OpenVINO on CPU when installed"

@@ -110,12 +110,17 @@ def _employees(rng: np.random.Generator, branches: list[Branch], start: dt.date,
     employees = []
     for branch in branches:
         open_days = [d for d in WEEKDAYS if d in branch.opening_hours]
-        staff = max(branch.min_staff + 2, branch.capacity // 40)
+        # About the staffing norm at any time (short at busy peaks): each works
+        # five days a week on an early or a late shift, days off rotating so
+        # every day and both halves of it get about the same cover.
+        per_shift = max(1, branch.min_staff + branch.capacity // 150)
+        staff = 2 * -(-per_shift * len(open_days) // 5)
+        days_off = max(0, len(open_days) - 5)
+        rotation = int(rng.integers(len(open_days)))
         for index in range(staff):
-            work_days = sorted(
-                rng.choice(open_days, size=min(5, len(open_days)), replace=False).tolist(),
-                key=WEEKDAYS.index,
-            )
+            first_off = (rotation + (index // 2) * days_off) % len(open_days)
+            off = {open_days[(first_off + k) % len(open_days)] for k in range(days_off)}
+            work_days = [d for d in open_days if d not in off]
             early = index % 2 == 0
             weekly = []
             for day in work_days:

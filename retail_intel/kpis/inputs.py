@@ -20,7 +20,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from retail_intel.errors import InputError
+from retail_intel.errors import DataError, InputError
 from retail_intel.kpis.schema import (
     BRANCH_SCHEMA,
     INTERVAL_KINDS,
@@ -127,6 +127,9 @@ def data_spans(movements: pa.Table) -> dict[str, tuple[int, int] | None]:
     for batch in movements.select(["branch_id", "action_type", "enter_time", "exit_time", "first_seen"]).to_batches():
         if batch.num_rows == 0:
             continue
+        for column in ("enter_time", "exit_time", "first_seen"):
+            if batch.column(column).null_count:
+                raise DataError(f"movements: {column} is empty in some rows; every movement needs it")
         branch_codes, branch_values = _codes(batch.column(0))
         action_codes, action_values = _codes(batch.column(1))
         entered = action_codes == (action_values.index("entered") if "entered" in action_values else -2)

@@ -4,8 +4,9 @@ It follows the same definitions as :mod:`retail_intel.kpis.sql_engine` and
 works in integer microseconds for the same reason (exact integrals). Window
 lookup: each branch's window boundaries lie on a grid (``grid_us``) counted
 from its first window start, so a timestamp's global cell number is integer
-arithmetic and ``cell_window[cell]`` is its window id (``gw``). That lookup
-array is the one small intermediate result that is collected.
+arithmetic and ``cell_window[cell]`` is its window id (``gw``). Only small
+intermediate results are collected: the windows, the lookup array and the
+per-window series.
 """
 
 from __future__ import annotations
@@ -249,6 +250,10 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
             sxy=rolling(pl.col("seq") * pl.col("visitors")),
             sxx=rolling(pl.col("seq") * pl.col("seq")),
         )
+        # One row per window: small, and used twice below (baseline and KPIs),
+        # so it is computed once here rather than left to the optimizer.
+        .collect()
+        .lazy()
     )
     length = pl.col("we") - pl.col("ws")
     kpis = (

@@ -3,8 +3,9 @@
 The inputs are registered as the views ``movements``, ``windows``,
 ``branches`` and ``intervals``; the statements below build a few temporary
 tables and end in one SELECT of exactly the KPI columns. Times are handled
-as integer microseconds (``epoch_us``) so occupancy integrals and staff
-overlaps are exact and both engines agree to the last bit.
+as integer microseconds (``epoch_us``) so occupancy integrals, staff
+overlaps and momentum sums are exact integers and agree with the Polars
+engine to the last bit (only the mean dwell depends on summation order).
 
 How a timestamp finds its window without a sorted as-of join: every window
 boundary of a branch lies on a grid (``branches.grid_us``) counted from the
@@ -70,38 +71,50 @@ WHERE pts.t >= pts.s0 AND pts.t < pts.s1
 GROUP BY c.gw
 """
 
-# Occupancy sweep, window by window. Each entered person is +1 at enter_time
-# (clipped to the series start: people already inside when it begins) and -1
-# at exit_time. Per window: net change, the change at exactly its start, the
-# integral contribution sum(d * (we - t)), and the highest running level
-# after its start; ties sort exits first so a simultaneous exit and entry
-# never shows a level above the true one. The carry-in from earlier windows
-# is added afterwards (_KPIS).
-_OCCUPANCY = """
-CREATE TEMP TABLE occ AS
+# Occupancy events, one row per change. Each entered person is +1 at
+# enter_time (clipped to the series start: people already inside when it
+# begins) and -1 at exit_time; both are placed in their window (gw) with the
+# offset from the window start and their share of the window's integral,
+# d * (we - t). Kept narrow: the sort below is the costliest step.
+_OCCUPANCY_EVENTS = """
+CREATE TEMP TABLE ev AS
 WITH ent AS (
     SELECT b.cell0, b.s0, b.s1, b.grid, greatest(epoch_us(m.enter_time), b.s0) AS tin, epoch_us(m.exit_time) AS tout
     FROM movements m JOIN b ON m.branch_id = b.branch_id
     WHERE m.action_type = 'entered' AND m.exit_time > m.enter_time
       AND epoch_us(m.exit_time) > b.s0 AND epoch_us(m.enter_time) < b.s1
 ),
-ev AS (
+changes AS (
     SELECT cell0 + (tin - s0) // grid AS cell, tin AS t, 1 AS d FROM ent
     UNION ALL
     SELECT cell0 + (tout - s0) // grid AS cell, tout AS t, -1 AS d FROM ent WHERE tout < s1
-),
-lv AS (
-    SELECT c.gw, ev.t - c.ws AS since_start, ev.d, ev.d * (c.we - ev.t) AS tail,
-           sum(ev.d) OVER (PARTITION BY c.gw ORDER BY ev.t, ev.d ROWS UNBOUNDED PRECEDING) AS level
-    FROM ev JOIN cells c USING (cell)
 )
-SELECT gw,
-       sum(d)::BIGINT AS net,
-       coalesce(sum(d) FILTER (WHERE since_start = 0), 0)::BIGINT AS net_at_start,
-       sum(tail)::BIGINT AS tail_us,
-       max(level) FILTER (WHERE since_start > 0)::BIGINT AS max_after_start
-FROM lv
-GROUP BY gw
+SELECT c.gw, changes.t - c.ws AS since_start, changes.d::TINYINT AS d, changes.d * (c.we - changes.t) AS tail
+FROM changes JOIN cells c USING (cell)
+"""
+
+# Per window: net change, the change at exactly its start, the integral
+# contribution, and the highest running level after its start (relative to
+# the carry-in from earlier windows, which _KPIS adds). Ties sort exits first
+# so a simultaneous exit and entry never shows a level above the true one.
+_OCCUPANCY = """
+CREATE TEMP TABLE occ AS
+WITH sums AS (
+    SELECT gw,
+           sum(d)::BIGINT AS net,
+           coalesce(sum(d) FILTER (WHERE since_start = 0), 0)::BIGINT AS net_at_start,
+           sum(tail)::BIGINT AS tail_us
+    FROM ev
+    GROUP BY gw
+),
+levels AS (
+    SELECT gw, since_start, sum(d) OVER (PARTITION BY gw ORDER BY since_start, d ROWS UNBOUNDED PRECEDING) AS level
+    FROM ev
+),
+peaks AS (
+    SELECT gw, max(level) FILTER (WHERE since_start > 0)::BIGINT AS max_after_start FROM levels GROUP BY gw
+)
+SELECT * FROM sums JOIN peaks USING (gw)
 """
 
 # Staff presence (microseconds of overlap, summed over people), promotion and
@@ -131,12 +144,12 @@ FROM per_window p JOIN w USING (gw)
 GROUP BY p.gw
 """
 
-# Window-level KPIs. carry = occupancy just before the window (running sum of
-# earlier windows' net change). Momentum is the least-squares slope of
-# visitors against seq over the last $momentum rows, from integer sums so it
-# is exact. Baseline averages visitors of the windows with the same local
-# wall-clock slot 1..$weeks weeks earlier that exist in the series.
-_KPIS = """
+# One row per window with everything joined, carry-in occupancy (running
+# sum of earlier windows' net change) and the sums for the momentum slope:
+# the least-squares slope of visitors against seq over the last $momentum
+# rows, from integer sums so it is exact.
+_SERIES = """
+CREATE TEMP TABLE k AS
 WITH wk AS (
     SELECT w.*, b.capacity, b.customers_per_staff, b.min_staff,
            coalesce(v.visitors, 0) AS visitors, coalesce(v.passed, 0) AS passed,
@@ -149,17 +162,21 @@ WITH wk AS (
     FROM w JOIN b USING (branch_id)
     LEFT JOIN counts v USING (gw)
     LEFT JOIN occ o USING (gw) LEFT JOIN ivw s USING (gw)
-),
-k AS (
-    SELECT wk.*,
-           coalesce(sum(net) OVER (PARTITION BY branch_id ORDER BY seq
-                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS carry,
-           count(*) OVER mom AS n, sum(seq) OVER mom AS sx, sum(visitors) OVER mom AS sy,
-           sum(seq * visitors) OVER mom AS sxy, sum(seq * seq) OVER mom AS sxx
-    FROM wk
-    WINDOW mom AS (PARTITION BY branch_id ORDER BY seq ROWS BETWEEN $momentum - 1 PRECEDING AND CURRENT ROW)
-),
-bl AS (
+)
+SELECT wk.*,
+       coalesce(sum(net) OVER (PARTITION BY branch_id ORDER BY seq
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS carry,
+       count(*) OVER mom AS n, sum(seq) OVER mom AS sx, sum(visitors) OVER mom AS sy,
+       sum(seq * visitors) OVER mom AS sxy, sum(seq * seq) OVER mom AS sxx
+FROM wk
+WINDOW mom AS (PARTITION BY branch_id ORDER BY seq ROWS BETWEEN $momentum - 1 PRECEDING AND CURRENT ROW)
+"""
+
+# The KPIs of the output windows. Baseline averages visitors of the windows
+# with the same local wall-clock slot 1..$weeks weeks earlier that exist in
+# the series.
+_KPIS = """
+WITH bl AS (
     SELECT cur.gw, avg(prev.visitors) AS baseline
     FROM k cur
     CROSS JOIN range(1, $weeks + 1) AS back(j)
@@ -212,7 +229,7 @@ FROM adequacy
 ORDER BY branch_id, window_start
 """
 
-_STATEMENTS = (_WINDOWS, _BRANCH_BOUNDS, _CELLS, _COUNTS, _OCCUPANCY, _INTERVALS)
+_STATEMENTS = (_WINDOWS, _BRANCH_BOUNDS, _CELLS, _COUNTS, _OCCUPANCY_EVENTS, _OCCUPANCY, _INTERVALS)
 
 
 def compute(inputs: KpiInputs, params: KpiParams, *, threads: int | None = None) -> pa.Table:
@@ -229,10 +246,10 @@ def compute(inputs: KpiInputs, params: KpiParams, *, threads: int | None = None)
         con.register("intervals", inputs.intervals)
         for statement in _STATEMENTS:
             con.execute(statement)
+        con.execute(_SERIES, {"momentum": params.momentum_windows})
         result = con.sql(
             _KPIS,
             params={
-                "momentum": params.momentum_windows,
                 "weeks": params.baseline_weeks,
                 "minutes": params.window_minutes,
                 "computed_at": params.computed_at,

@@ -35,7 +35,6 @@ from retail_intel.live.stream import (
 )
 from retail_intel.live.urls import redact_url
 from retail_intel.movements.events import Judgement, SourceInfo, judge
-from retail_intel.movements.stitch import StitchSettings
 from retail_intel.pipeline.plan import ProcessPlan
 from retail_intel.pipeline.run import DetectorFactory, camera_frame_path, default_detector_factory
 from retail_intel.vision.detections import Detections, Detector
@@ -56,7 +55,6 @@ class LiveOptions:
     duration_s: float | None = None
     session_id: str | None = None
     stream: StreamSettings = field(default_factory=StreamSettings)
-    stitch: StitchSettings = field(default_factory=StitchSettings)
     # How often finished tracks are looked for (seconds of session clock).
     judge_every_s: float = 1.0
     # How long the loop waits for a frame before it does its periodic work.
@@ -141,7 +139,7 @@ class _Session:
         self.session_id = options.session_id or new_session_id(plan.data_dir, plan.camera_id, started)
         self.url = redact_url(options.url)
         self.fragments = OpenFragments()
-        self.pool = PeoplePool(options.stitch)
+        self.pool = PeoplePool(plan.stitch)
         self.pending: list[Judgement] = []
         self.writer = FlushWriter(plan.data_dir, plan.branch_id, plan.camera_id, self.session_id, plan.rules)
         self.record = record_path(plan.data_dir, plan.camera_id, self.session_id)
@@ -210,7 +208,7 @@ class _Session:
         fresh_ids = {f.index for f in fresh}
         found = dict(zip((f.index for f in fresh), self._detect(fresh), strict=True))
         if self.tracker is None:
-            self.tracker = ByteTracker(TrackerSettings(track_buffer_s=self.plan.track_buffer_s), self.tracker_fps)
+            self.tracker = ByteTracker(self.plan.tracker, self.tracker_fps)
         self.frames += len(frames)
         for frame in due:
             if frame.index in fresh_ids:
@@ -246,14 +244,12 @@ class _Session:
             self.pool.add(self.fragments.close_all())
             final = self.pool.take_all()
         else:
-            self.pool.add(self.fragments.close_idle(now_t, self.plan.track_buffer_s))
+            self.pool.add(self.fragments.close_idle(now_t, self.plan.tracker.track_buffer_s))
             final = self.pool.take_final(now_t, self.fragments.spans())
         self.last_judged_t = now_t
         if not final:
             return
-        judgement = judge(
-            final, self.plan.rules, min_track_s=self.plan.min_track_s, stitch_settings=self.options.stitch
-        )
+        judgement = judge(final, self.plan.rules, min_track_s=self.plan.min_track_s, stitch_settings=self.plan.stitch)
         for key, value in judgement.counts.items():
             self.totals[key] += value
         self.totals["dropped_tracks"] += judgement.dropped_tracks
@@ -336,7 +332,7 @@ class _Session:
             connected=state.connected,
             gaps=len(state.gaps) + (state.open_gap is not None),
             open_gap_since=state.open_gap.start if state.open_gap else None,
-            open_gap_reason=state.open_gap.reason if state.open_gap else None,
+            open_gap_reason=(state.open_gap.last_error or state.open_gap.reason) if state.open_gap else None,
             frames_dropped=state.frames_dropped,
         )
 
@@ -364,6 +360,7 @@ def process_stream(
         raise InputError("--save-video is for recorded files; a live stream writes no annotated video")
     stop = stop or threading.Event()
     detector = (detector_factory or default_detector_factory)(plan)
+    _import_slow_modules()
     started = clock()
     session = _Session(plan, options, detector, started)
     source = source or StreamReader(options.url, options.stream, clock=clock)
@@ -435,6 +432,14 @@ def process_stream(
         progress(session.status(now))
     files = [Path(f.movements) for f in session.writer.flushes]
     return LiveResult(session.summary(now, stop_reason=stop_reason, running=False), record, files)
+
+
+def _import_slow_modules() -> None:
+    """Pay the first-use imports (seconds) before the stream runs: later, that pause would cost frames."""
+    import pyarrow as pa
+
+    ByteTracker(TrackerSettings(), FALLBACK_FPS)  # ultralytics, torch
+    pa.array([dt.datetime(2026, 1, 1, tzinfo=dt.UTC)], pa.timestamp("us", tz="UTC"))  # pandas, via pyarrow
 
 
 def _finish_quietly(session: _Session, source: FrameSource, clock: Clock, stop_reason: str) -> None:

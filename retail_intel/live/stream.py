@@ -77,8 +77,9 @@ class Gap:
 
     start: dt.datetime
     end: dt.datetime | None
-    reason: str
+    reason: str  # why the stream dropped
     attempts: int = 0  # failed reconnection attempts during the gap
+    last_error: str | None = None  # why the latest of them failed
 
     @property
     def seconds(self) -> float | None:
@@ -91,6 +92,7 @@ class Gap:
             "seconds": self.seconds,
             "reason": self.reason,
             "attempts": self.attempts,
+            "last_error": self.last_error,
         }
 
 
@@ -184,6 +186,8 @@ class StreamReader:
         self.url = url
         self.settings = settings or StreamSettings()
         self._opener: OpenCapture = opener or (lambda u: open_capture(u, self.settings))
+        self._quiet_opencv = opener is None
+        self._opencv_level: int | None = None
         self._clock = clock
         self._stop = threading.Event()
         self._wait = wait or self._stop.wait
@@ -199,6 +203,13 @@ class StreamReader:
     def start(self) -> None:
         if self._thread is not None:
             raise RuntimeError("the stream reader was already started")
+        if self._quiet_opencv:
+            # OpenCV warns on every failed open; while reconnecting that would
+            # be a line a second on the terminal. Restored by stop().
+            import cv2
+
+            self._opencv_level = cv2.utils.logging.getLogLevel()
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
         self._thread = threading.Thread(target=self._run, name="retail-intel-stream", daemon=True)
         self._thread.start()
 
@@ -215,6 +226,11 @@ class StreamReader:
         if self._thread is not None:
             # bounded: a blocked read returns within the read time-out
             self._thread.join(timeout=self.settings.read_timeout_s + self.settings.open_timeout_s + 5)
+        if self._opencv_level is not None:
+            import cv2
+
+            cv2.utils.logging.setLogLevel(self._opencv_level)
+            self._opencv_level = None
 
     def state(self) -> SourceState:
         with self._ready:
@@ -251,7 +267,7 @@ class StreamReader:
                 self._state.open_gap = Gap(since or self._clock(), None, reason)
             else:
                 self._state.open_gap.attempts += 1
-                self._state.open_gap.reason = reason
+                self._state.open_gap.last_error = reason
 
     def _run(self) -> None:
         index = 0

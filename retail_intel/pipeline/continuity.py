@@ -34,11 +34,15 @@ from retail_intel.movements.events import Judgement, customer_id, judge
 from retail_intel.movements.stitch import StitchSettings, stitch
 from retail_intel.movements.tracks import Track
 
-# The stitcher bridges gaps up to this long, so anybody seen this close to the
-# end of a segment may still be joined with somebody at the start of the next.
-DEFAULT_HOLD_S = StitchSettings().max_gap_s
+
+def stitch_horizon(settings: StitchSettings) -> float:
+    """The longest gap the stitcher bridges: anybody seen this close to the end of a
+    segment may still be joined with somebody at the start of the next."""
+    return max(settings.max_gap_s, settings.still_gap_s)
+
+
 # Judging people that are already stitched must not stitch them again.
-_NO_STITCH = StitchSettings(max_gap_s=0.0)
+_NO_STITCH = StitchSettings(max_gap_s=0.0, still_gap_s=0.0)
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,8 @@ class Continuity:
     """What :func:`~retail_intel.pipeline.run.process_video` needs to work across a cut."""
 
     carry_in: tuple[CarriedPerson, ...] = ()
-    hold_s: float = DEFAULT_HOLD_S  # people last seen this close to the end are handed on
+    # people last seen this close to the end are handed on; None: the stitcher's horizon
+    hold_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,7 @@ def judge_across_cut(
     min_track_s: float,
     continuity: Continuity,
     end_t: float,
+    stitch_settings: StitchSettings | None = None,
 ) -> CutJudgement:
     """Stitch the carried people with this video's fragments, judge, and find who is open at ``end_t``.
 
@@ -94,7 +100,8 @@ def judge_across_cut(
     carried = {p.track.track_id: p.customer_id for p in continuity.carry_in}
     if any(tid >= 0 for tid in carried):
         raise ValueError("carried tracks need negative track ids")
-    people = stitch([p.track for p in continuity.carry_in] + list(fragments))
+    settings = stitch_settings or StitchSettings()
+    people = stitch([p.track for p in continuity.carry_in] + list(fragments), settings)
     mine: list[Track] = []
     claimed: list[str] = []
     for person in people:
@@ -107,7 +114,8 @@ def judge_across_cut(
     judgement = replace(judgement, fragments=len(fragments))
     # Short people (dropped as noise here) are handed on too: joined with the
     # next segment they may be long enough to count.
-    open_tracks = tuple(p for p in mine if p.end >= end_t - continuity.hold_s)
+    hold_s = stitch_horizon(settings) if continuity.hold_s is None else continuity.hold_s
+    open_tracks = tuple(p for p in mine if p.end >= end_t - hold_s)
     return CutJudgement(judgement, open_tracks, carried, tuple(claimed))
 
 

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 from retail_intel.errors import InputError
 from retail_intel.movements.classify import CountingRules
 from retail_intel.movements.geometry import CountingLine, Polygon, parse_line, parse_points, parse_rect
+from retail_intel.movements.stitch import StitchSettings
+from retail_intel.vision.tracker import TrackerSettings
 
 T = TypeVar("T")
 
@@ -31,6 +33,9 @@ class Defaults:
     min_dwell: float = 2.0
     min_track: float = 1.0
     track_buffer: float = 3.0
+    # Crowded eye-level scenes want this higher (0.5): half-hidden people then
+    # extend existing tracks instead of starting ones that steal identities.
+    new_track_conf: float = TrackerSettings().new_track_thresh
     stride: int = 1
 
 
@@ -63,6 +68,7 @@ class ProcessRequest:
     min_dwell: float | None = None
     min_track: float | None = None
     track_buffer: float | None = None
+    new_track_conf: float | None = None
     stride: int | None = None
     start_time: dt.datetime | None = None
     save_video: Path | None = None
@@ -95,6 +101,8 @@ class ProcessPlan:
     track_buffer_s: float
     stride: int
     motion_threshold: float
+    tracker: TrackerSettings
+    stitch: StitchSettings
     filename_pattern: str | None
     start_time: dt.datetime | None
     data_dir: Path
@@ -184,6 +192,11 @@ def make_plan(request: ProcessRequest) -> ProcessPlan:
         track_buffer_s=_pick(request.track_buffer, c.track_buffer if c else None, DEFAULTS.track_buffer),
         stride=_pick(request.stride, c.stride if c else None, DEFAULTS.stride),
         motion_threshold=_pick(request.motion_threshold, c.motion_threshold if c else None, DEFAULTS.motion_threshold),
+        tracker=TrackerSettings(
+            track_buffer_s=_pick(request.track_buffer, c.track_buffer if c else None, DEFAULTS.track_buffer),
+            new_track_thresh=_pick(request.new_track_conf, c.new_track_conf if c else None, DEFAULTS.new_track_conf),
+        ),
+        stitch=StitchSettings(),
         filename_pattern=c.filename_pattern if c else None,
         start_time=request.start_time,
         data_dir=request.data_dir,

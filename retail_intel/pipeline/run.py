@@ -6,6 +6,7 @@ so tests drive the whole loop with a scripted fake and no weights.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -27,7 +28,7 @@ from retail_intel.storage import atomic_write_bytes
 from retail_intel.vision.annotate import write_image
 from retail_intel.vision.detections import Detector
 from retail_intel.vision.motion import MotionGate
-from retail_intel.vision.tracker import ByteTracker, TrackerSettings
+from retail_intel.vision.tracker import ByteTracker
 from retail_intel.vision.video import Frame, fingerprint, probe, read_frames
 
 # progress(frames_done, frames_total_or_None)
@@ -158,7 +159,7 @@ def process_video(
     )
     digest = fingerprint(plan.video)
     detector = detector_factory(plan)
-    tracker = ByteTracker(TrackerSettings(track_buffer_s=plan.track_buffer_s), fps / plan.stride)
+    tracker = ByteTracker(plan.tracker, fps / plan.stride)
     tracks = TrackAccumulator()
     annotator = None
     if plan.save_video is not None:
@@ -211,11 +212,18 @@ def process_video(
 
     t0 = time.perf_counter()
     cut = None
+    # the frame size lets stitching tell people walking out of view from occlusions
+    stitching = dataclasses.replace(plan.stitch, frame_size=(info.width, info.height))
     if continuity is None:
-        judgement = judge(tracks.tracks(), plan.rules, min_track_s=plan.min_track_s)
+        judgement = judge(tracks.tracks(), plan.rules, min_track_s=plan.min_track_s, stitch_settings=stitching)
     else:
         cut = judge_across_cut(
-            tracks.tracks(), plan.rules, min_track_s=plan.min_track_s, continuity=continuity, end_t=(frames - 1) / fps
+            tracks.tracks(),
+            plan.rules,
+            min_track_s=plan.min_track_s,
+            continuity=continuity,
+            end_t=(frames - 1) / fps,
+            stitch_settings=stitching,
         )
         judgement = cut.judgement
     processed_at = now()

@@ -5,9 +5,10 @@ names that come from the config (branch ids) or from integers (window
 sizes); nothing from a request ever becomes part of a path.
 
 Writers replace files by renaming a finished temporary file into place, so a
-file seen here is always whole. It may still disappear between listing and
-reading (a re-processed source drops its old file); callers skip such files
-and readers retry once.
+file seen here is always whole. It may still be replaced or disappear between
+listing and reading (a re-processed source drops its old file): whatever is
+read from one open handle is one version, and readers that open a file by
+name more than once (DuckDB) check afterwards that nothing changed.
 """
 
 from __future__ import annotations
@@ -129,15 +130,21 @@ class MovementIndex:
         if known is not None and known.key == key:
             return known
         try:
-            metadata = pq.read_metadata(path)
+            # The footer and the key come from the same open handle, so they
+            # describe the same version even if a writer replaces the file now.
+            with open(path, "rb") as handle:
+                opened = os.fstat(handle.fileno())
+                opened_key = (opened.st_ino, opened.st_mtime_ns, opened.st_size)
+                try:
+                    metadata = pq.read_metadata(handle)
+                except (OSError, pa.ArrowException):
+                    # Unreadable footer: keep the file so the query reports it
+                    # rather than silently dropping rows.
+                    return MovementFile(path, opened_key, 0, None, None)
         except FileNotFoundError:
             return None
-        except (OSError, pa.ArrowException):
-            # Unreadable footer: keep the file so the query reports it rather
-            # than silently dropping rows.
-            return MovementFile(path, key, 0, None, None)
         low, high = _enter_time_range(metadata)
-        described = MovementFile(path, key, metadata.num_rows, low, high)
+        described = MovementFile(path, opened_key, metadata.num_rows, low, high)
         self._known[path] = described
         return described
 
@@ -177,6 +184,41 @@ def kpi_file(data_dir: Path, branch_id: str, window_minutes: int) -> Path | None
         return kpi_path(data_dir.resolve(), window_minutes, branch_id)
     except DataError:
         return None
+
+
+def read_snapshot(path: Path) -> tuple[FileKey, pa.Table] | None:
+    """The whole Parquet file and the key of the version read; None if there is no file.
+
+    One open handle serves both, so the table is exactly the version the key
+    names, whatever a writer renames into place meanwhile.
+    """
+    try:
+        with open(path, "rb") as handle:
+            opened = os.fstat(handle.fileno())
+            return (opened.st_ino, opened.st_mtime_ns, opened.st_size), pq.read_table(handle)
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+
+
+def conform(table: pa.Table, schema: pa.Schema, *, what: str) -> pa.Table:
+    """``table`` with exactly the columns of ``schema``, in order and type.
+
+    A file written by an older version may lack newer nullable columns; they
+    read as null. A missing required column or a type that does not cast is a
+    :class:`DataError` naming ``what`` (a file name, never a full path).
+    """
+    columns = []
+    for field in schema:
+        if field.name in table.column_names:
+            columns.append(table.column(field.name))
+        elif field.nullable:
+            columns.append(pa.chunked_array([pa.nulls(table.num_rows, field.type)]))
+        else:
+            raise DataError(f"{what}: lacks the column {field.name}")
+    try:
+        return pa.Table.from_arrays(columns, names=schema.names).cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        raise DataError(f"{what}: columns of unexpected types ({exc})") from exc
 
 
 def file_key(path: Path) -> FileKey | None:

@@ -2,16 +2,17 @@
 
 ``/kpis/branch/{id}`` is the API's hot path, so it avoids work at two levels:
 
-* each KPI file (one branch, one window size) is read through DuckDB once
-  and kept as an Arrow table sorted by ``window_start``; a time range is then
-  two binary searches and a slice;
+* each KPI file (one branch, one window size) is read once and kept as an
+  Arrow table sorted by ``window_start``; a time range is then two binary
+  searches and a slice;
 * each response body is kept too, so a repeated request costs one ``stat``.
 
 Both are keyed by the file's identity (inode, mtime, size). The KPI store
 replaces a file by renaming a new one into place, which always changes that
 identity, so nothing cached is ever served after the file changed: the next
-request reads the new file. An entry is stored only if the identity was the
-same before and after reading, so a body never mixes two versions.
+request reads the new file. The file is read through one open handle whose
+identity becomes the key, so a table (and a body) is always exactly one
+version of the file, never a mix.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from retail_intel.kpis.schema import KPI_SCHEMA
 from retail_intel.serve import files
 from retail_intel.serve.errors import NotFound
 from retail_intel.serve.jsonio import dumps, table_rows
-from retail_intel.serve.queries import Reader
 
 RESPONSE_ENTRIES = 4096
 TABLE_ROWS = 2_000_000  # about 200 bytes a row: a few hundred MB at most
@@ -67,13 +69,11 @@ class KpiCache:
     def __init__(
         self,
         data_dir: Path,
-        reader: Reader,
         *,
         response_entries: int = RESPONSE_ENTRIES,
         table_rows_kept: int = TABLE_ROWS,
     ) -> None:
         self.data_dir = data_dir
-        self.reader = reader
         self._responses: OrderedDict[KpiRequest, tuple[files.FileKey, bytes]] = OrderedDict()
         self._tables: OrderedDict[Path, _Series] = OrderedDict()
         self._response_entries = response_entries
@@ -123,30 +123,35 @@ class KpiCache:
     def _series(self, branch_id: str, window_minutes: int) -> _Series:
         path = files.kpi_file(self.data_dir, branch_id, window_minutes)
         key = None if path is None else files.file_key(path)
-        if path is None or key is None:
+        if path is not None and key is not None:
+            with self._lock:
+                known = self._tables.get(path)
+                if known is not None and known.key == key:
+                    self._tables.move_to_end(path)
+                    return known
+        snapshot = None if path is None else files.read_snapshot(path)
+        if path is None or snapshot is None:
             computed = files.kpi_windows(self.data_dir, branch_id)
             listed = ", ".join(f"{m}m" for m in computed) or "none yet"
             raise NotFound(
                 f"no {window_minutes}-minute KPIs for branch {branch_id!r} (computed windows: {listed}); "
                 f"run retail-intel kpis --window {window_minutes}m"
             )
+        read_key, raw = snapshot
+        table = _kpi_table(raw, branch_id, window_minutes)
+        series = _Series(read_key, table, table.column("window_start").cast(pa.int64()).to_numpy())
         with self._lock:
-            known = self._tables.get(path)
-            if known is not None and known.key == key:
-                self._tables.move_to_end(path)
-                return known
-        table = self.reader.kpis(lambda: [str(path)] if path.is_file() else [], branch_id, window_minutes)
-        starts = table.column("window_start").cast(pa.int64()).to_numpy()
-        series = _Series(key, table, starts)
-        # Kept only if the file is still the one that was read; otherwise the
-        # rows may belong to the newer file while the key names the older one.
-        if files.file_key(path) == key:
-            with self._lock:
-                self._tables[path] = series
-                self._tables.move_to_end(path)
-                while (
-                    len(self._tables) > 1
-                    and sum(s.table.num_rows for s in self._tables.values()) > self._table_rows_kept
-                ):
-                    self._tables.popitem(last=False)
+            self._tables[path] = series
+            self._tables.move_to_end(path)
+            while (
+                len(self._tables) > 1 and sum(s.table.num_rows for s in self._tables.values()) > self._table_rows_kept
+            ):
+                self._tables.popitem(last=False)
         return series
+
+
+def _kpi_table(raw: pa.Table, branch_id: str, window_minutes: int) -> pa.Table:
+    """The file's rows of this branch and window size, as :data:`KPI_SCHEMA`, by window_start."""
+    table = files.conform(raw, KPI_SCHEMA, what=f"KPI file of branch {branch_id!r} ({window_minutes}m)")
+    mask = pc.and_(pc.equal(table["branch_id"], branch_id), pc.equal(table["window_minutes"], window_minutes))
+    return table.filter(mask).sort_by([("window_start", "ascending")])

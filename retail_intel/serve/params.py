@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 from typing import Annotated
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 from retail_intel.errors import InputError
 from retail_intel.kpis.windows import window_minutes_from
@@ -27,6 +28,17 @@ MAX_EVENT_SPAN = dt.timedelta(days=3660)
 MAX_ID_LENGTH = 200
 
 
+# RFC 3339 as JSON Schema's "date-time" means it; pydantic alone would also
+# take "0.5" or "1700000000" as Unix timestamps.
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?$")
+
+
+def _rfc3339_text(value: object) -> object:
+    if isinstance(value, str) and not _RFC3339.match(value.strip()):
+        raise ValueError(f"must be an ISO 8601 time with a timezone, such as 2026-03-02T09:00:00Z, got {value[:40]!r}")
+    return value
+
+
 def _as_utc(value: dt.datetime) -> dt.datetime:
     try:
         utc = value.astimezone(dt.UTC)
@@ -38,7 +50,7 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
 
 
 # An ISO 8601 time with a timezone (Z or +HH:MM), normalised to aware UTC.
-UtcTime = Annotated[AwareDatetime, AfterValidator(_as_utc)]
+UtcTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_as_utc)]
 
 
 def bad_parameter(name: str, message: str, location: str = "query") -> RequestValidationError:

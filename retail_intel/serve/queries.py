@@ -6,6 +6,17 @@ the file lists come from :mod:`retail_intel.serve.files`, never from the
 request. They run on a locked-down connection from
 :func:`retail_intel.sqlviews.open_database`, which cannot read outside the
 data directory or write anything.
+
+Files replaced while a query runs: DuckDB opens a Parquet file by name more
+than once during a query, so a file that a batch job replaces meanwhile (an
+atomic rename) can make the query fail, and could in principle mix two
+versions. So after each run the reader checks that every file it named still
+has the identity (inode, mtime, size) it was listed with. Each file that
+changed is then read whole through one open handle, which pins one version
+of it, and the query runs again with those rows handed to DuckDB as an Arrow
+table instead of by name. Every answer is thus read from one version of each
+file, and a busy writer cannot starve a reader: each retry pins the files
+that moved.
 """
 
 from __future__ import annotations
@@ -13,14 +24,15 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from retail_intel.errors import DataError
-from retail_intel.kpis.schema import KPI_COLUMNS, KPI_SCHEMA
-from retail_intel.movements.schema import MOVEMENT_COLUMNS, MOVEMENT_SCHEMA
+from retail_intel.movements.schema import MOVEMENT_SCHEMA
+from retail_intel.serve.files import FileKey, conform, file_key, read_snapshot
 from retail_intel.sqlviews.views import schema_file
 
 # hive_partitioning=false: the folders are not key=value pairs. The zero-row
@@ -29,17 +41,16 @@ from retail_intel.sqlviews.views import schema_file
 # when a file lacks a column (written by an older version) is the query run
 # again with union_by_name, which fills the gap with nulls but has to read
 # every file's schema up front (three times slower over a thousand files).
-_SOURCE = "read_parquet($files, hive_partitioning=false, union_by_name=false)"
-_SOURCE_UNION = "read_parquet($files, hive_partitioning=false, union_by_name=true)"
-_KPI_SELECT = f"SELECT {', '.join(KPI_COLUMNS)} FROM {_SOURCE} WHERE branch_id = $branch AND window_minutes = $minutes"
-_MOVEMENT_SELECT = f"SELECT {', '.join(MOVEMENT_COLUMNS)} FROM {_SOURCE} WHERE true"
+_BY_NAME = "SELECT {columns} FROM read_parquet($files, hive_partitioning=false, union_by_name={union})"
+_PINNED_TABLE = "pinned_rows"
+_PINNED = "SELECT {columns} FROM " + _PINNED_TABLE
 _AFTER = " AND (enter_time > $after_time OR (enter_time = $after_time AND customer_id > $after_id))"
 
-# A file can vanish between listing and reading when a writer replaces a
-# source; listing again and re-running is enough, a few times at most.
-_ATTEMPTS = 3
+# Runs before giving up: one more than the schema fallback and a round of
+# pinning need, unless new files keep replacing old ones throughout.
+_ATTEMPTS = 6
 
-ListFiles = Callable[[], Sequence[str]]
+ListFiles = Callable[[], Sequence[tuple[str, FileKey]]]
 
 
 class Reader:
@@ -52,38 +63,48 @@ class Reader:
     def close(self) -> None:
         self._con.close()
 
-    def _run(self, sql: str, params: dict[str, Any]) -> pa.Table:
+    def _run(self, sql: str, params: dict[str, Any], pinned: pa.Table | None) -> pa.Table:
         with self._lock:  # creating cursors is the only step that touches shared state
             cursor = self._con.cursor()
         try:
+            if pinned is not None:
+                cursor.register(_PINNED_TABLE, pinned)  # visible to this cursor only
             table: pa.Table = cursor.sql(sql, params=params).to_arrow_table()
             return table
         finally:
             cursor.close()
 
-    def _query(self, sql: str, list_files: ListFiles, params: dict[str, Any], schema: pa.Schema) -> pa.Table:
+    def _query(self, tail: str, list_files: ListFiles, params: dict[str, Any], schema: pa.Schema) -> pa.Table:
+        """``SELECT <schema columns> FROM <the listed files> WHERE true<tail>``, from one version of each file."""
+        columns = ", ".join(schema.names)
         placeholder = str(schema_file(schema))
-        for attempt in range(1, _ATTEMPTS + 1):
-            files = list(list_files())
-            if not files:
+        pinned: dict[str, pa.Table | None] = {}  # path -> the version read (None: it was gone)
+        union = False
+        for _ in range(_ATTEMPTS):
+            listed = list(list_files())
+            by_name = [(path, key) for path, key in listed if path not in pinned]
+            held = [table for path, _ in listed if (table := pinned.get(path)) is not None]
+            if not by_name and not held:
                 return schema.empty_table()
+            sources = []
+            if by_name:
+                sources.append(_BY_NAME.format(columns=columns, union="true" if union else "false"))
+            if held:
+                sources.append(_PINNED.format(columns=columns))
+            sql = f"SELECT {columns} FROM ({' UNION ALL '.join(sources)}) WHERE true{tail}"
+            run_params = {**params, "files": [placeholder, *(path for path, _ in by_name)]} if by_name else params
             try:
-                return self._run(sql, {**params, "files": [placeholder, *files]})
-            except duckdb.InvalidInputException as exc:
-                if _SOURCE not in sql or "schema mismatch" not in str(exc):
-                    raise DataError(f"could not read the data directory: {exc}") from exc
-                sql = sql.replace(_SOURCE, _SOURCE_UNION)
-            except duckdb.IOException as exc:
-                if attempt == _ATTEMPTS:
-                    raise DataError(f"could not read the data directory: {exc}") from exc
+                table = self._run(sql, run_params, pa.concat_tables(held) if held else None)
             except duckdb.Error as exc:
-                raise DataError(f"could not read the data directory: {exc}") from exc
-        raise DataError("could not read the data directory: files kept changing while they were read")
-
-    def kpis(self, list_files: ListFiles, branch_id: str, window_minutes: int) -> pa.Table:
-        """Every KPI window of one branch and window size, by window_start."""
-        params: dict[str, Any] = {"branch": branch_id, "minutes": window_minutes}
-        return self._query(_KPI_SELECT + " ORDER BY window_start", list_files, params, KPI_SCHEMA)
+                if not union and isinstance(exc, duckdb.InvalidInputException) and "schema mismatch" in str(exc):
+                    union = True
+                    continue
+                if not _pin_changed(by_name, pinned, schema):
+                    raise DataError(f"could not read the data directory: {exc}") from exc
+                continue
+            if not _pin_changed(by_name, pinned, schema):
+                return table
+        raise DataError("could not read the data directory: its files kept changing while they were read")
 
     def movements(
         self,
@@ -97,27 +118,39 @@ class Reader:
         limit: int,
     ) -> pa.Table:
         """Up to ``limit`` movements by (enter_time, customer_id), after the ``after`` key if given."""
-        sql = _MOVEMENT_SELECT
+        tail = ""
         params: dict[str, Any] = {"limit": limit}
         if branch_id is not None:
-            sql += " AND branch_id = $branch"
+            tail += " AND branch_id = $branch"
             params["branch"] = branch_id
         if start is not None:
-            sql += " AND enter_time >= $start"
+            tail += " AND enter_time >= $start"
             params["start"] = start
         if end is not None:
-            sql += " AND enter_time < $end"
+            tail += " AND enter_time < $end"
             params["end"] = end
         if action_type is not None:
-            sql += " AND action_type = $action"
+            tail += " AND action_type = $action"
             params["action"] = action_type
         if after is not None:
-            sql += _AFTER
+            tail += _AFTER
             params["after_time"], params["after_id"] = after
-        sql += " ORDER BY enter_time, customer_id LIMIT $limit"
-        return self._query(sql, list_files, params, MOVEMENT_SCHEMA)
+        tail += " ORDER BY enter_time, customer_id LIMIT $limit"
+        return self._query(tail, list_files, params, MOVEMENT_SCHEMA)
 
     def customer(self, list_files: ListFiles, customer_id: str, limit: int) -> pa.Table:
         """Every movement of one person (at most ``limit``), by enter_time."""
-        sql = _MOVEMENT_SELECT + " AND customer_id = $customer ORDER BY enter_time, branch_id LIMIT $limit"
-        return self._query(sql, list_files, {"customer": customer_id, "limit": limit}, MOVEMENT_SCHEMA)
+        tail = " AND customer_id = $customer ORDER BY enter_time, branch_id LIMIT $limit"
+        return self._query(tail, list_files, {"customer": customer_id, "limit": limit}, MOVEMENT_SCHEMA)
+
+
+def _pin_changed(listed: Sequence[tuple[str, FileKey]], pinned: dict[str, pa.Table | None], schema: pa.Schema) -> bool:
+    """Read every listed file whose identity changed through one handle into ``pinned``; True if any did."""
+    changed = False
+    for path, key in listed:
+        if file_key(Path(path)) == key:
+            continue
+        changed = True
+        snapshot = read_snapshot(Path(path))
+        pinned[path] = None if snapshot is None else conform(snapshot[1], schema, what=Path(path).name)
+    return changed

@@ -62,10 +62,21 @@ _NO_KPIS: dict[int | str, dict[str, Any]] = {
     **_ERRORS,
 }
 
-BranchId = Annotated[str, Path(description="A branch id from branches.yaml.", max_length=MAX_ID_LENGTH)]
-BranchFilter = Annotated[str | None, Query(description="Only this branch (404 if unknown).", max_length=MAX_ID_LENGTH)]
-From = Annotated[UtcTime | None, Query(alias="from", description="ISO 8601 with timezone; inclusive.")]
-To = Annotated[UtcTime | None, Query(alias="to", description="ISO 8601 with timezone; exclusive.")]
+# Examples appear in /docs and are among the values the property-based test sends.
+BranchId = Annotated[
+    str, Path(description="A branch id from branches.yaml.", max_length=MAX_ID_LENGTH, examples=["b1"])
+]
+BranchFilter = Annotated[
+    str | None, Query(description="Only this branch (404 if unknown).", max_length=MAX_ID_LENGTH, examples=["b1"])
+]
+From = Annotated[
+    UtcTime | None,
+    Query(alias="from", description="ISO 8601 with timezone; inclusive.", examples=["2026-03-02T00:00:00Z"]),
+]
+To = Annotated[
+    UtcTime | None,
+    Query(alias="to", description="ISO 8601 with timezone; exclusive.", examples=["2026-03-03T00:00:00Z"]),
+]
 
 
 def state_of(request: Request) -> ServeState:
@@ -148,7 +159,12 @@ async def branch_kpis(
     request: Request,
     branch_id: BranchId,
     window: Annotated[
-        str, Query(description="Window size, as computed by retail-intel kpis: 15m, 60m, 1h, 1d, ...", max_length=16)
+        str,
+        Query(
+            description="Window size, as computed by retail-intel kpis: 15m, 60m, 1h, 1d, ...",
+            max_length=16,
+            examples=["60m"],
+        ),
     ] = "60m",
     start: From = None,
     end: To = None,
@@ -175,8 +191,14 @@ async def branch_kpis(
 async def movements(
     request: Request,
     branch: BranchFilter = None,
-    start: Annotated[UtcTime | None, Query(alias="from", description="enter_time >= from (ISO 8601).")] = None,
-    end: Annotated[UtcTime | None, Query(alias="to", description="enter_time < to (ISO 8601).")] = None,
+    start: Annotated[
+        UtcTime | None,
+        Query(alias="from", description="enter_time >= from (ISO 8601).", examples=["2026-03-02T00:00:00Z"]),
+    ] = None,
+    end: Annotated[
+        UtcTime | None,
+        Query(alias="to", description="enter_time < to (ISO 8601).", examples=["2026-03-03T00:00:00Z"]),
+    ] = None,
     action_type: Annotated[Literal["entered", "passed"] | None, Query(description="Only this action.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Rows per page.")] = 100,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.", max_length=400)] = None,

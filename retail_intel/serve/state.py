@@ -69,7 +69,9 @@ class ConfigCache:
         try:
             config = load_config(self.config_dir)
         except ConfigError as exc:
-            problem = exc.problems[0] if len(exc.problems) == 1 else f"{len(exc.problems)} problems"
+            problem = exc.problems[0]
+            if len(exc.problems) > 1:
+                problem += f" (and {len(exc.problems) - 1} more; run retail-intel validate to list them)"
             self.problem = scrub_paths(problem, [(self.config_dir, "config")])
         else:
             self._config = config
@@ -88,7 +90,7 @@ class ServeState:
         self.configs = ConfigCache(config_dir)
         self.reader = Reader(open_database(config_dir, data_dir, read_only=True))
         self.movement_index = files.MovementIndex(data_dir)
-        self.kpis = KpiCache(data_dir, self.reader)
+        self.kpis = KpiCache(data_dir)
 
     def close(self) -> None:
         self.reader.close()
@@ -113,10 +115,12 @@ class ServeState:
 
     # --- movements and customers ---------------------------------------
 
-    def _movement_paths(self, branch_id: str | None, start: dt.datetime | None, end: dt.datetime | None) -> list[str]:
+    def _movement_paths(
+        self, branch_id: str | None, start: dt.datetime | None, end: dt.datetime | None
+    ) -> list[tuple[str, files.FileKey]]:
         start_us = None if start is None else to_us(start)
         end_us = None if end is None else to_us(end)
-        return [f.path for f in self.movement_index.files(branch_id) if f.may_overlap(start_us, end_us)]
+        return [(f.path, f.key) for f in self.movement_index.files(branch_id) if f.may_overlap(start_us, end_us)]
 
     def movement_page(
         self,

@@ -1,0 +1,569 @@
+"""The batch coordinator: discover, plan, run each camera's segments in order, record, recompute KPIs.
+
+Parallelism is across chains (a camera's consecutive segments): the
+segments of one chain run one after the other, in time order, because each
+takes over the people still in view at the end of the one before. With
+``workers`` slots, the chains with the most footage left go first.
+
+Only this coordinator writes the ledger, after a segment's outputs are in
+place; see :mod:`retail_intel.batch.ledger` for why a kill at any moment
+loses and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from retail_intel.batch.carry import drop_claimed
+from retail_intel.batch.chains import JOIN_GAP_S, link_segments
+from retail_intel.batch.discover import discover
+from retail_intel.batch.executors import Executor, InlineExecutor, PoolExecutor, RayExecutor, import_ray
+from retail_intel.batch.ledger import DONE, FAILED, Ledger, LedgerEntry, file_stat
+from retail_intel.batch.segments import Rejected, Segment, job_key, prepare, weights_identity
+from retail_intel.batch.work import SegmentOutcome, SegmentTask, failure_reason
+from retail_intel.config.loader import Config, load_config
+from retail_intel.errors import InputError, RetailIntelError
+from retail_intel.pipeline.plan import DetectorSpec
+from retail_intel.pipeline.run import RUNS_DIR, DetectorFactory, default_detector_factory
+from retail_intel.storage import KPIS_DIR, atomic_write_bytes
+
+EXIT_PARTIAL = 3  # some files failed (or the KPIs could not be recomputed)
+EXIT_INTERRUPTED = 130  # stopped by Ctrl-C: what finished is recorded, a rerun does the rest
+EXECUTORS = ("local", "ray")
+DEFAULT_KPI_WINDOW_MINUTES = 60
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    source: str  # folder, glob pattern or manifest
+    config_dir: Path
+    data_dir: Path
+    settings: Mapping[str, Any] = field(default_factory=dict)  # ProcessRequest fields given as flags
+    workers: int | None = None  # local: 1 by default; ray: the cluster's CPUs
+    executor: str = "local"
+    address: str | None = None  # ray: cluster address (auto, ray://host:10001); None starts a local Ray
+    kpis: bool = True
+    retry_failed: bool = False  # also redo files that failed before with the same key
+    join_gap_s: float = JOIN_GAP_S
+    ray_cpus_per_task: float = 1.0
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Injection points: tests run the whole batch with a fake detector and no weights."""
+
+    detector_factory: DetectorFactory = default_detector_factory
+    model_identity: Callable[[DetectorSpec], str] = weights_identity
+
+
+DEFAULT_RUNTIME = Runtime()
+
+
+@dataclass
+class FileReport:
+    video: str
+    status: str  # done | skipped | failed | not run
+    branch: str | None = None
+    camera: str | None = None
+    start_time: str | None = None
+    reason: str | None = None
+    frames: int = 0
+    frames_estimate: int = 0
+    seconds: float = 0.0
+    people: int | None = None
+    entered: int | None = None
+    passed: int | None = None
+    joined_previous: bool = False  # took over the open people of the segment before
+    taken_over: int = 0  # people of the segment before it wrote (joined across the cut)
+    movements: str | None = None
+
+
+@dataclass(frozen=True)
+class KpiUpdate:
+    branch: str
+    start: str
+    end: str
+    window_minutes: int
+    rows: int
+
+
+@dataclass
+class BatchSummary:
+    source: str
+    kind: str
+    executor: str
+    workers: int
+    files: list[FileReport] = field(default_factory=list)
+    wall_s: float = 0.0
+    interrupted: bool = False
+    kpis: list[KpiUpdate] = field(default_factory=list)
+    kpi_error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(f.status == status for f in self.files)
+
+    @property
+    def done(self) -> int:
+        return self.count("done")
+
+    @property
+    def skipped(self) -> int:
+        return self.count("skipped")
+
+    @property
+    def failed(self) -> int:
+        return self.count("failed")
+
+    @property
+    def frames(self) -> int:
+        return sum(f.frames for f in self.files if f.status == "done")
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if self.failed or self.kpi_error:
+            return EXIT_PARTIAL
+        return 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(done=self.done, skipped=self.skipped, failed=self.failed, frames=self.frames)
+        data.update(fps=round(self.fps, 2), exit_code=self.exit_code)
+        return data
+
+
+class BatchObserver:
+    """Hooks for a progress display; the library itself never prints."""
+
+    def planned(self, files: int, to_run: int, frames_to_run: int) -> None:
+        """Called once before the first segment starts (``to_run`` is an estimate)."""
+
+    def started(self, report: FileReport) -> None:
+        """A segment was handed to a worker."""
+
+    def progress(self, report: FileReport, frames_done: int, frames_total: int | None) -> None:
+        """Frames decoded so far of a running segment."""
+
+    def finished(self, report: FileReport) -> None:
+        """A file's final status is known (done, skipped or failed)."""
+
+    def kpis_started(self, branches: list[str]) -> None:
+        """KPIs of these branches are being recomputed."""
+
+
+@dataclass
+class _Item:
+    """One prepared segment and where the coordinator is with it."""
+
+    index: int
+    segment: Segment
+    report: FileReport
+    base: tuple[str, str, str]  # fingerprint, settings hash, model hash
+    prev: int | None = None  # the segment of this batch it continues
+    earlier: LedgerEntry | None = None  # ... or a segment finished by an earlier batch
+    key: str | None = None
+    entry: LedgerEntry | None = None  # its ledger entry once done (or skipped)
+
+
+def _make_executor(
+    request: BatchRequest, runtime: Runtime, on_progress: Callable[[int, int, int | None], None]
+) -> Executor:
+    if request.executor == "ray":
+        return RayExecutor(
+            runtime.detector_factory,
+            on_progress,
+            address=request.address,
+            workers=request.workers,
+            cpus_per_task=request.ray_cpus_per_task,
+        )
+    workers = request.workers or 1
+    if workers == 1:
+        return InlineExecutor(runtime.detector_factory, on_progress)
+    return PoolExecutor(workers, runtime.detector_factory, on_progress)
+
+
+def _entry_for(item: _Item, outcome: SegmentOutcome, prev_key: str | None, data_dir: Path) -> LedgerEntry:
+    segment = item.segment
+    fingerprint, settings, model = item.base
+    duration = outcome.frames / segment.fps if outcome.ok and outcome.frames else segment.duration_s
+    return LedgerEntry(
+        key=outcome.key,
+        status=DONE if outcome.ok else FAILED,
+        video=str(segment.job.video),
+        fingerprint=fingerprint,
+        size=segment.size,
+        mtime_ns=segment.mtime_ns,
+        settings_hash=settings,
+        model_hash=model,
+        prev_key=prev_key,
+        branch=segment.plan.branch_id,
+        camera=segment.plan.camera_id,
+        start_time=segment.start_time.isoformat(),
+        duration_s=duration,
+        movements=outcome.movements,
+        movements_stat=file_stat(data_dir / outcome.movements) if outcome.movements else None,
+        trajectories=outcome.trajectories,
+        carry=outcome.carry,
+        claimed=outcome.claimed,
+        frames=outcome.frames,
+        seconds=outcome.seconds,
+        reason=outcome.reason,
+    )
+
+
+class _Coordinator:
+    def __init__(
+        self, request: BatchRequest, runtime: Runtime, observer: BatchObserver, config: Config, ledger: Ledger
+    ) -> None:
+        self.request = request
+        self.runtime = runtime
+        self.observer = observer
+        self.config = config
+        self.ledger = ledger
+        self.data_dir = request.data_dir
+        self.items: list[_Item] = []
+        self.changed: list[tuple[str, dt.datetime, dt.datetime]] = []  # (branch, start, end) whose data changed
+
+    # -- keys -----------------------------------------------------------------------------------
+
+    def prev_key(self, item: _Item) -> str | None:
+        if item.prev is not None:
+            before = self.items[item.prev]
+            return before.entry.key if before.entry is not None else None
+        return item.earlier.key if item.earlier is not None else None
+
+    def key_of(self, item: _Item, prev_key: str | None) -> str:
+        return job_key(*item.base, prev_key)
+
+    # -- files of the segment before ---------------------------------------------------------------
+
+    def _hand_over(self, before: LedgerEntry, claimed: tuple[str, ...]) -> LedgerEntry:
+        """Remove ``claimed`` people from the earlier segment's files and record its new state."""
+        changed = False
+        for rel in (before.movements, before.trajectories):
+            if rel is not None:
+                changed |= drop_claimed(self.data_dir / rel, claimed)
+        if not changed or before.movements is None:
+            return before
+        refreshed = replace(
+            before,
+            movements_stat=file_stat(self.data_dir / before.movements),
+            recorded_at=dt.datetime.now(dt.UTC).isoformat(),
+        )
+        self.ledger.append(refreshed)
+        self._note_change(refreshed)
+        return refreshed
+
+    def _note_change(self, entry: LedgerEntry) -> None:
+        start = dt.datetime.fromisoformat(entry.start_time)
+        self.changed.append((entry.branch, start, start + dt.timedelta(seconds=entry.duration_s or 0.0)))
+
+    # -- scheduling -------------------------------------------------------------------------------
+
+    def resolve_without_running(self, item: _Item) -> bool:
+        """Settle ``item`` if its key is done (skip) or failed before; False when it must run."""
+        prev_key = self.prev_key(item)
+        item.key = self.key_of(item, prev_key)
+        done = self.ledger.done(item.key)
+        if done is not None:
+            item.entry = done
+            item.report.status = "skipped"
+            item.report.reason = "done earlier with the same content, settings and model"
+            item.report.movements = done.movements
+            item.report.joined_previous = prev_key is not None
+            self.observer.finished(item.report)
+            return True
+        failed = self.ledger.failed(item.key)
+        if failed is not None and not self.request.retry_failed:
+            item.report.status = "failed"
+            item.report.reason = f"failed earlier (same file and settings; --retry-failed tries again): {failed.reason}"
+            self.observer.finished(item.report)
+            return True
+        return False
+
+    def task_for(self, item: _Item) -> SegmentTask:
+        assert item.key is not None
+        return SegmentTask(
+            index=item.index,
+            key=item.key,
+            plan=item.segment.plan,
+            start_time=item.segment.start_time,
+            carry_from=self.prev_key(item),
+        )
+
+    def record(self, item: _Item, outcome: SegmentOutcome) -> None:
+        """Book a finished segment: hand-over on the files before, then the ledger entry."""
+        report = item.report
+        prev_key = self.prev_key(item)
+        try:
+            if outcome.ok:
+                before = self.items[item.prev].entry if item.prev is not None else item.earlier
+                if outcome.claimed and before is not None:
+                    refreshed = self._hand_over(before, outcome.claimed)
+                    if item.prev is not None:
+                        self.items[item.prev].entry = refreshed
+                nxt = self._next_done(item, outcome.key)
+                if nxt is not None and nxt.claimed:
+                    # Redone while the segment after it is still done: it takes its people back.
+                    assert outcome.movements is not None
+                    for rel in (outcome.movements, outcome.trajectories):
+                        if rel is not None:
+                            drop_claimed(self.data_dir / rel, nxt.claimed)
+            entry = _entry_for(item, outcome, prev_key, self.data_dir)
+            if outcome.ok or outcome.permanent:
+                self.ledger.append(entry)
+        except (RetailIntelError, OSError) as exc:
+            outcome = replace(outcome, ok=False, reason=f"recording the result failed: {failure_reason(exc)}")
+            entry = None
+        report.seconds = outcome.seconds
+        if outcome.ok and entry is not None:
+            item.entry = entry
+            summary = outcome.summary or {}
+            report.status = "done"
+            report.frames = outcome.frames
+            report.people = summary.get("people")
+            report.entered = summary.get("entered")
+            report.passed = summary.get("passed")
+            report.movements = outcome.movements
+            report.joined_previous = prev_key is not None
+            report.taken_over = len(outcome.claimed)
+            self._note_change(entry)
+        else:
+            report.status = "failed"
+            report.reason = outcome.reason
+        self.observer.finished(report)
+
+    def _next_done(self, item: _Item, key: str) -> LedgerEntry | None:
+        for other in self.items:
+            if other.prev == item.index:
+                return self.ledger.done(self.key_of(other, key))
+        return None
+
+    def run(self, executor: Executor) -> None:
+        successors = {i.prev: i.index for i in self.items if i.prev is not None}
+        heads = [i for i in self.items if i.prev is None]
+        remaining = {h.index: self._chain_frames(h.index, successors) for h in heads}
+        # cursor per chain: the next item of the chain to settle
+        cursors: dict[int, int | None] = {h.index: h.index for h in heads}
+        in_flight: dict[int, int] = {}  # item index -> chain head
+        while True:
+            for head in sorted(cursors, key=lambda h: -remaining[h]):
+                if len(in_flight) >= executor.capacity:
+                    break
+                if head in in_flight.values():
+                    continue
+                current = cursors[head]
+                while current is not None and self.resolve_without_running(self.items[current]):
+                    current = successors.get(current)
+                cursors[head] = current
+                if current is None:
+                    continue
+                item = self.items[current]
+                executor.submit(self.task_for(item))
+                in_flight[current] = head
+                self.observer.started(item.report)
+            cursors = {h: c for h, c in cursors.items() if c is not None}
+            if not in_flight:
+                return
+            for outcome in executor.wait(0.25):
+                item = self.items[outcome.index]
+                head = in_flight.pop(outcome.index)
+                self.record(item, outcome)
+                remaining[head] -= item.segment.frames_estimate
+                cursors[head] = successors.get(outcome.index)
+
+    def _chain_frames(self, head: int, successors: dict[int, int]) -> int:
+        total, current = 0, head
+        while True:
+            total += self.items[current].segment.frames_estimate
+            if current not in successors:
+                return total
+            current = successors[current]
+
+    def on_progress(self, index: int, done: int, total: int | None) -> None:
+        item = self.items[index]
+        self.observer.progress(item.report, done, total)
+
+
+def _prepare_all(request: BatchRequest, config: Config, ledger: Ledger, jobs: list[Any]) -> list[Segment | Rejected]:
+    # Threads: probing and hashing wait on the disk and OpenCV, not on Python.
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="retail-intel-prepare") as pool:
+        return list(pool.map(lambda job: prepare(job, config, request.data_dir, request.settings, ledger), jobs))
+
+
+def run_batch(
+    request: BatchRequest, *, runtime: Runtime | None = None, observer: BatchObserver | None = None
+) -> BatchSummary:
+    """Process every video of ``request.source``; see docs/batch.md.
+
+    Raises only for problems that stop the batch before it starts (config,
+    source, model, executor); a bad file is reported in the summary instead.
+    """
+    began = time.perf_counter()
+    runtime = runtime or DEFAULT_RUNTIME
+    observer = observer or BatchObserver()
+    if request.executor not in EXECUTORS:
+        raise InputError(f"--executor must be one of {', '.join(EXECUTORS)}, got {request.executor!r}")
+    if request.address is not None and request.executor != "ray":
+        raise InputError("--address is for --executor ray")
+    if request.executor == "ray":
+        import_ray()  # says how to install it before any work is done
+    config = load_config(request.config_dir)
+    discovery = discover(request.source, config)
+    data_dir = request.data_dir
+    request = replace(request, data_dir=data_dir.resolve())
+    ledger = Ledger.load(request.data_dir)
+    summary = BatchSummary(
+        source=request.source,
+        kind=discovery.kind,
+        executor=request.executor,
+        workers=request.workers or (1 if request.executor == "local" else 0),
+    )
+    for problem in discovery.problems:
+        summary.files.append(FileReport(str(problem.video), "failed", reason=problem.reason))
+
+    coordinator = _Coordinator(request, runtime, observer, config, ledger)
+    prepared = _prepare_all(request, config, ledger, discovery.jobs)
+    segments: list[Segment | None] = []
+    model_ids: dict[DetectorSpec, str] = {}
+    seen: dict[tuple[str, str, str], str] = {}
+    for result in prepared:
+        if isinstance(result, Rejected):
+            summary.files.append(
+                FileReport(str(result.video), "failed", result.branch, result.camera, reason=result.reason)
+            )
+            continue
+        same = (result.plan.branch_id, result.plan.camera_id, result.fingerprint)
+        report = FileReport(
+            str(result.job.video),
+            "not run",
+            result.plan.branch_id,
+            result.plan.camera_id,
+            result.start_time.isoformat(),
+            frames_estimate=result.frames_estimate,
+        )
+        summary.files.append(report)
+        if same in seen:
+            report.status = "skipped"
+            report.reason = f"the same video as {seen[same]}"
+            continue
+        seen[same] = str(result.job.video)
+        spec = result.plan.detector
+        if spec not in model_ids:
+            model_ids[spec] = runtime.model_identity(spec)  # a missing model stops the batch here
+        base = (result.fingerprint, result.settings_hash, model_ids[spec])
+        coordinator.items.append(_Item(len(coordinator.items), result, report, base))
+        segments.append(result)
+
+    chains = link_segments(list(segments), ledger, max_gap_s=request.join_gap_s)
+    for index, prev in chains.prev.items():
+        coordinator.items[index].prev = prev
+    for index, entry in chains.earlier.items():
+        coordinator.items[index].earlier = entry
+    for index, seconds in chains.overlaps.items():
+        video = coordinator.items[index].segment.job.video.name
+        summary.notes.append(f"{video} overlaps the segment before by {seconds:.1f} s: not joined across that cut")
+
+    frames_to_run = 0
+    for item in coordinator.items:
+        # estimate only: assumes every predecessor keeps its planned key
+        if item.prev is not None:
+            planned_prev = coordinator.items[item.prev].key
+        else:
+            planned_prev = item.earlier.key if item.earlier else None
+        item.key = coordinator.key_of(item, planned_prev)
+        if coordinator.ledger.done(item.key) is None:
+            frames_to_run += item.segment.frames_estimate
+    to_run = sum(1 for i in coordinator.items if i.key and not ledger.done(i.key))
+    observer.planned(len(summary.files), to_run, frames_to_run)
+    for report in summary.files:
+        if report.status in ("failed", "skipped"):
+            observer.finished(report)
+
+    executor = _make_executor(request, runtime, coordinator.on_progress)
+    try:
+        coordinator.run(executor)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        executor.close(cancel=True)
+    else:
+        executor.close(cancel=False)
+
+    if request.kpis and not summary.interrupted and coordinator.changed:
+        _recompute_kpis(config, request.data_dir, coordinator.changed, summary, observer)
+    summary.wall_s = time.perf_counter() - began
+    _write_summary(request.data_dir, summary)
+    return summary
+
+
+def _kpi_windows(data_dir: Path) -> list[int]:
+    sizes = {DEFAULT_KPI_WINDOW_MINUTES}
+    root = data_dir / KPIS_DIR
+    if root.is_dir():
+        for child in root.iterdir():
+            if child.is_dir() and child.name.endswith("m") and child.name[:-1].isdigit():
+                sizes.add(int(child.name[:-1]))
+    return sorted(sizes)
+
+
+def affected_days(
+    config: Config, changed: list[tuple[str, dt.datetime, dt.datetime]]
+) -> dict[str, tuple[dt.datetime, dt.datetime]]:
+    """Per branch, local midnight before the first changed moment to local midnight after the last."""
+    spans: dict[str, tuple[dt.datetime, dt.datetime]] = {}
+    for branch, start, end in changed:
+        low, high = spans.get(branch, (start, end))
+        spans[branch] = (min(low, start), max(high, end))
+    days = {}
+    for branch, (start, end) in spans.items():
+        tz = config.branch(branch).tzinfo
+        first = start.astimezone(tz).date()
+        last = end.astimezone(tz).date()
+        since = dt.datetime.combine(first, dt.time(0), tzinfo=tz)
+        until = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+        days[branch] = (since, until)
+    return days
+
+
+def _recompute_kpis(
+    config: Config,
+    data_dir: Path,
+    changed: list[tuple[str, dt.datetime, dt.datetime]],
+    summary: BatchSummary,
+    observer: BatchObserver,
+) -> None:
+    from retail_intel.kpis import compute_kpis
+
+    days = affected_days(config, changed)
+    observer.kpis_started(sorted(days))
+    try:
+        for minutes in _kpi_windows(data_dir):
+            for branch, (since, until) in sorted(days.items()):
+                result = compute_kpis(config, data_dir, window_minutes=minutes, branch=branch, start=since, end=until)
+                summary.kpis.append(
+                    KpiUpdate(branch, since.isoformat(), until.isoformat(), minutes, result.table.num_rows)
+                )
+    except RetailIntelError as exc:
+        summary.kpi_error = f"KPIs were not recomputed: {exc}"
+
+
+def _write_summary(data_dir: Path, summary: BatchSummary) -> None:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    path = data_dir / RUNS_DIR / f"batch-{stamp}.json"
+    try:
+        atomic_write_bytes(json.dumps(summary.to_dict(), indent=2, default=str).encode(), path)
+    except OSError:
+        summary.notes.append(f"could not write the batch summary {path}")

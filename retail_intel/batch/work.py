@@ -1,0 +1,124 @@
+"""The per-file work, the same function in every executor (in-process, process pool, Ray).
+
+:func:`run_segment` reads the previous segment's carry file (if any), runs
+:func:`~retail_intel.pipeline.run.process_video` with the carried people,
+and writes this segment's carry file. It never touches the ledger: the
+coordinating process records the outcome, so a worker on another machine
+needs nothing but the video and the shared data directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from retail_intel.batch.carry import Carry, carried_into, read_carry, write_carry
+from retail_intel.batch.ledger import carry_path
+from retail_intel.errors import RetailIntelError
+from retail_intel.pipeline.continuity import CarriedPerson, Continuity
+from retail_intel.pipeline.plan import DetectorSpec, ProcessPlan
+from retail_intel.pipeline.run import DetectorFactory, ProgressFn, process_video
+from retail_intel.storage import MOVEMENTS_DIR, TRAJECTORIES_DIR
+from retail_intel.vision.detections import Detector
+
+
+@dataclass(frozen=True)
+class SegmentTask:
+    index: int
+    key: str
+    plan: ProcessPlan
+    start_time: dt.datetime  # as resolved when planning; process_video resolves the same
+    carry_from: str | None = None  # job key of the segment whose open people this one takes over
+
+
+@dataclass(frozen=True)
+class SegmentOutcome:
+    index: int
+    key: str
+    ok: bool
+    reason: str | None = None
+    summary: dict[str, Any] | None = None  # the run summary (RunSummary fields)
+    movements: str | None = None  # relative to the data directory
+    trajectories: str | None = None
+    carry: str | None = None
+    claimed: tuple[str, ...] = ()
+    frames: int = 0
+    seconds: float = 0.0
+    worker: str = ""
+    # True when the file itself is at fault (unreadable, corrupt, no start time):
+    # the ledger remembers it. Lost workers and the like are simply retried next run.
+    permanent: bool = False
+
+
+# One detector per worker process and detector settings: loading weights (and
+# an OpenVINO compile) costs seconds, a batch has hundreds of files.
+_DETECTORS: dict[tuple[DetectorFactory, DetectorSpec], Detector] = {}
+
+
+def _cached(factory: DetectorFactory) -> DetectorFactory:
+    def make(plan: ProcessPlan) -> Detector:
+        key = (factory, plan.detector)
+        if key not in _DETECTORS:
+            _DETECTORS[key] = factory(plan)
+        return _DETECTORS[key]
+
+    return make
+
+
+def failure_reason(exc: BaseException) -> str:
+    if isinstance(exc, RetailIntelError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def run_segment(
+    task: SegmentTask, detector_factory: DetectorFactory, progress: ProgressFn | None = None
+) -> SegmentOutcome:
+    """Process one segment; every error becomes a failed outcome naming the reason."""
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    data_dir = task.plan.data_dir
+    try:
+        carry_in: tuple[CarriedPerson, ...] = ()
+        if task.carry_from is not None:
+            carry_in = carried_into(read_carry(carry_path(data_dir, task.carry_from)), task.start_time)
+        result = process_video(
+            task.plan,
+            detector_factory=_cached(detector_factory),
+            progress=progress,
+            continuity=Continuity(carry_in=carry_in),
+        )
+        summary = result.summary
+        assert result.handover is not None  # always set with continuity
+        own_carry = carry_path(data_dir, task.key)
+        write_carry(
+            own_carry,
+            Carry(
+                key=task.key,
+                start_time=dt.datetime.fromisoformat(summary.start_time),
+                frames=summary.frames,
+                fps=summary.fps,
+                people=result.handover.open_people,
+            ),
+        )
+    except Exception as exc:  # a bad file must not stop the batch
+        permanent = isinstance(exc, RetailIntelError)
+        return SegmentOutcome(task.index, task.key, False, failure_reason(exc), worker=worker, permanent=permanent)
+    movements = result.output.relative_to(data_dir)
+    trajectories = Path(TRAJECTORIES_DIR, *movements.parts[1:]) if movements.parts[0] == MOVEMENTS_DIR else None
+    return SegmentOutcome(
+        task.index,
+        task.key,
+        True,
+        summary=asdict(summary),
+        movements=str(movements),
+        trajectories=str(trajectories) if trajectories else None,
+        carry=str(own_carry.relative_to(data_dir)),
+        claimed=result.handover.claimed,
+        frames=summary.frames,
+        seconds=summary.seconds_taken,
+        worker=worker,
+    )

@@ -1,0 +1,168 @@
+"""Which files a batch covers and which branch/camera each belongs to (no video decoding)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from retail_intel.batch.discover import FileJob, Unmapped, batch_kind, discover, map_file
+from retail_intel.config.loader import Config, load_config
+from retail_intel.errors import InputError
+
+BRANCHES = """
+branches:
+  - id: b1
+    name: High Street
+    capacity: 10
+    timezone: Europe/Berlin
+    cameras:
+      - id: door
+        roi: [100, 80, 220, 200]
+        filename_pattern: "door_%Y%m%d_%H%M%S"
+      - id: till
+        roi: [0, 0, 100, 100]
+        filename_pattern: "till-%Y%m%d-%H%M"
+  - id: b2
+    name: Station
+    capacity: 10
+    cameras:
+      - id: entrance
+        roi: [0, 0, 100, 100]
+  - id: b3
+    name: Mall
+    capacity: 10
+    cameras:
+      - id: door
+        roi: [0, 0, 100, 100]
+        filename_pattern: "door_%Y%m%d_%H%M%S"
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    directory = tmp_path / "config"
+    directory.mkdir()
+    (directory / "branches.yaml").write_text(BRANCHES)
+    return load_config(directory)
+
+
+def touch(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+    return path
+
+
+def test_kinds(tmp_path: Path) -> None:
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    assert batch_kind(str(folder)) == "folder"
+    assert batch_kind(str(folder / "*" / "*.mp4")) == "glob"
+    assert batch_kind(str(tmp_path / "night.csv")) == "manifest"
+    assert batch_kind(str(tmp_path / "night.txt")) == "manifest"
+    assert batch_kind(str(tmp_path / "cam.mp4")) is None
+    assert batch_kind("rtsp://10.0.0.5/stream1") is None
+
+
+def test_folder_layout_maps_branch_and_camera(tmp_path: Path, config: Config) -> None:
+    archive = tmp_path / "archive"
+    touch(archive / "b1" / "till" / "anything.mp4")
+    touch(archive / "b2" / "entrance" / "x.avi")
+    touch(archive / "b1" / "till" / "notes.txt")  # not a video
+    touch(archive / "b1" / "till" / ".partial.mp4")  # hidden
+    found = discover(str(archive), config)
+    assert found.kind == "folder" and not found.problems
+    mapped = {(j.video.name, j.branch, j.camera) for j in found.jobs}
+    assert mapped == {("anything.mp4", "b1", "till"), ("x.avi", "b2", "entrance")}
+    assert all(j.camera_in_config and "folder layout" in j.mapped_by for j in found.jobs)
+
+
+def test_file_name_pattern_maps_files_anywhere(tmp_path: Path, config: Config) -> None:
+    archive = tmp_path / "archive"
+    touch(archive / "b1" / "till-20260208-0900.mp4")
+    touch(archive / "b3" / "door_20260208_100000.mp4")  # door pattern of b1 and b3: the folder decides
+    touch(archive / "flat" / "till-20260208-1000.mp4")
+    jobs = {j.video.name + j.video.parent.name: j for j in discover(str(archive), config).jobs}
+    assert (jobs["till-20260208-0900.mp4b1"].branch, jobs["till-20260208-0900.mp4b1"].camera) == ("b1", "till")
+    assert (jobs["door_20260208_100000.mp4b3"].branch, jobs["door_20260208_100000.mp4b3"].camera) == ("b3", "door")
+    flat = jobs["till-20260208-1000.mp4flat"]
+    assert (flat.branch, flat.camera) == ("b1", "till") and "pattern" in flat.mapped_by
+
+
+def test_a_branch_folder_with_one_camera_needs_no_pattern(tmp_path: Path, config: Config) -> None:
+    mapped = map_file(touch(tmp_path / "b2" / "whatever.mp4"), config)
+    assert isinstance(mapped, FileJob) and (mapped.branch, mapped.camera) == ("b2", "entrance")
+
+
+def test_ambiguous_and_unmapped_files_are_reported_not_guessed(tmp_path: Path, config: Config) -> None:
+    ambiguous = map_file(touch(tmp_path / "flat" / "door_20260208_100000.mp4"), config)
+    assert isinstance(ambiguous, Unmapped)
+    assert "several" in ambiguous.reason and "b1/door" in ambiguous.reason and "b3/door" in ambiguous.reason
+    unknown = map_file(touch(tmp_path / "flat" / "clip.mp4"), config)
+    assert isinstance(unknown, Unmapped)
+    assert "<branch>/<camera>/" in unknown.reason and "till-%Y%m%d-%H%M" in unknown.reason
+
+
+def test_glob_takes_only_matching_videos(tmp_path: Path, config: Config) -> None:
+    archive = tmp_path / "archive"
+    touch(archive / "b1" / "door" / "door_20260208_100000.mp4")
+    touch(archive / "b1" / "till" / "till-20260208-0900.mp4")
+    touch(archive / "b1" / "door" / "door_20260208_100000.txt")
+    found = discover(str(archive / "*" / "door" / "*"), config)
+    assert found.kind == "glob"
+    assert [j.video.name for j in found.jobs] == ["door_20260208_100000.mp4"]
+
+
+def test_empty_sources_stop_before_starting(tmp_path: Path, config: Config) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no video files"):
+        discover(str(tmp_path / "empty"), config)
+    with pytest.raises(InputError, match="matches nothing"):
+        discover(str(tmp_path / "nope" / "*.mp4"), config)
+
+
+def test_text_manifest_paths_are_relative_to_it(tmp_path: Path, config: Config) -> None:
+    touch(tmp_path / "footage" / "b1" / "door" / "a.mp4")
+    touch(tmp_path / "footage" / "till-20260208-0900.mp4")
+    manifest = tmp_path / "lists" / "night.txt"
+    manifest.parent.mkdir()
+    manifest.write_text("# tonight\n../footage/b1/door/a.mp4\n\n../footage/till-20260208-0900.mp4\n")
+    found = discover(str(manifest), config)
+    assert found.kind == "manifest" and not found.problems
+    assert [(j.branch, j.camera) for j in found.jobs] == [("b1", "door"), ("b1", "till")]
+    assert found.jobs[0].video == (tmp_path / "footage" / "b1" / "door" / "a.mp4").resolve()
+
+
+def test_csv_manifest_rows_set_branch_camera_start_and_settings(tmp_path: Path, config: Config) -> None:
+    manifest = tmp_path / "night.csv"
+    manifest.write_text(
+        "path,branch,camera,start,roi,imgsz\n"
+        "clips/a.mp4,b1,door,2026-02-08T10:00:00+01:00,,\n"
+        "clips/b.mp4,b2,street,2026-02-08T09:00:00Z,10,10,200,200,960\n"
+        "clips/c.mp4,b2,street,,,\n"
+        "clips/d.mp4,b9,door,,,\n"
+        "clips/e.mp4,b1,door,yesterday,,\n"
+    )
+    # an unquoted roi would split: quote it as CSV does
+    manifest.write_text(manifest.read_text().replace("10,10,200,200,960", '"10,10,200,200",960'))
+    found = discover(str(manifest), config)
+    jobs = {j.video.name: j for j in found.jobs}
+    a, b = jobs["a.mp4"], jobs["b.mp4"]
+    assert (a.branch, a.camera, a.camera_in_config) == ("b1", "door", True)
+    assert a.start_time == dt.datetime(2026, 2, 8, 9, 0, tzinfo=dt.UTC)
+    # a camera the config lacks is fine when the row gives its region
+    assert (b.branch, b.camera, b.camera_in_config) == ("b2", "street", False)
+    assert dict(b.settings) == {"roi": "10,10,200,200", "imgsz": "960"}
+    problems = {p.video.name: p.reason for p in found.problems}
+    assert set(problems) == {"c.mp4", "d.mp4", "e.mp4"}
+    assert "line 4" in problems["c.mp4"] and "roi or zone" in problems["c.mp4"]
+    assert "unknown branch 'b9'" in problems["d.mp4"]
+    assert "start" in problems["e.mp4"] and "yesterday" in problems["e.mp4"]
+
+
+def test_csv_manifest_with_an_unknown_column_is_refused(tmp_path: Path, config: Config) -> None:
+    manifest = tmp_path / "night.csv"
+    manifest.write_text("path,brnch\na.mp4,b1\n")
+    with pytest.raises(InputError, match="unknown column.*brnch"):
+        discover(str(manifest), config)

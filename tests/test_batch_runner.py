@@ -1,0 +1,250 @@
+"""The batch library end to end: mapping, ledger, bad files, continuity across cuts, KPIs.
+
+Synthetic segments whose people are drawn into the frames and a detector that
+finds them again (tests/batch_fakes.py): real decoding, tracking and writing,
+no model weights.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from retail_intel.batch.ledger import DONE, FAILED, Ledger, ledger_path
+from retail_intel.batch.runner import EXIT_PARTIAL, Runtime
+from retail_intel.movements.events import customer_id
+from retail_intel.movements.store import read_movements
+from retail_intel.pipeline.run import source_key
+from retail_intel.vision.video import fingerprint
+
+from .batch_fakes import stayer_and_passers, write_scene
+from .batch_helpers import (
+    RUNTIME,
+    batch,
+    make_archive,
+    make_config,
+    n_movement_files,
+    people,
+    rows,
+    statuses,
+    write_segments,
+)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    make_config(tmp_path)
+    return tmp_path
+
+
+def test_a_person_spanning_cuts_is_counted_once(root: Path) -> None:
+    segments = write_segments(root / "archive" / "b1" / "door", "door", stayer_and_passers, count=3)
+    write_scene(root / "whole" / "door_20260208_100000.avi", stayer_and_passers, frames=150)
+    split = batch(root / "archive", root)
+    whole = batch(root / "whole", root, data="whole_data")
+    assert split.exit_code == 0 and whole.exit_code == 0
+    assert [f.status for f in split.files] == ["done"] * 3
+    # A stands in the ROI across both cuts, B crosses the first cut, C the second:
+    # three people, exactly as in the uncut recording, with the same times.
+    assert people(root / "data") == people(root / "whole_data")
+    assert len(people(root / "data")) == 3
+    table = read_movements(root / "data").to_pylist()
+    assert len({r["customer_id"] for r in table}) == 3
+    stayer = next(r for r in table if r["action_type"] == "entered")
+    # written by the last segment it was seen in (carried in: a negative track id),
+    # under the id the first segment gave it
+    assert stayer["source_video"] == segments[2].name and stayer["track_id"] < 0
+    assert stayer["customer_id"] == customer_id(fingerprint(segments[0]), "door", 1)
+    taken = {Path(f.video).name: f.taken_over for f in split.files}
+    assert taken == {segments[0].name: 0, segments[1].name: 2, segments[2].name: 2}
+
+
+def test_rerun_skips_done_files_and_changes_nothing(root: Path) -> None:
+    archive = make_archive(root)
+    first = batch(archive, root)
+    before = rows(root / "data")
+    again = batch(archive, root)
+    assert first.done == 6 and again.skipped == 6 and again.done == 0 and again.frames == 0
+    assert rows(root / "data") == before
+    assert n_movement_files(root / "data") == 6
+
+
+def test_another_roi_redoes_the_files_and_replaces_their_output(root: Path) -> None:
+    archive = make_archive(root)
+    batch(archive, root)
+    original = rows(root / "data")
+    narrow = batch(archive, root, settings={"roi": "100,80,160,200"})
+    assert narrow.done == 6
+    assert n_movement_files(root / "data") == 6
+    assert rows(root / "data") != original
+    back = batch(archive, root)  # the old ROI again: its files were overwritten since, so redo
+    assert back.done == 6
+    assert rows(root / "data") == original
+
+
+def test_another_model_redoes_the_files(root: Path) -> None:
+    archive = make_archive(root)
+    batch(archive, root)
+    other = Runtime(RUNTIME.detector_factory, lambda spec: "blobs-v2")
+    assert batch(archive, root, runtime=other).done == 6
+    assert batch(archive, root, runtime=other).skipped == 6
+
+
+def test_ledger_records_fingerprint_settings_model_and_outputs(root: Path) -> None:
+    archive = make_archive(root)
+    batch(archive, root)
+    lines = ledger_path(root / "data").read_text().splitlines()
+    entries = [json.loads(line) for line in lines]
+    done = [e for e in entries if e["status"] == DONE]
+    assert {e["model_hash"] for e in done} == {"blobs-v1"}
+    assert all(len(e["fingerprint"]) == 64 and e["settings_hash"] and e["movements"] for e in done)
+    chained = [e for e in done if e["prev_key"] is not None]
+    assert chained and all(e["prev_key"] in {d["key"] for d in done} for e in chained)
+
+
+def test_bad_files_are_listed_and_the_batch_is_partial(root: Path) -> None:
+    archive = make_archive(root)
+    door = archive / "b1" / "door"
+    (door / "door_20260208_110000.avi").write_bytes(b"not a video" * 50)
+    (door / "notime.avi").write_bytes((door / "door_20260208_100000.avi").read_bytes())
+    (root / "archive" / "stray.avi").write_bytes(b"")
+    # a segment that breaks off half way: found only while decoding
+    whole = write_scene(root / "tmp.avi", stayer_and_passers, frames=80)
+    data = whole.read_bytes()
+    (door / "door_20260208_120000.avi").write_bytes(data[: len(data) // 2])
+    summary = batch(archive, root)
+    assert summary.exit_code == EXIT_PARTIAL
+    failed = {Path(f.video).name: f.reason or "" for f in summary.files if f.status == "failed"}
+    assert set(failed) == {"door_20260208_110000.avi", "notime.avi", "stray.avi", "door_20260208_120000.avi"}
+    assert "cannot open" in failed["door_20260208_110000.avi"] or "decodable" in failed["door_20260208_110000.avi"]
+    assert "no recording start time" in failed["notime.avi"]
+    assert "cannot tell which camera" in failed["stray.avi"]
+    assert "breaks off" in failed["door_20260208_120000.avi"]
+    assert summary.done == 6
+    # the broken segment is remembered; a rerun reports it without decoding it again ...
+    again = batch(archive, root)
+    assert again.exit_code == EXIT_PARTIAL and again.done == 0
+    reasons = {Path(f.video).name: f.reason or "" for f in again.files}
+    assert "failed earlier" in reasons["door_20260208_120000.avi"]
+    # ... unless asked to try again
+    retry = batch(archive, root, retry_failed=True)
+    assert statuses(retry)["door_20260208_120000.avi"] == "failed"
+    assert "breaks off" in (next(f for f in retry.files if f.video.endswith("120000.avi")).reason or "")
+    assert sum(e.status == FAILED for e in Ledger.load(root / "data").entries()) == 1
+
+
+def test_a_failed_middle_segment_loses_nobody(root: Path) -> None:
+    segments = write_segments(root / "archive" / "b1" / "door", "door", stayer_and_passers, count=3)
+    data = segments[1].read_bytes()
+    segments[1].write_bytes(data[: len(data) // 2])
+    summary = batch(root / "archive", root)
+    assert statuses(summary) == {segments[0].name: "done", segments[1].name: "failed", segments[2].name: "done"}
+    table = read_movements(root / "data").to_pylist()
+    # the first segment keeps the people open at its end; the third starts afresh
+    assert {r["source_video"] for r in table} == {segments[0].name, segments[2].name}
+    first = [r for r in table if r["source_video"] == segments[0].name]
+    assert len(first) == 2  # A (in the ROI when the segment ended) and B
+
+
+def test_redoing_a_segment_whose_successor_is_done_duplicates_nobody(root: Path) -> None:
+    segments = write_segments(root / "archive" / "b1" / "door", "door", stayer_and_passers, count=3)
+    batch(root / "archive", root)
+    reference = rows(root / "data")
+    first = source_key("door", fingerprint(segments[0]))
+    (victim,) = (root / "data" / "movements").rglob(f"{first}.parquet")
+    victim.unlink()  # lost output: that file is redone (with everybody), the next one stays done
+    again = batch(root / "archive", root)
+    assert again.done == 1 and again.skipped == 2
+    assert rows(root / "data") == reference
+
+
+def test_a_later_batch_continues_where_an_earlier_one_ended(root: Path) -> None:
+    segments = write_segments(root / "all" / "b1" / "door", "door", stayer_and_passers, count=3)
+    for n, segment in enumerate(segments):
+        target = root / f"night{n}" / "b1" / "door" / segment.name
+        target.parent.mkdir(parents=True)
+        target.write_bytes(segment.read_bytes())
+    for n in range(3):
+        assert batch(root / f"night{n}", root).done == 1
+    batch(root / "all", root, data="together")
+    assert rows(root / "data") == rows(root / "together")
+
+
+def test_kpis_of_the_affected_branch_and_day_are_recomputed(root: Path) -> None:
+    archive = make_archive(root)
+    summary = batch(archive, root, kpis=True)
+    assert [(k.branch, k.window_minutes) for k in summary.kpis] == [("b1", 60)]
+    assert summary.kpis[0].start == "2026-02-08T00:00:00+01:00"
+    assert summary.kpis[0].end == "2026-02-09T00:00:00+01:00"
+    assert (root / "data" / "kpis" / "60m" / "b1.parquet").is_file()
+    skipped = batch(archive, root, kpis=True)
+    assert skipped.kpis == []  # nothing changed, nothing recomputed
+
+
+def test_no_kpis_leaves_the_kpi_store_alone(root: Path) -> None:
+    batch(make_archive(root), root, kpis=False)
+    assert not (root / "data" / "kpis").exists()
+
+
+def test_csv_manifest_with_per_file_settings_and_unknown_camera(root: Path) -> None:
+    clip = write_scene(root / "clips" / "street.avi", stayer_and_passers, frames=60)
+    manifest = root / "night.csv"
+    manifest.write_text(
+        "path,branch,camera,start,roi,min_dwell\n"
+        f'{clip},b1,street,2026-02-08T09:00:00Z,"100,80,220,200",2s\n'
+        f"{clip},b1,door,2026-02-08T09:00:00Z,,\n"
+    )
+    summary = batch(manifest, root)
+    assert summary.done == 2
+    table = read_movements(root / "data").to_pylist()
+    assert {r["camera_id"] for r in table} == {"street", "door"}
+
+
+def test_the_same_video_twice_is_done_once(root: Path) -> None:
+    archive = make_archive(root)
+    copy = archive / "b1" / "door" / "copy" / "door_20260208_100000.avi"
+    copy.parent.mkdir()
+    copy.write_bytes((archive / "b1" / "door" / "door_20260208_100000.avi").read_bytes())
+    summary = batch(archive, root)
+    assert summary.done == 6 and summary.skipped == 1
+    assert "same video" in (next(f for f in summary.files if f.status == "skipped").reason or "")
+
+
+def test_two_local_workers_give_the_same_result(root: Path) -> None:
+    archive = make_archive(root)
+    one = batch(archive, root, data="one")
+    two = batch(archive, root, data="two", workers=2)
+    assert one.done == two.done == 6 and two.workers == 2
+    assert rows(root / "one") == rows(root / "two")
+
+
+def test_bad_executor_and_address_are_refused_before_starting(root: Path) -> None:
+    from retail_intel.errors import InputError
+
+    archive = make_archive(root)
+    with pytest.raises(InputError, match="--executor"):
+        batch(archive, root, executor="dask")
+    with pytest.raises(InputError, match="--address"):
+        batch(archive, root, address="auto")
+    assert not (root / "data").exists()
+
+
+def test_segments_of_a_camera_run_in_time_order(root: Path) -> None:
+    from retail_intel.batch.runner import BatchObserver, FileReport, run_batch
+
+    archive = make_archive(root)
+    started: list[str] = []
+
+    class Recorder(BatchObserver):
+        def started(self, report: FileReport) -> None:
+            started.append(Path(report.video).name)
+
+    from retail_intel.batch.runner import BatchRequest
+
+    run_batch(
+        BatchRequest(str(archive), root / "config", root / "data", kpis=False), runtime=RUNTIME, observer=Recorder()
+    )
+    doors = [name for name in started if name.startswith("door")]
+    assert doors == sorted(doors) and len(doors) == 3

@@ -1,0 +1,212 @@
+"""``retail-intel demo-data``: valid labelled config, readable movements, seeded, with rhythms."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from retail_intel.config import load_config, validate_config
+from retail_intel.config.models import WEEKDAYS, TimeRange
+from retail_intel.demo import DemoSummary, generate_demo
+from retail_intel.demo.movements import uuid_strings
+from retail_intel.errors import InputError
+from retail_intel.movements.schema import MOVEMENT_SCHEMA
+from retail_intel.movements.store import movement_files, read_movements
+from tests.cli_helpers import run_cli
+
+START = dt.date(2025, 3, 3)  # a Monday; the period crosses the EU switch to summer time (30 March)
+DAYS = 35
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoSummary:
+    root = tmp_path_factory.mktemp("demo")
+    return generate_demo(root / "config", root / "data", branches=4, days=DAYS, seed=11, start=START)
+
+
+@pytest.fixture(scope="module")
+def stored(demo: DemoSummary) -> pa.Table:
+    return read_movements(demo.data_dir)
+
+
+def test_the_config_passes_the_loader_and_is_labelled(demo: DemoSummary) -> None:
+    assert validate_config(demo.config_dir) == []
+    config = load_config(demo.config_dir)
+    assert len(config.branches) == 4
+    assert all(b.name.startswith("DEMO") for b in config.branches)
+    assert all(b.cameras and b.opening_hours and b.capacity > 0 for b in config.branches)
+    assert config.employees and config.promotions and config.events and config.tasks
+    for employee in config.employees:
+        assert employee.shifts.weekly, employee.id
+    for directory in (demo.config_dir, demo.data_dir):
+        assert "SYNTHETIC" in (directory / "README.txt").read_text()
+
+
+def test_movements_are_readable_and_match_the_summary(demo: DemoSummary, stored: pa.Table) -> None:
+    assert stored.schema == MOVEMENT_SCHEMA
+    assert stored.num_rows == demo.movements > 0
+    actions = Counter(stored.column("action_type").to_pylist())
+    assert actions == {"entered": demo.entered, "passed": demo.passed}
+    assert len(movement_files(demo.data_dir)) == demo.files
+    assert set(stored.column("source_video").to_pylist()) == {"synthetic-demo"}
+    assert set(stored.column("model").to_pylist()) == {"synthetic"}
+    assert len(set(stored.column("customer_id").to_pylist())) == stored.num_rows
+
+
+def test_every_row_is_consistent(demo: DemoSummary, stored: pa.Table) -> None:
+    config = load_config(demo.config_dir)
+    sample = stored.take(list(range(0, stored.num_rows, 37)))  # a spread-out sample keeps the test quick
+    for row in sample.to_pylist():
+        assert uuid.UUID(row["customer_id"]).version == 4
+        assert row["first_seen"] <= row["enter_time"] <= row["exit_time"] <= row["last_seen"]
+        assert row["dwell_seconds"] == pytest.approx((row["exit_time"] - row["enter_time"]).total_seconds())
+        branch = config.branch(row["branch_id"])
+        local = row["enter_time"].astimezone(branch.tzinfo)
+        hours: dict[str, TimeRange] = {day: span for day, span in branch.opening_hours.items()}
+        span = hours[WEEKDAYS[local.weekday()]]
+        assert span.start_time <= local.time() <= span.end_time, (row["branch_id"], local)
+
+
+def test_files_follow_the_store_layout(demo: DemoSummary) -> None:
+    for path in movement_files(demo.data_dir):
+        branch, day = path.parent.parent.name, path.parent.name
+        assert path.name.startswith(f"demo-{branch}-")
+        dt.date.fromisoformat(day)
+
+
+def _local_hours(demo: DemoSummary, stored: pa.Table, action: str) -> Counter[int]:
+    zones = {b.id: b.tzinfo for b in load_config(demo.config_dir).branches}
+    hours: Counter[int] = Counter()
+    for branch, enter, kind in zip(
+        stored.column("branch_id").to_pylist(),
+        stored.column("enter_time").to_pylist(),
+        stored.column("action_type").to_pylist(),
+        strict=True,
+    ):
+        if kind == action:
+            hours[enter.astimezone(zones[branch]).hour] += 1
+    return hours
+
+
+def test_more_visitors_at_midday_than_early_morning_or_mid_afternoon(demo: DemoSummary, stored: pa.Table) -> None:
+    hours = _local_hours(demo, stored, "entered")
+    assert hours[12] > 2 * hours[7]
+    assert hours[12] > 1.3 * hours[9]
+    assert hours[12] > hours[15] < hours[17]  # a lunch peak and an after-work peak
+
+
+def test_saturdays_are_busier_than_tuesdays(demo: DemoSummary, stored: pa.Table) -> None:
+    zones = {b.id: b.tzinfo for b in load_config(demo.config_dir).branches}
+    per_weekday: Counter[int] = Counter()
+    for branch, enter, kind in zip(
+        stored.column("branch_id").to_pylist(),
+        stored.column("enter_time").to_pylist(),
+        stored.column("action_type").to_pylist(),
+        strict=True,
+    ):
+        if kind == "entered":
+            per_weekday[enter.astimezone(zones[branch]).weekday()] += 1
+    assert per_weekday[5] > 1.2 * per_weekday[1]
+
+
+def test_promotion_days_are_busier(tmp_path: Path) -> None:
+    summary = generate_demo(tmp_path / "c", tmp_path / "d", branches=4, days=42, seed=5, start=START)
+    config = load_config(summary.config_dir)
+    table = read_movements(summary.data_dir).filter(pc.equal(pc.field("action_type"), "entered"))
+    daily: Counter[tuple[str, dt.date]] = Counter()
+    zones = {b.id: b.tzinfo for b in config.branches}
+    for branch, enter in zip(
+        table.column("branch_id").to_pylist(), table.column("enter_time").to_pylist(), strict=True
+    ):
+        daily[(branch, enter.astimezone(zones[branch]).date())] += 1
+    with_promo: list[float] = []
+    without: list[float] = []
+    for (branch, day), visits in daily.items():
+        tz = config.branch(branch).tzinfo
+        noon = dt.datetime.combine(day, dt.time(12), tzinfo=tz)
+        active = any(p.start <= noon < p.end for p in config.promotions_for(branch))
+        # divide out the weekly rhythm so the comparison is about promotions only
+        factor = {5: 1.35, 6: 0.75, 4: 1.15}.get(day.weekday(), 0.92)
+        (with_promo if active else without).append(visits / factor)
+    assert with_promo and without
+    ratio = (sum(with_promo) / len(with_promo)) / (sum(without) / len(without))
+    assert ratio > 1.1, ratio
+
+
+def test_the_same_seed_gives_the_same_data(tmp_path: Path, demo: DemoSummary, stored: pa.Table) -> None:
+    again = generate_demo(tmp_path / "c", tmp_path / "d", branches=4, days=DAYS, seed=11, start=START)
+    assert read_movements(again.data_dir).equals(stored)
+    for name in ("branches.yaml", "employees.yaml", "promotions.yaml", "events.yaml", "tasks.yaml"):
+        assert (again.config_dir / name).read_text() == (demo.config_dir / name).read_text()
+
+
+def test_another_seed_gives_other_data(tmp_path: Path, stored: pa.Table) -> None:
+    other = generate_demo(tmp_path / "c", tmp_path / "d", branches=4, days=DAYS, seed=12, start=START)
+    assert not read_movements(other.data_dir).equals(stored)
+
+
+def test_non_empty_directories_need_force(tmp_path: Path) -> None:
+    config_dir, data_dir = tmp_path / "c", tmp_path / "d"
+    data_dir.mkdir()
+    (data_dir / "keep.txt").write_text("real data")
+    with pytest.raises(InputError, match="--force"):
+        generate_demo(config_dir, data_dir, branches=1, days=2, start=START)
+    assert not config_dir.exists()
+
+    first = generate_demo(config_dir, data_dir, branches=2, days=10, start=START, force=True)
+    with pytest.raises(InputError, match="not empty"):
+        generate_demo(config_dir, tmp_path / "fresh", branches=1, days=2, start=START)
+
+    second = generate_demo(config_dir, data_dir, branches=1, days=3, start=START, force=True)
+    assert second.removed_files == first.files
+    assert len(movement_files(data_dir)) == second.files
+    assert len(load_config(config_dir).branches) == 1
+    assert (data_dir / "keep.txt").read_text() == "real data"
+
+
+@pytest.mark.parametrize(("branches", "days"), [(0, 5), (1, 0), (1000, 1)])
+def test_out_of_range_sizes_are_refused(tmp_path: Path, branches: int, days: int) -> None:
+    with pytest.raises(InputError):
+        generate_demo(tmp_path / "c", tmp_path / "d", branches=branches, days=days)
+
+
+def test_uuid_strings_are_valid_version_4() -> None:
+    import numpy as np
+
+    values = uuid_strings(np.random.default_rng(0), 500).to_pylist()
+    parsed = [uuid.UUID(v) for v in values]
+    assert [str(p) for p in parsed] == values
+    assert {p.version for p in parsed} == {4}
+    assert len(set(values)) == 500
+
+
+def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    args = ["--branches", "2", "--days", "3", "--seed", "4", "--start", "2025-06-02"]
+    dirs = ["--config", str(tmp_path / "c"), "--data-dir", str(tmp_path / "d")]
+
+    result = run_cli(["demo-data", *args, *dirs, "--format", "json"], capsys, monkeypatch)
+
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["branches"], summary["days"], summary["start"], summary["end"]) == (
+        2,
+        3,
+        "2025-06-02",
+        "2025-06-04",
+    )
+    assert summary["movements"] == read_movements(tmp_path / "d").num_rows
+
+    refused = run_cli(["demo-data", *args, *dirs], capsys, monkeypatch)
+    assert refused.exit_code == 1
+    assert "--force" in refused.stderr
+
+    bad_date = run_cli(["demo-data", "--start", "June", *dirs, "--force"], capsys, monkeypatch)
+    assert bad_date.exit_code == 1
+    assert "YYYY-MM-DD" in bad_date.stderr

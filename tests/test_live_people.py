@@ -1,0 +1,88 @@
+"""Judging people while the stream runs gives the same people as judging the whole recording at the end."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from retail_intel.live.people import OpenFragments, PeoplePool
+from retail_intel.movements.stitch import StitchSettings, stitch
+from retail_intel.movements.tracks import Track
+
+IDLE_S = 3.0  # the track buffer: a fragment is closed this long after its last sample
+STEP_S = 0.5  # how often the session looks for finished people
+
+
+@st.composite
+def fragments(draw: st.DrawFn) -> list[Track]:
+    """Short straight walks that start near a few shared spots, so many could be stitched."""
+    spots = [(100.0, 200.0), (130.0, 210.0), (400.0, 220.0)]
+    out = []
+    for fid in range(1, draw(st.integers(1, 9)) + 1):
+        start = draw(st.floats(0, 20)) // 0.2 * 0.2
+        duration = draw(st.floats(0.2, 4.0)) // 0.2 * 0.2
+        x0, y0 = spots[draw(st.integers(0, len(spots) - 1))]
+        vx = draw(st.sampled_from([-40.0, 0.0, 40.0]))
+        height = draw(st.sampled_from([90.0, 100.0, 120.0]))
+        t = np.round(np.arange(start, start + duration + 1e-9, 0.2), 6)
+        samples = [(float(ti), x0 + vx * (ti - start), y0, height, 0.9) for ti in t]
+        out.append(Track.from_samples(fid, samples, fps=5))
+    return out
+
+
+def people(tracks: list[Track]) -> set[tuple[int, ...]]:
+    return {tuple(sorted(p.fragment_ids)) for p in stitch(tracks)}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fragments())
+def test_live_finalisation_matches_the_offline_stitch(tracks: list[Track]) -> None:
+    pool = PeoplePool(StitchSettings())
+    closed: set[int] = set()
+    finished: list[list[Track]] = []
+    last_end = max(t.end for t in tracks)
+    now = 0.0
+    while now <= last_end + 2 * IDLE_S + 10:  # bounded: a finite stretch of time
+        ended = [t for t in tracks if t.track_id not in closed and now - t.end > IDLE_S]
+        closed.update(t.track_id for t in ended)
+        pool.add(ended)
+        # what the session would know of the fragments still open: their span so far
+        spans = [(t.start, min(t.end, now)) for t in tracks if t.track_id not in closed and t.start <= now]
+        taken = pool.take_final(now, spans)
+        if taken:
+            finished.append(taken)
+        now += STEP_S
+    finished.append(pool.take_all())
+    assert len(pool) == 0
+    # every fragment is judged exactly once, and each batch re-stitches into the same people
+    assert sorted(t.track_id for batch in finished for t in batch) == sorted(t.track_id for t in tracks)
+    live = set().union(*(people(batch) for batch in finished))
+    assert live == people(tracks)
+
+
+def test_nobody_is_final_while_a_continuation_could_still_come() -> None:
+    pool = PeoplePool(StitchSettings(max_gap_s=3.0))
+    first = Track.from_samples(1, [(0.0, 100, 200), (1.0, 140, 200)])
+    pool.add([first])
+    assert pool.take_final(3.5, []) == []  # 2.5 s after the end: a fragment may still start
+    # an open fragment that started 1 s after the end might continue the person
+    assert pool.take_final(5.0, [(2.0, 4.9)]) == []
+    assert pool.take_final(5.0, []) == [first]
+
+
+def test_a_tracker_id_seen_again_after_closing_is_a_new_fragment() -> None:
+    frags = OpenFragments()
+    box = np.array([[10, 10, 40, 100]], np.float32)
+    conf = np.array([0.9], np.float32)
+    ids = np.array([7], np.int64)
+    frags.add(0, 0.0, ids, box, conf)
+    frags.add(1, 0.1, ids, box, conf)
+    assert frags.close_idle(2.0, 3.0) == []
+    (first,) = frags.close_idle(3.2, 3.0)
+    frags.add(40, 4.0, ids, box, conf)
+    (second,) = frags.close_all()
+    assert (first.track_id, len(first)) == (1, 2)
+    assert (second.track_id, len(second)) == (2, 1)
+    assert first.x[0] == 25.0 and first.y[0] == 100.0 and first.height[0] == 90.0
+    assert len(frags) == 0
