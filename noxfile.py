@@ -41,6 +41,17 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def accuracy(session: nox.Session) -> None:
+    """Tracking and count accuracy on the ground-truth clips in ../shared/data (docs/accuracy.md).
+
+    ``nox -s accuracy -- --anchor`` also scores Ultralytics' own model.track loop; ``--update-docs``
+    writes the tables into docs/accuracy.md; ``--fresh`` runs the detector again.
+    """
+    session.install("-e", ".[accuracy]")
+    session.run("python", "benchmarks/accuracy.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """The quick start: process the sample video with the sample config and print the result."""
     session.install("-e", ".")

@@ -4,16 +4,16 @@ For each clip in ``../shared/data`` with a MOTChallenge ``gt.txt`` (PETS09-S2L1,
 
 1. run ``process_video`` exactly as ``retail-intel process`` does, with the camera's settings from
    its config (PETS09-S2L1: the sample config's ``b1``/``vtest``; TUD-Stadtmitte:
-   ``benchmarks/accuracy_config``). Detections are cached per (clip, model, imgsz, tiles) under
-   ``benchmarks/results/detections`` (see ``accuracy_cache.py``), so reruns take seconds;
+   ``benchmarks/accuracy_config``). The first run is real and its detections are recorded under
+   ``benchmarks/results/detections`` (see ``accuracy_cache.py``); reruns replay them in seconds;
 2. score the stitched people (one box per person per frame) against the ground truth: MOTA, IDF1,
-   HOTA (also before stitching, for comparison);
+   HOTA; and the same detections without stitching, for comparison;
 3. count ``people``, ``entered``/``passed`` and line crossings per direction for several ROIs and
    lines, the expected counts coming from the same rules over the ground-truth tracks;
 4. with ``--anchor``, do the same for Ultralytics' own loop (``model.track``, ByteTrack defaults).
 
-Speed: frames per second of the whole pipeline = frames / (detector seconds from the run that
-filled the cache + seconds of the rest of the pipeline in this run). ``--fresh`` re-runs the model.
+Speed (fps) is frames per second of the real run, whole pipeline (decode, detect, track, stitch,
+write); ``--fresh`` runs the model again.
 
 Usage: python benchmarks/accuracy.py [--anchor] [--fresh] [--update-docs] [--json PATH]
 """
@@ -21,6 +21,7 @@ Usage: python benchmarks/accuracy.py [--anchor] [--fresh] [--update-docs] [--jso
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -31,21 +32,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import accuracy_cache  # noqa: E402
-from accuracy_anchor import anchor_run  # noqa: E402
+import accuracy_cache
+from accuracy_anchor import anchor_run
 
-from retail_intel.accuracy.counts import CountComparison, compare_counts  # noqa: E402
-from retail_intel.accuracy.metrics import TrackingScores, score_tracking  # noqa: E402
-from retail_intel.accuracy.mot import boxes_to_tracks, read_mot, tracks_to_boxes  # noqa: E402
-from retail_intel.movements.classify import CountingRules  # noqa: E402
-from retail_intel.movements.events import judge  # noqa: E402
-from retail_intel.movements.geometry import CountingLine, Polygon  # noqa: E402
-from retail_intel.movements.stitch import StitchSettings  # noqa: E402
-from retail_intel.movements.tracks import Track, TrackAccumulator  # noqa: E402
-from retail_intel.pipeline.plan import ProcessPlan, ProcessRequest, make_plan  # noqa: E402
-from retail_intel.pipeline.run import process_video  # noqa: E402
-from retail_intel.vision.detections import Detections  # noqa: E402
-from retail_intel.vision.tracker import ByteTracker  # noqa: E402
+from retail_intel.accuracy.counts import CountComparison, compare_counts
+from retail_intel.accuracy.metrics import TrackingScores, score_tracking
+from retail_intel.accuracy.mot import boxes_to_tracks, read_mot, tracks_to_boxes
+from retail_intel.movements.classify import CountingRules
+from retail_intel.movements.geometry import CountingLine, Polygon
+from retail_intel.movements.stitch import StitchSettings
+from retail_intel.pipeline.plan import ProcessPlan, ProcessRequest, make_plan
+from retail_intel.pipeline.run import process_video
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -83,9 +80,7 @@ CLIPS = (
         branch="b1",
         camera="vtest",
         extra_rules={
-            "west": CountingRules(
-                rect(0, 180, 300, 420), 3.0, line=CountingLine((250, 150), (250, 450), "left", 10)
-            ),
+            "west": CountingRules(rect(0, 180, 300, 420), 3.0, line=CountingLine((250, 150), (250, 450), "left", 10)),
             "south": CountingRules(
                 Polygon(((300, 300), (768, 300), (768, 576), (300, 576))),
                 5.0,
@@ -105,28 +100,12 @@ CLIPS = (
         branch="bench",
         camera="tud-stadtmitte",
         extra_rules={
-            "east": CountingRules(
-                rect(400, 200, 640, 400), 1.0, line=CountingLine((450, 180), (450, 420), "left", 10)
-            ),
-            "west": CountingRules(
-                rect(0, 200, 320, 400), 1.0, line=CountingLine((250, 180), (250, 420), "right", 10)
-            ),
+            "east": CountingRules(rect(400, 200, 640, 400), 1.0, line=CountingLine((450, 180), (450, 420), "left", 10)),
+            "west": CountingRules(rect(0, 200, 320, 400), 1.0, line=CountingLine((250, 180), (250, 420), "right", 10)),
         },
         anchor_sizes=(640,),
     ),
 )
-
-
-class ReplayDetector:
-    """A Detector that answers from the cache, filtered at the camera's confidence."""
-
-    def __init__(self, cache: accuracy_cache.DetectionCache, conf: float) -> None:
-        self.name = cache.model
-        self._cache = cache
-        self._conf = conf
-
-    def detect(self, frame: object, frame_index: int) -> Detections:
-        return self._cache.at(frame_index, self._conf)
 
 
 @dataclass
@@ -135,7 +114,8 @@ class Row:
 
     clip: str
     method: str
-    fps: float
+    fps: float  # wall-clock frames per second of the whole run
+    cpu_ms: float  # CPU milliseconds per frame, all threads: comparable on a busy machine
     scores: TrackingScores
     counts: list[CountComparison]
 
@@ -147,17 +127,8 @@ def rule_sets(clip: Clip, plan: ProcessPlan) -> dict[str, CountingRules]:
     return {"camera": plan.rules, **clip.extra_rules}
 
 
-def fragments(cache: accuracy_cache.DetectionCache, plan: ProcessPlan, fps: float) -> list[Track]:
-    """The tracker's fragments from cached detections (every frame detected), for 'no stitching'."""
-    tracker = ByteTracker(plan.tracker, fps / plan.stride)
-    acc = TrackAccumulator()
-    for index in range(0, cache.frames, plan.stride):
-        tracked = tracker.update(cache.at(index, plan.detector.conf))
-        acc.add(index, index / fps, tracked.track_ids, tracked.xyxy, tracked.confidence)
-    return acc.tracks()
-
-
-def evaluate_ours(clip: Clip, *, fresh: bool) -> list[Row]:
+def evaluate_ours(clip: Clip, *, fresh: bool = False, cache_dir: Path = accuracy_cache.CACHE_DIR) -> list[Row]:
+    """Our pipeline on ``clip`` with its camera's settings: as ``process`` runs it, and without stitching."""
     request = ProcessRequest(
         video=clip.video,
         branch=clip.branch,
@@ -167,30 +138,29 @@ def evaluate_ours(clip: Clip, *, fresh: bool) -> list[Row]:
         start_time=START,
     )
     plan = make_plan(request)
-    cache = accuracy_cache.ensure(plan, fresh=fresh)
-    result = process_video(plan, detector_factory=lambda p: ReplayDetector(cache, p.detector.conf))
-    summary = result.summary
-    # what the run would have taken with the real detector: its time per detected frame
-    # (from filling the cache) for the frames the pipeline detected, plus everything else
-    rest = summary.seconds_taken - summary.stage_seconds.get("inference", 0.0)
-    speed = summary.frames / (cache.seconds_per_frame * summary.frames_detected + rest)
+    cache, recorded = accuracy_cache.ensure(plan, fresh=fresh, cache_dir=cache_dir)
+
+    def replay(p: ProcessPlan) -> accuracy_cache.ReplayDetector:
+        return accuracy_cache.ReplayDetector(cache, p.detector.conf)
+
+    result = recorded or process_video(plan, detector_factory=replay)
     gt = read_mot(clip.gt)
-    truth = boxes_to_tracks(gt, summary.fps)
+    truth = boxes_to_tracks(gt, result.summary.fps)
     rules = rule_sets(clip, plan)
-    people = result.judgement.people
     spec = plan.detector
     label = f"ours: imgsz {spec.imgsz}" + (f", {spec.tiles}x{spec.tiles} tiles" if spec.tiles > 1 else "")
-    rows = [Row(clip.name, label, speed, score_tracking(gt, tracks_to_boxes(people)), compare_counts(people, truth, rules))]
-    # The same tracker output without stitching (each fragment one person), to show what stitching adds.
-    raw = judge(
-        fragments(cache, plan, summary.fps),
-        plan.rules,
-        min_track_s=plan.min_track_s,
-        stitch_settings=StitchSettings(max_gap_s=0.0, still_gap_s=0.0),
-    ).people
-    rows.append(
-        Row(clip.name, label + ", no stitching", speed, score_tracking(gt, tracks_to_boxes(raw)), compare_counts(raw, truth, rules))
+    rows = []
+    # The same detections without stitching (each tracker fragment one person): what stitching adds.
+    unstitched = dataclasses.replace(
+        plan, stitch=StitchSettings(max_gap_s=0.0, still_gap_s=0.0), data_dir=Path(tempfile.mkdtemp(prefix="accuracy-"))
     )
+    for method, people in (
+        (label, result.judgement.people),
+        (label + ", no stitching", process_video(unstitched, detector_factory=replay).judgement.people),
+    ):
+        scores = score_tracking(gt, tracks_to_boxes(people))
+        counts = compare_counts(people, truth, rules)
+        rows.append(Row(clip.name, method, cache.pipeline_fps, 1000 * cache.cpu_per_frame, scores, counts))
     return rows
 
 
@@ -202,6 +172,7 @@ def evaluate_anchor(clip: Clip, imgsz: int, fps_video: float, rules: dict[str, C
         clip.name,
         f"Ultralytics model.track, imgsz {imgsz}",
         run.fps,
+        1000 * run.cpu_seconds / run.frames,
         score_tracking(gt, tracks_to_boxes(run.tracks)),
         compare_counts(run.tracks, truth, rules),
     )
@@ -214,7 +185,7 @@ def _acc(c: CountComparison) -> str:
 def tracking_table(rows: Sequence[Row]) -> str:
     head = (
         "| clip | method | MOTA | IDF1 | HOTA | recall | precision | ID switches | predicted ids "
-        "| people counted (truth) | fps |\n|---|---|---|---|---|---|---|---|---|---|---|"
+        "| people counted (truth) | fps | CPU ms/frame |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     lines = [head]
     for r in rows:
@@ -222,7 +193,8 @@ def tracking_table(rows: Sequence[Row]) -> str:
         people = r.count("all", "people")
         lines.append(
             f"| {r.clip} | {r.method} | {s.mota:.3f} | {s.idf1:.3f} | {s.hota:.3f} | {s.recall:.3f} | "
-            f"{s.precision:.3f} | {s.id_switches} | {s.predicted_ids} | {people.counted} ({people.expected}) | {r.fps:.1f} |"
+            f"{s.precision:.3f} | {s.id_switches} | {s.predicted_ids} | {people.counted} ({people.expected}) | {r.fps:.1f} "
+            f"| {r.cpu_ms:.0f} |"
         )
     return "\n".join(lines)
 
@@ -254,6 +226,7 @@ def summary_table(rows: Sequence[Row]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for r in rows:
+
         def pooled(measures: tuple[str, ...], r: Row = r) -> str:
             picked = [c for c in r.counts if c.measure in measures and c.rules != "all"]
             expected = sum(c.expected for c in picked)
@@ -328,6 +301,7 @@ def main() -> None:
                     "clip": r.clip,
                     "method": r.method,
                     "fps": round(r.fps, 2),
+                    "cpu_ms_per_frame": round(r.cpu_ms, 1),
                     "scores": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(r.scores).items()},
                     "counts": [{**asdict(c), "accuracy": round(c.accuracy, 4)} for c in r.counts],
                 }

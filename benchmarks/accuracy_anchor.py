@@ -9,6 +9,7 @@ metrics as ours; each Ultralytics track id is taken as one person (no stitching,
 from __future__ import annotations
 
 import json
+import resource
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ class AnchorRun:
     tracks: list[Track]
     frames: int
     seconds: float
+    cpu_seconds: float  # user + system CPU time of this process over the run (all threads)
 
     @property
     def fps(self) -> float:
@@ -47,6 +49,7 @@ def _run(video: Path, imgsz: int, path: Path) -> None:
     model = YOLO(str(resolve_weights(None)), task="pose")
     rows: list[tuple[int, int, float, float, float, float, float]] = []
     frames = 0
+    cpu_before = cpu_seconds()
     began = time.perf_counter()
     for index, result in enumerate(
         model.track(source=str(video), imgsz=imgsz, classes=[0], stream=True, persist=True, verbose=False)
@@ -60,12 +63,15 @@ def _run(video: Path, imgsz: int, path: Path) -> None:
         conf = boxes.conf.cpu().numpy()
         rows.extend((index, int(i), *map(float, b), float(c)) for i, b, c in zip(ids, xyxy, conf, strict=True))
     seconds = time.perf_counter() - began
+    cpu = cpu_seconds() - cpu_before
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial.npz")
     np.savez_compressed(
         partial,
         rows=np.asarray(rows, dtype=np.float64).reshape(-1, 7),
-        meta=np.array(json.dumps({"video": video.name, "imgsz": imgsz, "frames": frames, "seconds": seconds})),
+        meta=np.array(
+            json.dumps({"video": video.name, "imgsz": imgsz, "frames": frames, "seconds": seconds, "cpu_seconds": cpu})
+        ),
     )
     partial.replace(path)
 
@@ -82,4 +88,10 @@ def anchor_run(video: Path, imgsz: int, fps: float, cache_dir: Path = ANCHOR_DIR
     for frame in np.unique(rows[:, 0]).astype(int).tolist():
         r = rows[rows[:, 0] == frame]
         acc.add(frame, frame / fps, r[:, 1].astype(np.int64), r[:, 2:6].astype(np.float32), r[:, 6].astype(np.float32))
-    return AnchorRun(acc.tracks(), int(meta["frames"]), float(meta["seconds"]))
+    return AnchorRun(acc.tracks(), int(meta["frames"]), float(meta["seconds"]), float(meta["cpu_seconds"]))
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system) this process has used so far, every thread included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime

@@ -8,8 +8,11 @@ latency. Every run is bounded in time (``--duration`` per scenario).
 Scenarios, all on the demo data set (20 branches, 90 days, 60-minute KPIs):
 
 * ``day``: one branch-day (24 windows), rotating over every branch and 30
-  days: what a dashboard asks for. Served from the response cache after the
-  first request of each URL.
+  days: what a dashboard asks for, as fast as the server answers (closed
+  loop: latency includes queueing at saturation). Served from the response
+  cache after the first request of each URL.
+* ``day-paced``: the same requests offered at about ``--rate`` per second
+  (each connection pauses between requests), the target's load.
 * ``week``: seven days (168 windows), same rotation.
 * ``full``: the default first page (1,000 windows, about 0.5 MB) of one branch.
 * ``uncached``: a different one-day range on every request (hourly offsets over
@@ -43,9 +46,10 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ("day", "week", "full", "uncached")
+SCENARIOS = ("day", "day-paced", "week", "full", "uncached")
 
 
 @dataclass
@@ -58,6 +62,7 @@ class Result:
     errors: int
     p50_ms: float
     p99_ms: float
+    cpu_us: float | None  # server CPU time (all its processes) per request
 
     @property
     def rps(self) -> float:
@@ -77,11 +82,23 @@ def prepare_data(config: Path | None, data_dir: Path | None, work: Path, branche
         generate_demo(config, data_dir, branches=branches, days=days, start=dt.date(2026, 1, 1))
     if not any((data_dir / "kpis" / "60m").glob("*.parquet")):
         print("computing 60-minute KPIs", file=sys.stderr)
-        cli("kpis", "--window", "60m", "--format", "csv", "-o", os.devnull, "--config", str(config), "--data-dir", str(data_dir))
+        cli(
+            "kpis",
+            "--window",
+            "60m",
+            "--format",
+            "csv",
+            "-o",
+            os.devnull,
+            "--config",
+            str(config),
+            "--data-dir",
+            str(data_dir),
+        )
     return config, data_dir
 
 
-def get_json(url: str) -> object:
+def get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=30) as response:
         return json.loads(response.read())
 
@@ -96,7 +113,9 @@ def free_port() -> int:
 def start_server(config: Path, data_dir: Path, workers: int, port: int) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "retail_intel", "serve", "--port", str(port), "--workers", str(workers)]
     command += ["--config", str(config), "--data-dir", str(data_dir)]
-    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    server = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -135,7 +154,7 @@ def scenario_paths(scenario: str, branch_ids: list[str], first_day: dt.date, day
             for h in range(24)
             for branch in branch_ids
         ]
-    length = dt.timedelta(days=7 if scenario == "week" else 1)
+    length = dt.timedelta(days=7 if scenario == "week" else 1)  # day, day-paced
     return [
         f"/kpis/branch/{branch}?{day_range(first_day + dt.timedelta(days=d), length=length)}"
         for d in range(min(days, 30))
@@ -151,6 +170,31 @@ request = function()
   return wrk.format("GET", paths[(i %% #paths) + 1])
 end
 """
+# Paced: each connection waits this many ms before its next request.
+_LUA_DELAY = """
+delay = function()
+  return %d
+end
+"""
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process and all its descendants (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    try:
+        while pending:
+            current = pending.pop()
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending.extend(int(child) for child in children)
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
+
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
@@ -162,13 +206,15 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def run_wrk(base: str, paths: list[str], connections: int, duration: float, work: Path) -> tuple[int, float, int, float, float]:
+def run_wrk(
+    base: str, paths: list[str], connections: int, duration: float, work: Path, delay_ms: int | None = None
+) -> tuple[int, float, int, float, float]:
     import random
 
     shuffled = list(paths)
     random.Random(0).shuffle(shuffled)
     script = work / "paths.lua"
-    script.write_text(_LUA % ", ".join(json.dumps(p) for p in shuffled))
+    script.write_text(_LUA % ", ".join(json.dumps(p) for p in shuffled) + (_LUA_DELAY % delay_ms if delay_ms else ""))
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "--latency", "-s", str(script), base]
     output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=duration + 60).stdout
     requests = int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", output).group(1))  # type: ignore[union-attr]
@@ -183,11 +229,11 @@ def run_wrk(base: str, paths: list[str], connections: int, duration: float, work
     return requests, seconds, errors, p50, p99
 
 
-def _python_client(args: tuple[str, int, list[str], float, int]) -> tuple[list[float], int]:
-    """One load-generating process: keep-alive connections, requests back to back until the deadline."""
+def _python_client(args: tuple[str, int, list[str], float, int, float]) -> tuple[list[float], int]:
+    """One load-generating process: a keep-alive connection, requests back to back (or paced) until the deadline."""
     import http.client
 
-    host, port, paths, deadline, offset = args
+    host, port, paths, deadline, offset, pause = args
     connection = http.client.HTTPConnection(host, port, timeout=30)
     latencies: list[float] = []
     errors = 0
@@ -200,13 +246,18 @@ def _python_client(args: tuple[str, int, list[str], float, int]) -> tuple[list[f
         latencies.append((time.perf_counter() - began) * 1000)
         errors += response.status != 200
         i += 1
+        if pause:
+            time.sleep(pause)
     connection.close()
     return latencies, errors
 
 
-def run_python(port: int, paths: list[str], connections: int, duration: float) -> tuple[int, float, int, float, float]:
+def run_python(
+    port: int, paths: list[str], connections: int, duration: float, delay_ms: int | None = None
+) -> tuple[int, float, int, float, float]:
     deadline = time.monotonic() + duration
-    jobs = [("127.0.0.1", port, paths, deadline, k * 7919) for k in range(connections)]
+    pause = (delay_ms or 0) / 1000
+    jobs = [("127.0.0.1", port, paths, deadline, k * 7919, pause) for k in range(connections)]
     began = time.monotonic()
     with multiprocessing.get_context("spawn").Pool(connections) as pool:
         results = pool.map(_python_client, jobs)
@@ -225,11 +276,15 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--workers", default="1,2", help="Comma-separated worker counts to try.")
     parser.add_argument("--connections", type=int, default=32, help="Concurrent keep-alive connections.")
+    parser.add_argument("--rate", type=int, default=1000, help="Requests per second offered by day-paced.")
     parser.add_argument("--duration", type=float, default=10.0, help="Seconds per scenario (bounded).")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
-    parser.add_argument("--python-client", action="store_true", help="Use the Python load generator even if wrk exists.")
+    parser.add_argument(
+        "--python-client", action="store_true", help="Use the Python load generator even if wrk exists."
+    )
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     try:
         config, data_dir = prepare_data(args.config, args.data_dir, work, args.branches, args.days)
@@ -240,28 +295,48 @@ def main() -> None:
             server = start_server(config, data_dir, workers, port)
             try:
                 base = f"http://127.0.0.1:{port}"
-                branch_ids = [b["id"] for b in get_json(base + "/branches")]  # type: ignore[attr-defined,index]
-                first = get_json(f"{base}/kpis/branch/{branch_ids[0]}?limit=1")["rows"][0]["window_start"]  # type: ignore[index,call-overload]
+                branch_ids = [b["id"] for b in get_json(base + "/branches")]
+                first = get_json(f"{base}/kpis/branch/{branch_ids[0]}?limit=1")["rows"][0]["window_start"]
                 first_day = dt.date.fromisoformat(first[:10])
                 for scenario in args.scenarios.split(","):
                     paths = scenario_paths(scenario, branch_ids, first_day, args.days)
                     if scenario != "uncached":
-                        for path in paths[: 20 * 30]:  # warm the response cache of every worker we can reach
+                        # Warm the response caches; each worker has its own and the
+                        # kernel picks the worker, so go round a few times per worker.
+                        for path in paths * (3 * workers):
                             get_json(base + path)
+                    connections, delay_ms = args.connections, None
+                    if scenario == "day-paced":
+                        # Each connection pauses 20 ms after every answer; with answers taking a
+                        # few ms, rate x 25 ms connections offer about --rate requests/s.
+                        connections, delay_ms = max(1, round(args.rate * 0.025)), 20
+                    cpu_before = tree_cpu_seconds(server.pid)
                     if use_wrk:
-                        measured = run_wrk(base, paths, args.connections, args.duration, work)
+                        measured = run_wrk(base, paths, connections, args.duration, work, delay_ms)
                     else:
-                        measured = run_python(port, paths, args.connections, args.duration)
-                    results.append(Result(workers, scenario, args.connections, *measured))
+                        measured = run_python(port, paths, connections, args.duration, delay_ms)
+                    cpu_after = tree_cpu_seconds(server.pid)
+                    cpu_us = None
+                    if cpu_before is not None and cpu_after is not None and measured[0]:
+                        cpu_us = (cpu_after - cpu_before) / measured[0] * 1e6
+                    results.append(Result(workers, scenario, connections, *measured, cpu_us))
                     print(f"  {workers} worker(s) {scenario}: {results[-1].rps:,.0f} req/s", file=sys.stderr)
             finally:
                 stop_server(server)
         tool = "wrk" if use_wrk else "python client"
-        print(f"\n`/kpis/branch/{{id}}`, {os.cpu_count()} CPU cores shared by server and {tool}, {args.connections} connections, {args.duration:g} s each\n")
-        print("| workers | scenario | requests | req/s | p50 ms | p99 ms | errors |")
-        print("|--:|---|--:|--:|--:|--:|--:|")
+        load = os.getloadavg()[0]
+        print(
+            f"\n`/kpis/branch/{{id}}`, {os.cpu_count()} CPU cores shared by the server and {tool}, "
+            f"{args.duration:g} s per row, load average before the run {load_before:.1f}, after {load:.1f}\n"
+        )
+        print("| workers | scenario | connections | requests | req/s | p50 ms | p99 ms | server CPU µs/req | errors |")
+        print("|--:|---|--:|--:|--:|--:|--:|--:|--:|")
         for r in results:
-            print(f"| {r.workers} | {r.scenario} | {r.requests:,} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |")
+            cpu = "-" if r.cpu_us is None else f"{r.cpu_us:,.0f}"
+            print(
+                f"| {r.workers} | {r.scenario} | {r.connections} | {r.requests:,} | {r.rps:,.0f} | "
+                f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {cpu} | {r.errors} |"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

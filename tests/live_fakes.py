@@ -111,6 +111,10 @@ class ScriptedSource:
     def stop(self) -> None:
         self.stopped = True
 
+    def watermark(self) -> dt.datetime:
+        # items are made when asked for, each frame after a clock step: nothing is ever waiting
+        return self.clock.now
+
     def state(self) -> SourceState:
         s = self._state
         return SourceState(s.connected, s.frames_read, s.frames_dropped, s.reconnects, s.open_gap, list(s.gaps))

@@ -47,7 +47,7 @@ def test_an_id_switch_halfway() -> None:
 def test_misses_and_false_positives() -> None:
     gt = MotBoxes.from_rows(walk(1, range(10), 0))
     # found in 8 of 10 frames, plus 2 boxes where nobody is
-    pred = MotBoxes.from_rows(walk(1, range(8), 0) + [(0, 9, 500, 500, 20, 50, False), (1, 9, 505, 500, 20, 50, False)])
+    pred = MotBoxes.from_rows([*walk(1, range(8), 0), (0, 9, 500, 500, 20, 50, False), (1, 9, 505, 500, 20, 50, False)])
     scores = score_tracking(gt, pred)
     assert scores.misses == 2 and scores.false_positives == 2
     assert scores.mota == pytest.approx(1 - 4 / 10)

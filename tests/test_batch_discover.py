@@ -164,5 +164,5 @@ def test_csv_manifest_rows_set_branch_camera_start_and_settings(tmp_path: Path, 
 def test_csv_manifest_with_an_unknown_column_is_refused(tmp_path: Path, config: Config) -> None:
     manifest = tmp_path / "night.csv"
     manifest.write_text("path,brnch\na.mp4,b1\n")
-    with pytest.raises(InputError, match="unknown column.*brnch"):
+    with pytest.raises(InputError, match=r"unknown column.*brnch"):
         discover(str(manifest), config)

@@ -248,3 +248,17 @@ def test_segments_of_a_camera_run_in_time_order(root: Path) -> None:
     )
     doors = [name for name in started if name.startswith("door")]
     assert doors == sorted(doors) and len(doors) == 3
+
+
+def test_a_lone_segment_is_written_exactly_as_process_writes_it(root: Path) -> None:
+    from retail_intel.pipeline.plan import ProcessRequest, make_plan
+    from retail_intel.pipeline.run import process_video
+
+    from .batch_fakes import BlobDetector
+
+    (video,) = write_segments(root / "archive" / "b1" / "door", "door", stayer_and_passers, count=1, frames=120)
+    batch(root / "archive", root)
+    plan = make_plan(ProcessRequest(video, "b1", root / "single", config_dir=root / "config", camera="door"))
+    process_video(plan, detector_factory=lambda plan: BlobDetector())
+    assert rows(root / "data") == rows(root / "single")
+    assert len(rows(root / "data")) == 3

@@ -61,8 +61,39 @@ def test_live_finalisation_matches_the_offline_stitch(tracks: list[Track]) -> No
     assert live == people(tracks)
 
 
+def standing(fid: int, t0: float, t1: float, x: float, y: float) -> Track:
+    t = np.round(np.arange(t0, t1 + 1e-9, 0.2), 6)
+    return Track.from_samples(fid, [(float(ti), x, y) for ti in t], fps=5)
+
+
+def test_a_later_fragment_can_change_who_an_earlier_one_joins() -> None:
+    """Four fragments of people standing still; the last one to arrive decides the pairs.
+
+    Without fragment 1, stitching joins 4 -> 2 and leaves 3 alone. Fragment 1
+    takes 4 (a cheaper link), which frees 2 for 3. Fragment 3 must not be
+    judged alone before fragment 1 has been seen, although nothing could link
+    to 3 itself by then.
+    """
+    f1, f2 = standing(1, 7.4, 8.2, 100, 200), standing(2, 5.8, 7.6, 130, 210)
+    f3, f4 = standing(3, 0.0, 0.8, 100, 200), standing(4, 0.0, 1.8, 100, 200)
+    assert people([f2, f3, f4]) == {(3,), (2, 4)}
+    assert people([f1, f2, f3, f4]) == {(2, 3), (1, 4)}
+    pool = PeoplePool()
+    pool.add([f2, f3, f4])
+    # at 11 s: 3 ended 10 s ago, 2 and 4 are a group that fragment 1 (still tracked) may join
+    assert pool.take_final(11.0, [(7.4, 8.2)]) == []
+    pool.add([f1])
+    taken = pool.take_final(15.0, [])
+    assert people(taken) == {(2, 3), (1, 4)} and len(pool) == 0
+    # a group is not held forever: past max_hold_s its people that are final on their own go
+    impatient = PeoplePool(max_hold_s=5.0)
+    impatient.add([f2, f3, f4])
+    assert impatient.take_final(11.0, [(7.4, 8.2)]) == [f3]
+    assert len(impatient) == 2
+
+
 def test_nobody_is_final_while_a_continuation_could_still_come() -> None:
-    pool = PeoplePool(StitchSettings(max_gap_s=3.0))
+    pool = PeoplePool(StitchSettings(max_gap_s=3.0, still_gap_s=0.0))  # bridges 3 s at most
     first = Track.from_samples(1, [(0.0, 100, 200), (1.0, 140, 200)])
     pool.add([first])
     assert pool.take_final(3.5, []) == []  # 2.5 s after the end: a fragment may still start

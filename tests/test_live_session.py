@@ -102,9 +102,10 @@ def test_people_are_judged_when_their_track_ends_and_flushed_in_their_window(tmp
     assert a[0]["enter_time"] == START + dt.timedelta(seconds=1.5)
     # ByteTrack confirms a new track on its second frame (frame 251)
     assert c[0]["first_seen"] == START + dt.timedelta(seconds=25.2)
-    # a flush is written at the first tick at least --flush after the last one
+    # a person is final 3 s (track buffer) + 6 s (the longest gap stitching bridges) after their
+    # last sample, and written at the next flush (every 5 s): B (4.1 s) at 15 s, A (12.0 s) at 20 s
     flushed = [r[0]["processed_at"] for r in (b, a)]
-    assert [round((t - START).total_seconds()) for t in flushed] == [10, 20]
+    assert [round((t - START).total_seconds()) for t in flushed] == [15, 20]
     assert c[0]["processed_at"] == START + dt.timedelta(seconds=29)
     assert first_flush == {files[0].name: files[0].read_bytes()}
     # the password never reaches the data

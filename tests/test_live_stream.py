@@ -111,6 +111,20 @@ def test_a_slow_consumer_loses_the_oldest_frames_never_a_gap_notice() -> None:
     assert h.reader.state().frames_dropped == 8
 
 
+def test_watermark_is_the_oldest_waiting_frame_or_the_clock() -> None:
+    h = Harness([3, None], StreamSettings(first_backoff_s=1.0, buffer_frames=10, startup_attempts=3))
+    h.reader.start()
+    assert h.reader.wait_finished(10.0)
+    # three frames wait, read at 0.1, 0.2 and 0.3 s; nothing older can still arrive
+    assert h.reader.watermark() == START + dt.timedelta(seconds=0.1)
+    first = h.reader.next(0.0)
+    assert isinstance(first, StreamFrame) and h.reader.watermark() == START + dt.timedelta(seconds=0.2)
+    while h.reader.next(0.0) is not None:
+        pass
+    assert h.reader.watermark() == h.clock.now
+    h.reader.stop()
+
+
 @given(
     first=st.floats(0.01, 5.0),
     cap=st.floats(0.01, 60.0),

@@ -182,18 +182,25 @@ def test_a_query_over_files_that_changed_meanwhile_is_run_again(site: Site) -> N
     reader.close()
 
 
-def test_a_query_over_files_that_keep_changing_gives_up_with_a_data_error(site: Site) -> None:
+def test_a_file_replaced_on_every_look_is_read_through_one_handle(site: Site) -> None:
     reader = Reader(open_database(site.config_dir, site.data_dir))
     path = next((site.data_dir / "movements" / "b1").rglob("*.parquet"))
+    # The listing's key never matches the file: as if a writer replaced it during every query.
+    table = reader.movements(
+        lambda: [(str(path), (0, 0, 0))], branch_id=None, start=None, end=None, action_type=None, after=None, limit=500
+    )
+    expected = pq.read_table(path).sort_by([("enter_time", "ascending"), ("customer_id", "ascending")])
+    assert table.to_pylist() == expected.to_pylist()
+    reader.close()
+
+
+def test_a_query_over_files_that_keep_being_replaced_gives_up_with_a_data_error(site: Site) -> None:
+    reader = Reader(open_database(site.config_dir, site.data_dir))
+    paths = [write_day(site.data_dir, "b3", DAY1 + dt.timedelta(days=n), count=3, seed=n) for n in range(8)]
+    listings = iter([[(str(p), (0, 0, 0))] for p in paths])  # a new file, already stale, on every look
     with pytest.raises(DataError, match="kept changing"):
         reader.movements(
-            lambda: [(str(path), (0, 0, 0))],
-            branch_id=None,
-            start=None,
-            end=None,
-            action_type=None,
-            after=None,
-            limit=5,
+            lambda: next(listings), branch_id=None, start=None, end=None, action_type=None, after=None, limit=5
         )
     reader.close()
 
@@ -217,3 +224,20 @@ def test_state_can_be_built_and_closed_without_the_app(site: Site) -> None:
     state = ServeState(site.config_dir, site.data_dir)
     assert state.health()["counts"]["branches"] == 3
     state.close()
+
+
+@pytest.mark.parametrize(
+    ("target", "url"),
+    [
+        ("kpis/60m/b3.parquet", "/kpis/branch/b3"),
+        ("movements/b3/2026-03-02/broken.parquet", "/movements?branch=b3"),
+    ],
+)
+def test_a_corrupt_file_is_503_naming_no_server_path(site: Site, target: str, url: str) -> None:
+    path = site.data_dir / target
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"PAR1 this is not a parquet file PAR1")
+    response = Api(create_app(site.config_dir, site.data_dir)).get(url)
+    assert response.status_code == 503
+    assert "Traceback" not in response.text
+    assert str(site.data_dir.parent) not in response.text

@@ -15,6 +15,7 @@ slices, and the per-slice mean absolute error.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -126,7 +127,7 @@ def read_hand_counts(path: Path) -> list[tuple[TimeSlice, dict[str, int]]]:
     if not rows:
         raise InputError(f"{path}: no rows; fill in one row per time slice")
     ordered = sorted(rows, key=lambda r: r[0].start_s)
-    for (a, _), (b, _) in zip(ordered, ordered[1:], strict=False):
+    for (a, _), (b, _) in itertools.pairwise(ordered):
         if b.start_s < a.end_s:
             raise InputError(
                 f"{path}: time slices overlap ({a.start_s:g}-{a.end_s:g} s and {b.start_s:g}-{b.end_s:g} s); "

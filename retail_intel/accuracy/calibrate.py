@@ -13,6 +13,7 @@ the model's input, rounded up to a multiple of 32 and clamped to 640..1280.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from retail_intel.errors import InputError, VideoError
-from retail_intel.vision.detections import Detections
+from retail_intel.vision.detections import Detections, Detector
 
 TARGET_HEIGHT_PX = 120
 MIN_IMGSZ, MAX_IMGSZ = 640, 1280
@@ -31,11 +32,13 @@ MIN_IMGSZ, MAX_IMGSZ = 640, 1280
 FOUND_CONF = 0.25
 # Settings finding at least this share of the best setting's people are "as good".
 GOOD_ENOUGH = 0.95
+# Measured speeds this close (relative) are treated as the same.
+SAME_SPEED = 0.10
 DEFAULT_CANDIDATES: tuple[tuple[int, int], ...] = ((640, 1), (960, 1), (1280, 1), (640, 2))
 
 Frame = npt.NDArray[np.uint8]
-# builds a detector for (imgsz, tiles); returns detect(frame) -> Detections
-DetectorFactory = Callable[[int, int], Callable[[Frame], Detections]]
+# builds the detector ``process`` would use, at (imgsz, tiles)
+DetectorFactory = Callable[[int, int], Detector]
 
 
 @dataclass(frozen=True)
@@ -77,9 +80,15 @@ def rule_imgsz(long_side: int, small_person_px: float) -> int:
 
 
 def recommend(results: Sequence[CandidateResult]) -> CandidateResult:
-    """The fastest candidate that finds at least :data:`GOOD_ENOUGH` of the best one's people."""
+    """The fastest candidate that finds at least :data:`GOOD_ENOUGH` of the best one's people.
+
+    Speeds within :data:`SAME_SPEED` of the fastest count as equal (timing noise); among
+    those, the one with the fewest input pixels wins.
+    """
     good = [r for r in results if r.share_of_best >= GOOD_ENOUGH]
-    return min(good, key=lambda r: (r.seconds_per_frame, r.imgsz * r.tiles))
+    fastest = min(r.seconds_per_frame for r in good)
+    close = [r for r in good if r.seconds_per_frame <= fastest * (1 + SAME_SPEED)]
+    return min(close, key=lambda r: ((r.imgsz * r.tiles) ** 2, r.seconds_per_frame))
 
 
 def sample_frames(video: Path, count: int) -> tuple[list[Frame], tuple[int, int]]:
@@ -100,7 +109,7 @@ def sample_frames(video: Path, count: int) -> tuple[list[Frame], tuple[int, int]
             capture.set(cv2.CAP_PROP_POS_FRAMES, min(index, max(0, total - 1)))
             ok, frame = capture.read()
             if ok:
-                frames.append(frame)
+                frames.append(np.asarray(frame, dtype=np.uint8))
     finally:
         capture.release()
     if not frames:
@@ -108,19 +117,31 @@ def sample_frames(video: Path, count: int) -> tuple[list[Frame], tuple[int, int]
     return frames, (info.width, info.height)
 
 
-def _run_candidate(
-    detect: Callable[[Frame], Detections], frames: Sequence[Frame]
-) -> tuple[float, int, list[float]]:
-    detect(frames[0])  # warm-up: the first call pays for model set-up
+def _detect_frames(detector: Detector, frames: Sequence[Frame]) -> list[Detections]:
+    # batched like the process loop does, so the speed is the speed ``process`` gets
+    size = max(1, int(getattr(detector, "batch_size", 1)))
+    out: list[Detections] = []
+    for lo in range(0, len(frames), size):
+        chunk = list(frames[lo : lo + size])
+        if len(chunk) > 1 and hasattr(detector, "detect_batch"):
+            out.extend(detector.detect_batch(chunk, list(range(lo, lo + len(chunk)))))
+        else:
+            out.extend(detector.detect(f, lo + i) for i, f in enumerate(chunk))
+    return out
+
+
+def _run_candidate(detector: Detector, frames: Sequence[Frame]) -> tuple[float, int, list[float]]:
+    _detect_frames(detector, frames[:2])  # warm-up: the first call pays for model set-up
     began = time.perf_counter()
-    found = 0
+    found = _detect_frames(detector, frames)
+    seconds = (time.perf_counter() - began) / len(frames)
     heights: list[float] = []
-    for frame in frames:
-        d = detect(frame)
+    count = 0
+    for d in found:
         keep = d.confidence >= FOUND_CONF
-        found += int(keep.sum())
+        count += int(keep.sum())
         heights.extend((d.xyxy[keep, 3] - d.xyxy[keep, 1]).tolist())
-    return (time.perf_counter() - began) / len(frames), found, heights
+    return seconds, count, heights
 
 
 def calibrate(
@@ -172,3 +193,59 @@ def calibrate(
         rule_imgsz=rule,
         notes=notes,
     )
+
+
+def calibrate_camera(
+    video: Path,
+    *,
+    branch: str | None = None,
+    camera: str | None = None,
+    config_dir: Path | None = None,
+    model: str | None = None,
+    backend: str | None = None,
+    device: str | None = None,
+    frames: int = 24,
+    candidates: Sequence[tuple[int, int]] = DEFAULT_CANDIDATES,
+) -> Calibration:
+    """:func:`calibrate` with the detector ``process`` would build for this camera (or flags)."""
+    from retail_intel.pipeline.plan import ProcessRequest, make_plan
+    from retail_intel.pipeline.run import default_detector_factory
+    from retail_intel.vision.video import probe
+
+    info = probe(video)
+    request = ProcessRequest(
+        video=video,
+        branch=branch or "calibrate",
+        data_dir=Path("."),
+        config_dir=config_dir if branch else None,
+        camera=camera,
+        # without a camera the ROI does not matter here: the whole frame will do
+        roi=None if branch else f"0,0,{info.width},{info.height}",
+        model=model,
+        backend=backend,
+        device=device,
+    )
+    base = make_plan(request)
+
+    def make(imgsz: int, tiles: int) -> Detector:
+        spec = dataclasses.replace(base.detector, imgsz=imgsz, tiles=tiles, conf=FOUND_CONF)
+        return default_detector_factory(dataclasses.replace(base, detector=spec))
+
+    return calibrate(video, make, frames=frames, candidates=candidates)
+
+
+def parse_candidates(text: str) -> list[tuple[int, int]]:
+    """``"640,960,1280,640x2"`` -> ``[(640, 1), (960, 1), (1280, 1), (640, 2)]`` (``x2``: 2x2 tiles)."""
+    out = []
+    for part in text.split(","):
+        size, _, tiles = part.strip().lower().partition("x")
+        try:
+            imgsz, n = int(size), int(tiles or 1)
+        except ValueError as exc:
+            raise InputError(f"--try: expected sizes like 640,960,1280,640x2, got {part.strip()!r}") from exc
+        if imgsz < 32 or imgsz % 32 or not 1 <= n <= 4:
+            raise InputError(f"--try: {part.strip()!r}: imgsz must be a multiple of 32, tiles 1-4")
+        out.append((imgsz, n))
+    if not out:
+        raise InputError("--try: give at least one setting")
+    return out

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from retail_intel.accuracy.audit import TimeSlice
 from retail_intel.errors import InputError, VideoError
@@ -86,9 +87,10 @@ def sample_clips(
             try:
                 capture.set(cv2.CAP_PROP_POS_FRAMES, first)
                 for index in range(first, last):
-                    ok, frame = capture.read()
+                    ok, raw = capture.read()
                     if not ok:
                         break
+                    frame = np.asarray(raw, dtype=np.uint8)
                     if rules is not None:
                         draw_regions(frame, rules)
                     cv2.putText(frame, _clock(index / rate), (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
@@ -105,5 +107,7 @@ def sample_clips(
         writer_csv = csv.writer(handle)
         writer_csv.writerow(["clip", "start", "end", *measures])
         for clip in written:
-            writer_csv.writerow([clip.path.name, f"{clip.slice.start_s:g}", f"{clip.slice.end_s:g}", *[""] * len(measures)])
+            writer_csv.writerow(
+                [clip.path.name, f"{clip.slice.start_s:g}", f"{clip.slice.end_s:g}", *[""] * len(measures)]
+            )
     return written

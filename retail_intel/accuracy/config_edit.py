@@ -115,6 +115,8 @@ def write_camera_settings(config_dir: Path, branch_id: str, camera_id: str, valu
             ) from exc
         wrong = {k: getattr(camera, k, None) for k, v in values.items() if getattr(camera, k, None) != v}
         if wrong:
-            raise ConfigError(f"{path}: the edit did not land on camera {camera_id} as expected ({wrong}); nothing was written")
+            raise ConfigError(
+                f"{path}: the edit did not land on camera {camera_id} as expected ({wrong}); nothing was written"
+            )
     atomic_write_bytes(edited.encode(), path)
     return path

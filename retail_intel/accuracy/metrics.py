@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linear_sum_assignment
 
 from retail_intel.accuracy.mot import MotBoxes
+from retail_intel.errors import InputError
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -72,8 +72,20 @@ class _Frame:
     iou: FloatArray  # (len(gt_ids), len(pred_ids))
 
 
+def _require() -> None:
+    try:
+        import motmetrics  # noqa: F401
+        import scipy  # noqa: F401
+    except ImportError as exc:
+        raise InputError(
+            "scoring tracks against MOTChallenge ground truth needs motmetrics: pip install 'retail-intel[accuracy]'"
+        ) from exc
+
+
 def _frames(gt: MotBoxes, pred: MotBoxes) -> list[_Frame]:
     """Per frame: scored gt boxes, predictions left after dropping those on ignore boxes, their IoU."""
+    from scipy.optimize import linear_sum_assignment
+
     out = []
     gt_xyxy, pred_xyxy = gt.xyxy, pred.xyxy
     frames = np.union1d(gt.frame, pred.frame)
@@ -124,6 +136,8 @@ def _clear_and_identity(frames: list[_Frame]) -> dict[str, float]:
 
 def hota(frames: list[_Frame]) -> tuple[float, float, float]:
     """(HOTA, DetA, AssA), each averaged over :data:`HOTA_ALPHAS` (TrackEval's algorithm)."""
+    from scipy.optimize import linear_sum_assignment
+
     gt_ids = np.unique(np.concatenate([f.gt_ids for f in frames])) if frames else np.zeros(0, np.int64)
     pr_ids = np.unique(np.concatenate([f.pred_ids for f in frames])) if frames else np.zeros(0, np.int64)
     n_gt_dets = sum(len(f.gt_ids) for f in frames)
@@ -175,6 +189,7 @@ def hota(frames: list[_Frame]) -> tuple[float, float, float]:
 
 def score_tracking(gt: MotBoxes, pred: MotBoxes) -> TrackingScores:
     """Score predicted boxes (with track ids) against ground truth over the frames either covers."""
+    _require()
     frames = _frames(gt, pred)
     clear = _clear_and_identity(frames)
     h, det_a, ass_a = hota(frames)

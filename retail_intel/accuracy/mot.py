@@ -101,7 +101,9 @@ def read_mot(path: Path) -> MotBoxes:
                 x, y, w, h = (float(v) for v in row[2:6])
                 conf = float(row[6]) if len(row) > 6 and row[6].strip() else 1.0
             except ValueError as exc:
-                raise InputError(f"{path}, row {number}: expected numbers frame,id,x,y,w,h,conf, got {row[:7]}") from exc
+                raise InputError(
+                    f"{path}, row {number}: expected numbers frame,id,x,y,w,h,conf, got {row[:7]}"
+                ) from exc
             if frame < 1:
                 raise InputError(f"{path}, row {number}: frame numbers are 1-based, got {frame}")
             if w <= 0 or h <= 0:

@@ -27,8 +27,9 @@ from retail_intel.accuracy.audit import (
 from retail_intel.accuracy.metrics import TrackingScores, score_tracking
 from retail_intel.accuracy.mot import boxes_to_tracks, read_mot, tracks_to_boxes
 from retail_intel.errors import InputError
+from retail_intel.pipeline import run as pipeline_run
 from retail_intel.pipeline.plan import ProcessRequest, make_plan
-from retail_intel.pipeline.run import DetectorFactory, ProgressFn, RunSummary, default_detector_factory, process_video
+from retail_intel.pipeline.run import DetectorFactory, ProgressFn, RunSummary, process_video
 
 # Any fixed time will do: audit results never reach the data directory.
 _AUDIT_START = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -65,13 +66,14 @@ def audit_video(
     *,
     slice_s: float | None = None,
     level: float = 0.95,
-    detector_factory: DetectorFactory = default_detector_factory,
+    detector_factory: DetectorFactory | None = None,
     progress: ProgressFn | None = None,
 ) -> AuditReport:
     """Process ``request.video`` with the camera's settings and compare its counts with ``truth``.
 
     ``slice_s`` cuts a MOTChallenge truth into slices of that many seconds
     (default: :data:`DEFAULT_MOT_SLICES` equal slices); hand counts bring their own slices.
+    ``detector_factory`` defaults to the one ``process`` uses.
     """
     kind = truth_kind(truth)
     hand = read_hand_counts(truth) if kind == "hand counts" else None
@@ -80,7 +82,8 @@ def audit_video(
         plan = make_plan(
             dataclasses.replace(request, data_dir=Path(scratch), start_time=request.start_time or _AUDIT_START)
         )
-        result = process_video(plan, detector_factory=detector_factory, progress=progress)
+        factory = detector_factory or pipeline_run.default_detector_factory
+        result = process_video(plan, detector_factory=factory, progress=progress)
     people = result.judgement.people
     ours = event_times(people, plan.rules)
     tracking: TrackingScores | None = None

@@ -28,3 +28,6 @@ def register(app: typer.Typer) -> None:
     from retail_intel.cli import demo
 
     demo.register(app)
+    from retail_intel.cli import accuracy
+
+    accuracy.register(app)

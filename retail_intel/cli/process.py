@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -78,7 +77,6 @@ def process(
     video: Annotated[
         str,
         typer.Argument(
-            metavar="SOURCE",
             help="Recorded video file (mp4, avi, mkv, ...); or a folder, a quoted glob or a manifest for a batch.",
             show_default=False,
         ),
@@ -223,7 +221,8 @@ def process(
         process_batch(batch, fmt=fmt, quiet=quiet)
         return
     if branch is None:
-        raise click.MissingParameter(param_hint="'--branch' / '-b'", param_type="option")
+        # optional only because a batch maps each file: one video still needs it (usage error, exit 2)
+        raise typer.BadParameter("one video needs --branch ID", ctx=ctx, param_hint="'--branch' / '-b'")
     batch_only = {
         "--workers": workers is not None,
         "--executor": executor != "local",

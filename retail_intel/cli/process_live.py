@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import typer
 from rich.console import Group
 from rich.live import Live
 from rich.markup import escape
@@ -87,6 +88,12 @@ def run_live(plan: ProcessPlan, options: LiveOptions, *, fmt: OutputFormat, quie
     try:
         with stop_on_signals() as stop:
             result = process_stream(plan, options, stop=stop, progress=progress)
+    except KeyboardInterrupt:
+        # a second Ctrl-C: the session has written what it could; no traceback
+        if live.is_started:
+            live.stop()
+        err.print("[yellow]aborted[/yellow]: the people seen so far were written")
+        raise typer.Exit(130) from None
     finally:
         if live.is_started:
             live.stop()

@@ -232,12 +232,19 @@ ORDER BY branch_id, window_start
 _STATEMENTS = (_WINDOWS, _BRANCH_BOUNDS, _CELLS, _COUNTS, _OCCUPANCY_EVENTS, _OCCUPANCY, _INTERVALS)
 
 
+def _usable_cores() -> int:
+    # The cores this process may run on (taskset, containers), not all the machine has.
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def compute(inputs: KpiInputs, params: KpiParams, *, threads: int | None = None) -> pa.Table:
     """All KPIs of ``inputs`` with DuckDB; a table of exactly :data:`KPI_SCHEMA`."""
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+        con.execute(f"SET threads = {int(threads or _usable_cores())}")
         # Row order of intermediate tables never matters (the result is sorted).
         con.execute("SET preserve_insertion_order = false")
         con.register("movements", inputs.movements)

@@ -6,9 +6,9 @@ end, so each person is judged as soon as nothing can change their verdict:
 1. a tracker id that has not been seen for longer than the track buffer is
    closed: ByteTrack has forgotten it and will never report it again;
 2. closed fragments are stitched exactly as the batch job stitches them;
-   a stitched person is final once ``max_gap_s`` has passed since their
-   last sample (no new fragment could continue them) and no fragment that is
-   still open could link to any of theirs.
+   a stitched person is final once the stitcher's horizon (the longest gap
+   it bridges) has passed since their last sample, so no new fragment could
+   continue them, and no fragment that is still open could link to theirs.
 
 Final people leave the pool, so memory stays bounded by the people in view.
 """
@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from retail_intel.movements.stitch import StitchSettings, stitch
 from retail_intel.movements.tracks import Track
+from retail_intel.pipeline.continuity import stitch_horizon
 
 _COLUMNS = ("frame", "t", "x", "y", "height", "confidence", "width")
 
@@ -103,10 +104,25 @@ class OpenFragments:
 
 
 class PeoplePool:
-    """Closed fragments waiting until the people they make up are final."""
+    """Closed fragments waiting until the people they make up are final.
 
-    def __init__(self, settings: StitchSettings | None = None) -> None:
+    Stitching is greedy over all candidate links, so whether fragment A joins
+    B can depend on a third fragment that competes for B, and that one on a
+    fourth. Fragments are therefore released a whole *group* at a time: a
+    group is a connected set of fragments any two of which stitching could
+    join. A group is final when none of its fragments could still be linked
+    to a fragment that is open or yet to come; its people are then exactly
+    those that stitching the whole recording would give.
+
+    A busy spot can keep a group growing for minutes (a queue, a doorway).
+    Its people are not held forever: once a group's oldest fragment ended
+    ``max_hold_s`` ago, the people in it that are final on their own are
+    released (a close approximation of the offline result).
+    """
+
+    def __init__(self, settings: StitchSettings | None = None, *, max_hold_s: float = 60.0) -> None:
         self.settings = settings or StitchSettings()
+        self.max_hold_s = max_hold_s
         self._fragments: dict[int, Track] = {}
 
     def __len__(self) -> int:
@@ -117,20 +133,27 @@ class PeoplePool:
             self._fragments[fragment.track_id] = fragment
 
     def take_final(self, now_t: float, open_spans: list[tuple[float, float]]) -> list[Track]:
-        """Remove and return the fragments of every person who is final at ``now_t``."""
+        """Remove and return the fragments of every person who is final at ``now_t``.
+
+        ``now_t`` must be a time before which every frame has been seen;
+        ``open_spans`` are the (first, last) sample times of the fragments still tracked.
+        """
         if not self._fragments:
             return []
-        gap = self.settings.max_gap_s
+        horizon = stitch_horizon(self.settings)
         taken: list[Track] = []
-        for person in stitch(list(self._fragments.values()), self.settings):
-            if now_t - person.end <= gap:
-                continue  # a fragment starting now could still continue them
-            parts = [self._fragments[i] for i in person.fragment_ids]
-            if any(_could_link(parts, start, last, gap) for start, last in open_spans):
+        for group in self._groups(horizon):
+            if self._settled(group, now_t, open_spans, horizon):
+                taken.extend(group)
                 continue
-            for part in parts:
-                del self._fragments[part.track_id]
-            taken.extend(parts)
+            if now_t - min(f.end for f in group) <= self.max_hold_s:
+                continue
+            for person in stitch(group, self.settings):
+                parts = [self._fragments[i] for i in person.fragment_ids]
+                if self._settled(parts, now_t, open_spans, horizon):
+                    taken.extend(parts)
+        for fragment in taken:
+            del self._fragments[fragment.track_id]
         return taken
 
     def take_all(self) -> list[Track]:
@@ -138,6 +161,33 @@ class PeoplePool:
         taken = list(self._fragments.values())
         self._fragments.clear()
         return taken
+
+    @staticmethod
+    def _settled(parts: list[Track], now_t: float, open_spans: list[tuple[float, float]], horizon: float) -> bool:
+        if now_t - max(p.end for p in parts) <= horizon:
+            return False  # a fragment starting now could still continue one of them
+        return not any(_could_link(parts, start, last, horizon) for start, last in open_spans)
+
+    def _groups(self, horizon: float) -> list[list[Track]]:
+        """Fragments in connected groups of possible links (union-find over joinable pairs)."""
+        ordered = sorted(self._fragments.values(), key=lambda f: (f.start, f.track_id))
+        parent = list(range(len(ordered)))
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for i, a in enumerate(ordered):
+            for j, b in enumerate(ordered):
+                # the stitcher's own test: a pair it joins when they are alone is a candidate link
+                if a.end < b.start <= a.end + horizon and len(stitch([a, b], self.settings)) == 1:
+                    parent[root(j)] = root(i)
+        groups: dict[int, list[Track]] = {}
+        for i, fragment in enumerate(ordered):
+            groups.setdefault(root(i), []).append(fragment)
+        return list(groups.values())
 
 
 def _could_link(parts: list[Track], open_start: float, open_last: float, gap: float) -> bool:

@@ -12,6 +12,7 @@ detector), so tests drive a whole session from a script.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Callable
@@ -139,6 +140,7 @@ class _Session:
         self.session_id = options.session_id or new_session_id(plan.data_dir, plan.camera_id, started)
         self.url = redact_url(options.url)
         self.fragments = OpenFragments()
+        self.stitching = plan.stitch
         self.pool = PeoplePool(plan.stitch)
         self.pending: list[Judgement] = []
         self.writer = FlushWriter(plan.data_dir, plan.branch_id, plan.camera_id, self.session_id, plan.rules)
@@ -194,6 +196,9 @@ class _Session:
         if self.frame_size is not None:
             self.notes.append(f"the frame size changed from {self.frame_size} to {size}")
         self.frame_size = size
+        # the frame size lets stitching tell people walking out of view from occlusions
+        self.stitching = dataclasses.replace(self.plan.stitch, frame_size=size)
+        self.pool.settings = self.stitching
 
     def process(self, frames: list[StreamFrame]) -> None:
         """Detect (in one batch where the detector takes batches), track and collect ``frames`` in order."""
@@ -239,6 +244,7 @@ class _Session:
     # -- judging and flushing -------------------------------------------
 
     def judge_finished(self, now: dt.datetime, *, everyone: bool = False) -> None:
+        """Judge the people who are finished at ``now``: a time before which every frame was processed."""
         now_t = self.seconds(now)
         if everyone:
             self.pool.add(self.fragments.close_all())
@@ -246,10 +252,9 @@ class _Session:
         else:
             self.pool.add(self.fragments.close_idle(now_t, self.plan.tracker.track_buffer_s))
             final = self.pool.take_final(now_t, self.fragments.spans())
-        self.last_judged_t = now_t
         if not final:
             return
-        judgement = judge(final, self.plan.rules, min_track_s=self.plan.min_track_s, stitch_settings=self.plan.stitch)
+        judgement = judge(final, self.plan.rules, min_track_s=self.plan.min_track_s, stitch_settings=self.stitching)
         for key, value in judgement.counts.items():
             self.totals[key] += value
         self.totals["dropped_tracks"] += judgement.dropped_tracks
@@ -406,7 +411,9 @@ def process_stream(
                     session.write_record(now)
             now = clock()
             if session.seconds(now) - session.last_judged_t >= options.judge_every_s:
-                session.judge_finished(now)
+                # not the clock: frames stamped earlier may still wait in the source's queue
+                session.judge_finished(min(now, source.watermark()))
+                session.last_judged_t = session.seconds(now)
             if (now - session.last_flush_at).total_seconds() >= options.flush_s:
                 session.flush(now)
                 if session.frame_size is not None:

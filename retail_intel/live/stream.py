@@ -148,6 +148,10 @@ class FrameSource(Protocol):
 
     def state(self) -> SourceState: ...
 
+    def watermark(self) -> dt.datetime:
+        """Every frame stamped before this time has been returned by :meth:`next`."""
+        ...
+
 
 def open_capture(url: str, settings: StreamSettings) -> Capture:
     """``cv2.VideoCapture`` through FFmpeg with open/read time-outs."""
@@ -231,6 +235,18 @@ class StreamReader:
 
             cv2.utils.logging.setLogLevel(self._opencv_level)
             self._opencv_level = None
+
+    def watermark(self) -> dt.datetime:
+        """A time before which every frame has been handed out.
+
+        The time of the oldest frame still queued, or the clock when none is:
+        a frame read later is stamped later (stamping happens under the same lock).
+        """
+        with self._ready:
+            for item in self._items:
+                if isinstance(item, StreamFrame):
+                    return item.time
+            return self._clock()
 
     def state(self) -> SourceState:
         with self._ready:
@@ -324,15 +340,16 @@ class StreamReader:
                 ok, image = capture.read()
                 if not ok or image is None:
                     break
-                now = self._clock()
-                self._last_time = now
-                if count == 0:
-                    self._end_gap(now)
                 h, w = image.shape[:2]
-                self._push(StreamFrame(index + count, now, image, w, h, fps))
-                count += 1
+                # Stamped and queued under one lock: see watermark().
                 with self._ready:
+                    now = self._clock()
+                    self._last_time = now
+                    if count == 0:
+                        self._end_gap(now)
+                    self._push(StreamFrame(index + count, now, image, w, h, fps))
                     self._state.frames_read += 1
+                count += 1
             return count
         finally:
             capture.release()

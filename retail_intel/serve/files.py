@@ -198,6 +198,8 @@ def read_snapshot(path: Path) -> tuple[FileKey, pa.Table] | None:
             return (opened.st_ino, opened.st_mtime_ns, opened.st_size), pq.read_table(handle)
     except (FileNotFoundError, IsADirectoryError):
         return None
+    except (OSError, pa.ArrowException) as exc:
+        raise DataError(f"{path.name}: not a readable Parquet file ({exc})") from exc
 
 
 def conform(table: pa.Table, schema: pa.Schema, *, what: str) -> pa.Table:

@@ -52,9 +52,12 @@ from retail_intel.serve.state import ServeState
 
 router = APIRouter()
 
+_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": Problem, "description": "The config or data directory cannot be read."},
+}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ValidationProblem, "description": "A parameter is invalid; detail names it."},
-    503: {"model": Problem, "description": "The config or data directory cannot be read."},
+    **_UNAVAILABLE,
 }
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "Unknown branch."}, **_ERRORS}
 _NO_KPIS: dict[int | str, dict[str, Any]] = {
@@ -84,13 +87,13 @@ def state_of(request: Request) -> ServeState:
     return state
 
 
-@router.get("/health", response_model=Health, responses=_ERRORS, tags=["status"])
+@router.get("/health", response_model=Health, responses=_UNAVAILABLE, tags=["status"])
 async def health(request: Request) -> Any:
     """Data and config directories, record counts, and the last processed video."""
     return await run_in_threadpool(state_of(request).health)
 
 
-@router.get("/branches", response_model=list[BranchSummary], responses=_ERRORS, tags=["config"])
+@router.get("/branches", response_model=list[BranchSummary], responses=_UNAVAILABLE, tags=["config"])
 async def branches(request: Request) -> Any:
     """Every configured branch, in file order."""
     return branch_rows(state_of(request).config())
@@ -100,8 +103,7 @@ async def branches(request: Request) -> Any:
 async def branch(request: Request, branch_id: BranchId) -> Any:
     """One branch: opening hours, cameras, staff, open tasks and promotions."""
     state = state_of(request)
-    state.branch(branch_id)
-    detail = branch_detail(state.config(), branch_id)
+    detail = branch_detail(state.config_with(branch_id), branch_id)
     detail["kpi_windows"] = kpi_windows(state.data_dir, branch_id)
     return detail
 
@@ -113,9 +115,7 @@ async def tasks(
     status: Annotated[TaskStatus | None, Query(description="Only tasks with this status.")] = None,
 ) -> Any:
     """A branch's tasks: open first, most urgent first, earliest due first."""
-    state = state_of(request)
-    state.branch(branch_id)
-    return task_rows(state.config(), branch_id, status)
+    return task_rows(state_of(request).config_with(branch_id), branch_id, status)
 
 
 @router.get("/events", response_model=list[EventRow], responses=_NOT_FOUND, tags=["config"])
@@ -126,8 +126,7 @@ async def events(request: Request, start: From = None, end: To = None, branch: B
     a 30-day range from (or to) it. At most 3,660 days at once.
     """
     state = state_of(request)
-    if branch is not None:
-        state.branch(branch)
+    config = state.config() if branch is None else state.config_with(branch)
     if start is None and end is None:
         start, end = default_event_window(dt.datetime.now(dt.UTC))
     elif start is None:
@@ -138,7 +137,7 @@ async def events(request: Request, start: From = None, end: To = None, branch: B
     check_range(start, end)
     if end - start > MAX_EVENT_SPAN:
         raise bad_parameter("to", f"must be at most {MAX_EVENT_SPAN.days} days after from")
-    return event_rows(state.config(), start, end, branch)
+    return event_rows(config, start, end, branch)
 
 
 @router.get("/promotions", response_model=list[PromotionRow], responses=_NOT_FOUND, tags=["config"])
@@ -149,9 +148,8 @@ async def promotions(
 ) -> Any:
     """Promotions (a branch's own and those for all branches), by start."""
     state = state_of(request)
-    if branch is not None:
-        state.branch(branch)
-    return promotion_rows(state.config(), branch, active_at)
+    config = state.config() if branch is None else state.config_with(branch)
+    return promotion_rows(config, branch, active_at)
 
 
 @router.get("/kpis/branch/{branch_id}", response_model=KpiSeries, responses=_NO_KPIS, tags=["data"])
@@ -178,7 +176,7 @@ async def branch_kpis(
     sizes that were; so does GET /branches/{id}).
     """
     state = state_of(request)
-    state.branch(branch_id)
+    state.config_with(branch_id)
     check_range(start, end)
     wanted = KpiRequest(branch_id, window_minutes(window), start, end, limit, offset)
     body = state.kpis.cached_response(wanted)
@@ -206,7 +204,7 @@ async def movements(
     """Movement events (customer_branch_movement), by enter_time then customer_id; paginated by cursor."""
     state = state_of(request)
     if branch is not None:
-        state.branch(branch)
+        state.config_with(branch)
     check_range(start, end)
     after = None if cursor is None else decode_cursor(cursor)
     body = await run_in_threadpool(

@@ -21,7 +21,6 @@ import pyarrow as pa
 
 from retail_intel import __version__
 from retail_intel.config.loader import CONFIG_FILES, Config, load_config
-from retail_intel.config.models import Branch
 from retail_intel.errors import ConfigError
 from retail_intel.serve import files
 from retail_intel.serve.errors import NotFound, scrub_paths
@@ -72,7 +71,7 @@ class ConfigCache:
             problem = exc.problems[0]
             if len(exc.problems) > 1:
                 problem += f" (and {len(exc.problems) - 1} more; run retail-intel validate to list them)"
-            self.problem = scrub_paths(problem, [(self.config_dir, "config")])
+            self.problem = scrub_paths(problem, [(self.config_dir, "<config>")])
         else:
             self._config = config
             self.loaded_at = _now()
@@ -105,13 +104,16 @@ class ServeState:
     def config(self) -> Config:
         return self.configs.get()
 
-    def branch(self, branch_id: str) -> Branch:
-        """The configured branch, or :class:`NotFound` (404)."""
+    def config_with(self, branch_id: str) -> Config:
+        """The config, having checked that it defines ``branch_id``; :class:`NotFound` (404) if not.
+
+        Routes use the config returned here rather than asking again, so a
+        reload in between cannot make a checked branch disappear.
+        """
         config = self.config()
-        for branch in config.branches:
-            if branch.id == branch_id:
-                return branch
-        raise NotFound(f"unknown branch {branch_id!r}; GET /branches lists the {len(config.branches)} configured")
+        if not any(branch.id == branch_id for branch in config.branches):
+            raise NotFound(f"unknown branch {branch_id!r}; GET /branches lists the {len(config.branches)} configured")
+        return config
 
     # --- movements and customers ---------------------------------------
 

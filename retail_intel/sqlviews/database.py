@@ -206,29 +206,31 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str, *, max_rows: int | None 
     statement = check_read_only(sql)
     if _views_stale(con):
         refresh_views(con)
-    for attempt in (1, 2):
+    retried_io = False
+    while True:
         cursor = con.cursor()
         try:
             relation = cursor.sql(statement)
             if max_rows is not None and relation is not None:
                 relation = relation.limit(max_rows)
             return _relation_table(relation)
-        except duckdb.IOException as exc:
-            # A file can vanish between DuckDB's glob and its read when a
-            # writer replaces it; looking again once is enough.
-            if attempt == 2:
-                raise DataError(f"the query could not read the data directory: {exc}") from exc
-            refresh_views(con)
         except duckdb.Error as exc:
             session = _sessions.get(con)
-            if attempt == 1 and session is not None and _schema_mismatch(exc) and not session.union_by_name:
+            if session is not None and not session.union_by_name and _schema_mismatch(exc):
                 session.union_by_name = True  # files disagree on columns: line them up by name from now on
+                refresh_views(con)
+                continue
+            if isinstance(exc, duckdb.IOException):
+                # A file can vanish between DuckDB's glob and its read when a
+                # writer replaces it; looking again once is enough.
+                if retried_io:
+                    raise DataError(f"the query could not read the data directory: {exc}") from exc
+                retried_io = True
                 refresh_views(con)
                 continue
             raise InputError(f"the query failed: {exc}") from exc
         finally:
             cursor.close()
-    raise AssertionError("unreachable")
 
 
 def _schema_mismatch(exc: duckdb.Error) -> bool:

@@ -19,14 +19,14 @@ import atexit
 import hashlib
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
-from retail_intel.storage import KPIS_DIR, MOVEMENTS_DIR
+from retail_intel.storage import KPIS_DIR, MOVEMENTS_DIR, atomic_write_table
 
 MOVEMENT_VIEW = "customer_branch_movement"
 KPI_VIEW = "branch_kpi_timeseries"
@@ -127,6 +127,7 @@ FROM (
 
 _schema_dir: Path | None = None
 _schema_files: dict[str, Path] = {}
+_schema_lock = threading.Lock()
 
 
 def _schema_root() -> Path:
@@ -138,11 +139,12 @@ def _schema_root() -> Path:
 
 
 def schema_file(schema: pa.Schema) -> Path:
-    """A zero-row Parquet file with ``schema``, written once per process."""
+    """A zero-row Parquet file with ``schema``, written once per process (thread-safe)."""
     key = hashlib.sha256(schema.serialize().to_pybytes()).hexdigest()[:16]
-    path = _schema_files.get(key)
-    if path is None or not path.exists():
-        path = _schema_root() / f"schema-{key}.parquet"
-        pq.write_table(schema.empty_table(), path)
-        _schema_files[key] = path
-    return path
+    with _schema_lock:
+        path = _schema_files.get(key)
+        if path is None or not path.exists():
+            path = _schema_root() / f"schema-{key}.parquet"
+            atomic_write_table(schema.empty_table(), path)
+            _schema_files[key] = path
+        return path

@@ -1,0 +1,259 @@
+"""Auditing counts against hand counts and ground truth: slices, event times, accuracy, bias, interval."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from retail_intel.accuracy.audit import (
+    SliceCounts,
+    TimeSlice,
+    audit_measures,
+    counts_per_slice,
+    crossing_times,
+    even_slices,
+    event_times,
+    parse_offset,
+    read_hand_counts,
+)
+from retail_intel.accuracy.clips import COUNTS_FILE, pick_slices, sample_clips
+from retail_intel.accuracy.counts import compare_counts, count_accuracy
+from retail_intel.accuracy.runner import audit_video
+from retail_intel.errors import InputError
+from retail_intel.movements.classify import CountingRules, line_crossings
+from retail_intel.movements.geometry import CountingLine, parse_rect
+from retail_intel.movements.tracks import Track
+from retail_intel.pipeline.plan import ProcessRequest
+
+from .fakes import ScriptedDetector, two_people, write_video
+
+ROI = parse_rect("100,80,220,200")
+LINE = CountingLine((160, 0), (160, 240), "left", 5)
+
+
+def walk(track_id: int, t0: float, xs: list[float], y: float = 150.0, fps: float = 10.0) -> Track:
+    return Track.from_samples(track_id, [(t0 + i / fps, x, y) for i, x in enumerate(xs)], fps=fps)
+
+
+def test_count_accuracy() -> None:
+    assert count_accuracy(20, 20) == 1.0
+    assert count_accuracy(20, 18) == pytest.approx(0.9)
+    assert count_accuracy(20, 23) == pytest.approx(0.85)
+    assert count_accuracy(0, 0) == 1.0 and count_accuracy(0, 2) == 0.0
+
+
+def test_compare_counts_uses_the_same_rules_on_both_sides() -> None:
+    rules = CountingRules(ROI, min_dwell_s=2.0, line=LINE)
+    inside_long = walk(1, 0.0, [50 + 5 * i for i in range(60)])  # enters at x=100, stays > 2 s, crosses x=160
+    brief = walk(2, 0.0, [95, 105, 115, 225])  # inside for 0.2 s: passed, and crosses the line going right
+    truth = [inside_long, brief]
+    rows = {(r.rules, r.measure): r for r in compare_counts([inside_long], truth, {"door": rules})}
+    assert rows[("all", "people")].expected == 2 and rows[("all", "people")].counted == 1
+    assert rows[("door", "entered")].expected == rows[("door", "entered")].counted == 1
+    assert rows[("door", "passed")].expected == 1 and rows[("door", "passed")].counted == 0
+    # the line runs top to bottom, so its left side (as seen walking it) is the picture's right:
+    # walking right is an "in" crossing
+    assert rows[("door", "line_in")].expected == 2 and rows[("door", "line_in")].counted == 1
+    assert rows[("door", "line_in")].accuracy == pytest.approx(0.5)
+    assert rows[("door", "line_out")].expected == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0, 320), min_size=1, max_size=40))
+def test_crossing_times_agree_with_line_crossings(xs: list[float]) -> None:
+    track = walk(1, 0.0, xs)
+    ins, outs = crossing_times(track, LINE)
+    assert (len(ins), len(outs)) == line_crossings(track, LINE)
+    assert ins == sorted(ins) and outs == sorted(outs)
+    assert set(ins + outs) <= set(track.t.tolist())
+
+
+def test_event_times_place_each_event_once() -> None:
+    rules = CountingRules(ROI, min_dwell_s=2.0, line=LINE)
+    person = walk(7, 2.0, [60 + 10 * i for i in range(20)])  # x 60 -> 250 from t=2.0
+    times = event_times([person], rules)
+    assert times["people"] == [2.0]
+    assert times["passed"] == [pytest.approx(2.4)]  # first inside at x=100; inside 1.2 s < min_dwell
+    assert times["entered"] == []
+    assert times["line_in"] == [pytest.approx(2.0 + 0.1 * 11)]  # x=170 leaves the 5 px band past 160
+    slices = [TimeSlice(0, 2.45), TimeSlice(2.45, 10)]
+    assert counts_per_slice(times, slices) == [
+        {"people": 1, "entered": 0, "passed": 1, "line_in": 0, "line_out": 0},
+        {"people": 0, "entered": 0, "passed": 0, "line_in": 1, "line_out": 0},
+    ]
+
+
+def test_even_slices_cover_the_video() -> None:
+    slices = even_slices(25.0, 10.0)
+    assert [(s.start_s, round(s.end_s, 3)) for s in slices] == [(0, 10), (10, 20), (20, 25)]
+    assert slices[-1].holds(25.0)  # an event on the very last frame still counts
+    with pytest.raises(InputError):
+        even_slices(25.0, 0)
+
+
+def test_audit_measures_accuracy_bias_and_interval() -> None:
+    pairs = [
+        SliceCounts(TimeSlice(i, i + 1), {"entered": e}, {"entered": c})
+        for i, (e, c) in enumerate([(10, 11), (8, 9), (12, 12), (9, 10), (11, 12), (10, 10)])
+    ]
+    (entered,) = audit_measures(pairs)
+    assert (entered.expected, entered.counted) == (60, 64)
+    assert entered.bias == pytest.approx(4 / 60)
+    assert entered.accuracy == pytest.approx(1 - 4 / 60)
+    assert entered.mean_abs_error == pytest.approx(4 / 6)
+    assert entered.ci_low is not None and entered.ci_high is not None
+    assert 0.0 <= entered.ci_low <= entered.bias <= entered.ci_high  # never under-counts in any slice
+    assert audit_measures(pairs) == audit_measures(pairs)  # seeded: the same interval every time
+
+
+def test_errors_that_cancel_out_still_show_per_slice() -> None:
+    pairs = [
+        SliceCounts(TimeSlice(0, 1), {"passed": 5}, {"passed": 7}),
+        SliceCounts(TimeSlice(1, 2), {"passed": 5}, {"passed": 3}),
+    ]
+    (passed,) = audit_measures(pairs)
+    assert passed.accuracy == 1.0 and passed.bias == 0.0
+    assert passed.slice_accuracy == pytest.approx(1 - 4 / 10)
+    assert passed.ci_low is not None and passed.ci_low < 0 < passed.ci_high  # type: ignore[operator]
+
+
+def test_single_slice_has_no_interval() -> None:
+    (m,) = audit_measures([SliceCounts(TimeSlice(0, 60), {"line_in": 14}, {"line_in": 14})])
+    assert m.ci_low is None and m.ci_high is None and m.accuracy == 1.0
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90", 90.0), ("1:30", 90.0), ("0:01:30.5", 90.5), ("12.5", 12.5)])
+def test_parse_offset(text: str, seconds: float) -> None:
+    assert parse_offset(text, "x") == seconds
+
+
+def test_read_hand_counts(tmp_path: Path) -> None:
+    path = tmp_path / "counts.csv"
+    path.write_text("clip,start,end,entered,passed,in\nc1.mp4,0:30,1:00,3,,1\nc2.mp4,0,30,2,4,0\n")
+    rows = read_hand_counts(path)
+    assert [(s.start_s, s.end_s) for s, _ in rows] == [(0, 30), (30, 60)]  # sorted by start
+    assert rows[0][1] == {"entered": 2, "passed": 4, "line_in": 0}
+    assert rows[1][1] == {"entered": 3, "line_in": 1}  # an empty cell is "not counted"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("from,to,entered\n0,10,1\n", "start and end"),
+        ("start,end,visitors\n0,10,1\n", "unknown column"),
+        ("start,end,entered\n0,10,one\n", "whole number"),
+        ("start,end,entered\n0,10,-1\n", "whole number"),
+        ("start,end,entered\n10,5,1\n", "must be after"),
+        ("start,end,entered\n0,10,1\n5,15,1\n", "overlap"),
+        ("start,end,entered\nsoon,10,1\n", "seconds or"),
+        ("start,end,entered\n", "no rows"),
+    ],
+)
+def test_read_hand_counts_rejects(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "counts.csv"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message):
+        read_hand_counts(path)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(10, 10_000), st.integers(1, 12), st.floats(1, 120), st.integers(0, 5))
+def test_picked_slices_are_inside_and_apart(duration: float, clips: int, length: float, seed: int) -> None:
+    slices = pick_slices(duration, clips, length, seed)
+    assert len(slices) == clips
+    assert all(0 <= s.start_s < s.end_s <= duration + 0.01 for s in slices)
+    assert all(a.end_s <= b.start_s + 1e-6 for a, b in itertools.pairwise(slices))
+    assert pick_slices(duration, clips, length, seed) == slices
+
+
+def test_sample_clips_writes_clips_and_a_template(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=60, fps=10)
+    rules = CountingRules(ROI, line=LINE)
+    clips = sample_clips(video, tmp_path / "audit", rules=rules, clips=3, length_s=1.0, seed=1)
+    assert len(clips) == 3 and all(c.path.stat().st_size > 0 for c in clips)
+    template = (tmp_path / "audit" / COUNTS_FILE).read_text().splitlines()
+    assert template[0] == "clip,start,end,entered,passed,line_in,line_out"
+    assert len(template) == 4
+    # the template reads back once filled in
+    filled = [template[0]] + [row.replace(",,,,", ",1,0,0,0") for row in template[1:]]
+    (tmp_path / "audit" / COUNTS_FILE).write_text("\n".join(filled) + "\n")
+    assert [c for _, c in read_hand_counts(tmp_path / "audit" / COUNTS_FILE)] == [
+        {"entered": 1, "passed": 0, "line_in": 0, "line_out": 0}
+    ] * 3
+
+
+def _request(video: Path, tmp_path: Path) -> ProcessRequest:
+    return ProcessRequest(video=video, branch="b1", data_dir=tmp_path / "data", roi="100,80,220,200", fps=10)
+
+
+def test_audit_against_hand_counts(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=60)
+    counts = tmp_path / "counts.csv"
+    # two_people: A steps into the ROI at ~1.4 s and stays (entered), B crosses it at ~1.9 s (passed)
+    counts.write_text("start,end,entered,passed\n0,3,1,1\n3,6,0,0\n")
+    report = audit_video(_request(video, tmp_path), counts, detector_factory=lambda plan: ScriptedDetector(two_people))
+    by_measure = {m.measure: m for m in report.measures}
+    assert by_measure["entered"].accuracy == 1.0 and by_measure["passed"].accuracy == 1.0
+    assert by_measure["entered"].bias == 0.0
+    assert report.tracking is None and report.truth_kind == "hand counts"
+    assert not (tmp_path / "data").exists()  # an audit never writes into the data directory
+
+    counts.write_text("start,end,entered,passed\n0,3,2,1\n3,6,0,0\n")  # the counter saw two entering
+    report = audit_video(_request(video, tmp_path), counts, detector_factory=lambda plan: ScriptedDetector(two_people))
+    entered = next(m for m in report.measures if m.measure == "entered")
+    assert (entered.expected, entered.counted, entered.bias) == (2, 1, -0.5)
+
+
+def test_audit_against_mot_ground_truth(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=60)
+    lines = []
+    for frame in range(60):
+        for ident, (x1, y1, x2, y2, _) in enumerate(two_people(frame), start=1):
+            person = 1 if ident == 1 else 2
+            lines.append(f"{frame + 1},{person},{x1},{y1},{x2 - x1},{y2 - y1},1,-1,-1,-1")
+    gt = tmp_path / "gt.txt"
+    gt.write_text("\n".join(lines) + "\n")
+    report = audit_video(
+        _request(video, tmp_path), gt, slice_s=2.0, detector_factory=lambda plan: ScriptedDetector(two_people)
+    )
+    assert report.truth_kind == "mot" and len(report.slices) == 3
+    assert report.tracking is not None
+    assert report.tracking.mota > 0.9 and report.tracking.gt_ids == 2
+    by_measure = {m.measure: m for m in report.measures}
+    assert by_measure["people"].expected == 2 and by_measure["people"].accuracy == 1.0
+    assert "line_in" not in by_measure  # no line on this camera
+
+
+def test_audit_refuses_an_unknown_truth_format(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=10)
+    (tmp_path / "truth.json").write_text("{}")
+    with pytest.raises(InputError, match=r"gt.txt .* or a CSV"):
+        audit_video(_request(video, tmp_path), tmp_path / "truth.json")
+
+
+def test_audit_refuses_slices_after_the_end(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=30)  # 3 s at 10 fps
+    counts = tmp_path / "counts.csv"
+    counts.write_text("start,end,entered\n0,2,1\n60,90,1\n")
+    with pytest.raises(InputError, match="after the video ends"):
+        audit_video(_request(video, tmp_path), counts, detector_factory=lambda plan: ScriptedDetector(two_people))
+
+
+def test_bias_interval_narrows_with_more_slices() -> None:
+    rng = np.random.default_rng(3)
+    truth = rng.integers(5, 15, size=80)
+    counted = truth + rng.integers(0, 2, size=80)  # a slight over-count
+    pairs = [
+        SliceCounts(TimeSlice(i, i + 1), {"entered": int(e)}, {"entered": int(c)})
+        for i, (e, c) in enumerate(zip(truth, counted, strict=True))
+    ]
+    (few,) = audit_measures(pairs[:8])
+    (many,) = audit_measures(pairs)
+    assert few.ci_low is not None and few.ci_high is not None and many.ci_low is not None and many.ci_high is not None
+    assert many.ci_high - many.ci_low < few.ci_high - few.ci_low
+    assert many.ci_low > 0  # the over-count is visible

@@ -1,0 +1,152 @@
+"""``retail-intel calibrate`` and ``retail-intel audit``, with a scripted detector in place of the model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from retail_intel.config.loader import load_config
+from retail_intel.pipeline.plan import ProcessPlan
+from retail_intel.vision.detections import Detections
+
+from .cli_helpers import run_cli
+from .fakes import ScriptedDetector, two_people, write_video
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class SmallPeopleDetector:
+    """Finds the far (40 px) person only at imgsz 960 and above."""
+
+    name = "fake"
+
+    def __init__(self, plan: ProcessPlan) -> None:
+        self.imgsz = plan.detector.imgsz * plan.detector.tiles
+
+    def detect(self, frame: npt.NDArray[np.uint8], frame_index: int) -> Detections:
+        boxes = [(10.0, 20.0, 50.0, 140.0, 0.9)]
+        if self.imgsz >= 960:
+            boxes.append((200.0, 100.0, 215.0, 140.0, 0.6))
+        return Detections.from_boxes(boxes)
+
+
+@pytest.mark.parametrize("command", [["calibrate"], ["audit", "check"], ["audit", "sample"]])
+def test_help_has_an_example(
+    command: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = run_cli([*command, "--help"], capsys, monkeypatch)
+    assert result.exit_code == 0
+    assert "Example" in result.stdout
+
+
+def test_calibrate_recommends_and_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("retail_intel.pipeline.run.default_detector_factory", SmallPeopleDetector)
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    video = write_video(tmp_path / "cam.avi", frames=30)
+    args = [
+        "calibrate",
+        str(video),
+        "--branch",
+        "b1",
+        "--try",
+        "640,960",
+        "--frames",
+        "6",
+        "--config",
+        str(config),
+    ]
+    result = run_cli([*args, "--format", "json"], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["recommended"] == {"imgsz": 960, "tiles": 1}
+    # 40 px people in a 320 px wide frame: the size rule asks for 320 * 120 / 40 = 960, already tried
+    assert {c["setting"]: c["people_found"] for c in report["candidates"]} == {"imgsz 640": 6, "imgsz 960": 12}
+    assert report["written"] is None
+    assert load_config(config).camera("b1", "vtest").imgsz == 1280  # unchanged without --write
+
+    result = run_cli([*args, "--write"], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    assert "recommended" in result.stderr and "written to" in result.stderr
+    camera = load_config(config).camera("b1", "vtest")
+    assert camera.imgsz == 960
+    assert "# detector input size" in (config / "branches.yaml").read_text()
+
+
+def test_calibrate_write_needs_a_branch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    result = run_cli(["calibrate", str(video), "--write"], capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert "--write needs --branch" in result.stderr
+
+
+def test_audit_check_with_hand_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("retail_intel.pipeline.run.default_detector_factory", lambda plan: ScriptedDetector(two_people))
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "branches.yaml").write_text(
+        "branches:\n  - id: b1\n    name: Test\n    capacity: 10\n    cameras:\n"
+        "      - id: cam1\n        roi: [100, 80, 220, 200]\n        fps: 10\n"
+    )
+    video = write_video(tmp_path / "cam.avi", frames=60)
+    counts = tmp_path / "counts.csv"
+    counts.write_text("start,end,entered,passed\n0,3,1,2\n3,6,0,0\n")
+    args = ["audit", "check", str(video), "--truth", str(counts), "--branch", "b1", "--config", str(config), "-q"]
+    result = run_cli([*args, "--format", "json"], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    measures = {m["measure"]: m for m in report["measures"]}
+    assert measures["entered"]["accuracy"] == 1.0
+    assert (measures["passed"]["true"], measures["passed"]["counted"], measures["passed"]["bias"]) == (2, 1, -0.5)
+    assert [s["counted"]["entered"] for s in report["slices"]] == [1, 0]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 0 and "passed" in result.stdout and "bias interval" in result.stderr
+
+
+def test_audit_check_missing_truth_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    result = run_cli(
+        [
+            "audit",
+            "check",
+            str(video),
+            "--truth",
+            str(tmp_path / "none.csv"),
+            "--branch",
+            "b1",
+            "--roi",
+            "1,1,50,50",
+            "-q",
+        ],
+        capsys,
+        monkeypatch,
+    )
+    assert result.exit_code == 1
+    assert "none.csv: no such hand-count file" in result.stderr
+
+
+def test_audit_sample_writes_clips(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=80)
+    out = tmp_path / "audit"
+    result = run_cli(
+        ["audit", "sample", str(video), "--out", str(out), "--clips", "4", "--length", "1s"], capsys, monkeypatch
+    )
+    assert result.exit_code == 0, result.stderr
+    assert len(list(out.glob("clip*.mp4"))) == 4
+    assert (out / "counts.csv").read_text().startswith("clip,start,end,entered,passed\n")
+    assert "audit check" in result.stderr

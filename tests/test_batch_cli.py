@@ -1,0 +1,92 @@
+"""``retail-intel process FOLDER|GLOB|MANIFEST``: dispatch, options, summary and exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from retail_intel.batch import runner
+
+from .batch_helpers import RUNTIME, make_archive, make_config
+from .cli_helpers import CliResult, run_cli
+from .fakes import write_video
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(runner, "DEFAULT_RUNTIME", RUNTIME)  # the blob detector, no weights
+    monkeypatch.chdir(tmp_path)
+    make_config(tmp_path)
+    make_archive(tmp_path)
+    return tmp_path
+
+
+def cli(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> CliResult:
+    return run_cli(["process", *args, "--config", "config", "--data-dir", "data", "-q"], capsys, monkeypatch)
+
+
+def test_folder_batch_prints_a_summary_and_exits_0(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = cli(["archive", "--no-kpis"], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    assert "files done" in result.stdout and "6" in result.stdout
+    again = cli(["archive", "--no-kpis"], capsys, monkeypatch)
+    assert again.exit_code == 0 and "skipped (already done)" in again.stdout
+
+
+def test_a_bad_file_makes_exit_code_3_and_is_listed(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (root / "archive" / "b1" / "door" / "door_20260208_130000.avi").write_bytes(b"junk" * 100)
+    result = cli(["archive", "--no-kpis", "--format", "json"], capsys, monkeypatch)
+    assert result.exit_code == 3
+    summary = json.loads(result.stdout)
+    assert (summary["done"], summary["failed"], summary["exit_code"]) == (6, 1, 3)
+    (failed,) = [f for f in summary["files"] if f["status"] == "failed"]
+    assert failed["video"].endswith("door_20260208_130000.avi") and failed["reason"]
+
+
+def test_quoted_glob_and_kpis(root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    result = cli(["archive/*/till/*.avi", "--format", "json"], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["done"] == 3 and {f["camera"] for f in summary["files"]} == {"till"}
+    assert [(k["branch"], k["window_minutes"]) for k in summary["kpis"]] == [("b1", 60)]
+    assert (root / "data" / "kpis" / "60m" / "b1.parquet").is_file()
+
+
+def test_batch_refuses_single_video_options(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = cli(["archive", "--branch", "b1"], capsys, monkeypatch)
+    assert result.exit_code == 1 and "--branch is for one video" in result.stderr
+
+
+def test_single_video_still_needs_branch_and_refuses_batch_options(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = write_video(root / "cam.avi", frames=5)
+    missing = cli([str(video), "--roi", "1,1,50,50"], capsys, monkeypatch)
+    assert missing.exit_code == 2 and "one video needs --branch" in missing.stderr
+    workers = cli([str(video), "--branch", "b1", "--roi", "1,1,50,50", "--workers", "2"], capsys, monkeypatch)
+    assert workers.exit_code == 1 and "--workers is for a batch" in workers.stderr
+
+
+def test_ray_missing_says_how_to_install_it(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    result = cli(["archive", "--executor", "ray"], capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert "pip install 'retail-intel[distributed]'" in result.stderr
+    assert not (root / "data").exists()
+
+
+def test_help_shows_the_batch_form(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    result = run_cli(["process", "--help"], capsys, monkeypatch)
+    assert result.exit_code == 0
+    assert "retail-intel process archive/" in result.stdout and "--workers" in result.stdout

@@ -1,0 +1,122 @@
+"""``retail-intel serve`` on the command line: options, defaults, errors (uvicorn itself is replaced)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from retail_intel.serve import server
+from tests.cli_helpers import run_cli
+from tests.test_serve_support import Api, Site, make_site
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    return make_site(tmp_path)
+
+
+@pytest.fixture
+def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Records what would have been served instead of serving it; restores the environment afterwards."""
+    calls: list[dict[str, Any]] = []
+
+    def fake_run(app: str, **kwargs: Any) -> None:
+        calls.append({"app": app, **kwargs})
+
+    monkeypatch.setattr(server.uvicorn, "run", fake_run)
+    monkeypatch.setenv(server.CONFIG_ENV, "unset")
+    monkeypatch.setenv(server.DATA_DIR_ENV, "unset")
+    return calls
+
+
+def test_help_explains_the_options_with_an_example(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = run_cli(["serve", "--help"], capsys, monkeypatch)
+    assert result.exit_code == 0
+    for text in ("--host", "--port", "--workers", "--config", "--data-dir", "Example: retail-intel serve", "/docs"):
+        assert text in result.stdout
+
+
+def test_serves_on_loopback_by_default_and_the_workers_build_the_same_app(
+    site: Site,
+    uvicorn_calls: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    args = ["serve", "--config", str(site.config_dir), "--data-dir", str(site.data_dir)]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    [call] = uvicorn_calls
+    assert (call["host"], call["port"], call["workers"], call["factory"]) == ("127.0.0.1", 8000, 1, True)
+    assert call["app"] == "retail_intel.serve.server:app_from_environment"
+    assert "warning" not in result.stderr
+    # What each worker process does with the environment the command set up:
+    app = server.app_from_environment()
+    health = Api(app).ok("/health")
+    assert Path(health["config_dir"]) == site.config_dir.resolve()
+    assert Path(health["data_dir"]) == site.data_dir.resolve()
+    app.state.retail_intel.close()
+
+
+def test_options_reach_the_server(
+    site: Site,
+    uvicorn_calls: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    args = ["serve", "--host", "0.0.0.0", "--port", "9123", "--workers", "2", "--access-log"]
+    result = run_cli([*args, "--config", str(site.config_dir), "--data-dir", str(site.data_dir)], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    [call] = uvicorn_calls
+    assert (call["host"], call["port"], call["workers"], call["access_log"]) == ("0.0.0.0", 9123, 2, True)
+    assert "no authentication" in result.stderr
+
+
+def test_a_broken_config_fails_before_serving(
+    tmp_path: Path,
+    uvicorn_calls: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "branches.yaml").write_text("branches:\n  - {id: b1, name: One, capacity: -1}\n")
+    result = run_cli(["serve", "--config", str(tmp_path), "--data-dir", str(tmp_path / "d")], capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert "capacity" in result.stderr
+    assert uvicorn_calls == []
+
+
+@pytest.mark.parametrize("option", [["--workers", "0"], ["--port", "70000"]])
+def test_out_of_range_options_are_usage_errors(
+    site: Site,
+    option: list[str],
+    uvicorn_calls: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    result = run_cli(["serve", *option, "--config", str(site.config_dir)], capsys, monkeypatch)
+    assert result.exit_code == 2
+    assert uvicorn_calls == []
+
+
+def test_a_data_path_that_is_a_file_is_refused(
+    site: Site,
+    uvicorn_calls: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a_file = site.config_dir / "branches.yaml"
+    result = run_cli(["serve", "--config", str(site.config_dir), "--data-dir", str(a_file)], capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert "--data-dir" in result.stderr
+    assert uvicorn_calls == []
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("127.0.0.1", True), ("::1", True), ("localhost", True), ("0.0.0.0", False), ("10.1.2.3", False)],
+)
+def test_loopback_detection(host: str, loopback: bool) -> None:
+    assert server.is_loopback(host) is loopback
