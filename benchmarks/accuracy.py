@@ -152,7 +152,9 @@ def evaluate_ours(clip: Clip, *, fresh: bool = False, cache_dir: Path = accuracy
     rows = []
     # The same detections without stitching (each tracker fragment one person): what stitching adds.
     unstitched = dataclasses.replace(
-        plan, stitch=StitchSettings(max_gap_s=0.0, still_gap_s=0.0), data_dir=Path(tempfile.mkdtemp(prefix="accuracy-"))
+        plan,
+        stitch=StitchSettings(max_gap_s=0.0, still_gap_s=0.0, fill_gap_s=0.0),
+        data_dir=Path(tempfile.mkdtemp(prefix="accuracy-")),
     )
     for method, people in (
         (label, result.judgement.people),

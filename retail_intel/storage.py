@@ -21,6 +21,14 @@ KPIS_DIR = "kpis"
 TRAJECTORIES_DIR = "trajectories"
 
 
+def _readable(path: Path) -> None:
+    # mkstemp creates 0600 files; data files are shared (dashboards, other
+    # users' workers on a shared data directory): give them the umask's mode.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def atomic_write_table(table: pa.Table, path: Path) -> Path:
     """Write ``table`` to ``path`` so the file appears whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -31,6 +39,7 @@ def atomic_write_table(table: pa.Table, path: Path) -> Path:
         pq.write_table(table, tmp, compression="zstd")
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
+        _readable(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -47,6 +56,7 @@ def atomic_write_bytes(data: bytes, path: Path) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        _readable(Path(tmp_name))
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

@@ -49,6 +49,13 @@ class Drop:
 
 
 @dataclass(frozen=True)
+class ClockStep:
+    """The wall clock is set by ``seconds`` (negative: back) without any frame missing."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Fail:
     """The stream could not be read at all (only before a first frame)."""
 
@@ -63,14 +70,14 @@ class ScriptedSource:
     so a session with a ``duration`` always ends.
     """
 
-    def __init__(self, clock: FakeClock, script: list[Frames | Drop | Fail]) -> None:
+    def __init__(self, clock: FakeClock, script: list[Frames | Drop | ClockStep | Fail]) -> None:
         self.clock = clock
         self._items = self._play(script)
         self._state = SourceState(connected=False)
         self.started = self.stopped = False
         self.polls = 0
 
-    def _play(self, script: list[Frames | Drop | Fail]) -> Iterator[StreamItem]:
+    def _play(self, script: list[Frames | Drop | ClockStep | Fail]) -> Iterator[StreamItem]:
         index = 0
         for step in script:
             if isinstance(step, Frames):
@@ -91,6 +98,8 @@ class ScriptedSource:
                 self._state.gaps.append(gap)
                 self._state.reconnects += 1
                 yield GapEnded(gap)
+            elif isinstance(step, ClockStep):
+                self.clock.advance(step.seconds)
             else:
                 from retail_intel.errors import VideoError
 

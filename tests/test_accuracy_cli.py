@@ -67,6 +67,7 @@ def test_calibrate_recommends_and_writes(
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["recommended"] == {"imgsz": 960, "tiles": 1}
+    assert [c["recommended"] for c in report["candidates"]] == ["", "yes"]
     # 40 px people in a 320 px wide frame: the size rule asks for 320 * 120 / 40 = 960, already tried
     assert {c["setting"]: c["people_found"] for c in report["candidates"]} == {"imgsz 640": 6, "imgsz 960": 12}
     assert report["written"] is None

@@ -18,7 +18,7 @@ from retail_intel.movements.store import movement_files, read_movements
 from retail_intel.pipeline.plan import ProcessPlan, ProcessRequest, make_plan
 
 from .fakes import Box, ScriptedDetector, person_box
-from .live_fakes import START, Drop, Fail, FakeClock, Frames, ScriptedSource
+from .live_fakes import START, ClockStep, Drop, Fail, FakeClock, Frames, ScriptedSource
 
 ROI = "100,80,220,200"
 URL = "rtsp://admin:secret@10.0.0.7:554/stream1"
@@ -50,7 +50,7 @@ def three_visits(frame: int) -> list[Box]:
 
 def run(
     data_dir: Path,
-    script: list[Frames | Drop | Fail],
+    script: list[Frames | Drop | ClockStep | Fail],
     detections=three_visits,  # type: ignore[no-untyped-def]
     *,
     stop: threading.Event | None = None,
@@ -181,6 +181,14 @@ def test_a_gap_is_recorded_and_splits_the_tracks(tmp_path: Path) -> None:
     assert table[0]["track_id"] != table[1]["track_id"]
     record = json.loads(record_path(data, "cam1", "S1").read_text())
     assert record["gaps"] == gaps
+
+
+def test_a_clock_stepping_back_holds_frame_times_instead_of_failing(tmp_path: Path) -> None:
+    result, _ = run(tmp_path, [Frames(30), ClockStep(-2.0), Frames(30)], detections=standing, duration_s=10.0)
+    (row,) = read_movements(tmp_path).to_pylist()
+    # 60 frames of one person; the 20 read while the clock caught up share the time 3.0 s
+    assert row["n_frames"] == 60 and row["last_seen"] == START + dt.timedelta(seconds=4.0)
+    assert any("clock stepped back 1.9 s" in note for note in result.summary.notes)  # 3.0 -> 1.1
 
 
 def test_stop_event_judges_who_is_still_inside(tmp_path: Path) -> None:

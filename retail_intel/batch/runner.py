@@ -355,7 +355,7 @@ class _Coordinator:
     def run(self, executor: Executor) -> None:
         successors = {i.prev: i.index for i in self.items if i.prev is not None}
         heads = [i for i in self.items if i.prev is None]
-        remaining = {h.index: self._chain_frames(h.index, successors) for h in heads}
+        remaining = {h.index: self._chain_cost(h.index, successors) for h in heads}
         # cursor per chain: the next item of the chain to settle
         cursors: dict[int, int | None] = {h.index: h.index for h in heads}
         in_flight: dict[int, int] = {}  # item index -> chain head
@@ -382,13 +382,13 @@ class _Coordinator:
                 item = self.items[outcome.index]
                 head = in_flight.pop(outcome.index)
                 self.record(item, outcome)
-                remaining[head] -= item.segment.frames_estimate
+                remaining[head] -= _cost(item.segment)
                 cursors[head] = successors.get(outcome.index)
 
-    def _chain_frames(self, head: int, successors: dict[int, int]) -> int:
-        total, current = 0, head
+    def _chain_cost(self, head: int, successors: dict[int, int]) -> float:
+        total, current = 0.0, head
         while True:
-            total += self.items[current].segment.frames_estimate
+            total += _cost(self.items[current].segment)
             if current not in successors:
                 return total
             current = successors[current]
@@ -396,6 +396,13 @@ class _Coordinator:
     def on_progress(self, index: int, done: int, total: int | None) -> None:
         item = self.items[index]
         self.observer.progress(item.report, done, total)
+
+
+def _cost(segment: Segment) -> float:
+    """Rough detector work of a segment, to start the longest chains first."""
+    spec = segment.plan.detector
+    frames = segment.frames_estimate or 1
+    return frames / segment.plan.stride * (spec.imgsz / 640) ** 2 * spec.tiles**2
 
 
 def _prepare_all(request: BatchRequest, config: Config, ledger: Ledger, jobs: list[Any]) -> list[Segment | Rejected]:

@@ -122,7 +122,7 @@ def calibrate(
             "people_found": c.people_found,
             "share_of_best": round(c.share_of_best, 3),
             "median_height_px": None if c.median_height_px is None else round(c.median_height_px, 1),
-            "recommended": c is best,
+            "recommended": "yes" if c is best else "",
         }
         for c in result.candidates
     ]

@@ -77,7 +77,8 @@ def process(
     video: Annotated[
         str,
         typer.Argument(
-            help="Recorded video file (mp4, avi, mkv, ...); or a folder, a quoted glob or a manifest for a batch.",
+            help="Recorded video file (mp4, avi, mkv, ...); or a folder, a quoted glob or a manifest for a batch; "
+            "or a stream URL (rtsp://, http://, ...) read live.",
             show_default=False,
         ),
     ],

@@ -157,6 +157,7 @@ class _Session:
         )
         self.notes: list[str] = []
         self.last_judged_t = 0.0
+        self.last_frame_t = 0.0
         self.last_flush_at = started
         self.source_state = SourceState()
 
@@ -224,8 +225,20 @@ class _Session:
             assert self.last_detections is not None
             tracked = self.tracker.update(self.last_detections)
             self.fragments.add(
-                frame.index, self.seconds(frame.time), tracked.track_ids, tracked.xyxy, tracked.confidence
+                frame.index, self.frame_seconds(frame), tracked.track_ids, tracked.xyxy, tracked.confidence
             )
+
+    def frame_seconds(self, frame: StreamFrame) -> float:
+        """Seconds since the start; never earlier than the last frame's, should the wall clock step back."""
+        t = self.seconds(frame.time)
+        if t < self.last_frame_t:
+            if self.last_frame_t - t > 1.0 and not any("clock" in n for n in self.notes):
+                self.notes.append(
+                    f"the system clock stepped back {self.last_frame_t - t:.1f} s; frame times were held until it caught up"
+                )
+            t = self.last_frame_t
+        self.last_frame_t = t
+        return t
 
     def _detect(self, frames: list[StreamFrame]) -> list[Detections]:
         if len(frames) > 1 and hasattr(self.detector, "detect_batch"):

@@ -292,7 +292,7 @@ class StreamReader:
         had_frame = False
         shown = redact_url(self.url)
         while not self._stop.is_set():
-            reason = self._read_until_drop(index, shown)
+            reason = self._read_until_drop(index)
             if isinstance(reason, int):  # frames were read, then the stream ended
                 delivered = reason
                 index += delivered
@@ -310,7 +310,7 @@ class StreamReader:
                 self._push(
                     StreamFailed(
                         VideoError(
-                            f"{shown}: cannot read the stream ({reason}) after {failures} attempts; "
+                            f"{shown}: cannot read the stream after {failures} attempts, the last: {reason}; "
                             "check the URL, the credentials and that the camera is reachable"
                         )
                     )
@@ -325,15 +325,15 @@ class StreamReader:
         with self._ready:
             self._state.connected = False
 
-    def _read_until_drop(self, index: int, shown: str) -> str | int:
+    def _read_until_drop(self, index: int) -> str | int:
         """Open and read until the stream fails: the number of frames read, or why opening failed."""
         try:
             capture = self._opener(self.url)
         except Exception as exc:  # a broken opener or backend counts as a failed attempt
-            return f"could not open {shown}: {exc}"
+            return f"could not open it: {exc}"
         try:
             if not capture.isOpened():
-                return f"could not open {shown} (refused, unreachable, or not a video stream)"
+                return "could not open it (refused, unreachable, or not a video stream)"
             fps = float(capture.get(5) or 0.0)  # CAP_PROP_FPS
             count = 0
             while not self._stop.is_set():

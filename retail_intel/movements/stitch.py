@@ -14,6 +14,10 @@ Two more rules, both about *place*:
   of view, and one that starts at the edge a person walking in: those two
   are never joined, however close in time and place (one customer leaves by
   the door as the next one comes in). This needs the frame size.
+
+Before linking, the frames a tracker missed *inside* one fragment (it lost
+the person and found them again under the same id) are filled in by linear
+interpolation; those samples have confidence 0.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retail_intel.movements.tracks import Track
+from retail_intel.movements.tracks import FloatArray, Track
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,49 @@ class StitchSettings:
     # the edge (within edge_px) are exits and entries and never joined
     frame_size: tuple[int, int] | None = None
     edge_px: float = 5.0
+    # frames the tracker missed inside one fragment (it lost and re-found the
+    # same id) are filled in by linear interpolation, for gaps up to this long;
+    # filled samples have confidence 0. 0 turns it off.
+    fill_gap_s: float = 1.0
+
+
+def fill_gaps(track: Track, max_gap_s: float) -> Track:
+    """``track`` with the frames missing inside it (gaps up to ``max_gap_s``) linearly interpolated.
+
+    Only the frame step the track itself shows (its smallest frame difference:
+    the stride) is filled; filled samples get confidence 0, so they are never
+    mistaken for detections.
+    """
+    if len(track) < 2 or max_gap_s <= 0:
+        return track
+    steps = np.diff(track.frames)
+    step = int(steps[steps > 0].min()) if (steps > 0).any() else 0
+    if step <= 0:
+        return track
+    dt = np.diff(track.t)
+    holes = np.flatnonzero((steps > step) & (dt <= max_gap_s))
+    if not len(holes):
+        return track
+    added = np.concatenate([np.arange(track.frames[i] + step, track.frames[i + 1], step) for i in holes])
+    frames = np.sort(np.concatenate([track.frames, added]))
+    observed = np.isin(frames, track.frames)
+    at = frames.astype(np.float64)
+    known = track.frames.astype(np.float64)
+
+    def interp(values: FloatArray) -> FloatArray:
+        return np.asarray(np.interp(at, known, values), dtype=np.float64)
+
+    return Track(
+        track_id=track.track_id,
+        frames=frames.astype(np.int64),
+        t=interp(track.t),
+        x=interp(track.x),
+        y=interp(track.y),
+        height=interp(track.height),
+        confidence=np.where(observed, interp(track.confidence), 0.0),
+        width=interp(track.box_width),
+        fragment_ids=track.fragment_ids,
+    )
 
 
 def _at_edge(track: Track, index: int, s: StitchSettings) -> bool:
@@ -108,7 +155,8 @@ def stitch(fragments: list[Track], settings: StitchSettings | None = None) -> li
     """
     s = settings or StitchSettings()
     horizon = max(s.max_gap_s, s.still_gap_s)
-    ordered = sorted(fragments, key=lambda f: (f.start, f.track_id))
+    filled = [fill_gaps(f, s.fill_gap_s) for f in fragments]
+    ordered = sorted(filled, key=lambda f: (f.start, f.track_id))
     starts = np.array([f.start for f in ordered])
     candidates: list[tuple[float, int, int]] = []
     for i, a in enumerate(ordered):
