@@ -21,12 +21,21 @@ KPIS_DIR = "kpis"
 TRAJECTORIES_DIR = "trajectories"
 
 
+def _current_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+# Read once at import: os.umask can only be read by setting it, which is not
+# safe while other threads create files.
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
 def _readable(path: Path) -> None:
     # mkstemp creates 0600 files; data files are shared (dashboards, other
     # users' workers on a shared data directory): give them the umask's mode.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
+    os.chmod(path, _FILE_MODE)
 
 
 def atomic_write_table(table: pa.Table, path: Path) -> Path:
