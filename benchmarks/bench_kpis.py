@@ -2,8 +2,9 @@
 
 Generates synthetic movements with numpy (100 branches x 90 days by default,
 in eight timezones, three of them changing clocks inside the period), writes
-them to a temporary data directory in the movement store's layout (one
-Parquet file of all 17 movement columns per branch, rows in random order),
+them to a temporary data directory in the movement store's layout (all 17
+movement columns, one Parquet file per branch and day, rows in random order;
+``--layout branch`` writes one file per branch),
 builds a matching config in memory (5 employees per branch with weekly
 shifts, promotions, a weekly event) and then, each in its own freshly
 spawned process pinned to at most 2 cores:
@@ -65,10 +66,15 @@ def branch_ids(n: int) -> list[str]:
     return [f"b{i:03d}" for i in range(n)]
 
 
-def generate(data_dir: Path, *, movements: int, branches: int, days: int, seed: int) -> None:
-    """Write ``movements`` synthetic movements to ``data_dir/movements/<branch>/<date>/synthetic.parquet``."""
+def generate(data_dir: Path, *, movements: int, branches: int, days: int, seed: int, per_day: bool) -> None:
+    """Write ``movements`` synthetic movements to the movement store under ``data_dir``.
+
+    ``per_day``: one file per branch and local day (like one long video a
+    day; 9,000 files for 100 branches x 90 days), else one file per branch.
+    """
     from retail_intel.movements.schema import MOVEMENT_SCHEMA
-    from retail_intel.movements.store import write_movements
+    from retail_intel.movements.store import movements_root, write_movements
+    from retail_intel.storage import atomic_write_table
 
     rng = np.random.default_rng(seed)
     ids = branch_ids(branches)
@@ -116,7 +122,16 @@ def generate(data_dir: Path, *, movements: int, branches: int, days: int, seed: 
             }
         ).cast(MOVEMENT_SCHEMA)
         serial += n
-        write_movements(table, data_dir, branch_id=ids[b], day=FIRST_DAY, source_key=f"synthetic_{ids[b]}")
+        if not per_day:
+            write_movements(table, data_dir, branch_id=ids[b], day=FIRST_DAY, source_key=f"synthetic_{ids[b]}")
+            continue
+        days_of_rows = day[order]
+        for d in range(days):
+            date = FIRST_DAY + dt.timedelta(days=d)
+            part = table.filter(pa.array(days_of_rows == d))
+            # The store's own layout, written directly: write_movements would
+            # look for stale copies among all files written so far, every time.
+            atomic_write_table(part, movements_root(data_dir) / ids[b] / date.isoformat() / "synthetic.parquet")
 
 
 def make_config(branches: int) -> Any:
@@ -283,6 +298,12 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=60, help="window minutes")
     parser.add_argument("--implementations", default=",".join(IMPLEMENTATIONS))
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--layout",
+        choices=("day", "branch"),
+        default="day",
+        help="movement files: one per branch and day (default, 9,000 files) or one per branch",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per implementation; the fastest is reported")
     parser.add_argument("--keep", type=Path, help="generate into (or reuse) this directory instead of a temp one")
     args = parser.parse_args()
@@ -292,7 +313,14 @@ def main() -> None:
         data_dir = args.keep or Path(tmp) / "data"
         if not (data_dir / "movements").exists():
             began = time.perf_counter()
-            generate(data_dir, movements=args.movements, branches=args.branches, days=args.days, seed=args.seed)
+            generate(
+                data_dir,
+                movements=args.movements,
+                branches=args.branches,
+                days=args.days,
+                seed=args.seed,
+                per_day=args.layout == "day",
+            )
             print(f"generated {args.movements:,} movements in {time.perf_counter() - began:.1f} s", file=sys.stderr)
         results = []
         for implementation in chosen:

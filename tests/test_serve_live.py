@@ -241,3 +241,32 @@ def test_a_corrupt_file_is_503_naming_no_server_path(site: Site, target: str, ur
     assert response.status_code == 503
     assert "Traceback" not in response.text
     assert str(site.data_dir.parent) not in response.text
+
+
+def test_a_remembered_kpi_url_follows_config_changes(tmp_path: Path, site: Site) -> None:
+    """Repeated URLs are answered before FastAPI parses them; a branch removed from the config is still a 404."""
+    config_dir = tmp_path / "small-config"
+    config_dir.mkdir()
+    both = "branches:\n  - {id: b1, name: One, capacity: 10}\n  - {id: b2, name: Two, capacity: 20}\n"
+    (config_dir / "branches.yaml").write_text(both)
+    api = Api(create_app(config_dir, site.data_dir))
+    url = "/kpis/branch/b2?window=60m&limit=5"
+    first = api.get(url)
+    again = api.get(url)
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content
+    assert again.headers["content-type"] == first.headers["content-type"] == "application/json"
+    (config_dir / "branches.yaml").write_text("branches:\n  - {id: b1, name: One, capacity: 10}\n")
+    assert api.get(url).status_code == 404
+    (config_dir / "branches.yaml").write_text(both)
+    assert api.get(url).content == first.content
+
+
+def test_only_answered_urls_are_remembered(site: Site) -> None:
+    api = Api(create_app(site.config_dir, site.data_dir))
+    for _ in range(2):
+        assert api.get("/kpis/branch/b1?window=7m").status_code == 422
+        assert api.get("/kpis/branch/b1?window=30m").status_code == 404
+    # Once computed, the URL that was a 404 answers.
+    write_kpis(kpi_rows("b1", 30, DAY1, 4), site.data_dir)
+    assert api.ok("/kpis/branch/b1?window=30m")["total"] == 4

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -100,63 +99,41 @@ class PreparedInputs:
     unknown_branches: tuple[str, ...]  # movements whose branch has no BranchInfo
 
 
-def _codes(array: pa.Array) -> tuple[npt.NDArray[np.int64], list[str | None]]:
-    """Integer codes and their values for a string or dictionary chunk (-1 for null)."""
-    encoded = array if pa.types.is_dictionary(array.type) else pc.dictionary_encode(array)
-    codes: npt.NDArray[np.int64] = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-    if encoded.null_count:
-        codes = np.where(encoded.is_valid().to_numpy(zero_copy_only=False), codes, -1)
-    return codes, encoded.dictionary.to_pylist()
-
-
-def _times(array: pa.Array) -> npt.NDArray[np.int64]:
-    values: npt.NDArray[np.int64] = array.cast(pa.int64()).to_numpy(zero_copy_only=False)
-    return values
-
-
 def data_spans(movements: pa.Table) -> dict[str, tuple[int, int] | None]:
     """Per branch, the first and last instant (µs) its movements touch.
 
     An ``entered`` movement touches ``enter_time`` up to just before
     ``exit_time`` (it occupies the floor until then); a ``passed`` one
     touches ``first_seen``. Rows of another action type touch nothing; a
-    branch with only such rows maps to None. Works chunk by chunk with numpy
-    so memory stays at a few arrays of one record batch.
+    branch with only such rows maps to None. (A Polars group-by: it copes
+    with the thousands of chunks a read of many small files produces.)
     """
-    spans: dict[str, tuple[int, int] | None] = {}
-    for batch in movements.select(["branch_id", "action_type", "enter_time", "exit_time", "first_seen"]).to_batches():
-        if batch.num_rows == 0:
-            continue
-        for column in ("enter_time", "exit_time", "first_seen"):
-            if batch.column(column).null_count:
-                raise DataError(f"movements: {column} is empty in some rows; every movement needs it")
-        branch_codes, branch_values = _codes(batch.column(0))
-        action_codes, action_values = _codes(batch.column(1))
-        entered = action_codes == (action_values.index("entered") if "entered" in action_values else -2)
-        passed = action_codes == (action_values.index("passed") if "passed" in action_values else -2)
-        enter, exit_, seen = _times(batch.column(2)), _times(batch.column(3)), _times(batch.column(4))
-        first = np.where(entered, enter, seen)
-        last = np.where(entered, np.maximum(enter, exit_ - 1), seen)
-        usable = (entered | passed) & (branch_codes >= 0)
-        for value in branch_values:
-            if value is not None:
-                spans.setdefault(value, None)
-        grouped = (
-            pa.table({"code": branch_codes[usable], "first": first[usable], "last": last[usable]})
-            .group_by("code")
-            .aggregate([("first", "min"), ("last", "max")])
+    import polars as pl
+
+    columns = ["branch_id", "action_type", "enter_time", "exit_time", "first_seen"]
+    frame = pl.from_arrow(movements.select(columns), rechunk=False)
+    assert isinstance(frame, pl.DataFrame)
+    for column in ("enter_time", "exit_time", "first_seen"):
+        if frame[column].null_count():
+            raise DataError(f"movements: {column} is empty in some rows; every movement needs it")
+    action = pl.col("action_type")  # categorical or string: compared without decoding
+    enter, exit_, seen = (pl.col(c).dt.epoch("us") for c in ("enter_time", "exit_time", "first_seen"))
+    grouped = (
+        frame.lazy()
+        .filter(pl.col("branch_id").is_not_null())
+        .group_by("branch_id")
+        .agg(
+            first=pl.when(action == "entered").then(enter).when(action == "passed").then(seen).min(),
+            last=pl.when(action == "entered")
+            .then(pl.max_horizontal(enter, exit_ - 1))
+            .when(action == "passed")
+            .then(seen)
+            .max(),
         )
-        for code, lo, hi in zip(
-            grouped["code"].to_pylist(),
-            grouped["first_min"].to_pylist(),
-            grouped["last_max"].to_pylist(),
-            strict=True,
-        ):
-            value = branch_values[code]
-            assert value is not None
-            known = spans[value]
-            spans[value] = (lo, hi) if known is None else (min(known[0], lo), max(known[1], hi))
-    return spans
+        .with_columns(pl.col("branch_id").cast(pl.String))
+        .collect()
+    )
+    return {branch: None if lo is None or hi is None else (int(lo), int(hi)) for branch, lo, hi in grouped.iter_rows()}
 
 
 def _branches_table(branches: Sequence[BranchInfo], series: dict[str, Series]) -> pa.Table:

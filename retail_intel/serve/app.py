@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from retail_intel import __version__
 from retail_intel.serve.errors import install_error_handlers
+from retail_intel.serve.fastpath import KpiFastPath
 from retail_intel.serve.routes import router
 from retail_intel.serve.state import ServeState
 
@@ -49,6 +50,7 @@ def create_app(config_dir: Path, data_dir: Path) -> FastAPI:
     app.state.retail_intel = state
     install_error_handlers(app, state.named_dirs)
     app.include_router(router)
+    app.add_middleware(KpiFastPath, kpis=state.kpis, configs=state.configs)
 
     # "/" is kept for a dashboard page; until there is one it points at the docs.
     @app.get("/", include_in_schema=False)

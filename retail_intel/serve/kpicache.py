@@ -2,16 +2,22 @@
 
 ``/kpis/branch/{id}`` is the API's hot path, so it avoids work at two levels:
 
-* each KPI file (one branch, one window size) is read once and kept as an
-  Arrow table sorted by ``window_start``; a time range is then two binary
-  searches and a slice;
-* each response body is kept too, so a repeated request costs one ``stat``.
+* each KPI file (one branch, one window size) is read once and kept as its
+  rows, sorted by ``window_start`` and each already encoded as JSON; a page
+  is then two binary searches and a slice of that list, cheap enough to
+  build on the event loop;
+* each response body is kept too, so a repeated request costs one ``stat``;
+* and by the URL exactly as received, so :mod:`retail_intel.serve.fastpath`
+  can answer a repeated URL before FastAPI parses anything. Such an answer
+  also records the signature of the config it was checked against (the
+  branch must still exist), and is used only while the config files on disk
+  still have that signature.
 
 Both are keyed by the file's identity (inode, mtime, size). The KPI store
 replaces a file by renaming a new one into place, which always changes that
 identity, so nothing cached is ever served after the file changed: the next
 request reads the new file. The file is read through one open handle whose
-identity becomes the key, so a table (and a body) is always exactly one
+identity becomes the key, so the rows (and a body) are always exactly one
 version of the file, never a mix.
 """
 
@@ -20,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +42,7 @@ from retail_intel.serve.errors import NotFound
 from retail_intel.serve.jsonio import dumps, table_rows
 
 RESPONSE_ENTRIES = 4096
-TABLE_ROWS = 2_000_000  # about 200 bytes a row: a few hundred MB at most
+ROWS_KEPT = 500_000  # encoded KPI rows held, about 700 bytes each: 350 MB at most
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -58,11 +65,25 @@ class KpiRequest:
     offset: int
 
 
+# (path, query string) of a request exactly as the server received them.
+RawUrl = tuple[str, bytes]
+
+
+@dataclass(frozen=True)
+class _UrlAnswer:
+    config: Hashable  # signature of the config files the request was checked against
+    path: Path  # the KPI file the body was read from
+    key: files.FileKey  # that file's identity then
+    body: bytes
+
+
 @dataclass(frozen=True)
 class _Series:
-    key: files.FileKey
-    table: pa.Table  # KPI_SCHEMA rows of one branch and window size, by window_start
-    starts: npt.NDArray[np.int64]  # window_start in microseconds, for binary search
+    """One KPI file's rows of one branch and window size, ready to serve."""
+
+    key: files.FileKey  # identity of the file version they were read from
+    starts: npt.NDArray[np.int64]  # window_start in microseconds, ascending, for binary search
+    rows: list[bytes]  # each row already encoded as a JSON object, same order
 
 
 class KpiCache:
@@ -71,63 +92,97 @@ class KpiCache:
         data_dir: Path,
         *,
         response_entries: int = RESPONSE_ENTRIES,
-        table_rows_kept: int = TABLE_ROWS,
+        rows_kept: int = ROWS_KEPT,
     ) -> None:
         self.data_dir = data_dir
         self._responses: OrderedDict[KpiRequest, tuple[files.FileKey, bytes]] = OrderedDict()
-        self._tables: OrderedDict[Path, _Series] = OrderedDict()
+        self._series_by_path: OrderedDict[Path, _Series] = OrderedDict()
+        self._rows_held = 0
+        self._by_url: OrderedDict[RawUrl, _UrlAnswer] = OrderedDict()
         self._response_entries = response_entries
-        self._table_rows_kept = table_rows_kept
+        self._rows_kept = rows_kept
         self._lock = threading.Lock()
 
     def cached_response(self, request: KpiRequest) -> bytes | None:
-        """The body for ``request`` if it was built from the KPI file as it is now; cheap enough for the event loop."""
+        """The body for ``request`` without reading any file, or None if the KPI file has to be read.
+
+        Cheap enough for the event loop: a ``stat``, and at most slicing a
+        list of encoded rows when the file is known but this page is not.
+        """
         path = files.kpi_file(self.data_dir, request.branch_id, request.window_minutes)
         key = None if path is None else files.file_key(path)
+        if path is None or key is None:
+            return None
         with self._lock:
             hit = self._responses.get(request)
-            if hit is None or key is None or hit[0] != key:
-                return None
-            self._responses.move_to_end(request)
-            return hit[1]
+            if hit is not None and hit[0] == key:
+                self._responses.move_to_end(request)
+                return hit[1]
+            series = self._series_by_path.get(path)
+        if series is None or series.key != key:
+            return None
+        return self._build(request, series)
 
     def response(self, request: KpiRequest) -> bytes:
-        """Build (and cache) the body for ``request``; :class:`NotFound` if the KPIs were never computed."""
-        series = self._series(request.branch_id, request.window_minutes)
+        """Read the KPI file if needed and build the body; :class:`NotFound` if the KPIs were never computed."""
+        return self._build(request, self._series(request.branch_id, request.window_minutes))
+
+    def remember_url(self, url: RawUrl, request: KpiRequest, config: Hashable) -> None:
+        """Let ``url`` be answered with the body just built or found for ``request``."""
+        path = files.kpi_file(self.data_dir, request.branch_id, request.window_minutes)
+        with self._lock:
+            built = self._responses.get(request)
+            if path is None or built is None:
+                return
+            self._by_url[url] = _UrlAnswer(config, path, built[0], built[1])
+            self._by_url.move_to_end(url)
+            while len(self._by_url) > self._response_entries:
+                self._by_url.popitem(last=False)
+
+    def answer_for_url(self, url: RawUrl, config: Hashable) -> bytes | None:
+        """The body remembered for ``url`` if neither its KPI file nor the config (``config``, now) changed."""
+        with self._lock:
+            answer = self._by_url.get(url)
+        if answer is None or answer.config != config or files.file_key(answer.path) != answer.key:
+            return None
+        return answer.body
+
+    def _build(self, request: KpiRequest, series: _Series) -> bytes:
         start_us = None if request.start is None else to_us(request.start)
         end_us = None if request.end is None else to_us(request.end)
         low = 0 if start_us is None else int(np.searchsorted(series.starts, start_us, side="left"))
-        high = len(series.starts) if end_us is None else int(np.searchsorted(series.starts, end_us, side="left"))
-        matching = series.table.slice(low, max(0, high - low))
-        page = matching.slice(request.offset, request.limit)
-        following = request.offset + page.num_rows
-        body: dict[str, Any] = {
+        high = len(series.rows) if end_us is None else int(np.searchsorted(series.starts, end_us, side="left"))
+        total = max(0, high - low)
+        first = low + min(request.offset, total)
+        page = series.rows[first : min(high, first + request.limit)]
+        following = request.offset + len(page)
+        head: dict[str, Any] = {
             "branch_id": request.branch_id,
             "window_minutes": request.window_minutes,
             "start": request.start,
             "end": request.end,
-            "total": matching.num_rows,
+            "total": total,
             "offset": request.offset,
             "limit": request.limit,
-            "next_offset": following if following < matching.num_rows else None,
-            "rows": table_rows(page),
+            "next_offset": following if following < total else None,
         }
-        encoded = dumps(body)
+        # The rows are spliced in already encoded: the same bytes dumps() would write.
+        body = dumps(head)[:-1] + b',"rows":[' + b",".join(page) + b"]}"
         with self._lock:
-            self._responses[request] = (series.key, encoded)
+            self._responses[request] = (series.key, body)
             self._responses.move_to_end(request)
             while len(self._responses) > self._response_entries:
                 self._responses.popitem(last=False)
-        return encoded
+        return body
 
     def _series(self, branch_id: str, window_minutes: int) -> _Series:
         path = files.kpi_file(self.data_dir, branch_id, window_minutes)
         key = None if path is None else files.file_key(path)
         if path is not None and key is not None:
             with self._lock:
-                known = self._tables.get(path)
+                known = self._series_by_path.get(path)
                 if known is not None and known.key == key:
-                    self._tables.move_to_end(path)
+                    self._series_by_path.move_to_end(path)
                     return known
         snapshot = None if path is None else files.read_snapshot(path)
         if path is None or snapshot is None:
@@ -139,14 +194,16 @@ class KpiCache:
             )
         read_key, raw = snapshot
         table = _kpi_table(raw, branch_id, window_minutes)
-        series = _Series(read_key, table, table.column("window_start").cast(pa.int64()).to_numpy())
+        starts = table.column("window_start").cast(pa.int64()).to_numpy()
+        series = _Series(read_key, starts, [dumps(row) for row in table_rows(table)])
         with self._lock:
-            self._tables[path] = series
-            self._tables.move_to_end(path)
-            while (
-                len(self._tables) > 1 and sum(s.table.num_rows for s in self._tables.values()) > self._table_rows_kept
-            ):
-                self._tables.popitem(last=False)
+            replaced = self._series_by_path.pop(path, None)
+            self._rows_held -= 0 if replaced is None else len(replaced.rows)
+            self._series_by_path[path] = series
+            self._rows_held += len(series.rows)
+            while len(self._series_by_path) > 1 and self._rows_held > self._rows_kept:
+                _, evicted = self._series_by_path.popitem(last=False)
+                self._rows_held -= len(evicted.rows)
         return series
 
 

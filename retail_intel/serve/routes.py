@@ -176,12 +176,13 @@ async def branch_kpis(
     sizes that were; so does GET /branches/{id}).
     """
     state = state_of(request)
-    state.config_with(branch_id)
+    _, config_signature = state.config_signature_with(branch_id)
     check_range(start, end)
     wanted = KpiRequest(branch_id, window_minutes(window), start, end, limit, offset)
     body = state.kpis.cached_response(wanted)
     if body is None:
         body = await run_in_threadpool(state.kpis.response, wanted)
+    state.kpis.remember_url((request.scope["path"], request.scope["query_string"]), wanted, config_signature)
     return JSONBytes(body)
 
 

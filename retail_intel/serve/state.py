@@ -48,23 +48,32 @@ class ConfigCache:
         self.config_dir = config_dir
         self._paths = [config_dir / spec.filename for spec in CONFIG_FILES]
         self._lock = threading.Lock()
-        self._signature = self._current_signature()
-        self._config = load_config(config_dir)  # a broken config at start-up stops the server
+        signature = self.signature_on_disk()
+        # The config served and the signature of the files it stands for, swapped as one.
+        self._current = (load_config(config_dir), signature)  # a broken config at start-up stops the server
         self.loaded_at = _now()
         self.problem: str | None = None
 
-    def _current_signature(self) -> ConfigSignature:
+    def signature_on_disk(self) -> ConfigSignature:
+        """Identity of each YAML file as it is now (None for a missing one)."""
         return tuple(files.file_key(path) for path in self._paths)
 
     def get(self) -> Config:
-        signature = self._current_signature()
-        if signature != self._signature:
+        return self.get_with_signature()[0]
+
+    def get_with_signature(self) -> tuple[Config, ConfigSignature]:
+        """The config, reloaded first if a file changed, and the file signature it was served for."""
+        current = self._current
+        signature = self.signature_on_disk()
+        if signature != current[1]:
             with self._lock:
-                if signature != self._signature:
+                if signature != self._current[1]:
                     self._reload(signature)
-        return self._config
+                current = self._current
+        return current
 
     def _reload(self, signature: ConfigSignature) -> None:
+        config = self._current[0]
         try:
             config = load_config(self.config_dir)
         except ConfigError as exc:
@@ -73,11 +82,11 @@ class ConfigCache:
                 problem += f" (and {len(exc.problems) - 1} more; run retail-intel validate to list them)"
             self.problem = scrub_paths(problem, [(self.config_dir, "<config>")])
         else:
-            self._config = config
             self.loaded_at = _now()
             self.problem = None
-        # Remembered even on failure: the broken YAML is not re-read until it changes again.
-        self._signature = signature
+        # Remembered even on failure: the broken YAML is not re-read until it
+        # changes again, and the last good config is served for it meanwhile.
+        self._current = (config, signature)
 
 
 class ServeState:
@@ -110,10 +119,14 @@ class ServeState:
         Routes use the config returned here rather than asking again, so a
         reload in between cannot make a checked branch disappear.
         """
-        config = self.config()
+        return self.config_signature_with(branch_id)[0]
+
+    def config_signature_with(self, branch_id: str) -> tuple[Config, ConfigSignature]:
+        """:meth:`config_with` and the signature of the YAML files that config stands for."""
+        config, signature = self.configs.get_with_signature()
         if not any(branch.id == branch_id for branch in config.branches):
             raise NotFound(f"unknown branch {branch_id!r}; GET /branches lists the {len(config.branches)} configured")
-        return config
+        return config, signature
 
     # --- movements and customers ---------------------------------------
 
