@@ -18,6 +18,7 @@ from retail_intel.errors import DataError
 
 MOVEMENTS_DIR = "movements"
 KPIS_DIR = "kpis"
+FEATURES_DIR = "features"
 TRAJECTORIES_DIR = "trajectories"
 
 

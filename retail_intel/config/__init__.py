@@ -2,7 +2,7 @@
 
 from retail_intel.config.calendar import EventOccurrence, active_promotions, expand_events, shift_intervals
 from retail_intel.config.loader import Config, config_to_yaml, load_config, validate_config, write_config
-from retail_intel.config.models import Branch, Camera, Employee, Event, Promotion, Task
+from retail_intel.config.models import Branch, Camera, Employee, Event, Holiday, Promotion, Task
 
 __all__ = [
     "Branch",
@@ -11,6 +11,7 @@ __all__ = [
     "Employee",
     "Event",
     "EventOccurrence",
+    "Holiday",
     "Promotion",
     "Task",
     "active_promotions",

@@ -8,6 +8,7 @@ top-level key holding a list::
     tasks.yaml       tasks:
     events.yaml      events:
     promotions.yaml  promotions:
+    holidays.yaml    holidays:
 
 :func:`validate_config` collects every problem in every file (field errors and
 cross-file checks) instead of stopping at the first, so one run of
@@ -27,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 
-from retail_intel.config.models import Branch, Camera, Employee, Event, Promotion, Task
+from retail_intel.config.models import Branch, Camera, Employee, Event, Holiday, Promotion, Task
 from retail_intel.config.problems import entry_label, validation_problems
 from retail_intel.config.yamlio import YamlReadError, dump_entries, read_yaml
 from retail_intel.errors import ConfigError
@@ -63,7 +64,8 @@ EMPLOYEES = ConfigFile("employees.yaml", "employees", "employee", Employee)
 TASKS = ConfigFile("tasks.yaml", "tasks", "task", Task)
 EVENTS = ConfigFile("events.yaml", "events", "event", Event)
 PROMOTIONS = ConfigFile("promotions.yaml", "promotions", "promotion", Promotion)
-CONFIG_FILES: tuple[ConfigFile[Any], ...] = (BRANCHES, EMPLOYEES, TASKS, EVENTS, PROMOTIONS)
+HOLIDAYS = ConfigFile("holidays.yaml", "holidays", "holiday", Holiday)
+CONFIG_FILES: tuple[ConfigFile[Any], ...] = (BRANCHES, EMPLOYEES, TASKS, EVENTS, PROMOTIONS, HOLIDAYS)
 
 
 def _listing(ids: Iterable[str]) -> str:
@@ -83,6 +85,7 @@ class Config:
     tasks: tuple[Task, ...] = ()
     events: tuple[Event, ...] = ()
     promotions: tuple[Promotion, ...] = ()
+    holidays: tuple[Holiday, ...] = ()
     source_dir: Path = field(default=Path("config"))
 
     def branch(self, branch_id: str) -> Branch:
@@ -121,6 +124,10 @@ class Config:
     def promotions_for(self, branch_id: str) -> tuple[Promotion, ...]:
         """Promotions that apply to the branch (its own and ``branches: all``), at any time."""
         return tuple(p for p in self.promotions if p.applies_to(branch_id))
+
+    def holidays_for(self, branch_id: str) -> tuple[Holiday, ...]:
+        """Holidays that apply to the branch (its own and ``branches: all``)."""
+        return tuple(h for h in self.holidays if h.applies_to(branch_id))
 
     def events_for(self, branch_id: str) -> tuple[Event, ...]:
         """Events held at the branch (events with only a ``location`` are not included)."""
@@ -229,7 +236,7 @@ def _ref_values(value: object) -> list[str]:
 def _check_references(parsed: _Parsed[Any], field_name: str, known: set[str], target: str, problems: list[str]) -> None:
     for label, raw in parsed.raw_entries:
         value = raw.get(field_name)
-        if parsed.spec is PROMOTIONS and isinstance(value, str):
+        if parsed.spec in (PROMOTIONS, HOLIDAYS) and isinstance(value, str):
             continue  # "all", or a typo the model already reports
         for ref in _ref_values(value):
             if ref not in known:
@@ -303,6 +310,7 @@ def _read(directory: Path) -> tuple[Config | None, list[str]]:
     tasks = _parse_file(directory, TASKS, problems)
     events = _parse_file(directory, EVENTS, problems)
     promotions = _parse_file(directory, PROMOTIONS, problems)
+    holidays = _parse_file(directory, HOLIDAYS, problems)
     for parsed in (branches, employees, tasks, events, promotions):
         _check_duplicate_ids(parsed, problems)
 
@@ -319,6 +327,7 @@ def _read(directory: Path) -> tuple[Config | None, list[str]]:
     _check_references(events, "branch", branch_ids, "branch", problems)
     _check_events(events, problems)
     _check_references(promotions, "branches", branch_ids, "branch", problems)
+    _check_references(holidays, "branches", branch_ids, "branch", problems)
     # List the problems file by file, in the order the files are described.
     order = {spec.filename: index for index, spec in enumerate(CONFIG_FILES)}
     problems.sort(key=lambda line: order.get(line.partition(":")[0], len(order)))
@@ -330,6 +339,7 @@ def _read(directory: Path) -> tuple[Config | None, list[str]]:
         tasks=tuple(tasks.models),
         events=tuple(events.models),
         promotions=tuple(promotions.models),
+        holidays=tuple(holidays.models),
         source_dir=directory,
     )
     return config, []
@@ -370,6 +380,7 @@ def config_to_yaml(config: Config) -> dict[str, str]:
         TASKS.filename: config.tasks,
         EVENTS.filename: config.events,
         PROMOTIONS.filename: config.promotions,
+        HOLIDAYS.filename: config.holidays,
     }
     keys = {spec.filename: spec.key for spec in CONFIG_FILES}
     return {name: dump_entries(keys[name], models) for name, models in contents.items()}

@@ -421,3 +421,29 @@ class Promotion(_Model):
     def runs_at(self, at: dt.datetime) -> bool:
         """True while the promotion runs: ``start <= at < end``."""
         return self.start <= at < self.end
+
+
+class Holiday(_Model):
+    """A public or local holiday: a whole local date at some branches (``branches``) or all of them."""
+
+    date: dt.date
+    name: str = Field(min_length=1)
+    branches: list[str] | Literal["all"] = "all"
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _plain_date(cls, value: object) -> object:
+        # A date-time would silently lose its time and zone: a holiday is a local calendar date.
+        if isinstance(value, dt.datetime) or (isinstance(value, str) and "T" in value):
+            raise ValueError(f"must be a date such as 2026-12-25 (no time of day), got {value!s}")
+        return value
+
+    @field_validator("branches", mode="before")
+    @classmethod
+    def _branch_list(cls, value: object) -> object:
+        if isinstance(value, str) and value != "all":
+            raise ValueError(f"must be a list of branch ids or 'all', got {value!r}")
+        return value
+
+    def applies_to(self, branch_id: str) -> bool:
+        return self.branches == "all" or branch_id in self.branches
