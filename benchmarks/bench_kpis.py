@@ -1,7 +1,7 @@
 """Benchmark of ``retail-intel kpis``: all KPIs at 60-minute windows over 10 million movements.
 
 Generates synthetic movements with numpy (100 branches x 90 days by default,
-in eight timezones, three of them changing clocks inside the period), writes
+in eight timezones, four of them changing clocks inside the period), writes
 them to a temporary data directory in the movement store's layout (all 17
 movement columns, one Parquet file per branch and day, rows in random order;
 ``--layout branch`` writes one file per branch),
@@ -57,7 +57,7 @@ ZONES = (
     "UTC",
     "Asia/Tokyo",
 )
-FIRST_DAY = dt.date(2026, 1, 5)  # 90 days from here cross the US, EU and Sydney DST changes
+FIRST_DAY = dt.date(2026, 1, 5)  # 90 days from here cross the US (8 Mar) and EU (29 Mar) DST changes
 IMPLEMENTATIONS = ("duckdb", "polars", "pandas")
 CORES = 2
 

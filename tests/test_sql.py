@@ -418,7 +418,7 @@ def test_cli_refuses_a_write_with_exit_1(sql_cli: SqlCli) -> None:
 
 def test_printed_views_work_in_a_plain_duckdb_session(data_dir: Path) -> None:
     statements, empty = view_statements(data_dir)
-    assert empty == []
+    assert empty == ["branch_features"]  # the fixture writes no feature files
     session = duckdb.connect()
     for statement in statements:
         session.execute(statement)
@@ -431,12 +431,12 @@ def test_printed_views_work_in_a_plain_duckdb_session(data_dir: Path) -> None:
 def test_print_views_cli(sql_cli: SqlCli) -> None:
     result = sql_cli("--print-views")
     assert result.exit_code == 0
-    assert result.stdout.count("CREATE OR REPLACE VIEW") == 3
+    assert result.stdout.count("CREATE OR REPLACE VIEW") == 4
 
 
 def test_print_views_of_an_empty_store_gives_typed_empty_views(tmp_path: Path) -> None:
     statements, empty = view_statements(tmp_path / "nothing")
-    assert empty == ["customer_branch_movement", "branch_kpi_timeseries"]
+    assert empty == ["customer_branch_movement", "branch_kpi_timeseries", "branch_features"]
     session = duckdb.connect()
     for statement in statements:
         session.execute(statement)

@@ -31,3 +31,6 @@ def register(app: typer.Typer) -> None:
     from retail_intel.cli import accuracy
 
     accuracy.register(app)
+    from retail_intel.cli import etl
+
+    etl.register(app)

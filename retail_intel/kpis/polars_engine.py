@@ -77,7 +77,7 @@ def _movements(inputs: KpiInputs, bounds: pl.DataFrame) -> pl.LazyFrame:
     which is far cheaper than a string join over millions of rows; branches
     without windows get a null index and drop out.
     """
-    movements = pl.from_arrow(inputs.movements)
+    movements = pl.from_arrow(inputs.movements, rechunk=False)
     assert isinstance(movements, pl.DataFrame)
     branch = pl.col("branch_id").cast(pl.Enum(bounds["branch_id"].to_list()), strict=False).to_physical()
 

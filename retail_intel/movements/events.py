@@ -56,6 +56,11 @@ def judge(
     return Judgement(kept, verdicts, len(fragments), len(people) - len(kept), counts)
 
 
+def _mean_detected_confidence(confidence: np.ndarray) -> float:
+    detected = confidence[confidence > 0]
+    return float(detected.mean()) if len(detected) else 0.0
+
+
 @dataclass(frozen=True)
 class SourceInfo:
     """Where a batch of movements came from; ``start_time`` is when frame 0 was recorded (UTC)."""
@@ -93,8 +98,9 @@ def movements_table(judgement: Judgement, source: SourceInfo) -> pa.Table:
             "first_seen": at(person.start),
             "last_seen": at(person.end),
             "track_id": person.track_id,
-            "n_frames": len(person),
-            "mean_confidence": float(np.mean(person.confidence)),
+            # samples with confidence 0 are gap-filled, not detections
+            "n_frames": int(np.count_nonzero(person.confidence > 0)),
+            "mean_confidence": _mean_detected_confidence(person.confidence),
             "source_video": source.source_video,
             "video_fingerprint": source.video_fingerprint,
             "model": source.model,

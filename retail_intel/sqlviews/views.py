@@ -1,7 +1,8 @@
 """SQL text of the views over the Parquet data directory.
 
 ``customer_branch_movement`` reads every movement file and
-``branch_kpi_timeseries`` every KPI file; ``customers`` aggregates the movement
+``branch_kpi_timeseries`` every KPI file, ``branch_features`` every hourly feature
+file (``retail-intel etl``); ``customers`` aggregates the movement
 view to one row per person. The Parquet views name a glob, not a file list, so
 DuckDB looks for files again on every query and files written after the view
 was created show up without reopening anything.
@@ -26,11 +27,12 @@ from pathlib import Path
 import pyarrow as pa
 
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
-from retail_intel.storage import KPIS_DIR, MOVEMENTS_DIR, atomic_write_table
+from retail_intel.storage import FEATURES_DIR, KPIS_DIR, MOVEMENTS_DIR, atomic_write_table
 
 MOVEMENT_VIEW = "customer_branch_movement"
 KPI_VIEW = "branch_kpi_timeseries"
 CUSTOMER_VIEW = "customers"
+FEATURE_VIEW = "branch_features"
 
 # Used only when the KPI engine's schema module is absent: the columns every
 # KPI row has whatever else it carries, so the view exists and can be joined.
@@ -75,9 +77,13 @@ class ParquetView:
 
 
 def parquet_views() -> tuple[ParquetView, ...]:
+    from retail_intel.etl.schema import FEATURE_SCHEMA
+
     return (
         ParquetView(MOVEMENT_VIEW, MOVEMENTS_DIR, "*/*/*.parquet", MOVEMENT_SCHEMA),
         ParquetView(KPI_VIEW, KPIS_DIR, "*/*.parquet", kpi_schema()),
+        # The hourly feature table written by ``retail-intel etl``.
+        ParquetView(FEATURE_VIEW, FEATURES_DIR, "hourly/*.parquet", FEATURE_SCHEMA),
     )
 
 

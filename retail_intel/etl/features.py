@@ -1,0 +1,159 @@
+"""Hourly KPI rows -> the feature table, vectorized with Polars (pure, no I/O).
+
+:func:`build_features` takes the hourly KPI rows of some branches (their
+neighbors' rows included, for ``neighbor_visitors``) plus what the config says
+about each branch (:class:`BranchFacts`) and returns one feature row per KPI
+row, in :data:`~retail_intel.etl.schema.FEATURE_SCHEMA`. Definitions:
+docs/etl.md.
+
+Lags and the next-hour target are equality joins on ``window_start`` shifted
+by an exact number of hours, so a missing hour gives null instead of silently
+taking the row before it. Trailing means are time-based rolling windows, so
+gaps in the series shrink the mean's sample rather than stretching its span.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+import pyarrow as pa
+
+from retail_intel.etl.schema import FEATURE_COLUMNS, FEATURE_SCHEMA, KPI_INPUT_COLUMNS, LAG_HOURS, ROLLING_HOURS
+
+_KEY = ["branch_id", "window_start"]
+
+
+@dataclass(frozen=True)
+class BranchFacts:
+    """What the features need to know about one branch from the config."""
+
+    branch_id: str
+    timezone: str = "UTC"
+    neighbors: tuple[str, ...] = ()
+    # weekday (0 = Monday) -> (opening minute, closing minute) of the local day;
+    # a weekday missing here is closed all day.
+    opening: Mapping[int, tuple[int, int]] = field(default_factory=dict)
+    holidays: frozenset[dt.date] = frozenset()
+
+
+def _facts_frames(facts: Iterable[BranchFacts]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(neighbor pairs, opening spans, holiday dates) as small frames to join on."""
+    facts = list(facts)
+    pairs = pl.DataFrame(
+        {
+            "branch_id": [f.branch_id for f in facts for _ in f.neighbors],
+            "neighbor_id": [n for f in facts for n in f.neighbors],
+        },
+        schema={"branch_id": pl.String, "neighbor_id": pl.String},
+    ).unique()
+    opening = pl.DataFrame(
+        {
+            "branch_id": [f.branch_id for f in facts for _ in f.opening],
+            "weekday": [day for f in facts for day in f.opening],
+            "open_minute": [f.opening[day][0] for f in facts for day in f.opening],
+            "close_minute": [f.opening[day][1] for f in facts for day in f.opening],
+        },
+        schema={"branch_id": pl.String, "weekday": pl.Int8, "open_minute": pl.Int32, "close_minute": pl.Int32},
+    )
+    holidays = pl.DataFrame(
+        {
+            "branch_id": [f.branch_id for f in facts for _ in f.holidays],
+            "local_date": [day for f in facts for day in sorted(f.holidays)],
+        },
+        schema={"branch_id": pl.String, "local_date": pl.Date},
+    ).with_columns(is_holiday=pl.lit(True))
+    return pairs, opening, holidays
+
+
+def _local_parts(kpis: pl.DataFrame, timezones: Mapping[str, str]) -> pl.DataFrame:
+    """Add local_date, hour_of_day, weekday and the local minute of day, one timezone at a time.
+
+    Polars converts a whole column to one zone, so the rows are split by their
+    branch's zone (a handful of zones, each converted in one vectorized step).
+    """
+    zone_of = pl.col("branch_id").replace_strict(dict(timezones), default="UTC", return_dtype=pl.String)
+    with_zone = kpis.with_columns(_zone=zone_of)
+    parts = []
+    for zone in sorted(with_zone["_zone"].unique().to_list()):
+        local = pl.col("window_start").dt.convert_time_zone(zone)
+        parts.append(
+            with_zone.filter(pl.col("_zone") == zone).with_columns(
+                local_date=local.dt.date(),
+                hour_of_day=local.dt.hour().cast(pl.Int8),
+                weekday=(local.dt.weekday() - 1).cast(pl.Int8),  # Polars counts Monday as 1
+                _local_minute=(local.dt.hour().cast(pl.Int32) * 60 + local.dt.minute().cast(pl.Int32)),
+            )
+        )
+    if not parts:
+        return with_zone.with_columns(
+            local_date=pl.lit(None, pl.Date),
+            hour_of_day=pl.lit(None, pl.Int8),
+            weekday=pl.lit(None, pl.Int8),
+            _local_minute=pl.lit(None, pl.Int32),
+        ).drop("_zone")
+    return pl.concat(parts).drop("_zone")
+
+
+def _shifted(kpis: pl.DataFrame, hours: int, name: str) -> pl.DataFrame:
+    """``visitors`` keyed by the window ``hours`` later (negative: earlier), as column ``name``."""
+    return kpis.select(
+        "branch_id",
+        (pl.col("window_start") + pl.duration(hours=hours)).alias("window_start"),
+        pl.col("visitors").alias(name),
+    )
+
+
+def build_features(kpis: pl.DataFrame, facts: Sequence[BranchFacts]) -> pl.DataFrame:
+    """One feature row per row of ``kpis`` (hourly KPI rows), sorted by branch and window start.
+
+    ``kpis`` needs :data:`~retail_intel.etl.schema.KPI_INPUT_COLUMNS`, at most one
+    row per (branch_id, window_start). Branches without facts are taken as UTC,
+    without neighbors, opening hours or holidays.
+    """
+    kpis = kpis.select(list(KPI_INPUT_COLUMNS)).with_columns(
+        pl.col("branch_id").cast(pl.String),
+        pl.col("window_start", "window_end").dt.convert_time_zone("UTC"),
+    )
+    pairs, opening, holidays = _facts_frames(facts)
+    frame = _local_parts(kpis, {f.branch_id: f.timezone for f in facts})
+    length = ((pl.col("window_end") - pl.col("window_start")).dt.total_minutes()).cast(pl.Int32)
+    frame = (
+        frame.join(opening, on=["branch_id", "weekday"], how="left")
+        .join(holidays, on=["branch_id", "local_date"], how="left")
+        .with_columns(
+            is_weekend=pl.col("weekday") >= 5,
+            is_holiday=pl.col("is_holiday").fill_null(False),
+            # Overlap of [minute, minute + length) with [open, close) of the local day.
+            is_open=(
+                (pl.col("open_minute") < pl.col("_local_minute") + length)
+                & (pl.col("close_minute") > pl.col("_local_minute"))
+            ).fill_null(False),
+        )
+    )
+    for hours in LAG_HOURS:
+        frame = frame.join(_shifted(kpis, hours, f"visitors_lag_{hours}h"), on=_KEY, how="left")
+    frame = frame.join(_shifted(kpis, -1, "visitors_next_hour"), on=_KEY, how="left")
+    neighbor_means = (
+        pairs.join(kpis.select("branch_id", "window_start", "visitors"), left_on="neighbor_id", right_on="branch_id")
+        .group_by(_KEY)
+        .agg(neighbor_visitors=pl.col("visitors").mean())
+    )
+    frame = frame.join(neighbor_means, on=_KEY, how="left").sort(_KEY)
+    # closed="left": the window [t - h, t) holds the h hours before this one, not this one.
+    frame = frame.with_columns(
+        pl.col("visitors")
+        .cast(pl.Float64)
+        .rolling_mean_by("window_start", window_size=f"{hours}h", closed="left")
+        .over("branch_id")
+        .alias(f"visitors_mean_{hours}h")
+        for hours in ROLLING_HOURS
+    )
+    return frame.select(list(FEATURE_COLUMNS))
+
+
+def features_to_arrow(frame: pl.DataFrame) -> pa.Table:
+    """The feature frame as an Arrow table of exactly :data:`FEATURE_SCHEMA`."""
+    return frame.select(list(FEATURE_COLUMNS)).to_arrow().cast(FEATURE_SCHEMA)

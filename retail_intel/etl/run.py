@@ -1,0 +1,206 @@
+"""The library entry point of ``retail-intel etl``: hourly KPIs, then the feature table.
+
+:func:`run_etl` recomputes the 60-minute KPIs of every active branch (or one
+branch) over a range, stores them in the KPI store, reads the stored hourly
+KPI rows back (with the history and the neighbors the features need), builds
+the feature table with :func:`~retail_intel.etl.features.build_features` and
+merges the affected rows into ``DATA_DIR/features/hourly/<branch>.parquet``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+import pyarrow as pa
+
+from retail_intel.config.models import WEEKDAYS, Branch, BranchState
+from retail_intel.errors import DataError, InputError
+from retail_intel.etl.features import BranchFacts, build_features, features_to_arrow
+from retail_intel.etl.schema import FEATURE_SCHEMA, FEATURE_WINDOW_MINUTES, KPI_INPUT_COLUMNS, LAG_HOURS
+from retail_intel.etl.store import write_branch_features
+from retail_intel.kpis.compute import ENGINES, branch_info, compute_kpis_for, config_intervals, read_movement_inputs
+from retail_intel.kpis.schema import KPI_SCHEMA
+from retail_intel.kpis.store import kpi_path, write_kpis
+
+if TYPE_CHECKING:
+    from retail_intel.config.loader import Config
+
+# (stage, done, total): stage is "kpis" while KPI files are written and
+# "features" while feature files are, done counting branches.
+Progress = Callable[[str, int, int], None]
+
+# A changed hour feeds the next hour's lags and means for up to the longest
+# lag, and the previous hour's visitors_next_hour: those rows are rewritten too.
+_AFTER = dt.timedelta(hours=max(LAG_HOURS))
+_BEFORE = dt.timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class EtlResult:
+    branches: tuple[str, ...]  # branches recomputed
+    kpi_windows: int  # hourly KPI rows recomputed and stored
+    feature_rows: int  # feature rows written (the recomputed windows plus the hours that depend on them)
+    unknown_branches: tuple[str, ...] = ()  # movements of branches the config does not define (skipped)
+    kpi_paths: list[Path] = field(default_factory=list)
+    feature_paths: list[Path] = field(default_factory=list)
+    features: pa.Table = field(default_factory=FEATURE_SCHEMA.empty_table)  # the rows written
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    engine: str = "duckdb"
+    seconds: float = 0.0
+
+
+def branch_facts(branch: Branch, config: Config) -> BranchFacts:
+    """Timezone, neighbors, opening minutes per weekday and holiday dates of ``branch``."""
+    opening = {
+        WEEKDAYS.index(day): (
+            span.start_time.hour * 60 + span.start_time.minute,
+            span.end_time.hour * 60 + span.end_time.minute,
+        )
+        for day, span in branch.opening_hours.items()
+    }
+    return BranchFacts(
+        branch_id=branch.id,
+        timezone=branch.timezone,
+        neighbors=tuple(branch.neighbors),
+        opening=opening,
+        holidays=frozenset(h.date for h in config.holidays_for(branch.id)),
+    )
+
+
+def _chosen(config: Config, branch: str | None) -> list[Branch]:
+    if branch is not None:
+        return [config.branch(branch)]  # named explicitly: run it whatever its state
+    return [b for b in config.branches if b.state is BranchState.active]
+
+
+def _per_branch(table: pa.Table) -> dict[str, pa.Table]:
+    """The rows of each branch, sorted by window start."""
+    if table.num_rows == 0:
+        return {}
+    table = table.sort_by([("branch_id", "ascending"), ("window_start", "ascending")])
+    runs = (
+        pl.DataFrame(table.select(["branch_id"]))
+        .with_row_index("row")
+        .group_by("branch_id", maintain_order=True)
+        .agg(first=pl.col("row").min(), count=pl.len())
+    )
+    return {
+        str(row["branch_id"]): table.slice(int(row["first"]), int(row["count"])) for row in runs.iter_rows(named=True)
+    }
+
+
+def _stored_kpis(data_dir: Path, branch_ids: Sequence[str]) -> pl.DataFrame:
+    """The stored hourly KPI rows of ``branch_ids`` (the columns the features use)."""
+    paths = [p for b in sorted(set(branch_ids)) if (p := kpi_path(data_dir, FEATURE_WINDOW_MINUTES, b)).exists()]
+    if not paths:
+        return pl.DataFrame(KPI_SCHEMA.empty_table().select(list(KPI_INPUT_COLUMNS)))
+    try:
+        return pl.scan_parquet([str(p) for p in paths]).select(list(KPI_INPUT_COLUMNS)).collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise DataError(f"{paths[0].parent}: cannot read the hourly KPI files ({exc})") from exc
+
+
+def _affected_rows(features: pl.DataFrame, recomputed: pa.Table, chosen: Sequence[str]) -> pl.DataFrame:
+    """Feature rows of the chosen branches whose inputs the recomputed windows may have changed."""
+    spans = (
+        pl.DataFrame(recomputed.select(["branch_id", "window_start"]))
+        .with_columns(pl.col("branch_id").cast(pl.String))
+        .group_by("branch_id")
+        .agg(first=pl.col("window_start").min(), last=pl.col("window_start").max())
+    )
+    return (
+        features.filter(pl.col("branch_id").is_in(list(chosen)))
+        .join(spans, on="branch_id")
+        .filter(pl.col("window_start").is_between(pl.col("first") - _BEFORE, pl.col("last") + _AFTER))
+        .drop("first", "last")
+        .sort("branch_id", "window_start")
+    )
+
+
+def run_etl(
+    config: Config,
+    data_dir: Path,
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    branch: str | None = None,
+    engine: str = "duckdb",
+    progress: Progress | None = None,
+) -> EtlResult:
+    """Recompute hourly KPIs over ``[start, end)`` (default: all movements) and the features they feed.
+
+    Every active branch, or just ``branch``. KPI rows go to the KPI store
+    (``DATA_DIR/kpis/60m/``); feature rows of the recomputed windows, plus the
+    hour before and the 168 hours after them (their lags, means and target
+    read the recomputed hours), replace earlier rows in
+    ``DATA_DIR/features/hourly/<branch>.parquet``. Neighbor traffic is read
+    from the KPI store, so with ``branch`` a neighbor's stored KPIs are used
+    as they are.
+    """
+    began = time.perf_counter()
+    if engine not in ENGINES:
+        raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if start is not None and end is not None and end <= start:
+        raise InputError(f"--to must be after --from, got --from {start.isoformat()} --to {end.isoformat()}")
+    chosen = _chosen(config, branch)
+    ids = [b.id for b in chosen]
+    report = progress or (lambda stage, done, total: None)
+    if not ids:  # every branch inactive or closed: nothing to do
+        return EtlResult((), 0, 0, start=start, end=end, engine=engine, seconds=time.perf_counter() - began)
+
+    computed = compute_kpis_for(
+        [branch_info(b) for b in chosen],
+        data_dir,
+        window_minutes=FEATURE_WINDOW_MINUTES,
+        intervals=config_intervals(config),
+        start=start,
+        end=end,
+        engine=engine,
+        write=False,
+        # Reading every branch and dropping the inactive ones afterwards is about
+        # twice as fast as filtering string ids while the files are scanned.
+        movements=read_movement_inputs(data_dir, None if branch is None else ids),
+    )
+    kpis = computed.table
+    configured = {b.id for b in config.branches}
+    by_branch = _per_branch(kpis)
+    kpi_paths: list[Path] = []
+    report("kpis", 0, len(by_branch))
+    for done, rows in enumerate(by_branch.values(), start=1):
+        kpi_paths.extend(write_kpis(rows, data_dir))
+        report("kpis", done, len(by_branch))
+
+    # Neighbors' rows feed neighbor_visitors; they are read, never written.
+    neighbors = {n for b in chosen for n in b.neighbors}
+    stored = _stored_kpis(data_dir, [*by_branch, *neighbors])
+    facts = [branch_facts(b, config) for b in config.branches]
+    features = _affected_rows(build_features(stored, facts), kpis, list(by_branch))
+    table = features_to_arrow(features)
+    written = _per_branch(table)
+    feature_paths: list[Path] = []
+    report("features", 0, len(written))
+    for done, (branch_id, rows) in enumerate(written.items(), start=1):
+        path = write_branch_features(rows, data_dir, branch_id)
+        if path is not None:
+            feature_paths.append(path)
+        report("features", done, len(written))
+    return EtlResult(
+        branches=tuple(ids),
+        kpi_windows=kpis.num_rows,
+        feature_rows=table.num_rows,
+        unknown_branches=tuple(b for b in computed.unknown_branches if b not in configured),
+        kpi_paths=kpi_paths,
+        feature_paths=feature_paths,
+        features=table,
+        start=start,
+        end=end,
+        engine=engine,
+        seconds=time.perf_counter() - began,
+    )

@@ -1,0 +1,88 @@
+"""The feature store: ``DATA_DIR/features/hourly/<branch_id>.parquet``, one file per branch.
+
+Same rules as the KPI store: recomputed rows replace older rows with the same
+``(branch_id, window_start)``, other rows are kept, and each file is rewritten
+whole with :func:`retail_intel.storage.atomic_write_table`. Rows are sorted by
+``window_start`` and carry no timestamp of their own, so writing the same rows
+twice gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from retail_intel.errors import DataError
+from retail_intel.etl.schema import FEATURE_SCHEMA
+from retail_intel.storage import FEATURES_DIR, atomic_write_table, parquet_files
+
+HOURLY_DIR = "hourly"
+
+
+def features_root(data_dir: Path) -> Path:
+    return data_dir / FEATURES_DIR / HOURLY_DIR
+
+
+def feature_path(data_dir: Path, branch_id: str) -> Path:
+    # The id becomes a file name: refuse anything that could escape the folder.
+    if not branch_id or branch_id in (".", "..") or "/" in branch_id or "\\" in branch_id:
+        raise DataError(f"branch id {branch_id!r} cannot be used as a file name in {FEATURES_DIR}/{HOURLY_DIR}/")
+    return features_root(data_dir) / f"{branch_id}.parquet"
+
+
+def _read_file(path: Path) -> pa.Table:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path}: not a readable feature Parquet file ({exc})") from exc
+    missing = [name for name in FEATURE_SCHEMA.names if name not in table.column_names]
+    if missing:
+        raise DataError(f"{path}: not a feature file of this version, it lacks {', '.join(missing)}")
+    try:
+        return table.select(FEATURE_SCHEMA.names).cast(FEATURE_SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise DataError(f"{path}: feature columns have unexpected types ({exc})") from exc
+
+
+def write_branch_features(table: pa.Table, data_dir: Path, branch_id: str) -> Path | None:
+    """Merge one branch's rows (:data:`FEATURE_SCHEMA`) into its file; the path, or None without rows."""
+    rows = table.cast(FEATURE_SCHEMA)
+    if rows.num_rows == 0:
+        return None
+    others = pc.any(pc.not_equal(rows["branch_id"], branch_id)).as_py()
+    if others:
+        raise DataError(f"feature rows of other branches handed to the writer of {branch_id!r}")
+    path = feature_path(data_dir, branch_id)
+    if path.exists():
+        old = _read_file(path)
+        kept = old.filter(pc.invert(pc.is_in(old["window_start"], value_set=rows["window_start"])))
+        rows = pa.concat_tables([kept, rows])
+    rows = rows.sort_by([("window_start", "ascending")])
+    return atomic_write_table(rows, path)
+
+
+def _utc(moment: dt.datetime) -> pa.Scalar:
+    return pa.scalar(moment.astimezone(dt.UTC), pa.timestamp("us", tz="UTC"))
+
+
+def read_features(
+    data_dir: Path,
+    branch_id: str | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> pa.Table:
+    """Stored feature rows, sorted by branch and window start; ``start``/``end`` keep ``[start, end)`` starts."""
+    root = features_root(data_dir)
+    files = [p for p in parquet_files(root) if p.parent == root and (branch_id is None or p.stem == branch_id)]
+    if not files:
+        return FEATURE_SCHEMA.empty_table()
+    table = pa.concat_tables([_read_file(path) for path in files])
+    if start is not None:
+        table = table.filter(pc.greater_equal(table["window_start"], _utc(start)))
+    if end is not None:
+        table = table.filter(pc.less(table["window_start"], _utc(end)))
+    return table.sort_by([("branch_id", "ascending"), ("window_start", "ascending")])
