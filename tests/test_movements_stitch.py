@@ -130,3 +130,15 @@ def test_empty_judgement_gives_empty_table_of_the_schema() -> None:
     table = movements_table(judge([], CountingRules(ROI)), source())
     assert isinstance(table, pa.Table)
     assert table.num_rows == 0 and table.schema == MOVEMENT_SCHEMA
+
+
+def test_gap_filled_samples_are_not_counted_as_detections() -> None:
+    person = segment(1, 10.0, 20.0, (50, 200), (200, 200))
+    conf = person.confidence.copy()
+    conf[10:20] = 0.0  # as the gap filler marks interpolated samples
+    filled = Track(
+        person.track_id, person.frames, person.t, person.x, person.y, person.height, conf, person.box_width
+    )
+    (row,) = movements_table(judge([filled], CountingRules(ROI)), source()).to_pylist()
+    assert row["n_frames"] == 101 - 10
+    assert row["mean_confidence"] == pytest.approx(0.8)
