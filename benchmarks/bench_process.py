@@ -152,7 +152,9 @@ def main() -> None:
                     "shares": "",
                 }
             )
-    print("| clip | run | imgsz | frames | wall s | fps | real-time factor | peak MiB | people counted / truth | where the time goes |")
+    print(
+        "| clip | run | imgsz | frames | wall s | fps | real-time factor | peak MiB | people counted / truth | where the time goes |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         print(

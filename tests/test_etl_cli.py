@@ -14,7 +14,7 @@ from retail_intel.errors import ConfigError
 from retail_intel.etl import read_features
 from retail_intel.sqlviews import open_database, run_query
 from tests.cli_helpers import run_cli
-from tests.etl_fixtures import FRI, HOUR, make_dirs, write_config
+from tests.etl_fixtures import make_dirs, write_config
 
 
 def _etl(

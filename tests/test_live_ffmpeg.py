@@ -32,6 +32,7 @@ from retail_intel.pipeline.plan import ProcessRequest, make_plan
 from .cli_helpers import run_cli
 from .fakes import Box, ScriptedDetector, person_box, write_video
 
+
 def _ffmpeg() -> str | None:
     # The system's ffmpeg if there is one, else the static build that the
     # imageio-ffmpeg wheel (a test dependency) carries: no system package needed.
@@ -47,7 +48,8 @@ def _ffmpeg() -> str | None:
 
 FFMPEG = _ffmpeg()
 pytestmark = pytest.mark.skipif(
-    FFMPEG is None, reason="needs ffmpeg to serve a local stream (pip install imageio-ffmpeg, or apt-get install ffmpeg)"
+    FFMPEG is None,
+    reason="needs ffmpeg to serve a local stream (pip install imageio-ffmpeg, or apt-get install ffmpeg)",
 )
 
 

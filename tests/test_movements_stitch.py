@@ -136,9 +136,7 @@ def test_gap_filled_samples_are_not_counted_as_detections() -> None:
     person = segment(1, 10.0, 20.0, (50, 200), (200, 200))
     conf = person.confidence.copy()
     conf[10:20] = 0.0  # as the gap filler marks interpolated samples
-    filled = Track(
-        person.track_id, person.frames, person.t, person.x, person.y, person.height, conf, person.box_width
-    )
+    filled = Track(person.track_id, person.frames, person.t, person.x, person.y, person.height, conf, person.box_width)
     (row,) = movements_table(judge([filled], CountingRules(ROI)), source()).to_pylist()
     assert row["n_frames"] == 101 - 10
     assert row["mean_confidence"] == pytest.approx(0.8)

@@ -197,9 +197,7 @@ def test_still_frames_cost_only_their_decode(tmp_path: Path) -> None:
     from .fakes import person_box
 
     video = write_video(tmp_path / "cam.avi", frames=40, still_from=20)
-    result, detector = run(
-        request(video, tmp_path / "data"), script=lambda i: [person_box(20 + min(i, 20) * 6, 150)]
-    )
+    result, detector = run(request(video, tmp_path / "data"), script=lambda i: [person_box(20 + min(i, 20) * 6, 150)])
     assert detector.calls == list(range(21))
     assert result.summary.frames_skipped_still == 19
     # the last detections are reused for still frames, so tracking goes on: person A stays inside

@@ -111,7 +111,9 @@ def movements_table(judgement: Judgement, source: SourceInfo) -> pa.Table:
     return pa.Table.from_pydict(rows, schema=MOVEMENT_SCHEMA)
 
 
-def trajectories_table(judgement: Judgement, rules: CountingRules, source: SourceInfo, *, every_s: float = 0.5) -> pa.Table:
+def trajectories_table(
+    judgement: Judgement, rules: CountingRules, source: SourceInfo, *, every_s: float = 0.5
+) -> pa.Table:
     """Everybody's foot-point path, one sample per ``every_s`` seconds, in :data:`TRAJECTORY_SCHEMA`."""
     columns: dict[str, list[object]] = {name: [] for name in TRAJECTORY_SCHEMA.names}
     for person, verdict in zip(judgement.people, judgement.verdicts, strict=True):
