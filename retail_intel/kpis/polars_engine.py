@@ -145,22 +145,28 @@ def _occupancy(movements: pl.LazyFrame, lookup: pl.Series, windows: pl.DataFrame
     enters = entered.select(*cell_columns, t=pl.max_horizontal("tin", "s0"), d=pl.lit(1, pl.Int64))
     exits = entered.filter(pl.col("tout") < pl.col("s1")).select(*cell_columns, t="tout", d=pl.lit(-1, pl.Int64))
     gw = pl.col("gw")
-    since = pl.col("t") - pl.lit(windows["ws"]).gather(gw)
-    until_end = pl.lit(windows["we"]).gather(gw) - pl.col("t")
+    key = pl.col("key")
+    since = (key % (1 << _OFFSET_BITS)) // 2  # decoded back from the sort key
     return (
         pl.concat([enters, exits])
         .select("t", "d", gw=pl.lit(lookup).gather(_cell(pl.col("t"))))
-        .with_columns(since=since, until_end=until_end)
-        .with_columns(key=gw * (1 << _OFFSET_BITS) + pl.col("since") * 2 + (pl.col("d") > 0).cast(pl.Int64))
+        # Only three narrow columns go through the sort.
+        .select(
+            "d",
+            key=gw * (1 << _OFFSET_BITS)
+            + (pl.col("t") - pl.lit(windows["ws"]).gather(gw)) * 2
+            + (pl.col("d") > 0).cast(pl.Int64),
+            until_end=pl.lit(windows["we"]).gather(gw) - pl.col("t"),
+        )
         .sort("key")
-        .with_columns(level=pl.col("d").cum_sum())
+        .with_columns(level=pl.col("d").cum_sum(), gw=key // (1 << _OFFSET_BITS))
         .group_by("gw")
         .agg(
             net=pl.col("d").sum(),
-            net_at_start=pl.when(pl.col("since") == 0).then(pl.col("d")).otherwise(0).sum(),
+            net_at_start=pl.when(since == 0).then(pl.col("d")).otherwise(0).sum(),
             tail_us=(pl.col("d") * pl.col("until_end")).sum(),
             base=pl.col("level").first() - pl.col("d").first(),
-            top=pl.when(pl.col("since") > 0).then(pl.col("level")).max(),
+            top=pl.when(since > 0).then(pl.col("level")).max(),
         )
         .select("gw", "net", "net_at_start", "tail_us", max_after_start=pl.col("top") - pl.col("base"))
     )
