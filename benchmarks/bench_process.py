@@ -44,7 +44,7 @@ CLIPS = [
     Clip("vtest", ROOT / "sample_videos" / "vtest.avi", 7.0, DATA / "PETS09-S2L1" / "gt.txt", 19,
          ("--branch", "b1", "--camera", "vtest", "--config", str(ROOT / "config")), 1280),
     Clip("tud-stadtmitte", DATA / "TUD-Stadtmitte" / "TUD-Stadtmitte.mp4", 25.0, DATA / "TUD-Stadtmitte" / "gt.txt", 10,
-         ("--branch", "bench", "--roi", "1,1,639,479", "--fps", "25", "--imgsz", "640"), 640),
+         ("--branch", "bench", "--camera", "tud-stadtmitte", "--config", str(ROOT / "benchmarks" / "accuracy_config")), 640),
     Clip("tud-campus", DATA / "TUD-Campus" / "TUD-Campus.mp4", 25.0, DATA / "TUD-Campus" / "gt.txt", 8,
          ("--branch", "bench", "--roi", "1,1,639,479", "--fps", "25", "--imgsz", "640"), 640),
     Clip("intel-one-by-one", DATA / "intel-one-by-one" / "one-by-one-person-detection.mp4", 10.0, None, 6,
@@ -72,9 +72,13 @@ print(json.dumps({"frames": frames, "seconds": time.perf_counter() - t0, "people
 
 
 def measured(command: list[str], env: dict[str, str]) -> tuple[str, float, float]:
-    """(stdout, wall seconds, peak MiB) of ``command`` in a fresh process."""
+    """(stdout, wall seconds, peak MiB) of ``command`` in a fresh process, run outside the repository
+    so that clips without a camera config are not looked up in ./config."""
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, env=env)
+    with tempfile.TemporaryDirectory() as cwd:
+        done = subprocess.run(
+            [sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, env=env, cwd=cwd
+        )
     wall = time.perf_counter() - t0
     if done.returncode != 0:
         raise SystemExit(f"failed: {' '.join(command)}\n{done.stderr[-3000:]}")

@@ -89,7 +89,7 @@ changes AS (
     UNION ALL
     SELECT cell0 + (tout - s0) // grid AS cell, tout AS t, -1 AS d FROM ent WHERE tout < s1
 )
-SELECT c.gw, changes.t - c.ws AS since_start, changes.d::TINYINT AS d, changes.d * (c.we - changes.t) AS tail
+SELECT c.gw::INTEGER AS gw, changes.t - c.ws AS since_start, changes.d::TINYINT AS d, changes.d * (c.we - changes.t) AS tail
 FROM changes JOIN cells c USING (cell)
 """
 
