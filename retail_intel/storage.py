@@ -74,6 +74,24 @@ def atomic_write_bytes(data: bytes, path: Path) -> Path:
     return path
 
 
+def read_table_as(path: Path, schema: pa.Schema, kind: str) -> pa.Table:
+    """Read a Parquet file as exactly ``schema`` (columns selected and cast), or say why not.
+
+    ``kind`` names the file in messages ("KPI", "feature").
+    """
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path}: not a readable {kind} Parquet file ({exc})") from exc
+    missing = [name for name in schema.names if name not in table.column_names]
+    if missing:
+        raise DataError(f"{path}: not a {kind} file of this version, it lacks {', '.join(missing)}")
+    try:
+        return table.select(schema.names).cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise DataError(f"{path}: {kind} columns have unexpected types ({exc})") from exc
+
+
 def parquet_files(root: Path) -> list[Path]:
     """Every finished Parquet file under ``root`` (temporary files excluded), sorted."""
     if not root.exists():

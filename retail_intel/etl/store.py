@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError
 from retail_intel.etl.schema import FEATURE_SCHEMA
-from retail_intel.storage import FEATURES_DIR, atomic_write_table, parquet_files
+from retail_intel.storage import FEATURES_DIR, atomic_write_table, parquet_files, read_table_as
 
 HOURLY_DIR = "hourly"
 
@@ -35,17 +34,7 @@ def feature_path(data_dir: Path, branch_id: str) -> Path:
 
 
 def _read_file(path: Path) -> pa.Table:
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"{path}: not a readable feature Parquet file ({exc})") from exc
-    missing = [name for name in FEATURE_SCHEMA.names if name not in table.column_names]
-    if missing:
-        raise DataError(f"{path}: not a feature file of this version, it lacks {', '.join(missing)}")
-    try:
-        return table.select(FEATURE_SCHEMA.names).cast(FEATURE_SCHEMA)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise DataError(f"{path}: feature columns have unexpected types ({exc})") from exc
+    return read_table_as(path, FEATURE_SCHEMA, "feature")
 
 
 def write_branch_features(table: pa.Table, data_dir: Path, branch_id: str) -> Path | None:

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError
 from retail_intel.kpis.schema import KPI_SCHEMA
-from retail_intel.storage import KPIS_DIR, atomic_write_table, parquet_files
+from retail_intel.storage import KPIS_DIR, atomic_write_table, parquet_files, read_table_as
 
 _SIZE_DIR = re.compile(r"^(\d+)m$")
 
@@ -39,17 +38,7 @@ def kpi_path(data_dir: Path, window_minutes: int, branch_id: str) -> Path:
 
 
 def _read_file(path: Path) -> pa.Table:
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"{path}: not a readable KPI Parquet file ({exc})") from exc
-    missing = [name for name in KPI_SCHEMA.names if name not in table.column_names]
-    if missing:
-        raise DataError(f"{path}: not a KPI file of this version, it lacks {', '.join(missing)}")
-    try:
-        return table.select(KPI_SCHEMA.names).cast(KPI_SCHEMA)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise DataError(f"{path}: KPI columns have unexpected types ({exc})") from exc
+    return read_table_as(path, KPI_SCHEMA, "KPI")
 
 
 def write_kpis(table: pa.Table, data_dir: Path) -> list[Path]:
