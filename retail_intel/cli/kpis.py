@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import enum
-import io
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,8 +23,9 @@ from retail_intel.cli.common import (
     render_rows,
     to_json,
 )
+from retail_intel.cli.tables import arrow_csv, emit_text
 from retail_intel.errors import InputError
-from retail_intel.storage import atomic_write_bytes, atomic_write_table
+from retail_intel.storage import atomic_write_table
 
 
 class KpiFormat(enum.StrEnum):
@@ -72,23 +70,6 @@ def _table_rows(table: pa.Table, timezones: dict[str, str]) -> list[dict[str, An
         shown["flags"] = ", ".join(flags) or "-"
         rows.append({_TABLE_COLUMNS[key]: value for key, value in shown.items()})
     return rows
-
-
-def _csv_text(table: pa.Table) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(table.column_names)
-    for row in table.to_pylist():
-        writer.writerow(["" if v is None else v.isoformat() if hasattr(v, "isoformat") else v for v in row.values()])
-    return buffer.getvalue()
-
-
-def _emit(text: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        atomic_write_bytes(text.encode("utf-8"), output)
-        err.print(f"[dim]wrote {escape(str(output))}[/dim]")
 
 
 def kpis(
@@ -179,9 +160,9 @@ def kpis(
         atomic_write_table(table, output)
         err.print(f"[dim]wrote {table.num_rows:,} rows to {escape(str(output))}[/dim]")
     elif fmt is KpiFormat.csv:
-        _emit(_csv_text(table), output)
+        emit_text(arrow_csv(table), output)
     elif fmt is KpiFormat.json:
-        _emit(to_json(table.to_pylist()) + "\n", output)
+        emit_text(to_json(table.to_pylist()) + "\n", output)
     else:
         shown = table.slice(0, max_rows)
         render_rows(

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import csv
-import datetime as dt
-import decimal
 import enum
-import io
-import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import pyarrow as pa
 import typer
@@ -26,8 +20,9 @@ from retail_intel.cli.common import (
     err,
     render_rows,
 )
+from retail_intel.cli.tables import arrow_csv, arrow_json, emit_text
 from retail_intel.errors import InputError
-from retail_intel.storage import atomic_write_bytes, atomic_write_table
+from retail_intel.storage import atomic_write_table
 
 
 class SqlFormat(enum.StrEnum):
@@ -37,54 +32,6 @@ class SqlFormat(enum.StrEnum):
     parquet = "parquet"
 
 
-def _plain(value: Any) -> Any:
-    """A value as JSON/CSV can hold it (DuckDB sums come back as Decimal, intervals as timedelta)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, float) and value != value:
-        return None
-    return value
-
-
-def _csv_text(table: pa.Table) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(table.column_names)
-    for row in table.to_pylist():
-        cells = []
-        for value in (_plain(v) for v in row.values()):
-            if value is None:
-                cells.append("")
-            elif isinstance(value, list | dict):
-                cells.append(json.dumps(value, ensure_ascii=False))
-            else:
-                cells.append(value)
-        writer.writerow(cells)
-    return buffer.getvalue()
-
-
-def _json_text(table: pa.Table) -> str:
-    return json.dumps([_plain(row) for row in table.to_pylist()], indent=2, ensure_ascii=False) + "\n"
-
-
-def _emit(text: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        atomic_write_bytes(text.encode("utf-8"), output)
-        err.print(f"[dim]wrote {escape(str(output))}[/dim]")
-
-
 def _render(table: pa.Table, fmt: SqlFormat, output: Path | None, max_rows: int) -> None:
     if fmt is SqlFormat.parquet:
         if output is None:
@@ -92,9 +39,9 @@ def _render(table: pa.Table, fmt: SqlFormat, output: Path | None, max_rows: int)
         atomic_write_table(table, output)
         err.print(f"[dim]wrote {table.num_rows:,} rows to {escape(str(output))}[/dim]")
     elif fmt is SqlFormat.csv:
-        _emit(_csv_text(table), output)
+        emit_text(arrow_csv(table), output)
     elif fmt is SqlFormat.json:
-        _emit(_json_text(table), output)
+        emit_text(arrow_json(table), output)
     else:
         if output is not None:
             raise InputError("-o FILE needs --format csv, json or parquet")
