@@ -158,7 +158,6 @@ class OpenVinoDetector:
         key = (in_w, in_h)
         if key not in self._queues:
             import openvino as ov
-
             from openvino.preprocess import ColorFormat, PrePostProcessor
 
             model = self._model.clone()
