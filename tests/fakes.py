@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from retail_intel.movements.tracks import Track
 from retail_intel.vision.detections import Detections
 
 Box = tuple[float, float, float, float, float]
@@ -60,3 +61,19 @@ def two_people(frame: int) -> list[Box]:
         bx = 310 - (frame - 10) * 10  # 310 -> 10 in 30 frames
         boxes.append(person_box(bx, 110))
     return boxes
+
+
+def segment(
+    track_id: int, t0: float, t1: float, a: tuple[float, float], b: tuple[float, float], h: float = 100
+) -> Track:
+    """A person walking straight from ``a`` to ``b`` between ``t0`` and ``t1`` seconds, sampled at 10 fps."""
+    fps = 10
+    n = round((t1 - t0) * fps) + 1
+    return Track.from_samples(
+        track_id,
+        [
+            (t0 + i / fps, a[0] + (b[0] - a[0]) * i / (n - 1), a[1] + (b[1] - a[1]) * i / (n - 1), h, 0.8)
+            for i in range(n)
+        ],
+        fps=fps,
+    )

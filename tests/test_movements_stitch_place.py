@@ -11,22 +11,9 @@ from hypothesis import strategies as st
 from retail_intel.movements.stitch import StitchSettings, fill_gaps, stitch
 from retail_intel.movements.tracks import Track
 
+from .fakes import segment
+
 FRAME = (640, 480)
-
-
-def segment(
-    track_id: int, t0: float, t1: float, a: tuple[float, float], b: tuple[float, float], h: float = 100
-) -> Track:
-    fps = 10
-    n = round((t1 - t0) * fps) + 1
-    return Track.from_samples(
-        track_id,
-        [
-            (t0 + i / fps, a[0] + (b[0] - a[0]) * i / (n - 1), a[1] + (b[1] - a[1]) * i / (n - 1), h, 0.8)
-            for i in range(n)
-        ],
-        fps=fps,
-    )
 
 
 def test_walking_out_at_the_edge_and_someone_walking_in_are_two_people() -> None:
