@@ -20,6 +20,7 @@ MOVEMENTS_DIR = "movements"
 KPIS_DIR = "kpis"
 FEATURES_DIR = "features"
 TRAJECTORIES_DIR = "trajectories"
+FRAMES_DIR = "frames"
 
 
 def _current_umask() -> int:
@@ -99,3 +100,8 @@ def parquet_files(root: Path) -> list[Path]:
     if not root.is_dir():
         raise DataError(f"{root}: expected a directory, found a file")
     return sorted(p for p in root.rglob("*.parquet") if not p.name.startswith("."))
+
+
+def camera_frame_path(data_dir: Path, branch_id: str, camera_id: str) -> Path:
+    """Where the latest picture of a camera is kept (what heatmaps are drawn over)."""
+    return data_dir / FRAMES_DIR / branch_id / f"{camera_id}.jpg"

@@ -214,7 +214,7 @@ def test_motion_gate_off_runs_every_frame(tmp_path: Path) -> None:
 def test_camera_picture_is_kept_for_heatmaps(tmp_path: Path) -> None:
     import cv2
 
-    from retail_intel.pipeline.run import camera_frame_path
+    from retail_intel.storage import camera_frame_path
 
     video = write_video(tmp_path / "cam.avi", frames=10)
     run(request(video, tmp_path / "data"))

@@ -34,3 +34,6 @@ def register(app: typer.Typer) -> None:
     from retail_intel.cli import etl
 
     etl.register(app)
+    from retail_intel.cli import report
+
+    report.register(app)

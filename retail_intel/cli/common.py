@@ -74,6 +74,16 @@ def parse_time_option(value: str | None, name: str) -> dt.datetime | None:
         raise InputError(f"{name}: {exc}") from exc
 
 
+def parse_date_option(value: str | None, name: str) -> dt.date | None:
+    """Parse a YYYY-MM-DD option value."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"{name}: expected a date YYYY-MM-DD, got {value!r}") from exc
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()

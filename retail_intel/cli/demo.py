@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from typing import Annotated
 
@@ -18,19 +17,10 @@ from retail_intel.cli.common import (
     FormatOpt,
     OutputFormat,
     err,
+    parse_date_option,
     render_rows,
     to_json,
 )
-from retail_intel.errors import InputError
-
-
-def _parse_date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(f"--start: expected a date YYYY-MM-DD, got {value!r}") from exc
 
 
 def demo_data(
@@ -61,7 +51,7 @@ def demo_data(
     """
     from retail_intel.demo import generate_demo
 
-    first = _parse_date(start)
+    first = parse_date_option(start, "--start")
     with Progress(
         TextColumn("[bold]writing movements[/bold]"),
         BarColumn(),

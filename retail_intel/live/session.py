@@ -37,7 +37,8 @@ from retail_intel.live.stream import (
 from retail_intel.live.urls import redact_url
 from retail_intel.movements.events import Judgement, SourceInfo, judge
 from retail_intel.pipeline.plan import ProcessPlan
-from retail_intel.pipeline.run import DetectorFactory, camera_frame_path, default_detector_factory
+from retail_intel.pipeline.run import DetectorFactory, default_detector_factory
+from retail_intel.storage import camera_frame_path
 from retail_intel.vision.detections import Detections, Detector
 from retail_intel.vision.motion import MotionGate
 from retail_intel.vision.tracker import ByteTracker, TrackerSettings

@@ -24,7 +24,7 @@ from retail_intel.pipeline.continuity import Continuity, Handover, handover, jud
 from retail_intel.pipeline.frames import SchedulerStats, schedule
 from retail_intel.pipeline.plan import ProcessPlan
 from retail_intel.pipeline.start_time import resolve_start_time
-from retail_intel.storage import atomic_write_bytes
+from retail_intel.storage import atomic_write_bytes, camera_frame_path
 from retail_intel.vision.annotate import write_image
 from retail_intel.vision.detections import Detector
 from retail_intel.vision.motion import MotionGate
@@ -35,12 +35,6 @@ from retail_intel.vision.video import Frame, fingerprint, probe, read_frames
 ProgressFn = Callable[[int, int | None], None]
 DetectorFactory = Callable[[ProcessPlan], Detector]
 RUNS_DIR = "runs"
-FRAMES_DIR = "frames"
-
-
-def camera_frame_path(data_dir: Path, branch_id: str, camera_id: str) -> Path:
-    """Where the latest picture of a camera is kept (what heatmaps are drawn over)."""
-    return data_dir / FRAMES_DIR / branch_id / f"{camera_id}.jpg"
 
 
 @dataclass

@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from starlette.responses import RedirectResponse, Response
 
 from retail_intel import __version__
+from retail_intel.serve.dashboard import router as dashboard_router
 from retail_intel.serve.errors import install_error_handlers
 from retail_intel.serve.fastpath import KpiFastPath
 from retail_intel.serve.routes import router
@@ -18,6 +18,7 @@ from retail_intel.serve.state import ServeState
 DESCRIPTION = """\
 Read-only access to the retail-intel data directory and config: branches,
 tasks, events, promotions, KPI time series, movement events and customers.
+The dashboard at `/` draws `/report/{branch_id}` in a browser.
 
 Every route is a GET. Times are ISO 8601 with a timezone and come back in UTC
 (event times in the branch's timezone). Errors are `{"detail": "..."}`; a 422
@@ -52,9 +53,5 @@ def create_app(config_dir: Path, data_dir: Path) -> FastAPI:
     app.include_router(router)
     app.add_middleware(KpiFastPath, kpis=state.kpis, configs=state.configs)
 
-    # "/" is kept for a dashboard page; until there is one it points at the docs.
-    @app.get("/", include_in_schema=False)
-    async def root() -> Response:
-        return RedirectResponse("/docs")
-
+    app.include_router(dashboard_router)
     return app

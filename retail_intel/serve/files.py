@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError
 from retail_intel.kpis.store import kpi_path
-from retail_intel.storage import KPIS_DIR, MOVEMENTS_DIR
+from retail_intel.storage import FRAMES_DIR, KPIS_DIR, MOVEMENTS_DIR, TRAJECTORIES_DIR, parquet_files
 
 RUNS_DIR = "runs"  # where ``retail-intel process`` writes its run summaries
 _WINDOW_DIR = re.compile(r"^([1-9]\d{0,4})m$")
@@ -221,6 +221,15 @@ def conform(table: pa.Table, schema: pa.Schema, *, what: str) -> pa.Table:
         return pa.Table.from_arrays(columns, names=schema.names).cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         raise DataError(f"{what}: columns of unexpected types ({exc})") from exc
+
+
+def picture_inputs(data_dir: Path) -> list[Path]:
+    """Trajectory Parquet files and camera pictures: what the dashboard draws besides movements."""
+    found = parquet_files(data_dir / TRAJECTORIES_DIR)
+    frames = data_dir / FRAMES_DIR
+    if frames.is_dir():
+        found.extend(sorted(p for p in frames.glob("*/*.jpg") if not p.name.startswith(".")))
+    return found
 
 
 def file_key(path: Path) -> FileKey | None:

@@ -223,3 +223,53 @@ class CustomerSummary(BaseModel):
     n_branches: int
     total_dwell_seconds: float
     rows: list[MovementRow] = Field(description="The movements, by enter_time (at most 1000).")
+
+
+class ReportKpiRow(KpiRow):
+    """A KPI row as the report's table shows it: with its local window and promo/event flags spelled out."""
+
+    window: str = Field(description="The window in the branch's local time, e.g. 'Sun 08 Feb 10:00–11:00'.")
+    flags: str = Field(description="'promotion', 'event', both comma-separated, or empty.")
+
+
+class ReportSummary(BaseModel):
+    visitors: int
+    passed: int
+    conversion: float | None = Field(description="visitors / (visitors + passed) over the whole range.")
+    peak_occupancy: int
+    capacity: int
+    mean_dwell_seconds: float | None
+    median_dwell_seconds: float | None
+
+
+class ReportPeriod(BaseModel):
+    kind: Literal["promotion", "event"]
+    name: str
+    start: dt.datetime
+    end: dt.datetime
+
+
+class ReportPage(BaseModel):
+    """The dashboard's view of a branch and days: the report's HTML sections plus the numbers behind them."""
+
+    branch_id: str
+    branch_name: str
+    timezone: str
+    first_day: dt.date
+    last_day: dt.date
+    data_first_day: dt.date | None = Field(description="First local day with movements for the branch (any range).")
+    data_last_day: dt.date | None
+    traffic_minutes: int
+    occupancy_minutes: int
+    title: str
+    subtitle: str
+    summary: ReportSummary
+    periods: list[ReportPeriod]
+    sections: dict[str, str] = Field(description="HTML fragments by section id, the same as in the report file.")
+    section_order: list[str]
+    kpis: list[ReportKpiRow]
+    data_version: str = Field(description="Changes whenever the data or config behind the page changes.")
+
+
+class DataVersion(BaseModel):
+    version: str = Field(description="Changes whenever movements, trajectories, camera pictures or the config change.")

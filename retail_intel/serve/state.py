@@ -13,6 +13,7 @@ checks, so they never serve data that has since changed either.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from retail_intel import __version__
 from retail_intel.config.loader import CONFIG_FILES, Config, load_config
 from retail_intel.errors import ConfigError
 from retail_intel.serve import files
+from retail_intel.serve.dashboard import ReportPages
 from retail_intel.serve.errors import NotFound, scrub_paths
 from retail_intel.serve.jsonio import dumps, table_rows
 from retail_intel.serve.kpicache import KpiCache, to_us
@@ -99,6 +101,7 @@ class ServeState:
         self.reader = Reader(open_database(config_dir, data_dir, read_only=True))
         self.movement_index = files.MovementIndex(data_dir)
         self.kpis = KpiCache(data_dir)
+        self.reports = ReportPages(data_dir)
 
     def close(self) -> None:
         self.reader.close()
@@ -169,6 +172,18 @@ class ServeState:
         if table.num_rows == 0:
             raise NotFound(f"no movements for customer {customer_id!r}")
         return dumps(_customer_summary(customer_id, table))
+
+    # --- dashboard ------------------------------------------------------
+
+    def data_version(self) -> str:
+        """Changes whenever a movement, trajectory or camera-picture file, or the config, changes."""
+        digest = hashlib.blake2b(digest_size=8)
+        for described in self.movement_index.files():
+            digest.update(f"{described.path}\0{described.key}\n".encode())
+        for path in files.picture_inputs(self.data_dir):
+            digest.update(f"{path}\0{files.file_key(path)}\n".encode())
+        digest.update(repr(self.configs.get_with_signature()[1]).encode())
+        return digest.hexdigest()
 
     # --- health ---------------------------------------------------------
 

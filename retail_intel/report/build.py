@@ -1,0 +1,94 @@
+"""The library entry point of ``retail-intel report``: gather, draw, write."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from retail_intel.errors import DataError, InputError
+from retail_intel.report.data import ReportData, collect_report
+from retail_intel.storage import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from retail_intel.config.loader import Config
+
+ReportFormat = Literal["html", "png"]
+FORMATS: tuple[ReportFormat, ...] = ("html", "png")
+
+
+@dataclass(frozen=True)
+class ReportOutput:
+    data: ReportData
+    format: ReportFormat
+    paths: list[Path]  # the HTML file, or every PNG written
+
+
+def default_output(data: ReportData, fmt: ReportFormat) -> Path:
+    """``report-<branch>-<day>[_<last day>].html``, or a folder of that name for PNG charts."""
+    days = data.first_day.isoformat()
+    if data.last_day != data.first_day:
+        days += f"_{data.last_day.isoformat()}"
+    stem = f"report-{data.branch_id}-{days}"
+    return Path(f"{stem}.html" if fmt == "html" else stem)
+
+
+def _no_movements(data: ReportData) -> DataError:
+    days = str(data.first_day) if data.last_day == data.first_day else f"{data.first_day} to {data.last_day}"
+    if data.data_span is None:
+        known = f"there are no movements for {data.branch_id} at all; run retail-intel process or ingest first"
+    else:
+        low, high = data.data_span
+        known = f"{data.branch_id} has movements from {low} to {high}"
+    return DataError(f"no movements for branch {data.branch_id} on {days} (local dates, {data.timezone}): {known}")
+
+
+def write_report(
+    config: Config,
+    data_dir: Path,
+    branch_id: str,
+    output: Path | None = None,
+    *,
+    first_day: dt.date | None = None,
+    last_day: dt.date | None = None,
+    fmt: ReportFormat = "html",
+    engine: str = "duckdb",
+    allow_empty: bool = False,
+) -> ReportOutput:
+    """Write the report on ``branch_id`` for ``first_day`` .. ``last_day`` (local dates, inclusive).
+
+    ``html``: one self-contained file at ``output``. ``png``: the charts and
+    heatmaps as PNG files in the folder ``output``. Without ``output`` the name
+    comes from :func:`default_output`, in the working directory. A range
+    without movements is an error unless ``allow_empty``: it is far more
+    often a wrong date than a closed shop.
+    """
+    if fmt not in FORMATS:
+        raise InputError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if output is not None and fmt == "png" and output.is_file():
+        raise InputError(f"{output}: --format png writes one file per chart into a folder, and this is a file")
+    if output is not None and fmt == "html" and output.is_dir():
+        raise InputError(f"{output}: is a folder; give the HTML file to write, e.g. {output / 'report.html'}")
+    data = collect_report(config, data_dir, branch_id, first_day, last_day, engine=engine)
+    if not data.has_movements and not allow_empty:
+        raise _no_movements(data)
+    target = output if output is not None else default_output(data, fmt)
+    if fmt == "html":
+        from retail_intel.report.page import report_html, report_view
+
+        html = report_html(report_view(data), data.generated_at)
+        return ReportOutput(data, fmt, [atomic_write_bytes(html.encode("utf-8"), target)])
+    return ReportOutput(data, fmt, write_chart_pngs(data, target))
+
+
+def write_chart_pngs(data: ReportData, folder: Path) -> list[Path]:
+    """``traffic.png``, ``occupancy.png``, ``conversion.png``, ``dwell.png`` and ``heatmap-<camera>.png``."""
+    from retail_intel.report.charts import build_charts, heatmap_chart
+    from retail_intel.report.render import figure_png
+
+    folder.mkdir(parents=True, exist_ok=True)
+    figures = dict(build_charts(data))
+    for heat in data.cameras:
+        figures[f"heatmap-{heat.camera_id}"] = heatmap_chart(heat)
+    return [atomic_write_bytes(figure_png(figure), folder / f"{name}.png") for name, figure in figures.items()]

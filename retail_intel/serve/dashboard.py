@@ -1,0 +1,181 @@
+"""The dashboard at ``/``: a page, its script and styles, and the JSON it draws from.
+
+The page is static; ``dashboard.js`` fetches ``/report/{branch}`` (the HTML
+report's own sections, drawn on the server by :mod:`retail_intel.report`) and
+polls ``/data-version`` to redraw when new data arrives. Everything the page
+loads comes from this server: no CDN, no web fonts, so it works on a shop's
+closed network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from importlib import resources
+from pathlib import Path as FsPath
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from retail_intel.config.loader import Config
+from retail_intel.serve.jsonio import JSONBytes, dumps
+from retail_intel.serve.models import DataVersion, Problem, ReportPage, ValidationProblem
+from retail_intel.serve.params import MAX_ID_LENGTH
+
+router = APIRouter()
+
+# A dashboard view is drawn on request; three months keeps one under a few seconds.
+DASHBOARD_MAX_DAYS = 92
+_CACHED_PAGES = 16
+
+# Inline SVG carries style attributes, hence 'unsafe-inline' for styles only;
+# scripts come from this server alone and nothing is fetched elsewhere.
+_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+_STATIC: dict[str, tuple[str, str, str]] = {
+    # name: (package, resource path, media type)
+    "dashboard.js": ("retail_intel.serve", "static/dashboard.js", "text/javascript; charset=utf-8"),
+    "dashboard.css": ("retail_intel.serve", "static/dashboard.css", "text/css; charset=utf-8"),
+    "report.css": ("retail_intel.report", "assets/report.css", "text/css; charset=utf-8"),
+}
+
+
+def _resource(package: str, name: str) -> bytes:
+    return resources.files(package).joinpath(name).read_bytes()
+
+
+class ReportPages:
+    """Dashboard payloads, drawn once per branch, days and data version."""
+
+    def __init__(self, data_dir: FsPath) -> None:
+        self.data_dir = data_dir
+        self._pages: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, config: Config, branch_id: str, first: dt.date | None, last: dt.date | None, version: str) -> bytes:
+        key = (branch_id, first, last, version)
+        with self._lock:
+            if key in self._pages:
+                self._pages.move_to_end(key)
+                return self._pages[key]
+        body = report_payload(config, self.data_dir, branch_id, first, last, version)
+        with self._lock:
+            self._pages[key] = body
+            while len(self._pages) > _CACHED_PAGES:
+                self._pages.popitem(last=False)
+        return body
+
+
+def report_payload(
+    config: Config, data_dir: FsPath, branch_id: str, first: dt.date | None, last: dt.date | None, version: str
+) -> bytes:
+    """The :class:`ReportPage` JSON for one branch and days."""
+    from retail_intel.report.data import collect_report
+    from retail_intel.report.page import SECTION_ORDER, report_view
+
+    data = collect_report(config, data_dir, branch_id, first, last, max_days=DASHBOARD_MAX_DAYS)
+    view = report_view(data)
+    dwell = np.asarray(data.dwell_seconds)
+    span = data.data_span
+    return dumps(
+        {
+            "branch_id": data.branch_id,
+            "branch_name": data.branch_name,
+            "timezone": data.timezone,
+            "first_day": data.first_day,
+            "last_day": data.last_day,
+            "data_first_day": span[0] if span else None,
+            "data_last_day": span[1] if span else None,
+            "traffic_minutes": data.traffic_minutes,
+            "occupancy_minutes": data.occupancy_minutes,
+            "title": view.title,
+            "subtitle": view.subtitle,
+            "summary": {
+                "visitors": data.visitors,
+                "passed": data.passed,
+                "conversion": data.conversion,
+                "peak_occupancy": data.peak_occupancy,
+                "capacity": data.capacity,
+                "mean_dwell_seconds": float(dwell.mean()) if dwell.size else None,
+                "median_dwell_seconds": float(np.median(dwell)) if dwell.size else None,
+            },
+            "periods": [{"kind": p.kind, "name": p.name, "start": p.start, "end": p.end} for p in data.periods],
+            "sections": view.sections,
+            "section_order": list(SECTION_ORDER),
+            "kpis": view.kpis,
+            "data_version": version,
+        }
+    )
+
+
+def _state(request: Request) -> Any:
+    return request.app.state.retail_intel
+
+
+_NO_CACHE = {"Cache-Control": "no-cache"}
+
+
+@router.get("/", include_in_schema=False)
+async def dashboard() -> Response:
+    body = _resource("retail_intel.serve", "static/dashboard.html")
+    return Response(body, media_type="text/html; charset=utf-8", headers={"Content-Security-Policy": _CSP, **_NO_CACHE})
+
+
+@router.get("/static/{name}", include_in_schema=False)
+async def static(name: str) -> Response:
+    found = _STATIC.get(name)
+    if found is None:
+        return JSONBytes(dumps({"detail": f"no static file {name!r}"}), status_code=404)
+    package, resource, media_type = found
+    return Response(_resource(package, resource), media_type=media_type, headers=_NO_CACHE)
+
+
+@router.get("/data-version", response_model=DataVersion, tags=["status"])
+async def data_version(request: Request) -> Any:
+    """A token that changes when movements, trajectories, camera pictures or the config change (the dashboard polls it)."""
+    return {"version": await run_in_threadpool(_state(request).data_version)}
+
+
+@router.get(
+    "/report/{branch_id}",
+    response_model=ReportPage,
+    responses={
+        404: {"model": Problem, "description": "Unknown branch."},
+        422: {"model": ValidationProblem, "description": "A parameter is invalid; detail names it."},
+        503: {"model": Problem, "description": "The config or data directory cannot be read."},
+    },
+    tags=["data"],
+)
+async def report(
+    request: Request,
+    branch_id: Annotated[
+        str, Path(description="A branch id from branches.yaml.", max_length=MAX_ID_LENGTH, examples=["b1"])
+    ],
+    date: Annotated[
+        dt.date | None,
+        Query(
+            description="First day, in the branch's timezone (default: the last day with movements).",
+            examples=["2026-03-02"],
+        ),
+    ] = None,
+    to: Annotated[
+        dt.date | None,
+        Query(
+            description=f"Last day, inclusive (default: date); at most {DASHBOARD_MAX_DAYS} days in all.",
+            examples=["2026-03-03"],
+        ),
+    ] = None,
+) -> Response:
+    """The HTML report's charts, heatmaps and KPI table for a branch and days, as the dashboard shows them."""
+    state = _state(request)
+    config = state.config_with(branch_id)
+    first = date if date is not None else to
+    version = await run_in_threadpool(state.data_version)
+    body = await run_in_threadpool(state.reports.get, config, branch_id, first, to, version)
+    return JSONBytes(body)
