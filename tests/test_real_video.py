@@ -2,40 +2,24 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
-
-ROOT = Path(__file__).resolve().parents[1]
-VIDEO = ROOT / "sample_videos" / "vtest.avi"
-START = "2026-02-08T10:00:00+00:00"
+from tests.sample_run import process_sample
 
 pytestmark = pytest.mark.slow
 
 
-def process(data_dir: Path) -> dict[str, object]:
-    command = [
-        sys.executable, "-m", "retail_intel", "process", str(VIDEO), "--branch", "b1",
-        "--config", str(ROOT / "config"), "--data-dir", str(data_dir), "--start-time", START,
-        "--format", "json", "--quiet",
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
-    assert done.returncode == 0, done.stderr
-    summary: dict[str, object] = json.loads(done.stdout)
-    return summary
-
-
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], Path, dict[str, object], Path]:
-    first_dir = tmp_path_factory.mktemp("run1")
+def two_runs(
+    sample_run: tuple[dict[str, object], Path], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict[str, object], Path, dict[str, object], Path]:
     second_dir = tmp_path_factory.mktemp("run2")
-    return process(first_dir), first_dir, process(second_dir), second_dir
+    first_summary, first_dir = sample_run
+    return first_summary, first_dir, process_sample(second_dir), second_dir
 
 
 def test_schema_and_sane_counts(two_runs: tuple[dict[str, object], Path, dict[str, object], Path]) -> None:

@@ -1,7 +1,7 @@
 """Where people walked and stood: a density grid of foot points (pure numpy, no drawing).
 
-Trajectories hold one foot point per sampled frame of each person, so the
-number of samples in a cell is proportional to the time people spent there:
+Trajectories hold one foot point every half second of each person's track,
+so the number of samples in a cell is proportional to the time people spent there:
 someone standing still piles samples into one cell, someone walking spreads
 them along a line. The grid is blurred a little so a path reads as a band
 rather than a dotted line.

@@ -22,9 +22,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from retail_intel.config.loader import Config
+from retail_intel.errors import InputError
+from retail_intel.report.data import check_days
 from retail_intel.serve.jsonio import JSONBytes, dumps
 from retail_intel.serve.models import DataVersion, Problem, ReportPage, ValidationProblem
-from retail_intel.serve.params import MAX_ID_LENGTH
+from retail_intel.serve.params import MAX_ID_LENGTH, IsoDate, bad_parameter
 
 router = APIRouter()
 
@@ -158,14 +160,14 @@ async def report(
         str, Path(description="A branch id from branches.yaml.", max_length=MAX_ID_LENGTH, examples=["b1"])
     ],
     date: Annotated[
-        dt.date | None,
+        IsoDate | None,
         Query(
             description="First day, in the branch's timezone (default: the last day with movements).",
             examples=["2026-03-02"],
         ),
     ] = None,
     to: Annotated[
-        dt.date | None,
+        IsoDate | None,
         Query(
             description=f"Last day, inclusive (default: date); at most {DASHBOARD_MAX_DAYS} days in all.",
             examples=["2026-03-03"],
@@ -176,6 +178,11 @@ async def report(
     state = _state(request)
     config = state.config_with(branch_id)
     first = date if date is not None else to
+    if first is not None:
+        try:
+            check_days(first, to if to is not None else first, max_days=DASHBOARD_MAX_DAYS)
+        except InputError as exc:
+            raise bad_parameter("to" if to is not None else "date", str(exc)) from exc
     version = await run_in_threadpool(state.data_version)
     body = await run_in_threadpool(state.reports.get, config, branch_id, first, to, version)
     return JSONBytes(body)

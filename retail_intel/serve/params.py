@@ -53,6 +53,19 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
 UtcTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_as_utc)]
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date_text(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DATE.match(value.strip()):
+        raise ValueError(f"must be a day as YYYY-MM-DD, such as 2026-03-02, got {value[:40]!r}")
+    return value
+
+
+# A calendar day written YYYY-MM-DD (pydantic alone would take "0" as 1970-01-01).
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_text)]
+
+
 def bad_parameter(name: str, message: str, location: str = "query") -> RequestValidationError:
     """The 422 for a parameter that passed its type check but not a rule across parameters."""
     return RequestValidationError([{"loc": (location, name), "msg": message, "type": "value_error"}])

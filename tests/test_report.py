@@ -1,0 +1,270 @@
+"""``report``: the charts and tables hold the KPI engine's numbers, the page is self-contained, bad input is refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import matplotlib.dates as mdates
+import numpy as np
+import pytest
+from matplotlib.container import BarContainer
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from retail_intel.config.loader import Config, load_config
+from retail_intel.errors import DataError, InputError
+from retail_intel.kpis import COMPARED_COLUMNS, compute_kpis
+from retail_intel.report import collect_report, write_report
+from retail_intel.report.charts import build_charts, dwell_bins, heatmap_chart
+from retail_intel.report.data import ReportData, report_granularity
+from retail_intel.report.page import KPI_TABLE_COLUMNS, SECTION_ORDER, report_html, report_view
+from tests.report_fixtures import (
+    B1_MOVEMENTS,
+    B1_PASSED_PER_HOUR,
+    B1_VISITORS_PER_HOUR,
+    DAY,
+    FRAME_SIZE,
+    PROMOTION,
+    STANDING,
+    make_report_site,
+    raw,
+    read_tables,
+)
+from tests.test_serve_support import Site
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    return make_report_site(tmp_path_factory.mktemp("report"))
+
+
+@pytest.fixture(scope="module")
+def config(site: Site) -> Config:
+    return load_config(site.config_dir)
+
+
+@pytest.fixture(scope="module")
+def data(site: Site, config: Config) -> ReportData:
+    return collect_report(config, site.data_dir, "b1", DAY)
+
+
+def engine_kpis(config: Config, site: Site, minutes: int, engine: str = "duckdb") -> list[dict[str, Any]]:
+    """What ``retail-intel kpis`` computes for b1 on DAY."""
+    start = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+    result = compute_kpis(
+        config, site.data_dir, window_minutes=minutes, branch="b1", start=start, end=start + dt.timedelta(days=1),
+        engine=engine, write=False,
+    )  # fmt: skip
+    rows: list[dict[str, Any]] = result.table.select(list(COMPARED_COLUMNS)).to_pylist()
+    return rows
+
+
+def bars(figure: Figure, name: str) -> list[float]:
+    axes = figure.axes[0]
+    return [float(p.get_height()) for p in axes.patches if (p.get_gid() or "").startswith(f"{name}-")]
+
+
+def line(figure: Figure, gid: str) -> Line2D:
+    (found,) = [artist for artist in figure.axes[0].lines if artist.get_gid() == gid]
+    return found
+
+
+# --- the numbers ----------------------------------------------------------------------------------
+
+
+def test_data_holds_the_kpi_engine_rows_and_the_hand_counts(data: ReportData, config: Config, site: Site) -> None:
+    assert (data.traffic_minutes, data.occupancy_minutes) == (60, 1)
+    traffic = data.traffic.select(list(COMPARED_COLUMNS)).to_pylist()
+    assert traffic == engine_kpis(config, site, 60)
+    assert traffic == engine_kpis(config, site, 60, engine="polars")
+    assert data.occupancy.select(list(COMPARED_COLUMNS)).to_pylist() == engine_kpis(config, site, 1)
+    assert [r["visitors"] for r in traffic] == B1_VISITORS_PER_HOUR
+    assert [r["passed"] for r in traffic] == B1_PASSED_PER_HOUR
+    assert (data.visitors, data.passed) == (4, 3)
+    assert sorted(data.dwell_seconds) == sorted(d for a, _, d, _ in B1_MOVEMENTS if a == "entered")
+    assert data.data_span == (DAY, DAY)
+
+
+def test_traffic_chart_bars_are_the_kpi_visitors_and_passers_by(data: ReportData) -> None:
+    figure = build_charts(data)["traffic"]
+    assert bars(figure, "visitors") == [float(v) for v in data.traffic["visitors"].to_pylist()]
+    assert bars(figure, "passed") == [float(v) for v in data.traffic["passed"].to_pylist()]
+    assert bars(figure, "visitors") == [float(v) for v in B1_VISITORS_PER_HOUR]
+    # Each bar sits inside its own window.
+    containers = [c for c in figure.axes[0].containers if isinstance(c, BarContainer)]
+    starts = mdates.date2num(data.traffic["window_start"].to_pylist())
+    for container in containers:
+        for patch, start in zip(container.patches, starts, strict=True):
+            assert start <= patch.get_x() < start + 1 / 24
+
+
+def test_occupancy_chart_steps_are_the_kpi_occupancy_and_capacity(data: ReportData) -> None:
+    figure = build_charts(data)["occupancy"]
+    assert list(line(figure, "occupancy-peak").get_ydata())[:-1] == data.occupancy["peak_occupancy"].to_pylist()
+    assert list(line(figure, "occupancy-average").get_ydata())[:-1] == data.occupancy["avg_occupancy"].to_pylist()
+    assert list(line(figure, "capacity").get_ydata()) == [40, 40]
+    # Visitors inside 10:05-10:25 and 10:20-10:30: two at once in between.
+    first = data.occupancy.to_pylist()[0]
+    assert first["window_start"] == dt.datetime(2026, 3, 2, 10, 5, tzinfo=dt.UTC)
+    peaks = {r["window_start"].strftime("%H:%M"): r["peak_occupancy"] for r in data.occupancy.to_pylist()}
+    assert peaks["10:06"] == 1 and peaks["10:22"] == 2 and peaks["10:27"] == 1 and peaks["12:30"] == 0
+
+
+def test_conversion_chart_is_the_kpi_conversion_proxy(data: ReportData) -> None:
+    figure = build_charts(data)["conversion"]
+    expected = [math.nan if v is None else v for v in data.traffic["conversion_proxy"].to_pylist()]
+    assert np.allclose(line(figure, "conversion").get_ydata(), expected, equal_nan=True)
+    assert list(line(figure, "conversion-overall").get_ydata()) == [4 / 7, 4 / 7]
+
+
+def test_dwell_chart_is_the_histogram_of_visitors_dwell(data: ReportData) -> None:
+    figure = build_charts(data)["dwell"]
+    values = np.asarray(data.dwell_seconds)
+    counts, _ = np.histogram(values, bins=dwell_bins(values))
+    assert bars(figure, "dwell") == [float(c) for c in counts]
+    assert sum(bars(figure, "dwell")) == 4
+    assert line(figure, "dwell-mean").get_xdata()[0] == pytest.approx(values.mean() / 60)  # over 600 s: minutes
+
+
+def test_promotion_is_shaded_on_every_time_chart(data: ReportData) -> None:
+    name, start, end = PROMOTION
+    assert [(p.kind, p.name, p.start, p.end) for p in data.periods] == [("promotion", name, start, end)]
+    for chart in ("traffic", "occupancy", "conversion"):
+        axes = build_charts(data)[chart].axes[0]
+        (span,) = [p for p in axes.patches if p.get_gid() == "period-0"]
+        low, high = sorted((span.get_x(), span.get_x() + span.get_width()))
+        assert (low, high) == pytest.approx((mdates.date2num(start), mdates.date2num(end)))
+
+
+def test_heatmap_is_hottest_where_someone_stood(data: ReportData) -> None:
+    (heat,) = data.cameras
+    assert (heat.camera_id, heat.width, heat.height) == ("vtest", *FRAME_SIZE)
+    assert (heat.samples, heat.people) == (90, 2)
+    assert heat.frame_path is not None and heat.frame_path.name == "vtest.jpg"
+    row, col = np.unravel_index(np.argmax(heat.density), heat.density.shape)
+    assert (col * 8 <= STANDING[0] < (col + 1) * 8) and (row * 8 <= STANDING[1] < (row + 1) * 8)
+    assert heat.region == ((300, 180), (700, 180), (700, 420), (300, 420))
+    figure = heatmap_chart(heat)
+    gids = {a.get_gid() for a in figure.axes[0].get_children()}
+    assert {"heat-vtest", "roi-vtest"} <= gids
+
+
+def test_granularity_follows_the_length_of_the_range() -> None:
+    assert report_granularity(1) == (60, 1)
+    assert report_granularity(2) == (60, 5)
+    assert report_granularity(7) == (60, 60)
+    assert report_granularity(8) == (1440, 60)
+    assert report_granularity(60) == (1440, 1440)
+
+
+def test_several_days_sum_to_the_same_totals(config: Config, site: Site) -> None:
+    week = collect_report(config, site.data_dir, "b1", DAY - dt.timedelta(days=3), DAY + dt.timedelta(days=3))
+    assert (week.traffic_minutes, week.visitors, week.passed) == (60, 4, 3)
+    month = collect_report(config, site.data_dir, "b1", dt.date(2026, 2, 20), dt.date(2026, 3, 20))
+    assert month.traffic_minutes == 1440
+    assert month.traffic["visitors"].to_pylist() == [4] and month.traffic["passed"].to_pylist() == [3]
+
+
+# --- the page -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def html(data: ReportData) -> str:
+    return report_html(report_view(data), data.generated_at)
+
+
+def test_kpi_table_holds_every_kpi_of_the_engine(html: str, data: ReportData) -> None:
+    tables, _ = read_tables(html)
+    rows = tables["kpi-table"]
+    expected = data.traffic.to_pylist()
+    assert len(rows) == len(expected) == 4
+    columns = [c for c, _ in KPI_TABLE_COLUMNS if c not in ("window", "flags")]
+    for shown, row in zip(rows, expected, strict=True):
+        assert shown["window_start"] == raw(row["window_start"])
+        assert {c: shown[c] for c in columns} == {c: raw(row[c]) for c in columns}
+        assert shown["flags"] == ("promotion" if row["window_start"].hour in (12, 13) else "")
+
+
+def test_chart_numbers_and_summary_cards(html: str, data: ReportData) -> None:
+    tables, cards = read_tables(html)
+    occupancy = tables["occupancy-table"]
+    assert [r["peak_occupancy"] for r in occupancy] == [raw(v) for v in data.occupancy["peak_occupancy"].to_pylist()]
+    assert sum(int(r["visitors"]) for r in tables["dwell-table"]) == 4
+    assert cards["visitors"] == "4" and cards["passed"] == "3"
+    assert float(cards["conversion"]) == pytest.approx(4 / 7)
+    assert float(cards["mean_dwell"]) == pytest.approx((1200 + 600 + 120 + 900) / 4)
+
+
+def test_page_is_self_contained(html: str) -> None:
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+    # Nothing to fetch: no src/href except data: URIs (SVG namespaces are identifiers, not fetched).
+    links = re.findall(r'\s(?:src|href|xlink:href)="([^"]*)"', html)
+    assert links and all(link.startswith(("data:", "#")) for link in links)
+    assert "<script" not in html and "@import" not in html and "url(http" not in html
+    for name in SECTION_ORDER:
+        assert f'id="section-{name}"' in html
+    for chart in ("traffic", "occupancy", "conversion", "dwell"):
+        assert re.search(rf'<figure id="chart-{chart}"><svg', html)
+    assert 'id="visitors-0"' in html and 'id="period-0"' in html
+    assert '<img alt="Heatmap of camera vtest" src="data:image/png;base64,' in html
+    assert "Spring coffee hour" in html
+
+
+def test_same_data_gives_the_same_page(data: ReportData, html: str) -> None:
+    assert report_html(report_view(data), data.generated_at) == html
+
+
+# --- writing, and what is refused -----------------------------------------------------------------
+
+
+def test_png_format_writes_each_chart(config: Config, site: Site, tmp_path: Path) -> None:
+    written = write_report(config, site.data_dir, "b1", tmp_path / "charts", first_day=DAY, fmt="png")
+    names = sorted(p.name for p in written.paths)
+    assert names == ["conversion.png", "dwell.png", "heatmap-vtest.png", "occupancy.png", "traffic.png"]
+    assert all(p.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") for p in written.paths)
+
+
+def test_default_output_name_and_day(
+    config: Config, site: Site, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    written = write_report(config, site.data_dir, "b1")  # the last day with movements
+    assert written.paths == [Path("report-b1-2026-03-02.html")]
+    assert (tmp_path / "report-b1-2026-03-02.html").read_text().startswith("<!doctype html>")
+
+
+def test_a_day_without_movements_is_an_error_naming_the_days_that_have_some(
+    config: Config, site: Site, tmp_path: Path
+) -> None:
+    with pytest.raises(DataError, match=r"no movements for branch b1 on 2026-03-05 .*from 2026-03-02 to 2026-03-02"):
+        write_report(config, site.data_dir, "b1", tmp_path / "r.html", first_day=dt.date(2026, 3, 5))
+    assert not (tmp_path / "r.html").exists()
+    with pytest.raises(DataError, match="no movements for b3 at all"):
+        write_report(config, site.data_dir, "b3", tmp_path / "r.html", first_day=DAY)
+    written = write_report(config, site.data_dir, "b3", tmp_path / "r.html", first_day=DAY, allow_empty=True)
+    assert "No movements in this range" in written.paths[0].read_text()
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "message"),
+    [
+        (dt.date(2026, 3, 2), dt.date(2026, 3, 1), r"last day \(2026-03-01\) must not be before the first"),
+        (dt.date(2025, 1, 1), dt.date(2026, 3, 2), "at most 366 days, got 426"),
+        (dt.date(1, 1, 1), None, "between 1970-01-01 and 9998-12-31, got 0001-01-01"),
+    ],
+)
+def test_bad_ranges_are_refused(config: Config, site: Site, first: dt.date, last: dt.date | None, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        collect_report(config, site.data_dir, "b1", first, last)
+
+
+def test_output_of_the_wrong_kind_is_refused(config: Config, site: Site, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="is a folder"):
+        write_report(config, site.data_dir, "b1", tmp_path, first_day=DAY)
+    (tmp_path / "file.png").write_bytes(b"")
+    with pytest.raises(InputError, match="into a folder, and this is a file"):
+        write_report(config, site.data_dir, "b1", tmp_path / "file.png", first_day=DAY, fmt="png")

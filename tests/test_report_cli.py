@@ -1,0 +1,70 @@
+"""``retail-intel report`` through the real console entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import CliResult, run_cli
+from tests.report_fixtures import make_report_site, read_tables
+from tests.test_serve_support import Site
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    return make_report_site(tmp_path_factory.mktemp("report-cli"))
+
+
+def report(site: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> CliResult:
+    common = ["--config", str(site.config_dir), "--data-dir", str(site.data_dir)]
+    return run_cli(["report", *args, *common], capsys, monkeypatch)
+
+
+def test_writes_the_html_file_and_says_what_it_holds(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "report.html"
+    result = report(site, capsys, monkeypatch, "--branch", "b1", "--date", "2026-03-02", "-o", str(target))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == str(target)
+    assert "4 visitors, 3 passers-by, conversion 57%, peak occupancy 2 of 40; 1 heatmap(s)" in result.stderr
+    tables, cards = read_tables(target.read_text())
+    assert cards["visitors"] == "4" and len(tables["kpi-table"]) == 4
+
+
+def test_png_charts_into_a_folder(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = report(
+        site, capsys, monkeypatch, "-b", "b1", "-d", "2026-03-02", "--format", "png", "-o", str(tmp_path / "png")
+    )
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "png").iterdir()) == [
+        "conversion.png", "dwell.png", "heatmap-vtest.png", "occupancy.png", "traffic.png",
+    ]  # fmt: skip
+    assert len(result.stdout.split()) == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--branch", "b1", "--date", "2026-3-2"], "--date: expected a date YYYY-MM-DD, got '2026-3-2'"),
+        (["--branch", "b1", "--date", "2026-03-09"], "no movements for branch b1 on 2026-03-09"),
+        (["--branch", "nope"], 'unknown branch "nope"'),
+        (["--branch", "b1", "--date", "2026-03-02", "--to", "2026-03-01"], "must not be before the first"),
+    ],
+)
+def test_bad_input_is_one_line_error(
+    site: Site, args: list[str], message: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = report(site, capsys, monkeypatch, *args)
+    assert result.exit_code == 1
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_explains_and_has_an_example(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    result = run_cli(["report", "--help"], capsys, monkeypatch)
+    assert result.exit_code == 0
+    assert "self-contained" in result.stdout or "no network" in result.stdout
+    assert "retail-intel report --branch b1 --date 2026-02-08 -o report.html" in result.stdout

@@ -1,0 +1,124 @@
+"""The dashboard's server side: the page and its files, ``/report/{branch}`` and ``/data-version``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from retail_intel.config.loader import load_config
+from retail_intel.kpis import COMPARED_COLUMNS
+from retail_intel.report import collect_report
+from retail_intel.report.page import SECTION_ORDER, report_view
+from retail_intel.serve import create_app
+from tests.report_fixtures import B1_MOVEMENTS, DAY, at, make_report_site, write_b1_movements
+from tests.test_serve_support import Api, Site
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    return make_report_site(tmp_path)
+
+
+@pytest.fixture
+def api(site: Site) -> Api:
+    return Api(create_app(site.config_dir, site.data_dir))
+
+
+def test_page_loads_only_files_the_server_serves(api: Api) -> None:
+    page = api.get("/")
+    assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src 'self'" in policy and "connect-src 'self'" in policy
+    referenced = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    local = [url for url in referenced if url.startswith("/static/")]
+    assert sorted(local) == ["/static/dashboard.css", "/static/dashboard.js", "/static/report.css"]
+    assert all(url.startswith(("/static/", "/docs", "data:")) for url in referenced)
+    for url, media in (("/static/dashboard.js", "text/javascript"), ("/static/report.css", "text/css")):
+        served = api.get(url)
+        assert served.status_code == 200 and served.headers["content-type"].startswith(media)
+        assert not re.search(r"https?://", served.text)
+    assert api.get("/static/nope.js").status_code == 404
+    assert api.get("/static/..%2Fdashboard.py").status_code == 404
+
+
+def test_report_json_is_the_report_with_the_engine_numbers(api: Api, site: Site) -> None:
+    body = api.ok("/report/b1?date=2026-03-02")
+    data = collect_report(load_config(site.config_dir), site.data_dir, "b1", DAY)
+    assert body["section_order"] == list(SECTION_ORDER) == list(body["sections"])
+    # The same fragments as the HTML file, bar the heatmap PNG bytes' encoder metadata.
+    view = report_view(data)
+    for name in SECTION_ORDER:
+        if name != "heatmap":
+            assert body["sections"][name] == view.sections[name]
+    assert [r["visitors"] for r in body["kpis"]] == data.traffic["visitors"].to_pylist() == [2, 1, 0, 1]
+    assert [r["passed"] for r in body["kpis"]] == [1, 1, 0, 1]
+    assert set(COMPARED_COLUMNS) <= set(body["kpis"][0])
+    assert body["kpis"][0]["window"] == "Mon 02 Mar 10:00–11:00"
+    assert body["summary"]["visitors"] == 4 and body["summary"]["peak_occupancy"] == 2
+    assert [p["name"] for p in body["periods"]] == ["Spring coffee hour"]
+    assert (body["first_day"], body["last_day"], body["data_last_day"]) == ("2026-03-02", "2026-03-02", "2026-03-02")
+    assert body["data_version"] == api.ok("/data-version")["version"]
+
+
+def test_report_days_default_to_the_last_day_with_data(api: Api) -> None:
+    assert api.ok("/report/b1")["first_day"] == "2026-03-02"
+    assert api.ok("/report/b1?to=2026-03-02")["first_day"] == "2026-03-02"
+    week = api.ok("/report/b1?date=2026-02-27&to=2026-03-05")
+    assert (week["first_day"], week["last_day"], week["summary"]["visitors"]) == ("2026-02-27", "2026-03-05", 4)
+    empty = api.ok("/report/b3?date=2026-03-02")
+    assert empty["summary"]["visitors"] == 0 and "no movements have been processed" in empty["sections"]["summary"]
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "detail"),
+    [
+        ("/report/zz", 404, "unknown branch 'zz'"),
+        ("/report/b1?date=2026-03-02&to=2026-03-01", 422, "must not be before the first"),
+        ("/report/b1?date=2026-01-01&to=2026-06-01", 422, "at most 92 days"),
+        ("/report/b1?date=yesterday", 422, "must be a day as YYYY-MM-DD"),
+        ("/report/b1?to=0", 422, "must be a day as YYYY-MM-DD"),
+        ("/report/b1?date=0001-01-01", 422, "between 1970-01-01"),
+    ],
+)
+def test_report_bad_requests(api: Api, url: str, status: int, detail: str) -> None:
+    response = api.get(url)
+    assert response.status_code == status
+    assert detail in response.text
+
+
+def test_new_data_changes_the_version_and_the_page(api: Api, site: Site) -> None:
+    before = api.ok("/data-version")["version"]
+    assert api.ok("/data-version")["version"] == before  # stable while nothing changes
+    first = api.ok("/report/b1?date=2026-03-02")
+    assert first["summary"]["visitors"] == 4
+    write_b1_movements(site.data_dir, [("entered", at(15, 0), 60.0, at(15, 0))], key="b1-later")
+    after = api.ok("/data-version")["version"]
+    assert after != before
+    second = api.ok("/report/b1?date=2026-03-02")
+    assert second["data_version"] == after and second["summary"]["visitors"] == 4 + 1
+    assert len(B1_MOVEMENTS) + 1 == second["summary"]["visitors"] + second["summary"]["passed"]
+    # A config edit changes it too (promotions are drawn).
+    promotions = site.config_dir / "promotions.yaml"
+    promotions.write_text(promotions.read_text() + "\n")
+    assert api.ok("/data-version")["version"] != after
+
+
+def test_report_pages_are_cached_per_version(api: Api, site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    import retail_intel.serve.dashboard as dashboard
+
+    calls: list[str] = []
+    real = dashboard.report_payload
+
+    def counted(*args: object, **kwargs: object) -> bytes:
+        calls.append("drawn")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dashboard, "report_payload", counted)
+    api.ok("/report/b1?date=2026-03-02")
+    api.ok("/report/b1?date=2026-03-02")
+    assert calls == ["drawn"]
+    write_b1_movements(site.data_dir, [("passed", at(16, 0), 1.0, at(16, 0))], key="b1-even-later")
+    api.ok("/report/b1?date=2026-03-02")
+    assert calls == ["drawn", "drawn"]
