@@ -59,7 +59,7 @@ def main() -> None:
         config_dir, data_dir = root / "config", root / "data"
         subprocess.run(
             [sys.executable, "-m", "retail_intel", "demo-data", "--branches", "20", "--days", str(DAYS),
-             "--start", START.isoformat(), "--config", str(config_dir), "--data-dir", str(data_dir), "--quiet"],
+             "--start", START.isoformat(), "--config", str(config_dir), "--data-dir", str(data_dir)],
             check=True, capture_output=True,
         )  # fmt: skip
         config = load_config(config_dir)

@@ -102,6 +102,11 @@ def parquet_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.parquet") if not p.name.startswith("."))
 
 
+def is_plain_name(name: str) -> bool:
+    """True when ``name`` can be used as one path component as it is."""
+    return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name and "\0" not in name
+
+
 def camera_frame_path(data_dir: Path, branch_id: str, camera_id: str) -> Path:
     """Where the latest picture of a camera is kept (what heatmaps are drawn over)."""
     return data_dir / FRAMES_DIR / branch_id / f"{camera_id}.jpg"

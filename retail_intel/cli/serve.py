@@ -22,10 +22,13 @@ def serve(
     config: ConfigDir = DEFAULT_CONFIG,
     data_dir: DataDir = DEFAULT_DATA_DIR,
 ) -> None:
-    """Serve the config, KPIs and movements over HTTP, read-only, until Ctrl+C.
+    """Serve the config, KPIs and movements over HTTP, read-only, with a dashboard, until Ctrl+C.
 
-    GET routes: /health, /branches, /branches/{id}, /tasks/{branch_id}, /events,
-    /promotions, /kpis/branch/{branch_id}, /movements, /customers/{id}; the
+    The dashboard at / picks a branch and days and shows the report's charts,
+    heatmaps and KPI table, redrawn when new data arrives; it loads nothing
+    from outside this server. GET routes: /health, /branches, /branches/{id},
+    /tasks/{branch_id}, /events, /promotions, /kpis/branch/{branch_id},
+    /movements, /customers/{id}, /report/{branch_id}, /data-version; the
     interactive documentation is at /docs. Data written by process, ingest or
     kpis while the server runs shows up on the next request, no restart needed.
 
@@ -38,7 +41,10 @@ def serve(
             f"[yellow]warning:[/yellow] listening on {escape(host)}: the API has no authentication, "
             "so anyone who can reach this address can read the data"
         )
-    err.print(f"retail-intel API on http://{escape(host)}:{port}/docs  (Ctrl+C stops it)")
+    err.print(
+        f"retail-intel dashboard on http://{escape(host)}:{port}/ and API on http://{escape(host)}:{port}/docs  "
+        "(Ctrl+C stops it)"
+    )
     run_server(config, data_dir, host=host, port=port, workers=workers, access_log=access_log)
 
 

@@ -30,7 +30,8 @@ from retail_intel.kpis.inputs import (
 from retail_intel.kpis.schema import KPI_SCHEMA, MOVEMENT_INPUT_COLUMNS
 from retail_intel.kpis.store import write_kpis
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
-from retail_intel.movements.store import movement_files
+from retail_intel.movements.store import movement_files, movements_root
+from retail_intel.storage import is_plain_name, parquet_files
 
 if TYPE_CHECKING:
     from retail_intel.config.loader import Config
@@ -96,7 +97,13 @@ def read_movement_inputs(data_dir: Path, branch_ids: Sequence[str] | None = None
     """
     import polars as pl
 
-    files = movement_files(data_dir)
+    if branch_ids is None:
+        files = movement_files(data_dir)
+    else:
+        # Every writer puts a branch's rows under movements/<branch>/, so the
+        # other branches' folders (most of the files) need not be opened.
+        root = movements_root(data_dir)
+        files = [path for b in sorted(set(branch_ids)) if is_plain_name(b) for path in parquet_files(root / b)]
     if not files:
         return MOVEMENT_SCHEMA.empty_table().select(list(MOVEMENT_INPUT_COLUMNS))
     scan = pl.scan_parquet([str(p) for p in files], hive_partitioning=False).select(list(MOVEMENT_INPUT_COLUMNS))

@@ -18,8 +18,10 @@ Grid = npt.NDArray[np.float64]
 
 
 def gaussian_kernel(sigma: float) -> npt.NDArray[np.float64]:
-    """A normalised 1-D Gaussian of standard deviation ``sigma`` cells (``[1.0]`` for 0)."""
-    if sigma <= 0:
+    """A normalised 1-D Gaussian of standard deviation ``sigma`` cells (``[1.0]`` for no blur)."""
+    # Below a tenth of a cell the neighbours' weights underflow to nothing
+    # (and the exponent overflows for tiny sigmas): that is no blur at all.
+    if sigma < 0.1:
         return np.ones(1)
     radius = max(1, math.ceil(3 * sigma))
     offsets = np.arange(-radius, radius + 1, dtype=np.float64)

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError
 from retail_intel.kpis.store import kpi_path
-from retail_intel.storage import FRAMES_DIR, KPIS_DIR, MOVEMENTS_DIR, TRAJECTORIES_DIR, parquet_files
+from retail_intel.storage import FRAMES_DIR, KPIS_DIR, MOVEMENTS_DIR, TRAJECTORIES_DIR, is_plain_name, parquet_files
 
 RUNS_DIR = "runs"  # where ``retail-intel process`` writes its run summaries
 _WINDOW_DIR = re.compile(r"^([1-9]\d{0,4})m$")
@@ -35,11 +35,6 @@ _WINDOW_DIR = re.compile(r"^([1-9]\d{0,4})m$")
 # (inode, mtime_ns, size): changes whenever a writer renames a new file into
 # place, because the new file is a different inode.
 FileKey = tuple[int, int, int]
-
-
-def is_plain_name(name: str) -> bool:
-    """True when ``name`` can be used as one path component as it is."""
-    return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name and "\0" not in name
 
 
 def _key(entry: os.DirEntry[str]) -> FileKey | None:
