@@ -143,7 +143,7 @@ def test_choose_a_branch_see_the_charts_and_new_data(
     # b1 is first in branches.yaml; its last day with data is shown.
     assert page.input_value("#branch") == "b1"
     assert (page.input_value("#date"), page.input_value("#to")) == (DAY.isoformat(), DAY.isoformat())
-    assert page.locator('#chart-traffic [id^="visitors-"]').count() == 4
+    assert page.locator('#chart-traffic [id^="traffic-visitors-"]').count() == 4
     assert card(page, "visitors") == "4"
     assert page.locator("#kpi-table tbody tr").count() == 4
     assert page.locator("#heatmap-vtest img").count() == 1
@@ -182,13 +182,19 @@ def test_choose_a_branch_see_the_charts_and_new_data(
     assert log.requests and all(url.startswith(live.base) for url in log.requests)
 
 
-def test_a_bad_range_is_shown_on_the_page_not_in_the_console(
+def test_a_refused_range_is_shown_on_the_page_and_can_be_fixed(
     live: LiveServer, browser_page: tuple[Any, BrowserLog]
 ) -> None:
     page, log = browser_page
     page.goto(f"{live.base}/?branch=b1&date=2026-03-02&to=2026-01-01")
     problem = page.wait_for_selector("#problem:not([hidden])")
     assert problem is not None and "must not be before the first" in (problem.text_content() or "")
+    assert page.locator("#sections svg").count() == 0
+    # Fixing the range draws the view and clears the message.
+    page.fill("#to", "2026-03-02")
+    page.click("#show")
+    page.wait_for_selector("#chart-traffic svg")
+    assert page.is_hidden("#problem") and card(page, "visitors") == "4"
     # The browser itself reports the 422 response; nothing else may appear.
     assert all("422" in message for message in log.console), log.console
     assert log.page_errors == []

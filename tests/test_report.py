@@ -7,6 +7,7 @@ import math
 import re
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import matplotlib.dates as mdates
 import numpy as np
@@ -20,8 +21,8 @@ from retail_intel.errors import DataError, InputError
 from retail_intel.kpis import COMPARED_COLUMNS, compute_kpis
 from retail_intel.report import collect_report, write_report
 from retail_intel.report.charts import build_charts, dwell_bins, heatmap_chart
-from retail_intel.report.data import ReportData, report_granularity
-from retail_intel.report.page import KPI_TABLE_COLUMNS, SECTION_ORDER, report_html, report_view
+from retail_intel.report.data import ReportData, day_bounds, report_granularity
+from retail_intel.report.page import KPI_TABLE_COLUMNS, SECTION_ORDER, kpi_rows, report_html, report_view, window_label
 from tests.report_fixtures import (
     B1_MOVEMENTS,
     B1_PASSED_PER_HOUR,
@@ -104,8 +105,8 @@ def test_traffic_chart_bars_are_the_kpi_visitors_and_passers_by(data: ReportData
 
 def test_occupancy_chart_steps_are_the_kpi_occupancy_and_capacity(data: ReportData) -> None:
     figure = build_charts(data)["occupancy"]
-    assert list(line(figure, "occupancy-peak").get_ydata())[:-1] == data.occupancy["peak_occupancy"].to_pylist()
-    assert list(line(figure, "occupancy-average").get_ydata())[:-1] == data.occupancy["avg_occupancy"].to_pylist()
+    assert list(line(figure, "peak").get_ydata())[:-1] == data.occupancy["peak_occupancy"].to_pylist()
+    assert list(line(figure, "average").get_ydata())[:-1] == data.occupancy["avg_occupancy"].to_pylist()
     assert list(line(figure, "capacity").get_ydata()) == [40, 40]
     # Visitors inside 10:05-10:25 and 10:20-10:30: two at once in between.
     first = data.occupancy.to_pylist()[0]
@@ -117,17 +118,17 @@ def test_occupancy_chart_steps_are_the_kpi_occupancy_and_capacity(data: ReportDa
 def test_conversion_chart_is_the_kpi_conversion_proxy(data: ReportData) -> None:
     figure = build_charts(data)["conversion"]
     expected = [math.nan if v is None else v for v in data.traffic["conversion_proxy"].to_pylist()]
-    assert np.allclose(line(figure, "conversion").get_ydata(), expected, equal_nan=True)
-    assert list(line(figure, "conversion-overall").get_ydata()) == [4 / 7, 4 / 7]
+    assert np.allclose(line(figure, "line").get_ydata(), expected, equal_nan=True)
+    assert list(line(figure, "overall").get_ydata()) == [4 / 7, 4 / 7]
 
 
 def test_dwell_chart_is_the_histogram_of_visitors_dwell(data: ReportData) -> None:
     figure = build_charts(data)["dwell"]
     values = np.asarray(data.dwell_seconds)
     counts, _ = np.histogram(values, bins=dwell_bins(values))
-    assert bars(figure, "dwell") == [float(c) for c in counts]
-    assert sum(bars(figure, "dwell")) == 4
-    assert line(figure, "dwell-mean").get_xdata()[0] == pytest.approx(values.mean() / 60)  # over 600 s: minutes
+    assert bars(figure, "bar") == [float(c) for c in counts]
+    assert sum(bars(figure, "bar")) == 4
+    assert line(figure, "mean").get_xdata()[0] == pytest.approx(values.mean() / 60)  # over 600 s: minutes
 
 
 def test_promotion_is_shaded_on_every_time_chart(data: ReportData) -> None:
@@ -209,7 +210,9 @@ def test_page_is_self_contained(html: str) -> None:
         assert f'id="section-{name}"' in html
     for chart in ("traffic", "occupancy", "conversion", "dwell"):
         assert re.search(rf'<figure id="chart-{chart}"><svg', html)
-    assert 'id="visitors-0"' in html and 'id="period-0"' in html
+    assert 'id="traffic-visitors-0"' in html and 'id="occupancy-period-0"' in html
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))  # unique on the page, though each chart numbers its own
     assert '<img alt="Heatmap of camera vtest" src="data:image/png;base64,' in html
     assert "Spring coffee hour" in html
 
@@ -268,3 +271,88 @@ def test_output_of_the_wrong_kind_is_refused(config: Config, site: Site, tmp_pat
     (tmp_path / "file.png").write_bytes(b"")
     with pytest.raises(InputError, match="into a folder, and this is a file"):
         write_report(config, site.data_dir, "b1", tmp_path / "file.png", first_day=DAY, fmt="png")
+
+
+# --- time zones -----------------------------------------------------------------------------------
+
+
+def test_days_are_the_branchs_local_days(config: Config, site: Site, tmp_path: Path) -> None:
+    """b3 is in Amsterdam (UTC+1 in March): 23:30 UTC on the 1st is 00:30 on its 2nd."""
+    import pyarrow as pa
+
+    from retail_intel.movements.schema import MOVEMENT_SCHEMA
+    from retail_intel.movements.store import write_movements
+    from tests.report_fixtures import movement
+
+    data_dir = tmp_path / "data"
+    utc = dt.UTC
+    rows = [
+        movement(
+            "b3",
+            0,
+            "entered",
+            dt.datetime(2026, 3, 1, 23, 30, tzinfo=utc),
+            60.0,
+            dt.datetime(2026, 3, 1, 23, 30, tzinfo=utc),
+        ),
+        movement(
+            "b3",
+            1,
+            "entered",
+            dt.datetime(2026, 3, 2, 22, 59, tzinfo=utc),
+            30.0,
+            dt.datetime(2026, 3, 2, 22, 59, tzinfo=utc),
+        ),
+        movement(
+            "b3",
+            2,
+            "entered",
+            dt.datetime(2026, 3, 2, 23, 0, tzinfo=utc),
+            30.0,
+            dt.datetime(2026, 3, 2, 23, 0, tzinfo=utc),
+        ),
+    ]
+    write_movements(
+        pa.Table.from_pylist(rows, schema=MOVEMENT_SCHEMA), data_dir, branch_id="b3", day=DAY, source_key="b3"
+    )
+    data = collect_report(config, data_dir, "b3", DAY)
+    assert (data.start, data.end) == (dt.datetime(2026, 3, 1, 23, tzinfo=utc), dt.datetime(2026, 3, 2, 23, tzinfo=utc))
+    assert data.visitors == 2  # 00:30 and 23:59 local; 00:00 on the 3rd is the next day
+    rows_shown = kpi_rows(data)
+    assert rows_shown[0]["window"] == "Mon 02 Mar 00:00–01:00" and rows_shown[-1]["window"] == "Mon 02 Mar 23:00–00:00"
+    assert data.data_span == (DAY, dt.date(2026, 3, 3))
+
+
+@pytest.mark.parametrize(
+    ("day", "hours"),
+    [(dt.date(2026, 3, 29), 23), (dt.date(2026, 10, 25), 25), (dt.date(2026, 6, 1), 24)],
+)
+def test_a_day_is_midnight_to_midnight_on_the_branchs_clock(day: dt.date, hours: int) -> None:
+    start, end = day_bounds(day, day, ZoneInfo("Europe/London"))
+    assert end - start == dt.timedelta(hours=hours)
+    assert start.astimezone(ZoneInfo("Europe/London")).time() == dt.time(0, 0)
+
+
+def test_window_labels_name_the_zone_when_the_clock_goes_back() -> None:
+    london = ZoneInfo("Europe/London")
+    utc = dt.UTC
+    first = window_label(dt.datetime(2026, 10, 25, 0, tzinfo=utc), dt.datetime(2026, 10, 25, 1, tzinfo=utc), 60, london)
+    second = window_label(
+        dt.datetime(2026, 10, 25, 1, tzinfo=utc), dt.datetime(2026, 10, 25, 2, tzinfo=utc), 60, london
+    )
+    assert (first, second) == ("Sun 25 Oct 01:00 BST–01:00 GMT", "Sun 25 Oct 01:00 GMT–02:00 GMT")
+    normal = window_label(
+        dt.datetime(2026, 10, 26, 9, tzinfo=utc), dt.datetime(2026, 10, 26, 10, tzinfo=utc), 60, london
+    )
+    assert normal == "Mon 26 Oct 09:00–10:00"
+
+
+def test_odd_camera_ids_cannot_escape_the_output_folder(data: ReportData, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from retail_intel.report.build import write_chart_pngs
+
+    odd = replace(data.cameras[0], camera_id="../$x$/cam")
+    written = write_chart_pngs(replace(data, cameras=(odd,)), tmp_path / "out")
+    assert all(p.parent == tmp_path / "out" for p in written)
+    assert "heatmap-__x__cam.png" in {p.name for p in written}

@@ -55,5 +55,5 @@ def test_sample_report_holds_what_the_kpi_engine_gives(
     # The heatmap is drawn over the camera's picture, and the sample config's event on that day is marked.
     assert '<img alt="Heatmap of camera vtest" src="data:image/png;base64,' in html
     assert "latest picture;" in html  # not the blank canvas used when no picture was kept
-    assert "Campus open-day tour across the plaza" in html and 'id="period-0"' in html
+    assert "Campus open-day tour across the plaza" in html and 'id="traffic-period-0"' in html
     assert int(cards["peak_occupancy"]) >= 1

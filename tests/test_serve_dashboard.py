@@ -47,11 +47,8 @@ def test_report_json_is_the_report_with_the_engine_numbers(api: Api, site: Site)
     body = api.ok("/report/b1?date=2026-03-02")
     data = collect_report(load_config(site.config_dir), site.data_dir, "b1", DAY)
     assert body["section_order"] == list(SECTION_ORDER) == list(body["sections"])
-    # The same fragments as the HTML file, bar the heatmap PNG bytes' encoder metadata.
-    view = report_view(data)
-    for name in SECTION_ORDER:
-        if name != "heatmap":
-            assert body["sections"][name] == view.sections[name]
+    # The same fragments as the HTML file, byte for byte (heatmap picture included).
+    assert body["sections"] == report_view(data).sections
     assert [r["visitors"] for r in body["kpis"]] == data.traffic["visitors"].to_pylist() == [2, 1, 0, 1]
     assert [r["passed"] for r in body["kpis"]] == [1, 1, 0, 1]
     assert set(COMPARED_COLUMNS) <= set(body["kpis"][0])
@@ -59,7 +56,7 @@ def test_report_json_is_the_report_with_the_engine_numbers(api: Api, site: Site)
     assert body["summary"]["visitors"] == 4 and body["summary"]["peak_occupancy"] == 2
     assert [p["name"] for p in body["periods"]] == ["Spring coffee hour"]
     assert (body["first_day"], body["last_day"], body["data_last_day"]) == ("2026-03-02", "2026-03-02", "2026-03-02")
-    assert body["data_version"] == api.ok("/data-version")["version"]
+    assert body["data_version"] == api.ok("/data-version?branch=b1")["version"]
 
 
 def test_report_days_default_to_the_last_day_with_data(api: Api) -> None:
@@ -89,12 +86,12 @@ def test_report_bad_requests(api: Api, url: str, status: int, detail: str) -> No
 
 
 def test_new_data_changes_the_version_and_the_page(api: Api, site: Site) -> None:
-    before = api.ok("/data-version")["version"]
-    assert api.ok("/data-version")["version"] == before  # stable while nothing changes
+    before = api.ok("/data-version?branch=b1")["version"]
+    assert api.ok("/data-version?branch=b1")["version"] == before  # stable while nothing changes
     first = api.ok("/report/b1?date=2026-03-02")
     assert first["summary"]["visitors"] == 4
     write_b1_movements(site.data_dir, [("entered", at(15, 0), 60.0, at(15, 0))], key="b1-later")
-    after = api.ok("/data-version")["version"]
+    after = api.ok("/data-version?branch=b1")["version"]
     assert after != before
     second = api.ok("/report/b1?date=2026-03-02")
     assert second["data_version"] == after and second["summary"]["visitors"] == 4 + 1
@@ -102,7 +99,7 @@ def test_new_data_changes_the_version_and_the_page(api: Api, site: Site) -> None
     # A config edit changes it too (promotions are drawn).
     promotions = site.config_dir / "promotions.yaml"
     promotions.write_text(promotions.read_text() + "\n")
-    assert api.ok("/data-version")["version"] != after
+    assert api.ok("/data-version?branch=b1")["version"] != after
 
 
 def test_report_pages_are_cached_per_version(api: Api, site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,3 +119,53 @@ def test_report_pages_are_cached_per_version(api: Api, site: Site, monkeypatch: 
     write_b1_movements(site.data_dir, [("passed", at(16, 0), 1.0, at(16, 0))], key="b1-even-later")
     api.ok("/report/b1?date=2026-03-02")
     assert calls == ["drawn", "drawn"]
+
+
+def test_version_is_per_branch(api: Api, site: Site) -> None:
+    b1, b2 = api.ok("/data-version?branch=b1")["version"], api.ok("/data-version?branch=b2")["version"]
+    write_b1_movements(site.data_dir, [("entered", at(15, 0), 60.0, at(15, 0))], key="b1-later")
+    assert api.ok("/data-version?branch=b1")["version"] != b1
+    assert api.ok("/data-version?branch=b2")["version"] == b2  # another branch's data: no redraw there
+    assert api.get("/data-version?branch=zz").status_code == 404
+
+
+def test_a_view_asked_for_twice_at_once_is_drawn_once(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    from concurrent.futures import Future
+
+    import retail_intel.serve.dashboard as dashboard
+
+    drawing, waiting, release = threading.Event(), threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def slow_payload(*args: object, **kwargs: object) -> bytes:
+        calls.append(1)
+        drawing.set()
+        assert release.wait(30)
+        return b"{}"
+
+    class WatchedFuture(Future[bytes]):
+        def result(self, timeout: float | None = None) -> bytes:
+            waiting.set()  # a second caller is waiting for the first one's drawing
+            return super().result(timeout)
+
+    monkeypatch.setattr(dashboard, "report_payload", slow_payload)
+    monkeypatch.setattr(dashboard, "Future", WatchedFuture)
+    pages = dashboard.ReportPages(site.data_dir)
+    config = load_config(site.config_dir)
+    results: list[bytes] = []
+
+    def ask() -> None:
+        results.append(pages.get(config, "b1", DAY, None, "v1"))
+
+    first = threading.Thread(target=ask)
+    first.start()
+    assert drawing.wait(30)
+    second = threading.Thread(target=ask)
+    second.start()
+    assert waiting.wait(30)  # without the in-flight table the second would draw (and block) instead
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert calls == [1] and results == [b"{}", b"{}"]
+    assert pages.get(config, "b1", DAY, None, "v1") == b"{}" and calls == [1]  # and kept

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -30,7 +31,7 @@ def default_output(data: ReportData, fmt: ReportFormat) -> Path:
     days = data.first_day.isoformat()
     if data.last_day != data.first_day:
         days += f"_{data.last_day.isoformat()}"
-    stem = f"report-{data.branch_id}-{days}"
+    stem = f"report-{safe_file_name(data.branch_id)}-{days}"
     return Path(f"{stem}.html" if fmt == "html" else stem)
 
 
@@ -82,6 +83,12 @@ def write_report(
     return ReportOutput(data, fmt, write_chart_pngs(data, target))
 
 
+def safe_file_name(text: str) -> str:
+    """``text`` with anything but letters, digits, ``.``, ``_`` and ``-`` replaced by ``_`` (no path tricks)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", text).lstrip(".")
+    return cleaned or "_"
+
+
 def write_chart_pngs(data: ReportData, folder: Path) -> list[Path]:
     """``traffic.png``, ``occupancy.png``, ``conversion.png``, ``dwell.png`` and ``heatmap-<camera>.png``."""
     from retail_intel.report.charts import build_charts, heatmap_chart
@@ -90,5 +97,5 @@ def write_chart_pngs(data: ReportData, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     figures = dict(build_charts(data))
     for heat in data.cameras:
-        figures[f"heatmap-{heat.camera_id}"] = heatmap_chart(heat)
+        figures[f"heatmap-{safe_file_name(heat.camera_id)}"] = heatmap_chart(heat)
     return [atomic_write_bytes(figure_png(figure), folder / f"{name}.png") for name, figure in figures.items()]

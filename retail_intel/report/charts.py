@@ -3,9 +3,10 @@
 Figures are built with the object API (``matplotlib.figure.Figure``), never
 ``pyplot``: pyplot keeps global state, which the web server's threads would
 share, and it would pick a GUI backend; a bare Figure saves through the
-file format's own canvas and needs no display. Times are shown on the branch's own clock. Every plotted mark gets an
-SVG id (``visitors-0``, ``occupancy-peak`` ...), so a test or a browser can
-find it in the drawing.
+file format's own canvas and needs no display. Times are shown on the
+branch's own clock. Every plotted mark gets an SVG id (``visitors-0``,
+``period-0``, ``peak``, ``bar-3`` ...; the page prefixes them with the chart's
+name), so a test or a browser can find it in the drawing.
 """
 
 from __future__ import annotations
@@ -58,10 +59,22 @@ def _column(table: Any, name: str) -> list[Any]:
     return values
 
 
+def _active_spans(table: Any) -> tuple[list[dt.datetime], list[dt.datetime]]:
+    """Starts and ends of the windows in which anyone was seen or inside."""
+    rows = table.select(["window_start", "window_end", "visitors", "passed", "peak_occupancy"]).to_pylist()
+    active = [r for r in rows if r["visitors"] or r["passed"] or r["peak_occupancy"]]
+    return [r["window_start"] for r in active], [r["window_end"] for r in active]
+
+
 def x_limits(data: ReportData) -> tuple[dt.datetime, dt.datetime]:
-    """The time span drawn: opening hours widened to every window with data, else the whole range."""
-    starts = _column(data.traffic, "window_start") + _column(data.occupancy, "window_start")
-    ends = _column(data.traffic, "window_end") + _column(data.occupancy, "window_end")
+    """The time span drawn: opening hours, widened to every window where someone was seen.
+
+    Quiet windows (zeros) do not widen it: the KPI series covers whole days
+    between a branch's first and last movement, nights included.
+    """
+    traffic_starts, traffic_ends = _active_spans(data.traffic)
+    occupancy_starts, occupancy_ends = _active_spans(data.occupancy)
+    starts, ends = traffic_starts + occupancy_starts, traffic_ends + occupancy_ends
     if data.opening is not None:
         tz = data.tzinfo
         low = dt.datetime.combine(data.first_day, data.opening[0], tzinfo=tz).astimezone(dt.UTC)
@@ -151,8 +164,8 @@ def occupancy_chart(data: ReportData) -> Figure:
     table = data.occupancy
     starts, ends = _column(table, "window_start"), _column(table, "window_end")
     for name, column, colour, label in (
-        ("occupancy-peak", "peak_occupancy", PEAK, "peak"),
-        ("occupancy-average", "avg_occupancy", AVERAGE, "average"),
+        ("peak", "peak_occupancy", PEAK, "peak"),
+        ("average", "avg_occupancy", AVERAGE, "average"),
     ):
         x, y = _steps(starts, ends, _column(table, column))
         (line,) = axes.step(x, y, where="post", color=colour, linewidth=1.4, label=label)
@@ -179,12 +192,12 @@ def conversion_chart(data: ReportData) -> Figure:
     width = data.traffic_minutes / 1440
     centres = np.asarray(_num(_column(table, "window_start"))) + width / 2
     (line,) = axes.plot(centres, values, marker="o", markersize=4, color=VISITORS, linewidth=1.4, label="per window")
-    line.set_gid("conversion")
+    line.set_gid("line")
     if data.conversion is not None:
         overall = axes.axhline(
             data.conversion, color=CAPACITY, linestyle=":", linewidth=1.2, label=f"whole range ({data.conversion:.0%})"
         )
-        overall.set_gid("conversion-overall")
+        overall.set_gid("overall")
     _mark_periods(axes, data)
     _time_axis(axes, data)
     axes.set_ylim(0, 1.05)
@@ -218,12 +231,12 @@ def dwell_chart(data: ReportData) -> Figure:
     unit = "min" if minutes else "s"
     _, _, bars = axes.hist(values / scale, bins=dwell_bins(values) / scale, color=VISITORS, rwidth=0.9)
     for index, bar in enumerate(cast(BarContainer, bars)):
-        bar.set_gid(f"dwell-{index}")
+        bar.set_gid(f"bar-{index}")
     mean, median = float(values.mean()), float(np.median(values))
-    axes.axvline(mean / scale, color=PEAK, linewidth=1.2, label=f"mean {mean / scale:.1f} {unit}").set_gid("dwell-mean")
+    axes.axvline(mean / scale, color=PEAK, linewidth=1.2, label=f"mean {mean / scale:.1f} {unit}").set_gid("mean")
     axes.axvline(
         median / scale, color=CAPACITY, linestyle="--", linewidth=1.2, label=f"median {median / scale:.1f} {unit}"
-    ).set_gid("dwell-median")
+    ).set_gid("median")
     axes.set_xlabel(f"dwell time ({unit})")
     axes.set_ylabel("visitors")
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -269,7 +282,12 @@ def heatmap_chart(heat: CameraHeat) -> Figure:
     axes.set_xlim(0, heat.width)
     axes.set_ylim(heat.height, 0)
     axes.set_axis_off()
-    axes.set_title(f"camera {heat.camera_id}: {heat.people} people, {heat.samples:,} foot points", fontsize="medium")
+    # parse_math off: a "$" in a camera id is text, not a formula.
+    axes.set_title(
+        f"camera {heat.camera_id}: {heat.people} people, {heat.samples:,} foot points",
+        fontsize="medium",
+        parse_math=False,
+    )
     return figure
 
 

@@ -21,11 +21,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from retail_intel.errors import InputError
+from retail_intel.errors import DataError, InputError
 from retail_intel.kpis.compute import branch_info, compute_kpis_for, config_intervals, read_movement_inputs
 from retail_intel.movements.schema import TRAJECTORY_SCHEMA
 from retail_intel.report.heatmap import Grid, density_grid
-from retail_intel.storage import TRAJECTORIES_DIR, camera_frame_path, parquet_files
+from retail_intel.storage import TRAJECTORIES_DIR, camera_frame_path, is_plain_name, parquet_files
 
 if TYPE_CHECKING:
     from retail_intel.config.loader import Config
@@ -79,8 +79,9 @@ class ReportData:
     occupancy: pa.Table  # KPI_SCHEMA rows at occupancy_minutes
     dwell_seconds: tuple[float, ...]  # of every "entered" movement with enter_time in the range
     periods: tuple[Period, ...]
-    cameras: tuple[CameraHeat, ...]
+    cameras: tuple[CameraHeat, ...]  # cameras with trajectories in the range
     data_span: tuple[dt.date, dt.date] | None  # first and last local day with movements (any range)
+    cameras_without_paths: tuple[str, ...] = ()  # configured cameras with no trajectories in the range
     opening: tuple[dt.time, dt.time] | None = None  # earliest opening and latest closing over the days
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
@@ -206,6 +207,7 @@ def collect_report(
         pc.greater_equal(movements["enter_time"], pa.scalar(start, movements.schema.field("enter_time").type)),
         pc.less(movements["enter_time"], pa.scalar(end, movements.schema.field("enter_time").type)),
     )
+    heats, without_paths = _camera_heat(branch, data_dir, first_day, last_day, start, end)
     entered = movements.filter(pc.and_(in_range, pc.equal(movements["action_type"].cast(pa.string()), "entered")))
     return ReportData(
         branch_id=branch.id,
@@ -222,7 +224,8 @@ def collect_report(
         occupancy=kpis(occupancy_minutes),
         dwell_seconds=tuple(float(v) for v in entered["dwell_seconds"].to_pylist()),
         periods=tuple(_periods(config, branch_id, start, end)),
-        cameras=tuple(_camera_heat(branch, data_dir, first_day, last_day, start, end)),
+        cameras=tuple(heats),
+        cameras_without_paths=tuple(without_paths),
         data_span=span,
         opening=_opening(branch, first_day, last_day),
     )
@@ -286,13 +289,17 @@ def read_trajectory_points(files: Sequence[Path], start: dt.datetime, end: dt.da
     columns = ["camera_id", "customer_id", "time", "x", "y"]
     if not files:
         return TRAJECTORY_SCHEMA.empty_table().select(columns)
-    frame = (
-        pl.scan_parquet([str(p) for p in files], hive_partitioning=False)
-        .select(columns)
-        .filter((pl.col("time") >= start) & (pl.col("time") < end))
-        .collect()
-    )
-    return frame.to_arrow()
+    try:
+        frame = (
+            pl.scan_parquet([str(p) for p in files], hive_partitioning=False)
+            .select(columns)
+            .filter((pl.col("time") >= start) & (pl.col("time") < end))
+            .collect()
+        )
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise DataError(f"{files[0].parents[2]}: cannot read the trajectory Parquet files ({exc})") from exc
+    table = frame.to_arrow()
+    return table.cast(pa.schema([TRAJECTORY_SCHEMA.field(name) for name in columns]))
 
 
 def _frame_size(path: Path) -> tuple[int, int] | None:
@@ -308,34 +315,35 @@ def _frame_size(path: Path) -> tuple[int, int] | None:
 
 def _camera_heat(
     branch: Branch, data_dir: Path, first_day: dt.date, last_day: dt.date, start: dt.datetime, end: dt.datetime
-) -> list[CameraHeat]:
+) -> tuple[list[CameraHeat], list[str]]:
+    """A heatmap per camera with trajectories in the range, and the configured cameras without any."""
     points = read_trajectory_points(trajectory_files(data_dir, branch.id, first_day, last_day), start, end)
+    configured = [c.id for c in branch.cameras]
+    seen = set(points["camera_id"].to_pylist())
     heats = []
-    camera_ids = [c.id for c in branch.cameras]
-    seen_ids = sorted(set(points["camera_id"].to_pylist()) - set(camera_ids))
-    for camera_id in camera_ids + seen_ids:
+    for camera_id in configured + sorted(seen - set(configured)):
+        if camera_id not in seen:
+            continue
         rows = points.filter(pc.equal(points["camera_id"], camera_id))
+        xs, ys = rows["x"].to_numpy(), rows["y"].to_numpy()
         camera = branch.camera(camera_id)
         region = tuple(camera.region_points()) if camera is not None else ()
-        frame_path: Path | None = camera_frame_path(data_dir, branch.id, camera_id)
-        size = _frame_size(frame_path) if frame_path is not None and frame_path.is_file() else None
+        frame_path: Path | None = None
+        size = None
+        if is_plain_name(camera_id):  # ids become file names; an odd one has no picture
+            candidate = camera_frame_path(data_dir, branch.id, camera_id)
+            size = _frame_size(candidate) if candidate.is_file() else None
+            frame_path = candidate if size is not None else None
         if size is None:
-            frame_path = None
-            if rows.num_rows == 0:
-                continue  # nothing to draw and nothing to draw it on
-            xs = rows["x"].to_numpy()
-            ys = rows["y"].to_numpy()
             # No picture: a canvas just big enough for the points and the ROI.
-            region_x = [p[0] for p in region] or [0.0]
-            region_y = [p[1] for p in region] or [0.0]
-            size = (int(max(float(np.max(xs)), *region_x)) + 20, int(max(float(np.max(ys)), *region_y)) + 20)
+            right = max(float(np.max(xs)), *(p[0] for p in region), 0.0)
+            bottom = max(float(np.max(ys)), *(p[1] for p in region), 0.0)
+            size = (int(right) + 20, int(bottom) + 20)
         width, height = size
         heats.append(
             CameraHeat(
                 camera_id=camera_id,
-                density=density_grid(
-                    rows["x"].to_numpy(), rows["y"].to_numpy(), width=width, height=height, cell=HEATMAP_CELL
-                ),
+                density=density_grid(xs, ys, width=width, height=height, cell=HEATMAP_CELL),
                 width=width,
                 height=height,
                 region=region,
@@ -344,4 +352,4 @@ def _camera_heat(
                 people=len(set(rows["customer_id"].to_pylist())),
             )
         )
-    return heats
+    return heats, [c for c in configured if c not in seen]

@@ -98,10 +98,19 @@ def _table(table_id: str, headers: Sequence[tuple[str, str]], rows: Sequence[str
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def _ambiguous(local: dt.datetime) -> bool:
+    """True for a wall-clock time that happens twice (the repeated hour when clocks go back)."""
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+
+
 def window_label(start: dt.datetime, end: dt.datetime, minutes: int, tz: dt.tzinfo) -> str:
+    """``Sun 08 Feb 10:00–11:00`` on the branch's clock; zone names are added where the clock changes."""
     local_start, local_end = start.astimezone(tz), end.astimezone(tz)
     if minutes >= 1440:
         return local_start.strftime("%a %d %b %Y")
+    if _ambiguous(local_start) or _ambiguous(local_end) or local_start.utcoffset() != local_end.utcoffset():
+        # "01:00–01:00" would be meaningless on the night clocks go back.
+        return f"{local_start:%a %d %b %H:%M %Z}–{local_end:%H:%M %Z}"
     return f"{local_start:%a %d %b %H:%M}–{local_end:%H:%M}"
 
 
@@ -227,16 +236,21 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.1f} min"
 
 
-def _heatmap_section(cameras: Sequence[CameraHeat]) -> str:
-    if not cameras:
-        body = '<p class="note">No trajectories in this range: process video with this version to draw where people walked.</p>'
-    else:
-        body = "".join(
-            f'<figure class="heatmap" id="heatmap-{escape(heat.camera_id)}">'
-            f'<img alt="Heatmap of camera {escape(heat.camera_id)}" src="{png_data_uri(figure_png(charts.heatmap_chart(heat)))}">'
-            f"<figcaption>{escape(_heat_caption(heat))}</figcaption></figure>"
-            for heat in cameras
+def _heatmap_section(cameras: Sequence[CameraHeat], without: Sequence[str]) -> str:
+    body = "".join(
+        f'<figure class="heatmap" id="heatmap-{escape(heat.camera_id)}">'
+        f'<img alt="Heatmap of camera {escape(heat.camera_id)}" src="{png_data_uri(figure_png(charts.heatmap_chart(heat)))}">'
+        f"<figcaption>{escape(_heat_caption(heat))}</figcaption></figure>"
+        for heat in cameras
+    )
+    if without:
+        names = ", ".join(without)
+        body += (
+            f'<p class="note">No trajectories in this range for camera(s) {escape(names)}: footage processed '
+            "before trajectories were kept, or movements ingested from elsewhere, have none.</p>"
         )
+    elif not cameras:
+        body = '<p class="note">No trajectories in this range.</p>'
     return f'<section id="section-heatmap"><h2>Where people walked and stood</h2>{body}</section>'
 
 
@@ -275,14 +289,15 @@ def report_view(data: ReportData) -> ReportView:
         "traffic": lambda: _chart_section(
             "traffic",
             f"Visitors and passers-by per {traffic_unit}",
-            figure_svg(figures["traffic"]),
+            figure_svg(figures["traffic"], "traffic-"),
             "Visitors entered the region of interest and stayed at least the camera's min_dwell; "
-            f"passers-by were seen but did not.{shaded} Windows without footage are blank.",
+            f"passers-by were seen but did not.{shaded} An hour in which nobody was counted shows nothing, "
+            "whether the shop was empty or no camera was recording.",
         ),
         "occupancy": lambda: _chart_section(
             "occupancy",
             "Occupancy over the day",
-            figure_svg(figures["occupancy"]),
+            figure_svg(figures["occupancy"], "occupancy-"),
             f"People inside at once, per {occupancy_unit}: the peak and the time-weighted average, "
             f"against the branch's capacity of {data.capacity}.{shaded}",
             _occupancy_table(data),
@@ -290,17 +305,17 @@ def report_view(data: ReportData) -> ReportView:
         "conversion": lambda: _chart_section(
             "conversion",
             "Conversion proxy",
-            figure_svg(figures["conversion"]),
+            figure_svg(figures["conversion"], "conversion-"),
             f"Visitors / (visitors + passers-by) per {traffic_unit}; the dotted line is the whole range.{shaded}",
         ),
         "dwell": lambda: _chart_section(
             "dwell",
             "How long visitors stayed",
-            figure_svg(figures["dwell"]),
+            figure_svg(figures["dwell"], "dwell-"),
             f"Dwell time of the {len(data.dwell_seconds):,} visitors (time inside the region of interest).",
             _dwell_table(data),
         ),
-        "heatmap": lambda: _heatmap_section(data.cameras),
+        "heatmap": lambda: _heatmap_section(data.cameras, data.cameras_without_paths),
         "periods": lambda: _periods_section(data),
         "kpis": lambda: f'<section id="section-kpis"><h2>KPIs per {traffic_unit}</h2>{_kpi_table(rows)}</section>',
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import threading
 
 import matplotlib
@@ -21,13 +22,26 @@ PNG_DPI = 110
 _SAVING = threading.Lock()
 
 
-def figure_svg(figure: Figure) -> str:
-    """The figure as an ``<svg>`` element, ready to inline in HTML (no XML prologue)."""
+_ID = re.compile(r'\bid="([^"]+)"')
+_REFERENCE = re.compile(r'(url\(#|href="#)([^")]+)')
+
+
+def figure_svg(figure: Figure, id_prefix: str = "") -> str:
+    """The figure as an ``<svg>`` element, ready to inline in HTML (no XML prologue).
+
+    Matplotlib numbers its ids per figure (``axes_1``, clip paths...), so two
+    charts on one page would share ids; ``id_prefix`` is put in front of every
+    id and every reference to one, making them unique within the page.
+    """
     buffer = io.StringIO()
     with _SAVING, matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "retail-intel"}):
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
-    return text[text.index("<svg") :]
+    text = text[text.index("<svg") :]
+    if id_prefix:
+        text = _ID.sub(lambda m: f'id="{id_prefix}{m.group(1)}"', text)
+        text = _REFERENCE.sub(lambda m: f"{m.group(1)}{id_prefix}{m.group(2)}", text)
+    return text
 
 
 def figure_png(figure: Figure, dpi: int = PNG_DPI) -> bytes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
+from concurrent.futures import Future
 from importlib import resources
 from pathlib import Path as FsPath
 from typing import Annotated, Any
@@ -30,7 +31,7 @@ from retail_intel.serve.params import MAX_ID_LENGTH, IsoDate, bad_parameter
 
 router = APIRouter()
 
-# A dashboard view is drawn on request; three months keeps one under a few seconds.
+# A dashboard view is drawn on request; three months keeps one around a second.
 DASHBOARD_MAX_DAYS = 92
 _CACHED_PAGES = 16
 
@@ -58,20 +59,38 @@ class ReportPages:
     def __init__(self, data_dir: FsPath) -> None:
         self.data_dir = data_dir
         self._pages: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        # Views being drawn right now: a second request for one waits for it instead of drawing it again.
+        self._drawing: dict[tuple[Any, ...], Future[bytes]] = {}
         self._lock = threading.Lock()
 
     def get(self, config: Config, branch_id: str, first: dt.date | None, last: dt.date | None, version: str) -> bytes:
+        """The payload for these arguments: from memory, or drawn once however many ask at the same time."""
         key = (branch_id, first, last, version)
         with self._lock:
             if key in self._pages:
                 self._pages.move_to_end(key)
                 return self._pages[key]
-        body = report_payload(config, self.data_dir, branch_id, first, last, version)
-        with self._lock:
-            self._pages[key] = body
-            while len(self._pages) > _CACHED_PAGES:
-                self._pages.popitem(last=False)
-        return body
+            drawing = self._drawing.get(key)
+            owner = drawing is None
+            if drawing is None:
+                drawing = self._drawing[key] = Future()
+        if not owner:
+            return drawing.result()
+        try:
+            body = report_payload(config, self.data_dir, branch_id, first, last, version)
+        except BaseException as exc:
+            drawing.set_exception(exc)
+            raise
+        else:
+            drawing.set_result(body)
+            with self._lock:
+                self._pages[key] = body
+                while len(self._pages) > _CACHED_PAGES:
+                    self._pages.popitem(last=False)
+            return body
+        finally:
+            with self._lock:
+                del self._drawing[key]
 
 
 def report_payload(
@@ -138,10 +157,29 @@ async def static(name: str) -> Response:
     return Response(_resource(package, resource), media_type=media_type, headers=_NO_CACHE)
 
 
-@router.get("/data-version", response_model=DataVersion, tags=["status"])
-async def data_version(request: Request) -> Any:
-    """A token that changes when movements, trajectories, camera pictures or the config change (the dashboard polls it)."""
-    return {"version": await run_in_threadpool(_state(request).data_version)}
+@router.get(
+    "/data-version",
+    response_model=DataVersion,
+    responses={404: {"model": Problem, "description": "Unknown branch."}},
+    tags=["status"],
+)
+async def data_version(
+    request: Request,
+    branch: Annotated[
+        str | None,
+        Query(
+            description="Only what a report on this branch reads (404 if unknown).",
+            max_length=MAX_ID_LENGTH,
+            examples=["b1"],
+        ),
+    ] = None,
+) -> Any:
+    """A token that changes when the data or config behind a report changes (the dashboard polls it)."""
+    state = _state(request)
+    if branch is None:
+        return {"version": await run_in_threadpool(state.data_version)}
+    _, signature = state.config_signature_with(branch)
+    return {"version": await run_in_threadpool(state.data_version, branch, signature)}
 
 
 @router.get(
@@ -176,13 +214,14 @@ async def report(
 ) -> Response:
     """The HTML report's charts, heatmaps and KPI table for a branch and days, as the dashboard shows them."""
     state = _state(request)
-    config = state.config_with(branch_id)
+    # One look at the config: the page is drawn from, and cached under, the same version of it.
+    config, signature = state.config_signature_with(branch_id)
     first = date if date is not None else to
     if first is not None:
         try:
             check_days(first, to if to is not None else first, max_days=DASHBOARD_MAX_DAYS)
         except InputError as exc:
             raise bad_parameter("to" if to is not None else "date", str(exc)) from exc
-    version = await run_in_threadpool(state.data_version)
+    version = await run_in_threadpool(state.data_version, branch_id, signature)
     body = await run_in_threadpool(state.reports.get, config, branch_id, first, to, version)
     return JSONBytes(body)

@@ -218,12 +218,18 @@ def conform(table: pa.Table, schema: pa.Schema, *, what: str) -> pa.Table:
         raise DataError(f"{what}: columns of unexpected types ({exc})") from exc
 
 
-def picture_inputs(data_dir: Path) -> list[Path]:
-    """Trajectory Parquet files and camera pictures: what the dashboard draws besides movements."""
-    found = parquet_files(data_dir / TRAJECTORIES_DIR)
+def report_inputs(data_dir: Path, branch_id: str | None = None) -> list[Path]:
+    """Every file a report on ``branch_id`` (None: any branch) reads: movements, trajectories, camera pictures."""
+    if branch_id is not None and not is_plain_name(branch_id):
+        return []
+    found: list[Path] = []
+    for kind in (MOVEMENTS_DIR, TRAJECTORIES_DIR):
+        root = data_dir / kind
+        found.extend(parquet_files(root / branch_id if branch_id is not None else root))
     frames = data_dir / FRAMES_DIR
     if frames.is_dir():
-        found.extend(sorted(p for p in frames.glob("*/*.jpg") if not p.name.startswith(".")))
+        pattern = f"{branch_id}/*.jpg" if branch_id is not None else "*/*.jpg"
+        found.extend(sorted(p for p in frames.glob(pattern) if not p.name.startswith(".")))
     return found
 
 

@@ -175,14 +175,20 @@ class ServeState:
 
     # --- dashboard ------------------------------------------------------
 
-    def data_version(self) -> str:
-        """Changes whenever a movement, trajectory or camera-picture file, or the config, changes."""
+    def data_version(self, branch_id: str | None = None, config_signature: ConfigSignature | None = None) -> str:
+        """Changes whenever what a report on ``branch_id`` (all branches: None) is drawn from changes.
+
+        That is its movement and trajectory files, its camera pictures, the
+        config (``config_signature`` when the caller already holds the config
+        it stands for) and today's date, which is the default day of a branch
+        without data.
+        """
         digest = hashlib.blake2b(digest_size=8)
-        for described in self.movement_index.files():
-            digest.update(f"{described.path}\0{described.key}\n".encode())
-        for path in files.picture_inputs(self.data_dir):
+        for path in files.report_inputs(self.data_dir, branch_id):
             digest.update(f"{path}\0{files.file_key(path)}\n".encode())
-        digest.update(repr(self.configs.get_with_signature()[1]).encode())
+        signature = config_signature if config_signature is not None else self.configs.get_with_signature()[1]
+        digest.update(repr(signature).encode())
+        digest.update(_now().date().isoformat().encode())
         return digest.hexdigest()
 
     # --- health ---------------------------------------------------------
