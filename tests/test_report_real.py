@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +50,9 @@ def test_sample_report_holds_what_the_kpi_engine_gives(
             "mean_dwell_seconds",
         ):
             assert row[column] == raw(engine[column]), column
+    # One visitors bar and one passers-by bar per KPI window in the drawing itself.
+    assert len(re.findall(r'id="traffic-visitors-\d+"', html)) == len(engine_rows)
+    assert len(re.findall(r'id="traffic-passed-\d+"', html)) == len(engine_rows)
     assert int(cards["visitors"]) == sum(r["visitors"] for r in engine_rows) == summary["entered"]
     assert int(cards["passed"]) == sum(r["passed"] for r in engine_rows) == summary["passed"]
 
