@@ -60,6 +60,16 @@ FormatOpt = Annotated[
     typer.Option("--format", "-f", help="Output: a Rich table, or JSON / CSV on stdout for piping."),
 ]
 
+
+class EngineChoice(enum.StrEnum):
+    duckdb = "duckdb"
+    polars = "polars"
+
+
+EngineOpt = Annotated[
+    EngineChoice, typer.Option("--engine", help="Compute the KPIs with DuckDB SQL or Polars (same results).")
+]
+
 DEFAULT_CONFIG = Path("config")
 DEFAULT_DATA_DIR = Path("retail_data")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import sys
 from typing import Annotated, Any
 
@@ -15,6 +14,8 @@ from retail_intel.cli.common import (
     DEFAULT_DATA_DIR,
     ConfigDir,
     DataDir,
+    EngineChoice,
+    EngineOpt,
     FormatOpt,
     OutputFormat,
     err,
@@ -22,12 +23,6 @@ from retail_intel.cli.common import (
     render_rows,
     to_json,
 )
-
-
-class EngineChoice(enum.StrEnum):
-    duckdb = "duckdb"
-    polars = "polars"
-
 
 _STAGES = {"kpis": "writing hourly KPIs", "features": "writing features"}
 
@@ -44,9 +39,7 @@ def etl(
     branch: Annotated[
         str | None, typer.Option("--branch", "-b", help="Only this branch id (default: every active branch).")
     ] = None,
-    engine: Annotated[
-        EngineChoice, typer.Option("--engine", help="Compute the KPIs with DuckDB SQL or Polars (same results).")
-    ] = EngineChoice.duckdb,
+    engine: EngineOpt = EngineChoice.duckdb,
     config: ConfigDir = DEFAULT_CONFIG,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     fmt: FormatOpt = OutputFormat.table,

@@ -17,6 +17,8 @@ from retail_intel.cli.common import (
     DEFAULT_DATA_DIR,
     ConfigDir,
     DataDir,
+    EngineChoice,
+    EngineOpt,
     OutputFormat,
     err,
     parse_time_option,
@@ -33,11 +35,6 @@ class KpiFormat(enum.StrEnum):
     json = "json"
     csv = "csv"
     parquet = "parquet"
-
-
-class EngineChoice(enum.StrEnum):
-    duckdb = "duckdb"
-    polars = "polars"
 
 
 # What the Rich table shows: the KPIs a store manager reads first. JSON, CSV
@@ -92,9 +89,7 @@ def kpis(
         KpiFormat,
         typer.Option("--format", "-f", help="table, json or csv (stdout or -o), or parquet (needs -o)."),
     ] = KpiFormat.table,
-    engine: Annotated[
-        EngineChoice, typer.Option("--engine", help="Compute with DuckDB SQL or Polars (same results).")
-    ] = EngineChoice.duckdb,
+    engine: EngineOpt = EngineChoice.duckdb,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the result to this file instead of stdout.")
     ] = None,

@@ -10,17 +10,22 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from retail_intel.cli.common import DEFAULT_CONFIG, DEFAULT_DATA_DIR, ConfigDir, DataDir, err, out, parse_date_option
+from retail_intel.cli.common import (
+    DEFAULT_CONFIG,
+    DEFAULT_DATA_DIR,
+    ConfigDir,
+    DataDir,
+    EngineChoice,
+    EngineOpt,
+    err,
+    out,
+    parse_date_option,
+)
 
 
 class ReportFormatChoice(enum.StrEnum):
     html = "html"
     png = "png"
-
-
-class EngineChoice(enum.StrEnum):
-    duckdb = "duckdb"
-    polars = "polars"
 
 
 def report(
@@ -50,9 +55,7 @@ def report(
     allow_empty: Annotated[
         bool, typer.Option("--allow-empty", help="Write the report even when the days have no movements.")
     ] = False,
-    engine: Annotated[
-        EngineChoice, typer.Option("--engine", help="Compute the KPIs with DuckDB SQL or Polars (same results).")
-    ] = EngineChoice.duckdb,
+    engine: EngineOpt = EngineChoice.duckdb,
     config: ConfigDir = DEFAULT_CONFIG,
     data_dir: DataDir = DEFAULT_DATA_DIR,
 ) -> None:
