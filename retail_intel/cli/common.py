@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from retail_intel.errors import InputError
@@ -72,6 +73,23 @@ EngineOpt = Annotated[
 
 DEFAULT_CONFIG = Path("config")
 DEFAULT_DATA_DIR = Path("retail_data")
+
+
+def counting_progress(unit: str) -> Progress:
+    """A transient bar on stderr: task description, bar, done/total ``unit``, elapsed time.
+
+    Off when stderr is not a terminal, so logs and pipes get no control codes.
+    """
+    return Progress(
+        TextColumn("[bold]{task.description}[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
 
 
 def parse_time_option(value: str | None, name: str) -> dt.datetime | None:

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from retail_intel.cli.common import (
     DEFAULT_CONFIG,
@@ -16,6 +15,7 @@ from retail_intel.cli.common import (
     DataDir,
     FormatOpt,
     OutputFormat,
+    counting_progress,
     err,
     parse_date_option,
     render_rows,
@@ -52,17 +52,8 @@ def demo_data(
     from retail_intel.demo import generate_demo
 
     first = parse_date_option(start, "--start")
-    with Progress(
-        TextColumn("[bold]writing movements[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("branch-days"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as progress:
-        task = progress.add_task("demo", total=branches * days)
+    with counting_progress("branch-days") as progress:
+        task = progress.add_task("writing movements", total=branches * days)
         summary = generate_demo(
             config,
             data_dir,

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from retail_intel.cli.common import (
     DEFAULT_CONFIG,
@@ -18,6 +17,7 @@ from retail_intel.cli.common import (
     EngineOpt,
     FormatOpt,
     OutputFormat,
+    counting_progress,
     err,
     parse_time_option,
     render_rows,
@@ -61,16 +61,7 @@ def etl(
     since = parse_time_option(start, "--from")
     until = parse_time_option(end, "--to")
     loaded = load_config(config)
-    with Progress(
-        TextColumn("[bold]{task.description}[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("branches"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as progress:
+    with counting_progress("branches") as progress:
         task = progress.add_task("computing hourly KPIs", total=None)
 
         def report(stage: str, done: int, total: int) -> None:
