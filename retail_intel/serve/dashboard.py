@@ -160,7 +160,10 @@ async def static(name: str) -> Response:
 @router.get(
     "/data-version",
     response_model=DataVersion,
-    responses={404: {"model": Problem, "description": "Unknown branch."}},
+    responses={
+        404: {"model": Problem, "description": "Unknown branch."},
+        422: {"model": ValidationProblem, "description": "A parameter is invalid; detail names it."},
+    },
     tags=["status"],
 )
 async def data_version(
