@@ -356,3 +356,9 @@ def test_odd_camera_ids_cannot_escape_the_output_folder(data: ReportData, tmp_pa
     written = write_chart_pngs(replace(data, cameras=(odd,)), tmp_path / "out")
     assert all(p.parent == tmp_path / "out" for p in written)
     assert "heatmap-__x__cam.png" in {p.name for p in written}
+
+
+def test_only_a_last_day_means_that_one_day(config: Config, site: Site) -> None:
+    earlier = dt.date(2026, 2, 27)
+    data = collect_report(config, site.data_dir, "b1", None, earlier)
+    assert (data.first_day, data.last_day, data.visitors) == (earlier, earlier, 0)

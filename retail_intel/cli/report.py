@@ -76,8 +76,6 @@ def report(
 
     first = parse_date_option(date, "--date")
     last = parse_date_option(to, "--to")
-    if last is not None and first is None:
-        first = last  # --to alone: that one day
     loaded = load_config(config)
     began = time.perf_counter()
     with err.status("Computing KPIs and drawing the report...", spinner="dots"):

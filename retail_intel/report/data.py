@@ -115,6 +115,15 @@ class ReportData:
     def has_movements(self) -> bool:
         return self.visitors + self.passed > 0
 
+    @property
+    def mean_dwell(self) -> float | None:
+        """Mean dwell of the range's visitors in seconds (None without visitors)."""
+        return float(np.mean(self.dwell_seconds)) if self.dwell_seconds else None
+
+    @property
+    def median_dwell(self) -> float | None:
+        return float(np.median(self.dwell_seconds)) if self.dwell_seconds else None
+
 
 def report_granularity(days: int) -> tuple[int, int]:
     """(traffic window, occupancy window) in minutes for a report of ``days`` days.
@@ -170,14 +179,17 @@ def collect_report(
 ) -> ReportData:
     """The numbers and pictures of a report on ``branch_id`` for ``first_day`` .. ``last_day`` (local dates).
 
-    ``first_day`` defaults to the last day with movements (today when there
-    are none); ``last_day`` to ``first_day``. A range without movements gives
+    ``first_day`` defaults to ``last_day`` when only that is given, else to
+    the last day with movements (today when there are none); ``last_day``
+    defaults to ``first_day``. A range without movements gives
     empty series, not an error: a closed day is a fact worth showing.
     """
     branch = config.branch(branch_id)
     tz = branch.tzinfo
     movements = read_movement_inputs(data_dir, [branch_id])
     span = movement_span(movements, tz)
+    if first_day is None and last_day is not None:
+        first_day = last_day  # only the last day given: that one day
     if first_day is None:
         first_day = span[1] if span is not None else dt.datetime.now(tz).date()
     if last_day is None:

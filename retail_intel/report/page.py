@@ -188,7 +188,7 @@ def _chart_section(name: str, heading: str, svg: str, caption: str, numbers: str
 
 
 def _summary(data: ReportData) -> str:
-    dwell = np.asarray(data.dwell_seconds)
+    mean, median = data.mean_dwell, data.median_dwell
     cards = [
         ("visitors", "visitors", data.visitors, f"{data.visitors:,}"),
         ("passed", "passers-by", data.passed, f"{data.passed:,}"),
@@ -199,18 +199,8 @@ def _summary(data: ReportData) -> str:
             "–" if data.conversion is None else f"{data.conversion:.0%}",
         ),
         ("peak_occupancy", "peak occupancy", data.peak_occupancy, f"{data.peak_occupancy} of {data.capacity}"),
-        (
-            "mean_dwell",
-            "mean dwell",
-            float(dwell.mean()) if dwell.size else None,
-            _duration(dwell.mean()) if dwell.size else "–",
-        ),
-        (
-            "median_dwell",
-            "median dwell",
-            float(np.median(dwell)) if dwell.size else None,
-            _duration(np.median(dwell)) if dwell.size else "–",
-        ),
+        ("mean_dwell", "mean dwell", mean, "–" if mean is None else _duration(mean)),
+        ("median_dwell", "median dwell", median, "–" if median is None else _duration(median)),
     ]
     items = "".join(
         f'<div class="card" data-name="{key}" data-value="{_raw(value)}"><span class="value">{escape(shown)}</span>'

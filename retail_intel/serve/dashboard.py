@@ -17,7 +17,6 @@ from importlib import resources
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
-import numpy as np
 from fastapi import APIRouter, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -102,7 +101,6 @@ def report_payload(
 
     data = collect_report(config, data_dir, branch_id, first, last, max_days=DASHBOARD_MAX_DAYS)
     view = report_view(data)
-    dwell = np.asarray(data.dwell_seconds)
     span = data.data_span
     return dumps(
         {
@@ -123,8 +121,8 @@ def report_payload(
                 "conversion": data.conversion,
                 "peak_occupancy": data.peak_occupancy,
                 "capacity": data.capacity,
-                "mean_dwell_seconds": float(dwell.mean()) if dwell.size else None,
-                "median_dwell_seconds": float(np.median(dwell)) if dwell.size else None,
+                "mean_dwell_seconds": data.mean_dwell,
+                "median_dwell_seconds": data.median_dwell,
             },
             "periods": [{"kind": p.kind, "name": p.name, "start": p.start, "end": p.end} for p in data.periods],
             "sections": view.sections,
@@ -219,12 +217,13 @@ async def report(
     state = _state(request)
     # One look at the config: the page is drawn from, and cached under, the same version of it.
     config, signature = state.config_signature_with(branch_id)
-    first = date if date is not None else to
-    if first is not None:
+    first, last = date or to, to or date  # one of them alone means that one day, as in collect_report
+    if first is not None and last is not None:
+        # Checked here as well as in collect_report, so a bad range is a 422 naming its parameter.
         try:
-            check_days(first, to if to is not None else first, max_days=DASHBOARD_MAX_DAYS)
+            check_days(first, last, max_days=DASHBOARD_MAX_DAYS)
         except InputError as exc:
             raise bad_parameter("to" if to is not None else "date", str(exc)) from exc
     version = await run_in_threadpool(state.data_version, branch_id, signature)
-    body = await run_in_threadpool(state.reports.get, config, branch_id, first, to, version)
+    body = await run_in_threadpool(state.reports.get, config, branch_id, date, to, version)
     return JSONBytes(body)
