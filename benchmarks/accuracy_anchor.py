@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from retail_intel.movements.tracks import Track, TrackAccumulator
+from retail_intel.vision.detections import Detections
 from retail_intel.vision.offline import prepare_ultralytics
 from retail_intel.vision.video import fingerprint
 
@@ -87,7 +88,8 @@ def anchor_run(video: Path, imgsz: int, fps: float, cache_dir: Path = ANCHOR_DIR
     acc = TrackAccumulator()
     for frame in np.unique(rows[:, 0]).astype(int).tolist():
         r = rows[rows[:, 0] == frame]
-        acc.add(frame, frame / fps, r[:, 1].astype(np.int64), r[:, 2:6].astype(np.float32), r[:, 6].astype(np.float32))
+        boxes = Detections(r[:, 2:6].astype(np.float32), r[:, 6].astype(np.float32), r[:, 1].astype(np.int64))
+        acc.add(frame, frame / fps, boxes)
     return AnchorRun(acc.tracks(), int(meta["frames"]), float(meta["seconds"]), float(meta["cpu_seconds"]))
 
 

@@ -114,14 +114,14 @@ def ensure(
     plan: ProcessPlan, *, fresh: bool = False, cache_dir: Path = CACHE_DIR
 ) -> tuple[DetectionCache, ProcessResult | None]:
     """The recorded detections for ``plan``; runs ``process_video`` for real (returning its result) if needed."""
-    floor = dataclasses.replace(plan, detector=dataclasses.replace(plan.detector, conf=CONF_FLOOR))
+    floor = dataclasses.replace(plan, settings=plan.settings.model_copy(update={"conf": CONF_FLOOR}))
     inner = default_detector_factory(floor)
     path = cache_path(plan, inner.name, cache_dir)
     if path.exists() and not fresh:
         return load(path), None
     recorder = RecordingDetector(inner, plan.detector.conf)
     cpu_before = cpu_seconds()
-    result = process_video(plan, detector_factory=lambda _plan: recorder)
+    result = process_video(plan, detector_factory=lambda _plan: recorder, reuse_tracks=False)
     cpu = cpu_seconds() - cpu_before
     found = sorted(recorder.found.items())
     meta = {

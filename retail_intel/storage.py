@@ -14,13 +14,16 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from retail_intel.errors import DataError
+from retail_intel.errors import DataError, InputError
 
 MOVEMENTS_DIR = "movements"
 KPIS_DIR = "kpis"
 FEATURES_DIR = "features"
 TRAJECTORIES_DIR = "trajectories"
 FRAMES_DIR = "frames"
+TRACKS_DIR = "tracks"
+# Runs over part of a video (--max-frames) write a whole data tree of their own here.
+PREVIEWS_DIR = "previews"
 
 
 def _current_umask() -> int:
@@ -40,8 +43,15 @@ def _readable(path: Path) -> None:
     os.chmod(path, _FILE_MODE)
 
 
+def _refuse_special(path: Path) -> None:
+    # A rename would put a regular file in place of a device or pipe (-o /dev/null)
+    if path.exists() and not path.is_file():
+        raise InputError(f"{path}: exists and is not a regular file; give a file path to write")
+
+
 def atomic_write_table(table: pa.Table, path: Path) -> Path:
     """Write ``table`` to ``path`` so the file appears whole or not at all."""
+    _refuse_special(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -60,6 +70,7 @@ def atomic_write_table(table: pa.Table, path: Path) -> Path:
 
 def atomic_write_bytes(data: bytes, path: Path) -> Path:
     """Write ``data`` to ``path`` atomically (JSON sidecars, ledgers)."""
+    _refuse_special(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -188,7 +188,7 @@ def test_sample_clips_writes_clips_and_a_template(tmp_path: Path) -> None:
 
 
 def _request(video: Path, tmp_path: Path) -> ProcessRequest:
-    return ProcessRequest(video=video, branch="b1", data_dir=tmp_path / "data", roi="100,80,220,200", fps=10)
+    return ProcessRequest.create(video=video, branch="b1", data_dir=tmp_path / "data", roi="100,80,220,200", fps=10)
 
 
 def test_audit_against_hand_counts(tmp_path: Path) -> None:

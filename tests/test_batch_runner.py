@@ -10,16 +10,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 
 from retail_intel.batch.ledger import DONE, FAILED, Ledger, ledger_path
 from retail_intel.batch.runner import EXIT_PARTIAL, Runtime
+from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.movements.events import customer_id
 from retail_intel.movements.store import read_movements
+from retail_intel.pipeline.plan import ProcessPlan
 from retail_intel.pipeline.run import source_key
+from retail_intel.vision.detections import Detections
 from retail_intel.vision.video import fingerprint
 
-from .batch_fakes import stayer_and_passers, write_scene
+from .batch_fakes import BlobDetector, stayer_and_passers, write_scene
 from .batch_helpers import (
     RUNTIME,
     batch,
@@ -75,13 +80,56 @@ def test_another_roi_redoes_the_files_and_replaces_their_output(root: Path) -> N
     archive = make_archive(root)
     batch(archive, root)
     original = rows(root / "data")
-    narrow = batch(archive, root, settings={"roi": "100,80,160,200"})
+    narrow = batch(archive, root, settings=CameraSettings(roi="100,80,160,200"))
     assert narrow.done == 6
     assert n_movement_files(root / "data") == 6
     assert rows(root / "data") != original
     back = batch(archive, root)  # the old ROI again: its files were overwritten since, so redo
     assert back.done == 6
     assert rows(root / "data") == original
+
+
+class CountingBlobs:
+    """The blob detector factory, counting the frames its detectors see (inline: one process)."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+
+    def __call__(self, plan: ProcessPlan) -> BlobDetector:
+        factory = self
+
+        class Counting(BlobDetector):
+            def detect(self, frame: npt.NDArray[np.uint8], frame_index: int) -> Detections:
+                factory.frames += 1
+                return super().detect(frame, frame_index)
+
+        return Counting()
+
+
+def test_a_tracking_setting_in_the_config_redoes_the_camera_and_a_judging_one_rejudges(root: Path) -> None:
+    archive = make_archive(root)
+    counting = CountingBlobs()
+    runtime = Runtime(counting, RUNTIME.model_identity)
+    assert batch(archive, root, runtime=runtime).done == 6
+    first = counting.frames
+    assert first > 0
+    config = root / "config" / "branches.yaml"
+    original = config.read_text()
+    # a tracker threshold of the door camera: its three files are detected again, the till's skipped
+    config.write_text(original.replace("      - id: door\n", "      - id: door\n        new_track_conf: 0.9\n"))
+    tracked = batch(archive, root, runtime=runtime)
+    assert (tracked.done, tracked.skipped) == (3, 3)
+    detected = counting.frames
+    assert first < detected < 2 * first  # the door's files only
+    # only the ROI of both cameras: every file is judged again from its stored tracks, nothing detected
+    config.write_text(config.read_text().replace("roi: [100, 80, 220, 200]", "roi: [100, 80, 160, 200]"))
+    rejudged = batch(archive, root, runtime=runtime)
+    assert rejudged.done == 6 and counting.frames == detected
+    # the same rows as a full run with the new settings into an empty data directory
+    assert batch(archive, root, data="fresh").done == 6
+    assert rows(root / "data") == rows(root / "fresh")
+    entries = [e for e in Ledger.load(root / "data").entries() if e.status == DONE]
+    assert all(e.tracks_hash and e.judge_hash for e in entries)
 
 
 def test_another_model_redoes_the_files(root: Path) -> None:

@@ -119,7 +119,7 @@ def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
 def test_stream_drop_is_recorded_reconnected_and_people_flushed(server: Server, tmp_path: Path) -> None:
     data = tmp_path / "data"
     plan = make_plan(
-        ProcessRequest(
+        ProcessRequest.create(
             video=Path("live"),
             branch="b1",
             data_dir=data,

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from retail_intel.live.people import OpenFragments, PeoplePool
 from retail_intel.movements.stitch import StitchSettings, stitch
 from retail_intel.movements.tracks import Track
+from retail_intel.vision.detections import Detections
 
 IDLE_S = 3.0  # the track buffer: a fragment is closed this long after its last sample
 STEP_S = 0.5  # how often the session looks for finished people
@@ -106,12 +107,12 @@ def test_a_tracker_id_seen_again_after_closing_is_a_new_fragment() -> None:
     frags = OpenFragments()
     box = np.array([[10, 10, 40, 100]], np.float32)
     conf = np.array([0.9], np.float32)
-    ids = np.array([7], np.int64)
-    frags.add(0, 0.0, ids, box, conf)
-    frags.add(1, 0.1, ids, box, conf)
+    seen = Detections(box, conf, tracker_id=np.array([7], np.int64))
+    frags.add(0, 0.0, seen)
+    frags.add(1, 0.1, seen)
     assert frags.close_idle(2.0, 3.0) == []
     (first,) = frags.close_idle(3.2, 3.0)
-    frags.add(40, 4.0, ids, box, conf)
+    frags.add(40, 4.0, seen)
     (second,) = frags.close_all()
     assert (first.track_id, len(first)) == (1, 2)
     assert (second.track_id, len(second)) == (2, 1)

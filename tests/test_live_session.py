@@ -27,7 +27,7 @@ URL = "rtsp://admin:secret@10.0.0.7:554/stream1"
 def plan_for(data_dir: Path, **kw: object) -> ProcessPlan:
     args: dict[str, object] = {"video": Path("live"), "branch": "b1", "data_dir": data_dir, "roi": ROI}
     args.update(kw)
-    return make_plan(ProcessRequest(**args))  # type: ignore[arg-type]
+    return make_plan(ProcessRequest.create(**args))  # type: ignore[arg-type]
 
 
 def three_visits(frame: int) -> list[Box]:

@@ -29,7 +29,7 @@ def request(video: Path, data_dir: Path, **kw: object) -> ProcessRequest:
         "start_time": START,
     }
     args.update(kw)
-    return ProcessRequest(**args)  # type: ignore[arg-type]
+    return ProcessRequest.create(**args)  # type: ignore[arg-type]
 
 
 def run(req: ProcessRequest, script=two_people):  # type: ignore[no-untyped-def]

@@ -23,7 +23,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.errors import InputError, VideoError
+from retail_intel.pipeline.loop import detect_in_batches
 from retail_intel.vision.detections import Detections, Detector
 
 TARGET_HEIGHT_PX = 120
@@ -118,16 +120,8 @@ def sample_frames(video: Path, count: int) -> tuple[list[Frame], tuple[int, int]
 
 
 def _detect_frames(detector: Detector, frames: Sequence[Frame]) -> list[Detections]:
-    # batched like the process loop does, so the speed is the speed ``process`` gets
-    size = max(1, int(getattr(detector, "batch_size", 1)))
-    out: list[Detections] = []
-    for lo in range(0, len(frames), size):
-        chunk = list(frames[lo : lo + size])
-        if len(chunk) > 1 and hasattr(detector, "detect_batch"):
-            out.extend(detector.detect_batch(chunk, list(range(lo, lo + len(chunk)))))
-        else:
-            out.extend(detector.detect(f, lo + i) for i, f in enumerate(chunk))
-    return out
+    # batched as the frame loop batches, so the speed is the speed ``process`` gets
+    return detect_in_batches(detector, frames)
 
 
 def _run_candidate(detector: Detector, frames: Sequence[Frame]) -> tuple[float, int, list[float]]:
@@ -219,17 +213,21 @@ def calibrate_camera(
         data_dir=Path("."),
         config_dir=config_dir if branch else None,
         camera=camera,
-        # without a camera the ROI does not matter here: the whole frame will do
-        roi=None if branch else f"0,0,{info.width},{info.height}",
-        model=model,
-        backend=backend,
-        device=device,
+        layers=(
+            CameraSettings(
+                # without a camera the ROI does not matter here: the whole frame will do
+                roi=None if branch else (0, 0, info.width, info.height),
+                model=model,
+                backend=backend,  # checked by the model
+                device=device,
+            ),
+        ),
     )
     base = make_plan(request)
 
     def make(imgsz: int, tiles: int) -> Detector:
-        spec = dataclasses.replace(base.detector, imgsz=imgsz, tiles=tiles, conf=FOUND_CONF)
-        return default_detector_factory(dataclasses.replace(base, detector=spec))
+        settings = base.settings.model_copy(update={"imgsz": imgsz, "tiles": tiles, "conf": FOUND_CONF})
+        return default_detector_factory(dataclasses.replace(base, settings=settings))
 
     return calibrate(video, make, frames=frames, candidates=candidates)
 

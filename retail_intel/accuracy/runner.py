@@ -8,9 +8,6 @@ over the ground-truth tracks) or a CSV of hand counts per time slice.
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,11 +26,26 @@ from retail_intel.accuracy.mot import boxes_to_tracks, read_mot, tracks_to_boxes
 from retail_intel.errors import InputError
 from retail_intel.pipeline import run as pipeline_run
 from retail_intel.pipeline.plan import ProcessRequest, make_plan
-from retail_intel.pipeline.run import DetectorFactory, ProgressFn, RunSummary, process_video
+from retail_intel.pipeline.run import DetectorFactory, ProgressFn, count_video
 
 # Any fixed time will do: audit results never reach the data directory.
-_AUDIT_START = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 DEFAULT_MOT_SLICES = 10
+
+
+@dataclass(frozen=True)
+class AuditRun:
+    """What the audited run counted (nothing is written)."""
+
+    video: str
+    model: str
+    fps: float
+    frames: int
+    duration_s: float
+    people: int
+    entered: int
+    passed: int
+    line_in: int
+    line_out: int
 
 
 @dataclass(frozen=True)
@@ -41,7 +53,7 @@ class AuditReport:
     video: str
     truth: str
     truth_kind: str  # "mot" or "hand counts"
-    run: RunSummary
+    run: AuditRun
     slices: list[SliceCounts]
     measures: list[MeasureAudit]
     level: float
@@ -78,18 +90,16 @@ def audit_video(
     kind = truth_kind(truth)
     hand = read_hand_counts(truth) if kind == "hand counts" else None
     gt = read_mot(truth) if kind == "mot" else None
-    with tempfile.TemporaryDirectory(prefix="retail-intel-audit-") as scratch:
-        plan = make_plan(
-            dataclasses.replace(request, data_dir=Path(scratch), start_time=request.start_time or _AUDIT_START)
-        )
-        factory = detector_factory or pipeline_run.default_detector_factory
-        result = process_video(plan, detector_factory=factory, progress=progress)
-    people = result.judgement.people
+    plan = make_plan(request)
+    factory = detector_factory or pipeline_run.default_detector_factory
+    video_tracks, judgement = count_video(plan, detector_factory=factory, progress=progress)
+    duration_s = video_tracks.frames / video_tracks.fps
+    people = judgement.people
     ours = event_times(people, plan.rules)
     tracking: TrackingScores | None = None
     if gt is not None:
-        fps = result.summary.fps
-        duration = result.summary.duration_s
+        fps = video_tracks.fps
+        duration = duration_s
         slices = even_slices(duration, slice_s or duration / DEFAULT_MOT_SLICES)
         truth_tracks = boxes_to_tracks(gt, fps)
         expected = counts_per_slice(event_times(truth_tracks, plan.rules), slices)
@@ -100,7 +110,7 @@ def audit_video(
         assert hand is not None
         slices = [s for s, _ in hand]
         expected = [c for _, c in hand]
-        _check_slices_within(slices, result.summary.duration_s, truth)
+        _check_slices_within(slices, duration_s, truth)
         if plan.rules.line is None and any(m.startswith("line_") for e in expected for m in e):
             raise InputError(
                 f"{truth}: has line counts but camera {plan.camera_id} has no counting line; "
@@ -112,7 +122,14 @@ def audit_video(
         video=str(request.video),
         truth=str(truth),
         truth_kind=kind,
-        run=result.summary,
+        run=AuditRun(
+            video=str(request.video),
+            model=video_tracks.model,
+            fps=video_tracks.fps,
+            frames=video_tracks.frames,
+            duration_s=duration_s,
+            **{k: judgement.counts[k] for k in ("people", "entered", "passed", "line_in", "line_out")},
+        ),
         slices=pairs,
         measures=audit_measures(pairs, level=level),
         level=level,

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.config.loader import Config
 from retail_intel.config.models import Branch, Camera
 from retail_intel.errors import InputError
@@ -38,27 +39,9 @@ VIDEO_SUFFIXES = frozenset(
 MANIFEST_SUFFIXES = frozenset({".txt", ".list", ".csv"})
 _GLOB_CHARS = frozenset("*?[")
 PATH_COLUMNS = ("path", "video", "file")
-# Manifest columns that set one file's processing, named like the flags of
-# ``retail-intel process`` (``min_dwell`` for --min-dwell).
-SETTING_COLUMNS = (
-    "roi",
-    "zone",
-    "line",
-    "passby_zone",
-    "model",
-    "imgsz",
-    "conf",
-    "device",
-    "tiles",
-    "backend",
-    "precision",
-    "motion_threshold",
-    "fps",
-    "min_dwell",
-    "min_track",
-    "track_buffer",
-    "stride",
-)
+# Manifest columns that set one file's processing: one per camera setting,
+# named like the fields of a camera in branches.yaml (``min_dwell`` for --min-dwell).
+SETTING_COLUMNS = CameraSettings.setting_names()
 _KNOWN_COLUMNS = frozenset({*PATH_COLUMNS, "branch", "camera", "start", *SETTING_COLUMNS})
 
 

@@ -58,6 +58,9 @@ class LedgerEntry:
     frames: int = 0
     seconds: float = 0.0
     reason: str | None = None
+    # the settings hash split by stage: same tracks hash, other judge hash = re-judged from stored tracks
+    tracks_hash: str | None = None
+    judge_hash: str | None = None
     recorded_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
 
     @property

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -26,8 +26,9 @@ from retail_intel.batch.chains import JOIN_GAP_S, link_segments
 from retail_intel.batch.discover import discover
 from retail_intel.batch.executors import Executor, InlineExecutor, PoolExecutor, RayExecutor, import_ray
 from retail_intel.batch.ledger import DONE, FAILED, Ledger, LedgerEntry, file_stat
-from retail_intel.batch.segments import Rejected, Segment, job_key, prepare, weights_identity
+from retail_intel.batch.segments import Rejected, Segment, job_key, prepare, stage_hash, weights_identity
 from retail_intel.batch.work import SegmentOutcome, SegmentTask, failure_reason
+from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.config.loader import Config, load_config
 from retail_intel.errors import InputError, RetailIntelError
 from retail_intel.pipeline.plan import DetectorSpec
@@ -45,7 +46,8 @@ class BatchRequest:
     source: str  # folder, glob pattern or manifest
     config_dir: Path
     data_dir: Path
-    settings: Mapping[str, Any] = field(default_factory=dict)  # ProcessRequest fields given as flags
+    settings: CameraSettings = field(default_factory=CameraSettings)  # the flags' settings layer
+    max_frames: int | None = None  # a preview of each file: written under previews/
     workers: int | None = None  # local: 1 by default; ray: the cluster's CPUs
     executor: str = "local"
     address: str | None = None  # ray: cluster address (auto, ray://host:10001); None starts a local Ray
@@ -207,6 +209,8 @@ def _entry_for(item: _Item, outcome: SegmentOutcome, prev_key: str | None, data_
         size=segment.size,
         mtime_ns=segment.mtime_ns,
         settings_hash=settings,
+        tracks_hash=stage_hash(segment.plan, "track"),
+        judge_hash=stage_hash(segment.plan, "judge"),
         model_hash=model,
         prev_key=prev_key,
         branch=segment.plan.branch_id,
@@ -408,7 +412,11 @@ def _cost(segment: Segment) -> float:
 def _prepare_all(request: BatchRequest, config: Config, ledger: Ledger, jobs: list[Any]) -> list[Segment | Rejected]:
     # Threads: probing and hashing wait on the disk and OpenCV, not on Python.
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="retail-intel-prepare") as pool:
-        return list(pool.map(lambda job: prepare(job, config, request.data_dir, request.settings, ledger), jobs))
+        return list(
+            pool.map(
+                lambda job: prepare(job, config, request.data_dir, request.settings, ledger, request.max_frames), jobs
+            )
+        )
 
 
 def run_batch(

@@ -10,27 +10,21 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from retail_intel.batch.discover import FileJob
 from retail_intel.batch.ledger import Ledger
+from retail_intel.config.camera_settings import CameraSettings, Stage, settings_layer
 from retail_intel.config.loader import Config
-from retail_intel.errors import InputError, RetailIntelError, VideoError
+from retail_intel.errors import RetailIntelError, VideoError
 from retail_intel.pipeline.plan import DetectorSpec, ProcessPlan, ProcessRequest, make_plan
 from retail_intel.pipeline.start_time import resolve_start_time
-from retail_intel.timeutil import parse_duration
 from retail_intel.vision.video import fingerprint, probe
 
 # Bump when the per-file work changes its output for the same input, so that
 # every ledger entry written before is redone.
-PIPELINE_VERSION = 1
-
-_INT_SETTINGS = ("imgsz", "tiles", "stride")
-_FLOAT_SETTINGS = ("conf", "motion_threshold", "fps")
-_DURATION_SETTINGS = ("min_dwell", "min_track", "track_buffer")
+PIPELINE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -68,45 +62,28 @@ class Rejected:
     camera: str | None = None
 
 
-def parse_settings(settings: tuple[tuple[str, str], ...], where: str) -> dict[str, Any]:
-    """A manifest row's setting columns as :class:`ProcessRequest` values."""
-    out: dict[str, Any] = {}
-    for name, text in settings:
-        try:
-            if name in _INT_SETTINGS:
-                out[name] = int(text)
-            elif name in _FLOAT_SETTINGS:
-                out[name] = float(text)
-            elif name in _DURATION_SETTINGS:
-                out[name] = parse_duration(text)
-            else:
-                out[name] = text
-        except ValueError as exc:
-            kind = "an integer" if name in _INT_SETTINGS else "a number"
-            raise InputError(f"{where}: {name}: expected {kind}, got {text!r}") from exc
-        except InputError as exc:
-            raise InputError(f"{where}: {name}: {exc}") from exc
-    return out
+def parse_settings(settings: tuple[tuple[str, str], ...], where: str) -> CameraSettings:
+    """A manifest row's setting columns as one settings layer (columns are :class:`CameraSettings` fields)."""
+    return settings_layer({name: text for name, text in settings if text.strip()}, where=f"{where}: column ")
 
 
 def settings_hash(plan: ProcessPlan, start_time: dt.datetime) -> str:
-    """Hash of everything in the plan that shapes the output (not where the video lies)."""
+    """Hash of everything in the plan that shapes the output: every tracking and judging setting."""
     identity = {
         "pipeline": PIPELINE_VERSION,
-        "branch": plan.branch_id,
-        "camera": plan.camera_id,
         "start_time": start_time.isoformat(),
-        "rules": asdict(plan.rules),
-        "detector": asdict(plan.detector),
-        "fps": plan.fps_override,
-        "min_track": plan.min_track_s,
-        "track_buffer": plan.track_buffer_s,
-        "stride": plan.stride,
-        "motion_threshold": plan.motion_threshold,
+        "track": plan.stage_identity("track"),
+        "judge": plan.stage_identity("judge"),
         "max_frames": plan.max_frames,
     }
     text = json.dumps(identity, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def stage_hash(plan: ProcessPlan, stage: Stage) -> str:
+    """Hash of one stage's settings, recorded in the ledger beside the whole settings hash."""
+    text = json.dumps(plan.stage_identity(stage), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def job_key(video_fingerprint: str, settings: str, model: str, prev_key: str | None) -> str:
@@ -116,30 +93,24 @@ def job_key(video_fingerprint: str, settings: str, model: str, prev_key: str | N
 
 def weights_identity(spec: DetectorSpec) -> str:
     """sha256 of the detector weights the plan would load (a folder: of all its files)."""
-    from retail_intel.vision.weights import resolve_weights, sha256_of
+    from retail_intel.vision.weights import weights_identity as identity
 
-    weights = resolve_weights(spec.model)
-    if weights.is_file():
-        return sha256_of(weights)
-    digest = hashlib.sha256()
-    for path in sorted(p for p in weights.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(weights)).encode())
-        digest.update(sha256_of(path).encode())
-    return digest.hexdigest()
+    return identity(spec.model)
 
 
-def plan_for(job: FileJob, config: Config, data_dir: Path, flags: Mapping[str, Any]) -> ProcessPlan:
+def plan_for(
+    job: FileJob, config: Config, data_dir: Path, flags: CameraSettings, max_frames: int | None = None
+) -> ProcessPlan:
     """The job's plan: manifest row settings win over batch flags, which win over the camera's config."""
-    values = dict(flags)
-    values.update(parse_settings(job.settings, job.mapped_by))
     request = ProcessRequest(
         video=job.video,
         branch=job.branch,
         data_dir=data_dir,
         config_dir=config.source_dir if job.camera_in_config else None,
         camera=job.camera,
+        layers=(flags, parse_settings(job.settings, job.mapped_by)),
         start_time=job.start_time,
-        **values,
+        max_frames=max_frames,
     )
     plan = make_plan(request)
     if not job.camera_in_config:
@@ -149,11 +120,16 @@ def plan_for(job: FileJob, config: Config, data_dir: Path, flags: Mapping[str, A
 
 
 def prepare(
-    job: FileJob, config: Config, data_dir: Path, flags: Mapping[str, Any], ledger: Ledger
+    job: FileJob,
+    config: Config,
+    data_dir: Path,
+    flags: CameraSettings,
+    ledger: Ledger,
+    max_frames: int | None = None,
 ) -> Segment | Rejected:
     """Resolve and check one file; a :class:`Rejected` says why it cannot run."""
     try:
-        plan = plan_for(job, config, data_dir, flags)
+        plan = plan_for(job, config, data_dir, flags, max_frames)
         info = probe(job.video)
         fps = plan.fps_override or info.header_fps
         if not fps or fps <= 0:

@@ -108,7 +108,12 @@ def run_segment(
         permanent = isinstance(exc, RetailIntelError)
         return SegmentOutcome(task.index, task.key, False, failure_reason(exc), worker=worker, permanent=permanent)
     movements = result.output.relative_to(data_dir)
-    trajectories = Path(TRAJECTORIES_DIR, *movements.parts[1:]) if movements.parts[0] == MOVEMENTS_DIR else None
+    # movements/<branch>/... (previews/movements/... for a preview) -> the same under trajectories/
+    parts = list(movements.parts)
+    trajectories = None
+    if MOVEMENTS_DIR in parts:
+        parts[parts.index(MOVEMENTS_DIR)] = TRAJECTORIES_DIR
+        trajectories = Path(*parts)
     return SegmentOutcome(
         task.index,
         task.key,

@@ -190,11 +190,13 @@ def audit_check(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from retail_intel.accuracy.runner import audit_video
+    from retail_intel.cli.settings_flags import settings_from_flags
     from retail_intel.pipeline.plan import ProcessRequest
     from retail_intel.timeutil import parse_duration
 
+    layer = settings_from_flags({"roi": roi, "line": line, "fps": fps})
     request = ProcessRequest(
-        video=video, branch=branch, data_dir=Path("."), config_dir=config, camera=camera, roi=roi, line=line, fps=fps
+        video=video, branch=branch, data_dir=Path("."), config_dir=config, camera=camera, layers=(layer,)
     )
     bar = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err

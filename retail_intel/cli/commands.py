@@ -10,6 +10,9 @@ def register(app: typer.Typer) -> None:
     from retail_intel.cli import process
 
     process.register(app)
+    from retail_intel.cli import tracks
+
+    tracks.register(app)
     from retail_intel.cli import config_cmds
 
     config_cmds.register(app)

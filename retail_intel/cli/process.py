@@ -21,7 +21,12 @@ from retail_intel.cli.common import (
     parse_time_option,
     to_json,
 )
+from retail_intel.cli.settings_flags import with_setting_flags
+from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.errors import InputError
+from retail_intel.pipeline.plan import ProcessRequest, make_plan
+from retail_intel.pipeline.run import process_file, summary_rows
+from retail_intel.storage import PREVIEWS_DIR
 from retail_intel.timeutil import parse_duration
 
 PROCESS_HELP = """Turn a recorded video into one movement event per person (entered / passed), as Parquet.
@@ -72,6 +77,7 @@ def _config_or_none(config: Path, explicit: bool) -> Path | None:
     return None
 
 
+@with_setting_flags
 def process(
     ctx: typer.Context,
     video: Annotated[
@@ -89,15 +95,6 @@ def process(
     camera: Annotated[
         str | None, typer.Option("--camera", help="Camera id in the branch config (default: the branch's first).")
     ] = None,
-    roi: Annotated[str | None, typer.Option("--roi", help="Rectangle ROI x1,y1,x2,y2 in pixels.")] = None,
-    zone: Annotated[str | None, typer.Option("--zone", help="Polygon ROI 'x,y x,y x,y ...' in pixels.")] = None,
-    line: Annotated[
-        str | None,
-        typer.Option("--line", help="Directional counting line 'x1,y1 x2,y2[:left|right]' (in side; default left)."),
-    ] = None,
-    passby_zone: Annotated[
-        str | None, typer.Option("--passby-zone", help="Polygon of the pavement outside: seen there = passed.")
-    ] = None,
     start_time: Annotated[
         str | None,
         typer.Option(
@@ -106,47 +103,17 @@ def process(
             "(camera filename_pattern) or the container's creation time.",
         ),
     ] = None,
-    fps: Annotated[float | None, typer.Option("--fps", help="True frame rate when the header is wrong.")] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model", help="Ultralytics weights: path or name (.pt, .onnx, OpenVINO folder). Default: bundled."
-        ),
-    ] = None,
-    imgsz: Annotated[int | None, typer.Option("--imgsz", help="Detector input size in pixels (default 640).")] = None,
-    conf: Annotated[float | None, typer.Option("--conf", help="Detection confidence threshold (default 0.1).")] = None,
-    device: Annotated[str | None, typer.Option("--device", help="cpu, cuda or cuda:N (default: cpu).")] = None,
-    tiles: Annotated[
-        int | None, typer.Option("--tiles", help="Split frames into N x N tiles for small people (default 1).")
-    ] = None,
-    backend: Annotated[
-        str | None,
-        typer.Option(
-            "--backend",
-            help="Inference engine: auto (OpenVINO on CPU when installed, exported once and cached), openvino, torch.",
-        ),
-    ] = None,
-    stride: Annotated[
-        int | None, typer.Option("--stride", min=1, help="Run the detector on every N-th frame (default 1).")
-    ] = None,
-    motion_threshold: Annotated[
-        float | None,
-        typer.Option(
-            "--motion-threshold",
-            help="Share of pixels that must change for a frame to be detected again (default 0.0005; 0 = every frame).",
-        ),
-    ] = None,
-    min_dwell: Annotated[
-        str | None, typer.Option("--min-dwell", help="Time inside the ROI to count as entered (default 2s).")
-    ] = None,
-    min_track: Annotated[
-        str | None, typer.Option("--min-track", help="Drop tracks shorter than this as noise (default 1s).")
-    ] = None,
     save_video: Annotated[
         Path | None, typer.Option("--save-video", help="Also write an annotated video (boxes, ids, ROI, counts).")
     ] = None,
     max_frames: Annotated[
-        int | None, typer.Option("--max-frames", help="Only process the first N frames (for a quick look).")
+        int | None,
+        typer.Option(
+            "--max-frames",
+            min=1,
+            help="Only process the first N frames, for a quick look: written under DATA_DIR/previews/, "
+            "never over the full result.",
+        ),
     ] = None,
     config: ConfigDir = DEFAULT_CONFIG,
     data_dir: DataDir = DEFAULT_DATA_DIR,
@@ -175,44 +142,36 @@ def process(
     flush: Annotated[
         str | None, typer.Option("--flush", help="Stream URL: write finished people this often (default 5m).")
     ] = None,
+    settings: CameraSettings = CameraSettings(),
 ) -> None:
-    from retail_intel.pipeline.plan import ProcessRequest, make_plan
-    from retail_intel.pipeline.run import process_video, summary_rows
-
-    if (duration is not None or flush is not None) and _dispatch(video) != "live":
-        raise InputError("--duration and --flush are for a live stream URL (rtsp://, http://, ...), not files")
-    if _dispatch(video) == "batch":
+    kind = _dispatch(video)
+    # flag -> (given, the kinds of source it is for)
+    scoped = {
+        "--branch": (branch is not None, ("video", "live")),
+        "--camera": (camera is not None, ("video", "live")),
+        "--start-time": (start_time is not None, ("video",)),
+        "--save-video": (save_video is not None, ("video",)),
+        "--workers": (workers is not None, ("batch",)),
+        "--executor": (executor != "local", ("batch",)),
+        "--address": (address is not None, ("batch",)),
+        "--no-kpis": (no_kpis, ("batch",)),
+        "--retry-failed": (retry_failed, ("batch",)),
+        "--duration": (duration is not None, ("live",)),
+        "--flush": (flush is not None, ("live",)),
+    }
+    for name, (given, kinds) in scoped.items():
+        if given and kind not in kinds:
+            raise InputError(f"{name} is for {' or '.join(_KIND_NAMES[k] for k in kinds)}, not {_KIND_NAMES[kind]}")
+    if kind == "batch":
         from retail_intel.batch.runner import BatchRequest
         from retail_intel.cli.process_batch import process_batch
 
-        for name, given in (("--branch", branch), ("--camera", camera), ("--start-time", start_time)):
-            if given is not None:
-                raise InputError(f"{name} is for one video; a batch takes it from the config or the manifest")
-        if save_video is not None:
-            raise InputError("--save-video is for one video, not a batch")
-        flags = {
-            "roi": roi,
-            "zone": zone,
-            "line": line,
-            "passby_zone": passby_zone,
-            "model": model,
-            "imgsz": imgsz,
-            "conf": conf,
-            "device": device,
-            "tiles": tiles,
-            "backend": backend,
-            "stride": stride,
-            "motion_threshold": motion_threshold,
-            "fps": fps,
-            "min_dwell": parse_duration(min_dwell) if min_dwell is not None else None,
-            "min_track": parse_duration(min_track) if min_track is not None else None,
-            "max_frames": max_frames,
-        }
         batch = BatchRequest(
             source=video,
             config_dir=config,
             data_dir=data_dir,
-            settings={k: v for k, v in flags.items() if v is not None},
+            settings=settings,
+            max_frames=max_frames,
             workers=workers,
             executor=executor,
             address=address,
@@ -224,51 +183,36 @@ def process(
     if branch is None:
         # optional only because a batch maps each file: one video still needs it (usage error, exit 2)
         raise typer.BadParameter("one video needs --branch ID", ctx=ctx, param_hint="'--branch' / '-b'")
-    batch_only = {
-        "--workers": workers is not None,
-        "--executor": executor != "local",
-        "--address": address is not None,
-        "--no-kpis": no_kpis,
-        "--retry-failed": retry_failed,
-    }
-    for name, used in batch_only.items():
-        if used:
-            raise InputError(f"{name} is for a batch (a folder, a glob pattern or a manifest), not one video")
-    video_path = Path(video)
     source = ctx.get_parameter_source("config")
     config_given = source is not None and source.name != "DEFAULT"
     request = ProcessRequest(
-        video=video_path,
+        video=Path(video),
         branch=branch,
         data_dir=data_dir,
         config_dir=_config_or_none(config, config_given),
         camera=camera,
-        roi=roi,
-        zone=zone,
-        line=line,
-        passby_zone=passby_zone,
-        model=model,
-        imgsz=imgsz,
-        conf=conf,
-        device=device,
-        tiles=tiles,
-        backend=backend,
-        stride=stride,
-        motion_threshold=motion_threshold,
-        fps=fps,
-        min_dwell=parse_duration(min_dwell) if min_dwell is not None else None,
-        min_track=parse_duration(min_track) if min_track is not None else None,
+        layers=(settings,),
         start_time=parse_time_option(start_time, "--start-time"),
         save_video=save_video,
         max_frames=max_frames,
     )
-    plan = make_plan(request)
-    if _dispatch(video) == "live":
-        from retail_intel.cli.process_live import live_options, refuse_file_only, run_live
+    if kind == "live":
+        from retail_intel.cli.process_live import live_options, run_live
 
-        refuse_file_only({"--start-time": start_time is not None})
-        run_live(plan, live_options(video, duration=duration, flush=flush), fmt=fmt, quiet=quiet)
+        run_live(make_plan(request), live_options(video, duration=duration, flush=flush), fmt=fmt, quiet=quiet)
         return
+    _process_file(request, fmt=fmt, quiet=quiet)
+
+
+_KIND_NAMES = {
+    "video": "one video",
+    "batch": "a batch (a folder, a glob pattern or a manifest)",
+    "live": "a live stream URL (rtsp://, http://, ...)",
+}
+
+
+def _process_file(request: ProcessRequest, *, fmt: OutputFormat, quiet: bool) -> None:
+    """One recorded video: a progress bar while it runs, then its summary."""
     bar = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -279,7 +223,7 @@ def process(
         console=err,
         disable=quiet,
     )
-    task = bar.add_task(video_path.name, total=None, fps=0.0, start=False)
+    task = bar.add_task(request.video.name, total=None, fps=0.0, start=False)
 
     def progress(done: int, total: int | None) -> None:
         # Started on the first decoded frame, so input errors print no empty bar.
@@ -290,7 +234,7 @@ def process(
         bar.update(task, completed=done, total=total, fps=done / elapsed if elapsed > 0 else 0.0)
 
     try:
-        result = process_video(plan, progress=progress)
+        result = process_file(request, progress=progress)
     finally:
         bar.stop()
 
@@ -303,7 +247,7 @@ def process(
 
         render_rows(summary_rows(summary), fmt)
         return
-    table = Table(title=f"{video_path.name}: branch {summary.branch_id}, camera {summary.camera_id}")
+    table = Table(title=f"{request.video.name}: branch {summary.branch_id}, camera {summary.camera_id}")
     table.add_column("")
     table.add_column("", justify="right")
     for label, value in (
@@ -317,6 +261,7 @@ def process(
         ("frames", summary.frames),
         ("video duration", f"{summary.duration_s:.1f} s at {summary.fps:g} fps"),
         ("recording start", f"{summary.start_time} ({summary.start_time_source})"),
+        ("tracks", summary.tracks),
         ("seconds taken", f"{summary.seconds_taken:.1f} s ({summary.processing_fps:.1f} fps)"),
         ("model", summary.model),
         ("movements", summary.output),
@@ -324,6 +269,11 @@ def process(
     ):
         table.add_row(label, str(value))
     out.print(table)
+    if summary.preview:
+        err.print(
+            f"[yellow]preview of the first {summary.frames} frames: written under {request.data_dir / PREVIEWS_DIR}, "
+            "the full result (if any) is unchanged[/yellow]"
+        )
 
 
 def snapshot(

@@ -18,7 +18,6 @@ from rich.table import Table
 from rich.text import Text
 
 from retail_intel.cli.common import OutputFormat, err, out, render_rows, to_json
-from retail_intel.errors import InputError
 from retail_intel.live.session import LiveOptions, LiveResult, LiveStatus, process_stream
 from retail_intel.live.signals import stop_on_signals
 from retail_intel.live.urls import redact_url
@@ -34,13 +33,6 @@ def live_options(url: str, *, duration: str | None, flush: str | None) -> LiveOp
         flush_s=parse_duration(flush or DEFAULT_FLUSH),
         duration_s=parse_duration(duration) if duration is not None else None,
     )
-
-
-def refuse_file_only(given: dict[str, bool]) -> None:
-    """Options that make no sense for a stream (``--start-time``: a stream's time is the clock's)."""
-    for name, used in given.items():
-        if used:
-            raise InputError(f"{name} is for recorded files; a live stream is timed by this machine's clock")
 
 
 def _clock(value: dt.datetime | None, plan: ProcessPlan) -> str:

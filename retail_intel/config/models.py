@@ -16,6 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from retail_intel.config.camera_settings import CameraSettings
+from retail_intel.config.camera_settings import EntranceLine as EntranceLine
+
 Point = tuple[float, float]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -99,108 +102,27 @@ def _coerce_range(value: object) -> object:
 OpeningSpan = Annotated[TimeRange, BeforeValidator(_coerce_range)]
 
 
-class EntranceLine(_Model):
-    """A directional counting line: crossing from the ``out`` side to the ``in`` side counts in.
+class Camera(CameraSettings):
+    """One camera of a branch, the region of interest it watches and its processing settings.
 
-    ``in_side`` is ``left`` or ``right`` as seen walking from ``start`` to ``end``
-    in image coordinates (y grows downwards).
-    """
-
-    start: Point
-    end: Point
-    in_side: Literal["left", "right"] = "left"
-    # Foot points must leave a band of this many pixels around the line before a
-    # crossing counts, so jitter on the line is not counted as many crossings.
-    band_px: float = Field(default=10.0, ge=0)
-
-    @model_validator(mode="after")
-    def _not_degenerate(self) -> EntranceLine:
-        if self.start == self.end:
-            raise ValueError(f"start and end must differ, got both {self.start}")
-        return self
-
-
-class DetectionSettings(_Model):
-    """Per-camera detector and tracker settings; command-line flags override them."""
-
-    model: str | None = None
-    imgsz: int | None = Field(default=None, ge=32, le=4096)
-    conf: float | None = Field(default=None, gt=0, lt=1)
-    device: str | None = None
-    tiles: int | None = Field(default=None, ge=1, le=4, description="split the frame into tiles x tiles")
-    fps: float | None = Field(default=None, gt=0, description="true frame rate when the header is wrong")
-    min_dwell: float | None = Field(default=None, ge=0, description="seconds inside the ROI to count as entered")
-    min_track: float | None = Field(default=None, ge=0, description="tracks shorter than this (s) are noise")
-    track_buffer: float | None = Field(default=None, gt=0, description="seconds a lost track is kept")
-    new_track_conf: float | None = Field(
-        default=None, gt=0, lt=1, description="confidence a detection needs to start a new track"
-    )
-    stride: int | None = Field(default=None, ge=1, description="run detection on every n-th frame")
-    backend: Literal["auto", "openvino", "torch"] | None = Field(
-        default=None, description="inference engine: auto picks OpenVINO on CPU when installed"
-    )
-    precision: Literal["auto", "f32"] | None = Field(
-        default=None, description="OpenVINO precision: auto (bf16 where the CPU has AMX) or f32"
-    )
-    motion_threshold: float | None = Field(
-        default=None, ge=0, lt=1, description="share of pixels that must change to run the detector; 0 = always"
-    )
-
-
-class Camera(DetectionSettings):
-    """One camera of a branch and the region of interest it watches.
-
-    Exactly one of ``roi`` (rectangle x1,y1,x2,y2) or ``zone`` (polygon) is given.
+    Exactly one of ``roi`` (rectangle x1,y1,x2,y2) or ``zone`` (polygon) is given;
+    every other processing setting is declared once in :class:`CameraSettings`.
     """
 
     id: str = Field(min_length=1)
-    roi: tuple[float, float, float, float] | None = None
-    zone: list[Point] | None = None
-    line: EntranceLine | None = None
-    passby_zone: list[Point] | None = None
     # strftime-style pattern matched against the file name's stem, e.g.
     # "cam1_%Y%m%d_%H%M%S"; the parsed time is taken in the branch's timezone.
     filename_pattern: str | None = None
 
-    @field_validator("roi", mode="before")
-    @classmethod
-    def _roi_shape(cls, value: object) -> object:
-        if isinstance(value, list | tuple) and len(value) != 4:
-            raise ValueError(f"must be [x1, y1, x2, y2] (4 numbers), got {len(value)} values")
-        return value
-
-    @field_validator("roi")
-    @classmethod
-    def _roi_ordered(cls, value: tuple[float, float, float, float] | None) -> tuple[float, float, float, float] | None:
-        if value is not None:
-            x1, y1, x2, y2 = value
-            if x2 <= x1 or y2 <= y1:
-                raise ValueError(f"must have x1 < x2 and y1 < y2, got {list(value)}")
-        return value
-
-    @field_validator("zone", "passby_zone", mode="before")
-    @classmethod
-    def _points_shape(cls, value: object) -> object:
-        if isinstance(value, list | tuple):
-            for index, point in enumerate(value):
-                if not isinstance(point, list | tuple) or len(point) != 2:
-                    raise ValueError(f"point #{index + 1} must be [x, y], got {point!r}")
-        return value
-
-    @field_validator("zone", "passby_zone")
-    @classmethod
-    def _enough_points(cls, value: list[Point] | None) -> list[Point] | None:
-        if value is not None and len(value) < 3:
-            raise ValueError(f"must have at least 3 points [x, y], got {len(value)}")
-        return value
-
     @model_validator(mode="after")
-    def _one_region(self) -> Camera:
-        if self.roi is not None and self.zone is not None:
-            raise ValueError("give either roi (x1,y1,x2,y2) or zone (polygon), not both")
+    def _needs_region(self) -> Camera:
         if self.roi is None and self.zone is None:
             raise ValueError("needs a region: roi [x1, y1, x2, y2] or zone [[x, y], ...]")
         return self
+
+    def settings(self) -> CameraSettings:
+        """This camera's processing settings as a layer (without its id and file name pattern)."""
+        return CameraSettings.model_validate(self.given())
 
     def region_points(self) -> list[Point]:
         """The ROI as a polygon, whichever form the YAML used."""

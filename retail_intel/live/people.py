@@ -19,10 +19,9 @@ from array import array
 from collections.abc import Iterable
 
 import numpy as np
-import numpy.typing as npt
 
 from retail_intel.movements.stitch import StitchSettings, stitch
-from retail_intel.movements.tracks import Track
+from retail_intel.movements.tracks import Track, TrackedBoxes
 from retail_intel.pipeline.continuity import stitch_horizon
 
 _COLUMNS = ("frame", "t", "x", "y", "height", "confidence", "width")
@@ -46,15 +45,12 @@ class OpenFragments:
     def __len__(self) -> int:
         return len(self._columns)
 
-    def add(
-        self,
-        frame: int,
-        t: float,
-        track_ids: npt.NDArray[np.int64],
-        xyxy: npt.NDArray[np.float32],
-        confidence: npt.NDArray[np.float32],
-    ) -> None:
-        for tid, box, conf in zip(track_ids.tolist(), xyxy.tolist(), confidence.tolist(), strict=True):
+    def add(self, frame: int, t: float, boxes: TrackedBoxes) -> None:
+        if boxes.tracker_id is None:
+            raise ValueError("open fragments take tracked boxes (tracker_id set)")
+        for tid, box, conf in zip(
+            boxes.tracker_id.tolist(), boxes.xyxy.tolist(), boxes.confidence.tolist(), strict=True
+        ):
             fid = self._by_tracker.get(int(tid))
             if fid is None:
                 fid = self._next_id

@@ -36,11 +36,11 @@ from retail_intel.live.stream import (
 )
 from retail_intel.live.urls import redact_url
 from retail_intel.movements.events import Judgement, SourceInfo, judge
+from retail_intel.pipeline.loop import FrameLoop, LoopSettings
 from retail_intel.pipeline.plan import ProcessPlan
 from retail_intel.pipeline.run import DetectorFactory, default_detector_factory
 from retail_intel.storage import camera_frame_path
-from retail_intel.vision.detections import Detections, Detector
-from retail_intel.vision.motion import MotionGate
+from retail_intel.vision.detections import Detector
 from retail_intel.vision.tracker import ByteTracker, TrackerSettings
 
 # Used for the tracker when neither --fps nor the stream header gives a
@@ -146,13 +146,11 @@ class _Session:
         self.pending: list[Judgement] = []
         self.writer = FlushWriter(plan.data_dir, plan.branch_id, plan.camera_id, self.session_id, plan.rules)
         self.record = record_path(plan.data_dir, plan.camera_id, self.session_id)
-        self.gate = MotionGate(plan.motion_threshold)
-        self.tracker: ByteTracker | None = None
-        self.last_detections: Detections | None = None
+        self.loop: FrameLoop | None = None  # made on the first frame, once the frame rate is known
         self.frame_size: tuple[int, int] | None = None
         self.stream_fps = 0.0
         self.tracker_fps = 0.0
-        self.frames = self.detected = self.still = 0
+        self.frames = 0
         self.totals = dict.fromkeys(
             ("people", "entered", "passed", "not_counted", "line_in", "line_out", "dropped_tracks", "fragments"), 0
         )
@@ -180,6 +178,8 @@ class _Session:
                 )
         self.stream_fps = frame.stream_fps
         self.tracker_fps = fps / self.plan.stride
+        settings = LoopSettings(self.plan.stride, self.plan.motion_threshold, self.plan.tracker, fps)
+        self.loop = FrameLoop(self.detector, settings, self.fragments)
         # The camera's picture, as the batch job keeps one: heatmaps are drawn over it.
         from retail_intel.vision.annotate import write_image
 
@@ -210,24 +210,11 @@ class _Session:
             self.first_frame(frames[0])
         for frame in frames:
             self.check_size(frame)
-        due = [f for f in frames if f.index % self.plan.stride == 0]
-        fresh = [f for f in due if self.gate.should_detect(f.image) or self.last_detections is None]
-        fresh_ids = {f.index for f in fresh}
-        found = dict(zip((f.index for f in fresh), self._detect(fresh), strict=True))
-        if self.tracker is None:
-            self.tracker = ByteTracker(self.plan.tracker, self.tracker_fps)
+        assert self.loop is not None  # made by first_frame
+        for frame in frames:
+            self.loop.feed(frame.index, self.frame_seconds(frame), frame.image)
+        self.loop.flush()
         self.frames += len(frames)
-        for frame in due:
-            if frame.index in fresh_ids:
-                self.last_detections = found[frame.index]
-                self.detected += 1
-            else:
-                self.still += 1
-            assert self.last_detections is not None
-            tracked = self.tracker.update(self.last_detections)
-            self.fragments.add(
-                frame.index, self.frame_seconds(frame), tracked.track_ids, tracked.xyxy, tracked.confidence
-            )
 
     def frame_seconds(self, frame: StreamFrame) -> float:
         """Seconds since the start; never earlier than the last frame's, should the wall clock step back."""
@@ -241,18 +228,11 @@ class _Session:
         self.last_frame_t = t
         return t
 
-    def _detect(self, frames: list[StreamFrame]) -> list[Detections]:
-        if len(frames) > 1 and hasattr(self.detector, "detect_batch"):
-            result: list[Detections] = self.detector.detect_batch([f.image for f in frames], [f.index for f in frames])
-            return result
-        return [self.detector.detect(f.image, f.index) for f in frames]
-
     def after_gap(self, at: dt.datetime) -> None:
         """Frames flow again: whoever was tracked before the gap is gone from the tracker."""
         self.pool.add(self.fragments.close_all())
-        self.tracker = None  # ids restart; fragment ids are the session's own
-        self.last_detections = None
-        self.gate = MotionGate(self.plan.motion_threshold)
+        if self.loop is not None:
+            self.loop.reset()  # tracker ids restart; fragment ids are the session's own
         self.judge_finished(at)
 
     # -- judging and flushing -------------------------------------------
@@ -310,8 +290,8 @@ class _Session:
             running=running,
             seconds=round(self.seconds(now), 3),
             frames=self.frames,
-            frames_detected=self.detected,
-            frames_skipped_still=self.still,
+            frames_detected=self.loop.stats.detected if self.loop else 0,
+            frames_skipped_still=self.loop.stats.still if self.loop else 0,
             frames_dropped=state.frames_dropped,
             stream_fps=self.stream_fps,
             tracker_fps=self.tracker_fps,

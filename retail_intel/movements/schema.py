@@ -52,3 +52,41 @@ TRAJECTORY_SCHEMA = pa.schema(
         pa.field("video_fingerprint", pa.string(), nullable=False),
     ]
 )
+
+# Every box the tracker confirmed, at full frame rate, as the tracker gave it:
+# judging settings (ROI, line, dwell) can be changed and the video re-judged
+# from this table in seconds, and `retail-intel tracks` exports it. One row per
+# box; ``track_id`` is the tracker's raw id (people are stitched from these).
+TRACK_SCHEMA = pa.schema(
+    [
+        pa.field("frame", pa.int64(), nullable=False),  # decoded frame index, 0-based
+        pa.field("t", pa.float64(), nullable=False),  # seconds from the start of the video
+        pa.field("track_id", pa.int64(), nullable=False),
+        pa.field("x1", pa.float32(), nullable=False),
+        pa.field("y1", pa.float32(), nullable=False),
+        pa.field("x2", pa.float32(), nullable=False),
+        pa.field("y2", pa.float32(), nullable=False),
+        pa.field("confidence", pa.float32(), nullable=False),
+    ]
+)
+
+# Every box of every judged person, frame by frame (``retail-intel tracks``): the stitched people
+# that the movements count, on the tracker's boxes, for users' own analytics and annotators.
+PERSON_BOX_SCHEMA = pa.schema(
+    [
+        pa.field("frame", pa.int64(), nullable=False),  # decoded frame index, 0-based (MOT files: + 1)
+        pa.field("time", _TS, nullable=False),
+        pa.field("person", pa.int64(), nullable=False),  # 1, 2, ... in order of first appearance
+        pa.field("customer_id", pa.string(), nullable=False),  # as in movements and trajectories
+        pa.field("track_id", pa.int64(), nullable=False),  # tracker id of the person's first fragment
+        pa.field("x1", pa.float32(), nullable=False),
+        pa.field("y1", pa.float32(), nullable=False),
+        pa.field("x2", pa.float32(), nullable=False),
+        pa.field("y2", pa.float32(), nullable=False),
+        pa.field("confidence", pa.float32(), nullable=False),
+        pa.field("action_type", pa.string()),  # entered / passed; null when the person was not an event
+        pa.field("branch_id", pa.string(), nullable=False),
+        pa.field("camera_id", pa.string(), nullable=False),
+        pa.field("video_fingerprint", pa.string(), nullable=False),
+    ]
+)

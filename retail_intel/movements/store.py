@@ -9,14 +9,16 @@ re-processing never duplicates events.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError
-from retail_intel.movements.schema import MOVEMENT_SCHEMA, TRAJECTORY_SCHEMA
-from retail_intel.storage import MOVEMENTS_DIR, TRAJECTORIES_DIR, atomic_write_table, parquet_files
+from retail_intel.movements.schema import MOVEMENT_SCHEMA, TRACK_SCHEMA, TRAJECTORY_SCHEMA
+from retail_intel.storage import MOVEMENTS_DIR, TRACKS_DIR, TRAJECTORIES_DIR, atomic_write_table, parquet_files
 
 
 def movements_root(data_dir: Path) -> Path:
@@ -51,6 +53,40 @@ def write_movements(
 def write_trajectories(table: pa.Table, data_dir: Path, *, branch_id: str, day: dt.date, source_key: str) -> Path:
     """Write one source's sampled paths (:data:`TRAJECTORY_SCHEMA`), replacing earlier ones."""
     return _write_source(table, data_dir, TRAJECTORIES_DIR, TRAJECTORY_SCHEMA, branch_id, day, source_key)
+
+
+@dataclass(frozen=True)
+class StoredTracks:
+    """A video's full-rate tracks and what they were made with (``identity``, fps, frame size, ...)."""
+
+    table: pa.Table
+    metadata: dict[str, str]
+    path: Path
+
+
+_META_KEY = b"retail_intel.tracks"
+
+
+def write_tracks(
+    table: pa.Table, metadata: dict[str, str], data_dir: Path, *, branch_id: str, day: dt.date, source_key: str
+) -> Path:
+    """Write one video's tracks (:data:`TRACK_SCHEMA`) with the run's description in the file's metadata."""
+    table = table.cast(TRACK_SCHEMA).replace_schema_metadata({_META_KEY: json.dumps(metadata, sort_keys=True)})
+    return _write_source(table, data_dir, TRACKS_DIR, table.schema, branch_id, day, source_key)
+
+
+def read_tracks(data_dir: Path, source_key: str) -> StoredTracks | None:
+    """The stored tracks of ``source_key``; None when there are none or they cannot be read as ours."""
+    for path in source_files(data_dir, source_key, TRACKS_DIR):
+        try:
+            table = pq.read_table(path)
+            raw = (table.schema.metadata or {}).get(_META_KEY)
+            metadata = json.loads(raw) if raw else None
+        except (OSError, pa.ArrowException, ValueError):
+            continue  # unreadable: the video is simply detected again
+        if isinstance(metadata, dict) and set(TRACK_SCHEMA.names) <= set(table.column_names):
+            return StoredTracks(table.select(TRACK_SCHEMA.names), {str(k): str(v) for k, v in metadata.items()}, path)
+    return None
 
 
 def _write_source(

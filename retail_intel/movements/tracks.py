@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+
+from retail_intel.movements.schema import TRACK_SCHEMA
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -124,23 +128,42 @@ class Track:
         )
 
 
+class TrackedBoxes(Protocol):
+    """What a tracker hands on per frame (``vision.detections.Detections`` after tracking is one)."""
+
+    @property
+    def xyxy(self) -> npt.NDArray[np.float32]: ...
+    @property
+    def confidence(self) -> npt.NDArray[np.float32]: ...
+    @property
+    def tracker_id(self) -> npt.NDArray[np.int64] | None: ...
+
+
 class TrackAccumulator:
-    """Collects per-frame tracker output into :class:`Track` objects."""
+    """Collects per-frame tracker output into :class:`Track` objects, and to and from its stored table.
+
+    The stored table (:data:`~retail_intel.movements.schema.TRACK_SCHEMA`) keeps the
+    tracker's float32 boxes as they came, so tracks read back from it are the
+    same, sample for sample, as the tracks of the run that wrote it.
+    """
 
     def __init__(self) -> None:
         self._rows: dict[int, list[tuple[int, float, float, float, float, float, float]]] = {}
+        self._boxes: list[tuple[int, float, int, float, float, float, float, float]] = []
 
-    def add(
-        self,
-        frame: int,
-        t: float,
-        track_ids: npt.NDArray[np.int64],
-        xyxy: npt.NDArray[np.float32],
-        confidence: npt.NDArray[np.float32],
-    ) -> None:
-        for tid, box, conf in zip(track_ids.tolist(), xyxy.tolist(), confidence.tolist(), strict=True):
+    def add(self, frame: int, t: float, boxes: TrackedBoxes) -> None:
+        if boxes.tracker_id is None:
+            raise ValueError("the accumulator takes tracked boxes (tracker_id set)")
+        for tid, box, conf in zip(
+            boxes.tracker_id.tolist(), boxes.xyxy.tolist(), boxes.confidence.tolist(), strict=True
+        ):
             x1, y1, x2, y2 = box
-            self._rows.setdefault(int(tid), []).append((frame, t, (x1 + x2) / 2.0, y2, y2 - y1, float(conf), x2 - x1))
+            self._append(frame, t, tid, x1, y1, x2, y2, conf)
+
+    def _append(self, frame: int, t: float, tid: int, x1: float, y1: float, x2: float, y2: float, conf: float) -> None:
+        # foot point (bottom centre), box height and width, as judging reads them
+        self._rows.setdefault(int(tid), []).append((frame, t, (x1 + x2) / 2.0, y2, y2 - y1, float(conf), x2 - x1))
+        self._boxes.append((frame, t, int(tid), x1, y1, x2, y2, float(conf)))
 
     def tracks(self) -> list[Track]:
         out = []
@@ -159,3 +182,19 @@ class TrackAccumulator:
                 )
             )
         return out
+
+    def to_table(self) -> pa.Table:
+        """Every tracked box, one row each, in the order they were added."""
+        columns = [[row[i] for row in self._boxes] for i in range(len(TRACK_SCHEMA))]
+        arrays = [pa.array(column, type=f.type) for column, f in zip(columns, TRACK_SCHEMA, strict=True)]
+        return pa.Table.from_arrays(arrays, schema=TRACK_SCHEMA)
+
+    @classmethod
+    def from_table(cls, table: pa.Table) -> TrackAccumulator:
+        """The accumulator a run left, from its stored table."""
+        acc = cls()
+        data = table.select(list(TRACK_SCHEMA.names)).to_pydict()
+        # float32 columns read back as the same float32 values the tracker gave
+        for row in zip(*data.values(), strict=True):
+            acc._append(*row)
+        return acc

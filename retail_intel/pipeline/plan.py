@@ -1,78 +1,78 @@
-"""Resolving what ``process`` will do: flags win over the camera's config, which wins over defaults."""
+"""Resolving what ``process`` will do: flags win over the camera's config, which wins over defaults.
+
+The settings themselves are declared once, in :mod:`retail_intel.config.camera_settings`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from retail_intel.config.camera_settings import CameraSettings, Stage, resolve, settings_layer, stage_values
 from retail_intel.errors import InputError
 from retail_intel.movements.classify import CountingRules
-from retail_intel.movements.geometry import CountingLine, Polygon, parse_line, parse_points, parse_rect
+from retail_intel.movements.geometry import CountingLine, Polygon
 from retail_intel.movements.stitch import StitchSettings
 from retail_intel.vision.tracker import TrackerSettings
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Defaults:
-    """Used when neither a flag nor the camera's config says otherwise."""
-
-    imgsz: int = 640
-    conf: float = 0.1  # low on purpose: ByteTrack's second association uses 0.1-0.25 boxes
-    tiles: int = 1
-    backend: str = "auto"
-    precision: str = "auto"
-    # A frame whose downscaled grey image differs from the last detected frame
-    # in fewer than this share of pixels reuses that frame's detections: an
-    # empty or still scene costs only its decode.
-    motion_threshold: float = 0.0005
-    min_dwell: float = 2.0
-    min_track: float = 1.0
-    track_buffer: float = 3.0
-    # Crowded eye-level scenes want this higher (0.5): half-hidden people then
-    # extend existing tracks instead of starting ones that steal identities.
-    new_track_conf: float = TrackerSettings().new_track_thresh
-    stride: int = 1
+class NoRegionError(InputError):
+    """Neither the camera's config nor the flags give a region of interest."""
 
 
-DEFAULTS = Defaults()
 DEFAULT_CAMERA_ID = "cam1"
 
 
 @dataclass(frozen=True)
 class ProcessRequest:
-    """What the user asked for; ``None`` means 'not given on the command line'."""
+    """What the user asked for: where the video and data are, and settings layers above the camera's config.
+
+    ``layers`` are :class:`CameraSettings` given on top of the camera's entry in
+    branches.yaml, later ones winning: the ``process`` flags, then a batch
+    manifest's row.
+    """
 
     video: Path
     branch: str
     data_dir: Path
     config_dir: Path | None = None
     camera: str | None = None
-    roi: str | None = None
-    zone: str | None = None
-    line: str | None = None
-    passby_zone: str | None = None
-    model: str | None = None
-    imgsz: int | None = None
-    conf: float | None = None
-    device: str | None = None
-    tiles: int | None = None
-    backend: str | None = None
-    precision: str | None = None
-    motion_threshold: float | None = None
-    fps: float | None = None
-    min_dwell: float | None = None
-    min_track: float | None = None
-    track_buffer: float | None = None
-    new_track_conf: float | None = None
-    stride: int | None = None
+    layers: tuple[CameraSettings, ...] = ()
     start_time: dt.datetime | None = None
     save_video: Path | None = None
     max_frames: int | None = None
+
+    @classmethod
+    def create(
+        cls,
+        video: Path,
+        branch: str,
+        data_dir: Path,
+        *,
+        config_dir: Path | None = None,
+        camera: str | None = None,
+        start_time: dt.datetime | None = None,
+        save_video: Path | None = None,
+        max_frames: int | None = None,
+        **settings: Any,
+    ) -> ProcessRequest:
+        """A request with one settings layer from keywords: ``ProcessRequest.create(v, "b1", d, roi="0,0,9,9")``."""
+        return cls(
+            video,
+            branch,
+            data_dir,
+            config_dir,
+            camera,
+            (settings_layer(settings),),
+            start_time,
+            save_video,
+            max_frames,
+        )
 
 
 @dataclass(frozen=True)
@@ -86,51 +86,93 @@ class DetectorSpec:
     precision: str
 
 
+def _need(value: T | None, name: str) -> T:
+    assert value is not None, f"{name} has a default, so a resolved plan always has it"
+    return value
+
+
 @dataclass(frozen=True)
 class ProcessPlan:
-    """Everything resolved: no more optional settings."""
+    """Everything resolved: ``settings`` has every value filled in (see :func:`resolve`)."""
 
     video: Path
     branch_id: str
     camera_id: str
     timezone: ZoneInfo
-    rules: CountingRules
-    detector: DetectorSpec
-    fps_override: float | None
-    min_track_s: float
-    track_buffer_s: float
-    stride: int
-    motion_threshold: float
-    tracker: TrackerSettings
-    stitch: StitchSettings
+    settings: CameraSettings
+    rules: CountingRules  # the judging settings as geometry
     filename_pattern: str | None
     start_time: dt.datetime | None
     data_dir: Path
     save_video: Path | None
     max_frames: int | None
+    stitch: StitchSettings = field(default_factory=StitchSettings)
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def detector(self) -> DetectorSpec:
+        s = self.settings
+        return DetectorSpec(
+            model=s.model,
+            imgsz=_need(s.imgsz, "imgsz"),
+            conf=_need(s.conf, "conf"),
+            device=s.device,
+            tiles=_need(s.tiles, "tiles"),
+            backend=_need(s.backend, "backend"),
+            precision=_need(s.precision, "precision"),
+        )
 
-def _pick(flag: T | None, camera_value: T | None, default: T) -> T:
-    if flag is not None:
-        return flag
-    if camera_value is not None:
-        return camera_value
-    return default
+    @property
+    def tracker(self) -> TrackerSettings:
+        return TrackerSettings(
+            track_buffer_s=self.track_buffer_s,
+            new_track_thresh=_need(self.settings.new_track_conf, "new_track_conf"),
+        )
 
+    @property
+    def fps_override(self) -> float | None:
+        return self.settings.fps
 
-def _region_from_flags(request: ProcessRequest) -> Polygon | None:
-    if request.roi is not None and request.zone is not None:
-        raise InputError("give either --roi x1,y1,x2,y2 or --zone 'x,y x,y x,y ...', not both")
-    if request.roi is not None:
-        return parse_rect(request.roi)
-    if request.zone is not None:
-        return Polygon(parse_points(request.zone, "--zone"))
-    return None
+    @property
+    def min_track_s(self) -> float:
+        return _need(self.settings.min_track, "min_track")
+
+    @property
+    def track_buffer_s(self) -> float:
+        return _need(self.settings.track_buffer, "track_buffer")
+
+    @property
+    def stride(self) -> int:
+        return _need(self.settings.stride, "stride")
+
+    @property
+    def motion_threshold(self) -> float:
+        return _need(self.settings.motion_threshold, "motion_threshold")
+
+    @property
+    def is_preview(self) -> bool:
+        """A run over part of the video only: it never replaces a full result."""
+        return self.max_frames is not None
+
+    def stage_identity(self, stage: Stage) -> dict[str, object]:
+        """What one stage of the output depends on, for the batch ledger's hashes.
+
+        ``track``: the tracking settings (the weights' identity is added by the
+        caller, which knows where they lie). ``judge``: the judging settings,
+        the stitching constants and where the camera is (a branch's timezone
+        changes the local days movements are filed under).
+        """
+        values: dict[str, object] = dict(stage_values(self.settings, stage))
+        if stage == "judge":
+            values["stitch"] = asdict(self.stitch)
+            values["branch"] = self.branch_id
+            values["camera"] = self.camera_id
+            values["timezone"] = str(self.timezone)
+        return values
 
 
 def make_plan(request: ProcessRequest) -> ProcessPlan:
-    """Merge flags, the branch's camera config and defaults into a :class:`ProcessPlan`."""
+    """Stack defaults, the branch's camera config and the request's layers into a :class:`ProcessPlan`."""
     from retail_intel.config.models import Camera
 
     camera: Camera | None = None
@@ -143,63 +185,41 @@ def make_plan(request: ProcessRequest) -> ProcessPlan:
         tz = branch.tzinfo
         if branch.cameras or request.camera is not None:
             camera = config.camera(request.branch, request.camera)
+    settings = resolve([camera.settings() if camera is not None else None, *request.layers])
+    if settings.device not in (None, "cpu"):
+        from retail_intel.vision.devices import check_device
 
-    roi = _region_from_flags(request)
-    if roi is None and camera is not None:
-        roi = Polygon(tuple(camera.region_points()))
-    if roi is None:
-        raise InputError(
-            f"no region of interest for branch {request.branch!r}: pass --roi x1,y1,x2,y2 or --zone, "
-            "or give the branch a camera with an roi in branches.yaml (see `retail-intel snapshot` to draw one)"
-        )
-    line: CountingLine | None = None
-    if request.line is not None:
-        line = parse_line(request.line)
-    elif camera is not None and camera.line is not None:
-        cl = camera.line
-        line = CountingLine(cl.start, cl.end, cl.in_side, cl.band_px)
-    passby: Polygon | None = None
-    if request.passby_zone is not None:
-        passby = Polygon(parse_points(request.passby_zone, "--passby-zone"))
-    elif camera is not None and camera.passby_zone is not None:
-        passby = Polygon(tuple(camera.passby_zone))
-
-    c = camera
-    rules = CountingRules(
-        roi=roi,
-        min_dwell_s=_pick(request.min_dwell, c.min_dwell if c else None, DEFAULTS.min_dwell),
-        passby_zone=passby,
-        line=line,
-    )
-    detector = DetectorSpec(
-        model=_pick(request.model, c.model if c else None, None),
-        imgsz=_pick(request.imgsz, c.imgsz if c else None, DEFAULTS.imgsz),
-        conf=_pick(request.conf, c.conf if c else None, DEFAULTS.conf),
-        device=_pick(request.device, c.device if c else None, None),
-        tiles=_pick(request.tiles, c.tiles if c else None, DEFAULTS.tiles),
-        backend=_pick(request.backend, c.backend if c else None, DEFAULTS.backend),
-        precision=_pick(request.precision, c.precision if c else None, DEFAULTS.precision),
-    )
+        check_device(settings.device)
     return ProcessPlan(
         video=request.video,
         branch_id=request.branch,
-        camera_id=request.camera or (c.id if c else DEFAULT_CAMERA_ID),
+        camera_id=request.camera or (camera.id if camera else DEFAULT_CAMERA_ID),
         timezone=tz,
-        rules=rules,
-        detector=detector,
-        fps_override=_pick(request.fps, c.fps if c else None, None),
-        min_track_s=_pick(request.min_track, c.min_track if c else None, DEFAULTS.min_track),
-        track_buffer_s=_pick(request.track_buffer, c.track_buffer if c else None, DEFAULTS.track_buffer),
-        stride=_pick(request.stride, c.stride if c else None, DEFAULTS.stride),
-        motion_threshold=_pick(request.motion_threshold, c.motion_threshold if c else None, DEFAULTS.motion_threshold),
-        tracker=TrackerSettings(
-            track_buffer_s=_pick(request.track_buffer, c.track_buffer if c else None, DEFAULTS.track_buffer),
-            new_track_thresh=_pick(request.new_track_conf, c.new_track_conf if c else None, DEFAULTS.new_track_conf),
-        ),
-        stitch=StitchSettings(),
-        filename_pattern=c.filename_pattern if c else None,
+        settings=settings,
+        rules=counting_rules(settings, request.branch),
+        filename_pattern=camera.filename_pattern if camera else None,
         start_time=request.start_time,
         data_dir=request.data_dir,
         save_video=request.save_video,
         max_frames=request.max_frames,
+    )
+
+
+def counting_rules(settings: CameraSettings, branch: str) -> CountingRules:
+    """The judging settings as geometry; a missing region is an error that says how to give one."""
+    if settings.zone is not None:
+        roi = Polygon(tuple(settings.zone))
+    elif settings.roi is not None:
+        roi = Polygon.from_rect(*settings.roi)
+    else:
+        raise NoRegionError(
+            f"no region of interest for branch {branch!r}: pass --roi x1,y1,x2,y2 or --zone, "
+            "or give the branch a camera with an roi in branches.yaml (see `retail-intel snapshot` to draw one)"
+        )
+    line = settings.line
+    return CountingRules(
+        roi=roi,
+        min_dwell_s=_need(settings.min_dwell, "min_dwell"),
+        passby_zone=Polygon(tuple(settings.passby_zone)) if settings.passby_zone is not None else None,
+        line=CountingLine(line.start, line.end, line.in_side, line.band_px) if line is not None else None,
     )

@@ -1,4 +1,4 @@
-"""The process loop: decode, detect, track, judge, write.
+"""The process job: decode, detect and track (the frame loop), judge, write.
 
 The detector is injected (a :class:`~retail_intel.vision.detections.Detector`),
 so tests drive the whole loop with a scripted fake and no weights.
@@ -8,33 +8,38 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import itertools
 import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from retail_intel.errors import VideoError
 from retail_intel.movements.events import Judgement, SourceInfo, judge, movements_table, trajectories_table
-from retail_intel.movements.store import write_movements, write_trajectories
+from retail_intel.movements.store import StoredTracks, read_tracks, write_movements, write_tracks, write_trajectories
 from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.pipeline.continuity import Continuity, Handover, handover, judge_across_cut, keep_carried_ids
-from retail_intel.pipeline.frames import SchedulerStats, schedule
-from retail_intel.pipeline.plan import ProcessPlan
+from retail_intel.pipeline.loop import FrameLoop, LoopSettings
+from retail_intel.pipeline.plan import ProcessPlan, ProcessRequest, make_plan
 from retail_intel.pipeline.start_time import resolve_start_time
-from retail_intel.storage import atomic_write_bytes, camera_frame_path
+from retail_intel.storage import PREVIEWS_DIR, atomic_write_bytes, camera_frame_path
 from retail_intel.vision.annotate import write_image
 from retail_intel.vision.detections import Detector
-from retail_intel.vision.motion import MotionGate
-from retail_intel.vision.tracker import ByteTracker
-from retail_intel.vision.video import Frame, fingerprint, probe, read_frames
+from retail_intel.vision.video import Frame, VideoInfo, fingerprint, probe, read_frames
+
+if TYPE_CHECKING:
+    from retail_intel.vision.annotate import VideoAnnotator
 
 # progress(frames_done, frames_total_or_None)
 ProgressFn = Callable[[int, int | None], None]
 DetectorFactory = Callable[[ProcessPlan], Detector]
 RUNS_DIR = "runs"
+# Bump when the frame loop changes what it produces for the same video and settings:
+# tracks stored by an earlier version are then detected again instead of reused.
+TRACKS_VERSION = 1
 
 
 @dataclass
@@ -73,7 +78,13 @@ class RunSummary:
     seconds_taken: float
     processing_fps: float
     output: str
+    # "detected", or "reused: ..." when only judging settings changed and stored tracks were judged again
+    tracks: str = "detected"
+    # a run over part of the video (--max-frames): written under previews/, never over a full result
+    preview: bool = False
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    # every resolved camera setting of the run (what `retail-intel tracks` judges the stored tracks with)
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -122,6 +133,157 @@ def source_key(camera_id: str, video_fingerprint: str) -> str:
     return f"{camera_id}-{video_fingerprint[:16]}"
 
 
+def tracks_identity(plan: ProcessPlan) -> str:
+    """Hash of everything the stored tracks depend on: the tracking settings and the weights' content."""
+    from retail_intel.vision.weights import weights_identity
+
+    identity = {
+        "version": TRACKS_VERSION,
+        "settings": plan.stage_identity("track"),
+        "weights": weights_identity(plan.settings.model),
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+@dataclass
+class VideoTracks:
+    """What the frame loop made of one video, or what an earlier run stored of it."""
+
+    accumulator: TrackAccumulator
+    identity: str
+    fps: float
+    frames: int
+    frame_size: tuple[int, int]
+    model: str
+    frames_detected: int
+    frames_still: int
+    times: StageTimes
+    reference: Frame | None = None  # the first frame (None when read from the store)
+    from_store: bool = False
+
+    def metadata(self) -> dict[str, str]:
+        return {
+            "identity": self.identity,
+            "fps": repr(self.fps),
+            "frames": str(self.frames),
+            "width": str(self.frame_size[0]),
+            "height": str(self.frame_size[1]),
+            "model": self.model,
+            "frames_detected": str(self.frames_detected),
+            "frames_still": str(self.frames_still),
+        }
+
+    @classmethod
+    def from_stored(cls, stored: StoredTracks) -> VideoTracks:
+        meta = stored.metadata
+        return cls(
+            accumulator=TrackAccumulator.from_table(stored.table),
+            identity=meta["identity"],
+            fps=float(meta["fps"]),
+            frames=int(meta["frames"]),
+            frame_size=(int(meta["width"]), int(meta["height"])),
+            model=meta["model"],
+            frames_detected=int(meta["frames_detected"]),
+            frames_still=int(meta["frames_still"]),
+            times=StageTimes(),
+            from_store=True,
+        )
+
+
+def track_video(
+    plan: ProcessPlan,
+    info: VideoInfo,
+    fps: float,
+    *,
+    detector_factory: DetectorFactory = default_detector_factory,
+    progress: ProgressFn | None = None,
+    annotator: VideoAnnotator | None = None,
+) -> VideoTracks:
+    """Decode ``plan.video`` and run it through the frame loop; writes nothing."""
+    detector = detector_factory(plan)
+    accumulator = TrackAccumulator()
+    settings = LoopSettings(plan.stride, plan.motion_threshold, plan.tracker, fps)
+    loop = FrameLoop(detector, settings, accumulator)
+    times = StageTimes()
+    total = info.frame_count or None
+    if plan.max_frames is not None:
+        total = min(total or plan.max_frames, plan.max_frames)
+    frames = 0
+    reference: Frame | None = None  # first frame, kept as the camera's picture for heatmaps
+    decoded = read_frames(plan.video, expected=0 if plan.max_frames is not None else info.frame_count)
+    if plan.max_frames is not None:
+        decoded = itertools.islice(decoded, plan.max_frames)
+    try:
+        tick = time.perf_counter()
+        for item in loop.run(decoded):
+            t0 = time.perf_counter()
+            times.decode_wait += t0 - tick  # less the loop's own work, below
+            frames += 1
+            if reference is None:
+                reference = item.image
+            if annotator is not None:
+                annotator.write(item.image, item.t, item.tracked)
+            if progress is not None:
+                progress(frames, total)
+            tick = time.perf_counter()
+            times.writing += tick - t0
+    except BaseException:
+        if annotator is not None:
+            annotator.abort()
+        raise
+    if frames == 0:
+        raise VideoError(f"{plan.video}: no frames could be decoded")
+    stats = loop.stats
+    times.inference = stats.inference_s
+    times.tracking = stats.tracking_s
+    times.decode_wait = max(0.0, times.decode_wait - stats.inference_s - stats.tracking_s)
+    return VideoTracks(
+        accumulator=accumulator,
+        identity=tracks_identity(plan),
+        fps=fps,
+        frames=frames,
+        frame_size=(info.width, info.height),
+        model=detector.name,
+        frames_detected=stats.detected,
+        frames_still=stats.still,
+        times=times,
+        reference=reference,
+    )
+
+
+def _check_geometry(plan: ProcessPlan, width: int, height: int) -> None:
+    plan.rules.roi.check_inside_frame(width, height)
+    if plan.rules.passby_zone is not None:
+        plan.rules.passby_zone.check_inside_frame(width, height, "pass-by zone")
+    if plan.rules.line is not None:
+        plan.rules.line.check_inside_frame(width, height)
+
+
+def count_video(
+    plan: ProcessPlan,
+    *,
+    detector_factory: DetectorFactory = default_detector_factory,
+    progress: ProgressFn | None = None,
+) -> tuple[VideoTracks, Judgement]:
+    """Track and judge ``plan.video`` without writing anything (``audit`` compares these counts)."""
+    info = probe(plan.video)
+    fps = plan.fps_override or info.header_fps
+    if not fps or fps <= 0:
+        raise VideoError(f"{plan.video}: the header has no frame rate; pass --fps (e.g. --fps 25)")
+    _check_geometry(plan, info.width, info.height)
+    video_tracks = track_video(plan, info, fps, detector_factory=detector_factory, progress=progress)
+    stitching = dataclasses.replace(plan.stitch, frame_size=video_tracks.frame_size)
+    judgement = judge(
+        video_tracks.accumulator.tracks(), plan.rules, min_track_s=plan.min_track_s, stitch_settings=stitching
+    )
+    return video_tracks, judgement
+
+
+def output_dir(plan: ProcessPlan) -> Path:
+    """Where a run writes: a preview (part of the video) goes to ``previews/``, never over a full result."""
+    return plan.data_dir / PREVIEWS_DIR if plan.is_preview else plan.data_dir
+
+
 def process_video(
     plan: ProcessPlan,
     *,
@@ -129,8 +291,15 @@ def process_video(
     progress: ProgressFn | None = None,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     continuity: Continuity | None = None,
+    reuse_tracks: bool = True,
 ) -> ProcessResult:
-    """Run the whole job for one video and write its movements atomically.
+    """Run the whole job for one video and write its tracks, trajectories and movements atomically.
+
+    When the data directory already holds this video's tracks made with the
+    same tracking settings and weights (``reuse_tracks``), nothing is decoded or
+    detected: the stored tracks are judged again with the plan's judging
+    settings, in seconds. A preview (``max_frames``) writes under
+    ``previews/`` and never replaces a full result.
 
     Nothing is written unless the whole video was read: a video that breaks
     part-way raises :class:`VideoError` naming the frame. ``continuity`` (batch
@@ -143,76 +312,41 @@ def process_video(
     fps = plan.fps_override or info.header_fps
     if not fps or fps <= 0:
         raise VideoError(f"{plan.video}: the header has no frame rate; pass --fps (e.g. --fps 25)")
-    plan.rules.roi.check_inside_frame(info.width, info.height)
-    if plan.rules.passby_zone is not None:
-        plan.rules.passby_zone.check_inside_frame(info.width, info.height, "pass-by zone")
-    if plan.rules.line is not None:
-        plan.rules.line.check_inside_frame(info.width, info.height)
+    _check_geometry(plan, info.width, info.height)
     start_time, start_source = resolve_start_time(
         plan.video, explicit=plan.start_time, pattern=plan.filename_pattern, tz=plan.timezone
     )
     digest = fingerprint(plan.video)
-    detector = detector_factory(plan)
-    tracker = ByteTracker(plan.tracker, fps / plan.stride)
-    tracks = TrackAccumulator()
+    key = source_key(plan.camera_id, digest)
+    data_dir = output_dir(plan)
+    video_tracks: VideoTracks | None = None
+    if reuse_tracks and not plan.is_preview and plan.save_video is None:
+        stored = read_tracks(data_dir, key)
+        if stored is not None and stored.metadata.get("identity") == tracks_identity(plan):
+            video_tracks = VideoTracks.from_stored(stored)
+            fps = video_tracks.fps
     annotator = None
-    if plan.save_video is not None:
-        from retail_intel.vision.annotate import VideoAnnotator
+    if video_tracks is None:
+        if plan.save_video is not None:
+            from retail_intel.vision.annotate import VideoAnnotator
 
-        annotator = VideoAnnotator(plan.save_video, info.width, info.height, fps, plan.rules)
-
-    times = StageTimes()
-    total = info.frame_count or None
-    if plan.max_frames is not None:
-        total = min(total or plan.max_frames, plan.max_frames)
-    frames = 0
-    reference: Frame | None = None  # first frame, kept as the camera's picture for heatmaps
-    stats = SchedulerStats()
-    expected = 0 if plan.max_frames is not None else info.frame_count
-    decoded = read_frames(plan.video, expected=expected)
-    if plan.max_frames is not None:
-        decoded = itertools.islice(decoded, plan.max_frames)
-    try:
-        scheduled = schedule(decoded, detector, stride=plan.stride, gate=MotionGate(plan.motion_threshold), stats=stats)
-        tick = time.perf_counter()
-        for item in scheduled:
-            t0 = time.perf_counter()
-            # time waiting for the next frame, less inference done inside the scheduler
-            times.decode_wait += t0 - tick
-            frames += 1
-            t_frame = item.index / fps
-            if reference is None:
-                reference = item.frame
-            tracked = None
-            if item.detections is not None:
-                tracked = tracker.update(item.detections)
-                tracks.add(item.index, t_frame, tracked.track_ids, tracked.xyxy, tracked.confidence)
-            t1 = time.perf_counter()
-            times.tracking += t1 - t0
-            if annotator is not None:
-                annotator.write(item.frame, t_frame, tracked)
-            if progress is not None:
-                progress(frames, total)
-            tick = time.perf_counter()
-            times.writing += tick - t1
-    except BaseException:
-        if annotator is not None:
-            annotator.abort()
-        raise
-    if frames == 0:
-        raise VideoError(f"{plan.video}: no frames could be decoded")
-    times.inference = stats.inference_s
-    times.decode_wait = max(0.0, times.decode_wait - stats.inference_s)
+            annotator = VideoAnnotator(plan.save_video, info.width, info.height, fps, plan.rules)
+        video_tracks = track_video(
+            plan, info, fps, detector_factory=detector_factory, progress=progress, annotator=annotator
+        )
+    times = video_tracks.times
+    frames = video_tracks.frames
 
     t0 = time.perf_counter()
     cut = None
     # the frame size lets stitching tell people walking out of view from occlusions
-    stitching = dataclasses.replace(plan.stitch, frame_size=(info.width, info.height))
+    stitching = dataclasses.replace(plan.stitch, frame_size=video_tracks.frame_size)
+    tracks = video_tracks.accumulator.tracks()
     if continuity is None:
-        judgement = judge(tracks.tracks(), plan.rules, min_track_s=plan.min_track_s, stitch_settings=stitching)
+        judgement = judge(tracks, plan.rules, min_track_s=plan.min_track_s, stitch_settings=stitching)
     else:
         cut = judge_across_cut(
-            tracks.tracks(),
+            tracks,
             plan.rules,
             min_track_s=plan.min_track_s,
             continuity=continuity,
@@ -226,7 +360,7 @@ def process_video(
         camera_id=plan.camera_id,
         source_video=plan.video.name,
         video_fingerprint=digest,
-        model=detector.name,
+        model=video_tracks.model,
         start_time=start_time,
         processed_at=processed_at,
     )
@@ -237,13 +371,18 @@ def process_video(
         paths = keep_carried_ids(paths, cut, digest, plan.camera_id)
     t1 = time.perf_counter()
     times.judging += t1 - t0
-    key = source_key(plan.camera_id, digest)
-    # Trajectories first: the movement file is the one readers and the batch
-    # ledger treat as "this video is done", so it lands last.
-    write_trajectories(paths, plan.data_dir, branch_id=plan.branch_id, day=start_time.date(), source_key=key)
-    output = write_movements(table, plan.data_dir, branch_id=plan.branch_id, day=start_time.date(), source_key=key)
-    if reference is not None:
-        write_image(camera_frame_path(plan.data_dir, plan.branch_id, plan.camera_id), reference)
+    day = start_time.date()
+    # Tracks, then trajectories: the movement file is the one readers and the
+    # batch ledger treat as "this video is done", so it lands last.
+    if not video_tracks.from_store:
+        table_of_tracks = video_tracks.accumulator.to_table()
+        write_tracks(
+            table_of_tracks, video_tracks.metadata(), data_dir, branch_id=plan.branch_id, day=day, source_key=key
+        )
+    write_trajectories(paths, data_dir, branch_id=plan.branch_id, day=day, source_key=key)
+    output = write_movements(table, data_dir, branch_id=plan.branch_id, day=day, source_key=key)
+    if video_tracks.reference is not None:
+        write_image(camera_frame_path(data_dir, plan.branch_id, plan.camera_id), video_tracks.reference)
     if annotator is not None:
         annotator.close()
     times.writing += time.perf_counter() - t1
@@ -254,13 +393,13 @@ def process_video(
         video_fingerprint=digest,
         branch_id=plan.branch_id,
         camera_id=plan.camera_id,
-        model=detector.name,
+        model=video_tracks.model,
         start_time=start_time.isoformat(),
         start_time_source=start_source,
         fps=fps,
         frames=frames,
-        frames_detected=stats.detected,
-        frames_skipped_still=stats.still,
+        frames_detected=video_tracks.frames_detected,
+        frames_skipped_still=video_tracks.frames_still,
         duration_s=frames / fps,
         people=counts["people"],
         entered=counts["entered"],
@@ -273,14 +412,22 @@ def process_video(
         seconds_taken=round(taken, 3),
         processing_fps=round(frames / taken, 2) if taken > 0 else 0.0,
         output=str(output),
+        tracks=("reused: judged again from the stored tracks" if video_tracks.from_store else "detected"),
+        preview=plan.is_preview,
         stage_seconds={k: round(v, 3) for k, v in asdict(times).items()},
+        settings=plan.settings.model_dump(mode="json", exclude_none=True),
     )
-    summary_path = plan.data_dir / RUNS_DIR / f"{key}.json"
+    summary_path = data_dir / RUNS_DIR / f"{key}.json"
     atomic_write_bytes(summary.to_json().encode(), summary_path)
     passed_on = handover(cut, digest, plan.camera_id) if cut is not None else None
     return ProcessResult(summary, judgement, output, summary_path, passed_on)
 
 
+def process_file(request: ProcessRequest, *, progress: ProgressFn | None = None) -> ProcessResult:
+    """``retail-intel process VIDEO``: resolve the request's settings, then :func:`process_video`."""
+    return process_video(make_plan(request), progress=progress)
+
+
 def summary_rows(summary: RunSummary) -> list[dict[str, Any]]:
     """The run summary as (field, value) rows for a table."""
-    return [{"field": k, "value": v} for k, v in asdict(summary).items() if k != "stage_seconds"]
+    return [{"field": k, "value": v} for k, v in asdict(summary).items() if k not in ("stage_seconds", "settings")]

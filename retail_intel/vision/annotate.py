@@ -11,7 +11,7 @@ import numpy as np
 from retail_intel.errors import InputError
 from retail_intel.movements.classify import CountingRules
 from retail_intel.movements.geometry import Polygon
-from retail_intel.vision.tracker import TrackedBoxes
+from retail_intel.vision.detections import Detections
 from retail_intel.vision.video import Frame
 
 ROI_COLOUR = (0, 200, 255)
@@ -52,15 +52,15 @@ class VideoAnnotator:
         self._rules = rules
         self._seen_inside: set[int] = set()
 
-    def write(self, frame: Frame, t: float, tracked: TrackedBoxes | None) -> None:
+    def write(self, frame: Frame, t: float, tracked: Detections | None) -> None:
         canvas = frame.copy()
         draw_regions(canvas, self._rules)
         inside_now = 0
-        if tracked is not None and len(tracked.track_ids):
+        if tracked is not None and tracked.tracker_id is not None and len(tracked):
             feet_x = (tracked.xyxy[:, 0] + tracked.xyxy[:, 2]) / 2
             feet_y = tracked.xyxy[:, 3]
             inside = self._rules.roi.contains(feet_x.astype(np.float64), feet_y.astype(np.float64))
-            for tid, box, ins in zip(tracked.track_ids.tolist(), tracked.xyxy.tolist(), inside.tolist(), strict=True):
+            for tid, box, ins in zip(tracked.tracker_id.tolist(), tracked.xyxy.tolist(), inside.tolist(), strict=True):
                 colour = INSIDE_COLOUR if ins else OUTSIDE_COLOUR
                 x1, y1, x2, y2 = (int(v) for v in box)
                 cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, 2)

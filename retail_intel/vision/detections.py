@@ -1,4 +1,11 @@
-"""The typed data that flows from the detector to the tracker, and the Detector protocol."""
+"""The typed data that flows from the detector to the tracker and on, and the Detector protocol.
+
+:class:`Detections` uses supervision's field names (``xyxy``, ``confidence``,
+``tracker_id``), so a user who works with ``supervision`` converts with
+``sv.Detections(xyxy=d.xyxy, confidence=d.confidence, tracker_id=d.tracker_id)``.
+The detector fills boxes and confidences; the tracker returns the boxes it
+confirmed with their ``tracker_id``; the track accumulator reads those.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +16,31 @@ import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
 class Detections:
-    """Person boxes found in one frame: ``xyxy`` is (N, 4) pixels, ``confidence`` (N,)."""
+    """Person boxes in one frame: ``xyxy`` (N, 4) pixels, ``confidence`` (N,), ``tracker_id`` (N,) once tracked."""
 
     xyxy: FloatArray
     confidence: FloatArray
+    tracker_id: IntArray | None = None
 
     def __post_init__(self) -> None:
         if self.xyxy.shape != (len(self.confidence), 4):
             raise ValueError(f"xyxy must be ({len(self.confidence)}, 4), got {self.xyxy.shape}")
+        if self.tracker_id is not None and self.tracker_id.shape != (len(self.confidence),):
+            raise ValueError(f"tracker_id must be ({len(self.confidence)},), got {self.tracker_id.shape}")
 
     def __len__(self) -> int:
         return len(self.confidence)
 
     @classmethod
-    def empty(cls) -> Detections:
-        return cls(np.zeros((0, 4), np.float32), np.zeros((0,), np.float32))
+    def empty(cls, *, tracked: bool = False) -> Detections:
+        return cls(
+            np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), np.zeros((0,), np.int64) if tracked else None
+        )
 
     @classmethod
     def from_boxes(cls, boxes: list[tuple[float, float, float, float, float]]) -> Detections:
@@ -38,7 +51,9 @@ class Detections:
         return cls(array[:, :4].copy(), array[:, 4].copy())
 
     def filter(self, keep: npt.NDArray[np.bool_]) -> Detections:
-        return Detections(self.xyxy[keep], self.confidence[keep])
+        return Detections(
+            self.xyxy[keep], self.confidence[keep], self.tracker_id[keep] if self.tracker_id is not None else None
+        )
 
 
 class Detector(Protocol):

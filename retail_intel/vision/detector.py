@@ -7,6 +7,7 @@ the frame into ``tiles`` x ``tiles`` overlapping tiles, each run at ``imgsz``.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,8 +61,13 @@ class Tile:
     inner_bottom: bool
 
 
+@functools.lru_cache(maxsize=16)
 def tile_grid(width: int, height: int, tiles: int) -> list[Tile]:
-    """``tiles`` x ``tiles`` overlapping tiles covering a ``width`` x ``height`` frame."""
+    """``tiles`` x ``tiles`` overlapping tiles covering a ``width`` x ``height`` frame.
+
+    Cached by frame size, so a stream whose frames change size gets the grid of each size.
+    Callers must not change the list.
+    """
     if tiles <= 1:
         return [Tile(0, 0, width, height, False, False, False, False)]
     overlap = int(TILE_OVERLAP * max(width, height))
@@ -117,7 +123,6 @@ class UltralyticsDetector:
     iou: float = 0.6
     name: str = field(init=False)
     _model: Any = field(init=False, repr=False)
-    _grid: list[Tile] | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.name = self.weights.name
@@ -139,9 +144,8 @@ class UltralyticsDetector:
 
     def detect(self, frame: npt.NDArray[np.uint8], frame_index: int) -> Detections:
         height, width = frame.shape[:2]
-        if self._grid is None:
-            self._grid = tile_grid(width, height, self.tiles)
-        crops = [frame[t.y0 : t.y1, t.x0 : t.x1] for t in self._grid]
+        grid = tile_grid(width, height, self.tiles)
+        crops = [frame[t.y0 : t.y1, t.x0 : t.x1] for t in grid]
         results = self._model.predict(
             crops,
             imgsz=self.imgsz,
@@ -153,7 +157,7 @@ class UltralyticsDetector:
             half=bool(self.device and self.device.startswith("cuda")),
         )
         per_tile = []
-        for tile, result in zip(self._grid, results, strict=True):
+        for tile, result in zip(grid, results, strict=True):
             boxes = result.boxes
             xyxy = boxes.xyxy.cpu().numpy().astype(np.float32)
             conf = boxes.conf.cpu().numpy().astype(np.float32)

@@ -29,7 +29,7 @@ import yaml
 
 from retail_intel.errors import ModelError
 from retail_intel.vision.detections import Detections
-from retail_intel.vision.detector import PERSON_CLASS, Tile, merge_tile_boxes, nms, tile_grid
+from retail_intel.vision.detector import PERSON_CLASS, merge_tile_boxes, nms, tile_grid
 from retail_intel.vision.offline import cache_dir, prepare_ultralytics
 from retail_intel.vision.weights import sha256_of
 
@@ -133,7 +133,6 @@ class OpenVinoDetector:
     _model: Any = field(init=False, repr=False)
     batch_size: int = 4  # frames handed over at a time; two run at once, the rest hide the pre/post work
     _queues: dict[tuple[int, int], Any] = field(init=False, default_factory=dict, repr=False)
-    _grid: list[Tile] | None = field(init=False, default=None, repr=False)
     _num_classes: int = field(init=False, default=1)
 
     def __post_init__(self) -> None:
@@ -225,15 +224,19 @@ class OpenVinoDetector:
         """Detections for several frames at once (their tiles all share the inference streams)."""
         if not frames:
             return []
-        height, width = frames[0].shape[:2]
-        if self._grid is None:
-            self._grid = tile_grid(width, height, self.tiles)
-        grid = self._grid
-        crops = [frame[t.y0 : t.y1, t.x0 : t.x1] if len(grid) > 1 else frame for frame in frames for t in grid]
+        # each frame's own grid: a stream's frames can change size
+        grids = [tile_grid(frame.shape[1], frame.shape[0], self.tiles) for frame in frames]
+        crops = [
+            frame[t.y0 : t.y1, t.x0 : t.x1] if len(grid) > 1 else frame
+            for frame, grid in zip(frames, grids, strict=True)
+            for t in grid
+        ]
         results = self._infer_many(crops)
         out = []
-        for n in range(len(frames)):
-            per_frame = results[n * len(grid) : (n + 1) * len(grid)]
+        start = 0
+        for grid in grids:
+            per_frame = results[start : start + len(grid)]
+            start += len(grid)
             if len(grid) == 1:
                 out.append(Detections(*per_frame[0]))
             else:

@@ -1,13 +1,18 @@
-"""ByteTrack (Ultralytics' implementation) over our :class:`Detections`."""
+"""ByteTrack (Ultralytics' implementation) over our :class:`Detections`.
+
+Driven through its public contract: ``BYTETracker.update`` takes NumPy-backed
+``ultralytics.engine.results.Boxes`` and returns ``[x1, y1, x2, y2, track_id,
+score, cls, idx]`` rows; its settings start from Ultralytics' own
+``bytetrack.yaml`` with ours laid over them. Ultralytics' tracker is the one our
+published accuracy was measured with, so it stays (see docs/counting.md).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from retail_intel.vision.detections import Detections
 from retail_intel.vision.offline import prepare_ultralytics
@@ -25,44 +30,17 @@ class TrackerSettings:
     fuse_score: bool = True
 
 
-class _Boxes:
-    """The minimal results-like object BYTETracker.update reads (conf, cls, xywh, indexing)."""
-
-    def __init__(self, xyxy: npt.NDArray[np.float32], conf: npt.NDArray[np.float32]) -> None:
-        self.xyxy = xyxy
-        self.conf = conf
-        self.cls = np.zeros_like(conf)
-        xywh = np.empty_like(xyxy)
-        xywh[:, 0] = (xyxy[:, 0] + xyxy[:, 2]) / 2
-        xywh[:, 1] = (xyxy[:, 1] + xyxy[:, 3]) / 2
-        xywh[:, 2] = xyxy[:, 2] - xyxy[:, 0]
-        xywh[:, 3] = xyxy[:, 3] - xyxy[:, 1]
-        self.xywh = xywh
-
-    def __len__(self) -> int:
-        return len(self.conf)
-
-    def __getitem__(self, index: Any) -> _Boxes:
-        return _Boxes(self.xyxy[index], self.conf[index])
-
-
-@dataclass(frozen=True)
-class TrackedBoxes:
-    """Boxes that ByteTrack confirmed in one frame, with their track ids."""
-
-    track_ids: npt.NDArray[np.int64]
-    xyxy: npt.NDArray[np.float32]
-    confidence: npt.NDArray[np.float32]
-
-
 class ByteTracker:
     """Stateful multi-object tracker; call :meth:`update` once per processed frame."""
 
     def __init__(self, settings: TrackerSettings, fps: float) -> None:
         prepare_ultralytics()
         from ultralytics.trackers.byte_tracker import BYTETracker
+        from ultralytics.utils import YAML, IterableSimpleNamespace
+        from ultralytics.utils.checks import check_yaml
 
-        args = SimpleNamespace(
+        config: dict[str, Any] = dict(YAML.load(check_yaml("bytetrack.yaml")))
+        config.update(
             tracker_type="bytetrack",
             track_high_thresh=settings.track_high_thresh,
             track_low_thresh=settings.track_low_thresh,
@@ -71,10 +49,18 @@ class ByteTracker:
             match_thresh=settings.match_thresh,
             fuse_score=settings.fuse_score,
         )
-        self._tracker = BYTETracker(args)
+        self._tracker = BYTETracker(IterableSimpleNamespace(**config))
 
-    def update(self, detections: Detections) -> TrackedBoxes:
-        out = self._tracker.update(_Boxes(detections.xyxy, detections.confidence))
+    def update(self, detections: Detections, frame_shape: tuple[int, int] = (0, 0)) -> Detections:
+        """The boxes ByteTrack confirmed in this frame, with their ``tracker_id``."""
+        from ultralytics.engine.results import Boxes
+
+        data = np.zeros((len(detections), 6), np.float32)  # x1, y1, x2, y2, conf, class (person = 0)
+        data[:, :4] = detections.xyxy
+        data[:, 4] = detections.confidence
+        out = self._tracker.update(Boxes(data, frame_shape))
         if len(out) == 0:
-            return TrackedBoxes(np.zeros(0, np.int64), np.zeros((0, 4), np.float32), np.zeros(0, np.float32))
-        return TrackedBoxes(out[:, 4].astype(np.int64), out[:, :4].astype(np.float32), out[:, 5].astype(np.float32))
+            return Detections.empty(tracked=True)
+        return Detections(
+            out[:, :4].astype(np.float32), out[:, 5].astype(np.float32), tracker_id=out[:, 4].astype(np.int64)
+        )

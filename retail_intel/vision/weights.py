@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from importlib import util as importlib_util
 from pathlib import Path
@@ -68,3 +69,24 @@ def resolve_weights(model: str | None) -> Path:
         f"model {model!r} not found (tried {where}); retail-intel never downloads weights: "
         f"copy the file there or pass --model /path/to/{Path(model).name}"
     )
+
+
+def weights_identity(model: str | None) -> str:
+    """sha256 of the weights ``model`` resolves to (a folder: of all its files), cached per file state."""
+    weights = resolve_weights(model)
+    files = [weights] if weights.is_file() else sorted(p for p in weights.rglob("*") if p.is_file())
+    state = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    return _identity_of(weights, state)
+
+
+@functools.lru_cache(maxsize=32)
+def _identity_of(weights: Path, state: tuple[tuple[str, int, int], ...]) -> str:
+    # ``state`` is the cache key: a file rewritten in place is hashed again
+    if weights.is_file():
+        return sha256_of(weights)
+    digest = hashlib.sha256()
+    for name, *_ in state:
+        path = Path(name)
+        digest.update(str(path.relative_to(weights)).encode())
+        digest.update(sha256_of(path).encode())
+    return digest.hexdigest()

@@ -1,0 +1,73 @@
+"""The ``process`` flags for camera settings, generated from :class:`CameraSettings`.
+
+Each field of the settings model becomes one ``--flag`` (``min_dwell`` ->
+``--min-dwell``) with the model's help text and bounds; the values given are
+validated by the same model as branches.yaml, and a value outside its bounds is
+a usage error (exit 2) naming the flag, the value and the allowed range, before
+any video is opened.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from retail_intel.config.camera_settings import CameraSettings, SettingsError, settings_layer
+
+F = TypeVar("F", bound=Callable[..., Any])
+PANEL = "Camera settings (override branches.yaml)"
+
+
+def flag_name(setting: str) -> str:
+    return "--" + setting.replace("_", "-")
+
+
+def settings_from_flags(values: dict[str, Any]) -> CameraSettings:
+    """One settings layer from flag values (``None`` = not given); a bad value is a usage error naming its flag."""
+    try:
+        layer = settings_layer(values)
+        if layer.device not in (None, "cpu"):
+            from retail_intel.vision.devices import check_device
+
+            check_device(layer.device)
+        return layer
+    except SettingsError as exc:
+        if exc.setting is None:  # a rule across fields (roi and zone both given)
+            raise typer.BadParameter(exc.reason) from None
+        allowed = f"; allowed: {exc.allowed}" if exc.allowed else ""
+        raise typer.BadParameter(
+            f"{exc.value!r}: {exc.reason}{allowed}", param_hint=f"'{flag_name(exc.setting)}'"
+        ) from None
+
+
+def with_setting_flags(func: F) -> F:
+    """Add one option per camera setting to a Typer command; the command receives ``settings``."""
+    signature = inspect.signature(func, eval_str=True)
+    names = CameraSettings.setting_names()
+    kept = [p for p in signature.parameters.values() if p.name != "settings"]
+    added = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                CameraSettings.flag_type(name) | None,
+                typer.Option(flag_name(name), help=CameraSettings.help_for(name), rich_help_panel=PANEL),
+            ],
+        )
+        for name in names
+    ]
+
+    @functools.wraps(func)
+    def command(**kwargs: Any) -> Any:
+        kwargs["settings"] = settings_from_flags({name: kwargs.pop(name) for name in names})
+        return func(**kwargs)
+
+    parameters = [*[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in kept], *added]
+    command.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": signature.return_annotation}
+    return command  # type: ignore[return-value]

@@ -1,0 +1,60 @@
+"""``retail-intel tracks``: every frame's boxes and person ids of a processed video."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from retail_intel.cli.common import DEFAULT_CONFIG, DEFAULT_DATA_DIR, ConfigDir, DataDir, err
+from retail_intel.cli.settings_flags import settings_from_flags
+from retail_intel.pipeline.tracks_out import FORMATS, person_boxes, write_person_boxes
+
+
+def tracks(
+    ctx: typer.Context,
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="The processed video, or its run summary DATA_DIR/runs/<camera>-<id>.json.", show_default=False
+        ),
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write.", show_default=False)],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="mot (MOTChallenge text), csv or parquet.")] = "mot",
+    branch: Annotated[str | None, typer.Option("--branch", "-b", help="Branch id (a video needs it).")] = None,
+    camera: Annotated[str | None, typer.Option("--camera", help="Camera id (default: the branch's first).")] = None,
+    roi: Annotated[
+        str | None, typer.Option("--roi", help="Judge against this ROI x1,y1,x2,y2 instead of the camera's.")
+    ] = None,
+    config: ConfigDir = DEFAULT_CONFIG,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Write every frame's boxes with stitched person ids, from the stored tracks (no detection).
+
+    The people are the ones `process` counts, judged with the camera's settings; MOT files
+    (frame,id,x,y,w,h,conf,-1,-1,-1, frames from 1) are read by TrackEval and motmetrics.
+
+    Example: retail-intel tracks sample_videos/vtest.avi --branch b1 --format mot -o vtest-mot.txt
+    """
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"{fmt!r}: choose one of {', '.join(FORMATS)}", param_hint="'--format'")
+    source_of = ctx.get_parameter_source("config")
+    config_dir = config if (source_of is not None and source_of.name != "DEFAULT") or config.exists() else None
+    boxes = person_boxes(
+        source,
+        data_dir=data_dir,
+        branch=branch,
+        camera=camera,
+        config_dir=config_dir,
+        settings=settings_from_flags({"roi": roi}),
+    )
+    written = write_person_boxes(boxes.table, output, fmt)
+    err.print(
+        f"wrote {written}: {boxes.table.num_rows} boxes of {boxes.people} people over {boxes.frames} frames "
+        f"({boxes.video}, branch {boxes.branch_id}, camera {boxes.camera_id})"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("tracks")(tracks)

@@ -1,0 +1,372 @@
+"""Every per-camera processing setting, declared once.
+
+:class:`CameraSettings` is the single declaration of what ``process`` can be
+told about a camera: each field carries its type, bounds, unit and help text.
+The same model validates
+
+* a camera's entry in ``branches.yaml`` (:class:`~retail_intel.config.models.Camera` extends it),
+* the ``process`` flags (the CLI builds one layer from them, so ``--imgsz 10``
+  fails exactly as ``imgsz: 10`` does, naming the flag),
+* a batch manifest's setting columns (one column per field), and
+* the live session (it is handed the same resolved plan).
+
+Fields are in two stages. ``track`` settings change what the detector and the
+tracker produce; ``judge`` settings only change how stored tracks are judged
+(regions, line, dwell thresholds). The batch ledger hashes each stage on its
+own, so a redrawn ROI re-judges stored tracks instead of detecting again.
+
+A layer leaves unset fields as ``None``; :func:`resolve` stacks layers
+(defaults < camera config < flags < manifest row) into one frozen object with
+every value filled in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from retail_intel.errors import InputError
+
+Point = tuple[float, float]
+Stage = Literal["track", "judge"]
+
+# Durations may be written as numbers of seconds (YAML) or as text such as
+# "2s", "1.5m" (flags, manifests); the text form is parsed here, once.
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _duration(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    text = value.strip().lower()
+    for unit in ("ms", "s", "m", "h"):
+        if text.endswith(unit):
+            number = text[: -len(unit)].strip()
+            try:
+                return float(number) * _UNITS[unit]
+            except ValueError:
+                break
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"must be a duration such as 2s, 1.5m or 500ms, got {value!r}") from None
+
+
+def _numbers(text: str) -> list[float]:
+    try:
+        return [float(p) for p in text.replace(",", " ").split()]
+    except ValueError:
+        raise ValueError(f"must be numbers, got {text!r}") from None
+
+
+def _rect(value: object) -> object:
+    # "--roi 100,100,500,400" and a manifest cell arrive as text
+    return _numbers(value) if isinstance(value, str) else value
+
+
+def _points(value: object) -> object:
+    # "x,y x,y x,y" or "x,y;x,y;x,y"
+    if not isinstance(value, str):
+        return value
+    points = []
+    for chunk in value.replace(";", " ").split():
+        xy = chunk.split(",")
+        if len(xy) != 2:
+            raise ValueError(f"must be points 'x,y x,y x,y ...', got {chunk!r} in {value!r}")
+        points.append(_numbers(chunk))
+    return points
+
+
+def _line(value: object) -> object:
+    # "x1,y1 x2,y2[:left|right]"
+    if not isinstance(value, str):
+        return value
+    body, _, side = value.partition(":")
+    points = _points(body)
+    if not isinstance(points, list) or len(points) != 2:
+        raise ValueError(f"must be two points 'x1,y1 x2,y2[:left|right]', got {value!r}")
+    return {"start": points[0], "end": points[1], "in_side": side.strip() or "left"}
+
+
+def _finite(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {value}")
+    return value
+
+
+class _Model(BaseModel):
+    # Unknown keys are almost always typos in hand-edited YAML: reject them.
+    # Numbers become text where text is expected, so ``id: 101`` is the id "101".
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+
+class EntranceLine(_Model):
+    """A directional counting line: crossing from the ``out`` side to the ``in`` side counts in.
+
+    ``in_side`` is ``left`` or ``right`` as seen walking from ``start`` to ``end``
+    in image coordinates (y grows downwards).
+    """
+
+    start: Point
+    end: Point
+    in_side: Literal["left", "right"] = "left"
+    # Foot points must leave a band of this many pixels around the line before a
+    # crossing counts, so jitter on the line is not counted as many crossings.
+    band_px: float = Field(default=10.0, ge=0, le=10_000)
+
+    @model_validator(mode="after")
+    def _not_degenerate(self) -> EntranceLine:
+        if self.start == self.end:
+            raise ValueError(f"start and end must differ, got both {self.start}")
+        return self
+
+
+def _setting(stage: Stage, description: str, flag_default: str | None = None, **bounds: Any) -> Any:
+    """A settings field: optional in a layer, with its stage and the default shown in help."""
+    extra: dict[str, Any] = {"stage": stage}
+    if flag_default is not None:
+        extra["default_text"] = flag_default
+    return Field(default=None, description=description, json_schema_extra=extra, **bounds)
+
+
+Seconds = Annotated[float, BeforeValidator(_duration)]
+Rect = Annotated[tuple[float, float, float, float], BeforeValidator(_rect)]
+Points = Annotated[list[Point], BeforeValidator(_points)]
+Line = Annotated[EntranceLine, BeforeValidator(_line)]
+
+
+class CameraSettings(_Model):
+    """Per-camera processing settings; ``None`` means "not set in this layer"."""
+
+    # -- what the detector and tracker produce ------------------------------
+    model: str | None = _setting(
+        "track", "Ultralytics weights: path or name (.pt, .onnx, OpenVINO folder)", "bundled YOLO11n-pose"
+    )
+    imgsz: int | None = _setting("track", "detector input size in pixels", "640", ge=32, le=4096)
+    conf: float | None = _setting("track", "detection confidence threshold", "0.1", gt=0, lt=1)
+    device: str | None = _setting(
+        "track", "cpu, cuda or cuda:N", "cpu", pattern=r"^(cpu|cuda(:\d+)?|\d+)$", max_length=16
+    )
+    tiles: int | None = _setting("track", "split each frame into N x N tiles for small people", "1", ge=1, le=4)
+    backend: Literal["auto", "openvino", "torch"] | None = _setting(
+        "track", "inference engine: auto (OpenVINO on CPU when installed), openvino or torch", "auto"
+    )
+    precision: Literal["auto", "f32"] | None = _setting(
+        "track", "OpenVINO precision: auto (bf16 where the CPU has AMX) or f32", "auto"
+    )
+    motion_threshold: float | None = _setting(
+        "track",
+        "share of pixels that must change for a frame to be detected again; 0 = every frame",
+        "0.0005",
+        ge=0,
+        lt=1,
+    )
+    fps: float | None = _setting("track", "true frame rate when the header is wrong (frames/s)", gt=0, le=1000)
+    track_buffer: Seconds | None = _setting("track", "how long a lost track is kept (s)", "3s", gt=0, le=600)
+    new_track_conf: float | None = _setting(
+        "track", "confidence a detection needs to start a new track", "0.3", gt=0, lt=1
+    )
+    stride: int | None = _setting("track", "run the detector on every N-th frame", "1", ge=1, le=100)
+    # -- how tracks are judged ----------------------------------------------
+    roi: Rect | None = _setting("judge", "rectangle region of interest x1,y1,x2,y2 in pixels")
+    zone: Points | None = _setting("judge", "polygon region of interest 'x,y x,y x,y ...' in pixels")
+    line: Line | None = _setting("judge", "directional counting line 'x1,y1 x2,y2[:left|right]' (in side)")
+    passby_zone: Points | None = _setting("judge", "polygon of the pavement outside: seen there = passed")
+    min_dwell: Seconds | None = _setting("judge", "time inside the ROI to count as entered (s)", "2s", ge=0, le=86_400)
+    min_track: Seconds | None = _setting("judge", "tracks shorter than this are noise (s)", "1s", ge=0, le=86_400)
+
+    @field_validator("fps", "track_buffer", "min_dwell", "min_track", "conf", "new_track_conf", "motion_threshold")
+    @classmethod
+    def _finite_number(cls, value: float | None) -> float | None:
+        return _finite(value)
+
+    @field_validator("roi", mode="before")
+    @classmethod
+    def _roi_shape(cls, value: object) -> object:
+        value = _rect(value)
+        if isinstance(value, list | tuple) and len(value) != 4:
+            raise ValueError(f"must be [x1, y1, x2, y2] (4 numbers), got {len(value)} values")
+        return value
+
+    @field_validator("roi")
+    @classmethod
+    def _roi_ordered(cls, value: tuple[float, float, float, float] | None) -> tuple[float, float, float, float] | None:
+        if value is not None:
+            x1, y1, x2, y2 = value
+            if not all(math.isfinite(v) for v in value):
+                raise ValueError(f"must be finite numbers, got {list(value)}")
+            if x2 <= x1 or y2 <= y1:
+                raise ValueError(f"must have x1 < x2 and y1 < y2, got {list(value)}")
+        return value
+
+    @field_validator("zone", "passby_zone", mode="before")
+    @classmethod
+    def _points_shape(cls, value: object) -> object:
+        value = _points(value)
+        if isinstance(value, list | tuple):
+            for index, point in enumerate(value):
+                if not isinstance(point, list | tuple) or len(point) != 2:
+                    raise ValueError(f"point #{index + 1} must be [x, y], got {point!r}")
+        return value
+
+    @field_validator("zone", "passby_zone")
+    @classmethod
+    def _enough_points(cls, value: list[Point] | None) -> list[Point] | None:
+        if value is not None:
+            if len(value) < 3:
+                raise ValueError(f"must have at least 3 points [x, y], got {len(value)}")
+            if not all(math.isfinite(c) for p in value for c in p):
+                raise ValueError("must be finite numbers")
+        return value
+
+    @model_validator(mode="after")
+    def _one_region(self) -> CameraSettings:
+        if self.roi is not None and self.zone is not None:
+            raise ValueError("give either roi (x1,y1,x2,y2) or zone (polygon), not both")
+        return self
+
+    # -- layers ---------------------------------------------------------------
+
+    def given(self) -> dict[str, Any]:
+        """The fields this layer sets (not ``None``)."""
+        return {name: getattr(self, name) for name in type(self).setting_names() if getattr(self, name) is not None}
+
+    @classmethod
+    def setting_names(cls) -> tuple[str, ...]:
+        return tuple(name for name in CameraSettings.model_fields)
+
+    @classmethod
+    def stage_of(cls, name: str) -> Stage:
+        extra = CameraSettings.model_fields[name].json_schema_extra
+        assert isinstance(extra, dict)
+        stage = extra["stage"]
+        assert stage in ("track", "judge")
+        return stage  # type: ignore[return-value]
+
+    @classmethod
+    def flag_type(cls, name: str) -> type:
+        """The type a flag or manifest cell is parsed as before validation: numbers, else text.
+
+        Durations and shapes stay text (``2s``, ``x1,y1,x2,y2``): this model parses them.
+        """
+        annotation = CameraSettings.model_fields[name].annotation
+        args = set(getattr(annotation, "__args__", ()))
+        if name in _TEXT_FLAGS:
+            return str
+        for kind in (int, float):
+            if kind in args:
+                return kind
+        return str
+
+    @classmethod
+    def help_for(cls, name: str) -> str:
+        """Help text for the flag or column: description, bounds and default."""
+        field = CameraSettings.model_fields[name]
+        text = field.description or name
+        bounds = describe_bounds(name)
+        if bounds:
+            text += f"; {bounds}"
+        extra = field.json_schema_extra
+        if isinstance(extra, dict) and "default_text" in extra:
+            text += f" (default {extra['default_text']})"
+        return text[0].upper() + text[1:] + "."
+
+
+# Settings whose flag takes text that this model parses (durations, shapes).
+_TEXT_FLAGS = frozenset({"track_buffer", "min_dwell", "min_track", "roi", "zone", "line", "passby_zone"})
+
+
+def describe_bounds(name: str) -> str:
+    """The allowed range of a numeric setting, as the error messages and help state it."""
+    limits = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    parts = []
+    for meta in CameraSettings.model_fields[name].metadata:
+        for attr, sign in limits.items():
+            value = getattr(meta, attr, None)
+            if value is not None:
+                parts.append(f"{sign} {value:g}" if isinstance(value, int | float) else f"{sign} {value}")
+    choices = {"backend": "auto, openvino or torch", "precision": "auto or f32", "device": "cpu, cuda or cuda:N"}
+    if name in choices:
+        return f"one of {choices[name]}"
+    return " and ".join(parts)
+
+
+# Used when no layer sets a value. Regions have no default: a camera must say where to count.
+DEFAULTS = CameraSettings(
+    imgsz=640,
+    conf=0.1,  # low on purpose: ByteTrack's second association uses 0.1-0.25 boxes
+    tiles=1,
+    backend="auto",
+    precision="auto",
+    # A frame whose downscaled grey image differs from the last detected frame in fewer than this
+    # share of pixels reuses that frame's detections: an empty or still scene costs only its decode.
+    motion_threshold=0.0005,
+    track_buffer=3.0,
+    # Crowded eye-level scenes want this higher (0.5): half-hidden people then extend existing
+    # tracks instead of starting ones that steal identities.
+    new_track_conf=0.3,
+    stride=1,
+    min_dwell=2.0,
+    min_track=1.0,
+)
+
+
+def resolve(layers: Iterable[CameraSettings | None]) -> CameraSettings:
+    """Stack layers, later ones winning, over :data:`DEFAULTS`; regions from flags replace each other.
+
+    An ``roi`` and a ``zone`` are two spellings of one region: a later layer that sets either
+    replaces both of an earlier layer's.
+    """
+    values: dict[str, Any] = DEFAULTS.given()
+    for layer in layers:
+        if layer is None:
+            continue
+        given = layer.given()
+        if "roi" in given or "zone" in given:
+            values.pop("roi", None)
+            values.pop("zone", None)
+        values.update(given)
+    return CameraSettings.model_validate(values)
+
+
+def stage_values(settings: CameraSettings, stage: Stage) -> dict[str, Any]:
+    """The settings of one stage, as plain JSON-able values (for hashing)."""
+    return {
+        name: value
+        for name, value in settings.model_dump(mode="json").items()
+        if CameraSettings.stage_of(name) == stage
+    }
+
+
+class SettingsError(InputError):
+    """A setting's value is refused; ``setting`` names the field (the CLI turns it into its flag)."""
+
+    def __init__(
+        self, setting: str | None, value: object, reason: str, where: str = "", *, bounds: bool = True
+    ) -> None:
+        self.setting, self.value, self.reason = setting, value, reason
+        # the allowed range, unless the value is in range but not usable here (a missing CUDA device)
+        self.allowed = describe_bounds(setting) if setting and bounds else ""
+        bounds_text = self.allowed
+        allowed = f" (allowed: {bounds_text})" if bounds_text else ""
+        got = f", got {value!r}" if setting else ""
+        super().__init__(f"{where}{setting + ': ' if setting else ''}{reason}{got}{allowed}")
+
+
+def settings_layer(values: Mapping[str, Any], where: str = "") -> CameraSettings:
+    """One settings layer from raw values (``None`` = not given); the first bad value raises :class:`SettingsError`.
+
+    ``where`` prefixes the message, e.g. ``"night.csv row 3: "``.
+    """
+    given = {name: value for name, value in values.items() if value is not None}
+    try:
+        return CameraSettings.model_validate(given)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = first["loc"]
+        name = str(loc[0]) if loc and loc[0] in CameraSettings.model_fields else None
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(name, given.get(name) if name else None, reason, where) from None

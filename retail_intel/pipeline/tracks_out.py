@@ -1,0 +1,160 @@
+"""Per-frame tracks out of a processed video: every judged person's boxes, frame by frame.
+
+Read from the stored full-rate tracks (``DATA_DIR/tracks/``), so nothing is
+decoded or detected: the tracks are judged with the camera's settings exactly
+as ``process`` judges them, and each box gets the stitched person's id. Written
+as MOTChallenge text (``frame,id,x,y,w,h,conf,-1,-1,-1``, frames 1-based, which
+TrackEval and motmetrics read), CSV or Parquet (:data:`PERSON_BOX_SCHEMA`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from retail_intel.config.camera_settings import CameraSettings
+from retail_intel.errors import InputError
+from retail_intel.movements.events import SourceInfo, judge
+from retail_intel.movements.person_boxes import person_boxes_table
+from retail_intel.movements.store import read_tracks
+from retail_intel.movements.tracks import TrackAccumulator
+from retail_intel.pipeline.plan import NoRegionError, ProcessRequest, make_plan
+from retail_intel.pipeline.run import RUNS_DIR, source_key
+from retail_intel.pipeline.start_time import resolve_start_time
+from retail_intel.storage import atomic_write_bytes, atomic_write_table
+
+# the region used when a camera has none configured: larger than any frame
+_EVERYWHERE = (0.0, 0.0, 1e6, 1e6)
+TrackFormat = Literal["mot", "csv", "parquet"]
+FORMATS: tuple[TrackFormat, ...] = ("mot", "csv", "parquet")
+
+
+@dataclass(frozen=True)
+class PersonBoxes:
+    table: pa.Table  # PERSON_BOX_SCHEMA
+    video: str
+    branch_id: str
+    camera_id: str
+    people: int
+    frames: int
+
+
+def _run_summary(path: Path) -> dict[str, object]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a run summary of retail-intel process ({exc})") from exc
+    needed = ("video", "video_fingerprint", "branch_id", "camera_id", "start_time")
+    if not isinstance(data, dict) or any(k not in data for k in needed):
+        raise InputError(f"{path}: not a run summary of retail-intel process (needs {', '.join(needed)})")
+    return data
+
+
+def person_boxes(
+    source: Path,
+    *,
+    data_dir: Path,
+    branch: str | None = None,
+    camera: str | None = None,
+    config_dir: Path | None = None,
+    settings: CameraSettings | None = None,
+) -> PersonBoxes:
+    """The per-frame boxes of a processed video: ``source`` is the video or its run summary (``runs/*.json``).
+
+    The stored tracks are judged with the settings of the run that stored them (from its summary),
+    ``settings`` winning; without a summary, with the camera's config like ``process``.
+    """
+    from retail_intel.vision.video import fingerprint
+
+    run: dict[str, object] | None = None
+    if source.suffix == ".json":
+        run = _run_summary(source)
+        digest, video = str(run["video_fingerprint"]), Path(str(run["video"]))
+    else:
+        if not source.is_file():
+            raise InputError(f"{source}: no such video or run summary")
+        digest, video = fingerprint(source), source
+        if camera is not None:
+            summary = data_dir / RUNS_DIR / f"{source_key(camera, digest)}.json"
+            run = _run_summary(summary) if summary.is_file() else None
+        else:
+            found = sorted((data_dir / RUNS_DIR).glob(f"*-{digest[:16]}.json"))
+            run = _run_summary(found[0]) if len(found) == 1 else None
+    layers: tuple[CameraSettings, ...] = ()
+    if run is not None:
+        # judged as the run that stored the tracks judged them; flags still win
+        branch, camera = branch or str(run["branch_id"]), camera or str(run["camera_id"])
+        if run.get("settings"):  # summaries before 0.2 have none: the config then decides
+            layers = (CameraSettings.model_validate(run["settings"]),)
+            config_dir = None
+    if branch is None:
+        raise InputError("a video that was not processed into this --data-dir needs --branch")
+    start = dt.datetime.fromisoformat(str(run["start_time"])) if run is not None else None
+    layers = (*layers, settings or CameraSettings())
+    request = ProcessRequest(
+        video=video, branch=branch, data_dir=data_dir, config_dir=config_dir, camera=camera, layers=layers
+    )
+    try:
+        plan = make_plan(request)
+    except NoRegionError:
+        # no ROI anywhere: every person is still exported, judged against the whole picture
+        plan = make_plan(dataclasses.replace(request, layers=(CameraSettings(roi=_EVERYWHERE), *layers)))
+    key = source_key(plan.camera_id, digest)
+    stored = read_tracks(data_dir, key)
+    if stored is None:
+        raise InputError(
+            f"no stored tracks for {video.name} (branch {plan.branch_id}, camera {plan.camera_id}) in {data_dir}: "
+            "run `retail-intel process` on it first"
+        )
+    meta = stored.metadata
+    size = (int(meta["width"]), int(meta["height"]))
+    if start is None:
+        start, _ = resolve_start_time(video, explicit=None, pattern=plan.filename_pattern, tz=plan.timezone)
+    stitching = dataclasses.replace(plan.stitch, frame_size=size)
+    tracks = TrackAccumulator.from_table(stored.table).tracks()
+    judgement = judge(tracks, plan.rules, min_track_s=plan.min_track_s, stitch_settings=stitching)
+    info = SourceInfo(
+        branch_id=plan.branch_id,
+        camera_id=plan.camera_id,
+        source_video=video.name,
+        video_fingerprint=digest,
+        model=meta["model"],
+        start_time=start,
+        processed_at=dt.datetime.now(dt.UTC),
+    )
+    return PersonBoxes(
+        table=person_boxes_table(judgement, info),
+        video=video.name,
+        branch_id=plan.branch_id,
+        camera_id=plan.camera_id,
+        people=len(judgement.people),
+        frames=int(meta["frames"]),
+    )
+
+
+def mot_text(table: pa.Table) -> str:
+    """MOTChallenge rows: ``frame,id,x,y,w,h,conf,-1,-1,-1`` with 1-based frames and the person number as id."""
+    cols = table.select(["frame", "person", "x1", "y1", "x2", "y2", "confidence"]).to_pydict()
+    out = io.StringIO()
+    for frame, person, x1, y1, x2, y2, conf in zip(*cols.values(), strict=True):
+        out.write(f"{frame + 1},{person},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},{conf:.4f},-1,-1,-1\n")
+    return out.getvalue()
+
+
+def write_person_boxes(table: pa.Table, path: Path, fmt: TrackFormat) -> Path:
+    """Write ``table`` as ``fmt``, atomically (a reader never sees half a file)."""
+    if fmt == "parquet":
+        return atomic_write_table(table, path)
+    if fmt == "mot":
+        return atomic_write_bytes(mot_text(table).encode(), path)
+    sink = io.BytesIO()
+    pacsv.write_csv(table, sink)
+    return atomic_write_bytes(sink.getvalue(), path)

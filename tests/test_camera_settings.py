@@ -1,0 +1,144 @@
+"""One declaration of every camera setting: YAML, flags and manifest columns agree with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from pydantic import ValidationError
+from typer.testing import CliRunner
+
+from retail_intel.batch.discover import SETTING_COLUMNS
+from retail_intel.batch.segments import parse_settings
+from retail_intel.cli.app import _register, app
+from retail_intel.cli.settings_flags import flag_name
+from retail_intel.config.camera_settings import (
+    DEFAULTS,
+    CameraSettings,
+    SettingsError,
+    resolve,
+    settings_layer,
+)
+from retail_intel.config.models import Camera
+from retail_intel.errors import InputError
+
+FIELDS = set(CameraSettings.model_fields)
+
+
+def _process_command() -> typer.main.TyperCommand:  # type: ignore[name-defined]
+    _register()
+    group = typer.main.get_command(app)
+    return group.commands["process"]  # type: ignore[attr-defined,no-any-return]
+
+
+def test_process_has_exactly_one_flag_per_setting() -> None:
+    params = {p.name: p for p in _process_command().params}
+    setting_params = {name for name in params if name in FIELDS}
+    assert setting_params == FIELDS
+    for name in FIELDS:
+        assert params[name].opts == [flag_name(name)]  # type: ignore[attr-defined]
+        assert params[name].help == CameraSettings.help_for(name)  # type: ignore[attr-defined]
+
+
+def test_manifest_columns_are_the_settings() -> None:
+    assert set(SETTING_COLUMNS) == FIELDS
+
+
+def test_a_camera_entry_is_the_settings_plus_its_id_and_file_pattern() -> None:
+    assert set(Camera.model_fields) - FIELDS == {"id", "filename_pattern"}
+    assert set(Camera.model_fields) >= FIELDS
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("imgsz", 10),
+        ("imgsz", 0),
+        ("conf", 1.5),
+        ("fps", -5),
+        ("fps", float("inf")),
+        ("tiles", 9),
+        ("backend", "banana"),
+        ("device", "gpu"),
+        ("stride", 0),
+        ("track_buffer", "0s"),
+        ("new_track_conf", 1.0),
+        ("roi", "300,10,100,200"),
+        ("min_dwell", "abc"),
+    ],
+)
+def test_yaml_flags_and_manifest_refuse_the_same_values(name: str, value: object) -> None:
+    with pytest.raises(ValidationError):
+        Camera.model_validate({"id": "c", "roi": [0, 0, 10, 10], name: value})
+    with pytest.raises(SettingsError) as flag_error:
+        settings_layer({name: value})
+    assert flag_error.value.setting == name
+    with pytest.raises(InputError, match=f"night.csv row 2: column {name}"):
+        parse_settings(((name, str(value)),), "night.csv row 2")
+
+
+def test_text_forms_parse_as_the_yaml_forms() -> None:
+    text = settings_layer(
+        {"roi": "10,20,300,200", "line": "0,100 320,100:right", "passby_zone": "0,0 50,0 50,50", "min_dwell": "1.5m"}
+    )
+    yaml = Camera.model_validate(
+        {
+            "id": "c",
+            "roi": [10, 20, 300, 200],
+            "line": {"start": [0, 100], "end": [320, 100], "in_side": "right"},
+            "passby_zone": [[0, 0], [50, 0], [50, 50]],
+            "min_dwell": 90,
+        }
+    ).settings()
+    assert text == yaml
+
+
+def test_layers_stack_defaults_camera_flags_then_manifest() -> None:
+    camera = CameraSettings(roi=(0, 0, 100, 100), imgsz=960, conf=0.2)
+    flags = CameraSettings(imgsz=1280, zone=[(0, 0), (50, 0), (50, 50)])
+    row = CameraSettings(imgsz=320)
+    resolved = resolve([camera, flags, row])
+    assert resolved.imgsz == 320  # the manifest row wins
+    assert resolved.conf == 0.2  # the camera's, no later layer sets it
+    assert resolved.stride == DEFAULTS.stride
+    # a zone from the flags replaces the camera's rectangle: one region, not both
+    assert resolved.roi is None and resolved.zone == [(0, 0), (50, 0), (50, 50)]
+
+
+def test_every_setting_has_a_stage_and_help() -> None:
+    stages = {name: CameraSettings.stage_of(name) for name in FIELDS}
+    assert {n for n, s in stages.items() if s == "judge"} == {
+        "roi",
+        "zone",
+        "line",
+        "passby_zone",
+        "min_dwell",
+        "min_track",
+    }
+    for name in FIELDS:
+        assert CameraSettings.model_fields[name].description
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "expected"),
+    [
+        ("--imgsz", "10", ">= 32"),
+        ("--imgsz", "0", ">= 32"),
+        ("--conf", "1.5", "< 1"),
+        ("--fps", "-5", "> 0"),
+        ("--backend", "banana", "auto, openvino or torch"),
+        ("--device", "cuda:7", "available here: cpu"),
+        ("--tiles", "9", "<= 4"),
+    ],
+)
+def test_a_bad_flag_is_a_usage_error_before_any_video_is_opened(
+    tmp_path: Path, flag: str, value: str, expected: str
+) -> None:
+    _register()
+    missing = tmp_path / "nowhere.mp4"  # never opened: the flag is refused first
+    result = CliRunner().invoke(app, ["process", str(missing), "--branch", "b1", flag, value])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.replace("│", " ").split())  # the message, unwrapped from its box
+    assert flag in text and value in text and expected in text
+    assert "Traceback" not in text and "nowhere" not in text

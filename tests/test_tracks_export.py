@@ -1,0 +1,138 @@
+"""``retail-intel tracks``: per-frame boxes and person ids from the stored tracks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from retail_intel.accuracy.metrics import score_tracking
+from retail_intel.accuracy.mot import read_mot, tracks_to_boxes
+from retail_intel.cli.app import _register, app
+from retail_intel.errors import InputError
+from retail_intel.movements.events import judge
+from retail_intel.movements.schema import PERSON_BOX_SCHEMA
+from retail_intel.movements.store import read_movements, read_tracks
+from retail_intel.movements.tracks import TrackAccumulator
+from retail_intel.pipeline.plan import ProcessRequest, make_plan
+from retail_intel.pipeline.run import process_video, source_key
+from retail_intel.pipeline.tracks_out import person_boxes, write_person_boxes
+from retail_intel.vision.video import fingerprint
+
+from .fakes import ScriptedDetector, two_people, write_video
+
+START = dt.datetime(2026, 2, 8, 10, 0, tzinfo=dt.UTC)
+ROI = "100,80,220,200"
+
+
+@pytest.fixture
+def processed(tmp_path: Path) -> tuple[Path, Path]:
+    video = write_video(tmp_path / "cam.avi")
+    plan = make_plan(ProcessRequest.create(video, "b1", tmp_path / "data", start_time=START, roi=ROI))
+    process_video(plan, detector_factory=lambda plan: ScriptedDetector(two_people))
+    return video, tmp_path / "data"
+
+
+def test_every_box_carries_the_person_id_of_the_movements(processed: tuple[Path, Path]) -> None:
+    video, data = processed
+    boxes = person_boxes(video, data_dir=data, branch="b1", settings=None)
+    table = boxes.table
+    assert table.schema == PERSON_BOX_SCHEMA and boxes.people == 2
+    movements = {r["customer_id"]: r["action_type"] for r in read_movements(data).to_pylist()}
+    assert {r["customer_id"]: r["action_type"] for r in table.to_pylist()} == movements
+    frames = table.column("frame").to_pylist()
+    assert frames == sorted(frames)
+    # person 1 (A) appears first, in frame 0; B arrives at frame 10 (confirmed a frame later)
+    first = table.filter(table.column("person").to_numpy() == 2).column("frame").to_pylist()
+    assert table.column("frame")[0].as_py() == 0 and 10 <= first[0] <= 12
+    # the box is the tracker's: its bottom centre is the foot point the movements were judged by
+    row = table.slice(0, 1).to_pylist()[0]
+    assert row["y2"] - row["y1"] == pytest.approx(60, abs=2)
+
+
+def test_mot_csv_and_parquet_hold_the_same_boxes(processed: tuple[Path, Path], tmp_path: Path) -> None:
+    video, data = processed
+    _register()
+    runner = CliRunner()
+    for fmt in ("mot", "csv", "parquet"):
+        out = tmp_path / f"boxes.{fmt}"
+        result = runner.invoke(
+            app,
+            ["tracks", str(video), "--branch", "b1", "--roi", ROI, "--data-dir", str(data), "-f", fmt, "-o", str(out)],
+        )
+        assert result.exit_code == 0, result.output
+    parquet = pq.read_table(tmp_path / "boxes.parquet")
+    csv = pacsv.read_csv(tmp_path / "boxes.csv")
+    mot = read_mot(tmp_path / "boxes.mot")
+    assert parquet.num_rows == csv.num_rows == len(mot)
+    # MOT files count frames from 1; read_mot turns them back into decoded frame indices
+    assert mot.frame.tolist() == parquet.column("frame").to_pylist()
+    assert (tmp_path / "boxes.mot").read_text().startswith("1,1,")
+    assert mot.ids.tolist() == parquet.column("person").to_pylist()
+    assert csv.column("customer_id").to_pylist() == parquet.column("customer_id").to_pylist()
+
+
+def test_the_run_summary_names_the_video(processed: tuple[Path, Path]) -> None:
+    video, data = processed
+    summary = data / "runs" / f"{source_key('cam1', fingerprint(video))}.json"
+    by_run = person_boxes(summary, data_dir=data, settings=None)
+    by_video = person_boxes(video, data_dir=data, branch="b1", settings=None)
+    assert by_run.table.drop_columns(["time"]).equals(by_video.table.drop_columns(["time"]))
+
+
+def test_no_stored_tracks_says_to_process_first(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    _register()
+    result = CliRunner().invoke(
+        app,
+        ["tracks", str(video), "--branch", "b1", "--roi", ROI, "--data-dir", str(tmp_path), "-o", str(tmp_path / "x")],
+    )
+    assert isinstance(result.exception, InputError)  # the CLI's edge prints it as one line, exit 1
+    assert "run `retail-intel process` on it first" in str(result.exception)
+
+
+@pytest.mark.slow
+def test_the_exported_mot_file_scores_as_the_accuracy_harness(
+    sample_run: tuple[dict[str, object], Path], tmp_path: Path
+) -> None:
+    summary, data = sample_run
+    run_file = data / "runs" / f"{source_key(str(summary['camera_id']), str(summary['video_fingerprint']))}.json"
+    boxes = person_boxes(run_file, data_dir=data, config_dir=Path(__file__).parents[1] / "config")
+    exported = write_person_boxes(boxes.table, tmp_path / "vtest.txt", "mot")
+    truth = read_mot(Path(__file__).parents[2] / "shared" / "data" / "PETS09-S2L1" / "gt.txt")
+    # what the accuracy harness scores: the judged people of the same run
+    stored = read_tracks(data, run_file.stem)
+    assert stored is not None
+    plan = make_plan(
+        ProcessRequest(Path("vtest.avi"), "b1", data, config_dir=Path(__file__).parents[1] / "config", camera="vtest")
+    )
+    import dataclasses
+
+    judged = judge(
+        TrackAccumulator.from_table(stored.table).tracks(),
+        plan.rules,
+        min_track_s=plan.min_track_s,
+        stitch_settings=dataclasses.replace(plan.stitch, frame_size=(768, 576)),
+    )
+    harness = score_tracking(truth, tracks_to_boxes(judged.people))
+    ours = score_tracking(truth, read_mot(exported))
+    assert ours.mota == pytest.approx(harness.mota, abs=1e-3) and ours.idf1 == pytest.approx(harness.idf1, abs=1e-3)
+    assert ours.mota > 0.85 and ours.predicted_ids == summary["people"]
+
+
+def test_a_device_or_pipe_is_never_replaced_by_a_file(processed: tuple[Path, Path], tmp_path: Path) -> None:
+    import os
+    import stat
+
+    video, data = processed
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    boxes = person_boxes(video, data_dir=data, branch="b1", settings=None)
+    for fmt in ("mot", "parquet"):
+        with pytest.raises(InputError, match="not a regular file"):
+            write_person_boxes(boxes.table, pipe, fmt)  # type: ignore[arg-type]
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
