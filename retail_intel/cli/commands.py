@@ -40,3 +40,6 @@ def register(app: typer.Typer) -> None:
     from retail_intel.cli import export
 
     export.register(app)
+    from retail_intel.cli import setup
+
+    setup.register(app)
