@@ -272,3 +272,40 @@ def test_a_video_frame_is_the_picture(config_dir: Path, tmp_path: Path) -> None:
     assert (session.camera_id, session.picture.width, session.picture.height) == ("vtest", W, H)
     assert session.picture.data[:2] == b"\xff\xd8"  # JPEG
     assert "frame 14" in session.picture.source  # 2 s at the config's 7 fps
+
+
+# ---- the command line and the server's port ----------------------------------------------------------
+
+
+def test_cli_help_and_a_missing_picture(
+    config_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.cli_helpers import run_cli
+
+    shown = run_cli(["setup", "--help"], capsys, monkeypatch)
+    assert shown.exit_code == 0 and "Example: retail-intel setup --branch b1 --camera vtest" in shown.stdout
+    result = run_cli(
+        ["setup", "--branch", "b1", "--config", str(config_dir), "--data-dir", str(tmp_path), "--no-open"],
+        capsys,
+        monkeypatch,
+    )
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: no picture of camera vtest at {tmp_path}/frames/b1/vtest.jpg: give a VIDEO of the camera "
+        "(retail-intel setup --branch b1 --camera vtest VIDEO), or process one first"
+    ]
+
+
+def test_a_bad_or_busy_port_is_refused(session: SetupSession) -> None:
+    import socket
+
+    from retail_intel.camsetup import run_setup
+
+    with pytest.raises(InputError, match="--port: expected 0 to 65535, got 70000"):
+        run_setup(session, port=70000)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        with pytest.raises(InputError, match=f"--port {taken}: cannot listen on 127.0.0.1:{taken}"):
+            run_setup(session, port=taken)

@@ -99,6 +99,10 @@ def create_setup_app(session: SetupSession) -> Starlette:
             return Response("not found", status_code=404, headers=_HEADERS)
         return Response(_resource(name), media_type=_STATIC[name], headers=_HEADERS)
 
+    async def no_icon(request: Request) -> Response:
+        # Browsers ask for one; answering "no content" keeps a 404 out of the console.
+        return Response(status_code=204, headers=_HEADERS)
+
     async def picture(request: Request) -> Response:
         return Response(session.picture.data, media_type=session.picture.media_type, headers=_HEADERS)
 
@@ -127,6 +131,7 @@ def create_setup_app(session: SetupSession) -> Starlette:
             Route("/", index),
             Route("/static/{name}", static),
             Route("/picture", picture),
+            Route("/favicon.ico", no_icon),
             Route("/api/setup", state),
             Route("/api/shapes", save, methods=["POST"]),
         ],
