@@ -312,3 +312,23 @@ def test_cli_help_has_an_example(capsys: pytest.CaptureFixture[str], monkeypatch
     assert result.exit_code == 0
     assert "Example: PGPASSWORD=... retail-intel export --to postgresql://" in result.stdout
     assert "retail-intel[postgres]" in result.stdout
+
+
+def test_a_table_without_the_key_is_refused_by_name(site: tuple[Path, Path], pg_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("CREATE TABLE branch_kpi_timeseries (branch_id text)")
+    with pytest.raises(
+        DatabaseError, match=r"^branch_kpi_timeseries: .*ON CONFLICT.*nothing was written to this table"
+    ):
+        export_to_postgres(site[1], pg_url, tables=["branch_kpi_timeseries"])
+    assert _pg_rows(pg_url, "SELECT count(*) FROM branch_kpi_timeseries") == [(0,)]
+
+
+def test_without_psycopg_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg now raises ImportError
+    with pytest.raises(InputError, match=r"needs psycopg; pip install 'retail-intel\[postgres\]'"):
+        export_to_postgres(tmp_path, "postgresql://u@127.0.0.1/db")

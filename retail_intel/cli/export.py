@@ -16,7 +16,6 @@ from retail_intel.cli.common import (
     parse_time_option,
     render_rows,
 )
-from retail_intel.errors import InputError
 
 EXPORT_HELP = """Copy movements and KPIs into PostgreSQL tables named as the seed's.
 
@@ -52,12 +51,8 @@ def export(
 ) -> None:
     from retail_intel.pgexport import check_url, export_to_postgres
 
-    check_url(to)
+    check_url(to)  # before any work: a bad URL or a missing driver is one line
     start = parse_time_option(since, "--since")
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        raise InputError("--to postgresql://: needs psycopg; pip install 'retail-intel[postgres]'") from None
     with counting_progress("rows") as bar:
         tasks: dict[str, TaskID] = {}
 

@@ -64,13 +64,22 @@ def scrub(message: str, url: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def require_psycopg() -> None:
+    """:class:`InputError` saying what to install when psycopg (the ``[postgres]`` extra) is missing."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise InputError("--to postgresql://: needs psycopg; pip install 'retail-intel[postgres]'") from None
+
+
 def check_url(url: str) -> str:
     """``url`` if it is a PostgreSQL URL libpq can parse; :class:`InputError` naming ``--to`` otherwise."""
-    from psycopg import conninfo
-
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in SCHEMES:
         raise InputError(f"--to: expected a URL like postgresql://user@host:5432/dbname, got {redact_url(url)!r}")
+    require_psycopg()
+    from psycopg import conninfo
+
     try:
         conninfo.conninfo_to_dict(url)
     except Exception as exc:  # psycopg.ProgrammingError: libpq could not parse it

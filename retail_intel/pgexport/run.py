@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from retail_intel.errors import DatabaseError, DataError
-from retail_intel.pgexport.connect import connect, redact_url, scrub
+from retail_intel.pgexport.connect import check_url, connect, redact_url, scrub
 from retail_intel.pgexport.tables import (
     ExportTable,
     add_columns_sql,
@@ -158,6 +158,7 @@ def export_to_postgres(
     permissions, a rejected statement; never showing the password) and
     :class:`DataError` (data directory problems, a key that repeats).
     """
+    check_url(url)  # also says what to install when psycopg is missing
     import psycopg
 
     if not data_dir.is_dir():

@@ -4,8 +4,11 @@ The list is data: one :class:`ExportTable` per table. The names are the
 seed's (the same as the DuckDB views of :mod:`retail_intel.sqlviews`), the
 columns come from each table's one Arrow schema constant, and the key is what
 makes a row the same row on the next export (the upsert's conflict target).
-Adding a table (zone visits, once they are stored) is one more entry in
-:func:`export_tables`.
+Adding a table is one more entry in :func:`export_tables`; for the zone
+visits stored under ``zone_visits/<branch>/<day>/`` (ZONE_VISIT_SCHEMA) it is::
+
+    ExportTable("zone_visits", "zone_visits", "*/*/*.parquet", ZONE_VISIT_SCHEMA,
+                ("customer_id", "zone_id", "enter_time"), "enter_time"),
 """
 
 from __future__ import annotations
