@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -309,3 +310,27 @@ def test_a_bad_or_busy_port_is_refused(session: SetupSession) -> None:
         taken = busy.getsockname()[1]
         with pytest.raises(InputError, match=f"--port {taken}: cannot listen on 127.0.0.1:{taken}"):
             run_setup(session, port=taken)
+
+
+def test_the_server_answers_on_the_url_it_reports(session: SetupSession) -> None:
+    import threading
+    import time
+    import urllib.request
+
+    from retail_intel.camsetup import setup_server
+
+    server, sock, url = setup_server(session, port=0)
+    assert url.startswith("http://127.0.0.1:") and url.endswith("/")
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the setup server did not start"
+            time.sleep(0.05)
+        with urllib.request.urlopen(url + "api/setup") as response:
+            assert json.loads(response.read())["camera"] == "vtest"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()

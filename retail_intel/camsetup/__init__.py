@@ -8,7 +8,7 @@ shape kinds and their YAML, without any web or video code.
 
 from retail_intel.camsetup.app import SetupSession, create_setup_app
 from retail_intel.camsetup.frame import Picture, frame_from_video, latest_picture
-from retail_intel.camsetup.run import run_setup, setup_session
+from retail_intel.camsetup.run import run_setup, setup_server, setup_session
 from retail_intel.camsetup.shapes import SHAPE_KINDS, Shape, ShapeKind, camera_shapes, parse_shapes, yaml_edit
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "latest_picture",
     "parse_shapes",
     "run_setup",
+    "setup_server",
     "setup_session",
     "yaml_edit",
 ]

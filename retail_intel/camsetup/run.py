@@ -37,11 +37,8 @@ def setup_session(
     return SetupSession(config_dir=config_dir, branch_id=branch_id, camera_id=camera.id, picture=picture)
 
 
-def run_setup(session: SetupSession, *, port: int = 0, on_ready: Callable[[str], None] | None = None) -> None:
-    """Serve the page for ``session`` on 127.0.0.1:``port`` (0: any free port) until interrupted.
-
-    ``on_ready`` gets the page's URL once the port is bound.
-    """
+def setup_server(session: SetupSession, *, port: int = 0) -> tuple[uvicorn.Server, socket.socket, str]:
+    """A server for ``session``, its socket bound to 127.0.0.1:``port`` (0: any free port), and the page's URL."""
     if not 0 <= port <= 65535:
         raise InputError(f"--port: expected 0 to 65535, got {port}")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -53,8 +50,17 @@ def run_setup(session: SetupSession, *, port: int = 0, on_ready: Callable[[str],
         raise InputError(f"--port {port}: cannot listen on {HOST}:{port} ({exc.strerror})") from None
     bound = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(create_setup_app(session), log_level="warning", lifespan="off"))
+    return server, sock, f"http://{HOST}:{bound}/"
+
+
+def run_setup(session: SetupSession, *, port: int = 0, on_ready: Callable[[str], None] | None = None) -> None:
+    """Serve the page for ``session`` on 127.0.0.1:``port`` until interrupted.
+
+    ``on_ready`` gets the page's URL once the port is bound.
+    """
+    server, sock, url = setup_server(session, port=port)
     if on_ready is not None:
-        on_ready(f"http://{HOST}:{bound}/")
+        on_ready(url)
     try:
         server.run(sockets=[sock])
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import webbrowser
 from pathlib import Path
 from typing import Annotated
@@ -33,8 +35,13 @@ def setup(
     at: Annotated[str, typer.Option("--at", help="Time into the video, e.g. 10s, 1.5m.")] = "0s",
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port).")] = 0,
     open_browser: Annotated[
-        bool, typer.Option("--open/--no-open", help="Open the page in the default browser.")
-    ] = True,
+        bool | None,
+        typer.Option(
+            "--open/--no-open",
+            help="Open the page in the default browser (default: only in a graphical session).",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigDir = DEFAULT_CONFIG,
     data_dir: DataDir = DEFAULT_DATA_DIR,
 ) -> None:
@@ -48,10 +55,15 @@ def setup(
             f"setting up camera {escape(session.camera_id)} of branch {escape(session.branch_id)}: "
             f"open [bold]{url}[/bold] (Ctrl-C to stop)"
         )
-        if open_browser:
+        if _graphical_session() if open_browser is None else open_browser:
             webbrowser.open(url)
 
     run_setup(session, port=port, on_ready=ready)
+
+
+def _graphical_session() -> bool:
+    # Over SSH without a display, webbrowser would start a text browser in this terminal.
+    return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def register(app: typer.Typer) -> None:

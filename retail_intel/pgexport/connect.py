@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from retail_intel.errors import DatabaseError, InputError
 
@@ -60,7 +60,9 @@ def scrub(message: str, url: str) -> str:
     text = message.replace(url, redact_url(url))
     secret = _password(url)
     if secret:
-        text = text.replace(secret, "***")
+        # as written in the URL and as libpq decodes it (%40 -> @)
+        for form in {secret, unquote(secret)}:
+            text = text.replace(form, "***")
     return re.sub(r"\s+", " ", text).strip()
 
 
