@@ -179,7 +179,9 @@ def test_since_keeps_rows_from_that_time_on(site: tuple[Path, Path], pg_url: str
     assert 0 < expected < total
     assert result.tables[0].inserted == expected
     earliest = _pg_rows(
-        pg_url, "SELECT min(enter_time), min(window_start) FROM customer_branch_movement, branch_kpi_timeseries"
+        pg_url,
+        "SELECT (SELECT min(enter_time) FROM customer_branch_movement), "
+        "(SELECT min(window_start) FROM branch_kpi_timeseries)",
     )
     assert earliest[0][0] >= since and earliest[0][1] >= since
 
