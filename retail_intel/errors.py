@@ -42,3 +42,7 @@ class TimeError(InputError):
 
 class DataError(RetailIntelError):
     """The Parquet data directory holds something unexpected."""
+
+
+class DatabaseError(RetailIntelError):
+    """An external database (``export --to postgresql://...``) cannot be reached, refuses us, or rejects a statement."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from retail_intel.errors import ConfigError, InputError
@@ -56,25 +56,72 @@ def _find_item(lines: list[str], lo: int, hi: int, item_id: str, what: str, path
     )
 
 
+# Strings written without quotes: identifiers that YAML does not read as anything else.
+_PLAIN = re.compile(r"^[A-Za-z_][\w.-]*$")
+_YAML_WORDS = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n"})
+
+
 def _format(value: object) -> str:
+    """``value`` as one line of YAML (flow style for lists and mappings)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_format(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {_format(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, str) and (not _PLAIN.match(value) or value.lower() in _YAML_WORDS):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return str(value)
 
 
-def edit_camera_text(text: str, branch_id: str, camera_id: str, values: Mapping[str, object], path: Path) -> str:
-    """``text`` with the camera's keys set to ``values`` (pure: no file access)."""
+def _value_end(lines: list[str], key_line: int, end: int, indent: int) -> int:
+    """Index after the key's value: a block-style value continues on deeper-indented lines."""
+    stop = key_line + 1
+    for i in range(key_line + 1, end):
+        if _is_content(lines[i]):
+            if _indent(lines[i]) <= indent:
+                break
+            stop = i + 1
+    return stop
+
+
+def edit_camera_text(
+    text: str,
+    branch_id: str,
+    camera_id: str,
+    values: Mapping[str, object],
+    path: Path,
+    *,
+    remove: Iterable[str] = (),
+) -> str:
+    """``text`` with the camera's keys set to ``values`` and the ``remove`` keys gone (pure: no file access).
+
+    A key whose value was written in block style (on the lines below it) is
+    replaced whole; comments inside such a value go with it.
+    """
     lines = text.splitlines(keepends=False)
     b_start, b_end, _ = _find_item(lines, 0, len(lines), branch_id, "branch", path)
     c_start, c_end, _ = _find_item(lines, b_start + 1, b_end, camera_id, f"camera in branch {branch_id}", path)
     # keys of a list item line up with the ``id`` after "- "
     indent = lines[c_start].index("id:")
+    for key in remove:
+        for i in range(c_start + 1, c_end):
+            match = _KEY_LINE.match(lines[i])
+            if match and len(match["indent"]) == indent and match["key"] == key:
+                stop = _value_end(lines, i, c_end, indent)
+                del lines[i:stop]
+                c_end -= stop - i
+                break
     for key, value in values.items():
         for i in range(c_start + 1, c_end):
             match = _KEY_LINE.match(lines[i])
             if match and len(match["indent"]) == indent and match["key"] == key:
+                stop = _value_end(lines, i, c_end, indent)
+                if stop > i + 1:
+                    del lines[i + 1 : stop]
+                    c_end -= stop - i - 1
                 new_value = f" {_format(value)}"
                 value_part, hash_, note = match["rest"].partition("#")
                 if hash_:
@@ -89,10 +136,19 @@ def edit_camera_text(text: str, branch_id: str, camera_id: str, values: Mapping[
     return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
 
 
-def write_camera_settings(config_dir: Path, branch_id: str, camera_id: str, values: Mapping[str, object]) -> Path:
-    """Set ``values`` (e.g. ``{"imgsz": 1280, "tiles": 1}``) on one camera in ``branches.yaml``.
+def write_camera_settings(
+    config_dir: Path,
+    branch_id: str,
+    camera_id: str,
+    values: Mapping[str, object],
+    *,
+    remove: Iterable[str] = (),
+) -> Path:
+    """Set ``values`` (e.g. ``{"imgsz": 1280, "tiles": 1}``) on one camera in ``branches.yaml``, drop ``remove``.
 
-    Raises :class:`ConfigError` (and leaves the file alone) if the edited config does not validate.
+    Values are plain YAML data (numbers, strings, lists, mappings). Raises
+    :class:`ConfigError` (and leaves the file alone) if the edited config
+    does not validate or does not read back as ``values``.
     """
     from retail_intel.config.loader import load_config
 
@@ -100,7 +156,8 @@ def write_camera_settings(config_dir: Path, branch_id: str, camera_id: str, valu
     if not path.is_file():
         raise InputError(f"{path}: no such file; --write needs the config directory holding branches.yaml")
     original = path.read_text()
-    edited = edit_camera_text(original, branch_id, camera_id, values, path)
+    removed = [key for key in remove if key not in values]
+    edited = edit_camera_text(original, branch_id, camera_id, values, path, remove=removed)
     with tempfile.TemporaryDirectory(prefix="retail-intel-config-") as scratch:
         copy = Path(scratch) / "config"
         shutil.copytree(config_dir, copy)
@@ -113,7 +170,10 @@ def write_camera_settings(config_dir: Path, branch_id: str, camera_id: str, valu
                 "nothing was written",
                 problems=exc.problems,
             ) from exc
-        wrong = {k: getattr(camera, k, None) for k, v in values.items() if getattr(camera, k, None) != v}
+        # Compared as JSON data, so a tuple of floats read back equals the list of ints written.
+        stored = camera.model_dump(mode="json")
+        wrong = {k: stored.get(k) for k, v in values.items() if stored.get(k) != v}
+        wrong.update({k: stored.get(k) for k in removed if stored.get(k) is not None})
         if wrong:
             raise ConfigError(
                 f"{path}: the edit did not land on camera {camera_id} as expected ({wrong}); nothing was written"

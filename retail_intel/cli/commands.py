@@ -40,3 +40,9 @@ def register(app: typer.Typer) -> None:
     from retail_intel.cli import report
 
     report.register(app)
+    from retail_intel.cli import export
+
+    export.register(app)
+    from retail_intel.cli import setup
+
+    setup.register(app)

@@ -1,0 +1,62 @@
+"""The picture the setup page draws on: a frame of a video, or the camera's latest picture.
+
+Without a video the picture is ``DATA_DIR/frames/<branch>/<camera>.jpg``,
+which ``process`` keeps for every camera it has seen.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from retail_intel.errors import InputError
+from retail_intel.storage import camera_frame_path
+
+
+@dataclass(frozen=True)
+class Picture:
+    data: bytes
+    media_type: str
+    width: int
+    height: int
+    source: str  # what it was taken from, for the page's caption
+
+
+def _jpeg_size(data: bytes, source: str) -> tuple[int, int]:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            return int(width), int(height)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InputError(f"{source}: expected a JPEG picture of the camera, could not read it ({exc})") from None
+
+
+def frame_from_video(video: Path, at_s: float, fps: float | None) -> Picture:
+    """The frame ``at_s`` seconds into ``video`` as JPEG (OpenCV decodes it, in :mod:`retail_intel.vision`)."""
+    from retail_intel.vision.annotate import write_image
+    from retail_intel.vision.video import probe, read_frame_at
+
+    info = probe(video)
+    index, frame = read_frame_at(video, at_s, fps or info.header_fps or 25.0)
+    with tempfile.TemporaryDirectory(prefix="retail-intel-setup-") as scratch:
+        path = write_image(Path(scratch) / "frame.jpg", frame)
+        data = path.read_bytes()
+    width, height = _jpeg_size(data, str(video))
+    return Picture(data, "image/jpeg", width, height, f"{video.name}, frame {index}")
+
+
+def latest_picture(data_dir: Path, branch_id: str, camera_id: str) -> Picture:
+    """The camera's latest picture under the data directory, or :class:`InputError` saying how to get one."""
+    path = camera_frame_path(data_dir, branch_id, camera_id)
+    if not path.is_file():
+        raise InputError(
+            f"no picture of camera {camera_id} at {path}: give a VIDEO of the camera "
+            f"(retail-intel setup --branch {branch_id} --camera {camera_id} VIDEO), or process one first"
+        )
+    data = path.read_bytes()
+    width, height = _jpeg_size(data, str(path))
+    return Picture(data, "image/jpeg", width, height, f"{path.name} (latest picture)")

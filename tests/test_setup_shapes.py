@@ -1,0 +1,336 @@
+"""The setup page's shapes and their YAML edit, without a browser: shapes.py, config_edit, the web app."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from retail_intel.accuracy.config_edit import edit_camera_text, write_camera_settings
+from retail_intel.camsetup import (
+    SHAPE_KINDS,
+    SetupSession,
+    camera_shapes,
+    create_setup_app,
+    latest_picture,
+    parse_shapes,
+    setup_session,
+    yaml_edit,
+)
+from retail_intel.config.loader import load_config
+from retail_intel.errors import ConfigError, InputError
+from retail_intel.storage import camera_frame_path
+
+SAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config"
+SAMPLE_VIDEO = Path(__file__).resolve().parents[1] / "sample_videos" / "vtest.avi"
+W, H = 768, 576
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    target = tmp_path / "config"
+    shutil.copytree(SAMPLE_CONFIG, target)
+    return target
+
+
+def write_picture(data_dir: Path, branch: str = "b1", camera: str = "vtest") -> Path:
+    path = camera_frame_path(data_dir, branch, camera)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (W, H), (90, 110, 130)).save(path, "JPEG")
+    return path
+
+
+def shapes_payload(*shapes: dict[str, Any]) -> dict[str, Any]:
+    return {"shapes": list(shapes)}
+
+
+POLYGON = {"kind": "region", "geometry": "polygon", "points": [[100, 100], [600, 120], [650, 500], [90, 480]]}
+PASSBY = {"kind": "passby_zone", "geometry": "polygon", "points": [[0, 500], [768, 500], [768, 576]]}
+LINE = {"kind": "line", "geometry": "line", "points": [[400, 100], [400, 300]], "in_side": "right"}
+
+
+# ---- shapes.py ---------------------------------------------------------------------------------------
+
+
+def test_the_sample_cameras_shapes_are_read_from_its_config() -> None:
+    camera = load_config(SAMPLE_CONFIG).camera("b1", "vtest")
+    shapes = {s.kind: s.to_json() for s in camera_shapes(camera)}
+
+    assert shapes == {
+        "region": {"kind": "region", "geometry": "rect", "points": [[300, 180], [700, 420]]},
+        "line": {"kind": "line", "geometry": "line", "points": [[500, 180], [500, 450]], "in_side": "left"},
+    }
+
+
+def test_kinds_are_unique_and_the_region_is_required() -> None:
+    names = [k.name for k in SHAPE_KINDS]
+    assert len(names) == len(set(names))
+    assert [k.name for k in SHAPE_KINDS if k.required] == ["region"]
+
+
+def test_a_polygon_region_sets_zone_and_removes_roi_keeping_band_px() -> None:
+    camera = load_config(SAMPLE_CONFIG).camera("b1", "vtest")
+    values, remove = yaml_edit(parse_shapes(shapes_payload(POLYGON, LINE), W, H), camera)
+
+    assert values == {
+        "zone": POLYGON["points"],
+        "line": {"start": [400, 100], "end": [400, 300], "in_side": "right", "band_px": 10},
+    }
+    assert set(remove) == {"roi", "passby_zone"}
+
+
+def test_a_dragged_rectangle_is_normalised_to_x1_y1_x2_y2() -> None:
+    camera = load_config(SAMPLE_CONFIG).camera("b1", "vtest")
+    rect = {"kind": "region", "geometry": "rect", "points": [[700, 400], [200.25, 100]]}
+    values, remove = yaml_edit(parse_shapes(shapes_payload(rect), W, H), camera)
+
+    assert values == {"roi": [200.2, 100, 700, 400]}
+    assert set(remove) == {"zone", "line", "passby_zone"}
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (shapes_payload(), "region: every camera needs a region of interest"),
+        ({"nope": []}, 'expected {"shapes": [...]}'),
+        (shapes_payload({**POLYGON, "kind": "zones"}), "kind: expected one of region, line, passby_zone, got 'zones'"),
+        (shapes_payload({**POLYGON, "geometry": "line"}), "region.geometry: expected one of rect, polygon"),
+        (shapes_payload({**POLYGON, "points": [[1, 1], [2, 2]]}), "region: a polygon needs at least 3 points, got 2"),
+        (shapes_payload({**POLYGON, "points": [[1, 1], [2, 2], [900, 3]]}), "region.points[2]: [900, 3] is outside"),
+        (shapes_payload({**POLYGON, "points": [[1, 1], [2, "x"], [3, 3]]}), "region.points[1]: expected two numbers"),
+        (shapes_payload(POLYGON, {**LINE, "in_side": "up"}), "line.in_side: expected left or right, got 'up'"),
+        (
+            shapes_payload(POLYGON, {**LINE, "points": [[5, 5], [5, 5]]}),
+            "line: the two points of the line are the same",
+        ),
+        (shapes_payload({"kind": "region", "geometry": "rect", "points": [[5, 5], [9, 5]]}), "has no area"),
+        (shapes_payload(POLYGON, POLYGON), "region: drawn twice"),
+    ],
+)
+def test_bad_shapes_name_the_field(payload: Any, message: str) -> None:
+    camera = load_config(SAMPLE_CONFIG).camera("b1", "vtest")
+    with pytest.raises(InputError) as caught:
+        yaml_edit(parse_shapes(payload, W, H), camera)
+    assert message in str(caught.value)
+
+
+# ---- the targeted YAML edit ------------------------------------------------------------------------------
+
+BLOCK_YAML = """\
+branches:
+  - id: b1   # the shop
+    name: One
+    capacity: 10
+    cameras:
+      - id: cam
+        zone:          # a block-style polygon
+          - [1, 1]
+          - [50, 1]
+          - [50, 50]
+        min_dwell: 3   # seconds
+  - id: b2
+    name: Two
+    capacity: 5
+    cameras:
+      - id: cam
+        roi: [0, 0, 10, 10]
+"""
+
+
+def test_edit_replaces_a_block_value_whole_and_removes_keys() -> None:
+    edited = edit_camera_text(BLOCK_YAML, "b1", "cam", {"roi": [1, 2, 30, 40]}, Path("b.yaml"), remove=["zone"])
+
+    assert "[50, 1]" not in edited and "zone" not in edited
+    assert "        roi: [1, 2, 30, 40]\n" in edited
+    assert "min_dwell: 3   # seconds" in edited and "- id: b1   # the shop" in edited
+    assert edited.endswith("      - id: cam\n        roi: [0, 0, 10, 10]\n")  # the other branch untouched
+
+
+def test_edit_writes_mappings_and_strings_as_flow_yaml() -> None:
+    edited = edit_camera_text(
+        BLOCK_YAML,
+        "b2",
+        "cam",
+        {"line": {"start": [1, 2], "end": [3, 4], "in_side": "left"}, "model": "a b"},
+        Path("b"),
+    )
+    assert '        line: {start: [1, 2], end: [3, 4], in_side: left}\n        model: "a b"\n' in edited
+
+
+def test_write_refuses_an_edit_that_does_not_validate_and_keeps_the_file(config_dir: Path) -> None:
+    before = (config_dir / "branches.yaml").read_text()
+    with pytest.raises(ConfigError, match="would make the config invalid"):
+        # removing roi without a zone leaves the camera without a region
+        write_camera_settings(config_dir, "b1", "vtest", {}, remove=["roi"])
+    assert (config_dir / "branches.yaml").read_text() == before
+
+
+# ---- the web app ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def session(config_dir: Path, tmp_path: Path) -> SetupSession:
+    write_picture(tmp_path / "data")
+    return setup_session(config_dir, tmp_path / "data", "b1", "vtest")
+
+
+class Client:
+    """Calls the app in-process (httpx's ASGI transport), each call on a fresh event loop."""
+
+    def __init__(self, session: SetupSession, base_url: str = "http://127.0.0.1:8123") -> None:
+        self.app = create_setup_app(session)
+        self.base_url = base_url
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        async def call() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url=self.base_url) as c:
+                return await c.request(method, url, **kwargs)
+
+        return asyncio.run(call())
+
+    def get(self, url: str) -> httpx.Response:
+        return self.request("GET", url)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+
+def client(session: SetupSession) -> Client:
+    return Client(session)
+
+
+def post(c: Client, session: SetupSession, body: Any, **headers: str) -> Any:
+    return c.post("/api/shapes", json=body, headers={"X-Setup-Token": session.token, **headers})
+
+
+def test_page_state_and_picture(session: SetupSession) -> None:
+    c = client(session)
+    page = c.get("/")
+    assert page.status_code == 200 and session.token in page.text
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    state = c.get("/api/setup").json()
+    assert state["picture"]["width"] == W and state["picture"]["height"] == H
+    assert [k["name"] for k in state["kinds"]] == [k.name for k in SHAPE_KINDS]
+    assert {s["kind"] for s in state["shapes"]} == {"region", "line"}
+    assert c.get("/picture").content == session.picture.data
+    assert c.get("/static/setup.js").status_code == 200 and c.get("/static/../app.py").status_code == 404
+
+
+def test_saving_writes_the_yaml_keeps_comments_and_returns_the_new_state(session: SetupSession) -> None:
+    path = session.config_dir / "branches.yaml"
+    before = path.read_text()
+    response = post(client(session), session, shapes_payload(POLYGON, PASSBY, LINE))
+
+    assert response.status_code == 200, response.text
+    camera = load_config(session.config_dir).camera("b1", "vtest")
+    assert camera.roi is None and camera.zone == [tuple(p) for p in POLYGON["points"]]
+    assert camera.passby_zone == [tuple(p) for p in PASSBY["points"]]
+    assert camera.line is not None and camera.line.in_side == "right" and camera.line.band_px == 10
+    after = path.read_text()
+    comments = [line for line in before.splitlines() if line.strip().startswith("#")]
+    assert all(c in after.splitlines() for c in comments)
+    assert {s["kind"]: s for s in response.json()["shapes"]}["region"] == POLYGON
+
+
+def test_a_bad_save_is_422_with_the_reason_and_writes_nothing(session: SetupSession) -> None:
+    path = session.config_dir / "branches.yaml"
+    before = path.read_text()
+    response = post(client(session), session, shapes_payload({**POLYGON, "points": [[1, 1], [2, 2], [3, 999]]}))
+
+    assert response.status_code == 422 and "outside the 768x576 frame" in response.json()["error"]
+    assert path.read_text() == before
+
+
+def test_saving_needs_the_token_json_and_a_local_host(session: SetupSession) -> None:
+    c = client(session)
+    assert c.post("/api/shapes", json=shapes_payload(POLYGON)).status_code == 403
+    assert post(c, session, shapes_payload(POLYGON), **{"X-Setup-Token": "guess"}).status_code == 403
+    form = c.post(
+        "/api/shapes", content=b"shapes=1", headers={"X-Setup-Token": session.token, "Content-Type": "text/plain"}
+    )
+    assert form.status_code == 415
+    rebound = Client(session, base_url="http://evil.example:8123")
+    assert rebound.get("/api/setup").status_code == 403
+
+
+def test_without_a_picture_the_error_says_how_to_get_one(config_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="give a VIDEO of the camera"):
+        latest_picture(tmp_path, "b1", "vtest")
+    with pytest.raises(ConfigError, match='no camera "nope"'):
+        setup_session(config_dir, tmp_path, "b1", "nope")
+
+
+def test_a_video_frame_is_the_picture(config_dir: Path, tmp_path: Path) -> None:
+    session = setup_session(config_dir, tmp_path, "b1", None, video=SAMPLE_VIDEO, at_s=2.0)
+
+    assert (session.camera_id, session.picture.width, session.picture.height) == ("vtest", W, H)
+    assert session.picture.data[:2] == b"\xff\xd8"  # JPEG
+    assert "frame 14" in session.picture.source  # 2 s at the config's 7 fps
+
+
+# ---- the command line and the server's port ----------------------------------------------------------
+
+
+def test_cli_help_and_a_missing_picture(
+    config_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.cli_helpers import run_cli
+
+    shown = run_cli(["setup", "--help"], capsys, monkeypatch)
+    assert shown.exit_code == 0 and "Example: retail-intel setup --branch b1 --camera vtest" in shown.stdout
+    result = run_cli(
+        ["setup", "--branch", "b1", "--config", str(config_dir), "--data-dir", str(tmp_path), "--no-open"],
+        capsys,
+        monkeypatch,
+    )
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: no picture of camera vtest at {tmp_path}/frames/b1/vtest.jpg: give a VIDEO of the camera "
+        "(retail-intel setup --branch b1 --camera vtest VIDEO), or process one first"
+    ]
+
+
+def test_a_bad_or_busy_port_is_refused(session: SetupSession) -> None:
+    import socket
+
+    from retail_intel.camsetup import run_setup
+
+    with pytest.raises(InputError, match="--port: expected 0 to 65535, got 70000"):
+        run_setup(session, port=70000)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        with pytest.raises(InputError, match=f"--port {taken}: cannot listen on 127.0.0.1:{taken}"):
+            run_setup(session, port=taken)
+
+
+def test_the_server_answers_on_the_url_it_reports(session: SetupSession) -> None:
+    import threading
+    import time
+    import urllib.request
+
+    from retail_intel.camsetup import setup_server
+
+    server, sock, url = setup_server(session, port=0)
+    assert url.startswith("http://127.0.0.1:") and url.endswith("/")
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the setup server did not start"
+            time.sleep(0.05)
+        with urllib.request.urlopen(url + "api/setup") as response:
+            assert json.loads(response.read())["camera"] == "vtest"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
