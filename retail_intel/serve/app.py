@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from retail_intel import __version__
+from retail_intel.serve.apidocs import router as docs_router
 from retail_intel.serve.dashboard import router as dashboard_router
 from retail_intel.serve.errors import install_error_handlers
 from retail_intel.serve.fastpath import KpiFastPath
@@ -47,6 +48,9 @@ def create_app(config_dir: Path, data_dir: Path) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         debug=False,
+        # /docs comes from docs_router, with Swagger UI's files served locally; ReDoc needs a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.retail_intel = state
     install_error_handlers(app, state.named_dirs)
@@ -54,4 +58,5 @@ def create_app(config_dir: Path, data_dir: Path) -> FastAPI:
     app.add_middleware(KpiFastPath, kpis=state.kpis, configs=state.configs)
 
     app.include_router(dashboard_router)
+    app.include_router(docs_router)
     return app
