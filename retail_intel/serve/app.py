@@ -14,6 +14,7 @@ from retail_intel.serve.dashboard import router as dashboard_router
 from retail_intel.serve.errors import install_error_handlers
 from retail_intel.serve.fastpath import KpiFastPath
 from retail_intel.serve.routes import router
+from retail_intel.serve.settings import ServeSettings
 from retail_intel.serve.state import ServeState
 
 DESCRIPTION = """\
@@ -27,13 +28,15 @@ also lists each bad parameter under `errors`.
 """
 
 
-def create_app(config_dir: Path, data_dir: Path) -> FastAPI:
+def create_app(config_dir: Path, data_dir: Path, settings: ServeSettings | None = None) -> FastAPI:
     """The API over ``config_dir`` and ``data_dir``; raises ConfigError if the config does not load.
+
+    ``settings`` bounds its caches (bytes) and its dashboard drawing (see :class:`ServeSettings`).
 
     Nothing is written anywhere: the DuckDB session is in memory and locked to
     reading the data directory's movement and KPI folders.
     """
-    state = ServeState(Path(config_dir), Path(data_dir))
+    state = ServeState(Path(config_dir), Path(data_dir), settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -10,8 +10,8 @@ closed network.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import threading
-from collections import OrderedDict
 from concurrent.futures import Future
 from importlib import resources
 from pathlib import Path as FsPath
@@ -24,15 +24,16 @@ from starlette.responses import Response
 from retail_intel.config.loader import Config
 from retail_intel.errors import InputError
 from retail_intel.report.data import check_days
+from retail_intel.serve.bytecache import ByteLru
 from retail_intel.serve.jsonio import JSONBytes, dumps
 from retail_intel.serve.models import DataVersion, Problem, ReportPage, ValidationProblem
 from retail_intel.serve.params import MAX_ID_LENGTH, IsoDate, bad_parameter
+from retail_intel.serve.settings import ServeSettings
 
 router = APIRouter()
 
 # A dashboard view is drawn on request; three months keeps one around a second.
 DASHBOARD_MAX_DAYS = 92
-_CACHED_PAGES = 16
 
 # Inline SVG carries style attributes, hence 'unsafe-inline' for styles only;
 # scripts come from this server alone and nothing is fetched elsewhere.
@@ -55,9 +56,10 @@ def _resource(package: str, name: str) -> bytes:
 class ReportPages:
     """Dashboard payloads, drawn once per branch, days and data version."""
 
-    def __init__(self, data_dir: FsPath) -> None:
+    def __init__(self, data_dir: FsPath, *, cache: ByteLru | None = None) -> None:
         self.data_dir = data_dir
-        self._pages: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        # Drawn pages live in the server's byte-bounded cache, next to the KPI answers.
+        self.cache = ByteLru(ServeSettings().cache_bytes) if cache is None else cache
         # Views being drawn right now: a second request for one waits for it instead of drawing it again.
         self._drawing: dict[tuple[Any, ...], Future[bytes]] = {}
         self._lock = threading.Lock()
@@ -65,10 +67,10 @@ class ReportPages:
     def get(self, config: Config, branch_id: str, first: dt.date | None, last: dt.date | None, version: str) -> bytes:
         """The payload for these arguments: from memory, or drawn once however many ask at the same time."""
         key = (branch_id, first, last, version)
+        page: bytes | None = self.cache.get(("report", *key))
+        if page is not None:
+            return page
         with self._lock:
-            if key in self._pages:
-                self._pages.move_to_end(key)
-                return self._pages[key]
             drawing = self._drawing.get(key)
             owner = drawing is None
             if drawing is None:
@@ -81,11 +83,8 @@ class ReportPages:
             drawing.set_exception(exc)
             raise
         else:
+            self.cache.put(("report", *key), body, sys.getsizeof(body))
             drawing.set_result(body)
-            with self._lock:
-                self._pages[key] = body
-                while len(self._pages) > _CACHED_PAGES:
-                    self._pages.popitem(last=False)
             return body
         finally:
             with self._lock:

@@ -24,12 +24,14 @@ from retail_intel import __version__
 from retail_intel.config.loader import CONFIG_FILES, Config, load_config
 from retail_intel.errors import ConfigError
 from retail_intel.serve import files
+from retail_intel.serve.bytecache import ByteLru
 from retail_intel.serve.dashboard import ReportPages
 from retail_intel.serve.errors import NotFound, scrub_paths
 from retail_intel.serve.jsonio import dumps, table_rows
 from retail_intel.serve.kpicache import KpiCache, to_us
 from retail_intel.serve.params import encode_cursor
 from retail_intel.serve.queries import Reader
+from retail_intel.serve.settings import ServeSettings
 from retail_intel.sqlviews import open_database
 
 CUSTOMER_ROWS_SHOWN = 1000
@@ -94,14 +96,17 @@ class ConfigCache:
 class ServeState:
     """Everything the routes read, for one config directory and one data directory."""
 
-    def __init__(self, config_dir: Path, data_dir: Path) -> None:
+    def __init__(self, config_dir: Path, data_dir: Path, settings: ServeSettings | None = None) -> None:
         self.config_dir = config_dir
         self.data_dir = data_dir
+        self.settings = ServeSettings() if settings is None else settings
         self.configs = ConfigCache(config_dir)
         self.reader = Reader(open_database(config_dir, data_dir, read_only=True))
         self.movement_index = files.MovementIndex(data_dir)
-        self.kpis = KpiCache(data_dir)
-        self.reports = ReportPages(data_dir)
+        # One memory ceiling, in bytes, for every cache of this process.
+        self.cache = ByteLru(self.settings.cache_bytes)
+        self.kpis = KpiCache(data_dir, cache=self.cache)
+        self.reports = ReportPages(data_dir, cache=self.cache)
 
     def close(self) -> None:
         self.reader.close()
