@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -25,6 +25,7 @@ from retail_intel.config.loader import Config
 from retail_intel.errors import InputError
 from retail_intel.report.data import check_days
 from retail_intel.serve.bytecache import ByteLru
+from retail_intel.serve.drawgate import ClientGone, GateFull
 from retail_intel.serve.jsonio import JSONBytes, dumps
 from retail_intel.serve.models import DataVersion, Problem, ReportPage, ValidationProblem
 from retail_intel.serve.params import MAX_ID_LENGTH, IsoDate, bad_parameter
@@ -63,6 +64,12 @@ class ReportPages:
         # Views being drawn right now: a second request for one waits for it instead of drawing it again.
         self._drawing: dict[tuple[Any, ...], Future[bytes]] = {}
         self._lock = threading.Lock()
+
+    def ready(self, branch_id: str, first: dt.date | None, last: dt.date | None, version: str) -> bool:
+        """Whether this view is cached or being drawn, so that asking for it costs no new drawing."""
+        key = (branch_id, first, last, version)
+        with self._lock:
+            return key in self._drawing or self.cache.get(("report", *key)) is not None
 
     def get(self, config: Config, branch_id: str, first: dt.date | None, last: dt.date | None, version: str) -> bytes:
         """The payload for these arguments: from memory, or drawn once however many ask at the same time."""
@@ -137,6 +144,7 @@ def _state(request: Request) -> Any:
 
 
 _NO_CACHE = {"Cache-Control": "no-cache"}
+CLIENT_CLOSED_REQUEST = 499  # as nginx logs it: the client left before the answer
 
 
 @router.get("/", include_in_schema=False)
@@ -188,7 +196,11 @@ async def data_version(
     responses={
         404: {"model": Problem, "description": "Unknown branch."},
         422: {"model": ValidationProblem, "description": "A parameter is invalid; detail names it."},
-        503: {"model": Problem, "description": "The config or data directory cannot be read."},
+        503: {
+            "model": Problem,
+            "description": "The config or data directory cannot be read, or too many new views are being drawn "
+            "(then with a Retry-After header).",
+        },
     },
     tags=["data"],
 )
@@ -224,5 +236,16 @@ async def report(
         except InputError as exc:
             raise bad_parameter("to" if to is not None else "date", str(exc)) from exc
     version = await run_in_threadpool(state.data_version, branch_id, signature)
-    body = await run_in_threadpool(state.reports.get, config, branch_id, date, to, version)
+    if state.reports.ready(branch_id, date, to, version):
+        body = await run_in_threadpool(state.reports.get, config, branch_id, date, to, version)
+        return JSONBytes(body)
+    # A new drawing: wait for one of a few turns (drawgate), or 503 when too many already wait.
+    try:
+        async with state.draw_gate.turn(request.is_disconnected):
+            body = await run_in_threadpool(state.reports.get, config, branch_id, date, to, version)
+    except GateFull as exc:
+        retry = {"Retry-After": str(state.settings.retry_after_s)}
+        raise HTTPException(503, str(exc), headers=retry) from None
+    except ClientGone:
+        return Response(status_code=CLIENT_CLOSED_REQUEST)  # nobody is left to read it
     return JSONBytes(body)

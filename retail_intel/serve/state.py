@@ -26,6 +26,7 @@ from retail_intel.errors import ConfigError
 from retail_intel.serve import files
 from retail_intel.serve.bytecache import ByteLru
 from retail_intel.serve.dashboard import ReportPages
+from retail_intel.serve.drawgate import DrawGate
 from retail_intel.serve.errors import NotFound, scrub_paths
 from retail_intel.serve.jsonio import dumps, table_rows
 from retail_intel.serve.kpicache import KpiCache, to_us
@@ -107,6 +108,7 @@ class ServeState:
         self.cache = ByteLru(self.settings.cache_bytes)
         self.kpis = KpiCache(data_dir, cache=self.cache)
         self.reports = ReportPages(data_dir, cache=self.cache)
+        self.draw_gate = DrawGate(self.settings.report_workers, self.settings.report_queue)
 
     def close(self) -> None:
         self.reader.close()
