@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from retail_intel import __version__
 from retail_intel.serve.apidocs import router as docs_router
+from retail_intel.serve.configrefresh import ConfigRefresh
 from retail_intel.serve.dashboard import router as dashboard_router
 from retail_intel.serve.errors import install_error_handlers
 from retail_intel.serve.fastpath import KpiFastPath
@@ -58,6 +59,8 @@ def create_app(config_dir: Path, data_dir: Path, settings: ServeSettings | None 
     app.state.retail_intel = state
     install_error_handlers(app, state.named_dirs)
     app.include_router(router)
+    # Added first, so it runs inside the fast path: only requests the fast path did not answer pay for it.
+    app.add_middleware(ConfigRefresh, configs=state.configs)
     app.add_middleware(KpiFastPath, kpis=state.kpis, configs=state.configs)
 
     app.include_router(dashboard_router)

@@ -12,6 +12,7 @@ checks, so they never serve data that has since changed either.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import threading
@@ -43,6 +44,14 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 ConfigSignature = tuple[files.FileKey | None, ...]
 
 
@@ -67,8 +76,17 @@ class ConfigCache:
         return self.get_with_signature()[0]
 
     def get_with_signature(self) -> tuple[Config, ConfigSignature]:
-        """The config, reloaded first if a file changed, and the file signature it was served for."""
+        """The config, reloaded first if a file changed, and the file signature it was served for.
+
+        On the event loop nothing is reloaded: parsing YAML may take long (or,
+        for a hostile file, forever) and would freeze every route.
+        :class:`~retail_intel.serve.configrefresh.ConfigRefresh` reloads in a
+        worker thread before a request reaches its route, so the route finds
+        the config current; if a file changed since, it gets the last one loaded.
+        """
         current = self._current
+        if _on_event_loop():
+            return current
         signature = self.signature_on_disk()
         if signature != current[1]:
             with self._lock:
@@ -76,6 +94,21 @@ class ConfigCache:
                     self._reload(signature)
                 current = self._current
         return current
+
+    def refresh(self) -> None:
+        """Reload if a file changed; for a worker thread. Returns at once while another thread reloads."""
+        signature = self.signature_on_disk()
+        if signature == self._current[1] or not self._lock.acquire(blocking=False):
+            return
+        try:
+            if signature != self._current[1]:
+                self._reload(signature)
+        finally:
+            self._lock.release()
+
+    def stale(self) -> bool:
+        """Whether a YAML file changed since the config served was loaded."""
+        return self.signature_on_disk() != self._current[1]
 
     def _reload(self, signature: ConfigSignature) -> None:
         config = self._current[0]
