@@ -20,7 +20,7 @@ from retail_intel.batch.ledger import Ledger
 from retail_intel.config.loader import Config
 from retail_intel.errors import InputError, RetailIntelError, VideoError
 from retail_intel.pipeline.plan import DetectorSpec, ProcessPlan, ProcessRequest, make_plan
-from retail_intel.pipeline.start_time import resolve_start_time
+from retail_intel.pipeline.start_time import BATCH_FIX, resolve_start_time
 from retail_intel.timeutil import parse_duration
 from retail_intel.vision.video import fingerprint, probe
 
@@ -160,7 +160,7 @@ def prepare(
             raise VideoError(f"{job.video}: the header has no frame rate; give the camera an fps in branches.yaml")
         plan.rules.roi.check_inside_frame(info.width, info.height)
         start, source = resolve_start_time(
-            job.video, explicit=plan.start_time, pattern=plan.filename_pattern, tz=plan.timezone
+            job.video, explicit=plan.start_time, pattern=plan.filename_pattern, tz=plan.timezone, how_to_fix=BATCH_FIX
         )
         stat = job.video.stat()
         digest = ledger.known_fingerprint(job.video, stat.st_size, stat.st_mtime_ns) or fingerprint(job.video)
