@@ -291,6 +291,11 @@ def process(
 
     try:
         result = process_video(plan, progress=progress)
+    except KeyboardInterrupt:
+        # process_video writes only after the last frame, so an interrupted run leaves nothing behind.
+        bar.stop()
+        err.print("[yellow]interrupted[/yellow]; nothing written (run the same command again to process the video)")
+        raise typer.Exit(130) from None
     finally:
         bar.stop()
 
