@@ -71,6 +71,9 @@ def test_many_distinct_large_kpi_answers_stay_under_the_ceiling(site: Path) -> N
     # The answers together are many times the ceiling; a count-bounded cache would have kept them all.
     assert answered > 10 * CEILING
     assert len(state.cache) > 0
+    cache = api.ok("/health")["cache"]
+    assert cache["ceiling_bytes"] == CEILING
+    assert 0 < cache["bytes_held"] <= CEILING and cache["entries"] == len(state.cache)
 
 
 def test_dashboard_payloads_share_the_same_ceiling(site: Path) -> None:

@@ -258,6 +258,11 @@ class ServeState:
             },
             "kpi_windows": files.kpi_windows(self.data_dir),
             "last_processed_video": files.last_run(self.data_dir),
+            "cache": {
+                "bytes_held": self.cache.bytes_held,
+                "ceiling_bytes": self.cache.max_bytes,
+                "entries": len(self.cache),
+            },
         }
 
 
