@@ -81,6 +81,9 @@ def test_the_port_check_names_the_flag(busy_port: int) -> None:
     with pytest.raises(InputError, match=rf"^--port {busy_port}: 127\.0\.0\.1:{busy_port} is already in use"):
         server.check_port_free("127.0.0.1", busy_port)
     server.check_port_free("127.0.0.1", 0)  # any free port: nothing to check
+    # An address this machine does not have (TEST-NET-3): one line naming both flags.
+    with pytest.raises(InputError, match=r"^--host '203\.0\.113\.9' --port 8765: cannot listen there"):
+        server.check_port_free("203.0.113.9", 8765)
 
 
 def test_a_broken_config_prints_no_url(

@@ -56,21 +56,19 @@ def check_port_free(host: str, port: int) -> None:
     """
     if port == 0:
         return
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise InputError(f"--host {host!r}: not an address of this machine ({exc.strerror})") from None
-    family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
+    # The same family and bind call as uvicorn's own socket, so the answer is the one it would get.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind(address)
+            probe.bind((host, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise InputError(
                     f"--port {port}: {host}:{port} is already in use (another server?); choose another with --port"
                 ) from None
-            raise InputError(f"--host {host!r} --port {port}: cannot listen there ({exc.strerror})") from None
+            reason = exc.strerror or str(exc)
+            raise InputError(f"--host {host!r} --port {port}: cannot listen there ({reason})") from None
 
 
 def run_server(
