@@ -17,6 +17,17 @@ Scenarios, all on the demo data set (20 branches, 90 days, 60-minute KPIs):
 * ``full``: the default first page (1,000 windows, about 0.5 MB) of one branch.
 * ``uncached``: a different one-day range on every request (hourly offsets over
   90 days x 20 branches), so nearly every request reads Parquet through DuckDB.
+* ``distinct-large``: at most ``--distinct`` different URLs, each the whole
+  series of a branch (``limit=10000``, every offset a new URL): many large
+  answers, the load that grows a cache bounded by entry count without limit.
+  The server's caches must stay under ``--cache-mb``.
+* ``report``: dashboard views of different branch-days (``/report/{id}``), each
+  drawn once, about a CPU-second apiece: at most a few are drawn at once and
+  the rest are refused with 503 + Retry-After (counted under non-200).
+
+Every row also gives the server's peak resident memory (all its processes,
+sampled every 50 ms) and, from ``/health``, the most its caches held against
+their ceiling.
 
 Usage::
 
@@ -49,7 +60,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ("day", "day-paced", "week", "full", "uncached")
+SCENARIOS = ("day", "day-paced", "week", "full", "uncached", "distinct-large", "report")
+UNWARMED = ("uncached", "distinct-large", "report")  # scenarios whose point is that every URL is new
 
 
 @dataclass
@@ -63,6 +75,8 @@ class Result:
     p50_ms: float
     p99_ms: float
     cpu_us: float | None  # server CPU time (all its processes) per request
+    peak_rss_mb: float | None = None  # the server's processes together, sampled during the scenario
+    cache_mb: float | None = None  # most bytes its caches held (from /health), None if it does not say
 
     @property
     def rps(self) -> float:
@@ -110,9 +124,13 @@ def free_port() -> int:
         return port
 
 
-def start_server(config: Path, data_dir: Path, workers: int, port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    config: Path, data_dir: Path, workers: int, port: int, cache_mb: int | None
+) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "retail_intel", "serve", "--port", str(port), "--workers", str(workers)]
     command += ["--config", str(config), "--data-dir", str(data_dir)]
+    if cache_mb is not None:
+        command += ["--cache-mb", str(cache_mb)]
     server = subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
@@ -139,7 +157,9 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
             server.wait()
 
 
-def scenario_paths(scenario: str, branch_ids: list[str], first_day: dt.date, days: int) -> list[str]:
+def scenario_paths(
+    scenario: str, branch_ids: list[str], first_day: dt.date, days: int, distinct: int = 500
+) -> list[str]:
     def day_range(day: dt.date, hours: int = 0, length: dt.timedelta = dt.timedelta(days=1)) -> str:
         start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC) + dt.timedelta(hours=hours)
         end = start + length
@@ -147,6 +167,14 @@ def scenario_paths(scenario: str, branch_ids: list[str], first_day: dt.date, day
 
     if scenario == "full":
         return [f"/kpis/branch/{branch_ids[0]}"]
+    if scenario == "distinct-large":
+        return [f"/kpis/branch/{branch}?limit=10000&offset={k}" for k in range(distinct) for branch in branch_ids][
+            :distinct
+        ]
+    if scenario == "report":
+        return [
+            f"/report/{branch}?date={first_day + dt.timedelta(days=d)}" for d in range(days) for branch in branch_ids
+        ]
     if scenario == "uncached":
         return [
             f"/kpis/branch/{branch}?{day_range(first_day + dt.timedelta(days=d), hours=h)}"
@@ -196,6 +224,53 @@ def tree_cpu_seconds(pid: int) -> float | None:
     return total
 
 
+def tree_rss_bytes(pid: int) -> int | None:
+    """Resident memory of a process and all its descendants (Linux /proc)."""
+    total = 0
+    pending = [pid]
+    try:
+        while pending:
+            current = pending.pop()
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+    except (OSError, ValueError):
+        return None
+    return total
+
+
+class PeakRss:
+    """Samples a process tree's resident memory every 50 ms in a thread; ``peak`` is the most seen."""
+
+    def __init__(self, pid: int) -> None:
+        import threading
+
+        self.pid = pid
+        self.peak = tree_rss_bytes(pid) or 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, tree_rss_bytes(self.pid) or 0)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def cache_bytes_held(base: str) -> float | None:
+    """MiB held by the caches of the worker that answers (None from a server whose /health does not say)."""
+    cache = get_json(base + "/health").get("cache")
+    return None if cache is None else cache["bytes_held"] / 2**20
+
+
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -240,11 +315,16 @@ def _python_client(args: tuple[str, int, list[str], float, int, float]) -> tuple
     i = offset
     while time.monotonic() < deadline:
         began = time.perf_counter()
-        connection.request("GET", paths[i % len(paths)])
-        response = connection.getresponse()
-        response.read()
+        try:
+            connection.request("GET", paths[i % len(paths)])
+            response = connection.getresponse()
+            response.read()
+            errors += response.status != 200
+        except OSError:  # a timeout (30 s): counted as an error at the time it took, on a new connection
+            errors += 1
+            connection.close()
+            connection = http.client.HTTPConnection(host, port, timeout=30)
         latencies.append((time.perf_counter() - began) * 1000)
-        errors += response.status != 200
         i += 1
         if pause:
             time.sleep(pause)
@@ -279,6 +359,10 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=1000, help="Requests per second offered by day-paced.")
     parser.add_argument("--duration", type=float, default=10.0, help="Seconds per scenario (bounded).")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--distinct", type=int, default=500, help="URLs of distinct-large (bounded).")
+    parser.add_argument(
+        "--cache-mb", type=int, default=None, help="The server's cache ceiling (serve --cache-mb; default: its own)."
+    )
     parser.add_argument(
         "--python-client", action="store_true", help="Use the Python load generator even if wrk exists."
     )
@@ -292,15 +376,15 @@ def main() -> None:
         results: list[Result] = []
         for workers in (int(w) for w in args.workers.split(",")):
             port = free_port()
-            server = start_server(config, data_dir, workers, port)
+            server = start_server(config, data_dir, workers, port, args.cache_mb)
             try:
                 base = f"http://127.0.0.1:{port}"
                 branch_ids = [b["id"] for b in get_json(base + "/branches")]
                 first = get_json(f"{base}/kpis/branch/{branch_ids[0]}?limit=1")["rows"][0]["window_start"]
                 first_day = dt.date.fromisoformat(first[:10])
                 for scenario in args.scenarios.split(","):
-                    paths = scenario_paths(scenario, branch_ids, first_day, args.days)
-                    if scenario != "uncached":
+                    paths = scenario_paths(scenario, branch_ids, first_day, args.days, args.distinct)
+                    if scenario not in UNWARMED:
                         # Warm the response caches; each worker has its own and the
                         # kernel picks the worker, so go round a few times per worker.
                         for path in paths * (3 * workers):
@@ -311,32 +395,49 @@ def main() -> None:
                         # few ms, rate x 25 ms connections offer about --rate requests/s.
                         connections, delay_ms = max(1, round(args.rate * 0.025)), 20
                     cpu_before = tree_cpu_seconds(server.pid)
-                    if use_wrk:
-                        measured = run_wrk(base, paths, connections, args.duration, work, delay_ms)
-                    else:
-                        measured = run_python(port, paths, connections, args.duration, delay_ms)
+                    with PeakRss(server.pid) as rss:
+                        if use_wrk:
+                            measured = run_wrk(base, paths, connections, args.duration, work, delay_ms)
+                        else:
+                            measured = run_python(port, paths, connections, args.duration, delay_ms)
                     cpu_after = tree_cpu_seconds(server.pid)
                     cpu_us = None
                     if cpu_before is not None and cpu_after is not None and measured[0]:
                         cpu_us = (cpu_after - cpu_before) / measured[0] * 1e6
-                    results.append(Result(workers, scenario, connections, *measured, cpu_us))
+                    held = cache_bytes_held(base)
+                    results.append(
+                        Result(workers, scenario, connections, *measured, cpu_us, rss.peak / 2**20 or None, held)
+                    )
                     print(f"  {workers} worker(s) {scenario}: {results[-1].rps:,.0f} req/s", file=sys.stderr)
             finally:
                 stop_server(server)
         tool = "wrk" if use_wrk else "python client"
         load = os.getloadavg()[0]
         print(
-            f"\n`/kpis/branch/{{id}}`, {os.cpu_count()} CPU cores shared by the server and {tool}, "
+            f"\n`serve` (KPI scenarios on `/kpis/branch/{{id}}`, report on `/report/{{id}}`), {os.cpu_count()} CPU cores shared by the server and {tool}, "
             f"{args.duration:g} s per row, load average before the run {load_before:.1f}, after {load:.1f}\n"
         )
-        print("| workers | scenario | connections | requests | req/s | p50 ms | p99 ms | server CPU µs/req | errors |")
-        print("|--:|---|--:|--:|--:|--:|--:|--:|--:|")
+        print(
+            "| workers | scenario | connections | requests | req/s | p50 ms | p99 ms | server CPU µs/req | non-200 "
+            "| peak RSS MiB | cache MiB |"
+        )
+        print("|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
         for r in results:
             cpu = "-" if r.cpu_us is None else f"{r.cpu_us:,.0f}"
+            rss_text = "-" if r.peak_rss_mb is None else f"{r.peak_rss_mb:,.0f}"
+            held_text = "-" if r.cache_mb is None else f"{r.cache_mb:,.1f}"
             print(
                 f"| {r.workers} | {r.scenario} | {r.connections} | {r.requests:,} | {r.rps:,.0f} | "
-                f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {cpu} | {r.errors} |"
+                f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {cpu} | {r.errors} | {rss_text} | {held_text} |"
             )
+        if args.cache_mb is not None:
+            held_most = max((r.cache_mb for r in results if r.cache_mb is not None), default=None)
+            verdict = (
+                "no answer from /health"
+                if held_most is None
+                else (f"held at most {held_most:,.1f} MiB: " + ("under" if held_most <= args.cache_mb else "OVER"))
+            )
+            print(f"\ncache ceiling {args.cache_mb} MiB per worker: {verdict}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

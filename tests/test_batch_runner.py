@@ -168,6 +168,7 @@ def test_bad_files_are_listed_and_the_batch_is_partial(root: Path) -> None:
     assert set(failed) == {"door_20260208_110000.avi", "notime.avi", "stray.avi", "door_20260208_120000.avi"}
     assert "cannot open" in failed["door_20260208_110000.avi"] or "decodable" in failed["door_20260208_110000.avi"]
     assert "no recording start time" in failed["notime.avi"]
+    assert "--start-time" not in failed["notime.avi"] and "manifest" in failed["notime.avi"]  # what a batch accepts
     assert "cannot tell which camera" in failed["stray.avi"]
     assert "breaks off" in failed["door_20260208_120000.avi"]
     assert summary.done == 6

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 
 from retail_intel.serve import server
+from retail_intel.serve.settings import CACHE_MB_ENV
 from tests.cli_helpers import run_cli
 from tests.test_serve_support import Api, Site, make_site
 
@@ -25,9 +27,12 @@ def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     def fake_run(app: str, **kwargs: Any) -> None:
         calls.append({"app": app, **kwargs})
 
-    monkeypatch.setattr(server.uvicorn, "run", fake_run)
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    # Ports are not really opened here (tests/test_serve_startup.py checks a busy one).
+    monkeypatch.setattr(server, "check_port_free", lambda host, port: None)
     monkeypatch.setenv(server.CONFIG_ENV, "unset")
     monkeypatch.setenv(server.DATA_DIR_ENV, "unset")
+    monkeypatch.delenv(CACHE_MB_ENV, raising=False)  # restored afterwards: run_server sets it
     return calls
 
 

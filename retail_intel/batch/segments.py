@@ -19,7 +19,7 @@ from retail_intel.config.camera_settings import CameraSettings, Stage, settings_
 from retail_intel.config.loader import Config
 from retail_intel.errors import RetailIntelError, VideoError
 from retail_intel.pipeline.plan import DetectorSpec, ProcessPlan, ProcessRequest, make_plan
-from retail_intel.pipeline.start_time import resolve_start_time
+from retail_intel.pipeline.start_time import BATCH_FIX, resolve_start_time
 from retail_intel.vision.video import fingerprint, probe
 
 # Bump when the per-file work changes its output for the same input, so that
@@ -136,7 +136,7 @@ def prepare(
             raise VideoError(f"{job.video}: the header has no frame rate; give the camera an fps in branches.yaml")
         plan.rules.roi.check_inside_frame(info.width, info.height)
         start, source = resolve_start_time(
-            job.video, explicit=plan.start_time, pattern=plan.filename_pattern, tz=plan.timezone
+            job.video, explicit=plan.start_time, pattern=plan.filename_pattern, tz=plan.timezone, how_to_fix=BATCH_FIX
         )
         stat = job.video.stat()
         digest = ledger.known_fingerprint(job.video, stat.st_size, stat.st_mtime_ns) or fingerprint(job.video)

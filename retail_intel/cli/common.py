@@ -20,9 +20,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from retail_intel.cli.fitted_table import fitted_table
 from retail_intel.errors import InputError
 from retail_intel.timeutil import parse_datetime
 
@@ -128,9 +129,22 @@ def to_json(value: Any) -> str:
     return json.dumps(value, default=_jsonable, indent=2, ensure_ascii=False)
 
 
+def compact_time(value: dt.datetime) -> str:
+    """An aware time for a table cell: no 'T', no zero seconds, its offset kept ('Z' for UTC)."""
+    text = value.strftime("%Y-%m-%d %H:%M")
+    if value.second or value.microsecond:
+        text += value.strftime(":%S") + (f".{value.microsecond:06d}" if value.microsecond else "")
+    offset = value.utcoffset()
+    if not offset:
+        return text + "Z"
+    return text + value.isoformat()[-6:]
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return compact_time(value)
     if isinstance(value, float):
         return f"{value:.3f}" if abs(value) < 1000 else f"{value:,.0f}"
     if isinstance(value, list | tuple):
@@ -158,11 +172,13 @@ def render_rows(
             writer.writerow(["" if row.get(c) is None else _jsonable(row.get(c)) for c in cols])
         sys.stdout.write(buffer.getvalue())
         return
-    table = Table(title=title, show_lines=False)
-    for col in cols:
-        table.add_column(col, overflow="fold")
-    for row in rows:
-        table.add_row(*(_cell(row.get(c)) for c in cols))
+    fitted = fitted_table(rows, cols, _cell, width=out.width, title=title)
     if not rows:
         err.print(f"[yellow]no rows[/yellow]{f' for {title}' if title else ''}")
-    out.print(table)
+    out.print(fitted.table)
+    if fitted.hidden:
+        names = ", ".join(fitted.hidden)
+        err.print(
+            f"[dim]{len(fitted.hidden)} more column{'s' if len(fitted.hidden) > 1 else ''} not shown at "
+            f"{out.width} characters wide ({escape(names)}): widen the terminal, or use --format json or csv[/dim]"
+        )

@@ -235,6 +235,11 @@ def _process_file(request: ProcessRequest, *, fmt: OutputFormat, quiet: bool) ->
 
     try:
         result = process_file(request, progress=progress)
+    except KeyboardInterrupt:
+        # process_video writes only after the last frame, so an interrupted run leaves nothing behind.
+        bar.stop()
+        err.print("[yellow]interrupted[/yellow]; nothing written (run the same command again to process the video)")
+        raise typer.Exit(130) from None
     finally:
         bar.stop()
 

@@ -8,6 +8,9 @@ import typer
 from rich.markup import escape
 
 from retail_intel.cli.common import DEFAULT_CONFIG, DEFAULT_DATA_DIR, ConfigDir, DataDir, err
+from retail_intel.serve.settings import CACHE_MB_ENV, MIB, ServeSettings
+
+DEFAULT_CACHE_MB = ServeSettings().cache_bytes // MIB
 
 
 def serve(
@@ -19,6 +22,15 @@ def serve(
         int, typer.Option("--workers", "-w", min=1, max=64, help="Server processes (about one per CPU core).")
     ] = 1,
     access_log: Annotated[bool, typer.Option("--access-log", help="Log every request (costs throughput).")] = False,
+    cache_mb: Annotated[
+        int,
+        typer.Option(
+            "--cache-mb",
+            min=0,
+            envvar=CACHE_MB_ENV,
+            help="Memory ceiling of each worker's caches (KPI answers, dashboard views), in MiB.",
+        ),
+    ] = DEFAULT_CACHE_MB,
     config: ConfigDir = DEFAULT_CONFIG,
     data_dir: DataDir = DEFAULT_DATA_DIR,
 ) -> None:
@@ -32,7 +44,11 @@ def serve(
     interactive documentation is at /docs. Data written by process, ingest or
     kpis while the server runs shows up on the next request, no restart needed.
 
-    Example: retail-intel serve --port 8000 --workers 2 --config ./config --data-dir ./retail_data
+    Each worker keeps its caches under --cache-mb; a dashboard view not yet
+    drawn waits its turn, and when too many wait the answer is 503 with
+    Retry-After. A busy port is an error before anything is served.
+
+    Example: retail-intel serve --port 8000 --workers 2 --cache-mb 512 --config ./config --data-dir ./retail_data
     """
     from retail_intel.serve.server import is_loopback, run_server
 
@@ -41,11 +57,24 @@ def serve(
             f"[yellow]warning:[/yellow] listening on {escape(host)}: the API has no authentication, "
             "so anyone who can reach this address can read the data"
         )
-    err.print(
-        f"retail-intel dashboard on http://{escape(host)}:{port}/ and API on http://{escape(host)}:{port}/docs  "
-        "(Ctrl+C stops it)"
+
+    def announce() -> None:
+        # Printed only once the config loaded and the port is free.
+        err.print(
+            f"retail-intel dashboard on http://{escape(host)}:{port}/ and API on http://{escape(host)}:{port}/docs  "
+            "(Ctrl+C stops it)"
+        )
+
+    run_server(
+        config,
+        data_dir,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+        cache_mb=cache_mb,
+        on_ready=announce,
     )
-    run_server(config, data_dir, host=host, port=port, workers=workers, access_log=access_log)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,7 +3,8 @@
 A local day runs from one local midnight to the next (23 or 25 hours on DST
 days). Its windows are ``[midnight + k * size, midnight + (k + 1) * size)``
 in elapsed time, the last one cut at the next midnight, so a DST day has 23
-or 25 hourly windows and windows never straddle two local dates. Everything
+or 25 hourly windows and windows never straddle two local dates. A daily
+window is the whole local day, 23, 24 or 25 hours long. Everything
 here works in integer microseconds since the epoch (UTC), the unit of the
 movement timestamps.
 """
@@ -80,6 +81,10 @@ def day_windows(day: dt.date, tz: ZoneInfo, minutes: int) -> DayWindows:
     start = local_midnight_us(day, tz)
     end = local_midnight_us(day + dt.timedelta(days=1), tz)
     size = minutes * US_PER_MINUTE
+    if size >= US_PER_DAY:
+        # A day's window is the local day however long the clocks make it: stepping
+        # 24 h of elapsed time through a 25-hour day would leave a one-hour "day".
+        size = end - start
     starts = np.arange(start, end, size, dtype=np.int64)
     ends = np.minimum(starts + size, end)
     first_offset = from_us(start).astimezone(tz).utcoffset()

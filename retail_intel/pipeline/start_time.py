@@ -99,14 +99,29 @@ def _find_mvhd(handle: BinaryIO, start: int, end: int) -> dt.datetime | None:
     return None
 
 
+# What to do about a video without a start time, for a single file and for a batch (which refuses --start-time).
+SINGLE_FILE_FIX = (
+    "pass --start-time 2026-02-08T10:00:00+00:00, "
+    "or set the camera's filename_pattern (e.g. 'cam1_%Y%m%d_%H%M%S') in branches.yaml"
+)
+BATCH_FIX = (
+    "set the camera's filename_pattern (e.g. 'cam1_%Y%m%d_%H%M%S') in branches.yaml to match its name, "
+    "or list it in a manifest CSV with a start column (path,start)"
+)
+
+
 def resolve_start_time(
     path: Path,
     *,
     explicit: dt.datetime | None,
     pattern: str | None,
     tz: ZoneInfo,
+    how_to_fix: str = SINGLE_FILE_FIX,
 ) -> tuple[dt.datetime, str]:
-    """(start time in UTC, where it came from) or a :class:`TimeError` saying what to pass."""
+    """(start time in UTC, where it came from) or a :class:`TimeError` ending with ``how_to_fix``.
+
+    A batch passes :data:`BATCH_FIX`: it refuses ``--start-time``, so suggesting it would mislead.
+    """
     if explicit is not None:
         return explicit.astimezone(dt.UTC), "--start-time"
     if pattern:
@@ -117,7 +132,4 @@ def resolve_start_time(
     if created is not None:
         return created, "container creation time"
     hint = f" (its name does not match the camera's pattern {pattern!r})" if pattern else ""
-    raise TimeError(
-        f"{path.name}: no recording start time{hint}: pass --start-time 2026-02-08T10:00:00+00:00, "
-        "or set the camera's filename_pattern (e.g. 'cam1_%Y%m%d_%H%M%S') in branches.yaml"
-    )
+    raise TimeError(f"{path.name}: no recording start time{hint}: {how_to_fix}")

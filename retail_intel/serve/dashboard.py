@@ -10,29 +10,31 @@ closed network.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import threading
-from collections import OrderedDict
 from concurrent.futures import Future
 from importlib import resources
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from retail_intel.config.loader import Config
 from retail_intel.errors import InputError
 from retail_intel.report.data import check_days
+from retail_intel.serve.bytecache import ByteLru
+from retail_intel.serve.drawgate import ClientGone, GateFull
 from retail_intel.serve.jsonio import JSONBytes, dumps
 from retail_intel.serve.models import DataVersion, Problem, ReportPage, ValidationProblem
 from retail_intel.serve.params import MAX_ID_LENGTH, IsoDate, bad_parameter
+from retail_intel.serve.settings import ServeSettings
 
 router = APIRouter()
 
 # A dashboard view is drawn on request; three months keeps one around a second.
 DASHBOARD_MAX_DAYS = 92
-_CACHED_PAGES = 16
 
 # Inline SVG carries style attributes, hence 'unsafe-inline' for styles only;
 # scripts come from this server alone and nothing is fetched elsewhere.
@@ -55,20 +57,27 @@ def _resource(package: str, name: str) -> bytes:
 class ReportPages:
     """Dashboard payloads, drawn once per branch, days and data version."""
 
-    def __init__(self, data_dir: FsPath) -> None:
+    def __init__(self, data_dir: FsPath, *, cache: ByteLru | None = None) -> None:
         self.data_dir = data_dir
-        self._pages: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        # Drawn pages live in the server's byte-bounded cache, next to the KPI answers.
+        self.cache = ByteLru(ServeSettings().cache_bytes) if cache is None else cache
         # Views being drawn right now: a second request for one waits for it instead of drawing it again.
         self._drawing: dict[tuple[Any, ...], Future[bytes]] = {}
         self._lock = threading.Lock()
 
+    def ready(self, branch_id: str, first: dt.date | None, last: dt.date | None, version: str) -> bool:
+        """Whether this view is cached or being drawn, so that asking for it costs no new drawing."""
+        key = (branch_id, first, last, version)
+        with self._lock:
+            return key in self._drawing or self.cache.get(("report", *key)) is not None
+
     def get(self, config: Config, branch_id: str, first: dt.date | None, last: dt.date | None, version: str) -> bytes:
         """The payload for these arguments: from memory, or drawn once however many ask at the same time."""
         key = (branch_id, first, last, version)
+        page: bytes | None = self.cache.get(("report", *key))
+        if page is not None:
+            return page
         with self._lock:
-            if key in self._pages:
-                self._pages.move_to_end(key)
-                return self._pages[key]
             drawing = self._drawing.get(key)
             owner = drawing is None
             if drawing is None:
@@ -81,11 +90,8 @@ class ReportPages:
             drawing.set_exception(exc)
             raise
         else:
+            self.cache.put(("report", *key), body, sys.getsizeof(body))
             drawing.set_result(body)
-            with self._lock:
-                self._pages[key] = body
-                while len(self._pages) > _CACHED_PAGES:
-                    self._pages.popitem(last=False)
             return body
         finally:
             with self._lock:
@@ -138,6 +144,7 @@ def _state(request: Request) -> Any:
 
 
 _NO_CACHE = {"Cache-Control": "no-cache"}
+CLIENT_CLOSED_REQUEST = 499  # as nginx logs it: the client left before the answer
 
 
 @router.get("/", include_in_schema=False)
@@ -189,7 +196,11 @@ async def data_version(
     responses={
         404: {"model": Problem, "description": "Unknown branch."},
         422: {"model": ValidationProblem, "description": "A parameter is invalid; detail names it."},
-        503: {"model": Problem, "description": "The config or data directory cannot be read."},
+        503: {
+            "model": Problem,
+            "description": "The config or data directory cannot be read, or too many new views are being drawn "
+            "(then with a Retry-After header).",
+        },
     },
     tags=["data"],
 )
@@ -225,5 +236,16 @@ async def report(
         except InputError as exc:
             raise bad_parameter("to" if to is not None else "date", str(exc)) from exc
     version = await run_in_threadpool(state.data_version, branch_id, signature)
-    body = await run_in_threadpool(state.reports.get, config, branch_id, date, to, version)
+    if state.reports.ready(branch_id, date, to, version):
+        body = await run_in_threadpool(state.reports.get, config, branch_id, date, to, version)
+        return JSONBytes(body)
+    # A new drawing: wait for one of a few turns (drawgate), or 503 when too many already wait.
+    try:
+        async with state.draw_gate.turn(request.is_disconnected):
+            body = await run_in_threadpool(state.reports.get, config, branch_id, date, to, version)
+    except GateFull as exc:
+        retry = {"Retry-After": str(state.settings.retry_after_s)}
+        raise HTTPException(503, str(exc), headers=retry) from None
+    except ClientGone:
+        return Response(status_code=CLIENT_CLOSED_REQUEST)  # nobody is left to read it
     return JSONBytes(body)

@@ -13,7 +13,11 @@
   branch must still exist), and is used only while the config files on disk
   still have that signature.
 
-Both are keyed by the file's identity (inode, mtime, size). The KPI store
+All of them live in one :class:`~retail_intel.serve.bytecache.ByteLru`
+bounded in bytes (``serve --cache-mb``), not in entries: answers range from
+a few hundred bytes to megabytes.
+
+All are keyed by the file's identity (inode, mtime, size). The KPI store
 replaces a file by renaming a new one into place, which always changes that
 identity, so nothing cached is ever served after the file changed: the next
 request reads the new file. The file is read through one open handle whose
@@ -24,8 +28,7 @@ version of the file, never a mix.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
+import sys
 from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,11 +41,12 @@ import pyarrow.compute as pc
 
 from retail_intel.kpis.schema import KPI_SCHEMA
 from retail_intel.serve import files
+from retail_intel.serve.bytecache import ByteLru
 from retail_intel.serve.errors import NotFound
 from retail_intel.serve.jsonio import dumps, table_rows
+from retail_intel.serve.settings import ServeSettings
 
-RESPONSE_ENTRIES = 4096
-ROWS_KEPT = 500_000  # encoded KPI rows held, about 700 bytes each: 350 MB at most
+DEFAULT_CACHE_BYTES = ServeSettings().cache_bytes
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -85,23 +89,17 @@ class _Series:
     starts: npt.NDArray[np.int64]  # window_start in microseconds, ascending, for binary search
     rows: list[bytes]  # each row already encoded as a JSON object, same order
 
+    def size(self) -> int:
+        """Bytes held: the encoded rows with their object overhead, the list and the start times."""
+        return sum(map(sys.getsizeof, self.rows)) + sys.getsizeof(self.rows) + int(self.starts.nbytes)
+
 
 class KpiCache:
-    def __init__(
-        self,
-        data_dir: Path,
-        *,
-        response_entries: int = RESPONSE_ENTRIES,
-        rows_kept: int = ROWS_KEPT,
-    ) -> None:
+    """The three kinds of entries above, all in one :class:`ByteLru` (shared with the dashboard's pages)."""
+
+    def __init__(self, data_dir: Path, *, cache: ByteLru | None = None) -> None:
         self.data_dir = data_dir
-        self._responses: OrderedDict[KpiRequest, tuple[files.FileKey, bytes]] = OrderedDict()
-        self._series_by_path: OrderedDict[Path, _Series] = OrderedDict()
-        self._rows_held = 0
-        self._by_url: OrderedDict[RawUrl, _UrlAnswer] = OrderedDict()
-        self._response_entries = response_entries
-        self._rows_kept = rows_kept
-        self._lock = threading.Lock()
+        self.cache = ByteLru(DEFAULT_CACHE_BYTES) if cache is None else cache
 
     def cached_response(self, request: KpiRequest) -> bytes | None:
         """The body for ``request`` without reading any file, or None if the KPI file has to be read.
@@ -113,12 +111,10 @@ class KpiCache:
         key = None if path is None else files.file_key(path)
         if path is None or key is None:
             return None
-        with self._lock:
-            hit = self._responses.get(request)
-            if hit is not None and hit[0] == key:
-                self._responses.move_to_end(request)
-                return hit[1]
-            series = self._series_by_path.get(path)
+        hit: tuple[files.FileKey, bytes] | None = self.cache.get(("response", request))
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        series: _Series | None = self.cache.get(("series", path))
         if series is None or series.key != key:
             return None
         return self._build(request, series)
@@ -130,19 +126,15 @@ class KpiCache:
     def remember_url(self, url: RawUrl, request: KpiRequest, config: Hashable) -> None:
         """Let ``url`` be answered with the body just built or found for ``request``."""
         path = files.kpi_file(self.data_dir, request.branch_id, request.window_minutes)
-        with self._lock:
-            built = self._responses.get(request)
-            if path is None or built is None:
-                return
-            self._by_url[url] = _UrlAnswer(config, path, built[0], built[1])
-            self._by_url.move_to_end(url)
-            while len(self._by_url) > self._response_entries:
-                self._by_url.popitem(last=False)
+        built: tuple[files.FileKey, bytes] | None = self.cache.get(("response", request))
+        if path is None or built is None:
+            return
+        body = built[1]
+        self.cache.put(("url", url), _UrlAnswer(config, path, built[0], body), sys.getsizeof(body) + len(url[1]))
 
     def answer_for_url(self, url: RawUrl, config: Hashable) -> bytes | None:
         """The body remembered for ``url`` if neither its KPI file nor the config (``config``, now) changed."""
-        with self._lock:
-            answer = self._by_url.get(url)
+        answer: _UrlAnswer | None = self.cache.get(("url", url))
         if answer is None or answer.config != config or files.file_key(answer.path) != answer.key:
             return None
         return answer.body
@@ -168,22 +160,16 @@ class KpiCache:
         }
         # The rows are spliced in already encoded: the same bytes dumps() would write.
         body = dumps(head)[:-1] + b',"rows":[' + b",".join(page) + b"]}"
-        with self._lock:
-            self._responses[request] = (series.key, body)
-            self._responses.move_to_end(request)
-            while len(self._responses) > self._response_entries:
-                self._responses.popitem(last=False)
+        self.cache.put(("response", request), (series.key, body), sys.getsizeof(body))
         return body
 
     def _series(self, branch_id: str, window_minutes: int) -> _Series:
         path = files.kpi_file(self.data_dir, branch_id, window_minutes)
         key = None if path is None else files.file_key(path)
         if path is not None and key is not None:
-            with self._lock:
-                known = self._series_by_path.get(path)
-                if known is not None and known.key == key:
-                    self._series_by_path.move_to_end(path)
-                    return known
+            known: _Series | None = self.cache.get(("series", path))
+            if known is not None and known.key == key:
+                return known
         snapshot = None if path is None else files.read_snapshot(path)
         if path is None or snapshot is None:
             computed = files.kpi_windows(self.data_dir, branch_id)
@@ -196,14 +182,8 @@ class KpiCache:
         table = _kpi_table(raw, branch_id, window_minutes)
         starts = table.column("window_start").cast(pa.int64()).to_numpy()
         series = _Series(read_key, starts, [dumps(row) for row in table_rows(table)])
-        with self._lock:
-            replaced = self._series_by_path.pop(path, None)
-            self._rows_held -= 0 if replaced is None else len(replaced.rows)
-            self._series_by_path[path] = series
-            self._rows_held += len(series.rows)
-            while len(self._series_by_path) > 1 and self._rows_held > self._rows_kept:
-                _, evicted = self._series_by_path.popitem(last=False)
-                self._rows_held -= len(evicted.rows)
+        # Too big for the whole ceiling: served, but read again next time rather than kept.
+        self.cache.put(("series", path), series, series.size())
         return series
 
 

@@ -63,6 +63,12 @@ class LastRun(BaseModel):
     processed_at: dt.datetime = Field(description="When the summary was written.")
 
 
+class CacheStatus(BaseModel):
+    bytes_held: int = Field(description="Bytes held by this worker's caches (KPI answers, dashboard views).")
+    ceiling_bytes: int = Field(description="Their ceiling (serve --cache-mb); bytes_held never exceeds it.")
+    entries: int
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
@@ -72,6 +78,7 @@ class Health(BaseModel):
     counts: Counts
     kpi_windows: list[int] = Field(description="KPI window sizes (minutes) with files in the data directory.")
     last_processed_video: LastRun | None
+    cache: CacheStatus
 
 
 class BranchSummary(BaseModel):

@@ -7,8 +7,11 @@ travel in the environment variables the CLI reads anyway.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
+import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -16,6 +19,7 @@ from fastapi import FastAPI
 
 from retail_intel.config.loader import load_config
 from retail_intel.errors import InputError
+from retail_intel.serve.settings import CACHE_MB_ENV
 
 CONFIG_ENV = "RETAIL_INTEL_CONFIG"
 DATA_DIR_ENV = "RETAIL_INTEL_DATA_DIR"
@@ -25,8 +29,13 @@ MAX_WORKERS = 64
 def app_from_environment() -> FastAPI:
     """The app over ``$RETAIL_INTEL_CONFIG`` and ``$RETAIL_INTEL_DATA_DIR`` (uvicorn factory)."""
     from retail_intel.serve.app import create_app
+    from retail_intel.serve.settings import ServeSettings
 
-    return create_app(Path(os.environ.get(CONFIG_ENV, "config")), Path(os.environ.get(DATA_DIR_ENV, "retail_data")))
+    return create_app(
+        Path(os.environ.get(CONFIG_ENV, "config")),
+        Path(os.environ.get(DATA_DIR_ENV, "retail_data")),
+        ServeSettings.from_environment(),
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -38,6 +47,30 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_port_free(host: str, port: int) -> None:
+    """:class:`InputError` naming ``--port`` (or ``--host``) if the server could not listen there.
+
+    Checked before anything is printed or started, so a busy port is one line
+    instead of a dashboard URL followed by uvicorn's log. The probe binds the
+    way uvicorn does (SO_REUSEADDR) and closes again at once.
+    """
+    if port == 0:
+        return
+    # The same family and bind call as uvicorn's own socket, so the answer is the one it would get.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise InputError(
+                    f"--port {port}: {host}:{port} is already in use (another server?); choose another with --port"
+                ) from None
+            reason = exc.strerror or str(exc)
+            raise InputError(f"--host {host!r} --port {port}: cannot listen there ({reason})") from None
+
+
 def run_server(
     config_dir: Path,
     data_dir: Path,
@@ -47,17 +80,30 @@ def run_server(
     workers: int = 1,
     access_log: bool = False,
     log_level: str = "info",
+    cache_mb: int | None = None,
+    on_ready: Callable[[], None] | None = None,
 ) -> None:
-    """Serve until interrupted. The config is checked first so a broken one fails here, not in a worker."""
+    """Serve until interrupted. The config is checked first so a broken one fails here, not in a worker.
+
+    ``cache_mb`` is each worker's cache ceiling (:class:`ServeSettings`); ``on_ready`` is called once every
+    check passed, just before the server starts listening (the CLI prints the URL there).
+    """
     if not 1 <= workers <= MAX_WORKERS:
         raise InputError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}")
     if not 0 <= port <= 65535:
         raise InputError(f"--port must be between 0 and 65535, got {port}")
     if data_dir.exists() and not data_dir.is_dir():
         raise InputError(f"--data-dir {data_dir} is a file; expected the data directory")
+    if cache_mb is not None and cache_mb < 0:
+        raise InputError(f"--cache-mb must be >= 0, got {cache_mb}")
     load_config(config_dir)
+    check_port_free(host, port)
     os.environ[CONFIG_ENV] = str(config_dir.resolve())
     os.environ[DATA_DIR_ENV] = str(data_dir.resolve())
+    if cache_mb is not None:
+        os.environ[CACHE_MB_ENV] = str(cache_mb)
+    if on_ready is not None:
+        on_ready()
     uvicorn.run(
         "retail_intel.serve.server:app_from_environment",
         factory=True,

@@ -12,6 +12,7 @@ checks, so they never serve data that has since changed either.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import threading
@@ -24,12 +25,15 @@ from retail_intel import __version__
 from retail_intel.config.loader import CONFIG_FILES, Config, load_config
 from retail_intel.errors import ConfigError
 from retail_intel.serve import files
+from retail_intel.serve.bytecache import ByteLru
 from retail_intel.serve.dashboard import ReportPages
+from retail_intel.serve.drawgate import DrawGate
 from retail_intel.serve.errors import NotFound, scrub_paths
 from retail_intel.serve.jsonio import dumps, table_rows
 from retail_intel.serve.kpicache import KpiCache, to_us
 from retail_intel.serve.params import encode_cursor
 from retail_intel.serve.queries import Reader
+from retail_intel.serve.settings import ServeSettings
 from retail_intel.sqlviews import open_database
 
 CUSTOMER_ROWS_SHOWN = 1000
@@ -38,6 +42,14 @@ _CUSTOMER_ROWS_READ = 100_000
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 ConfigSignature = tuple[files.FileKey | None, ...]
@@ -64,8 +76,17 @@ class ConfigCache:
         return self.get_with_signature()[0]
 
     def get_with_signature(self) -> tuple[Config, ConfigSignature]:
-        """The config, reloaded first if a file changed, and the file signature it was served for."""
+        """The config, reloaded first if a file changed, and the file signature it was served for.
+
+        On the event loop nothing is reloaded: parsing YAML may take long (or,
+        for a hostile file, forever) and would freeze every route.
+        :class:`~retail_intel.serve.configrefresh.ConfigRefresh` reloads in a
+        worker thread before a request reaches its route, so the route finds
+        the config current; if a file changed since, it gets the last one loaded.
+        """
         current = self._current
+        if _on_event_loop():
+            return current
         signature = self.signature_on_disk()
         if signature != current[1]:
             with self._lock:
@@ -73,6 +94,21 @@ class ConfigCache:
                     self._reload(signature)
                 current = self._current
         return current
+
+    def refresh(self) -> None:
+        """Reload if a file changed; for a worker thread. Returns at once while another thread reloads."""
+        signature = self.signature_on_disk()
+        if signature == self._current[1] or not self._lock.acquire(blocking=False):
+            return
+        try:
+            if signature != self._current[1]:
+                self._reload(signature)
+        finally:
+            self._lock.release()
+
+    def stale(self) -> bool:
+        """Whether a YAML file changed since the config served was loaded."""
+        return self.signature_on_disk() != self._current[1]
 
     def _reload(self, signature: ConfigSignature) -> None:
         config = self._current[0]
@@ -94,14 +130,18 @@ class ConfigCache:
 class ServeState:
     """Everything the routes read, for one config directory and one data directory."""
 
-    def __init__(self, config_dir: Path, data_dir: Path) -> None:
+    def __init__(self, config_dir: Path, data_dir: Path, settings: ServeSettings | None = None) -> None:
         self.config_dir = config_dir
         self.data_dir = data_dir
+        self.settings = ServeSettings() if settings is None else settings
         self.configs = ConfigCache(config_dir)
         self.reader = Reader(open_database(config_dir, data_dir, read_only=True))
         self.movement_index = files.MovementIndex(data_dir)
-        self.kpis = KpiCache(data_dir)
-        self.reports = ReportPages(data_dir)
+        # One memory ceiling, in bytes, for every cache of this process.
+        self.cache = ByteLru(self.settings.cache_bytes)
+        self.kpis = KpiCache(data_dir, cache=self.cache)
+        self.reports = ReportPages(data_dir, cache=self.cache)
+        self.draw_gate = DrawGate(self.settings.report_workers, self.settings.report_queue)
 
     def close(self) -> None:
         self.reader.close()
@@ -218,6 +258,11 @@ class ServeState:
             },
             "kpi_windows": files.kpi_windows(self.data_dir),
             "last_processed_video": files.last_run(self.data_dir),
+            "cache": {
+                "bytes_held": self.cache.bytes_held,
+                "ceiling_bytes": self.cache.max_bytes,
+                "entries": len(self.cache),
+            },
         }
 
 

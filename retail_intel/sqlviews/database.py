@@ -25,6 +25,7 @@ import pyarrow as pa
 from retail_intel.config.loader import load_config
 from retail_intel.errors import DataError, InputError
 from retail_intel.sqlviews.metadata import create_metadata_tables
+from retail_intel.sqlviews.spill import private_spill_dir
 from retail_intel.sqlviews.views import (
     CUSTOMERS_VIEW_SQL,
     ParquetView,
@@ -153,6 +154,8 @@ def _lock_down(con: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
     roots = [view.root(data_dir) for view in parquet_views()]
     directories = ", ".join(sql_string(str(root) + "/") for root in roots)
     schema_files = ", ".join(sql_string(str(schema_file(view.schema))) for view in parquet_views())
+    # Before the lock: DuckDB keeps its temp directory readable whatever allowed_directories says.
+    con.execute(f"SET temp_directory = {sql_string(str(private_spill_dir()))}")
     con.execute(f"SET allowed_directories = [{directories}]")
     con.execute(f"SET allowed_paths = [{schema_files}]")
     con.execute("SET autoinstall_known_extensions = false")

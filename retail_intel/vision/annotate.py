@@ -36,6 +36,12 @@ def draw_regions(frame: Frame, rules: CountingRules) -> None:
         cv2.arrowedLine(frame, a, b, LINE_COLOUR, 2, tipLength=0.03)
 
 
+def running_label(t: float, inside_now: int, ids_inside: int) -> str:
+    """The overlay's top line. Tracker ids are counted before stitching joins broken tracks, so the
+    running figure is labelled as raw: it is not the people count of the run summary (often far lower)."""
+    return f"t={t:6.1f}s  inside now: {inside_now}  raw track ids in ROI: {ids_inside} (before stitching)"
+
+
 class VideoAnnotator:
     """Writes boxes, ids, the regions and running counts; the file appears only when complete."""
 
@@ -69,7 +75,7 @@ class VideoAnnotator:
                 if ins:
                     inside_now += 1
                     self._seen_inside.add(tid)
-        label = f"t={t:6.1f}s  inside now: {inside_now}  tracks seen inside: {len(self._seen_inside)}"
+        label = running_label(t, inside_now, len(self._seen_inside))
         cv2.rectangle(canvas, (0, 0), (canvas.shape[1], 24), (0, 0, 0), -1)
         cv2.putText(canvas, label, (6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1)
         self._writer.write(canvas)
