@@ -120,6 +120,62 @@ class EntranceLine(_Model):
         return self
 
 
+class Zone(_Model):
+    """A named place on a camera's floor: an aisle, a display, a queue or a till.
+
+    A ``queue`` may name its ``service`` zone (the till) on the same camera:
+    wait time runs from the first moment in the queue to the first moment in
+    service. A visit counts once the foot point stayed ``min_dwell`` seconds.
+    """
+
+    id: str = Field(min_length=1)
+    polygon: list[Point]
+    kind: Literal["area", "queue", "service", "staff"] = "area"
+    min_dwell: float = Field(default=5.0, ge=0, description="seconds inside for a visit to count")
+    label: str | None = None
+    service: str | None = Field(default=None, description="id of the service zone a queue leads to")
+
+    @field_validator("polygon", mode="before")
+    @classmethod
+    def _points_shape(cls, value: object) -> object:
+        return _check_point_pairs(value)
+
+    @field_validator("polygon")
+    @classmethod
+    def _not_degenerate(cls, value: list[Point]) -> list[Point]:
+        if len(value) < 3:
+            raise ValueError(f"must have at least 3 points [x, y], got {len(value)}")
+        if _polygon_area(value) <= 0:
+            raise ValueError(f"must enclose an area (points not all on one line), got {[list(p) for p in value]}")
+        return value
+
+    @model_validator(mode="after")
+    def _service_only_on_queue(self) -> Zone:
+        if self.service is not None and self.kind != "queue":
+            raise ValueError(f"service: only a queue zone names a service zone, this one is kind {self.kind}")
+        return self
+
+    @property
+    def title(self) -> str:
+        return self.label or self.id
+
+
+def _check_point_pairs(value: object) -> object:
+    if isinstance(value, list | tuple):
+        for index, point in enumerate(value):
+            if not isinstance(point, list | tuple) or len(point) != 2:
+                raise ValueError(f"point #{index + 1} must be [x, y], got {point!r}")
+    return value
+
+
+def _polygon_area(points: list[Point]) -> float:
+    # shoelace formula (geometry.Polygon.area is the numpy twin used at process time)
+    total = 0.0
+    for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True):
+        total += x1 * y2 - x2 * y1
+    return abs(total) / 2
+
+
 class DetectionSettings(_Model):
     """Per-camera detector and tracker settings; command-line flags override them."""
 
@@ -158,6 +214,8 @@ class Camera(DetectionSettings):
     zone: list[Point] | None = None
     line: EntranceLine | None = None
     passby_zone: list[Point] | None = None
+    # Named places on the floor (docs/zones.md); checked across the branch in config/zone_checks.py.
+    zones: list[Zone] = Field(default_factory=list)
     # strftime-style pattern matched against the file name's stem, e.g.
     # "cam1_%Y%m%d_%H%M%S"; the parsed time is taken in the branch's timezone.
     filename_pattern: str | None = None
