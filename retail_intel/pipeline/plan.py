@@ -12,6 +12,8 @@ from retail_intel.errors import InputError
 from retail_intel.movements.classify import CountingRules
 from retail_intel.movements.geometry import CountingLine, Polygon, parse_line, parse_points, parse_rect
 from retail_intel.movements.stitch import StitchSettings
+from retail_intel.movements.zones import ZoneSpec
+from retail_intel.pipeline.zone_step import zone_specs
 from retail_intel.vision.tracker import TrackerSettings
 
 T = TypeVar("T")
@@ -109,6 +111,7 @@ class ProcessPlan:
     save_video: Path | None
     max_frames: int | None
     notes: list[str] = field(default_factory=list)
+    zones: tuple[ZoneSpec, ...] = ()  # the camera's named zones (issue 17)
 
 
 def _pick(flag: T | None, camera_value: T | None, default: T) -> T:
@@ -202,4 +205,5 @@ def make_plan(request: ProcessRequest) -> ProcessPlan:
         data_dir=request.data_dir,
         save_video=request.save_video,
         max_frames=request.max_frames,
+        zones=zone_specs(c),
     )

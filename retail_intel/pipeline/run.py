@@ -24,6 +24,7 @@ from retail_intel.pipeline.continuity import Continuity, Handover, handover, jud
 from retail_intel.pipeline.frames import SchedulerStats, schedule
 from retail_intel.pipeline.plan import ProcessPlan
 from retail_intel.pipeline.start_time import resolve_start_time
+from retail_intel.pipeline.zone_step import check_zones_inside_frame, judge_and_write_zones
 from retail_intel.storage import atomic_write_bytes, camera_frame_path
 from retail_intel.vision.annotate import write_image
 from retail_intel.vision.detections import Detector
@@ -148,6 +149,7 @@ def process_video(
         plan.rules.passby_zone.check_inside_frame(info.width, info.height, "pass-by zone")
     if plan.rules.line is not None:
         plan.rules.line.check_inside_frame(info.width, info.height)
+    check_zones_inside_frame(plan.zones, info.width, info.height, plan.camera_id)
     start_time, start_source = resolve_start_time(
         plan.video, explicit=plan.start_time, pattern=plan.filename_pattern, tz=plan.timezone
     )
@@ -241,6 +243,17 @@ def process_video(
     # Trajectories first: the movement file is the one readers and the batch
     # ledger treat as "this video is done", so it lands last.
     write_trajectories(paths, plan.data_dir, branch_id=plan.branch_id, day=start_time.date(), source_key=key)
+    judge_and_write_zones(
+        judgement,
+        plan.zones,
+        data_dir=plan.data_dir,
+        branch_id=plan.branch_id,
+        camera_id=plan.camera_id,
+        video_fingerprint=digest,
+        start_time=start_time,
+        covered_s=frames / fps,
+        source_key=key,
+    )
     output = write_movements(table, plan.data_dir, branch_id=plan.branch_id, day=start_time.date(), source_key=key)
     if reference is not None:
         write_image(camera_frame_path(plan.data_dir, plan.branch_id, plan.camera_id), reference)
