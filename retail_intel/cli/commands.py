@@ -37,3 +37,6 @@ def register(app: typer.Typer) -> None:
     from retail_intel.cli import report
 
     report.register(app)
+    from retail_intel.cli import zones
+
+    zones.register(app)

@@ -144,4 +144,12 @@ def compute_zone_kpis(
     )
 
 
-__all__ = ["QUEUE_KPI_SCHEMA", "ZONE_ENGINES", "ZONE_KPI_SCHEMA", "ZoneKpiResult", "compute_zone_kpis"]
+def zone_day(config: Config, data_dir: Path, *, branch: str, day: dt.date, engine: str = "duckdb") -> ZoneKpiResult:
+    """One row per zone (and queue) for a local day of ``branch``: what ``retail-intel zones`` shows."""
+    tz = config.branch(branch).tzinfo
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    return compute_zone_kpis(config, data_dir, window_minutes=1440, branch=branch, start=start, end=end, engine=engine)
+
+
+__all__ = ["QUEUE_KPI_SCHEMA", "ZONE_ENGINES", "ZONE_KPI_SCHEMA", "ZoneKpiResult", "compute_zone_kpis", "zone_day"]
