@@ -269,3 +269,67 @@ def test_engines_agree_value_by_value(
     # every visit of a known branch is in exactly one zone row
     known = sum(1 for b in visits.column("branch_id").to_pylist() if b in _BRANCHES)
     assert sum(sql_zones.column("visits").to_pylist()) == known
+
+
+# ---------------------------------------------------------------- the bottleneck score with a queue
+
+
+@pytest.mark.parametrize("engine", ZONE_ENGINES)
+def test_bottleneck_score_uses_queue_wait_where_there_is_one(engine: str) -> None:
+    from retail_intel.kpis.compute import compute_kpis_for
+    from retail_intel.kpis.inputs import BranchInfo
+    from retail_intel.kpis.zone_schema import QUEUE_WAIT_INPUT_SCHEMA
+    from tests.kpi_helpers import entered, movements_table
+
+    shop = BranchInfo("b1", "UTC", capacity=10, customers_per_staff=10.0, min_staff=1)
+    ten = dt.datetime(2026, 2, 9, 10, 0, tzinfo=UTC)
+    moves = [
+        entered("b1", ten + dt.timedelta(minutes=5), ten + dt.timedelta(minutes=20)),
+        entered("b1", ten + dt.timedelta(hours=1, minutes=5), ten + dt.timedelta(hours=1, minutes=20)),
+        entered("b1", ten + dt.timedelta(hours=2, minutes=5), ten + dt.timedelta(hours=2, minutes=20)),
+    ]
+    waits = pa.Table.from_pylist(
+        [
+            {"branch_id": "b1", "queue_enter": ten + dt.timedelta(minutes=6), "wait_seconds": 100.0},
+            {"branch_id": "b1", "queue_enter": ten + dt.timedelta(minutes=8), "wait_seconds": 200.0},
+            {"branch_id": "b1", "queue_enter": ten + dt.timedelta(hours=2, minutes=8), "wait_seconds": 900.0},
+        ],
+        schema=QUEUE_WAIT_INPUT_SCHEMA,
+    )
+    result = compute_kpis_for(
+        [shop],
+        Path("/nonexistent"),
+        window_minutes=60,
+        engine=engine,
+        write=False,
+        movements=movements_table(moves),
+        queue_waits=waits,
+    )
+    scores = [row["bottleneck_score"] for row in result.table.to_pylist()]
+    # nobody on staff: the staff part is congestion (1 of 10) * (1 - 0) = 0.1 in every window;
+    # 10:00 waits 150 s on average (150 / 300 = 0.5), 12:00 waits 900 s (capped at 1)
+    assert scores == pytest.approx([0.5, 0.1, 1.0])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    visits=st.lists(st.tuples(_moment, st.integers(1, 7200)), min_size=1, max_size=20),
+    waits=st.lists(st.tuples(st.sampled_from(["b1", "b2"]), _moment, st.floats(0, 1200)), max_size=20),
+    minutes=st.sampled_from([15, 60, 1440]),
+)
+def test_branch_engines_agree_on_the_bottleneck_with_queues(
+    visits: list[tuple[dt.datetime, int]], waits: list[tuple[str, dt.datetime, float]], minutes: int
+) -> None:
+    from retail_intel.kpis.compute import run_engine
+    from retail_intel.kpis.inputs import BranchInfo, KpiParams, prepare_inputs
+    from retail_intel.kpis.zone_schema import QUEUE_WAIT_INPUT_SCHEMA
+    from tests.kpi_helpers import assert_tables_match, entered, movements_table
+
+    shops = [BranchInfo("b1", "Europe/London", 5, 2.0, 1), BranchInfo("b2", "Asia/Kolkata", 5, 2.0, 0)]
+    moves = [entered(b, t, t + dt.timedelta(seconds=d)) for b in ("b1", "b2") for t, d in visits]
+    table = pa.Table.from_pylist(
+        [{"branch_id": b, "queue_enter": t, "wait_seconds": w} for b, t, w in waits], schema=QUEUE_WAIT_INPUT_SCHEMA
+    )
+    params = KpiParams(window_minutes=minutes)
+    inputs = prepare_inputs(movements_table(moves), shops, params, queue_waits=table).inputs
+    assert_tables_match(run_engine(inputs, params, "duckdb"), run_engine(inputs, params, "polars"))

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from retail_intel.errors import DataError, InputError
 from retail_intel.kpis.zone_inputs import ZoneKpiInputs, prepare_zone_inputs
-from retail_intel.kpis.zone_schema import QUEUE_KPI_SCHEMA, ZONE_KPI_SCHEMA
+from retail_intel.kpis.zone_schema import QUEUE_KPI_SCHEMA, QUEUE_WAIT_INPUT_SCHEMA, ZONE_KPI_SCHEMA
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movements_root
 from retail_intel.movements.zone_store import QUEUE_LENGTHS_DIR, QUEUE_VISITS_DIR, ZONE_TABLES, ZONE_VISITS_DIR
@@ -54,6 +55,16 @@ def _read(root: Path, branch_ids: Sequence[str], schema: pa.Schema) -> pa.Table:
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataError(f"{root}: cannot read the Parquet files ({exc})") from exc
     return frame.to_arrow().cast(schema)
+
+
+def read_queue_waits(data_dir: Path, branch_ids: Sequence[str] | None = None) -> pa.Table:
+    """Waits of people served from a queue (:data:`QUEUE_WAIT_INPUT_SCHEMA`), for the bottleneck score."""
+    root = data_dir / QUEUE_VISITS_DIR
+    if branch_ids is None:
+        branch_ids = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    queues = _read(root, branch_ids, ZONE_TABLES[QUEUE_VISITS_DIR])
+    waits = queues.filter(pc.is_valid(queues.column("wait_seconds")))
+    return waits.select(QUEUE_WAIT_INPUT_SCHEMA.names).cast(QUEUE_WAIT_INPUT_SCHEMA)
 
 
 def run_zone_engine(inputs: ZoneKpiInputs, window_minutes: int, engine: str) -> tuple[pa.Table, pa.Table]:

@@ -89,3 +89,13 @@ LENGTH_INPUT_SCHEMA = pa.schema(
         *_WINDOW,
     ]
 )
+
+# Queue waits fed to the branch KPIs' bottleneck score (one row per person who
+# waited for service); the branch engines place them in their own windows.
+QUEUE_WAIT_INPUT_SCHEMA = pa.schema(
+    [
+        pa.field("branch_id", pa.string(), nullable=False),
+        pa.field("queue_enter", _TS, nullable=False),
+        pa.field("wait_seconds", pa.float64(), nullable=False),
+    ]
+)
