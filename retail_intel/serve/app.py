@@ -14,6 +14,7 @@ from retail_intel.serve.errors import install_error_handlers
 from retail_intel.serve.fastpath import KpiFastPath
 from retail_intel.serve.routes import router
 from retail_intel.serve.state import ServeState
+from retail_intel.serve.zone_routes import zone_router
 
 DESCRIPTION = """\
 Read-only access to the retail-intel data directory and config: branches,
@@ -51,6 +52,7 @@ def create_app(config_dir: Path, data_dir: Path) -> FastAPI:
     app.state.retail_intel = state
     install_error_handlers(app, state.named_dirs)
     app.include_router(router)
+    app.include_router(zone_router)
     app.add_middleware(KpiFastPath, kpis=state.kpis, configs=state.configs)
 
     app.include_router(dashboard_router)
