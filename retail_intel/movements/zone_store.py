@@ -33,11 +33,18 @@ ZONE_TABLES: dict[str, pa.Schema] = {
 
 
 def write_zone_tables(
-    tables: ZoneTables, data_dir: Path, *, branch_id: str, day: dt.date, source_key: str
+    tables: ZoneTables,
+    data_dir: Path,
+    *,
+    branch_id: str,
+    day: dt.date,
+    source_key: str,
+    replace_elsewhere: bool = True,
 ) -> list[Path]:
     """Write one source's zone visits, queue rows and queue lengths, replacing earlier ones.
 
     Empty tables are written too: they replace visits of zones since removed.
+    ``replace_elsewhere`` as for :func:`~retail_intel.movements.store.write_movements`.
     """
     parts = (
         (ZONE_VISITS_DIR, tables.visits),
@@ -45,7 +52,8 @@ def write_zone_tables(
         (QUEUE_LENGTHS_DIR, tables.queue_lengths),
     )
     return [
-        _write_source(table, data_dir, kind, ZONE_TABLES[kind], branch_id, day, source_key) for kind, table in parts
+        _write_source(table, data_dir, kind, ZONE_TABLES[kind], branch_id, day, source_key, replace_elsewhere)
+        for kind, table in parts
     ]
 
 
