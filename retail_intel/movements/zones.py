@@ -58,13 +58,17 @@ class PersonPath:
 
 @dataclass(frozen=True)
 class ZoneSource:
-    """Where the paths came from; ``start_time`` is frame 0, ``covered_s`` how long the video runs."""
+    """Where the paths came from; ``start_time`` is frame 0, ``covered_s`` how long the video runs.
+
+    ``covered_s`` None: the span watched is not known (a live flush holds only
+    the people who finished), so no queue-length rows are made.
+    """
 
     branch_id: str
     camera_id: str
     video_fingerprint: str
     start_time: dt.datetime
-    covered_s: float
+    covered_s: float | None
 
 
 @dataclass(frozen=True)
@@ -239,8 +243,10 @@ def judge_zones(
                 queues[name].append(value)
     lengths: dict[str, list[object]] = {name: [] for name in QUEUE_LENGTH_SCHEMA.names}
     start_us = _to_us(start)
-    for zone_id, intervals in in_queue.items():
-        for minute, observed, people_s, peak in queue_lengths(intervals, start_us, source.covered_s):
+    covered = source.covered_s
+    for zone_id, intervals in in_queue.items() if covered is not None else ():
+        assert covered is not None
+        for minute, observed, people_s, peak in queue_lengths(intervals, start_us, covered):
             values: dict[str, object] = {
                 "branch_id": source.branch_id,
                 "camera_id": source.camera_id,
