@@ -64,3 +64,27 @@ def test_a_zone_outside_the_frame_stops_processing_before_any_work(tmp_path: Pat
     with pytest.raises(InputError, match=r'camera "cam": zone "line_up" .* reaches outside the 320x240 frame'):
         _process(tmp_path, queue="[[0, 0], [900, 0], [900, 60]]")
     assert not (tmp_path / "data" / "movements").exists()
+
+
+def test_snapshot_draws_the_cameras_zones(tmp_path: Path) -> None:
+    import cv2
+    import numpy as np
+
+    from retail_intel.config.loader import load_config
+    from retail_intel.pipeline.snapshot import take_snapshot
+
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "branches.yaml").write_text(
+        textwrap.dedent(CONFIG.format(queue="[[10, 150], [90, 150], [90, 230], [10, 230]]")), encoding="utf-8"
+    )
+    camera = load_config(config).camera("b1", "cam")
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    plain, _, _ = take_snapshot(video, 0.0, tmp_path / "plain.png", fps=10, grid=1000, roi=None)
+    drawn, _, size = take_snapshot(video, 0.0, tmp_path / "zones.png", fps=10, grid=1000, roi=None, camera=camera)
+    assert size == (320, 240)
+    before, after = (np.asarray(cv2.imread(str(path)), dtype=int) for path in (plain, drawn))
+    # inside the queue zone (shaded orange-ish: more red than blue), and outside every region unchanged
+    assert (after[200, 50] - before[200, 50]).tolist() != [0, 0, 0]
+    assert after[200, 50][2] > after[200, 50][0]
+    assert (after[30, 300] == before[30, 300]).all()
