@@ -29,6 +29,11 @@ if TYPE_CHECKING:
 
 ZONE_ENGINES = ("duckdb", "polars")
 _MOVEMENT_COLUMNS = ["branch_id", "camera_id", "action_type", "enter_time", "first_seen"]
+# The columns of each zone table the KPIs use: the engine inputs' columns and the time placed in a window.
+_KEY = ["branch_id", "camera_id", "zone_id"]
+_VISIT_COLUMNS = [*_KEY, "zone_kind", "dwell_seconds", "counted", "enter_time"]
+_QUEUE_COLUMNS = [*_KEY, "wait_seconds", "service_seconds", "abandoned", "queue_enter"]
+_LENGTH_COLUMNS = [*_KEY, "observed_seconds", "people_seconds", "peak_people", "minute"]
 
 
 @dataclass(frozen=True)
@@ -43,18 +48,23 @@ def _files(root: Path, branch_ids: Sequence[str]) -> list[str]:
     return [str(p) for b in sorted(set(branch_ids)) if is_plain_name(b) for p in parquet_files(root / b)]
 
 
-def _read(root: Path, branch_ids: Sequence[str], schema: pa.Schema) -> pa.Table:
-    """Every file under ``root/<branch>/`` as one table of ``schema`` (Polars opens many small files fast)."""
+def _read(root: Path, branch_ids: Sequence[str], schema: pa.Schema, columns: Sequence[str] | None = None) -> pa.Table:
+    """``columns`` (all by default) of every file under ``root/<branch>/``, typed as in ``schema``.
+
+    Polars opens many small files fast; reading only the columns the KPIs use
+    keeps customer ids and fingerprints out of memory.
+    """
     import polars as pl
 
+    wanted = pa.schema([schema.field(name) for name in (columns or schema.names)])
     files = _files(root, branch_ids)
     if not files:
-        return schema.empty_table()
+        return wanted.empty_table()
     try:
-        frame = pl.scan_parquet(files, hive_partitioning=False).select(schema.names).collect()
+        frame = pl.scan_parquet(files, hive_partitioning=False).select(wanted.names).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataError(f"{root}: cannot read the Parquet files ({exc})") from exc
-    return frame.to_arrow().cast(schema)
+    return frame.to_arrow().cast(wanted)
 
 
 def read_queue_waits(data_dir: Path, branch_ids: Sequence[str] | None = None) -> pa.Table:
@@ -62,9 +72,9 @@ def read_queue_waits(data_dir: Path, branch_ids: Sequence[str] | None = None) ->
     root = data_dir / QUEUE_VISITS_DIR
     if branch_ids is None:
         branch_ids = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    queues = _read(root, branch_ids, ZONE_TABLES[QUEUE_VISITS_DIR])
+    queues = _read(root, branch_ids, ZONE_TABLES[QUEUE_VISITS_DIR], QUEUE_WAIT_INPUT_SCHEMA.names)
     waits = queues.filter(pc.is_valid(queues.column("wait_seconds")))
-    return waits.select(QUEUE_WAIT_INPUT_SCHEMA.names).cast(QUEUE_WAIT_INPUT_SCHEMA)
+    return waits.cast(QUEUE_WAIT_INPUT_SCHEMA)
 
 
 def run_zone_engine(inputs: ZoneKpiInputs, window_minutes: int, engine: str) -> tuple[pa.Table, pa.Table]:
@@ -101,9 +111,9 @@ def compute_zone_kpis_for(
     if start is not None and end is not None and end <= start:
         raise InputError(f"--to must be after --from, got from {start.isoformat()} to {end.isoformat()}")
     branches = sorted(timezones)
-    visits = _read(data_dir / ZONE_VISITS_DIR, branches, ZONE_TABLES[ZONE_VISITS_DIR])
-    queues = _read(data_dir / QUEUE_VISITS_DIR, branches, ZONE_TABLES[QUEUE_VISITS_DIR])
-    lengths = _read(data_dir / QUEUE_LENGTHS_DIR, branches, ZONE_TABLES[QUEUE_LENGTHS_DIR])
+    visits = _read(data_dir / ZONE_VISITS_DIR, branches, ZONE_TABLES[ZONE_VISITS_DIR], _VISIT_COLUMNS)
+    queues = _read(data_dir / QUEUE_VISITS_DIR, branches, ZONE_TABLES[QUEUE_VISITS_DIR], _QUEUE_COLUMNS)
+    lengths = _read(data_dir / QUEUE_LENGTHS_DIR, branches, ZONE_TABLES[QUEUE_LENGTHS_DIR], _LENGTH_COLUMNS)
     movements = _camera_movements(data_dir, {b for b, _ in cameras_with_zones}, cameras_with_zones)
     inputs = prepare_zone_inputs(visits, queues, lengths, movements, timezones, window_minutes, start=start, end=end)
     zones, queue_kpis = run_zone_engine(inputs, window_minutes, engine)
