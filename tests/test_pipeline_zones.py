@@ -88,3 +88,24 @@ def test_snapshot_draws_the_cameras_zones(tmp_path: Path) -> None:
     assert (after[200, 50] - before[200, 50]).tolist() != [0, 0, 0]
     assert after[200, 50][2] > after[200, 50][0]
     assert (after[30, 300] == before[30, 300]).all()
+
+
+def test_changed_zones_are_rejudged_from_stored_paths(tmp_path: Path) -> None:
+    from retail_intel.config.loader import load_config
+    from retail_intel.pipeline.rejudge_zones import rejudge_zones
+
+    data = _process(tmp_path)
+    before = read_zone_table(data, ZONE_VISITS_DIR).to_pylist()
+    roi_visit = next(v for v in before if v["zone_id"] == "same_as_roi" and v["counted"])
+    # the queue zone goes, the ROI-sized zone stays: judged again from paths sampled every 0.5 s
+    (tmp_path / "config" / "branches.yaml").write_text(
+        textwrap.dedent(CONFIG.split("          - {{id: line_up")[0]).format(), encoding="utf-8"
+    )
+    summary = rejudge_zones(load_config(tmp_path / "config"), data, "b1")
+    assert (summary.videos, summary.skipped) == (1, [])
+    after = read_zone_table(data, ZONE_VISITS_DIR).to_pylist()
+    assert {v["zone_id"] for v in after} == {"same_as_roi"}
+    assert read_zone_table(data, QUEUE_LENGTHS_DIR).num_rows == 0  # the queue is gone
+    again = next(v for v in after if v["customer_id"] == roi_visit["customer_id"] and v["counted"])
+    assert abs((again["enter_time"] - roi_visit["enter_time"]).total_seconds()) <= 0.5
+    assert abs((again["exit_time"] - roi_visit["exit_time"]).total_seconds()) <= 0.5

@@ -36,9 +36,7 @@ branches:
 
 
 def _stay(track_id: int, stops: list[tuple[int, float, float]]) -> Track:
-    samples = [
-        (float(t), x, y) for (t0, x, y), (t1, _, _) in itertools.pairwise(stops) for t in range(t0, t1)
-    ]
+    samples = [(float(t), x, y) for (t0, x, y), (t1, _, _) in itertools.pairwise(stops) for t in range(t0, t1)]
     t_last, x_last, y_last = stops[-1]
     return Track.from_samples(track_id, [*samples, (float(t_last), x_last, y_last)])
 
@@ -116,6 +114,7 @@ def test_kpis_zones_per_window(
         (["zones", "-b", "b1", "-d", "08/02/2026"], "--date: expected a date YYYY-MM-DD, got '08/02/2026'"),
         (["zones", "-b", "nope", "-d", "2026-02-08"], 'unknown branch "nope"'),
         (["kpis", "--zones", "-f", "parquet", "-o", "x.parquet"], "--zones prints to stdout"),
+        (["zones", "-b", "b1"], "--date YYYY-MM-DD is required (or --rejudge"),
     ],
 )
 def test_bad_input_is_one_line(
@@ -133,3 +132,15 @@ def test_bad_input_is_one_line(
 def test_help_has_an_example(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     result = run_cli(["zones", "--help"], capsys, monkeypatch)
     assert "retail-intel zones --branch b1 --date 2026-02-08" in result.stdout
+
+
+def test_rejudge_without_stored_paths_says_so(
+    dirs: tuple[Path, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = _run(dirs, capsys, monkeypatch, "zones", "-b", "b1", "--rejudge")
+    assert result.exit_code == 0, result.stderr
+    assert "re-judged 0 video(s): 0 zone visits, 0 queued" in result.stderr
+    # the zone files written without paths are left alone
+    assert json.loads(_run(dirs, capsys, monkeypatch, "zones", "-b", "b1", "-d", "2026-02-08", "-f", "json").stdout)[
+        "zones"
+    ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -18,12 +19,17 @@ from retail_intel.cli.common import (
     EngineOpt,
     FormatOpt,
     OutputFormat,
+    counting_progress,
     err,
     parse_date_option,
     render_rows,
     to_json,
 )
 from retail_intel.cli.tables import arrow_csv, plain_value
+from retail_intel.errors import InputError
+
+if TYPE_CHECKING:
+    from retail_intel.config.loader import Config
 
 # column -> header of the Rich tables; JSON and CSV carry every column
 _ZONE_COLUMNS = {
@@ -90,9 +96,15 @@ def show_zone_kpis(
 
 def zones(
     branch: Annotated[str, typer.Option("--branch", "-b", help="Branch id.")],
-    date: Annotated[str, typer.Option("--date", "-d", help="Day, YYYY-MM-DD in the branch's timezone.")],
+    date: Annotated[str | None, typer.Option("--date", "-d", help="Day, YYYY-MM-DD in the branch's timezone.")] = None,
     fmt: FormatOpt = OutputFormat.table,
     queues: QueuesOpt = False,
+    rejudge: Annotated[
+        bool,
+        typer.Option(
+            "--rejudge", help="First judge the stored paths again against the zones as configured now (no detection)."
+        ),
+    ] = False,
     engine: EngineOpt = EngineChoice.duckdb,
     config: ConfigDir = DEFAULT_CONFIG,
     data_dir: DataDir = DEFAULT_DATA_DIR,
@@ -104,18 +116,41 @@ def zones(
     counted (entered or passed). Queues: wait to reach the service zone,
     service time, abandonment and queue length. Definitions: docs/zones.md.
 
+    After editing zones, --rejudge replaces every video's zone visits from
+    its stored paths (sampled every 0.5 s) without running detection again.
+
     Example: retail-intel zones --branch b1 --date 2026-02-08
+
+    Example: retail-intel zones --branch b1 --rejudge --date 2026-02-08
     """
     from retail_intel.config.loader import load_config
     from retail_intel.kpis.zone_compute import zone_day
 
     day = parse_date_option(date, "--date")
-    assert day is not None
+    if day is None and not rejudge:
+        raise InputError("--date YYYY-MM-DD is required (or --rejudge to only judge the stored paths again)")
     loaded = load_config(config)
+    if rejudge:
+        _rejudge(loaded, data_dir, branch)
+    if day is None:
+        return
     result = zone_day(loaded, data_dir, branch=branch, day=day, engine=engine.value)
     tz = loaded.branch(branch).tzinfo
     err.print(f"[dim]branch {escape(branch)}, {day.isoformat()} ({tz.key}), {engine.value}[/dim]")
     show_zone_kpis(result.zones, result.queues, fmt, {branch: tz}, csv_queues=queues)
+
+
+def _rejudge(loaded: Config, data_dir: Path, branch: str) -> None:
+    from retail_intel.pipeline.rejudge_zones import rejudge_zones
+
+    with counting_progress("videos") as bar:
+        task = bar.add_task("re-judging zones", total=None)
+        summary = rejudge_zones(
+            loaded, data_dir, branch, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
+    for reason in summary.skipped:
+        err.print(f"[yellow]skipped {escape(reason)}[/yellow]")
+    err.print(f"re-judged {summary.videos} video(s): {summary.visits:,} zone visits, {summary.queued:,} queued")
 
 
 def register(app: typer.Typer) -> None:

@@ -266,11 +266,11 @@ def judge_zones(
     )
 
 
-def paths_from_trajectories(table: pa.Table) -> list[PersonPath]:
+def paths_from_trajectories(table: pa.Table, origin: dt.datetime | None = None) -> list[PersonPath]:
     """Per-person paths back from stored :data:`TRAJECTORY_SCHEMA` rows (to re-judge zones later).
 
-    Times become seconds since the table's earliest sample; callers pass that
-    earliest moment as ``ZoneSource.start_time``.
+    Times become seconds since ``origin`` (default: the table's earliest
+    sample); callers pass the same moment as ``ZoneSource.start_time``.
     """
     if table.num_rows == 0:
         return []
@@ -279,7 +279,7 @@ def paths_from_trajectories(table: pa.Table) -> list[PersonPath]:
     xs = table.column("x").to_numpy().astype(np.float64)
     ys = table.column("y").to_numpy().astype(np.float64)
     frames = table.column("frame").to_numpy()
-    t0 = int(times.min())
+    t0 = int(times.min()) if origin is None else _to_us(origin)
     order = np.lexsort((times, np.array(ids, dtype=object)))
     paths: list[PersonPath] = []
     sorted_ids = [ids[i] for i in order]
