@@ -49,10 +49,11 @@ def _files(root: Path, branch_ids: Sequence[str]) -> list[str]:
 
 
 def _read(root: Path, branch_ids: Sequence[str], schema: pa.Schema, columns: Sequence[str] | None = None) -> pa.Table:
-    """``columns`` (all by default) of every file under ``root/<branch>/``, typed as in ``schema``.
+    """``columns`` (all by default) of every file under ``root/<branch>/``.
 
-    Polars opens many small files fast; reading only the columns the KPIs use
-    keeps customer ids and fingerprints out of memory.
+    Polars opens many small files fast. Text columns (ids, kinds) come back
+    dictionary-encoded and only the columns the KPIs use are read, which
+    keeps millions of rows small (docs/zones.md).
     """
     import polars as pl
 
@@ -60,11 +61,17 @@ def _read(root: Path, branch_ids: Sequence[str], schema: pa.Schema, columns: Seq
     files = _files(root, branch_ids)
     if not files:
         return wanted.empty_table()
+    text = [f.name for f in wanted if pa.types.is_string(f.type)]
     try:
-        frame = pl.scan_parquet(files, hive_partitioning=False).select(wanted.names).collect()
+        frame = (
+            pl.scan_parquet(files, hive_partitioning=False)
+            .select(wanted.names)
+            .with_columns(pl.col(text).cast(pl.Categorical))
+            .collect()
+        )
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataError(f"{root}: cannot read the Parquet files ({exc})") from exc
-    return frame.to_arrow().cast(wanted)
+    return frame.to_arrow()
 
 
 def read_queue_waits(data_dir: Path, branch_ids: Sequence[str] | None = None) -> pa.Table:
@@ -116,6 +123,7 @@ def compute_zone_kpis_for(
     lengths = _read(data_dir / QUEUE_LENGTHS_DIR, branches, ZONE_TABLES[QUEUE_LENGTHS_DIR], _LENGTH_COLUMNS)
     movements = _camera_movements(data_dir, {b for b, _ in cameras_with_zones}, cameras_with_zones)
     inputs = prepare_zone_inputs(visits, queues, lengths, movements, timezones, window_minutes, start=start, end=end)
+    del visits, queues, lengths, movements  # the prepared inputs replace them: free the memory before the engine
     zones, queue_kpis = run_zone_engine(inputs, window_minutes, engine)
     return ZoneKpiResult(zones, queue_kpis, engine, window_minutes)
 
@@ -135,6 +143,7 @@ def _camera_movements(data_dir: Path, branches: set[str], cameras: set[tuple[str
             pl.scan_parquet(files, hive_partitioning=False)
             .select(_MOVEMENT_COLUMNS)
             .join(wanted.lazy(), on=["branch_id", "camera_id"], how="semi")
+            .with_columns(pl.col("branch_id", "camera_id", "action_type").cast(pl.Categorical))
             .collect()
         )
     except (pl.exceptions.PolarsError, OSError) as exc:

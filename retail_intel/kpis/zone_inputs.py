@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from retail_intel.kpis.windows import day_windows, local_date, to_us
 from retail_intel.kpis.zone_schema import (
@@ -58,8 +57,22 @@ def window_bounds(times_us: Int64Array, tz: ZoneInfo, minutes: int) -> tuple[Int
     return all_starts[index], all_ends[index]
 
 
-def _strings(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    return column.cast(pa.string()) if pa.types.is_dictionary(column.type) else column
+def _codes(column: pa.ChunkedArray) -> tuple[npt.NDArray[np.int64], list[str]]:
+    """Each row's index into a list of the column's distinct values (dictionary columns stay encoded)."""
+    if not pa.types.is_dictionary(column.type):
+        column = column.dictionary_encode()
+    column = column.unify_dictionaries()
+    if column.num_chunks == 0:
+        return np.empty(0, np.int64), []
+    names = [str(v) for v in column.chunk(0).dictionary.to_pylist()]
+    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False).astype(np.int64) for c in column.chunks])
+    return codes, names
+
+
+def _equals(column: pa.ChunkedArray, value: str) -> npt.NDArray[np.bool_]:
+    """Rows equal to ``value``, without decoding a dictionary column into millions of strings."""
+    codes, names = _codes(column)
+    return codes == names.index(value) if value in names else np.zeros(len(codes), bool)
 
 
 def with_windows(
@@ -75,9 +88,7 @@ def with_windows(
     """``table`` (holding ``schema``'s columns but ws/we) with each row's window, as ``schema``."""
     if table.num_rows == 0:
         return schema.empty_table()
-    branch = _strings(table.column("branch_id")).combine_chunks().dictionary_encode()
-    codes = branch.indices.to_numpy(zero_copy_only=False)
-    names = branch.dictionary.to_pylist()
+    codes, names = _codes(table.column("branch_id"))
     ws = np.zeros(len(codes), np.int64)
     we = np.zeros(len(codes), np.int64)
     known = np.zeros(len(codes), bool)
@@ -94,9 +105,11 @@ def with_windows(
         known &= we > to_us(start)
     if end is not None:
         known &= ws < to_us(end)
-    columns = {name: _strings(table.column(name)) for name in schema.names if name not in ("ws", "we")}
+    columns = {name: table.column(name) for name in schema.names if name not in ("ws", "we")}
     out = pa.table({**columns, "ws": pa.array(ws), "we": pa.array(we)})
-    return out.filter(pa.array(known)).cast(schema)
+    if not known.all():  # filtering copies every column: only when something must go
+        out = out.filter(pa.array(known))
+    return out.cast(schema)
 
 
 def _us(table: pa.Table, name: str) -> Int64Array:
@@ -119,9 +132,11 @@ def prepare_zone_inputs(
     ``movements`` holds branch_id, camera_id, action_type, enter_time and first_seen.
     """
     kw = {"start": start, "end": end}
-    action = _strings(movements.column("action_type"))
-    movements = movements.filter(pc.is_in(action, value_set=pa.array(["entered", "passed"])))
-    is_entered = _strings(movements.column("action_type")).to_numpy(zero_copy_only=False) == "entered"
+    is_entered = _equals(movements.column("action_type"), "entered")
+    counted = is_entered | _equals(movements.column("action_type"), "passed")
+    if not counted.all():
+        movements = movements.filter(pa.array(counted))
+        is_entered = is_entered[counted]
     moment = np.where(is_entered, _us(movements, "enter_time"), _us(movements, "first_seen"))
     return ZoneKpiInputs(
         visits=with_windows(visits, _us(visits, "enter_time"), timezones, minutes, VISIT_INPUT_SCHEMA, **kw),
