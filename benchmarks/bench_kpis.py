@@ -199,8 +199,7 @@ def make_config(branches: int, zones: bool = False) -> Any:
         from benchmarks.zone_bench_data import zone_branch
 
         branch_models = tuple(
-            b.model_copy(update={"cameras": zone_branch(b.id, b.timezone).cameras})  # type: ignore[attr-defined]
-            for b in branch_models
+            b.model_copy(update={"cameras": zone_branch(b.id, b.timezone).cameras}) for b in branch_models
         )
     return Config(branches=branch_models, employees=employees, promotions=promotions, events=events)
 

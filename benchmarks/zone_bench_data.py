@@ -8,12 +8,16 @@ written beside it in the store's layout.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow.parquet as pq
 
+if TYPE_CHECKING:
+    from retail_intel.config.models import Branch
 
-def zone_branch(branch_id: str, timezone: str) -> object:
+
+def zone_branch(branch_id: str, timezone: str) -> Branch:
     """A Branch whose one camera ``cam1`` (the camera of the generated movements) has the demo zones."""
     from retail_intel.config.models import Branch, Camera
     from retail_intel.demo.zones import DEMO_ZONES
@@ -34,7 +38,7 @@ def generate_zones(data_dir: Path, timezones: dict[str, str], seed: int) -> int:
     for path in sorted(movements_root(data_dir).glob("*/*/*.parquet")):
         branch_id, day = path.parent.parent.name, path.parent.name
         branch = zone_branch(branch_id, timezones[branch_id])
-        tables = demo_zone_tables(branch, pq.read_table(path), rng)  # type: ignore[arg-type]
+        tables = demo_zone_tables(branch, pq.read_table(path), rng)
         for kind, table in zip(ZONE_TABLES, (tables.visits, tables.queues, tables.queue_lengths), strict=True):
             atomic_write_table(table, data_dir / kind / branch_id / day / path.name)
         visits += tables.visits.num_rows
