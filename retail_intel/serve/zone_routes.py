@@ -7,7 +7,8 @@ small: one row per visit) with the DuckDB engine, for one window size.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -16,6 +17,10 @@ from starlette.concurrency import run_in_threadpool
 from retail_intel.kpis.zone_compute import ZoneKpiResult, compute_zone_kpis
 from retail_intel.serve.params import check_range, window_minutes
 from retail_intel.serve.routes import _NOT_FOUND, BranchId, From, To, state_of
+from retail_intel.sqlviews.metadata import zone_rows
+
+if TYPE_CHECKING:
+    from retail_intel.config.loader import Config
 
 zone_router = APIRouter()
 
@@ -76,17 +81,19 @@ class QueueKpis(BaseModel):
     rows: list[QueueKpiRow] = Field(description="Per queue zone and window, by zone then window_start.")
 
 
-def _checked(
+def _compute(
     request: Request, branch_id: str, window: str, start: dt.datetime | None, end: dt.datetime | None
-) -> tuple[Any, int, Any]:
+) -> tuple[Config, int, Callable[[], ZoneKpiResult]]:
+    """The checked config and window size, and the (blocking) computation to run in the thread pool."""
     state = state_of(request)
-    config = state.config_with(branch_id)
+    config = state.config_with(branch_id)  # 404 for an unknown branch
     check_range(start, end)
-    return state, window_minutes(window), config
+    minutes = window_minutes(window)
 
+    def run() -> ZoneKpiResult:
+        return compute_zone_kpis(config, state.data_dir, window_minutes=minutes, branch=branch_id, start=start, end=end)
 
-def _compute(state: Any, config: Any, branch_id: str, minutes: int, start: Any, end: Any) -> ZoneKpiResult:
-    return compute_zone_kpis(config, state.data_dir, window_minutes=minutes, branch=branch_id, start=start, end=end)
+    return config, minutes, run
 
 
 @zone_router.get("/zones/{branch_id}", response_model=ZoneKpis, responses=_NOT_FOUND, tags=["data"])
@@ -94,10 +101,8 @@ async def zones(
     request: Request, branch_id: BranchId, window: Window = "1d", start: From = None, end: To = None
 ) -> Any:
     """A branch's zones and, per zone and window, visits, counted visits, dwell and attention rate (docs/zones.md)."""
-    state, minutes, config = _checked(request, branch_id, window, start, end)
-    from retail_intel.sqlviews.metadata import zone_rows
-
-    result = await run_in_threadpool(_compute, state, config, branch_id, minutes, start, end)
+    config, minutes, compute = _compute(request, branch_id, window, start, end)
+    result = await run_in_threadpool(compute)
     configured = [{k: v for k, v in row.items() if k != "branch_id"} for row in zone_rows(config.branch(branch_id))]
     return {"branch_id": branch_id, "window_minutes": minutes, "zones": configured, "rows": result.zones.to_pylist()}
 
@@ -107,6 +112,6 @@ async def queues(
     request: Request, branch_id: BranchId, window: Window = "1d", start: From = None, end: To = None
 ) -> Any:
     """Per queue zone and window: people queued and served, wait (mean, p90), service time, abandonment, length."""
-    state, minutes, config = _checked(request, branch_id, window, start, end)
-    result = await run_in_threadpool(_compute, state, config, branch_id, minutes, start, end)
+    _, minutes, compute = _compute(request, branch_id, window, start, end)
+    result = await run_in_threadpool(compute)
     return {"branch_id": branch_id, "window_minutes": minutes, "rows": result.queues.to_pylist()}
