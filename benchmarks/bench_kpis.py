@@ -134,8 +134,11 @@ def generate(data_dir: Path, *, movements: int, branches: int, days: int, seed: 
             atomic_write_table(part, movements_root(data_dir) / ids[b] / date.isoformat() / "synthetic.parquet")
 
 
-def make_config(branches: int) -> Any:
-    """A config of ``branches`` branches with staff, promotions and events, built in memory."""
+def make_config(branches: int, zones: bool = False) -> Any:
+    """A config of ``branches`` branches with staff, promotions and events, built in memory.
+
+    ``zones``: each branch also has camera cam1 with the demo-data's zones (``--zones``).
+    """
     from retail_intel.config.loader import Config
     from retail_intel.config.models import Branch, Employee, Event, Promotion, Shifts, WeeklyShift
 
@@ -192,6 +195,12 @@ def make_config(branches: int) -> Any:
         )
         for bid in ids[::2]
     )
+    if zones:
+        from benchmarks.zone_bench_data import zone_branch
+
+        branch_models = tuple(
+            b.model_copy(update={"cameras": zone_branch(b.id, b.timezone).cameras}) for b in branch_models
+        )
     return Config(branches=branch_models, employees=employees, promotions=promotions, events=events)
 
 
@@ -217,7 +226,9 @@ def _pin_cores() -> None:
         os.sched_setaffinity(0, set(available[:CORES]))
 
 
-def _child(implementation: str, data_dir: str, branches: int, window: int, out: str, queue: Any) -> None:
+def _child(
+    implementation: str, data_dir: str, branches: int, window: int, out: str, queue: Any, zones: bool = False
+) -> None:
     """Run one implementation in this fresh process and report timings and peak RSS."""
     _pin_cores()
     sys.path.insert(0, str(ROOT))
@@ -225,7 +236,7 @@ def _child(implementation: str, data_dir: str, branches: int, window: int, out: 
     from retail_intel.kpis.compute import branch_info, config_intervals, read_movement_inputs
     from retail_intel.kpis.inputs import KpiParams, prepare_inputs
 
-    config = make_config(branches)
+    config = make_config(branches, zones)
     if implementation == "pandas":
         import pandas  # type: ignore[import-untyped]  # noqa: F401  (imported before timing)
 
@@ -250,6 +261,12 @@ def _child(implementation: str, data_dir: str, branches: int, window: int, out: 
     else:
         result = compute_kpis(config, Path(data_dir), window_minutes=window, engine=implementation, write=False)
         table = result.table
+        if zones:
+            from retail_intel.kpis.zone_compute import compute_zone_kpis
+
+            zone_result = compute_zone_kpis(config, Path(data_dir), window_minutes=window, engine=implementation)
+            pq.write_table(zone_result.zones, out + ".zones")
+            pq.write_table(zone_result.queues, out + ".queues")
         wall = time.perf_counter() - began
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
@@ -273,10 +290,12 @@ def _child(implementation: str, data_dir: str, branches: int, window: int, out: 
     )
 
 
-def run_isolated(implementation: str, data_dir: Path, branches: int, window: int, out: Path) -> dict[str, Any]:
+def run_isolated(
+    implementation: str, data_dir: Path, branches: int, window: int, out: Path, zones: bool = False
+) -> dict[str, Any]:
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    process = ctx.Process(target=_child, args=(implementation, str(data_dir), branches, window, str(out), queue))
+    process = ctx.Process(target=_child, args=(implementation, str(data_dir), branches, window, str(out), queue, zones))
     process.start()
     process.join()
     if process.exitcode != 0:
@@ -285,14 +304,15 @@ def run_isolated(implementation: str, data_dir: Path, branches: int, window: int
     return result
 
 
-def compare(reference: Path, other: Path) -> str:
+def compare(reference: Path, other: Path, columns: Any = None) -> str:
     """'same' when every KPI agrees (floats to 1e-9 relative), else the first difference."""
     from retail_intel.kpis.schema import COMPARED_COLUMNS
 
     left, right = pq.read_table(reference), pq.read_table(other)
+    columns = COMPARED_COLUMNS if columns is None else columns
     if left.num_rows != right.num_rows:
         return f"{left.num_rows} vs {right.num_rows} rows"
-    for name in COMPARED_COLUMNS:
+    for name in columns:
         a, b = left[name], right[name]
         if pa.types.is_floating(a.type):
             x = a.to_numpy(zero_copy_only=False).astype(float)
@@ -321,6 +341,9 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs per implementation; the fastest is reported")
     parser.add_argument("--keep", type=Path, help="generate into (or reuse) this directory instead of a temp one")
+    parser.add_argument(
+        "--zones", action="store_true", help="also zone visits and queues, and the zone KPIs (duckdb, polars)"
+    )
     args = parser.parse_args()
     chosen = [i.strip() for i in args.implementations.split(",") if i.strip()]
 
@@ -337,12 +360,19 @@ def main() -> None:
                 per_day=args.layout == "day",
             )
             print(f"generated {args.movements:,} movements in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+        if args.zones and not (data_dir / "zone_visits").exists():
+            from benchmarks.zone_bench_data import generate_zones
+
+            began = time.perf_counter()
+            tzs = {bid: ZONES[i % len(ZONES)] for i, bid in enumerate(branch_ids(args.branches))}
+            visits = generate_zones(data_dir, tzs, args.seed)
+            print(f"generated {visits:,} zone visits in {time.perf_counter() - began:.1f} s", file=sys.stderr)
         results = []
         for implementation in chosen:
             out = Path(tmp) / f"{implementation}.parquet"
             runs = []
             for attempt in range(args.repeat):
-                run = run_isolated(implementation, data_dir, args.branches, args.window, out)
+                run = run_isolated(implementation, data_dir, args.branches, args.window, out, args.zones)
                 print(f"{implementation} run {attempt + 1}: {run['wall_s']:.2f} s", file=sys.stderr)
                 runs.append(run)
             result = min(runs, key=lambda r: r["wall_s"])  # the least disturbed run
@@ -350,6 +380,12 @@ def main() -> None:
             results.append(result)
         for result in results:
             result["check"] = "reference" if result is results[0] else compare(results[0]["out"], result["out"])
+            if args.zones and result is not results[0] and result["implementation"] != "pandas":
+                first, this = str(results[0]["out"]), str(result["out"])
+                for part in (".zones", ".queues"):
+                    table = pq.read_table(this + part)
+                    names = [n for n in table.column_names]
+                    result["check"] += f", {part[1:]} {compare(Path(first + part), Path(this + part), names)}"
 
     cpu = os.cpu_count()
     print(

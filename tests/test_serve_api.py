@@ -319,6 +319,8 @@ ROUTES = [
     "/customers/x",
     "/report/b1",
     "/data-version",
+    "/zones/b1",
+    "/queues/b1",
 ]
 
 

@@ -27,6 +27,7 @@ from retail_intel.kpis.store import write_kpis
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import write_movements
 from retail_intel.storage import atomic_write_bytes
+from tests.zone_fixtures import write_zone_day
 
 SAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config"
 DAY1 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
@@ -138,6 +139,7 @@ def make_site(root: Path) -> Site:
     write_kpis(kpi_rows("b2", 60, DAY1, 48), data_dir)
     write_run(data_dir, "older", "/srv/videos/private/cam-old.mp4", 1_700_000_000)
     write_run(data_dir, "newer", "/srv/videos/private/cam1_20260302.mp4", 1_800_000_000)
+    write_zone_day(data_dir, "b1", "vtest", DAY1 + dt.timedelta(hours=10))
     return Site(config_dir, data_dir)
 
 

@@ -418,7 +418,8 @@ def test_cli_refuses_a_write_with_exit_1(sql_cli: SqlCli) -> None:
 
 def test_printed_views_work_in_a_plain_duckdb_session(data_dir: Path) -> None:
     statements, empty = view_statements(data_dir)
-    assert empty == ["branch_features"]  # the fixture writes no feature files
+    # the fixture writes no feature or zone files
+    assert empty == ["branch_features", "zone_visits", "queue_visits", "queue_lengths"]
     session = duckdb.connect()
     for statement in statements:
         session.execute(statement)
@@ -431,12 +432,20 @@ def test_printed_views_work_in_a_plain_duckdb_session(data_dir: Path) -> None:
 def test_print_views_cli(sql_cli: SqlCli) -> None:
     result = sql_cli("--print-views")
     assert result.exit_code == 0
-    assert result.stdout.count("CREATE OR REPLACE VIEW") == 4
+    # movements, KPIs, features, customers and the three zone tables
+    assert result.stdout.count("CREATE OR REPLACE VIEW") == 7
 
 
 def test_print_views_of_an_empty_store_gives_typed_empty_views(tmp_path: Path) -> None:
     statements, empty = view_statements(tmp_path / "nothing")
-    assert empty == ["customer_branch_movement", "branch_kpi_timeseries", "branch_features"]
+    assert empty == [
+        "customer_branch_movement",
+        "branch_kpi_timeseries",
+        "branch_features",
+        "zone_visits",
+        "queue_visits",
+        "queue_lengths",
+    ]
     session = duckdb.connect()
     for statement in statements:
         session.execute(statement)
@@ -448,7 +457,7 @@ def test_export_db_opens_with_views_and_metadata(config_dir: Path, data_dir: Pat
     target = tmp_path / "export" / "retail.duckdb"
     result = export_database(config_dir, data_dir, target)
 
-    assert result.tables == {"branches": 2, "employees": 1, "tasks": 1, "events": 1, "promotions": 2}
+    assert result.tables == {"branches": 2, "employees": 1, "tasks": 1, "events": 1, "promotions": 2, "zones": 0}
     session = duckdb.connect(str(target), read_only=True)
     try:
         assert session.execute("SELECT count(*) FROM customers").fetchone() == (4,)

@@ -39,9 +39,9 @@ VIDEO_SUFFIXES = frozenset(
 MANIFEST_SUFFIXES = frozenset({".txt", ".list", ".csv"})
 _GLOB_CHARS = frozenset("*?[")
 PATH_COLUMNS = ("path", "video", "file")
-# Manifest columns that set one file's processing: one per camera setting,
+# Manifest columns that set one file's processing: one per camera setting (but the named zones),
 # named like the fields of a camera in branches.yaml (``min_dwell`` for --min-dwell).
-SETTING_COLUMNS = CameraSettings.setting_names()
+SETTING_COLUMNS = CameraSettings.flag_names()
 _KNOWN_COLUMNS = frozenset({*PATH_COLUMNS, "branch", "camera", "start", *SETTING_COLUMNS})
 
 

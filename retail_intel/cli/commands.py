@@ -46,3 +46,6 @@ def register(app: typer.Typer) -> None:
     from retail_intel.cli import setup
 
     setup.register(app)
+    from retail_intel.cli import zones
+
+    zones.register(app)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -26,8 +27,12 @@ from retail_intel.cli.common import (
     to_json,
 )
 from retail_intel.cli.tables import arrow_csv, emit_text
+from retail_intel.cli.zones import QueuesOpt, show_zone_kpis
 from retail_intel.errors import InputError
 from retail_intel.storage import atomic_write_table
+
+if TYPE_CHECKING:
+    from retail_intel.config.loader import Config
 
 
 class KpiFormat(enum.StrEnum):
@@ -102,6 +107,10 @@ def kpis(
         typer.Option("--momentum-windows", min=2, help="Windows in the growth-momentum slope (this one included)."),
     ] = 6,
     max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Rows shown by --format table.")] = 200,
+    zones: Annotated[
+        bool, typer.Option("--zones", help="Zone and queue KPIs per zone and window instead (docs/zones.md).")
+    ] = False,
+    queues: QueuesOpt = False,
     config: ConfigDir = DEFAULT_CONFIG,
     data_dir: DataDir = DEFAULT_DATA_DIR,
 ) -> None:
@@ -115,6 +124,8 @@ def kpis(
     KPI definitions: docs/kpis.md.
 
     Example: retail-intel kpis --window 60m --branch b1 --from 2026-02-09T00:00:00Z --format csv
+
+    Example: retail-intel kpis --zones --window 60m --branch b1 --format json
     """
     from retail_intel.config.loader import load_config
     from retail_intel.kpis import compute_kpis, window_minutes_from
@@ -127,6 +138,9 @@ def kpis(
     since = parse_time_option(start, "--from")
     until = parse_time_option(end, "--to")
     loaded = load_config(config)
+    if zones:
+        _zone_kpis(loaded, data_dir, minutes, branch, since, until, engine.value, fmt, output, queues)
+        return
     began = time.perf_counter()
     result = compute_kpis(
         loaded,
@@ -171,6 +185,29 @@ def kpis(
                 f"[yellow]showing {max_rows:,} of {table.num_rows:,} rows[/yellow]; "
                 "use --max-rows, --branch/--from/--to, or --format csv/json/parquet for all of them"
             )
+
+
+def _zone_kpis(
+    loaded: Config,
+    data_dir: Path,
+    minutes: int,
+    branch: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    engine: str,
+    fmt: KpiFormat,
+    output: Path | None,
+    queues: bool,
+) -> None:
+    from retail_intel.kpis.zone_compute import compute_zone_kpis
+
+    if fmt is KpiFormat.parquet or output is not None:
+        raise InputError("--zones prints to stdout: use --format table, json or csv without -o")
+    result = compute_zone_kpis(
+        loaded, data_dir, window_minutes=minutes, branch=branch, start=since, end=until, engine=engine
+    )
+    timezones = {b.id: b.tzinfo for b in loaded.branches}
+    show_zone_kpis(result.zones, result.queues, OutputFormat(fmt.value), timezones, csv_queues=queues)
 
 
 def register(app: typer.Typer) -> None:

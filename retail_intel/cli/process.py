@@ -288,15 +288,30 @@ def snapshot(
     fps: Annotated[float | None, typer.Option("--fps", help="True frame rate when the header is wrong.")] = None,
     grid: Annotated[int, typer.Option("--grid", help="Grid spacing in pixels.", min=10)] = 50,
     roi: Annotated[str | None, typer.Option("--roi", help="Also draw this rectangle ROI x1,y1,x2,y2.")] = None,
+    branch: Annotated[
+        str | None, typer.Option("--branch", "-b", help="Draw this branch's camera: its ROI, line and zones.")
+    ] = None,
+    camera: Annotated[str | None, typer.Option("--camera", help="Camera id (default: the branch's first).")] = None,
+    config: ConfigDir = DEFAULT_CONFIG,
 ) -> None:
-    """Save one frame with a labelled pixel grid, to draw a camera's ROI.
+    """Save one frame with a labelled pixel grid, to draw a camera's ROI and zones.
+
+    With --branch the camera's configured ROI, counting line and zones are
+    drawn on it (zones shaded by kind), to check them by eye.
 
     Example: retail-intel snapshot sample_videos/vtest.avi --at 10s -o frame.png
+
+    Example: retail-intel snapshot sample_videos/vtest.avi --branch b1 --at 20s -o zones.png
     """
     from retail_intel.pipeline.snapshot import take_snapshot
 
     at_s = 0.0 if at.strip() in ("0", "0s") else parse_duration(at)
-    written, index, size = take_snapshot(video, at_s, output, fps=fps, grid=grid, roi=roi)
+    configured = None
+    if branch is not None:
+        from retail_intel.config.loader import load_config
+
+        configured = load_config(config).camera(branch, camera)
+    written, index, size = take_snapshot(video, at_s, output, fps=fps, grid=grid, roi=roi, camera=configured)
     err.print(f"wrote {written} (frame {index}, {size[0]}x{size[1]} px)")
 
 

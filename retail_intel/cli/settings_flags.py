@@ -47,7 +47,7 @@ def settings_from_flags(values: dict[str, Any]) -> CameraSettings:
 def with_setting_flags(func: F) -> F:
     """Add one option per camera setting to a Typer command; the command receives ``settings``."""
     signature = inspect.signature(func, eval_str=True)
-    names = CameraSettings.setting_names()
+    names = CameraSettings.flag_names()
     kept = [p for p in signature.parameters.values() if p.name != "settings"]
     added = [
         inspect.Parameter(

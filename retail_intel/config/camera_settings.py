@@ -124,9 +124,70 @@ class EntranceLine(_Model):
         return self
 
 
-def _setting(stage: Stage, description: str, flag_default: str | None = None, **bounds: Any) -> Any:
-    """A settings field: optional in a layer, with its stage and the default shown in help."""
-    extra: dict[str, Any] = {"stage": stage}
+class Zone(_Model):
+    """A named place on a camera's floor: an aisle, a display, a queue or a till.
+
+    A ``queue`` may name its ``service`` zone (the till) on the same camera:
+    wait time runs from the first moment in the queue to the first moment in
+    service. A visit counts once the foot point stayed ``min_dwell`` seconds.
+    """
+
+    id: str = Field(min_length=1)
+    polygon: list[Point]
+    kind: Literal["area", "queue", "service", "staff"] = "area"
+    min_dwell: float = Field(default=5.0, ge=0, description="seconds inside for a visit to count")
+    label: str | None = None
+    service: str | None = Field(default=None, description="id of the service zone a queue leads to")
+
+    @field_validator("polygon", mode="before")
+    @classmethod
+    def _points_shape(cls, value: object) -> object:
+        return _check_point_pairs(value)
+
+    @field_validator("polygon")
+    @classmethod
+    def _not_degenerate(cls, value: list[Point]) -> list[Point]:
+        if len(value) < 3:
+            raise ValueError(f"must have at least 3 points [x, y], got {len(value)}")
+        if _polygon_area(value) <= 0:
+            raise ValueError(f"must enclose an area (points not all on one line), got {[list(p) for p in value]}")
+        return value
+
+    @model_validator(mode="after")
+    def _service_only_on_queue(self) -> Zone:
+        if self.service is not None and self.kind != "queue":
+            raise ValueError(f"service: only a queue zone names a service zone, this one is kind {self.kind}")
+        return self
+
+    @property
+    def title(self) -> str:
+        return self.label or self.id
+
+
+def _check_point_pairs(value: object) -> object:
+    if isinstance(value, list | tuple):
+        for index, point in enumerate(value):
+            if not isinstance(point, list | tuple) or len(point) != 2:
+                raise ValueError(f"point #{index + 1} must be [x, y], got {point!r}")
+    return value
+
+
+def _polygon_area(points: list[Point]) -> float:
+    # shoelace formula (geometry.Polygon.area is the numpy twin used at process time)
+    total = 0.0
+    for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True):
+        total += x1 * y2 - x2 * y1
+    return abs(total) / 2
+
+
+def _setting(
+    stage: Stage, description: str, flag_default: str | None = None, *, yaml_only: bool = False, **bounds: Any
+) -> Any:
+    """A settings field: optional in a layer, with its stage and the default shown in help.
+
+    ``yaml_only``: a structured setting (named zones) with no flag or manifest column.
+    """
+    extra: dict[str, Any] = {"stage": stage, "yaml_only": yaml_only}
     if flag_default is not None:
         extra["default_text"] = flag_default
     return Field(default=None, description=description, json_schema_extra=extra, **bounds)
@@ -177,6 +238,9 @@ class CameraSettings(_Model):
     passby_zone: Points | None = _setting("judge", "polygon of the pavement outside: seen there = passed")
     min_dwell: Seconds | None = _setting("judge", "time inside the ROI to count as entered (s)", "2s", ge=0, le=86_400)
     min_track: Seconds | None = _setting("judge", "tracks shorter than this are noise (s)", "1s", ge=0, le=86_400)
+    zones: list[Zone] | None = _setting(
+        "judge", "named places on the floor: areas, queues, tills, staff areas (docs/zones.md)", yaml_only=True
+    )
 
     @field_validator("fps", "track_buffer", "min_dwell", "min_track", "conf", "new_track_conf", "motion_threshold")
     @classmethod
@@ -239,12 +303,14 @@ class CameraSettings(_Model):
         return tuple(name for name in CameraSettings.model_fields)
 
     @classmethod
+    def flag_names(cls) -> tuple[str, ...]:
+        """The settings a flag or manifest column can give (all but the structured YAML-only ones)."""
+        return tuple(name for name in cls.setting_names() if not _extra(name).get("yaml_only"))
+
+    @classmethod
     def stage_of(cls, name: str) -> Stage:
-        extra = CameraSettings.model_fields[name].json_schema_extra
-        assert isinstance(extra, dict)
-        stage = extra["stage"]
-        assert stage in ("track", "judge")
-        return stage  # type: ignore[return-value]
+        stage: Stage = "track" if _extra(name)["stage"] == "track" else "judge"
+        return stage
 
     @classmethod
     def flag_type(cls, name: str) -> type:
@@ -273,6 +339,12 @@ class CameraSettings(_Model):
         if isinstance(extra, dict) and "default_text" in extra:
             text += f" (default {extra['default_text']})"
         return text[0].upper() + text[1:] + "."
+
+
+def _extra(name: str) -> dict[str, Any]:
+    extra = CameraSettings.model_fields[name].json_schema_extra
+    assert isinstance(extra, dict)
+    return extra
 
 
 # Settings whose flag takes text that this model parses (durations, shapes).

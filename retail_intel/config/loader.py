@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 from retail_intel.config.models import Branch, Camera, Employee, Event, Holiday, Promotion, Task
 from retail_intel.config.problems import entry_label, validation_problems
 from retail_intel.config.yamlio import YamlReadError, dump_entries, read_yaml
+from retail_intel.config.zone_checks import zone_problems
 from retail_intel.errors import ConfigError
 
 __all__ = [
@@ -264,6 +265,7 @@ def _check_branches(branches: _Parsed[Branch], problems: list[str]) -> None:
         for camera_id, count in Counter(c.id for c in branch.cameras).items():
             if count > 1:
                 problems.append(f'{prefix}: duplicate camera id "{camera_id}" ({count} cameras use it)')
+        problems.extend(zone_problems(branch, BRANCHES.filename))
 
 
 def _check_shifts(employees: _Parsed[Employee], problems: list[str]) -> None:

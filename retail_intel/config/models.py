@@ -18,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.config.camera_settings import EntranceLine as EntranceLine
+from retail_intel.config.camera_settings import Zone as Zone
 
 Point = tuple[float, float]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -110,6 +111,8 @@ class Camera(CameraSettings):
     """
 
     id: str = Field(min_length=1)
+    # A camera's zones are a list (empty when it has none); checked across the branch in config/zone_checks.py.
+    zones: list[Zone] = Field(default_factory=list)
     # strftime-style pattern matched against the file name's stem, e.g.
     # "cam1_%Y%m%d_%H%M%S"; the parsed time is taken in the branch's timezone.
     filename_pattern: str | None = None
@@ -122,7 +125,10 @@ class Camera(CameraSettings):
 
     def settings(self) -> CameraSettings:
         """This camera's processing settings as a layer (without its id and file name pattern)."""
-        return CameraSettings.model_validate(self.given())
+        given = self.given()
+        if not self.zones:
+            given.pop("zones", None)  # no zones: the layer leaves them unset, like any absent setting
+        return CameraSettings.model_validate(given)
 
     def region_points(self) -> list[Point]:
         """The ROI as a polygon, whichever form the YAML used."""

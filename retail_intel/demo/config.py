@@ -29,6 +29,7 @@ from retail_intel.config.models import (
     TimeRange,
     WeeklyShift,
 )
+from retail_intel.demo.zones import DEMO_ZONES
 
 CITIES = (
     "Harbour", "Old Town", "Riverside", "Station", "Market Square", "University", "Airport", "Mall",
@@ -79,6 +80,7 @@ def _branches(rng: np.random.Generator, count: int) -> list[Branch]:
             id="cam-1",
             roi=(320.0, 180.0, 960.0, 700.0),
             line=EntranceLine(start=(320.0, 650.0), end=(960.0, 650.0), in_side="left"),
+            zones=list(DEMO_ZONES),
         )
         branches.append(
             Branch(

@@ -14,9 +14,12 @@ import numpy as np
 
 from retail_intel.config.loader import load_config, write_config
 from retail_intel.demo.config import build_demo_config
-from retail_intel.demo.movements import MODEL, SOURCE_VIDEO, branch_day_files, promotion_lifts
+from retail_intel.demo.movements import MODEL, SOURCE_VIDEO, DayFile, branch_day_files, promotion_lifts
+from retail_intel.demo.zones import demo_zone_tables
 from retail_intel.errors import InputError
 from retail_intel.movements.store import movements_root, write_movements
+from retail_intel.movements.zone_store import ZONE_TABLES, write_zone_tables
+from retail_intel.movements.zones import ZoneTables
 from retail_intel.storage import atomic_write_bytes
 
 MAX_BRANCHES = 999  # branch ids are demo-001 .. demo-999
@@ -95,10 +98,20 @@ def _check_target(path: Path, option: str, force: bool) -> None:
 
 
 def _remove_old_demo_files(data_dir: Path) -> int:
+    """Remove demo files of an earlier run; returns how many movement files went."""
     old = sorted(movements_root(data_dir).glob("*/*/demo-*.parquet"))
-    for path in old:
+    zone_files = [p for kind in ZONE_TABLES for p in sorted((data_dir / kind).glob("*/*/demo-*.parquet"))]
+    for path in old + zone_files:
         path.unlink()
     return len(old)
+
+
+def _write_day(day_file: DayFile, zones: ZoneTables, data_dir: Path) -> Path:
+    # The key names branch and local date, and old demo files are gone: no search for stale copies.
+    branch, day, key = day_file.branch_id, day_file.utc_date, day_file.source_key
+    write_zone_tables(zones, data_dir, branch_id=branch, day=day, source_key=key, replace_elsewhere=False)
+    # movements last: the file readers treat as "this day is there"
+    return write_movements(day_file.table, data_dir, branch_id=branch, day=day, source_key=key, replace_elsewhere=False)
 
 
 def generate_demo(
@@ -138,6 +151,8 @@ def generate_demo(
     # Independent streams: the config, the promotion lifts and each branch's
     # movements, so one branch's data does not depend on how many came before.
     config_seed, lift_seed, *branch_seeds = np.random.SeedSequence(seed).spawn(2 + branches)
+    # Zone streams come after those (spawned children depend only on their index).
+    zone_seeds = np.random.SeedSequence(seed).spawn(2 + 2 * branches)[2 + branches :]
     built = build_demo_config(np.random.default_rng(config_seed), branches, first, days)
     config_dir.mkdir(parents=True, exist_ok=True)
     write_config(built, config_dir)
@@ -164,16 +179,10 @@ def generate_demo(
     with ThreadPoolExecutor(max_workers=WRITER_THREADS) as pool:
         for number, (branch, branch_seed) in enumerate(zip(config.branches, branch_seeds, strict=True)):
             rng = np.random.default_rng(branch_seed)
+            zone_rng = np.random.default_rng(zone_seeds[number])
             for day_file in branch_day_files(config, branch, dates, lifts, rng, processed_at):
-                future = pool.submit(
-                    write_movements,
-                    day_file.table,
-                    data_dir,
-                    branch_id=day_file.branch_id,
-                    day=day_file.utc_date,
-                    source_key=day_file.source_key,
-                    replace_elsewhere=False,  # the key names branch and local date; old demo files are gone
-                )
+                zones = demo_zone_tables(branch, day_file.table, zone_rng)
+                future = pool.submit(_write_day, day_file, zones, data_dir)
                 pending.append((future, number * days + day_file.day_index + 1))
                 movements += day_file.table.num_rows
                 entered += day_file.entered

@@ -155,14 +155,24 @@ def compute_kpis_for(
     momentum_windows: int = 6,
     write: bool = True,
     movements: pa.Table | None = None,
+    queue_waits: pa.Table | None = None,
 ) -> KpiResult:
-    """KPIs of ``branches`` from the movement store (or the given ``movements`` table)."""
+    """KPIs of ``branches`` from the movement store (or the given ``movements`` table).
+
+    ``queue_waits`` (read from the store's queue visits when None) feed the bottleneck score.
+    """
     if engine not in ENGINES:
         raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     params = KpiParams(window_minutes=window_minutes, baseline_weeks=baseline_weeks, momentum_windows=momentum_windows)
     if movements is None:
         movements = read_movement_inputs(data_dir)
-    prepared = prepare_inputs(movements, branches, params, intervals=intervals, start=start, end=end)
+    if queue_waits is None:
+        from retail_intel.kpis.zone_compute import read_queue_waits
+
+        queue_waits = read_queue_waits(data_dir, [b.branch_id for b in branches])
+    prepared = prepare_inputs(
+        movements, branches, params, intervals=intervals, start=start, end=end, queue_waits=queue_waits
+    )
     if prepared.inputs.windows.num_rows == 0:
         table = KPI_SCHEMA.empty_table()
     else:

@@ -28,6 +28,7 @@ from retail_intel.kpis.schema import (
     WINDOW_SCHEMA,
 )
 from retail_intel.kpis.windows import Series, build_series, from_us, history_us, to_us, windows_table
+from retail_intel.kpis.zone_schema import QUEUE_WAIT_INPUT_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class KpiParams:
     window_minutes: int
     baseline_weeks: int = 4
     momentum_windows: int = 6
+    # A window whose mean queue wait reaches this is a full bottleneck (docs/kpis.md).
+    queue_wait_target_s: float = 300.0
     computed_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def __post_init__(self) -> None:
@@ -91,6 +94,8 @@ class KpiInputs:
     windows: pa.Table  # WINDOW_SCHEMA
     branches: pa.Table  # BRANCH_SCHEMA
     intervals: pa.Table  # INTERVAL_SCHEMA
+    # QUEUE_WAIT_INPUT_SCHEMA; empty where no branch has a queue
+    queue_waits: pa.Table = field(default_factory=QUEUE_WAIT_INPUT_SCHEMA.empty_table)
 
 
 @dataclass(frozen=True)
@@ -192,6 +197,7 @@ def prepare_inputs(
     intervals: IntervalSource = no_intervals,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
+    queue_waits: pa.Table | None = None,
 ) -> PreparedInputs:
     """Decide the windows of every branch with data and build the engine inputs.
 
@@ -240,6 +246,7 @@ def prepare_inputs(
             windows=windows_table(series) if series else WINDOW_SCHEMA.empty_table(),
             branches=_branches_table(ordered, series),
             intervals=_intervals_table(ordered, series, intervals),
+            queue_waits=QUEUE_WAIT_INPUT_SCHEMA.empty_table() if queue_waits is None else queue_waits,
         ),
         unknown_branches=unknown,
     )

@@ -209,6 +209,21 @@ def _intervals(inputs: KpiInputs, bounds: pl.DataFrame, lookup: pl.Series, windo
     )
 
 
+def _queue_waits(inputs: KpiInputs, bounds: pl.DataFrame, lookup: pl.Series) -> pl.LazyFrame:
+    """Mean queue wait per window, by queue_enter (the bottleneck score's queue part)."""
+    waits = pl.from_arrow(inputs.queue_waits)
+    assert isinstance(waits, pl.DataFrame)
+    return (
+        waits.lazy()
+        .join(bounds.lazy().select("branch_id", "s0", "s1", "grid", "cell0"), on="branch_id")
+        .with_columns(t=_us("queue_enter"))
+        .filter((pl.col("t") >= pl.col("s0")) & (pl.col("t") < pl.col("s1")))
+        .select("wait_seconds", gw=pl.lit(lookup).gather(_cell(pl.col("t"))))
+        .group_by("gw")
+        .agg(queue_wait=pl.col("wait_seconds").mean())
+    )
+
+
 def _baseline(series: pl.LazyFrame, weeks: int) -> pl.LazyFrame:
     """Mean visitors of the same local slot 1..weeks weeks earlier, over windows that exist."""
     current = series.filter(pl.col("is_output")).select("gw", "branch_id", "slot_minute", "slot_fold", "slot_date")
@@ -242,6 +257,7 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
         .join(_counts(movements, lookup), on="gw", how="left")
         .join(_occupancy(movements, lookup, windows), on="gw", how="left")
         .join(_intervals(inputs, bounds, lookup, windows), on="gw", how="left")
+        .join(_queue_waits(inputs, bounds, lookup), on="gw", how="left")
         .with_columns(
             pl.col("visitors", "passed", "net", "net_at_start", "tail_us", "staff_us").fill_null(0),
             pl.col("promotion_active", "event_active").fill_null(False),
@@ -262,6 +278,7 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
         .lazy()
     )
     length = pl.col("we") - pl.col("ws")
+    staff_bottleneck = pl.col("congestion") * pl.max_horizontal(pl.lit(0.0), 1.0 - pl.col("adequacy"))
     kpis = (
         series.join(_baseline(series, params.baseline_weeks), on="gw", how="left")
         .filter(pl.col("is_output"))
@@ -302,8 +319,15 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
             staff_on_duty="staff",
             required_staff="required",
             staffing_adequacy="adequacy",
-            bottleneck_score=pl.when(pl.col("congestion").is_not_null() & pl.col("adequacy").is_not_null())
-            .then(pl.col("congestion") * pl.max_horizontal(pl.lit(0.0), 1.0 - pl.col("adequacy")))
+            bottleneck_score=pl.when(pl.col("queue_wait").is_not_null())
+            .then(
+                pl.max_horizontal(
+                    staff_bottleneck.fill_null(0.0),
+                    pl.min_horizontal(pl.lit(1.0), pl.col("queue_wait") / params.queue_wait_target_s),
+                )
+            )
+            .when(pl.col("congestion").is_not_null() & pl.col("adequacy").is_not_null())
+            .then(staff_bottleneck)
             .otherwise(None),
             mean_dwell_seconds="mean_dwell",
             median_dwell_seconds="median_dwell",

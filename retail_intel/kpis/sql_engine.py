@@ -71,6 +71,19 @@ WHERE pts.t >= pts.s0 AND pts.t < pts.s1
 GROUP BY c.gw
 """
 
+# Mean queue wait per window, by queue_enter (the bottleneck score's queue part).
+_QUEUE_WAITS = """
+CREATE TEMP TABLE qw AS
+WITH pts AS (
+    SELECT epoch_us(q.queue_enter) AS t, q.wait_seconds, b.s0, b.s1, b.cell0, b.grid
+    FROM queue_waits q JOIN b ON q.branch_id = b.branch_id
+)
+SELECT c.gw, avg(wait_seconds) AS queue_wait
+FROM pts JOIN cells c ON c.cell = pts.cell0 + (pts.t - pts.s0) // pts.grid
+WHERE pts.t >= pts.s0 AND pts.t < pts.s1
+GROUP BY c.gw
+"""
+
 # Occupancy events, one row per change. Each entered person is +1 at
 # enter_time (clipped to the series start: people already inside when it
 # begins) and -1 at exit_time; both are placed in their window (gw) with the
@@ -158,9 +171,10 @@ WITH wk AS (
            coalesce(o.tail_us, 0) AS tail_us, o.max_after_start,
            coalesce(s.staff_us, 0) AS staff_us,
            coalesce(s.promotion_active, false) AS promotion_active,
-           coalesce(s.event_active, false) AS event_active
+           coalesce(s.event_active, false) AS event_active,
+           qw.queue_wait
     FROM w JOIN b USING (branch_id)
-    LEFT JOIN counts v USING (gw)
+    LEFT JOIN counts v USING (gw) LEFT JOIN qw USING (gw)
     LEFT JOIN occ o USING (gw) LEFT JOIN ivw s USING (gw)
 )
 SELECT wk.*,
@@ -219,7 +233,10 @@ SELECT branch_id, window_start, window_end, $minutes::INTEGER AS window_minutes,
        staff::DOUBLE AS staff_on_duty,
        required AS required_staff,
        adequacy AS staffing_adequacy,
-       CASE WHEN congestion IS NULL OR adequacy IS NULL THEN NULL
+       CASE WHEN queue_wait IS NOT NULL
+                 THEN greatest(coalesce(congestion * greatest(0.0, 1.0 - adequacy), 0.0),
+                               least(1.0, queue_wait / $wait_target))
+            WHEN congestion IS NULL OR adequacy IS NULL THEN NULL
             ELSE congestion * greatest(0.0, 1.0 - adequacy) END AS bottleneck_score,
        mean_dwell AS mean_dwell_seconds,
        median_dwell AS median_dwell_seconds,
@@ -229,7 +246,7 @@ FROM adequacy
 ORDER BY branch_id, window_start
 """
 
-_STATEMENTS = (_WINDOWS, _BRANCH_BOUNDS, _CELLS, _COUNTS, _OCCUPANCY_EVENTS, _OCCUPANCY, _INTERVALS)
+_STATEMENTS = (_WINDOWS, _BRANCH_BOUNDS, _CELLS, _COUNTS, _QUEUE_WAITS, _OCCUPANCY_EVENTS, _OCCUPANCY, _INTERVALS)
 
 
 def _usable_cores() -> int:
@@ -251,6 +268,7 @@ def compute(inputs: KpiInputs, params: KpiParams, *, threads: int | None = None)
         con.register("windows", inputs.windows)
         con.register("branches", inputs.branches)
         con.register("intervals", inputs.intervals)
+        con.register("queue_waits", inputs.queue_waits)
         for statement in _STATEMENTS:
             con.execute(statement)
         con.execute(_SERIES, {"momentum": params.momentum_windows})
@@ -260,6 +278,7 @@ def compute(inputs: KpiInputs, params: KpiParams, *, threads: int | None = None)
                 "weeks": params.baseline_weeks,
                 "minutes": params.window_minutes,
                 "computed_at": params.computed_at,
+                "wait_target": params.queue_wait_target_s,
             },
         ).to_arrow_table()
     finally:

@@ -20,7 +20,10 @@ from retail_intel.live.urls import safe_name
 from retail_intel.movements.classify import CountingRules
 from retail_intel.movements.events import Judgement, SourceInfo, movements_table, trajectories_table
 from retail_intel.movements.store import write_movements, write_trajectories
+from retail_intel.movements.zone_store import write_zone_tables
+from retail_intel.movements.zones import PersonPath, ZoneSource, ZoneSpec, judge_zones
 from retail_intel.pipeline.run import RUNS_DIR
+from retail_intel.pipeline.zone_step import judgement_paths
 from retail_intel.storage import atomic_write_bytes
 
 
@@ -73,6 +76,7 @@ class FlushWriter:
     session_id: str
     rules: CountingRules
     flushes: list[Flush] = field(default_factory=list)
+    zones: tuple[ZoneSpec, ...] = ()  # the camera's zones: visits and queue rows written with each flush
 
     def write(self, judgements: list[Judgement], source: SourceInfo, at: dt.datetime) -> Flush | None:
         """One new movement file and one trajectory file for ``judgements``; None when nobody was judged."""
@@ -88,6 +92,8 @@ class FlushWriter:
         # Trajectories first, as the batch job does: the movement file is the
         # one readers count, so it lands last.
         traj = write_trajectories(paths, self.data_dir, branch_id=self.branch_id, day=day, source_key=key)
+        if self.zones:
+            self._write_zones(judgements, source, day, key)
         moves = write_movements(
             movements, self.data_dir, branch_id=self.branch_id, day=day, source_key=key, replace_elsewhere=False
         )
@@ -103,6 +109,18 @@ class FlushWriter:
         )
         self.flushes.append(flush)
         return flush
+
+    def _write_zones(self, judgements: list[Judgement], source: SourceInfo, day: dt.date, key: str) -> None:
+        # Queue length needs the span watched, which a flush of finished people does not have: none live.
+        where = ZoneSource(source.branch_id, source.camera_id, source.video_fingerprint, source.start_time, None)
+        tables = judge_zones(_zone_paths(judgements, source), self.zones, where)
+        write_zone_tables(
+            tables, self.data_dir, branch_id=self.branch_id, day=day, source_key=key, replace_elsewhere=False
+        )
+
+
+def _zone_paths(judgements: list[Judgement], source: SourceInfo) -> list[PersonPath]:
+    return [p for j in judgements for p in judgement_paths(j, source.video_fingerprint, source.camera_id)]
 
 
 def write_record(path: Path, record: dict[str, object]) -> Path:

@@ -144,7 +144,9 @@ class _Session:
         self.stitching = plan.stitch
         self.pool = PeoplePool(plan.stitch)
         self.pending: list[Judgement] = []
-        self.writer = FlushWriter(plan.data_dir, plan.branch_id, plan.camera_id, self.session_id, plan.rules)
+        self.writer = FlushWriter(
+            plan.data_dir, plan.branch_id, plan.camera_id, self.session_id, plan.rules, zones=plan.zones
+        )
         self.record = record_path(plan.data_dir, plan.camera_id, self.session_id)
         self.loop: FrameLoop | None = None  # made on the first frame, once the frame rate is known
         self.frame_size: tuple[int, int] | None = None

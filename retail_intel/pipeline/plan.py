@@ -16,6 +16,8 @@ from retail_intel.errors import InputError
 from retail_intel.movements.classify import CountingRules
 from retail_intel.movements.geometry import CountingLine, Polygon
 from retail_intel.movements.stitch import StitchSettings
+from retail_intel.movements.zones import ZoneSpec
+from retail_intel.pipeline.zone_step import zone_specs
 from retail_intel.vision.tracker import TrackerSettings
 
 T = TypeVar("T")
@@ -148,6 +150,11 @@ class ProcessPlan:
     @property
     def motion_threshold(self) -> float:
         return _need(self.settings.motion_threshold, "motion_threshold")
+
+    @property
+    def zones(self) -> tuple[ZoneSpec, ...]:
+        """The camera's named zones as judging specs."""
+        return zone_specs(self.settings.zones)
 
     @property
     def is_preview(self) -> bool:

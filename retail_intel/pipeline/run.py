@@ -25,6 +25,7 @@ from retail_intel.pipeline.continuity import Continuity, Handover, handover, jud
 from retail_intel.pipeline.loop import FrameLoop, LoopSettings
 from retail_intel.pipeline.plan import ProcessPlan, ProcessRequest, make_plan
 from retail_intel.pipeline.start_time import resolve_start_time
+from retail_intel.pipeline.zone_step import check_zones_inside_frame, judge_and_write_zones
 from retail_intel.storage import PREVIEWS_DIR, atomic_write_bytes, camera_frame_path
 from retail_intel.vision.annotate import write_image
 from retail_intel.vision.detections import Detector
@@ -257,6 +258,7 @@ def _check_geometry(plan: ProcessPlan, width: int, height: int) -> None:
         plan.rules.passby_zone.check_inside_frame(width, height, "pass-by zone")
     if plan.rules.line is not None:
         plan.rules.line.check_inside_frame(width, height)
+    check_zones_inside_frame(plan.zones, width, height, plan.camera_id)
 
 
 def count_video(
@@ -372,7 +374,7 @@ def process_video(
     t1 = time.perf_counter()
     times.judging += t1 - t0
     day = start_time.date()
-    # Tracks, then trajectories: the movement file is the one readers and the
+    # Tracks, then trajectories and zones: the movement file is the one readers and the
     # batch ledger treat as "this video is done", so it lands last.
     if not video_tracks.from_store:
         table_of_tracks = video_tracks.accumulator.to_table()
@@ -380,6 +382,17 @@ def process_video(
             table_of_tracks, video_tracks.metadata(), data_dir, branch_id=plan.branch_id, day=day, source_key=key
         )
     write_trajectories(paths, data_dir, branch_id=plan.branch_id, day=day, source_key=key)
+    judge_and_write_zones(
+        judgement,
+        plan.zones,
+        data_dir=data_dir,
+        branch_id=plan.branch_id,
+        camera_id=plan.camera_id,
+        video_fingerprint=digest,
+        start_time=start_time,
+        covered_s=frames / fps,
+        source_key=key,
+    )
     output = write_movements(table, data_dir, branch_id=plan.branch_id, day=day, source_key=key)
     if video_tracks.reference is not None:
         write_image(camera_frame_path(data_dir, plan.branch_id, plan.camera_id), video_tracks.reference)

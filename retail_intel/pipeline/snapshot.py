@@ -1,24 +1,55 @@
-"""One frame with a coordinate grid, for drawing an ROI."""
+"""One frame with a coordinate grid, for drawing an ROI; with a camera, its ROI, line and zones drawn."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from retail_intel.movements.classify import CountingRules
 from retail_intel.movements.geometry import parse_rect
+from retail_intel.pipeline.zone_step import check_zones_inside_frame, zone_specs
 from retail_intel.vision.annotate import grid_snapshot, write_image
 from retail_intel.vision.video import probe, read_frame_at
 
+if TYPE_CHECKING:
+    pass
+from retail_intel.config.models import Camera
+
+
+def camera_rules(camera: Camera) -> CountingRules:
+    """The camera's ROI, pass-by zone and line as drawing needs them."""
+    from retail_intel.config.camera_settings import resolve
+    from retail_intel.pipeline.plan import counting_rules
+
+    return counting_rules(resolve([camera.settings()]), camera.id)
+
 
 def take_snapshot(
-    video: Path, at_s: float, output: Path, *, fps: float | None, grid: int, roi: str | None
+    video: Path,
+    at_s: float,
+    output: Path,
+    *,
+    fps: float | None,
+    grid: int,
+    roi: str | None,
+    camera: Camera | None = None,
 ) -> tuple[Path, int, tuple[int, int]]:
-    """Write the frame at ``at_s`` seconds with a grid; returns (path, frame index, (width, height))."""
+    """Write the frame at ``at_s`` seconds with a grid; returns (path, frame index, (width, height)).
+
+    ``roi`` (x1,y1,x2,y2) wins over the ``camera``'s ROI; the camera's line and zones are drawn too.
+    """
     info = probe(video)
-    rate = fps or info.header_fps or 25.0
+    rate = fps or (camera.fps if camera is not None else None) or info.header_fps or 25.0
     index, frame = read_frame_at(video, at_s, rate)
-    rules = CountingRules(parse_rect(roi)) if roi else None
+    rules = camera_rules(camera) if camera is not None else None
+    if roi:
+        rules = CountingRules(
+            parse_rect(roi), passby_zone=rules.passby_zone if rules else None, line=rules.line if rules else None
+        )
     if rules is not None:
         rules.roi.check_inside_frame(info.width, info.height)
-    path = write_image(output, grid_snapshot(frame, grid, rules))
+    zones = zone_specs(camera.zones if camera is not None else None)
+    if camera is not None:
+        check_zones_inside_frame(zones, info.width, info.height, camera.id)
+    path = write_image(output, grid_snapshot(frame, grid, rules, zones))
     return path, index, (info.width, info.height)

@@ -25,6 +25,7 @@ from retail_intel.errors import DataError, InputError
 from retail_intel.kpis.compute import branch_info, compute_kpis_for, config_intervals, read_movement_inputs
 from retail_intel.movements.schema import TRAJECTORY_SCHEMA
 from retail_intel.report.heatmap import Grid, density_grid
+from retail_intel.report.zone_data import ZoneReport, collect_zone_report
 from retail_intel.storage import TRAJECTORIES_DIR, camera_frame_path, is_plain_name, parquet_files
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ class ReportData:
     data_span: tuple[dt.date, dt.date] | None  # first and last local day with movements (any range)
     cameras_without_paths: tuple[str, ...] = ()  # configured cameras with no trajectories in the range
     opening: tuple[dt.time, dt.time] | None = None  # earliest opening and latest closing over the days
+    zones: ZoneReport | None = None  # zone and queue numbers; None when the branch has no zones
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     @property
@@ -240,6 +242,7 @@ def collect_report(
         cameras_without_paths=tuple(without_paths),
         data_span=span,
         opening=_opening(branch, first_day, last_day),
+        zones=collect_zone_report(config, data_dir, branch_id, start, end, traffic_minutes, engine),
     )
 
 

@@ -17,6 +17,7 @@ from retail_intel.serve.fastpath import KpiFastPath
 from retail_intel.serve.routes import router
 from retail_intel.serve.settings import ServeSettings
 from retail_intel.serve.state import ServeState
+from retail_intel.serve.zone_routes import zone_router
 
 DESCRIPTION = """\
 Read-only access to the retail-intel data directory and config: branches,
@@ -59,6 +60,7 @@ def create_app(config_dir: Path, data_dir: Path, settings: ServeSettings | None 
     app.state.retail_intel = state
     install_error_handlers(app, state.named_dirs)
     app.include_router(router)
+    app.include_router(zone_router)
     # Added first, so it runs inside the fast path: only requests the fast path did not answer pay for it.
     app.add_middleware(ConfigRefresh, configs=state.configs)
     app.add_middleware(KpiFastPath, kpis=state.kpis, configs=state.configs)

@@ -174,6 +174,38 @@ def _promotion_row(promotion: Promotion, all_branch_ids: list[str]) -> dict[str,
     }
 
 
+# One row per configured zone (branches.yaml, cameras[].zones).
+ZONES_SCHEMA = pa.schema(
+    [
+        pa.field("branch_id", pa.string(), nullable=False),
+        pa.field("camera_id", pa.string(), nullable=False),
+        pa.field("zone_id", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("label", pa.string(), nullable=False),  # the label, or the id where none is given
+        pa.field("min_dwell", pa.float64(), nullable=False),
+        pa.field("service_zone_id", pa.string()),
+        pa.field("polygon", pa.list_(pa.list_(pa.float64(), 2))),
+    ]
+)
+
+
+def zone_rows(branch: Branch) -> list[dict[str, Any]]:
+    return [
+        {
+            "branch_id": branch.id,
+            "camera_id": camera.id,
+            "zone_id": zone.id,
+            "kind": zone.kind,
+            "label": zone.title,
+            "min_dwell": zone.min_dwell,
+            "service_zone_id": zone.service,
+            "polygon": [list(point) for point in zone.polygon],
+        }
+        for camera in branch.cameras
+        for zone in camera.zones
+    ]
+
+
 def _table(rows: Sequence[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     return pa.Table.from_pylist(list(rows), schema=schema)
 
@@ -187,6 +219,7 @@ def metadata_tables(config: Config) -> dict[str, pa.Table]:
         "tasks": lambda: _table([_task_row(t) for t in config.tasks], TASKS_SCHEMA),
         "events": lambda: _table([_event_row(e) for e in config.events], EVENTS_SCHEMA),
         "promotions": lambda: _table([_promotion_row(p, branch_ids) for p in config.promotions], PROMOTIONS_SCHEMA),
+        "zones": lambda: _table([row for b in config.branches for row in zone_rows(b)], ZONES_SCHEMA),
     }
     return {name: build() for name, build in builders.items()}
 

@@ -76,6 +76,13 @@ class ParquetView:
         return root.is_dir() and any(not p.name.startswith(".") for p in root.glob(self.glob))
 
 
+def zone_views() -> tuple[ParquetView, ...]:
+    """zone_visits, queue_visits and queue_lengths: one view per zone table, named as its folder."""
+    from retail_intel.movements.zone_store import ZONE_TABLES
+
+    return tuple(ParquetView(kind, kind, "*/*/*.parquet", schema) for kind, schema in ZONE_TABLES.items())
+
+
 def parquet_views() -> tuple[ParquetView, ...]:
     from retail_intel.etl.schema import FEATURE_SCHEMA
 
@@ -84,6 +91,7 @@ def parquet_views() -> tuple[ParquetView, ...]:
         ParquetView(KPI_VIEW, KPIS_DIR, "*/*.parquet", kpi_schema()),
         # The hourly feature table written by ``retail-intel etl``.
         ParquetView(FEATURE_VIEW, FEATURES_DIR, "hourly/*.parquet", FEATURE_SCHEMA),
+        *zone_views(),
     )
 
 

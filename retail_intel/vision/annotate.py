@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -11,6 +12,7 @@ import numpy as np
 from retail_intel.errors import InputError
 from retail_intel.movements.classify import CountingRules
 from retail_intel.movements.geometry import Polygon
+from retail_intel.movements.zones import ZoneSpec
 from retail_intel.vision.detections import Detections
 from retail_intel.vision.video import Frame
 
@@ -89,8 +91,31 @@ class VideoAnnotator:
         self._tmp.unlink(missing_ok=True)
 
 
-def grid_snapshot(frame: Frame, step: int = 50, rules: CountingRules | None = None) -> Frame:
-    """The frame with a labelled coordinate grid (and regions, if given) for drawing an ROI."""
+# zone kind -> BGR colour of its outline and shading
+ZONE_COLOURS = {"area": (80, 200, 80), "queue": (0, 140, 255), "service": (230, 90, 60), "staff": (170, 170, 170)}
+
+
+def draw_zones(frame: Frame, zones: Sequence[ZoneSpec]) -> None:
+    """Each zone lightly shaded and outlined in its kind's colour, with its id at its top-left corner."""
+    if not zones:
+        return
+    overlay = frame.copy()
+    for zone in zones:
+        pts = np.asarray(zone.polygon.points, dtype=np.int32).reshape(-1, 1, 2)
+        cv2.fillPoly(overlay, [pts], ZONE_COLOURS.get(zone.kind, (255, 255, 255)))
+    cv2.addWeighted(overlay, 0.25, frame, 0.75, 0, frame)
+    for zone in zones:
+        colour = ZONE_COLOURS.get(zone.kind, (255, 255, 255))
+        _poly(frame, zone.polygon, colour)
+        x1, y1, _, _ = zone.polygon.bounds()
+        label = zone.id if zone.kind == "area" else f"{zone.id} ({zone.kind})"
+        cv2.putText(frame, label, (int(x1) + 4, int(y1) + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
+
+
+def grid_snapshot(
+    frame: Frame, step: int = 50, rules: CountingRules | None = None, zones: Sequence[ZoneSpec] = ()
+) -> Frame:
+    """The frame with a labelled coordinate grid (and regions and zones, if given) for drawing an ROI."""
     canvas = frame.copy()
     height, width = canvas.shape[:2]
     overlay = canvas.copy()
@@ -103,6 +128,7 @@ def grid_snapshot(frame: Frame, step: int = 50, rules: CountingRules | None = No
         cv2.putText(canvas, str(x), (x + 2, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 255, 255), 1)
     for y in range(step * 2, height, step * 2):
         cv2.putText(canvas, str(y), (2, y - 2), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 255, 255), 1)
+    draw_zones(canvas, zones)
     if rules is not None:
         draw_regions(canvas, rules)
     return canvas

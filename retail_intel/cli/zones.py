@@ -1,0 +1,160 @@
+"""``retail-intel zones``: a branch's zones for one day, and the zone part of ``kpis --zones``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import typer
+from rich.markup import escape
+
+from retail_intel.cli.common import (
+    DEFAULT_CONFIG,
+    DEFAULT_DATA_DIR,
+    ConfigDir,
+    DataDir,
+    EngineChoice,
+    EngineOpt,
+    FormatOpt,
+    OutputFormat,
+    counting_progress,
+    err,
+    parse_date_option,
+    render_rows,
+    to_json,
+)
+from retail_intel.cli.tables import arrow_csv, plain_value
+from retail_intel.errors import InputError
+
+if TYPE_CHECKING:
+    from retail_intel.config.loader import Config
+
+# column -> header of the Rich tables; JSON and CSV carry every column
+_ZONE_COLUMNS = {
+    "camera_id": "camera",
+    "zone_id": "zone",
+    "zone_kind": "kind",
+    "local_start": "local window",
+    "visits": "visits",
+    "counted_visits": "counted",
+    "mean_dwell_seconds": "mean dwell s",
+    "median_dwell_seconds": "median dwell s",
+    "attention_rate": "attention",
+}
+_QUEUE_COLUMNS = {
+    "camera_id": "camera",
+    "zone_id": "queue",
+    "local_start": "local window",
+    "people_queued": "queued",
+    "people_served": "served",
+    "mean_wait_seconds": "mean wait s",
+    "p90_wait_seconds": "p90 wait s",
+    "mean_service_seconds": "service s",
+    "abandonment_rate": "abandoned",
+    "peak_queue_length": "peak length",
+    "mean_queue_length": "mean length",
+}
+
+QueuesOpt = Annotated[
+    bool, typer.Option("--queues", help="With --format csv: the queue rows instead of the zone rows.")
+]
+
+
+def _rows(table: pa.Table, columns: dict[str, str], timezones: dict[str, ZoneInfo]) -> list[dict[str, Any]]:
+    rows = []
+    for row in table.to_pylist():
+        tz = timezones.get(row["branch_id"])
+        start = row["window_start"].astimezone(tz) if tz else row["window_start"]
+        row["local_start"] = start.strftime("%a %d %b %Y %H:%M")
+        rows.append({header: row.get(key) for key, header in columns.items()})
+    return rows
+
+
+def show_zone_kpis(
+    zones: pa.Table, queues: pa.Table, fmt: OutputFormat, timezones: dict[str, ZoneInfo], *, csv_queues: bool = False
+) -> None:
+    """Render zone and queue KPI tables: two Rich tables, one JSON object, or one CSV table."""
+    if fmt is OutputFormat.json:
+        document = {"zones": plain_value(zones.to_pylist()), "queues": plain_value(queues.to_pylist())}
+        typer.echo(to_json(document))
+    elif fmt is OutputFormat.csv:
+        typer.echo(arrow_csv(queues if csv_queues else zones), nl=False)
+    else:
+        render_rows(_rows(zones, _ZONE_COLUMNS, timezones), fmt, title="Zones", columns=list(_ZONE_COLUMNS.values()))
+        if queues.num_rows:
+            render_rows(
+                _rows(queues, _QUEUE_COLUMNS, timezones), fmt, title="Queues", columns=list(_QUEUE_COLUMNS.values())
+            )
+        if zones.num_rows == 0 and queues.num_rows == 0:
+            err.print(
+                "[yellow]no zone visits in this range[/yellow]: give a camera zones: in branches.yaml "
+                "(docs/zones.md) and process its video"
+            )
+
+
+def zones(
+    branch: Annotated[str, typer.Option("--branch", "-b", help="Branch id.")],
+    date: Annotated[str | None, typer.Option("--date", "-d", help="Day, YYYY-MM-DD in the branch's timezone.")] = None,
+    fmt: FormatOpt = OutputFormat.table,
+    queues: QueuesOpt = False,
+    rejudge: Annotated[
+        bool,
+        typer.Option(
+            "--rejudge", help="First judge the stored paths again against the zones as configured now (no detection)."
+        ),
+    ] = False,
+    engine: EngineOpt = EngineChoice.duckdb,
+    config: ConfigDir = DEFAULT_CONFIG,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Show a branch's zones for one day: visits, dwell and attention per zone, and its queues.
+
+    A visit counts once the foot point stayed in the zone for the zone's
+    min_dwell (default 5 s); attention = counted visits / people the camera
+    counted (entered or passed). Queues: wait to reach the service zone,
+    service time, abandonment and queue length. Definitions: docs/zones.md.
+
+    After editing zones, --rejudge replaces every video's zone visits from
+    its stored paths (sampled every 0.5 s) without running detection again.
+
+    Example: retail-intel zones --branch b1 --date 2026-02-08
+
+    Example: retail-intel zones --branch b1 --rejudge --date 2026-02-08
+    """
+    from retail_intel.config.loader import load_config
+    from retail_intel.kpis.zone_compute import zone_day
+
+    day = parse_date_option(date, "--date")
+    if day is None and not rejudge:
+        raise InputError("--date YYYY-MM-DD is required (or --rejudge to only judge the stored paths again)")
+    loaded = load_config(config)
+    if rejudge:
+        _rejudge(loaded, data_dir, branch)
+    if day is None:
+        return
+    result = zone_day(loaded, data_dir, branch=branch, day=day, engine=engine.value)
+    tz = loaded.branch(branch).tzinfo
+    err.print(f"[dim]branch {escape(branch)}, {day.isoformat()} ({tz.key}), {engine.value}[/dim]")
+    show_zone_kpis(result.zones, result.queues, fmt, {branch: tz}, csv_queues=queues)
+
+
+def _rejudge(loaded: Config, data_dir: Path, branch: str) -> None:
+    from retail_intel.pipeline.rejudge_zones import rejudge_zones
+
+    with counting_progress("videos") as bar:
+        task = bar.add_task("re-judging zones", total=None)
+        summary = rejudge_zones(
+            loaded, data_dir, branch, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
+    for reason in summary.skipped:
+        err.print(f"[yellow]skipped {escape(reason)}[/yellow]")
+    err.print(f"re-judged {summary.videos} video(s): {summary.visits:,} zone visits, {summary.queued:,} queued")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("zones")(zones)
+
+
+__all__ = ["register", "show_zone_kpis"]

@@ -1,0 +1,96 @@
+"""Re-judging zones from stored paths, without detection: for when only the zones changed.
+
+Every video's trajectories (``trajectories/<branch>/<date>/<key>.parquet``,
+foot points sampled every 0.5 s) are judged against the camera's zones as
+they are in the config now, and that video's zone files are replaced. The
+run summary (``runs/<key>.json``) gives the video's start and length for the
+queue-length minutes; without one, the span of the stored samples is used.
+Visits are then timed to the 0.5 s of the samples instead of every frame.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow.parquet as pq
+
+from retail_intel.errors import DataError
+from retail_intel.movements.schema import TRAJECTORY_SCHEMA
+from retail_intel.movements.zone_store import write_zone_tables
+from retail_intel.movements.zones import ZoneSource, judge_zones, paths_from_trajectories
+from retail_intel.pipeline.run import RUNS_DIR
+from retail_intel.pipeline.zone_step import zone_specs
+from retail_intel.storage import TRAJECTORIES_DIR, is_plain_name, parquet_files
+
+if TYPE_CHECKING:
+    from retail_intel.config.loader import Config
+
+# progress(videos done, videos in all)
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class RejudgeSummary:
+    videos: int  # videos whose zone files were replaced
+    visits: int
+    queued: int
+    skipped: list[str] = field(default_factory=list)  # why some videos were left as they were
+
+
+def _span(data_dir: Path, key: str, first: dt.datetime, last: dt.datetime) -> tuple[dt.datetime, float]:
+    summary = data_dir / RUNS_DIR / f"{key}.json"
+    if summary.is_file():
+        try:
+            run = json.loads(summary.read_text(encoding="utf-8"))
+            return dt.datetime.fromisoformat(run["start_time"]).astimezone(dt.UTC), float(run["duration_s"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # a damaged summary: the samples' own span still works
+    return first, (last - first).total_seconds()
+
+
+def rejudge_zones(
+    config: Config, data_dir: Path, branch_id: str, *, progress: Progress | None = None
+) -> RejudgeSummary:
+    """Judge every stored path of ``branch_id`` against its camera's current zones; replace the zone files."""
+    branch = config.branch(branch_id)
+    if not is_plain_name(branch_id):
+        raise DataError(f"branch id {branch_id!r} cannot name a folder of the store")
+    files = parquet_files(data_dir / TRAJECTORIES_DIR / branch_id)
+    videos = visits = queued = 0
+    skipped: list[str] = []
+    for done, path in enumerate(files, start=1):
+        try:
+            table = pq.read_table(path, schema=TRAJECTORY_SCHEMA)
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path}: not a readable trajectory Parquet file ({exc})") from exc
+        cameras = set(table.column("camera_id").to_pylist())
+        if len(cameras) != 1:
+            skipped.append(f"{path.name}: {len(cameras)} cameras in one file")
+            continue
+        (camera_id,) = cameras
+        camera = branch.camera(camera_id)
+        if camera is None:
+            skipped.append(f'{path.name}: camera "{camera_id}" is no longer configured')
+            continue
+        times = table.column("time")
+        start, covered = _span(data_dir, path.stem, min(times.to_pylist()), max(times.to_pylist()))
+        fingerprint = table.column("video_fingerprint")[0].as_py()
+        source = ZoneSource(branch_id, camera_id, fingerprint, start, covered)
+        tables = judge_zones(paths_from_trajectories(table, start), zone_specs(camera.zones), source)
+        try:
+            day = dt.date.fromisoformat(path.parent.name)  # the folder the movements of this video are in
+        except ValueError:
+            skipped.append(f"{path}: not under a YYYY-MM-DD folder")
+            continue
+        write_zone_tables(tables, data_dir, branch_id=branch_id, day=day, source_key=path.stem)
+        videos += 1
+        visits += tables.visits.num_rows
+        queued += tables.queues.num_rows
+        if progress is not None:
+            progress(done, len(files))
+    return RejudgeSummary(videos, visits, queued, skipped)

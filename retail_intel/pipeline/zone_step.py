@@ -1,0 +1,72 @@
+"""The zone step of ``process``: config zones to judging specs, frame check, judge and write.
+
+Kept out of :mod:`retail_intel.pipeline.run` so the frame loop only needs a
+few lines to call it (after the ROI is judged, before the movement file lands).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from retail_intel.errors import InputError
+from retail_intel.movements.events import Judgement, customer_id
+from retail_intel.movements.geometry import Polygon
+from retail_intel.movements.zone_store import write_zone_tables
+from retail_intel.movements.zones import PersonPath, ZoneSource, ZoneSpec, ZoneTables, judge_zones
+
+if TYPE_CHECKING:
+    from retail_intel.config.camera_settings import Zone
+
+
+def zone_specs(zones: Sequence[Zone] | None) -> tuple[ZoneSpec, ...]:
+    """Configured zones as judging specs."""
+    return tuple(
+        ZoneSpec(
+            id=zone.id,
+            polygon=Polygon(tuple(zone.polygon)),
+            kind=zone.kind,
+            min_dwell_s=zone.min_dwell,
+            service=zone.service,
+        )
+        for zone in zones or ()
+    )
+
+
+def check_zones_inside_frame(zones: Sequence[ZoneSpec], width: int, height: int, camera_id: str) -> None:
+    """The ROI's frame check, for every zone; the message names the camera and zone."""
+    for zone in zones:
+        try:
+            zone.polygon.check_inside_frame(width, height, f'zone "{zone.id}"')
+        except InputError as exc:
+            raise InputError(f'branches.yaml: camera "{camera_id}": {exc}') from exc
+
+
+def judgement_paths(judgement: Judgement, video_fingerprint: str, camera_id: str) -> list[PersonPath]:
+    """Everybody kept by judging, with the customer id the movement table gives them."""
+    return [PersonPath(customer_id(video_fingerprint, camera_id, p.track_id), p) for p in judgement.people]
+
+
+def judge_and_write_zones(
+    judgement: Judgement,
+    zones: Sequence[ZoneSpec],
+    *,
+    data_dir: Path,
+    branch_id: str,
+    camera_id: str,
+    video_fingerprint: str,
+    start_time: dt.datetime,
+    covered_s: float,
+    source_key: str,
+) -> ZoneTables:
+    """Judge every kept person against ``zones`` and write the three zone tables for this source.
+
+    A camera without zones still writes empty tables, so zones removed from
+    the config lose their visits when the video is processed again.
+    """
+    source = ZoneSource(branch_id, camera_id, video_fingerprint, start_time, covered_s)
+    tables = judge_zones(judgement_paths(judgement, video_fingerprint, camera_id), zones, source)
+    write_zone_tables(tables, data_dir, branch_id=branch_id, day=start_time.date(), source_key=source_key)
+    return tables

@@ -1,0 +1,111 @@
+"""process writes zone visits beside the movements, from the camera's configured zones."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from retail_intel.errors import InputError
+from retail_intel.movements.store import read_movements
+from retail_intel.movements.zone_store import QUEUE_LENGTHS_DIR, ZONE_VISITS_DIR, read_zone_table
+from retail_intel.pipeline.plan import ProcessRequest, make_plan
+from retail_intel.pipeline.run import process_video
+
+from .fakes import ScriptedDetector, two_people, write_video
+
+START = dt.datetime(2026, 2, 8, 10, 0, tzinfo=dt.UTC)
+
+CONFIG = """
+branches:
+  - id: b1
+    name: One
+    capacity: 10
+    cameras:
+      - id: cam
+        roi: [100, 80, 220, 200]
+        min_dwell: 2
+        zones:
+          - {{id: same_as_roi, polygon: [[100, 80], [220, 80], [220, 200], [100, 200]], min_dwell: 2}}
+          - {{id: line_up, kind: queue, polygon: {queue}}}
+"""
+
+
+def _process(tmp_path: Path, queue: str = "[[0, 0], [60, 0], [60, 60]]") -> Path:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "branches.yaml").write_text(textwrap.dedent(CONFIG.format(queue=queue)), encoding="utf-8")
+    video = write_video(tmp_path / "cam.avi", frames=60)
+    data = tmp_path / "data"
+    plan = make_plan(ProcessRequest(video=video, branch="b1", data_dir=data, config_dir=config, start_time=START))
+    detector = ScriptedDetector(two_people)
+    process_video(plan, detector_factory=lambda _: detector)
+    return data
+
+
+def test_a_zone_equal_to_the_roi_gives_the_movement_times(tmp_path: Path) -> None:
+    data = _process(tmp_path)
+    movements = {r["customer_id"]: r for r in read_movements(data).to_pylist()}
+    visits = read_zone_table(data, ZONE_VISITS_DIR).to_pylist()
+    entered = [r for r in movements.values() if r["action_type"] == "entered"]
+    assert len(entered) == 1
+    mine = [v for v in visits if v["customer_id"] == entered[0]["customer_id"] and v["zone_id"] == "same_as_roi"]
+    assert len(mine) == 1
+    assert (mine[0]["enter_time"], mine[0]["exit_time"]) == (entered[0]["enter_time"], entered[0]["exit_time"])
+    assert mine[0]["counted"] and mine[0]["exit_observed"] is False
+    # the 6 s video covers one minute of queue length for the queue zone, empty
+    lengths = read_zone_table(data, QUEUE_LENGTHS_DIR).to_pylist()
+    assert [(r["zone_id"], r["observed_seconds"], r["peak_people"]) for r in lengths] == [("line_up", 6.0, 0)]
+
+
+def test_a_zone_outside_the_frame_stops_processing_before_any_work(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r'camera "cam": zone "line_up" .* reaches outside the 320x240 frame'):
+        _process(tmp_path, queue="[[0, 0], [900, 0], [900, 60]]")
+    assert not (tmp_path / "data" / "movements").exists()
+
+
+def test_snapshot_draws_the_cameras_zones(tmp_path: Path) -> None:
+    import cv2
+    import numpy as np
+
+    from retail_intel.config.loader import load_config
+    from retail_intel.pipeline.snapshot import take_snapshot
+
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "branches.yaml").write_text(
+        textwrap.dedent(CONFIG.format(queue="[[10, 150], [90, 150], [90, 230], [10, 230]]")), encoding="utf-8"
+    )
+    camera = load_config(config).camera("b1", "cam")
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    plain, _, _ = take_snapshot(video, 0.0, tmp_path / "plain.png", fps=10, grid=1000, roi=None)
+    drawn, _, size = take_snapshot(video, 0.0, tmp_path / "zones.png", fps=10, grid=1000, roi=None, camera=camera)
+    assert size == (320, 240)
+    before, after = (np.asarray(cv2.imread(str(path)), dtype=int) for path in (plain, drawn))
+    # inside the queue zone (shaded orange-ish: more red than blue), and outside every region unchanged
+    assert (after[200, 50] - before[200, 50]).tolist() != [0, 0, 0]
+    assert after[200, 50][2] > after[200, 50][0]
+    assert (after[30, 300] == before[30, 300]).all()
+
+
+def test_changed_zones_are_rejudged_from_stored_paths(tmp_path: Path) -> None:
+    from retail_intel.config.loader import load_config
+    from retail_intel.pipeline.rejudge_zones import rejudge_zones
+
+    data = _process(tmp_path)
+    before = read_zone_table(data, ZONE_VISITS_DIR).to_pylist()
+    roi_visit = next(v for v in before if v["zone_id"] == "same_as_roi" and v["counted"])
+    # the queue zone goes, the ROI-sized zone stays: judged again from paths sampled every 0.5 s
+    (tmp_path / "config" / "branches.yaml").write_text(
+        textwrap.dedent(CONFIG.split("          - {{id: line_up")[0]).format(), encoding="utf-8"
+    )
+    summary = rejudge_zones(load_config(tmp_path / "config"), data, "b1")
+    assert (summary.videos, summary.skipped) == (1, [])
+    after = read_zone_table(data, ZONE_VISITS_DIR).to_pylist()
+    assert {v["zone_id"] for v in after} == {"same_as_roi"}
+    assert read_zone_table(data, QUEUE_LENGTHS_DIR).num_rows == 0  # the queue is gone
+    again = next(v for v in after if v["customer_id"] == roi_visit["customer_id"] and v["counted"])
+    assert abs((again["enter_time"] - roi_visit["enter_time"]).total_seconds()) <= 0.5
+    assert abs((again["exit_time"] - roi_visit["exit_time"]).total_seconds()) <= 0.5

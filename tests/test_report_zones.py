@@ -1,0 +1,67 @@
+"""The zones section of the report (and so of the dashboard): totals, floor picture, queue wait."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import numpy as np
+from matplotlib.patches import Rectangle
+
+from retail_intel.config.loader import load_config
+from retail_intel.movements.zone_store import write_zone_tables
+from retail_intel.movements.zones import PersonPath, ZoneSource, judge_zones
+from retail_intel.report import collect_report
+from retail_intel.report.page import SECTION_ORDER, report_html, report_view
+from retail_intel.report.zone_section import queue_wait_chart, zone_bars_chart
+from tests.report_fixtures import DAY, make_report_site
+from tests.zone_fixtures import QUEUE_ZONES, stay, write_zone_day
+
+
+def test_zones_section_hand_computed(tmp_path: Path) -> None:
+    site = make_report_site(tmp_path)
+    ten = dt.datetime.combine(DAY, dt.time(10), tzinfo=dt.UTC)
+    # sign: stays of 1, 5 and 9 s (min_dwell 5: two count); east_path: 3, 7 and 11 s (min_dwell 3: all count)
+    write_zone_day(site.data_dir, "b1", "vtest", ten)
+
+    def queued(n: int) -> list[tuple[float, float, float]]:
+        served = 60.0 * n + 20 * (n + 1)  # waits 20, 40, 60 s
+        return [(60.0 * n, 250, 50), (served, 450, 50), (served + 15, 10, 10), (served + 16, 10, 10)]
+
+    waits = [stay(n, queued(n)) for n in range(3)]
+    paths = [PersonPath(f"q{p.track_id}", p) for p in waits]
+    queue = judge_zones(paths, QUEUE_ZONES, ZoneSource("b1", "vtest", "q" * 64, ten, 240.0))
+    write_zone_tables(queue, site.data_dir, branch_id="b1", day=DAY, source_key="vtest-queue")
+
+    data = collect_report(load_config(site.config_dir), site.data_dir, "b1", DAY)
+    assert data.zones is not None
+    totals = {t.zone_id: t for t in data.zones.totals}
+    assert list(totals) == ["sign", "east_path"]  # the configured zones, in config order
+    assert (totals["sign"].visits, totals["sign"].counted_visits, totals["sign"].mean_dwell_seconds) == (3, 2, 7.0)
+    assert (totals["east_path"].counted_visits, totals["east_path"].mean_dwell_seconds) == (3, 7.0)
+    # the report day has 7 movements on camera vtest
+    assert totals["sign"].attention_rate == 2 / 7
+    # queue waits 20, 40 and 60 s, all at 10:00-10:04: one hourly window
+    (hour,) = data.zones.queues.to_pylist()
+    assert (hour["people_queued"], hour["mean_wait_seconds"]) == (3, 40.0)
+    wait = queue_wait_chart(data, data.zones)
+    assert [list(np.asarray(line.get_ydata())) for line in wait.axes[0].lines] == [
+        [40.0],
+        [56.0],
+    ]  # mean, p90 = 40 + 0.8 * 20
+    bars = zone_bars_chart(data.zones)
+    assert [b.get_height() for b in bars.axes[0].patches if isinstance(b, Rectangle)] == [3, 3, 2, 3]
+
+    view = report_view(data)
+    assert "zones" in SECTION_ORDER and 'id="section-zones"' in view.sections["zones"]
+    html = report_html(view, data.generated_at)
+    assert 'id="zone-table"' in html and 'id="chart-queue-wait"' in html
+    assert re.search(r'id="zones-floor-vtest"><img alt="Zones of camera vtest" src="data:image/png;base64,', html)
+
+
+def test_a_branch_without_zones_gets_a_note(tmp_path: Path) -> None:
+    site = make_report_site(tmp_path)
+    data = collect_report(load_config(site.config_dir), site.data_dir, "b2", DAY)
+    assert data.zones is None
+    assert "No zones configured for this branch" in report_view(data).sections["zones"]
