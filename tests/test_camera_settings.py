@@ -37,7 +37,7 @@ FLAGS = set(CameraSettings.flag_names())
 
 def test_process_has_exactly_one_flag_per_setting() -> None:
     # named zones are structured: branches.yaml only
-    assert FIELDS - FLAGS == {"zones"}
+    assert {"zones"} == FIELDS - FLAGS
     params = {p.name: p for p in _process_command().params}
     setting_params = {name for name in params if name in FIELDS}
     assert setting_params == FLAGS
