@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 Point = tuple[float, float]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -25,7 +25,9 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 class _Model(BaseModel):
     # Unknown keys are almost always typos in hand-edited YAML: reject them.
     # Numbers become text where text is expected, so ``id: 101`` is the id "101".
-    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+    # inf and nan are never a meaningful frame rate, capacity or coordinate:
+    # refusing them here keeps ``fps: .inf`` from passing validate and then crashing.
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True, allow_inf_nan=False)
 
 
 def _check_tz(value: str) -> str:
@@ -41,6 +43,23 @@ def _parse_hhmm(value: str) -> dt.time:
         raise ValueError(f"must be a time of day HH:MM, got {value!r}")
     hours, minutes = value.split(":")
     return dt.time(int(hours), int(minutes))
+
+
+# Branch and camera ids become folder and file names in the data directory, so
+# they must be plain names: no separators, no leading dot ("..", ".hidden").
+_PLAIN_ID = re.compile(r"^\w[\w.-]{0,63}$")
+
+
+def _plain_id(value: str) -> str:
+    if not _PLAIN_ID.match(value):
+        raise ValueError(
+            "must be a plain name of at most 64 letters, digits, '_', '-' or '.' "
+            f"starting with a letter or digit (it names folders in the data directory), got {value!r}"
+        )
+    return value
+
+
+PlainId = Annotated[str, Field(min_length=1), AfterValidator(_plain_id)]
 
 
 def _require_aware(value: dt.datetime) -> dt.datetime:
@@ -128,7 +147,7 @@ class DetectionSettings(_Model):
     conf: float | None = Field(default=None, gt=0, lt=1)
     device: str | None = None
     tiles: int | None = Field(default=None, ge=1, le=4, description="split the frame into tiles x tiles")
-    fps: float | None = Field(default=None, gt=0, description="true frame rate when the header is wrong")
+    fps: float | None = Field(default=None, gt=0, le=1000, description="true frame rate when the header is wrong")
     min_dwell: float | None = Field(default=None, ge=0, description="seconds inside the ROI to count as entered")
     min_track: float | None = Field(default=None, ge=0, description="tracks shorter than this (s) are noise")
     track_buffer: float | None = Field(default=None, gt=0, description="seconds a lost track is kept")
@@ -153,7 +172,7 @@ class Camera(DetectionSettings):
     Exactly one of ``roi`` (rectangle x1,y1,x2,y2) or ``zone`` (polygon) is given.
     """
 
-    id: str = Field(min_length=1)
+    id: PlainId
     roi: tuple[float, float, float, float] | None = None
     zone: list[Point] | None = None
     line: EntranceLine | None = None
@@ -218,9 +237,9 @@ class BranchState(StrEnum):
 
 
 class Branch(_Model):
-    id: str = Field(min_length=1)
+    id: PlainId
     name: str = Field(min_length=1)
-    capacity: int = Field(gt=0, description="people the floor holds")
+    capacity: int = Field(gt=0, le=1_000_000, description="people the floor holds")
     peak_time: str | None = Field(default=None, description="usual busiest time of day, HH:MM")
     neighbors: list[str] = Field(default_factory=list)
     state: BranchState = BranchState.active
