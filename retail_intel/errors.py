@@ -42,3 +42,12 @@ class TimeError(InputError):
 
 class DataError(RetailIntelError):
     """The Parquet data directory holds something unexpected."""
+
+
+class WriteError(DataError, OSError):
+    """A file of the data directory could not be written (disk full, no permission, read-only).
+
+    Also an :class:`OSError`, so code that already handles failed writes as
+    OSError (the batch's ledger and summary) keeps doing so; the CLI shows it
+    as one line naming the file.
+    """

@@ -77,14 +77,17 @@ def ingest(
     ] = None,
     earliest: Annotated[
         str | None,
-        typer.Option("--earliest", help="Refuse rows before this time (ISO 8601). Default: 2000-01-01T00:00:00Z."),
+        typer.Option(
+            "--earliest", help="Refuse rows before this time (ISO 8601; not before the default 2000-01-01T00:00:00Z)."
+        ),
     ] = None,
     latest: Annotated[
         str | None,
-        typer.Option("--latest", help="Refuse rows after this time (ISO 8601). Default: now + 1 day."),
+        typer.Option("--latest", help="Refuse rows after this time (ISO 8601; not after the default, now + 1 day)."),
     ] = None,
     max_dwell: Annotated[
-        str, typer.Option("--max-dwell", help="Refuse rows whose exit is longer than this after their enter.")
+        str,
+        typer.Option("--max-dwell", help="Refuse rows whose exit is more than this after their enter (at most 24h)."),
     ] = "24h",
     config: ConfigDir = DEFAULT_CONFIG,
     data_dir: DataDir = DEFAULT_DATA_DIR,
@@ -116,6 +119,17 @@ def ingest(
         latest=parse_time_option(latest, "--latest"),
         max_dwell=dwell,
     )
+    widest = TimeLimits().resolved()
+    assert widest.latest is not None
+    # kpis, etl and report refuse files with times outside the default range:
+    # storing such rows would only move the failure there.
+    if limits.earliest < widest.earliest or (limits.latest is not None and limits.latest > widest.latest):
+        raise InputError(
+            f"--earliest/--latest can only narrow the plausible range {widest.range_text()} (the KPIs refuse "
+            f"anything outside it), got {limits.resolved().range_text()}"
+        )
+    if limits.max_dwell > widest.max_dwell:
+        raise InputError(f"--max-dwell can be at most {widest.max_dwell.total_seconds() / 3600:g}h, got {max_dwell!r}")
 
     def waiting(holder: str) -> None:
         err.print(f"[dim]waiting for another ingest into {escape(str(data_dir))} ({escape(holder)})[/dim]")
