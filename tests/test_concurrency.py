@@ -104,8 +104,9 @@ if __name__ == "__main__":  # worker processes import this module again
 
 
 def _kpi_rows(data_dir: Path) -> list[dict[str, Any]]:
-    table = read_kpis(data_dir)
-    return table.drop_columns(["computed_at"]).to_pylist()
+    """Stored KPI rows without the moment they were computed."""
+    found: list[dict[str, Any]] = read_kpis(data_dir).drop_columns(["computed_at"]).to_pylist()
+    return found
 
 
 def test_two_concurrent_batches_of_one_archive_do_the_work_once(tmp_path: Path) -> None:
