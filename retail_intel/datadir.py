@@ -40,7 +40,7 @@ class DataDirSummary:
             return f"{self.path}: expected the data directory, found a file"
         if not self.folders:
             return (
-                f"{self.path}: holds no retail-intel data (none of {', '.join(DATA_FOLDERS[:3])}/, ...); "
+                f"{self.path}: holds no retail-intel data (no movements/, kpis/, features/ or ledger/ folder); "
                 "check --data-dir (or RETAIL_INTEL_DATA_DIR), or write data first (process, ingest, demo-data)"
             )
         return None
