@@ -92,6 +92,11 @@ def test_an_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:
         ("{id: b3, name: X, capacity: 1.0e+35}", "capacity:"),
         ("{id: b3, name: X, capacity: 100000000000000000000}", "capacity must be <= 1000000"),
         ("{id: b3, name: X, capacity: 3, customers_per_staff: .inf}", "finite number"),
+        ("{id: b3, name: X, capacity: 3, customers_per_staff: 1.0e-300}", "customers_per_staff"),
+        (
+            "{id: b3, name: X, capacity: 3, cameras: [{id: c, roi: [0, 0, 9, 9], track_buffer: 1.0e+300}]}",
+            "track_buffer",
+        ),
         ("{id: b3, name: X, capacity: 3, cameras: [{id: c, roi: [0, 0, .inf, 9]}]}", "finite number"),
     ],
 )

@@ -148,9 +148,9 @@ class DetectionSettings(_Model):
     device: str | None = None
     tiles: int | None = Field(default=None, ge=1, le=4, description="split the frame into tiles x tiles")
     fps: float | None = Field(default=None, gt=0, le=1000, description="true frame rate when the header is wrong")
-    min_dwell: float | None = Field(default=None, ge=0, description="seconds inside the ROI to count as entered")
-    min_track: float | None = Field(default=None, ge=0, description="tracks shorter than this (s) are noise")
-    track_buffer: float | None = Field(default=None, gt=0, description="seconds a lost track is kept")
+    min_dwell: float | None = Field(default=None, ge=0, le=86_400, description="seconds inside the ROI to count as entered")
+    min_track: float | None = Field(default=None, ge=0, le=86_400, description="tracks shorter than this (s) are noise")
+    track_buffer: float | None = Field(default=None, gt=0, le=86_400, description="seconds a lost track is kept")
     new_track_conf: float | None = Field(
         default=None, gt=0, lt=1, description="confidence a detection needs to start a new track"
     )
@@ -246,8 +246,9 @@ class Branch(_Model):
     timezone: str = "UTC"
     # weekday -> opening span; a missing weekday means closed that day
     opening_hours: dict[Weekday, OpeningSpan] = Field(default_factory=dict)
-    customers_per_staff: float = Field(default=10.0, gt=0)
-    min_staff: int = Field(default=1, ge=0)
+    # bounded so staffing maths stays finite (1e-300 customers per staff would need infinite staff)
+    customers_per_staff: float = Field(default=10.0, ge=0.01, le=1_000_000)
+    min_staff: int = Field(default=1, ge=0, le=1_000_000)
     cameras: list[Camera] = Field(default_factory=list)
 
     @field_validator("timezone")

@@ -141,6 +141,8 @@ def config_cases() -> dict[str, str | bytes]:
         "branches.fps-nan.yaml": BRANCH.replace("roi: [0, 0, 100, 100]}", "roi: [0, 0, 100, 100], fps: .nan}"),
         "branches.capacity-1e35.yaml": branch("    capacity: 1.0e+35\n"),
         "branches.capacity-huge-int.yaml": branch("    capacity: 100000000000000000000\n"),
+        "branches.capacity-1e35-text.yaml": branch("    capacity: 1e35\n"),
+        "branches.staff-ratio-tiny.yaml": branch("    capacity: 10\n    customers_per_staff: 1.0e-300\n"),
         "branches.roi-inf.yaml": BRANCH.replace("roi: [0, 0, 100, 100]", "roi: [0, 0, .inf, 100]"),
         "branches.id-traversal.yaml": BRANCH.replace("id: b1", "id: ../../evil"),
         "branches.id-absolute.yaml": BRANCH.replace("id: b1", "id: /tmp/evil"),
