@@ -148,7 +148,9 @@ class DetectionSettings(_Model):
     device: str | None = None
     tiles: int | None = Field(default=None, ge=1, le=4, description="split the frame into tiles x tiles")
     fps: float | None = Field(default=None, gt=0, le=1000, description="true frame rate when the header is wrong")
-    min_dwell: float | None = Field(default=None, ge=0, le=86_400, description="seconds inside the ROI to count as entered")
+    min_dwell: float | None = Field(
+        default=None, ge=0, le=86_400, description="seconds inside the ROI to count as entered"
+    )
     min_track: float | None = Field(default=None, ge=0, le=86_400, description="tracks shorter than this (s) are noise")
     track_buffer: float | None = Field(default=None, gt=0, le=86_400, description="seconds a lost track is kept")
     new_track_conf: float | None = Field(
