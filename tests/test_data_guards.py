@@ -178,6 +178,24 @@ def test_a_full_disk_in_ingest_is_one_line_naming_the_file(
     assert not list((tmp_path / "data" / "movements").rglob("*.tmp"))  # no temporary file left behind
 
 
+def test_a_full_disk_in_kpis_is_one_line_naming_the_file(
+    tmp_path: Path, config_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = tmp_path / "e.jsonl"
+    events.write_text(_event(1, "2026-02-08T10:00:00Z", "2026-02-08T10:30:00Z") + "\n")
+    ingest_file(events, config_dir=config_dir, data_dir=tmp_path / "data")
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pq, "write_table", full)
+    args = ["kpis", "--config", str(config_dir), "--data-dir", str(tmp_path / "data"), "--format", "csv"]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert "kpis/60m/b1.parquet: cannot be written (No space left on device" in line
+
+
 def test_a_write_error_is_also_an_os_error_and_keeps_the_old_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
