@@ -46,3 +46,12 @@ class DataError(RetailIntelError):
 
 class DatabaseError(RetailIntelError):
     """An external database (``export --to postgresql://...``) cannot be reached, refuses us, or rejects a statement."""
+
+
+class WriteError(DataError, OSError):
+    """A file of the data directory could not be written (disk full, no permission, read-only).
+
+    Also an :class:`OSError`, so code that already handles failed writes as
+    OSError (the batch's ledger and summary) keeps doing so; the CLI shows it
+    as one line naming the file.
+    """

@@ -7,6 +7,7 @@ or a concurrent reader never sees a half-written file.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from retail_intel.errors import DataError, InputError
+from retail_intel.errors import DataError, InputError, WriteError
 
 MOVEMENTS_DIR = "movements"
 KPIS_DIR = "kpis"
@@ -49,9 +50,31 @@ def _refuse_special(path: Path) -> None:
         raise InputError(f"{path}: exists and is not a regular file; give a file path to write")
 
 
+def _write_error(path: Path, exc: OSError) -> WriteError:
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        reason += "; free some space and run the command again (what was written before is intact)"
+    error = WriteError(f"{path}: cannot be written ({reason})")
+    error.errno = exc.errno
+    return error
+
+
 def atomic_write_table(table: pa.Table, path: Path) -> Path:
-    """Write ``table`` to ``path`` so the file appears whole or not at all."""
+    """Write ``table`` to ``path`` so the file appears whole or not at all.
+
+    A failed write (disk full, permissions) raises :class:`WriteError`
+    naming ``path``; the file's earlier content, if any, is kept.
+    """
     _refuse_special(path)
+    try:
+        return _atomic_write_table(table, path)
+    except WriteError:
+        raise
+    except OSError as exc:
+        raise _write_error(path, exc) from exc
+
+
+def _atomic_write_table(table: pa.Table, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -69,8 +92,17 @@ def atomic_write_table(table: pa.Table, path: Path) -> Path:
 
 
 def atomic_write_bytes(data: bytes, path: Path) -> Path:
-    """Write ``data`` to ``path`` atomically (JSON sidecars, ledgers)."""
+    """Write ``data`` to ``path`` atomically (JSON sidecars, ledgers); :class:`WriteError` if it cannot."""
     _refuse_special(path)
+    try:
+        return _atomic_write_bytes(data, path)
+    except WriteError:
+        raise
+    except OSError as exc:
+        raise _write_error(path, exc) from exc
+
+
+def _atomic_write_bytes(data: bytes, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -39,7 +39,8 @@ def test_written_files_read_the_same_with_plain_yaml(tmp_path: Path) -> None:
     assert any(x.get("off") is True for x in exceptions)
 
 
-_ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=8)
+# ids are plain names: a letter or digit first, then letters, digits, "-" and "_"
+_ids = st.from_regex(r"[a-z0-9][a-z0-9_-]{0,7}", fullmatch=True)
 _names = st.text(
     alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x85\u2028\u2029"),
     min_size=1,

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from retail_intel.config import load_config
-from retail_intel.errors import ConfigError, InputError
+from retail_intel.errors import ConfigError, DataError, InputError
 from retail_intel.etl import (
     FEATURE_COLUMNS,
     FEATURE_SCHEMA,
@@ -181,7 +181,10 @@ def test_bad_arguments_and_an_empty_store(tmp_path: Path) -> None:
         run_etl(loaded, data, start=FRI, end=FRI)
     with pytest.raises(InputError, match="--engine"):
         run_etl(loaded, data, engine="pandas")
-    empty = run_etl(loaded, tmp_path / "nothing")
+    with pytest.raises(DataError, match="nothing: no such directory; check --data-dir"):
+        run_etl(loaded, tmp_path / "nothing")  # a mistyped --data-dir is named, not read as "no data"
+    (tmp_path / "fresh" / "movements").mkdir(parents=True)
+    empty = run_etl(loaded, tmp_path / "fresh")
     assert (empty.kpi_windows, empty.feature_rows, empty.feature_paths) == (0, 0, [])
 
 

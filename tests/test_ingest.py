@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from retail_intel.errors import InputError
 from retail_intel.ingest import InputFormat, default_rejects_path, ingest_file
 from retail_intel.ingest.reader import REQUIRED_FIELDS
+from retail_intel.movements.plausible import TimeLimits
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, read_movements
 from tests.cli_helpers import run_cli
@@ -442,7 +443,11 @@ def test_any_valid_event_round_trips_to_the_same_instants(
         )
         expected[customer] = (enter, exit_, action)
 
-    result = ingest_file(write_jsonl(work / "e.jsonl", rows), config_dir=config_dir, data_dir=work / "data")
+    # the instants reach 2030: widen the plausible range past them
+    limits = TimeLimits(latest=dt.datetime(2030, 1, 2, tzinfo=dt.UTC))
+    result = ingest_file(
+        write_jsonl(work / "e.jsonl", rows), config_dir=config_dir, data_dir=work / "data", limits=limits
+    )
 
     assert result.accepted == len(events)
     for row in read_movements(work / "data").to_pylist():

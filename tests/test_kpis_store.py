@@ -107,5 +107,5 @@ def test_store_refuses_unsafe_ids_and_foreign_files(tmp_path: Path) -> None:
 def test_unreadable_movement_file_is_a_data_error(config_dir: Path, data_dir: Path) -> None:
     broken = data_dir / "movements" / "b1" / "2026-03-02" / "broken.parquet"
     broken.write_bytes(b"PAR1 this is not parquet")
-    with pytest.raises(DataError, match="cannot read the movement Parquet files"):
+    with pytest.raises(DataError, match=r"broken\.parquet: not a readable Parquet file"):
         compute_kpis(load_config(config_dir), data_dir, window_minutes=60)

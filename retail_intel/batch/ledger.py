@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retail_intel.errors import DataError
+
 LEDGER_DIR = "ledger"
 LEDGER_FILE = "ledger.jsonl"
 CARRY_DIR = "carry"
@@ -85,6 +87,24 @@ class LedgerEntry:
         return cls(**values)
 
 
+def entry_from_line(data: object, path: Path, number: int) -> LedgerEntry:
+    """The entry a complete (JSON) ledger line holds, or :class:`DataError` naming the file and line.
+
+    A kill can only cut a line short, which makes it invalid JSON (ignored
+    by the reader); valid JSON that is no entry was written by something
+    else, and guessing what it meant could skip a file that was never done.
+    """
+    try:
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+        return LedgerEntry.from_json(data)
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise DataError(
+            f"{path}, line {number}: not a ledger entry ({exc}); remove that line "
+            "(the file it was about is then processed again)"
+        ) from exc
+
+
 def file_stat(path: Path) -> tuple[int, int] | None:
     """(size, mtime in ns) of ``path``; None when it does not exist."""
     try:
@@ -119,13 +139,15 @@ class Ledger:
         ledger = cls(data_dir)
         if ledger.path.exists():
             with open(ledger.path, encoding="utf-8", errors="replace") as handle:
-                for line in handle:
+                for number, line in enumerate(handle, start=1):
                     if not line.strip():
                         continue
                     try:
-                        ledger._remember(LedgerEntry.from_json(json.loads(line)))
-                    except (ValueError, TypeError):
+                        data = json.loads(line)
+                    except ValueError:
                         ledger.torn_lines += 1  # a write cut short by a kill: that file is simply redone
+                        continue
+                    ledger._remember(entry_from_line(data, ledger.path, number))
         return ledger
 
     def _remember(self, entry: LedgerEntry) -> None:

@@ -26,11 +26,13 @@ from retail_intel.batch.chains import JOIN_GAP_S, link_segments
 from retail_intel.batch.discover import discover
 from retail_intel.batch.executors import Executor, InlineExecutor, PoolExecutor, RayExecutor, import_ray
 from retail_intel.batch.ledger import DONE, FAILED, Ledger, LedgerEntry, file_stat
+from retail_intel.batch.pending import Span, add_pending, clear_pending, load_pending
 from retail_intel.batch.segments import Rejected, Segment, job_key, prepare, stage_hash, weights_identity
 from retail_intel.batch.work import SegmentOutcome, SegmentTask, failure_reason
 from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.config.loader import Config, load_config
 from retail_intel.errors import InputError, RetailIntelError
+from retail_intel.locking import BATCH_LOCK, data_dir_lock
 from retail_intel.pipeline.plan import DetectorSpec
 from retail_intel.pipeline.run import RUNS_DIR, DetectorFactory, default_detector_factory
 from retail_intel.storage import KPIS_DIR, atomic_write_bytes
@@ -165,6 +167,9 @@ class BatchObserver:
     def kpis_started(self, branches: list[str]) -> None:
         """KPIs of these branches are being recomputed."""
 
+    def waiting(self, holder: str) -> None:
+        """Another batch holds this data directory (``holder`` says which); this one waits its turn."""
+
 
 @dataclass
 class _Item:
@@ -240,6 +245,15 @@ class _Coordinator:
         self.data_dir = request.data_dir
         self.items: list[_Item] = []
         self.changed: list[tuple[str, dt.datetime, dt.datetime]] = []  # (branch, start, end) whose data changed
+        self.owed: list[Span] = []  # spans recorded in kpis-pending.json by this batch
+
+    def _owe_kpis(self, entry: LedgerEntry) -> None:
+        """Record the entry's span as owing KPIs before its ledger line makes it count as done."""
+        if self.request.kpis:
+            start = dt.datetime.fromisoformat(entry.start_time)
+            add_pending(
+                self.data_dir, [(entry.branch, start, start + dt.timedelta(seconds=entry.duration_s or 0.0))], self.owed
+            )
 
     # -- keys -----------------------------------------------------------------------------------
 
@@ -267,6 +281,7 @@ class _Coordinator:
             movements_stat=file_stat(self.data_dir / before.movements),
             recorded_at=dt.datetime.now(dt.UTC).isoformat(),
         )
+        self._owe_kpis(refreshed)
         self.ledger.append(refreshed)
         self._note_change(refreshed)
         return refreshed
@@ -327,6 +342,8 @@ class _Coordinator:
                         if rel is not None:
                             drop_claimed(self.data_dir / rel, nxt.claimed)
             entry = _entry_for(item, outcome, prev_key, self.data_dir)
+            if outcome.ok:
+                self._owe_kpis(entry)
             if outcome.ok or outcome.permanent:
                 self.ledger.append(entry)
         except (RetailIntelError, OSError) as exc:
@@ -426,16 +443,30 @@ def run_batch(
 
     Raises only for problems that stop the batch before it starts (config,
     source, model, executor); a bad file is reported in the summary instead.
+    Two batches into one data directory take turns (the second then skips
+    what the first finished): see :mod:`retail_intel.locking`.
     """
-    began = time.perf_counter()
-    runtime = runtime or DEFAULT_RUNTIME
-    observer = observer or BatchObserver()
+    _check_request(request)  # before the lock, which creates the data directory
+    waiting = observer.waiting if observer is not None else None
+    with data_dir_lock(request.data_dir, BATCH_LOCK, on_wait=waiting):
+        return _run_batch(request, runtime=runtime, observer=observer)
+
+
+def _check_request(request: BatchRequest) -> None:
     if request.executor not in EXECUTORS:
         raise InputError(f"--executor must be one of {', '.join(EXECUTORS)}, got {request.executor!r}")
     if request.address is not None and request.executor != "ray":
         raise InputError("--address is for --executor ray")
     if request.executor == "ray":
         import_ray()  # says how to install it before any work is done
+
+
+def _run_batch(
+    request: BatchRequest, *, runtime: Runtime | None = None, observer: BatchObserver | None = None
+) -> BatchSummary:
+    began = time.perf_counter()
+    runtime = runtime or DEFAULT_RUNTIME
+    observer = observer or BatchObserver()
     config = load_config(request.config_dir)
     discovery = discover(request.source, config)
     data_dir = request.data_dir
@@ -451,6 +482,10 @@ def run_batch(
         summary.files.append(FileReport(str(problem.video), "failed", reason=problem.reason))
 
     coordinator = _Coordinator(request, runtime, observer, config, ledger)
+    if request.kpis:
+        # KPIs an earlier batch owed when it was killed during (or before) its KPI step
+        known = {b.id for b in config.branches}
+        coordinator.changed.extend(span for span in load_pending(request.data_dir) if span[0] in known)
     prepared = _prepare_all(request, config, ledger, discovery.jobs)
     segments: list[Segment | None] = []
     model_ids: dict[DetectorSpec, str] = {}
@@ -519,6 +554,8 @@ def run_batch(
 
     if request.kpis and not summary.interrupted and coordinator.changed:
         _recompute_kpis(config, request.data_dir, coordinator.changed, summary, observer)
+        if summary.kpi_error is None:
+            clear_pending(request.data_dir)
     summary.wall_s = time.perf_counter() - began
     _write_summary(request.data_dir, summary)
     return summary

@@ -73,3 +73,12 @@ def main() -> None:
             for problem in exc.problems:
                 err.print("  [red]-[/red] " + escape(problem), soft_wrap=True)
         sys.exit(1)
+    except OSError as exc:
+        # The system refused something the library did not expect to fail
+        # (a full disk while reading a temporary file, a vanished folder):
+        # still one line, naming the file when the system did.
+        if debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.print("[red]error:[/red] " + escape(where + (exc.strerror or str(exc))), soft_wrap=True)
+        sys.exit(1)

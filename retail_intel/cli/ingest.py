@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -19,10 +20,14 @@ from retail_intel.cli.common import (
     OutputFormat,
     err,
     out,
+    parse_time_option,
     render_rows,
     to_json,
 )
+from retail_intel.errors import InputError
 from retail_intel.ingest import IngestResult, InputFormat, ingest_file
+from retail_intel.movements.plausible import DEFAULT_EARLIEST, TimeLimits
+from retail_intel.timeutil import parse_duration
 
 
 def _render(result: IngestResult, fmt: OutputFormat) -> None:
@@ -70,6 +75,20 @@ def ingest(
             "Default: DATA_DIR/rejects/<file stem>.<fingerprint>.rejects.csv",
         ),
     ] = None,
+    earliest: Annotated[
+        str | None,
+        typer.Option(
+            "--earliest", help="Refuse rows before this time (ISO 8601; not before the default 2000-01-01T00:00:00Z)."
+        ),
+    ] = None,
+    latest: Annotated[
+        str | None,
+        typer.Option("--latest", help="Refuse rows after this time (ISO 8601; not after the default, now + 1 day)."),
+    ] = None,
+    max_dwell: Annotated[
+        str,
+        typer.Option("--max-dwell", help="Refuse rows whose exit is more than this after their enter (at most 24h)."),
+    ] = "24h",
     config: ConfigDir = DEFAULT_CONFIG,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     fmt: FormatOpt = OutputFormat.table,
@@ -81,14 +100,49 @@ def ingest(
     and action_type (entered or passed). Valid rows are stored like the output
     of `process`; rejected rows go to a rejects file with their line number and
     reasons; rows whose customer_id is already stored are skipped and counted.
-    Ingesting the same file twice adds nothing.
+    Ingesting the same file twice adds nothing. Rows dated outside
+    --earliest .. --latest or with a dwell above --max-dwell are rejected
+    (they are never real footfall and would break the KPIs). Two ingests into
+    one data directory at once take turns.
 
     Exit code: 0 when every row was accepted or already present, 1 when any row
     was rejected or the file holds no rows.
 
     Example: retail-intel ingest exports/events-2026-02-08.jsonl --config config
     """
-    result = ingest_file(file, config_dir=config, data_dir=data_dir, input_format=input_format, rejects_path=rejects)
+    try:
+        dwell = dt.timedelta(seconds=parse_duration(max_dwell, default_unit="h"))
+    except InputError as exc:
+        raise InputError(f"--max-dwell: {exc}") from exc
+    limits = TimeLimits(
+        earliest=parse_time_option(earliest, "--earliest") or DEFAULT_EARLIEST,
+        latest=parse_time_option(latest, "--latest"),
+        max_dwell=dwell,
+    )
+    widest = TimeLimits().resolved()
+    assert widest.latest is not None
+    # kpis, etl and report refuse files with times outside the default range:
+    # storing such rows would only move the failure there.
+    if limits.earliest < widest.earliest or (limits.latest is not None and limits.latest > widest.latest):
+        raise InputError(
+            f"--earliest/--latest can only narrow the plausible range {widest.range_text()} (the KPIs refuse "
+            f"anything outside it), got {limits.resolved().range_text()}"
+        )
+    if limits.max_dwell > widest.max_dwell:
+        raise InputError(f"--max-dwell can be at most {widest.max_dwell.total_seconds() / 3600:g}h, got {max_dwell!r}")
+
+    def waiting(holder: str) -> None:
+        err.print(f"[dim]waiting for another ingest into {escape(str(data_dir))} ({escape(holder)})[/dim]")
+
+    result = ingest_file(
+        file,
+        config_dir=config,
+        data_dir=data_dir,
+        input_format=input_format,
+        rejects_path=rejects,
+        limits=limits,
+        on_wait=waiting,
+    )
     _render(result, fmt)
     if result.read == 0:
         err.print(f"[red]error:[/red] {escape(str(file))} holds no rows; nothing was ingested")

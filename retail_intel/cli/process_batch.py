@@ -88,6 +88,11 @@ class RichBatchObserver(BatchObserver):
         if not self.quiet:
             self.bar.console.print(_file_line(report), soft_wrap=True)
 
+    def waiting(self, holder: str) -> None:
+        err.print(
+            f"[yellow]another batch is writing to this data directory ({escape(holder)}); waiting for it[/yellow]"
+        )
+
     def kpis_started(self, branches: list[str]) -> None:
         if not self.quiet:
             self.bar.console.print(f"[dim]recomputing KPIs of {', '.join(branches)} ...[/dim]")

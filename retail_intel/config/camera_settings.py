@@ -100,7 +100,7 @@ def _finite(value: float | None) -> float | None:
 class _Model(BaseModel):
     # Unknown keys are almost always typos in hand-edited YAML: reject them.
     # Numbers become text where text is expected, so ``id: 101`` is the id "101".
-    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True, allow_inf_nan=False)
 
 
 class EntranceLine(_Model):

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.config.camera_settings import EntranceLine as EntranceLine
@@ -29,7 +29,9 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 class _Model(BaseModel):
     # Unknown keys are almost always typos in hand-edited YAML: reject them.
     # Numbers become text where text is expected, so ``id: 101`` is the id "101".
-    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+    # inf and nan are never a meaningful frame rate, capacity or coordinate:
+    # refusing them here keeps ``fps: .inf`` from passing validate and then crashing.
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True, allow_inf_nan=False)
 
 
 def _check_tz(value: str) -> str:
@@ -45,6 +47,23 @@ def _parse_hhmm(value: str) -> dt.time:
         raise ValueError(f"must be a time of day HH:MM, got {value!r}")
     hours, minutes = value.split(":")
     return dt.time(int(hours), int(minutes))
+
+
+# Branch and camera ids become folder and file names in the data directory, so
+# they must be plain names: no separators, no leading dot ("..", ".hidden").
+_PLAIN_ID = re.compile(r"^\w[\w.-]{0,63}$")
+
+
+def _plain_id(value: str) -> str:
+    if not _PLAIN_ID.match(value):
+        raise ValueError(
+            "must be a plain name of at most 64 letters, digits, '_', '-' or '.' "
+            f"starting with a letter or digit (it names folders in the data directory), got {value!r}"
+        )
+    return value
+
+
+PlainId = Annotated[str, Field(min_length=1), AfterValidator(_plain_id)]
 
 
 def _require_aware(value: dt.datetime) -> dt.datetime:
@@ -110,7 +129,7 @@ class Camera(CameraSettings):
     every other processing setting is declared once in :class:`CameraSettings`.
     """
 
-    id: str = Field(min_length=1)
+    id: PlainId
     # A camera's zones are a list (empty when it has none); checked across the branch in config/zone_checks.py.
     zones: list[Zone] = Field(default_factory=list)
     # strftime-style pattern matched against the file name's stem, e.g.
@@ -146,17 +165,18 @@ class BranchState(StrEnum):
 
 
 class Branch(_Model):
-    id: str = Field(min_length=1)
+    id: PlainId
     name: str = Field(min_length=1)
-    capacity: int = Field(gt=0, description="people the floor holds")
+    capacity: int = Field(gt=0, le=1_000_000, description="people the floor holds")
     peak_time: str | None = Field(default=None, description="usual busiest time of day, HH:MM")
     neighbors: list[str] = Field(default_factory=list)
     state: BranchState = BranchState.active
     timezone: str = "UTC"
     # weekday -> opening span; a missing weekday means closed that day
     opening_hours: dict[Weekday, OpeningSpan] = Field(default_factory=dict)
-    customers_per_staff: float = Field(default=10.0, gt=0)
-    min_staff: int = Field(default=1, ge=0)
+    # bounded so staffing maths stays finite (1e-300 customers per staff would need infinite staff)
+    customers_per_staff: float = Field(default=10.0, ge=0.01, le=1_000_000)
+    min_staff: int = Field(default=1, ge=0, le=1_000_000)
     cameras: list[Camera] = Field(default_factory=list)
 
     @field_validator("timezone")

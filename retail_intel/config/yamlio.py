@@ -14,6 +14,14 @@ store manager edits by hand:
   and a time without a timezone is caught by the models.
 * A key given twice in one mapping is an error with its line number instead
   of the second value silently winning.
+
+It is also bounded, because a config directory may be edited by anyone with
+write access to it and is re-read by a running server: a file larger than
+:data:`MAX_YAML_BYTES`, nesting deeper than :data:`MAX_YAML_DEPTH` or aliases
+that expand to more than :data:`MAX_YAML_NODES` nodes (the "billion laughs"
+file: a few KB of ``&a``/``*a`` references that PyYAML shares cheaply but
+every consumer walking the result expands) is refused before anything walks
+it, with one line saying which limit was hit.
 """
 
 from __future__ import annotations
@@ -31,6 +39,10 @@ _FLOAT_TAG = "tag:yaml.org,2002:float"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _REPLACED_TAGS = (_INT_TAG, _FLOAT_TAG, _BOOL_TAG, _TIMESTAMP_TAG)
+# Generous for hand-edited metadata (the sample config is about 20 KB, 600 nodes).
+MAX_YAML_BYTES = 5 * 1024 * 1024
+MAX_YAML_DEPTH = 64
+MAX_YAML_NODES = 1_000_000
 _BOOL_PATTERN = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 
 # PyYAML's int and float patterns minus the sexagesimal (base 60) forms.
@@ -51,7 +63,25 @@ _FLOAT_PATTERN = re.compile(
 
 
 class ConfigYamlLoader(yaml.SafeLoader):
-    """Safe loader without base-60 numbers and with duplicate-key detection."""
+    """Safe loader without base-60 numbers, with duplicate-key detection and a nesting limit."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        # PyYAML composes recursively: without a limit a deeply nested file ends
+        # in RecursionError instead of an error naming its line.
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"nested more than {MAX_YAML_DEPTH} levels deep",
+                    self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+                )
+            return super().compose_node(parent, index)  # type: ignore[arg-type]
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
@@ -85,17 +115,66 @@ class YamlReadError(Exception):
     """A file could not be read or parsed; ``str()`` is the user-facing reason."""
 
 
+def expanded_nodes(root: yaml.Node, limit: int = MAX_YAML_NODES) -> int:
+    """How many nodes ``root`` holds once every alias is expanded, counting up to just past ``limit``.
+
+    Each distinct node's expanded size is computed once (aliases share node
+    objects), so this costs one pass over the composed graph however much it
+    would expand; the count stops growing once it passes ``limit``.
+    """
+    sizes: dict[int, int] = {}
+    # iterative post-order walk: the graph's depth is bounded, but a stack is as simple
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if isinstance(node, yaml.SequenceNode):
+            children: list[yaml.Node] = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [item for pair in node.value for item in pair]
+        else:
+            sizes[id(node)] = 1
+            continue
+        if children_done:
+            sizes[id(node)] = min(limit + 1, 1 + sum(sizes[id(child)] for child in children))
+        else:
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(root)]
+
+
+def _load_bounded(text: str) -> object:
+    loader = ConfigYamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if expanded_nodes(node) > MAX_YAML_NODES:
+            raise YamlReadError(
+                f"expands to more than {MAX_YAML_NODES:,} values through aliases (*name); "
+                "write the values out or use fewer nested aliases"
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def read_yaml(path: Path) -> object:
     """Parse one YAML document; raise :class:`YamlReadError` naming the line on syntax errors."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_YAML_BYTES + 1)  # never more than the limit into memory
+        if len(data) > MAX_YAML_BYTES:
+            raise YamlReadError(f"is larger than {MAX_YAML_BYTES:,} bytes, the most a config file may hold")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise YamlReadError(f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except OSError as exc:
         raise YamlReadError(f"cannot be read: {exc.strerror or exc}") from exc
     try:
         # ConfigYamlLoader derives from SafeLoader: no arbitrary object construction.
-        return yaml.load(text, Loader=ConfigYamlLoader)
+        return _load_bounded(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "unknown line"

@@ -20,6 +20,7 @@ import polars as pl
 import pyarrow as pa
 
 from retail_intel.config.models import WEEKDAYS, Branch, BranchState
+from retail_intel.datadir import require_retail_data
 from retail_intel.errors import DataError, InputError
 from retail_intel.etl.features import BranchFacts, build_features, features_to_arrow
 from retail_intel.etl.schema import FEATURE_SCHEMA, FEATURE_WINDOW_MINUTES, KPI_INPUT_COLUMNS, LAG_HOURS
@@ -149,6 +150,7 @@ def run_etl(
         raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if start is not None and end is not None and end <= start:
         raise InputError(f"--to must be after --from, got --from {start.isoformat()} --to {end.isoformat()}")
+    require_retail_data(data_dir)  # a mistyped --data-dir is not "no movements"
     chosen = _chosen(config, branch)
     ids = [b.id for b in chosen]
     report = progress or (lambda stage, done, total: None)

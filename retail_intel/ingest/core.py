@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import io
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,8 @@ from retail_intel.config.loader import load_config
 from retail_intel.errors import DataError, InputError
 from retail_intel.ingest.reader import InputFormat, detect_format, parse_events
 from retail_intel.ingest.validate import Rejection, ValidEvent, validate_records
+from retail_intel.locking import INGEST_LOCK, data_dir_lock
+from retail_intel.movements.plausible import TimeLimits
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, movements_root, write_movements
 from retail_intel.storage import atomic_write_bytes
@@ -143,6 +146,8 @@ def ingest_file(
     input_format: InputFormat | None = None,
     rejects_path: Path | None = None,
     now: dt.datetime | None = None,
+    limits: TimeLimits | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> IngestResult:
     """Validate the events in ``path`` and add the new ones to the movement store.
 
@@ -151,6 +156,11 @@ def ingest_file(
     written only when some row was rejected (a stale default rejects file of
     the same content is removed when a re-run rejects nothing, e.g. after a
     branch was added to the config).
+
+    ``limits`` bounds the times a row may carry (default 2000-01-01 .. now +
+    1 day, dwell at most 24 h). Concurrent ingests into one data directory
+    take turns (:mod:`retail_intel.locking`); ``on_wait`` is told who holds
+    the lock when this one has to wait for it.
     """
     fmt = detect_format(path, input_format)
     try:
@@ -162,30 +172,15 @@ def ingest_file(
     config = load_config(config_dir)
     fingerprint = hashlib.sha256(data).hexdigest()
     parsed = parse_events(path, data, fmt)
-    valid, rejected = validate_records(parsed.records, {b.id for b in config.branches})
-
-    prefix = source_prefix(fingerprint)
-    own, other = _present_in_store(data_dir, [e.customer_id for e in valid], prefix)
-    to_write = [e for e in valid if e.customer_id not in other]
-    accepted = sum(1 for e in to_write if e.customer_id not in own)
-    already_present = len(valid) - accepted
-
-    groups: dict[tuple[str, dt.date], list[ValidEvent]] = defaultdict(list)
-    for event in to_write:
-        groups[(event.branch_id, event.enter_time.date())].append(event)
     stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    written: list[Path] = []
-    for (branch_id, day), events in sorted(groups.items()):
-        key = f"{prefix}{branch_id}-{day.isoformat()}"
-        target = movements_root(data_dir) / branch_id / day.isoformat() / f"{key}.parquet"
-        if target.exists() and all(e.customer_id in own for e in events):
-            continue  # this file's rows for the day are all stored already: keep the file as it is
-        events.sort(key=lambda e: (e.enter_time, e.customer_id))
-        table = _movement_table(events, path.name, fingerprint, stamp)
-        # The key names its branch and date, so it cannot have files elsewhere.
-        written.append(
-            write_movements(table, data_dir, branch_id=branch_id, day=day, source_key=key, replace_elsewhere=False)
-        )
+    bounds = (limits or TimeLimits()).resolved(stamp)
+    valid, rejected = validate_records(parsed.records, {b.id for b in config.branches}, bounds)
+
+    # Which rows are new depends on the whole store: no other ingest may write
+    # between this one's check and its writes, or both would store the rows they share.
+    with data_dir_lock(data_dir, INGEST_LOCK, on_wait=on_wait):
+        written, accepted = _store_new(valid, data_dir, path, fingerprint, stamp)
+    already_present = len(valid) - accepted
 
     default_rejects = default_rejects_path(data_dir, path, fingerprint)
     rejects_file: Path | None = None
@@ -210,3 +205,30 @@ def ingest_file(
         reject_kinds=dict(sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))),
         ignored_columns=parsed.ignored_columns,
     )
+
+
+def _store_new(
+    valid: list[ValidEvent], data_dir: Path, path: Path, fingerprint: str, stamp: dt.datetime
+) -> tuple[list[Path], int]:
+    """Write the rows of ``valid`` the store does not hold yet; (files written, rows new to the store)."""
+    prefix = source_prefix(fingerprint)
+    own, other = _present_in_store(data_dir, [e.customer_id for e in valid], prefix)
+    to_write = [e for e in valid if e.customer_id not in other]
+    accepted = sum(1 for e in to_write if e.customer_id not in own)
+
+    groups: dict[tuple[str, dt.date], list[ValidEvent]] = defaultdict(list)
+    for event in to_write:
+        groups[(event.branch_id, event.enter_time.date())].append(event)
+    written: list[Path] = []
+    for (branch_id, day), events in sorted(groups.items()):
+        key = f"{prefix}{branch_id}-{day.isoformat()}"
+        target = movements_root(data_dir) / branch_id / day.isoformat() / f"{key}.parquet"
+        if target.exists() and all(e.customer_id in own for e in events):
+            continue  # this file's rows for the day are all stored already: keep the file as it is
+        events.sort(key=lambda e: (e.enter_time, e.customer_id))
+        table = _movement_table(events, path.name, fingerprint, stamp)
+        # The key names its branch and date, so it cannot have files elsewhere.
+        written.append(
+            write_movements(table, data_dir, branch_id=branch_id, day=day, source_key=key, replace_elsewhere=False)
+        )
+    return written, accepted

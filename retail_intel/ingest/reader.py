@@ -71,6 +71,27 @@ def decode(path: Path, data: bytes) -> str:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
 
 
+class _JsonObject(dict[str, object]):
+    """A decoded JSON object that remembers keys given more than once (json keeps the last silently)."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> _JsonObject:
+    found = _JsonObject()
+    repeated: list[str] = []
+    for key, value in pairs:
+        if key in found and key not in repeated:
+            repeated.append(key)
+        found[key] = value
+    found.duplicates = tuple(repeated)
+    return found
+
+
+def _loads(text: str) -> object:
+    return json.loads(text, object_pairs_hook=_unique_keys)
+
+
 def _json_records(text: str) -> tuple[list[RawRecord], set[str]]:
     records: list[RawRecord] = []
     extra: set[str] = set()
@@ -81,9 +102,13 @@ def _json_records(text: str) -> tuple[list[RawRecord], set[str]]:
         if not raw.strip():
             continue
         try:
-            value = json.loads(raw)
+            value = _loads(raw)
         except json.JSONDecodeError as exc:
             records.append(RawRecord(number, raw, None, f"not valid JSON ({exc.msg} at column {exc.colno})"))
+            continue
+        except RecursionError:
+            # json's decoder recurses per nesting level; an event is a flat object
+            records.append(RawRecord(number, _clip(raw), None, "JSON nested too deeply to be an event object"))
             continue
         records.append(_json_value_record(number, raw, value, extra))
     return records, extra
@@ -92,13 +117,18 @@ def _json_records(text: str) -> tuple[list[RawRecord], set[str]]:
 def _json_value_record(number: int, raw: str, value: object, extra: set[str]) -> RawRecord:
     if not isinstance(value, dict):
         return RawRecord(number, raw, None, f"expected a JSON object, got {type(value).__name__}")
+    if isinstance(value, _JsonObject) and value.duplicates:
+        named = ", ".join(repr(k) for k in value.duplicates)
+        return RawRecord(number, raw, None, f"the key {named} is given more than once in one object")
     extra.update(str(k) for k in value if k not in REQUIRED_FIELDS)
     return RawRecord(number, raw, {str(k): v for k, v in value.items()})
 
 
 def _json_array_records(path: Path, text: str) -> tuple[list[RawRecord], set[str]]:
     try:
-        values = json.loads(text)
+        values = _loads(text)
+    except RecursionError as exc:
+        raise InputError(f"{path}: the JSON array is nested too deeply to hold event objects") from exc
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{path}: starts with '[' but is not a valid JSON array ({exc.msg} at line {exc.lineno}, "
@@ -112,6 +142,11 @@ def _json_array_records(path: Path, text: str) -> tuple[list[RawRecord], set[str
         for number, value in enumerate(values, start=1)
     ]
     return records, extra
+
+
+def _clip(raw: str, limit: int = 1000) -> str:
+    """A very long rejected row, shortened for the rejects file (the line number finds the rest)."""
+    return raw if len(raw) <= limit else raw[:limit] + f"... ({len(raw):,} characters)"
 
 
 class _LineTap:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from retail_intel.errors import TimeError
 from retail_intel.ingest.reader import REQUIRED_FIELDS, RawRecord
+from retail_intel.movements.plausible import TimeLimits
 from retail_intel.movements.schema import ACTION_TYPES
 from retail_intel.timeutil import parse_datetime
 
@@ -81,8 +82,14 @@ def _time(name: str, text: str, problems: list[Problem]) -> dt.datetime | None:
         return None
 
 
-def check_record(record: RawRecord, known_branches: Collection[str]) -> ValidEvent | list[Problem]:
-    """The record as a :class:`ValidEvent`, or every problem found in it."""
+def check_record(
+    record: RawRecord, known_branches: Collection[str], limits: TimeLimits | None = None
+) -> ValidEvent | list[Problem]:
+    """The record as a :class:`ValidEvent`, or every problem found in it.
+
+    ``limits`` (resolved; default 2000-01-01 .. now + 1 day, dwell at most
+    24 h) bounds the times: see :mod:`retail_intel.movements.plausible`.
+    """
     if record.fields is None:
         return [Problem("unparseable row", record.error or "cannot be parsed")]
     problems: list[Problem] = []
@@ -120,6 +127,9 @@ def check_record(record: RawRecord, known_branches: Collection[str]) -> ValidEve
                 f"exit_time {exit_.isoformat()} is before enter_time {enter.isoformat()}",
             )
         )
+    if enter is not None and exit_ is not None:
+        bounds = limits if limits is not None else TimeLimits().resolved()
+        problems.extend(Problem(kind, message) for kind, message in bounds.problems(enter, exit_))
     if problems:
         return problems
     assert customer_id and branch_id and action_type and enter and exit_
@@ -127,7 +137,7 @@ def check_record(record: RawRecord, known_branches: Collection[str]) -> ValidEve
 
 
 def validate_records(
-    records: Iterable[RawRecord], known_branches: Collection[str]
+    records: Iterable[RawRecord], known_branches: Collection[str], limits: TimeLimits | None = None
 ) -> tuple[list[ValidEvent], list[Rejection]]:
     """Split records into valid events and rejections.
 
@@ -136,11 +146,12 @@ def validate_records(
     copy would hide a bug upstream.
     """
     known = frozenset(known_branches)
+    bounds = (limits or TimeLimits()).resolved()  # one "now" for the whole file
     valid: list[ValidEvent] = []
     rejected: list[Rejection] = []
     first_line: dict[str, int] = {}
     for record in records:
-        result = check_record(record, known)
+        result = check_record(record, known, bounds)
         if isinstance(result, list):
             rejected.append(Rejection(record.line, record.raw, tuple(result)))
             continue

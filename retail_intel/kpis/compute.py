@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 import pyarrow as pa
 
+from retail_intel.datadir import require_retail_data
 from retail_intel.errors import DataError, InputError
 from retail_intel.kpis.inputs import (
     BranchInfo,
@@ -29,6 +30,7 @@ from retail_intel.kpis.inputs import (
 )
 from retail_intel.kpis.schema import KPI_SCHEMA, MOVEMENT_INPUT_COLUMNS
 from retail_intel.kpis.store import write_kpis
+from retail_intel.movements.filecheck import refuse_implausible, refuse_unreadable
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, movements_root
 from retail_intel.storage import is_plain_name, parquet_files
@@ -112,8 +114,10 @@ def read_movement_inputs(data_dir: Path, branch_ids: Sequence[str] | None = None
     try:
         frame = scan.with_columns(pl.col("branch_id", "action_type").cast(pl.Categorical)).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
+        refuse_unreadable(files, MOVEMENT_INPUT_COLUMNS)  # names the corrupt or foreign file when there is one
         raise DataError(f"{data_dir / 'movements'}: cannot read the movement Parquet files ({exc})") from exc
     table = frame.to_arrow()
+    refuse_implausible(table, files)  # a year-1 or 1970 row would overflow or blow up the windows
     for name in MOVEMENT_INPUT_COLUMNS:
         expected = MOVEMENT_SCHEMA.field(name).type
         actual = table.schema.field(name).type
@@ -208,6 +212,7 @@ def compute_kpis(
     With ``write`` the rows replace earlier rows of the same windows in
     ``DATA_DIR/kpis/<N>m/<branch>.parquet``.
     """
+    require_retail_data(data_dir)  # a mistyped --data-dir is not "no movements"
     chosen = [config.branch(branch)] if branch is not None else list(config.branches)
     return compute_kpis_for(
         [branch_info(b) for b in chosen],

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from retail_intel.errors import DataError
 from retail_intel.kpis.schema import KPI_SCHEMA
+from retail_intel.locking import KPIS_LOCK, data_dir_lock
 from retail_intel.storage import KPIS_DIR, atomic_write_table, parquet_files, read_table_as
 
 _SIZE_DIR = re.compile(r"^(\d+)m$")
@@ -49,19 +50,23 @@ def write_kpis(table: pa.Table, data_dir: Path) -> list[Path]:
     written: list[Path] = []
     keys = pa.table({"branch_id": table["branch_id"], "window_minutes": table["window_minutes"]})
     groups = keys.group_by(["branch_id", "window_minutes"]).aggregate([]).to_pylist()
-    for group in sorted(groups, key=lambda g: (g["window_minutes"], g["branch_id"])):
-        branch_id, minutes = group["branch_id"], group["window_minutes"]
-        rows = table.filter(
-            pc.and_(pc.equal(table["branch_id"], branch_id), pc.equal(table["window_minutes"], minutes))
-        )
-        path = kpi_path(data_dir, minutes, branch_id)
-        if path.exists():
-            old = _read_file(path)
-            kept = old.filter(pc.invert(pc.is_in(old["window_start"], value_set=rows["window_start"])))
-            rows = pa.concat_tables([kept, rows])
-        rows = rows.sort_by([("window_start", "ascending")])
-        written.append(atomic_write_table(rows, path))
+    # read-merge-write: two writers at once (a batch's KPI step and `kpis`) would
+    # each keep only their own windows, so they take turns
+    with data_dir_lock(data_dir, KPIS_LOCK):
+        for group in sorted(groups, key=lambda g: (g["window_minutes"], g["branch_id"])):
+            written.append(_merge_group(table, data_dir, group["branch_id"], group["window_minutes"]))
     return written
+
+
+def _merge_group(table: pa.Table, data_dir: Path, branch_id: str, minutes: int) -> Path:
+    rows = table.filter(pc.and_(pc.equal(table["branch_id"], branch_id), pc.equal(table["window_minutes"], minutes)))
+    path = kpi_path(data_dir, minutes, branch_id)
+    if path.exists():
+        old = _read_file(path)
+        kept = old.filter(pc.invert(pc.is_in(old["window_start"], value_set=rows["window_start"])))
+        rows = pa.concat_tables([kept, rows])
+    rows = rows.sort_by([("window_start", "ascending")])
+    return atomic_write_table(rows, path)
 
 
 def _utc(moment: dt.datetime) -> pa.Scalar:

@@ -18,7 +18,14 @@ import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError
 from retail_intel.movements.schema import MOVEMENT_SCHEMA, TRACK_SCHEMA, TRAJECTORY_SCHEMA
-from retail_intel.storage import MOVEMENTS_DIR, TRACKS_DIR, TRAJECTORIES_DIR, atomic_write_table, parquet_files
+from retail_intel.storage import (
+    MOVEMENTS_DIR,
+    TRACKS_DIR,
+    TRAJECTORIES_DIR,
+    atomic_write_table,
+    is_plain_name,
+    parquet_files,
+)
 
 
 def movements_root(data_dir: Path) -> Path:
@@ -99,6 +106,10 @@ def _write_source(
     source_key: str,
     replace_elsewhere: bool = True,
 ) -> Path:
+    for what, name in (("branch id", branch_id), ("source key", source_key)):
+        # Both become path components: a name like "../../x" would write outside the data directory.
+        if not is_plain_name(name) or name.startswith("."):
+            raise DataError(f"{what} {name!r} cannot be used as a folder or file name under {kind}/")
     if table.schema != schema:
         table = table.cast(schema)
     target = data_dir / kind / branch_id / day.isoformat() / f"{source_key}.parquet"

@@ -23,6 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from retail_intel.config.loader import load_config
+from retail_intel.datadir import require_retail_data
 from retail_intel.errors import DataError, InputError
 from retail_intel.sqlviews.metadata import create_metadata_tables
 from retail_intel.sqlviews.spill import private_spill_dir
@@ -30,6 +31,8 @@ from retail_intel.sqlviews.views import (
     CUSTOMERS_VIEW_SQL,
     ParquetView,
     create_view_sql,
+    foreign_files_sql,
+    identifying_columns,
     parquet_views,
     read_parquet_sql,
     schema_file,
@@ -121,9 +124,26 @@ def _view_source(view: ParquetView, session: _Session) -> tuple[str, bool]:
     return read_parquet_sql([placeholder], union_by_name=False), False
 
 
+def _refuse_foreign_files(con: duckdb.DuckDBPyConnection, view: ParquetView, data_dir: Path) -> None:
+    """A file in a view's folder that lacks the view's identifying columns would add all-null rows: name it."""
+    try:
+        found = con.execute(foreign_files_sql(view, data_dir)).fetchall()
+    except duckdb.Error as exc:  # a corrupt file: DuckDB's message names it
+        raise DataError(f"{view.name}: cannot read the files of {view.subdir}/ ({exc})") from exc
+    if found:
+        path, present = found[0]
+        missing = [name for name in identifying_columns(view) if name not in (present or [])]
+        raise DataError(
+            f"{path}: not a {view.name} file (it lacks {', '.join(missing)}); "
+            f"move it out of {view.subdir}/ so it cannot add empty rows to the view"
+        )
+
+
 def _create_parquet_views(con: duckdb.DuckDBPyConnection, session: _Session) -> None:
     session.empty.clear()
     for view in parquet_views():
+        if view.has_files(session.data_dir):
+            _refuse_foreign_files(con, view, session.data_dir)
         source, has_files = _view_source(view, session)
         con.execute(create_view_sql(view.name, source))
         if not has_files:
@@ -242,7 +262,8 @@ def _schema_mismatch(exc: duckdb.Error) -> bool:
 
 
 def query(config_dir: Path, data_dir: Path, sql: str, *, max_rows: int | None = None) -> pa.Table:
-    """Open a read-only session, run ``sql`` and close it again."""
+    """Open a read-only session, run ``sql`` and close it again (``data_dir`` must hold retail-intel data)."""
+    require_retail_data(data_dir)
     con = open_database(config_dir, data_dir)
     try:
         return run_query(con, sql, max_rows=max_rows)

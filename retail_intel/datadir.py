@@ -1,0 +1,90 @@
+"""What a data directory holds, so a mistyped --data-dir is named instead of read as "no data".
+
+``sql``, ``kpis`` and ``etl`` over a directory that holds no retail-intel
+data used to answer with empty results and exit 0, which looks exactly like
+a quiet day. :func:`require_retail_data` turns that into one line naming the
+directory; :func:`describe_data_dir` is the same look as plain data, for
+``serve`` (its health answer) and scripts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from retail_intel.errors import DataError
+from retail_intel.storage import FEATURES_DIR, FRAMES_DIR, KPIS_DIR, MOVEMENTS_DIR, TRAJECTORIES_DIR, parquet_files
+
+# Every folder a retail-intel command writes; any one of them marks a data directory.
+DATA_FOLDERS = (MOVEMENTS_DIR, KPIS_DIR, FEATURES_DIR, TRAJECTORIES_DIR, FRAMES_DIR, "ledger", "runs", "rejects")
+
+
+@dataclass(frozen=True)
+class DataDirSummary:
+    path: Path
+    exists: bool
+    folders: tuple[str, ...]  # the retail-intel folders it holds
+    movement_files: int
+    kpi_files: int
+    feature_files: int
+
+    @property
+    def is_retail_data(self) -> bool:
+        return bool(self.folders)
+
+    def problem(self) -> str | None:
+        """Why this is no retail-intel data directory (one line), or None when it is one."""
+        if not self.exists:
+            return f"{self.path}: no such directory; check --data-dir (or RETAIL_INTEL_DATA_DIR)"
+        if not self.path.is_dir():
+            return f"{self.path}: expected the data directory, found a file"
+        if not self.folders:
+            return (
+                f"{self.path}: holds no retail-intel data (no movements/, kpis/, features/ or ledger/ folder); "
+                "check --data-dir (or RETAIL_INTEL_DATA_DIR), or write data first (process, ingest, demo-data)"
+            )
+        return None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "path": str(self.path),
+            "exists": self.exists,
+            "is_retail_data": self.is_retail_data,
+            "folders": list(self.folders),
+            "movement_files": self.movement_files,
+            "kpi_files": self.kpi_files,
+            "feature_files": self.feature_files,
+            "problem": self.problem(),
+        }
+
+
+def _folders(path: Path) -> tuple[str, ...]:
+    if not path.is_dir():
+        return ()
+    return tuple(name for name in DATA_FOLDERS if (path / name).is_dir())
+
+
+def describe_data_dir(path: Path, *, count_files: bool = True) -> DataDirSummary:
+    """What ``path`` holds; ``count_files=False`` skips listing the Parquet files (folders only)."""
+    folders = _folders(path)
+
+    def count(name: str) -> int:
+        return len(parquet_files(path / name)) if count_files and name in folders else 0
+
+    return DataDirSummary(
+        path=path,
+        exists=path.exists(),
+        folders=folders,
+        movement_files=count(MOVEMENTS_DIR),
+        kpi_files=count(KPIS_DIR),
+        feature_files=count(FEATURES_DIR),
+    )
+
+
+def require_retail_data(path: Path) -> DataDirSummary:
+    """:func:`describe_data_dir` without file counts, or :class:`DataError` when ``path`` holds no retail-intel data."""
+    summary = describe_data_dir(path, count_files=False)
+    problem = summary.problem()
+    if problem is not None:
+        raise DataError(problem)
+    return summary
