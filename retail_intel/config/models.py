@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from retail_intel.config.staff import StaffSettings
+
 Point = tuple[float, float]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -230,6 +232,7 @@ class Branch(_Model):
     customers_per_staff: float = Field(default=10.0, gt=0)
     min_staff: int = Field(default=1, ge=0)
     cameras: list[Camera] = Field(default_factory=list)
+    staff: StaffSettings = Field(default_factory=StaffSettings)  # staff evidence (docs/staff-groups.md)
 
     @field_validator("timezone")
     @classmethod

@@ -20,11 +20,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from retail_intel.errors import DataError, InputError
+from retail_intel.kpis.people_inputs import split_staff, with_people_columns
 from retail_intel.kpis.schema import (
     BRANCH_SCHEMA,
     INTERVAL_KINDS,
     INTERVAL_SCHEMA,
     MOVEMENT_INPUT_COLUMNS,
+    PEOPLE_INPUT_COLUMNS,
     WINDOW_SCHEMA,
 )
 from retail_intel.kpis.windows import Series, build_series, from_us, history_us, to_us, windows_table
@@ -71,12 +73,16 @@ class KpiParams:
     baseline_weeks: int = 4
     momentum_windows: int = 6
     computed_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    include_staff: bool = False  # count people flagged as staff as customers too
+    imbalance_threshold: float = 0.1  # a day whose |ins - outs| exceeds this share of its ins is flagged
 
     def __post_init__(self) -> None:
         if self.window_minutes <= 0 or 1440 % self.window_minutes:
             raise InputError(f"window_minutes must divide a day (1440) evenly, got {self.window_minutes}")
         if self.baseline_weeks < 1:
             raise InputError(f"baseline_weeks must be at least 1, got {self.baseline_weeks}")
+        if not 0 <= self.imbalance_threshold <= 1:
+            raise InputError(f"imbalance_threshold must be between 0 and 1, got {self.imbalance_threshold}")
         if self.momentum_windows < 2:
             raise InputError(
                 f"momentum_windows must be at least 2 (a slope needs two points), got {self.momentum_windows}"
@@ -87,7 +93,7 @@ class KpiParams:
 class KpiInputs:
     """Everything an engine needs; see :mod:`retail_intel.kpis.schema` for the schemas."""
 
-    movements: pa.Table  # MOVEMENT_INPUT_COLUMNS of MOVEMENT_SCHEMA
+    movements: pa.Table  # MOVEMENT_INPUT_COLUMNS + PEOPLE_INPUT_COLUMNS of MOVEMENT_SCHEMA, staff split off
     windows: pa.Table  # WINDOW_SCHEMA
     branches: pa.Table  # BRANCH_SCHEMA
     intervals: pa.Table  # INTERVAL_SCHEMA
@@ -204,7 +210,7 @@ def prepare_inputs(
         raise InputError(f"movements lack the column(s) {', '.join(missing)}")
     if start is not None and end is not None and end <= start:
         raise InputError(f"--to must be after --from, got from {start.isoformat()} to {end.isoformat()}")
-    movements = movements.select(list(MOVEMENT_INPUT_COLUMNS))
+    movements = with_people_columns(movements).select([*MOVEMENT_INPUT_COLUMNS, *PEOPLE_INPUT_COLUMNS])
     spans = data_spans(movements)
     known = {b.branch_id: b for b in branches}
     unknown = tuple(sorted(b for b, span in spans.items() if b not in known and span is not None))
@@ -234,12 +240,13 @@ def prepare_inputs(
         if pa.types.is_dictionary(branch_col.type):
             branch_col = branch_col.cast(pa.string())
         movements = movements.filter(pc.is_in(branch_col, value_set=pa.array(sorted(series), pa.string())))
+    movements, observed_staff = split_staff(movements, series, include_staff=params.include_staff)
     return PreparedInputs(
         inputs=KpiInputs(
             movements=movements,
             windows=windows_table(series) if series else WINDOW_SCHEMA.empty_table(),
             branches=_branches_table(ordered, series),
-            intervals=_intervals_table(ordered, series, intervals),
+            intervals=pa.concat_tables([_intervals_table(ordered, series, intervals), observed_staff]),
         ),
         unknown_branches=unknown,
     )

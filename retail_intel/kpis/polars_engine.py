@@ -206,6 +206,127 @@ def _intervals(inputs: KpiInputs, bounds: pl.DataFrame, lookup: pl.Series, windo
         staff_us=pl.when(pl.col("kind") == "staff").then(overlap).otherwise(0).sum(),
         promotion_active=(pl.col("kind") == "promotion").any(),
         event_active=(pl.col("kind") == "event").any(),
+        observed_us=pl.when(pl.col("kind") == "observed_staff").then(overlap).otherwise(0).sum(),
+        open_us=pl.when(pl.col("kind") == "open").then(overlap).otherwise(0).sum(),
+    )
+
+
+# --- Staff, groups and occupancy: the same definitions as the DuckDB engine's blocks ---
+
+
+def _movement_people(inputs: KpiInputs, bounds: pl.DataFrame) -> pl.LazyFrame:
+    """The people columns of the movements, with their branch's cell numbering (as in :func:`_movements`)."""
+    movements = pl.from_arrow(inputs.movements, rechunk=False)
+    assert isinstance(movements, pl.DataFrame)
+    branch = pl.col("branch_id").cast(pl.Enum(bounds["branch_id"].to_list()), strict=False).to_physical()
+
+    def of_branch(name: str) -> pl.Expr:
+        return pl.lit(bounds[name]).gather(pl.col("b"))
+
+    return (
+        movements.lazy()
+        .with_columns(b=branch)
+        .filter(pl.col("b").is_not_null() & pl.col("action_type").is_in(["entered", "passed"]))
+        .select(
+            "b",
+            "group_id",
+            s0=of_branch("s0"),
+            s1=of_branch("s1"),
+            grid=of_branch("grid"),
+            cell0=of_branch("cell0"),
+            entered=pl.col("action_type") == "entered",
+            tin=_us("enter_time"),
+            tout=_us("exit_time"),
+            tfs=_us("first_seen"),
+            ins=pl.col("line_in").fill_null(1),
+            outs=pl.col("line_out").fill_null(pl.col("exit_observed").cast(pl.Int64)),
+        )
+    )
+
+
+def _groups(people: pl.LazyFrame, lookup: pl.Series) -> pl.LazyFrame:
+    """Buying units: a person without a group_id is a party of one; a group is one party at its earliest member."""
+    bound = ("s0", "s1", "grid", "cell0")
+    timed = people.with_columns(t=pl.when(pl.col("entered")).then(pl.col("tin")).otherwise(pl.col("tfs")))
+    alone = timed.filter(pl.col("group_id").is_null()).select(*bound, "t", "entered", n=pl.lit(1, pl.Int64))
+    grouped = (
+        timed.filter(pl.col("group_id").is_not_null())
+        .group_by("b", "group_id")
+        .agg(*(pl.col(c).first() for c in bound), t=pl.col("t").min(), entered=pl.col("entered").any(), n=pl.len())
+        .select(*bound, "t", "entered", pl.col("n").cast(pl.Int64))
+    )
+    return (
+        pl.concat([alone, grouped])
+        .filter((pl.col("t") >= pl.col("s0")) & (pl.col("t") < pl.col("s1")))
+        .select("entered", "n", gw=pl.lit(lookup).gather(_cell(pl.col("t"))))
+        .group_by("gw")
+        .agg(
+            buying_units=pl.col("entered").sum().cast(pl.Int64),
+            parties=pl.len().cast(pl.Int64),
+            party_people=pl.when(pl.col("entered")).then(pl.col("n")).sum(),
+        )
+    )
+
+
+def _flows(people: pl.LazyFrame, lookup: pl.Series) -> pl.LazyFrame:
+    """Door counts per window: ins at enter_time, outs at exit_time of every entered person."""
+    entered = people.filter(pl.col("entered"))
+    inside = (pl.col("t") >= pl.col("s0")) & (pl.col("t") < pl.col("s1"))
+    bound = ("s0", "s1", "grid", "cell0")
+    ins = entered.select(*bound, t="tin", fin="ins", fout=pl.lit(0, pl.Int64))
+    outs = entered.select(*bound, t="tout", fin=pl.lit(0, pl.Int64), fout="outs")
+    return (
+        pl.concat([ins, outs])
+        .filter(inside)
+        .select("fin", "fout", gw=pl.lit(lookup).gather(_cell(pl.col("t"))))
+        .group_by("gw")
+        .agg(rin=pl.col("fin").sum().cast(pl.Int64), rout=pl.col("fout").sum().cast(pl.Int64))
+    )
+
+
+def _reconcile(windows: pl.DataFrame, inputs: KpiInputs, per_window: pl.LazyFrame, threshold: float) -> pl.LazyFrame:
+    """Reconciled occupancy, the day's imbalance and its quality flag per window (see the SQL engine)."""
+    intervals = pl.from_arrow(inputs.intervals)
+    assert isinstance(intervals, pl.DataFrame)
+    with_hours = intervals.filter(pl.col("kind") == "open")["branch_id"].unique().to_list()
+    day = ("branch_id", "slot_date")
+    is_open = ~pl.col("branch_id").is_in(with_hours) | (pl.col("open_us") > 0)
+    return (
+        windows.lazy()
+        .select("gw", "branch_id", "slot_date", "seq")
+        .join(per_window.select("gw", "rin", "rout", "open_us"), on="gw", how="left")
+        .with_columns(pl.col("rin", "rout", "open_us").fill_null(0))
+        .with_columns(is_open=is_open)
+        .with_columns(
+            fin=pl.when(pl.col("is_open")).then(pl.col("rin")).otherwise(0),
+            fout=pl.when(pl.col("is_open")).then(pl.col("rout")).otherwise(0),
+        )
+        .sort("branch_id", "seq")
+        .with_columns(
+            imbalance=(pl.col("fin") - pl.col("fout")).sum().over(day),
+            traffic=(pl.col("fin") + pl.col("fout")).sum().over(day),
+            day_in=pl.col("fin").sum().over(day),
+            cum_net=(pl.col("fin") - pl.col("fout")).cum_sum().over(day),
+            cum_traffic=(pl.col("fin") + pl.col("fout")).cum_sum().over(day),
+        )
+        .select(
+            "gw",
+            imbalance=pl.col("imbalance").cast(pl.Int64),
+            reconciled=pl.when(~pl.col("is_open") | (pl.col("traffic") == 0))
+            .then(0.0)
+            .otherwise(
+                pl.max_horizontal(
+                    pl.lit(0.0),
+                    (pl.col("cum_net") * pl.col("traffic") - pl.col("imbalance") * pl.col("cum_traffic")).cast(
+                        pl.Float64
+                    )
+                    / pl.col("traffic").cast(pl.Float64),
+                )
+            ),
+            quality=pl.when(pl.col("imbalance").abs().cast(pl.Float64) > threshold * pl.col("day_in").cast(pl.Float64))
+            .then(pl.lit("imbalanced"))
+            .otherwise(pl.lit("ok")),
+        )
     )
 
 
@@ -232,6 +353,8 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
     lookup = _cell_window(windows, bounds)
     movements = _movements(inputs, bounds)
     momentum = params.momentum_windows
+    people = _movement_people(inputs, bounds)
+    flows = _flows(people, lookup)
 
     def rolling(expr: pl.Expr) -> pl.Expr:
         return expr.rolling_sum(momentum, min_samples=1).over("branch_id")
@@ -242,8 +365,11 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
         .join(_counts(movements, lookup), on="gw", how="left")
         .join(_occupancy(movements, lookup, windows), on="gw", how="left")
         .join(_intervals(inputs, bounds, lookup, windows), on="gw", how="left")
+        .join(_groups(people, lookup), on="gw", how="left")
+        .join(flows, on="gw", how="left")
         .with_columns(
             pl.col("visitors", "passed", "net", "net_at_start", "tail_us", "staff_us").fill_null(0),
+            pl.col("observed_us", "open_us", "rin", "rout", "buying_units").fill_null(0),
             pl.col("promotion_active", "event_active").fill_null(False),
         )
         .sort("branch_id", "seq")
@@ -264,6 +390,7 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
     length = pl.col("we") - pl.col("ws")
     kpis = (
         series.join(_baseline(series, params.baseline_weeks), on="gw", how="left")
+        .join(_reconcile(windows, inputs, series, params.imbalance_threshold), on="gw", how="left")
         .filter(pl.col("is_output"))
         .with_columns(
             peak=pl.max_horizontal(
@@ -309,6 +436,16 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
             median_dwell_seconds="median_dwell",
             promotion_active="promotion_active",
             event_active="event_active",
+            observed_staff=pl.col("observed_us").cast(pl.Float64) / length.cast(pl.Float64),
+            observed_staffing_adequacy=_safe_div(
+                pl.col("observed_us").cast(pl.Float64) / length.cast(pl.Float64), pl.col("required")
+            ),
+            buying_units="buying_units",
+            mean_group_size=_safe_div(pl.col("party_people"), pl.col("buying_units")),
+            group_conversion=_safe_div(pl.col("buying_units"), pl.col("parties")),
+            reconciled_occupancy="reconciled",
+            occupancy_imbalance="imbalance",
+            data_quality="quality",
             computed_at=pl.lit(params.computed_at).cast(pl.Datetime("us", "UTC")),
         )
         .sort("branch_id", "window_start")

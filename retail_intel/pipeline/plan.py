@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from retail_intel.errors import InputError
 from retail_intel.movements.classify import CountingRules
 from retail_intel.movements.geometry import CountingLine, Polygon, parse_line, parse_points, parse_rect
+from retail_intel.movements.staff import StaffRules
 from retail_intel.movements.stitch import StitchSettings
 from retail_intel.vision.tracker import TrackerSettings
 
@@ -109,6 +110,7 @@ class ProcessPlan:
     save_video: Path | None
     max_frames: int | None
     notes: list[str] = field(default_factory=list)
+    staff: StaffRules = field(default_factory=StaffRules)  # the branch's staff evidence for this camera
 
 
 def _pick(flag: T | None, camera_value: T | None, default: T) -> T:
@@ -135,12 +137,14 @@ def make_plan(request: ProcessRequest) -> ProcessPlan:
 
     camera: Camera | None = None
     tz = ZoneInfo("UTC")
+    staff = StaffRules()
     if request.config_dir is not None:
         from retail_intel.config.loader import load_config
 
         config = load_config(request.config_dir)
         branch = config.branch(request.branch)
         tz = branch.tzinfo
+        staff = branch.staff.rules(request.camera or (branch.cameras[0].id if branch.cameras else DEFAULT_CAMERA_ID))
         if branch.cameras or request.camera is not None:
             camera = config.camera(request.branch, request.camera)
 
@@ -202,4 +206,5 @@ def make_plan(request: ProcessRequest) -> ProcessPlan:
         data_dir=request.data_dir,
         save_video=request.save_video,
         max_frames=request.max_frames,
+        staff=staff,
     )

@@ -201,6 +201,12 @@ class MovementRow(BaseModel):
     video_fingerprint: str
     model: str | None
     processed_at: dt.datetime
+    # null in files written before these columns existed (docs/staff-groups.md)
+    is_staff: bool | None = None
+    staff_reason: str | None = None
+    group_id: str | None = None
+    line_in: int | None = None
+    line_out: int | None = None
 
 
 class MovementPage(BaseModel):

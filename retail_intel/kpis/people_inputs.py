@@ -1,0 +1,57 @@
+"""Preparing the staff, group and door-count columns of the KPI input (engine-neutral).
+
+Movement files written before these columns existed lack them; here the gaps
+are filled with their documented meaning (not staff, alone, no door line,
+exit observed) so old data keeps its old KPIs. Staff are then split off:
+without ``include_staff`` their rows leave the customer movements, and every
+entered staff member becomes an ``observed_staff`` interval
+``[enter_time, exit_time)``, which the engines turn into the time-weighted
+``observed_staff`` KPI exactly like scheduled shifts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from retail_intel.kpis.schema import INTERVAL_SCHEMA, PEOPLE_INPUT_COLUMNS
+from retail_intel.movements.schema import MOVEMENT_SCHEMA
+
+_FILL: dict[str, object] = {"is_staff": False, "exit_observed": True}
+
+
+def with_people_columns(movements: pa.Table) -> pa.Table:
+    """``movements`` with every PEOPLE_INPUT_COLUMNS column present, nulls filled where a null has a default."""
+    for name in PEOPLE_INPUT_COLUMNS:
+        field = MOVEMENT_SCHEMA.field(name)
+        if name not in movements.column_names:
+            fill = _FILL.get(name)
+            column = pa.nulls(movements.num_rows, field.type) if fill is None else pa.repeat(fill, movements.num_rows)
+            movements = movements.append_column(name, column)
+        elif name in _FILL and movements[name].null_count:
+            index = movements.schema.get_field_index(name)
+            movements = movements.set_column(index, name, pc.fill_null(movements[name], _FILL[name]))
+    return movements
+
+
+def split_staff(movements: pa.Table, branches: Collection[str], *, include_staff: bool) -> tuple[pa.Table, pa.Table]:
+    """(customer movements, observed-staff intervals of ``branches``); staff stay in the first with ``include_staff``."""
+    staff = movements["is_staff"]
+    entered = pc.equal(movements["action_type"].cast(pa.string()), "entered")
+    on_floor = movements.filter(
+        pc.and_(pc.and_(staff, entered), pc.greater(movements["exit_time"], movements["enter_time"]))
+    )
+    branch = on_floor["branch_id"].cast(pa.string())
+    on_floor = on_floor.filter(pc.is_in(branch, value_set=pa.array(sorted(branches), pa.string())))
+    intervals = pa.table(
+        {
+            "branch_id": on_floor["branch_id"].cast(pa.string()),
+            "kind": pa.repeat("observed_staff", on_floor.num_rows),
+            "start": on_floor["enter_time"],
+            "end": on_floor["exit_time"],
+        }
+    ).cast(INTERVAL_SCHEMA)
+    customers = movements if include_staff else movements.filter(pc.invert(staff))
+    return customers, intervals
