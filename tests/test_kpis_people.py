@@ -23,6 +23,7 @@ from retail_intel.kpis.compute import ENGINES, compute_kpis_for, run_engine
 from retail_intel.kpis.inputs import BranchInfo, Interval, KpiParams, prepare_inputs
 from retail_intel.movements.schema import MOVEMENT_NULL_MEANS, MOVEMENT_SCHEMA
 from retail_intel.movements.store import read_movements
+from retail_intel.sqlviews import open_database, run_query
 from tests.kpi_helpers import assert_tables_match, close, interval_source, reference_kpis
 from tests.kpi_people_helpers import PEOPLE_COLUMNS, Person, close_enough, people_table, reference_people_kpis
 
@@ -165,6 +166,12 @@ def test_old_movement_files_read_everywhere(tmp_path: Path) -> None:
     pq.write_table(old, folder / "cam1-old.parquet")
     stored = read_movements(tmp_path)
     assert stored.num_rows == 1 and stored["is_staff"].to_pylist() == [None] and stored["group_id"].null_count == 1
+    con = open_database(Path(__file__).parents[1] / "config", tmp_path)
+    try:
+        view = run_query(con, "SELECT is_staff, group_id, line_in FROM customer_branch_movement").to_pylist()
+    finally:
+        con.close()
+    assert view == [{"is_staff": None, "group_id": None, "line_in": None}]
     for engine in ENGINES:
         (kpi,) = compute_kpis_for([SHOP], tmp_path, window_minutes=60, engine=engine, write=False).table.to_pylist()
         # null is_staff reads as a customer, null group as a party of one, null lines as one in / one out

@@ -37,3 +37,6 @@ def register(app: typer.Typer) -> None:
     from retail_intel.cli import report
 
     report.register(app)
+    from retail_intel.cli import quality
+
+    quality.register(app)
