@@ -124,7 +124,7 @@ def door_quality(
             imbalance_ratio=pl.when(pl.col("ins") > 0).then(pl.col("imbalance").abs() / pl.col("ins")),
             flagged=pl.col("imbalance").abs().cast(pl.Float64) > threshold * pl.col("ins").cast(pl.Float64),
         )
-        .filter((pl.lit(start is None) | (pl.col("date") >= start)) & (pl.lit(end is None) | (pl.col("date") <= end)))
+        .filter(pl.col("date") >= (start or dt.date.min), pl.col("date") <= (end or dt.date.max))
         .sort("branch_id", "date", "camera_id", nulls_last=True)
         .select(QUALITY_SCHEMA.names)
         .collect()
