@@ -86,3 +86,14 @@ def test_cli_json_and_bad_threshold(
     assert [r["imbalance"] for r in json.loads(result.stdout)] == [2, 1]
     bad = run_cli([*args, "--threshold", "2"], capsys, monkeypatch)
     assert bad.exit_code == 2 and "--threshold" in bad.stderr
+
+
+def test_serve_route(data_dir: Path) -> None:
+    from retail_intel.serve import create_app
+    from tests.test_serve_support import Api
+
+    api = Api(create_app(CONFIG, data_dir))
+    rows = api.ok("/quality/branch/b1", params={"from": "2026-02-08", "to": "2026-02-08", "threshold": 0.3})
+    assert [(r["camera_id"], r["imbalance"], r["flagged"]) for r in rows] == [("door", 2, True), ("floor", 1, False)]
+    assert api.get("/quality/branch/nope").status_code == 404
+    assert api.get("/quality/branch/b1", params={"threshold": 3}).status_code == 422

@@ -319,6 +319,7 @@ ROUTES = [
     "/customers/x",
     "/report/b1",
     "/data-version",
+    "/quality/branch/b1",
 ]
 
 

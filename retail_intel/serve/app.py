@@ -12,6 +12,7 @@ from retail_intel import __version__
 from retail_intel.serve.dashboard import router as dashboard_router
 from retail_intel.serve.errors import install_error_handlers
 from retail_intel.serve.fastpath import KpiFastPath
+from retail_intel.serve.quality_routes import quality_router
 from retail_intel.serve.routes import router
 from retail_intel.serve.state import ServeState
 
@@ -54,4 +55,5 @@ def create_app(config_dir: Path, data_dir: Path) -> FastAPI:
     app.add_middleware(KpiFastPath, kpis=state.kpis, configs=state.configs)
 
     app.include_router(dashboard_router)
+    app.include_router(quality_router)
     return app
