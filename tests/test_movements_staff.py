@@ -80,3 +80,27 @@ def test_flag_people_keeps_staff_out_of_groups_and_skips_uncounted_people() -> N
     assert flags[2].staff_reason == "door crossed 4 times"
     # 1 and 2 walk 50 px apart (reach 80 px); 3 is beside 2 but is staff; 4 is not counted.
     assert [f.group_of for f in flags] == [0, 0, None, None]
+
+
+def test_branch_staff_settings_become_rules_per_camera() -> None:
+    import pydantic
+    import pytest
+
+    from retail_intel.config.staff import StaffSettings
+
+    settings = StaffSettings.model_validate(
+        {
+            "min_presence_minutes": 30,
+            "door_crossings": None,
+            "zones": {"cam1": [[[0, 0], [100, 0], [100, 100]]]},
+            "uniform": {"low": [170, 80, 40], "high": [10, 255, 255]},
+        }
+    )
+    rules = settings.rules("cam1")
+    assert rules.min_presence_s == 1800.0 and rules.min_door_crossings is None and rules.zone_min_s == 60.0
+    assert len(rules.staff_zones) == 1 and rules.uniform is not None and rules.uniform.min_share == 0.35
+    assert settings.rules("cam2").staff_zones == ()
+    with pytest.raises(pydantic.ValidationError, match="door_crossings"):
+        StaffSettings.model_validate({"door_crossings": 1})
+    with pytest.raises(pydantic.ValidationError, match=r"H 0-179"):
+        StaffSettings.model_validate({"uniform": {"low": [200, 0, 0], "high": [10, 255, 255]}})
