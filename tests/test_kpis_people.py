@@ -177,6 +177,14 @@ def test_old_movement_files_read_everywhere(tmp_path: Path) -> None:
         # null is_staff reads as a customer, null group as a party of one, null lines as one in / one out
         check(kpi, visitors=1, buying_units=1, mean_group_size=1.0, observed_staff=0.0, occupancy_imbalance=0)
         check(kpi, data_quality="ok", reconciled_occupancy=0.0)
+    # A new file beside it, with door-line counts: both read together.
+    door = row | {"customer_id": "c2", "enter_time": at(9, 50), "exit_time": at(9, 55), "dwell_seconds": 300.0}
+    door |= {"first_seen": at(9, 50), "last_seen": at(9, 55), "is_staff": False, "line_in": 2, "line_out": 1}
+    door |= {"staff_reason": None, "group_id": None}
+    pq.write_table(pa.Table.from_pylist([door], schema=MOVEMENT_SCHEMA), folder / "cam1-new.parquet")
+    for engine in ENGINES:
+        (kpi,) = compute_kpis_for([SHOP], tmp_path, window_minutes=60, engine=engine, write=False).table.to_pylist()
+        check(kpi, visitors=2, occupancy_imbalance=1, data_quality="imbalanced")  # ins 1 + 2, outs 1 + 1
 
 
 # --- Hypothesis: engines agree with each other and the reference ---

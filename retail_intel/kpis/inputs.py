@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from retail_intel.errors import DataError, InputError
-from retail_intel.kpis.people_inputs import split_staff, with_people_columns
+from retail_intel.kpis.people_inputs import observed_staff_intervals, with_people_columns
 from retail_intel.kpis.schema import (
     BRANCH_SCHEMA,
     INTERVAL_KINDS,
@@ -93,7 +93,8 @@ class KpiParams:
 class KpiInputs:
     """Everything an engine needs; see :mod:`retail_intel.kpis.schema` for the schemas."""
 
-    movements: pa.Table  # MOVEMENT_INPUT_COLUMNS + PEOPLE_INPUT_COLUMNS of MOVEMENT_SCHEMA, staff split off
+    # MOVEMENT_INPUT_COLUMNS + PEOPLE_INPUT_COLUMNS; staff rows included (engines drop them unless include_staff)
+    movements: pa.Table
     windows: pa.Table  # WINDOW_SCHEMA
     branches: pa.Table  # BRANCH_SCHEMA
     intervals: pa.Table  # INTERVAL_SCHEMA
@@ -240,7 +241,7 @@ def prepare_inputs(
         if pa.types.is_dictionary(branch_col.type):
             branch_col = branch_col.cast(pa.string())
         movements = movements.filter(pc.is_in(branch_col, value_set=pa.array(sorted(series), pa.string())))
-    movements, observed_staff = split_staff(movements, series, include_staff=params.include_staff)
+    observed_staff = observed_staff_intervals(movements, series)
     return PreparedInputs(
         inputs=KpiInputs(
             movements=movements,

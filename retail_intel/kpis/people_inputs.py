@@ -2,9 +2,8 @@
 
 Movement files written before these columns existed lack them; here the gaps
 are filled with their documented meaning (not staff, alone, no door line,
-exit observed) so old data keeps its old KPIs. Staff are then split off:
-without ``include_staff`` their rows leave the customer movements, and every
-entered staff member becomes an ``observed_staff`` interval
+exit observed) so old data keeps its old KPIs. Every entered staff member
+also becomes an ``observed_staff`` interval
 ``[enter_time, exit_time)``, which the engines turn into the time-weighted
 ``observed_staff`` KPI exactly like scheduled shifts.
 """
@@ -36,8 +35,13 @@ def with_people_columns(movements: pa.Table) -> pa.Table:
     return movements
 
 
-def split_staff(movements: pa.Table, branches: Collection[str], *, include_staff: bool) -> tuple[pa.Table, pa.Table]:
-    """(customer movements, observed-staff intervals of ``branches``); staff stay in the first with ``include_staff``."""
+def observed_staff_intervals(movements: pa.Table, branches: Collection[str]) -> pa.Table:
+    """One ``observed_staff`` interval per entered staff member of ``branches`` (INTERVAL_SCHEMA).
+
+    The staff rows stay in the movements (copying ten million rows to drop
+    a few would double the memory); each engine leaves them out of the
+    customer KPIs itself unless ``KpiParams.include_staff``.
+    """
     staff = movements["is_staff"]
     entered = pc.equal(movements["action_type"].cast(pa.string()), "entered")
     on_floor = movements.filter(
@@ -53,5 +57,4 @@ def split_staff(movements: pa.Table, branches: Collection[str], *, include_staff
             "end": on_floor["exit_time"],
         }
     ).cast(INTERVAL_SCHEMA)
-    customers = movements if include_staff else movements.filter(pc.invert(staff))
-    return customers, intervals
+    return intervals

@@ -70,23 +70,28 @@ def _cell(time: pl.Expr) -> pl.Expr:
     return pl.col("cell0") + (time - pl.col("s0")) // pl.col("grid")
 
 
-def _movements(inputs: KpiInputs, bounds: pl.DataFrame) -> pl.LazyFrame:
+def _customers(inputs: KpiInputs, params: KpiParams) -> pl.LazyFrame:
+    """The movements the customer KPIs count: staff left out unless ``include_staff`` (lazily: no copy)."""
+    movements = pl.from_arrow(inputs.movements, rechunk=False)
+    assert isinstance(movements, pl.DataFrame)
+    lazy = movements.lazy()
+    return lazy if params.include_staff else lazy.filter(~pl.col("is_staff"))
+
+
+def _movements(customers: pl.LazyFrame, bounds: pl.DataFrame) -> pl.LazyFrame:
     """Movements with their branch's series bounds and cell numbering attached.
 
     The branch id becomes an index into ``bounds`` (an Enum's physical code),
     which is far cheaper than a string join over millions of rows; branches
     without windows get a null index and drop out.
     """
-    movements = pl.from_arrow(inputs.movements, rechunk=False)
-    assert isinstance(movements, pl.DataFrame)
     branch = pl.col("branch_id").cast(pl.Enum(bounds["branch_id"].to_list()), strict=False).to_physical()
 
     def of_branch(name: str) -> pl.Expr:
         return pl.lit(bounds[name]).gather(pl.col("b"))
 
     return (
-        movements.lazy()
-        .with_columns(b=branch)
+        customers.with_columns(b=branch)
         .filter(pl.col("b").is_not_null())
         .select(
             s0=of_branch("s0"),
@@ -214,18 +219,15 @@ def _intervals(inputs: KpiInputs, bounds: pl.DataFrame, lookup: pl.Series, windo
 # --- Staff, groups and occupancy: the same definitions as the DuckDB engine's blocks ---
 
 
-def _movement_people(inputs: KpiInputs, bounds: pl.DataFrame) -> pl.LazyFrame:
+def _movement_people(customers: pl.LazyFrame, bounds: pl.DataFrame) -> pl.LazyFrame:
     """The people columns of the movements, with their branch's cell numbering (as in :func:`_movements`)."""
-    movements = pl.from_arrow(inputs.movements, rechunk=False)
-    assert isinstance(movements, pl.DataFrame)
     branch = pl.col("branch_id").cast(pl.Enum(bounds["branch_id"].to_list()), strict=False).to_physical()
 
     def of_branch(name: str) -> pl.Expr:
         return pl.lit(bounds[name]).gather(pl.col("b"))
 
     return (
-        movements.lazy()
-        .with_columns(b=branch)
+        customers.with_columns(b=branch)
         .filter(pl.col("b").is_not_null() & pl.col("action_type").is_in(["entered", "passed"]))
         .select(
             "b",
@@ -238,8 +240,8 @@ def _movement_people(inputs: KpiInputs, bounds: pl.DataFrame) -> pl.LazyFrame:
             tin=_us("enter_time"),
             tout=_us("exit_time"),
             tfs=_us("first_seen"),
-            ins=pl.col("line_in").fill_null(1),
-            outs=pl.col("line_out").fill_null(pl.col("exit_observed").cast(pl.Int64)),
+            ins=pl.col("line_in").cast(pl.Int64).fill_null(1),
+            outs=pl.col("line_out").cast(pl.Int64).fill_null(pl.col("exit_observed").cast(pl.Int64)),
         )
     )
 
@@ -351,9 +353,10 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
     windows = _windows(inputs)
     bounds = _branch_bounds(windows, inputs)
     lookup = _cell_window(windows, bounds)
-    movements = _movements(inputs, bounds)
+    customers = _customers(inputs, params)
+    movements = _movements(customers, bounds)
     momentum = params.momentum_windows
-    people = _movement_people(inputs, bounds)
+    people = _movement_people(customers, bounds)
     flows = _flows(people, lookup)
 
     def rolling(expr: pl.Expr) -> pl.Expr:

@@ -353,7 +353,10 @@ def compute(inputs: KpiInputs, params: KpiParams, *, threads: int | None = None)
         con.execute(f"SET threads = {int(threads or _usable_cores())}")
         # Row order of intermediate tables never matters (the result is sorted).
         con.execute("SET preserve_insertion_order = false")
-        con.register("movements", inputs.movements)
+        con.register("all_movements", inputs.movements)
+        # Customers only, unless staff are to be counted too (docs/staff-groups.md).
+        staff_filter = "" if params.include_staff else " WHERE NOT is_staff"
+        con.execute(f"CREATE VIEW movements AS SELECT * FROM all_movements{staff_filter}")
         con.register("windows", inputs.windows)
         con.register("branches", inputs.branches)
         con.register("intervals", inputs.intervals)
