@@ -219,48 +219,78 @@ def _intervals(inputs: KpiInputs, bounds: pl.DataFrame, lookup: pl.Series, windo
 # --- Staff, groups and occupancy: the same definitions as the DuckDB engine's blocks ---
 
 
-def _movement_people(customers: pl.LazyFrame, bounds: pl.DataFrame) -> pl.LazyFrame:
-    """The people columns of the movements, with their branch's cell numbering (as in :func:`_movements`)."""
+def _people(
+    frame: pl.DataFrame, bounds: pl.DataFrame, params: KpiParams, keep: pl.Expr, **columns: pl.Expr
+) -> pl.LazyFrame:
+    """Rows of ``frame`` matching ``keep`` (staff out unless include_staff) with their branch's bounds.
+
+    Each use filters the in-memory frame itself, first: a lazy frame shared
+    by several queries would be cached whole (ten million rows) by Polars'
+    common-subplan elimination.
+    """
+    if not params.include_staff:
+        keep = keep & ~pl.col("is_staff")
     branch = pl.col("branch_id").cast(pl.Enum(bounds["branch_id"].to_list()), strict=False).to_physical()
 
     def of_branch(name: str) -> pl.Expr:
         return pl.lit(bounds[name]).gather(pl.col("b"))
 
     return (
-        customers.with_columns(b=branch)
-        .filter(pl.col("b").is_not_null() & pl.col("action_type").is_in(["entered", "passed"]))
+        frame.lazy()
+        .filter(keep)
+        .with_columns(b=branch)
+        .filter(pl.col("b").is_not_null())
         .select(
-            "b",
-            "group_id",
-            s0=of_branch("s0"),
-            s1=of_branch("s1"),
-            grid=of_branch("grid"),
-            cell0=of_branch("cell0"),
-            entered=pl.col("action_type") == "entered",
-            tin=_us("enter_time"),
-            tout=_us("exit_time"),
-            tfs=_us("first_seen"),
-            ins=pl.col("line_in").cast(pl.Int64).fill_null(1),
-            outs=pl.col("line_out").cast(pl.Int64).fill_null(pl.col("exit_observed").cast(pl.Int64)),
+            "b", s0=of_branch("s0"), s1=of_branch("s1"), grid=of_branch("grid"), cell0=of_branch("cell0"), **columns
         )
     )
 
 
-def _groups(people: pl.LazyFrame, lookup: pl.Series) -> pl.LazyFrame:
+def _in_windows(
+    frame: pl.DataFrame,
+    bounds: pl.DataFrame,
+    params: KpiParams,
+    lookup: pl.Series,
+    keep: pl.Expr,
+    time: pl.Expr,
+    **columns: pl.Expr,
+) -> pl.LazyFrame:
+    """``gw`` (the window holding ``time``) and ``columns`` of the rows matching ``keep`` inside the series.
+
+    Only the window id and the asked-for columns leave this query, so little
+    is held per row.
+    """
+    return (
+        _people(frame, bounds, params, keep, t=time, **columns)
+        .filter((pl.col("t") >= pl.col("s0")) & (pl.col("t") < pl.col("s1")))
+        .select(*columns, gw=pl.lit(lookup).gather(_cell(pl.col("t"))))
+    )
+
+
+def _groups(frame: pl.DataFrame, bounds: pl.DataFrame, params: KpiParams, lookup: pl.Series) -> pl.LazyFrame:
     """Buying units: a person without a group_id is a party of one; a group is one party at its earliest member."""
     bound = ("s0", "s1", "grid", "cell0")
-    timed = people.with_columns(t=pl.when(pl.col("entered")).then(pl.col("tin")).otherwise(pl.col("tfs")))
-    alone = timed.filter(pl.col("group_id").is_null()).select(*bound, "t", "entered", n=pl.lit(1, pl.Int64))
+    counted = pl.col("action_type").is_in(["entered", "passed"])
+    entered = pl.col("action_type") == "entered"
+    t = pl.when(entered).then(_us("enter_time")).otherwise(_us("first_seen"))
+    alone = _in_windows(frame, bounds, params, lookup, counted & pl.col("group_id").is_null(), t, entered=entered)
     grouped = (
-        timed.filter(pl.col("group_id").is_not_null())
-        .group_by("b", "group_id")
+        _people(
+            frame,
+            bounds,
+            params,
+            counted & pl.col("group_id").is_not_null(),
+            group=pl.col("group_id"),
+            t=t,
+            entered=entered,
+        )
+        .group_by("b", "group")
         .agg(*(pl.col(c).first() for c in bound), t=pl.col("t").min(), entered=pl.col("entered").any(), n=pl.len())
-        .select(*bound, "t", "entered", pl.col("n").cast(pl.Int64))
+        .filter((pl.col("t") >= pl.col("s0")) & (pl.col("t") < pl.col("s1")))
+        .select("entered", pl.col("n").cast(pl.Int64), gw=pl.lit(lookup).gather(_cell(pl.col("t"))))
     )
     return (
-        pl.concat([alone, grouped])
-        .filter((pl.col("t") >= pl.col("s0")) & (pl.col("t") < pl.col("s1")))
-        .select("entered", "n", gw=pl.lit(lookup).gather(_cell(pl.col("t"))))
+        pl.concat([alone.with_columns(n=pl.lit(1, pl.Int64)).select("entered", "n", "gw"), grouped])
         .group_by("gw")
         .agg(
             buying_units=pl.col("entered").sum().cast(pl.Int64),
@@ -270,20 +300,30 @@ def _groups(people: pl.LazyFrame, lookup: pl.Series) -> pl.LazyFrame:
     )
 
 
-def _flows(people: pl.LazyFrame, lookup: pl.Series) -> pl.LazyFrame:
+def _flows(frame: pl.DataFrame, bounds: pl.DataFrame, params: KpiParams, lookup: pl.Series) -> pl.LazyFrame:
     """Door counts per window: ins at enter_time, outs at exit_time of every entered person."""
-    entered = people.filter(pl.col("entered"))
-    inside = (pl.col("t") >= pl.col("s0")) & (pl.col("t") < pl.col("s1"))
-    bound = ("s0", "s1", "grid", "cell0")
-    ins = entered.select(*bound, t="tin", fin="ins", fout=pl.lit(0, pl.Int64))
-    outs = entered.select(*bound, t="tout", fin=pl.lit(0, pl.Int64), fout="outs")
-    return (
-        pl.concat([ins, outs])
-        .filter(inside)
-        .select("fin", "fout", gw=pl.lit(lookup).gather(_cell(pl.col("t"))))
+    entered = pl.col("action_type") == "entered"
+    ins = (
+        _in_windows(
+            frame, bounds, params, lookup, entered, _us("enter_time"), fin=pl.col("line_in").cast(pl.Int64).fill_null(1)
+        )
         .group_by("gw")
-        .agg(rin=pl.col("fin").sum().cast(pl.Int64), rout=pl.col("fout").sum().cast(pl.Int64))
+        .agg(rin=pl.col("fin").sum().cast(pl.Int64))
     )
+    outs = (
+        _in_windows(
+            frame,
+            bounds,
+            params,
+            lookup,
+            entered,
+            _us("exit_time"),
+            fout=pl.col("line_out").cast(pl.Int64).fill_null(pl.col("exit_observed").cast(pl.Int64)),
+        )
+        .group_by("gw")
+        .agg(rout=pl.col("fout").sum().cast(pl.Int64))
+    )
+    return ins.join(outs, on="gw", how="full", coalesce=True).with_columns(pl.col("rin", "rout").fill_null(0))
 
 
 def _reconcile(windows: pl.DataFrame, inputs: KpiInputs, per_window: pl.LazyFrame, threshold: float) -> pl.LazyFrame:
@@ -353,11 +393,10 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
     windows = _windows(inputs)
     bounds = _branch_bounds(windows, inputs)
     lookup = _cell_window(windows, bounds)
-    customers = _customers(inputs, params)
-    movements = _movements(customers, bounds)
+    movements = _movements(_customers(inputs, params), bounds)
     momentum = params.momentum_windows
-    people = _movement_people(customers, bounds)
-    flows = _flows(people, lookup)
+    frame = pl.from_arrow(inputs.movements, rechunk=False)
+    assert isinstance(frame, pl.DataFrame)
 
     def rolling(expr: pl.Expr) -> pl.Expr:
         return expr.rolling_sum(momentum, min_samples=1).over("branch_id")
@@ -368,8 +407,8 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
         .join(_counts(movements, lookup), on="gw", how="left")
         .join(_occupancy(movements, lookup, windows), on="gw", how="left")
         .join(_intervals(inputs, bounds, lookup, windows), on="gw", how="left")
-        .join(_groups(people, lookup), on="gw", how="left")
-        .join(flows, on="gw", how="left")
+        .join(_groups(frame, bounds, params, lookup), on="gw", how="left")
+        .join(_flows(frame, bounds, params, lookup), on="gw", how="left")
         .with_columns(
             pl.col("visitors", "passed", "net", "net_at_start", "tail_us", "staff_us").fill_null(0),
             pl.col("observed_us", "open_us", "rin", "rout", "buying_units").fill_null(0),

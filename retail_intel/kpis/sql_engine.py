@@ -251,18 +251,21 @@ _STATEMENTS = (_WINDOWS, _BRANCH_BOUNDS, _CELLS, _COUNTS, _OCCUPANCY_EVENTS, _OC
 # member entered.
 _GROUPS = """
 CREATE TEMP TABLE grp AS
-WITH pts AS (
-    SELECT m.branch_id, m.group_id,
+WITH parties AS (
+    -- Each branch of the union scans the movements itself: a CTE used twice
+    -- would be materialized, ten million rows held in memory.
+    SELECT m.branch_id,
            CASE WHEN m.action_type = 'entered' THEN epoch_us(m.enter_time) ELSE epoch_us(m.first_seen) END AS t,
-           m.action_type = 'entered' AS is_visitor
+           m.action_type = 'entered' AS is_visitor, 1 AS people
     FROM movements m
-    WHERE m.action_type IN ('entered', 'passed')
-),
-parties AS (
-    SELECT branch_id, t, is_visitor, 1 AS people FROM pts WHERE group_id IS NULL
+    WHERE m.action_type IN ('entered', 'passed') AND m.group_id IS NULL
     UNION ALL
-    SELECT branch_id, min(t), bool_or(is_visitor), count(*) FROM pts WHERE group_id IS NOT NULL
-    GROUP BY branch_id, group_id
+    SELECT m.branch_id,
+           min(CASE WHEN m.action_type = 'entered' THEN epoch_us(m.enter_time) ELSE epoch_us(m.first_seen) END),
+           bool_or(m.action_type = 'entered'), count(*)
+    FROM movements m
+    WHERE m.action_type IN ('entered', 'passed') AND m.group_id IS NOT NULL
+    GROUP BY m.branch_id, m.group_id
 )
 SELECT c.gw,
        count(*) FILTER (WHERE is_visitor) AS buying_units,
@@ -279,19 +282,19 @@ GROUP BY c.gw
 # visitor is one in, and one out when their exit was seen.
 _FLOWS = """
 CREATE TEMP TABLE flows AS
-WITH ent AS (
-    SELECT b.cell0, b.s0, b.s1, b.grid, epoch_us(m.enter_time) AS tin, epoch_us(m.exit_time) AS tout,
-           coalesce(m.line_in, 1) AS ins,
-           coalesce(m.line_out, CASE WHEN m.exit_observed THEN 1 ELSE 0 END) AS outs
-    FROM movements m JOIN b ON m.branch_id = b.branch_id
-    WHERE m.action_type = 'entered'
-),
-f AS (
-    SELECT cell0 + (tin - s0) // grid AS cell, ins AS fin, 0 AS fout FROM ent WHERE tin >= s0 AND tin < s1
+WITH f AS (
+    SELECT m.branch_id, epoch_us(m.enter_time) AS t, coalesce(m.line_in, 1) AS fin, 0 AS fout
+    FROM movements m WHERE m.action_type = 'entered'
     UNION ALL
-    SELECT cell0 + (tout - s0) // grid AS cell, 0 AS fin, outs AS fout FROM ent WHERE tout >= s0 AND tout < s1
+    SELECT m.branch_id, epoch_us(m.exit_time) AS t, 0 AS fin,
+           coalesce(m.line_out, CASE WHEN m.exit_observed THEN 1 ELSE 0 END) AS fout
+    FROM movements m WHERE m.action_type = 'entered'
 )
-SELECT c.gw, sum(fin)::BIGINT AS rin, sum(fout)::BIGINT AS rout FROM f JOIN cells c USING (cell) GROUP BY c.gw
+SELECT c.gw, sum(f.fin)::BIGINT AS rin, sum(f.fout)::BIGINT AS rout
+FROM f JOIN b ON f.branch_id = b.branch_id
+JOIN cells c ON c.cell = b.cell0 + (f.t - b.s0) // b.grid
+WHERE f.t >= b.s0 AND f.t < b.s1
+GROUP BY c.gw
 """
 
 # Reconciled occupancy per branch and local day: only windows that overlap
