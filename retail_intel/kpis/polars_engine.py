@@ -70,15 +70,7 @@ def _cell(time: pl.Expr) -> pl.Expr:
     return pl.col("cell0") + (time - pl.col("s0")) // pl.col("grid")
 
 
-def _customers(inputs: KpiInputs, params: KpiParams) -> pl.LazyFrame:
-    """The movements the customer KPIs count: staff left out unless ``include_staff`` (lazily: no copy)."""
-    movements = pl.from_arrow(inputs.movements, rechunk=False)
-    assert isinstance(movements, pl.DataFrame)
-    lazy = movements.lazy()
-    return lazy if params.include_staff else lazy.filter(~pl.col("is_staff"))
-
-
-def _movements(customers: pl.LazyFrame, bounds: pl.DataFrame) -> pl.LazyFrame:
+def _movements(customers: pl.DataFrame, bounds: pl.DataFrame, params: KpiParams) -> pl.LazyFrame:
     """Movements with their branch's series bounds and cell numbering attached.
 
     The branch id becomes an index into ``bounds`` (an Enum's physical code),
@@ -90,9 +82,12 @@ def _movements(customers: pl.LazyFrame, bounds: pl.DataFrame) -> pl.LazyFrame:
     def of_branch(name: str) -> pl.Expr:
         return pl.lit(bounds[name]).gather(pl.col("b"))
 
+    # Staff leave in the same filter as rows of other branches (docs/staff-groups.md).
+    keep = pl.col("b").is_not_null() if params.include_staff else pl.col("b").is_not_null() & ~pl.col("is_staff")
     return (
-        customers.with_columns(b=branch)
-        .filter(pl.col("b").is_not_null())
+        customers.lazy()
+        .with_columns(b=branch)
+        .filter(keep)
         .select(
             s0=of_branch("s0"),
             s1=of_branch("s1"),
@@ -224,9 +219,10 @@ def _people(
 ) -> pl.LazyFrame:
     """Rows of ``frame`` matching ``keep`` (staff out unless include_staff) with their branch's bounds.
 
-    Each use filters the in-memory frame itself, first: a lazy frame shared
-    by several queries would be cached whole (ten million rows) by Polars'
-    common-subplan elimination.
+    Each use filters the in-memory frame itself, in one filter: a lazy frame
+    shared by several queries would be cached whole (ten million rows) by
+    Polars' common-subplan elimination, and each extra filter step copies
+    the rows it keeps.
     """
     if not params.include_staff:
         keep = keep & ~pl.col("is_staff")
@@ -237,9 +233,8 @@ def _people(
 
     return (
         frame.lazy()
-        .filter(keep)
         .with_columns(b=branch)
-        .filter(pl.col("b").is_not_null())
+        .filter(pl.col("b").is_not_null() & keep)
         .select(
             "b", s0=of_branch("s0"), s1=of_branch("s1"), grid=of_branch("grid"), cell0=of_branch("cell0"), **columns
         )
@@ -393,10 +388,10 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
     windows = _windows(inputs)
     bounds = _branch_bounds(windows, inputs)
     lookup = _cell_window(windows, bounds)
-    movements = _movements(_customers(inputs, params), bounds)
-    momentum = params.momentum_windows
     frame = pl.from_arrow(inputs.movements, rechunk=False)
     assert isinstance(frame, pl.DataFrame)
+    movements = _movements(frame, bounds, params)
+    momentum = params.momentum_windows
 
     def rolling(expr: pl.Expr) -> pl.Expr:
         return expr.rolling_sum(momentum, min_samples=1).over("branch_id")
