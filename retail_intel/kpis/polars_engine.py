@@ -263,36 +263,34 @@ def _in_windows(
 
 
 def _groups(frame: pl.DataFrame, bounds: pl.DataFrame, params: KpiParams, lookup: pl.Series) -> pl.LazyFrame:
-    """Buying units: a person without a group_id is a party of one; a group is one party at its earliest member."""
+    """Per window, from the members of groups only (see the SQL engine): members at their own time, groups placed.
+
+    A person without a group_id is a party of one; a group is one party at
+    its earliest member. Buying units = visitors - member visitors + entered groups.
+    """
     bound = ("s0", "s1", "grid", "cell0")
-    counted = pl.col("action_type").is_in(["entered", "passed"])
+    members = pl.col("group_id").is_not_null() & pl.col("action_type").is_in(["entered", "passed"])
     entered = pl.col("action_type") == "entered"
     t = pl.when(entered).then(_us("enter_time")).otherwise(_us("first_seen"))
-    alone = _in_windows(frame, bounds, params, lookup, counted & pl.col("group_id").is_null(), t, entered=entered)
-    grouped = (
-        _people(
-            frame,
-            bounds,
-            params,
-            counted & pl.col("group_id").is_not_null(),
-            group=pl.col("group_id"),
-            t=t,
-            entered=entered,
-        )
+    own = (
+        _in_windows(frame, bounds, params, lookup, members, t, entered=entered)
+        .group_by("gw")
+        .agg(member_visitors=pl.col("entered").sum().cast(pl.Int64), member_people=pl.len().cast(pl.Int64))
+    )
+    placed = (
+        _people(frame, bounds, params, members, group=pl.col("group_id"), t=t, entered=entered)
         .group_by("b", "group")
         .agg(*(pl.col(c).first() for c in bound), t=pl.col("t").min(), entered=pl.col("entered").any(), n=pl.len())
         .filter((pl.col("t") >= pl.col("s0")) & (pl.col("t") < pl.col("s1")))
         .select("entered", pl.col("n").cast(pl.Int64), gw=pl.lit(lookup).gather(_cell(pl.col("t"))))
-    )
-    return (
-        pl.concat([alone.with_columns(n=pl.lit(1, pl.Int64)).select("entered", "n", "gw"), grouped])
         .group_by("gw")
         .agg(
-            buying_units=pl.col("entered").sum().cast(pl.Int64),
-            parties=pl.len().cast(pl.Int64),
-            party_people=pl.when(pl.col("entered")).then(pl.col("n")).sum(),
+            entered_groups=pl.col("entered").sum().cast(pl.Int64),
+            groups=pl.len().cast(pl.Int64),
+            entered_group_people=pl.when(pl.col("entered")).then(pl.col("n")).otherwise(0).sum().cast(pl.Int64),
         )
     )
+    return own.join(placed, on="gw", how="full", coalesce=True)
 
 
 def _flows(frame: pl.DataFrame, bounds: pl.DataFrame, params: KpiParams, lookup: pl.Series) -> pl.LazyFrame:
@@ -406,7 +404,8 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
         .join(_flows(frame, bounds, params, lookup), on="gw", how="left")
         .with_columns(
             pl.col("visitors", "passed", "net", "net_at_start", "tail_us", "staff_us").fill_null(0),
-            pl.col("observed_us", "open_us", "rin", "rout", "buying_units").fill_null(0),
+            pl.col("observed_us", "open_us", "rin", "rout").fill_null(0),
+            pl.col("member_visitors", "member_people", "entered_groups", "groups", "entered_group_people").fill_null(0),
             pl.col("promotion_active", "event_active").fill_null(False),
         )
         .sort("branch_id", "seq")
@@ -448,6 +447,11 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
             congestion=_safe_div(pl.col("peak"), pl.col("capacity")),
         )
         .with_columns(adequacy=_safe_div(pl.col("staff"), pl.col("required")))
+        .with_columns(
+            buying_units=pl.col("visitors") - pl.col("member_visitors") + pl.col("entered_groups"),
+            parties=pl.col("visitors") + pl.col("passed") - pl.col("member_people") + pl.col("groups"),
+            party_people=pl.col("visitors") - pl.col("member_visitors") + pl.col("entered_group_people"),
+        )
         .select(
             "branch_id",
             "window_start",

@@ -245,36 +245,45 @@ _STATEMENTS = (_WINDOWS, _BRANCH_BOUNDS, _CELLS, _COUNTS, _OCCUPANCY_EVENTS, _OC
 
 # --- Staff, groups and occupancy (docs/kpis.md#staff-groups-and-occupancy) ---
 
-# Parties: a person without a group_id is a party of one; a group is one
-# party, placed in the window of its earliest member (enter_time of a
-# visitor, first_seen of a passer-by) and counted as entered when any
-# member entered.
+# Parties: a person without a group_id is a party of one; the people sharing
+# a group_id are one party, placed in the window of its earliest member
+# (enter_time of a visitor, first_seen of a passer-by) and counted as entered
+# when any member entered. Only the members of groups are read here (most
+# people are alone): per window, the members counted by visitors / passed
+# at their own time (taken out again) and the groups placed there (put back).
 _GROUPS = """
 CREATE TEMP TABLE grp AS
-WITH parties AS (
-    -- Each branch of the union scans the movements itself: a CTE used twice
-    -- would be materialized, ten million rows held in memory.
-    SELECT m.branch_id,
+WITH members AS (
+    SELECT m.branch_id, m.group_id,
            CASE WHEN m.action_type = 'entered' THEN epoch_us(m.enter_time) ELSE epoch_us(m.first_seen) END AS t,
-           m.action_type = 'entered' AS is_visitor, 1 AS people
+           m.action_type = 'entered' AS is_visitor
     FROM movements m
-    WHERE m.action_type IN ('entered', 'passed') AND m.group_id IS NULL
-    UNION ALL
-    SELECT m.branch_id,
-           min(CASE WHEN m.action_type = 'entered' THEN epoch_us(m.enter_time) ELSE epoch_us(m.first_seen) END),
-           bool_or(m.action_type = 'entered'), count(*)
-    FROM movements m
-    WHERE m.action_type IN ('entered', 'passed') AND m.group_id IS NOT NULL
-    GROUP BY m.branch_id, m.group_id
+    WHERE m.group_id IS NOT NULL AND m.action_type IN ('entered', 'passed')
+),
+own AS (
+    SELECT c.gw, count(*) FILTER (WHERE is_visitor) AS member_visitors, count(*) AS member_people
+    FROM members p JOIN b ON p.branch_id = b.branch_id
+    JOIN cells c ON c.cell = b.cell0 + (p.t - b.s0) // b.grid
+    WHERE p.t >= b.s0 AND p.t < b.s1
+    GROUP BY c.gw
+),
+parties AS (
+    SELECT branch_id, min(t) AS t, bool_or(is_visitor) AS is_visitor, count(*) AS people
+    FROM members GROUP BY branch_id, group_id
+),
+placed AS (
+    SELECT c.gw, count(*) FILTER (WHERE is_visitor) AS entered_groups, count(*) AS groups,
+           coalesce(sum(people) FILTER (WHERE is_visitor), 0) AS entered_group_people
+    FROM parties p JOIN b ON p.branch_id = b.branch_id
+    JOIN cells c ON c.cell = b.cell0 + (p.t - b.s0) // b.grid
+    WHERE p.t >= b.s0 AND p.t < b.s1
+    GROUP BY c.gw
 )
-SELECT c.gw,
-       count(*) FILTER (WHERE is_visitor) AS buying_units,
-       count(*) AS parties,
-       sum(people) FILTER (WHERE is_visitor) AS party_people
-FROM parties p JOIN b ON p.branch_id = b.branch_id
-JOIN cells c ON c.cell = b.cell0 + (p.t - b.s0) // b.grid
-WHERE p.t >= b.s0 AND p.t < b.s1
-GROUP BY c.gw
+SELECT coalesce(own.gw, placed.gw) AS gw,
+       coalesce(member_visitors, 0) AS member_visitors, coalesce(member_people, 0) AS member_people,
+       coalesce(entered_groups, 0) AS entered_groups, coalesce(groups, 0) AS groups,
+       coalesce(entered_group_people, 0) AS entered_group_people
+FROM own FULL JOIN placed ON own.gw = placed.gw
 """
 
 # Door counts per window: ins at enter_time, outs at exit_time of every
@@ -333,11 +342,20 @@ FROM d
 """
 
 _PEOPLE = """
-SELECT r.gw, coalesce(g.buying_units, 0)::BIGINT AS buying_units,
-       g.party_people / nullif(g.buying_units, 0) AS mean_group_size,
-       g.buying_units / nullif(g.parties, 0) AS group_conversion,
-       r.reconciled, r.imbalance, r.quality, coalesce(s.observed_us, 0) AS observed_us
-FROM rec r LEFT JOIN grp g USING (gw) LEFT JOIN ivw s USING (gw)
+WITH units AS (
+    SELECT r.gw, r.reconciled, r.imbalance, r.quality, coalesce(s.observed_us, 0) AS observed_us,
+           coalesce(v.visitors, 0) - coalesce(g.member_visitors, 0) + coalesce(g.entered_groups, 0) AS buying_units,
+           coalesce(v.visitors, 0) + coalesce(v.passed, 0) - coalesce(g.member_people, 0) + coalesce(g.groups, 0)
+               AS parties,
+           coalesce(v.visitors, 0) - coalesce(g.member_visitors, 0) + coalesce(g.entered_group_people, 0)
+               AS party_people
+    FROM rec r LEFT JOIN grp g USING (gw) LEFT JOIN counts v USING (gw) LEFT JOIN ivw s USING (gw)
+)
+SELECT gw, buying_units::BIGINT AS buying_units,
+       party_people / nullif(buying_units, 0) AS mean_group_size,
+       buying_units / nullif(parties, 0) AS group_conversion,
+       reconciled, imbalance, quality, observed_us
+FROM units
 """
 
 
