@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -120,6 +121,13 @@ def data_spans(movements: pa.Table) -> dict[str, tuple[int, int] | None]:
     columns = ["branch_id", "action_type", "enter_time", "exit_time", "first_seen"]
     frame = pl.from_arrow(movements.select(columns), rechunk=False)
     assert isinstance(frame, pl.DataFrame)
+    return _spans_of(frame)
+
+
+def _spans_of(frame: Any) -> dict[str, tuple[int, int] | None]:
+    """:func:`data_spans` of movements already converted to a Polars DataFrame."""
+    import polars as pl
+
     for column in ("enter_time", "exit_time", "first_seen"):
         if frame[column].null_count():
             raise DataError(f"movements: {column} is empty in some rows; every movement needs it")
@@ -212,7 +220,14 @@ def prepare_inputs(
     if start is not None and end is not None and end <= start:
         raise InputError(f"--to must be after --from, got from {start.isoformat()} to {end.isoformat()}")
     movements = with_people_columns(movements).select([*MOVEMENT_INPUT_COLUMNS, *PEOPLE_INPUT_COLUMNS])
-    spans = data_spans(movements)
+    import polars as pl
+
+    # One conversion to Polars serves the data spans and the observed-staff intervals.
+    frame = pl.from_arrow(
+        movements.select(["branch_id", "action_type", "enter_time", "exit_time", "first_seen", "is_staff"]),
+        rechunk=False,
+    )
+    spans = _spans_of(frame)
     known = {b.branch_id: b for b in branches}
     unknown = tuple(sorted(b for b, span in spans.items() if b not in known and span is not None))
     reach_back = history_us(
@@ -241,7 +256,7 @@ def prepare_inputs(
         if pa.types.is_dictionary(branch_col.type):
             branch_col = branch_col.cast(pa.string())
         movements = movements.filter(pc.is_in(branch_col, value_set=pa.array(sorted(series), pa.string())))
-    observed_staff = observed_staff_intervals(movements, series)
+    observed_staff = observed_staff_intervals(frame, series)
     return PreparedInputs(
         inputs=KpiInputs(
             movements=movements,
