@@ -97,3 +97,16 @@ def test_serve_route(data_dir: Path) -> None:
     assert [(r["camera_id"], r["imbalance"], r["flagged"]) for r in rows] == [("door", 2, True), ("floor", 1, False)]
     assert api.get("/quality/branch/nope").status_code == 404
     assert api.get("/quality/branch/b1", params={"threshold": 3}).status_code == 422
+
+
+def test_kpis_cli_leaves_staff_out_unless_asked(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["kpis", "--window", "1d", "--branch", "b1", "--config", str(CONFIG), "--data-dir", str(data_dir)]
+    plain = run_cli([*args, "--format", "json"], capsys, monkeypatch)
+    assert plain.exit_code == 0, plain.stderr
+    both = run_cli([*args, "--format", "json", "--include-staff"], capsys, monkeypatch)
+    (day,), (with_staff,) = json.loads(plain.stdout), json.loads(both.stdout)
+    # 8 entered on the two cameras (4 at the door, one of them the clerk, and 4 on the floor)
+    assert (day["visitors"], with_staff["visitors"]) == (7, 8)
+    assert day["observed_staff"] == with_staff["observed_staff"] > 0
