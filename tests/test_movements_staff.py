@@ -104,3 +104,33 @@ def test_branch_staff_settings_become_rules_per_camera() -> None:
         StaffSettings.model_validate({"door_crossings": 1})
     with pytest.raises(pydantic.ValidationError, match=r"H 0-179"):
         StaffSettings.model_validate({"uniform": {"low": [200, 0, 0], "high": [10, 255, 255]}})
+
+
+def test_movements_table_carries_flags_groups_and_line_counts() -> None:
+    import datetime as dt
+
+    from retail_intel.movements.classify import CountingRules
+    from retail_intel.movements.events import SourceInfo, judge, movements_table
+    from retail_intel.movements.geometry import CountingLine
+
+    def walk(track_id: int, y: float) -> Track:
+        return Track.from_samples(track_id, [(t / 10, 10.0 * t, y) for t in range(101)])  # x 0 -> 1000 in 10 s
+
+    line = CountingLine((500.0, 0.0), (500.0, 600.0), "left", 10.0)
+    rules = CountingRules(parse_rect("100,100,900,500"), min_dwell_s=2.0, line=line)
+    judgement = judge([walk(1, 200), walk(2, 250), walk(3, 450)], rules, min_track_s=1.0)
+    source = SourceInfo(
+        "b1",
+        "cam1",
+        "v.mp4",
+        "f" * 64,
+        None,
+        dt.datetime(2026, 2, 8, tzinfo=dt.UTC),
+        dt.datetime(2026, 2, 8, tzinfo=dt.UTC),
+    )
+    rows = movements_table(judgement, source, rules=rules).sort_by("track_id").to_pylist()
+    assert [r["is_staff"] for r in rows] == [False, False, False]
+    assert rows[0]["group_id"] == rows[1]["group_id"] is not None and rows[2]["group_id"] is None  # 50 px vs 200 px
+    assert [r["line_in"] + r["line_out"] for r in rows] == [1, 1, 1]  # each crossed the line once
+    without_line = movements_table(judgement, source).to_pylist()
+    assert {r["line_in"] for r in without_line} == {None}
