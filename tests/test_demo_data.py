@@ -210,3 +210,18 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: py
     bad_date = run_cli(["demo-data", "--start", "June", *dirs, "--force"], capsys, monkeypatch)
     assert bad_date.exit_code == 1
     assert "YYYY-MM-DD" in bad_date.stderr
+
+
+def test_staff_groups_and_door_misses_are_generated(demo: DemoSummary, stored: pa.Table) -> None:
+    rows = stored.select(["is_staff", "staff_reason", "group_id", "exit_observed", "action_type"]).to_pylist()
+    staff = [r for r in rows if r["is_staff"]]
+    assert staff and all(r["staff_reason"].startswith("in view ") for r in staff)
+    assert all(r["staff_reason"] is None for r in rows if not r["is_staff"])
+    sizes: dict[str, int] = {}
+    for r in rows:
+        if r["group_id"] is not None:
+            sizes[r["group_id"]] = sizes.get(r["group_id"], 0) + 1
+    assert sizes and min(sizes.values()) >= 2  # a group_id is never a party of one
+    assert not any(r["group_id"] and r["is_staff"] for r in rows)
+    missed = sum(1 for r in rows if r["action_type"] == "entered" and not r["exit_observed"])
+    assert 0 < missed < 0.2 * demo.entered

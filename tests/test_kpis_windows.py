@@ -107,7 +107,11 @@ def test_series_spans_the_data_and_marks_the_requested_range() -> None:
     assert series is not None
     out = [from_us(int(s)) for s in series.starts[series.is_output]]
     assert out == [utc(2026, 6, 15, 10), utc(2026, 6, 15, 11)]  # 10:00 overlaps 10:15
-    assert from_us(int(series.starts[0])) == utc(2026, 6, 8, 10)  # a week of history
+    # a week of history, from the local midnight of that day (00:00 BST = 23:00 UTC): whole days
+    # for the occupancy reconciliation; and to the end of the last output day, as history
+    assert from_us(int(series.starts[0])) == utc(2026, 6, 7, 23)
+    assert from_us(int(series.ends[-1])) == utc(2026, 6, 15, 23)
+    assert not series.is_output[-1]
     assert series.grid_us == 3_600_000_000
 
 

@@ -55,8 +55,8 @@ def movement_rows(rows: list[tuple[str, str, str, dt.datetime]]) -> pa.Table:
             "track_id": 1, "n_frames": 10, "mean_confidence": 0.9, "source_video": "v.mp4",
             "video_fingerprint": "f", "model": "m", "processed_at": at,
         }  # fmt: skip
-        for name, value in values.items():
-            columns[name].append(value)
+        for name in MOVEMENT_SCHEMA.names:  # the staff, group and door columns stay null
+            columns[name].append(values.get(name))
     return pa.Table.from_pydict(columns, schema=MOVEMENT_SCHEMA)
 
 

@@ -362,3 +362,17 @@ def test_only_a_last_day_means_that_one_day(config: Config, site: Site) -> None:
     earlier = dt.date(2026, 2, 27)
     data = collect_report(config, site.data_dir, "b1", None, earlier)
     assert (data.first_day, data.last_day, data.visitors) == (earlier, earlier, 0)
+
+
+def test_people_section_holds_the_engine_numbers(html: str, data: ReportData) -> None:
+    from retail_intel.report.people_section import HEADERS
+
+    tables, _ = read_tables(html)
+    rows = tables["people-table"]
+    expected = data.traffic.to_pylist()
+    assert len(rows) == len(expected) == 4
+    columns = [c for c, _ in HEADERS if c != "window_start"]
+    for shown, row in zip(rows, expected, strict=True):
+        assert {c: shown[c] for c in columns} == {c: raw(row[c]) for c in columns}
+    # the fixture's movements carry no groups: every visitor is a party of one
+    assert sum(int(r["buying_units"]) for r in rows) == sum(r["visitors"] for r in expected) == 4

@@ -321,6 +321,7 @@ ROUTES = [
     "/data-version",
     "/zones/b1",
     "/queues/b1",
+    "/quality/branch/b1",
 ]
 
 

@@ -49,3 +49,6 @@ def register(app: typer.Typer) -> None:
     from retail_intel.cli import zones
 
     zones.register(app)
+    from retail_intel.cli import quality
+
+    quality.register(app)

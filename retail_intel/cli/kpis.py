@@ -111,6 +111,19 @@ def kpis(
         bool, typer.Option("--zones", help="Zone and queue KPIs per zone and window instead (docs/zones.md).")
     ] = False,
     queues: QueuesOpt = False,
+    include_staff: Annotated[
+        bool,
+        typer.Option("--include-staff", help="Count people flagged as staff as customers too (default: excluded)."),
+    ] = False,
+    imbalance_threshold: Annotated[
+        float,
+        typer.Option(
+            "--imbalance-threshold",
+            min=0.0,
+            max=1.0,
+            help="Flag a day (data_quality) whose door in/out imbalance exceeds this share of its ins.",
+        ),
+    ] = 0.1,
     config: ConfigDir = DEFAULT_CONFIG,
     data_dir: DataDir = DEFAULT_DATA_DIR,
 ) -> None:
@@ -123,9 +136,15 @@ def kpis(
     replace earlier rows of the same windows in DATA_DIR/kpis/<N>m/<branch>.parquet.
     KPI definitions: docs/kpis.md.
 
+    People flagged as staff are left out of every customer KPI unless
+    --include-staff; they feed observed_staff instead. Occupancy is also
+    reconciled per day at the door (reconciled_occupancy, data_quality).
+
     Example: retail-intel kpis --window 60m --branch b1 --from 2026-02-09T00:00:00Z --format csv
 
     Example: retail-intel kpis --zones --window 60m --branch b1 --format json
+
+    Example: retail-intel kpis --window 1d --include-staff --format csv
     """
     from retail_intel.config.loader import load_config
     from retail_intel.kpis import compute_kpis, window_minutes_from
@@ -152,6 +171,8 @@ def kpis(
         engine=engine.value,
         baseline_weeks=baseline_weeks,
         momentum_windows=momentum_windows,
+        include_staff=include_staff,
+        imbalance_threshold=imbalance_threshold,
     )
     elapsed = time.perf_counter() - began
     table = result.table

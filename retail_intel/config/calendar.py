@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from retail_intel.config.models import WEEKDAYS, Employee, Event, Promotion, Repeat
+from retail_intel.config.models import WEEKDAYS, Branch, Employee, Event, Promotion, Repeat
 from retail_intel.errors import TimeError
 
 __all__ = [
@@ -230,3 +230,24 @@ def active_promotions(promotions: Iterable[Promotion], branch_id: str, at: dt.da
     """Promotions that apply to ``branch_id`` and run at ``at`` (``start <= at < end``)."""
     moment = _require_aware(at, "at")
     return [promo for promo in promotions if promo.applies_to(branch_id) and promo.runs_at(moment)]
+
+
+def opening_intervals(branch: Branch, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Aware UTC spans when ``branch`` is open (``opening_hours`` in its own zone), clipped to ``[start, end)``.
+
+    A branch without any opening hours gives none (callers read that as open all day).
+    """
+    range_start = _require_aware(start, "start")
+    range_end = _require_aware(end, "end")
+    tz = branch.tzinfo
+    spans: list[tuple[dt.datetime, dt.datetime]] = []
+    day = range_start.astimezone(tz).date() - dt.timedelta(days=1)
+    while day <= range_end.astimezone(tz).date() + dt.timedelta(days=1):
+        hours = branch.opening_hours.get(WEEKDAYS[day.weekday()])  # type: ignore[call-overload]
+        if hours is not None:
+            a = max(_localize(dt.datetime.combine(day, hours.start_time), tz), range_start)
+            z = min(_localize(dt.datetime.combine(day, hours.end_time), tz), range_end)
+            if z > a:
+                spans.append((a, z))
+        day += dt.timedelta(days=1)
+    return spans

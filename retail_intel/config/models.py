@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.config.camera_settings import EntranceLine as EntranceLine
 from retail_intel.config.camera_settings import Zone as Zone
+from retail_intel.config.staff import StaffSettings
 
 Point = tuple[float, float]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -178,6 +179,7 @@ class Branch(_Model):
     customers_per_staff: float = Field(default=10.0, ge=0.01, le=1_000_000)
     min_staff: int = Field(default=1, ge=0, le=1_000_000)
     cameras: list[Camera] = Field(default_factory=list)
+    staff: StaffSettings = Field(default_factory=StaffSettings)  # staff evidence (docs/staff-groups.md)
 
     @field_validator("timezone")
     @classmethod

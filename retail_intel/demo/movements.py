@@ -22,10 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from retail_intel.config.calendar import expand_events
 from retail_intel.config.loader import Config
 from retail_intel.config.models import WEEKDAYS, Branch, TimeRange
+from retail_intel.demo.people import form_groups, missed_exits, place_staff, staff_reasons
 from retail_intel.movements.schema import ACTION_TYPES, MOVEMENT_SCHEMA
 
 SOURCE_VIDEO = "synthetic-demo"
@@ -170,6 +172,10 @@ def branch_day_files(
         rng.uniform(1.5, 12.0, total),
     )
     exit_s = np.minimum(enter_s + dwell, close_utc[day] + 600.0)
+    in_day = np.arange(total) - block_start
+    staffing = place_staff(rng, day, in_day, entered, n_entered, branch.min_staff, open_utc, close_utc, enter_s, exit_s)
+    enter_s, exit_s = staffing.enter_s, staffing.exit_s
+    exit_seen = missed_exits(rng, day, entered, n_days)
     enter_us = np.round(enter_s * _US).astype(np.int64)
     exit_us = np.maximum(np.round(exit_s * _US).astype(np.int64), enter_us)
     first_us = enter_us - (rng.uniform(0.0, 4.0, total) * _US).astype(np.int64)
@@ -178,6 +184,13 @@ def branch_day_files(
     order = np.lexsort((enter_us, day))
     day, entered = day[order], entered[order]
     enter_us, exit_us, first_us, last_us = enter_us[order], exit_us[order], first_us[order], last_us[order]
+    is_staff, exit_seen = staffing.is_staff[order], exit_seen[order]
+    # A party arrives together: members take their first member's enter time.
+    party = form_groups(rng, day, is_staff)
+    in_party = party >= 0
+    enter_us = np.where(in_party, enter_us[np.maximum(party, 0)], enter_us)
+    exit_us = np.maximum(exit_us, enter_us)
+    first_us, last_us = np.minimum(first_us, enter_us), np.maximum(last_us, exit_us)
     track_id = np.arange(total) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows) + 1
     n_frames = np.maximum(1, np.round((last_us - first_us) / _US * 5.0)).astype(np.int64)
     confidence = np.clip(rng.normal(0.72, 0.08, total), 0.3, 0.98)
@@ -186,8 +199,18 @@ def branch_day_files(
     action = pa.DictionaryArray.from_arrays(
         pa.array(np.where(entered, 0, 1).astype(np.int8)), pa.array(list(ACTION_TYPES))
     ).cast(pa.string())
+    customer_ids = uuid_strings(rng, total)
+    seen_min = ((exit_us - enter_us) // (60 * _US)).astype(np.int64)
     columns = {
-        "customer_id": uuid_strings(rng, total),
+        "customer_id": customer_ids,
+        "exit_observed": pa.array(exit_seen),
+        "is_staff": pa.array(is_staff),
+        "staff_reason": staff_reasons(is_staff, seen_min),
+        "group_id": pc.if_else(
+            pa.array(in_party), customer_ids.take(pa.array(np.maximum(party, 0))), pa.scalar(None, pa.string())
+        ),
+        "line_in": pa.nulls(total, pa.int64()),
+        "line_out": pa.nulls(total, pa.int64()),
         "action_type": action,
         "enter_time": pa.array(enter_us, type=ts),
         "exit_time": pa.array(exit_us, type=ts),
@@ -208,7 +231,6 @@ def branch_day_files(
         arrays |= {
             "branch_id": pa.repeat(branch.id, count),
             "camera_id": pa.repeat(branch.cameras[0].id if branch.cameras else None, count).cast(pa.string()),
-            "exit_observed": pa.repeat(True, count),
             "source_video": pa.repeat(SOURCE_VIDEO, count),
             "video_fingerprint": pa.repeat(fingerprint, count),
             "model": pa.repeat(MODEL, count),

@@ -126,6 +126,8 @@ def _movement_table(events: list[ValidEvent], source: str, fingerprint: str, now
         "model": [None] * n,
         "processed_at": [now] * n,
     }
+    # Columns ingest files do not carry (staff flags, groups, door-line counts) stay null.
+    columns |= {name: [None] * n for name in MOVEMENT_SCHEMA.names if name not in columns}
     return pa.table(columns, schema=MOVEMENT_SCHEMA)
 
 

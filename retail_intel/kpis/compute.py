@@ -28,7 +28,7 @@ from retail_intel.kpis.inputs import (
     no_intervals,
     prepare_inputs,
 )
-from retail_intel.kpis.schema import KPI_SCHEMA, MOVEMENT_INPUT_COLUMNS
+from retail_intel.kpis.schema import KPI_SCHEMA, MOVEMENT_INPUT_COLUMNS, PEOPLE_INPUT_COLUMNS
 from retail_intel.kpis.store import write_kpis
 from retail_intel.movements.filecheck import refuse_implausible, refuse_unreadable
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
@@ -65,7 +65,7 @@ def branch_info(branch: Branch) -> BranchInfo:
 
 def config_intervals(config: Config) -> IntervalSource:
     """Staff shifts, promotions and event occurrences of a branch, from the config."""
-    from retail_intel.config.calendar import expand_events, shift_intervals
+    from retail_intel.config.calendar import expand_events, opening_intervals, shift_intervals
 
     timezones = config.timezones
 
@@ -83,6 +83,8 @@ def config_intervals(config: Config) -> IntervalSource:
             Interval("event", occurrence.start, occurrence.end)
             for occurrence in expand_events(config.events_for(branch_id), start, end, timezones=timezones)
         )
+        # opening hours: the occupancy reconciliation balances each day at closing
+        found.extend(Interval("open", a, b) for a, b in opening_intervals(config.branch(branch_id), start, end))
         return found
 
     return source
@@ -107,12 +109,25 @@ def read_movement_inputs(data_dir: Path, branch_ids: Sequence[str] | None = None
         root = movements_root(data_dir)
         files = [path for b in sorted(set(branch_ids)) if is_plain_name(b) for path in parquet_files(root / b)]
     if not files:
-        return MOVEMENT_SCHEMA.empty_table().select(list(MOVEMENT_INPUT_COLUMNS))
-    scan = pl.scan_parquet([str(p) for p in files], hive_partitioning=False).select(list(MOVEMENT_INPUT_COLUMNS))
+        return MOVEMENT_SCHEMA.empty_table().select([*MOVEMENT_INPUT_COLUMNS, *PEOPLE_INPUT_COLUMNS])
+    wanted = [*MOVEMENT_INPUT_COLUMNS, *PEOPLE_INPUT_COLUMNS]
+    # Files written before the people columns existed lack them: inserted as nulls.
+    pinned = pl.Schema(pl.from_arrow(MOVEMENT_SCHEMA.empty_table().select(wanted)).schema)  # type: ignore[union-attr]
+    scan = pl.scan_parquet(
+        [str(p) for p in files],
+        hive_partitioning=False,
+        schema=pinned,
+        missing_columns="insert",
+        extra_columns="ignore",
+    ).select(wanted)
     if branch_ids is not None:
         scan = scan.filter(pl.col("branch_id").is_in(list(branch_ids)))
     try:
-        frame = scan.with_columns(pl.col("branch_id", "action_type").cast(pl.Categorical)).collect()
+        frame = scan.with_columns(
+            pl.col("branch_id", "action_type").cast(pl.Categorical),
+            # a person crosses a door a handful of times: 2 bytes instead of 8 over millions of rows
+            pl.col("line_in", "line_out").cast(pl.Int16),
+        ).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
         refuse_unreadable(files, MOVEMENT_INPUT_COLUMNS)  # names the corrupt or foreign file when there is one
         raise DataError(f"{data_dir / 'movements'}: cannot read the movement Parquet files ({exc})") from exc
@@ -160,6 +175,8 @@ def compute_kpis_for(
     write: bool = True,
     movements: pa.Table | None = None,
     queue_waits: pa.Table | None = None,
+    include_staff: bool = False,
+    imbalance_threshold: float = 0.1,
 ) -> KpiResult:
     """KPIs of ``branches`` from the movement store (or the given ``movements`` table).
 
@@ -167,7 +184,13 @@ def compute_kpis_for(
     """
     if engine not in ENGINES:
         raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    params = KpiParams(window_minutes=window_minutes, baseline_weeks=baseline_weeks, momentum_windows=momentum_windows)
+    params = KpiParams(
+        window_minutes=window_minutes,
+        baseline_weeks=baseline_weeks,
+        momentum_windows=momentum_windows,
+        include_staff=include_staff,
+        imbalance_threshold=imbalance_threshold,
+    )
     if movements is None:
         movements = read_movement_inputs(data_dir)
     if queue_waits is None:
@@ -204,6 +227,8 @@ def compute_kpis(
     baseline_weeks: int = 4,
     momentum_windows: int = 6,
     write: bool = True,
+    include_staff: bool = False,
+    imbalance_threshold: float = 0.1,
 ) -> KpiResult:
     """KPIs of every branch in ``config`` (or just ``branch``) over the movement store.
 
@@ -225,6 +250,8 @@ def compute_kpis(
         baseline_weeks=baseline_weeks,
         momentum_windows=momentum_windows,
         write=write,
+        include_staff=include_staff,
+        imbalance_threshold=imbalance_threshold,
         # One branch: read only its rows. All: read everything, so movements of
         # branches missing from the config can be reported.
         movements=read_movement_inputs(data_dir, None if branch is None else [branch]),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -20,11 +21,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from retail_intel.errors import DataError, InputError
+from retail_intel.kpis.people_inputs import observed_staff_intervals, with_people_columns
 from retail_intel.kpis.schema import (
     BRANCH_SCHEMA,
     INTERVAL_KINDS,
     INTERVAL_SCHEMA,
     MOVEMENT_INPUT_COLUMNS,
+    PEOPLE_INPUT_COLUMNS,
     WINDOW_SCHEMA,
 )
 from retail_intel.kpis.windows import Series, build_series, from_us, history_us, to_us, windows_table
@@ -74,12 +77,16 @@ class KpiParams:
     # A window whose mean queue wait reaches this is a full bottleneck (docs/kpis.md).
     queue_wait_target_s: float = 300.0
     computed_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    include_staff: bool = False  # count people flagged as staff as customers too
+    imbalance_threshold: float = 0.1  # a day whose |ins - outs| exceeds this share of its ins is flagged
 
     def __post_init__(self) -> None:
         if self.window_minutes <= 0 or 1440 % self.window_minutes:
             raise InputError(f"window_minutes must divide a day (1440) evenly, got {self.window_minutes}")
         if self.baseline_weeks < 1:
             raise InputError(f"baseline_weeks must be at least 1, got {self.baseline_weeks}")
+        if not 0 <= self.imbalance_threshold <= 1:
+            raise InputError(f"imbalance_threshold must be between 0 and 1, got {self.imbalance_threshold}")
         if self.momentum_windows < 2:
             raise InputError(
                 f"momentum_windows must be at least 2 (a slope needs two points), got {self.momentum_windows}"
@@ -90,7 +97,8 @@ class KpiParams:
 class KpiInputs:
     """Everything an engine needs; see :mod:`retail_intel.kpis.schema` for the schemas."""
 
-    movements: pa.Table  # MOVEMENT_INPUT_COLUMNS of MOVEMENT_SCHEMA
+    # MOVEMENT_INPUT_COLUMNS + PEOPLE_INPUT_COLUMNS; staff rows included (engines drop them unless include_staff)
+    movements: pa.Table
     windows: pa.Table  # WINDOW_SCHEMA
     branches: pa.Table  # BRANCH_SCHEMA
     intervals: pa.Table  # INTERVAL_SCHEMA
@@ -118,6 +126,13 @@ def data_spans(movements: pa.Table) -> dict[str, tuple[int, int] | None]:
     columns = ["branch_id", "action_type", "enter_time", "exit_time", "first_seen"]
     frame = pl.from_arrow(movements.select(columns), rechunk=False)
     assert isinstance(frame, pl.DataFrame)
+    return _spans_of(frame)
+
+
+def _spans_of(frame: Any) -> dict[str, tuple[int, int] | None]:
+    """:func:`data_spans` of movements already converted to a Polars DataFrame."""
+    import polars as pl
+
     for column in ("enter_time", "exit_time", "first_seen"):
         if frame[column].null_count():
             raise DataError(f"movements: {column} is empty in some rows; every movement needs it")
@@ -210,8 +225,15 @@ def prepare_inputs(
         raise InputError(f"movements lack the column(s) {', '.join(missing)}")
     if start is not None and end is not None and end <= start:
         raise InputError(f"--to must be after --from, got from {start.isoformat()} to {end.isoformat()}")
-    movements = movements.select(list(MOVEMENT_INPUT_COLUMNS))
-    spans = data_spans(movements)
+    movements = with_people_columns(movements).select([*MOVEMENT_INPUT_COLUMNS, *PEOPLE_INPUT_COLUMNS])
+    import polars as pl
+
+    # One conversion to Polars serves the data spans and the observed-staff intervals.
+    frame = pl.from_arrow(
+        movements.select(["branch_id", "action_type", "enter_time", "exit_time", "first_seen", "is_staff"]),
+        rechunk=False,
+    )
+    spans = _spans_of(frame)
     known = {b.branch_id: b for b in branches}
     unknown = tuple(sorted(b for b, span in spans.items() if b not in known and span is not None))
     reach_back = history_us(
@@ -240,12 +262,13 @@ def prepare_inputs(
         if pa.types.is_dictionary(branch_col.type):
             branch_col = branch_col.cast(pa.string())
         movements = movements.filter(pc.is_in(branch_col, value_set=pa.array(sorted(series), pa.string())))
+    observed_staff = observed_staff_intervals(frame, series)
     return PreparedInputs(
         inputs=KpiInputs(
             movements=movements,
             windows=windows_table(series) if series else WINDOW_SCHEMA.empty_table(),
             branches=_branches_table(ordered, series),
-            intervals=_intervals_table(ordered, series, intervals),
+            intervals=pa.concat_tables([_intervals_table(ordered, series, intervals), observed_staff]),
             queue_waits=QUEUE_WAIT_INPUT_SCHEMA.empty_table() if queue_waits is None else queue_waits,
         ),
         unknown_branches=unknown,

@@ -70,24 +70,24 @@ def _cell(time: pl.Expr) -> pl.Expr:
     return pl.col("cell0") + (time - pl.col("s0")) // pl.col("grid")
 
 
-def _movements(inputs: KpiInputs, bounds: pl.DataFrame) -> pl.LazyFrame:
+def _movements(customers: pl.DataFrame, bounds: pl.DataFrame, params: KpiParams) -> pl.LazyFrame:
     """Movements with their branch's series bounds and cell numbering attached.
 
     The branch id becomes an index into ``bounds`` (an Enum's physical code),
     which is far cheaper than a string join over millions of rows; branches
     without windows get a null index and drop out.
     """
-    movements = pl.from_arrow(inputs.movements, rechunk=False)
-    assert isinstance(movements, pl.DataFrame)
     branch = pl.col("branch_id").cast(pl.Enum(bounds["branch_id"].to_list()), strict=False).to_physical()
 
     def of_branch(name: str) -> pl.Expr:
         return pl.lit(bounds[name]).gather(pl.col("b"))
 
+    # Staff leave in the same filter as rows of other branches (docs/staff-groups.md).
+    keep = pl.col("b").is_not_null() if params.include_staff else pl.col("b").is_not_null() & ~pl.col("is_staff")
     return (
-        movements.lazy()
+        customers.lazy()
         .with_columns(b=branch)
-        .filter(pl.col("b").is_not_null())
+        .filter(keep)
         .select(
             s0=of_branch("s0"),
             s1=of_branch("s1"),
@@ -206,6 +206,162 @@ def _intervals(inputs: KpiInputs, bounds: pl.DataFrame, lookup: pl.Series, windo
         staff_us=pl.when(pl.col("kind") == "staff").then(overlap).otherwise(0).sum(),
         promotion_active=(pl.col("kind") == "promotion").any(),
         event_active=(pl.col("kind") == "event").any(),
+        observed_us=pl.when(pl.col("kind") == "observed_staff").then(overlap).otherwise(0).sum(),
+        open_us=pl.when(pl.col("kind") == "open").then(overlap).otherwise(0).sum(),
+    )
+
+
+# --- Staff, groups and occupancy: the same definitions as the DuckDB engine's blocks ---
+
+
+def _people(
+    frame: pl.DataFrame, bounds: pl.DataFrame, params: KpiParams, keep: pl.Expr, **columns: pl.Expr
+) -> pl.LazyFrame:
+    """Rows of ``frame`` matching ``keep`` (staff out unless include_staff) with their branch's bounds.
+
+    Each use filters the in-memory frame itself, in one filter: a lazy frame
+    shared by several queries would be cached whole (ten million rows) by
+    Polars' common-subplan elimination, and each extra filter step copies
+    the rows it keeps.
+    """
+    if not params.include_staff:
+        keep = keep & ~pl.col("is_staff")
+    branch = pl.col("branch_id").cast(pl.Enum(bounds["branch_id"].to_list()), strict=False).to_physical()
+
+    def of_branch(name: str) -> pl.Expr:
+        return pl.lit(bounds[name]).gather(pl.col("b"))
+
+    return (
+        frame.lazy()
+        .with_columns(b=branch)
+        .filter(pl.col("b").is_not_null() & keep)
+        .select(
+            "b", s0=of_branch("s0"), s1=of_branch("s1"), grid=of_branch("grid"), cell0=of_branch("cell0"), **columns
+        )
+    )
+
+
+def _in_windows(
+    frame: pl.DataFrame,
+    bounds: pl.DataFrame,
+    params: KpiParams,
+    lookup: pl.Series,
+    keep: pl.Expr,
+    time: pl.Expr,
+    **columns: pl.Expr,
+) -> pl.LazyFrame:
+    """``gw`` (the window holding ``time``) and ``columns`` of the rows matching ``keep`` inside the series.
+
+    Only the window id and the asked-for columns leave this query, so little
+    is held per row.
+    """
+    return (
+        _people(frame, bounds, params, keep, t=time, **columns)
+        .filter((pl.col("t") >= pl.col("s0")) & (pl.col("t") < pl.col("s1")))
+        .select(*columns, gw=pl.lit(lookup).gather(_cell(pl.col("t"))))
+    )
+
+
+def _groups(frame: pl.DataFrame, bounds: pl.DataFrame, params: KpiParams, lookup: pl.Series) -> pl.LazyFrame:
+    """Per window, from the members of groups only (see the SQL engine): members at their own time, groups placed.
+
+    A person without a group_id is a party of one; a group is one party at
+    its earliest member. Buying units = visitors - member visitors + entered groups.
+    """
+    bound = ("s0", "s1", "grid", "cell0")
+    members = pl.col("group_id").is_not_null() & pl.col("action_type").is_in(["entered", "passed"])
+    entered = pl.col("action_type") == "entered"
+    t = pl.when(entered).then(_us("enter_time")).otherwise(_us("first_seen"))
+    own = (
+        _in_windows(frame, bounds, params, lookup, members, t, entered=entered)
+        .group_by("gw")
+        .agg(member_visitors=pl.col("entered").sum().cast(pl.Int64), member_people=pl.len().cast(pl.Int64))
+    )
+    placed = (
+        _people(frame, bounds, params, members, group=pl.col("group_id"), t=t, entered=entered)
+        .group_by("b", "group")
+        .agg(*(pl.col(c).first() for c in bound), t=pl.col("t").min(), entered=pl.col("entered").any(), n=pl.len())
+        .filter((pl.col("t") >= pl.col("s0")) & (pl.col("t") < pl.col("s1")))
+        .select("entered", pl.col("n").cast(pl.Int64), gw=pl.lit(lookup).gather(_cell(pl.col("t"))))
+        .group_by("gw")
+        .agg(
+            entered_groups=pl.col("entered").sum().cast(pl.Int64),
+            groups=pl.len().cast(pl.Int64),
+            entered_group_people=pl.when(pl.col("entered")).then(pl.col("n")).otherwise(0).sum().cast(pl.Int64),
+        )
+    )
+    return own.join(placed, on="gw", how="full", coalesce=True)
+
+
+def _flows(frame: pl.DataFrame, bounds: pl.DataFrame, params: KpiParams, lookup: pl.Series) -> pl.LazyFrame:
+    """Door counts per window: ins at enter_time, outs at exit_time of every entered person."""
+    entered = pl.col("action_type") == "entered"
+    ins = (
+        _in_windows(
+            frame, bounds, params, lookup, entered, _us("enter_time"), fin=pl.col("line_in").cast(pl.Int64).fill_null(1)
+        )
+        .group_by("gw")
+        .agg(rin=pl.col("fin").sum().cast(pl.Int64))
+    )
+    outs = (
+        _in_windows(
+            frame,
+            bounds,
+            params,
+            lookup,
+            entered,
+            _us("exit_time"),
+            fout=pl.col("line_out").cast(pl.Int64).fill_null(pl.col("exit_observed").cast(pl.Int64)),
+        )
+        .group_by("gw")
+        .agg(rout=pl.col("fout").sum().cast(pl.Int64))
+    )
+    return ins.join(outs, on="gw", how="full", coalesce=True).with_columns(pl.col("rin", "rout").fill_null(0))
+
+
+def _reconcile(windows: pl.DataFrame, inputs: KpiInputs, per_window: pl.LazyFrame, threshold: float) -> pl.LazyFrame:
+    """Reconciled occupancy, the day's imbalance and its quality flag per window (see the SQL engine)."""
+    intervals = pl.from_arrow(inputs.intervals)
+    assert isinstance(intervals, pl.DataFrame)
+    with_hours = intervals.filter(pl.col("kind") == "open")["branch_id"].unique().to_list()
+    day = ("branch_id", "slot_date")
+    is_open = ~pl.col("branch_id").is_in(with_hours) | (pl.col("open_us") > 0)
+    return (
+        windows.lazy()
+        .select("gw", "branch_id", "slot_date", "seq")
+        .join(per_window.select("gw", "rin", "rout", "open_us"), on="gw", how="left")
+        .with_columns(pl.col("rin", "rout", "open_us").fill_null(0))
+        .with_columns(is_open=is_open)
+        .with_columns(
+            fin=pl.when(pl.col("is_open")).then(pl.col("rin")).otherwise(0),
+            fout=pl.when(pl.col("is_open")).then(pl.col("rout")).otherwise(0),
+        )
+        .sort("branch_id", "seq")
+        .with_columns(
+            imbalance=(pl.col("fin") - pl.col("fout")).sum().over(day),
+            traffic=(pl.col("fin") + pl.col("fout")).sum().over(day),
+            day_in=pl.col("fin").sum().over(day),
+            cum_net=(pl.col("fin") - pl.col("fout")).cum_sum().over(day),
+            cum_traffic=(pl.col("fin") + pl.col("fout")).cum_sum().over(day),
+        )
+        .select(
+            "gw",
+            imbalance=pl.col("imbalance").cast(pl.Int64),
+            reconciled=pl.when(~pl.col("is_open") | (pl.col("traffic") == 0))
+            .then(0.0)
+            .otherwise(
+                pl.max_horizontal(
+                    pl.lit(0.0),
+                    (pl.col("cum_net") * pl.col("traffic") - pl.col("imbalance") * pl.col("cum_traffic")).cast(
+                        pl.Float64
+                    )
+                    / pl.col("traffic").cast(pl.Float64),
+                )
+            ),
+            quality=pl.when(pl.col("imbalance").abs().cast(pl.Float64) > threshold * pl.col("day_in").cast(pl.Float64))
+            .then(pl.lit("imbalanced"))
+            .otherwise(pl.lit("ok")),
+        )
     )
 
 
@@ -245,7 +401,9 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
     windows = _windows(inputs)
     bounds = _branch_bounds(windows, inputs)
     lookup = _cell_window(windows, bounds)
-    movements = _movements(inputs, bounds)
+    frame = pl.from_arrow(inputs.movements, rechunk=False)
+    assert isinstance(frame, pl.DataFrame)
+    movements = _movements(frame, bounds, params)
     momentum = params.momentum_windows
 
     def rolling(expr: pl.Expr) -> pl.Expr:
@@ -258,8 +416,12 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
         .join(_occupancy(movements, lookup, windows), on="gw", how="left")
         .join(_intervals(inputs, bounds, lookup, windows), on="gw", how="left")
         .join(_queue_waits(inputs, bounds, lookup), on="gw", how="left")
+        .join(_groups(frame, bounds, params, lookup), on="gw", how="left")
+        .join(_flows(frame, bounds, params, lookup), on="gw", how="left")
         .with_columns(
             pl.col("visitors", "passed", "net", "net_at_start", "tail_us", "staff_us").fill_null(0),
+            pl.col("observed_us", "open_us", "rin", "rout").fill_null(0),
+            pl.col("member_visitors", "member_people", "entered_groups", "groups", "entered_group_people").fill_null(0),
             pl.col("promotion_active", "event_active").fill_null(False),
         )
         .sort("branch_id", "seq")
@@ -281,6 +443,7 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
     staff_bottleneck = pl.col("congestion") * pl.max_horizontal(pl.lit(0.0), 1.0 - pl.col("adequacy"))
     kpis = (
         series.join(_baseline(series, params.baseline_weeks), on="gw", how="left")
+        .join(_reconcile(windows, inputs, series, params.imbalance_threshold), on="gw", how="left")
         .filter(pl.col("is_output"))
         .with_columns(
             peak=pl.max_horizontal(
@@ -301,6 +464,11 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
             congestion=_safe_div(pl.col("peak"), pl.col("capacity")),
         )
         .with_columns(adequacy=_safe_div(pl.col("staff"), pl.col("required")))
+        .with_columns(
+            buying_units=pl.col("visitors") - pl.col("member_visitors") + pl.col("entered_groups"),
+            parties=pl.col("visitors") + pl.col("passed") - pl.col("member_people") + pl.col("groups"),
+            party_people=pl.col("visitors") - pl.col("member_visitors") + pl.col("entered_group_people"),
+        )
         .select(
             "branch_id",
             "window_start",
@@ -333,6 +501,16 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
             median_dwell_seconds="median_dwell",
             promotion_active="promotion_active",
             event_active="event_active",
+            observed_staff=pl.col("observed_us").cast(pl.Float64) / length.cast(pl.Float64),
+            observed_staffing_adequacy=_safe_div(
+                pl.col("observed_us").cast(pl.Float64) / length.cast(pl.Float64), pl.col("required")
+            ),
+            buying_units="buying_units",
+            mean_group_size=_safe_div(pl.col("party_people"), pl.col("buying_units")),
+            group_conversion=_safe_div(pl.col("buying_units"), pl.col("parties")),
+            reconciled_occupancy="reconciled",
+            occupancy_imbalance="imbalance",
+            data_quality="quality",
             computed_at=pl.lit(params.computed_at).cast(pl.Datetime("us", "UTC")),
         )
         .sort("branch_id", "window_start")

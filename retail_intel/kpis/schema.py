@@ -36,6 +36,16 @@ KPI_SCHEMA = pa.schema(
         pa.field("median_dwell_seconds", pa.float64()),
         pa.field("promotion_active", pa.bool_(), nullable=False),
         pa.field("event_active", pa.bool_(), nullable=False),
+        # Staff, groups and occupancy (docs/kpis.md#staff-groups-and-occupancy). Nullable so
+        # KPI files written before them still read (as nulls).
+        pa.field("observed_staff", pa.float64()),  # time-weighted people flagged as staff on the floor
+        pa.field("observed_staffing_adequacy", pa.float64()),  # observed_staff / required_staff
+        pa.field("buying_units", pa.int64()),  # entered parties: a group counts once
+        pa.field("mean_group_size", pa.float64()),  # members of the entered parties / buying_units
+        pa.field("group_conversion", pa.float64()),  # entered parties / parties that entered or passed
+        pa.field("reconciled_occupancy", pa.float64()),  # door-count occupancy at the window end, balanced per day
+        pa.field("occupancy_imbalance", pa.int64()),  # the local day's raw ins - outs at the door
+        pa.field("data_quality", pa.string()),  # "ok", or "imbalanced" when the day's imbalance is over the threshold
         pa.field("computed_at", _TS, nullable=False),  # when this row was computed (not a KPI)
     ]
 )
@@ -54,6 +64,11 @@ MOVEMENT_INPUT_COLUMNS = (
     "dwell_seconds",
     "first_seen",
 )
+
+# Columns the staff / group / occupancy KPIs add to the engine's movement input.
+# Files written before they existed lack them; prepare_inputs fills the gaps
+# (is_staff false, group_id / line counts null, exit_observed true).
+PEOPLE_INPUT_COLUMNS = ("is_staff", "group_id", "exit_observed", "line_in", "line_out")
 
 # One row per window of the computed series (context windows included).
 WINDOW_SCHEMA = pa.schema(
@@ -83,7 +98,9 @@ BRANCH_SCHEMA = pa.schema(
     ]
 )
 
-INTERVAL_KINDS = ("staff", "promotion", "event")
+# observed_staff: an entered person flagged as staff, [enter_time, exit_time);
+# open: the branch's opening hours (a branch without any is open all day).
+INTERVAL_KINDS = ("staff", "promotion", "event", "observed_staff", "open")
 
 # Scheduled staff presence (one row per employee shift), promotions and event
 # occurrences, all as [start, end) in UTC.

@@ -152,7 +152,10 @@ SELECT p.gw,
        coalesce(sum(least(p.z, w.we) - greatest(p.a, w.ws)) FILTER (WHERE p.kind = 'staff'), 0)::BIGINT
            AS staff_us,
        bool_or(p.kind = 'promotion') AS promotion_active,
-       bool_or(p.kind = 'event') AS event_active
+       bool_or(p.kind = 'event') AS event_active,
+       coalesce(sum(least(p.z, w.we) - greatest(p.a, w.ws)) FILTER (WHERE p.kind = 'observed_staff'), 0)::BIGINT
+           AS observed_us,
+       coalesce(sum(least(p.z, w.we) - greatest(p.a, w.ws)) FILTER (WHERE p.kind = 'open'), 0)::BIGINT AS open_us
 FROM per_window p JOIN w USING (gw)
 GROUP BY p.gw
 """
@@ -219,6 +222,11 @@ staffing AS (
 ),
 adequacy AS (
     SELECT staffing.*, staff / nullif(required, 0) AS adequacy FROM staffing
+),
+people AS (
+    SELECT adequacy.*, pk.buying_units, pk.mean_group_size, pk.group_conversion,
+           pk.reconciled, pk.imbalance, pk.quality, pk.observed_us / (we - ws) AS observed
+    FROM adequacy JOIN people_kpis pk USING (gw)
 )
 SELECT branch_id, window_start, window_end, $minutes::INTEGER AS window_minutes,
        visitors::BIGINT AS visitors, passed::BIGINT AS passed,
@@ -241,12 +249,131 @@ SELECT branch_id, window_start, window_end, $minutes::INTEGER AS window_minutes,
        mean_dwell AS mean_dwell_seconds,
        median_dwell AS median_dwell_seconds,
        promotion_active, event_active,
+       observed::DOUBLE AS observed_staff,
+       observed / nullif(required, 0) AS observed_staffing_adequacy,
+       buying_units, mean_group_size::DOUBLE AS mean_group_size, group_conversion::DOUBLE AS group_conversion,
+       reconciled AS reconciled_occupancy, imbalance AS occupancy_imbalance, quality AS data_quality,
        $computed_at::TIMESTAMPTZ AS computed_at
-FROM adequacy
+FROM people
 ORDER BY branch_id, window_start
 """
 
 _STATEMENTS = (_WINDOWS, _BRANCH_BOUNDS, _CELLS, _COUNTS, _QUEUE_WAITS, _OCCUPANCY_EVENTS, _OCCUPANCY, _INTERVALS)
+
+# --- Staff, groups and occupancy (docs/kpis.md#staff-groups-and-occupancy) ---
+
+# Parties: a person without a group_id is a party of one; the people sharing
+# a group_id are one party, placed in the window of its earliest member
+# (enter_time of a visitor, first_seen of a passer-by) and counted as entered
+# when any member entered. Only the members of groups are read here (most
+# people are alone): per window, the members counted by visitors / passed
+# at their own time (taken out again) and the groups placed there (put back).
+_GROUPS = """
+CREATE TEMP TABLE grp AS
+WITH members AS (
+    SELECT m.branch_id, m.group_id,
+           CASE WHEN m.action_type = 'entered' THEN epoch_us(m.enter_time) ELSE epoch_us(m.first_seen) END AS t,
+           m.action_type = 'entered' AS is_visitor
+    FROM movements m
+    WHERE m.group_id IS NOT NULL AND m.action_type IN ('entered', 'passed')
+),
+own AS (
+    SELECT c.gw, count(*) FILTER (WHERE is_visitor) AS member_visitors, count(*) AS member_people
+    FROM members p JOIN b ON p.branch_id = b.branch_id
+    JOIN cells c ON c.cell = b.cell0 + (p.t - b.s0) // b.grid
+    WHERE p.t >= b.s0 AND p.t < b.s1
+    GROUP BY c.gw
+),
+parties AS (
+    SELECT branch_id, min(t) AS t, bool_or(is_visitor) AS is_visitor, count(*) AS people
+    FROM members GROUP BY branch_id, group_id
+),
+placed AS (
+    SELECT c.gw, count(*) FILTER (WHERE is_visitor) AS entered_groups, count(*) AS groups,
+           coalesce(sum(people) FILTER (WHERE is_visitor), 0) AS entered_group_people
+    FROM parties p JOIN b ON p.branch_id = b.branch_id
+    JOIN cells c ON c.cell = b.cell0 + (p.t - b.s0) // b.grid
+    WHERE p.t >= b.s0 AND p.t < b.s1
+    GROUP BY c.gw
+)
+SELECT coalesce(own.gw, placed.gw) AS gw,
+       coalesce(member_visitors, 0) AS member_visitors, coalesce(member_people, 0) AS member_people,
+       coalesce(entered_groups, 0) AS entered_groups, coalesce(groups, 0) AS groups,
+       coalesce(entered_group_people, 0) AS entered_group_people
+FROM own FULL JOIN placed ON own.gw = placed.gw
+"""
+
+# Door counts per window: ins at enter_time, outs at exit_time of every
+# entered person. With a door line the crossings count; without one each
+# visitor is one in, and one out when their exit was seen.
+_FLOWS = """
+CREATE TEMP TABLE flows AS
+WITH f AS (
+    SELECT m.branch_id, epoch_us(m.enter_time) AS t, coalesce(m.line_in, 1) AS fin, 0 AS fout
+    FROM movements m WHERE m.action_type = 'entered'
+    UNION ALL
+    SELECT m.branch_id, epoch_us(m.exit_time) AS t, 0 AS fin,
+           coalesce(m.line_out, CASE WHEN m.exit_observed THEN 1 ELSE 0 END) AS fout
+    FROM movements m WHERE m.action_type = 'entered'
+)
+SELECT c.gw, sum(f.fin)::BIGINT AS rin, sum(f.fout)::BIGINT AS rout
+FROM f JOIN b ON f.branch_id = b.branch_id
+JOIN cells c ON c.cell = b.cell0 + (f.t - b.s0) // b.grid
+WHERE f.t >= b.s0 AND f.t < b.s1
+GROUP BY c.gw
+"""
+
+# Reconciled occupancy per branch and local day: only windows that overlap
+# the opening hours (every window of a branch without any) count; the day's
+# imbalance D = ins - outs is taken out again in proportion to each window's
+# traffic, so the level at the end of the day's last open window is exactly
+# 0 (integer numerator, one division), and the level is never below 0.
+_RECONCILE = """
+CREATE TEMP TABLE rec AS
+WITH hours AS (SELECT DISTINCT branch_id FROM intervals WHERE kind = 'open'),
+x AS (
+    SELECT w.gw, w.branch_id, w.slot_date, w.seq,
+           (hours.branch_id IS NULL OR coalesce(s.open_us, 0) > 0) AS is_open,
+           coalesce(f.rin, 0) AS rin, coalesce(f.rout, 0) AS rout
+    FROM w LEFT JOIN hours USING (branch_id) LEFT JOIN ivw s USING (gw) LEFT JOIN flows f USING (gw)
+),
+y AS (
+    SELECT gw, branch_id, slot_date, seq, is_open,
+           CASE WHEN is_open THEN rin ELSE 0 END AS fin, CASE WHEN is_open THEN rout ELSE 0 END AS fout
+    FROM x
+),
+d AS (
+    SELECT y.*,
+           sum(fin - fout) OVER day AS imbalance, sum(fin + fout) OVER day AS traffic, sum(fin) OVER day AS day_in,
+           sum(fin - fout) OVER run AS cum_net, sum(fin + fout) OVER run AS cum_traffic
+    FROM y
+    WINDOW day AS (PARTITION BY branch_id, slot_date),
+           run AS (PARTITION BY branch_id, slot_date ORDER BY seq ROWS UNBOUNDED PRECEDING)
+)
+SELECT gw, imbalance::BIGINT AS imbalance,
+       CASE WHEN NOT is_open OR traffic = 0 THEN 0.0
+            ELSE greatest(0.0, (cum_net * traffic - imbalance * cum_traffic)::DOUBLE / traffic::DOUBLE) END
+           AS reconciled,
+       CASE WHEN abs(imbalance)::DOUBLE > $threshold * day_in::DOUBLE THEN 'imbalanced' ELSE 'ok' END AS quality
+FROM d
+"""
+
+_PEOPLE = """
+WITH units AS (
+    SELECT r.gw, r.reconciled, r.imbalance, r.quality, coalesce(s.observed_us, 0) AS observed_us,
+           coalesce(v.visitors, 0) - coalesce(g.member_visitors, 0) + coalesce(g.entered_groups, 0) AS buying_units,
+           coalesce(v.visitors, 0) + coalesce(v.passed, 0) - coalesce(g.member_people, 0) + coalesce(g.groups, 0)
+               AS parties,
+           coalesce(v.visitors, 0) - coalesce(g.member_visitors, 0) + coalesce(g.entered_group_people, 0)
+               AS party_people
+    FROM rec r LEFT JOIN grp g USING (gw) LEFT JOIN counts v USING (gw) LEFT JOIN ivw s USING (gw)
+)
+SELECT gw, buying_units::BIGINT AS buying_units,
+       party_people / nullif(buying_units, 0) AS mean_group_size,
+       buying_units / nullif(parties, 0) AS group_conversion,
+       reconciled, imbalance, quality, observed_us
+FROM units
+"""
 
 
 def _usable_cores() -> int:
@@ -264,7 +391,10 @@ def compute(inputs: KpiInputs, params: KpiParams, *, threads: int | None = None)
         con.execute(f"SET threads = {int(threads or _usable_cores())}")
         # Row order of intermediate tables never matters (the result is sorted).
         con.execute("SET preserve_insertion_order = false")
-        con.register("movements", inputs.movements)
+        con.register("all_movements", inputs.movements)
+        # Customers only, unless staff are to be counted too (docs/staff-groups.md).
+        staff_filter = "" if params.include_staff else " WHERE NOT is_staff"
+        con.execute(f"CREATE VIEW movements AS SELECT * FROM all_movements{staff_filter}")
         con.register("windows", inputs.windows)
         con.register("branches", inputs.branches)
         con.register("intervals", inputs.intervals)
@@ -272,6 +402,10 @@ def compute(inputs: KpiInputs, params: KpiParams, *, threads: int | None = None)
         for statement in _STATEMENTS:
             con.execute(statement)
         con.execute(_SERIES, {"momentum": params.momentum_windows})
+        con.execute(_GROUPS)
+        con.execute(_FLOWS)
+        con.execute(_RECONCILE, {"threshold": params.imbalance_threshold})
+        con.execute("CREATE TEMP TABLE people_kpis AS " + _PEOPLE)
         result = con.sql(
             _KPIS,
             params={

@@ -155,10 +155,15 @@ def build_series(
         return None
     first_out_start, _ = window_containing(lo, tz, minutes)
     _, last_out_end = window_containing(hi - 1, tz, minutes)
-    history_start, _ = window_containing(max(span_start, first_out_start - history_us), tz, minutes)
+    # Whole local days at both ends (within the data span): the occupancy
+    # reconciliation balances each day, so a range must see the same days
+    # as a run over everything. Extra windows after the range are history too.
+    reach = local_midnight_us(local_date(first_out_start - history_us, tz), tz)
+    history_start, _ = window_containing(max(span_start, reach), tz, minutes)
+    series_end = min(span_end, local_midnight_us(local_date(last_out_end - 1, tz) + dt.timedelta(days=1), tz))
 
     first_day = local_date(history_start, tz)
-    last_day = local_date(last_out_end - 1, tz)
+    last_day = local_date(series_end - 1, tz)
     parts: list[DayWindows] = []
     dates: list[Int64Array] = []
     day = first_day
@@ -168,7 +173,7 @@ def build_series(
         dates.append(np.full(len(windows.starts), (day - _EPOCH.date()).days, dtype=np.int64))
         day += dt.timedelta(days=1)
     starts = np.concatenate([p.starts for p in parts])
-    keep = (starts >= history_start) & (starts < last_out_end)
+    keep = (starts >= history_start) & (starts < series_end)
     starts = starts[keep]
     series = Series(
         starts=starts,
@@ -176,7 +181,7 @@ def build_series(
         slot_dates=np.concatenate(dates)[keep].astype(np.int32),
         slot_minutes=np.concatenate([p.slot_minutes for p in parts])[keep],
         slot_folds=np.concatenate([p.slot_folds for p in parts])[keep],
-        is_output=starts >= first_out_start,
+        is_output=(starts >= first_out_start) & (starts < last_out_end),
     )
     cells = (int(series.ends[-1]) - int(series.starts[0])) // series.grid_us
     if cells > _MAX_CELLS_PER_BRANCH:

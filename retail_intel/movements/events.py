@@ -10,7 +10,10 @@ import numpy as np
 import pyarrow as pa
 
 from retail_intel.movements.classify import CountingRules, Verdict, classify
+from retail_intel.movements.flags import flag_people
+from retail_intel.movements.groups import GroupRules
 from retail_intel.movements.schema import MOVEMENT_SCHEMA, TRAJECTORY_SCHEMA
+from retail_intel.movements.staff import StaffRules
 from retail_intel.movements.stitch import StitchSettings, stitch
 from retail_intel.movements.tracks import Track
 
@@ -74,15 +77,35 @@ class SourceInfo:
     processed_at: dt.datetime
 
 
-def movements_table(judgement: Judgement, source: SourceInfo) -> pa.Table:
-    """One row per counted person, in :data:`MOVEMENT_SCHEMA`."""
+def group_id(video_fingerprint: str, camera_id: str, person_key: int) -> str:
+    """A group is named after its lowest member, like a customer id but in its own name space."""
+    return str(uuid.uuid5(CUSTOMER_NAMESPACE, f"{video_fingerprint}/{camera_id}/group/{person_key}"))
+
+
+def movements_table(
+    judgement: Judgement,
+    source: SourceInfo,
+    *,
+    rules: CountingRules | None = None,
+    staff_rules: StaffRules | None = None,
+    group_rules: GroupRules | None = None,
+) -> pa.Table:
+    """One row per counted person, in :data:`MOVEMENT_SCHEMA`.
+
+    ``rules`` tells whether the camera has a door line (its crossings are
+    stored; without one, or without ``rules``, ``line_in``/``line_out`` are
+    null); staff flags and groups follow ``staff_rules``/``group_rules``
+    (defaults when None; docs/staff-groups.md).
+    """
     rows: dict[str, list[object]] = {name: [] for name in MOVEMENT_SCHEMA.names}
+    flags = flag_people(judgement.people, judgement.verdicts, staff_rules=staff_rules, group_rules=group_rules)
+    has_line = rules is not None and rules.line is not None
 
     def at(seconds: float) -> dt.datetime:
         # microsecond resolution, as stored; rounding keeps dwell == exit - enter exactly
         return source.start_time + dt.timedelta(microseconds=round(seconds * 1e6))
 
-    for person, verdict in zip(judgement.people, judgement.verdicts, strict=True):
+    for person, verdict, flag in zip(judgement.people, judgement.verdicts, flags, strict=True):
         if verdict.action is None or verdict.enter_t is None or verdict.exit_t is None:
             continue
         enter, exit_ = at(verdict.enter_t), at(verdict.exit_t)
@@ -105,6 +128,13 @@ def movements_table(judgement: Judgement, source: SourceInfo) -> pa.Table:
             "video_fingerprint": source.video_fingerprint,
             "model": source.model,
             "processed_at": source.processed_at,
+            "is_staff": flag.is_staff,
+            "staff_reason": flag.staff_reason,
+            "group_id": None
+            if flag.group_of is None
+            else group_id(source.video_fingerprint, source.camera_id, judgement.people[flag.group_of].track_id),
+            "line_in": verdict.line_in if has_line else None,
+            "line_out": verdict.line_out if has_line else None,
         }
         for name, value in values.items():
             rows[name].append(value)

@@ -31,8 +31,25 @@ MOVEMENT_SCHEMA = pa.schema(
         pa.field("video_fingerprint", pa.string(), nullable=False),  # content hash of the source
         pa.field("model", pa.string()),  # detector weights used; null for ingested rows
         pa.field("processed_at", _TS, nullable=False),
+        # Added by issue 18 (staff, groups, occupancy). Files written before
+        # lack them and read back as nulls; each null has a documented meaning
+        # (see MOVEMENT_NULL_MEANS) so old data keeps its old KPIs.
+        pa.field("is_staff", pa.bool_()),  # judged to be an employee (retail_intel.movements.staff)
+        pa.field("staff_reason", pa.string()),  # the evidence, e.g. "staff zone 312 s"; null if not staff
+        pa.field("group_id", pa.string()),  # shared by people moving together; null: alone
+        pa.field("line_in", pa.int64()),  # door-line crossings inwards; null: camera without a line
+        pa.field("line_out", pa.int64()),
     ]
 )
+
+# The columns a file may lack (written before they existed) and what a null in them means.
+MOVEMENT_NULL_MEANS = {
+    "is_staff": "not judged: a customer",
+    "staff_reason": "no staff evidence",
+    "group_id": "alone (a buying unit of one)",
+    "line_in": "no door line: entries and exits come from enter/exit times",
+    "line_out": "no door line",
+}
 
 MOVEMENT_COLUMNS = tuple(MOVEMENT_SCHEMA.names)
 

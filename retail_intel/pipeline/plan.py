@@ -5,6 +5,7 @@ The settings themselves are declared once, in :mod:`retail_intel.config.camera_s
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from retail_intel.config.camera_settings import CameraSettings, Stage, resolve, 
 from retail_intel.errors import InputError
 from retail_intel.movements.classify import CountingRules
 from retail_intel.movements.geometry import CountingLine, Polygon
+from retail_intel.movements.staff import StaffRules
 from retail_intel.movements.stitch import StitchSettings
 from retail_intel.movements.zones import ZoneSpec
 from retail_intel.pipeline.zone_step import zone_specs
@@ -110,6 +112,7 @@ class ProcessPlan:
     max_frames: int | None
     stitch: StitchSettings = field(default_factory=StitchSettings)
     notes: list[str] = field(default_factory=list)
+    staff: StaffRules = field(default_factory=StaffRules)  # the branch's staff evidence for this camera
 
     @property
     def detector(self) -> DetectorSpec:
@@ -172,6 +175,7 @@ class ProcessPlan:
         values: dict[str, object] = dict(stage_values(self.settings, stage))
         if stage == "judge":
             values["stitch"] = asdict(self.stitch)
+            values["staff"] = asdict(self.staff)
             values["branch"] = self.branch_id
             values["camera"] = self.camera_id
             values["timezone"] = str(self.timezone)
@@ -184,15 +188,20 @@ def make_plan(request: ProcessRequest) -> ProcessPlan:
 
     camera: Camera | None = None
     tz = ZoneInfo("UTC")
+    staff = StaffRules()
     if request.config_dir is not None:
         from retail_intel.config.loader import load_config
 
         config = load_config(request.config_dir)
         branch = config.branch(request.branch)
         tz = branch.tzinfo
+        staff = branch.staff.rules(request.camera or (branch.cameras[0].id if branch.cameras else DEFAULT_CAMERA_ID))
         if branch.cameras or request.camera is not None:
             camera = config.camera(request.branch, request.camera)
     settings = resolve([camera.settings() if camera is not None else None, *request.layers])
+    # the camera's zones of kind "staff" are staff evidence too, beside the branch's staff: block
+    staff_zones = tuple(zone.polygon for zone in zone_specs(settings.zones) if zone.kind == "staff")
+    staff = dataclasses.replace(staff, staff_zones=staff.staff_zones + staff_zones)
     if settings.device not in (None, "cpu"):
         from retail_intel.vision.devices import check_device
 
@@ -209,6 +218,7 @@ def make_plan(request: ProcessRequest) -> ProcessPlan:
         data_dir=request.data_dir,
         save_video=request.save_video,
         max_frames=request.max_frames,
+        staff=staff,
     )
 
 

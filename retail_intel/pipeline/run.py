@@ -366,7 +366,7 @@ def process_video(
         start_time=start_time,
         processed_at=processed_at,
     )
-    table = movements_table(judgement, source)
+    table = movements_table(judgement, source, rules=plan.rules, staff_rules=plan.staff)
     paths = trajectories_table(judgement, plan.rules, source)
     if cut is not None:
         table = keep_carried_ids(table, cut, digest, plan.camera_id)

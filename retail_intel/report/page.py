@@ -23,10 +23,22 @@ import numpy as np
 from retail_intel import __version__
 from retail_intel.report import charts
 from retail_intel.report.data import CameraHeat, ReportData
+from retail_intel.report.people_section import people_section
 from retail_intel.report.render import figure_png, figure_svg, png_data_uri
 from retail_intel.report.zone_section import zones_section
 
-SECTION_ORDER = ("summary", "traffic", "occupancy", "conversion", "dwell", "heatmap", "zones", "periods", "kpis")
+SECTION_ORDER = (
+    "summary",
+    "traffic",
+    "occupancy",
+    "conversion",
+    "dwell",
+    "heatmap",
+    "zones",
+    "periods",
+    "people",
+    "kpis",
+)
 
 # (KPI column, header) of the KPI table, in order; "window" and "flags" are made here.
 KPI_TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -309,6 +321,7 @@ def report_view(data: ReportData) -> ReportView:
         "heatmap": lambda: _heatmap_section(data.cameras, data.cameras_without_paths),
         "zones": lambda: zones_section(data),
         "periods": lambda: _periods_section(data),
+        "people": lambda: people_section(data),
         "kpis": lambda: f'<section id="section-kpis"><h2>KPIs per {traffic_unit}</h2>{_kpi_table(rows)}</section>',
     }
     sections = {name: render[name]() for name in SECTION_ORDER}

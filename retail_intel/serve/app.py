@@ -14,6 +14,7 @@ from retail_intel.serve.configrefresh import ConfigRefresh
 from retail_intel.serve.dashboard import router as dashboard_router
 from retail_intel.serve.errors import install_error_handlers
 from retail_intel.serve.fastpath import KpiFastPath
+from retail_intel.serve.quality_routes import quality_router
 from retail_intel.serve.routes import router
 from retail_intel.serve.settings import ServeSettings
 from retail_intel.serve.state import ServeState
@@ -67,4 +68,5 @@ def create_app(config_dir: Path, data_dir: Path, settings: ServeSettings | None 
 
     app.include_router(dashboard_router)
     app.include_router(docs_router)
+    app.include_router(quality_router)
     return app

@@ -173,6 +173,15 @@ class KpiRow(BaseModel):
     median_dwell_seconds: float | None
     promotion_active: bool
     event_active: bool
+    # staff, groups and occupancy (docs/staff-groups.md); null in KPI files computed before them
+    observed_staff: float | None = None
+    observed_staffing_adequacy: float | None = None
+    buying_units: int | None = None
+    mean_group_size: float | None = None
+    group_conversion: float | None = None
+    reconciled_occupancy: float | None = None
+    occupancy_imbalance: int | None = None
+    data_quality: str | None = None
     computed_at: dt.datetime
 
 
@@ -208,6 +217,12 @@ class MovementRow(BaseModel):
     video_fingerprint: str
     model: str | None
     processed_at: dt.datetime
+    # null in files written before these columns existed (docs/staff-groups.md)
+    is_staff: bool | None = None
+    staff_reason: str | None = None
+    group_id: str | None = None
+    line_in: int | None = None
+    line_out: int | None = None
 
 
 class MovementPage(BaseModel):

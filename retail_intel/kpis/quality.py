@@ -1,0 +1,132 @@
+"""Data quality per camera and local day: door imbalance and staff flags (``retail-intel quality``).
+
+In/out counts at a door never balance exactly; how far they miss says how
+much to trust a day's occupancy. Per camera and local day (the branch's
+timezone, by the day each person entered), over the customers (people not
+flagged as staff):
+
+* ``ins``: door-line crossings inwards (``line_in``), or one per visitor on
+  a camera without a line;
+* ``outs``: crossings outwards (``line_out``), or one per visitor whose exit
+  was seen (``exit_observed``);
+* ``imbalance = ins - outs`` and ``imbalance_ratio = |imbalance| / ins``
+  (null without ins); ``flagged`` when the ratio exceeds the threshold (any
+  imbalance on a day without ins);
+* ``staff``: people flagged as staff, and ``people`` everybody counted.
+
+The KPI engines compute the same door counts per window (over opening hours)
+to reconcile occupancy; this is the raw figure, before any fixing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from retail_intel.errors import DataError, InputError
+from retail_intel.movements.schema import MOVEMENT_SCHEMA
+from retail_intel.movements.store import movements_root
+from retail_intel.storage import is_plain_name, parquet_files
+
+if TYPE_CHECKING:
+    from retail_intel.config.loader import Config
+
+QUALITY_SCHEMA = pa.schema(
+    [
+        pa.field("branch_id", pa.string(), nullable=False),
+        pa.field("camera_id", pa.string()),  # null for ingested rows without a camera
+        pa.field("date", pa.date32(), nullable=False),  # local date in the branch's timezone
+        pa.field("people", pa.int64(), nullable=False),  # movements counted (staff included)
+        pa.field("staff", pa.int64(), nullable=False),  # of which flagged as staff
+        pa.field("ins", pa.int64(), nullable=False),
+        pa.field("outs", pa.int64(), nullable=False),
+        pa.field("imbalance", pa.int64(), nullable=False),  # ins - outs
+        pa.field("imbalance_ratio", pa.float64()),  # |imbalance| / ins
+        pa.field("flagged", pa.bool_(), nullable=False),  # ratio over the threshold
+    ]
+)
+
+_COLUMNS = ("branch_id", "camera_id", "action_type", "enter_time", "exit_observed", "is_staff", "line_in", "line_out")
+
+
+def _read(data_dir: Path, branch_ids: list[str]) -> pa.Table:
+    import polars as pl
+
+    root = movements_root(data_dir)
+    files = [path for b in branch_ids if is_plain_name(b) for path in parquet_files(root / b)]
+    if not files:
+        return MOVEMENT_SCHEMA.empty_table().select(list(_COLUMNS))
+    pinned = pl.Schema(pl.from_arrow(MOVEMENT_SCHEMA.empty_table().select(list(_COLUMNS))).schema)  # type: ignore[union-attr]
+    try:
+        frame = (
+            pl.scan_parquet(
+                [str(p) for p in files],
+                hive_partitioning=False,
+                schema=pinned,
+                missing_columns="insert",  # files older than the staff / line columns
+                extra_columns="ignore",
+            )
+            .filter(pl.col("branch_id").is_in(branch_ids))
+            .collect()
+        )
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise DataError(f"{root}: cannot read the movement Parquet files ({exc})") from exc
+    return frame.to_arrow()
+
+
+def door_quality(
+    config: Config,
+    data_dir: Path,
+    *,
+    branch: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    threshold: float = 0.1,
+) -> pa.Table:
+    """Rows of :data:`QUALITY_SCHEMA` per branch, camera and local date in ``[start, end]``, sorted."""
+    import polars as pl
+
+    if not 0 <= threshold <= 1:
+        raise InputError(f"--threshold must be between 0 and 1, got {threshold}")
+    if start is not None and end is not None and end < start:
+        raise InputError(f"--to must not be before --from, got from {start} to {end}")
+    chosen = [config.branch(branch)] if branch is not None else list(config.branches)
+    frame = pl.from_arrow(_read(data_dir, [b.id for b in chosen]))
+    assert isinstance(frame, pl.DataFrame)
+    parts = []
+    for info in chosen:
+        mine = frame.lazy().filter(pl.col("branch_id") == info.id)
+        staff = pl.col("is_staff").fill_null(False)
+        visitor = (pl.col("action_type") == "entered") & ~staff
+        parts.append(
+            mine.with_columns(date=pl.col("enter_time").dt.convert_time_zone(info.timezone).dt.date())
+            .group_by("branch_id", "camera_id", "date")
+            .agg(
+                people=pl.len().cast(pl.Int64),
+                staff=staff.sum().cast(pl.Int64),
+                ins=pl.when(visitor).then(pl.col("line_in").fill_null(1)).otherwise(0).sum().cast(pl.Int64),
+                outs=pl.when(visitor)
+                .then(pl.col("line_out").fill_null(pl.col("exit_observed").fill_null(True).cast(pl.Int64)))
+                .otherwise(0)
+                .sum()
+                .cast(pl.Int64),
+            )
+        )
+    if not parts:
+        return QUALITY_SCHEMA.empty_table()
+    result = (
+        pl.concat(parts)
+        .with_columns(imbalance=pl.col("ins") - pl.col("outs"))
+        .with_columns(
+            imbalance_ratio=pl.when(pl.col("ins") > 0).then(pl.col("imbalance").abs() / pl.col("ins")),
+            flagged=pl.col("imbalance").abs().cast(pl.Float64) > threshold * pl.col("ins").cast(pl.Float64),
+        )
+        .filter(pl.col("date") >= (start or dt.date.min), pl.col("date") <= (end or dt.date.max))
+        .sort("branch_id", "date", "camera_id", nulls_last=True)
+        .select(QUALITY_SCHEMA.names)
+        .collect()
+    )
+    return result.to_arrow().cast(QUALITY_SCHEMA)

@@ -1,0 +1,284 @@
+"""Staff exclusion, observed staff, buying units and reconciled occupancy in both KPI engines.
+
+Hand-computed values on hand-written people (arithmetic in the comments),
+Hypothesis-generated people against the brute-force reference in
+kpi_people_helpers, and movement files written before the new columns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from retail_intel.kpis.compute import ENGINES, compute_kpis_for, run_engine
+from retail_intel.kpis.inputs import BranchInfo, Interval, KpiParams, prepare_inputs
+from retail_intel.movements.schema import MOVEMENT_NULL_MEANS, MOVEMENT_SCHEMA
+from retail_intel.movements.store import read_movements
+from retail_intel.sqlviews import open_database, run_query
+from tests.kpi_helpers import assert_tables_match, close, interval_source, reference_kpis
+from tests.kpi_people_helpers import PEOPLE_COLUMNS, Person, close_enough, people_table, reference_people_kpis
+
+UTC = dt.UTC
+MON = dt.date(2026, 3, 2)
+SHOP = BranchInfo("b1", "UTC", capacity=10, customers_per_staff=2.0, min_staff=1)
+
+
+def at(hour: int, minute: int = 0, second: int = 0, day: dt.date = MON) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=UTC)
+
+
+def run(
+    people: Sequence[Person],
+    branches: Sequence[BranchInfo],
+    engine: str,
+    *,
+    intervals: Sequence[tuple[str, Interval]] = (),
+    window: int = 60,
+    include_staff: bool = False,
+    threshold: float = 0.1,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Both the engine and the references; every reference value must match."""
+    params = KpiParams(window_minutes=window, include_staff=include_staff, imbalance_threshold=threshold)
+    prepared = prepare_inputs(
+        people_table(people), branches, params, intervals=interval_source(intervals), start=start, end=end
+    )
+    table = run_engine(prepared.inputs, params, engine)
+    rows: list[dict[str, Any]] = table.to_pylist()
+    counted = [p.as_move() for p in people if include_staff or not p.staff]
+    old = reference_kpis(counted, prepared.inputs, branches, intervals, baseline_weeks=4, momentum_windows=6)
+    required = {(r["branch_id"], r["window_start"]): r["required_staff"] for r in rows}
+    new = reference_people_kpis(
+        people, prepared.inputs, branches, intervals, required, include_staff=include_staff, threshold=threshold
+    )
+    assert len(rows) == len(old) == len(new)
+    for row, a, b in zip(rows, old, new, strict=True):
+        for name, value in (a | b).items():
+            assert close_enough(row[name], value), (engine, name, row[name], value, row["window_start"])
+    return rows
+
+
+def check(row: dict[str, Any], **expected: Any) -> None:
+    for name, value in expected.items():
+        assert close(row[name], value), (name, row[name], value)
+
+
+engines = pytest.mark.parametrize("engine", ENGINES)
+
+# A morning at one shop (no opening hours configured: open all day).
+MORNING = [
+    Person("b1", "entered", at(9, 10), at(10, 40)),  # A, alone
+    Person("b1", "entered", at(9, 20), at(9, 50), group="g1"),  # B with C
+    Person("b1", "passed", at(9, 21), at(9, 21, 5), group="g1"),  # C waited outside
+    Person("b1", "passed", at(9, 58), at(9, 58, 5), group="g2"),  # D and E walked past together
+    Person("b1", "passed", at(10, 1), at(10, 1, 5), group="g2"),
+    Person("b1", "entered", at(9), at(11), is_staff=True),  # S, a clerk on the floor 09:00-11:00
+    Person("b1", "entered", at(10, 5), at(10, 30), exit_observed=False),  # F, exit never seen
+    Person("b1", "entered", at(10, 10), at(10, 20)),  # G
+    Person("b1", "passed", at(11, 30), at(11, 30, 5)),  # H
+]
+
+
+@engines
+def test_staff_are_left_out_and_observed(engine: str) -> None:
+    nine, ten, eleven = run(MORNING, [SHOP], engine)
+    check(nine, visitors=2, passed=2, peak_occupancy=2)  # A, B; C, D; S not counted
+    check(ten, visitors=2, passed=1, peak_occupancy=3)  # F, G; E; A, F, G at 10:10
+    check(nine, observed_staff=1.0, required_staff=1, observed_staffing_adequacy=1.0)
+    check(ten, observed_staff=1.0, required_staff=2, observed_staffing_adequacy=0.5)  # ceil(3 / 2)
+    check(eleven, observed_staff=0.0, observed_staffing_adequacy=0.0)
+    with_staff = run(MORNING, [SHOP], engine, include_staff=True)
+    check(with_staff[0], visitors=3, peak_occupancy=3, observed_staff=1.0)  # S counted as a customer too
+
+
+@engines
+def test_groups_are_buying_units(engine: str) -> None:
+    nine, ten, eleven = run(MORNING, [SHOP], engine)
+    # 09:00: parties A (entered), B+C (entered: B did), D+E (passed; placed at D, 09:58)
+    check(nine, buying_units=2, mean_group_size=1.5, group_conversion=2 / 3)  # (1 + 2) / 2 people
+    check(ten, buying_units=2, mean_group_size=1.0, group_conversion=1.0)  # F, G; E is in D's party
+    check(eleven, buying_units=0, mean_group_size=None, group_conversion=0.0)  # H walked past
+
+
+@engines
+def test_occupancy_is_reconciled_per_day(engine: str) -> None:
+    nine, ten, eleven = run(MORNING, [SHOP], engine)
+    # ins: 09 A, B; 10 F, G. outs: 09 B; 10 A, G (F unseen). D = 4 - 3 = 1, traffic 7.
+    # end of 09:00: 1 - 1 * 3 / 7 = 4/7; end of 10:00: 1 - 1 * 7 / 7 = 0.
+    check(nine, reconciled_occupancy=4 / 7, occupancy_imbalance=1, data_quality="imbalanced")  # 1 > 0.1 * 4
+    check(ten, reconciled_occupancy=0.0, occupancy_imbalance=1)
+    check(eleven, reconciled_occupancy=0.0, occupancy_imbalance=1)
+    lenient = run(MORNING, [SHOP], engine, threshold=0.3)
+    assert {r["data_quality"] for r in lenient} == {"ok"}  # 1 <= 0.3 * 4
+
+
+@engines
+def test_reconciliation_uses_opening_hours_and_door_lines(engine: str) -> None:
+    people = [
+        Person("b1", "entered", at(9, 10), at(9, 40), line_in=1, line_out=1),
+        Person("b1", "entered", at(9, 20), at(10, 20), line_in=2, line_out=1),  # counted in twice at the door
+        Person("b1", "entered", at(10, 30), at(10, 35), line_in=1, line_out=1),  # after closing: not counted
+    ]
+    hours = [("b1", Interval("open", at(8), at(10)))]
+    nine, ten = run(people, [SHOP], engine, intervals=hours)
+    # open windows: 09:00 only. ins 1 + 2 = 3, outs 1 (the 10:20 exit is after closing): D = 2, traffic 4
+    check(nine, occupancy_imbalance=2, reconciled_occupancy=0.0, data_quality="imbalanced")  # 2 - 2 * 4 / 4
+    check(ten, reconciled_occupancy=0.0, occupancy_imbalance=2)  # closed
+
+
+def test_old_movement_files_read_everywhere(tmp_path: Path) -> None:
+    # A file written before the new columns existed: only the original 17.
+    old_columns = [name for name in MOVEMENT_SCHEMA.names if name not in MOVEMENT_NULL_MEANS]
+    row = {
+        "customer_id": "c1",
+        "branch_id": "b1",
+        "camera_id": "cam1",
+        "action_type": "entered",
+        "enter_time": at(9, 10),
+        "exit_time": at(9, 40),
+        "exit_observed": True,
+        "dwell_seconds": 1800.0,
+        "first_seen": at(9, 9),
+        "last_seen": at(9, 41),
+        "track_id": 1,
+        "n_frames": 10,
+        "mean_confidence": 0.8,
+        "source_video": "old.mp4",
+        "video_fingerprint": "f" * 64,
+        "model": "m",
+        "processed_at": at(12),
+    }
+    old = pa.table(
+        {name: [row[name]] for name in old_columns}, schema=pa.schema([MOVEMENT_SCHEMA.field(n) for n in old_columns])
+    )
+    folder = tmp_path / "movements" / "b1" / "2026-03-02"
+    folder.mkdir(parents=True)
+    pq.write_table(old, folder / "cam1-old.parquet")
+    stored = read_movements(tmp_path)
+    assert stored.num_rows == 1 and stored["is_staff"].to_pylist() == [None] and stored["group_id"].null_count == 1
+    con = open_database(Path(__file__).parents[1] / "config", tmp_path)
+    try:
+        view = run_query(con, "SELECT is_staff, group_id, line_in FROM customer_branch_movement").to_pylist()
+    finally:
+        con.close()
+    assert view == [{"is_staff": None, "group_id": None, "line_in": None}]
+    for engine in ENGINES:
+        (kpi,) = compute_kpis_for([SHOP], tmp_path, window_minutes=60, engine=engine, write=False).table.to_pylist()
+        # null is_staff reads as a customer, null group as a party of one, null lines as one in / one out
+        check(kpi, visitors=1, buying_units=1, mean_group_size=1.0, observed_staff=0.0, occupancy_imbalance=0)
+        check(kpi, data_quality="ok", reconciled_occupancy=0.0)
+    # A new file beside it, with door-line counts: both read together.
+    door = row | {"customer_id": "c2", "enter_time": at(9, 50), "exit_time": at(9, 55), "dwell_seconds": 300.0}
+    door |= {"first_seen": at(9, 50), "last_seen": at(9, 55), "is_staff": False, "line_in": 2, "line_out": 1}
+    door |= {"staff_reason": None, "group_id": None}
+    pq.write_table(pa.Table.from_pylist([door], schema=MOVEMENT_SCHEMA), folder / "cam1-new.parquet")
+    for engine in ENGINES:
+        (kpi,) = compute_kpis_for([SHOP], tmp_path, window_minutes=60, engine=engine, write=False).table.to_pylist()
+        check(kpi, visitors=2, occupancy_imbalance=1, data_quality="imbalanced")  # ins 1 + 2, outs 1 + 1
+
+
+# --- Hypothesis: engines agree with each other and the reference ---
+
+ZONES = ["UTC", "Europe/London", "Asia/Kolkata", "America/New_York"]
+ORIGINS = [dt.datetime(2026, 3, 27, 12, tzinfo=UTC), dt.datetime(2026, 3, 6, 12, tzinfo=UTC)]
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[list[Person], list[BranchInfo], list[tuple[str, Interval]], KpiParams]:
+    origin = draw(st.sampled_from(ORIGINS))
+    branches = [
+        BranchInfo(
+            f"b{i}",
+            draw(st.sampled_from(ZONES)),
+            capacity=draw(st.integers(1, 30)),
+            customers_per_staff=2.0,
+            min_staff=draw(st.integers(0, 2)),
+        )
+        for i in range(draw(st.integers(1, 2)))
+    ]
+    minute = st.integers(0, 3 * 24 * 12 - 1).map(lambda k: k * 5)
+    people: list[Person] = []
+    for index in range(draw(st.integers(1, 25))):
+        branch = draw(st.sampled_from(branches)).branch_id
+        start = origin + dt.timedelta(minutes=draw(minute), seconds=draw(st.sampled_from([0, 17, 59])))
+        size = draw(st.sampled_from([1, 1, 1, 2, 3]))  # a party arriving within seconds
+        staff = draw(st.sampled_from([None, False, False, True]))
+        lines = draw(st.booleans())
+        for member in range(size):
+            t = start + dt.timedelta(seconds=member)
+            group = f"g{index}" if size > 1 else None
+            if draw(st.booleans()):
+                dwell = dt.timedelta(minutes=draw(st.sampled_from([0, 5, 30, 95, 400])))
+                people.append(
+                    Person(
+                        branch,
+                        "entered",
+                        t,
+                        t + dwell,
+                        is_staff=staff,
+                        group=group,
+                        exit_observed=draw(st.booleans()),
+                        line_in=draw(st.integers(0, 2)) if lines else None,
+                        line_out=draw(st.integers(0, 2)) if lines else None,
+                    )
+                )
+            else:
+                people.append(Person(branch, "passed", t, t + dt.timedelta(seconds=4), t, is_staff=staff, group=group))
+    intervals: list[tuple[str, Interval]] = []
+    for shop in branches:
+        if draw(st.booleans()):  # opening hours 08:00-20:00 UTC on every day
+            for day in range(-1, 5):
+                d = origin.date() + dt.timedelta(days=day)
+                intervals.append((shop.branch_id, Interval("open", at(8, day=d), at(20, day=d))))
+    params = KpiParams(
+        window_minutes=draw(st.sampled_from([30, 60, 240, 1440])),
+        include_staff=draw(st.booleans()),
+        imbalance_threshold=draw(st.sampled_from([0.0, 0.1, 0.5])),
+    )
+    return people, branches, intervals, params
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases())
+def test_engines_agree_on_people_kpis(
+    case: tuple[list[Person], list[BranchInfo], list[tuple[str, Interval]], KpiParams],
+) -> None:
+    people, branches, intervals, params = case
+    prepared = prepare_inputs(people_table(people), branches, params, intervals=interval_source(intervals))
+    if prepared.inputs.windows.num_rows == 0:
+        return
+    duck, polars = (run_engine(prepared.inputs, params, engine) for engine in ENGINES)
+    assert_tables_match(duck, polars)
+    rows = duck.to_pylist()
+    required = {(r["branch_id"], r["window_start"]): r["required_staff"] for r in rows}
+    reference = reference_people_kpis(
+        people,
+        prepared.inputs,
+        branches,
+        intervals,
+        required,
+        include_staff=params.include_staff,
+        threshold=params.imbalance_threshold,
+    )
+    for row, ref in zip(rows, reference, strict=True):
+        for name in PEOPLE_COLUMNS:
+            assert close_enough(row[name], ref[name]), (name, row[name], ref[name], row["window_start"])
+        assert row["reconciled_occupancy"] >= 0.0
+    # Zero at closing: the last window of every local day in the series ends the day balanced.
+    windows = sorted(prepared.inputs.windows.to_pylist(), key=lambda w: (w["branch_id"], w["seq"]))
+    by_start = {(r["branch_id"], r["window_start"]): r for r in rows}
+    for _, day in itertools.groupby(windows, key=lambda w: (w["branch_id"], w["slot_date"])):
+        last = list(day)[-1]
+        row = by_start.get((last["branch_id"], last["window_start"]))
+        if row is not None:
+            assert row["reconciled_occupancy"] == 0.0

@@ -1,0 +1,112 @@
+"""``retail-intel quality``: door imbalance per camera and local day, on hand-written movements."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from retail_intel.config.loader import load_config
+from retail_intel.kpis.quality import door_quality
+from retail_intel.movements.schema import MOVEMENT_SCHEMA
+from retail_intel.movements.store import write_movements
+from tests.cli_helpers import run_cli
+
+CONFIG = Path(__file__).parents[1] / "config"
+UTC = dt.UTC
+
+
+def rows(camera: str, people: list[dict[str, object]]) -> pa.Table:
+    base = dt.datetime(2026, 2, 8, 10, tzinfo=UTC)  # 10:00 in London (GMT in February)
+    full = []
+    for k, person in enumerate(people):
+        enter = base + dt.timedelta(minutes=k)
+        row: dict[str, object] = {name: None for name in MOVEMENT_SCHEMA.names}
+        row |= {
+            "customer_id": f"{camera}-{k}",
+            "branch_id": "b1",
+            "camera_id": camera,
+            "action_type": "entered",
+            "enter_time": enter,
+            "exit_time": enter + dt.timedelta(minutes=5),
+            "exit_observed": True,
+            "dwell_seconds": 300.0,
+            "first_seen": enter,
+            "last_seen": enter + dt.timedelta(minutes=5),
+            "source_video": f"{camera}.mp4",
+            "video_fingerprint": camera,
+            "processed_at": base,
+        }
+        row |= person
+        full.append(row)
+    return pa.Table.from_pylist(full, schema=MOVEMENT_SCHEMA)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    day = dt.date(2026, 2, 8)
+    door = rows(
+        "door",
+        [
+            {"line_in": 1, "line_out": 1},
+            {"line_in": 2, "line_out": 0},  # came in twice, left unseen
+            {"line_in": 1, "line_out": 1},
+            {"line_in": 3, "line_out": 3, "is_staff": True, "staff_reason": "door crossed 6 times"},
+            {"action_type": "passed", "line_in": 0, "line_out": 0},
+        ],
+    )
+    floor = rows("floor", [{}, {"exit_observed": False}, {}, {}])  # no line: one in each, three outs seen
+    write_movements(door, tmp_path, branch_id="b1", day=day, source_key="door-1")
+    write_movements(floor, tmp_path, branch_id="b1", day=day, source_key="floor-1")
+    return tmp_path
+
+
+def test_door_balance_per_camera_and_day(data_dir: Path) -> None:
+    table = door_quality(load_config(CONFIG), data_dir, branch="b1")
+    door, floor = table.to_pylist()
+    # door: ins 1 + 2 + 1 = 4, outs 1 + 0 + 1 = 2 (staff and the passer-by left out)
+    assert (door["camera_id"], door["people"], door["staff"], door["ins"], door["outs"]) == ("door", 5, 1, 4, 2)
+    assert door["imbalance"] == 2 and door["imbalance_ratio"] == 0.5 and door["flagged"]
+    assert (floor["ins"], floor["outs"], floor["imbalance"], floor["imbalance_ratio"]) == (4, 3, 1, 0.25)
+    assert floor["date"] == dt.date(2026, 2, 8) and floor["flagged"]
+    lenient = door_quality(load_config(CONFIG), data_dir, branch="b1", threshold=0.3).to_pylist()
+    assert [r["flagged"] for r in lenient] == [True, False]
+    assert door_quality(load_config(CONFIG), data_dir, start=dt.date(2026, 2, 9)).num_rows == 0
+
+
+def test_cli_json_and_bad_threshold(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["quality", "--config", str(CONFIG), "--data-dir", str(data_dir), "--format", "json"]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    assert [r["imbalance"] for r in json.loads(result.stdout)] == [2, 1]
+    bad = run_cli([*args, "--threshold", "2"], capsys, monkeypatch)
+    assert bad.exit_code == 2 and "--threshold" in bad.stderr
+
+
+def test_serve_route(data_dir: Path) -> None:
+    from retail_intel.serve import create_app
+    from tests.test_serve_support import Api
+
+    api = Api(create_app(CONFIG, data_dir))
+    rows = api.ok("/quality/branch/b1", params={"from": "2026-02-08", "to": "2026-02-08", "threshold": 0.3})
+    assert [(r["camera_id"], r["imbalance"], r["flagged"]) for r in rows] == [("door", 2, True), ("floor", 1, False)]
+    assert api.get("/quality/branch/nope").status_code == 404
+    assert api.get("/quality/branch/b1", params={"threshold": 3}).status_code == 422
+
+
+def test_kpis_cli_leaves_staff_out_unless_asked(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["kpis", "--window", "1d", "--branch", "b1", "--config", str(CONFIG), "--data-dir", str(data_dir)]
+    plain = run_cli([*args, "--format", "json"], capsys, monkeypatch)
+    assert plain.exit_code == 0, plain.stderr
+    both = run_cli([*args, "--format", "json", "--include-staff"], capsys, monkeypatch)
+    (day,), (with_staff,) = json.loads(plain.stdout), json.loads(both.stdout)
+    # 8 entered on the two cameras (4 at the door, one of them the clerk, and 4 on the floor)
+    assert (day["visitors"], with_staff["visitors"]) == (7, 8)
+    assert day["observed_staff"] == with_staff["observed_staff"] > 0
