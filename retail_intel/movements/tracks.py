@@ -33,6 +33,10 @@ class Track:
     confidence: FloatArray
     width: FloatArray | None = None  # box width; None when unknown (hand-written tracks)
     fragment_ids: tuple[int, ...] = field(default=())
+    # mean appearance descriptor of the samples (colour histograms of the box's
+    # upper and lower halves, see retail_intel.vision.appearance); None when the
+    # video side did not compute one. Stitching uses it to tell people apart.
+    appearance: FloatArray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.t)
@@ -109,6 +113,12 @@ class Track:
         if len(ordered) == 1:
             return ordered[0]
         cat = np.concatenate
+        looks = [(p.appearance, len(p)) for p in ordered if p.appearance is not None]
+        appearance = None
+        if looks:
+            # a mean over all samples: each fragment weighs as many samples as it has
+            weights = np.asarray([n for _, n in looks], dtype=np.float64)
+            appearance = np.asarray(np.average(np.stack([v for v, _ in looks]), axis=0, weights=weights))
         t = cat([p.t for p in ordered])
         order = np.argsort(t, kind="stable")
         return Track(
@@ -121,6 +131,22 @@ class Track:
             confidence=cat([p.confidence for p in ordered])[order],
             width=cat([p.box_width for p in ordered])[order],
             fragment_ids=tuple(i for p in ordered for i in p.fragment_ids),
+            appearance=appearance,
+        )
+
+    def take(self, keep: npt.NDArray[np.bool_]) -> Track:
+        """The samples where ``keep`` is true (at least one), same id, fragments and appearance."""
+        return Track(
+            track_id=self.track_id,
+            frames=self.frames[keep],
+            t=self.t[keep],
+            x=self.x[keep],
+            y=self.y[keep],
+            height=self.height[keep],
+            confidence=self.confidence[keep],
+            width=self.box_width[keep],
+            fragment_ids=self.fragment_ids,
+            appearance=self.appearance,
         )
 
 
@@ -129,6 +155,8 @@ class TrackAccumulator:
 
     def __init__(self) -> None:
         self._rows: dict[int, list[tuple[int, float, float, float, float, float, float]]] = {}
+        # per track id: running sum and count of appearance descriptors (a mean, not every vector)
+        self._looks: dict[int, tuple[FloatArray, int]] = {}
 
     def add(
         self,
@@ -137,10 +165,16 @@ class TrackAccumulator:
         track_ids: npt.NDArray[np.int64],
         xyxy: npt.NDArray[np.float32],
         confidence: npt.NDArray[np.float32],
+        appearance: npt.NDArray[np.float32] | None = None,
     ) -> None:
+        """One frame's tracked boxes; ``appearance`` (optional) is one descriptor row per box."""
         for tid, box, conf in zip(track_ids.tolist(), xyxy.tolist(), confidence.tolist(), strict=True):
             x1, y1, x2, y2 = box
             self._rows.setdefault(int(tid), []).append((frame, t, (x1 + x2) / 2.0, y2, y2 - y1, float(conf), x2 - x1))
+        if appearance is not None:
+            for tid, look in zip(track_ids.tolist(), appearance, strict=True):
+                total, n = self._looks.get(int(tid), (np.zeros(len(look)), 0))
+                self._looks[int(tid)] = (total + look, n + 1)
 
     def tracks(self) -> list[Track]:
         out = []
@@ -156,6 +190,13 @@ class TrackAccumulator:
                     height=arr[:, 4],
                     confidence=arr[:, 5],
                     width=arr[:, 6],
+                    appearance=self._mean_look(tid),
                 )
             )
         return out
+
+    def _mean_look(self, tid: int) -> FloatArray | None:
+        if tid not in self._looks:
+            return None
+        total, n = self._looks[tid]
+        return np.asarray(total / n, dtype=np.float64)
