@@ -109,6 +109,9 @@ class ProcessPlan:
     save_video: Path | None
     max_frames: int | None
     notes: list[str] = field(default_factory=list)
+    # neither a flag nor the camera set imgsz or tiles: process_video chooses them
+    # from the video (retail_intel.pipeline.autosize, issue 15)
+    auto_size: bool = False
 
 
 def _pick(flag: T | None, camera_value: T | None, default: T) -> T:
@@ -202,4 +205,7 @@ def make_plan(request: ProcessRequest) -> ProcessPlan:
         data_dir=request.data_dir,
         save_video=request.save_video,
         max_frames=request.max_frames,
+        auto_size=all(
+            v is None for v in (request.imgsz, request.tiles, c.imgsz if c else None, c.tiles if c else None)
+        ),
     )

@@ -20,12 +20,14 @@ from retail_intel.errors import VideoError
 from retail_intel.movements.events import Judgement, SourceInfo, judge, movements_table, trajectories_table
 from retail_intel.movements.store import write_movements, write_trajectories
 from retail_intel.movements.tracks import TrackAccumulator
+from retail_intel.pipeline.autosize import autosize_plan
 from retail_intel.pipeline.continuity import Continuity, Handover, handover, judge_across_cut, keep_carried_ids
 from retail_intel.pipeline.frames import SchedulerStats, schedule
 from retail_intel.pipeline.plan import ProcessPlan
 from retail_intel.pipeline.start_time import resolve_start_time
 from retail_intel.storage import atomic_write_bytes, camera_frame_path
 from retail_intel.vision.annotate import write_image
+from retail_intel.vision.appearance import box_appearance
 from retail_intel.vision.detections import Detector
 from retail_intel.vision.motion import MotionGate
 from retail_intel.vision.tracker import ByteTracker
@@ -74,6 +76,10 @@ class RunSummary:
     processing_fps: float
     output: str
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    # how the detector's input size was chosen (automatic sizing, issue 15) and
+    # warnings the user must see (e.g. people too small to count reliably)
+    input_size: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -152,6 +158,11 @@ def process_video(
         plan.video, explicit=plan.start_time, pattern=plan.filename_pattern, tz=plan.timezone
     )
     digest = fingerprint(plan.video)
+    size_choice = None
+    # issue 15: imgsz from the video itself (to move into plan resolution). An injected
+    # detector (a fake, a replay) has its own size, so only the real one is sized.
+    if plan.auto_size and detector_factory is default_detector_factory:
+        plan, size_choice = autosize_plan(plan, detector_factory)
     detector = detector_factory(plan)
     tracker = ByteTracker(plan.tracker, fps / plan.stride)
     tracks = TrackAccumulator()
@@ -186,7 +197,9 @@ def process_video(
             tracked = None
             if item.detections is not None:
                 tracked = tracker.update(item.detections)
-                tracks.add(item.index, t_frame, tracked.track_ids, tracked.xyxy, tracked.confidence)
+                # colours of each box's halves, for stitching's appearance check (issue 15)
+                looks = box_appearance(item.frame, tracked.xyxy)
+                tracks.add(item.index, t_frame, tracked.track_ids, tracked.xyxy, tracked.confidence, looks)
             t1 = time.perf_counter()
             times.tracking += t1 - t0
             if annotator is not None:
@@ -274,6 +287,8 @@ def process_video(
         processing_fps=round(frames / taken, 2) if taken > 0 else 0.0,
         output=str(output),
         stage_seconds={k: round(v, 3) for k, v in asdict(times).items()},
+        input_size=size_choice.as_dict() if size_choice else None,
+        warnings=[size_choice.warning] if size_choice and size_choice.warning else [],
     )
     summary_path = plan.data_dir / RUNS_DIR / f"{key}.json"
     atomic_write_bytes(summary.to_json().encode(), summary_path)
@@ -283,4 +298,14 @@ def process_video(
 
 def summary_rows(summary: RunSummary) -> list[dict[str, Any]]:
     """The run summary as (field, value) rows for a table."""
-    return [{"field": k, "value": v} for k, v in asdict(summary).items() if k != "stage_seconds"]
+    rows = [
+        {"field": k, "value": v}
+        for k, v in asdict(summary).items()
+        if k not in ("stage_seconds", "input_size", "warnings")
+    ]
+    if summary.input_size is not None:
+        rows.append(
+            {"field": "input_size", "value": f"{summary.input_size['imgsz']} (auto: {summary.input_size['reason']})"}
+        )
+    rows.extend({"field": "warning", "value": w} for w in summary.warnings)
+    return rows

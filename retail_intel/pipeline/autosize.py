@@ -1,0 +1,152 @@
+"""Choosing the detector's input size from the video itself, when nobody set it.
+
+The nano pose model finds almost nobody under ~80 px tall *in its input*, so a
+camera whose people are small needs the frame enlarged, and one whose people
+are tall wastes time at a large size. A store that installs retail-intel
+points it at its cameras with the defaults, so ``process`` decides by itself
+unless the camera config or a flag sets ``imgsz`` or ``tiles``:
+
+1. sample a few frames spread over the video (few enough that the probe costs
+   a small share of the run: :func:`probe_frames`);
+2. detect people on them at the largest size (1280), where small people are
+   found if anywhere;
+3. apply the size rule of ``retail-intel calibrate``
+   (:func:`retail_intel.accuracy.calibrate.rule_imgsz`: the smallest people,
+   the 10th percentile of heights, ~120 px tall in the input).
+
+When even 1280 leaves the smallest people under :data:`TOO_SMALL_INPUT_PX` in
+the model's input, counts will be low whatever we do: the choice carries a
+warning that the run summary shows, instead of low counts arriving silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retail_intel.accuracy.calibrate import FOUND_CONF, MAX_IMGSZ, MIN_IMGSZ, TARGET_HEIGHT_PX, rule_imgsz
+from retail_intel.pipeline.plan import ProcessPlan
+from retail_intel.vision.detections import Detections, Detector
+
+# Probe at this size: the largest the size rule picks, so the smallest people it can use are found.
+PROBE_IMGSZ = MAX_IMGSZ
+# Under this height in the model's input the nano model finds almost nobody (docs/accuracy.md).
+TOO_SMALL_INPUT_PX = 80
+# Sampled frames: about one per this many frames of the video, within these bounds. A frame at
+# 1280 costs ~3-4 frames at 640, so one in 100 keeps the probe near 4% of a run at 640 or less.
+FRAMES_PER_PROBE = 100
+MIN_PROBE_FRAMES, MAX_PROBE_FRAMES = 2, 8
+# Fewer people than this in the sample is too little to size on: the default size is kept.
+MIN_PEOPLE = 3
+
+# builds the detector ``process`` would use at (imgsz, tiles), answering at FOUND_CONF
+DetectorAt = Callable[[int, int], Detector]
+
+
+@dataclass(frozen=True)
+class SizeChoice:
+    """The input size chosen for a video, why, and a warning when counts cannot be trusted."""
+
+    imgsz: int
+    tiles: int
+    reason: str
+    warning: str | None
+    small_person_px: float | None  # 10th percentile of the heights found (frame pixels)
+    people_sampled: int
+    frames_sampled: int
+    seconds: float  # wall time the probe took
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def probe_frames(frame_count: int) -> int:
+    """How many frames to sample from a video of ``frame_count`` frames."""
+    return int(min(MAX_PROBE_FRAMES, max(MIN_PROBE_FRAMES, frame_count // FRAMES_PER_PROBE)))
+
+
+def size_rule(heights: Sequence[float], frame_size: tuple[int, int], *, default_imgsz: int = MIN_IMGSZ) -> SizeChoice:
+    """The input size for people ``heights`` px tall (found at :data:`PROBE_IMGSZ`) in a frame of ``frame_size``.
+
+    Pure: the probe's timing and frame count are filled in by :func:`choose_input_size`.
+    """
+    long_side = max(frame_size)
+    found = [h for h in heights if h > 0]
+    if len(found) < MIN_PEOPLE:
+        return SizeChoice(
+            imgsz=default_imgsz,
+            tiles=1,
+            reason=f"only {len(found)} people found in the sampled frames: too few to size on, default kept",
+            warning=None,
+            small_person_px=float(np.percentile(found, 10)) if found else None,
+            people_sampled=len(found),
+            frames_sampled=0,
+            seconds=0.0,
+        )
+    small = float(np.percentile(found, 10))
+    imgsz = rule_imgsz(long_side, small)
+    at_largest = small * MAX_IMGSZ / long_side
+    warning = None
+    if at_largest < TOO_SMALL_INPUT_PX:
+        warning = (
+            f"people are too small to count reliably: the smallest are ~{small:.0f} px tall in a "
+            f"{frame_size[0]}x{frame_size[1]} frame, ~{at_largest:.0f} px at the largest input size "
+            f"({MAX_IMGSZ}), under the ~{TOO_SMALL_INPUT_PX} px the model needs; counts will be low "
+            "(a closer camera or --tiles 2 may help; check with `retail-intel calibrate`)"
+        )
+    reason = (
+        f"smallest people ~{small:.0f} px tall (10th percentile of {len(found)}) in a {long_side} px frame: "
+        f"imgsz {imgsz} makes them ~{small * imgsz / long_side:.0f} px in the model's input "
+        f"(target {TARGET_HEIGHT_PX}, sizes {MIN_IMGSZ}-{MAX_IMGSZ})"
+    )
+    return SizeChoice(imgsz, 1, reason, warning, small, len(found), 0, 0.0)
+
+
+def _heights(found: Detections) -> list[float]:
+    keep = found.confidence >= FOUND_CONF
+    return [float(h) for h in found.xyxy[keep, 3] - found.xyxy[keep, 1]]
+
+
+def choose_input_size(video: Path, detector_at: DetectorAt, *, frames: int | None = None) -> SizeChoice:
+    """Sample frames of ``video``, detect at :data:`PROBE_IMGSZ`, and apply :func:`size_rule`."""
+    from retail_intel.accuracy.calibrate import sample_frames
+    from retail_intel.vision.video import probe
+
+    began = time.perf_counter()
+    count = frames if frames is not None else probe_frames(probe(video).frame_count)
+    sampled, frame_size = sample_frames(video, count)
+    detector = detector_at(PROBE_IMGSZ, 1)
+    heights: list[float] = []
+    for index, frame in enumerate(sampled):
+        heights.extend(_heights(detector.detect(frame, index)))
+    choice = size_rule(heights, frame_size)
+    return SizeChoice(
+        imgsz=choice.imgsz,
+        tiles=choice.tiles,
+        reason=choice.reason,
+        warning=choice.warning,
+        small_person_px=choice.small_person_px,
+        people_sampled=choice.people_sampled,
+        frames_sampled=len(sampled),
+        seconds=round(time.perf_counter() - began, 3),
+    )
+
+
+def autosize_plan(
+    plan: ProcessPlan, detector_factory: Callable[[ProcessPlan], Detector]
+) -> tuple[ProcessPlan, SizeChoice]:
+    """``plan`` with the input size :func:`choose_input_size` picks, using the detector ``process`` builds."""
+
+    def detector_at(imgsz: int, tiles: int) -> Detector:
+        spec = dataclasses.replace(plan.detector, imgsz=imgsz, tiles=tiles, conf=FOUND_CONF)
+        return detector_factory(dataclasses.replace(plan, detector=spec))
+
+    choice = choose_input_size(plan.video, detector_at)
+    spec = dataclasses.replace(plan.detector, imgsz=choice.imgsz, tiles=choice.tiles)
+    return dataclasses.replace(plan, detector=spec, auto_size=False), choice
