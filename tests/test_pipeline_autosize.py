@@ -61,8 +61,20 @@ def test_too_few_people_keep_the_default() -> None:
 
 def test_probe_frames_follow_the_video_length_within_bounds() -> None:
     assert probe_frames(71) == MIN_PROBE_FRAMES
-    assert probe_frames(795) == 7
+    assert probe_frames(795) == 5
     assert probe_frames(100_000) == MAX_PROBE_FRAMES
+
+
+def test_tall_people_are_sized_without_the_large_model(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=40)
+    asked: list[int] = []
+
+    def detector_at(imgsz: int, tiles: int) -> Detector:
+        asked.append(imgsz)
+        return ScriptedDetector(lambda i: [person_box(80 * k + 40, 230, h=200.0) for k in range(3)])
+
+    choice = choose_input_size(video, detector_at, frames=2)
+    assert (asked, choice.imgsz, choice.people_sampled) == ([640], 640, 6)
 
 
 def small_people(frame: int) -> list[tuple[float, float, float, float, float]]:
@@ -78,7 +90,7 @@ def test_choose_input_size_probes_at_the_largest_size(tmp_path: Path) -> None:
         return ScriptedDetector(small_people)
 
     choice = choose_input_size(video, detector_at, frames=3)
-    assert asked == [(PROBE_IMGSZ, 1)]
+    assert asked == [(640, 1), (PROBE_IMGSZ, 1)]  # too small for 640: probed again at the largest size
     assert choice.frames_sampled == 3 and choice.people_sampled == 12
     # 320 px frame, smallest ~30 px: 320*120/30 = 1280 -> 1280; at 1280 they are ~120 px: no warning
     assert choice.imgsz == 1280 and choice.warning is None
@@ -101,13 +113,13 @@ def test_process_records_the_choice_and_the_warning(tmp_path: Path, monkeypatch:
 
     def fake_factory(p: object) -> Detector:
         built.append(p.detector.imgsz)  # type: ignore[attr-defined]
-        # tiny people while probing (at 1280), the usual two people in the run itself
-        return ScriptedDetector(lambda i: [person_box(60, 150, h=8.0)] * 4 if len(built) == 1 else two_people(i))
+        # tiny people (8 px tall in a 320 px frame: 32 px at 1280) plus the usual two
+        return ScriptedDetector(lambda i: [person_box(60, 150, h=8.0)] * 4 + two_people(i))
 
     # the process loop sizes only the detector it builds itself: stand in for it
     monkeypatch.setattr(run_module, "default_detector_factory", fake_factory)
     result = run_module.process_video(plan, detector_factory=fake_factory)
-    assert built == [PROBE_IMGSZ, 1280]
+    assert built == [640, PROBE_IMGSZ]  # the probe's 1280 detector runs the video: no third model
     summary = json.loads(result.summary_path.read_text())
     assert summary["input_size"]["imgsz"] == 1280
     assert summary["input_size"]["frames_sampled"] == MIN_PROBE_FRAMES
@@ -120,10 +132,13 @@ def test_process_records_the_choice_and_the_warning(tmp_path: Path, monkeypatch:
 def test_autosize_plan_turns_the_choice_into_the_plan(tmp_path: Path) -> None:
     video = write_video(tmp_path / "cam.avi", frames=20)
     plan = make_plan(ProcessRequest(video=video, branch="b1", data_dir=tmp_path, roi="0,0,320,240"))
-    sized, choice = autosize_plan(plan, lambda p: ScriptedDetector(lambda i: [person_box(100, 200, h=200.0)] * 3))
+    sized, choice, probe = autosize_plan(
+        plan, lambda p: ScriptedDetector(lambda i: [person_box(100, 200, h=200.0)] * 3)
+    )
     assert isinstance(choice, SizeChoice)
     assert (sized.detector.imgsz, sized.detector.tiles, sized.auto_size) == (640, 1, False)
-    assert sized.detector.conf == plan.detector.conf  # the probe's confidence is not the run's
+    assert sized.detector.conf == plan.detector.conf
+    assert probe is not None  # tall people, found at 640: the 640 detector runs the video
 
 
 def test_box_appearance_tells_colours_apart() -> None:

@@ -8,8 +8,9 @@ unless the camera config or a flag sets ``imgsz`` or ``tiles``:
 
 1. sample a few frames spread over the video (few enough that the probe costs
    a small share of the run: :func:`probe_frames`);
-2. detect people on them at the largest size (1280), where small people are
-   found if anywhere;
+2. detect people on them at the smallest size (640); unless the people found
+   there are already tall enough for it, detect again at the largest size
+   (1280), where small people are found if anywhere;
 3. apply the size rule of ``retail-intel calibrate``
    (:func:`retail_intel.accuracy.calibrate.rule_imgsz`: the smallest people,
    the 10th percentile of heights, ~120 px tall in the input).
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from retail_intel.accuracy.calibrate import FOUND_CONF, MAX_IMGSZ, MIN_IMGSZ, TARGET_HEIGHT_PX, rule_imgsz
 from retail_intel.pipeline.plan import ProcessPlan
@@ -39,9 +41,10 @@ PROBE_IMGSZ = MAX_IMGSZ
 # Under this height in the model's input the nano model finds almost nobody (docs/accuracy.md).
 TOO_SMALL_INPUT_PX = 80
 # Sampled frames: about one per this many frames of the video, within these bounds. A frame at
-# 1280 costs ~3-4 frames at 640, so one in 100 keeps the probe near 4% of a run at 640 or less.
-FRAMES_PER_PROBE = 100
-MIN_PROBE_FRAMES, MAX_PROBE_FRAMES = 2, 8
+# 1280 costs ~3-4 frames at 640 and the first batch of a size pays for its model set-up, so one in
+# 150 keeps the probe under ~5% of a run's CPU time on the clips of docs/accuracy.md.
+FRAMES_PER_PROBE = 150
+MIN_PROBE_FRAMES, MAX_PROBE_FRAMES = 2, 6
 # Fewer people than this in the sample is too little to size on: the default size is kept.
 MIN_PEOPLE = 3
 
@@ -61,6 +64,7 @@ class SizeChoice:
     people_sampled: int
     frames_sampled: int
     seconds: float  # wall time the probe took
+    cpu_seconds: float = 0.0  # CPU time (all threads) the probe took: comparable on a busy machine
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,40 +117,67 @@ def _heights(found: Detections) -> list[float]:
     return [float(h) for h in found.xyxy[keep, 3] - found.xyxy[keep, 1]]
 
 
-def choose_input_size(video: Path, detector_at: DetectorAt, *, frames: int | None = None) -> SizeChoice:
-    """Sample frames of ``video``, detect at :data:`PROBE_IMGSZ`, and apply :func:`size_rule`."""
+def _detect_all(detector: Detector, frames: Sequence[npt.NDArray[np.uint8]]) -> list[Detections]:
+    # in one batch where the detector can (OpenVINO runs its streams in parallel): several times faster
+    batch = getattr(detector, "detect_batch", None)
+    if batch is not None and len(frames) > 1:
+        found: list[Detections] = batch(list(frames), list(range(len(frames))))
+        return found
+    return [detector.detect(frame, index) for index, frame in enumerate(frames)]
+
+
+def probe_input_size(video: Path, detector_at: DetectorAt, *, frames: int | None = None) -> tuple[SizeChoice, Detector]:
+    """:func:`choose_input_size`, also returning the detector of the size chosen (the run reuses it).
+
+    Two steps, so that cameras with tall people pay for no large model: the sample is first
+    detected at the smallest size; when the people found there are already tall enough for it
+    (the rule gives the smallest size), that is the answer. People under ~80 px in the input are
+    invisible at that size, but they are never alone: a camera with some people that small has
+    people at 80-120 px too, who are found and pull the 10th percentile below the target. Only
+    otherwise is the sample detected again at :data:`PROBE_IMGSZ`.
+    """
     from retail_intel.accuracy.calibrate import sample_frames
     from retail_intel.vision.video import probe
 
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     count = frames if frames is not None else probe_frames(probe(video).frame_count)
     sampled, frame_size = sample_frames(video, count)
-    detector = detector_at(PROBE_IMGSZ, 1)
-    heights: list[float] = []
-    for index, frame in enumerate(sampled):
-        heights.extend(_heights(detector.detect(frame, index)))
+    detector = detector_at(MIN_IMGSZ, 1)
+    heights = [h for found in _detect_all(detector, sampled) for h in _heights(found)]
     choice = size_rule(heights, frame_size)
-    return SizeChoice(
-        imgsz=choice.imgsz,
-        tiles=choice.tiles,
-        reason=choice.reason,
-        warning=choice.warning,
-        small_person_px=choice.small_person_px,
-        people_sampled=choice.people_sampled,
-        frames_sampled=len(sampled),
-        seconds=round(time.perf_counter() - began, 3),
-    )
+    tall_enough = choice.people_sampled >= MIN_PEOPLE and choice.imgsz == MIN_IMGSZ
+    if not tall_enough:
+        detector = detector_at(PROBE_IMGSZ, 1)
+        heights = [h for found in _detect_all(detector, sampled) for h in _heights(found)]
+        choice = size_rule(heights, frame_size)
+    seconds = round(time.perf_counter() - began, 3)
+    cpu = round(time.process_time() - cpu_began, 3)
+    return dataclasses.replace(choice, frames_sampled=len(sampled), seconds=seconds, cpu_seconds=cpu), detector
+
+
+def choose_input_size(video: Path, detector_at: DetectorAt, *, frames: int | None = None) -> SizeChoice:
+    """Sample frames of ``video``, detect at :data:`PROBE_IMGSZ`, and apply :func:`size_rule`.
+
+    ``detector_at(imgsz, tiles)`` builds the detector ``process`` would use; only boxes with
+    confidence >= ``FOUND_CONF`` count as people.
+    """
+    return probe_input_size(video, detector_at, frames=frames)[0]
 
 
 def autosize_plan(
     plan: ProcessPlan, detector_factory: Callable[[ProcessPlan], Detector]
-) -> tuple[ProcessPlan, SizeChoice]:
-    """``plan`` with the input size :func:`choose_input_size` picks, using the detector ``process`` builds."""
+) -> tuple[ProcessPlan, SizeChoice, Detector | None]:
+    """``plan`` with the input size the probe picks, the choice, and the probe's last detector when
+    the run can reuse it (it is of the size chosen: no second model load)."""
+    built: dict[int, tuple[int, int]] = {}  # id of each detector built -> its size
 
     def detector_at(imgsz: int, tiles: int) -> Detector:
-        spec = dataclasses.replace(plan.detector, imgsz=imgsz, tiles=tiles, conf=FOUND_CONF)
-        return detector_factory(dataclasses.replace(plan, detector=spec))
+        spec = dataclasses.replace(plan.detector, imgsz=imgsz, tiles=tiles)
+        made = detector_factory(dataclasses.replace(plan, detector=spec))
+        built[id(made)] = (imgsz, tiles)
+        return made
 
-    choice = choose_input_size(plan.video, detector_at)
+    choice, detector = probe_input_size(plan.video, detector_at)
     spec = dataclasses.replace(plan.detector, imgsz=choice.imgsz, tiles=choice.tiles)
-    return dataclasses.replace(plan, detector=spec, auto_size=False), choice
+    reusable = detector if built.get(id(detector)) == (choice.imgsz, choice.tiles) else None
+    return dataclasses.replace(plan, detector=spec, auto_size=False), choice, reusable

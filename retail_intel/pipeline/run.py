@@ -158,12 +158,12 @@ def process_video(
         plan.video, explicit=plan.start_time, pattern=plan.filename_pattern, tz=plan.timezone
     )
     digest = fingerprint(plan.video)
-    size_choice = None
+    size_choice = probed = None
     # issue 15: imgsz from the video itself (to move into plan resolution). An injected
     # detector (a fake, a replay) has its own size, so only the real one is sized.
     if plan.auto_size and detector_factory is default_detector_factory:
-        plan, size_choice = autosize_plan(plan, detector_factory)
-    detector = detector_factory(plan)
+        plan, size_choice, probed = autosize_plan(plan, detector_factory)
+    detector = probed or detector_factory(plan)
     tracker = ByteTracker(plan.tracker, fps / plan.stride)
     tracks = TrackAccumulator()
     annotator = None
