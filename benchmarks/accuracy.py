@@ -200,6 +200,11 @@ VARIANTS: dict[str, Callable[[ProcessPlan], ProcessPlan]] = {
     "no-overlap-merge": _stitching(max_overlap_s=0.0),
     "no-appearance-link": _stitching(appearance_gap_s=0.0),
     "before-issue-15": _stitching(max_overlap_s=0.0, appearance_gap_s=0.0),
+    # main before issue 15, with a neutral camera: fixed imgsz 640 and the old tracker/stitching defaults
+    "main-defaults": lambda p: dataclasses.replace(
+        _tracking(min_track_s=1.0, new_track_thresh=0.3)(_stitching(max_overlap_s=0.0, appearance_gap_s=0.0)(p)),
+        detector=dataclasses.replace(p.detector, imgsz=640, tiles=1),
+    ),
     **{f"new-track-conf-{v}": _tracking(new_track_thresh=v) for v in (0.3, 0.4, 0.5, 0.6)},
     **{f"min-track-{v}": _tracking(min_track_s=v) for v in (0.5, 1.0)},
     **{f"min-similarity-{v}": _stitching(min_similarity=v) for v in (0.7, 0.8, 0.85, 0.9)},
@@ -261,7 +266,7 @@ def evaluate_ours(
     rules = rule_sets(clip, plan)
     spec = plan.detector
     label = f"ours: imgsz {spec.imgsz}" + (f", {spec.tiles}x{spec.tiles} tiles" if spec.tiles > 1 else "")
-    if size is not None:
+    if size is not None and variant != "main-defaults":
         label += " (auto)"
     if variant != "default":
         label += f", {variant}"

@@ -140,7 +140,7 @@ def process(
         str | None, typer.Option("--min-dwell", help="Time inside the ROI to count as entered (default 2s).")
     ] = None,
     min_track: Annotated[
-        str | None, typer.Option("--min-track", help="Drop tracks shorter than this as noise (default 1s).")
+        str | None, typer.Option("--min-track", help="Drop tracks shorter than this as noise (default 0.5s).")
     ] = None,
     save_video: Annotated[
         Path | None, typer.Option("--save-video", help="Also write an annotated video (boxes, ids, ROI, counts).")
