@@ -162,11 +162,11 @@ class PeoplePool:
         self._fragments.clear()
         return taken
 
-    @staticmethod
-    def _settled(parts: list[Track], now_t: float, open_spans: list[tuple[float, float]], horizon: float) -> bool:
+    def _settled(self, parts: list[Track], now_t: float, open_spans: list[tuple[float, float]], horizon: float) -> bool:
+        overlap = self.settings.max_overlap_s
         if now_t - max(p.end for p in parts) <= horizon:
             return False  # a fragment starting now could still continue one of them
-        return not any(_could_link(parts, start, last, horizon) for start, last in open_spans)
+        return not any(_could_link(parts, start, last, horizon, overlap) for start, last in open_spans)
 
     def _groups(self, horizon: float) -> list[list[Track]]:
         """Fragments in connected groups of possible links (union-find over joinable pairs)."""
@@ -182,7 +182,8 @@ class PeoplePool:
         for i, a in enumerate(ordered):
             for j, b in enumerate(ordered):
                 # the stitcher's own test: a pair it joins when they are alone is a candidate link
-                if a.end < b.start <= a.end + horizon and len(stitch([a, b], self.settings)) == 1:
+                # (or merges: b starts while a is alive, the two following one person)
+                if a.start <= b.start <= a.end + horizon and i != j and len(stitch([a, b], self.settings)) == 1:
                     parent[root(j)] = root(i)
         groups: dict[int, list[Track]] = {}
         for i, fragment in enumerate(ordered):
@@ -190,9 +191,12 @@ class PeoplePool:
         return list(groups.values())
 
 
-def _could_link(parts: list[Track], open_start: float, open_last: float, gap: float) -> bool:
-    """Whether an open fragment could still become a successor or predecessor of one of ``parts``."""
+def _could_link(parts: list[Track], open_start: float, open_last: float, gap: float, overlap: float = 0.0) -> bool:
+    """Whether an open fragment could still become a successor or predecessor of one of ``parts``,
+    or be merged with one it overlaps briefly (it is still alive, so the overlap runs to the part's end)."""
     for part in parts:
+        if open_start <= part.end and part.end - max(part.start, open_start) <= overlap:
+            return True  # alive while this part was: it may be the same person under a second id
         if part.end < open_start <= part.end + gap:
             return True  # it might continue this part
         if open_last < part.start:
