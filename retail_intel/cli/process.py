@@ -323,7 +323,11 @@ def process(
         ("summary", str(result.summary_path)),
     ):
         table.add_row(label, str(value))
+    if summary.input_size is not None:
+        table.add_row("input size (automatic)", f"{summary.input_size['imgsz']}: {summary.input_size['reason']}")
     out.print(table)
+    for warning in summary.warnings:  # e.g. people too small to count reliably (issue 15)
+        err.print(f"[yellow]warning: {warning}[/yellow]")
 
 
 def snapshot(
