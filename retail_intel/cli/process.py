@@ -113,7 +113,10 @@ def process(
             "--model", help="Ultralytics weights: path or name (.pt, .onnx, OpenVINO folder). Default: bundled."
         ),
     ] = None,
-    imgsz: Annotated[int | None, typer.Option("--imgsz", help="Detector input size in pixels (default 640).")] = None,
+    imgsz: Annotated[
+        int | None,
+        typer.Option("--imgsz", help="Detector input size in pixels (default: chosen from the video, 640-1280)."),
+    ] = None,
     conf: Annotated[float | None, typer.Option("--conf", help="Detection confidence threshold (default 0.1).")] = None,
     device: Annotated[str | None, typer.Option("--device", help="cpu, cuda or cuda:N (default: cpu).")] = None,
     tiles: Annotated[
