@@ -75,6 +75,13 @@ def test_without_the_merge_the_duplicate_is_an_extra_passer_by() -> None:
     assert (on.counts["people"], on.counts["passed"]) == (1, 0)
 
 
+def test_two_ids_born_in_the_same_frame_on_one_person_are_merged() -> None:
+    a = Track.from_samples(1, [(t / 10, 200 + t, 250, 100, 0.9) for t in range(0, 30)])
+    b = Track.from_samples(2, [(t / 10, 201 + t, 250, 100, 0.5) for t in range(0, 12)])
+    (merged,) = merge_overlapping([a, b])
+    assert sorted(merged.fragment_ids) == [1, 2] and len(merged) == 30
+
+
 def test_shared_frames_keep_the_more_confident_sample() -> None:
     a = Track.from_samples(1, [(t / 10, 200 + t, 250, 100, 0.9) for t in range(0, 30)])
     b = Track.from_samples(2, [(t / 10, 202 + t, 251, 100, 0.4) for t in range(20, 60)])

@@ -207,9 +207,9 @@ def merge_overlapping(fragments: list[Track], settings: StitchSettings | None = 
     starts = np.array([f.start for f in ordered])
     pairs: list[tuple[float, int, int]] = []
     for i, a in enumerate(ordered):
-        # fragments starting while A is alive (ordered by start)
-        lo, hi = np.searchsorted(starts, [a.start, a.end], side="right")
-        for j in range(max(int(lo), i + 1), int(hi)):
+        # fragments starting while A is alive (ordered by start; the same start included)
+        hi = int(np.searchsorted(starts, a.end, side="right"))
+        for j in range(i + 1, hi):
             agreement = _overlap_agreement(a, ordered[j], s)
             if agreement is not None:
                 pairs.append((-agreement, i, j))
