@@ -1,7 +1,8 @@
-"""The accuracy harness on the real ground-truth clips, with the sample config (slow: minutes on 2 cores).
+"""The accuracy harness on the real ground-truth clips, with the defaults (slow: minutes on 2 cores).
 
-These are the targets of docs/accuracy.md, measured on PETS09-S2L1 (19 people) and
-TUD-Stadtmitte (10 people) with the bundled model; the detector runs once per clip.
+These are the targets of docs/accuracy.md, measured on PETS09-S2L1 (19 people), TUD-Stadtmitte
+(10 people) and intel-one-by-one (6 people, hand-counted dwell) with the bundled model and only
+each camera's ROI, line and fps; the detector runs once per clip.
 """
 
 from __future__ import annotations
@@ -59,3 +60,11 @@ def test_tud_stadtmitte_beats_the_ultralytics_loop(results: dict[str, list]) -> 
     assert ours.scores.idf1 > 0.79
     people = ours.count("all", "people")
     assert abs(people.counted - people.expected) <= 1
+
+
+def test_intel_one_by_one_dwell(results: dict[str, list]) -> None:
+    ours = results["intel-one-by-one"][0]
+    assert ours.count("camera", "entered").counted == 6
+    assert ours.dwell is not None and len(ours.dwell.errors) == 6
+    assert ours.dwell.total_error is not None and abs(ours.dwell.total_error) <= 0.05
+    assert ours.dwell.median_error is not None and ours.dwell.median_error < 0.10

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from retail_intel.movements.stitch import StitchSettings, fill_gaps, stitch
+from retail_intel.movements.stitch import StitchSettings, fill_gaps, merge_overlapping, stitch
 from retail_intel.movements.tracks import Track
 
 from .fakes import segment
@@ -67,11 +67,13 @@ def test_every_fragment_ends_up_in_exactly_one_person(parts: list[tuple[float, f
     people = stitch(fragments, StitchSettings(frame_size=FRAME))
     ids = sorted(i for p in people for i in p.fragment_ids)
     assert ids == sorted(f.track_id for f in fragments)
-    # fragments are chained one after another, never merged side by side
+    # fragments are chained one after another; two that overlap in time were merged only
+    # because they follow the same person (briefly, boxes agreeing over the overlap)
     by_id = {f.track_id: f for f in fragments}
     for person in people:
-        chain = [by_id[i] for i in person.fragment_ids]
-        assert all(a.end < b.start for a, b in itertools.pairwise(chain))
+        chain = sorted((by_id[i] for i in person.fragment_ids), key=lambda f: f.start)
+        for a, b in itertools.pairwise(chain):
+            assert a.end < b.start or len(merge_overlapping([a, b])) == 1
 
 
 def with_hole(step: int = 1) -> Track:

@@ -273,12 +273,16 @@ def _process_file(request: ProcessRequest, *, fmt: OutputFormat, quiet: bool) ->
         ("summary", str(result.summary_path)),
     ):
         table.add_row(label, str(value))
+    if summary.input_size is not None:
+        table.add_row("input size (automatic)", f"{summary.input_size['imgsz']}: {summary.input_size['reason']}")
     out.print(table)
     if summary.preview:
         err.print(
             f"[yellow]preview of the first {summary.frames} frames: written under {request.data_dir / PREVIEWS_DIR}, "
             "the full result (if any) is unchanged[/yellow]"
         )
+    for warning in summary.warnings:  # e.g. people too small to count reliably (issue 15)
+        err.print(f"[yellow]warning: {warning}[/yellow]")
 
 
 def snapshot(

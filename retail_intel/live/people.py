@@ -45,7 +45,8 @@ class OpenFragments:
     def __len__(self) -> int:
         return len(self._columns)
 
-    def add(self, frame: int, t: float, boxes: TrackedBoxes) -> None:
+    def add(self, frame: int, t: float, boxes: TrackedBoxes, appearance: object = None) -> None:
+        # ``appearance`` is not kept live: a live person lost for long is not linked on looks
         if boxes.tracker_id is None:
             raise ValueError("open fragments take tracked boxes (tracker_id set)")
         for tid, box, conf in zip(
@@ -158,11 +159,11 @@ class PeoplePool:
         self._fragments.clear()
         return taken
 
-    @staticmethod
-    def _settled(parts: list[Track], now_t: float, open_spans: list[tuple[float, float]], horizon: float) -> bool:
+    def _settled(self, parts: list[Track], now_t: float, open_spans: list[tuple[float, float]], horizon: float) -> bool:
+        overlap = self.settings.max_overlap_s
         if now_t - max(p.end for p in parts) <= horizon:
             return False  # a fragment starting now could still continue one of them
-        return not any(_could_link(parts, start, last, horizon) for start, last in open_spans)
+        return not any(_could_link(parts, start, last, horizon, overlap) for start, last in open_spans)
 
     def _groups(self, horizon: float) -> list[list[Track]]:
         """Fragments in connected groups of possible links (union-find over joinable pairs)."""
@@ -178,7 +179,8 @@ class PeoplePool:
         for i, a in enumerate(ordered):
             for j, b in enumerate(ordered):
                 # the stitcher's own test: a pair it joins when they are alone is a candidate link
-                if a.end < b.start <= a.end + horizon and len(stitch([a, b], self.settings)) == 1:
+                # (or merges: b starts while a is alive, the two following one person)
+                if a.start <= b.start <= a.end + horizon and i != j and len(stitch([a, b], self.settings)) == 1:
                     parent[root(j)] = root(i)
         groups: dict[int, list[Track]] = {}
         for i, fragment in enumerate(ordered):
@@ -186,9 +188,12 @@ class PeoplePool:
         return list(groups.values())
 
 
-def _could_link(parts: list[Track], open_start: float, open_last: float, gap: float) -> bool:
-    """Whether an open fragment could still become a successor or predecessor of one of ``parts``."""
+def _could_link(parts: list[Track], open_start: float, open_last: float, gap: float, overlap: float = 0.0) -> bool:
+    """Whether an open fragment could still become a successor or predecessor of one of ``parts``,
+    or be merged with one it overlaps briefly (it is still alive, so the overlap runs to the part's end)."""
     for part in parts:
+        if open_start <= part.end and part.end - max(part.start, open_start) <= overlap:
+            return True  # alive while this part was: it may be the same person under a second id
         if part.end < open_start <= part.end + gap:
             return True  # it might continue this part
         if open_last < part.start:

@@ -84,6 +84,10 @@ TRACK_SCHEMA = pa.schema(
         pa.field("x2", pa.float32(), nullable=False),
         pa.field("y2", pa.float32(), nullable=False),
         pa.field("confidence", pa.float32(), nullable=False),
+        # a track's appearance descriptors (colour histograms, for stitching people who stood
+        # hidden): their sum and count, on the track's last row only
+        pa.field("appearance_sum", pa.list_(pa.float64())),
+        pa.field("appearance_n", pa.int64()),
     ]
 )
 

@@ -15,6 +15,20 @@ Two more rules, both about *place*:
   are never joined, however close in time and place (one customer leaves by
   the door as the next one comes in). This needs the frame size.
 
+Two more for shoppers who stand (browsing, talking, queueing):
+
+* a tracker sometimes starts a second id on a person whose first track is
+  still alive; the two overlap in time for a moment. Fragments that overlap
+  briefly and whose boxes agree over the whole overlap are one person and are
+  merged before linking (the better-confirmed sample wins in shared frames);
+* someone lost for longer than ``still_gap_s`` (up to ``appearance_gap_s``)
+  and found again where they stood is joined only if they also *look* the
+  same: the colour histograms of the upper and lower halves of their boxes
+  agree. That keeps two different people who take the same spot apart.
+
+A joined person's dwell runs from their first to their last moment inside
+the ROI, so the time they were hidden between linked fragments counts.
+
 Before linking, the frames a tracker missed *inside* one fragment (it lost
 the person and found them again under the same id) are filled in by linear
 interpolation; those samples have confidence 0.
@@ -25,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from retail_intel.movements.tracks import FloatArray, Track
 
@@ -52,6 +67,16 @@ class StitchSettings:
     # same id) are filled in by linear interpolation, for gaps up to this long;
     # filled samples have confidence 0. 0 turns it off.
     fill_gap_s: float = 1.0
+    # two fragments overlapping in time for up to max_overlap_s whose boxes
+    # agree (median IoU over the shared frames >= overlap_iou) are one person
+    # with two tracker ids. 0 turns it off.
+    max_overlap_s: float = 2.0
+    overlap_iou: float = 0.5
+    # someone standing still and missed for longer than still_gap_s, up to
+    # appearance_gap_s, is joined only if both fragments carry an appearance
+    # descriptor and they look alike (similarity >= min_similarity, 0..1)
+    appearance_gap_s: float = 60.0
+    min_similarity: float = 0.85
 
 
 def fill_gaps(track: Track, max_gap_s: float) -> Track:
@@ -90,6 +115,7 @@ def fill_gaps(track: Track, max_gap_s: float) -> Track:
         confidence=np.where(observed, interp(track.confidence), 0.0),
         width=interp(track.box_width),
         fragment_ids=track.fragment_ids,
+        appearance=track.appearance,
     )
 
 
@@ -109,10 +135,119 @@ def _capped(v: tuple[float, float], cap: float) -> np.ndarray:
     return vec * cap / speed if speed > cap else vec
 
 
+def appearance_similarity(a: FloatArray, b: FloatArray) -> float:
+    """How alike two descriptors look, 0..1: the Bhattacharyya coefficient of each half, averaged.
+
+    A descriptor is two histograms of equal length (upper half of the box, then
+    lower half), each summing to 1; 1.0 means identical colour distributions.
+    """
+    if a.shape != b.shape or len(a) % 2:
+        raise ValueError(f"appearance descriptors must be two equal halves of one length, got {a.shape}, {b.shape}")
+    half = len(a) // 2
+    coeffs = []
+    for part in (slice(0, half), slice(half, None)):
+        p, q = np.clip(a[part], 0, None), np.clip(b[part], 0, None)
+        norm = float(np.sqrt(p.sum() * q.sum()))
+        coeffs.append(float(np.sqrt(p * q).sum()) / norm if norm > 0 else 0.0)
+    return float(np.mean(coeffs))
+
+
+def _look_alike(a: Track, b: Track, s: StitchSettings) -> bool:
+    if a.appearance is None or b.appearance is None:
+        return False  # beyond still_gap_s, place alone is not enough
+    return appearance_similarity(a.appearance, b.appearance) >= s.min_similarity
+
+
+def _boxes(track: Track, index: npt.NDArray[np.int64]) -> FloatArray:
+    half = track.box_width[index] / 2
+    x, y, h = track.x[index], track.y[index], track.height[index]
+    return np.stack([x - half, y - h, x + half, y], axis=1)
+
+
+def _iou(p: FloatArray, q: FloatArray) -> FloatArray:
+    w = np.clip(np.minimum(p[:, 2], q[:, 2]) - np.maximum(p[:, 0], q[:, 0]), 0, None)
+    h = np.clip(np.minimum(p[:, 3], q[:, 3]) - np.maximum(p[:, 1], q[:, 1]), 0, None)
+    inter = w * h
+    union = (p[:, 2] - p[:, 0]) * (p[:, 3] - p[:, 1]) + (q[:, 2] - q[:, 0]) * (q[:, 3] - q[:, 1]) - inter
+    return np.asarray(np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0), dtype=np.float64)
+
+
+def _overlap_agreement(a: Track, b: Track, s: StitchSettings) -> float | None:
+    """Median IoU of ``a`` and ``b`` over their shared frames, if they overlap briefly and agree."""
+    overlap = min(a.end, b.end) - max(a.start, b.start)
+    if overlap < 0 or overlap > s.max_overlap_s:
+        return None
+    _, ia, ib = np.intersect1d(a.frames, b.frames, return_indices=True)
+    if not len(ia):
+        return None
+    agreement = float(np.median(_iou(_boxes(a, ia.astype(np.int64)), _boxes(b, ib.astype(np.int64)))))
+    return agreement if agreement >= s.overlap_iou else None
+
+
+def _merge_samples(parts: list[Track]) -> Track:
+    """One track from fragments that share frames: per frame, the most confident sample."""
+    joined = Track.join(parts)
+    order = np.lexsort((-joined.confidence, joined.frames))
+    first = np.zeros(len(joined), dtype=bool)
+    _, at = np.unique(joined.frames[order], return_index=True)
+    first[order[at]] = True
+    return joined.take(first)
+
+
+def merge_overlapping(fragments: list[Track], settings: StitchSettings | None = None) -> list[Track]:
+    """Merge fragments that follow the same person at the same time (two tracker ids on one person).
+
+    Pairs overlapping for at most ``max_overlap_s`` whose boxes agree over the
+    overlap (median IoU >= ``overlap_iou``) are merged, best agreement first.
+    """
+    s = settings or StitchSettings()
+    if s.max_overlap_s <= 0 or len(fragments) < 2:
+        return fragments
+    ordered = sorted(fragments, key=lambda f: (f.start, f.track_id))
+    starts = np.array([f.start for f in ordered])
+    pairs: list[tuple[float, int, int]] = []
+    for i, a in enumerate(ordered):
+        # fragments starting while A is alive (ordered by start; the same start included)
+        hi = int(np.searchsorted(starts, a.end, side="right"))
+        for j in range(i + 1, hi):
+            agreement = _overlap_agreement(a, ordered[j], s)
+            if agreement is not None:
+                pairs.append((-agreement, i, j))
+    group = list(range(len(ordered)))
+
+    def root(i: int) -> int:
+        while group[i] != i:
+            group[i] = group[group[i]]
+            i = group[i]
+        return i
+
+    agreeing = {(i, j) for _neg, i, j in pairs}
+    members: dict[int, list[int]] = {i: [i] for i in range(len(ordered))}
+    for _neg, i, j in sorted(pairs):
+        ri, rj = root(i), root(j)
+        if ri == rj:
+            continue
+        # never through a third fragment: every two members alive at the same time must agree
+        if any(
+            (min(p, q), max(p, q)) not in agreeing
+            for p in members[ri]
+            for q in members[rj]
+            if min(ordered[p].end, ordered[q].end) >= max(ordered[p].start, ordered[q].start)
+        ):
+            continue
+        keep, gone = min(ri, rj), max(ri, rj)
+        group[gone] = keep
+        members[keep].extend(members.pop(gone))
+    return [
+        ordered[parts[0]] if len(parts) == 1 else _merge_samples([ordered[k] for k in parts])
+        for parts in members.values()
+    ]
+
+
 def _link_cost(a: Track, b: Track, s: StitchSettings) -> float | None:
     """How well ``b`` continues ``a`` (lower is better); None when it cannot be the same person."""
     gap = b.start - a.end
-    if gap <= 0 or gap > max(s.max_gap_s, s.still_gap_s):
+    if gap <= 0 or gap > _horizon(s):
         return None
     if _at_edge(a, -1, s) and _at_edge(b, 0, s):
         return None  # walked out of view; somebody else walked in
@@ -135,6 +270,11 @@ def _link_cost(a: Track, b: Track, s: StitchSettings) -> float | None:
         moved = float(np.hypot(*(start_b - end_a))) / scale
         if moved > s.still_heights:
             return None
+        if gap > s.still_gap_s:
+            # hidden for long: the same spot is not enough, they must look the same
+            if not _look_alike(a, b, s):
+                return None
+            return 2.0 + moved / s.still_heights + gap / s.appearance_gap_s
         return 1.0 + moved / s.still_heights + gap / s.still_gap_s
     cap = s.max_speed_heights_per_s * scale
     # where A was heading, and (looking back) where B came from
@@ -147,15 +287,21 @@ def _link_cost(a: Track, b: Track, s: StitchSettings) -> float | None:
     return dist / allowed + gap / s.max_gap_s
 
 
+def _horizon(s: StitchSettings) -> float:
+    """The longest gap any rule may bridge."""
+    return max(s.max_gap_s, s.still_gap_s, s.appearance_gap_s if s.still_gap_s > 0 else 0.0)
+
+
 def stitch(fragments: list[Track], settings: StitchSettings | None = None) -> list[Track]:
     """Join fragments into one track per person (greedy, cheapest links first).
 
-    Each fragment gets at most one successor and one predecessor, so chains
-    never branch; the result is sorted by start time.
+    Briefly overlapping fragments that agree are merged first
+    (:func:`merge_overlapping`). Each fragment gets at most one successor and
+    one predecessor, so chains never branch; the result is sorted by start time.
     """
     s = settings or StitchSettings()
-    horizon = max(s.max_gap_s, s.still_gap_s)
-    filled = [fill_gaps(f, s.fill_gap_s) for f in fragments]
+    horizon = _horizon(s)
+    filled = merge_overlapping([fill_gaps(f, s.fill_gap_s) for f in fragments], s)
     ordered = sorted(filled, key=lambda f: (f.start, f.track_id))
     starts = np.array([f.start for f in ordered])
     candidates: list[tuple[float, int, int]] = []

@@ -37,6 +37,10 @@ class Track:
     confidence: FloatArray
     width: FloatArray | None = None  # box width; None when unknown (hand-written tracks)
     fragment_ids: tuple[int, ...] = field(default=())
+    # mean appearance descriptor of the samples (colour histograms of the box's
+    # upper and lower halves, see retail_intel.vision.appearance); None when the
+    # video side did not compute one. Stitching uses it to tell people apart.
+    appearance: FloatArray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.t)
@@ -113,6 +117,12 @@ class Track:
         if len(ordered) == 1:
             return ordered[0]
         cat = np.concatenate
+        looks = [(p.appearance, len(p)) for p in ordered if p.appearance is not None]
+        appearance = None
+        if looks:
+            # a mean over all samples: each fragment weighs as many samples as it has
+            weights = np.asarray([n for _, n in looks], dtype=np.float64)
+            appearance = np.asarray(np.average(np.stack([v for v, _ in looks]), axis=0, weights=weights))
         t = cat([p.t for p in ordered])
         order = np.argsort(t, kind="stable")
         return Track(
@@ -125,6 +135,22 @@ class Track:
             confidence=cat([p.confidence for p in ordered])[order],
             width=cat([p.box_width for p in ordered])[order],
             fragment_ids=tuple(i for p in ordered for i in p.fragment_ids),
+            appearance=appearance,
+        )
+
+    def take(self, keep: npt.NDArray[np.bool_]) -> Track:
+        """The samples where ``keep`` is true (at least one), same id, fragments and appearance."""
+        return Track(
+            track_id=self.track_id,
+            frames=self.frames[keep],
+            t=self.t[keep],
+            x=self.x[keep],
+            y=self.y[keep],
+            height=self.height[keep],
+            confidence=self.confidence[keep],
+            width=self.box_width[keep],
+            fragment_ids=self.fragment_ids,
+            appearance=self.appearance,
         )
 
 
@@ -139,6 +165,10 @@ class TrackedBoxes(Protocol):
     def tracker_id(self) -> npt.NDArray[np.int64] | None: ...
 
 
+# the stored table's box columns (the appearance columns follow them)
+_BOX_FIELDS = ("frame", "t", "track_id", "x1", "y1", "x2", "y2", "confidence")
+
+
 class TrackAccumulator:
     """Collects per-frame tracker output into :class:`Track` objects, and to and from its stored table.
 
@@ -150,15 +180,21 @@ class TrackAccumulator:
     def __init__(self) -> None:
         self._rows: dict[int, list[tuple[int, float, float, float, float, float, float]]] = {}
         self._boxes: list[tuple[int, float, int, float, float, float, float, float]] = []
+        # per track id: running sum and count of appearance descriptors (a mean, not every vector)
+        self._looks: dict[int, tuple[FloatArray, int]] = {}
 
-    def add(self, frame: int, t: float, boxes: TrackedBoxes) -> None:
+    def add(self, frame: int, t: float, boxes: TrackedBoxes, appearance: npt.NDArray[np.float32] | None = None) -> None:
+        """One frame's tracked boxes; ``appearance`` (optional) is one descriptor row per box."""
         if boxes.tracker_id is None:
             raise ValueError("the accumulator takes tracked boxes (tracker_id set)")
-        for tid, box, conf in zip(
-            boxes.tracker_id.tolist(), boxes.xyxy.tolist(), boxes.confidence.tolist(), strict=True
-        ):
+        ids = boxes.tracker_id.tolist()
+        for tid, box, conf in zip(ids, boxes.xyxy.tolist(), boxes.confidence.tolist(), strict=True):
             x1, y1, x2, y2 = box
             self._append(frame, t, tid, x1, y1, x2, y2, conf)
+        if appearance is not None:
+            for tid, look in zip(ids, appearance, strict=True):
+                total, n = self._looks.get(int(tid), (np.zeros(len(look)), 0))
+                self._looks[int(tid)] = (total + look, n + 1)
 
     def _append(self, frame: int, t: float, tid: int, x1: float, y1: float, x2: float, y2: float, conf: float) -> None:
         # foot point (bottom centre), box height and width, as judging reads them
@@ -179,13 +215,30 @@ class TrackAccumulator:
                     height=arr[:, 4],
                     confidence=arr[:, 5],
                     width=arr[:, 6],
+                    appearance=self._mean_look(tid),
                 )
             )
         return out
 
+    def _mean_look(self, tid: int) -> FloatArray | None:
+        if tid not in self._looks:
+            return None
+        total, n = self._looks[tid]
+        return np.asarray(total / n, dtype=np.float64)
+
     def to_table(self) -> pa.Table:
-        """Every tracked box, one row each, in the order they were added."""
-        columns = [[row[i] for row in self._boxes] for i in range(len(TRACK_SCHEMA))]
+        """Every tracked box, one row each, in the order they were added.
+
+        A track's appearance is kept as the running sum and count of its descriptors, on the
+        track's last row (null elsewhere), so tracks read back stitch exactly as they did.
+        """
+        columns: list[list[object]] = [[row[i] for row in self._boxes] for i in range(len(_BOX_FIELDS))]
+        last = {int(row[2]): index for index, row in enumerate(self._boxes)}
+        sums: list[object] = [None] * len(self._boxes)
+        counts: list[object] = [None] * len(self._boxes)
+        for tid, (total, n) in self._looks.items():
+            sums[last[tid]], counts[last[tid]] = total.tolist(), n
+        columns += [sums, counts]
         arrays = [pa.array(column, type=f.type) for column, f in zip(columns, TRACK_SCHEMA, strict=True)]
         return pa.Table.from_arrays(arrays, schema=TRACK_SCHEMA)
 
@@ -193,8 +246,13 @@ class TrackAccumulator:
     def from_table(cls, table: pa.Table) -> TrackAccumulator:
         """The accumulator a run left, from its stored table."""
         acc = cls()
-        data = table.select(list(TRACK_SCHEMA.names)).to_pydict()
+        data = table.select(list(_BOX_FIELDS)).to_pydict()
         # float32 columns read back as the same float32 values the tracker gave
         for row in zip(*data.values(), strict=True):
             acc._append(*row)
+        if "appearance_sum" in table.column_names:
+            looks = table.select(["track_id", "appearance_sum", "appearance_n"]).to_pydict()
+            for tid, total, n in zip(*looks.values(), strict=True):
+                if total is not None and n:
+                    acc._looks[int(tid)] = (np.asarray(total, dtype=np.float64), int(n))
         return acc

@@ -42,7 +42,7 @@ def stitch_horizon(settings: StitchSettings) -> float:
 
 
 # Judging people that are already stitched must not stitch them again.
-_NO_STITCH = StitchSettings(max_gap_s=0.0, still_gap_s=0.0)
+_NO_STITCH = StitchSettings(max_gap_s=0.0, still_gap_s=0.0, max_overlap_s=0.0)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ sink (a track accumulator, or a live session's open fragments).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -42,7 +42,13 @@ class BatchDetector(Detector, Protocol):
 class TrackSink(Protocol):
     """Where tracked boxes go, frame by frame (:class:`~retail_intel.movements.tracks.TrackAccumulator`)."""
 
-    def add(self, frame: int, t: float, boxes: Detections) -> None: ...
+    def add(
+        self, frame: int, t: float, boxes: Detections, appearance: npt.NDArray[np.float32] | None = None
+    ) -> None: ...
+
+
+# (BGR frame, (N, 4) boxes) -> one appearance descriptor row per box
+Describe = Callable[[Frame, npt.NDArray[np.float32]], npt.NDArray[np.float32]]
 
 
 @dataclass(frozen=True)
@@ -98,10 +104,18 @@ def detect_in_batches(detector: Detector, frames: Sequence[Frame]) -> list[Detec
 class FrameLoop:
     """Push frames in with :meth:`feed`; finished frames come out of :meth:`feed` and :meth:`flush`."""
 
-    def __init__(self, detector: Detector, settings: LoopSettings, sink: TrackSink | None = None) -> None:
+    def __init__(
+        self,
+        detector: Detector,
+        settings: LoopSettings,
+        sink: TrackSink | None = None,
+        *,
+        describe: Describe | None = None,
+    ) -> None:
         self.detector = detector
         self.settings = settings
         self.sink = sink
+        self.describe = describe
         self.stats = LoopStats()
         self.batch_size = max(1, int(getattr(detector, "batch_size", 1)))
         self._buffer: list[tuple[int, float, Frame, _Kind]] = []
@@ -150,7 +164,8 @@ class FrameLoop:
             detections = self._last if self._last is not None else Detections.empty()
             tracked = self._tracker.update(detections, image.shape[:2])
             if self.sink is not None:
-                self.sink.add(index, t, tracked)
+                looks = self.describe(image, tracked.xyxy) if self.describe is not None else None
+                self.sink.add(index, t, tracked, looks)
             out.append(LoopFrame(index, t, image, tracked, kind == "still"))
         self.stats.tracking_s += time.perf_counter() - t0
         self._buffer.clear()

@@ -113,6 +113,9 @@ class ProcessPlan:
     stitch: StitchSettings = field(default_factory=StitchSettings)
     notes: list[str] = field(default_factory=list)
     staff: StaffRules = field(default_factory=StaffRules)  # the branch's staff evidence for this camera
+    # neither a flag nor the camera set imgsz or tiles: process_video chooses them
+    # from the video (retail_intel.pipeline.autosize, issue 15)
+    auto_size: bool = False
 
     @property
     def detector(self) -> DetectorSpec:
@@ -173,6 +176,9 @@ class ProcessPlan:
         changes the local days movements are filed under).
         """
         values: dict[str, object] = dict(stage_values(self.settings, stage))
+        if stage == "track" and self.auto_size:
+            # chosen from the video by the same rule every time: the identity is the rule, not its answer
+            values["imgsz"] = values["tiles"] = "auto"
         if stage == "judge":
             values["stitch"] = asdict(self.stitch)
             values["staff"] = asdict(self.staff)
@@ -198,7 +204,8 @@ def make_plan(request: ProcessRequest) -> ProcessPlan:
         staff = branch.staff.rules(request.camera or (branch.cameras[0].id if branch.cameras else DEFAULT_CAMERA_ID))
         if branch.cameras or request.camera is not None:
             camera = config.camera(request.branch, request.camera)
-    settings = resolve([camera.settings() if camera is not None else None, *request.layers])
+    layers = [camera.settings() if camera is not None else None, *request.layers]
+    settings = resolve(layers)
     # the camera's zones of kind "staff" are staff evidence too, beside the branch's staff: block
     staff_zones = tuple(zone.polygon for zone in zone_specs(settings.zones) if zone.kind == "staff")
     staff = dataclasses.replace(staff, staff_zones=staff.staff_zones + staff_zones)
@@ -219,6 +226,8 @@ def make_plan(request: ProcessRequest) -> ProcessPlan:
         save_video=request.save_video,
         max_frames=request.max_frames,
         staff=staff,
+        # neither a layer nor the camera sets imgsz or tiles: process_video chooses them from the video
+        auto_size=all(layer is None or (layer.imgsz is None and layer.tiles is None) for layer in layers),
     )
 
 

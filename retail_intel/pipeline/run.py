@@ -21,6 +21,7 @@ from retail_intel.errors import VideoError
 from retail_intel.movements.events import Judgement, SourceInfo, judge, movements_table, trajectories_table
 from retail_intel.movements.store import StoredTracks, read_tracks, write_movements, write_tracks, write_trajectories
 from retail_intel.movements.tracks import TrackAccumulator
+from retail_intel.pipeline.autosize import autosize_plan
 from retail_intel.pipeline.continuity import Continuity, Handover, handover, judge_across_cut, keep_carried_ids
 from retail_intel.pipeline.loop import FrameLoop, LoopSettings
 from retail_intel.pipeline.plan import ProcessPlan, ProcessRequest, make_plan
@@ -28,6 +29,7 @@ from retail_intel.pipeline.start_time import resolve_start_time
 from retail_intel.pipeline.zone_step import check_zones_inside_frame, judge_and_write_zones
 from retail_intel.storage import PREVIEWS_DIR, atomic_write_bytes, camera_frame_path
 from retail_intel.vision.annotate import write_image
+from retail_intel.vision.appearance import box_appearance
 from retail_intel.vision.detections import Detector
 from retail_intel.vision.video import Frame, VideoInfo, fingerprint, probe, read_frames
 
@@ -86,6 +88,10 @@ class RunSummary:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     # every resolved camera setting of the run (what `retail-intel tracks` judges the stored tracks with)
     settings: dict[str, Any] = field(default_factory=dict)
+    # how the detector's input size was chosen (automatic sizing, issue 15) and
+    # warnings the user must see (e.g. people too small to count reliably)
+    input_size: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -161,6 +167,8 @@ class VideoTracks:
     times: StageTimes
     reference: Frame | None = None  # the first frame (None when read from the store)
     from_store: bool = False
+    input_size: dict[str, Any] | None = None  # how the input size was chosen, when it was (autosize)
+    warnings: list[str] = field(default_factory=list)
 
     def metadata(self) -> dict[str, str]:
         return {
@@ -172,6 +180,8 @@ class VideoTracks:
             "model": self.model,
             "frames_detected": str(self.frames_detected),
             "frames_still": str(self.frames_still),
+            "input_size": json.dumps(self.input_size),
+            "warnings": json.dumps(self.warnings),
         }
 
     @classmethod
@@ -188,6 +198,8 @@ class VideoTracks:
             frames_still=int(meta["frames_still"]),
             times=StageTimes(),
             from_store=True,
+            input_size=json.loads(meta.get("input_size", "null")),
+            warnings=list(json.loads(meta.get("warnings", "[]"))),
         )
 
 
@@ -199,12 +211,17 @@ def track_video(
     detector_factory: DetectorFactory = default_detector_factory,
     progress: ProgressFn | None = None,
     annotator: VideoAnnotator | None = None,
+    identity: str | None = None,
 ) -> VideoTracks:
-    """Decode ``plan.video`` and run it through the frame loop; writes nothing."""
+    """Decode ``plan.video`` and run it through the frame loop; writes nothing.
+
+    ``identity`` is what the stored tracks will be known by (default: :func:`tracks_identity`).
+    """
     detector = detector_factory(plan)
     accumulator = TrackAccumulator()
     settings = LoopSettings(plan.stride, plan.motion_threshold, plan.tracker, fps)
-    loop = FrameLoop(detector, settings, accumulator)
+    # each box's colours, for stitching's appearance check on people who stood hidden
+    loop = FrameLoop(detector, settings, accumulator, describe=box_appearance)
     times = StageTimes()
     total = info.frame_count or None
     if plan.max_frames is not None:
@@ -240,7 +257,7 @@ def track_video(
     times.decode_wait = max(0.0, times.decode_wait - stats.inference_s - stats.tracking_s)
     return VideoTracks(
         accumulator=accumulator,
-        identity=tracks_identity(plan),
+        identity=identity or tracks_identity(plan),
         fps=fps,
         frames=frames,
         frame_size=(info.width, info.height),
@@ -250,6 +267,11 @@ def track_video(
         times=times,
         reference=reference,
     )
+
+
+def _reuse(detector: Detector) -> DetectorFactory:
+    """A factory handing out ``detector`` (the size probe's, already of the size chosen)."""
+    return lambda plan: detector
 
 
 def _check_geometry(plan: ProcessPlan, width: int, height: int) -> None:
@@ -321,21 +343,33 @@ def process_video(
     digest = fingerprint(plan.video)
     key = source_key(plan.camera_id, digest)
     data_dir = output_dir(plan)
+    identity = tracks_identity(plan)
     video_tracks: VideoTracks | None = None
     if reuse_tracks and not plan.is_preview and plan.save_video is None:
         stored = read_tracks(data_dir, key)
-        if stored is not None and stored.metadata.get("identity") == tracks_identity(plan):
+        if stored is not None and stored.metadata.get("identity") == identity:
             video_tracks = VideoTracks.from_stored(stored)
             fps = video_tracks.fps
     annotator = None
+    size_choice = None
     if video_tracks is None:
         if plan.save_video is not None:
             from retail_intel.vision.annotate import VideoAnnotator
 
             annotator = VideoAnnotator(plan.save_video, info.width, info.height, fps, plan.rules)
+        factory = detector_factory
+        # imgsz from the video itself when nothing set it. An injected detector (a fake, a
+        # replay) has its own size, so only the real one is sized.
+        if plan.auto_size and detector_factory is default_detector_factory:
+            plan, size_choice, probed = autosize_plan(plan, detector_factory)
+            if probed is not None:
+                factory = _reuse(probed)
         video_tracks = track_video(
-            plan, info, fps, detector_factory=detector_factory, progress=progress, annotator=annotator
+            plan, info, fps, detector_factory=factory, progress=progress, annotator=annotator, identity=identity
         )
+        if size_choice is not None:
+            video_tracks.input_size = size_choice.as_dict()
+            video_tracks.warnings = [size_choice.warning] if size_choice.warning else []
     times = video_tracks.times
     frames = video_tracks.frames
 
@@ -429,6 +463,8 @@ def process_video(
         preview=plan.is_preview,
         stage_seconds={k: round(v, 3) for k, v in asdict(times).items()},
         settings=plan.settings.model_dump(mode="json", exclude_none=True),
+        input_size=video_tracks.input_size,
+        warnings=list(video_tracks.warnings),
     )
     summary_path = data_dir / RUNS_DIR / f"{key}.json"
     atomic_write_bytes(summary.to_json().encode(), summary_path)
@@ -443,4 +479,14 @@ def process_file(request: ProcessRequest, *, progress: ProgressFn | None = None)
 
 def summary_rows(summary: RunSummary) -> list[dict[str, Any]]:
     """The run summary as (field, value) rows for a table."""
-    return [{"field": k, "value": v} for k, v in asdict(summary).items() if k not in ("stage_seconds", "settings")]
+    rows = [
+        {"field": k, "value": v}
+        for k, v in asdict(summary).items()
+        if k not in ("stage_seconds", "settings", "input_size", "warnings")
+    ]
+    if summary.input_size is not None:
+        rows.append(
+            {"field": "input_size", "value": f"{summary.input_size['imgsz']} (auto: {summary.input_size['reason']})"}
+        )
+    rows.extend({"field": "warning", "value": w} for w in summary.warnings)
+    return rows
