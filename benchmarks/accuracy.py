@@ -173,8 +173,7 @@ def choose_size(plan: ProcessPlan, *, fresh: bool) -> tuple[ProcessPlan, SizeCho
     path = AUTOSIZE_DIR / f"{plan.video.stem}-{fingerprint(plan.video)[:12]}.json"
     if path.exists() and not fresh:
         choice = SizeChoice(**json.loads(path.read_text()))
-        spec = dataclasses.replace(plan.detector, imgsz=choice.imgsz, tiles=choice.tiles)
-        return dataclasses.replace(plan, detector=spec, auto_size=False), choice
+        return plan.with_settings(imgsz=choice.imgsz, tiles=choice.tiles), choice
     sized, choice, _probe = autosize_plan(plan, default_detector_factory)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(choice.as_dict(), indent=2))
@@ -186,9 +185,16 @@ def _stitching(**changes: float) -> Callable[[ProcessPlan], ProcessPlan]:
 
 
 def _tracking(min_track_s: float | None = None, **changes: float) -> Callable[[ProcessPlan], ProcessPlan]:
+    # the tracker's threshold and buffer are camera settings; its other constants are the plan's
+    as_settings = {"new_track_thresh": "new_track_conf", "track_buffer_s": "track_buffer"}
+    settings: dict[str, float] = {as_settings[k]: v for k, v in changes.items() if k in as_settings}
+    constants = {k: v for k, v in changes.items() if k not in as_settings}
+    if min_track_s is not None:
+        settings["min_track"] = min_track_s
+
     def change(p: ProcessPlan) -> ProcessPlan:
-        p = dataclasses.replace(p, tracker=dataclasses.replace(p.tracker, **changes))
-        return dataclasses.replace(p, min_track_s=min_track_s) if min_track_s is not None else p
+        p = dataclasses.replace(p, tracker_constants=dataclasses.replace(p.tracker_constants, **constants))
+        return p.with_settings(**settings)
 
     return change
 
@@ -201,15 +207,12 @@ VARIANTS: dict[str, Callable[[ProcessPlan], ProcessPlan]] = {
     "no-appearance-link": _stitching(appearance_gap_s=0.0),
     "before-issue-15": _stitching(max_overlap_s=0.0, appearance_gap_s=0.0),
     # main before issue 15, with a neutral camera: fixed imgsz 640 and the old tracker/stitching defaults
-    "main-defaults": lambda p: dataclasses.replace(
-        _tracking(min_track_s=1.0, new_track_thresh=0.3)(_stitching(max_overlap_s=0.0, appearance_gap_s=0.0)(p)),
-        detector=dataclasses.replace(p.detector, imgsz=640, tiles=1),
-    ),
+    "main-defaults": lambda p: _tracking(min_track_s=1.0, new_track_thresh=0.3)(
+        _stitching(max_overlap_s=0.0, appearance_gap_s=0.0)(p)
+    ).with_settings(imgsz=640, tiles=1),
     # people hidden in standing groups (issue 15, item 3), measured only: lower-confidence boxes may
     # extend tracks (the cache holds every box >= 0.05), and lost tracks are kept twice as long
-    "low-conf-0.05": lambda p: _tracking(track_low_thresh=0.05)(
-        dataclasses.replace(p, detector=dataclasses.replace(p.detector, conf=0.05))
-    ),
+    "low-conf-0.05": lambda p: _tracking(track_low_thresh=0.05)(p.with_settings(conf=0.05)),
     "track-buffer-6": _tracking(track_buffer_s=6.0),
     **{f"new-track-conf-{v}": _tracking(new_track_thresh=v) for v in (0.3, 0.4, 0.5, 0.6)},
     **{f"min-track-{v}": _tracking(min_track_s=v) for v in (0.5, 1.0)},

@@ -56,7 +56,7 @@ def main() -> None:
         for _ in range(args.repeats):
             cpu, imgsz = cpu_of(auto)
             auto_total += cpu
-            fixed = dataclasses.replace(auto, detector=dataclasses.replace(auto.detector, imgsz=imgsz), auto_size=False)
+            fixed = dataclasses.replace(auto.with_settings(imgsz=imgsz), auto_size=False)
             fixed_total += cpu_of(fixed)[0]
         cost = (auto_total - fixed_total) / fixed_total
         print(

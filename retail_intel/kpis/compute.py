@@ -121,7 +121,8 @@ def read_movement_inputs(data_dir: Path, branch_ids: Sequence[str] | None = None
         extra_columns="ignore",
     ).select(wanted)
     if branch_ids is not None:
-        scan = scan.filter(pl.col("branch_id").is_in(list(branch_ids)))
+        # rows with no branch at all are kept: they come from a foreign file, named below
+        scan = scan.filter(pl.col("branch_id").is_in(list(branch_ids)) | pl.col("branch_id").is_null())
     try:
         frame = scan.with_columns(
             pl.col("branch_id", "action_type").cast(pl.Categorical),
@@ -131,6 +132,11 @@ def read_movement_inputs(data_dir: Path, branch_ids: Sequence[str] | None = None
     except (pl.exceptions.PolarsError, OSError) as exc:
         refuse_unreadable(files, MOVEMENT_INPUT_COLUMNS)  # names the corrupt or foreign file when there is one
         raise DataError(f"{data_dir / 'movements'}: cannot read the movement Parquet files ({exc})") from exc
+    # a file lacking the movement columns reads as rows of nulls (old files only lack the people
+    # columns, which may be null): name it instead of failing later on empty values
+    required = [n for n in MOVEMENT_INPUT_COLUMNS if not MOVEMENT_SCHEMA.field(n).nullable]
+    if frame.height and frame.select(pl.col(required).null_count().sum()).sum_horizontal().item() > 0:
+        refuse_unreadable(files, MOVEMENT_INPUT_COLUMNS)
     table = frame.to_arrow()
     refuse_implausible(table, files)  # a year-1 or 1970 row would overflow or blow up the windows
     for name in MOVEMENT_INPUT_COLUMNS:

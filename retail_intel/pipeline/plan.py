@@ -111,6 +111,9 @@ class ProcessPlan:
     save_video: Path | None
     max_frames: int | None
     stitch: StitchSettings = field(default_factory=StitchSettings)
+    # ByteTrack's constants that have no camera setting (the accuracy harness varies them);
+    # its new-track threshold and buffer come from the settings
+    tracker_constants: TrackerSettings = field(default_factory=TrackerSettings)
     notes: list[str] = field(default_factory=list)
     staff: StaffRules = field(default_factory=StaffRules)  # the branch's staff evidence for this camera
     # neither a flag nor the camera set imgsz or tiles: process_video chooses them
@@ -132,10 +135,16 @@ class ProcessPlan:
 
     @property
     def tracker(self) -> TrackerSettings:
-        return TrackerSettings(
+        return dataclasses.replace(
+            self.tracker_constants,
             track_buffer_s=self.track_buffer_s,
             new_track_thresh=_need(self.settings.new_track_conf, "new_track_conf"),
         )
+
+    def with_settings(self, **changes: Any) -> ProcessPlan:
+        """This plan with some settings changed (validated like any layer), the rest as resolved."""
+        settings = CameraSettings.model_validate({**self.settings.given(), **changes})
+        return dataclasses.replace(self, settings=settings, rules=counting_rules(settings, self.branch_id))
 
     @property
     def fps_override(self) -> float | None:
@@ -176,6 +185,8 @@ class ProcessPlan:
         changes the local days movements are filed under).
         """
         values: dict[str, object] = dict(stage_values(self.settings, stage))
+        if stage == "track":
+            values["tracker"] = asdict(self.tracker)
         if stage == "track" and self.auto_size:
             # chosen from the video by the same rule every time: the identity is the rule, not its answer
             values["imgsz"] = values["tiles"] = "auto"
