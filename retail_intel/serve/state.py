@@ -135,7 +135,7 @@ class ServeState:
         self.data_dir = data_dir
         self.settings = ServeSettings() if settings is None else settings
         self.configs = ConfigCache(config_dir)
-        self.reader = Reader(open_database(config_dir, data_dir, read_only=True))
+        self.reader = Reader(open_database(config_dir, data_dir, read_only=True, check_files=False))
         self.movement_index = files.MovementIndex(data_dir)
         # One memory ceiling, in bytes, for every cache of this process.
         self.cache = ByteLru(self.settings.cache_bytes)

@@ -68,6 +68,7 @@ class _Session:
     """What a connection needs to rebuild its Parquet views."""
 
     data_dir: Path
+    check_files: bool = True  # refuse foreign or corrupt files when the views are made
     # views that currently read only their schema file because no data file existed
     empty: set[str] = field(default_factory=set)
     # off until two files disagree on their columns (see read_parquet_sql)
@@ -142,7 +143,7 @@ def _refuse_foreign_files(con: duckdb.DuckDBPyConnection, view: ParquetView, dat
 def _create_parquet_views(con: duckdb.DuckDBPyConnection, session: _Session) -> None:
     session.empty.clear()
     for view in parquet_views():
-        if view.has_files(session.data_dir):
+        if session.check_files and view.has_files(session.data_dir):
             _refuse_foreign_files(con, view, session.data_dir)
         source, has_files = _view_source(view, session)
         con.execute(create_view_sql(view.name, source))
@@ -184,12 +185,17 @@ def _lock_down(con: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
     con.execute("SET lock_configuration = true")
 
 
-def open_database(config_dir: Path, data_dir: Path, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+def open_database(
+    config_dir: Path, data_dir: Path, *, read_only: bool = True, check_files: bool = True
+) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with every seed table as a view or table.
 
     ``read_only=True`` (the default) locks file access as described in the
     module docstring; ``read_only=False`` leaves the session open for callers
     that need to write (exports, tests) and must never run user SQL.
+    ``check_files`` refuses a foreign or corrupt file up front, naming it; a
+    long-running server passes False and answers 503 for the views such a
+    file breaks instead of refusing to start.
     """
     config = load_config(config_dir)
     if data_dir.exists() and not data_dir.is_dir():
@@ -198,7 +204,7 @@ def open_database(config_dir: Path, data_dir: Path, *, read_only: bool = True) -
     try:
         con.execute("SET TimeZone = 'UTC'")
         create_metadata_tables(con, config)
-        session = _Session(data_dir=data_dir)
+        session = _Session(data_dir=data_dir, check_files=check_files)
         _create_parquet_views(con, session)
         _sessions[con] = session
         if read_only:
