@@ -163,6 +163,11 @@ class ProcessPlan:
         changes the local days movements are filed under).
         """
         values: dict[str, object] = dict(stage_values(self.settings, stage))
+        if stage == "track" and self.settings.detect_margin is not None:
+            from retail_intel.vision.crop import watched_region
+
+            # the crop follows the regions: redrawing them changes what the detector saw
+            values["detect_region"] = watched_region(self.settings)
         if stage == "judge":
             values["stitch"] = asdict(self.stitch)
             values["branch"] = self.branch_id

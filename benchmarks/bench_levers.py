@@ -1,0 +1,144 @@
+"""Detector-only speed of one lever against the default, alternating A/B in one process.
+
+On a shared, noisy machine absolute frames/s mean little; this runs the default detector (A) and
+the lever (B) on the same decoded frames in turns, several rounds, and reports the median frames/s
+of each and their ratio. Decode is outside the timing (frames are decoded once, up front).
+
+Levers: ``int8`` (``precision: int8``, quantized on the clip's own frames; needs ``nncf``) and
+``decode`` (OpenCV against PyAV with threads, on the clip itself and on a 1080p H.264 copy).
+
+Usage: python benchmarks/bench_levers.py int8 [--video sample_videos/vtest.avi] [--imgsz 1280]
+       [--frames 48] [--rounds 3]
+       python benchmarks/bench_levers.py decode [--video ...] [--frames 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def read(video: Path, count: int) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(video))
+    frames = []
+    while len(frames) < count:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
+def alternate(runs: dict[str, Callable[[], int]], rounds: int) -> dict[str, float]:
+    """Median items/s of each run, the runs taking turns (A B A B ...) so load drifts hit both."""
+    rates: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            t0 = time.perf_counter()
+            items = run()
+            rates[name].append(items / (time.perf_counter() - t0))
+    return {name: statistics.median(values) for name, values in rates.items()}
+
+
+def int8_lever(opts: argparse.Namespace) -> None:
+    from retail_intel.vision.int8 import int8_export
+    from retail_intel.vision.openvino_backend import OpenVinoDetector, export_openvino
+    from retail_intel.vision.weights import bundled_weights
+
+    folder = export_openvino(bundled_weights())
+    frames = read(opts.video, opts.frames)
+    default = OpenVinoDetector(folder, imgsz=opts.imgsz)
+    int8 = OpenVinoDetector(int8_export(folder, opts.video, opts.imgsz), imgsz=opts.imgsz)
+    size = default.batch_size
+    for detector in (default, int8):  # compile both before timing
+        detector.detect_batch(frames[:size], list(range(size)))
+
+    def run(detector: OpenVinoDetector) -> Callable[[], int]:
+        def go() -> int:
+            for lo in range(0, len(frames), size):
+                chunk = frames[lo : lo + size]
+                detector.detect_batch(chunk, list(range(lo, lo + len(chunk))))
+            return len(frames)
+
+        return go
+
+    rates = alternate({"auto (bf16/f32)": run(default), "int8": run(int8)}, opts.rounds)
+    boxes = [sum(len(d.xyxy) for d in det.detect_batch(frames, list(range(len(frames))))) for det in (default, int8)]
+    print(f"{opts.video.name} imgsz {opts.imgsz}, {len(frames)} frames, {opts.rounds} rounds (median frames/s):")
+    for name, rate in rates.items():
+        print(f"  {name}: {rate:.1f}")
+    print(f"  ratio int8 / auto: {rates['int8'] / rates['auto (bf16/f32)']:.2f}x")
+    print(f"  boxes found (conf >= 0.1): auto {boxes[0]}, int8 {boxes[1]}")
+
+
+def decode_lever(opts: argparse.Namespace) -> None:
+    import av
+
+    def with_opencv(path: Path) -> Callable[[], int]:
+        def go() -> int:
+            capture = cv2.VideoCapture(str(path))
+            count = 0
+            while count < opts.frames and capture.read()[0]:
+                count += 1
+            capture.release()
+            return count
+
+        return go
+
+    def with_pyav(path: Path) -> Callable[[], int]:
+        def go() -> int:
+            with av.open(str(path)) as container:
+                stream = container.streams.video[0]
+                stream.thread_type = "AUTO"
+                count = 0
+                for frame in container.decode(stream):
+                    frame.to_ndarray(format="bgr24")
+                    count += 1
+                    if count >= opts.frames:
+                        break
+            return count
+
+        return go
+
+    with tempfile.TemporaryDirectory() as tmp:
+        hd = Path(tmp) / "hd.mp4"
+        import imageio_ffmpeg
+
+        subprocess.run(
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(opts.video), "-frames:v", str(opts.frames),
+             "-vf", "scale=1920:1080", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(hd)],
+            check=True,
+        )  # fmt: skip
+        for path, label in ((opts.video, opts.video.name), (hd, "1080p H.264 copy")):
+            rates = alternate({"opencv": with_opencv(path), "pyav threads": with_pyav(path)}, opts.rounds)
+            print(
+                f"{label}: opencv {rates['opencv']:.0f} frames/s, pyav {rates['pyav threads']:.0f} frames/s, "
+                f"ratio pyav / opencv {rates['pyav threads'] / rates['opencv']:.2f}x"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("lever", choices=["int8", "decode"])
+    parser.add_argument("--video", type=Path, default=ROOT / "sample_videos" / "vtest.avi")
+    parser.add_argument("--imgsz", type=int, default=1280)
+    parser.add_argument("--frames", type=int, default=48)
+    parser.add_argument("--rounds", type=int, default=3)
+    opts = parser.parse_args()
+    {"int8": int8_lever, "decode": decode_lever}[opts.lever](opts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
