@@ -4,11 +4,13 @@ On a shared, noisy machine absolute frames/s mean little; this runs the default 
 the lever (B) on the same decoded frames in turns, several rounds, and reports the median frames/s
 of each and their ratio. Decode is outside the timing (frames are decoded once, up front).
 
-Levers: ``int8`` (``precision: int8``, quantized on the clip's own frames; needs ``nncf``) and
-``decode`` (OpenCV against PyAV with threads, on the clip itself and on a 1080p H.264 copy).
+Levers: ``int8`` (``precision: int8``, quantized on the clip's own frames; needs ``nncf``),
+``crop`` (``detect_margin``: only the box around ``--roi`` and ``--line`` grown by ``--margin``
+pixels; defaults: the sample config's vtest camera) and ``decode`` (OpenCV against PyAV with threads, on the clip itself and on a 1080p H.264 copy).
 
 Usage: python benchmarks/bench_levers.py int8 [--video sample_videos/vtest.avi] [--imgsz 1280]
        [--frames 48] [--rounds 3]
+       python benchmarks/bench_levers.py crop [--margin 80]
        python benchmarks/bench_levers.py decode [--video ...] [--frames 300]
 """
 
@@ -22,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -61,11 +64,16 @@ def int8_lever(opts: argparse.Namespace) -> None:
     frames = read(opts.video, opts.frames)
     default = OpenVinoDetector(folder, imgsz=opts.imgsz)
     int8 = OpenVinoDetector(int8_export(folder, opts.video, opts.imgsz), imgsz=opts.imgsz)
-    size = default.batch_size
-    for detector in (default, int8):  # compile both before timing
+    compare(opts, frames, {"auto (bf16/f32)": default, "int8": int8})
+
+
+def compare(opts: argparse.Namespace, frames: list[np.ndarray], detectors: dict[str, Any]) -> None:
+    """Alternate the detectors on ``frames``; print median frames/s, the ratio and boxes found."""
+    size = max(int(getattr(d, "batch_size", 1)) for d in detectors.values())
+    for detector in detectors.values():  # compile every input shape before timing
         detector.detect_batch(frames[:size], list(range(size)))
 
-    def run(detector: OpenVinoDetector) -> Callable[[], int]:
+    def run(detector: Any) -> Callable[[], int]:
         def go() -> int:
             for lo in range(0, len(frames), size):
                 chunk = frames[lo : lo + size]
@@ -74,13 +82,27 @@ def int8_lever(opts: argparse.Namespace) -> None:
 
         return go
 
-    rates = alternate({"auto (bf16/f32)": run(default), "int8": run(int8)}, opts.rounds)
-    boxes = [sum(len(d.xyxy) for d in det.detect_batch(frames, list(range(len(frames))))) for det in (default, int8)]
+    rates = alternate({name: run(d) for name, d in detectors.items()}, opts.rounds)
+    (a, rate_a), (b, rate_b) = rates.items()
     print(f"{opts.video.name} imgsz {opts.imgsz}, {len(frames)} frames, {opts.rounds} rounds (median frames/s):")
-    for name, rate in rates.items():
-        print(f"  {name}: {rate:.1f}")
-    print(f"  ratio int8 / auto: {rates['int8'] / rates['auto (bf16/f32)']:.2f}x")
-    print(f"  boxes found (conf >= 0.1): auto {boxes[0]}, int8 {boxes[1]}")
+    for name, d in detectors.items():
+        boxes = sum(len(x.xyxy) for x in d.detect_batch(frames, list(range(len(frames)))))
+        print(f"  {name}: {rates[name]:.1f} frames/s, {boxes} boxes (conf >= 0.1)")
+    print(f"  ratio {b} / {a}: {rate_b / rate_a:.2f}x")
+
+
+def crop_lever(opts: argparse.Namespace) -> None:
+    from retail_intel.config.camera_settings import settings_layer
+    from retail_intel.vision.crop import CroppedDetector, watched_region
+    from retail_intel.vision.openvino_backend import OpenVinoDetector, export_openvino
+    from retail_intel.vision.weights import bundled_weights
+
+    folder = export_openvino(bundled_weights())
+    frames = read(opts.video, opts.frames)
+    region = watched_region(settings_layer({"roi": opts.roi, "line": opts.line, "detect_margin": opts.margin}))
+    assert region is not None
+    cropped = CroppedDetector(OpenVinoDetector(folder, imgsz=opts.imgsz), region, opts.imgsz)
+    compare(opts, frames, {"whole frame": OpenVinoDetector(folder, imgsz=opts.imgsz), "cropped": cropped})
 
 
 def decode_lever(opts: argparse.Namespace) -> None:
@@ -131,13 +153,16 @@ def decode_lever(opts: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("lever", choices=["int8", "decode"])
+    parser.add_argument("lever", choices=["int8", "crop", "decode"])
     parser.add_argument("--video", type=Path, default=ROOT / "sample_videos" / "vtest.avi")
     parser.add_argument("--imgsz", type=int, default=1280)
     parser.add_argument("--frames", type=int, default=48)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--roi", default="300,180,700,420")
+    parser.add_argument("--line", default="500,180 500,450")
+    parser.add_argument("--margin", type=float, default=80.0)
     opts = parser.parse_args()
-    {"int8": int8_lever, "decode": decode_lever}[opts.lever](opts)
+    {"int8": int8_lever, "crop": crop_lever, "decode": decode_lever}[opts.lever](opts)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -11,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from retail_intel.config.camera_settings import SettingsError, settings_layer
+from retail_intel.pipeline.plan import ProcessPlan, ProcessRequest, make_plan
 from retail_intel.vision.crop import CroppedDetector, crop_box, crop_imgsz, watched_region
 from retail_intel.vision.detections import Detections
 
@@ -96,3 +98,18 @@ def test_frames_of_another_size_get_their_own_crop() -> None:
     assert [s for s, _ in inner.seen] == [(190, 220, 3), (200, 300, 3)]
     assert found[0].xyxy.tolist() == [[100, 50, 110, 70]]
     assert found[1].xyxy.tolist() == [[100, 50, 110, 70]]
+
+
+def _plan(tmp_path: Path, **settings: object) -> ProcessPlan:
+    return make_plan(ProcessRequest.create(Path("live"), "b1", tmp_path, **settings))
+
+
+def test_a_redrawn_roi_changes_what_the_detector_sees_only_with_a_margin(tmp_path: Path) -> None:
+    plain = [_plan(tmp_path, roi=roi) for roi in ("100,80,220,200", "10,10,50,50")]
+    # without a crop the ROI is a judging setting: stored tracks stay valid
+    assert plain[0].detector == plain[1].detector
+    assert plain[0].stage_identity("track") == plain[1].stage_identity("track")
+    cropped = [_plan(tmp_path, roi=roi, detect_margin=30) for roi in ("100,80,220,200", "10,10,50,50")]
+    assert cropped[0].detector.detect_region == (70, 50, 250, 230)
+    assert cropped[0].detector != cropped[1].detector
+    assert cropped[0].stage_identity("track") != cropped[1].stage_identity("track")

@@ -16,6 +16,7 @@ from retail_intel.errors import InputError
 from retail_intel.movements.classify import CountingRules
 from retail_intel.movements.geometry import CountingLine, Polygon
 from retail_intel.movements.stitch import StitchSettings
+from retail_intel.vision.crop import watched_region
 from retail_intel.vision.tracker import TrackerSettings
 
 T = TypeVar("T")
@@ -84,6 +85,10 @@ class DetectorSpec:
     tiles: int
     backend: str
     precision: str
+    # Part of the spec so a worker's cached detector is reused only where it fits:
+    # the watched region (detect_margin) and the video an int8 model is calibrated on.
+    detect_region: tuple[float, float, float, float] | None = None
+    calibration: str | None = None
 
 
 def _need(value: T | None, name: str) -> T:
@@ -120,6 +125,8 @@ class ProcessPlan:
             tiles=_need(s.tiles, "tiles"),
             backend=_need(s.backend, "backend"),
             precision=_need(s.precision, "precision"),
+            detect_region=watched_region(s),
+            calibration=str(self.video) if s.precision == "int8" else None,
         )
 
     @property
@@ -164,8 +171,6 @@ class ProcessPlan:
         """
         values: dict[str, object] = dict(stage_values(self.settings, stage))
         if stage == "track" and self.settings.detect_margin is not None:
-            from retail_intel.vision.crop import watched_region
-
             # the crop follows the regions: redrawing them changes what the detector saw
             values["detect_region"] = watched_region(self.settings)
         if stage == "judge":

@@ -102,10 +102,10 @@ class ProcessResult:
 
 def default_detector_factory(plan: ProcessPlan) -> Detector:
     """The detector for ``plan``, restricted to the watched region when ``detect_margin`` is set."""
-    from retail_intel.vision.crop import CroppedDetector, watched_region
+    from retail_intel.vision.crop import CroppedDetector
 
     detector = full_frame_detector(plan)
-    region = watched_region(plan.settings)
+    region = plan.detector.detect_region
     return detector if region is None else CroppedDetector(detector, region, plan.detector.imgsz)
 
 
@@ -132,7 +132,7 @@ def full_frame_detector(plan: ProcessPlan) -> Detector:
         if spec.precision == "int8":
             from retail_intel.vision.int8 import int8_export
 
-            folder = int8_export(folder, plan.video, spec.imgsz)
+            folder = int8_export(folder, Path(spec.calibration or plan.video), spec.imgsz)
         return OpenVinoDetector(
             folder,
             imgsz=spec.imgsz,

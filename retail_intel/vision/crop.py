@@ -23,9 +23,9 @@ import numpy.typing as npt
 
 from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.vision.detections import Detections, Detector
-from retail_intel.vision.openvino_backend import STRIDE
 
 Region = tuple[float, float, float, float]
+STRIDE = 32  # YOLO input sides are multiples of this
 
 
 def watched_region(settings: CameraSettings) -> Region | None:
