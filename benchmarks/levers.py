@@ -1,4 +1,4 @@
-"""Detector-only speed of one lever against the default, alternating A/B in one process.
+"""Detector-only speed of one lever against the default, alternating A/B in one process (not part of ``nox -s bench``: it takes the lever as an argument).
 
 On a shared, noisy machine absolute frames/s mean little; this runs the default detector (A) and
 the lever (B) on the same decoded frames in turns, several rounds, and reports the median frames/s
@@ -8,10 +8,10 @@ Levers: ``int8`` (``precision: int8``, quantized on the clip's own frames; needs
 ``crop`` (``detect_margin``: only the box around ``--roi`` and ``--line`` grown by ``--margin``
 pixels; defaults: the sample config's vtest camera) and ``decode`` (OpenCV against PyAV with threads, on the clip itself and on a 1080p H.264 copy).
 
-Usage: python benchmarks/bench_levers.py int8 [--video sample_videos/vtest.avi] [--imgsz 1280]
+Usage: python benchmarks/levers.py int8 [--video sample_videos/vtest.avi] [--imgsz 1280]
        [--frames 48] [--rounds 3]
-       python benchmarks/bench_levers.py crop [--margin 80]
-       python benchmarks/bench_levers.py decode [--video ...] [--frames 300]
+       python benchmarks/levers.py crop [--margin 80]
+       python benchmarks/levers.py decode [--video ...] [--frames 300]
 """
 
 from __future__ import annotations
