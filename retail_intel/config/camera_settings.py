@@ -217,8 +217,11 @@ class CameraSettings(_Model):
     backend: Literal["auto", "openvino", "torch"] | None = _setting(
         "track", "inference engine: auto (OpenVINO on CPU when installed), openvino or torch", "auto"
     )
-    precision: Literal["auto", "f32"] | None = _setting(
-        "track", "OpenVINO precision: auto (bf16 where the CPU has AMX) or f32", "auto"
+    precision: Literal["auto", "f32", "int8"] | None = _setting(
+        "track",
+        "OpenVINO precision: auto (bf16 where the CPU has AMX), f32, or int8 (quantized once on frames of the"
+        " video itself; needs the int8 extra)",
+        "auto",
     )
     motion_threshold: float | None = _setting(
         "track",
@@ -233,6 +236,13 @@ class CameraSettings(_Model):
         "track", "confidence a detection needs to start a new track", "0.5", gt=0, lt=1
     )
     stride: int | None = _setting("track", "run the detector on every N-th frame", "1", ge=1, le=100)
+    detect_margin: float | None = _setting(
+        "track",
+        "detect only inside the box around the ROI, line and zones grown by this many pixels"
+        " (people never within it are not seen); unset = the whole frame",
+        ge=0,
+        le=10_000,
+    )
     # -- how tracks are judged ----------------------------------------------
     roi: Rect | None = _setting("judge", "rectangle region of interest x1,y1,x2,y2 in pixels")
     zone: Points | None = _setting("judge", "polygon region of interest 'x,y x,y x,y ...' in pixels")
@@ -244,7 +254,9 @@ class CameraSettings(_Model):
         "judge", "named places on the floor: areas, queues, tills, staff areas (docs/zones.md)", yaml_only=True
     )
 
-    @field_validator("fps", "track_buffer", "min_dwell", "min_track", "conf", "new_track_conf", "motion_threshold")
+    @field_validator(
+        "fps", "detect_margin", "track_buffer", "min_dwell", "min_track", "conf", "new_track_conf", "motion_threshold"
+    )
     @classmethod
     def _finite_number(cls, value: float | None) -> float | None:
         return _finite(value)
@@ -362,7 +374,7 @@ def describe_bounds(name: str) -> str:
             value = getattr(meta, attr, None)
             if value is not None:
                 parts.append(f"{sign} {value:g}" if isinstance(value, int | float) else f"{sign} {value}")
-    choices = {"backend": "auto, openvino or torch", "precision": "auto or f32", "device": "cpu, cuda or cuda:N"}
+    choices = {"backend": "auto, openvino or torch", "precision": "auto, f32 or int8", "device": "cpu, cuda or cuda:N"}
     if name in choices:
         return f"one of {choices[name]}"
     return " and ".join(parts)

@@ -20,6 +20,7 @@ from retail_intel.movements.staff import StaffRules
 from retail_intel.movements.stitch import StitchSettings
 from retail_intel.movements.zones import ZoneSpec
 from retail_intel.pipeline.zone_step import zone_specs
+from retail_intel.vision.crop import watched_region
 from retail_intel.vision.tracker import TrackerSettings
 
 T = TypeVar("T")
@@ -88,6 +89,10 @@ class DetectorSpec:
     tiles: int
     backend: str
     precision: str
+    # Part of the spec so a worker's cached detector is reused only where it fits:
+    # the watched region (detect_margin) and the video an int8 model is calibrated on.
+    detect_region: tuple[float, float, float, float] | None = None
+    calibration: str | None = None
 
 
 def _need(value: T | None, name: str) -> T:
@@ -131,6 +136,8 @@ class ProcessPlan:
             tiles=_need(s.tiles, "tiles"),
             backend=_need(s.backend, "backend"),
             precision=_need(s.precision, "precision"),
+            detect_region=watched_region(s),
+            calibration=str(self.video) if s.precision == "int8" else None,
         )
 
     @property
@@ -190,6 +197,9 @@ class ProcessPlan:
         if stage == "track" and self.auto_size:
             # chosen from the video by the same rule every time: the identity is the rule, not its answer
             values["imgsz"] = values["tiles"] = "auto"
+        if stage == "track" and self.settings.detect_margin is not None:
+            # the crop follows the regions: redrawing them changes what the detector saw
+            values["detect_region"] = watched_region(self.settings)
         if stage == "judge":
             values["stitch"] = asdict(self.stitch)
             values["staff"] = asdict(self.staff)

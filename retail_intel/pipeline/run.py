@@ -108,6 +108,15 @@ class ProcessResult:
 
 
 def default_detector_factory(plan: ProcessPlan) -> Detector:
+    """The detector for ``plan``, restricted to the watched region when ``detect_margin`` is set."""
+    from retail_intel.vision.crop import CroppedDetector
+
+    detector = full_frame_detector(plan)
+    region = plan.detector.detect_region
+    return detector if region is None else CroppedDetector(detector, region, plan.detector.imgsz)
+
+
+def full_frame_detector(plan: ProcessPlan) -> Detector:
     """OpenVINO on the CPU when it is installed (export cached per weights), else Ultralytics/PyTorch."""
     from retail_intel.errors import ModelError
     from retail_intel.vision.detector import UltralyticsDetector
@@ -126,8 +135,13 @@ def default_detector_factory(plan: ProcessPlan) -> Detector:
             raise ModelError(f"--backend openvino runs on the CPU; got --device {spec.device}")
         if not openvino_available():
             raise ModelError("--backend openvino needs the openvino package (pip install openvino)")
+        folder = export_openvino(weights)
+        if spec.precision == "int8":
+            from retail_intel.vision.int8 import int8_export
+
+            folder = int8_export(folder, Path(spec.calibration or plan.video), spec.imgsz)
         return OpenVinoDetector(
-            export_openvino(weights),
+            folder,
             imgsz=spec.imgsz,
             conf=spec.conf,
             tiles=spec.tiles,

@@ -1,0 +1,257 @@
+"""A store's night of footage on this box: a batch of H.264 files with long still stretches.
+
+Builds a "store night" archive from the shared real clips: for each clip a camera at the clip's
+own size and one upscaled to 1920x1080 (ROI and line scaled with it), ``--files`` files per
+camera, each a piece of the clip (``--seconds`` long) between two still stretches of
+``--still`` seconds (the clip's empty background, a per-pixel median, with fresh sensor noise
+in every frame, as a closed shop looks). Then, in one run:
+
+* ``retail-intel process manifest.csv --workers N`` over the whole archive: frames/s,
+  real-time factor, peak memory of the largest process (a worker), and each file's entered /
+  passed counts;
+* each file processed alone (the counts its batch run must equal: batching and workers change
+  nothing), and each camera's clip piece alone, without the still stretches (a piece that cuts a
+  visit short, or a person who steps in while the motion gate still reuses the empty scene's
+  detections, shows up there);
+* Ultralytics' ``model.track`` on its own OpenVINO export (the same export ours starts from),
+  file after file, as the peer.
+
+Usage: python benchmarks/bench_night.py [--clips tud-stadtmitte,intel-one-by-one] [--files 2]
+       [--seconds 6] [--still 30] [--workers 2] [--skip-anchor]
+Needs ../shared/data beside the repository and the test extra's imageio-ffmpeg (an ffmpeg binary).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_process import DATA, ROOT, measured
+
+HD = (1920, 1080)
+CONFIG = ROOT / "benchmarks" / "accuracy_config"  # its branch "bench" (UTC) takes cameras from the manifest
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str
+    path: Path
+    fps: float  # true frame rate
+    roi: tuple[float, float, float, float]
+    line: tuple[float, float, float, float] | None
+    imgsz: int
+
+
+SOURCES = [
+    Source("tud-stadtmitte", DATA / "TUD-Stadtmitte" / "TUD-Stadtmitte.mp4", 25.0, (150, 200, 500, 400),
+           (320, 180, 320, 420), 640),
+    Source("intel-one-by-one", DATA / "intel-one-by-one" / "one-by-one-person-detection.mp4", 10.0,
+           (200, 150, 600, 420), None, 640),
+    Source("vtest", ROOT / "sample_videos" / "vtest.avi", 7.0, (300, 180, 700, 420), (500, 180, 500, 450), 1280),
+]  # fmt: skip
+
+_ANCHOR = """
+import json, sys, time
+from ultralytics import YOLO
+folder, imgsz, files = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+model = YOLO(folder, task="pose")
+t0 = time.perf_counter(); frames = 0
+for source in files:
+    for result in model.track(source=source, stream=True, imgsz=imgsz, classes=[0], verbose=False):
+        frames += 1
+print(json.dumps({"frames": frames, "seconds": time.perf_counter() - t0}))
+"""
+
+
+def read_piece(path: Path, frames: int) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    out = []
+    while len(out) < frames:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        out.append(frame)
+    capture.release()
+    return out
+
+
+def write_h264(path: Path, frames: list[np.ndarray], fps: float) -> None:
+    import imageio_ffmpeg
+
+    height, width = frames[0].shape[:2]
+    ffmpeg = subprocess.Popen(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24",
+         "-s", f"{width}x{height}", "-r", f"{fps}", "-i", "-", "-c:v", "libx264", "-preset", "veryfast",
+         "-pix_fmt", "yuv420p", str(path)],
+        stdin=subprocess.PIPE,
+    )  # fmt: skip
+    assert ffmpeg.stdin is not None
+    for frame in frames:
+        ffmpeg.stdin.write(frame.tobytes())
+    ffmpeg.stdin.close()
+    if ffmpeg.wait() != 0:
+        raise SystemExit(f"ffmpeg failed writing {path}")
+
+
+def still_stretch(background: np.ndarray, frames: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """An empty scene: the background with sensor noise (sigma 2 grey levels) that changes every frame.
+
+    The noise is drawn from a bank of 16 fields in random order: drawing a fresh 1080p field
+    per frame made building the archive slower than processing it."""
+    base = background.astype(np.int16)
+    bank = [rng.normal(0, 2, base.shape).round().astype(np.int16) for _ in range(16)]
+    return [np.clip(base + bank[i], 0, 255).astype(np.uint8) for i in rng.integers(0, len(bank), frames)]
+
+
+def build(opts: argparse.Namespace, folder: Path) -> tuple[Path, list[dict[str, str]], dict[str, Path], int]:
+    """The archive's manifest, its rows, each camera's piece alone, and the archive's frame count."""
+    rng = np.random.default_rng(0)
+    rows: list[dict[str, str]] = []
+    alone: dict[str, Path] = {}
+    total = 0
+    frames_in: dict[str, int] = {}
+    for source in SOURCES:
+        if source.key not in opts.clips.split(",") or not source.path.exists():
+            continue
+        piece = read_piece(source.path, int(opts.seconds * source.fps))
+        sample = read_piece(source.path, 10_000)[:: max(1, int(source.fps))]
+        background = np.median(np.stack(sample), axis=0).astype(np.uint8)
+        height, width = piece[0].shape[:2]
+        for suffix, size in (("", (width, height)), ("-1080", HD)):
+            camera = source.key + suffix
+            sx, sy = size[0] / width, size[1] / height
+            frames = [cv2.resize(f, size) for f in piece] if suffix else piece
+            back = cv2.resize(background, size) if suffix else background
+            alone[camera] = folder / f"{camera}-alone.mp4"
+            write_h264(alone[camera], frames, source.fps)
+            still = int(opts.still * source.fps)
+            for n in range(opts.files):
+                path = folder / camera / f"{camera}_{n}.mp4"
+                path.parent.mkdir(exist_ok=True)
+                video = still_stretch(back, still, rng) + frames + still_stretch(back, still, rng)
+                write_h264(path, video, source.fps)
+                total += len(video)
+                frames_in[path.name] = len(video)
+                x1, y1, x2, y2 = source.roi
+                row = {
+                    "path": str(path),
+                    "branch": "bench",
+                    "camera": camera,
+                    "start": f"2026-02-08T{1 + n:02d}:00:00+00:00",
+                    "roi": f"{x1 * sx:.0f},{y1 * sy:.0f},{x2 * sx:.0f},{y2 * sy:.0f}",
+                    "line": "",
+                    "imgsz": str(source.imgsz),
+                    "fps": str(source.fps),
+                }
+                if source.line:
+                    lx1, ly1, lx2, ly2 = source.line
+                    row["line"] = f"{lx1 * sx:.0f},{ly1 * sy:.0f} {lx2 * sx:.0f},{ly2 * sy:.0f}"
+                rows.append(row)
+    manifest = folder / "night.csv"
+    with manifest.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    for row in rows:  # kept out of the manifest: the frame count, for the real-time factor
+        row["frames"] = str(frames_in[Path(row["path"]).name])
+    return manifest, rows, alone, total
+
+
+def process_alone(row: dict[str, str], video: Path, env: dict[str, str]) -> tuple[int, int]:
+    """Entered and passed of ``video`` processed on its own, with ``row``'s camera and settings.
+
+    A one-row manifest: the camera (which the config may lack) resolves exactly as in the batch."""
+    with tempfile.TemporaryDirectory() as tmp:
+        manifest = Path(tmp) / "one.csv"
+        fields = [k for k in row if k != "frames"]
+        with manifest.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+            writer.writerow({**{k: row[k] for k in fields}, "path": str(video)})
+        command = [
+            sys.executable, "-m", "retail_intel", "process", str(manifest), "--config", str(CONFIG),
+            "--workers", "1", "--data-dir", str(Path(tmp) / "data"), "--format", "json", "--quiet",
+        ]  # fmt: skip
+        out, _, _ = measured(command, env)
+    report = json.loads(out)["files"][0]
+    return report["entered"], report["passed"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", default="tud-stadtmitte,intel-one-by-one")
+    parser.add_argument("--files", type=int, default=2, help="files per camera")
+    parser.add_argument("--seconds", type=float, default=6.0, help="seconds of each clip per file")
+    parser.add_argument("--still", type=float, default=30.0, help="seconds of still scene before and after")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--skip-anchor", action="store_true")
+    opts = parser.parse_args()
+    env = dict(os.environ, YOLO_OFFLINE="1", YOLO_AUTOINSTALL="False")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        manifest, rows, alone, total = build(opts, folder)
+        video_s = sum(float(r["frames"]) / float(r["fps"]) for r in rows)
+        piece = {camera: process_alone(next(r for r in rows if r["camera"] == camera), path, env)
+                 for camera, path in alone.items()}  # fmt: skip
+        single = {row["path"]: process_alone(row, Path(row["path"]), env) for row in rows}
+        data = folder / "data"
+        command = [
+            sys.executable, "-m", "retail_intel", "process", str(manifest), "--config", str(CONFIG),
+            "--workers", str(opts.workers), "--data-dir", str(data), "--format", "json", "--quiet",
+        ]  # fmt: skip
+        out, wall, peak = measured(command, env)
+        batch = json.loads(out)
+        frames = batch["frames"]
+        print(f"store night: {len(rows)} files, {frames} frames ({total} written), {video_s:.0f} s of video, "
+              f"{opts.workers} workers")  # fmt: skip
+        print("| run | wall s | frames/s | real-time factor | peak MiB (largest process) |")
+        print("| --- | --- | --- | --- | --- |")
+        print(f"| retail-intel process --workers {opts.workers} | {wall:.1f} | {frames / wall:.1f} | "
+              f"{video_s / wall:.1f}x | {peak:.0f} |")  # fmt: skip
+        stages: dict[str, float] = {}
+        for summary in (data / "runs").glob("*.json"):  # each file's run summary, written by its worker
+            for stage, seconds in json.loads(summary.read_text()).get("stage_seconds", {}).items():
+                stages[stage] = stages.get(stage, 0.0) + seconds
+        busy = opts.workers * wall  # worker-seconds the batch had
+        shares = ", ".join(f"{stage} {seconds / busy:.0%}" for stage, seconds in stages.items())
+        print(f"| where the workers' time goes (share of {opts.workers} x wall) | {shares} | | | |")
+        if not opts.skip_anchor:
+            from retail_intel.vision.openvino_backend import export_openvino
+            from retail_intel.vision.weights import bundled_weights
+
+            # Ultralytics recognises an OpenVINO export by its folder name
+            export = folder / f"{bundled_weights().stem}_openvino_model"
+            shutil.copytree(export_openvino(bundled_weights()), export)
+            for imgsz in sorted({r["imgsz"] for r in rows}):
+                files = [r["path"] for r in rows if r["imgsz"] == imgsz]
+                aout, awall, apeak = measured([sys.executable, "-c", _ANCHOR, str(export), imgsz, *files], env)
+                anchor = json.loads(aout.strip().splitlines()[-1])
+                print(f"| Ultralytics model.track, OpenVINO, imgsz {imgsz}, {len(files)} files | {awall:.1f} | "
+                      f"{anchor['frames'] / awall:.1f} | - | {apeak:.0f} |")  # fmt: skip
+        print()
+        print("| file | entered / passed in the batch | the same file alone | the clip piece alone |")
+        print("| --- | --- | --- | --- |")
+        reports = {Path(f["video"]).name: f for f in batch["files"]}
+        for row in rows:
+            report = reports[Path(row["path"]).name]
+            got = (report["entered"], report["passed"])
+            alone_file, alone_piece = single[row["path"]], piece[row["camera"]]
+            print(f"| {Path(row['path']).name} | {got[0]} / {got[1]} | {alone_file[0]} / {alone_file[1]}"
+                  f"{'' if got == alone_file else ' (differs)'} | {alone_piece[0]} / {alone_piece[1]}"
+                  f"{'' if got == alone_piece else ' (differs)'} |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""Detector-only speed of one lever against the default, alternating A/B in one process (not part of ``nox -s bench``: it takes the lever as an argument).
+
+On a shared, noisy machine absolute frames/s mean little; this runs the default detector (A) and
+the lever (B) on the same decoded frames in turns, several rounds, and reports the median frames/s
+of each and their ratio. Decode is outside the timing (frames are decoded once, up front).
+
+Levers: ``int8`` (``precision: int8``, quantized on the clip's own frames; needs ``nncf``),
+``crop`` (``detect_margin``: only the box around ``--roi`` and ``--line`` grown by ``--margin``
+pixels; defaults: the sample config's vtest camera) and ``decode`` (OpenCV against PyAV with threads, on the clip itself and on a 1080p H.264 copy).
+
+Usage: python benchmarks/levers.py int8 [--video sample_videos/vtest.avi] [--imgsz 1280]
+       [--frames 48] [--rounds 3]
+       python benchmarks/levers.py crop [--margin 80]
+       python benchmarks/levers.py decode [--video ...] [--frames 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def read(video: Path, count: int) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(video))
+    frames = []
+    while len(frames) < count:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
+def alternate(runs: dict[str, Callable[[], int]], rounds: int) -> dict[str, float]:
+    """Median items/s of each run, the runs taking turns (A B A B ...) so load drifts hit both."""
+    rates: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            t0 = time.perf_counter()
+            items = run()
+            rates[name].append(items / (time.perf_counter() - t0))
+    return {name: statistics.median(values) for name, values in rates.items()}
+
+
+def int8_lever(opts: argparse.Namespace) -> None:
+    from retail_intel.vision.int8 import int8_export
+    from retail_intel.vision.openvino_backend import OpenVinoDetector, export_openvino
+    from retail_intel.vision.weights import bundled_weights
+
+    folder = export_openvino(bundled_weights())
+    frames = read(opts.video, opts.frames)
+    default = OpenVinoDetector(folder, imgsz=opts.imgsz)
+    int8 = OpenVinoDetector(int8_export(folder, opts.video, opts.imgsz), imgsz=opts.imgsz)
+    compare(opts, frames, {"auto (bf16/f32)": default, "int8": int8})
+
+
+def compare(opts: argparse.Namespace, frames: list[np.ndarray], detectors: dict[str, Any]) -> None:
+    """Alternate the detectors on ``frames``; print median frames/s, the ratio and boxes found."""
+    size = max(int(getattr(d, "batch_size", 1)) for d in detectors.values())
+    for detector in detectors.values():  # compile every input shape before timing
+        detector.detect_batch(frames[:size], list(range(size)))
+
+    def run(detector: Any) -> Callable[[], int]:
+        def go() -> int:
+            for lo in range(0, len(frames), size):
+                chunk = frames[lo : lo + size]
+                detector.detect_batch(chunk, list(range(lo, lo + len(chunk))))
+            return len(frames)
+
+        return go
+
+    rates = alternate({name: run(d) for name, d in detectors.items()}, opts.rounds)
+    (a, rate_a), (b, rate_b) = rates.items()
+    print(f"{opts.video.name} imgsz {opts.imgsz}, {len(frames)} frames, {opts.rounds} rounds (median frames/s):")
+    for name, d in detectors.items():
+        boxes = sum(len(x.xyxy) for x in d.detect_batch(frames, list(range(len(frames)))))
+        print(f"  {name}: {rates[name]:.1f} frames/s, {boxes} boxes (conf >= 0.1)")
+    print(f"  ratio {b} / {a}: {rate_b / rate_a:.2f}x")
+
+
+def crop_lever(opts: argparse.Namespace) -> None:
+    from retail_intel.config.camera_settings import settings_layer
+    from retail_intel.vision.crop import CroppedDetector, watched_region
+    from retail_intel.vision.openvino_backend import OpenVinoDetector, export_openvino
+    from retail_intel.vision.weights import bundled_weights
+
+    folder = export_openvino(bundled_weights())
+    frames = read(opts.video, opts.frames)
+    region = watched_region(settings_layer({"roi": opts.roi, "line": opts.line, "detect_margin": opts.margin}))
+    assert region is not None
+    cropped = CroppedDetector(OpenVinoDetector(folder, imgsz=opts.imgsz), region, opts.imgsz)
+    compare(opts, frames, {"whole frame": OpenVinoDetector(folder, imgsz=opts.imgsz), "cropped": cropped})
+
+
+def decode_lever(opts: argparse.Namespace) -> None:
+    import av
+
+    def with_opencv(path: Path) -> Callable[[], int]:
+        def go() -> int:
+            capture = cv2.VideoCapture(str(path))
+            count = 0
+            while count < opts.frames and capture.read()[0]:
+                count += 1
+            capture.release()
+            return count
+
+        return go
+
+    def with_pyav(path: Path) -> Callable[[], int]:
+        def go() -> int:
+            with av.open(str(path)) as container:
+                stream = container.streams.video[0]
+                stream.thread_type = "AUTO"
+                count = 0
+                for frame in container.decode(stream):
+                    frame.to_ndarray(format="bgr24")
+                    count += 1
+                    if count >= opts.frames:
+                        break
+            return count
+
+        return go
+
+    with tempfile.TemporaryDirectory() as tmp:
+        hd = Path(tmp) / "hd.mp4"
+        import imageio_ffmpeg
+
+        subprocess.run(
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(opts.video), "-frames:v", str(opts.frames),
+             "-vf", "scale=1920:1080", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(hd)],
+            check=True,
+        )  # fmt: skip
+        for path, label in ((opts.video, opts.video.name), (hd, "1080p H.264 copy")):
+            rates = alternate({"opencv": with_opencv(path), "pyav threads": with_pyav(path)}, opts.rounds)
+            print(
+                f"{label}: opencv {rates['opencv']:.0f} frames/s, pyav {rates['pyav threads']:.0f} frames/s, "
+                f"ratio pyav / opencv {rates['pyav threads'] / rates['opencv']:.2f}x"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("lever", choices=["int8", "crop", "decode"])
+    parser.add_argument("--video", type=Path, default=ROOT / "sample_videos" / "vtest.avi")
+    parser.add_argument("--imgsz", type=int, default=1280)
+    parser.add_argument("--frames", type=int, default=48)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--roi", default="300,180,700,420")
+    parser.add_argument("--line", default="500,180 500,450")
+    parser.add_argument("--margin", type=float, default=80.0)
+    opts = parser.parse_args()
+    {"int8": int8_lever, "crop": crop_lever, "decode": decode_lever}[opts.lever](opts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""precision int8: calibration frames, the network's own input, the cache key, the setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from retail_intel.config.camera_settings import SettingsError, settings_layer
+from retail_intel.errors import ModelError
+from retail_intel.vision.int8 import calibration_indices, int8_export, int8_folder, network_input
+from retail_intel.vision.openvino_backend import letterbox_shape
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@given(total=st.integers(0, 100_000), count=st.integers(0, 500))
+def test_calibration_frames_are_distinct_in_range_and_spread(total: int, count: int) -> None:
+    picked = calibration_indices(total, count)
+    assert picked == sorted(set(picked))
+    assert all(0 <= i < total for i in picked)
+    assert len(picked) == min(total, count)
+    if len(picked) >= 2 and total > count:
+        gaps = np.diff(picked)
+        # evenly spread: no gap more than one frame off the ideal step
+        assert gaps.max() - gaps.min() <= 1
+
+
+def test_network_input_is_the_letterboxed_rgb_frame_scaled_to_one() -> None:
+    frame = np.zeros((576, 768, 3), np.uint8)
+    frame[..., 0] = 255  # pure blue in OpenCV's BGR order
+    tensor = network_input(frame, 640)
+    _, in_w, in_h = letterbox_shape(768, 576, 640)
+    assert tensor.shape == (1, 3, in_h, in_w)
+    assert tensor.dtype == np.float32
+    assert tensor[0, 2, 0, 0] == pytest.approx(1.0)  # blue is the last channel in RGB
+    assert tensor[0, 0, 0, 0] == pytest.approx(0.0)
+
+
+def test_network_input_pads_with_grey_below_a_wide_frame() -> None:
+    tensor = network_input(np.zeros((100, 640, 3), np.uint8), 640)
+    assert tensor.shape == (1, 3, 128, 640)
+    assert tensor[0, :, -1, 0].tolist() == pytest.approx([114 / 255] * 3)
+
+
+def test_cache_key_follows_size_source_and_frame_count(tmp_path: Path) -> None:
+    base = tmp_path / "abc123-openvino"
+    first = int8_folder(base, 1280, "f" * 64, 64)
+    assert first == int8_folder(base, 1280, "f" * 64, 64)
+    assert first.parent == tmp_path and first.name.startswith("abc123-int8-")
+    others = {
+        int8_folder(base, 640, "f" * 64, 64),
+        int8_folder(base, 1280, "e" * 64, 64),
+        int8_folder(base, 1280, "f" * 64, 32),
+        int8_folder(tmp_path / "def456-openvino", 1280, "f" * 64, 64),
+    }
+    assert first not in others and len(others) == 4
+
+
+def test_int8_needs_a_video_file(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="video file"):
+        int8_export(tmp_path / "x-openvino", tmp_path / "missing.mp4", 640)
+
+
+def test_precision_setting_takes_int8_and_names_the_choices() -> None:
+    assert settings_layer({"precision": "int8"}).precision == "int8"
+    with pytest.raises(SettingsError, match="auto, f32 or int8"):
+        settings_layer({"precision": "int4"})
+
+
+@pytest.mark.slow
+def test_int8_model_finds_the_people_the_float_model_finds(tmp_path: Path) -> None:
+    pytest.importorskip("nncf")
+    from retail_intel.vision.int8 import quantize, sample_frames
+    from retail_intel.vision.openvino_backend import OpenVinoDetector, export_openvino
+    from retail_intel.vision.weights import bundled_weights
+
+    video = ROOT / "sample_videos" / "vtest.avi"
+    folder = export_openvino(bundled_weights())
+    frames = sample_frames(video, 8)
+    int8 = quantize(folder, frames, 1280, tmp_path / "q-int8")
+    assert (tmp_path / "q-int8" / "metadata.yaml").exists()
+    found = [
+        OpenVinoDetector(f, imgsz=1280, conf=0.1).detect_batch(frames, list(range(len(frames)))) for f in (folder, int8)
+    ]
+    people = [sum(len(d.xyxy) for d in run) for run in found]
+    assert people[0] > 10, people
+    assert abs(people[1] - people[0]) <= max(2, people[0] // 10), people
