@@ -26,7 +26,8 @@ WITH f AS (
     FROM movements m WHERE m.action_type = 'entered'
 ),
 ev AS (
-    SELECT c.gw, f.t - c.ws AS since, f.d > 0 AS is_in,
+    -- Narrow rows: this is what the window below sorts.
+    SELECT c.gw::INTEGER AS gw, (f.t - c.ws) * 2 + (f.d > 0)::BIGINT AS k,
            CASE WHEN f.d > 0 THEN f.d * (r.traffic - r.imbalance) ELSE f.d * (r.traffic + r.imbalance) END AS ds
     FROM f JOIN b ON f.branch_id = b.branch_id
     JOIN cells c ON c.cell = b.cell0 + (f.t - b.s0) // b.grid
@@ -34,18 +35,22 @@ ev AS (
     WHERE f.t >= b.s0 AND f.t < b.s1 AND f.d <> 0 AND r.sweep
 ),
 levels AS (
-    SELECT ev.gw, ev.since, ev.ds,
-           r.start_s + sum(ev.ds) OVER run AS level,
-           coalesce(lead(ev.since) OVER run, r.we - r.ws) AS until
-    FROM ev JOIN rec r USING (gw)
-    WINDOW run AS (PARTITION BY ev.gw ORDER BY ev.since, ev.is_in ROWS UNBOUNDED PRECEDING)
+    SELECT gw, k // 2 AS since, ds,
+           sum(ds) OVER run AS rel,
+           lead(k // 2) OVER run AS nxt
+    FROM ev
+    WINDOW run AS (PARTITION BY gw ORDER BY k ROWS UNBOUNDED PRECEDING)
+),
+abs AS (
+    SELECT l.gw, l.since, l.ds, r.start_s + l.rel AS level, coalesce(l.nxt, r.we - r.ws) AS until
+    FROM levels l JOIN rec r USING (gw)
 )
 SELECT gw,
        coalesce(sum(ds) FILTER (WHERE since = 0), 0) AS at_start,
        max(level) FILTER (WHERE since > 0) AS top,
        min(since) AS first_since,
        sum(greatest(level, 0) * (until - since)) AS area
-FROM levels GROUP BY gw
+FROM abs GROUP BY gw
 """
 
 # Peak and time-weighted mean of the reconciled level per window; 0 where the
