@@ -327,7 +327,8 @@ def compare(reference: Path, other: Path, columns: Any = None) -> str:
     columns = COMPARED_COLUMNS if columns is None else columns
     if left.num_rows != right.num_rows:
         return f"{left.num_rows} vs {right.num_rows} rows"
-    # The pandas version predates the staff / group / occupancy columns: compared on the rest.
+    # The pandas version lacks the staff / group / door-count columns and the KPIs built on them
+    # (congestion, utilization, bottleneck): compared on the rest.
     for name in [c for c in columns if c in right.column_names and c in left.column_names]:
         a, b = left[name], right[name]
         if pa.types.is_floating(a.type):

@@ -94,6 +94,71 @@ def _div(a: float, b: float | None) -> float | None:
     return None if b is None or b == 0 else a / b
 
 
+@dataclass(frozen=True)
+class Door:
+    """Door counts at one instant: ``ins`` people in, ``outs`` out."""
+
+    branch: str
+    at: dt.datetime
+    ins: int
+    outs: int
+
+
+def door_of(moves: Iterable[Move]) -> list[Door]:
+    """One in at enter_time and one out at exit_time per visitor (no door line, every exit seen)."""
+    doors: list[Door] = []
+    for m in moves:
+        if m.action == "entered":
+            doors += [Door(m.branch, m.enter, 1, 0), Door(m.branch, m.exit, 0, 1)]
+    return doors
+
+
+def reference_reconciled(
+    doors: Sequence[Door], windows: Sequence[dict[str, Any]], intervals: Sequence[tuple[str, Interval]]
+) -> dict[tuple[str, dt.datetime], tuple[float, float]]:
+    """(peak, time-weighted mean) of the reconciled occupancy in every window, by brute force.
+
+    Straight from docs/staff-groups.md: the level at instant t of a local day
+    is max(0, N(t) - D * V(t) / T), N and V the ins - outs and ins + outs at
+    the day's open windows up to and including t, D and T the day's totals;
+    0 in a closed window or a day without door traffic. The level changes
+    only at door events, so it is evaluated at the window start and at every
+    event inside the window, each value holding until the next instant.
+    """
+    with_hours = {b for b, i in intervals if i.kind == "open"}
+
+    def is_open(w: dict[str, Any]) -> bool:
+        return w["branch_id"] not in with_hours or any(
+            b == w["branch_id"] and i.kind == "open" and i.start < w["window_end"] and i.end > w["window_start"]
+            for b, i in intervals
+        )
+
+    out: dict[tuple[str, dt.datetime], tuple[float, float]] = {}
+    for w in windows:
+        branch, ws, we = w["branch_id"], w["window_start"], w["window_end"]
+        day = [v for v in windows if v["branch_id"] == branch and v["slot_date"] == w["slot_date"] and is_open(v)]
+        events = [
+            d for d in doors if d.branch == branch and any(v["window_start"] <= d.at < v["window_end"] for v in day)
+        ]
+        imbalance = sum(d.ins - d.outs for d in events)
+        traffic = sum(d.ins + d.outs for d in events)
+        if not is_open(w) or traffic == 0:
+            out[(branch, ws)] = (0.0, 0.0)
+            continue
+
+        def level(
+            t: dt.datetime, events: list[Door] = events, imbalance: int = imbalance, traffic: int = traffic
+        ) -> float:
+            upto = [d for d in events if d.at <= t]
+            return max(0.0, sum(d.ins - d.outs for d in upto) - imbalance * sum(d.ins + d.outs for d in upto) / traffic)
+
+        instants = sorted({ws} | {d.at for d in events if ws < d.at < we})
+        ends = [*instants[1:], we]
+        area = sum(level(t) * (end - t).total_seconds() for t, end in zip(instants, ends, strict=True))
+        out[(branch, ws)] = (max(level(t) for t in instants), area / (we - ws).total_seconds())
+    return out
+
+
 def reference_kpis(
     moves: Sequence[Move],
     inputs: KpiInputs,
@@ -117,12 +182,14 @@ def reference_kpis(
         (w["branch_id"], w["slot_date"], w["slot_minute"], w["slot_fold"]): visitors_of[(w["branch_id"], w["seq"])]
         for w in windows
     }
+    reconciled = reference_reconciled(door_of(moves), windows, intervals)
     out: list[dict[str, Any]] = []
     for w in windows:
         if not w["is_output"]:
             continue
         branch, ws, we = w["branch_id"], w["window_start"], w["window_end"]
         b = info[branch]
+        rec_peak, rec_avg = reconciled[(branch, ws)]
         length = (we - ws).total_seconds()
         inside = [m for m in moves if m.branch == branch and m.action == "entered" and m.exit > m.enter]
         visitors = [m for m in moves if m.branch == branch and m.action == "entered" and ws <= m.enter < we]
@@ -155,7 +222,7 @@ def reference_kpis(
         )
         required = max(b.min_staff, math.ceil(peak / b.customers_per_staff))
         adequacy = _div(staff, required)
-        congestion = _div(peak, b.capacity)
+        congestion = _div(rec_peak, b.capacity)
         dwell = [(m.exit - m.enter).total_seconds() for m in visitors]
         out.append(
             {
@@ -171,7 +238,7 @@ def reference_kpis(
                 "avg_occupancy": avg,
                 "congestion_level": congestion,
                 "growth_momentum": momentum,
-                "utilization_ratio": _div(len(visitors), b.capacity),
+                "utilization_ratio": _div(rec_avg, b.capacity),
                 "staff_on_duty": staff,
                 "required_staff": required,
                 "staffing_adequacy": adequacy,
@@ -186,6 +253,8 @@ def reference_kpis(
                 "event_active": any(
                     br == branch and i.kind == "event" and i.start < we and i.end > ws for br, i in intervals
                 ),
+                "reconciled_peak_occupancy": rec_peak,
+                "reconciled_avg_occupancy": rec_avg,
             }
         )
     return out

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from retail_intel.kpis.inputs import BranchInfo, Interval, KpiInputs
-from tests.kpi_helpers import Move
+from tests.kpi_helpers import Door, Move, reference_reconciled
 
 _TS = pa.timestamp("us", tz="UTC")
 PEOPLE_COLUMNS = (
@@ -28,6 +28,11 @@ PEOPLE_COLUMNS = (
     "reconciled_occupancy",
     "occupancy_imbalance",
     "data_quality",
+    "reconciled_peak_occupancy",
+    "reconciled_avg_occupancy",
+    "congestion_level",
+    "utilization_ratio",
+    "bottleneck_score",
 )
 
 
@@ -89,11 +94,16 @@ def reference_people_kpis(
     branches: Sequence[BranchInfo],
     intervals: Sequence[tuple[str, Interval]],
     required: dict[tuple[str, dt.datetime], int],
+    adequacy: dict[tuple[str, dt.datetime], float | None],
     *,
     include_staff: bool = False,
     threshold: float = 0.1,
 ) -> list[dict[str, Any]]:
-    """The people KPIs of the output windows; ``required`` is required_staff per (branch, window_start)."""
+    """The people KPIs of the output windows.
+
+    ``required`` and ``adequacy`` are required_staff and staffing_adequacy per
+    (branch, window_start), checked elsewhere against the person-by-person reference.
+    """
     windows = sorted(inputs.windows.to_pylist(), key=lambda w: (w["branch_id"], w["seq"]))
     customers = [p for p in people if include_staff or not p.staff]
     with_hours = {b for b, i in intervals if i.kind == "open"}
@@ -142,6 +152,17 @@ def reference_people_kpis(
                     outs += (1 if p.exit_observed else 0) if p.line_out is None else p.line_out
         flow[(w["branch_id"], w["window_start"])] = (ins, outs)
 
+    doors: list[Door] = []
+    for p in customers:
+        if p.action == "entered":
+            seen_out = (1 if p.exit_observed else 0) if p.line_out is None else p.line_out
+            doors += [
+                Door(p.branch, p.enter, 1 if p.line_in is None else p.line_in, 0),
+                Door(p.branch, p.exit, 0, seen_out),
+            ]
+    in_window = reference_reconciled(doors, windows, intervals)
+    capacity = {b.branch_id: b.capacity for b in branches}
+
     out: list[dict[str, Any]] = []
     for w in windows:
         if not w["is_output"]:
@@ -170,6 +191,9 @@ def reference_people_kpis(
             level = max(0.0, sum(i - o for i, o in upto) - imbalance * sum(i + o for i, o in upto) / traffic)
         day_in = sum(i for i, _ in day_flows)
         need = required[(branch, ws)]
+        rec_peak, rec_avg = in_window[(branch, ws)]
+        congestion = _div(rec_peak, capacity[branch])
+        staffing = adequacy[(branch, ws)]
         out.append(
             {
                 "branch_id": branch,
@@ -182,6 +206,13 @@ def reference_people_kpis(
                 "reconciled_occupancy": level,
                 "occupancy_imbalance": imbalance,
                 "data_quality": "imbalanced" if abs(imbalance) > threshold * day_in else "ok",
+                "reconciled_peak_occupancy": rec_peak,
+                "reconciled_avg_occupancy": rec_avg,
+                "congestion_level": congestion,
+                "utilization_ratio": _div(rec_avg, capacity[branch]),
+                "bottleneck_score": None
+                if congestion is None or staffing is None
+                else congestion * max(0.0, 1.0 - staffing),
             }
         )
     return out

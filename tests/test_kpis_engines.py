@@ -104,9 +104,13 @@ def test_one_busy_hour_every_kpi(engine: str) -> None:
         traffic_index=None,
         peak_occupancy=2,  # A and B together 09:30-09:40
         avg_occupancy=1.0,  # (30 + 30) person-minutes / 60
-        congestion_level=0.2,  # 2 / 10
+        # Every exit is seen and the day balances (ins A B D = outs A B D), so the
+        # reconciled door count is the person count here: peak 2, mean 1.0.
+        reconciled_peak_occupancy=2.0,
+        reconciled_avg_occupancy=1.0,
+        congestion_level=0.2,  # reconciled peak 2 / capacity 10
         growth_momentum=None,  # a single window has no slope
-        utilization_ratio=0.2,  # 2 / 10
+        utilization_ratio=0.1,  # reconciled mean 1.0 / capacity 10
         staff_on_duty=1.5,  # 0.5 + 1.0
         required_staff=1,  # max(1, ceil(2 / 2))
         staffing_adequacy=1.5,
@@ -123,7 +127,11 @@ def test_one_busy_hour_every_kpi(engine: str) -> None:
         conversion_proxy=1.0,
         peak_occupancy=1,  # B, still inside at 10:00; D never inside
         avg_occupancy=20 / 60,  # B until 10:20
-        congestion_level=0.1,
+        # At 10:00 D's in and out are one instant: outs first, then the in, so the level stays 1 (B).
+        reconciled_peak_occupancy=1.0,
+        reconciled_avg_occupancy=20 / 60,
+        congestion_level=0.1,  # 1 / 10
+        utilization_ratio=1 / 30,  # (20 / 60) / 10
         growth_momentum=-1.0,  # visitors 2 then 1
         staff_on_duty=1.0,
         required_staff=1,  # max(1, ceil(1 / 2))

@@ -58,8 +58,16 @@ def run(
     counted = [p.as_move() for p in people if include_staff or not p.staff]
     old = reference_kpis(counted, prepared.inputs, branches, intervals, baseline_weeks=4, momentum_windows=6)
     required = {(r["branch_id"], r["window_start"]): r["required_staff"] for r in rows}
+    adequacy = {(r["branch_id"], r["window_start"]): r["staffing_adequacy"] for r in rows}
     new = reference_people_kpis(
-        people, prepared.inputs, branches, intervals, required, include_staff=include_staff, threshold=threshold
+        people,
+        prepared.inputs,
+        branches,
+        intervals,
+        required,
+        adequacy,
+        include_staff=include_staff,
+        threshold=threshold,
     )
     assert len(rows) == len(old) == len(new)
     for row, a, b in zip(rows, old, new, strict=True):
@@ -123,6 +131,28 @@ def test_occupancy_is_reconciled_per_day(engine: str) -> None:
 
 
 @engines
+def test_congestion_and_utilization_use_the_reconciled_occupancy(engine: str) -> None:
+    nine, ten, eleven = run(MORNING, [SHOP], engine)
+    # D = 1, T = 7 (above): each in raises the level by (T - D) / T = 6/7, each out lowers it by
+    # (T + D) / T = 8/7. 09:00-09:10 0; A in 6/7; 09:20 B in 12/7; 09:50 B out 4/7.
+    # Mean: (10 x 0 + 10 x 6/7 + 30 x 12/7 + 10 x 4/7) / 60 = (460/7) / 60 = 23/21.
+    check(nine, peak_occupancy=2, reconciled_peak_occupancy=12 / 7, reconciled_avg_occupancy=23 / 21)
+    # The person-by-person peak 2 would give 0.2; the door count, balanced, gives 12/7 of 10.
+    check(nine, congestion_level=12 / 70, utilization_ratio=23 / 210)
+    # nobody scheduled: staffing_adequacy 0 / required 1, so the bottleneck is the congestion itself
+    check(nine, required_staff=1, staffing_adequacy=0.0, bottleneck_score=12 / 70)
+    # 10:00 starts at 4/7; 10:05 F in 10/7; 10:10 G in 16/7; 10:20 G out 8/7; 10:30 F's unseen
+    # exit counts nothing; 10:40 A out 0. Mean (5 x 4 + 5 x 10 + 10 x 16 + 20 x 8 + 20 x 0) / 7 / 60 = 13/14.
+    check(ten, peak_occupancy=3, reconciled_peak_occupancy=16 / 7, reconciled_avg_occupancy=13 / 14)
+    check(ten, congestion_level=16 / 70, utilization_ratio=13 / 140)
+    # required_staff still follows the person-by-person peak: max(1, ceil(3 / 2)) = 2, adequacy 0 / 2
+    check(ten, required_staff=2, staffing_adequacy=0.0, bottleneck_score=16 / 70)
+    # the day ended balanced at 10:40: nothing in the door count at 11:00
+    check(eleven, reconciled_peak_occupancy=0.0, reconciled_avg_occupancy=0.0, congestion_level=0.0)
+    check(eleven, utilization_ratio=0.0, bottleneck_score=0.0)  # 0 x (1 - 0 / 1)
+
+
+@engines
 def test_reconciliation_uses_opening_hours_and_door_lines(engine: str) -> None:
     people = [
         Person("b1", "entered", at(9, 10), at(9, 40), line_in=1, line_out=1),
@@ -134,6 +164,12 @@ def test_reconciliation_uses_opening_hours_and_door_lines(engine: str) -> None:
     # open windows: 09:00 only. ins 1 + 2 = 3, outs 1 (the 10:20 exit is after closing): D = 2, traffic 4
     check(nine, occupancy_imbalance=2, reconciled_occupancy=0.0, data_quality="imbalanced")  # 2 - 2 * 4 / 4
     check(ten, reconciled_occupancy=0.0, occupancy_imbalance=2)  # closed
+    # In 09:00 each in raises the level by w (T - D) / T = w / 2, each out lowers it by w (T + D) / T = 1.5 w:
+    # 09:10 0.5, 09:20 (in 2) 1.5, 09:40 0. Mean (10 x 0 + 10 x 0.5 + 20 x 1.5 + 20 x 0) / 60 = 7/12.
+    check(nine, reconciled_peak_occupancy=1.5, congestion_level=0.15)
+    check(nine, reconciled_avg_occupancy=7 / 12, utilization_ratio=7 / 120)
+    # Closed at 10:00: the door count reads 0 although the second person is seen until 10:20.
+    check(ten, peak_occupancy=1, reconciled_peak_occupancy=0.0, congestion_level=0.0, utilization_ratio=0.0)
 
 
 def test_old_movement_files_read_everywhere(tmp_path: Path) -> None:
@@ -261,12 +297,14 @@ def test_engines_agree_on_people_kpis(
     assert_tables_match(duck, polars)
     rows = duck.to_pylist()
     required = {(r["branch_id"], r["window_start"]): r["required_staff"] for r in rows}
+    adequacy = {(r["branch_id"], r["window_start"]): r["staffing_adequacy"] for r in rows}
     reference = reference_people_kpis(
         people,
         prepared.inputs,
         branches,
         intervals,
         required,
+        adequacy,
         include_staff=params.include_staff,
         threshold=params.imbalance_threshold,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from retail_intel.config import load_config
@@ -109,3 +110,24 @@ def test_unreadable_movement_file_is_a_data_error(config_dir: Path, data_dir: Pa
     broken.write_bytes(b"PAR1 this is not parquet")
     with pytest.raises(DataError, match=r"broken\.parquet: not a readable Parquet file"):
         compute_kpis(load_config(config_dir), data_dir, window_minutes=60)
+
+
+def test_kpi_files_from_before_the_reconciled_peak_and_mean_still_read(config_dir: Path, data_dir: Path) -> None:
+    config = load_config(config_dir)
+    compute_kpis(config, data_dir, window_minutes=60)
+    path = kpi_path(data_dir, 60, "b1")
+    new_columns = ["reconciled_peak_occupancy", "reconciled_avg_occupancy"]
+    pq.write_table(pq.read_table(path).drop_columns(new_columns), path)  # as written before them
+    old = read_kpis(data_dir, branch_id="b1", window_minutes=60)
+    assert old.schema == KPI_SCHEMA and old.num_rows == 3
+    assert all(old[name].null_count == 3 for name in new_columns)
+    # Recomputing one window beside the old rows fills in that window only.
+    compute_kpis(
+        config,
+        data_dir,
+        window_minutes=60,
+        start=MON + dt.timedelta(hours=9),
+        end=MON + dt.timedelta(hours=10),
+    )
+    merged = read_kpis(data_dir, branch_id="b1", window_minutes=60).to_pylist()
+    assert [r["reconciled_peak_occupancy"] is None for r in merged] == [False, True, True]

@@ -138,7 +138,8 @@ def kpis(
 
     People flagged as staff are left out of every customer KPI unless
     --include-staff; they feed observed_staff instead. Occupancy is also
-    reconciled per day at the door (reconciled_occupancy, data_quality).
+    reconciled per day at the door (reconciled_occupancy, data_quality), and
+    congestion and utilization use that reconciled occupancy.
 
     Example: retail-intel kpis --window 60m --branch b1 --from 2026-02-09T00:00:00Z --format csv
 

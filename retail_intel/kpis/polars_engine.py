@@ -15,6 +15,7 @@ import polars as pl
 import pyarrow as pa
 
 from retail_intel.kpis.inputs import KpiInputs, KpiParams
+from retail_intel.kpis.reconciled_polars import door_sweep, reconciled_in_window
 from retail_intel.kpis.schema import KPI_SCHEMA
 
 
@@ -293,34 +294,36 @@ def _groups(frame: pl.DataFrame, bounds: pl.DataFrame, params: KpiParams, lookup
     return own.join(placed, on="gw", how="full", coalesce=True)
 
 
+def _door_ins(frame: pl.DataFrame, bounds: pl.DataFrame, params: KpiParams, lookup: pl.Series) -> pl.LazyFrame:
+    """``gw``, ``at`` (µs) and ``w`` of every door in: enter_time of an entered person, line_in or 1."""
+    entered = pl.col("action_type") == "entered"
+    t = _us("enter_time")
+    return _in_windows(frame, bounds, params, lookup, entered, t, at=t, w=pl.col("line_in").cast(pl.Int64).fill_null(1))
+
+
+def _door_outs(frame: pl.DataFrame, bounds: pl.DataFrame, params: KpiParams, lookup: pl.Series) -> pl.LazyFrame:
+    """``gw``, ``at`` and ``w`` of every door out: exit_time, line_out or 1 when the exit was seen."""
+    entered = pl.col("action_type") == "entered"
+    t = _us("exit_time")
+    weight = pl.col("line_out").cast(pl.Int64).fill_null(pl.col("exit_observed").cast(pl.Int64))
+    return _in_windows(frame, bounds, params, lookup, entered, t, at=t, w=weight)
+
+
 def _flows(frame: pl.DataFrame, bounds: pl.DataFrame, params: KpiParams, lookup: pl.Series) -> pl.LazyFrame:
     """Door counts per window: ins at enter_time, outs at exit_time of every entered person."""
-    entered = pl.col("action_type") == "entered"
-    ins = (
-        _in_windows(
-            frame, bounds, params, lookup, entered, _us("enter_time"), fin=pl.col("line_in").cast(pl.Int64).fill_null(1)
-        )
-        .group_by("gw")
-        .agg(rin=pl.col("fin").sum().cast(pl.Int64))
-    )
-    outs = (
-        _in_windows(
-            frame,
-            bounds,
-            params,
-            lookup,
-            entered,
-            _us("exit_time"),
-            fout=pl.col("line_out").cast(pl.Int64).fill_null(pl.col("exit_observed").cast(pl.Int64)),
-        )
-        .group_by("gw")
-        .agg(rout=pl.col("fout").sum().cast(pl.Int64))
-    )
+    ins = _door_ins(frame, bounds, params, lookup).group_by("gw").agg(rin=pl.col("w").sum().cast(pl.Int64))
+    outs = _door_outs(frame, bounds, params, lookup).group_by("gw").agg(rout=pl.col("w").sum().cast(pl.Int64))
     return ins.join(outs, on="gw", how="full", coalesce=True).with_columns(pl.col("rin", "rout").fill_null(0))
 
 
 def _reconcile(windows: pl.DataFrame, inputs: KpiInputs, per_window: pl.LazyFrame, threshold: float) -> pl.LazyFrame:
-    """Reconciled occupancy, the day's imbalance and its quality flag per window (see the SQL engine)."""
+    """Reconciled occupancy, the day's imbalance and its quality flag per window (see the SQL engine).
+
+    Also what the in-window sweep (reconciled_polars) needs: ``sweep`` (open,
+    the day has door traffic), ``traffic``, ``start_s`` (the level at the
+    window start scaled by the traffic: the same formula one window earlier),
+    ``ws`` and ``we``.
+    """
     intervals = pl.from_arrow(inputs.intervals)
     assert isinstance(intervals, pl.DataFrame)
     with_hours = intervals.filter(pl.col("kind") == "open")["branch_id"].unique().to_list()
@@ -328,7 +331,7 @@ def _reconcile(windows: pl.DataFrame, inputs: KpiInputs, per_window: pl.LazyFram
     is_open = ~pl.col("branch_id").is_in(with_hours) | (pl.col("open_us") > 0)
     return (
         windows.lazy()
-        .select("gw", "branch_id", "slot_date", "seq")
+        .select("gw", "branch_id", "slot_date", "seq", "ws", "we")
         .join(per_window.select("gw", "rin", "rout", "open_us"), on="gw", how="left")
         .with_columns(pl.col("rin", "rout", "open_us").fill_null(0))
         .with_columns(is_open=is_open)
@@ -346,6 +349,12 @@ def _reconcile(windows: pl.DataFrame, inputs: KpiInputs, per_window: pl.LazyFram
         )
         .select(
             "gw",
+            "ws",
+            "we",
+            "traffic",
+            sweep=pl.col("is_open") & (pl.col("traffic") > 0),
+            start_s=(pl.col("cum_net") - pl.col("fin") + pl.col("fout")) * pl.col("traffic")
+            - pl.col("imbalance") * (pl.col("cum_traffic") - pl.col("fin") - pl.col("fout")),
             imbalance=pl.col("imbalance").cast(pl.Int64),
             reconciled=pl.when(~pl.col("is_open") | (pl.col("traffic") == 0))
             .then(0.0)
@@ -439,11 +448,16 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
         .collect()
         .lazy()
     )
+    # The reconciled level per window, then inside each window (congestion and utilization use it).
+    days = _reconcile(windows, inputs, series, params.imbalance_threshold).collect().sort("gw")
+    sweep = door_sweep(_door_ins(frame, bounds, params, lookup), _door_outs(frame, bounds, params, lookup), days)
+    in_window = reconciled_in_window(days.lazy(), sweep)
     length = pl.col("we") - pl.col("ws")
     staff_bottleneck = pl.col("congestion") * pl.max_horizontal(pl.lit(0.0), 1.0 - pl.col("adequacy"))
     kpis = (
         series.join(_baseline(series, params.baseline_weeks), on="gw", how="left")
-        .join(_reconcile(windows, inputs, series, params.imbalance_threshold), on="gw", how="left")
+        .join(days.lazy().select("gw", "reconciled", "imbalance", "quality"), on="gw", how="left")
+        .join(in_window, on="gw", how="left")
         .filter(pl.col("is_output"))
         .with_columns(
             peak=pl.max_horizontal(
@@ -461,7 +475,7 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
                 pl.col("min_staff").cast(pl.Float64),
                 _safe_div(pl.col("peak"), pl.col("customers_per_staff")).ceil(),
             ).cast(pl.Int64),
-            congestion=_safe_div(pl.col("peak"), pl.col("capacity")),
+            congestion=_safe_div(pl.col("rec_peak"), pl.col("capacity")),
         )
         .with_columns(adequacy=_safe_div(pl.col("staff"), pl.col("required")))
         .with_columns(
@@ -483,7 +497,7 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
             avg_occupancy="avg_occ",
             congestion_level="congestion",
             growth_momentum="momentum",
-            utilization_ratio=_safe_div(pl.col("visitors"), pl.col("capacity")),
+            utilization_ratio=_safe_div(pl.col("rec_avg"), pl.col("capacity")),
             staff_on_duty="staff",
             required_staff="required",
             staffing_adequacy="adequacy",
@@ -511,6 +525,8 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
             reconciled_occupancy="reconciled",
             occupancy_imbalance="imbalance",
             data_quality="quality",
+            reconciled_peak_occupancy="rec_peak",
+            reconciled_avg_occupancy="rec_avg",
             computed_at=pl.lit(params.computed_at).cast(pl.Datetime("us", "UTC")),
         )
         .sort("branch_id", "window_start")

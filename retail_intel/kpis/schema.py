@@ -25,9 +25,9 @@ KPI_SCHEMA = pa.schema(
         pa.field("traffic_index", pa.float64()),  # visitors / baseline
         pa.field("peak_occupancy", pa.int64(), nullable=False),
         pa.field("avg_occupancy", pa.float64(), nullable=False),  # time-weighted
-        pa.field("congestion_level", pa.float64()),  # peak_occupancy / capacity
+        pa.field("congestion_level", pa.float64()),  # reconciled_peak_occupancy / capacity
         pa.field("growth_momentum", pa.float64()),  # least-squares slope of visitors
-        pa.field("utilization_ratio", pa.float64()),  # visitors / capacity
+        pa.field("utilization_ratio", pa.float64()),  # reconciled_avg_occupancy / capacity
         pa.field("staff_on_duty", pa.float64(), nullable=False),  # time-weighted scheduled staff
         pa.field("required_staff", pa.int64(), nullable=False),
         pa.field("staffing_adequacy", pa.float64()),  # staff_on_duty / required_staff
@@ -46,6 +46,9 @@ KPI_SCHEMA = pa.schema(
         pa.field("reconciled_occupancy", pa.float64()),  # door-count occupancy at the window end, balanced per day
         pa.field("occupancy_imbalance", pa.int64()),  # the local day's raw ins - outs at the door
         pa.field("data_quality", pa.string()),  # "ok", or "imbalanced" when the day's imbalance is over the threshold
+        # The reconciled door-count occupancy inside the window (what congestion and utilization use).
+        pa.field("reconciled_peak_occupancy", pa.float64()),  # its highest level at any instant
+        pa.field("reconciled_avg_occupancy", pa.float64()),  # its time-weighted mean
         pa.field("computed_at", _TS, nullable=False),  # when this row was computed (not a KPI)
     ]
 )

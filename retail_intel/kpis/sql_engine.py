@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from retail_intel.kpis.inputs import KpiInputs, KpiParams
+from retail_intel.kpis.reconciled_sql import RECONCILED_IN_WINDOW, RECONCILED_SWEEP
 from retail_intel.kpis.schema import KPI_SCHEMA
 
 # Windows with a global id and their bounds in microseconds.
@@ -216,8 +217,7 @@ occupancy AS (
 ),
 staffing AS (
     SELECT occupancy.*,
-           greatest(min_staff, ceil(peak / nullif(customers_per_staff, 0)))::BIGINT AS required,
-           peak / nullif(capacity, 0) AS congestion
+           greatest(min_staff, ceil(peak / nullif(customers_per_staff, 0)))::BIGINT AS required
     FROM occupancy
 ),
 adequacy AS (
@@ -225,7 +225,10 @@ adequacy AS (
 ),
 people AS (
     SELECT adequacy.*, pk.buying_units, pk.mean_group_size, pk.group_conversion,
-           pk.reconciled, pk.imbalance, pk.quality, pk.observed_us / (we - ws) AS observed
+           pk.reconciled, pk.imbalance, pk.quality, pk.observed_us / (we - ws) AS observed,
+           pk.rec_peak, pk.rec_avg,
+           -- Congestion and utilization use the reconciled door-count occupancy (docs/kpis.md).
+           pk.rec_peak / nullif(capacity, 0) AS congestion
     FROM adequacy JOIN people_kpis pk USING (gw)
 )
 SELECT branch_id, window_start, window_end, $minutes::INTEGER AS window_minutes,
@@ -237,7 +240,7 @@ SELECT branch_id, window_start, window_end, $minutes::INTEGER AS window_minutes,
        avg_occ::DOUBLE AS avg_occupancy,
        congestion AS congestion_level,
        momentum::DOUBLE AS growth_momentum,
-       visitors / nullif(capacity, 0) AS utilization_ratio,
+       rec_avg / nullif(capacity, 0) AS utilization_ratio,
        staff::DOUBLE AS staff_on_duty,
        required AS required_staff,
        adequacy AS staffing_adequacy,
@@ -253,6 +256,7 @@ SELECT branch_id, window_start, window_end, $minutes::INTEGER AS window_minutes,
        observed / nullif(required, 0) AS observed_staffing_adequacy,
        buying_units, mean_group_size::DOUBLE AS mean_group_size, group_conversion::DOUBLE AS group_conversion,
        reconciled AS reconciled_occupancy, imbalance AS occupancy_imbalance, quality AS data_quality,
+       rec_peak AS reconciled_peak_occupancy, rec_avg AS reconciled_avg_occupancy,
        $computed_at::TIMESTAMPTZ AS computed_at
 FROM people
 ORDER BY branch_id, window_start
@@ -332,13 +336,13 @@ _RECONCILE = """
 CREATE TEMP TABLE rec AS
 WITH hours AS (SELECT DISTINCT branch_id FROM intervals WHERE kind = 'open'),
 x AS (
-    SELECT w.gw, w.branch_id, w.slot_date, w.seq,
+    SELECT w.gw, w.branch_id, w.slot_date, w.seq, w.ws, w.we,
            (hours.branch_id IS NULL OR coalesce(s.open_us, 0) > 0) AS is_open,
            coalesce(f.rin, 0) AS rin, coalesce(f.rout, 0) AS rout
     FROM w LEFT JOIN hours USING (branch_id) LEFT JOIN ivw s USING (gw) LEFT JOIN flows f USING (gw)
 ),
 y AS (
-    SELECT gw, branch_id, slot_date, seq, is_open,
+    SELECT gw, branch_id, slot_date, seq, is_open, ws, we,
            CASE WHEN is_open THEN rin ELSE 0 END AS fin, CASE WHEN is_open THEN rout ELSE 0 END AS fout
     FROM x
 ),
@@ -351,6 +355,9 @@ d AS (
            run AS (PARTITION BY branch_id, slot_date ORDER BY seq ROWS UNBOUNDED PRECEDING)
 )
 SELECT gw, imbalance::BIGINT AS imbalance,
+       -- For the in-window sweep (reconciled_sql): the level at the window start scaled by the traffic.
+       is_open AND traffic > 0 AS sweep, traffic::BIGINT AS traffic, ws, we,
+       ((cum_net - (fin - fout)) * traffic - imbalance * (cum_traffic - (fin + fout)))::BIGINT AS start_s,
        CASE WHEN NOT is_open OR traffic = 0 THEN 0.0
             ELSE greatest(0.0, (cum_net * traffic - imbalance * cum_traffic)::DOUBLE / traffic::DOUBLE) END
            AS reconciled,
@@ -361,17 +368,19 @@ FROM d
 _PEOPLE = """
 WITH units AS (
     SELECT r.gw, r.reconciled, r.imbalance, r.quality, coalesce(s.observed_us, 0) AS observed_us,
+           rw.rec_peak, rw.rec_avg,
            coalesce(v.visitors, 0) - coalesce(g.member_visitors, 0) + coalesce(g.entered_groups, 0) AS buying_units,
            coalesce(v.visitors, 0) + coalesce(v.passed, 0) - coalesce(g.member_people, 0) + coalesce(g.groups, 0)
                AS parties,
            coalesce(v.visitors, 0) - coalesce(g.member_visitors, 0) + coalesce(g.entered_group_people, 0)
                AS party_people
-    FROM rec r LEFT JOIN grp g USING (gw) LEFT JOIN counts v USING (gw) LEFT JOIN ivw s USING (gw)
+    FROM rec r JOIN rwin rw USING (gw)
+    LEFT JOIN grp g USING (gw) LEFT JOIN counts v USING (gw) LEFT JOIN ivw s USING (gw)
 )
 SELECT gw, buying_units::BIGINT AS buying_units,
        party_people / nullif(buying_units, 0) AS mean_group_size,
        buying_units / nullif(parties, 0) AS group_conversion,
-       reconciled, imbalance, quality, observed_us
+       reconciled, imbalance, quality, observed_us, rec_peak, rec_avg
 FROM units
 """
 
@@ -405,6 +414,8 @@ def compute(inputs: KpiInputs, params: KpiParams, *, threads: int | None = None)
         con.execute(_GROUPS)
         con.execute(_FLOWS)
         con.execute(_RECONCILE, {"threshold": params.imbalance_threshold})
+        con.execute(RECONCILED_SWEEP)
+        con.execute(RECONCILED_IN_WINDOW)
         con.execute("CREATE TEMP TABLE people_kpis AS " + _PEOPLE)
         result = con.sql(
             _KPIS,

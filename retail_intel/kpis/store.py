@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError
 from retail_intel.kpis.schema import KPI_SCHEMA
@@ -39,7 +40,19 @@ def kpi_path(data_dir: Path, window_minutes: int, branch_id: str) -> Path:
 
 
 def _read_file(path: Path) -> pa.Table:
-    return read_table_as(path, KPI_SCHEMA, "KPI")
+    # A file written before a nullable column existed (staff, groups, the reconciled
+    # peak and mean) reads with that column null, as the dashboard reads it; a missing
+    # required column is still an error naming the file.
+    try:
+        present = set(pq.read_schema(path).names)
+    except (pa.ArrowInvalid, OSError):
+        present = set(KPI_SCHEMA.names)  # read_table_as says why the file cannot be read
+    kept = pa.schema([field for field in KPI_SCHEMA if field.name in present or not field.nullable])
+    table = read_table_as(path, kept, "KPI")
+    for index, field in enumerate(KPI_SCHEMA):
+        if field.name not in present:
+            table = table.add_column(index, field, pa.nulls(table.num_rows, field.type))
+    return table
 
 
 def write_kpis(table: pa.Table, data_dir: Path) -> list[Path]:

@@ -182,6 +182,8 @@ class KpiRow(BaseModel):
     reconciled_occupancy: float | None = None
     occupancy_imbalance: int | None = None
     data_quality: str | None = None
+    reconciled_peak_occupancy: float | None = None
+    reconciled_avg_occupancy: float | None = None
     computed_at: dt.datetime
 
 
