@@ -49,7 +49,13 @@ def test_sample_report_holds_what_the_kpi_engine_gives(
             "avg_occupancy",
             "mean_dwell_seconds",
         ):
-            assert row[column] == raw(engine[column]), column
+            shown_value, engine_value = row[column], raw(engine[column])
+            if isinstance(engine[column], float) and shown_value:
+                # two runs of the engine over different spans sum the same dwells in another order:
+                # equal to the last bit or two, not always bit for bit
+                assert float(shown_value) == pytest.approx(engine[column], rel=1e-12), column
+            else:
+                assert shown_value == engine_value, column
     # One visitors bar and one passers-by bar per KPI window in the drawing itself.
     assert len(re.findall(r'id="traffic-visitors-\d+"', html)) == len(engine_rows)
     assert len(re.findall(r'id="traffic-passed-\d+"', html)) == len(engine_rows)
