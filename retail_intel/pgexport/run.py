@@ -20,7 +20,7 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import duckdb
 import pyarrow as pa
@@ -137,8 +137,8 @@ def _export_table(
                 if progress is not None:
                     progress(table.name, sent, total)
         cur.execute(upsert_sql(table, STAGING))
-        counts = cur.fetchone()
-    inserted, updated = (int(counts[0]), int(counts[1])) if counts else (0, 0)  # type: ignore[call-overload]
+        counts = cast("tuple[int, int] | None", cur.fetchone())  # the upsert returns (inserted, updated)
+    inserted, updated = (int(counts[0]), int(counts[1])) if counts else (0, 0)
     return TableExport(table.name, sent, inserted, updated)
 
 
