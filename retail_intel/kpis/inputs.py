@@ -180,7 +180,18 @@ def _intervals_table(branches: Sequence[BranchInfo], series: dict[str, Series], 
         if windows is None:
             continue
         lo, hi = from_us(int(windows.starts[0])), from_us(int(windows.ends[-1]))
-        for interval in source(branch.branch_id, lo, hi):
+        found = list(source(branch.branch_id, lo, hi))
+        if not any(i.kind == "open" for i in found):
+            # A branch with opening hours keeps them even when none falls in the range computed
+            # (an evening after closing): a zero-length open interval marks it, so its windows
+            # count as closed instead of as "no opening hours known" (always open).
+            near = source(branch.branch_id, lo - dt.timedelta(days=8), hi + dt.timedelta(days=8))
+            if any(i.kind == "open" for i in near):
+                branch_ids.append(branch.branch_id)
+                kinds.append("open")
+                starts.append(to_us(lo))
+                ends.append(to_us(lo))
+        for interval in found:
             if interval.kind not in INTERVAL_KINDS:
                 raise InputError(
                     f"branch {branch.branch_id}: interval kind must be one of {', '.join(INTERVAL_KINDS)}, "
