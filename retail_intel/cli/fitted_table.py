@@ -27,6 +27,7 @@ from typing import Any
 from rich import box
 from rich.cells import cell_len
 from rich.table import Table
+from rich.text import Text
 
 PROSE_LENGTH = 24  # a column with a value longer than this, with spaces, is prose and may wrap
 PROSE_MIN_WIDTH = 12
@@ -100,5 +101,6 @@ def fitted_table(
             min_width=min(needs[c], width),
         )
     for i in range(len(rows)):
-        table.add_row(*(texts[c][i] for c in shown))
+        # plain Text: a value is shown as it is, never read as Rich markup ("[red]") or an emoji code (":b:")
+        table.add_row(*(Text(texts[c][i]) for c in shown))
     return Fitted(table, hidden)
