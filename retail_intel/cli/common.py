@@ -182,3 +182,14 @@ def render_rows(
             f"[dim]{len(fitted.hidden)} more column{'s' if len(fitted.hidden) > 1 else ''} not shown at "
             f"{out.width} characters wide ({escape(names)}): widen the terminal, or use --format json or csv[/dim]"
         )
+
+
+def optional_config_dir(ctx: typer.Context, config: Path) -> Path | None:
+    """``--config`` for commands that can run without one.
+
+    The default ./config is optional (the ROI may come from flags); an explicitly
+    named config directory must exist, and the loader says so when it does not.
+    """
+    source = ctx.get_parameter_source("config")
+    explicit = source is not None and source.name != "DEFAULT"
+    return config if explicit or config.exists() else None

@@ -17,6 +17,7 @@ from retail_intel.cli.common import (
     FormatOpt,
     OutputFormat,
     err,
+    optional_config_dir,
     out,
     parse_time_option,
     to_json,
@@ -67,14 +68,6 @@ def _dispatch(source: str) -> str:
     from retail_intel.batch.discover import batch_kind
 
     return "batch" if batch_kind(source) is not None else "video"
-
-
-def _config_or_none(config: Path, explicit: bool) -> Path | None:
-    # The default ./config is optional when the ROI comes from flags; an
-    # explicitly named config directory must exist (the loader says so).
-    if explicit or config.exists():
-        return config
-    return None
 
 
 @with_setting_flags
@@ -183,13 +176,11 @@ def process(
     if branch is None:
         # optional only because a batch maps each file: one video still needs it (usage error, exit 2)
         raise typer.BadParameter("one video needs --branch ID", ctx=ctx, param_hint="'--branch' / '-b'")
-    source = ctx.get_parameter_source("config")
-    config_given = source is not None and source.name != "DEFAULT"
     request = ProcessRequest(
         video=Path(video),
         branch=branch,
         data_dir=data_dir,
-        config_dir=_config_or_none(config, config_given),
+        config_dir=optional_config_dir(ctx, config),
         camera=camera,
         layers=(settings,),
         start_time=parse_time_option(start_time, "--start-time"),

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from retail_intel.cli.common import DEFAULT_CONFIG, DEFAULT_DATA_DIR, ConfigDir, DataDir, err
+from retail_intel.cli.common import DEFAULT_CONFIG, DEFAULT_DATA_DIR, ConfigDir, DataDir, err, optional_config_dir
 from retail_intel.cli.settings_flags import settings_from_flags
 from retail_intel.pipeline.tracks_out import FORMATS, person_boxes, write_person_boxes
 
@@ -39,14 +39,12 @@ def tracks(
     """
     if fmt not in FORMATS:
         raise typer.BadParameter(f"{fmt!r}: choose one of {', '.join(FORMATS)}", param_hint="'--format'")
-    source_of = ctx.get_parameter_source("config")
-    config_dir = config if (source_of is not None and source_of.name != "DEFAULT") or config.exists() else None
     boxes = person_boxes(
         source,
         data_dir=data_dir,
         branch=branch,
         camera=camera,
-        config_dir=config_dir,
+        config_dir=optional_config_dir(ctx, config),
         settings=settings_from_flags({"roi": roi}),
     )
     written = write_person_boxes(boxes.table, output, fmt)
