@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -29,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from retail_intel.errors import ModelError
-from retail_intel.vision.openvino_backend import find_openvino_xml, letterbox_shape
+from retail_intel.vision.openvino_backend import find_openvino_xml, letterbox_shape, publish_export
 
 # NNCF's default subset is 300 samples; a camera's frames are alike, and on two
 # cores each calibration frame at 1280 costs about a second, so fewer suffice.
@@ -140,12 +139,7 @@ def quantize(float_folder: Path, frames: Sequence[npt.NDArray[np.uint8]], imgsz:
         for extra in float_folder.iterdir():
             if extra.suffix not in (".xml", ".bin") and extra.is_file():
                 shutil.copy2(extra, work / extra.name)  # metadata.yaml: class names
-        try:
-            os.replace(work, target)
-        except OSError:
-            # another worker quantized the same model first: use theirs
-            if find_openvino_xml(target) is None:
-                raise
+        publish_export(work, target)  # another worker that quantized the same model first wins
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target

@@ -76,15 +76,19 @@ def export_openvino(weights: Path) -> Path:
             raise ModelError(
                 f"could not export {weights} to OpenVINO ({exc}); pass --backend torch to use PyTorch"
             ) from exc
-        try:
-            os.replace(exported, target)
-        except OSError:
-            # another worker finished the same export first: use theirs
-            if find_openvino_xml(target) is None:
-                raise
+        publish_export(exported, target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+def publish_export(built: Path, target: Path) -> None:
+    """Move a finished export folder into place; another worker that finished the same one first wins."""
+    try:
+        os.replace(built, target)
+    except OSError:
+        if find_openvino_xml(target) is None:
+            raise
 
 
 def letterbox_shape(width: int, height: int, imgsz: int) -> tuple[float, int, int]:
