@@ -80,6 +80,26 @@ def test_short_noise_tracks_are_dropped_and_counted() -> None:
     assert result.counts["people"] == 1
 
 
+def test_a_few_stray_detections_chained_over_a_longer_span_are_noise() -> None:
+    # TUD-Campus: three detections at the picture's edge over 1.6 s (25 fps) that the tracker kept
+    # under one id; a span of 1.6 s, but only 0.12 s of the person was ever seen
+    stray = Track.from_samples(2, [(t / 25, 632, 428, 248, 0.36) for t in (27, 50, 67)], fps=25)
+    person = segment(1, 0.0, 6.0, (50, 200), (200, 200))
+    assert stray.duration == pytest.approx(1.6) and stray.detected_time == pytest.approx(3 / 25, abs=1e-9)
+    result = judge([person, stray], CountingRules(ROI), min_track_s=0.5)
+    assert (result.counts["people"], result.dropped_tracks) == (1, 1)
+
+
+def test_detected_time_counts_only_detected_samples_at_the_sampling_step() -> None:
+    # 20 samples at 10 fps, of which 5 were interpolated (confidence 0): 15 seen = 1.5 s
+    samples = [(t / 10, 100 + t, 200, 100, 0.0 if 5 <= t < 10 else 0.8) for t in range(20)]
+    assert Track.from_samples(1, samples).detected_time == pytest.approx(1.5)
+    # a stride of 3 frames at 30 fps: each sample stands for 0.1 s
+    strided = Track.from_samples(1, [(t / 30, 100, 200, 100, 0.8) for t in range(0, 30, 3)])
+    assert strided.detected_time == pytest.approx(1.0)
+    assert Track.from_samples(1, [(0.0, 100, 200, 100, 0.8)]).detected_time == 0.0
+
+
 def source() -> SourceInfo:
     return SourceInfo(
         branch_id="b1",

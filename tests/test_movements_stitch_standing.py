@@ -19,7 +19,13 @@ from hypothesis import strategies as st
 from retail_intel.movements.classify import CountingRules
 from retail_intel.movements.events import judge
 from retail_intel.movements.geometry import parse_rect
-from retail_intel.movements.stitch import StitchSettings, appearance_similarity, merge_overlapping, stitch
+from retail_intel.movements.stitch import (
+    StitchSettings,
+    appearance_similarity,
+    fill_gaps,
+    merge_overlapping,
+    stitch,
+)
 from retail_intel.movements.tracks import Track, TrackAccumulator
 
 from .fakes import segment
@@ -100,6 +106,24 @@ def test_two_people_side_by_side_are_not_merged() -> None:
     right = segment(2, 5.0, 9.0, (400, 250), (600, 250))
     right = Track(**{**right.__dict__, "x": right.x + 45})
     assert len(merge_overlapping([left, right])) == 2
+
+
+def test_two_people_converging_behind_one_another_are_not_merged_on_interpolated_frames() -> None:
+    # TUD-Campus: two people walk side by side (boxes 26 px apart, IoU ~0.3); both are then hidden
+    # for two seconds while they close up, and seen again one behind the other (IoU ~0.7). The frames
+    # where neither was detected are the stitcher's own interpolation and agree by construction;
+    # only the frames with a detection are evidence, and there the boxes disagree.
+    def walker(track_id: int, dx_seen: float, dx_end: float) -> Track:
+        seen = [(t / 10, 200 + 5 * t + dx_seen, 360, 150, 0.7) for t in range(0, 6)]
+        again = [(t / 10, 200 + 5 * t + dx_end, 360, 150, 0.7) for t in range(26, 30)]
+        return Track.from_samples(track_id, seen + again)
+
+    front, behind = walker(1, 0.0, 0.0), walker(2, 26.0, 6.0)
+    filled = [fill_gaps(front, 3.0), fill_gaps(behind, 3.0)]
+    assert len(merge_overlapping(filled, StitchSettings(max_overlap_s=3.0))) == 2
+    # the same two fragments detected throughout at the end positions are one person's two ids
+    close = Track.from_samples(2, [(t / 10, 200 + 5 * t + 6.0, 360, 150, 0.7) for t in range(0, 30)])
+    assert len(merge_overlapping([fill_gaps(front, 3.0), close], StitchSettings(max_overlap_s=3.0))) == 1
 
 
 def test_two_people_are_never_merged_through_a_third_fragment_between_them() -> None:

@@ -46,7 +46,8 @@ def judge(
 ) -> Judgement:
     """Stitch fragments into people, drop noise, and judge each person once."""
     people = stitch(fragments, stitch_settings)
-    kept = [p for p in people if p.duration >= min_track_s]
+    # noise: too short, or a few stray detections the tracker chained over a longer span
+    kept = [p for p in people if p.duration >= min_track_s and p.detected_time >= min_track_s]
     verdicts = [classify(p, rules) for p in kept]
     counts = {
         "people": len(kept),

@@ -178,6 +178,10 @@ def _overlap_agreement(a: Track, b: Track, s: StitchSettings) -> float | None:
     if overlap < 0 or overlap > s.max_overlap_s:
         return None
     _, ia, ib = np.intersect1d(a.frames, b.frames, return_indices=True)
+    # frames where neither was detected hold two interpolations, which agree by construction
+    # whenever the two ends do: only frames with a detection in at least one are evidence
+    seen = (a.confidence[ia] > 0) | (b.confidence[ib] > 0)
+    ia, ib = ia[seen], ib[seen]
     if not len(ia):
         return None
     agreement = float(np.median(_iou(_boxes(a, ia.astype(np.int64)), _boxes(b, ib.astype(np.int64)))))

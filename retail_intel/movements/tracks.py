@@ -97,6 +97,22 @@ class Track:
     def duration(self) -> float:
         return self.end - self.start
 
+    @property
+    def detected_time(self) -> float:
+        """Seconds the person was actually detected: detected samples times the sampling step.
+
+        Samples with confidence 0 are interpolated, not seen. The step is one frame times the
+        stride, the greatest common divisor of the frame differences (a sparse track's samples
+        are still whole strides apart); a one-sample track has none (0 s).
+        """
+        steps = np.diff(self.frames)
+        steps = steps[steps > 0]
+        if not len(steps) or self.frames[-1] == self.frames[0]:
+            return 0.0
+        seconds_per_frame = self.duration / float(self.frames[-1] - self.frames[0])
+        stride = int(np.gcd.reduce(steps))
+        return float(np.count_nonzero(self.confidence > 0) * stride * seconds_per_frame)
+
     def velocity(self, window_s: float = 1.0, at_end: bool = True) -> tuple[float, float]:
         """Mean foot-point velocity (px/s) over the last (or first) ``window_s`` seconds."""
         if len(self) < 2:
