@@ -311,3 +311,38 @@ def test_a_lone_segment_is_written_exactly_as_process_writes_it(root: Path) -> N
     process_video(plan, detector_factory=lambda plan: BlobDetector())
     assert rows(root / "data") == rows(root / "single")
     assert len(rows(root / "data")) == 3
+
+
+def test_the_automatic_input_size_is_chosen_once_per_camera_and_recorded_for_every_file(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import retail_intel.batch.runner as runner_module
+
+    probed: list[tuple[str, str]] = []
+    real_probe = runner_module.autosize_plan
+
+    def counting_probe(plan: ProcessPlan, factory: object) -> object:
+        probed.append((plan.camera_id, plan.video.name))
+        return real_probe(plan, factory)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner_module, "autosize_plan", counting_probe)
+    archive = make_archive(root)
+    summary = batch(archive, root)
+    assert summary.done == 6
+    # two cameras, three files each: one probe per camera, on its first file
+    assert sorted(camera for camera, _video in probed) == ["door", "till"]
+    assert set(summary.input_sizes) == {"b1/door", "b1/till"}
+    written = [json.loads(p.read_text()) for p in (root / "data" / "runs").glob("*.json")]
+    runs = [r for r in written if "camera_id" in r]  # one per file, besides the batch's own summary
+    assert len(runs) == 6
+    (batch_summary,) = [r for r in written if "camera_id" not in r]
+    assert batch_summary["input_sizes"] == summary.input_sizes
+    for run in runs:
+        chosen = summary.input_sizes[f"b1/{run['camera_id']}"]
+        assert run["input_size"] == chosen  # every file says which size it ran at, and why
+    # a judging change re-judges every file from its stored tracks: nothing to size, no probe
+    probed.clear()
+    config = root / "config" / "branches.yaml"
+    config.write_text(config.read_text().replace("roi: [100, 80, 220, 200]", "roi: [100, 80, 160, 200]"))
+    assert batch(archive, root).done == 6
+    assert probed == []

@@ -33,7 +33,8 @@ from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.config.loader import Config, load_config
 from retail_intel.errors import InputError, RetailIntelError
 from retail_intel.locking import BATCH_LOCK, data_dir_lock
-from retail_intel.pipeline.plan import DetectorSpec
+from retail_intel.pipeline.autosize import SizeChoice, autosize_plan, sized_by
+from retail_intel.pipeline.plan import DetectorSpec, ProcessPlan
 from retail_intel.pipeline.run import RUNS_DIR, DetectorFactory, default_detector_factory
 from retail_intel.storage import KPIS_DIR, atomic_write_bytes
 
@@ -110,6 +111,8 @@ class BatchSummary:
     kpis: list[KpiUpdate] = field(default_factory=list)
     kpi_error: str | None = None
     notes: list[str] = field(default_factory=list)
+    # "branch/camera" -> the automatic input size chosen once for that camera's files (SizeChoice)
+    input_sizes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def count(self, status: str) -> int:
         return sum(f.status == status for f in self.files)
@@ -246,6 +249,9 @@ class _Coordinator:
         self.items: list[_Item] = []
         self.changed: list[tuple[str, dt.datetime, dt.datetime]] = []  # (branch, start, end) whose data changed
         self.owed: list[Span] = []  # spans recorded in kpis-pending.json by this batch
+        self.sizes: dict[tuple[str, str], SizeChoice | None] = {}  # automatic input size per camera
+        # (video fingerprint, tracks hash) already tracked: such a file is re-judged, never detected
+        self.tracked = {(e.fingerprint, e.tracks_hash) for e in ledger.entries() if e.status == DONE}
 
     def _owe_kpis(self, entry: LedgerEntry) -> None:
         """Record the entry's span as owing KPIs before its ledger line makes it count as done."""
@@ -313,12 +319,35 @@ class _Coordinator:
             return True
         return False
 
+    def _sized(self, segment: Segment) -> ProcessPlan:
+        """The segment's plan at its camera's automatic input size, probed on the camera's first
+        file that is detected.
+
+        Once per camera and batch, not per file: the cameras do not move between files, and each
+        probe loads models and detects at the largest size. A file whose tracks are stored is
+        re-judged without detecting, so it needs no size. A probe that fails (an unreadable file)
+        leaves the plan as it is; that file then fails on its own with its own reason.
+        """
+        plan = segment.plan
+        if not plan.auto_size or plan.size_choice is not None:
+            return plan
+        if (segment.fingerprint, stage_hash(plan, "track")) in self.tracked:
+            return plan
+        camera = (plan.branch_id, plan.camera_id)
+        if camera not in self.sizes:
+            try:
+                self.sizes[camera] = autosize_plan(plan, self.runtime.detector_factory)[1]
+            except RetailIntelError:
+                self.sizes[camera] = None
+        choice = self.sizes[camera]
+        return plan if choice is None else sized_by(plan, choice)
+
     def task_for(self, item: _Item) -> SegmentTask:
         assert item.key is not None
         return SegmentTask(
             index=item.index,
             key=item.key,
-            plan=item.segment.plan,
+            plan=self._sized(item.segment),
             start_time=item.segment.start_time,
             carry_from=self.prev_key(item),
         )
@@ -556,6 +585,9 @@ def _run_batch(
         _recompute_kpis(config, request.data_dir, coordinator.changed, summary, observer)
         if summary.kpi_error is None:
             clear_pending(request.data_dir)
+    summary.input_sizes = {
+        f"{branch}/{camera}": choice.as_dict() for (branch, camera), choice in coordinator.sizes.items() if choice
+    }
     summary.wall_s = time.perf_counter() - began
     _write_summary(request.data_dir, summary)
     return summary

@@ -167,6 +167,12 @@ def _render(summary: BatchSummary, fmt: OutputFormat) -> None:
         for f in failed:
             listing.add_row(escape(f.video), escape(_where(f)), escape(f.reason or ""))
         out.print(listing)
+    for camera, choice in summary.input_sizes.items():
+        err.print(
+            f"input size {escape(camera)}: {choice['imgsz']} (auto, once for the camera: {escape(choice['reason'])})"
+        )
+        if choice.get("warning"):
+            err.print(f"[yellow]warning:[/yellow] {escape(camera)}: {escape(choice['warning'])}")
     for note in summary.notes:
         err.print(f"[yellow]note:[/yellow] {escape(note)}")
     if summary.kpi_error:

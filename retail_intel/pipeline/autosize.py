@@ -178,6 +178,14 @@ def autosize_plan(
         return made
 
     choice, detector = probe_input_size(plan.video, detector_at)
-    chosen = plan.settings.model_copy(update={"imgsz": choice.imgsz, "tiles": choice.tiles})
     reusable = detector if built.get(id(detector)) == (choice.imgsz, choice.tiles) else None
-    return dataclasses.replace(plan, settings=chosen), choice, reusable
+    return sized_by(plan, choice), choice, reusable
+
+
+def sized_by(plan: ProcessPlan, choice: SizeChoice) -> ProcessPlan:
+    """``plan`` at the input size ``choice`` gives, carrying the choice (its summary records it).
+
+    Still an automatic size: the stored tracks and the ledger know it by the rule, not the answer.
+    """
+    chosen = plan.settings.model_copy(update={"imgsz": choice.imgsz, "tiles": choice.tiles})
+    return dataclasses.replace(plan, settings=chosen, size_choice=choice.as_dict())

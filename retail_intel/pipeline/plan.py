@@ -124,6 +124,9 @@ class ProcessPlan:
     # neither a flag nor the camera set imgsz or tiles: process_video chooses them
     # from the video (retail_intel.pipeline.autosize, issue 15)
     auto_size: bool = False
+    # the size already chosen for this camera (SizeChoice.as_dict()): a batch probes once per
+    # camera and hands the answer to every file, so process_video does not probe again
+    size_choice: dict[str, Any] | None = None
 
     @property
     def detector(self) -> DetectorSpec:

@@ -365,7 +365,6 @@ def process_video(
             video_tracks = VideoTracks.from_stored(stored)
             fps = video_tracks.fps
     annotator = None
-    size_choice = None
     if video_tracks is None:
         if plan.save_video is not None:
             from retail_intel.vision.annotate import VideoAnnotator
@@ -374,16 +373,17 @@ def process_video(
         factory = detector_factory
         # imgsz from the video itself when nothing set it. An injected detector (a fake, a
         # replay) has its own size, so only the real one is sized.
-        if plan.auto_size and detector_factory is default_detector_factory:
-            plan, size_choice, probed = autosize_plan(plan, detector_factory)
+        if plan.auto_size and plan.size_choice is None and detector_factory is default_detector_factory:
+            plan, _choice, probed = autosize_plan(plan, detector_factory)
             if probed is not None:
                 factory = _reuse(probed)
         video_tracks = track_video(
             plan, info, fps, detector_factory=factory, progress=progress, annotator=annotator, identity=identity
         )
-        if size_choice is not None:
-            video_tracks.input_size = size_choice.as_dict()
-            video_tracks.warnings = [size_choice.warning] if size_choice.warning else []
+        if plan.size_choice is not None:
+            video_tracks.input_size = dict(plan.size_choice)
+            warning = plan.size_choice.get("warning")
+            video_tracks.warnings = [str(warning)] if warning else []
     times = video_tracks.times
     frames = video_tracks.frames
 
