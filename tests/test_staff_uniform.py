@@ -35,18 +35,18 @@ TROUSERS_BGR = (60, 60, 60)  # grey: no saturation
 NAVY = UniformRule(low=(100, 120, 40), high=(130, 255, 255), min_share=0.35)
 
 
-def test_the_share_counts_the_upper_half_of_the_box_without_its_margins() -> None:
+def test_the_share_counts_the_torso_band_of_the_box_without_its_margins() -> None:
     frame = np.full((200, 100, 3), 255, np.uint8)  # white: saturation 0, never in the range
-    frame[:62] = NAVY_BGR  # rows 0-61 navy
+    frame[:80] = NAVY_BGR  # rows 0-79 navy: head, shoulders and the top of the torso
     frame[:, 20:30] = RED_BGR  # a red strap over cols 20-29, every row
     box = np.array([[0, 0, 100, 200]], np.float32)
-    # margins: cols 20-79 (0.2 of the width each side), rows 20-189 (0.1 top, 0.05 bottom);
-    # the upper half is rows 20-104 (85 rows). Navy there: rows 20-61 (42) x cols 30-79 (50).
+    # the torso: cols 20-79 (0.2 of the width off each side), rows 50-99 (0.25 to 0.5 of the
+    # height). Navy there: rows 50-79 (30) x cols 30-79 (50); the head's navy is not counted.
     (share,) = upper_body_uniform_shares(frame, box, NAVY).tolist()
-    assert share == pytest.approx(42 * 50 / (85 * 60))
-    # the same crop, red taken as the uniform instead: 85 rows x 10 strap cols
+    assert share == pytest.approx(30 * 50 / (50 * 60))
+    # the same crop, red taken as the uniform instead: 50 rows x 10 strap cols
     red = UniformRule(low=(170, 100, 50), high=(10, 255, 255))
-    assert upper_body_uniform_shares(frame, box, red).tolist() == pytest.approx([85 * 10 / (85 * 60)])
+    assert upper_body_uniform_shares(frame, box, red).tolist() == pytest.approx([50 * 10 / (50 * 60)])
 
 
 def test_a_crop_too_small_or_outside_the_frame_is_not_measured() -> None:
@@ -173,7 +173,7 @@ def test_process_flags_the_person_in_the_uniform_colour_only(tmp_path: Path) -> 
     (entered, _, e_staff, e_reason), (passed, _, p_staff, p_reason) = staff_rows(tmp_path / "data")
     assert (entered, e_staff, passed, p_staff, p_reason) == ("entered", True, "passed", False, None)
     assert e_reason is not None and e_reason.startswith("uniform colour ")
-    # measured on the pixels: A's top fills the upper half of its box, B's has none of the navy
+    # measured on the pixels: A's top fills the torso of its box, B's has none of the navy
     shares = {
         v.action: p.uniform_share for p, v in zip(result.judgement.people, result.judgement.verdicts, strict=True)
     }
