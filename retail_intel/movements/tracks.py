@@ -6,6 +6,7 @@ stitching, one Track stands for one person and may join several tracker ids.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -234,7 +235,7 @@ class TrackAccumulator:
                 self._looks[int(tid)] = (total + look, n + 1)
         if uniform is not None:
             for tid, share in zip(ids, uniform.tolist(), strict=True):
-                if share == share:  # not NaN
+                if not math.isnan(share):  # NaN: the crop was too small to measure
                     self._uniform[int(tid)] = self._uniform.get(int(tid), ShareTally(0.0, 0)) + ShareTally(share, 1)
 
     def _append(self, frame: int, t: float, tid: int, x1: float, y1: float, x2: float, y2: float, conf: float) -> None:
