@@ -45,8 +45,9 @@ class OpenFragments:
     def __len__(self) -> int:
         return len(self._columns)
 
-    def add(self, frame: int, t: float, boxes: TrackedBoxes, appearance: object = None) -> None:
-        # ``appearance`` is not kept live: a live person lost for long is not linked on looks
+    def add(self, frame: int, t: float, boxes: TrackedBoxes, appearance: object = None, uniform: object = None) -> None:
+        # ``appearance`` is not kept live: a live person lost for long is not linked on looks;
+        # nor ``uniform``: live runs do not measure the staff rule's uniform colour
         if boxes.tracker_id is None:
             raise ValueError("open fragments take tracked boxes (tracker_id set)")
         for tid, box, conf in zip(

@@ -30,9 +30,12 @@ def flag_people(
     *,
     staff_rules: StaffRules | None = None,
     group_rules: GroupRules | None = None,
-    uniform_shares: Sequence[float | None] | None = None,
 ) -> list[PersonFlags]:
-    """One :class:`PersonFlags` per person, in the order given."""
+    """One :class:`PersonFlags` per person, in the order given.
+
+    The uniform rule reads each person's measured share (:attr:`Track.uniform_share`,
+    the mean over the samples of all their fragments); people never measured leave it silent.
+    """
     staff_rules = staff_rules or StaffRules()
     staff = [
         judge_staff(
@@ -41,11 +44,11 @@ def flag_people(
                 p.x,
                 p.y,
                 door_crossings=v.line_in + v.line_out,
-                uniform_share=None if uniform_shares is None else uniform_shares[i],
+                uniform_share=p.uniform_share,
             ),
             staff_rules,
         )
-        for i, (p, v) in enumerate(zip(people, verdicts, strict=True))
+        for p, v in zip(people, verdicts, strict=True)
     ]
     # Only counted customers can form buying units.
     candidates = [i for i, v in enumerate(verdicts) if v.action is not None and not staff[i].is_staff]

@@ -88,6 +88,11 @@ TRACK_SCHEMA = pa.schema(
         # hidden): their sum and count, on the track's last row only
         pa.field("appearance_sum", pa.list_(pa.float64())),
         pa.field("appearance_n", pa.int64()),
+        # the share of the upper body inside the branch's uniform colour (staff rule), per sample:
+        # its sum and count, on the track's last row only; null when no uniform was configured.
+        # Files written before these columns read them as null (not measured).
+        pa.field("uniform_sum", pa.float64()),
+        pa.field("uniform_n", pa.int64()),
     ]
 )
 

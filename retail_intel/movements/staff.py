@@ -16,7 +16,7 @@ rule that did ("staff zone 312 s; in view 52 min").
   in and out twice within one video is fetching stock or smoking, not shopping.
 * **uniform** (optional, needs pixels): the share of upper-body pixels
   inside a configured HSV colour range, computed by the video side with
-  :func:`uniform_share` on a crop, is at least
+  :func:`uniform_share` on each sample's crop and averaged over the track, is at least
   :attr:`UniformRule.min_share`. Without a measured share this rule stays silent.
 
 Everything here is pure numpy; the roster (scheduled shifts) is compared

@@ -116,6 +116,7 @@ def fill_gaps(track: Track, max_gap_s: float) -> Track:
         width=interp(track.box_width),
         fragment_ids=track.fragment_ids,
         appearance=track.appearance,
+        uniform=track.uniform,
     )
 
 

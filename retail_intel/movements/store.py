@@ -91,9 +91,21 @@ def read_tracks(data_dir: Path, source_key: str) -> StoredTracks | None:
             metadata = json.loads(raw) if raw else None
         except (OSError, pa.ArrowException, ValueError):
             continue  # unreadable: the video is simply detected again
-        if isinstance(metadata, dict) and set(TRACK_SCHEMA.names) <= set(table.column_names):
-            return StoredTracks(table.select(TRACK_SCHEMA.names), {str(k): str(v) for k, v in metadata.items()}, path)
+        if isinstance(metadata, dict) and set(_REQUIRED_TRACK_COLUMNS) <= set(table.column_names):
+            return StoredTracks(_with_track_columns(table), {str(k): str(v) for k, v in metadata.items()}, path)
     return None
+
+
+# a stored table needs the box columns; a nullable column it lacks (written before the
+# column existed, e.g. uniform_sum) reads as nulls, so older runs' tracks are still reused
+_REQUIRED_TRACK_COLUMNS = tuple(f.name for f in TRACK_SCHEMA if not f.nullable)
+
+
+def _with_track_columns(table: pa.Table) -> pa.Table:
+    columns = [
+        table.column(f.name) if f.name in table.column_names else pa.nulls(table.num_rows, f.type) for f in TRACK_SCHEMA
+    ]
+    return pa.Table.from_arrays(columns, schema=TRACK_SCHEMA)
 
 
 def _write_source(

@@ -6,6 +6,7 @@ stitching, one Track stands for one person and may join several tracker ids.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -18,6 +19,21 @@ from retail_intel.movements.schema import TRACK_SCHEMA
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class ShareTally:
+    """A per-sample share summed over a track's samples: joins of fragments add up exactly."""
+
+    total: float
+    n: int
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.n
+
+    def __add__(self, other: ShareTally) -> ShareTally:
+        return ShareTally(self.total + other.total, self.n + other.n)
 
 
 @dataclass(frozen=True)
@@ -41,6 +57,10 @@ class Track:
     # upper and lower halves, see retail_intel.vision.appearance); None when the
     # video side did not compute one. Stitching uses it to tell people apart.
     appearance: FloatArray | None = None
+    # the share of the upper body inside the branch's uniform colour, summed over the samples
+    # where the video side measured it (retail_intel.vision.appearance.upper_body_uniform_shares);
+    # None when it did not (no uniform configured). The staff rule reads its mean.
+    uniform: ShareTally | None = None
 
     def __post_init__(self) -> None:
         n = len(self.t)
@@ -84,6 +104,11 @@ class Track:
     def box_width(self) -> FloatArray:
         assert self.width is not None  # set in __post_init__
         return self.width
+
+    @property
+    def uniform_share(self) -> float | None:
+        """Mean share of the upper body in the uniform colour over the measured samples; None: not measured."""
+        return None if self.uniform is None or self.uniform.n == 0 else self.uniform.mean
 
     @property
     def start(self) -> float:
@@ -139,6 +164,7 @@ class Track:
             # a mean over all samples: each fragment weighs as many samples as it has
             weights = np.asarray([n for _, n in looks], dtype=np.float64)
             appearance = np.asarray(np.average(np.stack([v for v, _ in looks]), axis=0, weights=weights))
+        tallies = [p.uniform for p in ordered if p.uniform is not None]
         t = cat([p.t for p in ordered])
         order = np.argsort(t, kind="stable")
         return Track(
@@ -152,6 +178,8 @@ class Track:
             width=cat([p.box_width for p in ordered])[order],
             fragment_ids=tuple(i for p in ordered for i in p.fragment_ids),
             appearance=appearance,
+            # the person's share is the mean over every measured sample of every fragment
+            uniform=sum(tallies[1:], tallies[0]) if tallies else None,
         )
 
     def take(self, keep: npt.NDArray[np.bool_]) -> Track:
@@ -167,6 +195,7 @@ class Track:
             width=self.box_width[keep],
             fragment_ids=self.fragment_ids,
             appearance=self.appearance,
+            uniform=self.uniform,
         )
 
 
@@ -198,9 +227,18 @@ class TrackAccumulator:
         self._boxes: list[tuple[int, float, int, float, float, float, float, float]] = []
         # per track id: running sum and count of appearance descriptors (a mean, not every vector)
         self._looks: dict[int, tuple[FloatArray, int]] = {}
+        # per track id: the uniform-colour shares, summed (NaN, an unusable crop, is left out)
+        self._uniform: dict[int, ShareTally] = {}
 
-    def add(self, frame: int, t: float, boxes: TrackedBoxes, appearance: npt.NDArray[np.float32] | None = None) -> None:
-        """One frame's tracked boxes; ``appearance`` (optional) is one descriptor row per box."""
+    def add(
+        self,
+        frame: int,
+        t: float,
+        boxes: TrackedBoxes,
+        appearance: npt.NDArray[np.float32] | None = None,
+        uniform: npt.NDArray[np.float32] | None = None,
+    ) -> None:
+        """One frame's tracked boxes; ``appearance`` and ``uniform`` (optional): one descriptor row, one share per box."""
         if boxes.tracker_id is None:
             raise ValueError("the accumulator takes tracked boxes (tracker_id set)")
         ids = boxes.tracker_id.tolist()
@@ -211,6 +249,10 @@ class TrackAccumulator:
             for tid, look in zip(ids, appearance, strict=True):
                 total, n = self._looks.get(int(tid), (np.zeros(len(look)), 0))
                 self._looks[int(tid)] = (total + look, n + 1)
+        if uniform is not None:
+            for tid, share in zip(ids, uniform.tolist(), strict=True):
+                if not math.isnan(share):  # NaN: the crop was too small to measure
+                    self._uniform[int(tid)] = self._uniform.get(int(tid), ShareTally(0.0, 0)) + ShareTally(share, 1)
 
     def _append(self, frame: int, t: float, tid: int, x1: float, y1: float, x2: float, y2: float, conf: float) -> None:
         # foot point (bottom centre), box height and width, as judging reads them
@@ -232,6 +274,7 @@ class TrackAccumulator:
                     confidence=arr[:, 5],
                     width=arr[:, 6],
                     appearance=self._mean_look(tid),
+                    uniform=self._uniform.get(tid),
                 )
             )
         return out
@@ -246,7 +289,8 @@ class TrackAccumulator:
         """Every tracked box, one row each, in the order they were added.
 
         A track's appearance is kept as the running sum and count of its descriptors, on the
-        track's last row (null elsewhere), so tracks read back stitch exactly as they did.
+        track's last row (null elsewhere), so tracks read back stitch exactly as they did; its
+        uniform-colour shares likewise, so they are judged staff exactly as they were.
         """
         columns: list[list[object]] = [[row[i] for row in self._boxes] for i in range(len(_BOX_FIELDS))]
         last = {int(row[2]): index for index, row in enumerate(self._boxes)}
@@ -254,7 +298,11 @@ class TrackAccumulator:
         counts: list[object] = [None] * len(self._boxes)
         for tid, (total, n) in self._looks.items():
             sums[last[tid]], counts[last[tid]] = total.tolist(), n
-        columns += [sums, counts]
+        shares: list[object] = [None] * len(self._boxes)
+        measured: list[object] = [None] * len(self._boxes)
+        for tid, tally in self._uniform.items():
+            shares[last[tid]], measured[last[tid]] = tally.total, tally.n
+        columns += [sums, counts, shares, measured]
         arrays = [pa.array(column, type=f.type) for column, f in zip(columns, TRACK_SCHEMA, strict=True)]
         return pa.Table.from_arrays(arrays, schema=TRACK_SCHEMA)
 
@@ -271,4 +319,9 @@ class TrackAccumulator:
             for tid, total, n in zip(*looks.values(), strict=True):
                 if total is not None and n:
                     acc._looks[int(tid)] = (np.asarray(total, dtype=np.float64), int(n))
+        if "uniform_sum" in table.column_names:
+            tallies = table.select(["track_id", "uniform_sum", "uniform_n"]).to_pydict()
+            for tid, share, n in zip(*tallies.values(), strict=True):
+                if share is not None and n:
+                    acc._uniform[int(tid)] = ShareTally(float(share), int(n))
         return acc

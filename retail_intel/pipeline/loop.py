@@ -43,12 +43,19 @@ class TrackSink(Protocol):
     """Where tracked boxes go, frame by frame (:class:`~retail_intel.movements.tracks.TrackAccumulator`)."""
 
     def add(
-        self, frame: int, t: float, boxes: Detections, appearance: npt.NDArray[np.float32] | None = None
+        self,
+        frame: int,
+        t: float,
+        boxes: Detections,
+        appearance: npt.NDArray[np.float32] | None = None,
+        uniform: npt.NDArray[np.float32] | None = None,
     ) -> None: ...
 
 
 # (BGR frame, (N, 4) boxes) -> one appearance descriptor row per box
 Describe = Callable[[Frame, npt.NDArray[np.float32]], npt.NDArray[np.float32]]
+# (BGR frame, (N, 4) boxes) -> one share per box (the staff rule's uniform colour on the upper body)
+Measure = Callable[[Frame, npt.NDArray[np.float32]], npt.NDArray[np.float32]]
 
 
 @dataclass(frozen=True)
@@ -111,11 +118,13 @@ class FrameLoop:
         sink: TrackSink | None = None,
         *,
         describe: Describe | None = None,
+        measure_uniform: Measure | None = None,
     ) -> None:
         self.detector = detector
         self.settings = settings
         self.sink = sink
         self.describe = describe
+        self.measure_uniform = measure_uniform
         self.stats = LoopStats()
         self.batch_size = max(1, int(getattr(detector, "batch_size", 1)))
         self._buffer: list[tuple[int, float, Frame, _Kind]] = []
@@ -165,7 +174,8 @@ class FrameLoop:
             tracked = self._tracker.update(detections, image.shape[:2])
             if self.sink is not None:
                 looks = self.describe(image, tracked.xyxy) if self.describe is not None else None
-                self.sink.add(index, t, tracked, looks)
+                shares = self.measure_uniform(image, tracked.xyxy) if self.measure_uniform is not None else None
+                self.sink.add(index, t, tracked, looks, shares)
             out.append(LoopFrame(index, t, image, tracked, kind == "still"))
         self.stats.tracking_s += time.perf_counter() - t0
         self._buffer.clear()

@@ -189,8 +189,9 @@ class ProcessPlan:
     def stage_identity(self, stage: Stage) -> dict[str, object]:
         """What one stage of the output depends on, for the batch ledger's hashes.
 
-        ``track``: the tracking settings (the weights' identity is added by the
-        caller, which knows where they lie). ``judge``: the judging settings,
+        ``track``: the tracking settings and the uniform colour range measured
+        while tracking (the weights' identity is added by the caller, which
+        knows where they lie). ``judge``: the judging settings,
         the stitching constants and where the camera is (a branch's timezone
         changes the local days movements are filed under).
         """
@@ -200,6 +201,10 @@ class ProcessPlan:
         if stage == "track" and self.auto_size:
             # chosen from the video by the same rule every time: the identity is the rule, not its answer
             values["imgsz"] = values["tiles"] = "auto"
+        if stage == "track" and self.staff.uniform is not None:
+            # the uniform colour's share is measured on the pixels while tracking and stored with
+            # the tracks: another colour range needs the video again (min_share is only judging)
+            values["uniform"] = [self.staff.uniform.low, self.staff.uniform.high]
         if stage == "track" and self.settings.detect_margin is not None:
             # the crop follows the regions: redrawing them changes what the detector saw
             values["detect_region"] = watched_region(self.settings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import json
@@ -29,7 +30,7 @@ from retail_intel.pipeline.start_time import resolve_start_time
 from retail_intel.pipeline.zone_step import check_zones_inside_frame, judge_and_write_zones
 from retail_intel.storage import PREVIEWS_DIR, atomic_write_bytes, camera_frame_path
 from retail_intel.vision.annotate import write_image
-from retail_intel.vision.appearance import box_appearance
+from retail_intel.vision.appearance import box_appearance, upper_body_uniform_shares
 from retail_intel.vision.detections import Detector
 from retail_intel.vision.video import Frame, VideoInfo, fingerprint, probe, read_frames
 
@@ -234,8 +235,11 @@ def track_video(
     detector = detector_factory(plan)
     accumulator = TrackAccumulator()
     settings = LoopSettings(plan.stride, plan.motion_threshold, plan.tracker, fps)
-    # each box's colours, for stitching's appearance check on people who stood hidden
-    loop = FrameLoop(detector, settings, accumulator, describe=box_appearance)
+    # each box's colours, for stitching's appearance check on people who stood hidden, and
+    # where the branch has a uniform colour, its share of each upper body (staff rule)
+    uniform = plan.staff.uniform
+    measure = None if uniform is None else functools.partial(upper_body_uniform_shares, rule=uniform)
+    loop = FrameLoop(detector, settings, accumulator, describe=box_appearance, measure_uniform=measure)
     times = StageTimes()
     total = info.frame_count or None
     if plan.max_frames is not None:
