@@ -214,6 +214,7 @@ VARIANTS: dict[str, Callable[[ProcessPlan], ProcessPlan]] = {
     # extend tracks (the cache holds every box >= 0.05), and lost tracks are kept twice as long
     "low-conf-0.05": lambda p: _tracking(track_low_thresh=0.05)(p.with_settings(conf=0.05)),
     "track-buffer-6": _tracking(track_buffer_s=6.0),
+    **{f"still-prior-{v}": _tracking(lost_still_speed=v) for v in (0.3, 0.5, 1.0)},
     **{f"new-track-conf-{v}": _tracking(new_track_thresh=v) for v in (0.3, 0.4, 0.5, 0.6)},
     **{f"min-track-{v}": _tracking(min_track_s=v) for v in (0.5, 1.0)},
     **{f"min-similarity-{v}": _stitching(min_similarity=v) for v in (0.7, 0.8, 0.85, 0.9)},

@@ -28,6 +28,10 @@ class TrackerSettings:
     track_buffer_s: float = 3.0
     match_thresh: float = 0.8
     fuse_score: bool = True
+    # a lost track moving slower than this (person heights per second) is predicted to stay where
+    # it was, not to drift on at its last, occlusion-jittered velocity: a stationary prior for
+    # people standing hidden in a group. 0 keeps Ultralytics' constant-velocity prediction.
+    lost_still_speed: float = 0.0
 
 
 class ByteTracker:
@@ -50,6 +54,8 @@ class ByteTracker:
             fuse_score=settings.fuse_score,
         )
         self._tracker = BYTETracker(IterableSimpleNamespace(**config))
+        if settings.lost_still_speed > 0:
+            self._tracker.multi_predict = _still_prior(settings.lost_still_speed, fps)  # type: ignore[method-assign]
 
     def update(self, detections: Detections, frame_shape: tuple[int, int] = (0, 0)) -> Detections:
         """The boxes ByteTrack confirmed in this frame, with their ``tracker_id``."""
@@ -64,3 +70,22 @@ class ByteTracker:
         return Detections(
             out[:, :4].astype(np.float32), out[:, 5].astype(np.float32), tracker_id=out[:, 4].astype(np.int64)
         )
+
+
+def _still_prior(still_speed: float, fps: float) -> Any:
+    """``BYTETracker.multi_predict`` that stops slow lost tracks before predicting (see ``lost_still_speed``)."""
+    from ultralytics.trackers.basetrack import TrackState
+    from ultralytics.trackers.byte_tracker import STrack
+
+    def multi_predict(tracks: list[Any]) -> None:
+        for track in tracks:
+            mean = track.mean
+            if track.state == TrackState.Tracked or mean is None or mean[3] <= 0:
+                continue
+            # Kalman state: x, y, aspect, height, then their velocities per frame
+            if float(np.hypot(mean[4], mean[5])) * fps / float(mean[3]) < still_speed:
+                track.mean = mean.copy()
+                track.mean[4:6] = 0.0
+        STrack.multi_predict(tracks)
+
+    return multi_predict
