@@ -55,7 +55,7 @@ class ByteTracker:
         )
         self._tracker = BYTETracker(IterableSimpleNamespace(**config))
         if settings.lost_still_speed > 0:
-            self._tracker.multi_predict = _still_prior(settings.lost_still_speed, fps)  # type: ignore[method-assign]
+            self._tracker.multi_predict = _still_prior(settings.lost_still_speed, fps)
 
     def update(self, detections: Detections, frame_shape: tuple[int, int] = (0, 0)) -> Detections:
         """The boxes ByteTrack confirmed in this frame, with their ``tracker_id``."""
