@@ -122,3 +122,20 @@ def test_a_tracker_id_seen_again_after_closing_is_a_new_fragment() -> None:
     assert (second.track_id, len(second)) == (2, 1)
     assert first.x[0] == 25.0 and first.y[0] == 100.0 and first.height[0] == 90.0
     assert len(frags) == 0
+
+
+def test_uniform_shares_are_summed_per_fragment_as_the_file_run_does() -> None:
+    # two people, ids 7 and 8; 8's crop is unusable in the second frame (NaN): left out
+    frags = OpenFragments()
+    boxes = Detections(
+        np.array([[0, 0, 10, 20], [50, 0, 60, 20]], np.float32),
+        np.array([0.9, 0.9], np.float32),
+        tracker_id=np.array([7, 8], np.int64),
+    )
+    frags.add(0, 0.0, boxes, uniform=np.array([0.5, 0.1], np.float32))
+    frags.add(1, 0.1, boxes, uniform=np.array([0.75, np.nan], np.float32))
+    frags.add(2, 0.2, boxes)  # a frame measured nothing (no uniform configured then)
+    one, two = frags.close_all()
+    assert one.uniform_share == 0.625 and one.uniform is not None and one.uniform.n == 2
+    assert two.uniform_share == np.float32(0.1) and two.uniform is not None and two.uniform.n == 1
+    assert OpenFragments().close_all() == []

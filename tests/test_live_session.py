@@ -243,3 +243,47 @@ def test_a_new_session_id_never_reuses_a_recorded_one(tmp_path: Path) -> None:
     record_path(tmp_path, "cam1", first).write_text("{}")
     assert new_session_id(tmp_path, "cam1", START) == "20260208T100000Z-2"
     assert new_session_id(tmp_path, "cam2", START) == first
+
+
+LINE_AND_STAFF_CONFIG = """
+branches:
+  - id: b1
+    name: One
+    capacity: 10
+    staff:
+      min_presence_minutes: null
+      zone_seconds: 5
+      door_crossings: null
+      zones:
+        cam1: [[[130, 110], [180, 110], [180, 170], [130, 170]]]
+    cameras:
+      - id: cam1
+        roi: [100, 80, 220, 200]
+        line: {start: [130, 60], end: [130, 230], in_side: left, band_px: 4}
+"""
+
+
+def test_live_rows_carry_the_door_line_and_the_branch_staff_rules_as_a_file_run_does(tmp_path: Path) -> None:
+    # A walks in across the door line and stands 10 s in the staff zone (staff); B crosses the
+    # line on the way through (a passer-by). Before, live rows had no line counts and ignored the
+    # branch's staff block.
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "branches.yaml").write_text(LINE_AND_STAFF_CONFIG, encoding="utf-8")
+    data = tmp_path / "data"
+    run(data, [Frames(300)], plan_kw={"config_dir": config, "roi": None})
+    live = sorted(
+        (r["action_type"], r["line_in"], r["line_out"], r["is_staff"], r["staff_reason"] is not None)
+        for r in read_movements(data).to_pylist()
+    )
+    assert live == [
+        ("entered", 0, 0, False, False),  # C: appears inside at the end, crosses nothing
+        (
+            "entered",
+            1,
+            0,
+            True,
+            True,
+        ),  # A: in over the line (the in side is the picture's right), 8 s in the staff zone
+        ("passed", 0, 1, False, False),  # B: crosses the line leaving to the left
+    ]

@@ -15,13 +15,15 @@ Final people leave the pool, so memory stays bounded by the people in view.
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections.abc import Iterable
 
 import numpy as np
+import numpy.typing as npt
 
 from retail_intel.movements.stitch import StitchSettings, stitch
-from retail_intel.movements.tracks import Track, TrackedBoxes
+from retail_intel.movements.tracks import ShareTally, Track, TrackedBoxes
 from retail_intel.pipeline.continuity import stitch_horizon
 
 _COLUMNS = ("frame", "t", "x", "y", "height", "confidence", "width")
@@ -41,17 +43,27 @@ class OpenFragments:
         self._columns: dict[int, dict[str, array[float]]] = {}
         self._start: dict[int, float] = {}
         self._last: dict[int, float] = {}
+        self._uniform: dict[int, ShareTally] = {}  # per fragment: the uniform-colour shares, summed
 
     def __len__(self) -> int:
         return len(self._columns)
 
-    def add(self, frame: int, t: float, boxes: TrackedBoxes, appearance: object = None, uniform: object = None) -> None:
-        # ``appearance`` is not kept live: a live person lost for long is not linked on looks;
-        # nor ``uniform``: live runs do not measure the staff rule's uniform colour
+    def add(
+        self,
+        frame: int,
+        t: float,
+        boxes: TrackedBoxes,
+        appearance: object = None,
+        uniform: npt.NDArray[np.float32] | None = None,
+    ) -> None:
+        # ``appearance`` is not kept live: a live person lost for long is not linked on looks.
+        # ``uniform`` (one share per box, where the branch has a uniform colour) is summed per
+        # fragment, as the file run's accumulator does, for the staff rule
         if boxes.tracker_id is None:
             raise ValueError("open fragments take tracked boxes (tracker_id set)")
-        for tid, box, conf in zip(
-            boxes.tracker_id.tolist(), boxes.xyxy.tolist(), boxes.confidence.tolist(), strict=True
+        shares = [math.nan] * len(boxes.tracker_id) if uniform is None else uniform.tolist()
+        for tid, box, conf, share in zip(
+            boxes.tracker_id.tolist(), boxes.xyxy.tolist(), boxes.confidence.tolist(), shares, strict=True
         ):
             fid = self._by_tracker.get(int(tid))
             if fid is None:
@@ -60,6 +72,8 @@ class OpenFragments:
                 self._by_tracker[int(tid)] = fid
                 self._columns[fid] = {name: array("d") for name in _COLUMNS}
                 self._start[fid] = t
+            if uniform is not None and not math.isnan(share):
+                self._uniform[fid] = self._uniform.get(fid, ShareTally(0.0, 0)) + ShareTally(share, 1)
             x1, y1, x2, y2 = box
             cols = self._columns[fid]
             for name, value in zip(
@@ -95,6 +109,7 @@ class OpenFragments:
                     height=np.asarray(cols["height"], dtype=np.float64),
                     confidence=np.asarray(cols["confidence"], dtype=np.float64),
                     width=np.asarray(cols["width"], dtype=np.float64),
+                    uniform=self._uniform.pop(fid, None),
                 )
             )
         self._by_tracker = {tid: fid for tid, fid in self._by_tracker.items() if fid not in gone}

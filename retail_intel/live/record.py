@@ -19,6 +19,7 @@ import pyarrow as pa
 from retail_intel.live.urls import safe_name
 from retail_intel.movements.classify import CountingRules
 from retail_intel.movements.events import Judgement, SourceInfo, movements_table, trajectories_table
+from retail_intel.movements.staff import StaffRules
 from retail_intel.movements.store import write_movements, write_trajectories
 from retail_intel.movements.zone_store import write_zone_tables
 from retail_intel.movements.zones import PersonPath, ZoneSource, ZoneSpec, judge_zones
@@ -77,13 +78,17 @@ class FlushWriter:
     rules: CountingRules
     flushes: list[Flush] = field(default_factory=list)
     zones: tuple[ZoneSpec, ...] = ()  # the camera's zones: visits and queue rows written with each flush
+    staff: StaffRules | None = None  # the branch's staff evidence (defaults when None), as a file run uses
 
     def write(self, judgements: list[Judgement], source: SourceInfo, at: dt.datetime) -> Flush | None:
         """One new movement file and one trajectory file for ``judgements``; None when nobody was judged."""
         judgements = [j for j in judgements if j.people]
         if not judgements:
             return None
-        movements = pa.concat_tables([movements_table(j, source) for j in judgements])
+        # the door line's crossings and the branch's staff rules, exactly as a file run writes them
+        movements = pa.concat_tables(
+            [movements_table(j, source, rules=self.rules, staff_rules=self.staff) for j in judgements]
+        )
         paths = pa.concat_tables([trajectories_table(j, self.rules, source) for j in judgements])
         earliest = min(p.start for j in judgements for p in j.people)
         day = (source.start_time + dt.timedelta(seconds=earliest)).astimezone(dt.UTC).date()

@@ -38,7 +38,7 @@ from retail_intel.live.urls import redact_url
 from retail_intel.movements.events import Judgement, SourceInfo, judge
 from retail_intel.pipeline.loop import FrameLoop, LoopSettings
 from retail_intel.pipeline.plan import ProcessPlan
-from retail_intel.pipeline.run import DetectorFactory, default_detector_factory
+from retail_intel.pipeline.run import DetectorFactory, default_detector_factory, uniform_measure
 from retail_intel.storage import camera_frame_path
 from retail_intel.vision.detections import Detector
 from retail_intel.vision.tracker import ByteTracker, TrackerSettings
@@ -145,7 +145,13 @@ class _Session:
         self.pool = PeoplePool(plan.stitch)
         self.pending: list[Judgement] = []
         self.writer = FlushWriter(
-            plan.data_dir, plan.branch_id, plan.camera_id, self.session_id, plan.rules, zones=plan.zones
+            plan.data_dir,
+            plan.branch_id,
+            plan.camera_id,
+            self.session_id,
+            plan.rules,
+            zones=plan.zones,
+            staff=plan.staff,
         )
         self.record = record_path(plan.data_dir, plan.camera_id, self.session_id)
         self.loop: FrameLoop | None = None  # made on the first frame, once the frame rate is known
@@ -181,7 +187,7 @@ class _Session:
         self.stream_fps = frame.stream_fps
         self.tracker_fps = fps / self.plan.stride
         settings = LoopSettings(self.plan.stride, self.plan.motion_threshold, self.plan.tracker, fps)
-        self.loop = FrameLoop(self.detector, settings, self.fragments)
+        self.loop = FrameLoop(self.detector, settings, self.fragments, measure_uniform=uniform_measure(self.plan))
         # The camera's picture, as the batch job keeps one: heatmaps are drawn over it.
         from retail_intel.vision.annotate import write_image
 

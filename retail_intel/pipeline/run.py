@@ -24,7 +24,7 @@ from retail_intel.movements.store import StoredTracks, read_tracks, write_moveme
 from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.pipeline.autosize import autosize_plan
 from retail_intel.pipeline.continuity import Continuity, Handover, handover, judge_across_cut, keep_carried_ids
-from retail_intel.pipeline.loop import FrameLoop, LoopSettings
+from retail_intel.pipeline.loop import FrameLoop, LoopSettings, Measure
 from retail_intel.pipeline.plan import ProcessPlan, ProcessRequest, make_plan
 from retail_intel.pipeline.start_time import resolve_start_time
 from retail_intel.pipeline.zone_step import check_zones_inside_frame, judge_and_write_zones
@@ -237,9 +237,7 @@ def track_video(
     settings = LoopSettings(plan.stride, plan.motion_threshold, plan.tracker, fps)
     # each box's colours, for stitching's appearance check on people who stood hidden, and
     # where the branch has a uniform colour, its share of each upper body (staff rule)
-    uniform = plan.staff.uniform
-    measure = None if uniform is None else functools.partial(upper_body_uniform_shares, rule=uniform)
-    loop = FrameLoop(detector, settings, accumulator, describe=box_appearance, measure_uniform=measure)
+    loop = FrameLoop(detector, settings, accumulator, describe=box_appearance, measure_uniform=uniform_measure(plan))
     times = StageTimes()
     total = info.frame_count or None
     if plan.max_frames is not None:
@@ -285,6 +283,12 @@ def track_video(
         times=times,
         reference=reference,
     )
+
+
+def uniform_measure(plan: ProcessPlan) -> Measure | None:
+    """The per-box uniform-colour measurement of the branch's staff rule; None without a uniform."""
+    uniform = plan.staff.uniform
+    return None if uniform is None else functools.partial(upper_body_uniform_shares, rule=uniform)
 
 
 def _reuse(detector: Detector) -> DetectorFactory:
