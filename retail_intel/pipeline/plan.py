@@ -197,6 +197,9 @@ class ProcessPlan:
         if stage == "track" and self.auto_size:
             # chosen from the video by the same rule every time: the identity is the rule, not its answer
             values["imgsz"] = values["tiles"] = "auto"
+        if stage == "track" and values.get("adaptive_stride") == 1:
+            # off: the identity stays what it was before the setting existed, so stored tracks are reused
+            del values["adaptive_stride"]
         if stage == "track" and self.settings.detect_margin is not None:
             # the crop follows the regions: redrawing them changes what the detector saw
             values["detect_region"] = watched_region(self.settings)

@@ -51,6 +51,18 @@ class ByteTracker:
         )
         self._tracker = BYTETracker(IterableSimpleNamespace(**config))
 
+    def coast(self) -> None:
+        """Let one frame pass unseen: the clock advances and every track moves on by its Kalman prediction.
+
+        Adaptive stride skips frames; coasting through them keeps ByteTrack's clock in real
+        frames, so its lost-track buffer and every velocity stay per frame, as on a detected
+        frame (its ``update`` predicts the same tracks once per call before matching).
+        """
+        tracker = self._tracker
+        tracker.frame_id += 1
+        confirmed = [track for track in tracker.tracked_stracks if track.is_activated]
+        tracker.multi_predict(confirmed + tracker.lost_stracks)  # disjoint lists, as update pools them
+
     def update(self, detections: Detections, frame_shape: tuple[int, int] = (0, 0)) -> Detections:
         """The boxes ByteTrack confirmed in this frame, with their ``tracker_id``."""
         from ultralytics.engine.results import Boxes
