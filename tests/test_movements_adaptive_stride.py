@@ -96,3 +96,10 @@ def test_a_skip_never_lets_a_brisk_walker_reach_an_edge(x: float, y: float, heig
     if next_stride(people((x, y, height, 5.0)), EDGES, stride, FPS) == stride:
         reach = height * WALK_HEIGHTS_PER_S * stride / FPS
         assert EDGES.distance(np.array([x]), np.array([y]))[0] > reach
+
+
+def test_a_searching_tracker_means_every_frame() -> None:
+    # someone far from every edge, but the tracker lost a person or holds an unconfirmed track
+    settled = people((450, 400, 40, 5.0))
+    assert next_stride(settled, EDGES, 4, FPS, searching=True) == 1
+    assert next_stride(people(), EDGES, 4, FPS, searching=True) == 1

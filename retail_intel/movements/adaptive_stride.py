@@ -6,7 +6,10 @@ and away from the picture's border (where stitching tells exits and entries apar
 what they do over the next few frames cannot move them across an edge, so the detector
 may look only at every k-th frame; stitching's gap fill interpolates the frames between.
 As soon as someone is within a margin of an edge, or a person has just appeared (a new
-track has no velocity yet and is easily lost), every frame is detected again.
+track has no velocity yet and is easily lost), or the tracker is searching (it lost
+someone, or holds a detection that matched nobody: a person who started to walk while
+frames were skipped moves further than a box's width between two looks), every frame is
+detected again.
 
 Foot points (bottom-centre of the box) in image pixels, as everywhere in judging.
 """
@@ -88,12 +91,13 @@ def edge_margin(height: FloatArray, max_stride: int, fps: float) -> FloatArray:
     return np.asarray(height, np.float64) * (JITTER_HEIGHTS + WALK_HEIGHTS_PER_S * max_stride / fps)
 
 
-def next_stride(people: PeopleNow, edges: Edges, max_stride: int, fps: float) -> int:
+def next_stride(people: PeopleNow, edges: Edges, max_stride: int, fps: float, *, searching: bool = False) -> int:
     """Frames until the detector looks again: 1 when someone is near an edge or new, else ``max_stride``.
 
-    ``fps`` is the rate of the frames the loop may detect (the video's, divided by a fixed stride).
+    ``fps`` is the rate of the frames the loop may detect (the video's, divided by a fixed stride);
+    ``searching``: the tracker lost someone since the last decision or holds an unconfirmed track.
     """
-    if max_stride <= 1:
+    if max_stride <= 1 or searching:
         return 1
     if len(people.x) == 0:
         return max_stride

@@ -179,6 +179,7 @@ class FrameLoop:
         out: list[LoopFrame] = []
         t0 = time.perf_counter()
         inference_before = self.stats.inference_s
+        decided: int | None = None  # position of adaptive stride's last decision in this batch
         for position, (index, t, image, kind) in enumerate(buffer):
             self.stats.frames += 1
             if kind in ("stride", "skip"):
@@ -201,18 +202,15 @@ class FrameLoop:
                 self.sink.add(index, t, tracked, looks)
             out.append(LoopFrame(index, t, image, tracked, kind == "still"))
             if self.settings.adaptive_stride > 1:
+                decided = position
                 self._step = self._decide(t, tracked, image.shape[:2])
                 if self._step == 1 and any(k == "skip" for *_, k in buffer[position + 1 :]):
                     self._regate(position + 1, results)
         self.stats.tracking_s += time.perf_counter() - t0 - (self.stats.inference_s - inference_before)
-        if self.settings.adaptive_stride > 1:
-            trailing = 0  # skipped due frames since the last scheduled one
-            for *_, k in reversed(buffer):
-                if k == "skip":
-                    trailing += 1
-                elif k != "stride":
-                    break
-            self._skips_left = max(0, self._step - 1 - trailing)
+        if decided is not None:
+            # the next skips follow the last decision, less the frames skipped since it
+            skipped = sum(1 for *_, k in buffer[decided + 1 :] if k == "skip")
+            self._skips_left = max(0, self._step - 1 - skipped)
         self._buffer = []
         return out
 
@@ -241,22 +239,24 @@ class FrameLoop:
 
     def _decide(self, t: float, tracked: Detections, shape: tuple[int, ...]) -> int:
         """Adaptive stride's decision after a tracked frame (see :func:`next_stride`)."""
-        ids = tracked.tracker_id.tolist() if tracked.tracker_id is not None else []
+        ids = [int(i) for i in tracked.tracker_id.tolist()] if tracked.tracker_id is not None else []
+        lost = not set(self._first_seen) <= set(ids)
         # ids not tracked now are forgotten: one lost and found again is new again
-        self._first_seen = {int(i): self._first_seen.get(int(i), t) for i in ids}
+        self._first_seen = {i: self._first_seen.get(i, t) for i in ids}
         boxes = tracked.xyxy.astype(np.float64)
         people = PeopleNow(
             x=(boxes[:, 0] + boxes[:, 2]) / 2,
             y=boxes[:, 3],
             height=boxes[:, 3] - boxes[:, 1],
-            age_s=np.asarray([t - self._first_seen[int(i)] for i in ids], dtype=np.float64),
+            age_s=np.asarray([t - self._first_seen[i] for i in ids], dtype=np.float64),
         )
         if self._edges is None or self._edges[0] != shape:
             edges = (self.settings.edges or Edges.of([])).with_frame(int(shape[1]), int(shape[0]))
             self._edges = (shape, edges)
         edges = self._edges[1]
         fps = self.settings.fps / self.settings.stride
-        return next_stride(people, edges, self.settings.adaptive_stride, fps)
+        searching = lost or self._tracker.tentative > 0
+        return next_stride(people, edges, self.settings.adaptive_stride, fps, searching=searching)
 
     def run(self, frames: Iterable[tuple[int, Frame]]) -> Iterator[LoopFrame]:
         """Every frame of ``frames`` through the loop, in order (``t`` = index / fps)."""

@@ -63,6 +63,11 @@ class ByteTracker:
         confirmed = [track for track in tracker.tracked_stracks if track.is_activated]
         tracker.multi_predict(confirmed + tracker.lost_stracks)  # disjoint lists, as update pools them
 
+    @property
+    def tentative(self) -> int:
+        """Tracks started on a detection that matched nobody and not yet confirmed (a new or a lost person)."""
+        return sum(1 for track in self._tracker.tracked_stracks if not track.is_activated)
+
     def update(self, detections: Detections, frame_shape: tuple[int, int] = (0, 0)) -> Detections:
         """The boxes ByteTrack confirmed in this frame, with their ``tracker_id``."""
         from ultralytics.engine.results import Boxes
