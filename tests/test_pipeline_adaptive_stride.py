@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 
+from retail_intel.config.camera_settings import SettingsError, settings_layer
 from retail_intel.pipeline.plan import ProcessRequest, make_plan
 from retail_intel.pipeline.run import ProcessResult, process_video
 from retail_intel.vision.detections import Detections
@@ -144,3 +146,10 @@ def test_off_detects_every_frame_and_keeps_the_identity(tmp_path: Path) -> None:
     identities = [p.stage_identity("track") for p in plans]
     assert identities[0] == identities[1] != identities[2]
     assert "adaptive_stride" not in identities[0] and identities[2]["adaptive_stride"] == 3
+
+
+def test_out_of_range_setting_is_refused_by_name() -> None:
+    for bad in (0, 31):
+        with pytest.raises(SettingsError, match="adaptive_stride"):
+            settings_layer({"adaptive_stride": bad})
+    assert settings_layer({"adaptive_stride": "4"}).adaptive_stride == 4  # a manifest cell

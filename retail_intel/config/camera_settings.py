@@ -406,7 +406,9 @@ DEFAULTS = CameraSettings(
     # suits only small, far-away people).
     new_track_conf=0.5,
     stride=1,
-    # off: on the accuracy clips it changed counts (docs/throughput.md, adaptive stride)
+    # off: counts were unchanged on every accuracy clip, but because it hardly skips on them
+    # (someone is near an edge almost always), so there is no evidence yet where it does skip
+    # (docs/throughput.md, adaptive stride)
     adaptive_stride=1,
     min_dwell=2.0,
     # picked leave-one-clip-out on the accuracy clips (docs/accuracy.md): 0.5 s on every fold;
