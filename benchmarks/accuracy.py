@@ -154,6 +154,7 @@ class Row:
     dwell: DwellSummary | None = None
     size: SizeChoice | None = None  # the automatic input size choice (None when set by config)
     run_cpu_seconds: float = 0.0  # CPU seconds (all threads) of the recorded real run
+    detected_share: float | None = None  # share of frames the detector ran on (the rest: still or skipped)
 
     def count(self, rules: str, measure: str) -> CountComparison:
         return next(c for c in self.counts if c.rules == rules and c.measure == measure)
@@ -200,7 +201,8 @@ def _tracking(min_track_s: float | None = None, **changes: float) -> Callable[[P
 
 
 # Settings variants measured on the cached detections (--variant; accuracy_loo.py sweeps them):
-# each changes what runs after the detector (tracker, stitching), never the detections.
+# each changes what runs after the detector (tracker, stitching), never the detections; adaptive
+# stride changes which frames are detected, each detected frame's boxes being the recorded ones.
 VARIANTS: dict[str, Callable[[ProcessPlan], ProcessPlan]] = {
     "default": lambda p: p,
     "no-overlap-merge": _stitching(max_overlap_s=0.0),
@@ -218,6 +220,8 @@ VARIANTS: dict[str, Callable[[ProcessPlan], ProcessPlan]] = {
     **{f"new-track-conf-{v}": _tracking(new_track_thresh=v) for v in (0.3, 0.4, 0.5, 0.6)},
     **{f"min-track-{v}": _tracking(min_track_s=v) for v in (0.5, 1.0)},
     **{f"min-similarity-{v}": _stitching(min_similarity=v) for v in (0.7, 0.8, 0.85, 0.9)},
+    # issue 19, lever 3: detect every k-th frame while nobody is new or near an edge
+    **{f"adaptive-stride-{k}": (lambda p, k=k: p.with_settings(adaptive_stride=k)) for k in (2, 3, 4)},
 }
 
 
@@ -269,7 +273,7 @@ def evaluate_ours(
     cache, recorded = accuracy_cache.ensure(plan, fresh=fresh, cache_dir=cache_dir)
 
     def replay(p: ProcessPlan) -> accuracy_cache.ReplayDetector:
-        return accuracy_cache.ReplayDetector(cache, p.detector.conf)
+        return accuracy_cache.ReplayDetector(cache, p.detector.conf, reuse_still=(p.settings.adaptive_stride or 1) > 1)
 
     result = recorded if recorded is not None and variant == "default" else process_video(plan, detector_factory=replay)
     fps = result.summary.fps
@@ -304,6 +308,7 @@ def evaluate_ours(
                 dwell,
                 size if method == label else None,
                 run_cpu,
+                result.summary.frames_detected / max(1, result.summary.frames),
             )
         )
     return rows
@@ -441,8 +446,16 @@ def report(rows: Sequence[Row]) -> str:
             counts_table(rows),
             "Automatic input size (the probe's CPU time against the whole recorded run's):",
             autosize_table(rows),
+            "Frames the detector ran on (the rest were still, or skipped by a stride):",
+            detected_table(rows),
         ]
     )
+
+
+def detected_table(rows: Sequence[Row]) -> str:
+    lines = ["| clip | method | frames detected |", "|---|---|---|"]
+    lines += [f"| {r.clip} | {r.method} | {r.detected_share:.1%} |" for r in rows if r.detected_share is not None]
+    return "\n".join(lines)
 
 
 def update_docs(text: str, doc: Path = DOC) -> None:
@@ -520,6 +533,7 @@ def main() -> None:
                         else None
                     ),
                     "input_size": r.size.as_dict() if r.size is not None else None,
+                    "detected_share": round(r.detected_share, 4) if r.detected_share is not None else None,
                 }
                 for r in rows
             ],

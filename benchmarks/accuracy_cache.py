@@ -48,6 +48,18 @@ class DetectionCache:
         keep = self.confidence[lo:hi] >= conf
         return Detections(self.xyxy[lo:hi][keep], self.confidence[lo:hi][keep])
 
+    def at_or_before(self, frame: int, conf: float) -> Detections:
+        """The boxes of ``frame``, or of the last frame detected before it: what the recorded run used there.
+
+        A frame the recorded run did not detect was still (the motion gate reused the last detected
+        frame's boxes). A run that schedules frames differently (adaptive stride) may send such a
+        frame to the detector; the replay answers with what that frame looked like to the recorded run.
+        """
+        if frame in self.detected:
+            return self.at(frame, conf)
+        earlier = [i for i in self.detected if i < frame]
+        return self.at(max(earlier), conf) if earlier else Detections.empty()
+
     @property
     def model(self) -> str:
         return str(self.meta["model"])
@@ -91,12 +103,16 @@ class RecordingDetector:
 class ReplayDetector:
     """A Detector that answers from the recorded run, filtered at the camera's confidence."""
 
-    def __init__(self, cache: DetectionCache, conf: float) -> None:
+    def __init__(self, cache: DetectionCache, conf: float, *, reuse_still: bool = False) -> None:
         self.name = cache.model
         self._cache = cache
         self._conf = conf
+        # frames the recorded run found still are answered with the boxes it reused there
+        self._reuse_still = reuse_still
 
     def detect(self, frame: Frame, frame_index: int) -> Detections:
+        if self._reuse_still:
+            return self._cache.at_or_before(frame_index, self._conf)
         return self._cache.at(frame_index, self._conf)
 
 

@@ -16,8 +16,13 @@ in every frame, as a closed shop looks). Then, in one run:
 * Ultralytics' ``model.track`` on its own OpenVINO export (the same export ours starts from),
   file after file, as the peer.
 
+With ``--compare SETTING=VALUE`` (a camera setting, e.g. ``adaptive_stride=4``) the same batch runs
+a second time with that setting in every manifest row, right after the first, and both are
+reported side by side (frames/s, frames detected, each file's counts); ``--skip-alone`` leaves
+out the runs of each file and clip piece alone.
+
 Usage: python benchmarks/bench_night.py [--clips tud-stadtmitte,intel-one-by-one] [--files 2]
-       [--seconds 6] [--still 30] [--workers 2] [--skip-anchor]
+       [--seconds 6] [--still 30] [--workers 2] [--skip-anchor] [--compare SETTING=VALUE] [--skip-alone]
 Needs ../shared/data beside the repository and the test extra's imageio-ffmpeg (an ffmpeg binary).
 """
 
@@ -189,6 +194,52 @@ def process_alone(row: dict[str, str], video: Path, env: dict[str, str]) -> tupl
     return report["entered"], report["passed"]
 
 
+@dataclass(frozen=True)
+class BatchRun:
+    """One batch over the archive: its JSON report, wall seconds, peak MiB and the workers' run summaries."""
+
+    report: dict[str, object]
+    wall: float
+    peak: float
+    summaries: list[dict[str, object]]
+
+    @property
+    def frames(self) -> int:
+        return int(str(self.report["frames"]))
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        files: list[dict[str, object]] = self.report["files"]  # type: ignore[assignment]
+        return {Path(str(f["video"])).name: (int(str(f["entered"])), int(str(f["passed"]))) for f in files}
+
+    def detected(self) -> int:
+        return sum(int(str(s.get("frames_detected", 0))) for s in self.summaries)
+
+
+def run_batch(manifest: Path, data: Path, workers: int, env: dict[str, str]) -> BatchRun:
+    command = [
+        sys.executable, "-m", "retail_intel", "process", str(manifest), "--config", str(CONFIG),
+        "--workers", str(workers), "--data-dir", str(data), "--format", "json", "--quiet",
+    ]  # fmt: skip
+    out, wall, peak = measured(command, env)
+    summaries = [json.loads(path.read_text()) for path in (data / "runs").glob("*.json")]  # one per file
+    return BatchRun(json.loads(out), wall, peak, summaries)
+
+
+def with_setting(manifest: Path, setting: str) -> Path:
+    """A copy of ``manifest`` with ``SETTING=VALUE`` as a column in every row."""
+    name, _, value = setting.partition("=")
+    if not name or not value:
+        raise SystemExit(f"--compare expects SETTING=VALUE (a camera setting, e.g. adaptive_stride=4), got {setting!r}")
+    with manifest.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    out = manifest.with_name(f"{manifest.stem}-{name}.csv")
+    with out.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[*rows[0], name])
+        writer.writeheader()
+        writer.writerows({**row, name: value} for row in rows)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", default="tud-stadtmitte,intel-one-by-one")
@@ -197,36 +248,43 @@ def main() -> None:
     parser.add_argument("--still", type=float, default=30.0, help="seconds of still scene before and after")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-anchor", action="store_true")
+    parser.add_argument("--compare", metavar="SETTING=VALUE", help="also run the batch with this camera setting")
+    parser.add_argument("--skip-alone", action="store_true", help="do not process each file and clip piece alone")
     opts = parser.parse_args()
     env = dict(os.environ, YOLO_OFFLINE="1", YOLO_AUTOINSTALL="False")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         manifest, rows, alone, total = build(opts, folder)
         video_s = sum(float(r["frames"]) / float(r["fps"]) for r in rows)
-        piece = {camera: process_alone(next(r for r in rows if r["camera"] == camera), path, env)
-                 for camera, path in alone.items()}  # fmt: skip
-        single = {row["path"]: process_alone(row, Path(row["path"]), env) for row in rows}
-        data = folder / "data"
-        command = [
-            sys.executable, "-m", "retail_intel", "process", str(manifest), "--config", str(CONFIG),
-            "--workers", str(opts.workers), "--data-dir", str(data), "--format", "json", "--quiet",
-        ]  # fmt: skip
-        out, wall, peak = measured(command, env)
-        batch = json.loads(out)
-        frames = batch["frames"]
-        print(f"store night: {len(rows)} files, {frames} frames ({total} written), {video_s:.0f} s of video, "
+        piece: dict[str, tuple[int, int]] = {}
+        single: dict[str, tuple[int, int]] = {}
+        if not opts.skip_alone:
+            piece = {camera: process_alone(next(r for r in rows if r["camera"] == camera), path, env)
+                     for camera, path in alone.items()}  # fmt: skip
+            single = {row["path"]: process_alone(row, Path(row["path"]), env) for row in rows}
+        runs = {
+            f"retail-intel process --workers {opts.workers}": run_batch(manifest, folder / "data", opts.workers, env)
+        }
+        if opts.compare:
+            runs[f"the same, {opts.compare}"] = run_batch(
+                with_setting(manifest, opts.compare), folder / "data-compare", opts.workers, env
+            )
+        first = next(iter(runs.values()))
+        print(f"store night: {len(rows)} files, {first.frames} frames ({total} written), {video_s:.0f} s of video, "
               f"{opts.workers} workers")  # fmt: skip
-        print("| run | wall s | frames/s | real-time factor | peak MiB (largest process) |")
-        print("| --- | --- | --- | --- | --- |")
-        print(f"| retail-intel process --workers {opts.workers} | {wall:.1f} | {frames / wall:.1f} | "
-              f"{video_s / wall:.1f}x | {peak:.0f} |")  # fmt: skip
-        stages: dict[str, float] = {}
-        for summary in (data / "runs").glob("*.json"):  # each file's run summary, written by its worker
-            for stage, seconds in json.loads(summary.read_text()).get("stage_seconds", {}).items():
-                stages[stage] = stages.get(stage, 0.0) + seconds
-        busy = opts.workers * wall  # worker-seconds the batch had
-        shares = ", ".join(f"{stage} {seconds / busy:.0%}" for stage, seconds in stages.items())
-        print(f"| where the workers' time goes (share of {opts.workers} x wall) | {shares} | | | |")
+        print("| run | wall s | frames/s | real-time factor | peak MiB (largest process) | frames detected |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for label, batch_run in runs.items():
+            wall = batch_run.wall
+            print(f"| {label} | {wall:.1f} | {batch_run.frames / wall:.1f} | {video_s / wall:.1f}x | "
+                  f"{batch_run.peak:.0f} | {batch_run.detected() / batch_run.frames:.1%} |")  # fmt: skip
+            stages: dict[str, float] = {}
+            for summary in batch_run.summaries:  # each file's run summary, written by its worker
+                for stage, seconds in dict(summary.get("stage_seconds", {})).items():  # type: ignore[call-overload]
+                    stages[stage] = stages.get(stage, 0.0) + seconds
+            busy = opts.workers * wall  # worker-seconds the batch had
+            shares = ", ".join(f"{stage} {seconds / busy:.0%}" for stage, seconds in stages.items())
+            print(f"| where the workers' time goes (share of {opts.workers} x wall) | {shares} | | | | |")
         if not opts.skip_anchor:
             from retail_intel.vision.openvino_backend import export_openvino
             from retail_intel.vision.weights import bundled_weights
@@ -241,16 +299,19 @@ def main() -> None:
                 print(f"| Ultralytics model.track, OpenVINO, imgsz {imgsz}, {len(files)} files | {awall:.1f} | "
                       f"{anchor['frames'] / awall:.1f} | - | {apeak:.0f} |")  # fmt: skip
         print()
-        print("| file | entered / passed in the batch | the same file alone | the clip piece alone |")
-        print("| --- | --- | --- | --- |")
-        reports = {Path(f["video"]).name: f for f in batch["files"]}
+        compared = list(runs.values())[1:]
+        print("| file | entered / passed in the batch | the same file alone | the clip piece alone |"
+              + "".join(f" with {opts.compare} |" for _ in compared))  # fmt: skip
+        print("| --- | --- | --- | --- |" + " --- |" * len(compared))
+        counts = first.counts()
         for row in rows:
-            report = reports[Path(row["path"]).name]
-            got = (report["entered"], report["passed"])
-            alone_file, alone_piece = single[row["path"]], piece[row["camera"]]
-            print(f"| {Path(row['path']).name} | {got[0]} / {got[1]} | {alone_file[0]} / {alone_file[1]}"
-                  f"{'' if got == alone_file else ' (differs)'} | {alone_piece[0]} / {alone_piece[1]}"
-                  f"{'' if got == alone_piece else ' (differs)'} |")  # fmt: skip
+            name = Path(row["path"]).name
+            got = counts[name]
+            cells = [f"{got[0]} / {got[1]}"]
+            for other in [single.get(row["path"]), piece.get(row["camera"])] + [r.counts()[name] for r in compared]:
+                cells.append("-" if other is None else
+                             f"{other[0]} / {other[1]}{'' if other == got else ' (differs)'}")  # fmt: skip
+            print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

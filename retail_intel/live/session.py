@@ -36,7 +36,8 @@ from retail_intel.live.stream import (
 )
 from retail_intel.live.urls import redact_url
 from retail_intel.movements.events import Judgement, SourceInfo, judge
-from retail_intel.pipeline.loop import FrameLoop, LoopSettings
+from retail_intel.pipeline.loop import FrameLoop
+from retail_intel.pipeline.loop_settings import loop_settings
 from retail_intel.pipeline.plan import ProcessPlan
 from retail_intel.pipeline.run import DetectorFactory, default_detector_factory, uniform_measure
 from retail_intel.storage import camera_frame_path
@@ -186,7 +187,7 @@ class _Session:
                 )
         self.stream_fps = frame.stream_fps
         self.tracker_fps = fps / self.plan.stride
-        settings = LoopSettings(self.plan.stride, self.plan.motion_threshold, self.plan.tracker, fps)
+        settings = loop_settings(self.plan, fps)
         self.loop = FrameLoop(self.detector, settings, self.fragments, measure_uniform=uniform_measure(self.plan))
         # The camera's picture, as the batch job keeps one: heatmaps are drawn over it.
         from retail_intel.vision.annotate import write_image

@@ -4,12 +4,19 @@ Files, batch segments, live streams, ``calibrate`` and ``audit`` all drive
 :class:`FrameLoop`; what they do with the result (write files, keep a ledger,
 flush live people, show progress) stays with them.
 
-Each frame that comes in is either not due (``stride``), still (the motion
+Each frame that comes in is either not due (``stride``), skipped (adaptive
+stride: nobody was near an edge at the last judged frame), still (the motion
 gate says nothing moved since the last detected frame: its detections are
 reused) or detected. Due frames go to the detector ``batch_size`` at a time
 when it can work on several at once (OpenVINO runs two inference streams on
 two cores), and come back out in frame order through the tracker into the
 sink (a track accumulator, or a live session's open fragments).
+
+Adaptive stride decides after each tracked frame, but frames are scheduled as
+they arrive, a batch ahead. So a batch is scheduled with the last decision, and
+when a tracked frame inside it brings someone near an edge, the frames skipped
+after it are gated and detected after all before tracking goes on: no frame is
+skipped after the decision that says "every frame".
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from retail_intel.movements.adaptive_stride import Edges, PeopleNow, next_stride
 from retail_intel.vision.detections import Detections, Detector
 from retail_intel.vision.motion import MotionGate
 from retail_intel.vision.tracker import ByteTracker, TrackerSettings
@@ -30,7 +38,7 @@ Frame = npt.NDArray[np.uint8]
 # A batch is cut at this many buffered frames even if few of them need the
 # detector, so a long still stretch never holds many decoded frames in memory.
 MAX_BUFFERED = 32
-_Kind = Literal["stride", "still", "detect"]
+_Kind = Literal["stride", "skip", "still", "detect"]
 
 
 class BatchDetector(Detector, Protocol):
@@ -66,6 +74,10 @@ class LoopSettings:
     motion_threshold: float
     tracker: TrackerSettings
     fps: float  # the video's true frame rate
+    # adaptive stride (issue 19): detect only every adaptive_stride-th due frame while nobody
+    # tracked is near one of ``edges`` (the picture's border is added) and nobody is new; 1 = off
+    adaptive_stride: int = 1
+    edges: Edges | None = None
 
 
 @dataclass
@@ -75,13 +87,14 @@ class LoopStats:
     frames: int = 0
     detected: int = 0
     still: int = 0
+    skipped: int = 0  # due frames adaptive stride left to the tracker's prediction
     inference_s: float = 0.0
     tracking_s: float = 0.0
 
 
 @dataclass(frozen=True)
 class LoopFrame:
-    """One frame out of the loop: ``tracked`` is None when the frame was not due (stride)."""
+    """One frame out of the loop: ``tracked`` is None when the frame was not due (stride) or skipped."""
 
     index: int
     t: float
@@ -135,38 +148,59 @@ class FrameLoop:
         self._gate = MotionGate(self.settings.motion_threshold)
         self._tracker = ByteTracker(self.settings.tracker, self.settings.fps / self.settings.stride)
         self._last: Detections | None = None
+        self._last_image: Frame | None = None  # the last detected frame: the motion gate's reference
+        self._step = 1  # adaptive stride's last decision: due frames per detection
+        self._skips_left = 0
+        self._first_seen: dict[int, float] = {}  # tracker id -> time first tracked
+        self._edges: tuple[tuple[int, ...], Edges] | None = None  # (frame shape, edges with its border)
 
     def feed(self, index: int, t: float, image: Frame) -> list[LoopFrame]:
         """Take one frame; returns the frames finished by it (none while a batch fills)."""
         kind: _Kind = "stride"
         if index % self.settings.stride == 0:
-            # Nothing to reuse yet (the first frame, or the first after a gap): detect even if still.
-            fresh = self._last is None and not any(k == "detect" for *_, k in self._buffer)
-            kind = "detect" if self._gate.should_detect(image) or fresh else "still"
+            if self._skips_left > 0:
+                kind = "skip"
+                self._skips_left -= 1
+            else:
+                # Nothing to reuse yet (the first frame, or the first after a gap): detect even if still.
+                fresh = self._last is None and not any(k == "detect" for *_, k in self._buffer)
+                kind = "detect" if self._gate.should_detect(image) or fresh else "still"
+                self._skips_left = self._step - 1
         self._buffer.append((index, t, image, kind))
         due = sum(1 for *_, k in self._buffer if k == "detect")
         if due >= self.batch_size or len(self._buffer) >= MAX_BUFFERED or (self.batch_size == 1 and kind != "detect"):
             return self.flush()
         return []
 
+    def _detect(self, kinds: Iterable[tuple[int, float, Frame, _Kind]]) -> dict[int, Detections]:
+        due = [(i, f) for i, _, f, kind in kinds if kind == "detect"]
+        t0 = time.perf_counter()
+        found = run_detector(self.detector, [f for _, f in due], [i for i, _ in due]) if due else []
+        self.stats.inference_s += time.perf_counter() - t0
+        return dict(zip((i for i, _ in due), found, strict=True))
+
     def flush(self) -> list[LoopFrame]:
         """Detect, track and hand on whatever is buffered."""
         if not self._buffer:
             return []
-        due = [(i, f) for i, _, f, kind in self._buffer if kind == "detect"]
-        t0 = time.perf_counter()
-        found = run_detector(self.detector, [f for _, f in due], [i for i, _ in due]) if due else []
-        self.stats.inference_s += time.perf_counter() - t0
-        results = dict(zip((i for i, _ in due), found, strict=True))
+        buffer = self._buffer
+        results = self._detect(buffer)
         out: list[LoopFrame] = []
         t0 = time.perf_counter()
-        for index, t, image, kind in self._buffer:
+        inference_before = self.stats.inference_s
+        decided: int | None = None  # position of adaptive stride's last decision in this batch
+        for position, (index, t, image, kind) in enumerate(buffer):
             self.stats.frames += 1
-            if kind == "stride":
+            if kind in ("stride", "skip"):
+                if kind == "skip":
+                    # the tracker's clock runs on: its buffer and velocities stay per frame
+                    self.stats.skipped += 1
+                    self._tracker.coast()
                 out.append(LoopFrame(index, t, image, None, False))
                 continue
             if kind == "detect":
                 self._last = results[index]
+                self._last_image = image
                 self.stats.detected += 1
             else:
                 self.stats.still += 1
@@ -177,9 +211,62 @@ class FrameLoop:
                 shares = self.measure_uniform(image, tracked.xyxy) if self.measure_uniform is not None else None
                 self.sink.add(index, t, tracked, looks, shares)
             out.append(LoopFrame(index, t, image, tracked, kind == "still"))
-        self.stats.tracking_s += time.perf_counter() - t0
-        self._buffer.clear()
+            if self.settings.adaptive_stride > 1:
+                decided = position
+                self._step = self._decide(t, tracked, image.shape[:2])
+                if self._step == 1 and any(k == "skip" for *_, k in buffer[position + 1 :]):
+                    self._regate(position + 1, results)
+        self.stats.tracking_s += time.perf_counter() - t0 - (self.stats.inference_s - inference_before)
+        if decided is not None:
+            # the next skips follow the last decision, less the frames skipped since it
+            skipped = sum(1 for *_, k in buffer[decided + 1 :] if k == "skip")
+            self._skips_left = max(0, self._step - 1 - skipped)
+        self._buffer = []
         return out
+
+    def _regate(self, start: int, results: dict[int, Detections]) -> None:
+        """Someone came near an edge: the frames from ``start`` on are gated in order, as dense frames are.
+
+        The gate saw these frames when they were scheduled, with skips among them; its reference
+        goes back to the last detected frame and it judges them again, so a frame it calls still
+        reuses detections of a frame it was actually compared with. Newly due frames are detected
+        in one batch.
+        """
+        if self._last_image is not None:
+            self._gate.remember(self._last_image)
+        buffer = self._buffer
+        for position in range(start, len(buffer)):
+            index, t, image, kind = buffer[position]
+            if kind == "stride":
+                continue
+            if index in results:  # detected already: keep it, it is the gate's reference now
+                self._gate.remember(image)
+                kind = "detect"
+            else:
+                kind = "detect" if self._gate.should_detect(image) else "still"
+            buffer[position] = (index, t, image, kind)
+        results.update(self._detect(item for item in buffer[start:] if item[0] not in results))
+
+    def _decide(self, t: float, tracked: Detections, shape: tuple[int, ...]) -> int:
+        """Adaptive stride's decision after a tracked frame (see :func:`next_stride`)."""
+        ids = [int(i) for i in tracked.tracker_id.tolist()] if tracked.tracker_id is not None else []
+        lost = not set(self._first_seen) <= set(ids)
+        # ids not tracked now are forgotten: one lost and found again is new again
+        self._first_seen = {i: self._first_seen.get(i, t) for i in ids}
+        boxes = tracked.xyxy.astype(np.float64)
+        people = PeopleNow(
+            x=(boxes[:, 0] + boxes[:, 2]) / 2,
+            y=boxes[:, 3],
+            height=boxes[:, 3] - boxes[:, 1],
+            age_s=np.asarray([t - self._first_seen[i] for i in ids], dtype=np.float64),
+        )
+        if self._edges is None or self._edges[0] != shape:
+            edges = (self.settings.edges or Edges.of([])).with_frame(int(shape[1]), int(shape[0]))
+            self._edges = (shape, edges)
+        edges = self._edges[1]
+        fps = self.settings.fps / self.settings.stride
+        searching = lost or self._tracker.tentative > 0
+        return next_stride(people, edges, self.settings.adaptive_stride, fps, searching=searching)
 
     def run(self, frames: Iterable[tuple[int, Frame]]) -> Iterator[LoopFrame]:
         """Every frame of ``frames`` through the loop, in order (``t`` = index / fps)."""

@@ -197,7 +197,11 @@ class ProcessPlan:
         """
         values: dict[str, object] = dict(stage_values(self.settings, stage))
         if stage == "track":
-            values["tracker"] = asdict(self.tracker)
+            tracker = asdict(self.tracker)
+            if tracker["lost_still_speed"] == 0:
+                # off (the default): the identity stays what it was before the constant existed
+                del tracker["lost_still_speed"]
+            values["tracker"] = tracker
         if stage == "track" and self.auto_size:
             # chosen from the video by the same rule every time: the identity is the rule, not its answer
             values["imgsz"] = values["tiles"] = "auto"
@@ -205,6 +209,9 @@ class ProcessPlan:
             # the uniform colour's share is measured on the pixels while tracking and stored with
             # the tracks: another colour range needs the video again (min_share is only judging)
             values["uniform"] = [self.staff.uniform.low, self.staff.uniform.high]
+        if stage == "track" and values.get("adaptive_stride") == 1:
+            # off: the identity stays what it was before the setting existed, so stored tracks are reused
+            del values["adaptive_stride"]
         if stage == "track" and self.settings.detect_margin is not None:
             # the crop follows the regions: redrawing them changes what the detector saw
             values["detect_region"] = watched_region(self.settings)

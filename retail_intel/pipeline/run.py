@@ -24,7 +24,8 @@ from retail_intel.movements.store import StoredTracks, read_tracks, write_moveme
 from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.pipeline.autosize import autosize_plan
 from retail_intel.pipeline.continuity import Continuity, Handover, handover, judge_across_cut, keep_carried_ids
-from retail_intel.pipeline.loop import FrameLoop, LoopSettings, Measure
+from retail_intel.pipeline.loop import FrameLoop, Measure
+from retail_intel.pipeline.loop_settings import loop_settings
 from retail_intel.pipeline.plan import ProcessPlan, ProcessRequest, make_plan
 from retail_intel.pipeline.start_time import resolve_start_time
 from retail_intel.pipeline.zone_step import check_zones_inside_frame, judge_and_write_zones
@@ -234,7 +235,7 @@ def track_video(
     """
     detector = detector_factory(plan)
     accumulator = TrackAccumulator()
-    settings = LoopSettings(plan.stride, plan.motion_threshold, plan.tracker, fps)
+    settings = loop_settings(plan, fps)
     # each box's colours, for stitching's appearance check on people who stood hidden, and
     # where the branch has a uniform colour, its share of each upper body (staff rule)
     loop = FrameLoop(detector, settings, accumulator, describe=box_appearance, measure_uniform=uniform_measure(plan))

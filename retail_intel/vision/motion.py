@@ -39,6 +39,11 @@ class MotionGate:
         diff = cv2.absdiff(self._small(frame), self._reference)
         return float(np.count_nonzero(diff > PIXEL_DELTA)) / diff.size
 
+    def remember(self, frame: npt.NDArray[np.uint8]) -> None:
+        """Make ``frame`` the reference: it was detected without asking the gate."""
+        if self.threshold > 0:
+            self._reference = self._small(frame)
+
     def should_detect(self, frame: npt.NDArray[np.uint8]) -> bool:
         if self.threshold <= 0:
             return True

@@ -57,6 +57,23 @@ class ByteTracker:
         if settings.lost_still_speed > 0:
             self._tracker.multi_predict = _still_prior(settings.lost_still_speed, fps)
 
+    def coast(self) -> None:
+        """Let one frame pass unseen: the clock advances and every track moves on by its Kalman prediction.
+
+        Adaptive stride skips frames; coasting through them keeps ByteTrack's clock in real
+        frames, so its lost-track buffer and every velocity stay per frame, as on a detected
+        frame (its ``update`` predicts the same tracks once per call before matching).
+        """
+        tracker = self._tracker
+        tracker.frame_id += 1
+        confirmed = [track for track in tracker.tracked_stracks if track.is_activated]
+        tracker.multi_predict(confirmed + tracker.lost_stracks)  # disjoint lists, as update pools them
+
+    @property
+    def tentative(self) -> int:
+        """Tracks started on a detection that matched nobody and not yet confirmed (a new or a lost person)."""
+        return sum(1 for track in self._tracker.tracked_stracks if not track.is_activated)
+
     def update(self, detections: Detections, frame_shape: tuple[int, int] = (0, 0)) -> Detections:
         """The boxes ByteTrack confirmed in this frame, with their ``tracker_id``."""
         from ultralytics.engine.results import Boxes
