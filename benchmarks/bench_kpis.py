@@ -274,14 +274,18 @@ def _child(
         table = pandas_kpis.compute(prepared.inputs, params)
         wall = time.perf_counter() - began
     else:
-        result = compute_kpis(config, Path(data_dir), window_minutes=window, engine=implementation, write=False)
-        table = result.table
         if zones:
-            from retail_intel.kpis.zone_compute import compute_zone_kpis
+            # Both kinds of KPIs from one read of the movements and queue visits (docs/zones.md).
+            from retail_intel.kpis.with_zones import compute_kpis_with_zones
 
-            zone_result = compute_zone_kpis(config, Path(data_dir), window_minutes=window, engine=implementation)
+            result, zone_result = compute_kpis_with_zones(
+                config, Path(data_dir), window_minutes=window, engine=implementation, write=False
+            )
             pq.write_table(zone_result.zones, out + ".zones")
             pq.write_table(zone_result.queues, out + ".queues")
+        else:
+            result = compute_kpis(config, Path(data_dir), window_minutes=window, engine=implementation, write=False)
+        table = result.table
         wall = time.perf_counter() - began
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
