@@ -11,7 +11,9 @@ spawned process pinned to at most 2 cores:
 
 * ``duckdb`` / ``polars``: :func:`retail_intel.kpis.compute_kpis` with that
   engine, as the CLI runs it (read the store, prepare windows, compute), and
-  separately the time to write the result to the KPI store;
+  separately the time to write the result to the KPI store; with ``--zones``,
+  :func:`retail_intel.kpis.with_zones.compute_kpis_with_zones` (the branch
+  KPIs and the zone and queue KPIs from one read of the queue visits);
 * ``pandas``: the same reading and preparation, then the straightforward
   pandas implementation in ``benchmarks/pandas_kpis.py``.
 
