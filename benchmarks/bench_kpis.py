@@ -11,7 +11,9 @@ spawned process pinned to at most 2 cores:
 
 * ``duckdb`` / ``polars``: :func:`retail_intel.kpis.compute_kpis` with that
   engine, as the CLI runs it (read the store, prepare windows, compute), and
-  separately the time to write the result to the KPI store;
+  separately the time to write the result to the KPI store; with ``--zones``,
+  :func:`retail_intel.kpis.with_zones.compute_kpis_with_zones` (the branch
+  KPIs and the zone and queue KPIs from one read of the queue visits);
 * ``pandas``: the same reading and preparation, then the straightforward
   pandas implementation in ``benchmarks/pandas_kpis.py``.
 
@@ -274,14 +276,18 @@ def _child(
         table = pandas_kpis.compute(prepared.inputs, params)
         wall = time.perf_counter() - began
     else:
-        result = compute_kpis(config, Path(data_dir), window_minutes=window, engine=implementation, write=False)
-        table = result.table
         if zones:
-            from retail_intel.kpis.zone_compute import compute_zone_kpis
+            # Both kinds of KPIs from one read of the movements and queue visits (docs/zones.md).
+            from retail_intel.kpis.with_zones import compute_kpis_with_zones
 
-            zone_result = compute_zone_kpis(config, Path(data_dir), window_minutes=window, engine=implementation)
+            result, zone_result = compute_kpis_with_zones(
+                config, Path(data_dir), window_minutes=window, engine=implementation, write=False
+            )
             pq.write_table(zone_result.zones, out + ".zones")
             pq.write_table(zone_result.queues, out + ".queues")
+        else:
+            result = compute_kpis(config, Path(data_dir), window_minutes=window, engine=implementation, write=False)
+        table = result.table
         wall = time.perf_counter() - began
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime

@@ -89,12 +89,12 @@ def _same(left: list[tuple[Any, ...]], right: list[tuple[Any, ...]]) -> bool:
     )
 
 
-def test_export_copies_every_value_of_both_tables(site: tuple[Path, Path], pg_url: str) -> None:
+def test_export_copies_every_value_of_every_table(site: tuple[Path, Path], pg_url: str) -> None:
     config_dir, data_dir = site
     result = export_to_postgres(data_dir, pg_url)
 
     by_name = {t.name: t for t in result.tables}
-    assert set(by_name) == {"customer_branch_movement", "branch_kpi_timeseries"}
+    assert set(by_name) == {"customer_branch_movement", "branch_kpi_timeseries", "zone_visits"}
     for spec in export_tables():
         columns = spec.schema.names
         order = ", ".join(spec.key)
@@ -186,6 +186,23 @@ def test_since_keeps_rows_from_that_time_on(site: tuple[Path, Path], pg_url: str
     assert earliest[0][0] >= since and earliest[0][1] >= since
 
 
+def test_zone_visits_are_keyed_by_person_zone_and_entry_and_follow_since(site: tuple[Path, Path], pg_url: str) -> None:
+    config_dir, data_dir = site
+    since = dt.datetime(2026, 2, 3, 12, tzinfo=dt.UTC)
+    result = export_to_postgres(data_dir, pg_url, tables=["zone_visits"], since=since)
+    expected = query(
+        config_dir, data_dir, f"SELECT count(*) AS n FROM zone_visits WHERE enter_time >= '{since}'"
+    ).to_pylist()[0]["n"]
+    assert expected > 0 and [(t.name, t.inserted) for t in result.tables] == [("zone_visits", expected)]
+    assert _pg_rows(pg_url, "SELECT min(enter_time) FROM zone_visits")[0][0] >= since
+    key = _pg_rows(
+        pg_url,
+        "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+        "WHERE i.indrelid = 'zone_visits'::regclass AND i.indisprimary ORDER BY a.attname",
+    )
+    assert [k for (k,) in key] == ["customer_id", "enter_time", "zone_id"]
+
+
 def test_an_older_table_gains_missing_columns(site: tuple[Path, Path], pg_url: str) -> None:
     import psycopg
 
@@ -261,7 +278,8 @@ def test_cli_exports_and_prints_a_summary(
 
     assert first.exit_code == 0 and second.exit_code == 0, first.stderr + second.stderr
     assert '"inserted": 0' not in first.stdout
-    assert second.stdout.count('"inserted": 0') == 2 and second.stdout.count('"updated": 0') == 2
+    tables = len(export_tables())
+    assert second.stdout.count('"inserted": 0') == tables and second.stdout.count('"updated": 0') == tables
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from retail_intel.cli.common import (
 
 EXPORT_HELP = """Copy movements and KPIs into PostgreSQL tables named as the seed's.
 
-Tables customer_branch_movement (key customer_id) and branch_kpi_timeseries (key branch_id, window_minutes, window_start) are created if missing and upserted by key, one transaction per table: exporting again adds nothing, and changed rows (recomputed KPIs) are updated. --since keeps movements that entered and KPI windows that start at or after that time.
+Tables customer_branch_movement (key customer_id), branch_kpi_timeseries (key branch_id, window_minutes, window_start) and zone_visits (key customer_id, zone_id, enter_time) are created if missing and upserted by key, one transaction per table: exporting again adds nothing, and changed rows (recomputed KPIs) are updated. --since keeps movements that entered, KPI windows that start and zone visits that began at or after that time.
 
 Keep the password off the command line: libpq reads PGPASSWORD and ~/.pgpass. Messages never show it. Needs the postgres extra (pip install 'retail-intel\\[postgres]').
 

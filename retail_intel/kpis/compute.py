@@ -235,13 +235,15 @@ def compute_kpis(
     write: bool = True,
     include_staff: bool = False,
     imbalance_threshold: float = 0.1,
+    queue_waits: pa.Table | None = None,
 ) -> KpiResult:
     """KPIs of every branch in ``config`` (or just ``branch``) over the movement store.
 
     Windows of ``window_minutes`` (must divide a day) in each branch's local
     time; ``start``/``end`` (aware) select the windows reported and stored.
     With ``write`` the rows replace earlier rows of the same windows in
-    ``DATA_DIR/kpis/<N>m/<branch>.parquet``.
+    ``DATA_DIR/kpis/<N>m/<branch>.parquet``. ``queue_waits``: already read
+    from the store's queue visits (:mod:`retail_intel.kpis.with_zones`).
     """
     require_retail_data(data_dir)  # a mistyped --data-dir is not "no movements"
     chosen = [config.branch(branch)] if branch is not None else list(config.branches)
@@ -261,4 +263,5 @@ def compute_kpis(
         # One branch: read only its rows. All: read everything, so movements of
         # branches missing from the config can be reported.
         movements=read_movement_inputs(data_dir, None if branch is None else [branch]),
+        queue_waits=queue_waits,
     )

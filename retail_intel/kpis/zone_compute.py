@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from retail_intel.errors import DataError, InputError
-from retail_intel.kpis.zone_inputs import ZoneKpiInputs, prepare_zone_inputs
+from retail_intel.kpis.zone_inputs import ZoneKpiInputs, ZoneSources, collect_zone_inputs, roi_moments
 from retail_intel.kpis.zone_schema import QUEUE_KPI_SCHEMA, QUEUE_WAIT_INPUT_SCHEMA, ZONE_KPI_SCHEMA
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movements_root
@@ -25,15 +25,22 @@ from retail_intel.movements.zone_store import QUEUE_LENGTHS_DIR, QUEUE_VISITS_DI
 from retail_intel.storage import is_plain_name, parquet_files
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from retail_intel.config.loader import Config
 
 ZONE_ENGINES = ("duckdb", "polars")
 _MOVEMENT_COLUMNS = ["branch_id", "camera_id", "action_type", "enter_time", "first_seen"]
-# The columns of each zone table the KPIs use: the engine inputs' columns and the time placed in a window.
-_KEY = ["branch_id", "camera_id", "zone_id"]
-_VISIT_COLUMNS = [*_KEY, "zone_kind", "dwell_seconds", "counted", "enter_time"]
-_QUEUE_COLUMNS = [*_KEY, "wait_seconds", "service_seconds", "abandoned", "queue_enter"]
-_LENGTH_COLUMNS = [*_KEY, "observed_seconds", "people_seconds", "peak_people", "minute"]
+_ZONE_KINDS = (ZONE_VISITS_DIR, QUEUE_VISITS_DIR, QUEUE_LENGTHS_DIR)
+_QUEUE_ROW_COLUMNS = [
+    "branch_id",
+    "camera_id",
+    "zone_id",
+    "queue_enter",
+    "wait_seconds",
+    "service_seconds",
+    "abandoned",
+]
 
 
 @dataclass(frozen=True)
@@ -48,16 +55,14 @@ def _files(root: Path, branch_ids: Sequence[str]) -> list[str]:
     return [str(p) for b in sorted(set(branch_ids)) if is_plain_name(b) for p in parquet_files(root / b)]
 
 
-def _read(root: Path, branch_ids: Sequence[str], schema: pa.Schema, columns: Sequence[str] | None = None) -> pa.Table:
-    """``columns`` (all by default) of every file under ``root/<branch>/``.
+def _read(root: Path, branch_ids: Sequence[str], schema: pa.Schema, columns: Sequence[str]) -> pa.Table:
+    """``columns`` of every file under ``root/<branch>/``, text columns dictionary-encoded.
 
-    Polars opens many small files fast. Text columns (ids, kinds) come back
-    dictionary-encoded and only the columns the KPIs use are read, which
-    keeps millions of rows small (docs/zones.md).
+    Polars opens many small files fast; only the columns asked for are read.
     """
     import polars as pl
 
-    wanted = pa.schema([schema.field(name) for name in (columns or schema.names)])
+    wanted = pa.schema([schema.field(name) for name in columns])
     files = _files(root, branch_ids)
     if not files:
         return wanted.empty_table()
@@ -74,14 +79,88 @@ def _read(root: Path, branch_ids: Sequence[str], schema: pa.Schema, columns: Seq
     return frame.to_arrow()
 
 
+def _scan(files: list[str], schema: pa.Schema) -> pl.LazyFrame:
+    """A lazy scan of ``files`` (of ``schema``); an empty frame of that schema when there are none.
+
+    Nothing is read here: the zone inputs select their columns and sum per
+    cell inside the scan (:func:`retail_intel.kpis.zone_inputs.collect_zone_inputs`).
+    """
+    import polars as pl
+
+    if not files:
+        frame = pl.from_arrow(schema.empty_table())
+        assert isinstance(frame, pl.DataFrame)
+        return frame.lazy()
+    return pl.scan_parquet(files, hive_partitioning=False)
+
+
+def _lazy(table: pa.Table) -> pl.LazyFrame:
+    import polars as pl
+
+    frame = pl.from_arrow(table, rechunk=False)
+    assert isinstance(frame, pl.DataFrame)
+    return frame.lazy()
+
+
+def _cameras(cameras_with_zones: set[tuple[str, str]]) -> pl.LazyFrame:
+    import polars as pl
+
+    pairs = sorted(cameras_with_zones)
+    return pl.LazyFrame(
+        {"branch_id": [b for b, _ in pairs], "camera_id": [c for _, c in pairs]},
+        schema={"branch_id": pl.String, "camera_id": pl.String},
+    )
+
+
+def _of_cameras(frame: pl.LazyFrame, cameras_with_zones: set[tuple[str, str]]) -> pl.LazyFrame:
+    """Rows of ``frame`` (branch_id, camera_id, ...) of the given cameras."""
+    import polars as pl
+
+    key = frame.collect_schema()
+    wanted = _cameras(cameras_with_zones).with_columns(
+        pl.col("branch_id").cast(key["branch_id"]), pl.col("camera_id").cast(key["camera_id"])
+    )
+    return frame.join(wanted, on=["branch_id", "camera_id"], how="semi")
+
+
+def zone_sources(
+    data_dir: Path,
+    cameras_with_zones: set[tuple[str, str]],
+    branch_ids: Sequence[str],
+    *,
+    queue_rows: pa.Table | None = None,
+) -> ZoneSources:
+    """The zone tables of ``branch_ids`` and the movements of ``cameras_with_zones``, as lazy scans.
+
+    ``queue_rows`` (:func:`read_queue_rows`), already read for the branch KPIs'
+    bottleneck score, are used instead of reading their files again.
+    """
+    files = _files(movements_root(data_dir), sorted({b for b, _ in cameras_with_zones}))
+    scan = _scan(files, MOVEMENT_SCHEMA).select(_MOVEMENT_COLUMNS)
+    roi = _of_cameras(roi_moments(scan), cameras_with_zones)
+    visits, queues, lengths = (_scan(_files(data_dir / kind, branch_ids), ZONE_TABLES[kind]) for kind in _ZONE_KINDS)
+    if queue_rows is not None:
+        queues = _lazy(queue_rows)
+    return ZoneSources(visits=visits, queues=queues, lengths=lengths, moments=roi)
+
+
+def read_queue_rows(data_dir: Path, branch_ids: Sequence[str]) -> pa.Table:
+    """The queue visits' columns that the queue KPIs and the bottleneck score use, in one read."""
+    return _read(data_dir / QUEUE_VISITS_DIR, branch_ids, ZONE_TABLES[QUEUE_VISITS_DIR], _QUEUE_ROW_COLUMNS)
+
+
+def queue_waits_of(queue_rows: pa.Table) -> pa.Table:
+    """Waits of people served from a queue (:data:`QUEUE_WAIT_INPUT_SCHEMA`), for the bottleneck score."""
+    waits = queue_rows.select(QUEUE_WAIT_INPUT_SCHEMA.names)
+    return waits.filter(pc.is_valid(waits.column("wait_seconds"))).cast(QUEUE_WAIT_INPUT_SCHEMA)
+
+
 def read_queue_waits(data_dir: Path, branch_ids: Sequence[str] | None = None) -> pa.Table:
     """Waits of people served from a queue (:data:`QUEUE_WAIT_INPUT_SCHEMA`), for the bottleneck score."""
     root = data_dir / QUEUE_VISITS_DIR
     if branch_ids is None:
         branch_ids = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    queues = _read(root, branch_ids, ZONE_TABLES[QUEUE_VISITS_DIR], QUEUE_WAIT_INPUT_SCHEMA.names)
-    waits = queues.filter(pc.is_valid(queues.column("wait_seconds")))
-    return waits.cast(QUEUE_WAIT_INPUT_SCHEMA)
+    return queue_waits_of(_read(root, branch_ids, ZONE_TABLES[QUEUE_VISITS_DIR], QUEUE_WAIT_INPUT_SCHEMA.names))
 
 
 def run_zone_engine(inputs: ZoneKpiInputs, window_minutes: int, engine: str) -> tuple[pa.Table, pa.Table]:
@@ -105,11 +184,13 @@ def compute_zone_kpis_for(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     engine: str = "duckdb",
+    queue_rows: pa.Table | None = None,
 ) -> ZoneKpiResult:
     """Zone and queue KPIs of the branches in ``timezones`` from the store.
 
     ``cameras_with_zones`` ((branch, camera) pairs) limits the movements read
-    for the attention rate to the cameras that have zones.
+    for the attention rate to the cameras that have zones. ``queue_rows``:
+    already read (see :func:`zone_sources`).
     """
     if engine not in ZONE_ENGINES:
         raise InputError(f"--engine must be one of {', '.join(ZONE_ENGINES)}, got {engine!r}")
@@ -117,38 +198,13 @@ def compute_zone_kpis_for(
         raise InputError(f"--window must divide a day (1440 minutes) evenly, got {window_minutes} minutes")
     if start is not None and end is not None and end <= start:
         raise InputError(f"--to must be after --from, got from {start.isoformat()} to {end.isoformat()}")
-    branches = sorted(timezones)
-    visits = _read(data_dir / ZONE_VISITS_DIR, branches, ZONE_TABLES[ZONE_VISITS_DIR], _VISIT_COLUMNS)
-    queues = _read(data_dir / QUEUE_VISITS_DIR, branches, ZONE_TABLES[QUEUE_VISITS_DIR], _QUEUE_COLUMNS)
-    lengths = _read(data_dir / QUEUE_LENGTHS_DIR, branches, ZONE_TABLES[QUEUE_LENGTHS_DIR], _LENGTH_COLUMNS)
-    movements = _camera_movements(data_dir, {b for b, _ in cameras_with_zones}, cameras_with_zones)
-    inputs = prepare_zone_inputs(visits, queues, lengths, movements, timezones, window_minutes, start=start, end=end)
-    del visits, queues, lengths, movements  # the prepared inputs replace them: free the memory before the engine
+    sources = zone_sources(data_dir, cameras_with_zones, sorted(timezones), queue_rows=queue_rows)
+    try:
+        inputs = collect_zone_inputs(sources, timezones, window_minutes, start=start, end=end)
+    except DataError as exc:
+        raise DataError(f"{data_dir}: {exc}") from exc
     zones, queue_kpis = run_zone_engine(inputs, window_minutes, engine)
     return ZoneKpiResult(zones, queue_kpis, engine, window_minutes)
-
-
-def _camera_movements(data_dir: Path, branches: set[str], cameras: set[tuple[str, str]]) -> pa.Table:
-    import polars as pl
-
-    files = _files(movements_root(data_dir), sorted(branches))
-    if not files:
-        return MOVEMENT_SCHEMA.empty_table().select(_MOVEMENT_COLUMNS)
-    wanted = pl.DataFrame(
-        {"branch_id": [b for b, _ in cameras], "camera_id": [c for _, c in cameras]},
-        schema={"branch_id": pl.String, "camera_id": pl.String},
-    )
-    try:
-        frame = (
-            pl.scan_parquet(files, hive_partitioning=False)
-            .select(_MOVEMENT_COLUMNS)
-            .join(wanted.lazy(), on=["branch_id", "camera_id"], how="semi")
-            .with_columns(pl.col("branch_id", "camera_id", "action_type").cast(pl.Categorical))
-            .collect()
-        )
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise DataError(f"{movements_root(data_dir)}: cannot read the movement Parquet files ({exc})") from exc
-    return frame.to_arrow()
 
 
 def compute_zone_kpis(
@@ -160,8 +216,12 @@ def compute_zone_kpis(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     engine: str = "duckdb",
+    queue_rows: pa.Table | None = None,
 ) -> ZoneKpiResult:
-    """Zone and queue KPIs of every branch in ``config`` (or just ``branch``), windows of ``window_minutes``."""
+    """Zone and queue KPIs of every branch in ``config`` (or just ``branch``), windows of ``window_minutes``.
+
+    ``queue_rows``: already read (see :func:`zone_sources`).
+    """
     chosen = [config.branch(branch)] if branch is not None else list(config.branches)
     return compute_zone_kpis_for(
         {b.id: b.tzinfo for b in chosen},
@@ -171,6 +231,7 @@ def compute_zone_kpis(
         start=start,
         end=end,
         engine=engine,
+        queue_rows=queue_rows,
     )
 
 

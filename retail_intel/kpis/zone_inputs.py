@@ -1,42 +1,96 @@
-"""Preparing the zone KPI inputs: every row gets its branch-local window, once, for both engines.
+"""Preparing the zone KPI inputs: one lazy scan per zone table, and a small table of windows.
 
 Windows are the branch KPIs' windows (:func:`retail_intel.kpis.windows.day_windows`:
 tumbling from local midnight, DST days 23 or 25 hours). A visit belongs to
 the window of its enter_time, a queue row to the window of its queue_enter,
 a queue-length minute to the window of its start, and a movement to the
 window of its enter_time (entered) or first_seen (passed), as in the branch
-KPIs. Rows of branches not asked for, or of windows outside ``[start, end)``,
-are dropped here so neither engine sees them.
+KPIs.
+
+Millions of rows never get a window each here. Every row gets a ``cell``
+instead, computed inside the scan: its branch's code and the block of time it
+falls in (``branch * 2**32 + µs // block``). Blocks are short (15 minutes,
+or less where the window size asks) and every window boundary of a
+real-world timezone falls on one, so a cell lies in exactly one window; that
+is checked, and a finer block is tried when it does not hold. Only the
+distinct cells (about 470,000 for 100 branches over 90 days) are placed in
+windows, in numpy, and the engines join on the integer. Queue lengths and ROI movements only feed sums,
+counts and maxima, so they are summed per cell inside the scan too: 6.8
+million queue-length minutes become about 450,000 rows (docs/zones.md).
+Rows of branches not asked for are dropped in the scan, and cells of windows
+outside ``[start, end)`` are missing from the window table, so neither engine
+sees them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 import pyarrow as pa
 
-from retail_intel.kpis.windows import day_windows, local_date, to_us
+from retail_intel.errors import DataError
+from retail_intel.kpis.windows import US_PER_SECOND, day_windows, local_date, to_us
 from retail_intel.kpis.zone_schema import (
+    CELL_SCHEMA,
     LENGTH_INPUT_SCHEMA,
     QUEUE_INPUT_SCHEMA,
     ROI_INPUT_SCHEMA,
     VISIT_INPUT_SCHEMA,
+    ZONE_WINDOW_SCHEMA,
 )
 
 Int64Array = npt.NDArray[np.int64]
+
+CELL_SHIFT = 32  # a cell is branch code * 2**32 + block number
+_BLOCK_MASK = (1 << CELL_SHIFT) - 1
+_ID_COLUMNS = ("camera_id", "zone_id", "zone_kind")
 
 
 @dataclass(frozen=True)
 class ZoneKpiInputs:
     visits: pa.Table  # VISIT_INPUT_SCHEMA
-    roi: pa.Table  # ROI_INPUT_SCHEMA: one row per movement of a camera with zones
+    roi: pa.Table  # ROI_INPUT_SCHEMA: movements of cameras with zones, counted per camera and cell
     queues: pa.Table  # QUEUE_INPUT_SCHEMA
     lengths: pa.Table  # LENGTH_INPUT_SCHEMA
+    cells: pa.Table  # CELL_SCHEMA: the window of each cell above that lies in a window asked for
+    windows: pa.Table  # ZONE_WINDOW_SCHEMA: those windows' branch and bounds
+
+
+@dataclass(frozen=True)
+class ZoneSources:
+    """The stored zone tables and the ROI movements as lazy frames (files to scan, or tables in memory).
+
+    Each zone table holds at least the columns its reader below selects, as
+    stored (:mod:`retail_intel.movements.zone_schema`); ``moments`` is
+    :func:`roi_moments` of the movements.
+    """
+
+    visits: pl.LazyFrame
+    queues: pl.LazyFrame
+    lengths: pl.LazyFrame
+    moments: pl.LazyFrame
+
+
+def roi_moments(movements: pl.LazyFrame) -> pl.LazyFrame:
+    """branch_id, camera_id and the ``moment`` that places each person of the ROI in a window.
+
+    ``movements`` holds branch_id, camera_id, action_type, enter_time and
+    first_seen. The moment is enter_time for the entered and first_seen for
+    the passed, as in the branch KPIs; other actions are not counted.
+    """
+    entered = pl.col("action_type") == "entered"
+    return movements.filter(entered | (pl.col("action_type") == "passed")).select(
+        "branch_id",
+        "camera_id",
+        pl.when(entered).then(pl.col("enter_time")).otherwise(pl.col("first_seen")).alias("moment"),
+    )
 
 
 def window_bounds(times_us: Int64Array, tz: ZoneInfo, minutes: int) -> tuple[Int64Array, Int64Array]:
@@ -57,63 +111,157 @@ def window_bounds(times_us: Int64Array, tz: ZoneInfo, minutes: int) -> tuple[Int
     return all_starts[index], all_ends[index]
 
 
-def _codes(column: pa.ChunkedArray) -> tuple[npt.NDArray[np.int64], list[str]]:
-    """Each row's index into a list of the column's distinct values (dictionary columns stay encoded)."""
-    if not pa.types.is_dictionary(column.type):
-        column = column.dictionary_encode()
-    column = column.unify_dictionaries()
-    if column.num_chunks == 0:
-        return np.empty(0, np.int64), []
-    names = [str(v) for v in column.chunk(0).dictionary.to_pylist()]
-    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False).astype(np.int64) for c in column.chunks])
-    return codes, names
+def block_sizes_us(minutes: int) -> list[int]:
+    """Block lengths to try, longest first: 15 minutes (or what divides both it and the window), 1 min, 1 s.
+
+    Local midnights of every zone in use today are whole quarter hours from
+    UTC midnight; the finer blocks are for historical offsets.
+    """
+    first = math.gcd(minutes, 15) * 60 * US_PER_SECOND
+    return sorted({first, 60 * US_PER_SECOND, US_PER_SECOND}, reverse=True)
 
 
-def _equals(column: pa.ChunkedArray, value: str) -> npt.NDArray[np.bool_]:
-    """Rows equal to ``value``, without decoding a dictionary column into millions of strings."""
-    codes, names = _codes(column)
-    return codes == names.index(value) if value in names else np.zeros(len(codes), bool)
+def _code(branch: pl.Expr, codes: Mapping[str, int]) -> pl.Expr:
+    """Each branch's code; null for branches not in ``codes`` (their rows are dropped).
+
+    An Enum of the branch ids numbers them in the order of ``codes`` (0, 1, ...)
+    without turning each row's id into a string (which costs a lot of memory over millions).
+    """
+    return branch.cast(pl.Enum(list(codes)), strict=False).to_physical().cast(pl.Int64)
 
 
-def with_windows(
-    table: pa.Table,
-    times_us: Int64Array,
+def _block(time: str, block_us: int) -> pl.Expr:
+    return (pl.col(time).dt.epoch("us") // block_us).alias("block")
+
+
+def _cell(codes: Mapping[str, int], block: pl.Expr) -> pl.Expr:
+    # Times before 1970 would give negative blocks and cells of the wrong branch: no store holds any.
+    return (_code(pl.col("branch_id"), codes) * (1 << CELL_SHIFT) + block).alias("cell")
+
+
+def _ids(*names: str) -> list[pl.Expr]:
+    return [pl.col(name).cast(pl.Categorical) for name in names]
+
+
+def _scans(
+    sources: ZoneSources, codes: Mapping[str, int], block_us: int
+) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """The four engine inputs as lazy queries: projection, cells and per-cell sums run in the scan.
+
+    Queue lengths and movements are summed per branch, camera, zone and block
+    before their cells are computed: from millions of rows to a few hundred thousand.
+    """
+    visits = sources.visits.select(
+        _cell(codes, _block("enter_time", block_us)), *_ids(*_ID_COLUMNS), "dwell_seconds", "counted"
+    ).drop_nulls("cell")
+    queues = sources.queues.select(
+        _cell(codes, _block("queue_enter", block_us)),
+        *_ids("camera_id", "zone_id"),
+        "wait_seconds",
+        "service_seconds",
+        "abandoned",
+    ).drop_nulls("cell")
+    lengths = (
+        sources.lengths.group_by("branch_id", "camera_id", "zone_id", _block("minute", block_us))
+        .agg(pl.col("observed_seconds", "people_seconds").sum(), pl.col("peak_people").max())
+        .select(
+            _cell(codes, pl.col("block")),
+            *_ids("camera_id", "zone_id"),
+            "observed_seconds",
+            "people_seconds",
+            "peak_people",
+        )
+        .drop_nulls("cell")
+    )
+    roi = (
+        sources.moments.group_by("branch_id", "camera_id", _block("moment", block_us))
+        .agg(people=pl.len().cast(pl.Int64))
+        .select(_cell(codes, pl.col("block")), *_ids("camera_id"), "people")
+        .drop_nulls("cell")
+    )
+    return visits, roi, queues, lengths
+
+
+def _window_cells(
+    cells: Int64Array,
+    branch_ids: list[str],
     timezones: Mapping[str, ZoneInfo],
     minutes: int,
-    schema: pa.Schema,
+    block_us: int,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+) -> tuple[pa.Table, pa.Table] | None:
+    """(cell -> window id, window id -> branch and bounds) of the sorted distinct ``cells``.
+
+    None when a block straddles two windows (a finer block is needed).
+    """
+    codes = cells >> CELL_SHIFT
+    blocks = cells & _BLOCK_MASK
+    ws = np.empty(len(cells), np.int64)
+    we = np.empty(len(cells), np.int64)
+    cuts = np.searchsorted(codes, np.arange(len(branch_ids) + 1))
+    for code, name in enumerate(branch_ids):
+        part = slice(int(cuts[code]), int(cuts[code + 1]))
+        ws[part], we[part] = window_bounds(blocks[part] * block_us, timezones[name], minutes)
+    if ((blocks + 1) * block_us > we).any():
+        return None
+    keep = np.ones(len(cells), bool)
+    if start is not None:
+        keep &= we > to_us(start)
+    if end is not None:
+        keep &= ws < to_us(end)
+    cells, codes, ws, we = cells[keep], codes[keep], ws[keep], we[keep]
+    # cells are sorted by branch, then time: a new window starts where the branch or the start changes
+    first = np.ones(len(cells), bool)
+    first[1:] = (codes[1:] != codes[:-1]) | (ws[1:] != ws[:-1])
+    wid = (np.cumsum(first) - 1).astype(np.int32)
+    names = pa.array(branch_ids, pa.string()).take(pa.array(codes[first]))
+    windows = pa.table(
+        {"wid": np.arange(int(first.sum()), dtype=np.int32), "branch_id": names, "ws": ws[first], "we": we[first]},
+        schema=ZONE_WINDOW_SCHEMA,
+    )
+    return pa.table({"cell": cells, "wid": wid}, schema=CELL_SCHEMA), windows
+
+
+def collect_zone_inputs(
+    sources: ZoneSources,
+    timezones: Mapping[str, ZoneInfo],
+    minutes: int,
     *,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
-) -> pa.Table:
-    """``table`` (holding ``schema``'s columns but ws/we) with each row's window, as ``schema``."""
-    if table.num_rows == 0:
-        return schema.empty_table()
-    codes, names = _codes(table.column("branch_id"))
-    ws = np.zeros(len(codes), np.int64)
-    we = np.zeros(len(codes), np.int64)
-    known = np.zeros(len(codes), bool)
-    order = np.argsort(codes, kind="stable")
-    cuts = np.r_[0, np.cumsum(np.bincount(codes, minlength=len(names)))]
-    for code, name in enumerate(names):
-        tz = timezones.get(name)
-        if tz is None:
-            continue
-        rows = order[cuts[code] : cuts[code + 1]]
-        ws[rows], we[rows] = window_bounds(times_us[rows], tz, minutes)
-        known[rows] = True
-    if start is not None:
-        known &= we > to_us(start)
-    if end is not None:
-        known &= ws < to_us(end)
-    columns = {name: table.column(name) for name in schema.names if name not in ("ws", "we")}
-    out = pa.table({**columns, "ws": pa.array(ws), "we": pa.array(we)})
-    if not known.all():  # filtering copies every column: only when something must go
-        out = out.filter(pa.array(known))
-    return out.cast(schema)
+) -> ZoneKpiInputs:
+    """Run the four scans once (with Polars' streaming engine) and place their cells in windows."""
+    branch_ids = sorted(timezones)
+    codes = {name: code for code, name in enumerate(branch_ids)}
+    for block_us in block_sizes_us(minutes):
+        try:
+            frames = pl.collect_all(_scans(sources, codes, block_us), engine="streaming")
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise DataError(f"cannot read the zone tables ({exc})") from exc
+        distinct = pl.concat([f.get_column("cell") for f in frames]).unique().sort()
+        placed = _window_cells(
+            distinct.to_numpy().astype(np.int64), branch_ids, timezones, minutes, block_us, start, end
+        )
+        if placed is not None:
+            break
+    else:  # pragma: no cover - a whole-second offset always lands on the 1 s blocks
+        raise DataError("zone KPIs: window boundaries do not fall on whole seconds")
+    visits, roi, queues, lengths = (f.to_arrow() for f in frames)
+    return ZoneKpiInputs(
+        visits=visits.select(VISIT_INPUT_SCHEMA.names).cast(VISIT_INPUT_SCHEMA),
+        roi=roi.select(ROI_INPUT_SCHEMA.names).cast(ROI_INPUT_SCHEMA),
+        queues=queues.select(QUEUE_INPUT_SCHEMA.names).cast(QUEUE_INPUT_SCHEMA),
+        lengths=lengths.select(LENGTH_INPUT_SCHEMA.names).cast(LENGTH_INPUT_SCHEMA),
+        cells=placed[0],
+        windows=placed[1],
+    )
 
 
-def _us(table: pa.Table, name: str) -> Int64Array:
-    return np.asarray(table.column(name).cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+def _lazy(table: pa.Table) -> pl.LazyFrame:
+    frame = pl.from_arrow(table, rechunk=False)
+    assert isinstance(frame, pl.DataFrame)
+    return frame.lazy()
 
 
 def prepare_zone_inputs(
@@ -127,20 +275,9 @@ def prepare_zone_inputs(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
 ) -> ZoneKpiInputs:
-    """The four engine inputs from the zone tables and the movements (see the module docstring).
+    """The engine inputs from zone tables and movements already in memory (see the module docstring).
 
     ``movements`` holds branch_id, camera_id, action_type, enter_time and first_seen.
     """
-    kw = {"start": start, "end": end}
-    is_entered = _equals(movements.column("action_type"), "entered")
-    counted = is_entered | _equals(movements.column("action_type"), "passed")
-    if not counted.all():
-        movements = movements.filter(pa.array(counted))
-        is_entered = is_entered[counted]
-    moment = np.where(is_entered, _us(movements, "enter_time"), _us(movements, "first_seen"))
-    return ZoneKpiInputs(
-        visits=with_windows(visits, _us(visits, "enter_time"), timezones, minutes, VISIT_INPUT_SCHEMA, **kw),
-        roi=with_windows(movements, moment, timezones, minutes, ROI_INPUT_SCHEMA, **kw),
-        queues=with_windows(queues, _us(queues, "queue_enter"), timezones, minutes, QUEUE_INPUT_SCHEMA, **kw),
-        lengths=with_windows(lengths, _us(lengths, "minute"), timezones, minutes, LENGTH_INPUT_SCHEMA, **kw),
-    )
+    sources = ZoneSources(_lazy(visits), _lazy(queues), _lazy(lengths), roi_moments(_lazy(movements)))
+    return collect_zone_inputs(sources, timezones, minutes, start=start, end=end)

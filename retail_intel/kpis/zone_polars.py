@@ -5,10 +5,11 @@ from __future__ import annotations
 import polars as pl
 import pyarrow as pa
 
-from retail_intel.kpis.zone_inputs import ZoneKpiInputs
+from retail_intel.kpis.zone_inputs import CELL_SHIFT, ZoneKpiInputs
 from retail_intel.kpis.zone_schema import QUEUE_KPI_SCHEMA, ZONE_KPI_SCHEMA
 
 _ZONE_KEY = ["branch_id", "camera_id", "zone_id"]
+_PLACE = ["wid", "camera_id", "zone_id"]
 
 
 def _frame(table: pa.Table) -> pl.LazyFrame:
@@ -22,6 +23,11 @@ def _ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
     return pl.when(denominator != 0).then(numerator.cast(pl.Float64) / denominator.cast(pl.Float64))
 
 
+def _placed(table: pa.Table, inputs: ZoneKpiInputs) -> pl.LazyFrame:
+    """``table`` with each row's window id (rows of cells outside the windows asked for drop out)."""
+    return _frame(table).join(_frame(inputs.cells), on="cell", how="inner")
+
+
 def _window_columns(minutes: int) -> list[pl.Expr]:
     return [
         pl.col("ws").cast(pl.Datetime("us", "UTC")).alias("window_start"),
@@ -30,22 +36,57 @@ def _window_columns(minutes: int) -> list[pl.Expr]:
     ]
 
 
+# Rows of counted visits per group_by when taking medians: Polars gathers each group's values,
+# which over 8 million rows costs about 700 MB at once; in slices of whole branches it costs a fraction.
+_MEDIAN_SLICE_ROWS = 2_000_000
+
+
+def _dwell(inputs: ZoneKpiInputs) -> pl.DataFrame:
+    """Mean and median dwell of counted visits per window, camera and zone, a few branches at a time."""
+    counted = _frame(inputs.visits).filter(pl.col("counted")).select("cell", "camera_id", "zone_id", "dwell_seconds")
+    branch = pl.col("cell") // (1 << CELL_SHIFT)
+    sizes = counted.group_by(branch.alias("code")).len().sort("code").collect()
+    parts: list[pl.DataFrame] = []
+    first, rows = None, 0
+    codes, lengths = sizes.get_column("code").to_list(), sizes.get_column("len").to_list()
+    for index, (code, length) in enumerate(zip(codes, lengths, strict=True)):
+        first = code if first is None else first
+        rows += length
+        if rows < _MEDIAN_SLICE_ROWS and index + 1 < len(codes):
+            continue
+        part = counted.filter(branch.is_between(first, code)).join(_frame(inputs.cells), on="cell", how="inner")
+        parts.append(
+            part.group_by(_PLACE)
+            .agg(
+                mean_dwell_seconds=pl.col("dwell_seconds").mean(),
+                median_dwell_seconds=pl.col("dwell_seconds").median(),
+            )
+            .collect()
+        )
+        first, rows = None, 0
+    if not parts:
+        return pl.DataFrame(
+            schema={"wid": pl.Int32, "camera_id": pl.Categorical, "zone_id": pl.Categorical,
+                    "mean_dwell_seconds": pl.Float64, "median_dwell_seconds": pl.Float64}
+        )  # fmt: skip
+    return pl.concat(parts)
+
+
 def _zones(inputs: ZoneKpiInputs, minutes: int) -> pl.DataFrame:
-    counted_dwell = pl.col("dwell_seconds").filter(pl.col("counted"))
-    visits = (
-        _frame(inputs.visits)
-        .group_by(*_ZONE_KEY, "ws", "we")
+    counts = (
+        _placed(inputs.visits, inputs)
+        .group_by(_PLACE)
         .agg(
             zone_kind=pl.col("zone_kind").first(),
             visits=pl.len().cast(pl.Int64),
             counted_visits=pl.col("counted").sum().cast(pl.Int64),
-            mean_dwell_seconds=counted_dwell.mean(),
-            median_dwell_seconds=counted_dwell.median(),
         )
     )
-    roi = _frame(inputs.roi).group_by("branch_id", "camera_id", "ws").agg(roi_people=pl.len().cast(pl.Int64))
+    visits = counts.join(_dwell(inputs).lazy(), on=_PLACE, how="left")
+    roi = _placed(inputs.roi, inputs).group_by("wid", "camera_id").agg(roi_people=pl.col("people").sum().cast(pl.Int64))
     return (
-        visits.join(roi, on=["branch_id", "camera_id", "ws"], how="left")
+        visits.join(_frame(inputs.windows), on="wid", how="inner")
+        .join(roi, on=["wid", "camera_id"], how="left")
         .with_columns(pl.col("roi_people").fill_null(0))
         .select(
             *_ZONE_KEY,
@@ -66,8 +107,8 @@ def _zones(inputs: ZoneKpiInputs, minutes: int) -> pl.DataFrame:
 def _queues(inputs: ZoneKpiInputs, minutes: int) -> pl.DataFrame:
     known = pl.col("abandoned").is_not_null().sum()
     queued = (
-        _frame(inputs.queues)
-        .group_by(*_ZONE_KEY, "ws", "we")
+        _placed(inputs.queues, inputs)
+        .group_by(_PLACE)
         .agg(
             people_queued=pl.len().cast(pl.Int64),
             people_served=pl.col("service_seconds").is_not_null().sum().cast(pl.Int64),
@@ -78,15 +119,17 @@ def _queues(inputs: ZoneKpiInputs, minutes: int) -> pl.DataFrame:
         )
     )
     lengths = (
-        _frame(inputs.lengths)
-        .group_by(*_ZONE_KEY, "ws", "we")
+        # the inputs hold each cell's sums and peak: summed and maximised again per window
+        _placed(inputs.lengths, inputs)
+        .group_by(_PLACE)
         .agg(
             peak_queue_length=pl.col("peak_people").max(),
             mean_queue_length=_ratio(pl.col("people_seconds").sum(), pl.col("observed_seconds").sum()),
         )
     )
     return (
-        queued.join(lengths, on=[*_ZONE_KEY, "ws", "we"], how="full", coalesce=True)
+        queued.join(lengths, on=_PLACE, how="full", coalesce=True)
+        .join(_frame(inputs.windows), on="wid", how="inner")
         .with_columns(pl.col("people_queued", "people_served").fill_null(0))
         .select(
             *_ZONE_KEY,

@@ -2,9 +2,9 @@
 
 Both engines (:mod:`retail_intel.kpis.zone_sql`, :mod:`retail_intel.kpis.zone_polars`)
 return exactly :data:`ZONE_KPI_SCHEMA` and :data:`QUEUE_KPI_SCHEMA`. Their inputs
-carry each row's window (``ws``/``we``, µs) already assigned by
-:mod:`retail_intel.kpis.zone_inputs`, with the same local-midnight windows as
-the branch KPIs, so the engines only aggregate.
+carry each row's cell, mapped to its window by a small table built by
+:mod:`retail_intel.kpis.zone_inputs` with the same local-midnight windows as
+the branch KPIs, so the engines join on an integer and aggregate.
 """
 
 from __future__ import annotations
@@ -51,44 +51,57 @@ QUEUE_KPI_SCHEMA = pa.schema(
     ]
 )
 
-# Engine inputs: each row with its window [ws, we) in µs since the epoch. Ids and kinds are
-# dictionary-encoded: a handful of values over millions of rows, so they cost 4 bytes a row.
-_WINDOW = [pa.field("ws", pa.int64(), nullable=False), pa.field("we", pa.int64(), nullable=False)]
+# Engine inputs (prepared by retail_intel.kpis.zone_inputs). Each row carries a ``cell``: its branch
+# and the short block of time it falls in (branch code * 2**32 + µs // block). ``CELL_SCHEMA`` maps
+# every cell that occurs to its window's id (``wid``) and ``ZONE_WINDOW_SCHEMA`` gives each window's
+# branch and bounds [ws, we) in µs. Only windows asked for are there, so an inner join both places
+# rows in windows and drops the rest, and millions of rows carry 8 bytes of place, not a branch and
+# two times. Ids and kinds are dictionary-encoded: a handful of values over millions of rows, so
+# they cost 4 bytes a row. Queue lengths and ROI movements only feed sums, counts and maxima: they
+# arrive summed per cell.
 _ID = pa.dictionary(pa.int32(), pa.string())
-VISIT_INPUT_SCHEMA = pa.schema(
+_CELL = pa.field("cell", pa.int64(), nullable=False)
+_WID = pa.field("wid", pa.int32(), nullable=False)
+CELL_SCHEMA = pa.schema([_CELL, _WID])
+ZONE_WINDOW_SCHEMA = pa.schema(
     [
-        pa.field("branch_id", _ID, nullable=False),
+        _WID,
+        pa.field("branch_id", pa.string(), nullable=False),
+        pa.field("ws", pa.int64(), nullable=False),
+        pa.field("we", pa.int64(), nullable=False),
+    ]
+)
+VISIT_INPUT_SCHEMA = pa.schema(  # one row per visit
+    [
+        _CELL,
         pa.field("camera_id", _ID, nullable=False),
         pa.field("zone_id", _ID, nullable=False),
         pa.field("zone_kind", _ID, nullable=False),
         pa.field("dwell_seconds", pa.float64(), nullable=False),
         pa.field("counted", pa.bool_(), nullable=False),
-        *_WINDOW,
     ]
 )
-ROI_INPUT_SCHEMA = pa.schema(
-    [pa.field("branch_id", _ID, nullable=False), pa.field("camera_id", _ID, nullable=False), *_WINDOW]
+ROI_INPUT_SCHEMA = pa.schema(  # movements (entered or passed) per camera and cell
+    [_CELL, pa.field("camera_id", _ID, nullable=False), pa.field("people", pa.int64(), nullable=False)]
 )
-QUEUE_INPUT_SCHEMA = pa.schema(
+QUEUE_INPUT_SCHEMA = pa.schema(  # one row per person queued
     [
-        pa.field("branch_id", _ID, nullable=False),
+        _CELL,
         pa.field("camera_id", _ID, nullable=False),
         pa.field("zone_id", _ID, nullable=False),
         pa.field("wait_seconds", pa.float64()),
         pa.field("service_seconds", pa.float64()),
         pa.field("abandoned", pa.bool_()),
-        *_WINDOW,
     ]
 )
-LENGTH_INPUT_SCHEMA = pa.schema(
+LENGTH_INPUT_SCHEMA = pa.schema(  # per queue zone and cell: sums and the peak of its minutes
     [
-        pa.field("branch_id", _ID, nullable=False),
+        _CELL,
         pa.field("camera_id", _ID, nullable=False),
         pa.field("zone_id", _ID, nullable=False),
         pa.field("observed_seconds", pa.float64(), nullable=False),
         pa.field("people_seconds", pa.float64(), nullable=False),
         pa.field("peak_people", pa.int64(), nullable=False),
-        *_WINDOW,
     ]
 )
 

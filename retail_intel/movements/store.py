@@ -54,12 +54,12 @@ def write_movements(
     other branches/dates (a scan of every folder of the store) for writers
     whose key already names its branch and date (ingest, demo-data).
     """
-    return _write_source(table, data_dir, MOVEMENTS_DIR, MOVEMENT_SCHEMA, branch_id, day, source_key, replace_elsewhere)
+    return write_source(table, data_dir, MOVEMENTS_DIR, MOVEMENT_SCHEMA, branch_id, day, source_key, replace_elsewhere)
 
 
 def write_trajectories(table: pa.Table, data_dir: Path, *, branch_id: str, day: dt.date, source_key: str) -> Path:
     """Write one source's sampled paths (:data:`TRAJECTORY_SCHEMA`), replacing earlier ones."""
-    return _write_source(table, data_dir, TRAJECTORIES_DIR, TRAJECTORY_SCHEMA, branch_id, day, source_key)
+    return write_source(table, data_dir, TRAJECTORIES_DIR, TRAJECTORY_SCHEMA, branch_id, day, source_key)
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def write_tracks(
 ) -> Path:
     """Write one video's tracks (:data:`TRACK_SCHEMA`) with the run's description in the file's metadata."""
     table = table.cast(TRACK_SCHEMA).replace_schema_metadata({_META_KEY: json.dumps(metadata, sort_keys=True)})
-    return _write_source(table, data_dir, TRACKS_DIR, table.schema, branch_id, day, source_key)
+    return write_source(table, data_dir, TRACKS_DIR, table.schema, branch_id, day, source_key)
 
 
 def read_tracks(data_dir: Path, source_key: str) -> StoredTracks | None:
@@ -108,7 +108,7 @@ def _with_track_columns(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=TRACK_SCHEMA)
 
 
-def _write_source(
+def write_source(
     table: pa.Table,
     data_dir: Path,
     kind: str,
@@ -118,6 +118,12 @@ def _write_source(
     source_key: str,
     replace_elsewhere: bool = True,
 ) -> Path:
+    """Write one source's ``table`` (cast to ``schema``) as ``<kind>/<branch>/<day>/<source_key>.parquet``.
+
+    Atomically, then removes the source's files elsewhere under ``kind/`` (with
+    ``replace_elsewhere``): the one replace-on-reprocess step of every table
+    written per source video (movements, trajectories, tracks, and the zone tables).
+    """
     for what, name in (("branch id", branch_id), ("source key", source_key)):
         # Both become path components: a name like "../../x" would write outside the data directory.
         if not is_plain_name(name) or name.startswith("."):

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError
-from retail_intel.movements.store import _write_source
+from retail_intel.movements.store import write_source
 from retail_intel.movements.zone_schema import QUEUE_LENGTH_SCHEMA, QUEUE_VISIT_SCHEMA, ZONE_VISIT_SCHEMA
 from retail_intel.movements.zones import ZoneTables
 from retail_intel.storage import is_plain_name, parquet_files
@@ -52,7 +52,7 @@ def write_zone_tables(
         (QUEUE_LENGTHS_DIR, tables.queue_lengths),
     )
     return [
-        _write_source(table, data_dir, kind, ZONE_TABLES[kind], branch_id, day, source_key, replace_elsewhere)
+        write_source(table, data_dir, kind, ZONE_TABLES[kind], branch_id, day, source_key, replace_elsewhere)
         for kind, table in parts
     ]
 

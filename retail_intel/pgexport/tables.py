@@ -4,11 +4,8 @@ The list is data: one :class:`ExportTable` per table. The names are the
 seed's (the same as the DuckDB views of :mod:`retail_intel.sqlviews`), the
 columns come from each table's one Arrow schema constant, and the key is what
 makes a row the same row on the next export (the upsert's conflict target).
-Adding a table is one more entry in :func:`export_tables`; for the zone
-visits stored under ``zone_visits/<branch>/<day>/`` (ZONE_VISIT_SCHEMA) it is::
-
-    ExportTable("zone_visits", "zone_visits", "*/*/*.parquet", ZONE_VISIT_SCHEMA,
-                ("customer_id", "zone_id", "enter_time"), "enter_time"),
+Adding a table is one more entry in :func:`export_tables`, as the zone
+visits (``zone_visits/<branch>/<day>/``, ZONE_VISIT_SCHEMA) are.
 """
 
 from __future__ import annotations
@@ -20,6 +17,8 @@ import pyarrow as pa
 
 from retail_intel.errors import DataError
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
+from retail_intel.movements.zone_schema import ZONE_VISIT_SCHEMA
+from retail_intel.movements.zone_store import ZONE_VISITS_DIR
 from retail_intel.sqlviews.views import KPI_VIEW, MOVEMENT_VIEW, kpi_schema
 from retail_intel.storage import KPIS_DIR, MOVEMENTS_DIR
 
@@ -56,6 +55,15 @@ def export_tables() -> tuple[ExportTable, ...]:
             kpi_schema(),
             ("branch_id", "window_minutes", "window_start"),
             "window_start",
+        ),
+        # a person's visits to one zone differ in enter_time; the view has the folder's name
+        ExportTable(
+            ZONE_VISITS_DIR,
+            ZONE_VISITS_DIR,
+            "*/*/*.parquet",
+            ZONE_VISIT_SCHEMA,
+            ("customer_id", "zone_id", "enter_time"),
+            "enter_time",
         ),
     )
 
