@@ -85,19 +85,24 @@ def test_a_few_stray_detections_chained_over_a_longer_span_are_noise() -> None:
     # under one id; a span of 1.6 s, but only 0.12 s of the person was ever seen
     stray = Track.from_samples(2, [(t / 25, 632, 428, 248, 0.36) for t in (27, 50, 67)], fps=25)
     person = segment(1, 0.0, 6.0, (50, 200), (200, 200))
-    assert stray.duration == pytest.approx(1.6) and stray.detected_time == pytest.approx(3 / 25, abs=1e-9)
-    result = judge([person, stray], CountingRules(ROI), min_track_s=0.5)
+    assert stray.duration == pytest.approx(1.6) and stray.detected_time(1 / 25) == pytest.approx(3 / 25)
+    result = judge([person, stray], CountingRules(ROI), min_track_s=0.5, detect_interval_s=1 / 25)
     assert (result.counts["people"], result.dropped_tracks) == (1, 1)
+    # without the run's detector interval (a live stream), the tracked span alone decides
+    assert judge([person, stray], CountingRules(ROI), min_track_s=0.5).counts["people"] == 2
 
 
-def test_detected_time_counts_only_detected_samples_at_the_sampling_step() -> None:
-    # 20 samples at 10 fps, of which 5 were interpolated (confidence 0): 15 seen = 1.5 s
+def test_detected_time_counts_only_seen_samples_up_to_the_detector_interval() -> None:
+    # 20 samples at 10 fps, of which 5 were interpolated (confidence 0): 15 seen, the one before
+    # the hole standing for up to one interval
     samples = [(t / 10, 100 + t, 200, 100, 0.0 if 5 <= t < 10 else 0.8) for t in range(20)]
-    assert Track.from_samples(1, samples).detected_time == pytest.approx(1.5)
-    # a stride of 3 frames at 30 fps: each sample stands for 0.1 s
-    strided = Track.from_samples(1, [(t / 30, 100, 200, 100, 0.8) for t in range(0, 30, 3)])
-    assert strided.detected_time == pytest.approx(1.0)
-    assert Track.from_samples(1, [(0.0, 100, 200, 100, 0.8)]).detected_time == 0.0
+    assert Track.from_samples(1, samples).detected_time(0.1) == pytest.approx(1.5)
+    # an adaptive stride of 4 at 30 fps: detections 4 frames apart each stand for 4 frames
+    strided = Track.from_samples(1, [(t / 30, 100, 200, 100, 0.8) for t in range(0, 40, 4)])
+    assert strided.detected_time(4 / 30) == pytest.approx(10 * 4 / 30)
+    assert strided.detected_time(1 / 30) == pytest.approx(10 / 30)  # the same track at one frame per call
+    assert Track.from_samples(1, [(0.0, 100, 200, 100, 0.8)]).detected_time(0.1) == pytest.approx(0.1)
+    assert Track.from_samples(1, [(0.0, 100, 200, 100, 0.0)]).detected_time(0.1) == 0.0
 
 
 def source() -> SourceInfo:

@@ -43,11 +43,22 @@ def judge(
     *,
     min_track_s: float = 1.0,
     stitch_settings: StitchSettings | None = None,
+    detect_interval_s: float | None = None,
 ) -> Judgement:
-    """Stitch fragments into people, drop noise, and judge each person once."""
+    """Stitch fragments into people, drop noise, and judge each person once.
+
+    Noise is a person tracked for less than ``min_track_s``; with ``detect_interval_s`` (the run's
+    longest step between detector calls) also one *seen* for less, i.e. a few stray detections
+    the tracker chained over a longer span (:meth:`Track.detected_time`). A live stream, whose
+    consumer may drop frames, judges by the tracked time alone.
+    """
     people = stitch(fragments, stitch_settings)
-    # noise: too short, or a few stray detections the tracker chained over a longer span
-    kept = [p for p in people if p.duration >= min_track_s and p.detected_time >= min_track_s]
+    kept = [
+        p
+        for p in people
+        if p.duration >= min_track_s
+        and (detect_interval_s is None or p.detected_time(detect_interval_s) >= min_track_s)
+    ]
     verdicts = [classify(p, rules) for p in kept]
     counts = {
         "people": len(kept),

@@ -122,21 +122,18 @@ class Track:
     def duration(self) -> float:
         return self.end - self.start
 
-    @property
-    def detected_time(self) -> float:
-        """Seconds the person was actually detected: detected samples times the sampling step.
+    def detected_time(self, interval_s: float) -> float:
+        """Seconds the person was actually seen, when the detector ran at most ``interval_s`` apart.
 
-        Samples with confidence 0 are interpolated, not seen. The step is one frame times the
-        stride, the greatest common divisor of the frame differences (a sparse track's samples
-        are still whole strides apart); a one-sample track has none (0 s).
+        Each detected sample (confidence > 0; interpolated samples have 0) stands for the time to
+        the next detected one, at most ``interval_s``: the run's longest step between detector
+        calls (one frame, times the stride and the adaptive stride). A few stray detections the
+        tracker chained over a longer span so count for a few steps, not for the span.
         """
-        steps = np.diff(self.frames)
-        steps = steps[steps > 0]
-        if not len(steps) or self.frames[-1] == self.frames[0]:
+        seen = self.t[self.confidence > 0]
+        if not len(seen):
             return 0.0
-        seconds_per_frame = self.duration / float(self.frames[-1] - self.frames[0])
-        stride = int(np.gcd.reduce(steps))
-        return float(np.count_nonzero(self.confidence > 0) * stride * seconds_per_frame)
+        return float(np.minimum(np.diff(seen), interval_s).sum() + interval_s)
 
     def velocity(self, window_s: float = 1.0, at_end: bool = True) -> tuple[float, float]:
         """Mean foot-point velocity (px/s) over the last (or first) ``window_s`` seconds."""

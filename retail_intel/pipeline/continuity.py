@@ -92,6 +92,7 @@ def judge_across_cut(
     continuity: Continuity,
     end_t: float,
     stitch_settings: StitchSettings | None = None,
+    detect_interval_s: float | None = None,
 ) -> CutJudgement:
     """Stitch the carried people with this video's fragments, judge, and find who is open at ``end_t``.
 
@@ -110,7 +111,9 @@ def judge_across_cut(
             continue  # nobody of this video joined them: they stay with the previous segment
         claimed.extend(from_before)
         mine.append(person)
-    judgement = judge(mine, rules, min_track_s=min_track_s, stitch_settings=_NO_STITCH)
+    judgement = judge(
+        mine, rules, min_track_s=min_track_s, stitch_settings=_NO_STITCH, detect_interval_s=detect_interval_s
+    )
     judgement = replace(judgement, fragments=len(fragments))
     # Short people (dropped as noise here) are handed on too: joined with the
     # next segment they may be long enough to count.

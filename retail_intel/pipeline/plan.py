@@ -172,6 +172,10 @@ class ProcessPlan:
     def stride(self) -> int:
         return _need(self.settings.stride, "stride")
 
+    def detect_interval_s(self, fps: float) -> float:
+        """The longest time a file run leaves between two detector calls on somebody in view."""
+        return self.stride * (self.settings.adaptive_stride or 1) / fps
+
     @property
     def motion_threshold(self) -> float:
         return _need(self.settings.motion_threshold, "motion_threshold")

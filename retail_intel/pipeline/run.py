@@ -321,7 +321,11 @@ def count_video(
     video_tracks = track_video(plan, info, fps, detector_factory=detector_factory, progress=progress)
     stitching = dataclasses.replace(plan.stitch, frame_size=video_tracks.frame_size)
     judgement = judge(
-        video_tracks.accumulator.tracks(), plan.rules, min_track_s=plan.min_track_s, stitch_settings=stitching
+        video_tracks.accumulator.tracks(),
+        plan.rules,
+        min_track_s=plan.min_track_s,
+        stitch_settings=stitching,
+        detect_interval_s=plan.detect_interval_s(fps),
     )
     return video_tracks, judgement
 
@@ -402,7 +406,13 @@ def process_video(
     stitching = dataclasses.replace(plan.stitch, frame_size=video_tracks.frame_size)
     tracks = video_tracks.accumulator.tracks()
     if continuity is None:
-        judgement = judge(tracks, plan.rules, min_track_s=plan.min_track_s, stitch_settings=stitching)
+        judgement = judge(
+            tracks,
+            plan.rules,
+            min_track_s=plan.min_track_s,
+            stitch_settings=stitching,
+            detect_interval_s=plan.detect_interval_s(fps),
+        )
     else:
         cut = judge_across_cut(
             tracks,
@@ -411,6 +421,7 @@ def process_video(
             continuity=continuity,
             end_t=(frames - 1) / fps,
             stitch_settings=stitching,
+            detect_interval_s=plan.detect_interval_s(fps),
         )
         judgement = cut.judgement
     processed_at = now()

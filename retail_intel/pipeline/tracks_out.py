@@ -120,7 +120,13 @@ def person_boxes(
         start, _ = resolve_start_time(video, explicit=None, pattern=plan.filename_pattern, tz=plan.timezone)
     stitching = dataclasses.replace(plan.stitch, frame_size=size)
     tracks = TrackAccumulator.from_table(stored.table).tracks()
-    judgement = judge(tracks, plan.rules, min_track_s=plan.min_track_s, stitch_settings=stitching)
+    judgement = judge(
+        tracks,
+        plan.rules,
+        min_track_s=plan.min_track_s,
+        stitch_settings=stitching,
+        detect_interval_s=plan.detect_interval_s(float(meta["fps"])),
+    )
     info = SourceInfo(
         branch_id=plan.branch_id,
         camera_id=plan.camera_id,
