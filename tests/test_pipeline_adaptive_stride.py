@@ -148,6 +148,19 @@ def test_off_detects_every_frame_and_keeps_the_identity(tmp_path: Path) -> None:
     assert "adaptive_stride" not in identities[0] and identities[2]["adaptive_stride"] == 3
 
 
+def test_on_the_regions_are_part_of_the_tracks_identity(tmp_path: Path) -> None:
+    # with the stride on, which frames were skipped follows the regions' edges: stored tracks made
+    # for one ROI must not be re-judged against another; with it off a new ROI only re-judges
+    video = write_video(tmp_path / "cam.avi", frames=10)
+
+    def identity(roi: str, stride: int) -> dict[str, object]:
+        request = ProcessRequest.create(video=video, branch="b1", data_dir=tmp_path, roi=roi, adaptive_stride=stride)  # type: ignore[arg-type]
+        return make_plan(request).stage_identity("track")
+
+    assert identity(ROI, 4) != identity("10,10,300,230", 4)
+    assert identity(ROI, 1) == identity("10,10,300,230", 1)
+
+
 def test_out_of_range_setting_is_refused_by_name() -> None:
     for bad in (0, 31):
         with pytest.raises(SettingsError, match="adaptive_stride"):

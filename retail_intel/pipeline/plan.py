@@ -216,6 +216,10 @@ class ProcessPlan:
         if stage == "track" and values.get("adaptive_stride") == 1:
             # off: the identity stays what it was before the setting existed, so stored tracks are reused
             del values["adaptive_stride"]
+        elif stage == "track":
+            # on: which frames were skipped follows the regions' edges, so redrawing them needs the video
+            judged = stage_values(self.settings, "judge")
+            values["stride_edges"] = {k: judged.get(k) for k in ("roi", "zone", "line", "passby_zone", "zones")}
         if stage == "track" and self.settings.detect_margin is not None:
             # the crop follows the regions: redrawing them changes what the detector saw
             values["detect_region"] = watched_region(self.settings)
