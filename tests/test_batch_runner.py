@@ -346,3 +346,24 @@ def test_the_automatic_input_size_is_chosen_once_per_camera_and_recorded_for_eve
     config.write_text(config.read_text().replace("roi: [100, 80, 220, 200]", "roi: [100, 80, 160, 200]"))
     assert batch(archive, root).done == 6
     assert probed == []
+
+
+def test_a_probe_that_fails_decides_nothing_and_the_camera_next_file_probes(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import retail_intel.batch.runner as runner_module
+
+    probed: list[str] = []
+    real_probe = runner_module.autosize_plan
+
+    def flaky_probe(plan: ProcessPlan, factory: object) -> object:
+        probed.append(plan.camera_id)
+        if probed.count("door") == 1 and plan.camera_id == "door":
+            raise RuntimeError("the model could not be compiled")  # not a RetailIntelError
+        return real_probe(plan, factory)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner_module, "autosize_plan", flaky_probe)
+    summary = batch(make_archive(root), root)
+    assert summary.done == 6  # the batch goes on; the file of the failed probe runs at the default size
+    assert sorted(probed) == ["door", "door", "till"]  # the door's next file probed again
+    assert set(summary.input_sizes) == {"b1/door", "b1/till"}

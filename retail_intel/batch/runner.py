@@ -33,9 +33,10 @@ from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.config.loader import Config, load_config
 from retail_intel.errors import InputError, RetailIntelError
 from retail_intel.locking import BATCH_LOCK, data_dir_lock
+from retail_intel.movements.store import stored_tracks_metadata
 from retail_intel.pipeline.autosize import SizeChoice, autosize_plan, sized_by
 from retail_intel.pipeline.plan import DetectorSpec, ProcessPlan
-from retail_intel.pipeline.run import RUNS_DIR, DetectorFactory, default_detector_factory
+from retail_intel.pipeline.run import RUNS_DIR, DetectorFactory, default_detector_factory, source_key, tracks_identity
 from retail_intel.storage import KPIS_DIR, atomic_write_bytes
 
 EXIT_PARTIAL = 3  # some files failed (or the KPIs could not be recomputed)
@@ -249,9 +250,8 @@ class _Coordinator:
         self.items: list[_Item] = []
         self.changed: list[tuple[str, dt.datetime, dt.datetime]] = []  # (branch, start, end) whose data changed
         self.owed: list[Span] = []  # spans recorded in kpis-pending.json by this batch
-        self.sizes: dict[tuple[str, str], SizeChoice | None] = {}  # automatic input size per camera
-        # (video fingerprint, tracks hash) already tracked: such a file is re-judged, never detected
-        self.tracked = {(e.fingerprint, e.tracks_hash) for e in ledger.entries() if e.status == DONE}
+        # the automatic input size per camera (and detector: a manifest row may change the model)
+        self.sizes: dict[tuple[object, ...], SizeChoice] = {}
 
     def _owe_kpis(self, entry: LedgerEntry) -> None:
         """Record the entry's span as owing KPIs before its ledger line makes it count as done."""
@@ -324,23 +324,24 @@ class _Coordinator:
         file that is detected.
 
         Once per camera and batch, not per file: the cameras do not move between files, and each
-        probe loads models and detects at the largest size. A file whose tracks are stored is
-        re-judged without detecting, so it needs no size. A probe that fails (an unreadable file)
-        leaves the plan as it is; that file then fails on its own with its own reason.
+        probe loads models and detects at the largest size. A file whose stored tracks fit its plan
+        is re-judged without detecting, so it needs no size. A probe that fails (an unreadable file)
+        decides nothing: that file fails on its own, and the camera's next file probes.
         """
         plan = segment.plan
         if not plan.auto_size or plan.size_choice is not None:
             return plan
-        if (segment.fingerprint, stage_hash(plan, "track")) in self.tracked:
-            return plan
-        camera = (plan.branch_id, plan.camera_id)
+        s = plan.settings
+        camera = (plan.branch_id, plan.camera_id, s.model, s.backend, s.precision, s.device, s.detect_margin)
         if camera not in self.sizes:
+            stored = stored_tracks_metadata(self.data_dir, source_key(plan.camera_id, segment.fingerprint))
+            if stored is not None and stored.get("identity") == tracks_identity(plan):
+                return plan  # re-judged from its stored tracks: nothing to size yet
             try:
                 self.sizes[camera] = autosize_plan(plan, self.runtime.detector_factory)[1]
-            except RetailIntelError:
-                self.sizes[camera] = None
-        choice = self.sizes[camera]
-        return plan if choice is None else sized_by(plan, choice)
+            except Exception:  # whatever breaks the probe breaks the file's own run too, reported there
+                return plan
+        return sized_by(plan, self.sizes[camera])
 
     def task_for(self, item: _Item) -> SegmentTask:
         assert item.key is not None
@@ -585,9 +586,7 @@ def _run_batch(
         _recompute_kpis(config, request.data_dir, coordinator.changed, summary, observer)
         if summary.kpi_error is None:
             clear_pending(request.data_dir)
-    summary.input_sizes = {
-        f"{branch}/{camera}": choice.as_dict() for (branch, camera), choice in coordinator.sizes.items() if choice
-    }
+    summary.input_sizes = {f"{key[0]}/{key[1]}": choice.as_dict() for key, choice in coordinator.sizes.items()}
     summary.wall_s = time.perf_counter() - began
     _write_summary(request.data_dir, summary)
     return summary

@@ -96,6 +96,19 @@ def read_tracks(data_dir: Path, source_key: str) -> StoredTracks | None:
     return None
 
 
+def stored_tracks_metadata(data_dir: Path, source_key: str) -> dict[str, str] | None:
+    """The run description stored with ``source_key``'s tracks (the file's schema only, no rows)."""
+    for path in source_files(data_dir, source_key, TRACKS_DIR):
+        try:
+            raw = (pq.read_schema(path).metadata or {}).get(_META_KEY)
+            metadata = json.loads(raw) if raw else None
+        except (OSError, pa.ArrowException, ValueError):
+            continue
+        if isinstance(metadata, dict):
+            return {str(k): str(v) for k, v in metadata.items()}
+    return None
+
+
 # a stored table needs the box columns; a nullable column it lacks (written before the
 # column existed, e.g. uniform_sum) reads as nulls, so older runs' tracks are still reused
 _REQUIRED_TRACK_COLUMNS = tuple(f.name for f in TRACK_SCHEMA if not f.nullable)
