@@ -126,9 +126,9 @@ class Track:
         """Seconds the person was actually seen, when the detector ran at most ``interval_s`` apart.
 
         Each detected sample (confidence > 0; interpolated samples have 0) stands for the time to
-        the next detected one, at most ``interval_s``: the run's longest step between detector
-        calls (one frame, times the stride and the adaptive stride). A few stray detections the
-        tracker chained over a longer span so count for a few steps, not for the span.
+        the next detected one, at most ``interval_s``: the run's step between detector calls (one
+        frame, times the stride). A few stray detections the tracker chained over a longer span so
+        count for a few steps, not for the span.
         """
         seen = self.t[self.confidence > 0]
         if not len(seen):

@@ -173,8 +173,13 @@ class ProcessPlan:
         return _need(self.settings.stride, "stride")
 
     def detect_interval_s(self, fps: float) -> float:
-        """The longest time a file run leaves between two detector calls on somebody in view."""
-        return self.stride * (self.settings.adaptive_stride or 1) / fps
+        """The time a file run leaves between two detector calls: one frame times the stride.
+
+        Not times the adaptive stride: that detects every frame of a person's first second (and
+        near every edge), so whoever it skips has been seen for longer than ``min_track`` already,
+        and a larger step would let stray detections count for more than they were seen.
+        """
+        return self.stride / fps
 
     @property
     def motion_threshold(self) -> float:
