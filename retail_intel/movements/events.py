@@ -48,7 +48,7 @@ def judge(
     """Stitch fragments into people, drop noise, and judge each person once.
 
     Noise is a person tracked for less than ``min_track_s``; with ``detect_interval_s`` (the run's
-    longest step between detector calls) also one *seen* for less, i.e. a few stray detections
+    step between detector calls) also one *seen* for less, i.e. a few stray detections
     the tracker chained over a longer span (:meth:`Track.detected_time`). A live stream, whose
     consumer may drop frames, judges by the tracked time alone.
     """
