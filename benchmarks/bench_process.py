@@ -13,6 +13,7 @@ Needs ../shared/data (the ground-truth clips) beside the repository.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import subprocess
@@ -108,7 +109,9 @@ def main() -> None:
         from retail_intel.vision.openvino_backend import export_openvino
 
         # a copy under its Ultralytics name, so that YOLO() loads it as an OpenVINO model
-        export_dir = Path(tempfile.mkdtemp()) / f"{bundled_weights().stem}_openvino_model"
+        scratch = tempfile.mkdtemp()
+        atexit.register(shutil.rmtree, scratch, True)
+        export_dir = Path(scratch) / f"{bundled_weights().stem}_openvino_model"
         shutil.copytree(export_openvino(bundled_weights()), export_dir)
         openvino = str(export_dir)
     rows = []

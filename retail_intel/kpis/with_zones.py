@@ -34,7 +34,8 @@ def compute_kpis_with_zones(
     engine: str = "duckdb",
     write: bool = True,
 ) -> tuple[KpiResult, ZoneKpiResult]:
-    """:func:`compute_kpis` and :func:`compute_zone_kpis` with the same arguments, reading the store once."""
+    """:func:`compute_kpis` (at its default baseline, momentum, staff and imbalance settings) and
+    :func:`compute_zone_kpis` over the same branches and range, reading the queue visits once."""
     require_retail_data(data_dir)
     chosen = [config.branch(branch)] if branch is not None else list(config.branches)
     queue_rows = read_queue_rows(data_dir, [b.id for b in chosen])
