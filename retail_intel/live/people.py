@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from retail_intel.movements.stitch import StitchSettings, stitch
-from retail_intel.movements.tracks import ShareTally, Track, TrackedBoxes
+from retail_intel.movements.tracks import ShareTally, Track, TrackedBoxes, add_share
 from retail_intel.pipeline.continuity import stitch_horizon
 
 _COLUMNS = ("frame", "t", "x", "y", "height", "confidence", "width")
@@ -72,8 +72,7 @@ class OpenFragments:
                 self._by_tracker[int(tid)] = fid
                 self._columns[fid] = {name: array("d") for name in _COLUMNS}
                 self._start[fid] = t
-            if uniform is not None and not math.isnan(share):
-                self._uniform[fid] = self._uniform.get(fid, ShareTally(0.0, 0)) + ShareTally(share, 1)
+            add_share(self._uniform, fid, share)
             x1, y1, x2, y2 = box
             cols = self._columns[fid]
             for name, value in zip(

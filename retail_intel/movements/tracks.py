@@ -36,6 +36,12 @@ class ShareTally:
         return ShareTally(self.total + other.total, self.n + other.n)
 
 
+def add_share(tallies: dict[int, ShareTally], key: int, share: float) -> None:
+    """Add one sample's share to ``key``'s tally; NaN (a crop too small to measure) adds nothing."""
+    if not math.isnan(share):
+        tallies[key] = tallies.get(key, ShareTally(0.0, 0)) + ShareTally(share, 1)
+
+
 @dataclass(frozen=True)
 class Track:
     """Samples of one person (or fragment), sorted by time.
@@ -248,8 +254,7 @@ class TrackAccumulator:
                 self._looks[int(tid)] = (total + look, n + 1)
         if uniform is not None:
             for tid, share in zip(ids, uniform.tolist(), strict=True):
-                if not math.isnan(share):  # NaN: the crop was too small to measure
-                    self._uniform[int(tid)] = self._uniform.get(int(tid), ShareTally(0.0, 0)) + ShareTally(share, 1)
+                add_share(self._uniform, int(tid), share)
 
     def _append(self, frame: int, t: float, tid: int, x1: float, y1: float, x2: float, y2: float, conf: float) -> None:
         # foot point (bottom centre), box height and width, as judging reads them
