@@ -169,13 +169,17 @@ def read_trajectories(data_dir: Path, branch_id: str | None = None) -> pa.Table:
 
 def read_movements(data_dir: Path) -> pa.Table:
     """All movements in the store as one table of :data:`MOVEMENT_SCHEMA`."""
-    files = movement_files(data_dir)
+    return read_files(movement_files(data_dir), MOVEMENT_SCHEMA, "movement")
+
+
+def read_files(files: list[Path], schema: pa.Schema, what: str) -> pa.Table:
+    """``files`` as one table of ``schema``; :class:`DataError` names the first that is not ``what`` data."""
     if not files:
-        return MOVEMENT_SCHEMA.empty_table()
+        return schema.empty_table()
     tables = []
     for path in files:
         try:
-            tables.append(pq.read_table(path, schema=MOVEMENT_SCHEMA))
+            tables.append(pq.read_table(path, schema=schema))
         except (pa.ArrowInvalid, OSError) as exc:
-            raise DataError(f"{path}: not a readable movement Parquet file ({exc})") from exc
+            raise DataError(f"{path}: not a readable {what} Parquet file ({exc})") from exc
     return pa.concat_tables(tables)

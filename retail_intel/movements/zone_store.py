@@ -12,10 +12,8 @@ import datetime as dt
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from retail_intel.errors import DataError
-from retail_intel.movements.store import write_source
+from retail_intel.movements.store import read_files, write_source
 from retail_intel.movements.zone_schema import QUEUE_LENGTH_SCHEMA, QUEUE_VISIT_SCHEMA, ZONE_VISIT_SCHEMA
 from retail_intel.movements.zones import ZoneTables
 from retail_intel.storage import is_plain_name, parquet_files
@@ -65,12 +63,4 @@ def read_zone_table(data_dir: Path, kind: str, branch_ids: list[str] | None = No
         files = parquet_files(root)
     else:
         files = [p for b in sorted(set(branch_ids)) if is_plain_name(b) for p in parquet_files(root / b)]
-    if not files:
-        return schema.empty_table()
-    tables = []
-    for path in files:
-        try:
-            tables.append(pq.read_table(path, schema=schema))
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise DataError(f"{path}: not a readable {kind} Parquet file ({exc})") from exc
-    return pa.concat_tables(tables)
+    return read_files(files, schema, kind)
