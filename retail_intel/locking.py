@@ -37,6 +37,8 @@ LOCKS_DIR = ".locks"
 INGEST_LOCK = "ingest"
 BATCH_LOCK = "batch"
 KPIS_LOCK = "kpis"
+# held while a compacted file is rewritten (retail_intel/movements/compacted.py)
+COMPACT_LOCK = "compact"
 
 
 def lock_path(data_dir: Path, name: str) -> Path:

@@ -37,6 +37,9 @@ def register(app: typer.Typer) -> None:
     from retail_intel.cli import etl
 
     etl.register(app)
+    from retail_intel.cli import compact
+
+    compact.register(app)
     from retail_intel.cli import report
 
     report.register(app)

@@ -17,6 +17,8 @@ from retail_intel.demo.config import build_demo_config
 from retail_intel.demo.movements import MODEL, SOURCE_VIDEO, DayFile, branch_day_files, promotion_lifts
 from retail_intel.demo.zones import demo_zone_tables
 from retail_intel.errors import InputError
+from retail_intel.movements.compacted import compacted_files, drop_compacted_sources
+from retail_intel.movements.compaction import COMPACTED_TABLES
 from retail_intel.movements.store import movements_root, write_movements
 from retail_intel.movements.zone_store import ZONE_TABLES, write_zone_tables
 from retail_intel.movements.zones import ZoneTables
@@ -103,6 +105,8 @@ def _remove_old_demo_files(data_dir: Path) -> int:
     zone_files = [p for kind in ZONE_TABLES for p in sorted((data_dir / kind).glob("*/*/demo-*.parquet"))]
     for path in old + zone_files:
         path.unlink()
+    for kind, schema in COMPACTED_TABLES.items():  # and their rows in compacted months
+        drop_compacted_sources(data_dir, compacted_files(data_dir / kind), schema, lambda key: key.startswith("demo-"))
     return len(old)
 
 

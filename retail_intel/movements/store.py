@@ -3,7 +3,10 @@
 Layout: ``DATA_DIR/movements/<branch_id>/<YYYY-MM-DD>/<source_key>.parquet``
 (and the same under ``trajectories/``), the date being the UTC date of the
 recording start. Writing a source again replaces its file(s), so
-re-processing never duplicates events.
+re-processing never duplicates events. ``retail-intel compact`` merges
+closed days into ``<branch_id>/<YYYY-MM>/compacted.parquet``
+(:mod:`retail_intel.movements.compaction`); a source written again is cut
+out of it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError
+from retail_intel.movements.compacted import drop_compacted_source, is_month_folder
 from retail_intel.movements.schema import MOVEMENT_SCHEMA, TRACK_SCHEMA, TRAJECTORY_SCHEMA
 from retail_intel.storage import (
     MOVEMENTS_DIR,
@@ -33,8 +37,9 @@ def movements_root(data_dir: Path) -> Path:
 
 
 def source_files(data_dir: Path, source_key: str, kind: str = MOVEMENTS_DIR) -> list[Path]:
-    """Files already written for ``source_key`` (any branch, any date)."""
-    return sorted((data_dir / kind).glob(f"*/*/{source_key}.parquet"))
+    """Files already written for ``source_key`` (any branch, any date; compacted months aside)."""
+    found = (data_dir / kind).glob(f"*/*/{source_key}.parquet")
+    return sorted(p for p in found if not is_month_folder(p.parent.name))
 
 
 def write_movements(
@@ -136,6 +141,8 @@ def write_source(
     Atomically, then removes the source's files elsewhere under ``kind/`` (with
     ``replace_elsewhere``): the one replace-on-reprocess step of every table
     written per source video (movements, trajectories, tracks, and the zone tables).
+    The source's rows are also cut out of a compacted month that holds them
+    (only the month of ``day`` in this branch without ``replace_elsewhere``).
     """
     for what, name in (("branch id", branch_id), ("source key", source_key)):
         # Both become path components: a name like "../../x" would write outside the data directory.
@@ -151,6 +158,8 @@ def write_source(
     # events, never none. A stale file under another date/branch is removed.
     for path in stale:
         path.unlink(missing_ok=True)
+    month = None if replace_elsewhere else day.isoformat()[:7]
+    drop_compacted_source(data_dir, kind, schema, source_key, branch_id=branch_id, month=month)
     return target
 
 

@@ -1,0 +1,167 @@
+"""``retail-intel compact``: merge closed days of the per-source tables into one file per branch and month.
+
+Only the tables the KPIs read are compacted (movements and the three zone
+tables); tracks and trajectories are read per source (re-judging, reports)
+and stay one file per video. A month already compacted takes in the days
+written since; running it again with nothing new changes nothing.
+
+Safe beside writers: each month is merged under the compaction lock, and a
+source file is removed only if it is still the version that was merged. One
+written again meanwhile is kept and its merged copy cut out again, so a
+source is never lost and never counted twice (docs/kpis.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from retail_intel.datadir import require_retail_data
+from retail_intel.errors import InputError
+from retail_intel.locking import COMPACT_LOCK, data_dir_lock
+from retail_intel.movements.compacted import (
+    COMPACTED_NAME,
+    CompactedSource,
+    read_compacted,
+    write_compacted,
+)
+from retail_intel.movements.schema import MOVEMENT_SCHEMA
+from retail_intel.movements.store import read_files
+from retail_intel.movements.zone_store import ZONE_TABLES
+from retail_intel.storage import MOVEMENTS_DIR, is_plain_name
+
+# folder -> schema of the tables that are compacted
+COMPACTED_TABLES: dict[str, pa.Schema] = {MOVEMENTS_DIR: MOVEMENT_SCHEMA, **ZONE_TABLES}
+
+# (inode, mtime_ns, size): a writer's new version is a new inode renamed into place
+_FileKey = tuple[int, int, int]
+
+
+@dataclass
+class TableCompaction:
+    """What compacting did to one table: source files merged, months written, rows they hold."""
+
+    files_merged: int = 0
+    months_written: int = 0
+    rows: int = 0
+    kept_newer: int = 0  # sources written again while being merged: left as their own file
+
+
+@dataclass(frozen=True)
+class CompactionResult:
+    before: dt.date
+    tables: dict[str, TableCompaction] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def files_merged(self) -> int:
+        return sum(t.files_merged for t in self.tables.values())
+
+
+def _key(path: Path) -> _FileKey | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+def _closed_months(branch_dir: Path, before: dt.date) -> dict[str, list[Path]]:
+    """The branch's per-source files of days before ``before``, by month (``YYYY-MM``)."""
+    months: dict[str, list[Path]] = {}
+    for day_dir in sorted(p for p in branch_dir.iterdir() if p.is_dir()):
+        try:
+            day = dt.date.fromisoformat(day_dir.name)
+        except ValueError:
+            continue  # a month folder, or not ours
+        if day < before:
+            files = sorted(p for p in day_dir.glob("*.parquet") if not p.name.startswith("."))
+            if files:
+                months.setdefault(day_dir.name[:7], []).extend(files)
+    return months
+
+
+def _remove_merged(path: Path, key: _FileKey) -> bool:
+    """Remove the merged source file ``path`` if it is still version ``key``; False if it changed.
+
+    It is first renamed aside, so a writer's new version renamed into place
+    between the check and the removal cannot be the file removed.
+    """
+    aside = path.with_name(f".{path.name}.{os.getpid()}.merged")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return False  # removed by a writer that moved the source elsewhere
+    if _key(aside) == key:
+        aside.unlink()
+        return True
+    with contextlib.suppress(FileExistsError):  # a newer one still exists
+        os.link(aside, path)  # a newer version was renamed aside: put it back
+    aside.unlink()
+    return False
+
+
+def _merge_month(target: Path, files: list[Path], schema: pa.Schema, done: TableCompaction) -> None:
+    keys = {path: _key(path) for path in files}
+    files = [p for p in files if keys[p] is not None]
+    new_sources = {p.stem for p in files}
+    # a merged source also present as a file: written again after a crash between write and cut
+    pieces = [(s, t) for s, t in read_compacted(target, schema) if s.key not in new_sources]
+    for path in files:
+        table = read_files([path], schema, "stored")
+        pieces.append((CompactedSource(path.stem, path.parent.name, table.num_rows), table))
+    write_compacted(pieces, schema, target)
+    changed = {p.stem for p in files if not _remove_merged(p, keys[p])}  # type: ignore[arg-type]
+    if changed:  # the lock is held: cut them out directly
+        write_compacted([(s, t) for s, t in pieces if s.key not in changed], schema, target)
+    for day_dir in {p.parent for p in files}:
+        with contextlib.suppress(OSError):
+            day_dir.rmdir()  # only when empty
+    done.files_merged += len(files) - len(changed)
+    done.kept_newer += len(changed)
+    done.months_written += 1
+    done.rows += sum(t.num_rows for s, t in pieces if s.key not in changed)
+
+
+def compact_store(
+    data_dir: Path,
+    *,
+    before: dt.date,
+    branch: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> CompactionResult:
+    """Merge each branch's per-source files of days before ``before`` into one file per month.
+
+    ``progress(done, total)`` is called per branch folder. Days on or after
+    ``before`` are left as they are (the recent days a nightly batch is still
+    writing or re-processing).
+    """
+    began = time.perf_counter()
+    require_retail_data(data_dir)
+    if branch is not None and not is_plain_name(branch):
+        raise InputError(f"branch {branch!r} is not a branch id")
+    result = CompactionResult(before=before, tables={kind: TableCompaction() for kind in COMPACTED_TABLES})
+    work: list[tuple[str, Path]] = []
+    for kind in COMPACTED_TABLES:
+        root = data_dir / kind
+        if branch is not None:
+            branches = [root / branch] if (root / branch).is_dir() else []
+        else:
+            branches = (
+                sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
+            )
+        work.extend((kind, b) for b in branches)
+    for number, (kind, branch_dir) in enumerate(work):
+        for month, files in sorted(_closed_months(branch_dir, before).items()):
+            with data_dir_lock(data_dir, COMPACT_LOCK):
+                _merge_month(branch_dir / month / COMPACTED_NAME, files, COMPACTED_TABLES[kind], result.tables[kind])
+        if progress is not None:
+            progress(number + 1, len(work))
+    return CompactionResult(before=before, tables=result.tables, seconds=time.perf_counter() - began)

@@ -1,0 +1,264 @@
+"""``retail-intel compact``: a branch's closed days in one file per month, read and replaced as before."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from retail_intel.config.loader import load_config
+from retail_intel.demo.generate import generate_demo
+from retail_intel.errors import DataError
+from retail_intel.ingest import ingest_file
+from retail_intel.kpis.with_zones import compute_kpis_with_zones
+from retail_intel.movements import compaction
+from retail_intel.movements.compacted import COMPACTED_NAME, compacted_files, compacted_sources
+from retail_intel.movements.compaction import COMPACTED_TABLES, compact_store
+from retail_intel.movements.schema import MOVEMENT_SCHEMA
+from retail_intel.movements.store import movement_files, read_movements, write_movements
+from retail_intel.movements.zone_store import ZONE_VISITS_DIR, read_zone_table
+from retail_intel.sqlviews.database import query
+from retail_intel.storage import MOVEMENTS_DIR, parquet_files
+from tests.cli_helpers import run_cli
+from tests.kpi_helpers import assert_tables_match
+
+START = dt.date(2026, 2, 20)  # 20 days: February and March
+DAYS = 20
+BEFORE = dt.date(2026, 3, 5)
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    keys = [(n, "ascending") for n in table.column_names if not pa.types.is_floating(table.schema.field(n).type)]
+    return table.sort_by(keys)
+
+
+def _kpis(config_dir: Path, data_dir: Path, engine: str) -> tuple[pa.Table, pa.Table, pa.Table]:
+    kpis, zones = compute_kpis_with_zones(
+        load_config(config_dir), data_dir, window_minutes=60, engine=engine, write=False
+    )
+    return _sorted(kpis.table), _sorted(zones.zones), _sorted(zones.queues)
+
+
+def _view_counts(config_dir: Path, data_dir: Path) -> dict[str, int]:
+    return {
+        view: int(query(config_dir, data_dir, f"SELECT count(*) AS n FROM {view}").column("n")[0].as_py())
+        for view in ("customer_branch_movement", "zone_visits", "queue_visits", "queue_lengths")
+    }
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("compact")
+    summary = generate_demo(root / "config", root / "data", branches=2, days=DAYS, seed=5, start=START)
+    return summary.config_dir, summary.data_dir
+
+
+def test_compacting_changes_no_kpi_no_view_and_leaves_recent_days_alone(demo: tuple[Path, Path]) -> None:
+    config_dir, data_dir = demo
+    before = {engine: _kpis(config_dir, data_dir, engine) for engine in ("duckdb", "polars")}
+    counts = _view_counts(config_dir, data_dir)
+    files = {kind: parquet_files(data_dir / kind) for kind in COMPACTED_TABLES}
+
+    result = compact_store(data_dir, before=BEFORE)
+
+    for kind in COMPACTED_TABLES:
+        closed = [p for p in files[kind] if dt.date.fromisoformat(p.parent.name) < BEFORE]
+        months = {(p.parent.parent.name, p.parent.name[:7]) for p in closed}
+        done = result.tables[kind]
+        assert len(months) == 4 and len(closed) > 20  # two branches, February and March
+        assert (done.files_merged, done.months_written, done.kept_newer) == (len(closed), len(months), 0)
+        left = [p for p in parquet_files(data_dir / kind) if p.name != COMPACTED_NAME]
+        assert left == [p for p in files[kind] if p not in closed]
+    [march] = compacted_files(data_dir / MOVEMENTS_DIR, "demo-001", "2026-03")
+    march_days = [p.parent.name for p in files[MOVEMENTS_DIR] if "demo-001/2026-03-0" in str(p)]
+    assert [s.day for s in compacted_sources(march)] == [d for d in march_days if d < BEFORE.isoformat()]
+    assert _view_counts(config_dir, data_dir) == counts
+    for engine in ("duckdb", "polars"):
+        after = _kpis(config_dir, data_dir, engine)
+        for old, new in zip(before[engine], after, strict=True):
+            assert new.num_rows
+            compared = [n for n in new.column_names if n != "computed_at"]
+            assert_tables_match(new, old, compared)  # floats to 1e-9: sums depend on row order
+
+    again = compact_store(data_dir, before=BEFORE)
+    assert again.files_merged == 0
+    assert _view_counts(config_dir, data_dir) == counts
+
+
+def test_regenerating_demo_data_over_a_compacted_store_does_not_double_it(tmp_path: Path) -> None:
+    summary = generate_demo(tmp_path / "c", tmp_path / "d", branches=1, days=6, seed=2, start=START)
+    rows = read_movements(summary.data_dir).num_rows
+    visits = read_zone_table(summary.data_dir, ZONE_VISITS_DIR).num_rows
+    compact_store(summary.data_dir, before=START + dt.timedelta(days=6))
+    assert compacted_files(summary.data_dir / MOVEMENTS_DIR)
+
+    generate_demo(tmp_path / "c", tmp_path / "d", branches=1, days=6, seed=2, start=START, force=True)
+
+    assert read_movements(summary.data_dir).num_rows == rows
+    assert read_zone_table(summary.data_dir, ZONE_VISITS_DIR).num_rows == visits
+    assert not compacted_files(summary.data_dir / MOVEMENTS_DIR)  # every source in them was cut out
+
+
+def _movements(branch: str, day: dt.date, n: int, tag: str) -> pa.Table:
+    at = dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC)
+    rows: list[dict[str, Any]] = [
+        {
+            "customer_id": str(uuid.uuid5(uuid.NAMESPACE_OID, f"{tag}-{i}")),
+            "branch_id": branch,
+            "action_type": "entered",
+            "enter_time": at + dt.timedelta(minutes=i),
+            "exit_time": at + dt.timedelta(minutes=i + 1),
+            "exit_observed": True,
+            "dwell_seconds": 60.0,
+            "first_seen": at + dt.timedelta(minutes=i),
+            "last_seen": at + dt.timedelta(minutes=i + 1),
+            "source_video": tag,
+            "video_fingerprint": tag,
+            "processed_at": at,
+        }
+        for i in range(n)
+    ]
+    return pa.Table.from_pylist(rows, schema=MOVEMENT_SCHEMA)
+
+
+def _store(data_dir: Path) -> None:
+    for i, day in enumerate((dt.date(2026, 1, 5), dt.date(2026, 1, 6), dt.date(2026, 1, 7))):
+        write_movements(_movements("b1", day, 2 + i, f"v{i}"), data_dir, branch_id="b1", day=day, source_key=f"v{i}")
+
+
+def _videos(data_dir: Path) -> list[str]:
+    return sorted(read_movements(data_dir).column("source_video").to_pylist())
+
+
+@pytest.mark.parametrize("elsewhere", [True, False])
+def test_a_compacted_source_written_again_replaces_its_rows(tmp_path: Path, elsewhere: bool) -> None:
+    _store(tmp_path)
+    compact_store(tmp_path, before=dt.date(2026, 2, 1))
+    assert movement_files(tmp_path) == compacted_files(tmp_path / MOVEMENTS_DIR)
+
+    # v1 processed again, with other results (ingest and demo-data write with replace_elsewhere=False)
+    day = dt.date(2026, 1, 6)
+    write_movements(
+        _movements("b1", day, 5, "v1-new"),
+        tmp_path,
+        branch_id="b1",
+        day=day,
+        source_key="v1",
+        replace_elsewhere=elsewhere,
+    )
+
+    assert _videos(tmp_path) == ["v0"] * 2 + ["v1-new"] * 5 + ["v2"] * 4
+    [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
+    assert [s.key for s in compacted_sources(month)] == ["v0", "v2"]
+
+
+def test_a_compacted_source_that_moved_to_another_branch_and_month_is_cut_out(tmp_path: Path) -> None:
+    _store(tmp_path)
+    compact_store(tmp_path, before=dt.date(2026, 2, 1))
+
+    day = dt.date(2026, 2, 3)  # the video's start time was corrected, and its camera belongs to b2
+    write_movements(_movements("b2", day, 1, "v0-moved"), tmp_path, branch_id="b2", day=day, source_key="v0")
+
+    assert _videos(tmp_path) == ["v0-moved"] + ["v1"] * 3 + ["v2"] * 4
+
+
+def test_compacting_takes_new_days_into_the_month_and_a_rewritten_day_replaces_its_merged_copy(tmp_path: Path) -> None:
+    _store(tmp_path)
+    compact_store(tmp_path, before=dt.date(2026, 1, 7))  # v2's day stays open
+    [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
+    assert [s.key for s in compacted_sources(month)] == ["v0", "v1"]
+
+    result = compact_store(tmp_path, before=dt.date(2026, 2, 1))
+
+    assert result.tables[MOVEMENTS_DIR].files_merged == 1
+    assert [s.key for s in compacted_sources(month)] == ["v0", "v1", "v2"]
+    assert _videos(tmp_path) == ["v0"] * 2 + ["v1"] * 3 + ["v2"] * 4
+
+
+def test_a_source_written_again_while_it_is_merged_is_kept_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _store(tmp_path)
+    day = dt.date(2026, 1, 6)
+    read = compaction.read_files
+
+    def read_then_rewrite(files: list[Path], schema: pa.Schema, what: str) -> pa.Table:
+        table = read(files, schema, what)
+        if files[0].stem == "v1":  # a batch worker replaces v1 right after it was read for merging
+            write_movements(_movements("b1", day, 6, "v1-new"), tmp_path, branch_id="b1", day=day, source_key="v1")
+        return table
+
+    monkeypatch.setattr(compaction, "read_files", read_then_rewrite)
+    result = compact_store(tmp_path, before=dt.date(2026, 2, 1))
+
+    assert (result.tables[MOVEMENTS_DIR].files_merged, result.tables[MOVEMENTS_DIR].kept_newer) == (2, 1)
+    assert _videos(tmp_path) == ["v0"] * 2 + ["v1-new"] * 6 + ["v2"] * 4
+    assert (tmp_path / MOVEMENTS_DIR / "b1" / day.isoformat() / "v1.parquet").exists()
+    [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
+    assert [s.key for s in compacted_sources(month)] == ["v0", "v2"]
+
+
+def test_ingesting_a_file_again_after_compaction_adds_nothing(tmp_path: Path) -> None:
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "branches.yaml").write_text("branches:\n  - {id: b1, name: One, capacity: 40}\n")
+    rows = [
+        {
+            "customer_id": str(uuid.UUID(int=n + 1)),
+            "branch_id": "b1",
+            "enter_time": f"2026-02-0{n + 1}T10:00:00Z",
+            "exit_time": f"2026-02-0{n + 1}T10:05:00Z",
+            "action_type": "entered",
+        }
+        for n in range(3)
+    ]
+    source = tmp_path / "e.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    data_dir = tmp_path / "data"
+    ingest_file(source, config_dir=config_dir, data_dir=data_dir)
+    compact_store(data_dir, before=dt.date(2026, 3, 1))
+
+    again = ingest_file(source, config_dir=config_dir, data_dir=data_dir)
+
+    assert (again.accepted, again.already_present) == (0, 3)
+    assert read_movements(data_dir).num_rows == 3
+
+
+def test_a_compacted_file_whose_source_list_does_not_match_its_rows_is_named(tmp_path: Path) -> None:
+    _store(tmp_path)
+    compact_store(tmp_path, before=dt.date(2026, 2, 1))
+    [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
+    month.write_bytes(b"not parquet")
+
+    with pytest.raises(DataError, match=r"compacted\.parquet: not a compacted file of this store"):
+        write_movements(
+            _movements("b1", dt.date(2026, 1, 5), 1, "x"),
+            tmp_path,
+            branch_id="b1",
+            day=dt.date(2026, 1, 5),
+            source_key="v0",
+        )
+
+
+def test_the_command_reports_per_table_and_refuses_a_bad_date(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _store(tmp_path)
+
+    done = run_cli(
+        ["compact", "--data-dir", str(tmp_path), "--before", "2026-02-01", "-f", "json"], capsys, monkeypatch
+    )
+    bad = run_cli(["compact", "--data-dir", str(tmp_path), "--before", "2026-02-30"], capsys, monkeypatch)
+    nothing = run_cli(["compact", "--data-dir", str(tmp_path), "--before", "2026-02-01"], capsys, monkeypatch)
+
+    assert done.exit_code == 0
+    tables = {t["table"]: t for t in json.loads(done.stdout)["tables"]}
+    assert (tables["movements"]["files_merged"], tables["movements"]["rows"]) == (3, 9)
+    assert tables["zone_visits"]["files_merged"] == 0
+    assert bad.exit_code == 1 and "--before: expected a date YYYY-MM-DD, got '2026-02-30'" in bad.stderr
+    assert nothing.exit_code == 0 and "nothing to compact" in nothing.stderr
