@@ -20,7 +20,7 @@ from retail_intel.movements import compaction
 from retail_intel.movements.compacted import COMPACTED_NAME, compacted_files, compacted_sources
 from retail_intel.movements.compaction import COMPACTED_TABLES, compact_store
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
-from retail_intel.movements.store import movement_files, read_movements, write_movements
+from retail_intel.movements.store import movement_files, read_files, read_movements, write_movements
 from retail_intel.movements.zone_store import ZONE_VISITS_DIR, read_zone_table
 from retail_intel.sqlviews.database import query
 from retail_intel.storage import MOVEMENTS_DIR, parquet_files
@@ -185,10 +185,9 @@ def test_a_source_written_again_while_it_is_merged_is_kept_once(
 ) -> None:
     _store(tmp_path)
     day = dt.date(2026, 1, 6)
-    read = compaction.read_files
 
     def read_then_rewrite(files: list[Path], schema: pa.Schema, what: str) -> pa.Table:
-        table = read(files, schema, what)
+        table = read_files(files, schema, what)
         if files[0].stem == "v1":  # a batch worker replaces v1 right after it was read for merging
             write_movements(_movements("b1", day, 6, "v1-new"), tmp_path, branch_id="b1", day=day, source_key="v1")
         return table
