@@ -14,6 +14,8 @@ spawned process pinned to at most 2 cores:
   separately the time to write the result to the KPI store; with ``--zones``,
   :func:`retail_intel.kpis.with_zones.compute_kpis_with_zones` (the branch
   KPIs and the zone and queue KPIs from one read of the queue visits);
+  with ``--compact``, the store is then compacted (``retail-intel compact``,
+  one file per branch and month) and every implementation runs again;
 * ``pandas``: the same reading and preparation, then the straightforward
   pandas implementation in ``benchmarks/pandas_kpis.py``.
 
@@ -25,6 +27,7 @@ Usage::
 
     python benchmarks/bench_kpis.py                          # 10M movements, 100 branches, 90 days
     python benchmarks/bench_kpis.py --movements 1000000 --implementations duckdb,polars
+    python benchmarks/bench_kpis.py --zones --compact --implementations duckdb,polars   # both store layouts
 """
 
 from __future__ import annotations
@@ -367,6 +370,12 @@ def main() -> None:
     parser.add_argument(
         "--zones", action="store_true", help="also zone visits and queues, and the zone KPIs (duckdb, polars)"
     )
+    parser.add_argument(
+        "--compact",
+        action="store_true",
+        help="then compact the store (retail-intel compact) and run every implementation again; "
+        "with --keep the kept directory stays compacted",
+    )
     args = parser.parse_args()
     chosen = [i.strip() for i in args.implementations.split(",") if i.strip()]
 
@@ -390,44 +399,67 @@ def main() -> None:
             tzs = {bid: ZONES[i % len(ZONES)] for i, bid in enumerate(branch_ids(args.branches))}
             visits = generate_zones(data_dir, tzs, args.seed)
             print(f"generated {visits:,} zone visits in {time.perf_counter() - began:.1f} s", file=sys.stderr)
-        results = []
-        for implementation in chosen:
-            out = Path(tmp) / f"{implementation}.parquet"
-            runs = []
-            for attempt in range(args.repeat):
-                run = run_isolated(implementation, data_dir, args.branches, args.window, out, args.zones)
-                print(f"{implementation} run {attempt + 1}: {run['wall_s']:.2f} s", file=sys.stderr)
-                runs.append(run)
-            result = min(runs, key=lambda r: r["wall_s"])  # the least disturbed run
-            result["out"] = out
-            results.append(result)
-        for result in results:
-            result["check"] = "reference" if result is results[0] else compare(results[0]["out"], result["out"])
-            if args.zones and result is not results[0] and result["implementation"] != "pandas":
-                first, this = str(results[0]["out"]), str(result["out"])
-                for part in (".zones", ".queues"):
-                    table = pq.read_table(this + part)
-                    names = [n for n in table.column_names]
-                    result["check"] += f", {part[1:]} {compare(Path(first + part), Path(this + part), names)}"
+        results = _round(chosen, data_dir, Path(tmp) / "per-video", args)
+        compacted: list[dict[str, Any]] = []
+        if args.compact:
+            from retail_intel.movements.compaction import compact_store
 
-    cpu = os.cpu_count()
-    print(
-        f"\n{args.movements:,} movements, {args.branches} branches, {args.days} days, "
-        f"{args.window}-minute windows; each run in its own process on {CORES} cores "
-        f"(machine has {cpu}); best of {args.repeat}; Python {sys.version.split()[0]}\n"
-    )
-    print(
-        "| implementation | wall s (read + prepare + compute) | CPU s | peak RSS MiB | rows out "
-        "| store write s | same KPIs |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---|")
-    for r in results:
-        write = "-" if r["write_s"] is None else f"{r['write_s']:.2f}"
+            began = time.perf_counter()
+            done = compact_store(data_dir, before=dt.date.max)
+            print(
+                f"compacted {done.files_merged:,} files in {time.perf_counter() - began:.1f} s "
+                f"({sum(t.months_written for t in done.tables.values()):,} month files)",
+                file=sys.stderr,
+            )
+            compacted = _round(chosen, data_dir, Path(tmp) / "compacted", args, reference=results[0])
+        cpu = os.cpu_count()
         print(
-            f"| {r['implementation']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_rss_mib']:,.0f} "
-            f"| {r['rows']:,} | {write} | {r['check']} |"
+            f"\n{args.movements:,} movements, {args.branches} branches, {args.days} days, "
+            f"{args.window}-minute windows; each run in its own process on {CORES} cores "
+            f"(machine has {cpu}); best of {args.repeat}; Python {sys.version.split()[0]}\n"
         )
-    print(f"\n(peak RSS includes the interpreter and libraries: {results[0]['start_rss_mib']:,.0f} MiB before work)")
+        print(
+            "| implementation | store layout | wall s (read + prepare + compute) | CPU s | peak RSS MiB | rows out "
+            "| store write s | same KPIs |"
+        )
+        print("|---|---|---:|---:|---:|---:|---:|---|")
+        for layout, rows in (("one file per video", results), ("compacted by month", compacted)):
+            for r in rows:
+                write = "-" if r["write_s"] is None else f"{r['write_s']:.2f}"
+                print(
+                    f"| {r['implementation']} | {layout} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} "
+                    f"| {r['peak_rss_mib']:,.0f} | {r['rows']:,} | {write} | {r['check']} |"
+                )
+        print(
+            f"\n(peak RSS includes the interpreter and libraries: {results[0]['start_rss_mib']:,.0f} MiB before work)"
+        )
+
+
+def _round(
+    chosen: list[str], data_dir: Path, out_dir: Path, args: argparse.Namespace, reference: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Each implementation on ``data_dir`` (best of ``--repeat``), checked against the first (or ``reference``)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = []
+    for implementation in chosen:
+        out = out_dir / f"{implementation}.parquet"
+        runs = []
+        for attempt in range(args.repeat):
+            run = run_isolated(implementation, data_dir, args.branches, args.window, out, args.zones)
+            print(f"{implementation} run {attempt + 1}: {run['wall_s']:.2f} s", file=sys.stderr)
+            runs.append(run)
+        result = min(runs, key=lambda r: r["wall_s"])  # the least disturbed run
+        result["out"] = out
+        results.append(result)
+    first = reference or results[0]
+    for result in results:
+        result["check"] = "reference" if result is first else compare(first["out"], result["out"])
+        if args.zones and result is not first and result["implementation"] != "pandas":
+            for part in (".zones", ".queues"):
+                mine, theirs = Path(str(result["out"]) + part), Path(str(first["out"]) + part)
+                names = pq.read_table(mine).column_names
+                result["check"] += f", {part[1:]} {compare(theirs, mine, names)}"
+    return results
 
 
 if __name__ == "__main__":
