@@ -261,3 +261,9 @@ def test_the_command_reports_per_table_and_refuses_a_bad_date(
     assert tables["zone_visits"]["files_merged"] == 0
     assert bad.exit_code == 1 and "--before: expected a date YYYY-MM-DD, got '2026-02-30'" in bad.stderr
     assert nothing.exit_code == 0 and "nothing to compact" in nothing.stderr
+
+
+def test_help_shows_an_example(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    shown = run_cli(["compact", "--help"], capsys, monkeypatch)
+    assert shown.exit_code == 0
+    assert "Example: retail-intel compact --before 2026-03-01" in shown.stdout and "--branch" in shown.stdout
