@@ -22,10 +22,12 @@ from retail_intel.movements.compaction import COMPACTED_TABLES, compact_store
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, read_files, read_movements, write_movements
 from retail_intel.movements.zone_store import ZONE_VISITS_DIR, read_zone_table
+from retail_intel.serve import create_app
 from retail_intel.sqlviews.database import query
 from retail_intel.storage import MOVEMENTS_DIR, parquet_files
 from tests.cli_helpers import run_cli
 from tests.kpi_helpers import assert_tables_match
+from tests.test_serve_support import Api
 
 START = dt.date(2026, 2, 20)  # 20 days: February and March
 DAYS = 20
@@ -267,3 +269,25 @@ def test_help_shows_an_example(capsys: pytest.CaptureFixture[str], monkeypatch: 
     shown = run_cli(["compact", "--help"], capsys, monkeypatch)
     assert shown.exit_code == 0
     assert "Example: retail-intel compact --before 2026-03-01" in shown.stdout and "--branch" in shown.stdout
+
+
+def test_serve_answers_the_same_from_a_compacted_store(tmp_path: Path) -> None:
+    summary = generate_demo(tmp_path / "c", tmp_path / "d", branches=1, days=5, seed=4, start=dt.date(2026, 2, 26))
+
+    def pages(api: Api) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page = api.ok("/movements", params={"limit": 1000, **({"cursor": cursor} if cursor else {})})
+            rows += page["rows"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return rows
+
+    before = pages(Api(create_app(summary.config_dir, summary.data_dir)))
+    compact_store(summary.data_dir, before=dt.date(2026, 4, 1))
+    assert len(compacted_files(summary.data_dir / MOVEMENTS_DIR)) == 2  # February and March
+
+    api = Api(create_app(summary.config_dir, summary.data_dir))
+    assert before and pages(api) == before
+    assert api.ok("/health")["counts"]["movements"] == len(before)
