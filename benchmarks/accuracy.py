@@ -243,6 +243,8 @@ VARIANTS: dict[str, Callable[[ProcessPlan], ProcessPlan]] = {
     **{f"new-track-conf-{v}": _tracking(new_track_thresh=v) for v in (0.3, 0.4, 0.5, 0.6)},
     **{f"min-track-{v}": _tracking(min_track_s=v) for v in (0.5, 1.0)},
     **{f"min-similarity-{v}": _stitching(min_similarity=v) for v in (0.7, 0.8, 0.85, 0.9)},
+    # issue 15: how far someone hidden for long (appearance link) may have moved (0.5: the default)
+    **{f"appearance-heights-{v}": _stitching(appearance_heights=v) for v in (0.5, 0.75, 1.0)},
     # issue 15: a line crossing counts once seen beyond the band in n samples (1: before this rule)
     **{f"confirm-samples-{n}": _confirm_samples(n) for n in (1, 2, 3, 4)},
     # issue 19, lever 3: detect every k-th frame while nobody is new or near an edge
