@@ -164,7 +164,30 @@ HAND_COUNTS = hand_counts()
 
 
 def rule_sets(clip: Clip, plan: ProcessPlan) -> dict[str, CountingRules]:
-    return {"camera": plan.rules, **clip.extra_rules}
+    """The camera's rules and the clip's extra ones; the extra lines confirm crossings as the camera's does."""
+    line = plan.rules.line
+    extra = {
+        name: (
+            dataclasses.replace(r, line=dataclasses.replace(r.line, confirm_samples=line.confirm_samples))
+            if r.line is not None and line is not None
+            else r
+        )
+        for name, r in clip.extra_rules.items()
+    }
+    return {"camera": plan.rules, **extra}
+
+
+def _confirm_samples(n: int) -> Callable[[ProcessPlan], ProcessPlan]:
+    # a judging constant (not a camera setting): the same tracks, crossings confirmed by n samples
+    def change(p: ProcessPlan) -> ProcessPlan:
+        line = p.rules.line
+        if line is None:
+            return p
+        return dataclasses.replace(
+            p, rules=dataclasses.replace(p.rules, line=dataclasses.replace(line, confirm_samples=n))
+        )
+
+    return change
 
 
 def choose_size(plan: ProcessPlan, *, fresh: bool) -> tuple[ProcessPlan, SizeChoice | None]:
@@ -220,6 +243,10 @@ VARIANTS: dict[str, Callable[[ProcessPlan], ProcessPlan]] = {
     **{f"new-track-conf-{v}": _tracking(new_track_thresh=v) for v in (0.3, 0.4, 0.5, 0.6)},
     **{f"min-track-{v}": _tracking(min_track_s=v) for v in (0.5, 1.0)},
     **{f"min-similarity-{v}": _stitching(min_similarity=v) for v in (0.7, 0.8, 0.85, 0.9)},
+    # issue 15: how far someone hidden for long (appearance link) may have moved (0.5: the default)
+    **{f"appearance-heights-{v}": _stitching(appearance_heights=v) for v in (0.5, 0.75, 1.0)},
+    # issue 15: a line crossing counts once seen beyond the band in n samples (1: before this rule)
+    **{f"confirm-samples-{n}": _confirm_samples(n) for n in (1, 2, 3, 4)},
     # issue 19, lever 3: detect every k-th frame while nobody is new or near an edge
     **{f"adaptive-stride-{k}": (lambda p, k=k: p.with_settings(adaptive_stride=k)) for k in (2, 3, 4)},
 }

@@ -50,7 +50,7 @@ def test_count_accuracy() -> None:
 def test_compare_counts_uses_the_same_rules_on_both_sides() -> None:
     rules = CountingRules(ROI, min_dwell_s=2.0, line=LINE)
     inside_long = walk(1, 0.0, [50 + 5 * i for i in range(60)])  # enters at x=100, stays > 2 s, crosses x=160
-    brief = walk(2, 0.0, [95, 105, 115, 225])  # inside for 0.2 s: passed, and crosses the line going right
+    brief = walk(2, 0.0, [95, 105, 115, 225, 235])  # inside for 0.2 s: passed, and crosses the line going right
     truth = [inside_long, brief]
     rows = {(r.rules, r.measure): r for r in compare_counts([inside_long], truth, {"door": rules})}
     assert rows[("all", "people")].expected == 2 and rows[("all", "people")].counted == 1
@@ -80,7 +80,8 @@ def test_event_times_place_each_event_once() -> None:
     assert times["people"] == [2.0]
     assert times["passed"] == [pytest.approx(2.4)]  # first inside at x=100; inside 1.2 s < min_dwell
     assert times["entered"] == []
-    assert times["line_in"] == [pytest.approx(2.0 + 0.1 * 11)]  # x=170 leaves the 5 px band past 160
+    # x=170 leaves the 5 px band past 160; x=180, the second sample beyond it, confirms the crossing
+    assert times["line_in"] == [pytest.approx(2.0 + 0.1 * 12)]
     slices = [TimeSlice(0, 2.45), TimeSlice(2.45, 10)]
     assert counts_per_slice(times, slices) == [
         {"people": 1, "entered": 0, "passed": 1, "line_in": 0, "line_out": 0},

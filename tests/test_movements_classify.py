@@ -2,6 +2,7 @@
 
 import pytest
 
+from retail_intel.errors import InputError
 from retail_intel.movements.classify import CountingRules, classify, line_crossings
 from retail_intel.movements.geometry import CountingLine, Polygon, parse_rect
 from retail_intel.movements.tracks import Track
@@ -93,6 +94,41 @@ def test_walking_around_the_end_of_the_line_is_no_crossing() -> None:
 
 
 def test_line_crossings_reach_the_verdict() -> None:
-    person = walk(11, [(0, 200, 150), (1, 200, 260), (2, 200, 150), (3, 200, 260)])
+    ys = [150, 150, 260, 260, 150, 150, 260, 260]  # each side seen twice: every crossing is confirmed
+    person = walk(11, [(i, 200, y) for i, y in enumerate(ys)])
     verdict = classify(person, CountingRules(ROI, line=DOOR))
     assert (verdict.line_in, verdict.line_out) == (2, 1)
+
+
+def test_one_outlying_box_beyond_the_band_is_no_crossing() -> None:
+    # someone standing just outside the door line; one box's foot point jumps 25 px over it (a bag,
+    # a leg) and straight back: before crossings needed confirming, that was one in and one out
+    ys = [180, 182, 181, 225, 183, 180, 181]
+    person = walk(12, [(i / 10, 200, y) for i, y in enumerate(ys)])
+    assert line_crossings(person, DOOR) == (0, 0)
+    assert line_crossings(person, CountingLine(DOOR.start, DOOR.end, "right", 10.0, confirm_samples=1)) == (1, 1)
+
+
+def test_a_crossing_not_confirmed_before_the_track_ends_is_not_counted() -> None:
+    # PETS09-S2L1 east door: a person drifting back onto the line as the video ends, their last foot
+    # point 11 px past it (1 px beyond the band), the ground truth's 6 px: no crossing out
+    ys = [260, 240, 222, 214, 207, 203, 199, 189]
+    person = walk(13, [(i / 7, 200, y) for i, y in enumerate(ys)])
+    assert line_crossings(person, DOOR) == (0, 0)
+    walked_on = walk(14, [(i / 7, 200, y) for i, y in enumerate([*ys, 185])])  # seen beyond once more
+    assert line_crossings(walked_on, DOOR) == (0, 1)
+
+
+def test_samples_inside_the_band_do_not_reset_a_crossing_being_confirmed() -> None:
+    # across (225), back inside the band (205), across again (230): two samples beyond, one crossing
+    ys = [150, 190, 225, 205, 230, 205]
+    person = walk(15, [(i / 10, 200, y) for i, y in enumerate(ys)])
+    assert line_crossings(person, DOOR) == (1, 0)
+    # but a sample beyond the band on the side it came from does: it never left
+    back = walk(16, [(i / 10, 200, y) for i, y in enumerate([150, 190, 225, 185, 230, 205])])
+    assert line_crossings(back, DOOR) == (0, 0)
+
+
+def test_confirm_samples_must_be_positive() -> None:
+    with pytest.raises(InputError, match="confirm_samples"):
+        CountingLine((0.0, 0.0), (10.0, 0.0), confirm_samples=0)

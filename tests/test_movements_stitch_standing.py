@@ -212,6 +212,22 @@ def test_someone_walking_is_not_joined_across_a_long_gap_even_if_alike() -> None
     assert len(stitch([walking, later])) == 2
 
 
+def test_how_far_a_person_hidden_for_long_may_have_moved_is_appearance_heights() -> None:
+    # PETS09-S2L1, far end: someone standing lost for 8 s and found 0.67 heights from where they
+    # stood (they shifted; a 60 px person's foot point is noisy), looking the same (similarity .97)
+    before = standing(1, 0.0, 5.0, (300, 250), RED_OVER_BLUE)
+    after = standing(2, 13.0, 20.0, (367, 250), RED_OVER_BLUE)
+    assert len(stitch([before, after])) == 2  # the default allowance, 0.5 heights
+    wider = StitchSettings(appearance_heights=0.75)
+    (person,) = stitch([before, after], wider)
+    assert person.fragment_ids == (1, 2)
+    # looking different, or further than appearance_heights, they are somebody else
+    assert len(stitch([before, standing(3, 13.0, 20.0, (367, 250), GREEN_OVER_GREY)], wider)) == 2
+    assert len(stitch([before, standing(4, 13.0, 20.0, (385, 250), RED_OVER_BLUE)], wider)) == 2
+    # within the 6 s standing window place alone decides, with the standing allowance
+    assert len(stitch([before, standing(5, 9.0, 15.0, (367, 250), RED_OVER_BLUE)], wider)) == 2
+
+
 # --- 3. dwell of a joined standing person --------------------------------------------------------
 
 

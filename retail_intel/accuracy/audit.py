@@ -4,8 +4,8 @@ A person is counted in the time slice in which their event happens:
 
 * ``people``: when the person is first seen;
 * ``entered`` / ``passed``: when their foot point first enters the ROI;
-* ``line_in`` / ``line_out``: when the crossing completes (the foot point
-  leaves the line's band on the far side).
+* ``line_in`` / ``line_out``: when the crossing completes (the foot point is
+  seen beyond the line's band on the far side for the second time).
 
 From per-slice pairs (truth, ours) the audit reports the count accuracy, the
 bias (relative over- or under-count) with a bootstrap confidence interval over

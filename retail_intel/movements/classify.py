@@ -54,20 +54,32 @@ def line_crossings(track: Track, line: CountingLine) -> tuple[int, int]:
 
     Only samples that project onto the line segment (with a band of slack at
     its ends) take part, so walking around the end of a door line is no crossing.
+    A crossing counts once the foot point has been seen beyond the band on the
+    far side in ``line.confirm_samples`` samples, with none beyond the band on
+    the near side in between (samples inside the band are ignored): one jumpy
+    box poking over the band is no crossing and no crossing back, and a track
+    that ends before its crossing is confirmed does not count it. The side a
+    track starts on is its first sample's beyond the band (confirming it too
+    would lose people first seen just before the line).
     """
     dist = line.signed_distance(track.x, track.y)
     near = line.within_span(track.x, track.y, slack=line.band_px)
     state = 0  # -1 out side, +1 in side, 0 unknown yet
+    across = 0  # samples beyond the band on the far side of ``state``, not yet a crossing
     crossings_in = crossings_out = 0
     for d, ok in zip(dist.tolist(), near.tolist(), strict=True):
         if not ok or abs(d) <= line.band_px:
             continue
         side = 1 if d > 0 else -1
         if state and side != state:
+            across += 1
+            if across < line.confirm_samples:
+                continue
             if side > 0:
                 crossings_in += 1
             else:
                 crossings_out += 1
+        across = 0
         state = side
     return crossings_in, crossings_out
 

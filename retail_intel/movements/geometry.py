@@ -78,19 +78,23 @@ class CountingLine:
     ``in_side`` is left or right as seen walking from ``start`` to ``end`` in
     image coordinates. A crossing counts only once the foot point has left a
     band of ``band_px`` around the line on the far side, so jitter on the line
-    is not counted over and over.
+    is not counted over and over, and only once it has been seen there in
+    ``confirm_samples`` samples, so one outlying box is no crossing.
     """
 
     start: Point
     end: Point
     in_side: str = "left"
     band_px: float = 10.0
+    confirm_samples: int = 2
 
     def __post_init__(self) -> None:
         if self.start == self.end:
             raise InputError(f"a counting line needs two different points, got {self.start} twice")
         if self.in_side not in ("left", "right"):
             raise InputError(f"line in_side must be 'left' or 'right', got {self.in_side!r}")
+        if self.confirm_samples < 1:
+            raise InputError(f"line confirm_samples must be at least 1, got {self.confirm_samples}")
 
     def signed_distance(self, x: FloatArray, y: FloatArray) -> FloatArray:
         """Distance to the (infinite) line, positive on the in side."""
