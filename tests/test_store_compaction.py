@@ -19,12 +19,15 @@ from retail_intel.kpis.with_zones import compute_kpis_with_zones
 from retail_intel.movements import compaction
 from retail_intel.movements.compacted import COMPACTED_NAME, compacted_files, compacted_sources
 from retail_intel.movements.compaction import COMPACTED_TABLES, compact_store
+from retail_intel.movements.plausible import TimeLimits
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, read_files, read_movements, write_movements
 from retail_intel.movements.zone_store import ZONE_VISITS_DIR, read_zone_table
 from retail_intel.serve import create_app
 from retail_intel.sqlviews.database import query
 from retail_intel.storage import MOVEMENTS_DIR, parquet_files
+from tests.batch_fakes import stayer_and_passers
+from tests.batch_helpers import batch, make_archive, make_config, rows, write_segments
 from tests.cli_helpers import run_cli
 from tests.kpi_helpers import assert_tables_match
 from tests.test_serve_support import Api
@@ -291,3 +294,105 @@ def test_serve_answers_the_same_from_a_compacted_store(tmp_path: Path) -> None:
     api = Api(create_app(summary.config_dir, summary.data_dir))
     assert before and pages(api) == before
     assert api.ok("/health")["counts"]["movements"] == len(before)
+
+
+def test_ingesting_a_file_again_after_compaction_keeps_its_rows_and_adds_those_now_valid(tmp_path: Path) -> None:
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "branches.yaml").write_text("branches:\n  - {id: b1, name: One, capacity: 40}\n")
+    short = {"enter_time": "2026-02-02T10:00:00Z", "exit_time": "2026-02-02T10:05:00Z"}
+    long = {"enter_time": "2026-02-02T11:00:00Z", "exit_time": "2026-02-02T13:30:00Z"}  # 2.5 h
+    rows = [
+        {"customer_id": str(uuid.UUID(int=n + 1)), "branch_id": "b1", "action_type": "entered", **times}
+        for n, times in enumerate((short, long))
+    ]
+    source = tmp_path / "e.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    data_dir = tmp_path / "data"
+    first = ingest_file(
+        source, config_dir=config_dir, data_dir=data_dir, limits=TimeLimits(max_dwell=dt.timedelta(hours=1))
+    )
+    compact_store(data_dir, before=dt.date(2026, 3, 1))
+
+    again = ingest_file(source, config_dir=config_dir, data_dir=data_dir)  # the 2.5 h visit is valid now
+
+    assert (first.accepted, first.rejected, again.accepted, again.already_present) == (1, 1, 1, 1)
+    assert sorted(read_movements(data_dir).column("customer_id").to_pylist()) == [r["customer_id"] for r in rows]
+
+
+def _crash(*args: object, **kwargs: object) -> bool:
+    raise KeyboardInterrupt  # the process is killed here
+
+
+def test_a_compact_killed_after_writing_a_month_is_healed_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _store(tmp_path)
+    with monkeypatch.context() as patched:
+        patched.setattr(compaction, "_remove_merged", _crash)
+        with pytest.raises(KeyboardInterrupt):
+            compact_store(tmp_path, before=dt.date(2026, 2, 1))
+    assert len(_videos(tmp_path)) == 18  # every row twice: in the month and in its own file
+
+    result = compact_store(tmp_path, before=dt.date(2026, 1, 6))  # a --before that covers none of those days
+
+    assert result.tables[MOVEMENTS_DIR].healed == 3
+    assert _videos(tmp_path) == ["v0"] * 2 + ["v1"] * 3 + ["v2"] * 4
+
+
+def test_files_a_killed_compact_left_renamed_aside_are_put_back(tmp_path: Path) -> None:
+    _store(tmp_path)
+    compact_store(tmp_path, before=dt.date(2026, 1, 6))  # v0 merged, v1 and v2 not
+    own = tmp_path / MOVEMENTS_DIR / "b1" / "2026-01-06" / "v1.parquet"
+    own.rename(own.with_name(".v1.parquet.4242.merged"))  # killed between rename and check
+
+    compact_store(tmp_path, before=dt.date(2026, 1, 6))
+
+    assert own.is_file() and not list(own.parent.glob(".*"))
+    assert _videos(tmp_path) == ["v0"] * 2 + ["v1"] * 3 + ["v2"] * 4
+
+
+def test_a_writer_killed_before_cutting_a_moved_source_is_healed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _store(tmp_path)
+    compact_store(tmp_path, before=dt.date(2026, 2, 1))
+    day = dt.date(2026, 3, 2)  # v2 re-processed under another month, killed before its cut
+    with monkeypatch.context() as patched:
+        patched.setattr("retail_intel.movements.store.drop_compacted_source", _crash)
+        with pytest.raises(KeyboardInterrupt):
+            write_movements(_movements("b1", day, 1, "v2-new"), tmp_path, branch_id="b1", day=day, source_key="v2")
+
+    compact_store(tmp_path, before=dt.date(2026, 1, 1))
+
+    assert _videos(tmp_path) == ["v0"] * 2 + ["v1"] * 3 + ["v2-new"]
+
+
+def test_a_batch_run_again_after_compaction_skips_its_videos(tmp_path: Path) -> None:
+    make_config(tmp_path)
+    archive = make_archive(tmp_path)
+    first = batch(archive, tmp_path)
+    reference = rows(tmp_path / "data")
+    compact_store(tmp_path / "data", before=dt.date(2026, 3, 1))
+    assert compacted_files(tmp_path / "data" / MOVEMENTS_DIR)
+
+    again = batch(archive, tmp_path)
+
+    assert first.done == 6 and again.skipped == 6 and again.done == 0
+    assert rows(tmp_path / "data") == reference
+
+
+def test_a_later_batch_takes_people_over_from_a_compacted_segment(tmp_path: Path) -> None:
+    make_config(tmp_path)
+    segments = write_segments(tmp_path / "all" / "b1" / "door", "door", stayer_and_passers, count=3)
+    for n, segment in enumerate(segments):
+        target = tmp_path / f"night{n}" / "b1" / "door" / segment.name
+        target.parent.mkdir(parents=True)
+        target.write_bytes(segment.read_bytes())
+    for n in range(3):
+        assert batch(tmp_path / f"night{n}", tmp_path).done == 1
+        compact_store(tmp_path / "data", before=dt.date(2026, 3, 1))  # each night's file merged at once
+
+    batch(tmp_path / "all", tmp_path, data="together")
+    assert rows(tmp_path / "data") == rows(tmp_path / "together")
+    assert len(movement_files(tmp_path / "data")) == 1  # the month

@@ -18,6 +18,8 @@ import numpy as np
 import pyarrow as pa
 
 from retail_intel.errors import DataError
+from retail_intel.movements.compacted import cut_customers
+from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.tracks import FloatArray, Track
 from retail_intel.pipeline.continuity import CarriedPerson
 from retail_intel.storage import atomic_write_bytes
@@ -120,6 +122,15 @@ def carried_into(carry: Carry, start_time: dt.datetime) -> tuple[CarriedPerson, 
         )
         out.append(CarriedPerson(person.customer_id, shifted))
     return tuple(out)
+
+
+def drop_claimed_in_store(data_dir: Path, relative: str, claimed: tuple[str, ...] | list[str]) -> bool:
+    """:func:`drop_claimed` on a segment's file ``relative`` to ``data_dir``, or, once ``compact``
+    has merged that file into its month, on the segment's rows in the month."""
+    path = data_dir / relative
+    if path.is_file():
+        return drop_claimed(path, claimed)
+    return cut_customers(data_dir, path, MOVEMENT_SCHEMA, claimed)  # trajectories are never compacted
 
 
 def drop_claimed(path: Path, claimed: tuple[str, ...] | list[str]) -> bool:

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from retail_intel.batch.carry import drop_claimed
+from retail_intel.batch.carry import drop_claimed_in_store
 from retail_intel.batch.chains import JOIN_GAP_S, link_segments
 from retail_intel.batch.discover import discover
 from retail_intel.batch.executors import Executor, InlineExecutor, PoolExecutor, RayExecutor, import_ray
@@ -279,7 +279,7 @@ class _Coordinator:
         changed = False
         for rel in (before.movements, before.trajectories):
             if rel is not None:
-                changed |= drop_claimed(self.data_dir / rel, claimed)
+                changed |= drop_claimed_in_store(self.data_dir, rel, claimed)
         if not changed or before.movements is None:
             return before
         refreshed = replace(
@@ -370,7 +370,7 @@ class _Coordinator:
                     assert outcome.movements is not None
                     for rel in (outcome.movements, outcome.trajectories):
                         if rel is not None:
-                            drop_claimed(self.data_dir / rel, nxt.claimed)
+                            drop_claimed_in_store(self.data_dir, rel, nxt.claimed)
             entry = _entry_for(item, outcome, prev_key, self.data_dir)
             if outcome.ok:
                 self._owe_kpis(entry)

@@ -43,7 +43,8 @@ def compact(
     file per table (DATA_DIR/<table>/<branch>/<YYYY-MM>/compacted.parquet);
     every command reads it as before, and processing a compacted video again
     still replaces its rows. Tracks and trajectories are not compacted.
-    Safe to run beside a nightly batch; run it after the batch, e.g. weekly.
+    It waits for a running batch to finish, and is safe beside any other
+    writer; run it after the nightly batch, e.g. weekly.
 
     Example: retail-intel compact --before 2026-03-01
     """
@@ -56,7 +57,10 @@ def compact(
         def report(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        result = compact_store(data_dir, before=cutoff, branch=branch, progress=report)
+        def waiting(holder: str) -> None:
+            err.print(f"[yellow]waiting for the batch writing to {data_dir} ({holder}) to finish[/yellow]")
+
+        result = compact_store(data_dir, before=cutoff, branch=branch, progress=report, on_wait=waiting)
     rows: list[dict[str, Any]] = [
         {
             "table": kind,
@@ -64,6 +68,7 @@ def compact(
             "months_written": t.months_written,
             "rows": t.rows,
             "kept_newer": t.kept_newer,
+            "healed": t.healed,
         }
         for kind, t in result.tables.items()
     ]

@@ -31,6 +31,7 @@ from retail_intel.errors import DataError, InputError
 from retail_intel.ingest.reader import InputFormat, detect_format, parse_events
 from retail_intel.ingest.validate import Rejection, ValidEvent, validate_records
 from retail_intel.locking import INGEST_LOCK, data_dir_lock
+from retail_intel.movements.compacted import holds_source
 from retail_intel.movements.plausible import TimeLimits
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, movements_root, write_movements
@@ -78,7 +79,7 @@ def default_rejects_path(data_dir: Path, file: Path, fingerprint: str) -> Path:
     return data_dir / REJECTS_DIR / f"{file.stem}.{fingerprint[:12]}.rejects.csv"
 
 
-def _present_in_store(data_dir: Path, customer_ids: list[str], own_prefix: str) -> tuple[set[str], set[str]]:
+def _present_in_store(data_dir: Path, customer_ids: list[str], fingerprint: str) -> tuple[set[str], set[str]]:
     """Which of ``customer_ids`` the store holds: (in this file's own files, in any other file)."""
     files = movement_files(data_dir)
     if not files or not customer_ids:
@@ -87,8 +88,8 @@ def _present_in_store(data_dir: Path, customer_ids: list[str], own_prefix: str) 
     try:
         con.register("wanted", pa.table({"customer_id": customer_ids}))
         rows = con.execute(
-            "SELECT DISTINCT m.customer_id, m.filename "
-            "FROM read_parquet(?, filename = true, hive_partitioning = false, union_by_name = true) AS m "
+            "SELECT DISTINCT m.customer_id, m.video_fingerprint "
+            "FROM read_parquet(?, hive_partitioning = false, union_by_name = true) AS m "
             "SEMI JOIN wanted USING (customer_id)",
             [[str(p) for p in files]],
         ).fetchall()
@@ -98,8 +99,10 @@ def _present_in_store(data_dir: Path, customer_ids: list[str], own_prefix: str) 
         con.close()
     own: set[str] = set()
     other: set[str] = set()
-    for customer_id, filename in rows:
-        (own if Path(filename).name.startswith(own_prefix) else other).add(customer_id)
+    # Whose a row is comes from its fingerprint column, not its file's name: after
+    # ``compact`` this file's rows sit in a month file with other sources' rows.
+    for customer_id, row_fingerprint in rows:
+        (own if row_fingerprint == fingerprint else other).add(customer_id)
     return own, other
 
 
@@ -214,7 +217,7 @@ def _store_new(
 ) -> tuple[list[Path], int]:
     """Write the rows of ``valid`` the store does not hold yet; (files written, rows new to the store)."""
     prefix = source_prefix(fingerprint)
-    own, other = _present_in_store(data_dir, [e.customer_id for e in valid], prefix)
+    own, other = _present_in_store(data_dir, [e.customer_id for e in valid], fingerprint)
     to_write = [e for e in valid if e.customer_id not in other]
     accepted = sum(1 for e in to_write if e.customer_id not in own)
 
@@ -225,7 +228,8 @@ def _store_new(
     for (branch_id, day), events in sorted(groups.items()):
         key = f"{prefix}{branch_id}-{day.isoformat()}"
         target = movements_root(data_dir) / branch_id / day.isoformat() / f"{key}.parquet"
-        if target.exists() and all(e.customer_id in own for e in events):
+        stored = target.exists() or holds_source(target)  # its own file, or merged into a month by compact
+        if stored and all(e.customer_id in own for e in events):
             continue  # this file's rows for the day are all stored already: keep the file as it is
         events.sort(key=lambda e: (e.enter_time, e.customer_id))
         table = _movement_table(events, path.name, fingerprint, stamp)

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError
@@ -48,16 +50,48 @@ class CompactedSource:
     rows: int
 
 
+# path -> (inode, mtime_ns, size) and its source list: every per-source write
+# checks the compacted months' footers, and a month changes far less often
+_footers: dict[Path, tuple[tuple[int, int, int], list[CompactedSource]]] = {}
+_footers_lock = threading.Lock()
+
+
 def compacted_sources(path: Path) -> list[CompactedSource]:
-    """The sources of a compacted file in row order, from its footer alone."""
+    """The sources of a compacted file in row order, from its footer alone (cached per file version)."""
     try:
+        stat = path.stat()
+        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        with _footers_lock:
+            known = _footers.get(path)
+        if known is not None and known[0] == version:
+            return list(known[1])
         raw = (pq.read_schema(path).metadata or {}).get(_SOURCES_KEY)
         listed = json.loads(raw) if raw else None
         if not isinstance(listed, list):
             raise ValueError("no source list")
-        return [CompactedSource(str(s["key"]), str(s["day"]), int(s["rows"])) for s in listed]
+        sources = [CompactedSource(str(s["key"]), str(s["day"]), int(s["rows"])) for s in listed]
     except (OSError, pa.ArrowException, ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{path}: not a compacted file of this store ({exc})") from exc
+    with _footers_lock:
+        _footers[path] = (version, sources)
+    return list(sources)
+
+
+def month_of(source_path: Path) -> Path:
+    """The compacted file that would hold the source whose own file is ``source_path``
+    (``<kind>/<branch>/<YYYY-MM-DD>/<key>.parquet``)."""
+    return source_path.parent.parent / source_path.parent.name[:7] / COMPACTED_NAME
+
+
+def holds_source(source_path: Path) -> bool:
+    """True when the source whose own file was ``source_path`` now sits in its compacted month."""
+    month = month_of(source_path)
+    if not month.exists():
+        return False
+    try:
+        return any(s.key == source_path.stem for s in compacted_sources(month))
+    except DataError:
+        return False  # unreadable: a reader of the month names it
 
 
 def write_compacted(pieces: list[tuple[CompactedSource, pa.Table]], schema: pa.Schema, path: Path) -> Path | None:
@@ -139,3 +173,25 @@ def drop_compacted_source(
     root = data_dir / kind
     paths = compacted_files(root, branch_id, month) if month is not None else compacted_files(root)
     return drop_compacted_sources(data_dir, paths, schema, lambda key: key == source_key)
+
+
+def cut_customers(data_dir: Path, source_path: Path, schema: pa.Schema, customer_ids: Sequence[str]) -> bool:
+    """Remove ``customer_ids``' rows of the source whose own file was ``source_path`` from its compacted
+    month (a batch's hand-over of people to the next segment); True if any row went."""
+    month = month_of(source_path)
+    if not customer_ids or not holds_source(source_path):
+        return False
+    wanted = pa.array(list(customer_ids), pa.string())
+    with data_dir_lock(data_dir, COMPACT_LOCK):
+        pieces = read_compacted(month, schema)
+        changed = False
+        for index, (source, table) in enumerate(pieces):
+            if source.key != source_path.stem:
+                continue
+            kept = table.filter(pc.invert(pc.is_in(table.column("customer_id"), value_set=wanted)))
+            if kept.num_rows != table.num_rows:
+                pieces[index] = (CompactedSource(source.key, source.day, kept.num_rows), kept)
+                changed = True
+        if changed:
+            write_compacted(pieces, schema, month)
+    return changed

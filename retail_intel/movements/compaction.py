@@ -5,10 +5,14 @@ tables); tracks and trajectories are read per source (re-judging, reports)
 and stay one file per video. A month already compacted takes in the days
 written since; running it again with nothing new changes nothing.
 
-Safe beside writers: each month is merged under the compaction lock, and a
-source file is removed only if it is still the version that was merged. One
-written again meanwhile is kept and its merged copy cut out again, so a
-source is never lost and never counted twice (docs/kpis.md).
+Safe beside writers: it waits for a running batch (which hands people
+between a video's file and the next one's), each month is merged under the
+compaction lock, and a source file is removed only if it is still the
+version that was merged. One written again meanwhile is kept and its merged
+copy cut out again. A process killed between writing a month and removing
+its files (or a writer killed between writing a file and cutting its merged
+copy) leaves rows twice until the next ``compact``, which heals that first
+(docs/kpis.md).
 """
 
 from __future__ import annotations
@@ -24,11 +28,14 @@ from pathlib import Path
 import pyarrow as pa
 
 from retail_intel.datadir import require_retail_data
-from retail_intel.errors import InputError
-from retail_intel.locking import COMPACT_LOCK, data_dir_lock
+from retail_intel.errors import DataError, InputError
+from retail_intel.locking import BATCH_LOCK, COMPACT_LOCK, data_dir_lock
 from retail_intel.movements.compacted import (
     COMPACTED_NAME,
     CompactedSource,
+    compacted_files,
+    drop_compacted_sources,
+    is_month_folder,
     read_compacted,
     write_compacted,
 )
@@ -52,6 +59,7 @@ class TableCompaction:
     months_written: int = 0
     rows: int = 0
     kept_newer: int = 0  # sources written again while being merged: left as their own file
+    healed: int = 0  # sources found both merged and as their own file (a killed writer): cut from the month
 
 
 @dataclass(frozen=True)
@@ -109,25 +117,64 @@ def _remove_merged(path: Path, key: _FileKey) -> bool:
 
 
 def _merge_month(target: Path, files: list[Path], schema: pa.Schema, done: TableCompaction) -> None:
-    keys = {path: _key(path) for path in files}
-    files = [p for p in files if keys[p] is not None]
-    new_sources = {p.stem for p in files}
-    # a merged source also present as a file: written again after a crash between write and cut
-    pieces = [(s, t) for s, t in read_compacted(target, schema) if s.key not in new_sources]
+    merged: list[tuple[Path, _FileKey, pa.Table]] = []
     for path in files:
-        table = read_files([path], schema, "stored")
-        pieces.append((CompactedSource(path.stem, path.parent.name, table.num_rows), table))
+        key = _key(path)
+        if key is None:
+            continue  # moved away by a writer since the folder was listed
+        try:
+            table = read_files([path], schema, "stored")
+        except DataError:
+            if path.exists():
+                raise
+            continue
+        merged.append((path, key, table))
+    if not merged:
+        return
+    new_sources = {path.stem for path, _, _ in merged}
+    pieces = [(s, t) for s, t in read_compacted(target, schema) if s.key not in new_sources]
+    pieces += [(CompactedSource(p.stem, p.parent.name, t.num_rows), t) for p, _, t in merged]
     write_compacted(pieces, schema, target)
-    changed = {p.stem for p in files if not _remove_merged(p, keys[p])}  # type: ignore[arg-type]
+    changed = {path.stem for path, key, _ in merged if not _remove_merged(path, key)}
     if changed:  # the lock is held: cut them out directly
         write_compacted([(s, t) for s, t in pieces if s.key not in changed], schema, target)
-    for day_dir in {p.parent for p in files}:
+    for day_dir in {path.parent for path, _, _ in merged}:
         with contextlib.suppress(OSError):
             day_dir.rmdir()  # only when empty
-    done.files_merged += len(files) - len(changed)
+    done.files_merged += len(merged) - len(changed)
     done.kept_newer += len(changed)
     done.months_written += 1
     done.rows += sum(t.num_rows for s, t in pieces if s.key not in changed)
+
+
+def _restore_set_aside(root: Path) -> None:
+    """Put back source files a killed ``compact`` left renamed aside (see :func:`_remove_merged`).
+
+    Whether one was merged already or a writer's newer version, its own file
+    is the truth; :func:`_heal` then cuts a merged copy out of its month.
+    """
+    for aside in root.glob("*/*/.*.merged"):
+        original = aside.with_name(aside.name[1:].rsplit(".", 2)[0])  # .<key>.parquet.<pid>.merged
+        with contextlib.suppress(FileExistsError):
+            os.link(aside, original)
+        aside.unlink()
+
+
+def _heal(data_dir: Path, kind: str, schema: pa.Schema) -> int:
+    """Cut out of every month the sources that also have their own file again, anywhere in the table.
+
+    Never so at rest: a writer writes a source's file and then cuts it, and
+    ``compact`` writes the month and then removes the files. A process killed
+    between the two leaves both, and readers count those rows twice until this runs.
+    """
+    root = data_dir / kind
+    months = compacted_files(root)
+    if not months:
+        return 0
+    own = {
+        p.stem for p in root.glob("*/*/*.parquet") if not p.name.startswith(".") and not is_month_folder(p.parent.name)
+    }
+    return drop_compacted_sources(data_dir, months, schema, lambda key: key in own)
 
 
 def compact_store(
@@ -136,12 +183,15 @@ def compact_store(
     before: dt.date,
     branch: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> CompactionResult:
     """Merge each branch's per-source files of days before ``before`` into one file per month.
 
     ``progress(done, total)`` is called per branch folder. Days on or after
     ``before`` are left as they are (the recent days a nightly batch is still
-    writing or re-processing).
+    writing or re-processing). Waits for a running batch (``on_wait(holder)``
+    is called once): a batch hands people between a video's file and the
+    next one's, and must find the earlier file where it left it.
     """
     began = time.perf_counter()
     require_retail_data(data_dir)
@@ -158,10 +208,15 @@ def compact_store(
                 sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
             )
         work.extend((kind, b) for b in branches)
-    for number, (kind, branch_dir) in enumerate(work):
-        for month, files in sorted(_closed_months(branch_dir, before).items()):
-            with data_dir_lock(data_dir, COMPACT_LOCK):
-                _merge_month(branch_dir / month / COMPACTED_NAME, files, COMPACTED_TABLES[kind], result.tables[kind])
-        if progress is not None:
-            progress(number + 1, len(work))
+    with data_dir_lock(data_dir, BATCH_LOCK, on_wait=on_wait):
+        for kind, schema in COMPACTED_TABLES.items():
+            _restore_set_aside(data_dir / kind)
+            result.tables[kind].healed = _heal(data_dir, kind, schema)
+        for number, (kind, branch_dir) in enumerate(work):
+            for month, files in sorted(_closed_months(branch_dir, before).items()):
+                target = branch_dir / month / COMPACTED_NAME
+                with data_dir_lock(data_dir, COMPACT_LOCK):
+                    _merge_month(target, files, COMPACTED_TABLES[kind], result.tables[kind])
+            if progress is not None:
+                progress(number + 1, len(work))
     return CompactionResult(before=before, tables=result.tables, seconds=time.perf_counter() - began)
