@@ -399,6 +399,10 @@ def main() -> None:
             tzs = {bid: ZONES[i % len(ZONES)] for i, bid in enumerate(branch_ids(args.branches))}
             visits = generate_zones(data_dir, tzs, args.seed)
             print(f"generated {visits:,} zone visits in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+        from retail_intel.movements.compacted import compacted_files
+
+        # a --keep directory compacted by an earlier run is read compacted from the start
+        was_compacted = bool(compacted_files(data_dir / "movements"))
         results = _round(chosen, data_dir, Path(tmp) / "per-video", args)
         compacted: list[dict[str, Any]] = []
         if args.compact:
@@ -423,7 +427,8 @@ def main() -> None:
             "| store write s | same KPIs |"
         )
         print("|---|---|---:|---:|---:|---:|---:|---|")
-        for layout, rows in (("one file per video", results), ("compacted by month", compacted)):
+        first_layout = "compacted by month" if was_compacted else "one file per video"
+        for layout, rows in ((first_layout, results), ("compacted by month", compacted)):
             for r in rows:
                 write = "-" if r["write_s"] is None else f"{r['write_s']:.2f}"
                 print(
