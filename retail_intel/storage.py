@@ -10,12 +10,16 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError, InputError, WriteError
+
+T = TypeVar("T")
 
 MOVEMENTS_DIR = "movements"
 KPIS_DIR = "kpis"
@@ -143,6 +147,20 @@ def parquet_files(root: Path) -> list[Path]:
     if not root.is_dir():
         raise DataError(f"{root}: expected a directory, found a file")
     return sorted(p for p in root.rglob("*.parquet") if not p.name.startswith("."))
+
+
+def reread_once(read: Callable[[], T]) -> T:
+    """``read()``, a listing of store files and then a read of them, once more if it fails.
+
+    Between the two a writer may remove a file: a stale copy of a video that
+    moved, or a day's files that ``compact`` has just merged into their month.
+    The second listing sees the store as it is now; a file that is really bad
+    fails again and is reported then.
+    """
+    try:
+        return read()
+    except DataError:
+        return read()
 
 
 def is_plain_name(name: str) -> bool:

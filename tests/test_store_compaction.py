@@ -9,15 +9,23 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from retail_intel.config.loader import load_config
 from retail_intel.demo.generate import generate_demo
 from retail_intel.errors import DataError
 from retail_intel.ingest import ingest_file
+from retail_intel.kpis import compute
 from retail_intel.kpis.with_zones import compute_kpis_with_zones
-from retail_intel.movements import compaction
-from retail_intel.movements.compacted import COMPACTED_NAME, compacted_files, compacted_sources
+from retail_intel.movements import compacted, compaction
+from retail_intel.movements.compacted import (
+    COMPACTED_NAME,
+    CompactedSource,
+    compacted_files,
+    compacted_sources,
+    read_compacted,
+)
 from retail_intel.movements.compaction import COMPACTED_TABLES, compact_store
 from retail_intel.movements.plausible import TimeLimits
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
@@ -396,3 +404,80 @@ def test_a_later_batch_takes_people_over_from_a_compacted_segment(tmp_path: Path
     batch(tmp_path / "all", tmp_path, data="together")
     assert rows(tmp_path / "data") == rows(tmp_path / "together")
     assert len(movement_files(tmp_path / "data")) == 1  # the month
+
+
+def test_a_file_set_aside_is_not_put_back_over_a_newer_copy_elsewhere(tmp_path: Path) -> None:
+    _store(tmp_path)
+    compact_store(tmp_path, before=dt.date(2026, 2, 1))
+    # a compact killed right after renaming v1 aside (its month still holds v1) ...
+    aside = tmp_path / MOVEMENTS_DIR / "b1" / "2026-01-06" / ".v1.parquet.4242.merged"
+    aside.parent.mkdir()
+    pq.write_table(_movements("b1", dt.date(2026, 1, 6), 3, "v1"), aside)
+    # ... then v1 processed again under another day, which cuts it out of the month
+    day = dt.date(2026, 2, 3)
+    write_movements(_movements("b1", day, 1, "v1-new"), tmp_path, branch_id="b1", day=day, source_key="v1")
+
+    compact_store(tmp_path, before=dt.date(2026, 1, 1))
+
+    assert not aside.exists()
+    assert _videos(tmp_path) == ["v0"] * 2 + ["v1-new"] + ["v2"] * 4
+
+
+def test_a_batch_does_its_videos_again_when_their_month_is_gone(tmp_path: Path) -> None:
+    make_config(tmp_path)
+    segments = write_segments(tmp_path / "all" / "b1" / "door", "door", stayer_and_passers, count=3)
+    for n, segment in enumerate(segments):
+        target = tmp_path / f"night{n}" / "b1" / "door" / segment.name
+        target.parent.mkdir(parents=True)
+        target.write_bytes(segment.read_bytes())
+        assert batch(tmp_path / f"night{n}", tmp_path).done == 1
+        compact_store(tmp_path / "data", before=dt.date(2026, 3, 1))
+    reference = rows(tmp_path / "data")
+    for month in compacted_files(tmp_path / "data" / MOVEMENTS_DIR):
+        month.unlink()  # lost output
+
+    again = batch(tmp_path / "all", tmp_path)
+
+    assert again.done == 3
+    assert rows(tmp_path / "data") == reference
+
+
+def test_kpis_list_the_store_again_when_a_file_went_between_listing_and_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _store(tmp_path)
+    listed = compute.movement_files
+    calls = []
+
+    def merged_meanwhile(data_dir: Path) -> list[Path]:
+        calls.append(data_dir)
+        found = listed(data_dir)
+        # the first listing still names a day file that ``compact`` has since merged
+        return [*found, tmp_path / MOVEMENTS_DIR / "b1" / "2026-01-04" / "gone.parquet"] if len(calls) == 1 else found
+
+    monkeypatch.setattr(compute, "movement_files", merged_meanwhile)
+    table = compute.read_movement_inputs(tmp_path)
+
+    assert len(calls) == 2 and table.num_rows == 9
+
+
+def test_a_month_is_cut_by_its_own_source_list_not_a_cached_one(tmp_path: Path) -> None:
+    _store(tmp_path)
+    compact_store(tmp_path, before=dt.date(2026, 2, 1))
+    [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
+    stat = month.stat()
+    # a cached list of an earlier version that shared inode, size and time with this one
+    wrong = [
+        CompactedSource("v2", "2026-01-07", 4),
+        CompactedSource("v1", "2026-01-06", 3),
+        CompactedSource("v0", "2026-01-05", 2),
+    ]
+    compacted._footers[month] = ((stat.st_ino, stat.st_mtime_ns, stat.st_size), wrong)
+
+    pieces = read_compacted(month, MOVEMENT_SCHEMA)
+
+    assert [(s.key, set(t.column("source_video").to_pylist())) for s, t in pieces] == [
+        ("v0", {"v0"}),
+        ("v1", {"v1"}),
+        ("v2", {"v2"}),
+    ]

@@ -170,10 +170,10 @@ class Ledger:
             return None
         movements = self.data_dir / entry.movements
         stat = file_stat(movements)
-        # ``compact`` moves a finished file's rows, unchanged, into its month: still done
-        if stat != entry.movements_stat and not (stat is None and holds_source(movements)):
-            return None
-        return entry
+        if stat is None:
+            # ``compact`` moves a finished file's rows, unchanged, into its month: still done
+            return entry if holds_source(movements) else None
+        return entry if stat == entry.movements_stat else None
 
     def failed(self, key: str) -> LedgerEntry | None:
         entry = self._by_key.get(key)

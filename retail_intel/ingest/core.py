@@ -35,7 +35,7 @@ from retail_intel.movements.compacted import holds_source
 from retail_intel.movements.plausible import TimeLimits
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, movements_root, write_movements
-from retail_intel.storage import atomic_write_bytes
+from retail_intel.storage import atomic_write_bytes, reread_once
 
 REJECTS_DIR = "rejects"
 SOURCE_PREFIX = "ingest-"
@@ -217,7 +217,10 @@ def _store_new(
 ) -> tuple[list[Path], int]:
     """Write the rows of ``valid`` the store does not hold yet; (files written, rows new to the store)."""
     prefix = source_prefix(fingerprint)
-    own, other = _present_in_store(data_dir, [e.customer_id for e in valid], fingerprint)
+    ids = [e.customer_id for e in valid]
+    own, other = reread_once(
+        lambda: _present_in_store(data_dir, ids, fingerprint)
+    )  # ``compact`` may merge files meanwhile
     to_write = [e for e in valid if e.customer_id not in other]
     accepted = sum(1 for e in to_write if e.customer_id not in own)
 

@@ -33,7 +33,7 @@ from retail_intel.kpis.store import write_kpis
 from retail_intel.movements.filecheck import refuse_implausible, refuse_unreadable
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, movements_root
-from retail_intel.storage import is_plain_name, parquet_files
+from retail_intel.storage import is_plain_name, parquet_files, reread_once
 
 if TYPE_CHECKING:
     from retail_intel.config.loader import Config
@@ -91,6 +91,11 @@ def config_intervals(config: Config) -> IntervalSource:
 
 
 def read_movement_inputs(data_dir: Path, branch_ids: Sequence[str] | None = None) -> pa.Table:
+    """:func:`_read_movement_inputs`, listed and read again if a file went meanwhile (``compact``)."""
+    return reread_once(lambda: _read_movement_inputs(data_dir, branch_ids))
+
+
+def _read_movement_inputs(data_dir: Path, branch_ids: Sequence[str] | None = None) -> pa.Table:
     """The movement columns the KPIs need, for the given branches (all when None).
 
     Only :data:`MOVEMENT_INPUT_COLUMNS` are read and the two string columns

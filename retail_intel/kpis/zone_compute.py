@@ -22,7 +22,7 @@ from retail_intel.kpis.zone_schema import QUEUE_KPI_SCHEMA, QUEUE_WAIT_INPUT_SCH
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movements_root
 from retail_intel.movements.zone_store import QUEUE_LENGTHS_DIR, QUEUE_VISITS_DIR, ZONE_TABLES, ZONE_VISITS_DIR
-from retail_intel.storage import is_plain_name, parquet_files
+from retail_intel.storage import is_plain_name, parquet_files, reread_once
 
 if TYPE_CHECKING:
     import polars as pl
@@ -56,6 +56,11 @@ def _files(root: Path, branch_ids: Sequence[str]) -> list[str]:
 
 
 def _read(root: Path, branch_ids: Sequence[str], schema: pa.Schema, columns: Sequence[str]) -> pa.Table:
+    """:func:`_read_once`, listed and read again if a file went meanwhile (``compact``)."""
+    return reread_once(lambda: _read_once(root, branch_ids, schema, columns))
+
+
+def _read_once(root: Path, branch_ids: Sequence[str], schema: pa.Schema, columns: Sequence[str]) -> pa.Table:
     """``columns`` of every file under ``root/<branch>/``, text columns dictionary-encoded.
 
     Polars opens many small files fast; only the columns asked for are read.
@@ -198,9 +203,13 @@ def compute_zone_kpis_for(
         raise InputError(f"--window must divide a day (1440 minutes) evenly, got {window_minutes} minutes")
     if start is not None and end is not None and end <= start:
         raise InputError(f"--to must be after --from, got from {start.isoformat()} to {end.isoformat()}")
-    sources = zone_sources(data_dir, cameras_with_zones, sorted(timezones), queue_rows=queue_rows)
+
+    def collect() -> ZoneKpiInputs:
+        sources = zone_sources(data_dir, cameras_with_zones, sorted(timezones), queue_rows=queue_rows)
+        return collect_zone_inputs(sources, timezones, window_minutes, start=start, end=end)
+
     try:
-        inputs = collect_zone_inputs(sources, timezones, window_minutes, start=start, end=end)
+        inputs = reread_once(collect)  # listed again if a file went meanwhile (``compact``)
     except DataError as exc:
         raise DataError(f"{data_dir}: {exc}") from exc
     zones, queue_kpis = run_zone_engine(inputs, window_minutes, engine)

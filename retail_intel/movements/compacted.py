@@ -65,16 +65,20 @@ def compacted_sources(path: Path) -> list[CompactedSource]:
             known = _footers.get(path)
         if known is not None and known[0] == version:
             return list(known[1])
-        raw = (pq.read_schema(path).metadata or {}).get(_SOURCES_KEY)
-        listed = json.loads(raw) if raw else None
-        if not isinstance(listed, list):
-            raise ValueError("no source list")
-        sources = [CompactedSource(str(s["key"]), str(s["day"]), int(s["rows"])) for s in listed]
+        sources = _parse_sources(pq.read_schema(path).metadata)
     except (OSError, pa.ArrowException, ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{path}: not a compacted file of this store ({exc})") from exc
     with _footers_lock:
         _footers[path] = (version, sources)
     return list(sources)
+
+
+def _parse_sources(metadata: dict[bytes, bytes] | None) -> list[CompactedSource]:
+    raw = (metadata or {}).get(_SOURCES_KEY)
+    listed = json.loads(raw) if raw else None
+    if not isinstance(listed, list):
+        raise ValueError("no source list")
+    return [CompactedSource(str(s["key"]), str(s["day"]), int(s["rows"])) for s in listed]
 
 
 def month_of(source_path: Path) -> Path:
@@ -101,26 +105,42 @@ def write_compacted(pieces: list[tuple[CompactedSource, pa.Table]], schema: pa.S
     """
     if not pieces:
         path.unlink(missing_ok=True)
+        with _footers_lock:
+            _footers.pop(path, None)
         return None
     listed = [{"key": s.key, "day": s.day, "rows": s.rows} for s, _ in pieces]
     table = pa.concat_tables([t.cast(schema) if t.schema != schema else t for _, t in pieces])
     table = table.replace_schema_metadata({**(schema.metadata or {}), _SOURCES_KEY: json.dumps(listed)})
-    return atomic_write_table(table, path)
+    written = atomic_write_table(table, path)
+    with _footers_lock:
+        _footers.pop(path, None)
+    return written
 
 
 def read_compacted(path: Path, schema: pa.Schema) -> list[tuple[CompactedSource, pa.Table]]:
-    """A compacted file cut back into its sources' row slices (none when there is no file)."""
-    if not path.exists():
-        return []
-    sources = compacted_sources(path)
+    """A compacted file cut back into its sources' row slices (none when there is no file).
+
+    Rows and source list come from one open file, never from the footer cache:
+    two versions of a month can share inode, size and a coarse modification
+    time, and slicing by another version's list would give rows to the wrong source.
+    """
     try:
-        table = pq.read_table(path, schema=schema)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"{path}: not a readable compacted Parquet file ({exc})") from exc
-    if sum(s.rows for s in sources) != table.num_rows:
-        raise DataError(
-            f"{path}: its source list counts {sum(s.rows for s in sources)} rows, the file has {table.num_rows}"
-        )
+        with open(path, "rb") as handle:
+            parquet = pq.ParquetFile(handle)
+            sources = _parse_sources(parquet.schema_arrow.metadata)
+            table = parquet.read()
+    except FileNotFoundError:
+        return []
+    except (OSError, pa.ArrowException, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{path}: not a readable compacted file of this store ({exc})") from exc
+    # a month written before a nullable column existed reads it as nulls
+    n = table.num_rows
+    table = pa.Table.from_arrays(
+        [table.column(f.name).cast(f.type) if f.name in table.column_names else pa.nulls(n, f.type) for f in schema],
+        schema=schema,
+    )
+    if sum(s.rows for s in sources) != n:
+        raise DataError(f"{path}: its source list counts {sum(s.rows for s in sources)} rows, the file has {n}")
     pieces = []
     offset = 0
     for source in sources:

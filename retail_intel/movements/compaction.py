@@ -40,7 +40,7 @@ from retail_intel.movements.compacted import (
     write_compacted,
 )
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
-from retail_intel.movements.store import read_files
+from retail_intel.movements.store import read_files, source_files
 from retail_intel.movements.zone_store import ZONE_TABLES
 from retail_intel.storage import MOVEMENTS_DIR, is_plain_name
 
@@ -151,12 +151,16 @@ def _restore_set_aside(root: Path) -> None:
     """Put back source files a killed ``compact`` left renamed aside (see :func:`_remove_merged`).
 
     Whether one was merged already or a writer's newer version, its own file
-    is the truth; :func:`_heal` then cuts a merged copy out of its month.
+    is the truth; :func:`_heal` then cuts a merged copy out of its month. Unless
+    the source has been written again since, anywhere: then that file is the
+    truth, and the one set aside is older.
     """
     for aside in root.glob("*/*/.*.merged"):
         original = aside.with_name(aside.name[1:].rsplit(".", 2)[0])  # .<key>.parquet.<pid>.merged
-        with contextlib.suppress(FileExistsError):
-            os.link(aside, original)
+        if not source_files(root.parent, original.stem, root.name):
+            # no newer file of the source anywhere (it may have moved day or branch since)
+            with contextlib.suppress(FileExistsError):
+                os.link(aside, original)
         aside.unlink()
 
 
