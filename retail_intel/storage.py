@@ -149,6 +149,19 @@ def parquet_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.parquet") if not p.name.startswith("."))
 
 
+# (inode, mtime_ns, size): a writer's new version is a new inode renamed into place
+FileVersion = tuple[int, int, int]
+
+
+def file_version(path: Path) -> FileVersion | None:
+    """Which version of ``path`` is there now; None when there is no file."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
 def reread_once(read: Callable[[], T]) -> T:
     """``read()``, a listing of store files and then a read of them, once more if it fails.
 

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from retail_intel.errors import DataError
-from retail_intel.movements.compacted import cut_customers
+from retail_intel.movements.compacted import cut_customers, without_customers
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.tracks import FloatArray, Track
 from retail_intel.pipeline.continuity import CarriedPerson
@@ -139,7 +138,6 @@ def drop_claimed(path: Path, claimed: tuple[str, ...] | list[str]) -> bool:
     Used on the previous segment's files once the next segment has written the
     people it took over. Idempotent: a file without those ids is left alone.
     """
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from retail_intel.storage import atomic_write_table
@@ -150,8 +148,7 @@ def drop_claimed(path: Path, claimed: tuple[str, ...] | list[str]) -> bool:
         table = pq.read_table(path)
     except (OSError, ValueError) as exc:
         raise DataError(f"{path}: cannot read it to hand its people on to the next segment ({exc})") from exc
-    keep = pc.invert(pc.is_in(table.column("customer_id"), value_set=pa.array(list(claimed), pa.string())))
-    kept = table.filter(keep)
+    kept = without_customers(table, claimed)
     if kept.num_rows == table.num_rows:
         return False
     atomic_write_table(kept, path)

@@ -218,9 +218,8 @@ def _store_new(
     """Write the rows of ``valid`` the store does not hold yet; (files written, rows new to the store)."""
     prefix = source_prefix(fingerprint)
     ids = [e.customer_id for e in valid]
-    own, other = reread_once(
-        lambda: _present_in_store(data_dir, ids, fingerprint)
-    )  # ``compact`` may merge files meanwhile
+    # listed and read again if ``compact`` merged a file meanwhile
+    own, other = reread_once(lambda: _present_in_store(data_dir, ids, fingerprint))
     to_write = [e for e in valid if e.customer_id not in other]
     accepted = sum(1 for e in to_write if e.customer_id not in own)
 

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError
 from retail_intel.locking import COMPACT_LOCK, data_dir_lock
-from retail_intel.storage import atomic_write_table
+from retail_intel.storage import FileVersion, atomic_write_table, file_version
 
 COMPACTED_NAME = "compacted.parquet"
 _SOURCES_KEY = b"retail_intel.compacted"
@@ -52,15 +52,16 @@ class CompactedSource:
 
 # path -> (inode, mtime_ns, size) and its source list: every per-source write
 # checks the compacted months' footers, and a month changes far less often
-_footers: dict[Path, tuple[tuple[int, int, int], list[CompactedSource]]] = {}
+_footers: dict[Path, tuple[FileVersion, list[CompactedSource]]] = {}
 _footers_lock = threading.Lock()
 
 
 def compacted_sources(path: Path) -> list[CompactedSource]:
     """The sources of a compacted file in row order, from its footer alone (cached per file version)."""
     try:
-        stat = path.stat()
-        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        version = file_version(path)
+        if version is None:
+            raise FileNotFoundError(path)
         with _footers_lock:
             known = _footers.get(path)
         if known is not None and known[0] == version:
@@ -195,20 +196,25 @@ def drop_compacted_source(
     return drop_compacted_sources(data_dir, paths, schema, lambda key: key == source_key)
 
 
+def without_customers(table: pa.Table, customer_ids: Sequence[str]) -> pa.Table:
+    """``table`` without the rows of ``customer_ids``."""
+    wanted = pa.array(list(customer_ids), pa.string())
+    return table.filter(pc.invert(pc.is_in(table.column("customer_id"), value_set=wanted)))
+
+
 def cut_customers(data_dir: Path, source_path: Path, schema: pa.Schema, customer_ids: Sequence[str]) -> bool:
     """Remove ``customer_ids``' rows of the source whose own file was ``source_path`` from its compacted
     month (a batch's hand-over of people to the next segment); True if any row went."""
     month = month_of(source_path)
     if not customer_ids or not holds_source(source_path):
         return False
-    wanted = pa.array(list(customer_ids), pa.string())
     with data_dir_lock(data_dir, COMPACT_LOCK):
         pieces = read_compacted(month, schema)
         changed = False
         for index, (source, table) in enumerate(pieces):
             if source.key != source_path.stem:
                 continue
-            kept = table.filter(pc.invert(pc.is_in(table.column("customer_id"), value_set=wanted)))
+            kept = without_customers(table, customer_ids)
             if kept.num_rows != table.num_rows:
                 pieces[index] = (CompactedSource(source.key, source.day, kept.num_rows), kept)
                 changed = True

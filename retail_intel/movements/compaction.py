@@ -42,13 +42,10 @@ from retail_intel.movements.compacted import (
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import read_files, source_files
 from retail_intel.movements.zone_store import ZONE_TABLES
-from retail_intel.storage import MOVEMENTS_DIR, is_plain_name
+from retail_intel.storage import MOVEMENTS_DIR, FileVersion, file_version, is_plain_name
 
 # folder -> schema of the tables that are compacted
 COMPACTED_TABLES: dict[str, pa.Schema] = {MOVEMENTS_DIR: MOVEMENT_SCHEMA, **ZONE_TABLES}
-
-# (inode, mtime_ns, size): a writer's new version is a new inode renamed into place
-_FileKey = tuple[int, int, int]
 
 
 @dataclass
@@ -73,14 +70,6 @@ class CompactionResult:
         return sum(t.files_merged for t in self.tables.values())
 
 
-def _key(path: Path) -> _FileKey | None:
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-
-
 def _closed_months(branch_dir: Path, before: dt.date) -> dict[str, list[Path]]:
     """The branch's per-source files of days before ``before``, by month (``YYYY-MM``)."""
     months: dict[str, list[Path]] = {}
@@ -96,7 +85,7 @@ def _closed_months(branch_dir: Path, before: dt.date) -> dict[str, list[Path]]:
     return months
 
 
-def _remove_merged(path: Path, key: _FileKey) -> bool:
+def _remove_merged(path: Path, key: FileVersion) -> bool:
     """Remove the merged source file ``path`` if it is still version ``key``; False if it changed.
 
     It is first renamed aside, so a writer's new version renamed into place
@@ -107,7 +96,7 @@ def _remove_merged(path: Path, key: _FileKey) -> bool:
         os.rename(path, aside)
     except FileNotFoundError:
         return False  # removed by a writer that moved the source elsewhere
-    if _key(aside) == key:
+    if file_version(aside) == key:
         aside.unlink()
         return True
     with contextlib.suppress(FileExistsError):  # a newer one still exists
@@ -117,9 +106,9 @@ def _remove_merged(path: Path, key: _FileKey) -> bool:
 
 
 def _merge_month(target: Path, files: list[Path], schema: pa.Schema, done: TableCompaction) -> None:
-    merged: list[tuple[Path, _FileKey, pa.Table]] = []
+    merged: list[tuple[Path, FileVersion, pa.Table]] = []
     for path in files:
-        key = _key(path)
+        key = file_version(path)
         if key is None:
             continue  # moved away by a writer since the folder was listed
         try:
