@@ -48,6 +48,17 @@ def write_segments(
     return paths
 
 
+def nightly_archives(root: Path, segments: list[Path]) -> list[Path]:
+    """One archive per segment (``root/night<N>/b1/door/``), as consecutive nights' batches find them."""
+    nights = []
+    for n, segment in enumerate(segments):
+        target = root / f"night{n}" / "b1" / "door" / segment.name
+        target.parent.mkdir(parents=True)
+        target.write_bytes(segment.read_bytes())
+        nights.append(root / f"night{n}")
+    return nights
+
+
 def make_archive(root: Path) -> Path:
     """Two cameras of b1, three consecutive segments each."""
     archive = root / "archive"

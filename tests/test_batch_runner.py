@@ -31,6 +31,7 @@ from .batch_helpers import (
     make_archive,
     make_config,
     n_movement_files,
+    nightly_archives,
     people,
     rows,
     statuses,
@@ -211,12 +212,8 @@ def test_redoing_a_segment_whose_successor_is_done_duplicates_nobody(root: Path)
 
 def test_a_later_batch_continues_where_an_earlier_one_ended(root: Path) -> None:
     segments = write_segments(root / "all" / "b1" / "door", "door", stayer_and_passers, count=3)
-    for n, segment in enumerate(segments):
-        target = root / f"night{n}" / "b1" / "door" / segment.name
-        target.parent.mkdir(parents=True)
-        target.write_bytes(segment.read_bytes())
-    for n in range(3):
-        assert batch(root / f"night{n}", root).done == 1
+    for night in nightly_archives(root, segments):
+        assert batch(night, root).done == 1
     batch(root / "all", root, data="together")
     assert rows(root / "data") == rows(root / "together")
 

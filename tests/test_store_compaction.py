@@ -35,7 +35,7 @@ from retail_intel.serve import create_app
 from retail_intel.sqlviews.database import query
 from retail_intel.storage import MOVEMENTS_DIR, parquet_files
 from tests.batch_fakes import stayer_and_passers
-from tests.batch_helpers import batch, make_archive, make_config, rows, write_segments
+from tests.batch_helpers import batch, make_archive, make_config, nightly_archives, rows, write_segments
 from tests.cli_helpers import run_cli
 from tests.kpi_helpers import assert_tables_match
 from tests.test_serve_support import Api
@@ -393,12 +393,8 @@ def test_a_batch_run_again_after_compaction_skips_its_videos(tmp_path: Path) -> 
 def test_a_later_batch_takes_people_over_from_a_compacted_segment(tmp_path: Path) -> None:
     make_config(tmp_path)
     segments = write_segments(tmp_path / "all" / "b1" / "door", "door", stayer_and_passers, count=3)
-    for n, segment in enumerate(segments):
-        target = tmp_path / f"night{n}" / "b1" / "door" / segment.name
-        target.parent.mkdir(parents=True)
-        target.write_bytes(segment.read_bytes())
-    for n in range(3):
-        assert batch(tmp_path / f"night{n}", tmp_path).done == 1
+    for night in nightly_archives(tmp_path, segments):
+        assert batch(night, tmp_path).done == 1
         compact_store(tmp_path / "data", before=dt.date(2026, 3, 1))  # each night's file merged at once
 
     batch(tmp_path / "all", tmp_path, data="together")
@@ -426,11 +422,8 @@ def test_a_file_set_aside_is_not_put_back_over_a_newer_copy_elsewhere(tmp_path: 
 def test_a_batch_does_its_videos_again_when_their_month_is_gone(tmp_path: Path) -> None:
     make_config(tmp_path)
     segments = write_segments(tmp_path / "all" / "b1" / "door", "door", stayer_and_passers, count=3)
-    for n, segment in enumerate(segments):
-        target = tmp_path / f"night{n}" / "b1" / "door" / segment.name
-        target.parent.mkdir(parents=True)
-        target.write_bytes(segment.read_bytes())
-        assert batch(tmp_path / f"night{n}", tmp_path).done == 1
+    for night in nightly_archives(tmp_path, segments):
+        assert batch(night, tmp_path).done == 1
         compact_store(tmp_path / "data", before=dt.date(2026, 3, 1))
     reference = rows(tmp_path / "data")
     for month in compacted_files(tmp_path / "data" / MOVEMENTS_DIR):
