@@ -224,8 +224,9 @@ def _tracking(min_track_s: float | None = None, **changes: float) -> Callable[[P
 
 
 # Settings variants measured on the cached detections (--variant; accuracy_loo.py sweeps them):
-# each changes what runs after the detector (tracker, stitching), never the detections; adaptive
-# stride changes which frames are detected, each detected frame's boxes being the recorded ones.
+# most change what runs after the detector (tracker, stitching), never the detections; adaptive
+# stride changes which frames are detected, each detected frame's boxes being the recorded ones;
+# the input size and INT8 variants change the detector itself, so they are recorded once, fresh.
 VARIANTS: dict[str, Callable[[ProcessPlan], ProcessPlan]] = {
     "default": lambda p: p,
     "no-overlap-merge": _stitching(max_overlap_s=0.0),
@@ -247,6 +248,14 @@ VARIANTS: dict[str, Callable[[ProcessPlan], ProcessPlan]] = {
     **{f"appearance-heights-{v}": _stitching(appearance_heights=v) for v in (0.5, 0.75, 1.0)},
     # issue 15: a line crossing counts once seen beyond the band in n samples (1: before this rule)
     **{f"confirm-samples-{n}": _confirm_samples(n) for n in (1, 2, 3, 4)},
+    # issue 19, lever 1: the detector quantized to INT8 on the clip's own frames (fresh detections)
+    "int8": lambda p: p.with_settings(precision="int8"),
+    # issue 19: a fixed input size where the automatic one chose 1280 (fresh detections)
+    **{f"imgsz-{v}": (lambda p, v=v: p.with_settings(imgsz=v) if p.detector.imgsz > v else p) for v in (960, 1088)},
+    **{
+        f"int8-imgsz-{v}": (lambda p, v=v: p.with_settings(precision="int8", imgsz=min(v, p.detector.imgsz)))
+        for v in (960, 1088)
+    },
     # issue 19, lever 3: detect every k-th frame while nobody is new or near an edge
     **{f"adaptive-stride-{k}": (lambda p, k=k: p.with_settings(adaptive_stride=k)) for k in (2, 3, 4)},
 }

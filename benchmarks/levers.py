@@ -4,11 +4,13 @@ On a shared, noisy machine absolute frames/s mean little; this runs the default 
 the lever (B) on the same decoded frames in turns, several rounds, and reports the median frames/s
 of each and their ratio. Decode is outside the timing (frames are decoded once, up front).
 
-Levers: ``int8`` (``precision: int8``, quantized on the clip's own frames; needs ``nncf``),
+Levers: ``pose-head`` (the detector as it runs, its keypoint branch cut off, against the whole
+exported pose graph; the boxes must be identical), ``int8`` (``precision: int8``, quantized on the clip's own frames; needs ``nncf``),
 ``crop`` (``detect_margin``: only the box around ``--roi`` and ``--line`` grown by ``--margin``
 pixels; defaults: the sample config's vtest camera) and ``decode`` (OpenCV against PyAV with threads, on the clip itself and on a 1080p H.264 copy).
 
-Usage: python benchmarks/levers.py int8 [--video sample_videos/vtest.avi] [--imgsz 1280]
+Usage: python benchmarks/levers.py pose-head [--imgsz 1280] [--frames 48] [--rounds 3]
+       python benchmarks/levers.py int8 [--video sample_videos/vtest.avi] [--imgsz 1280]
        [--frames 48] [--rounds 3]
        python benchmarks/levers.py crop [--margin 80]
        python benchmarks/levers.py decode [--video ...] [--frames 300]
@@ -91,6 +93,28 @@ def compare(opts: argparse.Namespace, frames: list[np.ndarray], detectors: dict[
     print(f"  ratio {b} / {a}: {rate_b / rate_a:.2f}x")
 
 
+def pose_head_lever(opts: argparse.Namespace) -> None:
+    """The detector as it runs (keypoint branch cut off) against the whole exported pose graph."""
+    from retail_intel.vision.openvino_backend import OpenVinoDetector, export_openvino, find_openvino_xml
+    from retail_intel.vision.weights import bundled_weights
+
+    folder = export_openvino(bundled_weights())
+    frames = read(opts.video, opts.frames)
+    whole = OpenVinoDetector(folder, imgsz=opts.imgsz)
+    whole._model = whole._core.read_model(str(find_openvino_xml(folder)))  # keypoints included
+    boxes = OpenVinoDetector(folder, imgsz=opts.imgsz)
+    compare(opts, frames, {"whole pose graph": whole, "boxes only": boxes})
+    same = all(
+        np.array_equal(a.xyxy, b.xyxy) and np.array_equal(a.confidence, b.confidence)
+        for a, b in zip(
+            whole.detect_batch(frames, list(range(len(frames)))),
+            boxes.detect_batch(frames, list(range(len(frames)))),
+            strict=True,
+        )
+    )
+    print(f"  boxes and scores identical on every frame: {same}")
+
+
 def crop_lever(opts: argparse.Namespace) -> None:
     from retail_intel.config.camera_settings import settings_layer
     from retail_intel.vision.crop import CroppedDetector, watched_region
@@ -153,7 +177,7 @@ def decode_lever(opts: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("lever", choices=["int8", "crop", "decode"])
+    parser.add_argument("lever", choices=["int8", "crop", "decode", "pose-head"])
     parser.add_argument("--video", type=Path, default=ROOT / "sample_videos" / "vtest.avi")
     parser.add_argument("--imgsz", type=int, default=1280)
     parser.add_argument("--frames", type=int, default=48)
@@ -162,7 +186,8 @@ def main() -> None:
     parser.add_argument("--line", default="500,180 500,450")
     parser.add_argument("--margin", type=float, default=80.0)
     opts = parser.parse_args()
-    {"int8": int8_lever, "crop": crop_lever, "decode": decode_lever}[opts.lever](opts)
+    levers = {"int8": int8_lever, "crop": crop_lever, "decode": decode_lever, "pose-head": pose_head_lever}
+    levers[opts.lever](opts)
 
 
 if __name__ == "__main__":

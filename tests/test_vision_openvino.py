@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from retail_intel.vision.detections import Detections
-from retail_intel.vision.openvino_backend import decode_person_boxes, letterbox_shape
+from retail_intel.vision.openvino_backend import boxes_only, decode_person_boxes, letterbox_shape
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -108,3 +108,65 @@ def test_batch_equals_one_by_one_and_tiles_work(tmp_path: Path, monkeypatch: pyt
     single = OpenVinoDetector(folder, imgsz=640, conf=0.2, precision="f32").detect(frames[1], 35)
     tiled = OpenVinoDetector(folder, imgsz=640, conf=0.2, tiles=2, precision="f32").detect(frames[1], 35)
     assert len(tiled) > len(single)
+
+
+def _head(widths: list[int]) -> object:
+    """A tiny graph ending like a YOLO head: parts of ``widths`` channels concatenated along axis 1."""
+    ov = pytest.importorskip("openvino")
+    import openvino.opset13 as ops
+
+    image = ops.parameter([1, 3, 4, 5], np.float32, name="images")
+    flat = ops.reshape(image, ops.constant(np.array([1, 3, 20], np.int64)), special_zero=False)
+    parts = [
+        ops.multiply(ops.concat([flat] * (width // 3 + 1), axis=1), ops.constant(np.float32(i + 1)))
+        for i, width in enumerate(widths)
+    ]
+    parts = [ops.slice(p, [0], [w], [1], [1]) for p, w in zip(parts, widths, strict=True)]
+    return ov.Model([ops.concat(parts, axis=1).output(0)], [image], "head")
+
+
+def _run(model: object, image: np.ndarray) -> np.ndarray:
+    ov = pytest.importorskip("openvino")
+    compiled = ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    return np.asarray(compiled(image)[0])
+
+
+def test_boxes_only_drops_the_keypoint_branch_and_keeps_boxes_and_scores() -> None:
+    image = np.random.default_rng(0).random((1, 3, 4, 5), dtype=np.float32)
+    pose = _head([4, 1, 51])  # boxes, person score, 17 keypoints x 3
+    cut = boxes_only(pose, num_classes=1)
+    assert cut is not pose
+    full, boxes = _run(pose, image), _run(cut, image)
+    assert full.shape == (1, 56, 20) and boxes.shape == (1, 5, 20)
+    np.testing.assert_array_equal(boxes, full[:, :5])
+    # several classes: boxes and all their scores stay
+    many = _head([4, 3, 51])
+    np.testing.assert_array_equal(_run(boxes_only(many, num_classes=3), image), _run(many, image)[:, :7])
+
+
+def test_boxes_only_leaves_other_graphs_alone() -> None:
+    detect = _head([4, 1])  # a detection model: nothing after the scores
+    assert boxes_only(detect, num_classes=1) is detect
+    odd = _head([3, 3, 50])  # the scores do not end at a part's edge: not a head we know
+    assert boxes_only(odd, num_classes=1) is odd
+
+
+def test_detector_boxes_equal_those_of_the_whole_pose_graph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("openvino")
+    from retail_intel.vision.openvino_backend import OpenVinoDetector, export_openvino, find_openvino_xml
+    from retail_intel.vision.video import read_frame_at
+    from retail_intel.vision.weights import bundled_weights
+
+    monkeypatch.setenv("RETAIL_INTEL_CACHE", str(tmp_path / "cache"))
+    folder = export_openvino(bundled_weights())
+    frames = [read_frame_at(ROOT / "sample_videos" / "vtest.avi", t, 7.0)[1] for t in (5.0, 9.0)]
+    cut = OpenVinoDetector(folder, imgsz=960, conf=0.2)
+    whole = OpenVinoDetector(folder, imgsz=960, conf=0.2)
+    whole._model = whole._core.read_model(str(find_openvino_xml(folder)))  # as exported, keypoints included
+    assert cut._model.outputs[0].get_partial_shape()[1].get_length() == 5
+    assert whole._model.outputs[0].get_partial_shape()[1].get_length() == 56
+    found = cut.detect_batch(frames, [14, 42])
+    assert sum(len(a) for a in found) >= 3
+    for a, b in zip(found, whole.detect_batch(frames, [14, 42]), strict=True):
+        np.testing.assert_array_equal(a.xyxy, b.xyxy)
+        np.testing.assert_array_equal(a.confidence, b.confidence)

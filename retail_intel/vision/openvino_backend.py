@@ -122,6 +122,38 @@ def decode_person_boxes(
     return boxes[kept].astype(np.float32), scores[kept].astype(np.float32)
 
 
+def boxes_only(model: Any, num_classes: int) -> Any:
+    """``model`` without the outputs after the boxes and class scores (a pose model's keypoints).
+
+    A YOLO head ends in one concatenation along channels: boxes (4), class scores, then for
+    pose models 51 keypoint values per anchor, computed by a branch of their own that nothing
+    here reads. Ending the graph at the scores lets OpenVINO drop that branch (about 10% of
+    YOLO11n-pose's work at imgsz 1280); the boxes and scores are bit for bit the same. A graph
+    of any other shape is returned as it is.
+    """
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    results = model.get_results()
+    if len(results) != 1:
+        return model
+    head = results[0].input_value(0).get_node()
+    if head.get_type_name() != "Concat" or head.get_attributes().get("axis") not in (1, -2):
+        return model
+    parts = list(head.input_values())
+    widths = [part.get_partial_shape()[1] for part in parts]
+    if any(width.is_dynamic for width in widths):
+        return model
+    kept, total = 0, 0
+    while kept < len(parts) and total < 4 + num_classes:
+        total += widths[kept].get_length()
+        kept += 1
+    if total != 4 + num_classes or kept == len(parts):
+        return model  # no extra outputs, or they do not start at a part's edge
+    end = parts[0] if kept == 1 else ops.concat(parts[:kept], axis=1).output(0)
+    return ov.Model([end], model.get_parameters(), model.get_friendly_name())
+
+
 @dataclass
 class OpenVinoDetector:
     """A :class:`~retail_intel.vision.detections.Detector` running an OpenVINO export on the CPU."""
@@ -152,9 +184,10 @@ class OpenVinoDetector:
         self.name = f"{xml.stem}.pt (openvino)"
         self._core = ov.Core()
         try:
-            self._model = self._core.read_model(str(xml))
+            model = self._core.read_model(str(xml))
         except Exception as exc:
             raise ModelError(f"could not read OpenVINO model {xml}: {exc}") from exc
+        self._model = boxes_only(model, self._num_classes)
 
     def _queue_for(self, in_w: int, in_h: int) -> Any:
         """An async queue of inference requests for this input shape (compiled on first use)."""
