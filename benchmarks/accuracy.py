@@ -204,7 +204,7 @@ def choose_size(plan: ProcessPlan, *, fresh: bool) -> tuple[ProcessPlan, SizeCho
     return sized, choice
 
 
-def _stitching(**changes: float) -> Callable[[ProcessPlan], ProcessPlan]:
+def _stitching(**changes: float | bool) -> Callable[[ProcessPlan], ProcessPlan]:
     return lambda p: dataclasses.replace(p, stitch=dataclasses.replace(p.stitch, **changes))
 
 
@@ -246,6 +246,13 @@ VARIANTS: dict[str, Callable[[ProcessPlan], ProcessPlan]] = {
     **{f"min-similarity-{v}": _stitching(min_similarity=v) for v in (0.7, 0.8, 0.85, 0.9)},
     # issue 15: how far someone hidden for long (appearance link) may have moved (0.5: the default)
     **{f"appearance-heights-{v}": _stitching(appearance_heights=v) for v in (0.5, 0.75, 1.0)},
+    # issue 15: a moving link is refused when A would have left the picture during the gap and B came
+    # from outside it (off by default), alone and with the longer appearance link
+    **{f"predicted-exits-{k}": _stitching(predicted_exits=k == "on") for k in ("off", "on")},
+    **{
+        f"exits-and-appearance-heights-{v}": _stitching(predicted_exits=True, appearance_heights=v)
+        for v in (0.75, 1.0)
+    },
     # issue 15: a line crossing counts once seen beyond the band in n samples (1: before this rule)
     **{f"confirm-samples-{n}": _confirm_samples(n) for n in (1, 2, 3, 4)},
     # issue 19, lever 1: the detector quantized to INT8 on the clip's own frames (fresh detections)

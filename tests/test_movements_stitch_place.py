@@ -31,6 +31,30 @@ def test_a_gap_away_from_the_edge_is_still_bridged() -> None:
     assert len(stitch([before, after], StitchSettings(frame_size=FRAME))) == 1
 
 
+def test_predicted_exits_keep_apart_someone_lost_short_of_the_edge_and_someone_walking_in() -> None:
+    # A walks right at 65 px/s and is lost at x=560, 80 px short of the edge: carried on for
+    # the 2.5 s gap they would be at x=722, out of the picture. B appears at x=600 walking left:
+    # carried back, B came from x=750, outside too. Motion alone finds the link plausible.
+    leaving = segment(1, 0.0, 4.0, (300, 300), (560, 300))
+    arriving = segment(2, 6.5, 10.0, (600, 300), (390, 300))
+    assert len(stitch([leaving, arriving], StitchSettings(frame_size=FRAME))) == 1  # off by default
+    on = StitchSettings(frame_size=FRAME, predicted_exits=True)
+    assert len(stitch([leaving, arriving], on)) == 2
+    assert len(stitch([leaving, arriving], StitchSettings(predicted_exits=True))) == 1  # no frame size: no edge
+
+
+def test_predicted_exits_still_join_a_person_who_came_from_inside() -> None:
+    on = StitchSettings(frame_size=FRAME, predicted_exits=True)
+    # hidden for 2.5 s on the way out, seen again still walking out: B came from inside the picture
+    leaving = segment(1, 0.0, 4.0, (300, 300), (560, 300))
+    still_leaving = segment(2, 6.5, 7.0, (610, 300), (632, 300))
+    assert [p.fragment_ids for p in stitch([leaving, still_leaving], on)] == [(1, 2)]
+    # hidden mid-picture: carried on, A stays inside the picture
+    before = segment(1, 0.0, 3.0, (100, 300), (220, 300))
+    after = segment(2, 4.0, 7.0, (260, 300), (380, 300))
+    assert len(stitch([before, after], on)) == 1
+
+
 def test_someone_standing_still_is_joined_across_a_long_gap() -> None:
     # stands at (300, 250), hidden behind a pillar for 5 s, seen again where they stood
     before = segment(1, 0.0, 4.0, (300, 250), (302, 250))
