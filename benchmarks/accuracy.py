@@ -250,8 +250,7 @@ VARIANTS: dict[str, Callable[[ProcessPlan], ProcessPlan]] = {
     # from outside it (off by default), alone and with the longer appearance link
     **{f"predicted-exits-{k}": _stitching(predicted_exits=k == "on") for k in ("off", "on")},
     **{
-        f"exits-and-appearance-heights-{v}": _stitching(predicted_exits=True, appearance_heights=v)
-        for v in (0.75, 1.0)
+        f"exits-and-appearance-heights-{v}": _stitching(predicted_exits=True, appearance_heights=v) for v in (0.75, 1.0)
     },
     # issue 15: a line crossing counts once seen beyond the band in n samples (1: before this rule)
     **{f"confirm-samples-{n}": _confirm_samples(n) for n in (1, 2, 3, 4)},
