@@ -223,6 +223,15 @@ def _tracking(min_track_s: float | None = None, **changes: float) -> Callable[[P
     return change
 
 
+def _botsort(similarity: float) -> Callable[[ProcessPlan], ProcessPlan]:
+    # BoT-SORT with our thresholds, no camera-motion compensation; similarity 0 = motion only
+    def change(p: ProcessPlan) -> ProcessPlan:
+        constants = dataclasses.replace(p.tracker_constants, method="botsort", appearance_similarity=similarity)
+        return dataclasses.replace(p, tracker_constants=constants)
+
+    return change
+
+
 # Settings variants measured on the cached detections (--variant; accuracy_loo.py sweeps them):
 # most change what runs after the detector (tracker, stitching), never the detections; adaptive
 # stride changes which frames are detected, each detected frame's boxes being the recorded ones;
@@ -254,6 +263,10 @@ VARIANTS: dict[str, Callable[[ProcessPlan], ProcessPlan]] = {
     },
     # issue 15: a line crossing counts once seen beyond the band in n samples (1: before this rule)
     **{f"confirm-samples-{n}": _confirm_samples(n) for n in (1, 2, 3, 4)},
+    # issue 15, identity drift inside the tracker: BoT-SORT on motion alone (its Kalman filter), and
+    # with our colour descriptor per detection at a few similarity thresholds (docs/accuracy.md)
+    "botsort-motion": _botsort(0.0),
+    **{f"botsort-appearance-{v}": _botsort(v) for v in (0.6, 0.7, 0.8, 0.9)},
     # issue 19, lever 1: the detector quantized to INT8 on the clip's own frames (fresh detections)
     "int8": lambda p: p.with_settings(precision="int8"),
     # issue 19: a fixed input size where the automatic one chose 1280 (fresh detections)

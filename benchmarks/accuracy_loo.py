@@ -6,6 +6,7 @@ in turn, the value with the best mean pooled count accuracy on the *other* clips
 the held-out clip's figures at that value are reported: what a camera nobody tuned would get.
 
 Usage: python benchmarks/accuracy_loo.py new-track-conf [--json PATH]
+(families measured: new-track-conf, min-track, confirm-samples, appearance-heights, botsort-appearance)
 """
 
 from __future__ import annotations

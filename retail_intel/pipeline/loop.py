@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from retail_intel.movements.adaptive_stride import Edges, PeopleNow, next_stride
+from retail_intel.vision.appearance import box_appearance
 from retail_intel.vision.detections import Detections, Detector
 from retail_intel.vision.motion import MotionGate
 from retail_intel.vision.tracker import ByteTracker, TrackerSettings
@@ -149,6 +150,8 @@ class FrameLoop:
         self._tracker = ByteTracker(self.settings.tracker, self.settings.fps / self.settings.stride)
         self._last: Detections | None = None
         self._last_image: Frame | None = None  # the last detected frame: the motion gate's reference
+        # the detections the appearance rows were last computed for, and the rows (BoT-SORT only)
+        self._last_features: tuple[Detections, npt.NDArray[np.float32]] | None = None
         self._step = 1  # adaptive stride's last decision: due frames per detection
         self._skips_left = 0
         self._first_seen: dict[int, float] = {}  # tracker id -> time first tracked
@@ -205,9 +208,20 @@ class FrameLoop:
             else:
                 self.stats.still += 1
             detections = self._last if self._last is not None else Detections.empty()
-            tracked = self._tracker.update(detections, image.shape[:2])
+            looks: npt.NDArray[np.float32] | None = None
+            if self._tracker.uses_appearance:
+                # the tracker compares each detection's colours: describe the detections, before
+                # tracking, and hand each tracked box its detection's row (nothing described twice)
+                features = self._features_of(image, detections, reused=kind == "still")
+                tracked, matched = self._tracker.update_indexed(detections, image.shape[:2], features)
+                looks = features[matched]
+            else:
+                tracked = self._tracker.update(detections, image.shape[:2])
             if self.sink is not None:
-                looks = self.describe(image, tracked.xyxy) if self.describe is not None else None
+                if self.describe is None:
+                    looks = None  # the sink did not ask for them
+                elif looks is None:
+                    looks = self.describe(image, tracked.xyxy)
                 shares = self.measure_uniform(image, tracked.xyxy) if self.measure_uniform is not None else None
                 self.sink.add(index, t, tracked, looks, shares)
             out.append(LoopFrame(index, t, image, tracked, kind == "still"))
@@ -223,6 +237,15 @@ class FrameLoop:
             self._skips_left = max(0, self._step - 1 - skipped)
         self._buffer = []
         return out
+
+    def _features_of(self, image: Frame, detections: Detections, *, reused: bool) -> npt.NDArray[np.float32]:
+        """One appearance row per detection; a still frame reuses the rows of the detections it reuses."""
+        if reused and self._last_features is not None and self._last_features[0] is detections:
+            return self._last_features[1]
+        describe = self.describe or box_appearance
+        features = describe(image, detections.xyxy)
+        self._last_features = (detections, features)
+        return features
 
     def _regate(self, start: int, results: dict[int, Detections]) -> None:
         """Someone came near an edge: the frames from ``start`` on are gated in order, as dense frames are.

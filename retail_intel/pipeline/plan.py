@@ -100,6 +100,15 @@ def _need(value: T | None, name: str) -> T:
     return value
 
 
+# TrackerSettings constants newer than the track stage's identity, and their defaults (stage_identity)
+TRACKER_IDENTITY_DEFAULTS: dict[str, object] = {
+    "lost_still_speed": 0.0,
+    "method": "bytetrack",
+    "appearance_similarity": 0.0,
+    "proximity_iou": 0.5,
+}
+
+
 @dataclass(frozen=True)
 class ProcessPlan:
     """Everything resolved: ``settings`` has every value filled in (see :func:`resolve`)."""
@@ -207,9 +216,11 @@ class ProcessPlan:
         values: dict[str, object] = dict(stage_values(self.settings, stage))
         if stage == "track":
             tracker = asdict(self.tracker)
-            if tracker["lost_still_speed"] == 0:
-                # off (the default): the identity stays what it was before the constant existed
-                del tracker["lost_still_speed"]
+            # constants added since the identity was first hashed are left out at their defaults
+            # (off, ByteTrack), so the identity stays what it was before they existed
+            for name, default in TRACKER_IDENTITY_DEFAULTS.items():
+                if tracker[name] == default:
+                    del tracker[name]
             values["tracker"] = tracker
         if stage == "track" and self.auto_size:
             # chosen from the video by the same rule every time: the identity is the rule, not its answer
