@@ -96,6 +96,20 @@ def test_settings_refuse_appearance_without_botsort_and_out_of_range() -> None:
         TrackerSettings(method="botsort", appearance_similarity=1.0)
     with pytest.raises(ConfigError, match="method must be 'bytetrack' or 'botsort', got 'sort'"):
         TrackerSettings(method="sort")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"appearance_similarity must be in \[0, 1\), got -0.5"):
+        TrackerSettings(appearance_similarity=-0.5)  # the range is named before the method
+    with pytest.raises(ConfigError, match=r"proximity_iou must be in \(0, 1\], got 0.0"):
+        TrackerSettings(method="botsort", appearance_similarity=0.8, proximity_iou=0.0)
+
+
+def test_appearance_refuses_an_ultralytics_that_mishandles_features(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ultralytics
+
+    monkeypatch.setattr(ultralytics, "__version__", "8.3.120")
+    with pytest.raises(ConfigError, match=r"needs ultralytics >= 8\.4\.190 .*found 8\.3\.120"):
+        ByteTracker(TrackerSettings(method="botsort", appearance_similarity=0.8), FPS)
+    ByteTracker(TrackerSettings(method="botsort"), FPS)  # motion alone passes no features: any version
+    ByteTracker(TrackerSettings(), FPS)
 
 
 def lost_position(settings: TrackerSettings, speed_px_per_frame: float, *, coast: bool) -> float:
@@ -193,3 +207,13 @@ def test_the_track_identity_changes_only_when_botsort_is_chosen(tmp_path: Path) 
     ).stage_identity("track")["tracker"]
     assert isinstance(botsort, dict)
     assert botsort == {**identity, "method": "botsort", "appearance_similarity": 0.8}
+
+
+def test_judge_identity_leaves_out_predicted_exits_while_off(tmp_path: Path) -> None:
+    # a stitching rule added later, off: stored movements of earlier runs are not judged again
+    video = write_video(tmp_path / "cam.avi", frames=10)
+    plan = make_plan(ProcessRequest.create(video=video, branch="b1", data_dir=tmp_path, roi="0,0,320,240"))
+    stitch = plan.stage_identity("judge")["stitch"]
+    assert isinstance(stitch, dict) and "predicted_exits" not in stitch and "appearance_heights" in stitch
+    on = dataclasses.replace(plan, stitch=dataclasses.replace(plan.stitch, predicted_exits=True))
+    assert on.stage_identity("judge")["stitch"] == {**stitch, "predicted_exits": True}

@@ -145,10 +145,39 @@ def test_boxes_only_drops_the_keypoint_branch_and_keeps_boxes_and_scores() -> No
 
 
 def test_boxes_only_leaves_other_graphs_alone() -> None:
+    ov = pytest.importorskip("openvino")
+    import openvino.opset13 as ops
+
     detect = _head([4, 1])  # a detection model: nothing after the scores
     assert boxes_only(detect, num_classes=1) is detect
     odd = _head([3, 3, 50])  # the scores do not end at a part's edge: not a head we know
     assert boxes_only(odd, num_classes=1) is odd
+    pose = _head([4, 1, 51])
+    assert boxes_only(pose, num_classes=3) is pose  # metadata saying 3 classes: 7 rows end at no edge
+    # two outputs (a segmentation model's masks beside its head)
+    two = ov.Model([pose.output(0), pose.output(0)], pose.get_parameters(), "two")
+    assert boxes_only(two, num_classes=1) is two
+    # not a (batch, channels, anchors) head: a rank-4 concatenation, and a rank that is not known
+    image = ops.parameter([1, 5, 4, 5], np.float32, name="images")  # 5 channels: 4 + 1 class would fit
+    grid = ov.Model([ops.concat([image, image], axis=-2).output(0)], [image], "grid")
+    assert boxes_only(grid, num_classes=1) is grid
+    loose = ops.parameter(ov.PartialShape.dynamic(), np.float32, name="loose")
+    dynamic = ov.Model([ops.concat([loose, loose, loose], axis=1).output(0)], [loose], "dynamic")
+    assert boxes_only(dynamic, num_classes=1) is dynamic
+
+
+def test_boxes_only_cuts_a_head_whose_boxes_and_scores_are_already_one_part() -> None:
+    ov = pytest.importorskip("openvino")
+    import openvino.opset13 as ops
+
+    flat = _head([4, 1, 51])
+    boxes, scores, keypoints = flat.get_results()[0].input_value(0).get_node().input_values()
+    nested = ov.Model(
+        [ops.concat([ops.concat([boxes, scores], axis=1), keypoints], axis=1).output(0)], flat.get_parameters()
+    )
+    image = np.random.default_rng(1).random((1, 3, 4, 5), dtype=np.float32)
+    cut = boxes_only(nested, num_classes=1)
+    np.testing.assert_array_equal(_run(cut, image), _run(nested, image)[:, :5])
 
 
 def test_detector_boxes_equal_those_of_the_whole_pose_graph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -240,7 +240,11 @@ class ProcessPlan:
             # the crop follows the regions: redrawing them changes what the detector saw
             values["detect_region"] = watched_region(self.settings)
         if stage == "judge":
-            values["stitch"] = asdict(self.stitch)
+            stitch = asdict(self.stitch)
+            if not stitch["predicted_exits"]:
+                # off (the default): the identity stays what it was before the rule existed
+                del stitch["predicted_exits"]
+            values["stitch"] = stitch
             values["staff"] = asdict(self.staff)
             values["branch"] = self.branch_id
             values["camera"] = self.camera_id

@@ -136,11 +136,17 @@ def boxes_only(model: Any, num_classes: int) -> Any:
 
     results = model.get_results()
     if len(results) != 1:
-        return model
+        return model  # e.g. a segmentation head (masks are a second output)
     head = results[0].input_value(0).get_node()
     if head.get_type_name() != "Concat" or head.get_attributes().get("axis") not in (1, -2):
         return model
+
+    def rank3(shape: Any) -> bool:  # (batch, channels, anchors): then axis -2 is axis 1
+        return bool(shape.rank.is_static and shape.rank.get_length() == 3)
+
     parts = list(head.input_values())
+    if not rank3(head.get_output_partial_shape(0)) or not all(rank3(p.get_partial_shape()) for p in parts):
+        return model
     widths = [part.get_partial_shape()[1] for part in parts]
     if any(width.is_dynamic for width in widths):
         return model

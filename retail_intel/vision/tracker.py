@@ -57,13 +57,16 @@ class TrackerSettings:
     def __post_init__(self) -> None:
         if self.method not in ("bytetrack", "botsort"):
             raise ConfigError(f"tracker method must be 'bytetrack' or 'botsort', got {self.method!r}")
+        if not 0.0 <= self.appearance_similarity < 1.0:
+            raise ConfigError(f"tracker appearance_similarity must be in [0, 1), got {self.appearance_similarity}")
+        if not 0.0 < self.proximity_iou <= 1.0:
+            # 0 would let a look-alike anywhere in the picture take over a track
+            raise ConfigError(f"tracker proximity_iou must be in (0, 1], got {self.proximity_iou}")
         if self.appearance_similarity and self.method != "botsort":
             raise ConfigError(
                 f"tracker appearance_similarity={self.appearance_similarity} needs method='botsort' "
                 f"(ByteTrack has no appearance term), got method={self.method!r}"
             )
-        if not 0.0 <= self.appearance_similarity < 1.0:
-            raise ConfigError(f"tracker appearance_similarity must be in [0, 1), got {self.appearance_similarity}")
 
     @property
     def uses_appearance(self) -> bool:
@@ -76,7 +79,6 @@ class ByteTracker:
 
     def __init__(self, settings: TrackerSettings, fps: float) -> None:
         prepare_ultralytics()
-        from ultralytics.trackers.bot_sort import BOTSORT
         from ultralytics.trackers.byte_tracker import BYTETracker
         from ultralytics.utils import YAML, IterableSimpleNamespace
         from ultralytics.utils.checks import check_yaml
@@ -93,6 +95,10 @@ class ByteTracker:
             fuse_score=settings.fuse_score,
         )
         if settings.method == "botsort":
+            from ultralytics.trackers.bot_sort import BOTSORT
+
+            if settings.uses_appearance:
+                _check_native_features()
             config.update(
                 gmc_method="none",  # a fixed camera: nothing to compensate, and it would cost a frame's optical flow
                 proximity_thresh=settings.proximity_iou,
@@ -150,13 +156,34 @@ class ByteTracker:
         data = np.zeros((len(detections), 6), np.float32)  # x1, y1, x2, y2, conf, class (person = 0)
         data[:, :4] = detections.xyxy
         data[:, 4] = detections.confidence
-        out = self._tracker.update(Boxes(data, frame_shape), None, feats)
+        boxes = Boxes(data, frame_shape)
+        # features only when asked for: older Ultralytics trackers take no third argument
+        out = self._tracker.update(boxes) if feats is None else self._tracker.update(boxes, None, feats)
         if len(out) == 0:
             return Detections.empty(tracked=True), np.zeros(0, np.int64)
         tracked = Detections(
             out[:, :4].astype(np.float32), out[:, 5].astype(np.float32), tracker_id=out[:, 4].astype(np.int64)
         )
         return tracked, out[:, 7].astype(np.int64)
+
+
+# Ultralytics releases before these mishandle features passed with the detections through the
+# tracker's own API (rows not sliced with the detections they belong to, ultralytics#21509; a
+# crash on the second frame, ultralytics#25101); appearance was measured with 8.4.190
+NATIVE_FEATURES_SINCE = (8, 4, 190)
+
+
+def _check_native_features() -> None:
+    import ultralytics
+
+    found = ultralytics.__version__
+    parts = tuple(int(p) if p.isdigit() else 0 for p in found.split(".")[:3])
+    if parts < NATIVE_FEATURES_SINCE:
+        need = ".".join(map(str, NATIVE_FEATURES_SINCE))
+        raise ConfigError(
+            f"tracker appearance_similarity needs ultralytics >= {need} (features passed with the "
+            f"detections), found {found}; upgrade it or set appearance_similarity to 0"
+        )
 
 
 def _still_prior(still_speed: float, fps: float, predict: Callable[[list[Any]], None]) -> Any:
