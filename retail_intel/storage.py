@@ -153,13 +153,17 @@ def parquet_files(root: Path) -> list[Path]:
 FileVersion = tuple[int, int, int]
 
 
+def version_of(stat: os.stat_result) -> FileVersion:
+    """The version a file's ``stat`` describes."""
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
 def file_version(path: Path) -> FileVersion | None:
     """Which version of ``path`` is there now; None when there is no file."""
     try:
-        stat = path.stat()
+        return version_of(path.stat())
     except FileNotFoundError:
         return None
-    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 def reread_once(read: Callable[[], T]) -> T:

@@ -100,13 +100,20 @@ def _need(value: T | None, name: str) -> T:
     return value
 
 
-# TrackerSettings constants newer than the track stage's identity, and their defaults (stage_identity)
-TRACKER_IDENTITY_DEFAULTS: dict[str, object] = {
-    "lost_still_speed": 0.0,
-    "method": "bytetrack",
-    "appearance_similarity": 0.0,
-    "proximity_iou": 0.5,
-}
+# Constants added after the stage identities were first hashed. While one is at its default it is
+# left out of the identity, so stored tracks and judgements of earlier runs stay valid.
+LATER_TRACKER_CONSTANTS = ("lost_still_speed", "method", "appearance_similarity", "proximity_iou")
+LATER_STITCH_CONSTANTS = ("predicted_exits",)
+
+
+def _identity_of(constants: TrackerSettings | StitchSettings, later: tuple[str, ...]) -> dict[str, object]:
+    """``constants`` as an identity: every field, but those of ``later`` only where off their defaults."""
+    values = asdict(constants)
+    defaults = type(constants)()
+    for name in later:
+        if values[name] == getattr(defaults, name):
+            del values[name]
+    return values
 
 
 @dataclass(frozen=True)
@@ -215,13 +222,7 @@ class ProcessPlan:
         """
         values: dict[str, object] = dict(stage_values(self.settings, stage))
         if stage == "track":
-            tracker = asdict(self.tracker)
-            # constants added since the identity was first hashed are left out at their defaults
-            # (off, ByteTrack), so the identity stays what it was before they existed
-            for name, default in TRACKER_IDENTITY_DEFAULTS.items():
-                if tracker[name] == default:
-                    del tracker[name]
-            values["tracker"] = tracker
+            values["tracker"] = _identity_of(self.tracker, LATER_TRACKER_CONSTANTS)
         if stage == "track" and self.auto_size:
             # chosen from the video by the same rule every time: the identity is the rule, not its answer
             values["imgsz"] = values["tiles"] = "auto"
@@ -240,11 +241,7 @@ class ProcessPlan:
             # the crop follows the regions: redrawing them changes what the detector saw
             values["detect_region"] = watched_region(self.settings)
         if stage == "judge":
-            stitch = asdict(self.stitch)
-            if not stitch["predicted_exits"]:
-                # off (the default): the identity stays what it was before the rule existed
-                del stitch["predicted_exits"]
-            values["stitch"] = stitch
+            values["stitch"] = _identity_of(self.stitch, LATER_STITCH_CONSTANTS)
             values["staff"] = asdict(self.staff)
             values["branch"] = self.branch_id
             values["camera"] = self.camera_id

@@ -27,22 +27,30 @@ import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError
 from retail_intel.kpis.store import kpi_path
-from retail_intel.storage import FRAMES_DIR, KPIS_DIR, MOVEMENTS_DIR, TRAJECTORIES_DIR, is_plain_name, parquet_files
+from retail_intel.storage import (
+    FRAMES_DIR,
+    KPIS_DIR,
+    MOVEMENTS_DIR,
+    TRAJECTORIES_DIR,
+    FileVersion,
+    is_plain_name,
+    parquet_files,
+    version_of,
+)
 
 RUNS_DIR = "runs"  # where ``retail-intel process`` writes its run summaries
 _WINDOW_DIR = re.compile(r"^([1-9]\d{0,4})m$")
 
 # (inode, mtime_ns, size): changes whenever a writer renames a new file into
 # place, because the new file is a different inode.
-FileKey = tuple[int, int, int]
+FileKey = FileVersion
 
 
 def _key(entry: os.DirEntry[str]) -> FileKey | None:
     try:
-        stat = entry.stat()
+        return version_of(entry.stat())
     except OSError:  # vanished since the directory was listed
         return None
-    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 def _finished_parquet(entry: os.DirEntry[str]) -> bool:
@@ -235,10 +243,9 @@ def report_inputs(data_dir: Path, branch_id: str | None = None) -> list[Path]:
 
 def file_key(path: Path) -> FileKey | None:
     try:
-        stat = path.stat()
+        return version_of(path.stat())
     except OSError:
         return None
-    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 def kpi_windows(data_dir: Path, branch_id: str | None = None) -> list[int]:
