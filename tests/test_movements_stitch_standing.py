@@ -228,6 +228,35 @@ def test_how_far_a_person_hidden_for_long_may_have_moved_is_appearance_heights()
     assert len(stitch([before, standing(5, 9.0, 15.0, (367, 250), RED_OVER_BLUE)], wider)) == 2
 
 
+def jolted_at_the_end(track_id: int, t0: float, t1: float, at: tuple[float, float], jolt: float) -> Track:
+    """Somebody standing still whose last box jumps ``jolt`` px sideways (an occluder cuts it) as they are lost."""
+    track = standing(track_id, t0, t1, at, RED_OVER_BLUE)
+    x = track.x.copy()
+    x[-1] = at[0] + jolt
+    return Track(**{**track.__dict__, "x": x})
+
+
+def test_a_standing_person_whose_last_box_jolts_still_counts_as_standing() -> None:
+    # 100 px tall, still; the last box is 40 px off: the window's end points alone would say
+    # 0.4 heights/s, over the 0.3 a standing link allows, and split one shopper in two
+    before = jolted_at_the_end(1, 0.0, 5.0, (300, 250), jolt=40.0)
+    speed = float(np.hypot(*before.velocity(1.0, at_end=True))) / 100
+    assert speed < StitchSettings().still_speed_heights_per_s
+    after = standing(2, 9.0, 15.0, (320, 250), RED_OVER_BLUE)  # seen again 4 s later, where they stood
+    (person,) = stitch([before, after])
+    assert person.fragment_ids == (1, 2)
+
+
+def test_velocity_is_the_slope_of_a_steady_walk_and_near_zero_for_jitter() -> None:
+    walk = segment(1, 0.0, 4.0, (100, 250), (300, 350))  # 50 px/s right, 25 px/s down
+    assert walk.velocity(1.0, at_end=True) == pytest.approx((50.0, 25.0))
+    assert walk.velocity(1.0, at_end=False) == pytest.approx((50.0, 25.0))
+    still = standing(2, 0.0, 5.0, (300, 250), None)  # +-2 px of jitter
+    assert float(np.hypot(*still.velocity(1.0))) < 5.0
+    walking = segment(3, 0.0, 4.0, (100, 250), (300, 250))  # a walker is never taken for standing
+    assert walking.velocity(1.0)[0] / 100 > StitchSettings().still_speed_heights_per_s
+
+
 # --- 3. dwell of a joined standing person --------------------------------------------------------
 
 

@@ -142,17 +142,24 @@ class Track:
         return float(np.minimum(np.diff(seen), interval_s).sum() + interval_s)
 
     def velocity(self, window_s: float = 1.0, at_end: bool = True) -> tuple[float, float]:
-        """Mean foot-point velocity (px/s) over the last (or first) ``window_s`` seconds."""
+        """Foot-point velocity (px/s) over the last (or first) ``window_s`` seconds.
+
+        The least-squares slope of position over time, not the difference of the window's two
+        ends: a fragment often ends (or starts) on a jolted box, as an occluder cuts its
+        bottom off, and the end points alone would carry that jolt in full. A standing person
+        would then look as if walking, and fail the standing links' speed check.
+        """
         if len(self) < 2:
             return 0.0, 0.0
         mask = self.t >= self.end - window_s if at_end else self.t <= self.start + window_s
         idx = np.flatnonzero(mask)
         if len(idx) < 2:
             idx = np.array([len(self) - 2, len(self) - 1]) if at_end else np.array([0, 1])
-        dt = self.t[idx[-1]] - self.t[idx[0]]
-        if dt <= 0:
+        t = self.t[idx] - self.t[idx].mean()
+        spread = float(np.dot(t, t))
+        if spread <= 0:
             return 0.0, 0.0
-        return float((self.x[idx[-1]] - self.x[idx[0]]) / dt), float((self.y[idx[-1]] - self.y[idx[0]]) / dt)
+        return float(np.dot(t, self.x[idx]) / spread), float(np.dot(t, self.y[idx]) / spread)
 
     @staticmethod
     def join(parts: Iterable[Track]) -> Track:
