@@ -27,6 +27,7 @@ from retail_intel.vision.video import fingerprint
 from .batch_fakes import BlobDetector, stayer_and_passers, write_scene
 from .batch_helpers import (
     RUNTIME,
+    SEGMENT_FRAMES,
     batch,
     make_archive,
     make_config,
@@ -326,9 +327,11 @@ def test_the_automatic_input_size_is_chosen_once_per_camera_and_recorded_for_eve
     archive = make_archive(root)
     summary = batch(archive, root)
     assert summary.done == 6
-    # two cameras, three files each: one probe per camera, on its first file
-    assert sorted(camera for camera, _video in probed) == ["door", "till"]
-    assert set(summary.input_sizes) == {"b1/door", "b1/till"}
+    # two cameras, three files each: the door (a stayer and passers) is probed once, on its first
+    # file; the till shows one shopper at a time, too few to size on, so each of its files probes
+    assert sorted(camera for camera, _video in probed) == ["door", "till", "till", "till"]
+    assert summary.input_sizes["b1/door"]["people_sampled"] >= 3
+    assert summary.input_sizes["b1/till"]["people_sampled"] < 3
     written = [json.loads(p.read_text()) for p in (root / "data" / "runs").glob("*.json")]
     runs = [r for r in written if "camera_id" in r]  # one per file, besides the batch's own summary
     assert len(runs) == 6
@@ -336,7 +339,10 @@ def test_the_automatic_input_size_is_chosen_once_per_camera_and_recorded_for_eve
     assert batch_summary["input_sizes"] == summary.input_sizes
     for run in runs:
         chosen = summary.input_sizes[f"b1/{run['camera_id']}"]
-        assert run["input_size"] == chosen  # every file says which size it ran at, and why
+        if run["camera_id"] == "door":
+            assert run["input_size"] == chosen  # every file says which size it ran at, and why
+        else:
+            assert (run["input_size"]["imgsz"], run["input_size"]["reason"]) == (chosen["imgsz"], chosen["reason"])
     # a judging change re-judges every file from its stored tracks: nothing to size, no probe
     probed.clear()
     config = root / "config" / "branches.yaml"
@@ -362,5 +368,51 @@ def test_a_probe_that_fails_decides_nothing_and_the_camera_next_file_probes(
     monkeypatch.setattr(runner_module, "autosize_plan", flaky_probe)
     summary = batch(make_archive(root), root)
     assert summary.done == 6  # the batch goes on; the file of the failed probe runs at the default size
-    assert sorted(probed) == ["door", "door", "till"]  # the door's next file probed again
+    assert sorted(probed).count("door") == 2  # the door's next file probed again
     assert set(summary.input_sizes) == {"b1/door", "b1/till"}
+
+
+def test_a_camera_is_sized_on_its_first_file_with_people_not_on_a_closed_shop(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a far camera's night: its first file is the empty shop, then three small shoppers (24 px tall
+    # in a 320 px frame: the size rule wants 1280). Sized on the empty file, the whole night would
+    # run at the default 640, where such people are lost.
+    import retail_intel.batch.runner as runner_module
+
+    from .fakes import person_box
+
+    def closed_then_open(frame: int) -> list[tuple[float, float, float, float, float]]:
+        return [] if frame < SEGMENT_FRAMES else [person_box(x, 150, h=24) for x in (120, 160, 200)]
+
+    probed: list[str] = []
+    real_probe = runner_module.autosize_plan
+
+    def counting_probe(plan: ProcessPlan, factory: object) -> object:
+        probed.append(plan.video.name)
+        return real_probe(plan, factory)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner_module, "autosize_plan", counting_probe)
+    empty, first_open, second_open = write_segments(root / "archive" / "b1" / "door", "door", closed_then_open, count=3)
+    summary = batch(root / "archive", root)
+    assert summary.done == 3
+    # the empty file decides nothing; the first file with people does, and the next reuses it
+    assert probed == [empty.name, first_open.name]
+    assert summary.input_sizes["b1/door"]["imgsz"] == 1280
+    assert summary.input_sizes["b1/door"]["people_sampled"] >= 3
+    runs = {
+        r["video"]: r
+        for r in map(json.loads, [p.read_text() for p in (root / "data" / "runs").glob("*.json")])
+        if "camera_id" in r
+    }
+    sizes = {Path(video).name: run["input_size"]["imgsz"] for video, run in runs.items()}
+    assert sizes == {empty.name: 640, first_open.name: 1280, second_open.name: 1280}
+    assert "too few" in runs[str(empty)]["input_size"]["reason"]
+
+
+def test_a_camera_that_never_shows_enough_people_reports_its_last_probe(root: Path) -> None:
+    write_segments(root / "archive" / "b1" / "door", "door", lambda frame: [], count=2)
+    summary = batch(root / "archive", root)
+    assert summary.done == 2
+    choice = summary.input_sizes["b1/door"]
+    assert choice["imgsz"] == 640 and choice["people_sampled"] == 0

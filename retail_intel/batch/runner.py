@@ -252,6 +252,8 @@ class _Coordinator:
         self.owed: list[Span] = []  # spans recorded in kpis-pending.json by this batch
         # the automatic input size per camera (and detector: a manifest row may change the model)
         self.sizes: dict[tuple[object, ...], SizeChoice] = {}
+        # a camera's latest probe that found too few people to size on (kept for the summary until one does)
+        self.undecided: dict[tuple[object, ...], SizeChoice] = {}
 
     def _owe_kpis(self, entry: LedgerEntry) -> None:
         """Record the entry's span as owing KPIs before its ledger line makes it count as done."""
@@ -321,12 +323,16 @@ class _Coordinator:
 
     def _sized(self, segment: Segment) -> ProcessPlan:
         """The segment's plan at its camera's automatic input size, probed on the camera's first
-        file that is detected.
+        file that is detected and shows enough people to size on.
 
         Once per camera and batch, not per file: the cameras do not move between files, and each
         probe loads models and detects at the largest size. A file whose stored tracks fit its plan
         is re-judged without detecting, so it needs no size. A probe that fails (an unreadable file)
-        decides nothing: that file fails on its own, and the camera's next file probes.
+        decides nothing: that file fails on its own, and the camera's next file probes. Nor does a
+        probe that finds too few people: a night's first files are a closed shop, and sizing a far
+        camera on them would run the whole night at the default size, where its people are lost.
+        That file runs at the default (whoever it holds was not seen by the probe either) and the
+        camera's next file probes again.
         """
         plan = segment.plan
         if not plan.auto_size or plan.size_choice is not None:
@@ -338,9 +344,14 @@ class _Coordinator:
             if stored is not None and stored.get("identity") == tracks_identity(plan):
                 return plan  # re-judged from its stored tracks: nothing to size yet
             try:
-                self.sizes[camera] = autosize_plan(plan, self.runtime.detector_factory)[1]
+                choice = autosize_plan(plan, self.runtime.detector_factory)[1]
             except Exception:  # whatever breaks the probe breaks the file's own run too, reported there
                 return plan
+            if not choice.decided:
+                self.undecided[camera] = choice
+                return sized_by(plan, choice)
+            self.sizes[camera] = choice
+            self.undecided.pop(camera, None)
         return sized_by(plan, self.sizes[camera])
 
     def task_for(self, item: _Item) -> SegmentTask:
@@ -586,7 +597,8 @@ def _run_batch(
         _recompute_kpis(config, request.data_dir, coordinator.changed, summary, observer)
         if summary.kpi_error is None:
             clear_pending(request.data_dir)
-    summary.input_sizes = {f"{key[0]}/{key[1]}": choice.as_dict() for key, choice in coordinator.sizes.items()}
+    chosen = {**coordinator.undecided, **coordinator.sizes}  # a camera never sized on people: its last probe
+    summary.input_sizes = {f"{key[0]}/{key[1]}": choice.as_dict() for key, choice in chosen.items()}
     summary.wall_s = time.perf_counter() - began
     _write_summary(request.data_dir, summary)
     return summary

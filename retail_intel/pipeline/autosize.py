@@ -66,6 +66,11 @@ class SizeChoice:
     seconds: float  # wall time the probe took
     cpu_seconds: float = 0.0  # CPU time (all threads) the probe took: comparable on a busy machine
 
+    @property
+    def decided(self) -> bool:
+        """Sized on enough people; otherwise the default size was kept for want of people to size on."""
+        return self.people_sampled >= MIN_PEOPLE
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
