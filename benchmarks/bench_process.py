@@ -72,6 +72,15 @@ print(json.dumps({"frames": frames, "seconds": time.perf_counter() - t0, "people
 """
 
 
+def _failed_files(stdout: str) -> str:
+    """The failed files of a batch's JSON summary with their reasons (a batch reports them on stdout)."""
+    try:
+        files = json.loads(stdout).get("files", [])
+    except (ValueError, AttributeError):
+        return f"\n{stdout[-3000:]}"
+    return "".join(f"\n{f['video']}: {f['reason']}" for f in files if f.get("status") == "failed")
+
+
 def measured(command: list[str], env: dict[str, str]) -> tuple[str, float, float]:
     """(stdout, wall seconds, peak MiB) of ``command`` in a fresh process, run outside the repository
     so that clips without a camera config are not looked up in ./config."""
@@ -82,7 +91,7 @@ def measured(command: list[str], env: dict[str, str]) -> tuple[str, float, float
         )
     wall = time.perf_counter() - t0
     if done.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(command)}\n{done.stderr[-3000:]}")
+        raise SystemExit(f"failed: {' '.join(command)}\n{done.stderr[-3000:]}{_failed_files(done.stdout)}")
     peak_kib = int(done.stderr.rsplit("PEAK_KIB", 1)[1].split()[0])
     return done.stdout, wall, peak_kib / 1024
 

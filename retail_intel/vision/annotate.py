@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -138,8 +139,15 @@ def write_image(path: Path, image: Frame) -> Path:
     if path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise InputError(f"-o: expected a .png or .jpg file name, got {path.name}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-    if not cv2.imwrite(str(tmp), image):
-        raise InputError(f"cannot write image {path}")
-    os.replace(tmp, path)
+    # a name of this writer's own: two files of one camera processed at once (a batch's workers)
+    # both write the camera's frame, and a shared partial file would be renamed away under one of them
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if not cv2.imwrite(str(tmp), image):
+            raise InputError(f"cannot write image {path}")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
