@@ -70,6 +70,16 @@ def read_frames(path: Path, *, expected: int = 0, prefetch: int = 8) -> Iterator
     frames: queue.Queue[tuple[int, Frame] | BaseException | None] = queue.Queue(maxsize=prefetch)
     stop = threading.Event()
 
+    def offer(item: tuple[int, Frame] | BaseException | None) -> None:
+        # never block for good: a consumer that stopped early (a preview's last frame, an error)
+        # reads no more, and a plain put on the full queue would hold this thread and its decoder
+        while not stop.is_set():
+            try:
+                frames.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
     def decode() -> None:
         capture = cv2.VideoCapture(str(path))
         try:
@@ -78,16 +88,11 @@ def read_frames(path: Path, *, expected: int = 0, prefetch: int = 8) -> Iterator
                 ok, frame = capture.read()
                 if not ok:
                     break
-                while not stop.is_set():
-                    try:
-                        frames.put((index, cast(Frame, frame)), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
+                offer((index, cast(Frame, frame)))
                 index += 1
-            frames.put(None)
+            offer(None)
         except BaseException as exc:  # surfaced in the consumer thread
-            frames.put(exc)
+            offer(exc)
         finally:
             capture.release()
 
