@@ -289,9 +289,12 @@ def _link_cost(a: Track, b: Track, s: StitchSettings) -> float | None:
     end_a = np.array([a.x[-1], a.y[-1]])
     start_b = np.array([b.x[0], b.y[0]])
     if gap > s.max_gap_s:
-        # only someone who stood still, seen again where they stood
+        # only someone who stood still, seen again where they stood (steady: one jolted box as
+        # they were hidden is no walk; carrying a moving person on keeps the end points' velocity)
         slow = s.still_speed_heights_per_s * scale
-        if np.hypot(*va) > slow or np.hypot(*vb) > slow:
+        sa = a.steady_velocity(s.velocity_window_s, at_end=True)
+        sb = b.steady_velocity(s.velocity_window_s, at_end=False)
+        if np.hypot(*sa) > slow or np.hypot(*sb) > slow:
             return None
         moved = float(np.hypot(*(start_b - end_a))) / scale
         if gap > s.still_gap_s:

@@ -141,25 +141,51 @@ class Track:
             return 0.0
         return float(np.minimum(np.diff(seen), interval_s).sum() + interval_s)
 
-    def velocity(self, window_s: float = 1.0, at_end: bool = True) -> tuple[float, float]:
-        """Foot-point velocity (px/s) over the last (or first) ``window_s`` seconds.
-
-        The least-squares slope of position over time, not the difference of the window's two
-        ends: a fragment often ends (or starts) on a jolted box, as an occluder cuts its
-        bottom off, and the end points alone would carry that jolt in full. A standing person
-        would then look as if walking, and fail the standing links' speed check.
-        """
-        if len(self) < 2:
-            return 0.0, 0.0
+    def _window(self, window_s: float, at_end: bool) -> npt.NDArray[np.int64]:
         mask = self.t >= self.end - window_s if at_end else self.t <= self.start + window_s
         idx = np.flatnonzero(mask)
         if len(idx) < 2:
             idx = np.array([len(self) - 2, len(self) - 1]) if at_end else np.array([0, 1])
-        t = self.t[idx] - self.t[idx].mean()
-        spread = float(np.dot(t, t))
-        if spread <= 0:
+        return idx
+
+    def velocity(self, window_s: float = 1.0, at_end: bool = True) -> tuple[float, float]:
+        """Mean foot-point velocity (px/s) over the last (or first) ``window_s`` seconds.
+
+        The difference of the window's two ends: where someone was heading as they were lost
+        (a late turn or a first step counts in full), which is what carrying them on needs.
+        """
+        if len(self) < 2:
             return 0.0, 0.0
-        return float(np.dot(t, self.x[idx]) / spread), float(np.dot(t, self.y[idx]) / spread)
+        idx = self._window(window_s, at_end)
+        dt = self.t[idx[-1]] - self.t[idx[0]]
+        if dt <= 0:
+            return 0.0, 0.0
+        return float((self.x[idx[-1]] - self.x[idx[0]]) / dt), float((self.y[idx[-1]] - self.y[idx[0]]) / dt)
+
+    def steady_velocity(self, window_s: float = 1.0, at_end: bool = True) -> tuple[float, float]:
+        """Foot-point velocity (px/s) over the last (or first) ``window_s`` seconds, blind to odd boxes.
+
+        The median of the slopes between every two *detected* samples of the window (Theil-Sen):
+        a fragment often ends on a jolted box, as an occluder cuts its bottom off, often after a
+        few missed frames that gap filling bridges with a straight ramp to it. The end points (and
+        a least-squares fit) carry such a jolt in full, and a standing person would look as if
+        walking. Falls back to :meth:`velocity` with fewer than two detected samples.
+        """
+        if len(self) < 2:
+            return 0.0, 0.0
+        idx = self._window(window_s, at_end)
+        idx = idx[self.confidence[idx] > 0]
+        if len(idx) < 2:
+            return self.velocity(window_s, at_end)
+        i, j = np.triu_indices(len(idx), k=1)
+        dt = self.t[idx][j] - self.t[idx][i]
+        keep = dt > 0
+        if not keep.any():
+            return 0.0, 0.0
+        dt = dt[keep]
+        vx = (self.x[idx][j] - self.x[idx][i])[keep] / dt
+        vy = (self.y[idx][j] - self.y[idx][i])[keep] / dt
+        return float(np.median(vx)), float(np.median(vy))
 
     @staticmethod
     def join(parts: Iterable[Track]) -> Track:
