@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from retail_intel.errors import InputError
 from retail_intel.movements.classify import CountingRules
 from retail_intel.movements.geometry import Polygon
 from retail_intel.movements.zones import ZoneSpec
+from retail_intel.storage import atomic_write_bytes
 from retail_intel.vision.detections import Detections
 from retail_intel.vision.video import Frame
 
@@ -138,16 +138,12 @@ def grid_snapshot(
 def write_image(path: Path, image: Frame) -> Path:
     if path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise InputError(f"-o: expected a .png or .jpg file name, got {path.name}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # a name of this writer's own: two files of one camera processed at once (a batch's workers)
-    # both write the camera's frame, and a shared partial file would be renamed away under one of them
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
     try:
-        if not cv2.imwrite(str(tmp), image):
-            raise InputError(f"cannot write image {path}")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+        ok, encoded = cv2.imencode(path.suffix.lower(), image)
+    except cv2.error as exc:
+        raise InputError(f"cannot encode image {path}: {exc}") from exc
+    if not ok:
+        raise InputError(f"cannot encode image {path}")
+    # written through a temporary file of this writer's own: two files of one camera processed at
+    # once (a batch's workers) both write the camera's frame, and neither may lose its rename
+    return atomic_write_bytes(encoded.tobytes(), path)
