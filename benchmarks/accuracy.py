@@ -196,7 +196,7 @@ def choose_size(plan: ProcessPlan, *, fresh: bool) -> tuple[ProcessPlan, SizeCho
         return plan, None
     path = AUTOSIZE_DIR / f"{plan.video.stem}-{fingerprint(plan.video)[:12]}.json"
     if path.exists() and not fresh:
-        choice = SizeChoice(**json.loads(path.read_text()))
+        choice = SizeChoice.from_dict(json.loads(path.read_text()))
         return plan.with_settings(imgsz=choice.imgsz, tiles=choice.tiles), choice
     sized, choice, _probe = autosize_plan(plan, default_detector_factory)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ from accuracy_anchor import cpu_seconds
 from retail_intel.pipeline.plan import ProcessPlan
 from retail_intel.pipeline.run import ProcessResult, default_detector_factory, process_video
 from retail_intel.vision.detections import Detections, Detector
-from retail_intel.vision.int8 import QUANTIZE_VERSION
+from retail_intel.vision.int8 import CALIBRATION_FRAMES, QUANTIZE_VERSION
 from retail_intel.vision.video import Frame, fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,8 +123,8 @@ def _slug(text: str) -> str:
 
 def cache_path(plan: ProcessPlan, detector_name: str, cache_dir: Path = CACHE_DIR) -> Path:
     spec = plan.detector
-    # an int8 model's boxes follow the quantization recipe: another recipe records afresh
-    precision = spec.precision if spec.precision != "int8" else f"int8r{QUANTIZE_VERSION}"
+    # an int8 model's boxes follow its quantization (recipe and calibration frames): another records afresh
+    precision = spec.precision if spec.precision != "int8" else f"int8r{QUANTIZE_VERSION}f{CALIBRATION_FRAMES}"
     key = f"{_slug(detector_name)}-{precision}-i{spec.imgsz}-t{spec.tiles}-m{plan.motion_threshold:g}"
     return cache_dir / f"{plan.video.stem}-{fingerprint(plan.video)[:12]}-{key}.npz"
 

@@ -311,7 +311,7 @@ def test_a_lone_segment_is_written_exactly_as_process_writes_it(root: Path) -> N
     assert len(rows(root / "data")) == 3
 
 
-def test_the_automatic_input_size_is_chosen_once_per_camera_and_recorded_for_every_file(
+def test_the_automatic_input_size_is_chosen_once_per_camera_with_people_and_recorded_for_every_file(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import retail_intel.batch.runner as runner_module
@@ -369,6 +369,7 @@ def test_a_probe_that_fails_decides_nothing_and_the_camera_next_file_probes(
     summary = batch(make_archive(root), root)
     assert summary.done == 6  # the batch goes on; the file of the failed probe runs at the default size
     assert sorted(probed).count("door") == 2  # the door's next file probed again
+    assert sorted(probed).count("till") == 3  # one shopper at a time: too few to size on, every file probes
     assert set(summary.input_sizes) == {"b1/door", "b1/till"}
 
 
@@ -410,9 +411,43 @@ def test_a_camera_is_sized_on_its_first_file_with_people_not_on_a_closed_shop(
     assert "too few" in runs[str(empty)]["input_size"]["reason"]
 
 
-def test_a_camera_that_never_shows_enough_people_reports_its_last_probe(root: Path) -> None:
-    write_segments(root / "archive" / "b1" / "door", "door", lambda frame: [], count=2)
+def test_a_camera_that_never_shows_enough_people_reports_its_last_probe(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import retail_intel.batch.runner as runner_module
+
+    from .fakes import person_box
+
+    def empty_then_one(frame: int) -> list[tuple[float, float, float, float, float]]:
+        return [] if frame < SEGMENT_FRAMES else [person_box(160, 150, h=24)]
+
+    probed: list[str] = []
+    real_probe = runner_module.autosize_plan
+
+    def counting_probe(plan: ProcessPlan, factory: object) -> object:
+        probed.append(plan.video.name)
+        return real_probe(plan, factory)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner_module, "autosize_plan", counting_probe)
+    empty, lone = write_segments(root / "archive" / "b1" / "door", "door", empty_then_one, count=2)
     summary = batch(root / "archive", root)
     assert summary.done == 2
+    assert probed == [empty.name, lone.name]  # neither decides, so each probes
     choice = summary.input_sizes["b1/door"]
-    assert choice["imgsz"] == 640 and choice["people_sampled"] == 0
+    assert (choice["imgsz"], choice["people_sampled"], choice["decided"]) == (640, 2, False)  # the last probe's
+
+
+def test_a_camera_run_with_two_precisions_is_listed_once_per_precision() -> None:
+    from retail_intel.batch.runner import _input_sizes
+    from retail_intel.pipeline.autosize import size_rule
+
+    tall, small = size_rule([300.0] * 3, (640, 480)), size_rule([40.0] * 3, (640, 480))
+    door = ("b1", "door", "yolo.pt", "openvino")
+    named = _input_sizes(
+        {(*door, "auto", "cpu", None): tall, (*door, "int8", "cpu", None): small, ("b1", "till", "yolo.pt"): tall}
+    )
+    assert named == {
+        "b1/door (yolo.pt, openvino, auto, cpu)": tall.as_dict(),
+        "b1/door (yolo.pt, openvino, int8, cpu)": small.as_dict(),
+        "b1/till": tall.as_dict(),
+    }

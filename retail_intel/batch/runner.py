@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -112,7 +113,9 @@ class BatchSummary:
     kpis: list[KpiUpdate] = field(default_factory=list)
     kpi_error: str | None = None
     notes: list[str] = field(default_factory=list)
-    # "branch/camera" -> the automatic input size chosen once for that camera's files (SizeChoice)
+    # "branch/camera" -> the automatic input size of that camera's files (SizeChoice.as_dict: chosen
+    # once, or where none of its files showed enough people, the last probe); a camera run with
+    # several models, backends, precisions, devices or crops gets one entry each, the key naming them
     input_sizes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def count(self, status: str) -> int:
@@ -331,8 +334,9 @@ class _Coordinator:
         decides nothing: that file fails on its own, and the camera's next file probes. Nor does a
         probe that finds too few people: a night's first files are a closed shop, and sizing a far
         camera on them would run the whole night at the default size, where its people are lost.
-        That file runs at the default (whoever it holds was not seen by the probe either) and the
-        camera's next file probes again.
+        That file runs at the default for want of evidence (the probe sees a few frames, so it
+        may hold people the probe missed) and the camera's next file probes again: a probe costs
+        a few frames at two sizes, little beside a file of footage.
         """
         plan = segment.plan
         if not plan.auto_size or plan.size_choice is not None:
@@ -597,11 +601,22 @@ def _run_batch(
         _recompute_kpis(config, request.data_dir, coordinator.changed, summary, observer)
         if summary.kpi_error is None:
             clear_pending(request.data_dir)
-    chosen = {**coordinator.undecided, **coordinator.sizes}  # a camera never sized on people: its last probe
-    summary.input_sizes = {f"{key[0]}/{key[1]}": choice.as_dict() for key, choice in chosen.items()}
+    summary.input_sizes = _input_sizes({**coordinator.undecided, **coordinator.sizes})
     summary.wall_s = time.perf_counter() - began
     _write_summary(request.data_dir, summary)
     return summary
+
+
+def _input_sizes(chosen: dict[tuple[object, ...], SizeChoice]) -> dict[str, dict[str, Any]]:
+    """The summary's entries: "branch/camera", with the detector settings where a camera has several."""
+    per_camera = Counter(key[:2] for key in chosen)
+    named = {}
+    for key, choice in chosen.items():
+        name = f"{key[0]}/{key[1]}"
+        if per_camera[key[:2]] > 1:
+            name += " (" + ", ".join(str(v) for v in key[2:] if v is not None) + ")"
+        named[name] = choice.as_dict()
+    return named
 
 
 def _kpi_windows(data_dir: Path) -> list[int]:

@@ -17,7 +17,6 @@ from rich.table import Table
 
 from retail_intel.batch.runner import BatchObserver, BatchRequest, BatchSummary, FileReport, Runtime, run_batch
 from retail_intel.cli.common import OutputFormat, err, out, render_rows, to_json
-from retail_intel.pipeline.autosize import SizeChoice
 
 
 class RichBatchObserver(BatchObserver):
@@ -169,7 +168,7 @@ def _render(summary: BatchSummary, fmt: OutputFormat) -> None:
             listing.add_row(escape(f.video), escape(_where(f)), escape(f.reason or ""))
         out.print(listing)
     for camera, choice in summary.input_sizes.items():
-        how = "once for the camera" if SizeChoice(**choice).decided else "each file probed, none sized on"
+        how = "once for the camera" if choice.get("decided") else "each file probed, none sized on"
         err.print(f"input size {escape(camera)}: {choice['imgsz']} (auto, {how}: {escape(choice['reason'])})")
         if choice.get("warning"):
             err.print(f"[yellow]warning:[/yellow] {escape(camera)}: {escape(choice['warning'])}")

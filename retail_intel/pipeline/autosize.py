@@ -72,7 +72,12 @@ class SizeChoice:
         return self.people_sampled >= MIN_PEOPLE
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "decided": self.decided}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> SizeChoice:
+        """The choice :meth:`as_dict` wrote (``decided`` is derived, so it is left out)."""
+        return cls(**{k: v for k, v in values.items() if k != "decided"})
 
 
 def probe_frames(frame_count: int) -> int:
