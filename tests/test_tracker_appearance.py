@@ -21,7 +21,7 @@ from retail_intel.pipeline.loop import FrameLoop, LoopSettings
 from retail_intel.pipeline.plan import ProcessRequest, make_plan
 from retail_intel.vision.appearance import DESCRIPTOR_LENGTH, HALF_LENGTH
 from retail_intel.vision.detections import Detections
-from retail_intel.vision.tracker import ByteTracker, TrackerSettings
+from retail_intel.vision.tracker import PersonTracker, TrackerSettings
 
 from .fakes import write_video
 
@@ -52,7 +52,7 @@ def ids_after_swap(settings: TrackerSettings) -> tuple[dict[str, int], dict[str,
     Side by side 10 px apart (their boxes overlap at IoU 0.6), still for two seconds; hidden for
     three frames; then red stands where blue stood and blue where red stood.
     """
-    tracker = ByteTracker(settings, FPS)
+    tracker = PersonTracker(settings, FPS)
     features = np.stack([RED, BLUE])
 
     def step(red_x: float, blue_x: float) -> dict[str, int]:
@@ -82,7 +82,7 @@ def test_on_overlap_alone_the_ids_follow_the_places_not_the_people(method: str) 
 
 
 def test_appearance_needs_one_descriptor_per_detection() -> None:
-    tracker = ByteTracker(TrackerSettings(method="botsort", appearance_similarity=0.8), FPS)
+    tracker = PersonTracker(TrackerSettings(method="botsort", appearance_similarity=0.8), FPS)
     with pytest.raises(ValueError, match="features: one descriptor per detection needed \\(2\\), got none"):
         tracker.update(boxes(100, 300), SHAPE)
     with pytest.raises(ValueError, match="needed \\(2\\), got 1 rows"):
@@ -107,14 +107,14 @@ def test_appearance_refuses_an_ultralytics_that_mishandles_features(monkeypatch:
 
     monkeypatch.setattr(ultralytics, "__version__", "8.3.120")
     with pytest.raises(ConfigError, match=r"needs ultralytics >= 8\.4\.190 .*found 8\.3\.120"):
-        ByteTracker(TrackerSettings(method="botsort", appearance_similarity=0.8), FPS)
-    ByteTracker(TrackerSettings(method="botsort"), FPS)  # motion alone passes no features: any version
-    ByteTracker(TrackerSettings(), FPS)
+        PersonTracker(TrackerSettings(method="botsort", appearance_similarity=0.8), FPS)
+    PersonTracker(TrackerSettings(method="botsort"), FPS)  # motion alone passes no features: any version
+    PersonTracker(TrackerSettings(), FPS)
 
 
 def lost_position(settings: TrackerSettings, speed_px_per_frame: float, *, coast: bool) -> float:
     """Where a person walking 1 px a frame is predicted after eight frames unseen (coasted or updated empty)."""
-    tracker = ByteTracker(settings, FPS)
+    tracker = PersonTracker(settings, FPS)
     x = 100.0
     for _ in range(20):
         tracker.update(boxes(x), SHAPE, RED[None, :] if settings.uses_appearance else None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from retail_intel.vision.detections import Detections
-from retail_intel.vision.tracker import ByteTracker, TrackerSettings
+from retail_intel.vision.tracker import PersonTracker, TrackerSettings
 
 FPS = 10.0
 
@@ -23,7 +23,7 @@ def box(x: float, y: float = 300.0, h: float = 100.0) -> Detections:
 
 def lost_position(speed_px_per_frame: float, still_speed: float, misses: int = 8) -> float:
     """Where the tracker predicts a person walking at ``speed`` after ``misses`` frames unseen."""
-    tracker = ByteTracker(TrackerSettings(lost_still_speed=still_speed), FPS)
+    tracker = PersonTracker(TrackerSettings(lost_still_speed=still_speed), FPS)
     x = 100.0
     for _ in range(20):
         tracker.update(box(x), (480, 640))

@@ -42,7 +42,7 @@ from retail_intel.pipeline.plan import ProcessPlan
 from retail_intel.pipeline.run import DetectorFactory, default_detector_factory, uniform_measure
 from retail_intel.storage import camera_frame_path
 from retail_intel.vision.detections import Detector
-from retail_intel.vision.tracker import ByteTracker, TrackerSettings
+from retail_intel.vision.tracker import PersonTracker, TrackerSettings
 
 # Used for the tracker when neither --fps nor the stream header gives a
 # believable rate (MJPEG over HTTP reports 25 whatever it sends).
@@ -448,7 +448,7 @@ def _import_slow_modules() -> None:
     """Pay the first-use imports (seconds) before the stream runs: later, that pause would cost frames."""
     import pyarrow as pa
 
-    ByteTracker(TrackerSettings(), FALLBACK_FPS)  # ultralytics, torch
+    PersonTracker(TrackerSettings(), FALLBACK_FPS)  # ultralytics, torch
     pa.array([dt.datetime(2026, 1, 1, tzinfo=dt.UTC)], pa.timestamp("us", tz="UTC"))  # pandas, via pyarrow
 
 

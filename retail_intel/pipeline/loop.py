@@ -33,7 +33,7 @@ from retail_intel.movements.adaptive_stride import Edges, PeopleNow, next_stride
 from retail_intel.vision.appearance import box_appearance
 from retail_intel.vision.detections import Detections, Detector
 from retail_intel.vision.motion import MotionGate
-from retail_intel.vision.tracker import ByteTracker, TrackerSettings
+from retail_intel.vision.tracker import PersonTracker, TrackerSettings
 
 Frame = npt.NDArray[np.uint8]
 # A batch is cut at this many buffered frames even if few of them need the
@@ -147,7 +147,7 @@ class FrameLoop:
     def reset(self) -> None:
         """Start over after a gap in the frames: new tracker ids, no reference frame, no last detections."""
         self._gate = MotionGate(self.settings.motion_threshold)
-        self._tracker = ByteTracker(self.settings.tracker, self.settings.fps / self.settings.stride)
+        self._tracker = PersonTracker(self.settings.tracker, self.settings.fps / self.settings.stride)
         self._last: Detections | None = None
         self._last_image: Frame | None = None  # the last detected frame: the motion gate's reference
         # the detections the appearance rows were last computed for, and the rows (BoT-SORT only)

@@ -70,12 +70,13 @@ class TrackerSettings:
 
     @property
     def uses_appearance(self) -> bool:
-        """Whether :meth:`ByteTracker.update` needs an appearance descriptor per detection."""
+        """Whether :meth:`PersonTracker.update` needs an appearance descriptor per detection."""
         return self.appearance_similarity > 0
 
 
-class ByteTracker:
-    """Stateful multi-object tracker; call :meth:`update` once per processed frame."""
+class PersonTracker:
+    """Stateful multi-object tracker, Ultralytics' ByteTrack (default) or BoT-SORT (``settings.method``);
+    call :meth:`update` once per processed frame."""
 
     def __init__(self, settings: TrackerSettings, fps: float) -> None:
         prepare_ultralytics()
