@@ -165,6 +165,33 @@ def test_save_video_writes_an_annotated_copy(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".annotated*"))
 
 
+@pytest.mark.parametrize("fails", ["detector", "writing"])
+def test_a_run_that_fails_leaves_no_half_written_annotated_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: str
+) -> None:
+    # the copy is opened before the detector is built and closed after the last write: a failure
+    # anywhere in between (a missing model, a full disk) must not leave an unplayable partial file
+    import retail_intel.pipeline.run as run_module
+
+    video = write_video(tmp_path / "cam.avi", frames=20)
+    out = tmp_path / "annotated.mp4"
+    plan = make_plan(request(video, tmp_path / "data", save_video=out))
+
+    def factory(plan: object) -> ScriptedDetector:
+        if fails == "detector":
+            raise InputError("model missing")
+        return ScriptedDetector(two_people)
+
+    def full_disk(*args: object, **kw: object) -> Path:
+        raise OSError(28, "No space left on device")
+
+    if fails == "writing":
+        monkeypatch.setattr(run_module, "write_movements", full_disk)
+    with pytest.raises((InputError, OSError)):
+        process_video(plan, detector_factory=factory)
+    assert not list(tmp_path.glob(".annotated*")) and not out.exists()
+
+
 def test_written_file_is_plain_parquet(tmp_path: Path) -> None:
     video = write_video(tmp_path / "cam.avi")
     result, _ = run(request(video, tmp_path / "data"))

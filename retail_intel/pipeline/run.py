@@ -356,8 +356,28 @@ def process_video(
     part-way raises :class:`VideoError` naming the frame. ``continuity`` (batch
     runs over consecutive segments, :mod:`retail_intel.pipeline.continuity`)
     joins people carried in from the previous segment and returns the people
-    still open at the end in ``ProcessResult.handover``.
+    still open at the end in ``ProcessResult.handover``. A ``save_video`` left unfinished (a
+    failure or an interrupt anywhere in the run) is removed, never left half-written.
     """
+    annotators: list[VideoAnnotator] = []
+    try:
+        return _run_video(plan, detector_factory, progress, now, continuity, reuse_tracks, annotators)
+    except BaseException:
+        for annotator in annotators:
+            annotator.abort()
+        raise
+
+
+def _run_video(
+    plan: ProcessPlan,
+    detector_factory: DetectorFactory,
+    progress: ProgressFn | None,
+    now: Callable[[], dt.datetime],
+    continuity: Continuity | None,
+    reuse_tracks: bool,
+    annotators: list[VideoAnnotator],
+) -> ProcessResult:
+    """:func:`process_video`'s work; each annotator it opens goes into ``annotators``, for the caller to abort."""
     began = time.perf_counter()
     info = probe(plan.video)
     fps = plan.fps_override or info.header_fps
@@ -383,6 +403,7 @@ def process_video(
             from retail_intel.vision.annotate import VideoAnnotator
 
             annotator = VideoAnnotator(plan.save_video, info.width, info.height, fps, plan.rules)
+            annotators.append(annotator)
         factory = detector_factory
         # imgsz from the video itself when nothing set it. An injected detector (a fake, a
         # replay) has its own size, so only the real one is sized.
