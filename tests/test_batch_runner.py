@@ -186,6 +186,38 @@ def test_bad_files_are_listed_and_the_batch_is_partial(root: Path) -> None:
     assert sum(e.status == FAILED for e in Ledger.load(root / "data").entries()) == 1
 
 
+def test_a_full_disk_is_not_remembered_as_a_bad_file(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the disk fills up during a night: every file fails, but none of them is at fault; once space
+    # is freed the next run processes them (the message itself says to run the command again)
+    import retail_intel.pipeline.run as run_module
+    from retail_intel.errors import WriteError
+
+    archive = make_archive(root)
+    real_write = run_module.write_movements
+
+    def full_disk(*args: object, **kw: object) -> Path:
+        raise WriteError("data/movements: no space left on device; free some space and run the command again")
+
+    monkeypatch.setattr(run_module, "write_movements", full_disk)
+    assert batch(archive, root).done == 0
+    assert not any(e.status == FAILED for e in Ledger.load(root / "data").entries())
+    monkeypatch.setattr(run_module, "write_movements", real_write)
+    assert batch(archive, root).done == 6
+
+
+def test_a_file_that_vanished_mid_batch_is_not_remembered_as_bad() -> None:
+    from retail_intel.batch.work import file_at_fault
+    from retail_intel.errors import DataError, InputError, ModelError, VideoError
+
+    here = Path(__file__)
+    assert file_at_fault(VideoError("breaks off at frame 40"), here)
+    assert file_at_fault(InputError("no recording start time"), here)
+    assert not file_at_fault(VideoError("no such video file"), here.with_name("gone.avi"))
+    assert not file_at_fault(ModelError("the export failed"), here)
+    assert not file_at_fault(DataError("the carry file is missing"), here)
+    assert not file_at_fault(RuntimeError("a bug"), here)
+
+
 def test_a_failed_middle_segment_loses_nobody(root: Path) -> None:
     segments = write_segments(root / "archive" / "b1" / "door", "door", stayer_and_passers, count=3)
     data = segments[1].read_bytes()

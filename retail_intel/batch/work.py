@@ -18,7 +18,7 @@ from typing import Any
 
 from retail_intel.batch.carry import Carry, carried_into, read_carry, write_carry
 from retail_intel.batch.ledger import carry_path
-from retail_intel.errors import RetailIntelError
+from retail_intel.errors import DataError, ModelError, RetailIntelError, WriteError
 from retail_intel.pipeline.continuity import CarriedPerson, Continuity
 from retail_intel.pipeline.plan import DetectorSpec, ProcessPlan
 from retail_intel.pipeline.run import DetectorFactory, ProgressFn, process_video
@@ -52,6 +52,15 @@ class SegmentOutcome:
     # True when the file itself is at fault (unreadable, corrupt, no start time):
     # the ledger remembers it. Lost workers and the like are simply retried next run.
     permanent: bool = False
+
+
+def file_at_fault(exc: BaseException, video: Path) -> bool:
+    """Whether ``exc`` says the file itself (with its settings) cannot be processed, so the ledger
+    remembers it. A full disk (:class:`WriteError`), a model that could not be built, a missing
+    carry file or a file that vanished mid-batch (a share unmounted) may pass on the next run."""
+    if isinstance(exc, (WriteError, ModelError, DataError)) or not isinstance(exc, RetailIntelError):
+        return False
+    return video.is_file()
 
 
 # One detector per worker process and detector settings: loading weights (and
@@ -105,8 +114,7 @@ def run_segment(
             ),
         )
     except Exception as exc:  # a bad file must not stop the batch
-        permanent = isinstance(exc, RetailIntelError)
-        return SegmentOutcome(task.index, task.key, False, failure_reason(exc), worker=worker, permanent=permanent)
+        return SegmentOutcome(task.index, task.key, False, failure_reason(exc), worker=worker, permanent=file_at_fault(exc, task.plan.video))
     movements = result.output.relative_to(data_dir)
     # movements/<branch>/... (previews/movements/... for a preview) -> the same under trajectories/
     parts = list(movements.parts)
