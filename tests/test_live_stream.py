@@ -91,6 +91,33 @@ def test_reconnects_with_doubling_back_off_and_records_the_gap() -> None:
     assert state.open_gap.attempts == 1 and "ended" in state.open_gap.reason
 
 
+class ThrowingCapture(FakeCapture):
+    """Delivers its frames, then its decoder throws (OpenCV raises cv2.error when its C++ code does)."""
+
+    def read(self) -> tuple[bool, object]:
+        if self.opened and self.left <= 0:
+            raise RuntimeError("Unknown C++ exception from OpenCV code")
+        return super().read()
+
+
+def test_a_decoder_that_throws_is_a_drop_the_reader_reconnects_from() -> None:
+    settings = StreamSettings(first_backoff_s=1.0, startup_attempts=3, buffer_frames=100)
+    h = Harness([3, 2], settings)
+
+    def open_throwing(url: str) -> Capture:
+        h.opened += 1
+        return ThrowingCapture(h.clock, opened=True, frames=h.script.pop(0))
+
+    h.reader = StreamReader("rtsp://cam.local/1", settings, opener=open_throwing, clock=h.clock, wait=h.wait)
+    items = h.items()
+    # three frames, the throw ends that connection like a drop, a reconnect, two more frames
+    assert [type(i).__name__ for i in items] == ["StreamFrame"] * 3 + ["GapEnded"] + ["StreamFrame"] * 2
+    assert h.opened == 2
+    state = h.reader.state()
+    assert state.reconnects == 1 and state.frames_read == 5
+    assert state.open_gap is not None and "could not read it" not in state.open_gap.reason  # frames came first
+
+
 def test_gives_up_before_a_first_frame_with_a_clear_error() -> None:
     h = Harness([None, None, None, None], StreamSettings(first_backoff_s=1.0, startup_attempts=3))
     items = h.items()

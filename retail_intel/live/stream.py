@@ -331,11 +331,11 @@ class StreamReader:
             capture = self._opener(self.url)
         except Exception as exc:  # a broken opener or backend counts as a failed attempt
             return f"could not open it: {exc}"
+        count = 0
         try:
             if not capture.isOpened():
                 return "could not open it (refused, unreachable, or not a video stream)"
             fps = float(capture.get(5) or 0.0)  # CAP_PROP_FPS
-            count = 0
             while not self._stop.is_set():
                 ok, image = capture.read()
                 if not ok or image is None:
@@ -351,6 +351,10 @@ class StreamReader:
                     self._state.frames_read += 1
                 count += 1
             return count
+        except Exception as exc:
+            # a backend that throws (OpenCV raises cv2.error when its decoder does) is a drop like
+            # any other: the reader reconnects, instead of ending while the session waits on it
+            return count if count else f"could not read it: {exc}"
         finally:
             capture.release()
 
