@@ -483,3 +483,36 @@ def test_a_camera_run_with_two_precisions_is_listed_once_per_precision() -> None
         "b1/door (yolo.pt, openvino, int8, cpu)": small.as_dict(),
         "b1/till": tall.as_dict(),
     }
+
+
+def test_a_worker_keeps_a_bounded_number_of_detectors(monkeypatch: pytest.MonkeyPatch) -> None:
+    # an int8 model is calibrated on each video, so each file has detector settings of its own:
+    # a worker keeps the most recently used few, not one compiled model per file of the night
+    from dataclasses import replace as replace_in
+
+    from retail_intel.batch import work
+
+    monkeypatch.setattr(work, "_DETECTORS", type(work._DETECTORS)())
+    built: list[str | None] = []
+
+    def factory(plan: ProcessPlan) -> BlobDetector:
+        built.append(plan.detector.calibration)
+        return BlobDetector()
+
+    cached = work._cached(factory)
+
+    class Plan:
+        def __init__(self, calibration: str) -> None:
+            self.detector = replace_in(
+                work.DetectorSpec(None, 640, 0.25, None, 1, "openvino", "int8"), calibration=calibration
+            )
+
+    first = cached(Plan("night-00.mp4"))  # type: ignore[arg-type]
+    assert cached(Plan("night-00.mp4")) is first  # type: ignore[arg-type]
+    for n in range(1, 10):
+        cached(Plan(f"night-{n:02d}.mp4"))  # type: ignore[arg-type]
+    assert len(work._DETECTORS) == work.MAX_DETECTORS
+    assert built == [f"night-{n:02d}.mp4" for n in range(10)]
+    assert cached(Plan("night-09.mp4")) is not first  # type: ignore[arg-type]
+    cached(Plan("night-00.mp4"))  # type: ignore[arg-type]
+    assert built[-1] == "night-00.mp4"  # the oldest went out, so it is built again

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -63,17 +64,24 @@ def file_at_fault(exc: BaseException, video: Path) -> bool:
     return video.is_file()
 
 
-# One detector per worker process and detector settings: loading weights (and
-# an OpenVINO compile) costs seconds, a batch has hundreds of files.
-_DETECTORS: dict[tuple[DetectorFactory, DetectorSpec], Detector] = {}
+# Detectors kept per worker process, by detector settings: loading weights (and an OpenVINO
+# compile) costs seconds, a batch has hundreds of files. Bounded, least recently used out first:
+# settings that differ per file (an int8 model calibrated on each video) would otherwise keep one
+# compiled model per file, 60-200 MiB each, until a long night runs the worker out of memory.
+MAX_DETECTORS = 4
+_DETECTORS: OrderedDict[tuple[DetectorFactory, DetectorSpec], Detector] = OrderedDict()
 
 
 def _cached(factory: DetectorFactory) -> DetectorFactory:
     def make(plan: ProcessPlan) -> Detector:
         key = (factory, plan.detector)
-        if key not in _DETECTORS:
-            _DETECTORS[key] = factory(plan)
-        return _DETECTORS[key]
+        if key in _DETECTORS:
+            _DETECTORS.move_to_end(key)
+            return _DETECTORS[key]
+        while len(_DETECTORS) >= MAX_DETECTORS:
+            _DETECTORS.popitem(last=False)
+        _DETECTORS[key] = detector = factory(plan)
+        return detector
 
     return make
 
@@ -114,7 +122,14 @@ def run_segment(
             ),
         )
     except Exception as exc:  # a bad file must not stop the batch
-        return SegmentOutcome(task.index, task.key, False, failure_reason(exc), worker=worker, permanent=file_at_fault(exc, task.plan.video))
+        return SegmentOutcome(
+            task.index,
+            task.key,
+            False,
+            failure_reason(exc),
+            worker=worker,
+            permanent=file_at_fault(exc, task.plan.video),
+        )
     movements = result.output.relative_to(data_dir)
     # movements/<branch>/... (previews/movements/... for a preview) -> the same under trajectories/
     parts = list(movements.parts)
