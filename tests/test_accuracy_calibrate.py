@@ -172,3 +172,15 @@ def test_an_invalid_value_is_refused_and_nothing_is_written(tmp_path: Path) -> N
     with pytest.raises(ConfigError, match="nothing was written"):
         write_camera_settings(config, "b1", "vtest", {"tiles": 9})  # at most 4
     assert (config / "branches.yaml").read_text() == before
+
+
+def test_a_short_video_asked_for_more_frames_gives_each_frame_once(tmp_path: Path) -> None:
+    from retail_intel.accuracy.calibrate import sample_frames
+
+    from .fakes import write_video
+
+    video = write_video(tmp_path / "short.avi", frames=3)
+    frames, size = sample_frames(video, 8)
+    assert size == (320, 240)
+    assert len(frames) == 3  # not the last frame twice, counting its people twice
+    assert len({frame.tobytes() for frame in frames}) == 3

@@ -103,12 +103,13 @@ def sample_frames(video: Path, count: int) -> tuple[list[Frame], tuple[int, int]
         raise InputError(f"--frames must be at least 1, got {count}")
     info = probe(video)
     total = info.frame_count or count
-    wanted = sorted({round((i + 0.5) * total / count) for i in range(count)})
+    # clamped before the duplicates go: a short video asked for more frames than it has gives each once
+    wanted = sorted({min(round((i + 0.5) * total / count), max(0, total - 1)) for i in range(count)})
     capture = cv2.VideoCapture(str(video))
     frames: list[Frame] = []
     try:
         for index in wanted:
-            capture.set(cv2.CAP_PROP_POS_FRAMES, min(index, max(0, total - 1)))
+            capture.set(cv2.CAP_PROP_POS_FRAMES, index)
             ok, frame = capture.read()
             if ok:
                 frames.append(np.asarray(frame, dtype=np.uint8))
