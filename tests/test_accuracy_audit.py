@@ -188,6 +188,27 @@ def test_sample_clips_writes_clips_and_a_template(tmp_path: Path) -> None:
     ] * 3
 
 
+def test_sample_clips_stops_where_a_truncated_video_really_ends(tmp_path: Path) -> None:
+    # the header still promises 100 frames (10 s) but half the file is gone: no empty clip past
+    # the real end, and a clip cut short says where it really ends
+    video = write_video(tmp_path / "cam.avi", frames=100, fps=10)
+    data = video.read_bytes()
+    video.write_bytes(data[: len(data) // 2])
+    clips = sample_clips(video, tmp_path / "audit", clips=4, length_s=2.0, seed=1)
+    assert 1 <= len(clips) < 4
+    import cv2
+
+    for clip in clips:
+        capture = cv2.VideoCapture(str(clip.path))
+        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        capture.release()
+        assert frames > 0
+        assert frames == pytest.approx((clip.slice.end_s - clip.slice.start_s) * 10, abs=1)
+    assert sorted(p.name for p in (tmp_path / "audit").glob("*.mp4")) == sorted(c.path.name for c in clips)
+    template = (tmp_path / "audit" / COUNTS_FILE).read_text().splitlines()
+    assert len(template) == 1 + len(clips)
+
+
 def _request(video: Path, tmp_path: Path) -> ProcessRequest:
     return ProcessRequest.create(video=video, branch="b1", data_dir=tmp_path / "data", roi="100,80,220,200", fps=10)
 

@@ -84,6 +84,7 @@ def sample_clips(
             writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), rate, (info.width, info.height))
             if not writer.isOpened():
                 raise InputError(f"{path}: cannot write a video here")
+            count = 0
             try:
                 capture.set(cv2.CAP_PROP_POS_FRAMES, first)
                 for index in range(first, last):
@@ -95,8 +96,17 @@ def sample_clips(
                         draw_regions(frame, rules)
                     cv2.putText(frame, _clock(index / rate), (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
                     writer.write(frame)
+                    count += 1
             finally:
                 writer.release()
+            # a header that promises more frames than the file holds: a clip past the real end is
+            # dropped, one cut short says where it really ends (so nobody counts footage that is not there)
+            if count == 0:
+                path.unlink(missing_ok=True)
+                break
+            if first + count < last:  # the file ended inside this clip: the later ones lie past it
+                written.append(SampledClip(path, TimeSlice(piece.start_s, round((first + count) / rate, 2))))
+                break
             written.append(SampledClip(path, piece))
     finally:
         capture.release()
