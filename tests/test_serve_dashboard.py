@@ -169,3 +169,44 @@ def test_a_view_asked_for_twice_at_once_is_drawn_once(site: Site, monkeypatch: p
     second.join(30)
     assert calls == [1] and results == [b"{}", b"{}"]
     assert pages.get(config, "b1", DAY, None, "v1") == b"{}" and calls == [1]  # and kept
+
+
+def test_rejudged_zone_tables_change_the_version(api: Api, site: Site) -> None:
+    # `zones --rejudge` rewrites only the zone and queue tables; the page's zones section is drawn
+    # from them, so a cached page must not outlive them
+    import pyarrow.parquet as pq
+
+    from retail_intel.movements.zone_store import ZONE_TABLES
+
+    before = api.ok("/data-version?branch=b1")["version"]
+    for kind, schema in ZONE_TABLES.items():
+        target = site.data_dir / kind / "b1" / "2026-03-02" / "cam1-rejudged.parquet"
+        target.parent.mkdir(parents=True)
+        pq.write_table(schema.empty_table(), target)
+        after = api.ok("/data-version?branch=b1")["version"]
+        assert after != before, kind
+        before = after
+    assert api.ok("/data-version?branch=b2")["version"]  # another branch's token is still served
+
+
+def test_a_branch_east_of_utc_gets_a_new_version_at_its_own_midnight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the default day of a branch without data is its local today: at 23:30 UTC it is already
+    # tomorrow in Amsterdam, so a cached page of yesterday must not be served until 00:00 UTC
+    import datetime as dt
+
+    from retail_intel.serve import state as state_module
+    from tests.test_serve_support import make_site
+
+    site = make_site(tmp_path)
+    config = load_config(site.config_dir)
+    east = next(b for b in config.branches if b.tzinfo.utcoffset(dt.datetime(2026, 3, 2, 23, 30)) > dt.timedelta(0))
+    api = Api(create_app(site.config_dir, site.data_dir))
+    clock = {"now": dt.datetime(2026, 3, 2, 22, 30, tzinfo=dt.UTC)}
+    monkeypatch.setattr(state_module, "_now", lambda: clock["now"])
+    before = api.ok(f"/data-version?branch={east.id}")["version"]
+    clock["now"] = dt.datetime(2026, 3, 2, 22, 45, tzinfo=dt.UTC)  # still the same local day
+    assert api.ok(f"/data-version?branch={east.id}")["version"] == before
+    clock["now"] = dt.datetime(2026, 3, 2, 23, 30, tzinfo=dt.UTC)  # past midnight where the branch is
+    assert api.ok(f"/data-version?branch={east.id}")["version"] != before

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError
 from retail_intel.kpis.store import kpi_path
+from retail_intel.movements.zone_store import ZONE_TABLES
 from retail_intel.storage import (
     FRAMES_DIR,
     KPIS_DIR,
@@ -227,11 +228,12 @@ def conform(table: pa.Table, schema: pa.Schema, *, what: str) -> pa.Table:
 
 
 def report_inputs(data_dir: Path, branch_id: str | None = None) -> list[Path]:
-    """Every file a report on ``branch_id`` (None: any branch) reads: movements, trajectories, camera pictures."""
+    """Every file a report on ``branch_id`` (None: any branch) reads: movements, trajectories, the
+    zone and queue tables (its zones section; ``zones --rejudge`` rewrites only those), camera pictures."""
     if branch_id is not None and not is_plain_name(branch_id):
         return []
     found: list[Path] = []
-    for kind in (MOVEMENTS_DIR, TRAJECTORIES_DIR):
+    for kind in (MOVEMENTS_DIR, TRAJECTORIES_DIR, *ZONE_TABLES):
         root = data_dir / kind
         found.extend(parquet_files(root / branch_id if branch_id is not None else root))
     frames = data_dir / FRAMES_DIR

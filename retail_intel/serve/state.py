@@ -218,17 +218,21 @@ class ServeState:
     def data_version(self, branch_id: str | None = None, config_signature: ConfigSignature | None = None) -> str:
         """Changes whenever what a report on ``branch_id`` (all branches: None) is drawn from changes.
 
-        That is its movement and trajectory files, its camera pictures, the
-        config (``config_signature`` when the caller already holds the config
-        it stands for) and today's date, which is the default day of a branch
-        without data.
+        That is its movement, trajectory, zone and queue files, its camera pictures,
+        the config (``config_signature`` when the caller already holds the config
+        it stands for) and today's date where the branch is (every branch's, for
+        all branches), which is the default day of a branch without data: a branch
+        east of UTC starts its new day before UTC does.
         """
         digest = hashlib.blake2b(digest_size=8)
         for path in files.report_inputs(self.data_dir, branch_id):
             digest.update(f"{path}\0{files.file_key(path)}\n".encode())
         signature = config_signature if config_signature is not None else self.configs.get_with_signature()[1]
         digest.update(repr(signature).encode())
-        digest.update(_now().date().isoformat().encode())
+        now = _now()
+        zones = {b.tzinfo for b in self.configs.get().branches if branch_id is None or b.id == branch_id}
+        for day in sorted({now.astimezone(zone).date() for zone in zones} or {now.date()}):
+            digest.update(day.isoformat().encode())
         return digest.hexdigest()
 
     # --- health ---------------------------------------------------------
