@@ -319,6 +319,24 @@ def test_a_stale_rejects_file_goes_once_the_rows_are_accepted(tmp_path: Path, da
     assert read_movements(data_dir).num_rows == 2
 
 
+def test_a_number_too_long_to_read_rejects_its_row_not_the_file(
+    tmp_path: Path, config_dir: Path, data_dir: Path
+) -> None:
+    # Python refuses to convert integers of more than 4300 digits: one such value is one bad row
+    huge = "1" * 5000
+    source = tmp_path / "huge.jsonl"
+    source.write_text(json.dumps(event(1)) + "\n" + '{"customer_id": ' + huge + "}\n")
+    result = ingest_file(source, config_dir=config_dir, data_dir=data_dir)
+    assert (result.read, result.accepted, result.rejected) == (2, 1, 1)
+    assert result.rejects_file is not None
+    (reject,) = read_rejects(result.rejects_file)
+    assert reject["line"] == "2" and reject["reason"].startswith("not a usable JSON value")
+    array = tmp_path / "huge.json"
+    array.write_text("[" + json.dumps(event(1)) + ', {"customer_id": ' + huge + "}]")
+    with pytest.raises(InputError, match=r"huge\.json: the JSON array holds a value that cannot be read"):
+        ingest_file(array, config_dir=config_dir, data_dir=data_dir)
+
+
 def test_a_json_array_file_is_read_entry_by_entry(tmp_path: Path, config_dir: Path, data_dir: Path) -> None:
     source = tmp_path / "payload.json"
     source.write_text(json.dumps([event(1), event(2, action_type="left")], indent=2))

@@ -110,6 +110,9 @@ def _json_records(text: str) -> tuple[list[RawRecord], set[str]]:
             # json's decoder recurses per nesting level; an event is a flat object
             records.append(RawRecord(number, _clip(raw), None, "JSON nested too deeply to be an event object"))
             continue
+        except ValueError as exc:  # a number past Python's digit limit for int conversion
+            records.append(RawRecord(number, _clip(raw), None, f"not a usable JSON value ({exc})"))
+            continue
         records.append(_json_value_record(number, raw, value, extra))
     return records, extra
 
@@ -134,6 +137,8 @@ def _json_array_records(path: Path, text: str) -> tuple[list[RawRecord], set[str
             f"{path}: starts with '[' but is not a valid JSON array ({exc.msg} at line {exc.lineno}, "
             f"column {exc.colno}); use one JSON object per line (JSON Lines) instead"
         ) from exc
+    except ValueError as exc:  # a number past Python's digit limit for int conversion
+        raise InputError(f"{path}: the JSON array holds a value that cannot be read ({exc})") from exc
     if not isinstance(values, list):
         raise InputError(f"{path}: expected a JSON array of event objects")
     extra: set[str] = set()
