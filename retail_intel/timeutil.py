@@ -22,7 +22,10 @@ def parse_datetime(text: str) -> dt.datetime:
         raise TimeError(f"expected an ISO 8601 time such as 2026-02-08T10:00:00+00:00, got {text!r}") from exc
     if parsed.tzinfo is None:
         raise TimeError(f"expected a time with a timezone (append Z or +HH:MM), got {text!r} which has none")
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError as exc:  # year 1 or 9999 pushed past the calendar by its offset
+        raise TimeError(f"expected a time between the years 1 and 9999 in UTC, got {text!r}") from exc
 
 
 def parse_duration(text: str, *, default_unit: str = "s") -> float:

@@ -85,6 +85,8 @@ def test_ingest_flags_narrow_the_range_and_refuse_to_widen_it(
     assert widened.exit_code == 1 and "can only narrow the plausible range" in widened.stderr
     too_long = run_cli(["ingest", str(events), "--max-dwell", "2d", *common], capsys, monkeypatch)
     assert too_long.exit_code == 1 and "--max-dwell can be at most 24h" in too_long.stderr
+    absurd = run_cli(["ingest", str(events), "--max-dwell", "99999999999h", *common], capsys, monkeypatch)
+    assert absurd.exit_code == 1 and "--max-dwell can be at most 24h" in absurd.stderr  # no overflow traceback
 
 
 def _movements(enter: dt.datetime, exit_: dt.datetime) -> pa.Table:
@@ -313,3 +315,12 @@ def test_a_ledger_line_that_is_json_but_no_entry_is_named_with_its_line(tmp_path
         Ledger.load(tmp_path)
     path.write_text('{"key": "a", "status": "do\n')
     assert Ledger.load(tmp_path).torn_lines == 1  # a kill's torn line is still just skipped
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59"])
+def test_a_time_pushed_off_the_calendar_by_its_offset_is_one_clear_error(text: str) -> None:
+    from retail_intel.errors import TimeError
+    from retail_intel.timeutil import parse_datetime
+
+    with pytest.raises(TimeError, match="between the years 1 and 9999"):
+        parse_datetime(text)

@@ -111,16 +111,19 @@ def ingest(
     Example: retail-intel ingest exports/events-2026-02-08.jsonl --config config
     """
     try:
-        dwell = dt.timedelta(seconds=parse_duration(max_dwell, default_unit="h"))
+        seconds = parse_duration(max_dwell, default_unit="h")
     except InputError as exc:
         raise InputError(f"--max-dwell: {exc}") from exc
+    widest = TimeLimits().resolved()
+    assert widest.latest is not None
+    # checked before it becomes a timedelta, which overflows on absurd values
+    if seconds > widest.max_dwell.total_seconds():
+        raise InputError(f"--max-dwell can be at most {widest.max_dwell.total_seconds() / 3600:g}h, got {max_dwell!r}")
     limits = TimeLimits(
         earliest=parse_time_option(earliest, "--earliest") or DEFAULT_EARLIEST,
         latest=parse_time_option(latest, "--latest"),
-        max_dwell=dwell,
+        max_dwell=dt.timedelta(seconds=seconds),
     )
-    widest = TimeLimits().resolved()
-    assert widest.latest is not None
     # kpis, etl and report refuse files with times outside the default range:
     # storing such rows would only move the failure there.
     if limits.earliest < widest.earliest or (limits.latest is not None and limits.latest > widest.latest):
@@ -128,8 +131,6 @@ def ingest(
             f"--earliest/--latest can only narrow the plausible range {widest.range_text()} (the KPIs refuse "
             f"anything outside it), got {limits.resolved().range_text()}"
         )
-    if limits.max_dwell > widest.max_dwell:
-        raise InputError(f"--max-dwell can be at most {widest.max_dwell.total_seconds() / 3600:g}h, got {max_dwell!r}")
 
     def waiting(holder: str) -> None:
         err.print(f"[dim]waiting for another ingest into {escape(str(data_dir))} ({escape(holder)})[/dim]")
