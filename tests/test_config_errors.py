@@ -142,6 +142,12 @@ CASES: list[tuple[str, dict[str, str | None], str]] = [
         'branches.yaml: branch "b2": cameras["door"].zone must have at least 3 points [x, y], got 2',
     ),
     (
+        "zone_flat",
+        {"branches.yaml": branches_with("capacity: 3\ncameras: [{id: door, zone: [[0, 0], [5, 5], [10, 10]]}]")},
+        'branches.yaml: branch "b2": cameras["door"].zone must enclose an area (points not all on one line), '
+        "got [[0.0, 0.0], [5.0, 5.0], [10.0, 10.0]]",
+    ),
+    (
         "roi_wrong_length",
         {"branches.yaml": branches_with("capacity: 3\ncameras: [{id: door, roi: [1, 2, 3]}]")},
         'branches.yaml: branch "b2": cameras["door"].roi must be [x1, y1, x2, y2] (4 numbers), got 3 values',

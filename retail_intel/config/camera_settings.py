@@ -307,6 +307,8 @@ class CameraSettings(_Model):
                 raise ValueError(f"must have at least 3 points [x, y], got {len(value)}")
             if not all(math.isfinite(c) for p in value for c in p):
                 raise ValueError("must be finite numbers")
+            if _polygon_area(value) <= 0:  # refused here, not later by the geometry without a file to name
+                raise ValueError(f"must enclose an area (points not all on one line), got {[list(p) for p in value]}")
         return value
 
     @model_validator(mode="after")
