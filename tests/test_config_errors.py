@@ -148,6 +148,32 @@ CASES: list[tuple[str, dict[str, str | None], str]] = [
         "got [[0.0, 0.0], [5.0, 5.0], [10.0, 10.0]]",
     ),
     (
+        "staff_zone_flat",
+        {
+            "branches.yaml": branches_with(
+                "capacity: 3\ncameras: [{id: door, roi: [0, 0, 50, 50]}]\nstaff: {zones: {door: [[[0, 0], [10, 0]]]}}"
+            )
+        },
+        "branches.yaml: branch \"b2\": staff.zones: camera 'door', polygon #1: a region needs at least 3 points, got 2",
+    ),
+    (
+        "staff_zone_unknown_camera",
+        {
+            "branches.yaml": branches_with(
+                "capacity: 3\ncameras: [{id: door, roi: [0, 0, 50, 50]}]\n"
+                "staff: {zones: {cam-typo: [[[0, 0], [10, 0], [10, 10]]]}}"
+            )
+        },
+        "branches.yaml: branch \"b2\": staff.zones names cameras this branch does not have: ['cam-typo'] "
+        "(cameras: 'door')",
+    ),
+    (
+        "staff_uniform_saturation_upside_down",
+        {"branches.yaml": branches_with("capacity: 3\nstaff: {uniform: {low: [100, 200, 50], high: [120, 100, 255]}}")},
+        'branches.yaml: branch "b2": staff.uniform: low S must not be above high S (only hue wraps), '
+        "got low [100, 200, 50], high [120, 100, 255]",
+    ),
+    (
         "roi_wrong_length",
         {"branches.yaml": branches_with("capacity: 3\ncameras: [{id: door, roi: [1, 2, 3]}]")},
         'branches.yaml: branch "b2": cameras["door"].roi must be [x1, y1, x2, y2] (4 numbers), got 3 values',

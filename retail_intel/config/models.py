@@ -200,6 +200,15 @@ class Branch(_Model):
             return {k: v for k, v in value.items() if v not in (None, "closed")}
         return value
 
+    @model_validator(mode="after")
+    def _staff_zones_on_cameras(self) -> Branch:
+        # a misspelt camera id would leave its staff zone silently unused
+        unknown = sorted(set(self.staff.zones) - {c.id for c in self.cameras})
+        if unknown:
+            known = ", ".join(repr(c.id) for c in self.cameras) or "none"
+            raise ValueError(f"staff.zones names cameras this branch does not have: {unknown} (cameras: {known})")
+        return self
+
     @property
     def tzinfo(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)

@@ -9,8 +9,9 @@ same list.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from retail_intel.errors import RetailIntelError
 from retail_intel.movements.geometry import Polygon
 from retail_intel.movements.staff import StaffRules, UniformRule
 
@@ -35,6 +36,13 @@ class UniformColour(_Block):
             h, s, v = value
             if not (0 <= h <= 179 and 0 <= s <= 255 and 0 <= v <= 255):
                 raise ValueError(f"{name} must be [H 0-179, S 0-255, V 0-255], got {list(value)}")
+        # only hue wraps (around red); a saturation or value range upside down matches no pixel
+        for index, channel in ((1, "S"), (2, "V")):
+            if self.low[index] > self.high[index]:
+                raise ValueError(
+                    f"low {channel} must not be above high {channel} (only hue wraps), "
+                    f"got low {list(self.low)}, high {list(self.high)}"
+                )
         return self
 
 
@@ -47,6 +55,18 @@ class StaffSettings(_Block):
     uniform: UniformColour | None = None
     # camera id -> polygons [[x, y], ...] where only staff stay (behind the counter, stockroom door)
     zones: dict[str, list[list[Point]]] = Field(default_factory=dict)
+
+    @field_validator("zones")
+    @classmethod
+    def _polygons(cls, value: dict[str, list[list[Point]]]) -> dict[str, list[list[Point]]]:
+        # checked here, where the file and branch can be named, not when a run builds the geometry
+        for camera, polygons in value.items():
+            for index, points in enumerate(polygons):
+                try:
+                    Polygon(tuple(points))
+                except RetailIntelError as exc:
+                    raise ValueError(f"camera {camera!r}, polygon #{index + 1}: {exc}") from exc
+        return value
 
     def rules(self, camera_id: str) -> StaffRules:
         uniform = self.uniform
