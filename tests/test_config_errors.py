@@ -174,6 +174,21 @@ CASES: list[tuple[str, dict[str, str | None], str]] = [
         "got low [100, 200, 50], high [120, 100, 255]",
     ),
     (
+        "camera_id_with_a_decimal_point",
+        {"branches.yaml": branches_with("capacity: 3\ncameras: [{id: 1.10, roi: [0, 0, 50, 50]}]")},
+        'branches.yaml: branch "b2": cameras#1: id 1.1 is read as a number; write the id in quotes ("...")',
+    ),
+    (
+        "neighbor_with_a_decimal_point",
+        {"branches.yaml": branches_with("capacity: 3\nneighbors: [2.0]")},
+        'branches.yaml: branch "b2": neighbors: unknown branch "2.0" (known: b1, b2)',
+    ),
+    (
+        "branch_id_with_a_decimal_point",
+        {"branches.yaml": branches_with("capacity: 3").replace("id: b2", "id: 2.10")},
+        'branches.yaml: entry #2: id 2.1 is read as a number; write the id in quotes ("...")',
+    ),
+    (
         "roi_wrong_length",
         {"branches.yaml": branches_with("capacity: 3\ncameras: [{id: door, roi: [1, 2, 3]}]")},
         'branches.yaml: branch "b2": cameras["door"].roi must be [x1, y1, x2, y2] (4 numbers), got 3 values',
@@ -517,3 +532,20 @@ def test_config_path_that_is_a_file(tmp_path: Path) -> None:
     file = tmp_path / "branches.yaml"
     file.write_text("branches: []\n")
     assert validate_config(file) == [f"config path {file} is a file, expected a directory holding branches.yaml"]
+
+
+def test_ids_with_leading_zeros_keep_their_text(tmp_path: Path) -> None:
+    # YAML 1.1 reads 0101 as the octal 65 and 007 as 7: the ids would silently change
+    directory = write_config(
+        tmp_path / "config",
+        {
+            "branches.yaml": "branches:\n  - {id: 0101, name: One, capacity: 010}\n",
+            "employees.yaml": "employees:\n  - {id: 007, branch: 0101, name: Bond}\n",
+            "tasks.yaml": None,
+            "events.yaml": None,
+        },
+    )
+    config = load_config(directory)
+    assert [b.id for b in config.branches] == ["0101"]
+    assert config.branches[0].capacity == 10  # a number field still reads it as ten
+    assert [(e.id, e.branch) for e in config.employees] == [("007", "0101")]

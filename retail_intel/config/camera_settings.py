@@ -97,10 +97,20 @@ def _finite(value: float | None) -> float | None:
     return value
 
 
+def refuse_decimal_id(data: object) -> object:
+    """An ``id`` written as a number with a decimal point is refused: YAML reads ``1.10`` as 1.1,
+    so the id would silently differ from what was written (whole numbers keep their text)."""
+    if isinstance(data, dict) and isinstance(data.get("id"), float):
+        raise ValueError(f'id {data["id"]!r} is read as a number; write the id in quotes ("...")')
+    return data
+
+
 class _Model(BaseModel):
     # Unknown keys are almost always typos in hand-edited YAML: reject them.
     # Numbers become text where text is expected, so ``id: 101`` is the id "101".
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True, allow_inf_nan=False)
+
+    _decimal_id = model_validator(mode="before")(refuse_decimal_id)
 
 
 class EntranceLine(_Model):

@@ -231,7 +231,8 @@ def _check_duplicate_ids(parsed: _Parsed[Any], problems: list[str]) -> None:
 def _ref_values(value: object) -> list[str]:
     """The ids a raw reference field names: one id, or a list of them."""
     items = value if isinstance(value, list) else [value]
-    return [str(v) for v in items if isinstance(v, str | int) and not isinstance(v, bool) and v != ""]
+    # a number with a decimal point is named as read (2.0 -> "2.0"): it then matches no id and is reported
+    return [str(v) for v in items if isinstance(v, str | int | float) and not isinstance(v, bool) and v != ""]
 
 
 def _check_references(parsed: _Parsed[Any], field_name: str, known: set[str], target: str, problems: list[str]) -> None:

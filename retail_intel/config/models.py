@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from retail_intel.config.camera_settings import CameraSettings
+from retail_intel.config.camera_settings import CameraSettings, refuse_decimal_id
 from retail_intel.config.camera_settings import EntranceLine as EntranceLine
 from retail_intel.config.camera_settings import Zone as Zone
 from retail_intel.config.staff import StaffSettings
@@ -33,6 +33,8 @@ class _Model(BaseModel):
     # inf and nan are never a meaningful frame rate, capacity or coordinate:
     # refusing them here keeps ``fps: .inf`` from passing validate and then crashing.
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True, allow_inf_nan=False)
+
+    _decimal_id = model_validator(mode="before")(refuse_decimal_id)
 
 
 def _check_tz(value: str) -> str:

@@ -45,14 +45,10 @@ MAX_YAML_DEPTH = 64
 MAX_YAML_NODES = 1_000_000
 _BOOL_PATTERN = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 
-# PyYAML's int and float patterns minus the sexagesimal (base 60) forms.
-_INT_PATTERN = re.compile(
-    r"""^(?:[-+]?0b[0-1_]+
-    |[-+]?0[0-7_]+
-    |[-+]?(?:0|[1-9][0-9_]*)
-    |[-+]?0x[0-9a-fA-F_]+)$""",
-    re.X,
-)
+# PyYAML's int and float patterns minus the sexagesimal (base 60) forms, and minus the octal, hex
+# and binary ints: ``id: 0101`` or ``id: 007`` stay the text written (PyYAML made them 65 and 7, a
+# silently different id), and a number field still reads ``010`` as ten.
+_INT_PATTERN = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
 _FLOAT_PATTERN = re.compile(
     r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
     |\.[0-9_]+(?:[eE][-+][0-9]+)?
