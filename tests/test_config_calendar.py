@@ -84,6 +84,19 @@ def test_weekly_event_keeps_local_time_across_dst_when_given_the_branch_zone() -
     assert [o.start.hour for o in without] == [9, 9, 9]
 
 
+def test_a_one_off_event_across_the_autumn_clock_change_keeps_its_instants() -> None:
+    # New York falls back at 06:00 UTC on 1 November 2026: 01:10 EDT to 01:50 EST is 100 minutes,
+    # though both wall clocks read 01:xx; the second 01:xx hour must not be lost
+    new_york = ZoneInfo("America/New_York")
+    ev = event(start="2026-11-01T01:10:00-04:00", end="2026-11-01T01:50:00-05:00")
+    (once,) = expand_events([ev], utc(2026, 11, 1), utc(2026, 11, 2), timezones={"b1": new_york})
+    assert (once.start, once.end) == (utc(2026, 11, 1, 5, 10), utc(2026, 11, 1, 6, 50))
+    # spring forward: 01:30 EST to 03:30 EDT is one hour, not the two the wall clocks show
+    spring = event(start="2026-03-08T01:30:00-05:00", end="2026-03-08T03:30:00-04:00")
+    (short,) = expand_events([spring], utc(2026, 3, 8), utc(2026, 3, 9), timezones={"b1": new_york})
+    assert short.end - short.start == dt.timedelta(hours=1)
+
+
 def test_monthly_on_the_31st_skips_shorter_months() -> None:
     ev = event(start="2026-01-31T10:00:00Z", end="2026-01-31T11:00:00Z", repeat="monthly")
     occs = expand_events([ev], utc(2026, 1, 1), utc(2027, 1, 1))

@@ -123,10 +123,15 @@ def _occurrences(
     for _, local_start in _candidates(event, tz, range_start):
         if event.until is not None and local_start.date() > event.until:
             return
-        start = _localize(local_start, tz)
+        if event.repeat is Repeat.none:
+            # a one-off event is the instants written: wall clocks would lose (or add) the hour
+            # of a clock change inside it, and pick the wrong one of a repeated hour
+            start, end = event.start.astimezone(dt.UTC), event.end.astimezone(dt.UTC)
+        else:
+            start = _localize(local_start, tz)
+            end = _localize(local_start + local_duration, tz)
         if start >= range_end:
             return
-        end = _localize(local_start + local_duration, tz)
         if end <= start:  # only possible when a DST change swallows a very short event
             end = start + (event.end - event.start)
         if end > range_start:
