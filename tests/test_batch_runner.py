@@ -405,18 +405,9 @@ def test_a_probe_that_fails_decides_nothing_and_the_camera_next_file_probes(
     assert set(summary.input_sizes) == {"b1/door", "b1/till"}
 
 
-def test_a_camera_is_sized_on_its_first_file_with_people_not_on_a_closed_shop(
-    root: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # a far camera's night: its first file is the empty shop, then three small shoppers (24 px tall
-    # in a 320 px frame: the size rule wants 1280). Sized on the empty file, the whole night would
-    # run at the default 640, where such people are lost.
+def probes_of_files(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files the batch probes for an input size, in order (the probe still runs)."""
     import retail_intel.batch.runner as runner_module
-
-    from .fakes import person_box
-
-    def closed_then_open(frame: int) -> list[tuple[float, float, float, float, float]]:
-        return [] if frame < SEGMENT_FRAMES else [person_box(x, 150, h=24) for x in (120, 160, 200)]
 
     probed: list[str] = []
     real_probe = runner_module.autosize_plan
@@ -426,6 +417,21 @@ def test_a_camera_is_sized_on_its_first_file_with_people_not_on_a_closed_shop(
         return real_probe(plan, factory)  # type: ignore[arg-type]
 
     monkeypatch.setattr(runner_module, "autosize_plan", counting_probe)
+    return probed
+
+
+def test_a_camera_is_sized_on_its_first_file_with_people_not_on_a_closed_shop(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a far camera's night: its first file is the empty shop, then three small shoppers (24 px tall
+    # in a 320 px frame: the size rule wants 1280). Sized on the empty file, the whole night would
+    # run at the default 640, where such people are lost.
+    from .fakes import person_box
+
+    def closed_then_open(frame: int) -> list[tuple[float, float, float, float, float]]:
+        return [] if frame < SEGMENT_FRAMES else [person_box(x, 150, h=24) for x in (120, 160, 200)]
+
+    probed = probes_of_files(monkeypatch)
     empty, first_open, second_open = write_segments(root / "archive" / "b1" / "door", "door", closed_then_open, count=3)
     summary = batch(root / "archive", root)
     assert summary.done == 3
@@ -446,21 +452,12 @@ def test_a_camera_is_sized_on_its_first_file_with_people_not_on_a_closed_shop(
 def test_a_camera_that_never_shows_enough_people_reports_its_last_probe(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import retail_intel.batch.runner as runner_module
-
     from .fakes import person_box
 
     def empty_then_one(frame: int) -> list[tuple[float, float, float, float, float]]:
         return [] if frame < SEGMENT_FRAMES else [person_box(160, 150, h=24)]
 
-    probed: list[str] = []
-    real_probe = runner_module.autosize_plan
-
-    def counting_probe(plan: ProcessPlan, factory: object) -> object:
-        probed.append(plan.video.name)
-        return real_probe(plan, factory)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(runner_module, "autosize_plan", counting_probe)
+    probed = probes_of_files(monkeypatch)
     empty, lone = write_segments(root / "archive" / "b1" / "door", "door", empty_then_one, count=2)
     summary = batch(root / "archive", root)
     assert summary.done == 2
