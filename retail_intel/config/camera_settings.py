@@ -157,11 +157,7 @@ class Zone(_Model):
     @field_validator("polygon")
     @classmethod
     def _not_degenerate(cls, value: list[Point]) -> list[Point]:
-        if len(value) < 3:
-            raise ValueError(f"must have at least 3 points [x, y], got {len(value)}")
-        if _polygon_area(value) <= 0:
-            raise ValueError(f"must enclose an area (points not all on one line), got {[list(p) for p in value]}")
-        return value
+        return _enclosing(value)
 
     @model_validator(mode="after")
     def _service_only_on_queue(self) -> Zone:
@@ -188,6 +184,18 @@ def _polygon_area(points: list[Point]) -> float:
     for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True):
         total += x1 * y2 - x2 * y1
     return abs(total) / 2
+
+
+def _enclosing(points: list[Point]) -> list[Point]:
+    """``points`` if they make a region (a named zone, a camera's ROI polygon or pass-by zone):
+    refused here, where the file and camera are named, not later by the geometry."""
+    if len(points) < 3:
+        raise ValueError(f"must have at least 3 points [x, y], got {len(points)}")
+    if not all(math.isfinite(c) for p in points for c in p):
+        raise ValueError("must be finite numbers")
+    if _polygon_area(points) <= 0:
+        raise ValueError(f"must enclose an area (points not all on one line), got {[list(p) for p in points]}")
+    return points
 
 
 def _setting(
@@ -312,14 +320,7 @@ class CameraSettings(_Model):
     @field_validator("zone", "passby_zone")
     @classmethod
     def _enough_points(cls, value: list[Point] | None) -> list[Point] | None:
-        if value is not None:
-            if len(value) < 3:
-                raise ValueError(f"must have at least 3 points [x, y], got {len(value)}")
-            if not all(math.isfinite(c) for p in value for c in p):
-                raise ValueError("must be finite numbers")
-            if _polygon_area(value) <= 0:  # refused here, not later by the geometry without a file to name
-                raise ValueError(f"must enclose an area (points not all on one line), got {[list(p) for p in value]}")
-        return value
+        return None if value is None else _enclosing(value)
 
     @model_validator(mode="after")
     def _one_region(self) -> CameraSettings:

@@ -177,15 +177,14 @@ class Track:
         idx = idx[self.confidence[idx] > 0]
         if len(idx) < 2:
             return self.velocity(window_s, at_end)
+        t, x, y = self.t[idx], self.x[idx], self.y[idx]
         i, j = np.triu_indices(len(idx), k=1)
-        dt = self.t[idx][j] - self.t[idx][i]
-        keep = dt > 0
+        keep = t[j] > t[i]
         if not keep.any():
             return 0.0, 0.0
-        dt = dt[keep]
-        vx = (self.x[idx][j] - self.x[idx][i])[keep] / dt
-        vy = (self.y[idx][j] - self.y[idx][i])[keep] / dt
-        return float(np.median(vx)), float(np.median(vy))
+        i, j = i[keep], j[keep]
+        dt = t[j] - t[i]
+        return float(np.median((x[j] - x[i]) / dt)), float(np.median((y[j] - y[i]) / dt))
 
     @staticmethod
     def join(parts: Iterable[Track]) -> Track:
