@@ -340,7 +340,10 @@ def test_a_compact_killed_after_writing_a_month_is_healed_by_the_next(
         patched.setattr(compaction, "_remove_merged", _crash)
         with pytest.raises(KeyboardInterrupt):
             compact_store(tmp_path, before=dt.date(2026, 2, 1))
-    assert len(_videos(tmp_path)) == 18  # every row twice: in the month and in its own file
+    # every row twice on disk, in the month and in its own file; readers take each video's own file
+    [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
+    assert [s.key for s in compacted_sources(month)] == ["v0", "v1", "v2"] and len(movement_files(tmp_path)) == 4
+    assert _videos(tmp_path) == ["v0"] * 2 + ["v1"] * 3 + ["v2"] * 4
 
     result = compact_store(tmp_path, before=dt.date(2026, 1, 6))  # a --before that covers none of those days
 

@@ -30,7 +30,9 @@ from retail_intel.kpis.inputs import (
 )
 from retail_intel.kpis.schema import KPI_SCHEMA, MOVEMENT_INPUT_COLUMNS, PEOPLE_INPUT_COLUMNS
 from retail_intel.kpis.store import write_kpis
+from retail_intel.kpis.store_scan import scan_store
 from retail_intel.movements.filecheck import refuse_implausible, refuse_unreadable
+from retail_intel.movements.overlap import plan_read
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, movements_root
 from retail_intel.storage import is_plain_name, parquet_files, reread_once
@@ -118,13 +120,10 @@ def _read_movement_inputs(data_dir: Path, branch_ids: Sequence[str] | None = Non
     wanted = [*MOVEMENT_INPUT_COLUMNS, *PEOPLE_INPUT_COLUMNS]
     # Files written before the people columns existed lack them: inserted as nulls.
     pinned = pl.Schema(pl.from_arrow(MOVEMENT_SCHEMA.empty_table().select(wanted)).schema)  # type: ignore[union-attr]
-    scan = pl.scan_parquet(
-        [str(p) for p in files],
-        hive_partitioning=False,
-        schema=pinned,
-        missing_columns="insert",
-        extra_columns="ignore",
-    ).select(wanted)
+    plan = plan_read(files, MOVEMENT_SCHEMA)  # a source in its month and its own file is read once
+    if plan.empty:
+        return MOVEMENT_SCHEMA.empty_table().select(wanted)
+    scan = scan_store(plan, wanted, schema=pinned, missing_columns="insert", extra_columns="ignore")
     if branch_ids is not None:
         # rows with no branch at all are kept: they come from a foreign file, named below
         scan = scan.filter(pl.col("branch_id").is_in(list(branch_ids)) | pl.col("branch_id").is_null())
@@ -135,8 +134,9 @@ def _read_movement_inputs(data_dir: Path, branch_ids: Sequence[str] | None = Non
             pl.col("line_in", "line_out").cast(pl.Int16),
         ).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
-        refuse_unreadable(files, MOVEMENT_INPUT_COLUMNS)  # names the corrupt or foreign file when there is one
+        refuse_unreadable(plan.by_name, MOVEMENT_INPUT_COLUMNS)  # names the corrupt or foreign file when there is one
         raise DataError(f"{data_dir / 'movements'}: cannot read the movement Parquet files ({exc})") from exc
+    plan.verify()
     # a file lacking the movement columns reads as rows of nulls (old files only lack the people
     # columns, which may be null): name it instead of failing later on empty values
     required = [n for n in MOVEMENT_INPUT_COLUMNS if not MOVEMENT_SCHEMA.field(n).nullable]

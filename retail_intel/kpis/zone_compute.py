@@ -17,8 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from retail_intel.errors import DataError, InputError
+from retail_intel.kpis.store_scan import scan_store
 from retail_intel.kpis.zone_inputs import ZoneKpiInputs, ZoneSources, collect_zone_inputs, roi_moments
 from retail_intel.kpis.zone_schema import QUEUE_KPI_SCHEMA, QUEUE_WAIT_INPUT_SCHEMA, ZONE_KPI_SCHEMA
+from retail_intel.movements.overlap import StoreRead, plan_read
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movements_root
 from retail_intel.movements.zone_store import QUEUE_LENGTHS_DIR, QUEUE_VISITS_DIR, ZONE_TABLES, ZONE_VISITS_DIR
@@ -51,8 +53,10 @@ class ZoneKpiResult:
     window_minutes: int
 
 
-def _files(root: Path, branch_ids: Sequence[str]) -> list[str]:
-    return [str(p) for b in sorted(set(branch_ids)) if is_plain_name(b) for p in parquet_files(root / b)]
+def _files(root: Path, branch_ids: Sequence[str], schema: pa.Schema) -> StoreRead:
+    """The files of ``branch_ids`` under ``root``, planned so that no source is read twice."""
+    files = [p for b in sorted(set(branch_ids)) if is_plain_name(b) for p in parquet_files(root / b)]
+    return plan_read(files, schema)
 
 
 def _read(root: Path, branch_ids: Sequence[str], schema: pa.Schema, columns: Sequence[str]) -> pa.Table:
@@ -68,35 +72,31 @@ def _read_once(root: Path, branch_ids: Sequence[str], schema: pa.Schema, columns
     import polars as pl
 
     wanted = pa.schema([schema.field(name) for name in columns])
-    files = _files(root, branch_ids)
-    if not files:
+    plan = _files(root, branch_ids, schema)
+    if plan.empty:
         return wanted.empty_table()
     text = [f.name for f in wanted if pa.types.is_string(f.type)]
     try:
-        frame = (
-            pl.scan_parquet(files, hive_partitioning=False)
-            .select(wanted.names)
-            .with_columns(pl.col(text).cast(pl.Categorical))
-            .collect()
-        )
+        frame = scan_store(plan, wanted.names).with_columns(pl.col(text).cast(pl.Categorical)).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataError(f"{root}: cannot read the Parquet files ({exc})") from exc
+    plan.verify()
     return frame.to_arrow()
 
 
-def _scan(files: list[str], schema: pa.Schema) -> pl.LazyFrame:
-    """A lazy scan of ``files`` (of ``schema``); an empty frame of that schema when there are none.
+def _scan(plan: StoreRead, schema: pa.Schema) -> pl.LazyFrame:
+    """A lazy scan of ``plan`` (of ``schema``); an empty frame of that schema when there are no files.
 
     Nothing is read here: the zone inputs select their columns and sum per
     cell inside the scan (:func:`retail_intel.kpis.zone_inputs.collect_zone_inputs`).
     """
     import polars as pl
 
-    if not files:
+    if plan.empty:
         frame = pl.from_arrow(schema.empty_table())
         assert isinstance(frame, pl.DataFrame)
         return frame.lazy()
-    return pl.scan_parquet(files, hive_partitioning=False)
+    return scan_store(plan)
 
 
 def _lazy(table: pa.Table) -> pl.LazyFrame:
@@ -134,19 +134,21 @@ def zone_sources(
     branch_ids: Sequence[str],
     *,
     queue_rows: pa.Table | None = None,
-) -> ZoneSources:
+) -> tuple[ZoneSources, list[StoreRead]]:
     """The zone tables of ``branch_ids`` and the movements of ``cameras_with_zones``, as lazy scans.
 
     ``queue_rows`` (:func:`read_queue_rows`), already read for the branch KPIs'
-    bottleneck score, are used instead of reading their files again.
+    bottleneck score, are used instead of reading their files again. The
+    plans come back too: after collecting, each is verified.
     """
-    files = _files(movements_root(data_dir), sorted({b for b, _ in cameras_with_zones}))
-    scan = _scan(files, MOVEMENT_SCHEMA).select(_MOVEMENT_COLUMNS)
+    moved = _files(movements_root(data_dir), sorted({b for b, _ in cameras_with_zones}), MOVEMENT_SCHEMA)
+    scan = _scan(moved, MOVEMENT_SCHEMA).select(_MOVEMENT_COLUMNS)
     roi = _of_cameras(roi_moments(scan), cameras_with_zones)
-    visits, queues, lengths = (_scan(_files(data_dir / kind, branch_ids), ZONE_TABLES[kind]) for kind in _ZONE_KINDS)
+    plans = [_files(data_dir / kind, branch_ids, ZONE_TABLES[kind]) for kind in _ZONE_KINDS]
+    visits, queues, lengths = (_scan(plan, ZONE_TABLES[kind]) for plan, kind in zip(plans, _ZONE_KINDS, strict=True))
     if queue_rows is not None:
         queues = _lazy(queue_rows)
-    return ZoneSources(visits=visits, queues=queues, lengths=lengths, moments=roi)
+    return ZoneSources(visits=visits, queues=queues, lengths=lengths, moments=roi), [moved, *plans]
 
 
 def read_queue_rows(data_dir: Path, branch_ids: Sequence[str]) -> pa.Table:
@@ -205,8 +207,11 @@ def compute_zone_kpis_for(
         raise InputError(f"--to must be after --from, got from {start.isoformat()} to {end.isoformat()}")
 
     def collect() -> ZoneKpiInputs:
-        sources = zone_sources(data_dir, cameras_with_zones, sorted(timezones), queue_rows=queue_rows)
-        return collect_zone_inputs(sources, timezones, window_minutes, start=start, end=end)
+        sources, plans = zone_sources(data_dir, cameras_with_zones, sorted(timezones), queue_rows=queue_rows)
+        inputs = collect_zone_inputs(sources, timezones, window_minutes, start=start, end=end)
+        for plan in plans:
+            plan.verify()
+        return inputs
 
     try:
         inputs = reread_once(collect)  # listed again if a file went meanwhile (``compact``)

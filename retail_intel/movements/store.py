@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError
 from retail_intel.movements.compacted import drop_compacted_source, is_month_folder
+from retail_intel.movements.overlap import plan_read
 from retail_intel.movements.schema import MOVEMENT_SCHEMA, TRACK_SCHEMA, TRAJECTORY_SCHEMA
 from retail_intel.storage import (
     MOVEMENTS_DIR,
@@ -29,6 +30,7 @@ from retail_intel.storage import (
     atomic_write_table,
     is_plain_name,
     parquet_files,
+    reread_once,
 )
 
 
@@ -178,7 +180,16 @@ def read_trajectories(data_dir: Path, branch_id: str | None = None) -> pa.Table:
 
 def read_movements(data_dir: Path) -> pa.Table:
     """All movements in the store as one table of :data:`MOVEMENT_SCHEMA`."""
-    return read_files(movement_files(data_dir), MOVEMENT_SCHEMA, "movement")
+    return reread_once(lambda: read_listing(movement_files(data_dir), MOVEMENT_SCHEMA, "movement"))
+
+
+def read_listing(files: list[Path], schema: pa.Schema, what: str) -> pa.Table:
+    """``files``, one table's listing, as one table of ``schema`` with each source's rows once
+    (:mod:`retail_intel.movements.overlap`); call it inside :func:`~retail_intel.storage.reread_once`."""
+    plan = plan_read(files, schema)
+    table = read_files(plan.by_name, schema, what)
+    plan.verify()
+    return pa.concat_tables([table, *(t.cast(schema) for t in plan.cut)]) if plan.cut else table
 
 
 def read_files(files: list[Path], schema: pa.Schema, what: str) -> pa.Table:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from retail_intel.movements.store import read_files, write_source
+from retail_intel.movements.store import read_listing, write_source
 from retail_intel.movements.zone_schema import QUEUE_LENGTH_SCHEMA, QUEUE_VISIT_SCHEMA, ZONE_VISIT_SCHEMA
 from retail_intel.movements.zones import ZoneTables
-from retail_intel.storage import is_plain_name, parquet_files
+from retail_intel.storage import is_plain_name, parquet_files, reread_once
 
 ZONE_VISITS_DIR = "zone_visits"
 QUEUE_VISITS_DIR = "queue_visits"
@@ -59,8 +59,10 @@ def read_zone_table(data_dir: Path, kind: str, branch_ids: list[str] | None = No
     """Every file of one zone table (``ZONE_VISITS_DIR``, ...), optionally of some branches only."""
     schema = ZONE_TABLES[kind]
     root = data_dir / kind
-    if branch_ids is None:
-        files = parquet_files(root)
-    else:
-        files = [p for b in sorted(set(branch_ids)) if is_plain_name(b) for p in parquet_files(root / b)]
-    return read_files(files, schema, kind)
+
+    def listing() -> list[Path]:
+        if branch_ids is None:
+            return parquet_files(root)
+        return [p for b in sorted(set(branch_ids)) if is_plain_name(b) for p in parquet_files(root / b)]
+
+    return reread_once(lambda: read_listing(listing(), schema, kind))

@@ -17,6 +17,10 @@ of it, and the query runs again with those rows handed to DuckDB as an Arrow
 table instead of by name. Every answer is thus read from one version of each
 file, and a busy writer cannot starve a reader: each retry pins the files
 that moved.
+
+A compacted month that holds a video whose own file is listed too (a
+``compact`` or a re-processing half done) is read source by source and that
+video's rows are left out: its own file wins (``retail_intel.movements.overlap``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ import duckdb
 import pyarrow as pa
 
 from retail_intel.errors import DataError
+from retail_intel.movements.compacted import CompactedSource, compacted_sources, read_compacted
+from retail_intel.movements.overlap import is_month_file
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.serve.files import FileKey, conform, file_key, read_snapshot
 from retail_intel.sqlviews.views import schema_file
@@ -79,11 +85,15 @@ class Reader:
         columns = ", ".join(schema.names)
         placeholder = str(schema_file(schema))
         pinned: dict[str, pa.Table | None] = {}  # path -> the version read (None: it was gone)
+        months: dict[str, list[tuple[CompactedSource, pa.Table]]] = {}  # compacted months read, by source
         union = False
         for _ in range(_ATTEMPTS):
             listed = list(list_files())
-            by_name = [(path, key) for path, key in listed if path not in pinned]
+            own = _pin_shadowed_months(listed, months, schema)
+            by_name = [(path, key) for path, key in listed if path not in pinned and path not in months]
             held = [table for path, _ in listed if (table := pinned.get(path)) is not None]
+            # a source in its month and in its own file: its own file wins (retail_intel.movements.overlap)
+            held += [t for path, _ in listed for s, t in months.get(path, []) if s.key not in own]
             if not by_name and not held:
                 return schema.empty_table()
             sources = []
@@ -99,10 +109,10 @@ class Reader:
                 if not union and isinstance(exc, duckdb.InvalidInputException) and "schema mismatch" in str(exc):
                     union = True
                     continue
-                if not _pin_changed(by_name, pinned, schema):
+                if not _pin_changed(by_name, pinned, months, schema):
                     raise DataError(f"could not read the data directory: {exc}") from exc
                 continue
-            if not _pin_changed(by_name, pinned, schema):
+            if not _pin_changed(by_name, pinned, months, schema):
                 return table
         raise DataError("could not read the data directory: its files kept changing while they were read")
 
@@ -144,13 +154,40 @@ class Reader:
         return self._query(tail, list_files, {"customer": customer_id, "limit": limit}, MOVEMENT_SCHEMA)
 
 
-def _pin_changed(listed: Sequence[tuple[str, FileKey]], pinned: dict[str, pa.Table | None], schema: pa.Schema) -> bool:
-    """Read every listed file whose identity changed through one handle into ``pinned``; True if any did."""
+def _pin_shadowed_months(
+    listed: Sequence[tuple[str, FileKey]], months: dict[str, list[tuple[CompactedSource, pa.Table]]], schema: pa.Schema
+) -> set[str]:
+    """Read into ``months`` each listed compacted month that holds a source with its own file listed too
+    (a ``compact`` or a re-processing half done); returns the keys of the sources with their own file."""
+    own = {Path(path).stem for path, _ in listed if not is_month_file(Path(path))}
+    for path, _ in listed:
+        if path in months or not is_month_file(Path(path)):
+            continue
+        try:
+            shadowed = any(s.key in own for s in compacted_sources(Path(path)))
+        except DataError:
+            shadowed = False  # gone or not ours: read by name, which reports it
+        if shadowed:
+            months[path] = read_compacted(Path(path), schema)
+    return own
+
+
+def _pin_changed(
+    listed: Sequence[tuple[str, FileKey]],
+    pinned: dict[str, pa.Table | None],
+    months: dict[str, list[tuple[CompactedSource, pa.Table]]],
+    schema: pa.Schema,
+) -> bool:
+    """Read every listed file whose identity changed through one handle into ``pinned`` (a compacted
+    month into ``months``, source by source, so that its sources can still be told apart); True if any did."""
     changed = False
     for path, key in listed:
         if file_key(Path(path)) == key:
             continue
         changed = True
+        if is_month_file(Path(path)):
+            months[path] = read_compacted(Path(path), schema)
+            continue
         snapshot = read_snapshot(Path(path))
         pinned[path] = None if snapshot is None else conform(snapshot[1], schema, what=Path(path).name)
     return changed

@@ -1,0 +1,86 @@
+"""Reading a compacted table while a source's rows sit both in its month and in its own file.
+
+At rest a source is in one place: its own file (``<branch>/<YYYY-MM-DD>/<key>.parquet``)
+or its compacted month (``<branch>/<YYYY-MM>/compacted.parquet``). Two steps
+pass through both, since two files cannot be replaced at once:
+
+- ``compact`` writes the month, then removes the day files it merged;
+- a source written again (a re-processed video) lands as its own file, then
+  its old copy is cut out of the month.
+
+A reader in between would count the source's rows twice, and a KPI run
+would store the doubled figure. So readers take the rule that
+``compact`` heals a killed writer with: a source's own file wins. A month
+that lists a source which also has its own file in the listing is read
+through one open handle (rows and source list from one version) and that
+source's rows are cut out (:func:`plan_read`).
+
+The other months are read by name, as fast as before; their version is noted
+when their source list is checked, and :meth:`StoreRead.verify` after the
+read refuses a read during which one was replaced (``compact`` merged more
+days into it while their own files were still listed), so that
+:func:`retail_intel.storage.reread_once` lists again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from retail_intel.errors import DataError
+from retail_intel.movements.compacted import COMPACTED_NAME, compacted_sources, is_month_folder, read_compacted
+from retail_intel.storage import FileVersion, file_version
+
+
+@dataclass(frozen=True)
+class StoreRead:
+    """One table's listed files as a reader takes them."""
+
+    by_name: list[Path]  # read by name, as they are
+    cut: list[pa.Table]  # months holding a source that also has its own file, without that source's rows
+    months: tuple[tuple[Path, FileVersion], ...] = ()  # the months in ``by_name`` and the version checked
+
+    @property
+    def empty(self) -> bool:
+        return not self.by_name and not self.cut
+
+    def verify(self) -> None:
+        """Raise :class:`DataError` if a month read by name was replaced since its source list was checked."""
+        for path, version in self.months:
+            if file_version(path) != version:
+                raise DataError(f"{path}: replaced while it was read (compact ran meanwhile)")
+
+
+def is_month_file(path: Path) -> bool:
+    return path.name == COMPACTED_NAME and is_month_folder(path.parent.name)
+
+
+def plan_read(files: Sequence[Path], schema: pa.Schema) -> StoreRead:
+    """How to read ``files``, one table's listing of ``schema``, so that no source is read twice."""
+    own = {p.stem for p in files if not is_month_file(p)}
+    by_name: list[Path] = []
+    cut: list[pa.Table] = []
+    months: list[tuple[Path, FileVersion]] = []
+    for path in files:
+        if not is_month_file(path):
+            by_name.append(path)
+            continue
+        version = file_version(path)
+        if version is None:
+            raise DataError(f"{path}: removed while the store was listed")
+        # a month that is not this store's reads as unreadable later, with its name
+        try:
+            shadowed = any(s.key in own for s in compacted_sources(path))
+        except DataError:
+            shadowed = False
+        if not shadowed:
+            by_name.append(path)
+            months.append((path, version))
+            continue
+        pieces = [t for s, t in read_compacted(path, schema) if s.key not in own]
+        if pieces:
+            cut.append(pa.concat_tables(pieces))
+    return StoreRead(by_name, cut, tuple(months))

@@ -1,0 +1,202 @@
+"""A source's rows in its compacted month and in its own file at once are read once, its own file's.
+
+Two steps pass through that state: ``compact`` between writing a month and
+removing the day files it merged, and a re-processed video between its new
+file landing and its old copy being cut out of the month. Every reader (the
+KPIs in both engines, the zone KPIs, the store readers, serve) must see each
+source once, and see its own file's rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from retail_intel.config.loader import load_config
+from retail_intel.demo.generate import generate_demo
+from retail_intel.errors import DataError
+from retail_intel.kpis import compute
+from retail_intel.kpis.with_zones import compute_kpis_with_zones
+from retail_intel.movements import store
+from retail_intel.movements.compacted import (
+    CompactedSource,
+    compacted_files,
+    compacted_sources,
+    read_compacted,
+    write_compacted,
+)
+from retail_intel.movements.compaction import COMPACTED_TABLES, compact_store
+from retail_intel.movements.overlap import plan_read
+from retail_intel.movements.schema import MOVEMENT_SCHEMA
+from retail_intel.movements.store import movement_files, read_movements, write_movements
+from retail_intel.movements.zone_store import read_zone_table
+from retail_intel.serve import create_app
+from retail_intel.storage import MOVEMENTS_DIR, atomic_write_table, parquet_files
+from tests.kpi_helpers import assert_tables_match
+from tests.test_serve_support import Api
+
+JANUARY = (dt.date(2026, 1, 5), dt.date(2026, 1, 6), dt.date(2026, 1, 7))
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    keys = [(n, "ascending") for n in table.column_names if not pa.types.is_floating(table.schema.field(n).type)]
+    return table.sort_by(keys)
+
+
+def _movements(day: dt.date, n: int, tag: str) -> pa.Table:
+    at = dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC)
+    rows: list[dict[str, Any]] = [
+        {
+            "customer_id": str(uuid.uuid5(uuid.NAMESPACE_OID, f"{tag}-{i}")),
+            "branch_id": "b1",
+            "action_type": "entered",
+            "enter_time": at + dt.timedelta(minutes=i),
+            "exit_time": at + dt.timedelta(minutes=i + 1),
+            "exit_observed": True,
+            "dwell_seconds": 60.0,
+            "first_seen": at + dt.timedelta(minutes=i),
+            "last_seen": at + dt.timedelta(minutes=i + 1),
+            "source_video": tag,
+            "video_fingerprint": tag,
+            "processed_at": at,
+        }
+        for i in range(n)
+    ]
+    return pa.Table.from_pylist(rows, schema=MOVEMENT_SCHEMA)
+
+
+def _store(data_dir: Path) -> None:
+    """Videos v0, v1, v2 of branch b1 on three January days: 2, 3 and 4 people."""
+    for i, day in enumerate(JANUARY):
+        write_movements(_movements(day, 2 + i, f"v{i}"), data_dir, branch_id="b1", day=day, source_key=f"v{i}")
+
+
+def _videos(data_dir: Path) -> list[str]:
+    return sorted(read_movements(data_dir).column("source_video").to_pylist())
+
+
+def _pages(api: Api) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = api.ok("/movements", params={"limit": 1000, **({"cursor": cursor} if cursor else {})})
+        rows += page["rows"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return rows
+
+
+def _everything(config_dir: Path, data_dir: Path) -> dict[str, Any]:
+    """What every reader makes of the store: the KPIs and zone KPIs in both engines, the store readers, serve."""
+    seen: dict[str, Any] = {}
+    for engine in ("duckdb", "polars"):
+        kpis, zones = compute_kpis_with_zones(
+            load_config(config_dir), data_dir, window_minutes=60, engine=engine, write=False
+        )
+        seen[engine] = (_sorted(kpis.table), _sorted(zones.zones), _sorted(zones.queues))
+    seen["movements"] = _sorted(read_movements(data_dir))
+    seen["tables"] = {
+        kind: read_zone_table(data_dir, kind).num_rows for kind in COMPACTED_TABLES if kind != MOVEMENTS_DIR
+    }
+    seen["serve"] = _pages(Api(create_app(config_dir, data_dir)))
+    return seen
+
+
+def test_a_store_halfway_through_compact_is_read_as_before(tmp_path: Path) -> None:
+    summary = generate_demo(tmp_path / "c", tmp_path / "d", branches=1, days=4, seed=4, start=dt.date(2026, 2, 26))
+    data_dir = summary.data_dir
+    before = _everything(summary.config_dir, data_dir)
+    day_files = [p for kind in COMPACTED_TABLES for p in parquet_files(data_dir / kind)]
+    kept = tmp_path / "kept"
+    for path in day_files:
+        (kept / path.relative_to(data_dir)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, kept / path.relative_to(data_dir))
+
+    compact_store(data_dir, before=dt.date(2026, 4, 1))
+    # the state between writing the months and removing the merged day files
+    for path in day_files:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(kept / path.relative_to(data_dir), path)
+    assert len(compacted_files(data_dir / MOVEMENTS_DIR)) == 2  # February and March, each a full copy
+
+    after = _everything(summary.config_dir, data_dir)
+    for engine in ("duckdb", "polars"):
+        for was, now in zip(before[engine], after[engine], strict=True):
+            assert was.num_rows
+            assert_tables_match(now, was, [n for n in now.column_names if n != "computed_at"])
+    assert after["serve"] == before["serve"]
+    assert before["movements"].num_rows and after["movements"].equals(before["movements"])
+    assert after["tables"] == before["tables"] and all(before["tables"].values())
+
+
+def test_a_source_written_again_beside_its_old_copy_in_the_month_reads_as_its_new_rows(tmp_path: Path) -> None:
+    _store(tmp_path)
+    compact_store(tmp_path, before=dt.date(2026, 2, 1))
+    # v1 processed again: its new file has landed, its old copy is not cut out of the month yet
+    atomic_write_table(
+        _movements(JANUARY[1], 5, "v1-new"), tmp_path / MOVEMENTS_DIR / "b1" / "2026-01-06" / "v1.parquet"
+    )
+    [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
+    assert [s.key for s in compacted_sources(month)] == ["v0", "v1", "v2"]
+
+    expected = ["v0"] * 2 + ["v1-new"] * 5 + ["v2"] * 4
+    assert _videos(tmp_path) == expected
+    read = compute.read_movement_inputs(tmp_path, ["b1"])
+    assert read.num_rows == len(expected)
+    served = _pages(Api(create_app(_config(tmp_path), tmp_path)))
+    assert sorted(r["source_video"] for r in served) == expected
+
+
+def _config(tmp_path: Path) -> Path:
+    config_dir = tmp_path / "config"
+    config_dir.mkdir(exist_ok=True)
+    (config_dir / "branches.yaml").write_text("branches:\n  - {id: b1, name: One, capacity: 40}\n")
+    return config_dir
+
+
+def test_a_month_that_takes_in_a_listed_day_while_it_is_read_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _store(tmp_path)
+    compact_store(tmp_path, before=dt.date(2026, 1, 7))  # v2's day stays its own file
+    [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
+    v2 = tmp_path / MOVEMENTS_DIR / "b1" / "2026-01-07" / "v2.parquet"
+    read_files = store.read_files
+    calls = 0
+
+    def compact_meanwhile(files: list[Path], schema: pa.Schema, what: str) -> pa.Table:
+        # the first read finds the month already holding v2, whose own file is still there
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            pieces = read_compacted(month, MOVEMENT_SCHEMA)
+            write_compacted(
+                [*pieces, (CompactedSource("v2", "2026-01-07", 4), _movements(JANUARY[2], 4, "v2"))],
+                MOVEMENT_SCHEMA,
+                month,
+            )
+        return read_files(files, schema, what)
+
+    monkeypatch.setattr(store, "read_files", compact_meanwhile)
+    assert _videos(tmp_path) == ["v0"] * 2 + ["v1"] * 3 + ["v2"] * 4
+    assert calls == 2 and v2.exists()
+
+
+def test_a_plan_refuses_a_month_replaced_after_it_was_checked(tmp_path: Path) -> None:
+    _store(tmp_path)
+    compact_store(tmp_path, before=dt.date(2026, 1, 7))
+    [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
+    plan = plan_read(movement_files(tmp_path), MOVEMENT_SCHEMA)
+    assert plan.by_name == movement_files(tmp_path) and not plan.cut
+    plan.verify()
+
+    write_compacted(read_compacted(month, MOVEMENT_SCHEMA)[:1], MOVEMENT_SCHEMA, month)
+
+    with pytest.raises(DataError, match="replaced while it was read"):
+        plan.verify()
