@@ -63,14 +63,19 @@ def link_segments(segments: list[Segment | None], ledger: Ledger, *, max_gap_s: 
         if run:
             chains.runs.append(run)
         fingerprints = {_seg(segments, i).fingerprint for i in indices}
-        earlier = [e for e in ledger.done_segments(branch, camera) if e.fingerprint not in fingerprints]
+        # a preview continues only a preview, a full run only a full run: a preview must never
+        # take people out of real files, nor a real segment take them from a preview's
+        earlier = {
+            kind: [e for e in ledger.done_segments(branch, camera, preview=kind) if e.fingerprint not in fingerprints]
+            for kind in (False, True)
+        }
         for run in chains.runs:
             head = _seg(segments, run[0])
             if head.plan.branch_id != branch or head.plan.camera_id != camera:
                 continue
             candidates = [
                 e
-                for e in earlier
+                for e in earlier[head.plan.is_preview]
                 if e.end_time is not None and _continues(e.end_time.timestamp(), head.start_time.timestamp(), max_gap_s)
             ]
             if candidates:

@@ -27,6 +27,7 @@ from typing import Any
 
 from retail_intel.errors import DataError
 from retail_intel.movements.compacted import holds_source
+from retail_intel.storage import PREVIEWS_DIR
 
 LEDGER_DIR = "ledger"
 LEDGER_FILE = "ledger.jsonl"
@@ -64,6 +65,8 @@ class LedgerEntry:
     # the settings hash split by stage: same tracks hash, other judge hash = re-judged from stored tracks
     tracks_hash: str | None = None
     judge_hash: str | None = None
+    # a --max-frames run, written under previews/: it never continues, nor is continued by, a full run
+    preview: bool = False
     recorded_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
 
     @property
@@ -85,6 +88,10 @@ class LedgerEntry:
         values["claimed"] = tuple(values.get("claimed") or ())
         stat = values.get("movements_stat")
         values["movements_stat"] = (int(stat[0]), int(stat[1])) if stat else None
+        if "preview" not in values:
+            # written before entries said so: a preview's outputs are under previews/
+            movements = values.get("movements")
+            values["preview"] = isinstance(movements, str) and Path(movements).parts[:1] == (PREVIEWS_DIR,)
         return cls(**values)
 
 
@@ -182,11 +189,16 @@ class Ledger:
     def known_fingerprint(self, video: Path, size: int, mtime_ns: int) -> str | None:
         return self._by_stat.get((str(video), size, mtime_ns))
 
-    def done_segments(self, branch: str, camera: str) -> list[LedgerEntry]:
+    def done_segments(self, branch: str, camera: str, *, preview: bool = False) -> list[LedgerEntry]:
+        """The camera's done segments of one kind: full runs, or previews (``preview``)."""
         return [
             e
             for e in self._by_key.values()
-            if e.status == DONE and e.branch == branch and e.camera == camera and self.done(e.key) is not None
+            if e.status == DONE
+            and e.branch == branch
+            and e.camera == camera
+            and e.preview == preview
+            and self.done(e.key) is not None
         ]
 
     def append(self, entry: LedgerEntry) -> None:

@@ -223,6 +223,7 @@ def _entry_for(item: _Item, outcome: SegmentOutcome, prev_key: str | None, data_
         settings_hash=settings,
         tracks_hash=stage_hash(segment.plan, "track"),
         judge_hash=stage_hash(segment.plan, "judge"),
+        preview=segment.plan.is_preview,
         model_hash=model,
         prev_key=prev_key,
         branch=segment.plan.branch_id,
@@ -375,7 +376,8 @@ class _Coordinator:
         try:
             if outcome.ok:
                 before = self.items[item.prev].entry if item.prev is not None else item.earlier
-                if outcome.claimed and before is not None:
+                # a preview never takes people out of a full run's files (nor the other way round)
+                if outcome.claimed and before is not None and before.preview == item.segment.plan.is_preview:
                     refreshed = self._hand_over(before, outcome.claimed)
                     if item.prev is not None:
                         self.items[item.prev].entry = refreshed

@@ -1,0 +1,67 @@
+"""A ``--max-frames`` preview batch and the full runs of the same camera: neither continues the other.
+
+A preview writes under ``DATA_DIR/previews/`` only; a segment taking over the people open at the
+end of the one before removes them from that one's files, so linking a preview to a full run
+would edit real data (or leave the real predecessor's people in place and write them twice).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from retail_intel.batch.ledger import Ledger, ledger_path
+
+from .batch_fakes import stayer_and_passers
+from .batch_helpers import batch, make_config, nightly_archives, rows, write_segments
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    make_config(tmp_path)
+    return tmp_path
+
+
+def test_a_preview_of_the_next_segment_leaves_the_full_run_before_it_alone(root: Path) -> None:
+    segments = write_segments(root / "all" / "b1" / "door", "door", stayer_and_passers, count=2)
+    first, second = nightly_archives(root, segments)
+    assert batch(first, root).done == 1
+    real = rows(root / "data")
+    assert len(real) == 2  # A stands in the ROI at the cut, B crosses it
+    preview = batch(second, root, max_frames=30)
+    assert preview.done == 1
+    (report,) = preview.files
+    assert report.movements is not None and report.movements.startswith("previews/")
+    assert report.taken_over == 0 and not report.joined_previous
+    assert rows(root / "data") == real
+    entries = Ledger.load(root / "data").entries()
+    assert sorted(e.preview for e in entries) == [False, True]
+
+
+def test_a_full_run_does_not_continue_a_preview_of_the_segment_before(root: Path) -> None:
+    segments = write_segments(root / "all" / "b1" / "door", "door", stayer_and_passers, count=2)
+    first, second = nightly_archives(root, segments)
+    batch(first, root, max_frames=60)  # covers all 50 frames of the first segment
+    batch(first, root)
+    after = batch(second, root)
+    assert [f.taken_over for f in after.files] == [2]
+    batch(root / "all", root, data="clean")
+    assert rows(root / "data") == rows(root / "clean")  # nobody written twice
+
+
+def test_a_ledger_entry_written_before_entries_said_preview_is_known_by_its_folder(root: Path) -> None:
+    write_segments(root / "all" / "b1" / "door", "door", stayer_and_passers, count=1)
+    batch(root / "all", root, max_frames=30)
+    batch(root / "all", root)
+    path = ledger_path(root / "data")
+    old = []
+    for line in path.read_text().splitlines():
+        data = json.loads(line)
+        del data["preview"]
+        old.append(json.dumps(data))
+    path.write_text("\n".join(old) + "\n")
+    kinds = {Path(e.movements or "").parts[0]: e.preview for e in Ledger.load(root / "data").entries()}
+    assert kinds == {"previews": True, "movements": False}
+    assert batch(root / "all", root).skipped == 1
