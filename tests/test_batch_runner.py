@@ -15,8 +15,10 @@ import numpy.typing as npt
 import pytest
 
 from retail_intel.batch.ledger import DONE, FAILED, Ledger, ledger_path
+from retail_intel.batch.pending import load_pending
 from retail_intel.batch.runner import EXIT_PARTIAL, Runtime
 from retail_intel.config.camera_settings import CameraSettings
+from retail_intel.errors import DataError
 from retail_intel.movements.events import customer_id
 from retail_intel.movements.store import read_movements
 from retail_intel.pipeline.plan import ProcessPlan
@@ -24,7 +26,7 @@ from retail_intel.pipeline.run import source_key
 from retail_intel.vision.detections import Detections
 from retail_intel.vision.video import fingerprint
 
-from .batch_fakes import BlobDetector, stayer_and_passers, write_scene
+from .batch_fakes import BlobDetector, stayer_and_passers, walker, write_scene
 from .batch_helpers import (
     RUNTIME,
     SEGMENT_FRAMES,
@@ -207,7 +209,7 @@ def test_a_full_disk_is_not_remembered_as_a_bad_file(root: Path, monkeypatch: py
 
 def test_a_file_that_vanished_mid_batch_is_not_remembered_as_bad() -> None:
     from retail_intel.batch.work import file_at_fault
-    from retail_intel.errors import DataError, InputError, ModelError, VideoError
+    from retail_intel.errors import InputError, ModelError, VideoError
 
     here = Path(__file__)
     assert file_at_fault(VideoError("breaks off at frame 40"), here)
@@ -260,6 +262,32 @@ def test_kpis_of_the_affected_branch_and_day_are_recomputed(root: Path) -> None:
     assert (root / "data" / "kpis" / "60m" / "b1.parquet").is_file()
     skipped = batch(archive, root, kpis=True)
     assert skipped.kpis == []  # nothing changed, nothing recomputed
+
+
+def test_kpi_days_owed_by_two_failed_kpi_steps_are_both_recomputed_later(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import retail_intel.kpis as kpis
+
+    (first,) = write_segments(root / "n1" / "b1" / "door", "door", walker, count=1)
+    later = root / "n2" / "b1" / "door" / "door_20260310_100000.avi"
+    later.parent.mkdir(parents=True)
+    later.write_bytes(first.read_bytes())
+    compute = kpis.compute_kpis
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise DataError("the KPI store cannot be written")
+
+    monkeypatch.setattr(kpis, "compute_kpis", broken)
+    for night in ("n1", "n2"):  # each night's KPI step fails: its days stay owed, the earlier ones too
+        assert batch(root / night, root, kpis=True).exit_code == EXIT_PARTIAL
+    owed = load_pending(root / "data")
+    assert [(b, s.date().isoformat(), e.date().isoformat()) for b, s, e in owed] == [("b1", "2026-02-08", "2026-03-10")]
+    monkeypatch.setattr(kpis, "compute_kpis", compute)
+    paid = batch(root / "n2", root, kpis=True)  # nothing new: it only pays what is owed
+    assert paid.exit_code == 0 and paid.skipped == 1
+    assert [(k.start[:10], k.end[:10]) for k in paid.kpis] == [("2026-02-08", "2026-03-11")]
+    assert load_pending(root / "data") == []
 
 
 def test_no_kpis_leaves_the_kpi_store_alone(root: Path) -> None:

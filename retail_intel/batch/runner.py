@@ -532,7 +532,10 @@ def _run_batch(
     if request.kpis:
         # KPIs an earlier batch owed when it was killed during (or before) its KPI step
         known = {b.id for b in config.branches}
-        coordinator.changed.extend(span for span in load_pending(request.data_dir) if span[0] in known)
+        pending = load_pending(request.data_dir)
+        coordinator.changed.extend(span for span in pending if span[0] in known)
+        # still owed until this batch's KPI step succeeds: add_pending rewrites the file from ``owed``
+        coordinator.owed.extend(pending)
     prepared = _prepare_all(request, config, ledger, discovery.jobs)
     segments: list[Segment | None] = []
     model_ids: dict[DetectorSpec, str] = {}
