@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from retail_intel.batch.ledger import Ledger, ledger_path
+from retail_intel.batch.ledger import Ledger, LedgerEntry, ledger_path
 from retail_intel.batch.pending import add_pending, clear_pending, load_pending, pending_path
 from retail_intel.datadir import describe_data_dir, require_retail_data
 from retail_intel.errors import DataError, WriteError
@@ -315,6 +315,44 @@ def test_a_ledger_line_that_is_json_but_no_entry_is_named_with_its_line(tmp_path
         Ledger.load(tmp_path)
     path.write_text('{"key": "a", "status": "do\n')
     assert Ledger.load(tmp_path).torn_lines == 1  # a kill's torn line is still just skipped
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "why"),
+    [
+        ("start_time", "08.02.2026 10:00", "Invalid isoformat string"),
+        ("start_time", "2026-02-08T10:00:00", "no UTC offset"),
+        ("start_time", 1770541200, "must be str"),
+        ("duration_s", "5 s", "duration_s must be a number"),
+        ("duration_s", 1e300, "too large|out of range|magnitude"),
+    ],
+)
+def test_a_ledger_line_with_a_bad_time_is_named_with_its_line(
+    tmp_path: Path, field: str, value: object, why: str
+) -> None:
+    entry = LedgerEntry(
+        key="k",
+        status="done",
+        video="/v/door.avi",
+        fingerprint="f",
+        size=1,
+        mtime_ns=1,
+        settings_hash="s",
+        model_hash="m",
+        prev_key=None,
+        branch="b1",
+        camera="door",
+        start_time="2026-02-08T09:00:00+00:00",
+        duration_s=5.0,
+    )
+    good = json.loads(entry.to_line())
+    path = ledger_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(good) + "\n" + json.dumps({**good, field: value}) + "\n")
+    with pytest.raises(DataError, match=rf"ledger\.jsonl, line 2: not a ledger entry \(.*({why})"):
+        Ledger.load(tmp_path)
+    path.write_text(json.dumps(good) + "\n")
+    assert Ledger.load(tmp_path).get("k") == entry
 
 
 @pytest.mark.parametrize("text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59"])

@@ -105,12 +105,26 @@ def entry_from_line(data: object, path: Path, number: int) -> LedgerEntry:
     try:
         if not isinstance(data, dict):
             raise TypeError(f"expected a JSON object, got {type(data).__name__}")
-        return LedgerEntry.from_json(data)
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        entry = LedgerEntry.from_json(data)
+        _check_times(entry)
+        return entry
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         raise DataError(
             f"{path}, line {number}: not a ledger entry ({exc}); remove that line "
             "(the file it was about is then processed again)"
         ) from exc
+
+
+def _check_times(entry: LedgerEntry) -> None:
+    """Parse the fields chaining and the KPI record compute with, so a bad one is found here."""
+    start = dt.datetime.fromisoformat(entry.start_time)
+    if start.utcoffset() is None:
+        raise ValueError(f"start_time {entry.start_time!r} has no UTC offset")
+    duration = entry.duration_s
+    if duration is not None:
+        if isinstance(duration, bool) or not isinstance(duration, (int, float)):
+            raise TypeError(f"duration_s must be a number of seconds, got {duration!r}")
+        start + dt.timedelta(seconds=duration)  # OverflowError past the calendar
 
 
 def file_stat(path: Path) -> tuple[int, int] | None:
