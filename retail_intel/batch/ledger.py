@@ -152,6 +152,7 @@ class Ledger:
         self.path = ledger_path(data_dir)
         self._by_key: dict[str, LedgerEntry] = {}
         self._by_stat: dict[tuple[str, int, int], str] = {}
+        self._by_video: dict[str, dict[str, None]] = {}  # path -> keys of its entries, in order
         self.torn_lines = 0
         for entry in entries or []:
             self._remember(entry)
@@ -175,6 +176,7 @@ class Ledger:
     def _remember(self, entry: LedgerEntry) -> None:
         self._by_key[entry.key] = entry
         self._by_stat[(entry.video, entry.size, entry.mtime_ns)] = entry.fingerprint
+        self._by_video.setdefault(entry.video, {})[entry.key] = None
 
     def entries(self) -> list[LedgerEntry]:
         return list(self._by_key.values())
@@ -199,6 +201,10 @@ class Ledger:
     def failed(self, key: str) -> LedgerEntry | None:
         entry = self._by_key.get(key)
         return entry if entry is not None and entry.status == FAILED else None
+
+    def of_video(self, video: str) -> list[LedgerEntry]:
+        """The entries recorded for the file at path ``video`` (any content, settings or status)."""
+        return [self._by_key[key] for key in self._by_video.get(video, {})]
 
     def known_fingerprint(self, video: Path, size: int, mtime_ns: int) -> str | None:
         return self._by_stat.get((str(video), size, mtime_ns))

@@ -29,6 +29,7 @@ from retail_intel.batch.executors import Executor, InlineExecutor, PoolExecutor,
 from retail_intel.batch.ledger import DONE, FAILED, Ledger, LedgerEntry, file_stat
 from retail_intel.batch.pending import Span, add_pending, clear_pending, load_pending
 from retail_intel.batch.segments import Rejected, Segment, job_key, prepare, stage_hash, weights_identity
+from retail_intel.batch.superseded import earlier_versions, remove_outputs
 from retail_intel.batch.work import SegmentOutcome, SegmentTask, failure_reason
 from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.config.loader import Config, load_config
@@ -254,6 +255,7 @@ class _Coordinator:
         self.items: list[_Item] = []
         self.changed: list[tuple[str, dt.datetime, dt.datetime]] = []  # (branch, start, end) whose data changed
         self.owed: list[Span] = []  # spans recorded in kpis-pending.json by this batch
+        self.notes: list[str] = []  # for the summary
         # the automatic input size per camera (and detector: a manifest row may change the model)
         self.sizes: dict[tuple[object, ...], SizeChoice] = {}
         # a camera's latest probe that found too few people to size on (kept for the summary until one does)
@@ -297,6 +299,17 @@ class _Coordinator:
         self.ledger.append(refreshed)
         self._note_change(refreshed)
         return refreshed
+
+    def _replace_earlier_versions(self, entry: LedgerEntry) -> None:
+        """Remove the outputs of what this path held before (a file then still being recorded)."""
+        for old in earlier_versions(self.ledger, entry):
+            self._owe_kpis(old)  # its people leave the store: its days' KPIs change
+            if remove_outputs(self.data_dir, old):
+                self._note_change(old)
+                self.notes.append(
+                    f"{Path(entry.video).name}: the earlier version processed {old.recorded_at[:19]} "
+                    f"({old.frames} frames, content changed since) was replaced"
+                )
 
     def _note_change(self, entry: LedgerEntry) -> None:
         start = dt.datetime.fromisoformat(entry.start_time)
@@ -390,6 +403,7 @@ class _Coordinator:
                             drop_claimed_in_store(self.data_dir, rel, nxt.claimed)
             entry = _entry_for(item, outcome, prev_key, self.data_dir)
             if outcome.ok:
+                self._replace_earlier_versions(entry)
                 self._owe_kpis(entry)
             if outcome.ok or outcome.permanent:
                 self.ledger.append(entry)
@@ -606,6 +620,7 @@ def _run_batch(
         _recompute_kpis(config, request.data_dir, coordinator.changed, summary, observer)
         if summary.kpi_error is None:
             clear_pending(request.data_dir)
+    summary.notes.extend(coordinator.notes)
     summary.input_sizes = _input_sizes({**coordinator.undecided, **coordinator.sizes})
     summary.wall_s = time.perf_counter() - began
     _write_summary(request.data_dir, summary)
