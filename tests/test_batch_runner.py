@@ -245,6 +245,44 @@ def test_redoing_a_segment_whose_successor_is_done_duplicates_nobody(root: Path)
     assert rows(root / "data") == reference
 
 
+def _two_segment_manifest(root: Path, second_start: str) -> Path:
+    first, second = sorted((root / "clips").glob("*.avi"))
+    manifest = root / "night.csv"
+    manifest.write_text(
+        f"path,branch,camera,start\n{first},b1,door,2026-02-08T10:00:00+01:00\n{second},b1,door,{second_start}\n"
+    )
+    return manifest
+
+
+def test_redoing_a_segment_that_no_longer_continues_the_one_before_gives_its_people_back(root: Path) -> None:
+    write_segments(root / "clips", "clip", stayer_and_passers, count=2)  # names the cameras' patterns do not match
+    night = batch(_two_segment_manifest(root, "2026-02-08T10:00:05+01:00"), root)
+    assert [f.taken_over for f in night.files] == [0, 2]
+    corrected = _two_segment_manifest(root, "2026-02-08T10:00:30+01:00")  # the second's start was wrong
+    rerun = batch(corrected, root)
+    # the first is redone too: it writes the two people the second had taken over, as if alone
+    assert [f.status for f in rerun.files] == ["done", "done"]
+    assert [f.taken_over for f in rerun.files] == [0, 0]
+    batch(corrected, root, data="fresh")
+    assert rows(root / "data") == rows(root / "fresh")
+    assert len(rows(root / "data")) == 5
+    assert batch(corrected, root).skipped == 2
+
+
+def test_redoing_a_segment_without_the_one_it_took_people_from_says_so(root: Path) -> None:
+    write_segments(root / "clips", "clip", stayer_and_passers, count=2)
+    batch(_two_segment_manifest(root, "2026-02-08T10:00:05+01:00"), root)
+    first, second = sorted((root / "clips").glob("*.avi"))
+    alone = root / "second.csv"
+    alone.write_text(f"path,branch,camera,start\n{second},b1,door,2026-02-08T10:00:30+01:00\n")
+    rerun = batch(alone, root)
+    assert rerun.done == 1
+    assert [n for n in rerun.notes if "redone without" in n] == [
+        f"{second.name} is redone without {first.name}, which it had taken 2 people over from: "
+        "process both together to give them back"
+    ]
+
+
 def test_a_later_batch_continues_where_an_earlier_one_ended(root: Path) -> None:
     segments = write_segments(root / "all" / "b1" / "door", "door", stayer_and_passers, count=3)
     for night in nightly_archives(root, segments):

@@ -153,6 +153,7 @@ class Ledger:
         self._by_key: dict[str, LedgerEntry] = {}
         self._by_stat: dict[tuple[str, int, int], str] = {}
         self._by_video: dict[str, dict[str, None]] = {}  # path -> keys of its entries, in order
+        self._by_content: dict[str, dict[str, None]] = {}  # fingerprint -> keys of its entries, in order
         self.torn_lines = 0
         for entry in entries or []:
             self._remember(entry)
@@ -177,6 +178,7 @@ class Ledger:
         self._by_key[entry.key] = entry
         self._by_stat[(entry.video, entry.size, entry.mtime_ns)] = entry.fingerprint
         self._by_video.setdefault(entry.video, {})[entry.key] = None
+        self._by_content.setdefault(entry.fingerprint, {})[entry.key] = None
 
     def entries(self) -> list[LedgerEntry]:
         return list(self._by_key.values())
@@ -205,6 +207,10 @@ class Ledger:
     def of_video(self, video: str) -> list[LedgerEntry]:
         """The entries recorded for the file at path ``video`` (any content, settings or status)."""
         return [self._by_key[key] for key in self._by_video.get(video, {})]
+
+    def of_content(self, fingerprint: str) -> list[LedgerEntry]:
+        """The entries recorded for the video content ``fingerprint`` (any path, settings or status)."""
+        return [self._by_key[key] for key in self._by_content.get(fingerprint, {})]
 
     def known_fingerprint(self, video: Path, size: int, mtime_ns: int) -> str | None:
         return self._by_stat.get((str(video), size, mtime_ns))

@@ -26,6 +26,7 @@ from retail_intel.batch.carry import drop_claimed_in_store
 from retail_intel.batch.chains import JOIN_GAP_S, link_segments
 from retail_intel.batch.discover import discover
 from retail_intel.batch.executors import Executor, InlineExecutor, PoolExecutor, RayExecutor, import_ray
+from retail_intel.batch.give_back import earlier_takeovers
 from retail_intel.batch.ledger import DONE, FAILED, Ledger, LedgerEntry, file_stat
 from retail_intel.batch.pending import Span, add_pending, clear_pending, load_pending
 from retail_intel.batch.segments import Rejected, Segment, job_key, prepare, stage_hash, weights_identity
@@ -256,6 +257,7 @@ class _Coordinator:
         self.changed: list[tuple[str, dt.datetime, dt.datetime]] = []  # (branch, start, end) whose data changed
         self.owed: list[Span] = []  # spans recorded in kpis-pending.json by this batch
         self.notes: list[str] = []  # for the summary
+        self.redo: set[int] = set()  # items run even though their key is done (see give_back)
         # the automatic input size per camera (and detector: a manifest row may change the model)
         self.sizes: dict[tuple[object, ...], SizeChoice] = {}
         # a camera's latest probe that found too few people to size on (kept for the summary until one does)
@@ -311,6 +313,28 @@ class _Coordinator:
                     f"({old.frames} frames, content changed since) was replaced"
                 )
 
+    def plan_give_backs(self) -> None:
+        """Redo the segment a segment to be redone had taken people over from (planned keys set)."""
+        by_key = {item.key: item for item in self.items if item.key is not None}
+        contents = {item.base[0] for item in self.items}
+        for item in self.items:
+            if item.key is None or self.ledger.done(item.key) is not None:
+                continue
+            plan = item.segment.plan
+            for old in earlier_takeovers(
+                self.ledger, item.base[0], plan.branch_id, plan.camera_id, item.key, preview=plan.is_preview
+            ):
+                assert old.prev_key is not None
+                if old.prev_key in by_key:
+                    self.redo.add(by_key[old.prev_key].index)
+                    continue
+                before = self.ledger.done(old.prev_key)
+                if before is not None and before.fingerprint not in contents:
+                    self.notes.append(
+                        f"{item.segment.job.video.name} is redone without {Path(before.video).name}, which it had "
+                        f"taken {len(old.claimed)} people over from: process both together to give them back"
+                    )
+
     def _note_change(self, entry: LedgerEntry) -> None:
         start = dt.datetime.fromisoformat(entry.start_time)
         self.changed.append((entry.branch, start, start + dt.timedelta(seconds=entry.duration_s or 0.0)))
@@ -321,7 +345,7 @@ class _Coordinator:
         """Settle ``item`` if its key is done (skip) or failed before; False when it must run."""
         prev_key = self.prev_key(item)
         item.key = self.key_of(item, prev_key)
-        done = self.ledger.done(item.key)
+        done = self.ledger.done(item.key) if item.index not in self.redo else None
         if done is not None:
             item.entry = done
             item.report.status = "skipped"
@@ -601,7 +625,11 @@ def _run_batch(
         item.key = coordinator.key_of(item, planned_prev)
         if coordinator.ledger.done(item.key) is None:
             frames_to_run += item.segment.frames_estimate
-    to_run = sum(1 for i in coordinator.items if i.key and not ledger.done(i.key))
+    coordinator.plan_give_backs()
+    for index in coordinator.redo:
+        if ledger.done(coordinator.items[index].key or "") is not None:
+            frames_to_run += coordinator.items[index].segment.frames_estimate
+    to_run = sum(1 for i in coordinator.items if i.key and (i.index in coordinator.redo or not ledger.done(i.key)))
     observer.planned(len(summary.files), to_run, frames_to_run)
     for report in summary.files:
         if report.status in ("failed", "skipped"):
