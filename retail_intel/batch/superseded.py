@@ -30,10 +30,11 @@ def earlier_versions(ledger: Ledger, entry: LedgerEntry) -> list[LedgerEntry]:
             and source_key(old.camera, old.fingerprint) != source_key(entry.camera, entry.fingerprint)
         ):
             found[old.fingerprint] = old
-    if not found:
-        return []
-    elsewhere = {e.fingerprint for e in ledger.entries() if e.status == DONE and e.video != entry.video}
-    return [old for fingerprint, old in found.items() if fingerprint not in elsewhere]
+    return [
+        old
+        for fingerprint, old in found.items()
+        if not any(e.status == DONE and e.video != entry.video for e in ledger.of_content(fingerprint))
+    ]
 
 
 def remove_outputs(data_dir: Path, old: LedgerEntry) -> int:
