@@ -114,6 +114,35 @@ def test_glob_takes_only_matching_videos(tmp_path: Path, config: Config) -> None
     assert [j.video.name for j in found.jobs] == ["door_20260208_100000.mp4"]
 
 
+def test_symlinked_videos_map_by_their_own_folders_and_names(tmp_path: Path, config: Config) -> None:
+    # an archive of links into the recorder's store: the store's folders (nvr/ch01) name no camera
+    store = tmp_path / "nvr" / "ch01"
+    rec1, rec2 = touch(store / "rec0001.mp4"), touch(store / "rec0002.mp4")
+    archive = tmp_path / "archive"
+    (archive / "b1" / "door").mkdir(parents=True)
+    (archive / "b1" / "door" / "a.mp4").symlink_to(rec1)
+    (archive / "flat").mkdir()
+    (archive / "flat" / "till-20260208-0900.mp4").symlink_to(rec2)  # the link's name matches a pattern
+    (tmp_path / "night.txt").write_text("archive/b1/door/a.mp4\n")
+
+    for source in (str(archive), str(archive / "*" / "*" / "*.mp4"), str(tmp_path / "night.txt")):
+        found = discover(source, config)
+        assert not found.problems, source
+        by_name = {j.video.name: j for j in found.jobs}
+        door = by_name["a.mp4"]
+        assert (door.branch, door.camera) == ("b1", "door") and "folder layout b1/door/" in door.mapped_by
+        assert door.video == archive / "b1" / "door" / "a.mp4" and door.video.resolve() == rec1
+    till = map_file(archive / "flat" / "till-20260208-0900.mp4", config)
+    assert isinstance(till, FileJob) and (till.branch, till.camera) == ("b1", "till")
+
+
+def test_a_glob_takes_a_file_once_whichever_links_name_it(tmp_path: Path, config: Config) -> None:
+    video = touch(tmp_path / "b1" / "door" / "a.mp4")
+    (tmp_path / "b1" / "door" / "b.mp4").symlink_to(video)
+    found = discover(str(tmp_path / "b1" / "door" / "*.mp4"), config)
+    assert [j.video.name for j in found.jobs] == ["a.mp4"]
+
+
 def test_empty_sources_stop_before_starting(tmp_path: Path, config: Config) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="no video files"):
