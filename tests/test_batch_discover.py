@@ -195,3 +195,30 @@ def test_csv_manifest_with_an_unknown_column_is_refused(tmp_path: Path, config: 
     manifest.write_text("path,brnch\na.mp4,b1\n")
     with pytest.raises(InputError, match=r"unknown column.*brnch"):
         discover(str(manifest), config)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [
+        ('path,camera\n"clip one.mp4,door\nclip two.mp4,door\n', 2, "opens a quote that it does not close"),
+        ('path,camera\n# tonight\n\nclip one.mp4,door\n"clip two.mp4,door\n', 5, "opens a quote"),  # the last
+        ('path,camera\n"clip" one.mp4,door\n', 2, "expected after"),
+        ('"path,camera\nclip.mp4,door\n', 1, "opens a quote"),
+    ],
+)
+def test_csv_manifest_with_a_stray_quote_names_its_line(
+    tmp_path: Path, config: Config, text: str, line: int, reason: str
+) -> None:
+    manifest = tmp_path / "night.csv"
+    manifest.write_text(text)
+    with pytest.raises(InputError, match=rf"night\.csv: line {line} is not a CSV row \(.*{reason}"):
+        discover(str(manifest), config)
+
+
+def test_csv_manifest_fields_may_be_quoted(tmp_path: Path, config: Config) -> None:
+    touch(tmp_path / "clip, one.mp4")
+    (tmp_path / "night.csv").write_text('path,branch,camera\n"clip, one.mp4",b1,"door"\n')
+    found = discover(str(tmp_path / "night.csv"), config)
+    assert [(j.video.name, j.camera, j.mapped_by) for j in found.jobs] == [
+        ("clip, one.mp4", "door", "night.csv line 2")
+    ]

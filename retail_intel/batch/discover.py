@@ -218,8 +218,8 @@ def _manifest_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     ]
     if not lines:
         return []
-    reader = csv.reader([line for _, line in lines])
-    header = [h.strip().lower() for h in next(reader)]
+    table = _csv_rows(lines, path)
+    header = [h.strip().lower() for h in table[0][1]]
     unknown = [h for h in header if h not in _KNOWN_COLUMNS]
     if unknown:
         raise InputError(
@@ -229,11 +229,31 @@ def _manifest_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     if not any(h in PATH_COLUMNS for h in header):
         raise InputError(f"{path}: the header needs a 'path' column, found {', '.join(header) or 'nothing'}")
     rows = []
-    for (number, _), values in zip(lines[1:], reader, strict=True):
+    for number, values in table[1:]:
         if len(values) > len(header):
             raise InputError(f"{path}: line {number} has {len(values)} fields, the header has {len(header)}")
         row = {h: v.strip() for h, v in zip(header, values, strict=False) if v.strip()}
         rows.append((number, row))
+    return rows
+
+
+def _csv_rows(lines: list[tuple[int, str]], path: Path) -> list[tuple[int, list[str]]]:
+    """(line number, fields) of each of the (line number, text) ``lines``, one CSV row per line.
+
+    Each line is read on its own and strictly: a quote left open
+    (``"clip one.mp4,door``) would otherwise make the csv module read on into the
+    next lines as one field (or take it silently at the end of the file).
+    """
+    rows = []
+    for number, line in lines:
+        try:
+            rows.append((number, next(csv.reader([line], strict=True))))
+        except csv.Error as exc:
+            reason = "it opens a quote that it does not close" if "end of data" in str(exc) else str(exc)
+            raise InputError(
+                f"{path}: line {number} is not a CSV row ({reason}); quote a whole field "
+                '("clip, one.mp4") and double a quote inside it ("")'
+            ) from exc
     return rows
 
 
