@@ -21,7 +21,7 @@ from retail_intel.accuracy.audit import (
     parse_offset,
     read_hand_counts,
 )
-from retail_intel.accuracy.clips import COUNTS_FILE, pick_slices, sample_clips
+from retail_intel.accuracy.clips import COUNTS_FILE, SampledClip, pick_slices, sample_clips, write_counts_template
 from retail_intel.accuracy.counts import compare_counts, count_accuracy
 from retail_intel.accuracy.runner import audit_video
 from retail_intel.errors import InputError
@@ -186,6 +186,16 @@ def test_sample_clips_writes_clips_and_a_template(tmp_path: Path) -> None:
     assert [c for _, c in read_hand_counts(tmp_path / "audit" / COUNTS_FILE)] == [
         {"entered": 1, "passed": 0, "line_in": 0, "line_out": 0}
     ] * 3
+
+
+def test_the_template_keeps_clip_times_exactly_hours_into_a_video(tmp_path: Path) -> None:
+    # 3.6 h and 34 h into a day's recording: six significant digits would move these edges
+    slices = [TimeSlice(20, 50.05), TimeSlice(13025.31, 13065.31), TimeSlice(123456.78, 123496.78)]
+    clips = [SampledClip(tmp_path / f"clip{i}.mp4", s) for i, s in enumerate(slices)]
+    write_counts_template(tmp_path / COUNTS_FILE, clips, ["entered"])
+    lines = (tmp_path / COUNTS_FILE).read_text().splitlines()
+    (tmp_path / COUNTS_FILE).write_text("\n".join([lines[0], *(line + "1" for line in lines[1:])]) + "\n")
+    assert [s for s, _ in read_hand_counts(tmp_path / COUNTS_FILE)] == slices
 
 
 def test_sample_clips_stops_where_a_truncated_video_really_ends(tmp_path: Path) -> None:

@@ -114,6 +114,35 @@ def test_glob_takes_only_matching_videos(tmp_path: Path, config: Config) -> None
     assert [j.video.name for j in found.jobs] == ["door_20260208_100000.mp4"]
 
 
+def test_symlinked_videos_map_by_their_own_folders_and_names(tmp_path: Path, config: Config) -> None:
+    # an archive of links into the recorder's store: the store's folders (nvr/ch01) name no camera
+    store = tmp_path / "nvr" / "ch01"
+    rec1, rec2 = touch(store / "rec0001.mp4"), touch(store / "rec0002.mp4")
+    archive = tmp_path / "archive"
+    (archive / "b1" / "door").mkdir(parents=True)
+    (archive / "b1" / "door" / "a.mp4").symlink_to(rec1)
+    (archive / "flat").mkdir()
+    (archive / "flat" / "till-20260208-0900.mp4").symlink_to(rec2)  # the link's name matches a pattern
+    (tmp_path / "night.txt").write_text("archive/b1/door/a.mp4\n")
+
+    for source in (str(archive), str(archive / "*" / "*" / "*.mp4"), str(tmp_path / "night.txt")):
+        found = discover(source, config)
+        assert not found.problems, source
+        by_name = {j.video.name: j for j in found.jobs}
+        door = by_name["a.mp4"]
+        assert (door.branch, door.camera) == ("b1", "door") and "folder layout b1/door/" in door.mapped_by
+        assert door.video == archive / "b1" / "door" / "a.mp4" and door.video.resolve() == rec1
+    till = map_file(archive / "flat" / "till-20260208-0900.mp4", config)
+    assert isinstance(till, FileJob) and (till.branch, till.camera) == ("b1", "till")
+
+
+def test_a_glob_takes_a_file_once_whichever_links_name_it(tmp_path: Path, config: Config) -> None:
+    video = touch(tmp_path / "b1" / "door" / "a.mp4")
+    (tmp_path / "b1" / "door" / "b.mp4").symlink_to(video)
+    found = discover(str(tmp_path / "b1" / "door" / "*.mp4"), config)
+    assert [j.video.name for j in found.jobs] == ["a.mp4"]
+
+
 def test_empty_sources_stop_before_starting(tmp_path: Path, config: Config) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="no video files"):
@@ -166,3 +195,30 @@ def test_csv_manifest_with_an_unknown_column_is_refused(tmp_path: Path, config: 
     manifest.write_text("path,brnch\na.mp4,b1\n")
     with pytest.raises(InputError, match=r"unknown column.*brnch"):
         discover(str(manifest), config)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [
+        ('path,camera\n"clip one.mp4,door\nclip two.mp4,door\n', 2, "opens a quote that it does not close"),
+        ('path,camera\n# tonight\n\nclip one.mp4,door\n"clip two.mp4,door\n', 5, "opens a quote"),  # the last
+        ('path,camera\n"clip" one.mp4,door\n', 2, "expected after"),
+        ('"path,camera\nclip.mp4,door\n', 1, "opens a quote"),
+    ],
+)
+def test_csv_manifest_with_a_stray_quote_names_its_line(
+    tmp_path: Path, config: Config, text: str, line: int, reason: str
+) -> None:
+    manifest = tmp_path / "night.csv"
+    manifest.write_text(text)
+    with pytest.raises(InputError, match=rf"night\.csv: line {line} is not a CSV row \(.*{reason}"):
+        discover(str(manifest), config)
+
+
+def test_csv_manifest_fields_may_be_quoted(tmp_path: Path, config: Config) -> None:
+    touch(tmp_path / "clip, one.mp4")
+    (tmp_path / "night.csv").write_text('path,branch,camera\n"clip, one.mp4",b1,"door"\n')
+    found = discover(str(tmp_path / "night.csv"), config)
+    assert [(j.video.name, j.camera, j.mapped_by) for j in found.jobs] == [
+        ("clip, one.mp4", "door", "night.csv line 2")
+    ]

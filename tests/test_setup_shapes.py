@@ -239,6 +239,23 @@ def test_saving_writes_the_yaml_keeps_comments_and_returns_the_new_state(session
     assert {s["kind"]: s for s in response.json()["shapes"]}["region"] == POLYGON
 
 
+def test_a_door_line_is_saved_on_a_camera_that_had_none(session: SetupSession) -> None:
+    # the line is written without band_px (not drawn on the page); it reads back with the default
+    write_camera_settings(session.config_dir, "b1", "vtest", {}, remove=["line"])
+    assert load_config(session.config_dir).camera("b1", "vtest").line is None
+
+    response = post(client(session), session, shapes_payload(POLYGON, LINE))
+
+    assert response.status_code == 200, response.text
+    line = load_config(session.config_dir).camera("b1", "vtest").line
+    assert line is not None and line.start == (400, 100) and line.end == (400, 300)
+    assert line.in_side == "right" and line.band_px == 10
+    assert (
+        "line: {start: [400, 100], end: [400, 300], in_side: right}"
+        in (session.config_dir / "branches.yaml").read_text()
+    )
+
+
 def test_a_bad_save_is_422_with_the_reason_and_writes_nothing(session: SetupSession) -> None:
     path = session.config_dir / "branches.yaml"
     before = path.read_text()

@@ -5,8 +5,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from retail_intel.batch.discover import discover
+from retail_intel.batch.ledger import Ledger
+from retail_intel.batch.segments import MANIFEST_START, Segment, prepare
+from retail_intel.config.camera_settings import CameraSettings
+from retail_intel.config.loader import load_config
 from retail_intel.errors import InputError, TimeError
 from retail_intel.pipeline.start_time import mp4_creation_time, resolve_start_time, time_from_filename
+
+from .batch_fakes import walker
+from .batch_helpers import make_config, write_segments
 
 UTC = ZoneInfo("UTC")
 
@@ -87,3 +95,25 @@ def test_nothing_known_names_the_flag(tmp_path: Path) -> None:
     path.write_bytes(b"RIFF")
     with pytest.raises(TimeError, match="--start-time"):
         resolve_start_time(path, explicit=None, pattern=None, tz=UTC)
+
+
+def test_a_batch_takes_a_manifest_start_over_the_file_name_and_says_so(tmp_path: Path) -> None:
+    make_config(tmp_path)
+    video = write_segments(tmp_path / "v", "door", walker, count=1, frames=5)[0]  # door_20260208_100000.avi
+    assert resolve_start_time(video, explicit=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), pattern=None, tz=UTC)[1] == (
+        "--start-time"  # a single file's explicit start is the flag's
+    )
+    (tmp_path / "night.csv").write_text(
+        f"path,branch,camera,start\n{video},b1,door,2026-02-08T15:30:00+01:00\n{video},b1,door,\n"
+    )
+    config = load_config(tmp_path / "config")
+    given, unset = (
+        prepare(job, config, tmp_path / "data", CameraSettings(), Ledger(tmp_path / "data"))
+        for job in discover(str(tmp_path / "night.csv"), config).jobs
+    )
+    assert isinstance(given, Segment) and isinstance(unset, Segment)
+    assert given.start_time == dt.datetime(2026, 2, 8, 14, 30, tzinfo=dt.UTC)
+    assert given.start_source == MANIFEST_START == "manifest start column"
+    # the branch's clock is Europe/Berlin: 10:00 there is 09:00 UTC
+    assert unset.start_time == dt.datetime(2026, 2, 8, 9, 0, tzinfo=dt.UTC)
+    assert unset.start_source.startswith("file name")

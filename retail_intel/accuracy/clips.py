@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,11 +114,21 @@ def sample_clips(
     measures = ["entered", "passed"]
     if rules is not None and rules.line is not None:
         measures += ["line_in", "line_out"]
-    with open(out_dir / COUNTS_FILE, "w", newline="") as handle:
+    write_counts_template(out_dir / COUNTS_FILE, written, measures)
+    return written
+
+
+def write_counts_template(path: Path, clips: Sequence[SampledClip], measures: Sequence[str]) -> None:
+    """The CSV to fill in: one row per clip with its slice and an empty cell per measure.
+
+    Times are written exactly (shortest form that reads back as the same float):
+    ``audit check`` reads this slice back, and an event near a clip's edge must
+    fall in the clip the counter watched (six significant digits lost 0.1 s past
+    10,000 s into the video, whole seconds past 100,000 s).
+    """
+    with open(path, "w", newline="") as handle:
         writer_csv = csv.writer(handle)
         writer_csv.writerow(["clip", "start", "end", *measures])
-        for clip in written:
-            writer_csv.writerow(
-                [clip.path.name, f"{clip.slice.start_s:g}", f"{clip.slice.end_s:g}", *[""] * len(measures)]
-            )
-    return written
+        for clip in clips:
+            start, end = float(clip.slice.start_s), float(clip.slice.end_s)
+            writer_csv.writerow([clip.path.name, repr(start), repr(end), *[""] * len(measures)])

@@ -136,6 +136,20 @@ def edit_camera_text(
     return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
 
 
+def _landed(written: object, stored: object) -> bool:
+    """Whether ``stored`` (read back) holds ``written``: a mapping holds the keys written, and may have more.
+
+    The model fills a mapping's keys left out with their defaults (a door line
+    written without ``band_px`` reads back with ``band_px: 10.0``), so only the
+    keys written are compared.
+    """
+    if isinstance(written, Mapping):
+        return isinstance(stored, Mapping) and all(
+            key in stored and _landed(value, stored[key]) for key, value in written.items()
+        )
+    return stored == written
+
+
 def write_camera_settings(
     config_dir: Path,
     branch_id: str,
@@ -172,7 +186,7 @@ def write_camera_settings(
             ) from exc
         # Compared as JSON data, so a tuple of floats read back equals the list of ints written.
         stored = camera.model_dump(mode="json")
-        wrong = {k: stored.get(k) for k, v in values.items() if stored.get(k) != v}
+        wrong = {k: stored.get(k) for k, v in values.items() if not _landed(v, stored.get(k))}
         wrong.update({k: stored.get(k) for k in removed if stored.get(k) is not None})
         if wrong:
             raise ConfigError(

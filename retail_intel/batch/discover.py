@@ -14,7 +14,8 @@ the folder layout ``<branch>/<camera>/file`` (folder names equal to ids in
 branches.yaml), from a camera's ``filename_pattern`` matching the file name
 (only the cameras of a ``<branch>/`` folder the file lies in, if any), or from
 a ``<branch>/`` folder whose branch has a single camera. A file that maps to
-no camera or to several is reported, not guessed.
+no camera or to several is reported, not guessed. A symlink is mapped by its
+own folders and name (an archive of links into a recorder's store), not followed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import glob
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +51,7 @@ _KNOWN_COLUMNS = frozenset({*PATH_COLUMNS, "branch", "camera", "start", *SETTING
 class FileJob:
     """One video of the batch, mapped to its branch and camera."""
 
-    video: Path  # absolute
+    video: Path  # absolute, as found: a symlink is not followed (its folders and name map it)
     branch: str
     camera: str
     camera_in_config: bool  # False: a manifest row names a camera the config lacks and gives its region
@@ -99,7 +101,11 @@ def discover(source: str, config: Config) -> Discovery:
             )
         return _map_all(source, kind, found, config)
     if kind == "glob":
-        matched = sorted({Path(p).resolve() for p in glob.glob(source, recursive=True)})
+        # one entry per file (two symlinks to one video are one), named by the path the pattern found
+        found_as: dict[Path, Path] = {}
+        for name in sorted(glob.glob(source, recursive=True)):
+            found_as.setdefault(Path(name).resolve(), as_found(Path(name)))
+        matched = sorted(found_as.values())
         videos = [p for p in matched if p.is_file() and is_video(p)]
         if not videos:
             what = f"{len(matched)} paths, none a video file" if matched else "nothing"
@@ -110,10 +116,20 @@ def discover(source: str, config: Config) -> Discovery:
     raise InputError(f"{source}: not a folder, a glob pattern or a manifest (.txt, .list, .csv)")
 
 
+def as_found(path: Path) -> Path:
+    """``path`` made absolute without following symlinks: its folders are the ones the user laid out.
+
+    The folder layout ``<branch>/<camera>/`` is read from this path; an archive of
+    symlinks into the recorder's store keeps its layout, which the target's folders lack.
+    """
+    return Path(os.path.abspath(path))
+
+
 def _folder_videos(root: Path) -> list[Path]:
     out = []
-    for path in root.resolve().rglob("*"):
-        relative = path.relative_to(root.resolve())
+    top = as_found(root)
+    for path in top.rglob("*"):
+        relative = path.relative_to(top)
         if any(part.startswith(".") for part in relative.parts):
             continue
         if path.is_file() and is_video(path):
@@ -141,36 +157,40 @@ def _pattern_matches(cameras: Iterable[tuple[Branch, Camera]], stem: str) -> lis
 
 
 def map_file(video: Path, config: Config, *, branch_hint: str | None = None) -> FileJob | Unmapped:
-    """Branch and camera of ``video`` from the folder layout or a camera's file-name pattern."""
-    video = video.resolve()
+    """Branch and camera of ``video`` from the folder layout or a camera's file-name pattern.
+
+    The folders and the file name are read from ``video`` as found: a symlink is
+    not followed, so its own folders and name count, not its target's.
+    """
+    found = as_found(video)
     branches = {b.id: b for b in config.branches}
-    parent, grandparent = video.parent.name, video.parent.parent.name
+    parent, grandparent = found.parent.name, found.parent.parent.name
     if branch_hint is None:
         in_branch = branches.get(grandparent)
         if in_branch is not None and in_branch.camera(parent) is not None:
-            return FileJob(video, in_branch.id, parent, True, f"folder layout {grandparent}/{parent}/")
+            return FileJob(found, in_branch.id, parent, True, f"folder layout {grandparent}/{parent}/")
         folder_branch = branches.get(parent) or branches.get(grandparent)
     else:
         folder_branch = branches.get(branch_hint)
         if folder_branch is None:
-            return Unmapped(video, f"unknown branch {branch_hint!r} (branches.yaml defines {_ids(branches)})")
+            return Unmapped(found, f"unknown branch {branch_hint!r} (branches.yaml defines {_ids(branches)})")
         if folder_branch.camera(parent) is not None:
-            return FileJob(video, folder_branch.id, parent, True, f"folder {parent}/ of branch {folder_branch.id}")
+            return FileJob(found, folder_branch.id, parent, True, f"folder {parent}/ of branch {folder_branch.id}")
     scope = [folder_branch] if folder_branch is not None else list(branches.values())
-    hits = _pattern_matches(((b, c) for b in scope for c in b.cameras), video.stem)
+    hits = _pattern_matches(((b, c) for b in scope for c in b.cameras), found.stem)
     if len(hits) == 1:
         branch, camera = hits[0]
-        return FileJob(video, branch.id, camera.id, True, f"file name pattern {camera.filename_pattern}")
+        return FileJob(found, branch.id, camera.id, True, f"file name pattern {camera.filename_pattern}")
     if len(hits) > 1:
         names = ", ".join(f"{b.id}/{c.id} ({c.filename_pattern})" for b, c in hits)
-        return Unmapped(video, f"file name matches several cameras' filename_pattern: {names}")
+        return Unmapped(found, f"file name matches several cameras' filename_pattern: {names}")
     if folder_branch is not None and len(folder_branch.cameras) == 1:
         only = folder_branch.cameras[0]
-        return FileJob(video, folder_branch.id, only.id, True, f"branch {folder_branch.id}'s only camera")
+        return FileJob(found, folder_branch.id, only.id, True, f"branch {folder_branch.id}'s only camera")
     patterns = [f"{b.id}/{c.id}: {c.filename_pattern}" for b in scope for c in b.cameras if c.filename_pattern]
     hint = f"; file-name patterns: {', '.join(patterns)}" if patterns else ""
     return Unmapped(
-        video,
+        found,
         "cannot tell which camera recorded it: put it under <branch>/<camera>/ (ids from branches.yaml) "
         f"or name it like a camera's filename_pattern{hint}",
     )
@@ -198,8 +218,8 @@ def _manifest_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     ]
     if not lines:
         return []
-    reader = csv.reader([line for _, line in lines])
-    header = [h.strip().lower() for h in next(reader)]
+    table = _csv_rows(lines, path)
+    header = [h.strip().lower() for h in table[0][1]]
     unknown = [h for h in header if h not in _KNOWN_COLUMNS]
     if unknown:
         raise InputError(
@@ -209,11 +229,31 @@ def _manifest_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     if not any(h in PATH_COLUMNS for h in header):
         raise InputError(f"{path}: the header needs a 'path' column, found {', '.join(header) or 'nothing'}")
     rows = []
-    for (number, _), values in zip(lines[1:], reader, strict=True):
+    for number, values in table[1:]:
         if len(values) > len(header):
             raise InputError(f"{path}: line {number} has {len(values)} fields, the header has {len(header)}")
         row = {h: v.strip() for h, v in zip(header, values, strict=False) if v.strip()}
         rows.append((number, row))
+    return rows
+
+
+def _csv_rows(lines: list[tuple[int, str]], path: Path) -> list[tuple[int, list[str]]]:
+    """(line number, fields) of each of the (line number, text) ``lines``, one CSV row per line.
+
+    Each line is read on its own and strictly: a quote left open
+    (``"clip one.mp4,door``) would otherwise make the csv module read on into the
+    next lines as one field (or take it silently at the end of the file).
+    """
+    rows = []
+    for number, line in lines:
+        try:
+            rows.append((number, next(csv.reader([line], strict=True))))
+        except csv.Error as exc:
+            reason = "it opens a quote that it does not close" if "end of data" in str(exc) else str(exc)
+            raise InputError(
+                f"{path}: line {number} is not a CSV row ({reason}); quote a whole field "
+                '("clip, one.mp4") and double a quote inside it ("")'
+            ) from exc
     return rows
 
 
@@ -230,7 +270,7 @@ def _read_manifest(path: Path, config: Config) -> Discovery:
             discovery.problems.append(Unmapped(Path(f"{path}:{number}"), f"{where}: no path given"))
             continue
         video = Path(raw).expanduser()
-        video = (video if video.is_absolute() else base / video).resolve()
+        video = as_found(video if video.is_absolute() else base / video)
         job = _manifest_job(video, row, config, where)
         if isinstance(job, FileJob):
             discovery.jobs.append(job)

@@ -25,6 +25,8 @@ from retail_intel.vision.video import fingerprint, probe
 # Bump when the per-file work changes its output for the same input, so that
 # every ledger entry written before is redone.
 PIPELINE_VERSION = 2
+# Where a batch file's start time came from when its manifest row gave one (it wins over the file name)
+MANIFEST_START = "manifest start column"
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ def plan_for(
         max_frames=max_frames,
     )
     plan = make_plan(request)
+    if job.start_time is not None:
+        plan = replace(plan, start_time_from=MANIFEST_START)
     if not job.camera_in_config:
         # A camera the config lacks: its region came from the row; the branch still sets the timezone.
         plan = replace(plan, timezone=config.branch(job.branch).tzinfo)
@@ -136,7 +140,12 @@ def prepare(
             raise VideoError(f"{job.video}: the header has no frame rate; give the camera an fps in branches.yaml")
         plan.rules.roi.check_inside_frame(info.width, info.height)
         start, source = resolve_start_time(
-            job.video, explicit=plan.start_time, pattern=plan.filename_pattern, tz=plan.timezone, how_to_fix=BATCH_FIX
+            job.video,
+            explicit=plan.start_time,
+            pattern=plan.filename_pattern,
+            tz=plan.timezone,
+            how_to_fix=BATCH_FIX,
+            explicit_from=plan.start_time_from,
         )
         stat = job.video.stat()
         digest = ledger.known_fingerprint(job.video, stat.st_size, stat.st_mtime_ns) or fingerprint(job.video)

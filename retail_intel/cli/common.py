@@ -13,6 +13,7 @@ import datetime as dt
 import enum
 import io
 import json
+import math
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -120,13 +121,27 @@ def _jsonable(value: Any) -> Any:
         return value.value
     if isinstance(value, Path):
         return str(value)
-    if isinstance(value, float) and value != value:  # NaN has no JSON form
-        return None
+    return value
+
+
+def finite_or_null(value: Any) -> Any:
+    """``value`` with every NaN and infinity (no JSON form) inside dicts, lists and tuples made None.
+
+    Done before encoding: json.dumps writes floats itself (NaN, -Infinity) and
+    never hands them to its ``default`` hook.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_or_null(v) for v in value]
     return value
 
 
 def to_json(value: Any) -> str:
-    return json.dumps(value, default=_jsonable, indent=2, ensure_ascii=False)
+    """Every command's JSON output: strict JSON (a score with no value, like NaN, is null)."""
+    return json.dumps(finite_or_null(value), default=_jsonable, indent=2, ensure_ascii=False, allow_nan=False)
 
 
 def compact_time(value: dt.datetime) -> str:

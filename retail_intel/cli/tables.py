@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 from rich.markup import escape
 
-from retail_intel.cli.common import err
+from retail_intel.cli.common import err, to_json
 from retail_intel.storage import atomic_write_bytes
 
 
@@ -56,7 +56,7 @@ def arrow_csv(table: pa.Table) -> str:
 
 
 def arrow_json(table: pa.Table) -> str:
-    return json.dumps([plain_value(row) for row in table.to_pylist()], indent=2, ensure_ascii=False) + "\n"
+    return to_json([plain_value(row) for row in table.to_pylist()]) + "\n"
 
 
 def emit_text(text: str, output: Path | None) -> None:

@@ -143,6 +143,8 @@ class ProcessPlan:
     # the size already chosen for this camera (SizeChoice.as_dict()): a batch probes once per
     # camera and hands the answer to every file, so process_video does not probe again
     size_choice: dict[str, Any] | None = None
+    # where start_time was given, as the run summary names it (a batch: a manifest's start column)
+    start_time_from: str = "--start-time"
 
     @property
     def detector(self) -> DetectorSpec:

@@ -117,13 +117,16 @@ def resolve_start_time(
     pattern: str | None,
     tz: ZoneInfo,
     how_to_fix: str = SINGLE_FILE_FIX,
+    explicit_from: str = "--start-time",
 ) -> tuple[dt.datetime, str]:
     """(start time in UTC, where it came from) or a :class:`TimeError` ending with ``how_to_fix``.
 
-    A batch passes :data:`BATCH_FIX`: it refuses ``--start-time``, so suggesting it would mislead.
+    ``explicit`` wins over the file name and the container; ``explicit_from`` says where it
+    was given. A batch passes :data:`BATCH_FIX`: it refuses ``--start-time``, so suggesting
+    it would mislead (its explicit start is a manifest's start column).
     """
     if explicit is not None:
-        return explicit.astimezone(dt.UTC), "--start-time"
+        return explicit.astimezone(dt.UTC), explicit_from
     if pattern:
         found = time_from_filename(path, pattern, tz)
         if found is not None:
