@@ -385,7 +385,11 @@ def _run_video(
         raise VideoError(f"{plan.video}: the header has no frame rate; pass --fps (e.g. --fps 25)")
     _check_geometry(plan, info.width, info.height)
     start_time, start_source = resolve_start_time(
-        plan.video, explicit=plan.start_time, pattern=plan.filename_pattern, tz=plan.timezone
+        plan.video,
+        explicit=plan.start_time,
+        pattern=plan.filename_pattern,
+        tz=plan.timezone,
+        explicit_from=plan.start_time_from,
     )
     digest = fingerprint(plan.video)
     key = source_key(plan.camera_id, digest)
