@@ -14,7 +14,7 @@ flagged as staff):
   imbalance on a day without ins);
 * ``staff``: people flagged as staff, and ``people`` everybody counted.
 
-The KPI engines compute the same door counts per window (over opening hours)
+The KPI engines compute the same door counts per window (the whole local day)
 to reconcile occupancy; this is the raw figure, before any fixing.
 """
 
