@@ -119,9 +119,9 @@ def reference_reconciled(
     """(peak, time-weighted mean) of the reconciled occupancy in every window, by brute force.
 
     Straight from docs/staff-groups.md: the level at instant t of a local day
-    is max(0, N(t) - D * V(t) / T), N and V the ins - outs and ins + outs at
-    the day's open windows up to and including t, D and T the day's totals;
-    0 in a closed window or a day without door traffic. The level changes
+    is max(0, N(t) - D * V(t) / T), N and V the ins - outs and ins + outs of
+    the day (whatever the opening hours) up to and including t, D and T the
+    day's totals; 0 in a closed window or a day without door traffic. The level changes
     only at door events, so it is evaluated at the window start and at every
     event inside the window, each value holding until the next instant.
     """
@@ -136,7 +136,7 @@ def reference_reconciled(
     out: dict[tuple[str, dt.datetime], tuple[float, float]] = {}
     for w in windows:
         branch, ws, we = w["branch_id"], w["window_start"], w["window_end"]
-        day = [v for v in windows if v["branch_id"] == branch and v["slot_date"] == w["slot_date"] and is_open(v)]
+        day = [v for v in windows if v["branch_id"] == branch and v["slot_date"] == w["slot_date"]]
         events = [
             d for d in doors if d.branch == branch and any(v["window_start"] <= d.at < v["window_end"] for v in day)
         ]

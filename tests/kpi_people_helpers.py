@@ -138,18 +138,17 @@ def reference_people_kpis(
             for b, i in intervals
         )
 
-    # Door flows per window of open windows only.
+    # Door flows per window, open or not (the local day counts whole; closed windows read 0).
     flow: dict[tuple[str, dt.datetime], tuple[int, int]] = {}
     for w in windows:
         ins = outs = 0
-        if is_open(w):
-            for p in customers:
-                if p.branch != w["branch_id"] or p.action != "entered":
-                    continue
-                if w["window_start"] <= p.enter < w["window_end"]:
-                    ins += 1 if p.line_in is None else p.line_in
-                if w["window_start"] <= p.exit < w["window_end"]:
-                    outs += (1 if p.exit_observed else 0) if p.line_out is None else p.line_out
+        for p in customers:
+            if p.branch != w["branch_id"] or p.action != "entered":
+                continue
+            if w["window_start"] <= p.enter < w["window_end"]:
+                ins += 1 if p.line_in is None else p.line_in
+            if w["window_start"] <= p.exit < w["window_end"]:
+                outs += (1 if p.exit_observed else 0) if p.line_out is None else p.line_out
         flow[(w["branch_id"], w["window_start"])] = (ins, outs)
 
     doors: list[Door] = []
@@ -162,6 +161,14 @@ def reference_people_kpis(
             ]
     in_window = reference_reconciled(doors, windows, intervals)
     capacity = {b.branch_id: b.capacity for b in branches}
+    # The day's raw door counts straight from the events' local dates, not from the windows:
+    # they must not depend on the window size (nor on the opening hours).
+    zone = {b.branch_id: b.tzinfo for b in branches}
+    day_doors: dict[tuple[str, dt.date], tuple[int, int]] = {}
+    for d in doors:
+        key = (d.branch, d.at.astimezone(zone[d.branch]).date())
+        ins, outs = day_doors.get(key, (0, 0))
+        day_doors[key] = (ins + d.ins, outs + d.outs)
 
     out: list[dict[str, Any]] = []
     for w in windows:
@@ -184,12 +191,13 @@ def reference_people_kpis(
         day_flows = [flow[(branch, v["window_start"])] for v in day]
         imbalance = sum(i - o for i, o in day_flows)
         traffic = sum(i + o for i, o in day_flows)
+        day_in, day_out = day_doors.get((branch, w["slot_date"]), (0, 0))
+        assert (imbalance, traffic) == (day_in - day_out, day_in + day_out), "a door event outside the day's windows"
         upto = [flow[(branch, v["window_start"])] for v in day if v["seq"] <= w["seq"]]
         if not is_open(w) or traffic == 0:
             level = 0.0
         else:
             level = max(0.0, sum(i - o for i, o in upto) - imbalance * sum(i + o for i, o in upto) / traffic)
-        day_in = sum(i for i, _ in day_flows)
         need = required[(branch, ws)]
         rec_peak, rec_avg = in_window[(branch, ws)]
         congestion = _div(rec_peak, capacity[branch])

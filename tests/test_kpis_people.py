@@ -157,19 +157,45 @@ def test_reconciliation_uses_opening_hours_and_door_lines(engine: str) -> None:
     people = [
         Person("b1", "entered", at(9, 10), at(9, 40), line_in=1, line_out=1),
         Person("b1", "entered", at(9, 20), at(10, 20), line_in=2, line_out=1),  # counted in twice at the door
-        Person("b1", "entered", at(10, 30), at(10, 35), line_in=1, line_out=1),  # after closing: not counted
+        Person("b1", "entered", at(10, 30), at(10, 35), line_in=1, line_out=1),  # after closing: still the day's
     ]
     hours = [("b1", Interval("open", at(8), at(10)))]
     nine, ten = run(people, [SHOP], engine, intervals=hours)
-    # open windows: 09:00 only. ins 1 + 2 = 3, outs 1 (the 10:20 exit is after closing): D = 2, traffic 4
-    check(nine, occupancy_imbalance=2, reconciled_occupancy=0.0, data_quality="imbalanced")  # 2 - 2 * 4 / 4
-    check(ten, reconciled_occupancy=0.0, occupancy_imbalance=2)  # closed
-    # In 09:00 each in raises the level by w (T - D) / T = w / 2, each out lowers it by w (T + D) / T = 1.5 w:
-    # 09:10 0.5, 09:20 (in 2) 1.5, 09:40 0. Mean (10 x 0 + 10 x 0.5 + 20 x 1.5 + 20 x 0) / 60 = 7/12.
-    check(nine, reconciled_peak_occupancy=1.5, congestion_level=0.15)
-    check(nine, reconciled_avg_occupancy=7 / 12, utilization_ratio=7 / 120)
+    # The whole local day counts, closed hours too: ins 1 + 2 + 1 = 4, outs 3, D = 1, traffic 7.
+    # 09:00 ends at N = 3 - 1 = 2, V = 4: 2 - 1 * 4 / 7 = 10/7.
+    check(nine, occupancy_imbalance=1, reconciled_occupancy=10 / 7, data_quality="imbalanced")  # 1 > 0.1 * 4
+    check(ten, reconciled_occupancy=0.0, occupancy_imbalance=1)  # closed
+    # In 09:00 each in raises the level by w (T - D) / T = 6w/7, each out lowers it by w (T + D) / T = 8w/7:
+    # 09:10 6/7, 09:20 (in 2) 18/7, 09:40 10/7. Mean (10 x 0 + 10 x 6/7 + 20 x 18/7 + 20 x 10/7) / 60 = 31/21.
+    check(nine, reconciled_peak_occupancy=18 / 7, congestion_level=18 / 70)
+    check(nine, reconciled_avg_occupancy=31 / 21, utilization_ratio=31 / 210)
     # Closed at 10:00: the door count reads 0 although the second person is seen until 10:20.
     check(ten, peak_occupancy=1, reconciled_peak_occupancy=0.0, congestion_level=0.0, utilization_ratio=0.0)
+
+
+@engines
+@pytest.mark.parametrize("window", [30, 60, 240, 1440])
+def test_the_days_door_imbalance_does_not_depend_on_the_window(engine: str, window: int) -> None:
+    # Open 09:00-18:00; a customer leaves ten minutes after closing: every window size sees the
+    # day's 3 ins and 3 outs (60-minute windows used to drop the out of the closed 18:00 window).
+    people = [
+        Person("b1", "entered", at(10), at(10, 20)),
+        Person("b1", "entered", at(17, 30), at(18, 10)),
+        Person("b1", "entered", at(17, 40), at(17, 50)),
+    ]
+    hours = [("b1", Interval("open", at(9), at(18)))]
+    rows = run(people, [SHOP], engine, intervals=hours, window=window)
+    assert {(r["occupancy_imbalance"], r["data_quality"]) for r in rows} == {(0, "ok")}
+    by_start = {r["window_start"]: r for r in rows}
+    if window == 60:
+        # before closing the door count holds the customer still inside; the closed window reads 0
+        check(by_start[at(17)], reconciled_occupancy=1.0, reconciled_peak_occupancy=2.0)
+        check(by_start[at(18)], reconciled_occupancy=0.0, reconciled_peak_occupancy=0.0)
+    # The last out of the data at 11:00 sharp lies in the window starting then, which exists
+    # (it used to fall just past the series' end, so the day looked one out short).
+    rows = run([Person("b1", "entered", at(10), at(11))], [SHOP], engine, window=window)
+    assert {(r["occupancy_imbalance"], r["data_quality"]) for r in rows} == {(0, "ok")}
+    assert rows[-1]["window_end"] > at(11)
 
 
 def test_old_movement_files_read_everywhere(tmp_path: Path) -> None:

@@ -110,3 +110,33 @@ def test_kpis_cli_leaves_staff_out_unless_asked(
     # 8 entered on the two cameras (4 at the door, one of them the clerk, and 4 on the floor)
     assert (day["visitors"], with_staff["visitors"]) == (7, 8)
     assert day["observed_staff"] == with_staff["observed_staff"] > 0
+
+
+@pytest.mark.parametrize("window", ["60m", "1d"])
+def test_an_out_after_midnight_is_the_next_days_as_in_the_kpis(
+    tmp_path: Path, window: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # London is on GMT in February. One customer in at 23:50, out at 00:10 the next day; one
+    # earlier in the evening; one the next morning. Each door count belongs to the day it happened.
+    late = dt.datetime(2026, 2, 8, 23, 50, tzinfo=UTC)
+    people = rows("door", [{}, {}, {}])
+    times = [(late - dt.timedelta(hours=5), 30), (late, 20), (late + dt.timedelta(hours=10), 30)]
+    people = pa.Table.from_pylist(
+        [
+            row | {"enter_time": t, "exit_time": t + dt.timedelta(minutes=m), "first_seen": t}
+            for row, (t, m) in zip(people.to_pylist(), times, strict=True)
+        ],
+        schema=MOVEMENT_SCHEMA,
+    )
+    write_movements(people, tmp_path, branch_id="b1", day=late.date(), source_key="door-1")
+    quality = door_quality(load_config(CONFIG), tmp_path, branch="b1").to_pylist()
+    assert [(r["date"], r["people"], r["ins"], r["outs"], r["imbalance"]) for r in quality] == [
+        (dt.date(2026, 2, 8), 2, 2, 1, 1),
+        (dt.date(2026, 2, 9), 1, 1, 2, -1),
+    ]
+    # the KPIs give the same figure per day, whatever the window size
+    args = ["kpis", "--window", window, "--branch", "b1", "--format", "json"]
+    result = run_cli([*args, "--config", str(CONFIG), "--data-dir", str(tmp_path)], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    per_day = {r["window_start"][:10]: r["occupancy_imbalance"] for r in json.loads(result.stdout)}
+    assert per_day == {str(r["date"]): r["imbalance"] for r in quality}

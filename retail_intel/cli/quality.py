@@ -35,8 +35,9 @@ def quality(
     """Door in/out imbalance and people flagged as staff, per camera and local day.
 
     ins are door-line crossings inwards (one per visitor on a camera without a
-    line), outs crossings outwards (one per visitor whose exit was seen); staff
-    are left out of both. A flagged day's occupancy leans on the reconciliation
+    line), outs crossings outwards (one per visitor whose exit was seen), each on
+    the local day it happened (an out after midnight is the next day's, as in
+    the KPIs); staff are left out of both. A flagged day's occupancy leans on the reconciliation
     (docs/staff-groups.md).
 
     Example: retail-intel quality --branch b1 --from 2026-02-01 --to 2026-02-07 --threshold 0.05

@@ -85,7 +85,7 @@ def config_intervals(config: Config) -> IntervalSource:
             Interval("event", occurrence.start, occurrence.end)
             for occurrence in expand_events(config.events_for(branch_id), start, end, timezones=timezones)
         )
-        # opening hours: the occupancy reconciliation balances each day at closing
+        # opening hours: the reconciled occupancy reads 0 in windows outside them
         found.extend(Interval("open", a, b) for a, b in opening_intervals(config.branch(branch_id), start, end))
         return found
 

@@ -115,9 +115,10 @@ class PreparedInputs:
 def data_spans(movements: pa.Table) -> dict[str, tuple[int, int] | None]:
     """Per branch, the first and last instant (µs) its movements touch.
 
-    An ``entered`` movement touches ``enter_time`` up to just before
-    ``exit_time`` (it occupies the floor until then); a ``passed`` one
-    touches ``first_seen``. Rows of another action type touch nothing; a
+    An ``entered`` movement touches ``enter_time`` up to ``exit_time`` (it
+    occupies the floor until just before then, and its door out is at that
+    instant: the window holding it exists, so the day's door counts do not
+    depend on the window size); a ``passed`` one touches ``first_seen``. Rows of another action type touch nothing; a
     branch with only such rows maps to None. (A Polars group-by: it copes
     with the thousands of chunks a read of many small files produces.)
     """
@@ -145,7 +146,7 @@ def _spans_of(frame: Any) -> dict[str, tuple[int, int] | None]:
         .agg(
             first=pl.when(action == "entered").then(enter).when(action == "passed").then(seen).min(),
             last=pl.when(action == "entered")
-            .then(pl.max_horizontal(enter, exit_ - 1))
+            .then(pl.max_horizontal(enter, exit_))
             .when(action == "passed")
             .then(seen)
             .max(),

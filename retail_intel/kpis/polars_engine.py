@@ -334,11 +334,8 @@ def _reconcile(windows: pl.DataFrame, inputs: KpiInputs, per_window: pl.LazyFram
         .select("gw", "branch_id", "slot_date", "seq", "ws", "we")
         .join(per_window.select("gw", "rin", "rout", "open_us"), on="gw", how="left")
         .with_columns(pl.col("rin", "rout", "open_us").fill_null(0))
-        .with_columns(is_open=is_open)
-        .with_columns(
-            fin=pl.when(pl.col("is_open")).then(pl.col("rin")).otherwise(0),
-            fout=pl.when(pl.col("is_open")).then(pl.col("rout")).otherwise(0),
-        )
+        # Every door count of the day, open or not: the day's D does not depend on the window size.
+        .with_columns(is_open=is_open, fin="rin", fout="rout")
         .sort("branch_id", "seq")
         .with_columns(
             imbalance=(pl.col("fin") - pl.col("fout")).sum().over(day),

@@ -2,19 +2,21 @@
 
 In/out counts at a door never balance exactly; how far they miss says how
 much to trust a day's occupancy. Per camera and local day (the branch's
-timezone, by the day each person entered), over the customers (people not
-flagged as staff):
+timezone), over the customers (people not flagged as staff), each door
+count on the local day it happened, as the KPIs count it:
 
 * ``ins``: door-line crossings inwards (``line_in``), or one per visitor on
-  a camera without a line;
+  a camera without a line, on the day of ``enter_time``;
 * ``outs``: crossings outwards (``line_out``), or one per visitor whose exit
-  was seen (``exit_observed``);
+  was seen (``exit_observed``), on the day of ``exit_time`` (a customer in
+  at 23:50 and out at 00:10 is an in on one day and an out on the next);
 * ``imbalance = ins - outs`` and ``imbalance_ratio = |imbalance| / ins``
   (null without ins); ``flagged`` when the ratio exceeds the threshold (any
   imbalance on a day without ins);
-* ``staff``: people flagged as staff, and ``people`` everybody counted.
+* ``staff``: people flagged as staff, and ``people`` everybody counted (on
+  the day they entered).
 
-The KPI engines compute the same door counts per window (over opening hours)
+The KPI engines compute the same door counts per window (the whole local day)
 to reconcile occupancy; this is the raw figure, before any fixing.
 """
 
@@ -49,7 +51,17 @@ QUALITY_SCHEMA = pa.schema(
     ]
 )
 
-_COLUMNS = ("branch_id", "camera_id", "action_type", "enter_time", "exit_observed", "is_staff", "line_in", "line_out")
+_COLUMNS = (
+    "branch_id",
+    "camera_id",
+    "action_type",
+    "enter_time",
+    "exit_time",
+    "exit_observed",
+    "is_staff",
+    "line_in",
+    "line_out",
+)
 
 
 def _read(data_dir: Path, branch_ids: list[str]) -> pa.Table:
@@ -97,23 +109,38 @@ def door_quality(
     frame = pl.from_arrow(_read(data_dir, [b.id for b in chosen]))
     assert isinstance(frame, pl.DataFrame)
     parts = []
+    staff = pl.col("is_staff").fill_null(False)
+    visitor = (pl.col("action_type") == "entered") & ~staff
+    zero = pl.lit(0, pl.Int64)
     for info in chosen:
         mine = frame.lazy().filter(pl.col("branch_id") == info.id)
-        staff = pl.col("is_staff").fill_null(False)
-        visitor = (pl.col("action_type") == "entered") & ~staff
+
+        def on_day_of(column: str, tz: str = info.timezone) -> pl.Expr:
+            return pl.col(column).dt.convert_time_zone(tz).dt.date().alias("date")
+
+        # Ins (and the people counted) on the local day they entered, outs on the day they left.
+        entries = mine.select(
+            "branch_id",
+            "camera_id",
+            on_day_of("enter_time"),
+            people=pl.lit(1, pl.Int64),
+            staff=staff.cast(pl.Int64),
+            ins=pl.when(visitor).then(pl.col("line_in").fill_null(1)).otherwise(0).cast(pl.Int64),
+            outs=zero,
+        )
+        exits = mine.filter(visitor).select(
+            "branch_id",
+            "camera_id",
+            on_day_of("exit_time"),
+            people=zero,
+            staff=zero,
+            ins=zero,
+            outs=pl.col("line_out").fill_null(pl.col("exit_observed").fill_null(True).cast(pl.Int64)).cast(pl.Int64),
+        )
         parts.append(
-            mine.with_columns(date=pl.col("enter_time").dt.convert_time_zone(info.timezone).dt.date())
+            pl.concat([entries, exits])
             .group_by("branch_id", "camera_id", "date")
-            .agg(
-                people=pl.len().cast(pl.Int64),
-                staff=staff.sum().cast(pl.Int64),
-                ins=pl.when(visitor).then(pl.col("line_in").fill_null(1)).otherwise(0).sum().cast(pl.Int64),
-                outs=pl.when(visitor)
-                .then(pl.col("line_out").fill_null(pl.col("exit_observed").fill_null(True).cast(pl.Int64)))
-                .otherwise(0)
-                .sum()
-                .cast(pl.Int64),
-            )
+            .agg(pl.col("people", "staff", "ins", "outs").sum())
         )
     if not parts:
         return QUALITY_SCHEMA.empty_table()

@@ -327,24 +327,21 @@ WHERE f.t >= b.s0 AND f.t < b.s1
 GROUP BY c.gw
 """
 
-# Reconciled occupancy per branch and local day: only windows that overlap
-# the opening hours (every window of a branch without any) count; the day's
+# Reconciled occupancy per branch and local day: every door count of the day
+# counts, whatever the opening hours and the window size (a day's windows
+# never straddle midnight, so their sums are the local day's), and the day's
 # imbalance D = ins - outs is taken out again in proportion to each window's
-# traffic, so the level at the end of the day's last open window is exactly
-# 0 (integer numerator, one division), and the level is never below 0.
+# traffic, so the level at the end of the day is exactly 0 (integer
+# numerator, one division), and the level is never below 0. Windows that do
+# not overlap the opening hours (none of a branch without any) read 0.
 _RECONCILE = """
 CREATE TEMP TABLE rec AS
 WITH hours AS (SELECT DISTINCT branch_id FROM intervals WHERE kind = 'open'),
-x AS (
+y AS (
     SELECT w.gw, w.branch_id, w.slot_date, w.seq, w.ws, w.we,
            (hours.branch_id IS NULL OR coalesce(s.open_us, 0) > 0) AS is_open,
-           coalesce(f.rin, 0) AS rin, coalesce(f.rout, 0) AS rout
+           coalesce(f.rin, 0) AS fin, coalesce(f.rout, 0) AS fout
     FROM w LEFT JOIN hours USING (branch_id) LEFT JOIN ivw s USING (gw) LEFT JOIN flows f USING (gw)
-),
-y AS (
-    SELECT gw, branch_id, slot_date, seq, is_open, ws, we,
-           CASE WHEN is_open THEN rin ELSE 0 END AS fin, CASE WHEN is_open THEN rout ELSE 0 END AS fout
-    FROM x
 ),
 d AS (
     SELECT y.*,

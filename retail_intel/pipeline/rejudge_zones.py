@@ -4,7 +4,11 @@ Every video's trajectories (``trajectories/<branch>/<date>/<key>.parquet``,
 foot points sampled every 0.5 s) are judged against the camera's zones as
 they are in the config now, and that video's zone files are replaced. The
 run summary (``runs/<key>.json``) gives the video's start and length for the
-queue-length minutes; without one, the span of the stored samples is used.
+queue-length minutes. Without one the span watched is not known, so no
+queue-length rows are made, as a live stream makes none: a live flush has no
+summary of its own (its session's record is ``runs/<camera>-live-<session>.json``)
+and holds only the people who finished, over a span that overlaps the other
+flushes', so its samples' span would count minutes twice and miss people.
 Visits are then timed to the 0.5 s of the samples instead of every frame.
 """
 
@@ -42,15 +46,16 @@ class RejudgeSummary:
     skipped: list[str] = field(default_factory=list)  # why some videos were left as they were
 
 
-def _span(data_dir: Path, key: str, first: dt.datetime, last: dt.datetime) -> tuple[dt.datetime, float]:
+def _span(data_dir: Path, key: str, first: dt.datetime) -> tuple[dt.datetime, float | None]:
+    """The video's start and the seconds it covers; ``first`` and None (span unknown) without a summary."""
     summary = data_dir / RUNS_DIR / f"{key}.json"
     if summary.is_file():
         try:
             run = json.loads(summary.read_text(encoding="utf-8"))
             return dt.datetime.fromisoformat(run["start_time"]).astimezone(dt.UTC), float(run["duration_s"])
         except (OSError, ValueError, KeyError, TypeError):
-            pass  # a damaged summary: the samples' own span still works
-    return first, (last - first).total_seconds()
+            pass  # a damaged summary: the span is as unknown as without one
+    return first, None
 
 
 def rejudge_zones(
@@ -78,7 +83,7 @@ def rejudge_zones(
             skipped.append(f'{path.name}: camera "{camera_id}" is no longer configured')
             continue
         times = table.column("time")
-        start, covered = _span(data_dir, path.stem, min(times.to_pylist()), max(times.to_pylist()))
+        start, covered = _span(data_dir, path.stem, min(times.to_pylist()))
         fingerprint = table.column("video_fingerprint")[0].as_py()
         source = ZoneSource(branch_id, camera_id, fingerprint, start, covered)
         tables = judge_zones(paths_from_trajectories(table, start), zone_specs(camera.zones), source)

@@ -37,7 +37,7 @@ class QualityRow(BaseModel):
     people: int
     staff: int = Field(description="People flagged as staff.")
     ins: int = Field(description="Door ins of customers (line crossings, or one per visitor without a line).")
-    outs: int = Field(description="Door outs of customers (line crossings, or visitors whose exit was seen).")
+    outs: int = Field(description="Door outs of customers on the day they left (crossings, or exits seen).")
     imbalance: int = Field(description="ins - outs")
     imbalance_ratio: float | None = Field(description="|imbalance| / ins; null without ins.")
     flagged: bool = Field(description="imbalance_ratio over the threshold.")
