@@ -16,6 +16,7 @@ from retail_intel.live.session import LiveOptions, LiveResult, LiveStatus, proce
 from retail_intel.movements.schema import MOVEMENT_SCHEMA, TRAJECTORY_SCHEMA
 from retail_intel.movements.store import movement_files, read_movements
 from retail_intel.pipeline.plan import ProcessPlan, ProcessRequest, make_plan
+from retail_intel.storage import PREVIEWS_DIR
 
 from .fakes import Box, ScriptedDetector, person_box
 from .live_fakes import START, ClockStep, Drop, Fail, FakeClock, Frames, ScriptedSource
@@ -208,6 +209,22 @@ def test_stop_event_judges_who_is_still_inside(tmp_path: Path) -> None:
 def test_max_frames_stops_after_exactly_that_many(tmp_path: Path) -> None:
     result, _ = run(tmp_path, [Frames(300)], detections=standing, plan_kw={"max_frames": 37})
     assert result.summary.frames == 37 and result.summary.stop_reason == "max-frames"
+
+
+def test_a_max_frames_session_is_a_preview_kept_apart_from_the_data(tmp_path: Path) -> None:
+    # Before, a --max-frames session wrote into DATA_DIR/movements/, where kpis and report count it.
+    data = tmp_path / "data"
+    result, _ = run(data, [Frames(300)], plan_kw={"max_frames": 200}, session_id=None)
+    previews = data / PREVIEWS_DIR
+    assert result.summary.preview and result.summary.people == 2
+    assert movement_files(data) == [] and not (data / "runs").exists() and not (data / "trajectories").exists()
+    assert result.files == movement_files(previews) and len(result.files) == 2
+    assert result.record == record_path(previews, "cam1", "20260208T100000Z") and result.record.exists()
+    assert (previews / "frames" / "b1" / "cam1.jpg").exists()
+    # a full session afterwards is neither numbered against the preview nor mixed with it
+    full, _ = run(data, [Frames(300)], session_id=None)
+    assert not full.summary.preview and full.summary.session_id == "20260208T100000Z"
+    assert len(movement_files(data)) == 3 and movement_files(previews) == result.files
 
 
 def test_a_stream_that_never_opens_raises_and_writes_nothing(tmp_path: Path) -> None:

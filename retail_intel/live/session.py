@@ -39,7 +39,7 @@ from retail_intel.movements.events import Judgement, SourceInfo, judge
 from retail_intel.pipeline.loop import FrameLoop
 from retail_intel.pipeline.loop_settings import loop_settings
 from retail_intel.pipeline.plan import ProcessPlan
-from retail_intel.pipeline.run import DetectorFactory, default_detector_factory, uniform_measure
+from retail_intel.pipeline.run import DetectorFactory, default_detector_factory, output_dir, uniform_measure
 from retail_intel.storage import camera_frame_path
 from retail_intel.vision.detections import Detector
 from retail_intel.vision.tracker import PersonTracker, TrackerSettings
@@ -97,6 +97,7 @@ class LiveSummary:
     stopped: str | None
     stop_reason: str | None
     running: bool
+    preview: bool  # --max-frames: written under DATA_DIR/previews/, as a file run's preview
     seconds: float
     frames: int
     frames_detected: int
@@ -139,14 +140,17 @@ class _Session:
         self.options = options
         self.detector = detector
         self.started = started
-        self.session_id = options.session_id or new_session_id(plan.data_dir, plan.camera_id, started)
+        # A --max-frames session is a preview, as for files: its own tree under previews/,
+        # never counted with (or numbered against) the real sessions.
+        self.data_dir = output_dir(plan)
+        self.session_id = options.session_id or new_session_id(self.data_dir, plan.camera_id, started)
         self.url = redact_url(options.url)
         self.fragments = OpenFragments()
         self.stitching = plan.stitch
         self.pool = PeoplePool(plan.stitch)
         self.pending: list[Judgement] = []
         self.writer = FlushWriter(
-            plan.data_dir,
+            self.data_dir,
             plan.branch_id,
             plan.camera_id,
             self.session_id,
@@ -154,7 +158,7 @@ class _Session:
             zones=plan.zones,
             staff=plan.staff,
         )
-        self.record = record_path(plan.data_dir, plan.camera_id, self.session_id)
+        self.record = record_path(self.data_dir, plan.camera_id, self.session_id)
         self.loop: FrameLoop | None = None  # made on the first frame, once the frame rate is known
         self.frame_size: tuple[int, int] | None = None
         self.stream_fps = 0.0
@@ -192,7 +196,7 @@ class _Session:
         # The camera's picture, as the batch job keeps one: heatmaps are drawn over it.
         from retail_intel.vision.annotate import write_image
 
-        write_image(camera_frame_path(self.plan.data_dir, self.plan.branch_id, self.plan.camera_id), frame.image)
+        write_image(camera_frame_path(self.data_dir, self.plan.branch_id, self.plan.camera_id), frame.image)
 
     def check_size(self, frame: StreamFrame) -> None:
         size = (frame.width, frame.height)
@@ -297,6 +301,7 @@ class _Session:
             stopped=None if running else now.isoformat(),
             stop_reason=stop_reason,
             running=running,
+            preview=self.plan.is_preview,
             seconds=round(self.seconds(now), 3),
             frames=self.frames,
             frames_detected=self.loop.stats.detected if self.loop else 0,
