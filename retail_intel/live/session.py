@@ -22,7 +22,14 @@ from typing import Any
 
 from retail_intel.errors import InputError
 from retail_intel.live.people import OpenFragments, PeoplePool
-from retail_intel.live.record import FlushWriter, live_fingerprint, new_session_id, record_path, write_record
+from retail_intel.live.record import (
+    FlushWriter,
+    claim_session_id,
+    live_fingerprint,
+    record_path,
+    release_claim,
+    write_record,
+)
 from retail_intel.live.stream import (
     Clock,
     FrameSource,
@@ -143,7 +150,9 @@ class _Session:
         # A --max-frames session is a preview, as for files: its own tree under previews/,
         # never counted with (or numbered against) the real sessions.
         self.data_dir = output_dir(plan)
-        self.session_id = options.session_id or new_session_id(self.data_dir, plan.camera_id, started)
+        # an id given by the caller is theirs to keep unique; a chosen one is claimed on disk
+        self.claimed = options.session_id is None
+        self.session_id = options.session_id or claim_session_id(self.data_dir, plan.branch_id, plan.camera_id, started)
         self.url = redact_url(options.url)
         self.fragments = OpenFragments()
         self.stitching = plan.stitch
@@ -158,7 +167,7 @@ class _Session:
             zones=plan.zones,
             staff=plan.staff,
         )
-        self.record = record_path(self.data_dir, plan.camera_id, self.session_id)
+        self.record = record_path(self.data_dir, plan.branch_id, plan.camera_id, self.session_id)
         self.loop: FrameLoop | None = None  # made on the first frame, once the frame rate is known
         self.frame_size: tuple[int, int] | None = None
         self.stream_fps = 0.0
@@ -274,7 +283,7 @@ class _Session:
             branch_id=self.plan.branch_id,
             camera_id=self.plan.camera_id,
             source_video=self.url,
-            video_fingerprint=live_fingerprint(self.plan.camera_id, self.session_id),
+            video_fingerprint=live_fingerprint(self.plan.branch_id, self.plan.camera_id, self.session_id),
             model=self.detector.name,
             start_time=self.started,
             processed_at=now,
@@ -326,6 +335,11 @@ class _Session:
     def write_record(self, now: dt.datetime, *, stop_reason: str | None = None, running: bool = True) -> None:
         write_record(self.record, self.summary(now, stop_reason=stop_reason, running=running).to_dict())
 
+    def release(self) -> None:
+        """No frame came: the claimed run record, still empty, goes (nothing was written)."""
+        if self.claimed and self.frame_size is None:
+            release_claim(self.record)
+
     def status(self, now: dt.datetime) -> LiveStatus:
         state = self.source_state
         elapsed = self.seconds(now)
@@ -376,12 +390,16 @@ def process_stream(
     _import_slow_modules()
     started = clock()
     session = _Session(plan, options, detector, started)
-    source = source or StreamReader(options.url, options.stream, clock=clock)
+    try:
+        source = source or StreamReader(options.url, options.stream, clock=clock)
+        source.start()
+    except BaseException:
+        session.release()
+        raise
     stop_reason = "stopped"
     last_status = started - dt.timedelta(seconds=STATUS_EVERY_S)
     held: StreamFrame | GapEnded | StreamFailed | None = None
     batch_size = max(1, int(getattr(detector, "batch_size", 1)))
-    source.start()
     try:
         while True:
             now = clock()
@@ -440,6 +458,7 @@ def process_stream(
     session.judge_finished(now, everyone=True)
     session.flush(now)
     record: Path | None = None
+    session.release()
     if session.frame_size is not None:
         session.write_record(now, stop_reason=stop_reason, running=False)
         record = session.record
@@ -460,6 +479,7 @@ def _import_slow_modules() -> None:
 def _finish_quietly(session: _Session, source: FrameSource, clock: Clock, stop_reason: str) -> None:
     """On an error, still write who was seen so far; the original error is what the user sees."""
     if session.frame_size is None:
+        session.release()
         return
     try:
         now = clock()
