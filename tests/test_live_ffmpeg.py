@@ -207,5 +207,5 @@ def test_cli_reads_a_stream_url_for_a_duration(
     summary = json.loads(result.stdout)
     assert summary["stop_reason"] == "duration" and summary["frames"] > 0
     assert summary["url"] == server.url
-    records = list((tmp_path / "retail_data" / "runs").glob("cam1-live-*.json"))
+    records = list((tmp_path / "retail_data" / "runs").glob("live-b1-cam1-*.json"))
     assert len(records) == 1 and json.loads(records[0].read_text())["frames"] == summary["frames"]

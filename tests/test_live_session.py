@@ -7,15 +7,17 @@ import json
 import threading
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
 from retail_intel.errors import InputError, VideoError
-from retail_intel.live.record import new_session_id, record_path
+from retail_intel.live.record import claim_session_id, live_fingerprint, record_path
 from retail_intel.live.session import LiveOptions, LiveResult, LiveStatus, process_stream
 from retail_intel.movements.schema import MOVEMENT_SCHEMA, TRAJECTORY_SCHEMA
 from retail_intel.movements.store import movement_files, read_movements
 from retail_intel.pipeline.plan import ProcessPlan, ProcessRequest, make_plan
+from retail_intel.storage import PREVIEWS_DIR
 
 from .fakes import Box, ScriptedDetector, person_box
 from .live_fakes import START, ClockStep, Drop, Fail, FakeClock, Frames, ScriptedSource
@@ -127,7 +129,7 @@ def test_trajectories_and_the_run_record_follow_each_flush(tmp_path: Path) -> No
     movement_ids = set(read_movements(data).column("customer_id").to_pylist())
     path_ids = {cid for t in trajectories for cid in pq.read_table(t).column("customer_id").to_pylist()}
     assert movement_ids == path_ids
-    record = json.loads(record_path(data, "cam1", "S1").read_text())
+    record = json.loads(record_path(data, "b1", "cam1", "S1").read_text())
     assert record == json.loads(json.dumps(result.summary.to_dict()))
     assert record["url"] == "rtsp://10.0.0.7:554/stream1"
     assert [f["seq"] for f in record["flushes"]] == [1, 2, 3]
@@ -151,7 +153,7 @@ def test_a_quiet_stream_writes_no_empty_files(tmp_path: Path) -> None:
     result, _ = run(data, [Frames(100)], detections=lambda frame: [], duration_s=12.0)
     assert movement_files(data) == []
     assert result.summary.flushes == [] and result.summary.people == 0
-    record = json.loads(record_path(data, "cam1", "S1").read_text())
+    record = json.loads(record_path(data, "b1", "cam1", "S1").read_text())
     assert record["stop_reason"] == "duration" and record["frames"] == 100
 
 
@@ -179,7 +181,7 @@ def test_a_gap_is_recorded_and_splits_the_tracks(tmp_path: Path) -> None:
     assert [(r["first_seen"] - START).total_seconds() for r in table] == [0.1, 15.1]
     assert table[0]["last_seen"] == START + dt.timedelta(seconds=5)
     assert table[0]["track_id"] != table[1]["track_id"]
-    record = json.loads(record_path(data, "cam1", "S1").read_text())
+    record = json.loads(record_path(data, "b1", "cam1", "S1").read_text())
     assert record["gaps"] == gaps
 
 
@@ -210,6 +212,22 @@ def test_max_frames_stops_after_exactly_that_many(tmp_path: Path) -> None:
     assert result.summary.frames == 37 and result.summary.stop_reason == "max-frames"
 
 
+def test_a_max_frames_session_is_a_preview_kept_apart_from_the_data(tmp_path: Path) -> None:
+    # Before, a --max-frames session wrote into DATA_DIR/movements/, where kpis and report count it.
+    data = tmp_path / "data"
+    result, _ = run(data, [Frames(300)], plan_kw={"max_frames": 200}, session_id=None)
+    previews = data / PREVIEWS_DIR
+    assert result.summary.preview and result.summary.people == 2
+    assert movement_files(data) == [] and not (data / "runs").exists() and not (data / "trajectories").exists()
+    assert result.files == movement_files(previews) and len(result.files) == 2
+    assert result.record == record_path(previews, "b1", "cam1", "20260208T100000Z") and result.record.exists()
+    assert (previews / "frames" / "b1" / "cam1.jpg").exists()
+    # a full session afterwards is neither numbered against the preview nor mixed with it
+    full, _ = run(data, [Frames(300)], session_id=None)
+    assert not full.summary.preview and full.summary.session_id == "20260208T100000Z"
+    assert len(movement_files(data)) == 3 and movement_files(previews) == result.files
+
+
 def test_a_stream_that_never_opens_raises_and_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(VideoError, match="cannot read"):
         run(tmp_path, [Fail("rtsp://10.0.0.7/x: cannot read the stream")])
@@ -237,12 +255,83 @@ def test_save_video_is_refused_for_streams(tmp_path: Path) -> None:
 
 
 def test_a_new_session_id_never_reuses_a_recorded_one(tmp_path: Path) -> None:
-    first = new_session_id(tmp_path, "cam1", START)
+    first = claim_session_id(tmp_path, "b1", "cam1", START)
     assert first == "20260208T100000Z"
-    record_path(tmp_path, "cam1", first).parent.mkdir(parents=True)
-    record_path(tmp_path, "cam1", first).write_text("{}")
-    assert new_session_id(tmp_path, "cam1", START) == "20260208T100000Z-2"
-    assert new_session_id(tmp_path, "cam2", START) == first
+    assert record_path(tmp_path, "b1", "cam1", first).exists()  # claimed on disk at once
+    assert claim_session_id(tmp_path, "b1", "cam1", START) == "20260208T100000Z-2"
+    assert claim_session_id(tmp_path, "b1", "cam2", START) == first
+    # camera ids are unique only within a branch: b2's entrance is another camera
+    assert claim_session_id(tmp_path, "b2", "cam1", START) == first
+    assert live_fingerprint("b1", "cam1", first) != live_fingerprint("b2", "cam1", first)
+
+
+def test_cameras_of_one_id_in_two_branches_never_share_customer_ids(tmp_path: Path) -> None:
+    # Before, the fingerprint was camera and session only: the same session id in b1 and b2 gave
+    # the same customer ids, and one run record overwrote the other.
+    data = tmp_path / "data"
+    for branch in ("b1", "b2"):
+        run(data, [Frames(300)], plan_kw={"branch": branch})
+    table = read_movements(data)
+    ids = {b: set(table.filter(pc.equal(table["branch_id"], b))["customer_id"].to_pylist()) for b in ("b1", "b2")}
+    assert len(ids["b1"]) == len(ids["b2"]) == 3 and not ids["b1"] & ids["b2"]
+    assert sorted(p.name for p in (data / "runs").iterdir()) == ["live-b1-cam1-S1.json", "live-b2-cam1-S1.json"]
+
+
+class _SameSecond(ScriptedSource):
+    """Starts only once every session has chosen its id, as services started together at boot."""
+
+    def __init__(self, clock: FakeClock, script: list[Frames | Drop | ClockStep | Fail], chosen: threading.Barrier):
+        super().__init__(clock, script)
+        self.chosen = chosen
+
+    def start(self) -> None:
+        self.chosen.wait()
+        super().start()
+
+
+@pytest.mark.parametrize("branches", [("b1", "b2"), ("b1", "b1")])
+def test_sessions_starting_in_the_same_second_get_their_own_ids(tmp_path: Path, branches: tuple[str, str]) -> None:
+    # Before, both chose 20260208T100000Z before either wrote its record: same record, same ids.
+    data = tmp_path / "data"
+    chosen = threading.Barrier(len(branches), timeout=60)
+    results: list[LiveResult] = []
+
+    def session(branch: str) -> None:
+        clock = FakeClock()  # both start at START
+        results.append(
+            process_stream(
+                plan_for(data, branch=branch),
+                LiveOptions(url=URL, flush_s=5.0, duration_s=29.0),
+                detector_factory=lambda plan: ScriptedDetector(three_visits),
+                source=_SameSecond(clock, [Frames(300)], chosen),
+                clock=clock,
+            )
+        )
+
+    threads = [threading.Thread(target=session, args=(b,)) for b in branches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 2 and results[0].record != results[1].record
+    ids = [{r["customer_id"] for f in result.files for r in rows(f)} for result in results]
+    assert len(ids[0]) == len(ids[1]) == 3 and not ids[0] & ids[1]
+    records = sorted(p.name for p in (data / "runs").iterdir())
+    if branches[0] != branches[1]:
+        assert records == ["live-b1-cam1-20260208T100000Z.json", "live-b2-cam1-20260208T100000Z.json"]
+    else:
+        assert records == ["live-b1-cam1-20260208T100000Z-2.json", "live-b1-cam1-20260208T100000Z.json"]
+    for result in results:
+        assert result.record is not None and json.loads(result.record.read_text())["frames"] == result.summary.frames
+
+
+def test_a_session_that_never_gets_a_frame_leaves_no_claimed_record(tmp_path: Path) -> None:
+    with pytest.raises(VideoError, match="cannot read"):
+        run(tmp_path, [Fail("rtsp://10.0.0.7/x: cannot read the stream")], session_id=None)
+    stop = threading.Event()
+    stop.set()
+    result, _ = run(tmp_path, [Frames(5)], session_id=None, stop=stop)
+    assert result.record is None and list((tmp_path / "runs").iterdir()) == []
 
 
 LINE_AND_STAFF_CONFIG = """

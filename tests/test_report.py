@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import matplotlib.dates as mdates
 import numpy as np
+import pyarrow as pa
 import pytest
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
@@ -19,6 +20,8 @@ from matplotlib.lines import Line2D
 from retail_intel.config.loader import Config, load_config
 from retail_intel.errors import DataError, InputError
 from retail_intel.kpis import COMPARED_COLUMNS, compute_kpis
+from retail_intel.movements.schema import MOVEMENT_SCHEMA
+from retail_intel.movements.store import write_movements
 from retail_intel.report import collect_report, write_report
 from retail_intel.report.charts import build_charts, dwell_bins, heatmap_chart
 from retail_intel.report.data import ReportData, day_bounds, report_granularity
@@ -31,7 +34,9 @@ from tests.report_fixtures import (
     FRAME_SIZE,
     PROMOTION,
     STANDING,
+    at,
     make_report_site,
+    movement,
     raw,
     read_tables,
 )
@@ -376,3 +381,21 @@ def test_people_section_holds_the_engine_numbers(html: str, data: ReportData) ->
         assert {c: shown[c] for c in columns} == {c: raw(row[c]) for c in columns}
     # the fixture's movements carry no groups: every visitor is a party of one
     assert sum(int(r["buying_units"]) for r in rows) == sum(r["visitors"] for r in expected) == 4
+
+
+def test_dwell_figures_leave_staff_out_as_the_visitors_card_does(config: Config, tmp_path: Path) -> None:
+    # Before, the histogram, mean and median dwell took every "entered" row, staff included:
+    # a clerk's four hours raised the mean and the caption counted one visitor more than the card.
+    site = make_report_site(tmp_path)
+    clerk = movement("b1", 100, "entered", at(10), 4 * 3600.0, at(10)) | {"is_staff": True, "staff_reason": "zone"}
+    visitor = movement("b1", 101, "entered", at(11, 30), 300.0, at(11, 30)) | {"is_staff": False}
+    write_movements(
+        pa.Table.from_pylist([clerk, visitor], schema=MOVEMENT_SCHEMA), site.data_dir, branch_id="b1", day=DAY,
+        source_key="b1-staff",
+    )  # fmt: skip
+    data = collect_report(config, site.data_dir, "b1", DAY)
+    # the fixture's own rows have no is_staff at all (null): visitors, as for the KPI engines
+    expected = sorted([*(d for a, _, d, _ in B1_MOVEMENTS if a == "entered"), 300.0])
+    assert data.visitors == 5 and sorted(data.dwell_seconds) == expected
+    assert data.mean_dwell == pytest.approx(sum(expected) / 5) and data.median_dwell == 600.0
+    assert "Dwell time of the 5 visitors" in report_view(data).sections["dwell"]

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 from matplotlib.patches import Rectangle
 
 from retail_intel.config.loader import load_config
 from retail_intel.movements.zone_store import write_zone_tables
 from retail_intel.movements.zones import PersonPath, ZoneSource, judge_zones
 from retail_intel.report import collect_report
+from retail_intel.report.data import ReportData
 from retail_intel.report.page import SECTION_ORDER, report_html, report_view
+from retail_intel.report.render import figure_svg
 from retail_intel.report.zone_section import queue_wait_chart, zone_bars_chart
 from tests.report_fixtures import DAY, make_report_site
 from tests.zone_fixtures import QUEUE_ZONES, stay, write_zone_day
 
 
-def test_zones_section_hand_computed(tmp_path: Path) -> None:
+def zone_site(tmp_path: Path) -> ReportData:
+    """The report data of a day with the sample config's zones visited and three people queueing."""
     site = make_report_site(tmp_path)
     ten = dt.datetime.combine(DAY, dt.time(10), tzinfo=dt.UTC)
     # sign: stays of 1, 5 and 9 s (min_dwell 5: two count); east_path: 3, 7 and 11 s (min_dwell 3: all count)
@@ -34,7 +39,11 @@ def test_zones_section_hand_computed(tmp_path: Path) -> None:
     queue = judge_zones(paths, QUEUE_ZONES, ZoneSource("b1", "vtest", "q" * 64, ten, 240.0))
     write_zone_tables(queue, site.data_dir, branch_id="b1", day=DAY, source_key="vtest-queue")
 
-    data = collect_report(load_config(site.config_dir), site.data_dir, "b1", DAY)
+    return collect_report(load_config(site.config_dir), site.data_dir, "b1", DAY)
+
+
+def test_zones_section_hand_computed(tmp_path: Path) -> None:
+    data = zone_site(tmp_path)
     assert data.zones is not None
     totals = {t.zone_id: t for t in data.zones.totals}
     assert list(totals) == ["sign", "east_path"]  # the configured zones, in config order
@@ -58,6 +67,25 @@ def test_zones_section_hand_computed(tmp_path: Path) -> None:
     html = report_html(view, data.generated_at)
     assert 'id="zone-table"' in html and 'id="chart-queue-wait"' in html
     assert re.search(r'id="zones-floor-vtest"><img alt="Zones of camera vtest" src="data:image/png;base64,', html)
+
+
+def test_dollar_signs_in_zone_labels_and_ids_are_drawn_as_written(tmp_path: Path) -> None:
+    # Before, zone labels went to the tick labels (and zone ids to the queue legend) as mathtext:
+    # "$$" failed the whole report with a traceback, "$5 or over $10" was drawn as a formula.
+    data = zone_site(tmp_path)
+    assert data.zones is not None
+    labels = ["Deals under $5 or over $10", "Tills (cash only $$)"]
+    totals = tuple(replace(t, label=label) for t, label in zip(data.zones.totals, labels, strict=True))
+    queues = data.zones.queues
+    queues = queues.set_column(
+        queues.schema.get_field_index("zone_id"), "zone_id", pa.array(["q$$"] * queues.num_rows, pa.string())
+    )
+    data = replace(data, zones=replace(data.zones, totals=totals, queues=queues))
+    assert data.zones is not None
+    bars = figure_svg(zone_bars_chart(data.zones))
+    assert all(f">{label}<" in bars for label in labels)
+    assert ">q$$: mean wait<" in figure_svg(queue_wait_chart(data, data.zones))
+    assert "Tills (cash only $$)" in report_view(data).sections["zones"]  # the floor picture draws too
 
 
 def test_a_branch_without_zones_gets_a_note(tmp_path: Path) -> None:

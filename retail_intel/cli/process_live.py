@@ -22,6 +22,7 @@ from retail_intel.live.session import LiveOptions, LiveResult, LiveStatus, proce
 from retail_intel.live.signals import stop_on_signals
 from retail_intel.live.urls import redact_url
 from retail_intel.pipeline.plan import ProcessPlan
+from retail_intel.storage import PREVIEWS_DIR
 from retail_intel.timeutil import parse_duration
 
 DEFAULT_FLUSH = "5m"
@@ -90,6 +91,11 @@ def run_live(plan: ProcessPlan, options: LiveOptions, *, fmt: OutputFormat, quie
         if live.is_started:
             live.stop()
     render_summary(result, fmt)
+    if result.summary.preview:
+        err.print(
+            f"[yellow]preview of the first {result.summary.frames} frames: written under "
+            f"{escape(str(plan.data_dir / PREVIEWS_DIR))}, apart from the data[/yellow]"
+        )
     return result
 
 

@@ -3,14 +3,20 @@
 Files of a session never replace each other: each flush is
 ``DATA_DIR/movements/<branch>/<date>/<camera>-live-<session>-<seq>.parquet``
 (and the same under ``trajectories/``), the date being the UTC date of the
-earliest person in it. The run record ``DATA_DIR/runs/<camera>-live-<session>.json``
+earliest person in it. The run record ``DATA_DIR/runs/live-<branch>-<camera>-<session>.json``
 is rewritten atomically as the session goes (frames, people, flushes, gaps).
+
+Camera ids are unique only within a branch, so the session's name across the
+data directory (its run record and its rows' ``video_fingerprint``) holds the
+branch too, and a new session claims its record with an exclusive create: two
+services starting in the same second never share a session id or a customer id.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -32,23 +38,48 @@ def session_prefix(camera_id: str, session_id: str) -> str:
     return f"{safe_name(camera_id)}-live-{safe_name(session_id)}"
 
 
-def record_path(data_dir: Path, camera_id: str, session_id: str) -> Path:
-    return data_dir / RUNS_DIR / f"{session_prefix(camera_id, session_id)}.json"
+def live_fingerprint(branch_id: str, camera_id: str, session_id: str) -> str:
+    """Stands in for a video's content hash: customer ids are unique per session, camera and person.
+
+    Also the run record's name, so a claimed record (:func:`claim_session_id`) makes it unique in
+    the data directory. Sessions written before the branch was part of it keep their
+    ``live-<camera>-<session>`` (their rows are never rewritten).
+    """
+    return f"live-{safe_name(branch_id)}-{safe_name(camera_id)}-{safe_name(session_id)}"
 
 
-def new_session_id(data_dir: Path, camera_id: str, started: dt.datetime) -> str:
-    """``20260208T100000Z`` from the start time; suffixed when that camera already had such a session."""
+def record_path(data_dir: Path, branch_id: str, camera_id: str, session_id: str) -> Path:
+    return data_dir / RUNS_DIR / f"{live_fingerprint(branch_id, camera_id, session_id)}.json"
+
+
+def claim_session_id(data_dir: Path, branch_id: str, camera_id: str, started: dt.datetime) -> str:
+    """``20260208T100000Z`` from the start time, ``-2``, ``-3`` ... when that camera already had one.
+
+    The run record is created empty here, exclusively: of two sessions of one camera starting in
+    the same second (a service restarted at once, or every unit started at boot), each gets its
+    own id. The session fills the record at its first frame, or removes it (:func:`release_claim`).
+    """
     base = started.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    candidate, n = base, 1
-    while record_path(data_dir, camera_id, candidate).exists():
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate
+    (data_dir / RUNS_DIR).mkdir(parents=True, exist_ok=True)
+    n = 1
+    while True:
+        candidate = base if n == 1 else f"{base}-{n}"
+        try:
+            fd = os.open(record_path(data_dir, branch_id, camera_id, candidate), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            n += 1
+            continue
+        os.close(fd)
+        return candidate
 
 
-def live_fingerprint(camera_id: str, session_id: str) -> str:
-    """Stands in for a video's content hash: customer ids are unique per session, camera and person."""
-    return f"live-{safe_name(camera_id)}-{safe_name(session_id)}"
+def release_claim(path: Path) -> None:
+    """Remove a claimed record the session never filled (no frame arrived): it holds nothing."""
+    try:
+        if path.stat().st_size == 0:
+            path.unlink()
+    except FileNotFoundError:
+        pass
 
 
 @dataclass(frozen=True)

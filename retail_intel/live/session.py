@@ -22,7 +22,14 @@ from typing import Any
 
 from retail_intel.errors import InputError
 from retail_intel.live.people import OpenFragments, PeoplePool
-from retail_intel.live.record import FlushWriter, live_fingerprint, new_session_id, record_path, write_record
+from retail_intel.live.record import (
+    FlushWriter,
+    claim_session_id,
+    live_fingerprint,
+    record_path,
+    release_claim,
+    write_record,
+)
 from retail_intel.live.stream import (
     Clock,
     FrameSource,
@@ -39,7 +46,7 @@ from retail_intel.movements.events import Judgement, SourceInfo, judge
 from retail_intel.pipeline.loop import FrameLoop
 from retail_intel.pipeline.loop_settings import loop_settings
 from retail_intel.pipeline.plan import ProcessPlan
-from retail_intel.pipeline.run import DetectorFactory, default_detector_factory, uniform_measure
+from retail_intel.pipeline.run import DetectorFactory, default_detector_factory, output_dir, uniform_measure
 from retail_intel.storage import camera_frame_path
 from retail_intel.vision.detections import Detector
 from retail_intel.vision.tracker import PersonTracker, TrackerSettings
@@ -97,6 +104,7 @@ class LiveSummary:
     stopped: str | None
     stop_reason: str | None
     running: bool
+    preview: bool  # --max-frames: written under DATA_DIR/previews/, as a file run's preview
     seconds: float
     frames: int
     frames_detected: int
@@ -139,14 +147,19 @@ class _Session:
         self.options = options
         self.detector = detector
         self.started = started
-        self.session_id = options.session_id or new_session_id(plan.data_dir, plan.camera_id, started)
+        # A --max-frames session is a preview, as for files: its own tree under previews/,
+        # never counted with (or numbered against) the real sessions.
+        self.data_dir = output_dir(plan)
+        # an id given by the caller is theirs to keep unique; a chosen one is claimed on disk
+        self.claimed = options.session_id is None
+        self.session_id = options.session_id or claim_session_id(self.data_dir, plan.branch_id, plan.camera_id, started)
         self.url = redact_url(options.url)
         self.fragments = OpenFragments()
         self.stitching = plan.stitch
         self.pool = PeoplePool(plan.stitch)
         self.pending: list[Judgement] = []
         self.writer = FlushWriter(
-            plan.data_dir,
+            self.data_dir,
             plan.branch_id,
             plan.camera_id,
             self.session_id,
@@ -154,7 +167,7 @@ class _Session:
             zones=plan.zones,
             staff=plan.staff,
         )
-        self.record = record_path(plan.data_dir, plan.camera_id, self.session_id)
+        self.record = record_path(self.data_dir, plan.branch_id, plan.camera_id, self.session_id)
         self.loop: FrameLoop | None = None  # made on the first frame, once the frame rate is known
         self.frame_size: tuple[int, int] | None = None
         self.stream_fps = 0.0
@@ -192,7 +205,7 @@ class _Session:
         # The camera's picture, as the batch job keeps one: heatmaps are drawn over it.
         from retail_intel.vision.annotate import write_image
 
-        write_image(camera_frame_path(self.plan.data_dir, self.plan.branch_id, self.plan.camera_id), frame.image)
+        write_image(camera_frame_path(self.data_dir, self.plan.branch_id, self.plan.camera_id), frame.image)
 
     def check_size(self, frame: StreamFrame) -> None:
         size = (frame.width, frame.height)
@@ -270,7 +283,7 @@ class _Session:
             branch_id=self.plan.branch_id,
             camera_id=self.plan.camera_id,
             source_video=self.url,
-            video_fingerprint=live_fingerprint(self.plan.camera_id, self.session_id),
+            video_fingerprint=live_fingerprint(self.plan.branch_id, self.plan.camera_id, self.session_id),
             model=self.detector.name,
             start_time=self.started,
             processed_at=now,
@@ -297,6 +310,7 @@ class _Session:
             stopped=None if running else now.isoformat(),
             stop_reason=stop_reason,
             running=running,
+            preview=self.plan.is_preview,
             seconds=round(self.seconds(now), 3),
             frames=self.frames,
             frames_detected=self.loop.stats.detected if self.loop else 0,
@@ -320,6 +334,11 @@ class _Session:
 
     def write_record(self, now: dt.datetime, *, stop_reason: str | None = None, running: bool = True) -> None:
         write_record(self.record, self.summary(now, stop_reason=stop_reason, running=running).to_dict())
+
+    def release(self) -> None:
+        """No frame came: the claimed run record, still empty, goes (nothing was written)."""
+        if self.claimed and self.frame_size is None:
+            release_claim(self.record)
 
     def status(self, now: dt.datetime) -> LiveStatus:
         state = self.source_state
@@ -371,12 +390,16 @@ def process_stream(
     _import_slow_modules()
     started = clock()
     session = _Session(plan, options, detector, started)
-    source = source or StreamReader(options.url, options.stream, clock=clock)
+    try:
+        source = source or StreamReader(options.url, options.stream, clock=clock)
+        source.start()
+    except BaseException:
+        session.release()
+        raise
     stop_reason = "stopped"
     last_status = started - dt.timedelta(seconds=STATUS_EVERY_S)
     held: StreamFrame | GapEnded | StreamFailed | None = None
     batch_size = max(1, int(getattr(detector, "batch_size", 1)))
-    source.start()
     try:
         while True:
             now = clock()
@@ -435,6 +458,7 @@ def process_stream(
     session.judge_finished(now, everyone=True)
     session.flush(now)
     record: Path | None = None
+    session.release()
     if session.frame_size is not None:
         session.write_record(now, stop_reason=stop_reason, running=False)
         record = session.record
@@ -455,6 +479,7 @@ def _import_slow_modules() -> None:
 def _finish_quietly(session: _Session, source: FrameSource, clock: Clock, stop_reason: str) -> None:
     """On an error, still write who was seen so far; the original error is what the user sees."""
     if session.frame_size is None:
+        session.release()
         return
     try:
         now = clock()

@@ -24,6 +24,7 @@ from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from matplotlib.patches import Polygon
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
@@ -94,7 +95,7 @@ def _time_axis(axes: Axes, data: ReportData) -> None:
     locator = mdates.AutoDateLocator(tz=data.tzinfo, minticks=4, maxticks=12)  # type: ignore[no-untyped-call]
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=data.tzinfo))  # type: ignore[no-untyped-call]
-    axes.set_xlabel(f"local time ({data.timezone})")
+    axes.set_xlabel(f"local time ({data.timezone})", parse_math=False)
 
 
 def _mark_periods(axes: Axes, data: ReportData) -> None:
@@ -122,7 +123,18 @@ def _empty(axes: Axes) -> None:
 def _legend(axes: Axes) -> None:
     if axes.get_legend_handles_labels()[0]:
         # Above the plot area, where it can never hide a bar.
-        axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False, ncols=5, fontsize="small")
+        plain_legend(axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False, ncols=5, fontsize="small"))
+
+
+def plain_legend(legend: Legend) -> None:
+    """Legend entries as written: labels may hold config text (a zone id), and a "$" there is no formula.
+
+    Matplotlib reads text between two "$" as mathtext: "$$" fails the whole report, "$5 or $10" loses
+    its dollars. Every user text in a chart is drawn with ``parse_math=False``; a legend takes no
+    such argument, so its texts are switched afterwards.
+    """
+    for text in legend.get_texts():
+        text.set_parse_math(False)
 
 
 def traffic_chart(data: ReportData) -> Figure:

@@ -78,7 +78,7 @@ class ReportData:
     occupancy_minutes: int  # window of the occupancy series
     traffic: pa.Table  # KPI_SCHEMA rows at traffic_minutes
     occupancy: pa.Table  # KPI_SCHEMA rows at occupancy_minutes
-    dwell_seconds: tuple[float, ...]  # of every "entered" movement with enter_time in the range
+    dwell_seconds: tuple[float, ...]  # of every visitor ("entered", not staff) with enter_time in the range
     periods: tuple[Period, ...]
     cameras: tuple[CameraHeat, ...]  # cameras with trajectories in the range
     data_span: tuple[dt.date, dt.date] | None  # first and last local day with movements (any range)
@@ -222,7 +222,11 @@ def collect_report(
         pc.less(movements["enter_time"], pa.scalar(end, movements.schema.field("enter_time").type)),
     )
     heats, without_paths = _camera_heat(branch, data_dir, first_day, last_day, start, end)
-    entered = movements.filter(pc.and_(in_range, pc.equal(movements["action_type"].cast(pa.string()), "entered")))
+    # the visitors the KPIs count: staff left out as the KPI engines do (a null is not staff)
+    not_staff = pc.invert(pc.fill_null(movements["is_staff"], False))
+    entered = movements.filter(
+        pc.and_(pc.and_(in_range, not_staff), pc.equal(movements["action_type"].cast(pa.string()), "entered"))
+    )
     return ReportData(
         branch_id=branch.id,
         branch_name=branch.name,

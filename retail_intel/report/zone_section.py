@@ -36,7 +36,7 @@ def zone_bars_chart(report: ZoneReport) -> Figure:
         bars = axes.bar(x + offset, values, width=0.4, color=colour, label=label)
         for index, bar in enumerate(bars):
             bar.set_gid(f"{name}-{index}")
-    axes.set_xticks(x, [t.label for t in totals])
+    axes.set_xticks(x, [t.label for t in totals], parse_math=False)  # free text: a "$" is no formula
     axes.set_ylabel("visits")
     dwell_axes = axes.twinx()
     dwell = [np.nan if t.mean_dwell_seconds is None else t.mean_dwell_seconds for t in totals]
@@ -46,7 +46,11 @@ def zone_bars_chart(report: ZoneReport) -> Figure:
     dwell_axes.set_ylim(bottom=0)
     dwell_axes.spines[["top"]].set_visible(False)
     handles = axes.get_legend_handles_labels()[0] + dots
-    axes.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False, ncols=3, fontsize="small")
+    charts.plain_legend(
+        axes.legend(
+            handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False, ncols=3, fontsize="small"
+        )
+    )
     return figure
 
 
