@@ -6,7 +6,7 @@ they are in the config now, and that video's zone files are replaced. The
 run summary (``runs/<key>.json``) gives the video's start and length for the
 queue-length minutes. Without one the span watched is not known, so no
 queue-length rows are made, as a live stream makes none: a live flush has no
-summary of its own (its session's record is ``runs/<camera>-live-<session>.json``)
+summary of its own (its session's record is ``runs/live-<branch>-<camera>-<session>.json``)
 and holds only the people who finished, over a span that overlaps the other
 flushes', so its samples' span would count minutes twice and miss people.
 Visits are then timed to the 0.5 s of the samples instead of every frame.
