@@ -70,6 +70,19 @@ def test_queue_outcomes_served_abandoned_unknown_and_walk_through() -> None:
     assert no_till is not None and no_till.wait_s == 20 and no_till.abandoned is None
 
 
+def test_a_flick_into_the_till_is_not_service() -> None:
+    # at the queue's head, the box crosses into the till for one sample (a 0 s visit) at 21 s;
+    # the real service visit is 60..90 s, the till's min_dwell 5 s
+    queue = [Visit(0, 20, True), Visit(22, 59, True)]
+    till = [Visit(21, 21, True), Visit(60, 90, True)]
+    served = queue_outcome(queue, till, 3.0, 5.0)
+    assert served is not None
+    assert (served.service_enter, served.wait_s, served.service_s) == (60, 60, 30)
+    # the track ending in the till, however soon, is being served
+    cut = queue_outcome(queue, [Visit(21, 21, True), Visit(60, 61, False)], 3.0, 5.0)
+    assert cut is not None and (cut.wait_s, cut.abandoned) == (60, False)
+
+
 def test_queue_length_per_minute_hand_computed() -> None:
     start_us = 30_000_000  # 30 s into the first minute
     # person A in the queue 10..40 s after start (40..70 absolute), B 20..100 (50..130)

@@ -11,7 +11,9 @@ Rules (documented in docs/zones.md):
 * A person **queued** in a queue zone when they reached its service zone
   after first being in the queue, or stayed in the queue at least its
   ``min_dwell_s``. wait = first moment in the queue to the first moment in
-  service after it; service time = that service visit's dwell; abandoned =
+  service after it (a service visit counts when it lasted the service zone's
+  ``min_dwell_s``: a one-frame flick over the till's edge is not service);
+  service time = that service visit's dwell; abandoned =
   seen leaving the queue without reaching service (unknowable, so null,
   when the queue has no service zone or the track ended in the queue).
 * **Queue length** per UTC minute: people-seconds spent in the queue zone
@@ -118,12 +120,27 @@ class QueueOutcome:
     abandoned: bool | None
 
 
-def queue_outcome(queue: Sequence[Visit], service: Sequence[Visit] | None, min_dwell_s: float) -> QueueOutcome | None:
-    """What one person did in a queue (and its service zone); None when they did not queue."""
+def is_service(visit: Visit, min_dwell_s: float) -> bool:
+    """Whether a visit to a service zone is being served: it lasted the zone's ``min_dwell_s``.
+
+    A box flickering over the till's edge for a frame is not service. A visit
+    whose track ended in the zone (``exit_observed`` false) counts however
+    short: the person was still at the till when the video lost them.
+    """
+    return visit.dwell >= min_dwell_s or not visit.exit_observed
+
+
+def queue_outcome(
+    queue: Sequence[Visit], service: Sequence[Visit] | None, min_dwell_s: float, service_min_dwell_s: float = 0.0
+) -> QueueOutcome | None:
+    """What one person did in a queue (and its service zone); None when they did not queue.
+
+    ``min_dwell_s`` is the queue's, ``service_min_dwell_s`` the service zone's (:func:`is_service`).
+    """
     if not queue:
         return None
     first_in = queue[0].enter_t
-    served = next((v for v in service or () if v.enter_t >= first_in), None)
+    served = next((v for v in service or () if v.enter_t >= first_in and is_service(v, service_min_dwell_s)), None)
     if served is not None:
         queue_exit = min(max(v.exit_t for v in queue if v.enter_t <= served.enter_t), served.enter_t)
         return QueueOutcome(
@@ -211,7 +228,12 @@ def judge_zones(
                 continue
             in_queue[zone.id].extend((v.enter_t, v.exit_t) for v in found[zone.id])
             service = by_id.get(zone.service) if zone.service else None
-            outcome = queue_outcome(found[zone.id], found.get(service.id) if service else None, zone.min_dwell_s)
+            outcome = queue_outcome(
+                found[zone.id],
+                found.get(service.id) if service else None,
+                zone.min_dwell_s,
+                service.min_dwell_s if service else 0.0,
+            )
             if outcome is None:
                 continue
             q_enter, q_exit = _at(start, outcome.queue_enter), _at(start, outcome.queue_exit)
