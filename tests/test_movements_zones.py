@@ -14,6 +14,7 @@ from retail_intel.movements.tracks import Track
 from retail_intel.movements.zone_schema import QUEUE_LENGTH_SCHEMA, QUEUE_VISIT_SCHEMA, ZONE_VISIT_SCHEMA
 from retail_intel.movements.zone_store import ZONE_VISITS_DIR, read_zone_table, write_zone_tables
 from retail_intel.movements.zones import (
+    QUEUE_GAP_S,
     PersonPath,
     Visit,
     ZoneSource,
@@ -81,6 +82,37 @@ def test_a_flick_into_the_till_is_not_service() -> None:
     # the track ending in the till, however soon, is being served
     cut = queue_outcome(queue, [Visit(21, 21, True), Visit(60, 61, False)], 3.0, 5.0)
     assert cut is not None and (cut.wait_s, cut.abandoned) == (60, False)
+
+
+def test_queueing_is_time_in_the_queue_not_first_entry_to_last_exit() -> None:
+    # two 1 s steps through the queue zone two minutes apart: 2 s inside, under min_dwell 3 s
+    steps = [Visit(10, 11, True), Visit(130, 131, True)]
+    assert queue_outcome(steps, [], 3.0, 5.0) is None
+    assert queue_outcome(steps, None, 3.0) is None
+    # a 2 s walk through the queue zone, ten minutes shopping, then straight to the till: not a wait
+    assert queue_outcome([Visit(10, 12, True)], [Visit(610, 640, True)], 3.0, 5.0) is None
+    # ... unless they queue again on the way: the wait starts with that stay
+    back = queue_outcome([Visit(10, 12, True), Visit(600, 608, True)], [Visit(610, 640, True)], 3.0, 5.0)
+    assert back is not None and (back.queue_enter, back.wait_s, back.service_s) == (600, 10, 30)
+    # visits up to QUEUE_GAP_S apart are one stay: 2 + 2 s inside make min_dwell 3 s
+    gap = QUEUE_GAP_S
+    joined = queue_outcome([Visit(10, 12, True), Visit(12 + gap, 14 + gap, True)], [], 3.0, 5.0)
+    assert joined is not None and (joined.queue_enter, joined.queue_exit, joined.abandoned) == (10, 14 + gap, True)
+    apart = [Visit(10, 12, True), Visit(12.5 + gap, 14.5 + gap, True)]
+    assert queue_outcome(apart, [], 3.0, 5.0) is None
+    # and a stay leads to the till that begins at most QUEUE_GAP_S after it
+    walked = queue_outcome([Visit(10, 12, True)], [Visit(12 + gap, 40 + gap, True)], 3.0, 5.0)
+    assert walked is not None and walked.wait_s == 2 + gap
+
+
+def test_steps_through_a_queue_zone_give_no_queue_row() -> None:
+    walker = walk(1, [(0, 550, 300), (10, 250, 50), (12, 550, 300), (130, 250, 50), (132, 550, 300), (140, 550, 300)])
+    later = walk(2, [(0, 550, 300), (10, 250, 50), (12, 550, 300), (610, 450, 50), (640, 550, 300), (641, 550, 300)])
+    paths = [PersonPath("walker", walker), PersonPath("later", later)]
+    long = ZoneSource("b1", "c1", "f" * 64, START, covered_s=700.0)
+    assert judge_zones(paths, [QUEUE, TILL], long).queues.num_rows == 0
+    lone = ZoneSpec("queue", QUEUE.polygon, "queue", 3.0)  # without a till: no 121 s "wait" either
+    assert judge_zones(paths, [lone], long).queues.num_rows == 0
 
 
 def test_queue_length_per_minute_hand_computed() -> None:
