@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -113,6 +114,20 @@ def test_steps_through_a_queue_zone_give_no_queue_row() -> None:
     assert judge_zones(paths, [QUEUE, TILL], long).queues.num_rows == 0
     lone = ZoneSpec("queue", QUEUE.polygon, "queue", 3.0)  # without a till: no 121 s "wait" either
     assert judge_zones(paths, [lone], long).queues.num_rows == 0
+
+
+def test_a_visit_of_exactly_min_dwell_counts_at_any_frame_rate() -> None:
+    # frames 26..61 at 7 fps: 61/7 - 26/7 is 4.999999999999999 in floats, stored as 5.0 s
+    frames = np.arange(80)
+    inside = (frames >= 26) & (frames <= 61)
+    track = Track(1, frames, frames / 7.0, np.where(inside, 50.0, 300.0), np.full(80, 50.0), np.full(80, 100.0),
+                  np.ones(80))  # fmt: skip
+    (row,) = judge_zones([PersonPath("p", track)], [SHELF], SOURCE).visits.to_pylist()
+    assert row["dwell_seconds"] == SHELF.min_dwell_s == 5.0 and row["counted"]
+    # the queue's min_dwell compares the same stored dwell
+    queue = ZoneSpec("queue", SHELF.polygon, "queue", 5.0)
+    (queued,) = judge_zones([PersonPath("p", track)], [queue], SOURCE).queues.to_pylist()
+    assert queued["wait_seconds"] == 5.0
 
 
 def test_queue_length_per_minute_hand_computed() -> None:

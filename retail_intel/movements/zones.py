@@ -93,7 +93,13 @@ class Visit:
 
     @property
     def dwell(self) -> float:
-        return self.exit_t - self.enter_t
+        """exit - enter as stored: each moment rounded to the microsecond first (see :func:`_at`).
+
+        Sample times are frame / fps, so a stay of 35 frames at 7 fps computes
+        as 4.999999999999999 s while dwell_seconds stores 5.0; ``counted`` and
+        the queue's and service zone's ``min_dwell`` compare the stored value.
+        """
+        return (round(self.exit_t * 1e6) - round(self.enter_t * 1e6)) / 1e6
 
 
 @dataclass(frozen=True)
@@ -254,7 +260,7 @@ def judge_zones(
                     "zone_kind": zone.kind,
                     "enter_time": enter,
                     "exit_time": exit_,
-                    "dwell_seconds": (exit_ - enter).total_seconds(),
+                    "dwell_seconds": visit.dwell,  # == (exit_ - enter).total_seconds()
                     "exit_observed": visit.exit_observed,
                     "counted": visit.dwell >= zone.min_dwell_s,
                     "video_fingerprint": source.video_fingerprint,
