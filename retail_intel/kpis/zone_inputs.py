@@ -301,10 +301,14 @@ def prepare_zone_inputs(
 ) -> ZoneKpiInputs:
     """The engine inputs from zone tables and movements already in memory (see the module docstring).
 
-    ``movements`` holds branch_id, camera_id, customer_id, action_type,
-    enter_time, first_seen and is_staff. Unless ``include_staff``, the visits,
-    queue rows and ROI people of customers flagged as staff there are left out.
+    ``movements`` holds branch_id, camera_id, action_type, enter_time,
+    first_seen and, to tell staff, customer_id and is_staff. Unless
+    ``include_staff``, the visits, queue rows and ROI people of customers
+    flagged as staff there are left out.
     """
+    for name, kind in (("customer_id", pa.string()), ("is_staff", pa.bool_())):
+        if name not in movements.column_names:  # as a file written before the staff flag: customers
+            movements = movements.append_column(name, pa.nulls(movements.num_rows, kind))
     moves = _lazy(movements)
     staff = [] if include_staff else staff_ids_of(moves)
     sources = ZoneSources(
