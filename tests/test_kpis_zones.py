@@ -153,13 +153,14 @@ _branch = st.sampled_from(["b1", "b2", "b3"])  # b3 is unknown: dropped by both
 _camera = st.sampled_from(["c1", "c2"])
 _zone = st.sampled_from(["z1", "z2"])
 _maybe_float = st.none() | st.floats(0, 600, allow_nan=False)
+_kind = st.sampled_from(["area", "queue"])  # a zone's kind edited mid-day: both engines pick the same
 _customer = st.sampled_from(["p1", "p2", "p3", "s1", "s2"])  # the movements flag some as staff
 
 
 @st.composite
 def _visits(draw: st.DrawFn) -> pa.Table:
-    rows = draw(st.lists(st.tuples(_customer, _branch, _camera, _zone, _moment, st.floats(0, 900, allow_nan=False)),
-                         max_size=40))  # fmt: skip
+    rows = draw(st.lists(st.tuples(_customer, _branch, _camera, _zone, _moment, st.floats(0, 900, allow_nan=False),
+                                   _kind), max_size=40))  # fmt: skip
     return pa.Table.from_pylist(
         [
             {
@@ -167,7 +168,7 @@ def _visits(draw: st.DrawFn) -> pa.Table:
                 "branch_id": b,
                 "camera_id": c,
                 "zone_id": z,
-                "zone_kind": "area",
+                "zone_kind": k,
                 "enter_time": t,
                 "exit_time": t + dt.timedelta(seconds=d),
                 "dwell_seconds": d,
@@ -175,7 +176,7 @@ def _visits(draw: st.DrawFn) -> pa.Table:
                 "counted": d >= 5,
                 "video_fingerprint": "f",
             }
-            for p, b, c, z, t, d in rows
+            for p, b, c, z, t, d, k in rows
         ],
         schema=ZONE_VISIT_SCHEMA,
     )
@@ -288,6 +289,37 @@ def test_engines_agree_value_by_value(
     assert sum(sql_zones.column("visits").to_pylist()) == known
     queued = sum(1 for r in queues.to_pylist() if r["branch_id"] in _BRANCHES and r["customer_id"] not in staff)
     assert sum(sql_queues.column("people_queued").to_pylist()) == queued
+
+
+@pytest.mark.parametrize("engine", ZONE_ENGINES)
+def test_a_zone_whose_kind_changed_takes_the_kind_of_its_latest_visits(engine: str) -> None:
+    def kind_of(visits: list[tuple[int, str]]) -> str:
+        rows = [
+            {"customer_id": f"p{i}", "branch_id": "b1", "camera_id": "c1", "zone_id": "z1", "zone_kind": kind,
+             "enter_time": T0 + dt.timedelta(minutes=minute), "exit_time": T0 + dt.timedelta(minutes=minute, seconds=10),
+             "dwell_seconds": 10.0, "exit_observed": True, "counted": True, "video_fingerprint": "f"}
+            for i, (minute, kind) in enumerate(visits)
+        ]  # fmt: skip
+        moves = MOVEMENT_SCHEMA.empty_table().select(
+            ["branch_id", "camera_id", "action_type", "enter_time", "first_seen"]
+        )
+        inputs = prepare_zone_inputs(
+            pa.Table.from_pylist(rows, schema=ZONE_VISIT_SCHEMA),
+            QUEUE_VISIT_SCHEMA.empty_table(),
+            QUEUE_LENGTH_SCHEMA.empty_table(),
+            moves,
+            {"b1": LONDON},
+            60,
+        )
+        (row,) = run_zone_engine(inputs, 60, engine)[0].to_pylist()
+        return str(row["zone_kind"])
+
+    # the hour's visits are placed by 15-minute block: the latest block's kind wins
+    assert kind_of([(1, "queue"), (2, "queue"), (20, "area"), (3, "queue")]) == "area"
+    assert kind_of([(1, "area"), (40, "queue"), (2, "area")]) == "queue"
+    # two kinds in the latest block: the later name, however the rows are ordered
+    assert kind_of([(i, "queue" if i % 2 else "area") for i in range(6)]) == "queue"
+    assert kind_of([(i, "area" if i % 2 else "queue") for i in range(6)]) == "queue"
 
 
 # ---------------------------------------------------------------- the bottleneck score with a queue
