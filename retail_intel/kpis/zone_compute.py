@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from retail_intel.datadir import require_retail_data
 from retail_intel.errors import DataError, InputError
 from retail_intel.kpis.store_scan import scan_store
 from retail_intel.kpis.zone_inputs import (
@@ -319,6 +320,7 @@ def compute_zone_kpis(
     Staff are left out unless ``include_staff``. ``queue_rows`` and
     ``staff_ids``: already read (see :func:`compute_zone_kpis_for`).
     """
+    require_retail_data(data_dir)  # a mistyped --data-dir is not "no zone visits"
     chosen = [config.branch(branch)] if branch is not None else list(config.branches)
     return compute_zone_kpis_for(
         {b.id: b.tzinfo for b in chosen},
