@@ -13,10 +13,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retail_intel.errors import DataError
+from retail_intel.movements.zone_store import ZONE_TABLES
 from retail_intel.storage import FEATURES_DIR, FRAMES_DIR, KPIS_DIR, MOVEMENTS_DIR, TRAJECTORIES_DIR, parquet_files
 
 # Every folder a retail-intel command writes; any one of them marks a data directory.
-DATA_FOLDERS = (MOVEMENTS_DIR, KPIS_DIR, FEATURES_DIR, TRAJECTORIES_DIR, FRAMES_DIR, "ledger", "runs", "rejects")
+DATA_FOLDERS = (
+    MOVEMENTS_DIR,
+    KPIS_DIR,
+    FEATURES_DIR,
+    TRAJECTORIES_DIR,
+    FRAMES_DIR,
+    "ledger",
+    "runs",
+    "rejects",
+    *ZONE_TABLES,  # zone_visits/, queue_visits/, queue_lengths/
+)
 
 
 @dataclass(frozen=True)

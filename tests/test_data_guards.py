@@ -135,7 +135,18 @@ def test_describe_data_dir_says_what_is_there(tmp_path: Path) -> None:
     assert require_retail_data(tmp_path).folders == ("movements",)
 
 
-@pytest.mark.parametrize("command", [["sql", "SELECT count(*) FROM customer_branch_movement"], ["kpis"], ["etl"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["sql", "SELECT count(*) FROM customer_branch_movement"],
+        ["kpis"],
+        ["etl"],
+        ["kpis", "--zones"],
+        ["zones", "--branch", "b1", "--date", "2026-02-09"],
+        ["zones", "--branch", "b1", "--rejudge"],
+        ["quality"],
+    ],
+)
 def test_a_data_dir_without_retail_data_is_one_line(
     tmp_path: Path,
     config_dir: Path,

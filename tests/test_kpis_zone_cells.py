@@ -53,7 +53,7 @@ def test_each_visit_lands_in_the_window_of_its_time(zone: str, offsets: list[int
     tz, base = _ZONES[zone]
     times = [base + dt.timedelta(microseconds=o) for o in offsets]
     empty_moves = MOVEMENT_SCHEMA.empty_table().select(
-        ["branch_id", "camera_id", "action_type", "enter_time", "first_seen"]
+        ["branch_id", "camera_id", "customer_id", "action_type", "enter_time", "first_seen", "is_staff"]
     )
     inputs = prepare_zone_inputs(
         _visits("b1", times),

@@ -44,8 +44,11 @@ def stay(track_id: int, stops: list[tuple[float, float, float]]) -> Track:
     return Track.from_samples(track_id, samples)
 
 
-def movement_rows(rows: list[tuple[str, str, str, dt.datetime]]) -> pa.Table:
-    """(customer, camera, action, time) -> movement rows of branch b1 (enter = first_seen = time)."""
+def movement_rows(rows: list[tuple[str, str, str, dt.datetime]], staff: frozenset[str] = frozenset()) -> pa.Table:
+    """(customer, camera, action, time) -> movement rows of branch b1 (enter = first_seen = time).
+
+    The customers in ``staff`` are flagged as staff; the other people columns stay null.
+    """
     columns: dict[str, list[Any]] = {name: [] for name in MOVEMENT_SCHEMA.names}
     for customer, camera, action, at in rows:
         values = {
@@ -54,8 +57,9 @@ def movement_rows(rows: list[tuple[str, str, str, dt.datetime]]) -> pa.Table:
             "dwell_seconds": 10.0, "first_seen": at, "last_seen": at + dt.timedelta(seconds=10),
             "track_id": 1, "n_frames": 10, "mean_confidence": 0.9, "source_video": "v.mp4",
             "video_fingerprint": "f", "model": "m", "processed_at": at,
+            "is_staff": True if customer in staff else None,
         }  # fmt: skip
-        for name in MOVEMENT_SCHEMA.names:  # the staff, group and door columns stay null
+        for name in MOVEMENT_SCHEMA.names:  # the group and door columns stay null
             columns[name].append(values.get(name))
     return pa.Table.from_pydict(columns, schema=MOVEMENT_SCHEMA)
 
@@ -149,19 +153,22 @@ _branch = st.sampled_from(["b1", "b2", "b3"])  # b3 is unknown: dropped by both
 _camera = st.sampled_from(["c1", "c2"])
 _zone = st.sampled_from(["z1", "z2"])
 _maybe_float = st.none() | st.floats(0, 600, allow_nan=False)
+_kind = st.sampled_from(["area", "queue"])  # a zone's kind edited mid-day: both engines pick the same
+_customer = st.sampled_from(["p1", "p2", "p3", "s1", "s2"])  # the movements flag some as staff
 
 
 @st.composite
 def _visits(draw: st.DrawFn) -> pa.Table:
-    rows = draw(st.lists(st.tuples(_branch, _camera, _zone, _moment, st.floats(0, 900, allow_nan=False)), max_size=40))
+    rows = draw(st.lists(st.tuples(_customer, _branch, _camera, _zone, _moment, st.floats(0, 900, allow_nan=False),
+                                   _kind), max_size=40))  # fmt: skip
     return pa.Table.from_pylist(
         [
             {
-                "customer_id": "x",
+                "customer_id": p,
                 "branch_id": b,
                 "camera_id": c,
                 "zone_id": z,
-                "zone_kind": "area",
+                "zone_kind": k,
                 "enter_time": t,
                 "exit_time": t + dt.timedelta(seconds=d),
                 "dwell_seconds": d,
@@ -169,7 +176,7 @@ def _visits(draw: st.DrawFn) -> pa.Table:
                 "counted": d >= 5,
                 "video_fingerprint": "f",
             }
-            for b, c, z, t, d in rows
+            for p, b, c, z, t, d, k in rows
         ],
         schema=ZONE_VISIT_SCHEMA,
     )
@@ -177,12 +184,12 @@ def _visits(draw: st.DrawFn) -> pa.Table:
 
 @st.composite
 def _queues(draw: st.DrawFn) -> pa.Table:
-    rows = draw(st.lists(st.tuples(_branch, _camera, _zone, _moment, _maybe_float, _maybe_float,
+    rows = draw(st.lists(st.tuples(_customer, _branch, _camera, _zone, _moment, _maybe_float, _maybe_float,
                                    st.none() | st.booleans()), max_size=40))  # fmt: skip
     return pa.Table.from_pylist(
         [
             {
-                "customer_id": "x",
+                "customer_id": p,
                 "branch_id": b,
                 "camera_id": c,
                 "zone_id": z,
@@ -196,7 +203,7 @@ def _queues(draw: st.DrawFn) -> pa.Table:
                 "abandoned": a,
                 "video_fingerprint": "f",
             }
-            for b, c, z, t, w, s, a in rows
+            for p, b, c, z, t, w, s, a in rows
         ],
         schema=QUEUE_VISIT_SCHEMA,
     )
@@ -226,17 +233,26 @@ def _lengths(draw: st.DrawFn) -> pa.Table:
 
 @st.composite
 def _movements(draw: st.DrawFn) -> pa.Table:
-    rows = draw(st.lists(st.tuples(_branch, _camera, st.sampled_from(["entered", "passed", "other"]), _moment,
-                                   _moment), max_size=40))  # fmt: skip
+    rows = draw(st.lists(st.tuples(_customer, _branch, _camera, st.sampled_from(["entered", "passed", "other"]),
+                                   _moment, _moment, st.none() | st.booleans()), max_size=40))  # fmt: skip
     return pa.Table.from_pylist(
         [
-            {"branch_id": b, "camera_id": c, "action_type": a, "enter_time": t, "first_seen": f}
-            for b, c, a, t, f in rows
+            {
+                "customer_id": p,
+                "branch_id": b,
+                "camera_id": c,
+                "action_type": a,
+                "enter_time": t,
+                "first_seen": f,
+                "is_staff": staff,
+            }
+            for p, b, c, a, t, f, staff in rows
         ],
-        schema=pa.schema(
-            [MOVEMENT_SCHEMA.field(n) for n in ("branch_id", "camera_id", "action_type", "enter_time", "first_seen")]
-        ),
+        schema=pa.schema([MOVEMENT_SCHEMA.field(n) for n in _MOVEMENT_COLUMNS]),
     )
+
+
+_MOVEMENT_COLUMNS = ("customer_id", "branch_id", "camera_id", "action_type", "enter_time", "first_seen", "is_staff")
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -254,11 +270,12 @@ def _close(a: Any, b: Any) -> bool:
     lengths=_lengths(),
     movements=_movements(),
     minutes=st.sampled_from([1, 15, 60, 240, 1440]),
+    include_staff=st.booleans(),
 )
 def test_engines_agree_value_by_value(
-    visits: pa.Table, queues: pa.Table, lengths: pa.Table, movements: pa.Table, minutes: int
+    visits: pa.Table, queues: pa.Table, lengths: pa.Table, movements: pa.Table, minutes: int, include_staff: bool
 ) -> None:
-    inputs = prepare_zone_inputs(visits, queues, lengths, movements, _BRANCHES, minutes)
+    inputs = prepare_zone_inputs(visits, queues, lengths, movements, _BRANCHES, minutes, include_staff=include_staff)
     sql_zones, sql_queues = run_zone_engine(inputs, minutes, "duckdb")
     pl_zones, pl_queues = run_zone_engine(inputs, minutes, "polars")
     for left, right in ((sql_zones, pl_zones), (sql_queues, pl_queues)):
@@ -266,9 +283,43 @@ def test_engines_agree_value_by_value(
         assert left.num_rows == right.num_rows
         for a, b in zip(left.to_pylist(), right.to_pylist(), strict=True):
             assert all(_close(a[k], b[k]) for k in a), (a, b)
-    # every visit of a known branch is in exactly one zone row
-    known = sum(1 for b in visits.column("branch_id").to_pylist() if b in _BRANCHES)
+    # every visit of a known branch is in exactly one zone row, unless its customer is flagged as staff
+    staff = set() if include_staff else {r["customer_id"] for r in movements.to_pylist() if r["is_staff"]}
+    known = sum(1 for r in visits.to_pylist() if r["branch_id"] in _BRANCHES and r["customer_id"] not in staff)
     assert sum(sql_zones.column("visits").to_pylist()) == known
+    queued = sum(1 for r in queues.to_pylist() if r["branch_id"] in _BRANCHES and r["customer_id"] not in staff)
+    assert sum(sql_queues.column("people_queued").to_pylist()) == queued
+
+
+@pytest.mark.parametrize("engine", ZONE_ENGINES)
+def test_a_zone_whose_kind_changed_takes_the_kind_of_its_latest_visits(engine: str) -> None:
+    def kind_of(visits: list[tuple[int, str]]) -> str:
+        rows = [
+            {"customer_id": f"p{i}", "branch_id": "b1", "camera_id": "c1", "zone_id": "z1", "zone_kind": kind,
+             "enter_time": T0 + dt.timedelta(minutes=minute), "exit_time": T0 + dt.timedelta(minutes=minute, seconds=10),
+             "dwell_seconds": 10.0, "exit_observed": True, "counted": True, "video_fingerprint": "f"}
+            for i, (minute, kind) in enumerate(visits)
+        ]  # fmt: skip
+        moves = MOVEMENT_SCHEMA.empty_table().select(
+            ["branch_id", "camera_id", "action_type", "enter_time", "first_seen"]
+        )
+        inputs = prepare_zone_inputs(
+            pa.Table.from_pylist(rows, schema=ZONE_VISIT_SCHEMA),
+            QUEUE_VISIT_SCHEMA.empty_table(),
+            QUEUE_LENGTH_SCHEMA.empty_table(),
+            moves,
+            {"b1": LONDON},
+            60,
+        )
+        (row,) = run_zone_engine(inputs, 60, engine)[0].to_pylist()
+        return str(row["zone_kind"])
+
+    # the hour's visits are placed by 15-minute block: the latest block's kind wins
+    assert kind_of([(1, "queue"), (2, "queue"), (20, "area"), (3, "queue")]) == "area"
+    assert kind_of([(1, "area"), (40, "queue"), (2, "area")]) == "queue"
+    # two kinds in the latest block: the later name, however the rows are ordered
+    assert kind_of([(i, "queue" if i % 2 else "area") for i in range(6)]) == "queue"
+    assert kind_of([(i, "area" if i % 2 else "queue") for i in range(6)]) == "queue"
 
 
 # ---------------------------------------------------------------- the bottleneck score with a queue
@@ -333,3 +384,51 @@ def test_branch_engines_agree_on_the_bottleneck_with_queues(
     params = KpiParams(window_minutes=minutes)
     inputs = prepare_inputs(movements_table(moves), shops, params, queue_waits=table).inputs
     assert_tables_match(run_engine(inputs, params, "duckdb"), run_engine(inputs, params, "polars"))
+
+
+# ---------------------------------------------------------------- staff are left out
+
+
+@pytest.fixture
+def staff_store(tmp_path: Path) -> Path:
+    """A customer (7 s at the shelf) and a clerk flagged as staff (29 s at the shelf, 250 s queue -> till)."""
+    customer = stay(1, [(0, 50, 50), (8, 150, 150), (9, 150, 150)])
+    clerk = stay(2, [(0, 50, 50), (30, 250, 50), (280, 450, 50), (300, 550, 300), (301, 550, 300)])
+    paths = [PersonPath("p1", customer), PersonPath("s1", clerk)]
+    tables = judge_zones(paths, [SHELF, QUEUE, TILL], ZoneSource("b1", "c1", "f" * 64, T0, covered_s=400.0))
+    write_zone_tables(tables, tmp_path, branch_id="b1", day=T0.date(), source_key="c1-x")
+    moves = movement_rows([("p1", "c1", "entered", T0), ("s1", "c1", "entered", T0)], staff=frozenset({"s1"}))
+    write_movements(moves, tmp_path, branch_id="b1", day=T0.date(), source_key="c1-x")
+    return tmp_path
+
+
+@pytest.mark.parametrize("engine", ZONE_ENGINES)
+@pytest.mark.parametrize("include_staff", [False, True])
+def test_staff_are_left_out_of_zone_and_queue_kpis(staff_store: Path, engine: str, include_staff: bool) -> None:
+    result = compute_zone_kpis_for(
+        {"b1": LONDON}, {("b1", "c1")}, staff_store, window_minutes=60, engine=engine, include_staff=include_staff
+    )
+    shelf = next(r for r in result.zones.to_pylist() if r["zone_id"] == "shelf")
+    (queue,) = result.queues.to_pylist()  # the queue was watched: its row stays, with or without people
+    if include_staff:
+        assert (shelf["visits"], shelf["roi_people"], shelf["mean_dwell_seconds"]) == (2, 2, (7 + 29) / 2)
+        assert (queue["people_queued"], queue["mean_wait_seconds"]) == (1, 250.0)
+    else:
+        assert (shelf["visits"], shelf["roi_people"], shelf["mean_dwell_seconds"]) == (1, 1, 7.0)
+        assert (queue["people_queued"], queue["mean_wait_seconds"]) == (0, None)
+        assert {r["zone_id"] for r in result.zones.to_pylist()} == {"shelf"}  # only the clerk queued
+
+
+@pytest.mark.parametrize("engine", ZONE_ENGINES)
+@pytest.mark.parametrize("include_staff", [False, True])
+def test_staff_waits_are_left_out_of_the_bottleneck_score(staff_store: Path, engine: str, include_staff: bool) -> None:
+    from retail_intel.kpis.compute import compute_kpis_for
+    from retail_intel.kpis.inputs import BranchInfo
+
+    shop = BranchInfo("b1", "UTC", capacity=10, customers_per_staff=10.0, min_staff=1)
+    result = compute_kpis_for(
+        [shop], staff_store, window_minutes=60, engine=engine, write=False, include_staff=include_staff
+    )
+    (row,) = result.table.to_pylist()
+    # nobody on shift: congestion (people / 10) * (1 - 0); the clerk's 250 s wait only with the staff
+    assert row["bottleneck_score"] == pytest.approx(250 / 300 if include_staff else 0.1)

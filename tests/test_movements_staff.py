@@ -82,6 +82,19 @@ def test_flag_people_keeps_staff_out_of_groups_and_skips_uncounted_people() -> N
     assert [f.group_of for f in flags] == [0, 0, None, None]
 
 
+def test_a_passer_by_arrives_when_first_seen_not_when_stepping_into_the_roi() -> None:
+    # a parent and child first seen together at 0 s walk side by side for 20 s; the parent enters
+    # the ROI at 3 s, the child (passed) steps into it once at 8 s: arrivals 3 and 0 s, 3 s apart
+    parent = Track.from_samples(1, [(float(t), 150.0 + 20 * t, 190.0) for t in range(21)])
+    child = Track.from_samples(2, [(float(t), 150.0 + 20 * t, 215.0) for t in range(21)])
+    flags = flag_people([parent, child], [Verdict("entered", 3.0, 20.0), Verdict("passed", 8.0, 8.0)])
+    assert [f.group_of for f in flags] == [0, 0]
+    # beside the parent from 13 s, 10 s after the parent's ROI entry: arrivals too far apart for a group
+    late = Track.from_samples(3, [(float(t), 150.0 + 20 * t, 215.0) for t in range(13, 34)])
+    later = flag_people([parent, late], [Verdict("entered", 3.0, 20.0), Verdict("passed", 14.0, 14.0)])
+    assert [f.group_of for f in later] == [None, None]
+
+
 def test_branch_staff_settings_become_rules_per_camera() -> None:
     import pydantic
     import pytest

@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -14,6 +15,7 @@ from retail_intel.movements.tracks import Track
 from retail_intel.movements.zone_schema import QUEUE_LENGTH_SCHEMA, QUEUE_VISIT_SCHEMA, ZONE_VISIT_SCHEMA
 from retail_intel.movements.zone_store import ZONE_VISITS_DIR, read_zone_table, write_zone_tables
 from retail_intel.movements.zones import (
+    QUEUE_GAP_S,
     PersonPath,
     Visit,
     ZoneSource,
@@ -68,6 +70,64 @@ def test_queue_outcomes_served_abandoned_unknown_and_walk_through() -> None:
     assert queue_outcome([Visit(10, 11, True)], [], 3.0) is None  # walked through
     no_till = queue_outcome([Visit(10, 12, True), Visit(20, 30, True)], None, 3.0)
     assert no_till is not None and no_till.wait_s == 20 and no_till.abandoned is None
+
+
+def test_a_flick_into_the_till_is_not_service() -> None:
+    # at the queue's head, the box crosses into the till for one sample (a 0 s visit) at 21 s;
+    # the real service visit is 60..90 s, the till's min_dwell 5 s
+    queue = [Visit(0, 20, True), Visit(22, 59, True)]
+    till = [Visit(21, 21, True), Visit(60, 90, True)]
+    served = queue_outcome(queue, till, 3.0, 5.0)
+    assert served is not None
+    assert (served.service_enter, served.wait_s, served.service_s) == (60, 60, 30)
+    # the track ending in the till, however soon, is being served
+    cut = queue_outcome(queue, [Visit(21, 21, True), Visit(60, 61, False)], 3.0, 5.0)
+    assert cut is not None and (cut.wait_s, cut.abandoned) == (60, False)
+
+
+def test_queueing_is_time_in_the_queue_not_first_entry_to_last_exit() -> None:
+    # two 1 s steps through the queue zone two minutes apart: 2 s inside, under min_dwell 3 s
+    steps = [Visit(10, 11, True), Visit(130, 131, True)]
+    assert queue_outcome(steps, [], 3.0, 5.0) is None
+    assert queue_outcome(steps, None, 3.0) is None
+    # a 2 s walk through the queue zone, ten minutes shopping, then straight to the till: not a wait
+    assert queue_outcome([Visit(10, 12, True)], [Visit(610, 640, True)], 3.0, 5.0) is None
+    # ... unless they queue again on the way: the wait starts with that stay
+    back = queue_outcome([Visit(10, 12, True), Visit(600, 608, True)], [Visit(610, 640, True)], 3.0, 5.0)
+    assert back is not None and (back.queue_enter, back.wait_s, back.service_s) == (600, 10, 30)
+    # visits up to QUEUE_GAP_S apart are one stay: 2 + 2 s inside make min_dwell 3 s
+    gap = QUEUE_GAP_S
+    joined = queue_outcome([Visit(10, 12, True), Visit(12 + gap, 14 + gap, True)], [], 3.0, 5.0)
+    assert joined is not None and (joined.queue_enter, joined.queue_exit, joined.abandoned) == (10, 14 + gap, True)
+    apart = [Visit(10, 12, True), Visit(12.5 + gap, 14.5 + gap, True)]
+    assert queue_outcome(apart, [], 3.0, 5.0) is None
+    # and a stay leads to the till that begins at most QUEUE_GAP_S after it
+    walked = queue_outcome([Visit(10, 12, True)], [Visit(12 + gap, 40 + gap, True)], 3.0, 5.0)
+    assert walked is not None and walked.wait_s == 2 + gap
+
+
+def test_steps_through_a_queue_zone_give_no_queue_row() -> None:
+    walker = walk(1, [(0, 550, 300), (10, 250, 50), (12, 550, 300), (130, 250, 50), (132, 550, 300), (140, 550, 300)])
+    later = walk(2, [(0, 550, 300), (10, 250, 50), (12, 550, 300), (610, 450, 50), (640, 550, 300), (641, 550, 300)])
+    paths = [PersonPath("walker", walker), PersonPath("later", later)]
+    long = ZoneSource("b1", "c1", "f" * 64, START, covered_s=700.0)
+    assert judge_zones(paths, [QUEUE, TILL], long).queues.num_rows == 0
+    lone = ZoneSpec("queue", QUEUE.polygon, "queue", 3.0)  # without a till: no 121 s "wait" either
+    assert judge_zones(paths, [lone], long).queues.num_rows == 0
+
+
+def test_a_visit_of_exactly_min_dwell_counts_at_any_frame_rate() -> None:
+    # frames 26..61 at 7 fps: 61/7 - 26/7 is 4.999999999999999 in floats, stored as 5.0 s
+    frames = np.arange(80)
+    inside = (frames >= 26) & (frames <= 61)
+    track = Track(1, frames, frames / 7.0, np.where(inside, 50.0, 300.0), np.full(80, 50.0), np.full(80, 100.0),
+                  np.ones(80))  # fmt: skip
+    (row,) = judge_zones([PersonPath("p", track)], [SHELF], SOURCE).visits.to_pylist()
+    assert row["dwell_seconds"] == SHELF.min_dwell_s == 5.0 and row["counted"]
+    # the queue's min_dwell compares the same stored dwell
+    queue = ZoneSpec("queue", SHELF.polygon, "queue", 5.0)
+    (queued,) = judge_zones([PersonPath("p", track)], [queue], SOURCE).queues.to_pylist()
+    assert queued["wait_seconds"] == 5.0
 
 
 def test_queue_length_per_minute_hand_computed() -> None:

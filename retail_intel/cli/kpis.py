@@ -159,7 +159,7 @@ def kpis(
     until = parse_time_option(end, "--to")
     loaded = load_config(config)
     if zones:
-        _zone_kpis(loaded, data_dir, minutes, branch, since, until, engine.value, fmt, output, queues)
+        _zone_kpis(loaded, data_dir, minutes, branch, since, until, engine.value, fmt, output, queues, include_staff)
         return
     began = time.perf_counter()
     result = compute_kpis(
@@ -220,13 +220,21 @@ def _zone_kpis(
     fmt: KpiFormat,
     output: Path | None,
     queues: bool,
+    include_staff: bool,
 ) -> None:
     from retail_intel.kpis.zone_compute import compute_zone_kpis
 
     if fmt is KpiFormat.parquet or output is not None:
         raise InputError("--zones prints to stdout: use --format table, json or csv without -o")
     result = compute_zone_kpis(
-        loaded, data_dir, window_minutes=minutes, branch=branch, start=since, end=until, engine=engine
+        loaded,
+        data_dir,
+        window_minutes=minutes,
+        branch=branch,
+        start=since,
+        end=until,
+        engine=engine,
+        include_staff=include_staff,
     )
     timezones = {b.id: b.tzinfo for b in loaded.branches}
     show_zone_kpis(result.zones, result.queues, OutputFormat(fmt.value), timezones, csv_queues=queues)

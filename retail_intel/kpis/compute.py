@@ -191,7 +191,8 @@ def compute_kpis_for(
 ) -> KpiResult:
     """KPIs of ``branches`` from the movement store (or the given ``movements`` table).
 
-    ``queue_waits`` (read from the store's queue visits when None) feed the bottleneck score.
+    ``queue_waits`` (read from the store's queue visits when None, staff left out
+    unless ``include_staff``) feed the bottleneck score.
     """
     if engine not in ENGINES:
         raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
@@ -207,7 +208,7 @@ def compute_kpis_for(
     if queue_waits is None:
         from retail_intel.kpis.zone_compute import read_queue_waits
 
-        queue_waits = read_queue_waits(data_dir, [b.branch_id for b in branches])
+        queue_waits = read_queue_waits(data_dir, [b.branch_id for b in branches], include_staff=include_staff)
     prepared = prepare_inputs(
         movements, branches, params, intervals=intervals, start=start, end=end, queue_waits=queue_waits
     )

@@ -101,6 +101,10 @@ def door_quality(
     """Rows of :data:`QUALITY_SCHEMA` per branch, camera and local date in ``[start, end]``, sorted."""
     import polars as pl
 
+    from retail_intel.datadir import require_retail_data
+
+    require_retail_data(data_dir)  # a mistyped --data-dir is not "no movements"
+
     if not 0 <= threshold <= 1:
         raise InputError(f"--threshold must be between 0 and 1, got {threshold}")
     if start is not None and end is not None and end < start:

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 
 from retail_intel.datadir import require_retail_data
 from retail_intel.kpis.compute import KpiResult, compute_kpis
-from retail_intel.kpis.zone_compute import ZoneKpiResult, compute_zone_kpis, queue_waits_of, read_queue_rows
+from retail_intel.kpis.zone_compute import (
+    ZoneKpiResult,
+    compute_zone_kpis,
+    queue_waits_of,
+    read_queue_rows,
+    read_staff_ids,
+)
 
 if TYPE_CHECKING:
     from retail_intel.config.loader import Config
@@ -38,7 +44,9 @@ def compute_kpis_with_zones(
     :func:`compute_zone_kpis` over the same branches and range, reading the queue visits once."""
     require_retail_data(data_dir)
     chosen = [config.branch(branch)] if branch is not None else list(config.branches)
-    queue_rows = read_queue_rows(data_dir, [b.id for b in chosen])
+    ids = [b.id for b in chosen]
+    staff = read_staff_ids(data_dir, ids)  # left out of both, as compute_kpis does by default
+    queue_rows = read_queue_rows(data_dir, ids, staff_ids=staff)
     zones = compute_zone_kpis(
         config,
         data_dir,
@@ -48,6 +56,7 @@ def compute_kpis_with_zones(
         end=end,
         engine=engine,
         queue_rows=queue_rows,
+        staff_ids=staff,
     )
     waits = queue_waits_of(queue_rows)
     del queue_rows  # only the waits are needed from here on

@@ -16,9 +16,17 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from retail_intel.datadir import require_retail_data
 from retail_intel.errors import DataError, InputError
 from retail_intel.kpis.store_scan import scan_store
-from retail_intel.kpis.zone_inputs import ZoneKpiInputs, ZoneSources, collect_zone_inputs, roi_moments
+from retail_intel.kpis.zone_inputs import (
+    ZoneKpiInputs,
+    ZoneSources,
+    collect_zone_inputs,
+    roi_moments,
+    staff_ids_of,
+    without_staff,
+)
 from retail_intel.kpis.zone_schema import QUEUE_KPI_SCHEMA, QUEUE_WAIT_INPUT_SCHEMA, ZONE_KPI_SCHEMA
 from retail_intel.movements.overlap import StoreRead, plan_read
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
@@ -32,7 +40,7 @@ if TYPE_CHECKING:
     from retail_intel.config.loader import Config
 
 ZONE_ENGINES = ("duckdb", "polars")
-_MOVEMENT_COLUMNS = ["branch_id", "camera_id", "action_type", "enter_time", "first_seen"]
+_MOVEMENT_COLUMNS = ["branch_id", "camera_id", "action_type", "enter_time", "first_seen", "is_staff"]
 _ZONE_KINDS = (ZONE_VISITS_DIR, QUEUE_VISITS_DIR, QUEUE_LENGTHS_DIR)
 _QUEUE_ROW_COLUMNS = [
     "branch_id",
@@ -59,15 +67,20 @@ def _files(root: Path, branch_ids: Sequence[str], schema: pa.Schema) -> StoreRea
     return plan_read(files, schema)
 
 
-def _read(root: Path, branch_ids: Sequence[str], schema: pa.Schema, columns: Sequence[str]) -> pa.Table:
+def _read(
+    root: Path, branch_ids: Sequence[str], schema: pa.Schema, columns: Sequence[str], staff_ids: Sequence[str] = ()
+) -> pa.Table:
     """:func:`_read_once`, listed and read again if a file went meanwhile (``compact``)."""
-    return reread_once(lambda: _read_once(root, branch_ids, schema, columns))
+    return reread_once(lambda: _read_once(root, branch_ids, schema, columns, staff_ids))
 
 
-def _read_once(root: Path, branch_ids: Sequence[str], schema: pa.Schema, columns: Sequence[str]) -> pa.Table:
+def _read_once(
+    root: Path, branch_ids: Sequence[str], schema: pa.Schema, columns: Sequence[str], staff_ids: Sequence[str]
+) -> pa.Table:
     """``columns`` of every file under ``root/<branch>/``, text columns dictionary-encoded.
 
     Polars opens many small files fast; only the columns asked for are read.
+    Rows of the customers in ``staff_ids`` are left out (:func:`without_staff`).
     """
     import polars as pl
 
@@ -77,7 +90,9 @@ def _read_once(root: Path, branch_ids: Sequence[str], schema: pa.Schema, columns
         return wanted.empty_table()
     text = [f.name for f in wanted if pa.types.is_string(f.type)]
     try:
-        frame = scan_store(plan, wanted.names).with_columns(pl.col(text).cast(pl.Categorical)).collect()
+        read = [*wanted.names, "customer_id"] if staff_ids else wanted.names
+        rows = without_staff(scan_store(plan, read), staff_ids).select(wanted.names)
+        frame = rows.with_columns(pl.col(text).cast(pl.Categorical)).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataError(f"{root}: cannot read the Parquet files ({exc})") from exc
     plan.verify()
@@ -97,6 +112,40 @@ def _scan(plan: StoreRead, schema: pa.Schema) -> pl.LazyFrame:
         assert isinstance(frame, pl.DataFrame)
         return frame.lazy()
     return scan_store(plan)
+
+
+def _movement_scan(plan: StoreRead, columns: Sequence[str]) -> pl.LazyFrame:
+    """``columns`` of the movement files of ``plan``, lazily.
+
+    Files written before the people columns existed lack is_staff: it reads as
+    null there (not judged: a customer), as in the branch KPIs.
+    """
+    import polars as pl
+
+    if plan.empty:
+        return _scan(plan, MOVEMENT_SCHEMA).select(columns)
+    pinned = pl.from_arrow(MOVEMENT_SCHEMA.empty_table().select(columns))
+    assert isinstance(pinned, pl.DataFrame)
+    return scan_store(plan, columns, schema=pinned.schema, missing_columns="insert", extra_columns="ignore")
+
+
+def read_staff_ids(data_dir: Path, branch_ids: Sequence[str]) -> list[str]:
+    """The customer ids of the movements of ``branch_ids`` flagged as staff (``is_staff``)."""
+    return reread_once(lambda: _read_staff_ids(data_dir, branch_ids))
+
+
+def _read_staff_ids(data_dir: Path, branch_ids: Sequence[str]) -> list[str]:
+    import polars as pl
+
+    plan = _files(movements_root(data_dir), branch_ids, MOVEMENT_SCHEMA)
+    if plan.empty:
+        return []
+    try:
+        found = staff_ids_of(_movement_scan(plan, ["customer_id", "is_staff"]))
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise DataError(f"{movements_root(data_dir)}: cannot read the movement Parquet files ({exc})") from exc
+    plan.verify()
+    return found
 
 
 def _lazy(table: pa.Table) -> pl.LazyFrame:
@@ -133,27 +182,36 @@ def zone_sources(
     cameras_with_zones: set[tuple[str, str]],
     branch_ids: Sequence[str],
     *,
+    staff_ids: Sequence[str] = (),
+    include_staff: bool = False,
     queue_rows: pa.Table | None = None,
 ) -> tuple[ZoneSources, list[StoreRead]]:
     """The zone tables of ``branch_ids`` and the movements of ``cameras_with_zones``, as lazy scans.
 
-    ``queue_rows`` (:func:`read_queue_rows`), already read for the branch KPIs'
-    bottleneck score, are used instead of reading their files again. The
-    plans come back too: after collecting, each is verified.
+    The visits and queue rows of the customers in ``staff_ids``
+    (:func:`read_staff_ids`) are left out, and so are staff from the ROI
+    people unless ``include_staff``. ``queue_rows`` (:func:`read_queue_rows`
+    with the same ``staff_ids``), already read for the branch KPIs' bottleneck
+    score, are used instead of reading their files again. The plans come back
+    too: after collecting, each is verified.
     """
     moved = _files(movements_root(data_dir), sorted({b for b, _ in cameras_with_zones}), MOVEMENT_SCHEMA)
-    scan = _scan(moved, MOVEMENT_SCHEMA).select(_MOVEMENT_COLUMNS)
-    roi = _of_cameras(roi_moments(scan), cameras_with_zones)
+    scan = _movement_scan(moved, _MOVEMENT_COLUMNS)
+    roi = _of_cameras(roi_moments(scan, include_staff=include_staff), cameras_with_zones)
     plans = [_files(data_dir / kind, branch_ids, ZONE_TABLES[kind]) for kind in _ZONE_KINDS]
     visits, queues, lengths = (_scan(plan, ZONE_TABLES[kind]) for plan, kind in zip(plans, _ZONE_KINDS, strict=True))
+    visits, queues = without_staff(visits, staff_ids), without_staff(queues, staff_ids)
     if queue_rows is not None:
         queues = _lazy(queue_rows)
     return ZoneSources(visits=visits, queues=queues, lengths=lengths, moments=roi), [moved, *plans]
 
 
-def read_queue_rows(data_dir: Path, branch_ids: Sequence[str]) -> pa.Table:
-    """The queue visits' columns that the queue KPIs and the bottleneck score use, in one read."""
-    return _read(data_dir / QUEUE_VISITS_DIR, branch_ids, ZONE_TABLES[QUEUE_VISITS_DIR], _QUEUE_ROW_COLUMNS)
+def read_queue_rows(data_dir: Path, branch_ids: Sequence[str], *, staff_ids: Sequence[str] = ()) -> pa.Table:
+    """The queue visits' columns that the queue KPIs and the bottleneck score use, in one read.
+
+    Rows of the customers in ``staff_ids`` (:func:`read_staff_ids`) are left out.
+    """
+    return _read(data_dir / QUEUE_VISITS_DIR, branch_ids, ZONE_TABLES[QUEUE_VISITS_DIR], _QUEUE_ROW_COLUMNS, staff_ids)
 
 
 def queue_waits_of(queue_rows: pa.Table) -> pa.Table:
@@ -162,12 +220,21 @@ def queue_waits_of(queue_rows: pa.Table) -> pa.Table:
     return waits.filter(pc.is_valid(waits.column("wait_seconds"))).cast(QUEUE_WAIT_INPUT_SCHEMA)
 
 
-def read_queue_waits(data_dir: Path, branch_ids: Sequence[str] | None = None) -> pa.Table:
-    """Waits of people served from a queue (:data:`QUEUE_WAIT_INPUT_SCHEMA`), for the bottleneck score."""
+def read_queue_waits(
+    data_dir: Path, branch_ids: Sequence[str] | None = None, *, include_staff: bool = False
+) -> pa.Table:
+    """Waits of people served from a queue (:data:`QUEUE_WAIT_INPUT_SCHEMA`), for the bottleneck score.
+
+    Waits of people flagged as staff are left out unless ``include_staff``,
+    as staff are out of every other customer KPI.
+    """
     root = data_dir / QUEUE_VISITS_DIR
     if branch_ids is None:
         branch_ids = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    return queue_waits_of(_read(root, branch_ids, ZONE_TABLES[QUEUE_VISITS_DIR], QUEUE_WAIT_INPUT_SCHEMA.names))
+    with_queues = [b for b in branch_ids if is_plain_name(b) and parquet_files(root / b)]
+    staff = [] if include_staff or not with_queues else read_staff_ids(data_dir, with_queues)
+    schema = ZONE_TABLES[QUEUE_VISITS_DIR]
+    return queue_waits_of(_read(root, with_queues, schema, QUEUE_WAIT_INPUT_SCHEMA.names, staff))
 
 
 def run_zone_engine(inputs: ZoneKpiInputs, window_minutes: int, engine: str) -> tuple[pa.Table, pa.Table]:
@@ -191,13 +258,17 @@ def compute_zone_kpis_for(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     engine: str = "duckdb",
+    include_staff: bool = False,
     queue_rows: pa.Table | None = None,
+    staff_ids: Sequence[str] | None = None,
 ) -> ZoneKpiResult:
     """Zone and queue KPIs of the branches in ``timezones`` from the store.
 
     ``cameras_with_zones`` ((branch, camera) pairs) limits the movements read
-    for the attention rate to the cameras that have zones. ``queue_rows``:
-    already read (see :func:`zone_sources`).
+    for the attention rate to the cameras that have zones. People flagged as
+    staff are left out unless ``include_staff``. ``queue_rows`` and
+    ``staff_ids``: already read (see :func:`zone_sources`); ``staff_ids`` None:
+    read here.
     """
     if engine not in ZONE_ENGINES:
         raise InputError(f"--engine must be one of {', '.join(ZONE_ENGINES)}, got {engine!r}")
@@ -207,7 +278,17 @@ def compute_zone_kpis_for(
         raise InputError(f"--to must be after --from, got from {start.isoformat()} to {end.isoformat()}")
 
     def collect() -> ZoneKpiInputs:
-        sources, plans = zone_sources(data_dir, cameras_with_zones, sorted(timezones), queue_rows=queue_rows)
+        staff: Sequence[str] = ()
+        if not include_staff:
+            staff = read_staff_ids(data_dir, sorted(timezones)) if staff_ids is None else staff_ids
+        sources, plans = zone_sources(
+            data_dir,
+            cameras_with_zones,
+            sorted(timezones),
+            staff_ids=staff,
+            include_staff=include_staff,
+            queue_rows=queue_rows,
+        )
         inputs = collect_zone_inputs(sources, timezones, window_minutes, start=start, end=end)
         for plan in plans:
             plan.verify()
@@ -230,12 +311,16 @@ def compute_zone_kpis(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     engine: str = "duckdb",
+    include_staff: bool = False,
     queue_rows: pa.Table | None = None,
+    staff_ids: Sequence[str] | None = None,
 ) -> ZoneKpiResult:
     """Zone and queue KPIs of every branch in ``config`` (or just ``branch``), windows of ``window_minutes``.
 
-    ``queue_rows``: already read (see :func:`zone_sources`).
+    Staff are left out unless ``include_staff``. ``queue_rows`` and
+    ``staff_ids``: already read (see :func:`compute_zone_kpis_for`).
     """
+    require_retail_data(data_dir)  # a mistyped --data-dir is not "no zone visits"
     chosen = [config.branch(branch)] if branch is not None else list(config.branches)
     return compute_zone_kpis_for(
         {b.id: b.tzinfo for b in chosen},
@@ -245,7 +330,9 @@ def compute_zone_kpis(
         start=start,
         end=end,
         engine=engine,
+        include_staff=include_staff,
         queue_rows=queue_rows,
+        staff_ids=staff_ids,
     )
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -69,7 +69,8 @@ class ZoneSources:
 
     Each zone table holds at least the columns its reader below selects, as
     stored (:mod:`retail_intel.movements.zone_schema`); ``moments`` is
-    :func:`roi_moments` of the movements.
+    :func:`roi_moments` of the movements. Staff are already left out of all
+    four where the KPIs leave them out (:func:`without_staff`).
     """
 
     visits: pl.LazyFrame
@@ -78,19 +79,41 @@ class ZoneSources:
     moments: pl.LazyFrame
 
 
-def roi_moments(movements: pl.LazyFrame) -> pl.LazyFrame:
+def roi_moments(movements: pl.LazyFrame, *, include_staff: bool = False) -> pl.LazyFrame:
     """branch_id, camera_id and the ``moment`` that places each person of the ROI in a window.
 
-    ``movements`` holds branch_id, camera_id, action_type, enter_time and
-    first_seen. The moment is enter_time for the entered and first_seen for
-    the passed, as in the branch KPIs; other actions are not counted.
+    ``movements`` holds branch_id, camera_id, action_type, enter_time,
+    first_seen and is_staff. The moment is enter_time for the entered and
+    first_seen for the passed, as in the branch KPIs; other actions are not
+    counted, nor people flagged as staff unless ``include_staff`` (is_staff
+    null: not judged, a customer).
     """
     entered = pl.col("action_type") == "entered"
-    return movements.filter(entered | (pl.col("action_type") == "passed")).select(
+    counted = entered | (pl.col("action_type") == "passed")
+    if not include_staff:
+        counted &= ~pl.col("is_staff").fill_null(False)
+    return movements.filter(counted).select(
         "branch_id",
         "camera_id",
         pl.when(entered).then(pl.col("enter_time")).otherwise(pl.col("first_seen")).alias("moment"),
     )
+
+
+def without_staff(rows: pl.LazyFrame, staff_ids: Sequence[str]) -> pl.LazyFrame:
+    """``rows`` (zone visits or queue rows, with customer_id) less those of the people in ``staff_ids``.
+
+    A person's zone rows carry the customer id of their movement, which holds
+    the staff flag (docs/zones.md): staff are left out of the zone and queue
+    KPIs as they are out of the branch KPIs.
+    """
+    if not staff_ids:
+        return rows
+    return rows.filter(~pl.col("customer_id").is_in(list(staff_ids)))
+
+
+def staff_ids_of(movements: pl.LazyFrame) -> list[str]:
+    """The customer ids of ``movements`` (customer_id, is_staff) flagged as staff."""
+    return movements.filter(pl.col("is_staff").fill_null(False)).select("customer_id").collect().to_series().to_list()
 
 
 def window_bounds(times_us: Int64Array, tz: ZoneInfo, minutes: int) -> tuple[Int64Array, Int64Array]:
@@ -274,10 +297,24 @@ def prepare_zone_inputs(
     *,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
+    include_staff: bool = False,
 ) -> ZoneKpiInputs:
     """The engine inputs from zone tables and movements already in memory (see the module docstring).
 
-    ``movements`` holds branch_id, camera_id, action_type, enter_time and first_seen.
+    ``movements`` holds branch_id, camera_id, action_type, enter_time,
+    first_seen and, to tell staff, customer_id and is_staff. Unless
+    ``include_staff``, the visits, queue rows and ROI people of customers
+    flagged as staff there are left out.
     """
-    sources = ZoneSources(_lazy(visits), _lazy(queues), _lazy(lengths), roi_moments(_lazy(movements)))
+    for name, kind in (("customer_id", pa.string()), ("is_staff", pa.bool_())):
+        if name not in movements.column_names:  # as a file written before the staff flag: customers
+            movements = movements.append_column(name, pa.nulls(movements.num_rows, kind))
+    moves = _lazy(movements)
+    staff = [] if include_staff else staff_ids_of(moves)
+    sources = ZoneSources(
+        without_staff(_lazy(visits), staff),
+        without_staff(_lazy(queues), staff),
+        _lazy(lengths),
+        roi_moments(moves, include_staff=include_staff),
+    )
     return collect_zone_inputs(sources, timezones, minutes, start=start, end=end)

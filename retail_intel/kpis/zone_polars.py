@@ -77,7 +77,8 @@ def _zones(inputs: ZoneKpiInputs, minutes: int) -> pl.DataFrame:
         _placed(inputs.visits, inputs)
         .group_by(_PLACE)
         .agg(
-            zone_kind=pl.col("zone_kind").first(),
+            # the kind of the zone's latest visits (by cell), the last name of two there; as zone_sql
+            zone_kind=pl.col("zone_kind").filter(pl.col("cell") == pl.col("cell").max()).cast(pl.String).max(),
             visits=pl.len().cast(pl.Int64),
             counted_visits=pl.col("counted").sum().cast(pl.Int64),
         )

@@ -18,7 +18,9 @@ from retail_intel.kpis.zone_schema import QUEUE_KPI_SCHEMA, ZONE_KPI_SCHEMA
 _ZONES = """
 WITH v AS (
     SELECT c.wid, v.camera_id, v.zone_id,
-           any_value(v.zone_kind) AS zone_kind,
+           -- a zone's kind can change mid-window (branches.yaml edited, later videos judged with it):
+           -- the kind of its latest visits (by cell), the last name of two there; as zone_polars
+           last(v.zone_kind::VARCHAR ORDER BY v.cell, v.zone_kind::VARCHAR) AS zone_kind,
            count(*) AS visits,
            count(*) FILTER (WHERE v.counted) AS counted_visits,
            avg(v.dwell_seconds) FILTER (WHERE v.counted) AS mean_dwell,

@@ -54,8 +54,10 @@ def flag_people(
     candidates = [i for i, v in enumerate(verdicts) if v.action is not None and not staff[i].is_staff]
 
     def arrival(i: int) -> float:
+        # ROI entry for those who entered; first sighting for a passer-by (docs/staff-groups.md),
+        # whose moment in the ROI may be a single step in long after they were first seen
         entered_at = verdicts[i].enter_t
-        return people[i].start if entered_at is None else entered_at
+        return people[i].start if entered_at is None or verdicts[i].action == "passed" else entered_at
 
     paths = [
         PersonPath(

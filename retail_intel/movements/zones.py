@@ -8,12 +8,17 @@ Rules (documented in docs/zones.md):
   moments inside, ``exit_observed`` is false when the person's track ended
   inside, and a visit is ``counted`` when it lasted at least the zone's
   ``min_dwell_s``.
-* A person **queued** in a queue zone when they reached its service zone
-  after first being in the queue, or stayed in the queue at least its
-  ``min_dwell_s``. wait = first moment in the queue to the first moment in
-  service after it; service time = that service visit's dwell; abandoned =
-  seen leaving the queue without reaching service (unknowable, so null,
-  when the queue has no service zone or the track ended in the queue).
+* A person's visits to a queue zone at most :data:`QUEUE_GAP_S` apart make
+  one **stay** in the queue. A person **queued** when a stay led to the
+  queue's service zone (its service visit began at most ``QUEUE_GAP_S``
+  after the stay's last moment before it), or when a stay held at least the
+  queue's ``min_dwell_s`` of time inside the zone (the visits' dwell added
+  up, not first entry to last exit). wait = the stay's first moment to the
+  first moment in service (a service visit counts when it lasted the service
+  zone's ``min_dwell_s``: a one-frame flick over the till's edge is not
+  service); service time = that service visit's dwell; abandoned = seen
+  leaving the queue without reaching service (unknowable, so null, when the
+  queue has no service zone or the track ended in the queue).
 * **Queue length** per UTC minute: people-seconds spent in the queue zone
   and the most people in it at one moment, over every visit (counted or not).
 
@@ -37,6 +42,15 @@ from retail_intel.movements.zone_schema import QUEUE_LENGTH_SCHEMA, QUEUE_VISIT_
 
 ZONE_KINDS = ("area", "queue", "service", "staff")
 US_PER_MINUTE = 60_000_000
+
+# Visits to a queue zone at most this far apart are one stay in the queue, and a stay leads to
+# the service visit that begins at most this long after it. It is part of the definition of
+# queueing (docs/zones.md), not a value fitted to footage: it covers what happens within one
+# queueing episode (stepping aside to let someone by, a box slipping off the zone's edge for a
+# few frames, the few steps from the queue's head to the till), and is far shorter than anything
+# else a shopper does between walking past the queue and coming back to it (shopping an aisle
+# takes minutes), so an earlier walk through the queue zone is not counted as waiting.
+QUEUE_GAP_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -79,7 +93,13 @@ class Visit:
 
     @property
     def dwell(self) -> float:
-        return self.exit_t - self.enter_t
+        """exit - enter as stored: each moment rounded to the microsecond first (see :func:`_at`).
+
+        Sample times are frame / fps, so a stay of 35 frames at 7 fps computes
+        as 4.999999999999999 s while dwell_seconds stores 5.0; ``counted`` and
+        the queue's and service zone's ``min_dwell`` compare the stored value.
+        """
+        return (round(self.exit_t * 1e6) - round(self.enter_t * 1e6)) / 1e6
 
 
 @dataclass(frozen=True)
@@ -118,29 +138,69 @@ class QueueOutcome:
     abandoned: bool | None
 
 
-def queue_outcome(queue: Sequence[Visit], service: Sequence[Visit] | None, min_dwell_s: float) -> QueueOutcome | None:
-    """What one person did in a queue (and its service zone); None when they did not queue."""
-    if not queue:
-        return None
-    first_in = queue[0].enter_t
-    served = next((v for v in service or () if v.enter_t >= first_in), None)
-    if served is not None:
-        queue_exit = min(max(v.exit_t for v in queue if v.enter_t <= served.enter_t), served.enter_t)
+def is_service(visit: Visit, min_dwell_s: float) -> bool:
+    """Whether a visit to a service zone is being served: it lasted the zone's ``min_dwell_s``.
+
+    A box flickering over the till's edge for a frame is not service. A visit
+    whose track ended in the zone (``exit_observed`` false) counts however
+    short: the person was still at the till when the video lost them.
+    """
+    return visit.dwell >= min_dwell_s or not visit.exit_observed
+
+
+def queue_stays(queue: Sequence[Visit], gap_s: float = QUEUE_GAP_S) -> list[list[Visit]]:
+    """A person's visits to one queue zone (in time order) joined into stays: gaps up to ``gap_s`` do not split one."""
+    stays: list[list[Visit]] = []
+    for visit in queue:
+        if stays and visit.enter_t - stays[-1][-1].exit_t <= gap_s:
+            stays[-1].append(visit)
+        else:
+            stays.append([visit])
+    return stays
+
+
+def queue_outcome(
+    queue: Sequence[Visit],
+    service: Sequence[Visit] | None,
+    min_dwell_s: float,
+    service_min_dwell_s: float = 0.0,
+    *,
+    gap_s: float = QUEUE_GAP_S,
+) -> QueueOutcome | None:
+    """What one person did in a queue (and its service zone); None when they did not queue.
+
+    ``min_dwell_s`` is the queue's, ``service_min_dwell_s`` the service zone's
+    (:func:`is_service`). The first service visit that a stay in the queue
+    leads to makes the person served; otherwise the first stay with
+    ``min_dwell_s`` inside the zone makes them queued.
+    """
+    stays = queue_stays(queue, gap_s)
+    for served in (v for v in service or () if is_service(v, service_min_dwell_s)):
+        begun = [stay for stay in stays if stay[0].enter_t <= served.enter_t]
+        if not begun:
+            continue
+        stay = begun[-1]  # an earlier stay ended more than gap_s before this one began
+        left = max(v.exit_t for v in stay if v.enter_t <= served.enter_t)
+        if served.enter_t - left > gap_s:
+            continue  # walked through the queue zone earlier, then went to the till another way
+        first_in = stay[0].enter_t
         return QueueOutcome(
             first_in,
-            queue_exit,
+            min(left, served.enter_t),
             served.enter_t,
             served.exit_t,
             served.enter_t - first_in,
             served.dwell,
             False,
         )
-    queue_exit = queue[-1].exit_t
-    if queue_exit - first_in < min_dwell_s:
+    queued = [stay for stay in stays if sum(v.dwell for v in stay) >= min_dwell_s]
+    if not queued:
         return None  # walked through the queue zone
+    stay = queued[0]
+    first_in, queue_exit = stay[0].enter_t, stay[-1].exit_t
     if service is None:
         return QueueOutcome(first_in, queue_exit, None, None, queue_exit - first_in, None, None)
-    abandoned = True if queue[-1].exit_observed else None
+    abandoned = True if stay[-1].exit_observed else None
     return QueueOutcome(first_in, queue_exit, None, None, None, None, abandoned)
 
 
@@ -200,7 +260,7 @@ def judge_zones(
                     "zone_kind": zone.kind,
                     "enter_time": enter,
                     "exit_time": exit_,
-                    "dwell_seconds": (exit_ - enter).total_seconds(),
+                    "dwell_seconds": visit.dwell,  # == (exit_ - enter).total_seconds()
                     "exit_observed": visit.exit_observed,
                     "counted": visit.dwell >= zone.min_dwell_s,
                     "video_fingerprint": source.video_fingerprint,
@@ -211,7 +271,12 @@ def judge_zones(
                 continue
             in_queue[zone.id].extend((v.enter_t, v.exit_t) for v in found[zone.id])
             service = by_id.get(zone.service) if zone.service else None
-            outcome = queue_outcome(found[zone.id], found.get(service.id) if service else None, zone.min_dwell_s)
+            outcome = queue_outcome(
+                found[zone.id],
+                found.get(service.id) if service else None,
+                zone.min_dwell_s,
+                service.min_dwell_s if service else 0.0,
+            )
             if outcome is None:
                 continue
             q_enter, q_exit = _at(start, outcome.queue_enter), _at(start, outcome.queue_exit)

@@ -62,6 +62,9 @@ def rejudge_zones(
     config: Config, data_dir: Path, branch_id: str, *, progress: Progress | None = None
 ) -> RejudgeSummary:
     """Judge every stored path of ``branch_id`` against its camera's current zones; replace the zone files."""
+    from retail_intel.datadir import require_retail_data
+
+    require_retail_data(data_dir)  # a mistyped --data-dir is not "no videos"
     branch = config.branch(branch_id)
     if not is_plain_name(branch_id):
         raise DataError(f"branch id {branch_id!r} cannot name a folder of the store")
