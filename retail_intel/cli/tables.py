@@ -9,6 +9,7 @@ import decimal
 import io
 import json
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +39,45 @@ def plain_value(value: Any) -> Any:
     return value
 
 
+def unique_names(names: Sequence[str]) -> list[str]:
+    """``names`` with each repeat renamed ``name_1``, ``name_2``, ... (a suffix no column already has).
+
+    A query may return two columns of one name (``SELECT k.*, f.*``); a JSON
+    object or a table keyed by name would keep only one of them.
+    """
+    taken = set(names)
+    seen: set[str] = set()
+    unique: list[str] = []
+    for name in names:
+        if name in seen:
+            suffix = 1
+            while f"{name}_{suffix}" in taken:
+                suffix += 1
+            name = f"{name}_{suffix}"
+            taken.add(name)
+        seen.add(name)
+        unique.append(name)
+    return unique
+
+
+def positional_rows(table: pa.Table) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``table`` as tuples in column order (duplicate column names keep their own values)."""
+    return zip(*(column.to_pylist() for column in table.columns), strict=True)
+
+
+def arrow_records(table: pa.Table) -> list[dict[str, Any]]:
+    """One dict per row, keyed by :func:`unique_names`; values as Arrow gives them."""
+    names = unique_names(table.column_names)
+    return [dict(zip(names, row, strict=True)) for row in positional_rows(table)]
+
+
 def arrow_csv(table: pa.Table) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(table.column_names)
-    for row in table.to_pylist():
+    for row in positional_rows(table):
         cells = []
-        for value in (plain_value(v) for v in row.values()):
+        for value in (plain_value(v) for v in row):
             if value is None:
                 cells.append("")
             elif isinstance(value, list | dict):
@@ -56,7 +89,7 @@ def arrow_csv(table: pa.Table) -> str:
 
 
 def arrow_json(table: pa.Table) -> str:
-    return json.dumps([plain_value(row) for row in table.to_pylist()], indent=2, ensure_ascii=False) + "\n"
+    return json.dumps([plain_value(row) for row in arrow_records(table)], indent=2, ensure_ascii=False) + "\n"
 
 
 def emit_text(text: str, output: Path | None) -> None:
