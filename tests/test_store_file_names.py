@@ -1,18 +1,27 @@
-"""Every reader of the store sees the same files: names starting with '.' are skipped by all of them."""
+"""Every reader of the store sees the same files: names starting with '.' are skipped by all of them, and a
+data directory whose path holds glob characters ("store [12]") is read as named."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from retail_intel.demo import generate_demo
+from retail_intel.errors import InputError
+from retail_intel.movements.schema import TRAJECTORY_SCHEMA
 from retail_intel.movements.store import write_movements
 from retail_intel.pgexport import export_tables
+from retail_intel.report.data import read_trajectory_points
 from retail_intel.sqlviews import open_database, run_query
 from retail_intel.sqlviews.views import read_parquet_sql, schema_file
 from retail_intel.storage import parquet_files
+from tests.cli_helpers import CliResult, run_cli
 from tests.test_sql import CONFIG, T0, movements
 
 # what macOS leaves beside a file copied to an SMB share or an exFAT drive: not Parquet
@@ -68,3 +77,81 @@ def test_export_reads_the_files_it_lists(site: tuple[Path, Path]) -> None:
         ((read,),) = duckdb.sql(f"SELECT count(*) FROM {source}").fetchall()
         assert read == listed, table.name
     assert any(table.files(data) for table in export_tables())
+
+
+# ------------------------------------------- a data directory named with glob characters
+
+GLOB_NAMED = "store [12] *?"
+
+
+def test_sql_and_export_read_a_folder_named_with_glob_characters(tmp_path: Path) -> None:
+    config, data = make_site(tmp_path / GLOB_NAMED)
+    hide_files_beside(data, apple_double=False)
+    con = open_database(config, data)  # locked down: the escaped spelling of the folder is allowed
+    try:
+        assert run_query(con, "SELECT count(*) AS n FROM customer_branch_movement").to_pylist() == [{"n": 3}]
+    finally:
+        con.close()
+    (table,) = [t for t in export_tables() if t.files(data)]
+    source = read_parquet_sql([str(schema_file(table.schema)), table.pattern(data)])
+    assert duckdb.sql(f"SELECT count(*) FROM {source}").fetchall() == [(3,)]
+
+
+def test_the_locked_session_still_refuses_a_sibling_folder(tmp_path: Path) -> None:
+    config, data = make_site(tmp_path / "store [12]")
+    sibling = make_site(tmp_path / "store 1")[1]
+    (other,) = parquet_files(sibling / "movements")
+    con = open_database(config, data)
+    try:
+        own = f"{data.resolve()}/movements/*/*/*.parquet"  # as a glob, "[12]" matches "store 1" too
+        for path in (str(other), own):
+            with pytest.raises(InputError, match="Permission Error"):
+                run_query(con, f"SELECT count(*) FROM read_parquet('{path}')")
+    finally:
+        con.close()
+
+
+def test_kpis_etl_report_and_quality_read_a_folder_named_with_glob_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / GLOB_NAMED
+    generate_demo(root / "config", root / "data", branches=1, days=2, seed=3, start=dt.date(2026, 3, 27))
+    where = ["--config", str(root / "config"), "--data-dir", str(root / "data")]
+    stored = sum(pq.ParquetFile(p).metadata.num_rows for p in parquet_files(root / "data" / "movements"))
+
+    def run(*args: str) -> CliResult:
+        result = run_cli([*args, *where], capsys, monkeypatch)
+        assert result.exit_code == 0, f"{args[0]}: {result.stderr}"
+        return result
+
+    sql = run("sql", "-f", "json", "SELECT count(*) AS n FROM customer_branch_movement")
+    assert json.loads(sql.stdout) == [{"n": stored}]
+    kpis = json.loads(run("kpis", "-w", "1440m", "-f", "json").stdout)
+    assert sum(row["visitors"] for row in kpis) > 0
+    run("etl")
+    assert parquet_files(root / "data" / "features")
+    run("report", "-b", "demo-001", "--date", "2026-03-28", "-o", str(tmp_path / "r.html"))
+    assert (tmp_path / "r.html").stat().st_size > 0
+    # with a pinned schema Polars answered "no files" with zero rows, silently
+    doors = json.loads(run("quality", "-b", "demo-001", "-f", "json").stdout)
+    assert len(doors) == 2 and all(row["ins"] > 0 for row in doors)
+
+
+def test_trajectory_points_read_from_a_folder_named_with_glob_characters(tmp_path: Path) -> None:
+    folder = tmp_path / GLOB_NAMED / "trajectories" / "b1" / T0.date().isoformat()
+    folder.mkdir(parents=True)
+    row = {
+        "customer_id": "c1",
+        "branch_id": "b1",
+        "camera_id": "door",
+        "action_type": "entered",
+        "time": T0,
+        "frame": 0,
+        "x": 1.0,
+        "y": 2.0,
+        "inside_roi": True,
+        "video_fingerprint": "f" * 64,
+    }
+    pq.write_table(pa.Table.from_pylist([row], schema=TRAJECTORY_SCHEMA), folder / "v1.parquet")
+    points = read_trajectory_points([folder / "v1.parquet"], T0, T0 + dt.timedelta(minutes=1))
+    assert points.to_pylist() == [{"camera_id": "door", "customer_id": "c1", "time": T0, "x": 1.0, "y": 2.0}]

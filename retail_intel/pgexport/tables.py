@@ -35,7 +35,7 @@ class ExportTable:
     time_column: str  # what --since compares against
 
     def pattern(self, data_dir: Path) -> str:
-        """The DuckDB glob of :meth:`files` (names starting with '.' skipped)."""
+        """The DuckDB glob of :meth:`files`: names starting with '.' skipped, the folder's glob characters escaped."""
         return visible_files_glob(data_dir.resolve() / self.subdir, self.glob)
 
     def files(self, data_dir: Path) -> list[Path]:
