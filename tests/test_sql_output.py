@@ -69,3 +69,19 @@ def test_a_parquet_result_with_a_repeated_name_reads_back_in_polars(sql_cli: Sql
     target = tmp_path / "out.parquet"
     assert sql_cli("SELECT 1 AS a, 2 AS a", "-f", "parquet", "-o", str(target)).exit_code == 0
     assert pl.read_parquet(target).to_dicts() == [{"a": 1, "a_1": 2}]
+
+
+def test_intervals_are_seconds_in_every_format(sql_cli: SqlCli) -> None:
+    # exit_time - enter_time of the one movement is 5 minutes; a month counts 30 days, as in DuckDB's epoch()
+    statement = (
+        "SELECT exit_time - enter_time AS stay, INTERVAL '1 month 2 days 0.5 seconds' AS long, "
+        "[INTERVAL 90 SECONDS] AS listed, epoch(INTERVAL '1 month 2 days 0.5 seconds') AS duckdb_epoch "
+        "FROM customer_branch_movement"
+    )
+    expected = 32 * 86_400 + 0.5
+    (record,) = json.loads(sql_cli(statement, "-f", "json").stdout)
+    assert record == {"stay": 300.0, "long": expected, "listed": [90.0], "duckdb_epoch": expected}
+    _, row = list(csv.reader(io.StringIO(sql_cli(statement, "-f", "csv").stdout)))
+    assert row[:3] == ["300.0", str(expected), "[90.0]"]
+    cells = sql_cli(statement).stdout.splitlines()[-1].split()
+    assert cells == ["300.000", "2,764,800", "90.000", "2,764,800"]

@@ -19,9 +19,32 @@ from rich.markup import escape
 from retail_intel.cli.common import err
 from retail_intel.storage import atomic_write_bytes
 
+# DuckDB's own epoch(INTERVAL) counts a month as 30 days; a day is 86,400 s (no DST in an interval).
+SECONDS_PER_DAY = 86_400
+DAYS_PER_MONTH = 30
+
+
+def interval_seconds(value: pa.MonthDayNano) -> float:
+    """An Arrow month-day-nano interval (DuckDB's INTERVAL, e.g. ``exit_time - enter_time``) in seconds."""
+    days = int(value.months) * DAYS_PER_MONTH + int(value.days)
+    return days * SECONDS_PER_DAY + int(value.nanoseconds) / 1e9
+
+
+def intervals_as_seconds(value: Any) -> Any:
+    """``value`` with every interval in it (also inside lists and structs) replaced by its seconds."""
+    if isinstance(value, pa.MonthDayNano):  # a tuple: test before lists
+        return interval_seconds(value)
+    if isinstance(value, dict):
+        return {k: intervals_as_seconds(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [intervals_as_seconds(v) for v in value]
+    return value
+
 
 def plain_value(value: Any) -> Any:
-    """A value as JSON/CSV can hold it (DuckDB sums come back as Decimal, intervals as timedelta)."""
+    """A value as JSON/CSV can hold it (DuckDB sums come back as Decimal, intervals as seconds)."""
+    if isinstance(value, pa.MonthDayNano):  # a tuple (months, days, nanoseconds): test before lists
+        return interval_seconds(value)
     if isinstance(value, dict):
         return {str(k): plain_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -66,9 +89,9 @@ def positional_rows(table: pa.Table) -> Iterator[tuple[Any, ...]]:
 
 
 def arrow_records(table: pa.Table) -> list[dict[str, Any]]:
-    """One dict per row, keyed by :func:`unique_names`; values as Arrow gives them."""
+    """One dict per row, keyed by :func:`unique_names`; values as Arrow gives them, intervals as seconds."""
     names = unique_names(table.column_names)
-    return [dict(zip(names, row, strict=True)) for row in positional_rows(table)]
+    return [dict(zip(names, map(intervals_as_seconds, row), strict=True)) for row in positional_rows(table)]
 
 
 def arrow_csv(table: pa.Table) -> str:
