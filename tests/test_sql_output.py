@@ -85,3 +85,17 @@ def test_intervals_are_seconds_in_every_format(sql_cli: SqlCli) -> None:
     assert row[:3] == ["300.0", str(expected), "[90.0]"]
     cells = sql_cli(statement).stdout.splitlines()[-1].split()
     assert cells == ["300.000", "2,764,800", "90.000", "2,764,800"]
+
+
+def test_infinite_and_nan_values_are_null_in_strict_json(sql_cli: SqlCli) -> None:
+    statement = "SELECT 5 / 0 AS up, -5 / 0 AS down, 'NaN'::DOUBLE AS nan, [1.5, 'inf'::DOUBLE] AS listed, 2.5 AS fine"
+    text = sql_cli(statement, "-f", "json").stdout
+
+    def refuse(token: str) -> float:
+        raise AssertionError(f"not JSON: {token}")
+
+    assert json.loads(text, parse_constant=refuse) == [
+        {"up": None, "down": None, "nan": None, "listed": [1.5, None], "fine": 2.5}
+    ]
+    _, row = list(csv.reader(io.StringIO(sql_cli(statement, "-f", "csv").stdout)))
+    assert row == ["", "", "", "[1.5, null]", "2.5"]

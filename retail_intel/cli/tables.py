@@ -8,6 +8,7 @@ import datetime as dt
 import decimal
 import io
 import json
+import math
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -57,8 +58,8 @@ def plain_value(value: Any) -> Any:
         return value.total_seconds()
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
-    if isinstance(value, float) and value != value:
-        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # NaN and +-inf have no JSON form (json.dumps would write the bare token Infinity)
     return value
 
 
@@ -112,7 +113,9 @@ def arrow_csv(table: pa.Table) -> str:
 
 
 def arrow_json(table: pa.Table) -> str:
-    return json.dumps([plain_value(row) for row in arrow_records(table)], indent=2, ensure_ascii=False) + "\n"
+    rows = [plain_value(row) for row in arrow_records(table)]
+    # allow_nan=False: a non-finite float that slipped past plain_value fails here, never as invalid JSON
+    return json.dumps(rows, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def emit_text(text: str, output: Path | None) -> None:
