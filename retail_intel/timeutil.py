@@ -28,13 +28,17 @@ def parse_datetime(text: str) -> dt.datetime:
         raise TimeError(f"expected a time between the years 1 and 9999 in UTC, got {text!r}") from exc
 
 
-def parse_duration(text: str, *, default_unit: str = "s") -> float:
-    """``"60m"`` -> 3600.0 seconds; a bare number takes ``default_unit``."""
+def parse_duration(text: str, *, default_unit: str = "s", flag: str | None = None) -> float:
+    """``"60m"`` -> 3600.0 seconds; a bare number takes ``default_unit``.
+
+    ``flag`` (e.g. ``"--flush"``) starts the error message, so the user knows which value was wrong.
+    """
+    where = f"{flag}: " if flag else ""
     match = _DURATION.match(text)
     if not match:
-        raise InputError(f"expected a duration such as 90s, 60m or 1h, got {text!r}")
+        raise InputError(f"{where}expected a duration such as 90s, 60m or 1h, got {text!r}")
     number, unit = match.groups()
     seconds = float(number) * _UNIT_SECONDS[unit or default_unit]
     if seconds <= 0:
-        raise InputError(f"expected a positive duration, got {text!r}")
+        raise InputError(f"{where}expected a positive duration, got {text!r}")
     return seconds

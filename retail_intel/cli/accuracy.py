@@ -212,7 +212,7 @@ def audit_check(
         report = audit_video(
             request,
             truth,
-            slice_s=parse_duration(slice_len) if slice_len is not None else None,
+            slice_s=parse_duration(slice_len, flag="--slice") if slice_len is not None else None,
             level=level,
             progress=progress,
         )
@@ -291,7 +291,7 @@ def audit_sample(
         rules = plan.rules
         fps = fps or plan.fps_override
     written = sample_clips(
-        video, out_dir, fps=fps, rules=rules, clips=clips, length_s=parse_duration(length), seed=seed
+        video, out_dir, fps=fps, rules=rules, clips=clips, length_s=parse_duration(length, flag="--length"), seed=seed
     )
     rows = [{"clip": c.path.name, "start_s": c.slice.start_s, "end_s": c.slice.end_s} for c in written]
     render_rows(rows, fmt, title=f"{len(written)} clips in {out_dir}")

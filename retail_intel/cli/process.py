@@ -300,7 +300,7 @@ def snapshot(
     """
     from retail_intel.pipeline.snapshot import take_snapshot
 
-    at_s = 0.0 if at.strip() in ("0", "0s") else parse_duration(at)
+    at_s = 0.0 if at.strip() in ("0", "0s") else parse_duration(at, flag="--at")
     configured = None
     if branch is not None:
         from retail_intel.config.loader import load_config

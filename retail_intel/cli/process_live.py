@@ -31,8 +31,8 @@ DEFAULT_FLUSH = "5m"
 def live_options(url: str, *, duration: str | None, flush: str | None) -> LiveOptions:
     return LiveOptions(
         url=url,
-        flush_s=parse_duration(flush or DEFAULT_FLUSH),
-        duration_s=parse_duration(duration) if duration is not None else None,
+        flush_s=parse_duration(flush or DEFAULT_FLUSH, flag="--flush"),
+        duration_s=parse_duration(duration, flag="--duration") if duration is not None else None,
     )
 
 

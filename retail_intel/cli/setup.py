@@ -47,7 +47,7 @@ def setup(
 ) -> None:
     from retail_intel.camsetup import run_setup, setup_session
 
-    at_s = 0.0 if at.strip() in ("0", "0s") else parse_duration(at)
+    at_s = 0.0 if at.strip() in ("0", "0s") else parse_duration(at, flag="--at")
     session = setup_session(config, data_dir, branch, camera, video=video, at_s=at_s)
 
     def ready(url: str) -> None:

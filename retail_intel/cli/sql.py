@@ -20,7 +20,7 @@ from retail_intel.cli.common import (
     err,
     render_rows,
 )
-from retail_intel.cli.tables import arrow_csv, arrow_json, emit_text
+from retail_intel.cli.tables import arrow_csv, arrow_json, arrow_records, emit_text, unique_names
 from retail_intel.errors import InputError
 from retail_intel.storage import atomic_write_table
 
@@ -36,7 +36,8 @@ def _render(table: pa.Table, fmt: SqlFormat, output: Path | None, max_rows: int)
     if fmt is SqlFormat.parquet:
         if output is None:
             raise InputError("--format parquet needs -o FILE.parquet (Parquet is not written to a terminal)")
-        atomic_write_table(table, output)
+        # Polars and pyarrow's dataset reader refuse a Parquet file with a repeated column name
+        atomic_write_table(table.rename_columns(unique_names(table.column_names)), output)
         err.print(f"[dim]wrote {table.num_rows:,} rows to {escape(str(output))}[/dim]")
     elif fmt is SqlFormat.csv:
         emit_text(arrow_csv(table), output)
@@ -46,7 +47,8 @@ def _render(table: pa.Table, fmt: SqlFormat, output: Path | None, max_rows: int)
         if output is not None:
             raise InputError("-o FILE needs --format csv, json or parquet")
         shown = table.slice(0, max_rows)
-        render_rows(shown.to_pylist(), OutputFormat.table, columns=table.column_names)
+        # keyed by unique names: a repeated column name (SELECT k.*, f.*) shows as name_1, as in JSON
+        render_rows(arrow_records(shown), OutputFormat.table, columns=unique_names(table.column_names))
         if table.num_rows > max_rows:
             err.print(
                 f"[yellow]showing {max_rows:,} of {table.num_rows:,} rows[/yellow]; "

@@ -8,7 +8,9 @@ import datetime as dt
 import decimal
 import io
 import json
+import math
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,32 @@ from rich.markup import escape
 from retail_intel.cli.common import err, to_json
 from retail_intel.storage import atomic_write_bytes
 
+# DuckDB's own epoch(INTERVAL) counts a month as 30 days; a day is 86,400 s (no DST in an interval).
+SECONDS_PER_DAY = 86_400
+DAYS_PER_MONTH = 30
+
+
+def interval_seconds(value: pa.MonthDayNano) -> float:
+    """An Arrow month-day-nano interval (DuckDB's INTERVAL, e.g. ``exit_time - enter_time``) in seconds."""
+    days = int(value.months) * DAYS_PER_MONTH + int(value.days)
+    return days * SECONDS_PER_DAY + int(value.nanoseconds) / 1e9
+
+
+def intervals_as_seconds(value: Any) -> Any:
+    """``value`` with every interval in it (also inside lists and structs) replaced by its seconds."""
+    if isinstance(value, pa.MonthDayNano):  # a tuple: test before lists
+        return interval_seconds(value)
+    if isinstance(value, dict):
+        return {k: intervals_as_seconds(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [intervals_as_seconds(v) for v in value]
+    return value
+
 
 def plain_value(value: Any) -> Any:
-    """A value as JSON/CSV can hold it (DuckDB sums come back as Decimal, intervals as timedelta)."""
+    """A value as JSON/CSV can hold it (DuckDB sums come back as Decimal, intervals as seconds)."""
+    if isinstance(value, pa.MonthDayNano):  # a tuple (months, days, nanoseconds): test before lists
+        return interval_seconds(value)
     if isinstance(value, dict):
         return {str(k): plain_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -33,18 +58,50 @@ def plain_value(value: Any) -> Any:
         return value.total_seconds()
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
-    if isinstance(value, float) and value != value:
-        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # NaN and +-inf have no JSON form (json.dumps would write the bare token Infinity)
     return value
+
+
+def unique_names(names: Sequence[str]) -> list[str]:
+    """``names`` with each repeat renamed ``name_1``, ``name_2``, ... (a suffix no column already has).
+
+    A query may return two columns of one name (``SELECT k.*, f.*``); a JSON
+    object or a table keyed by name would keep only one of them.
+    """
+    taken = set(names)
+    seen: set[str] = set()
+    unique: list[str] = []
+    for name in names:
+        if name in seen:
+            suffix = 1
+            while f"{name}_{suffix}" in taken:
+                suffix += 1
+            name = f"{name}_{suffix}"
+            taken.add(name)
+        seen.add(name)
+        unique.append(name)
+    return unique
+
+
+def positional_rows(table: pa.Table) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``table`` as tuples in column order (duplicate column names keep their own values)."""
+    return zip(*(column.to_pylist() for column in table.columns), strict=True)
+
+
+def arrow_records(table: pa.Table) -> list[dict[str, Any]]:
+    """One dict per row, keyed by :func:`unique_names`; values as Arrow gives them, intervals as seconds."""
+    names = unique_names(table.column_names)
+    return [dict(zip(names, map(intervals_as_seconds, row), strict=True)) for row in positional_rows(table)]
 
 
 def arrow_csv(table: pa.Table) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(table.column_names)
-    for row in table.to_pylist():
+    for row in positional_rows(table):
         cells = []
-        for value in (plain_value(v) for v in row.values()):
+        for value in (plain_value(v) for v in row):
             if value is None:
                 cells.append("")
             elif isinstance(value, list | dict):
@@ -56,7 +113,8 @@ def arrow_csv(table: pa.Table) -> str:
 
 
 def arrow_json(table: pa.Table) -> str:
-    return to_json([plain_value(row) for row in table.to_pylist()]) + "\n"
+    # to_json: strict JSON, a non-finite float that slipped past plain_value is null, never invalid JSON
+    return to_json([plain_value(row) for row in arrow_records(table)]) + "\n"
 
 
 def emit_text(text: str, output: Path | None) -> None:

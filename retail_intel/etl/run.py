@@ -103,7 +103,7 @@ def _stored_kpis(data_dir: Path, branch_ids: Sequence[str]) -> pl.DataFrame:
     if not paths:
         return pl.DataFrame(KPI_SCHEMA.empty_table().select(list(KPI_INPUT_COLUMNS)))
     try:
-        return pl.scan_parquet([str(p) for p in paths]).select(list(KPI_INPUT_COLUMNS)).collect()
+        return pl.scan_parquet([str(p) for p in paths], glob=False).select(list(KPI_INPUT_COLUMNS)).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataError(f"{paths[0].parent}: cannot read the hourly KPI files ({exc})") from exc
 

@@ -77,6 +77,7 @@ def _read(data_dir: Path, branch_ids: list[str]) -> pa.Table:
             pl.scan_parquet(
                 [str(p) for p in files],
                 hive_partitioning=False,
+                glob=False,  # explicit files: a "[12]" in the data directory's path is part of a name
                 schema=pinned,
                 missing_columns="insert",  # files older than the staff / line columns
                 extra_columns="ignore",

@@ -25,7 +25,9 @@ def scan_store(plan: StoreRead, columns: Sequence[str] | None = None, **scan_opt
 
     parts: list[pl.LazyFrame] = []
     if plan.by_name:
-        parts.append(pl.scan_parquet([str(p) for p in plan.by_name], hive_partitioning=False, **scan_options))
+        parts.append(
+            pl.scan_parquet([str(p) for p in plan.by_name], hive_partitioning=False, glob=False, **scan_options)
+        )
     for table in plan.cut:
         frame = pl.from_arrow(table, rechunk=False)
         assert isinstance(frame, pl.DataFrame)

@@ -19,7 +19,7 @@ from retail_intel.errors import DataError
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.zone_schema import ZONE_VISIT_SCHEMA
 from retail_intel.movements.zone_store import ZONE_VISITS_DIR
-from retail_intel.sqlviews.views import KPI_VIEW, MOVEMENT_VIEW, kpi_schema
+from retail_intel.sqlviews.views import KPI_VIEW, MOVEMENT_VIEW, kpi_schema, visible_files_glob
 from retail_intel.storage import KPIS_DIR, MOVEMENTS_DIR
 
 
@@ -35,7 +35,8 @@ class ExportTable:
     time_column: str  # what --since compares against
 
     def pattern(self, data_dir: Path) -> str:
-        return str(data_dir.resolve() / self.subdir / self.glob)
+        """The DuckDB glob of :meth:`files`: names starting with '.' skipped, the folder's glob characters escaped."""
+        return visible_files_glob(data_dir.resolve() / self.subdir, self.glob)
 
     def files(self, data_dir: Path) -> list[Path]:
         root = data_dir / self.subdir

@@ -310,7 +310,7 @@ def read_trajectory_points(files: Sequence[Path], start: dt.datetime, end: dt.da
         return TRAJECTORY_SCHEMA.empty_table().select(columns)
     try:
         frame = (
-            pl.scan_parquet([str(p) for p in files], hive_partitioning=False)
+            pl.scan_parquet([str(p) for p in files], hive_partitioning=False, glob=False)
             .select(columns)
             .filter((pl.col("time") >= start) & (pl.col("time") < end))
             .collect()

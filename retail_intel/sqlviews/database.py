@@ -31,6 +31,7 @@ from retail_intel.sqlviews.views import (
     CUSTOMERS_VIEW_SQL,
     ParquetView,
     create_view_sql,
+    escape_glob,
     foreign_files_sql,
     identifying_columns,
     parquet_views,
@@ -172,8 +173,13 @@ def _views_stale(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def _lock_down(con: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
-    roots = [view.root(data_dir) for view in parquet_views()]
-    directories = ", ".join(sql_string(str(root) + "/") for root in roots)
+    roots = [str(view.root(data_dir)) for view in parquet_views()]
+    # DuckDB checks a view's glob as written and then every file it expands to: a data directory
+    # with glob characters ("store [12]") is named escaped in the glob, so that spelling is allowed
+    # too. Each file read is checked as well, so only the real folders (or a folder literally
+    # named like the escaped spelling, "store [[]12]", which nothing makes) can be read.
+    roots += [escaped for escaped in map(escape_glob, roots) if escaped not in roots]
+    directories = ", ".join(sql_string(root + "/") for root in roots)
     schema_files = ", ".join(sql_string(str(schema_file(view.schema))) for view in parquet_views())
     # Before the lock: DuckDB keeps its temp directory readable whatever allowed_directories says.
     con.execute(f"SET temp_directory = {sql_string(str(private_spill_dir()))}")

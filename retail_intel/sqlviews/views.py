@@ -7,6 +7,11 @@ view to one row per person. The Parquet views name a glob, not a file list, so
 DuckDB looks for files again on every query and files written after the view
 was created show up without reopening anything.
 
+The glob skips file names starting with '.' (a macOS ``._x.parquet``, a file
+kept aside), as :func:`retail_intel.storage.parquet_files` does for every other
+reader, and the data directory's own glob characters are escaped, so a folder
+called ``store [12]`` is read as named.
+
 A glob that matches nothing is an error in DuckDB, so each view also reads a
 zero-row "schema file" holding the expected columns: it keeps the column list
 stable and lets an almost empty data directory still be queried. The schema
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import re
 import shutil
 import tempfile
 import threading
@@ -69,11 +75,26 @@ class ParquetView:
         return data_dir.resolve() / self.subdir
 
     def pattern(self, data_dir: Path) -> str:
-        return str(self.root(data_dir) / self.glob)
+        return visible_files_glob(self.root(data_dir), self.glob)
 
     def has_files(self, data_dir: Path) -> bool:
         root = self.root(data_dir)
         return root.is_dir() and any(not p.name.startswith(".") for p in root.glob(self.glob))
+
+
+def escape_glob(text: str) -> str:
+    """``text`` matched literally by a DuckDB glob: each of ``[ * ?`` becomes a one-character class."""
+    return re.sub(r"([\[*?])", r"[\1]", text)
+
+
+def visible_files_glob(root: Path, glob: str) -> str:
+    """A DuckDB glob for ``glob`` under the literal folder ``root``, skipping file names that start with '.'.
+
+    DuckDB's ``*`` matches a leading dot; ``[!.]`` in front of the last part
+    does not, and costs nothing measurable: the folders are listed either way.
+    """
+    folders, _, name = glob.rpartition("/")
+    return "/".join(part for part in (escape_glob(str(root)), folders, "[!.]" + name) if part)
 
 
 def zone_views() -> tuple[ParquetView, ...]:

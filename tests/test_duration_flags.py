@@ -1,0 +1,37 @@
+"""A bad duration on the command line names its flag: '--flush: expected a positive duration, got '0s''."""
+
+from __future__ import annotations
+
+import pytest
+
+from retail_intel.cli.process_live import live_options
+from retail_intel.errors import InputError
+from retail_intel.timeutil import parse_duration
+
+URL = "rtsp://10.0.0.7:554/stream1"
+
+
+@pytest.mark.parametrize(
+    ("flush", "duration", "message"),
+    [
+        ("0s", None, "--flush: expected a positive duration, got '0s'"),
+        ("soon", None, "--flush: expected a duration such as 90s"),
+        (None, "0m", "--duration: expected a positive duration, got '0m'"),
+        ("5m", "-1h", "--duration: expected a"),
+    ],
+)
+def test_live_flags_are_named_in_the_error(flush: str | None, duration: str | None, message: str) -> None:
+    with pytest.raises(InputError) as caught:
+        live_options(URL, duration=duration, flush=flush)
+    assert str(caught.value).startswith(message)
+
+
+def test_good_live_durations_and_the_default_flush() -> None:
+    options = live_options(URL, duration="8h", flush=None)
+    assert (options.flush_s, options.duration_s) == (300.0, 8 * 3600.0)
+
+
+def test_without_a_flag_the_message_is_unchanged() -> None:
+    with pytest.raises(InputError, match=r"^expected a positive duration, got '0s'$"):
+        parse_duration("0s")
+    assert parse_duration("90", default_unit="m", flag="--window") == 5400.0

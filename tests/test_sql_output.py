@@ -1,0 +1,101 @@
+"""``retail-intel sql`` output: every cell under its own column, in csv, json and table, whatever the types."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from retail_intel.cli.tables import arrow_csv, arrow_json, unique_names
+from retail_intel.movements.store import write_movements
+from tests.cli_helpers import CliResult, run_cli
+from tests.test_sql import CONFIG, T0, movements
+
+SqlCli = Callable[..., CliResult]
+
+
+@pytest.fixture
+def sql_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> SqlCli:
+    config = tmp_path / "config"
+    config.mkdir()
+    for name, text in CONFIG.items():
+        (config / name).write_text(text)
+    data = tmp_path / "data"
+    write_movements(movements("b1", [(1, "entered", 0)]), data, branch_id="b1", day=T0.date(), source_key="v1")
+
+    def run(*args: str) -> CliResult:
+        return run_cli(["sql", *args, "--config", str(config), "--data-dir", str(data)], capsys, monkeypatch)
+
+    return run
+
+
+def test_repeated_names_get_a_free_suffix_in_order() -> None:
+    assert unique_names(["a", "a", "b", "a"]) == ["a", "a_1", "b", "a_2"]
+    # a suffix the result already holds is skipped, and no two names end up equal
+    assert unique_names(["a", "a", "a_1"]) == ["a", "a_2", "a_1"]
+    assert unique_names(["x", "y"]) == ["x", "y"]
+
+
+def test_duplicate_columns_keep_their_own_values_in_every_format(sql_cli: SqlCli) -> None:
+    statement = "SELECT 1 AS a, 2 AS a, 3 AS b"
+    rows = list(csv.reader(io.StringIO(sql_cli(statement, "-f", "csv").stdout)))
+    assert rows == [["a", "a", "b"], ["1", "2", "3"]]
+    assert json.loads(sql_cli(statement, "-f", "json").stdout) == [{"a": 1, "a_1": 2, "b": 3}]
+    shown = sql_cli(statement).stdout
+    assert shown.splitlines()[-1].split() == ["1", "2", "3"]
+
+
+def test_a_join_of_two_stars_writes_as_many_cells_as_names(sql_cli: SqlCli) -> None:
+    statement = "SELECT m.*, n.* FROM customer_branch_movement m JOIN customer_branch_movement n USING (customer_id)"
+    header, row = list(csv.reader(io.StringIO(sql_cli(statement, "-f", "csv").stdout)))
+    assert len(header) == len(row) and header.count("branch_id") == 2
+    (record,) = json.loads(sql_cli(statement, "-f", "json").stdout)
+    assert len(record) == len(header) and record["branch_id"] == record["branch_id_1"] == "b1"
+
+
+def test_arrow_writers_follow_column_positions() -> None:
+    table = pa.Table.from_arrays([pa.array([1, 4]), pa.array(["x", None]), pa.array([3.5, 6.0])], names=["v", "v", "w"])
+    assert arrow_csv(table) == "v,v,w\n1,x,3.5\n4,,6.0\n"
+    assert json.loads(arrow_json(table)) == [{"v": 1, "v_1": "x", "w": 3.5}, {"v": 4, "v_1": None, "w": 6.0}]
+
+
+def test_a_parquet_result_with_a_repeated_name_reads_back_in_polars(sql_cli: SqlCli, tmp_path: Path) -> None:
+    target = tmp_path / "out.parquet"
+    assert sql_cli("SELECT 1 AS a, 2 AS a", "-f", "parquet", "-o", str(target)).exit_code == 0
+    assert pl.read_parquet(target).to_dicts() == [{"a": 1, "a_1": 2}]
+
+
+def test_intervals_are_seconds_in_every_format(sql_cli: SqlCli) -> None:
+    # exit_time - enter_time of the one movement is 5 minutes; a month counts 30 days, as in DuckDB's epoch()
+    statement = (
+        "SELECT exit_time - enter_time AS stay, INTERVAL '1 month 2 days 0.5 seconds' AS long, "
+        "[INTERVAL 90 SECONDS] AS listed, epoch(INTERVAL '1 month 2 days 0.5 seconds') AS duckdb_epoch "
+        "FROM customer_branch_movement"
+    )
+    expected = 32 * 86_400 + 0.5
+    (record,) = json.loads(sql_cli(statement, "-f", "json").stdout)
+    assert record == {"stay": 300.0, "long": expected, "listed": [90.0], "duckdb_epoch": expected}
+    _, row = list(csv.reader(io.StringIO(sql_cli(statement, "-f", "csv").stdout)))
+    assert row[:3] == ["300.0", str(expected), "[90.0]"]
+    cells = sql_cli(statement).stdout.splitlines()[-1].split()
+    assert cells == ["300.000", "2,764,800", "90.000", "2,764,800"]
+
+
+def test_infinite_and_nan_values_are_null_in_strict_json(sql_cli: SqlCli) -> None:
+    statement = "SELECT 5 / 0 AS up, -5 / 0 AS down, 'NaN'::DOUBLE AS nan, [1.5, 'inf'::DOUBLE] AS listed, 2.5 AS fine"
+    text = sql_cli(statement, "-f", "json").stdout
+
+    def refuse(token: str) -> float:
+        raise AssertionError(f"not JSON: {token}")
+
+    assert json.loads(text, parse_constant=refuse) == [
+        {"up": None, "down": None, "nan": None, "listed": [1.5, None], "fine": 2.5}
+    ]
+    _, row = list(csv.reader(io.StringIO(sql_cli(statement, "-f", "csv").stdout)))
+    assert row == ["", "", "", "[1.5, null]", "2.5"]
