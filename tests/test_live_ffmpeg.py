@@ -182,7 +182,7 @@ def test_stream_drop_is_recorded_reconnected_and_people_flushed(server: Server, 
     assert summary.people >= 2
     files = movement_files(data)
     assert files and files == result.files
-    assert all(f.name.startswith("cam1-live-T1-") for f in files)
+    assert all(f.name.startswith("live-b1-cam1-T1-") for f in files)
     table = [row for f in files for row in pq.read_table(f, schema=MOVEMENT_SCHEMA).to_pylist()]
     assert {r["action_type"] for r in table} <= {"passed", "entered"} and len(table) == summary.people
     # people are seen on both sides of the gap: counting went on after the reconnect

@@ -14,10 +14,11 @@ import pytest
 from retail_intel.errors import InputError, VideoError
 from retail_intel.live.record import claim_session_id, live_fingerprint, record_path
 from retail_intel.live.session import LiveOptions, LiveResult, LiveStatus, process_stream
+from retail_intel.movements.compaction import compact_store
 from retail_intel.movements.schema import MOVEMENT_SCHEMA, TRAJECTORY_SCHEMA
 from retail_intel.movements.store import movement_files, read_movements
 from retail_intel.pipeline.plan import ProcessPlan, ProcessRequest, make_plan
-from retail_intel.storage import PREVIEWS_DIR
+from retail_intel.storage import PREVIEWS_DIR, parquet_files
 
 from .fakes import Box, ScriptedDetector, person_box
 from .live_fakes import START, ClockStep, Drop, Fail, FakeClock, Frames, ScriptedSource
@@ -93,7 +94,7 @@ def test_people_are_judged_when_their_track_ends_and_flushed_in_their_window(tmp
     result, source = run(data, [Frames(300)], progress=watch)
     assert source.started and source.stopped
     files = movement_files(data)
-    assert [f.name for f in files] == [f"cam1-live-S1-{n:04d}.parquet" for n in (1, 2, 3)]
+    assert [f.name for f in files] == [f"live-b1-cam1-S1-{n:04d}.parquet" for n in (1, 2, 3)]
     assert {f.parent for f in files} == {data / "movements" / "b1" / "2026-02-08"}
     b, a, c = (rows(f) for f in files)
     # B finished first (last seen 4.1 s), A next (12.0 s), C was still inside at the stop
@@ -123,7 +124,7 @@ def test_trajectories_and_the_run_record_follow_each_flush(tmp_path: Path) -> No
     data = tmp_path / "data"
     result, _ = run(data, [Frames(300)])
     trajectories = sorted((data / "trajectories").rglob("*.parquet"))
-    assert [t.name for t in trajectories] == [f"cam1-live-S1-{n:04d}.parquet" for n in (1, 2, 3)]
+    assert [t.name for t in trajectories] == [f"live-b1-cam1-S1-{n:04d}.parquet" for n in (1, 2, 3)]
     for path in trajectories:
         assert pq.read_table(path).schema == TRAJECTORY_SCHEMA
     movement_ids = set(read_movements(data).column("customer_id").to_pylist())
@@ -275,6 +276,14 @@ def test_cameras_of_one_id_in_two_branches_never_share_customer_ids(tmp_path: Pa
     ids = {b: set(table.filter(pc.equal(table["branch_id"], b))["customer_id"].to_pylist()) for b in ("b1", "b2")}
     assert len(ids["b1"]) == len(ids["b2"]) == 3 and not ids["b1"] & ids["b2"]
     assert sorted(p.name for p in (data / "runs").iterdir()) == ["live-b1-cam1-S1.json", "live-b2-cam1-S1.json"]
+    # A file name is its source's key in the whole store: with the same name in both branches, b2's
+    # trajectories replaced b1's, and compacting b1 made readers drop b1's month for b2's files.
+    for kind in ("movements", "trajectories"):
+        names = {b: [p.name for p in parquet_files(data / kind / b)] for b in ("b1", "b2")}
+        assert names["b1"] and names["b2"] and not set(names["b1"]) & set(names["b2"]), kind
+    compact_store(data, before=dt.date(2100, 1, 1), branch="b1")
+    compacted = read_movements(data)
+    assert sorted(compacted["customer_id"].to_pylist()) == sorted(table["customer_id"].to_pylist())
 
 
 class _SameSecond(ScriptedSource):

@@ -32,7 +32,7 @@ def test_each_flush_writes_its_peoples_zone_visits(tmp_path: Path) -> None:
     data = tmp_path / "data"
     run(data, [Frames(300)], plan_kw={"config_dir": config, "roi": None})
     files = sorted(p.name for p in (data / ZONE_VISITS_DIR).rglob("*.parquet"))
-    assert files == [f"cam1-live-S1-{n:04d}.parquet" for n in (1, 2, 3)]
+    assert files == [f"live-b1-cam1-S1-{n:04d}.parquet" for n in (1, 2, 3)]
     visits = read_zone_table(data, ZONE_VISITS_DIR).to_pylist()
     movements = {r["customer_id"]: r for r in read_movements(data).to_pylist()}
     # A (entered, walks out) and C (still inside at the stop) stand in the ROI-sized zone; B crosses it fast

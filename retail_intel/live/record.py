@@ -1,13 +1,13 @@
 """What a live session writes: one new Parquet file per flush, and a run record.
 
 Files of a session never replace each other: each flush is
-``DATA_DIR/movements/<branch>/<date>/<camera>-live-<session>-<seq>.parquet``
+``DATA_DIR/movements/<branch>/<date>/live-<branch>-<camera>-<session>-<seq>.parquet``
 (and the same under ``trajectories/``), the date being the UTC date of the
 earliest person in it. The run record ``DATA_DIR/runs/live-<branch>-<camera>-<session>.json``
 is rewritten atomically as the session goes (frames, people, flushes, gaps).
 
 Camera ids are unique only within a branch, so the session's name across the
-data directory (its run record and its rows' ``video_fingerprint``) holds the
+data directory (its files, its run record and its rows' ``video_fingerprint``) holds the
 branch too, and a new session claims its record with an exclusive create: two
 services starting in the same second never share a session id or a customer id.
 """
@@ -32,10 +32,6 @@ from retail_intel.movements.zones import PersonPath, ZoneSource, ZoneSpec, judge
 from retail_intel.pipeline.run import RUNS_DIR
 from retail_intel.pipeline.zone_step import judgement_paths
 from retail_intel.storage import atomic_write_bytes
-
-
-def session_prefix(camera_id: str, session_id: str) -> str:
-    return f"{safe_name(camera_id)}-live-{safe_name(session_id)}"
 
 
 def live_fingerprint(branch_id: str, camera_id: str, session_id: str) -> str:
@@ -124,7 +120,9 @@ class FlushWriter:
         earliest = min(p.start for j in judgements for p in j.people)
         day = (source.start_time + dt.timedelta(seconds=earliest)).astimezone(dt.UTC).date()
         seq = len(self.flushes) + 1
-        key = f"{session_prefix(self.camera_id, self.session_id)}-{seq:04d}"
+        # the branch is in the name: a file name is a source's key across the data directory (a
+        # write replaces a same-named file in any branch), and camera ids repeat across branches
+        key = f"{live_fingerprint(self.branch_id, self.camera_id, self.session_id)}-{seq:04d}"
         # Trajectories first, as the batch job does: the movement file is the
         # one readers count, so it lands last.
         traj = write_trajectories(paths, self.data_dir, branch_id=self.branch_id, day=day, source_key=key)
