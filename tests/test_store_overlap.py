@@ -22,6 +22,7 @@ from retail_intel.config.loader import load_config
 from retail_intel.demo.generate import generate_demo
 from retail_intel.errors import DataError
 from retail_intel.kpis import compute
+from retail_intel.kpis.quality import door_quality
 from retail_intel.kpis.with_zones import compute_kpis_with_zones
 from retail_intel.movements import store
 from retail_intel.movements.compacted import (
@@ -149,6 +150,9 @@ def test_a_source_written_again_beside_its_old_copy_in_the_month_reads_as_its_ne
     assert _videos(tmp_path) == expected
     read = compute.read_movement_inputs(tmp_path, ["b1"])
     assert read.num_rows == len(expected)
+    # quality's door counts per day: the same people (each entered, with a door line unset)
+    quality = door_quality(load_config(_config(tmp_path)), tmp_path).to_pylist()
+    assert {str(r["date"]): r["people"] for r in quality} == {"2026-01-05": 2, "2026-01-06": 5, "2026-01-07": 4}
     served = _pages(Api(create_app(_config(tmp_path), tmp_path)))
     assert sorted(r["source_video"] for r in served) == expected
 

@@ -29,9 +29,11 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from retail_intel.errors import DataError, InputError
+from retail_intel.kpis.store_scan import scan_store
+from retail_intel.movements.overlap import plan_read
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movements_root
-from retail_intel.storage import is_plain_name, parquet_files
+from retail_intel.storage import is_plain_name, parquet_files, reread_once
 
 if TYPE_CHECKING:
     from retail_intel.config.loader import Config
@@ -65,28 +67,29 @@ _COLUMNS = (
 
 
 def _read(data_dir: Path, branch_ids: list[str]) -> pa.Table:
+    """:func:`_read_once`, listed and read again if a file went meanwhile (``compact``)."""
+    return reread_once(lambda: _read_once(data_dir, branch_ids))
+
+
+def _read_once(data_dir: Path, branch_ids: list[str]) -> pa.Table:
     import polars as pl
 
     root = movements_root(data_dir)
     files = [path for b in branch_ids if is_plain_name(b) for path in parquet_files(root / b)]
-    if not files:
+    plan = plan_read(files, MOVEMENT_SCHEMA)  # a video in its month and its own file is read once
+    if plan.empty:
         return MOVEMENT_SCHEMA.empty_table().select(list(_COLUMNS))
     pinned = pl.Schema(pl.from_arrow(MOVEMENT_SCHEMA.empty_table().select(list(_COLUMNS))).schema)  # type: ignore[union-attr]
     try:
         frame = (
-            pl.scan_parquet(
-                [str(p) for p in files],
-                hive_partitioning=False,
-                glob=False,  # explicit files: a "[12]" in the data directory's path is part of a name
-                schema=pinned,
-                missing_columns="insert",  # files older than the staff / line columns
-                extra_columns="ignore",
-            )
+            # files older than the staff / line columns: those read as nulls
+            scan_store(plan, list(_COLUMNS), schema=pinned, missing_columns="insert", extra_columns="ignore")
             .filter(pl.col("branch_id").is_in(branch_ids))
             .collect()
         )
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataError(f"{root}: cannot read the movement Parquet files ({exc})") from exc
+    plan.verify()
     return frame.to_arrow()
 
 
