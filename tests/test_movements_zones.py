@@ -83,6 +83,12 @@ def test_a_flick_into_the_till_is_not_service() -> None:
     # the track ending in the till, however soon, is being served
     cut = queue_outcome(queue, [Visit(21, 21, True), Visit(60, 61, False)], 3.0, 5.0)
     assert cut is not None and (cut.wait_s, cut.abandoned) == (60, False)
+    # a 4 s tap at the till after queueing, under its min_dwell: not served, and not seen giving up
+    tap = queue_outcome(queue, [Visit(61, 65, True)], 3.0, 5.0)
+    assert tap is not None and (tap.service_enter, tap.abandoned) == (None, None)
+    # a till visit long after the stay (another errand) says nothing about it: abandoned
+    later = queue_outcome(queue, [Visit(300, 304, True)], 3.0, 5.0)
+    assert later is not None and later.abandoned is True
 
 
 def test_queueing_is_time_in_the_queue_not_first_entry_to_last_exit() -> None:

@@ -18,7 +18,8 @@ Rules (documented in docs/zones.md):
   zone's ``min_dwell_s``: a one-frame flick over the till's edge is not
   service); service time = that service visit's dwell; abandoned = seen
   leaving the queue without reaching service (unknowable, so null, when the
-  queue has no service zone or the track ended in the queue).
+  queue has no service zone, the track ended in the queue, or the stay led to
+  the service zone only for less than its ``min_dwell_s``).
 * **Queue length** per UTC minute: people-seconds spent in the queue zone
   and the most people in it at one moment, over every visit (counted or not).
 
@@ -200,7 +201,10 @@ def queue_outcome(
     first_in, queue_exit = stay[0].enter_t, stay[-1].exit_t
     if service is None:
         return QueueOutcome(first_in, queue_exit, None, None, queue_exit - first_in, None, None)
-    abandoned = True if stay[-1].exit_observed else None
+    # A stay that led to the till for less than its min_dwell (a card tap, or a flick seen from the
+    # queue's head) is not service, but it is not seen giving up either: nobody can tell.
+    reached = any(first_in <= v.enter_t <= queue_exit + gap_s for v in service)
+    abandoned = True if stay[-1].exit_observed and not reached else None
     return QueueOutcome(first_in, queue_exit, None, None, None, None, abandoned)
 
 
