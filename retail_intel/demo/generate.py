@@ -13,14 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from retail_intel.config.loader import load_config, write_config
+from retail_intel.demo.cleanup import RemovedDemo, remove_earlier_demo
 from retail_intel.demo.config import build_demo_config
 from retail_intel.demo.movements import MODEL, SOURCE_VIDEO, DayFile, branch_day_files, promotion_lifts
 from retail_intel.demo.zones import demo_zone_tables
 from retail_intel.errors import InputError
-from retail_intel.movements.compacted import compacted_files, drop_compacted_sources
-from retail_intel.movements.compaction import COMPACTED_TABLES
-from retail_intel.movements.store import movements_root, write_movements
-from retail_intel.movements.zone_store import ZONE_TABLES, write_zone_tables
+from retail_intel.movements.store import write_movements
+from retail_intel.movements.zone_store import write_zone_tables
 from retail_intel.movements.zones import ZoneTables
 from retail_intel.storage import atomic_write_bytes
 
@@ -99,17 +98,6 @@ def _check_target(path: Path, option: str, force: bool) -> None:
         )
 
 
-def _remove_old_demo_files(data_dir: Path) -> int:
-    """Remove demo files of an earlier run; returns how many movement files went."""
-    old = sorted(movements_root(data_dir).glob("*/*/demo-*.parquet"))
-    zone_files = [p for kind in ZONE_TABLES for p in sorted((data_dir / kind).glob("*/*/demo-*.parquet"))]
-    for path in old + zone_files:
-        path.unlink()
-    for kind, schema in COMPACTED_TABLES.items():  # and their rows in compacted months
-        drop_compacted_sources(data_dir, compacted_files(data_dir / kind), schema, lambda key: key.startswith("demo-"))
-    return len(old)
-
-
 def _write_day(day_file: DayFile, zones: ZoneTables, data_dir: Path) -> Path:
     # The key names branch and local date, and old demo files are gone: no search for stale copies.
     branch, day, key = day_file.branch_id, day_file.utc_date, day_file.source_key
@@ -166,7 +154,7 @@ def generate_demo(
     lifts = promotion_lifts(config, np.random.default_rng(lift_seed))
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    removed = _remove_old_demo_files(data_dir) if force else 0
+    removed = remove_earlier_demo(data_dir) if force else RemovedDemo(0)
     atomic_write_bytes(_readme("data directory", seed, first, last, branches).encode(), data_dir / README)
     total_days = branches * days
     movements = entered = files = 0
@@ -213,6 +201,6 @@ def generate_demo(
         entered=entered,
         passed=movements - entered,
         files=files,
-        removed_files=removed,
+        removed_files=removed.movement_files,
         seconds=time.perf_counter() - began,
     )

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from retail_intel.config.calendar import expand_events
 from retail_intel.config.loader import Config
 from retail_intel.config.models import WEEKDAYS, Branch, TimeRange
+from retail_intel.demo.cleanup import demo_source_key
 from retail_intel.demo.people import form_groups, missed_exits, place_staff, staff_reasons
 from retail_intel.movements.schema import ACTION_TYPES, MOVEMENT_SCHEMA
 
@@ -53,7 +54,7 @@ class DayFile:
 
     @property
     def source_key(self) -> str:
-        return f"demo-{self.branch_id}-{self.local_date.isoformat()}"
+        return demo_source_key(self.branch_id, self.local_date)
 
 
 def arrival_density(open_min: int, close_min: int) -> np.ndarray:
