@@ -225,3 +225,20 @@ def test_staff_groups_and_door_misses_are_generated(demo: DemoSummary, stored: p
     assert not any(r["group_id"] and r["is_staff"] for r in rows)
     missed = sum(1 for r in rows if r["action_type"] == "entered" and not r["exit_observed"])
     assert 0 < missed < 0.2 * demo.entered
+
+
+def test_dwell_follows_the_documented_distributions(stored: pa.Table) -> None:
+    # docs/demo-data.md: visitors log-normal around 8 minutes (20 s to 90 min), passers-by 1.5-12 s,
+    # whether or not they joined a party that arrived earlier.
+    rows = stored.select(["action_type", "is_staff", "dwell_seconds", "group_id"]).to_pylist()
+    passed = [r["dwell_seconds"] for r in rows if r["action_type"] == "passed"]
+    visits = sorted(r["dwell_seconds"] for r in rows if r["action_type"] == "entered" and not r["is_staff"])
+    tolerance = 1e-5  # enter and exit are rounded to microseconds separately
+    assert 1.5 - tolerance <= min(passed) and max(passed) <= 12.0 + tolerance
+    assert 20.0 - tolerance <= visits[0] and visits[-1] <= 5400.0 + tolerance
+    assert 6 * 60 < visits[len(visits) // 2] < 10 * 60
+    grouped_passers = [r["dwell_seconds"] for r in rows if r["action_type"] == "passed" and r["group_id"]]
+    assert grouped_passers and max(grouped_passers) <= 12.0 + tolerance
+    # about one arrival in seven joins the party before it
+    members = sum(1 for r in rows if r["group_id"]) - len({r["group_id"] for r in rows if r["group_id"]})
+    assert 0.1 < members / len(rows) < 0.2

@@ -186,12 +186,13 @@ def branch_day_files(
     day, entered = day[order], entered[order]
     enter_us, exit_us, first_us, last_us = enter_us[order], exit_us[order], first_us[order], last_us[order]
     is_staff, exit_seen = staffing.is_staff[order], exit_seen[order]
-    # A party arrives together: members take their first member's enter time.
+    # A party arrives together: members take their first member's enter time, and their
+    # whole stay moves with it, so each keeps the dwell drawn above (a passer-by who joins
+    # a party that arrived minutes earlier still passes in seconds).
     party = form_groups(rng, day, is_staff)
     in_party = party >= 0
-    enter_us = np.where(in_party, enter_us[np.maximum(party, 0)], enter_us)
-    exit_us = np.maximum(exit_us, enter_us)
-    first_us, last_us = np.minimum(first_us, enter_us), np.maximum(last_us, exit_us)
+    shift = np.where(in_party, enter_us[np.maximum(party, 0)] - enter_us, 0)
+    enter_us, exit_us, first_us, last_us = enter_us + shift, exit_us + shift, first_us + shift, last_us + shift
     track_id = np.arange(total) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows) + 1
     n_frames = np.maximum(1, np.round((last_us - first_us) / _US * 5.0)).astype(np.int64)
     confidence = np.clip(rng.normal(0.72, 0.08, total), 0.3, 0.98)

@@ -5,7 +5,8 @@
   before closing (``is_staff``, reason "in view N min", the presence rule).
 * **Groups**: about one arrival in seven joins the party of the one before
   it (same enter time, a ``group_id`` named after the party's first member),
-  so parties of two and three are common and larger ones rare.
+  so parties of two and three are common and larger ones rare. The caller
+  moves a member's whole stay to the party's arrival, keeping its dwell.
 * **Door misses**: each visitor's exit goes unseen (``exit_observed`` false)
   with a small daily probability, and on about one day in twelve with a much
   larger one, so those days exceed the default imbalance threshold.
