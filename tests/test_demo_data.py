@@ -15,6 +15,7 @@ import pytest
 from retail_intel.config import load_config, validate_config
 from retail_intel.config.models import WEEKDAYS, TimeRange
 from retail_intel.demo import DemoSummary, generate_demo
+from retail_intel.demo.generate import _period
 from retail_intel.demo.movements import uuid_strings
 from retail_intel.errors import InputError
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
@@ -242,3 +243,42 @@ def test_dwell_follows_the_documented_distributions(stored: pa.Table) -> None:
     # about one arrival in seven joins the party before it
     members = sum(1 for r in rows if r["group_id"]) - len({r["group_id"] for r in rows if r["group_id"]})
     assert 0.1 < members / len(rows) < 0.2
+
+
+@pytest.mark.parametrize(
+    ("start", "days", "accepted"),
+    [
+        (dt.date(2000, 1, 1), 5, True),
+        (dt.date(1999, 12, 31), 5, False),  # before the earliest plausible time
+        (dt.date(2026, 5, 29), 3, True),  # ends yesterday
+        (dt.date(2026, 5, 30), 3, False),  # ends today: late local events pass now + 1 day
+        (dt.date(2026, 6, 1), 1, False),  # today
+        (dt.date(2026, 7, 1), 10, False),  # the future
+        (dt.date(9999, 12, 1), 90, False),  # start + days overflows
+    ],
+)
+def test_a_period_the_kpis_would_refuse_is_refused(start: dt.date, days: int, accepted: bool) -> None:
+    today = dt.date(2026, 6, 1)
+    if accepted:
+        assert _period(start, days, today) == (start, start + dt.timedelta(days=days - 1))
+    else:
+        with pytest.raises(InputError, match=r"--start .* outside 2000-01-01 \.\. 2026-05-31 \(yesterday\)"):
+            _period(start, days, today)
+
+
+def test_the_default_period_ends_yesterday() -> None:
+    assert _period(None, 90, dt.date(2026, 6, 1)) == (dt.date(2026, 3, 3), dt.date(2026, 5, 31))
+
+
+@pytest.mark.parametrize("start", ["9999-12-01", "1970-01-01", "next-month"])
+def test_cli_refuses_an_implausible_start_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, start: str
+) -> None:
+    if start == "next-month":
+        start = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=31)).isoformat()
+    dirs = ["--config", str(tmp_path / "c"), "--data-dir", str(tmp_path / "d")]
+    result = run_cli(["demo-data", "--branches", "1", "--days", "90", "--start", start, *dirs], capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert "--start" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "c").exists() and not (tmp_path / "d").exists()

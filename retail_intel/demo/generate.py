@@ -18,6 +18,7 @@ from retail_intel.demo.config import build_demo_config
 from retail_intel.demo.movements import MODEL, SOURCE_VIDEO, DayFile, branch_day_files, promotion_lifts
 from retail_intel.demo.zones import demo_zone_tables
 from retail_intel.errors import InputError
+from retail_intel.movements.plausible import DEFAULT_EARLIEST
 from retail_intel.movements.store import write_movements
 from retail_intel.movements.zone_store import write_zone_tables
 from retail_intel.movements.zones import ZoneTables
@@ -98,6 +99,26 @@ def _check_target(path: Path, option: str, force: bool) -> None:
         )
 
 
+def _period(start: dt.date | None, days: int, today: dt.date) -> tuple[dt.date, dt.date]:
+    """First and last day; refuses a period the KPIs would refuse (see movements/plausible.py).
+
+    It must end by yesterday (UTC): a day's events, in a branch's local time,
+    run into the next UTC day, and times past now + 1 day are implausible.
+    """
+    earliest = DEFAULT_EARLIEST.date()
+    latest = today - dt.timedelta(days=1)
+    if start is None:
+        return latest - dt.timedelta(days=days - 1), latest
+    # compare starts, not ends: start + days overflows near year 9999
+    if not earliest <= start <= latest - dt.timedelta(days=days - 1):
+        raise InputError(
+            f"--start {start.isoformat()} with --days {days} gives a period outside "
+            f"{earliest.isoformat()} .. {latest.isoformat()} (yesterday), the plausible range the KPIs accept; "
+            "choose an earlier --start or fewer --days"
+        )
+    return start, start + dt.timedelta(days=days - 1)
+
+
 def _write_day(day_file: DayFile, zones: ZoneTables, data_dir: Path) -> Path:
     # The key names branch and local date, and old demo files are gone: no search for stale copies.
     branch, day, key = day_file.branch_id, day_file.utc_date, day_file.source_key
@@ -120,7 +141,8 @@ def generate_demo(
     """Write a synthetic config directory and movement store.
 
     ``start`` defaults to ``days`` days before today (UTC), so the data ends
-    yesterday; give it to make the output reproducible on any day. With the
+    yesterday; give it to make the output reproducible on any day. A period
+    before 2000 or not ended by yesterday is refused: the KPIs would refuse it. With the
     same seed and start the files are identical (``processed_at`` is the end
     of the period, not the wall clock). ``force`` allows non-empty
     directories: the config's YAML files are replaced and demo movement files
@@ -133,10 +155,9 @@ def generate_demo(
         raise InputError(f"--days must be between 1 and {MAX_DAYS}, got {days}")
     if seed < 0:
         raise InputError(f"--seed must be zero or positive, got {seed}")
+    first, last = _period(start, days, dt.datetime.now(dt.UTC).date())
     _check_target(config_dir, "--config", force)
     _check_target(data_dir, "--data-dir", force)
-    first = start or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days))
-    last = first + dt.timedelta(days=days - 1)
     dates = [first + dt.timedelta(days=i) for i in range(days)]
     processed_at = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 
