@@ -8,10 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
+from retail_intel.config.loader import load_config
 from retail_intel.demo import generate_demo
 from retail_intel.demo.cleanup import demo_source_key, is_demo_source_key
+from retail_intel.etl import run_etl
+from retail_intel.etl.store import feature_path, read_features
+from retail_intel.kpis.store import kpi_path, read_kpis
 from retail_intel.movements.compacted import compacted_files, compacted_sources
 from retail_intel.movements.compaction import compact_store
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
@@ -109,3 +115,30 @@ def test_force_cuts_only_demo_sources_out_of_compacted_months(tmp_path: Path) ->
 )
 def test_demo_source_keys(key: str, branch: str, demo: bool) -> None:
     assert is_demo_source_key(key, branch) is demo
+
+
+def test_force_removes_the_demo_branches_kpis_and_features(tmp_path: Path) -> None:
+    config_dir, data_dir = tmp_path / "c", tmp_path / "d"
+    generate_demo(config_dir, data_dir, branches=3, days=3, seed=1, start=dt.date(2026, 2, 2))
+    run_etl(load_config(config_dir), data_dir)  # hourly KPIs and features of demo-001 .. demo-003
+    # a real branch's stored files, which must stay
+    real = [kpi_path(data_dir, 60, "b1"), feature_path(data_dir, "b1")]
+    for path in real:  # demo-001's rows, as branch b1
+        rows = pq.read_table(path.with_name("demo-001.parquet"))
+        column = rows.schema.get_field_index("branch_id")
+        pq.write_table(rows.set_column(column, rows.field(column), pa.repeat(pa.scalar("b1"), rows.num_rows)), path)
+
+    second = generate_demo(config_dir, data_dir, branches=1, days=2, seed=1, start=START, force=True)
+    run_etl(load_config(config_dir), data_dir)  # "re-run the KPIs afterwards"
+
+    assert second.removed_kpi_files == 6
+    assert all(path.exists() for path in real)
+    new_days = {START, START + dt.timedelta(days=1)}
+    kpis = read_kpis(data_dir)
+    features = read_features(data_dir)
+    for table in (kpis, features):
+        demo = table.filter(pc.equal(table["branch_id"], "demo-001"))
+        assert set(table["branch_id"].to_pylist()) == {"demo-001", "b1"}
+        days = {t.date() for t in demo["window_start"].to_pylist()}
+        assert days and days <= new_days | {START - dt.timedelta(days=1)}  # a UTC window may start the day before
+    assert {p.stem for p in kpi_path(data_dir, 60, "x").parent.iterdir()} == {"demo-001", "b1"}

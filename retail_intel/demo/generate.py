@@ -52,6 +52,7 @@ class DemoSummary:
     passed: int
     files: int  # movement files written
     removed_files: int  # demo movement files of an earlier run removed by --force
+    removed_kpi_files: int  # KPI and feature files of demo branches removed by --force
     seconds: float  # wall time of the whole generation
 
     def as_dict(self) -> dict[str, object]:
@@ -72,6 +73,7 @@ class DemoSummary:
             "passed": self.passed,
             "files": self.files,
             "removed_files": self.removed_files,
+            "removed_kpi_files": self.removed_kpi_files,
             "seconds": round(self.seconds, 3),
         }
 
@@ -146,7 +148,9 @@ def generate_demo(
     same seed and start the files are identical (``processed_at`` is the end
     of the period, not the wall clock). ``force`` allows non-empty
     directories: the config's YAML files are replaced and demo movement files
-    of an earlier run are removed; anything else in the data directory stays.
+    of an earlier run are removed, and so are the demo branches' KPI and
+    feature files (they would keep windows of demo days no longer there);
+    anything else in the data directory stays.
     """
     began = time.perf_counter()
     if not 1 <= branches <= MAX_BRANCHES:
@@ -175,7 +179,7 @@ def generate_demo(
     lifts = promotion_lifts(config, np.random.default_rng(lift_seed))
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    removed = remove_earlier_demo(data_dir) if force else RemovedDemo(0)
+    removed = remove_earlier_demo(data_dir) if force else RemovedDemo(0, 0)
     atomic_write_bytes(_readme("data directory", seed, first, last, branches).encode(), data_dir / README)
     total_days = branches * days
     movements = entered = files = 0
@@ -223,5 +227,6 @@ def generate_demo(
         passed=movements - entered,
         files=files,
         removed_files=removed.movement_files,
+        removed_kpi_files=removed.derived_files,
         seconds=time.perf_counter() - began,
     )
