@@ -144,7 +144,7 @@ def test_promotion_days_are_busier(tmp_path: Path) -> None:
 def test_the_same_seed_gives_the_same_data(tmp_path: Path, demo: DemoSummary, stored: pa.Table) -> None:
     again = generate_demo(tmp_path / "c", tmp_path / "d", branches=4, days=DAYS, seed=11, start=START)
     assert read_movements(again.data_dir).equals(stored)
-    for name in ("branches.yaml", "employees.yaml", "promotions.yaml", "events.yaml", "tasks.yaml"):
+    for name in ("branches.yaml", "employees.yaml", "promotions.yaml", "events.yaml", "tasks.yaml", "holidays.yaml"):
         assert (again.config_dir / name).read_text() == (demo.config_dir / name).read_text()
 
 
