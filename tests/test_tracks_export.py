@@ -154,3 +154,15 @@ def test_a_branch_or_camera_the_run_was_not_processed_for_is_refused(processed: 
         person_boxes(video, data_dir=data, branch="b2", camera="cam1", settings=None)
     with pytest.raises(InputError, match="no recording start time"):  # b1's own: found, then timed
         person_boxes(video, data_dir=data, branch="b1", camera="cam1", settings=None)
+
+
+def test_a_previews_run_summary_reads_the_previews_tracks(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cam.avi")
+    data = tmp_path / "data"
+    plan = make_plan(ProcessRequest.create(video, "b1", data, start_time=START, roi=ROI, max_frames=15))
+    process_video(plan, detector_factory=lambda plan: ScriptedDetector(two_people))
+    summary = data / "previews" / "runs" / f"{source_key('cam1', fingerprint(video))}.json"
+    assert not (data / "tracks").exists()  # a preview writes only under previews/
+    boxes = person_boxes(summary, data_dir=data, settings=None)
+    assert boxes.frames == 15 and boxes.table.num_rows > 0
+    assert max(boxes.table.column("frame").to_pylist()) < 15

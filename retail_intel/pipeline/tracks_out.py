@@ -29,7 +29,7 @@ from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.pipeline.plan import NoRegionError, ProcessRequest, make_plan
 from retail_intel.pipeline.run import RUNS_DIR, source_key
 from retail_intel.pipeline.start_time import resolve_start_time
-from retail_intel.storage import atomic_write_bytes, atomic_write_table
+from retail_intel.storage import PREVIEWS_DIR, atomic_write_bytes, atomic_write_table
 
 # the region used when a camera has none configured: larger than any frame
 _EVERYWHERE = (0.0, 0.0, 1e6, 1e6)
@@ -103,6 +103,8 @@ def person_boxes(
         _check_flag("--branch", branch, run, "branch_id", source)
         _check_flag("--camera", camera, run, "camera_id", source)
         branch, camera = str(run["branch_id"]), str(run["camera_id"])
+        if run.get("preview") is True:  # a --max-frames run wrote its own tree, apart from the data
+            tracks_dir = data_dir / PREVIEWS_DIR
         # judged as the run that stored the tracks judged them; the settings flags still win
         if run.get("settings"):  # summaries before 0.2 have none: the config then decides
             layers = (CameraSettings.model_validate(run["settings"]),)
