@@ -98,6 +98,18 @@ def test_an_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:
             "track_buffer",
         ),
         ("{id: b3, name: X, capacity: 3, cameras: [{id: c, roi: [0, 0, .inf, 9]}]}", "finite number"),
+        # a branch's staff: block took them (docs/config.md refuses them everywhere)
+        ("{id: b3, name: X, capacity: 3, staff: {min_presence_minutes: .inf}}", "finite number"),
+        ("{id: b3, name: X, capacity: 3, staff: {zone_seconds: .nan}}", "finite number"),
+        (
+            "{id: b3, name: X, capacity: 3, staff: {uniform: {low: [0, 0, 0], high: [9, 9, 9], min_share: .nan}}}",
+            "finite",
+        ),
+        (
+            "{id: b3, name: X, capacity: 3, cameras: [{id: c, roi: [0, 0, 9, 9]}], "
+            "staff: {zones: {c: [[[0, 0], [.nan, 0], [0, 10]]]}}}",
+            "finite number",
+        ),
     ],
 )
 def test_validate_refuses_values_that_would_crash_later(tmp_path: Path, branch: str, expected: str) -> None:
