@@ -47,7 +47,7 @@ def _check_tz(value: str) -> str:
 
 
 def _parse_hhmm(value: str) -> dt.time:
-    if not _HHMM.match(value):
+    if not _HHMM.fullmatch(value):
         raise ValueError(f"must be a time of day HH:MM, got {value!r}")
     hours, minutes = value.split(":")
     return dt.time(int(hours), int(minutes))
@@ -59,7 +59,7 @@ _PLAIN_ID = re.compile(r"^\w[\w.-]{0,63}$")
 
 
 def _plain_id(value: str) -> str:
-    if not _PLAIN_ID.match(value):
+    if not _PLAIN_ID.fullmatch(value):  # fullmatch: "$" alone lets a trailing newline through
         raise ValueError(
             "must be a plain name of at most 64 letters, digits, '_', '-' or '.' "
             f"starting with a letter or digit (it names folders in the data directory), got {value!r}"
