@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 
 from retail_intel.cli.app import _register, app, main
 from retail_intel.config import expand_events, load_config
-from retail_intel.errors import ConfigError
+from retail_intel.errors import ConfigError, InputError
 
 SAMPLE = Path(__file__).resolve().parents[1] / "config"
 BAD_BRANCHES = """\
@@ -236,6 +236,20 @@ def test_events_rejects_naive_and_inverted_ranges() -> None:
         "events", "--config", str(SAMPLE), "--from", "2026-12-02T00:00:00Z", "--to", "2026-12-01T00:00:00Z"
     )
     assert inverted.exit_code == 1 and "--to must be after --from" in str(inverted.exception)
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["--from", "9999-12-31T00:00:00Z"], "--from"),  # + the default 30 days overflowed
+        (["--from", "0001-01-01T00:00:00Z", "--to", "0001-02-01T00:00:00Z"], "--from"),
+        (["--from", "2026-12-01T00:00:00Z", "--to", "9999-12-31T23:00:00Z"], "--to"),
+    ],
+)
+def test_events_near_the_ends_of_the_calendar_is_one_line_naming_the_flag(args: list[str], flag: str) -> None:
+    result = invoke("events", "--config", str(SAMPLE), *args)
+    assert result.exit_code == 1 and isinstance(result.exception, InputError), result.exception
+    assert str(result.exception).startswith(f"{flag}: expected a time between 1900-01-01 and 3000-01-01")
 
 
 # --- promotions ---------------------------------------------------------------
