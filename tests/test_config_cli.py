@@ -149,6 +149,14 @@ def test_branches_list_table_and_csv() -> None:
     assert table.exit_code == 0 and "b1" in table.stdout
     rows = list(csv.DictReader(io.StringIO(invoke("branches", "list", "--config", str(SAMPLE), "-f", "csv").stdout)))
     assert [r["id"] for r in rows] == ["b1", "b2", "b3"]
+    # list cells are JSON, as in the kpis and sql CSV (they were Python reprs: ['b2'])
+    config = load_config(SAMPLE)
+    assert [json.loads(r["neighbors"]) for r in rows] == [b.neighbors for b in config.branches]
+    assert [json.loads(r["cameras"]) for r in rows] == [[c.id for c in b.cameras] for b in config.branches]
+    promos = list(csv.DictReader(io.StringIO(invoke("promotions", "--config", str(SAMPLE), "-f", "csv").stdout)))
+    listed = {r["id"]: r["branches"] if r["branches"] == "all" else json.loads(r["branches"]) for r in promos}
+    assert listed == {p.id: p.branches if p.branches == "all" else list(p.branches) for p in config.promotions}
+    assert any(isinstance(b, list) for b in listed.values())
 
 
 def test_branches_show_json() -> None:
