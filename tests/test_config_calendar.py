@@ -38,6 +38,14 @@ def employee(weekly: list[dict[str, str]], exceptions: list[dict[str, Any]] | No
 # --- events -----------------------------------------------------------------
 
 
+def test_a_range_from_year_1_does_not_overflow() -> None:
+    # the earliest start that can overlap the range is before year 1: every repetition is a candidate
+    weekly = event(start=utc(2026, 3, 2, 9), end=utc(2026, 3, 2, 12), repeat="weekly")
+    assert expand_events([weekly], dt.datetime.min.replace(tzinfo=UTC), utc(2026, 3, 10)) == expand_events(
+        [weekly], utc(2026, 3, 1), utc(2026, 3, 10)
+    )
+
+
 def test_one_off_event_is_returned_only_when_it_overlaps_the_range() -> None:
     ev = event(start="2026-05-01T10:00:00Z", end="2026-05-01T12:00:00Z")
     assert [o.start for o in expand_events([ev], utc(2026, 5, 1, 11), utc(2026, 5, 2))] == [utc(2026, 5, 1, 10)]

@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 
 from retail_intel.cli.app import _register, app, main
 from retail_intel.config import expand_events, load_config
-from retail_intel.errors import ConfigError
+from retail_intel.errors import ConfigError, InputError
 
 SAMPLE = Path(__file__).resolve().parents[1] / "config"
 BAD_BRANCHES = """\
@@ -149,6 +149,14 @@ def test_branches_list_table_and_csv() -> None:
     assert table.exit_code == 0 and "b1" in table.stdout
     rows = list(csv.DictReader(io.StringIO(invoke("branches", "list", "--config", str(SAMPLE), "-f", "csv").stdout)))
     assert [r["id"] for r in rows] == ["b1", "b2", "b3"]
+    # list cells are JSON, as in the kpis and sql CSV (they were Python reprs: ['b2'])
+    config = load_config(SAMPLE)
+    assert [json.loads(r["neighbors"]) for r in rows] == [b.neighbors for b in config.branches]
+    assert [json.loads(r["cameras"]) for r in rows] == [[c.id for c in b.cameras] for b in config.branches]
+    promos = list(csv.DictReader(io.StringIO(invoke("promotions", "--config", str(SAMPLE), "-f", "csv").stdout)))
+    listed = {r["id"]: r["branches"] if r["branches"] == "all" else json.loads(r["branches"]) for r in promos}
+    assert listed == {p.id: p.branches if p.branches == "all" else list(p.branches) for p in config.promotions}
+    assert any(isinstance(b, list) for b in listed.values())
 
 
 def test_branches_show_json() -> None:
@@ -236,6 +244,20 @@ def test_events_rejects_naive_and_inverted_ranges() -> None:
         "events", "--config", str(SAMPLE), "--from", "2026-12-02T00:00:00Z", "--to", "2026-12-01T00:00:00Z"
     )
     assert inverted.exit_code == 1 and "--to must be after --from" in str(inverted.exception)
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["--from", "9999-12-31T00:00:00Z"], "--from"),  # + the default 30 days overflowed
+        (["--from", "0001-01-01T00:00:00Z", "--to", "0001-02-01T00:00:00Z"], "--from"),
+        (["--from", "2026-12-01T00:00:00Z", "--to", "9999-12-31T23:00:00Z"], "--to"),
+    ],
+)
+def test_events_near_the_ends_of_the_calendar_is_one_line_naming_the_flag(args: list[str], flag: str) -> None:
+    result = invoke("events", "--config", str(SAMPLE), *args)
+    assert result.exit_code == 1 and isinstance(result.exception, InputError), result.exception
+    assert str(result.exception).startswith(f"{flag}: expected a time between 1900-01-01 and 3000-01-01")
 
 
 # --- promotions ---------------------------------------------------------------

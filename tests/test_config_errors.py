@@ -500,6 +500,47 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     assert caught.value.problems == expected
 
 
+def test_a_field_error_hides_none_of_the_checks_across_fields(tmp_path: Path) -> None:
+    # a misspelt key used to hide the duplicate camera, the zone pairing and the overlapping shifts
+    cameras = """
+        capcity: 4
+        cameras:
+          - {id: door, roi: [0, 0, 10, 10]}
+          - id: door
+            roi: [0, 0, 10, 10]
+            zones:
+              - {id: till, kind: service, polygon: [[0, 0], [5, 0], [5, 5]]}
+              - {id: odd, kind: aisle, service: till, polygon: [[0, 0], [5, 0], [5, 5]]}
+              - {id: lonely, kind: service, polygon: [[0, 0], [5, 0], [5, 5]]}
+          - 7
+          - {roi: [0, 0, 10, 10]}
+        """
+    shifts = """
+        weekly:
+          - {day: mon, start: "09:00", end: "13:00"}
+          - {day: mon, start: "12:00", end: "17:00"}
+          - {day: mon, start: "25:00", end: "26:00"}
+          - not a shift
+        exceptions:
+          - {date: 2026-05-04, off: true}
+          - {date: 2026-05-04, start: "10:00", end: "11:00"}
+        """
+    employees = employee_with_shifts(shifts).replace("    name: Ann\n", "    name: Ann\n    rol: cashier\n")
+    problems = validate_config(
+        write_config(tmp_path, {"branches.yaml": branches_with(cameras), "employees.yaml": employees})
+    )
+    for expected in [
+        'branches.yaml: branch "b2": capacity is required',
+        'branches.yaml: branch "b2": duplicate camera id "door" (2 cameras use it)',
+        'branches.yaml: branch "b2": cameras["door"].zones["lonely"]: a service zone must be paired with a queue',
+        'employees.yaml: employee "e1": shifts.weekly: mon 09:00-13:00 overlaps mon 12:00-17:00',
+        'employees.yaml: employee "e1": shifts.exceptions: 2026-05-04 is marked off: true and also given hours',
+    ]:
+        assert any(p.startswith(expected) for p in problems), (expected, problems)
+    # the zone of invalid kind may be the till's queue: "till" is not reported unpaired
+    assert not any('zones["till"]' in p for p in problems), problems
+
+
 def test_single_problem_is_the_error_message(tmp_path: Path) -> None:
     directory = write_config(tmp_path, {"branches.yaml": branches_with("capacity: 0")})
     with pytest.raises(ConfigError) as caught:

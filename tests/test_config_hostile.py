@@ -86,6 +86,10 @@ def test_an_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:
         ("{id: ../../evil, name: X, capacity: 3}", "id must be a plain name"),
         ("{id: a/b, name: X, capacity: 3}", "id must be a plain name"),
         ("{id: .hidden, name: X, capacity: 3}", "id must be a plain name"),
+        # a trailing newline ("b3\\n", or a `|` block) passed "$" and became part of a folder name
+        ('{id: "b3\\n", name: X, capacity: 3}', "id must be a plain name"),
+        ('{id: b3, name: X, capacity: 3, cameras: [{id: "c\\n", roi: [0, 0, 9, 9]}]}', "id must be a plain name"),
+        ('{id: b3, name: X, capacity: 3, peak_time: "12:00\\n"}', "peak_time must be a time of day HH:MM"),
         ("{id: b3, name: X, capacity: 3, cameras: [{id: ../c, roi: [0, 0, 9, 9]}]}", "id must be a plain name"),
         ("{id: b3, name: X, capacity: 3, cameras: [{id: c, roi: [0, 0, 9, 9], fps: .inf}]}", "finite number"),
         ("{id: b3, name: X, capacity: 3, cameras: [{id: c, roi: [0, 0, 9, 9], fps: .nan}]}", "finite number"),
@@ -98,6 +102,18 @@ def test_an_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:
             "track_buffer",
         ),
         ("{id: b3, name: X, capacity: 3, cameras: [{id: c, roi: [0, 0, .inf, 9]}]}", "finite number"),
+        # a branch's staff: block took them (docs/config.md refuses them everywhere)
+        ("{id: b3, name: X, capacity: 3, staff: {min_presence_minutes: .inf}}", "finite number"),
+        ("{id: b3, name: X, capacity: 3, staff: {zone_seconds: .nan}}", "finite number"),
+        (
+            "{id: b3, name: X, capacity: 3, staff: {uniform: {low: [0, 0, 0], high: [9, 9, 9], min_share: .nan}}}",
+            "finite",
+        ),
+        (
+            "{id: b3, name: X, capacity: 3, cameras: [{id: c, roi: [0, 0, 9, 9]}], "
+            "staff: {zones: {c: [[[0, 0], [.nan, 0], [0, 10]]]}}}",
+            "finite number",
+        ),
     ],
 )
 def test_validate_refuses_values_that_would_crash_later(tmp_path: Path, branch: str, expected: str) -> None:
@@ -114,3 +130,17 @@ def test_plain_ids_are_fine(tmp_path: Path, name: str) -> None:
         f"  - {{id: '{name}x', name: X, capacity: 3}}\n"
     )
     assert validate_config(write_config(tmp_path / "config", {"branches.yaml": text})) == []
+
+
+def test_an_id_written_as_a_block_scalar_keeps_no_newline(tmp_path: Path) -> None:
+    text = "branches:\n  - {id: b1, name: One, capacity: 10}\n  - {id: b2, name: Two, capacity: 5}\n"
+    text += "  - id: |\n      b3\n    name: Three\n    capacity: 10\n"
+    text += '    cameras: [{id: c, roi: [0, 0, 9, 9]}, {id: "c\\n", roi: [0, 0, 9, 9]}]\n'
+    problems = validate_config(write_config(tmp_path / "config", {"branches.yaml": text}))
+    # one line, the id shown escaped
+    assert problems == [
+        "branches.yaml: branch 'b3\\n': id must be a plain name of at most 64 letters, digits, '_', '-' or '.' "
+        "starting with a letter or digit (it names folders in the data directory), got 'b3\\n'",
+        "branches.yaml: branch 'b3\\n': cameras['c\\n'].id must be a plain name of at most 64 letters, digits, "
+        "'_', '-' or '.' starting with a letter or digit (it names folders in the data directory), got 'c\\n'",
+    ]

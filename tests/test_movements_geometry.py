@@ -43,6 +43,13 @@ def test_zone_needs_three_points_and_area() -> None:
         Polygon(parse_points("0,0 5,5 10,10"))
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_a_region_with_a_corner_not_finite_is_refused(bad: float) -> None:
+    # a NaN area passed the positive-area test; the staff: block built such polygons
+    with pytest.raises(InputError, match="must be finite numbers"):
+        Polygon(((0.0, 0.0), (bad, 0.0), (0.0, 10.0)))
+
+
 def test_roi_outside_frame_is_refused() -> None:
     with pytest.raises(InputError, match="outside the 768x576 frame"):
         parse_rect("100,100,800,400").check_inside_frame(768, 576)

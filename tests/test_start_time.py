@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 import struct
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -9,7 +10,7 @@ from retail_intel.batch.discover import discover
 from retail_intel.batch.ledger import Ledger
 from retail_intel.batch.segments import MANIFEST_START, Segment, prepare
 from retail_intel.config.camera_settings import CameraSettings
-from retail_intel.config.loader import load_config
+from retail_intel.config.loader import load_config, validate_config
 from retail_intel.errors import InputError, TimeError
 from retail_intel.pipeline.start_time import mp4_creation_time, resolve_start_time, time_from_filename
 
@@ -77,6 +78,28 @@ def test_filename_with_impossible_date_is_an_error() -> None:
 def test_pattern_without_date_fields_is_refused() -> None:
     with pytest.raises(InputError, match="needs at least"):
         time_from_filename(Path("cam1.mp4"), "cam%H", UTC)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "why"),
+    [
+        ("entrance_%Y%m%d", "needs at least %Y %m %d %H %M"),
+        ("entrance_%y%m%d_%H%M%S", "uses %y: only %Y %m %d %H %M %S"),
+        ("cam_%Y%m%d_%H%M_%f", "uses %f"),
+        ("cam_%Y%m%d_%H%M%", "uses %:"),
+    ],
+)
+def test_validate_refuses_the_patterns_process_refuses(tmp_path: Path, pattern: str, why: str) -> None:
+    # validate used to pass these; process and batch then refused (or never matched) every video
+    with pytest.raises(InputError, match=re.escape(why)):
+        time_from_filename(Path("entrance_20261124_070000.mp4"), pattern, UTC)
+    (tmp_path / "branches.yaml").write_text(
+        "branches:\n  - id: b1\n    name: A\n    capacity: 5\n    cameras:\n"
+        f"      - {{id: door, roi: [0, 0, 10, 10], filename_pattern: '{pattern}'}}\n"
+    )
+    problems = validate_config(tmp_path)
+    assert len(problems) == 1 and 'cameras["door"].filename_pattern' in problems[0], problems
+    assert why in problems[0]
 
 
 def test_resolution_order(tmp_path: Path) -> None:

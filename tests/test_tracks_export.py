@@ -136,3 +136,33 @@ def test_a_device_or_pipe_is_never_replaced_by_a_file(processed: tuple[Path, Pat
         with pytest.raises(InputError, match="not a regular file"):
             write_person_boxes(boxes.table, pipe, fmt)  # type: ignore[arg-type]
     assert stat.S_ISFIFO(pipe.stat().st_mode)
+
+
+def test_a_branch_or_camera_the_run_was_not_processed_for_is_refused(processed: tuple[Path, Path]) -> None:
+    video, data = processed
+    summary = data / "runs" / f"{source_key('cam1', fingerprint(video))}.json"
+    # b1's boxes were written labelled as b2 (and a camera b2 may not have)
+    with pytest.raises(InputError, match=r"--branch b2: cam\.avi was processed as branch b1"):
+        person_boxes(video, data_dir=data, branch="b2", settings=None)
+    with pytest.raises(InputError, match=r"--branch b2: .* was processed as branch b1"):
+        person_boxes(summary, data_dir=data, branch="b2", settings=None)
+    with pytest.raises(InputError, match=r"--camera cam9: .* was processed as camera cam1"):
+        person_boxes(summary, data_dir=data, camera="cam9", settings=None)
+    # without the summary the tracks are still found by camera and video: their folder names the branch
+    summary.unlink()
+    with pytest.raises(InputError, match="are branch b1's"):
+        person_boxes(video, data_dir=data, branch="b2", camera="cam1", settings=None)
+    with pytest.raises(InputError, match="no recording start time"):  # b1's own: found, then timed
+        person_boxes(video, data_dir=data, branch="b1", camera="cam1", settings=None)
+
+
+def test_a_previews_run_summary_reads_the_previews_tracks(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cam.avi")
+    data = tmp_path / "data"
+    plan = make_plan(ProcessRequest.create(video, "b1", data, start_time=START, roi=ROI, max_frames=15))
+    process_video(plan, detector_factory=lambda plan: ScriptedDetector(two_people))
+    summary = data / "previews" / "runs" / f"{source_key('cam1', fingerprint(video))}.json"
+    assert not (data / "tracks").exists()  # a preview writes only under previews/
+    boxes = person_boxes(summary, data_dir=data, settings=None)
+    assert boxes.frames == 15 and boxes.table.num_rows > 0
+    assert max(boxes.table.column("frame").to_pylist()) < 15

@@ -167,6 +167,14 @@ def _cell(value: Any) -> str:
     return str(_jsonable(value))
 
 
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple | dict):  # JSON, as the kpis and sql CSV write them (not a Python repr)
+        return json.dumps(finite_or_null(value), default=_jsonable, ensure_ascii=False)
+    return _jsonable(value)
+
+
 def render_rows(
     rows: Sequence[Mapping[str, Any]],
     fmt: OutputFormat,
@@ -184,7 +192,7 @@ def render_rows(
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(cols)
         for row in rows:
-            writer.writerow(["" if row.get(c) is None else _jsonable(row.get(c)) for c in cols])
+            writer.writerow([_csv_cell(row.get(c)) for c in cols])
         sys.stdout.write(buffer.getvalue())
         return
     fitted = fitted_table(rows, cols, _cell, width=out.width, title=title)

@@ -31,8 +31,8 @@ from retail_intel.config.records import (
     branch_detail,
     branch_detail_rows,
     branch_rows,
-    default_event_window,
     event_rows,
+    event_window,
     promotion_rows,
     task_rows,
 )
@@ -152,12 +152,9 @@ def events(
 
     Example: retail-intel events --branch b1 --from 2026-12-01T00:00:00Z --to 2027-01-01T00:00:00Z
     """
-    range_start = parse_time_option(start, "--from")
-    range_end = parse_time_option(end, "--to")
-    if range_start is None:
-        range_start = default_event_window(dt.datetime.now(dt.UTC))[0]
-    if range_end is None:
-        range_end = range_start + dt.timedelta(days=DEFAULT_EVENT_WINDOW_DAYS)
+    range_start, range_end = event_window(
+        parse_time_option(start, "--from"), parse_time_option(end, "--to"), dt.datetime.now(dt.UTC)
+    )
     rows = event_rows(load_config(config), range_start, range_end, branch_id)
     render_rows(rows, _fmt(fmt, as_json), title=f"Events {range_start:%Y-%m-%d} to {range_end:%Y-%m-%d}")
 

@@ -79,7 +79,10 @@ def _first_index(event: Event, tz: dt.tzinfo, range_start: dt.datetime) -> int:
     early is harmless because overlap is checked for every candidate.
     """
     duration = event.end - event.start
-    earliest_start = range_start - duration
+    try:
+        earliest_start = range_start - duration
+    except OverflowError:  # before year 1: every repetition may overlap the range
+        return 0
     local_first = event.start.astimezone(tz)
     local_earliest = earliest_start.astimezone(tz)
     if local_earliest <= local_first:

@@ -28,10 +28,21 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 
-from retail_intel.config.models import Branch, Camera, Employee, Event, Holiday, Promotion, Task
+from retail_intel.config.models import (
+    Branch,
+    Camera,
+    Employee,
+    Event,
+    Holiday,
+    Promotion,
+    ShiftException,
+    Shifts,
+    Task,
+    WeeklyShift,
+)
 from retail_intel.config.problems import entry_label, validation_problems
 from retail_intel.config.yamlio import YamlReadError, dump_entries, read_yaml
-from retail_intel.config.zone_checks import zone_problems
+from retail_intel.config.zone_checks import branch_cameras, camera_problems, raw_cameras
 from retail_intel.errors import ConfigError
 
 __all__ = [
@@ -151,6 +162,9 @@ class _Parsed(Generic[M]):
     # (label, raw mapping) of every entry, valid or not: references are checked
     # on these so an entry with a bad field still has its branch checked.
     raw_entries: list[tuple[str, Mapping[Any, Any]]] = field(default_factory=list)
+    # (label, raw mapping) of the entries with a field error: the checks across
+    # fields still run on what can be read of them, so one typo hides nothing else.
+    invalid_entries: list[tuple[str, Mapping[Any, Any]]] = field(default_factory=list)
 
 
 def _type_name(value: object) -> str:
@@ -214,6 +228,7 @@ def _parse_file(directory: Path, spec: ConfigFile[M], problems: list[str]) -> _P
             model = spec.model.model_validate(raw)
         except ValidationError as exc:
             problems.extend(validation_problems(f"{name}: {label}", exc, raw, [spec.model]))
+            parsed.invalid_entries.append((label, raw))
             continue
         parsed.models.append(model)
     return parsed
@@ -262,22 +277,42 @@ def _check_branches(branches: _Parsed[Branch], problems: list[str]) -> None:
         if str(raw.get("id")) in _ref_values(raw.get("neighbors")):
             problems.append(f"{BRANCHES.filename}: {label}: neighbors: a branch cannot be its own neighbor")
     for branch in branches.models:
-        prefix = f'{BRANCHES.filename}: branch "{branch.id}"'
-        for camera_id, count in Counter(c.id for c in branch.cameras).items():
-            if count > 1:
-                problems.append(f'{prefix}: duplicate camera id "{camera_id}" ({count} cameras use it)')
-        problems.extend(zone_problems(branch, BRANCHES.filename))
+        problems.extend(camera_problems(f'{BRANCHES.filename}: branch "{branch.id}"', branch_cameras(branch)))
+    for label, raw in branches.invalid_entries:
+        problems.extend(camera_problems(f"{BRANCHES.filename}: {label}", raw_cameras(raw)))
+
+
+def _valid_items(raw: object, model: type[M]) -> list[M]:
+    """The items of a raw list that validate on their own (the others are reported as field errors)."""
+    items: list[M] = []
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            items.append(model.model_validate(item))
+        except ValidationError:
+            continue
+    return items
+
+
+def _raw_shifts(raw: Mapping[Any, Any]) -> Shifts:
+    """What can be read of the shifts of an employee entry that did not validate."""
+    shifts = raw.get("shifts")
+    if not isinstance(shifts, Mapping):
+        return Shifts()
+    weekly = _valid_items(shifts.get("weekly"), WeeklyShift)
+    return Shifts(weekly=weekly, exceptions=_valid_items(shifts.get("exceptions"), ShiftException))
 
 
 def _check_shifts(employees: _Parsed[Employee], problems: list[str]) -> None:
-    for employee in employees.models:
-        prefix = f'{EMPLOYEES.filename}: employee "{employee.id}"'
-        weekly = employee.shifts.weekly
+    labelled = [(f'employee "{e.id}"', e.shifts) for e in employees.models]
+    labelled += [(label, _raw_shifts(raw)) for label, raw in employees.invalid_entries]
+    for label, shifts in labelled:
+        prefix = f"{EMPLOYEES.filename}: {label}"
+        weekly = shifts.weekly
         for day in {s.day for s in weekly}:
             spans = [(s.day, s.start, s.end) for s in weekly if s.day == day]
             for first, second in _spans_overlap(spans):
                 problems.append(f"{prefix}: shifts.weekly: {first} overlaps {second}")
-        exceptions = employee.shifts.exceptions
+        exceptions = shifts.exceptions
         for date in sorted({e.date for e in exceptions}):
             same_day = [e for e in exceptions if e.date == date]
             hours = [(date.isoformat(), e.start, e.end) for e in same_day if e.start and e.end]

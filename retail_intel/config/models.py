@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from retail_intel.config.camera_settings import CameraSettings, refuse_decimal_id
 from retail_intel.config.camera_settings import EntranceLine as EntranceLine
 from retail_intel.config.camera_settings import Zone as Zone
+from retail_intel.config.filename_pattern import check_pattern
 from retail_intel.config.staff import StaffSettings
 
 Point = tuple[float, float]
@@ -46,7 +47,7 @@ def _check_tz(value: str) -> str:
 
 
 def _parse_hhmm(value: str) -> dt.time:
-    if not _HHMM.match(value):
+    if not _HHMM.fullmatch(value):
         raise ValueError(f"must be a time of day HH:MM, got {value!r}")
     hours, minutes = value.split(":")
     return dt.time(int(hours), int(minutes))
@@ -58,7 +59,7 @@ _PLAIN_ID = re.compile(r"^\w[\w.-]{0,63}$")
 
 
 def _plain_id(value: str) -> str:
-    if not _PLAIN_ID.match(value):
+    if not _PLAIN_ID.fullmatch(value):  # fullmatch: "$" alone lets a trailing newline through
         raise ValueError(
             "must be a plain name of at most 64 letters, digits, '_', '-' or '.' "
             f"starting with a letter or digit (it names folders in the data directory), got {value!r}"
@@ -138,6 +139,12 @@ class Camera(CameraSettings):
     # strftime-style pattern matched against the file name's stem, e.g.
     # "cam1_%Y%m%d_%H%M%S"; the parsed time is taken in the branch's timezone.
     filename_pattern: str | None = None
+
+    @field_validator("filename_pattern")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        # the check process and batch make: refused here, not on the first video
+        return check_pattern(value) if value is not None else None
 
     @model_validator(mode="after")
     def _needs_region(self) -> Camera:

@@ -36,7 +36,8 @@ def entry_label(kind: str, raw: object, position: int) -> str:
     if isinstance(raw, Mapping):
         ident = raw.get("id")
         if isinstance(ident, str | int) and not isinstance(ident, bool) and str(ident).strip():
-            return f'{kind} "{ident}"'
+            # an id holding a newline (a `|` block) is shown escaped: each problem stays one line
+            return f'{kind} "{ident}"' if str(ident).isprintable() else f"{kind} {str(ident)!r}"
     return f"entry #{position}"
 
 
@@ -98,7 +99,10 @@ def _path(loc: Sequence[int | str], raw: object) -> str:
         if isinstance(part, int):
             item = node[part] if isinstance(node, list | tuple) and 0 <= part < len(node) else None
             ident = item.get("id") if isinstance(item, Mapping) else None
-            text += f'["{ident}"]' if isinstance(ident, str | int) and ident != "" else f"#{part + 1}"
+            if isinstance(ident, str | int) and ident != "":
+                text += f'["{ident}"]' if str(ident).isprintable() else f"[{str(ident)!r}]"  # one line
+            else:
+                text += f"#{part + 1}"
             node = item
         else:
             text += f".{part}" if text else part

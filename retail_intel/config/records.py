@@ -22,11 +22,16 @@ __all__ = [
     "branch_rows",
     "default_event_window",
     "event_rows",
+    "event_window",
     "promotion_rows",
     "task_rows",
 ]
 
 DEFAULT_EVENT_WINDOW_DAYS = 30
+# Events are planned within a lifetime; the bounds keep the expansion's date arithmetic
+# (an event's duration before --from, the default 30 days after it) away from years 1 and 9999.
+EARLIEST_EVENT_TIME = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST_EVENT_TIME = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
 _STATUS_ORDER = {status: index for index, status in enumerate(TaskStatus)}
 _PRIORITY_ORDER = {p: -index for index, p in enumerate(TaskPriority)}  # urgent first
 
@@ -127,6 +132,25 @@ def task_rows(config: Config, branch_id: str, status: TaskStatus | None = None) 
     return rows
 
 
+def _check_event_range(start: dt.datetime | None, end: dt.datetime | None) -> None:
+    for flag, value in (("--from", start), ("--to", end)):
+        if value is not None and not EARLIEST_EVENT_TIME <= value <= LATEST_EVENT_TIME:
+            raise InputError(
+                f"{flag}: expected a time between {EARLIEST_EVENT_TIME.date()} and {LATEST_EVENT_TIME.date()}, "
+                f"got {value.isoformat()}"
+            )
+
+
+def event_window(
+    start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime
+) -> tuple[dt.datetime, dt.datetime]:
+    """The range ``events`` lists: ``start`` (default: ``now``'s UTC day) to ``end`` (default: 30 days later)."""
+    _check_event_range(start, end)
+    if start is None:
+        start = default_event_window(now)[0]
+    return start, end if end is not None else start + dt.timedelta(days=DEFAULT_EVENT_WINDOW_DAYS)
+
+
 def default_event_window(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """Start of ``now``'s UTC day to 30 days later: what ``events`` shows without --from/--to."""
     start = now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -137,6 +161,7 @@ def event_rows(
     config: Config, start: dt.datetime, end: dt.datetime, branch_id: str | None = None
 ) -> list[dict[str, Any]]:
     """Dated occurrences overlapping ``[start, end)``; times shown in the branch's zone."""
+    _check_event_range(start, end)
     if end <= start:
         raise InputError(f"--to must be after --from, got from {start.isoformat()} to {end.isoformat()}")
     if branch_id is not None:

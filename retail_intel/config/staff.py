@@ -20,7 +20,8 @@ HSV = tuple[int, int, int]
 
 
 class _Block(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # as every other block of the config: .inf and .nan are no minutes, seconds or coordinates
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class UniformColour(_Block):

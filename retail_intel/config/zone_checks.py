@@ -7,31 +7,98 @@ whole branch (KPIs and reports key zones by branch and id), every queue's
 being the service of some queue (a till without a queue has no wait to
 measure). Whether a zone lies inside the frame is checked at process time,
 when the frame size is known, by the same check as the ROI.
+
+The checks read only ids, kinds and services (:class:`CameraZones`), so they
+also run on a branch entry that has a field error elsewhere (read from its raw
+YAML): ``validate`` lists every problem at once, not one layer per run.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import get_args
 
-from retail_intel.config.models import Branch
+from retail_intel.config.models import Branch, Zone
+
+_KINDS: tuple[str, ...] = get_args(Zone.model_fields["kind"].annotation)
 
 
-def zone_problems(branch: Branch, filename: str) -> list[str]:
-    """One line per problem, each naming the file, branch, camera and zone."""
+@dataclass(frozen=True)
+class ZoneRef:
+    id: str
+    kind: str | None  # None: the entry's kind is invalid (reported as a field error), so unknown here
+    service: str | None
+
+
+@dataclass(frozen=True)
+class CameraZones:
+    id: str
+    zones: tuple[ZoneRef, ...]
+
+
+def branch_cameras(branch: Branch) -> tuple[CameraZones, ...]:
+    """The cameras and zones of a valid branch."""
+    return tuple(
+        CameraZones(camera.id, tuple(ZoneRef(z.id, z.kind, z.service) for z in camera.zones))
+        for camera in branch.cameras
+    )
+
+
+def _raw_id(value: object) -> str | None:
+    # ids as the model reads them: text, or a number made text (id: 5 is "5")
+    if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+        return str(value)
+    return None
+
+
+def raw_cameras(raw: Mapping[object, object]) -> tuple[CameraZones, ...]:
+    """The cameras and zones of a raw branch entry that did not validate, as far as they can be read."""
+    cameras = raw.get("cameras")
+    found: list[CameraZones] = []
+    for camera in cameras if isinstance(cameras, list) else []:
+        camera_id = _raw_id(camera.get("id")) if isinstance(camera, Mapping) else None
+        if camera_id is None:
+            continue  # its missing id is a field error of its own
+        zones = camera.get("zones")
+        refs: list[ZoneRef] = []
+        for zone in zones if isinstance(zones, list) else []:
+            zone_id = _raw_id(zone.get("id")) if isinstance(zone, Mapping) else None
+            if zone_id is None:
+                continue
+            kind = zone.get("kind", "area")
+            refs.append(ZoneRef(zone_id, kind if kind in _KINDS else None, _raw_id(zone.get("service"))))
+        found.append(CameraZones(camera_id, tuple(refs)))
+    return tuple(found)
+
+
+def camera_problems(prefix: str, cameras: tuple[CameraZones, ...]) -> list[str]:
+    """Duplicate camera ids and the zone checks, each line starting with ``prefix`` (file and branch)."""
+    problems = [
+        f'{prefix}: duplicate camera id "{camera_id}" ({count} cameras use it)'
+        for camera_id, count in Counter(c.id for c in cameras).items()
+        if count > 1
+    ]
+    return problems + zone_problems(prefix, cameras)
+
+
+def zone_problems(prefix: str, cameras: tuple[CameraZones, ...]) -> list[str]:
+    """One line per problem, each naming the file and branch (``prefix``), camera and zone."""
     problems: list[str] = []
-    prefix = f'{filename}: branch "{branch.id}"'
-    counts = Counter(zone.id for camera in branch.cameras for zone in camera.zones)
+    counts = Counter(zone.id for camera in cameras for zone in camera.zones)
     for zone_id, count in counts.items():
         if count > 1:
-            cameras = sorted({c.id for c in branch.cameras if any(z.id == zone_id for z in c.zones)})
+            names = sorted({c.id for c in cameras if any(z.id == zone_id for z in c.zones)})
             problems.append(
-                f'{prefix}: duplicate zone id "{zone_id}" ({count} zones use it, on camera(s) {", ".join(cameras)}); '
+                f'{prefix}: duplicate zone id "{zone_id}" ({count} zones use it, on camera(s) {", ".join(names)}); '
                 "zone ids must be unique within a branch"
             )
-    where = {zone.id: camera.id for camera in branch.cameras for zone in camera.zones}
-    for camera in branch.cameras:
+    where = {zone.id: camera.id for camera in cameras for zone in camera.zones}
+    for camera in cameras:
         here = {zone.id: zone for zone in camera.zones}
-        served = {zone.service for zone in camera.zones if zone.kind == "queue" and zone.service}
+        # a zone of unknown (invalid) kind may be the queue: its service counts as served
+        served = {zone.service for zone in camera.zones if zone.kind in ("queue", None) and zone.service}
         for zone in camera.zones:
             label = f'{prefix}: cameras["{camera.id}"].zones["{zone.id}"]'
             if zone.kind == "queue" and zone.service is not None:
@@ -46,7 +113,7 @@ def zone_problems(branch: Branch, filename: str) -> list[str]:
                     problems.append(
                         f'{label}.service: unknown zone "{zone.service}" (service zones of this camera: {known})'
                     )
-                elif target.kind != "service":
+                elif target.kind not in ("service", None):
                     problems.append(
                         f'{label}.service: "{zone.service}" must be a zone of kind service, got {target.kind}'
                     )

@@ -28,6 +28,9 @@ class Polygon:
     def __post_init__(self) -> None:
         if len(self.points) < 3:
             raise InputError(f"a region needs at least 3 points, got {len(self.points)}")
+        # a NaN area passes "<= 0", and an infinite corner makes every test meaningless
+        if not np.isfinite(np.asarray(self.points, dtype=np.float64)).all():
+            raise InputError(f"a region's coordinates must be finite numbers, got points {list(self.points)}")
         if self.area() <= 0:
             raise InputError(f"a region must have a positive area, got points {list(self.points)}")
 

@@ -7,42 +7,15 @@ MP4/MOV containers carry a creation time in their ``mvhd`` box.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import struct
 from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
-from retail_intel.errors import InputError, TimeError
+from retail_intel.config.filename_pattern import pattern_regex as pattern_regex
+from retail_intel.errors import TimeError
 
-_FIELDS = {
-    "%Y": r"(?P<Y>\d{4})",
-    "%m": r"(?P<m>\d{2})",
-    "%d": r"(?P<d>\d{2})",
-    "%H": r"(?P<H>\d{2})",
-    "%M": r"(?P<M>\d{2})",
-    "%S": r"(?P<S>\d{2})",
-}
 _MP4_EPOCH = dt.datetime(1904, 1, 1, tzinfo=dt.UTC)
-
-
-def pattern_regex(pattern: str) -> re.Pattern[str]:
-    """Compile a file-name pattern: strftime fields %Y %m %d %H %M %S and ``*`` for any text."""
-    out, i = [], 0
-    while i < len(pattern):
-        two = pattern[i : i + 2]
-        if two in _FIELDS:
-            out.append(_FIELDS[two])
-            i += 2
-        elif pattern[i] == "*":
-            out.append(".*?")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    if not all(f in pattern for f in ("%Y", "%m", "%d", "%H", "%M")):
-        raise InputError(f"file-name pattern {pattern!r} needs at least %Y %m %d %H %M")
-    return re.compile("".join(out))
 
 
 def time_from_filename(path: Path, pattern: str, tz: ZoneInfo) -> dt.datetime | None:

@@ -29,7 +29,7 @@ from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.pipeline.plan import NoRegionError, ProcessRequest, make_plan
 from retail_intel.pipeline.run import RUNS_DIR, source_key
 from retail_intel.pipeline.start_time import resolve_start_time
-from retail_intel.storage import atomic_write_bytes, atomic_write_table
+from retail_intel.storage import PREVIEWS_DIR, atomic_write_bytes, atomic_write_table
 
 # the region used when a camera has none configured: larger than any frame
 _EVERYWHERE = (0.0, 0.0, 1e6, 1e6)
@@ -56,6 +56,14 @@ def _run_summary(path: Path) -> dict[str, object]:
     if not isinstance(data, dict) or any(k not in data for k in needed):
         raise InputError(f"{path}: not a run summary of retail-intel process (needs {', '.join(needed)})")
     return data
+
+
+def _check_flag(flag: str, given: str | None, run: dict[str, object], field: str, source: Path) -> None:
+    if given is not None and given != str(run[field]):
+        raise InputError(
+            f"{flag} {given}: {source.name} was processed as {field.removesuffix('_id')} {run[field]} "
+            f"(its run summary says so); leave {flag} out or pass {flag} {run[field]}"
+        )
 
 
 def person_boxes(
@@ -89,9 +97,15 @@ def person_boxes(
             found = sorted((data_dir / RUNS_DIR).glob(f"*-{digest[:16]}.json"))
             run = _run_summary(found[0]) if len(found) == 1 else None
     layers: tuple[CameraSettings, ...] = ()
+    tracks_dir = data_dir
     if run is not None:
-        # judged as the run that stored the tracks judged them; flags still win
-        branch, camera = branch or str(run["branch_id"]), camera or str(run["camera_id"])
+        # the stored tracks are the run's: a flag naming another branch or camera would label its boxes wrongly
+        _check_flag("--branch", branch, run, "branch_id", source)
+        _check_flag("--camera", camera, run, "camera_id", source)
+        branch, camera = str(run["branch_id"]), str(run["camera_id"])
+        if run.get("preview") is True:  # a --max-frames run wrote its own tree, apart from the data
+            tracks_dir = data_dir / PREVIEWS_DIR
+        # judged as the run that stored the tracks judged them; the settings flags still win
         if run.get("settings"):  # summaries before 0.2 have none: the config then decides
             layers = (CameraSettings.model_validate(run["settings"]),)
             config_dir = None
@@ -108,11 +122,18 @@ def person_boxes(
         # no ROI anywhere: every person is still exported, judged against the whole picture
         plan = make_plan(dataclasses.replace(request, layers=(CameraSettings(roi=_EVERYWHERE), *layers)))
     key = source_key(plan.camera_id, digest)
-    stored = read_tracks(data_dir, key)
+    stored = read_tracks(tracks_dir, key)
     if stored is None:
         raise InputError(
-            f"no stored tracks for {video.name} (branch {plan.branch_id}, camera {plan.camera_id}) in {data_dir}: "
+            f"no stored tracks for {video.name} (branch {plan.branch_id}, camera {plan.camera_id}) in {tracks_dir}: "
             "run `retail-intel process` on it first"
+        )
+    # tracks are found by camera and video alone (TRACKS_DIR/<branch>/<day>/<key>.parquet): never another branch's
+    stored_branch = stored.path.parent.parent.name
+    if stored_branch != plan.branch_id:
+        raise InputError(
+            f"--branch {plan.branch_id}: the stored tracks of {video.name} (camera {plan.camera_id}) are branch "
+            f"{stored_branch}'s ({stored.path}); pass --branch {stored_branch}"
         )
     meta = stored.metadata
     size = (int(meta["width"]), int(meta["height"]))

@@ -1,0 +1,25 @@
+"""The README's comparison with Ultralytics quotes the docs/accuracy.md table it summarises."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bold_cells(text: str, row_label: str) -> list[str]:
+    """The bold (ours) cells of the markdown rows starting with ``row_label``."""
+    rows = [line for line in text.splitlines() if line.startswith(f"| {row_label}")]
+    return [cell for row in rows for cell in re.findall(r"\*\*([^*]+)\*\*", row)]
+
+
+def test_readme_ultralytics_comparison_quotes_the_accuracy_doc() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    doc = (ROOT / "docs" / "accuracy.md").read_text(encoding="utf-8")
+    section = doc.split("### Against Ultralytics' loop", 1)[1].split("\n\n")[2]  # its summary table
+    assert section.startswith("| | PETS09-S2L1: ours")
+    # README said 0.887 / 0.882 / 0.668 and 78 ms (another run, and a figure no doc holds)
+    assert _bold_cells(readme, "MOTA / IDF1 / HOTA")[0] == _bold_cells(section, "MOTA / IDF1 / HOTA")[0]
+    pets_speed = _bold_cells(section, "speed: fps / CPU ms per frame")[0]  # PETS09-S2L1 column first
+    assert _bold_cells(readme, "CPU ms per frame") == [pets_speed.split(" / ")[1]]
