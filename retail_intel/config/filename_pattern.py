@@ -23,7 +23,8 @@ _NEEDED = ("%Y", "%m", "%d", "%H", "%M")
 
 def pattern_problem(pattern: str) -> str | None:
     """Why ``pattern`` can never give a start time, or None when it can."""
-    unknown = sorted({code for code in re.findall(r"%.?", pattern) if code not in FIELDS})
+    # a % before a letter is a strftime code; any other % is text (cam%20front_%Y...)
+    unknown = sorted({code for code in re.findall(r"%[A-Za-z]", pattern) if code not in FIELDS})
     if unknown:
         return (
             f"file-name pattern {pattern!r} uses {', '.join(unknown)}: only %Y %m %d %H %M %S "

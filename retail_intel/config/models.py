@@ -143,8 +143,9 @@ class Camera(CameraSettings):
     @field_validator("filename_pattern")
     @classmethod
     def _pattern(cls, value: str | None) -> str | None:
-        # the check process and batch make: refused here, not on the first video
-        return check_pattern(value) if value is not None else None
+        # the check process and batch make: refused here, not on the first video; an empty
+        # pattern is no pattern, as process and batch read it
+        return check_pattern(value) if value else None
 
     @model_validator(mode="after")
     def _needs_region(self) -> Camera:
