@@ -260,6 +260,12 @@ def test_events_near_the_ends_of_the_calendar_is_one_line_naming_the_flag(args: 
     assert str(result.exception).startswith(f"{flag}: expected a time between 1900-01-01 and 3000-01-01")
 
 
+def test_events_from_near_the_last_time_listed_ends_there_instead_of_blaming_to() -> None:
+    # the default 30 days from 2999-12-15 pass 3000-01-01: the window ends there (no --to was given)
+    result = invoke("events", "--config", str(SAMPLE), "--from", "2999-12-15T00:00:00Z", "--format", "json")
+    assert result.exit_code == 0, result.exception
+
+
 # --- promotions ---------------------------------------------------------------
 
 

@@ -148,7 +148,9 @@ def event_window(
     _check_event_range(start, end)
     if start is None:
         start = default_event_window(now)[0]
-    return start, end if end is not None else start + dt.timedelta(days=DEFAULT_EVENT_WINDOW_DAYS)
+    if end is None:  # 30 days on, but never past the last time listed (the user gave no --to to blame)
+        end = min(start + dt.timedelta(days=DEFAULT_EVENT_WINDOW_DAYS), LATEST_EVENT_TIME)
+    return start, end
 
 
 def default_event_window(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
