@@ -590,3 +590,43 @@ def test_ids_with_leading_zeros_keep_their_text(tmp_path: Path) -> None:
     assert [b.id for b in config.branches] == ["0101"]
     assert config.branches[0].capacity == 10  # a number field still reads it as ten
     assert [(e.id, e.branch) for e in config.employees] == [("007", "0101")]
+
+
+@pytest.mark.parametrize(
+    "queue",
+    [
+        "{kind: queue, service: till, polygon: [[0, 0], [5, 0], [5, 5]]}",  # no id
+        "{id: q, kind: queue, service: [till], polygon: [[0, 0], [5, 0], [5, 5]]}",  # service not text
+    ],
+)
+def test_a_queue_that_cannot_be_read_does_not_make_its_till_unpaired(tmp_path: Path, queue: str) -> None:
+    # the unreadable zone may be the till's queue: only its own field error is reported
+    cameras = f"""
+        capcity: 4
+        cameras:
+          - id: door
+            roi: [0, 0, 10, 10]
+            zones:
+              - {queue}
+              - {{id: till, kind: service, polygon: [[0, 0], [5, 0], [5, 5]]}}
+        """
+    problems = validate_config(write_config(tmp_path, {"branches.yaml": branches_with(cameras)}))
+    assert any("capacity is required" in p for p in problems), problems
+    assert not any("must be paired with a queue" in p for p in problems), problems
+
+
+def test_ids_with_a_newline_are_shown_escaped_keeping_each_problem_one_line(tmp_path: Path) -> None:
+    cameras = """
+        capcity: 4
+        cameras:
+          - {id: "door\\n", roi: [0, 0, 10, 10]}
+          - id: "door\\n"
+            roi: [0, 0, 10, 10]
+            zones:
+              - {id: "z\\n", polygon: [[0, 0], [5, 0], [5, 5]]}
+              - {id: "z\\n", polygon: [[0, 0], [5, 0], [5, 5]]}
+        """
+    problems = validate_config(write_config(tmp_path, {"branches.yaml": branches_with(cameras)}))
+    assert any("duplicate camera id 'door\\n'" in p for p in problems), problems
+    assert any("duplicate zone id 'z\\n'" in p for p in problems), problems
+    assert all("\n" not in p for p in problems), problems

@@ -36,6 +36,9 @@ class ZoneRef:
 class CameraZones:
     id: str
     zones: tuple[ZoneRef, ...]
+    # False: a zone of this raw entry could not be read (no id, a service that is not text); it may
+    # be the queue a service zone is paired with, so the pairing is not judged
+    complete: bool = True
 
 
 def branch_cameras(branch: Branch) -> tuple[CameraZones, ...]:
@@ -63,20 +66,37 @@ def raw_cameras(raw: Mapping[object, object]) -> tuple[CameraZones, ...]:
             continue  # its missing id is a field error of its own
         zones = camera.get("zones")
         refs: list[ZoneRef] = []
+        complete = zones is None or isinstance(zones, list)
         for zone in zones if isinstance(zones, list) else []:
             zone_id = _raw_id(zone.get("id")) if isinstance(zone, Mapping) else None
+            service = zone.get("service") if isinstance(zone, Mapping) else None
+            if zone_id is None or (service is not None and _raw_id(service) is None):
+                complete = False
             if zone_id is None:
                 continue
             kind = zone.get("kind", "area")
-            refs.append(ZoneRef(zone_id, kind if kind in _KINDS else None, _raw_id(zone.get("service"))))
-        found.append(CameraZones(camera_id, tuple(refs)))
+            refs.append(ZoneRef(zone_id, kind if kind in _KINDS else None, _raw_id(service)))
+        found.append(CameraZones(camera_id, tuple(refs), complete))
     return tuple(found)
+
+
+def _quoted(ident: str) -> str:
+    # a problem is one line: an id holding a newline or another unprintable character is shown escaped
+    return f'"{ident}"' if ident.isprintable() else repr(ident)
+
+
+def _plain(ident: str) -> str:
+    return ident if ident.isprintable() else repr(ident)
+
+
+def _key(ident: str) -> str:
+    return f"[{_quoted(ident)}]"
 
 
 def camera_problems(prefix: str, cameras: tuple[CameraZones, ...]) -> list[str]:
     """Duplicate camera ids and the zone checks, each line starting with ``prefix`` (file and branch)."""
     problems = [
-        f'{prefix}: duplicate camera id "{camera_id}" ({count} cameras use it)'
+        f"{prefix}: duplicate camera id {_quoted(camera_id)} ({count} cameras use it)"
         for camera_id, count in Counter(c.id for c in cameras).items()
         if count > 1
     ]
@@ -91,7 +111,8 @@ def zone_problems(prefix: str, cameras: tuple[CameraZones, ...]) -> list[str]:
         if count > 1:
             names = sorted({c.id for c in cameras if any(z.id == zone_id for z in c.zones)})
             problems.append(
-                f'{prefix}: duplicate zone id "{zone_id}" ({count} zones use it, on camera(s) {", ".join(names)}); '
+                f"{prefix}: duplicate zone id {_quoted(zone_id)} ({count} zones use it, on camera(s) "
+                f"{', '.join(_plain(n) for n in names)}); "
                 "zone ids must be unique within a branch"
             )
     where = {zone.id: camera.id for camera in cameras for zone in camera.zones}
@@ -100,26 +121,28 @@ def zone_problems(prefix: str, cameras: tuple[CameraZones, ...]) -> list[str]:
         # a zone of unknown (invalid) kind may be the queue: its service counts as served
         served = {zone.service for zone in camera.zones if zone.kind in ("queue", None) and zone.service}
         for zone in camera.zones:
-            label = f'{prefix}: cameras["{camera.id}"].zones["{zone.id}"]'
+            label = f"{prefix}: cameras{_key(camera.id)}.zones{_key(zone.id)}"
             if zone.kind == "queue" and zone.service is not None:
                 target = here.get(zone.service)
                 if target is None and zone.service in where:
                     problems.append(
-                        f'{label}.service: "{zone.service}" is on camera "{where[zone.service]}"; '
+                        f"{label}.service: {_quoted(zone.service)} is on camera {_quoted(where[zone.service])}; "
                         "a queue and its service zone must be on the same camera"
                     )
                 elif target is None:
-                    known = ", ".join(sorted(z.id for z in camera.zones if z.kind == "service")) or "none defined"
+                    known = (
+                        ", ".join(sorted(_plain(z.id) for z in camera.zones if z.kind == "service")) or "none defined"
+                    )
                     problems.append(
-                        f'{label}.service: unknown zone "{zone.service}" (service zones of this camera: {known})'
+                        f"{label}.service: unknown zone {_quoted(zone.service)} (service zones of this camera: {known})"
                     )
                 elif target.kind not in ("service", None):
                     problems.append(
-                        f'{label}.service: "{zone.service}" must be a zone of kind service, got {target.kind}'
+                        f"{label}.service: {_quoted(zone.service)} must be a zone of kind service, got {target.kind}"
                     )
-            if zone.kind == "service" and zone.id not in served:
+            if zone.kind == "service" and zone.id not in served and camera.complete:
                 problems.append(
-                    f"{label}: a service zone must be paired with a queue (add service: {zone.id} "
+                    f"{label}: a service zone must be paired with a queue (add service: {_plain(zone.id)} "
                     "to a queue zone of this camera)"
                 )
     return problems
