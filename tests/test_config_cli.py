@@ -159,6 +159,17 @@ def test_branches_list_table_and_csv() -> None:
     assert any(isinstance(b, list) for b in listed.values())
 
 
+def test_branches_show_csv_writes_a_cameras_line_and_zones_as_json() -> None:
+    rows = list(
+        csv.DictReader(io.StringIO(invoke("branches", "show", "b1", "--config", str(SAMPLE), "-f", "csv").stdout))
+    )
+    (vtest,) = [r["value"] for r in rows if r["field"] == "camera vtest"]
+    line = next(part for part in vtest.split("; ") if part.startswith("line "))
+    assert json.loads(line.removeprefix("line "))["start"] == list(
+        load_config(SAMPLE).branch("b1").cameras[0].line.start
+    )
+
+
 def test_branches_show_json() -> None:
     detail = json_out(invoke("branches", "show", "b1", "--config", str(SAMPLE), "--json"))
     config = load_config(SAMPLE)

@@ -8,6 +8,7 @@ JSON or CSV is the CLI's job.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from retail_intel.config.calendar import expand_events
@@ -89,7 +90,12 @@ def branch_detail(config: Config, branch_id: str) -> dict[str, Any]:
 
 
 def _camera_summary(camera: dict[str, Any]) -> str:
-    parts = [f"{key} {value}" for key, value in camera.items() if key != "id"]
+    # nested values (line, zones) as JSON, as every CSV cell holds them, not as Python reprs
+    parts = [
+        f"{key} {json.dumps(value) if isinstance(value, dict | list) else value}"
+        for key, value in camera.items()
+        if key != "id"
+    ]
     return "; ".join(parts)
 
 
