@@ -220,7 +220,7 @@ def reference_kpis(
         staff = (
             sum(_overlap(i.start, i.end, ws, we) for br, i in intervals if br == branch and i.kind == "staff") / length
         )
-        required = max(b.min_staff, math.ceil(peak / b.customers_per_staff))
+        required = max(b.min_staff, math.ceil(round(peak / b.customers_per_staff, 9)))
         adequacy = _div(staff, required)
         congestion = _div(rec_peak, b.capacity)
         dwell = [(m.exit - m.enter).total_seconds() for m in visitors]

@@ -334,6 +334,15 @@ def test_division_by_zero_gives_null(engine: str) -> None:
 
 
 @engines
+def test_required_staff_is_not_raised_by_float_noise(engine: str) -> None:
+    # 21 people at 1.4 customers per staff member need exactly 15 staff; in floating
+    # point 21 / 1.4 is 15.000000000000002, whose ceiling would be 16.
+    shop = BranchInfo("b1", "UTC", capacity=50, customers_per_staff=1.4, min_staff=0)
+    (row,) = run([entered("b1", at(10), at(10, 30)) for _ in range(21)], [shop], engine)
+    check(row, peak_occupancy=21, required_staff=15)
+
+
+@engines
 def test_range_reports_only_its_windows_with_full_history(engine: str) -> None:
     shop = BranchInfo("b1", "UTC", capacity=20, customers_per_staff=4.0, min_staff=1)
     moves = []

@@ -470,7 +470,8 @@ def compute(inputs: KpiInputs, params: KpiParams) -> pa.Table:
         .with_columns(
             required=pl.max_horizontal(
                 pl.col("min_staff").cast(pl.Float64),
-                _safe_div(pl.col("peak"), pl.col("customers_per_staff")).ceil(),
+                # Round first so that float noise (21 / 1.4 = 15.000000000000002) does not add a person.
+                _safe_div(pl.col("peak"), pl.col("customers_per_staff")).round(9).ceil(),
             ).cast(pl.Int64),
             congestion=_safe_div(pl.col("rec_peak"), pl.col("capacity")),
         )

@@ -217,7 +217,8 @@ occupancy AS (
 ),
 staffing AS (
     SELECT occupancy.*,
-           greatest(min_staff, ceil(peak / nullif(customers_per_staff, 0)))::BIGINT AS required
+           -- Round first so that float noise (21 / 1.4 = 15.000000000000002) does not add a person.
+           greatest(min_staff, ceil(round(peak / nullif(customers_per_staff, 0), 9)))::BIGINT AS required
     FROM occupancy
 ),
 adequacy AS (
