@@ -37,13 +37,17 @@ _MAX_CELLS_PER_BRANCH = 5_000_000
 Int64Array = npt.NDArray[np.int64]
 
 
-def window_minutes_from(text: str) -> int:
-    """``"60m"``, ``"1h"``, ``"15m"``, ``"1d"`` -> minutes; the size must divide a day evenly."""
-    seconds = parse_duration(text, default_unit="m")
+def window_minutes_from(text: str, *, flag: str = "--window") -> int:
+    """``"60m"``, ``"1h"``, ``"15m"``, ``"1d"`` -> minutes; the size must divide a day evenly.
+
+    ``flag`` is how the caller's user wrote the value (a CLI flag, a query parameter)
+    and starts every error message.
+    """
+    seconds = parse_duration(text, default_unit="m", flag=flag)
     minutes = seconds / 60
     if minutes != int(minutes) or 1440 % int(minutes) != 0:
         raise InputError(
-            f"--window must be a whole number of minutes that divides a day evenly "
+            f"{flag} must be a whole number of minutes that divides a day evenly "
             f"(such as 15m, 30m, 60m, 1h, 4h, 1d), got {text!r}"
         )
     return int(minutes)
