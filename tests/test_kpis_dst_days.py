@@ -8,12 +8,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from retail_intel.kpis.compute import compute_kpis_for
-from retail_intel.kpis.inputs import BranchInfo
+from retail_intel.kpis.compute import ENGINES, compute_kpis_for, run_engine
+from retail_intel.kpis.inputs import BranchInfo, KpiParams, prepare_inputs
 from retail_intel.kpis.windows import day_windows, from_us
 from tests.kpi_helpers import entered, movements_table, passed
 
 LONDON = ZoneInfo("Europe/London")
+# Cuba moves its clocks at midnight: 8 March 2026 has no 00:00-01:00, its first instant is 01:00.
+HAVANA = ZoneInfo("America/Havana")
+HAVANA_SPRING = dt.date(2026, 3, 8)
 HOUR_US = 3_600_000_000
 
 
@@ -58,3 +61,40 @@ def test_daily_kpis_over_the_fall_back_weekend_have_one_row_per_local_date(engin
     # 23:30 UTC on the 25th is still the 25th in London (GMT again): counted on the long day.
     assert [row["visitors"] for row in rows] == [1, 1, 1]
     assert [row["passed"] for row in rows] == [0, 2, 0]
+
+
+@pytest.mark.parametrize(
+    ("minutes", "first_wall", "slots"),
+    [(1440, "01:00", [0]), (240, "01:00", [0, 300, 540, 780, 1020, 1260]), (60, "01:00", [60, 120, 180])],
+)
+def test_a_day_whose_midnight_is_skipped_starts_at_its_first_instant_in_the_regular_first_slot(
+    minutes: int, first_wall: str, slots: list[int]
+) -> None:
+    windows = day_windows(HAVANA_SPRING, HAVANA, minutes)
+    assert from_us(int(windows.starts[0])).astimezone(HAVANA).strftime("%H:%M") == first_wall
+    # The daily window is the whole 23-hour day and keeps the midnight slot; a 4-hour window
+    # from 01:00 stands for 00:00-04:00 (the later ones follow the wall clock, as on any
+    # DST day); an hourly window from 01:00 is the 01:00 slot.
+    assert list(windows.slot_minutes[: len(slots)]) == slots
+    assert int(windows.ends[-1] - windows.starts[0]) == 23 * HOUR_US
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_daily_baseline_includes_a_day_whose_midnight_is_skipped(engine: str) -> None:
+    branch = BranchInfo("b1", "America/Havana", capacity=40, customers_per_staff=10.0, min_staff=0)
+    # A different number of visitors at local noon each day, 1 to 15 March 2026.
+    moves = []
+    for day in range(1, 16):
+        noon = dt.datetime(2026, 3, day, 12, tzinfo=HAVANA)
+        moves += [entered("b1", noon, noon + dt.timedelta(minutes=10)) for _ in range(day)]
+    params = KpiParams(window_minutes=1440, baseline_weeks=1)
+    prepared = prepare_inputs(movements_table(moves), [branch], params)
+    rows = run_engine(prepared.inputs, params, engine).to_pylist()
+    by_day = {row["window_start"].astimezone(HAVANA).date(): row for row in rows}
+    assert len(by_day) == 15
+    spring, week_later = by_day[HAVANA_SPRING], by_day[dt.date(2026, 3, 15)]
+    assert spring["window_start"].astimezone(HAVANA).time() == dt.time(1)
+    assert spring["visitors"] == 8
+    # The day itself is compared with 1 March (1 visitor), and 15 March with the 8th (8 visitors).
+    assert spring["baseline"] == 1.0 and spring["traffic_index"] == 8.0
+    assert week_later["baseline"] == 8.0

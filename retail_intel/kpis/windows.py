@@ -4,7 +4,8 @@ A local day runs from one local midnight to the next (23 or 25 hours on DST
 days). Its windows are ``[midnight + k * size, midnight + (k + 1) * size)``
 in elapsed time, the last one cut at the next midnight, so a DST day has 23
 or 25 hourly windows and windows never straddle two local dates. A daily
-window is the whole local day, 23, 24 or 25 hours long. Everything
+window is the whole local day, 23, 24 or 25 hours long; where the clocks
+skip midnight the day starts at its first instant (01:00). Everything
 here works in integer microseconds since the epoch (UTC), the unit of the
 movement timestamps.
 """
@@ -101,6 +102,13 @@ def day_windows(day: dt.date, tz: ZoneInfo, minutes: int) -> DayWindows:
         locals_ = [from_us(int(s)).astimezone(tz) for s in starts]
         slots = np.array([t.hour * 60 + t.minute for t in locals_], dtype=np.int32)
         folds = np.array([t.fold for t in locals_], dtype=np.int8)
+        if locals_[0].time() != dt.time(0):
+            # The clocks skipped this midnight (Havana, Santiago, Beirut...): the day
+            # starts at, say, 01:00. Its first window stands for the regular window
+            # holding that time, so the daily window stays slot 0 and a 4-hour one
+            # 00:00-04:00, and the baseline finds them on the other weeks.
+            slots[0] = slots[0] // minutes * minutes
+            folds[0] = 0
     return DayWindows(starts=starts, ends=ends, slot_minutes=slots, slot_folds=folds)
 
 
