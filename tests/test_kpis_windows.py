@@ -118,6 +118,34 @@ def test_series_spans_the_data_and_marks_the_requested_range() -> None:
     assert series.grid_us == 3_600_000_000
 
 
+@pytest.mark.parametrize(
+    ("stored_end", "first_out"),
+    [
+        (None, utc(2026, 6, 15, 10)),
+        # An earlier run stored up to 14:00 on the 12th (its last movement): the range
+        # also outputs the empty windows from there, which a run over everything has.
+        (utc(2026, 6, 12, 14), utc(2026, 6, 12, 14)),
+        (utc(2026, 5, 20), utc(2026, 6, 1, 9)),  # never before the data
+        (utc(2026, 6, 15, 11), utc(2026, 6, 15, 10)),  # stored past --from: the range as asked
+    ],
+)
+def test_a_range_starts_where_the_stored_windows_end(stored_end: dt.datetime | None, first_out: dt.datetime) -> None:
+    series = build_series(
+        LONDON,
+        60,
+        data_first_us=to_us(utc(2026, 6, 1, 9, 30)),
+        data_last_us=to_us(utc(2026, 6, 20, 17, 5)),
+        out_start_us=to_us(utc(2026, 6, 15, 10, 15)),
+        out_end_us=to_us(utc(2026, 6, 15, 12)),
+        history_us=7 * US_PER_DAY,
+        stored_end_us=None if stored_end is None else to_us(stored_end),
+    )
+    assert series is not None
+    out = [from_us(int(s)) for s in series.starts[series.is_output]]
+    assert out[0] == first_out and out[-1] == utc(2026, 6, 15, 11)
+    assert len(out) == (utc(2026, 6, 15, 12) - first_out) // dt.timedelta(hours=1)  # consecutive
+
+
 def test_series_history_never_reaches_before_the_data() -> None:
     series = build_series(
         LONDON,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +27,7 @@ from retail_intel.etl.schema import FEATURE_SCHEMA, FEATURE_WINDOW_MINUTES, KPI_
 from retail_intel.etl.store import write_branch_features
 from retail_intel.kpis.compute import ENGINES, branch_info, compute_kpis_for, config_intervals, read_movement_inputs
 from retail_intel.kpis.schema import KPI_SCHEMA
-from retail_intel.kpis.store import kpi_path, write_kpis
+from retail_intel.kpis.store import kpi_path, stored_window_ends, write_kpis
 
 if TYPE_CHECKING:
     from retail_intel.config.loader import Config
@@ -108,19 +108,33 @@ def _stored_kpis(data_dir: Path, branch_ids: Sequence[str]) -> pl.DataFrame:
         raise DataError(f"{paths[0].parent}: cannot read the hourly KPI files ({exc})") from exc
 
 
-def _affected_rows(features: pl.DataFrame, recomputed: pa.Table, chosen: Sequence[str]) -> pl.DataFrame:
-    """Feature rows of the chosen branches whose inputs the recomputed windows may have changed."""
+def _affected_rows(
+    features: pl.DataFrame, recomputed: pa.Table, chosen: Sequence[str], neighbors: Mapping[str, Sequence[str]]
+) -> pl.DataFrame:
+    """Feature rows of the chosen branches whose inputs the recomputed windows may have changed.
+
+    A neighbor's recomputed windows count too (``neighbor_visitors``): a range run
+    can fill a neighbor's empty hours before ``--from`` that the branch's own
+    recomputed windows do not reach.
+    """
     spans = (
         pl.DataFrame(recomputed.select(["branch_id", "window_start"]))
         .with_columns(pl.col("branch_id").cast(pl.String))
         .group_by("branch_id")
         .agg(first=pl.col("window_start").min(), last=pl.col("window_start").max())
+        .rename({"branch_id": "source"})
+    )
+    readers = pl.DataFrame(
+        [(b, source) for b in chosen for source in (b, *neighbors.get(b, ()))],
+        schema={"branch_id": pl.String, "source": pl.String},
+        orient="row",
     )
     return (
         features.filter(pl.col("branch_id").is_in(list(chosen)))
-        .join(spans, on="branch_id")
+        .join(readers.join(spans, on="source").drop("source"), on="branch_id")
         .filter(pl.col("window_start").is_between(pl.col("first") - _BEFORE, pl.col("last") + _AFTER))
         .drop("first", "last")
+        .unique(subset=["branch_id", "window_start"], maintain_order=True)
         .sort("branch_id", "window_start")
     )
 
@@ -166,6 +180,9 @@ def run_etl(
         end=end,
         engine=engine,
         write=False,
+        # A range run also fills the windows between the stored ones and --from (the
+        # empty hours after an earlier run's last movement), as a full run has them.
+        stored_ends=None if start is None else stored_window_ends(data_dir, FEATURE_WINDOW_MINUTES, ids),
         # Reading every branch and dropping the inactive ones afterwards is about
         # twice as fast as filtering string ids while the files are scanned.
         movements=read_movement_inputs(data_dir, None if branch is None else ids),
@@ -183,7 +200,7 @@ def run_etl(
     neighbors = {n for b in chosen for n in b.neighbors}
     stored = _stored_kpis(data_dir, [*by_branch, *neighbors])
     facts = [branch_facts(b, config) for b in config.branches]
-    features = _affected_rows(build_features(stored, facts), kpis, list(by_branch))
+    features = _affected_rows(build_features(stored, facts), kpis, list(by_branch), {b.id: b.neighbors for b in chosen})
     table = features_to_arrow(features)
     written = _per_branch(table)
     feature_paths: list[Path] = []

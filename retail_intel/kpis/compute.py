@@ -10,7 +10,7 @@ adapters below.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -188,11 +188,14 @@ def compute_kpis_for(
     queue_waits: pa.Table | None = None,
     include_staff: bool = False,
     imbalance_threshold: float = 0.1,
+    stored_ends: Mapping[str, dt.datetime] | None = None,
 ) -> KpiResult:
     """KPIs of ``branches`` from the movement store (or the given ``movements`` table).
 
     ``queue_waits`` (read from the store's queue visits when None, staff left out
-    unless ``include_staff``) feed the bottleneck score.
+    unless ``include_staff``) feed the bottleneck score. ``stored_ends`` (see
+    :func:`retail_intel.kpis.store.stored_window_ends`) makes a range run also
+    compute the windows between each branch's stored ones and ``start``.
     """
     if engine not in ENGINES:
         raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
@@ -210,7 +213,14 @@ def compute_kpis_for(
 
         queue_waits = read_queue_waits(data_dir, [b.branch_id for b in branches], include_staff=include_staff)
     prepared = prepare_inputs(
-        movements, branches, params, intervals=intervals, start=start, end=end, queue_waits=queue_waits
+        movements,
+        branches,
+        params,
+        intervals=intervals,
+        start=start,
+        end=end,
+        queue_waits=queue_waits,
+        stored_ends=stored_ends,
     )
     if prepared.inputs.windows.num_rows == 0:
         table = KPI_SCHEMA.empty_table()

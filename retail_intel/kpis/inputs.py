@@ -11,7 +11,7 @@ themselves. Nothing here reads the config package: callers pass plain
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -225,12 +225,15 @@ def prepare_inputs(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     queue_waits: pa.Table | None = None,
+    stored_ends: Mapping[str, dt.datetime] | None = None,
 ) -> PreparedInputs:
     """Decide the windows of every branch with data and build the engine inputs.
 
     ``movements`` holds at least :data:`MOVEMENT_INPUT_COLUMNS`. Branches in
     ``branches`` without movements produce no windows; movements of branches
     missing from ``branches`` are reported in ``unknown_branches``.
+    ``stored_ends`` (branch -> end of its last stored window) makes a range
+    start at the stored end when that is before ``start`` (see build_series).
     """
     missing = [c for c in MOVEMENT_INPUT_COLUMNS if c not in movements.column_names]
     if missing:
@@ -256,6 +259,7 @@ def prepare_inputs(
         branch = known.get(branch_id)
         if branch is None or span is None:
             continue
+        stored_end = None if stored_ends is None else stored_ends.get(branch_id)
         built = build_series(
             branch.tzinfo,
             params.window_minutes,
@@ -264,6 +268,7 @@ def prepare_inputs(
             out_start_us=None if start is None else to_us(start),
             out_end_us=None if end is None else to_us(end),
             history_us=reach_back,
+            stored_end_us=None if stored_end is None else to_us(stored_end),
         )
         if built is not None:
             series[branch_id] = built

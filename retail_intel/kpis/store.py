@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -80,6 +81,23 @@ def _merge_group(table: pa.Table, data_dir: Path, branch_id: str, minutes: int) 
         rows = pa.concat_tables([kept, rows])
     rows = rows.sort_by([("window_start", "ascending")])
     return atomic_write_table(rows, path)
+
+
+def stored_window_ends(data_dir: Path, window_minutes: int, branch_ids: Sequence[str]) -> dict[str, dt.datetime]:
+    """End of the last stored window of each of ``branch_ids`` that has KPI rows of that size."""
+    ends: dict[str, dt.datetime] = {}
+    for branch_id in branch_ids:
+        path = kpi_path(data_dir, window_minutes, branch_id)
+        if not path.exists():
+            continue
+        try:
+            column = pq.read_table(path, columns=["window_end"])["window_end"]
+        except (pa.ArrowInvalid, OSError, KeyError) as exc:
+            raise DataError(f"{path}: cannot read window_end of the stored KPIs ({exc})") from exc
+        last = pc.max(column).as_py()
+        if last is not None:
+            ends[branch_id] = last
+    return ends
 
 
 def _utc(moment: dt.datetime) -> pa.Scalar:

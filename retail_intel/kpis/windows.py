@@ -149,6 +149,7 @@ def build_series(
     out_start_us: int | None,
     out_end_us: int | None,
     history_us: int,
+    stored_end_us: int | None = None,
 ) -> Series | None:
     """Windows for one branch, or None when ``[out_start, out_end)`` misses its data.
 
@@ -158,10 +159,17 @@ def build_series(
     History windows (up to ``history_us`` before the first output window, never
     before the span) come first so baseline and momentum of the first output
     windows see the same past as a computation over everything would.
+
+    ``stored_end_us`` (the end of the branch's last stored window) before
+    ``out_start_us`` moves the first output window back to it: a range run
+    after an earlier run whose data ended at its last movement then also
+    outputs the empty windows in between, which a run over everything has.
     """
     span_start, _ = window_containing(data_first_us, tz, minutes)
     _, span_end = window_containing(data_last_us, tz, minutes)
     lo = span_start if out_start_us is None else max(span_start, out_start_us)
+    if out_start_us is not None and stored_end_us is not None and stored_end_us < lo:
+        lo = max(span_start, stored_end_us)
     hi = span_end if out_end_us is None else min(span_end, out_end_us)
     if lo >= hi:
         return None
