@@ -141,6 +141,25 @@ def test_events_default_range_is_30_days(api: Api) -> None:
     assert implicit == explicit
 
 
+def test_events_default_range_stops_at_the_bounds(api: Api, site: Site) -> None:
+    # Only from, a day before the last time listed: the default 30 days end at 3000-01-01; this
+    # was a 422 blaming "--to", a CLI flag, for a value the client never sent.
+    config = load_config(site.config_dir)
+    start, latest = dt.datetime(2999, 12, 31, tzinfo=dt.UTC), dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
+    body = api.ok("/events", params={"from": iso(start)})
+    assert with_times(body, ("start", "end")) == event_rows(config, start, latest)
+    end, earliest = dt.datetime(1900, 1, 2, tzinfo=dt.UTC), dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+    assert api.ok("/events", params={"to": iso(end)}) == api.ok(
+        "/events", params={"from": iso(earliest), "to": iso(end)}
+    )
+    assert api.ok("/events", params={"to": iso(earliest)}) == []
+    # only to, elsewhere: still the 30 days before it
+    end = dt.datetime(2026, 12, 20, tzinfo=dt.UTC)
+    assert api.ok("/events", params={"to": iso(end)}) == api.ok(
+        "/events", params={"from": iso(end - dt.timedelta(days=30)), "to": iso(end)}
+    )
+
+
 def test_promotions_match_the_config(api: Api, site: Site) -> None:
     config = load_config(site.config_dir)
     assert with_times(api.ok("/promotions"), ("start", "end")) == promotion_rows(config)
@@ -293,6 +312,8 @@ def test_customer_summary_and_unknown_customer(api: Api, site: Site) -> None:
         ("/movements?from=2026-03-02T00:00:00Z&to=2026-03-02T00:00:00Z", "to"),
         ("/tasks/b1?status=someday", "status"),
         ("/events?from=2026-01-01T00:00:00Z&to=2040-01-01T00:00:00Z", "to"),
+        ("/events?from=3000-01-01T00:00:00Z", "from"),
+        ("/events?to=1899-12-31T00:00:00Z", "to"),
         ("/promotions?active_at=soon", "active_at"),
     ],
 )
