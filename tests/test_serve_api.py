@@ -222,7 +222,17 @@ def test_kpis_not_computed_for_a_window_is_404_naming_what_exists(api: Api) -> N
     response = api.get("/kpis/branch/b1", params={"window": "30m"})
     assert response.status_code == 404
     assert "15m, 60m" in response.json()["detail"]
-    assert api.get("/kpis/branch/b3").status_code == 404
+    # a configured branch, but a window size computed for no branch
+    assert api.get("/kpis/branch/b3", params={"window": "30m"}).status_code == 404
+
+
+def test_kpis_of_a_configured_branch_without_movements_are_an_empty_series(api: Api) -> None:
+    # `retail-intel kpis --window 60m` writes no file for a branch without movements; the answer was
+    # a 404 telling the user to run that very command.
+    body = api.ok("/kpis/branch/b3", params={"window": "60m"})
+    assert (body["branch_id"], body["window_minutes"], body["total"], body["rows"]) == ("b3", 60, 0, [])
+    assert body["next_offset"] is None
+    assert api.ok("/kpis/branch/b3", params={"window": "1h"}) == body
 
 
 # --- movements and customers -----------------------------------------------------------
@@ -414,7 +424,7 @@ def test_no_error_response_names_a_server_path(api: Api, site: Site) -> None:
     for url in [
         "/branches/nope",
         "/kpis/branch/b1?window=30m",
-        "/kpis/branch/b3",
+        "/kpis/branch/b3?window=30m",
         "/movements?cursor=%2F%2F",
         "/customers/none",
         "/events?branch=" + root,

@@ -176,8 +176,9 @@ async def branch_kpis(
     """A branch's KPI time series (branch_kpi_timeseries) for one window size, by window_start.
 
     Rows have from <= window_start < to. 404 for an unknown branch, or when
-    no KPIs of this window size were computed for it (the message lists the
-    sizes that were; so does GET /branches/{id}).
+    no KPIs of this window size were computed (the message lists the sizes
+    that were for the branch; so does GET /branches/{id}); a branch without
+    movements has an empty series.
     """
     state = state_of(request)
     _, config_signature = state.config_signature_with(branch_id)
