@@ -205,6 +205,25 @@ def test_kpis_time_range_is_from_inclusive_to_exclusive(api: Api, site: Site) ->
     assert shifted["rows"] == body["rows"]
 
 
+@pytest.mark.parametrize("offset", ["+01:00", "%2B01:00", " 01:00", "%2001:00"])
+def test_an_offset_typed_into_a_url_unescaped_is_read_as_an_offset(api: Api, offset: str) -> None:
+    # an unescaped "+" arrives as a space; the answer was a 422 asking for a timezone that was given
+    body = api.ok(f"/kpis/branch/b2?from=2026-03-02T06:00:00{offset}&to=2026-03-02T17:00:00Z")
+    assert body["start"] == "2026-03-02T05:00:00Z" and body["total"] == 12
+    assert (
+        api.ok(f"/movements?from=2026-03-02T06:00:00{offset}&limit=1")["rows"]
+        == api.ok("/movements?from=2026-03-02T05:00:00Z&limit=1")["rows"]
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-03-02 06:00:00 01:00", "2026-03-02T06:00:00  01:00", "2026-03-02T06:00:00 1:00"]
+)
+def test_other_spaced_times_are_still_refused(api: Api, text: str) -> None:
+    response = api.get("/kpis/branch/b2", params={"from": text})
+    assert response.status_code == 422 and response.json()["errors"][0]["parameter"] == "from"
+
+
 def test_kpis_pages_cover_the_series_once(api: Api, site: Site) -> None:
     seen: list[dict[str, Any]] = []
     offset: int | None = 0
