@@ -122,6 +122,15 @@ def test_tasks_match_the_config_and_filter_by_status(api: Api, site: Site) -> No
     assert with_times(open_tasks, ("due",)) == task_rows(config, "b1", TaskStatus.open)
 
 
+def test_task_and_promotion_times_are_answered_in_utc(api: Api) -> None:
+    # tasks.yaml gives t5's due as 17:00+01:00; the API answered it with that offset, not in UTC
+    [t5] = [t for t in api.ok("/tasks/b3") if t["id"] == "t5"]
+    assert t5["due"] == "2026-11-30T16:00:00Z"
+    dues = [t["due"] for b in ("b1", "b2", "b3") for t in api.ok(f"/tasks/{b}") if t["due"] is not None]
+    promotion_times = [p[k] for p in api.ok("/promotions") for k in ("start", "end")]
+    assert dues and promotion_times and all(text.endswith("Z") for text in dues + promotion_times)
+
+
 def test_events_in_a_range_match_the_calendar(api: Api, site: Site) -> None:
     config = load_config(site.config_dir)
     start, end = dt.datetime(2026, 11, 1, tzinfo=dt.UTC), dt.datetime(2026, 12, 31, tzinfo=dt.UTC)
