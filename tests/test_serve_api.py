@@ -18,6 +18,7 @@ from retail_intel.kpis.store import read_kpis
 from retail_intel.movements.schema import MOVEMENT_COLUMNS, MOVEMENT_SCHEMA
 from retail_intel.movements.store import read_movements
 from retail_intel.serve import create_app
+from retail_intel.serve.errors import scrub_paths
 from retail_intel.serve.models import KpiRow, MovementRow
 from retail_intel.serve.state import ServeState
 from tests.test_serve_support import DAY1, Api, Site, iso, make_site
@@ -445,6 +446,14 @@ def test_data_error_is_503_with_paths_removed(site: Site, monkeypatch: pytest.Mo
     detail = response.json()["detail"]
     assert detail == 'could not read "<data>/movements/b1/2026-03-02/x.parquet" or <path>'
     assert str(site.data_dir.parent) not in response.text
+
+
+def test_a_colon_after_a_path_is_not_taken_into_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    named = [(data, "<data>")]
+    assert scrub_paths(f"{data}: holds no retail-intel data", named) == "<data>: holds no retail-intel data"
+    assert scrub_paths(f"{data}/kpis/60m/b1.parquet: unreadable", named) == "<data>/kpis/60m/b1.parquet: unreadable"
+    assert scrub_paths("/etc/secret/x: no", named) == "<path>: no"
 
 
 def test_no_error_response_names_a_server_path(api: Api, site: Site) -> None:
