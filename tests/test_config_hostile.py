@@ -56,6 +56,27 @@ def test_billion_laughs_is_refused_quickly(tmp_path: Path) -> None:
         read_yaml(path)
 
 
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("a: &a [*a]\n", 1),
+        ("x: 1\nb: &b {k: *b}\n", 2),
+        ("c: &c [[1, *c]]\n", 1),
+    ],
+)
+def test_an_alias_inside_its_own_anchor_is_refused_with_its_line(tmp_path: Path, text: str, line: int) -> None:
+    # the walk once followed the cycle forever, its stack growing until memory ran out
+    path = tmp_path / "loop.yaml"
+    path.write_text(text)
+    with pytest.raises(YamlReadError, match=f"alias refers to itself at line {line}, "):
+        read_yaml(path)
+
+
+def test_a_self_referencing_alias_is_reported_by_validate(tmp_path: Path) -> None:
+    problems = validate_config(write_config(tmp_path / "config", {"holidays.yaml": "a: &a [*a]\n"}))
+    assert any(problem.startswith("holidays.yaml: YAML alias refers to itself") for problem in problems)
+
+
 def test_a_few_aliases_still_load(tmp_path: Path) -> None:
     path = tmp_path / "ok.yaml"
     path.write_text(laughs(3))

@@ -18,6 +18,7 @@ from retail_intel.kpis.store import read_kpis
 from retail_intel.movements.schema import MOVEMENT_COLUMNS, MOVEMENT_SCHEMA
 from retail_intel.movements.store import read_movements
 from retail_intel.serve import create_app
+from retail_intel.serve.errors import scrub_paths
 from retail_intel.serve.models import KpiRow, MovementRow
 from retail_intel.serve.state import ServeState
 from tests.test_serve_support import DAY1, Api, Site, iso, make_site
@@ -122,6 +123,15 @@ def test_tasks_match_the_config_and_filter_by_status(api: Api, site: Site) -> No
     assert with_times(open_tasks, ("due",)) == task_rows(config, "b1", TaskStatus.open)
 
 
+def test_task_and_promotion_times_are_answered_in_utc(api: Api) -> None:
+    # tasks.yaml gives t5's due as 17:00+01:00; the API answered it with that offset, not in UTC
+    [t5] = [t for t in api.ok("/tasks/b3") if t["id"] == "t5"]
+    assert t5["due"] == "2026-11-30T16:00:00Z"
+    dues = [t["due"] for b in ("b1", "b2", "b3") for t in api.ok(f"/tasks/{b}") if t["due"] is not None]
+    promotion_times = [p[k] for p in api.ok("/promotions") for k in ("start", "end")]
+    assert dues and promotion_times and all(text.endswith("Z") for text in dues + promotion_times)
+
+
 def test_events_in_a_range_match_the_calendar(api: Api, site: Site) -> None:
     config = load_config(site.config_dir)
     start, end = dt.datetime(2026, 11, 1, tzinfo=dt.UTC), dt.datetime(2026, 12, 31, tzinfo=dt.UTC)
@@ -139,6 +149,25 @@ def test_events_default_range_is_30_days(api: Api) -> None:
     implicit = api.ok("/events", params={"from": iso(start)})
     explicit = api.ok("/events", params={"from": iso(start), "to": iso(start + dt.timedelta(days=30))})
     assert implicit == explicit
+
+
+def test_events_default_range_stops_at_the_bounds(api: Api, site: Site) -> None:
+    # Only from, a day before the last time listed: the default 30 days end at 3000-01-01; this
+    # was a 422 blaming "--to", a CLI flag, for a value the client never sent.
+    config = load_config(site.config_dir)
+    start, latest = dt.datetime(2999, 12, 31, tzinfo=dt.UTC), dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
+    body = api.ok("/events", params={"from": iso(start)})
+    assert with_times(body, ("start", "end")) == event_rows(config, start, latest)
+    end, earliest = dt.datetime(1900, 1, 2, tzinfo=dt.UTC), dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+    assert api.ok("/events", params={"to": iso(end)}) == api.ok(
+        "/events", params={"from": iso(earliest), "to": iso(end)}
+    )
+    assert api.ok("/events", params={"to": iso(earliest)}) == []
+    # only to, elsewhere: still the 30 days before it
+    end = dt.datetime(2026, 12, 20, tzinfo=dt.UTC)
+    assert api.ok("/events", params={"to": iso(end)}) == api.ok(
+        "/events", params={"from": iso(end - dt.timedelta(days=30)), "to": iso(end)}
+    )
 
 
 def test_promotions_match_the_config(api: Api, site: Site) -> None:
@@ -186,6 +215,25 @@ def test_kpis_time_range_is_from_inclusive_to_exclusive(api: Api, site: Site) ->
     assert shifted["rows"] == body["rows"]
 
 
+@pytest.mark.parametrize("offset", ["+01:00", "%2B01:00", " 01:00", "%2001:00"])
+def test_an_offset_typed_into_a_url_unescaped_is_read_as_an_offset(api: Api, offset: str) -> None:
+    # an unescaped "+" arrives as a space; the answer was a 422 asking for a timezone that was given
+    body = api.ok(f"/kpis/branch/b2?from=2026-03-02T06:00:00{offset}&to=2026-03-02T17:00:00Z")
+    assert body["start"] == "2026-03-02T05:00:00Z" and body["total"] == 12
+    assert (
+        api.ok(f"/movements?from=2026-03-02T06:00:00{offset}&limit=1")["rows"]
+        == api.ok("/movements?from=2026-03-02T05:00:00Z&limit=1")["rows"]
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-03-02 06:00:00 01:00", "2026-03-02T06:00:00  01:00", "2026-03-02T06:00:00 1:00"]
+)
+def test_other_spaced_times_are_still_refused(api: Api, text: str) -> None:
+    response = api.get("/kpis/branch/b2", params={"from": text})
+    assert response.status_code == 422 and response.json()["errors"][0]["parameter"] == "from"
+
+
 def test_kpis_pages_cover_the_series_once(api: Api, site: Site) -> None:
     seen: list[dict[str, Any]] = []
     offset: int | None = 0
@@ -203,7 +251,17 @@ def test_kpis_not_computed_for_a_window_is_404_naming_what_exists(api: Api) -> N
     response = api.get("/kpis/branch/b1", params={"window": "30m"})
     assert response.status_code == 404
     assert "15m, 60m" in response.json()["detail"]
-    assert api.get("/kpis/branch/b3").status_code == 404
+    # a configured branch, but a window size computed for no branch
+    assert api.get("/kpis/branch/b3", params={"window": "30m"}).status_code == 404
+
+
+def test_kpis_of_a_configured_branch_without_movements_are_an_empty_series(api: Api) -> None:
+    # `retail-intel kpis --window 60m` writes no file for a branch without movements; the answer was
+    # a 404 telling the user to run that very command.
+    body = api.ok("/kpis/branch/b3", params={"window": "60m"})
+    assert (body["branch_id"], body["window_minutes"], body["total"], body["rows"]) == ("b3", 60, 0, [])
+    assert body["next_offset"] is None
+    assert api.ok("/kpis/branch/b3", params={"window": "1h"}) == body
 
 
 # --- movements and customers -----------------------------------------------------------
@@ -293,6 +351,8 @@ def test_customer_summary_and_unknown_customer(api: Api, site: Site) -> None:
         ("/movements?from=2026-03-02T00:00:00Z&to=2026-03-02T00:00:00Z", "to"),
         ("/tasks/b1?status=someday", "status"),
         ("/events?from=2026-01-01T00:00:00Z&to=2040-01-01T00:00:00Z", "to"),
+        ("/events?from=3000-01-01T00:00:00Z", "from"),
+        ("/events?to=1899-12-31T00:00:00Z", "to"),
         ("/promotions?active_at=soon", "active_at"),
     ],
 )
@@ -388,12 +448,20 @@ def test_data_error_is_503_with_paths_removed(site: Site, monkeypatch: pytest.Mo
     assert str(site.data_dir.parent) not in response.text
 
 
+def test_a_colon_after_a_path_is_not_taken_into_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    named = [(data, "<data>")]
+    assert scrub_paths(f"{data}: holds no retail-intel data", named) == "<data>: holds no retail-intel data"
+    assert scrub_paths(f"{data}/kpis/60m/b1.parquet: unreadable", named) == "<data>/kpis/60m/b1.parquet: unreadable"
+    assert scrub_paths("/etc/secret/x: no", named) == "<path>: no"
+
+
 def test_no_error_response_names_a_server_path(api: Api, site: Site) -> None:
     root = str(site.config_dir.parent)
     for url in [
         "/branches/nope",
         "/kpis/branch/b1?window=30m",
-        "/kpis/branch/b3",
+        "/kpis/branch/b3?window=30m",
         "/movements?cursor=%2F%2F",
         "/customers/none",
         "/events?branch=" + root,

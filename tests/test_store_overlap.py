@@ -153,8 +153,11 @@ def test_a_source_written_again_beside_its_old_copy_in_the_month_reads_as_its_ne
     # quality's door counts per day: the same people (each entered, with a door line unset)
     quality = door_quality(load_config(_config(tmp_path)), tmp_path).to_pylist()
     assert {str(r["date"]): r["people"] for r in quality} == {"2026-01-05": 2, "2026-01-06": 5, "2026-01-07": 4}
-    served = _pages(Api(create_app(_config(tmp_path), tmp_path)))
+    api = Api(create_app(_config(tmp_path), tmp_path))
+    served = _pages(api)
     assert sorted(r["source_video"] for r in served) == expected
+    # /health's count, from footers alone, counts v1 once too (it added the month's 3 old rows)
+    assert api.ok("/health")["counts"]["movements"] == len(expected)
 
 
 def _config(tmp_path: Path) -> Path:

@@ -18,6 +18,8 @@ from retail_intel.errors import InputError
 
 __all__ = [
     "DEFAULT_EVENT_WINDOW_DAYS",
+    "EARLIEST_EVENT_TIME",
+    "LATEST_EVENT_TIME",
     "branch_detail",
     "branch_detail_rows",
     "branch_rows",

@@ -116,15 +116,27 @@ def expanded_nodes(root: yaml.Node, limit: int = MAX_YAML_NODES) -> int:
 
     Each distinct node's expanded size is computed once (aliases share node
     objects), so this costs one pass over the composed graph however much it
-    would expand; the count stops growing once it passes ``limit``.
+    would expand; the count stops growing once it passes ``limit``. A node that holds an
+    alias to itself (or to a node around it) raises :class:`YamlReadError`.
     """
     sizes: dict[int, int] = {}
+    # Nodes whose children are still being sized: exactly the current path from the root, since a
+    # node's "done" marker stays on the stack below its children until they are all sized.
+    open_nodes: set[int] = set()
     # iterative post-order walk: the graph's depth is bounded, but a stack is as simple
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, children_done = stack.pop()
         if id(node) in sizes:
             continue
+        if not children_done and id(node) in open_nodes:
+            # an alias inside its own anchor (`a: &a [*a]`) would expand forever
+            mark = node.start_mark
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            raise YamlReadError(
+                f"YAML alias refers to itself{where}: a value anchored with &name holds *name; "
+                "write the value out instead"
+            )
         if isinstance(node, yaml.SequenceNode):
             children: list[yaml.Node] = list(node.value)
         elif isinstance(node, yaml.MappingNode):
@@ -134,7 +146,9 @@ def expanded_nodes(root: yaml.Node, limit: int = MAX_YAML_NODES) -> int:
             continue
         if children_done:
             sizes[id(node)] = min(limit + 1, 1 + sum(sizes[id(child)] for child in children))
+            open_nodes.discard(id(node))
         else:
+            open_nodes.add(id(node))
             stack.append((node, True))
             stack.extend((child, False) for child in children if id(child) not in sizes)
     return sizes[id(root)]

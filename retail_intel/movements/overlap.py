@@ -24,6 +24,7 @@ days into it while their own files were still listed), so that
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,23 @@ class StoreRead:
 
 def is_month_file(path: Path) -> bool:
     return path.name == COMPACTED_NAME and is_month_folder(path.parent.name)
+
+
+def rows_counted_once(files: Sequence[tuple[Path, int]]) -> int:
+    """Rows of a listing of ``(file, rows in its footer)``, each source counted once.
+
+    The same rule as :func:`plan_read`, from footers alone: a month's rows of a
+    source that also has its own file in the listing are left out.
+    """
+    own = {path.stem for path, _ in files if not is_month_file(path)}
+    total = 0
+    for path, rows in files:
+        total += rows
+        if is_month_file(path) and own:
+            # not a month of this store (DataError): plan_read reads it by name, whole, too
+            with contextlib.suppress(DataError):
+                total -= sum(s.rows for s in compacted_sources(path) if s.key in own)
+    return total
 
 
 def plan_read(files: Sequence[Path], schema: pa.Schema) -> StoreRead:

@@ -61,11 +61,13 @@ def scrub_paths(text: str, named: Sequence[tuple[Path, str]] = ()) -> str:
     forms = [(form, name) for form, name in forms if form not in ("", ".")]
 
     def replace(match: re.Match[str]) -> str:
-        found = match.group(0)
+        found, tail = match.group(0), ""
+        if found.endswith(":"):  # "<dir>: holds no ...": the colon ends the path, it is not part of it
+            found, tail = found[:-1], ":"
         for form, name in forms:
             if found == form or found.startswith(form + "/"):
-                return name + found[len(form) :]
-        return "<path>"
+                return name + found[len(form) :] + tail
+        return "<path>" + tail
 
     text = _PATHS.sub(replace, text)
     for form, name in forms:

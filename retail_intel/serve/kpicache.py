@@ -85,7 +85,7 @@ class _UrlAnswer:
 class _Series:
     """One KPI file's rows of one branch and window size, ready to serve."""
 
-    key: files.FileKey  # identity of the file version they were read from
+    key: files.FileKey | None  # identity of the file version they were read from; None: no file
     starts: npt.NDArray[np.int64]  # window_start in microseconds, ascending, for binary search
     rows: list[bytes]  # each row already encoded as a JSON object, same order
 
@@ -160,7 +160,8 @@ class KpiCache:
         }
         # The rows are spliced in already encoded: the same bytes dumps() would write.
         body = dumps(head)[:-1] + b',"rows":[' + b",".join(page) + b"]}"
-        self.cache.put(("response", request), (series.key, body), sys.getsizeof(body))
+        if series.key is not None:  # an empty series has no file whose change would outdate it
+            self.cache.put(("response", request), (series.key, body), sys.getsizeof(body))
         return body
 
     def _series(self, branch_id: str, window_minutes: int) -> _Series:
@@ -171,6 +172,10 @@ class KpiCache:
             if known is not None and known.key == key:
                 return known
         snapshot = None if path is None else files.read_snapshot(path)
+        if path is not None and snapshot is None and path.parent.is_dir():
+            # This window size was computed, and the branch (configured: the route checked) had no
+            # movements then, so the KPI writer left it no file: its series is empty, not missing.
+            return _Series(None, np.zeros(0, dtype=np.int64), [])
         if path is None or snapshot is None:
             computed = files.kpi_windows(self.data_dir, branch_id)
             listed = ", ".join(f"{m}m" for m in computed) or "none yet"

@@ -10,9 +10,13 @@ a test checks that they do.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+# A time the config wrote with its own offset (a task's due, a promotion's start), answered in UTC
+# with a Z like every other time in the API (event times excepted: they are the branch's local time).
+UtcAnswerTime = Annotated[dt.datetime, AfterValidator(lambda value: value.astimezone(dt.UTC))]
 
 
 class Problem(BaseModel):
@@ -124,7 +128,7 @@ class TaskRow(BaseModel):
     title: str
     status: str
     priority: str
-    due: dt.datetime | None
+    due: UtcAnswerTime | None
     assignee: str | None
     assignee_name: str | None
 
@@ -143,8 +147,8 @@ class PromotionRow(BaseModel):
     id: str
     name: str
     branches: list[str] | Literal["all"]
-    start: dt.datetime
-    end: dt.datetime
+    start: UtcAnswerTime
+    end: UtcAnswerTime
     description: str
 
 

@@ -33,7 +33,15 @@ MAX_ID_LENGTH = 200
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?$")
 
 
+# A "+" typed into a URL arrives as a space ("+" encodes one in a query string), so
+# "2026-03-29T00:00:00+01:00" pasted as is reads "2026-03-29T00:00:00 01:00": a time
+# then a space then HH:MM can only have been that offset.
+_SPACED_OFFSET = re.compile(r"^(\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?) (\d{2}:\d{2})$")
+
+
 def _rfc3339_text(value: object) -> object:
+    if isinstance(value, str) and (spaced := _SPACED_OFFSET.match(value.strip())):
+        value = f"{spaced[1]}+{spaced[2]}"
     if isinstance(value, str) and not _RFC3339.match(value.strip()):
         raise ValueError(f"must be an ISO 8601 time with a timezone, such as 2026-03-02T09:00:00Z, got {value[:40]!r}")
     return value

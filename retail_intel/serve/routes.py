@@ -16,10 +16,12 @@ from starlette.responses import Response
 
 from retail_intel.config.models import TaskStatus
 from retail_intel.config.records import (
+    DEFAULT_EVENT_WINDOW_DAYS,
+    EARLIEST_EVENT_TIME,
     branch_detail,
     branch_rows,
-    default_event_window,
     event_rows,
+    event_window,
     promotion_rows,
     task_rows,
 )
@@ -123,17 +125,19 @@ async def events(request: Request, start: From = None, end: To = None, branch: B
     """Event occurrences overlapping [from, to), repeating events expanded.
 
     Without from/to: today (UTC) and the next 30 days. With only one of them,
-    a 30-day range from (or to) it. At most 3,660 days at once.
+    a 30-day range from (or to) it, cut at 1900-01-01 and 3000-01-01.
+    At most 3,660 days at once.
     """
     state = state_of(request)
     config = state.config() if branch is None else state.config_with(branch)
-    if start is None and end is None:
-        start, end = default_event_window(dt.datetime.now(dt.UTC))
-    elif start is None:
-        assert end is not None
-        start = end - dt.timedelta(days=30)
-    elif end is None:
-        end = start + dt.timedelta(days=30)
+    # UtcTime already refused a from/to outside [1900-01-01, 3000-01-01) as a 422 naming it; the
+    # defaults below stay inside those bounds, so event_window never blames a CLI flag.
+    defaulted = start is None or end is None
+    if start is None and end is not None:  # 30 days back from `to`, as event_window goes 30 days on from `from`
+        start = max(end - dt.timedelta(days=DEFAULT_EVENT_WINDOW_DAYS), EARLIEST_EVENT_TIME)
+    start, end = event_window(start, end, dt.datetime.now(dt.UTC))
+    if defaulted and end <= start:  # only `to`, at 1900-01-01: nothing lies in the range
+        return []
     check_range(start, end)
     if end - start > MAX_EVENT_SPAN:
         raise bad_parameter("to", f"must be at most {MAX_EVENT_SPAN.days} days after from")
@@ -172,8 +176,9 @@ async def branch_kpis(
     """A branch's KPI time series (branch_kpi_timeseries) for one window size, by window_start.
 
     Rows have from <= window_start < to. 404 for an unknown branch, or when
-    no KPIs of this window size were computed for it (the message lists the
-    sizes that were; so does GET /branches/{id}).
+    no KPIs of this window size were computed (the message lists the sizes
+    that were for the branch; so does GET /branches/{id}); a branch without
+    movements has an empty series.
     """
     state = state_of(request)
     _, config_signature = state.config_signature_with(branch_id)

@@ -24,6 +24,7 @@ import pyarrow as pa
 from retail_intel import __version__
 from retail_intel.config.loader import CONFIG_FILES, Config, load_config
 from retail_intel.errors import ConfigError
+from retail_intel.movements.overlap import rows_counted_once
 from retail_intel.serve import files
 from retail_intel.serve.bytecache import ByteLru
 from retail_intel.serve.dashboard import ReportPages
@@ -257,7 +258,8 @@ class ServeState:
                 "events": len(config.events),
                 "promotions": len(config.promotions),
                 "movement_files": len(movement_files),
-                "movements": sum(f.rows for f in movement_files),
+                # a video both in its compacted month and in its own file is counted once, as read
+                "movements": rows_counted_once([(Path(f.path), f.rows) for f in movement_files]),
                 "kpi_files": files.kpi_file_count(self.data_dir),
             },
             "kpi_windows": files.kpi_windows(self.data_dir),
