@@ -207,3 +207,25 @@ def test_a_plan_refuses_a_month_replaced_after_it_was_checked(tmp_path: Path) ->
 
     with pytest.raises(DataError, match="replaced while it was read"):
         plan.verify()
+
+
+def test_serve_leaves_out_the_old_copy_of_a_video_written_again_on_another_day_in_a_time_range(
+    tmp_path: Path,
+) -> None:
+    _store(tmp_path)
+    compact_store(tmp_path, before=dt.date(2026, 2, 1))
+    # v1 processed again with a corrected start: its new file is on January 20, its old copy
+    # (January 6) is not cut out of the month yet
+    new_day = dt.date(2026, 1, 20)
+    atomic_write_table(
+        _movements(new_day, 5, "v1-new"), tmp_path / MOVEMENTS_DIR / "b1" / new_day.isoformat() / "v1.parquet"
+    )
+    api = Api(create_app(_config(tmp_path), tmp_path))
+
+    def videos(start: dt.date) -> list[str]:
+        params = {"limit": 1000, "from": f"{start}T00:00:00Z", "to": f"{start + dt.timedelta(days=1)}T00:00:00Z"}
+        return sorted(r["source_video"] for r in api.ok("/movements", params=params)["rows"])
+
+    assert videos(JANUARY[1]) == []  # the old copy's day: its own file, of another day, wins
+    assert videos(new_day) == ["v1-new"] * 5
+    assert videos(JANUARY[0]) == ["v0"] * 2

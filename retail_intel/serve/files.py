@@ -27,6 +27,8 @@ import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError
 from retail_intel.kpis.store import kpi_path
+from retail_intel.movements.compacted import compacted_sources
+from retail_intel.movements.overlap import is_month_file
 from retail_intel.movements.zone_store import ZONE_TABLES
 from retail_intel.storage import (
     FRAMES_DIR,
@@ -90,6 +92,30 @@ class MovementFile:
         if start_us is not None and self.max_enter_us is not None and self.max_enter_us < start_us:
             return False
         return not (end_us is not None and self.min_enter_us is not None and self.min_enter_us >= end_us)
+
+
+def overlapping(listed: list[MovementFile], start_us: int | None, end_us: int | None) -> list[MovementFile]:
+    """The files of ``listed`` that may hold an ``enter_time`` in ``[start, end)``, and the own file of
+    every video that a chosen compacted month lists too.
+
+    A video in its month and in its own file (a re-processing half done) is read
+    from its own file (``retail_intel.movements.overlap``), which must therefore
+    be listed even when its rows, of another time, are all outside the range:
+    left out, it would no longer hide the video's old rows in the month.
+    """
+    chosen = [f for f in listed if f.may_overlap(start_us, end_us)]
+    if len(chosen) == len(listed):
+        return chosen
+    in_months: set[str] = set()
+    for month in (f for f in chosen if is_month_file(Path(f.path))):
+        try:
+            in_months.update(s.key for s in compacted_sources(Path(month.path)))
+        except DataError:
+            continue  # gone or not ours: the query reads it by name and reports it
+    if not in_months:
+        return chosen
+    kept = {f.path for f in chosen}
+    return [f for f in listed if f.path in kept or (Path(f.path).stem in in_months and not is_month_file(Path(f.path)))]
 
 
 def _enter_time_range(metadata: pq.FileMetaData) -> tuple[int | None, int | None]:

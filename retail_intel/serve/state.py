@@ -179,7 +179,7 @@ class ServeState:
     ) -> list[tuple[str, files.FileKey]]:
         start_us = None if start is None else to_us(start)
         end_us = None if end is None else to_us(end)
-        return [(f.path, f.key) for f in self.movement_index.files(branch_id) if f.may_overlap(start_us, end_us)]
+        return [(f.path, f.key) for f in files.overlapping(self.movement_index.files(branch_id), start_us, end_us)]
 
     def movement_page(
         self,
