@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from retail_intel.config.loader import load_config
@@ -37,7 +38,7 @@ from retail_intel.movements.overlap import plan_read
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, read_movements, write_movements
 from retail_intel.movements.zone_store import read_zone_table
-from retail_intel.serve import create_app
+from retail_intel.serve import create_app, queries
 from retail_intel.storage import MOVEMENTS_DIR, atomic_write_table, parquet_files
 from tests.kpi_helpers import assert_tables_match
 from tests.test_serve_support import Api
@@ -229,3 +230,30 @@ def test_serve_leaves_out_the_old_copy_of_a_video_written_again_on_another_day_i
     assert videos(JANUARY[1]) == []  # the old copy's day: its own file, of another day, wins
     assert videos(new_day) == ["v1-new"] * 5
     assert videos(JANUARY[0]) == ["v0"] * 2
+
+
+def test_serve_reads_a_held_month_again_when_compact_merges_days_into_it_during_the_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _store(tmp_path)
+    v1 = tmp_path / MOVEMENTS_DIR / "b1" / "2026-01-06" / "v1.parquet"
+    kept = pq.read_table(v1)
+    compact_store(tmp_path, before=dt.date(2026, 1, 7))  # v0 and v1 merged, v2 (January 7) its own file
+    # a compact killed after writing the month: v1's own file is still beside its merged copy,
+    # so serve reads the month through one handle and holds it
+    v1.parent.mkdir(exist_ok=True)
+    atomic_write_table(kept, v1)
+    run = queries.Reader._run
+    calls = 0
+
+    def compact_meanwhile(self: queries.Reader, sql: str, params: dict[str, Any], pinned: pa.Table | None) -> pa.Table:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # heals v1, merges v1 and v2 into the month, removes their own files
+            compact_store(tmp_path, before=dt.date(2026, 2, 1))
+        return run(self, sql, params, pinned)
+
+    monkeypatch.setattr(queries.Reader, "_run", compact_meanwhile)
+    served = _pages(Api(create_app(_config(tmp_path), tmp_path)))
+    assert calls == 2  # the query ran again on the new listing: only the month
+    assert sorted(r["source_video"] for r in served) == ["v0"] * 2 + ["v1"] * 3 + ["v2"] * 4

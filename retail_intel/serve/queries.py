@@ -16,7 +16,9 @@ changed is then read whole through one open handle, which pins one version
 of it, and the query runs again with those rows handed to DuckDB as an Arrow
 table instead of by name. Every answer is thus read from one version of each
 file, and a busy writer cannot starve a reader: each retry pins the files
-that moved.
+that moved. A retry lists the store anew, and a pinned file listed as another
+version than the one read is read again (``compact`` may have merged into a
+month the days whose own files the new listing no longer holds).
 
 A compacted month that holds a video whose own file is listed too (a
 ``compact`` or a re-processing half done) is read source by source and that
@@ -57,6 +59,9 @@ _AFTER = " AND (enter_time > $after_time OR (enter_time = $after_time AND custom
 _ATTEMPTS = 6
 
 ListFiles = Callable[[], Sequence[tuple[str, FileKey]]]
+# path -> the version read (None: it was gone) and its rows / a compacted month's rows by source
+Pinned = dict[str, tuple[FileKey | None, pa.Table | None]]
+Months = dict[str, tuple[FileKey | None, list[tuple[CompactedSource, pa.Table]]]]
 
 
 class Reader:
@@ -84,16 +89,17 @@ class Reader:
         """``SELECT <schema columns> FROM <the listed files> WHERE true<tail>``, from one version of each file."""
         columns = ", ".join(schema.names)
         placeholder = str(schema_file(schema))
-        pinned: dict[str, pa.Table | None] = {}  # path -> the version read (None: it was gone)
-        months: dict[str, list[tuple[CompactedSource, pa.Table]]] = {}  # compacted months read, by source
+        pinned: Pinned = {}
+        months: Months = {}  # compacted months read, by source
         union = False
         for _ in range(_ATTEMPTS):
             listed = list(list_files())
+            _pin_again(listed, pinned, months, schema)
             own = _pin_shadowed_months(listed, months, schema)
             by_name = [(path, key) for path, key in listed if path not in pinned and path not in months]
-            held = [table for path, _ in listed if (table := pinned.get(path)) is not None]
+            held = [table for path, _ in listed if (table := pinned.get(path, (None, None))[1]) is not None]
             # a source in its month and in its own file: its own file wins (retail_intel.movements.overlap)
-            held += [t for path, _ in listed for s, t in months.get(path, []) if s.key not in own]
+            held += [t for path, _ in listed for s, t in months.get(path, (None, []))[1] if s.key not in own]
             if not by_name and not held:
                 return schema.empty_table()
             sources = []
@@ -154,9 +160,34 @@ class Reader:
         return self._query(tail, list_files, {"customer": customer_id, "limit": limit}, MOVEMENT_SCHEMA)
 
 
-def _pin_shadowed_months(
-    listed: Sequence[tuple[str, FileKey]], months: dict[str, list[tuple[CompactedSource, pa.Table]]], schema: pa.Schema
-) -> set[str]:
+def _read_month(path: str, schema: pa.Schema) -> tuple[FileKey | None, list[tuple[CompactedSource, pa.Table]]]:
+    """A compacted month, source by source, and the version listed just before it was read: one that
+    changes meanwhile is listed with another version next time, and read again then."""
+    return file_key(Path(path)), read_compacted(Path(path), schema)
+
+
+def _pin_snapshot(path: str, schema: pa.Schema) -> tuple[FileKey | None, pa.Table | None]:
+    snapshot = read_snapshot(Path(path))
+    if snapshot is None:
+        return None, None
+    return snapshot[0], conform(snapshot[1], schema, what=Path(path).name)
+
+
+def _pin_again(listed: Sequence[tuple[str, FileKey]], pinned: Pinned, months: Months, schema: pa.Schema) -> None:
+    """Read again each pinned file now listed as another version than the one read.
+
+    A retry lists the store anew: ``compact`` may have merged more days into a
+    month read before (their own files are gone from the listing now), or a file
+    read as gone may be back. The old version read would lose those rows.
+    """
+    for path, key in listed:
+        if path in months and months[path][0] != key:
+            months[path] = _read_month(path, schema)
+        elif path in pinned and pinned[path][0] != key:
+            pinned[path] = _pin_snapshot(path, schema)
+
+
+def _pin_shadowed_months(listed: Sequence[tuple[str, FileKey]], months: Months, schema: pa.Schema) -> set[str]:
     """Read into ``months`` each listed compacted month that holds a source with its own file listed too
     (a ``compact`` or a re-processing half done); returns the keys of the sources with their own file."""
     own = {Path(path).stem for path, _ in listed if not is_month_file(Path(path))}
@@ -168,14 +199,14 @@ def _pin_shadowed_months(
         except DataError:
             shadowed = False  # gone or not ours: read by name, which reports it
         if shadowed:
-            months[path] = read_compacted(Path(path), schema)
+            months[path] = _read_month(path, schema)
     return own
 
 
 def _pin_changed(
     listed: Sequence[tuple[str, FileKey]],
-    pinned: dict[str, pa.Table | None],
-    months: dict[str, list[tuple[CompactedSource, pa.Table]]],
+    pinned: Pinned,
+    months: Months,
     schema: pa.Schema,
 ) -> bool:
     """Read every listed file whose identity changed through one handle into ``pinned`` (a compacted
@@ -186,8 +217,7 @@ def _pin_changed(
             continue
         changed = True
         if is_month_file(Path(path)):
-            months[path] = read_compacted(Path(path), schema)
+            months[path] = _read_month(path, schema)
             continue
-        snapshot = read_snapshot(Path(path))
-        pinned[path] = None if snapshot is None else conform(snapshot[1], schema, what=Path(path).name)
+        pinned[path] = _pin_snapshot(path, schema)
     return changed
