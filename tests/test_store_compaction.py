@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from retail_intel.errors import DataError
 from retail_intel.ingest import ingest_file
 from retail_intel.kpis import compute
 from retail_intel.kpis.with_zones import compute_kpis_with_zones
-from retail_intel.movements import compacted, compaction
+from retail_intel.movements import compacted, compaction, store
 from retail_intel.movements.compacted import (
     COMPACTED_NAME,
     CompactedSource,
@@ -377,6 +378,33 @@ def test_a_writer_killed_before_cutting_a_moved_source_is_healed(
     compact_store(tmp_path, before=dt.date(2026, 1, 1))
 
     assert _videos(tmp_path) == ["v0"] * 2 + ["v1"] * 3 + ["v2-new"]
+
+
+def test_a_writer_killed_before_removing_a_moved_source_s_old_file_is_healed_not_merged_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _store(tmp_path)
+    old = tmp_path / MOVEMENTS_DIR / "b1" / "2026-01-06" / "v1.parquet"
+    os.utime(old, ns=(1_700_000_000 * 10**9, 1_700_000_000 * 10**9))  # written by an earlier run
+    day = dt.date(2026, 1, 20)  # v1 re-processed with a corrected start, killed before its old file went
+    write = store.atomic_write_table
+
+    def write_then_crash(table: pa.Table, path: Path) -> Path:
+        write(table, path)
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(store, "atomic_write_table", write_then_crash)
+        with pytest.raises(KeyboardInterrupt):
+            write_movements(_movements("b1", day, 5, "v1-new"), tmp_path, branch_id="b1", day=day, source_key="v1")
+    assert old.is_file()
+
+    result = compact_store(tmp_path, before=dt.date(2026, 2, 1))
+
+    assert result.tables[MOVEMENTS_DIR].healed == 1 and not old.exists()
+    [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
+    assert sorted(s.key for s in compacted_sources(month)) == ["v0", "v1", "v2"]
+    assert _videos(tmp_path) == ["v0"] * 2 + ["v1-new"] * 5 + ["v2"] * 4
 
 
 def test_a_batch_run_again_after_compaction_skips_its_videos(tmp_path: Path) -> None:

@@ -11,8 +11,9 @@ compaction lock, and a source file is removed only if it is still the
 version that was merged. One written again meanwhile is kept and its merged
 copy cut out again. A process killed between writing a month and removing
 its files (or a writer killed between writing a file and cutting its merged
-copy) leaves rows twice until the next ``compact``, which heals that first
-(docs/kpis.md).
+copy, or between writing a source's file under a new day or branch and
+removing its old one) leaves rows twice until the next ``compact``, which
+heals that first (docs/kpis.md).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class TableCompaction:
     rows: int = 0
     kept_newer: int = 0  # sources written again while being merged: left as their own file
     healed: int = 0  # sources found both merged and as their own file (a killed writer): cut from the month
+    # or with two own files (a writer killed before removing the old one): the older removed
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,35 @@ def _restore_set_aside(root: Path) -> None:
         aside.unlink()
 
 
+def _remove_stale_copies(root: Path) -> int:
+    """Remove each source file that has a newer file of the same source elsewhere in the table.
+
+    A source written again under another day or branch (a corrected start time)
+    lands as its new file first, then its old one is removed: a writer killed
+    in between leaves both, which readers count twice, and which would be
+    merged into one month twice. The one written last is the truth. An older
+    one is removed only if unchanged since it was looked at (:func:`_remove_merged`).
+    """
+    by_key: dict[str, list[tuple[FileVersion, Path]]] = {}
+    for path in root.glob("*/*/*.parquet"):
+        if path.name.startswith(".") or is_month_folder(path.parent.name):
+            continue
+        version = file_version(path)
+        if version is not None:
+            by_key.setdefault(path.stem, []).append((version, path))
+    removed = 0
+    for copies in by_key.values():
+        if len(copies) < 2:
+            continue
+        newest = max(copies, key=lambda copy: (copy[0][1], str(copy[1])))  # modification time
+        for version, path in copies:
+            if path != newest[1] and _remove_merged(path, version):
+                removed += 1
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()  # only when empty
+    return removed
+
+
 def _heal(data_dir: Path, kind: str, schema: pa.Schema) -> int:
     """Cut out of every month the sources that also have their own file again, anywhere in the table.
 
@@ -204,7 +235,8 @@ def compact_store(
     with data_dir_lock(data_dir, BATCH_LOCK, on_wait=on_wait):
         for kind, schema in COMPACTED_TABLES.items():
             _restore_set_aside(data_dir / kind)
-            result.tables[kind].healed = _heal(data_dir, kind, schema)
+            stale = _remove_stale_copies(data_dir / kind)
+            result.tables[kind].healed = stale + _heal(data_dir, kind, schema)
         for number, (kind, branch_dir) in enumerate(work):
             for month, files in sorted(_closed_months(branch_dir, before).items()):
                 target = branch_dir / month / COMPACTED_NAME
