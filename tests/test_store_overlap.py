@@ -10,6 +10,7 @@ source once, and see its own file's rows.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import uuid
 from pathlib import Path
@@ -257,3 +258,30 @@ def test_serve_reads_a_held_month_again_when_compact_merges_days_into_it_during_
     served = _pages(Api(create_app(_config(tmp_path), tmp_path)))
     assert calls == 2  # the query ran again on the new listing: only the month
     assert sorted(r["source_video"] for r in served) == ["v0"] * 2 + ["v1"] * 3 + ["v2"] * 4
+
+
+def test_a_video_left_in_two_files_by_a_writer_killed_before_removing_the_old_one_reads_as_its_new_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _store(tmp_path)
+    old = tmp_path / MOVEMENTS_DIR / "b1" / "2026-01-06" / "v1.parquet"
+    os.utime(old, ns=(1_700_000_000 * 10**9, 1_700_000_000 * 10**9))  # written by an earlier run
+    day = dt.date(2026, 1, 20)  # v1 re-processed with a corrected start, killed before its old file went
+    write = store.atomic_write_table
+
+    def write_then_crash(table: pa.Table, path: Path) -> Path:
+        write(table, path)
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(store, "atomic_write_table", write_then_crash)
+        with pytest.raises(KeyboardInterrupt):
+            write_movements(_movements(day, 5, "v1-new"), tmp_path, branch_id="b1", day=day, source_key="v1")
+    assert old.is_file()
+
+    expected = ["v0"] * 2 + ["v1-new"] * 5 + ["v2"] * 4
+    assert _videos(tmp_path) == expected
+    assert compute.read_movement_inputs(tmp_path, ["b1"]).num_rows == len(expected)
+    api = Api(create_app(_config(tmp_path), tmp_path))
+    assert sorted(r["source_video"] for r in _pages(api)) == expected
+    assert api.ok("/health")["counts"]["movements"] == len(expected)

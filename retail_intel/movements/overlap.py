@@ -15,6 +15,10 @@ that lists a source which also has its own file in the listing is read
 through one open handle (rows and source list from one version) and that
 source's rows are cut out (:func:`plan_read`).
 
+A writer killed between writing a source's file under a new day or branch
+and removing its old one leaves two own files of the source: the one written
+last is read (:func:`stale_copies`), as ``compact`` keeps it.
+
 The other months are read by name, as fast as before; their version is noted
 when their source list is checked, and :meth:`StoreRead.verify` after the
 read refuses a read during which one was replaced (``compact`` merged more
@@ -25,7 +29,7 @@ days into it while their own files were still listed), so that
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,12 +63,37 @@ def is_month_file(path: Path) -> bool:
     return path.name == COMPACTED_NAME and is_month_folder(path.parent.name)
 
 
+def stale_copies(files: Sequence[Path], version: Callable[[Path], FileVersion | None] = file_version) -> set[Path]:
+    """The files of ``files`` that a later file of the same source in the listing replaces.
+
+    A source written again under another day or branch lands as its new file,
+    then its old one is removed; a writer killed in between leaves both until
+    ``compact`` removes the older. The one written last wins, by modification
+    time (``version``: the file's listed version; a gone file is left out too).
+    """
+    by_key: dict[str, list[Path]] = {}
+    for path in files:
+        if not is_month_file(path):
+            by_key.setdefault(path.stem, []).append(path)
+    stale: set[Path] = set()
+    for copies in by_key.values():
+        if len(copies) < 2:
+            continue
+        dated = [(found, path) for path in copies if (found := version(path)) is not None]
+        newest = max(dated, key=lambda copy: (copy[0][1], str(copy[1])))[1] if dated else None
+        stale.update(path for path in copies if path != newest)
+    return stale
+
+
 def rows_counted_once(files: Sequence[tuple[Path, int]]) -> int:
     """Rows of a listing of ``(file, rows in its footer)``, each source counted once.
 
     The same rule as :func:`plan_read`, from footers alone: a month's rows of a
-    source that also has its own file in the listing are left out.
+    source that also has its own file in the listing are left out, and so is an
+    older file of a source that has a later one.
     """
+    stale = stale_copies([path for path, _ in files])
+    files = [(path, rows) for path, rows in files if path not in stale]
     own = {path.stem for path, _ in files if not is_month_file(path)}
     total = 0
     for path, rows in files:
@@ -78,6 +107,8 @@ def rows_counted_once(files: Sequence[tuple[Path, int]]) -> int:
 
 def plan_read(files: Sequence[Path], schema: pa.Schema) -> StoreRead:
     """How to read ``files``, one table's listing of ``schema``, so that no source is read twice."""
+    stale = stale_copies(files)
+    files = [path for path in files if path not in stale]
     own = {p.stem for p in files if not is_month_file(p)}
     by_name: list[Path] = []
     cut: list[pa.Table] = []

@@ -38,7 +38,7 @@ import pyarrow as pa
 
 from retail_intel.errors import DataError
 from retail_intel.movements.compacted import CompactedSource, compacted_sources, read_compacted
-from retail_intel.movements.overlap import is_month_file
+from retail_intel.movements.overlap import is_month_file, stale_copies
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.serve.files import FileKey, conform, file_key, read_snapshot
 from retail_intel.sqlviews.views import schema_file
@@ -93,7 +93,7 @@ class Reader:
         months: Months = {}  # compacted months read, by source
         union = False
         for _ in range(_ATTEMPTS):
-            listed = list(list_files())
+            listed = _without_stale_copies(list(list_files()))
             _pin_again(listed, pinned, months, schema)
             own = _pin_shadowed_months(listed, months, schema)
             by_name = [(path, key) for path, key in listed if path not in pinned and path not in months]
@@ -158,6 +158,13 @@ class Reader:
         """Every movement of one person (at most ``limit``), by enter_time."""
         tail = " AND customer_id = $customer ORDER BY enter_time, branch_id LIMIT $limit"
         return self._query(tail, list_files, {"customer": customer_id, "limit": limit}, MOVEMENT_SCHEMA)
+
+
+def _without_stale_copies(listed: list[tuple[str, FileKey]]) -> list[tuple[str, FileKey]]:
+    """``listed`` without the older file of a source listed twice (a writer killed before removing it)."""
+    keys = {Path(path): key for path, key in listed}
+    stale = stale_copies(list(keys), keys.get)
+    return [(path, key) for path, key in listed if Path(path) not in stale] if stale else listed
 
 
 def _read_month(path: str, schema: pa.Schema) -> tuple[FileKey | None, list[tuple[CompactedSource, pa.Table]]]:
