@@ -23,7 +23,7 @@ import pytest
 from retail_intel.config.loader import load_config
 from retail_intel.demo.generate import generate_demo
 from retail_intel.errors import DataError
-from retail_intel.kpis import compute
+from retail_intel.kpis import compute, zone_compute
 from retail_intel.kpis.quality import door_quality
 from retail_intel.kpis.with_zones import compute_kpis_with_zones
 from retail_intel.movements import store
@@ -38,7 +38,9 @@ from retail_intel.movements.compaction import COMPACTED_TABLES, compact_store
 from retail_intel.movements.overlap import plan_read
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, read_movements, write_movements
-from retail_intel.movements.zone_store import read_zone_table
+from retail_intel.movements.zone_schema import QUEUE_LENGTH_SCHEMA, QUEUE_VISIT_SCHEMA, ZONE_VISIT_SCHEMA
+from retail_intel.movements.zone_store import ZONE_VISITS_DIR, read_zone_table, write_zone_tables
+from retail_intel.movements.zones import ZoneTables
 from retail_intel.serve import create_app, queries
 from retail_intel.storage import MOVEMENTS_DIR, atomic_write_table, parquet_files
 from tests.kpi_helpers import assert_tables_match
@@ -162,10 +164,11 @@ def test_a_source_written_again_beside_its_old_copy_in_the_month_reads_as_its_ne
     assert api.ok("/health")["counts"]["movements"] == len(expected)
 
 
-def _config(tmp_path: Path) -> Path:
+def _config(tmp_path: Path, branches: tuple[str, ...] = ("b1",)) -> Path:
     config_dir = tmp_path / "config"
     config_dir.mkdir(exist_ok=True)
-    (config_dir / "branches.yaml").write_text("branches:\n  - {id: b1, name: One, capacity: 40}\n")
+    listed = "".join(f"  - {{id: {b}, name: Branch {b}, capacity: 40}}\n" for b in branches)
+    (config_dir / "branches.yaml").write_text("branches:\n" + listed)
     return config_dir
 
 
@@ -285,3 +288,52 @@ def test_a_video_left_in_two_files_by_a_writer_killed_before_removing_the_old_on
     api = Api(create_app(_config(tmp_path), tmp_path))
     assert sorted(r["source_video"] for r in _pages(api)) == expected
     assert api.ok("/health")["counts"]["movements"] == len(expected)
+
+
+def _zone_visit(branch: str, day: dt.date, tag: str) -> pa.Table:
+    at = dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC)
+    row = {
+        "customer_id": tag,
+        "branch_id": branch,
+        "camera_id": "cam-1",
+        "zone_id": "aisle",
+        "zone_kind": "area",
+        "enter_time": at,
+        "exit_time": at + dt.timedelta(seconds=30),
+        "dwell_seconds": 30.0,
+        "exit_observed": True,
+        "counted": True,
+        "video_fingerprint": tag,
+    }
+    return pa.Table.from_pylist([row], schema=ZONE_VISIT_SCHEMA)
+
+
+def _moved_to_b2(day: dt.date, n: int, tag: str) -> pa.Table:
+    table = _movements(day, n, tag)
+    return table.set_column(table.schema.get_field_index("branch_id"), "branch_id", pa.array(["b2"] * n))
+
+
+def test_a_video_moved_to_another_branch_half_done_is_counted_once_across_per_branch_reads(tmp_path: Path) -> None:
+    _store(tmp_path)
+    no_queues = (QUEUE_VISIT_SCHEMA.empty_table(), QUEUE_LENGTH_SCHEMA.empty_table())
+    for i, day in enumerate(JANUARY):  # one zone visit per video
+        tables = ZoneTables(_zone_visit("b1", day, f"v{i}"), *no_queues)
+        write_zone_tables(tables, tmp_path, branch_id="b1", day=day, source_key=f"v{i}")
+    compact_store(tmp_path, before=dt.date(2026, 2, 1))  # v1's old copies are in b1's months
+    # v1's camera belongs to b2: its new files have landed there, its old copies are not removed yet
+    new = Path("b2") / "2026-01-06" / "v1.parquet"
+    atomic_write_table(_moved_to_b2(JANUARY[1], 5, "v1-new"), tmp_path / MOVEMENTS_DIR / new)
+    atomic_write_table(
+        pa.concat_tables([_zone_visit("b2", JANUARY[1], "v1-new")] * 5), tmp_path / ZONE_VISITS_DIR / new
+    )
+
+    assert compute.read_movement_inputs(tmp_path).num_rows == 2 + 5 + 4
+    assert compute.read_movement_inputs(tmp_path, ["b1"]).num_rows == 2 + 4  # v1 is b2's now
+    assert compute.read_movement_inputs(tmp_path, ["b2"]).num_rows == 5
+    config = load_config(_config(tmp_path, branches=("b1", "b2")))
+    people = {str(r["date"]): r["people"] for r in door_quality(config, tmp_path, branch="b1").to_pylist()}
+    assert people == {"2026-01-05": 2, "2026-01-07": 4}
+    assert read_zone_table(tmp_path, ZONE_VISITS_DIR).num_rows == 1 + 5 + 1
+    assert read_zone_table(tmp_path, ZONE_VISITS_DIR, ["b1"]).num_rows == 1 + 1
+    # the zone KPIs list a branch's files the same way
+    assert zone_compute._read(tmp_path / ZONE_VISITS_DIR, ["b1"], ZONE_VISIT_SCHEMA, ["zone_id"]).num_rows == 1 + 1

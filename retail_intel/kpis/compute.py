@@ -32,7 +32,7 @@ from retail_intel.kpis.schema import KPI_SCHEMA, MOVEMENT_INPUT_COLUMNS, PEOPLE_
 from retail_intel.kpis.store import write_kpis
 from retail_intel.kpis.store_scan import scan_store
 from retail_intel.movements.filecheck import refuse_implausible, refuse_unreadable
-from retail_intel.movements.overlap import plan_read
+from retail_intel.movements.overlap import outside_branches, plan_read
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, movements_root
 from retail_intel.storage import is_plain_name, parquet_files, reread_once
@@ -108,6 +108,7 @@ def _read_movement_inputs(data_dir: Path, branch_ids: Sequence[str] | None = Non
     """
     import polars as pl
 
+    outside: list[Path] = []
     if branch_ids is None:
         files = movement_files(data_dir)
     else:
@@ -115,12 +116,13 @@ def _read_movement_inputs(data_dir: Path, branch_ids: Sequence[str] | None = Non
         # other branches' folders (most of the files) need not be opened.
         root = movements_root(data_dir)
         files = [path for b in sorted(set(branch_ids)) if is_plain_name(b) for path in parquet_files(root / b)]
+        outside = outside_branches(root, branch_ids, files)
     if not files:
         return MOVEMENT_SCHEMA.empty_table().select([*MOVEMENT_INPUT_COLUMNS, *PEOPLE_INPUT_COLUMNS])
     wanted = [*MOVEMENT_INPUT_COLUMNS, *PEOPLE_INPUT_COLUMNS]
     # Files written before the people columns existed lack them: inserted as nulls.
     pinned = pl.Schema(pl.from_arrow(MOVEMENT_SCHEMA.empty_table().select(wanted)).schema)  # type: ignore[union-attr]
-    plan = plan_read(files, MOVEMENT_SCHEMA)  # a source in its month and its own file is read once
+    plan = plan_read(files, MOVEMENT_SCHEMA, outside)  # a source in its month and its own file is read once
     if plan.empty:
         return MOVEMENT_SCHEMA.empty_table().select(wanted)
     scan = scan_store(plan, wanted, schema=pinned, missing_columns="insert", extra_columns="ignore")

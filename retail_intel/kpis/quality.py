@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from retail_intel.errors import DataError, InputError
 from retail_intel.kpis.store_scan import scan_store
-from retail_intel.movements.overlap import plan_read
+from retail_intel.movements.overlap import outside_branches, plan_read
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movements_root
 from retail_intel.storage import is_plain_name, parquet_files, reread_once
@@ -76,7 +76,8 @@ def _read_once(data_dir: Path, branch_ids: list[str]) -> pa.Table:
 
     root = movements_root(data_dir)
     files = [path for b in branch_ids if is_plain_name(b) for path in parquet_files(root / b)]
-    plan = plan_read(files, MOVEMENT_SCHEMA)  # a video in its month and its own file is read once
+    outside = outside_branches(root, branch_ids, files)
+    plan = plan_read(files, MOVEMENT_SCHEMA, outside)  # a video in its month and its own file is read once
     if plan.empty:
         return MOVEMENT_SCHEMA.empty_table().select(list(_COLUMNS))
     pinned = pl.Schema(pl.from_arrow(MOVEMENT_SCHEMA.empty_table().select(list(_COLUMNS))).schema)  # type: ignore[union-attr]

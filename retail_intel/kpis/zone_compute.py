@@ -28,7 +28,7 @@ from retail_intel.kpis.zone_inputs import (
     without_staff,
 )
 from retail_intel.kpis.zone_schema import QUEUE_KPI_SCHEMA, QUEUE_WAIT_INPUT_SCHEMA, ZONE_KPI_SCHEMA
-from retail_intel.movements.overlap import StoreRead, plan_read
+from retail_intel.movements.overlap import StoreRead, outside_branches, plan_read
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movements_root
 from retail_intel.movements.zone_store import QUEUE_LENGTHS_DIR, QUEUE_VISITS_DIR, ZONE_TABLES, ZONE_VISITS_DIR
@@ -64,7 +64,7 @@ class ZoneKpiResult:
 def _files(root: Path, branch_ids: Sequence[str], schema: pa.Schema) -> StoreRead:
     """The files of ``branch_ids`` under ``root``, planned so that no source is read twice."""
     files = [p for b in sorted(set(branch_ids)) if is_plain_name(b) for p in parquet_files(root / b)]
-    return plan_read(files, schema)
+    return plan_read(files, schema, outside_branches(root, branch_ids, files))
 
 
 def _read(

@@ -29,6 +29,7 @@ days into it while their own files were still listed), so that
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,11 +106,50 @@ def rows_counted_once(files: Sequence[tuple[Path, int]]) -> int:
     return total
 
 
-def plan_read(files: Sequence[Path], schema: pa.Schema) -> StoreRead:
-    """How to read ``files``, one table's listing of ``schema``, so that no source is read twice."""
-    stale = stale_copies(files)
+def outside_branches(root: Path, branch_ids: Sequence[str], listed: Sequence[Path]) -> list[Path]:
+    """The source files of the table at ``root`` in branch folders other than ``branch_ids``, whose
+    listing is ``listed``; none when ``listed`` holds no compacted month.
+
+    A listing of some branches is not read with them, but their sources' files
+    still count: a video moved to another branch (its camera's branch corrected)
+    whose old copy is still in this branch's month, half done, is the other
+    branch's video, as a reading of every branch has it. Only day folders are
+    looked into (a compacted store has few), and only for a listing with a month.
+    """
+    if not any(is_month_file(path) for path in listed):
+        return []
+    wanted = set(branch_ids)
+    found: list[Path] = []
+    for branch in _folders(root):
+        if branch.name in wanted:
+            continue
+        for day in _folders(Path(branch.path)):
+            if is_month_folder(day.name):
+                continue
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError), os.scandir(day.path) as entries:
+                found.extend(
+                    Path(e.path) for e in entries if e.name.endswith(".parquet") and not e.name.startswith(".")
+                )
+    return found
+
+
+def _folders(path: Path | str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(path) as entries:
+            return [e for e in entries if not e.name.startswith(".") and e.is_dir()]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def plan_read(files: Sequence[Path], schema: pa.Schema, outside: Sequence[Path] = ()) -> StoreRead:
+    """How to read ``files``, one table's listing of ``schema``, so that no source is read twice.
+
+    ``outside``: the table's source files not listed (:func:`outside_branches`), never read; one of
+    them still wins over a listed month's copy or a listed older file of its source.
+    """
+    stale = stale_copies([*files, *outside])
     files = [path for path in files if path not in stale]
-    own = {p.stem for p in files if not is_month_file(p)}
+    own = {p.stem for p in [*files, *outside] if not is_month_file(p) and p not in stale}
     by_name: list[Path] = []
     cut: list[pa.Table] = []
     months: list[tuple[Path, FileVersion]] = []

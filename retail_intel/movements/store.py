@@ -183,10 +183,11 @@ def read_movements(data_dir: Path) -> pa.Table:
     return reread_once(lambda: read_listing(movement_files(data_dir), MOVEMENT_SCHEMA, "movement"))
 
 
-def read_listing(files: list[Path], schema: pa.Schema, what: str) -> pa.Table:
+def read_listing(files: list[Path], schema: pa.Schema, what: str, outside: list[Path] | None = None) -> pa.Table:
     """``files``, one table's listing, as one table of ``schema`` with each source's rows once
-    (:mod:`retail_intel.movements.overlap`); call it inside :func:`~retail_intel.storage.reread_once`."""
-    plan = plan_read(files, schema)
+    (:mod:`retail_intel.movements.overlap`; ``outside``: the table's files of other branches, not
+    read); call it inside :func:`~retail_intel.storage.reread_once`."""
+    plan = plan_read(files, schema, outside or [])
     table = read_files(plan.by_name, schema, what)
     plan.verify()
     return pa.concat_tables([table, *(t.cast(schema) for t in plan.cut)]) if plan.cut else table

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from retail_intel.movements.overlap import outside_branches
 from retail_intel.movements.store import read_listing, write_source
 from retail_intel.movements.zone_schema import QUEUE_LENGTH_SCHEMA, QUEUE_VISIT_SCHEMA, ZONE_VISIT_SCHEMA
 from retail_intel.movements.zones import ZoneTables
@@ -60,9 +61,10 @@ def read_zone_table(data_dir: Path, kind: str, branch_ids: list[str] | None = No
     schema = ZONE_TABLES[kind]
     root = data_dir / kind
 
-    def listing() -> list[Path]:
+    def read() -> pa.Table:
         if branch_ids is None:
-            return parquet_files(root)
-        return [p for b in sorted(set(branch_ids)) if is_plain_name(b) for p in parquet_files(root / b)]
+            return read_listing(parquet_files(root), schema, kind)
+        files = [p for b in sorted(set(branch_ids)) if is_plain_name(b) for p in parquet_files(root / b)]
+        return read_listing(files, schema, kind, outside_branches(root, branch_ids, files))
 
-    return reread_once(lambda: read_listing(listing(), schema, kind))
+    return reread_once(read)
