@@ -337,3 +337,7 @@ def test_a_video_moved_to_another_branch_half_done_is_counted_once_across_per_br
     assert read_zone_table(tmp_path, ZONE_VISITS_DIR, ["b1"]).num_rows == 1 + 1
     # the zone KPIs list a branch's files the same way
     assert zone_compute._read(tmp_path / ZONE_VISITS_DIR, ["b1"], ZONE_VISIT_SCHEMA, ["zone_id"]).num_rows == 1 + 1
+    api = Api(create_app(_config(tmp_path, branches=("b1", "b2")), tmp_path))
+    served = {b: api.ok("/movements", params={"limit": 100, "branch": b})["rows"] for b in ("b1", "b2")}
+    assert sorted(r["source_video"] for r in served["b1"]) == ["v0"] * 2 + ["v2"] * 4
+    assert sorted(r["source_video"] for r in served["b2"]) == ["v1-new"] * 5

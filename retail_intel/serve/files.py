@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from retail_intel.errors import DataError
 from retail_intel.kpis.store import kpi_path
 from retail_intel.movements.compacted import compacted_sources
-from retail_intel.movements.overlap import is_month_file
+from retail_intel.movements.overlap import is_month_file, outside_branches
 from retail_intel.movements.zone_store import ZONE_TABLES
 from retail_intel.storage import (
     FRAMES_DIR,
@@ -116,6 +116,28 @@ def overlapping(listed: list[MovementFile], start_us: int | None, end_us: int | 
         return chosen
     kept = {f.path for f in chosen}
     return [f for f in listed if f.path in kept or (Path(f.path).stem in in_months and not is_month_file(Path(f.path)))]
+
+
+def moved_elsewhere(root: Path, branch_id: str, listed: list[tuple[str, FileKey]]) -> list[tuple[str, FileKey]]:
+    """Other branches' files of the videos that a compacted month of ``listed`` (one branch's) holds.
+
+    A video moved to another branch (its camera's branch corrected) whose old copy
+    is not cut out of this branch's month yet is the other branch's video: its
+    file there is listed so that it hides that copy; its rows are of the other
+    branch, which a query of this branch leaves out.
+    """
+    months = [Path(path) for path, _ in listed if is_month_file(Path(path))]
+    in_months: set[str] = set()
+    for month in months:
+        try:
+            in_months.update(s.key for s in compacted_sources(month))
+        except DataError:
+            continue  # gone or not ours: the query reads it by name and reports it
+    found = []
+    for path in outside_branches(root, [branch_id], months) if in_months else []:
+        if path.stem in in_months and (key := file_key(path)) is not None:
+            found.append((str(path), key))
+    return found
 
 
 def _enter_time_range(metadata: pq.FileMetaData) -> tuple[int | None, int | None]:

@@ -36,6 +36,7 @@ from retail_intel.serve.params import encode_cursor
 from retail_intel.serve.queries import Reader
 from retail_intel.serve.settings import ServeSettings
 from retail_intel.sqlviews import open_database
+from retail_intel.storage import is_plain_name
 
 CUSTOMER_ROWS_SHOWN = 1000
 _CUSTOMER_ROWS_READ = 100_000
@@ -179,7 +180,10 @@ class ServeState:
     ) -> list[tuple[str, files.FileKey]]:
         start_us = None if start is None else to_us(start)
         end_us = None if end is None else to_us(end)
-        return [(f.path, f.key) for f in files.overlapping(self.movement_index.files(branch_id), start_us, end_us)]
+        listed = [(f.path, f.key) for f in files.overlapping(self.movement_index.files(branch_id), start_us, end_us)]
+        if branch_id is not None and is_plain_name(branch_id):
+            listed += files.moved_elsewhere(self.movement_index.root, branch_id, listed)
+        return listed
 
     def movement_page(
         self,
