@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from retail_intel.errors import DataError, InputError
 from retail_intel.kpis.store_scan import scan_store
+from retail_intel.movements.filecheck import refuse_unreadable
 from retail_intel.movements.overlap import plan_read
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movements_root
@@ -88,6 +89,7 @@ def _read_once(data_dir: Path, branch_ids: list[str]) -> pa.Table:
             .collect()
         )
     except (pl.exceptions.PolarsError, OSError) as exc:
+        refuse_unreadable(plan.by_name)  # names the corrupt or foreign file when there is one
         raise DataError(f"{root}: cannot read the movement Parquet files ({exc})") from exc
     plan.verify()
     return frame.to_arrow()
