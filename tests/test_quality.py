@@ -99,6 +99,20 @@ def test_serve_route(data_dir: Path) -> None:
     assert api.get("/quality/branch/b1", params={"threshold": 3}).status_code == 422
 
 
+def test_serve_docs_say_the_date_routes_include_their_to_day(data_dir: Path) -> None:
+    # docs/serve.md said "from is inclusive and to exclusive everywhere", but to=2026-02-08 of
+    # /quality (and /report) includes that day, as quality --to and report --to do
+    from retail_intel.serve import create_app
+    from tests.test_serve_support import Api
+
+    api = Api(create_app(CONFIG, data_dir))
+    rows = api.ok("/quality/branch/b1", params={"from": "2026-02-08", "to": "2026-02-08"})
+    assert {r["date"] for r in rows} == {"2026-02-08"}
+    doc = " ".join((Path(__file__).resolve().parents[1] / "docs" / "serve.md").read_text().split())
+    assert "exclusive everywhere" not in doc
+    assert "the local dates (`YYYY-MM-DD`) of `/report` and `/quality` include their `to` day" in doc
+
+
 def test_kpis_cli_leaves_staff_out_unless_asked(
     data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
