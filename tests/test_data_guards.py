@@ -89,6 +89,12 @@ def test_ingest_flags_narrow_the_range_and_refuse_to_widen_it(
     assert too_long.exit_code == 1 and "--max-dwell can be at most 24h" in too_long.stderr
     absurd = run_cli(["ingest", str(events), "--max-dwell", "99999999999h", *common], capsys, monkeypatch)
     assert absurd.exit_code == 1 and "--max-dwell can be at most 24h" in absurd.stderr  # no overflow traceback
+    # --earliest after --latest (swapped, or after now + 1 day) rejected every row as "implausible time"
+    swapped = ["--earliest", "2026-02-09T00:00:00Z", "--latest", "2026-02-01T00:00:00Z"]
+    empty = run_cli(["ingest", str(events), *swapped, *common], capsys, monkeypatch)
+    assert empty.exit_code == 1 and empty.stdout == ""
+    assert empty.stderr.strip().startswith("error: --earliest must not be after --latest")
+    assert "2026-02-09T00:00:00+00:00 .. 2026-02-01T00:00:00+00:00" in empty.stderr
 
 
 def _movements(enter: dt.datetime, exit_: dt.datetime) -> pa.Table:
