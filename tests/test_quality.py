@@ -77,6 +77,18 @@ def test_door_balance_per_camera_and_day(data_dir: Path) -> None:
     assert door_quality(load_config(CONFIG), data_dir, start=dt.date(2026, 2, 9)).num_rows == 0
 
 
+def test_rows_of_other_action_types_are_not_people(tmp_path: Path) -> None:
+    # an 'exited' row (a foreign export's) of a clerk counted as a second person and a second staff
+    # member, though the KPIs ignore action types other than entered and passed
+    day = dt.date(2026, 2, 8)
+    table = rows(
+        "door", [{"line_in": 1, "line_out": 1}, {"is_staff": True}, {"action_type": "exited", "is_staff": True}]
+    )
+    write_movements(table, tmp_path, branch_id="b1", day=day, source_key="door-1")
+    [door] = door_quality(load_config(CONFIG), tmp_path, branch="b1").to_pylist()
+    assert (door["people"], door["staff"], door["ins"], door["outs"]) == (2, 1, 1, 1)
+
+
 def test_cli_json_and_bad_threshold(
     data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -123,7 +123,8 @@ def door_quality(
     visitor = (pl.col("action_type") == "entered") & ~staff
     zero = pl.lit(0, pl.Int64)
     for info in chosen:
-        mine = frame.lazy().filter(pl.col("branch_id") == info.id)
+        # other action types are not people the KPIs count (docs/kpis.md): left out here too
+        mine = frame.lazy().filter(pl.col("branch_id") == info.id, pl.col("action_type").is_in(["entered", "passed"]))
 
         def on_day_of(column: str, tz: str = info.timezone) -> pl.Expr:
             return pl.col(column).dt.convert_time_zone(tz).dt.date().alias("date")
