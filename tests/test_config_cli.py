@@ -15,6 +15,16 @@ from typer.testing import CliRunner, Result
 
 from retail_intel.cli.app import _register, app, main
 from retail_intel.config import expand_events, load_config
+from retail_intel.config.records import (
+    BRANCH_COLUMNS,
+    EVENT_COLUMNS,
+    PROMOTION_COLUMNS,
+    TASK_COLUMNS,
+    branch_rows,
+    event_rows,
+    promotion_rows,
+    task_rows,
+)
 from retail_intel.errors import ConfigError, InputError
 
 SAMPLE = Path(__file__).resolve().parents[1] / "config"
@@ -157,6 +167,28 @@ def test_branches_list_table_and_csv() -> None:
     listed = {r["id"]: r["branches"] if r["branches"] == "all" else json.loads(r["branches"]) for r in promos}
     assert listed == {p.id: p.branches if p.branches == "all" else list(p.branches) for p in config.promotions}
     assert any(isinstance(b, list) for b in listed.values())
+
+
+def test_an_empty_csv_answer_keeps_its_header() -> None:
+    # tasks b1 --status cancelled -f csv (none), events and promotions matching nothing printed an
+    # empty line: no header for a script to read, unlike the same commands with rows
+    config = ["--config", str(SAMPLE), "-f", "csv"]
+    cases = {
+        ("tasks", "b1", "--status", "cancelled"): TASK_COLUMNS,
+        ("events", "--from", "1950-01-01T00:00:00Z", "--to", "1950-01-02T00:00:00Z"): EVENT_COLUMNS,
+        ("promotions", "--active-at", "1990-01-01T00:00:00Z"): PROMOTION_COLUMNS,
+    }
+    for args, columns in cases.items():
+        result = invoke(*args, *config)
+        assert result.exit_code == 0, result.output
+        assert result.stdout == ",".join(columns) + "\n", args
+    # the columns are those of the rows when there are rows
+    loaded = load_config(SAMPLE)
+    assert tuple(branch_rows(loaded)[0]) == BRANCH_COLUMNS
+    assert tuple(task_rows(loaded, "b1")[0]) == TASK_COLUMNS
+    far = dt.datetime(2027, 6, 1, tzinfo=dt.UTC)
+    assert tuple(event_rows(loaded, far, far + dt.timedelta(days=30))[0]) == EVENT_COLUMNS
+    assert tuple(promotion_rows(loaded)[0]) == PROMOTION_COLUMNS
 
 
 def test_branches_show_csv_writes_a_cameras_line_and_zones_as_json() -> None:

@@ -6,6 +6,8 @@ import datetime as dt
 import errno
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -87,6 +89,12 @@ def test_ingest_flags_narrow_the_range_and_refuse_to_widen_it(
     assert too_long.exit_code == 1 and "--max-dwell can be at most 24h" in too_long.stderr
     absurd = run_cli(["ingest", str(events), "--max-dwell", "99999999999h", *common], capsys, monkeypatch)
     assert absurd.exit_code == 1 and "--max-dwell can be at most 24h" in absurd.stderr  # no overflow traceback
+    # --earliest after --latest (swapped, or after now + 1 day) rejected every row as "implausible time"
+    swapped = ["--earliest", "2026-02-09T00:00:00Z", "--latest", "2026-02-01T00:00:00Z"]
+    empty = run_cli(["ingest", str(events), *swapped, *common], capsys, monkeypatch)
+    assert empty.exit_code == 1 and empty.stdout == ""
+    assert empty.stderr.strip().startswith("error: --earliest must not be after --latest")
+    assert "2026-02-09T00:00:00+00:00 .. 2026-02-01T00:00:00+00:00" in empty.stderr
 
 
 def _movements(enter: dt.datetime, exit_: dt.datetime) -> pa.Table:
@@ -118,6 +126,45 @@ def test_refuse_implausible_names_only_the_files_holding_such_times(tmp_path: Pa
     both = pa.concat_tables([pq.read_table(good), pq.read_table(bad)])
     with pytest.raises(DataError, match=r"^[^,]*bad\.parquet: holds movements outside the plausible range"):
         refuse_implausible(both, [good, bad])
+
+
+@pytest.fixture(scope="module")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from retail_intel.demo import generate_demo
+
+    root = tmp_path_factory.mktemp("demo")
+    generate_demo(root / "config", root / "data", branches=1, days=2, seed=1, start=dt.date(2026, 1, 5))
+    return root / "config", root / "data"
+
+
+@pytest.mark.parametrize("table", ["movements", "zone_visits", "queue_visits", "queue_lengths"])
+def test_a_truncated_file_in_any_table_is_named_by_the_zone_kpis_quality_and_kpis(
+    demo_site: tuple[Path, Path], tmp_path: Path, table: str
+) -> None:
+    # One truncated zone or movement file (a half-copied store) stopped kpis, kpis --zones, zones,
+    # report and quality with "data/queue_visits: cannot read the Parquet files (...)": no file named
+    from retail_intel.config import load_config
+    from retail_intel.kpis import compute_kpis
+    from retail_intel.kpis.quality import door_quality
+    from retail_intel.kpis.zone_compute import compute_zone_kpis
+
+    config_dir, data_dir = demo_site
+    data = tmp_path / "data"
+    shutil.copytree(data_dir, data)
+    day = next((data / table / "demo-001").iterdir())
+    bad = day / "broken.parquet"
+    bad.write_bytes(b"PAR1 half a file")
+    config = load_config(config_dir)
+    named = re.escape(f"{bad}: not a readable Parquet file")
+
+    with pytest.raises(DataError, match=f"^{named}"):
+        compute_zone_kpis(config, data, window_minutes=60)
+    if table in ("movements", "queue_visits"):  # the tables the branch KPIs read
+        with pytest.raises(DataError, match=f"^{named}"):
+            compute_kpis(config, data, window_minutes=60)
+    if table == "movements":
+        with pytest.raises(DataError, match=f"^{named}"):
+            door_quality(config, data)
 
 
 # ------------------------------------------------------------------ the data directory

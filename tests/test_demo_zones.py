@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from retail_intel.config.loader import load_config
 from retail_intel.demo.generate import generate_demo
 from retail_intel.kpis.zone_compute import compute_zone_kpis
 from retail_intel.movements.store import read_movements
 from retail_intel.movements.zone_store import QUEUE_LENGTHS_DIR, QUEUE_VISITS_DIR, ZONE_VISITS_DIR, read_zone_table
+from tests.cli_helpers import run_cli
 
 START = dt.date(2026, 3, 2)
 
@@ -43,3 +46,21 @@ def test_demo_zones_and_queues(tmp_path: Path) -> None:
     queue_rows = result.queues.to_pylist()
     assert queue_rows and all(r["mean_wait_seconds"] is not None for r in queue_rows if r["people_served"])
     assert all(0 <= (r["abandonment_rate"] or 0) <= 1 for r in queue_rows)
+
+
+def test_a_day_without_visits_does_not_ask_for_zones_that_are_configured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # zones --date on a day without visits (after the data, or a closed Sunday) told the user to
+    # "give a camera zones: in branches.yaml" although the branch has four
+    summary = generate_demo(tmp_path / "c", tmp_path / "d", branches=1, days=2, seed=3, start=START)
+    common = ["--config", str(summary.config_dir), "--data-dir", str(summary.data_dir)]
+    for args in (
+        ["zones", "-b", "demo-001", "--date", "2026-03-20"],
+        ["kpis", "--zones", "--from", "2026-03-20T00:00:00Z"],
+    ):
+        result = run_cli([*args, *common], capsys, monkeypatch)
+        assert result.exit_code == 0, result.stderr
+        assert "no zone visits in this range" in result.stderr
+        assert "give a camera zones" not in result.stderr
+        assert "the zones are configured" in result.stderr

@@ -187,6 +187,27 @@ def test_every_problem_of_a_row_is_reported(tmp_path: Path, config_dir: Path, da
     assert set(result.reject_kinds) == {"invalid customer_id", "unknown branch", "unknown action_type", "invalid time"}
 
 
+def test_an_implausible_time_is_reported_beside_the_other_times_problem(
+    tmp_path: Path, config_dir: Path, data_dir: Path
+) -> None:
+    # enter_time lacks its timezone and exit_time is year 9999: both are this row's problems, so
+    # fixing the timezone must not reveal the second one only on the next ingest
+    rows = [
+        event(1, enter_time="2026-02-08T10:00:00", exit_time="9999-01-01T00:00:00Z"),
+        event(2, enter_time="0001-01-01T00:00:00Z", exit_time="2026-02-08T10:00:00"),
+    ]
+    result = ingest_file(write_jsonl(tmp_path / "e.jsonl", rows), config_dir=config_dir, data_dir=data_dir)
+
+    assert result.rejects_file is not None
+    first, second = read_rejects(result.rejects_file)
+    assert "enter_time: expected a time with a timezone" in first["reason"]
+    assert "exit_time: 9999-01-01T00:00:00+00:00 is outside the plausible range" in first["reason"]
+    assert "enter_time: 0001-01-01T00:00:00+00:00 is outside the plausible range" in second["reason"]
+    assert "exit_time: expected a time with a timezone" in second["reason"]
+    assert "dwell" not in first["reason"] + second["reason"]  # no dwell without both times
+    assert result.reject_kinds == {"invalid time": 2, "implausible time": 2}
+
+
 def test_broken_json_lines_wrong_types_and_non_objects_are_rejected(
     tmp_path: Path, config_dir: Path, data_dir: Path
 ) -> None:

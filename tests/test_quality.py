@@ -77,6 +77,18 @@ def test_door_balance_per_camera_and_day(data_dir: Path) -> None:
     assert door_quality(load_config(CONFIG), data_dir, start=dt.date(2026, 2, 9)).num_rows == 0
 
 
+def test_rows_of_other_action_types_are_not_people(tmp_path: Path) -> None:
+    # an 'exited' row (a foreign export's) of a clerk counted as a second person and a second staff
+    # member, though the KPIs ignore action types other than entered and passed
+    day = dt.date(2026, 2, 8)
+    table = rows(
+        "door", [{"line_in": 1, "line_out": 1}, {"is_staff": True}, {"action_type": "exited", "is_staff": True}]
+    )
+    write_movements(table, tmp_path, branch_id="b1", day=day, source_key="door-1")
+    [door] = door_quality(load_config(CONFIG), tmp_path, branch="b1").to_pylist()
+    assert (door["people"], door["staff"], door["ins"], door["outs"]) == (2, 1, 1, 1)
+
+
 def test_cli_json_and_bad_threshold(
     data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -97,6 +109,20 @@ def test_serve_route(data_dir: Path) -> None:
     assert [(r["camera_id"], r["imbalance"], r["flagged"]) for r in rows] == [("door", 2, True), ("floor", 1, False)]
     assert api.get("/quality/branch/nope").status_code == 404
     assert api.get("/quality/branch/b1", params={"threshold": 3}).status_code == 422
+
+
+def test_serve_docs_say_the_date_routes_include_their_to_day(data_dir: Path) -> None:
+    # docs/serve.md said "from is inclusive and to exclusive everywhere", but to=2026-02-08 of
+    # /quality (and /report) includes that day, as quality --to and report --to do
+    from retail_intel.serve import create_app
+    from tests.test_serve_support import Api
+
+    api = Api(create_app(CONFIG, data_dir))
+    rows = api.ok("/quality/branch/b1", params={"from": "2026-02-08", "to": "2026-02-08"})
+    assert {r["date"] for r in rows} == {"2026-02-08"}
+    doc = " ".join((Path(__file__).resolve().parents[1] / "docs" / "serve.md").read_text().split())
+    assert "exclusive everywhere" not in doc
+    assert "the local dates (`YYYY-MM-DD`) of `/report` and `/quality` include their `to` day" in doc
 
 
 def test_kpis_cli_leaves_staff_out_unless_asked(

@@ -436,6 +436,23 @@ def test_print_views_cli(sql_cli: SqlCli) -> None:
     assert result.stdout.count("CREATE OR REPLACE VIEW") == 7
 
 
+def test_print_views_and_export_db_refuse_what_they_would_drop(sql_cli: SqlCli, tmp_path: Path) -> None:
+    # --print-views -o views.sql wrote nothing to views.sql, and --print-views --export-db x (or a
+    # statement with --export-db) silently did only one of the two, exit 0
+    target = tmp_path / "x.duckdb"
+    views = tmp_path / "views.sql"
+    for args, named in (
+        (["--print-views", "-o", str(views)], f"-o {views} goes with a SQL statement"),
+        (["--print-views", "--export-db", str(target)], "got --print-views and --export-db"),
+        (["SELECT 1", "--export-db", str(target)], "got a SQL statement and --export-db"),
+        (["--export-db", str(target), "-o", str(views)], "goes with a SQL statement"),
+    ):
+        result = sql_cli(*args)
+        assert result.exit_code == 1 and result.stdout == "", args
+        assert result.stderr.startswith("error: ") and named in result.stderr, args
+    assert not target.exists() and not views.exists()
+
+
 def test_print_views_of_an_empty_store_gives_typed_empty_views(tmp_path: Path) -> None:
     statements, empty = view_statements(tmp_path / "nothing")
     assert empty == [

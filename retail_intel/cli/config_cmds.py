@@ -27,7 +27,11 @@ from retail_intel.cli.common import (
 from retail_intel.config.loader import load_config, validation_report
 from retail_intel.config.models import TaskStatus
 from retail_intel.config.records import (
+    BRANCH_COLUMNS,
     DEFAULT_EVENT_WINDOW_DAYS,
+    EVENT_COLUMNS,
+    PROMOTION_COLUMNS,
+    TASK_COLUMNS,
     branch_detail,
     branch_detail_rows,
     branch_rows,
@@ -90,7 +94,7 @@ def branches_list(
 
     Example: retail-intel branches list --json
     """
-    render_rows(branch_rows(load_config(config)), _fmt(fmt, as_json), title="Branches")
+    render_rows(branch_rows(load_config(config)), _fmt(fmt, as_json), title="Branches", columns=BRANCH_COLUMNS)
 
 
 @branches_app.command("show")
@@ -126,7 +130,7 @@ def tasks(
     Example: retail-intel tasks b1 --status open
     """
     rows = task_rows(load_config(config), branch_id, status)
-    render_rows(rows, _fmt(fmt, as_json), title=f"Tasks of {branch_id}")
+    render_rows(rows, _fmt(fmt, as_json), title=f"Tasks of {branch_id}", columns=TASK_COLUMNS)
 
 
 def events(
@@ -156,7 +160,9 @@ def events(
         parse_time_option(start, "--from"), parse_time_option(end, "--to"), dt.datetime.now(dt.UTC)
     )
     rows = event_rows(load_config(config), range_start, range_end, branch_id)
-    render_rows(rows, _fmt(fmt, as_json), title=f"Events {range_start:%Y-%m-%d} to {range_end:%Y-%m-%d}")
+    render_rows(
+        rows, _fmt(fmt, as_json), title=f"Events {range_start:%Y-%m-%d} to {range_end:%Y-%m-%d}", columns=EVENT_COLUMNS
+    )
 
 
 def promotions(
@@ -177,7 +183,7 @@ def promotions(
     """
     moment = parse_time_option(active_at, "--active-at")
     rows = promotion_rows(load_config(config), branch_id, moment)
-    render_rows(rows, _fmt(fmt, as_json), title="Promotions")
+    render_rows(rows, _fmt(fmt, as_json), title="Promotions", columns=PROMOTION_COLUMNS)
 
 
 def register(app: typer.Typer) -> None:

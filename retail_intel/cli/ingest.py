@@ -131,6 +131,13 @@ def ingest(
             f"--earliest/--latest can only narrow the plausible range {widest.range_text()} (the KPIs refuse "
             f"anything outside it), got {limits.resolved().range_text()}"
         )
+    chosen = limits.resolved()
+    assert chosen.latest is not None
+    if chosen.earliest > chosen.latest:  # an empty range would reject every row as implausible
+        raise InputError(
+            f"--earliest must not be after --latest (default now + 1 day), got {chosen.range_text()}; "
+            "swap them, or leave one out"
+        )
 
     def waiting(holder: str) -> None:
         err.print(f"[dim]waiting for another ingest into {escape(str(data_dir))} ({escape(holder)})[/dim]")

@@ -237,7 +237,11 @@ def _zone_kpis(
         include_staff=include_staff,
     )
     timezones = {b.id: b.tzinfo for b in loaded.branches}
-    show_zone_kpis(result.zones, result.queues, OutputFormat(fmt.value), timezones, csv_queues=queues)
+    shown = [loaded.branch(branch)] if branch is not None else loaded.branches
+    configured = any(camera.zones for b in shown for camera in b.cameras)
+    show_zone_kpis(
+        result.zones, result.queues, OutputFormat(fmt.value), timezones, csv_queues=queues, configured=configured
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -103,6 +103,22 @@ def sql(
     """
     from retail_intel.sqlviews import export_database, query, view_statements
 
+    given = [
+        name
+        for name, on in (
+            ("a SQL statement", statement is not None),
+            ("--print-views", print_views),
+            ("--export-db", export_db is not None),
+        )
+        if on
+    ]
+    if len(given) > 1:  # one of them would be dropped without a word
+        raise InputError(f"give one of a SQL statement, --print-views or --export-db, got {' and '.join(given)}")
+    if output is not None and (print_views or export_db is not None):
+        raise InputError(
+            f"-o {output} goes with a SQL statement; --print-views writes to stdout (> views.sql), "
+            "--export-db to the file it names"
+        )
     if print_views:
         statements, empty = view_statements(data_dir)
         sys.stdout.write("\n\n".join(statements) + "\n")

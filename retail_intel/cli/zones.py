@@ -73,9 +73,19 @@ def _rows(table: pa.Table, columns: dict[str, str], timezones: dict[str, ZoneInf
 
 
 def show_zone_kpis(
-    zones: pa.Table, queues: pa.Table, fmt: OutputFormat, timezones: dict[str, ZoneInfo], *, csv_queues: bool = False
+    zones: pa.Table,
+    queues: pa.Table,
+    fmt: OutputFormat,
+    timezones: dict[str, ZoneInfo],
+    *,
+    csv_queues: bool = False,
+    configured: bool = False,
 ) -> None:
-    """Render zone and queue KPI tables: two Rich tables, one JSON object, or one CSV table."""
+    """Render zone and queue KPI tables: two Rich tables, one JSON object, or one CSV table.
+
+    ``configured``: some branch shown has zones in branches.yaml, so an empty answer means
+    nobody was judged in them in this range, not that zones are missing.
+    """
     if fmt is OutputFormat.json:
         document = {"zones": plain_value(zones.to_pylist()), "queues": plain_value(queues.to_pylist())}
         typer.echo(to_json(document))
@@ -87,7 +97,12 @@ def show_zone_kpis(
             render_rows(
                 _rows(queues, _QUEUE_COLUMNS, timezones), fmt, title="Queues", columns=list(_QUEUE_COLUMNS.values())
             )
-        if zones.num_rows == 0 and queues.num_rows == 0:
+        if zones.num_rows == 0 and queues.num_rows == 0 and configured:
+            err.print(
+                "[yellow]no zone visits in this range[/yellow]: the zones are configured, but nobody was seen in them "
+                "(a closed day, or its video not processed yet)"
+            )
+        elif zones.num_rows == 0 and queues.num_rows == 0:
             err.print(
                 "[yellow]no zone visits in this range[/yellow]: give a camera zones: in branches.yaml "
                 "(docs/zones.md) and process its video"
@@ -137,7 +152,8 @@ def zones(
     result = zone_day(loaded, data_dir, branch=branch, day=day, engine=engine.value)
     tz = loaded.branch(branch).tzinfo
     err.print(f"[dim]branch {escape(branch)}, {day.isoformat()} ({tz.key}), {engine.value}[/dim]")
-    show_zone_kpis(result.zones, result.queues, fmt, {branch: tz}, csv_queues=queues)
+    configured = any(camera.zones for camera in loaded.branch(branch).cameras)
+    show_zone_kpis(result.zones, result.queues, fmt, {branch: tz}, csv_queues=queues, configured=configured)
 
 
 def _rejudge(loaded: Config, data_dir: Path, branch: str) -> None:

@@ -17,9 +17,13 @@ from retail_intel.config.models import WEEKDAYS, Branch, Camera, Promotion, Task
 from retail_intel.errors import InputError
 
 __all__ = [
+    "BRANCH_COLUMNS",
     "DEFAULT_EVENT_WINDOW_DAYS",
     "EARLIEST_EVENT_TIME",
+    "EVENT_COLUMNS",
     "LATEST_EVENT_TIME",
+    "PROMOTION_COLUMNS",
+    "TASK_COLUMNS",
     "branch_detail",
     "branch_detail_rows",
     "branch_rows",
@@ -29,6 +33,24 @@ __all__ = [
     "promotion_rows",
     "task_rows",
 ]
+
+# The keys of each row function's records, so that an empty answer still has its CSV header.
+BRANCH_COLUMNS = (
+    "id",
+    "name",
+    "state",
+    "timezone",
+    "capacity",
+    "peak_time",
+    "min_staff",
+    "customers_per_staff",
+    "cameras",
+    "employees",
+    "neighbors",
+)
+TASK_COLUMNS = ("id", "title", "status", "priority", "due", "assignee", "assignee_name")
+EVENT_COLUMNS = ("event_id", "name", "branch", "location", "start", "end", "repeat")
+PROMOTION_COLUMNS = ("id", "name", "branches", "start", "end", "description")
 
 DEFAULT_EVENT_WINDOW_DAYS = 30
 # Events are planned within a lifetime; the bounds keep the expansion's date arithmetic

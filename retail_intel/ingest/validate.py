@@ -127,7 +127,7 @@ def check_record(
                 f"exit_time {exit_.isoformat()} is before enter_time {enter.isoformat()}",
             )
         )
-    if enter is not None and exit_ is not None:
+    if enter is not None or exit_ is not None:  # a time that reads is checked even if the other does not
         bounds = limits if limits is not None else TimeLimits().resolved()
         problems.extend(Problem(kind, message) for kind, message in bounds.problems(enter, exit_))
     if problems:

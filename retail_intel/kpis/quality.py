@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from retail_intel.errors import DataError, InputError
 from retail_intel.kpis.store_scan import scan_store
+from retail_intel.movements.filecheck import refuse_unreadable
 from retail_intel.movements.overlap import outside_branches, plan_read
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movements_root
@@ -89,6 +90,7 @@ def _read_once(data_dir: Path, branch_ids: list[str]) -> pa.Table:
             .collect()
         )
     except (pl.exceptions.PolarsError, OSError) as exc:
+        refuse_unreadable(plan.by_name)  # names the corrupt or foreign file when there is one
         raise DataError(f"{root}: cannot read the movement Parquet files ({exc})") from exc
     plan.verify()
     return frame.to_arrow()
@@ -122,7 +124,8 @@ def door_quality(
     visitor = (pl.col("action_type") == "entered") & ~staff
     zero = pl.lit(0, pl.Int64)
     for info in chosen:
-        mine = frame.lazy().filter(pl.col("branch_id") == info.id)
+        # other action types are not people the KPIs count (docs/kpis.md): left out here too
+        mine = frame.lazy().filter(pl.col("branch_id") == info.id, pl.col("action_type").is_in(["entered", "passed"]))
 
         def on_day_of(column: str, tz: str = info.timezone) -> pl.Expr:
             return pl.col(column).dt.convert_time_zone(tz).dt.date().alias("date")

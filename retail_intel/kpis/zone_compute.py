@@ -28,6 +28,7 @@ from retail_intel.kpis.zone_inputs import (
     without_staff,
 )
 from retail_intel.kpis.zone_schema import QUEUE_KPI_SCHEMA, QUEUE_WAIT_INPUT_SCHEMA, ZONE_KPI_SCHEMA
+from retail_intel.movements.filecheck import refuse_unreadable
 from retail_intel.movements.overlap import StoreRead, outside_branches, plan_read
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movements_root
@@ -67,6 +68,18 @@ def _files(root: Path, branch_ids: Sequence[str], schema: pa.Schema) -> StoreRea
     return plan_read(files, schema, outside_branches(root, branch_ids, files))
 
 
+def _name_bad_file(plan: StoreRead, schema: pa.Schema, kind: str) -> None:
+    """After a scan of ``plan`` failed: raise :class:`DataError` naming its unreadable or foreign file, if any.
+
+    A zone table's file must hold the columns its schema marks not-null (as
+    ``sql`` checks them); a movement file the columns every writer writes.
+    """
+    if schema is MOVEMENT_SCHEMA:
+        refuse_unreadable(plan.by_name)
+    else:
+        refuse_unreadable(plan.by_name, [f.name for f in schema if not f.nullable], schema, kind)
+
+
 def _read(
     root: Path, branch_ids: Sequence[str], schema: pa.Schema, columns: Sequence[str], staff_ids: Sequence[str] = ()
 ) -> pa.Table:
@@ -94,6 +107,7 @@ def _read_once(
         rows = without_staff(scan_store(plan, read), staff_ids).select(wanted.names)
         frame = rows.with_columns(pl.col(text).cast(pl.Categorical)).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
+        _name_bad_file(plan, schema, root.name)  # names the corrupt or foreign file when there is one
         raise DataError(f"{root}: cannot read the Parquet files ({exc})") from exc
     plan.verify()
     return frame.to_arrow()
@@ -143,6 +157,7 @@ def _read_staff_ids(data_dir: Path, branch_ids: Sequence[str]) -> list[str]:
     try:
         found = staff_ids_of(_movement_scan(plan, ["customer_id", "is_staff"]))
     except (pl.exceptions.PolarsError, OSError) as exc:
+        _name_bad_file(plan, MOVEMENT_SCHEMA, "movement")
         raise DataError(f"{movements_root(data_dir)}: cannot read the movement Parquet files ({exc})") from exc
     plan.verify()
     return found
@@ -289,15 +304,19 @@ def compute_zone_kpis_for(
             include_staff=include_staff,
             queue_rows=queue_rows,
         )
-        inputs = collect_zone_inputs(sources, timezones, window_minutes, start=start, end=end)
+        try:
+            inputs = collect_zone_inputs(sources, timezones, window_minutes, start=start, end=end)
+        except DataError as exc:
+            moved, *tables = plans
+            _name_bad_file(moved, MOVEMENT_SCHEMA, "movement")
+            for plan, kind in zip(tables, _ZONE_KINDS, strict=True):
+                _name_bad_file(plan, ZONE_TABLES[kind], kind)
+            raise DataError(f"{data_dir}: {exc}") from exc
         for plan in plans:
             plan.verify()
         return inputs
 
-    try:
-        inputs = reread_once(collect)  # listed again if a file went meanwhile (``compact``)
-    except DataError as exc:
-        raise DataError(f"{data_dir}: {exc}") from exc
+    inputs = reread_once(collect)  # listed again if a file went meanwhile (``compact``)
     zones, queue_kpis = run_zone_engine(inputs, window_minutes, engine)
     return ZoneKpiResult(zones, queue_kpis, engine, window_minutes)
 

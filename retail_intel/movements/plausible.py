@@ -38,18 +38,24 @@ class TimeLimits:
         latest = self.latest.isoformat() if self.latest is not None else "now + 1 day"
         return f"{self.earliest.isoformat()} .. {latest}"
 
-    def problems(self, enter: dt.datetime, exit_: dt.datetime) -> list[tuple[str, str]]:
-        """(kind, message) for each way ``enter``..``exit_`` is implausible; call on :meth:`resolved` limits."""
+    def problems(self, enter: dt.datetime | None, exit_: dt.datetime | None) -> list[tuple[str, str]]:
+        """(kind, message) for each way ``enter``..``exit_`` is implausible; call on :meth:`resolved` limits.
+
+        A time that could not be read (None) is left out: the other is still checked on its own,
+        and the dwell only when both are there.
+        """
         assert self.latest is not None, "resolve the limits first"
         found: list[tuple[str, str]] = []
         for name, value in (("enter_time", enter), ("exit_time", exit_)):
-            if not self.earliest <= value <= self.latest:
+            if value is not None and not self.earliest <= value <= self.latest:
                 found.append(
                     (
                         "implausible time",
                         f"{name}: {value.isoformat()} is outside the plausible range {self.range_text()}",
                     )
                 )
+        if enter is None or exit_ is None:
+            return found
         dwell = exit_ - enter
         if dwell > self.max_dwell:
             found.append(
