@@ -79,6 +79,15 @@ def test_single_video_still_needs_branch_and_refuses_batch_options(
     assert workers.exit_code == 1 and "--workers is for a batch" in workers.stderr
 
 
+def test_a_stream_url_without_branch_is_not_called_one_video(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `process http://127.0.0.1:8090/cam` said "one video needs --branch ID" of a live stream
+    missing = cli(["http://127.0.0.1:8090/cam"], capsys, monkeypatch)
+    assert missing.exit_code == 2 and "a live stream needs --branch ID" in missing.stderr
+    assert "one video" not in missing.stderr
+
+
 def test_ray_missing_says_how_to_install_it(
     root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -175,7 +175,8 @@ def process(
         return
     if branch is None:
         # optional only because a batch maps each file: one video still needs it (usage error, exit 2)
-        raise typer.BadParameter("one video needs --branch ID", ctx=ctx, param_hint="'--branch' / '-b'")
+        needs = "one video needs" if kind == "video" else "a live stream needs"
+        raise typer.BadParameter(f"{needs} --branch ID", ctx=ctx, param_hint="'--branch' / '-b'")
     request = ProcessRequest(
         video=Path(video),
         branch=branch,
