@@ -108,3 +108,38 @@ def test_snapshot_past_the_end(
     result = run_cli(["snapshot", str(video), "--at", "1m", "-o", str(tmp_path / "f.png")], capsys, monkeypatch)
     assert result.exit_code == 1
     assert "10 frames" in result.stderr
+
+
+def test_the_help_examples_of_one_video_run_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `process --help` showed `process cam1_20260208_100000.mp4 --branch b1 --camera cam1 --roi ...`, which
+    # stopped with "no recording start time" (no config: no filename_pattern) or "no camera cam1" (the sample's)
+    import shlex
+
+    from retail_intel.cli import process as process_cli
+    from retail_intel.pipeline.plan import make_plan
+    from retail_intel.pipeline.run import process_video
+
+    from .fakes import ScriptedDetector, two_people
+
+    examples = [
+        shlex.split(line.strip())[2:]
+        for line in run_cli(["process", "--help"], capsys, monkeypatch).stdout.splitlines()
+        if line.strip().startswith("retail-intel process ")
+    ]
+    # one video each, not a sample shipped with the repository (the repository's own config runs those)
+    own = [args for args in examples if Path(args[0]).suffix == ".mp4" and "/" not in args[0]]
+    assert own
+    monkeypatch.chdir(tmp_path)  # no ./config: what a user with only a video has
+    monkeypatch.setattr(
+        process_cli,
+        "process_file",
+        lambda request, progress=None: process_video(
+            make_plan(request), detector_factory=lambda plan: ScriptedDetector(two_people), progress=progress
+        ),
+    )
+    for args in own:
+        write_video(tmp_path / args[0], size=(640, 480))
+        result = run_cli(["process", *args, "-q"], capsys, monkeypatch)
+        assert result.exit_code == 0, (args, result.stderr)

@@ -40,7 +40,10 @@ Examples:
 
   retail-intel process sample_videos/vtest.avi --branch b1 --start-time 2026-02-08T10:00:00+00:00
 
-  retail-intel process cam1_20260208_100000.mp4 --branch b1 --camera cam1 --roi 100,100,500,400
+  retail-intel process cam1.mp4 --branch b1 --roi 100,100,500,400 --start-time 2026-02-08T09:00:00+01:00
+
+A camera with a filename_pattern in branches.yaml (e.g. cam1_%Y%m%d_%H%M%S) takes the start time from
+names such as cam1_20260208_100000.mp4, without --start-time.
 
 A folder, a quoted glob pattern or a manifest (.txt/.list/.csv) processes a whole batch: each file's
 branch, camera and start time come from the config (archive/<branch>/<camera>/ folders or a camera's
