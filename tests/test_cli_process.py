@@ -143,3 +143,27 @@ def test_the_help_examples_of_one_video_run_as_written(
         write_video(tmp_path / args[0], size=(640, 480))
         result = run_cli(["process", *args, "-q"], capsys, monkeypatch)
         assert result.exit_code == 0, (args, result.stderr)
+
+
+@pytest.mark.parametrize(
+    "command", [["process"], ["calibrate"], ["audit", "sample"], ["audit", "check"], ["setup"], ["tracks"]]
+)
+def test_help_examples_name_cameras_the_sample_config_has(
+    command: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `audit check --help` showed `--branch b1 --camera door` and `process --help` `--branch b1 --camera cam1`:
+    # run in the repository they stopped with 'branch "b1" has no camera ...'
+    import shlex
+
+    from retail_intel.config.loader import load_config
+
+    config = load_config(Path(__file__).parents[1] / "config")
+    cameras = {(b.id, c.id) for b in config.branches for c in b.cameras}
+    help_text = run_cli([*command, "--help"], capsys, monkeypatch).stdout
+    for line in help_text.splitlines():
+        text = line.strip().removeprefix("Example:").strip()
+        if not text.startswith("retail-intel ") or "--camera" not in text:
+            continue
+        args = shlex.split(text)
+        pair = (args[args.index("--branch") + 1], args[args.index("--camera") + 1])
+        assert pair in cameras, text

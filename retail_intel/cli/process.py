@@ -58,7 +58,7 @@ A stream URL (rtsp://, http://, udp://, srt://, ...) is read live until Ctrl-C, 
 each person is judged when their track ends and the finished ones are written every --flush as a new
 Parquet file; a dropped stream is reopened with back-off and the gap recorded. See docs/live.md.
 
-  retail-intel process 'rtsp://user:pass@192.168.1.20:554/stream1' --branch b1 --camera cam1 --flush 5m
+  retail-intel process 'rtsp://user:pass@192.168.1.20:554/stream1' --branch b2 --camera entrance --flush 5m
 """
 
 
