@@ -102,3 +102,12 @@ def test_help_shows_the_batch_form(capsys: pytest.CaptureFixture[str], monkeypat
     result = run_cli(["process", "--help"], capsys, monkeypatch)
     assert result.exit_code == 0
     assert "retail-intel process archive/" in result.stdout and "--workers" in result.stdout
+
+
+def test_an_empty_video_argument_is_refused_not_a_batch_of_the_folder(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `process "$VIDEO"` with VIDEO unset processed every video below the working directory as a batch
+    result = cli([""], capsys, monkeypatch)
+    assert result.exit_code == 1 and "VIDEO is empty" in result.stderr
+    assert not (root / "data").exists()
