@@ -111,3 +111,16 @@ def test_an_empty_video_argument_is_refused_not_a_batch_of_the_folder(
     result = cli([""], capsys, monkeypatch)
     assert result.exit_code == 1 and "VIDEO is empty" in result.stderr
     assert not (root / "data").exists()
+
+
+def test_the_saved_batch_summary_is_where_the_docs_say(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every batch saved its summary as DATA_DIR/runs/batch-<time>.json, which neither README.md nor docs/batch.md named
+    docs = Path(__file__).resolve().parents[1]
+    assert "`DATA_DIR/runs/batch-<UTC start>.json`" in (docs / "docs" / "batch.md").read_text(encoding="utf-8")
+    assert "runs/batch-<UTC time>.json" in (docs / "README.md").read_text(encoding="utf-8")
+    result = cli(["archive", "--no-kpis", "--format", "json"], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    saved = sorted((root / "data" / "runs").glob("batch-*Z.json"))
+    assert len(saved) == 1 and json.loads(saved[0].read_text()) == json.loads(result.stdout)
