@@ -14,7 +14,15 @@ from pathlib import Path
 
 from retail_intel.errors import DataError
 from retail_intel.movements.zone_store import ZONE_TABLES
-from retail_intel.storage import FEATURES_DIR, FRAMES_DIR, KPIS_DIR, MOVEMENTS_DIR, TRAJECTORIES_DIR, parquet_files
+from retail_intel.storage import (
+    FEATURES_DIR,
+    FRAMES_DIR,
+    KPIS_DIR,
+    MOVEMENTS_DIR,
+    PREVIEWS_DIR,
+    TRAJECTORIES_DIR,
+    parquet_files,
+)
 
 # Every folder a retail-intel command writes; any one of them marks a data directory.
 DATA_FOLDERS = (
@@ -49,6 +57,11 @@ class DataDirSummary:
             return f"{self.path}: no such directory; check --data-dir (or RETAIL_INTEL_DATA_DIR)"
         if not self.path.is_dir():
             return f"{self.path}: expected the data directory, found a file"
+        if not self.folders and (self.path / PREVIEWS_DIR).is_dir():
+            return (
+                f"{self.path}: holds only previews (process --max-frames writes them under previews/), which "
+                "sql, kpis, report and serve do not read; process the video without --max-frames"
+            )
         if not self.folders:
             return (
                 f"{self.path}: holds no retail-intel data (no movements/, kpis/, features/ or ledger/ folder); "

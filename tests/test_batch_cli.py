@@ -79,6 +79,15 @@ def test_single_video_still_needs_branch_and_refuses_batch_options(
     assert workers.exit_code == 1 and "--workers is for a batch" in workers.stderr
 
 
+def test_a_stream_url_without_branch_is_not_called_one_video(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `process http://127.0.0.1:8090/cam` said "one video needs --branch ID" of a live stream
+    missing = cli(["http://127.0.0.1:8090/cam"], capsys, monkeypatch)
+    assert missing.exit_code == 2 and "a live stream needs --branch ID" in missing.stderr
+    assert "one video" not in missing.stderr
+
+
 def test_ray_missing_says_how_to_install_it(
     root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -93,3 +102,25 @@ def test_help_shows_the_batch_form(capsys: pytest.CaptureFixture[str], monkeypat
     result = run_cli(["process", "--help"], capsys, monkeypatch)
     assert result.exit_code == 0
     assert "retail-intel process archive/" in result.stdout and "--workers" in result.stdout
+
+
+def test_an_empty_video_argument_is_refused_not_a_batch_of_the_folder(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `process "$VIDEO"` with VIDEO unset processed every video below the working directory as a batch
+    result = cli([""], capsys, monkeypatch)
+    assert result.exit_code == 1 and "VIDEO is empty" in result.stderr
+    assert not (root / "data").exists()
+
+
+def test_the_saved_batch_summary_is_where_the_docs_say(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every batch saved its summary as DATA_DIR/runs/batch-<time>.json, which neither README.md nor docs/batch.md named
+    docs = Path(__file__).resolve().parents[1]
+    assert "`DATA_DIR/runs/batch-<UTC start>.json`" in (docs / "docs" / "batch.md").read_text(encoding="utf-8")
+    assert "runs/batch-<UTC time>.json" in (docs / "README.md").read_text(encoding="utf-8")
+    result = cli(["archive", "--no-kpis", "--format", "json"], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    saved = sorted((root / "data" / "runs").glob("batch-*Z.json"))
+    assert len(saved) == 1 and json.loads(saved[0].read_text()) == json.loads(result.stdout)

@@ -163,6 +163,17 @@ def test_text_manifest_paths_are_relative_to_it(tmp_path: Path, config: Config) 
     assert found.jobs[0].video == (tmp_path / "footage" / "b1" / "door" / "a.mp4").resolve()
 
 
+def test_a_hash_inside_a_text_manifest_line_is_part_of_the_name_as_documented(tmp_path: Path, config: Config) -> None:
+    # docs/batch.md said "`#` starts a comment", so `a.mp4  # door` read as a.mp4; only a line's first `#` is one
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "batch.md").read_text(encoding="utf-8")
+    assert "a line starting with `#` is a comment" in doc and "(`#` starts a comment)" not in doc
+    touch(tmp_path / "footage" / "b1" / "door" / "clip #2.mp4")
+    manifest = tmp_path / "night.txt"
+    manifest.write_text("# tonight\nfootage/b1/door/clip #2.mp4\n  # indented comment\n")
+    found = discover(str(manifest), config)
+    assert not found.problems and [j.video.name for j in found.jobs] == ["clip #2.mp4"]
+
+
 def test_csv_manifest_rows_set_branch_camera_start_and_settings(tmp_path: Path, config: Config) -> None:
     manifest = tmp_path / "night.csv"
     manifest.write_text(

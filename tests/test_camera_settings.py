@@ -148,3 +148,16 @@ def test_a_bad_flag_is_a_usage_error_before_any_video_is_opened(
     text = " ".join(result.output.replace("│", " ").split())  # the message, unwrapped from its box
     assert flag in text and value in text and expected in text
     assert "Traceback" not in text and "nowhere" not in text
+
+
+def test_a_bad_manifest_cell_quotes_its_value_once() -> None:
+    # night.csv with min_dwell "abc" read: "... must be a duration such as 2s, 1.5m or 500ms, got 'abc', got 'abc' ..."
+    with pytest.raises(SettingsError) as error:
+        settings_layer({"min_dwell": "abc"}, "night.csv line 2: column ")
+    assert str(error.value) == (
+        "night.csv line 2: column min_dwell: must be a duration such as 2s, 1.5m or 500ms, got 'abc' "
+        "(allowed: >= 0 and <= 86400)"
+    )
+    with pytest.raises(SettingsError) as error:  # pydantic's own reason does not quote it: still added
+        settings_layer({"imgsz": "abc"})
+    assert str(error.value).count("got 'abc'") == 1

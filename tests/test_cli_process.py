@@ -108,3 +108,62 @@ def test_snapshot_past_the_end(
     result = run_cli(["snapshot", str(video), "--at", "1m", "-o", str(tmp_path / "f.png")], capsys, monkeypatch)
     assert result.exit_code == 1
     assert "10 frames" in result.stderr
+
+
+def test_the_help_examples_of_one_video_run_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `process --help` showed `process cam1_20260208_100000.mp4 --branch b1 --camera cam1 --roi ...`, which
+    # stopped with "no recording start time" (no config: no filename_pattern) or "no camera cam1" (the sample's)
+    import shlex
+
+    from retail_intel.cli import process as process_cli
+    from retail_intel.pipeline.plan import make_plan
+    from retail_intel.pipeline.run import process_video
+
+    from .fakes import ScriptedDetector, two_people
+
+    examples = [
+        shlex.split(line.strip())[2:]
+        for line in run_cli(["process", "--help"], capsys, monkeypatch).stdout.splitlines()
+        if line.strip().startswith("retail-intel process ")
+    ]
+    # one video each, not a sample shipped with the repository (the repository's own config runs those)
+    own = [args for args in examples if Path(args[0]).suffix == ".mp4" and "/" not in args[0]]
+    assert own
+    monkeypatch.chdir(tmp_path)  # no ./config: what a user with only a video has
+    monkeypatch.setattr(
+        process_cli,
+        "process_file",
+        lambda request, progress=None: process_video(
+            make_plan(request), detector_factory=lambda plan: ScriptedDetector(two_people), progress=progress
+        ),
+    )
+    for args in own:
+        write_video(tmp_path / args[0], size=(640, 480))
+        result = run_cli(["process", *args, "-q"], capsys, monkeypatch)
+        assert result.exit_code == 0, (args, result.stderr)
+
+
+@pytest.mark.parametrize(
+    "command", [["process"], ["calibrate"], ["audit", "sample"], ["audit", "check"], ["setup"], ["tracks"]]
+)
+def test_help_examples_name_cameras_the_sample_config_has(
+    command: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `audit check --help` showed `--branch b1 --camera door` and `process --help` `--branch b1 --camera cam1`:
+    # run in the repository they stopped with 'branch "b1" has no camera ...'
+    import shlex
+
+    from retail_intel.config.loader import load_config
+
+    config = load_config(Path(__file__).parents[1] / "config")
+    cameras = {(b.id, c.id) for b in config.branches for c in b.cameras}
+    help_text = run_cli([*command, "--help"], capsys, monkeypatch).stdout
+    for line in help_text.splitlines():
+        text = line.strip().removeprefix("Example:").strip()
+        if not text.startswith("retail-intel ") or "--camera" not in text:
+            continue
+        args = shlex.split(text)
+        pair = (args[args.index("--branch") + 1], args[args.index("--camera") + 1])
+        assert pair in cameras, text

@@ -209,6 +209,20 @@ def test_a_data_dir_without_retail_data_is_one_line(
     assert result.stderr.count("\n") == 1 and "holds no retail-intel data (no movements/" in result.stderr
 
 
+def test_a_data_dir_with_only_a_preview_says_so(
+    tmp_path: Path, config_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # after `process vtest.avi --max-frames 100`, `report`/`kpis` said "holds no retail-intel data ... write data
+    # first (process, ...)" of the directory process had just written to
+    preview = tmp_path / "previews" / "movements" / "b1" / "2026-02-08"
+    preview.mkdir(parents=True)
+    pq.write_table(MOVEMENT_SCHEMA.empty_table(), preview / "vtest-45cddc9490be6934.parquet")
+    assert not describe_data_dir(tmp_path).is_retail_data  # previews are still not data
+    result = run_cli(["kpis", "--config", str(config_dir), "--data-dir", str(tmp_path)], capsys, monkeypatch)
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert "holds only previews" in result.stderr and "without --max-frames" in result.stderr
+
+
 def test_a_movement_file_cannot_be_written_outside_its_folder(tmp_path: Path) -> None:
     table = MOVEMENT_SCHEMA.empty_table()
     for branch, key in (("../../evil", "k"), ("b1", "../k"), (".hidden", "k")):

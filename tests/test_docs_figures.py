@@ -23,3 +23,14 @@ def test_readme_ultralytics_comparison_quotes_the_accuracy_doc() -> None:
     assert _bold_cells(readme, "MOTA / IDF1 / HOTA")[0] == _bold_cells(section, "MOTA / IDF1 / HOTA")[0]
     pets_speed = _bold_cells(section, "speed: fps / CPU ms per frame")[0]  # PETS09-S2L1 column first
     assert _bold_cells(readme, "CPU ms per frame") == [pets_speed.split(" / ")[1]]
+
+
+def test_counting_doc_lists_every_movement_column() -> None:
+    # docs/counting.md's "Output" table said it was MOVEMENT_SCHEMA and stopped at processed_at: the files
+    # written by `process` also hold is_staff, staff_reason, group_id, line_in and line_out
+    from retail_intel.movements.schema import MOVEMENT_SCHEMA
+
+    doc = (ROOT / "docs" / "counting.md").read_text(encoding="utf-8")
+    table = doc.split("## Output", 1)[1].split("| column | type | meaning |", 1)[1].split("\n\n", 1)[0]
+    listed = {name.strip() for row in table.splitlines()[2:] for name in row.split("|")[1].split(",")}
+    assert listed == set(MOVEMENT_SCHEMA.names)

@@ -385,3 +385,20 @@ def test_live_rows_carry_the_door_line_and_the_branch_staff_rules_as_a_file_run_
         ),  # A: in over the line (the in side is the picture's right), 8 s in the staff zone
         ("passed", 0, 1, False, False),  # B: crosses the line leaving to the left
     ]
+
+
+def test_the_library_example_of_the_live_doc_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # docs/live.md built its plan with ProcessRequest(..., roi="100,80,700,500"): a TypeError, roi is no field
+    import retail_intel.live.session
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "live.md").read_text(encoding="utf-8")
+    code = doc.split("## Library", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    calls: list[tuple[ProcessPlan, LiveOptions]] = []
+    monkeypatch.setattr(
+        retail_intel.live.session, "process_stream", lambda plan, options, **kw: calls.append((plan, options))
+    )
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "docs/live.md", "exec"), {})
+    [(plan, options)] = calls
+    assert plan.branch_id == "b1" and options.url == "rtsp://cam/1" and options.flush_s == 300
+    assert plan.rules.roi.points == ((100.0, 80.0), (700.0, 80.0), (700.0, 500.0), (100.0, 500.0))

@@ -314,6 +314,26 @@ def test_cli_help_and_a_missing_picture(
     ]
 
 
+def test_at_without_a_video_is_refused_not_ignored(
+    config_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `setup --branch b1 --at 5s` served the stored picture and dropped --at without a word
+    import retail_intel.camsetup
+    from tests.cli_helpers import run_cli
+
+    write_picture(tmp_path)
+    served: list[object] = []
+    monkeypatch.setattr(retail_intel.camsetup, "run_setup", lambda session, **kw: served.append(session))
+    args = ["setup", "--branch", "b1", "--config", str(config_dir), "--data-dir", str(tmp_path), "--no-open"]
+    result = run_cli([*args, "--at", "5s"], capsys, monkeypatch)
+    assert result.exit_code == 1 and not served
+    assert result.stderr.strip().splitlines() == [
+        "error: --at 5s: needs a VIDEO to take the frame from (retail-intel setup --branch b1 VIDEO --at 5s); "
+        "without one the page shows the camera's latest picture"
+    ]
+    assert run_cli(args, capsys, monkeypatch).exit_code == 0 and len(served) == 1  # the picture, as before
+
+
 def test_a_bad_or_busy_port_is_refused(session: SetupSession) -> None:
     import socket
 

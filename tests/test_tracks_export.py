@@ -166,3 +166,17 @@ def test_a_previews_run_summary_reads_the_previews_tracks(tmp_path: Path) -> Non
     boxes = person_boxes(summary, data_dir=data, settings=None)
     assert boxes.frames == 15 and boxes.table.num_rows > 0
     assert max(boxes.table.column("frame").to_pylist()) < 15
+
+
+def test_a_video_with_only_a_preview_points_at_the_previews_summary(tmp_path: Path) -> None:
+    # `process --max-frames` then `tracks VIDEO` said "run `retail-intel process` on it first", although it had been
+    video = write_video(tmp_path / "cam.avi")
+    data = tmp_path / "data"
+    plan = make_plan(ProcessRequest.create(video, "b1", data, start_time=START, roi=ROI, max_frames=15))
+    process_video(plan, detector_factory=lambda plan: ScriptedDetector(two_people))
+    summary = data / "previews" / "runs" / f"{source_key('cam1', fingerprint(video))}.json"
+    with pytest.raises(InputError, match="only a preview") as raised:
+        person_boxes(video, data_dir=data, branch="b1", settings=None)
+    assert str(summary) in str(raised.value) and "on it first" not in str(raised.value)
+    # the summary it names is the way in
+    assert person_boxes(summary, data_dir=data, settings=None).frames == 15

@@ -48,7 +48,7 @@ Examples:
 
   retail-intel audit check sample_videos/vtest.avi --truth ../shared/data/PETS09-S2L1/gt.txt --branch b1
 
-  retail-intel audit check cam1.mp4 --truth audit/counts.csv --branch b1 --camera door
+  retail-intel audit check cam1.mp4 --truth audit/counts.csv --branch b3 --camera door
 """
 
 SAMPLE_HELP = """Cut short clips from a video for hand counting, and write the counts.csv to fill in.

@@ -40,7 +40,10 @@ Examples:
 
   retail-intel process sample_videos/vtest.avi --branch b1 --start-time 2026-02-08T10:00:00+00:00
 
-  retail-intel process cam1_20260208_100000.mp4 --branch b1 --camera cam1 --roi 100,100,500,400
+  retail-intel process cam1.mp4 --branch b1 --roi 100,100,500,400 --start-time 2026-02-08T09:00:00+01:00
+
+A camera with a filename_pattern in branches.yaml (e.g. cam1_%Y%m%d_%H%M%S) takes the start time from
+names such as cam1_20260208_100000.mp4, without --start-time.
 
 A folder, a quoted glob pattern or a manifest (.txt/.list/.csv) processes a whole batch: each file's
 branch, camera and start time come from the config (archive/<branch>/<camera>/ folders or a camera's
@@ -55,7 +58,7 @@ A stream URL (rtsp://, http://, udp://, srt://, ...) is read live until Ctrl-C, 
 each person is judged when their track ends and the finished ones are written every --flush as a new
 Parquet file; a dropped stream is reopened with back-off and the gap recorded. See docs/live.md.
 
-  retail-intel process 'rtsp://user:pass@192.168.1.20:554/stream1' --branch b1 --camera cam1 --flush 5m
+  retail-intel process 'rtsp://user:pass@192.168.1.20:554/stream1' --branch b2 --camera entrance --flush 5m
 """
 
 
@@ -63,6 +66,10 @@ def _dispatch(source: str) -> str:
     """What ``process`` was given: ``video`` (one file), ``batch`` (folder, glob, manifest) or ``live`` (a URL)."""
     from retail_intel.live.urls import is_stream_url
 
+    if not source.strip():  # Path("") is ".": an unset shell variable would have started a batch of the folder
+        raise InputError(
+            "VIDEO is empty: expected a video file, a folder, a quoted glob, a manifest or a stream URL, got ''"
+        )
     if is_stream_url(source):  # before the batch test: a URL's '?' is no glob
         return "live"
     from retail_intel.batch.discover import batch_kind
@@ -175,7 +182,8 @@ def process(
         return
     if branch is None:
         # optional only because a batch maps each file: one video still needs it (usage error, exit 2)
-        raise typer.BadParameter("one video needs --branch ID", ctx=ctx, param_hint="'--branch' / '-b'")
+        needs = "one video needs" if kind == "video" else "a live stream needs"
+        raise typer.BadParameter(f"{needs} --branch ID", ctx=ctx, param_hint="'--branch' / '-b'")
     request = ProcessRequest(
         video=Path(video),
         branch=branch,

@@ -48,6 +48,14 @@ def setup(
     from retail_intel.camsetup import run_setup, setup_session
 
     at_s = 0.0 if at.strip() in ("0", "0s") else parse_duration(at, flag="--at")
+    if video is None and at_s:
+        from retail_intel.errors import InputError
+
+        # without a VIDEO the page shows the camera's stored picture, which has no time to seek to
+        raise InputError(
+            f"--at {at}: needs a VIDEO to take the frame from (retail-intel setup --branch {branch} VIDEO --at {at}); "
+            "without one the page shows the camera's latest picture"
+        )
     session = setup_session(config, data_dir, branch, camera, video=video, at_s=at_s)
 
     def ready(url: str) -> None:

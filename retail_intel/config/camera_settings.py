@@ -468,7 +468,8 @@ class SettingsError(InputError):
         self.allowed = describe_bounds(setting) if setting and bounds else ""
         bounds_text = self.allowed
         allowed = f" (allowed: {bounds_text})" if bounds_text else ""
-        got = f", got {value!r}" if setting else ""
+        # the reason of a parser of ours already quotes the value ("must be a duration ..., got '8 s'")
+        got = f", got {value!r}" if setting and f"got {value!r}" not in reason else ""
         super().__init__(f"{where}{setting + ': ' if setting else ''}{reason}{got}{allowed}")
 
 

@@ -124,9 +124,18 @@ def person_boxes(
     key = source_key(plan.camera_id, digest)
     stored = read_tracks(tracks_dir, key)
     if stored is None:
+        # a --max-frames run keeps its tracks apart, under previews/: reached through its own run summary
+        preview = data_dir / PREVIEWS_DIR / RUNS_DIR / f"{key}.json"
+        if tracks_dir == data_dir and preview.is_file():
+            what_next = (
+                f"only a preview (--max-frames) of it was processed: pass its run summary, "
+                f"`retail-intel tracks {preview}`, or run `retail-intel process` on it without --max-frames"
+            )
+        else:
+            what_next = "run `retail-intel process` on it first"
         raise InputError(
             f"no stored tracks for {video.name} (branch {plan.branch_id}, camera {plan.camera_id}) in {tracks_dir}: "
-            "run `retail-intel process` on it first"
+            + what_next
         )
     # tracks are found by camera and video alone (TRACKS_DIR/<branch>/<day>/<key>.parquet): never another branch's
     stored_branch = stored.path.parent.parent.name
