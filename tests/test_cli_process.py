@@ -108,3 +108,20 @@ def test_snapshot_past_the_end(
     result = run_cli(["snapshot", str(video), "--at", "1m", "-o", str(tmp_path / "f.png")], capsys, monkeypatch)
     assert result.exit_code == 1
     assert "10 frames" in result.stderr
+
+
+def test_a_model_that_is_no_weights_file_is_one_line_before_any_frame(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --model pointing at a video (a slip of the shell) was a TypeError traceback from Ultralytics at frame 0
+    monkeypatch.chdir(tmp_path)
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    args = ["process", str(video), "--branch", "b1", "--roi", "1,1,50,50", "--start-time", START, "-q"]
+    result = run_cli([*args, "--model", str(video)], capsys, monkeypatch)
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [
+        f"error: model '{video}': expected Ultralytics weights (.pt), an ONNX file (.onnx) or an OpenVINO export "
+        f"folder, got a .avi file ({video})"
+    ]
+    assert not (tmp_path / "retail_data").exists()
