@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,4 +125,21 @@ def test_a_model_that_is_no_weights_file_is_one_line_before_any_frame(
         f"error: model '{video}': expected Ultralytics weights (.pt), an ONNX file (.onnx) or an OpenVINO export "
         f"folder, got a .avi file ({video})"
     ]
+    assert not (tmp_path / "retail_data").exists()
+
+
+def test_an_onnx_model_without_onnxruntime_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # was a ModuleNotFoundError traceback from inside Ultralytics at the first frame
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # not installed, whatever this machine has
+    monkeypatch.chdir(tmp_path)
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    model = tmp_path / "people.onnx"
+    model.write_bytes(b"an onnx graph")
+    args = ["process", str(video), "--branch", "b1", "--roi", "1,1,50,50", "--start-time", START, "-q"]
+    result = run_cli([*args, "--model", str(model)], capsys, monkeypatch)
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"error: model {model}: an ONNX model needs the onnxruntime package")
     assert not (tmp_path / "retail_data").exists()
