@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import shlex
 import sys
 from pathlib import Path
 
 import pytest
 
 from retail_intel import __version__
+from retail_intel.pipeline import run as pipeline_run
+from retail_intel.vision.detections import Detections
 
 from .cli_helpers import run_cli
 from .fakes import write_video
@@ -143,3 +147,32 @@ def test_an_onnx_model_without_onnxruntime_is_one_line(
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith(f"error: model {model}: an ONNX model needs the onnxruntime package")
     assert not (tmp_path / "retail_data").exists()
+
+
+class _NobodyDetector:
+    name = "nobody"
+
+    def detect(self, frame: object, frame_index: int) -> Detections:
+        return Detections.from_boxes([])
+
+
+def test_the_example_of_retail_intel_help_runs_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # it lacked --start-time, and the sample video has no time in its name: it stopped at
+    # "no recording start time" for anyone who copied it
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "sample_videos").mkdir()
+    (tmp_path / "sample_videos" / "vtest.avi").symlink_to(root / "sample_videos" / "vtest.avi")
+    (tmp_path / "config").symlink_to(root / "config")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(
+        pipeline_run,
+        "process_video",
+        functools.partial(pipeline_run.process_video, detector_factory=lambda plan: _NobodyDetector()),
+    )
+    help_text = run_cli(["--help"], capsys, monkeypatch).stdout
+    [example] = [line.split("Example: ", 1)[1].strip(" │") for line in help_text.splitlines() if "Example: " in line]
+    args = shlex.split(example)[1:]
+    result = run_cli([*args, "--max-frames", "3", "-q"], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
