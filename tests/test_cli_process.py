@@ -176,3 +176,17 @@ def test_the_example_of_retail_intel_help_runs_as_written(
     args = shlex.split(example)[1:]
     result = run_cli([*args, "--max-frames", "3", "-q"], capsys, monkeypatch)
     assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize("given", ["", "  "])
+def test_an_empty_video_argument_is_one_line_not_a_batch_of_the_current_folder(
+    given: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `retail-intel process "$VIDEO"` with VIDEO unset ran a batch over every video in the current folder
+    monkeypatch.chdir(tmp_path)
+    write_video(tmp_path / "cam.avi", frames=5)
+    result = run_cli(["process", given, "--data-dir", str(tmp_path / "data"), "-q"], capsys, monkeypatch)
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: VIDEO: expected a video file, a folder, a glob pattern")
+    assert not (tmp_path / "data").exists()

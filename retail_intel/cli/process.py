@@ -137,6 +137,12 @@ def process(
     ] = None,
     settings: CameraSettings = CameraSettings(),
 ) -> None:
+    if not video.strip():
+        # an empty argument (an unset shell variable) would read as '.', a batch of the current folder
+        raise InputError(
+            "VIDEO: expected a video file, a folder, a glob pattern, a manifest or a stream URL, "
+            f"got {'an empty argument' if not video else repr(video)}"
+        )
     kind = _dispatch(video)
     # flag -> (given, the kinds of source it is for)
     scoped = {
