@@ -109,7 +109,7 @@ def test_an_empty_video_argument_is_refused_not_a_batch_of_the_folder(
 ) -> None:
     # `process "$VIDEO"` with VIDEO unset processed every video below the working directory as a batch
     result = cli([""], capsys, monkeypatch)
-    assert result.exit_code == 1 and "VIDEO is empty" in result.stderr
+    assert result.exit_code == 1 and "VIDEO: expected a video file" in result.stderr
     assert not (root / "data").exists()
 
 

@@ -6,6 +6,7 @@ test fakes through PYTHONPATH. Starting Ray takes several seconds.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[Any]:
+    # ray.init installs its own SIGTERM handler and never puts the old one back: the
+    # tests after these would run with it
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     ray.init(
         num_cpus=2,
         include_dashboard=False,
@@ -32,6 +36,8 @@ def local_ray() -> Iterator[Any]:
         yield ray
     finally:
         ray.shutdown()
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
 
 
 @pytest.mark.slow

@@ -8,6 +8,10 @@ no model weights.
 from __future__ import annotations
 
 import json
+import signal
+import sys
+import types
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -579,3 +583,48 @@ def test_a_worker_keeps_a_bounded_number_of_detectors(monkeypatch: pytest.Monkey
     assert cached(Plan("night-09.mp4")) is not first  # type: ignore[arg-type]
     cached(Plan("night-00.mp4"))  # type: ignore[arg-type]
     assert built[-1] == "night-00.mp4"  # the oldest went out, so it is built again
+
+
+class _RayThatTakesSigterm:
+    """Just enough of Ray for RayExecutor: ``init`` replaces SIGTERM's handler as ray.init does."""
+
+    def __init__(self) -> None:
+        self.running = False
+
+    def is_initialized(self) -> bool:
+        return self.running
+
+    def init(self, **options: object) -> None:
+        self.running = True
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(signum))
+
+    def remote(self, **options: object) -> Callable[[object], object]:
+        return lambda function: function
+
+    def cluster_resources(self) -> dict[str, float]:
+        return {"CPU": 2.0}
+
+    def kill(self, actor: object) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        self.running = False
+
+
+def test_the_ray_executor_puts_back_the_signal_handlers_ray_init_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    # ray.init left its own SIGTERM handler (SystemExit) behind in the process after the batch
+    from retail_intel.batch import executors
+
+    fake = _RayThatTakesSigterm()
+    queue_module = types.ModuleType("ray.util.queue")
+    queue_module.Queue = lambda: types.SimpleNamespace(actor=None)  # type: ignore[attr-defined]
+    monkeypatch.setattr(executors, "import_ray", lambda: fake)
+    monkeypatch.setitem(sys.modules, "ray.util.queue", queue_module)
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        executor = executors.RayExecutor(lambda plan: None, lambda index, done, total: None)  # type: ignore[arg-type,return-value]
+        assert signal.getsignal(signal.SIGTERM) is not before  # what ray.init does
+        executor.close(cancel=False)
+        assert signal.getsignal(signal.SIGTERM) is before
+    finally:
+        signal.signal(signal.SIGTERM, before)

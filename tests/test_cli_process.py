@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import shlex
+import sys
 from pathlib import Path
 
 import pytest
 
 from retail_intel import __version__
+from retail_intel.pipeline import run as pipeline_run
+from retail_intel.vision.detections import Detections
 
 from .cli_helpers import run_cli
 from .fakes import write_video
@@ -167,3 +172,80 @@ def test_help_examples_name_cameras_the_sample_config_has(
         args = shlex.split(text)
         pair = (args[args.index("--branch") + 1], args[args.index("--camera") + 1])
         assert pair in cameras, text
+
+
+def test_a_model_that_is_no_weights_file_is_one_line_before_any_frame(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --model pointing at a video (a slip of the shell) was a TypeError traceback from Ultralytics at frame 0
+    monkeypatch.chdir(tmp_path)
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    args = ["process", str(video), "--branch", "b1", "--roi", "1,1,50,50", "--start-time", START, "-q"]
+    result = run_cli([*args, "--model", str(video)], capsys, monkeypatch)
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [
+        f"error: model '{video}': expected Ultralytics weights (.pt), an ONNX file (.onnx) or an OpenVINO export "
+        f"folder, got a .avi file ({video})"
+    ]
+    assert not (tmp_path / "retail_data").exists()
+
+
+def test_an_onnx_model_without_onnxruntime_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # was a ModuleNotFoundError traceback from inside Ultralytics at the first frame
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # not installed, whatever this machine has
+    monkeypatch.chdir(tmp_path)
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    model = tmp_path / "people.onnx"
+    model.write_bytes(b"an onnx graph")
+    args = ["process", str(video), "--branch", "b1", "--roi", "1,1,50,50", "--start-time", START, "-q"]
+    result = run_cli([*args, "--model", str(model)], capsys, monkeypatch)
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"error: model {model}: an ONNX model needs the onnxruntime package")
+    assert not (tmp_path / "retail_data").exists()
+
+
+class _NobodyDetector:
+    name = "nobody"
+
+    def detect(self, frame: object, frame_index: int) -> Detections:
+        return Detections.from_boxes([])
+
+
+def test_the_example_of_retail_intel_help_runs_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # it lacked --start-time, and the sample video has no time in its name: it stopped at
+    # "no recording start time" for anyone who copied it
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "sample_videos").mkdir()
+    (tmp_path / "sample_videos" / "vtest.avi").symlink_to(root / "sample_videos" / "vtest.avi")
+    (tmp_path / "config").symlink_to(root / "config")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(
+        pipeline_run,
+        "process_video",
+        functools.partial(pipeline_run.process_video, detector_factory=lambda plan: _NobodyDetector()),
+    )
+    help_text = run_cli(["--help"], capsys, monkeypatch).stdout
+    [example] = [line.split("Example: ", 1)[1].strip(" │") for line in help_text.splitlines() if "Example: " in line]
+    args = shlex.split(example)[1:]
+    result = run_cli([*args, "--max-frames", "3", "-q"], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize("given", ["", "  "])
+def test_an_empty_video_argument_is_one_line_not_a_batch_of_the_current_folder(
+    given: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `retail-intel process "$VIDEO"` with VIDEO unset ran a batch over every video in the current folder
+    monkeypatch.chdir(tmp_path)
+    write_video(tmp_path / "cam.avi", frames=5)
+    result = run_cli(["process", given, "--data-dir", str(tmp_path / "data"), "-q"], capsys, monkeypatch)
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: VIDEO: expected a video file, a folder, a glob pattern")
+    assert not (tmp_path / "data").exists()

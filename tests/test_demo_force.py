@@ -142,3 +142,48 @@ def test_force_removes_the_demo_branches_kpis_and_features(tmp_path: Path) -> No
         days = {t.date() for t in demo["window_start"].to_pylist()}
         assert days and days <= new_days | {START - dt.timedelta(days=1)}  # a UTC window may start the day before
     assert {p.stem for p in kpi_path(data_dir, 60, "x").parent.iterdir()} == {"demo-001", "b1"}
+
+
+def _interrupt_at_write(monkeypatch: pytest.MonkeyPatch, at: int) -> None:
+    """Ctrl-C while the ``at``-th branch-day is written (the writes before it are on disk)."""
+    from retail_intel.demo import generate
+
+    real = generate._write_day
+    calls = {"n": 0}
+
+    def write_day(*args: Any) -> Path:
+        calls["n"] += 1
+        if calls["n"] == at:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(generate, "_write_day", write_day)
+
+
+def test_ctrl_c_leaves_no_half_demo_and_exits_130(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an interrupted run left the YAML and ~1500 Parquet files behind, and the rerun then refused the
+    # directories as "not empty"
+    from tests.cli_helpers import run_cli
+
+    config, data = tmp_path / "c", tmp_path / "d"
+    args = ["demo-data", "--branches", "2", "--days", "10", "--start", "2026-01-05", "--config", str(config)]
+    _interrupt_at_write(monkeypatch, at=12)
+    result = run_cli([*args, "--data-dir", str(data)], capsys, monkeypatch)
+    assert result.exit_code == 130
+    assert result.stderr.strip().splitlines()[-1].startswith("interrupted; the demo files written so far were removed")
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+    monkeypatch.undo()
+    assert run_cli([*args, "--data-dir", str(data)], capsys, monkeypatch).exit_code == 0
+
+
+def test_ctrl_c_with_force_keeps_the_real_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config, data = tmp_path / "c", tmp_path / "d"
+    real = data / "movements" / "b1" / "2026-01-06" / "cam-1234.parquet"
+    real.parent.mkdir(parents=True)
+    real.write_bytes(b"a real file")
+    _interrupt_at_write(monkeypatch, at=12)
+    with pytest.raises(KeyboardInterrupt):
+        generate_demo(config, data, branches=2, days=10, start=dt.date(2026, 1, 5), force=True)
+    assert [p for p in data.rglob("*.parquet")] == [real]

@@ -90,6 +90,15 @@ def test_bad_options_are_one_line_errors(kpis: Invoke, args: list[str], message:
     assert message in result.stderr.replace("\n", " ")
 
 
+@pytest.mark.parametrize(("option", "most"), [("--baseline-weeks", "520"), ("--momentum-windows", "10000")])
+def test_a_huge_look_back_is_a_usage_error_not_an_overflow(kpis: Invoke, option: str, most: str) -> None:
+    # 99999999999 weeks back was an OverflowError traceback from the window arithmetic
+    result = kpis(option, "99999999999")
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}': Input should be less than or equal to {most}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_help_has_an_example(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     result = run_cli(["kpis", "--help"], capsys, monkeypatch)
     assert result.exit_code == 0

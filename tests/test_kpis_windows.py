@@ -52,6 +52,13 @@ def test_params_validate_their_numbers() -> None:
         KpiParams(window_minutes=60, momentum_windows=1)
 
 
+@pytest.mark.parametrize("field", ["baseline_weeks", "momentum_windows"])
+def test_params_refuse_a_look_back_beyond_the_calendar(field: str) -> None:
+    # the library's own bound, for callers that are not the CLI (was an OverflowError in the window arithmetic)
+    with pytest.raises(InputError, match=f"{field} must be"):
+        KpiParams(window_minutes=60, **{field: 99_999_999_999})
+
+
 def starts(day: dt.date, zone: str, minutes: int) -> list[dt.datetime]:
     return [from_us(int(s)) for s in day_windows(day, ZoneInfo(zone), minutes).starts]
 

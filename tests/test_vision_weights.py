@@ -86,3 +86,21 @@ def test_cut_off_boxes_at_inner_edges_are_dropped_and_duplicates_merged() -> Non
     assert len(merged) == 1
     assert merged.xyxy[0].tolist() == person_frame.tolist()
     assert merged.confidence[0] == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize("name", ["clip.avi", "notes.txt", "weights"])
+def test_a_file_that_is_no_kind_of_weights_is_refused(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"not weights")
+    with pytest.raises(
+        ModelError, match=r"expected Ultralytics weights \(\.pt\), an ONNX file \(\.onnx\) or an OpenVINO"
+    ):
+        weights.resolve_weights(str(path))
+
+
+def test_weights_files_and_export_folders_are_accepted(tmp_path: Path) -> None:
+    for name in ("mine.pt", "mine.ONNX"):
+        (tmp_path / name).write_bytes(b"x")
+        assert weights.resolve_weights(str(tmp_path / name)) == tmp_path / name
+    (tmp_path / "mine_openvino_model").mkdir()
+    assert weights.resolve_weights(str(tmp_path / "mine_openvino_model")) == tmp_path / "mine_openvino_model"

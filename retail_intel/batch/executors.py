@@ -215,6 +215,9 @@ def _ray_reason(exc: BaseException) -> str:
     return f"Ray task failed: {cause}"
 
 
+_RAY_INIT_SIGNALS = tuple(s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None)
+
+
 class RayExecutor:
     """Segments as Ray tasks: on a cluster (``address``) or a Ray instance started here.
 
@@ -236,7 +239,12 @@ class RayExecutor:
 
         self._ray = ray
         self._started_here = False
+        # ray.init replaces the process's SIGTERM handler (with one that raises SystemExit) and
+        # never puts it back; close() does, so a batch leaves the process as it found it
+        self._signal_handlers: dict[int, Any] = {}
         if not ray.is_initialized():
+            if threading.current_thread() is threading.main_thread():
+                self._signal_handlers = {s: signal.getsignal(s) for s in _RAY_INIT_SIGNALS}
             options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": "WARNING"}
             if address:
                 ray.init(address=address, **options)
@@ -287,3 +295,8 @@ class RayExecutor:
             self._ray.kill(self._progress.actor)
         if self._started_here:
             self._ray.shutdown()
+        if threading.current_thread() is threading.main_thread():
+            for signum, handler in self._signal_handlers.items():
+                if handler is not None:  # None: set outside Python, cannot be put back
+                    signal.signal(signum, handler)
+        self._signal_handlers = {}

@@ -23,7 +23,7 @@ app = typer.Typer(
     help=(
         "Footfall analytics from recorded CCTV footage.\n\n"
         "Recorded video in, Parquet movement events (entered / passed, dwell) and store KPIs out.\n\n"
-        "Example: retail-intel process sample_videos/vtest.avi --branch b1"
+        "Example: retail-intel process sample_videos/vtest.avi --branch b1 --start-time 2026-02-08T10:00:00+00:00"
     ),
     no_args_is_help=True,
     rich_markup_mode="rich",

@@ -52,18 +52,22 @@ def demo_data(
     from retail_intel.demo import generate_demo
 
     first = parse_date_option(start, "--start")
-    with counting_progress("branch-days") as progress:
-        task = progress.add_task("writing movements", total=branches * days)
-        summary = generate_demo(
-            config,
-            data_dir,
-            branches=branches,
-            days=days,
-            seed=seed,
-            start=first,
-            force=force,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
-        )
+    try:
+        with counting_progress("branch-days") as progress:
+            task = progress.add_task("writing movements", total=branches * days)
+            summary = generate_demo(
+                config,
+                data_dir,
+                branches=branches,
+                days=days,
+                seed=seed,
+                start=first,
+                force=force,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/yellow]; the demo files written so far were removed (run the command again)")
+        raise typer.Exit(130) from None
     if fmt is OutputFormat.json:
         sys.stdout.write(to_json(summary.as_dict()) + "\n")
         return

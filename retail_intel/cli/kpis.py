@@ -29,6 +29,7 @@ from retail_intel.cli.common import (
 from retail_intel.cli.tables import arrow_csv, emit_text
 from retail_intel.cli.zones import QueuesOpt, show_zone_kpis
 from retail_intel.errors import InputError
+from retail_intel.kpis.inputs import MAX_BASELINE_WEEKS, MAX_MOMENTUM_WINDOWS
 from retail_intel.storage import atomic_write_table
 
 if TYPE_CHECKING:
@@ -100,11 +101,21 @@ def kpis(
     ] = None,
     baseline_weeks: Annotated[
         int,
-        typer.Option("--baseline-weeks", min=1, help="Weeks looked back for the traffic-index baseline."),
+        typer.Option(
+            "--baseline-weeks",
+            min=1,
+            max=MAX_BASELINE_WEEKS,
+            help="Weeks looked back for the traffic-index baseline.",
+        ),
     ] = 4,
     momentum_windows: Annotated[
         int,
-        typer.Option("--momentum-windows", min=2, help="Windows in the growth-momentum slope (this one included)."),
+        typer.Option(
+            "--momentum-windows",
+            min=2,
+            max=MAX_MOMENTUM_WINDOWS,
+            help="Windows in the growth-momentum slope (this one included).",
+        ),
     ] = 6,
     max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Rows shown by --format table.")] = 200,
     zones: Annotated[

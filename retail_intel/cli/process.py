@@ -66,10 +66,6 @@ def _dispatch(source: str) -> str:
     """What ``process`` was given: ``video`` (one file), ``batch`` (folder, glob, manifest) or ``live`` (a URL)."""
     from retail_intel.live.urls import is_stream_url
 
-    if not source.strip():  # Path("") is ".": an unset shell variable would have started a batch of the folder
-        raise InputError(
-            "VIDEO is empty: expected a video file, a folder, a quoted glob, a manifest or a stream URL, got ''"
-        )
     if is_stream_url(source):  # before the batch test: a URL's '?' is no glob
         return "live"
     from retail_intel.batch.discover import batch_kind
@@ -144,6 +140,12 @@ def process(
     ] = None,
     settings: CameraSettings = CameraSettings(),
 ) -> None:
+    if not video.strip():
+        # an empty argument (an unset shell variable) would read as '.', a batch of the current folder
+        raise InputError(
+            "VIDEO: expected a video file, a folder, a glob pattern, a manifest or a stream URL, "
+            f"got {'an empty argument' if not video else repr(video)}"
+        )
     kind = _dispatch(video)
     # flag -> (given, the kinds of source it is for)
     scoped = {

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import shutil
 import time
 from collections import deque
 from collections.abc import Callable
@@ -162,6 +164,37 @@ def generate_demo(
     first, last = _period(start, days, dt.datetime.now(dt.UTC).date())
     _check_target(config_dir, "--config", force)
     _check_target(data_dir, "--data-dir", force)
+    # what this run may remove again if it is interrupted: directories it found empty or missing
+    fresh = [d for d in (config_dir, data_dir) if not d.exists() or not any(d.iterdir())]
+    try:
+        return _generate(config_dir, data_dir, branches, days, seed, first, last, force, progress, began)
+    except BaseException:
+        # Ctrl-C or a failure half-way: no half data set is left behind (a rerun would refuse it
+        # as "not empty"); with --force the demo files written so far go, anything else stays
+        with contextlib.suppress(OSError):
+            for directory in fresh:
+                for child in directory.iterdir() if directory.is_dir() else ():
+                    if child.is_dir():
+                        shutil.rmtree(child)
+                    else:
+                        child.unlink()
+            if data_dir not in fresh and data_dir.is_dir():
+                remove_earlier_demo(data_dir)
+        raise
+
+
+def _generate(
+    config_dir: Path,
+    data_dir: Path,
+    branches: int,
+    days: int,
+    seed: int,
+    first: dt.date,
+    last: dt.date,
+    force: bool,
+    progress: Progress | None,
+    began: float,
+) -> DemoSummary:
     dates = [first + dt.timedelta(days=i) for i in range(days)]
     processed_at = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 

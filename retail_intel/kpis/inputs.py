@@ -69,6 +69,11 @@ def no_intervals(branch_id: str, start: dt.datetime, end: dt.datetime) -> list[I
     return []
 
 
+# How far back the history may reach: beyond these the look-back leaves the calendar (year 1).
+MAX_BASELINE_WEEKS = 520
+MAX_MOMENTUM_WINDOWS = 10_000
+
+
 @dataclass(frozen=True)
 class KpiParams:
     window_minutes: int
@@ -83,14 +88,16 @@ class KpiParams:
     def __post_init__(self) -> None:
         if self.window_minutes <= 0 or 1440 % self.window_minutes:
             raise InputError(f"window_minutes must divide a day (1440) evenly, got {self.window_minutes}")
-        if self.baseline_weeks < 1:
-            raise InputError(f"baseline_weeks must be at least 1, got {self.baseline_weeks}")
+        if not 1 <= self.baseline_weeks <= MAX_BASELINE_WEEKS:
+            raise InputError(f"baseline_weeks must be between 1 and {MAX_BASELINE_WEEKS}, got {self.baseline_weeks}")
         if not 0 <= self.imbalance_threshold <= 1:
             raise InputError(f"imbalance_threshold must be between 0 and 1, got {self.imbalance_threshold}")
         if self.momentum_windows < 2:
             raise InputError(
                 f"momentum_windows must be at least 2 (a slope needs two points), got {self.momentum_windows}"
             )
+        if self.momentum_windows > MAX_MOMENTUM_WINDOWS:
+            raise InputError(f"momentum_windows must be at most {MAX_MOMENTUM_WINDOWS}, got {self.momentum_windows}")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass, field
+from importlib import util as importlib_util
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,12 @@ class UltralyticsDetector:
 
     def __post_init__(self) -> None:
         self.name = self.weights.name
+        if self.weights.suffix.lower() == ".onnx" and importlib_util.find_spec("onnxruntime") is None:
+            # Ultralytics would only find out at the first frame, with a traceback
+            raise ModelError(
+                f"model {self.weights}: an ONNX model needs the onnxruntime package, which is not installed "
+                "(pip install onnxruntime); or pass --model with Ultralytics weights (.pt) or an OpenVINO export folder"
+            )
         prepare_ultralytics()
         from ultralytics import YOLO
 

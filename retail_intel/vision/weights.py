@@ -59,15 +59,29 @@ def resolve_weights(model: str | None) -> Path:
         return bundled_weights()
     candidate = Path(model).expanduser()
     if candidate.exists():
-        return candidate
+        return _checked_kind(model, candidate)
     tried = [candidate] if candidate.parent != Path(".") else search_locations(model)
     for path in tried:
         if path.exists():
-            return path
+            return _checked_kind(model, path)
     where = ", ".join(str(p) for p in tried)
     raise ModelError(
         f"model {model!r} not found (tried {where}); retail-intel never downloads weights: "
         f"copy the file there or pass --model /path/to/{Path(model).name}"
+    )
+
+
+WEIGHTS_SUFFIXES = (".pt", ".onnx")
+
+
+def _checked_kind(model: str, path: Path) -> Path:
+    """``path`` when it is a kind of weights the detector loads: a .pt or .onnx file, or a folder (OpenVINO)."""
+    if path.is_dir() or path.suffix.lower() in WEIGHTS_SUFFIXES:
+        return path
+    kind = f"a {path.suffix} file" if path.suffix else "a file without an extension"
+    raise ModelError(
+        f"model {model!r}: expected Ultralytics weights (.pt), an ONNX file (.onnx) or an OpenVINO export folder, "
+        f"got {kind} ({path})"
     )
 
 
