@@ -151,3 +151,29 @@ def test_audit_sample_writes_clips(
     assert len(list(out.glob("clip*.mp4"))) == 4
     assert (out / "counts.csv").read_text().startswith("clip,start,end,entered,passed\n")
     assert "audit check" in result.stderr
+
+
+def test_audit_sample_says_when_clips_do_not_fit_and_clears_the_earlier_clips(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 10 clips of 30 s asked of a 6 s video: each clip gets 0.6 s, and the summary says so
+    video = write_video(tmp_path / "cam.avi", frames=60, fps=10)
+    out = tmp_path / "audit"
+    out.mkdir()
+    (out / "notes.mp4").write_bytes(b"not ours")  # a file we did not name is left alone
+    args = ["audit", "sample", str(video), "--out", str(out), "--format", "json"]
+    result = run_cli([*args, "--clips", "10", "--length", "30s"], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert len(rows) == 10
+    assert {(row["asked_s"], row["length_s"]) for row in rows} == {(30.0, 0.6)}
+    assert "warning: asked for 10 clips of 30 s (300 s)" in " ".join(result.stderr.split())
+    assert "10 of the 10 clips got only 0.60 s" in " ".join(result.stderr.split())
+    # a second run into the same --out: only the clips counts.csv lists are left
+    result = run_cli([*args, "--clips", "2", "--length", "1s"], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    assert "warning" not in result.stderr
+    listed = [line.split(",")[0] for line in (out / "counts.csv").read_text().splitlines()[1:]]
+    assert len(listed) == 2
+    assert sorted(p.name for p in out.glob("clip*.mp4")) == sorted(listed)
+    assert (out / "notes.mp4").exists()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ from retail_intel.movements.classify import CountingRules
 from retail_intel.vision.video import probe
 
 COUNTS_FILE = "counts.csv"
+# the names sample_clips gives its clips (clip01_000123s.mp4): only these are ever removed from --out
+CLIP_NAME = re.compile(r"clip\d{2,}_\d{6,}s\.mp4")
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,12 @@ def sample_clips(
     length_s: float = 30.0,
     seed: int = 0,
 ) -> list[SampledClip]:
-    """Write ``clips`` short clips of ``video`` and a ``counts.csv`` template into ``out_dir``."""
+    """Write ``clips`` short clips of ``video`` and a ``counts.csv`` template into ``out_dir``.
+
+    Clips an earlier run left in ``out_dir`` (files named like this function's
+    own clips) that this run did not write are removed, so every clip there is
+    one that ``counts.csv`` lists.
+    """
     from retail_intel.vision.annotate import draw_regions
 
     info = probe(video)
@@ -115,7 +123,33 @@ def sample_clips(
     if rules is not None and rules.line is not None:
         measures += ["line_in", "line_out"]
     write_counts_template(out_dir / COUNTS_FILE, written, measures)
+    remove_stale_clips(out_dir, [clip.path for clip in written])
     return written
+
+
+def remove_stale_clips(out_dir: Path, keep: Sequence[Path]) -> list[Path]:
+    """Remove clips of an earlier run from ``out_dir``: files named like ours that are not in ``keep``."""
+    kept = {path.name for path in keep}
+    removed = []
+    for path in sorted(out_dir.iterdir()):
+        if CLIP_NAME.fullmatch(path.name) and path.name not in kept and path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def short_clips_warning(clips: Sequence[SampledClip], asked: int, length_s: float) -> str | None:
+    """One line when the clips came out shorter than ``length_s`` (clips x length does not fit the video)."""
+    lengths = [clip.slice.end_s - clip.slice.start_s for clip in clips]
+    short = [got for got in lengths if got < length_s - 0.01]
+    if not short:
+        return None
+    low, high = min(short), max(short)
+    got = f"{low:.2f} s" if high - low < 0.01 else f"{low:.2f} to {high:.2f} s"
+    return (
+        f"asked for {asked} clips of {length_s:g} s ({asked * length_s:g} s), which does not fit the video: "
+        f"{len(short)} of the {len(clips)} clips got only {got}"
+    )
 
 
 def write_counts_template(path: Path, clips: Sequence[SampledClip], measures: Sequence[str]) -> None:

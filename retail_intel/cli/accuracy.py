@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from retail_intel.cli.common import (
     DEFAULT_CONFIG,
@@ -279,7 +280,7 @@ def audit_sample(
     config: ConfigDir = DEFAULT_CONFIG,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
-    from retail_intel.accuracy.clips import COUNTS_FILE, sample_clips
+    from retail_intel.accuracy.clips import COUNTS_FILE, sample_clips, short_clips_warning
     from retail_intel.pipeline.plan import ProcessRequest, make_plan
     from retail_intel.timeutil import parse_duration
 
@@ -290,11 +291,23 @@ def audit_sample(
         )
         rules = plan.rules
         fps = fps or plan.fps_override
-    written = sample_clips(
-        video, out_dir, fps=fps, rules=rules, clips=clips, length_s=parse_duration(length, flag="--length"), seed=seed
-    )
-    rows = [{"clip": c.path.name, "start_s": c.slice.start_s, "end_s": c.slice.end_s} for c in written]
+    length_s = parse_duration(length, flag="--length")
+    written = sample_clips(video, out_dir, fps=fps, rules=rules, clips=clips, length_s=length_s, seed=seed)
+    # length_s (what each clip got) next to asked_s (--length): a short clip shows in every format
+    rows = [
+        {
+            "clip": c.path.name,
+            "start_s": c.slice.start_s,
+            "end_s": c.slice.end_s,
+            "length_s": round(c.slice.end_s - c.slice.start_s, 2),
+            "asked_s": length_s,
+        }
+        for c in written
+    ]
     render_rows(rows, fmt, title=f"{len(written)} clips in {out_dir}")
+    warning = short_clips_warning(written, clips, length_s)
+    if warning is not None:
+        err.print(f"[yellow]warning: {escape(warning)}[/yellow]")
     if fmt is OutputFormat.table:
         err.print(f"count each clip and fill in {out_dir / COUNTS_FILE}, then run:")
         err.print(
