@@ -124,3 +124,31 @@ def test_the_saved_batch_summary_is_where_the_docs_say(
     assert result.exit_code == 0, result.stderr
     saved = sorted((root / "data" / "runs").glob("batch-*Z.json"))
     assert len(saved) == 1 and json.loads(saved[0].read_text()) == json.loads(result.stdout)
+
+
+def test_a_skipped_file_reports_what_its_first_run_found(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a rerun skipped every file, and the JSON said taken_over 0 for the files whose first run took
+    # 2 people over from the file before; the same video twice said joined_previous false, unknown
+    copy = root / "archive" / "b1" / "z-copy"
+    copy.mkdir()
+    (copy / "door_20260208_100005.avi").write_bytes((root / "archive/b1/door/door_20260208_100005.avi").read_bytes())
+
+    def found(result: CliResult) -> dict[str, tuple[str, bool | None, int | None]]:
+        assert result.exit_code == 0, result.stderr
+        files = json.loads(result.stdout)["files"]
+        return {
+            str(Path(f["video"]).relative_to(root / "archive")): (f["status"], f["joined_previous"], f["taken_over"])
+            for f in files
+        }
+
+    first = found(cli(["archive", "--no-kpis", "--format", "json"], capsys, monkeypatch))
+    again = found(cli(["archive", "--no-kpis", "--format", "json"], capsys, monkeypatch))
+    assert first["b1/door/door_20260208_100005.avi"] == ("done", True, 2)
+    assert first["b1/door/door_20260208_100000.avi"] == ("done", False, 0)
+    assert first["b1/z-copy/door_20260208_100005.avi"] == ("skipped", None, None)
+    assert {name: status for name, (status, _, _) in again.items()} == dict.fromkeys(again, "skipped")
+    assert {name: rest for name, (_, *rest) in again.items()} == {
+        name: list(rest) for name, (_, *rest) in first.items()
+    }

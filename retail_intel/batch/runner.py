@@ -89,8 +89,10 @@ class FileReport:
     people: int | None = None
     entered: int | None = None
     passed: int | None = None
-    joined_previous: bool = False  # took over the open people of the segment before
-    taken_over: int = 0  # people of the segment before it wrote (joined across the cut)
+    # continued the segment before (took over its open people); for a skipped file what its first run
+    # found, from its ledger entry; None where unknown (a failed file, the same video as another file)
+    joined_previous: bool | None = None
+    taken_over: int | None = None  # people of the segment before it wrote (joined across the cut)
     movements: str | None = None
 
 
@@ -351,7 +353,10 @@ class _Coordinator:
             item.report.status = "skipped"
             item.report.reason = "done earlier with the same content, settings and model"
             item.report.movements = done.movements
-            item.report.joined_previous = prev_key is not None
+            # what the run that did it found: its ledger entry names the segment it continued and
+            # the people it took over from it
+            item.report.joined_previous = done.prev_key is not None
+            item.report.taken_over = len(done.claimed)
             self.observer.finished(item.report)
             return True
         failed = self.ledger.failed(item.key)
