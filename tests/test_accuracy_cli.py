@@ -177,3 +177,27 @@ def test_audit_sample_says_when_clips_do_not_fit_and_clears_the_earlier_clips(
     assert len(listed) == 2
     assert sorted(p.name for p in out.glob("clip*.mp4")) == sorted(listed)
     assert (out / "notes.mp4").exists()
+
+
+def test_audit_sample_refuses_to_replace_hand_counts_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a second `audit sample` into the same --out replaced a counts.csv already filled in by hand
+    video = write_video(tmp_path / "cam.avi", frames=60, fps=10)
+    out = tmp_path / "audit"
+    args = ["audit", "sample", str(video), "--out", str(out), "--clips", "2", "--length", "1s", "--format", "json"]
+    assert run_cli(args, capsys, monkeypatch).exit_code == 0
+    counts = out / "counts.csv"
+    header, *rows = counts.read_text().splitlines()
+    counted = "\n".join([header, *(row.replace(",,", ",3,", 1) for row in rows)]) + "\n"
+    counts.write_text(counted)
+    clips = sorted(p.name for p in out.glob("clip*.mp4"))
+    result = run_cli([*args, "--seed", "7"], capsys, monkeypatch)
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "holds hand counts (2 filled cell(s))" in lines[0] and "--force" in lines[0]
+    assert counts.read_text() == counted
+    assert sorted(p.name for p in out.glob("clip*.mp4")) == clips
+    # an empty template is no work to lose; --force starts over
+    assert run_cli([*args, "--seed", "7", "--force"], capsys, monkeypatch).exit_code == 0
+    assert counts.read_text() != counted

@@ -67,14 +67,23 @@ def sample_clips(
     clips: int = 8,
     length_s: float = 30.0,
     seed: int = 0,
+    force: bool = False,
 ) -> list[SampledClip]:
     """Write ``clips`` short clips of ``video`` and a ``counts.csv`` template into ``out_dir``.
 
     Clips an earlier run left in ``out_dir`` (files named like this function's
     own clips) that this run did not write are removed, so every clip there is
-    one that ``counts.csv`` lists.
+    one that ``counts.csv`` lists. A ``counts.csv`` already holding hand counts
+    is refused unless ``force``: the template would replace hours of counting.
     """
     from retail_intel.vision.annotate import draw_regions
+
+    filled = 0 if force else filled_counts(out_dir / COUNTS_FILE)
+    if filled:
+        raise InputError(
+            f"{out_dir / COUNTS_FILE}: holds hand counts ({filled} filled cell(s)), which a new sample would "
+            "replace with an empty template; choose another --out, or pass --force to start over"
+        )
 
     info = probe(video)
     rate = fps or info.header_fps
@@ -125,6 +134,19 @@ def sample_clips(
     write_counts_template(out_dir / COUNTS_FILE, written, measures)
     remove_stale_clips(out_dir, [clip.path for clip in written])
     return written
+
+
+def filled_counts(path: Path) -> int:
+    """How many count cells of the ``counts.csv`` at ``path`` are filled in (0 when there is none)."""
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+            rows = list(csv.DictReader(handle))
+    except FileNotFoundError:
+        return 0
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    timing = {"clip", "start", "end"}
+    return sum(1 for row in rows for key, value in row.items() if key not in timing and (value or "").strip())
 
 
 def remove_stale_clips(out_dir: Path, keep: Sequence[Path]) -> list[Path]:

@@ -277,6 +277,9 @@ def audit_sample(
     length: Annotated[str, typer.Option("--length", help="Length of each clip, e.g. 30s or 1m.")] = "30s",
     fps: Annotated[float | None, typer.Option("--fps", help="True frame rate when the header is wrong.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Changes which moments are picked (repeatable).")] = 0,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a counts.csv in --out that already holds hand counts.")
+    ] = False,
     config: ConfigDir = DEFAULT_CONFIG,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
@@ -292,7 +295,7 @@ def audit_sample(
         rules = plan.rules
         fps = fps or plan.fps_override
     length_s = parse_duration(length, flag="--length")
-    written = sample_clips(video, out_dir, fps=fps, rules=rules, clips=clips, length_s=length_s, seed=seed)
+    written = sample_clips(video, out_dir, fps=fps, rules=rules, clips=clips, length_s=length_s, seed=seed, force=force)
     # length_s (what each clip got) next to asked_s (--length): a short clip shows in every format
     rows = [
         {
