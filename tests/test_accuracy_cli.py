@@ -201,3 +201,38 @@ def test_audit_sample_refuses_to_replace_hand_counts_without_force(
     # an empty template is no work to lose; --force starts over
     assert run_cli([*args, "--seed", "7", "--force"], capsys, monkeypatch).exit_code == 0
     assert counts.read_text() != counted
+
+
+class InterruptedDetector:
+    """Finds nobody, and the user presses Ctrl-C at frame 10."""
+
+    name = "interrupted"
+
+    def detect(self, frame: npt.NDArray[np.uint8], frame_index: int) -> Detections:
+        if frame_index >= 10:
+            raise KeyboardInterrupt
+        return Detections.from_boxes([])
+
+
+def test_audit_check_stopped_with_ctrl_c_is_one_line_exit_130(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # audit check stopped with Ctrl-C exited 130 with no message at all
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("retail_intel.pipeline.run.default_detector_factory", lambda plan: InterruptedDetector())
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "branches.yaml").write_text(
+        "branches:\n  - id: b1\n    name: Test\n    capacity: 10\n    cameras:\n"
+        "      - id: cam1\n        roi: [100, 80, 220, 200]\n        fps: 10\n"
+    )
+    video = write_video(tmp_path / "cam.avi", frames=40)
+    counts = tmp_path / "counts.csv"
+    counts.write_text("start,end,entered,passed\n0,3,1,2\n")
+    args = ["audit", "check", str(video), "--truth", str(counts), "--branch", "b1", "-q"]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 130
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == ["interrupted; nothing written (run the same command again to audit the video)"]
+    assert result.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cam.avi", "config", "counts.csv"]

@@ -249,3 +249,41 @@ def test_an_empty_video_argument_is_one_line_not_a_batch_of_the_current_folder(
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: VIDEO: expected a video file, a folder, a glob pattern")
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (
+            [
+                "process",
+                "cam.avi",
+                "-b",
+                "b1",
+                "--roi",
+                "1,1,50,50",
+                "--start-time",
+                START,
+                "--max-frames",
+                "3",
+                "--data-dir",
+                "",
+            ],
+            "--data-dir",
+        ),
+        (["process", "cam.avi", "--branch", "b1", "--start-time", START, "--config", " "], "--config"),
+        (["validate", "--config", ""], "--config"),
+        (["sql", "SELECT 1", "--data-dir", ""], "--data-dir"),
+    ],
+)
+def test_an_empty_config_or_data_dir_is_one_line_naming_the_flag(
+    args: list[str], flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `--data-dir "$DATA"` with DATA unset read as '.', and process wrote previews/ into the current folder
+    monkeypatch.chdir(tmp_path)
+    write_video(tmp_path / "cam.avi", frames=5)
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"error: {flag}: expected a directory, got ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cam.avi"]

@@ -18,6 +18,10 @@ URL = "rtsp://10.0.0.7:554/stream1"
         ("soon", None, "--flush: expected a duration such as 90s"),
         (None, "0m", "--duration: expected a positive duration, got '0m'"),
         ("5m", "-1h", "--duration: expected a"),
+        # --flush 99999999999h was accepted: a session that would never write anything
+        ("99999999999h", None, "--flush can be at most 24h, got '99999999999h'"),
+        ("25h", None, "--flush can be at most 24h, got '25h'"),
+        (None, "366d", "--duration can be at most 365d"),
     ],
 )
 def test_live_flags_are_named_in_the_error(flush: str | None, duration: str | None, message: str) -> None:
@@ -29,6 +33,8 @@ def test_live_flags_are_named_in_the_error(flush: str | None, duration: str | No
 def test_good_live_durations_and_the_default_flush() -> None:
     options = live_options(URL, duration="8h", flush=None)
     assert (options.flush_s, options.duration_s) == (300.0, 8 * 3600.0)
+    longest = live_options(URL, duration="365d", flush="24h")
+    assert (longest.flush_s, longest.duration_s) == (86400.0, 365 * 86400.0)
 
 
 def test_without_a_flag_the_message_is_unchanged() -> None:

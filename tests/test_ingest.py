@@ -410,7 +410,10 @@ def test_an_empty_file_is_reported_and_exits_1(
     )
 
     assert result.exit_code == 1
-    assert "holds no rows" in result.stderr
+    # the error line alone: no table of zeros on stdout, no "wrote 0 movement file(s)" before it
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "holds no rows" in lines[0]
+    assert result.stdout == ""
     assert movement_files(data_dir) == []
 
 
@@ -493,3 +496,24 @@ def test_any_valid_event_round_trips_to_the_same_instants(
         enter, exit_, action = expected[row["customer_id"]]
         assert (row["enter_time"], row["exit_time"], row["action_type"]) == (enter, exit_, action)
         assert row["dwell_seconds"] == pytest.approx((exit_ - enter).total_seconds())
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+def test_a_file_with_no_rows_prints_only_its_error_line(
+    fmt: str,
+    tmp_path: Path,
+    config_dir: Path,
+    data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `ingest empty.avi --input-format csv` printed a table of zeros and "wrote 0 movement file(s)" before its error
+    source = tmp_path / "empty.avi"
+    source.write_bytes(b"")
+    args = ["ingest", str(source), "--input-format", "csv", "--format", fmt]
+    result = run_cli([*args, "--config", str(config_dir), "--data-dir", str(data_dir)], capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert [line for line in result.stderr.splitlines() if line.strip()] == [
+        f"error: {source} holds no rows; nothing was ingested"
+    ]

@@ -99,3 +99,18 @@ def test_infinite_and_nan_values_are_null_in_strict_json(sql_cli: SqlCli) -> Non
     ]
     _, row = list(csv.reader(io.StringIO(sql_cli(statement, "-f", "csv").stdout)))
     assert row == ["", "", "", "[1.5, null]", "2.5"]
+
+
+@pytest.mark.parametrize(
+    ("statement", "first_line"),
+    [
+        ("SELEC 1", 'error: the query does not parse: Parser Error: syntax error at or near "SELEC"'),
+        ("SELECT nocol FROM branches", 'error: the query failed: Binder Error: Referenced column "nocol" not found'),
+    ],
+)
+def test_a_bad_statement_is_one_line_with_duckdbs_first_line(sql_cli: SqlCli, statement: str, first_line: str) -> None:
+    # `sql "SELEC 1"` printed three lines: DuckDB's message, then its `LINE 1:` excerpt and a caret line
+    result = sql_cli(statement)
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(first_line)

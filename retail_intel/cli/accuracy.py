@@ -217,6 +217,11 @@ def audit_check(
             level=level,
             progress=progress,
         )
+    except KeyboardInterrupt:
+        # the audit compares in memory and writes nothing, so a stopped one leaves nothing behind
+        bar.stop()
+        err.print("[yellow]interrupted[/yellow]; nothing written (run the same command again to audit the video)")
+        raise typer.Exit(130) from None
     finally:
         bar.stop()
     rows = [

@@ -40,10 +40,29 @@ class OutputFormat(enum.StrEnum):
     csv = "csv"
 
 
+def _directory_parser(flag: str) -> Any:
+    """A ``--config`` / ``--data-dir`` value as a Path, an empty one refused.
+
+    ``Path("")`` is ``.``: an unset shell variable (``--data-dir "$DATA"``) would
+    otherwise read and write the current folder.
+    """
+
+    def parse(value: str | Path) -> Path:
+        if isinstance(value, Path):  # the default, already a Path
+            return value
+        if not value.strip():
+            raise InputError(f"{flag}: expected a directory, got {'an empty value' if not value else repr(value)}")
+        return Path(value)
+
+    return parse
+
+
 ConfigDir = Annotated[
     Path,
     typer.Option(
         "--config",
+        parser=_directory_parser("--config"),
+        metavar="DIR",
         envvar="RETAIL_INTEL_CONFIG",
         help="Directory of YAML metadata (branches.yaml, employees.yaml, ...).",
         show_default=True,
@@ -53,6 +72,8 @@ DataDir = Annotated[
     Path,
     typer.Option(
         "--data-dir",
+        parser=_directory_parser("--data-dir"),
+        metavar="DIR",
         envvar="RETAIL_INTEL_DATA_DIR",
         help="Parquet data directory (movements, KPIs).",
         show_default=True,

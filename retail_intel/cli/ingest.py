@@ -151,10 +151,10 @@ def ingest(
         limits=limits,
         on_wait=waiting,
     )
-    _render(result, fmt)
-    if result.read == 0:
+    if result.read == 0:  # an error: its one line alone, no table of zeros or "wrote 0 movement file(s)"
         err.print(f"[red]error:[/red] {escape(str(file))} holds no rows; nothing was ingested")
         raise typer.Exit(1)
+    _render(result, fmt)
     if result.rejected:
         where = escape(str(result.rejects_file))
         if result.accepted + result.already_present == 0:

@@ -133,10 +133,13 @@ def process(
     ] = False,
     duration: Annotated[
         str | None,
-        typer.Option("--duration", help="Stream URL: stop after this long, e.g. 8h (default: until Ctrl-C)."),
+        typer.Option(
+            "--duration", help="Stream URL: stop after this long, e.g. 8h, at most 365d (default: until Ctrl-C)."
+        ),
     ] = None,
     flush: Annotated[
-        str | None, typer.Option("--flush", help="Stream URL: write finished people this often (default 5m).")
+        str | None,
+        typer.Option("--flush", help="Stream URL: write finished people this often (default 5m, at most 24h)."),
     ] = None,
     settings: CameraSettings = CameraSettings(),
 ) -> None:

@@ -18,7 +18,15 @@ from rich.table import Table
 from rich.text import Text
 
 from retail_intel.cli.common import OutputFormat, err, out, render_rows, to_json
-from retail_intel.live.session import LiveOptions, LiveResult, LiveStatus, process_stream
+from retail_intel.errors import InputError
+from retail_intel.live.session import (
+    MAX_DURATION_S,
+    MAX_FLUSH_S,
+    LiveOptions,
+    LiveResult,
+    LiveStatus,
+    process_stream,
+)
 from retail_intel.live.signals import stop_on_signals
 from retail_intel.live.urls import redact_url
 from retail_intel.pipeline.plan import ProcessPlan
@@ -29,11 +37,16 @@ DEFAULT_FLUSH = "5m"
 
 
 def live_options(url: str, *, duration: str | None, flush: str | None) -> LiveOptions:
-    return LiveOptions(
-        url=url,
-        flush_s=parse_duration(flush or DEFAULT_FLUSH, flag="--flush"),
-        duration_s=parse_duration(duration, flag="--duration") if duration is not None else None,
-    )
+    flush_s = parse_duration(flush or DEFAULT_FLUSH, flag="--flush")
+    if flush_s > MAX_FLUSH_S:
+        raise InputError(f"--flush can be at most {MAX_FLUSH_S / 3600:g}h, got {flush!r}")
+    duration_s = parse_duration(duration, flag="--duration") if duration is not None else None
+    if duration_s is not None and duration_s > MAX_DURATION_S:
+        raise InputError(
+            f"--duration can be at most {MAX_DURATION_S / 86400:g}d (leave it out to run until stopped), "
+            f"got {duration!r}"
+        )
+    return LiveOptions(url=url, flush_s=flush_s, duration_s=duration_s)
 
 
 def _clock(value: dt.datetime | None, plan: ProcessPlan) -> str:

@@ -56,6 +56,10 @@ from retail_intel.vision.tracker import PersonTracker, TrackerSettings
 FALLBACK_FPS = 25.0
 # Status updates at most this often (seconds of session clock).
 STATUS_EVERY_S = 0.5
+# The longest --flush: finished people wait in memory until it comes, so a day at most.
+MAX_FLUSH_S = 24 * 3600.0
+# The longest --duration: a year; a session meant to run for good leaves --duration out.
+MAX_DURATION_S = 365 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -379,10 +383,15 @@ def process_stream(
     Raises :class:`~retail_intel.errors.VideoError` when the stream cannot be
     read at all (before a first frame); drops after that are reconnected.
     """
-    if options.flush_s <= 0:
-        raise InputError(f"--flush must be a positive duration, got {options.flush_s:g} s")
-    if options.duration_s is not None and options.duration_s <= 0:
-        raise InputError(f"--duration must be a positive duration, got {options.duration_s:g} s")
+    if not 0 < options.flush_s <= MAX_FLUSH_S:
+        raise InputError(
+            f"--flush must be a positive duration of at most {MAX_FLUSH_S / 3600:g}h, got {options.flush_s:g} s"
+        )
+    if options.duration_s is not None and not 0 < options.duration_s <= MAX_DURATION_S:
+        raise InputError(
+            f"--duration must be a positive duration of at most {MAX_DURATION_S / 86400:g}d, "
+            f"got {options.duration_s:g} s"
+        )
     if plan.save_video is not None:
         raise InputError("--save-video is for recorded files; a live stream writes no annotated video")
     stop = stop or threading.Event()

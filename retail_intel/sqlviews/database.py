@@ -80,6 +80,12 @@ class _Session:
 _sessions: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, _Session] = weakref.WeakKeyDictionary()
 
 
+def duckdb_message(exc: duckdb.Error) -> str:
+    """DuckDB's first line, which names the problem, without its ``LINE 1:`` excerpt, caret or candidate list."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
 def check_read_only(sql: str) -> str:
     """The one statement in ``sql`` if it only reads; :class:`InputError` otherwise.
 
@@ -89,7 +95,7 @@ def check_read_only(sql: str) -> str:
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
-        raise InputError(f"the query does not parse: {exc}") from exc
+        raise InputError(f"the query does not parse: {duckdb_message(exc)}") from exc
     if not statements:
         raise InputError("expected one SQL statement, got none")
     if len(statements) > 1:
@@ -259,11 +265,11 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str, *, max_rows: int | None 
                 # A file can vanish between DuckDB's glob and its read when a
                 # writer replaces it; looking again once is enough.
                 if retried_io:
-                    raise DataError(f"the query could not read the data directory: {exc}") from exc
+                    raise DataError(f"the query could not read the data directory: {duckdb_message(exc)}") from exc
                 retried_io = True
                 refresh_views(con)
                 continue
-            raise InputError(f"the query failed: {exc}") from exc
+            raise InputError(f"the query failed: {duckdb_message(exc)}") from exc
         finally:
             cursor.close()
 
