@@ -40,6 +40,7 @@ from retail_intel.movements.compacted import (
     read_compacted,
     write_compacted,
 )
+from retail_intel.movements.overlap import stale_copies
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import read_files, source_files
 from retail_intel.movements.zone_store import ZONE_TABLES
@@ -164,23 +165,14 @@ def _remove_stale_copies(root: Path) -> int:
     merged into one month twice. The one written last is the truth. An older
     one is removed only if unchanged since it was looked at (:func:`_remove_merged`).
     """
-    by_key: dict[str, list[tuple[FileVersion, Path]]] = {}
-    for path in root.glob("*/*/*.parquet"):
-        if path.name.startswith(".") or is_month_folder(path.parent.name):
-            continue
-        version = file_version(path)
-        if version is not None:
-            by_key.setdefault(path.stem, []).append((version, path))
+    files = [p for p in root.glob("*/*/*.parquet") if not p.name.startswith(".") and not is_month_folder(p.parent.name)]
     removed = 0
-    for copies in by_key.values():
-        if len(copies) < 2:
-            continue
-        newest = max(copies, key=lambda copy: (copy[0][1], str(copy[1])))  # modification time
-        for version, path in copies:
-            if path != newest[1] and _remove_merged(path, version):
-                removed += 1
-                with contextlib.suppress(OSError):
-                    path.parent.rmdir()  # only when empty
+    for path in sorted(stale_copies(files)):  # the rule readers apply (retail_intel.movements.overlap)
+        version = file_version(path)
+        if version is not None and _remove_merged(path, version):
+            removed += 1
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()  # only when empty
     return removed
 
 
