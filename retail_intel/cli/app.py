@@ -31,7 +31,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-_state = {"debug": False}
+_state = {"debug": False, "registered": False}
 
 
 def _version(value: bool) -> None:
@@ -53,9 +53,14 @@ def _root(
 def _register() -> None:
     # Imported here so ``retail-intel --help`` stays quick: heavy libraries
     # (torch, ultralytics) are imported lazily inside the commands that use them.
+    # Once per process: each call used to append every command again, so a program
+    # (or test suite) calling main() N times built a tree of 20 x N commands on each call.
+    if _state["registered"]:
+        return
     from retail_intel.cli import commands
 
     commands.register(app)
+    _state["registered"] = True
 
 
 def main() -> None:
