@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -22,3 +24,21 @@ def test_main_registers_each_command_once_however_often_it_runs(
     assert names and groups
     assert max(names.values()) == 1, [n for n, k in names.items() if k > 1]
     assert max(groups.values()) == 1, [n for n, k in groups.items() if k > 1]
+
+
+def test_the_command_tree_loads_without_the_web_server() -> None:
+    # Every command imports serve's settings for `serve`'s flags; the package's __init__ loaded
+    # FastAPI and every route with them, 1.5 s on each command line, `--help` included.
+    code = (
+        "import sys; from retail_intel.cli.app import _register; _register(); "
+        "print(sorted(m for m in ('fastapi', 'uvicorn', 'retail_intel.serve.app') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    from retail_intel.serve import create_app, run_server
+
+    assert callable(create_app) and callable(run_server)
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        import retail_intel.serve as serve_package
+
+        _ = serve_package.no_such_thing
