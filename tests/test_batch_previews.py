@@ -65,3 +65,45 @@ def test_a_ledger_entry_written_before_entries_said_preview_is_known_by_its_fold
     kinds = {Path(e.movements or "").parts[0]: e.preview for e in Ledger.load(root / "data").entries()}
     assert kinds == {"previews": True, "movements": False}
     assert batch(root / "all", root).skipped == 1
+
+
+def test_previews_of_consecutive_segments_do_not_continue_each_other(root: Path) -> None:
+    # 30 of each segment's 50 frames: the first preview stops 2 s before the second segment starts
+    segments = write_segments(root / "all" / "b1" / "door", "door", stayer_and_passers, count=2)
+    together = batch(root / "all", root, max_frames=30)
+    assert [(f.joined_previous, f.taken_over) for f in together.files] == [(False, 0), (False, 0)]
+    # nobody is carried from the first preview into the second: each is as if previewed alone
+    for n, night in enumerate(nightly_archives(root, segments)):
+        alone = batch(night, root, data=f"alone{n}", max_frames=30)
+        assert [(f.joined_previous, f.taken_over) for f in alone.files] == [(False, 0)]
+    assert rows(root / "data" / "previews") == sorted(
+        rows(root / "alone0" / "previews") + rows(root / "alone1" / "previews")
+    )
+    # nor across batches: the next night's preview does not continue last night's
+    first, second = root / "night0", root / "night1"
+    batch(first, root, data="nightly", max_frames=30)
+    after = batch(second, root, data="nightly", max_frames=30)
+    assert [(f.joined_previous, f.taken_over) for f in after.files] == [(False, 0)]
+    assert Ledger.load(root / "nightly").entries()[0].cut_short
+
+
+def test_a_preview_that_reaches_the_end_of_its_segment_is_continued(root: Path) -> None:
+    write_segments(root / "all" / "b1" / "door", "door", stayer_and_passers, count=2)
+    whole = batch(root / "all", root, max_frames=60)  # covers all 50 frames of each segment
+    assert [f.joined_previous for f in whole.files] == [False, True]
+    assert [f.taken_over for f in whole.files] == [0, 2]
+
+
+def test_a_preview_entry_written_before_entries_said_cut_short_continues_nothing(root: Path) -> None:
+    write_segments(root / "all" / "b1" / "door", "door", stayer_and_passers, count=1)
+    batch(root / "all", root, max_frames=60)
+    batch(root / "all", root)
+    path = ledger_path(root / "data")
+    old = []
+    for line in path.read_text().splitlines():
+        data = json.loads(line)
+        del data["cut_short"]
+        old.append(json.dumps(data))
+    path.write_text("\n".join(old) + "\n")
+    # whether that preview reached the end of its file is unknown: it is not continued
+    assert {e.preview: e.cut_short for e in Ledger.load(root / "data").entries()} == {True: True, False: False}

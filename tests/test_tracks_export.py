@@ -23,6 +23,7 @@ from retail_intel.pipeline.run import process_video, source_key
 from retail_intel.pipeline.tracks_out import person_boxes, write_person_boxes
 from retail_intel.vision.video import fingerprint
 
+from .cli_helpers import run_cli
 from .fakes import ScriptedDetector, two_people, write_video
 
 START = dt.datetime(2026, 2, 8, 10, 0, tzinfo=dt.UTC)
@@ -74,6 +75,38 @@ def test_mot_csv_and_parquet_hold_the_same_boxes(processed: tuple[Path, Path], t
     assert (tmp_path / "boxes.mot").read_text().startswith("1,1,")
     assert mot.ids.tolist() == parquet.column("person").to_pylist()
     assert csv.column("customer_id").to_pylist() == parquet.column("customer_id").to_pylist()
+
+
+@pytest.mark.parametrize("fmt", ["mot", "csv"])
+def test_dash_writes_the_export_to_stdout_alone(
+    fmt: str,
+    processed: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    video, data = processed
+    monkeypatch.chdir(tmp_path)
+    common = ["tracks", str(video), "--branch", "b1", "--roi", ROI, "--data-dir", str(data), "-f", fmt]
+    piped = run_cli([*common, "-o", "-"], capsys, monkeypatch)
+    assert piped.exit_code == 0, piped.stderr
+    assert not (tmp_path / "-").exists()  # no file named '-'
+    assert run_cli([*common, "-o", str(tmp_path / f"boxes.{fmt}")], capsys, monkeypatch).exit_code == 0
+    # stdout holds the export and nothing else (the line saying what was written is on stderr)
+    assert piped.stdout == (tmp_path / f"boxes.{fmt}").read_text()
+    assert "wrote stdout" in piped.stderr
+
+
+def test_dash_refuses_parquet(
+    processed: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video, data = processed
+    monkeypatch.chdir(tmp_path)
+    args = ["tracks", str(video), "--branch", "b1", "--roi", ROI, "--data-dir", str(data), "-f", "parquet", "-o", "-"]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code != 0 and result.stdout == ""
+    assert "-o -" in result.stderr and "--format parquet" in result.stderr
+    assert not (tmp_path / "-").exists()
 
 
 def test_the_run_summary_names_the_video(processed: tuple[Path, Path]) -> None:

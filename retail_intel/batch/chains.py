@@ -51,8 +51,13 @@ def link_segments(segments: list[Segment | None], ledger: Ledger, *, max_gap_s: 
             segment = _seg(segments, index)
             if run:
                 last = _seg(segments, run[-1])
+                # a preview that stops before the end of its file is not back to back with the next one
                 end = last.end_time
-                if end is not None and _continues(end.timestamp(), segment.start_time.timestamp(), max_gap_s):
+                if (
+                    end is not None
+                    and not last.cut_short
+                    and _continues(end.timestamp(), segment.start_time.timestamp(), max_gap_s)
+                ):
                     chains.prev[index] = run[-1]
                     run.append(index)
                     continue
@@ -76,7 +81,9 @@ def link_segments(segments: list[Segment | None], ledger: Ledger, *, max_gap_s: 
             candidates = [
                 e
                 for e in earlier[head.plan.is_preview]
-                if e.end_time is not None and _continues(e.end_time.timestamp(), head.start_time.timestamp(), max_gap_s)
+                if e.end_time is not None
+                and not e.cut_short
+                and _continues(e.end_time.timestamp(), head.start_time.timestamp(), max_gap_s)
             ]
             if candidates:
                 best = min(candidates, key=lambda e: (abs(_gap(e, head)), e.recorded_at))

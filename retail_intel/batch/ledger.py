@@ -67,6 +67,8 @@ class LedgerEntry:
     judge_hash: str | None = None
     # a --max-frames run, written under previews/: it never continues, nor is continued by, a full run
     preview: bool = False
+    # a preview that stopped before the end of its file: the segment after it does not continue it
+    cut_short: bool = False
     recorded_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
 
     @property
@@ -92,6 +94,9 @@ class LedgerEntry:
             # written before entries said so: a preview's outputs are under previews/
             movements = values.get("movements")
             values["preview"] = isinstance(movements, str) and Path(movements).parts[:1] == (PREVIEWS_DIR,)
+        if "cut_short" not in values:
+            # written before entries said so: whether a preview reached the end of its file is unknown
+            values["cut_short"] = bool(values["preview"])
         return cls(**values)
 
 

@@ -228,6 +228,7 @@ def _entry_for(item: _Item, outcome: SegmentOutcome, prev_key: str | None, data_
         tracks_hash=stage_hash(segment.plan, "track"),
         judge_hash=stage_hash(segment.plan, "judge"),
         preview=segment.plan.is_preview,
+        cut_short=segment.cut_short,
         model_hash=model,
         prev_key=prev_key,
         branch=segment.plan.branch_id,

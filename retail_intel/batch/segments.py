@@ -43,6 +43,9 @@ class Segment:
     mtime_ns: int
     fingerprint: str
     settings_hash: str
+    # a preview whose --max-frames stops before the end of the file (or a file of unknown length):
+    # the next segment does not start where it stops, so it continues nothing
+    cut_short: bool = False
 
     @property
     def duration_s(self) -> float | None:
@@ -154,6 +157,7 @@ def prepare(
     except OSError as exc:
         return Rejected(job.video, f"{job.video}: cannot read it ({exc.strerror or exc})", job.branch, job.camera)
     frames = info.frame_count
+    cut_short = plan.max_frames is not None and not 0 < frames <= plan.max_frames
     if plan.max_frames is not None and frames:
         frames = min(frames, plan.max_frames)
     return Segment(
@@ -167,4 +171,5 @@ def prepare(
         mtime_ns=stat.st_mtime_ns,
         fingerprint=digest,
         settings_hash=settings_hash(plan, start),
+        cut_short=cut_short,
     )

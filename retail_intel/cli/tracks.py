@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,10 @@ import typer
 
 from retail_intel.cli.common import DEFAULT_CONFIG, DEFAULT_DATA_DIR, ConfigDir, DataDir, err, optional_config_dir
 from retail_intel.cli.settings_flags import settings_from_flags
-from retail_intel.pipeline.tracks_out import FORMATS, person_boxes, write_person_boxes
+from retail_intel.errors import InputError
+from retail_intel.pipeline.tracks_out import FORMATS, person_boxes, person_boxes_text, write_person_boxes
+
+STDOUT = "-"  # -o - writes the export to stdout
 
 
 def tracks(
@@ -20,7 +24,10 @@ def tracks(
             help="The processed video, or its run summary DATA_DIR/runs/<camera>-<id>.json.", show_default=False
         ),
     ],
-    output: Annotated[Path, typer.Option("-o", "--output", help="File to write.", show_default=False)],
+    output: Annotated[
+        Path,
+        typer.Option("-o", "--output", help="File to write; - writes mot or csv to stdout.", show_default=False),
+    ],
     fmt: Annotated[str, typer.Option("--format", "-f", help="mot (MOTChallenge text), csv or parquet.")] = "mot",
     branch: Annotated[str | None, typer.Option("--branch", "-b", help="Branch id (a video needs it).")] = None,
     camera: Annotated[str | None, typer.Option("--camera", help="Camera id (default: the branch's first).")] = None,
@@ -36,9 +43,14 @@ def tracks(
     (frame,id,x,y,w,h,conf,-1,-1,-1, frames from 1) are read by TrackEval and motmetrics.
 
     Example: retail-intel tracks sample_videos/vtest.avi --branch b1 --format mot -o vtest-mot.txt
+
+    Example: retail-intel tracks sample_videos/vtest.avi --branch b1 --format csv -o - | head
     """
     if fmt not in FORMATS:
         raise typer.BadParameter(f"{fmt!r}: choose one of {', '.join(FORMATS)}", param_hint="'--format'")
+    to_stdout = str(output) == STDOUT
+    if to_stdout and fmt == "parquet":
+        raise InputError("-o - writes text to stdout: --format parquet is binary, give -o FILE.parquet")
     boxes = person_boxes(
         source,
         data_dir=data_dir,
@@ -47,9 +59,14 @@ def tracks(
         config_dir=optional_config_dir(ctx, config),
         settings=settings_from_flags({"roi": roi}),
     )
-    written = write_person_boxes(boxes.table, output, fmt)
+    if to_stdout:
+        sys.stdout.write(person_boxes_text(boxes.table, fmt))
+        sys.stdout.flush()
+        where = "stdout"
+    else:
+        where = str(write_person_boxes(boxes.table, output, fmt))
     err.print(
-        f"wrote {written}: {boxes.table.num_rows} boxes of {boxes.people} people over {boxes.frames} frames "
+        f"wrote {where}: {boxes.table.num_rows} boxes of {boxes.people} people over {boxes.frames} frames "
         f"({boxes.video}, branch {boxes.branch_id}, camera {boxes.camera_id})"
     )
 

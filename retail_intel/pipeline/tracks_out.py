@@ -185,12 +185,19 @@ def mot_text(table: pa.Table) -> str:
     return out.getvalue()
 
 
+def person_boxes_text(table: pa.Table, fmt: TrackFormat) -> str:
+    """``table`` as the text of a ``mot`` or ``csv`` file (Parquet is binary: it has no text)."""
+    if fmt == "parquet":
+        raise InputError("--format parquet is binary and has no text form: write it to a file")
+    if fmt == "mot":
+        return mot_text(table)
+    sink = io.BytesIO()
+    pacsv.write_csv(table, sink)
+    return sink.getvalue().decode("utf-8")
+
+
 def write_person_boxes(table: pa.Table, path: Path, fmt: TrackFormat) -> Path:
     """Write ``table`` as ``fmt``, atomically (a reader never sees half a file)."""
     if fmt == "parquet":
         return atomic_write_table(table, path)
-    if fmt == "mot":
-        return atomic_write_bytes(mot_text(table).encode(), path)
-    sink = io.BytesIO()
-    pacsv.write_csv(table, sink)
-    return atomic_write_bytes(sink.getvalue(), path)
+    return atomic_write_bytes(person_boxes_text(table, fmt).encode("utf-8"), path)
