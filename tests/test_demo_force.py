@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,12 @@ from retail_intel.etl.store import feature_path, read_features
 from retail_intel.kpis.store import kpi_path, read_kpis
 from retail_intel.movements.compacted import compacted_files, compacted_sources
 from retail_intel.movements.compaction import compact_store
-from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, read_movements, write_movements
 from retail_intel.movements.zone_store import ZONE_TABLES, write_zone_tables
 from retail_intel.movements.zones import ZoneTables
 from retail_intel.pipeline.run import source_key
 from retail_intel.storage import MOVEMENTS_DIR
+from tests.store_fixtures import movement_table
 
 START = dt.date(2026, 3, 2)
 REAL_DAY = dt.date(2026, 2, 9)
@@ -35,36 +34,22 @@ FINGERPRINTS = {
 }
 
 
-def _real_movements(branch: str, n: int) -> pa.Table:
-    at = dt.datetime.combine(REAL_DAY, dt.time(10), tzinfo=dt.UTC)
-    rows: list[dict[str, Any]] = [
-        {
-            "customer_id": str(uuid.uuid5(uuid.NAMESPACE_OID, f"{branch}-{i}")),
-            "branch_id": branch,
-            "camera_id": "demo",
-            "action_type": "entered",
-            "enter_time": at + dt.timedelta(minutes=i),
-            "exit_time": at + dt.timedelta(minutes=i + 1),
-            "exit_observed": True,
-            "dwell_seconds": 60.0,
-            "first_seen": at + dt.timedelta(minutes=i),
-            "last_seen": at + dt.timedelta(minutes=i + 1),
-            "source_video": "door.mp4",
-            "video_fingerprint": FINGERPRINTS[branch],
-            "processed_at": at,
-        }
-        for i in range(n)
-    ]
-    return pa.Table.from_pylist(rows, schema=MOVEMENT_SCHEMA)
-
-
 def _write_real(data_dir: Path, branch: str, n: int) -> str:
     """What `process` writes for a camera called "demo": movements and (empty) zone tables."""
     key = source_key("demo", FINGERPRINTS[branch])
     assert key.startswith("demo-")  # the name a prefix match mistook for a demo file
     empty = ZoneTables(*(schema.empty_table() for schema in ZONE_TABLES.values()))
     write_zone_tables(empty, data_dir, branch_id=branch, day=REAL_DAY, source_key=key)
-    write_movements(_real_movements(branch, n), data_dir, branch_id=branch, day=REAL_DAY, source_key=key)
+    movements = movement_table(
+        branch,
+        REAL_DAY,
+        n,
+        id_prefix=branch,
+        source_video="door.mp4",
+        fingerprint=FINGERPRINTS[branch],
+        camera_id="demo",
+    )
+    write_movements(movements, data_dir, branch_id=branch, day=REAL_DAY, source_key=key)
     return key
 
 

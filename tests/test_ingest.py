@@ -393,6 +393,27 @@ def test_an_unknown_extension_needs_input_format(tmp_path: Path, config_dir: Pat
     assert result.accepted == 1
 
 
+def _assert_only_the_no_rows_error(
+    source: Path,
+    flags: list[str],
+    config_dir: Path,
+    data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``ingest`` of a file without rows exits 1 with its error line alone and writes nothing."""
+    args = ["ingest", str(source), *flags, "--config", str(config_dir), "--data-dir", str(data_dir)]
+    result = run_cli(args, capsys, monkeypatch)
+
+    assert result.exit_code == 1
+    # the error line alone: no table of zeros on stdout, no "wrote 0 movement file(s)" before it
+    assert result.stdout == ""
+    assert [line for line in result.stderr.splitlines() if line.strip()] == [
+        f"error: {source} holds no rows; nothing was ingested"
+    ]
+    assert movement_files(data_dir) == []
+
+
 @pytest.mark.parametrize("content", ["", "\n\n", ",".join(REQUIRED_FIELDS) + "\n"])
 def test_an_empty_file_is_reported_and_exits_1(
     tmp_path: Path,
@@ -405,16 +426,7 @@ def test_an_empty_file_is_reported_and_exits_1(
     source = tmp_path / "empty.csv"
     source.write_text(content)
 
-    result = run_cli(
-        ["ingest", str(source), "--config", str(config_dir), "--data-dir", str(data_dir)], capsys, monkeypatch
-    )
-
-    assert result.exit_code == 1
-    # the error line alone: no table of zeros on stdout, no "wrote 0 movement file(s)" before it
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "holds no rows" in lines[0]
-    assert result.stdout == ""
-    assert movement_files(data_dir) == []
+    _assert_only_the_no_rows_error(source, [], config_dir, data_dir, capsys, monkeypatch)
 
 
 def test_cli_exit_code_and_json_counts(
@@ -510,10 +522,6 @@ def test_a_file_with_no_rows_prints_only_its_error_line(
     # `ingest empty.avi --input-format csv` printed a table of zeros and "wrote 0 movement file(s)" before its error
     source = tmp_path / "empty.avi"
     source.write_bytes(b"")
-    args = ["ingest", str(source), "--input-format", "csv", "--format", fmt]
-    result = run_cli([*args, "--config", str(config_dir), "--data-dir", str(data_dir)], capsys, monkeypatch)
-    assert result.exit_code == 1
-    assert result.stdout == ""
-    assert [line for line in result.stderr.splitlines() if line.strip()] == [
-        f"error: {source} holds no rows; nothing was ingested"
-    ]
+    _assert_only_the_no_rows_error(
+        source, ["--input-format", "csv", "--format", fmt], config_dir, data_dir, capsys, monkeypatch
+    )

@@ -11,6 +11,7 @@ from retail_intel.errors import InputError
 from retail_intel.kpis.inputs import KpiParams
 from retail_intel.kpis.windows import (
     US_PER_DAY,
+    Series,
     build_series,
     day_windows,
     from_us,
@@ -104,8 +105,9 @@ def test_window_containing_an_instant() -> None:
     assert (from_us(start), from_us(end)) == (utc(2026, 3, 29, 0), utc(2026, 3, 29, 23))
 
 
-def test_series_spans_the_data_and_marks_the_requested_range() -> None:
-    series = build_series(
+def _june_series(stored_end: dt.datetime | None = None) -> Series | None:
+    """Hourly London windows for data from 1 to 20 June 2026, output 10:15 to 12:00 on the 15th, a week of history."""
+    return build_series(
         LONDON,
         60,
         data_first_us=to_us(utc(2026, 6, 1, 9, 30)),
@@ -113,7 +115,12 @@ def test_series_spans_the_data_and_marks_the_requested_range() -> None:
         out_start_us=to_us(utc(2026, 6, 15, 10, 15)),
         out_end_us=to_us(utc(2026, 6, 15, 12)),
         history_us=7 * US_PER_DAY,
+        stored_end_us=None if stored_end is None else to_us(stored_end),
     )
+
+
+def test_series_spans_the_data_and_marks_the_requested_range() -> None:
+    series = _june_series()
     assert series is not None
     out = [from_us(int(s)) for s in series.starts[series.is_output]]
     assert out == [utc(2026, 6, 15, 10), utc(2026, 6, 15, 11)]  # 10:00 overlaps 10:15
@@ -137,16 +144,7 @@ def test_series_spans_the_data_and_marks_the_requested_range() -> None:
     ],
 )
 def test_a_range_starts_where_the_stored_windows_end(stored_end: dt.datetime | None, first_out: dt.datetime) -> None:
-    series = build_series(
-        LONDON,
-        60,
-        data_first_us=to_us(utc(2026, 6, 1, 9, 30)),
-        data_last_us=to_us(utc(2026, 6, 20, 17, 5)),
-        out_start_us=to_us(utc(2026, 6, 15, 10, 15)),
-        out_end_us=to_us(utc(2026, 6, 15, 12)),
-        history_us=7 * US_PER_DAY,
-        stored_end_us=None if stored_end is None else to_us(stored_end),
-    )
+    series = _june_series(stored_end)
     assert series is not None
     out = [from_us(int(s)) for s in series.starts[series.is_output]]
     assert out[0] == first_out and out[-1] == utc(2026, 6, 15, 11)

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from retail_intel.config.loader import load_config
 from retail_intel.demo.generate import generate_demo
 from retail_intel.errors import DataError
 from retail_intel.ingest import ingest_file
 from retail_intel.kpis import compute
-from retail_intel.kpis.with_zones import compute_kpis_with_zones
-from retail_intel.movements import compacted, compaction, store
+from retail_intel.movements import compacted, compaction
 from retail_intel.movements.compacted import (
     COMPACTED_NAME,
     CompactedSource,
@@ -39,23 +35,20 @@ from tests.batch_fakes import stayer_and_passers
 from tests.batch_helpers import batch, make_archive, make_config, nightly_archives, rows, write_segments
 from tests.cli_helpers import run_cli
 from tests.kpi_helpers import assert_tables_match
+from tests.store_fixtures import (
+    branch_config,
+    kpi_tables,
+    movement_pages,
+    stored_videos,
+    video_movements,
+    write_three_videos,
+    write_v1_again_killed_before_its_old_file_goes,
+)
 from tests.test_serve_support import Api
 
 START = dt.date(2026, 2, 20)  # 20 days: February and March
 DAYS = 20
 BEFORE = dt.date(2026, 3, 5)
-
-
-def _sorted(table: pa.Table) -> pa.Table:
-    keys = [(n, "ascending") for n in table.column_names if not pa.types.is_floating(table.schema.field(n).type)]
-    return table.sort_by(keys)
-
-
-def _kpis(config_dir: Path, data_dir: Path, engine: str) -> tuple[pa.Table, pa.Table, pa.Table]:
-    kpis, zones = compute_kpis_with_zones(
-        load_config(config_dir), data_dir, window_minutes=60, engine=engine, write=False
-    )
-    return _sorted(kpis.table), _sorted(zones.zones), _sorted(zones.queues)
 
 
 def _view_counts(config_dir: Path, data_dir: Path) -> dict[str, int]:
@@ -74,7 +67,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_compacting_changes_no_kpi_no_view_and_leaves_recent_days_alone(demo: tuple[Path, Path]) -> None:
     config_dir, data_dir = demo
-    before = {engine: _kpis(config_dir, data_dir, engine) for engine in ("duckdb", "polars")}
+    before = {engine: kpi_tables(config_dir, data_dir, engine) for engine in ("duckdb", "polars")}
     counts = _view_counts(config_dir, data_dir)
     files = {kind: parquet_files(data_dir / kind) for kind in COMPACTED_TABLES}
 
@@ -93,7 +86,7 @@ def test_compacting_changes_no_kpi_no_view_and_leaves_recent_days_alone(demo: tu
     assert [s.day for s in compacted_sources(march)] == [d for d in march_days if d < BEFORE.isoformat()]
     assert _view_counts(config_dir, data_dir) == counts
     for engine in ("duckdb", "polars"):
-        after = _kpis(config_dir, data_dir, engine)
+        after = kpi_tables(config_dir, data_dir, engine)
         for old, new in zip(before[engine], after, strict=True):
             assert new.num_rows
             compared = [n for n in new.column_names if n != "computed_at"]
@@ -118,47 +111,16 @@ def test_regenerating_demo_data_over_a_compacted_store_does_not_double_it(tmp_pa
     assert not compacted_files(summary.data_dir / MOVEMENTS_DIR)  # every source in them was cut out
 
 
-def _movements(branch: str, day: dt.date, n: int, tag: str) -> pa.Table:
-    at = dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC)
-    rows: list[dict[str, Any]] = [
-        {
-            "customer_id": str(uuid.uuid5(uuid.NAMESPACE_OID, f"{tag}-{i}")),
-            "branch_id": branch,
-            "action_type": "entered",
-            "enter_time": at + dt.timedelta(minutes=i),
-            "exit_time": at + dt.timedelta(minutes=i + 1),
-            "exit_observed": True,
-            "dwell_seconds": 60.0,
-            "first_seen": at + dt.timedelta(minutes=i),
-            "last_seen": at + dt.timedelta(minutes=i + 1),
-            "source_video": tag,
-            "video_fingerprint": tag,
-            "processed_at": at,
-        }
-        for i in range(n)
-    ]
-    return pa.Table.from_pylist(rows, schema=MOVEMENT_SCHEMA)
-
-
-def _store(data_dir: Path) -> None:
-    for i, day in enumerate((dt.date(2026, 1, 5), dt.date(2026, 1, 6), dt.date(2026, 1, 7))):
-        write_movements(_movements("b1", day, 2 + i, f"v{i}"), data_dir, branch_id="b1", day=day, source_key=f"v{i}")
-
-
-def _videos(data_dir: Path) -> list[str]:
-    return sorted(read_movements(data_dir).column("source_video").to_pylist())
-
-
 @pytest.mark.parametrize("elsewhere", [True, False])
 def test_a_compacted_source_written_again_replaces_its_rows(tmp_path: Path, elsewhere: bool) -> None:
-    _store(tmp_path)
+    write_three_videos(tmp_path)
     compact_store(tmp_path, before=dt.date(2026, 2, 1))
     assert movement_files(tmp_path) == compacted_files(tmp_path / MOVEMENTS_DIR)
 
     # v1 processed again, with other results (ingest and demo-data write with replace_elsewhere=False)
     day = dt.date(2026, 1, 6)
     write_movements(
-        _movements("b1", day, 5, "v1-new"),
+        video_movements("b1", day, 5, "v1-new"),
         tmp_path,
         branch_id="b1",
         day=day,
@@ -166,23 +128,23 @@ def test_a_compacted_source_written_again_replaces_its_rows(tmp_path: Path, else
         replace_elsewhere=elsewhere,
     )
 
-    assert _videos(tmp_path) == ["v0"] * 2 + ["v1-new"] * 5 + ["v2"] * 4
+    assert stored_videos(tmp_path) == ["v0"] * 2 + ["v1-new"] * 5 + ["v2"] * 4
     [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
     assert [s.key for s in compacted_sources(month)] == ["v0", "v2"]
 
 
 def test_a_compacted_source_that_moved_to_another_branch_and_month_is_cut_out(tmp_path: Path) -> None:
-    _store(tmp_path)
+    write_three_videos(tmp_path)
     compact_store(tmp_path, before=dt.date(2026, 2, 1))
 
     day = dt.date(2026, 2, 3)  # the video's start time was corrected, and its camera belongs to b2
-    write_movements(_movements("b2", day, 1, "v0-moved"), tmp_path, branch_id="b2", day=day, source_key="v0")
+    write_movements(video_movements("b2", day, 1, "v0-moved"), tmp_path, branch_id="b2", day=day, source_key="v0")
 
-    assert _videos(tmp_path) == ["v0-moved"] + ["v1"] * 3 + ["v2"] * 4
+    assert stored_videos(tmp_path) == ["v0-moved"] + ["v1"] * 3 + ["v2"] * 4
 
 
 def test_compacting_takes_new_days_into_the_month_and_a_rewritten_day_replaces_its_merged_copy(tmp_path: Path) -> None:
-    _store(tmp_path)
+    write_three_videos(tmp_path)
     compact_store(tmp_path, before=dt.date(2026, 1, 7))  # v2's day stays open
     [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
     assert [s.key for s in compacted_sources(month)] == ["v0", "v1"]
@@ -191,35 +153,33 @@ def test_compacting_takes_new_days_into_the_month_and_a_rewritten_day_replaces_i
 
     assert result.tables[MOVEMENTS_DIR].files_merged == 1
     assert [s.key for s in compacted_sources(month)] == ["v0", "v1", "v2"]
-    assert _videos(tmp_path) == ["v0"] * 2 + ["v1"] * 3 + ["v2"] * 4
+    assert stored_videos(tmp_path) == ["v0"] * 2 + ["v1"] * 3 + ["v2"] * 4
 
 
 def test_a_source_written_again_while_it_is_merged_is_kept_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _store(tmp_path)
+    write_three_videos(tmp_path)
     day = dt.date(2026, 1, 6)
 
     def read_then_rewrite(files: list[Path], schema: pa.Schema, what: str) -> pa.Table:
         table = read_files(files, schema, what)
         if files[0].stem == "v1":  # a batch worker replaces v1 right after it was read for merging
-            write_movements(_movements("b1", day, 6, "v1-new"), tmp_path, branch_id="b1", day=day, source_key="v1")
+            write_movements(video_movements("b1", day, 6, "v1-new"), tmp_path, branch_id="b1", day=day, source_key="v1")
         return table
 
     monkeypatch.setattr(compaction, "read_files", read_then_rewrite)
     result = compact_store(tmp_path, before=dt.date(2026, 2, 1))
 
     assert (result.tables[MOVEMENTS_DIR].files_merged, result.tables[MOVEMENTS_DIR].kept_newer) == (2, 1)
-    assert _videos(tmp_path) == ["v0"] * 2 + ["v1-new"] * 6 + ["v2"] * 4
+    assert stored_videos(tmp_path) == ["v0"] * 2 + ["v1-new"] * 6 + ["v2"] * 4
     assert (tmp_path / MOVEMENTS_DIR / "b1" / day.isoformat() / "v1.parquet").exists()
     [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
     assert [s.key for s in compacted_sources(month)] == ["v0", "v2"]
 
 
 def test_ingesting_a_file_again_after_compaction_adds_nothing(tmp_path: Path) -> None:
-    config_dir = tmp_path / "config"
-    config_dir.mkdir()
-    (config_dir / "branches.yaml").write_text("branches:\n  - {id: b1, name: One, capacity: 40}\n")
+    config_dir = branch_config(tmp_path)
     rows = [
         {
             "customer_id": str(uuid.UUID(int=n + 1)),
@@ -243,14 +203,14 @@ def test_ingesting_a_file_again_after_compaction_adds_nothing(tmp_path: Path) ->
 
 
 def test_a_compacted_file_whose_source_list_does_not_match_its_rows_is_named(tmp_path: Path) -> None:
-    _store(tmp_path)
+    write_three_videos(tmp_path)
     compact_store(tmp_path, before=dt.date(2026, 2, 1))
     [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
     month.write_bytes(b"not parquet")
 
     with pytest.raises(DataError, match=r"compacted\.parquet: not a compacted file of this store"):
         write_movements(
-            _movements("b1", dt.date(2026, 1, 5), 1, "x"),
+            video_movements("b1", dt.date(2026, 1, 5), 1, "x"),
             tmp_path,
             branch_id="b1",
             day=dt.date(2026, 1, 5),
@@ -261,7 +221,7 @@ def test_a_compacted_file_whose_source_list_does_not_match_its_rows_is_named(tmp
 def test_the_command_reports_per_table_and_refuses_a_bad_date(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _store(tmp_path)
+    write_three_videos(tmp_path)
 
     done = run_cli(
         ["compact", "--data-dir", str(tmp_path), "--before", "2026-02-01", "-f", "json"], capsys, monkeypatch
@@ -286,29 +246,17 @@ def test_help_shows_an_example(capsys: pytest.CaptureFixture[str], monkeypatch: 
 def test_serve_answers_the_same_from_a_compacted_store(tmp_path: Path) -> None:
     summary = generate_demo(tmp_path / "c", tmp_path / "d", branches=1, days=5, seed=4, start=dt.date(2026, 2, 26))
 
-    def pages(api: Api) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        cursor = None
-        while True:
-            page = api.ok("/movements", params={"limit": 1000, **({"cursor": cursor} if cursor else {})})
-            rows += page["rows"]
-            cursor = page["next_cursor"]
-            if cursor is None:
-                return rows
-
-    before = pages(Api(create_app(summary.config_dir, summary.data_dir)))
+    before = movement_pages(Api(create_app(summary.config_dir, summary.data_dir)))
     compact_store(summary.data_dir, before=dt.date(2026, 4, 1))
     assert len(compacted_files(summary.data_dir / MOVEMENTS_DIR)) == 2  # February and March
 
     api = Api(create_app(summary.config_dir, summary.data_dir))
-    assert before and pages(api) == before
+    assert before and movement_pages(api) == before
     assert api.ok("/health")["counts"]["movements"] == len(before)
 
 
 def test_ingesting_a_file_again_after_compaction_keeps_its_rows_and_adds_those_now_valid(tmp_path: Path) -> None:
-    config_dir = tmp_path / "config"
-    config_dir.mkdir()
-    (config_dir / "branches.yaml").write_text("branches:\n  - {id: b1, name: One, capacity: 40}\n")
+    config_dir = branch_config(tmp_path)
     short = {"enter_time": "2026-02-02T10:00:00Z", "exit_time": "2026-02-02T10:05:00Z"}
     long = {"enter_time": "2026-02-02T11:00:00Z", "exit_time": "2026-02-02T13:30:00Z"}  # 2.5 h
     rows = [
@@ -336,7 +284,7 @@ def _crash(*args: object, **kwargs: object) -> bool:
 def test_a_compact_killed_after_writing_a_month_is_healed_by_the_next(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _store(tmp_path)
+    write_three_videos(tmp_path)
     with monkeypatch.context() as patched:
         patched.setattr(compaction, "_remove_merged", _crash)
         with pytest.raises(KeyboardInterrupt):
@@ -344,16 +292,16 @@ def test_a_compact_killed_after_writing_a_month_is_healed_by_the_next(
     # every row twice on disk, in the month and in its own file; readers take each video's own file
     [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
     assert [s.key for s in compacted_sources(month)] == ["v0", "v1", "v2"] and len(movement_files(tmp_path)) == 4
-    assert _videos(tmp_path) == ["v0"] * 2 + ["v1"] * 3 + ["v2"] * 4
+    assert stored_videos(tmp_path) == ["v0"] * 2 + ["v1"] * 3 + ["v2"] * 4
 
     result = compact_store(tmp_path, before=dt.date(2026, 1, 6))  # a --before that covers none of those days
 
     assert result.tables[MOVEMENTS_DIR].healed == 3
-    assert _videos(tmp_path) == ["v0"] * 2 + ["v1"] * 3 + ["v2"] * 4
+    assert stored_videos(tmp_path) == ["v0"] * 2 + ["v1"] * 3 + ["v2"] * 4
 
 
 def test_files_a_killed_compact_left_renamed_aside_are_put_back(tmp_path: Path) -> None:
-    _store(tmp_path)
+    write_three_videos(tmp_path)
     compact_store(tmp_path, before=dt.date(2026, 1, 6))  # v0 merged, v1 and v2 not
     own = tmp_path / MOVEMENTS_DIR / "b1" / "2026-01-06" / "v1.parquet"
     own.rename(own.with_name(".v1.parquet.4242.merged"))  # killed between rename and check
@@ -361,42 +309,30 @@ def test_files_a_killed_compact_left_renamed_aside_are_put_back(tmp_path: Path) 
     compact_store(tmp_path, before=dt.date(2026, 1, 6))
 
     assert own.is_file() and not list(own.parent.glob(".*"))
-    assert _videos(tmp_path) == ["v0"] * 2 + ["v1"] * 3 + ["v2"] * 4
+    assert stored_videos(tmp_path) == ["v0"] * 2 + ["v1"] * 3 + ["v2"] * 4
 
 
 def test_a_writer_killed_before_cutting_a_moved_source_is_healed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _store(tmp_path)
+    write_three_videos(tmp_path)
     compact_store(tmp_path, before=dt.date(2026, 2, 1))
     day = dt.date(2026, 3, 2)  # v2 re-processed under another month, killed before its cut
     with monkeypatch.context() as patched:
         patched.setattr("retail_intel.movements.store.drop_compacted_source", _crash)
         with pytest.raises(KeyboardInterrupt):
-            write_movements(_movements("b1", day, 1, "v2-new"), tmp_path, branch_id="b1", day=day, source_key="v2")
+            write_movements(video_movements("b1", day, 1, "v2-new"), tmp_path, branch_id="b1", day=day, source_key="v2")
 
     compact_store(tmp_path, before=dt.date(2026, 1, 1))
 
-    assert _videos(tmp_path) == ["v0"] * 2 + ["v1"] * 3 + ["v2-new"]
+    assert stored_videos(tmp_path) == ["v0"] * 2 + ["v1"] * 3 + ["v2-new"]
 
 
 def test_a_writer_killed_before_removing_a_moved_source_s_old_file_is_healed_not_merged_twice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _store(tmp_path)
-    old = tmp_path / MOVEMENTS_DIR / "b1" / "2026-01-06" / "v1.parquet"
-    os.utime(old, ns=(1_700_000_000 * 10**9, 1_700_000_000 * 10**9))  # written by an earlier run
-    day = dt.date(2026, 1, 20)  # v1 re-processed with a corrected start, killed before its old file went
-    write = store.atomic_write_table
-
-    def write_then_crash(table: pa.Table, path: Path) -> Path:
-        write(table, path)
-        raise KeyboardInterrupt
-
-    with monkeypatch.context() as patched:
-        patched.setattr(store, "atomic_write_table", write_then_crash)
-        with pytest.raises(KeyboardInterrupt):
-            write_movements(_movements("b1", day, 5, "v1-new"), tmp_path, branch_id="b1", day=day, source_key="v1")
+    write_three_videos(tmp_path)
+    old = write_v1_again_killed_before_its_old_file_goes(tmp_path, monkeypatch)
     assert old.is_file()
 
     result = compact_store(tmp_path, before=dt.date(2026, 2, 1))
@@ -404,7 +340,7 @@ def test_a_writer_killed_before_removing_a_moved_source_s_old_file_is_healed_not
     assert result.tables[MOVEMENTS_DIR].healed == 1 and not old.exists()
     [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
     assert sorted(s.key for s in compacted_sources(month)) == ["v0", "v1", "v2"]
-    assert _videos(tmp_path) == ["v0"] * 2 + ["v1-new"] * 5 + ["v2"] * 4
+    assert stored_videos(tmp_path) == ["v0"] * 2 + ["v1-new"] * 5 + ["v2"] * 4
 
 
 def test_a_batch_run_again_after_compaction_skips_its_videos(tmp_path: Path) -> None:
@@ -434,20 +370,20 @@ def test_a_later_batch_takes_people_over_from_a_compacted_segment(tmp_path: Path
 
 
 def test_a_file_set_aside_is_not_put_back_over_a_newer_copy_elsewhere(tmp_path: Path) -> None:
-    _store(tmp_path)
+    write_three_videos(tmp_path)
     compact_store(tmp_path, before=dt.date(2026, 2, 1))
     # a compact killed right after renaming v1 aside (its month still holds v1) ...
     aside = tmp_path / MOVEMENTS_DIR / "b1" / "2026-01-06" / ".v1.parquet.4242.merged"
     aside.parent.mkdir()
-    pq.write_table(_movements("b1", dt.date(2026, 1, 6), 3, "v1"), aside)
+    pq.write_table(video_movements("b1", dt.date(2026, 1, 6), 3, "v1"), aside)
     # ... then v1 processed again under another day, which cuts it out of the month
     day = dt.date(2026, 2, 3)
-    write_movements(_movements("b1", day, 1, "v1-new"), tmp_path, branch_id="b1", day=day, source_key="v1")
+    write_movements(video_movements("b1", day, 1, "v1-new"), tmp_path, branch_id="b1", day=day, source_key="v1")
 
     compact_store(tmp_path, before=dt.date(2026, 1, 1))
 
     assert not aside.exists()
-    assert _videos(tmp_path) == ["v0"] * 2 + ["v1-new"] + ["v2"] * 4
+    assert stored_videos(tmp_path) == ["v0"] * 2 + ["v1-new"] + ["v2"] * 4
 
 
 def test_a_batch_does_its_videos_again_when_their_month_is_gone(tmp_path: Path) -> None:
@@ -469,7 +405,7 @@ def test_a_batch_does_its_videos_again_when_their_month_is_gone(tmp_path: Path) 
 def test_kpis_list_the_store_again_when_a_file_went_between_listing_and_reading(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _store(tmp_path)
+    write_three_videos(tmp_path)
     listed = compute.movement_files
     calls = []
 
@@ -486,7 +422,7 @@ def test_kpis_list_the_store_again_when_a_file_went_between_listing_and_reading(
 
 
 def test_a_month_is_cut_by_its_own_source_list_not_a_cached_one(tmp_path: Path) -> None:
-    _store(tmp_path)
+    write_three_videos(tmp_path)
     compact_store(tmp_path, before=dt.date(2026, 2, 1))
     [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
     stat = month.stat()

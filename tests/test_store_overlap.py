@@ -10,9 +10,7 @@ source once, and see its own file's rows.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +23,6 @@ from retail_intel.demo.generate import generate_demo
 from retail_intel.errors import DataError
 from retail_intel.kpis import compute, zone_compute
 from retail_intel.kpis.quality import door_quality
-from retail_intel.kpis.with_zones import compute_kpis_with_zones
 from retail_intel.movements import store
 from retail_intel.movements.compacted import (
     CompactedSource,
@@ -37,79 +34,37 @@ from retail_intel.movements.compacted import (
 from retail_intel.movements.compaction import COMPACTED_TABLES, compact_store
 from retail_intel.movements.overlap import plan_read
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
-from retail_intel.movements.store import movement_files, read_movements, write_movements
+from retail_intel.movements.store import movement_files, read_movements
 from retail_intel.movements.zone_schema import QUEUE_LENGTH_SCHEMA, QUEUE_VISIT_SCHEMA, ZONE_VISIT_SCHEMA
 from retail_intel.movements.zone_store import ZONE_VISITS_DIR, read_zone_table, write_zone_tables
 from retail_intel.movements.zones import ZoneTables
 from retail_intel.serve import create_app, queries
 from retail_intel.storage import MOVEMENTS_DIR, atomic_write_table, parquet_files
 from tests.kpi_helpers import assert_tables_match
+from tests.store_fixtures import (
+    JANUARY,
+    branch_config,
+    kpi_tables,
+    movement_pages,
+    sorted_rows,
+    stored_videos,
+    video_movements,
+    write_three_videos,
+    write_v1_again_killed_before_its_old_file_goes,
+)
 from tests.test_serve_support import Api
-
-JANUARY = (dt.date(2026, 1, 5), dt.date(2026, 1, 6), dt.date(2026, 1, 7))
-
-
-def _sorted(table: pa.Table) -> pa.Table:
-    keys = [(n, "ascending") for n in table.column_names if not pa.types.is_floating(table.schema.field(n).type)]
-    return table.sort_by(keys)
-
-
-def _movements(day: dt.date, n: int, tag: str) -> pa.Table:
-    at = dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC)
-    rows: list[dict[str, Any]] = [
-        {
-            "customer_id": str(uuid.uuid5(uuid.NAMESPACE_OID, f"{tag}-{i}")),
-            "branch_id": "b1",
-            "action_type": "entered",
-            "enter_time": at + dt.timedelta(minutes=i),
-            "exit_time": at + dt.timedelta(minutes=i + 1),
-            "exit_observed": True,
-            "dwell_seconds": 60.0,
-            "first_seen": at + dt.timedelta(minutes=i),
-            "last_seen": at + dt.timedelta(minutes=i + 1),
-            "source_video": tag,
-            "video_fingerprint": tag,
-            "processed_at": at,
-        }
-        for i in range(n)
-    ]
-    return pa.Table.from_pylist(rows, schema=MOVEMENT_SCHEMA)
-
-
-def _store(data_dir: Path) -> None:
-    """Videos v0, v1, v2 of branch b1 on three January days: 2, 3 and 4 people."""
-    for i, day in enumerate(JANUARY):
-        write_movements(_movements(day, 2 + i, f"v{i}"), data_dir, branch_id="b1", day=day, source_key=f"v{i}")
-
-
-def _videos(data_dir: Path) -> list[str]:
-    return sorted(read_movements(data_dir).column("source_video").to_pylist())
-
-
-def _pages(api: Api) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        page = api.ok("/movements", params={"limit": 1000, **({"cursor": cursor} if cursor else {})})
-        rows += page["rows"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return rows
 
 
 def _everything(config_dir: Path, data_dir: Path) -> dict[str, Any]:
     """What every reader makes of the store: the KPIs and zone KPIs in both engines, the store readers, serve."""
     seen: dict[str, Any] = {}
     for engine in ("duckdb", "polars"):
-        kpis, zones = compute_kpis_with_zones(
-            load_config(config_dir), data_dir, window_minutes=60, engine=engine, write=False
-        )
-        seen[engine] = (_sorted(kpis.table), _sorted(zones.zones), _sorted(zones.queues))
-    seen["movements"] = _sorted(read_movements(data_dir))
+        seen[engine] = kpi_tables(config_dir, data_dir, engine)
+    seen["movements"] = sorted_rows(read_movements(data_dir))
     seen["tables"] = {
         kind: read_zone_table(data_dir, kind).num_rows for kind in COMPACTED_TABLES if kind != MOVEMENTS_DIR
     }
-    seen["serve"] = _pages(Api(create_app(config_dir, data_dir)))
+    seen["serve"] = movement_pages(Api(create_app(config_dir, data_dir)))
     return seen
 
 
@@ -141,41 +96,33 @@ def test_a_store_halfway_through_compact_is_read_as_before(tmp_path: Path) -> No
 
 
 def test_a_source_written_again_beside_its_old_copy_in_the_month_reads_as_its_new_rows(tmp_path: Path) -> None:
-    _store(tmp_path)
+    write_three_videos(tmp_path)
     compact_store(tmp_path, before=dt.date(2026, 2, 1))
     # v1 processed again: its new file has landed, its old copy is not cut out of the month yet
     atomic_write_table(
-        _movements(JANUARY[1], 5, "v1-new"), tmp_path / MOVEMENTS_DIR / "b1" / "2026-01-06" / "v1.parquet"
+        video_movements("b1", JANUARY[1], 5, "v1-new"), tmp_path / MOVEMENTS_DIR / "b1" / "2026-01-06" / "v1.parquet"
     )
     [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
     assert [s.key for s in compacted_sources(month)] == ["v0", "v1", "v2"]
 
     expected = ["v0"] * 2 + ["v1-new"] * 5 + ["v2"] * 4
-    assert _videos(tmp_path) == expected
+    assert stored_videos(tmp_path) == expected
     read = compute.read_movement_inputs(tmp_path, ["b1"])
     assert read.num_rows == len(expected)
     # quality's door counts per day: the same people (each entered, with a door line unset)
-    quality = door_quality(load_config(_config(tmp_path)), tmp_path).to_pylist()
+    quality = door_quality(load_config(branch_config(tmp_path)), tmp_path).to_pylist()
     assert {str(r["date"]): r["people"] for r in quality} == {"2026-01-05": 2, "2026-01-06": 5, "2026-01-07": 4}
-    api = Api(create_app(_config(tmp_path), tmp_path))
-    served = _pages(api)
+    api = Api(create_app(branch_config(tmp_path), tmp_path))
+    served = movement_pages(api)
     assert sorted(r["source_video"] for r in served) == expected
     # /health's count, from footers alone, counts v1 once too (it added the month's 3 old rows)
     assert api.ok("/health")["counts"]["movements"] == len(expected)
 
 
-def _config(tmp_path: Path, branches: tuple[str, ...] = ("b1",)) -> Path:
-    config_dir = tmp_path / "config"
-    config_dir.mkdir(exist_ok=True)
-    listed = "".join(f"  - {{id: {b}, name: Branch {b}, capacity: 40}}\n" for b in branches)
-    (config_dir / "branches.yaml").write_text("branches:\n" + listed)
-    return config_dir
-
-
 def test_a_month_that_takes_in_a_listed_day_while_it_is_read_is_read_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _store(tmp_path)
+    write_three_videos(tmp_path)
     compact_store(tmp_path, before=dt.date(2026, 1, 7))  # v2's day stays its own file
     [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
     v2 = tmp_path / MOVEMENTS_DIR / "b1" / "2026-01-07" / "v2.parquet"
@@ -189,19 +136,19 @@ def test_a_month_that_takes_in_a_listed_day_while_it_is_read_is_read_again(
         if calls == 1:
             pieces = read_compacted(month, MOVEMENT_SCHEMA)
             write_compacted(
-                [*pieces, (CompactedSource("v2", "2026-01-07", 4), _movements(JANUARY[2], 4, "v2"))],
+                [*pieces, (CompactedSource("v2", "2026-01-07", 4), video_movements("b1", JANUARY[2], 4, "v2"))],
                 MOVEMENT_SCHEMA,
                 month,
             )
         return read_files(files, schema, what)
 
     monkeypatch.setattr(store, "read_files", compact_meanwhile)
-    assert _videos(tmp_path) == ["v0"] * 2 + ["v1"] * 3 + ["v2"] * 4
+    assert stored_videos(tmp_path) == ["v0"] * 2 + ["v1"] * 3 + ["v2"] * 4
     assert calls == 2 and v2.exists()
 
 
 def test_a_plan_refuses_a_month_replaced_after_it_was_checked(tmp_path: Path) -> None:
-    _store(tmp_path)
+    write_three_videos(tmp_path)
     compact_store(tmp_path, before=dt.date(2026, 1, 7))
     [month] = compacted_files(tmp_path / MOVEMENTS_DIR)
     plan = plan_read(movement_files(tmp_path), MOVEMENT_SCHEMA)
@@ -217,15 +164,16 @@ def test_a_plan_refuses_a_month_replaced_after_it_was_checked(tmp_path: Path) ->
 def test_serve_leaves_out_the_old_copy_of_a_video_written_again_on_another_day_in_a_time_range(
     tmp_path: Path,
 ) -> None:
-    _store(tmp_path)
+    write_three_videos(tmp_path)
     compact_store(tmp_path, before=dt.date(2026, 2, 1))
     # v1 processed again with a corrected start: its new file is on January 20, its old copy
     # (January 6) is not cut out of the month yet
     new_day = dt.date(2026, 1, 20)
     atomic_write_table(
-        _movements(new_day, 5, "v1-new"), tmp_path / MOVEMENTS_DIR / "b1" / new_day.isoformat() / "v1.parquet"
+        video_movements("b1", new_day, 5, "v1-new"),
+        tmp_path / MOVEMENTS_DIR / "b1" / new_day.isoformat() / "v1.parquet",
     )
-    api = Api(create_app(_config(tmp_path), tmp_path))
+    api = Api(create_app(branch_config(tmp_path), tmp_path))
 
     def videos(start: dt.date) -> list[str]:
         params = {"limit": 1000, "from": f"{start}T00:00:00Z", "to": f"{start + dt.timedelta(days=1)}T00:00:00Z"}
@@ -239,7 +187,7 @@ def test_serve_leaves_out_the_old_copy_of_a_video_written_again_on_another_day_i
 def test_serve_reads_a_held_month_again_when_compact_merges_days_into_it_during_the_query(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _store(tmp_path)
+    write_three_videos(tmp_path)
     v1 = tmp_path / MOVEMENTS_DIR / "b1" / "2026-01-06" / "v1.parquet"
     kept = pq.read_table(v1)
     compact_store(tmp_path, before=dt.date(2026, 1, 7))  # v0 and v1 merged, v2 (January 7) its own file
@@ -258,7 +206,7 @@ def test_serve_reads_a_held_month_again_when_compact_merges_days_into_it_during_
         return run(self, sql, params, pinned)
 
     monkeypatch.setattr(queries.Reader, "_run", compact_meanwhile)
-    served = _pages(Api(create_app(_config(tmp_path), tmp_path)))
+    served = movement_pages(Api(create_app(branch_config(tmp_path), tmp_path)))
     assert calls == 2  # the query ran again on the new listing: only the month
     assert sorted(r["source_video"] for r in served) == ["v0"] * 2 + ["v1"] * 3 + ["v2"] * 4
 
@@ -266,27 +214,15 @@ def test_serve_reads_a_held_month_again_when_compact_merges_days_into_it_during_
 def test_a_video_left_in_two_files_by_a_writer_killed_before_removing_the_old_one_reads_as_its_new_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _store(tmp_path)
-    old = tmp_path / MOVEMENTS_DIR / "b1" / "2026-01-06" / "v1.parquet"
-    os.utime(old, ns=(1_700_000_000 * 10**9, 1_700_000_000 * 10**9))  # written by an earlier run
-    day = dt.date(2026, 1, 20)  # v1 re-processed with a corrected start, killed before its old file went
-    write = store.atomic_write_table
-
-    def write_then_crash(table: pa.Table, path: Path) -> Path:
-        write(table, path)
-        raise KeyboardInterrupt
-
-    with monkeypatch.context() as patched:
-        patched.setattr(store, "atomic_write_table", write_then_crash)
-        with pytest.raises(KeyboardInterrupt):
-            write_movements(_movements(day, 5, "v1-new"), tmp_path, branch_id="b1", day=day, source_key="v1")
+    write_three_videos(tmp_path)
+    old = write_v1_again_killed_before_its_old_file_goes(tmp_path, monkeypatch)
     assert old.is_file()
 
     expected = ["v0"] * 2 + ["v1-new"] * 5 + ["v2"] * 4
-    assert _videos(tmp_path) == expected
+    assert stored_videos(tmp_path) == expected
     assert compute.read_movement_inputs(tmp_path, ["b1"]).num_rows == len(expected)
-    api = Api(create_app(_config(tmp_path), tmp_path))
-    assert sorted(r["source_video"] for r in _pages(api)) == expected
+    api = Api(create_app(branch_config(tmp_path), tmp_path))
+    assert sorted(r["source_video"] for r in movement_pages(api)) == expected
     assert api.ok("/health")["counts"]["movements"] == len(expected)
 
 
@@ -308,13 +244,8 @@ def _zone_visit(branch: str, day: dt.date, tag: str) -> pa.Table:
     return pa.Table.from_pylist([row], schema=ZONE_VISIT_SCHEMA)
 
 
-def _moved_to_b2(day: dt.date, n: int, tag: str) -> pa.Table:
-    table = _movements(day, n, tag)
-    return table.set_column(table.schema.get_field_index("branch_id"), "branch_id", pa.array(["b2"] * n))
-
-
 def test_a_video_moved_to_another_branch_half_done_is_counted_once_across_per_branch_reads(tmp_path: Path) -> None:
-    _store(tmp_path)
+    write_three_videos(tmp_path)
     no_queues = (QUEUE_VISIT_SCHEMA.empty_table(), QUEUE_LENGTH_SCHEMA.empty_table())
     for i, day in enumerate(JANUARY):  # one zone visit per video
         tables = ZoneTables(_zone_visit("b1", day, f"v{i}"), *no_queues)
@@ -322,7 +253,7 @@ def test_a_video_moved_to_another_branch_half_done_is_counted_once_across_per_br
     compact_store(tmp_path, before=dt.date(2026, 2, 1))  # v1's old copies are in b1's months
     # v1's camera belongs to b2: its new files have landed there, its old copies are not removed yet
     new = Path("b2") / "2026-01-06" / "v1.parquet"
-    atomic_write_table(_moved_to_b2(JANUARY[1], 5, "v1-new"), tmp_path / MOVEMENTS_DIR / new)
+    atomic_write_table(video_movements("b2", JANUARY[1], 5, "v1-new"), tmp_path / MOVEMENTS_DIR / new)
     atomic_write_table(
         pa.concat_tables([_zone_visit("b2", JANUARY[1], "v1-new")] * 5), tmp_path / ZONE_VISITS_DIR / new
     )
@@ -330,14 +261,14 @@ def test_a_video_moved_to_another_branch_half_done_is_counted_once_across_per_br
     assert compute.read_movement_inputs(tmp_path).num_rows == 2 + 5 + 4
     assert compute.read_movement_inputs(tmp_path, ["b1"]).num_rows == 2 + 4  # v1 is b2's now
     assert compute.read_movement_inputs(tmp_path, ["b2"]).num_rows == 5
-    config = load_config(_config(tmp_path, branches=("b1", "b2")))
+    config = load_config(branch_config(tmp_path, branches=("b1", "b2")))
     people = {str(r["date"]): r["people"] for r in door_quality(config, tmp_path, branch="b1").to_pylist()}
     assert people == {"2026-01-05": 2, "2026-01-07": 4}
     assert read_zone_table(tmp_path, ZONE_VISITS_DIR).num_rows == 1 + 5 + 1
     assert read_zone_table(tmp_path, ZONE_VISITS_DIR, ["b1"]).num_rows == 1 + 1
     # the zone KPIs list a branch's files the same way
     assert zone_compute._read(tmp_path / ZONE_VISITS_DIR, ["b1"], ZONE_VISIT_SCHEMA, ["zone_id"]).num_rows == 1 + 1
-    api = Api(create_app(_config(tmp_path, branches=("b1", "b2")), tmp_path))
+    api = Api(create_app(branch_config(tmp_path, branches=("b1", "b2")), tmp_path))
     served = {b: api.ok("/movements", params={"limit": 100, "branch": b})["rows"] for b in ("b1", "b2")}
     assert sorted(r["source_video"] for r in served["b1"]) == ["v0"] * 2 + ["v2"] * 4
     assert sorted(r["source_video"] for r in served["b2"]) == ["v1-new"] * 5
