@@ -75,6 +75,22 @@ def test_parquet_output_needs_a_file(kpis: Invoke, tmp_path: Path) -> None:
     assert table["window_minutes"].to_pylist() == [1440, 1440]
 
 
+def test_dash_output_is_stdout(kpis: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # -o - wrote the KPIs to a file literally named "-" ("wrote -") and nothing to stdout
+    monkeypatch.chdir(tmp_path)
+    piped, plain = kpis("-f", "csv", "-o", "-"), kpis("-f", "csv")
+    assert piped.exit_code == 0, piped.stderr
+    rows = [
+        [{k: v for k, v in r.items() if k != "computed_at"} for r in csv.DictReader(io.StringIO(out.stdout))]
+        for out in (piped, plain)
+    ]
+    assert rows[0] == rows[1] and rows[0]
+    assert json.loads(kpis("-f", "json", "-o", "-").stdout)[0]["branch_id"] == rows[0][0]["branch_id"]
+    refused = kpis("-f", "parquet", "-o", "-")
+    assert refused.exit_code == 1 and "--format parquet needs -o FILE.parquet" in refused.stderr
+    assert not (tmp_path / "-").exists()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -401,6 +401,18 @@ def test_cli_parquet_needs_an_output_file(sql_cli: SqlCli, tmp_path: Path) -> No
     assert table.column("branches").to_pylist()[0] == ["b1", "b2"]
 
 
+def test_cli_dash_output_is_stdout(sql_cli: SqlCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # -o - wrote a file literally named "-" (and printed nothing), as no other Unix tool does
+    monkeypatch.chdir(tmp_path)
+    for fmt in ("csv", "json"):
+        piped, plain = sql_cli(QUERY, "-f", fmt, "-o", "-"), sql_cli(QUERY, "-f", fmt)
+        assert piped.exit_code == 0, piped.stderr
+        assert piped.stdout == plain.stdout and piped.stdout
+    refused = sql_cli(QUERY, "-f", "parquet", "-o", "-")
+    assert refused.exit_code == 1 and "--format parquet needs -o FILE.parquet" in refused.stderr
+    assert not (tmp_path / "-").exists()
+
+
 def test_cli_reads_the_statement_from_stdin(sql_cli: SqlCli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("SELECT count(*) AS n FROM branches"))
     result = sql_cli("-", "-f", "json")

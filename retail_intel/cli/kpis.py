@@ -26,7 +26,7 @@ from retail_intel.cli.common import (
     render_rows,
     to_json,
 )
-from retail_intel.cli.tables import arrow_csv, emit_text
+from retail_intel.cli.tables import arrow_csv, emit_text, is_stdout
 from retail_intel.cli.zones import QueuesOpt, show_zone_kpis
 from retail_intel.errors import InputError
 from retail_intel.kpis.inputs import MAX_BASELINE_WEEKS, MAX_MOMENTUM_WINDOWS
@@ -97,7 +97,8 @@ def kpis(
     ] = KpiFormat.table,
     engine: EngineOpt = EngineChoice.duckdb,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the result to this file instead of stdout.")
+        Path | None,
+        typer.Option("--output", "-o", help="Write the result to this file instead of stdout (- is stdout)."),
     ] = None,
     baseline_weeks: Annotated[
         int,
@@ -161,8 +162,9 @@ def kpis(
     from retail_intel.config.loader import load_config
     from retail_intel.kpis import compute_kpis, window_minutes_from
 
+    output = None if is_stdout(output) else output
     if fmt is KpiFormat.parquet and output is None:
-        raise InputError("--format parquet needs -o FILE.parquet (Parquet is not written to a terminal)")
+        raise InputError("--format parquet needs -o FILE.parquet (Parquet is binary: it is not written to stdout)")
     if fmt is KpiFormat.table and output is not None:
         raise InputError("-o FILE needs --format csv, json or parquet")
     minutes = window_minutes_from(window)

@@ -20,7 +20,7 @@ from retail_intel.cli.common import (
     err,
     render_rows,
 )
-from retail_intel.cli.tables import arrow_csv, arrow_json, arrow_records, emit_text, unique_names
+from retail_intel.cli.tables import arrow_csv, arrow_json, arrow_records, emit_text, is_stdout, unique_names
 from retail_intel.errors import InputError
 from retail_intel.storage import atomic_write_table
 
@@ -33,9 +33,10 @@ class SqlFormat(enum.StrEnum):
 
 
 def _render(table: pa.Table, fmt: SqlFormat, output: Path | None, max_rows: int) -> None:
+    output = None if is_stdout(output) else output
     if fmt is SqlFormat.parquet:
         if output is None:
-            raise InputError("--format parquet needs -o FILE.parquet (Parquet is not written to a terminal)")
+            raise InputError("--format parquet needs -o FILE.parquet (Parquet is binary: it is not written to stdout)")
         # Polars and pyarrow's dataset reader refuse a Parquet file with a repeated column name
         atomic_write_table(table.rename_columns(unique_names(table.column_names)), output)
         err.print(f"[dim]wrote {table.num_rows:,} rows to {escape(str(output))}[/dim]")
@@ -73,7 +74,8 @@ def sql(
         SqlFormat, typer.Option("--format", "-f", help="table, csv, json (stdout or -o) or parquet (-o).")
     ] = SqlFormat.table,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the result to this file instead of stdout.")
+        Path | None,
+        typer.Option("--output", "-o", help="Write the result to this file instead of stdout (- is stdout)."),
     ] = None,
     max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Rows shown by --format table.")] = 100,
     print_views: Annotated[

@@ -117,9 +117,17 @@ def arrow_json(table: pa.Table) -> str:
     return to_json([plain_value(row) for row in arrow_records(table)]) + "\n"
 
 
+STDOUT = "-"  # ``-o -``: the Unix spelling of "write it to stdout"
+
+
+def is_stdout(output: Path | None) -> bool:
+    """Whether ``-o`` asks for stdout: left out, or ``-``."""
+    return output is None or str(output) == STDOUT
+
+
 def emit_text(text: str, output: Path | None) -> None:
-    """Machine output: to stdout alone, or atomically to ``output``."""
-    if output is None:
+    """Machine output: to stdout alone (no ``-o``, or ``-o -``), or atomically to ``output``."""
+    if output is None or str(output) == STDOUT:
         sys.stdout.write(text)
     else:
         atomic_write_bytes(text.encode("utf-8"), output)
