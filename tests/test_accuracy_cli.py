@@ -236,3 +236,24 @@ def test_audit_check_stopped_with_ctrl_c_is_one_line_exit_130(
     assert lines == ["interrupted; nothing written (run the same command again to audit the video)"]
     assert result.stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cam.avi", "config", "counts.csv"]
+
+
+def test_calibrate_stopped_with_ctrl_c_is_one_line_exit_130(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # calibrate stopped with Ctrl-C exited 130 with no line of its own (its last word was "sampling 12 frames of cam.avi ...")
+    monkeypatch.setattr("retail_intel.pipeline.run.default_detector_factory", lambda plan: InterruptedDetector())
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    before = (config / "branches.yaml").read_text()
+    video = write_video(tmp_path / "cam.avi", frames=30)
+    args = ["calibrate", str(video), "--branch", "b1", "--try", "640", "--frames", "12", "--write"]
+    result = run_cli([*args, "--config", str(config)], capsys, monkeypatch)
+    assert result.exit_code == 130
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [
+        "sampling 12 frames of cam.avi ...",
+        "interrupted; nothing written (run the same command again to calibrate the camera)",
+    ]
+    assert result.stdout == ""
+    assert (config / "branches.yaml").read_text() == before

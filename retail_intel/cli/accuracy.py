@@ -15,6 +15,7 @@ from retail_intel.cli.common import (
     FormatOpt,
     OutputFormat,
     err,
+    exit_interrupted,
     render_rows,
     to_json,
 )
@@ -95,17 +96,21 @@ def calibrate(
     if write and branch is None:
         raise InputError("--write needs --branch (and --camera when the branch has several cameras)")
     err.print(f"sampling {frames} frames of {video.name} ...")
-    result = calibrate_camera(
-        video,
-        branch=branch,
-        camera=camera,
-        config_dir=_config_or_none(config, branch),
-        model=model,
-        backend=backend,
-        device=device,
-        frames=frames,
-        candidates=parse_candidates(candidates),
-    )
+    try:
+        result = calibrate_camera(
+            video,
+            branch=branch,
+            camera=camera,
+            config_dir=_config_or_none(config, branch),
+            model=model,
+            backend=backend,
+            device=device,
+            frames=frames,
+            candidates=parse_candidates(candidates),
+        )
+    except KeyboardInterrupt:
+        # calibrate measures in memory; --write happens only after, so a stopped one leaves nothing behind
+        exit_interrupted("nothing written (run the same command again to calibrate the camera)")
     best = result.recommended
     written: Path | None = None
     if write and branch is not None:
