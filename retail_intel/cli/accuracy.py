@@ -305,7 +305,16 @@ def audit_sample(
         rules = plan.rules
         fps = fps or plan.fps_override
     length_s = parse_duration(length, flag="--length")
-    written = sample_clips(video, out_dir, fps=fps, rules=rules, clips=clips, length_s=length_s, seed=seed, force=force)
+    try:
+        written = sample_clips(
+            video, out_dir, fps=fps, rules=rules, clips=clips, length_s=length_s, seed=seed, force=force
+        )
+    except KeyboardInterrupt:
+        # sample_clips removes the clips it cut when stopped half-way
+        exit_interrupted(
+            f"the clips cut so far were removed, no {COUNTS_FILE} written "
+            "(run the same command again to sample the video)"
+        )
     # length_s (what each clip got) next to asked_s (--length): a short clip shows in every format
     rows = [
         {
