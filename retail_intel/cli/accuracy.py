@@ -225,8 +225,7 @@ def audit_check(
     except KeyboardInterrupt:
         # the audit compares in memory and writes nothing, so a stopped one leaves nothing behind
         bar.stop()
-        err.print("[yellow]interrupted[/yellow]; nothing written (run the same command again to audit the video)")
-        raise typer.Exit(130) from None
+        exit_interrupted("nothing written (run the same command again to audit the video)")
     finally:
         bar.stop()
     rows = [
