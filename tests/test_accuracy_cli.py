@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -236,3 +237,55 @@ def test_audit_check_stopped_with_ctrl_c_is_one_line_exit_130(
     assert lines == ["interrupted; nothing written (run the same command again to audit the video)"]
     assert result.stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cam.avi", "config", "counts.csv"]
+
+
+def test_calibrate_stopped_with_ctrl_c_is_one_line_exit_130(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # calibrate stopped with Ctrl-C exited 130 with no line of its own (its last word was "sampling 12 frames of cam.avi ...")
+    monkeypatch.setattr("retail_intel.pipeline.run.default_detector_factory", lambda plan: InterruptedDetector())
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    before = (config / "branches.yaml").read_text()
+    video = write_video(tmp_path / "cam.avi", frames=30)
+    args = ["calibrate", str(video), "--branch", "b1", "--try", "640", "--frames", "12", "--write"]
+    result = run_cli([*args, "--config", str(config)], capsys, monkeypatch)
+    assert result.exit_code == 130
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [
+        "sampling 12 frames of cam.avi ...",
+        "interrupted; nothing written (run the same command again to calibrate the camera)",
+    ]
+    assert result.stdout == ""
+    assert (config / "branches.yaml").read_text() == before
+
+
+def test_audit_sample_stopped_with_ctrl_c_is_one_line_exit_130_and_leaves_no_clips(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # audit sample stopped with Ctrl-C in its third clip exited 130 without a word, and left two whole
+    # clips and a cut-off third in --out with no counts.csv listing them
+    import cv2
+
+    stamped: list[int] = []
+    put_text = cv2.putText
+
+    def ctrl_c_in_the_third_clip(*args: Any, **kwargs: Any) -> Any:
+        stamped.append(1)
+        if len(stamped) > 25:  # clips of 1 s at 10 fps: frame 6 of the third
+            raise KeyboardInterrupt
+        return put_text(*args, **kwargs)
+
+    video = write_video(tmp_path / "cam.avi", frames=80)
+    monkeypatch.setattr(cv2, "putText", ctrl_c_in_the_third_clip)
+    out = tmp_path / "audit"
+    args = ["audit", "sample", str(video), "--out", str(out), "--clips", "4", "--length", "1s"]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 130
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [
+        "interrupted; the clips cut so far were removed, no counts.csv written "
+        "(run the same command again to sample the video)"
+    ]
+    assert result.stdout == ""
+    assert sorted(p.name for p in out.iterdir()) == []

@@ -73,7 +73,8 @@ def sample_clips(
 
     Clips an earlier run left in ``out_dir`` (files named like this function's
     own clips) that this run did not write are removed, so every clip there is
-    one that ``counts.csv`` lists. A ``counts.csv`` already holding hand counts
+    one that ``counts.csv`` lists. Stopped while cutting (Ctrl-C, a failed write), it
+    removes the clips it wrote and writes no ``counts.csv``. A ``counts.csv`` already holding hand counts
     is refused unless ``force``: the template would replace hours of counting.
     """
     from retail_intel.vision.annotate import draw_regions
@@ -94,11 +95,13 @@ def sample_clips(
     slices = pick_slices(info.frame_count / rate, clips, length_s, seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[SampledClip] = []
+    cut: list[Path] = []  # every clip file this run opened, the one being cut included
     capture = cv2.VideoCapture(str(video))
     try:
         for number, piece in enumerate(slices, start=1):
             first, last = round(piece.start_s * rate), round(piece.end_s * rate)
             path = out_dir / f"clip{number:02d}_{int(piece.start_s):06d}s.mp4"
+            cut.append(path)
             writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), rate, (info.width, info.height))
             if not writer.isOpened():
                 raise InputError(f"{path}: cannot write a video here")
@@ -126,6 +129,12 @@ def sample_clips(
                 written.append(SampledClip(path, TimeSlice(piece.start_s, round((first + count) / rate, 2))))
                 break
             written.append(SampledClip(path, piece))
+    except BaseException:
+        # stopped half-way (Ctrl-C, a failed write): no clips without the counts.csv that lists
+        # them, and no cut-off clip that looks like a whole one
+        for path in cut:
+            path.unlink(missing_ok=True)
+        raise
     finally:
         capture.release()
     measures = ["entered", "passed"]

@@ -12,6 +12,7 @@ from retail_intel.camsetup.app import SetupSession, create_setup_app
 from retail_intel.camsetup.frame import frame_from_video, latest_picture
 from retail_intel.config.loader import load_config
 from retail_intel.errors import InputError
+from retail_intel.interrupts import raise_if_ctrl_c
 
 HOST = "127.0.0.1"
 
@@ -56,12 +57,13 @@ def setup_server(session: SetupSession, *, port: int = 0) -> tuple[uvicorn.Serve
 def run_setup(session: SetupSession, *, port: int = 0, on_ready: Callable[[str], None] | None = None) -> None:
     """Serve the page for ``session`` on 127.0.0.1:``port`` until interrupted.
 
-    ``on_ready`` gets the page's URL once the port is bound.
+    ``on_ready`` gets the page's URL once the port is bound. Stopped by Ctrl-C, it raises
+    KeyboardInterrupt once the server has shut down.
     """
     server, sock, url = setup_server(session, port=port)
     if on_ready is not None:
         on_ready(url)
     try:
-        server.run(sockets=[sock])
+        raise_if_ctrl_c(lambda: server.run(sockets=[sock]))
     finally:
         sock.close()

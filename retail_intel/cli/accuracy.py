@@ -15,6 +15,7 @@ from retail_intel.cli.common import (
     FormatOpt,
     OutputFormat,
     err,
+    exit_interrupted,
     render_rows,
     to_json,
 )
@@ -95,17 +96,21 @@ def calibrate(
     if write and branch is None:
         raise InputError("--write needs --branch (and --camera when the branch has several cameras)")
     err.print(f"sampling {frames} frames of {video.name} ...")
-    result = calibrate_camera(
-        video,
-        branch=branch,
-        camera=camera,
-        config_dir=_config_or_none(config, branch),
-        model=model,
-        backend=backend,
-        device=device,
-        frames=frames,
-        candidates=parse_candidates(candidates),
-    )
+    try:
+        result = calibrate_camera(
+            video,
+            branch=branch,
+            camera=camera,
+            config_dir=_config_or_none(config, branch),
+            model=model,
+            backend=backend,
+            device=device,
+            frames=frames,
+            candidates=parse_candidates(candidates),
+        )
+    except KeyboardInterrupt:
+        # calibrate measures in memory; --write happens only after, so a stopped one leaves nothing behind
+        exit_interrupted("nothing written (run the same command again to calibrate the camera)")
     best = result.recommended
     written: Path | None = None
     if write and branch is not None:
@@ -220,8 +225,7 @@ def audit_check(
     except KeyboardInterrupt:
         # the audit compares in memory and writes nothing, so a stopped one leaves nothing behind
         bar.stop()
-        err.print("[yellow]interrupted[/yellow]; nothing written (run the same command again to audit the video)")
-        raise typer.Exit(130) from None
+        exit_interrupted("nothing written (run the same command again to audit the video)")
     finally:
         bar.stop()
     rows = [
@@ -300,7 +304,16 @@ def audit_sample(
         rules = plan.rules
         fps = fps or plan.fps_override
     length_s = parse_duration(length, flag="--length")
-    written = sample_clips(video, out_dir, fps=fps, rules=rules, clips=clips, length_s=length_s, seed=seed, force=force)
+    try:
+        written = sample_clips(
+            video, out_dir, fps=fps, rules=rules, clips=clips, length_s=length_s, seed=seed, force=force
+        )
+    except KeyboardInterrupt:
+        # sample_clips removes the clips it cut when stopped half-way
+        exit_interrupted(
+            f"the clips cut so far were removed, no {COUNTS_FILE} written "
+            "(run the same command again to sample the video)"
+        )
     # length_s (what each clip got) next to asked_s (--length): a short clip shows in every format
     rows = [
         {

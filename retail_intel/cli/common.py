@@ -17,7 +17,7 @@ import math
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -96,6 +96,12 @@ EngineOpt = Annotated[
 
 DEFAULT_CONFIG = Path("config")
 DEFAULT_DATA_DIR = Path("retail_data")
+
+
+def exit_interrupted(outcome: str) -> NoReturn:
+    """Ctrl-C's one line on stderr, ``interrupted; <outcome>`` (what was or was not written), then exit code 130."""
+    err.print(f"[yellow]interrupted[/yellow]; {outcome}")
+    raise typer.Exit(130)
 
 
 def counting_progress(unit: str) -> Progress:

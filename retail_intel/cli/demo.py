@@ -17,6 +17,7 @@ from retail_intel.cli.common import (
     OutputFormat,
     counting_progress,
     err,
+    exit_interrupted,
     parse_date_option,
     render_rows,
     to_json,
@@ -66,8 +67,7 @@ def demo_data(
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
     except KeyboardInterrupt:
-        err.print("[yellow]interrupted[/yellow]; the demo files written so far were removed (run the command again)")
-        raise typer.Exit(130) from None
+        exit_interrupted("the demo files written so far were removed (run the command again)")
     if fmt is OutputFormat.json:
         sys.stdout.write(to_json(summary.as_dict()) + "\n")
         return

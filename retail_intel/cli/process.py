@@ -17,6 +17,7 @@ from retail_intel.cli.common import (
     FormatOpt,
     OutputFormat,
     err,
+    exit_interrupted,
     optional_config_dir,
     out,
     parse_time_option,
@@ -242,8 +243,7 @@ def _process_file(request: ProcessRequest, *, fmt: OutputFormat, quiet: bool) ->
     except KeyboardInterrupt:
         # process_video writes only after the last frame, so an interrupted run leaves nothing behind.
         bar.stop()
-        err.print("[yellow]interrupted[/yellow]; nothing written (run the same command again to process the video)")
-        raise typer.Exit(130) from None
+        exit_interrupted("nothing written (run the same command again to process the video)")
     finally:
         bar.stop()
 

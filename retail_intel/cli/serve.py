@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from retail_intel.cli.common import DEFAULT_CONFIG, DEFAULT_DATA_DIR, ConfigDir, DataDir, err
+from retail_intel.cli.common import DEFAULT_CONFIG, DEFAULT_DATA_DIR, ConfigDir, DataDir, err, exit_interrupted
 from retail_intel.serve.settings import CACHE_MB_ENV, MIB, ServeSettings
 
 DEFAULT_CACHE_MB = ServeSettings().cache_bytes // MIB
@@ -65,16 +65,20 @@ def serve(
             "(Ctrl+C stops it)"
         )
 
-    run_server(
-        config,
-        data_dir,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=access_log,
-        cache_mb=cache_mb,
-        on_ready=announce,
-    )
+    try:
+        run_server(
+            config,
+            data_dir,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=access_log,
+            cache_mb=cache_mb,
+            on_ready=announce,
+        )
+    except KeyboardInterrupt:
+        # the API only reads: stopping it loses nothing
+        exit_interrupted("server stopped, nothing written (run the same command again to serve)")
 
 
 def register(app: typer.Typer) -> None:

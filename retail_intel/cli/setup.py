@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from retail_intel.cli.common import DEFAULT_CONFIG, DEFAULT_DATA_DIR, ConfigDir, DataDir, err
+from retail_intel.cli.common import DEFAULT_CONFIG, DEFAULT_DATA_DIR, ConfigDir, DataDir, err, exit_interrupted
 from retail_intel.timeutil import parse_duration
 
 SETUP_HELP = """Set up a camera in a browser: draw its region of interest, door line and pass-by zone.
@@ -45,6 +45,7 @@ def setup(
     config: ConfigDir = DEFAULT_CONFIG,
     data_dir: DataDir = DEFAULT_DATA_DIR,
 ) -> None:
+    from retail_intel.accuracy.config_edit import BRANCHES_FILE
     from retail_intel.camsetup import run_setup, setup_session
 
     at_s = 0.0 if at.strip() in ("0", "0s") else parse_duration(at, flag="--at")
@@ -66,7 +67,14 @@ def setup(
         if _graphical_session() if open_browser is None else open_browser:
             webbrowser.open(url)
 
-    run_setup(session, port=port, on_ready=ready)
+    try:
+        run_setup(session, port=port, on_ready=ready)
+    except KeyboardInterrupt:
+        # Save writes branches.yaml at once (whole or not at all); Ctrl-C only drops what was not saved
+        exit_interrupted(
+            f"setup page stopped: shapes saved with Save are in {escape(str(session.config_dir / BRANCHES_FILE))}, "
+            "unsaved drawing was not written"
+        )
 
 
 def _graphical_session() -> bool:

@@ -13,17 +13,21 @@ import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.supervisors import Multiprocess
 
 from retail_intel.config.loader import load_config
 from retail_intel.errors import InputError
+from retail_intel.interrupts import raise_if_ctrl_c
 from retail_intel.serve.settings import CACHE_MB_ENV
 
 CONFIG_ENV = "RETAIL_INTEL_CONFIG"
 DATA_DIR_ENV = "RETAIL_INTEL_DATA_DIR"
 MAX_WORKERS = 64
+APP = "retail_intel.serve.server:app_from_environment"
 
 
 def app_from_environment() -> FastAPI:
@@ -85,6 +89,8 @@ def run_server(
 ) -> None:
     """Serve until interrupted. The config is checked first so a broken one fails here, not in a worker.
 
+    Stopped by Ctrl-C, it raises KeyboardInterrupt once the server has shut down (uvicorn alone returns).
+
     ``cache_mb`` is each worker's cache ceiling (:class:`ServeSettings`); ``on_ready`` is called once every
     check passed, just before the server starts listening (the CLI prints the URL there).
     """
@@ -104,16 +110,40 @@ def run_server(
         os.environ[CACHE_MB_ENV] = str(cache_mb)
     if on_ready is not None:
         on_ready()
-    uvicorn.run(
-        "retail_intel.serve.server:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=access_log,
-        log_level=log_level,
-        server_header=False,
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "access_log": access_log,
+        "log_level": log_level,
+        "server_header": False,
         # Picks uvloop and httptools when installed (uvicorn[standard]).
-        loop="auto",
-        http="auto",
-    )
+        "loop": "auto",
+        "http": "auto",
+    }
+    run = uvicorn.run if workers == 1 else run_supervised
+    raise_if_ctrl_c(lambda: run(APP, **options))
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor of several workers, remembering Ctrl-C (it stops on it and returns normally)."""
+
+    ctrl_c = False
+
+    def handle_int(self) -> None:
+        self.ctrl_c = True
+        super().handle_int()
+
+
+def run_supervised(app: str, **options: Any) -> None:
+    """``uvicorn.run`` with several workers, raising KeyboardInterrupt once they stopped on Ctrl-C.
+
+    uvicorn's supervisor keeps the SIGINT handler it installed and returns normally, so a stop by
+    Ctrl-C would look like any other end; this is what ``uvicorn.run`` does with it, plus that note.
+    """
+    config = uvicorn.Config(app, **options)
+    supervisor = _Supervisor(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    if supervisor.ctrl_c:
+        raise KeyboardInterrupt

@@ -1,0 +1,110 @@
+"""``serve`` and ``setup`` stopped with Ctrl-C: one line saying so, exit code 130, like every other command.
+
+Each runs for real in a subprocess (its own process group, as a shell job is)
+and gets SIGINT once it answers HTTP: uvicorn catches the signal itself, so
+only a real server shows whether the command still sees it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from retail_intel.storage import camera_frame_path
+from tests.test_serve_support import make_site
+
+ROOT = Path(__file__).resolve().parents[1]
+READY_WITHIN_S = 120.0  # how long a server may take to come up on a busy machine before the test gives up
+
+
+def _free_port() -> int:
+    with socket.socket() as finder:
+        finder.bind(("127.0.0.1", 0))
+        port: int = finder.getsockname()[1]
+        return port
+
+
+def _answers(port: int, path: str) -> bool:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+def _ctrl_c_once_serving(args: list[str], cwd: Path, port: int, path: str) -> tuple[int, str]:
+    """Run ``retail-intel ARGS``, press Ctrl-C once it answers ``path``; its exit code and stderr."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "300"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "retail_intel", *args],
+        env=env,
+        cwd=cwd,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + READY_WITHIN_S
+        while not _answers(port, path):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"the server never answered: {process.communicate()[1]}")
+            time.sleep(0.2)
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    return process.returncode, stderr
+
+
+def _last_line(stderr: str) -> str:
+    return [line for line in stderr.splitlines() if line.strip()][-1]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_stopped_with_ctrl_c_says_so_and_exits_130(tmp_path: Path, workers: int) -> None:
+    # serve stopped with Ctrl-C exited 0 with uvicorn's shutdown log as its last word (setup exited 130)
+    site = make_site(tmp_path)
+    port = _free_port()
+    args = ["serve", "--port", str(port), "--workers", str(workers)]
+    args += ["--config", str(site.config_dir), "--data-dir", str(site.data_dir)]
+    code, stderr = _ctrl_c_once_serving(args, tmp_path, port, "/health")
+    assert code == 130, stderr
+    assert _last_line(stderr) == "interrupted; server stopped, nothing written (run the same command again to serve)"
+    assert "Traceback" not in stderr
+
+
+def test_setup_stopped_with_ctrl_c_says_so_and_exits_130(tmp_path: Path) -> None:
+    # setup stopped with Ctrl-C exited 130 without a word
+    config_dir = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config_dir)
+    picture = camera_frame_path(tmp_path / "data", "b1", "vtest")
+    picture.parent.mkdir(parents=True)
+    Image.new("RGB", (64, 48), (90, 110, 130)).save(picture, "JPEG")
+    before = (config_dir / "branches.yaml").read_text()
+    port = _free_port()
+    args = ["setup", "--branch", "b1", "--port", str(port), "--no-open"]
+    args += ["--config", str(config_dir), "--data-dir", str(tmp_path / "data")]
+    code, stderr = _ctrl_c_once_serving(args, tmp_path, port, "/")
+    assert code == 130, stderr
+    assert _last_line(stderr) == (
+        f"interrupted; setup page stopped: shapes saved with Save are in {config_dir / 'branches.yaml'}, "
+        "unsaved drawing was not written"
+    )
+    assert (config_dir / "branches.yaml").read_text() == before
