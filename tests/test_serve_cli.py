@@ -33,7 +33,8 @@ def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     monkeypatch.setattr(server, "check_port_free", lambda host, port: None)
     monkeypatch.setenv(server.CONFIG_ENV, "unset")
     monkeypatch.setenv(server.DATA_DIR_ENV, "unset")
-    monkeypatch.delenv(CACHE_MB_ENV, raising=False)  # restored afterwards: run_server sets it
+    monkeypatch.setenv(CACHE_MB_ENV, "")  # recorded as absent, so what run_server sets is removed afterwards
+    monkeypatch.delenv(CACHE_MB_ENV)
     return calls
 
 

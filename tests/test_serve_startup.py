@@ -35,7 +35,10 @@ def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append(kwargs))
     for name in (server.CONFIG_ENV, server.DATA_DIR_ENV, CACHE_MB_ENV):
-        monkeypatch.delenv(name, raising=False)  # restored afterwards
+        # set first, so monkeypatch records it as absent and removes what run_server sets
+        # (a delenv of an unset name records nothing: the variables leaked into later tests)
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     return calls
 
 
