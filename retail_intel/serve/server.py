@@ -8,6 +8,7 @@ travel in the environment variables the CLI reads anyway.
 from __future__ import annotations
 
 import errno
+import inspect
 import ipaddress
 import os
 import socket
@@ -143,7 +144,9 @@ def run_supervised(app: str, **options: Any) -> None:
     Ctrl-C would look like any other end; this is what ``uvicorn.run`` does with it, plus that note.
     """
     config = uvicorn.Config(app, **options)
-    supervisor = _Supervisor(config, sockets=[config.bind_socket()])
+    # uvicorn 0.30 to 0.3x hand the supervisor each worker's target; later ones build it themselves
+    target = {"target": uvicorn.Server(config).run} if "target" in inspect.signature(Multiprocess).parameters else {}
+    supervisor = _Supervisor(config, sockets=[config.bind_socket()], **target)
     supervisor.run()
     if supervisor.ctrl_c:
         raise KeyboardInterrupt
