@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,14 @@ from retail_intel.accuracy.audit import (
     parse_offset,
     read_hand_counts,
 )
-from retail_intel.accuracy.clips import COUNTS_FILE, SampledClip, pick_slices, sample_clips, write_counts_template
+from retail_intel.accuracy.clips import (
+    COUNTS_FILE,
+    SampledClip,
+    filled_counts,
+    pick_slices,
+    sample_clips,
+    write_counts_template,
+)
 from retail_intel.accuracy.counts import compare_counts, count_accuracy
 from retail_intel.accuracy.runner import audit_video
 from retail_intel.errors import InputError
@@ -133,6 +141,19 @@ def test_parse_offset(text: str, seconds: float) -> None:
     assert parse_offset(text, "x") == seconds
 
 
+def test_a_trailing_comma_is_no_extra_cell(tmp_path: Path) -> None:
+    path = tmp_path / "counts.csv"
+    path.write_text("start,end,entered\n0,10,3,\n")
+    assert read_hand_counts(path) == [(TimeSlice(0, 10), {"entered": 3})]
+
+
+def test_filled_cells_past_the_header_count_as_hand_counts(tmp_path: Path) -> None:
+    # `audit sample` asks this before replacing counts.csv: a row with one cell too many crashed it
+    path = tmp_path / COUNTS_FILE
+    path.write_text("clip,start,end,entered,passed\nc1.mp4,0,10,,3,1\nc2.mp4,10,20,,,\n")
+    assert filled_counts(path) == 2
+
+
 def test_read_hand_counts(tmp_path: Path) -> None:
     path = tmp_path / "counts.csv"
     path.write_text("clip,start,end,entered,passed,in\nc1.mp4,0:30,1:00,3,,1\nc2.mp4,0,30,2,4,0\n")
@@ -153,12 +174,18 @@ def test_read_hand_counts(tmp_path: Path) -> None:
         ("start,end,entered\n0,10,1\n5,15,1\n", "overlap"),
         ("start,end,entered\nsoon,10,1\n", "seconds or"),
         ("start,end,entered\n", "no rows"),
+        # edited by hand: a count one cell too far, a digit str.isdigit takes but int() does not
+        (
+            "clip,start,end,entered\nc1.mp4,0,10,3,1\n",
+            "row 2: filled cells past the header's 4 columns (clip,start,end,entered): ['1']",
+        ),
+        ("start,end,entered\n0,10,\u00b2\n", "row 2, column entered: expected a whole number of people, got '\u00b2'"),
     ],
 )
 def test_read_hand_counts_rejects(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "counts.csv"
     path.write_text(content)
-    with pytest.raises(InputError, match=message):
+    with pytest.raises(InputError, match=re.escape(message)):
         read_hand_counts(path)
 
 

@@ -110,8 +110,15 @@ def read_hand_counts(path: Path) -> list[tuple[TimeSlice, dict[str, int]]]:
             raise InputError(f"{path}: unknown column(s) {unknown}; expected start, end and any of {list(MEASURES)}")
         rows: list[tuple[TimeSlice, dict[str, int]]] = []
         for number, raw in enumerate(reader, start=2):
-            row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
             where = f"{path}, row {number}"
+            # cells past the header's columns (a count typed one cell too far, a comma in a note)
+            extra = [cell for cell in raw.pop(None, None) or [] if cell.strip()]
+            if extra:
+                raise InputError(
+                    f"{where}: filled cells past the header's {len(header)} columns ({','.join(header)}): "
+                    f"{extra}; remove them or name their column in the header"
+                )
+            row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
             start, end = parse_offset(row["start"], where), parse_offset(row["end"], where)
             if end <= start:
                 raise InputError(f"{where}: end ({row['end']}) must be after start ({row['start']})")
@@ -120,7 +127,7 @@ def read_hand_counts(path: Path) -> list[tuple[TimeSlice, dict[str, int]]]:
                 cell = row.get(column, "")
                 if cell == "":
                     continue
-                if not cell.isdigit():
+                if not (cell.isascii() and cell.isdigit()):  # '²' is a digit to str.isdigit, not to int()
                     raise InputError(f"{where}, column {column}: expected a whole number of people, got {cell!r}")
                 counts[measure] = int(cell)
             rows.append((TimeSlice(start, end), counts))

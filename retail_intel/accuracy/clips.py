@@ -146,7 +146,15 @@ def filled_counts(path: Path) -> int:
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     timing = {"clip", "start", "end"}
-    return sum(1 for row in rows for key, value in row.items() if key not in timing and (value or "").strip())
+    # cells past the header's columns come as a list under the key None: they count too
+    return sum(
+        1
+        for row in rows
+        for key, value in row.items()
+        if key not in timing
+        for cell in (value if isinstance(value, list) else [value])
+        if (cell or "").strip()
+    )
 
 
 def remove_stale_clips(out_dir: Path, keep: Sequence[Path]) -> list[Path]:
