@@ -154,6 +154,15 @@ def test_filled_cells_past_the_header_count_as_hand_counts(tmp_path: Path) -> No
     assert filled_counts(path) == 2
 
 
+def test_counts_saved_by_a_spreadsheet_with_a_byte_order_mark(tmp_path: Path) -> None:
+    # "CSV UTF-8" from a spreadsheet starts with EF BB BF: the first column read as '\ufeffclip'
+    path = tmp_path / COUNTS_FILE
+    path.write_bytes(b"\xef\xbb\xbfclip,start,end,entered,passed\nc1.mp4,0,10,,\n")
+    assert filled_counts(path) == 0  # still the empty template: audit sample may replace it
+    path.write_bytes(b"\xef\xbb\xbfclip,start,end,entered,passed\nc1.mp4,0,10,3,1\n")
+    assert read_hand_counts(path) == [(TimeSlice(0, 10), {"entered": 3, "passed": 1})]
+
+
 def test_read_hand_counts(tmp_path: Path) -> None:
     path = tmp_path / "counts.csv"
     path.write_text("clip,start,end,entered,passed,in\nc1.mp4,0:30,1:00,3,,1\nc2.mp4,0,30,2,4,0\n")

@@ -99,7 +99,9 @@ def read_hand_counts(path: Path) -> list[tuple[TimeSlice, dict[str, int]]]:
     """
     if not path.is_file():
         raise InputError(f"{path}: no such hand-count file (expected a CSV with start,end,<measures>)")
-    with open(path, newline="") as handle:
+    # utf-8-sig: a spreadsheet saving "CSV UTF-8" starts the file with a byte-order mark, which would
+    # otherwise become part of the first column's name (a note in another encoding reads as U+FFFD)
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
         reader = csv.DictReader(handle)
         header = [h.strip().lower() for h in (reader.fieldnames or [])]
         if "start" not in header or "end" not in header:

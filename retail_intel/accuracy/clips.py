@@ -139,7 +139,7 @@ def sample_clips(
 def filled_counts(path: Path) -> int:
     """How many count cells of the ``counts.csv`` at ``path`` are filled in (0 when there is none)."""
     try:
-        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
             rows = list(csv.DictReader(handle))
     except FileNotFoundError:
         return 0
