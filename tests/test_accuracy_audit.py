@@ -312,6 +312,19 @@ def test_audit_refuses_slices_after_the_end(tmp_path: Path) -> None:
         audit_video(_request(video, tmp_path), counts, detector_factory=lambda plan: ScriptedDetector(two_people))
 
 
+def test_line_counts_for_a_camera_without_a_line_are_refused_before_the_run(tmp_path: Path) -> None:
+    # the refusal came only after the whole video had been processed (a minute for the 113 s sample)
+    video = write_video(tmp_path / "cam.avi", frames=30)
+    counts = tmp_path / "counts.csv"
+    counts.write_text("start,end,entered,line_in\n0,2,1,1\n")
+
+    def no_run(plan: object) -> ScriptedDetector:
+        raise AssertionError("the video was processed before the truth was checked against the camera")
+
+    with pytest.raises(InputError, match=r"has line counts but camera .* has no counting line"):
+        audit_video(_request(video, tmp_path), counts, detector_factory=no_run)
+
+
 def test_bias_interval_narrows_with_more_slices() -> None:
     rng = np.random.default_rng(3)
     truth = rng.integers(5, 15, size=80)
