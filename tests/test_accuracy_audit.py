@@ -224,6 +224,22 @@ def test_sample_clips_writes_clips_and_a_template(tmp_path: Path) -> None:
     ] * 3
 
 
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        (CountingRules(parse_rect("100,80,400,200")), r"ROI .* reaches outside the 320x240 frame"),
+        (CountingRules(ROI, passby_zone=parse_rect("0,200,320,260")), "pass-by zone .* reaches outside"),
+        (CountingRules(ROI, line=CountingLine((160, 0), (160, 300), "left", 5)), r"line point \(160, 300\)"),
+    ],
+)
+def test_sample_clips_refuses_shapes_outside_the_frame(tmp_path: Path, rules: CountingRules, message: str) -> None:
+    # the clips were cut with the shape drawn half off the picture, and audit check then refused the camera
+    video = write_video(tmp_path / "cam.avi", frames=40)  # 320x240
+    with pytest.raises(InputError, match=message):
+        sample_clips(video, tmp_path / "audit", rules=rules, clips=2, length_s=1.0)
+    assert not (tmp_path / "audit").exists()
+
+
 def test_the_template_keeps_clip_times_exactly_hours_into_a_video(tmp_path: Path) -> None:
     # 3.6 h and 34 h into a day's recording: six significant digits would move these edges
     slices = [TimeSlice(20, 50.05), TimeSlice(13025.31, 13065.31), TimeSlice(123456.78, 123496.78)]
