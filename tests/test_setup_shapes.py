@@ -284,6 +284,18 @@ def test_without_a_picture_the_error_says_how_to_get_one(config_dir: Path, tmp_p
         setup_session(config_dir, tmp_path, "b1", "nope")
 
 
+def test_a_preview_runs_picture_will_do(config_dir: Path, tmp_path: Path) -> None:
+    # `process --max-frames 15` keeps its picture under previews/; setup then said "process one first"
+    data_dir = tmp_path / "data"
+    write_picture(data_dir / "previews")
+    session = setup_session(config_dir, data_dir, "b1", "vtest")
+    assert (session.picture.width, session.picture.height) == (W, H)
+    assert session.picture.source == "vtest.jpg (latest picture, of a --max-frames preview)"
+    # a full run's picture wins
+    write_picture(data_dir)
+    assert setup_session(config_dir, data_dir, "b1", "vtest").picture.source == "vtest.jpg (latest picture)"
+
+
 def test_a_video_frame_is_the_picture(config_dir: Path, tmp_path: Path) -> None:
     session = setup_session(config_dir, tmp_path, "b1", None, video=SAMPLE_VIDEO, at_s=2.0)
 
