@@ -152,6 +152,33 @@ def test_edit_replaces_a_block_value_whole_and_removes_keys() -> None:
     assert edited.endswith("      - id: cam\n        roi: [0, 0, 10, 10]\n")  # the other branch untouched
 
 
+ZONE_NAMED_LIKE_A_CAMERA = """\
+branches:
+  - id: b2
+    name: Two
+    capacity: 5
+    cameras:
+      - id: entrance
+        roi: [0, 0, 10, 10]
+        zones:
+          - id: door   # the doormat, seen by the entrance camera
+            polygon: [[1, 1], [5, 1], [5, 5]]
+      - id: door
+        roi: [0, 0, 20, 20]
+"""
+
+
+def test_edit_finds_the_camera_not_a_named_zone_of_the_same_id() -> None:
+    # calibrate --write and setup edited zone "door" of camera entrance and were refused
+    # ('zones["door"]: unknown field "imgsz"'): camera door could not be written at all
+    edited = edit_camera_text(ZONE_NAMED_LIKE_A_CAMERA, "b2", "door", {"imgsz": 960}, Path("b.yaml"))
+    assert edited == ZONE_NAMED_LIKE_A_CAMERA + "        imgsz: 960\n"
+    # lists written without indenting their dashes are found too
+    compact = "branches:\n- id: b1\n  cameras:\n  - id: cam\n    roi: [0, 0, 9, 9]\n  name: One\n"
+    edited = edit_camera_text(compact, "b1", "cam", {"imgsz": 960}, Path("b.yaml"))
+    assert edited == compact.replace("  name: One", "    imgsz: 960\n  name: One")
+
+
 def test_edit_writes_mappings_and_strings_as_flow_yaml() -> None:
     edited = edit_camera_text(
         BLOCK_YAML,
