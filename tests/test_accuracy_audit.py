@@ -328,6 +328,19 @@ def test_audit_refuses_slices_after_the_end(tmp_path: Path) -> None:
         audit_video(_request(video, tmp_path), counts, detector_factory=lambda plan: ScriptedDetector(two_people))
 
 
+def test_slices_after_the_end_are_refused_before_the_run(tmp_path: Path) -> None:
+    # the counts.csv of another, longer video: refused only after the whole video had been processed
+    video = write_video(tmp_path / "cam.avi", frames=30)  # 3 s at 10 fps
+    counts = tmp_path / "counts.csv"
+    counts.write_text("start,end,entered\n0,2,1\n60,90,1\n")
+
+    def no_run(plan: object) -> ScriptedDetector:
+        raise AssertionError("the video was processed before the truth was checked against its length")
+
+    with pytest.raises(InputError, match="slice 60-90 s starts after the video ends"):
+        audit_video(_request(video, tmp_path), counts, detector_factory=no_run)
+
+
 def test_line_counts_for_a_camera_without_a_line_are_refused_before_the_run(tmp_path: Path) -> None:
     # the refusal came only after the whole video had been processed (a minute for the 113 s sample)
     video = write_video(tmp_path / "cam.avi", frames=30)
