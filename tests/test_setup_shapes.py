@@ -111,6 +111,15 @@ def test_a_dragged_rectangle_is_normalised_to_x1_y1_x2_y2() -> None:
         ),
         (shapes_payload({"kind": "region", "geometry": "rect", "points": [[5, 5], [9, 5]]}), "has no area"),
         (shapes_payload(POLYGON, POLYGON), "region: drawn twice"),
+        # corners clicked out of order: a bow tie, saved as zone and counted as two triangles
+        (
+            shapes_payload({**POLYGON, "points": [[100, 100], [400, 100], [100, 300], [500, 350]]}),
+            "region: the polygon's edge [[400.0, 100.0], [100.0, 300.0]] crosses its edge",
+        ),
+        (
+            shapes_payload(POLYGON, {**PASSBY, "points": [[0, 500], [768, 576], [768, 500], [0, 576]]}),
+            "passby_zone: the polygon's edge",
+        ),
     ],
 )
 def test_bad_shapes_name_the_field(payload: Any, message: str) -> None:
