@@ -199,6 +199,16 @@ def test_edit_writes_mappings_and_strings_as_flow_yaml() -> None:
     assert '        line: {start: [1, 2], end: [3, 4], in_side: left}\n        model: "a b"\n' in edited
 
 
+def test_a_file_with_windows_line_ends_keeps_them(config_dir: Path) -> None:
+    # every line of a CRLF branches.yaml came back LF after one saved shape: a diff of the whole file
+    path = config_dir / "branches.yaml"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    write_camera_settings(config_dir, "b1", "vtest", {"imgsz": 960})
+    data = path.read_bytes()
+    assert b"        imgsz: 960              # detector input size; people here" in data
+    assert data.count(b"\n") == data.count(b"\r\n") and data.endswith(b"\r\n")
+
+
 def test_write_refuses_an_edit_that_does_not_validate_and_keeps_the_file(config_dir: Path) -> None:
     before = (config_dir / "branches.yaml").read_text()
     with pytest.raises(ConfigError, match="would make the config invalid"):

@@ -199,9 +199,12 @@ def write_camera_settings(
     path = config_dir / BRANCHES_FILE
     if not path.is_file():
         raise InputError(f"{path}: no such file; --write needs the config directory holding branches.yaml")
-    original = path.read_text()
+    with open(path, newline="") as handle:  # as it is: a file saved on Windows keeps its CRLF line ends
+        original = handle.read()
+    newline = "\r\n" if "\r\n" in original else "\n"
     removed = [key for key in remove if key not in values]
-    edited = edit_camera_text(original, branch_id, camera_id, values, path, remove=removed)
+    edited = edit_camera_text(original.replace("\r\n", "\n"), branch_id, camera_id, values, path, remove=removed)
+    edited = edited.replace("\n", newline)
     with tempfile.TemporaryDirectory(prefix="retail-intel-config-") as scratch:
         copy = Path(scratch) / "config"
         shutil.copytree(config_dir, copy)
