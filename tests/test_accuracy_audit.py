@@ -183,6 +183,8 @@ def test_read_hand_counts(tmp_path: Path) -> None:
         ("start,end,entered\n0,10,1\n5,15,1\n", "overlap"),
         ("start,end,entered\nsoon,10,1\n", "seconds or"),
         ("start,end,entered\n", "no rows"),
+        # the template as audit sample wrote it: the whole video was processed to compare nothing
+        ("clip,start,end,entered,passed\nc1.mp4,0,10,,\nc2.mp4,10,20,,\n", "no count filled in (2 rows"),
         # edited by hand: a count one cell too far, a digit str.isdigit takes but int() does not
         (
             "clip,start,end,entered\nc1.mp4,0,10,3,1\n",

@@ -135,6 +135,12 @@ def read_hand_counts(path: Path) -> list[tuple[TimeSlice, dict[str, int]]]:
             rows.append((TimeSlice(start, end), counts))
     if not rows:
         raise InputError(f"{path}: no rows; fill in one row per time slice")
+    if not any(counts for _, counts in rows):
+        # the template as audit sample wrote it: a whole run would compare nothing
+        raise InputError(
+            f"{path}: no count filled in ({len(rows)} rows, every count cell empty); "
+            "count the clips and fill in their cells first"
+        )
     ordered = sorted(rows, key=lambda r: r[0].start_s)
     for (a, _), (b, _) in itertools.pairwise(ordered):
         if b.start_s < a.end_s:
