@@ -242,6 +242,24 @@ def test_sample_clips_refuses_shapes_outside_the_frame(tmp_path: Path, rules: Co
     assert not (tmp_path / "audit").exists()
 
 
+def test_a_clip_shows_exactly_the_frames_of_its_slice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 1.23-2.27 s at 10 fps holds frames 13..22 (1.3 s .. 2.2 s); the clip showed frame 12 (1.2 s) as well,
+    # whose events audit check counts in no clip
+    import cv2
+
+    from retail_intel.accuracy import clips as clips_module
+
+    monkeypatch.setattr(clips_module, "pick_slices", lambda *args: [TimeSlice(1.23, 2.27)])
+    video = write_video(tmp_path / "cam.avi", frames=60, fps=10)
+    (clip,) = sample_clips(video, tmp_path / "audit", clips=1, length_s=1.04)
+    capture = cv2.VideoCapture(str(clip.path))
+    shown = 0
+    while capture.read()[0]:
+        shown += 1
+    capture.release()
+    assert shown == sum(1 for k in range(60) if clip.slice.holds(k / 10)) == 10
+
+
 def test_the_template_keeps_clip_times_exactly_hours_into_a_video(tmp_path: Path) -> None:
     # 3.6 h and 34 h into a day's recording: six significant digits would move these edges
     slices = [TimeSlice(20, 50.05), TimeSlice(13025.31, 13065.31), TimeSlice(123456.78, 123496.78)]

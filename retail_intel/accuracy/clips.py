@@ -11,6 +11,7 @@ as the software.
 from __future__ import annotations
 
 import csv
+import math
 import random
 import re
 from collections.abc import Sequence
@@ -51,6 +52,11 @@ def pick_slices(duration_s: float, clips: int, length_s: float, seed: int = 0) -
         start = lo + (rng.uniform(0, room) if room > 0 else 0.0)
         out.append(TimeSlice(round(start, 2), round(min(start + length_s, lo + stretch), 2)))
     return out
+
+
+def _first_frame_at(seconds: float, rate: float) -> int:
+    """The first frame whose time ``index / rate`` is at or after ``seconds`` (float noise forgiven)."""
+    return math.ceil(seconds * rate - 1e-6)
 
 
 def _clock(seconds: float) -> str:
@@ -104,7 +110,9 @@ def sample_clips(
     capture = cv2.VideoCapture(str(video))
     try:
         for number, piece in enumerate(slices, start=1):
-            first, last = round(piece.start_s * rate), round(piece.end_s * rate)
+            # exactly the frames whose times fall in [start, end), the stretch audit check compares
+            # (rounding showed a frame before the slice and left out its last one)
+            first, last = _first_frame_at(piece.start_s, rate), _first_frame_at(piece.end_s, rate)
             path = out_dir / f"clip{number:02d}_{int(piece.start_s):06d}s.mp4"
             writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), rate, (info.width, info.height))
             if not writer.isOpened():
