@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,14 @@ from retail_intel.accuracy.audit import (
     parse_offset,
     read_hand_counts,
 )
-from retail_intel.accuracy.clips import COUNTS_FILE, SampledClip, pick_slices, sample_clips, write_counts_template
+from retail_intel.accuracy.clips import (
+    COUNTS_FILE,
+    SampledClip,
+    filled_counts,
+    pick_slices,
+    sample_clips,
+    write_counts_template,
+)
 from retail_intel.accuracy.counts import compare_counts, count_accuracy
 from retail_intel.accuracy.runner import audit_video
 from retail_intel.errors import InputError
@@ -133,6 +141,28 @@ def test_parse_offset(text: str, seconds: float) -> None:
     assert parse_offset(text, "x") == seconds
 
 
+def test_a_trailing_comma_is_no_extra_cell(tmp_path: Path) -> None:
+    path = tmp_path / "counts.csv"
+    path.write_text("start,end,entered\n0,10,3,\n")
+    assert read_hand_counts(path) == [(TimeSlice(0, 10), {"entered": 3})]
+
+
+def test_filled_cells_past_the_header_count_as_hand_counts(tmp_path: Path) -> None:
+    # `audit sample` asks this before replacing counts.csv: a row with one cell too many crashed it
+    path = tmp_path / COUNTS_FILE
+    path.write_text("clip,start,end,entered,passed\nc1.mp4,0,10,,3,1\nc2.mp4,10,20,,,\n")
+    assert filled_counts(path) == 2
+
+
+def test_counts_saved_by_a_spreadsheet_with_a_byte_order_mark(tmp_path: Path) -> None:
+    # "CSV UTF-8" from a spreadsheet starts with EF BB BF: the first column read as '\ufeffclip'
+    path = tmp_path / COUNTS_FILE
+    path.write_bytes(b"\xef\xbb\xbfclip,start,end,entered,passed\nc1.mp4,0,10,,\n")
+    assert filled_counts(path) == 0  # still the empty template: audit sample may replace it
+    path.write_bytes(b"\xef\xbb\xbfclip,start,end,entered,passed\nc1.mp4,0,10,3,1\n")
+    assert read_hand_counts(path) == [(TimeSlice(0, 10), {"entered": 3, "passed": 1})]
+
+
 def test_read_hand_counts(tmp_path: Path) -> None:
     path = tmp_path / "counts.csv"
     path.write_text("clip,start,end,entered,passed,in\nc1.mp4,0:30,1:00,3,,1\nc2.mp4,0,30,2,4,0\n")
@@ -153,12 +183,20 @@ def test_read_hand_counts(tmp_path: Path) -> None:
         ("start,end,entered\n0,10,1\n5,15,1\n", "overlap"),
         ("start,end,entered\nsoon,10,1\n", "seconds or"),
         ("start,end,entered\n", "no rows"),
+        # the template as audit sample wrote it: the whole video was processed to compare nothing
+        ("clip,start,end,entered,passed\nc1.mp4,0,10,,\nc2.mp4,10,20,,\n", "no count filled in (2 rows"),
+        # edited by hand: a count one cell too far, a digit str.isdigit takes but int() does not
+        (
+            "clip,start,end,entered\nc1.mp4,0,10,3,1\n",
+            "row 2: filled cells past the header's 4 columns (clip,start,end,entered): ['1']",
+        ),
+        ("start,end,entered\n0,10,\u00b2\n", "row 2, column entered: expected a whole number of people, got '\u00b2'"),
     ],
 )
 def test_read_hand_counts_rejects(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "counts.csv"
     path.write_text(content)
-    with pytest.raises(InputError, match=message):
+    with pytest.raises(InputError, match=re.escape(message)):
         read_hand_counts(path)
 
 
@@ -186,6 +224,40 @@ def test_sample_clips_writes_clips_and_a_template(tmp_path: Path) -> None:
     assert [c for _, c in read_hand_counts(tmp_path / "audit" / COUNTS_FILE)] == [
         {"entered": 1, "passed": 0, "line_in": 0, "line_out": 0}
     ] * 3
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        (CountingRules(parse_rect("100,80,400,200")), r"ROI .* reaches outside the 320x240 frame"),
+        (CountingRules(ROI, passby_zone=parse_rect("0,200,320,260")), "pass-by zone .* reaches outside"),
+        (CountingRules(ROI, line=CountingLine((160, 0), (160, 300), "left", 5)), r"line point \(160, 300\)"),
+    ],
+)
+def test_sample_clips_refuses_shapes_outside_the_frame(tmp_path: Path, rules: CountingRules, message: str) -> None:
+    # the clips were cut with the shape drawn half off the picture, and audit check then refused the camera
+    video = write_video(tmp_path / "cam.avi", frames=40)  # 320x240
+    with pytest.raises(InputError, match=message):
+        sample_clips(video, tmp_path / "audit", rules=rules, clips=2, length_s=1.0)
+    assert not (tmp_path / "audit").exists()
+
+
+def test_a_clip_shows_exactly_the_frames_of_its_slice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 1.23-2.27 s at 10 fps holds frames 13..22 (1.3 s .. 2.2 s); the clip showed frame 12 (1.2 s) as well,
+    # whose events audit check counts in no clip
+    import cv2
+
+    from retail_intel.accuracy import clips as clips_module
+
+    monkeypatch.setattr(clips_module, "pick_slices", lambda *args: [TimeSlice(1.23, 2.27)])
+    video = write_video(tmp_path / "cam.avi", frames=60, fps=10)
+    (clip,) = sample_clips(video, tmp_path / "audit", clips=1, length_s=1.04)
+    capture = cv2.VideoCapture(str(clip.path))
+    shown = 0
+    while capture.read()[0]:
+        shown += 1
+    capture.release()
+    assert shown == sum(1 for k in range(60) if clip.slice.holds(k / 10)) == 10
 
 
 def test_the_template_keeps_clip_times_exactly_hours_into_a_video(tmp_path: Path) -> None:
@@ -274,6 +346,32 @@ def test_audit_refuses_slices_after_the_end(tmp_path: Path) -> None:
     counts.write_text("start,end,entered\n0,2,1\n60,90,1\n")
     with pytest.raises(InputError, match="after the video ends"):
         audit_video(_request(video, tmp_path), counts, detector_factory=lambda plan: ScriptedDetector(two_people))
+
+
+def test_slices_after_the_end_are_refused_before_the_run(tmp_path: Path) -> None:
+    # the counts.csv of another, longer video: refused only after the whole video had been processed
+    video = write_video(tmp_path / "cam.avi", frames=30)  # 3 s at 10 fps
+    counts = tmp_path / "counts.csv"
+    counts.write_text("start,end,entered\n0,2,1\n60,90,1\n")
+
+    def no_run(plan: object) -> ScriptedDetector:
+        raise AssertionError("the video was processed before the truth was checked against its length")
+
+    with pytest.raises(InputError, match="slice 60-90 s starts after the video ends"):
+        audit_video(_request(video, tmp_path), counts, detector_factory=no_run)
+
+
+def test_line_counts_for_a_camera_without_a_line_are_refused_before_the_run(tmp_path: Path) -> None:
+    # the refusal came only after the whole video had been processed (a minute for the 113 s sample)
+    video = write_video(tmp_path / "cam.avi", frames=30)
+    counts = tmp_path / "counts.csv"
+    counts.write_text("start,end,entered,line_in\n0,2,1,1\n")
+
+    def no_run(plan: object) -> ScriptedDetector:
+        raise AssertionError("the video was processed before the truth was checked against the camera")
+
+    with pytest.raises(InputError, match=r"has line counts but camera .* has no counting line"):
+        audit_video(_request(video, tmp_path), counts, detector_factory=no_run)
 
 
 def test_bias_interval_narrows_with_more_slices() -> None:

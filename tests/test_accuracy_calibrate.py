@@ -57,7 +57,9 @@ def test_recommend_takes_the_fastest_good_enough_setting() -> None:
 
 def test_parse_candidates() -> None:
     assert parse_candidates("640, 960,1280,640x2") == [(640, 1), (960, 1), (1280, 1), (640, 2)]
-    for bad in ("640,abc", "650", "640x9", ""):
+    assert parse_candidates("4096x4") == [(4096, 4)]
+    # 12800 for 1280: measured at a size branches.yaml refuses, so --write failed after the whole run
+    for bad in ("640,abc", "650", "640x9", "", "12800", "4128"):
         with pytest.raises(InputError):
             parse_candidates(bad)
 

@@ -180,6 +180,20 @@ def test_audit_sample_says_when_clips_do_not_fit_and_clears_the_earlier_clips(
     assert (out / "notes.mp4").exists()
 
 
+@pytest.mark.parametrize("fps", ["0", "-5", "nan"])
+def test_audit_sample_refuses_a_frame_rate_that_is_no_rate(
+    fps: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --fps 0 cut the clips at the header's rate, -5 said "the header has no frame rate; pass --fps"
+    video = write_video(tmp_path / "cam.avi", frames=60, fps=10)
+    out = tmp_path / "audit"
+    args = ["audit", "sample", str(video), "--out", str(out), "--clips", "2", "--length", "1s", "--fps", fps]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 2
+    assert "Invalid value for '--fps'" in result.stderr
+    assert not out.exists()
+
+
 def test_audit_sample_refuses_to_replace_hand_counts_without_force(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

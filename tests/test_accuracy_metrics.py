@@ -134,6 +134,10 @@ def test_read_mot_and_round_trip_through_tracks(tmp_path: Path) -> None:
     [
         ("1,1,10,20\n", "at least 6 values"),
         ("1,1,a,20,30,60,1\n", "expected numbers"),
+        # inf: an OverflowError traceback; nan: a box nowhere, taken as ground truth
+        ("1,1,10,20,30,60,1\ninf,1,10,20,30,60,1\n", r"row 2: expected numbers .* \(no nan or inf\)"),
+        ("1,1,10,20,30,60,1\n2,1,nan,20,30,60,1\n", r"row 2: expected numbers .* \(no nan or inf\)"),
+        ("1,1,10,20,30,60,nan\n", r"row 1: expected numbers .* \(no nan or inf\)"),
         ("0,1,10,20,30,60,1\n", "1-based"),
         ("1,1,10,20,0,60,1\n", "positive"),
         ("\n", "no boxes"),

@@ -115,6 +115,19 @@ def test_snapshot_past_the_end(
     assert "10 frames" in result.stderr
 
 
+@pytest.mark.parametrize("fps", ["0", "-5", "nan"])
+def test_snapshot_refuses_a_frame_rate_that_is_no_rate(
+    fps: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --fps 0 took the header's rate, -5 frame 0 whatever --at said, nan a traceback
+    video = write_video(tmp_path / "cam.avi", frames=30)
+    out = tmp_path / "f.png"
+    result = run_cli(["snapshot", str(video), "--at", "2s", "--fps", fps, "-o", str(out)], capsys, monkeypatch)
+    assert result.exit_code == 2
+    assert "Invalid value for '--fps'" in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
 def test_the_help_examples_of_one_video_run_as_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

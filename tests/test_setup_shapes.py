@@ -111,6 +111,15 @@ def test_a_dragged_rectangle_is_normalised_to_x1_y1_x2_y2() -> None:
         ),
         (shapes_payload({"kind": "region", "geometry": "rect", "points": [[5, 5], [9, 5]]}), "has no area"),
         (shapes_payload(POLYGON, POLYGON), "region: drawn twice"),
+        # corners clicked out of order: a bow tie, saved as zone and counted as two triangles
+        (
+            shapes_payload({**POLYGON, "points": [[100, 100], [400, 100], [100, 300], [500, 350]]}),
+            "region: the polygon's edge [[400.0, 100.0], [100.0, 300.0]] crosses its edge",
+        ),
+        (
+            shapes_payload(POLYGON, {**PASSBY, "points": [[0, 500], [768, 576], [768, 500], [0, 576]]}),
+            "passby_zone: the polygon's edge",
+        ),
     ],
 )
 def test_bad_shapes_name_the_field(payload: Any, message: str) -> None:
@@ -152,6 +161,33 @@ def test_edit_replaces_a_block_value_whole_and_removes_keys() -> None:
     assert edited.endswith("      - id: cam\n        roi: [0, 0, 10, 10]\n")  # the other branch untouched
 
 
+ZONE_NAMED_LIKE_A_CAMERA = """\
+branches:
+  - id: b2
+    name: Two
+    capacity: 5
+    cameras:
+      - id: entrance
+        roi: [0, 0, 10, 10]
+        zones:
+          - id: door   # the doormat, seen by the entrance camera
+            polygon: [[1, 1], [5, 1], [5, 5]]
+      - id: door
+        roi: [0, 0, 20, 20]
+"""
+
+
+def test_edit_finds_the_camera_not_a_named_zone_of_the_same_id() -> None:
+    # calibrate --write and setup edited zone "door" of camera entrance and were refused
+    # ('zones["door"]: unknown field "imgsz"'): camera door could not be written at all
+    edited = edit_camera_text(ZONE_NAMED_LIKE_A_CAMERA, "b2", "door", {"imgsz": 960}, Path("b.yaml"))
+    assert edited == ZONE_NAMED_LIKE_A_CAMERA + "        imgsz: 960\n"
+    # lists written without indenting their dashes are found too
+    compact = "branches:\n- id: b1\n  cameras:\n  - id: cam\n    roi: [0, 0, 9, 9]\n  name: One\n"
+    edited = edit_camera_text(compact, "b1", "cam", {"imgsz": 960}, Path("b.yaml"))
+    assert edited == compact.replace("  name: One", "    imgsz: 960\n  name: One")
+
+
 def test_edit_writes_mappings_and_strings_as_flow_yaml() -> None:
     edited = edit_camera_text(
         BLOCK_YAML,
@@ -161,6 +197,16 @@ def test_edit_writes_mappings_and_strings_as_flow_yaml() -> None:
         Path("b"),
     )
     assert '        line: {start: [1, 2], end: [3, 4], in_side: left}\n        model: "a b"\n' in edited
+
+
+def test_a_file_with_windows_line_ends_keeps_them(config_dir: Path) -> None:
+    # every line of a CRLF branches.yaml came back LF after one saved shape: a diff of the whole file
+    path = config_dir / "branches.yaml"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    write_camera_settings(config_dir, "b1", "vtest", {"imgsz": 960})
+    data = path.read_bytes()
+    assert b"        imgsz: 960              # detector input size; people here" in data
+    assert data.count(b"\n") == data.count(b"\r\n") and data.endswith(b"\r\n")
 
 
 def test_write_refuses_an_edit_that_does_not_validate_and_keeps_the_file(config_dir: Path) -> None:
@@ -282,6 +328,18 @@ def test_without_a_picture_the_error_says_how_to_get_one(config_dir: Path, tmp_p
         latest_picture(tmp_path, "b1", "vtest")
     with pytest.raises(ConfigError, match='no camera "nope"'):
         setup_session(config_dir, tmp_path, "b1", "nope")
+
+
+def test_a_preview_runs_picture_will_do(config_dir: Path, tmp_path: Path) -> None:
+    # `process --max-frames 15` keeps its picture under previews/; setup then said "process one first"
+    data_dir = tmp_path / "data"
+    write_picture(data_dir / "previews")
+    session = setup_session(config_dir, data_dir, "b1", "vtest")
+    assert (session.picture.width, session.picture.height) == (W, H)
+    assert session.picture.source == "vtest.jpg (latest picture, of a --max-frames preview)"
+    # a full run's picture wins
+    write_picture(data_dir)
+    assert setup_session(config_dir, data_dir, "b1", "vtest").picture.source == "vtest.jpg (latest picture)"
 
 
 def test_a_video_frame_is_the_picture(config_dir: Path, tmp_path: Path) -> None:

@@ -99,7 +99,9 @@ def read_hand_counts(path: Path) -> list[tuple[TimeSlice, dict[str, int]]]:
     """
     if not path.is_file():
         raise InputError(f"{path}: no such hand-count file (expected a CSV with start,end,<measures>)")
-    with open(path, newline="") as handle:
+    # utf-8-sig: a spreadsheet saving "CSV UTF-8" starts the file with a byte-order mark, which would
+    # otherwise become part of the first column's name (a note in another encoding reads as U+FFFD)
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
         reader = csv.DictReader(handle)
         header = [h.strip().lower() for h in (reader.fieldnames or [])]
         if "start" not in header or "end" not in header:
@@ -110,8 +112,15 @@ def read_hand_counts(path: Path) -> list[tuple[TimeSlice, dict[str, int]]]:
             raise InputError(f"{path}: unknown column(s) {unknown}; expected start, end and any of {list(MEASURES)}")
         rows: list[tuple[TimeSlice, dict[str, int]]] = []
         for number, raw in enumerate(reader, start=2):
-            row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
             where = f"{path}, row {number}"
+            # cells past the header's columns (a count typed one cell too far, a comma in a note)
+            extra = [cell for cell in raw.pop(None, None) or [] if cell.strip()]
+            if extra:
+                raise InputError(
+                    f"{where}: filled cells past the header's {len(header)} columns ({','.join(header)}): "
+                    f"{extra}; remove them or name their column in the header"
+                )
+            row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
             start, end = parse_offset(row["start"], where), parse_offset(row["end"], where)
             if end <= start:
                 raise InputError(f"{where}: end ({row['end']}) must be after start ({row['start']})")
@@ -120,12 +129,18 @@ def read_hand_counts(path: Path) -> list[tuple[TimeSlice, dict[str, int]]]:
                 cell = row.get(column, "")
                 if cell == "":
                     continue
-                if not cell.isdigit():
+                if not (cell.isascii() and cell.isdigit()):  # '²' is a digit to str.isdigit, not to int()
                     raise InputError(f"{where}, column {column}: expected a whole number of people, got {cell!r}")
                 counts[measure] = int(cell)
             rows.append((TimeSlice(start, end), counts))
     if not rows:
         raise InputError(f"{path}: no rows; fill in one row per time slice")
+    if not any(counts for _, counts in rows):
+        # the template as audit sample wrote it: a whole run would compare nothing
+        raise InputError(
+            f"{path}: no count filled in ({len(rows)} rows, every count cell empty); "
+            "count the clips and fill in their cells first"
+        )
     ordered = sorted(rows, key=lambda r: r[0].start_s)
     for (a, _), (b, _) in itertools.pairwise(ordered):
         if b.start_s < a.end_s:

@@ -242,8 +242,9 @@ def parse_candidates(text: str) -> list[tuple[int, int]]:
             imgsz, n = int(size), int(tiles or 1)
         except ValueError as exc:
             raise InputError(f"--try: expected sizes like 640,960,1280,640x2, got {part.strip()!r}") from exc
-        if imgsz < 32 or imgsz % 32 or not 1 <= n <= 4:
-            raise InputError(f"--try: {part.strip()!r}: imgsz must be a multiple of 32, tiles 1-4")
+        # the bounds branches.yaml accepts (imgsz 32-4096, tiles 1-4): --write must be able to write the winner
+        if not 32 <= imgsz <= 4096 or imgsz % 32 or not 1 <= n <= 4:
+            raise InputError(f"--try: {part.strip()!r}: imgsz must be a multiple of 32 from 32 to 4096, tiles 1-4")
         out.append((imgsz, n))
     if not out:
         raise InputError("--try: give at least one setting")

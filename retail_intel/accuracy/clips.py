@@ -11,6 +11,7 @@ as the software.
 from __future__ import annotations
 
 import csv
+import math
 import random
 import re
 from collections.abc import Sequence
@@ -53,6 +54,11 @@ def pick_slices(duration_s: float, clips: int, length_s: float, seed: int = 0) -
     return out
 
 
+def _first_frame_at(seconds: float, rate: float) -> int:
+    """The first frame whose time ``index / rate`` is at or after ``seconds`` (float noise forgiven)."""
+    return math.ceil(seconds * rate - 1e-6)
+
+
 def _clock(seconds: float) -> str:
     whole = int(seconds)
     return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}.{int((seconds - whole) * 10)}"
@@ -92,6 +98,13 @@ def sample_clips(
         raise VideoError(f"{video}: the header has no frame rate; pass --fps")
     if not info.frame_count:
         raise VideoError(f"{video}: the container does not say how many frames it has; cannot sample clips")
+    if rules is not None:
+        # as process refuses them: clips counted by hand against a region audit check cannot run are wasted work
+        rules.roi.check_inside_frame(info.width, info.height)
+        if rules.passby_zone is not None:
+            rules.passby_zone.check_inside_frame(info.width, info.height, "pass-by zone")
+        if rules.line is not None:
+            rules.line.check_inside_frame(info.width, info.height)
     slices = pick_slices(info.frame_count / rate, clips, length_s, seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[SampledClip] = []
@@ -99,7 +112,9 @@ def sample_clips(
     capture = cv2.VideoCapture(str(video))
     try:
         for number, piece in enumerate(slices, start=1):
-            first, last = round(piece.start_s * rate), round(piece.end_s * rate)
+            # exactly the frames whose times fall in [start, end), the stretch audit check compares
+            # (rounding showed a frame before the slice and left out its last one)
+            first, last = _first_frame_at(piece.start_s, rate), _first_frame_at(piece.end_s, rate)
             path = out_dir / f"clip{number:02d}_{int(piece.start_s):06d}s.mp4"
             cut.append(path)
             writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), rate, (info.width, info.height))
@@ -148,14 +163,22 @@ def sample_clips(
 def filled_counts(path: Path) -> int:
     """How many count cells of the ``counts.csv`` at ``path`` are filled in (0 when there is none)."""
     try:
-        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
             rows = list(csv.DictReader(handle))
     except FileNotFoundError:
         return 0
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     timing = {"clip", "start", "end"}
-    return sum(1 for row in rows for key, value in row.items() if key not in timing and (value or "").strip())
+    # cells past the header's columns come as a list under the key None: they count too
+    return sum(
+        1
+        for row in rows
+        for key, value in row.items()
+        if key not in timing
+        for cell in (value if isinstance(value, list) else [value])
+        if (cell or "").strip()
+    )
 
 
 def remove_stale_clips(out_dir: Path, keep: Sequence[Path]) -> list[Path]:

@@ -43,10 +43,38 @@ def _block_end(lines: list[str], start: int, dash_indent: int) -> int:
     return end
 
 
-def _find_item(lines: list[str], lo: int, hi: int, item_id: str, what: str, path: Path) -> tuple[int, int, int]:
-    """(first line, end, dash indent) of the ``- id: item_id`` list item within ``lines[lo:hi]``."""
+def _list_span(lines: list[str], lo: int, hi: int, key: str, indent: int) -> tuple[int, int, int | None]:
+    """(first line, end, dash indent) of the block-style list under ``key:`` (at ``indent``) in ``lines[lo:hi]``.
+
+    The dash indent is None when there is no such key or no block-style item under it.
+    """
+    for i in range(lo, hi):
+        match = _KEY_LINE.match(lines[i])
+        if match and len(match["indent"]) == indent and match["key"] == key:
+            end = i + 1
+            for j in range(i + 1, hi):  # the items may be indented deeper than the key, or not at all
+                if _is_content(lines[j]):
+                    deeper = _indent(lines[j]) > indent
+                    if not deeper and not (_indent(lines[j]) == indent and lines[j].lstrip().startswith("-")):
+                        break
+                    end = j + 1
+            first = next((line for line in lines[i + 1 : end] if _is_content(line)), "")
+            return i + 1, end, _indent(first) if first.lstrip().startswith("-") else None
+    return lo, hi, None
+
+
+def _find_item(
+    lines: list[str], lo: int, hi: int, item_id: str, what: str, path: Path, dash_indent: int | None = None
+) -> tuple[int, int, int]:
+    """(first line, end, dash indent) of the ``- id: item_id`` list item within ``lines[lo:hi]``.
+
+    With ``dash_indent`` only items of that list count, not a deeper one's (a camera's named
+    zone "door" is not the camera "door").
+    """
     for i in range(lo, hi):
         match = _ID_LINE.match(lines[i])
+        if dash_indent is not None and match and len(match["indent"]) != dash_indent:
+            continue
         if match and match["id"].strip("'\"") == item_id:
             dash = len(match["indent"])
             return i, min(_block_end(lines, i, dash), hi), dash
@@ -102,8 +130,10 @@ def edit_camera_text(
     replaced whole; comments inside such a value go with it.
     """
     lines = text.splitlines(keepends=False)
-    b_start, b_end, _ = _find_item(lines, 0, len(lines), branch_id, "branch", path)
-    c_start, c_end, _ = _find_item(lines, b_start + 1, b_end, camera_id, f"camera in branch {branch_id}", path)
+    lo, hi, dash = _list_span(lines, 0, len(lines), "branches", 0)
+    b_start, b_end, _ = _find_item(lines, lo, hi, branch_id, "branch", path, dash)
+    lo, hi, dash = _list_span(lines, b_start + 1, b_end, "cameras", lines[b_start].index("id:"))
+    c_start, c_end, _ = _find_item(lines, lo, hi, camera_id, f"camera in branch {branch_id}", path, dash)
     # keys of a list item line up with the ``id`` after "- "
     indent = lines[c_start].index("id:")
     for key in remove:
@@ -169,9 +199,12 @@ def write_camera_settings(
     path = config_dir / BRANCHES_FILE
     if not path.is_file():
         raise InputError(f"{path}: no such file; --write needs the config directory holding branches.yaml")
-    original = path.read_text()
+    with open(path, newline="") as handle:  # as it is: a file saved on Windows keeps its CRLF line ends
+        original = handle.read()
+    newline = "\r\n" if "\r\n" in original else "\n"
     removed = [key for key in remove if key not in values]
-    edited = edit_camera_text(original, branch_id, camera_id, values, path, remove=removed)
+    edited = edit_camera_text(original.replace("\r\n", "\n"), branch_id, camera_id, values, path, remove=removed)
+    edited = edited.replace("\n", newline)
     with tempfile.TemporaryDirectory(prefix="retail-intel-config-") as scratch:
         copy = Path(scratch) / "config"
         shutil.copytree(config_dir, copy)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import configparser
 import csv
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,12 +98,16 @@ def read_mot(path: Path) -> MotBoxes:
             if len(row) < 6:
                 raise InputError(f"{path}, row {number}: expected at least 6 values frame,id,x,y,w,h, got {len(row)}")
             try:
-                frame, ident = int(float(row[0])), int(float(row[1]))
-                x, y, w, h = (float(v) for v in row[2:6])
-                conf = float(row[6]) if len(row) > 6 and row[6].strip() else 1.0
+                cells = row[:6] + ([row[6]] if len(row) > 6 and row[6].strip() else [])  # conf may be left out
+                values = [float(v) for v in cells]
+                if not all(math.isfinite(v) for v in values):  # nan or inf: int() fails, a box goes nowhere
+                    raise ValueError(row)
+                frame, ident = int(values[0]), int(values[1])
+                x, y, w, h = values[2:6]
+                conf = values[6] if len(values) > 6 else 1.0
             except ValueError as exc:
                 raise InputError(
-                    f"{path}, row {number}: expected numbers frame,id,x,y,w,h,conf, got {row[:7]}"
+                    f"{path}, row {number}: expected numbers frame,id,x,y,w,h,conf (no nan or inf), got {row[:7]}"
                 ) from exc
             if frame < 1:
                 raise InputError(f"{path}, row {number}: frame numbers are 1-based, got {frame}")

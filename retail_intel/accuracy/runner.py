@@ -27,6 +27,7 @@ from retail_intel.errors import InputError
 from retail_intel.pipeline import run as pipeline_run
 from retail_intel.pipeline.plan import ProcessRequest, make_plan
 from retail_intel.pipeline.run import DetectorFactory, ProgressFn, count_video
+from retail_intel.vision.video import probe
 
 # Any fixed time will do: audit results never reach the data directory.
 DEFAULT_MOT_SLICES = 10
@@ -91,6 +92,18 @@ def audit_video(
     hand = read_hand_counts(truth) if kind == "hand counts" else None
     gt = read_mot(truth) if kind == "mot" else None
     plan = make_plan(request)
+    if hand is not None and plan.rules.line is None and any(m.startswith("line_") for _, e in hand for m in e):
+        # checked before the run, which may take as long as the video
+        raise InputError(
+            f"{truth}: has line counts but camera {plan.camera_id} has no counting line; "
+            "add a line to the camera (or pass --line) or drop the line_in/line_out columns"
+        )
+    if hand is not None:
+        # counts of another (longer) video: told before the run, by the header's length; checked again after it
+        info = probe(request.video)
+        rate = plan.fps_override or info.header_fps
+        if info.frame_count and rate:
+            _check_slices_within([s for s, _ in hand], info.frame_count / rate, truth)
     factory = detector_factory or pipeline_run.default_detector_factory
     video_tracks, judgement = count_video(plan, detector_factory=factory, progress=progress)
     duration_s = video_tracks.frames / video_tracks.fps
@@ -111,11 +124,6 @@ def audit_video(
         slices = [s for s, _ in hand]
         expected = [c for _, c in hand]
         _check_slices_within(slices, duration_s, truth)
-        if plan.rules.line is None and any(m.startswith("line_") for e in expected for m in e):
-            raise InputError(
-                f"{truth}: has line counts but camera {plan.camera_id} has no counting line; "
-                "add a line to the camera (or pass --line) or drop the line_in/line_out columns"
-            )
     counted = counts_per_slice(ours, slices)
     pairs = [SliceCounts(s, e, c) for s, e, c in zip(slices, expected, counted, strict=True)]
     return AuditReport(

@@ -1,7 +1,8 @@
 """The picture the setup page draws on: a frame of a video, or the camera's latest picture.
 
 Without a video the picture is ``DATA_DIR/frames/<branch>/<camera>.jpg``,
-which ``process`` keeps for every camera it has seen.
+which ``process`` keeps for every camera it has seen (or, before a full run, the
+one a ``--max-frames`` preview kept under ``DATA_DIR/previews/``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from retail_intel.errors import InputError
-from retail_intel.storage import camera_frame_path
+from retail_intel.storage import PREVIEWS_DIR, camera_frame_path
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,16 @@ def frame_from_video(video: Path, at_s: float, fps: float | None) -> Picture:
 
 
 def latest_picture(data_dir: Path, branch_id: str, camera_id: str) -> Picture:
-    """The camera's latest picture under the data directory, or :class:`InputError` saying how to get one."""
+    """The camera's latest picture under the data directory, or :class:`InputError` saying how to get one.
+
+    Without one from a full run, the picture a ``--max-frames`` preview kept under
+    ``DATA_DIR/previews/`` will do: it is the same camera's view.
+    """
     path = camera_frame_path(data_dir, branch_id, camera_id)
+    preview = camera_frame_path(data_dir / PREVIEWS_DIR, branch_id, camera_id)
+    source = f"{path.name} (latest picture)"
+    if not path.is_file() and preview.is_file():
+        path, source = preview, f"{preview.name} (latest picture, of a --max-frames preview)"
     if not path.is_file():
         raise InputError(
             f"no picture of camera {camera_id} at {path}: give a VIDEO of the camera "
@@ -59,4 +68,4 @@ def latest_picture(data_dir: Path, branch_id: str, camera_id: str) -> Picture:
         )
     data = path.read_bytes()
     width, height = _jpeg_size(data, str(path))
-    return Picture(data, "image/jpeg", width, height, f"{path.name} (latest picture)")
+    return Picture(data, "image/jpeg", width, height, source)

@@ -17,6 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
+
 from retail_intel.config.models import Camera
 from retail_intel.errors import InputError
 
@@ -173,6 +176,31 @@ def _parse_point(value: object, where: str, width: int, height: int) -> tuple[fl
     return float(x), float(y)
 
 
+Edge = tuple[tuple[float, float], tuple[float, float]]
+
+
+def _crossing_edges(points: Sequence[tuple[float, float]]) -> tuple[Edge, Edge] | None:
+    """Two edges of the closed polygon that cross each other (a bow tie: corners clicked out of order), or None.
+
+    Only proper crossings count; edges that merely touch (a shared corner) do not.
+    """
+    start = np.asarray(points, dtype=np.float64)
+    end = np.roll(start, -1, axis=0)
+
+    def side(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], p: npt.NDArray[np.float64]) -> Any:
+        return np.sign(
+            (b[..., 0] - a[..., 0]) * (p[..., 1] - a[..., 1]) - (b[..., 1] - a[..., 1]) * (p[..., 0] - a[..., 0])
+        )
+
+    for i in range(len(start) - 2):
+        a, b, c, d = start[i], end[i], start[i + 2 :], end[i + 2 :]
+        crosses = (side(a, b, c) * side(a, b, d) < 0) & (side(c, d, a) * side(c, d, b) < 0)
+        if crosses.any():
+            j = i + 2 + int(np.argmax(crosses))
+            return (points[i], points[(i + 1) % len(points)]), (points[j], points[(j + 1) % len(points)])
+    return None
+
+
 def parse_shape(data: object, width: int, height: int) -> Shape:
     """One shape from the page's JSON, checked against its kind and the frame size."""
     if not isinstance(data, Mapping):
@@ -197,6 +225,12 @@ def parse_shape(data: object, width: int, height: int) -> Shape:
         raise InputError(f"{kind.name}: the two points of the {geometry} are the same point {list(points[0])}")
     if geometry == "rect" and (points[0][0] == points[1][0] or points[0][1] == points[1][1]):
         raise InputError(f"{kind.name}: the rectangle {[list(p) for p in points]} has no area")
+    if geometry == "polygon" and (crossing := _crossing_edges(points)) is not None:
+        (a, b), (c, d) = crossing
+        raise InputError(
+            f"{kind.name}: the polygon's edge {[list(a), list(b)]} crosses its edge {[list(c), list(d)]}; "
+            "click the corners in order around the area"
+        )
     in_side = data.get("in_side")
     if geometry == "line":
         if in_side not in IN_SIDES:

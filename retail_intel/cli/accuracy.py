@@ -293,9 +293,11 @@ def audit_sample(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     from retail_intel.accuracy.clips import COUNTS_FILE, sample_clips, short_clips_warning
+    from retail_intel.cli.settings_flags import settings_from_flags
     from retail_intel.pipeline.plan import ProcessRequest, make_plan
     from retail_intel.timeutil import parse_duration
 
+    settings_from_flags({"fps": fps})  # 0, negative or nan: refused as audit check refuses it
     rules = None
     if branch is not None:
         plan = make_plan(

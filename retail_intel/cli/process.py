@@ -311,8 +311,10 @@ def snapshot(
 
     Example: retail-intel snapshot sample_videos/vtest.avi --branch b1 --at 20s -o zones.png
     """
+    from retail_intel.cli.settings_flags import settings_from_flags
     from retail_intel.pipeline.snapshot import take_snapshot
 
+    settings_from_flags({"fps": fps})  # 0, negative or nan: refused as process refuses it, not taken as "unset"
     at_s = 0.0 if at.strip() in ("0", "0s") else parse_duration(at, flag="--at")
     configured = None
     if branch is not None:

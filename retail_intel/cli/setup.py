@@ -16,7 +16,7 @@ from retail_intel.timeutil import parse_duration
 
 SETUP_HELP = """Set up a camera in a browser: draw its region of interest, door line and pass-by zone.
 
-Serves a page on 127.0.0.1 showing a frame of VIDEO (at --at), or without VIDEO the camera's latest picture (DATA_DIR/frames/BRANCH/CAMERA.jpg). Draw the region as a rectangle or polygon, the door line with its in side, the pass-by zone; the current config's shapes are shown. Save writes them into the camera's entry in branches.yaml (comments and layout kept; nothing is written unless the result validates). Stop with Ctrl-C.
+Serves a page on 127.0.0.1 showing a frame of VIDEO (at --at), or without VIDEO the camera's latest picture (DATA_DIR/frames/BRANCH/CAMERA.jpg, or a --max-frames preview's). Draw the region as a rectangle or polygon, the door line with its in side, the pass-by zone; the current config's shapes are shown. Save writes them into the camera's entry in branches.yaml (comments and layout kept; nothing is written unless the result validates). Stop with Ctrl-C.
 
 Example: retail-intel setup --branch b1 --camera vtest sample_videos/vtest.avi --at 10s"""
 
