@@ -107,6 +107,12 @@ CASES: list[tuple[str, dict[str, str | None], str]] = [
         'branches.yaml: branch "b2": unknown field "capcity" (did you mean "capacity"?)',
     ),
     (
+        # timezone is a branch's field: suggesting it back ("did you mean timezone?") told nothing
+        "field_of_another_kind_of_entry",
+        {"branches.yaml": branches_with("capacity: 3\ncameras: [{id: c2, roi: [0, 0, 100, 100], timezone: UTC}]")},
+        'branches.yaml: branch "b2": cameras["c2"]: unknown field "timezone" here (it belongs to another kind of entry)',
+    ),
+    (
         "wrong_number_type",
         {"branches.yaml": branches_with("capacity: lots")},
         "branches.yaml: branch \"b2\": capacity must be a whole number, got 'lots'",

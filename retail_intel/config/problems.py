@@ -124,6 +124,10 @@ def _expectation(error: ErrorDetails, known_fields: set[str]) -> tuple[str, bool
         return "is required", False
     if kind == "extra_forbidden":
         name = str(error["loc"][-1]) if error["loc"] else "?"
+        if name in known_fields:
+            # a field of another kind of entry (a camera's imgsz under a zone): suggesting
+            # the same name back ("did you mean imgsz?") told the user nothing
+            return f'unknown field "{name}" here (it belongs to another kind of entry)', False
         close = difflib.get_close_matches(name, sorted(known_fields), n=1, cutoff=0.7)
         hint = f' (did you mean "{close[0]}"?)' if close else ""
         return f'unknown field "{name}"{hint}', False
