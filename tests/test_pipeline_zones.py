@@ -109,3 +109,19 @@ def test_changed_zones_are_rejudged_from_stored_paths(tmp_path: Path) -> None:
     again = next(v for v in after if v["customer_id"] == roi_visit["customer_id"] and v["counted"])
     assert abs((again["enter_time"] - roi_visit["enter_time"]).total_seconds()) <= 0.5
     assert abs((again["exit_time"] - roi_visit["exit_time"]).total_seconds()) <= 0.5
+
+
+def test_snapshot_refuses_a_line_outside_the_frame_as_process_does(tmp_path: Path) -> None:
+    # snapshot --branch checked the ROI and the named zones against the frame, not the line or the
+    # pass-by zone that process refuses: a picture showing the line cut off at the border
+    from retail_intel.config.models import Camera
+    from retail_intel.pipeline.snapshot import take_snapshot
+
+    camera = Camera.model_validate(
+        {"id": "cam", "roi": [0, 0, 100, 100], "line": {"start": [50, 10], "end": [50, 900], "in_side": "left"}}
+    )
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    out = tmp_path / "line.png"
+    with pytest.raises(InputError, match=r"line point \(50, 900\) is outside the 320x240 frame"):
+        take_snapshot(video, 0.0, out, fps=10, grid=1000, roi=None, camera=camera)
+    assert not out.exists()

@@ -100,11 +100,7 @@ def sample_clips(
         raise VideoError(f"{video}: the container does not say how many frames it has; cannot sample clips")
     if rules is not None:
         # as process refuses them: clips counted by hand against a region audit check cannot run are wasted work
-        rules.roi.check_inside_frame(info.width, info.height)
-        if rules.passby_zone is not None:
-            rules.passby_zone.check_inside_frame(info.width, info.height, "pass-by zone")
-        if rules.line is not None:
-            rules.line.check_inside_frame(info.width, info.height)
+        rules.check_inside_frame(info.width, info.height)
     slices = pick_slices(info.frame_count / rate, clips, length_s, seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[SampledClip] = []

@@ -30,6 +30,14 @@ class CountingRules:
     passby_zone: Polygon | None = None
     line: CountingLine | None = None
 
+    def check_inside_frame(self, width: int, height: int) -> None:
+        """Refuse (:class:`InputError`) an ROI, pass-by zone or line reaching outside a ``width`` x ``height`` frame."""
+        self.roi.check_inside_frame(width, height)
+        if self.passby_zone is not None:
+            self.passby_zone.check_inside_frame(width, height, "pass-by zone")
+        if self.line is not None:
+            self.line.check_inside_frame(width, height)
+
 
 @dataclass(frozen=True)
 class Verdict:

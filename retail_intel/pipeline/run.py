@@ -298,11 +298,7 @@ def _reuse(detector: Detector) -> DetectorFactory:
 
 
 def _check_geometry(plan: ProcessPlan, width: int, height: int) -> None:
-    plan.rules.roi.check_inside_frame(width, height)
-    if plan.rules.passby_zone is not None:
-        plan.rules.passby_zone.check_inside_frame(width, height, "pass-by zone")
-    if plan.rules.line is not None:
-        plan.rules.line.check_inside_frame(width, height)
+    plan.rules.check_inside_frame(width, height)
     check_zones_inside_frame(plan.zones, width, height, plan.camera_id)
 
 

@@ -47,7 +47,8 @@ def take_snapshot(
             parse_rect(roi), passby_zone=rules.passby_zone if rules else None, line=rules.line if rules else None
         )
     if rules is not None:
-        rules.roi.check_inside_frame(info.width, info.height)
+        # the ROI, pass-by zone and line, as process checks them
+        rules.check_inside_frame(info.width, info.height)
     zones = zone_specs(camera.zones if camera is not None else None)
     if camera is not None:
         check_zones_inside_frame(zones, info.width, info.height, camera.id)
