@@ -240,6 +240,7 @@ def test_progress_reports_rows_sent_up_to_the_total(site: tuple[Path, Path], pg_
 
 
 def test_an_empty_data_directory_still_creates_the_tables(tmp_path: Path, pg_url: str) -> None:
+    (tmp_path / "movements").mkdir()  # a data directory, no rows yet
     result = export_to_postgres(tmp_path, pg_url)
 
     assert [(t.name, t.rows) for t in result.tables] == [(t.name, 0) for t in export_tables()]
@@ -303,6 +304,7 @@ def test_cli_connection_problems_are_one_line_without_the_password(
 ) -> None:
     url = make_url(pg_server)
     secret = url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+    (tmp_path / "movements").mkdir()
     result = run_cli(["export", "--to", url, "--data-dir", str(tmp_path)], capsys, monkeypatch)
 
     assert result.exit_code == 1
@@ -310,6 +312,22 @@ def test_cli_connection_problems_are_one_line_without_the_password(
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], result.stderr
     assert secret not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_cli_a_directory_without_retail_data_is_refused_before_any_table_is_made(
+    tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --data-dir swapped with --config: exporting 0 rows with exit 0 looks like a quiet day to a nightly job
+    config_dir = tmp_path / "config"
+    generate_demo(config_dir, tmp_path / "data", branches=1, days=1, seed=4, start=START)
+    result = run_cli(["export", "--to", pg_url, "--data-dir", str(config_dir)], capsys, monkeypatch)
+
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.strip() == (
+        f"error: {config_dir}: holds no retail-intel data (no movements/, kpis/, features/ or ledger/ folder); "
+        "check --data-dir (or RETAIL_INTEL_DATA_DIR), or write data first (process, ingest, demo-data)"
+    )
+    assert _pg_rows(pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'") == []
 
 
 def test_cli_bad_since_names_the_flag(

@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from retail_intel.datadir import require_retail_data
 from retail_intel.errors import DatabaseError, DataError
 from retail_intel.pgexport.connect import check_url, connect, redact_url, scrub
 from retail_intel.pgexport.tables import (
@@ -161,9 +162,9 @@ def export_to_postgres(
     check_url(url)  # also says what to install when psycopg is missing
     import psycopg
 
-    if not data_dir.is_dir():
-        raise DataError(f"--data-dir: expected the data directory, {data_dir} is not a directory")
     chosen = select_tables(tables)
+    # A wrong directory (the config folder, a typo'd mount) would export 0 rows and exit 0: a quiet day to a cron job.
+    require_retail_data(data_dir)
     result = ExportResult(url=redact_url(url), since=since)
     conn = connect(url)
     try:
