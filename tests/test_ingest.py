@@ -322,6 +322,29 @@ def test_rejects_path_can_be_chosen(tmp_path: Path, config_dir: Path, data_dir: 
     assert not (data_dir / "rejects").exists()
 
 
+@pytest.mark.parametrize("target", ["-", "folder", "folder/taken.csv/x.csv"], ids=["dash", "directory", "below-a-file"])
+def test_a_rejects_path_that_cannot_be_written_is_refused_before_any_row_is_stored(
+    target: str,
+    tmp_path: Path,
+    config_dir: Path,
+    data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "taken.csv").write_text("x\n")
+    source = write_jsonl(tmp_path / "e.jsonl", [event(1), event(2, branch_id="b7")])
+    args = ["ingest", str(source), "--config", str(config_dir), "--data-dir", str(data_dir), "--rejects", target]
+
+    result = run_cli(args, capsys, monkeypatch)
+
+    # found only at the end, the valid row was already stored (and '-' became a file named '-')
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: --rejects: ") and len(result.stderr.strip().splitlines()) == 1
+    assert movement_files(data_dir) == [] and not (tmp_path / "-").exists()
+
+
 def test_a_stale_rejects_file_goes_once_the_rows_are_accepted(tmp_path: Path, data_dir: Path) -> None:
     config_dir = tmp_path / "cfg"
     config_dir.mkdir()

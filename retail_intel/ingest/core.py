@@ -143,6 +143,24 @@ def rejects_csv(rejections: list[Rejection]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def check_rejects_path(path: Path) -> None:
+    """:class:`InputError` unless ``path`` can take the rejects file: checked before any row is stored.
+
+    Found only at the end, a directory, a device or ``-`` failed the command after
+    its valid rows were already in the store (or, for ``-``, wrote a file named ``-``).
+    """
+    if str(path) == "-":
+        raise InputError(
+            "--rejects: expected a file path for the rejected rows, got '-' (stdout carries the summary); "
+            "give a file name, or leave --rejects out for DATA_DIR/rejects/"
+        )
+    if path.exists() and not path.is_file():
+        raise InputError(f"--rejects: {path} exists and is not a regular file; give a file path to write")
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise InputError(f"--rejects: {parent} is a file, so {path} cannot be written below it")
+
+
 def ingest_file(
     path: Path,
     *,
@@ -168,6 +186,8 @@ def ingest_file(
     the lock when this one has to wait for it.
     """
     fmt = detect_format(path, input_format)
+    if rejects_path is not None:
+        check_rejects_path(rejects_path)
     try:
         data = path.read_bytes()
     except FileNotFoundError as exc:
