@@ -394,6 +394,22 @@ def test_a_json_array_file_is_read_entry_by_entry(tmp_path: Path, config_dir: Pa
     assert json.loads(rejected["raw"])["action_type"] == "left"
 
 
+@pytest.mark.parametrize("name", ["e.jsonl", "e.ndjson"])
+def test_a_json_lines_file_whose_first_row_is_an_array_rejects_that_row_only(
+    name: str, tmp_path: Path, config_dir: Path, data_dir: Path
+) -> None:
+    # only a .json file is read as one array; here the first line is one bad row, as any later line would be
+    source = tmp_path / name
+    source.write_text('["not", "an event"]\n' + "".join(json.dumps(event(n)) + "\n" for n in (1, 2)))
+
+    result = ingest_file(source, config_dir=config_dir, data_dir=data_dir)
+
+    assert (result.read, result.accepted, result.rejected) == (3, 2, 1)
+    assert result.rejects_file is not None
+    [rejected] = read_rejects(result.rejects_file)
+    assert (rejected["line"], rejected["reason"]) == ("1", "expected a JSON object, got list")
+
+
 def test_extra_columns_are_reported_as_ignored(tmp_path: Path, config_dir: Path, data_dir: Path) -> None:
     source = write_jsonl(tmp_path / "e.jsonl", [{**event(1), "id": 7}])
     result = ingest_file(source, config_dir=config_dir, data_dir=data_dir)

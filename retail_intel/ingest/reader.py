@@ -232,7 +232,8 @@ def parse_events(path: Path, data: bytes, input_format: InputFormat) -> ParsedFi
     text = decode(path, data)
     if input_format is InputFormat.csv:
         records, extra = _csv_records(path, text)
-    elif text.lstrip().startswith("["):
+    elif path.suffix.lower() == ".json" and text.lstrip().startswith("["):
+        # only a .json file may be one array: in JSON Lines a first row that is an array is one bad row
         records, extra = _json_array_records(path, text)
     else:
         records, extra = _json_records(text)
