@@ -24,7 +24,7 @@ from retail_intel.datadir import require_retail_data
 from retail_intel.errors import DataError, InputError
 from retail_intel.etl.features import BranchFacts, build_features, features_to_arrow
 from retail_intel.etl.schema import FEATURE_SCHEMA, FEATURE_WINDOW_MINUTES, KPI_INPUT_COLUMNS, LAG_HOURS
-from retail_intel.etl.store import write_branch_features
+from retail_intel.etl.store import read_features, write_branch_features
 from retail_intel.kpis.compute import ENGINES, branch_info, compute_kpis_for, config_intervals, read_movement_inputs
 from retail_intel.kpis.schema import KPI_SCHEMA
 from retail_intel.kpis.store import kpi_path, stored_window_ends, write_kpis
@@ -108,19 +108,35 @@ def _stored_kpis(data_dir: Path, branch_ids: Sequence[str]) -> pl.DataFrame:
         raise DataError(f"{paths[0].parent}: cannot read the hourly KPI files ({exc})") from exc
 
 
-def _affected_rows(
-    features: pl.DataFrame, recomputed: pa.Table, chosen: Sequence[str], neighbors: Mapping[str, Sequence[str]]
-) -> pl.DataFrame:
-    """Feature rows of the chosen branches whose inputs the recomputed windows may have changed.
+def _hours(frame: pl.DataFrame) -> pl.DataFrame:
+    """The (branch_id, window_start) columns of ``frame``, in one dtype whatever file they came from."""
+    return frame.select(pl.col("branch_id").cast(pl.String), pl.col("window_start").cast(pl.Datetime("us", "UTC")))
 
-    A neighbor's recomputed windows count too (``neighbor_visitors``): a range run
+
+def _unfeatured_hours(stored: pl.DataFrame, data_dir: Path, branch_ids: Sequence[str]) -> pl.DataFrame:
+    """(branch_id, window_start) of the stored hourly KPI rows of ``branch_ids`` that have no feature row.
+
+    Such hours were stored without their features: by ``kpis --window 60m``, or by an
+    etl run stopped between its KPI and feature writes. A range run counts them as
+    recomputed; otherwise, lying before ``--from``, they would never get a feature
+    row and the hour before them would keep a null ``visitors_next_hour``.
+    """
+    kpi_hours = _hours(stored.filter(pl.col("branch_id").cast(pl.String).is_in(list(branch_ids))))
+    featured = [_hours(pl.DataFrame(read_features(data_dir, branch_id=b))) for b in branch_ids]
+    return kpi_hours.join(pl.concat(featured), on=["branch_id", "window_start"], how="anti")
+
+
+def _affected_rows(
+    features: pl.DataFrame, changed: pl.DataFrame, chosen: Sequence[str], neighbors: Mapping[str, Sequence[str]]
+) -> pl.DataFrame:
+    """Feature rows of the chosen branches whose inputs the changed hours (``_hours`` frame) may have changed.
+
+    A neighbor's changed hours count too (``neighbor_visitors``): a range run
     can fill a neighbor's empty hours before ``--from`` that the branch's own
     recomputed windows do not reach.
     """
     spans = (
-        pl.DataFrame(recomputed.select(["branch_id", "window_start"]))
-        .with_columns(pl.col("branch_id").cast(pl.String))
-        .group_by("branch_id")
+        changed.group_by("branch_id")
         .agg(first=pl.col("window_start").min(), last=pl.col("window_start").max())
         .rename({"branch_id": "source"})
     )
@@ -198,9 +214,13 @@ def run_etl(
 
     # Neighbors' rows feed neighbor_visitors; they are read, never written.
     neighbors = {n for b in chosen for n in b.neighbors}
-    stored = _stored_kpis(data_dir, [*by_branch, *neighbors])
+    stored = _stored_kpis(data_dir, [*ids, *neighbors])
     facts = [branch_facts(b, config) for b in config.branches]
-    features = _affected_rows(build_features(stored, facts), kpis, list(by_branch), {b.id: b.neighbors for b in chosen})
+    changed = pl.concat(
+        [_hours(pl.DataFrame(kpis.select(["branch_id", "window_start"]))), _unfeatured_hours(stored, data_dir, ids)]
+    )
+    touched = sorted(set(changed["branch_id"].to_list()))
+    features = _affected_rows(build_features(stored, facts), changed, touched, {b.id: b.neighbors for b in chosen})
     table = features_to_arrow(features)
     written = _per_branch(table)
     feature_paths: list[Path] = []
