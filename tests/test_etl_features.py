@@ -220,6 +220,29 @@ def test_hours_stored_without_features_get_them_from_the_next_range_run(
     assert _rows(data, "b1")[thu + 12 * HOUR]["visitors"] == 0  # an empty hour after Thursday's last movement
 
 
+def test_hours_recomputed_by_kpis_after_late_movements_are_refreshed_by_the_next_range_run(tmp_path: Path) -> None:
+    # A late movement for Friday 12:00 arrives after the full run; `kpis --window 60m` stores
+    # Friday's new counts, then the nightly etl covers Saturday only. Friday's feature rows
+    # (and the lags and means that read Friday) must follow the stored KPI rows.
+    loaded = load_config(write_config(tmp_path / "config"))
+    data, full = tmp_path / "data", tmp_path / "full"
+    late = (("b1", "entered", 12 * 60 + 40),)
+    for directory in (data, full):
+        write_moves(directory, MOVES, "base")
+    run_etl(loaded, data)
+    write_moves(data, late, "late")
+    compute_kpis(loaded, data, window_minutes=60)
+
+    run_etl(loaded, data, start=SAT, end=SAT + 24 * HOUR)
+
+    write_moves(full, late, "late")
+    run_etl(loaded, full)
+    assert _rows(data, "b1")[FRI + 12 * HOUR]["visitors"] == 3
+    assert _rows(data, "b2")[FRI + 12 * HOUR]["neighbor_visitors"] == 3.0
+    for branch in ("b1", "b2"):
+        assert read_features(data, branch) == read_features(full, branch)
+
+
 def _stop(*args: object, **kwargs: object) -> None:
     raise KeyboardInterrupt
 

@@ -108,22 +108,37 @@ def _stored_kpis(data_dir: Path, branch_ids: Sequence[str]) -> pl.DataFrame:
         raise DataError(f"{paths[0].parent}: cannot read the hourly KPI files ({exc})") from exc
 
 
+# Feature columns that copy the hour's own KPI row: where they differ, the KPI row changed after the features were built.
+_COPIED = ("visitors", "passed", "promotion_active", "event_active")
+
+
+def _key_types() -> list[pl.Expr]:
+    """branch_id and window_start in one dtype, whatever file (KPI, feature) they came from."""
+    return [pl.col("branch_id").cast(pl.String), pl.col("window_start").cast(pl.Datetime("us", "UTC"))]
+
+
 def _hours(frame: pl.DataFrame) -> pl.DataFrame:
-    """The (branch_id, window_start) columns of ``frame``, in one dtype whatever file they came from."""
-    return frame.select(pl.col("branch_id").cast(pl.String), pl.col("window_start").cast(pl.Datetime("us", "UTC")))
+    """The (branch_id, window_start) columns of ``frame``."""
+    return frame.select(_key_types())
 
 
 def _unfeatured_hours(stored: pl.DataFrame, data_dir: Path, branch_ids: Sequence[str]) -> pl.DataFrame:
-    """(branch_id, window_start) of the stored hourly KPI rows of ``branch_ids`` that have no feature row.
+    """(branch_id, window_start) of the stored hourly KPI rows of ``branch_ids`` that their feature rows do not reflect.
 
-    Such hours were stored without their features: by ``kpis --window 60m``, or by an
-    etl run stopped between its KPI and feature writes. A range run counts them as
-    recomputed; otherwise, lying before ``--from``, they would never get a feature
-    row and the hour before them would keep a null ``visitors_next_hour``.
+    Such hours were stored without (or after) their features: by ``kpis --window 60m``
+    (which also recomputes hours after late movements), or by an etl run stopped
+    between its KPI and feature writes. A range run counts them as recomputed;
+    otherwise, lying outside ``--from``/``--to``, their feature rows would stay
+    missing or stale, and so would those of the hours that read them.
     """
-    kpi_hours = _hours(stored.filter(pl.col("branch_id").cast(pl.String).is_in(list(branch_ids))))
-    featured = [_hours(pl.DataFrame(read_features(data_dir, branch_id=b))) for b in branch_ids]
-    return kpi_hours.join(pl.concat(featured), on=["branch_id", "window_start"], how="anti")
+    key = ["branch_id", "window_start"]
+    wanted = [*key, *_COPIED]
+    kpi_rows = stored.select(wanted).with_columns(_key_types()).filter(pl.col("branch_id").is_in(list(branch_ids)))
+    featured = [pl.DataFrame(read_features(data_dir, branch_id=b).select(wanted)) for b in branch_ids]
+    features = pl.concat(featured).with_columns(_key_types())
+    joined = kpi_rows.join(features, on=key, how="left", suffix="_feature")
+    differs = pl.any_horizontal(pl.col(c).cast(features.schema[c]).ne_missing(pl.col(f"{c}_feature")) for c in _COPIED)
+    return joined.filter(differs).select(key)
 
 
 def _affected_rows(
