@@ -417,6 +417,20 @@ def test_extra_columns_are_reported_as_ignored(tmp_path: Path, config_dir: Path,
     assert result.ignored_columns == ("id",)
 
 
+def test_blank_header_cells_of_a_spreadsheet_are_unnamed_ignored_columns(
+    tmp_path: Path, config_dir: Path, data_dir: Path
+) -> None:
+    # a sheet saved with empty columns right of the data: "...,action_type,," and every row ",,"
+    source = tmp_path / "sheet.csv"
+    rows = [",".join(REQUIRED_FIELDS) + ",,"] + [",".join(event(n)[f] for f in REQUIRED_FIELDS) + ",," for n in (1, 2)]
+    source.write_text("\r\n".join(rows) + "\r\n")
+
+    result = ingest_file(source, config_dir=config_dir, data_dir=data_dir)
+
+    assert (result.read, result.accepted, result.rejected) == (2, 2, 0)
+    assert result.ignored_columns == ("(unnamed column 6)", "(unnamed column 7)")
+
+
 def test_a_csv_without_the_required_columns_is_refused(tmp_path: Path, config_dir: Path, data_dir: Path) -> None:
     source = tmp_path / "e.csv"
     source.write_text("customer_id,branch_id,enter_time\nx,b1,2026-02-08T10:00:00Z\n")

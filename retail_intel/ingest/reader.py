@@ -196,7 +196,9 @@ def _csv_records(path: Path, text: str) -> tuple[list[RawRecord], set[str]]:
         return [], set()
     except csv.Error as exc:
         raise InputError(f"{path}: the CSV header line cannot be read ({exc})") from exc
-    columns = [name.strip().lower() for name in header]
+    # A spreadsheet saves the empty cells right of the data as blank header names (",,"): unnamed
+    # columns, ignored like any other extra column, never "named more than once".
+    columns = [name.strip().lower() or f"(unnamed column {number})" for number, name in enumerate(header, start=1)]
     missing = [name for name in REQUIRED_FIELDS if name not in columns]
     if missing:
         raise InputError(
