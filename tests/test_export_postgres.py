@@ -330,6 +330,23 @@ def test_cli_a_directory_without_retail_data_is_refused_before_any_table_is_made
     assert _pg_rows(pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'") == []
 
 
+def test_cli_a_corrupt_parquet_file_is_one_line_naming_it(
+    tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "data"
+    generate_demo(tmp_path / "config", data_dir, branches=1, days=1, seed=4, start=START)
+    good = next((data_dir / "movements").rglob("*.parquet"))
+    broken = good.with_name("broken.parquet")
+    broken.write_bytes(good.read_bytes()[:300])  # cut short, as by a full disk
+
+    result = run_cli(["export", "--to", pg_url, "--data-dir", str(data_dir)], capsys, monkeypatch)
+
+    assert result.exit_code == 1 and result.stdout == ""
+    [line] = result.stderr.strip().splitlines()  # DuckDB's "LINE 1:" excerpt of the query added three more
+    assert line.startswith(f"error: customer_branch_movement: cannot read the Parquet files under {data_dir} (")
+    assert f"{broken.resolve()}'" in line and line.endswith("nothing was written to this table")
+
+
 def test_cli_bad_since_names_the_flag(
     tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -345,6 +345,28 @@ def test_a_rejects_path_that_cannot_be_written_is_refused_before_any_row_is_stor
     assert movement_files(data_dir) == [] and not (tmp_path / "-").exists()
 
 
+def test_a_corrupt_file_in_the_store_is_one_line_naming_it(
+    tmp_path: Path,
+    config_dir: Path,
+    data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ingest_file(write_jsonl(tmp_path / "a.jsonl", [event(1)]), config_dir=config_dir, data_dir=data_dir)
+    broken = movement_files(data_dir)[0].with_name("broken.parquet")
+    broken.write_bytes(movement_files(data_dir)[0].read_bytes()[:300])  # cut short, as by a full disk
+    source = write_jsonl(tmp_path / "b.jsonl", [event(2)])
+
+    result = run_cli(
+        ["ingest", str(source), "--config", str(config_dir), "--data-dir", str(data_dir)], capsys, monkeypatch
+    )
+
+    assert result.exit_code == 1 and result.stdout == ""
+    [line] = result.stderr.strip().splitlines()  # DuckDB's "LINE 1:" excerpt of the query added three more
+    assert line.startswith(f"error: {data_dir / 'movements'}: cannot read the movement store (")
+    assert f"{broken}'" in line and line.endswith("move the file it names out of the data directory, then ingest again")
+
+
 def test_a_stale_rejects_file_goes_once_the_rows_are_accepted(tmp_path: Path, data_dir: Path) -> None:
     config_dir = tmp_path / "cfg"
     config_dir.mkdir()

@@ -35,6 +35,7 @@ from retail_intel.movements.compacted import holds_source
 from retail_intel.movements.plausible import TimeLimits
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, movements_root, write_movements
+from retail_intel.sqlviews.database import duckdb_message
 from retail_intel.storage import atomic_write_bytes, reread_once
 
 REJECTS_DIR = "rejects"
@@ -94,7 +95,11 @@ def _present_in_store(data_dir: Path, customer_ids: list[str], fingerprint: str)
             [[str(p) for p in files]],
         ).fetchall()
     except duckdb.Error as exc:
-        raise DataError(f"{movements_root(data_dir)}: cannot read the movement store ({exc})") from exc
+        # DuckDB's first line names the file; its "LINE 1:" excerpt of the query would add lines
+        raise DataError(
+            f"{movements_root(data_dir)}: cannot read the movement store ({duckdb_message(exc)}); move the file "
+            "it names out of the data directory, then ingest again"
+        ) from exc
     finally:
         con.close()
     own: set[str] = set()

@@ -39,6 +39,7 @@ from retail_intel.pgexport.tables import (
     staging_type,
     upsert_sql,
 )
+from retail_intel.sqlviews.database import duckdb_message
 from retail_intel.sqlviews.views import read_parquet_sql, schema_file
 
 if TYPE_CHECKING:
@@ -174,7 +175,11 @@ def export_to_postgres(
                 total = source.count() if table.files(data_dir) else 0
                 result.tables.append(_export_table(conn, table, source, total, progress))
             except duckdb.Error as exc:
-                raise DataError(f"{table.name}: cannot read the Parquet files under {data_dir}: {exc}") from exc
+                # DuckDB's first line names the file; its "LINE 1:" excerpt of the query would add lines
+                raise DataError(
+                    f"{table.name}: cannot read the Parquet files under {data_dir} ({duckdb_message(exc)}); "
+                    "nothing was written to this table"
+                ) from exc
             except psycopg.errors.CardinalityViolation:
                 keys = ", ".join(table.key)
                 raise DataError(
