@@ -343,8 +343,28 @@ def test_cli_a_corrupt_parquet_file_is_one_line_naming_it(
 
     assert result.exit_code == 1 and result.stdout == ""
     [line] = result.stderr.strip().splitlines()  # DuckDB's "LINE 1:" excerpt of the query added three more
-    assert line.startswith(f"error: customer_branch_movement: cannot read the Parquet files under {data_dir} (")
-    assert f"{broken.resolve()}'" in line and line.endswith("nothing was written to this table")
+    assert line.startswith("error: customer_branch_movement: cannot read the files of movements/ (")
+    assert line.endswith(f"{broken.resolve()}')")  # as sql says it
+
+
+def test_cli_a_foreign_parquet_file_is_named_not_a_traceback(
+    tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "data"
+    generate_demo(tmp_path / "config", data_dir, branches=1, days=1, seed=4, start=START)
+    foreign = next((data_dir / "movements").rglob("*.parquet")).with_name("sales.parquet")
+    pq.write_table(pa.table({"till": [1, 2], "amount": [9.5, 3.0]}), foreign)  # another tool's file
+
+    result = run_cli(["export", "--to", pg_url, "--data-dir", str(data_dir)], capsys, monkeypatch)
+
+    # a ValueError traceback from a NOT NULL cast of the all-null rows it added
+    assert result.exit_code == 1 and result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        f"error: {foreign.resolve()}: not a customer_branch_movement file (it lacks customer_id, branch_id, "
+        "action_type, enter_time, exit_time); move it out of movements/ so it cannot add empty rows to "
+        "customer_branch_movement"
+    )
+    assert _pg_rows(pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'") == []
 
 
 def test_cli_bad_since_names_the_flag(

@@ -39,8 +39,8 @@ from retail_intel.pgexport.tables import (
     staging_type,
     upsert_sql,
 )
-from retail_intel.sqlviews.database import duckdb_message
-from retail_intel.sqlviews.views import read_parquet_sql, schema_file
+from retail_intel.sqlviews.database import duckdb_message, refuse_foreign_files
+from retail_intel.sqlviews.views import ParquetView, read_parquet_sql, schema_file
 
 if TYPE_CHECKING:
     import psycopg
@@ -172,7 +172,12 @@ def export_to_postgres(
         for table in chosen:
             source = _Source(table, data_dir, since)
             try:
-                total = source.count() if table.files(data_dir) else 0
+                total = 0
+                if table.files(data_dir):
+                    # a foreign Parquet file (no customer_id, ...) would add all-null rows, and fail a NOT NULL cast
+                    view = ParquetView(table.name, table.subdir, table.glob, table.schema)
+                    refuse_foreign_files(source.con, view, data_dir)
+                    total = source.count()
                 result.tables.append(_export_table(conn, table, source, total, progress))
             except duckdb.Error as exc:
                 # DuckDB's first line names the file; its "LINE 1:" excerpt of the query would add lines
