@@ -258,6 +258,12 @@ def test_redact_url_hides_the_password_wherever_it_is() -> None:
     assert redact_url("postgresql://bi@db/x") == "postgresql://bi@db/x"
 
 
+def test_a_table_named_twice_is_exported_once(site: tuple[Path, Path], pg_url: str) -> None:
+    result = export_to_postgres(site[1], pg_url, tables=["zone_visits", "branch_kpi_timeseries", "zone_visits"])
+
+    assert [t.name for t in result.tables] == ["zone_visits", "branch_kpi_timeseries"]
+
+
 def test_unknown_table_and_missing_data_dir_are_refused(tmp_path: Path, pg_url: str) -> None:
     with pytest.raises(DataError, match="--table: expected one of customer_branch_movement, branch_kpi_timeseries"):
         export_to_postgres(tmp_path, pg_url, tables=["nope"])
