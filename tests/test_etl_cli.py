@@ -12,6 +12,7 @@ import pytest
 from retail_intel.config import load_config, validate_config
 from retail_intel.errors import ConfigError
 from retail_intel.etl import read_features
+from retail_intel.kpis.compute import compute_kpis
 from retail_intel.sqlviews import open_database, run_query
 from tests.cli_helpers import run_cli
 from tests.etl_fixtures import make_dirs, write_config
@@ -64,6 +65,19 @@ def test_range_and_branch_csv(
     # 10:00 and 11:00, the hour before, and up to 168 h after 11:00: Fri 09:00 .. Sat 10:00 (the data's end).
     assert row["feature_rows"] == "26"
     assert read_features(data, "b1").num_rows == 193  # replaced in place
+
+
+def test_a_range_without_movements_says_what_it_still_wrote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # hourly KPIs stored by `kpis --window 60m` only: a range run with no movements still writes their features
+    config, data = make_dirs(tmp_path)
+    compute_kpis(load_config(config), data, window_minutes=60)
+    code, stdout, stderr = _etl(config, data, "--from", "2026-04-01T00:00:00Z", capsys=capsys, monkeypatch=monkeypatch)
+
+    assert code == 0 and "kpi_windows    0" in stdout and "feature_rows   217" in stdout
+    assert read_features(data).num_rows == 217
+    assert stderr.strip() == "no movements in the range: 217 feature row(s) of stored hours written"
 
 
 def test_table_output(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,7 +25,9 @@ from retail_intel.etl import (
     read_features,
     run_etl,
 )
+from retail_intel.etl import run as etl_run
 from retail_intel.kpis import read_kpis
+from retail_intel.kpis.compute import compute_kpis
 from tests.etl_fixtures import FRI, HOUR, MOVES, SAT, make_dirs, write_config, write_moves
 
 FEB27 = FRI - 7 * 24 * HOUR
@@ -185,6 +187,64 @@ def test_nightly_range_runs_after_a_full_run_equal_one_full_run(tmp_path: Path) 
         assert read_features(nightly, branch) == read_features(full, branch)
         stored = [read_kpis(d, branch, 60).drop_columns(["computed_at"]) for d in (nightly, full)]
         assert stored[0].num_rows > 0 and stored[0] == stored[1]
+
+
+@pytest.mark.parametrize("between", ["kpis", "stopped"])
+def test_hours_stored_without_features_get_them_from_the_next_range_run(
+    between: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After a full run to Thursday, Friday's movements arrive. Before the nightly range run,
+    # `kpis --window 60m` stores the hourly KPIs (or an etl run stops between its KPI and
+    # feature writes): the empty hours from Thursday's last movement to Friday 00:00 are
+    # then stored KPIs, so the range run no longer starts there, and they got no feature row.
+    loaded = load_config(write_config(tmp_path / "config"))
+    data, full = tmp_path / "data", tmp_path / "full"
+    thu = FRI - 24 * HOUR
+    write_moves(data, tuple(m for m in MOVES if m[2] < -24 * 60 + 11 * 60), "before")  # to Thu 10:45
+    run_etl(loaded, data)
+    write_moves(data, tuple(m for m in MOVES if -24 * 60 + 11 * 60 <= m[2] < 24 * 60), "friday")
+    if between == "kpis":
+        compute_kpis(loaded, data, window_minutes=60)
+    else:
+        with monkeypatch.context() as patched:
+            patched.setattr(etl_run, "write_branch_features", _stop)
+            with pytest.raises(KeyboardInterrupt):
+                run_etl(loaded, data, start=FRI, end=SAT)
+
+    run_etl(loaded, data, start=FRI, end=SAT)
+
+    write_moves(full, tuple(m for m in MOVES if m[2] < 24 * 60), "all")
+    run_etl(loaded, full)
+    for branch in ("b1", "b2"):
+        assert read_features(data, branch) == read_features(full, branch)
+    assert _rows(data, "b1")[thu + 12 * HOUR]["visitors"] == 0  # an empty hour after Thursday's last movement
+
+
+def test_hours_recomputed_by_kpis_after_late_movements_are_refreshed_by_the_next_range_run(tmp_path: Path) -> None:
+    # A late movement for Friday 12:00 arrives after the full run; `kpis --window 60m` stores
+    # Friday's new counts, then the nightly etl covers Saturday only. Friday's feature rows
+    # (and the lags and means that read Friday) must follow the stored KPI rows.
+    loaded = load_config(write_config(tmp_path / "config"))
+    data, full = tmp_path / "data", tmp_path / "full"
+    late = (("b1", "entered", 12 * 60 + 40),)
+    for directory in (data, full):
+        write_moves(directory, MOVES, "base")
+    run_etl(loaded, data)
+    write_moves(data, late, "late")
+    compute_kpis(loaded, data, window_minutes=60)
+
+    run_etl(loaded, data, start=SAT, end=SAT + 24 * HOUR)
+
+    write_moves(full, late, "late")
+    run_etl(loaded, full)
+    assert _rows(data, "b1")[FRI + 12 * HOUR]["visitors"] == 3
+    assert _rows(data, "b2")[FRI + 12 * HOUR]["neighbor_visitors"] == 3.0
+    for branch in ("b1", "b2"):
+        assert read_features(data, branch) == read_features(full, branch)
+
+
+def _stop(*args: object, **kwargs: object) -> None:
+    raise KeyboardInterrupt
 
 
 def test_one_branch_and_an_inactive_branch_by_name(tmp_path: Path) -> None:

@@ -240,6 +240,7 @@ def test_progress_reports_rows_sent_up_to_the_total(site: tuple[Path, Path], pg_
 
 
 def test_an_empty_data_directory_still_creates_the_tables(tmp_path: Path, pg_url: str) -> None:
+    (tmp_path / "movements").mkdir()  # a data directory, no rows yet
     result = export_to_postgres(tmp_path, pg_url)
 
     assert [(t.name, t.rows) for t in result.tables] == [(t.name, 0) for t in export_tables()]
@@ -255,6 +256,12 @@ def test_redact_url_hides_the_password_wherever_it_is() -> None:
     assert redact_url("postgresql://bi:s3cr%40t@db:5432/x") == "postgresql://bi:***@db:5432/x"
     assert redact_url("postgresql://db/x?user=bi&password=s3cret") == "postgresql://db/x?user=bi&password=***"
     assert redact_url("postgresql://bi@db/x") == "postgresql://bi@db/x"
+
+
+def test_a_table_named_twice_is_exported_once(site: tuple[Path, Path], pg_url: str) -> None:
+    result = export_to_postgres(site[1], pg_url, tables=["zone_visits", "branch_kpi_timeseries", "zone_visits"])
+
+    assert [t.name for t in result.tables] == ["zone_visits", "branch_kpi_timeseries"]
 
 
 def test_unknown_table_and_missing_data_dir_are_refused(tmp_path: Path, pg_url: str) -> None:
@@ -303,6 +310,7 @@ def test_cli_connection_problems_are_one_line_without_the_password(
 ) -> None:
     url = make_url(pg_server)
     secret = url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+    (tmp_path / "movements").mkdir()
     result = run_cli(["export", "--to", url, "--data-dir", str(tmp_path)], capsys, monkeypatch)
 
     assert result.exit_code == 1
@@ -310,6 +318,59 @@ def test_cli_connection_problems_are_one_line_without_the_password(
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], result.stderr
     assert secret not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_cli_a_directory_without_retail_data_is_refused_before_any_table_is_made(
+    tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --data-dir swapped with --config: exporting 0 rows with exit 0 looks like a quiet day to a nightly job
+    config_dir = tmp_path / "config"
+    generate_demo(config_dir, tmp_path / "data", branches=1, days=1, seed=4, start=START)
+    result = run_cli(["export", "--to", pg_url, "--data-dir", str(config_dir)], capsys, monkeypatch)
+
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.strip() == (
+        f"error: {config_dir}: holds no retail-intel data (no movements/, kpis/, features/ or ledger/ folder); "
+        "check --data-dir (or RETAIL_INTEL_DATA_DIR), or write data first (process, ingest, demo-data)"
+    )
+    assert _pg_rows(pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'") == []
+
+
+def test_cli_a_corrupt_parquet_file_is_one_line_naming_it(
+    tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "data"
+    generate_demo(tmp_path / "config", data_dir, branches=1, days=1, seed=4, start=START)
+    good = next((data_dir / "movements").rglob("*.parquet"))
+    broken = good.with_name("broken.parquet")
+    broken.write_bytes(good.read_bytes()[:300])  # cut short, as by a full disk
+
+    result = run_cli(["export", "--to", pg_url, "--data-dir", str(data_dir)], capsys, monkeypatch)
+
+    assert result.exit_code == 1 and result.stdout == ""
+    [line] = result.stderr.strip().splitlines()  # DuckDB's "LINE 1:" excerpt of the query added three more
+    assert line.startswith("error: customer_branch_movement: cannot read the files of movements/ (")
+    assert line.endswith(f"{broken.resolve()}')")  # as sql says it
+
+
+def test_cli_a_foreign_parquet_file_is_named_not_a_traceback(
+    tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "data"
+    generate_demo(tmp_path / "config", data_dir, branches=1, days=1, seed=4, start=START)
+    foreign = next((data_dir / "movements").rglob("*.parquet")).with_name("sales.parquet")
+    pq.write_table(pa.table({"till": [1, 2], "amount": [9.5, 3.0]}), foreign)  # another tool's file
+
+    result = run_cli(["export", "--to", pg_url, "--data-dir", str(data_dir)], capsys, monkeypatch)
+
+    # a ValueError traceback from a NOT NULL cast of the all-null rows it added
+    assert result.exit_code == 1 and result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        f"error: {foreign.resolve()}: not a customer_branch_movement file (it lacks customer_id, branch_id, "
+        "action_type, enter_time, exit_time); move it out of movements/ so it cannot add empty rows to "
+        "customer_branch_movement"
+    )
+    assert _pg_rows(pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'") == []
 
 
 def test_cli_bad_since_names_the_flag(

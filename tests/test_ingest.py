@@ -322,6 +322,51 @@ def test_rejects_path_can_be_chosen(tmp_path: Path, config_dir: Path, data_dir: 
     assert not (data_dir / "rejects").exists()
 
 
+@pytest.mark.parametrize("target", ["-", "folder", "folder/taken.csv/x.csv"], ids=["dash", "directory", "below-a-file"])
+def test_a_rejects_path_that_cannot_be_written_is_refused_before_any_row_is_stored(
+    target: str,
+    tmp_path: Path,
+    config_dir: Path,
+    data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "taken.csv").write_text("x\n")
+    source = write_jsonl(tmp_path / "e.jsonl", [event(1), event(2, branch_id="b7")])
+    args = ["ingest", str(source), "--config", str(config_dir), "--data-dir", str(data_dir), "--rejects", target]
+
+    result = run_cli(args, capsys, monkeypatch)
+
+    # found only at the end, the valid row was already stored (and '-' became a file named '-')
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: --rejects: ") and len(result.stderr.strip().splitlines()) == 1
+    assert movement_files(data_dir) == [] and not (tmp_path / "-").exists()
+
+
+def test_a_corrupt_file_in_the_store_is_one_line_naming_it(
+    tmp_path: Path,
+    config_dir: Path,
+    data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ingest_file(write_jsonl(tmp_path / "a.jsonl", [event(1)]), config_dir=config_dir, data_dir=data_dir)
+    broken = movement_files(data_dir)[0].with_name("broken.parquet")
+    broken.write_bytes(movement_files(data_dir)[0].read_bytes()[:300])  # cut short, as by a full disk
+    source = write_jsonl(tmp_path / "b.jsonl", [event(2)])
+
+    result = run_cli(
+        ["ingest", str(source), "--config", str(config_dir), "--data-dir", str(data_dir)], capsys, monkeypatch
+    )
+
+    assert result.exit_code == 1 and result.stdout == ""
+    [line] = result.stderr.strip().splitlines()  # DuckDB's "LINE 1:" excerpt of the query added three more
+    assert line.startswith(f"error: {data_dir / 'movements'}: cannot read the movement store (")
+    assert f"{broken}'" in line and line.endswith("move the file it names out of the data directory, then ingest again")
+
+
 def test_a_stale_rejects_file_goes_once_the_rows_are_accepted(tmp_path: Path, data_dir: Path) -> None:
     config_dir = tmp_path / "cfg"
     config_dir.mkdir()
@@ -371,11 +416,41 @@ def test_a_json_array_file_is_read_entry_by_entry(tmp_path: Path, config_dir: Pa
     assert json.loads(rejected["raw"])["action_type"] == "left"
 
 
+@pytest.mark.parametrize("name", ["e.jsonl", "e.ndjson"])
+def test_a_json_lines_file_whose_first_row_is_an_array_rejects_that_row_only(
+    name: str, tmp_path: Path, config_dir: Path, data_dir: Path
+) -> None:
+    # only a .json file is read as one array; here the first line is one bad row, as any later line would be
+    source = tmp_path / name
+    source.write_text('["not", "an event"]\n' + "".join(json.dumps(event(n)) + "\n" for n in (1, 2)))
+
+    result = ingest_file(source, config_dir=config_dir, data_dir=data_dir)
+
+    assert (result.read, result.accepted, result.rejected) == (3, 2, 1)
+    assert result.rejects_file is not None
+    [rejected] = read_rejects(result.rejects_file)
+    assert (rejected["line"], rejected["reason"]) == ("1", "expected a JSON object, got list")
+
+
 def test_extra_columns_are_reported_as_ignored(tmp_path: Path, config_dir: Path, data_dir: Path) -> None:
     source = write_jsonl(tmp_path / "e.jsonl", [{**event(1), "id": 7}])
     result = ingest_file(source, config_dir=config_dir, data_dir=data_dir)
     assert result.accepted == 1
     assert result.ignored_columns == ("id",)
+
+
+def test_blank_header_cells_of_a_spreadsheet_are_unnamed_ignored_columns(
+    tmp_path: Path, config_dir: Path, data_dir: Path
+) -> None:
+    # a sheet saved with empty columns right of the data: "...,action_type,," and every row ",,"
+    source = tmp_path / "sheet.csv"
+    rows = [",".join(REQUIRED_FIELDS) + ",,"] + [",".join(event(n)[f] for f in REQUIRED_FIELDS) + ",," for n in (1, 2)]
+    source.write_text("\r\n".join(rows) + "\r\n")
+
+    result = ingest_file(source, config_dir=config_dir, data_dir=data_dir)
+
+    assert (result.read, result.accepted, result.rejected) == (2, 2, 0)
+    assert result.ignored_columns == ("(unnamed column 6)", "(unnamed column 7)")
 
 
 def test_a_csv_without_the_required_columns_is_refused(tmp_path: Path, config_dir: Path, data_dir: Path) -> None:

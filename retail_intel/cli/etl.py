@@ -94,8 +94,12 @@ def etl(
     render_rows(rows, fmt, title="ETL: hourly KPIs and features", columns=["item", "value"])
     if not result.branches:
         err.print("[yellow]no active branch in the config: nothing was computed[/yellow]")
-    elif result.kpi_windows == 0:
+    elif result.kpi_windows == 0 and result.feature_rows == 0:
         err.print("[yellow]no movements in the range: nothing was written[/yellow]")
+    elif result.kpi_windows == 0:  # hourly KPIs stored by `kpis` still got their feature rows
+        err.print(
+            f"[yellow]no movements in the range: {result.feature_rows:,} feature row(s) of stored hours written[/yellow]"
+        )
 
 
 def register(app: typer.Typer) -> None:

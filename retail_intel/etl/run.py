@@ -24,7 +24,7 @@ from retail_intel.datadir import require_retail_data
 from retail_intel.errors import DataError, InputError
 from retail_intel.etl.features import BranchFacts, build_features, features_to_arrow
 from retail_intel.etl.schema import FEATURE_SCHEMA, FEATURE_WINDOW_MINUTES, KPI_INPUT_COLUMNS, LAG_HOURS
-from retail_intel.etl.store import write_branch_features
+from retail_intel.etl.store import read_features, write_branch_features
 from retail_intel.kpis.compute import ENGINES, branch_info, compute_kpis_for, config_intervals, read_movement_inputs
 from retail_intel.kpis.schema import KPI_SCHEMA
 from retail_intel.kpis.store import kpi_path, stored_window_ends, write_kpis
@@ -108,19 +108,50 @@ def _stored_kpis(data_dir: Path, branch_ids: Sequence[str]) -> pl.DataFrame:
         raise DataError(f"{paths[0].parent}: cannot read the hourly KPI files ({exc})") from exc
 
 
-def _affected_rows(
-    features: pl.DataFrame, recomputed: pa.Table, chosen: Sequence[str], neighbors: Mapping[str, Sequence[str]]
-) -> pl.DataFrame:
-    """Feature rows of the chosen branches whose inputs the recomputed windows may have changed.
+# Feature columns that copy the hour's own KPI row: where they differ, the KPI row changed after the features were built.
+_COPIED = ("visitors", "passed", "promotion_active", "event_active")
 
-    A neighbor's recomputed windows count too (``neighbor_visitors``): a range run
+
+def _key_types() -> list[pl.Expr]:
+    """branch_id and window_start in one dtype, whatever file (KPI, feature) they came from."""
+    return [pl.col("branch_id").cast(pl.String), pl.col("window_start").cast(pl.Datetime("us", "UTC"))]
+
+
+def _hours(frame: pl.DataFrame) -> pl.DataFrame:
+    """The (branch_id, window_start) columns of ``frame``."""
+    return frame.select(_key_types())
+
+
+def _unfeatured_hours(stored: pl.DataFrame, data_dir: Path, branch_ids: Sequence[str]) -> pl.DataFrame:
+    """(branch_id, window_start) of the stored hourly KPI rows of ``branch_ids`` that their feature rows do not reflect.
+
+    Such hours were stored without (or after) their features: by ``kpis --window 60m``
+    (which also recomputes hours after late movements), or by an etl run stopped
+    between its KPI and feature writes. A range run counts them as recomputed;
+    otherwise, lying outside ``--from``/``--to``, their feature rows would stay
+    missing or stale, and so would those of the hours that read them.
+    """
+    key = ["branch_id", "window_start"]
+    wanted = [*key, *_COPIED]
+    kpi_rows = stored.select(wanted).with_columns(_key_types()).filter(pl.col("branch_id").is_in(list(branch_ids)))
+    featured = [pl.DataFrame(read_features(data_dir, branch_id=b).select(wanted)) for b in branch_ids]
+    features = pl.concat(featured).with_columns(_key_types())
+    joined = kpi_rows.join(features, on=key, how="left", suffix="_feature")
+    differs = pl.any_horizontal(pl.col(c).cast(features.schema[c]).ne_missing(pl.col(f"{c}_feature")) for c in _COPIED)
+    return joined.filter(differs).select(key)
+
+
+def _affected_rows(
+    features: pl.DataFrame, changed: pl.DataFrame, chosen: Sequence[str], neighbors: Mapping[str, Sequence[str]]
+) -> pl.DataFrame:
+    """Feature rows of the chosen branches whose inputs the changed hours (``_hours`` frame) may have changed.
+
+    A neighbor's changed hours count too (``neighbor_visitors``): a range run
     can fill a neighbor's empty hours before ``--from`` that the branch's own
     recomputed windows do not reach.
     """
     spans = (
-        pl.DataFrame(recomputed.select(["branch_id", "window_start"]))
-        .with_columns(pl.col("branch_id").cast(pl.String))
-        .group_by("branch_id")
+        changed.group_by("branch_id")
         .agg(first=pl.col("window_start").min(), last=pl.col("window_start").max())
         .rename({"branch_id": "source"})
     )
@@ -198,9 +229,13 @@ def run_etl(
 
     # Neighbors' rows feed neighbor_visitors; they are read, never written.
     neighbors = {n for b in chosen for n in b.neighbors}
-    stored = _stored_kpis(data_dir, [*by_branch, *neighbors])
+    stored = _stored_kpis(data_dir, [*ids, *neighbors])
     facts = [branch_facts(b, config) for b in config.branches]
-    features = _affected_rows(build_features(stored, facts), kpis, list(by_branch), {b.id: b.neighbors for b in chosen})
+    changed = pl.concat(
+        [_hours(pl.DataFrame(kpis.select(["branch_id", "window_start"]))), _unfeatured_hours(stored, data_dir, ids)]
+    )
+    touched = sorted(set(changed["branch_id"].to_list()))
+    features = _affected_rows(build_features(stored, facts), changed, touched, {b.id: b.neighbors for b in chosen})
     table = features_to_arrow(features)
     written = _per_branch(table)
     feature_paths: list[Path] = []

@@ -35,6 +35,7 @@ from retail_intel.movements.compacted import holds_source
 from retail_intel.movements.plausible import TimeLimits
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, movements_root, write_movements
+from retail_intel.sqlviews.database import duckdb_message
 from retail_intel.storage import atomic_write_bytes, reread_once
 
 REJECTS_DIR = "rejects"
@@ -94,7 +95,11 @@ def _present_in_store(data_dir: Path, customer_ids: list[str], fingerprint: str)
             [[str(p) for p in files]],
         ).fetchall()
     except duckdb.Error as exc:
-        raise DataError(f"{movements_root(data_dir)}: cannot read the movement store ({exc})") from exc
+        # DuckDB's first line names the file; its "LINE 1:" excerpt of the query would add lines
+        raise DataError(
+            f"{movements_root(data_dir)}: cannot read the movement store ({duckdb_message(exc)}); move the file "
+            "it names out of the data directory, then ingest again"
+        ) from exc
     finally:
         con.close()
     own: set[str] = set()
@@ -143,6 +148,24 @@ def rejects_csv(rejections: list[Rejection]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def check_rejects_path(path: Path) -> None:
+    """:class:`InputError` unless ``path`` can take the rejects file: checked before any row is stored.
+
+    Found only at the end, a directory, a device or ``-`` failed the command after
+    its valid rows were already in the store (or, for ``-``, wrote a file named ``-``).
+    """
+    if str(path) == "-":
+        raise InputError(
+            "--rejects: expected a file path for the rejected rows, got '-' (stdout carries the summary); "
+            "give a file name, or leave --rejects out for DATA_DIR/rejects/"
+        )
+    if path.exists() and not path.is_file():
+        raise InputError(f"--rejects: {path} exists and is not a regular file; give a file path to write")
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise InputError(f"--rejects: {parent} is a file, so {path} cannot be written below it")
+
+
 def ingest_file(
     path: Path,
     *,
@@ -168,6 +191,8 @@ def ingest_file(
     the lock when this one has to wait for it.
     """
     fmt = detect_format(path, input_format)
+    if rejects_path is not None:
+        check_rejects_path(rejects_path)
     try:
         data = path.read_bytes()
     except FileNotFoundError as exc:

@@ -196,7 +196,9 @@ def _csv_records(path: Path, text: str) -> tuple[list[RawRecord], set[str]]:
         return [], set()
     except csv.Error as exc:
         raise InputError(f"{path}: the CSV header line cannot be read ({exc})") from exc
-    columns = [name.strip().lower() for name in header]
+    # A spreadsheet saves the empty cells right of the data as blank header names (",,"): unnamed
+    # columns, ignored like any other extra column, never "named more than once".
+    columns = [name.strip().lower() or f"(unnamed column {number})" for number, name in enumerate(header, start=1)]
     missing = [name for name in REQUIRED_FIELDS if name not in columns]
     if missing:
         raise InputError(
@@ -232,7 +234,8 @@ def parse_events(path: Path, data: bytes, input_format: InputFormat) -> ParsedFi
     text = decode(path, data)
     if input_format is InputFormat.csv:
         records, extra = _csv_records(path, text)
-    elif text.lstrip().startswith("["):
+    elif path.suffix.lower() == ".json" and text.lstrip().startswith("["):
+        # only a .json file may be one array: in JSON Lines a first row that is an array is one bad row
         records, extra = _json_array_records(path, text)
     else:
         records, extra = _json_records(text)

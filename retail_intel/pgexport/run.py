@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from retail_intel.datadir import require_retail_data
 from retail_intel.errors import DatabaseError, DataError
 from retail_intel.pgexport.connect import check_url, connect, redact_url, scrub
 from retail_intel.pgexport.tables import (
@@ -38,7 +39,8 @@ from retail_intel.pgexport.tables import (
     staging_type,
     upsert_sql,
 )
-from retail_intel.sqlviews.views import read_parquet_sql, schema_file
+from retail_intel.sqlviews.database import duckdb_message, refuse_foreign_files
+from retail_intel.sqlviews.views import ParquetView, read_parquet_sql, schema_file
 
 if TYPE_CHECKING:
     import psycopg
@@ -161,19 +163,28 @@ def export_to_postgres(
     check_url(url)  # also says what to install when psycopg is missing
     import psycopg
 
-    if not data_dir.is_dir():
-        raise DataError(f"--data-dir: expected the data directory, {data_dir} is not a directory")
     chosen = select_tables(tables)
+    # A wrong directory (the config folder, a typo'd mount) would export 0 rows and exit 0: a quiet day to a cron job.
+    require_retail_data(data_dir)
     result = ExportResult(url=redact_url(url), since=since)
     conn = connect(url)
     try:
         for table in chosen:
             source = _Source(table, data_dir, since)
             try:
-                total = source.count() if table.files(data_dir) else 0
+                total = 0
+                if table.files(data_dir):
+                    # a foreign Parquet file (no customer_id, ...) would add all-null rows, and fail a NOT NULL cast
+                    view = ParquetView(table.name, table.subdir, table.glob, table.schema)
+                    refuse_foreign_files(source.con, view, data_dir)
+                    total = source.count()
                 result.tables.append(_export_table(conn, table, source, total, progress))
             except duckdb.Error as exc:
-                raise DataError(f"{table.name}: cannot read the Parquet files under {data_dir}: {exc}") from exc
+                # DuckDB's first line names the file; its "LINE 1:" excerpt of the query would add lines
+                raise DataError(
+                    f"{table.name}: cannot read the Parquet files under {data_dir} ({duckdb_message(exc)}); "
+                    "nothing was written to this table"
+                ) from exc
             except psycopg.errors.CardinalityViolation:
                 keys = ", ".join(table.key)
                 raise DataError(

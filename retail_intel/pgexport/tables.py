@@ -78,7 +78,7 @@ def select_tables(names: list[str] | None) -> tuple[ExportTable, ...]:
     unknown = [n for n in names if n not in by_name]
     if unknown:
         raise DataError(f"--table: expected one of {', '.join(by_name)}, got {', '.join(unknown)}")
-    return tuple(by_name[n] for n in names)
+    return tuple(by_name[n] for n in dict.fromkeys(names))  # a name given twice is exported once
 
 
 # Arrow type -> PostgreSQL type; anything else is refused (a schema constant grew a type nobody mapped).

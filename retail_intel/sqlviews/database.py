@@ -132,18 +132,21 @@ def _view_source(view: ParquetView, session: _Session) -> tuple[str, bool]:
     return read_parquet_sql([placeholder], union_by_name=False), False
 
 
-def _refuse_foreign_files(con: duckdb.DuckDBPyConnection, view: ParquetView, data_dir: Path) -> None:
-    """A file in a view's folder that lacks the view's identifying columns would add all-null rows: name it."""
+def refuse_foreign_files(con: duckdb.DuckDBPyConnection, view: ParquetView, data_dir: Path) -> None:
+    """A file in a view's folder that lacks the view's identifying columns would add all-null rows: name it.
+
+    ``sql`` checks its views with it, ``export`` its tables (same folders, same schemas).
+    """
     try:
         found = con.execute(foreign_files_sql(view, data_dir)).fetchall()
     except duckdb.Error as exc:  # a corrupt file: DuckDB's message names it
-        raise DataError(f"{view.name}: cannot read the files of {view.subdir}/ ({exc})") from exc
+        raise DataError(f"{view.name}: cannot read the files of {view.subdir}/ ({duckdb_message(exc)})") from exc
     if found:
         path, present = found[0]
         missing = [name for name in identifying_columns(view) if name not in (present or [])]
         raise DataError(
             f"{path}: not a {view.name} file (it lacks {', '.join(missing)}); "
-            f"move it out of {view.subdir}/ so it cannot add empty rows to the view"
+            f"move it out of {view.subdir}/ so it cannot add empty rows to {view.name}"
         )
 
 
@@ -151,7 +154,7 @@ def _create_parquet_views(con: duckdb.DuckDBPyConnection, session: _Session) -> 
     session.empty.clear()
     for view in parquet_views():
         if session.check_files and view.has_files(session.data_dir):
-            _refuse_foreign_files(con, view, session.data_dir)
+            refuse_foreign_files(con, view, session.data_dir)
         source, has_files = _view_source(view, session)
         con.execute(create_view_sql(view.name, source))
         if not has_files:
