@@ -19,6 +19,7 @@ from retail_intel.cli.common import (
     OutputFormat,
     counting_progress,
     err,
+    exit_interrupted,
     parse_time_option,
     render_rows,
     to_json,
@@ -67,7 +68,14 @@ def etl(
         def report(stage: str, done: int, total: int) -> None:
             progress.update(task, description=_STAGES.get(stage, stage), completed=done, total=total)
 
-        result = run_etl(loaded, data_dir, start=since, end=until, branch=branch, engine=engine.value, progress=report)
+        try:
+            result = run_etl(
+                loaded, data_dir, start=since, end=until, branch=branch, engine=engine.value, progress=report
+            )
+        except KeyboardInterrupt:
+            # every file is replaced atomically, and a range run redoes hours stored without their features
+            progress.stop()
+            exit_interrupted("KPI and feature files written so far are complete (run the same command again to finish)")
     for unknown in result.unknown_branches:
         err.print(
             f"[yellow]skipped movements of branch {escape(unknown)}: not defined in {escape(str(config))}[/yellow]"

@@ -13,6 +13,7 @@ from retail_intel.cli.common import (
     DataDir,
     OutputFormat,
     counting_progress,
+    exit_interrupted,
     parse_time_option,
     render_rows,
 )
@@ -61,7 +62,15 @@ def export(
                 tasks[name] = bar.add_task(name, total=total)
             bar.update(tasks[name], completed=done)
 
-        result = export_to_postgres(data_dir, to, since=start, tables=table, progress=progress)
+        try:
+            result = export_to_postgres(data_dir, to, since=start, tables=table, progress=progress)
+        except KeyboardInterrupt:
+            # each table is one transaction: the one in progress is rolled back, those before it stay
+            bar.stop()
+            exit_interrupted(
+                "the table being exported was left as it was, tables finished before it are exported "
+                "(run the same command again: rows already there are not written twice)"
+            )
     rows = [
         {"table": t.name, "rows": t.rows, "inserted": t.inserted, "updated": t.updated, "unchanged": t.unchanged}
         for t in result.tables

@@ -19,6 +19,7 @@ from retail_intel.cli.common import (
     FormatOpt,
     OutputFormat,
     err,
+    exit_interrupted,
     out,
     parse_time_option,
     render_rows,
@@ -142,15 +143,22 @@ def ingest(
     def waiting(holder: str) -> None:
         err.print(f"[dim]waiting for another ingest into {escape(str(data_dir))} ({escape(holder)})[/dim]")
 
-    result = ingest_file(
-        file,
-        config_dir=config,
-        data_dir=data_dir,
-        input_format=input_format,
-        rejects_path=rejects,
-        limits=limits,
-        on_wait=waiting,
-    )
+    try:
+        result = ingest_file(
+            file,
+            config_dir=config,
+            data_dir=data_dir,
+            input_format=input_format,
+            rejects_path=rejects,
+            limits=limits,
+            on_wait=waiting,
+        )
+    except KeyboardInterrupt:
+        # movement files are written whole and keyed by content, so a rerun stores each row once
+        exit_interrupted(
+            "movement files written so far are complete (run the same command again: rows already stored "
+            "are not stored twice)"
+        )
     if result.read == 0:  # an error: its one line alone, no table of zeros or "wrote 0 movement file(s)"
         err.print(f"[red]error:[/red] {escape(str(file))} holds no rows; nothing was ingested")
         raise typer.Exit(1)

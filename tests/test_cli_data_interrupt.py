@@ -1,0 +1,54 @@
+"""Ctrl-C during ingest, etl and export: one line saying what was kept, exit code 130."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli_helpers import run_cli
+
+SAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config"
+
+
+def _ctrl_c(*args: Any, **kwargs: Any) -> Any:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    ("command", "target", "said"),
+    [
+        (
+            ["ingest", "{dir}/events.jsonl", "--config", "{config}"],
+            "retail_intel.cli.ingest.ingest_file",
+            "movement files written so far",
+        ),
+        (["etl", "--config", "{config}"], "retail_intel.etl.run_etl", "KPI and feature files written so far"),
+        (
+            ["export", "--to", "postgresql://user@127.0.0.1:9/retail"],
+            "retail_intel.pgexport.export_to_postgres",
+            "the table being exported was left as it was",
+        ),
+    ],
+    ids=["ingest", "etl", "export"],
+)
+def test_ctrl_c_is_one_line_saying_what_was_kept_and_exit_130(
+    command: list[str],
+    target: str,
+    said: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # each exited 130 with nothing at all on stderr (Typer's silent Abort)
+    data_dir = tmp_path / "data"
+    (data_dir / "movements").mkdir(parents=True)
+    (tmp_path / "events.jsonl").write_text("{}\n")
+    monkeypatch.setattr(target, _ctrl_c)
+    args = [part.format(dir=tmp_path, config=SAMPLE_CONFIG) for part in command]
+    result = run_cli([*args, "--data-dir", str(data_dir)], capsys, monkeypatch)
+    assert result.exit_code == 130
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("interrupted; ") and said in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
