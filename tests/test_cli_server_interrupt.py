@@ -53,6 +53,9 @@ def _ctrl_c_once_serving(args: list[str], cwd: Path, port: int, path: str) -> tu
         env=env,
         cwd=cwd,
         start_new_session=True,
+        # Ctrl-C reaches a command started from a terminal; a test run started in the background
+        # (`pytest &` in a script) hands its children SIGINT ignored, as a terminal never does
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
