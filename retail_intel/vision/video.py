@@ -128,12 +128,37 @@ def read_frame_at(path: Path, seconds: float, fps: float) -> tuple[int, Frame]:
             f"{path}: asked for {seconds:g}s (frame {index}) but the video has {info.frame_count} frames "
             f"({info.frame_count / fps:.1f}s at {fps:g} fps)"
         )
+    frame = _seek_frame(path, index)
+    if frame is None:
+        # MPEG-TS and other streams without an index: OpenCV's seek fails or lands elsewhere
+        # (an NVR's H.264 .ts could not show frame 50 of its 100), so decode up to the frame
+        frame = _decode_to_frame(path, index)
+    if frame is None:
+        raise VideoError(f"{path}: could not decode frame {index}")
+    return index, frame
+
+
+def _seek_frame(path: Path, index: int) -> Frame | None:
+    """Frame ``index`` by seeking; None where the seek failed or did not land on that frame."""
     capture = cv2.VideoCapture(str(path))
     try:
-        capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+        if index:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+        ok, frame = capture.read()
+        landed = int(capture.get(cv2.CAP_PROP_POS_FRAMES)) - 1
+    finally:
+        capture.release()
+    return cast(Frame, frame) if ok and landed == index else None
+
+
+def _decode_to_frame(path: Path, index: int) -> Frame | None:
+    """Frame ``index`` by decoding from the start; None where the video ends before it."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        for _ in range(index):
+            if not capture.grab():
+                return None
         ok, frame = capture.read()
     finally:
         capture.release()
-    if not ok:
-        raise VideoError(f"{path}: could not decode frame {index}")
-    return index, cast(Frame, frame)
+    return cast(Frame, frame) if ok else None
