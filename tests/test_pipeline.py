@@ -142,6 +142,17 @@ def test_truncated_video_names_the_frame_and_writes_nothing(tmp_path: Path) -> N
     assert movement_files(tmp_path / "data") == []
 
 
+def test_a_header_of_1000_fps_is_refused_and_fps_counts_it(tmp_path: Path) -> None:
+    # a header saying 1000 fps (a container's time base) made 60 frames 0.06 s long: nobody stayed
+    # long enough to count, and the run said 0 entered with exit 0
+    video = write_video(tmp_path / "cam.avi", frames=60, fps=1000)
+    with pytest.raises(VideoError, match=r"cam.avi: the header says 1000 frames a second.*pass --fps"):
+        run(request(video, tmp_path / "data"))
+    assert movement_files(tmp_path / "data") == []
+    result, _ = run(request(video, tmp_path / "data", fps=10))
+    assert (result.summary.entered, result.summary.passed) == (1, 1)
+
+
 @pytest.mark.parametrize(
     ("roi", "message"),
     [("100,80,400,200", "outside the 320x240 frame"), ("220,80,100,200", "x1 < x2"), ("100,80,100,200", "x1 < x2")],

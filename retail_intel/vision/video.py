@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import queue
 import threading
 from collections.abc import Iterator
@@ -17,6 +18,9 @@ import numpy.typing as npt
 from retail_intel.errors import VideoError
 
 Frame = npt.NDArray[np.uint8]
+
+# No CCTV camera records faster; a header saying more (1000, 90000) carries its container's time base
+MAX_HEADER_FPS = 240.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,19 @@ def probe(path: Path) -> VideoInfo:
     finally:
         capture.release()
     return VideoInfo(path, width, height, fps, count)
+
+
+def header_rate(info: VideoInfo, remedy: str) -> float:
+    """The header's frame rate, or :class:`VideoError` saying it is missing or impossible, and ``remedy``."""
+    fps = info.header_fps
+    if not math.isfinite(fps) or fps <= 0:
+        raise VideoError(f"{info.path}: the header has no frame rate; {remedy}")
+    if fps > MAX_HEADER_FPS:
+        raise VideoError(
+            f"{info.path}: the header says {fps:g} frames a second, more than any CCTV camera records "
+            f"(at most {MAX_HEADER_FPS:g}), so times and dwell would be wrong; {remedy}"
+        )
+    return fps
 
 
 def fingerprint(path: Path, chunk: int = 4 << 20) -> str:
