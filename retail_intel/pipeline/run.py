@@ -245,7 +245,9 @@ def track_video(
         total = min(total or plan.max_frames, plan.max_frames)
     frames = 0
     reference: Frame | None = None  # first frame, kept as the camera's picture for heatmaps
-    decoded = read_frames(plan.video, expected=0 if plan.max_frames is not None else info.frame_count)
+    # a preview breaks off too when the video ends before its frames do (the header promising more)
+    expected = info.frame_count if plan.max_frames is None else min(info.frame_count, plan.max_frames)
+    decoded = read_frames(plan.video, expected=expected, promised=info.frame_count)
     if plan.max_frames is not None:
         decoded = itertools.islice(decoded, plan.max_frames)
     try:

@@ -78,11 +78,12 @@ def fingerprint(path: Path, chunk: int = 4 << 20) -> str:
     return digest.hexdigest()
 
 
-def read_frames(path: Path, *, expected: int = 0, prefetch: int = 8) -> Iterator[tuple[int, Frame]]:
+def read_frames(path: Path, *, expected: int = 0, promised: int = 0, prefetch: int = 8) -> Iterator[tuple[int, Frame]]:
     """Yield ``(index, frame)``, decoding in a background thread so inference never waits.
 
     Raises :class:`VideoError` naming the frame where decoding broke off when
-    the container promised ``expected`` frames and delivered clearly fewer.
+    ``expected`` frames were wanted and clearly fewer came: all the header's,
+    or a preview's first ones (``promised``: the header's count, to name it).
     """
     frames: queue.Queue[tuple[int, Frame] | BaseException | None] = queue.Queue(maxsize=prefetch)
     stop = threading.Event()
@@ -131,8 +132,8 @@ def read_frames(path: Path, *, expected: int = 0, prefetch: int = 8) -> Iterator
     # Containers may over-count by a frame or two; a real break loses many.
     if expected and delivered < expected - max(2, expected // 100):
         raise VideoError(
-            f"{path}: the video breaks off at frame {delivered} of the {expected} its header promises "
-            "(truncated or corrupt); nothing was written"
+            f"{path}: the video breaks off at frame {delivered} of the {max(expected, promised)} its header "
+            "promises (truncated or corrupt); nothing was written"
         )
 
 
