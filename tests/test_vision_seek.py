@@ -82,3 +82,14 @@ def test_a_frame_past_the_end_is_still_refused(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setattr(video_module.cv2, "VideoCapture", lambda name: DriftingCapture(100))
     with pytest.raises(VideoError, match="could not decode frame 40"):
         read_frame_at(video, 4.0, 10.0)
+
+
+def test_a_frame_past_where_a_truncated_video_breaks_off_says_where_it_ends(tmp_path: Path) -> None:
+    # snapshot --at 60s of an AVI cut at 60% said only "could not decode frame 600"
+    video = write_video(tmp_path / "cam.avi", frames=80)
+    data = video.read_bytes()
+    video.write_bytes(data[: len(data) // 2])
+    decoded = sum(1 for _ in read_frames(video))
+    message = f"could not decode frame 70: the video breaks off at frame {decoded}, though its header promises 80"
+    with pytest.raises(VideoError, match=message):
+        read_frame_at(video, 7.0, 10.0)

@@ -147,13 +147,17 @@ def read_frame_at(path: Path, seconds: float, fps: float) -> tuple[int, Frame]:
             f"({info.frame_count / fps:.1f}s at {fps:g} fps)"
         )
     frame = _seek_frame(path, index)
-    if frame is None:
-        # MPEG-TS and other streams without an index: OpenCV's seek fails or lands elsewhere
-        # (an NVR's H.264 .ts could not show frame 50 of its 100), so decode up to the frame
-        frame = _decode_to_frame(path, index)
-    if frame is None:
-        raise VideoError(f"{path}: could not decode frame {index}")
-    return index, frame
+    if frame is not None:
+        return index, frame
+    # MPEG-TS and other streams without an index: OpenCV's seek fails or lands elsewhere
+    # (an NVR's H.264 .ts could not show frame 50 of its 100), so decode up to the frame
+    frame, decoded = _decode_to_frame(path, index)
+    if frame is not None:
+        return index, frame
+    promised = f", though its header promises {info.frame_count}" if info.frame_count else ""
+    raise VideoError(
+        f"{path}: could not decode frame {index}: the video breaks off at frame {decoded}{promised} (truncated or corrupt)"
+    )
 
 
 def _seek_frame(path: Path, index: int) -> Frame | None:
@@ -169,14 +173,14 @@ def _seek_frame(path: Path, index: int) -> Frame | None:
     return cast(Frame, frame) if ok and landed == index else None
 
 
-def _decode_to_frame(path: Path, index: int) -> Frame | None:
-    """Frame ``index`` by decoding from the start; None where the video ends before it."""
+def _decode_to_frame(path: Path, index: int) -> tuple[Frame | None, int]:
+    """Frame ``index`` by decoding from the start, and how many frames came before; None where it ends first."""
     capture = cv2.VideoCapture(str(path))
     try:
-        for _ in range(index):
+        for decoded in range(index):
             if not capture.grab():
-                return None
+                return None, decoded
         ok, frame = capture.read()
     finally:
         capture.release()
-    return cast(Frame, frame) if ok else None
+    return (cast(Frame, frame), index) if ok else (None, index)
