@@ -76,12 +76,16 @@ def test_a_seek_that_lands_elsewhere_or_fails_decodes_up_to_the_frame(
     assert int(frame[0, 0, 0]) == 12
 
 
-def test_a_frame_past_the_end_is_still_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_frame_past_the_end_of_a_raw_stream_says_how_long_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     video = write_video(tmp_path / "clip.avi", frames=30)
     monkeypatch.setattr(video_module, "probe", lambda path: video_module.VideoInfo(path, 4, 4, 10.0, 0))
     monkeypatch.setattr(video_module.cv2, "VideoCapture", lambda name: DriftingCapture(100))
-    with pytest.raises(VideoError, match="could not decode frame 40"):
+    # a raw stream (.mjpeg, .h264) has no length in its header: 30 frames is not "truncated or corrupt"
+    with pytest.raises(VideoError) as caught:
         read_frame_at(video, 4.0, 10.0)
+    assert str(caught.value) == f"{video}: asked for 4s (frame 40) but the video has 30 frames (3.0s at 10 fps)"
 
 
 def test_a_frame_past_where_a_truncated_video_breaks_off_says_where_it_ends(tmp_path: Path) -> None:

@@ -142,10 +142,7 @@ def read_frame_at(path: Path, seconds: float, fps: float) -> tuple[int, Frame]:
     info = probe(path)
     index = max(0, round(seconds * fps))
     if info.frame_count and index >= info.frame_count:
-        raise VideoError(
-            f"{path}: asked for {seconds:g}s (frame {index}) but the video has {info.frame_count} frames "
-            f"({info.frame_count / fps:.1f}s at {fps:g} fps)"
-        )
+        raise _past_the_end(path, seconds, index, info.frame_count, fps)
     frame = _seek_frame(path, index)
     if frame is not None:
         return index, frame
@@ -154,9 +151,18 @@ def read_frame_at(path: Path, seconds: float, fps: float) -> tuple[int, Frame]:
     frame, decoded = _decode_to_frame(path, index)
     if frame is not None:
         return index, frame
-    promised = f", though its header promises {info.frame_count}" if info.frame_count else ""
+    if not info.frame_count:  # a raw stream (.h264, .mjpeg) says no length: it is just shorter
+        raise _past_the_end(path, seconds, index, decoded, fps)
     raise VideoError(
-        f"{path}: could not decode frame {index}: the video breaks off at frame {decoded}{promised} (truncated or corrupt)"
+        f"{path}: could not decode frame {index}: the video breaks off at frame {decoded}, "
+        f"though its header promises {info.frame_count} (truncated or corrupt)"
+    )
+
+
+def _past_the_end(path: Path, seconds: float, index: int, frames: int, fps: float) -> VideoError:
+    return VideoError(
+        f"{path}: asked for {seconds:g}s (frame {index}) but the video has {frames} frames "
+        f"({frames / fps:.1f}s at {fps:g} fps)"
     )
 
 
