@@ -151,6 +151,19 @@ def test_empty_sources_stop_before_starting(tmp_path: Path, config: Config) -> N
         discover(str(tmp_path / "nope" / "*.mp4"), config)
 
 
+def test_a_video_named_like_a_manifest_says_it_is_not_text(tmp_path: Path, config: Config) -> None:
+    # a video saved as cam.txt said "cannot read the manifest ('utf-8' codec can't decode byte 0xfb in
+    # position 42: invalid start byte)"
+    video = tmp_path / "cam.txt"
+    video.write_bytes(b"RIFF\x00\x10\x00\x00AVI LIST\xfb\xff" + bytes(range(256)))
+    with pytest.raises(InputError) as caught:
+        discover(str(video), config)
+    assert str(caught.value) == (
+        f"{video}: read as a batch manifest (a .txt file), but it is not text (byte 16 is not UTF-8); "
+        "a video needs its own extension, such as .mp4"
+    )
+
+
 def test_text_manifest_paths_are_relative_to_it(tmp_path: Path, config: Config) -> None:
     touch(tmp_path / "footage" / "b1" / "door" / "a.mp4")
     touch(tmp_path / "footage" / "till-20260208-0900.mp4")

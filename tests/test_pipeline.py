@@ -142,6 +142,30 @@ def test_truncated_video_names_the_frame_and_writes_nothing(tmp_path: Path) -> N
     assert movement_files(tmp_path / "data") == []
 
 
+def test_a_preview_past_where_a_truncated_video_breaks_off_is_refused(tmp_path: Path) -> None:
+    # --max-frames 600 of an AVI cut at 60% (486 of the 795 frames its header promises) wrote a
+    # preview of 486 frames with exit 0, where the whole run says where the video breaks off
+    video = write_video(tmp_path / "cam.avi", frames=80)
+    data = video.read_bytes()
+    video.write_bytes(data[: len(data) // 2])
+    with pytest.raises(VideoError, match=r"breaks off at frame \d+ of the 80 its header promises"):
+        run(request(video, tmp_path / "data", max_frames=70))
+    assert movement_files(tmp_path / "data") == []
+    result, _ = run(request(video, tmp_path / "data", max_frames=20))  # the part before the break is fine
+    assert result.summary.frames == 20
+
+
+def test_a_header_of_1000_fps_is_refused_and_fps_counts_it(tmp_path: Path) -> None:
+    # a header saying 1000 fps (a container's time base) made 60 frames 0.06 s long: nobody stayed
+    # long enough to count, and the run said 0 entered with exit 0
+    video = write_video(tmp_path / "cam.avi", frames=60, fps=1000)
+    with pytest.raises(VideoError, match=r"cam.avi: the header says 1000 frames a second.*pass --fps"):
+        run(request(video, tmp_path / "data"))
+    assert movement_files(tmp_path / "data") == []
+    result, _ = run(request(video, tmp_path / "data", fps=10))
+    assert (result.summary.entered, result.summary.passed) == (1, 1)
+
+
 @pytest.mark.parametrize(
     ("roi", "message"),
     [("100,80,400,200", "outside the 320x240 frame"), ("220,80,100,200", "x1 < x2"), ("100,80,100,200", "x1 < x2")],

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from retail_intel.accuracy.metrics import score_tracking
 from retail_intel.accuracy.mot import read_mot, tracks_to_boxes
 from retail_intel.cli.app import _register, app
-from retail_intel.errors import InputError
+from retail_intel.errors import InputError, VideoError
 from retail_intel.movements.events import judge
 from retail_intel.movements.schema import PERSON_BOX_SCHEMA
 from retail_intel.movements.store import read_movements, read_tracks
@@ -126,6 +126,19 @@ def test_no_stored_tracks_says_to_process_first(tmp_path: Path) -> None:
     )
     assert isinstance(result.exception, InputError)  # the CLI's edge prints it as one line, exit 1
     assert "run `retail-intel process` on it first" in str(result.exception)
+
+
+@pytest.mark.parametrize("branch", [[], ["--branch", "b1"]], ids=["no-branch", "branch"])
+def test_an_empty_video_says_it_is_empty(tmp_path: Path, branch: list[str]) -> None:
+    # tracks of a 0-byte file said "a video that was not processed into this --data-dir needs --branch",
+    # and with --branch "run `retail-intel process` on it first", which then says the file is empty
+    video = tmp_path / "cam.mp4"
+    video.write_bytes(b"")
+    _register()
+    args = ["tracks", str(video), *branch, "--roi", ROI, "--data-dir", str(tmp_path), "-o", str(tmp_path / "x")]
+    result = CliRunner().invoke(app, args)
+    assert isinstance(result.exception, VideoError)
+    assert str(result.exception) == f"{video}: the file is empty (0 bytes)"
 
 
 @pytest.mark.slow

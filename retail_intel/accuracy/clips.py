@@ -24,7 +24,7 @@ import numpy as np
 from retail_intel.accuracy.audit import TimeSlice
 from retail_intel.errors import InputError, VideoError
 from retail_intel.movements.classify import CountingRules
-from retail_intel.vision.video import probe
+from retail_intel.vision.video import header_rate, probe
 
 COUNTS_FILE = "counts.csv"
 # the names sample_clips gives its clips (clip01_000123s.mp4): only these are ever removed from --out
@@ -93,9 +93,7 @@ def sample_clips(
         )
 
     info = probe(video)
-    rate = fps or info.header_fps
-    if not rate or rate <= 0:
-        raise VideoError(f"{video}: the header has no frame rate; pass --fps")
+    rate = fps or header_rate(info, "pass --fps")
     if not info.frame_count:
         raise VideoError(f"{video}: the container does not say how many frames it has; cannot sample clips")
     if rules is not None:

@@ -204,7 +204,13 @@ def _manifest_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     """(line number, row) for every entry; a path-per-line file gives rows with just ``path``."""
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        # a video saved under a manifest's extension (an NVR export named .txt) is binary
+        raise InputError(
+            f"{path}: read as a batch manifest (a {path.suffix.lower()} file), but it is not text "
+            f"(byte {exc.start} is not UTF-8); a video needs its own extension, such as .mp4"
+        ) from exc
+    except OSError as exc:
         raise InputError(f"{path}: cannot read the manifest ({exc})") from exc
     if path.suffix.lower() != ".csv":
         rows = []

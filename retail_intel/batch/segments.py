@@ -17,10 +17,10 @@ from retail_intel.batch.discover import FileJob
 from retail_intel.batch.ledger import Ledger
 from retail_intel.config.camera_settings import CameraSettings, Stage, settings_layer
 from retail_intel.config.loader import Config
-from retail_intel.errors import RetailIntelError, VideoError
+from retail_intel.errors import RetailIntelError
 from retail_intel.pipeline.plan import DetectorSpec, ProcessPlan, ProcessRequest, make_plan
 from retail_intel.pipeline.start_time import BATCH_FIX, resolve_start_time
-from retail_intel.vision.video import fingerprint, probe
+from retail_intel.vision.video import fingerprint, header_rate, probe
 
 # Bump when the per-file work changes its output for the same input, so that
 # every ledger entry written before is redone.
@@ -138,9 +138,7 @@ def prepare(
     try:
         plan = plan_for(job, config, data_dir, flags, max_frames)
         info = probe(job.video)
-        fps = plan.fps_override or info.header_fps
-        if not fps or fps <= 0:
-            raise VideoError(f"{job.video}: the header has no frame rate; give the camera an fps in branches.yaml")
+        fps = plan.fps_override or header_rate(info, "give the camera an fps in branches.yaml")
         plan.rules.roi.check_inside_frame(info.width, info.height)
         start, source = resolve_start_time(
             job.video,

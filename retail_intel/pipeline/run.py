@@ -33,7 +33,7 @@ from retail_intel.storage import PREVIEWS_DIR, atomic_write_bytes, camera_frame_
 from retail_intel.vision.annotate import write_image
 from retail_intel.vision.appearance import box_appearance, upper_body_uniform_shares
 from retail_intel.vision.detections import Detector
-from retail_intel.vision.video import Frame, VideoInfo, fingerprint, probe, read_frames
+from retail_intel.vision.video import Frame, VideoInfo, fingerprint, header_rate, probe, read_frames
 
 if TYPE_CHECKING:
     from retail_intel.vision.annotate import VideoAnnotator
@@ -245,7 +245,9 @@ def track_video(
         total = min(total or plan.max_frames, plan.max_frames)
     frames = 0
     reference: Frame | None = None  # first frame, kept as the camera's picture for heatmaps
-    decoded = read_frames(plan.video, expected=0 if plan.max_frames is not None else info.frame_count)
+    # a preview breaks off too when the video ends before its frames do (the header promising more)
+    expected = info.frame_count if plan.max_frames is None else min(info.frame_count, plan.max_frames)
+    decoded = read_frames(plan.video, expected=expected, promised=info.frame_count)
     if plan.max_frames is not None:
         decoded = itertools.islice(decoded, plan.max_frames)
     try:
@@ -310,9 +312,7 @@ def count_video(
 ) -> tuple[VideoTracks, Judgement]:
     """Track and judge ``plan.video`` without writing anything (``audit`` compares these counts)."""
     info = probe(plan.video)
-    fps = plan.fps_override or info.header_fps
-    if not fps or fps <= 0:
-        raise VideoError(f"{plan.video}: the header has no frame rate; pass --fps (e.g. --fps 25)")
+    fps = plan.fps_override or header_rate(info, "pass --fps (e.g. --fps 25)")
     _check_geometry(plan, info.width, info.height)
     video_tracks = track_video(plan, info, fps, detector_factory=detector_factory, progress=progress)
     stitching = dataclasses.replace(plan.stitch, frame_size=video_tracks.frame_size)
@@ -376,9 +376,7 @@ def _run_video(
     """:func:`process_video`'s work; each annotator it opens goes into ``annotators``, for the caller to abort."""
     began = time.perf_counter()
     info = probe(plan.video)
-    fps = plan.fps_override or info.header_fps
-    if not fps or fps <= 0:
-        raise VideoError(f"{plan.video}: the header has no frame rate; pass --fps (e.g. --fps 25)")
+    fps = plan.fps_override or header_rate(info, "pass --fps (e.g. --fps 25)")
     _check_geometry(plan, info.width, info.height)
     start_time, start_source = resolve_start_time(
         plan.video,

@@ -80,7 +80,7 @@ def person_boxes(
     The stored tracks are judged with the settings of the run that stored them (from its summary),
     ``settings`` winning; without a summary, with the camera's config like ``process``.
     """
-    from retail_intel.vision.video import fingerprint
+    from retail_intel.vision.video import fingerprint, probe
 
     run: dict[str, object] | None = None
     if source.suffix == ".json":
@@ -96,6 +96,8 @@ def person_boxes(
         else:
             found = sorted((data_dir / RUNS_DIR).glob(f"*-{digest[:16]}.json"))
             run = _run_summary(found[0]) if len(found) == 1 else None
+        if run is None:
+            probe(source)  # an empty or unreadable file says so, not "needs --branch" or "process it first"
     layers: tuple[CameraSettings, ...] = ()
     tracks_dir = data_dir
     if run is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import queue
 import threading
 from collections.abc import Iterator
@@ -17,6 +18,9 @@ import numpy.typing as npt
 from retail_intel.errors import VideoError
 
 Frame = npt.NDArray[np.uint8]
+
+# No CCTV camera records faster; a header saying more (1000, 90000) carries its container's time base
+MAX_HEADER_FPS = 240.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,19 @@ def probe(path: Path) -> VideoInfo:
     return VideoInfo(path, width, height, fps, count)
 
 
+def header_rate(info: VideoInfo, remedy: str) -> float:
+    """The header's frame rate, or :class:`VideoError` saying it is missing or impossible, and ``remedy``."""
+    fps = info.header_fps
+    if not math.isfinite(fps) or fps <= 0:
+        raise VideoError(f"{info.path}: the header has no frame rate; {remedy}")
+    if fps > MAX_HEADER_FPS:
+        raise VideoError(
+            f"{info.path}: the header says {fps:g} frames a second, more than any CCTV camera records "
+            f"(at most {MAX_HEADER_FPS:g}), so times and dwell would be wrong; {remedy}"
+        )
+    return fps
+
+
 def fingerprint(path: Path, chunk: int = 4 << 20) -> str:
     """sha256 of the file's bytes: the same footage gives the same ids wherever it lives."""
     digest = hashlib.sha256()
@@ -61,11 +78,12 @@ def fingerprint(path: Path, chunk: int = 4 << 20) -> str:
     return digest.hexdigest()
 
 
-def read_frames(path: Path, *, expected: int = 0, prefetch: int = 8) -> Iterator[tuple[int, Frame]]:
+def read_frames(path: Path, *, expected: int = 0, promised: int = 0, prefetch: int = 8) -> Iterator[tuple[int, Frame]]:
     """Yield ``(index, frame)``, decoding in a background thread so inference never waits.
 
     Raises :class:`VideoError` naming the frame where decoding broke off when
-    the container promised ``expected`` frames and delivered clearly fewer.
+    ``expected`` frames were wanted and clearly fewer came: all the header's,
+    or a preview's first ones (``promised``: the header's count, to name it).
     """
     frames: queue.Queue[tuple[int, Frame] | BaseException | None] = queue.Queue(maxsize=prefetch)
     stop = threading.Event()
@@ -114,8 +132,8 @@ def read_frames(path: Path, *, expected: int = 0, prefetch: int = 8) -> Iterator
     # Containers may over-count by a frame or two; a real break loses many.
     if expected and delivered < expected - max(2, expected // 100):
         raise VideoError(
-            f"{path}: the video breaks off at frame {delivered} of the {expected} its header promises "
-            "(truncated or corrupt); nothing was written"
+            f"{path}: the video breaks off at frame {delivered} of the {max(expected, promised)} its header "
+            "promises (truncated or corrupt); nothing was written"
         )
 
 
@@ -124,16 +142,51 @@ def read_frame_at(path: Path, seconds: float, fps: float) -> tuple[int, Frame]:
     info = probe(path)
     index = max(0, round(seconds * fps))
     if info.frame_count and index >= info.frame_count:
-        raise VideoError(
-            f"{path}: asked for {seconds:g}s (frame {index}) but the video has {info.frame_count} frames "
-            f"({info.frame_count / fps:.1f}s at {fps:g} fps)"
-        )
+        raise _past_the_end(path, seconds, index, info.frame_count, fps)
+    frame = _seek_frame(path, index)
+    if frame is not None:
+        return index, frame
+    # MPEG-TS and other streams without an index: OpenCV's seek fails or lands elsewhere
+    # (an NVR's H.264 .ts could not show frame 50 of its 100), so decode up to the frame
+    frame, decoded = _decode_to_frame(path, index)
+    if frame is not None:
+        return index, frame
+    if not info.frame_count:  # a raw stream (.h264, .mjpeg) says no length: it is just shorter
+        raise _past_the_end(path, seconds, index, decoded, fps)
+    raise VideoError(
+        f"{path}: could not decode frame {index}: the video breaks off at frame {decoded}, "
+        f"though its header promises {info.frame_count} (truncated or corrupt)"
+    )
+
+
+def _past_the_end(path: Path, seconds: float, index: int, frames: int, fps: float) -> VideoError:
+    return VideoError(
+        f"{path}: asked for {seconds:g}s (frame {index}) but the video has {frames} frames "
+        f"({frames / fps:.1f}s at {fps:g} fps)"
+    )
+
+
+def _seek_frame(path: Path, index: int) -> Frame | None:
+    """Frame ``index`` by seeking; None where the seek failed or did not land on that frame."""
     capture = cv2.VideoCapture(str(path))
     try:
-        capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+        if index:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+        ok, frame = capture.read()
+        landed = int(capture.get(cv2.CAP_PROP_POS_FRAMES)) - 1
+    finally:
+        capture.release()
+    return cast(Frame, frame) if ok and landed == index else None
+
+
+def _decode_to_frame(path: Path, index: int) -> tuple[Frame | None, int]:
+    """Frame ``index`` by decoding from the start, and how many frames came before; None where it ends first."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        for decoded in range(index):
+            if not capture.grab():
+                return None, decoded
         ok, frame = capture.read()
     finally:
         capture.release()
-    if not ok:
-        raise VideoError(f"{path}: could not decode frame {index}")
-    return index, cast(Frame, frame)
+    return (cast(Frame, frame), index) if ok else (None, index)
