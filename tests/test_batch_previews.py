@@ -51,17 +51,22 @@ def test_a_full_run_does_not_continue_a_preview_of_the_segment_before(root: Path
     assert rows(root / "data") == rows(root / "clean")  # nobody written twice
 
 
+def _as_written_before_entries_said(data_dir: Path, key: str) -> None:
+    """Rewrite the ledger as a version that did not write ``key`` left it."""
+    path = ledger_path(data_dir)
+    old = []
+    for line in path.read_text().splitlines():
+        data = json.loads(line)
+        del data[key]
+        old.append(json.dumps(data))
+    path.write_text("\n".join(old) + "\n")
+
+
 def test_a_ledger_entry_written_before_entries_said_preview_is_known_by_its_folder(root: Path) -> None:
     write_segments(root / "all" / "b1" / "door", "door", stayer_and_passers, count=1)
     batch(root / "all", root, max_frames=30)
     batch(root / "all", root)
-    path = ledger_path(root / "data")
-    old = []
-    for line in path.read_text().splitlines():
-        data = json.loads(line)
-        del data["preview"]
-        old.append(json.dumps(data))
-    path.write_text("\n".join(old) + "\n")
+    _as_written_before_entries_said(root / "data", "preview")
     kinds = {Path(e.movements or "").parts[0]: e.preview for e in Ledger.load(root / "data").entries()}
     assert kinds == {"previews": True, "movements": False}
     assert batch(root / "all", root).skipped == 1
@@ -98,12 +103,6 @@ def test_a_preview_entry_written_before_entries_said_cut_short_continues_nothing
     write_segments(root / "all" / "b1" / "door", "door", stayer_and_passers, count=1)
     batch(root / "all", root, max_frames=60)
     batch(root / "all", root)
-    path = ledger_path(root / "data")
-    old = []
-    for line in path.read_text().splitlines():
-        data = json.loads(line)
-        del data["cut_short"]
-        old.append(json.dumps(data))
-    path.write_text("\n".join(old) + "\n")
+    _as_written_before_entries_said(root / "data", "cut_short")
     # whether that preview reached the end of its file is unknown: it is not continued
     assert {e.preview: e.cut_short for e in Ledger.load(root / "data").entries()} == {True: True, False: False}

@@ -504,6 +504,34 @@ def test_an_empty_file_is_reported_and_exits_1(
     _assert_only_the_no_rows_error(source, [], config_dir, data_dir, capsys, monkeypatch)
 
 
+def test_cli_dash_reads_standard_input(
+    tmp_path: Path,
+    config_dir: Path,
+    data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `ingest -` said "-: no such file": a piped export (gunzip -c ... |) had to go through /dev/stdin
+    monkeypatch.chdir(tmp_path)
+    data = write_jsonl(tmp_path / "piped.jsonl", [event(1), event(2)]).read_bytes()
+    args = ["ingest", "-", "--config", str(config_dir), "--data-dir", str(data_dir), "--format", "json"]
+
+    def piped(*extra: str) -> Any:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+        return run_cli([*args, *extra], capsys, monkeypatch)
+
+    first = piped("--input-format", "jsonl")
+    assert first.exit_code == 0, first.stderr
+    assert json.loads(first.stdout)["accepted"] == 2
+    again = piped("--input-format", "jsonl")  # the same rows piped again add nothing
+    assert json.loads(again.stdout)["already_present"] == 2
+    assert set(read_movements(data_dir).column("source_video").to_pylist()) == {"stdin"}
+    unknown = piped()
+    assert unknown.exit_code == 1 and "stdin: cannot tell the format" in unknown.stderr
+    assert "--input-format" in unknown.stderr
+    assert not (tmp_path / "-").exists()
+
+
 def test_cli_exit_code_and_json_counts(
     tmp_path: Path,
     config_dir: Path,

@@ -62,8 +62,17 @@ def _render(result: IngestResult, fmt: OutputFormat) -> None:
     err.print(f"[dim]wrote {len(result.written)} movement file(s)[/dim]")
 
 
+STDIN = "-"  # FILE - reads the events from standard input
+
+
 def ingest(
-    file: Annotated[Path, typer.Argument(help="Events as JSON Lines (.jsonl/.ndjson/.json) or CSV (.csv).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Events as JSON Lines (.jsonl/.ndjson/.json) or CSV (.csv); - reads standard input "
+            "(with --input-format)."
+        ),
+    ],
     input_format: Annotated[
         InputFormat | None,
         typer.Option("--input-format", help="Override the format detected from the file extension."),
@@ -110,6 +119,8 @@ def ingest(
     was rejected or the file holds no rows.
 
     Example: retail-intel ingest exports/events-2026-02-08.jsonl --config config
+
+    Example: gunzip -c events.csv.gz | retail-intel ingest - --input-format csv
     """
     try:
         seconds = parse_duration(max_dwell, default_unit="h")
@@ -143,9 +154,15 @@ def ingest(
     def waiting(holder: str) -> None:
         err.print(f"[dim]waiting for another ingest into {escape(str(data_dir))} ({escape(holder)})[/dim]")
 
+    piped: bytes | None = None
+    if str(file) == STDIN:
+        # the rows are read whole anyway (their fingerprint names the stored files, so a rerun adds nothing)
+        piped = sys.stdin.buffer.read()
+        file = Path("stdin")
     try:
         result = ingest_file(
             file,
+            data=piped,
             config_dir=config,
             data_dir=data_dir,
             input_format=input_format,

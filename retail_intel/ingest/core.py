@@ -176,8 +176,12 @@ def ingest_file(
     now: dt.datetime | None = None,
     limits: TimeLimits | None = None,
     on_wait: Callable[[str], None] | None = None,
+    data: bytes | None = None,
 ) -> IngestResult:
     """Validate the events in ``path`` and add the new ones to the movement store.
+
+    ``data``: the file's bytes, already read (standard input); ``path`` then only
+    names them, in messages and as the rows' ``source_video``.
 
     ``rejects_path`` defaults to
     ``<data_dir>/rejects/<file stem>.<fingerprint[:12]>.rejects.csv``; it is
@@ -194,7 +198,7 @@ def ingest_file(
     if rejects_path is not None:
         check_rejects_path(rejects_path)
     try:
-        data = path.read_bytes()
+        data = path.read_bytes() if data is None else data
     except FileNotFoundError as exc:
         raise InputError(f"{path}: no such file") from exc
     except OSError as exc:
