@@ -12,7 +12,7 @@ from retail_intel.batch.segments import MANIFEST_START, Segment, prepare
 from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.config.loader import load_config, validate_config
 from retail_intel.errors import InputError, TimeError
-from retail_intel.pipeline.start_time import mp4_creation_time, resolve_start_time, time_from_filename
+from retail_intel.pipeline.start_time import BATCH_FIX, mp4_creation_time, resolve_start_time, time_from_filename
 
 from .batch_fakes import walker
 from .batch_helpers import make_config, write_segments
@@ -154,3 +154,49 @@ def test_a_batch_takes_a_manifest_start_over_the_file_name_and_says_so(tmp_path:
     # the branch's clock is Europe/Berlin: 10:00 there is 09:00 UTC
     assert unset.start_time == dt.datetime(2026, 2, 8, 9, 0, tzinfo=dt.UTC)
     assert unset.start_source.startswith("file name")
+
+
+@pytest.mark.parametrize(
+    ("name", "zone"),
+    [
+        ("cam1_20260329_023000", "Europe/Paris"),
+        ("cam1_20260308_021500", "America/New_York"),
+        ("cam1_20261004_020000", "Australia/Sydney"),
+    ],
+)
+def test_filename_time_skipped_by_spring_forward_is_an_error(name: str, zone: str) -> None:
+    # 02:30 on the night the clocks jump 02:00 -> 03:00 names no instant; it used to be read
+    # silently with the winter offset (Paris: 01:30 UTC, shown as 03:30)
+    with pytest.raises(TimeError, match=rf"does not exist in {zone}.*went forward.*--start-time"):
+        time_from_filename(Path(f"{name}.mp4"), "cam1_%Y%m%d_%H%M%S", ZoneInfo(zone))
+
+
+def test_skipped_filename_time_in_a_batch_asks_for_a_manifest_start() -> None:
+    with pytest.raises(TimeError, match=r"does not exist in Europe/Paris.*manifest CSV with a start column"):
+        resolve_start_time(
+            Path("cam1_20260329_023000.mp4"),
+            explicit=None,
+            pattern="cam1_%Y%m%d_%H%M%S",
+            tz=ZoneInfo("Europe/Paris"),
+            how_to_fix=BATCH_FIX,
+        )
+
+
+def test_filename_time_around_a_clock_change() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    pattern = "cam1_%Y%m%d_%H%M%S"
+    # the last minute before the spring gap and its end are real times
+    assert time_from_filename(Path("cam1_20260329_015900.mp4"), pattern, paris) == dt.datetime(
+        2026, 3, 29, 0, 59, tzinfo=dt.UTC
+    )
+    assert time_from_filename(Path("cam1_20260329_030000.mp4"), pattern, paris) == dt.datetime(
+        2026, 3, 29, 1, 0, tzinfo=dt.UTC
+    )
+    # the repeated hour of the fall-back night is its first occurrence (summer time), as documented
+    assert time_from_filename(Path("cam1_20261025_023000.mp4"), pattern, paris) == dt.datetime(
+        2026, 10, 25, 0, 30, tzinfo=dt.UTC
+    )
+    # no DST: Kolkata's +05:30 all year
+    assert time_from_filename(Path("cam1_20260329_023000.mp4"), pattern, ZoneInfo("Asia/Kolkata")) == dt.datetime(
+        2026, 3, 28, 21, 0, tzinfo=dt.UTC
+    )

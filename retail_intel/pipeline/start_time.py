@@ -18,8 +18,15 @@ from retail_intel.errors import TimeError
 _MP4_EPOCH = dt.datetime(1904, 1, 1, tzinfo=dt.UTC)
 
 
-def time_from_filename(path: Path, pattern: str, tz: ZoneInfo) -> dt.datetime | None:
-    """The start time encoded in ``path``'s stem per ``pattern`` (local time in ``tz``), as UTC."""
+def time_from_filename(
+    path: Path, pattern: str, tz: ZoneInfo, *, explicit_fix: str = "pass its start with --start-time"
+) -> dt.datetime | None:
+    """The start time encoded in ``path``'s stem per ``pattern`` (local time in ``tz``), as UTC.
+
+    A time in the hour a fall-back change repeats is its first occurrence (summer time); a time
+    the clocks skipped (spring forward) names no instant and is refused, the error ending with
+    ``explicit_fix`` (how to give the start instead).
+    """
     match = pattern_regex(pattern).fullmatch(path.stem)
     if not match:
         return None
@@ -30,7 +37,15 @@ def time_from_filename(path: Path, pattern: str, tz: ZoneInfo) -> dt.datetime | 
         )
     except ValueError as exc:
         raise TimeError(f"{path.name}: matches {pattern!r} but is no valid date/time ({exc})") from exc
-    return local.astimezone(dt.UTC)
+    found = local.astimezone(dt.UTC)
+    if found.astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
+        before = (found - dt.timedelta(hours=3)).astimezone(tz).isoformat(timespec="seconds")[-6:]
+        after = (found + dt.timedelta(hours=3)).astimezone(tz).isoformat(timespec="seconds")[-6:]
+        raise TimeError(
+            f"{path.name}: names {local:%Y-%m-%d %H:%M:%S}, a time that does not exist in {tz.key} "
+            f"(the clocks went forward from UTC{before} to UTC{after} that night): {explicit_fix}"
+        )
+    return found
 
 
 def mp4_creation_time(path: Path) -> dt.datetime | None:
@@ -81,6 +96,11 @@ BATCH_FIX = (
     "set the camera's filename_pattern (e.g. 'cam1_%Y%m%d_%H%M%S') in branches.yaml to match its name, "
     "or list it in a manifest CSV with a start column (path,start)"
 )
+# How to give a start the file name cannot (a time the clocks skipped), for each of the two.
+_EXPLICIT_FIX = {
+    SINGLE_FILE_FIX: "pass its start with --start-time",
+    BATCH_FIX: "list it in a manifest CSV with a start column (path,start)",
+}
 
 
 def resolve_start_time(
@@ -101,7 +121,8 @@ def resolve_start_time(
     if explicit is not None:
         return explicit.astimezone(dt.UTC), explicit_from
     if pattern:
-        found = time_from_filename(path, pattern, tz)
+        explicit_fix = _EXPLICIT_FIX.get(how_to_fix, "give its start explicitly")
+        found = time_from_filename(path, pattern, tz, explicit_fix=explicit_fix)
         if found is not None:
             return found, f"file name (pattern {pattern})"
     created = mp4_creation_time(path)
