@@ -198,8 +198,11 @@ def test_a_branch_or_camera_the_run_was_not_processed_for_is_refused(processed: 
     summary.unlink()
     with pytest.raises(InputError, match="are branch b1's"):
         person_boxes(video, data_dir=data, branch="b2", camera="cam1", settings=None)
-    with pytest.raises(InputError, match="no recording start time"):  # b1's own: found, then timed
+    with pytest.raises(InputError, match="no recording start time") as untimed:  # b1's own: found, then timed
         person_boxes(video, data_dir=data, branch="b1", camera="cam1", settings=None)
+    # tracks takes no --start-time: it said "pass --start-time ..." all the same
+    assert "run summary" in str(untimed.value) and "process it again with --start-time" in str(untimed.value)
+    assert not str(untimed.value).split(": ", 2)[-1].startswith("pass --start-time")
 
 
 def test_a_previews_run_summary_reads_the_previews_tracks(tmp_path: Path) -> None:

@@ -77,7 +77,7 @@ def _require_aware(value: dt.datetime) -> dt.datetime:
 
 
 class TimeRange(_Model):
-    """A span of a day, ``start`` < ``end``, both HH:MM (end may be 24:00 as 23:59)."""
+    """A span of a day, ``start`` < ``end``, both HH:MM from 00:00 to 23:59 (24:00 is refused: write 23:59)."""
 
     start: str
     end: str

@@ -96,10 +96,16 @@ BATCH_FIX = (
     "set the camera's filename_pattern (e.g. 'cam1_%Y%m%d_%H%M%S') in branches.yaml to match its name, "
     "or list it in a manifest CSV with a start column (path,start)"
 )
-# How to give a start the file name cannot (a time the clocks skipped), for each of the two.
+# tracks VIDEO without the run summary that holds the start (tracks takes no --start-time)
+TRACKS_FIX = (
+    "its run summary (DATA_DIR/runs/, which holds the start) is gone: process it again with --start-time, "
+    "or set the camera's filename_pattern (e.g. 'cam1_%Y%m%d_%H%M%S') in branches.yaml"
+)
+# How to give a start the file name cannot (a time the clocks skipped), for each of the three.
 _EXPLICIT_FIX = {
     SINGLE_FILE_FIX: "pass its start with --start-time",
     BATCH_FIX: "list it in a manifest CSV with a start column (path,start)",
+    TRACKS_FIX: "its run summary (DATA_DIR/runs/, which holds the start) is gone: process it again with --start-time",
 }
 
 

@@ -28,7 +28,7 @@ from retail_intel.movements.store import read_tracks
 from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.pipeline.plan import NoRegionError, ProcessRequest, make_plan
 from retail_intel.pipeline.run import RUNS_DIR, source_key
-from retail_intel.pipeline.start_time import resolve_start_time
+from retail_intel.pipeline.start_time import TRACKS_FIX, resolve_start_time
 from retail_intel.storage import PREVIEWS_DIR, atomic_write_bytes, atomic_write_table
 
 # the region used when a camera has none configured: larger than any frame
@@ -149,7 +149,9 @@ def person_boxes(
     meta = stored.metadata
     size = (int(meta["width"]), int(meta["height"]))
     if start is None:
-        start, _ = resolve_start_time(video, explicit=None, pattern=plan.filename_pattern, tz=plan.timezone)
+        start, _ = resolve_start_time(
+            video, explicit=None, pattern=plan.filename_pattern, tz=plan.timezone, how_to_fix=TRACKS_FIX
+        )
     stitching = dataclasses.replace(plan.stitch, frame_size=size)
     tracks = TrackAccumulator.from_table(stored.table).tracks()
     judgement = judge(
