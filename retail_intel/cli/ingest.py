@@ -155,11 +155,13 @@ def ingest(
         err.print(f"[dim]waiting for another ingest into {escape(str(data_dir))} ({escape(holder)})[/dim]")
 
     piped: bytes | None = None
-    if str(file) == STDIN:
-        # the rows are read whole anyway (their fingerprint names the stored files, so a rerun adds nothing)
-        piped = sys.stdin.buffer.read()
-        file = Path("stdin")
+    if str(file) == STDIN and input_format is None:  # told before waiting for the end of the input
+        raise InputError("FILE - (standard input) needs --input-format jsonl|csv: stdin has no extension")
     try:
+        if str(file) == STDIN:
+            # the rows are read whole anyway (their fingerprint names the stored files, so a rerun adds nothing)
+            piped = sys.stdin.buffer.read()
+            file = Path("stdin")
         result = ingest_file(
             file,
             data=piped,

@@ -229,13 +229,17 @@ def _csv_records(path: Path, text: str) -> tuple[list[RawRecord], set[str]]:
     return records, {c for c in columns if c not in REQUIRED_FIELDS}
 
 
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")  # one object per line, never one array
+
+
 def parse_events(path: Path, data: bytes, input_format: InputFormat) -> ParsedFile:
     """Split ``data`` (the content of ``path``) into raw records."""
     text = decode(path, data)
     if input_format is InputFormat.csv:
         records, extra = _csv_records(path, text)
-    elif path.suffix.lower() == ".json" and text.lstrip().startswith("["):
-        # only a .json file may be one array: in JSON Lines a first row that is an array is one bad row
+    elif path.suffix.lower() not in JSON_LINES_SUFFIXES and text.lstrip().startswith("["):
+        # a .json file, stdin or another name may be one array; in a file named as JSON Lines
+        # (.jsonl, .ndjson) a first row that is an array is one bad row
         records, extra = _json_array_records(path, text)
     else:
         records, extra = _json_records(text)
