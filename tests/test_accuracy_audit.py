@@ -32,7 +32,7 @@ from retail_intel.accuracy.clips import (
 )
 from retail_intel.accuracy.counts import compare_counts, count_accuracy
 from retail_intel.accuracy.runner import audit_video
-from retail_intel.errors import InputError
+from retail_intel.errors import InputError, VideoError
 from retail_intel.movements.classify import CountingRules, line_crossings
 from retail_intel.movements.geometry import CountingLine, parse_rect
 from retail_intel.movements.tracks import Track
@@ -359,6 +359,20 @@ def test_slices_after_the_end_are_refused_before_the_run(tmp_path: Path) -> None
 
     with pytest.raises(InputError, match="slice 60-90 s starts after the video ends"):
         audit_video(_request(video, tmp_path), counts, detector_factory=no_run)
+
+
+def test_a_header_of_1000_fps_is_blamed_not_the_counts(tmp_path: Path) -> None:
+    # 300 frames at a 1000-fps header read as 0.3 s, so the slice 5-10 s "started after the video ends"
+    video = write_video(tmp_path / "cam.avi", frames=30, fps=1000)
+    counts = tmp_path / "counts.csv"
+    counts.write_text("start,end,entered\n5,10,1\n")
+
+    def no_run(plan: object) -> ScriptedDetector:
+        raise AssertionError("the video was processed before its frame rate was checked")
+
+    request = ProcessRequest.create(video=video, branch="b1", data_dir=tmp_path / "data", roi="100,80,220,200")
+    with pytest.raises(VideoError, match=r"the header says 1000 frames a second.*pass --fps"):
+        audit_video(request, counts, detector_factory=no_run)
 
 
 def test_line_counts_for_a_camera_without_a_line_are_refused_before_the_run(tmp_path: Path) -> None:

@@ -271,3 +271,20 @@ def test_camera_picture_is_kept_for_heatmaps(tmp_path: Path) -> None:
     run(request(video, tmp_path / "data"))
     image = cv2.imread(str(camera_frame_path(tmp_path / "data", "b1", "cam1")))
     assert image.shape == (240, 320, 3)
+
+
+def test_snapshot_and_the_setup_picture_refuse_a_header_of_1000_fps_as_process_does(tmp_path: Path) -> None:
+    # snapshot --at 2s asked for frame 2000 of 300 ("0.3s at 1000 fps"); setup took the same rate
+    from retail_intel.camsetup.frame import frame_from_video
+    from retail_intel.pipeline.snapshot import take_snapshot
+
+    video = write_video(tmp_path / "cam.avi", frames=30, fps=1000)
+    out = tmp_path / "f.png"
+    with pytest.raises(VideoError, match=r"the header says 1000 frames a second.*pass --fps"):
+        take_snapshot(video, 2.0, out, fps=None, grid=100, roi=None)
+    assert not out.exists()
+    with pytest.raises(VideoError, match=r"the header says 1000 frames a second.*set the camera's fps"):
+        frame_from_video(video, 2.0, None)
+    # the true rate given, both show the frame
+    assert take_snapshot(video, 2.0, out, fps=10, grid=100, roi=None)[1] == 20
+    assert frame_from_video(video, 2.0, 10).width == 320

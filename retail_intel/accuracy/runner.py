@@ -27,7 +27,7 @@ from retail_intel.errors import InputError
 from retail_intel.pipeline import run as pipeline_run
 from retail_intel.pipeline.plan import ProcessRequest, make_plan
 from retail_intel.pipeline.run import DetectorFactory, ProgressFn, count_video
-from retail_intel.vision.video import probe
+from retail_intel.vision.video import header_rate, probe
 
 # Any fixed time will do: audit results never reach the data directory.
 DEFAULT_MOT_SLICES = 10
@@ -101,8 +101,8 @@ def audit_video(
     if hand is not None:
         # counts of another (longer) video: told before the run, by the header's length; checked again after it
         info = probe(request.video)
-        rate = plan.fps_override or info.header_fps
-        if info.frame_count and rate:
+        rate = plan.fps_override or header_rate(info, "pass --fps (e.g. --fps 25)")
+        if info.frame_count:
             _check_slices_within([s for s, _ in hand], info.frame_count / rate, truth)
     factory = detector_factory or pipeline_run.default_detector_factory
     video_tracks, judgement = count_video(plan, detector_factory=factory, progress=progress)

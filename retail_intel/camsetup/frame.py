@@ -39,10 +39,12 @@ def _jpeg_size(data: bytes, source: str) -> tuple[int, int]:
 def frame_from_video(video: Path, at_s: float, fps: float | None) -> Picture:
     """The frame ``at_s`` seconds into ``video`` as JPEG (OpenCV decodes it, in :mod:`retail_intel.vision`)."""
     from retail_intel.vision.annotate import write_image
-    from retail_intel.vision.video import probe, read_frame_at
+    from retail_intel.vision.video import header_rate_or, probe, read_frame_at
 
     info = probe(video)
-    index, frame = read_frame_at(video, at_s, fps or info.header_fps or 25.0)
+    index, frame = read_frame_at(
+        video, at_s, fps or header_rate_or(info, 25.0, "set the camera's fps in branches.yaml")
+    )
     with tempfile.TemporaryDirectory(prefix="retail-intel-setup-") as scratch:
         path = write_image(Path(scratch) / "frame.jpg", frame)
         data = path.read_bytes()

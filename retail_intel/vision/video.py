@@ -69,6 +69,14 @@ def header_rate(info: VideoInfo, remedy: str) -> float:
     return fps
 
 
+def header_rate_or(info: VideoInfo, default: float, remedy: str) -> float:
+    """The header's frame rate, ``default`` where it gives none; an impossible one refused as :func:`header_rate`."""
+    fps = info.header_fps
+    if not math.isfinite(fps) or fps <= 0:
+        return default
+    return header_rate(info, remedy)
+
+
 def fingerprint(path: Path, chunk: int = 4 << 20) -> str:
     """sha256 of the file's bytes: the same footage gives the same ids wherever it lives."""
     digest = hashlib.sha256()
