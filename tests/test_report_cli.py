@@ -53,6 +53,8 @@ def test_png_charts_into_a_folder(
         (["--branch", "b1", "--date", "2026-03-09"], "no movements for branch b1 on 2026-03-09"),
         (["--branch", "nope"], 'unknown branch "nope"'),
         (["--branch", "b1", "--date", "2026-03-02", "--to", "2026-03-01"], "must not be before the first"),
+        # wrote a 515 kB file literally named "-" (sql, kpis and tracks read -o - as stdout)
+        (["--branch", "b1", "--date", "2026-03-02", "-o", "-"], "-o -: the report is written to files, not stdout"),
     ],
 )
 def test_bad_input_is_one_line_error(

@@ -21,6 +21,8 @@ from retail_intel.cli.common import (
     out,
     parse_date_option,
 )
+from retail_intel.cli.tables import is_stdout
+from retail_intel.errors import InputError
 
 
 class ReportFormatChoice(enum.StrEnum):
@@ -74,6 +76,9 @@ def report(
     from retail_intel.config.loader import load_config
     from retail_intel.report import write_report
 
+    if output is not None and is_stdout(output):
+        # it wrote a file literally named "-": the report is files (a page, or one PNG a chart), never stdout
+        raise InputError("-o -: the report is written to files, not stdout; give -o report.html (or a folder for png)")
     first = parse_date_option(date, "--date")
     last = parse_date_option(to, "--to")
     loaded = load_config(config)
