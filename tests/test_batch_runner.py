@@ -628,3 +628,29 @@ def test_the_ray_executor_puts_back_the_signal_handlers_ray_init_replaced(monkey
         assert signal.getsignal(signal.SIGTERM) is before
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+def test_a_line_outside_the_frame_is_refused_when_the_file_is_prepared(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # only the ROI was checked when files were prepared: a line (or zone) outside the frame failed each
+    # file only once its turn came, after the files before it had been processed
+    from tests.batch_helpers import BRANCHES
+
+    (root / "config" / "branches.yaml").write_text(
+        BRANCHES.replace(
+            '        filename_pattern: "till_%Y%m%d_%H%M%S"',
+            '        filename_pattern: "till_%Y%m%d_%H%M%S"\n'
+            "        line: {start: [50, 10], end: [50, 900], in_side: left}",
+        )
+    )
+    write_segments(root / "archive" / "b1" / "till", "till", stayer_and_passers, count=1)
+    import retail_intel.pipeline.run as pipeline_run
+
+    def no_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the file was processed before its line was checked against the frame")
+
+    monkeypatch.setattr(pipeline_run, "_run_video", no_run)
+    summary = batch(root / "archive", root)
+    [failed] = summary.files
+    assert failed.status == "failed" and "line point (50, 900) is outside the 320x240 frame" in (failed.reason or "")

@@ -28,7 +28,7 @@ from retail_intel.pipeline.loop import FrameLoop, Measure
 from retail_intel.pipeline.loop_settings import loop_settings
 from retail_intel.pipeline.plan import ProcessPlan, ProcessRequest, make_plan
 from retail_intel.pipeline.start_time import resolve_start_time
-from retail_intel.pipeline.zone_step import check_zones_inside_frame, judge_and_write_zones
+from retail_intel.pipeline.zone_step import check_regions_inside_frame, judge_and_write_zones
 from retail_intel.storage import PREVIEWS_DIR, atomic_write_bytes, camera_frame_path
 from retail_intel.vision.annotate import write_image
 from retail_intel.vision.appearance import box_appearance, upper_body_uniform_shares
@@ -300,8 +300,7 @@ def _reuse(detector: Detector) -> DetectorFactory:
 
 
 def _check_geometry(plan: ProcessPlan, width: int, height: int) -> None:
-    plan.rules.check_inside_frame(width, height)
-    check_zones_inside_frame(plan.zones, width, height, plan.camera_id)
+    check_regions_inside_frame(plan.rules, plan.zones, width, height, plan.camera_id)
 
 
 def count_video(

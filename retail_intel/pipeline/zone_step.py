@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from retail_intel.errors import InputError
+from retail_intel.movements.classify import CountingRules
 from retail_intel.movements.events import Judgement, customer_id
 from retail_intel.movements.geometry import Polygon
 from retail_intel.movements.zone_store import write_zone_tables
@@ -42,6 +43,14 @@ def check_zones_inside_frame(zones: Sequence[ZoneSpec], width: int, height: int,
             zone.polygon.check_inside_frame(width, height, f'zone "{zone.id}"')
         except InputError as exc:
             raise InputError(f'branches.yaml: camera "{camera_id}": {exc}') from exc
+
+
+def check_regions_inside_frame(
+    rules: CountingRules, zones: Sequence[ZoneSpec], width: int, height: int, camera_id: str
+) -> None:
+    """Refuse an ROI, pass-by zone, line or named zone reaching outside a ``width`` x ``height`` frame."""
+    rules.check_inside_frame(width, height)
+    check_zones_inside_frame(zones, width, height, camera_id)
 
 
 def judgement_paths(judgement: Judgement, video_fingerprint: str, camera_id: str) -> list[PersonPath]:
