@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from retail_intel.batch.runner import BatchObserver, BatchRequest, BatchSummary, FileReport, Runtime, run_batch
-from retail_intel.cli.common import OutputFormat, err, out, render_rows, to_json
+from retail_intel.cli.common import OutputFormat, err, exit_interrupted, out, render_rows, to_json
 
 
 class RichBatchObserver(BatchObserver):
@@ -177,10 +177,8 @@ def _render(summary: BatchSummary, fmt: OutputFormat) -> None:
     if summary.kpi_error:
         err.print(f"[red]{escape(summary.kpi_error)}[/red]")
     if summary.interrupted:
-        err.print(
-            "[yellow]interrupted: finished files are recorded; run the same command again to do the rest[/yellow]"
-        )
-    elif summary.exit_code:
+        exit_interrupted("finished files are recorded (run the same command again to do the rest)")
+    if summary.exit_code:
         err.print(f"[yellow]partial batch: exit code {summary.exit_code}[/yellow]")
 
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import typer
 from rich.console import Group
 from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from retail_intel.cli.common import OutputFormat, err, out, render_rows, to_json
+from retail_intel.cli.common import OutputFormat, err, exit_interrupted, out, render_rows, to_json
 from retail_intel.errors import InputError
 from retail_intel.live.session import (
     MAX_DURATION_S,
@@ -98,8 +97,7 @@ def run_live(plan: ProcessPlan, options: LiveOptions, *, fmt: OutputFormat, quie
         # a second Ctrl-C: the session has written what it could; no traceback
         if live.is_started:
             live.stop()
-        err.print("[yellow]aborted[/yellow]: the people seen so far were written")
-        raise typer.Exit(130) from None
+        exit_interrupted("the people seen so far were written")
     finally:
         if live.is_started:
             live.stop()
