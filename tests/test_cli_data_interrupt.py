@@ -1,4 +1,4 @@
-"""Ctrl-C during ingest, etl and export: one line saying what was kept, exit code 130."""
+"""Ctrl-C during the commands that write the store: one line saying what was kept, exit code 130."""
 
 from __future__ import annotations
 
@@ -30,8 +30,15 @@ def _ctrl_c(*args: Any, **kwargs: Any) -> Any:
             "retail_intel.pgexport.export_to_postgres",
             "the table being exported was left as it was",
         ),
+        (["kpis", "--config", "{config}"], "retail_intel.kpis.compute_kpis", "KPI files stored so far"),
+        (
+            ["zones", "--branch", "b1", "--rejudge", "--config", "{config}"],
+            "retail_intel.pipeline.rejudge_zones.rejudge_zones",
+            "zone files judged again so far",
+        ),
+        (["compact"], "retail_intel.movements.compaction.compact_store", "months written so far"),
     ],
-    ids=["ingest", "etl", "export"],
+    ids=["ingest", "etl", "export", "kpis", "zones-rejudge", "compact"],
 )
 def test_ctrl_c_is_one_line_saying_what_was_kept_and_exit_130(
     command: list[str],

@@ -15,6 +15,7 @@ from retail_intel.cli.common import (
     OutputFormat,
     counting_progress,
     err,
+    exit_interrupted,
     parse_date_option,
     render_rows,
     to_json,
@@ -60,7 +61,12 @@ def compact(
         def waiting(holder: str) -> None:
             err.print(f"[yellow]waiting for the batch writing to {data_dir} ({holder}) to finish[/yellow]")
 
-        result = compact_store(data_dir, before=cutoff, branch=branch, progress=report, on_wait=waiting)
+        try:
+            result = compact_store(data_dir, before=cutoff, branch=branch, progress=report, on_wait=waiting)
+        except KeyboardInterrupt:
+            # a month is written whole before its day files go, and readers count each video once meanwhile
+            progress.stop()
+            exit_interrupted("months written so far are complete (run the same command again to finish)")
     rows: list[dict[str, Any]] = [
         {
             "table": kind,

@@ -22,6 +22,7 @@ from retail_intel.cli.common import (
     EngineOpt,
     OutputFormat,
     err,
+    exit_interrupted,
     parse_time_option,
     render_rows,
     to_json,
@@ -175,19 +176,23 @@ def kpis(
         _zone_kpis(loaded, data_dir, minutes, branch, since, until, engine.value, fmt, output, queues, include_staff)
         return
     began = time.perf_counter()
-    result = compute_kpis(
-        loaded,
-        data_dir,
-        window_minutes=minutes,
-        branch=branch,
-        start=since,
-        end=until,
-        engine=engine.value,
-        baseline_weeks=baseline_weeks,
-        momentum_windows=momentum_windows,
-        include_staff=include_staff,
-        imbalance_threshold=imbalance_threshold,
-    )
+    try:
+        result = compute_kpis(
+            loaded,
+            data_dir,
+            window_minutes=minutes,
+            branch=branch,
+            start=since,
+            end=until,
+            engine=engine.value,
+            baseline_weeks=baseline_weeks,
+            momentum_windows=momentum_windows,
+            include_staff=include_staff,
+            imbalance_threshold=imbalance_threshold,
+        )
+    except KeyboardInterrupt:
+        # each branch's KPI file is replaced whole: a stored one is the old or the new, never half
+        exit_interrupted("KPI files stored so far are complete (run the same command again to finish)")
     elapsed = time.perf_counter() - began
     table = result.table
     for unknown in result.unknown_branches:

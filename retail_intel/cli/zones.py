@@ -21,6 +21,7 @@ from retail_intel.cli.common import (
     OutputFormat,
     counting_progress,
     err,
+    exit_interrupted,
     parse_date_option,
     render_rows,
     to_json,
@@ -146,7 +147,11 @@ def zones(
         raise InputError("--date YYYY-MM-DD is required (or --rejudge to only judge the stored paths again)")
     loaded = load_config(config)
     if rejudge:
-        _rejudge(loaded, data_dir, branch)
+        try:
+            _rejudge(loaded, data_dir, branch)
+        except KeyboardInterrupt:
+            # each video's zone files are replaced whole
+            exit_interrupted("zone files judged again so far are complete (run the same command again to finish)")
     if day is None:
         return
     result = zone_day(loaded, data_dir, branch=branch, day=day, engine=engine.value)
