@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
@@ -87,26 +88,31 @@ def _find_mvhd(handle: BinaryIO, start: int, end: int) -> dt.datetime | None:
     return None
 
 
-# What to do about a video without a start time, for a single file and for a batch (which refuses --start-time).
-SINGLE_FILE_FIX = (
-    "pass --start-time 2026-02-08T10:00:00+00:00, "
-    "or set the camera's filename_pattern (e.g. 'cam1_%Y%m%d_%H%M%S') in branches.yaml"
+@dataclass(frozen=True)
+class StartFix:
+    """How to give a video's start, as the command at hand accepts it."""
+
+    no_start: str  # neither name nor container holds a start
+    skipped: str  # the name holds a time the clocks skipped (spring forward)
+
+
+# A single file takes --start-time; a batch refuses it (its explicit start is a manifest's start
+# column); tracks takes no start at all (the run summary holds it).
+SINGLE_FILE_FIX = StartFix(
+    no_start="pass --start-time 2026-02-08T10:00:00+00:00, "
+    "or set the camera's filename_pattern (e.g. 'cam1_%Y%m%d_%H%M%S') in branches.yaml",
+    skipped="pass its start with --start-time",
 )
-BATCH_FIX = (
-    "set the camera's filename_pattern (e.g. 'cam1_%Y%m%d_%H%M%S') in branches.yaml to match its name, "
-    "or list it in a manifest CSV with a start column (path,start)"
+BATCH_FIX = StartFix(
+    no_start="set the camera's filename_pattern (e.g. 'cam1_%Y%m%d_%H%M%S') in branches.yaml to match its name, "
+    "or list it in a manifest CSV with a start column (path,start)",
+    skipped="list it in a manifest CSV with a start column (path,start)",
 )
-# tracks VIDEO without the run summary that holds the start (tracks takes no --start-time)
-TRACKS_FIX = (
-    "its run summary (DATA_DIR/runs/, which holds the start) is gone: process it again with --start-time, "
-    "or set the camera's filename_pattern (e.g. 'cam1_%Y%m%d_%H%M%S') in branches.yaml"
+_SUMMARY_GONE = "its run summary (DATA_DIR/runs/, which holds the start) is gone: process it again with --start-time"
+TRACKS_FIX = StartFix(
+    no_start=f"{_SUMMARY_GONE}, or set the camera's filename_pattern (e.g. 'cam1_%Y%m%d_%H%M%S') in branches.yaml",
+    skipped=_SUMMARY_GONE,
 )
-# How to give a start the file name cannot (a time the clocks skipped), for each of the three.
-_EXPLICIT_FIX = {
-    SINGLE_FILE_FIX: "pass its start with --start-time",
-    BATCH_FIX: "list it in a manifest CSV with a start column (path,start)",
-    TRACKS_FIX: "its run summary (DATA_DIR/runs/, which holds the start) is gone: process it again with --start-time",
-}
 
 
 def resolve_start_time(
@@ -115,10 +121,10 @@ def resolve_start_time(
     explicit: dt.datetime | None,
     pattern: str | None,
     tz: ZoneInfo,
-    how_to_fix: str = SINGLE_FILE_FIX,
+    how_to_fix: StartFix = SINGLE_FILE_FIX,
     explicit_from: str = "--start-time",
 ) -> tuple[dt.datetime, str]:
-    """(start time in UTC, where it came from) or a :class:`TimeError` ending with ``how_to_fix``.
+    """(start time in UTC, where it came from) or a :class:`TimeError` ending with ``how_to_fix``'s remedy.
 
     ``explicit`` wins over the file name and the container; ``explicit_from`` says where it
     was given. A batch passes :data:`BATCH_FIX`: it refuses ``--start-time``, so suggesting
@@ -127,12 +133,11 @@ def resolve_start_time(
     if explicit is not None:
         return explicit.astimezone(dt.UTC), explicit_from
     if pattern:
-        explicit_fix = _EXPLICIT_FIX.get(how_to_fix, "give its start explicitly")
-        found = time_from_filename(path, pattern, tz, explicit_fix=explicit_fix)
+        found = time_from_filename(path, pattern, tz, explicit_fix=how_to_fix.skipped)
         if found is not None:
             return found, f"file name (pattern {pattern})"
     created = mp4_creation_time(path)
     if created is not None:
         return created, "container creation time"
     hint = f" (its name does not match the camera's pattern {pattern!r})" if pattern else ""
-    raise TimeError(f"{path.name}: no recording start time{hint}: {how_to_fix}")
+    raise TimeError(f"{path.name}: no recording start time{hint}: {how_to_fix.no_start}")
