@@ -27,7 +27,7 @@ from retail_intel.cli.common import (
     render_rows,
     to_json,
 )
-from retail_intel.cli.tables import arrow_csv, emit_text, is_stdout
+from retail_intel.cli.tables import arrow_csv, emit_text, output_file
 from retail_intel.cli.zones import QueuesOpt, show_zone_kpis
 from retail_intel.errors import InputError
 from retail_intel.kpis.inputs import MAX_BASELINE_WEEKS, MAX_MOMENTUM_WINDOWS
@@ -163,7 +163,7 @@ def kpis(
     from retail_intel.config.loader import load_config
     from retail_intel.kpis import compute_kpis, window_minutes_from
 
-    output = None if is_stdout(output) else output
+    output = output_file(output)
     if fmt is KpiFormat.parquet and output is None:
         raise InputError("--format parquet needs -o FILE.parquet (Parquet is binary: it is not written to stdout)")
     if fmt is KpiFormat.table and output is not None:

@@ -21,7 +21,7 @@ from retail_intel.cli.common import (
     out,
     parse_date_option,
 )
-from retail_intel.cli.tables import is_stdout
+from retail_intel.cli.tables import output_file
 from retail_intel.errors import InputError
 
 
@@ -76,7 +76,7 @@ def report(
     from retail_intel.config.loader import load_config
     from retail_intel.report import write_report
 
-    if output is not None and is_stdout(output):
+    if output is not None and output_file(output) is None:
         # it wrote a file literally named "-": the report is files (a page, or one PNG a chart), never stdout
         raise InputError("-o -: the report is written to files, not stdout; give -o report.html (or a folder for png)")
     first = parse_date_option(date, "--date")

@@ -20,7 +20,7 @@ from retail_intel.cli.common import (
     err,
     render_rows,
 )
-from retail_intel.cli.tables import arrow_csv, arrow_json, arrow_records, emit_text, is_stdout, unique_names
+from retail_intel.cli.tables import arrow_csv, arrow_json, arrow_records, emit_text, output_file, unique_names
 from retail_intel.errors import InputError
 from retail_intel.storage import atomic_write_table
 
@@ -33,7 +33,7 @@ class SqlFormat(enum.StrEnum):
 
 
 def _render(table: pa.Table, fmt: SqlFormat, output: Path | None, max_rows: int) -> None:
-    output = None if is_stdout(output) else output
+    output = output_file(output)
     if fmt is SqlFormat.parquet:
         if output is None:
             raise InputError("--format parquet needs -o FILE.parquet (Parquet is binary: it is not written to stdout)")

@@ -120,15 +120,16 @@ def arrow_json(table: pa.Table) -> str:
 STDOUT = "-"  # ``-o -``: the Unix spelling of "write it to stdout"
 
 
-def is_stdout(output: Path | None) -> bool:
-    """Whether ``-o`` asks for stdout: left out, or ``-``."""
-    return output is None or str(output) == STDOUT
+def output_file(output: Path | None) -> Path | None:
+    """The file ``-o`` names; None for stdout (``-o`` left out, or ``-o -``)."""
+    return None if output is None or str(output) == STDOUT else output
 
 
 def emit_text(text: str, output: Path | None) -> None:
     """Machine output: to stdout alone (no ``-o``, or ``-o -``), or atomically to ``output``."""
-    if output is None or str(output) == STDOUT:
+    target = output_file(output)
+    if target is None:
         sys.stdout.write(text)
     else:
-        atomic_write_bytes(text.encode("utf-8"), output)
-        err.print(f"[dim]wrote {escape(str(output))}[/dim]")
+        atomic_write_bytes(text.encode("utf-8"), target)
+        err.print(f"[dim]wrote {escape(str(target))}[/dim]")

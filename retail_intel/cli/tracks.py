@@ -10,7 +10,7 @@ import typer
 
 from retail_intel.cli.common import DEFAULT_CONFIG, DEFAULT_DATA_DIR, ConfigDir, DataDir, err, optional_config_dir
 from retail_intel.cli.settings_flags import settings_from_flags
-from retail_intel.cli.tables import is_stdout
+from retail_intel.cli.tables import output_file
 from retail_intel.errors import InputError
 from retail_intel.pipeline.tracks_out import FORMATS, person_boxes, person_boxes_text, write_person_boxes
 
@@ -47,7 +47,7 @@ def tracks(
     """
     if fmt not in FORMATS:
         raise typer.BadParameter(f"{fmt!r}: choose one of {', '.join(FORMATS)}", param_hint="'--format'")
-    to_stdout = is_stdout(output)
+    to_stdout = output_file(output) is None
     if to_stdout and fmt == "parquet":
         raise InputError("-o - writes text to stdout: --format parquet is binary, give -o FILE.parquet")
     boxes = person_boxes(

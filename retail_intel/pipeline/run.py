@@ -299,10 +299,6 @@ def _reuse(detector: Detector) -> DetectorFactory:
     return lambda plan: detector
 
 
-def _check_geometry(plan: ProcessPlan, width: int, height: int) -> None:
-    check_regions_inside_frame(plan.rules, plan.zones, width, height, plan.camera_id)
-
-
 def count_video(
     plan: ProcessPlan,
     *,
@@ -312,7 +308,7 @@ def count_video(
     """Track and judge ``plan.video`` without writing anything (``audit`` compares these counts)."""
     info = probe(plan.video)
     fps = plan.fps_override or header_rate(info, "pass --fps (e.g. --fps 25)")
-    _check_geometry(plan, info.width, info.height)
+    check_regions_inside_frame(plan.rules, plan.zones, info.width, info.height, plan.camera_id)
     video_tracks = track_video(plan, info, fps, detector_factory=detector_factory, progress=progress)
     stitching = dataclasses.replace(plan.stitch, frame_size=video_tracks.frame_size)
     judgement = judge(
@@ -376,7 +372,7 @@ def _run_video(
     began = time.perf_counter()
     info = probe(plan.video)
     fps = plan.fps_override or header_rate(info, "pass --fps (e.g. --fps 25)")
-    _check_geometry(plan, info.width, info.height)
+    check_regions_inside_frame(plan.rules, plan.zones, info.width, info.height, plan.camera_id)
     start_time, start_source = resolve_start_time(
         plan.video,
         explicit=plan.start_time,
