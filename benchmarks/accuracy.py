@@ -240,10 +240,10 @@ VARIANTS: dict[str, Callable[[ProcessPlan], ProcessPlan]] = {
     "default": lambda p: p,
     "no-overlap-merge": _stitching(max_overlap_s=0.0),
     "no-appearance-link": _stitching(appearance_gap_s=0.0),
-    "before-issue-15": _stitching(max_overlap_s=0.0, appearance_gap_s=0.0),
+    "before-issue-15": _stitching(max_overlap_s=0.0, appearance_gap_s=0.0, hidden_feet=False),
     # main before issue 15, with a neutral camera: fixed imgsz 640 and the old tracker/stitching defaults
     "main-defaults": lambda p: _tracking(min_track_s=1.0, new_track_thresh=0.3)(
-        _stitching(max_overlap_s=0.0, appearance_gap_s=0.0)(p)
+        _stitching(max_overlap_s=0.0, appearance_gap_s=0.0, hidden_feet=False)(p)
     ).with_settings(imgsz=640, tiles=1),
     # people hidden in standing groups (issue 15, item 3), measured only: lower-confidence boxes may
     # extend tracks (the cache holds every box >= 0.05), and lost tracks are kept twice as long
@@ -261,6 +261,8 @@ VARIANTS: dict[str, Callable[[ProcessPlan], ProcessPlan]] = {
     **{
         f"exits-and-appearance-heights-{v}": _stitching(predicted_exits=True, appearance_heights=v) for v in (0.75, 1.0)
     },
+    # feet hidden behind someone nearer are placed below the box's top (on by default): without it
+    "no-hidden-feet": _stitching(hidden_feet=False),
     # issue 15: a line crossing counts once seen beyond the band in n samples (1: before this rule)
     **{f"confirm-samples-{n}": _confirm_samples(n) for n in (1, 2, 3, 4)},
     # issue 15, identity drift inside the tracker: BoT-SORT on motion alone (its Kalman filter), and

@@ -157,7 +157,9 @@ def boxes_to_tracks(boxes: MotBoxes, fps: float) -> list[Track]:
 
 
 def tracks_to_boxes(tracks: Iterable[Track]) -> MotBoxes:
-    """Our tracks as MOT boxes: ``x ± width/2``, ``y - height .. y`` in each frame a track has."""
+    """Our tracks as MOT boxes: ``x ± width/2``, ``y - height`` down to the box's bottom, in each frame
+    a track has: the boxes the detector gave, also where the feet were placed below one (hidden behind
+    someone nearer)."""
     parts = []
     for track in tracks:
         n = len(track)
@@ -168,7 +170,7 @@ def tracks_to_boxes(tracks: Iterable[Track]) -> MotBoxes:
                 track.x - track.box_width / 2,
                 track.y - track.height,
                 track.box_width,
-                track.height,
+                track.visible_box_height,
             )
         )
     if not parts:

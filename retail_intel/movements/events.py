@@ -12,6 +12,7 @@ import pyarrow as pa
 from retail_intel.movements.classify import CountingRules, Verdict, classify
 from retail_intel.movements.flags import flag_people
 from retail_intel.movements.groups import GroupRules
+from retail_intel.movements.hidden_feet import place_hidden_feet
 from retail_intel.movements.schema import MOVEMENT_SCHEMA, TRAJECTORY_SCHEMA
 from retail_intel.movements.staff import StaffRules
 from retail_intel.movements.stitch import StitchSettings, stitch
@@ -50,15 +51,21 @@ def judge(
     Noise is a person tracked for less than ``min_track_s``; with ``detect_interval_s`` (the run's
     step between detector calls) also one *seen* for less, i.e. a few stray detections
     the tracker chained over a longer span (:meth:`Track.detected_time`). A live stream, whose
-    consumer may drop frames, judges by the tracked time alone.
+    consumer may drop frames, judges by the tracked time alone. The people kept are judged on
+    their feet as :func:`~retail_intel.movements.hidden_feet.place_hidden_feet` places them (unless
+    ``stitch_settings.hidden_feet`` is off): the nearer people hiding them are among ``fragments``.
     """
-    people = stitch(fragments, stitch_settings)
+    settings = stitch_settings or StitchSettings()
+    people = stitch(fragments, settings)
     kept = [
         p
         for p in people
         if p.duration >= min_track_s
         and (detect_interval_s is None or p.detected_time(detect_interval_s) >= min_track_s)
     ]
+    if settings.hidden_feet:
+        # among the people kept: a noise track standing "in front" of someone hides nothing
+        kept = place_hidden_feet(kept)
     verdicts = [classify(p, rules) for p in kept]
     counts = {
         "people": len(kept),

@@ -15,8 +15,9 @@ def person_boxes_table(judgement: Judgement, source: SourceInfo) -> pa.Table:
     """Every sample of every judged person as a box (:data:`PERSON_BOX_SCHEMA`), sorted by frame then person.
 
     People are numbered 1, 2, ... in order of first appearance; ``customer_id`` is the movements' id.
-    A box is the one the tracker gave: the foot point ``x, y`` is its bottom centre, so
-    ``x1 = x - width / 2``, ``y1 = y - height``.
+    A box is the one the tracker gave: ``x1 = x - width / 2``, ``y1 = y - height``, and its bottom
+    ``y2`` is the foot point's ``y``, except where the feet were hidden behind someone nearer: there
+    the box ends above the feet the person was judged on (:mod:`retail_intel.movements.hidden_feet`).
     """
     people = sorted(
         zip(judgement.people, judgement.verdicts, strict=True), key=lambda pv: (pv[0].start, pv[0].track_id)
@@ -35,7 +36,7 @@ def person_boxes_table(judgement: Judgement, source: SourceInfo) -> pa.Table:
         "x1": cat([p.x - h for (p, _), h in zip(people, half, strict=True)]),
         "y1": cat([p.y - p.height for p, _ in people]),
         "x2": cat([p.x + h for (p, _), h in zip(people, half, strict=True)]),
-        "y2": cat([p.y for p, _ in people]),
+        "y2": cat([p.box_bottom for p, _ in people]),
         "confidence": cat([p.confidence for p, _ in people]),
     }
     ids = [customer_id(source.video_fingerprint, source.camera_id, p.track_id) for p, _ in people]

@@ -89,6 +89,9 @@ class StitchSettings:
     # noisy); 0.75 joins two such people on PETS09-S2L1 but changes no count, so
     # leave-one-clip-out keeps the standing allowance (docs/accuracy.md)
     appearance_heights: float = 0.5
+    # not a join: once people are stitched, the feet of a person whose box bottom is hidden behind
+    # someone nearer are placed their usual height below the box's top (retail_intel.movements.hidden_feet)
+    hidden_feet: bool = True
 
 
 def fill_gaps(track: Track, max_gap_s: float) -> Track:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -67,6 +67,10 @@ class Track:
     # where the video side measured it (retail_intel.vision.appearance.upper_body_uniform_shares);
     # None when it did not (no uniform configured). The staff rule reads its mean.
     uniform: ShareTally | None = None
+    # the height of the box the detector gave, where it differs from ``height``: a person whose feet
+    # were hidden behind someone nearer has ``height`` and ``y`` estimated from the box's top
+    # (retail_intel.movements.hidden_feet); None: every sample's box is ``y - height .. y``
+    visible_height: FloatArray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.t)
@@ -77,6 +81,8 @@ class Track:
             raise ValueError(f"track {self.track_id}: a track needs at least one sample")
         if n > 1 and np.any(np.diff(self.t) < 0):
             raise ValueError(f"track {self.track_id}: samples must be sorted by time")
+        if self.visible_height is not None and len(self.visible_height) != n:
+            raise ValueError(f"track {self.track_id}: visible_height has {len(self.visible_height)} samples, t has {n}")
         if self.width is None:
             # a standing person's box is about 0.4 times as wide as it is tall
             object.__setattr__(self, "width", self.height * 0.4)
@@ -110,6 +116,20 @@ class Track:
     def box_width(self) -> FloatArray:
         assert self.width is not None  # set in __post_init__
         return self.width
+
+    @property
+    def visible_box_height(self) -> FloatArray:
+        """The height of each sample's box as the detector gave it."""
+        return self.height if self.visible_height is None else self.visible_height
+
+    @property
+    def box_bottom(self) -> FloatArray:
+        """The bottom edge of each sample's box as the detector gave it (``y`` unless the feet were hidden)."""
+        return self.y if self.visible_height is None else self.y - self.height + self.visible_height
+
+    def with_feet(self, y: FloatArray, height: FloatArray, visible_height: FloatArray) -> Track:
+        """The same samples with estimated foot points and heights; the detector's heights kept."""
+        return replace(self, y=y, height=height, visible_height=visible_height)
 
     @property
     def uniform_share(self) -> float | None:
@@ -211,6 +231,11 @@ class Track:
             height=cat([p.height for p in ordered])[order],
             confidence=cat([p.confidence for p in ordered])[order],
             width=cat([p.box_width for p in ordered])[order],
+            visible_height=(
+                cat([p.visible_box_height for p in ordered])[order]
+                if any(p.visible_height is not None for p in ordered)
+                else None
+            ),
             fragment_ids=tuple(i for p in ordered for i in p.fragment_ids),
             appearance=appearance,
             # the person's share is the mean over every measured sample of every fragment
@@ -231,6 +256,7 @@ class Track:
             fragment_ids=self.fragment_ids,
             appearance=self.appearance,
             uniform=self.uniform,
+            visible_height=None if self.visible_height is None else self.visible_height[keep],
         )
 
 
