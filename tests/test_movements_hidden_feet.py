@@ -9,6 +9,8 @@ counted that never happened.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import retail_intel.movements.hidden_feet as hidden_feet
+from retail_intel.batch.carry import Carry, carried_into, read_carry, write_carry
 from retail_intel.movements.classify import CountingRules, line_crossings
 from retail_intel.movements.events import SourceInfo, judge
 from retail_intel.movements.geometry import CountingLine, parse_rect
@@ -23,6 +26,7 @@ from retail_intel.movements.hidden_feet import hidden_behind_nearer, place_hidde
 from retail_intel.movements.person_boxes import person_boxes_table
 from retail_intel.movements.stitch import StitchSettings
 from retail_intel.movements.tracks import Track
+from retail_intel.pipeline.continuity import CarriedPerson, Continuity, judge_across_cut
 
 FPS = 10.0
 # a door line whose lower end is at y = 450: people walking along y = 480 pass below it
@@ -118,13 +122,33 @@ def test_a_whole_box_behind_a_nearer_person_is_left_as_it_is() -> None:
 
 
 def test_without_enough_boxes_around_the_usual_height_is_unknown_and_nothing_changes() -> None:
-    short = walker().take(walker().t <= 0.6)  # 7 samples, the last two cut; 3 seen within 1 s of them
-    assert len(short) == 7
+    # 7 samples, the last two cut: all 7 are within 1 s of them, so the usual height is known
+    short = walker().take(walker().t <= 0.6)
     person, _ = place_hidden_feet([short, stander()])
-    assert person.visible_height is not None  # the usual height is known (7 boxes within 1 s)
-    few = walker().take((walker().t >= 0.5) & (walker().t <= 0.6))  # two boxes, both cut
+    assert person.visible_height is not None
+    np.testing.assert_allclose(person.y, 480.0)
+    # one whole box and one cut one: two boxes are too few to tell the usual height
+    few = walker().take((walker().t >= 0.4) & (walker().t <= 0.5))
+    assert few.height.tolist() == [HEIGHT, HEIGHT - 60]
     person, _ = place_hidden_feet([few, stander()])
     assert person is few
+
+
+def test_interpolated_samples_are_placed_but_do_not_set_the_usual_height() -> None:
+    # the tracker lost the walker behind the stander for 0.8-1.2 s; gap filling gave those frames
+    # boxes (confidence 0) on a ramp between the cut boxes around them, shorter still
+    hidden_walker = walker()
+    confidence = hidden_walker.confidence.copy()
+    height = hidden_walker.height.copy()
+    y = hidden_walker.y.copy()
+    gap = (hidden_walker.t >= 0.8) & (hidden_walker.t <= 1.2)
+    confidence[gap], height[gap], y[gap] = 0.0, 75.0, 415.0
+    lost = Track(
+        1, hidden_walker.frames, hidden_walker.t, hidden_walker.x, y, height, confidence, hidden_walker.box_width
+    )
+    person, _ = place_hidden_feet([lost, stander()])
+    np.testing.assert_allclose(person.y, 480.0)  # the usual height comes from the 16 boxes seen
+    np.testing.assert_allclose(person.height, HEIGHT)
 
 
 def test_hidden_for_longer_than_the_window_allows_the_middle_stays_as_seen() -> None:
@@ -204,7 +228,6 @@ def _naive_hidden(people: list[Track]) -> list[np.ndarray]:
             ),
             min_size=1,
             max_size=12,
-            unique_by=lambda s: s[0],
         ),
         min_size=0,
         max_size=6,
@@ -261,3 +284,22 @@ def test_usual_heights_are_the_upper_quartile_of_the_boxes_seen_within_a_second(
             assert np.isnan(got[i])
         else:
             assert got[i] == pytest.approx(np.quantile(person.height[window], hidden_feet.USUAL_HEIGHT_QUANTILE))
+
+
+def test_a_person_continued_after_a_cut_keeps_the_feet_placed_before_it() -> None:
+    # segment N: the walker passes behind the stander and is still in view as the file ends;
+    # segment N+1 continues them, and the stander, who hid them, is not in it
+    segment_start = dt.datetime(2026, 1, 1, 10, tzinfo=dt.UTC)
+    first = judge_across_cut([walker(), stander()], RULES, min_track_s=0.5, continuity=Continuity(), end_t=2.0)
+    assert (first.judgement.counts["line_in"], first.judgement.counts["line_out"]) == (0, 0)
+    people = tuple(CarriedPerson(f"c{p.track_id}", p) for p in first.open_tracks)
+    path = write_carry(Path(tempfile.mkdtemp()) / "carry.json", Carry("k", segment_start, 21, FPS, people))
+    carried = carried_into(read_carry(path), segment_start + dt.timedelta(seconds=2.1))
+    t = np.round(np.arange(0, 1.01, 0.1), 6)
+    onward = track(7, t, 300 + 50 * t, np.full(len(t), 480.0), np.full(len(t), HEIGHT), width=50)
+    second = judge_across_cut([onward], RULES, min_track_s=0.5, continuity=Continuity(carry_in=carried), end_t=1.0)
+    assert second.claimed == ("c1",)  # the walker, written whole by segment N+1
+    (person,) = second.judgement.people
+    np.testing.assert_allclose(person.y, 480.0)
+    assert sorted(set(np.round(person.box_bottom).tolist())) == [420.0, 480.0]  # the boxes seen, kept
+    assert (second.judgement.counts["line_in"], second.judgement.counts["line_out"]) == (0, 0)

@@ -89,7 +89,7 @@ def visits_from_tracks(truth: Sequence[Track], rules: CountingRules) -> list[tup
 
 def _boxes(track: Track) -> dict[int, np.ndarray]:
     half = track.box_width / 2
-    xyxy = np.stack([track.x - half, track.y - track.height, track.x + half, track.y], axis=1)
+    xyxy = np.stack([track.x - half, track.y - track.height, track.x + half, track.box_bottom], axis=1)
     return {int(f): xyxy[i] for i, f in enumerate(track.frames)}
 
 

@@ -50,6 +50,8 @@ def write_carry(path: Path, carry: Carry) -> Path:
         entry["frames"] = track.frames.tolist()
         for name in _ARRAYS:
             entry[name] = getattr(track, name if name != "width" else "box_width").tolist()
+        if track.visible_height is not None:  # feet placed below a box hidden behind someone nearer
+            entry["visible_height"] = track.visible_height.tolist()
         people.append(entry)
     document = {
         "version": CARRY_VERSION,
@@ -81,6 +83,7 @@ def read_carry(path: Path) -> Carry:
                     height=_floats(p, "height"),
                     confidence=_floats(p, "confidence"),
                     width=_floats(p, "width"),
+                    visible_height=_floats(p, "visible_height") if "visible_height" in p else None,
                 ),
             )
             for p in document["people"]
@@ -118,6 +121,7 @@ def carried_into(carry: Carry, start_time: dt.datetime) -> tuple[CarriedPerson, 
             height=track.height,
             confidence=track.confidence,
             width=track.box_width,
+            visible_height=track.visible_height,
         )
         out.append(CarriedPerson(person.customer_id, shifted))
     return tuple(out)

@@ -53,7 +53,7 @@ def judge(
     the tracker chained over a longer span (:meth:`Track.detected_time`). A live stream, whose
     consumer may drop frames, judges by the tracked time alone. The people kept are judged on
     their feet as :func:`~retail_intel.movements.hidden_feet.place_hidden_feet` places them (unless
-    ``stitch_settings.hidden_feet`` is off): the nearer people hiding them are among ``fragments``.
+    ``stitch_settings.hidden_feet`` is off); only people kept can hide others.
     """
     settings = stitch_settings or StitchSettings()
     people = stitch(fragments, settings)

@@ -92,7 +92,7 @@ def hidden_behind_nearer(people: Sequence[Track]) -> list[BoolArray]:
 
 def usual_heights(track: Track, at: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
     """The person's usual box height around each sample of ``at`` (NaN where too few boxes were seen)."""
-    seen = track.confidence > 0
+    seen = (track.confidence > 0) & np.isfinite(track.height)
     t, heights = track.t[seen], track.height[seen]
     lo = np.searchsorted(t, track.t[at] - USUAL_HEIGHT_WINDOW_S, side="left")
     hi = np.searchsorted(t, track.t[at] + USUAL_HEIGHT_WINDOW_S, side="right")

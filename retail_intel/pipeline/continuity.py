@@ -116,9 +116,12 @@ def judge_across_cut(
     )
     judgement = replace(judgement, fragments=len(fragments))
     # Short people (dropped as noise here) are handed on too: joined with the
-    # next segment they may be long enough to count.
+    # next segment they may be long enough to count. The people kept are handed
+    # on as judged, their hidden feet placed: whoever hid them may be gone by the
+    # next segment, which writes the whole person if it continues them.
     hold_s = stitch_horizon(settings) if continuity.hold_s is None else continuity.hold_s
-    open_tracks = tuple(p for p in mine if p.end >= end_t - hold_s)
+    judged = {p.track_id: p for p in judgement.people}
+    open_tracks = tuple(judged.get(p.track_id, p) for p in mine if p.end >= end_t - hold_s)
     return CutJudgement(judgement, open_tracks, carried, tuple(claimed))
 
 
