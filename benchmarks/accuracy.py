@@ -345,7 +345,10 @@ def evaluate_ours(
     # The same detections without stitching (each tracker fragment one person): what stitching adds.
     unstitched = dataclasses.replace(
         plan,
-        stitch=StitchSettings(max_gap_s=0.0, still_gap_s=0.0, fill_gap_s=0.0, max_overlap_s=0.0),
+        # judged as the variant judges (hidden feet placed or not), only no fragments joined or filled
+        stitch=StitchSettings(
+            max_gap_s=0.0, still_gap_s=0.0, fill_gap_s=0.0, max_overlap_s=0.0, hidden_feet=plan.stitch.hidden_feet
+        ),
         data_dir=Path(tempfile.mkdtemp(prefix="accuracy-")),
     )
     run_cpu = float(str(cache.meta["cpu_seconds"]))

@@ -10,10 +10,10 @@ line (or its end), leave an ROI or enter a zone that the person never did.
 The rule, applied to judged people (after stitching), uses what the picture
 does show:
 
-* a sample's feet may be hidden when the bottom of its box lies inside the box
-  of another person whose feet are lower in the picture (nearer the camera, on
-  a floor seen from above the feet, which every ceiling or wall camera is) and
-  whose box overlaps it from side to side;
+* a sample's feet may be hidden when the bottom of its box lies between the top
+  and the bottom of another person's box, that person's feet being lower in the
+  picture (nearer the camera, on a floor seen from above the feet, which every
+  ceiling or wall camera is) and the two boxes overlapping from side to side;
 * such a sample whose box is shorter than the person's usual height (the upper
   quartile of their own detected box heights within a second either side) had
   its bottom cut off: its top is kept, and the feet are placed the usual height
@@ -49,7 +49,8 @@ _PAIRS_PER_CHUNK = 1 << 20
 
 
 def hidden_behind_nearer(people: Sequence[Track]) -> list[BoolArray]:
-    """Per person, which samples have their box bottom inside a nearer person's box in the same frame."""
+    """Per person, which samples have their box bottom within the height of a nearer person's box that
+    overlaps theirs from side to side, in the same frame."""
     if not people:
         return []
     counts = np.array([len(p) for p in people], dtype=np.int64)
