@@ -166,6 +166,24 @@ def test_a_header_of_1000_fps_is_refused_and_fps_counts_it(tmp_path: Path) -> No
     assert (result.summary.entered, result.summary.passed) == (1, 1)
 
 
+def test_a_raw_h264_stream_needs_its_frame_rate_given(tmp_path: Path) -> None:
+    # a raw .h264 stream recorded at 10 fps was timed at the 25 fps OpenCV reports for every raw
+    # stream: 60 frames became 2.4 s instead of 6 s, and dwell and "entered" with them, without a word
+    import subprocess
+
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    source = write_video(tmp_path / "cam.avi", frames=60, fps=10)
+    video = tmp_path / "cam.h264"
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(source)]
+    subprocess.run([*command, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-f", "h264", str(video)], check=True)
+    with pytest.raises(VideoError, match=r"cam.h264: a raw .h264 stream has no container .*; pass --fps"):
+        run(request(video, tmp_path / "data"))
+    assert movement_files(tmp_path / "data") == []
+    result, _ = run(request(video, tmp_path / "data", fps=10))
+    assert result.summary.frames == 60
+    assert (result.summary.entered, result.summary.passed) == (1, 1)  # as the AVI it was made from
+
+
 @pytest.mark.parametrize(
     ("roi", "message"),
     [("100,80,400,200", "outside the 320x240 frame"), ("220,80,100,200", "x1 < x2"), ("100,80,100,200", "x1 < x2")],
