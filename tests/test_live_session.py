@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -407,3 +408,39 @@ def test_the_library_example_of_the_live_doc_runs(tmp_path: Path, monkeypatch: p
     [(plan, options)] = calls
     assert plan.branch_id == "b1" and options.url == "rtsp://cam/1" and options.flush_s == 300
     assert plan.rules.roi.points == ((100.0, 80.0), (700.0, 80.0), (700.0, 500.0), (100.0, 500.0))
+
+
+def walker_behind_stander(stander_until: int) -> Callable[[int], list[Box]]:
+    """A walks right along y = 170, below the door line's end (x = 160, y 80-140), over frames 0-59;
+    while passing behind S (frames 20-40) only A's upper body is seen, its box ending at y = 130,
+    inside the line's span. S stands nearer the camera (feet at y = 220) from frame 10 to
+    ``stander_until``."""
+
+    def boxes(frame: int) -> list[Box]:
+        found: list[Box] = []
+        if frame <= 59:
+            x = 100 + 2 * frame
+            bottom = 130.0 if 20 <= frame <= 40 else 170.0
+            found.append((x - 15, 110.0, x + 15, bottom, 0.9))
+        if 10 <= frame <= stander_until:
+            found.append(person_box(160, 220, h=100))
+        return found
+
+    return boxes
+
+
+@pytest.mark.parametrize(
+    "stander_until",
+    [
+        299,  # S still stands there when A is judged
+        41,  # S leaves just after A passed behind, and is judged before A
+    ],
+)
+def test_a_person_judged_after_the_one_who_hid_them_crosses_no_line(tmp_path: Path, stander_until: int) -> None:
+    # live judging saw only the people finished at the same moment, so A's cut boxes counted a
+    # crossing that never happened whenever S was judged at another moment
+    data = tmp_path / "data"
+    result, _ = run(data, [Frames(300)], walker_behind_stander(stander_until), plan_kw={"line": "160,80 160,140:left"})
+    # one row: A, inside the ROI; S stands below it (counted as a person, not as a visit)
+    assert [(r["line_in"], r["line_out"]) for r in read_movements(data).to_pylist()] == [(0, 0)]
+    assert (result.summary.people, result.summary.line_in, result.summary.line_out) == (2, 0, 0)

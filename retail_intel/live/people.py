@@ -81,6 +81,10 @@ class OpenFragments:
                 cols[name].append(value)
             self._last[fid] = t
 
+    def snapshot(self) -> list[Track]:
+        """The open fragments as they are now (copies; they stay open)."""
+        return [self._track(fid, self._columns[fid], None) for fid in sorted(self._columns)]
+
     def spans(self) -> list[tuple[float, float]]:
         """(first, last) sample time of every open fragment."""
         return [(self._start[f], self._last[f]) for f in self._columns]
@@ -98,21 +102,24 @@ class OpenFragments:
         for fid in sorted(gone):
             cols = self._columns.pop(fid)
             del self._start[fid], self._last[fid]
-            closed.append(
-                Track(
-                    track_id=fid,
-                    frames=np.asarray(cols["frame"], dtype=np.float64).astype(np.int64),
-                    t=np.asarray(cols["t"], dtype=np.float64),
-                    x=np.asarray(cols["x"], dtype=np.float64),
-                    y=np.asarray(cols["y"], dtype=np.float64),
-                    height=np.asarray(cols["height"], dtype=np.float64),
-                    confidence=np.asarray(cols["confidence"], dtype=np.float64),
-                    width=np.asarray(cols["width"], dtype=np.float64),
-                    uniform=self._uniform.pop(fid, None),
-                )
-            )
+            closed.append(self._track(fid, cols, self._uniform.pop(fid, None)))
         self._by_tracker = {tid: fid for tid, fid in self._by_tracker.items() if fid not in gone}
         return closed
+
+    @staticmethod
+    def _track(fid: int, cols: dict[str, array[float]], uniform: ShareTally | None) -> Track:
+        # copies: a numpy view of an array.array would stop the fragment from growing (BufferError)
+        return Track(
+            track_id=fid,
+            frames=np.array(cols["frame"], dtype=np.float64).astype(np.int64),
+            t=np.array(cols["t"], dtype=np.float64),
+            x=np.array(cols["x"], dtype=np.float64),
+            y=np.array(cols["y"], dtype=np.float64),
+            height=np.array(cols["height"], dtype=np.float64),
+            confidence=np.array(cols["confidence"], dtype=np.float64),
+            width=np.array(cols["width"], dtype=np.float64),
+            uniform=uniform,
+        )
 
 
 class PeoplePool:
@@ -167,6 +174,10 @@ class PeoplePool:
         for fragment in taken:
             del self._fragments[fragment.track_id]
         return taken
+
+    def waiting(self) -> list[Track]:
+        """The closed fragments not yet final (they stay in the pool)."""
+        return list(self._fragments.values())
 
     def take_all(self) -> list[Track]:
         """Everything, final or not (the session is stopping)."""

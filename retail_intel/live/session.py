@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -43,6 +44,7 @@ from retail_intel.live.stream import (
 )
 from retail_intel.live.urls import redact_url
 from retail_intel.movements.events import Judgement, SourceInfo, judge
+from retail_intel.movements.tracks import Track
 from retail_intel.pipeline.loop import FrameLoop
 from retail_intel.pipeline.loop_settings import loop_settings
 from retail_intel.pipeline.plan import ProcessPlan
@@ -161,6 +163,9 @@ class _Session:
         self.fragments = OpenFragments()
         self.stitching = plan.stitch
         self.pool = PeoplePool(plan.stitch)
+        # people judged while someone still to be judged was in view with them: they may have hidden
+        # that person's feet (retail_intel.movements.hidden_feet), so they are kept until nobody is
+        self.judged_in_view: list[Track] = []
         self.pending: list[Judgement] = []
         self.writer = FlushWriter(
             self.data_dir,
@@ -274,7 +279,17 @@ class _Session:
             final = self.pool.take_final(now_t, self.fragments.spans())
         if not final:
             return
-        judgement = judge(final, self.plan.rules, min_track_s=self.plan.min_track_s, stitch_settings=self.stitching)
+        waiting = [*self.pool.waiting(), *self.fragments.snapshot()]
+        # who may stand in front of the people judged now: those judged earlier and those not final
+        # yet, where they are no noise (the batch job lets only the people it keeps hide others)
+        others = [p for p in [*self.judged_in_view, *waiting] if p.duration >= self.plan.min_track_s]
+        judgement = judge(
+            final, self.plan.rules, min_track_s=self.plan.min_track_s, stitch_settings=self.stitching, others=others
+        )
+        # anyone judged later starts after the earliest of these (a fragment starting from now on
+        # cannot overlap people whose last sample is past the stitching horizon)
+        first_waiting = min((p.start for p in waiting), default=math.inf)
+        self.judged_in_view = [p for p in [*self.judged_in_view, *judgement.people] if p.end >= first_waiting]
         for key, value in judgement.counts.items():
             self.totals[key] += value
         self.totals["dropped_tracks"] += judgement.dropped_tracks

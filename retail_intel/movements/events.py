@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +46,7 @@ def judge(
     min_track_s: float = 1.0,
     stitch_settings: StitchSettings | None = None,
     detect_interval_s: float | None = None,
+    others: Sequence[Track] = (),
 ) -> Judgement:
     """Stitch fragments into people, drop noise, and judge each person once.
 
@@ -53,7 +55,8 @@ def judge(
     the tracker chained over a longer span (:meth:`Track.detected_time`). A live stream, whose
     consumer may drop frames, judges by the tracked time alone. The people kept are judged on
     their feet as :func:`~retail_intel.movements.hidden_feet.place_hidden_feet` places them (unless
-    ``stitch_settings.hidden_feet`` is off); only people kept can hide others.
+    ``stitch_settings.hidden_feet`` is off); only people kept can hide others, and ``others``: people
+    not judged here who were in view too (a live stream's people judged earlier or still tracked).
     """
     settings = stitch_settings or StitchSettings()
     people = stitch(fragments, settings)
@@ -65,7 +68,7 @@ def judge(
     ]
     if settings.hidden_feet:
         # among the people kept: a noise track standing "in front" of someone hides nothing
-        kept = place_hidden_feet(kept)
+        kept = place_hidden_feet(kept, others)
     verdicts = [classify(p, rules) for p in kept]
     counts = {
         "people": len(kept),

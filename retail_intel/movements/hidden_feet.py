@@ -113,14 +113,17 @@ def usual_heights(track: Track, at: npt.NDArray[np.int64]) -> npt.NDArray[np.flo
     return usual
 
 
-def place_hidden_feet(people: Sequence[Track]) -> list[Track]:
+def place_hidden_feet(people: Sequence[Track], others: Sequence[Track] = ()) -> list[Track]:
     """``people`` with the feet of samples hidden behind a nearer person placed below their box's top.
 
     Such a sample gets ``height`` = the person's usual height and ``y`` = its box's top plus it;
     the detector's box height is kept in ``visible_height``. Everyone else is returned as is.
+    ``others`` may hide ``people`` but are not placed themselves (a live stream's people judged
+    earlier, or still tracked).
     """
     placed: list[Track] = []
-    for person, hidden in zip(people, hidden_behind_nearer(people), strict=True):
+    hidden_all = hidden_behind_nearer([*people, *others])[: len(people)]
+    for person, hidden in zip(people, hidden_all, strict=True):
         at = np.flatnonzero(hidden)
         if not len(at):
             placed.append(person)
