@@ -283,6 +283,10 @@ class _Session:
         # who may stand in front of the people judged now: those judged earlier and those not final
         # yet, where they are no noise (the batch job lets only the people it keeps hide others)
         others = [p for p in [*self.judged_in_view, *waiting] if p.duration >= self.plan.min_track_s]
+        # only their samples while the people judged now were seen can hide anything (a person in
+        # view all day would otherwise be compared in full every time somebody leaves)
+        lo, hi = min(p.start for p in final), max(p.end for p in final)
+        others = [p.take(seen) for p in others if (seen := (p.t >= lo) & (p.t <= hi)).any()]
         judgement = judge(
             final, self.plan.rules, min_track_s=self.plan.min_track_s, stitch_settings=self.stitching, others=others
         )
