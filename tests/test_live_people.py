@@ -139,3 +139,21 @@ def test_uniform_shares_are_summed_per_fragment_as_the_file_run_does() -> None:
     assert one.uniform_share == 0.625 and one.uniform is not None and one.uniform.n == 2
     assert two.uniform_share == np.float32(0.1) and two.uniform is not None and two.uniform.n == 1
     assert OpenFragments().close_all() == []
+
+
+def test_a_snapshot_copies_the_open_fragments_seen_in_a_time_span_and_they_keep_growing() -> None:
+    frags = OpenFragments()
+    conf = np.array([0.9], np.float32)
+    long_one = Detections(np.array([[10, 10, 40, 100]], np.float32), conf, tracker_id=np.array([7], np.int64))
+    short_one = Detections(np.array([[60, 10, 90, 100]], np.float32), conf, tracker_id=np.array([8], np.int64))
+    for frame in range(10):
+        frags.add(frame, frame / 10, long_one)
+    frags.add(9, 0.9, short_one)
+    (part,) = frags.snapshot(0.25, 0.55, min_span_s=0.5)  # the short one is too short so far
+    assert part.frames.tolist() == [3, 4, 5]
+    assert {p.frames.tolist()[0] for p in frags.snapshot(0.85, 2.0)} == {9}
+    assert len(frags.snapshot(0.85, 2.0)) == 2
+    assert frags.snapshot(5.0, 6.0) == []
+    frags.add(10, 1.0, long_one)  # a copy, not a view: the fragment still grows (no BufferError)
+    first, _ = frags.close_all()
+    assert len(first) == 11

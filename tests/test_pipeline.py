@@ -182,6 +182,11 @@ def test_a_raw_h264_stream_needs_its_frame_rate_given(tmp_path: Path) -> None:
     result, _ = run(request(video, tmp_path / "data", fps=10))
     assert result.summary.frames == 60
     assert (result.summary.entered, result.summary.passed) == (1, 1)  # as the AVI it was made from
+    # a container that merely has a raw stream's name keeps the rate it stores
+    named = tmp_path / "named.mjpeg"
+    named.write_bytes(source.read_bytes())
+    result, _ = run(request(named, tmp_path / "data2"))
+    assert (result.summary.fps, result.summary.frames) == (10.0, 60)
 
 
 @pytest.mark.parametrize(

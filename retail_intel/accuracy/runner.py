@@ -101,7 +101,7 @@ def audit_video(
     if hand is not None:
         # counts of another (longer) video: told before the run, by the header's length; checked again after it
         info = probe(request.video)
-        rate = plan.fps_override or header_rate(info, "pass --fps (e.g. --fps 25)")
+        rate = plan.fps_override or header_rate(info, "pass --fps with the rate the camera records at")
         if info.frame_count:
             _check_slices_within([s for s, _ in hand], info.frame_count / rate, truth)
     factory = detector_factory or pipeline_run.default_detector_factory

@@ -15,6 +15,7 @@ Final people leave the pool, so memory stays bounded by the people in view.
 
 from __future__ import annotations
 
+import bisect
 import math
 from array import array
 from collections.abc import Iterable
@@ -81,9 +82,18 @@ class OpenFragments:
                 cols[name].append(value)
             self._last[fid] = t
 
-    def snapshot(self) -> list[Track]:
-        """The open fragments as they are now (copies; they stay open)."""
-        return [self._track(fid, self._columns[fid], None) for fid in sorted(self._columns)]
+    def snapshot(self, start: float, end: float, *, min_span_s: float = 0.0) -> list[Track]:
+        """The samples from ``start`` to ``end`` of the open fragments seen then and tracked for at
+        least ``min_span_s`` so far (copies; they stay open)."""
+        found = []
+        for fid in sorted(self._columns):
+            if self._last[fid] - self._start[fid] < min_span_s:
+                continue
+            cols = self._columns[fid]
+            lo, hi = bisect.bisect_left(cols["t"], start), bisect.bisect_right(cols["t"], end)
+            if lo < hi:
+                found.append(self._track(fid, {name: values[lo:hi] for name, values in cols.items()}, None))
+        return found
 
     def spans(self) -> list[tuple[float, float]]:
         """(first, last) sample time of every open fragment."""

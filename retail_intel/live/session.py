@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from retail_intel.errors import InputError
 from retail_intel.live.people import OpenFragments, PeoplePool
@@ -44,6 +45,7 @@ from retail_intel.live.stream import (
 )
 from retail_intel.live.urls import redact_url
 from retail_intel.movements.events import Judgement, SourceInfo, judge
+from retail_intel.movements.hidden_feet import in_front_of
 from retail_intel.movements.tracks import Track
 from retail_intel.pipeline.loop import FrameLoop
 from retail_intel.pipeline.loop_settings import loop_settings
@@ -279,27 +281,34 @@ class _Session:
             final = self.pool.take_final(now_t, self.fragments.spans())
         if not final:
             return
-        waiting = [*self.pool.waiting(), *self.fragments.snapshot()]
-        # who may stand in front of the people judged now: those judged earlier and those not final
-        # yet, where they are no noise (the batch job lets only the people it keeps hide others)
-        others = [p for p in [*self.judged_in_view, *waiting] if p.duration >= self.plan.min_track_s]
-        # only their samples while the people judged now were seen can hide anything (a person in
-        # view all day would otherwise be compared in full every time somebody leaves)
+        # who may stand in front of the people judged now: the samples of people judged earlier kept
+        # for it, and the people not final yet, over the time those judged now were seen
         lo, hi = min(p.start for p in final), max(p.end for p in final)
-        others = [p.take(seen) for p in others if (seen := (p.t >= lo) & (p.t <= hi)).any()]
+        others = [*_between(self.judged_in_view, lo, hi), *self.waiting(lo, hi)]
         judgement = judge(
             final, self.plan.rules, min_track_s=self.plan.min_track_s, stitch_settings=self.stitching, others=others
         )
-        # anyone judged later starts after the earliest of these (a fragment starting from now on
-        # cannot overlap people whose last sample is past the stitching horizon)
-        first_waiting = min((p.start for p in waiting), default=math.inf)
-        self.judged_in_view = [p for p in [*self.judged_in_view, *judgement.people] if p.end >= first_waiting]
+        # of everyone judged so far, keep the boxes (as the detector gave them, as a file run
+        # compares them) that stand in front of somebody still to be judged: nobody judged can
+        # hide anything in a frame still to come
+        judged = [*self.judged_in_view, *(p.as_detected() for p in judgement.people)]
+        if judged:
+            waiting = self.waiting(min(p.start for p in judged), max(p.end for p in judged))
+            front = in_front_of(judged, waiting) if waiting else [np.zeros(len(p), dtype=bool) for p in judged]
+            self.judged_in_view = [p.take(keep) for p, keep in zip(judged, front, strict=True) if keep.any()]
         for key, value in judgement.counts.items():
             self.totals[key] += value
         self.totals["dropped_tracks"] += judgement.dropped_tracks
         self.totals["fragments"] += judgement.fragments
         if judgement.people:
             self.pending.append(judgement)
+
+    def waiting(self, start: float, end: float) -> list[Track]:
+        """The people not final yet (closed fragments in the pool, and the open ones), from ``start`` to
+        ``end``; no noise (the batch job lets only the people it keeps hide others)."""
+        long_enough = self.plan.min_track_s
+        pooled = [p for p in self.pool.waiting() if p.duration >= long_enough]
+        return [*_between(pooled, start, end), *self.fragments.snapshot(start, end, min_span_s=long_enough)]
 
     def flush(self, now: dt.datetime) -> None:
         source = SourceInfo(
@@ -517,3 +526,8 @@ def _finish_quietly(session: _Session, source: FrameSource, clock: Clock, stop_r
         session.write_record(now, stop_reason=stop_reason, running=False)
     except Exception as exc:  # the first error matters more
         session.notes.append(f"could not write the last flush: {exc}")
+
+
+def _between(people: list[Track], start: float, end: float) -> list[Track]:
+    """Each person's samples from ``start`` to ``end``, for those seen then."""
+    return [p.take(seen) for p in people if (seen := (p.t >= start) & (p.t <= end)).any()]

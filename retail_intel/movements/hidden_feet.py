@@ -27,7 +27,7 @@ exported boxes are still the ones that were seen.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +35,7 @@ import numpy.typing as npt
 from retail_intel.movements.tracks import Track
 
 BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.intp]
 
 # A person's usual height is taken from their own detected boxes this far either side (seconds):
 # long enough to hold unhidden boxes around a passing occluder, short enough that walking towards
@@ -48,47 +49,68 @@ MIN_USUAL_SAMPLES = 3
 _PAIRS_PER_CHUNK = 1 << 20
 
 
+def _behind(people: Sequence[Track]) -> tuple[npt.NDArray[np.int64], Iterator[tuple[IntArray, IntArray]]]:
+    """Each person's first sample's position in the samples of ``people`` laid end to end, and, in
+    chunks, the pairs ``(i, j)`` of those positions where sample ``i``'s box bottom is hidden behind
+    sample ``j`` of another person in the same frame."""
+    counts = np.array([len(p) for p in people], dtype=np.int64)
+    return np.cumsum(counts) - counts, _behind_pairs(people, counts)
+
+
+def _behind_pairs(people: Sequence[Track], counts: npt.NDArray[np.int64]) -> Iterator[tuple[IntArray, IntArray]]:
+    if len(people) < 2:
+        return
+    owner = np.repeat(np.arange(len(people)), counts)
+    frame = np.concatenate([p.frames for p in people])
+    x = np.concatenate([p.x for p in people])
+    y = np.concatenate([p.y for p in people])
+    height = np.concatenate([p.height for p in people])
+    width = np.concatenate([p.box_width for p in people])
+    order = np.argsort(frame, kind="stable")
+    sorted_frames = frame[order]
+    starts = np.flatnonzero(np.r_[True, sorted_frames[1:] != sorted_frames[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    # consecutive frames whose same-frame pairs add up to about _PAIRS_PER_CHUNK
+    bounds = np.searchsorted(np.cumsum(sizes**2), np.arange(_PAIRS_PER_CHUNK, int((sizes**2).sum()), _PAIRS_PER_CHUNK))
+    for groups in np.split(np.arange(len(starts)), np.unique(bounds)):
+        if not len(groups):
+            continue
+        group_sizes = sizes[groups]
+        lo = int(starts[groups[0]])
+        per_sample = np.repeat(group_sizes, group_sizes)  # each sample's frame's number of samples
+        first = np.repeat(starts[groups], group_sizes)  # each sample's frame's first position
+        a = np.repeat(np.arange(lo, lo + len(per_sample)), per_sample)
+        offset = np.arange(len(a)) - np.repeat(np.cumsum(per_sample) - per_sample, per_sample)
+        b = np.repeat(first, per_sample) + offset
+        i, j = order[a], order[b]
+        behind = (
+            (owner[i] != owner[j])
+            & (y[j] > y[i])  # j's feet are lower: j stands nearer
+            & (y[j] - height[j] < y[i])  # and j's box reaches up past i's box bottom
+            & (np.abs(x[i] - x[j]) < (width[i] + width[j]) / 2)  # the boxes overlap side to side
+        )
+        yield i[behind], j[behind]
+
+
 def hidden_behind_nearer(people: Sequence[Track]) -> list[BoolArray]:
     """Per person, which samples have their box bottom within the height of a nearer person's box that
     overlaps theirs from side to side, in the same frame."""
-    if not people:
-        return []
-    counts = np.array([len(p) for p in people], dtype=np.int64)
-    hidden = np.zeros(int(counts.sum()), dtype=bool)
-    if len(people) > 1:
-        owner = np.repeat(np.arange(len(people)), counts)
-        frame = np.concatenate([p.frames for p in people])
-        x = np.concatenate([p.x for p in people])
-        y = np.concatenate([p.y for p in people])
-        height = np.concatenate([p.height for p in people])
-        width = np.concatenate([p.box_width for p in people])
-        order = np.argsort(frame, kind="stable")
-        sorted_frames = frame[order]
-        starts = np.flatnonzero(np.r_[True, sorted_frames[1:] != sorted_frames[:-1]])
-        sizes = np.diff(np.r_[starts, len(order)])
-        # consecutive frames whose same-frame pairs add up to about _PAIRS_PER_CHUNK
-        bounds = np.searchsorted(
-            np.cumsum(sizes**2), np.arange(_PAIRS_PER_CHUNK, int((sizes**2).sum()), _PAIRS_PER_CHUNK)
-        )
-        for groups in np.split(np.arange(len(starts)), np.unique(bounds)):
-            if not len(groups):
-                continue
-            group_sizes = sizes[groups]
-            lo = int(starts[groups[0]])
-            per_sample = np.repeat(group_sizes, group_sizes)  # each sample's frame's number of samples
-            first = np.repeat(starts[groups], group_sizes)  # each sample's frame's first position
-            a = np.repeat(np.arange(lo, lo + len(per_sample)), per_sample)
-            offset = np.arange(len(a)) - np.repeat(np.cumsum(per_sample) - per_sample, per_sample)
-            b = np.repeat(first, per_sample) + offset
-            i, j = order[a], order[b]
-            behind = (
-                (owner[i] != owner[j])
-                & (y[j] > y[i])  # j's feet are lower: j stands nearer
-                & (y[j] - height[j] < y[i])  # and j's box reaches up past i's box bottom
-                & (np.abs(x[i] - x[j]) < (width[i] + width[j]) / 2)  # the boxes overlap side to side
-            )
-            hidden[i[behind]] = True
-    return np.split(hidden, np.cumsum(counts)[:-1])
+    first, pairs = _behind(people)
+    hidden = np.zeros(sum(len(p) for p in people), dtype=bool)
+    for i, _ in pairs:
+        hidden[i] = True
+    return [hidden[a : a + len(p)] for a, p in zip(first.tolist(), people, strict=True)]
+
+
+def in_front_of(people: Sequence[Track], others: Sequence[Track]) -> list[BoolArray]:
+    """Per person of ``people``, which samples stand in front of a sample of one of ``others`` (hiding
+    its box bottom, as :func:`hidden_behind_nearer` has it)."""
+    first, pairs = _behind([*people, *others])
+    mine = int(sum(len(p) for p in people))
+    front = np.zeros(mine, dtype=bool)
+    for i, j in pairs:
+        front[j[(j < mine) & (i >= mine)]] = True
+    return [front[a : a + len(p)] for a, p in zip(first[: len(people)].tolist(), people, strict=True)]
 
 
 def usual_heights(track: Track, at: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:

@@ -127,6 +127,12 @@ class Track:
         """The bottom edge of each sample's box as the detector gave it (``y`` unless the feet were hidden)."""
         return self.y if self.visible_height is None else self.y - self.height + self.visible_height
 
+    def as_detected(self) -> Track:
+        """The same samples with the boxes the detector gave (feet placed below hidden boxes undone)."""
+        if self.visible_height is None:
+            return self
+        return replace(self, y=self.box_bottom, height=self.visible_height, visible_height=None)
+
     def with_feet(self, y: FloatArray, height: FloatArray, visible_height: FloatArray) -> Track:
         """The same samples with estimated foot points and heights; the detector's heights kept."""
         return replace(self, y=y, height=height, visible_height=visible_height)

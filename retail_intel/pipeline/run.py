@@ -307,7 +307,7 @@ def count_video(
 ) -> tuple[VideoTracks, Judgement]:
     """Track and judge ``plan.video`` without writing anything (``audit`` compares these counts)."""
     info = probe(plan.video)
-    fps = plan.fps_override or header_rate(info, "pass --fps (e.g. --fps 25)")
+    fps = plan.fps_override or header_rate(info, "pass --fps with the rate the camera records at")
     check_regions_inside_frame(plan.rules, plan.zones, info.width, info.height, plan.camera_id)
     video_tracks = track_video(plan, info, fps, detector_factory=detector_factory, progress=progress)
     stitching = dataclasses.replace(plan.stitch, frame_size=video_tracks.frame_size)
@@ -371,7 +371,7 @@ def _run_video(
     """:func:`process_video`'s work; each annotator it opens goes into ``annotators``, for the caller to abort."""
     began = time.perf_counter()
     info = probe(plan.video)
-    fps = plan.fps_override or header_rate(info, "pass --fps (e.g. --fps 25)")
+    fps = plan.fps_override or header_rate(info, "pass --fps with the rate the camera records at")
     check_regions_inside_frame(plan.rules, plan.zones, info.width, info.height, plan.camera_id)
     start_time, start_source = resolve_start_time(
         plan.video,

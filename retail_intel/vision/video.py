@@ -23,7 +23,8 @@ Frame = npt.NDArray[np.uint8]
 MAX_HEADER_FPS = 240.0
 # Elementary streams, with no container around them: nothing there gives OpenCV the frame rate, and it
 # reports 25 whatever the camera recorded (a 10 fps H.264 or MJPEG stream reads as 25), so their rate
-# counts as missing.
+# counts as missing. Such a stream also has no length (OpenCV reports a negative frame count), which
+# tells it from a container file that merely has one of these names (an AVI saved as .mjpeg).
 RAW_STREAM_SUFFIXES = frozenset({".h264", ".264", ".h265", ".265", ".hevc", ".mjpeg", ".mjpg"})
 
 
@@ -50,8 +51,10 @@ def probe(path: Path) -> VideoInfo:
             raise VideoError(f"{path}: OpenCV cannot open it as a video (corrupt or unsupported format)")
         width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
         height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        fps = 0.0 if path.suffix.lower() in RAW_STREAM_SUFFIXES else float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-        count = max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
+        claimed = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        raw = path.suffix.lower() in RAW_STREAM_SUFFIXES and claimed <= 0
+        fps = 0.0 if raw else float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        count = max(0, claimed)
         ok, _ = capture.read()
         if not ok or width <= 0 or height <= 0:
             raise VideoError(f"{path}: no decodable frame (corrupt or empty video)")
@@ -63,12 +66,12 @@ def probe(path: Path) -> VideoInfo:
 def header_rate(info: VideoInfo, remedy: str) -> float:
     """The header's frame rate, or :class:`VideoError` saying it is missing or impossible, and ``remedy``."""
     fps = info.header_fps
-    if info.path.suffix.lower() in RAW_STREAM_SUFFIXES:
-        raise VideoError(
-            f"{info.path}: a raw {info.path.suffix} stream has no container to keep its frame rate "
-            f"(decoders assume 25); {remedy}"
-        )
     if not math.isfinite(fps) or fps <= 0:
+        if info.path.suffix.lower() in RAW_STREAM_SUFFIXES and not info.frame_count:
+            raise VideoError(
+                f"{info.path}: a raw {info.path.suffix} stream has no container to keep its frame rate "
+                f"(decoders assume 25, whatever the camera recorded at); {remedy}"
+            )
         raise VideoError(f"{info.path}: the header has no frame rate; {remedy}")
     if fps > MAX_HEADER_FPS:
         raise VideoError(
