@@ -312,20 +312,24 @@ def score(
     return scores, counts, dwell
 
 
+def clip_request(clip: Clip, prefix: str = "accuracy-") -> ProcessRequest:
+    """``process`` of ``clip`` with its camera, into a fresh temporary data directory."""
+    return ProcessRequest(
+        video=clip.video,
+        branch=clip.branch,
+        data_dir=Path(tempfile.mkdtemp(prefix=prefix)),
+        config_dir=clip.config_dir,
+        camera=clip.camera,
+        start_time=START,
+    )
+
+
 def evaluate_ours(
     clip: Clip, *, fresh: bool = False, cache_dir: Path = accuracy_cache.CACHE_DIR, variant: str = "default"
 ) -> list[Row]:
     """Our pipeline on ``clip`` with the defaults and its camera's ROI/line/fps: as ``process`` runs it,
     and without stitching."""
-    request = ProcessRequest(
-        video=clip.video,
-        branch=clip.branch,
-        data_dir=Path(tempfile.mkdtemp(prefix="accuracy-")),
-        config_dir=clip.config_dir,
-        camera=clip.camera,
-        start_time=START,
-    )
-    plan, size = choose_size(make_plan(request), fresh=fresh)
+    plan, size = choose_size(make_plan(clip_request(clip)), fresh=fresh)
     plan = VARIANTS[variant](plan)
     cache, recorded = accuracy_cache.ensure(plan, fresh=fresh, cache_dir=cache_dir)
 

@@ -18,15 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from accuracy import CLIPS, RESULTS, START, Clip, choose_size, rule_sets, score
+from accuracy import CLIPS, RESULTS, Clip, choose_size, clip_request, rule_sets, score
 
-from retail_intel.pipeline.plan import ProcessRequest, make_plan
+from retail_intel.pipeline.plan import make_plan
 from retail_intel.pipeline.run import default_detector_factory, process_video
 from retail_intel.vision.detections import Detector
 
@@ -35,15 +34,7 @@ DEFAULT_IOU = 0.6
 
 def measure(clip: Clip, iou: float) -> dict[str, Any]:
     """Process ``clip`` with the detector's NMS IoU set to ``iou``; its pooled counts and scores."""
-    request = ProcessRequest(
-        video=clip.video,
-        branch=clip.branch,
-        data_dir=Path(tempfile.mkdtemp(prefix="accuracy-nms-")),
-        config_dir=clip.config_dir,
-        camera=clip.camera,
-        start_time=START,
-    )
-    plan, _ = choose_size(make_plan(request), fresh=False)
+    plan, _ = choose_size(make_plan(clip_request(clip, "accuracy-nms-")), fresh=False)
 
     def detector(p: Any) -> Detector:
         found = default_detector_factory(p)

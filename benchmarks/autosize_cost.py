@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from accuracy import CLIPS, START
+from accuracy import CLIPS, clip_request
 
-from retail_intel.pipeline.plan import ProcessPlan, ProcessRequest, make_plan
+from retail_intel.pipeline.plan import ProcessPlan, make_plan
 from retail_intel.pipeline.run import process_video
 
 
@@ -42,15 +42,7 @@ def main() -> None:
     for clip in CLIPS:
         if args.clips and clip.name not in args.clips:
             continue
-        request = ProcessRequest(
-            video=clip.video,
-            branch=clip.branch,
-            data_dir=Path(tempfile.mkdtemp(prefix="autosize-")),
-            config_dir=clip.config_dir,
-            camera=clip.camera,
-            start_time=START,
-        )
-        auto = make_plan(request)
+        auto = make_plan(clip_request(clip, "autosize-"))
         fixed_total = auto_total = 0.0
         # untimed: the process's one-off start-up (OpenVINO's runtime, the export's first load) would
         # otherwise land on whichever run comes first

@@ -20,8 +20,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from retail_intel.errors import InputError
 from retail_intel.live.people import OpenFragments, PeoplePool
 from retail_intel.live.record import (
@@ -281,10 +279,13 @@ class _Session:
             final = self.pool.take_final(now_t, self.fragments.spans())
         if not final:
             return
+        # the people not final yet, over the time of everyone judged now or kept from before
+        seen = [*self.judged_in_view, *final]
+        waiting = self.waiting(min(p.start for p in seen), max(p.end for p in seen))
         # who may stand in front of the people judged now: the samples of people judged earlier kept
         # for it, and the people not final yet, over the time those judged now were seen
         lo, hi = min(p.start for p in final), max(p.end for p in final)
-        others = [*_between(self.judged_in_view, lo, hi), *self.waiting(lo, hi)]
+        others = _between([*self.judged_in_view, *waiting], lo, hi)
         judgement = judge(
             final, self.plan.rules, min_track_s=self.plan.min_track_s, stitch_settings=self.stitching, others=others
         )
@@ -292,10 +293,8 @@ class _Session:
         # compares them) that stand in front of somebody still to be judged: nobody judged can
         # hide anything in a frame still to come
         judged = [*self.judged_in_view, *(p.as_detected() for p in judgement.people)]
-        if judged:
-            waiting = self.waiting(min(p.start for p in judged), max(p.end for p in judged))
-            front = in_front_of(judged, waiting) if waiting else [np.zeros(len(p), dtype=bool) for p in judged]
-            self.judged_in_view = [p.take(keep) for p, keep in zip(judged, front, strict=True) if keep.any()]
+        front = in_front_of(judged, waiting)
+        self.judged_in_view = [p.take(keep) for p, keep in zip(judged, front, strict=True) if keep.any()]
         for key, value in judgement.counts.items():
             self.totals[key] += value
         self.totals["dropped_tracks"] += judgement.dropped_tracks

@@ -105,6 +105,8 @@ def hidden_behind_nearer(people: Sequence[Track]) -> list[BoolArray]:
 def in_front_of(people: Sequence[Track], others: Sequence[Track]) -> list[BoolArray]:
     """Per person of ``people``, which samples stand in front of a sample of one of ``others`` (hiding
     its box bottom, as :func:`hidden_behind_nearer` has it)."""
+    if not others:  # nobody to hide: the pairs among ``people`` need not be found
+        return [np.zeros(len(p), dtype=bool) for p in people]
     first, pairs = _behind([*people, *others])
     mine = int(sum(len(p) for p in people))
     front = np.zeros(mine, dtype=bool)
