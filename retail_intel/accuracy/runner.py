@@ -106,7 +106,7 @@ def audit_video(
             _check_slices_within([s for s, _ in hand], info.frame_count / rate, truth)
     factory = detector_factory or pipeline_run.default_detector_factory
     video_tracks, judgement = count_video(plan, detector_factory=factory, progress=progress)
-    duration_s = video_tracks.frames / video_tracks.fps
+    duration_s = video_tracks.duration_s
     people = judgement.people
     ours = event_times(people, plan.rules)
     tracking: TrackingScores | None = None

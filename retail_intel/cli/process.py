@@ -26,8 +26,9 @@ from retail_intel.cli.common import (
 from retail_intel.cli.settings_flags import with_setting_flags
 from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.errors import InputError
+from retail_intel.pipeline.frame_times import BY_TIMESTAMPS
 from retail_intel.pipeline.plan import ProcessRequest, make_plan
-from retail_intel.pipeline.run import process_file, summary_rows
+from retail_intel.pipeline.run import RunSummary, process_file, summary_rows
 from retail_intel.storage import PREVIEWS_DIR
 from retail_intel.timeutil import parse_duration
 
@@ -268,7 +269,7 @@ def _process_file(request: ProcessRequest, *, fmt: OutputFormat, quiet: bool) ->
         ("track fragments", summary.fragments),
         ("line in / out", f"{summary.line_in} / {summary.line_out}"),
         ("frames", summary.frames),
-        ("video duration", f"{summary.duration_s:.1f} s at {summary.fps:g} fps"),
+        ("video duration", video_duration(summary)),
         ("recording start", f"{summary.start_time} ({summary.start_time_source})"),
         ("tracks", summary.tracks),
         ("seconds taken", f"{summary.seconds_taken:.1f} s ({summary.processing_fps:.1f} fps)"),
@@ -287,6 +288,13 @@ def _process_file(request: ProcessRequest, *, fmt: OutputFormat, quiet: bool) ->
         )
     for warning in summary.warnings:  # e.g. people too small to count reliably (issue 15)
         err.print(f"[yellow]warning: {warning}[/yellow]")
+
+
+def video_duration(summary: RunSummary) -> str:
+    """The duration line: the rate, or that frames came unevenly and were timed by their own timestamps."""
+    if summary.frame_times == BY_TIMESTAMPS:
+        return f"{summary.duration_s:.1f} s, variable frame rate ({summary.fps:g} fps on average): frames timed by their timestamps"
+    return f"{summary.duration_s:.1f} s at {summary.fps:g} fps"
 
 
 def snapshot(

@@ -325,6 +325,17 @@ class TrackAccumulator:
         self._rows.setdefault(int(tid), []).append((frame, t, (x1 + x2) / 2.0, y2, y2 - y1, float(conf), x2 - x1))
         self._boxes.append((frame, t, int(tid), x1, y1, x2, y2, float(conf)))
 
+    def retime(self, times: FloatArray) -> None:
+        """Every sample of frame ``i`` moved to time ``times[i]`` (a video timed by its frames' timestamps)."""
+        if not self._boxes:
+            return
+        last = max(row[0] for row in self._boxes)
+        if last >= len(times):
+            raise ValueError(f"times cover {len(times)} frames, but a sample is of frame {last}")
+        at = times.tolist()
+        self._rows = {tid: [(f, at[f], *rest) for f, _, *rest in rows] for tid, rows in self._rows.items()}
+        self._boxes = [(f, at[f], *rest) for f, _, *rest in self._boxes]
+
     def tracks(self) -> list[Track]:
         out = []
         for tid, rows in sorted(self._rows.items()):

@@ -24,6 +24,7 @@ from retail_intel.movements.store import StoredTracks, read_tracks, write_moveme
 from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.pipeline.autosize import autosize_plan
 from retail_intel.pipeline.continuity import Continuity, Handover, handover, judge_across_cut, keep_carried_ids
+from retail_intel.pipeline.frame_times import BY_RATE, FrameTiming, time_frames
 from retail_intel.pipeline.loop import FrameLoop, Measure
 from retail_intel.pipeline.loop_settings import loop_settings
 from retail_intel.pipeline.plan import ProcessPlan, ProcessRequest, make_plan
@@ -94,6 +95,8 @@ class RunSummary:
     # warnings the user must see (e.g. people too small to count reliably)
     input_size: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
+    # "frame rate", or "timestamps" for a variable-frame-rate video timed by each frame's own time
+    frame_times: str = BY_RATE
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -185,6 +188,21 @@ class VideoTracks:
     from_store: bool = False
     input_size: dict[str, Any] | None = None  # how the input size was chosen, when it was (autosize)
     warnings: list[str] = field(default_factory=list)
+    # how the samples' times were taken: by the rate, or by each frame's timestamp (variable frame rate)
+    frame_times: str = BY_RATE
+    # the last frame's time and the time the video covers; None: by the rate, from frames and fps
+    timed_last_t: float | None = None
+    timed_duration_s: float | None = None
+
+    @property
+    def last_t(self) -> float:
+        """The last frame's time (seconds from the first)."""
+        return self.timed_last_t if self.timed_last_t is not None else (self.frames - 1) / self.fps
+
+    @property
+    def duration_s(self) -> float:
+        """The time the video covers."""
+        return self.timed_duration_s if self.timed_duration_s is not None else self.frames / self.fps
 
     def metadata(self) -> dict[str, str]:
         return {
@@ -198,6 +216,9 @@ class VideoTracks:
             "frames_still": str(self.frames_still),
             "input_size": json.dumps(self.input_size),
             "warnings": json.dumps(self.warnings),
+            "frame_times": self.frame_times,
+            "last_t": json.dumps(self.timed_last_t),
+            "duration_s": json.dumps(self.timed_duration_s),
         }
 
     @classmethod
@@ -216,6 +237,10 @@ class VideoTracks:
             from_store=True,
             input_size=json.loads(meta.get("input_size", "null")),
             warnings=list(json.loads(meta.get("warnings", "[]"))),
+            # tracks stored before frames were timed by their timestamps were timed by the rate
+            frame_times=meta.get("frame_times", BY_RATE),
+            timed_last_t=json.loads(meta.get("last_t", "null")),
+            timed_duration_s=json.loads(meta.get("duration_s", "null")),
         )
 
 
@@ -247,7 +272,8 @@ def track_video(
     reference: Frame | None = None  # first frame, kept as the camera's picture for heatmaps
     # a preview breaks off too when the video ends before its frames do (the header promising more)
     expected = info.frame_count if plan.max_frames is None else min(info.frame_count, plan.max_frames)
-    decoded = read_frames(plan.video, expected=expected, promised=info.frame_count)
+    stamps: list[float] = []  # each frame's timestamp, for a variable frame rate
+    decoded = read_frames(plan.video, expected=expected, promised=info.frame_count, stamps=stamps)
     if plan.max_frames is not None:
         decoded = itertools.islice(decoded, plan.max_frames)
     try:
@@ -270,6 +296,11 @@ def track_video(
         raise
     if frames == 0:
         raise VideoError(f"{plan.video}: no frames could be decoded")
+    # A rate given by the user (--fps, the camera's fps) overrides a header that is wrong, and
+    # the timestamps come from that same header; only the header's own rate is checked against them.
+    timing = FrameTiming(BY_RATE) if plan.fps_override is not None else time_frames(stamps[:frames], fps)
+    if timing.times is not None:
+        accumulator.retime(timing.times)
     stats = loop.stats
     times.inference = stats.inference_s
     times.tracking = stats.tracking_s
@@ -285,6 +316,10 @@ def track_video(
         frames_still=stats.still,
         times=times,
         reference=reference,
+        warnings=[timing.note] if timing.note else [],
+        frame_times=timing.by,
+        timed_last_t=timing.last_t(frames, fps) if timing.times is not None else None,
+        timed_duration_s=timing.duration(frames, fps) if timing.times is not None else None,
     )
 
 
@@ -410,7 +445,7 @@ def _run_video(
         if plan.size_choice is not None:
             video_tracks.input_size = dict(plan.size_choice)
             warning = plan.size_choice.get("warning")
-            video_tracks.warnings = [str(warning)] if warning else []
+            video_tracks.warnings = ([str(warning)] if warning else []) + video_tracks.warnings
     times = video_tracks.times
     frames = video_tracks.frames
 
@@ -433,7 +468,7 @@ def _run_video(
             plan.rules,
             min_track_s=plan.min_track_s,
             continuity=continuity,
-            end_t=(frames - 1) / fps,
+            end_t=video_tracks.last_t,
             stitch_settings=stitching,
             detect_interval_s=plan.detect_interval_s(fps),
         )
@@ -472,7 +507,7 @@ def _run_video(
         camera_id=plan.camera_id,
         video_fingerprint=digest,
         start_time=start_time,
-        covered_s=frames / fps,
+        covered_s=video_tracks.duration_s,
         source_key=key,
     )
     output = write_movements(table, data_dir, branch_id=plan.branch_id, day=day, source_key=key)
@@ -495,7 +530,7 @@ def _run_video(
         frames=frames,
         frames_detected=video_tracks.frames_detected,
         frames_skipped_still=video_tracks.frames_still,
-        duration_s=frames / fps,
+        duration_s=video_tracks.duration_s,
         people=counts["people"],
         entered=counts["entered"],
         passed=counts["passed"],
@@ -513,6 +548,7 @@ def _run_video(
         settings=plan.settings.model_dump(mode="json", exclude_none=True),
         input_size=video_tracks.input_size,
         warnings=list(video_tracks.warnings),
+        frame_times=video_tracks.frame_times,
     )
     summary_path = data_dir / RUNS_DIR / f"{key}.json"
     atomic_write_bytes(summary.to_json().encode(), summary_path)

@@ -98,8 +98,15 @@ def fingerprint(path: Path, chunk: int = 4 << 20) -> str:
     return digest.hexdigest()
 
 
-def read_frames(path: Path, *, expected: int = 0, promised: int = 0, prefetch: int = 8) -> Iterator[tuple[int, Frame]]:
+def read_frames(
+    path: Path, *, expected: int = 0, promised: int = 0, prefetch: int = 8, stamps: list[float] | None = None
+) -> Iterator[tuple[int, Frame]]:
     """Yield ``(index, frame)``, decoding in a background thread so inference never waits.
+
+    ``stamps``, where given, gets each decoded frame's timestamp (seconds, the container's
+    origin) appended, in order: a variable-frame-rate recording is timed by them
+    (:mod:`retail_intel.pipeline.frame_times`). The decoder runs ahead, so it may hold a
+    few more than the frames taken.
 
     Raises :class:`VideoError` naming the frame where decoding broke off when
     ``expected`` frames were wanted and clearly fewer came: all the header's,
@@ -126,6 +133,8 @@ def read_frames(path: Path, *, expected: int = 0, promised: int = 0, prefetch: i
                 ok, frame = capture.read()
                 if not ok:
                     break
+                if stamps is not None:
+                    stamps.append(capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0)
                 offer((index, cast(Frame, frame)))
                 index += 1
             offer(None)

@@ -1,0 +1,92 @@
+"""Each frame's time in a recorded video: by the frame rate, or by its own timestamp.
+
+Most recordings are evenly spaced, and frame ``i`` is at ``i / fps``. Many NVRs record a
+variable frame rate instead (fewer frames while nothing moves, or frames dropped under load),
+and their header's rate is an average: timed by it, a recording at 10 fps for 3 s and then at
+2 fps for 15 s puts its 31st frame at 10 s instead of 3 s, and every dwell and time of day
+after it is off by as much. The decoder's timestamps say where each frame really is.
+
+Pure: takes the timestamps the decoder read, never opens a video.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+# A frame's timestamp may sit this far (in frame intervals) from ``index / fps`` and the video still
+# counts as evenly spaced: containers round timestamps to their time base, and a rate such as
+# 29.97 is stored as a fraction; half an interval is the most rounding can move a frame.
+EVEN_TOLERANCE_FRAMES = 0.5
+
+# A repeated timestamp is moved this far after the one before: far less than any frame interval.
+MIN_STEP_S = 0.001
+
+BY_RATE = "frame rate"
+BY_TIMESTAMPS = "timestamps"
+
+
+@dataclass(frozen=True)
+class FrameTiming:
+    """How a video's frames are timed: ``times`` (seconds from the first frame) where by timestamps."""
+
+    by: str  # BY_RATE or BY_TIMESTAMPS
+    times: FloatArray | None = None
+    note: str | None = None  # why timestamps were not used although they disagree with the rate
+
+    def last_t(self, frames: int, fps: float) -> float:
+        """The last frame's time."""
+        return float(self.times[-1]) if self.times is not None else (frames - 1) / fps
+
+    def duration(self, frames: int, fps: float) -> float:
+        """The time the video covers: up to the end of its last frame (one average interval after it)."""
+        if self.times is None or frames < 2:
+            return frames / fps
+        last = float(self.times[-1])
+        return last + last / (frames - 1)
+
+
+def time_frames(stamps_s: Sequence[float], fps: float) -> FrameTiming:
+    """How to time frames whose decoder timestamps (seconds, any origin) are ``stamps_s``, at header rate ``fps``.
+
+    By the rate where every timestamp is within half a frame of ``index / fps``: then both agree,
+    and the rate keeps times exact multiples of the interval. Otherwise by the timestamps, counted
+    from the first frame. A timestamp repeated, or a little behind the one before (at most a frame
+    interval: muxers resolve rounding collisions so), is moved just after it. Timestamps that are
+    not finite, or jump back further (a stream restarted inside the file), cannot time the video:
+    the rate is used then, and ``note`` says so.
+    """
+    if fps <= 0 or not math.isfinite(fps):
+        raise ValueError(f"fps must be a positive number, got {fps}")
+    if len(stamps_s) < 2:
+        return FrameTiming(BY_RATE)
+    stamps = np.asarray(stamps_s, dtype=np.float64)
+    if not np.isfinite(stamps).all():
+        return FrameTiming(BY_RATE, note="the decoder gave no usable frame timestamps; frames timed by the frame rate")
+    back = np.flatnonzero(np.diff(stamps) < -1.0 / fps)
+    if len(back):
+        at = int(back[0]) + 1
+        return FrameTiming(
+            BY_RATE,
+            note=(
+                f"the frames' timestamps jump back {stamps[at - 1] - stamps[at]:.2f} s at frame {at} (a stream "
+                "restarted inside the file), so they cannot time it; frames timed by the frame rate"
+            ),
+        )
+    times = _increasing(stamps - stamps[0])
+    by_rate = np.arange(len(times), dtype=np.float64) / fps
+    if float(np.abs(times - by_rate).max()) <= EVEN_TOLERANCE_FRAMES / fps:
+        return FrameTiming(BY_RATE)
+    return FrameTiming(BY_TIMESTAMPS, times=times)
+
+
+def _increasing(times: FloatArray) -> FloatArray:
+    """``times`` with each one not after its predecessor moved to ``MIN_STEP_S`` after it."""
+    steps = np.arange(len(times), dtype=np.float64) * MIN_STEP_S
+    return np.asarray(np.maximum.accumulate(times - steps) + steps, dtype=np.float64)

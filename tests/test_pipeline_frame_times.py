@@ -1,0 +1,215 @@
+"""Frames of a variable-frame-rate recording timed by their own timestamps, not by the header's average rate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from retail_intel.movements.store import read_movements
+from retail_intel.movements.tracks import TrackAccumulator
+from retail_intel.pipeline.frame_times import BY_RATE, BY_TIMESTAMPS, MIN_STEP_S, time_frames
+from retail_intel.pipeline.plan import make_plan
+from retail_intel.pipeline.run import process_video
+from retail_intel.vision.video import read_frames
+
+from .fakes import Box, ScriptedDetector, person_box, write_video
+from .test_pipeline import START, request
+
+# An NVR that records 10 fps while someone walks in and 1 fps while they stand: frames 0-19 are
+# 0.1 s apart, frames 20-59 one second apart, so frame 59 is at 41 s. Its header's rate is the average.
+VFR_TIMES = [i / 10 for i in range(20)] + [2.0 + (i - 20) for i in range(20, 60)]
+
+
+def walks_in_and_stands(frame: int) -> list[Box]:
+    """One person walking into the ROI (100..220 x 80..200) over frames 0-19 and standing there."""
+    return [person_box(20 + min(frame, 20) * 6, 150)]
+
+
+def vfr_video(tmp_path: Path) -> Path:
+    """An H.264 MP4 of 60 frames with the timestamps of ``VFR_TIMES`` (whole milliseconds, no B-frames)."""
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    source = write_video(tmp_path / "even.avi", frames=60, fps=10)
+    video = tmp_path / "cam.mp4"
+    stamps = "if(lt(N,20),N*100,2000+(N-20)*1000)"  # in the 1 ms time base set just before
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(source)]
+    command += ["-vf", f"settb=1/1000,setpts='{stamps}'", "-fps_mode", "passthrough", "-video_track_timescale", "1000"]
+    command += ["-c:v", "libx264", "-bf", "0", "-pix_fmt", "yuv420p", str(video)]
+    subprocess.run(command, check=True)
+    return video
+
+
+def test_evenly_spaced_timestamps_keep_the_rate() -> None:
+    # a container's origin and rounding to its time base (here whole ms at 29.97 fps) change nothing
+    stamps = [12.5 + round(i / 29.97, 3) for i in range(300)]
+    timing = time_frames(stamps, 29.97)
+    assert (timing.by, timing.times, timing.note) == (BY_RATE, None, None)
+    assert timing.last_t(300, 29.97) == 299 / 29.97
+    assert timing.duration(300, 29.97) == 300 / 29.97
+
+
+def test_uneven_timestamps_time_the_frames_from_the_first() -> None:
+    stamps = [100.0 + t for t in VFR_TIMES]
+    timing = time_frames(stamps, 60 / 42)  # the header's average rate
+    assert timing.by == BY_TIMESTAMPS
+    assert timing.times is not None
+    np.testing.assert_allclose(timing.times, VFR_TIMES)
+    assert timing.last_t(60, 60 / 42) == pytest.approx(41.0)
+    assert timing.duration(60, 60 / 42) == pytest.approx(41.0 * 60 / 59)  # one average interval after the last
+
+
+def test_a_repeated_timestamp_is_moved_just_after_the_one_before() -> None:
+    # muxers resolve rounding collisions by putting a frame on (or a tick after) its predecessor's time
+    stamps = [0.0, 0.1, 0.2, 0.2, 0.15, 1.2, 2.2]
+    timing = time_frames(stamps, 10)
+    assert timing.by == BY_TIMESTAMPS and timing.times is not None
+    np.testing.assert_allclose(timing.times, [0.0, 0.1, 0.2, 0.2 + MIN_STEP_S, 0.2 + 2 * MIN_STEP_S, 1.2, 2.2])
+
+
+@pytest.mark.parametrize(
+    ("stamps", "message"),
+    [
+        ([0.0, 0.1, 5.0, 0.3, 0.4], r"jump back 4.70 s at frame 3 \(a stream restarted inside the file\)"),
+        ([0.0, float("nan"), 0.2], "no usable frame timestamps"),
+    ],
+)
+def test_timestamps_that_cannot_time_the_video_leave_the_rate_and_say_so(stamps: list[float], message: str) -> None:
+    timing = time_frames(stamps, 10)
+    assert timing.by == BY_RATE and timing.times is None
+    assert timing.note is not None and re.search(message, timing.note)  # the run's summary shows it
+
+
+def test_a_single_frame_and_a_bad_rate() -> None:
+    assert time_frames([3.0], 10).by == BY_RATE
+    with pytest.raises(ValueError, match="fps must be a positive number"):
+        time_frames([0.0, 0.1], 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    fps=st.floats(1, 240),
+    n=st.integers(2, 400),
+    origin=st.floats(-1e4, 1e4),
+    jitter=st.lists(st.floats(-0.49, 0.49), min_size=400, max_size=400),
+)
+def test_any_timestamps_within_half_a_frame_of_the_rate_keep_it(
+    fps: float, n: int, origin: float, jitter: list[float]
+) -> None:
+    stamps = [origin + (i + jitter[i] * (i > 0)) / fps for i in range(n)]
+    assert time_frames(stamps, fps).by == BY_RATE
+
+
+@settings(max_examples=200, deadline=None)
+@given(steps=st.lists(st.floats(0.002, 5.0), min_size=1, max_size=200), fps=st.floats(1, 60))
+def test_timed_by_timestamps_the_times_are_the_stamps_and_increase(steps: list[float], fps: float) -> None:
+    stamps = np.concatenate([[0.0], np.cumsum(steps)])
+    timing = time_frames(stamps.tolist(), fps)
+    if timing.by == BY_TIMESTAMPS:
+        assert timing.times is not None
+        np.testing.assert_allclose(timing.times, stamps, atol=1e-9)
+        assert (np.diff(timing.times) > 0).all()
+    else:  # the rate, only where it agrees with every stamp within half a frame
+        assert np.abs(stamps - np.arange(len(stamps)) / fps).max() <= 0.5 / fps + 1e-12
+
+
+@dataclass
+class Tracked:
+    xyxy: npt.NDArray[np.float32]
+    confidence: npt.NDArray[np.float32]
+    tracker_id: npt.NDArray[np.int64]
+
+
+def test_the_accumulator_moves_each_sample_to_its_frames_time() -> None:
+    acc = TrackAccumulator()
+    one = Tracked(np.array([[0, 0, 10, 20]], np.float32), np.array([0.9], np.float32), np.array([7], np.int64))
+    for frame in (0, 1, 3):
+        acc.add(frame, frame / 10, one)
+    acc.retime(np.array([0.0, 0.5, 2.0, 9.0]))
+    (track,) = acc.tracks()
+    assert track.t.tolist() == [0.0, 0.5, 9.0]
+    assert acc.to_table().column("t").to_pylist() == [0.0, 0.5, 9.0]
+    with pytest.raises(ValueError, match="times cover 2 frames, but a sample is of frame 3"):
+        acc.retime(np.array([0.0, 0.5]))
+
+
+def test_read_frames_hands_out_each_frames_timestamp(tmp_path: Path) -> None:
+    video = vfr_video(tmp_path)
+    stamps: list[float] = []
+    assert [index for index, _ in read_frames(video, stamps=stamps)] == list(range(60))
+    np.testing.assert_allclose(stamps[:60], VFR_TIMES, atol=0.002)
+
+
+def test_a_variable_frame_rate_video_is_timed_by_its_timestamps(tmp_path: Path) -> None:
+    # timed by the header's average rate (60 frames over 42 s: 1.43 fps), the person who walked in
+    # at 1.4 s was put inside at 9.8 s and gone at 41 s; and a 10 fps rate would end the video at 5.9 s
+    video = vfr_video(tmp_path)
+    plan = make_plan(request(video, tmp_path / "data"))
+    result = process_video(plan, detector_factory=lambda p: ScriptedDetector(walks_in_and_stands))
+    summary = result.summary
+    assert summary.frame_times == BY_TIMESTAMPS
+    assert summary.fps == pytest.approx(60 / 42, rel=0.05)
+    assert summary.duration_s == pytest.approx(41 * 60 / 59, abs=0.01)
+    (row,) = read_movements(tmp_path / "data").to_pylist()
+    assert row["action_type"] == "entered"
+    # the foot crosses x = 100 at frame 14 (1.4 s) and is inside until frame 59 (41 s)
+    assert row["enter_time"] == START + dt.timedelta(seconds=1.4)
+    assert row["exit_time"] == START + dt.timedelta(seconds=41)
+    assert row["dwell_seconds"] == pytest.approx(39.6)
+    # the stored tracks keep those times: judged again, the same row
+    again = process_video(plan, detector_factory=lambda p: ScriptedDetector(walks_in_and_stands))
+    assert again.summary.tracks.startswith("reused") and again.summary.frame_times == BY_TIMESTAMPS
+    assert again.summary.duration_s == summary.duration_s
+    timing = ("enter_time", "exit_time", "dwell_seconds", "first_seen", "last_seen")
+    (again_row,) = read_movements(tmp_path / "data").to_pylist()
+    assert [again_row[k] for k in timing] == [row[k] for k in timing]
+
+
+def test_a_rate_given_by_the_user_times_frames_by_it(tmp_path: Path) -> None:
+    # --fps says the header is wrong, and its timestamps come from that same header
+    video = vfr_video(tmp_path)
+    plan = make_plan(request(video, tmp_path / "data", fps=10))
+    result = process_video(plan, detector_factory=lambda p: ScriptedDetector(walks_in_and_stands))
+    assert (result.summary.frame_times, result.summary.duration_s) == (BY_RATE, 6.0)
+    (row,) = read_movements(tmp_path / "data").to_pylist()
+    assert row["exit_time"] == START + dt.timedelta(seconds=5.9)
+
+
+def test_an_evenly_spaced_video_is_timed_by_its_rate(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=60, fps=10)
+    result = process_video(
+        make_plan(request(video, tmp_path / "data")), detector_factory=lambda p: ScriptedDetector(walks_in_and_stands)
+    )
+    assert (result.summary.frame_times, result.summary.duration_s, result.summary.warnings) == (BY_RATE, 6.0, [])
+    (row,) = read_movements(tmp_path / "data").to_pylist()
+    assert row["exit_time"] == START + dt.timedelta(seconds=5.9)
+
+
+def test_process_says_a_video_was_timed_by_its_timestamps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retail_intel.cli import process as process_cli
+
+    from .cli_helpers import run_cli
+
+    video = vfr_video(tmp_path)
+    monkeypatch.chdir(tmp_path)  # no ./config: the repository's sample cameras are another size
+    monkeypatch.setattr(
+        process_cli,
+        "process_file",
+        lambda request, progress=None: process_video(
+            make_plan(request), detector_factory=lambda plan: ScriptedDetector(walks_in_and_stands), progress=progress
+        ),
+    )
+    args = ["process", str(video), "--branch", "b1", "--roi", "100,80,220,200", "--start-time", START.isoformat()]
+    result = run_cli([*args, "--data-dir", str(tmp_path / "data")], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    assert "41.7 s, variable frame rate (1.4" in result.stdout
+    assert "frames timed by their timestamps" in result.stdout
