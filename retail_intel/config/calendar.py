@@ -13,8 +13,11 @@ Wall-clock rules (why the code below works in local time and not in UTC):
   branch's timezone when the caller passes one (``timezones``), otherwise the
   UTC offset written in the event's ``start``.
 * A local time that does not exist (skipped by a spring-forward change) is
-  read with the offset in force before the change, which is what
-  :mod:`zoneinfo` does with ``fold=0``.
+  read with the offset in force before the change, and a local time that
+  happens twice (the repeated hour of a fall-back change) is its first
+  occurrence: both are what :mod:`zoneinfo` does with ``fold=0``, applied in
+  :func:`_localize` alone, so every caller (KPIs, ``etl``'s ``is_open``)
+  resolves a wall-clock time to the same instant (docs/config.md).
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ __all__ = [
     "EventOccurrence",
     "active_promotions",
     "expand_events",
+    "opening_intervals",
     "shift_intervals",
+    "weekly_spans",
 ]
 
 # Occurrences of one event are generated lazily; this guards against a
@@ -245,16 +250,32 @@ def opening_intervals(branch: Branch, start: dt.datetime, end: dt.datetime) -> l
 
     A branch without any opening hours gives none (callers read that as open all day).
     """
+    hours = {WEEKDAYS.index(day): (span.start_time, span.end_time) for day, span in branch.opening_hours.items()}
+    return weekly_spans(branch.tzinfo, hours, start, end)
+
+
+def weekly_spans(
+    tz: dt.tzinfo, hours: Mapping[int, tuple[dt.time, dt.time]], start: dt.datetime, end: dt.datetime
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Aware UTC spans of a weekly timetable on the clock of ``tz``, clipped to ``[start, end)``, by local date.
+
+    ``hours`` maps a weekday (0 = Monday) to its (from, to) wall-clock times; a
+    weekday missing from it has no span. Both ends are read by the rules of
+    this module's docstring, so on the night the clocks go back a span ending
+    02:30 ends at the first 02:30 and the second pass of 02:00-03:00 is outside
+    it. A span the change leaves empty is dropped (Europe/Paris, 29 Mar 2026:
+    from 02:30, skipped and read as 01:30 UTC, to 03:15, which is 01:15 UTC).
+    """
     range_start = _require_aware(start, "start")
     range_end = _require_aware(end, "end")
-    tz = branch.tzinfo
     spans: list[tuple[dt.datetime, dt.datetime]] = []
+    # One extra local day either side: the UTC range may begin or end on another local date.
     day = range_start.astimezone(tz).date() - dt.timedelta(days=1)
     while day <= range_end.astimezone(tz).date() + dt.timedelta(days=1):
-        hours = branch.opening_hours.get(WEEKDAYS[day.weekday()])  # type: ignore[call-overload]
-        if hours is not None:
-            a = max(_localize(dt.datetime.combine(day, hours.start_time), tz), range_start)
-            z = min(_localize(dt.datetime.combine(day, hours.end_time), tz), range_end)
+        span = hours.get(day.weekday())
+        if span is not None:
+            a = max(_localize(dt.datetime.combine(day, span[0]), tz), range_start)
+            z = min(_localize(dt.datetime.combine(day, span[1]), tz), range_end)
             if z > a:
                 spans.append((a, z))
         day += dt.timedelta(days=1)

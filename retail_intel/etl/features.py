@@ -17,10 +17,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pyarrow as pa
 
+from retail_intel.config.calendar import weekly_spans
 from retail_intel.etl.schema import FEATURE_COLUMNS, FEATURE_SCHEMA, KPI_INPUT_COLUMNS, LAG_HOURS, ROLLING_HOURS
 
 _KEY = ["branch_id", "window_start"]
@@ -39,8 +41,8 @@ class BranchFacts:
     holidays: frozenset[dt.date] = frozenset()
 
 
-def _facts_frames(facts: Iterable[BranchFacts]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(neighbor pairs, opening spans, holiday dates) as small frames to join on."""
+def _facts_frames(facts: Iterable[BranchFacts]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(neighbor pairs, holiday dates) as small frames to join on."""
     facts = list(facts)
     pairs = pl.DataFrame(
         {
@@ -49,15 +51,6 @@ def _facts_frames(facts: Iterable[BranchFacts]) -> tuple[pl.DataFrame, pl.DataFr
         },
         schema={"branch_id": pl.String, "neighbor_id": pl.String},
     ).unique()
-    opening = pl.DataFrame(
-        {
-            "branch_id": [f.branch_id for f in facts for _ in f.opening],
-            "weekday": [day for f in facts for day in f.opening],
-            "open_minute": [f.opening[day][0] for f in facts for day in f.opening],
-            "close_minute": [f.opening[day][1] for f in facts for day in f.opening],
-        },
-        schema={"branch_id": pl.String, "weekday": pl.Int8, "open_minute": pl.Int32, "close_minute": pl.Int32},
-    )
     holidays = pl.DataFrame(
         {
             "branch_id": [f.branch_id for f in facts for _ in f.holidays],
@@ -65,11 +58,63 @@ def _facts_frames(facts: Iterable[BranchFacts]) -> tuple[pl.DataFrame, pl.DataFr
         },
         schema={"branch_id": pl.String, "local_date": pl.Date},
     ).with_columns(is_holiday=pl.lit(True))
-    return pairs, opening, holidays
+    return pairs, holidays
+
+
+def _opening_spans(kpis: pl.DataFrame, facts: Iterable[BranchFacts]) -> pl.DataFrame:
+    """Each branch's opening spans in UTC over the time its rows cover, sorted by branch and ``open_from``.
+
+    Laid out by :func:`~retail_intel.config.calendar.weekly_spans`, as the
+    KPIs lay out theirs, so an opening or closing time in a repeated or
+    skipped hour is the same instant for ``is_open`` as for the KPIs.
+    ``reach`` is the latest ``open_to`` of the branch's spans so far, so that
+    one as-of match per window answers "does any span overlap it".
+    """
+    by_id = {f.branch_id: f for f in facts if f.opening}
+    bounds = kpis.group_by("branch_id").agg(pl.col("window_start").min(), pl.col("window_end").max())
+    rows: list[tuple[str, dt.datetime, dt.datetime]] = []
+    for branch_id, first, last in bounds.iter_rows():
+        f = by_id.get(branch_id)
+        if f is None:
+            continue
+        hours = {day: (_clock(a), _clock(z)) for day, (a, z) in f.opening.items()}
+        rows.extend((branch_id, a, z) for a, z in weekly_spans(ZoneInfo(f.timezone), hours, first, last))
+    ts = pl.Datetime("us", "UTC")
+    spans = pl.DataFrame(rows, schema={"branch_id": pl.String, "open_from": ts, "open_to": ts}, orient="row")
+    return spans.sort("branch_id", "open_from").select(
+        "branch_id", "open_from", reach=pl.col("open_to").cum_max().over("branch_id")
+    )
+
+
+def _clock(minute: int) -> dt.time:
+    return dt.time(minute // 60, minute % 60)
+
+
+def _with_is_open(frame: pl.DataFrame, spans: pl.DataFrame) -> pl.DataFrame:
+    """Add ``is_open``: the window ``[window_start, window_end)`` overlaps one of its branch's ``spans``.
+
+    The last span starting before the window ends is matched (not at its end:
+    a span opening at 10:00 does not overlap the 09:00 window); the window
+    overlaps a span when the spans up to it reach past its start.
+    """
+    return (
+        frame.sort("branch_id", "window_end")
+        .join_asof(
+            spans,
+            left_on="window_end",
+            right_on="open_from",
+            by="branch_id",
+            strategy="backward",
+            allow_exact_matches=False,
+            check_sortedness=False,  # both sides were just sorted by it within each branch, as it needs
+        )
+        .with_columns(is_open=(pl.col("reach") > pl.col("window_start")).fill_null(False))
+        .drop("open_from", "reach")
+    )
 
 
 def _local_parts(kpis: pl.DataFrame, timezones: Mapping[str, str]) -> pl.DataFrame:
-    """Add local_date, hour_of_day, weekday and the local minute of day, one timezone at a time.
+    """Add local_date, hour_of_day and weekday, one timezone at a time.
 
     Polars converts a whole column to one zone, so the rows are split by their
     branch's zone (a handful of zones, each converted in one vectorized step).
@@ -84,7 +129,6 @@ def _local_parts(kpis: pl.DataFrame, timezones: Mapping[str, str]) -> pl.DataFra
                 local_date=local.dt.date(),
                 hour_of_day=local.dt.hour().cast(pl.Int8),
                 weekday=(local.dt.weekday() - 1).cast(pl.Int8),  # Polars counts Monday as 1
-                _local_minute=(local.dt.hour().cast(pl.Int32) * 60 + local.dt.minute().cast(pl.Int32)),
             )
         )
     if not parts:
@@ -92,7 +136,6 @@ def _local_parts(kpis: pl.DataFrame, timezones: Mapping[str, str]) -> pl.DataFra
             local_date=pl.lit(None, pl.Date),
             hour_of_day=pl.lit(None, pl.Int8),
             weekday=pl.lit(None, pl.Int8),
-            _local_minute=pl.lit(None, pl.Int32),
         ).drop("_zone")
     return pl.concat(parts).drop("_zone")
 
@@ -115,23 +158,18 @@ def build_features(kpis: pl.DataFrame, facts: Sequence[BranchFacts]) -> pl.DataF
     """
     kpis = kpis.select(list(KPI_INPUT_COLUMNS)).with_columns(
         pl.col("branch_id").cast(pl.String),
-        pl.col("window_start", "window_end").dt.convert_time_zone("UTC"),
+        # in the unit of the opening spans matched to them (and of FEATURE_SCHEMA)
+        pl.col("window_start", "window_end").dt.convert_time_zone("UTC").dt.cast_time_unit("us"),
     )
-    pairs, opening, holidays = _facts_frames(facts)
+    pairs, holidays = _facts_frames(facts)
     frame = _local_parts(kpis, {f.branch_id: f.timezone for f in facts})
-    length = ((pl.col("window_end") - pl.col("window_start")).dt.total_minutes()).cast(pl.Int32)
-    frame = (
-        frame.join(opening, on=["branch_id", "weekday"], how="left")
-        .join(holidays, on=["branch_id", "local_date"], how="left")
-        .with_columns(
-            is_weekend=pl.col("weekday") >= 5,
-            is_holiday=pl.col("is_holiday").fill_null(False),
-            # Overlap of [minute, minute + length) with [open, close) of the local day.
-            is_open=(
-                (pl.col("open_minute") < pl.col("_local_minute") + length)
-                & (pl.col("close_minute") > pl.col("_local_minute"))
-            ).fill_null(False),
-        )
+    # Overlap in UTC with the KPIs' own opening spans, not by local minute of day: the two
+    # passes of a repeated hour have the same local minutes, yet a closing time inside it
+    # means its first pass only (docs/config.md), and likewise for a time the clocks skip.
+    frame = _with_is_open(frame, _opening_spans(kpis, facts))
+    frame = frame.join(holidays, on=["branch_id", "local_date"], how="left").with_columns(
+        is_weekend=pl.col("weekday") >= 5,
+        is_holiday=pl.col("is_holiday").fill_null(False),
     )
     for hours in LAG_HOURS:
         frame = frame.join(_shifted(kpis, hours, f"visitors_lag_{hours}h"), on=_KEY, how="left")
