@@ -99,15 +99,21 @@ CASES = {
             "2026-04-05T07:00": False,  # 17:30-18:30: closed
         },
     ),
+    "no-opening-hours-is-open-all-day": (
+        "Europe/Berlin",
+        None,  # nothing says when it closes: the KPIs count it open, and so does etl (it said closed)
+        ("2026-10-24T23:10", "2026-10-25T01:50"),
+        {"2026-10-24T23:00": True, "2026-10-25T00:00": True, "2026-10-25T01:00": True},
+    ),
 }
 
 
-def _dirs(tmp_path: Path, zone: str, hours: str, inside: tuple[str, str]) -> tuple[Path, Path]:
+def _dirs(tmp_path: Path, zone: str, hours: str | None, inside: tuple[str, str]) -> tuple[Path, Path]:
     config = tmp_path / "config"
     config.mkdir()
+    opening = f", opening_hours: {{sun: '{hours}'}}" if hours else ""
     (config / "branches.yaml").write_text(
-        "branches:\n"
-        f"  - {{id: b1, name: Night shop, capacity: 10, timezone: {zone}, opening_hours: {{sun: '{hours}'}}}}\n"
+        f"branches:\n  - {{id: b1, name: Night shop, capacity: 10, timezone: {zone}{opening}}}\n"
     )
     enter, leave = _utc(inside[0]), _utc(inside[1])
     row = movement("b1", "entered", enter, (leave - enter) / dt.timedelta(minutes=1))

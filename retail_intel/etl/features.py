@@ -90,8 +90,11 @@ def _clock(minute: int) -> dt.time:
     return dt.time(minute // 60, minute % 60)
 
 
-def _with_is_open(frame: pl.DataFrame, spans: pl.DataFrame) -> pl.DataFrame:
+def _with_is_open(frame: pl.DataFrame, spans: pl.DataFrame, with_hours: set[str]) -> pl.DataFrame:
     """Add ``is_open``: the window ``[window_start, window_end)`` overlaps one of its branch's ``spans``.
+
+    A branch without any opening hours (not in ``with_hours``) is open all the time, as
+    the KPIs take it: nothing says when it closes.
 
     The last span starting before the window ends is matched (not at its end:
     a span opening at 10:00 does not overlap the 09:00 window); the window
@@ -108,7 +111,11 @@ def _with_is_open(frame: pl.DataFrame, spans: pl.DataFrame) -> pl.DataFrame:
             allow_exact_matches=False,
             check_sortedness=False,  # both sides were just sorted by it within each branch, as it needs
         )
-        .with_columns(is_open=(pl.col("reach") > pl.col("window_start")).fill_null(False))
+        .with_columns(
+            is_open=pl.when(pl.col("branch_id").is_in(list(with_hours)))
+            .then((pl.col("reach") > pl.col("window_start")).fill_null(False))
+            .otherwise(True)
+        )
         .drop("open_from", "reach")
     )
 
@@ -166,7 +173,7 @@ def build_features(kpis: pl.DataFrame, facts: Sequence[BranchFacts]) -> pl.DataF
     # Overlap in UTC with the KPIs' own opening spans, not by local minute of day: the two
     # passes of a repeated hour have the same local minutes, yet a closing time inside it
     # means its first pass only (docs/config.md), and likewise for a time the clocks skip.
-    frame = _with_is_open(frame, _opening_spans(kpis, facts))
+    frame = _with_is_open(frame, _opening_spans(kpis, facts), {f.branch_id for f in facts if f.opening})
     frame = frame.join(holidays, on=["branch_id", "local_date"], how="left").with_columns(
         is_weekend=pl.col("weekday") >= 5,
         is_holiday=pl.col("is_holiday").fill_null(False),
