@@ -48,6 +48,10 @@ class DatabaseError(RetailIntelError):
     """An external database (``export --to postgresql://...``) cannot be reached, refuses us, or rejects a statement."""
 
 
+class ServeError(RetailIntelError):
+    """The API server stopped without being asked to (``serve --workers``: its workers failed to start)."""
+
+
 class WriteError(DataError, OSError):
     """A file of the data directory could not be written (disk full, no permission, read-only).
 

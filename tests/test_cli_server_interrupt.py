@@ -45,8 +45,11 @@ def _answers(port: int, path: str) -> bool:
         connection.close()
 
 
-def _ctrl_c_once_serving(args: list[str], cwd: Path, port: int, path: str) -> tuple[int, str]:
-    """Run ``retail-intel ARGS``, press Ctrl-C once it answers ``path``; its exit code and stderr."""
+def _ctrl_c_once_serving(args: list[str], cwd: Path, port: int, path: str, sigterm: bool = False) -> tuple[int, str]:
+    """Run ``retail-intel ARGS``, press Ctrl-C once it answers ``path``; its exit code and stderr.
+
+    ``sigterm``: instead, ``kill`` it (SIGTERM to the command alone, as a service manager stops it).
+    """
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "300"}
     process = subprocess.Popen(
         [sys.executable, "-m", "retail_intel", *args],
@@ -67,7 +70,10 @@ def _ctrl_c_once_serving(args: list[str], cwd: Path, port: int, path: str) -> tu
                 process.kill()
                 pytest.fail(f"the server never answered: {process.communicate()[1]}")
             time.sleep(0.2)
-        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        if sigterm:
+            os.kill(process.pid, signal.SIGTERM)
+        else:
+            os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         _, stderr = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
@@ -91,6 +97,17 @@ def test_serve_stopped_with_ctrl_c_says_so_and_exits_130(tmp_path: Path, workers
     assert code == 130, stderr
     assert _last_line(stderr) == "interrupted; server stopped, nothing written (run the same command again to serve)"
     assert "Traceback" not in stderr
+
+
+def test_serve_workers_stopped_with_sigterm_exit_0(tmp_path: Path) -> None:
+    # Asked to stop, not stopped on their own: the workers' supervisor returns as it does on a failed start.
+    site = make_site(tmp_path)
+    port = _free_port()
+    args = ["serve", "--port", str(port), "--workers", "2"]
+    args += ["--config", str(site.config_dir), "--data-dir", str(site.data_dir)]
+    code, stderr = _ctrl_c_once_serving(args, tmp_path, port, "/health", sigterm=True)
+    assert code == 0, stderr
+    assert "error" not in stderr.lower() and "Traceback" not in stderr
 
 
 def test_setup_stopped_with_ctrl_c_says_so_and_exits_130(tmp_path: Path) -> None:

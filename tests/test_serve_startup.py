@@ -1,16 +1,26 @@
-"""``retail-intel serve`` start-up: a busy port is one line before any URL is printed; --cache-mb reaches workers."""
+"""``retail-intel serve`` start-up: a busy port is one line before any URL is printed; --cache-mb reaches workers.
+
+Workers that fail to start are an error (exit code 1), not an end like Ctrl-C's: they run for real, in processes
+of their own, since only uvicorn's own supervisor shows what it does when they die.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
+from uvicorn.supervisors.multiprocess import SIGNALS
 
-from retail_intel.errors import InputError
+from retail_intel.errors import InputError, ServeError
 from retail_intel.serve import server
 from retail_intel.serve.settings import CACHE_MB_ENV, MIB
 from tests.cli_helpers import run_cli
@@ -101,3 +111,62 @@ def test_a_broken_config_prints_no_url(
     result = run_cli(["serve", "--config", str(config), "--data-dir", str(tmp_path / "data")], capsys, monkeypatch)
     assert result.exit_code == 1
     assert "http://" not in result.stderr and uvicorn_calls == []
+
+
+# What the workers of several stopped on their own say, at the end of what uvicorn logged.
+# (The other worker may have failed too, or been stopped by the supervisor: 3 or -15 (SIGTERM).)
+WORKERS_GAVE_UP = re.compile(
+    r"the 2 server workers stopped on their own \(exit codes [^:]*3 \(failed to start\)[^:]*\): see the lines above"
+)
+
+
+@pytest.fixture
+def supervisor_signals() -> Iterator[None]:
+    """uvicorn's supervisor takes SIGINT, SIGTERM and more in the process that runs it, and keeps them."""
+    before = {sig: signal.getsignal(sig) for sig in SIGNALS}
+    yield
+    for sig, handler in before.items():
+        signal.signal(sig, handler)
+
+
+def test_workers_that_cannot_build_the_app_are_a_serve_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, supervisor_signals: None
+) -> None:
+    # The supervisor restarted a worker whose app raised, forever; one that exited as "failed to start" stopped
+    # it, and run_supervised returned as after Ctrl-C: `serve --workers 2` exited 0 having served nothing.
+    broken = tmp_path / "config"
+    broken.mkdir()
+    # What the workers build from: run_server would have refused it, run_supervised alone does not look.
+    (broken / "branches.yaml").write_text("branches: [{id: b1}]\n")
+    monkeypatch.setenv(server.CONFIG_ENV, str(broken))
+    monkeypatch.setenv(server.DATA_DIR_ENV, str(tmp_path / "data"))
+    with pytest.raises(ServeError) as raised:
+        # log_config=None: uvicorn leaves this process's logging as it is
+        server.run_supervised(server.WORKER_APP, factory=True, workers=2, host="127.0.0.1", port=0, log_config=None)
+    assert WORKERS_GAVE_UP.fullmatch(str(raised.value)), str(raised.value)
+
+
+def test_serve_whose_workers_fail_to_start_exits_1_with_one_line(site: Site, tmp_path: Path) -> None:
+    # Run as a command, in a process of its own: the supervisor takes over signals and logging where it runs.
+    with socket.socket() as finder:  # a port that was free a moment ago
+        finder.bind(("127.0.0.1", 0))
+        port = finder.getsockname()[1]
+    args = ["serve", "--port", str(port), "--workers", "2", "--config", str(site.config_dir)]
+    args += ["--data-dir", str(site.data_dir)]
+    script = (
+        "import sys\n"
+        "from retail_intel.serve import server\n"
+        "from retail_intel.cli.app import main\n"
+        "server.WORKER_APP = 'retail_intel.serve.no_such_module:app'  # the workers cannot import the app\n"
+        f"sys.argv = ['retail-intel', *{args!r}]\n"
+        "main()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "COLUMNS": "300"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and WORKERS_GAVE_UP.fullmatch(last.removeprefix("error: ")), done.stderr
+    assert 'Could not import module "retail_intel.serve.no_such_module"' in done.stderr  # uvicorn's lines above
+    assert "Traceback" not in done.stderr

@@ -3,6 +3,12 @@
 Several worker processes each build their own app from the same two
 directories; uvicorn starts them from an import string, so the directories
 travel in the environment variables the CLI reads anyway.
+
+uvicorn's supervisor of several workers (0.55) stops on its own only when a
+worker exits with its ``STARTUP_FAILURE`` code (the app could not be imported,
+its lifespan failed); any other worker death it restarts, forever. It then
+returns normally, as it does on Ctrl-C or SIGTERM: :func:`run_supervised`
+tells these apart and raises :class:`ServeError` for the first.
 """
 
 from __future__ import annotations
@@ -10,7 +16,9 @@ from __future__ import annotations
 import errno
 import inspect
 import ipaddress
+import logging
 import os
+import signal
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -18,10 +26,11 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from retail_intel.config.loader import load_config
-from retail_intel.errors import InputError
+from retail_intel.errors import InputError, RetailIntelError, ServeError
 from retail_intel.interrupts import raise_if_ctrl_c
 from retail_intel.serve.settings import CACHE_MB_ENV
 
@@ -29,6 +38,10 @@ CONFIG_ENV = "RETAIL_INTEL_CONFIG"
 DATA_DIR_ENV = "RETAIL_INTEL_DATA_DIR"
 MAX_WORKERS = 64
 APP = "retail_intel.serve.server:app_from_environment"
+WORKER_APP = "retail_intel.serve.server:app_in_worker"
+
+# uvicorn's own log, configured in every worker: a worker's last words sit with the supervisor's lines.
+_server_log = logging.getLogger("uvicorn.error")
 
 
 def app_from_environment() -> FastAPI:
@@ -41,6 +54,24 @@ def app_from_environment() -> FastAPI:
         Path(os.environ.get(DATA_DIR_ENV, "retail_data")),
         ServeSettings.from_environment(),
     )
+
+
+def app_in_worker() -> FastAPI:
+    """:func:`app_from_environment` in one of several workers: if it fails, the worker exits as "failed to start".
+
+    uvicorn's supervisor gives up only on a worker that exits with ``STARTUP_FAILURE``; a factory that
+    raises is a worker that died, which it restarts every half second forever, a traceback each time.
+    """
+    try:
+        return app_from_environment()
+    except RetailIntelError as exc:
+        _server_log.error("the app could not start in this worker: %s", exc)
+    except Exception:
+        _server_log.exception("the app could not start in this worker")
+    logging.shutdown()  # flushes the lines above: os._exit does not
+    # os._exit, not SystemExit: a worker winding its interpreter down (DuckDB, Arrow) still looks alive to
+    # the supervisor but no longer answers its health check, which then waits its whole timeout (5 s).
+    os._exit(STARTUP_FAILURE)
 
 
 def is_loopback(host: str) -> bool:
@@ -123,18 +154,40 @@ def run_server(
         "loop": "auto",
         "http": "auto",
     }
-    run = uvicorn.run if workers == 1 else run_supervised
-    raise_if_ctrl_c(lambda: run(APP, **options))
+    if workers == 1:
+        raise_if_ctrl_c(lambda: uvicorn.run(APP, **options))
+    else:
+        raise_if_ctrl_c(lambda: run_supervised(WORKER_APP, **options))
 
 
 class _Supervisor(Multiprocess):
-    """uvicorn's supervisor of several workers, remembering Ctrl-C (it stops on it and returns normally)."""
+    """uvicorn's supervisor of several workers, remembering why it stopped (it returns normally either way)."""
 
     ctrl_c = False
+    asked_to_stop = False
 
     def handle_int(self) -> None:
-        self.ctrl_c = True
+        self.ctrl_c = self.asked_to_stop = True
         super().handle_int()
+
+    def handle_term(self) -> None:
+        self.asked_to_stop = True
+        super().handle_term()
+
+    def handle_break(self) -> None:  # Windows' SIGTERM
+        self.asked_to_stop = True
+        super().handle_break()
+
+
+def _exit_code(code: int | None) -> str:
+    if code == STARTUP_FAILURE:
+        return f"{code} (failed to start)"
+    if code is not None and code < 0:
+        try:
+            return f"{code} ({signal.Signals(-code).name})"
+        except ValueError:
+            pass
+    return str(code)
 
 
 def run_supervised(app: str, **options: Any) -> None:
@@ -142,11 +195,22 @@ def run_supervised(app: str, **options: Any) -> None:
 
     uvicorn's supervisor keeps the SIGINT handler it installed and returns normally, so a stop by
     Ctrl-C would look like any other end; this is what ``uvicorn.run`` does with it, plus that note.
+    Raises :class:`ServeError` when the workers stopped with nobody asking (SIGINT, SIGTERM): uvicorn
+    gave up on them because one failed to start.
     """
     config = uvicorn.Config(app, **options)
     # uvicorn 0.30 to 0.3x hand the supervisor each worker's target; later ones build it themselves
     target = {"target": uvicorn.Server(config).run} if "target" in inspect.signature(Multiprocess).parameters else {}
-    supervisor = _Supervisor(config, sockets=[config.bind_socket()], **target)
-    supervisor.run()
+    listener = config.bind_socket()
+    # Closed here, not left to the process's exit: a caller that goes on after an error is not still listening.
+    with listener:
+        supervisor = _Supervisor(config, sockets=[listener], **target)
+        supervisor.run()
     if supervisor.ctrl_c:
         raise KeyboardInterrupt
+    if not supervisor.asked_to_stop:
+        codes = ", ".join(_exit_code(process.exitcode) for process in supervisor.processes)
+        raise ServeError(
+            f"the {len(supervisor.processes)} server workers stopped on their own (exit codes {codes}): "
+            "see the lines above"
+        )
