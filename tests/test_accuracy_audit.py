@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -401,3 +402,151 @@ def test_bias_interval_narrows_with_more_slices() -> None:
     assert few.ci_low is not None and few.ci_high is not None and many.ci_low is not None and many.ci_high is not None
     assert many.ci_high - many.ci_low < few.ci_high - few.ci_low
     assert many.ci_low > 0  # the over-count is visible
+
+
+def _earlier_sample(tmp_path: Path) -> tuple[Path, Path, dict[str, bytes]]:
+    """A video, and an --out holding an earlier sample of it (4 clips of 1 s) and a file of the user's."""
+    video = write_video(tmp_path / "cam.avi", frames=80, fps=10)
+    out = tmp_path / "audit"
+    sample_clips(video, out, clips=4, length_s=1.0, seed=0)
+    (out / "notes.txt").write_text("not ours")
+    return video, out, _entries(out)
+
+
+def _entries(folder: Path) -> dict[str, bytes]:
+    """Everything under ``folder``, hidden entries included: each file's bytes, b"<dir>" for a folder."""
+    return {
+        str(path.relative_to(folder)): path.read_bytes() if path.is_file() else b"<dir>"
+        for path in sorted(folder.rglob("*"))
+    }
+
+
+def _redo(video: Path, out: Path) -> list[SampledClip]:
+    # 3 clips of 1.5 s: clip01_000000s.mp4 gets other frames under the same name, the earlier clip02-04 go stale
+    return sample_clips(video, out, clips=3, length_s=1.5, seed=0, force=True)
+
+
+def test_a_redo_stopped_in_its_second_clip_leaves_the_earlier_sample_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C in the second clip of a redo had already overwritten clip01 and then removed it with
+    # the clips it cut: --out held clip03, clip04 and the earlier counts.csv still listing clip01 and clip02
+    import cv2
+
+    video, out, before = _earlier_sample(tmp_path)
+    assert {"clip01_000000s.mp4", "clip02_000002s.mp4", "counts.csv"} <= set(before)
+    real_writer = cv2.VideoWriter
+    opened: list[int] = []
+
+    class CtrlCInTheSecondClip:
+        fourcc = staticmethod(real_writer.fourcc)
+
+        def __init__(self, *args: Any) -> None:
+            opened.append(1)
+            self.clip, self.frames, self.writer = len(opened), 0, real_writer(*args)
+
+        def isOpened(self) -> bool:  # cv2's name: sample_clips calls it
+            return bool(self.writer.isOpened())
+
+        def write(self, frame: Any) -> None:
+            self.frames += 1
+            if self.clip == 2 and self.frames == 4:  # three frames of it already in its file
+                raise KeyboardInterrupt
+            self.writer.write(frame)
+
+        def release(self) -> None:
+            self.writer.release()
+
+    monkeypatch.setattr(cv2, "VideoWriter", CtrlCInTheSecondClip)
+    with pytest.raises(KeyboardInterrupt):
+        _redo(video, out)
+    assert len(opened) == 2
+    assert _entries(out) == before  # same names, same bytes, nothing hidden left behind
+
+
+def test_a_redo_that_cannot_write_counts_csv_leaves_the_earlier_sample_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a full disk at counts.csv, the last file written: the new clips had replaced the earlier ones of
+    # the same name, and the earlier counts.csv listed the times of clips that were no longer there
+    import errno
+
+    from retail_intel.accuracy import clips as clips_module
+
+    video, out, before = _earlier_sample(tmp_path)
+
+    def disk_full(path: Path, *args: Any) -> None:
+        path.write_text("clip,st")  # half a file, as a full disk leaves it
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(clips_module, "write_counts_template", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        _redo(video, out)
+    assert _entries(out) == before
+
+
+@pytest.mark.parametrize("moved", [False, True], ids=["before-the-move", "after-the-move"])
+@pytest.mark.parametrize("move", range(1, 10))
+def test_a_redo_stopped_in_any_of_its_final_moves_leaves_the_earlier_sample_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, move: int, moved: bool
+) -> None:
+    # the swap into --out is 9 renames here: the earlier counts.csv and its 4 clips out of the way,
+    # then the 3 new clips and the new counts.csv in; Ctrl-C just before or just after any one of them
+    # puts the earlier files back
+    import os
+
+    video, out, before = _earlier_sample(tmp_path)
+    real_replace = os.replace
+    calls: list[int] = []
+
+    def ctrl_c_at_one_move(src: Any, dst: Any) -> None:
+        calls.append(1)
+        if len(calls) == move and not moved:
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+        if len(calls) == move:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", ctrl_c_at_one_move)
+    with pytest.raises(KeyboardInterrupt):
+        _redo(video, out)
+    monkeypatch.undo()
+    assert _entries(out) == before
+
+
+def test_a_completed_redo_holds_only_the_new_sample(tmp_path: Path) -> None:
+    video, out, before = _earlier_sample(tmp_path)
+    clips = _redo(video, out)
+    assert [clip.path for clip in clips] == [
+        out / "clip01_000000s.mp4",
+        out / "clip02_000003s.mp4",
+        out / "clip03_000005s.mp4",
+    ]
+    after = _entries(out)
+    # the earlier clip02-04 gone, nothing hidden left behind, the user's file untouched
+    assert sorted(after) == sorted([*(clip.path.name for clip in clips), COUNTS_FILE, "notes.txt"])
+    assert after["notes.txt"] == before["notes.txt"]
+    assert after["clip01_000000s.mp4"] != before["clip01_000000s.mp4"]  # 1.5 s of other frames now
+    listed = [line.split(",")[0] for line in after[COUNTS_FILE].decode().splitlines()[1:]]
+    assert listed == [clip.path.name for clip in clips]
+
+
+def test_ctrl_c_after_a_redo_is_in_place_does_not_undo_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # once the new counts.csv is in, only the earlier files are left to delete: a Ctrl-C then is too
+    # late to stop the sample, which is complete, and must not leave them behind
+    import shutil
+
+    video, out, _ = _earlier_sample(tmp_path)
+    real_rmtree = shutil.rmtree
+    calls: list[int] = []
+
+    def ctrl_c_once(path: Any, *args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", ctrl_c_once)
+    clips = _redo(video, out)
+    assert calls
+    assert sorted(_entries(out)) == sorted([*(clip.path.name for clip in clips), COUNTS_FILE, "notes.txt"])

@@ -11,9 +11,13 @@ as the software.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
+import os
 import random
 import re
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +33,11 @@ from retail_intel.vision.video import header_rate, probe
 COUNTS_FILE = "counts.csv"
 # the names sample_clips gives its clips (clip01_000123s.mp4): only these are ever removed from --out
 CLIP_NAME = re.compile(r"clip\d{2,}_\d{6,}s\.mp4")
+# the hidden folder inside --out where a sample is cut before it replaces the earlier one: inside --out,
+# so moving its files into place is a rename on the same file system, never a copy
+STAGING_PREFIX = ".audit-sample-"
+# inside the staging folder: the earlier sample's files, kept until the new one is in place
+EARLIER = "earlier"
 
 
 @dataclass(frozen=True)
@@ -77,14 +86,15 @@ def sample_clips(
 ) -> list[SampledClip]:
     """Write ``clips`` short clips of ``video`` and a ``counts.csv`` template into ``out_dir``.
 
-    Clips an earlier run left in ``out_dir`` (files named like this function's
-    own clips) that this run did not write are removed, so every clip there is
-    one that ``counts.csv`` lists. Stopped while cutting (Ctrl-C, a failed write), it
-    removes the clips it wrote and writes no ``counts.csv``. A ``counts.csv`` already holding hand counts
-    is refused unless ``force``: the template would replace hours of counting.
+    All or nothing: the clips and ``counts.csv`` are cut into a hidden folder inside
+    ``out_dir`` and moved into place only once all are written. Clips an earlier run left
+    in ``out_dir`` (files named like this function's own clips) that this run did not
+    write are then removed, so every clip there is one that ``counts.csv`` lists. Stopped
+    at any point before that (Ctrl-C, a failed write, a full disk), it leaves ``out_dir``
+    as it was: the earlier clips and ``counts.csv`` untouched, none of the new ones, no
+    hidden folder (and no ``out_dir`` if this run created it). A ``counts.csv`` already
+    holding hand counts is refused unless ``force``: the template would replace hours of counting.
     """
-    from retail_intel.vision.annotate import draw_regions
-
     filled = 0 if force else filled_counts(out_dir / COUNTS_FILE)
     if filled:
         raise InputError(
@@ -100,20 +110,58 @@ def sample_clips(
         # as process refuses them: clips counted by hand against a region audit check cannot run are wasted work
         rules.check_inside_frame(info.width, info.height)
     slices = pick_slices(info.frame_count / rate, clips, length_s, seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    measures = ["entered", "passed"]
+    if rules is not None and rules.line is not None:
+        measures += ["line_in", "line_out"]
+    # the folders this run creates (deepest first), removed again if it stops: "as it was" includes not being there
+    created = list(itertools.takewhile(lambda folder: not folder.exists(), (out_dir, *out_dir.parents)))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
+        except OSError as exc:
+            raise InputError(f"{out_dir}: cannot write the clips here ({exc.strerror or exc})") from exc
+        try:
+            staged = _cut_clips(video, staging, out_dir, rate, info.width, info.height, slices, rules)
+            write_counts_template(staging / COUNTS_FILE, staged, measures)
+            _swap_in(out_dir, staging, [clip.path.name for clip in staged])
+        except BaseException:
+            _drop_staging(staging)
+            raise
+    except BaseException:
+        for folder in created:
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (a failed swap kept the earlier files in it), or not ours to remove
+                break
+        raise
+    return [SampledClip(out_dir / clip.path.name, clip.slice) for clip in staged]
+
+
+def _cut_clips(
+    video: Path,
+    folder: Path,
+    out_dir: Path,
+    rate: float,
+    width: int,
+    height: int,
+    slices: Sequence[TimeSlice],
+    rules: CountingRules | None,
+) -> list[SampledClip]:
+    """Cut one clip per slice into ``folder`` (the staging folder); messages name the clip's place in ``out_dir``."""
+    from retail_intel.vision.annotate import draw_regions
+
     written: list[SampledClip] = []
-    cut: list[Path] = []  # every clip file this run opened, the one being cut included
     capture = cv2.VideoCapture(str(video))
     try:
         for number, piece in enumerate(slices, start=1):
             # exactly the frames whose times fall in [start, end), the stretch audit check compares
             # (rounding showed a frame before the slice and left out its last one)
             first, last = _first_frame_at(piece.start_s, rate), _first_frame_at(piece.end_s, rate)
-            path = out_dir / f"clip{number:02d}_{int(piece.start_s):06d}s.mp4"
-            cut.append(path)
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), rate, (info.width, info.height))
+            path = folder / f"clip{number:02d}_{int(piece.start_s):06d}s.mp4"
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), rate, (width, height))
             if not writer.isOpened():
-                raise InputError(f"{path}: cannot write a video here")
+                raise InputError(f"{out_dir / path.name}: cannot write a video here")
             count = 0
             try:
                 capture.set(cv2.CAP_PROP_POS_FRAMES, first)
@@ -138,20 +186,65 @@ def sample_clips(
                 written.append(SampledClip(path, TimeSlice(piece.start_s, round((first + count) / rate, 2))))
                 break
             written.append(SampledClip(path, piece))
-    except BaseException:
-        # stopped half-way (Ctrl-C, a failed write): no clips without the counts.csv that lists
-        # them, and no cut-off clip that looks like a whole one
-        for path in cut:
-            path.unlink(missing_ok=True)
-        raise
     finally:
         capture.release()
-    measures = ["entered", "passed"]
-    if rules is not None and rules.line is not None:
-        measures += ["line_in", "line_out"]
-    write_counts_template(out_dir / COUNTS_FILE, written, measures)
-    remove_stale_clips(out_dir, [clip.path for clip in written])
     return written
+
+
+def _swap_in(out_dir: Path, staging: Path, names: Sequence[str]) -> None:
+    """Replace the earlier sample in ``out_dir`` with the clips ``names`` and the counts.csv cut into ``staging``.
+
+    Renames only (one folder, one file system), each atomic: the earlier counts.csv and every
+    clip named like ours move into ``staging/earlier`` (kept, not deleted), then the new clips
+    and, last, the new counts.csv move in; only then are the earlier files deleted, with
+    ``staging``. counts.csv goes out first and comes in last, so at no moment does ``out_dir``
+    hold a counts.csv next to clips it does not list. Anything raised during the renames
+    (Ctrl-C, a failed rename) puts the earlier files back before it goes on.
+
+    What remains: a second Ctrl-C while the earlier files are being put back, or a process
+    killed outright (SIGKILL, power cut) during these few renames, leaves ``out_dir`` with no
+    counts.csv and the earlier files in the hidden ``staging/earlier`` to move back by hand; a
+    Ctrl-C in the instant just before or just after the deletion is passed on (reported as
+    stopped) though the new sample is in place, and if before, leaves the earlier files there.
+    Closing these would take holding off signals, which a library should not do to its caller.
+    """
+    earlier = staging / EARLIER
+    earlier.mkdir()
+    ours = sorted(path.name for path in out_dir.iterdir() if CLIP_NAME.fullmatch(path.name) and path.is_file())
+    try:
+        for name in [COUNTS_FILE, *ours]:
+            if (out_dir / name).is_file():
+                os.replace(out_dir / name, earlier / name)
+        for name in [*names, COUNTS_FILE]:
+            os.replace(staging / name, out_dir / name)
+    except BaseException:
+        # undone from what is on disk, not from a list of moves made: an interruption between a
+        # rename and its bookkeeping would otherwise leave that one file out
+        for name in [*names, COUNTS_FILE]:
+            if not (staging / name).exists():  # moved in already (its earlier namesake is in `earlier`)
+                (out_dir / name).unlink(missing_ok=True)
+        for path in earlier.iterdir():
+            os.replace(path, out_dir / path.name)
+        raise
+    _drop_earlier(staging)
+
+
+def _drop_staging(staging: Path) -> None:
+    """After a failure: remove the staging folder, unless earlier files could not be put back (they are kept there)."""
+    earlier = staging / EARLIER
+    if earlier.is_dir() and any(earlier.iterdir()):
+        return
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _drop_earlier(staging: Path) -> None:
+    """After the swap: delete the staging folder, now holding only the earlier sample's files."""
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+    except KeyboardInterrupt:
+        # the new sample is complete and in place, so a Ctrl-C now comes too late to stop it: passing it on
+        # would report the sample as not made and leave the earlier files behind in the hidden folder
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def filled_counts(path: Path) -> int:
@@ -173,17 +266,6 @@ def filled_counts(path: Path) -> int:
         for cell in (value if isinstance(value, list) else [value])
         if (cell or "").strip()
     )
-
-
-def remove_stale_clips(out_dir: Path, keep: Sequence[Path]) -> list[Path]:
-    """Remove clips of an earlier run from ``out_dir``: files named like ours that are not in ``keep``."""
-    kept = {path.name for path in keep}
-    removed = []
-    for path in sorted(out_dir.iterdir()):
-        if CLIP_NAME.fullmatch(path.name) and path.name not in kept and path.is_file():
-            path.unlink(missing_ok=True)
-            removed.append(path)
-    return removed
 
 
 def short_clips_warning(clips: Sequence[SampledClip], asked: int, length_s: float) -> str | None:

@@ -311,10 +311,11 @@ def audit_sample(
             video, out_dir, fps=fps, rules=rules, clips=clips, length_s=length_s, seed=seed, force=force
         )
     except KeyboardInterrupt:
-        # sample_clips removes the clips it cut when stopped half-way
+        # sample_clips cuts into a hidden folder and swaps the sample in only once it is whole: stopped
+        # before that, it leaves --out as it was (an earlier sample's clips and counts.csv included)
         exit_interrupted(
-            f"the clips cut so far were removed, no {COUNTS_FILE} written "
-            "(run the same command again to sample the video)"
+            f"nothing written, --out left as it was (no new clips, no new {COUNTS_FILE}; "
+            "run the same command again to sample the video)"
         )
     # length_s (what each clip got) next to asked_s (--length): a short clip shows in every format
     rows = [
