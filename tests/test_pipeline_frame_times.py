@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from retail_intel.errors import VideoError
 from retail_intel.movements.store import read_movements
 from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.pipeline.frame_times import BY_RATE, BY_TIMESTAMPS, MIN_STEP_S, time_frames
@@ -34,15 +35,21 @@ def walks_in_and_stands(frame: int) -> list[Box]:
     return [person_box(20 + min(frame, 20) * 6, 150)]
 
 
-def vfr_video(tmp_path: Path) -> Path:
-    """An H.264 MP4 of 60 frames with the timestamps of ``VFR_TIMES`` (whole milliseconds, no B-frames)."""
+def vfr_video(tmp_path: Path, source: Path | None = None, video: Path | None = None, *, b_frames: bool = False) -> Path:
+    """An H.264 MP4 of 60 frames with the timestamps of ``VFR_TIMES`` (whole milliseconds; B-frames if asked).
+
+    With B-frames the header's average rate comes out higher (1.53 fps against 1.46), so frames / fps
+    ends the video at 39.3 s, before its last frame (41 s).
+    """
     imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
-    source = write_video(tmp_path / "even.avi", frames=60, fps=10)
-    video = tmp_path / "cam.mp4"
+    source = source or write_video(tmp_path / "even.avi", frames=60, fps=10)
+    video = video or tmp_path / "cam.mp4"
     stamps = "if(lt(N,20),N*100,2000+(N-20)*1000)"  # in the 1 ms time base set just before
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(source)]
-    command += ["-vf", f"settb=1/1000,setpts='{stamps}'", "-fps_mode", "passthrough", "-video_track_timescale", "1000"]
-    command += ["-c:v", "libx264", "-bf", "0", "-pix_fmt", "yuv420p", str(video)]
+    command += ["-vf", f"settb=1/1000,setpts='{stamps}'", "-fps_mode", "passthrough"]
+    if video.suffix == ".mp4":
+        command += ["-video_track_timescale", "1000"]
+    command += ["-c:v", "libx264", *([] if b_frames else ["-bf", "0"]), "-pix_fmt", "yuv420p", str(video)]
     subprocess.run(command, check=True)
     return video
 
@@ -77,8 +84,13 @@ def test_a_repeated_timestamp_is_moved_just_after_the_one_before() -> None:
 @pytest.mark.parametrize(
     ("stamps", "message"),
     [
-        ([0.0, 0.1, 5.0, 0.3, 0.4], r"jump back 4.70 s at frame 3 \(a stream restarted inside the file\)"),
+        ([0.0, 0.1, 5.0, 0.3, 0.4], r"jump back 4.70 s at frame 3 \(a stream restarted inside the file, or a frame"),
         ([0.0, float("nan"), 0.2], "no usable frame timestamps"),
+        # OpenCV says 0 for every frame of a raw H.264 stream saved under an .avi name: not 250 frames in 0.25 s
+        (
+            [0.0] * 250,
+            r"no usable frame timestamps \(249 of 250 frames not after the one before\), so the header's 10 fps",
+        ),
     ],
 )
 def test_timestamps_that_cannot_time_the_video_leave_the_rate_and_say_so(stamps: list[float], message: str) -> None:
@@ -172,6 +184,30 @@ def test_a_variable_frame_rate_video_is_timed_by_its_timestamps(tmp_path: Path) 
     assert [again_row[k] for k in timing] == [row[k] for k in timing]
 
 
+@pytest.mark.parametrize("suffix", [".mkv", ".ts"])
+def test_a_variable_frame_rate_matroska_or_mpeg_ts_file_is_whole_and_timed_by_its_timestamps(
+    tmp_path: Path, suffix: str
+) -> None:
+    # These carry no frame count: OpenCV estimates 411 from their length at the 10 fps they report, and
+    # the 60 frames that came were taken for a file broken off at frame 60 (even with --fps)
+    video = vfr_video(tmp_path, video=tmp_path / f"cam{suffix}")
+    plan = make_plan(request(video, tmp_path / "data"))
+    result = process_video(plan, detector_factory=lambda p: ScriptedDetector(walks_in_and_stands))
+    assert (result.summary.frames, result.summary.frame_times) == (60, BY_TIMESTAMPS)
+    (row,) = read_movements(tmp_path / "data").to_pylist()
+    assert row["exit_time"] == START + dt.timedelta(seconds=41)
+    if suffix == ".ts":
+        return  # an MPEG-TS cut short gives a shorter length too: nothing tells it from a short recording
+    # cut short, a Matroska file is still a break: its timestamps end before the length its header keeps
+    broken = tmp_path / f"broken{suffix}"
+    broken.write_bytes(video.read_bytes()[: video.stat().st_size // 2])
+    with pytest.raises(VideoError, match=r"breaks off at frame \d+ of the \d+ its header promises"):
+        process_video(
+            make_plan(request(broken, tmp_path / "data2")),
+            detector_factory=lambda p: ScriptedDetector(walks_in_and_stands),
+        )
+
+
 def test_a_rate_given_by_the_user_times_frames_by_it(tmp_path: Path) -> None:
     # --fps says the header is wrong, and its timestamps come from that same header
     video = vfr_video(tmp_path)
@@ -213,3 +249,65 @@ def test_process_says_a_video_was_timed_by_its_timestamps(
     assert result.exit_code == 0, result.stderr
     assert "41.7 s, variable frame rate (1.4" in result.stdout
     assert "frames timed by their timestamps" in result.stdout
+
+
+def test_a_person_standing_across_a_batch_cut_of_variable_frame_rate_files_is_counted_once(tmp_path: Path) -> None:
+    # The carry file and the ledger took a segment to end at frames / fps (39.3 s here, the header's
+    # average being rounded), while its people, timed by their timestamps, stayed until 41 s: the
+    # next file, named 41 s later, began where the carried person ended, so nothing joined them
+    # and the person standing across the cut was counted twice.
+    from .batch_fakes import walker, write_scene
+    from .batch_helpers import batch, make_config
+
+    make_config(tmp_path)
+    folder = tmp_path / "archive" / "b1" / "door"
+    folder.mkdir(parents=True)
+    for n, name in enumerate(["100000", "100041"]):
+        source = write_scene(tmp_path / f"src{n}.avi", walker, frames=60, first=n * 60)
+        vfr_video(tmp_path, source, folder / f"door_20260208_{name}.mp4", b_frames=True)
+    summary = batch(tmp_path / "archive", tmp_path)
+    assert [f.status for f in summary.files] == ["done", "done"]
+    (row,) = read_movements(tmp_path / "data").to_pylist()
+    assert row["action_type"] == "entered"
+    assert row["exit_time"] - row["enter_time"] > dt.timedelta(
+        seconds=80
+    )  # from 1.4 s into one file to 41 s into the next
+
+
+def test_audit_sample_cuts_a_variable_frame_rate_video_at_its_frames_times(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # clips were cut at index / rate (20.3 s at the 1.46 fps average is frame 30, which is at 12 s),
+    # while audit check, like process, counts the events of the frames whose timestamps are in the slice
+    import cv2
+
+    from retail_intel.accuracy import clips as clips_module
+    from retail_intel.accuracy.audit import TimeSlice
+
+    monkeypatch.setattr(clips_module, "pick_slices", lambda *args: [TimeSlice(20.3, 25.3)])
+    video = vfr_video(tmp_path)
+    (clip,) = clips_module.sample_clips(video, tmp_path / "audit", clips=1, length_s=5.0)
+    capture = cv2.VideoCapture(str(clip.path))
+    shown = 0
+    while capture.read()[0]:
+        shown += 1
+    capture.release()
+    assert shown == sum(1 for t in VFR_TIMES if clip.slice.holds(t)) == 5  # the frames at 21, 22, 23, 24, 25 s
+    # an evenly spaced video keeps the fast path: no frame is off its time by the rate
+    even = write_video(tmp_path / "even.avi", frames=60, fps=10)
+    scanned: list[Path] = []
+    monkeypatch.setattr(clips_module, "frame_stamps", lambda path: scanned.append(path) or [])
+    monkeypatch.setattr(clips_module, "pick_slices", lambda *args: [TimeSlice(1.0, 2.0)])
+    clips_module.sample_clips(even, tmp_path / "audit2", clips=1, length_s=1.0)
+    assert scanned == []
+
+
+def test_mot_truth_of_a_variable_frame_rate_video_is_timed_like_our_tracks() -> None:
+    from retail_intel.accuracy.mot import MotBoxes, boxes_to_tracks
+
+    boxes = MotBoxes.from_rows([(0, 1, 10, 10, 20, 40, False), (25, 1, 12, 10, 20, 40, False)])
+    times = np.asarray(VFR_TIMES)
+    (by_rate,) = boxes_to_tracks(boxes, 10)
+    (by_stamps,) = boxes_to_tracks(boxes, 10, times)
+    assert by_rate.t.tolist() == [0.0, 2.5]
+    assert by_stamps.t.tolist() == [0.0, 7.0]

@@ -28,7 +28,8 @@ import numpy as np
 from retail_intel.accuracy.audit import TimeSlice
 from retail_intel.errors import InputError, VideoError
 from retail_intel.movements.classify import CountingRules
-from retail_intel.vision.video import header_rate, probe
+from retail_intel.pipeline.frame_times import BY_TIMESTAMPS, EVEN_TOLERANCE_FRAMES, FloatArray, time_frames
+from retail_intel.vision.video import first_frame_stamp, frame_stamps, header_rate, probe
 
 COUNTS_FILE = "counts.csv"
 # the names sample_clips gives its clips (clip01_000123s.mp4): only these are ever removed from --out
@@ -63,9 +64,20 @@ def pick_slices(duration_s: float, clips: int, length_s: float, seed: int = 0) -
     return out
 
 
-def _first_frame_at(seconds: float, rate: float) -> int:
-    """The first frame whose time ``index / rate`` is at or after ``seconds`` (float noise forgiven)."""
+def _first_frame_at(seconds: float, rate: float, times: FloatArray | None = None) -> int:
+    """The first frame whose time (``times``, else ``index / rate``) is at or after ``seconds`` (float noise forgiven)."""
+    if times is not None:
+        return int(np.searchsorted(times, seconds - 1e-6, side="left"))
     return math.ceil(seconds * rate - 1e-6)
+
+
+def _time_of(index: int, rate: float, times: FloatArray | None) -> float:
+    """Frame ``index``'s time: ``times`` where the video is timed by its timestamps; past its last frame, its end."""
+    if times is None:
+        return index / rate
+    if index < len(times):
+        return float(times[index])
+    return float(times[-1]) + float(times[-1]) / max(1, len(times) - 1) * (index - len(times) + 1)
 
 
 def _clock(seconds: float) -> str:
@@ -122,7 +134,21 @@ def sample_clips(
         except OSError as exc:
             raise InputError(f"{out_dir}: cannot write the clips here ({exc.strerror or exc})") from exc
         try:
-            staged = _cut_clips(video, staging, out_dir, rate, info.width, info.height, slices, rules)
+            # a rate given by the user times frames by index, as process does; else the clips check
+            # their frames' timestamps against the rate on the way
+            origin = first_frame_stamp(video) if fps is None else None
+            staged, uneven = _cut_clips(video, staging, out_dir, rate, info.width, info.height, slices, rules, origin)
+            if uneven:
+                # a variable frame rate: process times this video by its frames' timestamps, so the
+                # clips must show the frames of those times; reading them all costs one decoding pass
+                timing = time_frames(frame_stamps(video), rate)
+                if timing.by == BY_TIMESTAMPS and timing.times is not None:
+                    for clip in staged:
+                        clip.path.unlink(missing_ok=True)
+                    duration = timing.duration(len(timing.times), rate)
+                    slices = pick_slices(duration, clips, length_s, seed)
+                    size = (info.width, info.height)
+                    staged, _ = _cut_clips(video, staging, out_dir, rate, *size, slices, rules, None, timing.times)
             write_counts_template(staging / COUNTS_FILE, staged, measures)
             _swap_in(out_dir, staging, [clip.path.name for clip in staged])
         except BaseException:
@@ -147,17 +173,25 @@ def _cut_clips(
     height: int,
     slices: Sequence[TimeSlice],
     rules: CountingRules | None,
-) -> list[SampledClip]:
-    """Cut one clip per slice into ``folder`` (the staging folder); messages name the clip's place in ``out_dir``."""
+    origin: float | None = None,
+    times: FloatArray | None = None,
+) -> tuple[list[SampledClip], bool]:
+    """Cut one clip per slice into ``folder`` (the staging folder); messages name the clip's place in ``out_dir``.
+
+    Frames are timed by ``times`` where given, else ``index / rate``. With ``origin`` (the
+    first frame's timestamp) each frame's timestamp is checked against its time by the rate;
+    the second value says whether any was more than half a frame off (a variable frame rate).
+    """
     from retail_intel.vision.annotate import draw_regions
 
     written: list[SampledClip] = []
+    uneven = False
     capture = cv2.VideoCapture(str(video))
     try:
         for number, piece in enumerate(slices, start=1):
             # exactly the frames whose times fall in [start, end), the stretch audit check compares
             # (rounding showed a frame before the slice and left out its last one)
-            first, last = _first_frame_at(piece.start_s, rate), _first_frame_at(piece.end_s, rate)
+            first, last = _first_frame_at(piece.start_s, rate, times), _first_frame_at(piece.end_s, rate, times)
             path = folder / f"clip{number:02d}_{int(piece.start_s):06d}s.mp4"
             writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), rate, (width, height))
             if not writer.isOpened():
@@ -169,10 +203,21 @@ def _cut_clips(
                     ok, raw = capture.read()
                     if not ok:
                         break
+                    if origin is not None and not uneven:
+                        stamp = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 - origin
+                        uneven = abs(stamp - index / rate) > EVEN_TOLERANCE_FRAMES / rate
                     frame = np.asarray(raw, dtype=np.uint8)
                     if rules is not None:
                         draw_regions(frame, rules)
-                    cv2.putText(frame, _clock(index / rate), (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
+                    cv2.putText(
+                        frame,
+                        _clock(_time_of(index, rate, times)),
+                        (8, 24),
+                        cv2.FONT_HERSHEY_SIMPLEX,
+                        0.7,
+                        (255, 255, 255),
+                        2,
+                    )
                     writer.write(frame)
                     count += 1
             finally:
@@ -183,12 +228,13 @@ def _cut_clips(
                 path.unlink(missing_ok=True)
                 break
             if first + count < last:  # the file ended inside this clip: the later ones lie past it
-                written.append(SampledClip(path, TimeSlice(piece.start_s, round((first + count) / rate, 2))))
+                end = round(_time_of(first + count, rate, times), 2)
+                written.append(SampledClip(path, TimeSlice(piece.start_s, end)))
                 break
             written.append(SampledClip(path, piece))
     finally:
         capture.release()
-    return written
+    return written, uneven
 
 
 def _swap_in(out_dir: Path, staging: Path, names: Sequence[str]) -> None:

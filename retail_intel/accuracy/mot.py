@@ -130,8 +130,11 @@ def read_frame_rate(seqinfo: Path) -> float | None:
     return float(value) if value else None
 
 
-def boxes_to_tracks(boxes: MotBoxes, fps: float) -> list[Track]:
+def boxes_to_tracks(boxes: MotBoxes, fps: float, times: npt.NDArray[np.float64] | None = None) -> list[Track]:
     """One :class:`Track` per identity, foot point ``(x + w/2, y + h)``, ignore boxes included.
+
+    A box of frame ``i`` is at ``i / fps``, or at ``times[i]`` for a video timed by its frames'
+    timestamps (a variable frame rate), as our own tracks of it are.
 
     Ignore boxes are real positions of a real person (just not scored as
     detections), so counting rules see the whole walk.
@@ -145,7 +148,7 @@ def boxes_to_tracks(boxes: MotBoxes, fps: float) -> list[Track]:
             Track(
                 track_id=int(ident),
                 frames=frames.astype(np.int64),
-                t=frames / fps,
+                t=frames / fps if times is None else _at_frames(times, frames),
                 x=boxes.x[rows] + boxes.w[rows] / 2,
                 y=boxes.y[rows] + boxes.h[rows],
                 height=boxes.h[rows].astype(np.float64),
@@ -154,6 +157,11 @@ def boxes_to_tracks(boxes: MotBoxes, fps: float) -> list[Track]:
             )
         )
     return tracks
+
+
+def _at_frames(times: npt.NDArray[np.float64], frames: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """``times`` of ``frames``; a box annotated past the last decoded frame keeps the last time."""
+    return np.asarray(times[np.minimum(frames, len(times) - 1)], dtype=np.float64)
 
 
 def tracks_to_boxes(tracks: Iterable[Track]) -> MotBoxes:

@@ -114,7 +114,7 @@ def audit_video(
         fps = video_tracks.fps
         duration = duration_s
         slices = even_slices(duration, slice_s or duration / DEFAULT_MOT_SLICES)
-        truth_tracks = boxes_to_tracks(gt, fps)
+        truth_tracks = boxes_to_tracks(gt, fps, video_tracks.frame_t)
         expected = counts_per_slice(event_times(truth_tracks, plan.rules), slices)
         if plan.rules.line is None:
             expected = [{m: v for m, v in e.items() if not m.startswith("line_")} for e in expected]

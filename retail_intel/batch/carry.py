@@ -36,10 +36,13 @@ class Carry:
     frames: int
     fps: float
     people: tuple[CarriedPerson, ...]
+    # the time the segment covers, where its frames were timed by their timestamps (a variable
+    # frame rate: its people's times run past frames / fps); None: frames / fps
+    timed_duration_s: float | None = None
 
     @property
     def duration_s(self) -> float:
-        return self.frames / self.fps
+        return self.timed_duration_s if self.timed_duration_s is not None else self.frames / self.fps
 
 
 def write_carry(path: Path, carry: Carry) -> Path:
@@ -59,6 +62,7 @@ def write_carry(path: Path, carry: Carry) -> Path:
         "start_time": carry.start_time.isoformat(),
         "frames": carry.frames,
         "fps": carry.fps,
+        "duration_s": carry.timed_duration_s,
         "people": people,
     }
     return atomic_write_bytes(json.dumps(document).encode("utf-8"), path)
@@ -94,6 +98,8 @@ def read_carry(path: Path) -> Carry:
             frames=int(document["frames"]),
             fps=float(document["fps"]),
             people=people,
+            # carry files written before frames were timed by their timestamps have none
+            timed_duration_s=None if document.get("duration_s") is None else float(document["duration_s"]),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{path}: not a readable carry file of the batch ledger ({exc}); delete it to redo") from exc

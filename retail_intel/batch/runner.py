@@ -216,7 +216,15 @@ def _make_executor(
 def _entry_for(item: _Item, outcome: SegmentOutcome, prev_key: str | None, data_dir: Path) -> LedgerEntry:
     segment = item.segment
     fingerprint, settings, model = item.base
-    duration = outcome.frames / segment.fps if outcome.ok and outcome.frames else segment.duration_s
+    # the run's own duration: a variable-frame-rate file timed by its timestamps covers more (or
+    # less) than frames / fps, and the next segment and the KPI windows to redo follow it
+    duration = (
+        float(outcome.summary["duration_s"])
+        if outcome.ok and outcome.summary and outcome.summary.get("duration_s") is not None
+        else outcome.frames / segment.fps
+        if outcome.ok and outcome.frames
+        else segment.duration_s
+    )
     return LedgerEntry(
         key=outcome.key,
         status=DONE if outcome.ok else FAILED,

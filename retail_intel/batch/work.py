@@ -21,6 +21,7 @@ from retail_intel.batch.carry import Carry, carried_into, read_carry, write_carr
 from retail_intel.batch.ledger import carry_path
 from retail_intel.errors import DataError, ModelError, RetailIntelError, WriteError
 from retail_intel.pipeline.continuity import CarriedPerson, Continuity
+from retail_intel.pipeline.frame_times import BY_TIMESTAMPS
 from retail_intel.pipeline.plan import DetectorSpec, ProcessPlan
 from retail_intel.pipeline.run import DetectorFactory, ProgressFn, process_video
 from retail_intel.storage import MOVEMENTS_DIR, TRAJECTORIES_DIR
@@ -119,6 +120,7 @@ def run_segment(
                 frames=summary.frames,
                 fps=summary.fps,
                 people=result.handover.open_people,
+                timed_duration_s=summary.duration_s if summary.frame_times == BY_TIMESTAMPS else None,
             ),
         )
     except Exception as exc:  # a bad file must not stop the batch

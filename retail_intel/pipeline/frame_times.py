@@ -28,6 +28,11 @@ EVEN_TOLERANCE_FRAMES = 0.5
 # A repeated timestamp is moved this far after the one before: far less than any frame interval.
 MIN_STEP_S = 0.001
 
+# More timestamps than this (a count, and a share of the frames) not after the one before mean the
+# decoder has none to give (OpenCV says 0 for every frame of a raw stream), not a muxer's rounding.
+MAX_STALLED = 2
+MAX_STALLED_SHARE = 0.01
+
 BY_RATE = "frame rate"
 BY_TIMESTAMPS = "timestamps"
 
@@ -58,9 +63,10 @@ def time_frames(stamps_s: Sequence[float], fps: float) -> FrameTiming:
     By the rate where every timestamp is within half a frame of ``index / fps``: then both agree,
     and the rate keeps times exact multiples of the interval. Otherwise by the timestamps, counted
     from the first frame. A timestamp repeated, or a little behind the one before (at most a frame
-    interval: muxers resolve rounding collisions so), is moved just after it. Timestamps that are
-    not finite, or jump back further (a stream restarted inside the file), cannot time the video:
-    the rate is used then, and ``note`` says so.
+    interval: muxers resolve rounding collisions so), is moved just after it. Timestamps that
+    cannot time the video leave the rate, and ``note`` says why: not finite; more than a few not
+    after the one before (a decoder that gives none says 0 for every frame: a raw H.264 stream
+    in an .avi name); one further behind (a stream restarted inside the file, or one wrong stamp).
     """
     if fps <= 0 or not math.isfinite(fps):
         raise ValueError(f"fps must be a positive number, got {fps}")
@@ -69,18 +75,31 @@ def time_frames(stamps_s: Sequence[float], fps: float) -> FrameTiming:
     stamps = np.asarray(stamps_s, dtype=np.float64)
     if not np.isfinite(stamps).all():
         return FrameTiming(BY_RATE, note="the decoder gave no usable frame timestamps; frames timed by the frame rate")
-    back = np.flatnonzero(np.diff(stamps) < -1.0 / fps)
+    steps = np.diff(stamps)
+    by_rate = np.arange(len(stamps), dtype=np.float64) / fps
+    if float(np.abs(stamps - stamps[0] - by_rate).max()) <= EVEN_TOLERANCE_FRAMES / fps:
+        return FrameTiming(BY_RATE)
+    stalled = int((steps <= 0).sum())
+    if stalled > max(MAX_STALLED, len(steps) * MAX_STALLED_SHARE):
+        return FrameTiming(
+            BY_RATE,
+            note=(
+                f"the decoder gave no usable frame timestamps ({stalled} of {len(stamps)} frames not after the "
+                f"one before), so the header's {fps:g} fps could not be checked; frames timed by it"
+            ),
+        )
+    back = np.flatnonzero(steps < -1.0 / fps)
     if len(back):
         at = int(back[0]) + 1
         return FrameTiming(
             BY_RATE,
             note=(
                 f"the frames' timestamps jump back {stamps[at - 1] - stamps[at]:.2f} s at frame {at} (a stream "
-                "restarted inside the file), so they cannot time it; frames timed by the frame rate"
+                "restarted inside the file, or a frame with a wrong timestamp), so they cannot time it; frames "
+                "timed by the frame rate"
             ),
         )
     times = _increasing(stamps - stamps[0])
-    by_rate = np.arange(len(times), dtype=np.float64) / fps
     if float(np.abs(times - by_rate).max()) <= EVEN_TOLERANCE_FRAMES / fps:
         return FrameTiming(BY_RATE)
     return FrameTiming(BY_TIMESTAMPS, times=times)

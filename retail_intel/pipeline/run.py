@@ -24,7 +24,7 @@ from retail_intel.movements.store import StoredTracks, read_tracks, write_moveme
 from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.pipeline.autosize import autosize_plan
 from retail_intel.pipeline.continuity import Continuity, Handover, handover, judge_across_cut, keep_carried_ids
-from retail_intel.pipeline.frame_times import BY_RATE, FrameTiming, time_frames
+from retail_intel.pipeline.frame_times import BY_RATE, FloatArray, FrameTiming, time_frames
 from retail_intel.pipeline.loop import FrameLoop, Measure
 from retail_intel.pipeline.loop_settings import loop_settings
 from retail_intel.pipeline.plan import ProcessPlan, ProcessRequest, make_plan
@@ -193,6 +193,8 @@ class VideoTracks:
     # the last frame's time and the time the video covers; None: by the rate, from frames and fps
     timed_last_t: float | None = None
     timed_duration_s: float | None = None
+    # each frame's time where timed by timestamps (a fresh run only: the store keeps the samples' times)
+    frame_t: FloatArray | None = None
 
     @property
     def last_t(self) -> float:
@@ -273,7 +275,9 @@ def track_video(
     # a preview breaks off too when the video ends before its frames do (the header promising more)
     expected = info.frame_count if plan.max_frames is None else min(info.frame_count, plan.max_frames)
     stamps: list[float] = []  # each frame's timestamp, for a variable frame rate
-    decoded = read_frames(plan.video, expected=expected, promised=info.frame_count, stamps=stamps)
+    decoded = read_frames(
+        plan.video, expected=expected, promised=info.frame_count, stamps=stamps, header_fps=info.header_fps
+    )
     if plan.max_frames is not None:
         decoded = itertools.islice(decoded, plan.max_frames)
     try:
@@ -320,6 +324,7 @@ def track_video(
         frame_times=timing.by,
         timed_last_t=timing.last_t(frames, fps) if timing.times is not None else None,
         timed_duration_s=timing.duration(frames, fps) if timing.times is not None else None,
+        frame_t=timing.times,
     )
 
 

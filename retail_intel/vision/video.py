@@ -99,7 +99,13 @@ def fingerprint(path: Path, chunk: int = 4 << 20) -> str:
 
 
 def read_frames(
-    path: Path, *, expected: int = 0, promised: int = 0, prefetch: int = 8, stamps: list[float] | None = None
+    path: Path,
+    *,
+    expected: int = 0,
+    promised: int = 0,
+    prefetch: int = 8,
+    stamps: list[float] | None = None,
+    header_fps: float = 0.0,
 ) -> Iterator[tuple[int, Frame]]:
     """Yield ``(index, frame)``, decoding in a background thread so inference never waits.
 
@@ -111,9 +117,15 @@ def read_frames(
     Raises :class:`VideoError` naming the frame where decoding broke off when
     ``expected`` frames were wanted and clearly fewer came: all the header's,
     or a preview's first ones (``promised``: the header's count, to name it).
+    Where ``header_fps`` is given and the frames' timestamps reach as far as
+    ``expected`` frames at it would, fewer frames are no break: Matroska, MPEG-TS
+    and FLV give no count, and OpenCV estimates one from their length at the
+    header's rate, which a variable-frame-rate recording does not keep.
     """
     frames: queue.Queue[tuple[int, Frame] | BaseException | None] = queue.Queue(maxsize=prefetch)
     stop = threading.Event()
+    times = stamps if stamps is not None else []
+    timed = stamps is not None or (expected > 0 and header_fps > 0)  # else no one reads them
 
     def offer(item: tuple[int, Frame] | BaseException | None) -> None:
         # never block for good: a consumer that stopped early (a preview's last frame, an error)
@@ -133,8 +145,8 @@ def read_frames(
                 ok, frame = capture.read()
                 if not ok:
                     break
-                if stamps is not None:
-                    stamps.append(capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0)
+                if timed:
+                    times.append(capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0)
                 offer((index, cast(Frame, frame)))
                 index += 1
             offer(None)
@@ -159,11 +171,41 @@ def read_frames(
         stop.set()
         worker.join(timeout=5)
     # Containers may over-count by a frame or two; a real break loses many.
-    if expected and delivered < expected - max(2, expected // 100):
+    slack = max(2, expected // 100)
+    if expected and delivered < expected - slack and not _reaches(times[:delivered], expected - slack, header_fps):
         raise VideoError(
             f"{path}: the video breaks off at frame {delivered} of the {max(expected, promised)} its header "
             "promises (truncated or corrupt); nothing was written"
         )
+
+
+def first_frame_stamp(path: Path) -> float:
+    """The first frame's timestamp (seconds, the container's origin; 0 where the decoder gives none)."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        capture.read()
+        return float(capture.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0
+    finally:
+        capture.release()
+
+
+def frame_stamps(path: Path) -> list[float]:
+    """Every frame's timestamp (seconds, the container's origin), in order: one decoding pass, no pictures kept."""
+    capture = cv2.VideoCapture(str(path))
+    stamps: list[float] = []
+    try:
+        while capture.grab():
+            stamps.append(float(capture.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0)
+    finally:
+        capture.release()
+    return stamps
+
+
+def _reaches(times: list[float], frames: int, fps: float) -> bool:
+    """Whether timestamps ``times`` span as long as ``frames`` frames at ``fps`` (False where unknown)."""
+    if fps <= 0 or len(times) < 2 or not all(math.isfinite(t) for t in (times[0], times[-1])):
+        return False
+    return times[-1] - times[0] >= (frames - 1) / fps
 
 
 def read_frame_at(path: Path, seconds: float, fps: float) -> tuple[int, Frame]:
