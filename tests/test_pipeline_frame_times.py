@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from retail_intel.errors import VideoError
 from retail_intel.movements.store import read_movements
 from retail_intel.movements.tracks import TrackAccumulator
-from retail_intel.pipeline.frame_times import BY_RATE, BY_TIMESTAMPS, MIN_STEP_S, time_frames
+from retail_intel.pipeline.frame_times import BY_RATE, BY_TIMESTAMPS, MIN_STEP_S, FrameTiming, time_frames
 from retail_intel.pipeline.plan import make_plan
 from retail_intel.pipeline.run import process_video
 from retail_intel.vision.video import read_frames
@@ -30,12 +30,52 @@ from .test_pipeline import START, request
 VFR_TIMES = [i / 10 for i in range(20)] + [2.0 + (i - 20) for i in range(20, 60)]
 
 
+def write_numbered_video(path: Path, frames: int = 60) -> Path:
+    """An MJPG AVI at 10 fps whose frame k shows k as 8 bits, each a black or white block (read back by :func:`frame_numbers`)."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, (320, 240))
+    for k in range(frames):
+        frame = np.zeros((240, 320, 3), np.uint8)
+        for bit in range(8):
+            if k >> bit & 1:
+                frame[200:240, bit * 40 : bit * 40 + 40] = 255
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def frame_numbers(video: Path) -> list[int]:
+    """The numbers :func:`write_numbered_video` drew, frame by frame."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(video))
+    numbers = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        grey = frame[200:240].mean(axis=(0, 2))
+        numbers.append(sum(1 << bit for bit in range(8) if grey[bit * 40 + 10 : bit * 40 + 30].mean() > 128))
+    capture.release()
+    return numbers
+
+
 def walks_in_and_stands(frame: int) -> list[Box]:
     """One person walking into the ROI (100..220 x 80..200) over frames 0-19 and standing there."""
     return [person_box(20 + min(frame, 20) * 6, 150)]
 
 
-def vfr_video(tmp_path: Path, source: Path | None = None, video: Path | None = None, *, b_frames: bool = False) -> Path:
+def vfr_video(
+    tmp_path: Path,
+    source: Path | None = None,
+    video: Path | None = None,
+    *,
+    b_frames: bool = False,
+    gop: int = 250,
+    faststart: bool = False,
+    stamps: str = "if(lt(N,20),N*100,2000+(N-20)*1000)",  # in ms, the time base set before
+) -> Path:
     """An H.264 MP4 of 60 frames with the timestamps of ``VFR_TIMES`` (whole milliseconds; B-frames if asked).
 
     With B-frames the header's average rate comes out higher (1.53 fps against 1.46), so frames / fps
@@ -44,12 +84,20 @@ def vfr_video(tmp_path: Path, source: Path | None = None, video: Path | None = N
     imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
     source = source or write_video(tmp_path / "even.avi", frames=60, fps=10)
     video = video or tmp_path / "cam.mp4"
-    stamps = "if(lt(N,20),N*100,2000+(N-20)*1000)"  # in the 1 ms time base set just before
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(source)]
     command += ["-vf", f"settb=1/1000,setpts='{stamps}'", "-fps_mode", "passthrough"]
     if video.suffix == ".mp4":
-        command += ["-video_track_timescale", "1000"]
-    command += ["-c:v", "libx264", *([] if b_frames else ["-bf", "0"]), "-pix_fmt", "yuv420p", str(video)]
+        command += ["-video_track_timescale", "1000", *(["-movflags", "+faststart"] if faststart else [])]
+    command += [
+        "-c:v",
+        "libx264",
+        *([] if b_frames else ["-bf", "0"]),
+        "-g",
+        str(gop),
+        "-pix_fmt",
+        "yuv420p",
+        str(video),
+    ]
     subprocess.run(command, check=True)
     return video
 
@@ -97,6 +145,23 @@ def test_timestamps_that_cannot_time_the_video_leave_the_rate_and_say_so(stamps:
     timing = time_frames(stamps, 10)
     assert timing.by == BY_RATE and timing.times is None
     assert timing.note is not None and re.search(message, timing.note)  # the run's summary shows it
+
+
+def test_the_last_frames_of_a_flushed_decoder_have_no_timestamp_and_no_warning() -> None:
+    # OpenCV says 0 for the frames a decoder hands out as it is flushed (an H.264 AVI with B-frames):
+    # read as a stream restarting, they warned on an evenly spaced file
+    stamps = [0.08 + i / 25 for i in range(298)] + [0.0, 0.0]
+    assert time_frames(stamps, 25) == FrameTiming(BY_RATE)
+    uneven = [t + 5 for t in VFR_TIMES[:-2]] + [0.0, 0.0]  # also when timed by the timestamps
+    timing = time_frames(uneven, 60 / 42)
+    assert timing.by == BY_TIMESTAMPS and timing.times is not None
+    np.testing.assert_allclose(timing.times[:-2], VFR_TIMES[:-2])
+    np.testing.assert_allclose(timing.times[-2:], [39 + 42 / 60, 39 + 2 * 42 / 60])
+
+
+def test_a_few_frames_without_timestamps_are_not_squeezed_into_milliseconds() -> None:
+    timing = time_frames([0.0, 0.0, 0.0], 25)
+    assert timing.by == BY_RATE and timing.note is not None and "no usable frame timestamps" in timing.note
 
 
 def test_a_single_frame_and_a_bad_rate() -> None:
@@ -208,6 +273,21 @@ def test_a_variable_frame_rate_matroska_or_mpeg_ts_file_is_whole_and_timed_by_it
         )
 
 
+def test_a_variable_frame_rate_mp4_cut_short_is_still_a_break(tmp_path: Path) -> None:
+    # An MP4 counts its frames exactly: its timestamps reaching the header's length excuse nothing.
+    # 200 frames at 1 fps, then 100 at 25 fps; cut at 97%, the frames left reach 203 s of the 204 s.
+    source = write_video(tmp_path / "even.avi", frames=300, fps=10)
+    dense_end = "if(lt(N,200),N*1000,200000+(N-200)*40)"
+    video = vfr_video(tmp_path, source, faststart=True, stamps=dense_end)  # its index first: the start still opens
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(video.read_bytes()[: video.stat().st_size * 97 // 100])
+    with pytest.raises(VideoError, match=r"breaks off at frame \d+ of the 300 its header promises"):
+        process_video(
+            make_plan(request(broken, tmp_path / "data")),
+            detector_factory=lambda p: ScriptedDetector(walks_in_and_stands),
+        )
+
+
 def test_a_rate_given_by_the_user_times_frames_by_it(tmp_path: Path) -> None:
     # --fps says the header is wrong, and its timestamps come from that same header
     video = vfr_video(tmp_path)
@@ -279,25 +359,23 @@ def test_audit_sample_cuts_a_variable_frame_rate_video_at_its_frames_times(
 ) -> None:
     # clips were cut at index / rate (20.3 s at the 1.46 fps average is frame 30, which is at 12 s),
     # while audit check, like process, counts the events of the frames whose timestamps are in the slice
-    import cv2
 
     from retail_intel.accuracy import clips as clips_module
     from retail_intel.accuracy.audit import TimeSlice
 
-    monkeypatch.setattr(clips_module, "pick_slices", lambda *args: [TimeSlice(20.3, 25.3)])
-    video = vfr_video(tmp_path)
+    monkeypatch.setattr(clips_module, "pick_slices", lambda *args, **kw: [TimeSlice(20.3, 25.3)])
+    # a keyframe every 5 frames: a seek lands by time (index / average rate) on a keyframe, not on the frame asked
+    video = vfr_video(tmp_path, source=write_numbered_video(tmp_path / "numbered.avi"), gop=5)
     (clip,) = clips_module.sample_clips(video, tmp_path / "audit", clips=1, length_s=5.0)
-    capture = cv2.VideoCapture(str(clip.path))
-    shown = 0
-    while capture.read()[0]:
-        shown += 1
-    capture.release()
-    assert shown == sum(1 for t in VFR_TIMES if clip.slice.holds(t)) == 5  # the frames at 21, 22, 23, 24, 25 s
+    assert clip.slice == TimeSlice(20.3, 25.3)
+    assert (
+        frame_numbers(clip.path) == [k for k, t in enumerate(VFR_TIMES) if clip.slice.holds(t)] == [39, 40, 41, 42, 43]
+    )
     # an evenly spaced video keeps the fast path: no frame is off its time by the rate
     even = write_video(tmp_path / "even.avi", frames=60, fps=10)
     scanned: list[Path] = []
     monkeypatch.setattr(clips_module, "frame_stamps", lambda path: scanned.append(path) or [])
-    monkeypatch.setattr(clips_module, "pick_slices", lambda *args: [TimeSlice(1.0, 2.0)])
+    monkeypatch.setattr(clips_module, "pick_slices", lambda *args, **kw: [TimeSlice(1.0, 2.0)])
     clips_module.sample_clips(even, tmp_path / "audit2", clips=1, length_s=1.0)
     assert scanned == []
 
@@ -311,3 +389,18 @@ def test_mot_truth_of_a_variable_frame_rate_video_is_timed_like_our_tracks() -> 
     (by_stamps,) = boxes_to_tracks(boxes, 10, times)
     assert by_rate.t.tolist() == [0.0, 2.5]
     assert by_stamps.t.tolist() == [0.0, 7.0]
+
+
+def test_a_variable_frame_rate_matroska_file_is_sampled_over_its_real_length(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # OpenCV estimates 411 frames for its 60 (41.7 s at the 10 fps it reports), so slices were picked
+    # over the first 41 s by the rate, i.e. past the real frames: no clip came out, and an empty
+    # counts.csv replaced any earlier sample
+    from retail_intel.accuracy import clips as clips_module
+
+    video = vfr_video(tmp_path, video=tmp_path / "cam.mkv")
+    picked = clips_module.sample_clips(video, tmp_path / "audit", clips=2, length_s=1.0, seed=0)
+    assert len(picked) == 2
+    for clip in picked:
+        assert 0 <= clip.slice.start_s < clip.slice.end_s <= 41.7

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -18,9 +17,8 @@ from typing import Any
 
 import pytest
 import uvicorn
-from uvicorn.supervisors.multiprocess import SIGNALS
 
-from retail_intel.errors import InputError, ServeError
+from retail_intel.errors import InputError
 from retail_intel.serve import server
 from retail_intel.serve.settings import CACHE_MB_ENV, MIB
 from tests.cli_helpers import run_cli
@@ -120,38 +118,41 @@ WORKERS_GAVE_UP = re.compile(
 )
 
 
-@pytest.fixture
-def supervisor_signals() -> Iterator[None]:
-    """uvicorn's supervisor takes SIGINT, SIGTERM and more in the process that runs it, and keeps them."""
-    before = {sig: signal.getsignal(sig) for sig in SIGNALS}
-    yield
-    for sig, handler in before.items():
-        signal.signal(sig, handler)
+def _run_python(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``script`` in a Python process of its own (the supervisor takes over signals and logging where it runs)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "COLUMNS": "300"}
+    return subprocess.run([sys.executable, "-c", script], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
-def test_workers_that_cannot_build_the_app_are_a_serve_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, supervisor_signals: None
-) -> None:
+def test_workers_that_cannot_build_the_app_are_a_serve_error(tmp_path: Path) -> None:
     # The supervisor restarted a worker whose app raised, forever; one that exited as "failed to start" stopped
     # it, and run_supervised returned as after Ctrl-C: `serve --workers 2` exited 0 having served nothing.
     broken = tmp_path / "config"
     broken.mkdir()
     # What the workers build from: run_server would have refused it, run_supervised alone does not look.
     (broken / "branches.yaml").write_text("branches: [{id: b1}]\n")
-    monkeypatch.setenv(server.CONFIG_ENV, str(broken))
-    monkeypatch.setenv(server.DATA_DIR_ENV, str(tmp_path / "data"))
-    with pytest.raises(ServeError) as raised:
-        # log_config=None: uvicorn leaves this process's logging as it is
-        server.run_supervised(server.WORKER_APP, factory=True, workers=2, host="127.0.0.1", port=0, log_config=None)
-    assert WORKERS_GAVE_UP.fullmatch(str(raised.value)), str(raised.value)
+    script = (
+        "import os\n"
+        "from retail_intel.errors import ServeError\n"
+        "from retail_intel.serve import server\n"
+        f"os.environ[server.CONFIG_ENV] = {str(broken)!r}\n"
+        f"os.environ[server.DATA_DIR_ENV] = {str(tmp_path / 'data')!r}\n"
+        "try:\n"
+        "    server.run_supervised(server.WORKER_APP, factory=True, workers=2, host='127.0.0.1', port=0)\n"
+        "except ServeError as exc:\n"
+        "    print('ServeError:', exc)\n"
+    )
+    done = _run_python(script, tmp_path)
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert WORKERS_GAVE_UP.fullmatch(last.removeprefix("ServeError: ")), (done.stdout, done.stderr)
+    assert "the app could not start in this worker" in done.stderr  # each worker's one line, in uvicorn's log
 
 
 def test_serve_whose_workers_fail_to_start_exits_1_with_one_line(site: Site, tmp_path: Path) -> None:
     # Run as a command, in a process of its own: the supervisor takes over signals and logging where it runs.
-    with socket.socket() as finder:  # a port that was free a moment ago
-        finder.bind(("127.0.0.1", 0))
-        port = finder.getsockname()[1]
-    args = ["serve", "--port", str(port), "--workers", "2", "--config", str(site.config_dir)]
+    # port 0: the system's choice, so no other test can take it between a probe and the bind
+    args = ["serve", "--port", "0", "--workers", "2", "--config", str(site.config_dir)]
     args += ["--data-dir", str(site.data_dir)]
     script = (
         "import sys\n"
@@ -161,10 +162,7 @@ def test_serve_whose_workers_fail_to_start_exits_1_with_one_line(site: Site, tmp
         f"sys.argv = ['retail-intel', *{args!r}]\n"
         "main()\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "COLUMNS": "300"}
-    done = subprocess.run(
-        [sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
+    done = _run_python(script, tmp_path)
     assert done.returncode == 1, done.stderr
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and WORKERS_GAVE_UP.fullmatch(last.removeprefix("error: ")), done.stderr

@@ -11,6 +11,7 @@ as the software.
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 import math
 import os
@@ -18,7 +19,7 @@ import random
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,21 +135,11 @@ def sample_clips(
         except OSError as exc:
             raise InputError(f"{out_dir}: cannot write the clips here ({exc.strerror or exc})") from exc
         try:
-            # a rate given by the user times frames by index, as process does; else the clips check
-            # their frames' timestamps against the rate on the way
-            origin = first_frame_stamp(video) if fps is None else None
-            staged, uneven = _cut_clips(video, staging, out_dir, rate, info.width, info.height, slices, rules, origin)
-            if uneven:
-                # a variable frame rate: process times this video by its frames' timestamps, so the
-                # clips must show the frames of those times; reading them all costs one decoding pass
-                timing = time_frames(frame_stamps(video), rate)
-                if timing.by == BY_TIMESTAMPS and timing.times is not None:
-                    for clip in staged:
-                        clip.path.unlink(missing_ok=True)
-                    duration = timing.duration(len(timing.times), rate)
-                    slices = pick_slices(duration, clips, length_s, seed)
-                    size = (info.width, info.height)
-                    staged, _ = _cut_clips(video, staging, out_dir, rate, *size, slices, rules, None, timing.times)
+            size = (info.width, info.height)
+            again = functools.partial(pick_slices, clips=clips, length_s=length_s, seed=seed)
+            staged = _sample(video, staging, out_dir, rate, size, slices, rules, again if fps is None else None)
+            if not staged:
+                raise VideoError(f"{video}: no frame of any clip could be read (truncated or corrupt); nothing written")
             write_counts_template(staging / COUNTS_FILE, staged, measures)
             _swap_in(out_dir, staging, [clip.path.name for clip in staged])
         except BaseException:
@@ -164,45 +155,88 @@ def sample_clips(
     return [SampledClip(out_dir / clip.path.name, clip.slice) for clip in staged]
 
 
+def _sample(
+    video: Path,
+    staging: Path,
+    out_dir: Path,
+    rate: float,
+    size: tuple[int, int],
+    slices: list[TimeSlice],
+    rules: CountingRules | None,
+    pick_again: Callable[[float], list[TimeSlice]] | None,
+) -> list[SampledClip]:
+    """The clips of ``slices`` cut into ``staging``, at the times process gives their frames.
+
+    Cut by seeking, each frame's timestamp checked against its time by the rate (where
+    ``pick_again``, the slices over another duration, is given: no rate given by the user, who
+    would time frames by index as process does). Where one is off,
+    or the clips came out fewer or shorter than asked, every timestamp is read (one decoding pass)
+    and the clips are cut again reading in order: by the timestamps where process uses them (a
+    variable frame rate; slices picked again over the real duration), else by the rate (a seek
+    that missed its frame: MPEG-TS lands on frame 40 when asked for an earlier one).
+    """
+    origin = first_frame_stamp(video) if pick_again is not None else None
+    staged, uneven = _cut_clips(video, staging, out_dir, rate, size, slices, rules, origin=origin)
+    whole = len(staged) == len(slices) and all(c.slice == s for c, s in zip(staged, slices, strict=False))
+    if pick_again is None or (whole and not uneven):
+        return staged
+    for clip in staged:
+        clip.path.unlink(missing_ok=True)
+    timing = time_frames(frame_stamps(video), rate)
+    times = timing.times if timing.by == BY_TIMESTAMPS else None
+    if times is not None:
+        slices = pick_again(timing.duration(len(times), rate))
+    return _cut_clips(video, staging, out_dir, rate, size, slices, rules, times=times, in_order=True)[0]
+
+
 def _cut_clips(
     video: Path,
     folder: Path,
     out_dir: Path,
     rate: float,
-    width: int,
-    height: int,
+    size: tuple[int, int],
     slices: Sequence[TimeSlice],
     rules: CountingRules | None,
+    *,
     origin: float | None = None,
     times: FloatArray | None = None,
+    in_order: bool = False,
 ) -> tuple[list[SampledClip], bool]:
     """Cut one clip per slice into ``folder`` (the staging folder); messages name the clip's place in ``out_dir``.
 
-    Frames are timed by ``times`` where given, else ``index / rate``. With ``origin`` (the
-    first frame's timestamp) each frame's timestamp is checked against its time by the rate;
-    the second value says whether any was more than half a frame off (a variable frame rate).
+    Frames are timed by ``times`` where given, else ``index / rate``; reached by seeking, or
+    ``in_order`` by reading every frame before them (a seek lands by time, not by index). With
+    ``origin`` (the first frame's timestamp) each frame's timestamp is checked against its time
+    by the rate; the second value says whether any was more than half a frame off.
     """
     from retail_intel.vision.annotate import draw_regions
 
     written: list[SampledClip] = []
     uneven = False
+    position = 0  # the next frame a read gives, reading in order
     capture = cv2.VideoCapture(str(video))
     try:
         for number, piece in enumerate(slices, start=1):
             # exactly the frames whose times fall in [start, end), the stretch audit check compares
             # (rounding showed a frame before the slice and left out its last one)
             first, last = _first_frame_at(piece.start_s, rate, times), _first_frame_at(piece.end_s, rate, times)
+            if first == last:
+                continue  # no frame falls in the slice (shorter than a gap of a variable frame rate)
             path = folder / f"clip{number:02d}_{int(piece.start_s):06d}s.mp4"
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), rate, (width, height))
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), rate, size)
             if not writer.isOpened():
                 raise InputError(f"{out_dir / path.name}: cannot write a video here")
             count = 0
             try:
-                capture.set(cv2.CAP_PROP_POS_FRAMES, first)
+                if not in_order:
+                    capture.set(cv2.CAP_PROP_POS_FRAMES, first)
+                while in_order and position < first and capture.grab():
+                    position += 1
                 for index in range(first, last):
-                    ok, raw = capture.read()
+                    ok, raw = capture.read() if position == index or not in_order else (False, None)
                     if not ok:
                         break
+                    position = index + 1
                     if origin is not None and not uneven:
                         stamp = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 - origin
                         uneven = abs(stamp - index / rate) > EVEN_TOLERANCE_FRAMES / rate

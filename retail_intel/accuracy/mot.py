@@ -160,8 +160,11 @@ def boxes_to_tracks(boxes: MotBoxes, fps: float, times: npt.NDArray[np.float64] 
 
 
 def _at_frames(times: npt.NDArray[np.float64], frames: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-    """``times`` of ``frames``; a box annotated past the last decoded frame keeps the last time."""
-    return np.asarray(times[np.minimum(frames, len(times) - 1)], dtype=np.float64)
+    """``times`` of ``frames``; past the last decoded frame, on at the average interval (as their duration counts)."""
+    last = len(times) - 1
+    step = float(times[-1]) / last if last > 0 else 0.0
+    beyond = np.maximum(frames - last, 0)
+    return np.asarray(times[np.minimum(frames, last)] + beyond * step, dtype=np.float64)
 
 
 def tracks_to_boxes(tracks: Iterable[Track]) -> MotBoxes:

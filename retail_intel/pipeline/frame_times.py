@@ -29,9 +29,10 @@ EVEN_TOLERANCE_FRAMES = 0.5
 MIN_STEP_S = 0.001
 
 # More timestamps than this (a count, and a share of the frames) not after the one before mean the
-# decoder has none to give (OpenCV says 0 for every frame of a raw stream), not a muxer's rounding.
+# decoder has none to give (OpenCV says 0 for every frame of a raw stream), not a muxer's rounding
+# (a variable-frame-rate file can repeat a few percent of its stamps).
 MAX_STALLED = 2
-MAX_STALLED_SHARE = 0.01
+MAX_STALLED_SHARE = 0.5
 
 BY_RATE = "frame rate"
 BY_TIMESTAMPS = "timestamps"
@@ -72,7 +73,7 @@ def time_frames(stamps_s: Sequence[float], fps: float) -> FrameTiming:
         raise ValueError(f"fps must be a positive number, got {fps}")
     if len(stamps_s) < 2:
         return FrameTiming(BY_RATE)
-    stamps = np.asarray(stamps_s, dtype=np.float64)
+    stamps = _flushed(np.asarray(stamps_s, dtype=np.float64), fps)
     if not np.isfinite(stamps).all():
         return FrameTiming(BY_RATE, note="the decoder gave no usable frame timestamps; frames timed by the frame rate")
     steps = np.diff(stamps)
@@ -80,7 +81,7 @@ def time_frames(stamps_s: Sequence[float], fps: float) -> FrameTiming:
     if float(np.abs(stamps - stamps[0] - by_rate).max()) <= EVEN_TOLERANCE_FRAMES / fps:
         return FrameTiming(BY_RATE)
     stalled = int((steps <= 0).sum())
-    if stalled > max(MAX_STALLED, len(steps) * MAX_STALLED_SHARE):
+    if stalled == len(steps) or stalled > max(MAX_STALLED, len(steps) * MAX_STALLED_SHARE):
         return FrameTiming(
             BY_RATE,
             note=(
@@ -103,6 +104,21 @@ def time_frames(stamps_s: Sequence[float], fps: float) -> FrameTiming:
     if float(np.abs(times - by_rate).max()) <= EVEN_TOLERANCE_FRAMES / fps:
         return FrameTiming(BY_RATE)
     return FrameTiming(BY_TIMESTAMPS, times=times)
+
+
+def _flushed(stamps: FloatArray, fps: float) -> FloatArray:
+    """``stamps`` with a run of zeros at the end, after later ones, carried on at the rate instead.
+
+    OpenCV gives the frames a decoder hands out as it is flushed at the end of the file (those
+    held back for B-frames) no timestamp, and says 0: they are not a stream restarting.
+    """
+    nonzero = np.flatnonzero(stamps != 0)
+    if not len(nonzero) or nonzero[-1] == len(stamps) - 1 or stamps[nonzero[-1]] <= 0:
+        return stamps
+    last = int(nonzero[-1])
+    out = stamps.copy()
+    out[last + 1 :] = stamps[last] + np.arange(1, len(stamps) - last) / fps
+    return out
 
 
 def _increasing(times: FloatArray) -> FloatArray:

@@ -26,6 +26,9 @@ MAX_HEADER_FPS = 240.0
 # counts as missing. Such a stream also has no length (OpenCV reports a negative frame count), which
 # tells it from a container file that merely has one of these names (an AVI saved as .mjpeg).
 RAW_STREAM_SUFFIXES = frozenset({".h264", ".264", ".h265", ".265", ".hevc", ".mjpeg", ".mjpg"})
+# Containers that keep no frame count: OpenCV estimates one from their length at the header's rate,
+# which a variable-frame-rate recording does not keep (MP4, MOV and AVI count their frames exactly).
+ESTIMATED_COUNT_SUFFIXES = frozenset({".mkv", ".webm", ".ts", ".m2ts", ".mts", ".flv"})
 
 
 @dataclass(frozen=True)
@@ -117,15 +120,17 @@ def read_frames(
     Raises :class:`VideoError` naming the frame where decoding broke off when
     ``expected`` frames were wanted and clearly fewer came: all the header's,
     or a preview's first ones (``promised``: the header's count, to name it).
-    Where ``header_fps`` is given and the frames' timestamps reach as far as
-    ``expected`` frames at it would, fewer frames are no break: Matroska, MPEG-TS
-    and FLV give no count, and OpenCV estimates one from their length at the
-    header's rate, which a variable-frame-rate recording does not keep.
+    In a container that keeps no frame count (:data:`ESTIMATED_COUNT_SUFFIXES`),
+    where ``header_fps`` is given and the frames' timestamps reach as far as
+    ``expected`` frames at it would, fewer frames are no break: the count is
+    OpenCV's estimate from the length, at a rate a variable-frame-rate recording
+    does not keep.
     """
     frames: queue.Queue[tuple[int, Frame] | BaseException | None] = queue.Queue(maxsize=prefetch)
     stop = threading.Event()
     times = stamps if stamps is not None else []
-    timed = stamps is not None or (expected > 0 and header_fps > 0)  # else no one reads them
+    estimated = path.suffix.lower() in ESTIMATED_COUNT_SUFFIXES and expected > 0 and header_fps > 0
+    timed = stamps is not None or estimated  # else no one reads them
 
     def offer(item: tuple[int, Frame] | BaseException | None) -> None:
         # never block for good: a consumer that stopped early (a preview's last frame, an error)
@@ -172,7 +177,9 @@ def read_frames(
         worker.join(timeout=5)
     # Containers may over-count by a frame or two; a real break loses many.
     slack = max(2, expected // 100)
-    if expected and delivered < expected - slack and not _reaches(times[:delivered], expected - slack, header_fps):
+    if expected and delivered < expected - slack:
+        if estimated and _reaches(times[:delivered], expected - slack, header_fps):
+            return
         raise VideoError(
             f"{path}: the video breaks off at frame {delivered} of the {max(expected, promised)} its header "
             "promises (truncated or corrupt); nothing was written"
@@ -203,9 +210,11 @@ def frame_stamps(path: Path) -> list[float]:
 
 def _reaches(times: list[float], frames: int, fps: float) -> bool:
     """Whether timestamps ``times`` span as long as ``frames`` frames at ``fps`` (False where unknown)."""
-    if fps <= 0 or len(times) < 2 or not all(math.isfinite(t) for t in (times[0], times[-1])):
+    finite = [t for t in times if math.isfinite(t)]
+    if fps <= 0 or len(finite) < 2:
         return False
-    return times[-1] - times[0] >= (frames - 1) / fps
+    # the latest, not the last: a decoder flushed at the end gives its last frames no timestamp (0)
+    return max(finite) - finite[0] >= (frames - 1) / fps
 
 
 def read_frame_at(path: Path, seconds: float, fps: float) -> tuple[int, Frame]:
