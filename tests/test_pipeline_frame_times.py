@@ -90,7 +90,7 @@ def vfr_video(
         command += ["-video_track_timescale", "1000", *(["-movflags", "+faststart"] if faststart else [])]
     command += [
         "-c:v",
-        "libx264",
+        "wmv2" if video.suffix in (".asf", ".wmv") else "libx264",
         *([] if b_frames else ["-bf", "0"]),
         "-g",
         str(gop),
@@ -157,6 +157,18 @@ def test_the_last_frames_of_a_flushed_decoder_have_no_timestamp_and_no_warning()
     assert timing.by == BY_TIMESTAMPS and timing.times is not None
     np.testing.assert_allclose(timing.times[:-2], VFR_TIMES[:-2])
     np.testing.assert_allclose(timing.times[-2:], [39 + 42 / 60, 39 + 2 * 42 / 60])
+
+
+def test_stamps_coarser_than_the_frame_interval_leave_the_rate() -> None:
+    # 15 fps stored in 0.1 s stamps: a third of them repeat, and the frames are not 1 ms apart
+    timing = time_frames([round(i / 15, 1) for i in range(150)], 15)
+    assert timing.by == BY_RATE and timing.note is not None and "no usable frame timestamps" in timing.note
+
+
+def test_stamps_that_stop_for_longer_than_a_flush_are_no_flush() -> None:
+    # a decoder holds back at most 16 frames: 20 without stamps at the end are stamps that stop, said so
+    timing = time_frames([i / 10 for i in range(60)] + [0.0] * 20, 10)
+    assert timing.by == BY_RATE and timing.note is not None and "(20 of 80 frames not after" in timing.note
 
 
 def test_a_few_frames_without_timestamps_are_not_squeezed_into_milliseconds() -> None:
@@ -249,7 +261,7 @@ def test_a_variable_frame_rate_video_is_timed_by_its_timestamps(tmp_path: Path) 
     assert [again_row[k] for k in timing] == [row[k] for k in timing]
 
 
-@pytest.mark.parametrize("suffix", [".mkv", ".ts"])
+@pytest.mark.parametrize("suffix", [".mkv", ".ts", ".asf"])
 def test_a_variable_frame_rate_matroska_or_mpeg_ts_file_is_whole_and_timed_by_its_timestamps(
     tmp_path: Path, suffix: str
 ) -> None:
@@ -261,8 +273,8 @@ def test_a_variable_frame_rate_matroska_or_mpeg_ts_file_is_whole_and_timed_by_it
     assert (result.summary.frames, result.summary.frame_times) == (60, BY_TIMESTAMPS)
     (row,) = read_movements(tmp_path / "data").to_pylist()
     assert row["exit_time"] == START + dt.timedelta(seconds=41)
-    if suffix == ".ts":
-        return  # an MPEG-TS cut short gives a shorter length too: nothing tells it from a short recording
+    if suffix in (".ts", ".asf"):
+        return  # cut short, these give a shorter length too: nothing tells them from a short recording
     # cut short, a Matroska file is still a break: its timestamps end before the length its header keeps
     broken = tmp_path / f"broken{suffix}"
     broken.write_bytes(video.read_bytes()[: video.stat().st_size // 2])
@@ -404,3 +416,17 @@ def test_a_variable_frame_rate_matroska_file_is_sampled_over_its_real_length(
     assert len(picked) == 2
     for clip in picked:
         assert 0 <= clip.slice.start_s < clip.slice.end_s <= 41.7
+
+
+def test_audit_sample_with_a_rate_given_cuts_the_frames_of_that_rate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # with --fps 10, process times frame k at k / 10 s; a seek to frame 20 lands by the header's
+    # average rate and a keyframe, and the clip of 2.0-2.5 s showed frames 35-39
+    from retail_intel.accuracy import clips as clips_module
+    from retail_intel.accuracy.audit import TimeSlice
+
+    monkeypatch.setattr(clips_module, "pick_slices", lambda *args, **kw: [TimeSlice(2.0, 2.5)])
+    video = vfr_video(tmp_path, source=write_numbered_video(tmp_path / "numbered.avi"), gop=5)
+    (clip,) = clips_module.sample_clips(video, tmp_path / "audit", fps=10, clips=1, length_s=0.5)
+    assert frame_numbers(clip.path) == [20, 21, 22, 23, 24]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -119,9 +120,22 @@ WORKERS_GAVE_UP = re.compile(
 
 
 def _run_python(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """``script`` in a Python process of its own (the supervisor takes over signals and logging where it runs)."""
+    """``script`` in a Python process of its own (the supervisor takes over signals and logging where it runs).
+
+    In a session of its own, so that a run that hangs is stopped with every worker it started.
+    """
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "COLUMNS": "300"}
-    return subprocess.run([sys.executable, "-c", script], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+    command = [sys.executable, "-c", script]
+    with subprocess.Popen(
+        command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=180)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            pytest.fail(f"still running after 180 s:\n{stderr}")
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def test_workers_that_cannot_build_the_app_are_a_serve_error(tmp_path: Path) -> None:
@@ -144,6 +158,7 @@ def test_workers_that_cannot_build_the_app_are_a_serve_error(tmp_path: Path) -> 
     )
     done = _run_python(script, tmp_path)
     assert done.returncode == 0, done.stderr
+    assert "ServeError: " in done.stdout, done.stderr  # run_supervised returned without one
     last = done.stdout.strip().splitlines()[-1]
     assert WORKERS_GAVE_UP.fullmatch(last.removeprefix("ServeError: ")), (done.stdout, done.stderr)
     assert "the app could not start in this worker" in done.stderr  # each worker's one line, in uvicorn's log

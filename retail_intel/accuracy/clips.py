@@ -137,7 +137,11 @@ def sample_clips(
         try:
             size = (info.width, info.height)
             again = functools.partial(pick_slices, clips=clips, length_s=length_s, seed=seed)
-            staged = _sample(video, staging, out_dir, rate, size, slices, rules, again if fps is None else None)
+            # a seek lands where the header's rate puts a time, whatever rate times the frames
+            seek_rate = info.header_fps if info.header_fps > 0 else rate
+            staged = _sample(
+                video, staging, out_dir, (rate, seek_rate), size, slices, rules, again if fps is None else None
+            )
             if not staged:
                 raise VideoError(f"{video}: no frame of any clip could be read (truncated or corrupt); nothing written")
             write_counts_template(staging / COUNTS_FILE, staged, measures)
@@ -159,7 +163,7 @@ def _sample(
     video: Path,
     staging: Path,
     out_dir: Path,
-    rate: float,
+    rates: tuple[float, float],
     size: tuple[int, int],
     slices: list[TimeSlice],
     rules: CountingRules | None,
@@ -167,25 +171,29 @@ def _sample(
 ) -> list[SampledClip]:
     """The clips of ``slices`` cut into ``staging``, at the times process gives their frames.
 
-    Cut by seeking, each frame's timestamp checked against its time by the rate (where
-    ``pick_again``, the slices over another duration, is given: no rate given by the user, who
-    would time frames by index as process does). Where one is off,
-    or the clips came out fewer or shorter than asked, every timestamp is read (one decoding pass)
-    and the clips are cut again reading in order: by the timestamps where process uses them (a
-    variable frame rate; slices picked again over the real duration), else by the rate (a seek
-    that missed its frame: MPEG-TS lands on frame 40 when asked for an earlier one).
+    ``rates``: the rate that times frames (the user's, else the header's) and the header's, by
+    which a seek finds a time. Cut by seeking, each frame's timestamp is checked against its
+    index at the header's rate. Where one is off, or the clips came out fewer or shorter than
+    asked, they are cut again reading in order (a seek lands by time, not by index: on a
+    variable frame rate, or MPEG-TS landing on frame 40 when asked for an earlier one). With
+    the rate the user gave, by index at that rate, as process times them; else every timestamp
+    is read (one decoding pass) and frames are timed as process times them: by their timestamps
+    on a variable frame rate, the slices then picked again (``pick_again``) over the real duration.
     """
-    origin = first_frame_stamp(video) if pick_again is not None else None
-    staged, uneven = _cut_clips(video, staging, out_dir, rate, size, slices, rules, origin=origin)
+    rate, seek_rate = rates
+    origin = first_frame_stamp(video)
+    staged, uneven = _cut_clips(video, staging, out_dir, rate, size, slices, rules, origin=(origin, seek_rate))
     whole = len(staged) == len(slices) and all(c.slice == s for c, s in zip(staged, slices, strict=False))
-    if pick_again is None or (whole and not uneven):
+    if whole and not uneven:
         return staged
     for clip in staged:
         clip.path.unlink(missing_ok=True)
-    timing = time_frames(frame_stamps(video), rate)
-    times = timing.times if timing.by == BY_TIMESTAMPS else None
-    if times is not None:
-        slices = pick_again(timing.duration(len(times), rate))
+    times = None
+    if pick_again is not None:
+        timing = time_frames(frame_stamps(video), rate)
+        times = timing.times if timing.by == BY_TIMESTAMPS else None
+        if times is not None:
+            slices = pick_again(timing.duration(len(times), rate))
     return _cut_clips(video, staging, out_dir, rate, size, slices, rules, times=times, in_order=True)[0]
 
 
@@ -198,7 +206,7 @@ def _cut_clips(
     slices: Sequence[TimeSlice],
     rules: CountingRules | None,
     *,
-    origin: float | None = None,
+    origin: tuple[float, float] | None = None,
     times: FloatArray | None = None,
     in_order: bool = False,
 ) -> tuple[list[SampledClip], bool]:
@@ -206,8 +214,9 @@ def _cut_clips(
 
     Frames are timed by ``times`` where given, else ``index / rate``; reached by seeking, or
     ``in_order`` by reading every frame before them (a seek lands by time, not by index). With
-    ``origin`` (the first frame's timestamp) each frame's timestamp is checked against its time
-    by the rate; the second value says whether any was more than half a frame off.
+    ``origin`` (the first frame's timestamp, and the header's rate) each frame's timestamp is
+    checked against its index at that rate; the second value says whether any was more than
+    half a frame off.
     """
     from retail_intel.vision.annotate import draw_regions
 
@@ -230,6 +239,9 @@ def _cut_clips(
             try:
                 if not in_order:
                     capture.set(cv2.CAP_PROP_POS_FRAMES, first)
+                if in_order and position > first:  # an earlier slice reaching past this one's start
+                    capture.release()
+                    capture, position = cv2.VideoCapture(str(video)), 0
                 while in_order and position < first and capture.grab():
                     position += 1
                 for index in range(first, last):
@@ -238,8 +250,9 @@ def _cut_clips(
                         break
                     position = index + 1
                     if origin is not None and not uneven:
-                        stamp = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 - origin
-                        uneven = abs(stamp - index / rate) > EVEN_TOLERANCE_FRAMES / rate
+                        start, header = origin
+                        stamp = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 - start
+                        uneven = abs(stamp - index / header) > EVEN_TOLERANCE_FRAMES / header
                     frame = np.asarray(raw, dtype=np.uint8)
                     if rules is not None:
                         draw_regions(frame, rules)

@@ -30,9 +30,12 @@ MIN_STEP_S = 0.001
 
 # More timestamps than this (a count, and a share of the frames) not after the one before mean the
 # decoder has none to give (OpenCV says 0 for every frame of a raw stream), not a muxer's rounding
-# (a variable-frame-rate file can repeat a few percent of its stamps).
+# (a variable-frame-rate file can repeat a percent or two of its stamps; a constant rate stored in
+# stamps coarser than its interval, 0.1 s at 15 fps, repeats many).
 MAX_STALLED = 2
-MAX_STALLED_SHARE = 0.5
+MAX_STALLED_SHARE = 0.05
+# A decoder flushed at the end of a file hands out at most this many frames it held back (B-frames).
+MAX_FLUSHED = 16
 
 BY_RATE = "frame rate"
 BY_TIMESTAMPS = "timestamps"
@@ -115,6 +118,8 @@ def _flushed(stamps: FloatArray, fps: float) -> FloatArray:
     nonzero = np.flatnonzero(stamps != 0)
     if not len(nonzero) or nonzero[-1] == len(stamps) - 1 or stamps[nonzero[-1]] <= 0:
         return stamps
+    if len(stamps) - 1 - nonzero[-1] > MAX_FLUSHED:
+        return stamps  # more than a flush: the stamps stop, and the checks below say so
     last = int(nonzero[-1])
     out = stamps.copy()
     out[last + 1 :] = stamps[last] + np.arange(1, len(stamps) - last) / fps

@@ -14,7 +14,6 @@ tells these apart and raises :class:`ServeError` for the first.
 from __future__ import annotations
 
 import errno
-import inspect
 import ipaddress
 import logging
 import os
@@ -199,12 +198,10 @@ def run_supervised(app: str, **options: Any) -> None:
     gave up on them because one failed to start.
     """
     config = uvicorn.Config(app, **options)
-    # uvicorn 0.30 to 0.3x hand the supervisor each worker's target; later ones build it themselves
-    target = {"target": uvicorn.Server(config).run} if "target" in inspect.signature(Multiprocess).parameters else {}
     listener = config.bind_socket()
     # Closed here, not left to the process's exit: a caller that goes on after an error is not still listening.
     with listener:
-        supervisor = _Supervisor(config, sockets=[listener], **target)
+        supervisor = _Supervisor(config, sockets=[listener])
         supervisor.run()
     if supervisor.ctrl_c:
         raise KeyboardInterrupt

@@ -26,9 +26,10 @@ MAX_HEADER_FPS = 240.0
 # counts as missing. Such a stream also has no length (OpenCV reports a negative frame count), which
 # tells it from a container file that merely has one of these names (an AVI saved as .mjpeg).
 RAW_STREAM_SUFFIXES = frozenset({".h264", ".264", ".h265", ".265", ".hevc", ".mjpeg", ".mjpg"})
-# Containers that keep no frame count: OpenCV estimates one from their length at the header's rate,
-# which a variable-frame-rate recording does not keep (MP4, MOV and AVI count their frames exactly).
-ESTIMATED_COUNT_SUFFIXES = frozenset({".mkv", ".webm", ".ts", ".m2ts", ".mts", ".flv"})
+# Containers that count their frames: OpenCV reads the count from them. Every other one (Matroska,
+# MPEG-TS, FLV, ASF/WMV, NUT, ...) keeps none, and OpenCV estimates one from its length at the
+# header's rate, which a variable-frame-rate recording does not keep.
+EXACT_COUNT_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".3gp", ".3g2", ".avi"})
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def read_frames(
     Raises :class:`VideoError` naming the frame where decoding broke off when
     ``expected`` frames were wanted and clearly fewer came: all the header's,
     or a preview's first ones (``promised``: the header's count, to name it).
-    In a container that keeps no frame count (:data:`ESTIMATED_COUNT_SUFFIXES`),
+    In a container that keeps no frame count (any but :data:`EXACT_COUNT_SUFFIXES`),
     where ``header_fps`` is given and the frames' timestamps reach as far as
     ``expected`` frames at it would, fewer frames are no break: the count is
     OpenCV's estimate from the length, at a rate a variable-frame-rate recording
@@ -129,7 +130,7 @@ def read_frames(
     frames: queue.Queue[tuple[int, Frame] | BaseException | None] = queue.Queue(maxsize=prefetch)
     stop = threading.Event()
     times = stamps if stamps is not None else []
-    estimated = path.suffix.lower() in ESTIMATED_COUNT_SUFFIXES and expected > 0 and header_fps > 0
+    estimated = path.suffix.lower() not in EXACT_COUNT_SUFFIXES and expected > 0 and header_fps > 0
     timed = stamps is not None or estimated  # else no one reads them
 
     def offer(item: tuple[int, Frame] | BaseException | None) -> None:
