@@ -430,3 +430,96 @@ def test_audit_sample_with_a_rate_given_cuts_the_frames_of_that_rate(
     video = vfr_video(tmp_path, source=write_numbered_video(tmp_path / "numbered.avi"), gop=5)
     (clip,) = clips_module.sample_clips(video, tmp_path / "audit", fps=10, clips=1, length_s=0.5)
     assert frame_numbers(clip.path) == [20, 21, 22, 23, 24]
+
+
+def test_detected_time_by_frames_counts_each_detection_for_its_own_frames() -> None:
+    # a person seen in 5 frames one second apart (a sparse stretch) at a header's 10 fps: by the
+    # header's frame they were seen for 0.5 s, under min_track, and dropped as noise
+    from retail_intel.movements.tracks import Track
+
+    sparse = Track.from_samples(1, [(20.0 + k, 100.0, 150.0) for k in range(5)], fps=1)
+    assert sparse.detected_time(0.1) == pytest.approx(0.5)
+    assert sparse.detected_time_by_frames(1, 0.1) == pytest.approx(5.0)
+    # frames missed in between count at most the stride, each at the interval around it
+    gappy = Track.from_samples(2, [(0.0, 0, 0), (0.1, 0, 0), (1.0, 0, 0)], fps=10)  # frames 0, 1, 10
+    assert gappy.detected_time_by_frames(2, 0.1) == pytest.approx(0.1 + 2 * 0.1 + 2 * 0.1)
+    assert Track.from_samples(3, [(4.0, 0, 0)]).detected_time_by_frames(1, 0.25) == 0.25
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    gaps=st.lists(st.integers(1, 12), min_size=0, max_size=40),
+    fps=st.sampled_from([5.0, 7.0, 10.0, 12.5, 25.0, 30000 / 1001]),
+    stride=st.integers(1, 4),
+)
+def test_detected_time_by_frames_is_detected_time_where_frames_are_even(
+    gaps: list[int], fps: float, stride: int
+) -> None:
+    from retail_intel.movements.tracks import Track
+
+    frames = np.concatenate([[0], np.cumsum(np.asarray(gaps, dtype=np.int64) * stride)]).astype(np.int64)
+    track = Track(
+        1,
+        frames,
+        frames / fps,
+        np.zeros(len(frames)),
+        np.zeros(len(frames)),
+        np.full(len(frames), 100.0),
+        np.ones(len(frames)),
+    )
+    assert track.detected_time_by_frames(stride, stride / fps) == pytest.approx(track.detected_time(stride / fps))
+
+
+def test_a_person_seen_only_in_a_sparse_stretch_is_no_noise(tmp_path: Path) -> None:
+    # Matroska reports the dense rate (10 fps); frames 100-139 are a second apart. B stands in the ROI
+    # over frames 110-114 (20-24 s) and was dropped: each detection counted for 0.1 s, 0.5 s in all
+    def with_b(frame: int) -> list[Box]:
+        boxes = walks_in_and_stands(frame)
+        if 110 <= frame <= 114:
+            boxes.append(person_box(200 - min(frame - 110, 4) * 5, 190, h=50))
+        return boxes
+
+    source = write_video(tmp_path / "even.avi", frames=140, fps=10)
+    dense_then_sparse = "if(lt(N,100),N*100,10000+(N-100)*1000)"
+    video = vfr_video(tmp_path, source, tmp_path / "cam.mkv", stamps=dense_then_sparse)
+    plan = make_plan(request(video, tmp_path / "data"))
+    result = process_video(plan, detector_factory=lambda p: ScriptedDetector(with_b))
+    assert (result.summary.frame_times, result.summary.fps) == (BY_TIMESTAMPS, 10.0)
+    assert (result.summary.people, result.summary.entered) == (2, 2)
+    # judged again from the stored tracks (`retail-intel tracks` too), the same
+    again = process_video(plan, detector_factory=lambda p: ScriptedDetector(with_b))
+    assert again.summary.tracks.startswith("reused") and (again.summary.people, again.summary.entered) == (2, 2)
+
+
+def test_a_variable_frame_rate_avi_is_whole(tmp_path: Path) -> None:
+    # An AVI's header counts the empty chunks that stand for frames a recorder dropped (491 here), which
+    # decode to nothing: its 140 real frames were refused as a video broken off at frame 140
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    source = write_video(tmp_path / "even.avi", frames=140, fps=10)
+    video = tmp_path / "cam_vfr.avi"
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(source)]
+    command += ["-vf", "settb=1/10,setpts='if(lt(N,100),N,100+(N-100)*10)'", "-fps_mode", "passthrough"]
+    subprocess.run([*command, "-c:v", "mjpeg", str(video)], check=True)
+    result = process_video(
+        make_plan(request(video, tmp_path / "data")), detector_factory=lambda p: ScriptedDetector(walks_in_and_stands)
+    )
+    assert (result.summary.frames, result.summary.frame_times) == (140, BY_TIMESTAMPS)
+    assert result.summary.duration_s == pytest.approx(49 * 140 / 139, abs=0.01)
+
+
+def test_audit_check_takes_hand_counts_up_to_the_real_end_of_a_variable_frame_rate_video(tmp_path: Path) -> None:
+    # with B-frames the header's average makes the file 39.3 s long; a slice of counts at 40 s, which
+    # audit sample may cut from its real 41.7 s, was refused before the run as "after the video ends"
+    from retail_intel.accuracy.runner import audit_video
+
+    video = vfr_video(tmp_path, b_frames=True)
+    counts = tmp_path / "counts.csv"
+    counts.write_text("start,end,entered,passed\n0,20,1,0\n40,41.6,0,0\n")
+    report = audit_video(
+        request(video, tmp_path / "data"), counts, detector_factory=lambda p: ScriptedDetector(walks_in_and_stands)
+    )
+    assert [pair.expected for pair in report.slices] == [{"entered": 1, "passed": 0}, {"entered": 0, "passed": 0}]
+    assert [{k: pair.counted[k] for k in ("entered", "passed")} for pair in report.slices] == [
+        {"entered": 1, "passed": 0},
+        {"entered": 0, "passed": 0},
+    ]

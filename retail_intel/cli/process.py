@@ -293,7 +293,9 @@ def _process_file(request: ProcessRequest, *, fmt: OutputFormat, quiet: bool) ->
 def video_duration(summary: RunSummary) -> str:
     """The duration line: the rate, or that frames came unevenly and were timed by their own timestamps."""
     if summary.frame_times == BY_TIMESTAMPS:
-        return f"{summary.duration_s:.1f} s, variable frame rate ({summary.fps:g} fps on average): frames timed by their timestamps"
+        average = summary.frames / summary.duration_s if summary.duration_s > 0 else summary.fps
+        # the frames over their time, not the header's rate: Matroska and MPEG-TS give the densest one
+        return f"{summary.duration_s:.1f} s, variable frame rate ({average:.3g} fps on average): frames timed by their timestamps"
     return f"{summary.duration_s:.1f} s at {summary.fps:g} fps"
 
 

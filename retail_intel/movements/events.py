@@ -39,6 +39,12 @@ class Judgement:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+def _seen_for(person: Track, interval_s: float, stride: int | None) -> float:
+    if stride is None:
+        return person.detected_time(interval_s)
+    return person.detected_time_by_frames(stride, interval_s)
+
+
 def judge(
     fragments: list[Track],
     rules: CountingRules,
@@ -47,12 +53,15 @@ def judge(
     stitch_settings: StitchSettings | None = None,
     detect_interval_s: float | None = None,
     others: Sequence[Track] = (),
+    detect_stride: int | None = None,
 ) -> Judgement:
     """Stitch fragments into people, drop noise, and judge each person once.
 
     Noise is a person tracked for less than ``min_track_s``; with ``detect_interval_s`` (the run's
     step between detector calls) also one *seen* for less, i.e. a few stray detections
-    the tracker chained over a longer span (:meth:`Track.detected_time`). A live stream, whose
+    the tracker chained over a longer span (:meth:`Track.detected_time`; with ``detect_stride``, the
+    frames between detector calls of a video whose frames are unevenly spaced, each detection counts
+    that many of its own frames' time: :meth:`Track.detected_time_by_frames`). A live stream, whose
     consumer may drop frames, judges by the tracked time alone. The people kept are judged on
     their feet as :func:`~retail_intel.movements.hidden_feet.place_hidden_feet` places them (unless
     ``stitch_settings.hidden_feet`` is off); only people kept can hide others, and ``others``: people
@@ -64,7 +73,7 @@ def judge(
         p
         for p in people
         if p.duration >= min_track_s
-        and (detect_interval_s is None or p.detected_time(detect_interval_s) >= min_track_s)
+        and (detect_interval_s is None or _seen_for(p, detect_interval_s, detect_stride) >= min_track_s)
     ]
     if settings.hidden_feet:
         # among the people kept: a noise track standing "in front" of someone hides nothing

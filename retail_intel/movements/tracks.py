@@ -167,6 +167,24 @@ class Track:
             return 0.0
         return float(np.minimum(np.diff(seen), interval_s).sum() + interval_s)
 
+    def detected_time_by_frames(self, stride: int, interval_s: float) -> float:
+        """:meth:`detected_time` where frames are unevenly spaced (a video timed by its timestamps).
+
+        One step between detector calls is ``stride`` frames, and a frame lasts what it lasts
+        there: each detected sample stands for the time to the next detected one, at most
+        ``stride`` of the frames between them (at their mean interval: the time over the frame
+        count), and the last one for ``stride`` frames of the last interval (``interval_s`` when
+        there is only one). Evenly spaced, this is :meth:`detected_time` with ``stride`` frames.
+        """
+        seen = self.confidence > 0
+        t, frames = self.t[seen], self.frames[seen]
+        if not len(t):
+            return 0.0
+        frame_s = np.diff(t) / np.maximum(np.diff(frames), 1)
+        credit = np.minimum(np.diff(frames), stride) * frame_s
+        last = stride * float(frame_s[-1]) if len(frame_s) else interval_s
+        return float(credit.sum() + last)
+
     def _window(self, window_s: float, at_end: bool) -> npt.NDArray[np.int64]:
         mask = self.t >= self.end - window_s if at_end else self.t <= self.start + window_s
         idx = np.flatnonzero(mask)

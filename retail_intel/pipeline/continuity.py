@@ -93,6 +93,7 @@ def judge_across_cut(
     end_t: float,
     stitch_settings: StitchSettings | None = None,
     detect_interval_s: float | None = None,
+    detect_stride: int | None = None,
 ) -> CutJudgement:
     """Stitch the carried people with this video's fragments, judge, and find who is open at ``end_t``.
 
@@ -112,7 +113,12 @@ def judge_across_cut(
         claimed.extend(from_before)
         mine.append(person)
     judgement = judge(
-        mine, rules, min_track_s=min_track_s, stitch_settings=_NO_STITCH, detect_interval_s=detect_interval_s
+        mine,
+        rules,
+        min_track_s=min_track_s,
+        stitch_settings=_NO_STITCH,
+        detect_interval_s=detect_interval_s,
+        detect_stride=detect_stride,
     )
     judgement = replace(judgement, fragments=len(fragments))
     # Short people (dropped as noise here) are handed on too: joined with the

@@ -24,7 +24,7 @@ from retail_intel.movements.store import StoredTracks, read_tracks, write_moveme
 from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.pipeline.autosize import autosize_plan
 from retail_intel.pipeline.continuity import Continuity, Handover, handover, judge_across_cut, keep_carried_ids
-from retail_intel.pipeline.frame_times import BY_RATE, FloatArray, FrameTiming, time_frames
+from retail_intel.pipeline.frame_times import BY_RATE, BY_TIMESTAMPS, FloatArray, FrameTiming, time_frames
 from retail_intel.pipeline.loop import FrameLoop, Measure
 from retail_intel.pipeline.loop_settings import loop_settings
 from retail_intel.pipeline.plan import ProcessPlan, ProcessRequest, make_plan
@@ -201,6 +201,12 @@ class VideoTracks:
         """The last frame's time (seconds from the first)."""
         return self.timed_last_t if self.timed_last_t is not None else (self.frames - 1) / self.fps
 
+    def detect_stride(self, stride: int) -> int | None:
+        """``stride`` where frames are timed by their timestamps: noise is then judged in frames
+        of their own length (:meth:`~retail_intel.movements.tracks.Track.detected_time_by_frames`),
+        since one frame at the header's rate can be a tenth of a frame in a sparse stretch."""
+        return stride if self.frame_times == BY_TIMESTAMPS else None
+
     @property
     def duration_s(self) -> float:
         """The time the video covers."""
@@ -357,6 +363,7 @@ def count_video(
         min_track_s=plan.min_track_s,
         stitch_settings=stitching,
         detect_interval_s=plan.detect_interval_s(fps),
+        detect_stride=video_tracks.detect_stride(plan.stride),
     )
     return video_tracks, judgement
 
@@ -466,6 +473,7 @@ def _run_video(
             min_track_s=plan.min_track_s,
             stitch_settings=stitching,
             detect_interval_s=plan.detect_interval_s(fps),
+            detect_stride=video_tracks.detect_stride(plan.stride),
         )
     else:
         cut = judge_across_cut(
@@ -476,6 +484,7 @@ def _run_video(
             end_t=video_tracks.last_t,
             stitch_settings=stitching,
             detect_interval_s=plan.detect_interval_s(fps),
+            detect_stride=video_tracks.detect_stride(plan.stride),
         )
         judgement = cut.judgement
     processed_at = now()

@@ -26,6 +26,7 @@ from retail_intel.movements.events import SourceInfo, judge
 from retail_intel.movements.person_boxes import person_boxes_table
 from retail_intel.movements.store import read_tracks
 from retail_intel.movements.tracks import TrackAccumulator
+from retail_intel.pipeline.frame_times import BY_TIMESTAMPS
 from retail_intel.pipeline.plan import NoRegionError, ProcessRequest, make_plan
 from retail_intel.pipeline.run import RUNS_DIR, source_key
 from retail_intel.pipeline.start_time import TRACKS_FIX, resolve_start_time
@@ -160,6 +161,8 @@ def person_boxes(
         min_track_s=plan.min_track_s,
         stitch_settings=stitching,
         detect_interval_s=plan.detect_interval_s(float(meta["fps"])),
+        # frames timed by their timestamps: noise judged in frames of their own length, as process did
+        detect_stride=plan.stride if meta.get("frame_times") == BY_TIMESTAMPS else None,
     )
     info = SourceInfo(
         branch_id=plan.branch_id,

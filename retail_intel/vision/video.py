@@ -26,10 +26,11 @@ MAX_HEADER_FPS = 240.0
 # counts as missing. Such a stream also has no length (OpenCV reports a negative frame count), which
 # tells it from a container file that merely has one of these names (an AVI saved as .mjpeg).
 RAW_STREAM_SUFFIXES = frozenset({".h264", ".264", ".h265", ".265", ".hevc", ".mjpeg", ".mjpg"})
-# Containers that count their frames: OpenCV reads the count from them. Every other one (Matroska,
-# MPEG-TS, FLV, ASF/WMV, NUT, ...) keeps none, and OpenCV estimates one from its length at the
-# header's rate, which a variable-frame-rate recording does not keep.
-EXACT_COUNT_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".3gp", ".3g2", ".avi"})
+# Containers that count the frames they hold: OpenCV reads the count from them. Every other one
+# (Matroska, MPEG-TS, FLV, ASF/WMV, NUT, ...) keeps none, and OpenCV estimates one from its length
+# at the header's rate, which a variable-frame-rate recording does not keep; an AVI counts the
+# empty chunks that stand for frames a variable-rate recorder dropped, which decode to nothing.
+EXACT_COUNT_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".3gp", ".3g2"})
 
 
 @dataclass(frozen=True)
