@@ -523,3 +523,38 @@ def test_audit_check_takes_hand_counts_up_to_the_real_end_of_a_variable_frame_ra
         {"entered": 1, "passed": 0},
         {"entered": 0, "passed": 0},
     ]
+
+
+@pytest.mark.parametrize("stride", [1, 3])
+def test_the_time_between_two_batch_files_is_no_frame_seen(stride: int) -> None:
+    # A ghost detected once at the last frame of one file and once at the first of the next, 1 s
+    # later: counted in frames, that gap was one frame 1.1 s long, and the ghost was "seen" for
+    # 2.2 s (4.4 s at stride 3) and kept as a person
+    import datetime as dt_
+
+    from retail_intel.batch.carry import Carry, carried_into
+    from retail_intel.movements.classify import CountingRules
+    from retail_intel.movements.geometry import parse_rect
+    from retail_intel.movements.tracks import Track
+    from retail_intel.pipeline.continuity import CarriedPerson, Continuity, judge_across_cut
+
+    def one(tid: int, frame: int, t: float, x: float) -> Track:
+        ones = np.ones(1)
+        return Track(tid, np.array([frame]), np.array([t]), ones * x, ones * 150, ones * 100, ones * 0.9)
+
+    start = dt_.datetime(2026, 1, 1, 10, tzinfo=dt_.UTC)
+    carry = Carry("k", start, 100, 10.0, (CarriedPerson("c5", one(5, 99, 9.9, 300)),), timed_duration_s=10.0)
+    carried = carried_into(carry, start + dt_.timedelta(seconds=11))
+    cut = judge_across_cut(
+        [one(1, 0, 0.0, 302)],
+        CountingRules(parse_rect("0,0,640,600")),
+        min_track_s=0.5,
+        continuity=Continuity(carry_in=carried),
+        end_t=20.0,
+        detect_interval_s=0.1,
+        detect_stride=stride,
+    )
+    assert cut.judgement.people == []
+    (ghost,) = carried
+    joined = Track.join([ghost.track, one(1, 0, 0.0, 302)])
+    assert joined.detected_time_by_frames(stride, 0.1) == pytest.approx(0.2)  # two detections, a step each

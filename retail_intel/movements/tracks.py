@@ -180,9 +180,15 @@ class Track:
         t, frames = self.t[seen], self.frames[seen]
         if not len(t):
             return 0.0
-        frame_s = np.diff(t) / np.maximum(np.diff(frames), 1)
+        gaps = np.diff(t)
+        frame_s = gaps / np.maximum(np.diff(frames), 1)
         credit = np.minimum(np.diff(frames), stride) * frame_s
-        last = stride * float(frame_s[-1]) if len(frame_s) else interval_s
+        # A batch cut: a person carried from the previous file has frames below 0 and this file's
+        # from 0, but the time between the files is no frame of either; such a pair counts as
+        # :meth:`detected_time` counts it, as does a last detection right after it.
+        cut = (frames[:-1] < 0) & (frames[1:] >= 0)
+        credit[cut] = np.minimum(gaps[cut], interval_s)
+        last = stride * float(frame_s[-1]) if len(frame_s) and not cut[-1] else interval_s
         return float(credit.sum() + last)
 
     def _window(self, window_s: float, at_end: bool) -> npt.NDArray[np.int64]:
