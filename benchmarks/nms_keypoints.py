@@ -18,7 +18,6 @@ import os
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -30,6 +29,7 @@ from accuracy import CLIPS
 from retail_intel.accuracy.mot import read_mot
 from retail_intel.vision import openvino_backend
 from retail_intel.vision.detector import nms
+from retail_intel.vision.video import read_frames
 from retail_intel.vision.weights import resolve_weights
 
 # COCO's per-keypoint spreads (nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles)
@@ -58,14 +58,7 @@ def candidates(video: Path, imgsz: int) -> list[Candidates]:
         return np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
 
     openvino_backend.decode_person_boxes = keep_all  # type: ignore[assignment]
-    capture = cv2.VideoCapture(str(video))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
+    frames = [frame for _, frame in read_frames(video)]
     for start in range(0, len(frames), 4):
         detector.detect_batch(frames[start : start + 4], list(range(start, start + 4)))
     return found

@@ -5,11 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,6 +18,7 @@ from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.pipeline.frame_times import BY_RATE, BY_TIMESTAMPS, MIN_STEP_S, FrameTiming, time_frames
 from retail_intel.pipeline.plan import make_plan
 from retail_intel.pipeline.run import process_video
+from retail_intel.vision.detections import Detections
 from retail_intel.vision.video import read_frames
 
 from .fakes import Box, ScriptedDetector, person_box, write_video
@@ -47,17 +46,10 @@ def write_numbered_video(path: Path, frames: int = 60) -> Path:
 
 def frame_numbers(video: Path) -> list[int]:
     """The numbers :func:`write_numbered_video` drew, frame by frame."""
-    import cv2
-
-    capture = cv2.VideoCapture(str(video))
     numbers = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
+    for _, frame in read_frames(video):
         grey = frame[200:240].mean(axis=(0, 2))
         numbers.append(sum(1 << bit for bit in range(8) if grey[bit * 40 + 10 : bit * 40 + 30].mean() > 128))
-    capture.release()
     return numbers
 
 
@@ -209,16 +201,9 @@ def test_timed_by_timestamps_the_times_are_the_stamps_and_increase(steps: list[f
         assert np.abs(stamps - np.arange(len(stamps)) / fps).max() <= 0.5 / fps + 1e-12
 
 
-@dataclass
-class Tracked:
-    xyxy: npt.NDArray[np.float32]
-    confidence: npt.NDArray[np.float32]
-    tracker_id: npt.NDArray[np.int64]
-
-
 def test_the_accumulator_moves_each_sample_to_its_frames_time() -> None:
     acc = TrackAccumulator()
-    one = Tracked(np.array([[0, 0, 10, 20]], np.float32), np.array([0.9], np.float32), np.array([7], np.int64))
+    one = Detections(np.array([[0, 0, 10, 20]], np.float32), np.array([0.9], np.float32), np.array([7], np.int64))
     for frame in (0, 1, 3):
         acc.add(frame, frame / 10, one)
     acc.retime(np.array([0.0, 0.5, 2.0, 9.0]))

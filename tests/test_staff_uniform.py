@@ -5,13 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 import pyarrow.parquet as pq
 import pytest
 
@@ -24,6 +22,7 @@ from retail_intel.pipeline.plan import ProcessRequest, make_plan
 from retail_intel.pipeline.run import process_video, source_key
 from retail_intel.storage import TRACKS_DIR
 from retail_intel.vision.appearance import upper_body_uniform_shares
+from retail_intel.vision.detections import Detections
 from retail_intel.vision.video import fingerprint
 
 from .fakes import ScriptedDetector, two_people
@@ -57,17 +56,10 @@ def test_a_crop_too_small_or_outside_the_frame_is_not_measured() -> None:
     assert upper_body_uniform_shares(frame, np.zeros((0, 4), np.float32), NAVY).shape == (0,)
 
 
-@dataclass
-class Tracked:
-    xyxy: npt.NDArray[np.float32]
-    confidence: npt.NDArray[np.float32]
-    tracker_id: npt.NDArray[np.int64]
-
-
 def test_the_accumulator_sums_shares_per_track_and_stores_them() -> None:
     acc = TrackAccumulator()
     boxes = np.array([[0, 0, 10, 20], [50, 0, 60, 20]], np.float32)
-    both = Tracked(boxes, np.array([0.9, 0.8], np.float32), np.array([1, 2], np.int64))
+    both = Detections(boxes, np.array([0.9, 0.8], np.float32), np.array([1, 2], np.int64))
     acc.add(0, 0.0, both, uniform=np.array([0.5, 0.1], np.float32))
     acc.add(1, 0.1, both, uniform=np.array([0.75, np.nan], np.float32))  # 2's crop unusable: left out
     acc.add(2, 0.2, both)  # a frame without measurement

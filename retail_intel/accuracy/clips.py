@@ -29,7 +29,7 @@ import numpy as np
 from retail_intel.accuracy.audit import TimeSlice
 from retail_intel.errors import InputError, VideoError
 from retail_intel.movements.classify import CountingRules
-from retail_intel.pipeline.frame_times import BY_TIMESTAMPS, EVEN_TOLERANCE_FRAMES, FloatArray, time_frames
+from retail_intel.pipeline.frame_times import BY_TIMESTAMPS, EVEN_TOLERANCE_FRAMES, FloatArray, time_frames, times_at
 from retail_intel.vision.video import first_frame_stamp, frame_stamps, header_rate, probe
 
 COUNTS_FILE = "counts.csv"
@@ -74,11 +74,7 @@ def _first_frame_at(seconds: float, rate: float, times: FloatArray | None = None
 
 def _time_of(index: int, rate: float, times: FloatArray | None) -> float:
     """Frame ``index``'s time: ``times`` where the video is timed by its timestamps; past its last frame, its end."""
-    if times is None:
-        return index / rate
-    if index < len(times):
-        return float(times[index])
-    return float(times[-1]) + float(times[-1]) / max(1, len(times) - 1) * (index - len(times) + 1)
+    return index / rate if times is None else float(times_at(times, index))
 
 
 def _clock(seconds: float) -> str:

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from retail_intel.errors import InputError
 from retail_intel.movements.tracks import Track
+from retail_intel.pipeline.frame_times import times_at
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -148,7 +149,7 @@ def boxes_to_tracks(boxes: MotBoxes, fps: float, times: npt.NDArray[np.float64] 
             Track(
                 track_id=int(ident),
                 frames=frames.astype(np.int64),
-                t=frames / fps if times is None else _at_frames(times, frames),
+                t=frames / fps if times is None else times_at(times, frames),
                 x=boxes.x[rows] + boxes.w[rows] / 2,
                 y=boxes.y[rows] + boxes.h[rows],
                 height=boxes.h[rows].astype(np.float64),
@@ -157,14 +158,6 @@ def boxes_to_tracks(boxes: MotBoxes, fps: float, times: npt.NDArray[np.float64] 
             )
         )
     return tracks
-
-
-def _at_frames(times: npt.NDArray[np.float64], frames: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-    """``times`` of ``frames``; past the last decoded frame, on at the average interval (as their duration counts)."""
-    last = len(times) - 1
-    step = float(times[-1]) / last if last > 0 else 0.0
-    beyond = np.maximum(frames - last, 0)
-    return np.asarray(times[np.minimum(frames, last)] + beyond * step, dtype=np.float64)
 
 
 def tracks_to_boxes(tracks: Iterable[Track]) -> MotBoxes:

@@ -41,6 +41,17 @@ BY_RATE = "frame rate"
 BY_TIMESTAMPS = "timestamps"
 
 
+def times_at(times: FloatArray, frames: npt.ArrayLike) -> FloatArray:
+    """The times of ``frames`` in a video whose frames are at ``times``; past the last, on at their mean interval.
+
+    So frame ``len(times)``, one past the last, is where the video ends (:meth:`FrameTiming.duration`).
+    """
+    index = np.asarray(frames, dtype=np.int64)
+    last = len(times) - 1
+    step = float(times[-1]) / last if last > 0 else 0.0
+    return np.asarray(times[np.minimum(index, last)] + np.maximum(index - last, 0) * step, dtype=np.float64)
+
+
 @dataclass(frozen=True)
 class FrameTiming:
     """How a video's frames are timed: ``times`` (seconds from the first frame) where by timestamps."""
@@ -57,8 +68,7 @@ class FrameTiming:
         """The time the video covers: up to the end of its last frame (one average interval after it)."""
         if self.times is None or frames < 2:
             return frames / fps
-        last = float(self.times[-1])
-        return last + last / (frames - 1)
+        return float(times_at(self.times, frames))
 
 
 def time_frames(stamps_s: Sequence[float], fps: float) -> FrameTiming:
