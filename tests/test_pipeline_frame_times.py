@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +16,20 @@ from hypothesis import strategies as st
 from retail_intel.errors import VideoError
 from retail_intel.movements.store import read_movements
 from retail_intel.movements.tracks import TrackAccumulator
-from retail_intel.pipeline.frame_times import BY_RATE, BY_TIMESTAMPS, MIN_STEP_S, FrameTiming, time_frames
+from retail_intel.pipeline.frame_times import (
+    BY_RATE,
+    BY_TIMESTAMPS,
+    MIN_STEP_S,
+    FrameTiming,
+    UnseenIntervals,
+    time_frames,
+)
+from retail_intel.pipeline.loop import FrameLoop, LoopSettings
 from retail_intel.pipeline.plan import make_plan
 from retail_intel.pipeline.run import process_video
 from retail_intel.vision.detections import Detections
-from retail_intel.vision.video import read_frames
+from retail_intel.vision.tracker import TrackerSettings
+from retail_intel.vision.video import Frame, read_frames
 
 from .fakes import Box, ScriptedDetector, person_box, write_video
 from .test_pipeline import START, request
@@ -543,3 +553,87 @@ def test_the_time_between_two_batch_files_is_no_frame_seen(stride: int) -> None:
     (ghost,) = carried
     joined = Track.join([ghost.track, one(1, 0, 0.0, 302)])
     assert joined.detected_time_by_frames(stride, 0.1) == pytest.approx(0.2)  # two detections, a step each
+
+
+# --- the tracker's clock on a variable-frame-rate recording (UnseenIntervals, FrameLoop.run) ---
+
+
+def unseen_before_each(stamps: list[float], fps: float, stride: int = 1) -> list[int]:
+    clock = UnseenIntervals(stamps, fps, stride)
+    return [clock.before(i) for i in range(0, len(stamps), stride)]
+
+
+def test_no_interval_is_unseen_in_an_evenly_spaced_recording() -> None:
+    # 29.97 fps stored in whole milliseconds from a container's origin: rounding, no frame left out
+    stamps = [round(1.4 + i * 1001 / 30000, 3) for i in range(300)]
+    assert set(unseen_before_each(stamps, 30000 / 1001)) == {0}
+    assert set(unseen_before_each(stamps, 30000 / 1001, stride=3)) == {0}
+
+
+def test_the_intervals_a_sparse_stretch_leaves_out_are_unseen() -> None:
+    # VFR_TIMES: 10 fps, then a frame a second; Matroska says 10 fps: 9 intervals left out per frame
+    assert unseen_before_each(VFR_TIMES, 10.0) == [0] * 21 + [9] * 39
+    # at stride 2 the tracker sees every other frame, 0.2 s apart: 4 of its intervals left out of 2 s
+    assert unseen_before_each(VFR_TIMES, 10.0, stride=2) == [0] * 11 + [9] * 19
+    # an MP4 says its average (1.43 fps): a second is less than its interval, nothing is left out
+    assert set(unseen_before_each(VFR_TIMES, 60 / 42)) == {0}
+
+
+def test_a_frame_dropped_from_a_constant_rate_leaves_one_interval_out() -> None:
+    stamps = [i / 25 for i in range(50) if i != 30]
+    assert unseen_before_each(stamps, 25.0) == [0] * 30 + [1] + [0] * 18
+
+
+@pytest.mark.parametrize(
+    "stamps",
+    [
+        [0.0] * 40,  # a decoder without timestamps
+        [0.1 * (i // 3) for i in range(40)],  # stamps coarser than the interval (0.1 s at 30 fps)
+        [i / 10 for i in range(20)] + [0.5 + 3 * i for i in range(20)],  # a stream restarted: it jumps back
+    ],
+)
+def test_timestamps_that_cannot_time_the_video_leave_nothing_unseen_once_they_show_it(stamps: list[float]) -> None:
+    unseen = unseen_before_each(stamps, 30.0 if stamps[3] == 0.1 else 10.0)
+    assert sum(unseen[21:]) == 0
+
+
+def loop_ids(script: Callable[[int], list[Box]], stamps: list[float], *, timed: bool) -> list[set[int]]:
+    """The tracker ids of each frame of a 10 fps loop over blank frames, with or without their ``stamps``."""
+
+    class Scripted:
+        name = "scripted"
+
+        def detect(self, frame: Frame, frame_index: int) -> Detections:
+            return Detections.from_boxes(script(frame_index))
+
+    loop = FrameLoop(Scripted(), LoopSettings(1, 0.0, TrackerSettings(), 10.0))
+    frames = ((i, np.zeros((300, 800, 3), np.uint8)) for i in range(len(stamps)))
+    out = list(loop.run(frames, stamps=stamps if timed else None))
+    return [set(f.tracked.tracker_id.tolist()) if f.tracked is not None else set() for f in out]
+
+
+# 10 fps for 2 s, then a frame a second: frame 25 is at 7 s
+DENSE_THEN_SPARSE = [i / 10 for i in range(20)] + [2.0 + (i - 19) for i in range(20, 32)]
+
+
+def test_a_walker_keeps_one_track_into_a_sparse_stretch() -> None:
+    # 60 px a second: 6 px a frame at 10 fps, a box and more (30 px wide) a frame at 1 fps. Taking a
+    # second for one frame, the tracker predicted a tenth of that, lost the walker every frame and
+    # started no track that held (each new one a box away by the next frame)
+    def walker(frame: int) -> list[Box]:
+        return [person_box(40 + 60 * DENSE_THEN_SPARSE[frame], 200)]
+
+    assert set().union(*loop_ids(walker, DENSE_THEN_SPARSE, timed=True)[1:]) == {1}
+    assert all(loop_ids(walker, DENSE_THEN_SPARSE, timed=True)[1:])
+    assert not all(loop_ids(walker, DENSE_THEN_SPARSE, timed=False)[1:])  # what it was
+
+
+def test_a_track_lost_for_longer_than_the_buffer_in_time_is_gone() -> None:
+    # standing; not detected over frames 20-24 (3-7 s): 5 frames, far fewer than the 3 s buffer's
+    # 30 at 10 fps, but 5 s. Found again, it is a new track (stitching decides whether to join them)
+    def stands(frame: int) -> list[Box]:
+        return [] if 20 <= frame <= 24 else [person_box(300, 200)]
+
+    timed = loop_ids(stands, DENSE_THEN_SPARSE, timed=True)
+    assert timed[19] == {1} and timed[27] == {2}
+    assert loop_ids(stands, DENSE_THEN_SPARSE, timed=False)[27] == {1}  # what it was: kept for 30 frames

@@ -140,3 +140,56 @@ def _increasing(times: FloatArray) -> FloatArray:
     """``times`` with each one not after its predecessor moved to ``MIN_STEP_S`` after it."""
     steps = np.arange(len(times), dtype=np.float64) * MIN_STEP_S
     return np.asarray(np.maximum.accumulate(times - steps) + steps, dtype=np.float64)
+
+
+class UnseenIntervals:
+    """How many frame intervals a variable-frame-rate recording left out before each tracked frame.
+
+    A tracker counts frames: its lost-track buffer and its velocities are per frame. Where a
+    recording leaves frames out (an NVR recording fewer while little moves), the next frame can be
+    many intervals on, and a tracker taking it for one keeps a lost person for a multiple of its
+    buffer in time and predicts a walker a fraction of the way they went. The tracker coasts
+    through the intervals left out instead, as through the frames adaptive stride skips.
+
+    Read online, as the frames are decoded (``stamps`` may still grow): no interval is unseen while
+    every timestamp so far is within half an interval of ``index / fps`` (an evenly spaced file is
+    tracked as it always was), nor once they are unusable by :func:`time_frames`'s tests (not
+    finite, more than a few not after the one before, one jumping back).
+    """
+
+    def __init__(self, stamps: Sequence[float], fps: float, stride: int = 1) -> None:
+        if fps <= 0 or not math.isfinite(fps) or stride < 1:
+            raise ValueError(f"fps must be a positive number and stride at least 1, got {fps} and {stride}")
+        self._stamps = stamps
+        self._fps = fps
+        self._interval = stride / fps  # between two frames the tracker sees
+        self._read = 0  # stamps checked so far
+        self._uneven = False
+        self._usable = True
+        self._stalled = 0
+        self._last: int | None = None  # the frame of the last call
+
+    def _check(self, upto: int) -> None:
+        stamps, fps = self._stamps, self._fps
+        for i in range(self._read, upto + 1):
+            stamp = stamps[i]
+            if not math.isfinite(stamp):
+                self._usable = False
+            elif i > 0:
+                step = stamp - stamps[i - 1]
+                if step <= 0:
+                    self._stalled += 1
+                if step < -1.0 / fps or self._stalled > max(MAX_STALLED, i * MAX_STALLED_SHARE):
+                    self._usable = False
+                if abs(stamp - stamps[0] - i / fps) > EVEN_TOLERANCE_FRAMES / fps:
+                    self._uneven = True
+        self._read = max(self._read, upto + 1)
+
+    def before(self, index: int) -> int:
+        """The intervals left out between the last call's frame and frame ``index`` (calls in frame order)."""
+        self._check(index)
+        last, self._last = self._last, index
+        if last is None or not self._uneven or not self._usable:
+            return 0
+        ticks = (self._stamps[index] - self._stamps[last]) / self._interval
+        return max(0, math.floor(ticks + 0.5) - 1)

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from retail_intel.movements.adaptive_stride import Edges, PeopleNow, next_stride
+from retail_intel.pipeline.frame_times import UnseenIntervals
 from retail_intel.vision.appearance import box_appearance
 from retail_intel.vision.detections import Detections, Detector
 from retail_intel.vision.motion import MotionGate
@@ -89,6 +90,7 @@ class LoopStats:
     detected: int = 0
     still: int = 0
     skipped: int = 0  # due frames adaptive stride left to the tracker's prediction
+    unseen: int = 0  # frame intervals a variable-frame-rate recording left out, coasted through
     inference_s: float = 0.0
     tracking_s: float = 0.0
 
@@ -142,6 +144,7 @@ class FrameLoop:
         self.stats = LoopStats()
         self.batch_size = max(1, int(getattr(detector, "batch_size", 1)))
         self._buffer: list[tuple[int, float, Frame, _Kind]] = []
+        self._unseen: UnseenIntervals | None = None  # a recorded video's frame timestamps (run)
         self.reset()
 
     def reset(self) -> None:
@@ -198,6 +201,7 @@ class FrameLoop:
                 if kind == "skip":
                     # the tracker's clock runs on: its buffer and velocities stay per frame
                     self.stats.skipped += 1
+                    self._catch_up(index)
                     self._tracker.coast()
                 out.append(LoopFrame(index, t, image, None, False))
                 continue
@@ -208,6 +212,7 @@ class FrameLoop:
             else:
                 self.stats.still += 1
             detections = self._last if self._last is not None else Detections.empty()
+            self._catch_up(index)
             looks: npt.NDArray[np.float32] | None = None
             if self._tracker.uses_appearance:
                 # the tracker compares each detection's colours: describe the detections, before
@@ -237,6 +242,16 @@ class FrameLoop:
             self._skips_left = max(0, self._step - 1 - skipped)
         self._buffer = []
         return out
+
+    def _catch_up(self, index: int) -> None:
+        """Coast through the frame intervals a variable-frame-rate recording left out before frame ``index``."""
+        if self._unseen is None:
+            return
+        unseen = self._unseen.before(index)
+        self.stats.unseen += unseen
+        # past the lost-track buffer every lost track is gone: more coasting changes nothing
+        for _ in range(min(unseen, self._tracker.buffer_frames + 1)):
+            self._tracker.coast()
 
     def _features_of(self, image: Frame, detections: Detections, *, reused: bool) -> npt.NDArray[np.float32]:
         """One appearance row per detection; a still frame reuses the rows of the detections it reuses."""
@@ -291,9 +306,15 @@ class FrameLoop:
         searching = lost or self._tracker.tentative > 0
         return next_stride(people, edges, self.settings.adaptive_stride, fps, searching=searching)
 
-    def run(self, frames: Iterable[tuple[int, Frame]]) -> Iterator[LoopFrame]:
-        """Every frame of ``frames`` through the loop, in order (``t`` = index / fps)."""
+    def run(self, frames: Iterable[tuple[int, Frame]], stamps: Sequence[float] | None = None) -> Iterator[LoopFrame]:
+        """Every frame of ``frames`` through the loop, in order (``t`` = index / fps).
+
+        ``stamps``: the frames' decoder timestamps, filled as they are decoded (``read_frames``);
+        where they show frames left out, the tracker coasts through them (:class:`UnseenIntervals`).
+        """
         fps = self.settings.fps
+        if stamps is not None:
+            self._unseen = UnseenIntervals(stamps, fps, self.settings.stride)
         for index, image in frames:
             yield from self.feed(index, index / fps, image)
         yield from self.flush()

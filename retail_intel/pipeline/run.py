@@ -288,7 +288,8 @@ def track_video(
         decoded = itertools.islice(decoded, plan.max_frames)
     try:
         tick = time.perf_counter()
-        for item in loop.run(decoded):
+        # a rate given by the user says the header is wrong, and the timestamps come from that header
+        for item in loop.run(decoded, stamps=stamps if plan.fps_override is None else None):
             t0 = time.perf_counter()
             times.decode_wait += t0 - tick  # less the loop's own work, below
             frames += 1

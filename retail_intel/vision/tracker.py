@@ -85,13 +85,15 @@ class PersonTracker:
         from ultralytics.utils.checks import check_yaml
 
         self.uses_appearance = settings.uses_appearance
+        # frames a lost track is kept for (ByteTrack's frame rate is left at its 30, which makes it this)
+        self.buffer_frames = max(1, round(settings.track_buffer_s * fps))
         config: dict[str, Any] = dict(YAML.load(check_yaml(f"{settings.method}.yaml")))
         config.update(
             tracker_type=settings.method,
             track_high_thresh=settings.track_high_thresh,
             track_low_thresh=settings.track_low_thresh,
             new_track_thresh=settings.new_track_thresh,
-            track_buffer=max(1, round(settings.track_buffer_s * fps)),
+            track_buffer=self.buffer_frames,
             match_thresh=settings.match_thresh,
             fuse_score=settings.fuse_score,
         )
