@@ -575,8 +575,12 @@ def test_the_intervals_a_sparse_stretch_leaves_out_are_unseen() -> None:
     assert unseen_before_each(VFR_TIMES, 10.0) == [0] * 21 + [9] * 39
     # at stride 2 the tracker sees every other frame, 0.2 s apart: 4 of its intervals left out of 2 s
     assert unseen_before_each(VFR_TIMES, 10.0, stride=2) == [0] * 11 + [9] * 19
-    # an MP4 says its average (1.43 fps): a second is less than its interval, nothing is left out
-    assert set(unseen_before_each(VFR_TIMES, 60 / 42)) == {0}
+    # an MP4 says its average (1.43 fps, 0.7 s): the dense stretch leaves nothing out (its frames still
+    # count an interval each); a frame a second is 1.43 intervals, 3 left out every 7 frames, not none
+    mp4 = unseen_before_each(VFR_TIMES, 60 / 42)
+    assert (
+        set(mp4[:21]) == {0} and set(mp4[21:]) == {0, 1} and sum(mp4[21:]) == 15
+    )  # 16.7, less the 2 the dense stretch ran ahead
 
 
 def test_a_frame_dropped_from_a_constant_rate_leaves_one_interval_out() -> None:
@@ -637,3 +641,40 @@ def test_a_track_lost_for_longer_than_the_buffer_in_time_is_gone() -> None:
     timed = loop_ids(stands, DENSE_THEN_SPARSE, timed=True)
     assert timed[19] == {1} and timed[27] == {2}
     assert loop_ids(stands, DENSE_THEN_SPARSE, timed=False)[27] == {1}  # what it was: kept for 30 frames
+
+
+def test_frames_jittering_around_the_rate_leave_nothing_out() -> None:
+    # 30 fps frames written in pairs (5 ms, then 62 ms): uneven, so timed by their stamps, but no
+    # frame left out. Rounded step by step, every 62 ms step was two intervals: the clock ran 1.5x
+    pairs = [k / 15 + d for k in range(150) for d in (0.0, 0.005)]
+    assert time_frames(pairs, 30.0).by == BY_TIMESTAMPS
+    assert set(unseen_before_each(pairs, 30.0)) == {0}
+    # a frame a second after them still leaves 29 out each (28 after the pair's second frame, which
+    # put the clock most of an interval ahead)
+    assert unseen_before_each(pairs + [pairs[-1] + 1 + k for k in range(5)], 30.0)[-5:] == [28] + [29] * 4
+
+
+def test_a_few_repeated_stamps_at_the_start_do_not_stop_the_clock_for_the_file() -> None:
+    # 3 repeats in 1000 frames are a muxer's rounding to time_frames; judged at frame 5 they were
+    # "more than a few", and the clock stopped for the whole file
+    stamps = [i / 10 for i in range(20)] + [2.0 + (i - 20) for i in range(20, 1000)]
+    stamps[3] = stamps[4] = stamps[5] = stamps[2]
+    assert time_frames(stamps, 10.0).by == BY_TIMESTAMPS
+    assert unseen_before_each(stamps, 10.0)[100:] == [9] * 900
+
+
+def test_a_person_lost_just_before_a_gap_longer_than_the_buffer_is_gone() -> None:
+    # standing, missed in frame 19, the last before the recorder leaves out an hour (or 5 s, past the
+    # 3 s buffer). Coasting removed nothing and ByteTrack matches lost tracks before removing stale
+    # ones: the person was found again an hour later
+    def missed_at_19(frame: int) -> list[Box]:
+        return [] if frame == 19 else [person_box(300, 200)]
+
+    for gap in (3600.0, 5.0):
+        stamps = [i / 10 for i in range(20)] + [1.9 + gap + i / 10 for i in range(5)]
+        timed = loop_ids(missed_at_19, stamps, timed=True)
+        assert timed[18] == {1} and timed[21] == {2}
+        assert loop_ids(missed_at_19, stamps, timed=False)[21] == {1}
+    # within the buffer (2 s) the lost person is found again
+    stamps = [i / 10 for i in range(20)] + [3.9 + i / 10 for i in range(5)]
+    assert loop_ids(missed_at_19, stamps, timed=True)[21] == {1}

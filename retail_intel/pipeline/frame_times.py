@@ -153,8 +153,10 @@ class UnseenIntervals:
 
     Read online, as the frames are decoded (``stamps`` may still grow): no interval is unseen while
     every timestamp so far is within half an interval of ``index / fps`` (an evenly spaced file is
-    tracked as it always was), nor once they are unusable by :func:`time_frames`'s tests (not
-    finite, more than a few not after the one before, one jumping back).
+    tracked as it always was), nor once they are unusable by :func:`time_frames`'s tests (one not
+    finite or jumping back: for good; more than a few not after the one before: while they are, of
+    the frames so far). Rounding is carried from frame to frame, so frames jittering around the
+    rate leave nothing out and a frame every 1.4 intervals leaves 2 out of 5.
     """
 
     def __init__(self, stamps: Sequence[float], fps: float, stride: int = 1) -> None:
@@ -165,22 +167,25 @@ class UnseenIntervals:
         self._interval = stride / fps  # between two frames the tracker sees
         self._read = 0  # stamps checked so far
         self._uneven = False
-        self._usable = True
+        self._broken = False  # a stamp not finite, or one jumping back: for good, as time_frames judges it
         self._stalled = 0
         self._last: int | None = None  # the frame of the last call
+        # intervals the tracker's clock is behind the stamps (ahead where negative): rounding carried
+        # on, so frames jittering around the rate coast nothing and stamps coarser than it never do
+        self._behind = 0.0
 
     def _check(self, upto: int) -> None:
         stamps, fps = self._stamps, self._fps
         for i in range(self._read, upto + 1):
             stamp = stamps[i]
             if not math.isfinite(stamp):
-                self._usable = False
+                self._broken = True
             elif i > 0:
                 step = stamp - stamps[i - 1]
                 if step <= 0:
                     self._stalled += 1
-                if step < -1.0 / fps or self._stalled > max(MAX_STALLED, i * MAX_STALLED_SHARE):
-                    self._usable = False
+                if step < -1.0 / fps:
+                    self._broken = True
                 if abs(stamp - stamps[0] - i / fps) > EVEN_TOLERANCE_FRAMES / fps:
                     self._uneven = True
         self._read = max(self._read, upto + 1)
@@ -189,7 +194,20 @@ class UnseenIntervals:
         """The intervals left out between the last call's frame and frame ``index`` (calls in frame order)."""
         self._check(index)
         last, self._last = self._last, index
-        if last is None or not self._uneven or not self._usable:
+        # a few stamps not after the one before are a muxer's rounding, a share of those so far is no stamps
+        # (time_frames judges the share over the whole file; here it is judged again at each frame)
+        stalled = self._stalled > max(MAX_STALLED, index * MAX_STALLED_SHARE)
+        if last is None or not self._uneven or self._broken or stalled:
+            self._behind = 0.0
             return 0
-        ticks = (self._stamps[index] - self._stamps[last]) / self._interval
-        return max(0, math.floor(ticks + 0.5) - 1)
+        ticks = (self._stamps[index] - self._stamps[last]) / self._interval + self._behind
+        seen = max(1, math.floor(ticks + 0.5))
+        self._behind = min(MAX_BEHIND, max(-MAX_AHEAD, ticks - seen))
+        return seen - 1
+
+
+# How far (in intervals) UnseenIntervals carries its rounding: behind by at most the half a rounding
+# leaves, ahead by up to two (a pair of frames sent together, stamps coarser than the interval), so
+# the clock a header rate below the frames' own drives ahead is not held back long after.
+MAX_BEHIND = 0.5
+MAX_AHEAD = 2.0

@@ -128,6 +128,24 @@ class PersonTracker:
         confirmed = [track for track in tracker.tracked_stracks if track.is_activated]
         tracker.multi_predict(confirmed + tracker.lost_stracks)  # disjoint lists, as update pools them
 
+    def drop_stale_lost(self) -> None:
+        """Remove the lost tracks kept past the buffer, as ByteTrack's next update would after matching.
+
+        :meth:`coast` moves the clock but removes nothing, and ``update`` matches its lost tracks
+        before removing the stale ones (``buffer_frames``, its ``max_frames_lost``, ``max_time_lost`` before
+        8.4): after coasting through more than the buffer, a person lost
+        just before would be found again however long ago. An update on empty frames would have
+        removed them by now.
+        """
+        tracker = self._tracker
+        stale = [t for t in tracker.lost_stracks if tracker.frame_id - t.end_frame > self.buffer_frames]
+        if not stale:
+            return
+        for track in stale:
+            track.mark_removed()
+        tracker.lost_stracks = [t for t in tracker.lost_stracks if t not in stale]
+        tracker.removed_stracks.extend(stale)
+
     @property
     def tentative(self) -> int:
         """Tracks started on a detection that matched nobody and not yet confirmed (a new or a lost person)."""
