@@ -678,3 +678,24 @@ def test_a_person_lost_just_before_a_gap_longer_than_the_buffer_is_gone() -> Non
     # within the buffer (2 s) the lost person is found again
     stamps = [i / 10 for i in range(20)] + [3.9 + i / 10 for i in range(5)]
     assert loop_ids(missed_at_19, stamps, timed=True)[21] == {1}
+
+
+def test_a_walker_tracked_into_a_gap_longer_than_the_buffer_is_gone() -> None:
+    # tracked up to the last frame before the recorder leaves out an hour; coasting stops at the
+    # buffer's end, and someone standing where the walker's prediction stopped (3.1 s on) took their id
+    stamps = [i / 10 for i in range(20)] + [3600.0 + i / 10 for i in range(5)]
+
+    def walker_then_other(frame: int) -> list[Box]:
+        if frame < 20:
+            return [person_box(40 + 60 * stamps[frame], 200)]
+        return [person_box(40 + 60 * 5.0, 200)]
+
+    timed = loop_ids(walker_then_other, stamps, timed=True)
+    assert timed[19] == {1} and timed[21] == {2}
+    # a gap within the buffer keeps them: the walker found where they went (2 s on)
+    stamps = [i / 10 for i in range(20)] + [3.9 + i / 10 for i in range(5)]
+
+    def walker(frame: int) -> list[Box]:
+        return [person_box(40 + 60 * stamps[frame], 200)]
+
+    assert set().union(*loop_ids(walker, stamps, timed=True)[1:]) == {1}

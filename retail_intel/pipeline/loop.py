@@ -251,11 +251,11 @@ class FrameLoop:
         self.stats.unseen += unseen
         if not unseen:
             return
-        # past the lost-track buffer every lost track is gone (removed here, before the next frame is
-        # matched); confirmed tracks still tracked keep the prediction of the buffer's end
+        # past the buffer, every track unmatched for longer is gone (removed here, before the next
+        # frame is matched), so coasting further would change nothing
         for _ in range(min(unseen, self._tracker.buffer_frames + 1)):
             self._tracker.coast()
-        self._tracker.drop_stale_lost()
+        self._tracker.drop_stale()
 
     def _features_of(self, image: Frame, detections: Detections, *, reused: bool) -> npt.NDArray[np.float32]:
         """One appearance row per detection; a still frame reuses the rows of the detections it reuses."""

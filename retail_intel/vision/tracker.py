@@ -128,22 +128,27 @@ class PersonTracker:
         confirmed = [track for track in tracker.tracked_stracks if track.is_activated]
         tracker.multi_predict(confirmed + tracker.lost_stracks)  # disjoint lists, as update pools them
 
-    def drop_stale_lost(self) -> None:
-        """Remove the lost tracks kept past the buffer, as ByteTrack's next update would after matching.
+    def drop_stale(self) -> None:
+        """Remove every track not matched for longer than the buffer, as ByteTrack's updates would have.
 
         :meth:`coast` moves the clock but removes nothing, and ``update`` matches its lost tracks
-        before removing the stale ones (``buffer_frames``, its ``max_frames_lost``, ``max_time_lost`` before
-        8.4): after coasting through more than the buffer, a person lost
-        just before would be found again however long ago. An update on empty frames would have
-        removed them by now.
+        before removing the stale ones: after coasting through more than the buffer (frames a
+        recording left out), a person lost just before would be found again however long ago,
+        and one still tracked would be matched to whoever stands where their prediction stopped.
+        Updates on empty frames would have marked them lost and removed them by now.
         """
         tracker = self._tracker
-        stale = [t for t in tracker.lost_stracks if tracker.frame_id - t.end_frame > self.buffer_frames]
+        kept: dict[str, list[Any]] = {"tracked_stracks": [], "lost_stracks": []}
+        stale: list[Any] = []
+        for name, tracks in kept.items():
+            for track in getattr(tracker, name):
+                (stale if tracker.frame_id - track.end_frame > self.buffer_frames else tracks).append(track)
         if not stale:
             return
         for track in stale:
             track.mark_removed()
-        tracker.lost_stracks = [t for t in tracker.lost_stracks if t not in stale]
+        tracker.tracked_stracks = kept["tracked_stracks"]
+        tracker.lost_stracks = kept["lost_stracks"]
         tracker.removed_stracks.extend(stale)
 
     @property
