@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from retail_intel.errors import InputError
 from retail_intel.ingest import InputFormat, default_rejects_path, ingest_file
 from retail_intel.ingest.reader import REQUIRED_FIELDS
+from retail_intel.movements.compaction import compact_store
 from retail_intel.movements.plausible import TimeLimits
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, read_movements
@@ -632,3 +633,40 @@ def test_a_file_with_no_rows_prints_only_its_error_line(
     _assert_only_the_no_rows_error(
         source, ["--input-format", "csv", "--format", fmt], config_dir, data_dir, capsys, monkeypatch
     )
+
+
+@pytest.mark.parametrize("compacted", [False, True], ids=["own-file", "compacted-month"])
+def test_rows_stored_by_an_earlier_run_stay_when_a_narrower_run_adds_one_to_their_day(
+    compacted: bool, tmp_path: Path, config_dir: Path, data_dir: Path
+) -> None:
+    # Row 1 enters before --earliest of the first run; row 2 stays longer than --max-dwell of the second.
+    early = event(1, enter_time="2026-02-08T08:00:00Z", exit_time="2026-02-08T08:01:00Z")
+    long_stay = event(2, enter_time="2026-02-08T13:00:00Z", exit_time="2026-02-08T13:10:00Z")
+    source = write_jsonl(tmp_path / "e.jsonl", [early, long_stay])
+    earliest = TimeLimits(earliest=dt.datetime(2026, 2, 8, 12, tzinfo=dt.UTC))
+    first = ingest_file(source, config_dir=config_dir, data_dir=data_dir, now=NOW, limits=earliest)
+    assert (first.accepted, first.rejected) == (1, 1)
+    if compacted:
+        compact_store(data_dir, before=dt.date(2100, 1, 1))
+
+    second = ingest_file(
+        source, config_dir=config_dir, data_dir=data_dir, now=NOW, limits=TimeLimits(max_dwell=dt.timedelta(minutes=5))
+    )
+
+    assert (second.accepted, second.rejected, second.already_present) == (1, 1, 0)
+    stored = read_movements(data_dir)
+    assert sorted(stored.column("customer_id").to_pylist()) == [early["customer_id"], long_stay["customer_id"]]
+    assert stored.column("enter_time").to_pylist() == sorted(stored.column("enter_time").to_pylist())
+
+
+def test_a_file_with_a_very_long_name_gets_its_rejects_file(tmp_path: Path, config_dir: Path, data_dir: Path) -> None:
+    name = "ü" * 100 + "x" * 40 + ".jsonl"  # 245 bytes: a legal name, too long for ".<hash>.rejects.csv" beside it
+    source = write_jsonl(tmp_path / name, [event(1), event(2, branch_id="b9")])
+
+    result = ingest_file(source, config_dir=config_dir, data_dir=data_dir, now=NOW)
+
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert result.rejects_file is not None and result.rejects_file.name.endswith(".rejects.csv")
+    assert len(result.rejects_file.name.encode()) <= 255
+    assert result.rejects_file.name.startswith("ü" * 100)
+    assert [r["line"] for r in read_rejects(result.rejects_file)] == ["2"]

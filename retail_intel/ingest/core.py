@@ -25,16 +25,17 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from retail_intel.config.loader import load_config
 from retail_intel.errors import DataError, InputError
 from retail_intel.ingest.reader import InputFormat, detect_format, parse_events
 from retail_intel.ingest.validate import Rejection, ValidEvent, validate_records
 from retail_intel.locking import INGEST_LOCK, data_dir_lock
-from retail_intel.movements.compacted import holds_source
+from retail_intel.movements.compacted import holds_source, month_of, read_compacted
 from retail_intel.movements.plausible import TimeLimits
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
-from retail_intel.movements.store import movement_files, movements_root, write_movements
+from retail_intel.movements.store import movement_files, movements_root, read_files, write_movements
 from retail_intel.sqlviews.database import duckdb_message
 from retail_intel.storage import atomic_write_bytes, reread_once
 
@@ -76,8 +77,15 @@ def source_prefix(fingerprint: str) -> str:
     return f"{SOURCE_PREFIX}{fingerprint[:16]}-"
 
 
+# A file name may have 255 bytes; the stem leaves room for ".<12 hex>.rejects.csv" (25 bytes).
+_REJECTS_STEM_BYTES = 200
+
+
 def default_rejects_path(data_dir: Path, file: Path, fingerprint: str) -> Path:
-    return data_dir / REJECTS_DIR / f"{file.stem}.{fingerprint[:12]}.rejects.csv"
+    """``DATA_DIR/rejects/<stem>.<fingerprint[:12]>.rejects.csv``; a very long stem is cut to
+    200 bytes (never inside a UTF-8 character), so the name stays within the file system's limit."""
+    stem = file.stem.encode("utf-8", "surrogateescape")[:_REJECTS_STEM_BYTES].decode("utf-8", "ignore")
+    return data_dir / REJECTS_DIR / f"{stem}.{fingerprint[:12]}.rejects.csv"
 
 
 def _present_in_store(data_dir: Path, customer_ids: list[str], fingerprint: str) -> tuple[set[str], set[str]]:
@@ -137,6 +145,16 @@ def _movement_table(events: list[ValidEvent], source: str, fingerprint: str, now
     # Columns ingest files do not carry (staff flags, groups, door-line counts) stay null.
     columns |= {name: [None] * n for name in MOVEMENT_SCHEMA.names if name not in columns}
     return pa.table(columns, schema=MOVEMENT_SCHEMA)
+
+
+def _stored_rows(target: Path) -> pa.Table:
+    """The rows stored under ``target``'s source key: its own file, or its part of a compacted month."""
+    if target.exists():
+        return read_files([target], MOVEMENT_SCHEMA, "movement")
+    for source, rows in read_compacted(month_of(target), MOVEMENT_SCHEMA):
+        if source.key == target.stem:
+            return rows
+    return MOVEMENT_SCHEMA.empty_table()
 
 
 def rejects_csv(rejections: list[Rejection]) -> bytes:
@@ -262,8 +280,14 @@ def _store_new(
         stored = target.exists() or holds_source(target)  # its own file, or merged into a month by compact
         if stored and all(e.customer_id in own for e in events):
             continue  # this file's rows for the day are all stored already: keep the file as it is
-        events.sort(key=lambda e: (e.enter_time, e.customer_id))
         table = _movement_table(events, path.name, fingerprint, stamp)
+        if stored:
+            # Rows this file stored before and not valid in this run (an ingest with a narrower
+            # --earliest/--latest/--max-dwell) stay: the file is written again with them, not without.
+            kept = _stored_rows(target)
+            kept = kept.filter(pc.invert(pc.is_in(kept["customer_id"], value_set=table["customer_id"])))
+            table = pa.concat_tables([kept, table])
+        table = table.take(pc.sort_indices(table, [("enter_time", "ascending"), ("customer_id", "ascending")]))
         # The key names its branch and date, so it cannot have files elsewhere.
         written.append(
             write_movements(table, data_dir, branch_id=branch_id, day=day, source_key=key, replace_elsewhere=False)
