@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from retail_intel.cli.tables import arrow_csv, arrow_json, unique_names
@@ -85,6 +87,28 @@ def test_intervals_are_seconds_in_every_format(sql_cli: SqlCli) -> None:
     assert row[:3] == ["300.0", str(expected), "[90.0]"]
     cells = sql_cli(statement).stdout.splitlines()[-1].split()
     assert cells == ["300.000", "2,764,800", "90.000", "2,764,800"]
+
+
+def test_a_parquet_result_holds_intervals_as_durations(sql_cli: SqlCli, tmp_path: Path) -> None:
+    # pyarrow cannot write Arrow's month-day-nano interval to Parquet: the command used to end in a traceback
+    target = tmp_path / "out.parquet"
+    statement = (
+        "SELECT exit_time - enter_time AS stay, INTERVAL '-1 month 2 days 0.5 seconds' AS odd, NULL::INTERVAL AS none, "
+        "[INTERVAL 90 SECONDS, NULL] AS listed, {'x': INTERVAL 1 HOUR} AS nested FROM customer_branch_movement"
+    )
+    result = sql_cli(statement, "-f", "parquet", "-o", str(target))
+    assert result.exit_code == 0, result.stderr
+    table = pq.read_table(target)
+    assert table.schema.field("stay").type == pa.duration("us")
+    assert table.to_pylist() == [
+        {
+            "stay": dt.timedelta(minutes=5),
+            "odd": dt.timedelta(days=-28, seconds=0.5),
+            "none": None,
+            "listed": [dt.timedelta(seconds=90), None],
+            "nested": {"x": dt.timedelta(hours=1)},
+        }
+    ]
 
 
 def test_infinite_and_nan_values_are_null_in_strict_json(sql_cli: SqlCli) -> None:

@@ -20,7 +20,15 @@ from retail_intel.cli.common import (
     err,
     render_rows,
 )
-from retail_intel.cli.tables import arrow_csv, arrow_json, arrow_records, emit_text, output_file, unique_names
+from retail_intel.cli.tables import (
+    arrow_csv,
+    arrow_json,
+    arrow_records,
+    emit_text,
+    intervals_as_durations,
+    output_file,
+    unique_names,
+)
 from retail_intel.errors import InputError
 from retail_intel.storage import atomic_write_table
 
@@ -37,8 +45,9 @@ def _render(table: pa.Table, fmt: SqlFormat, output: Path | None, max_rows: int)
     if fmt is SqlFormat.parquet:
         if output is None:
             raise InputError("--format parquet needs -o FILE.parquet (Parquet is binary: it is not written to stdout)")
-        # Polars and pyarrow's dataset reader refuse a Parquet file with a repeated column name
-        atomic_write_table(table.rename_columns(unique_names(table.column_names)), output)
+        # Polars and pyarrow's dataset reader refuse a Parquet file with a repeated column name;
+        # Parquet cannot hold an interval (exit_time - enter_time): it is written as a duration
+        atomic_write_table(intervals_as_durations(table.rename_columns(unique_names(table.column_names))), output)
         err.print(f"[dim]wrote {table.num_rows:,} rows to {escape(str(output))}[/dim]")
     elif fmt is SqlFormat.csv:
         emit_text(arrow_csv(table), output)

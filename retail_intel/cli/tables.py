@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 from rich.markup import escape
 
@@ -40,6 +41,74 @@ def intervals_as_seconds(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [intervals_as_seconds(v) for v in value]
     return value
+
+
+_INTERVAL = pa.month_day_nano_interval()
+_MICROS_PER_DAY = SECONDS_PER_DAY * 1_000_000
+# Arrow's month-day-nano value: int32 months, int32 days, int64 nanoseconds
+_MONTH_DAY_NANO = np.dtype([("months", "<i4"), ("days", "<i4"), ("nanoseconds", "<i8")])
+
+
+def _duration_type(type_: pa.DataType) -> pa.DataType:
+    """``type_`` with every interval in it (also inside lists, structs and maps) a duration in microseconds."""
+    if type_ == _INTERVAL:
+        return pa.duration("us")
+    if isinstance(type_, pa.ListType | pa.LargeListType | pa.FixedSizeListType) and not isinstance(type_, pa.MapType):
+        field = type_.value_field.with_type(_duration_type(type_.value_type))
+        if isinstance(type_, pa.FixedSizeListType):
+            return pa.list_(field, type_.list_size)
+        return pa.large_list(field) if isinstance(type_, pa.LargeListType) else pa.list_(field)
+    if isinstance(type_, pa.MapType):
+        return pa.map_(type_.key_field.with_type(_duration_type(type_.key_type)), _duration_type(type_.item_type))
+    if isinstance(type_, pa.StructType):
+        return pa.struct([f.with_type(_duration_type(f.type)) for f in type_])
+    return type_
+
+
+def _interval_timedelta(value: pa.MonthDayNano) -> dt.timedelta:
+    days = int(value.months) * DAYS_PER_MONTH + int(value.days)
+    return dt.timedelta(days=days, microseconds=int(value.nanoseconds) // 1000)
+
+
+def _intervals_as_timedeltas(value: Any) -> Any:
+    if isinstance(value, pa.MonthDayNano):  # a tuple: test before tuples
+        return _interval_timedelta(value)
+    if isinstance(value, dict):
+        return {k: _intervals_as_timedeltas(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_intervals_as_timedeltas(v) for v in value]
+    if isinstance(value, tuple):  # a map's (key, value) pair
+        return tuple(_intervals_as_timedeltas(v) for v in value)
+    return value
+
+
+def _interval_chunk_as_duration(chunk: pa.Array) -> pa.Array:
+    data = chunk.buffers()[1]
+    assert data is not None
+    parts = np.frombuffer(data, dtype=_MONTH_DAY_NANO, count=chunk.offset + len(chunk))[chunk.offset :]
+    days = parts["months"].astype(np.int64) * DAYS_PER_MONTH + parts["days"]
+    micros = days * _MICROS_PER_DAY + parts["nanoseconds"] // 1000
+    return pa.array(micros, type=pa.duration("us"), mask=chunk.is_null().to_numpy(zero_copy_only=False))
+
+
+def intervals_as_durations(table: pa.Table) -> pa.Table:
+    """``table`` with every interval (also inside lists and structs) a duration in microseconds.
+
+    Parquet cannot hold Arrow's month-day-nano interval (pyarrow refuses to write it); a
+    duration it can. A month counts 30 days and a day 86,400 s, as in the seconds of ``csv``.
+    """
+    for index, field in enumerate(table.schema):
+        target = _duration_type(field.type)
+        if target == field.type:
+            continue
+        if field.type == _INTERVAL:
+            chunks = [_interval_chunk_as_duration(c) for c in table.column(index).chunks]
+            column = pa.chunked_array(chunks, type=target)
+        else:
+            values = [_intervals_as_timedeltas(v) for v in table.column(index).to_pylist()]
+            column = pa.chunked_array([pa.array(values, type=target)], type=target)
+        table = table.set_column(index, field.with_type(target), column)
+    return table
 
 
 def plain_value(value: Any) -> Any:
