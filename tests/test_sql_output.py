@@ -111,6 +111,30 @@ def test_a_parquet_result_holds_intervals_as_durations(sql_cli: SqlCli, tmp_path
     ]
 
 
+def test_infinite_and_far_future_dates_are_text_not_a_traceback(sql_cli: SqlCli) -> None:
+    # coalesce(until, DATE 'infinity') is the usual way to write an open end; Python's dates stop at 9999
+    statement = (
+        "SELECT DATE 'infinity' AS open_end, '-infinity'::TIMESTAMPTZ AS open_start, "
+        "TIMESTAMP '294247-01-10 04:00:54' AS far, DATE '2026-02-08' AS plain"
+    )
+    (record,) = json.loads(sql_cli(statement, "-f", "json").stdout)
+    assert record == {
+        "open_end": "infinity",
+        "open_start": "-infinity",
+        "far": "294247-01-10T04:00:54.000000",
+        "plain": "2026-02-08",
+    }
+    _, row = list(csv.reader(io.StringIO(sql_cli(statement, "-f", "csv").stdout)))
+    assert row == ["infinity", "-infinity", "294247-01-10T04:00:54.000000", "2026-02-08"]
+    assert sql_cli(statement).exit_code == 0
+    nested = sql_cli("SELECT [DATE 'infinity'] AS ends", "-f", "json")
+    assert nested.exit_code == 1
+    assert nested.stderr.strip().splitlines() == [
+        "error: column 'ends' holds a date or time outside the years 1-9999 (such as DuckDB's 'infinity'), "
+        "which cannot be written; cast it to VARCHAR in the query"
+    ]
+
+
 def test_infinite_and_nan_values_are_null_in_strict_json(sql_cli: SqlCli) -> None:
     statement = "SELECT 5 / 0 AS up, -5 / 0 AS down, 'NaN'::DOUBLE AS nan, [1.5, 'inf'::DOUBLE] AS listed, 2.5 AS fine"
     text = sql_cli(statement, "-f", "json").stdout

@@ -19,6 +19,7 @@ import pyarrow as pa
 from rich.markup import escape
 
 from retail_intel.cli.common import err, to_json
+from retail_intel.errors import InputError
 from retail_intel.storage import atomic_write_bytes
 
 # DuckDB's own epoch(INTERVAL) counts a month as 30 days; a day is 86,400 s (no DST in an interval).
@@ -153,9 +154,47 @@ def unique_names(names: Sequence[str]) -> list[str]:
     return unique
 
 
+# DuckDB's infinite dates and timestamps reach Arrow as the largest value of the type (and its negation)
+_INFINITY_RAW = {2**31 - 1: "infinity", -(2**31 - 1): "-infinity", 2**63 - 1: "infinity", -(2**63 - 1): "-infinity"}
+
+
+def _out_of_range_text(scalar: pa.Scalar, type_: pa.DataType) -> str:
+    """A date or timestamp Python cannot hold (past the year 9999, DuckDB's ``infinity``) as text."""
+    raw = scalar.cast(pa.int32() if pa.types.is_date32(type_) else pa.int64()).as_py()
+    if raw in _INFINITY_RAW:
+        return _INFINITY_RAW[raw]
+    unit = "D" if pa.types.is_date32(type_) else "ms" if pa.types.is_date64(type_) else type_.unit
+    text = str(np.array(raw, dtype=f"datetime64[{unit}]"))
+    return text + "+00:00" if getattr(type_, "tz", None) else text
+
+
+def _column_values(name: str, column: pa.ChunkedArray) -> list[Any]:
+    try:
+        listed: list[Any] = column.to_pylist()
+        return listed
+    except (OverflowError, ValueError):
+        if not (pa.types.is_timestamp(column.type) or pa.types.is_date(column.type)):
+            raise InputError(
+                f"column {name!r} holds a date or time outside the years 1-9999 (such as DuckDB's 'infinity'), "
+                "which cannot be written; cast it to VARCHAR in the query"
+            ) from None
+    values: list[Any] = []
+    for scalar in column:
+        try:
+            values.append(scalar.as_py())
+        except (OverflowError, ValueError):
+            values.append(_out_of_range_text(scalar, column.type))
+    return values
+
+
 def positional_rows(table: pa.Table) -> Iterator[tuple[Any, ...]]:
-    """The rows of ``table`` as tuples in column order (duplicate column names keep their own values)."""
-    return zip(*(column.to_pylist() for column in table.columns), strict=True)
+    """The rows of ``table`` as tuples in column order (duplicate column names keep their own values).
+
+    A date or timestamp past Python's range (``DATE 'infinity'``, the year 294247) comes out as
+    text, as DuckDB writes it (``infinity``, ``-infinity``, ``294247-01-10T04:00:54``).
+    """
+    columns = [_column_values(name, column) for name, column in zip(table.column_names, table.columns, strict=True)]
+    return zip(*columns, strict=True)
 
 
 def arrow_records(table: pa.Table) -> list[dict[str, Any]]:
