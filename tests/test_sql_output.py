@@ -111,6 +111,15 @@ def test_a_parquet_result_holds_intervals_as_durations(sql_cli: SqlCli, tmp_path
     ]
 
 
+def test_a_type_parquet_cannot_hold_is_one_error_line(sql_cli: SqlCli, tmp_path: Path) -> None:
+    target = tmp_path / "out.parquet"
+    result = sql_cli("SELECT union_value(k := 1) AS u", "-f", "parquet", "-o", str(target))
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: --format parquet: ") and "union" in line and line.endswith("--format csv or json")
+    assert not target.exists() and list(tmp_path.glob(".out.parquet.*")) == []
+
+
 def test_infinite_and_far_future_dates_are_text_not_a_traceback(sql_cli: SqlCli) -> None:
     # coalesce(until, DATE 'infinity') is the usual way to write an open end; Python's dates stop at 9999
     statement = (

@@ -47,7 +47,12 @@ def _render(table: pa.Table, fmt: SqlFormat, output: Path | None, max_rows: int)
             raise InputError("--format parquet needs -o FILE.parquet (Parquet is binary: it is not written to stdout)")
         # Polars and pyarrow's dataset reader refuse a Parquet file with a repeated column name;
         # Parquet cannot hold an interval (exit_time - enter_time): it is written as a duration
-        atomic_write_table(intervals_as_durations(table.rename_columns(unique_names(table.column_names))), output)
+        try:
+            atomic_write_table(intervals_as_durations(table.rename_columns(unique_names(table.column_names))), output)
+        except pa.ArrowNotImplementedError as exc:  # a type Parquet has no form for (a UNION, say)
+            raise InputError(
+                f"--format parquet: {exc}; cast that column in the query, or use --format csv or json"
+            ) from exc
         err.print(f"[dim]wrote {table.num_rows:,} rows to {escape(str(output))}[/dim]")
     elif fmt is SqlFormat.csv:
         emit_text(arrow_csv(table), output)
