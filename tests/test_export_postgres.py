@@ -27,6 +27,7 @@ from retail_intel.kpis.compute import compute_kpis
 from retail_intel.kpis.schema import KPI_SCHEMA
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.pgexport import export_tables, export_to_postgres, redact_url
+from retail_intel.pgexport.connect import check_url
 from retail_intel.sqlviews import query
 from tests.cli_helpers import run_cli
 from tests.pg_server import PostgresServer, remove, require_postgres, start_postgres
@@ -256,6 +257,20 @@ def test_redact_url_hides_the_password_wherever_it_is() -> None:
     assert redact_url("postgresql://bi:s3cr%40t@db:5432/x") == "postgresql://bi:***@db:5432/x"
     assert redact_url("postgresql://db/x?user=bi&password=s3cret") == "postgresql://db/x?user=bi&password=***"
     assert redact_url("postgresql://bi@db/x") == "postgresql://bi@db/x"
+
+
+def test_an_unencoded_at_sign_in_the_password_is_refused_without_showing_it() -> None:
+    # libpq reads "p@ss@127.0.0.1" as password "p" and host "ss@127.0.0.1", and names that host in its error
+    with pytest.raises(InputError) as refused:
+        check_url("postgresql://bi:p@ss-word@127.0.0.1:1/db")
+    message = str(refused.value)
+    assert message == (
+        "--to: postgresql://bi:***@127.0.0.1:1/db has more than one '@' before the host; "
+        "write an '@' in the user name or password as %40"
+    )
+    assert check_url("postgresql://bi:p%40ss-word@127.0.0.1:1/db?options=a@b") == (
+        "postgresql://bi:p%40ss-word@127.0.0.1:1/db?options=a@b"
+    )
 
 
 def test_a_table_named_twice_is_exported_once(site: tuple[Path, Path], pg_url: str) -> None:

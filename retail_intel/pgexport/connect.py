@@ -79,6 +79,17 @@ def check_url(url: str) -> str:
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in SCHEMES:
         raise InputError(f"--to: expected a URL like postgresql://user@host:5432/dbname, got {redact_url(url)!r}")
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        netloc = ""
+    if netloc.count("@") > 1:
+        # libpq ends the password at the first '@' and takes the rest as the host, so its
+        # error ("failed to resolve host 'ss@db'") would show the password's tail
+        raise InputError(
+            f"--to: {redact_url(url)} has more than one '@' before the host; write an '@' in the user name "
+            "or password as %40"
+        )
     require_psycopg()
     from psycopg import conninfo
 
