@@ -77,6 +77,31 @@ def test_recomputing_replaces_rows_and_keeps_others(config_dir: Path, data_dir: 
     assert read_kpis(data_dir, branch_id="b1").num_rows == 3 + 6
 
 
+def test_recomputing_after_a_timezone_fix_replaces_the_windows_cut_the_old_way(
+    config_dir: Path, data_dir: Path
+) -> None:
+    # b1 was first set up in London (its day is 00:00-24:00 UTC in March), then corrected to
+    # Paris (23:00-23:00 UTC): the old day's row overlaps the new one and must not stay beside it.
+    compute_kpis(load_config(config_dir), data_dir, window_minutes=1440, branch="b1")
+    branches = config_dir / "branches.yaml"
+    branches.write_text(branches.read_text().replace("Europe/London", "Europe/Paris"))
+    result = compute_kpis(load_config(config_dir), data_dir, window_minutes=1440, branch="b1")
+    stored = read_kpis(data_dir, branch_id="b1", window_minutes=1440)
+    assert stored["window_start"].to_pylist() == [dt.datetime(2026, 3, 1, 23, tzinfo=dt.UTC)]
+    assert stored["visitors"].to_pylist() == result.table["visitors"].to_pylist() == [3]
+    # windows of the same cut are still replaced one for one, and the others kept
+    compute_kpis(load_config(config_dir), data_dir, window_minutes=60, branch="b1")
+    compute_kpis(
+        load_config(config_dir),
+        data_dir,
+        window_minutes=60,
+        branch="b1",
+        start=MON + dt.timedelta(hours=10),
+        end=MON + dt.timedelta(hours=11),
+    )
+    assert read_kpis(data_dir, branch_id="b1", window_minutes=60)["visitors"].to_pylist() == [2, 0, 1]
+
+
 def test_read_kpis_filters_by_time_overlap(config_dir: Path, data_dir: Path) -> None:
     compute_kpis(load_config(config_dir), data_dir, window_minutes=60)
     rows = read_kpis(data_dir, start=MON + dt.timedelta(hours=10, minutes=30), end=MON + dt.timedelta(hours=14))

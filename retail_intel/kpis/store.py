@@ -1,9 +1,10 @@
 """The KPI store: ``DATA_DIR/kpis/<N>m/<branch_id>.parquet``, one file per branch and window size.
 
 Recomputing replaces, never duplicates: rows of the recomputed windows take
-the place of older rows with the same ``(branch_id, window_start)``; rows of
-windows not recomputed this time are kept. Every file is rewritten whole with
-:func:`retail_intel.storage.atomic_write_table`.
+the place of older rows whose window overlaps one of them (the same
+``(branch_id, window_start)``, or a window cut differently before the branch's
+timezone was corrected); rows of windows not recomputed this time are kept.
+Every file is rewritten whole with :func:`retail_intel.storage.atomic_write_table`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -72,12 +75,33 @@ def write_kpis(table: pa.Table, data_dir: Path) -> list[Path]:
     return written
 
 
+def _superseded(old: pa.Table, new: pa.Table) -> npt.NDArray[np.bool_]:
+    """Per row of ``old``: whether its window overlaps a window of ``new`` (one branch and size).
+
+    The windows of one computation follow each other without overlapping, so
+    sorted by start their ends are sorted too: the only new window that can
+    overlap an old one is the last one starting before the old one ends.
+    """
+    starts = new["window_start"].cast(pa.int64()).to_numpy()
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], new["window_end"].cast(pa.int64()).to_numpy()[order]
+    old_starts = old["window_start"].cast(pa.int64()).to_numpy()
+    old_ends = old["window_end"].cast(pa.int64()).to_numpy()
+    before = np.searchsorted(starts, old_ends, side="left") - 1
+    overlaps: npt.NDArray[np.bool_] = (before >= 0) & (ends[np.maximum(before, 0)] > old_starts)
+    # a zero-length row overlaps nothing by that test; it is replaced when it starts a new window
+    same_start: npt.NDArray[np.bool_] = np.isin(old_starts, starts)
+    return overlaps | same_start
+
+
 def _merge_group(table: pa.Table, data_dir: Path, branch_id: str, minutes: int) -> Path:
     rows = table.filter(pc.and_(pc.equal(table["branch_id"], branch_id), pc.equal(table["window_minutes"], minutes)))
     path = kpi_path(data_dir, minutes, branch_id)
     if path.exists():
         old = _read_file(path)
-        kept = old.filter(pc.invert(pc.is_in(old["window_start"], value_set=rows["window_start"])))
+        # Not only rows with the same start: a window cut differently (the branch's timezone
+        # corrected in branches.yaml) overlaps the new ones and would count its people twice.
+        kept = old.filter(pa.array(~_superseded(old, rows)))
         rows = pa.concat_tables([kept, rows])
     rows = rows.sort_by([("window_start", "ascending")])
     return atomic_write_table(rows, path)
