@@ -115,6 +115,25 @@ def test_a_huge_look_back_is_a_usage_error_not_an_overflow(kpis: Invoke, option:
     assert "Traceback" not in result.stderr
 
 
+def test_to_reports_the_window_it_falls_in_as_its_help_says(kpis: Invoke) -> None:
+    # --to 09:30 cuts the 09:00-10:00 window: it overlaps [from, to), so it is reported (docs/kpis.md)
+    result = kpis("--window", "60m", "--branch", "b1", "--from", "2026-03-02T09:00:00Z", "--to", "2026-03-02T09:30:00Z",
+                  "--format", "csv")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["window_start"], r["window_end"]) for r in rows] == [
+        ("2026-03-02T09:00:00+00:00", "2026-03-02T10:00:00+00:00")
+    ]
+    import typer.main
+
+    from retail_intel.cli.app import app
+
+    command = typer.main.get_command(app)
+    assert isinstance(command, typer.main.TyperGroup)
+    (to,) = [p for p in command.commands["kpis"].params if "--to" in getattr(p, "opts", [])]
+    assert "ending before" not in str(getattr(to, "help", "")), "the window holding --to is reported, not left out"
+
+
 def test_help_has_an_example(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     result = run_cli(["kpis", "--help"], capsys, monkeypatch)
     assert result.exit_code == 0

@@ -90,7 +90,10 @@ def kpis(
     ] = None,
     end: Annotated[
         str | None,
-        typer.Option("--to", help="... and ending before this time (ISO 8601 with timezone, exclusive)."),
+        typer.Option(
+            "--to",
+            help="... and starting before this time (ISO 8601 with timezone, exclusive): a window it falls in is reported.",
+        ),
     ] = None,
     fmt: Annotated[
         KpiFormat,
