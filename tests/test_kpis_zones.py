@@ -110,6 +110,16 @@ def test_hand_computed_zone_and_queue_kpis(store: Path, engine: str) -> None:
 
 
 @pytest.mark.parametrize("engine", ZONE_ENGINES)
+def test_attention_of_a_camera_whose_zones_left_the_config_divides_by_its_people(store: Path, engine: str) -> None:
+    # c1's zones were taken out of branches.yaml, its video not processed again: its visits stay
+    # (docs/zones.md), and roi_people is still the people c1 counted, not 0 with a null attention
+    for configured in (set(), {("b1", "c2")}):
+        result = compute_zone_kpis_for({"b1": LONDON}, configured, store, window_minutes=60, engine=engine)
+        shelf = next(r for r in result.zones.to_pylist() if r["zone_id"] == "shelf")
+        assert (shelf["counted_visits"], shelf["roi_people"], shelf["attention_rate"]) == (2, 4, 2 / 4)
+
+
+@pytest.mark.parametrize("engine", ZONE_ENGINES)
 def test_range_and_window_size(store: Path, engine: str) -> None:
     later = compute_zone_kpis_for(
         {"b1": LONDON}, {("b1", "c1")}, store, window_minutes=15, start=T0 + dt.timedelta(hours=1), engine=engine

@@ -171,27 +171,6 @@ def _lazy(table: pa.Table) -> pl.LazyFrame:
     return frame.lazy()
 
 
-def _cameras(cameras_with_zones: set[tuple[str, str]]) -> pl.LazyFrame:
-    import polars as pl
-
-    pairs = sorted(cameras_with_zones)
-    return pl.LazyFrame(
-        {"branch_id": [b for b, _ in pairs], "camera_id": [c for _, c in pairs]},
-        schema={"branch_id": pl.String, "camera_id": pl.String},
-    )
-
-
-def _of_cameras(frame: pl.LazyFrame, cameras_with_zones: set[tuple[str, str]]) -> pl.LazyFrame:
-    """Rows of ``frame`` (branch_id, camera_id, ...) of the given cameras."""
-    import polars as pl
-
-    key = frame.collect_schema()
-    wanted = _cameras(cameras_with_zones).with_columns(
-        pl.col("branch_id").cast(key["branch_id"]), pl.col("camera_id").cast(key["camera_id"])
-    )
-    return frame.join(wanted, on=["branch_id", "camera_id"], how="semi")
-
-
 def zone_sources(
     data_dir: Path,
     cameras_with_zones: set[tuple[str, str]],
@@ -201,7 +180,7 @@ def zone_sources(
     include_staff: bool = False,
     queue_rows: pa.Table | None = None,
 ) -> tuple[ZoneSources, list[StoreRead]]:
-    """The zone tables of ``branch_ids`` and the movements of ``cameras_with_zones``, as lazy scans.
+    """The zone tables of ``branch_ids`` and the movements of their branches with zones, as lazy scans.
 
     The visits and queue rows of the customers in ``staff_ids``
     (:func:`read_staff_ids`) are left out, and so are staff from the ROI
@@ -210,9 +189,15 @@ def zone_sources(
     score, are used instead of reading their files again. The plans come back
     too: after collecting, each is verified.
     """
-    moved = _files(movements_root(data_dir), sorted({b for b, _ in cameras_with_zones}), MOVEMENT_SCHEMA)
-    scan = _movement_scan(moved, _MOVEMENT_COLUMNS)
-    roi = _of_cameras(roi_moments(scan, include_staff=include_staff), cameras_with_zones)
+    # The ROI people of every camera of a branch with zones, or with zone visits: a camera whose
+    # zones were taken out of branches.yaml keeps its visits until its video is processed again,
+    # and their attention rate still divides by the people that camera counted. Only rows of a
+    # camera with visits are used (the engines join them to the zone rows), and they are summed
+    # per cell inside the scan, so the other cameras cost little.
+    with_visits = [b for b in branch_ids if is_plain_name(b) and parquet_files(data_dir / ZONE_VISITS_DIR / b)]
+    roi_branches = sorted({b for b, _ in cameras_with_zones} | set(with_visits))
+    moved = _files(movements_root(data_dir), roi_branches, MOVEMENT_SCHEMA)
+    roi = roi_moments(_movement_scan(moved, _MOVEMENT_COLUMNS), include_staff=include_staff)
     plans = [_files(data_dir / kind, branch_ids, ZONE_TABLES[kind]) for kind in _ZONE_KINDS]
     visits, queues, lengths = (_scan(plan, ZONE_TABLES[kind]) for plan, kind in zip(plans, _ZONE_KINDS, strict=True))
     visits, queues = without_staff(visits, staff_ids), without_staff(queues, staff_ids)
@@ -280,7 +265,8 @@ def compute_zone_kpis_for(
     """Zone and queue KPIs of the branches in ``timezones`` from the store.
 
     ``cameras_with_zones`` ((branch, camera) pairs) limits the movements read
-    for the attention rate to the cameras that have zones. People flagged as
+    for the attention rate to the branches that have zones (or zone visits
+    stored). People flagged as
     staff are left out unless ``include_staff``. ``queue_rows`` and
     ``staff_ids``: already read (see :func:`zone_sources`); ``staff_ids`` None:
     read here.
