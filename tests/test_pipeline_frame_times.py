@@ -699,3 +699,43 @@ def test_a_walker_tracked_into_a_gap_longer_than_the_buffer_is_gone() -> None:
         return [person_box(40 + 60 * stamps[frame], 200)]
 
     assert set().union(*loop_ids(walker, stamps, timed=True)[1:]) == {1}
+
+
+def test_the_tracker_clock_follows_the_stamps_through_frames_adaptive_stride_skips() -> None:
+    # someone standing mid-picture, far from every edge: adaptive stride skips 3 frames of 4, also in
+    # the sparse stretch. Each skipped frame reads its own unseen intervals, so the tracker's clock
+    # stays at the stamps' (frame_id = intervals since the first frame + 1), never counting a gap twice
+    stamps = [i / 10 for i in range(20)] + [2.0 + (i - 19) for i in range(20, 60)]
+
+    class Scripted:
+        name = "scripted"
+
+        def detect(self, frame: Frame, frame_index: int) -> Detections:
+            return Detections.from_boxes([person_box(400, 150, 60)])
+
+    loop = FrameLoop(Scripted(), LoopSettings(1, 0.0, TrackerSettings(), 10.0, adaptive_stride=4))
+    frames = ((i, np.zeros((300, 800, 3), np.uint8)) for i in range(len(stamps)))
+    clock = [(f.index, loop._tracker._tracker.frame_id) for f in loop.run(frames, stamps=stamps)]
+    assert loop.stats.skipped > 10
+    assert clock == [(i, round(10 * stamps[i]) + 1) for i in range(len(stamps))]
+    assert loop.stats.unseen == round(10 * stamps[-1]) + 1 - len(stamps)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_stamp_not_finite_stops_the_clock_for_good(bad: float) -> None:
+    stamps = [i / 10 for i in range(20)] + [2.0 + (i - 19) for i in range(20, 40)]
+    stamps[25] = bad
+    assert unseen_before_each(stamps, 10.0)[:25] == [0] * 20 + [10] + [9] * 4
+    assert set(unseen_before_each(stamps, 10.0)[25:]) == {0}
+
+
+def test_a_track_is_dropped_exactly_when_empty_frames_would_have_removed_it() -> None:
+    # ByteTrack with empty frames in the gap removes a track unmatched for more than its buffer (30
+    # frames at 10 fps, matching before removing): 30 intervals left out keep the id, 31 do not
+    def stands(frame: int) -> list[Box]:
+        return [person_box(300, 200)]
+
+    for gap, kept in ((3.1, True), (3.2, False)):
+        stamps = [i / 10 for i in range(20)] + [1.9 + gap + i / 10 for i in range(5)]
+        ids = loop_ids(stands, stamps, timed=True)
+        assert (ids[20] == {1}) is kept
