@@ -202,12 +202,14 @@ class UnseenIntervals:
             return 0
         ticks = (self._stamps[index] - self._stamps[last]) / self._interval + self._behind
         seen = max(1, math.floor(ticks + 0.5))
-        self._behind = min(MAX_BEHIND, max(-MAX_AHEAD, ticks - seen))
+        # rounding to the nearest interval leaves it at most half an interval behind
+        self._behind = max(-MAX_AHEAD, ticks - seen)
         return seen - 1
 
 
-# How far (in intervals) UnseenIntervals carries its rounding: behind by at most the half a rounding
-# leaves, ahead by up to two (a pair of frames sent together, stamps coarser than the interval), so
-# the clock a header rate below the frames' own drives ahead is not held back long after.
-MAX_BEHIND = 0.5
+# How far (in intervals) UnseenIntervals lets the tracker's clock run ahead of the stamps: two (a
+# pair or three of frames sent together, stamps coarser than the interval), so that where an MP4's
+# header gives its average rate, a dense stretch (every frame one interval, many within one) does
+# not swallow the gaps after it. Frames arriving in bursts of four or more within one interval
+# (stamped as a network camera's packets arrive) make the clock run fast by the excess.
 MAX_AHEAD = 2.0

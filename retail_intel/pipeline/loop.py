@@ -90,7 +90,7 @@ class LoopStats:
     detected: int = 0
     still: int = 0
     skipped: int = 0  # due frames adaptive stride left to the tracker's prediction
-    unseen: int = 0  # frame intervals a variable-frame-rate recording left out, coasted through
+    unseen: int = 0  # frame intervals a variable-frame-rate recording left out (coasted through up to the buffer)
     inference_s: float = 0.0
     tracking_s: float = 0.0
 
