@@ -172,6 +172,13 @@ def _rejudge(loaded: Config, data_dir: Path, branch: str) -> None:
     for reason in summary.skipped:
         err.print(f"[yellow]skipped {escape(reason)}[/yellow]")
     err.print(f"re-judged {summary.videos} video(s): {summary.visits:,} zone visits, {summary.queued:,} queued")
+    if summary.videos == 0 and not summary.skipped:
+        # the visits shown next are still those judged against the old zones
+        err.print(
+            f"[yellow]branch {escape(branch)} has no stored paths (DATA_DIR/trajectories/{escape(branch)}: process "
+            "writes them; demo and ingested data have none), so its zone visits stay as they were judged; "
+            "process its videos again to judge them against the current zones[/yellow]"
+        )
 
 
 def register(app: typer.Typer) -> None:
