@@ -140,3 +140,24 @@ def test_help_has_an_example(capsys: pytest.CaptureFixture[str], monkeypatch: py
     assert "Example: retail-intel kpis --window 60m" in result.stdout
     for option in ("--window", "--branch", "--from", "--to", "--format", "--engine", "--output"):
         assert option in result.stdout
+
+
+def test_the_two_windows_of_a_repeated_hour_are_told_apart_in_a_table() -> None:
+    # Berlin, 25 Oct 2026: 02:00-03:00 happens twice (+02:00, then +01:00). The table showed two
+    # rows labelled 02:00; each now carries its offset, and no other window does
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from retail_intel.cli.common import window_label
+
+    berlin = ZoneInfo("Europe/Berlin")
+    starts = [dt.datetime(2026, 10, 24, 22, tzinfo=dt.UTC) + dt.timedelta(hours=h) for h in range(4)]
+    assert [window_label(s, berlin) for s in starts] == [
+        "Sun 25 Oct 2026 00:00",
+        "Sun 25 Oct 2026 01:00",
+        "Sun 25 Oct 2026 02:00 +02:00",
+        "Sun 25 Oct 2026 02:00 +01:00",
+    ]
+    # the day after: one 02:00, no offset; a branch without a timezone: the UTC time as it is
+    assert window_label(dt.datetime(2026, 10, 26, 1, tzinfo=dt.UTC), berlin) == "Mon 26 Oct 2026 02:00"
+    assert window_label(starts[0], None) == "Sat 24 Oct 2026 22:00"

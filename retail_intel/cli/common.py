@@ -182,6 +182,20 @@ def compact_time(value: dt.datetime) -> str:
     return text + value.isoformat()[-6:]
 
 
+def window_label(start: dt.datetime, tz: dt.tzinfo | None) -> str:
+    """A window's start in its branch's local time for a table: 'Sun 25 Oct 2026 02:00'.
+
+    On the night the clocks go back, the repeated hour's two windows have the same wall time;
+    each then carries its UTC offset ('02:00 +02:00', '02:00 +01:00') to tell them apart.
+    """
+    local = start.astimezone(tz) if tz is not None else start
+    text = local.strftime("%a %d %b %Y %H:%M")
+    other = local.replace(fold=1 - local.fold)
+    if tz is not None and other.utcoffset() != local.utcoffset():
+        text += " " + local.isoformat()[-6:]
+    return text
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"

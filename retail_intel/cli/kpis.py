@@ -26,6 +26,7 @@ from retail_intel.cli.common import (
     parse_time_option,
     render_rows,
     to_json,
+    window_label,
 )
 from retail_intel.cli.tables import arrow_csv, emit_text, output_file
 from retail_intel.cli.zones import QueuesOpt, show_zone_kpis
@@ -66,11 +67,9 @@ def _table_rows(table: pa.Table, timezones: dict[str, str]) -> list[dict[str, An
     rows = []
     for row in table.to_pylist():
         tz = timezones.get(row["branch_id"])
-        start = row["window_start"]
-        local = start.astimezone(ZoneInfo(tz)) if tz else start
         flags = [name for name, on in (("promo", row["promotion_active"]), ("event", row["event_active"])) if on]
         shown = {key: row.get(key) for key in _TABLE_COLUMNS}
-        shown["local_start"] = local.strftime("%a %d %b %Y %H:%M")
+        shown["local_start"] = window_label(row["window_start"], ZoneInfo(tz) if tz else None)
         shown["flags"] = ", ".join(flags) or "-"
         rows.append({_TABLE_COLUMNS[key]: value for key, value in shown.items()})
     return rows

@@ -25,6 +25,7 @@ from retail_intel.cli.common import (
     parse_date_option,
     render_rows,
     to_json,
+    window_label,
 )
 from retail_intel.cli.tables import arrow_csv, plain_value
 from retail_intel.errors import InputError
@@ -67,8 +68,7 @@ def _rows(table: pa.Table, columns: dict[str, str], timezones: dict[str, ZoneInf
     rows = []
     for row in table.to_pylist():
         tz = timezones.get(row["branch_id"])
-        start = row["window_start"].astimezone(tz) if tz else row["window_start"]
-        row["local_start"] = start.strftime("%a %d %b %Y %H:%M")
+        row["local_start"] = window_label(row["window_start"], tz)
         rows.append({header: row.get(key) for key, header in columns.items()})
     return rows
 
