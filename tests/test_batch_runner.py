@@ -654,3 +654,17 @@ def test_a_line_outside_the_frame_is_refused_when_the_file_is_prepared(
     summary = batch(root / "archive", root)
     [failed] = summary.files
     assert failed.status == "failed" and "line point (50, 900) is outside the 320x240 frame" in (failed.reason or "")
+
+
+def test_a_manifest_listing_a_camera_newest_first_is_skipped_whole_on_a_rerun(root: Path) -> None:
+    segments = write_segments(root / "archive" / "b1" / "door", "door", stayer_and_passers, count=3)
+    manifest = root / "newest-first.txt"
+    manifest.write_text("".join(f"{path}\n" for path in reversed(segments)))
+    first = batch(manifest, root)
+    assert first.done == 3
+    before = rows(root / "data")
+    again = batch(manifest, root)
+    # each file's key follows the one before it in time, not in the manifest: nothing is redone
+    assert (again.done, again.skipped) == (0, 3)
+    assert [f.status for f in again.files] == ["skipped"] * 3
+    assert rows(root / "data") == before

@@ -630,15 +630,20 @@ def _run_batch(
         summary.notes.append(f"{video} overlaps the segment before by {seconds:.1f} s: not joined across that cut")
 
     frames_to_run = 0
-    for item in coordinator.items:
-        # estimate only: assumes every predecessor keeps its planned key
-        if item.prev is not None:
-            planned_prev = coordinator.items[item.prev].key
-        else:
-            planned_prev = item.earlier.key if item.earlier else None
-        item.key = coordinator.key_of(item, planned_prev)
-        if coordinator.ledger.done(item.key) is None:
-            frames_to_run += item.segment.frames_estimate
+    # Planned keys, each chain walked in time order: an item's key holds its predecessor's, and the
+    # items are in the order they were found (a manifest may list a camera's files newest first).
+    # Assumes every predecessor keeps its planned key (run() settles the real ones).
+    successors = {item.prev: item.index for item in coordinator.items if item.prev is not None}
+    for head in [item for item in coordinator.items if item.prev is None]:
+        planned_prev = head.earlier.key if head.earlier else None
+        current: int | None = head.index
+        while current is not None:
+            item = coordinator.items[current]
+            item.key = coordinator.key_of(item, planned_prev)
+            planned_prev = item.key
+            if coordinator.ledger.done(item.key) is None:
+                frames_to_run += item.segment.frames_estimate
+            current = successors.get(current)
     coordinator.plan_give_backs()
     for index in coordinator.redo:
         if ledger.done(coordinator.items[index].key or "") is not None:
