@@ -222,6 +222,25 @@ def test_csv_manifest_with_an_unknown_column_is_refused(tmp_path: Path, config: 
 
 
 @pytest.mark.parametrize(
+    ("header", "named"),
+    [
+        ("path,branch,camera,start,start", r"names start \(2 columns\) more than once"),
+        ("path,Branch,branch", r"names branch \(2 columns\) more than once"),
+        ("path,file,branch", r"several path columns \(path, file\); keep one path column"),
+    ],
+)
+def test_csv_manifest_with_a_column_twice_is_refused(tmp_path: Path, config: Config, header: str, named: str) -> None:
+    # a spreadsheet with two start columns must not have one of them silently win
+    manifest = tmp_path / "night.csv"
+    cells = ",".join(
+        ["a.mp4", "b1", "door", "2026-02-08T10:00:00+01:00", "2026-02-08T11:00:00+01:00"][: header.count(",") + 1]
+    )
+    manifest.write_text(f"{header}\n{cells}\n")
+    with pytest.raises(InputError, match=rf"night\.csv: .*{named}"):
+        discover(str(manifest), config)
+
+
+@pytest.mark.parametrize(
     ("text", "line", "reason"),
     [
         ('path,camera\n"clip one.mp4,door\nclip two.mp4,door\n', 2, "opens a quote that it does not close"),

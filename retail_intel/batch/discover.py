@@ -234,6 +234,13 @@ def _manifest_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
         )
     if not any(h in PATH_COLUMNS for h in header):
         raise InputError(f"{path}: the header needs a 'path' column, found {', '.join(header) or 'nothing'}")
+    # a column given twice (two start columns from a spreadsheet) would have one of them win unseen
+    twice = [f"{h} ({header.count(h)} columns)" for h in dict.fromkeys(header) if header.count(h) > 1]
+    if twice:
+        raise InputError(f"{path}: the header names {', '.join(twice)} more than once; keep one of each")
+    paths = [h for h in header if h in PATH_COLUMNS]
+    if len(paths) > 1:
+        raise InputError(f"{path}: the header has several path columns ({', '.join(paths)}); keep one path column")
     rows = []
     for number, values in table[1:]:
         if len(values) > len(header):
