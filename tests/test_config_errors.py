@@ -547,6 +547,18 @@ def test_a_field_error_hides_none_of_the_checks_across_fields(tmp_path: Path) ->
     assert not any('zones["till"]' in p for p in problems), problems
 
 
+def test_every_problem_of_one_event_is_reported_at_once(tmp_path: Path) -> None:
+    # an end before the start used to hide the missing place, which then hid the until without repeat
+    event = "id: v1, name: F, start: 2026-05-02T10:00:00Z, end: 2026-05-01T10:00:00Z, until: 2026-06-01"
+    problems = validate_config(write_config(tmp_path, {"events.yaml": entries("events", event)}))
+    assert problems == [
+        'events.yaml: event "v1": end must be after start, got start 2026-05-02T10:00:00+00:00 '
+        "end 2026-05-01T10:00:00+00:00",
+        'events.yaml: event "v1": needs a branch or a location',
+        'events.yaml: event "v1": until only makes sense with repeat daily, weekly or monthly',
+    ]
+
+
 def test_single_problem_is_the_error_message(tmp_path: Path) -> None:
     directory = write_config(tmp_path, {"branches.yaml": branches_with("capacity: 0")})
     with pytest.raises(ConfigError) as caught:

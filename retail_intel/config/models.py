@@ -14,7 +14,17 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from retail_intel.config.camera_settings import CameraSettings, refuse_decimal_id
 from retail_intel.config.camera_settings import EntranceLine as EntranceLine
@@ -36,6 +46,24 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True, allow_inf_nan=False)
 
     _decimal_id = model_validator(mode="before")(refuse_decimal_id)
+
+
+def _refuse_all(model: type[BaseModel], value: object, reasons: list[str]) -> None:
+    """Raise every one of ``reasons`` (checks across an entry's fields), not just the first.
+
+    A ValidationError raised in a validator keeps its errors, so ``validate`` lists each
+    problem on its own line and fixing one does not reveal the next.
+    """
+    if len(reasons) == 1:
+        raise ValueError(reasons[0])
+    if reasons:
+        raise ValidationError.from_exception_data(
+            model.__name__,
+            [
+                InitErrorDetails(type=PydanticCustomError("value_error", "{error}", {"error": r}), loc=(), input=value)
+                for r in reasons
+            ],
+        )
 
 
 def _check_tz(value: str) -> str:
@@ -346,12 +374,14 @@ class Event(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Event:
+        reasons = []
         if self.end <= self.start:
-            raise ValueError(f"end must be after start, got start {self.start.isoformat()} end {self.end.isoformat()}")
+            reasons.append(f"end must be after start, got start {self.start.isoformat()} end {self.end.isoformat()}")
         if self.branch is None and self.location is None:
-            raise ValueError("needs a branch or a location")
+            reasons.append("needs a branch or a location")
         if self.until is not None and self.repeat is Repeat.none:
-            raise ValueError("until only makes sense with repeat daily, weekly or monthly")
+            reasons.append("until only makes sense with repeat daily, weekly or monthly")
+        _refuse_all(Event, self.model_dump(), reasons)
         return self
 
 
