@@ -123,6 +123,7 @@ def test_opening_hours_forms(tmp_path: Path) -> None:
         "      tue: {start: '10:00', end: '16:00'}\n"
         "      wed: closed\n"
         "      thu:\n"
+        "      fri: ''\n"  # empty text is an empty day too, as docs/config.md says
     )
     hours = load_config(tmp_path).branch("b1").opening_hours
     assert set(hours) == {"mon", "tue"}

@@ -235,7 +235,12 @@ class Branch(_Model):
     @classmethod
     def _hours(cls, value: object) -> object:
         if isinstance(value, dict):
-            return {k: v for k, v in value.items() if v not in (None, "closed")}
+            # closed, empty (nothing after the colon, or '') or left out: closed that day
+            return {
+                k: v
+                for k, v in value.items()
+                if v is not None and not (isinstance(v, str) and v.strip() in ("", "closed"))
+            }
         return value
 
     @model_validator(mode="after")
