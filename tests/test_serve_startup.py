@@ -89,6 +89,22 @@ def test_a_free_port_prints_the_url_then_serves(
     app.state.retail_intel.close()
 
 
+def test_port_0_serves_on_a_free_port_and_prints_that_one(
+    site: Site,
+    uvicorn_calls: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # --port 0 used to print http://127.0.0.1:0/, a URL nobody can open, while uvicorn chose the port
+    args = ["serve", "--port", "0", "--config", str(site.config_dir), "--data-dir", str(site.data_dir)]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    [call] = uvicorn_calls
+    assert call["port"] != 0
+    assert f"http://127.0.0.1:{call['port']}/ and API on http://127.0.0.1:{call['port']}/docs" in result.stderr
+    assert ":0/" not in result.stderr
+
+
 def test_the_port_check_names_the_flag(busy_port: int) -> None:
     with pytest.raises(InputError, match=rf"^--port {busy_port}: 127\.0\.0\.1:{busy_port} is already in use"):
         server.check_port_free("127.0.0.1", busy_port)

@@ -58,7 +58,7 @@ def serve(
             "so anyone who can reach this address can read the data"
         )
 
-    def announce() -> None:
+    def announce(port: int) -> None:
         # Printed only once the config loaded and the port is free.
         err.print(
             f"retail-intel dashboard on http://{escape(host)}:{port}/ and API on http://{escape(host)}:{port}/docs  "

@@ -106,6 +106,15 @@ def check_port_free(host: str, port: int) -> None:
             raise InputError(f"--host {host!r} --port {port}: cannot listen there ({reason})") from None
 
 
+def any_free_port(host: str) -> int:
+    """A port that is free on ``host`` now, as the kernel picks one for port 0."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
 def run_server(
     config_dir: Path,
     data_dir: Path,
@@ -116,14 +125,15 @@ def run_server(
     access_log: bool = False,
     log_level: str = "info",
     cache_mb: int | None = None,
-    on_ready: Callable[[], None] | None = None,
+    on_ready: Callable[[int], None] | None = None,
 ) -> None:
     """Serve until interrupted. The config is checked first so a broken one fails here, not in a worker.
 
     Stopped by Ctrl-C, it raises KeyboardInterrupt once the server has shut down (uvicorn alone returns).
 
-    ``cache_mb`` is each worker's cache ceiling (:class:`ServeSettings`); ``on_ready`` is called once every
-    check passed, just before the server starts listening (the CLI prints the URL there).
+    ``cache_mb`` is each worker's cache ceiling (:class:`ServeSettings`); ``on_ready`` is called with
+    the port once every check passed, just before the server starts listening (the CLI prints the URL
+    there). Port 0 is a free port chosen here, so the URL printed is the one served.
     """
     if not 1 <= workers <= MAX_WORKERS:
         raise InputError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}")
@@ -135,12 +145,14 @@ def run_server(
         raise InputError(f"--cache-mb must be >= 0, got {cache_mb}")
     load_config(config_dir)
     check_port_free(host, port)
+    if port == 0:
+        port = any_free_port(host)
     os.environ[CONFIG_ENV] = str(config_dir.resolve())
     os.environ[DATA_DIR_ENV] = str(data_dir.resolve())
     if cache_mb is not None:
         os.environ[CACHE_MB_ENV] = str(cache_mb)
     if on_ready is not None:
-        on_ready()
+        on_ready(port)
     options: dict[str, Any] = {
         "factory": True,
         "host": host,
