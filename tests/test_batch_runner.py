@@ -668,3 +668,34 @@ def test_a_manifest_listing_a_camera_newest_first_is_skipped_whole_on_a_rerun(ro
     assert (again.done, again.skipped) == (0, 3)
     assert [f.status for f in again.files] == ["skipped"] * 3
     assert rows(root / "data") == before
+
+
+def test_a_resumed_batch_runs_a_camera_at_the_size_its_chain_was_started_at(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first file's small shoppers size the camera at 1280; later files show taller people, whose
+    # own probe would say 640. A batch stopped after the first file and run again must go on at 1280,
+    # as the uninterrupted batch does, not size the rest of the chain again on the second file.
+    from .fakes import person_box
+
+    def small_then_tall(frame: int) -> list[tuple[float, float, float, float, float]]:
+        height = 24 if frame < SEGMENT_FRAMES else 60
+        return [person_box(x, 150 if height == 24 else 200, h=height) for x in (120, 160, 200)]
+
+    segments = write_segments(root / "clips", "door", small_then_tall, count=3)
+    archive = root / "archive" / "b1" / "door"
+    archive.mkdir(parents=True)
+    (archive / segments[0].name).write_bytes(segments[0].read_bytes())
+    assert batch(root / "archive", root).done == 1  # the night stopped here
+    for later in segments[1:]:
+        (archive / later.name).write_bytes(later.read_bytes())
+    probed = probes_of_files(monkeypatch)
+    resumed = batch(root / "archive", root)
+    assert (resumed.skipped, resumed.done) == (1, 2)
+    assert probed == []  # the chain's size is known from the file it continues
+    runs = [json.loads(p.read_text()) for p in (root / "data" / "runs").glob("*.json")]
+    sizes = {Path(r["video"]).name: r["input_size"]["imgsz"] for r in runs if "camera_id" in r}
+    assert sizes == {s.name: 1280 for s in segments}
+    whole = batch(root / "archive", root, data="whole")
+    assert whole.input_sizes["b1/door"]["imgsz"] == 1280
+    assert rows(root / "data") == rows(root / "whole")

@@ -376,9 +376,13 @@ class _Coordinator:
             return True
         return False
 
-    def _sized(self, segment: Segment) -> ProcessPlan:
+    def _sized(self, segment: Segment, before: LedgerEntry | None = None) -> ProcessPlan:
         """The segment's plan at its camera's automatic input size, probed on the camera's first
         file that is detected and shows enough people to size on.
+
+        A segment that continues one done before (``before``: a batch stopped and run again, or a
+        file delivered after its predecessor's night) goes on at the size that one was sized at,
+        so the chain runs at one size, as in one uninterrupted batch, instead of being sized again.
 
         Once per camera and batch, not per file: the cameras do not move between files, and each
         probe loads models and detects at the largest size. A file whose stored tracks fit its plan
@@ -399,6 +403,11 @@ class _Coordinator:
             stored = stored_tracks_metadata(self.data_dir, source_key(plan.camera_id, segment.fingerprint))
             if stored is not None and stored.get("identity") == tracks_identity(plan):
                 return plan  # re-judged from its stored tracks: nothing to size yet
+            carried = self._size_of(before, plan)
+            if carried is not None:
+                self.sizes[camera] = carried
+                self.undecided.pop(camera, None)
+                return sized_by(plan, carried)
             try:
                 choice = autosize_plan(plan, self.runtime.detector_factory)[1]
             except Exception:  # whatever breaks the probe breaks the file's own run too, reported there
@@ -410,12 +419,29 @@ class _Coordinator:
             self.undecided.pop(camera, None)
         return sized_by(plan, self.sizes[camera])
 
+    def _size_of(self, before: LedgerEntry | None, plan: ProcessPlan) -> SizeChoice | None:
+        """The automatic size the done segment ``before`` was sized at, if it ran with ``plan``'s
+        tracking settings and that size was decided (on enough people)."""
+        if before is None or before.preview != plan.is_preview:
+            return None
+        if (before.branch, before.camera) != (plan.branch_id, plan.camera_id):
+            return None
+        stored = stored_tracks_metadata(self.data_dir, source_key(before.camera, before.fingerprint))
+        if stored is None or stored.get("identity") != tracks_identity(plan):
+            return None
+        try:
+            choice = SizeChoice.from_dict(json.loads(stored.get("input_size", "null")))
+        except (TypeError, ValueError, AttributeError):
+            return None  # sized by hand, or stored before the size was recorded
+        return choice if choice.decided else None
+
     def task_for(self, item: _Item) -> SegmentTask:
         assert item.key is not None
+        before = self.items[item.prev].entry if item.prev is not None else item.earlier
         return SegmentTask(
             index=item.index,
             key=item.key,
-            plan=self._sized(item.segment),
+            plan=self._sized(item.segment, before),
             start_time=item.segment.start_time,
             carry_from=self.prev_key(item),
         )
