@@ -559,6 +559,27 @@ def test_every_problem_of_one_event_is_reported_at_once(tmp_path: Path) -> None:
     ]
 
 
+def test_a_field_error_hides_no_staff_zone_on_an_unknown_camera(tmp_path: Path) -> None:
+    # a misspelt key used to hide the staff zone drawn for a camera the branch does not have
+    branch = (
+        "capcity: 3\ncameras: [{id: door, roi: [0, 0, 50, 50]}]\n"
+        "staff: {zones: {cam-typo: [[[0, 0], [10, 0], [10, 10]]]}}"
+    )
+    problems = validate_config(write_config(tmp_path, {"branches.yaml": branches_with(branch)}))
+    unknown = (
+        "branches.yaml: branch \"b2\": staff.zones names cameras this branch does not have: ['cam-typo'] "
+        "(cameras: 'door')"
+    )
+    assert unknown in problems and problems.count(unknown) == 1, problems
+    assert 'branches.yaml: branch "b2": capacity is required' in problems
+    # a camera without a readable id may be the one named: nothing is said until it has one
+    unreadable = branches_with(
+        "capcity: 3\ncameras: [{roi: [0, 0, 50, 50]}]\nstaff: {zones: {door: [[[0, 0], [10, 0], [10, 10]]]}}"
+    )
+    problems = validate_config(write_config(tmp_path, {"branches.yaml": unreadable}))
+    assert not any("staff.zones names" in p for p in problems), problems
+
+
 def test_single_problem_is_the_error_message(tmp_path: Path) -> None:
     directory = write_config(tmp_path, {"branches.yaml": branches_with("capacity: 0")})
     with pytest.raises(ConfigError) as caught:

@@ -39,6 +39,7 @@ from retail_intel.config.models import (
     Shifts,
     Task,
     WeeklyShift,
+    unknown_staff_cameras,
 )
 from retail_intel.config.problems import entry_label, validation_problems
 from retail_intel.config.yamlio import YamlReadError, dump_entries, read_yaml
@@ -280,6 +281,23 @@ def _check_branches(branches: _Parsed[Branch], problems: list[str]) -> None:
         problems.extend(camera_problems(f'{BRANCHES.filename}: branch "{branch.id}"', branch_cameras(branch)))
     for label, raw in branches.invalid_entries:
         problems.extend(camera_problems(f"{BRANCHES.filename}: {label}", raw_cameras(raw)))
+        staff = _raw_staff_cameras_problem(raw)
+        line = f"{BRANCHES.filename}: {label}: {staff}"
+        if staff is not None and line not in problems:  # the model reports it when nothing else is wrong
+            problems.append(line)
+
+
+def _raw_staff_cameras_problem(raw: Mapping[Any, Any]) -> str | None:
+    """Staff zones on cameras a branch entry that did not validate lacks, as far as it can be read."""
+    staff = raw.get("staff")
+    zones = staff.get("zones") if isinstance(staff, Mapping) else None
+    cameras = raw.get("cameras") or []
+    if not isinstance(zones, Mapping) or not isinstance(cameras, list):
+        return None
+    readable = raw_cameras(raw)
+    if len(readable) != len(cameras):
+        return None  # a camera without a readable id may be the one named
+    return unknown_staff_cameras([str(name) for name in zones], [c.id for c in readable])
 
 
 def _valid_items(raw: object, model: type[M]) -> list[M]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -197,6 +198,15 @@ class Camera(CameraSettings):
         return [(x1, y1), (x2, y1), (x2, y2), (x1, y2)]
 
 
+def unknown_staff_cameras(staff_cameras: Iterable[str], camera_ids: Sequence[str]) -> str | None:
+    """The problem of staff zones drawn for cameras the branch does not have, or None."""
+    unknown = sorted(set(staff_cameras) - set(camera_ids))
+    if not unknown:
+        return None
+    known = ", ".join(repr(c) for c in camera_ids) or "none"
+    return f"staff.zones names cameras this branch does not have: {unknown} (cameras: {known})"
+
+
 class BranchState(StrEnum):
     active = "active"
     inactive = "inactive"
@@ -246,10 +256,9 @@ class Branch(_Model):
     @model_validator(mode="after")
     def _staff_zones_on_cameras(self) -> Branch:
         # a misspelt camera id would leave its staff zone silently unused
-        unknown = sorted(set(self.staff.zones) - {c.id for c in self.cameras})
-        if unknown:
-            known = ", ".join(repr(c.id) for c in self.cameras) or "none"
-            raise ValueError(f"staff.zones names cameras this branch does not have: {unknown} (cameras: {known})")
+        problem = unknown_staff_cameras(self.staff.zones, [c.id for c in self.cameras])
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     @property
