@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +83,17 @@ def test_health_reports_directories_counts_and_last_video(api: Api, site: Site) 
     assert last["video"] == "cam1_20260302.mp4"
     assert dt.datetime.fromisoformat(last["processed_at"]) == dt.datetime.fromtimestamp(1_800_000_000, dt.UTC)
     assert "output" not in last
+
+
+def test_health_last_video_is_not_a_batch_summary(api: Api, site: Site) -> None:
+    # a batch writes its own summary (no one video) to runs/ after the files' run summaries:
+    # /health showed it as the last video, every field null
+    newest = site.data_dir / "runs" / "batch-20260302T120000000000Z.json"
+    newest.write_text(json.dumps({"source": "archive", "kind": "folder", "files": [], "done": 0, "skipped": 3}))
+    os.utime(newest, (1_900_000_000, 1_900_000_000))
+    last = api.ok("/health")["last_processed_video"]
+    assert (last["video"], last["branch_id"], last["camera_id"]) == ("cam1_20260302.mp4", "b1", "vtest")
+    assert dt.datetime.fromisoformat(last["processed_at"]) == dt.datetime.fromtimestamp(1_800_000_000, dt.UTC)
 
 
 def test_health_without_any_data(tmp_path: Path, site: Site) -> None:
