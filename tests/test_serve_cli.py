@@ -127,3 +127,23 @@ def test_a_data_path_that_is_a_file_is_refused(
 )
 def test_loopback_detection(host: str, loopback: bool) -> None:
     assert server.is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [("::1", "http://[::1]:9123/"), ("127.0.0.1", "http://127.0.0.1:9123/"), ("localhost", "http://localhost:9123/")],
+)
+def test_the_url_printed_opens_in_a_browser_for_an_ipv6_host_too(
+    site: Site,
+    host: str,
+    url: str,
+    uvicorn_calls: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # an IPv6 address is bracketed in a URL: http://::1:9123/ opens nothing
+    args = ["serve", "--host", host, "--port", "9123", "--config", str(site.config_dir)]
+    result = run_cli([*args, "--data-dir", str(site.data_dir)], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    assert f"dashboard on {url} and API on {url}docs" in " ".join(result.stderr.split())
+    assert uvicorn_calls[0]["host"] == host

@@ -50,7 +50,7 @@ def serve(
 
     Example: retail-intel serve --port 8000 --workers 2 --cache-mb 512 --config ./config --data-dir ./retail_data
     """
-    from retail_intel.serve.server import is_loopback, run_server
+    from retail_intel.serve.server import is_loopback, run_server, url_host
 
     if not is_loopback(host):
         err.print(
@@ -60,10 +60,8 @@ def serve(
 
     def announce(port: int) -> None:
         # Printed only once the config loaded and the port is free.
-        err.print(
-            f"retail-intel dashboard on http://{escape(host)}:{port}/ and API on http://{escape(host)}:{port}/docs  "
-            "(Ctrl+C stops it)"
-        )
+        base = f"http://{escape(url_host(host))}:{port}/"
+        err.print(f"retail-intel dashboard on {base} and API on {base}docs  (Ctrl+C stops it)")
 
     try:
         run_server(

@@ -82,6 +82,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def url_host(host: str) -> str:
+    """``host`` as a URL writes it: an IPv6 address in brackets (``http://[::1]:8000/``)."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
 def check_port_free(host: str, port: int) -> None:
     """:class:`InputError` naming ``--port`` (or ``--host``) if the server could not listen there.
 
