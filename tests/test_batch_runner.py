@@ -699,3 +699,24 @@ def test_a_resumed_batch_runs_a_camera_at_the_size_its_chain_was_started_at(
     whole = batch(root / "archive", root, data="whole")
     assert whole.input_sizes["b1/door"]["imgsz"] == 1280
     assert rows(root / "data") == rows(root / "whole")
+
+
+def test_the_saved_summary_is_named_by_the_batch_start_as_documented(root: Path) -> None:
+    # docs/batch.md: DATA_DIR/runs/batch-<UTC start>.json; the name was the time the summary was written, at the end
+    import datetime as dt
+
+    from retail_intel.batch.runner import BatchObserver, BatchRequest, FileReport, run_batch
+
+    started: list[dt.datetime] = []
+
+    class Recorder(BatchObserver):
+        def started(self, report: FileReport) -> None:
+            started.append(dt.datetime.now(dt.UTC))
+
+    write_segments(root / "archive" / "b1" / "door", "door", walker, count=1)
+    before = dt.datetime.now(dt.UTC)
+    request = BatchRequest(str(root / "archive"), root / "config", root / "data", kpis=False)
+    assert run_batch(request, runtime=RUNTIME, observer=Recorder()).done == 1
+    (saved,) = (root / "data" / "runs").glob("batch-*Z.json")
+    stamp = dt.datetime.strptime(saved.stem, "batch-%Y%m%dT%H%M%S%fZ").replace(tzinfo=dt.UTC)
+    assert before <= stamp <= started[0]

@@ -590,6 +590,7 @@ def _run_batch(
     request: BatchRequest, *, runtime: Runtime | None = None, observer: BatchObserver | None = None
 ) -> BatchSummary:
     began = time.perf_counter()
+    began_at = dt.datetime.now(dt.UTC)  # names the saved summary: batch-<UTC start>.json
     runtime = runtime or DEFAULT_RUNTIME
     observer = observer or BatchObserver()
     config = load_config(request.config_dir)
@@ -696,7 +697,7 @@ def _run_batch(
     summary.notes.extend(coordinator.notes)
     summary.input_sizes = _input_sizes({**coordinator.undecided, **coordinator.sizes})
     summary.wall_s = time.perf_counter() - began
-    _write_summary(request.data_dir, summary)
+    _write_summary(request.data_dir, summary, began_at)
     return summary
 
 
@@ -763,8 +764,8 @@ def _recompute_kpis(
         summary.kpi_error = f"KPIs were not recomputed: {exc}"
 
 
-def _write_summary(data_dir: Path, summary: BatchSummary) -> None:
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+def _write_summary(data_dir: Path, summary: BatchSummary, began_at: dt.datetime) -> None:
+    stamp = began_at.strftime("%Y%m%dT%H%M%S%fZ")
     path = data_dir / RUNS_DIR / f"batch-{stamp}.json"
     try:
         atomic_write_bytes(json.dumps(summary.to_dict(), indent=2, default=str).encode(), path)
