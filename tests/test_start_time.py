@@ -86,6 +86,9 @@ def test_pattern_without_date_fields_is_refused() -> None:
         ("entrance_%Y%m%d", "needs at least %Y %m %d %H %M"),
         ("entrance_%y%m%d_%H%M%S", "uses %y: only %Y %m %d %H %M %S"),
         ("cam_%Y%m%d_%H%M_%f", "uses %f"),
+        # a code given twice passed validate, then process and batch stopped on a traceback (re.error)
+        ("entrance_%Y%m%d_%H%M%S_%S", "uses %S twice: each of %Y %m %d %H %M %S may appear once"),
+        ("cam%Y_%Y%m%d_%H%M", "uses %Y twice"),
     ],
 )
 def test_validate_refuses_the_patterns_process_refuses(tmp_path: Path, pattern: str, why: str) -> None:

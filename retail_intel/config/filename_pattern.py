@@ -32,7 +32,21 @@ def pattern_problem(pattern: str) -> str | None:
         )
     if not all(code in pattern for code in _NEEDED):
         return f"file-name pattern {pattern!r} needs at least %Y %m %d %H %M"
+    codes = [token for token in _tokens(pattern) if token in FIELDS]
+    twice = [code for code in FIELDS if codes.count(code) > 1]
+    if twice:
+        return f"file-name pattern {pattern!r} uses {', '.join(twice)} twice: each of %Y %m %d %H %M %S may appear once"
     return None
+
+
+def _tokens(pattern: str) -> list[str]:
+    """The pattern as :func:`pattern_regex` reads it: each field code, ``*``, or one character of text."""
+    tokens, i = [], 0
+    while i < len(pattern):
+        step = 2 if pattern[i : i + 2] in FIELDS else 1
+        tokens.append(pattern[i : i + step])
+        i += step
+    return tokens
 
 
 def check_pattern(pattern: str) -> str:
@@ -48,16 +62,5 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
     problem = pattern_problem(pattern)
     if problem is not None:
         raise InputError(problem)
-    out, i = [], 0
-    while i < len(pattern):
-        two = pattern[i : i + 2]
-        if two in FIELDS:
-            out.append(FIELDS[two])
-            i += 2
-        elif pattern[i] == "*":
-            out.append(".*?")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
+    out = [FIELDS.get(token) or (".*?" if token == "*" else re.escape(token)) for token in _tokens(pattern)]
     return re.compile("".join(out))
