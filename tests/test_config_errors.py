@@ -580,6 +580,25 @@ def test_a_field_error_hides_no_staff_zone_on_an_unknown_camera(tmp_path: Path) 
     assert not any("staff.zones names" in p for p in problems), problems
 
 
+@pytest.mark.parametrize(
+    "branches",
+    ["branch:\n  - {id: b1, name: One, capacity: 10}\n", "branches: [\n", "branches: b1\n", "- {id: b1}\n"],
+)
+def test_an_unreadable_branches_file_is_one_problem_not_one_per_reference(tmp_path: Path, branches: str) -> None:
+    # a misspelt top-level key made every employee, task and event that names a branch "unknown branch ...
+    # (known: none defined)", though the branch is written in the file
+    problems = validate_config(write_config(tmp_path, {"branches.yaml": branches}))
+    assert len(problems) == 1 and problems[0].startswith("branches.yaml: "), problems
+
+
+def test_an_unreadable_employees_file_makes_no_assignee_unknown(tmp_path: Path) -> None:
+    problems = validate_config(write_config(tmp_path, {"employees.yaml": "employee:\n  - {id: e1, branch: b1}\n"}))
+    assert len(problems) == 1 and problems[0].startswith("employees.yaml: "), problems
+    # a file that is simply absent holds no employees: the assignee is unknown
+    (tmp_path / "employees.yaml").unlink()
+    assert validate_config(tmp_path) == ['tasks.yaml: task "t1": assignee: unknown employee "e1" (known: none defined)']
+
+
 def test_single_problem_is_the_error_message(tmp_path: Path) -> None:
     directory = write_config(tmp_path, {"branches.yaml": branches_with("capacity: 0")})
     with pytest.raises(ConfigError) as caught:

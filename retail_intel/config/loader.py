@@ -166,6 +166,9 @@ class _Parsed(Generic[M]):
     # (label, raw mapping) of the entries with a field error: the checks across
     # fields still run on what can be read of them, so one typo hides nothing else.
     invalid_entries: list[tuple[str, Mapping[Any, Any]]] = field(default_factory=list)
+    # False when the file's list of entries could not be read at all (a YAML error, a misspelt
+    # top-level key): which ids it holds is unknown, so no reference to them is called unknown.
+    readable: bool = True
 
 
 def _type_name(value: object) -> str:
@@ -185,23 +188,28 @@ def _parse_file(directory: Path, spec: ConfigFile[M], problems: list[str]) -> _P
     if not path.is_file():
         if spec.required:
             problems.append(f"{name}: missing; {directory} must contain {name} with a top-level '{spec.key}:' list")
+            parsed.readable = False
         return parsed
     try:
         document = read_yaml(path)
     except YamlReadError as exc:
         problems.append(f"{name}: {exc}")
+        parsed.readable = False
         return parsed
     expected = f"a top-level '{spec.key}:' key holding a list of {spec.kind} entries"
     if document is None:
         if spec.required:
             problems.append(f"{name}: is empty; expected {expected}")
+            parsed.readable = False
         return parsed
     if not isinstance(document, Mapping):
         problems.append(f"{name}: expected {expected}, got {_type_name(document)}")
+        parsed.readable = False
         return parsed
     if spec.key not in document:
         found = ", ".join(repr(str(k)) for k in document) or "none"
         problems.append(f"{name}: expected {expected}, found top-level keys {found}")
+        parsed.readable = False
         return parsed
     for key in document:
         if key != spec.key:
@@ -213,6 +221,7 @@ def _parse_file(directory: Path, spec: ConfigFile[M], problems: list[str]) -> _P
         problems.append(
             f"{name}: '{spec.key}:' must hold a list (each entry starting with '- id: ...'), got {_type_name(entries)}"
         )
+        parsed.readable = False
         return parsed
     if not entries and spec.required:
         problems.append(f"{name}: '{spec.key}:' is empty; define at least one {spec.kind}")
@@ -251,16 +260,21 @@ def _ref_values(value: object) -> list[str]:
     return [str(v) for v in items if isinstance(v, str | int | float) and not isinstance(v, bool) and v != ""]
 
 
-def _check_references(parsed: _Parsed[Any], field_name: str, known: set[str], target: str, problems: list[str]) -> None:
+def _check_references(
+    parsed: _Parsed[Any], field_name: str, known: _Parsed[Any], target: str, problems: list[str]
+) -> None:
+    """Every id ``field_name`` names must be one of ``known``'s (unless ``known``'s file could not be read)."""
+    if not known.readable:
+        return  # that file's one problem line says why; its ids are not known to be missing
+    ids = set(known.raw_ids)
     for label, raw in parsed.raw_entries:
         value = raw.get(field_name)
         if parsed.spec in (PROMOTIONS, HOLIDAYS) and isinstance(value, str):
             continue  # "all", or a typo the model already reports
         for ref in _ref_values(value):
-            if ref not in known:
+            if ref not in ids:
                 problems.append(
-                    f'{parsed.spec.filename}: {label}: {field_name}: unknown {target} "{ref}" '
-                    f"(known: {_listing(known)})"
+                    f'{parsed.spec.filename}: {label}: {field_name}: unknown {target} "{ref}" (known: {_listing(ids)})'
                 )
 
 
@@ -372,18 +386,16 @@ def _read(directory: Path) -> tuple[Config | None, list[str]]:
 
     # References are checked against every id written in the file, valid
     # entries or not, so one broken branch does not also fail its employees.
-    branch_ids = set(branches.raw_ids)
-    employee_ids = set(employees.raw_ids)
     _check_branches(branches, problems)
-    _check_references(branches, "neighbors", branch_ids, "branch", problems)
-    _check_references(employees, "branch", branch_ids, "branch", problems)
+    _check_references(branches, "neighbors", branches, "branch", problems)
+    _check_references(employees, "branch", branches, "branch", problems)
     _check_shifts(employees, problems)
-    _check_references(tasks, "branch", branch_ids, "branch", problems)
-    _check_references(tasks, "assignee", employee_ids, "employee", problems)
-    _check_references(events, "branch", branch_ids, "branch", problems)
+    _check_references(tasks, "branch", branches, "branch", problems)
+    _check_references(tasks, "assignee", employees, "employee", problems)
+    _check_references(events, "branch", branches, "branch", problems)
     _check_events(events, problems)
-    _check_references(promotions, "branches", branch_ids, "branch", problems)
-    _check_references(holidays, "branches", branch_ids, "branch", problems)
+    _check_references(promotions, "branches", branches, "branch", problems)
+    _check_references(holidays, "branches", branches, "branch", problems)
     # List the problems file by file, in the order the files are described.
     order = {spec.filename: index for index, spec in enumerate(CONFIG_FILES)}
     problems.sort(key=lambda line: order.get(line.partition(":")[0], len(order)))
