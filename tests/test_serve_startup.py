@@ -6,6 +6,7 @@ of their own, since only uvicorn's own supervisor shows what it does when they d
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import signal
@@ -43,6 +44,10 @@ def busy_port() -> Iterator[int]:
 def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: calls.append(kwargs))
+    # port 0 serves the socket it bound (server.serve_on): recorded with the port that socket holds
+    monkeypatch.setattr(
+        server, "serve_on", lambda app, listener, **kwargs: calls.append({**kwargs, "bound": listener.getsockname()[1]})
+    )
     for name in (server.CONFIG_ENV, server.DATA_DIR_ENV, CACHE_MB_ENV):
         # set first, so monkeypatch records it as absent and removes what run_server sets
         # (a delenv of an unset name records nothing: the variables leaked into later tests)
@@ -100,9 +105,37 @@ def test_port_0_serves_on_a_free_port_and_prints_that_one(
     result = run_cli(args, capsys, monkeypatch)
     assert result.exit_code == 0, result.stderr
     [call] = uvicorn_calls
-    assert call["port"] != 0
+    assert call["port"] != 0 and call["bound"] == call["port"]
     assert f"http://127.0.0.1:{call['port']}/ and API on http://127.0.0.1:{call['port']}/docs" in result.stderr
     assert ":0/" not in result.stderr
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_port_0_holds_the_port_it_printed_until_the_server_serves_it(
+    site: Site, uvicorn_calls: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    # The port was looked up, let go, printed, and bound again by uvicorn later: whoever bound it in between
+    # (another server, an outgoing connection) left a printed URL and uvicorn's "address already in use".
+    supervised: list[int] = []
+    monkeypatch.setattr(
+        server, "run_supervised", lambda app, *, listener, **kwargs: supervised.append(listener.getsockname()[1])
+    )
+    refused: list[int | None] = []
+
+    def another_server(port: int) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:
+            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                other.bind(("127.0.0.1", port))
+                other.listen(1)
+            except OSError as exc:
+                refused.append(exc.errno)
+        refused.append(port)
+
+    server.run_server(site.config_dir, site.data_dir, port=0, workers=workers, on_ready=another_server)
+
+    served = uvicorn_calls[0]["bound"] if workers == 1 else supervised[0]
+    assert refused == [errno.EADDRINUSE, served]
 
 
 def test_the_port_check_names_the_flag(busy_port: int) -> None:

@@ -13,12 +13,14 @@ tells these apart and raises :class:`ServeError` for the first.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 import logging
 import os
 import signal
 import socket
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -87,6 +89,25 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
+def _bound(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` as uvicorn binds its own (family by the host, SO_REUSEADDR),
+    not listening yet; :class:`InputError` naming ``--port`` (or ``--host``) where it cannot be."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise InputError(
+                f"--port {port}: {host}:{port} is already in use (another server?); choose another with --port"
+            ) from None
+        reason = exc.strerror or str(exc)
+        raise InputError(f"--host {host!r} --port {port}: cannot listen there ({reason})") from None
+    return sock
+
+
 def check_port_free(host: str, port: int) -> None:
     """:class:`InputError` naming ``--port`` (or ``--host``) if the server could not listen there.
 
@@ -97,27 +118,33 @@ def check_port_free(host: str, port: int) -> None:
     if port == 0:
         return
     # The same family and bind call as uvicorn's own socket, so the answer is the one it would get.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise InputError(
-                    f"--port {port}: {host}:{port} is already in use (another server?); choose another with --port"
-                ) from None
-            reason = exc.strerror or str(exc)
-            raise InputError(f"--host {host!r} --port {port}: cannot listen there ({reason})") from None
+    with _bound(host, port):
+        pass
 
 
-def any_free_port(host: str) -> int:
-    """A port that is free on ``host`` now, as the kernel picks one for port 0."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+def bind_any_port(host: str) -> socket.socket:
+    """A socket bound to a free port of ``host``, the kernel's choice for port 0.
+
+    It is served as it is (:func:`serve_on`, :func:`run_supervised`): a port only looked up and let go
+    again could be taken (by another server, or an outgoing connection given it) before the server
+    bound it, after its URL was printed.
+    """
+    sock = _bound(host, 0)
+    # listening at once: bound alone, another socket with SO_REUSEADDR (another uvicorn) could bind it too
+    sock.listen(2048)  # uvicorn's backlog; its server calls listen again
+    sock.set_inheritable(True)  # the workers of run_supervised serve it too
+    return sock
+
+
+def serve_on(app: str, listener: socket.socket, **options: Any) -> None:
+    """``uvicorn.run`` for one worker, serving on ``listener`` (bound already) instead of binding its own."""
+    config = uvicorn.Config(app, **options)
+    config.load_app()
+    server = uvicorn.Server(config=config)
+    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: raise_if_ctrl_c tells the caller
+        server.run(sockets=[listener])
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
 
 
 def run_server(
@@ -150,14 +177,14 @@ def run_server(
         raise InputError(f"--cache-mb must be >= 0, got {cache_mb}")
     load_config(config_dir)
     check_port_free(host, port)
-    if port == 0:
-        port = any_free_port(host)
+    # port 0: bound here and served as it is, so the port printed is still free when the server listens
+    listener = bind_any_port(host) if port == 0 else None
+    if listener is not None:
+        port = int(listener.getsockname()[1])
     os.environ[CONFIG_ENV] = str(config_dir.resolve())
     os.environ[DATA_DIR_ENV] = str(data_dir.resolve())
     if cache_mb is not None:
         os.environ[CACHE_MB_ENV] = str(cache_mb)
-    if on_ready is not None:
-        on_ready(port)
     options: dict[str, Any] = {
         "factory": True,
         "host": host,
@@ -170,10 +197,18 @@ def run_server(
         "loop": "auto",
         "http": "auto",
     }
-    if workers == 1:
-        raise_if_ctrl_c(lambda: uvicorn.run(APP, **options))
-    else:
-        raise_if_ctrl_c(lambda: run_supervised(WORKER_APP, **options))
+    with listener if listener is not None else contextlib.nullcontext():
+        if on_ready is not None:
+            on_ready(port)
+        if listener is None and workers == 1:
+            raise_if_ctrl_c(lambda: uvicorn.run(APP, **options))
+        elif listener is None:
+            raise_if_ctrl_c(lambda: run_supervised(WORKER_APP, **options))
+        elif workers == 1:
+            bound = listener
+            raise_if_ctrl_c(lambda: serve_on(APP, bound, **options))
+        else:
+            raise_if_ctrl_c(lambda: run_supervised(WORKER_APP, listener=listener, **options))
 
 
 class _Supervisor(Multiprocess):
@@ -206,7 +241,7 @@ def _exit_code(code: int | None) -> str:
     return str(code)
 
 
-def run_supervised(app: str, **options: Any) -> None:
+def run_supervised(app: str, *, listener: socket.socket | None = None, **options: Any) -> None:
     """``uvicorn.run`` with several workers, raising KeyboardInterrupt once they stopped on Ctrl-C.
 
     uvicorn's supervisor keeps the SIGINT handler it installed and returns normally, so a stop by
@@ -215,7 +250,8 @@ def run_supervised(app: str, **options: Any) -> None:
     gave up on them because one failed to start.
     """
     config = uvicorn.Config(app, **options)
-    listener = config.bind_socket()
+    # ``listener``: bound already (port 0, see bind_any_port), served as it is
+    listener = config.bind_socket() if listener is None else listener
     # Closed here, not left to the process's exit: a caller that goes on after an error is not still listening.
     with listener:
         supervisor = _Supervisor(config, sockets=[listener])
