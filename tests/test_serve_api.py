@@ -96,6 +96,18 @@ def test_health_last_video_is_not_a_batch_summary(api: Api, site: Site) -> None:
     assert dt.datetime.fromisoformat(last["processed_at"]) == dt.datetime.fromtimestamp(1_800_000_000, dt.UTC)
 
 
+def test_health_last_run_may_be_a_live_session(api: Api, site: Site) -> None:
+    # a live stream (process rtsp://...) writes its record to runs/ too, with a url and no video: skipping
+    # every summary without a video (the batch's own) also hid a running session behind an older file's run
+    record = site.data_dir / "runs" / "live-b1-vtest-20260302T120000Z.json"
+    live = {"url": "rtsp://cam/stream1", "session_id": "20260302T120000Z", "branch_id": "b1", "camera_id": "vtest"}
+    record.write_text(json.dumps({**live, "running": True, "people": 7, "entered": 5, "passed": 2}))
+    os.utime(record, (1_900_000_000, 1_900_000_000))
+    last = api.ok("/health")["last_processed_video"]
+    assert (last["video"], last["branch_id"], last["camera_id"], last["people"]) == (None, "b1", "vtest", 7)
+    assert dt.datetime.fromisoformat(last["processed_at"]) == dt.datetime.fromtimestamp(1_900_000_000, dt.UTC)
+
+
 def test_health_without_any_data(tmp_path: Path, site: Site) -> None:
     api = Api(create_app(site.config_dir, tmp_path / "no-data-yet"))
     body = api.ok("/health")

@@ -332,7 +332,10 @@ def _file_name(value: Any) -> str | None:
 
 
 def last_run(data_dir: Path) -> dict[str, Any] | None:
-    """The newest readable run summary of a video (by modification time), as plain values.
+    """The newest readable run summary of a video or live stream (by modification time), as plain values.
+
+    A live session's record (``process rtsp://...``) names no video (its URL may hold a password): its
+    ``video`` is None, its branch, camera and counts are shown.
 
     The summary's paths are left out or cut to a file name on purpose: the API
     never hands out paths of the machine it runs on.
@@ -355,8 +358,10 @@ def last_run(data_dir: Path) -> dict[str, Any] | None:
                 summary = json.loads(handle.read())
         except (OSError, ValueError):
             continue  # half-deleted or hand-edited: try the next newest
-        if not isinstance(summary, dict) or not isinstance(summary.get("video"), str):
-            continue  # a batch's own summary (runs/batch-*.json) is of no one video
+        if not isinstance(summary, dict) or not (
+            isinstance(summary.get("video"), str) or isinstance(summary.get("session_id"), str)
+        ):
+            continue  # a batch's own summary (runs/batch-*.json): of no one video nor stream
         return {
             "video": _file_name(summary.get("video")),
             "branch_id": _str_or_none(summary.get("branch_id")),
