@@ -139,8 +139,7 @@ def bind_any_port(host: str) -> socket.socket:
 def serve_on(app: str, listener: socket.socket, **options: Any) -> None:
     """``uvicorn.run`` for one worker, serving on ``listener`` (bound already) instead of binding its own."""
     config = uvicorn.Config(app, **options)
-    config.load_app()
-    server = uvicorn.Server(config=config)
+    server = uvicorn.Server(config=config)  # it imports the app as it starts (Config.load)
     with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: raise_if_ctrl_c tells the caller
         server.run(sockets=[listener])
     if not server.started:
