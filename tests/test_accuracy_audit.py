@@ -201,6 +201,36 @@ def test_read_hand_counts_rejects(tmp_path: Path, content: str, message: str) ->
         read_hand_counts(path)
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        # one measure in two columns: the csv reader kept the last, so the other's counts were dropped unseen
+        ("start,end,in,line_in\n0,10,3,4\n", "columns 'in', 'line_in' are all 'line_in'"),
+        # a spreadsheet's "Entered" next to a typed "entered": the filled one was lost, then "no count filled in"
+        ("start,end,Entered,entered\n0,10,2,\n", "columns 'Entered', 'entered' are all 'entered'"),
+    ],
+)
+def test_hand_counts_with_one_measure_in_two_columns_are_refused(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "counts.csv"
+    path.write_text(content)
+    with pytest.raises(InputError, match=re.escape(message)):
+        read_hand_counts(path)
+
+
+@pytest.mark.parametrize("cell", ["nan", "inf", "1e400"])
+def test_hand_count_times_must_be_finite(tmp_path: Path, cell: str) -> None:
+    # "inf" made a slice to the end of time, "nan" failed without saying which row
+    path = tmp_path / "counts.csv"
+    path.write_text(f"start,end,entered\n0,{cell},1\n")
+    with pytest.raises(
+        InputError, match=re.escape(f"row 2: expected seconds or [H:]MM:SS from the start of the video, got '{cell}'")
+    ):
+        read_hand_counts(path)
+    path.write_text(f"start,end,entered\n{cell},10,1\n")
+    with pytest.raises(InputError, match="row 2: expected seconds"):
+        read_hand_counts(path)
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.floats(10, 10_000), st.integers(1, 12), st.floats(1, 120), st.integers(0, 5))
 def test_picked_slices_are_inside_and_apart(duration: float, clips: int, length: float, seed: int) -> None:

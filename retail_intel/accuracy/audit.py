@@ -85,6 +85,8 @@ def parse_offset(text: str, where: str) -> float:
     seconds = 0.0
     for value in values:
         seconds = seconds * 60 + value
+    if not math.isfinite(seconds):  # "nan", "inf", "1e400": no place in the video
+        raise InputError(f"{where}: expected seconds or [H:]MM:SS from the start of the video, got {text!r}")
     if seconds < 0 or any(v < 0 for v in values):
         raise InputError(f"{where}: times must not be negative, got {text!r}")
     return seconds
@@ -106,6 +108,16 @@ def read_hand_counts(path: Path) -> list[tuple[TimeSlice, dict[str, int]]]:
         header = [h.strip().lower() for h in (reader.fieldnames or [])]
         if "start" not in header or "end" not in header:
             raise InputError(f"{path}: the header must have start and end columns, got {header}")
+        # two columns of one name (or of one measure: "in" and "line_in") would leave one's counts out unseen
+        named: dict[str, list[str]] = {}
+        for raw_name, name in zip(reader.fieldnames or [], header, strict=True):
+            named.setdefault(ALIASES.get(name, name), []).append(raw_name)
+        twice = {k: v for k, v in named.items() if len(v) > 1 and k not in ("", "note", "notes")}
+        if twice:
+            measure, names = next(iter(twice.items()))
+            raise InputError(
+                f"{path}: columns {', '.join(repr(n) for n in names)} are all {measure!r}; keep one column per measure"
+            )
         columns = {h: ALIASES.get(h, h) for h in header if h not in ("start", "end", "note", "notes", "clip")}
         unknown = sorted(h for h, m in columns.items() if m not in MEASURES)
         if unknown:
