@@ -154,6 +154,29 @@ def test_audit_sample_writes_clips(
     assert "audit check" in result.stderr
 
 
+def test_audit_sample_suggests_the_check_with_its_camera_rate_and_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the suggested `audit check` dropped --camera, --fps and --config: run as shown, it judged
+    # another camera's ROI, or timed the frames at the header's rate, not the rate the clips were cut at
+    config = tmp_path / "my config"
+    shutil.copytree(ROOT / "config", config)
+    video = write_video(tmp_path / "cam.avi", frames=30, size=(768, 576), fps=10)  # b1's camera's frame
+    out = tmp_path / "audit"
+    args = ["audit", "sample", str(video), "--out", str(out), "--clips", "2", "--length", "1s", "--fps", "7"]
+    result = run_cli([*args, "--branch", "b1", "--camera", "vtest", "--config", str(config)], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    suggested = next(line for line in result.stderr.splitlines() if "audit check" in line).split()
+    assert suggested[suggested.index("--camera") + 1] == "vtest"
+    assert float(suggested[suggested.index("--fps") + 1]) == 7.0
+    assert "--config" in suggested and "'" in " ".join(suggested)  # the path with a space, quoted
+    # with no branch: no --camera nor --config, but the rate the clips were cut at
+    result = run_cli([*args, "--force"], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    suggested = next(line for line in result.stderr.splitlines() if "audit check" in line).split()
+    assert "--fps" in suggested and "--camera" not in suggested and "--config" not in suggested
+
+
 def test_audit_sample_says_when_clips_do_not_fit_and_clears_the_earlier_clips(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

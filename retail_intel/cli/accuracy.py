@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -298,6 +299,7 @@ def audit_sample(
     from retail_intel.timeutil import parse_duration
 
     settings_from_flags({"fps": fps})  # 0, negative or nan: refused as audit check refuses it
+    asked_fps = fps  # the check must time the frames as the clips were cut
     rules = None
     if branch is not None:
         plan = make_plan(
@@ -334,10 +336,13 @@ def audit_sample(
         err.print(f"[yellow]warning: {escape(warning)}[/yellow]")
     if fmt is OutputFormat.table:
         err.print(f"count each clip and fill in {out_dir / COUNTS_FILE}, then run:")
-        err.print(
-            f"  retail-intel audit check {video} --truth {out_dir / COUNTS_FILE}"
-            + (f" --branch {branch}" if branch else " --branch B")
-        )
+        # the flags that chose the camera and timed the clips, so the check compares the same stretches
+        check = ["retail-intel", "audit", "check", str(video), "--truth", str(out_dir / COUNTS_FILE)]
+        check += ["--branch", branch] if branch else []
+        check += ["--camera", camera] if camera else []
+        check += ["--fps", repr(asked_fps)] if asked_fps else []
+        check += ["--config", str(config)] if branch and config != DEFAULT_CONFIG else []
+        err.print("  " + escape(shlex.join(check)) + ("" if branch else " --branch B"), soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
