@@ -91,6 +91,20 @@ def test_calibrate_write_needs_a_branch(
     assert "--write needs --branch" in result.stderr
 
 
+def test_calibrate_camera_needs_a_branch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --camera without --branch was dropped unseen: the whole frame and the bundled model were
+    # calibrated, not the camera's ROI and weights
+    monkeypatch.setattr("retail_intel.pipeline.run.default_detector_factory", SmallPeopleDetector)
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    result = run_cli(
+        ["calibrate", str(video), "--camera", "vtest", "--try", "640", "--frames", "2"], capsys, monkeypatch
+    )
+    assert result.exit_code == 1
+    assert "--camera vtest needs --branch" in result.stderr
+
+
 def test_audit_check_with_hand_counts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

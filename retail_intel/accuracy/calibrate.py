@@ -207,6 +207,9 @@ def calibrate_camera(
     from retail_intel.pipeline.run import default_detector_factory
     from retail_intel.vision.video import probe
 
+    if camera is not None and branch is None:
+        # a camera is found within its branch: without one, its settings (model, ROI) would go unread unseen
+        raise InputError(f"--camera {camera} needs --branch (the branch the camera belongs to)")
     info = probe(video)
     request = ProcessRequest(
         video=video,
