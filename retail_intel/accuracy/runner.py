@@ -22,7 +22,7 @@ from retail_intel.accuracy.audit import (
     read_hand_counts,
 )
 from retail_intel.accuracy.metrics import TrackingScores, score_tracking
-from retail_intel.accuracy.mot import boxes_to_tracks, read_mot, tracks_to_boxes
+from retail_intel.accuracy.mot import MotBoxes, boxes_to_tracks, read_mot, tracks_to_boxes
 from retail_intel.errors import InputError
 from retail_intel.pipeline import run as pipeline_run
 from retail_intel.pipeline.plan import ProcessRequest, make_plan
@@ -107,8 +107,15 @@ def audit_video(
         if info.frame_count:
             length = info.frame_count / rate
             _check_slices_within([s for s, _ in hand], length, truth, limit_s=length * HEADER_LENGTH_ROOM + 1.0)
+    if gt is not None:
+        # the gt.txt of another (longer) video: told before the run, by the header's frame count (with room)
+        info = probe(request.video)
+        if info.frame_count:
+            _check_truth_frames(gt, info.frame_count, truth, limit=int(info.frame_count * HEADER_LENGTH_ROOM) + 1)
     factory = detector_factory or pipeline_run.default_detector_factory
     video_tracks, judgement = count_video(plan, detector_factory=factory, progress=progress)
+    if gt is not None:
+        _check_truth_frames(gt, video_tracks.frames, truth)
     duration_s = video_tracks.duration_s
     people = judgement.people
     ours = event_times(people, plan.rules)
@@ -159,4 +166,18 @@ def _check_slices_within(slices: list[TimeSlice], duration_s: float, path: Path,
         raise InputError(
             f"{path}: slice {late[0].start_s:g}-{late[0].end_s:g} s starts after the video ends "
             f"({duration_s:.1f} s at the camera's frame rate); are the times from the start of this video?"
+        )
+
+
+def _check_truth_frames(gt: MotBoxes, frames: int, path: Path, limit: int | None = None) -> None:
+    """:class:`InputError` for ground-truth boxes on frames the video does not have (``limit``: its header's, with room).
+
+    The counts compare only the slices the video covers, but the tracking scores would count every
+    true box past its end as missed: MOTA near 0 for a truth of a longer video, with no word why.
+    """
+    last = int(gt.frame.max()) + 1 if len(gt) else 0  # 1-based, as gt.txt numbers it
+    if last > (frames if limit is None else limit):
+        raise InputError(
+            f"{path}: has boxes up to frame {last}, but the video has {frames} frames; "
+            "is this the ground truth of this video (cut to the same frames)?"
         )
