@@ -229,3 +229,7 @@ def test_a_video_with_only_a_preview_points_at_the_previews_summary(tmp_path: Pa
     assert str(summary) in str(raised.value) and "on it first" not in str(raised.value)
     # the summary it names is the way in
     assert person_boxes(summary, data_dir=data, settings=None).frames == 15
+    # without --branch it said "a video that was not processed into this --data-dir needs --branch"
+    with pytest.raises(InputError, match="only a preview") as raised:
+        person_boxes(video, data_dir=data, settings=None)
+    assert str(summary) in str(raised.value) and "not processed" not in str(raised.value)

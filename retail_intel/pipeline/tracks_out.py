@@ -113,6 +113,13 @@ def person_boxes(
             layers = (CameraSettings.model_validate(run["settings"]),)
             config_dir = None
     if branch is None:
+        # only a --max-frames preview of it: its summary names branch and camera, so say where it is
+        previews = sorted((data_dir / PREVIEWS_DIR / RUNS_DIR).glob(f"*-{digest[:16]}.json"))
+        if previews:
+            raise InputError(
+                f"only a preview (--max-frames) of {video.name} was processed into {data_dir}: pass its run summary, "
+                f"`retail-intel tracks {previews[0]}`, or run `retail-intel process` on it without --max-frames"
+            )
         raise InputError("a video that was not processed into this --data-dir needs --branch")
     start = dt.datetime.fromisoformat(str(run["start_time"])) if run is not None else None
     layers = (*layers, settings or CameraSettings())
