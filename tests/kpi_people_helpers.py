@@ -11,6 +11,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import pyarrow as pa
@@ -213,7 +214,8 @@ def reference_people_kpis(
                 "group_conversion": _div(units, len(mine)),
                 "reconciled_occupancy": level,
                 "occupancy_imbalance": imbalance,
-                "data_quality": "imbalanced" if abs(imbalance) > threshold * day_in else "ok",
+                # exact: 57 of 100 ins is not over 0.57 (which 0.57 * 100 = 56.99999999999999 would say)
+                "data_quality": "imbalanced" if abs(imbalance) > Fraction(str(threshold)) * day_in else "ok",
                 "reconciled_peak_occupancy": rec_peak,
                 "reconciled_avg_occupancy": rec_avg,
                 "congestion_level": congestion,

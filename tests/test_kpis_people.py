@@ -174,6 +174,16 @@ def test_reconciliation_uses_opening_hours_and_door_lines(engine: str) -> None:
 
 
 @engines
+def test_an_imbalance_of_exactly_the_threshold_is_not_flagged(engine: str) -> None:
+    # 57 of 100 ins is a share of 0.57, not over 0.57; compared as 57 > 0.57 * 100 (56.99999999999999) it was
+    people = [Person("b1", "entered", at(9, 10), at(9, 40), line_in=100, line_out=43)]
+    rows = run(people, [SHOP], engine, threshold=0.57)
+    assert {(r["occupancy_imbalance"], r["data_quality"]) for r in rows} == {(57, "ok")}
+    rows = run(people, [SHOP], engine, threshold=0.56)
+    assert {r["data_quality"] for r in rows} == {"imbalanced"}
+
+
+@engines
 @pytest.mark.parametrize("window", [30, 60, 240, 1440])
 def test_the_days_door_imbalance_does_not_depend_on_the_window(engine: str, window: int) -> None:
     # Open 09:00-18:00; a customer leaves ten minutes after closing: every window size sees the

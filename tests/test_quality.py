@@ -77,6 +77,21 @@ def test_door_balance_per_camera_and_day(data_dir: Path) -> None:
     assert door_quality(load_config(CONFIG), data_dir, start=dt.date(2026, 2, 9)).num_rows == 0
 
 
+def test_a_ratio_of_exactly_the_threshold_is_not_flagged(tmp_path: Path) -> None:
+    # ratio 0.57 shown next to flagged = true at --threshold 0.57: 57 > 0.57 * 100 (56.99999999999999)
+    door = rows("door", [{"line_in": 100, "line_out": 43}])
+    write_movements(door, tmp_path, branch_id="b1", day=dt.date(2026, 2, 8), source_key="door-1")
+    [row] = door_quality(load_config(CONFIG), tmp_path, branch="b1", threshold=0.57).to_pylist()
+    assert (row["imbalance"], row["imbalance_ratio"], row["flagged"]) == (57, 0.57, False)
+    [row] = door_quality(load_config(CONFIG), tmp_path, branch="b1", threshold=0.56).to_pylist()
+    assert row["flagged"]
+    # a day with outs but no ins: any imbalance is flagged
+    door = rows("door", [{"line_in": 0, "line_out": 2}])
+    write_movements(door, tmp_path, branch_id="b1", day=dt.date(2026, 2, 8), source_key="door-1")
+    [row] = door_quality(load_config(CONFIG), tmp_path, branch="b1", threshold=1.0).to_pylist()
+    assert (row["ins"], row["imbalance_ratio"], row["flagged"]) == (0, None, True)
+
+
 def test_rows_of_other_action_types_are_not_people(tmp_path: Path) -> None:
     # an 'exited' row (a foreign export's) of a clerk counted as a second person and a second staff
     # member, though the KPIs ignore action types other than entered and passed

@@ -364,7 +364,12 @@ def _reconcile(windows: pl.DataFrame, inputs: KpiInputs, per_window: pl.LazyFram
                     / pl.col("traffic").cast(pl.Float64),
                 )
             ),
-            quality=pl.when(pl.col("imbalance").abs().cast(pl.Float64) > threshold * pl.col("day_in").cast(pl.Float64))
+            # the share compared as a share: 57 of 100 ins is 0.57, which 0.57 * 100 (56.99999999999999) is not
+            quality=pl.when(
+                pl.when(pl.col("day_in") > 0)
+                .then(pl.col("imbalance").abs().cast(pl.Float64) / pl.col("day_in").cast(pl.Float64) > threshold)
+                .otherwise(pl.col("imbalance") != 0)
+            )
             .then(pl.lit("imbalanced"))
             .otherwise(pl.lit("ok")),
         )

@@ -161,7 +161,11 @@ def door_quality(
         .with_columns(imbalance=pl.col("ins") - pl.col("outs"))
         .with_columns(
             imbalance_ratio=pl.when(pl.col("ins") > 0).then(pl.col("imbalance").abs() / pl.col("ins")),
-            flagged=pl.col("imbalance").abs().cast(pl.Float64) > threshold * pl.col("ins").cast(pl.Float64),
+            # the ratio shown compared with the threshold: 57 of 100 ins (0.57) is not over 0.57, though
+            # 0.57 * 100 is 56.99999999999999
+            flagged=pl.when(pl.col("ins") > 0)
+            .then(pl.col("imbalance").abs().cast(pl.Float64) / pl.col("ins").cast(pl.Float64) > threshold)
+            .otherwise(pl.col("imbalance") != 0),
         )
         .filter(pl.col("date") >= (start or dt.date.min), pl.col("date") <= (end or dt.date.max))
         .sort("branch_id", "date", "camera_id", nulls_last=True)

@@ -359,7 +359,9 @@ SELECT gw, imbalance::BIGINT AS imbalance,
        CASE WHEN NOT is_open OR traffic = 0 THEN 0.0
             ELSE greatest(0.0, (cum_net * traffic - imbalance * cum_traffic)::DOUBLE / traffic::DOUBLE) END
            AS reconciled,
-       CASE WHEN abs(imbalance)::DOUBLE > $threshold * day_in::DOUBLE THEN 'imbalanced' ELSE 'ok' END AS quality
+       -- the share compared as a share: 57 of 100 ins is 0.57, which 0.57 * 100 (56.99999999999999) is not
+       CASE WHEN (CASE WHEN day_in > 0 THEN abs(imbalance)::DOUBLE / day_in::DOUBLE > $threshold
+                       ELSE imbalance <> 0 END) THEN 'imbalanced' ELSE 'ok' END AS quality
 FROM d
 """
 
