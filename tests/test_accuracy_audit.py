@@ -142,6 +142,13 @@ def test_parse_offset(text: str, seconds: float) -> None:
     assert parse_offset(text, "x") == seconds
 
 
+@pytest.mark.parametrize("text", ["1:90", "0:75:00", "1:00:60"])
+def test_parse_offset_refuses_minutes_or_seconds_of_60_or_more(text: str) -> None:
+    # "1:90" was read as 150 s (2:30): a typo in a hand-typed time moved the slice without a word
+    with pytest.raises(InputError, match="after a colon must be under 60"):
+        parse_offset(text, "x")
+
+
 def test_a_trailing_comma_is_no_extra_cell(tmp_path: Path) -> None:
     path = tmp_path / "counts.csv"
     path.write_text("start,end,entered\n0,10,3,\n")

@@ -89,6 +89,8 @@ def parse_offset(text: str, where: str) -> float:
         raise InputError(f"{where}: expected seconds or [H:]MM:SS from the start of the video, got {text!r}")
     if seconds < 0 or any(v < 0 for v in values):
         raise InputError(f"{where}: times must not be negative, got {text!r}")
+    if any(v >= 60 for v in values[1:]):  # "1:90" is a typo, not 2:30
+        raise InputError(f"{where}: minutes and seconds after a colon must be under 60, got {text!r}")
     return seconds
 
 
