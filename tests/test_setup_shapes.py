@@ -104,6 +104,8 @@ def test_a_dragged_rectangle_is_normalised_to_x1_y1_x2_y2() -> None:
         (shapes_payload({**POLYGON, "points": [[1, 1], [2, 2]]}), "region: a polygon needs at least 3 points, got 2"),
         (shapes_payload({**POLYGON, "points": [[1, 1], [2, 2], [900, 3]]}), "region.points[2]: [900, 3] is outside"),
         (shapes_payload({**POLYGON, "points": [[1, 1], [2, "x"], [3, 3]]}), "region.points[1]: expected two numbers"),
+        # a whole number past float's range (JSON allows it) is outside the frame, not a crash
+        (shapes_payload({**POLYGON, "points": [[1, 1], [10**400, 2], [3, 3]]}), "region.points[1]: [1000000"),
         (shapes_payload(POLYGON, {**LINE, "in_side": "up"}), "line.in_side: expected left or right, got 'up'"),
         (
             shapes_payload(POLYGON, {**LINE, "points": [[5, 5], [5, 5]]}),
@@ -308,6 +310,20 @@ def test_a_bad_save_is_422_with_the_reason_and_writes_nothing(session: SetupSess
     response = post(client(session), session, shapes_payload({**POLYGON, "points": [[1, 1], [2, 2], [3, 999]]}))
 
     assert response.status_code == 422 and "outside the 768x576 frame" in response.json()["error"]
+    assert path.read_text() == before
+
+
+def test_a_point_past_floats_range_is_422_not_a_server_error(session: SetupSession) -> None:
+    path = session.config_dir / "branches.yaml"
+    before = path.read_text()
+    body = '{"shapes": [{"kind": "region", "geometry": "polygon", "points": [[1, 1], [1%s, 2], [3, 3]]}]}' % ("0" * 400)
+    response = client(session).post(
+        "/api/shapes",
+        content=body.encode(),
+        headers={"X-Setup-Token": session.token, "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422 and "is outside the 768x576 frame" in response.json()["error"]
     assert path.read_text() == before
 
 

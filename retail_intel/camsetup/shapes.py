@@ -169,7 +169,11 @@ def _parse_point(value: object, where: str, width: int, height: int) -> tuple[fl
     if not isinstance(value, list | tuple) or len(value) != 2:
         raise InputError(f"{where}: expected a point [x, y], got {value!r}")
     x, y = value
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in (x, y)):
+    # an int is finite however long (math.isfinite would overflow on one past float's range)
+    if not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and (isinstance(v, int) or math.isfinite(v))
+        for v in (x, y)
+    ):
         raise InputError(f"{where}: expected two numbers [x, y], got {value!r}")
     if not (0 <= x <= width and 0 <= y <= height):
         raise InputError(f"{where}: {[x, y]} is outside the {width}x{height} frame")
