@@ -212,6 +212,25 @@ def test_save_video_writes_an_annotated_copy(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".annotated*"))
 
 
+@pytest.mark.parametrize("spelled", ["same", "relative", "link"])
+def test_save_video_onto_the_video_being_processed_is_refused_and_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spelled: str
+) -> None:
+    # the annotated copy replaces its target when complete: over the input, the recording was lost
+    video = write_video(tmp_path / "cam.avi", frames=20)
+    before = video.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    if spelled == "link":
+        (tmp_path / "link.avi").symlink_to(video)
+    out = {"same": video, "relative": Path("sub/../cam.avi"), "link": tmp_path / "link.avi"}[spelled]
+    (tmp_path / "sub").mkdir()
+
+    with pytest.raises(InputError, match="that is the video being processed"):
+        run(request(video, tmp_path / "data", save_video=out, max_frames=5))
+    assert video.read_bytes() == before
+    assert movement_files(tmp_path / "data") == [] and not list(tmp_path.glob(".cam*"))
+
+
 @pytest.mark.parametrize("fails", ["detector", "writing"])
 def test_a_run_that_fails_leaves_no_half_written_annotated_copy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: str

@@ -443,7 +443,7 @@ def _run_video(
         if plan.save_video is not None:
             from retail_intel.vision.annotate import VideoAnnotator
 
-            annotator = VideoAnnotator(plan.save_video, info.width, info.height, fps, plan.rules)
+            annotator = VideoAnnotator(plan.save_video, info.width, info.height, fps, plan.rules, source=plan.video)
             annotators.append(annotator)
         factory = detector_factory
         # imgsz from the video itself when nothing set it. An injected detector (a fake, a

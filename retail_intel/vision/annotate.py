@@ -48,9 +48,16 @@ def running_label(t: float, inside_now: int, ids_inside: int) -> str:
 class VideoAnnotator:
     """Writes boxes, ids, the regions and running counts; the file appears only when complete."""
 
-    def __init__(self, path: Path, width: int, height: int, fps: float, rules: CountingRules) -> None:
+    def __init__(
+        self, path: Path, width: int, height: int, fps: float, rules: CountingRules, *, source: Path | None = None
+    ) -> None:
         if path.suffix.lower() not in (".mp4", ".avi", ".mkv", ".mov"):
             raise InputError(f"--save-video: expected a .mp4/.avi/.mkv/.mov file name, got {path.name}")
+        if source is not None and _same_file(path, source):
+            # the annotated video replaces its target when complete: that would be the recording itself
+            raise InputError(
+                f"--save-video {path}: that is the video being processed; name another file for the annotated copy"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         self._final = path
         self._tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
@@ -90,6 +97,13 @@ class VideoAnnotator:
     def abort(self) -> None:
         self._writer.release()
         self._tmp.unlink(missing_ok=True)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:  # one of them does not exist (yet)
+        return a.resolve() == b.resolve()
 
 
 # zone kind -> BGR colour of its outline and shading
