@@ -28,10 +28,12 @@ def parse_datetime(text: str) -> dt.datetime:
         raise TimeError(f"expected a time between the years 1 and 9999 in UTC, got {text!r}") from exc
 
 
-def parse_duration(text: str, *, default_unit: str = "s", flag: str | None = None) -> float:
+def parse_duration(text: str, *, default_unit: str = "s", flag: str | None = None, zero: bool = False) -> float:
     """``"60m"`` -> 3600.0 seconds; a bare number takes ``default_unit``.
 
     ``flag`` (e.g. ``"--flush"``) starts the error message, so the user knows which value was wrong.
+    ``zero`` allows a zero duration in any spelling (``0m``, ``0.0s``): a time into a video, where
+    the start is as good a time as any.
     """
     where = f"{flag}: " if flag else ""
     match = _DURATION.match(text)
@@ -39,6 +41,6 @@ def parse_duration(text: str, *, default_unit: str = "s", flag: str | None = Non
         raise InputError(f"{where}expected a duration such as 90s, 60m or 1h, got {text!r}")
     number, unit = match.groups()
     seconds = float(number) * _UNIT_SECONDS[unit or default_unit]
-    if seconds <= 0:
+    if seconds < 0 or (seconds == 0 and not zero):
         raise InputError(f"{where}expected a positive duration, got {text!r}")
     return seconds

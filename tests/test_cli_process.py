@@ -106,6 +106,18 @@ def test_snapshot_writes_a_png(
     assert "frame 20" in result.stderr
 
 
+@pytest.mark.parametrize("at", ["0", "0s", "0m", "0.0s", "0ms"])
+def test_snapshot_at_zero_in_any_unit_is_the_first_frame(
+    at: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # only "0" and "0s" were taken; "0m" or "0.0s" said "--at: expected a positive duration"
+    video = write_video(tmp_path / "cam.avi", frames=10)
+    out = tmp_path / "f.png"
+    result = run_cli(["snapshot", str(video), "--at", at, "-o", str(out)], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    assert "frame 0," in result.stderr and out.is_file()
+
+
 def test_snapshot_past_the_end(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -41,3 +41,11 @@ def test_without_a_flag_the_message_is_unchanged() -> None:
     with pytest.raises(InputError, match=r"^expected a positive duration, got '0s'$"):
         parse_duration("0s")
     assert parse_duration("90", default_unit="m", flag="--window") == 5400.0
+
+
+def test_a_time_into_a_video_may_be_zero_in_any_spelling_but_not_negative() -> None:
+    assert [parse_duration(t, flag="--at", zero=True) for t in ("0", "0m", "0.0s", "0ms", "1.5m")] == [0, 0, 0, 0, 90]
+    with pytest.raises(InputError, match=r"^--at: expected a duration such as"):
+        parse_duration("-1s", flag="--at", zero=True)
+    with pytest.raises(InputError, match=r"^--at: expected a positive duration, got '0m'$"):
+        parse_duration("0m", flag="--at")

@@ -325,7 +325,7 @@ def snapshot(
     from retail_intel.pipeline.snapshot import take_snapshot
 
     settings_from_flags({"fps": fps})  # 0, negative or nan: refused as process refuses it, not taken as "unset"
-    at_s = 0.0 if at.strip() in ("0", "0s") else parse_duration(at, flag="--at")
+    at_s = parse_duration(at, flag="--at", zero=True)
     configured = None
     if branch is not None:
         from retail_intel.config.loader import load_config

@@ -48,7 +48,7 @@ def setup(
     from retail_intel.accuracy.config_edit import BRANCHES_FILE
     from retail_intel.camsetup import run_setup, setup_session
 
-    at_s = 0.0 if at.strip() in ("0", "0s") else parse_duration(at, flag="--at")
+    at_s = parse_duration(at, flag="--at", zero=True)
     if video is None and at_s:
         from retail_intel.errors import InputError
 
