@@ -211,6 +211,16 @@ def test_stop_on_signals_off_the_main_thread_installs_nothing() -> None:
         ("http://[::1]:8080/video", "http://[::1]:8080/video"),
         ("rtsp://u:p@[fe80::1]:554/a", "rtsp://[fe80::1]:554/a"),
         ("udp://127.0.0.1:5000", "udp://127.0.0.1:5000"),
+        # a password with '#' or '?' not percent-encoded: urlsplit sees no credentials, and it was shown whole
+        ("rtsp://admin:pa#ss@10.0.0.7:554/stream1", "rtsp://10.0.0.7:554/stream1"),
+        ("rtsp://admin:pa?ss@cam/1", "rtsp://cam/1"),
+        ("rtsp://admin:a#b@c@cam", "rtsp://cam"),
+        # a bad port was dropped from what is shown
+        ("rtsp://admin:secret@cam:99999/x", "rtsp://cam:99999/x"),
+        # an '@' in the query or fragment is no password
+        ("http://cam/a?next=x@y", "http://cam/a?next=x@y"),
+        ("http://cam?mail=x@y", "http://cam?mail=x@y"),
+        ("http://cam:8080/#a@b", "http://cam:8080/#a@b"),
     ],
 )
 def test_credentials_are_removed_from_urls(url: str, shown: str) -> None:

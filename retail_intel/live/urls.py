@@ -21,22 +21,24 @@ def redact_url(url: str) -> str:
     """The URL without its user name and password (``rtsp://admin:secret@cam/1`` -> ``rtsp://cam/1``).
 
     Camera URLs routinely carry credentials; they must never reach a Parquet
-    file, a run record or the terminal.
+    file, a run record or the terminal. A password typed with a ``#`` or ``?``
+    in it (not percent-encoded) ends the host part for a URL parser, which then
+    sees no credentials at all; it is removed all the same.
     """
     try:
         parts = urlsplit(url)
     except ValueError:
         return url.split("://", 1)[0] + "://<unparsable>"
     if parts.username is None and parts.password is None:
+        scheme, _, rest = url.partition("://")
+        authority, slash, path = rest.partition("/")
+        userinfo, at, host = authority.rpartition("@")
+        cut = min((i for i in (userinfo.find("#"), userinfo.find("?")) if i >= 0), default=-1)
+        if at and cut >= 0 and ":" in userinfo[:cut]:
+            return f"{scheme}://{host}{slash}{path}"  # user:pa#ss@host: a password cut short by '#' or '?'
         return url
-    host = parts.hostname or ""
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    netloc = host if port is None else f"{host}:{port}"
+    # the host and port as written (an IPv6 literal keeps its brackets, a bad port its text)
+    netloc = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
