@@ -118,6 +118,16 @@ def test_snapshot_at_zero_in_any_unit_is_the_first_frame(
     assert "frame 0," in result.stderr and out.is_file()
 
 
+def test_snapshot_of_a_stream_url_says_so_without_the_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "f.png"
+    result = run_cli(["snapshot", "rtsp://admin:secret@10.0.0.7:554/s1", "-o", str(out)], capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert "rtsp://10.0.0.7:554/s1: a stream URL, not a video file" in " ".join(result.stderr.split())
+    assert "secret" not in result.stderr and not out.exists()
+
+
 def test_snapshot_past_the_end(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

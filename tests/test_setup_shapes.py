@@ -24,7 +24,7 @@ from retail_intel.camsetup import (
     yaml_edit,
 )
 from retail_intel.config.loader import load_config
-from retail_intel.errors import ConfigError, InputError
+from retail_intel.errors import ConfigError, InputError, VideoError
 from retail_intel.storage import camera_frame_path
 
 SAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config"
@@ -344,6 +344,18 @@ def test_without_a_picture_the_error_says_how_to_get_one(config_dir: Path, tmp_p
         latest_picture(tmp_path, "b1", "vtest")
     with pytest.raises(ConfigError, match='no camera "nope"'):
         setup_session(config_dir, tmp_path, "b1", "nope")
+
+
+@pytest.mark.parametrize("url", ["rtsp://admin:secret@10.0.0.7:554/stream1", "http://admin:secret@10.0.0.7/cam"])
+def test_a_stream_url_as_video_says_how_to_get_a_picture_without_its_password(
+    config_dir: Path, tmp_path: Path, url: str
+) -> None:
+    # the URL became a path ('rtsp:/admin:secret@...'): "no such video file", the password shown
+    with pytest.raises(VideoError) as caught:
+        setup_session(config_dir, tmp_path, "b1", "vtest", video=Path(url))
+    message = str(caught.value)
+    assert message.startswith(url.replace("admin:secret@", "") + ": a stream URL, not a video file")
+    assert "--max-frames" in message and "secret" not in message
 
 
 def test_a_preview_runs_picture_will_do(config_dir: Path, tmp_path: Path) -> None:

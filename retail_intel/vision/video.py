@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import queue
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,9 +43,31 @@ class VideoInfo:
     frame_count: int  # as the container claims; 0 when unknown
 
 
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/(?!/)")
+
+
+def _stream_url(path: Path) -> str | None:
+    """The stream URL ``path`` was made from (``rtsp://...`` becomes ``rtsp:/...`` as a path), redacted; or None."""
+    from retail_intel.live.urls import is_stream_url, redact_url
+
+    text = str(path)
+    if is_stream_url(text):
+        return redact_url(text)
+    if _URL_SCHEME.match(text):
+        return redact_url(text.replace(":/", "://", 1))
+    return None
+
+
 def probe(path: Path) -> VideoInfo:
     """Open ``path`` and read its header; a clear :class:`VideoError` for anything unusable."""
     if not path.exists():
+        if (url := _stream_url(path)) is not None:
+            raise VideoError(
+                f"{url}: a stream URL, not a video file; this needs a recording (for example "
+                "ffmpeg -i URL -t 10 -c copy clip.mp4). For setup, `retail-intel process URL --branch ID "
+                "--max-frames 25` keeps the camera's picture, which `retail-intel setup --branch ID` "
+                "without VIDEO draws on"
+            )
         raise VideoError(f"{path}: no such video file")
     if not path.is_file():
         raise VideoError(f"{path}: expected a video file, found a directory or special file")
