@@ -231,6 +231,25 @@ def test_save_video_onto_the_video_being_processed_is_refused_and_keeps_it(
     assert movement_files(tmp_path / "data") == [] and not list(tmp_path.glob(".cam*"))
 
 
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [("folder.mp4", "folder.mp4: that is a folder"), ("cam.avi/out.mp4", "cannot make its folder")],
+)
+def test_save_video_into_a_folder_or_under_a_file_is_refused_before_the_run(
+    tmp_path: Path, target: str, message: str
+) -> None:
+    # a folder named like a video was found out only after the whole run (its data written, then
+    # "error: .folder.partial.mp4: Is a directory"); a file as the folder said "cam.avi: File exists"
+    video = write_video(tmp_path / "cam.avi", frames=20)
+    (tmp_path / "folder.mp4").mkdir()
+    detector = ScriptedDetector(two_people)
+    plan = make_plan(request(video, tmp_path / "data", save_video=tmp_path / target))
+
+    with pytest.raises(InputError, match=f"^--save-video .*{message}"):
+        process_video(plan, detector_factory=lambda plan: detector)
+    assert detector.calls == [] and movement_files(tmp_path / "data") == []
+
+
 @pytest.mark.parametrize("fails", ["detector", "writing"])
 def test_a_run_that_fails_leaves_no_half_written_annotated_copy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: str

@@ -58,7 +58,17 @@ class VideoAnnotator:
             raise InputError(
                 f"--save-video {path}: that is the video being processed; name another file for the annotated copy"
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            # found out only when the finished copy was moved there: after the whole run, its data written
+            raise InputError(
+                f"--save-video {path}: that is a folder; name a video file (e.g. {path / 'annotated.mp4'})"
+            )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(
+                f"--save-video {path}: cannot make its folder {path.parent} ({exc.strerror or exc})"
+            ) from None
         self._final = path
         self._tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
         fourcc = cv2.VideoWriter.fourcc(*("mp4v" if path.suffix.lower() in (".mp4", ".mov") else "MJPG"))
