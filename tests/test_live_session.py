@@ -236,6 +236,14 @@ def test_a_stream_that_never_opens_raises_and_writes_nothing(tmp_path: Path) -> 
     assert not (tmp_path / "runs").exists() and movement_files(tmp_path) == []
 
 
+def test_a_duration_that_ends_before_any_frame_is_an_error_not_a_run(tmp_path: Path) -> None:
+    # an address that does not answer takes 15 s an attempt: a --duration 30s ended first, and the
+    # command said "stopped by duration", 0 frames, exit 0, never that the stream could not be read
+    with pytest.raises(VideoError, match=r"^rtsp://10.0.0.7:554/stream1: no frame within the --duration of 5 s"):
+        run(tmp_path, [], duration_s=5.0, session_id=None)
+    assert list((tmp_path / "runs").iterdir()) == [] and movement_files(tmp_path) == []
+
+
 def test_roi_outside_the_stream_frame_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="outside the 160x120 frame"):
         run(tmp_path, [Frames(5, size=(160, 120))])

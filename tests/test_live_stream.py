@@ -118,6 +118,15 @@ def test_a_decoder_that_throws_is_a_drop_the_reader_reconnects_from() -> None:
     assert state.open_gap is not None and "could not read it" not in state.open_gap.reason  # frames came first
 
 
+def test_before_a_first_frame_the_state_says_why_the_latest_attempt_failed() -> None:
+    # the session names it when --duration ends before a frame came (nothing else records it)
+    h = Harness([None, None], StreamSettings(first_backoff_s=1.0, startup_attempts=10))
+    assert h.items() == []
+    assert (
+        h.reader.state().first_error == "could not open it (refused, unreachable, or not a video stream) (2 attempts)"
+    )
+
+
 def test_gives_up_before_a_first_frame_with_a_clear_error() -> None:
     h = Harness([None, None, None, None], StreamSettings(first_backoff_s=1.0, startup_attempts=3))
     items = h.items()

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from retail_intel.errors import InputError
+from retail_intel.errors import InputError, VideoError
 from retail_intel.live.people import OpenFragments, PeoplePool
 from retail_intel.live.record import (
     FlushWriter,
@@ -491,6 +491,16 @@ def process_stream(
     source.stop()
     now = clock()
     session.source_state = source.state()
+    if stop_reason == "duration" and session.frame_size is None:
+        # not a session that ran its course: the stream never gave a frame (a wrong URL or password,
+        # or an address that does not answer, whose attempts outlast a short --duration)
+        session.release()
+        failed = session.source_state.first_error
+        raise VideoError(
+            f"{session.url}: no frame within the --duration of {options.duration_s:g} s"
+            + (f"; the last attempt: {failed}" if failed else "")
+            + "; check the URL, the credentials and that the camera is reachable"
+        )
     session.judge_finished(now, everyone=True)
     session.flush(now)
     record: Path | None = None

@@ -133,6 +133,8 @@ class SourceState:
     reconnects: int = 0
     open_gap: Gap | None = None
     gaps: list[Gap] = field(default_factory=list)
+    # why the latest attempt before a first frame failed (after one, each gap says)
+    first_error: str | None = None
 
 
 class FrameSource(Protocol):
@@ -251,7 +253,9 @@ class StreamReader:
     def state(self) -> SourceState:
         with self._ready:
             s = self._state
-            return SourceState(s.connected, s.frames_read, s.frames_dropped, s.reconnects, s.open_gap, list(s.gaps))
+            return SourceState(
+                s.connected, s.frames_read, s.frames_dropped, s.reconnects, s.open_gap, list(s.gaps), s.first_error
+            )
 
     def wait_finished(self, timeout_s: float) -> bool:
         """Wait for the reader thread to end by itself (it gave up, or ``wait`` said stop); True if it did."""
@@ -318,6 +322,9 @@ class StreamReader:
                 return
             if had_frame:
                 self._begin_gap(reason, last_frame_at)
+            else:
+                with self._ready:
+                    self._state.first_error = f"{reason} ({failures} attempts)"
             delay = self.settings.backoff(failures)
             self.backoffs.append(delay)
             if self._wait(delay):
