@@ -224,6 +224,9 @@ def test_stop_on_signals_off_the_main_thread_installs_nothing() -> None:
         ("rtsp://admin:pa#ss@10.0.0.7:554/stream1", "rtsp://10.0.0.7:554/stream1"),
         ("rtsp://admin:pa?ss@cam/1", "rtsp://cam/1"),
         ("rtsp://admin:a#b@c@cam", "rtsp://cam"),
+        ("rtsp://admin:pa/ss@cam/1", "rtsp://cam/1"),
+        ("http://cam:8080/a?u=me@x/y", "http://cam:8080/a?u=me@x/y"),
+        ("http://[::1]:8080/a?u=me@x", "http://[::1]:8080/a?u=me@x"),
         # a bad port was dropped from what is shown
         ("rtsp://admin:secret@cam:99999/x", "rtsp://cam:99999/x"),
         # an '@' in the query or fragment is no password

@@ -23,19 +23,22 @@ def redact_url(url: str) -> str:
     Camera URLs routinely carry credentials; they must never reach a Parquet
     file, a run record or the terminal. A password typed with a ``#`` or ``?``
     in it (not percent-encoded) ends the host part for a URL parser, which then
-    sees no credentials at all; it is removed all the same.
+    sees no credentials at all; it is removed all the same (so is one with a
+    ``/``, unless what follows the ``:`` is all digits, which reads as a port).
     """
     try:
         parts = urlsplit(url)
     except ValueError:
         return url.split("://", 1)[0] + "://<unparsable>"
     if parts.username is None and parts.password is None:
+        # user:pa#ss@host (or '?' or '/' in the password): the parser ended the host at that character.
+        # What comes before it is a user and password when it is "name:" and no port number.
         scheme, _, rest = url.partition("://")
-        authority, slash, path = rest.partition("/")
-        userinfo, at, host = authority.rpartition("@")
-        cut = min((i for i in (userinfo.find("#"), userinfo.find("?")) if i >= 0), default=-1)
-        if at and cut >= 0 and ":" in userinfo[:cut]:
-            return f"{scheme}://{host}{slash}{path}"  # user:pa#ss@host: a password cut short by '#' or '?'
+        userinfo, at, after = rest.rpartition("@")
+        head = re.split(r"[/?#]", userinfo, maxsplit=1)[0]
+        name, colon, secret = head.partition(":")
+        if at and colon and name and not head.startswith("[") and not secret.isdigit():
+            return f"{scheme}://{after}"
         return url
     # the host and port as written (an IPv6 literal keeps its brackets, a bad port its text)
     netloc = parts.netloc.rpartition("@")[2]
