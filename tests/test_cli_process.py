@@ -126,6 +126,9 @@ def test_snapshot_of_a_stream_url_says_so_without_the_password(
     assert result.exit_code == 1
     assert "rtsp://10.0.0.7:554/s1: a stream URL, not a video file" in " ".join(result.stderr.split())
     assert "secret" not in result.stderr and not out.exists()
+    # a missing file that only looks like a drive letter is no URL
+    drive = run_cli(["snapshot", "C:/videos/cam.mp4", "-o", str(out)], capsys, monkeypatch)
+    assert drive.exit_code == 1 and "C:/videos/cam.mp4: no such video file" in drive.stderr
 
 
 def test_snapshot_past_the_end(

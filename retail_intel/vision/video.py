@@ -43,7 +43,7 @@ class VideoInfo:
     frame_count: int  # as the container claims; 0 when unknown
 
 
-_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/(?!/)")
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/(?!/)")  # two letters at least: C:/ is a drive
 
 
 def _stream_url(path: Path) -> str | None:
