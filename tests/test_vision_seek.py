@@ -76,6 +76,17 @@ def test_a_seek_that_lands_elsewhere_or_fails_decodes_up_to_the_frame(
     assert int(frame[0, 0, 0]) == 12
 
 
+def test_a_time_within_the_last_frame_is_the_last_frame_not_past_the_end(tmp_path: Path) -> None:
+    # 30 frames at 10 fps last 3.0 s: 2.96 s rounded to frame 30 and was refused as past the end,
+    # "asked for 2.96s (frame 30) but the video has 30 frames (3.0s at 10 fps)"
+    video = write_video(tmp_path / "clip.avi", frames=30)
+    last = {index: frame for index, frame in read_frames(video)}[29]
+    index, frame = read_frame_at(video, 2.96, 10.0)
+    assert index == 29 and np.array_equal(frame, last)
+    with pytest.raises(VideoError, match=r"asked for 3s \(frame 30\) but the video has 30 frames"):
+        read_frame_at(video, 3.0, 10.0)
+
+
 def test_a_frame_past_the_end_of_a_raw_stream_says_how_long_it_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -246,6 +246,9 @@ def read_frame_at(path: Path, seconds: float, fps: float) -> tuple[int, Frame]:
     """The frame at ``seconds`` from the start (at the given real ``fps``)."""
     info = probe(path)
     index = max(0, round(seconds * fps))
+    if info.frame_count and index >= info.frame_count > seconds * fps:
+        # within the last frame's time, nearer its end: that frame, not "past the end"
+        index = info.frame_count - 1
     if info.frame_count and index >= info.frame_count:
         raise _past_the_end(path, seconds, index, info.frame_count, fps)
     frame = _seek_frame(path, index)
