@@ -131,6 +131,17 @@ def test_snapshot_of_a_stream_url_says_so_without_the_password(
     assert drive.exit_code == 1 and "C:/videos/cam.mp4: no such video file" in drive.stderr
 
 
+def test_snapshot_camera_without_a_branch_is_refused_not_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the frame was written without the camera's shapes, and nothing said --camera was ignored
+    video = write_video(tmp_path / "cam.avi", frames=10)
+    out = tmp_path / "f.png"
+    result = run_cli(["snapshot", str(video), "--camera", "vtest", "-o", str(out)], capsys, monkeypatch)
+    assert result.exit_code == 1 and "--camera vtest needs --branch" in result.stderr
+    assert not out.exists()
+
+
 def test_snapshot_past_the_end(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -326,6 +326,9 @@ def snapshot(
 
     settings_from_flags({"fps": fps})  # 0, negative or nan: refused as process refuses it, not taken as "unset"
     at_s = parse_duration(at, flag="--at", zero=True)
+    if camera is not None and branch is None:
+        # the camera is looked up in its branch: without one, nothing of it was drawn, silently
+        raise InputError(f"--camera {camera} needs --branch: a camera id is unique only within its branch")
     configured = None
     if branch is not None:
         from retail_intel.config.loader import load_config
