@@ -199,25 +199,13 @@ def test_read_hand_counts(tmp_path: Path) -> None:
             "row 2: filled cells past the header's 4 columns (clip,start,end,entered): ['1']",
         ),
         ("start,end,entered\n0,10,\u00b2\n", "row 2, column entered: expected a whole number of people, got '\u00b2'"),
-    ],
-)
-def test_read_hand_counts_rejects(tmp_path: Path, content: str, message: str) -> None:
-    path = tmp_path / "counts.csv"
-    path.write_text(content)
-    with pytest.raises(InputError, match=re.escape(message)):
-        read_hand_counts(path)
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
         # one measure in two columns: the csv reader kept the last, so the other's counts were dropped unseen
         ("start,end,in,line_in\n0,10,3,4\n", "columns 'in', 'line_in' are all 'line_in'"),
         # a spreadsheet's "Entered" next to a typed "entered": the filled one was lost, then "no count filled in"
         ("start,end,Entered,entered\n0,10,2,\n", "columns 'Entered', 'entered' are all 'entered'"),
     ],
 )
-def test_hand_counts_with_one_measure_in_two_columns_are_refused(tmp_path: Path, content: str, message: str) -> None:
+def test_read_hand_counts_rejects(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "counts.csv"
     path.write_text(content)
     with pytest.raises(InputError, match=re.escape(message)):
