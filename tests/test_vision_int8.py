@@ -89,3 +89,36 @@ def test_int8_model_finds_the_people_the_float_model_finds(tmp_path: Path) -> No
     people = [sum(len(d.xyxy) for d in run) for run in found]
     assert people[0] > 10, people
     assert abs(people[1] - people[0]) <= max(2, people[0] // 10), people
+
+
+@pytest.mark.slow
+def test_process_that_quantizes_still_writes_only_json_to_stdout(tmp_path: Path) -> None:
+    # NNCF logs and draws its progress bars on stdout: a run that quantized wrote them before
+    # `--format json`'s result, so a batch could not read its workers' reports
+    pytest.importorskip("nncf")
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from retail_intel.vision.openvino_backend import export_openvino
+    from retail_intel.vision.weights import bundled_weights
+
+    from .fakes import write_video
+
+    cache = tmp_path / "cache"
+    float_export = export_openvino(bundled_weights())
+    shutil.copytree(float_export, cache / "exports" / float_export.name)  # only the int8 model is new
+    video = write_video(tmp_path / "cam.avi", frames=12)
+    done = subprocess.run(
+        [sys.executable, "-m", "retail_intel", "process", str(video), "--branch", "b1", "--roi", "0,0,320,240",
+         "--imgsz", "160", "--precision", "int8", "--start-time", "2026-02-08T10:00:00+00:00",
+         "--data-dir", str(tmp_path / "data"), "--format", "json", "--quiet"],
+        capture_output=True, text=True, cwd=tmp_path, check=False, timeout=600,
+        env={**os.environ, "RETAIL_INTEL_CACHE": str(cache), "YOLO_OFFLINE": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert any("-int8-" in p.name for p in (cache / "exports").iterdir())  # it did quantize
+    assert json.loads(done.stdout)["frames"] == 12
+    assert done.stderr == ""

@@ -15,11 +15,14 @@ or another worker reuses it. It needs the optional ``nncf`` package
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
+import logging
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +99,25 @@ def int8_folder(float_folder: Path, imgsz: int, source_hash: str, frames: int) -
     return float_folder.parent / f"{prefix}-int8-{key}"
 
 
+@contextlib.contextmanager
+def _nncf_silenced() -> Iterator[None]:
+    """NNCF logs to stdout and draws its progress bars there, but a library run prints nothing:
+    ``process --format json`` writes its result to stdout, and a run that quantized wrote NNCF's
+    lines before it, so its output was no JSON (a batch's report could not be read)."""
+    # NNCF's handler holds the stdout of import time, so redirecting misses its lines; importing NNCF
+    # imports torch, which warns on stderr that this machine has no CUDA
+    loggers = [logging.getLogger(name) for name in ("nncf", "torch.utils.cpp_extension")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # the progress bars write to sys.stdout as it is now
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
 def _head_scope() -> Any:
     """Keep the box decoding at the end of the graph in float (as Ultralytics' int8 export does):
     quantizing its adds, multiplies and DFL softmax moves boxes by whole pixels."""
@@ -114,7 +136,6 @@ def quantize(float_folder: Path, frames: Sequence[npt.NDArray[np.uint8]], imgsz:
         return target
     if not nncf_available():
         raise ModelError("precision int8 needs the nncf package (pip install 'retail-intel[int8]')")
-    import nncf
     import openvino as ov
 
     xml = find_openvino_xml(float_folder)
@@ -123,13 +144,16 @@ def quantize(float_folder: Path, frames: Sequence[npt.NDArray[np.uint8]], imgsz:
     model = ov.Core().read_model(str(xml))
     inputs = [network_input(frame, imgsz) for frame in frames]
     try:
-        quantized = nncf.quantize(
-            model,
-            nncf.Dataset(inputs),
-            subset_size=len(inputs),
-            preset=nncf.QuantizationPreset.MIXED,
-            ignored_scope=_head_scope(),
-        )
+        with _nncf_silenced():
+            import nncf
+
+            quantized = nncf.quantize(
+                model,
+                nncf.Dataset(inputs),
+                subset_size=len(inputs),
+                preset=nncf.QuantizationPreset.MIXED,
+                ignored_scope=_head_scope(),
+            )
     except Exception as exc:
         raise ModelError(f"could not quantize {xml} to int8 ({exc}); use precision auto") from exc
     target.parent.mkdir(parents=True, exist_ok=True)
