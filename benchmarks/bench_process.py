@@ -6,7 +6,11 @@ Ultralytics' defaults otherwise (as a user would run it). Reports frames per sec
 factor (video seconds per wall second, at each clip's true frame rate), peak memory, where our time
 goes, and how many people each counted against the ground truth.
 
-Usage: python benchmarks/bench_process.py [--clips vtest,tud-stadtmitte] [--skip-anchor]
+Usage: python benchmarks/bench_process.py [--clips vtest,tud-stadtmitte] [--skip-anchor] [--skip-torch] [--int8]
+
+``--skip-torch`` leaves out the PyTorch peer (on a CPU without AMX it takes minutes per clip at
+1280), ``--int8`` adds a run of ours with ``--precision int8`` (needs ``nncf``; its warm-up run
+quantizes, so the counted run reuses the cached model).
 Needs ../shared/data (the ground-truth clips) beside the repository.
 """
 
@@ -104,7 +108,9 @@ def gt_people(gt: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", default=",".join(c.key for c in CLIPS))
-    parser.add_argument("--skip-anchor", action="store_true")
+    parser.add_argument("--skip-anchor", action="store_true", help="leave out both Ultralytics peers")
+    parser.add_argument("--skip-torch", action="store_true", help="leave out the PyTorch peer")
+    parser.add_argument("--int8", action="store_true", help="also run ours with --precision int8")
     opts = parser.parse_args()
     wanted = opts.clips.split(",")
     env = dict(os.environ, YOLO_OFFLINE="1", YOLO_AUTOINSTALL="False")
@@ -129,44 +135,49 @@ def main() -> None:
             continue
         truth = gt_people(clip.gt) if clip.gt and clip.gt.exists() else clip.people
 
-        def command(data: str, clip: Clip = clip) -> list[str]:
+        def command(data: str, clip: Clip = clip, extra: tuple[str, ...] = ()) -> list[str]:
             return [
-                sys.executable, "-m", "retail_intel", "process", str(clip.path), *clip.args,
+                sys.executable, "-m", "retail_intel", "process", str(clip.path), *clip.args, *extra,
                 "--data-dir", data, "--start-time", START, "--format", "json", "--quiet",
             ]  # fmt: skip
 
-        # warm-up once (OpenVINO export on first use is cached), then the counted run into another
-        # data directory: in the same one it would reuse the warm-up's stored tracks
-        with tempfile.TemporaryDirectory() as warm, tempfile.TemporaryDirectory() as tmp:
-            measured(command(warm), env)
-            out, wall, peak = measured(command(tmp), env)
-        summary = json.loads(out)
-        frames = summary["frames"]
-        stages = summary["stage_seconds"]
-        inference = stages["inference"]
-        rows.append(
-            {
-                "clip": clip.key,
-                "run": "retail-intel process",
-                "frames": frames,
-                "imgsz": clip.imgsz,
-                "wall_s": wall,
-                "fps": frames / wall,
-                "rtf": frames / clip.fps / wall,
-                "peak_mib": peak,
-                "people": summary["people"],
-                "truth": truth,
-                "shares": (
-                    f"decode wait {stages['decode_wait'] / wall:.0%}, inference {inference / wall:.0%}, "
-                    f"tracking {stages['tracking'] / wall:.0%}, judging+writing "
-                    f"{(stages['judging'] + stages['writing']) / wall:.0%}; "
-                    f"{summary['frames_skipped_still']} still frames skipped"
-                ),
-            }
+        ours = [("retail-intel process", ())] + (
+            [("retail-intel process, int8", ("--precision", "int8"))] if opts.int8 else []
         )
+        for label, extra in ours:
+            # warm-up once (OpenVINO export and int8 quantization on first use are cached), then the
+            # counted run into another data directory: in the same one it would reuse the warm-up's tracks
+            with tempfile.TemporaryDirectory() as warm, tempfile.TemporaryDirectory() as tmp:
+                measured(command(warm, extra=extra), env)
+                out, wall, peak = measured(command(tmp, extra=extra), env)
+            summary = json.loads(out)
+            frames = summary["frames"]
+            stages = summary["stage_seconds"]
+            inference = stages["inference"]
+            rows.append(
+                {
+                    "clip": clip.key,
+                    "run": label,
+                    "frames": frames,
+                    "imgsz": clip.imgsz,
+                    "wall_s": wall,
+                    "fps": frames / wall,
+                    "rtf": frames / clip.fps / wall,
+                    "peak_mib": peak,
+                    "people": summary["people"],
+                    "truth": truth,
+                    "shares": (
+                        f"decode wait {stages['decode_wait'] / wall:.0%}, inference {inference / wall:.0%}, "
+                        f"tracking {stages['tracking'] / wall:.0%}, judging+writing "
+                        f"{(stages['judging'] + stages['writing']) / wall:.0%}; "
+                        f"{summary['frames_skipped_still']} still frames skipped"
+                    ),
+                }
+            )
         # the peers: Ultralytics as a user first runs it (PyTorch), and on its own OpenVINO export
         # (`yolo export format=openvino`, export time not counted), the loop a knowledgeable user runs
-        peers = [("Ultralytics model.track, PyTorch", weights), ("Ultralytics model.track, OpenVINO", openvino)]
+        peers = [("Ultralytics model.track, PyTorch", weights)] if not opts.skip_torch else []
+        peers.append(("Ultralytics model.track, OpenVINO", openvino))
         for label, model in peers if not opts.skip_anchor else []:
             out, wall, peak = measured([sys.executable, "-c", _ANCHOR, model, str(clip.path), str(clip.imgsz)], env)
             anchor = json.loads(out.strip().splitlines()[-1])
