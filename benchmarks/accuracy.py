@@ -233,8 +233,8 @@ def _botsort(similarity: float) -> Callable[[ProcessPlan], ProcessPlan]:
 
 
 # Settings variants measured on the cached detections (--variant; accuracy_loo.py sweeps them):
-# most change what runs after the detector (tracker, stitching), never the detections; adaptive
-# stride changes which frames are detected, each detected frame's boxes being the recorded ones;
+# most change what runs after the detector (tracker, stitching), never the detections; a fixed or
+# adaptive stride changes which frames are detected, each detected frame's boxes being the recorded ones;
 # the input size and INT8 variants change the detector itself, so they are recorded once, fresh.
 VARIANTS: dict[str, Callable[[ProcessPlan], ProcessPlan]] = {
     "default": lambda p: p,
@@ -279,6 +279,8 @@ VARIANTS: dict[str, Callable[[ProcessPlan], ProcessPlan]] = {
     },
     # issue 19, lever 3: detect every k-th frame while nobody is new or near an edge
     **{f"adaptive-stride-{k}": (lambda p, k=k: p.with_settings(adaptive_stride=k)) for k in (2, 3, 4)},
+    # issue 19: detect every k-th frame everywhere (a fixed stride), the tracker at fps / k
+    **{f"stride-{k}": (lambda p, k=k: p.with_settings(stride=k)) for k in (2, 3)},
 }
 
 
@@ -334,7 +336,10 @@ def evaluate_ours(
     cache, recorded = accuracy_cache.ensure(plan, fresh=fresh, cache_dir=cache_dir)
 
     def replay(p: ProcessPlan) -> accuracy_cache.ReplayDetector:
-        return accuracy_cache.ReplayDetector(cache, p.detector.conf, reuse_still=(p.settings.adaptive_stride or 1) > 1)
+        # a stride of either kind sends frames to the detector that the recorded run found still
+        return accuracy_cache.ReplayDetector(
+            cache, p.detector.conf, reuse_still=(p.settings.adaptive_stride or 1) > 1 or (p.settings.stride or 1) > 1
+        )
 
     result = recorded if recorded is not None and variant == "default" else process_video(plan, detector_factory=replay)
     fps = result.summary.fps
