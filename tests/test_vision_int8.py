@@ -71,6 +71,23 @@ def test_precision_setting_takes_int8_and_names_the_choices() -> None:
         settings_layer({"precision": "int4"})
 
 
+def test_int8_on_the_pytorch_backend_is_refused_not_ignored(tmp_path: Path) -> None:
+    # int8 is an OpenVINO precision: a run that uses PyTorch ran in float and its summary said int8
+    from retail_intel.pipeline.plan import ProcessRequest, make_plan
+    from retail_intel.pipeline.run import full_frame_detector
+
+    from .fakes import write_video
+
+    video = write_video(tmp_path / "cam.avi")
+    plan = make_plan(
+        ProcessRequest.create(
+            video, "b1", tmp_path / "data", roi="10,10,100,100", imgsz=320, precision="int8", backend="torch"
+        )
+    )
+    with pytest.raises(ModelError, match=r"precision int8 runs on the OpenVINO backend.*backend torch"):
+        full_frame_detector(plan)
+
+
 @pytest.mark.slow
 def test_int8_model_finds_the_people_the_float_model_finds(tmp_path: Path) -> None:
     pytest.importorskip("nncf")

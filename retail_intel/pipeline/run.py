@@ -27,7 +27,7 @@ from retail_intel.pipeline.continuity import Continuity, Handover, handover, jud
 from retail_intel.pipeline.frame_times import BY_RATE, BY_TIMESTAMPS, FloatArray, FrameTiming, time_frames
 from retail_intel.pipeline.loop import FrameLoop, Measure
 from retail_intel.pipeline.loop_settings import loop_settings
-from retail_intel.pipeline.plan import ProcessPlan, ProcessRequest, make_plan
+from retail_intel.pipeline.plan import DetectorSpec, ProcessPlan, ProcessRequest, make_plan
 from retail_intel.pipeline.start_time import resolve_start_time
 from retail_intel.pipeline.zone_step import check_regions_inside_frame, judge_and_write_zones
 from retail_intel.storage import PREVIEWS_DIR, atomic_write_bytes, camera_frame_path
@@ -135,6 +135,8 @@ def full_frame_detector(plan: ProcessPlan) -> Detector:
     use_openvino = spec.backend == "openvino" or (
         spec.backend == "auto" and on_cpu and exportable and openvino_available()
     )
+    if spec.precision == "int8" and not use_openvino:
+        raise ModelError(f"precision int8 runs on the OpenVINO backend, and this run {_why_torch(spec, exportable)}")
     if use_openvino:
         if not on_cpu:
             raise ModelError(f"--backend openvino runs on the CPU; got --device {spec.device}")
@@ -153,6 +155,17 @@ def full_frame_detector(plan: ProcessPlan) -> Detector:
             precision="f32" if spec.precision == "f32" else None,
         )
     return UltralyticsDetector(weights, imgsz=spec.imgsz, conf=spec.conf, device=spec.device, tiles=spec.tiles)
+
+
+def _why_torch(spec: DetectorSpec, exportable: bool) -> str:
+    """Why ``full_frame_detector`` chose PyTorch, as the end of an error message."""
+    if spec.backend == "torch":
+        return "has backend torch; use precision auto or f32, or backend auto or openvino"
+    if spec.device not in (None, "cpu"):
+        return f"runs on device {spec.device} (PyTorch); use precision auto or f32, or device cpu"
+    if not exportable:
+        return f"runs the model {spec.model} in PyTorch (only .pt weights or an OpenVINO folder run in OpenVINO)"
+    return "has no openvino package (pip install openvino)"
 
 
 def source_key(camera_id: str, video_fingerprint: str) -> str:
