@@ -165,3 +165,37 @@ def test_an_id_written_as_a_block_scalar_keeps_no_newline(tmp_path: Path) -> Non
         "branches.yaml: branch 'b3\\n': cameras['c\\n'].id must be a plain name of at most 64 letters, digits, "
         "'_', '-' or '.' starting with a letter or digit (it names folders in the data directory), got 'c\\n'",
     ]
+
+
+@pytest.mark.parametrize(
+    ("branch", "expected"),
+    [
+        # YAML's true/false read as 1/0: `tiles: true` passed validate as one tile, `capacity: true` as 1
+        ("{id: b3, name: X, capacity: true}", "capacity must be a number, got true"),
+        ("{id: b3, name: X, capacity: 3, cameras: [{id: c, roi: [0, 0, 9, 9], tiles: true}]}", "tiles must be a"),
+        ("{id: b3, name: X, capacity: 3, cameras: [{id: c, roi: [0, 0, 9, 9], stride: true}]}", "stride must be a"),
+        (
+            "{id: b3, name: X, capacity: 3, cameras: [{id: c, roi: [0, 0, 9, 9], detect_margin: false}]}",
+            "detect_margin must be a number, got false",
+        ),
+        ("{id: b3, name: X, capacity: 3, cameras: [{id: c, roi: [0, 0, 9, 9], min_dwell: true}]}", "min_dwell"),
+        ("{id: b3, name: X, capacity: 3, cameras: [{id: c, roi: [true, 0, 9, 9]}]}", "roi must be numbers only"),
+        ("{id: b3, name: X, capacity: 3, min_staff: false}", "min_staff must be a number"),
+        ("{id: b3, name: X, capacity: 3, staff: {min_presence_minutes: true}}", "min_presence_minutes must be a"),
+    ],
+)
+def test_a_boolean_where_a_number_belongs_is_refused(tmp_path: Path, branch: str, expected: str) -> None:
+    text = "branches:\n  - {id: b1, name: One, capacity: 10}\n  - {id: b2, name: Two, capacity: 5}\n"
+    directory = write_config(tmp_path / "config", {"branches.yaml": text + f"  - {branch}\n"})
+    problems = validate_config(directory)
+    assert len(problems) == 1 and expected in problems[0], problems
+
+
+def test_booleans_where_booleans_belong_still_load(tmp_path: Path) -> None:
+    text = (
+        "branches:\n  - {id: b1, name: One, capacity: 10, staff: {door_crossings: null}}\n"
+        "employees:\n  - id: e1\n    name: Ann\n    branch: b1\n"
+        "    shifts: {weekly: [], exceptions: [{date: 2026-11-30, off: true}]}\n"
+    )
+    files = {"branches.yaml": text.split("employees:")[0], "employees.yaml": "employees:" + text.split("employees:")[1]}
+    assert validate_config(write_config(tmp_path / "config", files)) == []

@@ -22,11 +22,21 @@ every value filled in.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from retail_intel.errors import InputError
 
@@ -105,12 +115,41 @@ def refuse_decimal_id(data: object) -> object:
     return data
 
 
+def _holds_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return True
+    return isinstance(value, list | tuple) and any(_holds_bool(v) for v in value)
+
+
+def _mentions(annotation: object, kinds: tuple[type, ...]) -> bool:
+    """Whether ``annotation`` (``int | None``, ``list[tuple[float, float]]``, ...) names one of ``kinds``."""
+    if annotation in kinds:
+        return True
+    return any(_mentions(arg, kinds) for arg in get_args(annotation))
+
+
+def refuse_bool_number(cls: type[BaseModel], value: object, info: ValidationInfo) -> object:
+    """A YAML ``true``/``false`` where a number is expected is refused: pydantic would read it as
+    1 or 0, so ``tiles: true`` or ``capacity: true`` passed ``validate`` as 1."""
+    field = cls.model_fields.get(info.field_name or "")
+    if (
+        field is not None
+        and _holds_bool(value)
+        and _mentions(field.annotation, (int, float))
+        and not _mentions(field.annotation, (bool,))
+    ):
+        what = "a number" if isinstance(value, bool) else "numbers only"
+        raise ValueError(f"must be {what}, got {json.dumps(value)}")
+    return value
+
+
 class _Model(BaseModel):
     # Unknown keys are almost always typos in hand-edited YAML: reject them.
     # Numbers become text where text is expected, so ``id: 101`` is the id "101".
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True, allow_inf_nan=False)
 
     _decimal_id = model_validator(mode="before")(refuse_decimal_id)
+    _bool_number = field_validator("*", mode="before")(refuse_bool_number)
 
 
 class EntranceLine(_Model):

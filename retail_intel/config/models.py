@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from retail_intel.config.camera_settings import CameraSettings, refuse_decimal_id
+from retail_intel.config.camera_settings import CameraSettings, refuse_bool_number, refuse_decimal_id
 from retail_intel.config.camera_settings import EntranceLine as EntranceLine
 from retail_intel.config.camera_settings import Zone as Zone
 from retail_intel.config.filename_pattern import check_pattern
@@ -47,6 +47,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True, allow_inf_nan=False)
 
     _decimal_id = model_validator(mode="before")(refuse_decimal_id)
+    _bool_number = field_validator("*", mode="before")(refuse_bool_number)
 
 
 def _refuse_all(model: type[BaseModel], value: object, reasons: list[str]) -> None:

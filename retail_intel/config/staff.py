@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from retail_intel.config.camera_settings import refuse_bool_number
 from retail_intel.errors import RetailIntelError
 from retail_intel.movements.geometry import Polygon
 from retail_intel.movements.staff import StaffRules, UniformRule
@@ -22,6 +23,8 @@ HSV = tuple[int, int, int]
 class _Block(BaseModel):
     # as every other block of the config: .inf and .nan are no minutes, seconds or coordinates
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    _bool_number = field_validator("*", mode="before")(refuse_bool_number)
 
 
 class UniformColour(_Block):
