@@ -54,8 +54,20 @@ def _refuse_special(path: Path) -> None:
         raise InputError(f"{path}: exists and is not a regular file; give a file path to write")
 
 
+def file_in_the_way(path: Path) -> Path | None:
+    """The nearest existing parent of ``path`` when it is not a folder (a file named like one)."""
+    for parent in path.parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
 def _write_error(path: Path, exc: OSError) -> WriteError:
     reason = exc.strerror or str(exc)
+    blocker = file_in_the_way(path) if exc.errno in (errno.EEXIST, errno.ENOTDIR) else None
+    if blocker is not None:
+        # mkdir of the parents said "File exists" or "Not a directory": name the file in the way
+        reason = f"{blocker} is a file, not a folder"
     if exc.errno == errno.ENOSPC:
         reason += "; free some space and run the command again (what was written before is intact)"
     error = WriteError(f"{path}: cannot be written ({reason})")
@@ -92,6 +104,20 @@ def _atomic_write_table(table: pa.Table, path: Path) -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return path
+
+
+def make_folder(path: Path) -> Path:
+    """Create the folder ``path`` and its parents; :class:`WriteError` naming the file in the way if it cannot."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if exc.errno == errno.EEXIST and not path.is_dir() and file_in_the_way(path) is None:
+            # ``path`` itself is a file: the parents are fine
+            error = WriteError(f"{path}: is a file, not a folder")
+            error.errno = exc.errno
+            raise error from exc
+        raise _write_error(path, exc) from exc
     return path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,35 @@ def test_bad_input_is_one_line_error(
     result = report(site, capsys, monkeypatch, *args)
     assert result.exit_code == 1
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["html", "png"])
+def test_an_output_below_a_file_names_the_file_in_the_way(
+    site: Site, fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # said "cannot be written (File exists)" for html and "Not a directory" for png, after drawing it all
+    blocker = tmp_path / "notes"
+    blocker.write_text("a file")
+    target = blocker / "sub" / ("r.html" if fmt == "html" else "charts")
+    result = report(site, capsys, monkeypatch, "-b", "b1", "-d", "2026-03-02", "-f", fmt, "-o", str(target))
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert f"{target}: cannot be written, {blocker} is a file, not a folder" in result.stderr
+    assert blocker.read_text() == "a file"
+
+
+def test_a_write_below_a_file_names_the_file_in_the_way(tmp_path: Path) -> None:
+    from retail_intel.errors import WriteError
+    from retail_intel.storage import atomic_write_bytes, make_folder
+
+    blocker = tmp_path / "notes"
+    blocker.write_text("a file")
+    for target in (blocker / "r.json", blocker / "sub" / "r.json"):
+        with pytest.raises(WriteError, match=re.escape(f"cannot be written ({blocker} is a file, not a folder)")):
+            atomic_write_bytes(b"{}", target)
+    with pytest.raises(WriteError, match="is a file, not a folder"):
+        make_folder(blocker)
+    with pytest.raises(WriteError, match=re.escape(f"{blocker} is a file, not a folder")):
+        make_folder(blocker / "sub")
 
 
 def test_help_explains_and_has_an_example(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 from retail_intel.errors import DataError, InputError
 from retail_intel.report.data import ReportData, collect_report
-from retail_intel.storage import atomic_write_bytes
+from retail_intel.storage import atomic_write_bytes, file_in_the_way, make_folder
 
 if TYPE_CHECKING:
     from retail_intel.config.loader import Config
@@ -71,6 +71,8 @@ def write_report(
         raise InputError(f"{output}: --format png writes one file per chart into a folder, and this is a file")
     if output is not None and fmt == "html" and output.is_dir():
         raise InputError(f"{output}: is a folder; give the HTML file to write, e.g. {output / 'report.html'}")
+    if output is not None and (blocker := file_in_the_way(output)) is not None:
+        raise InputError(f"{output}: cannot be written, {blocker} is a file, not a folder")
     data = collect_report(config, data_dir, branch_id, first_day, last_day, engine=engine)
     if not data.has_movements and not allow_empty:
         raise _no_movements(data)
@@ -94,7 +96,7 @@ def write_chart_pngs(data: ReportData, folder: Path) -> list[Path]:
     from retail_intel.report.charts import build_charts, heatmap_chart
     from retail_intel.report.render import figure_png
 
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     figures = dict(build_charts(data))
     for heat in data.cameras:
         figures[f"heatmap-{safe_file_name(heat.camera_id)}"] = heatmap_chart(heat)
