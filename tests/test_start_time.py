@@ -203,3 +203,25 @@ def test_filename_time_around_a_clock_change() -> None:
     assert time_from_filename(Path("cam1_20260329_023000.mp4"), pattern, ZoneInfo("Asia/Kolkata")) == dt.datetime(
         2026, 3, 28, 21, 0, tzinfo=dt.UTC
     )
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        dt.datetime(2099, 1, 1, tzinfo=dt.UTC),  # a typo for 2026: every KPI, etl and report run then refused the store
+        dt.datetime(1970, 1, 1, tzinfo=dt.UTC),  # a camera whose clock was reset
+    ],
+)
+def test_process_refuses_a_start_the_store_would_refuse_and_writes_nothing(tmp_path: Path, start: dt.datetime) -> None:
+    from retail_intel.pipeline.plan import ProcessRequest, make_plan
+    from retail_intel.pipeline.run import process_video
+
+    from .fakes import ScriptedDetector, two_people, write_video
+
+    video = write_video(tmp_path / "cam.avi")
+    data = tmp_path / "data"
+    plan = make_plan(ProcessRequest.create(video, "b1", data, start_time=start, roi="100,80,220,200"))
+    with pytest.raises(TimeError, match=re.escape(f"start time {start.isoformat()} (from --start-time)")) as raised:
+        process_video(plan, detector_factory=lambda plan: ScriptedDetector(two_people))
+    assert "outside the plausible range 2000-01-01" in str(raised.value)
+    assert not (data / "movements").exists()

@@ -420,6 +420,25 @@ def process_video(
         raise
 
 
+def check_plausible_start(start: dt.datetime, source: str, now: dt.datetime) -> None:
+    """Refuse a recording that starts outside the movement times the store accepts.
+
+    Its movements would be written, and then every KPI, ``etl`` and ``report`` run would refuse the
+    file holding them (a typo in --start-time, or a camera whose clock was reset to 1970).
+    """
+    from retail_intel.errors import TimeError
+    from retail_intel.movements.plausible import TimeLimits
+
+    limits = TimeLimits().resolved(now)
+    assert limits.latest is not None
+    if not limits.earliest <= start <= limits.latest:
+        raise TimeError(
+            f"start time {start.isoformat()} (from {source}): the recording would lie outside the plausible "
+            f"range {limits.range_text()} that the KPIs, etl and report accept; give its true start "
+            "(--start-time, or a manifest's start column)"
+        )
+
+
 def _run_video(
     plan: ProcessPlan,
     detector_factory: DetectorFactory,
@@ -441,6 +460,7 @@ def _run_video(
         tz=plan.timezone,
         explicit_from=plan.start_time_from,
     )
+    check_plausible_start(start_time, start_source, now())
     digest = fingerprint(plan.video)
     key = source_key(plan.camera_id, digest)
     data_dir = output_dir(plan)
