@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from retail_intel.errors import DataError
+from retail_intel.errors import DataError, InputError
 from retail_intel.movements.zone_store import ZONE_TABLES
 from retail_intel.storage import (
     FEATURES_DIR,
@@ -21,6 +21,7 @@ from retail_intel.storage import (
     MOVEMENTS_DIR,
     PREVIEWS_DIR,
     TRAJECTORIES_DIR,
+    file_in_the_way,
     parquet_files,
 )
 
@@ -112,3 +113,13 @@ def require_retail_data(path: Path) -> DataDirSummary:
     if problem is not None:
         raise DataError(problem)
     return summary
+
+
+def require_writable_data_dir(path: Path, option: str = "--data-dir") -> None:
+    """:class:`InputError` when ``path`` can never become a data directory: it, or a folder it
+    would go in, is a file. Checked before a long run, not when its first result is written."""
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{option} {path}: expected the data directory, found a file")
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        raise InputError(f"{option} {path}: cannot be created, {blocker} is a file, not a folder")

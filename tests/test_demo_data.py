@@ -178,6 +178,19 @@ def test_out_of_range_sizes_are_refused(tmp_path: Path, branches: int, days: int
         generate_demo(tmp_path / "c", tmp_path / "d", branches=branches, days=days)
 
 
+@pytest.mark.parametrize("which", ["config", "data"])
+def test_a_directory_below_a_file_is_refused_before_anything_is_written(tmp_path: Path, which: str) -> None:
+    # said "Not a directory" after writing the other directory, which stayed behind
+    blocker = tmp_path / "notes"
+    blocker.write_text("a file")
+    config_dir = blocker / "c" if which == "config" else tmp_path / "new" / "c"
+    data_dir = blocker / "d" if which == "data" else tmp_path / "new" / "d"
+    option = "--config" if which == "config" else "--data-dir"
+    with pytest.raises(InputError, match=f"{option} .* cannot be created: .*notes is a file, not a folder"):
+        generate_demo(config_dir, data_dir, branches=1, days=1)
+    assert not (tmp_path / "new").exists()
+
+
 def test_uuid_strings_are_valid_version_4() -> None:
     import numpy as np
 

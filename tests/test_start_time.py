@@ -2,6 +2,7 @@ import datetime as dt
 import re
 import struct
 from pathlib import Path
+from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -225,3 +226,26 @@ def test_process_refuses_a_start_the_store_would_refuse_and_writes_nothing(tmp_p
         process_video(plan, detector_factory=lambda plan: ScriptedDetector(two_people))
     assert "outside the plausible range 2000-01-01" in str(raised.value)
     assert not (data / "movements").exists()
+
+
+@pytest.mark.parametrize("below", [False, True])
+def test_process_refuses_a_data_dir_that_is_a_file_before_detecting(tmp_path: Path, below: bool) -> None:
+    # detected the whole video, then failed writing its first result
+    from retail_intel.pipeline.plan import ProcessRequest, make_plan
+    from retail_intel.pipeline.run import process_video
+
+    from .fakes import write_video
+
+    video = write_video(tmp_path / "cam.avi")
+    blocker = tmp_path / "notes"
+    blocker.write_text("a file")
+    data = blocker / "data" if below else blocker
+    start = dt.datetime(2026, 2, 8, 10, tzinfo=dt.UTC)
+    plan = make_plan(ProcessRequest.create(video, "b1", data, start_time=start, roi="100,80,220,200"))
+
+    def no_detector(plan: object) -> NoReturn:
+        raise AssertionError("the detector was built")
+
+    with pytest.raises(InputError, match=re.escape(f"--data-dir {data}: ")):
+        process_video(plan, detector_factory=no_detector)
+    assert blocker.read_text() == "a file"

@@ -24,7 +24,7 @@ from retail_intel.movements.plausible import DEFAULT_EARLIEST
 from retail_intel.movements.store import write_movements
 from retail_intel.movements.zone_store import write_zone_tables
 from retail_intel.movements.zones import ZoneTables
-from retail_intel.storage import atomic_write_bytes
+from retail_intel.storage import atomic_write_bytes, file_in_the_way
 
 MAX_BRANCHES = 999  # branch ids are demo-001 .. demo-999
 MAX_DAYS = 3660
@@ -96,6 +96,9 @@ def _readme(kind: str, seed: int, start: dt.date, end: dt.date, branches: int) -
 def _check_target(path: Path, option: str, force: bool) -> None:
     if path.exists() and not path.is_dir():
         raise InputError(f"{option} {path} is a file; expected a directory (new or empty)")
+    blocker = file_in_the_way(path)
+    if blocker is not None:
+        raise InputError(f"{option} {path} cannot be created: {blocker} is a file, not a folder")
     if path.is_dir() and any(path.iterdir()) and not force:
         raise InputError(
             f"{option} {path} is not empty; demo-data will not mix synthetic data into it. "

@@ -449,7 +449,10 @@ def _run_video(
     annotators: list[VideoAnnotator],
 ) -> ProcessResult:
     """:func:`process_video`'s work; each annotator it opens goes into ``annotators``, for the caller to abort."""
+    from retail_intel.datadir import require_writable_data_dir
+
     began = time.perf_counter()
+    require_writable_data_dir(plan.data_dir)
     info = probe(plan.video)
     fps = plan.fps_override or header_rate(info, "pass --fps with the rate the camera records at")
     check_regions_inside_frame(plan.rules, plan.zones, info.width, info.height, plan.camera_id)
