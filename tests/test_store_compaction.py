@@ -237,6 +237,18 @@ def test_the_command_reports_per_table_and_refuses_a_bad_date(
     assert nothing.exit_code == 0 and "nothing to compact" in nothing.stderr
 
 
+def test_a_branch_with_no_files_is_named_not_reported_as_nothing_to_compact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a typo in --branch said "nothing to compact" and exited 0, as if the branch were up to date
+    write_three_videos(tmp_path)
+    typo = run_cli(["compact", "--data-dir", str(tmp_path), "--branch", "b11"], capsys, monkeypatch)
+    assert typo.exit_code == 1 and "Traceback" not in typo.stderr
+    assert f"--branch b11: {tmp_path} holds no files of branch b11 (branches with data: b1)" in typo.stderr
+    known = run_cli(["compact", "--data-dir", str(tmp_path), "--branch", "b1", "-f", "json"], capsys, monkeypatch)
+    assert known.exit_code == 0
+
+
 def test_help_shows_an_example(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     shown = run_cli(["compact", "--help"], capsys, monkeypatch)
     assert shown.exit_code == 0

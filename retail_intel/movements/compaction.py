@@ -193,6 +193,14 @@ def _heal(data_dir: Path, kind: str, schema: pa.Schema) -> int:
     return drop_compacted_sources(data_dir, months, schema, lambda key: key in own)
 
 
+def _no_branch_folders(data_dir: Path, branch: str) -> str:
+    """Why ``--branch`` found nothing: a typo is told apart from "nothing to compact"."""
+    roots = [data_dir / kind for kind in COMPACTED_TABLES if (data_dir / kind).is_dir()]
+    known = sorted({p.name for root in roots for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")})
+    holds = f"branches with data: {', '.join(known)}" if known else "it holds no movements of any branch"
+    return f"--branch {branch}: {data_dir} holds no files of branch {branch} ({holds})"
+
+
 def compact_store(
     data_dir: Path,
     *,
@@ -224,6 +232,8 @@ def compact_store(
                 sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
             )
         work.extend((kind, b) for b in branches)
+    if branch is not None and not work:
+        raise DataError(_no_branch_folders(data_dir, branch))
     with data_dir_lock(data_dir, BATCH_LOCK, on_wait=on_wait):
         for kind, schema in COMPACTED_TABLES.items():
             _restore_set_aside(data_dir / kind)
