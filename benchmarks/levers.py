@@ -72,10 +72,12 @@ def int8_lever(opts: argparse.Namespace) -> None:
     compare(opts, frames, {"auto (bf16/f32)": default, "int8": int8})
 
 
-# Variants of int8.quantize's recipe (mixed preset, the box decoding kept in float): extra patterns
-# kept in float, or NNCF options. Measured on a CPU without VNNI, where the overflow fix matters.
+# Variants of int8.quantize's recipe (mixed preset; int8.FLOAT_PATTERNS and FLOAT_TYPES kept in float):
+# more kept in float, NNCF options, or (recipe 1, before the attention's products were kept in float)
+# less. Measured on a CPU without VNNI, where the overflow fix matters.
 INT8_RECIPES: dict[str, dict[str, Any]] = {
     "as shipped": {},
+    "attention's products quantized (recipe 1)": {"quantize_types": ["MatMul"]},
     "full bias correction": {"fast_bias_correction": False},
     "overflow fix on every layer": {"overflow_fix": True},
     "first two convolutions in float": {"float": [r"__module\.model\.0\..*", r"__module\.model\.1\..*"]},
@@ -93,7 +95,14 @@ def int8_recipes_lever(opts: argparse.Namespace) -> None:
 
     from retail_intel.accuracy.metrics import iou_matrix
     from retail_intel.accuracy.mot import read_mot
-    from retail_intel.vision.int8 import CALIBRATION_FRAMES, network_input, sample_frames
+    from retail_intel.vision.int8 import (
+        CALIBRATION_FRAMES,
+        FLOAT_PATTERNS,
+        FLOAT_TYPES,
+        float_scope,
+        network_input,
+        sample_frames,
+    )
     from retail_intel.vision.openvino_backend import OpenVinoDetector, export_openvino, find_openvino_xml
     from retail_intel.vision.weights import bundled_weights
 
@@ -131,7 +140,6 @@ def int8_recipes_lever(opts: argparse.Namespace) -> None:
         return out, rate
 
     rows = [("float (no quantization)", *recall(OpenVinoDetector(folder, imgsz=opts.imgsz, conf=0.05)))]
-    head = [r".*/Add", r".*/Sub.*", r".*/Mul.*", r".*/Div.*", r".*\.dfl.*"]  # as int8._head_scope
     with tempfile.TemporaryDirectory() as tmp:
         for name, recipe in INT8_RECIPES.items():
             kwargs: dict[str, Any] = {}
@@ -141,7 +149,12 @@ def int8_recipes_lever(opts: argparse.Namespace) -> None:
                 kwargs["advanced_parameters"] = nncf.AdvancedQuantizationParameters(
                     overflow_fix=nncf.OverflowFix.ENABLE
                 )
-            scope = nncf.IgnoredScope(patterns=[*head, *recipe.get("float", [])], types=["Sigmoid"], validate=False)
+            scope = float_scope(recipe.get("float", ()))
+            if "quantize_types" in recipe:
+                kept = [t for t in FLOAT_TYPES if t not in recipe["quantize_types"]]
+                scope = nncf.IgnoredScope(
+                    patterns=[*FLOAT_PATTERNS, *recipe.get("float", ())], types=kept, validate=False
+                )
             quantized = nncf.quantize(
                 ov.Core().read_model(str(xml)),
                 nncf.Dataset(inputs),

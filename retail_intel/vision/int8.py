@@ -36,7 +36,15 @@ from retail_intel.vision.openvino_backend import find_openvino_xml, letterbox_sh
 # NNCF's default subset is 300 samples; a camera's frames are alike, and on two
 # cores each calibration frame at 1280 costs about a second, so fewer suffice.
 CALIBRATION_FRAMES = 64
-QUANTIZE_VERSION = 1  # bump when the recipe below changes, so old caches are not reused
+QUANTIZE_VERSION = 2  # bump when the recipe below changes, so old caches are not reused (2: attention in float)
+
+# Kept in float (NNCF's ignored scope): the box decoding at the end of the graph, as Ultralytics'
+# own int8 export does (quantizing its adds, multiplies and DFL softmax moves boxes by whole
+# pixels), and the attention block's matrix products, whose two inputs are both activations:
+# quantized, they moved small people's scores by a few hundredths and the detector, at the 0.5 a
+# new track needs, found 2 in 100 fewer true boxes on PETS09-S2L1 (docs/throughput.md, INT8).
+FLOAT_PATTERNS = (r".*/Add", r".*/Sub.*", r".*/Mul.*", r".*/Div.*", r".*\.dfl.*")
+FLOAT_TYPES = ("Sigmoid", "MatMul")
 
 
 def nncf_available() -> bool:
@@ -118,16 +126,11 @@ def _nncf_silenced() -> Iterator[None]:
             logger.setLevel(level)
 
 
-def _head_scope() -> Any:
-    """Keep the box decoding at the end of the graph in float (as Ultralytics' int8 export does):
-    quantizing its adds, multiplies and DFL softmax moves boxes by whole pixels."""
+def float_scope(patterns: Sequence[str] = (), types: Sequence[str] = ()) -> Any:
+    """NNCF's ignored scope: what the recipe keeps in float (above), and ``patterns`` and ``types`` too."""
     import nncf
 
-    return nncf.IgnoredScope(
-        patterns=[r".*/Add", r".*/Sub.*", r".*/Mul.*", r".*/Div.*", r".*\.dfl.*"],
-        types=["Sigmoid"],
-        validate=False,
-    )
+    return nncf.IgnoredScope(patterns=[*FLOAT_PATTERNS, *patterns], types=[*FLOAT_TYPES, *types], validate=False)
 
 
 def quantize(float_folder: Path, frames: Sequence[npt.NDArray[np.uint8]], imgsz: int, target: Path) -> Path:
@@ -152,7 +155,7 @@ def quantize(float_folder: Path, frames: Sequence[npt.NDArray[np.uint8]], imgsz:
                 nncf.Dataset(inputs),
                 subset_size=len(inputs),
                 preset=nncf.QuantizationPreset.MIXED,
-                ignored_scope=_head_scope(),
+                ignored_scope=float_scope(),
             )
     except Exception as exc:
         raise ModelError(f"could not quantize {xml} to int8 ({exc}); use precision auto") from exc
