@@ -262,10 +262,13 @@ def test_a_day_without_movements_is_an_error_naming_the_days_that_have_some(
     [
         (dt.date(2026, 3, 2), dt.date(2026, 3, 1), r"last day \(2026-03-01\) must not be before the first"),
         (dt.date(2025, 1, 1), dt.date(2026, 3, 2), "at most 366 days, got 426"),
-        (dt.date(1, 1, 1), None, "between 1970-01-01 and 9998-12-31, got 0001-01-01"),
+        (dt.date(1, 1, 1), None, "first day 0001-01-01: expected a day between 1970-01-01 and 9998-12-31"),
+        (None, dt.date(9999, 1, 1), "last day 9999-01-01: expected a day between"),
     ],
 )
-def test_bad_ranges_are_refused(config: Config, site: Site, first: dt.date, last: dt.date | None, message: str) -> None:
+def test_bad_ranges_are_refused(
+    config: Config, site: Site, first: dt.date | None, last: dt.date | None, message: str
+) -> None:
     with pytest.raises(InputError, match=message):
         collect_report(config, site.data_dir, "b1", first, last)
 

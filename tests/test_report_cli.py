@@ -54,6 +54,10 @@ def test_png_charts_into_a_folder(
         (["--branch", "b1", "--date", "2026-03-09"], "no movements for branch b1 on 2026-03-09"),
         (["--branch", "nope"], 'unknown branch "nope"'),
         (["--branch", "b1", "--date", "2026-03-02", "--to", "2026-03-01"], "must not be before the first"),
+        # said "expected a day between 1970-01-01 and 9998-12-31, got ..." without naming the option
+        (["--branch", "b1", "--date", "0001-01-01"], "--date 0001-01-01: expected a day between 1970-01-01 and"),
+        (["--branch", "b1", "--to", "9999-01-01"], "--to 9999-01-01: expected a day between 1970-01-01 and"),
+        (["-b", "b1", "-d", "2026-03-02", "--to", "9999-01-01"], "--to 9999-01-01: expected a day between"),
         # wrote a 515 kB file literally named "-" (sql, kpis and tracks read -o - as stdout)
         (["--branch", "b1", "--date", "2026-03-02", "-o", "-"], "-o -: the report is written to files, not stdout"),
     ],

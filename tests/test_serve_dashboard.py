@@ -77,6 +77,13 @@ def test_report_days_default_to_the_last_day_with_data(api: Api) -> None:
         ("/report/b1?date=yesterday", 422, "must be a day as YYYY-MM-DD"),
         ("/report/b1?to=0", 422, "must be a day as YYYY-MM-DD"),
         ("/report/b1?date=0001-01-01", 422, "between 1970-01-01"),
+        # named "to" for a bad date when to was given as well
+        (
+            "/report/b1?date=0001-01-01&to=2026-03-02",
+            422,
+            '"parameter":"date","location":"query","message":"date 0001-01-01: expected',
+        ),
+        ("/report/b1?to=9999-01-01", 422, '"parameter":"to","location":"query","message":"to 9999-01-01: expected'),
     ],
 )
 def test_report_bad_requests(api: Api, url: str, status: int, detail: str) -> None:

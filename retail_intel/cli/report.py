@@ -94,6 +94,7 @@ def report(
             fmt=fmt.value,
             engine=engine.value,
             allow_empty=allow_empty,
+            day_names=("--date", "--to"),
         )
     elapsed = time.perf_counter() - began
     data = written.data

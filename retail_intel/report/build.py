@@ -56,6 +56,7 @@ def write_report(
     fmt: ReportFormat = "html",
     engine: str = "duckdb",
     allow_empty: bool = False,
+    day_names: tuple[str, str] = ("first day", "last day"),
 ) -> ReportOutput:
     """Write the report on ``branch_id`` for ``first_day`` .. ``last_day`` (local dates, inclusive).
 
@@ -63,7 +64,8 @@ def write_report(
     heatmaps as PNG files in the folder ``output``. Without ``output`` the name
     comes from :func:`default_output`, in the working directory. A range
     without movements is an error unless ``allow_empty``: it is far more
-    often a wrong date than a closed shop.
+    often a wrong date than a closed shop. ``day_names`` name the first and
+    last day in messages (the caller's options, such as ``--date`` and ``--to``).
     """
     if fmt not in FORMATS:
         raise InputError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -73,7 +75,7 @@ def write_report(
         raise InputError(f"{output}: is a folder; give the HTML file to write, e.g. {output / 'report.html'}")
     if output is not None and (blocker := file_in_the_way(output)) is not None:
         raise InputError(f"{output}: cannot be written, {blocker} is a file, not a folder")
-    data = collect_report(config, data_dir, branch_id, first_day, last_day, engine=engine)
+    data = collect_report(config, data_dir, branch_id, first_day, last_day, engine=engine, names=day_names)
     if not data.has_movements and not allow_empty:
         raise _no_movements(data)
     target = output if output is not None else default_output(data, fmt)

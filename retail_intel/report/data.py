@@ -150,10 +150,22 @@ EARLIEST_DAY = dt.date(1970, 1, 1)
 LATEST_DAY = dt.date(9998, 12, 31)
 
 
-def check_days(first_day: dt.date, last_day: dt.date, *, max_days: int = MAX_REPORT_DAYS) -> None:
-    for day in (first_day, last_day):
-        if not EARLIEST_DAY <= day <= LATEST_DAY:
-            raise InputError(f"expected a day between {EARLIEST_DAY} and {LATEST_DAY}, got {day}")
+def check_day(day: dt.date, name: str) -> None:
+    """:class:`InputError` naming ``name`` (the option or parameter that gave ``day``) when it is out of range."""
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InputError(f"{name} {day}: expected a day between {EARLIEST_DAY} and {LATEST_DAY}")
+
+
+def check_days(
+    first_day: dt.date,
+    last_day: dt.date,
+    *,
+    max_days: int = MAX_REPORT_DAYS,
+    names: tuple[str, str] = ("first day", "last day"),
+) -> None:
+    """Refuse a range a report cannot cover; ``names`` name the first and the last day in messages."""
+    for day, name in zip((first_day, last_day), names, strict=True):
+        check_day(day, name)
     if last_day < first_day:
         raise InputError(f"the last day ({last_day}) must not be before the first ({first_day})")
     days = (last_day - first_day).days + 1
@@ -178,6 +190,7 @@ def collect_report(
     *,
     engine: str = "duckdb",
     max_days: int = MAX_REPORT_DAYS,
+    names: tuple[str, str] = ("first day", "last day"),
 ) -> ReportData:
     """The numbers and pictures of a report on ``branch_id`` for ``first_day`` .. ``last_day`` (local dates).
 
@@ -185,7 +198,12 @@ def collect_report(
     the last day with movements (today when there are none); ``last_day``
     defaults to ``first_day``. A range without movements gives
     empty series, not an error: a closed day is a fact worth showing.
+    ``names`` are what the caller calls the first and the last day (its
+    options or parameters), so an out-of-range day is named as it was given.
     """
+    for given, name in zip((first_day, last_day), names, strict=True):
+        if given is not None:
+            check_day(given, name)
     branch = config.branch(branch_id)
     tz = branch.tzinfo
     movements = read_movement_inputs(data_dir, [branch_id])

@@ -23,7 +23,7 @@ from starlette.responses import Response
 
 from retail_intel.config.loader import Config
 from retail_intel.errors import InputError
-from retail_intel.report.data import check_days
+from retail_intel.report.data import check_day, check_days
 from retail_intel.serve.bytecache import ByteLru
 from retail_intel.serve.drawgate import ClientGone, GateFull
 from retail_intel.serve.jsonio import JSONBytes, dumps
@@ -105,7 +105,7 @@ def report_payload(
     from retail_intel.report.data import collect_report
     from retail_intel.report.page import SECTION_ORDER, report_view
 
-    data = collect_report(config, data_dir, branch_id, first, last, max_days=DASHBOARD_MAX_DAYS)
+    data = collect_report(config, data_dir, branch_id, first, last, max_days=DASHBOARD_MAX_DAYS, names=("date", "to"))
     view = report_view(data)
     span = data.data_span
     return dumps(
@@ -229,10 +229,16 @@ async def report(
     # One look at the config: the page is drawn from, and cached under, the same version of it.
     config, signature = state.config_signature_with(branch_id)
     first, last = date or to, to or date  # one of them alone means that one day, as in collect_report
+    # Checked here as well as in collect_report, so a bad day or range is a 422 naming its parameter.
+    for day, name in ((date, "date"), (to, "to")):
+        if day is not None:
+            try:
+                check_day(day, name)
+            except InputError as exc:
+                raise bad_parameter(name, str(exc)) from exc
     if first is not None and last is not None:
-        # Checked here as well as in collect_report, so a bad range is a 422 naming its parameter.
         try:
-            check_days(first, last, max_days=DASHBOARD_MAX_DAYS)
+            check_days(first, last, max_days=DASHBOARD_MAX_DAYS, names=("date", "to"))
         except InputError as exc:
             raise bad_parameter("to" if to is not None else "date", str(exc)) from exc
     version = await run_in_threadpool(state.data_version, branch_id, signature)
