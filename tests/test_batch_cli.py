@@ -152,3 +152,21 @@ def test_a_skipped_file_reports_what_its_first_run_found(
     assert {name: rest for name, (_, *rest) in again.items()} == {
         name: list(rest) for name, (_, *rest) in first.items()
     }
+
+
+def test_a_data_dir_that_is_a_file_is_refused_in_one_line(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # said "data/.locks/batch.lock: cannot create the batch lock file (Not a directory)"
+    (root / "data").write_text("notes")
+    result = cli(["archive", "--no-kpis"], capsys, monkeypatch)
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert "--data-dir data: expected the data directory, found a file" in result.stderr
+    assert "lock" not in result.stderr
+    below = run_cli(
+        ["process", "archive", "--config", "config", "--data-dir", "data/sub", "-q", "--no-kpis"], capsys, monkeypatch
+    )
+    assert (
+        below.exit_code == 1 and "--data-dir data/sub: cannot be created, data is a file, not a folder" in below.stderr
+    )
+    assert (root / "data").read_text() == "notes"

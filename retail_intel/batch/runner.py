@@ -34,6 +34,7 @@ from retail_intel.batch.superseded import earlier_versions, remove_outputs
 from retail_intel.batch.work import SegmentOutcome, SegmentTask, failure_reason
 from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.config.loader import Config, load_config
+from retail_intel.datadir import require_writable_data_dir
 from retail_intel.errors import InputError, RetailIntelError
 from retail_intel.locking import BATCH_LOCK, data_dir_lock
 from retail_intel.movements.store import stored_tracks_metadata
@@ -578,6 +579,7 @@ def run_batch(
 
 
 def _check_request(request: BatchRequest) -> None:
+    require_writable_data_dir(request.data_dir)  # a file there: one line naming it, not the lock file's failure
     if request.executor not in EXECUTORS:
         raise InputError(f"--executor must be one of {', '.join(EXECUTORS)}, got {request.executor!r}")
     if request.address is not None and request.executor != "ray":
