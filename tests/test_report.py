@@ -23,6 +23,7 @@ from retail_intel.kpis import COMPARED_COLUMNS, compute_kpis
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import write_movements
 from retail_intel.report import collect_report, write_report
+from retail_intel.report.build import ReportFormat
 from retail_intel.report.charts import build_charts, dwell_bins, heatmap_chart
 from retail_intel.report.data import ReportData, day_bounds, report_granularity
 from retail_intel.report.page import KPI_TABLE_COLUMNS, SECTION_ORDER, kpi_rows, report_html, report_view, window_label
@@ -279,6 +280,31 @@ def test_output_of_the_wrong_kind_is_refused(config: Config, site: Site, tmp_pat
     (tmp_path / "file.png").write_bytes(b"")
     with pytest.raises(InputError, match="into a folder, and this is a file"):
         write_report(config, site.data_dir, "b1", tmp_path / "file.png", first_day=DAY, fmt="png")
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "message"),
+    [
+        # wrote the HTML page into report.png without a word
+        ("report.png", "html", "report.png: --format html writes one HTML page, not a .png file; name it report.html"),
+        ("report.PDF", "html", "not a .PDF file; name it report.html, or use --format png"),
+        ("charts.html", "png", "charts.html: --format png writes the charts into a folder, not an HTML file"),
+    ],
+)
+def test_an_output_named_for_another_format_is_refused(
+    config: Config, site: Site, tmp_path: Path, name: str, fmt: ReportFormat, message: str
+) -> None:
+    with pytest.raises(InputError, match=re.escape(message)):
+        write_report(config, site.data_dir, "b1", tmp_path / name, first_day=DAY, fmt=fmt)
+    assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("name", ["report.html", "REPORT.HTM", "report", "report.2026-03-02"])
+def test_html_output_names_that_say_nothing_else_are_taken(
+    config: Config, site: Site, tmp_path: Path, name: str
+) -> None:
+    written = write_report(config, site.data_dir, "b1", tmp_path / name, first_day=DAY)
+    assert written.paths == [tmp_path / name] and (tmp_path / name).read_text().startswith("<!")
 
 
 # --- time zones -----------------------------------------------------------------------------------

@@ -70,6 +70,19 @@ def test_bad_input_is_one_line_error(
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
+def test_html_into_a_png_name_is_refused(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # wrote the HTML page into report.png without a word
+    target = tmp_path / "report.png"
+    result = report(site, capsys, monkeypatch, "-b", "b1", "-d", "2026-03-02", "-o", str(target))
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "report.png: --format html writes one HTML page, not a .png file; name it report.html" in result.stderr
+    assert "or use --format png" in result.stderr
+    assert not target.exists()
+
+
 @pytest.mark.parametrize("fmt", ["html", "png"])
 def test_an_output_below_a_file_names_the_file_in_the_way(
     site: Site, fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch

@@ -47,7 +47,7 @@ def report(
         typer.Option(
             "--output",
             "-o",
-            help="HTML file to write; with --format png, a folder (default: report-BRANCH-DATE[.html] here).",
+            help="HTML file to write (.html); with --format png, a folder (default: report-BRANCH-DATE[.html] here).",
         ),
     ] = None,
     fmt: Annotated[

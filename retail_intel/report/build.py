@@ -35,6 +35,27 @@ def default_output(data: ReportData, fmt: ReportFormat) -> Path:
     return Path(f"{stem}.html" if fmt == "html" else stem)
 
 
+HTML_SUFFIXES = (".html", ".htm")
+# A suffix that names a kind of file (".png", ".pdf"), not a dotted part of a name ("report.2026-03-02").
+_TYPE_SUFFIX = re.compile(r"\.[A-Za-z][A-Za-z0-9]*")
+
+
+def _check_output_name(output: Path, fmt: ReportFormat) -> None:
+    """Refuse an ``output`` whose name says another format: HTML written into ``report.png``, or
+    PNG charts into a folder called ``report.html``. A name without a file type is taken as given."""
+    suffix = output.suffix.lower()
+    if fmt == "html" and _TYPE_SUFFIX.fullmatch(suffix) and suffix not in HTML_SUFFIXES:
+        raise InputError(
+            f"{output}: --format html writes one HTML page, not a {output.suffix} file; "
+            f"name it {output.with_suffix('.html').name}, or use --format png for the charts as PNG files"
+        )
+    if fmt == "png" and suffix in HTML_SUFFIXES:
+        raise InputError(
+            f"{output}: --format png writes the charts into a folder, not an HTML file; "
+            f"give a folder (such as {output.with_suffix('')}), or use --format html for the page"
+        )
+
+
 def _no_movements(data: ReportData) -> DataError:
     days = str(data.first_day) if data.last_day == data.first_day else f"{data.first_day} to {data.last_day}"
     if data.data_span is None:
@@ -69,6 +90,8 @@ def write_report(
     """
     if fmt not in FORMATS:
         raise InputError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if output is not None:
+        _check_output_name(output, fmt)
     if output is not None and fmt == "png" and output.is_file():
         raise InputError(f"{output}: --format png writes one file per chart into a folder, and this is a file")
     if output is not None and fmt == "html" and output.is_dir():
