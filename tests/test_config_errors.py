@@ -219,6 +219,17 @@ CASES: list[tuple[str, dict[str, str | None], str]] = [
         'branches.yaml: branch "b2": cameras["d"]: give either roi (x1,y1,x2,y2) or zone (polygon), not both',
     ),
     (
+        # passed validate and was refused only when process ran (pipeline/run.py, full_frame_detector)
+        "camera_int8_on_torch",
+        {
+            "branches.yaml": branches_with(
+                "capacity: 3\ncameras: [{id: d, roi: [0, 0, 1, 1], precision: int8, backend: torch}]"
+            )
+        },
+        'branches.yaml: branch "b2": cameras["d"] has precision int8 and backend torch: precision int8 runs on'
+        " the OpenVINO backend; use precision auto or f32, or backend auto or openvino",
+    ),
+    (
         "detection_setting_out_of_range",
         {"branches.yaml": branches_with("capacity: 3\ncameras: [{id: d, roi: [0, 0, 1, 1], fps: 0}]")},
         'branches.yaml: branch "b2": cameras["d"].fps must be > 0, got 0',
@@ -481,6 +492,14 @@ def test_malformed_config_reports_precise_problem(
     with pytest.raises(ConfigError) as caught:
         load_config(directory)
     assert caught.value.problems == problems
+
+
+@pytest.mark.parametrize(
+    "settings", ["precision: int8", "precision: int8, backend: openvino", "backend: torch, precision: f32"]
+)
+def test_int8_is_refused_only_with_backend_torch(tmp_path: Path, settings: str) -> None:
+    camera = f"capacity: 3\ncameras: [{{id: d, roi: [0, 0, 1, 1], {settings}}}]"
+    assert validate_config(write_config(tmp_path, {"branches.yaml": branches_with(camera)})) == []
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:

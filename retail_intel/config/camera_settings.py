@@ -416,6 +416,19 @@ class CameraSettings(_Model):
         return text[0].upper() + text[1:] + "."
 
 
+# How precision int8 and the PyTorch backend clash: said by validate (a camera setting both) and by
+# process (pipeline/run.py, a run that ends up on PyTorch), in the same words.
+INT8_NEEDS_OPENVINO = "precision int8 runs on the OpenVINO backend"
+INT8_WITH_TORCH_FIX = "use precision auto or f32, or backend auto or openvino"
+
+
+def int8_with_torch_problem(settings: CameraSettings) -> str | None:
+    """The clash of ``precision: int8`` with ``backend: torch`` in one layer, or None."""
+    if settings.precision == "int8" and settings.backend == "torch":
+        return f"has precision int8 and backend torch: {INT8_NEEDS_OPENVINO}; {INT8_WITH_TORCH_FIX}"
+    return None
+
+
 def _extra(name: str) -> dict[str, Any]:
     extra = CameraSettings.model_fields[name].json_schema_extra
     assert isinstance(extra, dict)

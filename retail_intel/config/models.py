@@ -27,7 +27,12 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from retail_intel.config.camera_settings import CameraSettings, refuse_bool_number, refuse_decimal_id
+from retail_intel.config.camera_settings import (
+    CameraSettings,
+    int8_with_torch_problem,
+    refuse_bool_number,
+    refuse_decimal_id,
+)
 from retail_intel.config.camera_settings import EntranceLine as EntranceLine
 from retail_intel.config.camera_settings import Zone as Zone
 from retail_intel.config.filename_pattern import check_pattern
@@ -181,6 +186,14 @@ class Camera(CameraSettings):
     def _needs_region(self) -> Camera:
         if self.roi is None and self.zone is None:
             raise ValueError("needs a region: roi [x1, y1, x2, y2] or zone [[x, y], ...]")
+        return self
+
+    @model_validator(mode="after")
+    def _int8_not_on_torch(self) -> Camera:
+        # process refuses it only once it runs (pipeline/run.py, full_frame_detector): refused here, by validate
+        problem = int8_with_torch_problem(self)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     def settings(self) -> CameraSettings:

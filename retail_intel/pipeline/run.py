@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from retail_intel.config.camera_settings import INT8_NEEDS_OPENVINO, INT8_WITH_TORCH_FIX
 from retail_intel.errors import VideoError
 from retail_intel.movements.events import Judgement, SourceInfo, judge, movements_table, trajectories_table
 from retail_intel.movements.store import StoredTracks, read_tracks, write_movements, write_tracks, write_trajectories
@@ -136,7 +137,7 @@ def full_frame_detector(plan: ProcessPlan) -> Detector:
         spec.backend == "auto" and on_cpu and exportable and openvino_available()
     )
     if spec.precision == "int8" and not use_openvino:
-        raise ModelError(f"precision int8 runs on the OpenVINO backend, and this run {_why_torch(spec, exportable)}")
+        raise ModelError(f"{INT8_NEEDS_OPENVINO}, and this run {_why_torch(spec, exportable)}")
     if use_openvino:
         if not on_cpu:
             raise ModelError(f"--backend openvino runs on the CPU; got --device {spec.device}")
@@ -160,7 +161,7 @@ def full_frame_detector(plan: ProcessPlan) -> Detector:
 def _why_torch(spec: DetectorSpec, exportable: bool) -> str:
     """Why ``full_frame_detector`` chose PyTorch, as the end of an error message."""
     if spec.backend == "torch":
-        return "has backend torch; use precision auto or f32, or backend auto or openvino"
+        return f"has backend torch; {INT8_WITH_TORCH_FIX}"
     if spec.device not in (None, "cpu"):
         return f"runs on device {spec.device} (PyTorch); use precision auto or f32, or device cpu"
     if not exportable:
