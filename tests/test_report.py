@@ -299,7 +299,10 @@ def test_an_output_named_for_another_format_is_refused(
     assert not (tmp_path / name).exists()
 
 
-@pytest.mark.parametrize("name", ["report.html", "REPORT.HTM", "report", "report.2026-03-02"])
+# a name that is not plainly another format is taken: versions, a temporary name moved into place later
+@pytest.mark.parametrize(
+    "name", ["report.html", "REPORT.HTM", "report.xhtml", "report", "report.2026-03-02", "report.v2", "r.html.tmp"]
+)
 def test_html_output_names_that_say_nothing_else_are_taken(
     config: Config, site: Site, tmp_path: Path, name: str
 ) -> None:

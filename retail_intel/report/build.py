@@ -35,16 +35,19 @@ def default_output(data: ReportData, fmt: ReportFormat) -> Path:
     return Path(f"{stem}.html" if fmt == "html" else stem)
 
 
-HTML_SUFFIXES = (".html", ".htm")
-# A suffix that names a kind of file (".png", ".pdf"), not a dotted part of a name ("report.2026-03-02").
-_TYPE_SUFFIX = re.compile(r"\.[A-Za-z][A-Za-z0-9]*")
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+# Suffixes of files that are plainly not a web page: -o report.png meant the charts (or a typo).
+# Any other name is taken as given (report.v2, report.tmp for a write-then-move, report.2026-03-02).
+OTHER_FORMAT_SUFFIXES = frozenset(
+    {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".pdf", ".csv", ".json", ".txt", ".md", ".parquet", ".xlsx"}
+)
 
 
 def _check_output_name(output: Path, fmt: ReportFormat) -> None:
     """Refuse an ``output`` whose name says another format: HTML written into ``report.png``, or
-    PNG charts into a folder called ``report.html``. A name without a file type is taken as given."""
+    PNG charts into a folder called ``report.html``. Any other name is taken as given."""
     suffix = output.suffix.lower()
-    if fmt == "html" and _TYPE_SUFFIX.fullmatch(suffix) and suffix not in HTML_SUFFIXES:
+    if fmt == "html" and suffix in OTHER_FORMAT_SUFFIXES:
         raise InputError(
             f"{output}: --format html writes one HTML page, not a {output.suffix} file; "
             f"name it {output.with_suffix('.html').name}, or use --format png for the charts as PNG files"
