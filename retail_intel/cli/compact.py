@@ -78,11 +78,16 @@ def compact(
         }
         for kind, t in result.tables.items()
     ]
+    if result.branch_missing is not None:
+        err.print(f"[yellow]{result.branch_missing}; nothing to compact[/yellow]")
     if fmt is OutputFormat.json:
-        sys.stdout.write(to_json({"before": result.before, "tables": rows, "seconds": round(result.seconds, 3)}) + "\n")
+        payload = {"before": result.before, "tables": rows, "seconds": round(result.seconds, 3)}
+        if result.branch_missing is not None:
+            payload["note"] = result.branch_missing
+        sys.stdout.write(to_json(payload) + "\n")
         return
     render_rows(rows, fmt, title=f"Compacted days before {result.before.isoformat()}", columns=list(rows[0]))
-    if result.files_merged == 0 and fmt is OutputFormat.table:
+    if result.files_merged == 0 and fmt is OutputFormat.table and result.branch_missing is None:
         err.print(f"[yellow]nothing to compact: no per-video files of days before {result.before.isoformat()}[/yellow]")
 
 

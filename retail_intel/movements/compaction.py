@@ -67,6 +67,9 @@ class CompactionResult:
     before: dt.date
     tables: dict[str, TableCompaction] = field(default_factory=dict)
     seconds: float = 0.0
+    # the branch asked for has no files here: a typo, or a branch that has recorded nothing yet
+    # (compact reads no config, so it cannot tell them apart; a nightly loop over branches must not fail)
+    branch_missing: str | None = None
 
     @property
     def files_merged(self) -> int:
@@ -194,11 +197,11 @@ def _heal(data_dir: Path, kind: str, schema: pa.Schema) -> int:
 
 
 def _no_branch_folders(data_dir: Path, branch: str) -> str:
-    """Why ``--branch`` found nothing: a typo is told apart from "nothing to compact"."""
+    """Why ``branch`` found nothing, naming the branches that have data (a typo shows there)."""
     roots = [data_dir / kind for kind in COMPACTED_TABLES if (data_dir / kind).is_dir()]
     known = sorted({p.name for root in roots for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")})
     holds = f"branches with data: {', '.join(known)}" if known else "it holds no movements of any branch"
-    return f"--branch {branch}: {data_dir} holds no files of branch {branch} ({holds})"
+    return f"branch {branch}: {data_dir} holds no files of branch {branch} ({holds})"
 
 
 def compact_store(
@@ -232,8 +235,7 @@ def compact_store(
                 sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
             )
         work.extend((kind, b) for b in branches)
-    if branch is not None and not work:
-        raise DataError(_no_branch_folders(data_dir, branch))
+    missing = _no_branch_folders(data_dir, branch) if branch is not None and not work else None
     with data_dir_lock(data_dir, BATCH_LOCK, on_wait=on_wait):
         for kind, schema in COMPACTED_TABLES.items():
             _restore_set_aside(data_dir / kind)
@@ -246,4 +248,6 @@ def compact_store(
                     _merge_month(target, files, COMPACTED_TABLES[kind], result.tables[kind])
             if progress is not None:
                 progress(number + 1, len(work))
-    return CompactionResult(before=before, tables=result.tables, seconds=time.perf_counter() - began)
+    return CompactionResult(
+        before=before, tables=result.tables, seconds=time.perf_counter() - began, branch_missing=missing
+    )
