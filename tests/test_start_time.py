@@ -249,3 +249,20 @@ def test_process_refuses_a_data_dir_that_is_a_file_before_detecting(tmp_path: Pa
     with pytest.raises(InputError, match=re.escape(f"--data-dir {data}: ")):
         process_video(plan, detector_factory=no_detector)
     assert blocker.read_text() == "a file"
+
+
+def test_a_preview_with_a_reset_camera_clock_still_runs(tmp_path: Path) -> None:
+    # a preview (--max-frames) writes under previews/, which no KPI, etl or report reads: checking an
+    # ROI on a recording whose clock says 1970 needs no --start-time
+    from retail_intel.pipeline.plan import ProcessRequest, make_plan
+    from retail_intel.pipeline.run import process_video
+
+    from .fakes import ScriptedDetector, two_people, write_video
+
+    video = write_video(tmp_path / "cam.avi")
+    start = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    plan = make_plan(
+        ProcessRequest.create(video, "b1", tmp_path / "data", start_time=start, roi="100,80,220,200", max_frames=20)
+    )
+    result = process_video(plan, detector_factory=lambda plan: ScriptedDetector(two_people))
+    assert result.summary.frames == 20

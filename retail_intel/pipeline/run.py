@@ -436,7 +436,7 @@ def check_plausible_start(start: dt.datetime, source: str, now: dt.datetime) -> 
         raise TimeError(
             f"start time {start.isoformat()} (from {source}): the recording would lie outside the plausible "
             f"range {limits.range_text()} that the KPIs, etl and report accept; give its true start "
-            "(--start-time, or a manifest's start column)"
+            "(--start-time for one video, a manifest's start column in a batch)"
         )
 
 
@@ -464,7 +464,8 @@ def _run_video(
         tz=plan.timezone,
         explicit_from=plan.start_time_from,
     )
-    check_plausible_start(start_time, start_source, now())
+    if not plan.is_preview:  # a preview's movements go to previews/, which no KPI, etl or report reads
+        check_plausible_start(start_time, start_source, now())
     digest = fingerprint(plan.video)
     key = source_key(plan.camera_id, digest)
     data_dir = output_dir(plan)
