@@ -32,7 +32,7 @@ def main() -> None:
     import nncf
     import openvino as ov
 
-    from retail_intel.vision.int8 import CALIBRATION_FRAMES, FLOAT_PATTERNS, network_input, sample_frames
+    from retail_intel.vision.int8 import CALIBRATION_FRAMES, float_scope, network_input, sample_frames
     from retail_intel.vision.openvino_backend import export_openvino, find_openvino_xml
     from retail_intel.vision.weights import bundled_weights
 
@@ -62,7 +62,7 @@ def main() -> None:
         drop_type=nncf.DropType.ABSOLUTE,
         subset_size=len(inputs),
         preset=nncf.QuantizationPreset.MIXED,
-        ignored_scope=nncf.IgnoredScope(patterns=list(FLOAT_PATTERNS), types=["Sigmoid"], validate=False),
+        ignored_scope=float_scope(quantized_types=["MatMul"]),  # recipe 1: the products quantized
     )
 
 

@@ -95,14 +95,7 @@ def int8_recipes_lever(opts: argparse.Namespace) -> None:
 
     from retail_intel.accuracy.metrics import iou_matrix
     from retail_intel.accuracy.mot import read_mot
-    from retail_intel.vision.int8 import (
-        CALIBRATION_FRAMES,
-        FLOAT_PATTERNS,
-        FLOAT_TYPES,
-        float_scope,
-        network_input,
-        sample_frames,
-    )
+    from retail_intel.vision.int8 import CALIBRATION_FRAMES, float_scope, network_input, sample_frames
     from retail_intel.vision.openvino_backend import OpenVinoDetector, export_openvino, find_openvino_xml
     from retail_intel.vision.weights import bundled_weights
 
@@ -149,12 +142,7 @@ def int8_recipes_lever(opts: argparse.Namespace) -> None:
                 kwargs["advanced_parameters"] = nncf.AdvancedQuantizationParameters(
                     overflow_fix=nncf.OverflowFix.ENABLE
                 )
-            scope = float_scope(recipe.get("float", ()))
-            if "quantize_types" in recipe:
-                kept = [t for t in FLOAT_TYPES if t not in recipe["quantize_types"]]
-                scope = nncf.IgnoredScope(
-                    patterns=[*FLOAT_PATTERNS, *recipe.get("float", ())], types=kept, validate=False
-                )
+            scope = float_scope(recipe.get("float", ()), recipe.get("quantize_types", ()))
             quantized = nncf.quantize(
                 ov.Core().read_model(str(xml)),
                 nncf.Dataset(inputs),

@@ -196,10 +196,16 @@ def _heal(data_dir: Path, kind: str, schema: pa.Schema) -> int:
     return drop_compacted_sources(data_dir, months, schema, lambda key: key in own)
 
 
+def _branch_folders(root: Path) -> list[Path]:
+    """The branch folders under a table's ``root`` (none when it does not exist); hidden ones are ours."""
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
 def _no_branch_folders(data_dir: Path, branch: str) -> str:
     """Why ``branch`` found nothing, naming the branches that have data (a typo shows there)."""
-    roots = [data_dir / kind for kind in COMPACTED_TABLES if (data_dir / kind).is_dir()]
-    known = sorted({p.name for root in roots for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")})
+    known = sorted({p.name for kind in COMPACTED_TABLES for p in _branch_folders(data_dir / kind)})
     holds = f"branches with data: {', '.join(known)}" if known else "it holds no movements of any branch"
     return f"branch {branch}: {data_dir} holds no files of branch {branch} ({holds})"
 
@@ -231,9 +237,7 @@ def compact_store(
         if branch is not None:
             branches = [root / branch] if (root / branch).is_dir() else []
         else:
-            branches = (
-                sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
-            )
+            branches = _branch_folders(root)
         work.extend((kind, b) for b in branches)
     missing = _no_branch_folders(data_dir, branch) if branch is not None and not work else None
     with data_dir_lock(data_dir, BATCH_LOCK, on_wait=on_wait):

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from retail_intel.config.camera_settings import INT8_NEEDS_OPENVINO, INT8_WITH_TORCH_FIX
-from retail_intel.errors import VideoError
+from retail_intel.errors import TimeError, VideoError
 from retail_intel.movements.events import Judgement, SourceInfo, judge, movements_table, trajectories_table
+from retail_intel.movements.plausible import TimeLimits
 from retail_intel.movements.store import StoredTracks, read_tracks, write_movements, write_tracks, write_trajectories
 from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.pipeline.autosize import autosize_plan
@@ -427,9 +428,6 @@ def check_plausible_start(start: dt.datetime, source: str, now: dt.datetime) -> 
     Its movements would be written, and then every KPI, ``etl`` and ``report`` run would refuse the
     file holding them (a typo in --start-time, or a camera whose clock was reset to 1970).
     """
-    from retail_intel.errors import TimeError
-    from retail_intel.movements.plausible import TimeLimits
-
     limits = TimeLimits().resolved(now)
     assert limits.latest is not None
     if not limits.earliest <= start <= limits.latest:

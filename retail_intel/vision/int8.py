@@ -126,11 +126,13 @@ def _nncf_silenced() -> Iterator[None]:
             logger.setLevel(level)
 
 
-def float_scope(patterns: Sequence[str] = (), types: Sequence[str] = ()) -> Any:
-    """NNCF's ignored scope: what the recipe keeps in float (above), and ``patterns`` and ``types`` too."""
+def float_scope(patterns: Sequence[str] = (), quantized_types: Sequence[str] = ()) -> Any:
+    """NNCF's ignored scope: what the recipe keeps in float (above), with ``patterns`` as well and
+    ``quantized_types`` left out of its types (benchmarks measure recipe variants this way)."""
     import nncf
 
-    return nncf.IgnoredScope(patterns=[*FLOAT_PATTERNS, *patterns], types=[*FLOAT_TYPES, *types], validate=False)
+    types = [t for t in FLOAT_TYPES if t not in quantized_types]
+    return nncf.IgnoredScope(patterns=[*FLOAT_PATTERNS, *patterns], types=types, validate=False)
 
 
 def quantize(float_folder: Path, frames: Sequence[npt.NDArray[np.uint8]], imgsz: int, target: Path) -> Path:
