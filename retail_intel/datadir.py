@@ -115,11 +115,14 @@ def require_retail_data(path: Path) -> DataDirSummary:
     return summary
 
 
-def require_writable_data_dir(path: Path, option: str = "--data-dir") -> None:
+def require_writable_data_dir(path: Path, option: str = "--data-dir", what: str = "the data directory") -> None:
     """:class:`InputError` when ``path`` can never become a data directory: it, or a folder it
-    would go in, is a file. Checked before a long run, not when its first result is written."""
+    would go in, is a file. Checked before a long run, not when its first result is written.
+
+    ``what`` names the directory in the message: demo-data checks its --config directory here too,
+    so both of its targets and process's are refused in the same words."""
     if path.exists() and not path.is_dir():
-        raise InputError(f"{option} {path}: expected the data directory, found a file")
+        raise InputError(f"{option} {path}: expected {what}, found a file")
     blocker = file_in_the_way(path)
     if blocker is not None:
         raise InputError(f"{option} {path}: cannot be created, {blocker} is a file, not a folder")

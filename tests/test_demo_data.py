@@ -186,9 +186,23 @@ def test_a_directory_below_a_file_is_refused_before_anything_is_written(tmp_path
     config_dir = blocker / "c" if which == "config" else tmp_path / "new" / "c"
     data_dir = blocker / "d" if which == "data" else tmp_path / "new" / "d"
     option = "--config" if which == "config" else "--data-dir"
-    with pytest.raises(InputError, match=f"{option} .* cannot be created: .*notes is a file, not a folder"):
+    with pytest.raises(InputError, match=f"{option} .*: cannot be created, .*notes is a file, not a folder"):
         generate_demo(config_dir, data_dir, branches=1, days=1)
     assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize(("which", "what"), [("config", "the config directory"), ("data", "the data directory")])
+def test_a_target_that_is_a_file_is_refused_in_the_words_process_uses(tmp_path: Path, which: str, what: str) -> None:
+    # demo-data had its own copy of process's check, with its own wording for the same mistake
+    notes = tmp_path / "notes"
+    notes.write_text("a file")
+    config_dir = notes if which == "config" else tmp_path / "c"
+    data_dir = notes if which == "data" else tmp_path / "d"
+    option = "--config" if which == "config" else "--data-dir"
+    with pytest.raises(InputError) as refused:
+        generate_demo(config_dir, data_dir, branches=1, days=1)
+    assert str(refused.value) == f"{option} {notes}: expected {what}, found a file"
+    assert notes.read_text() == "a file" and not (tmp_path / "c").exists() and not (tmp_path / "d").exists()
 
 
 def test_uuid_strings_are_valid_version_4() -> None:

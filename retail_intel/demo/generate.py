@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from retail_intel.config.loader import load_config, write_config
+from retail_intel.datadir import require_writable_data_dir
 from retail_intel.demo.cleanup import RemovedDemo, remove_earlier_demo
 from retail_intel.demo.config import build_demo_config
 from retail_intel.demo.movements import MODEL, SOURCE_VIDEO, DayFile, branch_day_files, promotion_lifts
@@ -24,7 +25,7 @@ from retail_intel.movements.plausible import DEFAULT_EARLIEST
 from retail_intel.movements.store import write_movements
 from retail_intel.movements.zone_store import write_zone_tables
 from retail_intel.movements.zones import ZoneTables
-from retail_intel.storage import atomic_write_bytes, file_in_the_way
+from retail_intel.storage import atomic_write_bytes
 
 MAX_BRANCHES = 999  # branch ids are demo-001 .. demo-999
 MAX_DAYS = 3660
@@ -93,12 +94,8 @@ def _readme(kind: str, seed: int, start: dt.date, end: dt.date, branches: int) -
     )
 
 
-def _check_target(path: Path, option: str, force: bool) -> None:
-    if path.exists() and not path.is_dir():
-        raise InputError(f"{option} {path} is a file; expected a directory (new or empty)")
-    blocker = file_in_the_way(path)
-    if blocker is not None:
-        raise InputError(f"{option} {path} cannot be created: {blocker} is a file, not a folder")
+def _check_target(path: Path, option: str, what: str, force: bool) -> None:
+    require_writable_data_dir(path, option, what)  # a file, or a file where a folder must go
     if path.is_dir() and any(path.iterdir()) and not force:
         raise InputError(
             f"{option} {path} is not empty; demo-data will not mix synthetic data into it. "
@@ -165,8 +162,8 @@ def generate_demo(
     if seed < 0:
         raise InputError(f"--seed must be zero or positive, got {seed}")
     first, last = _period(start, days, dt.datetime.now(dt.UTC).date())
-    _check_target(config_dir, "--config", force)
-    _check_target(data_dir, "--data-dir", force)
+    _check_target(config_dir, "--config", "the config directory", force)
+    _check_target(data_dir, "--data-dir", "the data directory", force)
     # what this run may remove again if it is interrupted: directories it found empty or missing
     fresh = [d for d in (config_dir, data_dir) if not d.exists() or not any(d.iterdir())]
     try:
