@@ -287,6 +287,24 @@ def test_redoing_a_segment_without_the_one_it_took_people_from_says_so(root: Pat
     ]
 
 
+def test_a_manifest_start_the_store_would_refuse_is_reported_with_its_row_before_any_run(root: Path) -> None:
+    # was planned and handed to a worker, which refused it as process does; the reason named no
+    # row, and the ledger remembered the file as failed
+    write_segments(root / "clips", "clip", stayer_and_passers, count=2)
+    manifest = _two_segment_manifest(root, "1970-01-01T00:00:00+00:00")  # a camera whose clock was reset
+    summary = batch(manifest, root)
+    assert summary.exit_code == EXIT_PARTIAL
+    first, second = sorted((root / "clips").glob("*.avi"))
+    assert statuses(summary) == {first.name: "done", second.name: "failed"}
+    reason = next(f.reason for f in summary.files if f.status == "failed") or ""
+    assert reason.startswith("night.csv line 3: start time 1970-01-01T00:00:00+00:00 (from manifest start column)")
+    assert "plausible range" in reason and "a manifest's start column in a batch" in reason
+    assert [e.video for e in Ledger.load(root / "data").entries()] == [str(first)]
+    # a preview is not refused, as with process --max-frames
+    preview = batch(manifest, root, data="preview", max_frames=20)
+    assert statuses(preview) == {first.name: "done", second.name: "done"}
+
+
 def test_a_later_batch_continues_where_an_earlier_one_ended(root: Path) -> None:
     segments = write_segments(root / "all" / "b1" / "door", "door", stayer_and_passers, count=3)
     for night in nightly_archives(root, segments):

@@ -58,6 +58,7 @@ class FileJob:
     mapped_by: str  # "folder layout", "file name pattern ...", "manifest row N", ...
     start_time: dt.datetime | None = None  # from a manifest's start column
     settings: tuple[tuple[str, str], ...] = ()  # manifest setting columns, raw text
+    row: str | None = None  # the manifest row that listed it ("night.csv line 3"); None in a folder or glob
 
 
 @dataclass(frozen=True)
@@ -320,8 +321,9 @@ def _manifest_job(video: Path, row: dict[str, str], config: Config, where: str) 
                 f"{where}: branch {branch_id} has no camera {camera_id!r} (its cameras: {cams}); "
                 "add it to branches.yaml or give the row a roi or zone",
             )
-        return FileJob(video, branch_id, camera_id, known, where, start, settings)
+        return FileJob(video, branch_id, camera_id, known, where, start, settings, row=where)
     mapped = map_file(video, config, branch_hint=branch_id)
     if isinstance(mapped, Unmapped):
         return Unmapped(video, f"{where}: {mapped.reason}")
-    return FileJob(mapped.video, mapped.branch, mapped.camera, True, f"{where}, {mapped.mapped_by}", start, settings)
+    mapped_by = f"{where}, {mapped.mapped_by}"
+    return FileJob(mapped.video, mapped.branch, mapped.camera, True, mapped_by, start, settings, row=where)

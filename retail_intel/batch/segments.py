@@ -17,8 +17,9 @@ from retail_intel.batch.discover import FileJob
 from retail_intel.batch.ledger import Ledger
 from retail_intel.config.camera_settings import CameraSettings, Stage, settings_layer
 from retail_intel.config.loader import Config
-from retail_intel.errors import RetailIntelError
+from retail_intel.errors import RetailIntelError, TimeError
 from retail_intel.pipeline.plan import DetectorSpec, ProcessPlan, ProcessRequest, make_plan
+from retail_intel.pipeline.run import check_plausible_start
 from retail_intel.pipeline.start_time import BATCH_FIX, resolve_start_time
 from retail_intel.pipeline.zone_step import check_regions_inside_frame
 from retail_intel.vision.video import fingerprint, header_rate, probe
@@ -127,6 +128,17 @@ def plan_for(
     return plan
 
 
+def _check_start(job: FileJob, start: dt.datetime, source: str) -> None:
+    """process's check of the start, here so that a file the store would refuse is reported with the
+    other bad files before any worker starts; a start from a manifest row names the row."""
+    try:
+        check_plausible_start(start, source, dt.datetime.now(dt.UTC))
+    except TimeError as exc:
+        if job.start_time is None or job.row is None:
+            raise
+        raise TimeError(f"{job.row}: {exc}") from exc
+
+
 def prepare(
     job: FileJob,
     config: Config,
@@ -150,6 +162,8 @@ def prepare(
             how_to_fix=BATCH_FIX,
             explicit_from=plan.start_time_from,
         )
+        if not plan.is_preview:  # as process: a preview's movements go to previews/, which nothing else reads
+            _check_start(job, start, source)
         stat = job.video.stat()
         digest = ledger.known_fingerprint(job.video, stat.st_size, stat.st_mtime_ns) or fingerprint(job.video)
     except RetailIntelError as exc:
