@@ -349,3 +349,29 @@ def test_snapshot_and_the_setup_picture_refuse_a_header_of_1000_fps_as_process_d
     # the true rate given, both show the frame
     assert take_snapshot(video, 2.0, out, fps=10, grid=100, roi=None)[1] == 20
     assert frame_from_video(video, 2.0, 10).width == 320
+
+
+class _OnOpenVino(ScriptedDetector):
+    backend = "openvino"  # as OpenVinoDetector says
+
+
+def test_the_summary_records_the_backend_that_ran_where_it_was_auto(tmp_path: Path) -> None:
+    # said "auto", which does not say how the numbers were made
+    from retail_intel.vision.crop import CroppedDetector
+    from retail_intel.vision.detector import UltralyticsDetector
+    from retail_intel.vision.openvino_backend import OpenVinoDetector
+
+    assert (OpenVinoDetector.backend, UltralyticsDetector.backend) == ("openvino", "torch")
+    assert CroppedDetector(_OnOpenVino(two_people), (0, 0, 320, 240), 640).backend == "openvino"
+    video = write_video(tmp_path / "cam.avi")
+    plan = make_plan(request(video, tmp_path / "data"))
+    assert plan.settings.backend == "auto"
+    result = process_video(plan, detector_factory=lambda plan: _OnOpenVino(two_people))
+    assert result.summary.settings["backend"] == "openvino"
+    assert json.loads(result.summary_path.read_text())["settings"]["backend"] == "openvino"
+    # judged again from the stored tracks: still the engine that made them
+    again = process_video(plan, detector_factory=lambda plan: ScriptedDetector(two_people))
+    assert again.summary.tracks.startswith("reused") and again.summary.settings["backend"] == "openvino"
+    # a detector that does not say which engine it runs on leaves the setting as it was
+    unsaid, _ = run(request(video, tmp_path / "other"))
+    assert unsaid.summary.settings["backend"] == "auto"

@@ -35,7 +35,7 @@ from retail_intel.pipeline.zone_step import check_regions_inside_frame, judge_an
 from retail_intel.storage import PREVIEWS_DIR, atomic_write_bytes, camera_frame_path
 from retail_intel.vision.annotate import write_image
 from retail_intel.vision.appearance import box_appearance, upper_body_uniform_shares
-from retail_intel.vision.detections import Detector
+from retail_intel.vision.detections import Detector, detector_backend
 from retail_intel.vision.video import Frame, VideoInfo, fingerprint, header_rate, probe, read_frames
 
 if TYPE_CHECKING:
@@ -210,6 +210,9 @@ class VideoTracks:
     timed_duration_s: float | None = None
     # each frame's time where timed by timestamps (a fresh run only: the store keeps the samples' times)
     frame_t: FloatArray | None = None
+    # the engine the detector ran on ("openvino", "torch"); None when it did not say (a fake), or
+    # for tracks stored before it was recorded
+    backend: str | None = None
 
     @property
     def last_t(self) -> float:
@@ -242,6 +245,7 @@ class VideoTracks:
             "frame_times": self.frame_times,
             "last_t": json.dumps(self.timed_last_t),
             "duration_s": json.dumps(self.timed_duration_s),
+            "backend": json.dumps(self.backend),
         }
 
     @classmethod
@@ -264,6 +268,7 @@ class VideoTracks:
             frame_times=meta.get("frame_times", BY_RATE),
             timed_last_t=json.loads(meta.get("last_t", "null")),
             timed_duration_s=json.loads(meta.get("duration_s", "null")),
+            backend=json.loads(meta.get("backend", "null")),
         )
 
 
@@ -338,6 +343,7 @@ def track_video(
         frames=frames,
         frame_size=(info.width, info.height),
         model=detector.name,
+        backend=detector_backend(detector),
         frames_detected=stats.detected,
         frames_still=stats.still,
         times=times,
@@ -596,7 +602,7 @@ def _run_video(
         tracks=("reused: judged again from the stored tracks" if video_tracks.from_store else "detected"),
         preview=plan.is_preview,
         stage_seconds={k: round(v, 3) for k, v in asdict(times).items()},
-        settings=plan.settings.model_dump(mode="json", exclude_none=True),
+        settings=_summary_settings(plan, video_tracks),
         input_size=video_tracks.input_size,
         warnings=list(video_tracks.warnings),
         frame_times=video_tracks.frame_times,
@@ -605,6 +611,15 @@ def _run_video(
     atomic_write_bytes(summary.to_json().encode(), summary_path)
     passed_on = handover(cut, digest, plan.camera_id) if cut is not None else None
     return ProcessResult(summary, judgement, output, summary_path, passed_on)
+
+
+def _summary_settings(plan: ProcessPlan, video_tracks: VideoTracks) -> dict[str, Any]:
+    """The plan's settings as the summary records them: backend auto as the engine that ran, the
+    summary being what says how the numbers were made (left auto where the detector did not say)."""
+    settings = plan.settings.model_dump(mode="json", exclude_none=True)
+    if video_tracks.backend is not None:
+        settings["backend"] = video_tracks.backend
+    return settings
 
 
 def process_file(request: ProcessRequest, *, progress: ProgressFn | None = None) -> ProcessResult:

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from retail_intel.config.camera_settings import CameraSettings
-from retail_intel.vision.detections import Detections, Detector
+from retail_intel.vision.detections import Detections, Detector, detector_backend
 
 Region = tuple[float, float, float, float]
 STRIDE = 32  # YOLO input sides are multiples of this
@@ -83,6 +83,10 @@ class CroppedDetector:
 
     def __post_init__(self) -> None:
         self.name = self.inner.name
+
+    @property
+    def backend(self) -> str | None:
+        return detector_backend(self.inner)
 
     @property
     def batch_size(self) -> int:

@@ -66,3 +66,10 @@ class Detector(Protocol):
     name: str
 
     def detect(self, frame: npt.NDArray[np.uint8], frame_index: int) -> Detections: ...
+
+
+def detector_backend(detector: Detector) -> str | None:
+    """The engine ``detector`` runs on ("openvino" or "torch"), from its ``backend`` attribute; None
+    for one that does not say (a fake, a replay). Not part of :class:`Detector`: those need not have it."""
+    backend = getattr(detector, "backend", None)
+    return backend if isinstance(backend, str) else None

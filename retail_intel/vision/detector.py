@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from importlib import util as importlib_util
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -123,6 +123,7 @@ class UltralyticsDetector:
     tiles: int = 1
     iou: float = 0.6
     name: str = field(init=False)
+    backend: ClassVar[str] = "torch"  # what the run summary records for backend auto
     _model: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

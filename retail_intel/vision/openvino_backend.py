@@ -20,7 +20,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -171,6 +171,7 @@ class OpenVinoDetector:
     iou: float = 0.6
     precision: str | None = None  # None: OpenVINO's default (bf16 on AMX CPUs); "f32" to force
     name: str = field(init=False)
+    backend: ClassVar[str] = "openvino"  # what the run summary records for backend auto
     _core: Any = field(init=False, repr=False)
     _model: Any = field(init=False, repr=False)
     batch_size: int = 4  # frames handed over at a time; two run at once, the rest hide the pre/post work
