@@ -336,3 +336,16 @@ def test_an_empty_config_or_data_dir_is_one_line_naming_the_flag(
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith(f"error: {flag}: expected a directory, got ")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cam.avi"]
+
+
+def test_the_progress_rate_waits_until_there_is_enough_to_measure() -> None:
+    # --max-frames 3 showed tens of thousands of frames/s: three frames over the microseconds
+    # between the bar's start and its last update
+    from retail_intel.cli.common import MIN_RATE_SECONDS, frame_rate, rate_text
+
+    assert frame_rate(3, 0.00004) is None
+    assert frame_rate(3, MIN_RATE_SECONDS / 2) is None
+    assert frame_rate(0, 5.0) is None  # no frame done since the clock started
+    assert frame_rate(30, 2.0) == 15.0
+    # the column keeps its width with no rate, so the bar does not jump when one appears
+    assert rate_text(None, 6) == " " * len(rate_text(15.0, 6)) and rate_text(15.0, 6) == "  15.0 fps"

@@ -121,6 +121,24 @@ def counting_progress(unit: str) -> Progress:
     )
 
 
+# A progress bar's rate over less than this is the first batch of frames over timer noise: a run
+# of --max-frames 3 showed tens of thousands of frames/s. Until then the bar shows no rate.
+MIN_RATE_SECONDS = 1.0
+
+
+def frame_rate(frames: int, elapsed: float) -> float | None:
+    """Frames per second for ``frames`` done in ``elapsed`` seconds (those done after the clock
+    started), or None until :data:`MIN_RATE_SECONDS` have passed and a frame has been done."""
+    if elapsed < MIN_RATE_SECONDS or frames < 1:
+        return None
+    return frames / elapsed
+
+
+def rate_text(rate: float | None, width: int) -> str:
+    """A progress bar's rate column: ``   12.3 fps``, or blanks of the same width while there is none."""
+    return f"{rate:>{width}.1f} fps" if rate is not None else " " * (width + 4)
+
+
 def parse_time_option(value: str | None, name: str) -> dt.datetime | None:
     """Parse an ISO 8601 option value that must carry a timezone."""
     if value is None:

@@ -18,9 +18,11 @@ from retail_intel.cli.common import (
     OutputFormat,
     err,
     exit_interrupted,
+    frame_rate,
     optional_config_dir,
     out,
     parse_time_option,
+    rate_text,
     to_json,
 )
 from retail_intel.cli.settings_flags import with_setting_flags
@@ -223,21 +225,24 @@ def _process_file(request: ProcessRequest, *, fmt: OutputFormat, quiet: bool) ->
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[fps]:>6.1f} fps"),
+        TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=err,
         disable=quiet,
     )
-    task = bar.add_task(request.video.name, total=None, fps=0.0, start=False)
+    task = bar.add_task(request.video.name, total=None, rate=rate_text(None, 6), start=False)
+    first = 0  # frames done when the clock started: the rate counts those done after it
 
     def progress(done: int, total: int | None) -> None:
+        nonlocal first
         # Started on the first decoded frame, so input errors print no empty bar.
         if not bar.live.is_started:
             bar.start()
             bar.start_task(task)
+            first = done
         elapsed = bar.tasks[task].elapsed or 0.0
-        bar.update(task, completed=done, total=total, fps=done / elapsed if elapsed > 0 else 0.0)
+        bar.update(task, completed=done, total=total, rate=rate_text(frame_rate(done - first, elapsed), 6))
 
     try:
         result = process_file(request, progress=progress)

@@ -16,7 +16,16 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from retail_intel.batch.runner import BatchObserver, BatchRequest, BatchSummary, FileReport, Runtime, run_batch
-from retail_intel.cli.common import OutputFormat, err, exit_interrupted, out, render_rows, to_json
+from retail_intel.cli.common import (
+    OutputFormat,
+    err,
+    exit_interrupted,
+    frame_rate,
+    out,
+    rate_text,
+    render_rows,
+    to_json,
+)
 
 
 class RichBatchObserver(BatchObserver):
@@ -28,7 +37,7 @@ class RichBatchObserver(BatchObserver):
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             TextColumn("{task.fields[files]}"),
-            TextColumn("{task.fields[fps]:>7.1f} fps"),
+            TextColumn("{task.fields[rate]}"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=err,
@@ -48,21 +57,21 @@ class RichBatchObserver(BatchObserver):
         return {
             "completed": frames,
             "files": f"{self.files_settled}/{self.files_total} files",
-            "fps": frames / elapsed if elapsed > 0 else 0.0,
+            "rate": rate_text(frame_rate(frames, elapsed), 7),
         }
 
     def planned(self, files: int, to_run: int, frames_to_run: int) -> None:
         self.files_total = files
         if not self.quiet:
             self.bar.start()
-        self.overall = self.bar.add_task("batch", total=frames_to_run or None, files="", fps=0.0)
+        self.overall = self.bar.add_task("batch", total=frames_to_run or None, files="", rate=rate_text(None, 7))
         self.bar.update(self.overall, **self._fields())
 
     def started(self, report: FileReport) -> None:
         if self.began is None:
             self.began = time.perf_counter()
         name = Path(report.video).name
-        task = self.bar.add_task(f"  {name}", total=report.frames_estimate or None, files="", fps=0.0)
+        task = self.bar.add_task(f"  {name}", total=report.frames_estimate or None, files="", rate=rate_text(None, 7))
         self.running[report.video] = (task, 0, time.perf_counter())
 
     def progress(self, report: FileReport, frames_done: int, frames_total: int | None) -> None:
@@ -71,9 +80,8 @@ class RichBatchObserver(BatchObserver):
         task, _, started = self.running[report.video]
         self.running[report.video] = (task, frames_done, started)
         elapsed = time.perf_counter() - started
-        self.bar.update(
-            task, completed=frames_done, total=frames_total, fps=frames_done / elapsed if elapsed > 0 else 0.0
-        )
+        rate = rate_text(frame_rate(frames_done, elapsed), 7)
+        self.bar.update(task, completed=frames_done, total=frames_total, rate=rate)
         if self.overall is not None:
             self.bar.update(self.overall, **self._fields())
 
