@@ -6,7 +6,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from retail_intel.batch.runner import BatchRequest, BatchSummary, Runtime, run_batch
+from retail_intel.batch.request import BatchRequest, Runtime
+from retail_intel.batch.runner import run_batch
+from retail_intel.batch.summary import BatchSummary
 from retail_intel.movements.store import movement_files, read_movements
 
 from .batch_fakes import Scene, blob_factory, blob_identity, stayer_and_passers, walker, write_scene

@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = """
 import sys
 from pathlib import Path
-from retail_intel.batch.runner import BatchRequest, run_batch
+from retail_intel.batch.request import BatchRequest
+from retail_intel.batch.runner import run_batch
 from tests.batch_helpers import RUNTIME
 
 if __name__ == "__main__":

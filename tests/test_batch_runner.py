@@ -20,7 +20,8 @@ import pytest
 
 from retail_intel.batch.ledger import DONE, FAILED, Ledger, ledger_path
 from retail_intel.batch.pending import load_pending
-from retail_intel.batch.runner import EXIT_PARTIAL, Runtime
+from retail_intel.batch.request import Runtime
+from retail_intel.batch.summary import EXIT_PARTIAL
 from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.errors import DataError
 from retail_intel.movements.events import customer_id
@@ -399,7 +400,8 @@ def test_bad_executor_and_address_are_refused_before_starting(root: Path) -> Non
 
 
 def test_segments_of_a_camera_run_in_time_order(root: Path) -> None:
-    from retail_intel.batch.runner import BatchObserver, FileReport, run_batch
+    from retail_intel.batch.runner import run_batch
+    from retail_intel.batch.summary import BatchObserver, FileReport
 
     archive = make_archive(root)
     started: list[str] = []
@@ -408,7 +410,7 @@ def test_segments_of_a_camera_run_in_time_order(root: Path) -> None:
         def started(self, report: FileReport) -> None:
             started.append(Path(report.video).name)
 
-    from retail_intel.batch.runner import BatchRequest
+    from retail_intel.batch.request import BatchRequest
 
     run_batch(
         BatchRequest(str(archive), root / "config", root / "data", kpis=False), runtime=RUNTIME, observer=Recorder()
@@ -434,16 +436,16 @@ def test_a_lone_segment_is_written_exactly_as_process_writes_it(root: Path) -> N
 def test_the_automatic_input_size_is_chosen_once_per_camera_with_people_and_recorded_for_every_file(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import retail_intel.batch.runner as runner_module
+    import retail_intel.batch.coordinator as coordinator_module
 
     probed: list[tuple[str, str]] = []
-    real_probe = runner_module.autosize_plan
+    real_probe = coordinator_module.autosize_plan
 
     def counting_probe(plan: ProcessPlan, factory: object) -> object:
         probed.append((plan.camera_id, plan.video.name))
         return real_probe(plan, factory)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(runner_module, "autosize_plan", counting_probe)
+    monkeypatch.setattr(coordinator_module, "autosize_plan", counting_probe)
     archive = make_archive(root)
     summary = batch(archive, root)
     assert summary.done == 6
@@ -474,10 +476,10 @@ def test_the_automatic_input_size_is_chosen_once_per_camera_with_people_and_reco
 def test_a_probe_that_fails_decides_nothing_and_the_camera_next_file_probes(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import retail_intel.batch.runner as runner_module
+    import retail_intel.batch.coordinator as coordinator_module
 
     probed: list[str] = []
-    real_probe = runner_module.autosize_plan
+    real_probe = coordinator_module.autosize_plan
 
     def flaky_probe(plan: ProcessPlan, factory: object) -> object:
         probed.append(plan.camera_id)
@@ -485,7 +487,7 @@ def test_a_probe_that_fails_decides_nothing_and_the_camera_next_file_probes(
             raise RuntimeError("the model could not be compiled")  # not a RetailIntelError
         return real_probe(plan, factory)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(runner_module, "autosize_plan", flaky_probe)
+    monkeypatch.setattr(coordinator_module, "autosize_plan", flaky_probe)
     summary = batch(make_archive(root), root)
     assert summary.done == 6  # the batch goes on; the file of the failed probe runs at the default size
     assert sorted(probed).count("door") == 2  # the door's next file probed again
@@ -495,16 +497,16 @@ def test_a_probe_that_fails_decides_nothing_and_the_camera_next_file_probes(
 
 def probes_of_files(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the files the batch probes for an input size, in order (the probe still runs)."""
-    import retail_intel.batch.runner as runner_module
+    import retail_intel.batch.coordinator as coordinator_module
 
     probed: list[str] = []
-    real_probe = runner_module.autosize_plan
+    real_probe = coordinator_module.autosize_plan
 
     def counting_probe(plan: ProcessPlan, factory: object) -> object:
         probed.append(plan.video.name)
         return real_probe(plan, factory)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(runner_module, "autosize_plan", counting_probe)
+    monkeypatch.setattr(coordinator_module, "autosize_plan", counting_probe)
     return probed
 
 
@@ -723,7 +725,9 @@ def test_the_saved_summary_is_named_by_the_batch_start_as_documented(root: Path)
     # docs/batch.md: DATA_DIR/runs/batch-<UTC start>.json; the name was the time the summary was written, at the end
     import datetime as dt
 
-    from retail_intel.batch.runner import BatchObserver, BatchRequest, FileReport, run_batch
+    from retail_intel.batch.request import BatchRequest
+    from retail_intel.batch.runner import run_batch
+    from retail_intel.batch.summary import BatchObserver, FileReport
 
     started: list[dt.datetime] = []
 

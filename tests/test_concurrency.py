@@ -92,7 +92,8 @@ def test_concurrent_ingests_of_overlapping_files_store_each_row_once(tmp_path: P
 BATCH = """
 import json, sys
 from pathlib import Path
-from retail_intel.batch.runner import BatchRequest, run_batch
+from retail_intel.batch.request import BatchRequest
+from retail_intel.batch.runner import run_batch
 from tests.batch_helpers import RUNTIME
 
 if __name__ == "__main__":  # worker processes import this module again

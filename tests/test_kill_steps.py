@@ -62,7 +62,8 @@ if __name__ == "__main__":
     os.fsync = counted("fsync", os.fsync)
     os.unlink = counted("unlink", os.unlink)
     if what == "batch":
-        from retail_intel.batch.runner import BatchRequest, run_batch
+        from retail_intel.batch.request import BatchRequest
+        from retail_intel.batch.runner import run_batch
         from tests.batch_helpers import RUNTIME
         request = BatchRequest(str(root / "archive"), root / "config", root / "data", workers=1, kpis=True)
         code = run_batch(request, runtime=RUNTIME).exit_code

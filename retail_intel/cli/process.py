@@ -172,7 +172,7 @@ def process(
         if given and kind not in kinds:
             raise InputError(f"{name} is for {' or '.join(_KIND_NAMES[k] for k in kinds)}, not {_KIND_NAMES[kind]}")
     if kind == "batch":
-        from retail_intel.batch.runner import BatchRequest
+        from retail_intel.batch.request import BatchRequest
         from retail_intel.cli.process_batch import process_batch
 
         batch = BatchRequest(

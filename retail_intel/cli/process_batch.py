@@ -15,7 +15,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from retail_intel.batch.runner import BatchObserver, BatchRequest, BatchSummary, FileReport, Runtime, run_batch
+from retail_intel.batch.request import BatchRequest, Runtime
+from retail_intel.batch.runner import run_batch
+from retail_intel.batch.summary import BatchObserver, BatchSummary, FileReport
 from retail_intel.cli.common import (
     OutputFormat,
     err,
