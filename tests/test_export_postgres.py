@@ -231,6 +231,30 @@ def test_a_repeated_key_fails_the_table_and_writes_nothing(tmp_path: Path, pg_ur
     ]
 
 
+@pytest.mark.parametrize("changed", [False, True], ids=["identical-copy", "changed-copy"])
+def test_a_repeated_key_fails_however_the_files_are_ordered(tmp_path: Path, pg_url: str, changed: bool) -> None:
+    # A copy read after the original, into a table that already holds the rows: the upsert alone
+    # updates each row once at most, so PostgreSQL raised nothing and the summary counted the copy.
+    config_dir, data_dir = tmp_path / "config", tmp_path / "data"
+    generate_demo(config_dir, data_dir, branches=1, days=1, seed=4, start=START)
+    first = export_to_postgres(data_dir, pg_url).tables[0]
+    movement_file = next((data_dir / "movements").rglob("*.parquet"))
+    copy = movement_file.with_name("zz-copy.parquet")
+    copy.write_bytes(movement_file.read_bytes())
+    if changed:
+        _rewrite(copy, {"dwell_seconds": 1.0e6})
+    customer_id = min(pq.read_table(copy).column("customer_id").to_pylist())  # the first repeat is named
+
+    with pytest.raises(DataError) as raised:
+        export_to_postgres(data_dir, pg_url)
+    message = str(raised.value)
+    assert "customer_branch_movement: the same key (customer_id) appears" in message
+    assert customer_id in message and movement_file.name in message and copy.name in message
+    assert _pg_rows(pg_url, "SELECT count(*), max(dwell_seconds) < 1e6 FROM customer_branch_movement") == [
+        (first.rows, True)
+    ]
+
+
 def test_progress_reports_rows_sent_up_to_the_total(site: tuple[Path, Path], pg_url: str) -> None:
     seen: list[tuple[str, int, int]] = []
     result = export_to_postgres(site[1], pg_url, progress=lambda name, done, total: seen.append((name, done, total)))

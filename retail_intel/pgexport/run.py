@@ -79,17 +79,35 @@ class _Source:
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
         # The schema file first: every column exists even if no file has it yet.
-        paths = [str(schema_file(table.schema)), table.pattern(data_dir)]
+        self.pattern = table.pattern(data_dir)
+        paths = [str(schema_file(table.schema)), self.pattern]
         source = read_parquet_sql(paths, union_by_name=True)
         columns = ", ".join(quote_ident(f.name) for f in table.schema)
-        where = f" WHERE {quote_ident(table.time_column)} >= $since" if since is not None else ""
-        self.sql = f"SELECT {columns} FROM {source}{where}"
+        self.where = f" WHERE {quote_ident(table.time_column)} >= $since" if since is not None else ""
+        self.sql = f"SELECT {columns} FROM {source}{self.where}"
         self.params = {"since": since} if since is not None else {}
         self.sent_schema = pa.schema([pa.field(f.name, staging_type(f)) for f in table.schema])
 
     def count(self) -> int:
         rows = self.con.execute(f"SELECT count(*) FROM ({self.sql})", self.params).fetchall()
         return int(rows[0][0])
+
+    def repeated_key(self) -> tuple[str, list[str]] | None:
+        """One key that more than one row holds (as text) and the files holding it, or None.
+
+        Checked here, not left to the upsert: PostgreSQL refuses a key twice in one upsert only
+        when both rows change the stored row, so a copy of a file read after its original (or an
+        identical copy) into a table that already holds the rows went through unnoticed.
+        """
+        keys = ", ".join(quote_ident(k) for k in self.table.key)
+        shown = " || ', ' || ".join(f"CAST({quote_ident(k)} AS VARCHAR)" for k in self.table.key)
+        source = read_parquet_sql([self.pattern], union_by_name=True, filename=True)
+        rows = self.con.execute(
+            f"SELECT {shown}, list(DISTINCT filename ORDER BY filename) FROM {source}{self.where} "
+            f"GROUP BY {keys} HAVING count(*) > 1 ORDER BY {keys} LIMIT 1",  # the same key named on every run
+            self.params,
+        ).fetchall()
+        return (str(rows[0][0]), [str(f) for f in rows[0][1]]) if rows else None
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         relation = self.con.sql(self.sql, params=self.params)
@@ -178,6 +196,14 @@ def export_to_postgres(
                     view = ParquetView(table.name, table.subdir, table.glob, table.schema)
                     refuse_foreign_files(source.con, view, data_dir)
                     total = source.count()
+                    repeated = source.repeated_key()
+                    if repeated is not None:
+                        key, holders = repeated
+                        raise DataError(
+                            f"{table.name}: the same key ({', '.join(table.key)}) appears on more than one row of "
+                            f"the Parquet files: {key} in {', '.join(holders)}; move the extra copy out of the "
+                            "data directory; nothing was written to this table"
+                        )
                 result.tables.append(_export_table(conn, table, source, total, progress))
             except duckdb.Error as exc:
                 # DuckDB's first line names the file; its "LINE 1:" excerpt of the query would add lines

@@ -151,7 +151,7 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def read_parquet_sql(paths: list[str], *, union_by_name: bool = True) -> str:
+def read_parquet_sql(paths: list[str], *, union_by_name: bool = True, filename: bool = False) -> str:
     """A ``read_parquet`` call over ``paths`` (files or globs).
 
     hive_partitioning=false: the branch/date folders are not key=value pairs
@@ -159,10 +159,12 @@ def read_parquet_sql(paths: list[str], *, union_by_name: bool = True) -> str:
     name, so files written before a column was added still read (as nulls);
     it costs a schema read of every file per query, so the in-process session
     starts without it and switches it on only if the files disagree.
+    ``filename`` adds the column ``filename``: the file each row came from.
     """
     listed = ", ".join(sql_string(p) for p in paths)
     union = "true" if union_by_name else "false"
-    return f"read_parquet([{listed}], hive_partitioning=false, union_by_name={union})"
+    extra = ", filename=true" if filename else ""
+    return f"read_parquet([{listed}], hive_partitioning=false, union_by_name={union}{extra})"
 
 
 def create_view_sql(name: str, source: str) -> str:
