@@ -346,6 +346,35 @@ def test_a_rejects_path_that_cannot_be_written_is_refused_before_any_row_is_stor
     assert movement_files(data_dir) == [] and not (tmp_path / "-").exists()
 
 
+@pytest.mark.parametrize("spelling", ["same", "relative"])
+def test_a_rejects_path_that_is_the_input_file_is_refused_before_it_is_overwritten(
+    spelling: str,
+    tmp_path: Path,
+    config_dir: Path,
+    data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = write_jsonl(tmp_path / "e.jsonl", [event(1), event(2, branch_id="b7")])
+    original = source.read_bytes()
+    target = source
+    if spelling == "relative":  # the same file, spelled another way
+        monkeypatch.chdir(tmp_path)
+        target = Path(".") / "e.jsonl"
+    args = ["ingest", str(source), "--config", str(config_dir), "--data-dir", str(data_dir), "--rejects", str(target)]
+
+    result = run_cli(args, capsys, monkeypatch)
+
+    # the rejects file replaced the events it was read from: the one rejected row was all that was left
+    assert result.exit_code == 1 and result.stdout == ""
+    [line] = result.stderr.strip().splitlines()
+    assert (
+        line
+        == f"error: --rejects: {target} is the file being ingested ({source}); give another path for the rejected rows"
+    )
+    assert source.read_bytes() == original and movement_files(data_dir) == []
+
+
 def test_a_corrupt_file_in_the_store_is_one_line_naming_it(
     tmp_path: Path,
     config_dir: Path,

@@ -166,11 +166,12 @@ def rejects_csv(rejections: list[Rejection]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def check_rejects_path(path: Path) -> None:
+def check_rejects_path(path: Path, source: Path | None = None) -> None:
     """:class:`InputError` unless ``path`` can take the rejects file: checked before any row is stored.
 
     Found only at the end, a directory, a device or ``-`` failed the command after
     its valid rows were already in the store (or, for ``-``, wrote a file named ``-``).
+    ``source`` is the file being ingested (None for standard input).
     """
     if str(path) == "-":
         raise InputError(
@@ -179,6 +180,11 @@ def check_rejects_path(path: Path) -> None:
         )
     if path.exists() and not path.is_file():
         raise InputError(f"--rejects: {path} exists and is not a regular file; give a file path to write")
+    # the rejects file would replace the events it was read from, leaving only the rejected rows
+    if source is not None and path.exists() and source.exists() and path.samefile(source):
+        raise InputError(
+            f"--rejects: {path} is the file being ingested ({source}); give another path for the rejected rows"
+        )
     parent = next((p for p in path.parents if p.exists()), None)
     if parent is not None and not parent.is_dir():
         raise InputError(f"--rejects: {parent} is a file, so {path} cannot be written below it")
@@ -214,7 +220,7 @@ def ingest_file(
     """
     fmt = detect_format(path, input_format)
     if rejects_path is not None:
-        check_rejects_path(rejects_path)
+        check_rejects_path(rejects_path, path if data is None else None)
     try:
         data = path.read_bytes() if data is None else data
     except FileNotFoundError as exc:
