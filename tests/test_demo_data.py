@@ -293,6 +293,21 @@ def test_a_period_the_kpis_would_refuse_is_refused(start: dt.date, days: int, ac
             _period(start, days, today)
 
 
+@pytest.mark.parametrize(
+    ("start", "days", "advice"),
+    [
+        (dt.date(1999, 12, 31), 5, "choose a --start on or after 2000-01-01"),
+        (dt.date(2026, 5, 30), 3, "choose an earlier --start or fewer --days"),
+    ],
+    ids=["too-early", "too-late"],
+)
+def test_a_refused_period_says_which_way_to_move_start(start: dt.date, days: int, advice: str) -> None:
+    # a --start before 2000 was told to choose an earlier one
+    with pytest.raises(InputError) as raised:
+        _period(start, days, dt.date(2026, 6, 1))
+    assert str(raised.value).endswith(advice)
+
+
 def test_the_default_period_ends_yesterday() -> None:
     assert _period(None, 90, dt.date(2026, 6, 1)) == (dt.date(2026, 3, 3), dt.date(2026, 5, 31))
 

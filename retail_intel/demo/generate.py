@@ -115,10 +115,16 @@ def _period(start: dt.date | None, days: int, today: dt.date) -> tuple[dt.date, 
         return latest - dt.timedelta(days=days - 1), latest
     # compare starts, not ends: start + days overflows near year 9999
     if not earliest <= start <= latest - dt.timedelta(days=days - 1):
+        # the way out depends on the end of the range the period overran
+        advice = (
+            f"choose a --start on or after {earliest.isoformat()}"
+            if start < earliest
+            else "choose an earlier --start or fewer --days"
+        )
         raise InputError(
             f"--start {start.isoformat()} with --days {days} gives a period outside "
             f"{earliest.isoformat()} .. {latest.isoformat()} (yesterday), the plausible range the KPIs accept; "
-            "choose an earlier --start or fewer --days"
+            + advice
         )
     return start, start + dt.timedelta(days=days - 1)
 
