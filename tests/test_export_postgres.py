@@ -27,7 +27,7 @@ from retail_intel.kpis.compute import compute_kpis
 from retail_intel.kpis.schema import KPI_SCHEMA
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.pgexport import export_tables, export_to_postgres, redact_url
-from retail_intel.pgexport.connect import check_url
+from retail_intel.pgexport.connect import check_url, scrub
 from retail_intel.sqlviews import query
 from tests.cli_helpers import run_cli
 from tests.pg_server import PostgresServer, remove, require_postgres, start_postgres
@@ -281,6 +281,24 @@ def test_redact_url_hides_the_password_wherever_it_is() -> None:
     assert redact_url("postgresql://bi:s3cr%40t@db:5432/x") == "postgresql://bi:***@db:5432/x"
     assert redact_url("postgresql://db/x?user=bi&password=s3cret") == "postgresql://db/x?user=bi&password=***"
     assert redact_url("postgresql://bi@db/x") == "postgresql://bi@db/x"
+
+
+def test_redact_url_leaves_the_rest_of_the_url_as_written() -> None:
+    # a URL without a host lost its '//' and the query was encoded again, so the socket URL the docs
+    # suggest came back as postgresql:/footfall?host=%2Fvar%2Frun%2Fpostgresql, another URL
+    socket = "postgresql:///footfall?host=/var/run/postgresql&user=bi&password=s3cret"
+    assert redact_url(socket) == "postgresql:///footfall?host=/var/run/postgresql&user=bi&password=***"
+    options = "postgresql://bi:pw@db/x?options=-c%20search_path%3Dbi&sslmode=require"
+    assert redact_url(options) == "postgresql://bi:***@db/x?options=-c%20search_path%3Dbi&sslmode=require"
+    assert redact_url("postgresql://db/x?Password=a&b=1") == "postgresql://db/x?Password=***&b=1"
+
+
+@pytest.mark.parametrize("password", ["pa?ss", "pa#ss", "pa?ss#x"])
+def test_redact_url_hides_a_password_holding_a_question_mark_or_hash(password: str) -> None:
+    # libpq reads the whole of it as the password; urlsplit ended it there and showed it
+    url = f"postgresql://bi:{password}@db:5432/x?sslmode=require"
+    assert redact_url(url) == "postgresql://bi:***@db:5432/x?sslmode=require"
+    assert scrub(f"could not connect with {password}", url) == "could not connect with ***"
 
 
 def test_an_unencoded_at_sign_in_the_password_is_refused_without_showing_it() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
 from retail_intel.errors import DatabaseError, InputError
 
@@ -23,35 +23,56 @@ SCHEMES = ("postgresql", "postgres")
 CONNECT_TIMEOUT_S = 10
 
 
+def _split_url(url: str) -> tuple[str, str | None, str, str | None]:
+    """``url`` as libpq reads it: (``scheme://``, user info or None, host and path, query or None).
+
+    The user info ends at an '@' before any '/', as for libpq, so a '?' or '#' in an
+    unencoded password belongs to the password (urlsplit took it for the query or the
+    fragment, and the password was shown), and the query starts at the first '?' after it.
+    Of several such '@' the last: libpq stops at the first, but the rest up to the last is
+    what was meant as the password too (check_url refuses such a URL, naming it redacted).
+    """
+    scheme, slashes, after = url.partition("://")
+    userinfo: str | None = None
+    if slashes:
+        at = after.rfind("@", 0, len(after) if after.find("/") < 0 else after.find("/"))
+        if at >= 0:
+            userinfo, after = after[:at], after[at + 1 :]
+    location, question, query = after.partition("?")
+    return scheme + slashes, userinfo, location, query if question else None
+
+
+def _redact_parameter(pair: str) -> str:
+    key = pair.split("=", 1)[0]
+    return f"{key}=***" if unquote_plus(key).lower() == "password" else pair
+
+
 def redact_url(url: str) -> str:
-    """``url`` with its password (if any) shown as ``***``."""
+    """``url`` with its password (if any) shown as ``***``, the rest as written.
+
+    Cut apart by hand rather than put back together by urlunsplit, which drops the
+    ``//`` of a URL without a host (``postgresql:///db?host=/var/run/postgresql``)
+    and whose urlencode spells the query another way (``%2Fvar%2Frun...``).
+    """
     try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            userinfo, host = netloc.rsplit("@", 1)
-            if ":" in userinfo:
-                userinfo = userinfo.split(":", 1)[0] + ":***"
-            netloc = f"{userinfo}@{host}"
-        query = parts.query
-        if query:
-            pairs = [(k, "***" if k.lower() == "password" else v) for k, v in parse_qsl(query, keep_blank_values=True)]
-            query = urlencode(pairs, safe="*")
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+        urlsplit(url)  # refuses what libpq could not read either (an unclosed IPv6 bracket, ...)
     except ValueError:
         return "<unparseable URL>"
+    start, userinfo, location, query = _split_url(url)
+    if userinfo is not None:
+        start += (userinfo.split(":", 1)[0] + ":***" if ":" in userinfo else userinfo) + "@"
+    if query is not None:
+        location += "?" + "&".join(_redact_parameter(pair) for pair in query.split("&"))
+    return start + location
 
 
 def _password(url: str) -> str | None:
-    try:
-        parts = urlsplit(url)
-        if parts.password:
-            return parts.password
-        for key, value in parse_qsl(parts.query):
-            if key.lower() == "password":
-                return value
-    except ValueError:
-        return None
+    _, userinfo, _, query = _split_url(url)
+    if userinfo is not None and ":" in userinfo:
+        return userinfo.split(":", 1)[1]
+    for key, value in parse_qsl(query or ""):
+        if key.lower() == "password":
+            return value
     return None
 
 
