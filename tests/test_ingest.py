@@ -7,6 +7,9 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import retail_intel
 from retail_intel.errors import InputError
 from retail_intel.ingest import InputFormat, default_rejects_path, ingest_file
 from retail_intel.ingest.reader import REQUIRED_FIELDS
@@ -467,6 +471,27 @@ def test_extra_columns_are_reported_as_ignored(tmp_path: Path, config_dir: Path,
     result = ingest_file(source, config_dir=config_dir, data_dir=data_dir)
     assert result.accepted == 1
     assert result.ignored_columns == ("id",)
+
+
+def test_a_key_that_is_not_unicode_text_is_listed_in_json_without_a_traceback(
+    tmp_path: Path, config_dir: Path, data_dir: Path
+) -> None:
+    # JSON may escape a lone surrogate ("\\ud800") as a key; listed as an ignored column, it could not
+    # be written to a UTF-8 stdout: a traceback after the rows were stored, and no summary
+    source = tmp_path / "e.jsonl"
+    source.write_text(json.dumps(event(1) | {"\ud800": 1}) + "\n")
+    root = Path(retail_intel.__file__).resolve().parents[1]
+    args = ["ingest", str(source), "--format", "json", "--config", str(config_dir), "--data-dir", str(data_dir)]
+    done = subprocess.run(
+        [sys.executable, "-m", "retail_intel", *args],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(root), "PYTHONIOENCODING": "utf-8"},
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    summary = json.loads(done.stdout)
+    assert (summary["accepted"], summary["ignored_columns"]) == (1, ["\ud800"])
 
 
 def test_blank_header_cells_of_a_spreadsheet_are_unnamed_ignored_columns(

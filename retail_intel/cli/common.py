@@ -186,7 +186,15 @@ def finite_or_null(value: Any) -> Any:
 
 def to_json(value: Any) -> str:
     """Every command's JSON output: strict JSON (a score with no value, like NaN, is null)."""
-    return json.dumps(finite_or_null(value), default=_jsonable, indent=2, ensure_ascii=False, allow_nan=False)
+    value = finite_or_null(value)
+    text = json.dumps(value, default=_jsonable, indent=2, ensure_ascii=False, allow_nan=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # a lone surrogate (a JSON key "\ud800" of an ingested file) cannot be written as UTF-8;
+        # escaped as \uXXXX it is the same JSON
+        return json.dumps(value, default=_jsonable, indent=2, ensure_ascii=True, allow_nan=False)
+    return text
 
 
 def compact_time(value: dt.datetime) -> str:
