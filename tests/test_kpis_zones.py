@@ -120,6 +120,19 @@ def test_attention_of_a_camera_whose_zones_left_the_config_divides_by_its_people
 
 
 @pytest.mark.parametrize("engine", ZONE_ENGINES)
+def test_ingested_movements_without_a_camera_are_no_cameras_roi_people(store: Path, engine: str) -> None:
+    # `ingest` stores the seed's events with camera_id null; they used to fail the zone KPIs
+    # (and zones, report, serve's /zones and /report) with pyarrow's "Casting field 'camera_id'
+    # with null values to non-nullable"
+    ingested = movement_rows([("i1", "c1", "entered", T0), ("i2", "c1", "passed", T0)])
+    ingested = ingested.set_column(ingested.schema.get_field_index("camera_id"), "camera_id", pa.nulls(2, pa.string()))
+    write_movements(ingested, store, branch_id="b1", day=T0.date(), source_key="ingest-x")
+    result = compute_zone_kpis_for({"b1": LONDON}, {("b1", "c1")}, store, window_minutes=60, engine=engine)
+    shelf = next(r for r in result.zones.to_pylist() if r["zone_id"] == "shelf")
+    assert (shelf["counted_visits"], shelf["roi_people"], shelf["attention_rate"]) == (2, 4, 2 / 4)
+
+
+@pytest.mark.parametrize("engine", ZONE_ENGINES)
 def test_range_and_window_size(store: Path, engine: str) -> None:
     later = compute_zone_kpis_for(
         {"b1": LONDON}, {("b1", "c1")}, store, window_minutes=15, start=T0 + dt.timedelta(hours=1), engine=engine

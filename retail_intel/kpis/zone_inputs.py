@@ -86,10 +86,12 @@ def roi_moments(movements: pl.LazyFrame, *, include_staff: bool = False) -> pl.L
     first_seen and is_staff. The moment is enter_time for the entered and
     first_seen for the passed, as in the branch KPIs; other actions are not
     counted, nor people flagged as staff unless ``include_staff`` (is_staff
-    null: not judged, a customer).
+    null: not judged, a customer), nor movements without a camera.
     """
     entered = pl.col("action_type") == "entered"
-    counted = entered | (pl.col("action_type") == "passed")
+    # Ingested events (the seed's payload) have no camera_id: no camera's zones saw them, so they
+    # are no camera's ROI people, and a null id cannot be joined to a camera's zone rows anyway.
+    counted = (entered | (pl.col("action_type") == "passed")) & pl.col("camera_id").is_not_null()
     if not include_staff:
         counted &= ~pl.col("is_staff").fill_null(False)
     return movements.filter(counted).select(
