@@ -112,3 +112,27 @@ def test_other_methods_are_405_with_one_line_of_json(api: Api, method: str) -> N
     response = api.request(method, "/kpis/branch/b1", content=b"{}")
     assert response.status_code == 405
     assert "\n" not in response.json()["detail"]
+
+
+# (url, parameter, words the message must hold besides the value as sent)
+NAMED_VALUES: list[tuple[str, str, str, tuple[str, ...]]] = [
+    ("/kpis/branch/b1?from=2026-03-02T00:00:00", "from", "2026-03-02T00:00:00", ("timezone",)),
+    ("/movements?to=2026-03-02T25:00:00Z", "to", "2026-03-02T25:00:00Z", ("hour must be in 0..23",)),
+    ("/movements?from=2026-13-01T00:00:00Z", "from", "2026-13-01T00:00:00Z", ("month must be in 1..12",)),
+    ("/events?from=2026-02-30T00:00:00%2B01:00", "from", "2026-02-30T00:00:00+01:00", ("day is out of range",)),
+    ("/report/b1?date=2026-02-30", "date", "2026-02-30", ("YYYY-MM-DD", "day is out of range")),
+]
+
+
+@pytest.mark.parametrize(("url", "parameter", "value", "words"), NAMED_VALUES, ids=[u for u, *_ in NAMED_VALUES])
+def test_a_bad_time_or_day_is_quoted_in_the_422(
+    api: Api, url: str, parameter: str, value: str, words: tuple[str, ...]
+) -> None:
+    # pydantic's own messages ("Input should have timezone info", "unexpected extra characters at
+    # the end of the input" for hour 25) quoted nothing and, for a bad hour, named the wrong problem
+    response = api.get(url)
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert detail.startswith(f"query parameter {parameter!r}: ") and repr(value) in detail, detail
+    assert all(word in detail for word in words), detail
+    assert "extra characters" not in detail

@@ -40,10 +40,22 @@ _SPACED_OFFSET = re.compile(r"^(\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(?::\d{2}(?:\.\d
 
 
 def _rfc3339_text(value: object) -> object:
-    if isinstance(value, str) and (spaced := _SPACED_OFFSET.match(value.strip())):
+    if not isinstance(value, str):
+        return value
+    if spaced := _SPACED_OFFSET.match(value.strip()):
         value = f"{spaced[1]}+{spaced[2]}"
-    if isinstance(value, str) and not _RFC3339.match(value.strip()):
-        raise ValueError(f"must be an ISO 8601 time with a timezone, such as 2026-03-02T09:00:00Z, got {value[:40]!r}")
+    expected = f"must be an ISO 8601 time with a timezone, such as 2026-03-02T09:00:00Z, got {value[:40]!r}"
+    written = _RFC3339.match(value.strip())
+    if not written:
+        raise ValueError(expected)
+    # Checked here rather than left to pydantic, whose messages ("Input should have timezone
+    # info", "unexpected extra characters" for hour 25) neither quote the value nor say what is wrong.
+    if written[3] is None:
+        raise ValueError(f"must have a timezone (append Z or +HH:MM), got {value[:40]!r} which has none")
+    try:
+        dt.datetime.fromisoformat(value.strip().upper())
+    except ValueError as exc:
+        raise ValueError(f"{expected}: {exc}") from None
     return value
 
 
@@ -65,8 +77,15 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _iso_date_text(value: object) -> object:
-    if isinstance(value, str) and not _ISO_DATE.match(value.strip()):
-        raise ValueError(f"must be a day as YYYY-MM-DD, such as 2026-03-02, got {value[:40]!r}")
+    if not isinstance(value, str):
+        return value
+    expected = f"must be a day as YYYY-MM-DD, such as 2026-03-02, got {value[:40]!r}"
+    if not _ISO_DATE.match(value.strip()):
+        raise ValueError(expected)
+    try:  # pydantic's own message for 2026-02-30 does not quote the value
+        dt.date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValueError(f"{expected}: {exc}") from None
     return value
 
 
