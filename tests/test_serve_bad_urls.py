@@ -121,6 +121,10 @@ NAMED_VALUES: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("/movements?from=2026-13-01T00:00:00Z", "from", "2026-13-01T00:00:00Z", ("month must be in 1..12",)),
     ("/events?from=2026-02-30T00:00:00%2B01:00", "from", "2026-02-30T00:00:00+01:00", ("day is out of range",)),
     ("/report/b1?date=2026-02-30", "date", "2026-02-30", ("YYYY-MM-DD", "day is out of range")),
+    # /quality's days answered with the regex they failed ("String should match pattern ...")
+    ("/quality/branch/b1?from=bad", "from", "bad", ("YYYY-MM-DD",)),
+    ("/quality/branch/b1?to=2026-03-02T00:00:00Z", "to", "2026-03-02T00:00:00Z", ("YYYY-MM-DD",)),
+    ("/quality/branch/b1?from=2026-02-30", "from", "2026-02-30", ("day is out of range",)),
 ]
 
 

@@ -10,22 +10,10 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from retail_intel.kpis.quality import door_quality
-from retail_intel.serve.params import bad_parameter
+from retail_intel.serve.params import IsoDate, bad_parameter
 from retail_intel.serve.routes import _NOT_FOUND, BranchId, state_of
 
 quality_router = APIRouter()
-
-# A plain calendar date; pydantic's own date type would also take "0" (a Unix time).
-_DATE = r"^\d{4}-\d{2}-\d{2}$"
-
-
-def _date(name: str, text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise bad_parameter(name, f"must be a date YYYY-MM-DD, got {text!r}") from None
 
 
 class QualityRow(BaseModel):
@@ -47,19 +35,18 @@ class QualityRow(BaseModel):
 async def branch_quality(
     request: Request,
     branch_id: BranchId,
-    start: Annotated[
-        str | None, Query(alias="from", pattern=_DATE, description="First local date, YYYY-MM-DD.")
-    ] = None,
-    end: Annotated[str | None, Query(alias="to", pattern=_DATE, description="Last local date (inclusive).")] = None,
+    # IsoDate, as /report's days: a pattern on a plain string answered "from=bad" with the regex
+    # ("String should match pattern '^\\d{4}-...'") and never quoted the value
+    start: Annotated[IsoDate | None, Query(alias="from", description="First local date, YYYY-MM-DD.")] = None,
+    end: Annotated[IsoDate | None, Query(alias="to", description="Last local date (inclusive).")] = None,
     threshold: Annotated[float, Query(ge=0, le=1, description="Flag days over this imbalance ratio.")] = 0.1,
 ) -> Any:
     """Door in/out imbalance and staff flagged per camera and local day (docs/staff-groups.md)."""
     state = state_of(request)
     config = state.config_with(branch_id)
-    first, last = _date("from", start), _date("to", end)
-    if first is not None and last is not None and last < first:
-        raise bad_parameter("to", f"must not be before from ({first})")
+    if start is not None and end is not None and end < start:
+        raise bad_parameter("to", f"must not be before from ({start})")
     table = await run_in_threadpool(
-        door_quality, config, state.data_dir, branch=branch_id, start=first, end=last, threshold=threshold
+        door_quality, config, state.data_dir, branch=branch_id, start=start, end=end, threshold=threshold
     )
     return table.to_pylist()
