@@ -140,3 +140,31 @@ def test_a_bad_time_or_day_is_quoted_in_the_422(
     assert detail.startswith(f"query parameter {parameter!r}: ") and repr(value) in detail, detail
     assert all(word in detail for word in words), detail
     assert "extra characters" not in detail
+
+
+# (url, parameter, value as sent): pydantic's own checks of type, range, length and choice
+SENT_VALUES: list[tuple[str, str, str]] = [
+    ("/kpis/branch/b1?limit=abc", "limit", "abc"),
+    ("/kpis/branch/b1?offset=-5", "offset", "-5"),
+    ("/movements?limit=100000", "limit", "100000"),
+    ("/movements?action_type=left", "action_type", "left"),
+    ("/tasks/b1?status=bogus", "status", "bogus"),
+    ("/quality/branch/b1?threshold=nan", "threshold", "nan"),
+    ("/quality/branch/b1?threshold=1.5", "threshold", "1.5"),
+]
+
+
+@pytest.mark.parametrize(("url", "parameter", "value"), SENT_VALUES, ids=[u for u, *_ in SENT_VALUES])
+def test_a_422_from_a_type_or_range_check_quotes_what_arrived(api: Api, url: str, parameter: str, value: str) -> None:
+    # they said only what was expected: threshold=nan read "Input should be less than or equal to 1"
+    response = api.get(url)
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert detail.startswith(f"query parameter {parameter!r}: Input should ") and detail.endswith(f", got {value!r}")
+    (problem,) = response.json()["errors"]
+    assert problem["message"].endswith(f", got {value!r}")
+
+
+def test_a_long_value_is_quoted_cut_short(api: Api) -> None:
+    detail = api.get(f"/branches/{LONG}").json()["detail"]
+    assert detail.endswith(f", got {LONG[:40]!r}") and len(detail) < 200

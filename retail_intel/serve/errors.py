@@ -85,6 +85,11 @@ def _parameter_problems(errors: Iterable[Any]) -> list[dict[str, str]]:
         message = str(error.get("msg", "invalid value"))
         # pydantic prefixes messages of custom validators with "Value error, ".
         message = message.removeprefix("Value error, ")
+        # pydantic's own checks say what was expected but not what arrived ("Input should be less
+        # than or equal to 1" for threshold=nan); the custom validators (value_error) quote it already.
+        sent = error.get("input")
+        if isinstance(sent, str) and error.get("type") not in ("value_error", "missing"):
+            message += f", got {sent[:40]!r}"
         problems.append({"parameter": parameter, "location": location, "message": message})
     return problems
 
