@@ -20,6 +20,7 @@ from retail_intel.config.records import (
     EVENT_COLUMNS,
     PROMOTION_COLUMNS,
     TASK_COLUMNS,
+    branch_detail,
     branch_rows,
     event_rows,
     promotion_rows,
@@ -209,6 +210,19 @@ def test_branches_show_json() -> None:
     assert [c["id"] for c in detail["cameras"]] == [c.id for c in config.branch("b1").cameras]
     assert set(detail["opening_hours"]) == {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
     assert [e["id"] for e in detail["employees"]] == [e.id for e in config.employees_of("b1")]
+
+
+def test_a_branch_without_opening_hours_is_shown_open_all_day(tmp_path: Path) -> None:
+    # the KPIs take a branch without any opening span as open around the clock; `branches show`
+    # (and GET /branches/{id}) said "closed" for every day of it
+    for hours in ("", "    opening_hours: {mon: closed}\n"):
+        (tmp_path / "branches.yaml").write_text(f"branches:\n  - id: b9\n    name: Nine\n    capacity: 5\n{hours}")
+        detail = json_out(invoke("branches", "show", "b9", "--config", str(tmp_path), "--json"))
+        assert set(detail["opening_hours"].values()) == {"open all day"}
+    shop = load_config(SAMPLE).branch("b1")
+    assert (
+        shop.opening_hours and "open all day" not in branch_detail(load_config(SAMPLE), "b1")["opening_hours"].values()
+    )
 
 
 def test_branches_show_table() -> None:

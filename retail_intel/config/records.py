@@ -81,8 +81,16 @@ def branch_rows(config: Config) -> list[dict[str, Any]]:
     ]
 
 
+# What a branch with no opening span at all shows for each day. The KPIs, etl's is_open and the
+# report take such a branch as open around the clock (docs/etl.md, docs/staff-groups.md); showing
+# "closed" for every day, as a missing day of a branch with hours is, said the opposite.
+OPEN_ALL_DAY = "open all day"
+
+
 def _hours(branch: Branch) -> dict[str, str]:
     spans = branch.opening_hours
+    if not spans:
+        return dict.fromkeys(WEEKDAYS, OPEN_ALL_DAY)
     return {day: f"{spans[day].start}-{spans[day].end}" if day in spans else "closed" for day in WEEKDAYS}
 
 

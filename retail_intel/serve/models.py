@@ -115,7 +115,10 @@ class BranchDetail(BaseModel):
     neighbors: list[str]
     customers_per_staff: float
     min_staff: int
-    opening_hours: dict[str, str] = Field(description='Weekday -> "HH:MM-HH:MM" or "closed", local time.')
+    opening_hours: dict[str, str] = Field(
+        description='Weekday -> "HH:MM-HH:MM" or "closed", local time; "open all day" on every day for a branch '
+        "without any opening_hours, as the KPIs take it."
+    )
     cameras: list[dict[str, Any]]
     employees: list[StaffMember]
     open_tasks: int
