@@ -147,3 +147,20 @@ def test_the_url_printed_opens_in_a_browser_for_an_ipv6_host_too(
     assert result.exit_code == 0, result.stderr
     assert f"dashboard on {url} and API on {url}docs" in " ".join(result.stderr.split())
     assert uvicorn_calls[0]["host"] == host
+
+
+def test_help_lists_every_get_route_the_server_answers(tmp_path: Path) -> None:
+    # The list in --help is written by hand; /zones, /queues and /quality had been left out of it.
+    import re
+
+    from retail_intel.cli.serve import serve
+    from retail_intel.serve import create_app
+
+    site = make_site(tmp_path)
+    schema = create_app(site.config_dir, site.data_dir).openapi()
+    routes = {re.sub(r"\{[^}]*\}", "{}", path) for path, ops in schema["paths"].items() if "get" in ops}
+    listed = {
+        re.sub(r"\{[^}]*\}", "{}", path)
+        for path in re.findall(r"(/[\w/{}-]+)", " ".join((serve.__doc__ or "").split()))
+    }
+    assert routes - {"/"} <= listed, f"--help lacks {sorted(routes - {'/'} - listed)}"

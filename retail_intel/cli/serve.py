@@ -40,7 +40,8 @@ def serve(
     heatmaps and KPI table, redrawn when new data arrives; it loads nothing
     from outside this server. GET routes: /health, /branches, /branches/{id},
     /tasks/{branch_id}, /events, /promotions, /kpis/branch/{branch_id},
-    /movements, /customers/{id}, /report/{branch_id}, /data-version; the
+    /movements, /customers/{id}, /report/{branch_id}, /zones/{branch_id},
+    /queues/{branch_id}, /quality/branch/{branch_id}, /data-version; the
     interactive documentation is at /docs. Data written by process, ingest or
     kpis while the server runs shows up on the next request, no restart needed.
 
