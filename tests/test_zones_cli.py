@@ -132,6 +132,8 @@ def test_bad_input_is_one_line(
 def test_help_has_an_example(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     result = run_cli(["zones", "--help"], capsys, monkeypatch)
     assert "retail-intel zones --branch b1 --date 2026-02-08" in result.stdout
+    # --date is refused when missing (without --rejudge): the help says so, not only the error
+    assert "required unless --rejudge" in " ".join(result.stdout.replace("│", " ").split())
 
 
 def test_rejudge_without_stored_paths_says_so(

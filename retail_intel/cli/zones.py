@@ -112,7 +112,10 @@ def show_zone_kpis(
 
 def zones(
     branch: Annotated[str, typer.Option("--branch", "-b", help="Branch id.")],
-    date: Annotated[str | None, typer.Option("--date", "-d", help="Day, YYYY-MM-DD in the branch's timezone.")] = None,
+    date: Annotated[
+        str | None,
+        typer.Option("--date", "-d", help="Day, YYYY-MM-DD in the branch's timezone; required unless --rejudge."),
+    ] = None,
     fmt: FormatOpt = OutputFormat.table,
     queues: QueuesOpt = False,
     rejudge: Annotated[
