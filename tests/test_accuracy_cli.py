@@ -105,6 +105,37 @@ def test_calibrate_camera_needs_a_branch(
     assert "--camera vtest needs --branch" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("flag", "value", "says"),
+    [("--device", "gpu", "cuda or cuda:N"), ("--backend", "tf", "'openvino'")],
+)
+def test_calibrate_refuses_a_bad_detector_flag_in_one_line(
+    flag: str,
+    value: str,
+    says: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # --device gpu and --backend tf ended in pydantic's ValidationError and a traceback, after
+    # "sampling 24 frames"; process refuses the same values as a usage error naming the flag
+    monkeypatch.setattr("retail_intel.pipeline.run.default_detector_factory", SmallPeopleDetector)
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    result = run_cli(["calibrate", str(video), flag, value, "--try", "640", "--frames", "2"], capsys, monkeypatch)
+    assert result.exit_code == 2, result.stderr
+    assert flag in result.stderr and says in result.stderr
+    assert "Traceback" not in result.stderr and "sampling" not in result.stderr
+
+
+def test_calibrate_camera_refuses_a_bad_detector_setting() -> None:
+    from retail_intel.accuracy.calibrate import calibrate_camera
+    from retail_intel.errors import InputError
+
+    # from Python too: the library's own error, naming the setting, not pydantic's
+    with pytest.raises(InputError, match=r"device: .*got 'gpu'"):
+        calibrate_camera(ROOT / "sample_videos" / "vtest.avi", device="gpu", frames=1)
+
+
 def test_audit_check_with_hand_counts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

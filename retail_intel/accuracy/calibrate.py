@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from retail_intel.config.camera_settings import CameraSettings
+from retail_intel.config.camera_settings import settings_layer
 from retail_intel.errors import InputError, VideoError
 from retail_intel.pipeline.loop import detect_in_batches
 from retail_intel.vision.detections import Detections, Detector
@@ -218,12 +218,15 @@ def calibrate_camera(
         config_dir=config_dir if branch else None,
         camera=camera,
         layers=(
-            CameraSettings(
-                # without a camera the ROI does not matter here: the whole frame will do
-                roi=None if branch else (0, 0, info.width, info.height),
-                model=model,
-                backend=backend,  # checked by the model
-                device=device,
+            # settings_layer: a bad --device or --backend is an InputError naming it, not pydantic's traceback
+            settings_layer(
+                {
+                    # without a camera the ROI does not matter here: the whole frame will do
+                    "roi": None if branch else (0, 0, info.width, info.height),
+                    "model": model,
+                    "backend": backend,
+                    "device": device,
+                }
             ),
         ),
     )

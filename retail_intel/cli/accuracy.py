@@ -20,6 +20,7 @@ from retail_intel.cli.common import (
     render_rows,
     to_json,
 )
+from retail_intel.cli.settings_flags import settings_from_flags
 from retail_intel.errors import InputError
 
 CALIBRATE_HELP = """Recommend the detector settings (input size, tiling) for a camera from a sample of its frames.
@@ -96,6 +97,8 @@ def calibrate(
 
     if write and branch is None:
         raise InputError("--write needs --branch (and --camera when the branch has several cameras)")
+    # refused as process refuses them (a usage error naming the flag), before any frame is read
+    settings_from_flags({"model": model, "backend": backend, "device": device})
     err.print(f"sampling {frames} frames of {video.name} ...")
     try:
         result = calibrate_camera(
