@@ -233,3 +233,22 @@ def test_a_video_with_only_a_preview_points_at_the_previews_summary(tmp_path: Pa
     with pytest.raises(InputError, match="only a preview") as raised:
         person_boxes(video, data_dir=data, settings=None)
     assert str(summary) in str(raised.value) and "not processed" not in str(raised.value)
+
+
+def test_an_roi_reaching_outside_the_frame_is_refused_as_process_refuses_it(processed: tuple[Path, Path]) -> None:
+    from retail_intel.config.camera_settings import CameraSettings
+
+    video, data = processed
+    # --roi 0,0,5000,5000 was judged and exported without a word, where process (judging the same
+    # tracks the same way) refuses it before reading a frame
+    outside = CameraSettings(roi=(0, 0, 5000, 5000))
+    with pytest.raises(InputError, match=r"ROI .* reaches outside the 320x240 frame"):
+        person_boxes(video, data_dir=data, branch="b1", settings=outside)
+    with pytest.raises(InputError, match=r"ROI .* reaches outside the 320x240 frame"):
+        process_video(
+            make_plan(ProcessRequest.create(video, "b1", data, start_time=START, roi="0,0,5000,5000")),
+            detector_factory=lambda plan: ScriptedDetector(two_people),
+        )
+    # the whole frame is still fine
+    whole = person_boxes(video, data_dir=data, branch="b1", settings=CameraSettings(roi=(0, 0, 320, 240)))
+    assert whole.people == 2

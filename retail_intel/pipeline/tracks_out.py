@@ -126,11 +126,13 @@ def person_boxes(
     request = ProcessRequest(
         video=video, branch=branch, data_dir=data_dir, config_dir=config_dir, camera=camera, layers=layers
     )
+    everywhere = False
     try:
         plan = make_plan(request)
     except NoRegionError:
         # no ROI anywhere: every person is still exported, judged against the whole picture
         plan = make_plan(dataclasses.replace(request, layers=(CameraSettings(roi=_EVERYWHERE), *layers)))
+        everywhere = True
     key = source_key(plan.camera_id, digest)
     stored = read_tracks(tracks_dir, key)
     if stored is None:
@@ -156,6 +158,10 @@ def person_boxes(
         )
     meta = stored.metadata
     size = (int(meta["width"]), int(meta["height"]))
+    if not everywhere:
+        # judged as process judges: an ROI, pass-by zone or line off the frame (--roi 0,0,5000,5000)
+        # is refused as process refuses it, not exported as if it were drawn on the picture
+        plan.rules.check_inside_frame(*size)
     if start is None:
         start, _ = resolve_start_time(
             video, explicit=None, pattern=plan.filename_pattern, tz=plan.timezone, how_to_fix=TRACKS_FIX
