@@ -252,3 +252,29 @@ def test_an_roi_reaching_outside_the_frame_is_refused_as_process_refuses_it(proc
     # the whole frame is still fine
     whole = person_boxes(video, data_dir=data, branch="b1", settings=CameraSettings(roi=(0, 0, 320, 240)))
     assert whole.people == 2
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"), [("mot", "boxes.parquet"), ("csv", "boxes.PARQUET"), ("parquet", "boxes.csv")]
+)
+def test_a_file_name_of_the_other_kind_is_refused(
+    fmt: str,
+    name: str,
+    processed: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    video, data = processed
+    # -o vtest.parquet without --format wrote MOT text into a file named .parquet, which no Parquet
+    # reader opens; Parquet into boxes.csv likewise
+    out = tmp_path / name
+    args = ["tracks", str(video), "--branch", "b1", "--roi", ROI, "--data-dir", str(data), "-f", fmt, "-o", str(out)]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert f"--format {fmt}" in result.stderr and name in result.stderr
+    assert not out.exists()
+    # a name that says nothing of the kind is taken as given
+    for given in ("boxes.out", "boxes"):
+        args[-1] = str(tmp_path / f"{fmt}-{given}")
+        assert run_cli(args, capsys, monkeypatch).exit_code == 0

@@ -12,7 +12,13 @@ from retail_intel.cli.common import DEFAULT_CONFIG, DEFAULT_DATA_DIR, ConfigDir,
 from retail_intel.cli.settings_flags import settings_from_flags
 from retail_intel.cli.tables import output_file
 from retail_intel.errors import InputError
-from retail_intel.pipeline.tracks_out import FORMATS, person_boxes, person_boxes_text, write_person_boxes
+from retail_intel.pipeline.tracks_out import (
+    FORMATS,
+    check_output_name,
+    person_boxes,
+    person_boxes_text,
+    write_person_boxes,
+)
 
 
 def tracks(
@@ -50,6 +56,8 @@ def tracks(
     to_stdout = output_file(output) is None
     if to_stdout and fmt == "parquet":
         raise InputError("-o - writes text to stdout: --format parquet is binary, give -o FILE.parquet")
+    if not to_stdout:
+        check_output_name(output, fmt)  # before the tracks are read and judged, not after
     boxes = person_boxes(
         source,
         data_dir=data_dir,

@@ -216,8 +216,29 @@ def person_boxes_text(table: pa.Table, fmt: TrackFormat) -> str:
     return sink.getvalue().decode("utf-8")
 
 
+# Names that plainly say text: Parquet written there opens nowhere. Any other name is taken as given.
+TEXT_SUFFIXES = frozenset({".txt", ".csv", ".tsv", ".mot", ".json"})
+
+
+def check_output_name(path: Path, fmt: TrackFormat) -> None:
+    """Refuse a ``path`` whose name says the other kind of file: MOT or CSV text into ``boxes.parquet``
+    (what ``-o boxes.parquet`` without ``--format`` did), or Parquet into ``boxes.csv``."""
+    suffix = path.suffix.lower()
+    if fmt != "parquet" and suffix == ".parquet":
+        raise InputError(
+            f"{path}: --format {fmt} writes text, not a Parquet file; add --format parquet, "
+            f"or name it {path.with_suffix('.csv' if fmt == 'csv' else '.txt').name}"
+        )
+    if fmt == "parquet" and suffix in TEXT_SUFFIXES:
+        raise InputError(
+            f"{path}: --format parquet writes a binary Parquet file, not a {path.suffix} file; "
+            f"name it {path.with_suffix('.parquet').name}, or use --format csv or mot for text"
+        )
+
+
 def write_person_boxes(table: pa.Table, path: Path, fmt: TrackFormat) -> Path:
     """Write ``table`` as ``fmt``, atomically (a reader never sees half a file)."""
+    check_output_name(path, fmt)
     if fmt == "parquet":
         return atomic_write_table(table, path)
     return atomic_write_bytes(person_boxes_text(table, fmt).encode("utf-8"), path)
