@@ -74,6 +74,17 @@ def test_good_zones_load_and_become_specs(tmp_path: Path) -> None:
             "          - {id: flat, polygon: [[0, 0], [10, 10], [20, 20]]}",
             'branches.yaml: branch "b1": cameras["c1"].zones["flat"].polygon must enclose an area',
         ),
+        # corners out of order: a rectangle drawn corner to opposite corner was called "all on one
+        # line", and a lopsided one (two triangles of unequal size) was accepted as a zone of two triangles
+        (
+            "          - {id: bow, polygon: [[0, 0], [10, 10], [10, 0], [0, 10]]}",
+            'branches.yaml: branch "b1": cameras["c1"].zones["bow"].polygon must not cross itself: '
+            "edge 1 ([0.0, 0.0] to [10.0, 10.0]) crosses edge 3 ([10.0, 0.0] to [0.0, 10.0])",
+        ),
+        (
+            "          - {id: lopsided, polygon: [[0, 0], [10, 10], [10, 0], [0, 20]]}",
+            'branches.yaml: branch "b1": cameras["c1"].zones["lopsided"].polygon must not cross itself',
+        ),
         (
             "          - {id: tiny, polygon: [[0, 0], [10, 10]]}",
             'branches.yaml: branch "b1": cameras["c1"].zones["tiny"].polygon must have at least 3 points',
