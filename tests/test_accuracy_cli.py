@@ -136,6 +136,28 @@ def test_calibrate_camera_refuses_a_bad_detector_setting() -> None:
         calibrate_camera(ROOT / "sample_videos" / "vtest.avi", device="gpu", frames=1)
 
 
+def test_calibrate_write_refuses_a_recommendation_that_found_nobody(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # frames where no setting finds anybody "recommended" the fastest size, and --write put it
+    # into branches.yaml (imgsz 1280 became 320) with exit 0 beside the note that nobody was found
+    monkeypatch.setattr(
+        "retail_intel.pipeline.run.default_detector_factory", lambda plan: ScriptedDetector(lambda i: [])
+    )
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    before = (config / "branches.yaml").read_text()
+    video = write_video(tmp_path / "cam.avi", frames=10)
+    args = ["calibrate", str(video), "--branch", "b1", "--try", "640,960", "--frames", "4", "--config", str(config)]
+    result = run_cli([*args, "--write"], capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert "nothing written" in result.stderr and "found nobody in the 4 sampled frames of cam.avi" in result.stderr
+    assert (config / "branches.yaml").read_text() == before
+    # without --write the table and its note are still shown
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 0 and "no setting found anybody" in result.stderr
+
+
 def test_audit_check_with_hand_counts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -72,6 +72,19 @@ class Calibration:
     rule_imgsz: int | None
     notes: list[str] = field(default_factory=list)
 
+    def settings_to_write(self) -> dict[str, int]:
+        """The recommended ``imgsz`` and ``tiles`` for the camera's config; refused when no setting found anybody.
+
+        Then every setting ties at 0 and the fastest wins by default: writing it would replace the
+        camera's size with one chosen on no evidence.
+        """
+        if self.recommended.people_found == 0:
+            raise InputError(
+                f"nothing written: every setting found nobody in the {self.frames_sampled} sampled frames of "
+                f"{Path(self.video).name}; sample more frames (--frames) or a busier recording of the camera"
+            )
+        return {"imgsz": self.recommended.imgsz, "tiles": self.recommended.tiles}
+
 
 def rule_imgsz(long_side: int, small_person_px: float) -> int:
     """``clamp(round up to 32 of long_side * TARGET_HEIGHT_PX / small_person_px, 640, 1280)``."""

@@ -122,7 +122,7 @@ def calibrate(
         from retail_intel.config.loader import load_config
 
         camera_id = camera or load_config(config).camera(branch).id
-        written = write_camera_settings(config, branch, camera_id, {"imgsz": best.imgsz, "tiles": best.tiles})
+        written = write_camera_settings(config, branch, camera_id, result.settings_to_write())
     rows = [
         {
             "setting": c.label,
