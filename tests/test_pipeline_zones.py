@@ -125,3 +125,18 @@ def test_snapshot_refuses_a_line_outside_the_frame_as_process_does(tmp_path: Pat
     with pytest.raises(InputError, match=r"line point \(50, 900\) is outside the 320x240 frame"):
         take_snapshot(video, 0.0, out, fps=10, grid=1000, roi=None, camera=camera)
     assert not out.exists()
+
+
+def test_snapshot_names_the_camera_whose_roi_is_off_the_frame(tmp_path: Path) -> None:
+    # snapshot --branch b2 on another camera's video said only "ROI [...] reaches outside the
+    # 768x576 frame": not which camera's entry in branches.yaml, nor that --roi was not to blame
+    from retail_intel.config.models import Camera
+    from retail_intel.pipeline.snapshot import take_snapshot
+
+    camera = Camera.model_validate({"id": "entrance", "roi": [0, 200, 1280, 720]})
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    with pytest.raises(InputError, match=r'^branches\.yaml: camera "entrance": ROI .* outside the 320x240 frame'):
+        take_snapshot(video, 0.0, tmp_path / "a.png", fps=10, grid=1000, roi=None, camera=camera)
+    # a --roi of the command line is the flag's, not the file's
+    with pytest.raises(InputError, match=r"^--roi: ROI .* outside the 320x240 frame"):
+        take_snapshot(video, 0.0, tmp_path / "b.png", fps=10, grid=1000, roi="0,0,900,100", camera=None)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from retail_intel.errors import InputError
 from retail_intel.movements.classify import CountingRules
-from retail_intel.movements.geometry import parse_rect
+from retail_intel.movements.geometry import Polygon, parse_rect
 from retail_intel.pipeline.zone_step import check_zones_inside_frame, zone_specs
 from retail_intel.vision.annotate import grid_snapshot, write_image
 from retail_intel.vision.video import header_rate_or, probe, read_frame_at
@@ -22,6 +23,14 @@ def camera_rules(camera: Camera) -> CountingRules:
     from retail_intel.pipeline.plan import counting_rules
 
     return counting_rules(resolve([camera.settings()]), camera.id)
+
+
+def _check_inside(region: Polygon, width: int, height: int, what: str, where: str) -> None:
+    """``region``'s frame check, its message led by ``where`` (the flag or the config entry it came from)."""
+    try:
+        region.check_inside_frame(width, height, what)
+    except InputError as exc:
+        raise InputError(f"{where}{exc}") from exc
 
 
 def take_snapshot(
@@ -47,8 +56,17 @@ def take_snapshot(
             parse_rect(roi), passby_zone=rules.passby_zone if rules else None, line=rules.line if rules else None
         )
     if rules is not None:
-        # the ROI, pass-by zone and line, as process checks them
-        rules.check_inside_frame(info.width, info.height)
+        # the ROI, pass-by zone and line, as process checks them, the message saying whose they are:
+        # the --roi flag's, or the camera's entry in branches.yaml (a camera drawn on another camera's video)
+        where = f'branches.yaml: camera "{camera.id}": ' if camera is not None else ""
+        _check_inside(rules.roi, info.width, info.height, "ROI", "--roi: " if roi else where)
+        if rules.passby_zone is not None:
+            _check_inside(rules.passby_zone, info.width, info.height, "pass-by zone", where)
+        if rules.line is not None:
+            try:
+                rules.line.check_inside_frame(info.width, info.height)
+            except InputError as exc:
+                raise InputError(f"{where}{exc}") from exc
     zones = zone_specs(camera.zones if camera is not None else None)
     if camera is not None:
         check_zones_inside_frame(zones, info.width, info.height, camera.id)
