@@ -9,7 +9,10 @@ exported pose graph; the boxes must be identical), ``int8`` (``precision: int8``
 ``int8-recipes`` (variants of the quantization recipe against the float model: each detector's recall
 against the clip's ground truth at the confidences the tracker uses, on every 3rd frame; needs ``nncf``),
 ``crop`` (``detect_margin``: only the box around ``--roi`` and ``--line`` grown by ``--margin``
-pixels; defaults: the sample config's vtest camera) and ``decode`` (OpenCV against PyAV with threads, on the clip itself and on a 1080p H.264 copy).
+pixels; defaults: the sample config's vtest camera), ``decode`` (OpenCV against PyAV with threads, on the clip itself and on a 1080p H.264 copy)
+and ``still-gops`` (whether an H.264 file's packet sizes tell the groups of pictures in which nothing moved, which could
+then go undecoded: a 1080p copy with one keyframe a second, each group's largest predicted packet against the
+motion gate's verdict on its frames; needs PyAV).
 
 Usage: python benchmarks/levers.py pose-head [--imgsz 1280] [--frames 48] [--rounds 3]
        python benchmarks/levers.py int8 [--video sample_videos/vtest.avi] [--imgsz 1280]
@@ -17,6 +20,7 @@ Usage: python benchmarks/levers.py pose-head [--imgsz 1280] [--frames 48] [--rou
        python benchmarks/levers.py int8-recipes [--video sample_videos/vtest.avi] [--gt ../shared/data/PETS09-S2L1/gt.txt]
        python benchmarks/levers.py crop [--margin 80]
        python benchmarks/levers.py decode [--video ...] [--frames 300]
+       python benchmarks/levers.py still-gops --video ../shared/data/intel-one-by-one/one-by-one-person-detection.mp4
 """
 
 from __future__ import annotations
@@ -269,9 +273,76 @@ def decode_lever(opts: argparse.Namespace) -> None:
             )
 
 
+def still_gops_lever(opts: argparse.Namespace) -> None:
+    """Can a group of pictures in which nothing moved be told from its packet sizes, without decoding it?
+
+    Skipping the decode of still stretches needs that: a P frame depends on the one before, so
+    only a whole group (keyframe to keyframe) can go undecoded, and only if something says
+    beforehand that nobody moved in it. Here every frame is decoded, the motion gate (the
+    pipeline's, at its default threshold) says which are still, and each group's largest
+    predicted packet is set against that verdict.
+    """
+    import av
+    import imageio_ffmpeg
+
+    from retail_intel.config.camera_settings import DEFAULTS
+    from retail_intel.vision.motion import MotionGate
+
+    fps = round(cv2.VideoCapture(str(opts.video)).get(cv2.CAP_PROP_FPS)) or 10
+    with tempfile.TemporaryDirectory() as tmp:
+        hd = Path(tmp) / "hd.mp4"
+        subprocess.run(
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(opts.video), "-vf", "scale=1920:1080",
+             "-c:v", "libx264", "-preset", "veryfast", "-g", str(fps), "-pix_fmt", "yuv420p", str(hd)],
+            check=True,
+        )  # fmt: skip
+        gate = MotionGate(float(DEFAULTS.motion_threshold or 0.0))
+        groups: list[tuple[int, list[bool]]] = []  # (largest predicted packet, each frame still?)
+        with av.open(str(hd)) as container:
+            stream = container.streams.video[0]
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue
+                if packet.is_keyframe or not groups:
+                    groups.append((0, []))
+                largest, still = groups[-1]
+                if not packet.is_keyframe:
+                    largest = max(largest, packet.size)
+                for frame in packet.decode():
+                    still.append(not gate.should_detect(frame.to_ndarray(format="bgr24")))
+                groups[-1] = (largest, still)
+        whole = [size for size, still in groups if still and all(still)]
+        moved = [size for size, still in groups if still and sum(still) <= len(still) // 2]
+        print(f"{opts.video.name} at 1920x1080, a keyframe every {fps} frames: {len(groups)} groups of pictures")
+        print(f"  every frame still: {len(whole)} groups, largest predicted packet up to {max(whole, default=0)} bytes")
+        print(
+            f"  half the frames or more moved: {len(moved)} groups, largest predicted packet from {min(moved, default=0)} bytes"
+        )
+        verdict = "separates them" if max(whole, default=0) < min(moved, default=0) else "does not separate them"
+        print(f"  a packet-size threshold {verdict}")
+
+        # what skipping the colour conversion alone would save: grab() decodes, read() also converts to BGR
+        def with_opencv(grab_only: bool) -> Callable[[], int]:
+            def go() -> int:
+                capture = cv2.VideoCapture(str(hd))
+                count = 0
+                while count < opts.frames and (capture.grab() if grab_only else capture.read()[0]):
+                    count += 1
+                capture.release()
+                return count
+
+            return go
+
+        rates = alternate({"read": with_opencv(False), "grab": with_opencv(True)}, opts.rounds)
+        print(
+            f"  OpenCV on the copy: decode and convert {rates['read']:.0f} frames/s, decode only {rates['grab']:.0f} "
+            f"frames/s ({rates['grab'] / rates['read']:.2f}x)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("lever", choices=["int8", "int8-recipes", "crop", "decode", "pose-head"])
+    parser.add_argument("lever", choices=["int8", "int8-recipes", "crop", "decode", "still-gops", "pose-head"])
     parser.add_argument("--video", type=Path, default=ROOT / "sample_videos" / "vtest.avi")
     parser.add_argument("--gt", type=Path, default=ROOT.parent / "shared" / "data" / "PETS09-S2L1" / "gt.txt")
     parser.add_argument("--imgsz", type=int, default=1280)
@@ -286,6 +357,7 @@ def main() -> None:
         "int8-recipes": int8_recipes_lever,
         "crop": crop_lever,
         "decode": decode_lever,
+        "still-gops": still_gops_lever,
         "pose-head": pose_head_lever,
     }
     levers[opts.lever](opts)
