@@ -310,7 +310,10 @@ def snapshot(
     output: Annotated[Path, typer.Option("-o", "--output", help="Image to write (.png or .jpg).")] = Path("frame.png"),
     fps: Annotated[float | None, typer.Option("--fps", help="True frame rate when the header is wrong.")] = None,
     grid: Annotated[int, typer.Option("--grid", help="Grid spacing in pixels.", min=10)] = 50,
-    roi: Annotated[str | None, typer.Option("--roi", help="Also draw this rectangle ROI x1,y1,x2,y2.")] = None,
+    roi: Annotated[
+        str | None,
+        typer.Option("--roi", help="Draw this rectangle ROI x1,y1,x2,y2 (with --branch: instead of the camera's)."),
+    ] = None,
     branch: Annotated[
         str | None, typer.Option("--branch", "-b", help="Draw this branch's camera: its ROI, line and zones.")
     ] = None,
