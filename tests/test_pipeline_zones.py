@@ -140,3 +140,24 @@ def test_snapshot_names_the_camera_whose_roi_is_off_the_frame(tmp_path: Path) ->
     # a --roi of the command line is the flag's, not the file's
     with pytest.raises(InputError, match=r"^--roi: ROI .* outside the 320x240 frame"):
         take_snapshot(video, 0.0, tmp_path / "b.png", fps=10, grid=1000, roi="0,0,900,100", camera=None)
+
+
+def test_process_names_the_camera_whose_roi_is_off_the_frame(tmp_path: Path) -> None:
+    # process --branch b2 on another camera's video said only "ROI [...] reaches outside the frame",
+    # not that the camera's entry in branches.yaml was to blame; a flag's ROI keeps the plain message
+    config = tmp_path / "config"
+    config.mkdir()
+    far = CONFIG.format(queue="[[0, 0], [60, 0], [60, 60]]").replace("[100, 80, 220, 200]", "[0, 200, 1280, 720]")
+    (config / "branches.yaml").write_text(textwrap.dedent(far), encoding="utf-8")
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    never = ScriptedDetector(two_people)
+
+    def run(**flags: str) -> None:
+        request = ProcessRequest.create(video, "b1", tmp_path / "data", config_dir=config, start_time=START, **flags)
+        process_video(make_plan(request), detector_factory=lambda _: never)
+
+    with pytest.raises(InputError, match=r'^branches\.yaml: camera "cam": ROI .* outside the 320x240 frame'):
+        run()
+    with pytest.raises(InputError, match=r"^ROI .* outside the 320x240 frame"):
+        run(roi="0,0,900,100")
+    assert not (tmp_path / "data" / "movements").exists()

@@ -145,6 +145,10 @@ class ProcessPlan:
     size_choice: dict[str, Any] | None = None
     # where start_time was given, as the run summary names it (a batch: a manifest's start column)
     start_time_from: str = "--start-time"
+    # what leads a message about the ROI, line or pass-by zone: the camera's entry when it gave
+    # them all (no flag or manifest column did), so that a camera's regions drawn for another
+    # video are named as that camera's; empty where a request layer gave one
+    regions_from: str = ""
 
     @property
     def detector(self) -> DetectorSpec:
@@ -272,6 +276,10 @@ def make_plan(request: ProcessRequest) -> ProcessPlan:
     # the camera's zones of kind "staff" are staff evidence too, beside the branch's staff: block
     staff_zones = tuple(zone.polygon for zone in zone_specs(settings.zones) if zone.kind == "staff")
     staff = dataclasses.replace(staff, staff_zones=staff.staff_zones + staff_zones)
+    asked = any(
+        layer.roi is not None or layer.zone is not None or layer.line is not None or layer.passby_zone is not None
+        for layer in request.layers
+    )
     if settings.device not in (None, "cpu"):
         from retail_intel.vision.devices import check_device
 
@@ -291,6 +299,7 @@ def make_plan(request: ProcessRequest) -> ProcessPlan:
         staff=staff,
         # neither a layer nor the camera sets imgsz or tiles: process_video chooses them from the video
         auto_size=all(layer is None or (layer.imgsz is None and layer.tiles is None) for layer in layers),
+        regions_from=f'branches.yaml: camera "{camera.id}": ' if camera is not None and not asked else "",
     )
 
 

@@ -376,7 +376,7 @@ def count_video(
     """Track and judge ``plan.video`` without writing anything (``audit`` compares these counts)."""
     info = probe(plan.video)
     fps = plan.fps_override or header_rate(info, "pass --fps with the rate the camera records at")
-    check_regions_inside_frame(plan.rules, plan.zones, info.width, info.height, plan.camera_id)
+    check_regions_inside_frame(plan.rules, plan.zones, info.width, info.height, plan.camera_id, plan.regions_from)
     video_tracks = track_video(plan, info, fps, detector_factory=detector_factory, progress=progress)
     stitching = dataclasses.replace(plan.stitch, frame_size=video_tracks.frame_size)
     judgement = judge(
@@ -460,7 +460,7 @@ def _run_video(
     require_writable_data_dir(plan.data_dir)
     info = probe(plan.video)
     fps = plan.fps_override or header_rate(info, "pass --fps with the rate the camera records at")
-    check_regions_inside_frame(plan.rules, plan.zones, info.width, info.height, plan.camera_id)
+    check_regions_inside_frame(plan.rules, plan.zones, info.width, info.height, plan.camera_id, plan.regions_from)
     start_time, start_source = resolve_start_time(
         plan.video,
         explicit=plan.start_time,

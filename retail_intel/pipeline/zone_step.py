@@ -46,10 +46,17 @@ def check_zones_inside_frame(zones: Sequence[ZoneSpec], width: int, height: int,
 
 
 def check_regions_inside_frame(
-    rules: CountingRules, zones: Sequence[ZoneSpec], width: int, height: int, camera_id: str
+    rules: CountingRules, zones: Sequence[ZoneSpec], width: int, height: int, camera_id: str, where: str = ""
 ) -> None:
-    """Refuse an ROI, pass-by zone, line or named zone reaching outside a ``width`` x ``height`` frame."""
-    rules.check_inside_frame(width, height)
+    """Refuse an ROI, pass-by zone, line or named zone reaching outside a ``width`` x ``height`` frame.
+
+    ``where`` leads the message about the ROI, pass-by zone or line (``ProcessPlan.regions_from``)."""
+    try:
+        rules.check_inside_frame(width, height)
+    except InputError as exc:
+        if not where:
+            raise
+        raise InputError(f"{where}{exc}") from exc
     check_zones_inside_frame(zones, width, height, camera_id)
 
 
