@@ -141,6 +141,11 @@ def test_read_mot_and_round_trip_through_tracks(tmp_path: Path) -> None:
         ("0,1,10,20,30,60,1\n", "1-based"),
         ("1,1,10,20,0,60,1\n", "positive"),
         ("\n", "no boxes"),
+        # the same identity twice in one frame (or a detections file, id -1 throughout) scored as truth
+        (
+            "1,1,10,20,30,60,1\n2,1,10,20,30,60,1\n2,1,200,20,30,60,1\n",
+            r"row 3: identity 1 has a second box in frame 2 \(the first is row 2\)",
+        ),
     ],
 )
 def test_read_mot_rejects_bad_rows(tmp_path: Path, content: str, message: str) -> None:

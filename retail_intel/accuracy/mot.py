@@ -92,6 +92,7 @@ def read_mot(path: Path) -> MotBoxes:
     if not path.is_file():
         raise InputError(f"{path}: no such ground-truth file (expected MOTChallenge gt.txt: frame,id,x,y,w,h,conf,...)")
     rows: list[tuple[int, int, float, float, float, float, bool]] = []
+    first_row: dict[tuple[int, int], int] = {}  # (frame, id) -> the row that gave it
     with open(path, newline="") as handle:
         for number, row in enumerate(csv.reader(handle), start=1):
             if not row or not "".join(row).strip():
@@ -114,6 +115,14 @@ def read_mot(path: Path) -> MotBoxes:
                 raise InputError(f"{path}, row {number}: frame numbers are 1-based, got {frame}")
             if w <= 0 or h <= 0:
                 raise InputError(f"{path}, row {number}: box width and height must be positive, got {w:g}x{h:g}")
+            # One person is in one place per frame: a second box would be scored as a second person
+            # (a false negative or a wrongly matched box) and walk the track back and forth; a
+            # detections file (id -1 on every box) is no ground truth.
+            if (earlier := first_row.setdefault((frame, ident), number)) != number:
+                raise InputError(
+                    f"{path}, row {number}: identity {ident} has a second box in frame {frame} (the first is row "
+                    f"{earlier}); a ground truth has one box per identity and frame"
+                )
             rows.append((frame - 1, ident, x, y, w, h, conf == 0))
     if not rows:
         raise InputError(f"{path}: no boxes (expected rows frame,id,x,y,w,h,conf,...)")
