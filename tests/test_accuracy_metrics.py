@@ -139,6 +139,9 @@ def test_read_mot_and_round_trip_through_tracks(tmp_path: Path) -> None:
         ("1,1,10,20,30,60,1\n2,1,nan,20,30,60,1\n", r"row 2: expected numbers .* \(no nan or inf\)"),
         ("1,1,10,20,30,60,nan\n", r"row 1: expected numbers .* \(no nan or inf\)"),
         ("0,1,10,20,30,60,1\n", "1-based"),
+        # int() would have cut them to frame 1, person 2
+        ("1.5,1,10,20,30,60,1\n", r"row 1: frame and id must be whole numbers, got frame '1.5', id '1'"),
+        ("1,2.7,10,20,30,60,1\n", r"row 1: frame and id must be whole numbers, got frame '1', id '2.7'"),
         ("1,1,10,20,0,60,1\n", "positive"),
         ("\n", "no boxes"),
         # the same identity twice in one frame (or a detections file, id -1 throughout) scored as truth

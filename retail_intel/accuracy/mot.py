@@ -111,6 +111,12 @@ def read_mot(path: Path) -> MotBoxes:
                 raise InputError(
                     f"{path}, row {number}: expected numbers frame,id,x,y,w,h,conf (no nan or inf), got {row[:7]}"
                 ) from exc
+            if not (values[0].is_integer() and values[1].is_integer()):
+                # int() would cut 12.5 to frame 12 (or id 2.7 to person 2): a column slipped, not a frame
+                raise InputError(
+                    f"{path}, row {number}: frame and id must be whole numbers, got frame {row[0].strip()!r}, "
+                    f"id {row[1].strip()!r}"
+                )
             if frame < 1:
                 raise InputError(f"{path}, row {number}: frame numbers are 1-based, got {frame}")
             if w <= 0 or h <= 0:
