@@ -102,6 +102,12 @@ def test_a_dragged_rectangle_is_normalised_to_x1_y1_x2_y2() -> None:
         (shapes_payload({**POLYGON, "kind": "zones"}), "kind: expected one of region, line, passby_zone, got 'zones'"),
         (shapes_payload({**POLYGON, "geometry": "line"}), "region.geometry: expected one of rect, polygon"),
         (shapes_payload({**POLYGON, "points": [[1, 1], [2, 2]]}), "region: a polygon needs at least 3 points, got 2"),
+        # too many corners were said to be too few ("needs at least 3 points, got 10001")
+        (
+            shapes_payload({**POLYGON, "points": [[i % 700, i // 700] for i in range(10_001)]}),
+            "region: a polygon needs at most 10,000 points, got 10,001",
+        ),
+        (shapes_payload({**LINE, "points": [[1, 1], [2, 2], [3, 3]]}), "line: a line needs 2 points, got 3"),
         (shapes_payload({**POLYGON, "points": [[1, 1], [2, 2], [900, 3]]}), "region.points[2]: [900, 3] is outside"),
         (shapes_payload({**POLYGON, "points": [[1, 1], [2, "x"], [3, 3]]}), "region.points[1]: expected two numbers"),
         # a whole number past float's range (JSON allows it) is outside the frame, not a crash

@@ -26,6 +26,7 @@ from retail_intel.errors import InputError
 Geometry = Literal["rect", "polygon", "line"]
 GEOMETRIES: tuple[Geometry, ...] = ("rect", "polygon", "line")
 IN_SIDES = ("left", "right")
+MAX_POLYGON_POINTS = 10_000  # far more than anyone clicks; bounds the crossing check's work
 
 
 @dataclass(frozen=True)
@@ -221,10 +222,11 @@ def parse_shape(data: object, width: int, height: int) -> Shape:
     if not isinstance(raw, list):
         raise InputError(f"{kind.name}.points: expected a list of [x, y], got {raw!r}")
     points = tuple(_parse_point(p, f"{kind.name}.points[{i}]", width, height) for i, p in enumerate(raw))
-    needed = {"rect": (2, 2), "line": (2, 2), "polygon": (3, 10_000)}[geometry]
-    if not needed[0] <= len(points) <= needed[1]:
-        want = "at least 3" if geometry == "polygon" else "2"
-        raise InputError(f"{kind.name}: a {geometry} needs {want} points, got {len(points)}")
+    fewest, most = {"rect": (2, 2), "line": (2, 2), "polygon": (3, MAX_POLYGON_POINTS)}[geometry]
+    if not fewest <= len(points) <= most:
+        # a polygon's bound on either side, so a too-long one is not told it needs "at least 3"
+        want = str(fewest) if fewest == most else f"at least {fewest}" if len(points) < fewest else f"at most {most:,}"
+        raise InputError(f"{kind.name}: a {geometry} needs {want} points, got {len(points):,}")
     if geometry in ("rect", "line") and points[0] == points[1]:
         raise InputError(f"{kind.name}: the two points of the {geometry} are the same point {list(points[0])}")
     if geometry == "rect" and (points[0][0] == points[1][0] or points[0][1] == points[1][1]):
