@@ -333,6 +333,16 @@ def test_a_point_past_floats_range_is_422_not_a_server_error(session: SetupSessi
     assert path.read_text() == before
 
 
+def test_a_config_broken_by_hand_is_503_with_the_reason_not_a_server_error(session: SetupSession) -> None:
+    path = session.config_dir / "branches.yaml"
+    path.write_text(path.read_text().replace("capacity: 40 ", "capacity: -4 ", 1))
+
+    response = client(session).get("/api/setup")
+
+    assert response.status_code == 503, response.text
+    assert 'branch "b1": capacity must be > 0, got -4' in response.json()["error"]
+
+
 def test_saving_needs_the_token_json_and_a_local_host(session: SetupSession) -> None:
     c = client(session)
     assert c.post("/api/shapes", json=shapes_payload(POLYGON)).status_code == 403

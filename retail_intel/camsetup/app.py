@@ -110,7 +110,10 @@ def create_setup_app(session: SetupSession) -> Starlette:
         try:
             return JSONResponse(session.state(), headers={**_HEADERS, "Cache-Control": "no-store"})
         except RetailIntelError as exc:
-            return _problem(exc, 500)
+            # branches.yaml edited by hand into an invalid state (or the camera renamed): the file's
+            # problem, not the server's; 503 as serve answers for a config it cannot read, and the
+            # page shows the reason until Reload finds the file fixed
+            return _problem(exc, 503)
 
     async def save(request: Request) -> Response:
         if not secrets.compare_digest(request.headers.get(TOKEN_HEADER, ""), session.token):
