@@ -436,6 +436,19 @@ def test_line_counts_for_a_camera_without_a_line_are_refused_before_the_run(tmp_
         audit_video(_request(video, tmp_path), counts, detector_factory=no_run)
 
 
+def test_a_slice_length_with_hand_counts_is_refused_before_the_run(tmp_path: Path) -> None:
+    # --slice cuts a gt.txt; with hand counts it was ignored without a word (their rows are the slices)
+    video = write_video(tmp_path / "cam.avi", frames=30)
+    counts = tmp_path / "counts.csv"
+    counts.write_text("start,end,entered\n0,2,1\n")
+
+    def no_run(plan: object) -> ScriptedDetector:
+        raise AssertionError("the video was processed before --slice was checked against the truth")
+
+    with pytest.raises(InputError, match=r"--slice 10s: cuts a MOTChallenge gt.txt .* is hand counts"):
+        audit_video(_request(video, tmp_path), counts, slice_s=10.0, detector_factory=no_run)
+
+
 def test_bias_interval_narrows_with_more_slices() -> None:
     rng = np.random.default_rng(3)
     truth = rng.integers(5, 15, size=80)

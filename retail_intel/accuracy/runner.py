@@ -89,6 +89,13 @@ def audit_video(
     ``detector_factory`` defaults to the one ``process`` uses.
     """
     kind = truth_kind(truth)
+    if slice_s is not None and kind == "hand counts":
+        # hand counts bring their own slices (one per counted clip): a slice length would be ignored
+        # without a word, and the interval be over the clips all the same
+        raise InputError(
+            f"--slice {slice_s:g}s: cuts a MOTChallenge gt.txt into slices, but {truth} is hand counts, "
+            "whose rows are the slices; leave --slice out"
+        )
     hand = read_hand_counts(truth) if kind == "hand counts" else None
     gt = read_mot(truth) if kind == "mot" else None
     plan = make_plan(request)
