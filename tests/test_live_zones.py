@@ -5,7 +5,10 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from retail_intel.movements.store import read_movements
+import pytest
+
+from retail_intel.errors import InputError
+from retail_intel.movements.store import movement_files, read_movements
 from retail_intel.movements.zone_store import QUEUE_LENGTHS_DIR, ZONE_VISITS_DIR, read_zone_table
 
 from .live_fakes import Frames
@@ -42,3 +45,23 @@ def test_each_flush_writes_its_peoples_zone_visits(tmp_path: Path) -> None:
         assert visit["zone_id"] == "same_as_roi" and visit["customer_id"] in movements
     # no queue length live: a flush of finished people does not know the span watched
     assert read_zone_table(data, QUEUE_LENGTHS_DIR).num_rows == 0
+
+
+def test_a_zone_reaching_outside_the_stream_frame_is_refused_as_for_a_file(tmp_path: Path) -> None:
+    # a file run refuses it; a live session took it and counted visits only in the part in view
+    config = tmp_path / "config"
+    config.mkdir()
+    wide = CONFIG.replace("[[0, 0], [60, 0], [60, 60]]", "[[0, 0], [400, 0], [400, 60]]")
+    (config / "branches.yaml").write_text(textwrap.dedent(wide), encoding="utf-8")
+    data = tmp_path / "data"
+    with pytest.raises(InputError, match=r'^branches.yaml: camera "cam1": zone "line_up" .* outside the 320x240'):
+        run(data, [Frames(5)], plan_kw={"config_dir": config, "roi": None})
+    assert movement_files(data) == []
+
+
+def test_a_cameras_roi_outside_the_stream_frame_names_the_cameras_entry(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "branches.yaml").write_text(textwrap.dedent(CONFIG.replace("220, 200]", "520, 200]", 1)))
+    with pytest.raises(InputError, match=r'^branches.yaml: camera "cam1": ROI .* outside the 320x240 frame'):
+        run(tmp_path / "data", [Frames(5)], plan_kw={"config_dir": config, "roi": None})

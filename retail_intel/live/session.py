@@ -49,6 +49,7 @@ from retail_intel.pipeline.loop import FrameLoop
 from retail_intel.pipeline.loop_settings import loop_settings
 from retail_intel.pipeline.plan import ProcessPlan
 from retail_intel.pipeline.run import DetectorFactory, default_detector_factory, output_dir, uniform_measure
+from retail_intel.pipeline.zone_step import check_regions_inside_frame
 from retail_intel.storage import camera_frame_path
 from retail_intel.vision.detections import Detector
 from retail_intel.vision.tracker import PersonTracker, TrackerSettings
@@ -220,12 +221,10 @@ class _Session:
         size = (frame.width, frame.height)
         if size == self.frame_size:
             return
-        rules = self.plan.rules
-        rules.roi.check_inside_frame(*size)
-        if rules.passby_zone is not None:
-            rules.passby_zone.check_inside_frame(*size, "pass-by zone")
-        if rules.line is not None:
-            rules.line.check_inside_frame(*size)
+        # as a file run checks them: the named zones too (one reaching outside counted visits only in
+        # the part in view), and a region from the camera's entry named as that entry's
+        plan = self.plan
+        check_regions_inside_frame(plan.rules, plan.zones, *size, plan.camera_id, plan.regions_from)
         if self.frame_size is not None:
             self.notes.append(f"the frame size changed from {self.frame_size} to {size}")
         self.frame_size = size
