@@ -37,6 +37,7 @@ from retail_intel.errors import InputError, VideoError
 from retail_intel.movements.classify import CountingRules, line_crossings
 from retail_intel.movements.geometry import CountingLine, parse_rect
 from retail_intel.movements.tracks import Track
+from retail_intel.movements.zones import ZoneSpec
 from retail_intel.pipeline.plan import ProcessRequest
 
 from .fakes import ScriptedDetector, two_people, write_video
@@ -250,6 +251,24 @@ def test_sample_clips_writes_clips_and_a_template(tmp_path: Path) -> None:
     assert [c for _, c in read_hand_counts(tmp_path / "audit" / COUNTS_FILE)] == [
         {"entered": 1, "passed": 0, "line_in": 0, "line_out": 0}
     ] * 3
+
+
+def test_sample_clips_refuses_a_named_zone_outside_the_frame_as_audit_check_does(tmp_path: Path) -> None:
+    # the clips were cut and counted by hand, then audit check (which processes the camera's zones) refused it
+    video = write_video(tmp_path / "cam.avi", frames=40)  # 320x240
+    far = ZoneSpec("far", parse_rect("200,100,500,200"))
+    with pytest.raises(InputError, match=r'^branches.yaml: camera "cam": zone "far" .* outside the 320x240 frame'):
+        sample_clips(
+            video,
+            tmp_path / "audit",
+            rules=CountingRules(ROI),
+            zones=[far],
+            camera_id="cam",
+            regions_from='branches.yaml: camera "cam": ',
+            clips=2,
+            length_s=1.0,
+        )
+    assert not (tmp_path / "audit").exists()
 
 
 @pytest.mark.parametrize(

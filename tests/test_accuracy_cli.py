@@ -244,6 +244,25 @@ def test_audit_sample_suggests_the_check_with_its_camera_rate_and_config(
     assert "--fps" in suggested and "--camera" not in suggested and "--config" not in suggested
 
 
+def test_audit_sample_refuses_a_camera_whose_named_zone_audit_check_would_refuse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the clips were cut (to be counted by hand), then audit check refused the camera's zone
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    branches = config / "branches.yaml"
+    east = "[[560, 190], [700, 190], [700, 340], [560, 340]]"
+    branches.write_text(branches.read_text().replace(east, "[[560, 190], [900, 190], [900, 340], [560, 340]]"))
+    video = write_video(tmp_path / "cam.avi", frames=30, size=(768, 576), fps=10)
+    out = tmp_path / "audit"
+    args = ["audit", "sample", str(video), "--out", str(out), "--clips", "2", "--length", "1s"]
+    result = run_cli([*args, "--branch", "b1", "--config", str(config)], capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert 'branches.yaml: camera "vtest": zone "east_path"' in result.stderr
+    assert "reaches outside the 768x576 frame" in result.stderr
+    assert not out.exists()
+
+
 def test_audit_sample_says_when_clips_do_not_fit_and_clears_the_earlier_clips(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -29,7 +29,9 @@ import numpy as np
 from retail_intel.accuracy.audit import TimeSlice
 from retail_intel.errors import InputError, VideoError
 from retail_intel.movements.classify import CountingRules
+from retail_intel.movements.zones import ZoneSpec
 from retail_intel.pipeline.frame_times import BY_TIMESTAMPS, EVEN_TOLERANCE_FRAMES, FloatArray, time_frames, times_at
+from retail_intel.pipeline.zone_step import check_regions_inside_frame
 from retail_intel.vision.video import first_frame_stamp, frame_stamps, header_rate, probe
 
 COUNTS_FILE = "counts.csv"
@@ -88,6 +90,9 @@ def sample_clips(
     *,
     fps: float | None = None,
     rules: CountingRules | None = None,
+    zones: Sequence[ZoneSpec] = (),
+    camera_id: str = "",
+    regions_from: str = "",
     clips: int = 8,
     length_s: float = 30.0,
     seed: int = 0,
@@ -117,7 +122,9 @@ def sample_clips(
         raise VideoError(f"{video}: the container does not say how many frames it has; cannot sample clips")
     if rules is not None:
         # as process refuses them: clips counted by hand against a region audit check cannot run are wasted work
-        rules.check_inside_frame(info.width, info.height)
+        # (the camera's named zones too: audit check processes the video with them and refuses one that
+        # does not fit; ``regions_from`` names the camera's entry, as ProcessPlan.regions_from does)
+        check_regions_inside_frame(rules, zones, info.width, info.height, camera_id, regions_from)
     slices = pick_slices(info.frame_count / rate, clips, length_s, seed)
     measures = ["entered", "passed"]
     if rules is not None and rules.line is not None:

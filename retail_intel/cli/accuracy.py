@@ -304,16 +304,18 @@ def audit_sample(
     settings_from_flags({"fps": fps})  # 0, negative or nan: refused as audit check refuses it
     asked_fps = fps  # the check must time the frames as the clips were cut
     rules = None
+    regions: dict[str, Any] = {}  # the camera's named zones and entry, for sample_clips' frame check
     if branch is not None:
         plan = make_plan(
             ProcessRequest(video=video, branch=branch, data_dir=Path("."), config_dir=config, camera=camera)
         )
         rules = plan.rules
+        regions = {"zones": plan.zones, "camera_id": plan.camera_id, "regions_from": plan.regions_from}
         fps = fps or plan.fps_override
     length_s = parse_duration(length, flag="--length")
     try:
         written = sample_clips(
-            video, out_dir, fps=fps, rules=rules, clips=clips, length_s=length_s, seed=seed, force=force
+            video, out_dir, fps=fps, rules=rules, clips=clips, length_s=length_s, seed=seed, force=force, **regions
         )
     except KeyboardInterrupt:
         # sample_clips cuts into a hidden folder and swaps the sample in only once it is whole: stopped
