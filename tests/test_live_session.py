@@ -12,6 +12,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from retail_intel.cli import process_live
+from retail_intel.cli.common import OutputFormat
 from retail_intel.errors import InputError, VideoError
 from retail_intel.live.record import claim_session_id, live_fingerprint, record_path
 from retail_intel.live.session import LiveOptions, LiveResult, LiveStatus, process_stream
@@ -452,3 +454,37 @@ def test_a_person_judged_after_the_one_who_hid_them_crosses_no_line(tmp_path: Pa
     # one row: A, inside the ROI; S stands below it (counted as a person, not as a visit)
     assert [(r["line_in"], r["line_out"]) for r in read_movements(data).to_pylist()] == [(0, 0)]
     assert (result.summary.people, result.summary.line_in, result.summary.line_out) == (2, 0, 0)
+
+
+def test_the_status_block_ends_its_line_before_the_error_in_a_log_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # stderr into a file (a service's log, a pipe): the error line was glued to the status, "... gaps 0error: ..."
+    status = LiveStatus(
+        url="rtsp://10.0.0.7:554/stream1",
+        session_id="S1",
+        elapsed_s=3.0,
+        frames=0,
+        fps=0.0,
+        open_tracks=0,
+        people=0,
+        entered=0,
+        passed=0,
+        flushes=0,
+        last_flush=None,
+        connected=False,
+        gaps=0,
+        open_gap_since=None,
+        open_gap_reason=None,
+        frames_dropped=0,
+    )
+
+    def no_stream(plan: ProcessPlan, options: LiveOptions, **kw: Callable[[LiveStatus], None]) -> LiveResult:
+        kw["progress"](status)
+        raise VideoError("rtsp://10.0.0.7:554/stream1: cannot read the stream after 3 attempts")
+
+    monkeypatch.setattr(process_live, "process_stream", no_stream)
+    options = process_live.live_options(URL, duration=None, flush=None)
+    with pytest.raises(VideoError):
+        process_live.run_live(plan_for(tmp_path), options, fmt=OutputFormat.table, quiet=False)
+    assert capsys.readouterr().err.endswith("gaps 0\n")

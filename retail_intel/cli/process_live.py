@@ -90,17 +90,23 @@ def run_live(plan: ProcessPlan, options: LiveOptions, *, fmt: OutputFormat, quie
             live.start()
         live.update(_status_view(status, plan))
 
+    def stop_display() -> None:
+        if live.is_started:
+            live.stop()
+            if not err.is_terminal:
+                # Rich ends the status block's last line only on a terminal: into a log file the
+                # error, note or preview line that follows would be glued to "... gaps 0"
+                err.line()
+
     try:
         with stop_on_signals() as stop:
             result = process_stream(plan, options, stop=stop, progress=progress)
     except KeyboardInterrupt:
         # a second Ctrl-C: the session has written what it could; no traceback
-        if live.is_started:
-            live.stop()
+        stop_display()
         exit_interrupted("the people seen so far were written")
     finally:
-        if live.is_started:
-            live.stop()
+        stop_display()
     render_summary(result, fmt)
     if result.summary.preview:
         err.print(
