@@ -174,6 +174,7 @@ def test_audit_check_with_hand_counts(
     args = ["audit", "check", str(video), "--truth", str(counts), "--branch", "b1", "--config", str(config), "-q"]
     result = run_cli([*args, "--format", "json"], capsys, monkeypatch)
     assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""  # -q: nothing on stderr (stopping the bar wrote a blank line)
     report = json.loads(result.stdout)
     measures = {m["measure"]: m for m in report["measures"]}
     assert measures["entered"]["accuracy"] == 1.0
@@ -205,6 +206,8 @@ def test_audit_check_missing_truth_is_one_line(
     )
     assert result.exit_code == 1
     assert "none.csv: no such hand-count file" in result.stderr
+    # -q: no progress bar, and no blank line from stopping one before the error's one line
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("error: ")
 
 
 def test_audit_sample_writes_clips(

@@ -208,8 +208,15 @@ def audit_check(
     request = ProcessRequest(
         video=video, branch=branch, data_dir=Path("."), config_dir=config, camera=camera, layers=(layer,)
     )
+    # off with --quiet and where stderr is no terminal (a log, a pipe): stopping even an unstarted bar
+    # there writes a blank line, and a started one leaves its last frame in the log
     bar = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet or not err.is_terminal,
     )
     task = bar.add_task(video.name, total=None)
 
