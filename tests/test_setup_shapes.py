@@ -343,6 +343,20 @@ def test_a_config_broken_by_hand_is_503_with_the_reason_not_a_server_error(sessi
     assert 'branch "b1": capacity must be > 0, got -4' in response.json()["error"]
 
 
+def test_json_nested_too_deeply_is_400_not_a_server_error(session: SetupSession) -> None:
+    path = session.config_dir / "branches.yaml"
+    before = path.read_text()
+    body = '{"shapes": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = client(session).post(
+        "/api/shapes",
+        content=body.encode(),
+        headers={"X-Setup-Token": session.token, "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400 and "nested too deeply" in response.json()["error"]
+    assert path.read_text() == before
+
+
 def test_saving_needs_the_token_json_and_a_local_host(session: SetupSession) -> None:
     c = client(session)
     assert c.post("/api/shapes", json=shapes_payload(POLYGON)).status_code == 403

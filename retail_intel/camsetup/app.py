@@ -124,6 +124,13 @@ def create_setup_app(session: SetupSession) -> Starlette:
             payload = json.loads(await request.body())
         except ValueError as exc:
             return JSONResponse({"error": f"the body is not JSON: {exc}"}, status_code=400, headers=_HEADERS)
+        except RecursionError:
+            # the parser recurses per bracket: '[' nested a thousand deep was a 500 with a traceback
+            return JSONResponse(
+                {"error": 'the body is JSON nested too deeply; expected {"shapes": [...]} as the page sends it'},
+                status_code=400,
+                headers=_HEADERS,
+            )
         try:
             return JSONResponse(session.save(payload), headers=_HEADERS)
         except RetailIntelError as exc:
