@@ -225,6 +225,22 @@ def test_write_refuses_an_edit_that_does_not_validate_and_keeps_the_file(config_
     assert (config_dir / "branches.yaml").read_text() == before
 
 
+def test_a_linked_branches_yaml_is_edited_where_it_lives_and_stays_a_link(tmp_path: Path) -> None:
+    # the save replaced the link with a plain file: the linked file (a deployment's copy) kept the old shapes
+    real = tmp_path / "repo" / "branches.yaml"
+    real.parent.mkdir()
+    shutil.copy(SAMPLE_CONFIG / "branches.yaml", real)
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "branches.yaml").symlink_to(real)
+
+    write_camera_settings(config, "b1", "vtest", {"roi": [10, 10, 200, 200]})
+
+    assert (config / "branches.yaml").is_symlink()
+    assert load_config(config).camera("b1", "vtest").roi == (10, 10, 200, 200)
+    assert "roi: [10, 10, 200, 200]" in real.read_text()
+
+
 # ---- the web app ------------------------------------------------------------------------------------------
 
 

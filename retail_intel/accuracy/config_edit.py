@@ -225,5 +225,7 @@ def write_camera_settings(
             raise ConfigError(
                 f"{path}: the edit did not land on camera {camera_id} as expected ({wrong}); nothing was written"
             )
-    atomic_write_bytes(edited.encode(), path)
+    # Into the file itself: a branches.yaml linked from elsewhere (a deployment's repository) kept its
+    # old text behind a link that the rename had turned into a plain file of the new one
+    atomic_write_bytes(edited.encode(), path.resolve())
     return path
