@@ -253,6 +253,15 @@ def test_sample_clips_writes_clips_and_a_template(tmp_path: Path) -> None:
     ] * 3
 
 
+@pytest.mark.parametrize("out", ["notes.txt", "notes.txt/audit"])
+def test_sample_clips_into_a_file_names_out_and_the_file(tmp_path: Path, out: str) -> None:
+    video = write_video(tmp_path / "cam.avi", frames=40)
+    (tmp_path / "notes.txt").write_text("mine\n")
+    with pytest.raises(InputError, match=rf"^--out .*{re.escape(out)}: expected a folder .* but .*notes.txt is a file"):
+        sample_clips(video, tmp_path / out, clips=2, length_s=1.0)
+    assert (tmp_path / "notes.txt").read_text() == "mine\n"
+
+
 def test_sample_clips_refuses_a_named_zone_outside_the_frame_as_audit_check_does(tmp_path: Path) -> None:
     # the clips were cut and counted by hand, then audit check (which processes the camera's zones) refused it
     video = write_video(tmp_path / "cam.avi", frames=40)  # 320x240

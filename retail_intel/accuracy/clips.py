@@ -32,6 +32,7 @@ from retail_intel.movements.classify import CountingRules
 from retail_intel.movements.zones import ZoneSpec
 from retail_intel.pipeline.frame_times import BY_TIMESTAMPS, EVEN_TOLERANCE_FRAMES, FloatArray, time_frames, times_at
 from retail_intel.pipeline.zone_step import check_regions_inside_frame
+from retail_intel.storage import file_in_the_way
 from retail_intel.vision.video import first_frame_stamp, frame_stamps, header_rate, probe
 
 COUNTS_FILE = "counts.csv"
@@ -109,6 +110,9 @@ def sample_clips(
     hidden folder (and no ``out_dir`` if this run created it). A ``counts.csv`` already
     holding hand counts is refused unless ``force``: the template would replace hours of counting.
     """
+    if (blocker := file_in_the_way(out_dir / COUNTS_FILE)) is not None:
+        # said as "counts.csv/counts.csv: cannot be read (Not a directory)", naming neither --out nor the file
+        raise InputError(f"--out {out_dir}: expected a folder for the clips and {COUNTS_FILE}, but {blocker} is a file")
     filled = 0 if force else filled_counts(out_dir / COUNTS_FILE)
     if filled:
         raise InputError(
