@@ -416,6 +416,20 @@ def test_audit_refuses_an_unknown_truth_format(tmp_path: Path) -> None:
         audit_video(_request(video, tmp_path), tmp_path / "truth.json")
 
 
+def test_a_folder_as_truth_is_called_a_folder_and_its_gt_txt_named(tmp_path: Path) -> None:
+    # it was "expected a MOTChallenge gt.txt (.txt) or a CSV of hand counts (.csv), got a bare file"
+    video = write_video(tmp_path / "cam.avi", frames=10)
+    sequence = tmp_path / "TUD-Campus"
+    (sequence / "gt").mkdir(parents=True)
+    with pytest.raises(
+        InputError, match=r"TUD-Campus: a folder; expected a MOTChallenge gt.txt or a CSV of hand counts$"
+    ):
+        audit_video(_request(video, tmp_path), sequence)
+    (sequence / "gt" / "gt.txt").write_text("1,1,10,20,30,60,1,-1,-1,-1\n")
+    with pytest.raises(InputError, match=r"a folder; .* \(this folder has .*TUD-Campus/gt/gt.txt\)"):
+        audit_video(_request(video, tmp_path), sequence)
+
+
 def test_audit_refuses_slices_after_the_end(tmp_path: Path) -> None:
     video = write_video(tmp_path / "cam.avi", frames=30)  # 3 s at 10 fps
     counts = tmp_path / "counts.csv"

@@ -63,6 +63,13 @@ class AuditReport:
 
 def truth_kind(path: Path) -> str:
     """``mot`` for a MOTChallenge ``.txt``, ``hand counts`` for a ``.csv``."""
+    if path.is_dir():
+        # a sequence's folder (SEQ/gt.txt, or SEQ/gt/gt.txt as MOTChallenge ships it) was called "a bare file"
+        inside = next((p for p in (path / "gt.txt", path / "gt" / "gt.txt") if p.is_file()), None)
+        raise InputError(
+            f"{path}: a folder; expected a MOTChallenge gt.txt or a CSV of hand counts"
+            + (f" (this folder has {inside})" if inside is not None else "")
+        )
     suffix = path.suffix.lower()
     if suffix == ".txt":
         return "mot"
