@@ -380,7 +380,12 @@ def test_saving_needs_the_token_json_and_a_local_host(session: SetupSession) -> 
     form = c.post(
         "/api/shapes", content=b"shapes=1", headers={"X-Setup-Token": session.token, "Content-Type": "text/plain"}
     )
-    assert form.status_code == 415
+    assert (
+        form.status_code == 415 and form.json()["error"] == "expected Content-Type application/json, got 'text/plain'"
+    )
+    # media types are case-insensitive: this one was refused as not JSON
+    shouted = post(c, session, shapes_payload(POLYGON), **{"Content-Type": "Application/JSON"})
+    assert shouted.status_code == 200, shouted.text
     rebound = Client(session, base_url="http://evil.example:8123")
     assert rebound.get("/api/setup").status_code == 403
 

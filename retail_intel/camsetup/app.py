@@ -118,8 +118,14 @@ def create_setup_app(session: SetupSession) -> Starlette:
     async def save(request: Request) -> Response:
         if not secrets.compare_digest(request.headers.get(TOKEN_HEADER, ""), session.token):
             return JSONResponse({"error": "missing or wrong setup token"}, status_code=403, headers=_HEADERS)
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return JSONResponse({"error": "expected application/json"}, status_code=415, headers=_HEADERS)
+        # media types are case-insensitive (RFC 9110): "Application/JSON" from a script is JSON too
+        media_type = request.headers.get("content-type", "").split(";")[0].strip()
+        if media_type.lower() != "application/json":
+            return JSONResponse(
+                {"error": f"expected Content-Type application/json, got {media_type or 'none'!r}"},
+                status_code=415,
+                headers=_HEADERS,
+            )
         try:
             payload = json.loads(await request.body())
         except ValueError as exc:
