@@ -387,6 +387,27 @@ def test_audit_against_mot_ground_truth(tmp_path: Path) -> None:
     assert "line_in" not in by_measure  # no line on this camera
 
 
+def test_a_strided_camera_is_scored_on_the_frames_it_detected(tmp_path: Path) -> None:
+    # at stride 2 every true box of a skipped frame counted as missed: recall and MOTA about halved
+    video = write_video(tmp_path / "cam.avi", frames=60)
+    lines = [
+        f"{frame + 1},{ident},{x1},{y1},{x2 - x1},{y2 - y1},1,-1,-1,-1"
+        for frame in range(60)
+        for ident, (x1, y1, x2, y2, _) in enumerate(two_people(frame), start=1)
+    ]
+    gt = tmp_path / "gt.txt"
+    gt.write_text("\n".join(lines) + "\n")
+    request = ProcessRequest.create(
+        video=video, branch="b1", data_dir=tmp_path / "data", roi="100,80,220,200", fps=10, stride=2
+    )
+    report = audit_video(request, gt, detector_factory=lambda plan: ScriptedDetector(two_people))
+    assert report.tracking is not None
+    # the true boxes of the frames detected (0, 2, 4, ...: 1, 3, 5, ... in gt.txt), not of all 60
+    assert report.tracking.gt_boxes == len([line for line in lines if int(line.split(",")[0]) % 2 == 1])
+    # A is found in every one of them (the scripted B, crossing fast, is too short at stride 2 and dropped)
+    assert report.tracking.recall > 0.6 and report.tracking.precision == 1.0
+
+
 def test_a_ground_truth_of_a_longer_video_is_refused(tmp_path: Path) -> None:
     # the whole sequence's gt.txt against a clip cut from it: the counts compared only the clip's
     # slices, but every true box past its end counted as missed (MOTA 0.12 for 0.85), unexplained

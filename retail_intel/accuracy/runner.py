@@ -142,7 +142,11 @@ def audit_video(
         expected = counts_per_slice(event_times(truth_tracks, plan.rules), slices)
         if plan.rules.line is None:
             expected = [{m: v for m, v in e.items() if not m.startswith("line_")} for e in expected]
-        tracking = score_tracking(gt, tracks_to_boxes(people))
+        # A fixed stride gives our tracks a position only on every stride-th frame (the loop's
+        # index % stride == 0): scored on every frame, each true box in between counted as missed
+        # (MOTA 0.41 for 0.80 on TUD-Campus at stride 2); so score the frames the detector ran on
+        scored = gt if plan.stride == 1 else gt.select(gt.frame % plan.stride == 0)
+        tracking = score_tracking(scored, tracks_to_boxes(people))
     else:
         assert hand is not None
         slices = [s for s, _ in hand]
