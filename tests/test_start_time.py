@@ -266,3 +266,47 @@ def test_a_preview_with_a_reset_camera_clock_still_runs(tmp_path: Path) -> None:
     )
     result = process_video(plan, detector_factory=lambda plan: ScriptedDetector(two_people))
     assert result.summary.frames == 20
+
+
+def test_process_refuses_a_frame_rate_that_stretches_the_video_past_the_plausible_range(tmp_path: Path) -> None:
+    # --fps 0.0001 (for 10) passed the start's check: 60 frames became a week of movements, written,
+    # and every KPI, etl and report run then refused the file holding them
+    from dataclasses import replace
+
+    from retail_intel.pipeline.plan import ProcessRequest, make_plan
+    from retail_intel.pipeline.run import process_video
+
+    from .fakes import ScriptedDetector, two_people, write_video
+
+    video = write_video(tmp_path / "cam.avi")
+    data = tmp_path / "data"
+    start = dt.datetime(2026, 2, 8, 10, tzinfo=dt.UTC)
+    detector = ScriptedDetector(two_people)
+    slow = ProcessRequest.create(video, "b1", data, start_time=start, roi="100,80,220,200", fps=0.0001)
+    with pytest.raises(TimeError, match=re.escape("60 frames at 0.0001 fps from 2026-02-08T10:00:00+00:00")) as raised:
+        process_video(make_plan(slow), detector_factory=lambda plan: detector, now=lambda: start)
+    assert "outside the plausible range 2000-01-01" in str(raised.value) and "--fps" in str(raised.value)
+    assert detector.calls == []  # refused before detecting
+    assert not (data / "movements").exists()
+    # a preview is not refused, as with a start out of range
+    preview = process_video(
+        make_plan(replace(slow, max_frames=10)), detector_factory=lambda plan: detector, now=lambda: start
+    )
+    assert preview.summary.preview
+
+
+def test_process_refuses_a_video_that_would_end_past_the_plausible_range(tmp_path: Path) -> None:
+    # a start just inside the range (now + 1 day) passed, and the frames after it were written beyond it
+    from retail_intel.pipeline.plan import ProcessRequest, make_plan
+    from retail_intel.pipeline.run import process_video
+
+    from .fakes import ScriptedDetector, two_people, write_video
+
+    video = write_video(tmp_path / "cam.avi")  # 60 frames at 10 fps: 6 s
+    data = tmp_path / "data"
+    now = dt.datetime(2026, 2, 8, 10, tzinfo=dt.UTC)
+    start = now + dt.timedelta(days=1, seconds=-3)
+    plan = make_plan(ProcessRequest.create(video, "b1", data, start_time=start, roi="100,80,220,200"))
+    with pytest.raises(TimeError, match=re.escape(f"60 frames at 10 fps from {start.isoformat()} (from --start-time)")):
+        process_video(plan, detector_factory=lambda plan: ScriptedDetector(two_people), now=lambda: now)
+    assert not (data / "movements").exists()

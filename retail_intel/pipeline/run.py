@@ -444,6 +444,27 @@ def check_plausible_start(start: dt.datetime, source: str, now: dt.datetime) -> 
         )
 
 
+def check_plausible_end(
+    start: dt.datetime, source: str, frames: int, fps: float, duration_s: float, now: dt.datetime
+) -> None:
+    """Refuse a recording whose start is plausible but whose end is not, for the same reason as
+    :func:`check_plausible_start`: a frame rate far below the real one (``--fps 0.0001`` for 10)
+    stretches a short video over years, and its people's times and dwells then break every KPI run."""
+    limits = TimeLimits().resolved(now)
+    assert limits.latest is not None
+    try:
+        end = start + dt.timedelta(seconds=duration_s)
+    except OverflowError:  # beyond year 9999: as implausible as it gets
+        end = dt.datetime.max.replace(tzinfo=dt.UTC)
+    if end > limits.latest:
+        raise TimeError(
+            f"{frames} frames at {fps:g} fps from {start.isoformat()} (from {source}) would end at "
+            f"{end.isoformat()}, outside the plausible range {limits.range_text()} that the KPIs, etl and "
+            "report accept; give the true frame rate (--fps, the camera's fps or a manifest's fps column) "
+            "or start"
+        )
+
+
 def _run_video(
     plan: ProcessPlan,
     detector_factory: DetectorFactory,
@@ -470,6 +491,9 @@ def _run_video(
     )
     if not plan.is_preview:  # a preview's movements go to previews/, which no KPI, etl or report reads
         check_plausible_start(start_time, start_source, now())
+        if plan.fps_override is not None and info.frame_count > 0:
+            # a rate given by hand times every frame by index / fps: refuse a wrong one before detecting
+            check_plausible_end(start_time, start_source, info.frame_count, fps, info.frame_count / fps, now())
     digest = fingerprint(plan.video)
     key = source_key(plan.camera_id, digest)
     data_dir = output_dir(plan)
@@ -503,6 +527,8 @@ def _run_video(
             video_tracks.warnings = ([str(warning)] if warning else []) + video_tracks.warnings
     times = video_tracks.times
     frames = video_tracks.frames
+    if not plan.is_preview:  # the frames actually read, timed as they will be written
+        check_plausible_end(start_time, start_source, frames, fps, video_tracks.duration_s, now())
 
     t0 = time.perf_counter()
     cut = None
