@@ -102,6 +102,36 @@ def test_recomputing_after_a_timezone_fix_replaces_the_windows_cut_the_old_way(
     assert read_kpis(data_dir, branch_id="b1", window_minutes=60)["visitors"].to_pylist() == [2, 0, 1]
 
 
+def test_recomputing_drops_windows_whose_movements_moved_away(config_dir: Path, tmp_path: Path) -> None:
+    # A video processed again with its start corrected from 09:00 to 13:00 replaces its movement
+    # file; the batch then recomputed the day, and the 09:00 window kept the people it counted
+    # before beside the new 13:00 one: the day counted them twice.
+    config = load_config(config_dir)
+    data = tmp_path / "redo"
+    day = {"start": MON, "end": MON + dt.timedelta(days=1)}
+
+    def video_starting(hour: int) -> None:
+        start = MON + dt.timedelta(hours=hour)
+        rows = [movement("b1", "entered", start + dt.timedelta(minutes=m), 5) for m in (10, 20)]
+        write_store(data, rows, "video")  # the same video: its file is replaced
+
+    video_starting(9)
+    compute_kpis(config, data, window_minutes=60, branch="b1", **day)
+    video_starting(13)
+    compute_kpis(config, data, window_minutes=60, branch="b1", **day)
+    stored = read_kpis(data, branch_id="b1", window_minutes=60)
+    assert [t.hour for t in stored["window_start"].to_pylist()] == [13]
+    assert stored["visitors"].to_pylist() == [2]
+    # a full run over a store that no longer holds any of the branch's movements in that span
+    # leaves none of its windows either; windows outside the span recomputed are kept
+    compute_kpis(config, data, window_minutes=60, branch="b1", start=MON + dt.timedelta(hours=14))
+    assert [t.hour for t in read_kpis(data, branch_id="b1", window_minutes=60)["window_start"].to_pylist()] == [13]
+    for path in (data / "movements").rglob("*.parquet"):
+        path.unlink()
+    compute_kpis(config, data, window_minutes=60, branch="b1", **day)
+    assert read_kpis(data, branch_id="b1", window_minutes=60).num_rows == 0
+
+
 def test_read_kpis_filters_by_time_overlap(config_dir: Path, data_dir: Path) -> None:
     compute_kpis(load_config(config_dir), data_dir, window_minutes=60)
     rows = read_kpis(data_dir, start=MON + dt.timedelta(hours=10, minutes=30), end=MON + dt.timedelta(hours=14))

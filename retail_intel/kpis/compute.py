@@ -29,7 +29,7 @@ from retail_intel.kpis.inputs import (
     prepare_inputs,
 )
 from retail_intel.kpis.schema import KPI_SCHEMA, MOVEMENT_INPUT_COLUMNS, PEOPLE_INPUT_COLUMNS
-from retail_intel.kpis.store import write_kpis
+from retail_intel.kpis.store import Recomputed, write_kpis
 from retail_intel.kpis.store_scan import scan_store
 from retail_intel.movements.filecheck import refuse_implausible, refuse_unreadable
 from retail_intel.movements.overlap import outside_branches, plan_read
@@ -228,7 +228,10 @@ def compute_kpis_for(
         table = KPI_SCHEMA.empty_table()
     else:
         table = run_engine(prepared.inputs, params, engine)
-    paths = write_kpis(table, data_dir) if write else []
+    # every window of these branches in the span is in ``table``: a stored one that is not
+    # has no movements any more and goes
+    covered = Recomputed(tuple(b.branch_id for b in branches), window_minutes, start, end)
+    paths = write_kpis(table, data_dir, covered) if write else []
     return KpiResult(
         table=table,
         paths=paths,

@@ -4,6 +4,10 @@ Recomputing replaces, never duplicates: rows of the recomputed windows take
 the place of older rows whose window overlaps one of them (the same
 ``(branch_id, window_start)``, or a window cut differently before the branch's
 timezone was corrected); rows of windows not recomputed this time are kept.
+A computation also says which branches and span it covered (:class:`Recomputed`):
+a stored window there that it no longer produced has lost its movements (a video
+redone with a corrected start time, so its people moved to other hours) and is
+dropped, not kept with the people it counted before.
 Every file is rewritten whole with :func:`retail_intel.storage.atomic_write_table`.
 """
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -59,19 +64,53 @@ def _read_file(path: Path) -> pa.Table:
     return table
 
 
-def write_kpis(table: pa.Table, data_dir: Path) -> list[Path]:
-    """Merge ``table`` (rows of :data:`KPI_SCHEMA`) into the store; the files written."""
-    if table.num_rows == 0:
-        return []
+@dataclass(frozen=True)
+class Recomputed:
+    """What one computation covered: every window of these branches and size overlapping
+    ``[start, end)`` (None: unbounded) that still holds movements is among its rows."""
+
+    branch_ids: tuple[str, ...]
+    window_minutes: int
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+
+    def covers(self, old: pa.Table) -> npt.NDArray[np.bool_]:
+        """Per row of ``old`` (one branch and size): whether its window overlaps the span."""
+        covered = np.ones(old.num_rows, dtype=np.bool_)
+        if self.start is not None:
+            covered &= pc.greater(old["window_end"], _utc(self.start)).to_numpy(zero_copy_only=False)
+        if self.end is not None:
+            covered &= pc.less(old["window_start"], _utc(self.end)).to_numpy(zero_copy_only=False)
+        return covered
+
+
+def write_kpis(table: pa.Table, data_dir: Path, recomputed: Recomputed | None = None) -> list[Path]:
+    """Merge ``table`` (rows of :data:`KPI_SCHEMA`) into the store; the files written.
+
+    With ``recomputed``, stored rows of its branches and span that ``table`` does not
+    replace are dropped as well (see the module's docstring).
+    """
     table = table.cast(KPI_SCHEMA)
-    written: list[Path] = []
     keys = pa.table({"branch_id": table["branch_id"], "window_minutes": table["window_minutes"]})
-    groups = keys.group_by(["branch_id", "window_minutes"]).aggregate([]).to_pylist()
+    groups = {
+        (g["window_minutes"], g["branch_id"])
+        for g in keys.group_by(["branch_id", "window_minutes"]).aggregate([]).to_pylist()
+    }
+    if recomputed is not None:
+        groups |= {(recomputed.window_minutes, branch_id) for branch_id in recomputed.branch_ids}
+    if not groups:
+        return []
+    written: list[Path] = []
     # read-merge-write: two writers at once (a batch's KPI step and `kpis`) would
     # each keep only their own windows, so they take turns
     with data_dir_lock(data_dir, KPIS_LOCK):
-        for group in sorted(groups, key=lambda g: (g["window_minutes"], g["branch_id"])):
-            written.append(_merge_group(table, data_dir, group["branch_id"], group["window_minutes"]))
+        for minutes, branch_id in sorted(groups):
+            covered = recomputed if recomputed is not None and recomputed.window_minutes == minutes else None
+            if covered is not None and branch_id not in covered.branch_ids:
+                covered = None
+            path = _merge_group(table, data_dir, branch_id, minutes, covered)
+            if path is not None:
+                written.append(path)
     return written
 
 
@@ -94,15 +133,23 @@ def _superseded(old: pa.Table, new: pa.Table) -> npt.NDArray[np.bool_]:
     return overlaps | same_start
 
 
-def _merge_group(table: pa.Table, data_dir: Path, branch_id: str, minutes: int) -> Path:
+def _merge_group(
+    table: pa.Table, data_dir: Path, branch_id: str, minutes: int, recomputed: Recomputed | None
+) -> Path | None:
+    """Write the branch's file of this size; None where there is neither a file nor a row for it."""
     rows = table.filter(pc.and_(pc.equal(table["branch_id"], branch_id), pc.equal(table["window_minutes"], minutes)))
     path = kpi_path(data_dir, minutes, branch_id)
     if path.exists():
         old = _read_file(path)
         # Not only rows with the same start: a window cut differently (the branch's timezone
         # corrected in branches.yaml) overlaps the new ones and would count its people twice.
-        kept = old.filter(pa.array(~_superseded(old, rows)))
+        dropped = _superseded(old, rows) if rows.num_rows else np.zeros(old.num_rows, dtype=np.bool_)
+        if recomputed is not None:
+            dropped |= recomputed.covers(old)
+        kept = old.filter(pa.array(~dropped))
         rows = pa.concat_tables([kept, rows])
+    elif rows.num_rows == 0:
+        return None
     rows = rows.sort_by([("window_start", "ascending")])
     return atomic_write_table(rows, path)
 
