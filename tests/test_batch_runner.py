@@ -325,6 +325,27 @@ def test_kpis_of_the_affected_branch_and_day_are_recomputed(root: Path) -> None:
     assert skipped.kpis == []  # nothing changed, nothing recomputed
 
 
+def test_a_file_redone_with_another_start_day_recomputes_the_day_it_left(root: Path) -> None:
+    # its movements moved from 8 to 5 February; only the 5th's KPIs were recomputed, and the 8th
+    # kept the people it had counted, who were then counted on both days
+    from retail_intel.kpis import read_kpis
+
+    (clip,) = write_segments(root / "clips", "clip", stayer_and_passers, count=1)
+    manifest = root / "night.csv"
+    manifest.write_text(f"path,branch,camera,start\n{clip},b1,door,2026-02-08T10:00:00+01:00\n")
+    first = batch(manifest, root, kpis=True)
+    assert {k.start[:10] for k in first.kpis} == {"2026-02-08"}
+    counted = sum(read_kpis(root / "data", branch_id="b1", window_minutes=60)["visitors"].to_pylist())
+    assert counted > 0
+    manifest.write_text(f"path,branch,camera,start\n{clip},b1,door,2026-02-05T10:00:00+01:00\n")  # corrected
+    corrected = batch(manifest, root, kpis=True)
+    assert corrected.done == 1
+    assert [(k.start, k.end) for k in corrected.kpis] == [("2026-02-05T00:00:00+01:00", "2026-02-09T00:00:00+01:00")]
+    stored = read_kpis(root / "data", branch_id="b1", window_minutes=60)
+    assert {t.date().isoformat() for t in stored["window_start"].to_pylist()} == {"2026-02-05"}
+    assert sum(stored["visitors"].to_pylist()) == counted
+
+
 def test_kpi_days_owed_by_two_failed_kpi_steps_are_both_recomputed_later(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

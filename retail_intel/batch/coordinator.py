@@ -159,6 +159,28 @@ class Coordinator:
                     f"({old.frames} frames, content changed since) was replaced"
                 )
 
+    def _moved_from(self, entry: LedgerEntry) -> LedgerEntry | None:
+        """The run of the same video whose outputs ``entry``'s replaced, when it covered another span.
+
+        Outputs are named by camera and content (in any branch and day), so a video redone with
+        another start (a corrected manifest start, a branch's timezone fixed), frame rate or branch
+        replaces the earlier run's files, and its people leave the hours they were counted in: those
+        days' KPIs change too, not only the new ones. Only the latest such run still had files there.
+        """
+        earlier = [
+            old
+            for old in self.ledger.of_content(entry.fingerprint)
+            if old.status == DONE
+            and old.key != entry.key
+            and (old.camera, old.preview) == (entry.camera, entry.preview)
+        ]
+        if not earlier:
+            return None
+        latest = max(earlier, key=lambda old: old.recorded_at)
+        if (latest.branch, latest.start_time, latest.duration_s) == (entry.branch, entry.start_time, entry.duration_s):
+            return None
+        return latest
+
     def plan_give_backs(self) -> None:
         """Redo the segment a segment to be redone had taken people over from (planned keys set)."""
         by_key = {item.key: item for item in self.items if item.key is not None}
@@ -285,6 +307,7 @@ class Coordinator:
         """Book a finished segment: hand-over on the files before, then the ledger entry."""
         report = item.report
         prev_key = self.prev_key(item)
+        moved: LedgerEntry | None = None
         try:
             if outcome.ok:
                 before = self.items[item.prev].entry if item.prev is not None else item.earlier
@@ -303,6 +326,9 @@ class Coordinator:
             entry = entry_for(item, outcome, prev_key, self.data_dir)
             if outcome.ok:
                 self._replace_earlier_versions(entry)
+                moved = self._moved_from(entry)
+                if moved is not None:
+                    self._owe_kpis(moved)
                 self._owe_kpis(entry)
             if outcome.ok or outcome.permanent:
                 self.ledger.append(entry)
@@ -321,6 +347,8 @@ class Coordinator:
             report.movements = outcome.movements
             report.joined_previous = prev_key is not None
             report.taken_over = len(outcome.claimed)
+            if moved is not None:
+                self._note_change(moved)
             self._note_change(entry)
         else:
             report.status = "failed"
