@@ -306,6 +306,27 @@ def test_a_manifest_start_the_store_would_refuse_is_reported_with_its_row_before
     assert statuses(preview) == {first.name: "done", second.name: "done"}
 
 
+def test_a_manifest_fps_the_store_would_refuse_is_reported_with_its_row_before_any_run(root: Path) -> None:
+    # was handed to a worker, which refused it naming no row; meanwhile its 15-year duration had
+    # made the next file of the camera "overlap the segment before by 499999995.0 s"
+    write_segments(root / "clips", "clip", stayer_and_passers, count=2)
+    first, second = sorted((root / "clips").glob("*.avi"))
+    manifest = root / "night.csv"
+    manifest.write_text(
+        "path,branch,camera,start,fps\n"
+        f"{first},b1,door,2026-02-08T10:00:00+01:00,0.0000001\n"
+        f"{second},b1,door,2026-02-08T10:00:05+01:00,\n"
+    )
+    summary = batch(manifest, root)
+    assert summary.exit_code == EXIT_PARTIAL
+    assert statuses(summary) == {first.name: "failed", second.name: "done"}
+    reason = next(f.reason for f in summary.files if f.status == "failed") or ""
+    assert reason.startswith("night.csv line 2: 50 frames at 1e-07 fps from 2026-02-08T09:00:00+00:00")
+    assert "outside the plausible range" in reason
+    assert not [n for n in summary.notes if "overlaps" in n]
+    assert [e.video for e in Ledger.load(root / "data").entries()] == [str(second)]
+
+
 def test_a_later_batch_continues_where_an_earlier_one_ended(root: Path) -> None:
     segments = write_segments(root / "all" / "b1" / "door", "door", stayer_and_passers, count=3)
     for night in nightly_archives(root, segments):

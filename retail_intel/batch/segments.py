@@ -19,7 +19,7 @@ from retail_intel.config.camera_settings import CameraSettings, Stage, settings_
 from retail_intel.config.loader import Config
 from retail_intel.errors import RetailIntelError, TimeError
 from retail_intel.pipeline.plan import DetectorSpec, ProcessPlan, ProcessRequest, make_plan
-from retail_intel.pipeline.run import check_plausible_start
+from retail_intel.pipeline.run import check_plausible_end, check_plausible_start
 from retail_intel.pipeline.start_time import BATCH_FIX, resolve_start_time
 from retail_intel.pipeline.zone_step import check_regions_inside_frame
 from retail_intel.vision.video import fingerprint, header_rate, probe
@@ -139,6 +139,16 @@ def _check_start(job: FileJob, start: dt.datetime, source: str) -> None:
         raise TimeError(f"{job.row}: {exc}") from exc
 
 
+def _check_end(job: FileJob, start: dt.datetime, source: str, frames: int, fps: float) -> None:
+    """process's check of the end for a rate given by hand; a row's rate names the row."""
+    try:
+        check_plausible_end(start, source, frames, fps, frames / fps, dt.datetime.now(dt.UTC))
+    except TimeError as exc:
+        if job.row is None:
+            raise
+        raise TimeError(f"{job.row}: {exc}") from exc
+
+
 def prepare(
     job: FileJob,
     config: Config,
@@ -164,6 +174,10 @@ def prepare(
         )
         if not plan.is_preview:  # as process: a preview's movements go to previews/, which nothing else reads
             _check_start(job, start, source)
+            if plan.fps_override is not None and info.frame_count > 0:
+                # as process, before any worker: a bad fps cell also stretched the file over the next
+                # ones, which were then planned as overlapping it
+                _check_end(job, start, source, info.frame_count, fps)
         stat = job.video.stat()
         digest = ledger.known_fingerprint(job.video, stat.st_size, stat.st_mtime_ns) or fingerprint(job.video)
     except RetailIntelError as exc:
