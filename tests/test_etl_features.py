@@ -331,3 +331,25 @@ def test_lags_means_and_neighbors_match_brute_force(a: list[int], b: list[int], 
         assert row["visitors_next_hour"] == own.get(h + 1)
         neighbor = series["b"].get(h) if row["branch_id"] == "a" else None
         assert row["neighbor_visitors"] == (None if neighbor is None else float(neighbor))
+
+
+def test_etl_drops_kpi_windows_whose_movements_moved_away(tmp_path: Path) -> None:
+    # as compute_kpis: a video redone with its start corrected from 09:00 to 13:00 left the 09:00
+    # window in the KPI store, with the people it had counted, beside the new 13:00 one
+    from tests.kpi_fixtures import MON, make_config_dir, movement, write_store
+
+    config = load_config(make_config_dir(tmp_path))
+    data = tmp_path / "redo"
+    day = {"start": MON, "end": MON + dt.timedelta(days=1)}
+
+    def video_starting(hour: int) -> None:
+        start = MON + dt.timedelta(hours=hour)
+        write_store(data, [movement("b1", "entered", start + dt.timedelta(minutes=m), 5) for m in (10, 20)], "video")
+
+    video_starting(9)
+    run_etl(config, data, branch="b1", **day)
+    video_starting(13)
+    run_etl(config, data, branch="b1", **day)
+    stored = read_kpis(data, branch_id="b1", window_minutes=60)
+    assert [t.hour for t in stored["window_start"].to_pylist()] == [13]
+    assert stored["visitors"].to_pylist() == [2]

@@ -27,7 +27,7 @@ from retail_intel.etl.schema import FEATURE_SCHEMA, FEATURE_WINDOW_MINUTES, KPI_
 from retail_intel.etl.store import read_features, write_branch_features
 from retail_intel.kpis.compute import ENGINES, branch_info, compute_kpis_for, config_intervals, read_movement_inputs
 from retail_intel.kpis.schema import KPI_SCHEMA
-from retail_intel.kpis.store import kpi_path, stored_window_ends, write_kpis
+from retail_intel.kpis.store import Recomputed, kpi_path, stored_window_ends, write_kpis
 
 if TYPE_CHECKING:
     from retail_intel.config.loader import Config
@@ -223,9 +223,17 @@ def run_etl(
     by_branch = _per_branch(kpis)
     kpi_paths: list[Path] = []
     report("kpis", 0, len(by_branch))
-    for done, rows in enumerate(by_branch.values(), start=1):
-        kpi_paths.extend(write_kpis(rows, data_dir))
+    for done, (branch_id, rows) in enumerate(by_branch.items(), start=1):
+        # every window of the branch in the range is among its rows: a stored one that is not
+        # has lost its movements (a video redone with a corrected start) and goes
+        kpi_paths.extend(write_kpis(rows, data_dir, Recomputed((branch_id,), FEATURE_WINDOW_MINUTES, start, end)))
         report("kpis", done, len(by_branch))
+    # a chosen branch with no movements left in the range: its stored windows there went with them
+    emptied = tuple(branch_id for branch_id in ids if branch_id not in by_branch)
+    if emptied:
+        kpi_paths.extend(
+            write_kpis(KPI_SCHEMA.empty_table(), data_dir, Recomputed(emptied, FEATURE_WINDOW_MINUTES, start, end))
+        )
 
     # Neighbors' rows feed neighbor_visitors; they are read, never written.
     neighbors = {n for b in chosen for n in b.neighbors}
