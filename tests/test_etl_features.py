@@ -353,3 +353,14 @@ def test_etl_drops_kpi_windows_whose_movements_moved_away(tmp_path: Path) -> Non
     stored = read_kpis(data, branch_id="b1", window_minutes=60)
     assert [t.hour for t in stored["window_start"].to_pylist()] == [13]
     assert stored["visitors"].to_pylist() == [2]
+    # and the feature rows built from them
+    assert [(t.hour, n) for t, n in sorted(_visitors(data, "b1"))] == [(13, 2)]
+    # a branch whose movements all left the range keeps no windows nor features there
+    video_starting(30)  # the next day, outside the range run again
+    run_etl(config, data, branch="b1", **day)
+    assert read_kpis(data, branch_id="b1", window_minutes=60).num_rows == 0
+    assert _visitors(data, "b1") == []
+
+
+def _visitors(data: Path, branch: str) -> list[tuple[dt.datetime, int]]:
+    return [(row["window_start"], row["visitors"]) for row in read_features(data, branch).to_pylist()]

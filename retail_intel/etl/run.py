@@ -246,10 +246,14 @@ def run_etl(
     features = _affected_rows(build_features(stored, facts), changed, touched, {b.id: b.neighbors for b in chosen})
     table = features_to_arrow(features)
     written = _per_branch(table)
+    # every chosen branch: one whose KPI windows all lost their movements has no rows to write,
+    # and its stored feature rows of those hours must still go
+    written.update({b: FEATURE_SCHEMA.empty_table() for b in ids if b not in written})
     feature_paths: list[Path] = []
     report("features", 0, len(written))
     for done, (branch_id, rows) in enumerate(written.items(), start=1):
-        path = write_branch_features(rows, data_dir, branch_id)
+        windows = stored.filter(pl.col("branch_id").cast(pl.String) == branch_id)["window_start"].to_arrow()
+        path = write_branch_features(rows, data_dir, branch_id, windows)
         if path is not None:
             feature_paths.append(path)
         report("features", done, len(written))

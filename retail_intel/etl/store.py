@@ -37,19 +37,31 @@ def _read_file(path: Path) -> pa.Table:
     return read_table_as(path, FEATURE_SCHEMA, "feature")
 
 
-def write_branch_features(table: pa.Table, data_dir: Path, branch_id: str) -> Path | None:
-    """Merge one branch's rows (:data:`FEATURE_SCHEMA`) into its file; the path, or None without rows."""
+def write_branch_features(
+    table: pa.Table, data_dir: Path, branch_id: str, windows: pa.Array | None = None
+) -> Path | None:
+    """Merge one branch's rows (:data:`FEATURE_SCHEMA`) into its file; the path, or None when nothing changed.
+
+    ``windows``: the starts of the branch's stored hourly KPI windows. A stored feature row of an
+    hour that is no longer among them goes: its KPI window lost its movements (a video redone
+    with a corrected start time) and the row would keep the people it had counted.
+    """
     rows = table.cast(FEATURE_SCHEMA)
-    if rows.num_rows == 0:
-        return None
     others = pc.any(pc.not_equal(rows["branch_id"], branch_id)).as_py()
     if others:
         raise DataError(f"feature rows of other branches handed to the writer of {branch_id!r}")
     path = feature_path(data_dir, branch_id)
     if path.exists():
         old = _read_file(path)
-        kept = old.filter(pc.invert(pc.is_in(old["window_start"], value_set=rows["window_start"])))
-        rows = pa.concat_tables([kept, rows])
+        dropped = pc.is_in(old["window_start"], value_set=rows["window_start"])
+        if windows is not None:
+            gone = pc.invert(pc.is_in(old["window_start"], value_set=windows.cast(old["window_start"].type)))
+            dropped = pc.or_(dropped, gone)
+        if rows.num_rows == 0 and not pc.any(dropped).as_py():
+            return None
+        rows = pa.concat_tables([old.filter(pc.invert(dropped)), rows])
+    elif rows.num_rows == 0:
+        return None
     rows = rows.sort_by([("window_start", "ascending")])
     return atomic_write_table(rows, path)
 
