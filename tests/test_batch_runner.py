@@ -367,6 +367,27 @@ def test_a_file_redone_with_another_start_day_recomputes_the_day_it_left(root: P
     assert sum(stored["visitors"].to_pylist()) == counted
 
 
+def test_a_file_moved_off_a_branch_that_is_gone_from_the_config_still_recomputes_its_new_branch(root: Path) -> None:
+    # the redo owes the earlier run's span, under its old branch; once the typo'd branch was removed
+    # from branches.yaml the KPI step failed on it ("unknown branch"), recomputing nothing at all
+    from retail_intel.kpis import read_kpis
+
+    from .batch_helpers import BRANCHES
+
+    typo = BRANCHES.replace("  - id: b1\n    name: High Street", "  - id: b0\n    name: Typo")
+    (root / "config" / "branches.yaml").write_text(BRANCHES + typo.split("branches:\n", 1)[1])
+    (clip,) = write_segments(root / "clips", "clip", stayer_and_passers, count=1)
+    manifest = root / "night.csv"
+    manifest.write_text(f"path,branch,camera,start\n{clip},b0,door,2026-02-08T10:00:00+01:00\n")
+    assert batch(manifest, root, kpis=True).exit_code == 0
+    (root / "config" / "branches.yaml").write_text(BRANCHES)  # b0 fixed to b1 and removed
+    manifest.write_text(f"path,branch,camera,start\n{clip},b1,door,2026-02-08T10:00:00+01:00\n")
+    redone = batch(manifest, root, kpis=True)
+    assert redone.exit_code == 0 and redone.done == 1
+    assert [k.branch for k in redone.kpis] == ["b1"]
+    assert sum(read_kpis(root / "data", branch_id="b1", window_minutes=60)["visitors"].to_pylist()) > 0
+
+
 def test_kpi_days_owed_by_two_failed_kpi_steps_are_both_recomputed_later(
     root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
