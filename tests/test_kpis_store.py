@@ -132,6 +132,37 @@ def test_recomputing_drops_windows_whose_movements_moved_away(config_dir: Path, 
     assert read_kpis(data, branch_id="b1", window_minutes=60).num_rows == 0
 
 
+def test_a_computation_keeps_the_windows_a_later_one_stored_from_movements_it_never_saw(
+    config_dir: Path, tmp_path: Path
+) -> None:
+    # a full `kpis` run reads the store, a batch's KPI step then adds Tuesday's movements and
+    # stores Tuesday's windows, and the full run's write (from movements without Tuesday) dropped
+    # them, though their movements are stored: only the write takes the lock, not the read
+    from retail_intel.kpis.compute import branch_info, compute_kpis_for, read_movement_inputs
+
+    config = load_config(config_dir)
+    data = tmp_path / "store"
+    write_store(data, [movement("b1", "entered", MON + dt.timedelta(hours=10), 5)], "monday")
+    compute_kpis(config, data, window_minutes=60)
+    read_at = dt.datetime.now(dt.UTC)
+    snapshot = read_movement_inputs(data)  # the long full run has read its input
+    tue = MON + dt.timedelta(days=1)
+    write_store(data, [movement("b1", "entered", tue + dt.timedelta(hours=10), 5)], "tuesday")
+    compute_kpis(config, data, window_minutes=60, branch="b1", start=tue, end=tue + dt.timedelta(days=1))
+
+    def tuesday_visitors() -> int:
+        stored = read_kpis(data, branch_id="b1", window_minutes=60, start=tue, end=tue + dt.timedelta(days=1))
+        return sum(stored["visitors"].to_pylist())
+
+    assert tuesday_visitors() == 1
+    branches = [branch_info(b) for b in config.branches]
+    compute_kpis_for(branches, data, window_minutes=60, movements=snapshot, read_at=read_at)
+    assert tuesday_visitors() == 1
+    # without knowing when its movements were read, a computation spares nothing (as before)
+    compute_kpis_for(branches, data, window_minutes=60, movements=snapshot)
+    assert tuesday_visitors() == 0
+
+
 def test_read_kpis_filters_by_time_overlap(config_dir: Path, data_dir: Path) -> None:
     compute_kpis(load_config(config_dir), data_dir, window_minutes=60)
     rows = read_kpis(data_dir, start=MON + dt.timedelta(hours=10, minutes=30), end=MON + dt.timedelta(hours=14))

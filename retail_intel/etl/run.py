@@ -202,6 +202,10 @@ def run_etl(
     if not ids:  # every branch inactive or closed: nothing to do
         return EtlResult((), 0, 0, start=start, end=end, engine=engine, seconds=time.perf_counter() - began)
 
+    read_at = dt.datetime.now(dt.UTC)  # before the movements are read: see Recomputed
+    # Reading every branch and dropping the inactive ones afterwards is about
+    # twice as fast as filtering string ids while the files are scanned.
+    movements = read_movement_inputs(data_dir, None if branch is None else ids)
     computed = compute_kpis_for(
         [branch_info(b) for b in chosen],
         data_dir,
@@ -214,9 +218,8 @@ def run_etl(
         # A range run also fills the windows between the stored ones and --from (the
         # empty hours after an earlier run's last movement), as a full run has them.
         stored_ends=None if start is None else stored_window_ends(data_dir, FEATURE_WINDOW_MINUTES, ids),
-        # Reading every branch and dropping the inactive ones afterwards is about
-        # twice as fast as filtering string ids while the files are scanned.
-        movements=read_movement_inputs(data_dir, None if branch is None else ids),
+        movements=movements,
+        read_at=read_at,
     )
     kpis = computed.table
     configured = {b.id for b in config.branches}
@@ -226,13 +229,17 @@ def run_etl(
     for done, (branch_id, rows) in enumerate(by_branch.items(), start=1):
         # every window of the branch in the range is among its rows: a stored one that is not
         # has lost its movements (a video redone with a corrected start) and goes
-        kpi_paths.extend(write_kpis(rows, data_dir, Recomputed((branch_id,), FEATURE_WINDOW_MINUTES, start, end)))
+        kpi_paths.extend(
+            write_kpis(rows, data_dir, Recomputed((branch_id,), FEATURE_WINDOW_MINUTES, start, end, read_at))
+        )
         report("kpis", done, len(by_branch))
     # a chosen branch with no movements left in the range: its stored windows there went with them
     emptied = tuple(branch_id for branch_id in ids if branch_id not in by_branch)
     if emptied:
         kpi_paths.extend(
-            write_kpis(KPI_SCHEMA.empty_table(), data_dir, Recomputed(emptied, FEATURE_WINDOW_MINUTES, start, end))
+            write_kpis(
+                KPI_SCHEMA.empty_table(), data_dir, Recomputed(emptied, FEATURE_WINDOW_MINUTES, start, end, read_at)
+            )
         )
 
     # Neighbors' rows feed neighbor_visitors; they are read, never written.

@@ -191,13 +191,15 @@ def compute_kpis_for(
     include_staff: bool = False,
     imbalance_threshold: float = 0.1,
     stored_ends: Mapping[str, dt.datetime] | None = None,
+    read_at: dt.datetime | None = None,
 ) -> KpiResult:
     """KPIs of ``branches`` from the movement store (or the given ``movements`` table).
 
     ``queue_waits`` (read from the store's queue visits when None, staff left out
     unless ``include_staff``) feed the bottleneck score. ``stored_ends`` (see
     :func:`retail_intel.kpis.store.stored_window_ends`) makes a range run also
-    compute the windows between each branch's stored ones and ``start``.
+    compute the windows between each branch's stored ones and ``start``. ``read_at``: when the
+    given ``movements`` were read (see :class:`~retail_intel.kpis.store.Recomputed`).
     """
     if engine not in ENGINES:
         raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
@@ -209,6 +211,7 @@ def compute_kpis_for(
         imbalance_threshold=imbalance_threshold,
     )
     if movements is None:
+        read_at = dt.datetime.now(dt.UTC)
         movements = read_movement_inputs(data_dir)
     if queue_waits is None:
         from retail_intel.kpis.zone_compute import read_queue_waits
@@ -230,7 +233,7 @@ def compute_kpis_for(
         table = run_engine(prepared.inputs, params, engine)
     # every window of these branches in the span is in ``table``: a stored one that is not
     # has no movements any more and goes
-    covered = Recomputed(tuple(b.branch_id for b in branches), window_minutes, start, end)
+    covered = Recomputed(tuple(b.branch_id for b in branches), window_minutes, start, end, read_at)
     paths = write_kpis(table, data_dir, covered) if write else []
     return KpiResult(
         table=table,
@@ -268,6 +271,10 @@ def compute_kpis(
     """
     require_retail_data(data_dir)  # a mistyped --data-dir is not "no movements"
     chosen = [config.branch(branch)] if branch is not None else list(config.branches)
+    read_at = dt.datetime.now(dt.UTC)  # before the movements are read
+    # One branch: read only its rows. All: read everything, so movements of
+    # branches missing from the config can be reported.
+    movements = read_movement_inputs(data_dir, None if branch is None else [branch])
     return compute_kpis_for(
         [branch_info(b) for b in chosen],
         data_dir,
@@ -281,8 +288,7 @@ def compute_kpis(
         write=write,
         include_staff=include_staff,
         imbalance_threshold=imbalance_threshold,
-        # One branch: read only its rows. All: read everything, so movements of
-        # branches missing from the config can be reported.
-        movements=read_movement_inputs(data_dir, None if branch is None else [branch]),
+        movements=movements,
+        read_at=read_at,
         queue_waits=queue_waits,
     )

@@ -67,20 +67,32 @@ def _read_file(path: Path) -> pa.Table:
 @dataclass(frozen=True)
 class Recomputed:
     """What one computation covered: every window of these branches and size overlapping
-    ``[start, end)`` (None: unbounded) that still holds movements is among its rows."""
+    ``[start, end)`` (None: unbounded) that still holds movements is among its rows.
+
+    ``read_at``: when its movements were read. A stored row computed at or after that came
+    from newer movements than this computation saw (``kpis`` and a batch's KPI step may run
+    at once, and only the write takes the lock), so it is kept: it is not this computation's
+    to drop. None: no such row is spared.
+    """
 
     branch_ids: tuple[str, ...]
     window_minutes: int
     start: dt.datetime | None = None
     end: dt.datetime | None = None
+    read_at: dt.datetime | None = None
 
     def covers(self, old: pa.Table) -> npt.NDArray[np.bool_]:
-        """Per row of ``old`` (one branch and size): whether its window overlaps the span."""
+        """Per row of ``old`` (one branch and size): whether its window overlaps the span and it
+        was computed before this computation read its movements."""
         covered = np.ones(old.num_rows, dtype=np.bool_)
         if self.start is not None:
             covered &= pc.greater(old["window_end"], _utc(self.start)).to_numpy(zero_copy_only=False)
         if self.end is not None:
             covered &= pc.less(old["window_start"], _utc(self.end)).to_numpy(zero_copy_only=False)
+        if self.read_at is not None:
+            # a row without a time (a file written before the column) counts as older
+            older = pc.fill_null(pc.less(old["computed_at"], _utc(self.read_at)), True)
+            covered &= older.to_numpy(zero_copy_only=False)
         return covered
 
 
