@@ -13,9 +13,13 @@ from pathlib import Path
 import pytest
 
 from retail_intel.batch.ledger import Ledger, ledger_path
+from retail_intel.batch.pending import pending_path
+from retail_intel.batch.request import BatchRequest
+from retail_intel.batch.runner import run_batch
+from retail_intel.batch.summary import BatchObserver
 
 from .batch_fakes import stayer_and_passers
-from .batch_helpers import batch, make_config, nightly_archives, rows, write_segments
+from .batch_helpers import RUNTIME, batch, make_config, nightly_archives, rows, write_segments
 
 
 @pytest.fixture
@@ -106,3 +110,23 @@ def test_a_preview_entry_written_before_entries_said_cut_short_continues_nothing
     _as_written_before_entries_said(root / "data", "cut_short")
     # whether that preview reached the end of its file is unknown: it is not continued
     assert {e.preview: e.cut_short for e in Ledger.load(root / "data").entries()} == {True: True, False: False}
+
+
+class _KpiSteps(BatchObserver):
+    def __init__(self) -> None:
+        self.kpi_steps: list[list[str]] = []
+
+    def kpis_started(self, branches: list[str]) -> None:
+        self.kpi_steps.append(branches)
+
+
+def test_a_preview_batch_recomputes_no_kpis_and_its_summary_says_none(root: Path) -> None:
+    # a preview's outputs are under previews/, which KPIs never read: its summary said
+    # "KPIs recomputed: b1 (60m)" for a KPI step that could change nothing
+    write_segments(root / "all" / "b1" / "door", "door", stayer_and_passers, count=1)
+    steps = _KpiSteps()
+    request = BatchRequest(str(root / "all"), root / "config", root / "data", max_frames=30)
+    preview = run_batch(request, runtime=RUNTIME, observer=steps)
+    assert preview.done == 1
+    assert preview.kpis == [] and steps.kpi_steps == []
+    assert not pending_path(root / "data").exists()

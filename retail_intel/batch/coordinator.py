@@ -111,7 +111,8 @@ class Coordinator:
 
     def _owe_kpis(self, entry: LedgerEntry) -> None:
         """Record the entry's span as owing KPIs before its ledger line makes it count as done."""
-        if self.request.kpis:
+        # a preview's outputs are under previews/, which KPIs never read: it owes none
+        if self.request.kpis and not entry.preview:
             start = dt.datetime.fromisoformat(entry.start_time)
             add_pending(
                 self.data_dir, [(entry.branch, start, start + dt.timedelta(seconds=entry.duration_s or 0.0))], self.owed
@@ -204,6 +205,8 @@ class Coordinator:
                     )
 
     def _note_change(self, entry: LedgerEntry) -> None:
+        if entry.preview:  # KPIs never read previews/: recomputing them would change nothing
+            return
         start = dt.datetime.fromisoformat(entry.start_time)
         self.changed.append((entry.branch, start, start + dt.timedelta(seconds=entry.duration_s or 0.0)))
 
