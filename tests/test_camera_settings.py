@@ -161,3 +161,27 @@ def test_a_bad_manifest_cell_quotes_its_value_once() -> None:
     with pytest.raises(SettingsError) as error:  # pydantic's own reason does not quote it: still added
         settings_layer({"imgsz": "abc"})
     assert str(error.value).count("got 'abc'") == 1
+
+
+@pytest.mark.parametrize(
+    ("column", "cell", "message"),
+    [
+        # read "got 1 values, got '1.5'": the count, then the cell
+        ("roi", "1.5", "roi: must be [x1, y1, x2, y2] (4 numbers), got 1 in '1.5'"),
+        # read "got '8' in '8 s', got '8 s'"
+        ("zone", "8 s", "zone: must be points 'x,y x,y x,y ...', got '8' in '8 s'"),
+        # read "got '1.5' in '1.5', got '1.5'"
+        ("line", "1.5", "line: must be points 'x,y x,y x,y ...', got '1.5'"),
+        # read "got 2, got '1,2 3,4'"
+        ("zone", "1,2 3,4", "zone: must have at least 3 points [x, y], got 2 (given '1,2 3,4')"),
+        # read "got [5.0, 1.0, 1.0, 1.0], got '5,1,1,1'"
+        ("roi", "5,1,1,1", "roi: must have x1 < x2 and y1 < y2, got [5.0, 1.0, 1.0, 1.0] (given '5,1,1,1')"),
+        ("fps", "abc", "fps: Input should be a valid number, unable to parse string as a number, got 'abc' "),
+    ],
+)
+def test_a_bad_manifest_cell_says_what_arrived_once(column: str, cell: str, message: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        settings_layer({column: cell}, "night.csv line 2: column ")
+    text = str(error.value)
+    assert text.startswith(f"night.csv line 2: column {message}")
+    assert text.count("got") == 1

@@ -85,7 +85,8 @@ def _points(value: object) -> object:
     for chunk in value.replace(";", " ").split():
         xy = chunk.split(",")
         if len(xy) != 2:
-            raise ValueError(f"must be points 'x,y x,y x,y ...', got {chunk!r} in {value!r}")
+            part = f"{chunk!r} in {value!r}" if chunk != value.strip() else repr(value)
+            raise ValueError(f"must be points 'x,y x,y x,y ...', got {part}")
         points.append(_numbers(chunk))
     return points
 
@@ -366,10 +367,12 @@ class CameraSettings(_Model):
     @field_validator("roi", mode="before")
     @classmethod
     def _roi_shape(cls, value: object) -> object:
-        value = _rect(value)
-        if isinstance(value, list | tuple) and len(value) != 4:
-            raise ValueError(f"must be [x1, y1, x2, y2] (4 numbers), got {len(value)} values")
-        return value
+        numbers = _rect(value)
+        if isinstance(numbers, list | tuple) and len(numbers) != 4:
+            # text (a flag, a manifest cell) is quoted as given, not just how many numbers it held
+            got = f"{len(numbers)} in {value!r}" if isinstance(value, str) else f"{len(numbers)} values"
+            raise ValueError(f"must be [x1, y1, x2, y2] (4 numbers), got {got}")
+        return numbers
 
     @field_validator("roi")
     @classmethod
@@ -556,8 +559,13 @@ class SettingsError(InputError):
         self.allowed = describe_bounds(setting) if setting and bounds else ""
         bounds_text = self.allowed
         allowed = f" (allowed: {bounds_text})" if bounds_text else ""
-        # the reason of a parser of ours already quotes the value ("must be a duration ..., got '8 s'")
-        got = f", got {value!r}" if setting and f"got {value!r}" not in reason else ""
+        # a reason of ours that already says what arrived ("must be a duration ..., got '8 s'", "got
+        # '8' in '8 s'", "got [5.0, 1.0, 1.0, 1.0]") is not followed by a second "got"
+        got = ""
+        if setting and "got " not in reason:
+            got = f", got {value!r}"
+        elif setting and repr(value) not in reason:  # it said only part of it ("got 2" points)
+            got = f" (given {value!r})"
         super().__init__(f"{where}{setting + ': ' if setting else ''}{reason}{got}{allowed}")
 
 
