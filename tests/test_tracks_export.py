@@ -16,7 +16,7 @@ from retail_intel.cli.app import _register, app
 from retail_intel.errors import InputError, VideoError
 from retail_intel.movements.events import judge
 from retail_intel.movements.schema import PERSON_BOX_SCHEMA
-from retail_intel.movements.store import read_movements, read_tracks
+from retail_intel.movements.store import read_movements, read_tracks, source_files
 from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.pipeline.plan import ProcessRequest, make_plan
 from retail_intel.pipeline.run import process_video, source_key
@@ -278,3 +278,20 @@ def test_a_file_name_of_the_other_kind_is_refused(
     for given in ("boxes.out", "boxes"):
         args[-1] = str(tmp_path / f"{fmt}-{given}")
         assert run_cli(args, capsys, monkeypatch).exit_code == 0
+
+
+def test_a_rerun_with_a_corrected_start_moves_the_tracks_to_the_movements_day(tmp_path: Path) -> None:
+    # the rerun reused the stored tracks and left them under 2026-02-08 while its movements
+    # moved to 2026-02-09: the tracks sat under a day the video no longer belongs to
+    video = write_video(tmp_path / "cam.avi")
+    data = tmp_path / "data"
+    for start in (START.replace(hour=9), START.replace(day=9, hour=13)):
+        plan = make_plan(ProcessRequest.create(video, "b1", data, start_time=start, roi=ROI))
+        result = process_video(plan, detector_factory=lambda plan: ScriptedDetector(two_people))
+    assert result.summary.tracks.startswith("reused")  # nothing detected again: the stored tracks moved
+    key = source_key("cam1", fingerprint(video))
+    day_of = {kind: [p.parent.name for p in source_files(data, key, kind)] for kind in ("movements", "tracks")}
+    assert day_of == {"movements": ["2026-02-09"], "tracks": ["2026-02-09"]}
+    stored = read_tracks(data, key)
+    assert stored is not None and stored.metadata["identity"]  # the file moved with its description
+    assert person_boxes(video, data_dir=data, branch="b1").people == 2

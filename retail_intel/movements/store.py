@@ -27,6 +27,7 @@ from retail_intel.storage import (
     MOVEMENTS_DIR,
     TRACKS_DIR,
     TRAJECTORIES_DIR,
+    atomic_write_bytes,
     atomic_write_table,
     is_plain_name,
     parquet_files,
@@ -128,6 +129,35 @@ def _with_track_columns(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=TRACK_SCHEMA)
 
 
+def _source_path(data_dir: Path, kind: str, branch_id: str, day: dt.date, source_key: str) -> Path:
+    for what, name in (("branch id", branch_id), ("source key", source_key)):
+        # Both become path components: a name like "../../x" would write outside the data directory.
+        if not is_plain_name(name) or name.startswith("."):
+            raise DataError(f"{what} {name!r} cannot be used as a folder or file name under {kind}/")
+    return data_dir / kind / branch_id / day.isoformat() / f"{source_key}.parquet"
+
+
+def place_tracks(stored: StoredTracks, data_dir: Path, *, branch_id: str, day: dt.date, source_key: str) -> Path:
+    """Keep reused tracks beside the run's movements: ``<branch>/<day>`` of this run, not the one that stored them.
+
+    A video processed again with a corrected start (another day) or branch reuses its stored
+    tracks unchanged; left where they were, they stayed under the old day beside movements
+    under the new one. The file is copied byte for byte (its metadata says how it was made),
+    then every other copy of the source's tracks is removed, as :func:`write_source` does.
+    """
+    target = _source_path(data_dir, TRACKS_DIR, branch_id, day, source_key)
+    if stored.path != target:
+        try:
+            data = stored.path.read_bytes()
+        except OSError as exc:
+            raise DataError(f"{stored.path}: cannot read the stored tracks to move them to {target} ({exc})") from exc
+        atomic_write_bytes(data, target)
+    for path in source_files(data_dir, source_key, TRACKS_DIR):
+        if path != target:
+            path.unlink(missing_ok=True)
+    return target
+
+
 def write_source(
     table: pa.Table,
     data_dir: Path,
@@ -146,13 +176,9 @@ def write_source(
     The source's rows are also cut out of a compacted month that holds them
     (only the month of ``day`` in this branch without ``replace_elsewhere``).
     """
-    for what, name in (("branch id", branch_id), ("source key", source_key)):
-        # Both become path components: a name like "../../x" would write outside the data directory.
-        if not is_plain_name(name) or name.startswith("."):
-            raise DataError(f"{what} {name!r} cannot be used as a folder or file name under {kind}/")
     if table.schema != schema:
         table = table.cast(schema)
-    target = data_dir / kind / branch_id / day.isoformat() / f"{source_key}.parquet"
+    target = _source_path(data_dir, kind, branch_id, day, source_key)
     found = source_files(data_dir, source_key, kind) if replace_elsewhere else []
     stale = [p for p in found if p != target]
     atomic_write_table(table, target)

@@ -22,7 +22,14 @@ from retail_intel.config.camera_settings import INT8_NEEDS_OPENVINO, INT8_WITH_T
 from retail_intel.errors import TimeError, VideoError
 from retail_intel.movements.events import Judgement, SourceInfo, judge, movements_table, trajectories_table
 from retail_intel.movements.plausible import TimeLimits
-from retail_intel.movements.store import StoredTracks, read_tracks, write_movements, write_tracks, write_trajectories
+from retail_intel.movements.store import (
+    StoredTracks,
+    place_tracks,
+    read_tracks,
+    write_movements,
+    write_tracks,
+    write_trajectories,
+)
 from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.pipeline.autosize import autosize_plan
 from retail_intel.pipeline.continuity import Continuity, Handover, handover, judge_across_cut, keep_carried_ids
@@ -499,11 +506,13 @@ def _run_video(
     data_dir = output_dir(plan)
     identity = tracks_identity(plan)
     video_tracks: VideoTracks | None = None
+    reused: StoredTracks | None = None
     if reuse_tracks and not plan.is_preview and plan.save_video is None:
         stored = read_tracks(data_dir, key)
         if stored is not None and stored.metadata.get("identity") == identity:
             video_tracks = VideoTracks.from_stored(stored)
             fps = video_tracks.fps
+            reused = stored
     annotator = None
     if video_tracks is None:
         if plan.save_video is not None:
@@ -576,7 +585,10 @@ def _run_video(
     day = start_time.date()
     # Tracks, then trajectories and zones: the movement file is the one readers and the
     # batch ledger treat as "this video is done", so it lands last.
-    if not video_tracks.from_store:
+    if reused is not None:
+        # a corrected start (another day) or branch: the tracks follow the movements
+        place_tracks(reused, data_dir, branch_id=plan.branch_id, day=day, source_key=key)
+    else:
         table_of_tracks = video_tracks.accumulator.to_table()
         write_tracks(
             table_of_tracks, video_tracks.metadata(), data_dir, branch_id=plan.branch_id, day=day, source_key=key
