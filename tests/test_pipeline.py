@@ -189,6 +189,36 @@ def test_a_raw_h264_stream_needs_its_frame_rate_given(tmp_path: Path) -> None:
     assert (result.summary.fps, result.summary.frames) == (10.0, 60)
 
 
+def _as_raw_mjpeg(source: Path, target: Path) -> Path:
+    """``source``'s frames as JPEGs one after another: an MJPEG stream with no container."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(source))
+    data = b""
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        data += cv2.imencode(".jpg", frame)[1].tobytes()
+    capture.release()
+    target.write_bytes(data)
+    return target
+
+
+@pytest.mark.parametrize("name", ["cam.mp4", "cam.avc", "cam.bin"])
+def test_a_raw_stream_under_another_name_needs_its_frame_rate_given(tmp_path: Path, name: str) -> None:
+    # only the names .h264, .mjpeg, ... counted as raw: the same 10 fps stream saved as cam.mp4 (an
+    # NVR export) or cam.avc was timed at the 25 fps OpenCV makes up for it, 60 frames as 2.4 s
+    source = write_video(tmp_path / "source.avi", frames=60, fps=10)
+    video = _as_raw_mjpeg(source, tmp_path / name)
+    with pytest.raises(VideoError, match=rf"{name}: a raw video stream has no container .*; pass --fps"):
+        run(request(video, tmp_path / "data"))
+    assert movement_files(tmp_path / "data") == []
+    result, _ = run(request(video, tmp_path / "data", fps=10))
+    assert (result.summary.fps, result.summary.frames) == (10.0, 60)
+    assert (result.summary.entered, result.summary.passed) == (1, 1)  # as the AVI it was made from
+
+
 @pytest.mark.parametrize(
     ("roi", "message"),
     [("100,80,400,200", "outside the 320x240 frame"), ("220,80,100,200", "x1 < x2"), ("100,80,100,200", "x1 < x2")],

@@ -41,6 +41,8 @@ class VideoInfo:
     height: int
     header_fps: float
     frame_count: int  # as the container claims; 0 when unknown
+    # an elementary stream with no container (header_fps is then 0: its rate is unknown)
+    raw: bool = False
 
 
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/(?!/)")  # two letters at least: C:/ is a drive
@@ -80,7 +82,7 @@ def probe(path: Path) -> VideoInfo:
         width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
         height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
         claimed = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        raw = path.suffix.lower() in RAW_STREAM_SUFFIXES and claimed <= 0
+        raw = claimed <= 0 and (path.suffix.lower() in RAW_STREAM_SUFFIXES or _starts_as_raw_stream(path))
         fps = 0.0 if raw else float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
         count = max(0, claimed)
         ok, _ = capture.read()
@@ -88,16 +90,41 @@ def probe(path: Path) -> VideoInfo:
             raise VideoError(f"{path}: no decodable frame (corrupt or empty video)")
     finally:
         capture.release()
-    return VideoInfo(path, width, height, fps, count)
+    return VideoInfo(path, width, height, fps, count, raw)
+
+
+def _starts_as_raw_stream(path: Path) -> bool:
+    """Whether ``path`` begins as a stream with no container: an H.264/H.265 start code or a JPEG.
+
+    A raw stream saved under another name (``clip.avc``, an NVR export named ``.mp4``) reads at
+    OpenCV's made-up 25 fps as one named ``.h264`` does. Containers begin otherwise (MP4 with its
+    ftyp box, RIFF, Matroska, MPEG-PS, whose start code is followed by a byte with its top bit set,
+    as no H.264/H.265 unit header is).
+    """
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        return False
+    if head[:2] == b"\xff\xd8":  # a JPEG: concatenated ones are an MJPEG stream
+        return True
+    if head[4:8] == b"ftyp":  # an MP4 whose first box has a 64-bit size (00 00 00 01)
+        return False
+    for code in (b"\x00\x00\x00\x01", b"\x00\x00\x01"):
+        if head.startswith(code) and len(head) > len(code):
+            return head[len(code)] < 0x80
+    return False
 
 
 def header_rate(info: VideoInfo, remedy: str) -> float:
     """The header's frame rate, or :class:`VideoError` saying it is missing or impossible, and ``remedy``."""
     fps = info.header_fps
     if not math.isfinite(fps) or fps <= 0:
-        if info.path.suffix.lower() in RAW_STREAM_SUFFIXES and not info.frame_count:
+        if info.raw:
+            suffix = info.path.suffix.lower()
+            kind = f"a raw {info.path.suffix} stream" if suffix in RAW_STREAM_SUFFIXES else "a raw video stream"
             raise VideoError(
-                f"{info.path}: a raw {info.path.suffix} stream has no container to keep its frame rate "
+                f"{info.path}: {kind} has no container to keep its frame rate "
                 f"(decoders assume 25, whatever the camera recorded at); {remedy}"
             )
         raise VideoError(f"{info.path}: the header has no frame rate; {remedy}")
