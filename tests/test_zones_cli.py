@@ -148,3 +148,15 @@ def test_rejudge_without_stored_paths_says_so(
     assert json.loads(_run(dirs, capsys, monkeypatch, "zones", "-b", "b1", "-d", "2026-02-08", "-f", "json").stdout)[
         "zones"
     ]
+
+
+def test_kpis_zones_table_shows_at_most_max_rows(
+    dirs: tuple[Path, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a store's hourly zone rows run to hundreds of thousands; --max-rows caps the Rich table as
+    # it does for the branch KPIs, and says how many were left out
+    result = _run(dirs, capsys, monkeypatch, "kpis", "--zones", "--window", "1m", "--max-rows", "1")
+    assert result.exit_code == 0, result.stderr
+    shown = [zone for zone in ("shelf", "queue", "till") if zone in result.stdout.split("Queues")[0]]
+    assert len(shown) == 1
+    assert "showing 1 of 3 zones rows" in " ".join(result.stderr.split())

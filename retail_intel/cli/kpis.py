@@ -121,7 +121,9 @@ def kpis(
             help="Windows in the growth-momentum slope (this one included).",
         ),
     ] = 6,
-    max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Rows shown by --format table.")] = 200,
+    max_rows: Annotated[
+        int, typer.Option("--max-rows", min=1, help="Rows shown by --format table (with --zones, per table).")
+    ] = 200,
     zones: Annotated[
         bool, typer.Option("--zones", help="Zone and queue KPIs per zone and window instead (docs/zones.md).")
     ] = False,
@@ -175,7 +177,9 @@ def kpis(
     until = parse_time_option(end, "--to")
     loaded = load_config(config)
     if zones:
-        _zone_kpis(loaded, data_dir, minutes, branch, since, until, engine.value, fmt, output, queues, include_staff)
+        _zone_kpis(
+            loaded, data_dir, minutes, branch, since, until, engine.value, fmt, output, queues, include_staff, max_rows
+        )
         return
     began = time.perf_counter()
     try:
@@ -241,6 +245,7 @@ def _zone_kpis(
     output: Path | None,
     queues: bool,
     include_staff: bool,
+    max_rows: int,
 ) -> None:
     from retail_intel.kpis.zone_compute import compute_zone_kpis
 
@@ -260,7 +265,13 @@ def _zone_kpis(
     shown = [loaded.branch(branch)] if branch is not None else loaded.branches
     configured = any(camera.zones for b in shown for camera in b.cameras)
     show_zone_kpis(
-        result.zones, result.queues, OutputFormat(fmt.value), timezones, csv_queues=queues, configured=configured
+        result.zones,
+        result.queues,
+        OutputFormat(fmt.value),
+        timezones,
+        csv_queues=queues,
+        configured=configured,
+        max_rows=max_rows,
     )
 
 

@@ -73,6 +73,19 @@ def _rows(table: pa.Table, columns: dict[str, str], timezones: dict[str, ZoneInf
     return rows
 
 
+def _render_table(
+    table: pa.Table, columns: dict[str, str], timezones: dict[str, ZoneInfo], title: str, max_rows: int | None
+) -> None:
+    # a store's hourly zone rows run to hundreds of thousands: a terminal gets the first max_rows
+    shown = table if max_rows is None else table.slice(0, max_rows)
+    render_rows(_rows(shown, columns, timezones), OutputFormat.table, title=title, columns=list(columns.values()))
+    if table.num_rows > shown.num_rows:
+        err.print(
+            f"[yellow]showing {shown.num_rows:,} of {table.num_rows:,} {title.lower()} rows[/yellow]; "
+            "use --max-rows, --branch/--from/--to, or --format csv/json for all of them"
+        )
+
+
 def show_zone_kpis(
     zones: pa.Table,
     queues: pa.Table,
@@ -81,11 +94,13 @@ def show_zone_kpis(
     *,
     csv_queues: bool = False,
     configured: bool = False,
+    max_rows: int | None = None,
 ) -> None:
     """Render zone and queue KPI tables: two Rich tables, one JSON object, or one CSV table.
 
     ``configured``: some branch shown has zones in branches.yaml, so an empty answer means
-    nobody was judged in them in this range, not that zones are missing.
+    nobody was judged in them in this range, not that zones are missing. ``max_rows``: rows
+    each Rich table shows at most (``kpis --max-rows``); JSON and CSV carry every row.
     """
     if fmt is OutputFormat.json:
         document = {"zones": plain_value(zones.to_pylist()), "queues": plain_value(queues.to_pylist())}
@@ -93,11 +108,9 @@ def show_zone_kpis(
     elif fmt is OutputFormat.csv:
         typer.echo(arrow_csv(queues if csv_queues else zones), nl=False)
     else:
-        render_rows(_rows(zones, _ZONE_COLUMNS, timezones), fmt, title="Zones", columns=list(_ZONE_COLUMNS.values()))
+        _render_table(zones, _ZONE_COLUMNS, timezones, "Zones", max_rows)
         if queues.num_rows:
-            render_rows(
-                _rows(queues, _QUEUE_COLUMNS, timezones), fmt, title="Queues", columns=list(_QUEUE_COLUMNS.values())
-            )
+            _render_table(queues, _QUEUE_COLUMNS, timezones, "Queues", max_rows)
         if zones.num_rows == 0 and queues.num_rows == 0 and configured:
             err.print(
                 "[yellow]no zone visits in this range[/yellow]: the zones are configured, but nobody was seen in them "
