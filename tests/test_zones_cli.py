@@ -160,3 +160,16 @@ def test_kpis_zones_table_shows_at_most_max_rows(
     shown = [zone for zone in ("shelf", "queue", "till") if zone in result.stdout.split("Queues")[0]]
     assert len(shown) == 1
     assert "showing 1 of 3 zones rows" in " ".join(result.stderr.split())
+
+
+def test_kpis_zones_table_of_every_branch_names_each_rows_branch(
+    dirs: tuple[Path, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # branches often share camera and zone ids (cam-1, till_queue): a row must say whose it is
+    everyone = _run(dirs, capsys, monkeypatch, "kpis", "--zones", "--window", "1d")
+    assert everyone.exit_code == 0, everyone.stderr
+    zones_table, queues_table = everyone.stdout.split("Queues")
+    assert "branch" in zones_table and "b1" in zones_table
+    assert "branch" in queues_table and "b1" in queues_table
+    one = _run(dirs, capsys, monkeypatch, "kpis", "--zones", "--window", "1d", "--branch", "b1")
+    assert "branch" not in one.stdout  # asked for one branch: the column would only repeat it

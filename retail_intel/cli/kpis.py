@@ -272,6 +272,7 @@ def _zone_kpis(
         csv_queues=queues,
         configured=configured,
         max_rows=max_rows,
+        with_branch=branch is None,
     )
 
 

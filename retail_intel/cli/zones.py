@@ -74,10 +74,19 @@ def _rows(table: pa.Table, columns: dict[str, str], timezones: dict[str, ZoneInf
 
 
 def _render_table(
-    table: pa.Table, columns: dict[str, str], timezones: dict[str, ZoneInfo], title: str, max_rows: int | None
+    table: pa.Table,
+    columns: dict[str, str],
+    timezones: dict[str, ZoneInfo],
+    title: str,
+    max_rows: int | None,
+    with_branch: bool,
 ) -> None:
     # a store's hourly zone rows run to hundreds of thousands: a terminal gets the first max_rows
     shown = table if max_rows is None else table.slice(0, max_rows)
+    if with_branch:
+        # every demo branch's camera is cam-1 and its zones share their ids: without the branch
+        # the rows of two branches cannot be told apart
+        columns = {"branch_id": "branch", **columns}
     render_rows(_rows(shown, columns, timezones), OutputFormat.table, title=title, columns=list(columns.values()))
     if table.num_rows > shown.num_rows:
         err.print(
@@ -95,12 +104,14 @@ def show_zone_kpis(
     csv_queues: bool = False,
     configured: bool = False,
     max_rows: int | None = None,
+    with_branch: bool = False,
 ) -> None:
     """Render zone and queue KPI tables: two Rich tables, one JSON object, or one CSV table.
 
     ``configured``: some branch shown has zones in branches.yaml, so an empty answer means
     nobody was judged in them in this range, not that zones are missing. ``max_rows``: rows
     each Rich table shows at most (``kpis --max-rows``); JSON and CSV carry every row.
+    ``with_branch``: the Rich tables start with the branch (rows of several branches).
     """
     if fmt is OutputFormat.json:
         document = {"zones": plain_value(zones.to_pylist()), "queues": plain_value(queues.to_pylist())}
@@ -108,9 +119,9 @@ def show_zone_kpis(
     elif fmt is OutputFormat.csv:
         typer.echo(arrow_csv(queues if csv_queues else zones), nl=False)
     else:
-        _render_table(zones, _ZONE_COLUMNS, timezones, "Zones", max_rows)
+        _render_table(zones, _ZONE_COLUMNS, timezones, "Zones", max_rows, with_branch)
         if queues.num_rows:
-            _render_table(queues, _QUEUE_COLUMNS, timezones, "Queues", max_rows)
+            _render_table(queues, _QUEUE_COLUMNS, timezones, "Queues", max_rows, with_branch)
         if zones.num_rows == 0 and queues.num_rows == 0 and configured:
             err.print(
                 "[yellow]no zone visits in this range[/yellow]: the zones are configured, but nobody was seen in them "
