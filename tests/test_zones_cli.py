@@ -115,6 +115,7 @@ def test_kpis_zones_per_window(
         (["zones", "-b", "nope", "-d", "2026-02-08"], 'unknown branch "nope"'),
         (["kpis", "--zones", "-f", "parquet", "-o", "x.parquet"], "--zones prints to stdout"),
         (["zones", "-b", "b1"], "--date YYYY-MM-DD is required (or --rejudge"),
+        (["kpis", "--queues", "-f", "csv"], "--queues picks the queue rows of --zones: add --zones"),
     ],
 )
 def test_bad_input_is_one_line(

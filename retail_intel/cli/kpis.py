@@ -168,6 +168,11 @@ def kpis(
     from retail_intel.kpis import compute_kpis, window_minutes_from
 
     output = output_file(output)
+    if queues and not zones:
+        # without --zones the branch KPIs would come out, read as if they were the queue rows
+        raise InputError(
+            "--queues picks the queue rows of --zones: add --zones (with --format csv), or leave --queues out"
+        )
     if fmt is KpiFormat.parquet and output is None:
         raise InputError("--format parquet needs -o FILE.parquet (Parquet is binary: it is not written to stdout)")
     if fmt is KpiFormat.table and output is not None:
