@@ -163,6 +163,18 @@ CASES: list[tuple[str, dict[str, str | None], str]] = [
         "branches.yaml: branch \"b2\": staff.zones: camera 'door', polygon #1: a region needs at least 3 points, got 2",
     ),
     (
+        "staff_zone_crossing_itself",
+        {
+            "branches.yaml": branches_with(
+                "capacity: 3\ncameras: [{id: door, roi: [0, 0, 50, 50]}]\n"
+                "staff: {zones: {door: [[[0, 0], [30, 10], [30, 0], [0, 20]]]}}"
+            )
+        },
+        "branches.yaml: branch \"b2\": staff.zones: camera 'door', polygon #1: must not cross itself: "
+        "edge 1 ([0.0, 0.0] to [30.0, 10.0]) crosses edge 3 ([30.0, 0.0] to [0.0, 20.0]); "
+        "give the corners in order around the region",
+    ),
+    (
         "staff_zone_unknown_camera",
         {
             "branches.yaml": branches_with(

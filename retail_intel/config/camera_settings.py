@@ -250,6 +250,22 @@ def _first_crossing(points: list[Point]) -> tuple[int, int] | None:
     return None
 
 
+def crossing_problem(points: list[Point]) -> str | None:
+    """What is wrong with a region whose edges cross (named zones, ROI, pass-by and staff zones), or None."""
+    crossing = _first_crossing(points)
+    if crossing is None:
+        return None
+    i, j = crossing
+
+    def edge(k: int) -> str:
+        return f"{list(points[k])} to {list(points[(k + 1) % len(points)])}"
+
+    return (
+        f"must not cross itself: edge {i + 1} ({edge(i)}) crosses edge {j + 1} ({edge(j)}); "
+        "give the corners in order around the region"
+    )
+
+
 def _enclosing(points: list[Point]) -> list[Point]:
     """``points`` if they make a region (a named zone, a camera's ROI polygon or pass-by zone):
     refused here, where the file and camera are named, not later by the geometry."""
@@ -257,18 +273,10 @@ def _enclosing(points: list[Point]) -> list[Point]:
         raise ValueError(f"must have at least 3 points [x, y], got {len(points)}")
     if not all(math.isfinite(c) for p in points for c in p):
         raise ValueError("must be finite numbers")
-    crossing = _first_crossing(points)
+    crossing = crossing_problem(points)
     if crossing is not None:
         # before the area: a symmetric bow tie has none, and "points all on one line" would be wrong
-        i, j = crossing
-
-        def edge(k: int) -> str:
-            return f"{list(points[k])} to {list(points[(k + 1) % len(points)])}"
-
-        raise ValueError(
-            f"must not cross itself: edge {i + 1} ({edge(i)}) crosses edge {j + 1} ({edge(j)}); "
-            "give the corners in order around the region"
-        )
+        raise ValueError(crossing)
     if _polygon_area(points) <= 0:
         raise ValueError(f"must enclose an area (points not all on one line), got {[list(p) for p in points]}")
     return points

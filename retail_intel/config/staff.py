@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from retail_intel.config.camera_settings import refuse_bool_number
+from retail_intel.config.camera_settings import crossing_problem, refuse_bool_number
 from retail_intel.errors import RetailIntelError
 from retail_intel.movements.geometry import Polygon
 from retail_intel.movements.staff import StaffRules, UniformRule
@@ -66,6 +66,11 @@ class StaffSettings(_Block):
         # checked here, where the file and branch can be named, not when a run builds the geometry
         for camera, polygons in value.items():
             for index, points in enumerate(polygons):
+                # a bow tie (corners out of order) has an area, but the even-odd rule judges two
+                # triangles, not the counter meant: staff standing in the rest would pass as customers
+                crossing = crossing_problem(points)
+                if crossing is not None:
+                    raise ValueError(f"camera {camera!r}, polygon #{index + 1}: {crossing}")
                 try:
                     Polygon(tuple(points))
                 except RetailIntelError as exc:
