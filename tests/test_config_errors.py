@@ -719,3 +719,19 @@ def test_ids_with_a_newline_are_shown_escaped_keeping_each_problem_one_line(tmp_
     assert any("duplicate camera id 'door\\n'" in p for p in problems), problems
     assert any("duplicate zone id 'z\\n'" in p for p in problems), problems
     assert all("\n" not in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("file", "flow", "entry"),
+    [
+        ("promotions.yaml", "id: p1, name: S, branches: , " + HOUR, 'promotion "p1"'),
+        ("holidays.yaml", "date: 2026-12-25, name: X, branches: ", "entry #1"),
+    ],
+)
+def test_branches_left_empty_is_one_problem(tmp_path: Path, file: str, flow: str, entry: str) -> None:
+    # the key written with nothing after it: one line saying what belongs there, not one per
+    # alternative of the type ("must be a list", "must be one of 'all'")
+    directory = write_config(tmp_path / "config", {file: entries(file.removesuffix(".yaml"), flow)})
+    assert validate_config(directory) == [
+        f"{file}: {entry}: branches must be a list of branch ids or 'all', got nothing (empty)"
+    ]

@@ -413,6 +413,15 @@ class Event(_Model):
         return self
 
 
+def _branch_list_or_all(value: object) -> object:
+    """``branches:`` of a promotion or holiday as written; one problem for a typo or an empty key."""
+    if value is None:
+        raise ValueError("must be a list of branch ids or 'all', got nothing (empty)")
+    if isinstance(value, str) and value != "all":
+        raise ValueError(f"must be a list of branch ids or 'all', got {value!r}")
+    return value
+
+
 class Promotion(_Model):
     """A promotion at some branches (``branches``) or everywhere (``branches: all``)."""
 
@@ -426,10 +435,8 @@ class Promotion(_Model):
     @field_validator("branches", mode="before")
     @classmethod
     def _branch_list(cls, value: object) -> object:
-        # Without this, a typo such as "al" yields two opaque union errors.
-        if isinstance(value, str) and value != "all":
-            raise ValueError(f"must be a list of branch ids or 'all', got {value!r}")
-        return value
+        # Without this, a typo such as "al", or the key left empty, yields two opaque union errors.
+        return _branch_list_or_all(value)
 
     @field_validator("start", "end")
     @classmethod
@@ -468,9 +475,7 @@ class Holiday(_Model):
     @field_validator("branches", mode="before")
     @classmethod
     def _branch_list(cls, value: object) -> object:
-        if isinstance(value, str) and value != "all":
-            raise ValueError(f"must be a list of branch ids or 'all', got {value!r}")
-        return value
+        return _branch_list_or_all(value)
 
     def applies_to(self, branch_id: str) -> bool:
         return self.branches == "all" or branch_id in self.branches
