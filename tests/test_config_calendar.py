@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from retail_intel.config.calendar import active_promotions, expand_events, shift_intervals
 from retail_intel.config.models import Employee, Event, Promotion
-from retail_intel.errors import TimeError
+from retail_intel.errors import InputError, TimeError
 
 UTC = dt.UTC
 LONDON = ZoneInfo("Europe/London")
@@ -72,6 +72,15 @@ def test_daily_repetition_stops_after_inclusive_until() -> None:
     ev = event(start="2026-12-07T06:00:00Z", end="2026-12-07T10:00:00Z", repeat="daily", until="2026-12-11")
     starts = [o.start for o in expand_events([ev], utc(2026, 12, 1), utc(2027, 1, 1))]
     assert starts == [utc(2026, 12, day, 6) for day in range(7, 12)]
+
+
+def test_more_occurrences_than_the_cap_are_refused_not_cut_short() -> None:
+    # `events --from 1900-01-01T00:00:00Z --to 2999-01-01T00:00:00Z` listed a daily event up to
+    # 2299 and stopped there without a word
+    ev = event(start="2026-01-01T06:00:00Z", end="2026-01-01T07:00:00Z", repeat="daily")
+    with pytest.raises(InputError, match="event 'ev' repeats daily more than 100,000 times in the range"):
+        expand_events([ev], utc(2026, 1, 1), utc(2400, 1, 1))
+    assert len(expand_events([ev], utc(2026, 1, 1), utc(2036, 1, 1))) == 3652
 
 
 def test_weekly_repetition_without_until_runs_on() -> None:

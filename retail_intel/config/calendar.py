@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from retail_intel.config.models import WEEKDAYS, Branch, Employee, Event, Promotion, Repeat
-from retail_intel.errors import TimeError
+from retail_intel.errors import InputError, TimeError
 
 __all__ = [
     "EventOccurrence",
@@ -41,7 +41,8 @@ __all__ = [
 ]
 
 # Occurrences of one event are generated lazily; this guards against a
-# runaway loop on absurd ranges (a daily event over 50 years is ~18k rows).
+# runaway loop on absurd ranges (a daily event over 50 years is ~18k rows):
+# more occurrences than this in one range are refused, not cut short.
 _MAX_OCCURRENCES_PER_EVENT = 100_000
 
 
@@ -119,6 +120,11 @@ def _candidates(event: Event, tz: dt.tzinfo, range_start: dt.datetime) -> Iterat
             if day is not None:  # e.g. the 31st in a 30-day month: no occurrence that month
                 yield index, dt.datetime.combine(day, local_start.time())
         index += 1
+    # still inside the range: stopping here would list the first occurrences as if they were all
+    raise InputError(
+        f"event {event.id!r} repeats {event.repeat.value} more than {_MAX_OCCURRENCES_PER_EVENT:,} times in the "
+        f"range asked for (from {range_start.isoformat()}); ask for a shorter range (--from/--to)"
+    )
 
 
 def _occurrences(
