@@ -156,6 +156,41 @@ def test_a_trailing_comma_is_no_extra_cell(tmp_path: Path) -> None:
     assert read_hand_counts(path) == [(TimeSlice(0, 10), {"entered": 3})]
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        # a spreadsheet export: "a,b,c," on every line, the header too, so the header has a blank column
+        "start,end,entered,passed,\n0,10,3,1,\n10,20,2,0,\n",
+        "clip,start,end,entered,passed,,\nc1.mp4,0,10,3,1,,\nc2.mp4,10,20,2,0, \n",
+    ],
+)
+def test_a_trailing_empty_column_is_accepted(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "counts.csv"
+    path.write_text(content)
+    assert read_hand_counts(path) == [
+        (TimeSlice(0, 10), {"entered": 3, "passed": 1}),
+        (TimeSlice(10, 20), {"entered": 2, "passed": 0}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("start,end,entered,\n0,10,3,\n10,20,2,5\n", "row 3, column 4: expected an empty cell under a header"),
+        # the first of two blank-header columns filled: a reader by name kept only the last, empty one
+        (
+            "start,end,entered,,\n0,10,3,7,\n",
+            "row 2, column 4: expected an empty cell under a header with no name, got '7'",
+        ),
+    ],
+)
+def test_a_filled_column_with_no_header_is_refused(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "counts.csv"
+    path.write_text(content)
+    with pytest.raises(InputError, match=re.escape(message)):
+        read_hand_counts(path)
+
+
 def test_filled_cells_past_the_header_count_as_hand_counts(tmp_path: Path) -> None:
     # `audit sample` asks this before replacing counts.csv: a row with one cell too many crashed it
     path = tmp_path / COUNTS_FILE

@@ -106,47 +106,45 @@ def read_hand_counts(path: Path) -> list[tuple[TimeSlice, dict[str, int]]]:
     # utf-8-sig: a spreadsheet saving "CSV UTF-8" starts the file with a byte-order mark, which would
     # otherwise become part of the first column's name (a note in another encoding reads as U+FFFD)
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
-        reader = csv.DictReader(handle)
-        header = [h.strip().lower() for h in (reader.fieldnames or [])]
-        if "start" not in header or "end" not in header:
-            raise InputError(f"{path}: the header must have start and end columns, got {header}")
-        # two columns of one name (or of one measure: "in" and "line_in") would leave one's counts out unseen
-        named: dict[str, list[str]] = {}
-        for raw_name, name in zip(reader.fieldnames or [], header, strict=True):
-            named.setdefault(ALIASES.get(name, name), []).append(raw_name)
-        twice = {k: v for k, v in named.items() if len(v) > 1 and k not in ("", "note", "notes")}
-        if twice:
-            measure, names = next(iter(twice.items()))
-            raise InputError(
-                f"{path}: columns {', '.join(repr(n) for n in names)} are all {measure!r}; keep one column per measure"
-            )
-        columns = {h: ALIASES.get(h, h) for h in header if h not in ("start", "end", "note", "notes", "clip")}
-        unknown = sorted(h for h, m in columns.items() if m not in MEASURES)
-        if unknown:
-            raise InputError(f"{path}: unknown column(s) {unknown}; expected start, end and any of {list(MEASURES)}")
-        rows: list[tuple[TimeSlice, dict[str, int]]] = []
-        for number, raw in enumerate(reader, start=2):
-            where = f"{path}, row {number}"
-            # cells past the header's columns (a count typed one cell too far, a comma in a note)
-            extra = [cell for cell in raw.pop(None, None) or [] if cell.strip()]
-            if extra:
-                raise InputError(
-                    f"{where}: filled cells past the header's {len(header)} columns ({','.join(header)}): "
-                    f"{extra}; remove them or name their column in the header"
-                )
-            row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-            start, end = parse_offset(row["start"], where), parse_offset(row["end"], where)
-            if end <= start:
-                raise InputError(f"{where}: end ({row['end']}) must be after start ({row['start']})")
-            counts: dict[str, int] = {}
-            for column, measure in columns.items():
-                cell = row.get(column, "")
-                if cell == "":
-                    continue
-                if not (cell.isascii() and cell.isdigit()):  # '²' is a digit to str.isdigit, not to int()
-                    raise InputError(f"{where}, column {column}: expected a whole number of people, got {cell!r}")
-                counts[measure] = int(cell)
-            rows.append((TimeSlice(start, end), counts))
+        # by position, not csv.DictReader: a dict keeps one cell of all the columns with a blank header
+        records = list(csv.reader(handle))
+    raw_header = records[0] if records else []
+    header = [h.strip().lower() for h in raw_header]
+    if "start" not in header or "end" not in header:
+        raise InputError(f"{path}: the header must have start and end columns, got {header}")
+    # two columns of one name (or of one measure: "in" and "line_in") would leave one's counts out unseen
+    named: dict[str, list[str]] = {}
+    for raw_name, name in zip(raw_header, header, strict=True):
+        named.setdefault(ALIASES.get(name, name), []).append(raw_name)
+    twice = {k: v for k, v in named.items() if len(v) > 1 and k not in ("", "note", "notes")}
+    if twice:
+        measure, names = next(iter(twice.items()))
+        raise InputError(
+            f"{path}: columns {', '.join(repr(n) for n in names)} are all {measure!r}; keep one column per measure"
+        )
+    columns = {h: ALIASES.get(h, h) for h in header if h not in ("", "start", "end", "note", "notes", "clip")}
+    unknown = sorted(h for h, m in columns.items() if m not in MEASURES)
+    if unknown:
+        raise InputError(f"{path}: unknown column(s) {unknown}; expected start, end and any of {list(MEASURES)}")
+    rows: list[tuple[TimeSlice, dict[str, int]]] = []
+    for number, record in enumerate(records[1:], start=2):
+        if not record:  # a blank line
+            continue
+        where = f"{path}, row {number}"
+        _refuse_unnamed_cells(record, header, where)
+        row = {name: cell.strip() for name, cell in zip(header, record, strict=False) if name}
+        start, end = parse_offset(row.get("start", ""), where), parse_offset(row.get("end", ""), where)
+        if end <= start:
+            raise InputError(f"{where}: end ({row['end']}) must be after start ({row['start']})")
+        counts: dict[str, int] = {}
+        for column, measure in columns.items():
+            cell = row.get(column, "")
+            if cell == "":
+                continue
+            if not (cell.isascii() and cell.isdigit()):  # '²' is a digit to str.isdigit, not to int()
+                raise InputError(f"{where}, column {column}: expected a whole number of people, got {cell!r}")
+            counts[measure] = int(cell)
+        rows.append((TimeSlice(start, end), counts))
     if not rows:
         raise InputError(f"{path}: no rows; fill in one row per time slice")
     if not any(counts for _, counts in rows):
@@ -163,6 +161,28 @@ def read_hand_counts(path: Path) -> list[tuple[TimeSlice, dict[str, int]]]:
                 "a person would be counted twice"
             )
     return ordered
+
+
+def _refuse_unnamed_cells(record: Sequence[str], header: Sequence[str], where: str) -> None:
+    """Refuse a filled cell in a column the header does not name.
+
+    Empty ones pass: a spreadsheet saves "a,b,c," on every line, header included,
+    and the trailing comma of a row the header lacks. A filled one is a count typed
+    one cell too far or a comma in a note: reading on would lose it unseen.
+    """
+    for index, cell in enumerate(record):
+        if not cell.strip() or (index < len(header) and header[index]):
+            continue
+        if index >= len(header):
+            extra = [c for c in record[len(header) :] if c.strip()]
+            raise InputError(
+                f"{where}: filled cells past the header's {len(header)} columns ({','.join(header)}): "
+                f"{extra}; remove them or name their column in the header"
+            )
+        raise InputError(
+            f"{where}, column {index + 1}: expected an empty cell under a header with no name, "
+            f"got {cell.strip()!r}; name the column in the header or remove the cell"
+        )
 
 
 def crossing_times(track: Track, line: CountingLine) -> tuple[list[float], list[float]]:
