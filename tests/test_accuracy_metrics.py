@@ -158,6 +158,77 @@ def test_read_mot_rejects_bad_rows(tmp_path: Path, content: str, message: str) -
         read_mot(path)
 
 
+# MOT16/17 gt.txt: frame,id,x,y,w,h,conf,class,visibility
+MOT17_GT = (
+    "1,1,10,20,30,60,1,1,1\n"  # a pedestrian
+    "1,2,100,20,30,60,0,1,0.2\n"  # a pedestrian marked ignore (conf 0)
+    "1,3,200,20,80,40,0,3,1\n"  # a car
+    "1,4,300,20,30,60,0,7,0.9\n"  # a static person: a distractor
+    "1,5,400,20,30,60,1,9,0.5\n"  # an occluder, conf 1
+    "2,1,12,20,30,60,1,1,1\n"
+    "2,6,500,20,30,60,1,12,1\n"  # a reflection: a distractor
+)
+
+
+def test_read_mot_keeps_what_trackeval_scores_of_a_mot17_gt(tmp_path: Path) -> None:
+    path = tmp_path / "gt.txt"
+    path.write_text(MOT17_GT)
+    boxes = read_mot(path)
+    # the car and the occluder are no ground truth; distractors are ignore boxes, as conf 0 ones are
+    assert list(zip(boxes.frame.tolist(), boxes.ids.tolist(), strict=True)) == [(0, 1), (0, 2), (0, 4), (1, 1), (1, 6)]
+    assert boxes.ignore.tolist() == [False, True, True, False, True]
+    # a person marked ignore still walks for the counting rules; a static person or a reflection is nobody to count
+    assert sorted(t.track_id for t in boxes_to_tracks(boxes, fps=10)) == [1, 2]
+    # a prediction on the car is a false positive, one on the static person or the reflection is not scored
+    pred = MotBoxes.from_rows(
+        [
+            (0, 1, 10, 20, 30, 60, False),
+            (0, 7, 200, 20, 80, 40, False),
+            (0, 8, 300, 20, 30, 60, False),
+            (1, 1, 12, 20, 30, 60, False),
+            (1, 9, 500, 20, 30, 60, False),
+        ]
+    )
+    scores = score_tracking(boxes, pred)
+    assert (scores.gt_ids, scores.gt_boxes, scores.misses, scores.false_positives) == (1, 2, 0, 1)
+
+
+def test_read_mot_reads_every_row_of_a_mot15_gt_as_a_person(tmp_path: Path) -> None:
+    # 10 values: X,Y,Z world coordinates, however much X and Y look like a class and a visibility
+    path = tmp_path / "gt.txt"
+    path.write_text("1,1,10,20,30,60,1,3,0.5,0\n1,2,100,20,30,60,-1,-1,-1,-1\n2,1,12,20,30,60,0,7,1,0\n")
+    boxes = read_mot(path)
+    assert boxes.ids.tolist() == [1, 2, 1]
+    assert boxes.ignore.tolist() == [False, False, True]
+    assert sorted(t.track_id for t in boxes_to_tracks(boxes, fps=10)) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("1,1,10,20,30,60,1,0,1\n", r"row 1: 9 values read as MOT16/17 .* got class '0', visibility '1'"),
+        ("1,1,10,20,30,60,1,14,1\n", r"row 1: 9 values read as MOT16/17 .* got class '14'"),
+        ("1,1,10,20,30,60,1,1.5,1\n", r"row 1: 9 values read as MOT16/17 .* got class '1.5'"),
+        ("1,1,10,20,30,60,1,1,1.5\n", r"row 1: 9 values read as MOT16/17 .* visibility '1.5'"),
+        ("1,3,200,20,80,40,0,3,1\n1,5,400,20,30,60,1,9,0.5\n", r"no pedestrian boxes \(MOT16/17 class 1\)"),
+        # a MOT15 file with a MOT17 row in it, and the other way round: one would be read as the wrong columns
+        (
+            "1,1,10,20,30,60,1,-1,-1,-1\n2,1,10,20,30,60,1,1,1\n",
+            r"row 2: expected the layout of row 1 \(10 values: MOT15 .*\), got 9 values: MOT16/17",
+        ),
+        (
+            "1,1,10,20,30,60,1,1,1\n2,1,10,20,30,60,1,-1,-1,-1\n",
+            r"row 2: expected the layout of row 1 \(9 values: MOT16/17 .*\), got 10 values: MOT15",
+        ),
+    ],
+)
+def test_read_mot_rejects_bad_mot17_rows(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "gt.txt"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message):
+        read_mot(path)
+
+
 def test_read_frame_rate(tmp_path: Path) -> None:
     ini = tmp_path / "seqinfo.ini"
     ini.write_text("[Sequence]\nname=x\nframeRate=7\n")

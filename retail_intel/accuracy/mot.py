@@ -4,16 +4,23 @@ A ``gt.txt`` row is ``frame,id,x,y,w,h,conf,...``: ``frame`` is 1-based (gt
 frame N is decoded video frame N-1), ``x,y`` the box's top-left corner, and a
 row with ``conf == 0`` is an "ignore" box (someone annotated but not to be
 scored, e.g. too far away). Internally frames are 0-based video indices.
+
+Two layouts share the name: MOT15 rows end in world coordinates ``X,Y,Z`` (10
+values, as tracker results do), MOT16/17 rows in ``class,visibility`` (9 values)
+and hold cars, occluders and reflections beside the pedestrians. Those are
+read as TrackEval evaluates them (see :func:`_mot16_kind`).
 """
 
 from __future__ import annotations
 
 import configparser
 import csv
+import dataclasses
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -38,10 +45,15 @@ class MotBoxes:
     w: FloatArray
     h: FloatArray
     ignore: BoolArray  # ground truth's "do not score" boxes; always False for predictions
+    # MOT16/17 distractors (a static person, a reflection...): ignore boxes that are nobody to count.
+    # None: no distractor (every file but a MOT16/17 gt.txt with some)
+    distractor: BoolArray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.frame)
-        for name in ("ids", "x", "y", "w", "h", "ignore"):
+        if self.distractor is None:
+            object.__setattr__(self, "distractor", np.zeros(n, dtype=bool))
+        for name in ("ids", "x", "y", "w", "h", "ignore", "distractor"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"MotBoxes.{name} has {len(getattr(self, name))} rows, frame has {n}")
 
@@ -79,26 +91,86 @@ class MotBoxes:
         return self.select(~self.ignore)
 
     def select(self, keep: BoolArray) -> MotBoxes:
+        distractor = self.distractor if self.distractor is not None else np.zeros(len(self), dtype=bool)
         return MotBoxes(
-            self.frame[keep], self.ids[keep], self.x[keep], self.y[keep], self.w[keep], self.h[keep], self.ignore[keep]
+            self.frame[keep],
+            self.ids[keep],
+            self.x[keep],
+            self.y[keep],
+            self.w[keep],
+            self.h[keep],
+            self.ignore[keep],
+            distractor[keep],
         )
 
     def identities(self) -> int:
         return len(np.unique(self.ids))
 
 
+# MOTChallenge class ids (MOT16/17: 1-12, MOT20 adds 13 "crowd")
+PEDESTRIAN = 1
+# TrackEval's distractors: predictions on them are not false positives, they are not scored either
+DISTRACTORS = frozenset({2, 7, 8, 12})  # person on vehicle, static person, distractor, reflection
+MOT_CLASSES = range(1, 14)
+MOT16_VALUES = 9  # frame,id,x,y,w,h,conf,class,visibility
+
+
+def _mot16_kind(path: Path, number: int, row: list[str]) -> Literal["person", "distractor", "other"]:
+    """A MOT16/17 row's class: a pedestrian, a distractor, or something that is no ground truth.
+
+    As TrackEval scores MOT16/17: only pedestrians are ground truth; predictions on a
+    distractor are dropped; cars, bicycles and occluders neither count nor excuse a prediction.
+    """
+    try:
+        cls, visibility = float(row[7]), float(row[8])
+    except ValueError:
+        cls = visibility = math.nan
+    if not (cls.is_integer() and int(cls) in MOT_CLASSES and 0 <= visibility <= 1):
+        raise InputError(
+            f"{path}, row {number}: 9 values read as MOT16/17 frame,id,x,y,w,h,conf,class,visibility: expected "
+            f"class a whole number 1-13 and visibility 0-1, got class {row[7].strip()!r}, "
+            f"visibility {row[8].strip()!r}"
+        )
+    if int(cls) == PEDESTRIAN:
+        return "person"
+    return "distractor" if int(cls) in DISTRACTORS else "other"
+
+
+def _layout(values: int) -> str:
+    if values == MOT16_VALUES:
+        return "9 values: MOT16/17 frame,id,x,y,w,h,conf,class,visibility"
+    return f"{values} values: MOT15 or a result file, frame,id,x,y,w,h,conf,X,Y,Z"
+
+
 def read_mot(path: Path) -> MotBoxes:
-    """Read a MOTChallenge ``gt.txt`` (or a tracker's result file in the same format)."""
+    """Read a MOTChallenge ``gt.txt`` (or a tracker's result file in the same format).
+
+    A file whose rows have 9 values is MOT16/17 (``...,conf,class,visibility``): its
+    pedestrians are read (``conf == 0``: ignore boxes), its distractors as ignore boxes that
+    are nobody to count, the rest (cars, occluders) left out. Any other is MOT15 or a result
+    file (``...,conf,X,Y,Z``, or fewer values): every row is a person.
+    """
     if not path.is_file():
         raise InputError(f"{path}: no such ground-truth file (expected MOTChallenge gt.txt: frame,id,x,y,w,h,conf,...)")
-    rows: list[tuple[int, int, float, float, float, float, bool]] = []
+    rows: list[tuple[int, int, float, float, float, float, bool, bool]] = []  # ..., ignore, distractor
     first_row: dict[tuple[int, int], int] = {}  # (frame, id) -> the row that gave it
+    first: tuple[int, int] | None = None  # the first row's number and values: the file's layout
     with open(path, newline="") as handle:
         for number, row in enumerate(csv.reader(handle), start=1):
             if not row or not "".join(row).strip():
                 continue
             if len(row) < 6:
                 raise InputError(f"{path}, row {number}: expected at least 6 values frame,id,x,y,w,h, got {len(row)}")
+            filled = len(row)
+            while not row[filled - 1].strip():  # a trailing comma is no value
+                filled -= 1
+            # the layout is the whole file's: a row of the other would be read as the wrong columns
+            first = first or (number, filled)
+            if (filled == MOT16_VALUES) != (first[1] == MOT16_VALUES):
+                raise InputError(
+                    f"{path}, row {number}: expected the layout of row {first[0]} ({_layout(first[1])}), "
+                    f"got {_layout(filled)}; a file holds one layout"
+                )
             try:
                 cells = row[:6] + ([row[6]] if len(row) > 6 and row[6].strip() else [])  # conf may be left out
                 values = [float(v) for v in cells]
@@ -129,11 +201,17 @@ def read_mot(path: Path) -> MotBoxes:
                     f"{path}, row {number}: identity {ident} has a second box in frame {frame} (the first is row "
                     f"{earlier}); a ground truth has one box per identity and frame"
                 )
-            rows.append((frame - 1, ident, x, y, w, h, conf == 0))
+            kind = _mot16_kind(path, number, row) if filled == MOT16_VALUES else "person"
+            if kind == "other":
+                continue
+            rows.append((frame - 1, ident, x, y, w, h, conf == 0 or kind == "distractor", kind == "distractor"))
+    if not rows and first is not None and first[1] == MOT16_VALUES:
+        raise InputError(f"{path}: no pedestrian boxes (MOT16/17 class 1); its other classes are no ground truth")
     if not rows:
         raise InputError(f"{path}: no boxes (expected rows frame,id,x,y,w,h,conf,...)")
     rows.sort(key=lambda r: (r[0], r[1]))
-    return MotBoxes.from_rows(rows)
+    boxes = MotBoxes.from_rows(r[:7] for r in rows)
+    return dataclasses.replace(boxes, distractor=np.asarray([r[7] for r in rows], dtype=bool))
 
 
 def read_frame_rate(seqinfo: Path) -> float | None:
@@ -153,8 +231,11 @@ def boxes_to_tracks(boxes: MotBoxes, fps: float, times: npt.NDArray[np.float64] 
     timestamps (a variable frame rate), as our own tracks of it are.
 
     Ignore boxes are real positions of a real person (just not scored as
-    detections), so counting rules see the whole walk.
+    detections), so counting rules see the whole walk; a MOT16/17 distractor (a
+    reflection, a static person) is nobody to count and left out.
     """
+    if boxes.distractor is not None and boxes.distractor.any():
+        boxes = boxes.select(~boxes.distractor)
     tracks = []
     for ident in np.unique(boxes.ids):
         rows = np.flatnonzero(boxes.ids == ident)
