@@ -390,6 +390,18 @@ def test_saving_needs_the_token_json_and_a_local_host(session: SetupSession) -> 
     assert rebound.get("/api/setup").status_code == 403
 
 
+@pytest.mark.parametrize("host", ["LOCALHOST:8000", "Localhost:8000", "localhost", "127.0.0.1:8123", "[::1]:8000"])
+def test_a_local_host_in_any_case_is_this_machine(session: SetupSession, host: str) -> None:
+    # host names are case-insensitive (RFC 9110): "LOCALHOST:8000" typed into a browser was refused
+    assert client(session).request("GET", "/api/setup", headers={"Host": host}).status_code == 200
+
+
+@pytest.mark.parametrize("host", ["EVIL.example:8000", "localhost.evil.example:8000", "LOCALHOST.evil.example", ""])
+def test_another_host_in_any_case_is_refused(session: SetupSession, host: str) -> None:
+    response = client(session).request("GET", "/api/setup", headers={"Host": host})
+    assert response.status_code == 403 and f"refused: Host {host!r}" in response.text
+
+
 def test_without_a_picture_the_error_says_how_to_get_one(config_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="give a VIDEO of the camera"):
         latest_picture(tmp_path, "b1", "vtest")

@@ -165,7 +165,8 @@ class _LocalOnly:
         if scope["type"] == "http":
             host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
             name = host if host.endswith("]") else host.rsplit(":", 1)[0]
-            if name not in _LOCAL_HOSTS:
+            # host names are case-insensitive (RFC 9110): a browser may send what the user typed, "LOCALHOST:8000"
+            if name.lower() not in _LOCAL_HOSTS:
                 refused = Response(f"refused: Host {host!r} is not this machine", status_code=403, headers=_HEADERS)
                 await refused(scope, receive, send)
                 return
