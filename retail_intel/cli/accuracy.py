@@ -20,6 +20,7 @@ from retail_intel.cli.common import (
     render_rows,
     to_json,
 )
+from retail_intel.cli.ranges import in_range
 from retail_intel.cli.settings_flags import settings_from_flags
 from retail_intel.errors import InputError
 
@@ -77,7 +78,7 @@ def calibrate(
     camera: Annotated[
         str | None, typer.Option("--camera", help="Camera id in the branch (default: the branch's first).")
     ] = None,
-    frames: Annotated[int, typer.Option("--frames", min=1, help="How many frames to sample.")] = 24,
+    frames: Annotated[int, typer.Option("--frames", **in_range(int, min=1), help="How many frames to sample.")] = 24,
     candidates: Annotated[
         str,
         typer.Option("--try", help="Settings to try: input sizes, NxT for T x T tiles, e.g. 640,960,1280,640x2."),
@@ -191,7 +192,7 @@ def audit_check(
         ),
     ] = None,
     level: Annotated[
-        float, typer.Option("--level", min=0.5, max=0.999, help="Confidence level of the interval.")
+        float, typer.Option("--level", **in_range(float, min=0.5, max=0.999), help="Confidence level of the interval.")
     ] = 0.95,
     config: ConfigDir = DEFAULT_CONFIG,
     fmt: FormatOpt = OutputFormat.table,
@@ -293,7 +294,7 @@ def audit_sample(
     camera: Annotated[
         str | None, typer.Option("--camera", help="Camera id in the branch (default: the branch's first).")
     ] = None,
-    clips: Annotated[int, typer.Option("--clips", min=1, help="How many clips.")] = 8,
+    clips: Annotated[int, typer.Option("--clips", **in_range(int, min=1), help="How many clips.")] = 8,
     length: Annotated[str, typer.Option("--length", help="Length of each clip, e.g. 30s or 1m.")] = "30s",
     fps: Annotated[float | None, typer.Option("--fps", help="True frame rate when the header is wrong.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Changes which moments are picked (repeatable).")] = 0,

@@ -22,12 +22,15 @@ from retail_intel.cli.common import (
     render_rows,
     to_json,
 )
+from retail_intel.cli.ranges import in_range
 
 
 def demo_data(
-    branches: Annotated[int, typer.Option("--branches", min=1, help="Number of DEMO branches.")] = 20,
-    days: Annotated[int, typer.Option("--days", min=1, help="Days of movements per branch.")] = 90,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed; same seed + --start = same files.")] = 0,
+    branches: Annotated[int, typer.Option("--branches", **in_range(int, min=1), help="Number of DEMO branches.")] = 20,
+    days: Annotated[int, typer.Option("--days", **in_range(int, min=1), help="Days of movements per branch.")] = 90,
+    seed: Annotated[
+        int, typer.Option("--seed", **in_range(int, min=0), help="Random seed; same seed + --start = same files.")
+    ] = 0,
     start: Annotated[
         str | None,
         typer.Option("--start", help="First day (YYYY-MM-DD). Default: --days days before today, ending yesterday."),

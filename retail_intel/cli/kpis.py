@@ -28,6 +28,7 @@ from retail_intel.cli.common import (
     to_json,
     window_label,
 )
+from retail_intel.cli.ranges import in_range
 from retail_intel.cli.tables import arrow_csv, emit_text, output_file
 from retail_intel.cli.zones import QueuesOpt, show_zone_kpis
 from retail_intel.errors import InputError
@@ -107,8 +108,7 @@ def kpis(
         int,
         typer.Option(
             "--baseline-weeks",
-            min=1,
-            max=MAX_BASELINE_WEEKS,
+            **in_range(int, min=1, max=MAX_BASELINE_WEEKS),
             help="Weeks looked back for the traffic-index baseline.",
         ),
     ] = 4,
@@ -116,13 +116,15 @@ def kpis(
         int,
         typer.Option(
             "--momentum-windows",
-            min=2,
-            max=MAX_MOMENTUM_WINDOWS,
+            **in_range(int, min=2, max=MAX_MOMENTUM_WINDOWS),
             help="Windows in the growth-momentum slope (this one included).",
         ),
     ] = 6,
     max_rows: Annotated[
-        int, typer.Option("--max-rows", min=1, help="Rows shown by --format table (with --zones, per table).")
+        int,
+        typer.Option(
+            "--max-rows", **in_range(int, min=1), help="Rows shown by --format table (with --zones, per table)."
+        ),
     ] = 200,
     zones: Annotated[
         bool, typer.Option("--zones", help="Zone and queue KPIs per zone and window instead (docs/zones.md).")
@@ -136,8 +138,7 @@ def kpis(
         float,
         typer.Option(
             "--imbalance-threshold",
-            min=0.0,
-            max=1.0,
+            **in_range(float, min=0.0, max=1.0),
             help="Flag a day (data_quality) whose door in/out imbalance exceeds this share of its ins.",
         ),
     ] = 0.1,

@@ -25,6 +25,7 @@ from retail_intel.cli.common import (
     rate_text,
     to_json,
 )
+from retail_intel.cli.ranges import in_range
 from retail_intel.cli.settings_flags import with_setting_flags
 from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.errors import InputError
@@ -110,7 +111,7 @@ def process(
         int | None,
         typer.Option(
             "--max-frames",
-            min=1,
+            **in_range(int, min=1),
             help="Only process the first N frames, for a quick look: written under DATA_DIR/previews/, "
             "never over the full result.",
         ),
@@ -120,7 +121,8 @@ def process(
     fmt: FormatOpt = OutputFormat.table,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     workers: Annotated[
-        int | None, typer.Option("--workers", "-j", min=1, help="Batch: videos processed at once (default 1).")
+        int | None,
+        typer.Option("--workers", "-j", **in_range(int, min=1), help="Batch: videos processed at once (default 1)."),
     ] = None,
     executor: Annotated[
         str, typer.Option("--executor", help="Batch: local (this machine) or ray (a Ray cluster).")
@@ -309,7 +311,7 @@ def snapshot(
     at: Annotated[str, typer.Option("--at", help="Time into the video, e.g. 10s, 1.5m.")] = "0s",
     output: Annotated[Path, typer.Option("-o", "--output", help="Image to write (.png or .jpg).")] = Path("frame.png"),
     fps: Annotated[float | None, typer.Option("--fps", help="True frame rate when the header is wrong.")] = None,
-    grid: Annotated[int, typer.Option("--grid", help="Grid spacing in pixels.", min=10)] = 50,
+    grid: Annotated[int, typer.Option("--grid", help="Grid spacing in pixels.", **in_range(int, min=10))] = 50,
     roi: Annotated[
         str | None,
         typer.Option("--roi", help="Draw this rectangle ROI x1,y1,x2,y2 (with --branch: instead of the camera's)."),

@@ -16,6 +16,7 @@ from retail_intel.cli.common import (
     parse_date_option,
     render_rows,
 )
+from retail_intel.cli.ranges import in_range
 
 
 def quality(
@@ -26,7 +27,11 @@ def quality(
     end: Annotated[str | None, typer.Option("--to", help="Last local date, YYYY-MM-DD (inclusive).")] = None,
     threshold: Annotated[
         float,
-        typer.Option("--threshold", min=0.0, max=1.0, help="Flag days whose |ins - outs| exceeds this share of ins."),
+        typer.Option(
+            "--threshold",
+            **in_range(float, min=0.0, max=1.0),
+            help="Flag days whose |ins - outs| exceeds this share of ins.",
+        ),
     ] = 0.1,
     fmt: FormatOpt = OutputFormat.table,
     config: ConfigDir = DEFAULT_CONFIG,

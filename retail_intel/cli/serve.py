@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from retail_intel.cli.common import DEFAULT_CONFIG, DEFAULT_DATA_DIR, ConfigDir, DataDir, err, exit_interrupted
+from retail_intel.cli.ranges import in_range
 from retail_intel.serve.settings import CACHE_MB_ENV, MIB, ServeSettings
 
 DEFAULT_CACHE_MB = ServeSettings().cache_bytes // MIB
@@ -17,16 +18,19 @@ def serve(
     host: Annotated[
         str, typer.Option("--host", help="Address to listen on. Anything but loopback exposes the API to the network.")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option("--port", "-p", **in_range(int, min=0, max=65535), help="TCP port.")] = 8000,
     workers: Annotated[
-        int, typer.Option("--workers", "-w", min=1, max=64, help="Server processes (about one per CPU core).")
+        int,
+        typer.Option(
+            "--workers", "-w", **in_range(int, min=1, max=64), help="Server processes (about one per CPU core)."
+        ),
     ] = 1,
     access_log: Annotated[bool, typer.Option("--access-log", help="Log every request (costs throughput).")] = False,
     cache_mb: Annotated[
         int,
         typer.Option(
             "--cache-mb",
-            min=0,
+            **in_range(int, min=0),
             envvar=CACHE_MB_ENV,
             help="Memory ceiling of each worker's caches (KPI answers, dashboard views), in MiB.",
         ),

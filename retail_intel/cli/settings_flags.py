@@ -16,10 +16,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from retail_intel.config.camera_settings import CameraSettings, SettingsError, settings_layer
+from retail_intel.cli.ranges import expected_number, number_parser
+from retail_intel.config.camera_settings import CameraSettings, SettingsError, describe_bounds, settings_layer
 
 F = TypeVar("F", bound=Callable[..., Any])
 PANEL = "Camera settings (override branches.yaml)"
+# text flags with bounds: durations, bounded in seconds
+_DURATIONS = frozenset({"track_buffer", "min_dwell", "min_track"})
 
 
 def flag_name(setting: str) -> str:
@@ -38,10 +41,28 @@ def settings_from_flags(values: dict[str, Any]) -> CameraSettings:
     except SettingsError as exc:
         if exc.setting is None:  # a rule across fields (roi and zone both given)
             raise typer.BadParameter(exc.reason) from None
-        allowed = f"; allowed: {exc.allowed}" if exc.allowed else ""
-        raise typer.BadParameter(
-            f"{exc.value!r}: {exc.reason}{allowed}", param_hint=f"'{flag_name(exc.setting)}'"
-        ) from None
+        raise typer.BadParameter(_flag_message(exc.setting, exc), param_hint=f"'{flag_name(exc.setting)}'") from None
+
+
+def _flag_message(setting: str, exc: SettingsError) -> str:
+    """What the flag expected and the value that arrived, as the other ranged flags say it (cli/ranges.py)."""
+    kind = CameraSettings.flag_type(setting)
+    if f"got {exc.value!r}" in exc.reason:  # our own parser's words: "must be a duration such as 2s ..., got '8x'"
+        return exc.reason
+    if kind is not str and exc.allowed:  # a number the model's bounds refuse
+        return f"{expected_number(kind, exc.allowed)}, got {exc.value!r}"
+    if setting in _DURATIONS:  # a duration out of its bounds, given in seconds
+        return f"expected a duration {exc.allowed} (seconds), got {exc.value!r}"
+    allowed = f"; allowed: {exc.allowed}" if exc.allowed else ""
+    return f"{exc.value!r}: {exc.reason}{allowed}"
+
+
+def _parser(name: str) -> dict[str, Any]:
+    """A number flag's text is parsed here, so that "abc" fails naming the range it expected; the model checks it."""
+    kind = CameraSettings.flag_type(name)
+    if kind is int or kind is float:
+        return {"parser": number_parser(kind, describe_bounds(name))}
+    return {}
 
 
 def with_setting_flags(func: F) -> F:
@@ -56,7 +77,9 @@ def with_setting_flags(func: F) -> F:
             default=None,
             annotation=Annotated[
                 CameraSettings.flag_type(name) | None,
-                typer.Option(flag_name(name), help=CameraSettings.help_for(name), rich_help_panel=PANEL),
+                typer.Option(
+                    flag_name(name), help=CameraSettings.help_for(name), rich_help_panel=PANEL, **_parser(name)
+                ),
             ],
         )
         for name in names

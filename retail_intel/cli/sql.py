@@ -20,6 +20,7 @@ from retail_intel.cli.common import (
     err,
     render_rows,
 )
+from retail_intel.cli.ranges import in_range
 from retail_intel.cli.tables import (
     arrow_csv,
     arrow_json,
@@ -91,7 +92,9 @@ def sql(
         Path | None,
         typer.Option("--output", "-o", help="Write the result to this file instead of stdout (- is stdout)."),
     ] = None,
-    max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Rows shown by --format table.")] = 100,
+    max_rows: Annotated[
+        int, typer.Option("--max-rows", **in_range(int, min=1), help="Rows shown by --format table.")
+    ] = 100,
     print_views: Annotated[
         bool,
         typer.Option("--print-views", help="Print CREATE VIEW statements for your own DuckDB session."),
