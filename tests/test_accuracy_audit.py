@@ -198,6 +198,14 @@ def test_filled_cells_past_the_header_count_as_hand_counts(tmp_path: Path) -> No
     assert filled_counts(path) == 2
 
 
+def test_a_count_under_a_blank_header_counts_as_a_hand_count(tmp_path: Path) -> None:
+    # two blank header cells (a spreadsheet's trailing commas): the count typed under the first was
+    # missed, so audit sample replaced the file without --force
+    path = tmp_path / COUNTS_FILE
+    path.write_text("clip,start,end,entered,passed,,\nc1.mp4,0,10,,,3,\nc2.mp4,10,20,,,,\n")
+    assert filled_counts(path) == 1
+
+
 def test_counts_saved_by_a_spreadsheet_with_a_byte_order_mark(tmp_path: Path) -> None:
     # "CSV UTF-8" from a spreadsheet starts with EF BB BF: the first column read as '\ufeffclip'
     path = tmp_path / COUNTS_FILE

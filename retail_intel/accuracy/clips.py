@@ -351,21 +351,18 @@ def filled_counts(path: Path) -> int:
     """How many count cells of the ``counts.csv`` at ``path`` are filled in (0 when there is none)."""
     try:
         with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
-            rows = list(csv.DictReader(handle))
+            records = list(csv.reader(handle))
     except FileNotFoundError:
         return 0
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    timing = {"clip", "start", "end"}
-    # cells past the header's columns come as a list under the key None: they count too
-    return sum(
-        1
-        for row in rows
-        for key, value in row.items()
-        if key not in timing
-        for cell in (value if isinstance(value, list) else [value])
-        if (cell or "").strip()
-    )
+    if not records:
+        return 0
+    # by position, not csv.DictReader: a dict keeps one cell of all the columns with a blank header
+    # (a spreadsheet's "a,b,c,,"), so a count typed under the first was missed; cells past the
+    # header's columns count too
+    timing = {i for i, name in enumerate(records[0]) if name.strip().lower() in ("clip", "start", "end")}
+    return sum(1 for row in records[1:] for i, cell in enumerate(row) if i not in timing and cell.strip())
 
 
 def short_clips_warning(clips: Sequence[SampledClip], asked: int, length_s: float) -> str | None:
