@@ -240,6 +240,20 @@ def test_kpis_time_range_is_from_inclusive_to_exclusive(api: Api, site: Site) ->
     assert shifted["rows"] == body["rows"]
 
 
+def test_kpis_time_range_takes_the_windows_overlapping_it_as_the_cli_does(api: Api, site: Site) -> None:
+    # from 05:30: the 05:00 window starts before the range and ends inside it. Only windows starting
+    # inside the range were served, while `retail-intel kpis --from/--to` and read_kpis take it.
+    start, end = DAY1 + dt.timedelta(hours=5, minutes=30), DAY1 + dt.timedelta(hours=7, minutes=30)
+    body = api.ok("/kpis/branch/b2", params={"from": iso(start), "to": iso(end)})
+    expected = read_kpis(site.data_dir, "b2", 60, start, end).to_pylist()
+    assert [r["window_start"] for r in expected] == [DAY1 + dt.timedelta(hours=h) for h in (5, 6, 7)]
+    assert parsed(body["rows"], KPI_TIMES) == expected
+    assert body["total"] == 3
+    # a range inside one window is that window
+    inside = api.ok("/kpis/branch/b2", params={"from": iso(start), "to": iso(start + dt.timedelta(minutes=10))})
+    assert [r["window_start"] for r in inside["rows"]] == [iso(DAY1 + dt.timedelta(hours=5))]
+
+
 @pytest.mark.parametrize("offset", ["+01:00", "%2B01:00", " 01:00", "%2001:00"])
 def test_an_offset_typed_into_a_url_unescaped_is_read_as_an_offset(api: Api, offset: str) -> None:
     # an unescaped "+" arrives as a space; the answer was a 422 asking for a timezone that was given

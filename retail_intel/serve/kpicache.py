@@ -87,11 +87,15 @@ class _Series:
 
     key: files.FileKey | None  # identity of the file version they were read from; None: no file
     starts: npt.NDArray[np.int64]  # window_start in microseconds, ascending, for binary search
+    # window_end likewise: a file's windows follow each other without overlapping, so the ends ascend too
+    ends: npt.NDArray[np.int64]
     rows: list[bytes]  # each row already encoded as a JSON object, same order
 
     def size(self) -> int:
-        """Bytes held: the encoded rows with their object overhead, the list and the start times."""
-        return sum(map(sys.getsizeof, self.rows)) + sys.getsizeof(self.rows) + int(self.starts.nbytes)
+        """Bytes held: the encoded rows with their object overhead, the list and the start and end times."""
+        return (
+            sum(map(sys.getsizeof, self.rows)) + sys.getsizeof(self.rows) + int(self.starts.nbytes + self.ends.nbytes)
+        )
 
 
 class KpiCache:
@@ -142,7 +146,9 @@ class KpiCache:
     def _build(self, request: KpiRequest, series: _Series) -> bytes:
         start_us = None if request.start is None else to_us(request.start)
         end_us = None if request.end is None else to_us(request.end)
-        low = 0 if start_us is None else int(np.searchsorted(series.starts, start_us, side="left"))
+        # windows overlapping [start, end), as `retail-intel kpis --from/--to` and read_kpis take them:
+        # the first whose end is after start, up to the last that starts before end
+        low = 0 if start_us is None else int(np.searchsorted(series.ends, start_us, side="right"))
         high = len(series.rows) if end_us is None else int(np.searchsorted(series.starts, end_us, side="left"))
         total = max(0, high - low)
         first = low + min(request.offset, total)
@@ -175,7 +181,7 @@ class KpiCache:
         if path is not None and snapshot is None and path.parent.is_dir():
             # This window size was computed, and the branch (configured: the route checked) had no
             # movements then, so the KPI writer left it no file: its series is empty, not missing.
-            return _Series(None, np.zeros(0, dtype=np.int64), [])
+            return _Series(None, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), [])
         if path is None or snapshot is None:
             computed = files.kpi_windows(self.data_dir, branch_id)
             listed = ", ".join(f"{m}m" for m in computed) or "none yet"
@@ -186,7 +192,8 @@ class KpiCache:
         read_key, raw = snapshot
         table = _kpi_table(raw, branch_id, window_minutes)
         starts = table.column("window_start").cast(pa.int64()).to_numpy()
-        series = _Series(read_key, starts, [dumps(row) for row in table_rows(table)])
+        ends = table.column("window_end").cast(pa.int64()).to_numpy()
+        series = _Series(read_key, starts, ends, [dumps(row) for row in table_rows(table)])
         # Too big for the whole ceiling: served, but read again next time rather than kept.
         self.cache.put(("series", path), series, series.size())
         return series

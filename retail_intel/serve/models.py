@@ -197,7 +197,7 @@ class KpiRow(BaseModel):
 class KpiSeries(BaseModel):
     branch_id: str
     window_minutes: int
-    start: dt.datetime | None = Field(description="The from parameter (window_start >= from), if given.")
+    start: dt.datetime | None = Field(description="The from parameter (window_end > from), if given.")
     end: dt.datetime | None = Field(description="The to parameter (window_start < to), if given.")
     total: int = Field(description="Windows matching branch, window and time range.")
     offset: int

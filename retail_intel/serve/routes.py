@@ -175,7 +175,8 @@ async def branch_kpis(
 ) -> Response:
     """A branch's KPI time series (branch_kpi_timeseries) for one window size, by window_start.
 
-    Rows have from <= window_start < to. 404 for an unknown branch, or when
+    Rows are the windows overlapping [from, to) (window_end > from, window_start < to), as
+    retail-intel kpis --from/--to takes them. 404 for an unknown branch, or when
     no KPIs of this window size were computed (the message lists the sizes
     that were for the branch; so does GET /branches/{id}); a branch without
     movements has an empty series.
