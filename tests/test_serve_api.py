@@ -207,6 +207,27 @@ def test_promotions_match_the_config(api: Api, site: Site) -> None:
     assert config.promotions[0].id in [p["id"] for p in running]
 
 
+@pytest.mark.parametrize("made", [False, True], ids=["missing", "empty"])
+def test_health_of_a_data_dir_the_report_cannot_read_is_degraded_naming_it(
+    site: Site, tmp_path: Path, made: bool
+) -> None:
+    # serve --data-dir with a typo: /health said "ok" while /report answered 503. Still a 200, as
+    # for a config that failed to reload: the server runs and takes data written later.
+    data_dir = tmp_path / "typo"
+    if made:
+        data_dir.mkdir()
+    api = Api(create_app(site.config_dir, data_dir))
+    report = api.get("/report/b1")
+    assert report.status_code == 503
+    body = api.ok("/health")
+    assert body["status"] == "degraded"
+    assert body["data"] == {"ok": False, "problem": report.json()["detail"]}
+    assert body["data_dir"] == str(data_dir) and body["config"]["ok"] is True
+    assert body["counts"]["movements"] == 0
+    healthy = Api(create_app(site.config_dir, site.data_dir)).ok("/health")
+    assert healthy["status"] == "ok" and healthy["data"] == {"ok": True, "problem": None}
+
+
 # --- KPIs ---------------------------------------------------------------------------------
 
 

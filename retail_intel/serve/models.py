@@ -43,6 +43,13 @@ class ConfigStatus(BaseModel):
     problem: str | None = Field(default=None, description="Why the newest YAML could not be loaded, if it could not.")
 
 
+class DataStatus(BaseModel):
+    ok: bool = Field(description="False while the data directory is missing or holds no retail-intel data.")
+    problem: str | None = Field(
+        default=None, description="Why routes that read the data directory (/report) answer 503: the line they give."
+    )
+
+
 class Counts(BaseModel):
     branches: int
     employees: int
@@ -79,6 +86,7 @@ class Health(BaseModel):
     config_dir: str
     data_dir: str
     config: ConfigStatus
+    data: DataStatus
     counts: Counts
     kpi_windows: list[int] = Field(description="KPI window sizes (minutes) with files in the data directory.")
     last_processed_video: LastRun | None

@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from retail_intel import __version__
 from retail_intel.config.loader import CONFIG_FILES, Config, load_config
+from retail_intel.datadir import describe_data_dir
 from retail_intel.errors import ConfigError
 from retail_intel.movements.overlap import rows_counted_once
 from retail_intel.serve import files
@@ -245,8 +246,12 @@ class ServeState:
     def health(self) -> dict[str, Any]:
         config = self.config()
         movement_files = self.movement_index.files()
+        # the check the data routes make (a missing or empty --data-dir answers 503 there)
+        data_problem = describe_data_dir(self.data_dir, count_files=False).problem()
+        if data_problem is not None:
+            data_problem = scrub_paths(data_problem, [(self.data_dir, "<data>")])
         return {
-            "status": "ok" if self.configs.problem is None else "degraded",
+            "status": "ok" if self.configs.problem is None and data_problem is None else "degraded",
             "version": __version__,
             "config_dir": str(self.config_dir),
             "data_dir": str(self.data_dir),
@@ -255,6 +260,7 @@ class ServeState:
                 "loaded_at": self.configs.loaded_at,
                 "problem": self.configs.problem,
             },
+            "data": {"ok": data_problem is None, "problem": data_problem},
             "counts": {
                 "branches": len(config.branches),
                 "employees": len(config.employees),
