@@ -383,7 +383,7 @@ def test_cli_json(sql_cli: SqlCli) -> None:
     result = sql_cli(QUERY, "-f", "json")
     rows = json.loads(result.stdout)
     assert [r["visits"] for r in rows] == [2, 0, 1, 1]
-    # sums come back from DuckDB as decimals; JSON gets plain numbers
+    # sums come back from DuckDB as decimals; JSON gets their exact digits, a whole number here
     total = json.loads(sql_cli("SELECT sum(visits) AS s FROM customers", "-f", "json").stdout)
     assert total == [{"s": 4}]
 

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -59,6 +60,47 @@ def test_a_join_of_two_stars_writes_as_many_cells_as_names(sql_cli: SqlCli) -> N
     assert len(header) == len(row) and header.count("branch_id") == 2
     (record,) = json.loads(sql_cli(statement, "-f", "json").stdout)
     assert len(record) == len(header) and record["branch_id"] == record["branch_id_1"] == "b1"
+
+
+def test_decimals_keep_their_exact_digits_in_json_and_csv(sql_cli: SqlCli) -> None:
+    # json and csv went through a float: 12345678901234567.891 came out as 1.2345678901234568e+16
+    # and DECIMAL(18,3) 0.3 as 0.3, while the table showed 0.300
+    statement = (
+        "SELECT 0.1::DECIMAL(18,3) + 0.2::DECIMAL(18,3) AS a, 12345678901234567.891::DECIMAL(38,3) AS big, "
+        "0.0000001::DECIMAL(18,9) AS tiny, -2::DECIMAL(10,2) AS neg, NULL::DECIMAL(5,2) AS none, "
+        "[1.5::DECIMAL(4,1)] AS listed, sum(2) AS total, 'x' AS text"
+    )
+    text = sql_cli(statement, "-f", "json").stdout
+    assert '"a": 0.300,' in text and '"big": 12345678901234567.891,' in text and '"tiny": 0.000000100,' in text
+    (row,) = json.loads(text, parse_float=Decimal)
+    assert row == {
+        "a": Decimal("0.300"),
+        "big": Decimal("12345678901234567.891"),
+        "tiny": Decimal("0.000000100"),
+        "neg": Decimal("-2.00"),
+        "none": None,
+        "listed": [Decimal("1.5")],
+        "total": 2,
+        "text": "x",
+    }
+    header, cells = list(csv.reader(io.StringIO(sql_cli(statement, "-f", "csv").stdout)))
+    assert dict(zip(header, cells, strict=True)) == {
+        "a": "0.300",
+        "big": "12345678901234567.891",
+        "tiny": "0.000000100",
+        "neg": "-2.00",
+        "none": "",
+        "listed": "[1.5]",
+        "total": "2",
+        "text": "x",
+    }
+    shown = sql_cli(statement).stdout
+    assert "0.300" in shown and "12345678901234567.891" in shown
+
+
+def test_a_cell_that_looks_like_a_decimal_placeholder_stays_text() -> None:
+    table = pa.table({"d": pa.array([Decimal("1.10")], pa.decimal128(5, 2)), "s": ["@decimal-0"]})
+    assert json.loads(arrow_json(table)) == [{"d": 1.1, "s": "@decimal-0"}]
 
 
 def test_arrow_writers_follow_column_positions() -> None:

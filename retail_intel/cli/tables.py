@@ -9,6 +9,8 @@ import decimal
 import io
 import json
 import math
+import re
+import secrets
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -203,17 +205,60 @@ def arrow_records(table: pa.Table) -> list[dict[str, Any]]:
     return [dict(zip(names, map(intervals_as_seconds, row), strict=True)) for row in positional_rows(table)]
 
 
+def decimal_text(value: decimal.Decimal) -> str:
+    """A decimal's exact digits, its scale kept (``0.300``), never in exponent form, as the table shows it."""
+    return format(value, "f")
+
+
+class _ExactDecimals:
+    """Decimals swapped for placeholders that JSON writes as strings, then for their exact digits as numbers.
+
+    ``json`` writes a Decimal only through a float, which drops digits past the 17th
+    (``12345678901234567.891`` became ``1.2345678901234568e+16``). A placeholder holds a random
+    token no cell can hold by chance, so only the swapped values are put back.
+    """
+
+    def __init__(self) -> None:
+        self.token = f"@decimal-{secrets.token_hex(16)}-"
+        self.texts: list[str] = []
+
+    def mark(self, value: Any) -> Any:
+        if isinstance(value, decimal.Decimal):
+            if not value.is_finite():
+                return None  # Arrow's decimals are finite; NaN has no JSON form
+            self.texts.append(decimal_text(value))
+            return f"{self.token}{len(self.texts) - 1}"
+        if isinstance(value, dict):
+            return {k: self.mark(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.mark(v) for v in value]
+        if isinstance(value, tuple) and not isinstance(value, pa.MonthDayNano):
+            return [self.mark(v) for v in value]
+        return value
+
+    def restore(self, text: str) -> str:
+        if not self.texts:
+            return text
+        pattern = re.compile('"' + re.escape(self.token) + r'(\d+)"')
+        return pattern.sub(lambda found: self.texts[int(found.group(1))], text)
+
+
 def arrow_csv(table: pa.Table) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(table.column_names)
     for row in positional_rows(table):
         cells = []
-        for value in (plain_value(v) for v in row):
+        for raw in row:
+            if isinstance(raw, decimal.Decimal):
+                cells.append(decimal_text(raw))  # exact, as in json and the table
+                continue
+            exact = _ExactDecimals()
+            value = plain_value(exact.mark(raw))
             if value is None:
                 cells.append("")
             elif isinstance(value, list | dict):
-                cells.append(json.dumps(value, ensure_ascii=False))
+                cells.append(exact.restore(json.dumps(value, ensure_ascii=False)))
             else:
                 cells.append(value)
         writer.writerow(cells)
@@ -221,8 +266,11 @@ def arrow_csv(table: pa.Table) -> str:
 
 
 def arrow_json(table: pa.Table) -> str:
-    # to_json: strict JSON, a non-finite float that slipped past plain_value is null, never invalid JSON
-    return to_json([plain_value(row) for row in arrow_records(table)]) + "\n"
+    # to_json: strict JSON, a non-finite float that slipped past plain_value is null, never invalid JSON.
+    # Decimals are numbers written with their exact digits (DECIMAL(18,3) 0.3 is 0.300).
+    exact = _ExactDecimals()
+    records = [plain_value(exact.mark(row)) for row in arrow_records(table)]
+    return exact.restore(to_json(records)) + "\n"
 
 
 STDOUT = "-"  # ``-o -``: the Unix spelling of "write it to stdout"
