@@ -33,8 +33,9 @@ def test_same_arrival_but_walking_apart_is_not_a_group() -> None:
     # Both start together, then one turns away: within reach only while 0.8 * 100 px apart.
     one = path(0.0, 0.0, 10.0, (0, 200), (500, 200))
     other = path(0.0, 0.0, 10.0, (0, 220), (0, 520))  # 30 px/s downwards while the first walks right
-    fraction = together_fraction(one, other)
-    assert 0.0 < fraction < 0.7
+    near = together_fraction(one, other, max_relative_speed=float("inf"))  # nearness alone
+    assert 0.0 < near < 0.7
+    assert together_fraction(one, other) <= near
     assert not moves_with(one, other, GroupRules())
     assert find_groups([one, other]) == [None, None]
 
@@ -63,3 +64,23 @@ def test_groups_are_linked_transitively_and_separate_groups_stay_apart() -> None
     couple_b = path(41.0, 40.0, 50.0, (10, 330), (410, 330))
     people = [couple_b, parent, loner, child1, couple_a, child2]
     assert find_groups(people) == [0, 1, None, 1, 0, 1]
+
+
+def test_strangers_passing_each_other_head_on_are_not_a_group() -> None:
+    # An eye-level street (TUD-Stadtmitte): people 200 px tall walk towards each other 20 px
+    # apart in depth, each at 50 px/s, so they are within reach (160 px) from 0.4 s to 3.6 s:
+    # 80 % of their 4 s together, though they only pass. Their offset changes at 0.5 heights/s.
+    going_right = path(0.0, 0.0, 4.0, (0, 300), (200, 300), 200.0)
+    going_left = path(0.0, 0.0, 4.0, (200, 320), (0, 320), 200.0)
+    assert not moves_with(going_right, going_left, GroupRules())
+    assert find_groups([going_right, going_left]) == [None, None]
+
+
+def test_a_pair_drifting_slowly_apart_and_back_is_still_a_group() -> None:
+    # One walks a little faster for a while (offset 0 -> 60 px -> 0 over 6 s: 0.2 heights/s).
+    t = np.linspace(0.0, 6.0, 61)
+    lead = PersonPath(
+        0.0, t, 50.0 * t + np.where(t < 3.0, 20.0 * t, 120.0 - 20.0 * t), np.full(61, 300.0), np.full(61, 100.0)
+    )
+    follow = PersonPath(0.5, t, 50.0 * t, np.full(61, 340.0), np.full(61, 100.0))
+    assert find_groups([lead, follow]) == [0, 0]
