@@ -225,3 +225,45 @@ def test_every_visit_lies_within_its_track(rejoin_s: float) -> None:
     track = walk(1, [(0, 50, 50), (3, 150, 50), (5, 50, 50), (9, 50, 50)])
     for visit in zone_visits(track, SHELF.polygon, rejoin_s):
         assert track.start <= visit.enter_t <= visit.exit_t <= track.end
+
+
+def test_people_without_a_movement_row_get_no_visits_but_count_in_the_queue_length() -> None:
+    # A clerk who never steps into the ROI has no movement row, so nothing tells the zone KPIs
+    # that they are staff: their visits (TUD-Stadtmitte: a man standing in one spot the whole
+    # clip, in a staff zone outside the ROI) were counted as a shopper's and joined no movement.
+    clerk = walk(1, [(0, 50, 50), (20, 250, 50), (30, 250, 50)])  # shelf 0..19, queue 20..30
+    shopper = walk(2, [(0, 250, 50), (10, 250, 50)])  # in the queue 0..10
+    paths = [PersonPath("clerk", clerk, counted=False), PersonPath("shopper", shopper)]
+    tables = judge_zones(paths, [SHELF, QUEUE, TILL], SOURCE)
+    assert set(tables.visits.column("customer_id").to_pylist()) == {"shopper"}
+    assert tables.queues.column("customer_id").to_pylist() == ["shopper"]
+    minute = tables.queue_lengths.to_pylist()[0]
+    assert (minute["people_seconds"], minute["peak_people"]) == (10.0 + 10.0, 1)  # both people in the queue
+
+    # re-judging from stored paths knows them by their null action_type
+    stored = pa.table(
+        {
+            "customer_id": ["clerk"] * len(clerk) + ["shopper"] * len(shopper),
+            "action_type": [None] * len(clerk) + ["passed"] * len(shopper),
+            "time": pa.array(
+                [START + dt.timedelta(seconds=float(t)) for t in [*clerk.t, *shopper.t]], pa.timestamp("us", "UTC")
+            ),
+            "frame": np.r_[clerk.frames, shopper.frames],
+            "x": pa.array(np.r_[clerk.x, shopper.x], pa.float32()),
+            "y": pa.array(np.r_[clerk.y, shopper.y], pa.float32()),
+        }
+    )
+    again = judge_zones(paths_from_trajectories(stored, START), [SHELF, QUEUE, TILL], SOURCE)
+    assert set(again.visits.column("customer_id").to_pylist()) == {"shopper"}
+    assert again.queue_lengths.to_pylist()[0]["people_seconds"] == 20.0
+
+
+def test_process_marks_people_who_were_not_an_event_as_not_counted() -> None:
+    from retail_intel.movements.classify import Verdict
+    from retail_intel.movements.events import Judgement
+    from retail_intel.pipeline.zone_step import judgement_paths
+
+    never_in_roi, passer = walk(1, [(0, 50, 50), (5, 50, 50)]), walk(2, [(0, 250, 50), (5, 250, 50)])
+    judgement = Judgement([never_in_roi, passer], [Verdict(None), Verdict("passed", 0.0, 5.0)], 2, 0)
+    paths = judgement_paths(judgement, "f" * 64, "c1")
+    assert [p.counted for p in paths] == [False, True]

@@ -67,8 +67,17 @@ class ZoneSpec:
 
 @dataclass(frozen=True)
 class PersonPath:
+    """A person's path; ``counted`` when they have a movement row (entered or passed).
+
+    Only counted people get visit and queue rows, so every row joins its
+    movement on ``customer_id`` (and with it the staff flag the zone KPIs leave
+    out): a clerk who never steps into the ROI has no movement to say they are
+    staff. Everybody in the queue zone still counts in the queue length.
+    """
+
     customer_id: str
     track: Track
+    counted: bool = True
 
 
 @dataclass(frozen=True)
@@ -253,6 +262,10 @@ def judge_zones(
     start = source.start_time
     for path in paths:
         found = {zone.id: zone_visits(path.track, zone.polygon, rejoin_s) for zone in zones}
+        if not path.counted:
+            for zone_id, intervals in in_queue.items():
+                intervals.extend((v.enter_t, v.exit_t) for v in found[zone_id])
+            continue
         for zone in zones:
             for visit in found[zone.id]:
                 enter, exit_ = _at(start, visit.enter_t), _at(start, visit.exit_t)
@@ -348,6 +361,8 @@ def paths_from_trajectories(table: pa.Table, origin: dt.datetime | None = None) 
     xs = table.column("x").to_numpy().astype(np.float64)
     ys = table.column("y").to_numpy().astype(np.float64)
     frames = table.column("frame").to_numpy()
+    # action_type is null for a person who was not counted (no movement row); absent: all counted
+    actions = table.column("action_type").to_pylist() if "action_type" in table.column_names else None
     t0 = int(times.min()) if origin is None else _to_us(origin)
     order = np.lexsort((times, np.array(ids, dtype=object)))
     paths: list[PersonPath] = []
@@ -365,5 +380,6 @@ def paths_from_trajectories(table: pa.Table, origin: dt.datetime | None = None) 
             height=np.full(n, 100.0),
             confidence=np.ones(n),
         )
-        paths.append(PersonPath(sorted_ids[lo], track))
+        counted = actions is None or actions[int(pick[0])] is not None
+        paths.append(PersonPath(sorted_ids[lo], track, counted))
     return paths

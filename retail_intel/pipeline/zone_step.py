@@ -61,8 +61,15 @@ def check_regions_inside_frame(
 
 
 def judgement_paths(judgement: Judgement, video_fingerprint: str, camera_id: str) -> list[PersonPath]:
-    """Everybody kept by judging, with the customer id the movement table gives them."""
-    return [PersonPath(customer_id(video_fingerprint, camera_id, p.track_id), p) for p in judgement.people]
+    """Everybody kept by judging, with the customer id the movement table gives them.
+
+    People who were not an event (never in the ROI) have no movement row: they
+    count in the queue length only (:class:`PersonPath`).
+    """
+    return [
+        PersonPath(customer_id(video_fingerprint, camera_id, p.track_id), p, v.action is not None)
+        for p, v in zip(judgement.people, judgement.verdicts, strict=True)
+    ]
 
 
 def judge_and_write_zones(
