@@ -724,3 +724,21 @@ def test_a_file_with_a_very_long_name_gets_its_rejects_file(tmp_path: Path, conf
     assert len(result.rejects_file.name.encode()) <= 255
     assert result.rejects_file.name.startswith("ü" * 100)
     assert [r["line"] for r in read_rejects(result.rejects_file)] == ["2"]
+
+
+def test_input_format_given_as_a_string_reads_the_file_as_that_format(
+    tmp_path: Path, config_dir: Path, data_dir: Path
+) -> None:
+    source = write_csv(tmp_path / "events.txt", [event(1), event(2)])
+    result = ingest_file(source, config_dir=config_dir, data_dir=data_dir, input_format="csv", now=NOW)
+    assert result.format is InputFormat.csv
+    assert (result.read, result.accepted, result.rejected) == (2, 2, 0)
+
+
+def test_an_unknown_input_format_is_refused_naming_the_parameter(
+    tmp_path: Path, config_dir: Path, data_dir: Path
+) -> None:
+    source = write_csv(tmp_path / "events.csv", [event(1)])
+    with pytest.raises(InputError, match=r"input_format must be one of jsonl, csv, got 'xml'"):
+        ingest_file(source, config_dir=config_dir, data_dir=data_dir, input_format="xml", now=NOW)
+    assert not data_dir.exists()

@@ -195,7 +195,7 @@ def ingest_file(
     *,
     config_dir: Path,
     data_dir: Path,
-    input_format: InputFormat | None = None,
+    input_format: InputFormat | str | None = None,
     rejects_path: Path | None = None,
     now: dt.datetime | None = None,
     limits: TimeLimits | None = None,
@@ -203,6 +203,9 @@ def ingest_file(
     data: bytes | None = None,
 ) -> IngestResult:
     """Validate the events in ``path`` and add the new ones to the movement store.
+
+    ``input_format``: ``"jsonl"`` or ``"csv"`` (an :class:`InputFormat` or its value);
+    None tells it from the file's extension.
 
     ``data``: the file's bytes, already read (standard input); ``path`` then only
     names them, in messages and as the rows' ``source_video``.

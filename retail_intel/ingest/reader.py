@@ -50,9 +50,15 @@ class ParsedFile:
     ignored_columns: tuple[str, ...]  # CSV columns / JSON keys beyond the five event fields
 
 
-def detect_format(path: Path, override: InputFormat | None = None) -> InputFormat:
+def detect_format(path: Path, override: InputFormat | str | None = None) -> InputFormat:
     if override is not None:
-        return override
+        # A plain "csv" equals InputFormat.csv but is not it, and the parser tells the
+        # formats apart by identity: it would read a CSV file as JSON Lines.
+        try:
+            return InputFormat(override)
+        except ValueError:
+            known = ", ".join(f.value for f in InputFormat)
+            raise InputError(f"input_format must be one of {known}, got {override!r}") from None
     found = _EXTENSIONS.get(path.suffix.lower())
     if found is None:
         known = ", ".join(sorted(_EXTENSIONS))
