@@ -217,3 +217,16 @@ def test_kpi_files_from_before_the_reconciled_peak_and_mean_still_read(config_di
     )
     merged = read_kpis(data_dir, branch_id="b1", window_minutes=60).to_pylist()
     assert [r["reconciled_peak_occupancy"] is None for r in merged] == [False, True, True]
+
+
+@pytest.mark.parametrize("given", [60.0, True, "60"])
+def test_a_window_size_that_is_not_an_int_is_refused_and_later_runs_still_work(
+    config_dir: Path, data_dir: Path, given: object
+) -> None:
+    # 60.0 used to build float windows that were cached under 60, so the next
+    # compute_kpis(window_minutes=60) in the same process crashed in numpy.
+    config = load_config(config_dir)
+    with pytest.raises(InputError, match=r"window_minutes must be a whole number of minutes \(an int\)"):
+        compute_kpis(config, data_dir, window_minutes=given, write=False)  # type: ignore[arg-type]
+    result = compute_kpis(config, data_dir, window_minutes=60, write=False)
+    assert result.table.num_rows == 4

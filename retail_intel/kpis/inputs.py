@@ -30,7 +30,15 @@ from retail_intel.kpis.schema import (
     PEOPLE_INPUT_COLUMNS,
     WINDOW_SCHEMA,
 )
-from retail_intel.kpis.windows import Series, build_series, from_us, history_us, to_us, windows_table
+from retail_intel.kpis.windows import (
+    Series,
+    build_series,
+    check_window_minutes,
+    from_us,
+    history_us,
+    to_us,
+    windows_table,
+)
 from retail_intel.kpis.zone_schema import QUEUE_WAIT_INPUT_SCHEMA
 
 
@@ -86,8 +94,7 @@ class KpiParams:
     imbalance_threshold: float = 0.1  # a day whose |ins - outs| exceeds this share of its ins is flagged
 
     def __post_init__(self) -> None:
-        if self.window_minutes <= 0 or 1440 % self.window_minutes:
-            raise InputError(f"window_minutes must divide a day (1440) evenly, got {self.window_minutes}")
+        check_window_minutes(self.window_minutes)
         if not 1 <= self.baseline_weeks <= MAX_BASELINE_WEEKS:
             raise InputError(f"baseline_weeks must be between 1 and {MAX_BASELINE_WEEKS}, got {self.baseline_weeks}")
         if not 0 <= self.imbalance_threshold <= 1:

@@ -13,6 +13,7 @@ movement timestamps.
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -36,6 +37,23 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MAX_CELLS_PER_BRANCH = 5_000_000
 
 Int64Array = npt.NDArray[np.int64]
+
+
+def check_window_minutes(value: object, *, name: str = "window_minutes") -> int:
+    """``value`` when it is a whole number of minutes (an int) that divides a day, else :class:`InputError`.
+
+    A float is refused even when whole: 60.0 hashes like 60, so the windows it
+    built would be cached for later calls with 60 and break them.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InputError(
+            f"{name} must be a whole number of minutes (an int) that divides a day (1440), "
+            f"got {value!r} ({type(value).__name__})"
+        )
+    minutes = int(value)
+    if minutes <= 0 or 1440 % minutes:
+        raise InputError(f"{name} must divide a day (1440) evenly, got {minutes}")
+    return minutes
 
 
 def window_minutes_from(text: str, *, flag: str = "--window") -> int:

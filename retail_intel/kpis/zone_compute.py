@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from retail_intel.datadir import require_retail_data
 from retail_intel.errors import DataError, InputError
 from retail_intel.kpis.store_scan import scan_store
+from retail_intel.kpis.windows import check_window_minutes
 from retail_intel.kpis.zone_inputs import (
     ZoneKpiInputs,
     ZoneSources,
@@ -273,8 +274,7 @@ def compute_zone_kpis_for(
     """
     if engine not in ZONE_ENGINES:
         raise InputError(f"--engine must be one of {', '.join(ZONE_ENGINES)}, got {engine!r}")
-    if window_minutes <= 0 or 1440 % window_minutes:
-        raise InputError(f"--window must divide a day (1440 minutes) evenly, got {window_minutes} minutes")
+    check_window_minutes(window_minutes, name="--window")
     if start is not None and end is not None and end <= start:
         raise InputError(f"--to must be after --from, got from {start.isoformat()} to {end.isoformat()}")
 
