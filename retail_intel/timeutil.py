@@ -11,6 +11,19 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
 
+def require_aware(value: object, name: str) -> dt.datetime:
+    """``value`` in UTC when it is a ``datetime`` with a timezone, else :class:`TimeError` naming ``name``.
+
+    A naive time would be read as the machine's local time by ``astimezone``:
+    the same call would give other results on a server in another timezone.
+    """
+    if not isinstance(value, dt.datetime):
+        raise TimeError(f"{name} must be a datetime.datetime with a timezone, got {value!r} ({type(value).__name__})")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise TimeError(f"{name} must carry a timezone, got {value.isoformat()} which has none")
+    return value.astimezone(dt.UTC)
+
+
 def parse_datetime(text: str) -> dt.datetime:
     """ISO 8601 with a timezone (``Z`` or ``+01:00``), returned as aware UTC."""
     value = text.strip()

@@ -161,6 +161,14 @@ def test_naive_range_is_rejected() -> None:
         expand_events([], dt.datetime(2026, 1, 1), utc(2026, 1, 2))
 
 
+def test_a_date_for_a_range_end_is_an_error_naming_it() -> None:
+    # was an AttributeError ('datetime.date' object has no attribute 'tzinfo')
+    with pytest.raises(
+        TimeError, match=r"end must be a datetime.datetime with a timezone, got datetime.date\(2026, 1, 2\)"
+    ):
+        expand_events([], utc(2026, 1, 1), dt.date(2026, 1, 2))  # type: ignore[arg-type]
+
+
 def _reference_starts(ev: Event, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
     """Brute force from the first repetition, in UTC (the events below are written in UTC)."""
     found = []

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from retail_intel.config import load_config
-from retail_intel.errors import ConfigError, DataError, InputError
+from retail_intel.errors import ConfigError, DataError, InputError, TimeError
 from retail_intel.etl import (
     FEATURE_COLUMNS,
     FEATURE_SCHEMA,
@@ -266,6 +266,10 @@ def test_bad_arguments_and_an_empty_store(tmp_path: Path) -> None:
     loaded = load_config(config)
     with pytest.raises(InputError, match="--to must be after --from"):
         run_etl(loaded, data, start=FRI, end=FRI)
+    with pytest.raises(TimeError, match="start must carry a timezone"):  # not the machine's local time
+        run_etl(loaded, data, start=FRI.replace(tzinfo=None))
+    with pytest.raises(TimeError, match="end must carry a timezone"):
+        read_features(data, end=FRI.replace(tzinfo=None))
     with pytest.raises(InputError, match="--engine"):
         run_etl(loaded, data, engine="pandas")
     with pytest.raises(DataError, match="nothing: no such directory; check --data-dir"):

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from retail_intel.config import load_config
-from retail_intel.errors import ConfigError, DataError, InputError
+from retail_intel.errors import ConfigError, DataError, InputError, TimeError
 from retail_intel.kpis import KPI_SCHEMA, compute_kpis, kpi_path, read_kpis, write_kpis
 from tests.kpi_fixtures import MON, make_config_dir, make_data_dir, movement, write_store
 from tests.kpi_helpers import assert_tables_match
@@ -178,6 +178,19 @@ def test_unknown_branch_and_engine_are_errors(config_dir: Path, data_dir: Path) 
         compute_kpis(config, data_dir, window_minutes=60, engine="spark")
     with pytest.raises(InputError, match="--to must be after --from"):
         compute_kpis(config, data_dir, window_minutes=60, start=MON, end=MON)
+
+
+def test_a_time_without_a_timezone_is_an_error_naming_it(config_dir: Path, data_dir: Path) -> None:
+    # A naive time was read as the machine's local time: other windows on a server in another timezone.
+    config = load_config(config_dir)
+    naive = dt.datetime(2026, 3, 2, 10)
+    with pytest.raises(TimeError, match="start must carry a timezone, got 2026-03-02T10:00:00 which has none"):
+        compute_kpis(config, data_dir, window_minutes=60, start=naive, write=False)
+    with pytest.raises(TimeError, match="end must carry a timezone"):
+        compute_kpis(config, data_dir, window_minutes=60, end=naive, write=False)
+    compute_kpis(config, data_dir, window_minutes=60)
+    with pytest.raises(TimeError, match="start must carry a timezone"):
+        read_kpis(data_dir, window_minutes=60, start=naive)
 
 
 def test_store_refuses_unsafe_ids_and_foreign_files(tmp_path: Path) -> None:

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from retail_intel.config.models import WEEKDAYS, Branch, Employee, Event, Promotion, Repeat
-from retail_intel.errors import InputError, TimeError
+from retail_intel.errors import InputError
+from retail_intel.timeutil import require_aware
 
 __all__ = [
     "EventOccurrence",
@@ -56,12 +57,6 @@ class EventOccurrence:
     location: str | None
     start: dt.datetime
     end: dt.datetime
-
-
-def _require_aware(value: dt.datetime, name: str) -> dt.datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise TimeError(f"{name} must carry a timezone, got {value.isoformat()} which has none")
-    return value.astimezone(dt.UTC)
 
 
 def _localize(naive: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
@@ -174,8 +169,8 @@ def expand_events(
     last occurrence is the one starting on that local date. ``timezones`` maps
     branch ids to their zones so repetitions of a branch's event follow its DST.
     """
-    range_start = _require_aware(start, "start")
-    range_end = _require_aware(end, "end")
+    range_start = require_aware(start, "start")
+    range_end = require_aware(end, "end")
     if range_end <= range_start:
         return []
     found: list[EventOccurrence] = []
@@ -222,8 +217,8 @@ def shift_intervals(
     replaces the weekly shifts of its local date; ``off: true`` means no shift.
     Intervals are sorted and do not overlap if the config validated.
     """
-    range_start = _require_aware(start, "start")
-    range_end = _require_aware(end, "end")
+    range_start = require_aware(start, "start")
+    range_end = require_aware(end, "end")
     if range_end <= range_start:
         return []
     # One extra local day either side: the UTC range may begin or end on a
@@ -247,7 +242,7 @@ def shift_intervals(
 
 def active_promotions(promotions: Iterable[Promotion], branch_id: str, at: dt.datetime) -> list[Promotion]:
     """Promotions that apply to ``branch_id`` and run at ``at`` (``start <= at < end``)."""
-    moment = _require_aware(at, "at")
+    moment = require_aware(at, "at")
     return [promo for promo in promotions if promo.applies_to(branch_id) and promo.runs_at(moment)]
 
 
@@ -272,8 +267,8 @@ def weekly_spans(
     it. A span the change leaves empty is dropped (Europe/Paris, 29 Mar 2026:
     from 02:30, skipped and read as 01:30 UTC, to 03:15, which is 01:15 UTC).
     """
-    range_start = _require_aware(start, "start")
-    range_end = _require_aware(end, "end")
+    range_start = require_aware(start, "start")
+    range_end = require_aware(end, "end")
     spans: list[tuple[dt.datetime, dt.datetime]] = []
     # One extra local day either side: the UTC range may begin or end on another local date.
     day = range_start.astimezone(tz).date() - dt.timedelta(days=1)

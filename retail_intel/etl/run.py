@@ -28,6 +28,7 @@ from retail_intel.etl.store import read_features, write_branch_features
 from retail_intel.kpis.compute import ENGINES, branch_info, compute_kpis_for, config_intervals, read_movement_inputs
 from retail_intel.kpis.schema import KPI_SCHEMA
 from retail_intel.kpis.store import Recomputed, kpi_path, stored_window_ends, write_kpis
+from retail_intel.timeutil import require_aware
 
 if TYPE_CHECKING:
     from retail_intel.config.loader import Config
@@ -193,6 +194,9 @@ def run_etl(
     began = time.perf_counter()
     if engine not in ENGINES:
         raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    # a naive time would be read as the machine's local time
+    start = None if start is None else require_aware(start, "start")
+    end = None if end is None else require_aware(end, "end")
     if start is not None and end is not None and end <= start:
         raise InputError(f"--to must be after --from, got --from {start.isoformat()} --to {end.isoformat()}")
     require_retail_data(data_dir)  # a mistyped --data-dir is not "no movements"

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from retail_intel.errors import DataError
 from retail_intel.etl.schema import FEATURE_SCHEMA
 from retail_intel.storage import FEATURES_DIR, atomic_write_table, parquet_files, read_table_as
+from retail_intel.timeutil import require_aware
 
 HOURLY_DIR = "hourly"
 
@@ -66,8 +67,8 @@ def write_branch_features(
     return atomic_write_table(rows, path)
 
 
-def _utc(moment: dt.datetime) -> pa.Scalar:
-    return pa.scalar(moment.astimezone(dt.UTC), pa.timestamp("us", tz="UTC"))
+def _utc(moment: dt.datetime, name: str) -> pa.Scalar:
+    return pa.scalar(require_aware(moment, name), pa.timestamp("us", tz="UTC"))
 
 
 def read_features(
@@ -77,13 +78,16 @@ def read_features(
     end: dt.datetime | None = None,
 ) -> pa.Table:
     """Stored feature rows, sorted by branch and window start; ``start``/``end`` keep ``[start, end)`` starts."""
+    # checked before the files are listed: a naive time is wrong even where nothing is stored
+    low = None if start is None else _utc(start, "start")
+    high = None if end is None else _utc(end, "end")
     root = features_root(data_dir)
     files = [p for p in parquet_files(root) if p.parent == root and (branch_id is None or p.stem == branch_id)]
     if not files:
         return FEATURE_SCHEMA.empty_table()
     table = pa.concat_tables([_read_file(path) for path in files])
-    if start is not None:
-        table = table.filter(pc.greater_equal(table["window_start"], _utc(start)))
-    if end is not None:
-        table = table.filter(pc.less(table["window_start"], _utc(end)))
+    if low is not None:
+        table = table.filter(pc.greater_equal(table["window_start"], low))
+    if high is not None:
+        table = table.filter(pc.less(table["window_start"], high))
     return table.sort_by([("branch_id", "ascending"), ("window_start", "ascending")])

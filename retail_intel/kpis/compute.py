@@ -37,6 +37,7 @@ from retail_intel.movements.schema import MOVEMENT_KEY, MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, movements_root
 from retail_intel.sqlviews.views import MOVEMENT_VIEW
 from retail_intel.storage import is_plain_name, parquet_files, repeated_key_message, reread_once
+from retail_intel.timeutil import require_aware
 
 if TYPE_CHECKING:
     import polars as pl
@@ -206,6 +207,14 @@ def run_engine(inputs: KpiInputs, params: KpiParams, engine: str) -> pa.Table:
     raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
 
 
+def _aware_range(start: object, end: object) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """``start``/``end`` in UTC; :class:`TimeError` for a naive one (it would be read as the machine's local time)."""
+    return (
+        None if start is None else require_aware(start, "start"),
+        None if end is None else require_aware(end, "end"),
+    )
+
+
 def compute_kpis_for(
     branches: Sequence[BranchInfo],
     data_dir: Path,
@@ -235,6 +244,7 @@ def compute_kpis_for(
     """
     if engine not in ENGINES:
         raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    start, end = _aware_range(start, end)
     params = KpiParams(
         window_minutes=window_minutes,
         baseline_weeks=baseline_weeks,
@@ -301,6 +311,7 @@ def compute_kpis(
     ``DATA_DIR/kpis/<N>m/<branch>.parquet``. ``queue_waits``: already read
     from the store's queue visits (:mod:`retail_intel.kpis.with_zones`).
     """
+    _aware_range(start, end)  # before the movements are read
     require_retail_data(data_dir)  # a mistyped --data-dir is not "no movements"
     chosen = [config.branch(branch)] if branch is not None else list(config.branches)
     read_at = dt.datetime.now(dt.UTC)  # before the movements are read

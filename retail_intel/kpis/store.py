@@ -29,6 +29,7 @@ from retail_intel.errors import DataError
 from retail_intel.kpis.schema import KPI_SCHEMA
 from retail_intel.locking import KPIS_LOCK, data_dir_lock
 from retail_intel.storage import KPIS_DIR, atomic_write_table, parquet_files, read_table_as
+from retail_intel.timeutil import require_aware
 
 _SIZE_DIR = re.compile(r"^(\d+)m$")
 
@@ -86,12 +87,12 @@ class Recomputed:
         was computed before this computation read its movements."""
         covered = np.ones(old.num_rows, dtype=np.bool_)
         if self.start is not None:
-            covered &= pc.greater(old["window_end"], _utc(self.start)).to_numpy(zero_copy_only=False)
+            covered &= pc.greater(old["window_end"], _utc(self.start, "start")).to_numpy(zero_copy_only=False)
         if self.end is not None:
-            covered &= pc.less(old["window_start"], _utc(self.end)).to_numpy(zero_copy_only=False)
+            covered &= pc.less(old["window_start"], _utc(self.end, "end")).to_numpy(zero_copy_only=False)
         if self.read_at is not None:
             # a row without a time (a file written before the column) counts as older
-            older = pc.fill_null(pc.less(old["computed_at"], _utc(self.read_at)), True)
+            older = pc.fill_null(pc.less(old["computed_at"], _utc(self.read_at, "read_at")), True)
             covered &= older.to_numpy(zero_copy_only=False)
         return covered
 
@@ -183,8 +184,8 @@ def stored_window_ends(data_dir: Path, window_minutes: int, branch_ids: Sequence
     return ends
 
 
-def _utc(moment: dt.datetime) -> pa.Scalar:
-    return pa.scalar(moment.astimezone(dt.UTC), pa.timestamp("us", tz="UTC"))
+def _utc(moment: dt.datetime, name: str) -> pa.Scalar:
+    return pa.scalar(require_aware(moment, name), pa.timestamp("us", tz="UTC"))
 
 
 def read_kpis(
@@ -198,6 +199,9 @@ def read_kpis(
 
     ``start``/``end`` keep windows overlapping ``[start, end)``.
     """
+    # checked before the files are listed: a naive time is wrong even where nothing is stored
+    low = None if start is None else _utc(start, "start")
+    high = None if end is None else _utc(end, "end")
     root = kpis_root(data_dir)
     if window_minutes is not None:
         root = root / f"{window_minutes}m"
@@ -212,8 +216,8 @@ def read_kpis(
     table = pa.concat_tables([_read_file(path) for path in files])
     if branch_id is not None:
         table = table.filter(pc.equal(table["branch_id"], branch_id))
-    if start is not None:
-        table = table.filter(pc.greater(table["window_end"], _utc(start)))
-    if end is not None:
-        table = table.filter(pc.less(table["window_start"], _utc(end)))
+    if low is not None:
+        table = table.filter(pc.greater(table["window_end"], low))
+    if high is not None:
+        table = table.filter(pc.less(table["window_start"], high))
     return table.sort_by([("window_minutes", "ascending"), ("branch_id", "ascending"), ("window_start", "ascending")])
