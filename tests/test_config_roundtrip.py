@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from retail_intel.config import Config, config_to_yaml, load_config, write_config
 from retail_intel.config.loader import CONFIG_FILES
 from retail_intel.config.models import Branch, Employee
+from retail_intel.errors import WriteError
 
 SAMPLE = Path(__file__).resolve().parents[1] / "config"
 FILE_KEYS = [(spec.filename, spec.key) for spec in CONFIG_FILES]
@@ -27,6 +28,22 @@ def test_each_sample_file_round_trips(tmp_path: Path, filename: str, key: str) -
     assert getattr(again, key) == getattr(original, key)
     # And the written text is stable: dumping the reloaded config gives the same file.
     assert config_to_yaml(again)[filename] == (tmp_path / filename).read_text()
+
+
+def test_writing_into_a_path_that_is_a_file_is_a_write_error_naming_it(tmp_path: Path) -> None:
+    # was a bare FileExistsError from mkdir
+    in_the_way = tmp_path / "config"
+    in_the_way.write_text("not a folder")
+    with pytest.raises(
+        WriteError, match=r"config/branches.yaml: cannot be written \(.*config is a file, not a folder\)"
+    ):
+        write_config(load_config(SAMPLE), in_the_way)
+    assert in_the_way.read_text() == "not a folder"
+
+
+def test_a_directory_given_as_a_string_is_written(tmp_path: Path) -> None:
+    write_config(load_config(SAMPLE), str(tmp_path / "out"))  # type: ignore[arg-type]
+    assert load_config(tmp_path / "out").branches == load_config(SAMPLE).branches
 
 
 def test_written_files_read_the_same_with_plain_yaml(tmp_path: Path) -> None:

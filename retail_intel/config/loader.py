@@ -45,6 +45,7 @@ from retail_intel.config.problems import entry_label, validation_problems
 from retail_intel.config.yamlio import YamlReadError, dump_entries, read_yaml
 from retail_intel.config.zone_checks import branch_cameras, camera_problems, raw_cameras
 from retail_intel.errors import ConfigError
+from retail_intel.storage import atomic_write_bytes
 
 __all__ = [
     "CONFIG_FILES",
@@ -455,7 +456,11 @@ def config_to_yaml(config: Config) -> dict[str, str]:
 
 
 def write_config(config: Config, directory: Path) -> None:
-    """Write ``config`` as a config directory (comments of hand-written files are not kept)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write ``config`` as a config directory (comments of hand-written files are not kept).
+
+    Each file is replaced whole or not at all; a ``directory`` that is a file, or
+    a file that cannot be written, raises :class:`~retail_intel.errors.WriteError` naming it.
+    """
+    directory = Path(directory)
     for name, text in config_to_yaml(config).items():
-        (directory / name).write_text(text, encoding="utf-8")
+        atomic_write_bytes(text.encode("utf-8"), directory / name)
