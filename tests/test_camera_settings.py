@@ -185,3 +185,13 @@ def test_a_bad_manifest_cell_says_what_arrived_once(column: str, cell: str, mess
     text = str(error.value)
     assert text.startswith(f"night.csv line 2: column {message}")
     assert text.count("got") == 1
+
+
+def test_an_unknown_setting_is_named() -> None:
+    # ProcessRequest.create(video, "b1", data, roii="...") said only "Extra inputs are not permitted"
+    with pytest.raises(
+        SettingsError, match=r"^roii: unknown setting; did you mean 'roi'\? expected one of adaptive_stride,"
+    ):
+        settings_layer({"roii": "100,80,700,500"})
+    with pytest.raises(SettingsError, match=r"^night.csv line 2: column zzz: unknown setting; expected one of"):
+        settings_layer({"zzz": "1"}, "night.csv line 2: column ")

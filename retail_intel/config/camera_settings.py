@@ -22,6 +22,7 @@ every value filled in.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -577,6 +578,13 @@ class SettingsError(InputError):
         super().__init__(f"{where}{setting + ': ' if setting else ''}{reason}{got}{allowed}")
 
 
+def _unknown_setting(name: str) -> str:
+    known = sorted(CameraSettings.model_fields)
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"{name}: unknown setting; {hint}expected one of {', '.join(known)}"
+
+
 def settings_layer(values: Mapping[str, Any], where: str = "") -> CameraSettings:
     """One settings layer from raw values (``None`` = not given); the first bad value raises :class:`SettingsError`.
 
@@ -588,6 +596,9 @@ def settings_layer(values: Mapping[str, Any], where: str = "") -> CameraSettings
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = first["loc"]
+        if first["type"] == "extra_forbidden" and loc:
+            # pydantic's own words ("Extra inputs are not permitted") do not say which name it was
+            raise SettingsError(None, None, _unknown_setting(str(loc[0])), where) from None
         name = str(loc[0]) if loc and loc[0] in CameraSettings.model_fields else None
         reason = str(first["msg"]).removeprefix("Value error, ")
         raise SettingsError(name, given.get(name) if name else None, reason, where) from None
