@@ -239,6 +239,18 @@ def test_an_empty_data_dir_is_queryable_and_picks_up_the_first_file(config_dir: 
         connection.close()
 
 
+def test_a_query_on_a_closed_connection_or_not_given_as_text_is_an_input_error(
+    config_dir: Path, data_dir: Path
+) -> None:
+    # were duckdb's ConnectionException and pybind11's TypeError from extract_statements
+    connection = open_database(config_dir, data_dir)
+    with pytest.raises(InputError, match=r"^sql must be a str holding one SQL statement, got None \(NoneType\)"):
+        run_query(connection, None)  # type: ignore[arg-type]
+    connection.close()
+    with pytest.raises(InputError, match=r"^con: the connection is closed .*; open another with open_database"):
+        run_query(connection, "SELECT 1")
+
+
 def test_files_with_different_columns_are_lined_up_by_name(con: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
     older = movements("b1", [(7, "entered", 3)]).drop_columns(["model", "n_frames"])
     pq.write_table(older, data_dir / "movements" / "b1" / T0.date().isoformat() / "old-version.parquet")

@@ -94,6 +94,8 @@ def check_read_only(sql: str) -> str:
     DuckDB's own parser classifies the statement, so comments, odd spacing or
     a second statement after ``;`` cannot smuggle a write past the check.
     """
+    if not isinstance(sql, str):
+        raise InputError(f"sql must be a str holding one SQL statement, got {sql!r} ({type(sql).__name__})")
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
@@ -255,6 +257,15 @@ def _relation_table(relation: duckdb.DuckDBPyRelation | None) -> pa.Table:
     return arrow.read_all() if isinstance(arrow, pa.RecordBatchReader) else arrow
 
 
+def _require_open(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.cursor().close()
+    except duckdb.ConnectionException as exc:
+        raise InputError(
+            f"con: the connection is closed ({duckdb_message(exc)}); open another with open_database"
+        ) from exc
+
+
 def run_query(con: duckdb.DuckDBPyConnection, sql: str, *, max_rows: int | None = None) -> pa.Table:
     """Run one read-only statement on a connection from :func:`open_database`.
 
@@ -262,6 +273,7 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str, *, max_rows: int | None 
     rejects (unknown column, denied file access), naming DuckDB's reason.
     """
     statement = check_read_only(sql)
+    _require_open(con)
     if _views_stale(con):
         refresh_views(con)
     retried_io = False
