@@ -178,6 +178,29 @@ def test_out_of_range_sizes_are_refused(tmp_path: Path, branches: int, days: int
         generate_demo(tmp_path / "c", tmp_path / "d", branches=branches, days=days)
 
 
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"start": dt.datetime(2026, 1, 5, 10)},
+            r"start must be a datetime.date \(the first day of the period\), got datetime.datetime\(2026, 1, 5, 10, 0\) \(datetime\)",
+        ),
+        ({"start": "2026-01-05"}, r"start must be a datetime.date .*, got '2026-01-05' \(str\)"),
+        ({"branches": 1.5}, r"branches must be a whole number \(an int\), got 1.5 \(float\)"),
+        ({"days": "3"}, r"days must be a whole number \(an int\), got '3' \(str\)"),
+        ({"seed": True}, r"seed must be a whole number \(an int\), got True \(bool\)"),
+    ],
+)
+def test_arguments_of_the_wrong_type_are_refused_naming_them(
+    tmp_path: Path, changes: dict[str, object], message: str
+) -> None:
+    # were TypeErrors from a comparison or range() once the data set was being written (a bool ran as 0 or 1)
+    arguments: dict[str, object] = {"branches": 1, "days": 1, "seed": 1, "start": dt.date(2026, 1, 5), **changes}
+    with pytest.raises(InputError, match=message):
+        generate_demo(tmp_path / "config", tmp_path / "data", **arguments)  # type: ignore[arg-type]
+    assert not (tmp_path / "config").exists() and not (tmp_path / "data").exists()
+
+
 @pytest.mark.parametrize("which", ["config", "data"])
 def test_a_directory_below_a_file_is_refused_before_anything_is_written(tmp_path: Path, which: str) -> None:
     # said "Not a directory" after writing the other directory, which stayed behind

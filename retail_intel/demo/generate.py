@@ -161,6 +161,15 @@ def generate_demo(
     anything else in the data directory stays.
     """
     began = time.perf_counter()
+    for name, value in (("branches", branches), ("days", days), ("seed", seed)):
+        # a float or str failed deep inside (range(), numpy) and a bool passed as 0 or 1
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(f"{name} must be a whole number (an int), got {value!r} ({type(value).__name__})")
+    # a datetime is a date too, but comparing it with the period's dates raises TypeError
+    if start is not None and (isinstance(start, dt.datetime) or not isinstance(start, dt.date)):
+        raise InputError(
+            f"start must be a datetime.date (the first day of the period), got {start!r} ({type(start).__name__})"
+        )
     if not 1 <= branches <= MAX_BRANCHES:
         raise InputError(f"--branches must be between 1 and {MAX_BRANCHES}, got {branches}")
     if not 1 <= days <= MAX_DAYS:
