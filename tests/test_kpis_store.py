@@ -243,3 +243,17 @@ def test_a_window_size_that_is_not_an_int_is_refused_and_later_runs_still_work(
         compute_kpis(config, data_dir, window_minutes=given, write=False)  # type: ignore[arg-type]
     result = compute_kpis(config, data_dir, window_minutes=60, write=False)
     assert result.table.num_rows == 4
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [(60.0, r"window_minutes must be a whole number of minutes \(an int\)"), (7, r"window_minutes must divide a day")],
+)
+def test_reading_a_window_size_that_cannot_exist_is_refused(
+    config_dir: Path, data_dir: Path, given: object, message: str
+) -> None:
+    # read_kpis(window_minutes=60.0) looked in a "60.0m" folder and answered with no rows
+    compute_kpis(load_config(config_dir), data_dir, window_minutes=60)
+    assert read_kpis(data_dir, window_minutes=60).num_rows == 4
+    with pytest.raises(InputError, match=message):
+        read_kpis(data_dir, window_minutes=given)  # type: ignore[arg-type]

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError
 from retail_intel.kpis.schema import KPI_SCHEMA
+from retail_intel.kpis.windows import check_window_minutes
 from retail_intel.locking import KPIS_LOCK, data_dir_lock
 from retail_intel.storage import KPIS_DIR, atomic_write_table, parquet_files, read_table_as
 from retail_intel.timeutil import require_aware
@@ -204,7 +205,8 @@ def read_kpis(
     high = None if end is None else _utc(end, "end")
     root = kpis_root(data_dir)
     if window_minutes is not None:
-        root = root / f"{window_minutes}m"
+        # 60.0 would look in a "60.0m" folder that never exists and answer with no rows
+        root = root / f"{check_window_minutes(window_minutes)}m"
     files = [
         path
         for path in parquet_files(root)
