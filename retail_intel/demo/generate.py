@@ -161,6 +161,8 @@ def generate_demo(
     anything else in the data directory stays.
     """
     began = time.perf_counter()
+    # a str is taken as load_config and create_app take one
+    config_dir, data_dir = Path(config_dir), Path(data_dir)
     for name, value in (("branches", branches), ("days", days), ("seed", seed)):
         # a float or str failed deep inside (range(), numpy) and a bool passed as 0 or 1
         if isinstance(value, bool) or not isinstance(value, int):

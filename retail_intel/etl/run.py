@@ -192,6 +192,8 @@ def run_etl(
     as they are.
     """
     began = time.perf_counter()
+    # a str is taken as load_config and create_app take one
+    data_dir = Path(data_dir)
     if engine not in ENGINES:
         raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     # a naive time would be read as the machine's local time

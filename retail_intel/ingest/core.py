@@ -221,6 +221,9 @@ def ingest_file(
     take turns (:mod:`retail_intel.locking`); ``on_wait`` is told who holds
     the lock when this one has to wait for it.
     """
+    # a str is taken as load_config and create_app take one
+    path, config_dir, data_dir = Path(path), Path(config_dir), Path(data_dir)
+    rejects_path = None if rejects_path is None else Path(rejects_path)
     fmt = detect_format(path, input_format)
     if rejects_path is not None:
         check_rejects_path(rejects_path, path if data is None else None)

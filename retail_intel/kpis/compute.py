@@ -311,6 +311,8 @@ def compute_kpis(
     ``DATA_DIR/kpis/<N>m/<branch>.parquet``. ``queue_waits``: already read
     from the store's queue visits (:mod:`retail_intel.kpis.with_zones`).
     """
+    # a str is taken as load_config and create_app take one
+    data_dir = Path(data_dir)
     _aware_range(start, end)  # before the movements are read
     require_retail_data(data_dir)  # a mistyped --data-dir is not "no movements"
     chosen = [config.branch(branch)] if branch is not None else list(config.branches)

@@ -201,6 +201,8 @@ def read_kpis(
     ``start``/``end`` keep windows overlapping ``[start, end)``.
     """
     # checked before the files are listed: a naive time is wrong even where nothing is stored
+    # a str is taken as load_config and create_app take one
+    data_dir = Path(data_dir)
     low = None if start is None else _utc(start, "start")
     high = None if end is None else _utc(end, "end")
     root = kpis_root(data_dir)

@@ -228,6 +228,8 @@ def open_database(
     long-running server passes False and answers 503 for the views such a
     file breaks instead of refusing to start.
     """
+    # a str is taken as load_config and create_app take one
+    data_dir = Path(data_dir)
     config = load_config(config_dir)
     if data_dir.exists() and not data_dir.is_dir():
         raise DataError(f"{data_dir}: expected the data directory, found a file")
