@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import retail_intel
-from retail_intel.errors import InputError
+from retail_intel.errors import InputError, TimeError
 from retail_intel.ingest import InputFormat, default_rejects_path, ingest_file
 from retail_intel.ingest.reader import REQUIRED_FIELDS
 from retail_intel.movements.compaction import compact_store
@@ -659,10 +659,12 @@ def test_any_valid_event_round_trips_to_the_same_instants(
         )
         expected[customer] = (enter, exit_, action)
 
-    # the instants reach 2030: widen the plausible range past them
-    limits = TimeLimits(latest=dt.datetime(2030, 1, 2, tzinfo=dt.UTC))
+    # the instants reach 2030: ingest as if it were then (limits may only narrow the plausible range)
     result = ingest_file(
-        write_jsonl(work / "e.jsonl", rows), config_dir=config_dir, data_dir=work / "data", limits=limits
+        write_jsonl(work / "e.jsonl", rows),
+        config_dir=config_dir,
+        data_dir=work / "data",
+        now=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
     )
 
     assert result.accepted == len(events)
@@ -741,4 +743,33 @@ def test_an_unknown_input_format_is_refused_naming_the_parameter(
     source = write_csv(tmp_path / "events.csv", [event(1)])
     with pytest.raises(InputError, match=r"input_format must be one of jsonl, csv, got 'xml'"):
         ingest_file(source, config_dir=config_dir, data_dir=data_dir, input_format="xml", now=NOW)
+    assert not data_dir.exists()
+
+
+@pytest.mark.parametrize(
+    ("limits", "error", "message"),
+    [
+        (
+            TimeLimits(earliest=dt.datetime(1970, 1, 1, tzinfo=dt.UTC)),
+            InputError,
+            r"^limits can only narrow the plausible range 2000-01-01T00:00:00\+00:00 \.\. 2026-02-10T12:00:00\+00:00 "
+            r"\(the KPIs refuse anything outside it\), got 1970-01-01",
+        ),
+        (TimeLimits(max_dwell=dt.timedelta(days=3)), InputError, r"^limits.max_dwell must be between 0 and 24.0 h"),
+        (
+            TimeLimits(earliest=dt.datetime(2026, 2, 9, tzinfo=dt.UTC), latest=dt.datetime(2026, 2, 1, tzinfo=dt.UTC)),
+            InputError,
+            r"^limits.earliest must not be after limits.latest",
+        ),
+        (TimeLimits(earliest=dt.datetime(2026, 1, 1)), TimeError, r"^limits.earliest must carry a timezone"),
+    ],
+)
+def test_limits_that_widen_or_empty_the_plausible_range_are_refused(
+    tmp_path: Path, config_dir: Path, data_dir: Path, limits: TimeLimits, error: type[Exception], message: str
+) -> None:
+    # The CLI refused these, ingest_file took them: a 1970 row was stored and kpis then refused its file,
+    # reversed limits rejected every row as implausible, a naive time raised a bare TypeError.
+    source = write_jsonl(tmp_path / "e.jsonl", [event(1, enter_time="1999-12-31T10:00:00Z")])
+    with pytest.raises(error, match=message):
+        ingest_file(source, config_dir=config_dir, data_dir=data_dir, now=NOW, limits=limits)
     assert not data_dir.exists()

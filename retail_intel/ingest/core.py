@@ -217,7 +217,9 @@ def ingest_file(
     branch was added to the config).
 
     ``limits`` bounds the times a row may carry (default 2000-01-01 .. now +
-    1 day, dwell at most 24 h). Concurrent ingests into one data directory
+    1 day, dwell at most 24 h); they may only narrow those, since kpis, etl and
+    report refuse files with times outside them: wider or empty limits raise
+    InputError before anything is written. Concurrent ingests into one data directory
     take turns (:mod:`retail_intel.locking`); ``on_wait`` is told who holds
     the lock when this one has to wait for it.
     """
@@ -237,7 +239,7 @@ def ingest_file(
     fingerprint = hashlib.sha256(data).hexdigest()
     parsed = parse_events(path, data, fmt)
     stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    bounds = (limits or TimeLimits()).resolved(stamp)
+    bounds = (limits or TimeLimits()).checked(stamp)
     valid, rejected = validate_records(parsed.records, {b.id for b in config.branches}, bounds)
 
     # Which rows are new depends on the whole store: no other ingest may write

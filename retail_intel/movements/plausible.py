@@ -13,6 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from retail_intel.errors import InputError
+from retail_intel.timeutil import require_aware
+
 DEFAULT_EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 DEFAULT_LATEST_AHEAD = dt.timedelta(days=1)  # clocks of other systems may run a little ahead
 DEFAULT_MAX_DWELL = dt.timedelta(hours=24)
@@ -33,6 +36,37 @@ class TimeLimits:
         moment = now if now is not None else dt.datetime.now(dt.UTC)
         latest = moment.astimezone(dt.UTC).replace(microsecond=0) + DEFAULT_LATEST_AHEAD
         return TimeLimits(self.earliest, latest, self.max_dwell)
+
+    def checked(self, now: dt.datetime | None = None) -> TimeLimits:
+        """:meth:`resolved`, or :class:`InputError` for limits that are wider than the defaults or empty.
+
+        Wider limits would store rows that kpis, etl and report then refuse (they
+        check the default range), and an empty range would reject every row.
+        """
+        for name, value in (("earliest", self.earliest), ("latest", self.latest)):
+            if value is not None:
+                require_aware(value, f"limits.{name}")  # a naive time cannot be compared with the rows'
+        if not isinstance(self.max_dwell, dt.timedelta):
+            raise InputError(
+                f"limits.max_dwell must be a datetime.timedelta, got {self.max_dwell!r} ({type(self.max_dwell).__name__})"
+            )
+        chosen = self.resolved(now)
+        widest = TimeLimits().resolved(now)
+        assert chosen.latest is not None and widest.latest is not None
+        if chosen.earliest < widest.earliest or chosen.latest > widest.latest:
+            raise InputError(
+                f"limits can only narrow the plausible range {widest.range_text()} (the KPIs refuse anything "
+                f"outside it), got {chosen.range_text()}"
+            )
+        if not dt.timedelta(0) <= chosen.max_dwell <= widest.max_dwell:
+            raise InputError(
+                f"limits.max_dwell must be between 0 and {_hours(widest.max_dwell)}, got {chosen.max_dwell}"
+            )
+        if chosen.earliest > chosen.latest:
+            raise InputError(
+                f"limits.earliest must not be after limits.latest (default now + 1 day), got {chosen.range_text()}"
+            )
+        return chosen
 
     def range_text(self) -> str:
         latest = self.latest.isoformat() if self.latest is not None else "now + 1 day"
