@@ -53,6 +53,21 @@ def test_params_validate_their_numbers() -> None:
         KpiParams(window_minutes=60, momentum_windows=1)
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("baseline_weeks", 2.5, r"^baseline_weeks must be a whole number \(an int\), got 2.5 \(float\)"),
+        ("momentum_windows", 3.5, r"^momentum_windows must be a whole number \(an int\), got 3.5 \(float\)"),
+        ("imbalance_threshold", "0.1", r"^imbalance_threshold must be a number, got '0.1' \(str\)"),
+    ],
+)
+def test_params_refuse_values_of_the_wrong_type(field: str, value: object, message: str) -> None:
+    # baseline_weeks=2.5 reached DuckDB's range() (BinderException), momentum_windows=3.5 ran as is,
+    # imbalance_threshold="0.1" raised a TypeError comparing it
+    with pytest.raises(InputError, match=message):
+        KpiParams(window_minutes=60, **{field: value})  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("field", ["baseline_weeks", "momentum_windows"])
 def test_params_refuse_a_look_back_beyond_the_calendar(field: str) -> None:
     # the library's own bound, for callers that are not the CLI (was an OverflowError in the window arithmetic)

@@ -11,6 +11,7 @@ themselves. Nothing here reads the config package: callers pass plain
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,6 +96,14 @@ class KpiParams:
 
     def __post_init__(self) -> None:
         check_window_minutes(self.window_minutes)
+        # a float count reached DuckDB's range() (BinderException) or ran as is in Polars
+        for name in ("baseline_weeks", "momentum_windows"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise InputError(f"{name} must be a whole number (an int), got {value!r} ({type(value).__name__})")
+        threshold = self.imbalance_threshold
+        if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+            raise InputError(f"imbalance_threshold must be a number, got {threshold!r} ({type(threshold).__name__})")
         if not 1 <= self.baseline_weeks <= MAX_BASELINE_WEEKS:
             raise InputError(f"baseline_weeks must be between 1 and {MAX_BASELINE_WEEKS}, got {self.baseline_weeks}")
         if not 0 <= self.imbalance_threshold <= 1:
