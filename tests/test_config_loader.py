@@ -57,6 +57,14 @@ def test_optional_files_may_be_missing(minimal: Config) -> None:
     assert isinstance(minimal.branches, tuple) and len(minimal.branches) == 2
 
 
+@pytest.mark.parametrize("lookup", ["employees_of", "tasks_of", "events_for", "promotions_for", "holidays_for"])
+def test_a_lookup_by_an_unknown_branch_id_names_the_known_ones(minimal: Config, lookup: str) -> None:
+    # a mistyped id returned () and read as a branch without staff, tasks or events
+    assert getattr(minimal, lookup)("b1") == ()
+    with pytest.raises(ConfigError, match=r'unknown branch "b9": .*branches.yaml defines b1, b2'):
+        getattr(minimal, lookup)("b9")
+
+
 def test_empty_optional_file_or_null_list_means_no_entries(tmp_path: Path) -> None:
     (tmp_path / "branches.yaml").write_text(MINIMAL_BRANCHES)
     (tmp_path / "tasks.yaml").write_text("")

@@ -129,22 +129,32 @@ class Config:
             )
         return camera
 
+    # The lookups below raise ConfigError for an unknown id, as branch() does: a
+    # mistyped id would otherwise read as a branch without staff, tasks or events.
+
     def employees_of(self, branch_id: str) -> tuple[Employee, ...]:
+        """The branch's employees; ConfigError naming the known ids for an unknown branch."""
+        self.branch(branch_id)
         return tuple(e for e in self.employees if e.branch == branch_id)
 
     def tasks_of(self, branch_id: str) -> tuple[Task, ...]:
+        """The branch's tasks; ConfigError naming the known ids for an unknown branch."""
+        self.branch(branch_id)
         return tuple(t for t in self.tasks if t.branch == branch_id)
 
     def promotions_for(self, branch_id: str) -> tuple[Promotion, ...]:
         """Promotions that apply to the branch (its own and ``branches: all``), at any time."""
+        self.branch(branch_id)
         return tuple(p for p in self.promotions if p.applies_to(branch_id))
 
     def holidays_for(self, branch_id: str) -> tuple[Holiday, ...]:
         """Holidays that apply to the branch (its own and ``branches: all``)."""
+        self.branch(branch_id)
         return tuple(h for h in self.holidays if h.applies_to(branch_id))
 
     def events_for(self, branch_id: str) -> tuple[Event, ...]:
         """Events held at the branch (events with only a ``location`` are not included)."""
+        self.branch(branch_id)
         return tuple(e for e in self.events if e.branch == branch_id)
 
     def employee(self, employee_id: str) -> Employee | None:
