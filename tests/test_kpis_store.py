@@ -174,7 +174,7 @@ def test_unknown_branch_and_engine_are_errors(config_dir: Path, data_dir: Path) 
     config = load_config(config_dir)
     with pytest.raises(ConfigError, match='unknown branch "b9"'):
         compute_kpis(config, data_dir, window_minutes=60, branch="b9")
-    with pytest.raises(InputError, match="--engine must be one of duckdb, polars"):
+    with pytest.raises(InputError, match=r"^engine must be one of duckdb, polars, got 'spark'"):
         compute_kpis(config, data_dir, window_minutes=60, engine="spark")
     with pytest.raises(InputError, match="--to must be after --from"):
         compute_kpis(config, data_dir, window_minutes=60, start=MON, end=MON)

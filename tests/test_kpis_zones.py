@@ -146,7 +146,7 @@ def test_range_and_window_size(store: Path, engine: str) -> None:
 
 
 def test_bad_parameters_are_refused(store: Path) -> None:
-    with pytest.raises(InputError, match="--engine must be one of duckdb, polars, got 'pandas'"):
+    with pytest.raises(InputError, match=r"^engine must be one of duckdb, polars, got 'pandas'"):
         compute_zone_kpis_for({"b1": LONDON}, set(), store, window_minutes=60, engine="pandas")
     with pytest.raises(InputError, match="--window must divide a day"):
         compute_zone_kpis_for({"b1": LONDON}, set(), store, window_minutes=7)

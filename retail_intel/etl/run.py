@@ -195,7 +195,7 @@ def run_etl(
     # a str is taken as load_config and create_app take one
     data_dir = Path(data_dir)
     if engine not in ENGINES:
-        raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     # a naive time would be read as the machine's local time
     start = None if start is None else require_aware(start, "start")
     end = None if end is None else require_aware(end, "end")

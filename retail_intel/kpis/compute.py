@@ -204,7 +204,7 @@ def run_engine(inputs: KpiInputs, params: KpiParams, engine: str) -> pa.Table:
         from retail_intel.kpis import polars_engine
 
         return polars_engine.compute(inputs, params)
-    raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
 
 
 def _aware_range(start: object, end: object) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -243,7 +243,7 @@ def compute_kpis_for(
     given ``movements`` were read (see :class:`~retail_intel.kpis.store.Recomputed`).
     """
     if engine not in ENGINES:
-        raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     start, end = _aware_range(start, end)
     params = KpiParams(
         window_minutes=window_minutes,

@@ -247,7 +247,7 @@ def run_zone_engine(inputs: ZoneKpiInputs, window_minutes: int, engine: str) -> 
         from retail_intel.kpis import zone_polars
 
         return zone_polars.compute(inputs, window_minutes)
-    raise InputError(f"--engine must be one of {', '.join(ZONE_ENGINES)}, got {engine!r}")
+    raise InputError(f"engine must be one of {', '.join(ZONE_ENGINES)}, got {engine!r}")
 
 
 def compute_zone_kpis_for(
@@ -273,7 +273,7 @@ def compute_zone_kpis_for(
     read here.
     """
     if engine not in ZONE_ENGINES:
-        raise InputError(f"--engine must be one of {', '.join(ZONE_ENGINES)}, got {engine!r}")
+        raise InputError(f"engine must be one of {', '.join(ZONE_ENGINES)}, got {engine!r}")
     check_window_minutes(window_minutes, name="--window")
     if start is not None and end is not None and end <= start:
         raise InputError(f"--to must be after --from, got from {start.isoformat()} to {end.isoformat()}")
