@@ -49,7 +49,7 @@ class DatabaseError(RetailIntelError):
 
 
 class ServeError(RetailIntelError):
-    """The API server stopped without being asked to (``serve --workers``: its workers failed to start)."""
+    """The API server did not start, or stopped without being asked to (``serve --workers``: its workers failed to start)."""
 
 
 class WriteError(DataError, OSError):

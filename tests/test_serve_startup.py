@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from retail_intel.errors import InputError
+from retail_intel.errors import InputError, ServeError
 from retail_intel.serve import server
 from retail_intel.serve.settings import CACHE_MB_ENV, MIB
 from tests.cli_helpers import run_cli
@@ -232,3 +232,20 @@ def test_serve_whose_workers_fail_to_start_exits_1_with_one_line(site: Site, tmp
     assert last.startswith("error: ") and WORKERS_GAVE_UP.fullmatch(last.removeprefix("error: ")), done.stderr
     assert 'Could not import module "retail_intel.serve.no_such_module"' in done.stderr  # uvicorn's lines above
     assert "Traceback" not in done.stderr
+
+
+def test_one_worker_that_cannot_import_the_app_is_a_serve_error_not_an_exit() -> None:
+    # run_server(port=0, workers=1) served through serve_on, which called sys.exit (uvicorn's Config.load
+    # exits when the app cannot be imported): a program embedding the server was ended instead of told.
+    listener = server.bind_any_port("127.0.0.1")
+    with listener, pytest.raises(ServeError, match=r"^the server did not start \(uvicorn gave up with exit code"):
+        server.serve_on("retail_intel.serve.no_such_module:app", listener, factory=True, log_level="critical")
+
+
+def test_uvicorn_run_exiting_is_a_serve_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def exits(app: str, **options: Any) -> None:
+        raise SystemExit(3)  # what uvicorn.run does when its one server fails to start
+
+    monkeypatch.setattr(server.uvicorn, "run", exits)
+    with pytest.raises(ServeError, match=r"^the server did not start \(uvicorn gave up with exit code 3\)"):
+        server._run_one("retail_intel.serve.server:app")

@@ -20,7 +20,6 @@ import logging
 import os
 import signal
 import socket
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -136,14 +135,32 @@ def bind_any_port(host: str) -> socket.socket:
     return sock
 
 
+def _not_started(code: object) -> ServeError:
+    return ServeError(f"the server did not start (uvicorn gave up with exit code {code}): see the lines above")
+
+
 def serve_on(app: str, listener: socket.socket, **options: Any) -> None:
-    """``uvicorn.run`` for one worker, serving on ``listener`` (bound already) instead of binding its own."""
+    """``uvicorn.run`` for one worker, serving on ``listener`` (bound already) instead of binding its own.
+
+    Raises :class:`ServeError` where uvicorn would exit the process (the app could not be imported or built).
+    """
     config = uvicorn.Config(app, **options)
     server = uvicorn.Server(config=config)  # it imports the app as it starts (Config.load)
-    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: raise_if_ctrl_c tells the caller
-        server.run(sockets=[listener])
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: raise_if_ctrl_c tells the caller
+            server.run(sockets=[listener])
+    except SystemExit as exc:  # Config.load exits the process when the app cannot be imported
+        raise _not_started(exc.code) from None
     if not server.started:
-        sys.exit(STARTUP_FAILURE)
+        raise _not_started(STARTUP_FAILURE)
+
+
+def _run_one(app: str, **options: Any) -> None:
+    """``uvicorn.run``, raising :class:`ServeError` where it would exit the process (a library never exits)."""
+    try:
+        uvicorn.run(app, **options)
+    except SystemExit as exc:
+        raise _not_started(exc.code) from None
 
 
 def run_server(
@@ -200,7 +217,7 @@ def run_server(
         if on_ready is not None:
             on_ready(port)
         if listener is None and workers == 1:
-            raise_if_ctrl_c(lambda: uvicorn.run(APP, **options))
+            raise_if_ctrl_c(lambda: _run_one(APP, **options))
         elif listener is None:
             raise_if_ctrl_c(lambda: run_supervised(WORKER_APP, **options))
         elif workers == 1:
