@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from retail_intel.report import collect_report
 from retail_intel.report.data import ReportData
 from retail_intel.report.page import SECTION_ORDER, report_html, report_view
 from retail_intel.report.render import figure_svg
+from retail_intel.report.zone_data import ZoneReport, ZoneTotal
 from retail_intel.report.zone_section import queue_wait_chart, zone_bars_chart
 from tests.report_fixtures import DAY, make_report_site
 from tests.zone_fixtures import QUEUE_ZONES, stay, write_zone_day
@@ -93,3 +95,36 @@ def test_a_branch_without_zones_gets_a_note(tmp_path: Path) -> None:
     data = collect_report(load_config(site.config_dir), site.data_dir, "b2", DAY)
     assert data.zones is None
     assert "No zones configured for this branch" in report_view(data).sections["zones"]
+
+
+def _crowded_zones(count: int) -> ZoneReport:
+    totals = tuple(
+        ZoneTotal(
+            "cam-1",
+            f"zone_{n}",
+            f"Zone {n} seasonal display aisle",
+            "area",
+            ((0, 0), (1, 0), (1, 1)),
+            10 + n,
+            5 + n,
+            12.0,
+            0.1,
+        )
+        for n in range(count)
+    )
+    return ZoneReport(totals=totals, queues=pa.table({"zone_id": pa.array([], pa.string())}), pictures=())
+
+
+def test_the_zone_names_under_the_bars_never_overlap(tmp_path: Path) -> None:
+    # Before, the names of a branch with many zones were written side by side under the bars, one over
+    # the other: a row of unreadable ink. Now names that would not fit are turned upright.
+    for count in (2, 16, 40):
+        figure = zone_bars_chart(_crowded_zones(count))
+        figure.draw_without_rendering()
+        boxes = [label.get_window_extent() for label in figure.axes[0].get_xticklabels()]
+        assert len(boxes) == count
+        assert all(left.x1 <= right.x0 for left, right in itertools.pairwise(boxes)), count
+        assert all(box.x0 >= 0 and box.x1 <= figure.bbox.width for box in boxes), count
+    assert figure.axes[0].get_xticklabels()[0].get_text() == "Zone 0 seasonal display aisle"  # written whole
+    few = zone_bars_chart(_crowded_zones(2))
+    assert [label.get_rotation() for label in few.axes[0].get_xticklabels()] == [0, 0]  # room enough: level

@@ -7,9 +7,11 @@ the same HTML fragment goes into the report file and the dashboard.
 from __future__ import annotations
 
 from html import escape
+from itertools import pairwise
 
 import matplotlib
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
@@ -51,7 +53,27 @@ def zone_bars_chart(report: ZoneReport) -> Figure:
             handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False, ncols=3, fontsize="small"
         )
     )
+    _fit_zone_names(figure, axes)
     return figure
+
+
+def _fit_zone_names(figure: Figure, axes: Axes) -> None:
+    """Zone names level when they fit side by side, else upright, with the figure grown to hold them.
+
+    A branch with many zones, or long labels, would otherwise have its names written one over the
+    other. Upright names never collide: each needs only a line's height of its bar's slot.
+    """
+    labels = axes.get_xticklabels()
+    figure.draw_without_rendering()
+    boxes = [label.get_window_extent() for label in labels]
+    if all(left.x1 <= right.x0 for left, right in pairwise(boxes)):
+        return
+    for label in labels:
+        label.set_rotation(90)
+        label.set_fontsize("small")
+    tallest = max(label.get_window_extent().height for label in labels) / figure.dpi
+    width, height = figure.get_size_inches()
+    figure.set_size_inches(width, height + tallest)
 
 
 def zone_floor_chart(picture: ZonePicture, totals: list[ZoneTotal]) -> Figure:
