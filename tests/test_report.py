@@ -13,6 +13,7 @@ import matplotlib.dates as mdates
 import numpy as np
 import pyarrow as pa
 import pytest
+from matplotlib.colors import to_hex
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -24,7 +25,7 @@ from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import write_movements
 from retail_intel.report import collect_report, write_report
 from retail_intel.report.build import ReportFormat
-from retail_intel.report.charts import build_charts, dwell_bins, heatmap_chart
+from retail_intel.report.charts import PASSED, VISITORS, build_charts, dwell_bins, heatmap_chart
 from retail_intel.report.data import ReportData, day_bounds, report_granularity
 from retail_intel.report.page import KPI_TABLE_COLUMNS, SECTION_ORDER, kpi_rows, report_html, report_view, window_label
 from tests.report_fixtures import (
@@ -107,6 +108,26 @@ def test_traffic_chart_bars_are_the_kpi_visitors_and_passers_by(data: ReportData
     for container in containers:
         for patch, start in zip(container.patches, starts, strict=True):
             assert start <= patch.get_x() < start + 1 / 24
+
+
+def test_charts_of_a_day_without_movements_keep_their_axes_and_legend(config: Config, site: Site) -> None:
+    # Before, the traffic chart of an empty day counted people from -0.045 to 0.045 and its legend drew
+    # visitors and passers-by in the same default blue; the dwell chart had fractions of a visitor.
+    empty = collect_report(config, site.data_dir, "b1", dt.date(2026, 3, 5))
+    assert empty.traffic.num_rows == 0
+    charts = build_charts(empty)
+    traffic = charts["traffic"].axes[0]
+    assert traffic.get_ylim()[0] == 0
+    assert all(tick == int(tick) and tick >= 0 for tick in traffic.get_yticks() if tick <= traffic.get_ylim()[1])
+    legend = traffic.get_legend()
+    assert legend is not None
+    colours = {
+        t.get_text(): to_hex(h.get_facecolor()) for t, h in zip(legend.get_texts(), legend.legend_handles, strict=True)
+    }
+    assert colours == {"visitors (entered)": VISITORS, "passers-by": PASSED}
+    dwell = charts["dwell"].axes[0]
+    assert dwell.get_ylabel() == "visitors"
+    assert all(tick == int(tick) and tick >= 0 for tick in dwell.get_yticks() if tick <= dwell.get_ylim()[1])
 
 
 def test_occupancy_chart_steps_are_the_kpi_occupancy_and_capacity(data: ReportData) -> None:

@@ -128,3 +128,18 @@ def test_the_zone_names_under_the_bars_never_overlap(tmp_path: Path) -> None:
     assert figure.axes[0].get_xticklabels()[0].get_text() == "Zone 0 seasonal display aisle"  # written whole
     few = zone_bars_chart(_crowded_zones(2))
     assert [label.get_rotation() for label in few.axes[0].get_xticklabels()] == [0, 0]  # room enough: level
+
+
+def test_a_day_without_zone_visits_counts_from_zero_in_whole_visits() -> None:
+    # Before, the zone bars of a quiet day counted visits from -0.04 to 0.04.
+    quiet = _crowded_zones(3)
+    quiet = replace(
+        quiet,
+        totals=tuple(
+            replace(t, visits=0, counted_visits=0, mean_dwell_seconds=None, attention_rate=None) for t in quiet.totals
+        ),
+    )
+    figure = zone_bars_chart(quiet)
+    visits, dwell = figure.axes
+    assert visits.get_ylim() == (0, 1) and dwell.get_ylim() == (0, 1)
+    assert [tick for tick in visits.get_yticks() if 0 <= tick <= 1] == [0, 1]

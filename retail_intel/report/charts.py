@@ -20,12 +20,13 @@ import matplotlib
 import matplotlib.dates as mdates
 import numpy as np
 import numpy.typing as npt
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
-from matplotlib.patches import Polygon
+from matplotlib.patches import Patch, Polygon
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from retail_intel.report.data import CameraHeat, ReportData
@@ -118,12 +119,21 @@ def _mark_periods(axes: Axes, data: ReportData) -> None:
 
 def _empty(axes: Axes) -> None:
     axes.text(0.5, 0.5, EMPTY_TEXT, transform=axes.transAxes, ha="center", va="center", color="#57606a")
+    # Nothing drawn leaves Matplotlib's default -0.05..0.05 (or 0..1 in tenths): a count of people
+    # below zero, or in fractions. A count axis from 0 to 1 says "none" in whole people.
+    if not axes.has_data() or axes.get_ylim()[0] < 0:
+        axes.set_ylim(0, 1)
 
 
-def _legend(axes: Axes) -> None:
-    if axes.get_legend_handles_labels()[0]:
+def _legend(axes: Axes, keys: Sequence[Artist] = ()) -> None:
+    handles = [*keys, *axes.get_legend_handles_labels()[0]]
+    if handles:
         # Above the plot area, where it can never hide a bar.
-        plain_legend(axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False, ncols=5, fontsize="small"))
+        plain_legend(
+            axes.legend(
+                handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False, ncols=5, fontsize="small"
+            )
+        )
 
 
 def plain_legend(legend: Legend) -> None:
@@ -143,22 +153,24 @@ def traffic_chart(data: ReportData) -> Figure:
     table = data.traffic
     starts = _num(_column(table, "window_start"))
     width = data.traffic_minutes / 1440
+    keys: list[Artist] = []
     for name, values, colour, offset, label in (
         ("visitors", _column(table, "visitors"), VISITORS, 0.05, "visitors (entered)"),
         ("passed", _column(table, "passed"), PASSED, 0.5, "passers-by"),
     ):
-        bars = axes.bar(
-            np.asarray(starts) + offset * width, values, width=0.45 * width, align="edge", color=colour, label=label
-        )
+        bars = axes.bar(np.asarray(starts) + offset * width, values, width=0.45 * width, align="edge", color=colour)
         for index, bar in enumerate(bars):
             bar.set_gid(f"{name}-{index}")
+        # The legend's key is drawn from the colour, not from a bar: with no windows there is no bar
+        # to copy, and Matplotlib then draws every key in its default blue.
+        keys.append(Patch(color=colour, label=label))
     _mark_periods(axes, data)
     _time_axis(axes, data)
     axes.set_ylabel(f"people per {window_name(data.traffic_minutes)}")
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     if table.num_rows == 0:
         _empty(axes)
-    _legend(axes)
+    _legend(axes, keys)
     return figure
 
 
@@ -237,6 +249,8 @@ def dwell_chart(data: ReportData) -> Figure:
     if values.size == 0:
         _empty(axes)
         axes.set_xlabel("dwell time (s)")
+        axes.set_ylabel("visitors")
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         return figure
     minutes = float(values.max()) > 600
     scale = 60.0 if minutes else 1.0

@@ -16,6 +16,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
+from matplotlib.ticker import MaxNLocator
 
 from retail_intel.report import charts
 from retail_intel.report.data import ReportData
@@ -40,12 +41,16 @@ def zone_bars_chart(report: ZoneReport) -> Figure:
             bar.set_gid(f"{name}-{index}")
     axes.set_xticks(x, [t.label for t in totals], parse_math=False)  # free text: a "$" is no formula
     axes.set_ylabel("visits")
+    # Counts of people: whole numbers from zero, also on a day without a visit (Matplotlib would
+    # otherwise draw an empty chart from -0.04 to 0.04 visits).
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_ylim(0, max([t.visits for t in totals] + [0]) * 1.05 or 1)
     dwell_axes = axes.twinx()
     dwell = [np.nan if t.mean_dwell_seconds is None else t.mean_dwell_seconds for t in totals]
     dots = dwell_axes.plot(x, dwell, "o", color=WAIT, label="mean dwell (s)")
     dots[0].set_gid("dwell")
     dwell_axes.set_ylabel("mean dwell of counted visits (s)")
-    dwell_axes.set_ylim(bottom=0)
+    dwell_axes.set_ylim(0, None if any(not np.isnan(d) for d in dwell) else 1)
     dwell_axes.spines[["top"]].set_visible(False)
     handles = axes.get_legend_handles_labels()[0] + dots
     charts.plain_legend(
