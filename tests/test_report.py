@@ -227,6 +227,15 @@ def test_chart_numbers_and_summary_cards(html: str, data: ReportData) -> None:
     assert float(cards["mean_dwell"]) == pytest.approx((1200 + 600 + 120 + 900) / 4)
 
 
+def test_every_table_scrolls_inside_the_page(html: str) -> None:
+    # Before, only the KPI table scrolled sideways: the staff table (11 columns) ran past the right
+    # edge and dragged the whole page sideways, on a laptop as on a phone.
+    tables = re.findall(r'(<[^<>]*>)<table id="([^"]+)"', html)
+    assert {name for _, name in tables} >= {"kpi-table", "people-table", "occupancy-table", "dwell-table"}
+    assert all(before == '<div class="table-scroll">' for before, _ in tables), tables
+    assert re.search(r"\.table-scroll \{[^}]*overflow-x: auto", html)
+
+
 def test_page_is_self_contained(html: str) -> None:
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
     # Nothing to fetch: no src/href except data: URIs (SVG namespaces are identifiers, not fetched).

@@ -68,6 +68,7 @@ def test_zones_section_hand_computed(tmp_path: Path) -> None:
     assert "zones" in SECTION_ORDER and 'id="section-zones"' in view.sections["zones"]
     html = report_html(view, data.generated_at)
     assert 'id="zone-table"' in html and 'id="chart-queue-wait"' in html
+    assert '<div class="table-scroll"><table id="zone-table">' in html  # scrolls inside the page, not the page
     assert re.search(r'id="zones-floor-vtest"><img alt="Zones of camera vtest" src="data:image/png;base64,', html)
 
 

@@ -108,7 +108,12 @@ def _cell(column: str, value: Any, shown: str | None = None) -> str:
 def _table(table_id: str, headers: Sequence[tuple[str, str]], rows: Sequence[str]) -> str:
     head = "".join(f'<th scope="col" data-col="{escape(c)}">{escape(h)}</th>' for c, h in headers)
     body = "".join(rows) or f'<tr><td colspan="{len(headers)}" class="empty">{charts.EMPTY_TEXT}</td></tr>'
-    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return scrolling(f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
+
+
+def scrolling(table: str) -> str:
+    """A table in a box that scrolls sideways: a wide table must not drag the whole page with it."""
+    return f'<div class="table-scroll">{table}</div>'
 
 
 def _ambiguous(local: dt.datetime) -> bool:

@@ -156,7 +156,9 @@ def _totals_table(report: ZoneReport) -> str:
         f"<td>{_number(t.mean_dwell_seconds)}</td><td>{_number(t.attention_rate, percent=True)}</td></tr>"
         for t in report.totals
     )
-    return f'<table id="zone-table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+    from retail_intel.report.page import scrolling  # page imports this module
+
+    return scrolling(f'<table id="zone-table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>')
 
 
 def zones_section(data: ReportData) -> str:
