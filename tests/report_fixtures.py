@@ -18,6 +18,7 @@ on the same day and none of the rest.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import uuid
 from html.parser import HTMLParser
@@ -193,3 +194,12 @@ def raw(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return value.isoformat()
     return repr(value) if isinstance(value, float) else str(value)
+
+
+def css_rules(css: str) -> dict[str, str]:
+    """Declarations by selector, as written (a rule for several selectors is listed under each)."""
+    rules: dict[str, str] = {}
+    for selectors, body in re.findall(r"([^{}]+)\{([^}]*)\}", re.sub(r"/\*.*?\*/", "", css, flags=re.S)):
+        for selector in selectors.split(","):
+            rules[selector.strip()] = rules.get(selector.strip(), "") + body
+    return rules

@@ -37,6 +37,7 @@ from tests.report_fixtures import (
     PROMOTION,
     STANDING,
     at,
+    css_rules,
     make_report_site,
     movement,
     raw,
@@ -234,6 +235,16 @@ def test_every_table_scrolls_inside_the_page(html: str) -> None:
     assert {name for _, name in tables} >= {"kpi-table", "people-table", "occupancy-table", "dwell-table"}
     assert all(before == '<div class="table-scroll">' for before, _ in tables), tables
     assert re.search(r"\.table-scroll \{[^}]*overflow-x: auto", html)
+
+
+def test_pictures_stay_inside_a_phones_width(html: str) -> None:
+    # Before, on a phone (390 px) the zone floor picture ran off the right edge, and every chart shrank
+    # to the screen's width, its labels a few pixels high. Now pictures shrink with the page and a
+    # chart keeps a readable width, scrolling sideways in its own box.
+    rules = css_rules(html[html.index("<style>") : html.index("</style>")])
+    assert "max-width: 100%" in rules["figure img"]
+    assert "min-width: 640px" in rules["figure svg"]
+    assert "overflow-x: auto" in rules["figure"]
 
 
 def test_page_is_self_contained(html: str) -> None:

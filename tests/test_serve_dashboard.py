@@ -12,7 +12,7 @@ from retail_intel.kpis import COMPARED_COLUMNS
 from retail_intel.report import collect_report
 from retail_intel.report.page import SECTION_ORDER, report_view
 from retail_intel.serve import create_app
-from tests.report_fixtures import B1_MOVEMENTS, DAY, at, make_report_site, write_b1_movements
+from tests.report_fixtures import B1_MOVEMENTS, DAY, at, css_rules, make_report_site, write_b1_movements
 from tests.test_serve_support import Api, Site
 
 
@@ -41,6 +41,14 @@ def test_page_loads_only_files_the_server_serves(api: Api) -> None:
         assert not re.search(r"https?://", served.text)
     assert api.get("/static/nope.js").status_code == 404
     assert api.get("/static/..%2Fdashboard.py").status_code == 404
+
+
+def test_the_controls_fit_a_phones_width(api: Api) -> None:
+    # Before, a long branch name made the branch list wider than a phone's screen: it ran off the right
+    # edge, and the page scrolled sideways. The list now shrinks to the width there is.
+    rules = css_rules(api.get("/static/dashboard.css").text)
+    assert "max-width: 100%" in rules[".controls select"]
+    assert "min-width: 0" in rules[".controls label"]
 
 
 def test_report_json_is_the_report_with_the_engine_numbers(api: Api, site: Site) -> None:
