@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -520,3 +521,14 @@ def test_the_server_answers_on_the_url_it_reports(session: SetupSession) -> None
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
+
+
+def test_on_a_phone_the_panel_goes_under_the_picture(session: SetupSession) -> None:
+    # Before, the 320 px panel kept its place beside the picture on a phone (390 px): the camera's
+    # picture, the drawing area, shrank to a thumbnail some 20 px wide. Narrow screens now stack them.
+    css = client(session).get("/static/setup.css").text
+    narrow = re.search(r"@media \(max-width: (\d+)px\) \{(.*)\}\s*$", css, flags=re.S)
+    assert narrow is not None and int(narrow.group(1)) >= 700
+    rules = {k.strip(): v for k, v in re.findall(r"([^{}]+)\{([^}]*)\}", narrow.group(2))}
+    assert "flex-direction: column" in rules["main"]
+    assert "flex: none" in rules["aside"] and "width: 100%" in rules["#stage"]
