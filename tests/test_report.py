@@ -198,6 +198,18 @@ def test_several_days_sum_to_the_same_totals(config: Config, site: Site) -> None
     assert month.traffic["visitors"].to_pylist() == [4] and month.traffic["passed"].to_pylist() == [3]
 
 
+def test_captions_and_headings_name_the_windows_and_days_drawn(config: Config, site: Site, data: ReportData) -> None:
+    # Before, a month drawn one bar per day said "An hour in which nobody was counted shows nothing",
+    # and every range of days was headed "Occupancy over the day".
+    month = report_view(collect_report(config, site.data_dir, "b1", dt.date(2026, 2, 20), dt.date(2026, 3, 20)))
+    assert "A day in which nobody was counted shows nothing" in month.sections["traffic"]
+    assert "An hour" not in month.sections["traffic"]
+    assert "<h2>Occupancy over the days</h2>" in month.sections["occupancy"]
+    day = report_view(data)
+    assert "An hour in which nobody was counted shows nothing" in day.sections["traffic"]
+    assert "<h2>Occupancy over the day</h2>" in day.sections["occupancy"]
+
+
 # --- the page -------------------------------------------------------------------------------------
 
 

@@ -299,12 +299,12 @@ def report_view(data: ReportData) -> ReportView:
             f"Visitors and passers-by per {traffic_unit}",
             figure_svg(figures["traffic"], "traffic-"),
             "Visitors entered the region of interest and stayed at least the camera's min_dwell; "
-            f"passers-by were seen but did not.{shaded} An hour in which nobody was counted shows nothing, "
-            "whether the shop was empty or no camera was recording.",
+            f"passers-by were seen but did not.{shaded} {_a_window(traffic_unit)} in which nobody was counted "
+            "shows nothing, whether the shop was empty or no camera was recording.",
         ),
         "occupancy": lambda: _chart_section(
             "occupancy",
-            "Occupancy over the day",
+            "Occupancy over the day" if data.first_day == data.last_day else "Occupancy over the days",
             figure_svg(figures["occupancy"], "occupancy-"),
             f"People inside at once, per {occupancy_unit}: the peak and the time-weighted average, "
             f"against the branch's capacity of {data.capacity}.{shaded}",
@@ -333,6 +333,13 @@ def report_view(data: ReportData) -> ReportView:
     for figure in figures.values():
         figure.clear()
     return ReportView(title=title(data), subtitle=subtitle(data), sections=sections, kpis=rows)
+
+
+def _a_window(unit: str) -> str:
+    """ "An hour", "A day", "A 5 min window": one traffic window, to start a sentence."""
+    if unit in ("hour", "day", "minute"):
+        return f"{'An' if unit == 'hour' else 'A'} {unit}"
+    return f"A {unit} window"
 
 
 def title(data: ReportData) -> str:
