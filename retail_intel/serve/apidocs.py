@@ -12,16 +12,19 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.responses import Response
 from swagger_ui_bundle import swagger_ui_path
 
 from retail_intel.serve.jsonio import JSONBytes, dumps
+from retail_intel.serve.openapi30 import as_openapi_30
 
 router = APIRouter()
 
 DOCS_URL = "/docs"
+# The schema as the page's Swagger UI (4.x, OpenAPI 3.0 only) reads it; /openapi.json stays 3.1.
+DOCS_SCHEMA_URL = "/docs/openapi.json"
 ASSETS_URL = "/docs/assets"
 ASSETS: dict[str, str] = {
     # file in swagger-ui-bundle: media type
@@ -45,7 +48,7 @@ def _asset(name: str) -> bytes:
 @router.get(DOCS_URL, include_in_schema=False)
 async def docs() -> Response:
     page = get_swagger_ui_html(
-        openapi_url="/openapi.json",
+        openapi_url=DOCS_SCHEMA_URL,
         title="retail-intel API",
         swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
         swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
@@ -55,6 +58,11 @@ async def docs() -> Response:
     )
     page.headers["Content-Security-Policy"] = _CSP
     return page
+
+
+@router.get(DOCS_SCHEMA_URL, include_in_schema=False)
+async def docs_schema(request: Request) -> Response:
+    return JSONBytes(dumps(as_openapi_30(request.app.openapi())))
 
 
 @router.get(ASSETS_URL + "/{name}", include_in_schema=False)
