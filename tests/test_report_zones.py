@@ -144,3 +144,18 @@ def test_a_day_without_zone_visits_counts_from_zero_in_whole_visits() -> None:
     visits, dwell = figure.axes
     assert visits.get_ylim() == (0, 1) and dwell.get_ylim() == (0, 1)
     assert [tick for tick in visits.get_yticks() if 0 <= tick <= 1] == [0, 1]
+
+
+def test_the_queue_chart_names_queues_by_their_label_and_no_till_that_is_not_there(tmp_path: Path) -> None:
+    # Before, the queue lines were named by zone id ("till_queue: mean wait") beside bars and a table
+    # that use the label, and the caption spoke of "the till" whatever the service zone was.
+    data = zone_site(tmp_path)
+    assert data.zones is not None
+    queue = ZoneTotal("vtest", "queue", "Pharmacy line", "queue", ((0, 0), (1, 0), (1, 1)), 3, 3, 40.0, None)
+    data = replace(data, zones=replace(data.zones, totals=(*data.zones.totals, queue)))
+    assert data.zones is not None
+    drawn = figure_svg(queue_wait_chart(data, data.zones))
+    assert ">Pharmacy line: mean wait<" in drawn and ">Pharmacy line: p90 wait<" in drawn
+    assert ">queue: mean wait<" not in drawn
+    section = report_view(data).sections["zones"]
+    assert "Wait from joining a queue to reaching its service zone" in section and "the till" not in section

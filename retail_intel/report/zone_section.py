@@ -122,6 +122,8 @@ def queue_wait_chart(data: ReportData, report: ZoneReport) -> Figure:
     """Mean and p90 wait per window of every queue over the report's time span."""
     figure, axes = charts._figure()
     rows = report.queues.to_pylist()
+    # Named as the bars and the table name them: by label, the id where the config gives none.
+    labels = {t.zone_id: t.label for t in report.totals}
     for index, zone_id in enumerate(sorted({r["zone_id"] for r in rows})):
         mine = [r for r in rows if r["zone_id"] == zone_id and r["mean_wait_seconds"] is not None]
         mid = [r["window_start"] + (r["window_end"] - r["window_start"]) / 2 for r in mine]
@@ -130,7 +132,7 @@ def queue_wait_chart(data: ReportData, report: ZoneReport) -> Figure:
             ("p90", "p90_wait_seconds", P90, "--"),
         ):
             line = axes.plot(charts._num(mid), [r[column] for r in mine], style, color=colour, markersize=3,
-                             label=f"{zone_id}: {name} wait")  # fmt: skip
+                             label=f"{labels.get(zone_id, zone_id)}: {name} wait")  # fmt: skip
             line[0].set_gid(f"{name}-{index}")
     charts._time_axis(axes, data)
     axes.set_ylabel("wait for service (s)")
@@ -187,8 +189,9 @@ def zones_section(data: ReportData) -> str:
         wait = queue_wait_chart(data, report)
         figures.append(wait)
         parts.append(
-            f'<figure id="chart-queue-wait">{figure_svg(wait, "queue-")}<figcaption>Wait from joining the queue '
-            f"to reaching the till, per {charts.window_name(data.traffic_minutes)}: mean and 90th percentile."
+            f'<figure id="chart-queue-wait">{figure_svg(wait, "queue-")}<figcaption>Wait from joining a queue '
+            f"to reaching its service zone, per {charts.window_name(data.traffic_minutes)}: mean and 90th "
+            "percentile."
             "</figcaption></figure>"
         )
     for figure in figures:
