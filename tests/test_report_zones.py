@@ -19,8 +19,8 @@ from retail_intel.report import collect_report
 from retail_intel.report.data import ReportData
 from retail_intel.report.page import SECTION_ORDER, report_html, report_view
 from retail_intel.report.render import figure_svg
-from retail_intel.report.zone_data import ZoneReport, ZoneTotal
-from retail_intel.report.zone_section import queue_wait_chart, zone_bars_chart
+from retail_intel.report.zone_data import ZonePicture, ZoneReport, ZoneTotal
+from retail_intel.report.zone_section import queue_wait_chart, zone_bars_chart, zone_floor_chart
 from tests.report_fixtures import DAY, make_report_site
 from tests.zone_fixtures import QUEUE_ZONES, stay, write_zone_day
 
@@ -159,3 +159,14 @@ def test_the_queue_chart_names_queues_by_their_label_and_no_till_that_is_not_the
     assert ">queue: mean wait<" not in drawn
     section = report_view(data).sections["zones"]
     assert "Wait from joining a queue to reaching its service zone" in section and "the till" not in section
+
+
+def test_a_camera_without_a_kept_picture_still_shows_its_frame(tmp_path: Path) -> None:
+    # Before, the blank canvas that stands in for a missing camera picture was hidden with the axes, so
+    # the zones floated in white with nothing to show where the camera's view began and ended.
+    picture = ZonePicture("cam-1", None, 1280, 720)
+    figure = zone_floor_chart(picture, list(_crowded_zones(2).totals))
+    (frame,) = [p for p in figure.axes[0].patches if p.get_gid() == "frame"]
+    assert isinstance(frame, Rectangle) and frame.get_visible()
+    assert (frame.get_x(), frame.get_y(), frame.get_width(), frame.get_height()) == (0, 0, 1280, 720)
+    assert frame.get_edgecolor()[3] > 0  # outlined

@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
-from matplotlib.patches import Polygon
+from matplotlib.patches import Polygon, Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from retail_intel.report import charts
@@ -93,7 +93,11 @@ def zone_floor_chart(picture: ZonePicture, totals: list[ZoneTotal]) -> Figure:
             grey = np.asarray(image.convert("L"))
         axes.imshow(grey, cmap="gray", extent=(0, picture.width, picture.height, 0), alpha=0.9)
     else:
-        axes.set_facecolor("#f6f8fa")
+        # A patch, not the axes' face colour: set_axis_off below hides that face, which left the zones
+        # floating in white with nothing to show the camera's view.
+        blank = Rectangle((0, 0), picture.width, picture.height, facecolor="#f6f8fa", edgecolor="#8c959f")
+        blank.set_gid("frame")
+        axes.add_patch(blank)
     longest = max((t.mean_dwell_seconds or 0.0 for t in totals), default=0.0) or 1.0
     scale = Normalize(0.0, longest)
     colours = matplotlib.colormaps["YlOrRd"]
