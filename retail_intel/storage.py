@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -214,19 +214,3 @@ def is_plain_name(name: str) -> bool:
 def camera_frame_path(data_dir: Path, branch_id: str, camera_id: str) -> Path:
     """Where the latest picture of a camera is kept (what heatmaps are drawn over)."""
     return data_dir / FRAMES_DIR / branch_id / f"{camera_id}.jpg"
-
-
-def repeated_key_message(table: str, key: Sequence[str], found: tuple[str, Sequence[str]]) -> str:
-    """The line naming a repeated key: the table, the key's columns and value, and the files holding it.
-
-    No writer stores a row twice, so a key on two rows means a file is there twice (a backup copy
-    beside it, a file ingested again under another name). ``kpis``, ``sql`` and ``export`` refuse
-    such a store with this line.
-    """
-    value, files = found
-    holders = " and ".join(files) if len(files) > 1 else f"{files[0]} (on more than one row)"
-    return (
-        f"{table}: the same key ({', '.join(key)}) appears on more than one row of the Parquet files: "
-        f"{value} in {holders}; a file copied into the data directory (a backup kept beside it, a file "
-        "ingested again under another name) would count every row twice: move the extra copy out of it"
-    )

@@ -30,18 +30,15 @@ from retail_intel.kpis.inputs import (
 )
 from retail_intel.kpis.schema import KPI_SCHEMA, MOVEMENT_INPUT_COLUMNS, PEOPLE_INPUT_COLUMNS
 from retail_intel.kpis.store import Recomputed, write_kpis
-from retail_intel.kpis.store_scan import repeated_key, scan_store
+from retail_intel.kpis.store_scan import scan_store
 from retail_intel.movements.filecheck import refuse_implausible, refuse_unreadable
-from retail_intel.movements.overlap import StoreRead, outside_branches, plan_read
-from retail_intel.movements.schema import MOVEMENT_KEY, MOVEMENT_SCHEMA
+from retail_intel.movements.overlap import outside_branches, plan_read
+from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, movements_root
-from retail_intel.sqlviews.views import MOVEMENT_VIEW
-from retail_intel.storage import is_plain_name, parquet_files, repeated_key_message, reread_once
+from retail_intel.storage import is_plain_name, parquet_files, reread_once
 from retail_intel.timeutil import require_aware
 
 if TYPE_CHECKING:
-    import polars as pl
-
     from retail_intel.config.loader import Config
     from retail_intel.config.models import Branch
 
@@ -124,36 +121,25 @@ def _read_movement_inputs(data_dir: Path, branch_ids: Sequence[str] | None = Non
     if not files:
         return MOVEMENT_SCHEMA.empty_table().select([*MOVEMENT_INPUT_COLUMNS, *PEOPLE_INPUT_COLUMNS])
     wanted = [*MOVEMENT_INPUT_COLUMNS, *PEOPLE_INPUT_COLUMNS]
-    read = list(dict.fromkeys([*wanted, *MOVEMENT_KEY]))
     # Files written before the people columns existed lack them: inserted as nulls.
-    pinned = pl.Schema(pl.from_arrow(MOVEMENT_SCHEMA.empty_table().select(read)).schema)  # type: ignore[union-attr]
+    pinned = pl.Schema(pl.from_arrow(MOVEMENT_SCHEMA.empty_table().select(wanted)).schema)  # type: ignore[union-attr]
     plan = plan_read(files, MOVEMENT_SCHEMA, outside)  # a source in its month and its own file is read once
     if plan.empty:
         return MOVEMENT_SCHEMA.empty_table().select(wanted)
-    scan = scan_store(plan, read, schema=pinned, missing_columns="insert", extra_columns="ignore")
+    scan = scan_store(plan, wanted, schema=pinned, missing_columns="insert", extra_columns="ignore")
     if branch_ids is not None:
         # rows with no branch at all are kept: they come from a foreign file, named below
         scan = scan.filter(pl.col("branch_id").is_in(list(branch_ids)) | pl.col("branch_id").is_null())
     try:
-        frame = (
-            scan.with_columns(
-                pl.col("branch_id", "action_type").cast(pl.Categorical),
-                # a person crosses a door a handful of times: 2 bytes instead of 8 over millions of rows
-                pl.col("line_in", "line_out").cast(pl.Int16),
-                # the movement key in 8 bytes a row (not a 36-character id), to tell a file copied beside itself
-                pl.when(pl.all_horizontal(pl.col(MOVEMENT_KEY).is_not_null()))
-                .then(pl.struct(MOVEMENT_KEY).hash(seed=0))
-                .alias(_KEY_HASH),
-            )
-            .drop([c for c in read if c not in wanted])
-            .collect()
-        )
+        frame = scan.with_columns(
+            pl.col("branch_id", "action_type").cast(pl.Categorical),
+            # a person crosses a door a handful of times: 2 bytes instead of 8 over millions of rows
+            pl.col("line_in", "line_out").cast(pl.Int16),
+        ).collect()
     except (pl.exceptions.PolarsError, OSError) as exc:
         refuse_unreadable(plan.by_name, MOVEMENT_INPUT_COLUMNS)  # names the corrupt or foreign file when there is one
         raise DataError(f"{data_dir / 'movements'}: cannot read the movement Parquet files ({exc})") from exc
     plan.verify()
-    refuse_repeated_people(frame.get_column(_KEY_HASH), plan, branch_ids)
-    frame = frame.drop(_KEY_HASH)
     # a file lacking the movement columns reads as rows of nulls (old files only lack the people
     # columns, which may be null): name it instead of failing later on empty values
     required = [n for n in MOVEMENT_INPUT_COLUMNS if not MOVEMENT_SCHEMA.field(n).nullable]
@@ -174,24 +160,6 @@ def _read_movement_inputs(data_dir: Path, branch_ids: Sequence[str] | None = Non
                 "re-process or re-ingest the files that hold it"
             )
     return table
-
-
-_KEY_HASH = "__movement_key_hash"
-
-
-def refuse_repeated_people(hashes: pl.Series, plan: StoreRead, branch_ids: Sequence[str] | None) -> None:
-    """:class:`DataError` naming a movement (:data:`MOVEMENT_KEY`) on more than one row of ``plan``, and its files.
-
-    A movement file copied under another name (a backup beside it, a file ingested again under
-    another name) would count each of its people twice, in both engines. ``hashes`` (the keys'
-    64-bit hashes, null for a row lacking one) make the check cheap; only a repeated hash has the
-    keys compared, as ``sql`` compares them (:func:`~retail_intel.storage.repeated_key_message`).
-    """
-    if not hashes.drop_nulls().is_duplicated().any():
-        return
-    found = repeated_key(plan, MOVEMENT_SCHEMA, MOVEMENT_KEY, branch_ids)
-    if found is not None:
-        raise DataError(repeated_key_message(MOVEMENT_VIEW, MOVEMENT_KEY, found))
 
 
 def run_engine(inputs: KpiInputs, params: KpiParams, engine: str) -> pa.Table:

@@ -116,10 +116,3 @@ PERSON_BOX_SCHEMA = pa.schema(
         pa.field("video_fingerprint", pa.string(), nullable=False),
     ]
 )
-
-
-# What makes a movement row the same movement: one person entering one branch at one instant. No
-# writer stores one twice (a video written again replaces its file), so two rows with it come from
-# a file copied beside itself; kpis and sql refuse them (retail_intel.sqlviews.repeats). A person
-# may still have several rows (visits at other branches or times, as the customers view counts).
-MOVEMENT_KEY = ("customer_id", "branch_id", "enter_time")

@@ -40,9 +40,7 @@ from retail_intel.pgexport.tables import (
     upsert_sql,
 )
 from retail_intel.sqlviews.database import duckdb_message, refuse_foreign_files
-from retail_intel.sqlviews.repeats import repeated_key
 from retail_intel.sqlviews.views import ParquetView, read_parquet_sql, schema_file
-from retail_intel.storage import repeated_key_message
 
 if TYPE_CHECKING:
     import psycopg
@@ -101,7 +99,15 @@ class _Source:
         when both rows change the stored row, so a copy of a file read after its original (or an
         identical copy) into a table that already holds the rows went through unnoticed.
         """
-        return repeated_key(self.con, self.pattern, self.table.key, where=self.where, params=self.params)
+        keys = ", ".join(quote_ident(k) for k in self.table.key)
+        shown = " || ', ' || ".join(f"CAST({quote_ident(k)} AS VARCHAR)" for k in self.table.key)
+        source = read_parquet_sql([self.pattern], union_by_name=True, filename=True)
+        rows = self.con.execute(
+            f"SELECT {shown}, list(DISTINCT filename ORDER BY filename) FROM {source}{self.where} "
+            f"GROUP BY {keys} HAVING count(*) > 1 ORDER BY {keys} LIMIT 1",  # the same key named on every run
+            self.params,
+        ).fetchall()
+        return (str(rows[0][0]), [str(f) for f in rows[0][1]]) if rows else None
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         relation = self.con.sql(self.sql, params=self.params)
@@ -192,8 +198,12 @@ def export_to_postgres(
                     total = source.count()
                     repeated = source.repeated_key()
                     if repeated is not None:
-                        message = repeated_key_message(table.name, table.key, repeated)
-                        raise DataError(f"{message}; nothing was written to this table")
+                        key, holders = repeated
+                        raise DataError(
+                            f"{table.name}: the same key ({', '.join(table.key)}) appears on more than one row of "
+                            f"the Parquet files: {key} in {', '.join(holders)}; move the extra copy out of the "
+                            "data directory; nothing was written to this table"
+                        )
                 result.tables.append(_export_table(conn, table, source, total, progress))
             except duckdb.Error as exc:
                 # DuckDB's first line names the file; its "LINE 1:" excerpt of the query would add lines

@@ -26,7 +26,6 @@ from retail_intel.config.loader import load_config
 from retail_intel.datadir import require_retail_data
 from retail_intel.errors import DataError, InputError
 from retail_intel.sqlviews.metadata import create_metadata_tables
-from retail_intel.sqlviews.repeats import repeated_key
 from retail_intel.sqlviews.spill import private_spill_dir
 from retail_intel.sqlviews.views import (
     CUSTOMERS_VIEW_SQL,
@@ -40,7 +39,6 @@ from retail_intel.sqlviews.views import (
     schema_file,
     sql_string,
 )
-from retail_intel.storage import repeated_key_message
 
 # PRAGMAs that only report on the catalog; everything else (settings, profiling
 # to a file, checkpoints) is refused.
@@ -154,23 +152,11 @@ def refuse_foreign_files(con: duckdb.DuckDBPyConnection, view: ParquetView, data
         )
 
 
-def refuse_repeated_keys(con: duckdb.DuckDBPyConnection, view: ParquetView, data_dir: Path) -> None:
-    """Two rows of ``view`` with one key (a file copied beside itself) would be counted twice: name the key and files."""
-    try:
-        found = repeated_key(con, view.pattern(data_dir), view.key)
-    except duckdb.Error as exc:
-        raise DataError(f"{view.name}: cannot read the files of {view.subdir}/ ({duckdb_message(exc)})") from exc
-    if found is not None:
-        raise DataError(repeated_key_message(view.name, view.key, found))
-
-
 def _create_parquet_views(con: duckdb.DuckDBPyConnection, session: _Session) -> None:
     session.empty.clear()
     for view in parquet_views():
         if session.check_files and view.has_files(session.data_dir):
             refuse_foreign_files(con, view, session.data_dir)
-            if view.key:
-                refuse_repeated_keys(con, view, session.data_dir)
         source, has_files = _view_source(view, session)
         con.execute(create_view_sql(view.name, source))
         if not has_files:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from retail_intel.movements.schema import MOVEMENT_KEY, MOVEMENT_SCHEMA
+from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.storage import FEATURES_DIR, KPIS_DIR, MOVEMENTS_DIR, atomic_write_table
 
 MOVEMENT_VIEW = "customer_branch_movement"
@@ -70,8 +70,6 @@ class ParquetView:
     subdir: str
     glob: str
     schema: pa.Schema
-    # columns no two rows share: sql refuses files that repeat a value of them
-    key: tuple[str, ...] = ()
 
     def root(self, data_dir: Path) -> Path:
         return data_dir.resolve() / self.subdir
@@ -140,8 +138,7 @@ def parquet_views() -> tuple[ParquetView, ...]:
     from retail_intel.etl.schema import FEATURE_SCHEMA
 
     return (
-        # a copied movement file would count its people twice (sqlviews.repeats)
-        ParquetView(MOVEMENT_VIEW, MOVEMENTS_DIR, "*/*/*.parquet", MOVEMENT_SCHEMA, key=MOVEMENT_KEY),
+        ParquetView(MOVEMENT_VIEW, MOVEMENTS_DIR, "*/*/*.parquet", MOVEMENT_SCHEMA),
         ParquetView(KPI_VIEW, KPIS_DIR, "*/*.parquet", kpi_schema()),
         # The hourly feature table written by ``retail-intel etl``.
         ParquetView(FEATURE_VIEW, FEATURES_DIR, "hourly/*.parquet", FEATURE_SCHEMA),
