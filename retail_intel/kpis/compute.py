@@ -33,6 +33,7 @@ from retail_intel.kpis.store import Recomputed, write_kpis
 from retail_intel.kpis.store_scan import scan_store
 from retail_intel.movements.filecheck import refuse_implausible, refuse_unreadable
 from retail_intel.movements.overlap import outside_branches, plan_read
+from retail_intel.movements.repeats import refuse_repeated_movements
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, movements_root
 from retail_intel.storage import is_plain_name, parquet_files, reread_once
@@ -140,6 +141,7 @@ def _read_movement_inputs(data_dir: Path, branch_ids: Sequence[str] | None = Non
         refuse_unreadable(plan.by_name, MOVEMENT_INPUT_COLUMNS)  # names the corrupt or foreign file when there is one
         raise DataError(f"{data_dir / 'movements'}: cannot read the movement Parquet files ({exc})") from exc
     plan.verify()
+    refuse_repeated_movements(plan, branch_ids)  # a copied file would count its people twice
     # a file lacking the movement columns reads as rows of nulls (old files only lack the people
     # columns, which may be null): name it instead of failing later on empty values
     required = [n for n in MOVEMENT_INPUT_COLUMNS if not MOVEMENT_SCHEMA.field(n).nullable]

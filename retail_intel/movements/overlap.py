@@ -48,6 +48,7 @@ class StoreRead:
     by_name: list[Path]  # read by name, as they are
     cut: list[pa.Table]  # months holding a source that also has its own file, without that source's rows
     months: tuple[tuple[Path, FileVersion], ...] = ()  # the months in ``by_name`` and the version checked
+    cut_from: tuple[Path, ...] = ()  # the month each table of ``cut`` was read from, to name it
 
     @property
     def empty(self) -> bool:
@@ -152,6 +153,7 @@ def plan_read(files: Sequence[Path], schema: pa.Schema, outside: Sequence[Path] 
     own = {p.stem for p in [*files, *outside] if not is_month_file(p) and p not in stale}
     by_name: list[Path] = []
     cut: list[pa.Table] = []
+    cut_from: list[Path] = []
     months: list[tuple[Path, FileVersion]] = []
     for path in files:
         if not is_month_file(path):
@@ -172,4 +174,5 @@ def plan_read(files: Sequence[Path], schema: pa.Schema, outside: Sequence[Path] 
         pieces = [t for s, t in read_compacted(path, schema) if s.key not in own]
         if pieces:
             cut.append(pa.concat_tables(pieces))
-    return StoreRead(by_name, cut, tuple(months))
+            cut_from.append(path)
+    return StoreRead(by_name, cut, tuple(months), tuple(cut_from))

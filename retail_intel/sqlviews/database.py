@@ -25,6 +25,7 @@ import pyarrow as pa
 from retail_intel.config.loader import load_config
 from retail_intel.datadir import require_retail_data
 from retail_intel.errors import DataError, InputError
+from retail_intel.movements.repeats import refuse_repeated_store
 from retail_intel.sqlviews.metadata import create_metadata_tables
 from retail_intel.sqlviews.spill import private_spill_dir
 from retail_intel.sqlviews.views import (
@@ -39,6 +40,7 @@ from retail_intel.sqlviews.views import (
     schema_file,
     sql_string,
 )
+from retail_intel.storage import reread_once
 
 # PRAGMAs that only report on the catalog; everything else (settings, profiling
 # to a file, checkpoints) is refused.
@@ -225,12 +227,19 @@ def open_database(
         create_metadata_tables(con, config)
         session = _Session(data_dir=data_dir, check_files=check_files)
         _create_parquet_views(con, session)
+        if check_files:
+            # once per session, after the files were found readable, and not on each view refresh:
+            # a query retried after a file vanished (compact) is not refused by it
+            reread_once(lambda: refuse_repeated_store(data_dir))
         _sessions[con] = session
         if read_only:
             _lock_down(con, data_dir)
     except duckdb.Error as exc:
         con.close()
         raise DataError(f"{data_dir}: cannot open the Parquet files for SQL ({exc})") from exc
+    except DataError:
+        con.close()
+        raise
     return con
 
 
