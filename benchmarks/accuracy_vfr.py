@@ -28,7 +28,6 @@ import json
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +113,7 @@ def build(
 
 def without_fps(config_dir: Path) -> Path:
     """A copy of the accuracy cameras without their ``fps``: the timestamps time the frames."""
-    target = Path(tempfile.mkdtemp(prefix="accuracy-vfr-config-"))
+    target = accuracy.scratch_dir("accuracy-vfr-config-")
     for path in config_dir.glob("*.yaml"):
         (target / path.name).write_text(re.sub(r"(?m)^\s+fps: .*\n", "", path.read_text()))
     return target
@@ -136,7 +135,7 @@ def evaluate(clip: accuracy.Clip, *, fresh: bool, pattern: str = "quarters") -> 
     if len(kept) == probe(clip.video).frame_count:
         print(f"{clip.name}: every frame kept ({pattern}), nothing to compare", file=sys.stderr)
         return [as_recorded]
-    work = Path(tempfile.mkdtemp(prefix="accuracy-vfr-"))
+    work = accuracy.scratch_dir("accuracy-vfr-")
     gt = None
     if clip.gt is not None:
         boxes = read_mot(clip.gt)

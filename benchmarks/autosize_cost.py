@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from accuracy import CLIPS, clip_request
+from accuracy import CLIPS, clip_request, scratch_dir
 
 from retail_intel.pipeline.plan import ProcessPlan, make_plan
 from retail_intel.pipeline.run import process_video
@@ -28,7 +27,7 @@ from retail_intel.pipeline.run import process_video
 
 def cpu_of(plan: ProcessPlan) -> tuple[float, int]:
     began = time.process_time()
-    result = process_video(dataclasses.replace(plan, data_dir=Path(tempfile.mkdtemp(prefix="autosize-"))))
+    result = process_video(dataclasses.replace(plan, data_dir=scratch_dir("autosize-")))
     imgsz = (result.summary.input_size or {}).get("imgsz", plan.detector.imgsz)
     return time.process_time() - began, int(imgsz)
 
