@@ -17,12 +17,16 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from retail_intel.cli.ranges import expected_number, number_parser
-from retail_intel.config.camera_settings import CameraSettings, SettingsError, describe_bounds, settings_layer
+from retail_intel.config.camera_settings import (
+    DURATION_SETTINGS,
+    CameraSettings,
+    SettingsError,
+    describe_bounds,
+    settings_layer,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 PANEL = "Camera settings (override branches.yaml)"
-# text flags with bounds: durations, bounded in seconds
-_DURATIONS = frozenset({"track_buffer", "min_dwell", "min_track"})
 
 
 def flag_name(setting: str) -> str:
@@ -51,7 +55,7 @@ def _flag_message(setting: str, exc: SettingsError) -> str:
         return exc.reason
     if kind is not str and exc.allowed:  # a number the model's bounds refuse
         return f"{expected_number(kind, exc.allowed)}, got {exc.value!r}"
-    if setting in _DURATIONS:  # a duration out of its bounds, given in seconds
+    if setting in DURATION_SETTINGS:  # a duration out of its bounds, given in seconds
         return f"expected a duration {exc.allowed} (seconds), got {exc.value!r}"
     allowed = f"; allowed: {exc.allowed}" if exc.allowed else ""
     return f"{exc.value!r}: {exc.reason}{allowed}"

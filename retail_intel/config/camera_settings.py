@@ -483,8 +483,10 @@ def _extra(name: str) -> dict[str, Any]:
     return extra
 
 
+# Settings given as a duration ("2s", "1.5m"; bounded in seconds): those declared ``Seconds``.
+DURATION_SETTINGS = frozenset(n for n, f in CameraSettings.model_fields.items() if Seconds in get_args(f.annotation))
 # Settings whose flag takes text that this model parses (durations, shapes).
-_TEXT_FLAGS = frozenset({"track_buffer", "min_dwell", "min_track", "roi", "zone", "line", "passby_zone"})
+_TEXT_FLAGS = DURATION_SETTINGS | {"roi", "zone", "line", "passby_zone"}
 
 
 def describe_bounds(name: str) -> str:
