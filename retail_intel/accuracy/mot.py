@@ -46,13 +46,11 @@ class MotBoxes:
     h: FloatArray
     ignore: BoolArray  # ground truth's "do not score" boxes; always False for predictions
     # MOT16/17 distractors (a static person, a reflection...): ignore boxes that are nobody to count.
-    # None: no distractor (every file but a MOT16/17 gt.txt with some)
-    distractor: BoolArray | None = None
+    # All False but in a MOT16/17 gt.txt that has some.
+    distractor: BoolArray
 
     def __post_init__(self) -> None:
         n = len(self.frame)
-        if self.distractor is None:
-            object.__setattr__(self, "distractor", np.zeros(n, dtype=bool))
         for name in ("ids", "x", "y", "w", "h", "ignore", "distractor"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"MotBoxes.{name} has {len(getattr(self, name))} rows, frame has {n}")
@@ -75,12 +73,13 @@ class MotBoxes:
             w=np.asarray(cols[4], dtype=np.float64),
             h=np.asarray(cols[5], dtype=np.float64),
             ignore=np.asarray(cols[6], dtype=bool),
+            distractor=np.zeros(len(listed), dtype=bool),
         )
 
     @classmethod
     def empty(cls) -> MotBoxes:
         f, i = np.zeros(0, np.float64), np.zeros(0, np.int64)
-        return cls(i, i.copy(), f, f.copy(), f.copy(), f.copy(), np.zeros(0, bool))
+        return cls(i, i.copy(), f, f.copy(), f.copy(), f.copy(), np.zeros(0, bool), np.zeros(0, bool))
 
     @property
     def xyxy(self) -> FloatArray:
@@ -91,7 +90,6 @@ class MotBoxes:
         return self.select(~self.ignore)
 
     def select(self, keep: BoolArray) -> MotBoxes:
-        distractor = self.distractor if self.distractor is not None else np.zeros(len(self), dtype=bool)
         return MotBoxes(
             self.frame[keep],
             self.ids[keep],
@@ -100,7 +98,7 @@ class MotBoxes:
             self.w[keep],
             self.h[keep],
             self.ignore[keep],
-            distractor[keep],
+            self.distractor[keep],
         )
 
     def identities(self) -> int:
@@ -234,7 +232,7 @@ def boxes_to_tracks(boxes: MotBoxes, fps: float, times: npt.NDArray[np.float64] 
     detections), so counting rules see the whole walk; a MOT16/17 distractor (a
     reflection, a static person) is nobody to count and left out.
     """
-    if boxes.distractor is not None and boxes.distractor.any():
+    if boxes.distractor.any():
         boxes = boxes.select(~boxes.distractor)
     tracks = []
     for ident in np.unique(boxes.ids):
@@ -285,6 +283,7 @@ def tracks_to_boxes(tracks: Iterable[Track]) -> MotBoxes:
         w=cols[4][order].astype(np.float64),
         h=cols[5][order].astype(np.float64),
         ignore=np.zeros(len(order), dtype=bool),
+        distractor=np.zeros(len(order), dtype=bool),
     )
 
 
