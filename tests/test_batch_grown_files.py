@@ -16,7 +16,7 @@ import pytest
 from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.movements.compacted import compacted_files, compacted_sources
 from retail_intel.movements.compaction import compact_store
-from retail_intel.pipeline.run import source_key
+from retail_intel.pipeline.video_tracks import source_key
 from retail_intel.storage import MOVEMENTS_DIR
 from retail_intel.vision.video import fingerprint
 

@@ -27,7 +27,7 @@ from retail_intel.errors import DataError
 from retail_intel.movements.events import customer_id
 from retail_intel.movements.store import read_movements
 from retail_intel.pipeline.plan import ProcessPlan
-from retail_intel.pipeline.run import source_key
+from retail_intel.pipeline.video_tracks import source_key
 from retail_intel.vision.detections import Detections
 from retail_intel.vision.video import fingerprint
 

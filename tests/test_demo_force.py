@@ -22,7 +22,7 @@ from retail_intel.movements.compaction import compact_store
 from retail_intel.movements.store import movement_files, read_movements, write_movements
 from retail_intel.movements.zone_store import ZONE_TABLES, write_zone_tables
 from retail_intel.movements.zones import ZoneTables
-from retail_intel.pipeline.run import source_key
+from retail_intel.pipeline.video_tracks import source_key
 from retail_intel.storage import MOVEMENTS_DIR
 from tests.store_fixtures import movement_table
 

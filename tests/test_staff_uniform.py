@@ -19,7 +19,8 @@ from retail_intel.movements.staff import StaffRules, UniformRule
 from retail_intel.movements.store import read_movements, read_tracks, source_files
 from retail_intel.movements.tracks import ShareTally, Track, TrackAccumulator
 from retail_intel.pipeline.plan import ProcessRequest, make_plan
-from retail_intel.pipeline.run import process_video, source_key
+from retail_intel.pipeline.run import process_video
+from retail_intel.pipeline.video_tracks import source_key
 from retail_intel.storage import TRACKS_DIR
 from retail_intel.vision.appearance import upper_body_uniform_shares
 from retail_intel.vision.detections import Detections

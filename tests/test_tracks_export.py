@@ -19,8 +19,9 @@ from retail_intel.movements.schema import PERSON_BOX_SCHEMA
 from retail_intel.movements.store import read_movements, read_tracks, source_files
 from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.pipeline.plan import ProcessRequest, make_plan
-from retail_intel.pipeline.run import process_video, source_key
+from retail_intel.pipeline.run import process_video
 from retail_intel.pipeline.tracks_out import person_boxes, write_person_boxes
+from retail_intel.pipeline.video_tracks import source_key
 from retail_intel.vision.video import fingerprint
 
 from .cli_helpers import run_cli

@@ -16,7 +16,8 @@ from retail_intel.movements.store import movement_files, read_movements, read_tr
 from retail_intel.pipeline import loop as loop_module
 from retail_intel.pipeline.loop import FrameLoop, LoopFrame
 from retail_intel.pipeline.plan import ProcessRequest, make_plan
-from retail_intel.pipeline.run import process_video, source_key
+from retail_intel.pipeline.run import process_video
+from retail_intel.pipeline.video_tracks import source_key
 from retail_intel.storage import PREVIEWS_DIR
 from retail_intel.vision.detections import Detections
 from retail_intel.vision.detector import UltralyticsDetector, tile_grid

@@ -26,7 +26,8 @@ from retail_intel.accuracy.mot import MotBoxes, boxes_to_tracks, read_mot, track
 from retail_intel.errors import InputError
 from retail_intel.pipeline import run as pipeline_run
 from retail_intel.pipeline.plan import ProcessRequest, make_plan
-from retail_intel.pipeline.run import DetectorFactory, ProgressFn, count_video
+from retail_intel.pipeline.run import count_video
+from retail_intel.pipeline.video_tracks import DetectorFactory, ProgressFn
 from retail_intel.vision.video import header_rate, probe
 
 # Any fixed time will do: audit results never reach the data directory.

@@ -31,7 +31,7 @@ from retail_intel.errors import RetailIntelError
 from retail_intel.movements.store import stored_tracks_metadata
 from retail_intel.pipeline.autosize import SizeChoice, autosize_plan, sized_by
 from retail_intel.pipeline.plan import ProcessPlan
-from retail_intel.pipeline.run import source_key, tracks_identity
+from retail_intel.pipeline.video_tracks import source_key, tracks_identity
 
 
 @dataclass

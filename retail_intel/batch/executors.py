@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from retail_intel.batch.work import SegmentOutcome, SegmentTask, run_segment
 from retail_intel.errors import InputError
-from retail_intel.pipeline.run import DetectorFactory, ProgressFn
+from retail_intel.pipeline.video_tracks import DetectorFactory, ProgressFn
 
 # on_progress(segment index, frames done, frames total or None)
 ProgressSink = Callable[[int, int, "int | None"], None]

@@ -11,7 +11,8 @@ from retail_intel.batch.chains import JOIN_GAP_S
 from retail_intel.batch.segments import weights_identity
 from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.pipeline.plan import DetectorSpec
-from retail_intel.pipeline.run import DetectorFactory, default_detector_factory
+from retail_intel.pipeline.run import default_detector_factory
+from retail_intel.pipeline.video_tracks import DetectorFactory
 
 EXECUTORS = ("local", "ray")
 

@@ -1,6 +1,6 @@
 """A file processed while the recorder was still writing it: its first version's outputs go.
 
-Outputs are named by content (:func:`~retail_intel.pipeline.run.source_key`), so processing the
+Outputs are named by content (:func:`~retail_intel.pipeline.video_tracks.source_key`), so processing the
 finished file writes a second set beside the first, and both would be counted. A batch that
 processes a path whose ledger entry (same branch, camera and start time, same kind: full run or
 preview) had another content removes that entry's outputs from every per-source table, once
@@ -14,7 +14,8 @@ from pathlib import Path
 
 from retail_intel.batch.ledger import DONE, Ledger, LedgerEntry
 from retail_intel.movements.source_removal import remove_source
-from retail_intel.pipeline.run import RUNS_DIR, source_key
+from retail_intel.pipeline.run import RUNS_DIR
+from retail_intel.pipeline.video_tracks import source_key
 from retail_intel.storage import PREVIEWS_DIR
 
 

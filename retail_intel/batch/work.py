@@ -23,7 +23,8 @@ from retail_intel.errors import DataError, ModelError, RetailIntelError, WriteEr
 from retail_intel.pipeline.continuity import CarriedPerson, Continuity
 from retail_intel.pipeline.frame_times import BY_TIMESTAMPS
 from retail_intel.pipeline.plan import DetectorSpec, ProcessPlan
-from retail_intel.pipeline.run import DetectorFactory, ProgressFn, process_video
+from retail_intel.pipeline.run import process_video
+from retail_intel.pipeline.video_tracks import DetectorFactory, ProgressFn
 from retail_intel.storage import MOVEMENTS_DIR, TRAJECTORIES_DIR
 from retail_intel.vision.detections import Detector
 

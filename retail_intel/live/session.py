@@ -48,7 +48,8 @@ from retail_intel.movements.tracks import Track
 from retail_intel.pipeline.loop import FrameLoop
 from retail_intel.pipeline.loop_settings import loop_settings
 from retail_intel.pipeline.plan import ProcessPlan
-from retail_intel.pipeline.run import DetectorFactory, default_detector_factory, output_dir, uniform_measure
+from retail_intel.pipeline.run import default_detector_factory, output_dir
+from retail_intel.pipeline.video_tracks import DetectorFactory, uniform_measure
 from retail_intel.pipeline.zone_step import check_regions_inside_frame
 from retail_intel.storage import camera_frame_path
 from retail_intel.vision.detections import Detector

@@ -28,8 +28,9 @@ from retail_intel.movements.store import read_tracks
 from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.pipeline.frame_times import BY_TIMESTAMPS
 from retail_intel.pipeline.plan import NoRegionError, ProcessRequest, make_plan
-from retail_intel.pipeline.run import RUNS_DIR, source_key
+from retail_intel.pipeline.run import RUNS_DIR
 from retail_intel.pipeline.start_time import TRACKS_FIX, resolve_start_time
+from retail_intel.pipeline.video_tracks import source_key
 from retail_intel.storage import PREVIEWS_DIR, atomic_write_bytes, atomic_write_table
 
 # the region used when a camera has none configured: larger than any frame
