@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from retail_intel.config.camera_settings import crossing_problem, refuse_bool_number
+from retail_intel.config.camera_settings import refuse_bool_number
+from retail_intel.config.region_shape import crossing_problem
 from retail_intel.errors import RetailIntelError
 from retail_intel.movements.geometry import Polygon
 from retail_intel.movements.staff import StaffRules, UniformRule
