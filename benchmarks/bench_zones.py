@@ -18,7 +18,7 @@ from pathlib import Path
 from retail_intel.movements.zones import ZoneSource, judge_zones
 from retail_intel.pipeline.plan import ProcessRequest, make_plan
 from retail_intel.pipeline.run import process_video
-from retail_intel.pipeline.zone_step import judgement_paths
+from retail_intel.pipeline.zone_step import judgement_paths, last_frame_t
 from retail_intel.timeutil import parse_datetime
 
 
@@ -45,7 +45,7 @@ def main() -> None:
     paths = judgement_paths(result.judgement, summary.video_fingerprint, summary.camera_id)
     source = ZoneSource(
         summary.branch_id, summary.camera_id, summary.video_fingerprint, parse_datetime(summary.start_time),
-        summary.duration_s,
+        last_frame_t(summary.duration_s, summary.frames),
     )  # fmt: skip
     timings = []
     tables = None

@@ -55,9 +55,9 @@ def test_a_zone_equal_to_the_roi_gives_the_movement_times(tmp_path: Path) -> Non
     assert len(mine) == 1
     assert (mine[0]["enter_time"], mine[0]["exit_time"]) == (entered[0]["enter_time"], entered[0]["exit_time"])
     assert mine[0]["counted"] and mine[0]["exit_observed"] is False
-    # the 6 s video covers one minute of queue length for the queue zone, empty
+    # the 6 s video (last frame at 5.9 s) covers one minute of queue length for the queue zone, empty
     lengths = read_zone_table(data, QUEUE_LENGTHS_DIR).to_pylist()
-    assert [(r["zone_id"], r["observed_seconds"], r["peak_people"]) for r in lengths] == [("line_up", 6.0, 0)]
+    assert [(r["zone_id"], r["observed_seconds"], r["peak_people"]) for r in lengths] == [("line_up", 5.9, 0)]
 
 
 def test_a_zone_outside_the_frame_stops_processing_before_any_work(tmp_path: Path) -> None:
@@ -161,3 +161,20 @@ def test_process_names_the_camera_whose_roi_is_off_the_frame(tmp_path: Path) -> 
     with pytest.raises(InputError, match=r"^ROI .* outside the 320x240 frame"):
         run(roi="0,0,900,100")
     assert not (tmp_path / "data" / "movements").exists()
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "polars"])
+def test_a_queue_occupied_the_whole_video_has_a_mean_length_of_one(tmp_path: Path, engine: str) -> None:
+    # Person A is in this queue zone (foot at y 150, B's at 110) in all 60 frames. The visit's
+    # people-seconds are its dwell, last moment - first (5.9 s), but the minute was "observed" to
+    # the end of the last frame (6.0 s): the mean queue length read 0.983 instead of 1.
+    from zoneinfo import ZoneInfo
+
+    from retail_intel.kpis.zone_compute import compute_zone_kpis_for
+
+    data = _process(tmp_path, queue="[[0, 130], [320, 130], [320, 240], [0, 240]]")
+    (minute,) = read_zone_table(data, QUEUE_LENGTHS_DIR).to_pylist()
+    assert minute["people_seconds"] == minute["observed_seconds"] == 5.9
+    result = compute_zone_kpis_for({"b1": ZoneInfo("UTC")}, {("b1", "cam")}, data, window_minutes=60, engine=engine)
+    (queue,) = result.queues.to_pylist()
+    assert (queue["mean_queue_length"], queue["peak_queue_length"]) == (1.0, 1)

@@ -93,7 +93,8 @@ def test_a_video_without_its_run_summary_gets_no_queue_length(tmp_path: Path) ->
     assert read_zone_table(data, QUEUE_LENGTHS_DIR).num_rows == 0
     # with the summary, the video's own start and length give the minutes
     (data / "runs").mkdir()
-    run = {"start_time": T0.isoformat(), "duration_s": 120.0}
+    # 961 frames at 8 fps: 120.125 s to the end of the last frame, whose time (10:02:00) ends the span
+    run = {"start_time": T0.isoformat(), "duration_s": 120.125, "frames": 961}
     (data / "runs" / "c1-ffffffffffffffff.json").write_text(json.dumps(run), encoding="utf-8")
     rejudge_zones(config, data, "b1")
     lengths = read_zone_table(data, QUEUE_LENGTHS_DIR).to_pylist()

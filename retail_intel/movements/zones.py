@@ -21,7 +21,9 @@ Rules (documented in docs/zones.md):
   queue has no service zone, the track ended in the queue, or the stay led to
   the service zone only for less than its ``min_dwell_s``).
 * **Queue length** per UTC minute: people-seconds spent in the queue zone
-  and the most people in it at one moment, over every visit (counted or not).
+  (each visit's dwell, clipped to the minute) and the most people in it at
+  one moment, over every visit (counted or not), against the seconds watched
+  from the first frame to the last.
 
 The inputs are plain :class:`Track` paths with their customer ids, so zones
 can be judged in the same pass as the ROI or again later from stored paths.
@@ -82,10 +84,13 @@ class PersonPath:
 
 @dataclass(frozen=True)
 class ZoneSource:
-    """Where the paths came from; ``start_time`` is frame 0, ``covered_s`` how long the video runs.
+    """Where the paths came from; ``start_time`` is frame 0, ``covered_s`` the last frame's time.
 
-    ``covered_s`` None: the span watched is not known (a live flush holds only
-    the people who finished), so no queue-length rows are made.
+    ``covered_s`` is the span from the first frame to the last, not to the end
+    of the last frame: a visit's people-seconds are its dwell (last moment -
+    first), so a person in the queue in every frame fills the span exactly.
+    None: the span watched is not known (a live flush holds only the people
+    who finished), so no queue-length rows are made.
     """
 
     branch_id: str
@@ -233,7 +238,8 @@ def queue_lengths(
     """(minute start µs, observed s, people-seconds, peak people) per UTC minute the video covers.
 
     ``intervals`` are [enter, exit] seconds since ``start_us`` (both ends
-    inside: a person leaving as another arrives counts as two at that moment).
+    inside: a person leaving as another arrives counts as two at that moment);
+    ``covered_s`` runs to the last frame (:class:`ZoneSource`).
     """
     end_us = start_us + round(covered_s * 1e6)
     a = np.array([start_us + round(x * 1e6) for x, _ in intervals], dtype=np.int64)

@@ -28,7 +28,7 @@ from retail_intel.movements.schema import TRAJECTORY_SCHEMA
 from retail_intel.movements.zone_store import write_zone_tables
 from retail_intel.movements.zones import ZoneSource, judge_zones, paths_from_trajectories
 from retail_intel.pipeline.run import RUNS_DIR
-from retail_intel.pipeline.zone_step import zone_specs
+from retail_intel.pipeline.zone_step import last_frame_t, zone_specs
 from retail_intel.storage import TRAJECTORIES_DIR, is_plain_name, parquet_files
 
 if TYPE_CHECKING:
@@ -47,12 +47,13 @@ class RejudgeSummary:
 
 
 def _span(data_dir: Path, key: str, first: dt.datetime) -> tuple[dt.datetime, float | None]:
-    """The video's start and the seconds it covers; ``first`` and None (span unknown) without a summary."""
+    """The video's start and its last frame's time; ``first`` and None (span unknown) without a summary."""
     summary = data_dir / RUNS_DIR / f"{key}.json"
     if summary.is_file():
         try:
             run = json.loads(summary.read_text(encoding="utf-8"))
-            return dt.datetime.fromisoformat(run["start_time"]).astimezone(dt.UTC), float(run["duration_s"])
+            start = dt.datetime.fromisoformat(run["start_time"]).astimezone(dt.UTC)
+            return start, last_frame_t(float(run["duration_s"]), int(run["frames"]))
         except (OSError, ValueError, KeyError, TypeError):
             pass  # a damaged summary: the span is as unknown as without one
     return first, None

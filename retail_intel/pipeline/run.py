@@ -397,7 +397,8 @@ def _run_video(
         camera_id=plan.camera_id,
         video_fingerprint=digest,
         start_time=start_time,
-        covered_s=video_tracks.duration_s,
+        # to the last frame, as the visits' dwell runs to their last moment (not the video's duration)
+        covered_s=video_tracks.last_t,
         source_key=key,
     )
     output = write_movements(table, data_dir, branch_id=plan.branch_id, day=day, source_key=key)

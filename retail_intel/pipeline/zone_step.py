@@ -72,6 +72,15 @@ def judgement_paths(judgement: Judgement, video_fingerprint: str, camera_id: str
     ]
 
 
+def last_frame_t(duration_s: float, frames: int) -> float:
+    """A video's last frame's time from its run summary: the ``covered_s`` of :class:`ZoneSource`.
+
+    The summary's ``duration_s`` runs one (mean) frame interval past the last
+    frame, ``duration_s / frames`` (by the rate and by timestamps alike).
+    """
+    return duration_s * (frames - 1) / frames if frames > 0 else 0.0
+
+
 def judge_and_write_zones(
     judgement: Judgement,
     zones: Sequence[ZoneSpec],
