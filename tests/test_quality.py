@@ -181,3 +181,22 @@ def test_an_out_after_midnight_is_the_next_days_as_in_the_kpis(
     assert result.exit_code == 0, result.stderr
     per_day = {r["window_start"][:10]: r["occupancy_imbalance"] for r in json.loads(result.stdout)}
     assert per_day == {str(r["date"]): r["imbalance"] for r in quality}
+
+
+def test_a_passer_by_is_booked_on_the_day_of_first_seen_as_in_the_kpis(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # London is on GMT in February. A passer-by first seen at 23:59:50 whose enter_time is 00:00:05
+    # the next day: the KPIs count them as passed on the 8th (first_seen), quality put them on the 9th.
+    seen = dt.datetime(2026, 2, 8, 23, 59, 50, tzinfo=UTC)
+    later = seen + dt.timedelta(seconds=15)
+    [passer] = rows("door", [{"action_type": "passed", "line_in": 0, "line_out": 0}]).to_pylist()
+    passer |= {"first_seen": seen, "enter_time": later, "exit_time": later, "last_seen": later}
+    table = pa.Table.from_pylist([passer], schema=MOVEMENT_SCHEMA)
+    write_movements(table, tmp_path, branch_id="b1", day=seen.date(), source_key="door-1")
+    quality = door_quality(load_config(CONFIG), tmp_path, branch="b1").to_pylist()
+    assert [(r["date"], r["people"]) for r in quality] == [(dt.date(2026, 2, 8), 1)]
+    args = ["kpis", "--window", "1d", "--branch", "b1", "--format", "json", "--config", str(CONFIG)]
+    result = run_cli([*args, "--data-dir", str(tmp_path)], capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    assert {r["window_start"][:10]: r["passed"] for r in json.loads(result.stdout)} == {"2026-02-08": 1}

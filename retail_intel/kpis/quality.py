@@ -13,8 +13,10 @@ count on the local day it happened, as the KPIs count it:
 * ``imbalance = ins - outs`` and ``imbalance_ratio = |imbalance| / ins``
   (null without ins); ``flagged`` when the ratio exceeds the threshold (any
   imbalance on a day without ins);
-* ``staff``: people flagged as staff, and ``people`` everybody counted (on
-  the day they entered).
+* ``staff``: people flagged as staff, and ``people`` everybody counted: a
+  visitor on the day of ``enter_time``, a passer-by on the day of
+  ``first_seen``, as the KPIs book them (a passer-by's ``enter_time`` can
+  fall after midnight when ``first_seen`` does not).
 
 The KPI engines compute the same door counts per window (the whole local day)
 to reconcile occupancy; this is the raw figure, before any fixing.
@@ -60,6 +62,7 @@ _COLUMNS = (
     "action_type",
     "enter_time",
     "exit_time",
+    "first_seen",
     "exit_observed",
     "is_staff",
     "line_in",
@@ -130,11 +133,13 @@ def door_quality(
         def on_day_of(column: str, tz: str = info.timezone) -> pl.Expr:
             return pl.col(column).dt.convert_time_zone(tz).dt.date().alias("date")
 
-        # Ins (and the people counted) on the local day they entered, outs on the day they left.
-        entries = mine.select(
+        # Ins (and the people counted) on the local day they entered, outs on the day they left;
+        # a passer-by on the day first seen, the moment the KPIs' ``passed`` counts them at.
+        booked = pl.when(pl.col("action_type") == "passed").then(pl.col("first_seen")).otherwise(pl.col("enter_time"))
+        entries = mine.with_columns(booked=booked).select(
             "branch_id",
             "camera_id",
-            on_day_of("enter_time"),
+            on_day_of("booked"),
             people=pl.lit(1, pl.Int64),
             staff=staff.cast(pl.Int64),
             ins=pl.when(visitor).then(pl.col("line_in").fill_null(1)).otherwise(0).cast(pl.Int64),
