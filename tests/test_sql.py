@@ -251,6 +251,27 @@ def test_a_query_on_a_closed_connection_or_not_given_as_text_is_an_input_error(
         run_query(connection, "SELECT 1")
 
 
+def test_closed_sessions_leave_the_session_table(config_dir: Path, tmp_path: Path) -> None:
+    # Each connection's session stayed in the table for as long as anything held the closed
+    # connection (a server's state kept after close, a caller's list): a long-running process grew.
+    from retail_intel.sqlviews import database
+
+    empty = tmp_path / "empty"
+    held = []
+    for _ in range(20):
+        connection = open_database(config_dir, empty)
+        run_query(connection, "SELECT 1")
+        connection.close()
+        held.append(connection)
+    assert sum(1 for con in held if con in database._sessions) <= 1  # the last one, until the next opens
+    run_query(live := open_database(config_dir, empty), "SELECT 1")
+    assert [con for con in held if con in database._sessions] == [] and live in database._sessions
+    live.close()
+    with pytest.raises(InputError, match="the connection is closed"):
+        run_query(live, "SELECT 1")
+    assert live not in database._sessions
+
+
 def test_files_with_different_columns_are_lined_up_by_name(con: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
     older = movements("b1", [(7, "entered", 3)]).drop_columns(["model", "n_frames"])
     pq.write_table(older, data_dir / "movements" / "b1" / T0.date().isoformat() / "old-version.parquet")

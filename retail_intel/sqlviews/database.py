@@ -15,6 +15,7 @@ Parquet files at any time; each query sees the files present when it starts.
 from __future__ import annotations
 
 import re
+import threading
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,8 +79,26 @@ class _Session:
     union_by_name: bool = False
 
 
-# Keyed weakly so a closed and collected connection leaves nothing behind.
+# Keyed weakly so a collected connection leaves nothing behind; a closed one that is still held
+# (a server's state kept after close) is dropped by :func:`_forget_closed`, as DuckDB tells no one
+# of a close. The lock: sessions are opened and forgotten from many threads of a server.
 _sessions: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, _Session] = weakref.WeakKeyDictionary()
+_sessions_lock = threading.Lock()
+
+
+def _is_closed(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        con.cursor().close()  # as run_query does on any thread: the one thing a closed connection refuses
+    except duckdb.ConnectionException:
+        return True
+    return False
+
+
+def _forget_closed() -> None:
+    """Drop the sessions of connections closed since they were opened."""
+    with _sessions_lock:
+        for con in [con for con in list(_sessions.keys()) if _is_closed(con)]:
+            del _sessions[con]
 
 
 def duckdb_message(exc: duckdb.Error) -> str:
@@ -231,7 +250,9 @@ def open_database(
             # once per session, after the files were found readable, and not on each view refresh:
             # a query retried after a file vanished (compact) is not refused by it
             reread_once(lambda: refuse_repeated_store(data_dir))
-        _sessions[con] = session
+        _forget_closed()  # each open sweeps: the table holds no more than the connections still open
+        with _sessions_lock:
+            _sessions[con] = session
         if read_only:
             _lock_down(con, data_dir)
     except duckdb.Error as exc:
@@ -258,6 +279,8 @@ def _require_open(con: duckdb.DuckDBPyConnection) -> None:
     try:
         con.cursor().close()
     except duckdb.ConnectionException as exc:
+        with _sessions_lock:
+            _sessions.pop(con, None)
         raise InputError(
             f"con: the connection is closed ({duckdb_message(exc)}); open another with open_database"
         ) from exc
