@@ -317,6 +317,17 @@ def test_events_near_the_ends_of_the_calendar_is_one_line_naming_the_flag(args: 
     assert str(result.exception).startswith(f"{flag}: expected a time between 1900-01-01 and 3000-01-01")
 
 
+def test_event_rows_name_their_parameters_to_a_python_caller() -> None:
+    # they said "--to must be after --from" and "--from: expected ..." to a caller who wrote start= and end=
+    loaded, at = load_config(SAMPLE), dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    with pytest.raises(InputError, match=r"^end must be after start, got from 2026-12-01"):
+        event_rows(loaded, at, at)
+    with pytest.raises(InputError, match=r"^start: expected a time between 1900-01-01 and 3000-01-01"):
+        event_rows(loaded, at.replace(year=1), at)
+    with pytest.raises(InputError, match=r"^until: expected a time between"):
+        event_rows(loaded, at, at.replace(year=3001), range_names=("since", "until"))
+
+
 def test_events_from_near_the_last_time_listed_ends_there_instead_of_blaming_to() -> None:
     # the default 30 days from 2999-12-15 pass 3000-01-01: the window ends there (no --to was given)
     result = invoke("events", "--config", str(SAMPLE), "--from", "2999-12-15T00:00:00Z", "--format", "json")

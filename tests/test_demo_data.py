@@ -312,15 +312,15 @@ def test_a_period_the_kpis_would_refuse_is_refused(start: dt.date, days: int, ac
     if accepted:
         assert _period(start, days, today) == (start, start + dt.timedelta(days=days - 1))
     else:
-        with pytest.raises(InputError, match=r"--start .* outside 2000-01-01 \.\. 2026-05-31 \(yesterday\)"):
+        with pytest.raises(InputError, match=r"^start .* outside 2000-01-01 \.\. 2026-05-31 \(yesterday\)"):
             _period(start, days, today)
 
 
 @pytest.mark.parametrize(
     ("start", "days", "advice"),
     [
-        (dt.date(1999, 12, 31), 5, "choose a --start on or after 2000-01-01"),
-        (dt.date(2026, 5, 30), 3, "choose an earlier --start or fewer --days"),
+        (dt.date(1999, 12, 31), 5, "choose a start on or after 2000-01-01"),
+        (dt.date(2026, 5, 30), 3, "choose an earlier start or fewer days"),
     ],
     ids=["too-early", "too-late"],
 )
@@ -346,4 +346,31 @@ def test_cli_refuses_an_implausible_start_in_one_line(
     assert result.exit_code == 1
     assert "--start" in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "c").exists() and not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize(
+    ("given", "param", "flag"),
+    [
+        ({"days": 4000}, "days must be between 1 and 3660, got 4000", "--days must be between 1 and 3660, got 4000"),
+        ({"branches": 1000}, "branches must be between 1 and 999", "--branches must be between 1 and 999"),
+        ({"start": dt.date(1999, 1, 4)}, "start 1999-01-04 with days 90", "--start 1999-01-04 with --days 90"),
+    ],
+)
+def test_the_library_names_parameters_and_the_cli_its_flags(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    given: dict[str, object],
+    param: str,
+    flag: str,
+) -> None:
+    # generate_demo(days=4000) said "--days must be between ...": a flag its Python caller never wrote
+    with pytest.raises(InputError, match=f"^{param}"):
+        generate_demo(tmp_path / "c", tmp_path / "d", **given)  # type: ignore[arg-type]
+    ((name, value),) = given.items()
+    text = value.isoformat() if isinstance(value, dt.date) else str(value)
+    dirs = ["--config", str(tmp_path / "c"), "--data-dir", str(tmp_path / "d")]
+    result = run_cli(["demo-data", f"--{name}", text, *dirs], capsys, monkeypatch)
+    assert result.exit_code == 1 and flag in result.stderr.replace("\n", " ")
     assert not (tmp_path / "c").exists() and not (tmp_path / "d").exists()

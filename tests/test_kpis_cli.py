@@ -98,6 +98,7 @@ def test_dash_output_is_stdout(kpis: Invoke, tmp_path: Path, monkeypatch: pytest
         (["--branch", "b9"], 'unknown branch "b9"'),
         (["--from", "2026-03-02T09:00:00"], "--from: expected a time with a timezone"),
         (["--from", "2026-03-03T00:00:00Z", "--to", "2026-03-02T00:00:00Z"], "--to must be after --from"),
+        (["--zones", "--from", "2026-03-03T00:00:00Z", "--to", "2026-03-02T00:00:00Z"], "--to must be after --from"),
     ],
 )
 def test_bad_options_are_one_line_errors(kpis: Invoke, args: list[str], message: str) -> None:

@@ -148,8 +148,10 @@ def test_range_and_window_size(store: Path, engine: str) -> None:
 def test_bad_parameters_are_refused(store: Path) -> None:
     with pytest.raises(InputError, match=r"^engine must be one of duckdb, polars, got 'pandas'"):
         compute_zone_kpis_for({"b1": LONDON}, set(), store, window_minutes=60, engine="pandas")
-    with pytest.raises(InputError, match="--window must divide a day"):
+    with pytest.raises(InputError, match=r"^window_minutes must divide a day"):
         compute_zone_kpis_for({"b1": LONDON}, set(), store, window_minutes=7)
+    with pytest.raises(InputError, match=r"^end must be after start, got from "):
+        compute_zone_kpis_for({"b1": LONDON}, set(), store, window_minutes=60, start=T0, end=T0)
 
 
 def test_windows_follow_local_midnight_across_dst() -> None:

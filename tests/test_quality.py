@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from retail_intel.config.loader import load_config
+from retail_intel.errors import InputError
 from retail_intel.kpis.quality import door_quality
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import write_movements
@@ -200,3 +201,29 @@ def test_a_passer_by_is_booked_on_the_day_of_first_seen_as_in_the_kpis(
     result = run_cli([*args, "--data-dir", str(tmp_path)], capsys, monkeypatch)
     assert result.exit_code == 0, result.stderr
     assert {r["window_start"][:10]: r["passed"] for r in json.loads(result.stdout)} == {"2026-02-08": 1}
+
+
+def test_the_library_names_parameters_and_the_cli_its_flags(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # door_quality said "--threshold must be ..." and "--to must not be before --from" to a Python caller
+    config = load_config(CONFIG)
+    with pytest.raises(InputError, match=r"^threshold must be between 0 and 1, got 2"):
+        door_quality(config, data_dir, threshold=2)
+    with pytest.raises(InputError, match=r"^end must not be before start, got from 2026-02-09 to 2026-02-08"):
+        door_quality(config, data_dir, start=dt.date(2026, 2, 9), end=dt.date(2026, 2, 8))
+    args = [
+        "quality",
+        "--config",
+        str(CONFIG),
+        "--data-dir",
+        str(data_dir),
+        "--from",
+        "2026-02-09",
+        "--to",
+        "2026-02-08",
+    ]
+    result = run_cli(args, capsys, monkeypatch)
+    assert (
+        result.exit_code == 1 and "--to must not be before --from, got from 2026-02-09 to 2026-02-08" in result.stderr
+    )

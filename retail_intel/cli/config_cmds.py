@@ -156,10 +156,11 @@ def events(
 
     Example: retail-intel events --branch b1 --from 2026-12-01T00:00:00Z --to 2027-01-01T00:00:00Z
     """
+    flags = ("--from", "--to")
     range_start, range_end = event_window(
-        parse_time_option(start, "--from"), parse_time_option(end, "--to"), dt.datetime.now(dt.UTC)
+        parse_time_option(start, "--from"), parse_time_option(end, "--to"), dt.datetime.now(dt.UTC), range_names=flags
     )
-    rows = event_rows(load_config(config), range_start, range_end, branch_id)
+    rows = event_rows(load_config(config), range_start, range_end, branch_id, range_names=flags)
     render_rows(
         rows, _fmt(fmt, as_json), title=f"Events {range_start:%Y-%m-%d} to {range_end:%Y-%m-%d}", columns=EVENT_COLUMNS
     )

@@ -68,6 +68,7 @@ def demo_data(
                 start=first,
                 force=force,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
+                names={"branches": "--branches", "days": "--days", "seed": "--seed", "start": "--start"},
             )
     except KeyboardInterrupt:
         exit_interrupted("the demo files written so far were removed (run the command again)")

@@ -70,7 +70,14 @@ def etl(
 
         try:
             result = run_etl(
-                loaded, data_dir, start=since, end=until, branch=branch, engine=engine.value, progress=report
+                loaded,
+                data_dir,
+                start=since,
+                end=until,
+                branch=branch,
+                engine=engine.value,
+                progress=report,
+                range_names=("--from", "--to"),
             )
         except KeyboardInterrupt:
             # every file is replaced atomically, and a range run redoes hours stored without their features

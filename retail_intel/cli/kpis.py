@@ -201,6 +201,7 @@ def kpis(
             momentum_windows=momentum_windows,
             include_staff=include_staff,
             imbalance_threshold=imbalance_threshold,
+            range_names=("--from", "--to"),
         )
     except KeyboardInterrupt:
         # each branch's KPI file is replaced whole: a stored one is the old or the new, never half
@@ -266,6 +267,7 @@ def _zone_kpis(
         end=until,
         engine=engine,
         include_staff=include_staff,
+        range_names=("--from", "--to"),
     )
     timezones = {b.id: b.tzinfo for b in loaded.branches}
     shown = [loaded.branch(branch)] if branch is not None else loaded.branches

@@ -57,6 +57,7 @@ def quality(
         start=parse_date_option(start, "--from"),
         end=parse_date_option(end, "--to"),
         threshold=threshold,
+        range_names=("--from", "--to"),
     )
     render_rows(table.to_pylist(), fmt, title="Door balance per camera and day", columns=table.column_names)
 

@@ -170,8 +170,8 @@ def task_rows(config: Config, branch_id: str, status: TaskStatus | None = None) 
     return rows
 
 
-def _check_event_range(start: dt.datetime | None, end: dt.datetime | None) -> None:
-    for flag, value in (("--from", start), ("--to", end)):
+def _check_event_range(start: dt.datetime | None, end: dt.datetime | None, names: tuple[str, str]) -> None:
+    for flag, value in zip(names, (start, end), strict=True):
         if value is not None and not EARLIEST_EVENT_TIME <= value <= LATEST_EVENT_TIME:
             raise InputError(
                 f"{flag}: expected a time between {EARLIEST_EVENT_TIME.date()} and {LATEST_EVENT_TIME.date()}, "
@@ -180,10 +180,17 @@ def _check_event_range(start: dt.datetime | None, end: dt.datetime | None) -> No
 
 
 def event_window(
-    start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    now: dt.datetime,
+    *,
+    range_names: tuple[str, str] = ("start", "end"),
 ) -> tuple[dt.datetime, dt.datetime]:
-    """The range ``events`` lists: ``start`` (default: ``now``'s UTC day) to ``end`` (default: 30 days later)."""
-    _check_event_range(start, end)
+    """The range ``events`` lists: ``start`` (default: ``now``'s UTC day) to ``end`` (default: 30 days later).
+
+    ``range_names`` name ``start`` and ``end`` in messages (the caller's flags, such as ``--from`` and ``--to``).
+    """
+    _check_event_range(start, end, range_names)
     if start is None:
         start = default_event_window(now)[0]
     if end is None:  # 30 days on, but never past the last time listed (the user gave no --to to blame)
@@ -198,12 +205,21 @@ def default_event_window(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
 
 
 def event_rows(
-    config: Config, start: dt.datetime, end: dt.datetime, branch_id: str | None = None
+    config: Config,
+    start: dt.datetime,
+    end: dt.datetime,
+    branch_id: str | None = None,
+    *,
+    range_names: tuple[str, str] = ("start", "end"),
 ) -> list[dict[str, Any]]:
-    """Dated occurrences overlapping ``[start, end)``; times shown in the branch's zone."""
-    _check_event_range(start, end)
+    """Dated occurrences overlapping ``[start, end)``; times shown in the branch's zone.
+
+    ``range_names`` name ``start`` and ``end`` in messages (the caller's flags, such as ``--from`` and ``--to``).
+    """
+    _check_event_range(start, end, range_names)
     if end <= start:
-        raise InputError(f"--to must be after --from, got from {start.isoformat()} to {end.isoformat()}")
+        first, last = range_names
+        raise InputError(f"{last} must be after {first}, got from {start.isoformat()} to {end.isoformat()}")
     if branch_id is not None:
         config.branch(branch_id)
         events = config.events_for(branch_id)

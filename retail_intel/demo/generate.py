@@ -7,7 +7,7 @@ import datetime as dt
 import shutil
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +103,9 @@ def _check_target(path: Path, option: str, what: str, force: bool) -> None:
         )
 
 
-def _period(start: dt.date | None, days: int, today: dt.date) -> tuple[dt.date, dt.date]:
+def _period(
+    start: dt.date | None, days: int, today: dt.date, names: Mapping[str, str] | None = None
+) -> tuple[dt.date, dt.date]:
     """First and last day; refuses a period the KPIs would refuse (see movements/plausible.py).
 
     It must end by yesterday (UTC): a day's events, in a branch's local time,
@@ -115,14 +117,15 @@ def _period(start: dt.date | None, days: int, today: dt.date) -> tuple[dt.date, 
         return latest - dt.timedelta(days=days - 1), latest
     # compare starts, not ends: start + days overflows near year 9999
     if not earliest <= start <= latest - dt.timedelta(days=days - 1):
+        start_name, days_name = (names or {}).get("start", "start"), (names or {}).get("days", "days")
         # the way out depends on the end of the range the period overran
         advice = (
-            f"choose a --start on or after {earliest.isoformat()}"
+            f"choose a {start_name} on or after {earliest.isoformat()}"
             if start < earliest
-            else "choose an earlier --start or fewer --days"
+            else f"choose an earlier {start_name} or fewer {days_name}"
         )
         raise InputError(
-            f"--start {start.isoformat()} with --days {days} gives a period outside "
+            f"{start_name} {start.isoformat()} with {days_name} {days} gives a period outside "
             f"{earliest.isoformat()} .. {latest.isoformat()} (yesterday), the plausible range the KPIs accept; "
             + advice
         )
@@ -147,6 +150,7 @@ def generate_demo(
     start: dt.date | None = None,
     force: bool = False,
     progress: Progress | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> DemoSummary:
     """Write a synthetic config directory and movement store.
 
@@ -158,7 +162,9 @@ def generate_demo(
     directories: the config's YAML files are replaced and demo movement files
     of an earlier run are removed, and so are the demo branches' KPI and
     feature files (they would keep windows of demo days no longer there);
-    anything else in the data directory stays.
+    anything else in the data directory stays. ``names`` say what the caller
+    calls ``branches``, ``days``, ``seed`` and ``start`` in messages (its flags:
+    ``{"days": "--days"}``); a parameter left out is named as it is here.
     """
     began = time.perf_counter()
     # a str is taken as load_config and create_app take one
@@ -172,13 +178,14 @@ def generate_demo(
         raise InputError(
             f"start must be a datetime.date (the first day of the period), got {start!r} ({type(start).__name__})"
         )
+    names = names or {}
     if not 1 <= branches <= MAX_BRANCHES:
-        raise InputError(f"--branches must be between 1 and {MAX_BRANCHES}, got {branches}")
+        raise InputError(f"{names.get('branches', 'branches')} must be between 1 and {MAX_BRANCHES}, got {branches}")
     if not 1 <= days <= MAX_DAYS:
-        raise InputError(f"--days must be between 1 and {MAX_DAYS}, got {days}")
+        raise InputError(f"{names.get('days', 'days')} must be between 1 and {MAX_DAYS}, got {days}")
     if seed < 0:
-        raise InputError(f"--seed must be zero or positive, got {seed}")
-    first, last = _period(start, days, dt.datetime.now(dt.UTC).date())
+        raise InputError(f"{names.get('seed', 'seed')} must be zero or positive, got {seed}")
+    first, last = _period(start, days, dt.datetime.now(dt.UTC).date(), names)
     _check_target(config_dir, "--config", "the config directory", force)
     _check_target(data_dir, "--data-dir", "the data directory", force)
     # what this run may remove again if it is interrupted: directories it found empty or missing

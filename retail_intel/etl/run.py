@@ -180,6 +180,7 @@ def run_etl(
     branch: str | None = None,
     engine: str = "duckdb",
     progress: Progress | None = None,
+    range_names: tuple[str, str] = ("start", "end"),
 ) -> EtlResult:
     """Recompute hourly KPIs over ``[start, end)`` (default: all movements) and the features they feed.
 
@@ -189,7 +190,8 @@ def run_etl(
     read the recomputed hours), replace earlier rows in
     ``DATA_DIR/features/hourly/<branch>.parquet``. Neighbor traffic is read
     from the KPI store, so with ``branch`` a neighbor's stored KPIs are used
-    as they are.
+    as they are. ``range_names`` name ``start`` and ``end`` in messages (the
+    caller's flags, such as ``--from`` and ``--to``).
     """
     began = time.perf_counter()
     # a str is taken as load_config and create_app take one
@@ -200,7 +202,8 @@ def run_etl(
     start = None if start is None else require_aware(start, "start")
     end = None if end is None else require_aware(end, "end")
     if start is not None and end is not None and end <= start:
-        raise InputError(f"--to must be after --from, got --from {start.isoformat()} --to {end.isoformat()}")
+        first, last = range_names
+        raise InputError(f"{last} must be after {first}, got {first} {start.isoformat()} {last} {end.isoformat()}")
     require_retail_data(data_dir)  # a mistyped --data-dir is not "no movements"
     chosen = _chosen(config, branch)
     ids = [b.id for b in chosen]

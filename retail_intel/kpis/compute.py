@@ -203,6 +203,7 @@ def compute_kpis_for(
     imbalance_threshold: float = 0.1,
     stored_ends: Mapping[str, dt.datetime] | None = None,
     read_at: dt.datetime | None = None,
+    range_names: tuple[str, str] = ("start", "end"),
 ) -> KpiResult:
     """KPIs of ``branches`` from the movement store (or the given ``movements`` table).
 
@@ -211,6 +212,7 @@ def compute_kpis_for(
     :func:`retail_intel.kpis.store.stored_window_ends`) makes a range run also
     compute the windows between each branch's stored ones and ``start``. ``read_at``: when the
     given ``movements`` were read (see :class:`~retail_intel.kpis.store.Recomputed`).
+    ``range_names`` name ``start`` and ``end`` in messages (the caller's flags, such as ``--from`` and ``--to``).
     """
     if engine not in ENGINES:
         raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
@@ -238,6 +240,7 @@ def compute_kpis_for(
         end=end,
         queue_waits=queue_waits,
         stored_ends=stored_ends,
+        range_names=range_names,
     )
     if prepared.inputs.windows.num_rows == 0:
         table = KPI_SCHEMA.empty_table()
@@ -272,6 +275,7 @@ def compute_kpis(
     include_staff: bool = False,
     imbalance_threshold: float = 0.1,
     queue_waits: pa.Table | None = None,
+    range_names: tuple[str, str] = ("start", "end"),
 ) -> KpiResult:
     """KPIs of every branch in ``config`` (or just ``branch``) over the movement store.
 
@@ -280,6 +284,7 @@ def compute_kpis(
     With ``write`` the rows replace earlier rows of the same windows in
     ``DATA_DIR/kpis/<N>m/<branch>.parquet``. ``queue_waits``: already read
     from the store's queue visits (:mod:`retail_intel.kpis.with_zones`).
+    ``range_names`` name ``start`` and ``end`` in messages (the caller's flags, such as ``--from`` and ``--to``).
     """
     # a str is taken as load_config and create_app take one
     data_dir = Path(data_dir)
@@ -306,4 +311,5 @@ def compute_kpis(
         movements=movements,
         read_at=read_at,
         queue_waits=queue_waits,
+        range_names=range_names,
     )

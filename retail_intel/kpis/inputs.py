@@ -249,6 +249,7 @@ def prepare_inputs(
     end: dt.datetime | None = None,
     queue_waits: pa.Table | None = None,
     stored_ends: Mapping[str, dt.datetime] | None = None,
+    range_names: tuple[str, str] = ("start", "end"),
 ) -> PreparedInputs:
     """Decide the windows of every branch with data and build the engine inputs.
 
@@ -257,12 +258,14 @@ def prepare_inputs(
     missing from ``branches`` are reported in ``unknown_branches``.
     ``stored_ends`` (branch -> end of its last stored window) makes a range
     start at the stored end when that is before ``start`` (see build_series).
+    ``range_names`` name ``start`` and ``end`` in messages (the caller's flags, such as ``--from`` and ``--to``).
     """
     missing = [c for c in MOVEMENT_INPUT_COLUMNS if c not in movements.column_names]
     if missing:
         raise InputError(f"movements lack the column(s) {', '.join(missing)}")
     if start is not None and end is not None and end <= start:
-        raise InputError(f"--to must be after --from, got from {start.isoformat()} to {end.isoformat()}")
+        first, last = range_names
+        raise InputError(f"{last} must be after {first}, got from {start.isoformat()} to {end.isoformat()}")
     movements = with_people_columns(movements).select([*MOVEMENT_INPUT_COLUMNS, *PEOPLE_INPUT_COLUMNS])
     import polars as pl
 

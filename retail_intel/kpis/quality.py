@@ -107,8 +107,12 @@ def door_quality(
     start: dt.date | None = None,
     end: dt.date | None = None,
     threshold: float = 0.1,
+    range_names: tuple[str, str] = ("start", "end"),
 ) -> pa.Table:
-    """Rows of :data:`QUALITY_SCHEMA` per branch, camera and local date in ``[start, end]``, sorted."""
+    """Rows of :data:`QUALITY_SCHEMA` per branch, camera and local date in ``[start, end]``, sorted.
+
+    ``range_names`` name ``start`` and ``end`` in messages (the caller's flags, such as ``--from`` and ``--to``).
+    """
     import polars as pl
 
     from retail_intel.datadir import require_retail_data
@@ -116,9 +120,10 @@ def door_quality(
     require_retail_data(data_dir)  # a mistyped --data-dir is not "no movements"
 
     if not 0 <= threshold <= 1:
-        raise InputError(f"--threshold must be between 0 and 1, got {threshold}")
+        raise InputError(f"threshold must be between 0 and 1, got {threshold}")
     if start is not None and end is not None and end < start:
-        raise InputError(f"--to must not be before --from, got from {start} to {end}")
+        first, last = range_names
+        raise InputError(f"{last} must not be before {first}, got from {start} to {end}")
     chosen = [config.branch(branch)] if branch is not None else list(config.branches)
     frame = pl.from_arrow(_read(data_dir, [b.id for b in chosen]))
     assert isinstance(frame, pl.DataFrame)

@@ -262,6 +262,7 @@ def compute_zone_kpis_for(
     include_staff: bool = False,
     queue_rows: pa.Table | None = None,
     staff_ids: Sequence[str] | None = None,
+    range_names: tuple[str, str] = ("start", "end"),
 ) -> ZoneKpiResult:
     """Zone and queue KPIs of the branches in ``timezones`` from the store.
 
@@ -270,13 +271,14 @@ def compute_zone_kpis_for(
     stored). People flagged as
     staff are left out unless ``include_staff``. ``queue_rows`` and
     ``staff_ids``: already read (see :func:`zone_sources`); ``staff_ids`` None:
-    read here.
+    read here. ``range_names`` name ``start`` and ``end`` in messages (the caller's flags, such as ``--from`` and ``--to``).
     """
     if engine not in ZONE_ENGINES:
         raise InputError(f"engine must be one of {', '.join(ZONE_ENGINES)}, got {engine!r}")
-    check_window_minutes(window_minutes, name="--window")
+    check_window_minutes(window_minutes)
     if start is not None and end is not None and end <= start:
-        raise InputError(f"--to must be after --from, got from {start.isoformat()} to {end.isoformat()}")
+        first, last = range_names
+        raise InputError(f"{last} must be after {first}, got from {start.isoformat()} to {end.isoformat()}")
 
     def collect() -> ZoneKpiInputs:
         staff: Sequence[str] = ()
@@ -319,11 +321,12 @@ def compute_zone_kpis(
     include_staff: bool = False,
     queue_rows: pa.Table | None = None,
     staff_ids: Sequence[str] | None = None,
+    range_names: tuple[str, str] = ("start", "end"),
 ) -> ZoneKpiResult:
     """Zone and queue KPIs of every branch in ``config`` (or just ``branch``), windows of ``window_minutes``.
 
     Staff are left out unless ``include_staff``. ``queue_rows`` and
-    ``staff_ids``: already read (see :func:`compute_zone_kpis_for`).
+    ``staff_ids``: already read (see :func:`compute_zone_kpis_for`). ``range_names`` name ``start`` and ``end`` in messages (the caller's flags, such as ``--from`` and ``--to``).
     """
     require_retail_data(data_dir)  # a mistyped --data-dir is not "no zone visits"
     chosen = [config.branch(branch)] if branch is not None else list(config.branches)
@@ -338,6 +341,7 @@ def compute_zone_kpis(
         include_staff=include_staff,
         queue_rows=queue_rows,
         staff_ids=staff_ids,
+        range_names=range_names,
     )
 
 

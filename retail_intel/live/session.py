@@ -412,11 +412,11 @@ def process_stream(
     """
     if not 0 < options.flush_s <= MAX_FLUSH_S:
         raise InputError(
-            f"--flush must be a positive duration of at most {MAX_FLUSH_S / 3600:g}h, got {options.flush_s:g} s"
+            f"options.flush_s must be a positive duration of at most {MAX_FLUSH_S / 3600:g}h, got {options.flush_s:g} s"
         )
     if options.duration_s is not None and not 0 < options.duration_s <= MAX_DURATION_S:
         raise InputError(
-            f"--duration must be a positive duration of at most {MAX_DURATION_S / 86400:g}d, "
+            f"options.duration_s must be a positive duration of at most {MAX_DURATION_S / 86400:g}d, "
             f"got {options.duration_s:g} s"
         )
     if plan.save_video is not None:

@@ -137,7 +137,7 @@ async def events(request: Request, start: From = None, end: To = None, branch: B
     state = state_of(request)
     config = state.config() if branch is None else state.config_with(branch)
     # UtcTime already refused a from/to outside [1900-01-01, 3000-01-01) as a 422 naming it; the
-    # defaults below stay inside those bounds, so event_window never blames a CLI flag.
+    # defaults below stay inside those bounds, so event_window never refuses them.
     defaulted = start is None or end is None
     if start is None and end is not None:  # 30 days back from `to`, as event_window goes 30 days on from `from`
         start = max(end - dt.timedelta(days=DEFAULT_EVENT_WINDOW_DAYS), EARLIEST_EVENT_TIME)
