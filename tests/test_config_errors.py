@@ -140,7 +140,7 @@ CASES: list[tuple[str, dict[str, str | None], str]] = [
     (
         "opening_hours_backwards",
         {"branches.yaml": branches_with("capacity: 3\nopening_hours: {wed: '18:00-09:00'}")},
-        'branches.yaml: branch "b2": opening_hours.wed: end must be after start, got 18:00-09:00',
+        'branches.yaml: branch "b2": opening_hours.wed: end must be after start (24:00 for midnight), got 18:00-09:00',
     ),
     (
         "zone_too_few_points",
@@ -265,12 +265,13 @@ CASES: list[tuple[str, dict[str, str | None], str]] = [
     (
         "shift_time_invalid",
         {"employees.yaml": employee_with_shifts('weekly: [{day: mon, start: "09:00", end: "25:00"}]')},
-        "employees.yaml: employee \"e1\": shifts.weekly#1.end must be a time of day HH:MM, got '25:00'",
+        'employees.yaml: employee "e1": shifts.weekly#1.end must be a time of day HH:MM from 00:00 to 23:59, '
+        "or 24:00 for midnight, got '25:00'",
     ),
     (
         "shift_end_before_start",
         {"employees.yaml": employee_with_shifts('weekly: [{day: mon, start: "17:00", end: "09:00"}]')},
-        'employees.yaml: employee "e1": shifts.weekly#1: end must be after start, got 17:00-09:00',
+        'employees.yaml: employee "e1": shifts.weekly#1: end must be after start (24:00 for midnight), got 17:00-09:00',
     ),
     (
         "exception_off_and_hours",

@@ -75,9 +75,8 @@ def branches(draw: st.DrawFn) -> Branch:
         "fps": draw(st.none() | st.floats(min_value=0.5, max_value=60, allow_nan=False)),
         "filename_pattern": draw(st.none() | st.just("cam_%Y%m%d_%H%M%S")),
     }
-    opening = {
-        day: f"{start}-23:59" for day, start in draw(st.dictionaries(st.sampled_from(["mon", "sat"]), _hhmm)).items()
-    }
+    days = draw(st.dictionaries(st.sampled_from(["mon", "sat"]), _hhmm))
+    opening = {day: f"{start}-{draw(st.sampled_from(['23:59', '24:00']))}" for day, start in days.items()}
     return Branch.model_validate(
         {
             "id": draw(_ids),

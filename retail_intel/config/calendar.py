@@ -28,13 +28,23 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from retail_intel.config.models import WEEKDAYS, Branch, Employee, Event, Promotion, Repeat
+from retail_intel.config.models import (
+    MINUTES_PER_DAY,
+    WEEKDAYS,
+    Branch,
+    Employee,
+    Event,
+    Promotion,
+    Repeat,
+    span_minutes,
+)
 from retail_intel.errors import InputError
 from retail_intel.timeutil import require_aware
 
 __all__ = [
     "EventOccurrence",
     "active_promotions",
+    "at_minute",
     "expand_events",
     "opening_intervals",
     "shift_intervals",
@@ -62,6 +72,16 @@ class EventOccurrence:
 def _localize(naive: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     """Attach ``tz`` to a wall-clock time and convert to UTC."""
     return naive.replace(tzinfo=tz).astimezone(dt.UTC)
+
+
+def at_minute(day: dt.date, minute: int, tz: dt.tzinfo) -> dt.datetime:
+    """``minute`` minutes of wall clock after the local midnight of ``day``, as aware UTC.
+
+    1440 (an end of 24:00) is the next date's 00:00, read like any wall-clock time,
+    so it is the instant :func:`~retail_intel.kpis.windows.local_midnight_us` gives.
+    """
+    days, rest = divmod(minute, MINUTES_PER_DAY)
+    return _localize(dt.datetime.combine(day + dt.timedelta(days=days), dt.time(rest // 60, rest % 60)), tz)
 
 
 def _add_months(day: dt.date, months: int) -> dt.date | None:
@@ -185,26 +205,21 @@ def expand_events(
     return found
 
 
-def _local_spans_on(employee: Employee, day: dt.date) -> list[tuple[dt.time, dt.time]]:
-    """The employee's scheduled (start, end) wall-clock spans on one local date."""
+def _local_spans_on(employee: Employee, day: dt.date) -> list[tuple[int, int]]:
+    """The employee's scheduled spans of one local date, in minutes after its midnight (24:00 is 1440)."""
     exceptions = [exc for exc in employee.shifts.exceptions if exc.date == day]
     if exceptions:
         # Any exception for a date replaces that date's weekly shifts entirely;
         # several non-off exceptions on one date make a split shift.
         if any(exc.off for exc in exceptions):
             return []
-        spans: list[tuple[dt.time, dt.time]] = []
+        spans: list[tuple[int, int]] = []
         for exc in exceptions:
             assert exc.start is not None and exc.end is not None  # guaranteed by the model
-            spans.append((_hhmm(exc.start), _hhmm(exc.end)))
+            spans.append(span_minutes(exc.start, exc.end))
         return spans
     weekday = WEEKDAYS[day.weekday()]
-    return [(shift.span.start_time, shift.span.end_time) for shift in employee.shifts.weekly if shift.day == weekday]
-
-
-def _hhmm(text: str) -> dt.time:
-    hours, minutes = text.split(":")
-    return dt.time(int(hours), int(minutes))
+    return [span_minutes(shift.start, shift.end) for shift in employee.shifts.weekly if shift.day == weekday]
 
 
 def shift_intervals(
@@ -229,8 +244,7 @@ def shift_intervals(
     day = first_day
     while day <= last_day:
         for span_start, span_end in _local_spans_on(employee, day):
-            shift_start = _localize(dt.datetime.combine(day, span_start), tz)
-            shift_end = _localize(dt.datetime.combine(day, span_end), tz)
+            shift_start, shift_end = at_minute(day, span_start, tz), at_minute(day, span_end, tz)
             clipped_start = max(shift_start, range_start)
             clipped_end = min(shift_end, range_end)
             if clipped_end > clipped_start:
@@ -251,17 +265,18 @@ def opening_intervals(branch: Branch, start: dt.datetime, end: dt.datetime) -> l
 
     A branch without any opening hours gives none (callers read that as open all day).
     """
-    hours = {WEEKDAYS.index(day): (span.start_time, span.end_time) for day, span in branch.opening_hours.items()}
+    hours = {WEEKDAYS.index(day): span.minutes for day, span in branch.opening_hours.items()}
     return weekly_spans(branch.tzinfo, hours, start, end)
 
 
 def weekly_spans(
-    tz: dt.tzinfo, hours: Mapping[int, tuple[dt.time, dt.time]], start: dt.datetime, end: dt.datetime
+    tz: dt.tzinfo, hours: Mapping[int, tuple[int, int]], start: dt.datetime, end: dt.datetime
 ) -> list[tuple[dt.datetime, dt.datetime]]:
     """Aware UTC spans of a weekly timetable on the clock of ``tz``, clipped to ``[start, end)``, by local date.
 
-    ``hours`` maps a weekday (0 = Monday) to its (from, to) wall-clock times; a
-    weekday missing from it has no span. Both ends are read by the rules of
+    ``hours`` maps a weekday (0 = Monday) to its (from, to) wall-clock times in
+    minutes after that date's local midnight (1440 for an end of 24:00: the
+    next local midnight); a weekday missing from it has no span. Both ends are read by the rules of
     this module's docstring, so on the night the clocks go back a span ending
     02:30 ends at the first 02:30 and the second pass of 02:00-03:00 is outside
     it. A span the change leaves empty is dropped (Europe/Paris, 29 Mar 2026:
@@ -275,8 +290,8 @@ def weekly_spans(
     while day <= range_end.astimezone(tz).date() + dt.timedelta(days=1):
         span = hours.get(day.weekday())
         if span is not None:
-            a = max(_localize(dt.datetime.combine(day, span[0]), tz), range_start)
-            z = min(_localize(dt.datetime.combine(day, span[1]), tz), range_end)
+            a = max(at_minute(day, span[0], tz), range_start)
+            z = min(at_minute(day, span[1], tz), range_end)
             if z > a:
                 spans.append((a, z))
         day += dt.timedelta(days=1)

@@ -88,6 +88,35 @@ def _parse_hhmm(value: str) -> dt.time:
     return dt.time(int(hours), int(minutes))
 
 
+MINUTES_PER_DAY = 1440
+MIDNIGHT_END = "24:00"  # the end of a span that runs to the next local midnight
+
+
+def _check_end(value: str) -> str:
+    # 24:00 is an end only: a span starting at 24:00 would be the next day's 00:00
+    if value != MIDNIGHT_END and not _HHMM.fullmatch(value):
+        raise ValueError(f"must be a time of day HH:MM from 00:00 to 23:59, or 24:00 for midnight, got {value!r}")
+    return value
+
+
+def clock_minutes(value: str) -> int:
+    """Minutes after midnight of a valid ``HH:MM`` (``24:00`` is 1440)."""
+    hours, minutes = value.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def span_minutes(start: str, end: str) -> tuple[int, int]:
+    """(from, to) of a valid span in minutes after the local midnight of its own day (24:00 is 1440)."""
+    return clock_minutes(start), clock_minutes(end)
+
+
+def span_problem(start: str, end: str) -> str | None:
+    """Why ``start``-``end`` (each a valid HH:MM, end maybe 24:00) is not a span, or None."""
+    if clock_minutes(end) <= clock_minutes(start):
+        return f"end must be after start (24:00 for midnight), got {start}-{end}"
+    return None
+
+
 # Branch and camera ids become folder and file names in the data directory, so
 # they must be plain names: no separators, no leading dot ("..", ".hidden").
 _PLAIN_ID = re.compile(r"^\w[\w.-]{0,63}$")
@@ -112,21 +141,27 @@ def _require_aware(value: dt.datetime) -> dt.datetime:
 
 
 class TimeRange(_Model):
-    """A span of a day, ``start`` < ``end``, both HH:MM from 00:00 to 23:59 (24:00 is refused: write 23:59)."""
+    """A span of a day, HH:MM to HH:MM after it; ``24:00`` as the end runs to the next local midnight."""
 
     start: str
     end: str
 
-    @field_validator("start", "end")
+    @field_validator("start")
     @classmethod
     def _hhmm(cls, value: str) -> str:
         _parse_hhmm(value)
         return value
 
+    @field_validator("end")
+    @classmethod
+    def _end(cls, value: str) -> str:
+        return _check_end(value)
+
     @model_validator(mode="after")
     def _ordered(self) -> TimeRange:
-        if _parse_hhmm(self.end) <= _parse_hhmm(self.start):
-            raise ValueError(f"end must be after start, got {self.start}-{self.end}")
+        problem = span_problem(self.start, self.end)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     @property
@@ -134,8 +169,9 @@ class TimeRange(_Model):
         return _parse_hhmm(self.start)
 
     @property
-    def end_time(self) -> dt.time:
-        return _parse_hhmm(self.end)
+    def minutes(self) -> tuple[int, int]:
+        """(from, to) in minutes after the local midnight of the span's day; to is 1440 for 24:00."""
+        return span_minutes(self.start, self.end)
 
     @classmethod
     def parse(cls, text: str) -> TimeRange:
@@ -290,16 +326,22 @@ class WeeklyShift(_Model):
     start: str
     end: str
 
-    @field_validator("start", "end")
+    @field_validator("start")
     @classmethod
     def _hhmm(cls, value: str) -> str:
         _parse_hhmm(value)
         return value
 
+    @field_validator("end")
+    @classmethod
+    def _end(cls, value: str) -> str:
+        return _check_end(value)
+
     @model_validator(mode="after")
     def _ordered(self) -> WeeklyShift:
-        if _parse_hhmm(self.end) <= _parse_hhmm(self.start):
-            raise ValueError(f"end must be after start, got {self.start}-{self.end}")
+        problem = span_problem(self.start, self.end)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     @property
@@ -315,12 +357,17 @@ class ShiftException(_Model):
     start: str | None = None
     end: str | None = None
 
-    @field_validator("start", "end")
+    @field_validator("start")
     @classmethod
     def _hhmm(cls, value: str | None) -> str | None:
         if value is not None:
             _parse_hhmm(value)
         return value
+
+    @field_validator("end")
+    @classmethod
+    def _end(cls, value: str | None) -> str | None:
+        return None if value is None else _check_end(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> ShiftException:
@@ -329,8 +376,9 @@ class ShiftException(_Model):
         if not self.off:
             if self.start is None or self.end is None:
                 raise ValueError("needs off: true, or both start and end")
-            if _parse_hhmm(self.end) <= _parse_hhmm(self.start):
-                raise ValueError(f"end must be after start, got {self.start}-{self.end}")
+            problem = span_problem(self.start, self.end)
+            if problem is not None:
+                raise ValueError(problem)
         return self
 
 

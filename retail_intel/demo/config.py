@@ -64,11 +64,6 @@ def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _minutes(hhmm: str) -> int:
-    hours, mins = hhmm.split(":")
-    return int(hours) * 60 + int(mins)
-
-
 def _branches(rng: np.random.Generator, count: int) -> list[Branch]:
     branches = []
     for number in range(1, count + 1):
@@ -101,7 +96,7 @@ def _branches(rng: np.random.Generator, count: int) -> list[Branch]:
 
 def _shift(span: TimeRange, early: bool) -> tuple[str, str]:
     """An up-to-8-hour shift at the start (early) or end (late) of the opening span."""
-    open_min, close_min = _minutes(span.start), _minutes(span.end)
+    open_min, close_min = span.minutes  # 24:00 is 1440
     length = min(8 * 60, close_min - open_min)
     if early:
         return _hhmm(open_min), _hhmm(open_min + length)

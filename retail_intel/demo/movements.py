@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from retail_intel.config.calendar import expand_events
+from retail_intel.config.calendar import at_minute, expand_events
 from retail_intel.config.loader import Config
 from retail_intel.config.models import WEEKDAYS, Branch, TimeRange
 from retail_intel.demo.cleanup import demo_source_key
@@ -141,15 +141,15 @@ def branch_day_files(
     n_rows = n_entered + n_passed
     total = int(n_rows.sum())
 
-    open_min = np.array([s.start_time.hour * 60 + s.start_time.minute if s else 0 for s in spans])
-    close_min = np.array([s.end_time.hour * 60 + s.end_time.minute if s else 0 for s in spans])
+    open_min = np.array([s.minutes[0] if s else 0 for s in spans])
+    close_min = np.array([s.minutes[1] if s else 0 for s in spans])  # 1440 for 24:00
     open_utc = np.array(
-        [
-            dt.datetime.combine(d, s.start_time, tzinfo=tz).timestamp() if s else 0.0
-            for d, s in zip(dates, spans, strict=True)
-        ]
+        [at_minute(d, s.minutes[0], tz).timestamp() if s else 0.0 for d, s in zip(dates, spans, strict=True)]
     )
-    close_utc = open_utc + (close_min - open_min) * 60.0
+    # the close as the KPIs lay it out (24:00 is the next local midnight), not open + wall-clock length
+    close_utc = np.array(
+        [at_minute(d, s.minutes[1], tz).timestamp() if s else 0.0 for d, s in zip(dates, spans, strict=True)]
+    )
 
     day = np.repeat(np.arange(n_days), n_rows)
     block_start = np.repeat(np.cumsum(n_rows) - n_rows, n_rows)

@@ -77,17 +77,12 @@ def _opening_spans(kpis: pl.DataFrame, facts: Iterable[BranchFacts]) -> pl.DataF
         f = by_id.get(branch_id)
         if f is None:
             continue
-        hours = {day: (_clock(a), _clock(z)) for day, (a, z) in f.opening.items()}
-        rows.extend((branch_id, a, z) for a, z in weekly_spans(ZoneInfo(f.timezone), hours, first, last))
+        rows.extend((branch_id, a, z) for a, z in weekly_spans(ZoneInfo(f.timezone), f.opening, first, last))
     ts = pl.Datetime("us", "UTC")
     spans = pl.DataFrame(rows, schema={"branch_id": pl.String, "open_from": ts, "open_to": ts}, orient="row")
     return spans.sort("branch_id", "open_from").select(
         "branch_id", "open_from", reach=pl.col("open_to").cum_max().over("branch_id")
     )
-
-
-def _clock(minute: int) -> dt.time:
-    return dt.time(minute // 60, minute % 60)
 
 
 def _with_is_open(frame: pl.DataFrame, spans: pl.DataFrame, with_hours: set[str]) -> pl.DataFrame:

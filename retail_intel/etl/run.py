@@ -60,13 +60,7 @@ class EtlResult:
 
 def branch_facts(branch: Branch, config: Config) -> BranchFacts:
     """Timezone, neighbors, opening minutes per weekday and holiday dates of ``branch``."""
-    opening = {
-        WEEKDAYS.index(day): (
-            span.start_time.hour * 60 + span.start_time.minute,
-            span.end_time.hour * 60 + span.end_time.minute,
-        )
-        for day, span in branch.opening_hours.items()
-    }
+    opening = {WEEKDAYS.index(day): span.minutes for day, span in branch.opening_hours.items()}
     return BranchFacts(
         branch_id=branch.id,
         timezone=branch.timezone,

@@ -29,6 +29,7 @@ from matplotlib.legend import Legend
 from matplotlib.patches import Patch, Polygon
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from retail_intel.config.calendar import at_minute
 from retail_intel.report.data import CameraHeat, ReportData
 
 WIDTH_IN = 10.0
@@ -79,8 +80,8 @@ def x_limits(data: ReportData) -> tuple[dt.datetime, dt.datetime]:
     starts, ends = traffic_starts + occupancy_starts, traffic_ends + occupancy_ends
     if data.opening is not None:
         tz = data.tzinfo
-        low = dt.datetime.combine(data.first_day, data.opening[0], tzinfo=tz).astimezone(dt.UTC)
-        high = dt.datetime.combine(data.last_day, data.opening[1], tzinfo=tz).astimezone(dt.UTC)
+        # laid out as the KPIs lay out opening hours: a close at 24:00 is the next local midnight
+        low, high = at_minute(data.first_day, data.opening[0], tz), at_minute(data.last_day, data.opening[1], tz)
     elif starts:
         low, high = min(starts), max(ends)
     else:

@@ -83,7 +83,8 @@ class ReportData:
     cameras: tuple[CameraHeat, ...]  # cameras with trajectories in the range
     data_span: tuple[dt.date, dt.date] | None  # first and last local day with movements (any range)
     cameras_without_paths: tuple[str, ...] = ()  # configured cameras with no trajectories in the range
-    opening: tuple[dt.time, dt.time] | None = None  # earliest opening and latest closing over the days
+    # earliest opening and latest closing over the days, in minutes after a day's local midnight (24:00 is 1440)
+    opening: tuple[int, int] | None = None
     zones: ZoneReport | None = None  # zone and queue numbers; None when the branch has no zones
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
@@ -286,7 +287,7 @@ def _periods(config: Config, branch_id: str, start: dt.datetime, end: dt.datetim
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def _opening(branch: Branch, first_day: dt.date, last_day: dt.date) -> tuple[dt.time, dt.time] | None:
+def _opening(branch: Branch, first_day: dt.date, last_day: dt.date) -> tuple[int, int] | None:
     """Earliest opening and latest closing time over the report's weekdays (None: no hours known)."""
     weekdays = {
         _WEEKDAYS[(first_day + dt.timedelta(days=i)).weekday()] for i in range(min(7, (last_day - first_day).days + 1))
@@ -294,7 +295,7 @@ def _opening(branch: Branch, first_day: dt.date, last_day: dt.date) -> tuple[dt.
     spans = [span for day, span in branch.opening_hours.items() if day in weekdays]
     if not spans:
         return None
-    return min(s.start_time for s in spans), max(s.end_time for s in spans)
+    return min(s.minutes[0] for s in spans), max(s.minutes[1] for s in spans)
 
 
 def trajectory_files(data_dir: Path, branch_id: str, first_day: dt.date, last_day: dt.date) -> list[Path]:

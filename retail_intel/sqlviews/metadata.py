@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from retail_intel.config.loader import Config
-from retail_intel.config.models import Branch, Employee, Event, Promotion, Task
+from retail_intel.config.models import Branch, Employee, Event, Promotion, Task, span_minutes
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -99,9 +99,8 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def _hours(start: str, end: str) -> float:
-    sh, sm = (int(x) for x in start.split(":"))
-    eh, em = (int(x) for x in end.split(":"))
-    return ((eh * 60 + em) - (sh * 60 + sm)) / 60.0
+    first, last = span_minutes(start, end)  # an end of 24:00 is 1440
+    return (last - first) / 60.0
 
 
 def _branch_row(branch: Branch) -> dict[str, Any]:
