@@ -138,9 +138,10 @@ CASES: list[tuple[str, dict[str, str | None], str]] = [
         "branches.yaml: branch \"b2\": opening_hours.mon.start must be a time of day HH:MM, got '9'",
     ),
     (
-        "opening_hours_backwards",
-        {"branches.yaml": branches_with("capacity: 3\nopening_hours: {wed: '18:00-09:00'}")},
-        'branches.yaml: branch "b2": opening_hours.wed: end must be after start (24:00 for midnight), got 18:00-09:00',
+        "opening_hours_empty",  # 18:00-09:00 is a night across midnight; a span of no length is refused
+        {"branches.yaml": branches_with("capacity: 3\nopening_hours: {wed: '18:00-18:00'}")},
+        'branches.yaml: branch "b2": opening_hours.wed: end must differ from start (an end earlier than the start '
+        "runs past midnight; a whole day is 00:00-24:00), got 18:00-18:00",
     ),
     (
         "zone_too_few_points",
@@ -269,9 +270,10 @@ CASES: list[tuple[str, dict[str, str | None], str]] = [
         "or 24:00 for midnight, got '25:00'",
     ),
     (
-        "shift_end_before_start",
-        {"employees.yaml": employee_with_shifts('weekly: [{day: mon, start: "17:00", end: "09:00"}]')},
-        'employees.yaml: employee "e1": shifts.weekly#1: end must be after start (24:00 for midnight), got 17:00-09:00',
+        "shift_end_equals_start",  # 17:00-09:00 is a night shift; a shift of no length is refused
+        {"employees.yaml": employee_with_shifts('weekly: [{day: mon, start: "17:00", end: "17:00"}]')},
+        'employees.yaml: employee "e1": shifts.weekly#1: end must differ from start (an end earlier than the start '
+        "runs past midnight; a whole day is 00:00-24:00), got 17:00-17:00",
     ),
     (
         "exception_off_and_hours",

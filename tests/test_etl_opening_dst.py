@@ -29,7 +29,8 @@ def _utc(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
 
 
-# (zone, Sunday's opening hours, one visitor inside from .. to (UTC), {hourly window start (UTC): open}).
+# (zone, Sunday's opening hours (or "sat HH:MM-HH:MM"), one visitor inside from .. to (UTC),
+# {hourly window start (UTC): open}).
 CASES = {
     "berlin-closes-in-the-repeated-hour": (
         "Europe/Berlin",
@@ -99,6 +100,38 @@ CASES = {
             "2026-04-05T07:00": False,  # 17:30-18:30: closed
         },
     ),
+    # Saturday's night runs into Sunday, the clock-change day, and is laid out on Sunday's clock.
+    "berlin-saturday-night-into-the-fall-back": (
+        "Europe/Berlin",
+        "sat 22:00-02:30",  # closes at Sunday's first 02:30, 00:30 UTC
+        ("2026-10-24T22:10", "2026-10-25T01:50"),
+        {
+            "2026-10-24T22:00": True,  # 00:00 CEST Sunday
+            "2026-10-24T23:00": True,  # 01:00 CEST
+            "2026-10-25T00:00": True,  # 02:00 CEST, first pass
+            "2026-10-25T01:00": False,  # 02:00 CET, second pass
+        },
+    ),
+    "berlin-saturday-night-into-the-spring-forward": (
+        "Europe/Berlin",
+        "sat 20:00-02:30",  # 29 Mar 2026: 02:30 is skipped, read as 01:30 UTC (03:30 CEST)
+        ("2026-03-28T23:10", "2026-03-29T01:50"),
+        {
+            "2026-03-28T23:00": True,  # 00:00 CET Sunday
+            "2026-03-29T00:00": True,  # 01:00 CET
+            "2026-03-29T01:00": True,  # 03:00 CEST: open until 03:30
+        },
+    ),
+    "new-york-saturday-night-into-the-fall-back": (
+        "America/New_York",
+        "sat 20:00-01:30",  # 1 Nov 2026: the first 01:30 is 05:30 UTC
+        ("2026-11-01T04:10", "2026-11-01T06:50"),
+        {
+            "2026-11-01T04:00": True,  # 00:00 EDT Sunday
+            "2026-11-01T05:00": True,  # 01:00 EDT
+            "2026-11-01T06:00": False,  # 01:00 EST, second pass
+        },
+    ),
     "no-opening-hours-is-open-all-day": (
         "Europe/Berlin",
         None,  # nothing says when it closes: the KPIs count it open, and so does etl (it said closed)
@@ -111,7 +144,8 @@ CASES = {
 def _dirs(tmp_path: Path, zone: str, hours: str | None, inside: tuple[str, str]) -> tuple[Path, Path]:
     config = tmp_path / "config"
     config.mkdir()
-    opening = f", opening_hours: {{sun: '{hours}'}}" if hours else ""
+    day, _, span = hours.rpartition(" ") if hours else ("", "", "")
+    opening = f", opening_hours: {{{day or 'sun'}: '{span}'}}" if hours else ""
     (config / "branches.yaml").write_text(
         f"branches:\n  - {{id: b1, name: Night shop, capacity: 10, timezone: {zone}{opening}}}\n"
     )

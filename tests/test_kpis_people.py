@@ -19,6 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from retail_intel.config.calendar import opening_intervals
+from retail_intel.config.models import WEEKDAYS, Branch
 from retail_intel.kpis.compute import ENGINES, compute_kpis_for, run_engine
 from retail_intel.kpis.inputs import BranchInfo, Interval, KpiParams, prepare_inputs
 from retail_intel.movements.schema import MOVEMENT_NULL_MEANS, MOVEMENT_SCHEMA
@@ -262,6 +264,8 @@ def test_old_movement_files_read_everywhere(tmp_path: Path) -> None:
 # --- Hypothesis: engines agree with each other and the reference ---
 
 ZONES = ["UTC", "Europe/London", "Asia/Kolkata", "America/New_York"]
+# Day hours, to midnight (24:00), the whole day, and nights across midnight (a span belongs to its start day).
+OPENING_SPANS = ["08:00-20:00", "08:00-24:00", "00:00-24:00", "18:00-02:00", "22:00-06:00", "09:00-08:30"]
 ORIGINS = [dt.datetime(2026, 3, 27, 12, tzinfo=UTC), dt.datetime(2026, 3, 6, 12, tzinfo=UTC)]
 
 
@@ -308,10 +312,13 @@ def cases(draw: st.DrawFn) -> tuple[list[Person], list[BranchInfo], list[tuple[s
                 people.append(Person(branch, "passed", t, t + dt.timedelta(seconds=4), t, is_staff=staff, group=group))
     intervals: list[tuple[str, Interval]] = []
     for shop in branches:
-        if draw(st.booleans()):  # opening hours 08:00-20:00 UTC on every day
-            for day in range(-1, 5):
-                d = origin.date() + dt.timedelta(days=day)
-                intervals.append((shop.branch_id, Interval("open", at(8, day=d), at(20, day=d))))
+        if draw(st.booleans()):  # opening hours on the branch's clock, laid out as the config's are
+            hours = draw(st.dictionaries(st.sampled_from(WEEKDAYS), st.sampled_from(OPENING_SPANS), min_size=1))
+            config = Branch(id=shop.branch_id, name="Shop", capacity=10, timezone=shop.timezone, opening_hours=hours)
+            first, last = origin - dt.timedelta(days=2), origin + dt.timedelta(days=5)
+            intervals.extend(
+                (shop.branch_id, Interval("open", a, z)) for a, z in opening_intervals(config, first, last)
+            )
     params = KpiParams(
         window_minutes=draw(st.sampled_from([30, 60, 240, 1440])),
         include_staff=draw(st.booleans()),

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from retail_intel.config.calendar import opening_intervals
+from retail_intel.config.models import WEEKDAYS, Branch
 from retail_intel.kpis.compute import ENGINES, run_engine
 from retail_intel.kpis.inputs import BranchInfo, Interval, KpiParams, prepare_inputs
 from tests.kpi_helpers import (
@@ -23,6 +25,9 @@ from tests.kpi_helpers import (
 
 UTC = dt.UTC
 ZONES = ["UTC", "Europe/London", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
+# Day hours, to midnight (24:00), the whole day, and nights across midnight (a span belongs to its start day),
+# some ending in the hour or half hour a clock change skips or repeats.
+OPENING_SPANS = ["08:00-20:00", "08:00-24:00", "00:00-24:00", "18:00-02:00", "22:00-01:30", "09:00-08:30"]
 # Each a day or two before a DST change in one of the zones above.
 ORIGINS = [
     dt.datetime(2026, 3, 27, 12, tzinfo=UTC),  # London spring forward (29 Mar)
@@ -75,6 +80,14 @@ def cases(draw: st.DrawFn) -> Case:
         start = origin + dt.timedelta(minutes=draw(minute))
         length = dt.timedelta(minutes=draw(st.integers(1, 36 * 60)))
         intervals.append((draw(st.sampled_from(branches)).branch_id, Interval(kind, start, start + length)))
+    for shop in branches:
+        if draw(st.booleans()):  # opening hours on the branch's clock, laid out as the config's are
+            hours = draw(st.dictionaries(st.sampled_from(WEEKDAYS), st.sampled_from(OPENING_SPANS), min_size=1))
+            config = Branch(id=shop.branch_id, name="Shop", capacity=10, timezone=shop.timezone, opening_hours=hours)
+            first, last = origin - dt.timedelta(days=2), origin + dt.timedelta(days=days + 2)
+            intervals.extend(
+                (shop.branch_id, Interval("open", a, z)) for a, z in opening_intervals(config, first, last)
+            )
     params = KpiParams(
         window_minutes=draw(st.sampled_from([30, 60, 90, 240, 1440])),
         baseline_weeks=draw(st.integers(1, 4)),

@@ -228,8 +228,13 @@ def shift_intervals(
     """Aware UTC intervals when ``employee`` is scheduled, clipped to ``[start, end)``.
 
     Weekly shifts are read in ``tz`` (the branch's zone), so a 09:00 shift is
-    08:00 UTC in London summer and 09:00 UTC in winter. A dated exception
-    replaces the weekly shifts of its local date; ``off: true`` means no shift.
+    08:00 UTC in London summer and 09:00 UTC in winter. A shift belongs to the
+    date it starts on: one ending at 24:00 runs to the next local midnight, one
+    ending before its start (22:00-06:00) ends on the next date, its length the
+    elapsed time between the two wall-clock readings (7 hours on a spring-forward
+    night). A dated exception replaces the weekly shifts starting on its local
+    date (a night shift of the day before still runs into it); ``off: true``
+    means no shift.
     Intervals are sorted and do not overlap if the config validated.
     """
     range_start = require_aware(start, "start")
@@ -263,6 +268,9 @@ def active_promotions(promotions: Iterable[Promotion], branch_id: str, at: dt.da
 def opening_intervals(branch: Branch, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
     """Aware UTC spans when ``branch`` is open (``opening_hours`` in its own zone), clipped to ``[start, end)``.
 
+    Friday's 18:00-02:00 is one span from Friday 18:00 to Saturday 02:00 local; where it
+    meets Saturday's own span the two follow each other (or overlap: open while either is).
+
     A branch without any opening hours gives none (callers read that as open all day).
     """
     hours = {WEEKDAYS.index(day): span.minutes for day, span in branch.opening_hours.items()}
@@ -276,7 +284,8 @@ def weekly_spans(
 
     ``hours`` maps a weekday (0 = Monday) to its (from, to) wall-clock times in
     minutes after that date's local midnight (1440 for an end of 24:00: the
-    next local midnight); a weekday missing from it has no span. Both ends are read by the rules of
+    next local midnight; past 1440 for a span running into the next date, which
+    belongs to the weekday it starts on); a weekday missing from it has no span. Both ends are read by the rules of
     this module's docstring, so on the night the clocks go back a span ending
     02:30 ends at the first 02:30 and the second pass of 02:00-03:00 is outside
     it. A span the change leaves empty is dropped (Europe/Paris, 29 Mar 2026:

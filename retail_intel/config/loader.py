@@ -18,7 +18,6 @@ cross-file checks) instead of stopping at the first, so one run of
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from retail_intel.config.models import (
     unknown_staff_cameras,
 )
 from retail_intel.config.problems import entry_label, validation_problems
+from retail_intel.config.shift_checks import shift_problems
 from retail_intel.config.yamlio import YamlReadError, dump_entries, read_yaml
 from retail_intel.config.zone_checks import branch_cameras, camera_problems, raw_cameras
 from retail_intel.errors import ConfigError
@@ -289,15 +289,6 @@ def _check_references(
                 )
 
 
-def _spans_overlap(spans: Sequence[tuple[str, str, str]]) -> list[tuple[str, str]]:
-    """Pairs of labelled (label, start, end) HH:MM spans that overlap."""
-    clashes: list[tuple[str, str]] = []
-    for (label_a, start_a, end_a), (label_b, start_b, end_b) in itertools.combinations(spans, 2):
-        if start_a < end_b and start_b < end_a:  # zero-padded HH:MM compares as text
-            clashes.append((f"{label_a} {start_a}-{end_a}", f"{label_b} {start_b}-{end_b}"))
-    return clashes
-
-
 def _check_branches(branches: _Parsed[Branch], problems: list[str]) -> None:
     for label, raw in branches.raw_entries:
         if str(raw.get("id")) in _ref_values(raw.get("neighbors")):
@@ -349,22 +340,7 @@ def _check_shifts(employees: _Parsed[Employee], problems: list[str]) -> None:
     labelled = [(f'employee "{e.id}"', e.shifts) for e in employees.models]
     labelled += [(label, _raw_shifts(raw)) for label, raw in employees.invalid_entries]
     for label, shifts in labelled:
-        prefix = f"{EMPLOYEES.filename}: {label}"
-        weekly = shifts.weekly
-        for day in {s.day for s in weekly}:
-            spans = [(s.day, s.start, s.end) for s in weekly if s.day == day]
-            for first, second in _spans_overlap(spans):
-                problems.append(f"{prefix}: shifts.weekly: {first} overlaps {second}")
-        exceptions = shifts.exceptions
-        for date in sorted({e.date for e in exceptions}):
-            same_day = [e for e in exceptions if e.date == date]
-            hours = [(date.isoformat(), e.start, e.end) for e in same_day if e.start and e.end]
-            if any(e.off for e in same_day) and hours:
-                problems.append(
-                    f"{prefix}: shifts.exceptions: {date.isoformat()} is marked off: true and also given hours"
-                )
-            for first, second in _spans_overlap(hours):
-                problems.append(f"{prefix}: shifts.exceptions: {first} overlaps {second}")
+        problems.extend(f"{EMPLOYEES.filename}: {label}: {problem}" for problem in shift_problems(shifts))
 
 
 def _check_events(events: _Parsed[Event], problems: list[str]) -> None:

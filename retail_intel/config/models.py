@@ -106,14 +106,22 @@ def clock_minutes(value: str) -> int:
 
 
 def span_minutes(start: str, end: str) -> tuple[int, int]:
-    """(from, to) of a valid span in minutes after the local midnight of its own day (24:00 is 1440)."""
-    return clock_minutes(start), clock_minutes(end)
+    """(from, to) of a valid span in minutes after the local midnight of its own day.
+
+    24:00 is 1440, and an end earlier than the start is on the next day (18:00-02:00 is
+    (1080, 1560)): a span belongs to the day it starts on.
+    """
+    first, last = clock_minutes(start), clock_minutes(end)
+    return first, last if last > first else last + MINUTES_PER_DAY
 
 
 def span_problem(start: str, end: str) -> str | None:
     """Why ``start``-``end`` (each a valid HH:MM, end maybe 24:00) is not a span, or None."""
-    if clock_minutes(end) <= clock_minutes(start):
-        return f"end must be after start (24:00 for midnight), got {start}-{end}"
+    if clock_minutes(end) == clock_minutes(start):
+        return (
+            "end must differ from start (an end earlier than the start runs past midnight; "
+            f"a whole day is 00:00-24:00), got {start}-{end}"
+        )
     return None
 
 
@@ -141,7 +149,8 @@ def _require_aware(value: dt.datetime) -> dt.datetime:
 
 
 class TimeRange(_Model):
-    """A span of a day, HH:MM to HH:MM after it; ``24:00`` as the end runs to the next local midnight."""
+    """A span starting on a day at HH:MM: ``24:00`` as the end runs to the next local midnight, an end
+    earlier than the start runs past midnight into the next day (18:00-02:00), start == end is refused."""
 
     start: str
     end: str
@@ -170,7 +179,7 @@ class TimeRange(_Model):
 
     @property
     def minutes(self) -> tuple[int, int]:
-        """(from, to) in minutes after the local midnight of the span's day; to is 1440 for 24:00."""
+        """(from, to) in minutes after the local midnight of the span's day; to is past 1440 after midnight."""
         return span_minutes(self.start, self.end)
 
     @classmethod
@@ -320,7 +329,7 @@ class Branch(_Model):
 
 
 class WeeklyShift(_Model):
-    """A recurring shift on one weekday, in the branch's local time."""
+    """A recurring shift on one weekday, in the branch's local time; one ending before it starts ends the next day."""
 
     day: Weekday
     start: str

@@ -13,6 +13,7 @@ import numpy as np
 
 from retail_intel.config.loader import Config
 from retail_intel.config.models import (
+    MINUTES_PER_DAY,
     WEEKDAYS,
     Branch,
     Camera,
@@ -94,13 +95,20 @@ def _branches(rng: np.random.Generator, count: int) -> list[Branch]:
     return branches
 
 
-def _shift(span: TimeRange, early: bool) -> tuple[str, str]:
-    """An up-to-8-hour shift at the start (early) or end (late) of the opening span."""
-    open_min, close_min = span.minutes  # 24:00 is 1440
+def _shift(day: str, span: TimeRange, early: bool) -> WeeklyShift:
+    """An up-to-8-hour shift at the start (early) or end (late) of ``day``'s opening span.
+
+    A span may run past midnight (minutes past 1440): a late shift starting after midnight
+    belongs to the next weekday, and an end past midnight is written as its clock time.
+    """
+    open_min, close_min = span.minutes
     length = min(8 * 60, close_min - open_min)
-    if early:
-        return _hhmm(open_min), _hhmm(open_min + length)
-    return _hhmm(close_min - length), _hhmm(close_min)
+    first = open_min if early else close_min - length
+    if first >= MINUTES_PER_DAY:
+        day, first = WEEKDAYS[(WEEKDAYS.index(day) + 1) % 7], first - MINUTES_PER_DAY
+    last = first + length
+    end = "24:00" if last == MINUTES_PER_DAY else _hhmm(last % MINUTES_PER_DAY)
+    return WeeklyShift(day=day, start=_hhmm(first), end=end)
 
 
 def _employees(rng: np.random.Generator, branches: list[Branch], start: dt.date, days: int) -> list[Employee]:
@@ -121,8 +129,7 @@ def _employees(rng: np.random.Generator, branches: list[Branch], start: dt.date,
             early = index % 2 == 0
             weekly = []
             for day in work_days:
-                begin, end = _shift(branch.opening_hours[day], early)
-                weekly.append(WeeklyShift(day=day, start=begin, end=end))
+                weekly.append(_shift(day, branch.opening_hours[day], early))
             exceptions = []
             if rng.random() < 0.3:  # an occasional day off inside the period
                 exceptions.append(ShiftException(date=start + dt.timedelta(days=int(rng.integers(days))), off=True))

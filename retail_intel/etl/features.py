@@ -35,7 +35,8 @@ class BranchFacts:
     branch_id: str
     timezone: str = "UTC"
     neighbors: tuple[str, ...] = ()
-    # weekday (0 = Monday) -> (opening minute, closing minute) of the local day;
+    # weekday (0 = Monday) -> (opening minute, closing minute) after the local day's midnight,
+    # the closing minute past 1440 for a span ending at 24:00 or after midnight (TimeRange.minutes);
     # a weekday missing here is closed all day.
     opening: Mapping[int, tuple[int, int]] = field(default_factory=dict)
     holidays: frozenset[dt.date] = frozenset()

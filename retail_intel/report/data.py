@@ -288,14 +288,22 @@ _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _opening(branch: Branch, first_day: dt.date, last_day: dt.date) -> tuple[int, int] | None:
-    """Earliest opening and latest closing time over the report's weekdays (None: no hours known)."""
+    """Earliest opening and latest closing over the report's weekdays, in minutes after a day's midnight.
+
+    None: no hours known. A close after midnight is past 1440; the night of the day before
+    the report running into its first day (18:00-02:00) opens it at 0.
+    """
     weekdays = {
         _WEEKDAYS[(first_day + dt.timedelta(days=i)).weekday()] for i in range(min(7, (last_day - first_day).days + 1))
     }
-    spans = [span for day, span in branch.opening_hours.items() if day in weekdays]
+    spans = [span.minutes for day, span in branch.opening_hours.items() if day in weekdays]
     if not spans:
         return None
-    return min(s.minutes[0] for s in spans), max(s.minutes[1] for s in spans)
+    before = branch.opening_hours.get(_WEEKDAYS[(first_day - dt.timedelta(days=1)).weekday()])  # type: ignore[call-overload]
+    day = 24 * 60  # minutes; the config's models stay out of this module's imports (TYPE_CHECKING)
+    if before is not None and before.minutes[1] > day:
+        spans.append((0, before.minutes[1] - day))
+    return min(a for a, _ in spans), max(z for _, z in spans)
 
 
 def trajectory_files(data_dir: Path, branch_id: str, first_day: dt.date, last_day: dt.date) -> list[Path]:

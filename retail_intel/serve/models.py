@@ -124,7 +124,8 @@ class BranchDetail(BaseModel):
     customers_per_staff: float
     min_staff: int
     opening_hours: dict[str, str] = Field(
-        description='Weekday -> "HH:MM-HH:MM" or "closed", local time; "open all day" on every day for a branch '
+        description='Weekday -> "HH:MM-HH:MM" or "closed", local time (an end of 24:00 or earlier than the start '
+        'runs to or past midnight); "open all day" on every day for a branch '
         "without any opening_hours, as the KPIs take it."
     )
     cameras: list[dict[str, Any]]
