@@ -31,6 +31,7 @@ from retail_intel.kpis.zone_inputs import (
 from retail_intel.kpis.zone_schema import QUEUE_KPI_SCHEMA, QUEUE_WAIT_INPUT_SCHEMA, ZONE_KPI_SCHEMA
 from retail_intel.movements.filecheck import refuse_unreadable
 from retail_intel.movements.overlap import StoreRead, outside_branches, plan_read
+from retail_intel.movements.repeats import ZONE_KEYS, refuse_repeated_rows
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movements_root
 from retail_intel.movements.zone_store import QUEUE_LENGTHS_DIR, QUEUE_VISITS_DIR, ZONE_TABLES, ZONE_VISITS_DIR
@@ -110,6 +111,7 @@ def _read_once(
     except (pl.exceptions.PolarsError, OSError) as exc:
         _name_bad_file(plan, schema, root.name)  # names the corrupt or foreign file when there is one
         raise DataError(f"{root}: cannot read the Parquet files ({exc})") from exc
+    refuse_repeated_rows(plan, ZONE_KEYS[root.name])  # a copied file would count its rows twice
     plan.verify()
     return frame.to_arrow()
 
@@ -300,6 +302,10 @@ def compute_zone_kpis_for(
             for plan, kind in zip(tables, _ZONE_KINDS, strict=True):
                 _name_bad_file(plan, ZONE_TABLES[kind], kind)
             raise DataError(f"{data_dir}: {exc}") from exc
+        for plan, kind in zip(plans[1:], _ZONE_KINDS, strict=True):
+            # a copied file would count its rows twice; queue rows given were checked when read
+            if kind != QUEUE_VISITS_DIR or queue_rows is None:
+                refuse_repeated_rows(plan, ZONE_KEYS[kind])
         for plan in plans:
             plan.verify()
         return inputs
