@@ -39,12 +39,11 @@ def _jpeg_size(data: bytes, source: str) -> tuple[int, int]:
 def frame_from_video(video: Path, at_s: float, fps: float | None) -> Picture:
     """The frame ``at_s`` seconds into ``video`` as JPEG (OpenCV decodes it, in :mod:`retail_intel.vision`)."""
     from retail_intel.vision.annotate import write_image
-    from retail_intel.vision.video import header_rate_or, probe, read_frame_at
+    from retail_intel.vision.video import probe, read_frame_at, seek_rate
 
     info = probe(video)
-    index, frame = read_frame_at(
-        video, at_s, fps or header_rate_or(info, 25.0, "set the camera's fps in branches.yaml")
-    )
+    remedy = "pass --fps with the rate the camera records at, or set the camera's fps in branches.yaml"
+    index, frame = read_frame_at(video, at_s, seek_rate(info, at_s, fps, remedy))
     with tempfile.TemporaryDirectory(prefix="retail-intel-setup-") as scratch:
         path = write_image(Path(scratch) / "frame.jpg", frame)
         data = path.read_bytes()

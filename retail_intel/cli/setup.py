@@ -33,6 +33,12 @@ def setup(
         str | None, typer.Option("--camera", help="Camera id (default: the branch's first camera).")
     ] = None,
     at: Annotated[str, typer.Option("--at", help="Time into the video, e.g. 10s, 1.5m.")] = "0s",
+    fps: Annotated[
+        float | None,
+        typer.Option(
+            "--fps", help="True frame rate, to find the frame at --at (default: the camera's fps, the header's)."
+        ),
+    ] = None,
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port).")] = 0,
     open_browser: Annotated[
         bool | None,
@@ -47,17 +53,20 @@ def setup(
 ) -> None:
     from retail_intel.accuracy.config_edit import BRANCHES_FILE
     from retail_intel.camsetup import run_setup, setup_session
+    from retail_intel.cli.settings_flags import settings_from_flags
 
+    settings_from_flags({"fps": fps})  # 0, negative or nan: refused as process refuses it, not taken as "unset"
     at_s = parse_duration(at, flag="--at", zero=True)
-    if video is None and at_s:
-        from retail_intel.errors import InputError
+    for flag, given in ((f"--at {at}", bool(at_s)), (f"--fps {fps}", fps is not None)):
+        if video is None and given:
+            from retail_intel.errors import InputError
 
-        # without a VIDEO the page shows the camera's stored picture, which has no time to seek to
-        raise InputError(
-            f"--at {at}: needs a VIDEO to take the frame from (retail-intel setup --branch {branch} VIDEO --at {at}); "
-            "without one the page shows the camera's latest picture"
-        )
-    session = setup_session(config, data_dir, branch, camera, video=video, at_s=at_s)
+            # without a VIDEO the page shows the camera's stored picture, which has no time to seek to
+            raise InputError(
+                f"{flag}: needs a VIDEO to take the frame from (retail-intel setup --branch {branch} VIDEO {flag}); "
+                "without one the page shows the camera's latest picture"
+            )
+    session = setup_session(config, data_dir, branch, camera, video=video, at_s=at_s, fps=fps)
 
     def ready(url: str) -> None:
         err.print(

@@ -10,7 +10,7 @@ from retail_intel.movements.classify import CountingRules
 from retail_intel.movements.geometry import Polygon, parse_rect
 from retail_intel.pipeline.zone_step import check_zones_inside_frame, zone_specs
 from retail_intel.vision.annotate import grid_snapshot, write_image
-from retail_intel.vision.video import header_rate_or, probe, read_frame_at
+from retail_intel.vision.video import probe, read_frame_at, seek_rate
 
 if TYPE_CHECKING:
     pass
@@ -48,7 +48,8 @@ def take_snapshot(
     ``roi`` (x1,y1,x2,y2) wins over the ``camera``'s ROI; the camera's line and zones are drawn too.
     """
     info = probe(video)
-    rate = fps or (camera.fps if camera is not None else None) or header_rate_or(info, 25.0, "pass --fps")
+    remedy = "pass --fps with the rate the camera records at"
+    rate = seek_rate(info, at_s, fps or (camera.fps if camera is not None else None), remedy)
     index, frame = read_frame_at(video, at_s, rate)
     rules = camera_rules(camera) if camera is not None else None
     if roi:

@@ -136,11 +136,17 @@ def header_rate(info: VideoInfo, remedy: str) -> float:
     return fps
 
 
-def header_rate_or(info: VideoInfo, default: float, remedy: str) -> float:
-    """The header's frame rate, ``default`` where it gives none; an impossible one refused as :func:`header_rate`."""
-    fps = info.header_fps
-    if not math.isfinite(fps) or fps <= 0:
-        return default
+def seek_rate(info: VideoInfo, at_s: float, fps: float | None, remedy: str) -> float:
+    """The frame rate that finds the frame ``at_s`` seconds in: ``fps`` (``--fps``, the camera's) where
+    given, else the header's, refused as :func:`header_rate` refuses it for ``process`` (a raw stream
+    has none: decoders make up 25, and the frame shown would be of another time).
+
+    At 0 s every rate finds the first frame, so none is asked for (25 where the header has none).
+    """
+    if fps:
+        return fps
+    if at_s == 0 and not (math.isfinite(info.header_fps) and info.header_fps > 0):
+        return 25.0
     return header_rate(info, remedy)
 
 
