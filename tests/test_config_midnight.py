@@ -7,6 +7,7 @@ and both engines must give the same rows.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -295,3 +296,49 @@ def test_sql_weekly_hours_count_shifts_to_and_past_midnight() -> None:
         [{"day": "sat", "start": "22:00", "end": "06:00"}, {"day": "mon", "start": "18:00", "end": "24:00"}]
     )
     assert _employee_row(clerk)["weekly_hours"] == 14.0  # 8 + 6, not 8 - 16 + 6
+
+
+# --- an end in the hour a spring-forward change skips -------------------------
+
+
+@pytest.mark.parametrize(
+    ("zone", "night", "day"),
+    [
+        # Paris skips 02:00-03:00 on 29 Mar 2026: 02:30 is read as 03:30, after Sunday's 03:00 start
+        ("Europe/Paris", [("sat", "22:00", "02:30"), ("sun", "03:00", "08:00")], dt.date(2026, 3, 29)),
+        # Santiago skips 00:00-01:00 on 6 Sep 2026: 00:30 is read as 01:30
+        ("America/Santiago", [("sat", "18:00", "00:30"), ("sun", "01:00", "07:00")], dt.date(2026, 9, 6)),
+    ],
+)
+def test_shifts_that_a_skipped_hour_makes_overlap_are_one_stretch_on_duty(
+    zone: str, night: list[tuple[str, str, str]], day: dt.date
+) -> None:
+    clerk = employee([{"day": d, "start": a, "end": z} for d, a, z in night])
+    tz = ZoneInfo(zone)
+    start = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(), UTC)
+    found = shift_intervals(clerk, tz, start, start + dt.timedelta(days=2))
+    # one person is never on duty twice at once (it read 1.5 staff on duty in that hour)
+    assert all(later[0] > earlier[1] for earlier, later in itertools.pairwise(found)), found
+    night_start = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(int(night[0][1][:2])), tz)
+    assert (night_start.astimezone(UTC), dt.datetime.combine(day, dt.time(int(night[1][2][:2])), tz)) in found
+
+
+def test_a_clerk_whose_night_ends_in_the_skipped_hour_is_one_staff_on_duty(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        "{id: b1, name: Bar, capacity: 10, timezone: Europe/Paris}",
+        "{id: e1, branch: b1, name: A, shifts: {weekly: [{day: sat, start: '22:00', end: '02:30'},"
+        " {day: sun, start: '03:00', end: '08:00'}]}}",
+    )
+    paris = ZoneInfo("Europe/Paris")
+    visitor = (local(paris, 2026, 3, 28, 22, 10), local(paris, 2026, 3, 29, 5, 0))
+    rows = kpis(tmp_path, config, [visitor], window=60)
+    assert {r["staff_on_duty"] for r in rows.values() if r["staff_on_duty"]} == {1.0}
+
+
+def test_the_report_axis_takes_the_night_running_into_a_closed_first_day() -> None:
+    from retail_intel.report.data import _opening
+
+    bar = branch(timezone="Europe/Berlin", opening_hours={"sat": "18:00-02:00"})
+    sunday = dt.date(2026, 3, 8)  # closed on Sundays: only Saturday's night runs into it
+    assert _opening(bar, sunday, sunday) == (0, 120)

@@ -235,7 +235,10 @@ def shift_intervals(
     night). A dated exception replaces the weekly shifts starting on its local
     date (a night shift of the day before still runs into it); ``off: true``
     means no shift.
-    Intervals are sorted and do not overlap if the config validated.
+    Intervals are sorted and never overlap: shifts that meet or overlap are merged, so a person
+    is never on duty twice at once. Shifts of a validated config overlap only where an end falls
+    in the hour a spring-forward change skips (read with the offset before the change, so
+    sat 22:00-02:30 ends at 03:30 on the clock, after sun 03:00-08:00 began).
     """
     range_start = require_aware(start, "start")
     range_end = require_aware(end, "end")
@@ -255,8 +258,18 @@ def shift_intervals(
             if clipped_end > clipped_start:
                 intervals.append((clipped_start, clipped_end))
         day += dt.timedelta(days=1)
-    intervals.sort()
-    return intervals
+    return _merged(sorted(intervals))
+
+
+def _merged(intervals: list[tuple[dt.datetime, dt.datetime]]) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Sorted ``intervals`` with those that meet or overlap joined into one."""
+    merged: list[tuple[dt.datetime, dt.datetime]] = []
+    for a, z in intervals:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], z))
+        else:
+            merged.append((a, z))
+    return merged
 
 
 def active_promotions(promotions: Iterable[Promotion], branch_id: str, at: dt.datetime) -> list[Promotion]:

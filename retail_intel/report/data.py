@@ -297,12 +297,13 @@ def _opening(branch: Branch, first_day: dt.date, last_day: dt.date) -> tuple[int
         _WEEKDAYS[(first_day + dt.timedelta(days=i)).weekday()] for i in range(min(7, (last_day - first_day).days + 1))
     }
     spans = [span.minutes for day, span in branch.opening_hours.items() if day in weekdays]
-    if not spans:
-        return None
+    # the night before, even where the report's own days have no hours (a bar closed on Sunday)
     before = branch.opening_hours.get(_WEEKDAYS[(first_day - dt.timedelta(days=1)).weekday()])  # type: ignore[call-overload]
     day = 24 * 60  # minutes; the config's models stay out of this module's imports (TYPE_CHECKING)
     if before is not None and before.minutes[1] > day:
         spans.append((0, before.minutes[1] - day))
+    if not spans:
+        return None
     return min(a for a, _ in spans), max(z for _, z in spans)
 
 
