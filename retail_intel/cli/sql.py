@@ -112,11 +112,13 @@ def sql(
 ) -> None:
     """Run one read-only SQL statement (DuckDB dialect) over the data.
 
-    Tables: customer_branch_movement, customers, branch_kpi_timeseries (views
-    over the Parquet files), branches, employees, tasks, events, promotions
-    (from the YAML config). Only SELECT / WITH / FROM / DESCRIBE / SHOW /
-    SUMMARIZE / EXPLAIN / PRAGMA table_info are accepted, and the query cannot
-    read or write files outside the data directory.
+    Tables: customer_branch_movement, customers, branch_kpi_timeseries,
+    branch_features, zone_visits, queue_visits, queue_lengths (views over the
+    Parquet files), branches, employees, tasks, events, promotions, zones (from
+    the YAML config). Only SELECT / WITH / FROM / VALUES / DESCRIBE / SHOW /
+    SUMMARIZE / EXPLAIN and the reporting PRAGMAs (table_info, show_tables,
+    ...) are accepted, and the query cannot read files outside the data
+    directory's Parquet folders (docs/sql.md).
 
     Example: retail-intel sql "SELECT branch_id, count(*) FROM customer_branch_movement GROUP BY 1"
     """

@@ -61,7 +61,9 @@ READ_ONLY_PRAGMAS = frozenset(
         "metadata_info",
     }
 )
-ALLOWED_STATEMENTS = "SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN, PRAGMA table_info"
+ALLOWED_STATEMENTS = (
+    f"SELECT, WITH, FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN, PRAGMA {', '.join(sorted(READ_ONLY_PRAGMAS))}"
+)
 
 _EXPLAIN = re.compile(r"^\s*explain(\s+analy[sz]e)?\s+", re.IGNORECASE)
 _PRAGMA = re.compile(r"^\s*pragma\s+(\w+)", re.IGNORECASE)
@@ -139,7 +141,7 @@ def check_read_only(sql: str) -> str:
         if match and match.group(1).lower() in READ_ONLY_PRAGMAS:
             return query
     raise InputError(
-        f"only read-only queries are allowed ({ALLOWED_STATEMENTS}); got a {kind.name} statement: "
+        f"only read-only queries are allowed ({ALLOWED_STATEMENTS}); got a statement of type {kind.name}: "
         f"{query.strip()[:80]!r}"
     )
 
