@@ -296,3 +296,21 @@ def test_a_rerun_with_a_corrected_start_moves_the_tracks_to_the_movements_day(tm
     stored = read_tracks(data, key)
     assert stored is not None and stored.metadata["identity"]  # the file moved with its description
     assert person_boxes(video, data_dir=data, branch="b1").people == 2
+
+
+def test_a_run_summary_that_does_not_exist_is_named_missing(tmp_path: Path) -> None:
+    # `tracks retail_data/runs/<key>.json` after only `process --max-frames` said
+    # "not a run summary of retail-intel process ([Errno 2] No such file or directory: ...)"
+    video = write_video(tmp_path / "cam.avi")
+    data = tmp_path / "data"
+    plan = make_plan(ProcessRequest.create(video, "b1", data, start_time=START, roi=ROI, max_frames=15))
+    process_video(plan, detector_factory=lambda plan: ScriptedDetector(two_people))
+    name = f"{source_key('cam1', fingerprint(video))}.json"
+    with pytest.raises(InputError) as raised:
+        person_boxes(data / "runs" / name, data_dir=data, settings=None)
+    message = str(raised.value)
+    assert message.startswith(f"{data / 'runs' / name}: no such run summary")
+    assert str(data / "previews" / "runs" / name) in message and "Errno" not in message
+    with pytest.raises(InputError) as raised:
+        person_boxes(tmp_path / "elsewhere.json", data_dir=data, settings=None)
+    assert str(raised.value).startswith(f"{tmp_path / 'elsewhere.json'}: no such run summary (process writes")

@@ -60,6 +60,18 @@ def _run_summary(path: Path) -> dict[str, object]:
     return data
 
 
+def _missing_summary(path: Path, data_dir: Path) -> str:
+    """What to say for a run summary path that is no file: "not a run summary" read as a broken one."""
+    # a --max-frames run writes its summary of that name under previews/runs/ instead
+    preview = data_dir / PREVIEWS_DIR / RUNS_DIR / path.name
+    if path.parent.name == RUNS_DIR and preview.is_file() and preview.resolve() != path.resolve():
+        return (
+            f"{path}: no such run summary; only a preview (--max-frames) of that video was processed, "
+            f"its summary is {preview}"
+        )
+    return f"{path}: no such run summary (process writes one per video as {data_dir / RUNS_DIR}/<camera>-<id>.json)"
+
+
 def _check_flag(flag: str, given: str | None, run: dict[str, object], field: str, source: Path) -> None:
     if given is not None and given != str(run[field]):
         raise InputError(
@@ -86,6 +98,8 @@ def person_boxes(
 
     run: dict[str, object] | None = None
     if source.suffix == ".json":
+        if not source.is_file():
+            raise InputError(_missing_summary(source, data_dir))
         run = _run_summary(source)
         digest, video = str(run["video_fingerprint"]), Path(str(run["video"]))
     else:
