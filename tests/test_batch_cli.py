@@ -34,6 +34,8 @@ def test_folder_batch_prints_a_summary_and_exits_0(
     result = cli(["archive", "--no-kpis"], capsys, monkeypatch)
     assert result.exit_code == 0, result.stderr
     assert "files done" in result.stdout and "6" in result.stdout
+    # it said "local, 1 workers"
+    assert "local, 1 worker" in result.stdout and "1 workers" not in result.stdout
     # the door's stayer and passers size it once; the till's lone shopper is too few to size on
     assert "input size b1/door: 640 (auto, once for the camera:" in result.stderr
     assert "input size b1/till: 640 (auto, each file probed, none sized on: only 2 people found" in result.stderr
