@@ -17,6 +17,7 @@ from retail_intel.config.camera_settings import (
     DEFAULTS,
     CameraSettings,
     SettingsError,
+    describe_bounds,
     resolve,
     settings_layer,
 )
@@ -44,6 +45,15 @@ def test_process_has_exactly_one_flag_per_setting() -> None:
     for name in FLAGS:
         assert params[name].opts == [flag_name(name)]  # type: ignore[attr-defined]
         assert params[name].help == CameraSettings.help_for(name)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("name", sorted(FLAGS))
+def test_a_flags_help_says_its_choices_once(name: str) -> None:
+    # --device's help read "Cpu, cuda or cuda:N; one of cpu, cuda or cuda:N (default cpu)."
+    text = CameraSettings.help_for(name)
+    bounds = describe_bounds(name)
+    if bounds.startswith("one of "):
+        assert text.lower().count(bounds.removeprefix("one of ").lower()) == 1, text
 
 
 def test_manifest_columns_are_the_settings() -> None:

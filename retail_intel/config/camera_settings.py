@@ -249,9 +249,7 @@ class CameraSettings(_Model):
         "track", "detector input size in pixels", "chosen from the video, 640-1280", ge=32, le=4096
     )
     conf: float | None = _setting("track", "detection confidence threshold", "0.1", gt=0, lt=1)
-    device: str | None = _setting(
-        "track", "cpu, cuda or cuda:N", "cpu", pattern=r"^(cpu|cuda(:\d+)?|\d+)$", max_length=16
-    )
+    device: str | None = _setting("track", "inference device", "cpu", pattern=r"^(cpu|cuda(:\d+)?|\d+)$", max_length=16)
     tiles: int | None = _setting("track", "split each frame into N x N tiles for small people", "1", ge=1, le=4)
     backend: Literal["auto", "openvino", "torch"] | None = _setting(
         "track", "inference engine: auto (OpenVINO on CPU when installed), openvino or torch", "auto"
