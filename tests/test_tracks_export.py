@@ -76,6 +76,10 @@ def test_mot_csv_and_parquet_hold_the_same_boxes(processed: tuple[Path, Path], t
     assert (tmp_path / "boxes.mot").read_text().startswith("1,1,")
     assert mot.ids.tolist() == parquet.column("person").to_pylist()
     assert csv.column("customer_id").to_pylist() == parquet.column("customer_id").to_pylist()
+    # times as every other CSV writes them: ISO 8601 with a 'T' and an offset ("2026-02-08 10:00:00.000000Z" before)
+    text_times = [line.split(",")[1] for line in (tmp_path / "boxes.csv").read_text().splitlines()[1:]]
+    assert [dt.datetime.fromisoformat(t.strip('"')) for t in text_times] == parquet.column("time").to_pylist()
+    assert all("T" in t and t.strip('"').endswith("+00:00") for t in text_times)
 
 
 @pytest.mark.parametrize("fmt", ["mot", "csv"])

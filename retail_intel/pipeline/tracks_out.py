@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from retail_intel.config.camera_settings import CameraSettings
@@ -226,8 +227,11 @@ def person_boxes_text(table: pa.Table, fmt: TrackFormat) -> str:
         raise InputError("--format parquet is binary and has no text form: write it to a file")
     if fmt == "mot":
         return mot_text(table)
+    # ISO 8601 with a 'T' and an offset, as every other CSV of the command line writes times
+    # (pyarrow's own text is "2026-02-08 10:00:00.000000Z"); the column is UTC, hence +00:00
+    time = pc.strftime(table.column("time"), format="%Y-%m-%dT%H:%M:%S+00:00")
     sink = io.BytesIO()
-    pacsv.write_csv(table, sink)
+    pacsv.write_csv(table.set_column(table.schema.get_field_index("time"), "time", time), sink)
     return sink.getvalue().decode("utf-8")
 
 
