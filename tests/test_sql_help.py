@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from typer.testing import CliRunner
 
+from retail_intel.cli.app import _register, app
 from retail_intel.errors import InputError
 from retail_intel.sqlviews.database import READ_ONLY_PRAGMAS, check_read_only
 from retail_intel.sqlviews.views import CUSTOMER_VIEW, parquet_views
-from tests.cli_helpers import run_cli
 
 # The config tables of retail_intel/sqlviews/metadata.py (metadata_tables builds them from a Config).
 CONFIG_TABLES = ("branches", "employees", "tasks", "events", "promotions", "zones")
 
 
-def test_help_lists_every_view_and_config_table(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    result = run_cli(["sql", "--help"], capsys, monkeypatch)
-    assert result.exit_code == 0
-    words = set(result.stdout.replace(",", " ").split())
+def test_help_lists_every_view_and_config_table() -> None:
+    _register()
+    result = CliRunner().invoke(app, ["sql", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    words = set(result.output.replace(",", " ").split())
     names = [view.name for view in parquet_views()] + [CUSTOMER_VIEW, *CONFIG_TABLES]
     assert [name for name in names if name not in words] == []
     assert "VALUES" in words
