@@ -213,3 +213,26 @@ def test_a_bad_statement_is_one_line_with_duckdbs_first_line(sql_cli: SqlCli, st
     assert result.exit_code == 1
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith(first_line)
+
+
+def test_csv_cells_of_every_kind_with_nulls_and_nested_decimals_row_after_row() -> None:
+    # text, whole numbers and booleans go out as Arrow gives them; the rest through the checks,
+    # each nested decimal restored in its own cell (the placeholders are shared by the table)
+    nested = pa.list_(pa.decimal128(6, 3))
+    table = pa.table(
+        {
+            "s": pa.array(["a,b", None, ""]),
+            "i": pa.array([1, None, -3], pa.int16()),
+            "b": pa.array([True, None, False]),
+            "f": pa.array([0.5, float("nan"), None]),
+            "t": pa.array([dt.datetime(2026, 2, 8, 10, tzinfo=dt.UTC), None, None], pa.timestamp("us", tz="UTC")),
+            "l": pa.array([[Decimal("1.100")], None, [Decimal("2.000"), Decimal("0.300")]], nested),
+        }
+    )
+    rows = list(csv.reader(io.StringIO(arrow_csv(table))))
+    assert rows == [
+        ["s", "i", "b", "f", "t", "l"],
+        ["a,b", "1", "True", "0.5", "2026-02-08T10:00:00+00:00", "[1.100]"],
+        ["", "", "", "", "", ""],
+        ["", "-3", "False", "", "", "[2.000, 0.300]"],
+    ]

@@ -247,13 +247,21 @@ def arrow_csv(table: pa.Table) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(table.column_names)
+    # one token for the whole table, its decimals forgotten after each cell: a fresh one per cell
+    # drew random bytes from the system for every cell (a million-row result took minutes)
+    exact = _ExactDecimals()
+    # text, whole numbers and booleans are written as Arrow gives them: no cell of theirs needs the
+    # checks below (most of a large result's columns)
+    as_given = [_written_as_given(t) for t in table.schema.types]
     for row in positional_rows(table):
         cells = []
-        for raw in row:
+        for raw, plain in zip(row, as_given, strict=True):
+            if plain or raw is None:
+                cells.append("" if raw is None else raw)
+                continue
             if isinstance(raw, decimal.Decimal):
                 cells.append(decimal_text(raw))  # exact, as in json and the table
                 continue
-            exact = _ExactDecimals()
             value = plain_value(exact.mark(raw))
             if value is None:
                 cells.append("")
@@ -261,8 +269,19 @@ def arrow_csv(table: pa.Table) -> str:
                 cells.append(exact.restore(json.dumps(value, ensure_ascii=False)))
             else:
                 cells.append(value)
+            exact.texts.clear()
         writer.writerow(cells)
     return buffer.getvalue()
+
+
+def _written_as_given(type_: pa.DataType) -> bool:
+    """Whether every value of ``type_`` is its own CSV cell (``plain_value`` and ``mark`` keep it)."""
+    return bool(
+        pa.types.is_string(type_)
+        or pa.types.is_large_string(type_)
+        or pa.types.is_integer(type_)
+        or pa.types.is_boolean(type_)
+    )
 
 
 def arrow_json(table: pa.Table) -> str:
