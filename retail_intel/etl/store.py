@@ -17,10 +17,17 @@ import pyarrow.compute as pc
 
 from retail_intel.errors import DataError
 from retail_intel.etl.schema import FEATURE_SCHEMA
+from retail_intel.movements.repeats import RowKey, refuse_repeated_files
 from retail_intel.storage import FEATURES_DIR, atomic_write_table, parquet_files, read_table_as
 from retail_intel.timeutil import require_aware
 
 HOURLY_DIR = "hourly"
+
+
+# One row per branch and hourly KPI window: a branch's rows are in its one file, where
+# write_branch_features replaces the rows of the windows it writes; the rest follows from the window.
+FEATURE_KEY = ("branch_id", "window_start")
+FEATURE_ROWS = RowKey("branch_features", FEATURE_SCHEMA, FEATURE_KEY, "feature hour", "every hour in it")
 
 
 def features_root(data_dir: Path) -> Path:
@@ -88,6 +95,7 @@ def read_features(
     if not files:
         return FEATURE_SCHEMA.empty_table()
     table = pa.concat_tables([_read_file(path) for path in files])
+    refuse_repeated_files(files, FEATURE_ROWS)  # a copied file would count its hours twice
     if low is not None:
         table = table.filter(pc.greater_equal(table["window_start"], low))
     if high is not None:

@@ -29,10 +29,18 @@ from retail_intel.errors import DataError
 from retail_intel.kpis.schema import KPI_SCHEMA
 from retail_intel.kpis.windows import check_window_minutes
 from retail_intel.locking import KPIS_LOCK, data_dir_lock
+from retail_intel.movements.repeats import RowKey, refuse_repeated_files
 from retail_intel.storage import KPIS_DIR, atomic_write_table, parquet_files, read_table_as
 from retail_intel.timeutil import require_aware
 
 _SIZE_DIR = re.compile(r"^(\d+)m$")
+
+# One row per branch, window size and window: a branch's windows of one size are in its one file,
+# where write_kpis replaces every stored window a new one overlaps, so no two share a start.
+# window_end and the KPIs follow from the window and the movements; computed_at changes with
+# each rewrite, so a backup of an older run holds the same windows under other values.
+KPI_KEY = ("branch_id", "window_minutes", "window_start")
+KPI_ROWS = RowKey("branch_kpi_timeseries", KPI_SCHEMA, KPI_KEY, "KPI window", "every window in it")
 
 
 def kpis_root(data_dir: Path) -> Path:
@@ -218,6 +226,7 @@ def read_kpis(
     if not files:
         return KPI_SCHEMA.empty_table()
     table = pa.concat_tables([_read_file(path) for path in files])
+    refuse_repeated_files(files, KPI_ROWS)  # a copied file would count its windows twice
     if branch_id is not None:
         table = table.filter(pc.equal(table["branch_id"], branch_id))
     if low is not None:

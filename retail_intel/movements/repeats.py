@@ -8,7 +8,9 @@ the next segment judges from the carried path), but under each segment's own
 ``video_fingerprint``. So a table's :class:`RowKey` on two rows of a read means a file is there
 twice (a backup kept beside it, a file ingested again under another name). ``kpis``, ``etl``,
 ``report`` and ``sql`` refuse it for the movements, ``kpis --zones``, ``zones``, ``report``,
-the zone and queue routes of ``serve`` and ``sql`` for the zone tables.
+the zone and queue routes of ``serve`` and ``sql`` for the zone tables; ``read_kpis``,
+``read_features`` and ``sql`` for the stored KPI and feature tables, whose writers merge into
+one file per branch (and window size), so a key there is on one row too.
 """
 
 from __future__ import annotations
@@ -137,6 +139,12 @@ def refuse_repeated_rows(plan: StoreRead, key: RowKey, branch_ids: Sequence[str]
 def refuse_repeated_movements(plan: StoreRead, branch_ids: Sequence[str] | None = None) -> None:
     """:func:`refuse_repeated_rows` of :data:`MOVEMENT_KEY` (``branch_ids``: only their rows)."""
     refuse_repeated_rows(plan, MOVEMENTS, branch_ids)
+
+
+def refuse_repeated_files(files: Sequence[Path], key: RowKey) -> None:
+    """:func:`refuse_repeated_rows` over ``files`` read as they are (a table that ``compact`` never merges)."""
+    if files:
+        refuse_repeated_rows(StoreRead(list(files), []), key)
 
 
 def refuse_repeated_store(data_dir: Path) -> None:

@@ -26,11 +26,13 @@ import pyarrow as pa
 from retail_intel.config.loader import load_config
 from retail_intel.datadir import require_retail_data
 from retail_intel.errors import DataError, InputError
-from retail_intel.movements.repeats import refuse_repeated_store
+from retail_intel.movements.repeats import refuse_repeated_files, refuse_repeated_store
 from retail_intel.sqlviews.metadata import create_metadata_tables
 from retail_intel.sqlviews.spill import private_spill_dir
 from retail_intel.sqlviews.views import (
     CUSTOMERS_VIEW_SQL,
+    FEATURE_VIEW,
+    KPI_VIEW,
     ParquetView,
     create_view_sql,
     escape_glob,
@@ -187,6 +189,23 @@ def _create_parquet_views(con: duckdb.DuckDBPyConnection, session: _Session) -> 
     con.execute(CUSTOMERS_VIEW_SQL)
 
 
+def refuse_repeated_views(data_dir: Path) -> None:
+    """A row key on two rows of a view (a file copied under another name): :class:`DataError` naming it.
+
+    The movements and zone tables as their readers take them; the stored KPI and feature files
+    as the views glob them, which ``read_kpis`` and ``read_features`` check the same way.
+    """
+    refuse_repeated_store(data_dir)
+    # here, not at the top: the KPI store loads the KPI engine, which a session without them skips
+    from retail_intel.etl.store import FEATURE_ROWS
+    from retail_intel.kpis.store import KPI_ROWS
+
+    derived = {KPI_VIEW: KPI_ROWS, FEATURE_VIEW: FEATURE_ROWS}
+    for view in parquet_views():
+        if view.name in derived:
+            refuse_repeated_files(view.files(data_dir), derived[view.name])
+
+
 def refresh_views(con: duckdb.DuckDBPyConnection) -> None:
     """Point the Parquet views at the files present now.
 
@@ -251,7 +270,7 @@ def open_database(
         if check_files:
             # once per session, after the files were found readable, and not on each view refresh:
             # a query retried after a file vanished (compact) is not refused by it
-            reread_once(lambda: refuse_repeated_store(data_dir))
+            reread_once(lambda: refuse_repeated_views(data_dir))
         _forget_closed()  # each open sweeps: the table holds no more than the connections still open
         with _sessions_lock:
             _sessions[con] = session

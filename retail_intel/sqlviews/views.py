@@ -77,6 +77,11 @@ class ParquetView:
     def pattern(self, data_dir: Path) -> str:
         return visible_files_glob(self.root(data_dir), self.glob)
 
+    def files(self, data_dir: Path) -> list[Path]:
+        """The data files the view reads now (its glob, names starting with '.' left out), sorted."""
+        root = self.root(data_dir)
+        return sorted(p for p in root.glob(self.glob) if not p.name.startswith(".")) if root.is_dir() else []
+
     def has_files(self, data_dir: Path) -> bool:
         root = self.root(data_dir)
         return root.is_dir() and any(not p.name.startswith(".") for p in root.glob(self.glob))
