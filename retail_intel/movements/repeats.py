@@ -7,8 +7,9 @@ without it). A batch hand-over does store a person twice (their movement, and th
 the next segment judges from the carried path), but under each segment's own
 ``video_fingerprint``. So a table's :class:`RowKey` on two rows of a read means a file is there
 twice (a backup kept beside it, a file ingested again under another name). ``kpis``, ``etl``,
-``report`` and ``sql`` refuse it for the movements, ``kpis --zones``, ``zones``, ``report``,
-the zone and queue routes of ``serve`` and ``sql`` for the zone tables; ``read_kpis``,
+``report``, ``sql`` and the movement routes of ``serve`` refuse it for the movements,
+``kpis --zones``, ``zones``, ``report``, the zone and queue routes of ``serve`` and ``sql`` for
+the zone tables; ``read_kpis``,
 ``read_features`` and ``sql`` for the stored KPI and feature tables, whose writers merge into
 one file per branch (and window size), so a key there is on one row too.
 """
@@ -20,12 +21,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from retail_intel.errors import DataError
-from retail_intel.movements.overlap import StoreRead, plan_read
+from retail_intel.movements.overlap import StoreRead, outside_branches, plan_read
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
-from retail_intel.movements.store import movement_files
+from retail_intel.movements.store import movement_files, movements_root
 from retail_intel.movements.zone_schema import QUEUE_LENGTH_SCHEMA, QUEUE_VISIT_SCHEMA, ZONE_VISIT_SCHEMA
 from retail_intel.movements.zone_store import QUEUE_LENGTHS_DIR, QUEUE_VISITS_DIR, ZONE_VISITS_DIR
-from retail_intel.storage import parquet_files
+from retail_intel.storage import is_plain_name, parquet_files
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -147,10 +148,27 @@ def refuse_repeated_files(files: Sequence[Path], key: RowKey) -> None:
         refuse_repeated_rows(StoreRead(list(files), []), key)
 
 
+def refuse_repeated_movement_store(data_dir: Path, branch_id: str | None = None) -> None:
+    """:func:`refuse_repeated_movements` over the store, or one branch's folder and rows, read as ``kpis`` reads them."""
+    if branch_id is None:
+        _refuse_repeated_tables([(movement_files(data_dir), MOVEMENTS)])
+        return
+    root = movements_root(data_dir)
+    files = parquet_files(root / branch_id) if is_plain_name(branch_id) else []
+    if files:
+        plan = plan_read(files, MOVEMENT_SCHEMA, outside_branches(root, [branch_id], files))
+        refuse_repeated_movements(plan, [branch_id])
+        plan.verify()
+
+
 def refuse_repeated_store(data_dir: Path) -> None:
     """:func:`refuse_repeated_rows` over the movements and the zone tables, each read as ``kpis`` reads it."""
     tables = [(movement_files(data_dir), MOVEMENTS)]
     tables += [(parquet_files(data_dir / kind), key) for kind, key in ZONE_KEYS.items()]
+    _refuse_repeated_tables(tables)
+
+
+def _refuse_repeated_tables(tables: Sequence[tuple[Sequence[Path], RowKey]]) -> None:
     for files, key in tables:
         if files:
             plan = plan_read(files, key.schema)

@@ -35,6 +35,7 @@ from retail_intel.serve.jsonio import dumps, table_rows
 from retail_intel.serve.kpicache import KpiCache, to_us
 from retail_intel.serve.params import encode_cursor
 from retail_intel.serve.queries import Reader
+from retail_intel.serve.repeatgate import RepeatGate
 from retail_intel.serve.settings import ServeSettings
 from retail_intel.sqlviews import open_database
 from retail_intel.storage import is_plain_name
@@ -140,6 +141,7 @@ class ServeState:
         self.configs = ConfigCache(config_dir)
         self.reader = Reader(open_database(config_dir, data_dir, read_only=True, check_files=False))
         self.movement_index = files.MovementIndex(data_dir)
+        self.repeats = RepeatGate(data_dir)
         # One memory ceiling, in bytes, for every cache of this process.
         self.cache = ByteLru(self.settings.cache_bytes)
         self.kpis = KpiCache(data_dir, cache=self.cache)
@@ -181,7 +183,10 @@ class ServeState:
     ) -> list[tuple[str, files.FileKey]]:
         start_us = None if start is None else to_us(start)
         end_us = None if end is None else to_us(end)
-        listed = [(f.path, f.key) for f in files.overlapping(self.movement_index.files(branch_id), start_us, end_us)]
+        branch_files = self.movement_index.files(branch_id)
+        # a copied file would answer its people twice: checked when these files changed since the last check
+        self.repeats.check(branch_id, branch_files)
+        listed = [(f.path, f.key) for f in files.overlapping(branch_files, start_us, end_us)]
         if branch_id is not None and is_plain_name(branch_id):
             listed += files.moved_elsewhere(self.movement_index.root, branch_id, listed)
         return listed
