@@ -30,7 +30,7 @@ def uvicorn_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     monkeypatch.setattr(uvicorn, "run", fake_run)
     monkeypatch.setattr(server, "run_supervised", fake_run)  # uvicorn.run's twin for --workers 2 and more
     # Ports are not really opened here (tests/test_serve_startup.py checks a busy one).
-    monkeypatch.setattr(server, "check_port_free", lambda host, port: None)
+    monkeypatch.setattr(server, "check_port_free", lambda host, port, names=None: None)
     monkeypatch.setenv(server.CONFIG_ENV, "unset")
     monkeypatch.setenv(server.DATA_DIR_ENV, "unset")
     monkeypatch.setenv(CACHE_MB_ENV, "")  # recorded as absent, so what run_server sets is removed afterwards

@@ -138,13 +138,35 @@ def test_port_0_holds_the_port_it_printed_until_the_server_serves_it(
     assert refused == [errno.EADDRINUSE, served]
 
 
-def test_the_port_check_names_the_flag(busy_port: int) -> None:
-    with pytest.raises(InputError, match=rf"^--port {busy_port}: 127\.0\.0\.1:{busy_port} is already in use"):
+def test_the_port_check_names_the_parameter_or_the_callers_flag(busy_port: int) -> None:
+    # it said "--port ..." to a Python caller who wrote port=; the CLI passes its flags (test above)
+    with pytest.raises(InputError, match=rf"^port {busy_port}: 127\.0\.0\.1:{busy_port} is already in use"):
         server.check_port_free("127.0.0.1", busy_port)
+    with pytest.raises(InputError, match=rf"^--port {busy_port}: .* already in use .*choose another with --port$"):
+        server.check_port_free("127.0.0.1", busy_port, {"port": "--port"})
     server.check_port_free("127.0.0.1", 0)  # any free port: nothing to check
-    # An address this machine does not have (TEST-NET-3): one line naming both flags.
-    with pytest.raises(InputError, match=r"^--host '203\.0\.113\.9' --port 8765: cannot listen there"):
+    # An address this machine does not have (TEST-NET-3): one line naming both.
+    with pytest.raises(InputError, match=r"^host '203\.0\.113\.9' port 8765: cannot listen there"):
         server.check_port_free("203.0.113.9", 8765)
+    with pytest.raises(InputError, match=r"^--host '203\.0\.113\.9' --port 8765: cannot listen there"):
+        server.check_port_free("203.0.113.9", 8765, {"host": "--host", "port": "--port"})
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"workers": 0}, r"^workers must be between 1 and \d+, got 0"),
+        ({"port": 70000}, r"^port must be between 0 and 65535, got 70000"),
+        ({"cache_mb": -1}, r"^cache_mb must be >= 0, got -1"),
+    ],
+)
+def test_run_server_names_its_parameters(site: Site, given: dict[str, int], message: str) -> None:
+    # run_server(workers=0) said "--workers must be ...", a flag its Python caller never wrote
+    with pytest.raises(InputError, match=message):
+        server.run_server(site.config_dir, site.data_dir, **given)  # type: ignore[arg-type]
+    a_file = site.config_dir / "branches.yaml"
+    with pytest.raises(InputError, match=r"^data_dir .* is a file; expected the data directory"):
+        server.run_server(site.config_dir, a_file)
 
 
 def test_a_broken_config_prints_no_url(

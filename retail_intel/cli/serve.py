@@ -13,6 +13,9 @@ from retail_intel.serve.settings import CACHE_MB_ENV, MIB, ServeSettings
 
 DEFAULT_CACHE_MB = ServeSettings().cache_bytes // MIB
 
+# what run_server's messages call its parameters: the flags the user typed
+FLAGS = {"host": "--host", "port": "--port", "workers": "--workers", "data_dir": "--data-dir", "cache_mb": "--cache-mb"}
+
 
 def serve(
     host: Annotated[
@@ -78,6 +81,7 @@ def serve(
             access_log=access_log,
             cache_mb=cache_mb,
             on_ready=announce,
+            names=FLAGS,
         )
     except KeyboardInterrupt:
         # the API only reads: stopping it loses nothing

@@ -20,7 +20,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +88,10 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-def _bound(host: str, port: int) -> socket.socket:
+def _bound(host: str, port: int, names: Mapping[str, str] | None = None) -> socket.socket:
     """A socket bound to ``host``:``port`` as uvicorn binds its own (family by the host, SO_REUSEADDR),
-    not listening yet; :class:`InputError` naming ``--port`` (or ``--host``) where it cannot be."""
+    not listening yet; :class:`InputError` naming ``port`` (or ``host``) where it cannot be, as ``names`` call them."""
+    host_name, port_name = (names or {}).get("host", "host"), (names or {}).get("port", "port")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -100,24 +101,26 @@ def _bound(host: str, port: int) -> socket.socket:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
             raise InputError(
-                f"--port {port}: {host}:{port} is already in use (another server?); choose another with --port"
+                f"{port_name} {port}: {host}:{port} is already in use (another server?); "
+                f"choose another with {port_name}"
             ) from None
         reason = exc.strerror or str(exc)
-        raise InputError(f"--host {host!r} --port {port}: cannot listen there ({reason})") from None
+        raise InputError(f"{host_name} {host!r} {port_name} {port}: cannot listen there ({reason})") from None
     return sock
 
 
-def check_port_free(host: str, port: int) -> None:
-    """:class:`InputError` naming ``--port`` (or ``--host``) if the server could not listen there.
+def check_port_free(host: str, port: int, names: Mapping[str, str] | None = None) -> None:
+    """:class:`InputError` naming ``port`` (or ``host``) if the server could not listen there.
 
     Checked before anything is printed or started, so a busy port is one line
     instead of a dashboard URL followed by uvicorn's log. The probe binds the
-    way uvicorn does (SO_REUSEADDR) and closes again at once.
+    way uvicorn does (SO_REUSEADDR) and closes again at once. ``names`` say what
+    the caller calls ``host`` and ``port`` in messages (its flags: ``{"port": "--port"}``).
     """
     if port == 0:
         return
     # The same family and bind call as uvicorn's own socket, so the answer is the one it would get.
-    with _bound(host, port):
+    with _bound(host, port, names):
         pass
 
 
@@ -174,6 +177,7 @@ def run_server(
     log_level: str = "info",
     cache_mb: int | None = None,
     on_ready: Callable[[int], None] | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> None:
     """Serve until interrupted. The config is checked first so a broken one fails here, not in a worker.
 
@@ -182,17 +186,20 @@ def run_server(
     ``cache_mb`` is each worker's cache ceiling (:class:`ServeSettings`); ``on_ready`` is called with
     the port once every check passed, just before the server starts listening (the CLI prints the URL
     there). Port 0 is a free port chosen here, so the URL printed is the one served.
+    ``names`` say what the caller calls ``host``, ``port``, ``workers``, ``data_dir`` and ``cache_mb``
+    in messages (its flags: ``{"port": "--port"}``); a parameter left out is named as it is here.
     """
+    named = names or {}
     if not 1 <= workers <= MAX_WORKERS:
-        raise InputError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}")
+        raise InputError(f"{named.get('workers', 'workers')} must be between 1 and {MAX_WORKERS}, got {workers}")
     if not 0 <= port <= 65535:
-        raise InputError(f"--port must be between 0 and 65535, got {port}")
+        raise InputError(f"{named.get('port', 'port')} must be between 0 and 65535, got {port}")
     if data_dir.exists() and not data_dir.is_dir():
-        raise InputError(f"--data-dir {data_dir} is a file; expected the data directory")
+        raise InputError(f"{named.get('data_dir', 'data_dir')} {data_dir} is a file; expected the data directory")
     if cache_mb is not None and cache_mb < 0:
-        raise InputError(f"--cache-mb must be >= 0, got {cache_mb}")
+        raise InputError(f"{named.get('cache_mb', 'cache_mb')} must be >= 0, got {cache_mb}")
     load_config(config_dir)
-    check_port_free(host, port)
+    check_port_free(host, port, names)
     # port 0: bound here and served as it is, so the port printed is still free when the server listens
     listener = bind_any_port(host) if port == 0 else None
     if listener is not None:
