@@ -307,7 +307,7 @@ def test_an_unencoded_at_sign_in_the_password_is_refused_without_showing_it() ->
         check_url("postgresql://bi:p@ss-word@127.0.0.1:1/db")
     message = str(refused.value)
     assert message == (
-        "--to: postgresql://bi:***@127.0.0.1:1/db has more than one '@' before the host; "
+        "url: postgresql://bi:***@127.0.0.1:1/db has more than one '@' before the host; "
         "write an '@' in the user name or password as %40"
     )
     assert check_url("postgresql://bi:p%40ss-word@127.0.0.1:1/db?options=a@b") == (
@@ -322,12 +322,31 @@ def test_a_table_named_twice_is_exported_once(site: tuple[Path, Path], pg_url: s
 
 
 def test_unknown_table_and_missing_data_dir_are_refused(tmp_path: Path, pg_url: str) -> None:
-    with pytest.raises(DataError, match="--table: expected one of customer_branch_movement, branch_kpi_timeseries"):
+    with pytest.raises(DataError, match=r"^tables: expected one of customer_branch_movement, branch_kpi_timeseries"):
         export_to_postgres(tmp_path, pg_url, tables=["nope"])
     with pytest.raises(DataError, match="--data-dir"):
         export_to_postgres(tmp_path / "missing", pg_url)
-    with pytest.raises(InputError, match="--to: expected a URL like postgresql://"):
+    with pytest.raises(InputError, match=r"^url: expected a URL like postgresql://"):
         export_to_postgres(tmp_path, "mysql://x/y")
+
+
+def test_the_library_names_parameters_and_the_cli_its_flags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # export_to_postgres said "--to: ..." and "--table: ..." to a caller who wrote url= and tables=
+    (tmp_path / "movements").mkdir()
+    with pytest.raises(InputError, match=r"^url: expected a URL like postgresql://user@host:5432/dbname, got 'mysql"):
+        export_to_postgres(tmp_path, "mysql://x/y")
+    with pytest.raises(InputError, match=r"^url: postgresql://bi:\*\*\*@db/x has more than one '@'"):
+        check_url("postgresql://bi:p@ss@db/x")
+    with pytest.raises(DataError, match=r"^tables: expected one of customer_branch_movement, .* got nope$"):
+        export_to_postgres(tmp_path, "postgresql://u@127.0.0.1:1/db", tables=["nope"])
+    cli = ["export", "--data-dir", str(tmp_path), "--to"]
+    result = run_cli([*cli, "mysql://x/y"], capsys, monkeypatch)
+    assert result.exit_code == 1 and "--to: expected a URL like postgresql://" in result.stderr
+    # no server is asked: the tables are checked before connecting
+    result = run_cli([*cli, "postgresql://u@127.0.0.1:1/db", "--table", "nope"], capsys, monkeypatch)
+    assert result.exit_code == 1 and "--table: expected one of customer_branch_movement" in result.stderr
 
 
 # ---- the command line ----------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def export(
 ) -> None:
     from retail_intel.pgexport import check_url, export_to_postgres
 
-    check_url(to)  # before any work: a bad URL or a missing driver is one line
+    check_url(to, "--to")  # before any work: a bad URL or a missing driver is one line
     start = parse_time_option(since, "--since")
     with counting_progress("rows") as bar:
         tasks: dict[str, TaskID] = {}
@@ -63,7 +63,9 @@ def export(
             bar.update(tasks[name], completed=done)
 
         try:
-            result = export_to_postgres(data_dir, to, since=start, tables=table, progress=progress)
+            result = export_to_postgres(
+                data_dir, to, since=start, tables=table, progress=progress, names={"url": "--to", "tables": "--table"}
+            )
         except KeyboardInterrupt:
             # each table is one transaction: the one in progress is rolled back, those before it stay
             bar.stop()

@@ -87,19 +87,23 @@ def scrub(message: str, url: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def require_psycopg() -> None:
-    """:class:`InputError` saying what to install when psycopg (the ``[postgres]`` extra) is missing."""
+def require_psycopg(name: str = "url") -> None:
+    """:class:`InputError` saying what to install when psycopg (the ``[postgres]`` extra) is missing.
+
+    ``name`` is what the caller calls the URL in messages (its flag: ``--to``)."""
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        raise InputError("--to postgresql://: needs psycopg; pip install 'retail-intel[postgres]'") from None
+        raise InputError(f"{name} postgresql://: needs psycopg; pip install 'retail-intel[postgres]'") from None
 
 
-def check_url(url: str) -> str:
-    """``url`` if it is a PostgreSQL URL libpq can parse; :class:`InputError` naming ``--to`` otherwise."""
+def check_url(url: str, name: str = "url") -> str:
+    """``url`` if it is a PostgreSQL URL libpq can parse; :class:`InputError` naming it otherwise.
+
+    ``name`` is what the caller calls the URL in messages (its flag: ``--to``)."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in SCHEMES:
-        raise InputError(f"--to: expected a URL like postgresql://user@host:5432/dbname, got {redact_url(url)!r}")
+        raise InputError(f"{name}: expected a URL like postgresql://user@host:5432/dbname, got {redact_url(url)!r}")
     try:
         netloc = urlsplit(url).netloc
     except ValueError:
@@ -108,16 +112,16 @@ def check_url(url: str) -> str:
         # libpq ends the password at the first '@' and takes the rest as the host, so its
         # error ("failed to resolve host 'ss@db'") would show the password's tail
         raise InputError(
-            f"--to: {redact_url(url)} has more than one '@' before the host; write an '@' in the user name "
+            f"{name}: {redact_url(url)} has more than one '@' before the host; write an '@' in the user name "
             "or password as %40"
         )
-    require_psycopg()
+    require_psycopg(name)
     from psycopg import conninfo
 
     try:
         conninfo.conninfo_to_dict(url)
     except Exception as exc:  # psycopg.ProgrammingError: libpq could not parse it
-        raise InputError(f"--to: {redact_url(url)} is not a valid PostgreSQL URL ({scrub(str(exc), url)})") from None
+        raise InputError(f"{name}: {redact_url(url)} is not a valid PostgreSQL URL ({scrub(str(exc), url)})") from None
     return url
 
 

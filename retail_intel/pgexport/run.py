@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -169,6 +169,7 @@ def export_to_postgres(
     since: dt.datetime | None = None,
     tables: list[str] | None = None,
     progress: ProgressFn | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> ExportResult:
     """Upsert the data directory's movements and KPIs into the PostgreSQL database at ``url``.
 
@@ -177,11 +178,14 @@ def export_to_postgres(
     Raises :class:`DatabaseError` (server unreachable, authentication,
     permissions, a rejected statement; never showing the password) and
     :class:`DataError` (data directory problems, a key that repeats).
+    ``names`` say what the caller calls ``url`` and ``tables`` in messages
+    (its flags: ``{"url": "--to"}``); a parameter left out is named as it is here.
     """
-    check_url(url)  # also says what to install when psycopg is missing
+    named = names or {}
+    check_url(url, named.get("url", "url"))  # also says what to install when psycopg is missing
     import psycopg
 
-    chosen = select_tables(tables)
+    chosen = select_tables(tables, named.get("tables", "tables"))
     # A wrong directory (the config folder, a typo'd mount) would export 0 rows and exit 0: a quiet day to a cron job.
     require_retail_data(data_dir)
     result = ExportResult(url=redact_url(url), since=since)

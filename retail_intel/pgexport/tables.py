@@ -69,15 +69,17 @@ def export_tables() -> tuple[ExportTable, ...]:
     )
 
 
-def select_tables(names: list[str] | None) -> tuple[ExportTable, ...]:
-    """The tables called ``names`` (all of them for None), or :class:`DataError` naming the known ones."""
+def select_tables(names: list[str] | None, name: str = "tables") -> tuple[ExportTable, ...]:
+    """The tables called ``names`` (all of them for None), or :class:`DataError` naming the known ones.
+
+    ``name`` is what the caller calls ``names`` in messages (its flag: ``--table``)."""
     tables = export_tables()
     if not names:
         return tables
     by_name = {t.name: t for t in tables}
     unknown = [n for n in names if n not in by_name]
     if unknown:
-        raise DataError(f"--table: expected one of {', '.join(by_name)}, got {', '.join(unknown)}")
+        raise DataError(f"{name}: expected one of {', '.join(by_name)}, got {', '.join(unknown)}")
     return tuple(by_name[n] for n in dict.fromkeys(names))  # a name given twice is exported once
 
 
