@@ -335,13 +335,24 @@ def test_output_of_the_wrong_kind_is_refused(config: Config, site: Site, tmp_pat
         write_report(config, site.data_dir, "b1", tmp_path / "file.png", first_day=DAY, fmt="png")
 
 
+def test_the_format_is_named_as_the_caller_names_it(config: Config, site: Site, tmp_path: Path) -> None:
+    # write_report(fmt="pdf") said "--format must be one of ...", a flag its Python caller never wrote
+    with pytest.raises(InputError, match=r"^fmt must be one of html, png, got 'pdf'"):
+        write_report(config, site.data_dir, "b1", first_day=DAY, fmt="pdf")  # type: ignore[arg-type]
+    (tmp_path / "file.png").write_bytes(b"")
+    with pytest.raises(InputError, match=r"file\.png: fmt png writes one file per chart into a folder"):
+        write_report(config, site.data_dir, "b1", tmp_path / "file.png", first_day=DAY, fmt="png")
+    with pytest.raises(InputError, match=r"file\.png: --format png writes one file per chart into a folder"):
+        write_report(config, site.data_dir, "b1", tmp_path / "file.png", first_day=DAY, fmt="png", fmt_name="--format")
+
+
 @pytest.mark.parametrize(
     ("name", "fmt", "message"),
     [
-        # wrote the HTML page into report.png without a word
-        ("report.png", "html", "report.png: --format html writes one HTML page, not a .png file; name it report.html"),
-        ("report.PDF", "html", "not a .PDF file; name it report.html, or use --format png"),
-        ("charts.html", "png", "charts.html: --format png writes the charts into a folder, not an HTML file"),
+        # wrote the HTML page into report.png without a word; named fmt, the parameter (the CLI passes --format)
+        ("report.png", "html", "report.png: fmt html writes one HTML page, not a .png file; name it report.html"),
+        ("report.PDF", "html", "not a .PDF file; name it report.html, or use fmt png"),
+        ("charts.html", "png", "charts.html: fmt png writes the charts into a folder, not an HTML file"),
     ],
 )
 def test_an_output_named_for_another_format_is_refused(

@@ -95,6 +95,7 @@ def report(
             engine=engine.value,
             allow_empty=allow_empty,
             day_names=("--date", "--to"),
+            fmt_name="--format",
         )
     elapsed = time.perf_counter() - began
     data = written.data

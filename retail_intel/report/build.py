@@ -43,19 +43,19 @@ OTHER_FORMAT_SUFFIXES = frozenset(
 )
 
 
-def _check_output_name(output: Path, fmt: ReportFormat) -> None:
+def _check_output_name(output: Path, fmt: ReportFormat, name: str) -> None:
     """Refuse an ``output`` whose name says another format: HTML written into ``report.png``, or
     PNG charts into a folder called ``report.html``. Any other name is taken as given."""
     suffix = output.suffix.lower()
     if fmt == "html" and suffix in OTHER_FORMAT_SUFFIXES:
         raise InputError(
-            f"{output}: --format html writes one HTML page, not a {output.suffix} file; "
-            f"name it {output.with_suffix('.html').name}, or use --format png for the charts as PNG files"
+            f"{output}: {name} html writes one HTML page, not a {output.suffix} file; "
+            f"name it {output.with_suffix('.html').name}, or use {name} png for the charts as PNG files"
         )
     if fmt == "png" and suffix in HTML_SUFFIXES:
         raise InputError(
-            f"{output}: --format png writes the charts into a folder, not an HTML file; "
-            f"give a folder (such as {output.with_suffix('')}), or use --format html for the page"
+            f"{output}: {name} png writes the charts into a folder, not an HTML file; "
+            f"give a folder (such as {output.with_suffix('')}), or use {name} html for the page"
         )
 
 
@@ -81,6 +81,7 @@ def write_report(
     engine: str = "duckdb",
     allow_empty: bool = False,
     day_names: tuple[str, str] = ("first day", "last day"),
+    fmt_name: str = "fmt",
 ) -> ReportOutput:
     """Write the report on ``branch_id`` for ``first_day`` .. ``last_day`` (local dates, inclusive).
 
@@ -89,14 +90,15 @@ def write_report(
     comes from :func:`default_output`, in the working directory. A range
     without movements is an error unless ``allow_empty``: it is far more
     often a wrong date than a closed shop. ``day_names`` name the first and
-    last day in messages (the caller's options, such as ``--date`` and ``--to``).
+    last day in messages (the caller's options, such as ``--date`` and ``--to``), ``fmt_name``
+    names ``fmt`` (``--format``).
     """
     if fmt not in FORMATS:
-        raise InputError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        raise InputError(f"{fmt_name} must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if output is not None:
-        _check_output_name(output, fmt)
+        _check_output_name(output, fmt, fmt_name)
     if output is not None and fmt == "png" and output.is_file():
-        raise InputError(f"{output}: --format png writes one file per chart into a folder, and this is a file")
+        raise InputError(f"{output}: {fmt_name} png writes one file per chart into a folder, and this is a file")
     if output is not None and fmt == "html" and output.is_dir():
         raise InputError(f"{output}: is a folder; give the HTML file to write, e.g. {output / 'report.html'}")
     if output is not None and (blocker := file_in_the_way(output)) is not None:
