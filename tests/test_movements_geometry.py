@@ -36,6 +36,20 @@ def test_bad_rect_is_refused(text: str, message: str) -> None:
         parse_rect(text)
 
 
+def test_parsers_name_the_text_as_the_caller_does() -> None:
+    # parse_rect said "--roi expects ...", parse_line "--line ..." to a caller who passed no flag
+    with pytest.raises(InputError, match=r"^roi expects 4 numbers x1,y1,x2,y2, got 3 in '1,2,3'"):
+        parse_rect("1,2,3")
+    with pytest.raises(InputError, match=r"^--roi expects x1,y1,x2,y2 numbers, got 'a,b,c,d'"):
+        parse_rect("a,b,c,d", "--roi")
+    with pytest.raises(InputError, match=r"^line expects two points 'x1,y1 x2,y2\[:left\|right\]', got '1,1'"):
+        parse_line("1,1")
+    with pytest.raises(InputError, match=r"^line expects points as 'x,y x,y \.\.\.', got '1' in '1 2,2'"):
+        parse_line("1 2,2")
+    with pytest.raises(InputError, match=r"^zone expects points as"):
+        parse_points("1;2,2")
+
+
 def test_zone_needs_three_points_and_area() -> None:
     with pytest.raises(InputError, match="at least 3 points"):
         Polygon(parse_points("1,1 5,5"))

@@ -137,9 +137,37 @@ def test_snapshot_names_the_camera_whose_roi_is_off_the_frame(tmp_path: Path) ->
     video = write_video(tmp_path / "cam.avi", frames=5)
     with pytest.raises(InputError, match=r'^branches\.yaml: camera "entrance": ROI .* outside the 320x240 frame'):
         take_snapshot(video, 0.0, tmp_path / "a.png", fps=10, grid=1000, roi=None, camera=camera)
-    # a --roi of the command line is the flag's, not the file's
-    with pytest.raises(InputError, match=r"^--roi: ROI .* outside the 320x240 frame"):
+    # a roi given is the caller's, not the file's: named as the caller names it (the CLI: --roi)
+    with pytest.raises(InputError, match=r"^roi: ROI .* outside the 320x240 frame"):
         take_snapshot(video, 0.0, tmp_path / "b.png", fps=10, grid=1000, roi="0,0,900,100", camera=None)
+    with pytest.raises(InputError, match=r"^--roi: ROI .* outside the 320x240 frame"):
+        take_snapshot(video, 0.0, tmp_path / "b.png", fps=10, grid=1000, roi="0,0,900,100", names={"roi": "--roi"})
+
+
+@pytest.mark.parametrize(
+    ("roi", "library", "cli"),
+    [
+        ("0,0,900,100", r"^roi: ROI .* outside the 320x240 frame", "--roi: ROI"),
+        ("1,2,3", r"^roi expects 4 numbers x1,y1,x2,y2, got 3", "--roi expects 4 numbers x1,y1,x2,y2, got 3"),
+    ],
+)
+def test_snapshot_names_roi_as_its_caller_does(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    roi: str,
+    library: str,
+    cli: str,
+) -> None:
+    # take_snapshot(roi="1,2,3") said "--roi expects 4 numbers", a flag its Python caller never wrote
+    from retail_intel.pipeline.snapshot import take_snapshot
+    from tests.cli_helpers import run_cli
+
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    with pytest.raises(InputError, match=library):
+        take_snapshot(video, 0.0, tmp_path / "a.png", fps=10, grid=1000, roi=roi)
+    result = run_cli(["snapshot", str(video), "--roi", roi, "-o", str(tmp_path / "b.png")], capsys, monkeypatch)
+    assert result.exit_code == 1 and cli in result.stderr, result.stderr
 
 
 def test_process_names_the_camera_whose_roi_is_off_the_frame(tmp_path: Path) -> None:

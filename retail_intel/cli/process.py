@@ -344,7 +344,9 @@ def snapshot(
         from retail_intel.config.loader import load_config
 
         configured = load_config(config).camera(branch, camera)
-    written, index, size = take_snapshot(video, at_s, output, fps=fps, grid=grid, roi=roi, camera=configured)
+    written, index, size = take_snapshot(
+        video, at_s, output, fps=fps, grid=grid, roi=roi, camera=configured, names={"roi": "--roi", "fps": "--fps"}
+    )
     err.print(f"wrote {written} (frame {index}, {size[0]}x{size[1]} px)")
 
 

@@ -126,20 +126,20 @@ def _fmt(points: Sequence[Point]) -> str:
     return "[" + ", ".join(f"({x:g}, {y:g})" for x, y in points) + "]"
 
 
-def parse_rect(text: str) -> Polygon:
-    """``"100,100,500,400"`` -> rectangle polygon."""
+def parse_rect(text: str, what: str = "roi") -> Polygon:
+    """``"100,100,500,400"`` -> rectangle polygon; ``what`` names ``text`` in messages (a caller's flag: ``--roi``)."""
     parts = [p for p in text.replace(" ", "").split(",") if p]
     try:
         values = [float(p) for p in parts]
     except ValueError as exc:
-        raise InputError(f"--roi expects x1,y1,x2,y2 numbers, got {text!r}") from exc
+        raise InputError(f"{what} expects x1,y1,x2,y2 numbers, got {text!r}") from exc
     if len(values) != 4:
-        raise InputError(f"--roi expects 4 numbers x1,y1,x2,y2, got {len(values)} in {text!r}")
+        raise InputError(f"{what} expects 4 numbers x1,y1,x2,y2, got {len(values)} in {text!r}")
     return Polygon.from_rect(*values)
 
 
-def parse_points(text: str, what: str = "--zone") -> tuple[Point, ...]:
-    """``"10,10 200,10 200,300"`` or ``"10,10;200,10;..."`` -> points."""
+def parse_points(text: str, what: str = "zone") -> tuple[Point, ...]:
+    """``"10,10 200,10 200,300"`` or ``"10,10;200,10;..."`` -> points; ``what`` names ``text`` in messages."""
     chunks = [c for c in text.replace(";", " ").split() if c]
     points: list[Point] = []
     for chunk in chunks:
@@ -153,10 +153,10 @@ def parse_points(text: str, what: str = "--zone") -> tuple[Point, ...]:
     return tuple(points)
 
 
-def parse_line(text: str) -> CountingLine:
-    """``"x1,y1 x2,y2[:left|right]"`` -> counting line (in side defaults to left)."""
+def parse_line(text: str, what: str = "line") -> CountingLine:
+    """``"x1,y1 x2,y2[:left|right]"`` -> counting line (in side defaults to left); ``what`` names ``text``."""
     body, _, side = text.partition(":")
-    points = parse_points(body, "--line")
+    points = parse_points(body, what)
     if len(points) != 2:
-        raise InputError(f"--line expects two points 'x1,y1 x2,y2[:left|right]', got {text!r}")
+        raise InputError(f"{what} expects two points 'x1,y1 x2,y2[:left|right]', got {text!r}")
     return CountingLine(points[0], points[1], side.strip() or "left")

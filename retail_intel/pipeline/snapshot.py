@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,25 +43,31 @@ def take_snapshot(
     grid: int,
     roi: str | None,
     camera: Camera | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> tuple[Path, int, tuple[int, int]]:
     """Write the frame at ``at_s`` seconds with a grid; returns (path, frame index, (width, height)).
 
     ``roi`` (x1,y1,x2,y2) wins over the ``camera``'s ROI; the camera's line and zones are drawn too.
+    ``names`` say what the caller calls ``roi`` and ``fps`` in messages (its flags: ``{"roi": "--roi"}``);
+    a parameter left out is named as it is here.
     """
+    roi_name, fps_name = (names or {}).get("roi", "roi"), (names or {}).get("fps", "fps")
     info = probe(video)
-    remedy = "pass --fps with the rate the camera records at"
+    remedy = f"pass {fps_name} with the rate the camera records at"
     rate = seek_rate(info, at_s, fps or (camera.fps if camera is not None else None), remedy)
     index, frame = read_frame_at(video, at_s, rate)
     rules = camera_rules(camera) if camera is not None else None
     if roi:
         rules = CountingRules(
-            parse_rect(roi), passby_zone=rules.passby_zone if rules else None, line=rules.line if rules else None
+            parse_rect(roi, roi_name),
+            passby_zone=rules.passby_zone if rules else None,
+            line=rules.line if rules else None,
         )
     if rules is not None:
         # the ROI, pass-by zone and line, as process checks them, the message saying whose they are:
-        # the --roi flag's, or the camera's entry in branches.yaml (a camera drawn on another camera's video)
+        # the roi given (the --roi flag), or the camera's entry in branches.yaml (a camera drawn on another camera's video)
         where = f'branches.yaml: camera "{camera.id}": ' if camera is not None else ""
-        _check_inside(rules.roi, info.width, info.height, "ROI", "--roi: " if roi else where)
+        _check_inside(rules.roi, info.width, info.height, "ROI", f"{roi_name}: " if roi else where)
         if rules.passby_zone is not None:
             _check_inside(rules.passby_zone, info.width, info.height, "pass-by zone", where)
         if rules.line is not None:
