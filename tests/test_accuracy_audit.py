@@ -300,9 +300,28 @@ def test_sample_clips_writes_clips_and_a_template(tmp_path: Path) -> None:
 def test_sample_clips_into_a_file_names_out_and_the_file(tmp_path: Path, out: str) -> None:
     video = write_video(tmp_path / "cam.avi", frames=40)
     (tmp_path / "notes.txt").write_text("mine\n")
-    with pytest.raises(InputError, match=rf"^--out .*{re.escape(out)}: expected a folder .* but .*notes.txt is a file"):
+    # named out_dir, the parameter (the CLI passes --out: tests/test_accuracy_cli.py)
+    with pytest.raises(
+        InputError, match=rf"^out_dir .*{re.escape(out)}: expected a folder .* but .*notes.txt is a file"
+    ):
         sample_clips(video, tmp_path / out, clips=2, length_s=1.0)
     assert (tmp_path / "notes.txt").read_text() == "mine\n"
+
+
+def test_sample_clips_names_its_parameters_or_the_callers_names(tmp_path: Path) -> None:
+    # pick_slices said "--clips must be ..." and "--length must be ...", flags a Python caller never wrote
+    with pytest.raises(InputError, match=r"^clips must be at least 1, got 0"):
+        pick_slices(60.0, 0, 1.0)
+    with pytest.raises(InputError, match=r"^length_s must be positive, got 0 s"):
+        pick_slices(60.0, 2, 0.0)
+    with pytest.raises(InputError, match=r"^--length must be positive, got 0 s"):
+        pick_slices(60.0, 2, 0.0, names={"length_s": "--length"})
+    video = write_video(tmp_path / "cam.avi", frames=40)
+    with pytest.raises(InputError, match=r"^clips must be at least 1, got 0"):
+        sample_clips(video, tmp_path / "out", clips=0)
+    (tmp_path / "notes.txt").write_text("mine\n")
+    with pytest.raises(InputError, match=r"^--out .*notes.txt: expected a folder"):
+        sample_clips(video, tmp_path / "notes.txt", names={"out_dir": "--out"})
 
 
 def test_sample_clips_refuses_a_named_zone_outside_the_frame_as_audit_check_does(tmp_path: Path) -> None:
@@ -525,8 +544,10 @@ def test_a_header_of_1000_fps_is_blamed_not_the_counts(tmp_path: Path) -> None:
         raise AssertionError("the video was processed before its frame rate was checked")
 
     request = ProcessRequest.create(video=video, branch="b1", data_dir=tmp_path / "data", roi="100,80,220,200")
-    with pytest.raises(VideoError, match=r"the header says 1000 frames a second.*pass --fps"):
+    with pytest.raises(VideoError, match=r"the header says 1000 frames a second.*; pass fps with the rate"):
         audit_video(request, counts, detector_factory=no_run)
+    with pytest.raises(VideoError, match=r"the header says 1000 frames a second.*; pass --fps with the rate"):
+        audit_video(request, counts, detector_factory=no_run, names={"fps": "--fps"})
 
 
 def test_line_counts_for_a_camera_without_a_line_are_refused_before_the_run(tmp_path: Path) -> None:
@@ -538,7 +559,7 @@ def test_line_counts_for_a_camera_without_a_line_are_refused_before_the_run(tmp_
     def no_run(plan: object) -> ScriptedDetector:
         raise AssertionError("the video was processed before the truth was checked against the camera")
 
-    with pytest.raises(InputError, match=r"has line counts but camera .* has no counting line"):
+    with pytest.raises(InputError, match=r"has line counts but camera .* has no counting line.*\(or pass line\)"):
         audit_video(_request(video, tmp_path), counts, detector_factory=no_run)
 
 
@@ -551,8 +572,12 @@ def test_a_slice_length_with_hand_counts_is_refused_before_the_run(tmp_path: Pat
     def no_run(plan: object) -> ScriptedDetector:
         raise AssertionError("the video was processed before --slice was checked against the truth")
 
-    with pytest.raises(InputError, match=r"--slice 10s: cuts a MOTChallenge gt.txt .* is hand counts"):
+    with pytest.raises(InputError, match=r"^slice_s 10s: cuts a MOTChallenge gt.txt .* leave slice_s out$"):
         audit_video(_request(video, tmp_path), counts, slice_s=10.0, detector_factory=no_run)
+    with pytest.raises(InputError, match=r"^--slice 10s: cuts a MOTChallenge gt.txt .* leave --slice out$"):
+        audit_video(
+            _request(video, tmp_path), counts, slice_s=10.0, detector_factory=no_run, names={"slice_s": "--slice"}
+        )
 
 
 def test_bias_interval_narrows_with_more_slices() -> None:

@@ -10,11 +10,14 @@ import numpy.typing as npt
 import pytest
 
 from retail_intel.accuracy.calibrate import (
+    Calibration,
     CandidateResult,
     calibrate,
+    calibrate_camera,
     parse_candidates,
     recommend,
     rule_imgsz,
+    sample_frames,
 )
 from retail_intel.accuracy.config_edit import edit_camera_text, write_camera_settings
 from retail_intel.config.loader import load_config
@@ -62,6 +65,34 @@ def test_parse_candidates() -> None:
     for bad in ("640,abc", "650", "640x9", "", "12800", "4128"):
         with pytest.raises(InputError):
             parse_candidates(bad)
+
+
+def test_the_library_names_its_parameters_or_the_callers_names(tmp_path: Path) -> None:
+    # parse_candidates said "--try: ...", sample_frames "--frames must be ...", calibrate_camera
+    # "--camera vtest needs --branch" and write_camera_settings "--write needs ...": flags a Python caller never wrote
+    with pytest.raises(InputError, match=r"^candidates: expected sizes like 640,960,1280,640x2, got 'abc'"):
+        parse_candidates("abc")
+    with pytest.raises(InputError, match=r"^candidates: '650': imgsz must be a multiple of 32"):
+        parse_candidates("650")
+    with pytest.raises(InputError, match=r"^--try: expected sizes like 640,960,1280,640x2, got .x."):
+        parse_candidates("x", "--try")
+    video = write_video(tmp_path / "cam.avi", frames=3)
+    with pytest.raises(InputError, match=r"^frames must be at least 1, got 0"):
+        sample_frames(video, 0)
+    with pytest.raises(InputError, match=r"^frames must be at least 1, got 0"):
+        calibrate(video, SizeDependentDetector, frames=0)
+    with pytest.raises(InputError, match=r"^--frames must be at least 1, got 0"):
+        calibrate(video, SizeDependentDetector, frames=0, names={"frames": "--frames"})
+    with pytest.raises(InputError, match=r"^camera vtest needs branch \(the branch the camera belongs to\)"):
+        calibrate_camera(video, camera="vtest")
+    nobody = CandidateResult(640, 1, 0.1, 0, 0.0, None)
+    result = Calibration("cam.avi", (320, 240), 3, [nobody], nobody, None, None)
+    with pytest.raises(InputError, match=r"sample more frames \(frames\) or a busier recording"):
+        result.settings_to_write()
+    with pytest.raises(InputError, match=r"sample more frames \(--frames\) or a busier recording"):
+        result.settings_to_write({"frames": "--frames"})
+    with pytest.raises(InputError, match=r"no such file; write_camera_settings needs the config directory"):
+        write_camera_settings(tmp_path, "b1", "vtest", {"imgsz": 960})
 
 
 class SizeDependentDetector:

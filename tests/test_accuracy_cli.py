@@ -105,6 +105,24 @@ def test_calibrate_camera_needs_a_branch(
     assert "--camera vtest needs --branch" in result.stderr
 
 
+def test_calibrate_and_audit_messages_name_the_flags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the library names its parameters (tests/test_accuracy_calibrate.py); the commands show their flags
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    result = run_cli(["calibrate", str(video), "--try", "abc"], capsys, monkeypatch)
+    assert result.exit_code == 1 and "--try: expected sizes like 640,960,1280,640x2, got 'abc'" in result.stderr
+    (tmp_path / "notes.txt").write_text("mine\n")
+    out = tmp_path / "notes.txt"
+    result = run_cli(["audit", "sample", str(video), "--out", str(out), "--length", "1s"], capsys, monkeypatch)
+    assert result.exit_code == 1 and f"--out {out}: expected a folder" in result.stderr.replace("\n", "")
+    counts = tmp_path / "counts.csv"
+    counts.write_text("start,end,entered\n0,2,1\n")
+    args = ["audit", "check", str(video), "--truth", str(counts), "--branch", "b1", "--slice", "10s"]
+    result = run_cli([*args, "--config", str(ROOT / "config")], capsys, monkeypatch)
+    assert result.exit_code == 1 and "--slice 10s: cuts a MOTChallenge gt.txt" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("flag", "value", "says"),
     [("--device", "gpu", "cuda or cuda:N"), ("--backend", "tf", "'openvino'")],

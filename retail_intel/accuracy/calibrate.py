@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,16 +72,18 @@ class Calibration:
     rule_imgsz: int | None
     notes: list[str] = field(default_factory=list)
 
-    def settings_to_write(self) -> dict[str, int]:
+    def settings_to_write(self, names: Mapping[str, str] | None = None) -> dict[str, int]:
         """The recommended ``imgsz`` and ``tiles`` for the camera's config; refused when no setting found anybody.
 
         Then every setting ties at 0 and the fastest wins by default: writing it would replace the
-        camera's size with one chosen on no evidence.
+        camera's size with one chosen on no evidence. ``names`` say what the caller calls
+        :func:`calibrate_camera`'s ``frames`` in messages (its flag: ``{"frames": "--frames"}``).
         """
         if self.recommended.people_found == 0:
+            frames = (names or {}).get("frames", "frames")
             raise InputError(
                 f"nothing written: every setting found nobody in the {self.frames_sampled} sampled frames of "
-                f"{Path(self.video).name}; sample more frames (--frames) or a busier recording of the camera"
+                f"{Path(self.video).name}; sample more frames ({frames}) or a busier recording of the camera"
             )
         return {"imgsz": self.recommended.imgsz, "tiles": self.recommended.tiles}
 
@@ -106,14 +108,16 @@ def recommend(results: Sequence[CandidateResult]) -> CandidateResult:
     return min(close, key=lambda r: ((r.imgsz * r.tiles) ** 2, r.seconds_per_frame))
 
 
-def sample_frames(video: Path, count: int) -> tuple[list[Frame], tuple[int, int]]:
-    """``count`` frames spread evenly over the video (seeking, so long videos are cheap)."""
+def sample_frames(video: Path, count: int, name: str = "frames") -> tuple[list[Frame], tuple[int, int]]:
+    """``count`` frames spread evenly over the video (seeking, so long videos are cheap).
+
+    ``name`` is what the caller calls ``count`` in messages (its flag: ``--frames``)."""
     import cv2
 
     from retail_intel.vision.video import probe
 
     if count < 1:
-        raise InputError(f"--frames must be at least 1, got {count}")
+        raise InputError(f"{name} must be at least 1, got {count}")
     info = probe(video)
     total = info.frame_count or count
     # clamped before the duplicates go: a short video asked for more frames than it has gives each once
@@ -158,14 +162,16 @@ def calibrate(
     *,
     frames: int = 24,
     candidates: Sequence[tuple[int, int]] = DEFAULT_CANDIDATES,
+    names: Mapping[str, str] | None = None,
 ) -> Calibration:
     """Measure each ``(imgsz, tiles)`` candidate on sampled frames and recommend one.
 
     The size rule's ``imgsz`` is added as a candidate when it is not one already.
+    ``names`` say what the caller calls ``frames`` in messages (its flag: ``{"frames": "--frames"}``).
     """
     if not candidates:
         raise InputError("give at least one candidate setting")
-    sampled, size = sample_frames(video, frames)
+    sampled, size = sample_frames(video, frames, (names or {}).get("frames", "frames"))
     measured: dict[tuple[int, int], tuple[float, int, list[float]]] = {}
     for imgsz, tiles in candidates:
         measured[(imgsz, tiles)] = _run_candidate(make_detector(imgsz, tiles), sampled)
@@ -214,15 +220,24 @@ def calibrate_camera(
     device: str | None = None,
     frames: int = 24,
     candidates: Sequence[tuple[int, int]] = DEFAULT_CANDIDATES,
+    names: Mapping[str, str] | None = None,
 ) -> Calibration:
-    """:func:`calibrate` with the detector ``process`` would build for this camera (or flags)."""
+    """:func:`calibrate` with the detector ``process`` would build for this camera (or flags).
+
+    ``names`` say what the caller calls ``branch``, ``camera`` and ``frames`` in messages (its flags:
+    ``{"camera": "--camera"}``); a parameter left out is named as it is here.
+    """
     from retail_intel.pipeline.plan import ProcessRequest, make_plan
     from retail_intel.pipeline.run import default_detector_factory
     from retail_intel.vision.video import probe
 
     if camera is not None and branch is None:
         # a camera is found within its branch: without one, its settings (model, ROI) would go unread unseen
-        raise InputError(f"--camera {camera} needs --branch (the branch the camera belongs to)")
+        named = names or {}
+        raise InputError(
+            f"{named.get('camera', 'camera')} {camera} needs {named.get('branch', 'branch')} "
+            "(the branch the camera belongs to)"
+        )
     info = probe(video)
     request = ProcessRequest(
         video=video,
@@ -249,22 +264,24 @@ def calibrate_camera(
         settings = base.settings.model_copy(update={"imgsz": imgsz, "tiles": tiles, "conf": FOUND_CONF})
         return default_detector_factory(dataclasses.replace(base, settings=settings))
 
-    return calibrate(video, make, frames=frames, candidates=candidates)
+    return calibrate(video, make, frames=frames, candidates=candidates, names=names)
 
 
-def parse_candidates(text: str) -> list[tuple[int, int]]:
-    """``"640,960,1280,640x2"`` -> ``[(640, 1), (960, 1), (1280, 1), (640, 2)]`` (``x2``: 2x2 tiles)."""
+def parse_candidates(text: str, name: str = "candidates") -> list[tuple[int, int]]:
+    """``"640,960,1280,640x2"`` -> ``[(640, 1), (960, 1), (1280, 1), (640, 2)]`` (``x2``: 2x2 tiles).
+
+    ``name`` is what the caller calls ``text`` in messages (its flag: ``--try``)."""
     out = []
     for part in text.split(","):
         size, _, tiles = part.strip().lower().partition("x")
         try:
             imgsz, n = int(size), int(tiles or 1)
         except ValueError as exc:
-            raise InputError(f"--try: expected sizes like 640,960,1280,640x2, got {part.strip()!r}") from exc
+            raise InputError(f"{name}: expected sizes like 640,960,1280,640x2, got {part.strip()!r}") from exc
         # the bounds branches.yaml accepts (imgsz 32-4096, tiles 1-4): --write must be able to write the winner
         if not 32 <= imgsz <= 4096 or imgsz % 32 or not 1 <= n <= 4:
-            raise InputError(f"--try: {part.strip()!r}: imgsz must be a multiple of 32 from 32 to 4096, tiles 1-4")
+            raise InputError(f"{name}: {part.strip()!r}: imgsz must be a multiple of 32 from 32 to 4096, tiles 1-4")
         out.append((imgsz, n))
     if not out:
-        raise InputError("--try: give at least one setting")
+        raise InputError(f"{name}: give at least one setting")
     return out

@@ -19,7 +19,7 @@ import random
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,12 +51,18 @@ class SampledClip:
     slice: TimeSlice
 
 
-def pick_slices(duration_s: float, clips: int, length_s: float, seed: int = 0) -> list[TimeSlice]:
-    """``clips`` non-overlapping slices of ``length_s``, one at a random offset in each equal stretch."""
+def pick_slices(
+    duration_s: float, clips: int, length_s: float, seed: int = 0, names: Mapping[str, str] | None = None
+) -> list[TimeSlice]:
+    """``clips`` non-overlapping slices of ``length_s``, one at a random offset in each equal stretch.
+
+    ``names`` say what the caller calls ``clips`` and ``length_s`` in messages (its flags: ``{"clips": "--clips"}``).
+    """
+    named = names or {}
     if clips < 1:
-        raise InputError(f"--clips must be at least 1, got {clips}")
+        raise InputError(f"{named.get('clips', 'clips')} must be at least 1, got {clips}")
     if length_s <= 0:
-        raise InputError(f"--length must be positive, got {length_s:g} s")
+        raise InputError(f"{named.get('length_s', 'length_s')} must be positive, got {length_s:g} s")
     stretch = duration_s / clips
     rng = random.Random(seed)
     out = []
@@ -98,6 +104,7 @@ def sample_clips(
     length_s: float = 30.0,
     seed: int = 0,
     force: bool = False,
+    names: Mapping[str, str] | None = None,
 ) -> list[SampledClip]:
     """Write ``clips`` short clips of ``video`` and a ``counts.csv`` template into ``out_dir``.
 
@@ -109,19 +116,25 @@ def sample_clips(
     as it was: the earlier clips and ``counts.csv`` untouched, none of the new ones, no
     hidden folder (and no ``out_dir`` if this run created it). A ``counts.csv`` already
     holding hand counts is refused unless ``force``: the template would replace hours of counting.
+    ``names`` say what the caller calls ``out_dir``, ``force``, ``fps``, ``clips`` and ``length_s`` in
+    messages (its flags: ``{"out_dir": "--out"}``); a parameter left out is named as it is here.
     """
+    named = names or {}
+    out_name, force_name = named.get("out_dir", "out_dir"), named.get("force", "force")
     if (blocker := file_in_the_way(out_dir / COUNTS_FILE)) is not None:
-        # said as "counts.csv/counts.csv: cannot be read (Not a directory)", naming neither --out nor the file
-        raise InputError(f"--out {out_dir}: expected a folder for the clips and {COUNTS_FILE}, but {blocker} is a file")
+        # said as "counts.csv/counts.csv: cannot be read (Not a directory)", naming neither out_dir nor the file
+        raise InputError(
+            f"{out_name} {out_dir}: expected a folder for the clips and {COUNTS_FILE}, but {blocker} is a file"
+        )
     filled = 0 if force else filled_counts(out_dir / COUNTS_FILE)
     if filled:
         raise InputError(
             f"{out_dir / COUNTS_FILE}: holds hand counts ({filled} filled cell(s)), which a new sample would "
-            "replace with an empty template; choose another --out, or pass --force to start over"
+            f"replace with an empty template; choose another {out_name}, or pass {force_name} to start over"
         )
 
     info = probe(video)
-    rate = fps or header_rate(info, "pass --fps")
+    rate = fps or header_rate(info, f"pass {named.get('fps', 'fps')}")
     if not info.frame_count:
         raise VideoError(f"{video}: the container does not say how many frames it has; cannot sample clips")
     if rules is not None:
@@ -129,7 +142,7 @@ def sample_clips(
         # (the camera's named zones too: audit check processes the video with them and refuses one that
         # does not fit; ``regions_from`` names the camera's entry, as ProcessPlan.regions_from does)
         check_regions_inside_frame(rules, zones, info.width, info.height, camera_id, regions_from)
-    slices = pick_slices(info.frame_count / rate, clips, length_s, seed)
+    slices = pick_slices(info.frame_count / rate, clips, length_s, seed, names)
     measures = ["entered", "passed"]
     if rules is not None and rules.line is not None:
         measures += ["line_in", "line_out"]

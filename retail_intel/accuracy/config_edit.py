@@ -187,18 +187,20 @@ def write_camera_settings(
     values: Mapping[str, object],
     *,
     remove: Iterable[str] = (),
+    action: str = "write_camera_settings",
 ) -> Path:
     """Set ``values`` (e.g. ``{"imgsz": 1280, "tiles": 1}``) on one camera in ``branches.yaml``, drop ``remove``.
 
     Values are plain YAML data (numbers, strings, lists, mappings). Raises
     :class:`ConfigError` (and leaves the file alone) if the edited config
-    does not validate or does not read back as ``values``.
+    does not validate or does not read back as ``values``. ``action`` is what the caller calls this
+    write in messages (its flag: ``--write``).
     """
     from retail_intel.config.loader import load_config
 
     path = config_dir / BRANCHES_FILE
     if not path.is_file():
-        raise InputError(f"{path}: no such file; --write needs the config directory holding branches.yaml")
+        raise InputError(f"{path}: no such file; {action} needs the config directory holding branches.yaml")
     with open(path, newline="") as handle:  # as it is: a file saved on Windows keeps its CRLF line ends
         original = handle.read()
     newline = "\r\n" if "\r\n" in original else "\n"

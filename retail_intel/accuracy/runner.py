@@ -8,6 +8,7 @@ over the ground-truth tracks) or a CSV of hand counts per time slice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,20 +90,24 @@ def audit_video(
     level: float = 0.95,
     detector_factory: DetectorFactory | None = None,
     progress: ProgressFn | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> AuditReport:
     """Process ``request.video`` with the camera's settings and compare its counts with ``truth``.
 
     ``slice_s`` cuts a MOTChallenge truth into slices of that many seconds
     (default: :data:`DEFAULT_MOT_SLICES` equal slices); hand counts bring their own slices.
-    ``detector_factory`` defaults to the one ``process`` uses.
+    ``detector_factory`` defaults to the one ``process`` uses. ``names`` say what the caller calls
+    ``slice_s`` and the ``line`` and ``fps`` settings in messages (its flags: ``{"slice_s": "--slice"}``);
+    one left out is named as it is here.
     """
+    named = names or {}
     kind = truth_kind(truth)
     if slice_s is not None and kind == "hand counts":
         # hand counts bring their own slices (one per counted clip): a slice length would be ignored
         # without a word, and the interval be over the clips all the same
         raise InputError(
-            f"--slice {slice_s:g}s: cuts a MOTChallenge gt.txt into slices, but {truth} is hand counts, "
-            "whose rows are the slices; leave --slice out"
+            f"{named.get('slice_s', 'slice_s')} {slice_s:g}s: cuts a MOTChallenge gt.txt into slices, but {truth} "
+            f"is hand counts, whose rows are the slices; leave {named.get('slice_s', 'slice_s')} out"
         )
     hand = read_hand_counts(truth) if kind == "hand counts" else None
     gt = read_mot(truth) if kind == "mot" else None
@@ -111,14 +116,16 @@ def audit_video(
         # checked before the run, which may take as long as the video
         raise InputError(
             f"{truth}: has line counts but camera {plan.camera_id} has no counting line; "
-            "add a line to the camera (or pass --line) or drop the line_in/line_out columns"
+            f"add a line to the camera (or pass {named.get('line', 'line')}) or drop the line_in/line_out columns"
         )
     if hand is not None:
         # counts of another (longer) video: told before the run, by the header's length; checked again after it.
         # With room: a variable frame rate's header length is its frames over an average that may be off
         # (39.3 s for 41.7), and the run times the frames by their timestamps.
         info = probe(request.video)
-        rate = plan.fps_override or header_rate(info, "pass --fps with the rate the camera records at")
+        rate = plan.fps_override or header_rate(
+            info, f"pass {named.get('fps', 'fps')} with the rate the camera records at"
+        )
         if info.frame_count:
             length = info.frame_count / rate
             _check_slices_within([s for s, _ in hand], length, truth, limit_s=length * HEADER_LENGTH_ROOM + 1.0)

@@ -65,6 +65,10 @@ Example:
   retail-intel audit sample cam1.mp4 --out audit/ --branch b1 --clips 10 --length 30s
 """
 
+# what the library's messages call its parameters: the flags the user typed
+CALIBRATE_FLAGS = {"branch": "--branch", "camera": "--camera", "frames": "--frames"}
+SAMPLE_FLAGS = {"out_dir": "--out", "force": "--force", "fps": "--fps", "clips": "--clips", "length_s": "--length"}
+
 
 def _config_or_none(config: Path, branch: str | None) -> Path | None:
     return config if branch is not None else None
@@ -111,7 +115,8 @@ def calibrate(
             backend=backend,
             device=device,
             frames=frames,
-            candidates=parse_candidates(candidates),
+            candidates=parse_candidates(candidates, "--try"),
+            names=CALIBRATE_FLAGS,
         )
     except KeyboardInterrupt:
         # calibrate measures in memory; --write happens only after, so a stopped one leaves nothing behind
@@ -123,7 +128,9 @@ def calibrate(
         from retail_intel.config.loader import load_config
 
         camera_id = camera or load_config(config).camera(branch).id
-        written = write_camera_settings(config, branch, camera_id, result.settings_to_write())
+        written = write_camera_settings(
+            config, branch, camera_id, result.settings_to_write(CALIBRATE_FLAGS), action="--write"
+        )
     rows = [
         {
             "setting": c.label,
@@ -233,6 +240,7 @@ def audit_check(
             slice_s=parse_duration(slice_len, flag="--slice") if slice_len is not None else None,
             level=level,
             progress=progress,
+            names={"slice_s": "--slice", "line": "--line", "fps": "--fps"},
         )
     except KeyboardInterrupt:
         # the audit compares in memory and writes nothing, so a stopped one leaves nothing behind
@@ -323,7 +331,16 @@ def audit_sample(
     length_s = parse_duration(length, flag="--length")
     try:
         written = sample_clips(
-            video, out_dir, fps=fps, rules=rules, clips=clips, length_s=length_s, seed=seed, force=force, **regions
+            video,
+            out_dir,
+            fps=fps,
+            rules=rules,
+            clips=clips,
+            length_s=length_s,
+            seed=seed,
+            force=force,
+            names=SAMPLE_FLAGS,
+            **regions,
         )
     except KeyboardInterrupt:
         # sample_clips cuts into a hidden folder and swaps the sample in only once it is whole: stopped
