@@ -10,6 +10,7 @@ import pytest
 
 from retail_intel.batch import runner
 
+from .batch_fakes import stayer_and_passers, write_scene
 from .batch_helpers import RUNTIME, make_archive, make_config
 from .cli_helpers import CliResult, run_cli
 from .fakes import write_video
@@ -172,3 +173,34 @@ def test_a_data_dir_that_is_a_file_is_refused_in_one_line(
         below.exit_code == 1 and "--data-dir data/sub: cannot be created, data is a file, not a folder" in below.stderr
     )
     assert (root / "data").read_text() == "notes"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--executor", "spark"], "--executor must be one of local, ray, got 'spark'"),
+        (["--address", "auto"], "--address is for --executor ray"),
+        (["--executor", "ray"], "--executor ray needs Ray, which is not installed"),
+    ],
+)
+def test_batch_messages_name_the_flags(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    # the library names the request's fields (tests/test_batch_runner.py); the command shows its flags
+    monkeypatch.setitem(sys.modules, "ray", None)
+    result = cli(["archive", *args], capsys, monkeypatch)
+    assert result.exit_code == 1 and message in result.stderr, result.stderr
+
+
+def test_a_file_that_failed_before_names_the_retry_flag(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a segment that breaks off half way: found only while decoding, so the ledger remembers it
+    whole = write_scene(root / "tmp.avi", stayer_and_passers, frames=80)
+    data = whole.read_bytes()
+    (root / "archive" / "b1" / "door" / "door_20260208_120000.avi").write_bytes(data[: len(data) // 2])
+    args = ["archive", "--no-kpis", "--format", "json"]
+    assert cli(args, capsys, monkeypatch).exit_code == 3
+    again = json.loads(cli(args, capsys, monkeypatch).stdout)
+    (failed,) = [f for f in again["files"] if f["status"] == "failed"]
+    assert "failed earlier (same file and settings; --retry-failed tries again)" in failed["reason"]

@@ -12,6 +12,7 @@ import signal
 import sys
 import types
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +21,11 @@ import pytest
 
 from retail_intel.batch.ledger import DONE, FAILED, Ledger, ledger_path
 from retail_intel.batch.pending import load_pending
-from retail_intel.batch.request import Runtime
+from retail_intel.batch.request import BatchRequest, Runtime
+from retail_intel.batch.runner import run_batch
 from retail_intel.batch.summary import EXIT_PARTIAL
 from retail_intel.config.camera_settings import CameraSettings
-from retail_intel.errors import DataError
+from retail_intel.errors import DataError, InputError
 from retail_intel.movements.events import customer_id
 from retail_intel.movements.store import read_movements
 from retail_intel.pipeline.plan import ProcessPlan
@@ -185,7 +187,11 @@ def test_bad_files_are_listed_and_the_batch_is_partial(root: Path) -> None:
     again = batch(archive, root)
     assert again.exit_code == EXIT_PARTIAL and again.done == 0
     reasons = {Path(f.video).name: f.reason or "" for f in again.files}
-    assert "failed earlier" in reasons["door_20260208_120000.avi"]
+    # named as a Python caller sets it (the CLI passes --retry-failed: tests/test_batch_cli.py)
+    assert (
+        "failed earlier (same file and settings; request.retry_failed tries again)"
+        in reasons["door_20260208_120000.avi"]
+    )
     # ... unless asked to try again
     retry = batch(archive, root, retry_failed=True)
     assert statuses(retry)["door_20260208_120000.avi"] == "failed"
@@ -455,9 +461,9 @@ def test_bad_executor_and_address_are_refused_before_starting(root: Path) -> Non
     from retail_intel.errors import InputError
 
     archive = make_archive(root)
-    with pytest.raises(InputError, match="--executor"):
+    with pytest.raises(InputError, match=r"^request\.executor must be one of"):
         batch(archive, root, executor="dask")
-    with pytest.raises(InputError, match="--address"):
+    with pytest.raises(InputError, match=r"^request\.address is for"):
         batch(archive, root, address="auto")
     assert not (root / "data").exists()
 
@@ -805,3 +811,23 @@ def test_the_saved_summary_is_named_by_the_batch_start_as_documented(root: Path)
     (saved,) = (root / "data" / "runs").glob("batch-*Z.json")
     stamp = dt.datetime.strptime(saved.stem, "batch-%Y%m%dT%H%M%S%fZ").replace(tzinfo=dt.UTC)
     assert before <= stamp <= started[0]
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"executor": "spark"}, r"^request\.executor must be one of local, ray, got 'spark'"),
+        ({"address": "auto"}, r"^request\.address is for request\.executor ray$"),
+        ({"executor": "ray"}, r"^request\.executor ray needs Ray, which is not installed"),
+    ],
+)
+def test_run_batch_names_the_requests_fields(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: dict[str, str], message: str
+) -> None:
+    # run_batch said "--executor must be one of ..." and "--address is for --executor ray" to a Python caller
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    with pytest.raises(InputError, match=message):
+        batch(tmp_path / "archive", tmp_path, **given)
+    with pytest.raises(InputError, match=message.replace(r"request\.", "--")):
+        request = replace(BatchRequest(str(tmp_path), tmp_path / "config", tmp_path / "data"), **given)
+        run_batch(request, names={"executor": "--executor", "address": "--address"})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -91,9 +92,18 @@ def entry_for(item: Item, outcome: SegmentOutcome, prev_key: str | None, data_di
 
 class Coordinator:
     def __init__(
-        self, request: BatchRequest, runtime: Runtime, observer: BatchObserver, config: Config, ledger: Ledger
+        self,
+        request: BatchRequest,
+        runtime: Runtime,
+        observer: BatchObserver,
+        config: Config,
+        ledger: Ledger,
+        *,
+        names: Mapping[str, str] | None = None,
     ) -> None:
         self.request = request
+        # what the reasons call request.retry_failed: the caller's flag (--retry-failed) when it passes one
+        self.retry_failed_name = (names or {}).get("retry_failed", "request.retry_failed")
         self.runtime = runtime
         self.observer = observer
         self.config = config
@@ -231,7 +241,9 @@ class Coordinator:
         failed = self.ledger.failed(item.key)
         if failed is not None and not self.request.retry_failed:
             item.report.status = "failed"
-            item.report.reason = f"failed earlier (same file and settings; --retry-failed tries again): {failed.reason}"
+            item.report.reason = (
+                f"failed earlier (same file and settings; {self.retry_failed_name} tries again): {failed.reason}"
+            )
             self.observer.finished(item.report)
             return True
         return False

@@ -192,11 +192,12 @@ class PoolExecutor:
 # --- Ray ----------------------------------------------------------------------------------------
 
 
-def import_ray() -> Any:
+def import_ray(name: str = "executor") -> Any:
+    """The ``ray`` module; :class:`InputError` saying how to install it, naming the executor as ``name``."""
     try:
         import ray
     except ImportError as exc:
-        raise InputError(f"--executor ray needs Ray, which is not installed: {RAY_INSTALL_HINT}") from exc
+        raise InputError(f"{name} ray needs Ray, which is not installed: {RAY_INSTALL_HINT}") from exc
     return ray
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -67,33 +67,45 @@ def _prepare_all(request: BatchRequest, config: Config, ledger: Ledger, jobs: li
 
 
 def run_batch(
-    request: BatchRequest, *, runtime: Runtime | None = None, observer: BatchObserver | None = None
+    request: BatchRequest,
+    *,
+    runtime: Runtime | None = None,
+    observer: BatchObserver | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> BatchSummary:
     """Process every video of ``request.source``; see docs/batch.md.
 
     Raises only for problems that stop the batch before it starts (config,
     source, model, executor); a bad file is reported in the summary instead.
     Two batches into one data directory take turns (the second then skips
-    what the first finished): see :mod:`retail_intel.locking`.
+    what the first finished): see :mod:`retail_intel.locking`. ``names`` say what the
+    caller calls ``request``'s ``executor``, ``address`` and ``retry_failed`` in messages (its
+    flags: ``{"executor": "--executor"}``); one left out is named as ``request.executor``.
     """
-    _check_request(request)  # before the lock, which creates the data directory
+    named = {key: f"request.{key}" for key in ("executor", "address", "retry_failed")} | dict(names or {})
+    _check_request(request, named)  # before the lock, which creates the data directory
     waiting = observer.waiting if observer is not None else None
     with data_dir_lock(request.data_dir, BATCH_LOCK, on_wait=waiting):
-        return _run_batch(request, runtime=runtime, observer=observer)
+        return _run_batch(request, runtime=runtime, observer=observer, names=named)
 
 
-def _check_request(request: BatchRequest) -> None:
+def _check_request(request: BatchRequest, names: Mapping[str, str]) -> None:
     require_writable_data_dir(request.data_dir)  # a file there: one line naming it, not the lock file's failure
+    executor = names["executor"]
     if request.executor not in EXECUTORS:
-        raise InputError(f"--executor must be one of {', '.join(EXECUTORS)}, got {request.executor!r}")
+        raise InputError(f"{executor} must be one of {', '.join(EXECUTORS)}, got {request.executor!r}")
     if request.address is not None and request.executor != "ray":
-        raise InputError("--address is for --executor ray")
+        raise InputError(f"{names['address']} is for {executor} ray")
     if request.executor == "ray":
-        import_ray()  # says how to install it before any work is done
+        import_ray(executor)  # says how to install it before any work is done
 
 
 def _run_batch(
-    request: BatchRequest, *, runtime: Runtime | None = None, observer: BatchObserver | None = None
+    request: BatchRequest,
+    *,
+    runtime: Runtime | None = None,
+    observer: BatchObserver | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> BatchSummary:
     began = time.perf_counter()
     began_at = dt.datetime.now(dt.UTC)  # names the saved summary: batch-<UTC start>.json
@@ -113,7 +125,7 @@ def _run_batch(
     for problem in discovery.problems:
         summary.files.append(FileReport(str(problem.video), "failed", reason=problem.reason))
 
-    coordinator = Coordinator(request, runtime, observer, config, ledger)
+    coordinator = Coordinator(request, runtime, observer, config, ledger, names=names)
     if request.kpis:
         # KPIs an earlier batch owed when it was killed during (or before) its KPI step
         known = {b.id for b in config.branches}

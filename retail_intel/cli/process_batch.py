@@ -29,6 +29,9 @@ from retail_intel.cli.common import (
     to_json,
 )
 
+# what run_batch's messages call the request's fields: the flags the user typed
+BATCH_FLAGS = {"executor": "--executor", "address": "--address", "retry_failed": "--retry-failed"}
+
 
 class RichBatchObserver(BatchObserver):
     """One overall line (frames, files, fps, ETA), a bar per running file, a line per finished file."""
@@ -198,7 +201,7 @@ def process_batch(request: BatchRequest, *, fmt: OutputFormat, quiet: bool, runt
     """Run the batch with a live display, print the summary, exit 0 / 3 (partial) / 130 (interrupted)."""
     observer = RichBatchObserver(quiet)
     try:
-        summary = run_batch(request, runtime=runtime, observer=observer)
+        summary = run_batch(request, runtime=runtime, observer=observer, names=BATCH_FLAGS)
     finally:
         observer.stop()
     _render(summary, fmt)
