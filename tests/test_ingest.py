@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import retail_intel
 from retail_intel.errors import InputError, TimeError
 from retail_intel.ingest import InputFormat, default_rejects_path, ingest_file
+from retail_intel.ingest.core import check_rejects_path
 from retail_intel.ingest.reader import REQUIRED_FIELDS
 from retail_intel.movements.compaction import compact_store
 from retail_intel.movements.plausible import TimeLimits
@@ -517,10 +518,33 @@ def test_a_csv_without_the_required_columns_is_refused(tmp_path: Path, config_di
 
 def test_an_unknown_extension_needs_input_format(tmp_path: Path, config_dir: Path, data_dir: Path) -> None:
     source = write_csv(tmp_path / "events.txt", [event(1)])
-    with pytest.raises(InputError, match="--input-format"):
+    # named input_format, the parameter (the CLI passes --input-format: the test below)
+    with pytest.raises(InputError, match=r"or pass input_format jsonl\|csv$"):
         ingest_file(source, config_dir=config_dir, data_dir=data_dir)
     result = ingest_file(source, config_dir=config_dir, data_dir=data_dir, input_format=InputFormat.csv)
     assert result.accepted == 1
+
+
+def test_ingest_messages_name_the_parameter_and_the_cli_its_flag(
+    tmp_path: Path,
+    config_dir: Path,
+    data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # ingest_file said "--rejects: ..." and "pass --input-format" to a caller who wrote rejects_path=
+    source = write_csv(tmp_path / "events.txt", [event(1)])
+    with pytest.raises(InputError, match=r"^rejects_path: expected a file path .* leave rejects_path out for"):
+        ingest_file(source, config_dir=config_dir, data_dir=data_dir, input_format="csv", rejects_path=Path("-"))
+    with pytest.raises(InputError, match=r"^rejects_path: .* is the file being ingested"):
+        ingest_file(source, config_dir=config_dir, data_dir=data_dir, input_format="csv", rejects_path=source)
+    with pytest.raises(InputError, match=r"^--rejects: expected a file path"):
+        check_rejects_path(Path("-"), name="--rejects")
+    assert not data_dir.exists()
+    result = run_cli(
+        ["ingest", str(source), "--config", str(config_dir), "--data-dir", str(data_dir)], capsys, monkeypatch
+    )
+    assert result.exit_code == 1 and "or pass --input-format jsonl|csv" in result.stderr.replace("\n", "")
 
 
 def _assert_only_the_no_rows_error(

@@ -171,6 +171,7 @@ def ingest(
             rejects_path=rejects,
             limits=limits,
             on_wait=waiting,
+            names={"input_format": "--input-format", "rejects_path": "--rejects"},
         )
     except KeyboardInterrupt:
         # movement files are written whole and keyed by content, so a rerun stores each row once

@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 import io
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,28 +166,29 @@ def rejects_csv(rejections: list[Rejection]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def check_rejects_path(path: Path, source: Path | None = None) -> None:
+def check_rejects_path(path: Path, source: Path | None = None, name: str = "rejects_path") -> None:
     """:class:`InputError` unless ``path`` can take the rejects file: checked before any row is stored.
 
     Found only at the end, a directory, a device or ``-`` failed the command after
     its valid rows were already in the store (or, for ``-``, wrote a file named ``-``).
-    ``source`` is the file being ingested (None for standard input).
+    ``source`` is the file being ingested (None for standard input). ``name`` is what
+    the caller calls ``path`` in messages (its flag: ``--rejects``).
     """
     if str(path) == "-":
         raise InputError(
-            "--rejects: expected a file path for the rejected rows, got '-' (stdout carries the summary); "
-            "give a file name, or leave --rejects out for DATA_DIR/rejects/"
+            f"{name}: expected a file path for the rejected rows, got '-' (stdout carries the summary); "
+            f"give a file name, or leave {name} out for DATA_DIR/rejects/"
         )
     if path.exists() and not path.is_file():
-        raise InputError(f"--rejects: {path} exists and is not a regular file; give a file path to write")
+        raise InputError(f"{name}: {path} exists and is not a regular file; give a file path to write")
     # the rejects file would replace the events it was read from, leaving only the rejected rows
     if source is not None and path.exists() and source.exists() and path.samefile(source):
         raise InputError(
-            f"--rejects: {path} is the file being ingested ({source}); give another path for the rejected rows"
+            f"{name}: {path} is the file being ingested ({source}); give another path for the rejected rows"
         )
     parent = next((p for p in path.parents if p.exists()), None)
     if parent is not None and not parent.is_dir():
-        raise InputError(f"--rejects: {parent} is a file, so {path} cannot be written below it")
+        raise InputError(f"{name}: {parent} is a file, so {path} cannot be written below it")
 
 
 def ingest_file(
@@ -201,6 +202,7 @@ def ingest_file(
     limits: TimeLimits | None = None,
     on_wait: Callable[[str], None] | None = None,
     data: bytes | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> IngestResult:
     """Validate the events in ``path`` and add the new ones to the movement store.
 
@@ -221,14 +223,16 @@ def ingest_file(
     report refuse files with times outside them: wider or empty limits raise
     InputError before anything is written. Concurrent ingests into one data directory
     take turns (:mod:`retail_intel.locking`); ``on_wait`` is told who holds
-    the lock when this one has to wait for it.
+    the lock when this one has to wait for it. ``names`` say what the caller calls ``input_format``
+    and ``rejects_path`` in messages (its flags: ``{"rejects_path": "--rejects"}``).
     """
+    named = names or {}
     # a str is taken as load_config and create_app take one
     path, config_dir, data_dir = Path(path), Path(config_dir), Path(data_dir)
     rejects_path = None if rejects_path is None else Path(rejects_path)
-    fmt = detect_format(path, input_format)
+    fmt = detect_format(path, input_format, named.get("input_format", "input_format"))
     if rejects_path is not None:
-        check_rejects_path(rejects_path, path if data is None else None)
+        check_rejects_path(rejects_path, path if data is None else None, named.get("rejects_path", "rejects_path"))
     try:
         data = path.read_bytes() if data is None else data
     except FileNotFoundError as exc:

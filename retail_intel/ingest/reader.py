@@ -50,7 +50,9 @@ class ParsedFile:
     ignored_columns: tuple[str, ...]  # CSV columns / JSON keys beyond the five event fields
 
 
-def detect_format(path: Path, override: InputFormat | str | None = None) -> InputFormat:
+def detect_format(path: Path, override: InputFormat | str | None = None, name: str = "input_format") -> InputFormat:
+    """The format ``override`` names, else the one ``path``'s extension says; ``name`` is what the caller
+    calls ``override`` in messages (its flag: ``--input-format``)."""
     if override is not None:
         # A plain "csv" equals InputFormat.csv but is not it, and the parser tells the
         # formats apart by identity: it would read a CSV file as JSON Lines.
@@ -58,13 +60,13 @@ def detect_format(path: Path, override: InputFormat | str | None = None) -> Inpu
             return InputFormat(override)
         except ValueError:
             known = ", ".join(f.value for f in InputFormat)
-            raise InputError(f"input_format must be one of {known}, got {override!r}") from None
+            raise InputError(f"{name} must be one of {known}, got {override!r}") from None
     found = _EXTENSIONS.get(path.suffix.lower())
     if found is None:
         known = ", ".join(sorted(_EXTENSIONS))
         raise InputError(
             f"{path}: cannot tell the format from the extension {path.suffix or '(none)'!r}; "
-            f"expected one of {known}, or pass --input-format jsonl|csv"
+            f"expected one of {known}, or pass {name} jsonl|csv"
         )
     return found
 
