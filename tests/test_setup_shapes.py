@@ -489,14 +489,29 @@ def test_a_bad_or_busy_port_is_refused(session: SetupSession) -> None:
 
     from retail_intel.camsetup import run_setup
 
-    with pytest.raises(InputError, match="--port: expected 0 to 65535, got 70000"):
+    # named port, the parameter; the setup command passes its flag (the test below)
+    with pytest.raises(InputError, match=r"^port: expected 0 to 65535, got 70000"):
         run_setup(session, port=70000)
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         taken = busy.getsockname()[1]
-        with pytest.raises(InputError, match=f"--port {taken}: cannot listen on 127.0.0.1:{taken}"):
+        with pytest.raises(InputError, match=f"^port {taken}: cannot listen on 127.0.0.1:{taken}"):
             run_setup(session, port=taken)
+        with pytest.raises(InputError, match=f"^--port {taken}: cannot listen on 127.0.0.1:{taken}"):
+            run_setup(session, port=taken, names={"port": "--port"})
+
+
+def test_the_setup_command_names_its_port_flag(
+    config_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.cli_helpers import run_cli
+
+    write_picture(tmp_path)
+    args = ["setup", "--branch", "b1", "--config", str(config_dir), "--data-dir", str(tmp_path), "--no-open"]
+    result = run_cli([*args, "--port", "70000"], capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == ["error: --port: expected 0 to 65535, got 70000"]
 
 
 def test_the_server_answers_on_the_url_it_reports(session: SetupSession) -> None:

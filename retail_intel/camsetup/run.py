@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import uvicorn
@@ -40,29 +40,40 @@ def setup_session(
     return SetupSession(config_dir=config_dir, branch_id=branch_id, camera_id=camera.id, picture=picture)
 
 
-def setup_server(session: SetupSession, *, port: int = 0) -> tuple[uvicorn.Server, socket.socket, str]:
-    """A server for ``session``, its socket bound to 127.0.0.1:``port`` (0: any free port), and the page's URL."""
+def setup_server(
+    session: SetupSession, *, port: int = 0, names: Mapping[str, str] | None = None
+) -> tuple[uvicorn.Server, socket.socket, str]:
+    """A server for ``session``, its socket bound to 127.0.0.1:``port`` (0: any free port), and the page's URL.
+
+    ``names`` say what the caller calls ``port`` in messages (its flag: ``{"port": "--port"}``)."""
+    port_name = (names or {}).get("port", "port")
     if not 0 <= port <= 65535:
-        raise InputError(f"--port: expected 0 to 65535, got {port}")
+        raise InputError(f"{port_name}: expected 0 to 65535, got {port}")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((HOST, port))
     except OSError as exc:
         sock.close()
-        raise InputError(f"--port {port}: cannot listen on {HOST}:{port} ({exc.strerror})") from None
+        raise InputError(f"{port_name} {port}: cannot listen on {HOST}:{port} ({exc.strerror})") from None
     bound = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(create_setup_app(session), log_level="warning", lifespan="off"))
     return server, sock, f"http://{HOST}:{bound}/"
 
 
-def run_setup(session: SetupSession, *, port: int = 0, on_ready: Callable[[str], None] | None = None) -> None:
+def run_setup(
+    session: SetupSession,
+    *,
+    port: int = 0,
+    on_ready: Callable[[str], None] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> None:
     """Serve the page for ``session`` on 127.0.0.1:``port`` until interrupted.
 
     ``on_ready`` gets the page's URL once the port is bound. Stopped by Ctrl-C, it raises
-    KeyboardInterrupt once the server has shut down.
+    KeyboardInterrupt once the server has shut down. ``names``: as :func:`setup_server`'s.
     """
-    server, sock, url = setup_server(session, port=port)
+    server, sock, url = setup_server(session, port=port, names=names)
     if on_ready is not None:
         on_ready(url)
     try:

@@ -77,7 +77,7 @@ def setup(
             webbrowser.open(url)
 
     try:
-        run_setup(session, port=port, on_ready=ready)
+        run_setup(session, port=port, on_ready=ready, names={"port": "--port"})
     except KeyboardInterrupt:
         # Save writes branches.yaml at once (whole or not at all); Ctrl-C only drops what was not saved
         exit_interrupted(
