@@ -159,7 +159,8 @@ def test_non_empty_directories_need_force(tmp_path: Path) -> None:
     config_dir, data_dir = tmp_path / "c", tmp_path / "d"
     data_dir.mkdir()
     (data_dir / "keep.txt").write_text("real data")
-    with pytest.raises(InputError, match="--force"):
+    # named as a Python caller wrote them (the CLI passes --data-dir and --force: the test below)
+    with pytest.raises(InputError, match=r"^data_dir .* is not empty; .* or pass force to write over it$"):
         generate_demo(config_dir, data_dir, branches=1, days=2, start=START)
     assert not config_dir.exists()
 
@@ -210,8 +211,8 @@ def test_a_directory_below_a_file_is_refused_before_anything_is_written(tmp_path
     blocker.write_text("a file")
     config_dir = blocker / "c" if which == "config" else tmp_path / "new" / "c"
     data_dir = blocker / "d" if which == "data" else tmp_path / "new" / "d"
-    option = "--config" if which == "config" else "--data-dir"
-    with pytest.raises(InputError, match=f"{option} .*: cannot be created, .*notes is a file, not a folder"):
+    option = "config_dir" if which == "config" else "data_dir"
+    with pytest.raises(InputError, match=f"^{option} .*: cannot be created, .*notes is a file, not a folder"):
         generate_demo(config_dir, data_dir, branches=1, days=1)
     assert not (tmp_path / "new").exists()
 
@@ -223,7 +224,7 @@ def test_a_target_that_is_a_file_is_refused_in_the_words_process_uses(tmp_path: 
     notes.write_text("a file")
     config_dir = notes if which == "config" else tmp_path / "c"
     data_dir = notes if which == "data" else tmp_path / "d"
-    option = "--config" if which == "config" else "--data-dir"
+    option = "config_dir" if which == "config" else "data_dir"
     with pytest.raises(InputError) as refused:
         generate_demo(config_dir, data_dir, branches=1, days=1)
     assert str(refused.value) == f"{option} {notes}: expected {what}, found a file"
@@ -376,3 +377,24 @@ def test_the_library_names_parameters_and_the_cli_its_flags(
     result = run_cli(["demo-data", f"--{name}", text, *dirs], capsys, monkeypatch)
     assert result.exit_code == 1 and flag in result.stderr.replace("\n", " ")
     assert not (tmp_path / "c").exists() and not (tmp_path / "d").exists()
+
+
+def test_the_cli_names_its_directory_flags_and_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the library names config_dir, data_dir and force (tests above); demo-data shows its flags
+    data_dir = tmp_path / "d"
+    data_dir.mkdir()
+    (data_dir / "keep.txt").write_text("real data")
+    dirs = ["--config", str(tmp_path / "c"), "--data-dir", str(data_dir)]
+    result = run_cli(["demo-data", "--days", "2", *dirs], capsys, monkeypatch)
+    said = result.stderr.replace("\n", " ")
+    assert result.exit_code == 1 and f"--data-dir {data_dir} is not empty" in said and "pass --force" in said
+    notes = tmp_path / "notes"
+    notes.write_text("a file")
+    result = run_cli(
+        ["demo-data", "--days", "2", "--config", str(notes), "--data-dir", str(tmp_path / "e")], capsys, monkeypatch
+    )
+    assert result.exit_code == 1 and f"--config {notes}: expected the config directory" in result.stderr.replace(
+        "\n", ""
+    )

@@ -68,7 +68,15 @@ def demo_data(
                 start=first,
                 force=force,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
-                names={"branches": "--branches", "days": "--days", "seed": "--seed", "start": "--start"},
+                names={
+                    "branches": "--branches",
+                    "days": "--days",
+                    "seed": "--seed",
+                    "start": "--start",
+                    "config_dir": "--config",
+                    "data_dir": "--data-dir",
+                    "force": "--force",
+                },
             )
     except KeyboardInterrupt:
         exit_interrupted("the demo files written so far were removed (run the command again)")

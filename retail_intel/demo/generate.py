@@ -94,12 +94,12 @@ def _readme(kind: str, seed: int, start: dt.date, end: dt.date, branches: int) -
     )
 
 
-def _check_target(path: Path, option: str, what: str, force: bool) -> None:
+def _check_target(path: Path, option: str, what: str, force: bool, force_name: str) -> None:
     require_writable_data_dir(path, option, what)  # a file, or a file where a folder must go
     if path.is_dir() and any(path.iterdir()) and not force:
         raise InputError(
             f"{option} {path} is not empty; demo-data will not mix synthetic data into it. "
-            "Choose a new directory, or pass --force to write over it"
+            f"Choose a new directory, or pass {force_name} to write over it"
         )
 
 
@@ -163,8 +163,9 @@ def generate_demo(
     of an earlier run are removed, and so are the demo branches' KPI and
     feature files (they would keep windows of demo days no longer there);
     anything else in the data directory stays. ``names`` say what the caller
-    calls ``branches``, ``days``, ``seed`` and ``start`` in messages (its flags:
-    ``{"days": "--days"}``); a parameter left out is named as it is here.
+    calls ``branches``, ``days``, ``seed``, ``start``, ``config_dir``, ``data_dir`` and
+    ``force`` in messages (its flags: ``{"days": "--days"}``); a parameter left out is
+    named as it is here.
     """
     began = time.perf_counter()
     # a str is taken as load_config and create_app take one
@@ -186,8 +187,9 @@ def generate_demo(
     if seed < 0:
         raise InputError(f"{names.get('seed', 'seed')} must be zero or positive, got {seed}")
     first, last = _period(start, days, dt.datetime.now(dt.UTC).date(), names)
-    _check_target(config_dir, "--config", "the config directory", force)
-    _check_target(data_dir, "--data-dir", "the data directory", force)
+    force_name = names.get("force", "force")
+    _check_target(config_dir, names.get("config_dir", "config_dir"), "the config directory", force, force_name)
+    _check_target(data_dir, names.get("data_dir", "data_dir"), "the data directory", force, force_name)
     # what this run may remove again if it is interrupted: directories it found empty or missing
     fresh = [d for d in (config_dir, data_dir) if not d.exists() or not any(d.iterdir())]
     try:
