@@ -241,7 +241,10 @@ def test_a_stream_that_never_opens_raises_and_writes_nothing(tmp_path: Path) -> 
 def test_a_duration_that_ends_before_any_frame_is_an_error_not_a_run(tmp_path: Path) -> None:
     # an address that does not answer takes 15 s an attempt: a --duration 30s ended first, and the
     # command said "stopped by duration", 0 frames, exit 0, never that the stream could not be read
-    with pytest.raises(VideoError, match=r"^rtsp://10.0.0.7:554/stream1: no frame within the --duration of 5 s"):
+    # named options.duration_s, as a Python caller set it (the CLI passes --duration: the test below)
+    with pytest.raises(
+        VideoError, match=r"^rtsp://10.0.0.7:554/stream1: no frame within the options.duration_s of 5 s"
+    ):
         run(tmp_path, [], duration_s=5.0, session_id=None)
     assert list((tmp_path / "runs").iterdir()) == [] and movement_files(tmp_path) == []
 
@@ -268,7 +271,8 @@ def test_bad_options_are_refused(tmp_path: Path, options: dict[str, object], mes
 
 
 def test_save_video_is_refused_for_streams(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="--save-video"):
+    # the request's field, not the flag: the CLI refuses --save-video for a stream before this
+    with pytest.raises(InputError, match=r"^plan\.save_video is for recorded files"):
         run(tmp_path, [Frames(5)], plan_kw={"save_video": tmp_path / "out.mp4"})
 
 
@@ -489,3 +493,28 @@ def test_the_status_block_ends_its_line_before_the_error_in_a_log_file(
     with pytest.raises(VideoError):
         process_live.run_live(plan_for(tmp_path), options, fmt=OutputFormat.table, quiet=False)
     assert capsys.readouterr().err.endswith("gaps 0\n")
+
+
+def test_the_duration_and_fps_are_named_as_the_caller_names_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # process_stream said "no frame within the --duration" and "(pass --fps to set it)" to a Python caller;
+    # the live command passes its flags, so its user still reads them
+    result, _ = run(tmp_path / "a", [Frames(5, fps=200.0)])
+    assert any(note.endswith("the tracker assumes 25 (pass fps to set it)") for note in result.summary.notes)
+
+    scripts = iter([[Frames(5, fps=200.0)], []])
+
+    def scripted(plan: ProcessPlan, options: LiveOptions, **kw: object) -> LiveResult:
+        clock = FakeClock()
+        fake = {"source": ScriptedSource(clock, next(scripts)), "clock": clock}
+        fake["detector_factory"] = lambda plan: ScriptedDetector(three_visits)
+        return process_stream(plan, options, **{**kw, **fake})  # type: ignore[arg-type]
+
+    monkeypatch.setattr(process_live, "process_stream", scripted)
+    options = process_live.live_options(URL, duration="29s", flush="5s")
+    shown = process_live.run_live(plan_for(tmp_path / "b"), options, fmt=OutputFormat.json, quiet=True)
+    assert any(note.endswith("the tracker assumes 25 (pass --fps to set it)") for note in shown.summary.notes)
+    options = process_live.live_options(URL, duration="5s", flush="5s")
+    with pytest.raises(VideoError, match=r"no frame within the --duration of 5 s"):
+        process_live.run_live(plan_for(tmp_path / "c"), options, fmt=OutputFormat.json, quiet=True)

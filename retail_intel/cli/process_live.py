@@ -100,7 +100,9 @@ def run_live(plan: ProcessPlan, options: LiveOptions, *, fmt: OutputFormat, quie
 
     try:
         with stop_on_signals() as stop:
-            result = process_stream(plan, options, stop=stop, progress=progress)
+            result = process_stream(
+                plan, options, stop=stop, progress=progress, names={"duration_s": "--duration", "fps": "--fps"}
+            )
     except KeyboardInterrupt:
         # a second Ctrl-C: the session has written what it could; no traceback
         stop_display()

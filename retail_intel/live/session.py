@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,8 +150,11 @@ ProgressFn = Callable[[LiveStatus], None]
 class _Session:
     """The state of one session; the loop in :func:`process_stream` drives it."""
 
-    def __init__(self, plan: ProcessPlan, options: LiveOptions, detector: Detector, started: dt.datetime) -> None:
+    def __init__(
+        self, plan: ProcessPlan, options: LiveOptions, detector: Detector, started: dt.datetime, *, fps_name: str
+    ) -> None:
         self.plan = plan
+        self.fps_name = fps_name  # what the notes call the fps setting: the caller's flag (--fps) when it passes one
         self.options = options
         self.detector = detector
         self.started = started
@@ -207,7 +210,8 @@ class _Session:
             fps = frame.stream_fps if 1.0 <= frame.stream_fps <= 120.0 else FALLBACK_FPS
             if fps != frame.stream_fps:
                 self.notes.append(
-                    f"the stream reports {frame.stream_fps:g} fps; the tracker assumes {fps:g} (pass --fps to set it)"
+                    f"the stream reports {frame.stream_fps:g} fps; the tracker assumes {fps:g} "
+                    f"(pass {self.fps_name} to set it)"
                 )
         self.stream_fps = frame.stream_fps
         self.tracker_fps = fps / self.plan.stride
@@ -404,11 +408,14 @@ def process_stream(
     clock: Clock = utc_now,
     stop: threading.Event | None = None,
     progress: ProgressFn | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> LiveResult:
     """Run a live session until stopped; see the module docstring.
 
     Raises :class:`~retail_intel.errors.VideoError` when the stream cannot be
     read at all (before a first frame); drops after that are reconnected.
+    ``names`` say what the caller calls ``options.duration_s`` and the ``fps`` setting in
+    messages and notes (its flags: ``{"duration_s": "--duration", "fps": "--fps"}``).
     """
     if not 0 < options.flush_s <= MAX_FLUSH_S:
         raise InputError(
@@ -420,12 +427,13 @@ def process_stream(
             f"got {options.duration_s:g} s"
         )
     if plan.save_video is not None:
-        raise InputError("--save-video is for recorded files; a live stream writes no annotated video")
+        # the CLI refuses --save-video for a stream before it gets here: only a Python caller sees this
+        raise InputError("plan.save_video is for recorded files; a live stream writes no annotated video")
     stop = stop or threading.Event()
     detector = (detector_factory or default_detector_factory)(plan)
     _import_slow_modules()
     started = clock()
-    session = _Session(plan, options, detector, started)
+    session = _Session(plan, options, detector, started, fps_name=(names or {}).get("fps", "fps"))
     try:
         source = source or StreamReader(options.url, options.stream, clock=clock)
         source.start()
@@ -497,7 +505,8 @@ def process_stream(
         session.release()
         failed = session.source_state.first_error
         raise VideoError(
-            f"{session.url}: no frame within the --duration of {options.duration_s:g} s"
+            f"{session.url}: no frame within the {(names or {}).get('duration_s', 'options.duration_s')} "
+            f"of {options.duration_s:g} s"
             + (f"; the last attempt: {failed}" if failed else "")
             + "; check the URL, the credentials and that the camera is reachable"
         )
