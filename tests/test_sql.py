@@ -532,8 +532,11 @@ def test_export_db_opens_with_views_and_metadata(config_dir: Path, data_dir: Pat
     finally:
         session.close()
 
-    with pytest.raises(InputError, match="--force"):
+    # export_database said "pass --force" to a caller who wrote force=; the sql command passes its flag
+    with pytest.raises(InputError, match=r"already exists; pass force to replace it$"):
         export_database(config_dir, data_dir, target)
+    with pytest.raises(InputError, match=r"already exists; pass --force to replace it$"):
+        export_database(config_dir, data_dir, target, force_name="--force")
     assert export_database(config_dir, data_dir, target, force=True).path == target
 
 

@@ -147,7 +147,7 @@ def sql(
             err.print(f"[yellow]{name}: no Parquet files yet; printed an empty stand-in view[/yellow]")
         return
     if export_db is not None:
-        result = export_database(config, data_dir, export_db, force=force)
+        result = export_database(config, data_dir, export_db, force=force, force_name="--force")
         tables = ", ".join(f"{name} ({rows})" for name, rows in result.tables.items())
         err.print(f"wrote {escape(str(result.path))}: views {', '.join(result.views)}; tables {escape(tables)}")
         for name in result.empty_views:

@@ -74,14 +74,17 @@ class ExportResult:
     empty_views: list[str]  # views that are empty stand-ins because no file existed
 
 
-def export_database(config_dir: Path, data_dir: Path, target: Path, *, force: bool = False) -> ExportResult:
+def export_database(
+    config_dir: Path, data_dir: Path, target: Path, *, force: bool = False, force_name: str = "force"
+) -> ExportResult:
     """Write a DuckDB database file with the views (absolute paths) and metadata tables.
 
     The file is built under a temporary name and renamed into place, so an
     existing export is replaced whole (only with ``force``) or left alone.
+    ``force_name`` is what the caller calls ``force`` in messages (its flag: ``--force``).
     """
     if target.exists() and not force:
-        raise InputError(f"{target} already exists; pass --force to replace it")
+        raise InputError(f"{target} already exists; pass {force_name} to replace it")
     if target.exists() and target.is_dir():
         raise InputError(f"{target} is a directory; expected a .duckdb file name")
     config = load_config(config_dir)
