@@ -178,7 +178,7 @@ def kpis(
         raise InputError("--format parquet needs -o FILE.parquet (Parquet is binary: it is not written to stdout)")
     if fmt is KpiFormat.table and output is not None:
         raise InputError("-o FILE needs --format csv, json or parquet")
-    minutes = window_minutes_from(window)
+    minutes = window_minutes_from(window, flag="--window")
     since = parse_time_option(start, "--from")
     until = parse_time_option(end, "--to")
     loaded = load_config(config)

@@ -56,7 +56,7 @@ def check_window_minutes(value: object, *, name: str = "window_minutes") -> int:
     return minutes
 
 
-def window_minutes_from(text: str, *, flag: str = "--window") -> int:
+def window_minutes_from(text: str, *, flag: str = "window") -> int:
     """``"60m"``, ``"1h"``, ``"15m"``, ``"1d"`` -> minutes; the size must divide a day evenly.
 
     ``flag`` is how the caller's user wrote the value (a CLI flag, a query parameter)
