@@ -80,6 +80,11 @@ def test_more_occurrences_than_the_cap_are_refused_not_cut_short() -> None:
     ev = event(start="2026-01-01T06:00:00Z", end="2026-01-01T07:00:00Z", repeat="daily")
     with pytest.raises(InputError, match="event 'ev' repeats daily more than 100,000 times in the range"):
         expand_events([ev], utc(2026, 1, 1), utc(2400, 1, 1))
+    # the range named as the caller names it: start/end (it said --from/--to to a Python caller)
+    with pytest.raises(InputError, match=r"; ask for a shorter range \(start/end\)$"):
+        expand_events([ev], utc(2026, 1, 1), utc(2400, 1, 1))
+    with pytest.raises(InputError, match=r"; ask for a shorter range \(--from/--to\)$"):
+        expand_events([ev], utc(2026, 1, 1), utc(2400, 1, 1), range_names=("--from", "--to"))
     assert len(expand_events([ev], utc(2026, 1, 1), utc(2036, 1, 1))) == 3652
 
 

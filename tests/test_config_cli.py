@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -353,3 +354,17 @@ def test_promotions_active_at() -> None:
     at = dt.datetime(2026, 11, 28, 12, tzinfo=dt.UTC)
     assert {r["id"] for r in rows} == {p.id for p in config.promotions if p.start <= at < p.end}
     assert rows  # the sample's Black Friday promotion runs then
+
+
+def test_too_many_occurrences_name_the_range_flags(tmp_path: Path) -> None:
+    # event_rows names start/end to a Python caller; the events command passes --from/--to
+    config = tmp_path / "config"
+    shutil.copytree(SAMPLE, config)
+    daily = "  - {id: ev-daily, name: Daily, branch: b1, start: 2026-01-01T06:00:00Z, end: 2026-01-01T07:00:00Z, repeat: daily}\n"
+    with open(config / "events.yaml", "a") as handle:
+        handle.write(daily)
+    at, late = dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2400, 1, 1, tzinfo=dt.UTC)
+    with pytest.raises(InputError, match=r"ask for a shorter range \(start/end\)$"):
+        event_rows(load_config(config), at, late)
+    result = invoke("events", "--config", str(config), "--from", "2026-01-01T00:00:00Z", "--to", "2400-01-01T00:00:00Z")
+    assert result.exit_code == 1 and str(result.exception).endswith("ask for a shorter range (--from/--to)")

@@ -118,7 +118,9 @@ def _first_index(event: Event, tz: dt.tzinfo, range_start: dt.datetime) -> int:
     return 0
 
 
-def _candidates(event: Event, tz: dt.tzinfo, range_start: dt.datetime) -> Iterator[tuple[int, dt.datetime]]:
+def _candidates(
+    event: Event, tz: dt.tzinfo, range_start: dt.datetime, range_names: tuple[str, str]
+) -> Iterator[tuple[int, dt.datetime]]:
     """(index, local naive start) of each repetition in order, from a useful starting index."""
     local_start = event.start.astimezone(tz).replace(tzinfo=None)
     if event.repeat is Repeat.none:
@@ -138,18 +140,18 @@ def _candidates(event: Event, tz: dt.tzinfo, range_start: dt.datetime) -> Iterat
     # still inside the range: stopping here would list the first occurrences as if they were all
     raise InputError(
         f"event {event.id!r} repeats {event.repeat.value} more than {_MAX_OCCURRENCES_PER_EVENT:,} times in the "
-        f"range asked for (from {range_start.isoformat()}); ask for a shorter range (--from/--to)"
+        f"range asked for (from {range_start.isoformat()}); ask for a shorter range ({'/'.join(range_names)})"
     )
 
 
 def _occurrences(
-    event: Event, tz: dt.tzinfo, range_start: dt.datetime, range_end: dt.datetime
+    event: Event, tz: dt.tzinfo, range_start: dt.datetime, range_end: dt.datetime, range_names: tuple[str, str]
 ) -> Iterator[EventOccurrence]:
     base_local_start = event.start.astimezone(tz).replace(tzinfo=None)
     # Wall-clock duration, so an event 09:00-17:00 stays 09:00-17:00 locally on
     # every repetition even when a DST change falls between repetitions.
     local_duration = event.end.astimezone(tz).replace(tzinfo=None) - base_local_start
-    for _, local_start in _candidates(event, tz, range_start):
+    for _, local_start in _candidates(event, tz, range_start, range_names):
         if event.until is not None and local_start.date() > event.until:
             return
         if event.repeat is Repeat.none:
@@ -180,6 +182,7 @@ def expand_events(
     end: dt.datetime,
     *,
     timezones: Mapping[str, ZoneInfo] | None = None,
+    range_names: tuple[str, str] = ("start", "end"),
 ) -> list[EventOccurrence]:
     """Every occurrence of ``events`` overlapping ``[start, end)``, sorted by start.
 
@@ -188,6 +191,7 @@ def expand_events(
     event on the 31st has no occurrence in April). ``until`` is inclusive: the
     last occurrence is the one starting on that local date. ``timezones`` maps
     branch ids to their zones so repetitions of a branch's event follow its DST.
+    ``range_names`` name ``start`` and ``end`` in messages (the caller's flags, such as ``--from`` and ``--to``).
     """
     range_start = require_aware(start, "start")
     range_end = require_aware(end, "end")
@@ -200,7 +204,7 @@ def expand_events(
             tz = timezones[event.branch]
         else:
             tz = event.start.tzinfo or dt.UTC
-        found.extend(_occurrences(event, tz, range_start, range_end))
+        found.extend(_occurrences(event, tz, range_start, range_end, range_names))
     found.sort(key=lambda occ: (occ.start, occ.end, occ.event_id))
     return found
 

@@ -228,7 +228,7 @@ def event_rows(
     zones = config.timezones
     repeats = {e.id: e.repeat.value for e in events}
     rows = []
-    for occ in expand_events(events, start, end, timezones=zones):
+    for occ in expand_events(events, start, end, timezones=zones, range_names=range_names):
         zone = zones.get(occ.branch) if occ.branch else None
         rows.append(
             {
