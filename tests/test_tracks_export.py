@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
@@ -20,7 +21,7 @@ from retail_intel.movements.store import read_movements, read_tracks, source_fil
 from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.pipeline.plan import ProcessRequest, make_plan
 from retail_intel.pipeline.run import process_video
-from retail_intel.pipeline.tracks_out import person_boxes, write_person_boxes
+from retail_intel.pipeline.tracks_out import check_output_name, person_boxes, person_boxes_text, write_person_boxes
 from retail_intel.pipeline.video_tracks import source_key
 from retail_intel.vision.video import fingerprint
 
@@ -193,21 +194,46 @@ def test_a_branch_or_camera_the_run_was_not_processed_for_is_refused(processed: 
     video, data = processed
     summary = data / "runs" / f"{source_key('cam1', fingerprint(video))}.json"
     # b1's boxes were written labelled as b2 (and a camera b2 may not have)
-    with pytest.raises(InputError, match=r"--branch b2: cam\.avi was processed as branch b1"):
+    # named as a Python caller wrote them (the tracks command passes its flags: the test below)
+    with pytest.raises(InputError, match=r"^branch b2: cam\.avi was processed as branch b1 .*; leave branch out"):
         person_boxes(video, data_dir=data, branch="b2", settings=None)
-    with pytest.raises(InputError, match=r"--branch b2: .* was processed as branch b1"):
+    with pytest.raises(InputError, match=r"^branch b2: .* was processed as branch b1"):
         person_boxes(summary, data_dir=data, branch="b2", settings=None)
-    with pytest.raises(InputError, match=r"--camera cam9: .* was processed as camera cam1"):
+    with pytest.raises(InputError, match=r"^camera cam9: .* was processed as camera cam1"):
         person_boxes(summary, data_dir=data, camera="cam9", settings=None)
     # without the summary the tracks are still found by camera and video: their folder names the branch
     summary.unlink()
-    with pytest.raises(InputError, match="are branch b1's"):
+    with pytest.raises(InputError, match=r"^branch b2: .* are branch b1's .*; pass branch b1$"):
         person_boxes(video, data_dir=data, branch="b2", camera="cam1", settings=None)
     with pytest.raises(InputError, match="no recording start time") as untimed:  # b1's own: found, then timed
         person_boxes(video, data_dir=data, branch="b1", camera="cam1", settings=None)
     # tracks takes no --start-time: it said "pass --start-time ..." all the same
     assert "run summary" in str(untimed.value) and "process it again with --start-time" in str(untimed.value)
     assert not str(untimed.value).split(": ", 2)[-1].startswith("pass --start-time")
+
+
+def test_the_tracks_command_names_its_flags(
+    processed: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # person_boxes, check_output_name and person_boxes_text name their parameters (branch, camera,
+    # data_dir, fmt); the command passes its flags, so its user still reads them
+    video, data = processed
+    args = ["tracks", str(video), "--roi", ROI, "--data-dir", str(data), "-o", str(tmp_path / "x")]
+    result = run_cli([*args, "--branch", "b2"], capsys, monkeypatch)
+    said = result.stderr.replace("\n", "")
+    assert result.exit_code == 1 and "--branch b2: cam.avi was processed as branch b1" in said
+    assert "leave --branch out or pass --branch b1" in said
+    stranger = write_video(tmp_path / "other.avi", frames=3)
+    result = run_cli(["tracks", str(stranger), "--data-dir", str(data), "-o", str(tmp_path / "y")], capsys, monkeypatch)
+    assert result.exit_code == 1 and "not processed into this --data-dir needs --branch" in result.stderr
+    with pytest.raises(InputError, match=r"^a video that was not processed into this data_dir needs branch$"):
+        person_boxes(stranger, data_dir=data, settings=None)
+    with pytest.raises(InputError, match=r"boxes\.parquet: fmt mot writes text, not a Parquet file; add fmt parquet"):
+        check_output_name(tmp_path / "boxes.parquet", "mot")
+    with pytest.raises(InputError, match=r"^fmt parquet is binary and has no text form"):
+        person_boxes_text(pa.table({"x": [1]}), "parquet")
+    with pytest.raises(InputError, match=r"^--format parquet is binary and has no text form"):
+        person_boxes_text(pa.table({"x": [1]}), "parquet", "--format")
 
 
 def test_a_previews_run_summary_reads_the_previews_tracks(tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ def tracks(
     if to_stdout and fmt == "parquet":
         raise InputError("-o - writes text to stdout: --format parquet is binary, give -o FILE.parquet")
     if not to_stdout:
-        check_output_name(output, fmt)  # before the tracks are read and judged, not after
+        check_output_name(output, fmt, "--format")  # before the tracks are read and judged, not after
     boxes = person_boxes(
         source,
         data_dir=data_dir,
@@ -65,13 +65,14 @@ def tracks(
         camera=camera,
         config_dir=optional_config_dir(ctx, config),
         settings=settings_from_flags({"roi": roi}),
+        names={"branch": "--branch", "camera": "--camera", "data_dir": "--data-dir"},
     )
     if to_stdout:
-        sys.stdout.write(person_boxes_text(boxes.table, fmt))
+        sys.stdout.write(person_boxes_text(boxes.table, fmt, "--format"))
         sys.stdout.flush()
         where = "stdout"
     else:
-        where = str(write_person_boxes(boxes.table, output, fmt))
+        where = str(write_person_boxes(boxes.table, output, fmt, "--format"))
     err.print(
         f"wrote {where}: {boxes.table.num_rows} boxes of {boxes.people} people over {boxes.frames} frames "
         f"({boxes.video}, branch {boxes.branch_id}, camera {boxes.camera_id})"

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import io
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -89,12 +90,17 @@ def person_boxes(
     camera: str | None = None,
     config_dir: Path | None = None,
     settings: CameraSettings | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> PersonBoxes:
     """The per-frame boxes of a processed video: ``source`` is the video or its run summary (``runs/*.json``).
 
     The stored tracks are judged with the settings of the run that stored them (from its summary),
     ``settings`` winning; without a summary, with the camera's config like ``process``.
+    ``names`` say what the caller calls ``branch``, ``camera`` and ``data_dir`` in messages (its
+    flags: ``{"branch": "--branch"}``); a parameter left out is named as it is here.
     """
+    named = names or {}
+    branch_name = named.get("branch", "branch")
     from retail_intel.vision.video import fingerprint, probe
 
     run: dict[str, object] | None = None
@@ -119,8 +125,8 @@ def person_boxes(
     tracks_dir = data_dir
     if run is not None:
         # the stored tracks are the run's: a flag naming another branch or camera would label its boxes wrongly
-        _check_flag("--branch", branch, run, "branch_id", source)
-        _check_flag("--camera", camera, run, "camera_id", source)
+        _check_flag(branch_name, branch, run, "branch_id", source)
+        _check_flag(named.get("camera", "camera"), camera, run, "camera_id", source)
         branch, camera = str(run["branch_id"]), str(run["camera_id"])
         if run.get("preview") is True:  # a --max-frames run wrote its own tree, apart from the data
             tracks_dir = data_dir / PREVIEWS_DIR
@@ -136,7 +142,9 @@ def person_boxes(
                 f"only a preview (--max-frames) of {video.name} was processed into {data_dir}: pass its run summary, "
                 f"`retail-intel tracks {previews[0]}`, or run `retail-intel process` on it without --max-frames"
             )
-        raise InputError("a video that was not processed into this --data-dir needs --branch")
+        raise InputError(
+            f"a video that was not processed into this {named.get('data_dir', 'data_dir')} needs {branch_name}"
+        )
     start = dt.datetime.fromisoformat(str(run["start_time"])) if run is not None else None
     layers = (*layers, settings or CameraSettings())
     request = ProcessRequest(
@@ -169,8 +177,8 @@ def person_boxes(
     stored_branch = stored.path.parent.parent.name
     if stored_branch != plan.branch_id:
         raise InputError(
-            f"--branch {plan.branch_id}: the stored tracks of {video.name} (camera {plan.camera_id}) are branch "
-            f"{stored_branch}'s ({stored.path}); pass --branch {stored_branch}"
+            f"{branch_name} {plan.branch_id}: the stored tracks of {video.name} (camera {plan.camera_id}) are branch "
+            f"{stored_branch}'s ({stored.path}); pass {branch_name} {stored_branch}"
         )
     meta = stored.metadata
     size = (int(meta["width"]), int(meta["height"]))
@@ -221,10 +229,12 @@ def mot_text(table: pa.Table) -> str:
     return out.getvalue()
 
 
-def person_boxes_text(table: pa.Table, fmt: TrackFormat) -> str:
-    """``table`` as the text of a ``mot`` or ``csv`` file (Parquet is binary: it has no text)."""
+def person_boxes_text(table: pa.Table, fmt: TrackFormat, fmt_name: str = "fmt") -> str:
+    """``table`` as the text of a ``mot`` or ``csv`` file (Parquet is binary: it has no text).
+
+    ``fmt_name`` is what the caller calls ``fmt`` in messages (its flag: ``--format``)."""
     if fmt == "parquet":
-        raise InputError("--format parquet is binary and has no text form: write it to a file")
+        raise InputError(f"{fmt_name} parquet is binary and has no text form: write it to a file")
     if fmt == "mot":
         return mot_text(table)
     # ISO 8601 with a 'T' and an offset, as every other CSV of the command line writes times
@@ -239,25 +249,28 @@ def person_boxes_text(table: pa.Table, fmt: TrackFormat) -> str:
 TEXT_SUFFIXES = frozenset({".txt", ".csv", ".tsv", ".mot", ".json"})
 
 
-def check_output_name(path: Path, fmt: TrackFormat) -> None:
+def check_output_name(path: Path, fmt: TrackFormat, fmt_name: str = "fmt") -> None:
     """Refuse a ``path`` whose name says the other kind of file: MOT or CSV text into ``boxes.parquet``
-    (what ``-o boxes.parquet`` without ``--format`` did), or Parquet into ``boxes.csv``."""
+    (what ``-o boxes.parquet`` without ``--format`` did), or Parquet into ``boxes.csv``.
+
+    ``fmt_name`` is what the caller calls ``fmt`` in messages (its flag: ``--format``)."""
     suffix = path.suffix.lower()
     if fmt != "parquet" and suffix == ".parquet":
         raise InputError(
-            f"{path}: --format {fmt} writes text, not a Parquet file; add --format parquet, "
+            f"{path}: {fmt_name} {fmt} writes text, not a Parquet file; add {fmt_name} parquet, "
             f"or name it {path.with_suffix('.csv' if fmt == 'csv' else '.txt').name}"
         )
     if fmt == "parquet" and suffix in TEXT_SUFFIXES:
         raise InputError(
-            f"{path}: --format parquet writes a binary Parquet file, not a {path.suffix} file; "
-            f"name it {path.with_suffix('.parquet').name}, or use --format csv or mot for text"
+            f"{path}: {fmt_name} parquet writes a binary Parquet file, not a {path.suffix} file; "
+            f"name it {path.with_suffix('.parquet').name}, or use {fmt_name} csv or mot for text"
         )
 
 
-def write_person_boxes(table: pa.Table, path: Path, fmt: TrackFormat) -> Path:
-    """Write ``table`` as ``fmt``, atomically (a reader never sees half a file)."""
-    check_output_name(path, fmt)
+def write_person_boxes(table: pa.Table, path: Path, fmt: TrackFormat, fmt_name: str = "fmt") -> Path:
+    """Write ``table`` as ``fmt``, atomically (a reader never sees half a file); ``fmt_name``: as
+    :func:`check_output_name`'s."""
+    check_output_name(path, fmt, fmt_name)
     if fmt == "parquet":
         return atomic_write_table(table, path)
-    return atomic_write_bytes(person_boxes_text(table, fmt).encode("utf-8"), path)
+    return atomic_write_bytes(person_boxes_text(table, fmt, fmt_name).encode("utf-8"), path)
