@@ -101,3 +101,19 @@ def test_the_store_is_checked_again_only_when_its_files_changed(
     api.ok("/movements", params=one)
     api.ok("/movements", params=one)
     assert checks[-1] == branch and checks.count(branch) == refused + 1
+
+
+def test_health_is_degraded_while_a_copied_movement_file_is_in_the_store(store: tuple[Path, Path]) -> None:
+    # /health counted the copy's rows in counts.movements and said ok while /movements answered 503
+    config_dir, data_dir = store
+    api = Api(create_app(config_dir, data_dir))
+    assert api.ok("/health")["status"] == "ok"
+    copy = _copy(data_dir)
+    health = api.ok("/health")
+    assert health["status"] == "degraded"
+    assert not health["data"]["ok"]
+    assert health["data"]["problem"].startswith("customer_branch_movement: the same movement (customer_id")
+    assert "backup-copy.parquet" in health["data"]["problem"]
+    assert str(data_dir) not in health["data"]["problem"]  # paths are scrubbed as for the other problems
+    copy.unlink()
+    assert api.ok("/health")["status"] == "ok"

@@ -37,6 +37,12 @@ class RepeatGate:
     def check(self, branch_id: str | None, listed: Sequence[MovementFile]) -> None:
         """:class:`DataError` if ``listed`` (the movement files of ``branch_id``'s folder, or of all
         branches, as listed now) holds a movement of that branch (or any) on two rows."""
+        problem = self.problem(branch_id, listed)
+        if problem is not None:
+            raise DataError(problem)
+
+    def problem(self, branch_id: str | None, listed: Sequence[MovementFile]) -> str | None:
+        """The refusal :meth:`check` raises, or None (``/health`` reports it without failing)."""
         listing = tuple(sorted((f.path, f.key) for f in listed))
         with self._lock:
             known = self._checked.get(branch_id)
@@ -47,5 +53,4 @@ class RepeatGate:
                 except DataError as exc:
                     problem = str(exc)
                 known = self._checked[branch_id] = (listing, problem)
-        if known[1] is not None:
-            raise DataError(known[1])
+        return known[1]

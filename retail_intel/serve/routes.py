@@ -94,8 +94,9 @@ async def health(request: Request) -> Any:
     """Data and config directories, record counts, and the last processed video.
 
     ``status`` is ``degraded`` while the config on disk failed to reload (the last good one is
-    served) or while the data directory is missing or holds no retail-intel data (``data.problem``:
-    the line the data routes that need it, such as /report, answer 503 with). Still a 200: the
+    served), while the data directory is missing or holds no retail-intel data, or while a movement
+    file was copied into it under another name (``data.problem``: the line the data routes that
+    need it, such as /report or /movements, answer 503 with). Still a 200: the
     server runs and picks up data written later without a restart.
     """
     return await run_in_threadpool(state_of(request).health)

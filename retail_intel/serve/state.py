@@ -253,6 +253,9 @@ class ServeState:
         movement_files = self.movement_index.files()
         # the check the data routes make (a missing or empty --data-dir answers 503 there)
         data_problem = describe_data_dir(self.data_dir, count_files=False).problem()
+        if data_problem is None:
+            # a copied movement file, as /movements answers 503 for it (checked once per change of files)
+            data_problem = self.repeats.problem(None, movement_files)
         if data_problem is not None:
             data_problem = scrub_paths(data_problem, [(self.data_dir, "<data>")])
         return {
