@@ -22,9 +22,8 @@ from retail_intel.pipeline.snapshot import take_snapshot
 from .cli_helpers import run_cli
 from .fakes import write_video
 
-REFUSED = (
-    r"a raw .h264 stream has no container to keep its frame rate .*; pass --fps with the rate the camera records at"
-)
+# a Python caller is told its parameter (fps), the command its flag (--fps)
+REFUSED = r"a raw .h264 stream has no container to keep its frame rate .*; pass {} with the rate the camera records at"
 
 
 @pytest.fixture
@@ -61,7 +60,7 @@ def _config(tmp_path: Path, fps: str = "") -> Path:
 
 def test_snapshot_of_a_raw_stream_needs_its_frame_rate(tmp_path: Path, raw_stream: Path) -> None:
     out = tmp_path / "f.png"
-    with pytest.raises(VideoError, match=rf"cam\.h264: {REFUSED}"):
+    with pytest.raises(VideoError, match=rf"cam\.h264: {REFUSED.format('fps')}"):
         take_snapshot(raw_stream, 2.0, out, fps=None, grid=100, roi=None)
     assert not out.exists()
     # --fps, or the camera's fps with --branch, finds frame 20: 2 s at 10 fps
@@ -87,7 +86,7 @@ def test_the_snapshot_command_says_which_flag_to_pass(
 
 def test_the_setup_picture_of_a_raw_stream_needs_its_frame_rate(tmp_path: Path, raw_stream: Path) -> None:
     config = _config(tmp_path)
-    with pytest.raises(VideoError, match=rf"{REFUSED}, or set the camera's fps in branches\.yaml"):
+    with pytest.raises(VideoError, match=rf"{REFUSED.format('--fps')}, or set the camera's fps in branches\.yaml"):
         setup_session(config, tmp_path / "data", "s1", "c1", video=raw_stream, at_s=2.0)
     picture = setup_session(config, tmp_path / "data", "s1", "c1", video=raw_stream, at_s=2.0, fps=10).picture
     assert "frame 20" in picture.source
