@@ -18,13 +18,25 @@ import numpy as np
 
 from retail_intel.errors import DataError
 from retail_intel.movements.compacted import cut_customers, without_customers
-from retail_intel.movements.schema import MOVEMENT_SCHEMA
+from retail_intel.movements.schema import MOVEMENT_SCHEMA, TRAJECTORY_SCHEMA
 from retail_intel.movements.tracks import FloatArray, Track
+from retail_intel.movements.zone_schema import QUEUE_VISIT_SCHEMA, ZONE_VISIT_SCHEMA
+from retail_intel.movements.zone_store import QUEUE_VISITS_DIR, ZONE_VISITS_DIR
 from retail_intel.pipeline.continuity import CarriedPerson
-from retail_intel.storage import atomic_write_bytes
+from retail_intel.storage import MOVEMENTS_DIR, TRAJECTORIES_DIR, atomic_write_bytes
 
 CARRY_VERSION = 1
 _ARRAYS = ("t", "x", "y", "height", "width", "confidence")
+
+# The per-source tables whose rows are a person's, which go with the person to the segment that
+# claims them. Not the queue-length minutes: they are the minutes each segment watched (the next
+# segment counts a carried person in the queue from its own first frame on), so they stay.
+PEOPLE_TABLES = {
+    MOVEMENTS_DIR: MOVEMENT_SCHEMA,
+    TRAJECTORIES_DIR: TRAJECTORY_SCHEMA,
+    ZONE_VISITS_DIR: ZONE_VISIT_SCHEMA,
+    QUEUE_VISITS_DIR: QUEUE_VISIT_SCHEMA,
+}
 
 
 @dataclass(frozen=True)
@@ -133,17 +145,30 @@ def carried_into(carry: Carry, start_time: dt.datetime) -> tuple[CarriedPerson, 
     return tuple(out)
 
 
+def people_files(movements: str | None) -> list[str]:
+    """A segment's files of :data:`PEOPLE_TABLES`, from its movement file (relative to the data
+    directory, ``[previews/]movements/<branch>/<day>/<key>.parquet``): the same path in each table."""
+    if movements is None:
+        return []
+    parts = list(Path(movements).parts)
+    if MOVEMENTS_DIR not in parts:
+        return [movements]
+    at = parts.index(MOVEMENTS_DIR)
+    return [str(Path(*parts[:at], kind, *parts[at + 1 :])) for kind in PEOPLE_TABLES]
+
+
 def drop_claimed_in_store(data_dir: Path, relative: str, claimed: tuple[str, ...] | list[str]) -> bool:
     """:func:`drop_claimed` on a segment's file ``relative`` to ``data_dir``, or, once ``compact``
     has merged that file into its month, on the segment's rows in the month."""
     path = data_dir / relative
     if path.is_file():
         return drop_claimed(path, claimed)
-    return cut_customers(data_dir, path, MOVEMENT_SCHEMA, claimed)  # trajectories are never compacted
+    kind = next((part for part in Path(relative).parts if part in PEOPLE_TABLES), MOVEMENTS_DIR)
+    return cut_customers(data_dir, path, PEOPLE_TABLES[kind], claimed)  # trajectories are never compacted
 
 
 def drop_claimed(path: Path, claimed: tuple[str, ...] | list[str]) -> bool:
-    """Remove the rows of ``claimed`` customer ids from a movement or trajectory file; True if it changed.
+    """Remove the rows of ``claimed`` customer ids from a file of :data:`PEOPLE_TABLES`; True if it changed.
 
     Used on the previous segment's files once the next segment has written the
     people it took over. Idempotent: a file without those ids is left alone.

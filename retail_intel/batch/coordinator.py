@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from retail_intel.batch.carry import drop_claimed_in_store
+from retail_intel.batch.carry import drop_claimed_in_store, people_files
 from retail_intel.batch.executors import Executor
 from retail_intel.batch.give_back import earlier_takeovers
 from retail_intel.batch.ledger import DONE, FAILED, Ledger, LedgerEntry, file_stat
@@ -144,9 +144,9 @@ class Coordinator:
     def _hand_over(self, before: LedgerEntry, claimed: tuple[str, ...]) -> LedgerEntry:
         """Remove ``claimed`` people from the earlier segment's files and record its new state."""
         changed = False
-        for rel in (before.movements, before.trajectories):
-            if rel is not None:
-                changed |= drop_claimed_in_store(self.data_dir, rel, claimed)
+        # their zone and queue visits too: the next segment judged its zones over the whole person
+        for rel in people_files(before.movements):
+            changed |= drop_claimed_in_store(self.data_dir, rel, claimed)
         if not changed or before.movements is None:
             return before
         refreshed = replace(
@@ -335,9 +335,8 @@ class Coordinator:
                 if nxt is not None and nxt.claimed:
                     # Redone while the segment after it is still done: it takes its people back.
                     assert outcome.movements is not None
-                    for rel in (outcome.movements, outcome.trajectories):
-                        if rel is not None:
-                            drop_claimed_in_store(self.data_dir, rel, nxt.claimed)
+                    for rel in people_files(outcome.movements):
+                        drop_claimed_in_store(self.data_dir, rel, nxt.claimed)
             entry = entry_for(item, outcome, prev_key, self.data_dir)
             if outcome.ok:
                 self._replace_earlier_versions(entry)

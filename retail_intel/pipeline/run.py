@@ -400,6 +400,7 @@ def _run_video(
         # to the last frame, as the visits' dwell runs to their last moment (not the video's duration)
         covered_s=video_tracks.last_t,
         source_key=key,
+        carried_ids=cut.carried_ids if cut is not None else None,
     )
     output = write_movements(table, data_dir, branch_id=plan.branch_id, day=day, source_key=key)
     if video_tracks.reference is not None:

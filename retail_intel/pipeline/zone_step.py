@@ -7,7 +7,7 @@ few lines to call it (after the ROI is judged, before the movement file lands).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,14 +60,21 @@ def check_regions_inside_frame(
     check_zones_inside_frame(zones, width, height, camera_id)
 
 
-def judgement_paths(judgement: Judgement, video_fingerprint: str, camera_id: str) -> list[PersonPath]:
+def judgement_paths(
+    judgement: Judgement, video_fingerprint: str, camera_id: str, carried_ids: Mapping[int, str] | None = None
+) -> list[PersonPath]:
     """Everybody kept by judging, with the customer id the movement table gives them.
 
     People who were not an event (never in the ROI) have no movement row: they
-    count in the queue length only (:class:`PersonPath`).
+    count in the queue length only (:class:`PersonPath`). ``carried_ids`` (a
+    batch segment's carried track ids -> the id the segment before gave them)
+    as :func:`~retail_intel.pipeline.continuity.keep_carried_ids` renames their movement.
     """
+    carried = carried_ids or {}
     return [
-        PersonPath(customer_id(video_fingerprint, camera_id, p.track_id), p, v.action is not None)
+        PersonPath(
+            carried.get(p.track_id) or customer_id(video_fingerprint, camera_id, p.track_id), p, v.action is not None
+        )
         for p, v in zip(judgement.people, judgement.verdicts, strict=True)
     ]
 
@@ -92,13 +99,17 @@ def judge_and_write_zones(
     start_time: dt.datetime,
     covered_s: float,
     source_key: str,
+    carried_ids: Mapping[int, str] | None = None,
 ) -> ZoneTables:
     """Judge every kept person against ``zones`` and write the three zone tables for this source.
 
     A camera without zones still writes empty tables, so zones removed from
-    the config lose their visits when the video is processed again.
+    the config lose their visits when the video is processed again. A person
+    carried in from the segment before (``carried_ids``) is judged over their
+    whole path, under the id their movement keeps: the batch then removes that
+    id's visits from the segment before, as it removes their movement.
     """
     source = ZoneSource(branch_id, camera_id, video_fingerprint, start_time, covered_s)
-    tables = judge_zones(judgement_paths(judgement, video_fingerprint, camera_id), zones, source)
+    tables = judge_zones(judgement_paths(judgement, video_fingerprint, camera_id, carried_ids), zones, source)
     write_zone_tables(tables, data_dir, branch_id=branch_id, day=start_time.date(), source_key=source_key)
     return tables
