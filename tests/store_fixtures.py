@@ -16,7 +16,7 @@ from retail_intel.kpis.with_zones import compute_kpis_with_zones
 from retail_intel.movements import store
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import read_movements, write_movements
-from retail_intel.storage import MOVEMENTS_DIR, atomic_write_table
+from retail_intel.storage import MOVEMENTS_DIR, atomic_write_table, parquet_files
 from tests.test_serve_support import Api
 
 JANUARY = (dt.date(2026, 1, 5), dt.date(2026, 1, 6), dt.date(2026, 1, 7))
@@ -125,3 +125,16 @@ def movement_pages(api: Api) -> list[dict[str, Any]]:
         cursor = page["next_cursor"]
         if cursor is None:
             return rows
+
+
+def copy_store(source: Path, target: Path, *, only: str | None = None) -> Path:
+    """A fresh copy of the Parquet files under ``source`` (only the folder ``only`` of it, when given)
+    and its README, in ``target``: a test may then copy, drop or rewrite files without touching a
+    store the module's other tests share."""
+    for path in parquet_files(source / only if only is not None else source):
+        copied = target / path.relative_to(source)
+        copied.parent.mkdir(parents=True, exist_ok=True)
+        copied.write_bytes(path.read_bytes())
+    if only is None:
+        (target / "README.txt").write_bytes((source / "README.txt").read_bytes())
+    return target

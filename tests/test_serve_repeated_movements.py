@@ -19,6 +19,7 @@ from retail_intel.demo.generate import generate_demo
 from retail_intel.movements import repeats
 from retail_intel.serve import create_app, repeatgate
 from retail_intel.storage import parquet_files
+from tests.store_fixtures import copy_store
 from tests.test_serve_support import Api
 
 
@@ -31,13 +32,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture
 def store(demo: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
-    data_dir = tmp_path / "data"
-    for path in parquet_files(demo[1]):
-        target = data_dir / path.relative_to(demo[1])
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(path.read_bytes())
-    (data_dir / "README.txt").write_bytes((demo[1] / "README.txt").read_bytes())
-    return demo[0], data_dir
+    return demo[0], copy_store(demo[1], tmp_path / "data")
 
 
 def _copy(data_dir: Path) -> Path:

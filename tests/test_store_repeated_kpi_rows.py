@@ -22,7 +22,7 @@ from retail_intel.etl import read_features, run_etl
 from retail_intel.etl.store import features_root
 from retail_intel.kpis import compute_kpis, kpi_path, read_kpis
 from retail_intel.sqlviews.database import query
-from retail_intel.storage import parquet_files
+from tests.store_fixtures import copy_store
 
 START = dt.datetime(2026, 2, 2, tzinfo=dt.UTC)
 KPI_HEAD = "branch_kpi_timeseries: the same KPI window (branch_id, window_minutes, window_start) appears on"
@@ -42,13 +42,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture
 def store(demo: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
     """A fresh copy of the demo store with its KPI and feature files."""
-    data_dir = tmp_path / "data"
-    for path in parquet_files(demo[1]):
-        target = data_dir / path.relative_to(demo[1])
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(path.read_bytes())
-    (data_dir / "README.txt").write_bytes((demo[1] / "README.txt").read_bytes())
-    return demo[0], data_dir
+    return demo[0], copy_store(demo[1], tmp_path / "data")
 
 
 def _count(config_dir: Path, data_dir: Path, view: str) -> int:

@@ -24,6 +24,7 @@ from retail_intel.kpis.compute import ENGINES, compute_kpis
 from retail_intel.movements.compaction import compact_store
 from retail_intel.sqlviews.database import query
 from retail_intel.storage import KPIS_DIR, MOVEMENTS_DIR, parquet_files
+from tests.store_fixtures import copy_store
 
 START = dt.date(2026, 2, 2)  # two days, both in a month closed by BEFORE
 BEFORE = dt.date(2026, 3, 1)
@@ -44,12 +45,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture
 def store(demo: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
     """A fresh copy of the demo store's movements (nothing else: the KPIs read only them)."""
-    data_dir = tmp_path / "data"
-    for path in parquet_files(demo[1] / MOVEMENTS_DIR):
-        target = data_dir / path.relative_to(demo[1])
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(path.read_bytes())
-    return demo[0], data_dir
+    return demo[0], copy_store(demo[1], tmp_path / "data", only=MOVEMENTS_DIR)
 
 
 def _first_movement(path: Path) -> str:
