@@ -81,7 +81,6 @@ def entry_for(item: Item, outcome: SegmentOutcome, prev_key: str | None, data_di
         duration_s=duration,
         movements=outcome.movements,
         movements_stat=file_stat(data_dir / outcome.movements) if outcome.movements else None,
-        trajectories=outcome.trajectories,
         carry=outcome.carry,
         claimed=outcome.claimed,
         frames=outcome.frames,

@@ -56,7 +56,6 @@ class LedgerEntry:
     # (size, mtime) of the movement file as this entry left it: any later
     # rewrite (another key's run, a crash mid-way, a hand edit) voids the entry.
     movements_stat: tuple[int, int] | None = None
-    trajectories: str | None = None
     carry: str | None = None
     claimed: tuple[str, ...] = ()  # customer ids taken over from the previous segment
     frames: int = 0

@@ -25,7 +25,6 @@ from retail_intel.pipeline.frame_times import BY_TIMESTAMPS
 from retail_intel.pipeline.plan import DetectorSpec, ProcessPlan
 from retail_intel.pipeline.run import process_video
 from retail_intel.pipeline.video_tracks import DetectorFactory, ProgressFn
-from retail_intel.storage import MOVEMENTS_DIR, TRAJECTORIES_DIR
 from retail_intel.vision.detections import Detector
 
 
@@ -45,8 +44,9 @@ class SegmentOutcome:
     ok: bool
     reason: str | None = None
     summary: dict[str, Any] | None = None  # the run summary (RunSummary fields)
-    movements: str | None = None  # relative to the data directory
-    trajectories: str | None = None
+    # relative to the data directory; its trajectory and zone files lie at the same path under their
+    # own folders (:func:`retail_intel.batch.carry.people_files`)
+    movements: str | None = None
     carry: str | None = None
     claimed: tuple[str, ...] = ()
     frames: int = 0
@@ -134,19 +134,12 @@ def run_segment(
             permanent=file_at_fault(exc, task.plan.video),
         )
     movements = result.output.relative_to(data_dir)
-    # movements/<branch>/... (previews/movements/... for a preview) -> the same under trajectories/
-    parts = list(movements.parts)
-    trajectories = None
-    if MOVEMENTS_DIR in parts:
-        parts[parts.index(MOVEMENTS_DIR)] = TRAJECTORIES_DIR
-        trajectories = Path(*parts)
     return SegmentOutcome(
         task.index,
         task.key,
         True,
         summary=asdict(summary),
         movements=str(movements),
-        trajectories=str(trajectories) if trajectories else None,
         carry=str(own_carry.relative_to(data_dir)),
         claimed=result.handover.claimed,
         frames=summary.frames,
