@@ -90,18 +90,19 @@ _sessions: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, _Session] = weak
 _sessions_lock = threading.Lock()
 
 
-def _is_closed(con: duckdb.DuckDBPyConnection) -> bool:
+def _closed_because(con: duckdb.DuckDBPyConnection) -> duckdb.ConnectionException | None:
+    """DuckDB's refusal if ``con`` is closed, else None (it tells no one of a close)."""
     try:
-        con.cursor().close()  # as run_query does on any thread: the one thing a closed connection refuses
-    except duckdb.ConnectionException:
-        return True
-    return False
+        con.cursor().close()  # works on any thread: the one thing a closed connection refuses
+    except duckdb.ConnectionException as exc:
+        return exc
+    return None
 
 
 def _forget_closed() -> None:
     """Drop the sessions of connections closed since they were opened."""
     with _sessions_lock:
-        for con in [con for con in list(_sessions.keys()) if _is_closed(con)]:
+        for con in [con for con in list(_sessions.keys()) if _closed_because(con) is not None]:
             del _sessions[con]
 
 
@@ -297,14 +298,13 @@ def _relation_table(relation: duckdb.DuckDBPyRelation | None) -> pa.Table:
 
 
 def _require_open(con: duckdb.DuckDBPyConnection) -> None:
-    try:
-        con.cursor().close()
-    except duckdb.ConnectionException as exc:
+    closed = _closed_because(con)
+    if closed is not None:
         with _sessions_lock:
             _sessions.pop(con, None)
         raise InputError(
-            f"con: the connection is closed ({duckdb_message(exc)}); open another with open_database"
-        ) from exc
+            f"con: the connection is closed ({duckdb_message(closed)}); open another with open_database"
+        ) from closed
 
 
 def run_query(con: duckdb.DuckDBPyConnection, sql: str, *, max_rows: int | None = None) -> pa.Table:
