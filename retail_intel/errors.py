@@ -44,6 +44,10 @@ class DataError(RetailIntelError):
     """The Parquet data directory holds something unexpected."""
 
 
+class StoreChangedError(DataError):
+    """A store file was removed or replaced while it was read (a writer at work); a new read sees the store as it is now."""
+
+
 class DatabaseError(RetailIntelError):
     """An external database (``export --to postgresql://...``) cannot be reached, refuses us, or rejects a statement."""
 

@@ -17,7 +17,7 @@ from typing import TypeVar
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from retail_intel.errors import DataError, InputError, WriteError
+from retail_intel.errors import DataError, InputError, StoreChangedError, WriteError
 
 T = TypeVar("T")
 
@@ -192,18 +192,40 @@ def file_version(path: Path) -> FileVersion | None:
         return None
 
 
+# how many times a read is made while each attempt finds a file it listed gone: a writer moving a
+# source between days or ``compact`` merging a month removes files for a moment, not for good
+MOVED_READS = 8
+
+
 def reread_once(read: Callable[[], T]) -> T:
-    """``read()``, a listing of store files and then a read of them, once more if it fails.
+    """``read()``, a listing of store files and then a read of them, again if it fails.
 
     Between the two a writer may remove a file: a stale copy of a video that
     moved, or a day's files that ``compact`` has just merged into their month.
-    The second listing sees the store as it is now; a file that is really bad
-    fails again and is reported then.
+    Another listing sees the store as it is now. A read that failed for anything
+    else is made once more: a file that is really bad fails again and is reported
+    then. One that found a listed file gone is made up to :data:`MOVED_READS` times,
+    since a writer at work (a batch writing source after source) can remove
+    another file during the next read too.
     """
-    try:
-        return read()
-    except DataError:
-        return read()
+    reads = 0
+    while True:
+        try:
+            return read()
+        except DataError as exc:
+            reads += 1
+            if reads >= (MOVED_READS if _file_went(exc) else 2):
+                raise
+
+
+def _file_went(exc: BaseException) -> bool:
+    """True when ``exc`` came from a store file removed or replaced while it was read."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, FileNotFoundError | StoreChangedError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def is_plain_name(name: str) -> bool:

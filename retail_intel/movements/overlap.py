@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from retail_intel.errors import DataError
+from retail_intel.errors import DataError, StoreChangedError
 from retail_intel.movements.compacted import COMPACTED_NAME, compacted_sources, is_month_folder, read_compacted
 from retail_intel.storage import FileVersion, file_version
 
@@ -58,7 +58,7 @@ class StoreRead:
         """Raise :class:`DataError` if a month read by name was replaced since its source list was checked."""
         for path, version in self.months:
             if file_version(path) != version:
-                raise DataError(f"{path}: replaced while it was read (compact ran meanwhile)")
+                raise StoreChangedError(f"{path}: replaced while it was read (compact ran meanwhile)")
 
 
 def is_month_file(path: Path) -> bool:
@@ -161,7 +161,7 @@ def plan_read(files: Sequence[Path], schema: pa.Schema, outside: Sequence[Path] 
             continue
         version = file_version(path)
         if version is None:
-            raise DataError(f"{path}: removed while the store was listed")
+            raise StoreChangedError(f"{path}: removed while the store was listed")
         # a month that is not this store's reads as unreadable later, with its name
         try:
             shadowed = any(s.key in own for s in compacted_sources(path))
