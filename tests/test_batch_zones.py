@@ -14,6 +14,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from retail_intel.config import load_config
@@ -22,7 +24,9 @@ from retail_intel.movements.compacted import compacted_files
 from retail_intel.movements.compaction import compact_store
 from retail_intel.movements.store import read_movements
 from retail_intel.movements.zone_store import QUEUE_LENGTHS_DIR, QUEUE_VISITS_DIR, ZONE_VISITS_DIR, read_zone_table
+from retail_intel.pipeline.rejudge_zones import rejudge_zones
 from retail_intel.pipeline.video_tracks import source_key
+from retail_intel.storage import TRAJECTORIES_DIR, atomic_write_table
 from retail_intel.vision.video import fingerprint
 
 from .batch_fakes import write_scene
@@ -123,3 +127,41 @@ def test_visits_handed_over_from_a_compacted_month_leave_the_month(root: Path) -
         compact_store(root / "data", before=dt.date(2026, 3, 1))
     assert compacted_files(root / "data" / ZONE_VISITS_DIR)
     _assert_as_uncut(root, root / "data", _whole(root))
+
+
+def test_zones_judged_again_after_the_hand_overs_are_as_in_the_uncut_video(root: Path) -> None:
+    # `zones --rejudge` judges each segment's stored paths. The hand-over took A's path out of the
+    # first two segments (the last one holds it whole), so their queue-length minutes lost A's time
+    # in the queue before each cut, and the middle segment, left with nobody, was skipped ("0
+    # cameras in one file") and kept its queue-length minutes of the zones as they were.
+    write_segments(root / "archive" / "b1" / "door", "door", standing_across_cuts, count=3)
+    assert [f.taken_over for f in batch(root / "archive", root).files] == [0, 1, 1]
+    whole = _whole(root)
+    config = root / "config" / "branches.yaml"
+    config.write_text(config.read_text().replace("{id: line, kind: queue", "{id: till, kind: queue"))
+    for data_dir in (root / "data", whole):
+        summary = rejudge_zones(load_config(root / "config"), data_dir, "b1")
+        assert summary.skipped == []
+    assert {r["zone_id"] for r in read_zone_table(root / "data", QUEUE_LENGTHS_DIR).to_pylist()} == {"till"}
+    _assert_as_uncut(root, root / "data", whole)
+
+
+def test_a_person_both_segments_hold_counts_once_in_the_queue_length_judged_again(root: Path) -> None:
+    # a hand-over cut short (the batch stopped after the last segment wrote A, before the first gave
+    # A up): the first segment's minutes count A from its own path, not from the last's as well
+    segments = write_segments(root / "archive" / "b1" / "door", "door", standing_across_cuts, count=3)
+    batch(root / "archive", root)
+    first, _, last = (
+        next((root / "data" / TRAJECTORIES_DIR).rglob(f"{source_key('door', fingerprint(s))}.parquet"))
+        for s in segments
+    )
+    taken = pq.read_table(last)  # A alone, from their first moment in the first segment
+    assert len(set(taken.column("customer_id").to_pylist())) == 1
+    atomic_write_table(pa.concat_tables([pq.read_table(first), taken]), first)
+    whole = _whole(root)
+    for data_dir in (root / "data", whole):
+        rejudge_zones(load_config(root / "config"), data_dir, "b1")
+    split = read_zone_table(root / "data", QUEUE_LENGTHS_DIR).to_pylist()
+    (uncut,) = read_zone_table(whole, QUEUE_LENGTHS_DIR).to_pylist()
+    assert sum(r["people_seconds"] for r in split) == pytest.approx(uncut["people_seconds"] - 0.2)
+    assert max(r["peak_people"] for r in split) == uncut["peak_people"] == 2

@@ -9,6 +9,8 @@ queue-length rows are made, as a live stream makes none: a live flush has no
 summary of its own (its session's record is ``runs/live-<branch>-<camera>-<session>.json``)
 and holds only the people who finished, over a span that overlaps the other
 flushes', so its samples' span would count minutes twice and miss people.
+A batch segment's minutes also count the people a later segment took over
+(:mod:`~retail_intel.pipeline.rejudge_carried`).
 Visits are then timed to the 0.5 s of the samples instead of every frame.
 """
 
@@ -19,14 +21,16 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError
 from retail_intel.movements.schema import TRAJECTORY_SCHEMA
 from retail_intel.movements.zone_store import write_zone_tables
 from retail_intel.movements.zones import ZoneSource, judge_zones, paths_from_trajectories
+from retail_intel.pipeline.rejudge_carried import CarriedPeople
 from retail_intel.pipeline.run import RUNS_DIR
 from retail_intel.pipeline.zone_step import last_frame_t, zone_specs
 from retail_intel.storage import TRAJECTORIES_DIR, is_plain_name, parquet_files
@@ -46,17 +50,64 @@ class RejudgeSummary:
     skipped: list[str] = field(default_factory=list)  # why some videos were left as they were
 
 
-def _span(data_dir: Path, key: str, first: dt.datetime) -> tuple[dt.datetime, float | None]:
-    """The video's start and its last frame's time; ``first`` and None (span unknown) without a summary."""
+def _run(data_dir: Path, key: str) -> dict[str, Any] | None:
+    """The video's run summary; None without one (or with a damaged one: as unknown as without)."""
     summary = data_dir / RUNS_DIR / f"{key}.json"
     if summary.is_file():
         try:
             run = json.loads(summary.read_text(encoding="utf-8"))
+            if isinstance(run, dict):
+                return run
+        except (OSError, ValueError):
+            pass
+    return None
+
+
+def _span(run: dict[str, Any] | None) -> tuple[dt.datetime, float] | None:
+    """The video's start and its last frame's time; None (span unknown) without a summary."""
+    if run is not None:
+        try:
             start = dt.datetime.fromisoformat(run["start_time"]).astimezone(dt.UTC)
             return start, last_frame_t(float(run["duration_s"]), int(run["frames"]))
-        except (OSError, ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError):
             pass  # a damaged summary: the span is as unknown as without one
-    return first, None
+    return None
+
+
+@dataclass(frozen=True)
+class _Video:
+    path: Path
+    camera_id: str
+    fingerprint: str
+    start: dt.datetime
+    covered: float | None
+
+
+def _read(path: Path) -> pa.Table:
+    try:
+        return pq.read_table(path, schema=TRAJECTORY_SCHEMA)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable trajectory Parquet file ({exc})") from exc
+
+
+def _video(data_dir: Path, path: Path, table: pa.Table) -> _Video | str:
+    """The video of one stored path file, or why it cannot be judged."""
+    run = _run(data_dir, path.stem)
+    span = _span(run)
+    cameras = set(table.column("camera_id").to_pylist())
+    fingerprint = ""
+    if table.num_rows:
+        fingerprint = table.column("video_fingerprint")[0].as_py()
+    elif span is not None and run is not None and isinstance(run.get("camera_id"), str):
+        # a segment whose people a batch's later segments all took over keeps an empty file: its
+        # summary names the camera (and its queue-length minutes count those people, rejudge_carried)
+        cameras, fingerprint = {run["camera_id"]}, str(run.get("video_fingerprint", ""))
+    if len(cameras) != 1:
+        return f"{path.name}: {len(cameras)} cameras in one file"
+    (camera_id,) = cameras
+    if span is None:
+        return _Video(path, camera_id, fingerprint, min(table.column("time").to_pylist()), None)
+    return _Video(path, camera_id, fingerprint, span[0], span[1])
 
 
 def rejudge_zones(
@@ -70,27 +121,32 @@ def rejudge_zones(
     if not is_plain_name(branch_id):
         raise DataError(f"branch id {branch_id!r} cannot name a folder of the store")
     files = parquet_files(data_dir / TRAJECTORIES_DIR / branch_id)
+    # first every file's people taken over from the video before, then judging file by file: a
+    # video's queue length counts the people a later one took over (and holds) while it watched
+    videos_found: list[_Video | str] = []
+    carried = CarriedPeople()
+    for path in files:
+        table = _read(path)
+        found = _video(data_dir, path, table)
+        videos_found.append(found)
+        if isinstance(found, _Video) and found.covered is not None:
+            carried.add(str(path), found.camera_id, table, found.start)
     videos = visits = queued = 0
     skipped: list[str] = []
-    for done, path in enumerate(files, start=1):
-        try:
-            table = pq.read_table(path, schema=TRAJECTORY_SCHEMA)
-        except (OSError, ValueError) as exc:
-            raise DataError(f"{path}: not a readable trajectory Parquet file ({exc})") from exc
-        cameras = set(table.column("camera_id").to_pylist())
-        if len(cameras) != 1:
-            skipped.append(f"{path.name}: {len(cameras)} cameras in one file")
+    for done, (path, video) in enumerate(zip(files, videos_found, strict=True), start=1):
+        if isinstance(video, str):
+            skipped.append(video)
             continue
-        (camera_id,) = cameras
-        camera = branch.camera(camera_id)
+        camera = branch.camera(video.camera_id)
         if camera is None:
-            skipped.append(f'{path.name}: camera "{camera_id}" is no longer configured')
+            skipped.append(f'{path.name}: camera "{video.camera_id}" is no longer configured')
             continue
-        times = table.column("time")
-        start, covered = _span(data_dir, path.stem, min(times.to_pylist()))
-        fingerprint = table.column("video_fingerprint")[0].as_py()
-        source = ZoneSource(branch_id, camera_id, fingerprint, start, covered)
-        tables = judge_zones(paths_from_trajectories(table, start), zone_specs(camera.zones), source)
+        table = _read(path)
+        source = ZoneSource(branch_id, video.camera_id, video.fingerprint, video.start, video.covered)
+        paths = paths_from_trajectories(table, video.start)
+        if video.covered is not None:
+            paths += carried.watched_by(str(path), video.camera_id, table, video.start, video.covered)
+        tables = judge_zones(paths, zone_specs(camera.zones), source)
         try:
             day = dt.date.fromisoformat(path.parent.name)  # the folder the movements of this video are in
         except ValueError:
