@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -125,6 +125,39 @@ def span_problem(start: str, end: str) -> str | None:
     return None
 
 
+def _check_hhmm(value: str) -> str:
+    _parse_hhmm(value)
+    return value
+
+
+# The times of day of the spans below (opening hours, shifts, their exceptions), declared once:
+# a start (or peak time) is 00:00-23:59, an end may also be 24:00.
+ClockTime = Annotated[str, AfterValidator(_check_hhmm)]
+ClockEnd = Annotated[str, AfterValidator(_check_end)]
+
+
+class _Span(Protocol):
+    start: str
+    end: str
+
+
+_SpanModel = TypeVar("_SpanModel", bound=_Span)
+
+
+def _refuse_empty_span(start: str, end: str) -> None:
+    # after the field checks, so both ends are valid times here; an end earlier than the start
+    # crosses midnight, only start == end is no span
+    problem = span_problem(start, end)
+    if problem is not None:
+        raise ValueError(problem)
+
+
+def _span_in_order(model: _SpanModel) -> _SpanModel:
+    """The model check of a span with both ends required (TimeRange, WeeklyShift)."""
+    _refuse_empty_span(model.start, model.end)
+    return model
+
+
 # Branch and camera ids become folder and file names in the data directory, so
 # they must be plain names: no separators, no leading dot ("..", ".hidden").
 _PLAIN_ID = re.compile(r"^\w[\w.-]{0,63}$")
@@ -152,26 +185,10 @@ class TimeRange(_Model):
     """A span starting on a day at HH:MM: ``24:00`` as the end runs to the next local midnight, an end
     earlier than the start runs past midnight into the next day (18:00-02:00), start == end is refused."""
 
-    start: str
-    end: str
+    start: ClockTime
+    end: ClockEnd
 
-    @field_validator("start")
-    @classmethod
-    def _hhmm(cls, value: str) -> str:
-        _parse_hhmm(value)
-        return value
-
-    @field_validator("end")
-    @classmethod
-    def _end(cls, value: str) -> str:
-        return _check_end(value)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> TimeRange:
-        problem = span_problem(self.start, self.end)
-        if problem is not None:
-            raise ValueError(problem)
-        return self
+    _ordered = model_validator(mode="after")(_span_in_order)
 
     @property
     def start_time(self) -> dt.time:
@@ -276,7 +293,7 @@ class Branch(_Model):
     id: PlainId
     name: str = Field(min_length=1)
     capacity: int = Field(gt=0, le=1_000_000, description="people the floor holds")
-    peak_time: str | None = Field(default=None, description="usual busiest time of day, HH:MM")
+    peak_time: ClockTime | None = Field(default=None, description="usual busiest time of day, HH:MM")
     neighbors: list[str] = Field(default_factory=list)
     state: BranchState = BranchState.active
     timezone: str = "UTC"
@@ -292,13 +309,6 @@ class Branch(_Model):
     @classmethod
     def _tz(cls, value: str) -> str:
         return _check_tz(value)
-
-    @field_validator("peak_time")
-    @classmethod
-    def _peak(cls, value: str | None) -> str | None:
-        if value is not None:
-            _parse_hhmm(value)
-        return value
 
     @field_validator("opening_hours", mode="before")
     @classmethod
@@ -332,26 +342,10 @@ class WeeklyShift(_Model):
     """A recurring shift on one weekday, in the branch's local time; one ending before it starts ends the next day."""
 
     day: Weekday
-    start: str
-    end: str
+    start: ClockTime
+    end: ClockEnd
 
-    @field_validator("start")
-    @classmethod
-    def _hhmm(cls, value: str) -> str:
-        _parse_hhmm(value)
-        return value
-
-    @field_validator("end")
-    @classmethod
-    def _end(cls, value: str) -> str:
-        return _check_end(value)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> WeeklyShift:
-        problem = span_problem(self.start, self.end)
-        if problem is not None:
-            raise ValueError(problem)
-        return self
+    _ordered = model_validator(mode="after")(_span_in_order)
 
     @property
     def span(self) -> TimeRange:
@@ -363,20 +357,8 @@ class ShiftException(_Model):
 
     date: dt.date
     off: bool = False
-    start: str | None = None
-    end: str | None = None
-
-    @field_validator("start")
-    @classmethod
-    def _hhmm(cls, value: str | None) -> str | None:
-        if value is not None:
-            _parse_hhmm(value)
-        return value
-
-    @field_validator("end")
-    @classmethod
-    def _end(cls, value: str | None) -> str | None:
-        return None if value is None else _check_end(value)
+    start: ClockTime | None = None
+    end: ClockEnd | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> ShiftException:
@@ -385,9 +367,7 @@ class ShiftException(_Model):
         if not self.off:
             if self.start is None or self.end is None:
                 raise ValueError("needs off: true, or both start and end")
-            problem = span_problem(self.start, self.end)
-            if problem is not None:
-                raise ValueError(problem)
+            _refuse_empty_span(self.start, self.end)
         return self
 
 
