@@ -32,14 +32,23 @@ from retail_intel.kpis.schema import KPI_SCHEMA, MOVEMENT_INPUT_COLUMNS, PEOPLE_
 from retail_intel.kpis.store import Recomputed, write_kpis
 from retail_intel.kpis.store_scan import scan_store
 from retail_intel.movements.filecheck import refuse_implausible, refuse_unreadable
-from retail_intel.movements.overlap import outside_branches, plan_read
-from retail_intel.movements.repeats import refuse_repeated_movements
+from retail_intel.movements.overlap import StoreRead, outside_branches, plan_read
+from retail_intel.movements.repeats import (
+    KEY_HASH,
+    MOVEMENT_KEY,
+    MOVEMENTS,
+    key_hash,
+    refuse_repeated_hashes,
+    refuse_repeated_movements,
+)
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, movements_root
 from retail_intel.storage import is_plain_name, parquet_files, reread_once
 from retail_intel.timeutil import require_aware
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from retail_intel.config.loader import Config
     from retail_intel.config.models import Branch
 
@@ -122,26 +131,28 @@ def _read_movement_inputs(data_dir: Path, branch_ids: Sequence[str] | None = Non
     if not files:
         return MOVEMENT_SCHEMA.empty_table().select([*MOVEMENT_INPUT_COLUMNS, *PEOPLE_INPUT_COLUMNS])
     wanted = [*MOVEMENT_INPUT_COLUMNS, *PEOPLE_INPUT_COLUMNS]
-    # Files written before the people columns existed lack them: inserted as nulls.
-    pinned = pl.Schema(pl.from_arrow(MOVEMENT_SCHEMA.empty_table().select(wanted)).schema)  # type: ignore[union-attr]
     plan = plan_read(files, MOVEMENT_SCHEMA, outside)  # a source in its month and its own file is read once
     if plan.empty:
         return MOVEMENT_SCHEMA.empty_table().select(wanted)
-    scan = scan_store(plan, wanted, schema=pinned, missing_columns="insert", extra_columns="ignore")
-    if branch_ids is not None:
-        # rows with no branch at all are kept: they come from a foreign file, named below
-        scan = scan.filter(pl.col("branch_id").is_in(list(branch_ids)) | pl.col("branch_id").is_null())
+    # A copied file would count its people twice: the rows' key hashes come from this read, so the
+    # check does not open every file again. A read failing on a key column alone (a file whose
+    # customer_id is not text) is made again without the keys, so the check's own read names it.
     try:
-        frame = scan.with_columns(
-            pl.col("branch_id", "action_type").cast(pl.Categorical),
-            # a person crosses a door a handful of times: 2 bytes instead of 8 over millions of rows
-            pl.col("line_in", "line_out").cast(pl.Int16),
-        ).collect()
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        refuse_unreadable(plan.by_name, MOVEMENT_INPUT_COLUMNS)  # names the corrupt or foreign file when there is one
-        raise DataError(f"{data_dir / 'movements'}: cannot read the movement Parquet files ({exc})") from exc
-    plan.verify()
-    refuse_repeated_movements(plan, branch_ids)  # a copied file would count its people twice
+        frame = _scan_movements(plan, wanted, branch_ids, with_keys=True).collect()
+    except (pl.exceptions.PolarsError, OSError):
+        frame = None
+    if frame is None:
+        try:
+            frame = _scan_movements(plan, wanted, branch_ids, with_keys=False).collect()
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            refuse_unreadable(plan.by_name, MOVEMENT_INPUT_COLUMNS)  # names the corrupt or foreign file if any
+            raise DataError(f"{data_dir / 'movements'}: cannot read the movement Parquet files ({exc})") from exc
+        plan.verify()
+        refuse_repeated_movements(plan, branch_ids)
+    else:
+        plan.verify()
+        refuse_repeated_hashes(frame.get_column(KEY_HASH), plan, MOVEMENTS, branch_ids)
+        frame = frame.drop(KEY_HASH)
     # a file lacking the movement columns reads as rows of nulls (old files only lack the people
     # columns, which may be null): name it instead of failing later on empty values
     required = [n for n in MOVEMENT_INPUT_COLUMNS if not MOVEMENT_SCHEMA.field(n).nullable]
@@ -162,6 +173,28 @@ def _read_movement_inputs(data_dir: Path, branch_ids: Sequence[str] | None = Non
                 "re-process or re-ingest the files that hold it"
             )
     return table
+
+
+def _scan_movements(
+    plan: StoreRead, wanted: Sequence[str], branch_ids: Sequence[str] | None, *, with_keys: bool
+) -> pl.LazyFrame:
+    """``wanted`` of the movements of ``plan`` (and, ``with_keys``, each row's :func:`key_hash`), lazily."""
+    import polars as pl
+
+    keys = [c for c in MOVEMENT_KEY if c not in wanted] if with_keys else []
+    # Files written before the people columns existed lack them: inserted as nulls.
+    pinned = pl.Schema(pl.from_arrow(MOVEMENT_SCHEMA.empty_table().select([*wanted, *keys])).schema)  # type: ignore[union-attr]
+    scan = scan_store(plan, [*wanted, *keys], schema=pinned, missing_columns="insert", extra_columns="ignore")
+    if keys:
+        scan = scan.with_columns(key_hash(MOVEMENTS, branch_ids)).drop(keys)
+    if branch_ids is not None:
+        # rows with no branch at all are kept: they come from a foreign file, named below
+        scan = scan.filter(pl.col("branch_id").is_in(list(branch_ids)) | pl.col("branch_id").is_null())
+    return scan.with_columns(
+        pl.col("branch_id", "action_type").cast(pl.Categorical),
+        # a person crosses a door a handful of times: 2 bytes instead of 8 over millions of rows
+        pl.col("line_in", "line_out").cast(pl.Int16),
+    )
 
 
 def run_engine(inputs: KpiInputs, params: KpiParams, engine: str) -> pa.Table:

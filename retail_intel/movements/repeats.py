@@ -137,6 +137,38 @@ def refuse_repeated_rows(plan: StoreRead, key: RowKey, branch_ids: Sequence[str]
     )
 
 
+# the column a reader adds to its rows with :func:`key_hash`
+KEY_HASH = "_key_hash"
+
+
+def key_hash(key: RowKey, branch_ids: Sequence[str] | None = None) -> pl.Expr:
+    """Each row's 64-bit ``key`` hash, as :func:`refuse_repeated_rows` takes the rows (named :data:`KEY_HASH`).
+
+    Null on a row the check leaves out: a key column is null, or its branch is not one of ``branch_ids``.
+    """
+    import polars as pl
+
+    columns = list(key.columns)
+    counted = pl.all_horizontal(pl.col(columns).is_not_null())
+    if branch_ids is not None:
+        counted &= pl.col("branch_id").is_in(list(branch_ids))
+    return pl.when(counted).then(pl.struct(columns).hash(seed=0)).alias(KEY_HASH)
+
+
+def refuse_repeated_hashes(
+    hashes: pl.Series, plan: StoreRead, key: RowKey, branch_ids: Sequence[str] | None = None
+) -> None:
+    """:func:`refuse_repeated_rows` of ``plan``, from the :func:`key_hash` of its rows, read with them.
+
+    A reader that already loads every row of ``plan`` hashes the key in the same read, so the
+    files are not opened again to check it. Only when a hash repeats (a key twice, or two keys
+    with one hash) is the whole check run, to tell the two apart and name the files.
+    """
+    counted = hashes.drop_nulls()
+    if counted.n_unique() < counted.len():
+        refuse_repeated_rows(plan, key, branch_ids)
+
+
 def refuse_repeated_movements(plan: StoreRead, branch_ids: Sequence[str] | None = None) -> None:
     """:func:`refuse_repeated_rows` of :data:`MOVEMENT_KEY` (``branch_ids``: only their rows)."""
     refuse_repeated_rows(plan, MOVEMENTS, branch_ids)

@@ -1,0 +1,84 @@
+"""The copied-file check hashes the row keys in the read the KPIs make anyway.
+
+``kpis`` and the zone KPIs refused a store where a row key repeats (a file copied under another
+name) by scanning the key columns of every file once more after their own read: on a store of
+thousands of small files, opening each a second time added about a third to ``kpis --zones``.
+The key hashes now come from the read that loads the rows, so each file is opened once; only a
+repeated hash reads the files again, to name them (tests/test_store_repeated_*.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from retail_intel.config import load_config
+from retail_intel.demo.generate import generate_demo
+from retail_intel.errors import DataError
+from retail_intel.kpis.compute import compute_kpis, read_movement_inputs
+from retail_intel.storage import MOVEMENTS_DIR, parquet_files
+from tests.store_fixtures import copy_store
+
+START = dt.date(2026, 2, 2)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("demo")
+    generate_demo(root / "config", root / "data", branches=2, days=2, seed=5, start=START)
+    return root / "config", root / "data"
+
+
+@pytest.fixture
+def store(demo: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    return demo[0], copy_store(demo[1], tmp_path / "data")
+
+
+@pytest.fixture
+def scanned(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
+    """How many times each Parquet file was handed to a Polars scan."""
+    seen: Counter[str] = Counter()
+    scan = pl.scan_parquet
+
+    def counting(source: Any, *args: Any, **kwargs: Any) -> pl.LazyFrame:
+        seen.update(str(p) for p in (source if isinstance(source, list) else [source]))
+        return scan(source, *args, **kwargs)
+
+    monkeypatch.setattr(pl, "scan_parquet", counting)
+    yield seen
+
+
+def _read_twice(seen: Counter[str], files: list[Path]) -> list[str]:
+    return [str(f) for f in files if seen[str(f)] != 1]
+
+
+@pytest.mark.parametrize("branch", [None, "demo-001"])
+def test_the_kpis_movement_read_opens_each_file_once(
+    store: tuple[Path, Path], scanned: Counter[str], branch: str | None
+) -> None:
+    _, data_dir = store
+    read = read_movement_inputs(data_dir, None if branch is None else [branch])
+    assert read.num_rows
+    files = parquet_files(data_dir / MOVEMENTS_DIR / branch) if branch else parquet_files(data_dir / MOVEMENTS_DIR)
+    assert files
+    assert _read_twice(scanned, files) == []
+
+
+def test_a_movement_file_whose_customer_ids_are_numbers_is_named_as_before(store: tuple[Path, Path]) -> None:
+    """The key read with the rows fails on it: the check's own read names the table, as it did."""
+    config_dir, data_dir = store
+    path = parquet_files(data_dir / MOVEMENTS_DIR)[0]
+    table = pq.read_table(path)
+    index = table.schema.get_field_index("customer_id")
+    table = table.set_column(index, "customer_id", pa.array(range(table.num_rows), pa.int64()))
+    pq.write_table(table, path)
+    with pytest.raises(DataError, match=r"^customer_branch_movement: cannot read the movement keys"):
+        compute_kpis(load_config(config_dir), data_dir, window_minutes=60, write=False)
