@@ -24,10 +24,13 @@ from retail_intel.config import load_config
 from retail_intel.demo.generate import generate_demo
 from retail_intel.errors import DataError
 from retail_intel.kpis.compute import compute_kpis, read_movement_inputs
+from retail_intel.kpis.zone_compute import read_queue_rows
+from retail_intel.movements.zone_store import QUEUE_VISITS_DIR
 from retail_intel.storage import MOVEMENTS_DIR, parquet_files
 from tests.store_fixtures import copy_store
 
 START = dt.date(2026, 2, 2)
+BRANCHES = ["demo-001", "demo-002"]
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +85,30 @@ def test_a_movement_file_whose_customer_ids_are_numbers_is_named_as_before(store
     pq.write_table(table, path)
     with pytest.raises(DataError, match=r"^customer_branch_movement: cannot read the movement keys"):
         compute_kpis(load_config(config_dir), data_dir, window_minutes=60, write=False)
+
+
+def _queue_files(data_dir: Path) -> list[Path]:
+    return parquet_files(data_dir / QUEUE_VISITS_DIR)
+
+
+@pytest.mark.parametrize("staff", [False, True])
+def test_the_queue_rows_read_opens_each_file_once(store: tuple[Path, Path], scanned: Counter[str], staff: bool) -> None:
+    _, data_dir = store
+    files = _queue_files(data_dir)
+    assert files
+    ids = pq.read_table(files[0]).column("customer_id").to_pylist()[:3] if staff else []
+    rows = read_queue_rows(data_dir, BRANCHES, staff_ids=ids)
+    assert _read_twice(scanned, files) == []
+    every = read_queue_rows(data_dir, BRANCHES)
+    assert rows.num_rows == every.num_rows - len(ids)
+
+
+def test_a_copied_queue_file_of_staff_alone_is_still_refused(store: tuple[Path, Path]) -> None:
+    """Staff rows are left out of the queue KPIs, but a copy of them is a copied file all the same."""
+    _, data_dir = store
+    original = _queue_files(data_dir)[0]
+    copy = original.with_name("backup-copy.parquet")
+    copy.write_bytes(original.read_bytes())
+    staff = pq.read_table(original).column("customer_id").to_pylist()
+    with pytest.raises(DataError, match=rf"^queue_visits: the same queue visit .* in {copy} and {original}; "):
+        read_queue_rows(data_dir, BRANCHES, staff_ids=staff)

@@ -31,7 +31,14 @@ from retail_intel.kpis.zone_inputs import (
 from retail_intel.kpis.zone_schema import QUEUE_KPI_SCHEMA, QUEUE_WAIT_INPUT_SCHEMA, ZONE_KPI_SCHEMA
 from retail_intel.movements.filecheck import refuse_unreadable
 from retail_intel.movements.overlap import StoreRead, outside_branches, plan_read
-from retail_intel.movements.repeats import ZONE_KEYS, refuse_repeated_rows
+from retail_intel.movements.repeats import (
+    KEY_HASH,
+    ZONE_KEYS,
+    RowKey,
+    key_hash,
+    refuse_repeated_hashes,
+    refuse_repeated_rows,
+)
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movements_root
 from retail_intel.movements.zone_store import QUEUE_LENGTHS_DIR, QUEUE_VISITS_DIR, ZONE_TABLES, ZONE_VISITS_DIR
@@ -45,6 +52,7 @@ if TYPE_CHECKING:
 ZONE_ENGINES = ("duckdb", "polars")
 _MOVEMENT_COLUMNS = ["branch_id", "camera_id", "action_type", "enter_time", "first_seen", "is_staff"]
 _ZONE_KINDS = (ZONE_VISITS_DIR, QUEUE_VISITS_DIR, QUEUE_LENGTHS_DIR)
+_COUNTED = "_counted"  # a row that is not a staff member's
 _QUEUE_ROW_COLUMNS = [
     "branch_id",
     "camera_id",
@@ -103,17 +111,52 @@ def _read_once(
     plan = _files(root, branch_ids, schema)
     if plan.empty:
         return wanted.empty_table()
-    text = [f.name for f in wanted if pa.types.is_string(f.type)]
+    key = ZONE_KEYS[root.name]
+    # A copied file would count its rows twice: the rows' key hashes come from this read, so the
+    # check does not open every file again. A read failing on a key column alone (a file lacking
+    # video_fingerprint) is made again without the keys, so the check's own read names it.
     try:
-        read = [*wanted.names, "customer_id"] if staff_ids else wanted.names
-        rows = without_staff(scan_store(plan, read), staff_ids).select(wanted.names)
-        frame = rows.with_columns(pl.col(text).cast(pl.Categorical)).collect()
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        _name_bad_file(plan, schema, root.name)  # names the corrupt or foreign file when there is one
-        raise DataError(f"{root}: cannot read the Parquet files ({exc})") from exc
-    refuse_repeated_rows(plan, ZONE_KEYS[root.name])  # a copied file would count its rows twice
+        frame = _collect_rows(plan, wanted, staff_ids, key)
+    except (pl.exceptions.PolarsError, OSError):
+        frame = None
+    if frame is None:
+        try:
+            frame = _collect_rows(plan, wanted, staff_ids, None)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            _name_bad_file(plan, schema, root.name)  # names the corrupt or foreign file when there is one
+            raise DataError(f"{root}: cannot read the Parquet files ({exc})") from exc
+        refuse_repeated_rows(plan, key)
+    else:
+        refuse_repeated_hashes(frame.get_column(KEY_HASH), plan, key)
+        if staff_ids:
+            frame = frame.filter(pl.col(_COUNTED))
+        frame = frame.select(wanted.names)
     plan.verify()
     return frame.to_arrow()
+
+
+def _collect_rows(plan: StoreRead, wanted: pa.Schema, staff_ids: Sequence[str], key: RowKey | None) -> pl.DataFrame:
+    """``wanted`` of the rows of ``plan``, text columns dictionary-encoded, less those of ``staff_ids``.
+
+    With ``key``, every row comes back, with its :func:`key_hash` (the check counts staff rows
+    too) and, when there are ``staff_ids``, whether it is kept (:data:`_COUNTED`).
+    """
+    import polars as pl
+
+    text = [f.name for f in wanted if pa.types.is_string(f.type)]
+    read = [*wanted.names, "customer_id"] if staff_ids else list(wanted.names)
+    if key is None:
+        rows = without_staff(scan_store(plan, read), staff_ids).select(wanted.names)
+    else:
+        read += [c for c in key.columns if c not in read]
+        added = [key_hash(key)]
+        if staff_ids:
+            # the filter without_staff makes, as a column: a null customer id is left out too
+            added.append((~pl.col("customer_id").is_in(list(staff_ids))).alias(_COUNTED))
+        rows = (
+            scan_store(plan, read).with_columns(added).select([*wanted.names, *(e.meta.output_name() for e in added)])
+        )
+    return rows.with_columns(pl.col(text).cast(pl.Categorical)).collect()
 
 
 def _scan(plan: StoreRead, schema: pa.Schema) -> pl.LazyFrame:
