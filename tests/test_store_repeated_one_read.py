@@ -24,8 +24,8 @@ from retail_intel.config import load_config
 from retail_intel.demo.generate import generate_demo
 from retail_intel.errors import DataError
 from retail_intel.kpis.compute import compute_kpis, read_movement_inputs
-from retail_intel.kpis.zone_compute import read_queue_rows
-from retail_intel.movements.zone_store import QUEUE_VISITS_DIR
+from retail_intel.kpis.zone_compute import compute_zone_kpis, read_queue_rows
+from retail_intel.movements.zone_store import QUEUE_LENGTHS_DIR, QUEUE_VISITS_DIR, ZONE_VISITS_DIR
 from retail_intel.storage import MOVEMENTS_DIR, parquet_files
 from tests.store_fixtures import copy_store
 
@@ -112,3 +112,38 @@ def test_a_copied_queue_file_of_staff_alone_is_still_refused(store: tuple[Path, 
     staff = pq.read_table(original).column("customer_id").to_pylist()
     with pytest.raises(DataError, match=rf"^queue_visits: the same queue visit .* in {copy} and {original}; "):
         read_queue_rows(data_dir, BRANCHES, staff_ids=staff)
+
+
+@pytest.mark.parametrize("queue_rows", [False, True])
+def test_the_zone_kpis_open_each_zone_file_once(store: tuple[Path, Path], queue_rows: bool) -> None:
+    config_dir, data_dir = store
+    config = load_config(config_dir)
+    given = read_queue_rows(data_dir, BRANCHES) if queue_rows else None
+    seen: Counter[str] = Counter()
+    with pytest.MonkeyPatch.context() as patch:
+        scan = pl.scan_parquet
+
+        def counting(source: Any, *args: Any, **kwargs: Any) -> pl.LazyFrame:
+            seen.update(str(p) for p in (source if isinstance(source, list) else [source]))
+            return scan(source, *args, **kwargs)
+
+        patch.setattr(pl, "scan_parquet", counting)
+        result = compute_zone_kpis(config, data_dir, window_minutes=60, queue_rows=given)
+    assert result.zones.num_rows and result.queues.num_rows
+    kinds = [ZONE_VISITS_DIR, QUEUE_LENGTHS_DIR] + ([] if queue_rows else [QUEUE_VISITS_DIR])
+    files = [f for kind in kinds for f in parquet_files(data_dir / kind)]
+    assert _read_twice(seen, files) == []
+
+
+@pytest.mark.parametrize("kind", [ZONE_VISITS_DIR, QUEUE_VISITS_DIR, QUEUE_LENGTHS_DIR])
+def test_a_copied_zone_file_is_refused_by_the_zone_kpis_even_when_its_rows_are_staff(
+    store: tuple[Path, Path], kind: str
+) -> None:
+    config_dir, data_dir = store
+    original = parquet_files(data_dir / kind)[0]
+    copy = original.with_name("backup-copy.parquet")
+    copy.write_bytes(original.read_bytes())
+    table = pq.read_table(original)
+    staff = table.column("customer_id").to_pylist() if "customer_id" in table.column_names else []
+    with pytest.raises(DataError, match=rf"^{kind}: the same .* in {copy} and {original}; "):
+        compute_zone_kpis(load_config(config_dir), data_dir, window_minutes=60, staff_ids=staff)

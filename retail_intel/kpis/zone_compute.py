@@ -21,6 +21,7 @@ from retail_intel.errors import DataError, InputError
 from retail_intel.kpis.store_scan import scan_store
 from retail_intel.kpis.windows import check_window_minutes
 from retail_intel.kpis.zone_inputs import (
+    KEPT,
     ZoneKpiInputs,
     ZoneSources,
     collect_zone_inputs,
@@ -225,6 +226,7 @@ def zone_sources(
     staff_ids: Sequence[str] = (),
     include_staff: bool = False,
     queue_rows: pa.Table | None = None,
+    hash_keys: bool = False,
 ) -> tuple[ZoneSources, list[StoreRead]]:
     """The zone tables of ``branch_ids`` and the movements of their branches with zones, as lazy scans.
 
@@ -233,7 +235,8 @@ def zone_sources(
     people unless ``include_staff``. ``queue_rows`` (:func:`read_queue_rows`
     with the same ``staff_ids``), already read for the branch KPIs' bottleneck
     score, are used instead of reading their files again. The plans come back
-    too: after collecting, each is verified.
+    too: after collecting, each is verified. ``hash_keys``: the zone tables read from files carry
+    their rows' key hashes (:attr:`ZoneSources.hashed`), for the copied-file check.
     """
     # The ROI people of every camera of a branch with zones, or with zone visits: a camera whose
     # zones were taken out of branches.yaml keeps its visits until its video is processed again,
@@ -246,10 +249,28 @@ def zone_sources(
     roi = roi_moments(_movement_scan(moved, _MOVEMENT_COLUMNS), include_staff=include_staff)
     plans = [_files(data_dir / kind, branch_ids, ZONE_TABLES[kind]) for kind in _ZONE_KINDS]
     visits, queues, lengths = (_scan(plan, ZONE_TABLES[kind]) for plan, kind in zip(plans, _ZONE_KINDS, strict=True))
-    visits, queues = without_staff(visits, staff_ids), without_staff(queues, staff_ids)
+    hashed: tuple[str, ...] = ()
+    if hash_keys:
+        hashed = ("visits", "lengths") if queue_rows is not None else ("visits", "queues", "lengths")
+        visits, queues = (
+            _kept(frame.with_columns(key_hash(ZONE_KEYS[kind])), staff_ids)
+            for frame, kind in ((visits, ZONE_VISITS_DIR), (queues, QUEUE_VISITS_DIR))
+        )
+        lengths = lengths.with_columns(key_hash(ZONE_KEYS[QUEUE_LENGTHS_DIR]))
+    else:
+        visits, queues = without_staff(visits, staff_ids), without_staff(queues, staff_ids)
     if queue_rows is not None:
         queues = _lazy(queue_rows)
-    return ZoneSources(visits=visits, queues=queues, lengths=lengths, moments=roi), [moved, *plans]
+    sources = ZoneSources(visits=visits, queues=queues, lengths=lengths, moments=roi, hashed=hashed)
+    return sources, [moved, *plans]
+
+
+def _kept(rows: pl.LazyFrame, staff_ids: Sequence[str]) -> pl.LazyFrame:
+    """``rows`` with :data:`KEPT`: the rows that :func:`without_staff` keeps (a null customer id is left out)."""
+    import polars as pl
+
+    kept = ~pl.col("customer_id").is_in(list(staff_ids)) if staff_ids else pl.lit(True)
+    return rows.with_columns(kept.alias(KEPT))
 
 
 def read_queue_rows(data_dir: Path, branch_ids: Sequence[str], *, staff_ids: Sequence[str] = ()) -> pa.Table:
@@ -329,25 +350,43 @@ def compute_zone_kpis_for(
         staff: Sequence[str] = ()
         if not include_staff:
             staff = read_staff_ids(data_dir, sorted(timezones)) if staff_ids is None else staff_ids
-        sources, plans = zone_sources(
-            data_dir,
-            cameras_with_zones,
-            sorted(timezones),
-            staff_ids=staff,
-            include_staff=include_staff,
-            queue_rows=queue_rows,
-        )
+
+        def sources(hash_keys: bool) -> tuple[ZoneSources, list[StoreRead]]:
+            return zone_sources(
+                data_dir,
+                cameras_with_zones,
+                sorted(timezones),
+                staff_ids=staff,
+                include_staff=include_staff,
+                queue_rows=queue_rows,
+                hash_keys=hash_keys,
+            )
+
+        # A copied file would count its rows twice: the scans hash each row's key as they sum, so
+        # the check does not open every file again. A scan failing with the keys (a file lacking
+        # video_fingerprint) is made again without them, so the check's own read judges it.
+        hashed, plans = sources(True)
         try:
-            inputs = collect_zone_inputs(sources, timezones, window_minutes, start=start, end=end)
-        except DataError as exc:
-            moved, *tables = plans
-            _name_bad_file(moved, MOVEMENT_SCHEMA, "movement")
-            for plan, kind in zip(tables, _ZONE_KINDS, strict=True):
-                _name_bad_file(plan, ZONE_TABLES[kind], kind)
-            raise DataError(f"{data_dir}: {exc}") from exc
+            inputs = collect_zone_inputs(hashed, timezones, window_minutes, start=start, end=end)
+        except DataError:
+            inputs = None
+        names = dict(zip(("visits", "queues", "lengths"), _ZONE_KINDS, strict=True))
+        if inputs is not None:
+            checked = [names[name] for name in inputs.repeated]
+        else:
+            plain, plans = sources(False)
+            try:
+                inputs = collect_zone_inputs(plain, timezones, window_minutes, start=start, end=end)
+            except DataError as exc:
+                moved, *tables = plans
+                _name_bad_file(moved, MOVEMENT_SCHEMA, "movement")
+                for plan, kind in zip(tables, _ZONE_KINDS, strict=True):
+                    _name_bad_file(plan, ZONE_TABLES[kind], kind)
+                raise DataError(f"{data_dir}: {exc}") from exc
+            # queue rows given were checked when read
+            checked = [kind for kind in _ZONE_KINDS if kind != QUEUE_VISITS_DIR or queue_rows is None]
         for plan, kind in zip(plans[1:], _ZONE_KINDS, strict=True):
-            # a copied file would count its rows twice; queue rows given were checked when read
-            if kind != QUEUE_VISITS_DIR or queue_rows is None:
+            if kind in checked:
                 refuse_repeated_rows(plan, ZONE_KEYS[kind])
         for plan in plans:
             plan.verify()

@@ -45,6 +45,7 @@ from retail_intel.kpis.zone_schema import (
     VISIT_INPUT_SCHEMA,
     ZONE_WINDOW_SCHEMA,
 )
+from retail_intel.movements.repeats import KEY_HASH
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -61,6 +62,8 @@ class ZoneKpiInputs:
     lengths: pa.Table  # LENGTH_INPUT_SCHEMA
     cells: pa.Table  # CELL_SCHEMA: the window of each cell above that lies in a window asked for
     windows: pa.Table  # ZONE_WINDOW_SCHEMA: those windows' branch and bounds
+    # of ZoneSources.hashed: the tables where a key hash repeats (a copied file, or two keys with one hash)
+    repeated: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,14 @@ class ZoneSources:
     queues: pl.LazyFrame
     lengths: pl.LazyFrame
     moments: pl.LazyFrame
+    # Of "visits", "queues", "lengths": tables whose frame carries each row's key hash (KEY_HASH)
+    # for the copied-file check, taken in this scan instead of a second read of the files. Visits
+    # and queues then also carry KEPT, and their staff are left out after the hashes are looked at.
+    hashed: tuple[str, ...] = ()
+
+
+KEPT = "_kept"  # a row the KPIs count (not a staff member's); null or false: left out
+_REPEATS = "_repeats"  # per summed cell: rows whose key hash another row of the cell has too
 
 
 def roi_moments(movements: pl.LazyFrame, *, include_staff: bool = False) -> pl.LazyFrame:
@@ -176,28 +187,43 @@ def _scans(
     Queue lengths and movements are summed per branch, camera, zone and block
     before their cells are computed: from millions of rows to a few hundred thousand.
     """
-    visits = sources.visits.select(
-        _cell(codes, _block("enter_time", block_us)), *_ids(*_ID_COLUMNS), "dwell_seconds", "counted"
-    ).drop_nulls("cell")
-    queues = sources.queues.select(
+    hashed = sources.hashed
+    visits = _rows(
+        sources.visits,
+        "visits" in hashed,
+        _cell(codes, _block("enter_time", block_us)),
+        *_ids(*_ID_COLUMNS),
+        "dwell_seconds",
+        "counted",
+    )
+    queues = _rows(
+        sources.queues,
+        "queues" in hashed,
         _cell(codes, _block("queue_enter", block_us)),
         *_ids("camera_id", "zone_id"),
         "wait_seconds",
         "service_seconds",
         "abandoned",
-    ).drop_nulls("cell")
+    )
+    sums = [pl.col("observed_seconds", "people_seconds").sum(), pl.col("peak_people").max()]
+    if "lengths" in hashed:
+        # A key's rows share their branch, camera, zone and minute, hence their cell: a key on two
+        # rows shows as a hash repeated inside one cell, counted as the rows are summed.
+        sums.append((pl.col(KEY_HASH).count() - pl.col(KEY_HASH).drop_nulls().n_unique()).alias(_REPEATS))
     lengths = (
         sources.lengths.group_by("branch_id", "camera_id", "zone_id", _block("minute", block_us))
-        .agg(pl.col("observed_seconds", "people_seconds").sum(), pl.col("peak_people").max())
+        .agg(sums)
         .select(
             _cell(codes, pl.col("block")),
             *_ids("camera_id", "zone_id"),
             "observed_seconds",
             "people_seconds",
             "peak_people",
+            *([_REPEATS] if "lengths" in hashed else []),
         )
-        .drop_nulls("cell")
     )
+    if "lengths" not in hashed:
+        lengths = lengths.drop_nulls("cell")
     roi = (
         sources.moments.group_by("branch_id", "camera_id", _block("moment", block_us))
         .agg(people=pl.len().cast(pl.Int64))
@@ -205,6 +231,35 @@ def _scans(
         .drop_nulls("cell")
     )
     return visits, roi, queues, lengths
+
+
+def _rows(rows: pl.LazyFrame, hashed: bool, *columns: str | pl.Expr) -> pl.LazyFrame:
+    """``columns`` of the rows with a cell; hashed: of every row, with KEY_HASH and KEPT (see :func:`_checked`)."""
+    if hashed:
+        return rows.select(*columns, KEY_HASH, KEPT)
+    return rows.select(*columns).drop_nulls("cell")
+
+
+def _checked(frames: Sequence[pl.DataFrame], hashed: Sequence[str]) -> tuple[list[pl.DataFrame], tuple[str, ...]]:
+    """``frames`` (visits, roi, queues, lengths) as the unhashed scans give them, and the tables of
+    ``hashed`` where a key hash repeats.
+
+    Every row of a hashed table came back, staff and rows of no branch asked for too, as the
+    check counts them; they are left out here.
+    """
+    out = list(frames)
+    repeated: list[str] = []
+    for name, at in (("visits", 0), ("queues", 2)):
+        if name in hashed:
+            hashes = out[at].get_column(KEY_HASH).drop_nulls()
+            if hashes.n_unique() < hashes.len():
+                repeated.append(name)
+            out[at] = out[at].filter(pl.col(KEPT)).drop_nulls("cell").drop(KEY_HASH, KEPT)
+    if "lengths" in hashed:
+        if out[3].get_column(_REPEATS).sum() > 0:
+            repeated.append("lengths")
+        out[3] = out[3].drop_nulls("cell").drop(_REPEATS)
+    return out, tuple(repeated)
 
 
 def _window_cells(
@@ -261,7 +316,9 @@ def collect_zone_inputs(
     codes = {name: code for code, name in enumerate(branch_ids)}
     for block_us in block_sizes_us(minutes):
         try:
-            frames = pl.collect_all(_scans(sources, codes, block_us), engine="streaming")
+            frames, repeated = _checked(
+                pl.collect_all(_scans(sources, codes, block_us), engine="streaming"), sources.hashed
+            )
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise DataError(f"cannot read the zone tables ({exc})") from exc
         distinct = pl.concat([f.get_column("cell") for f in frames]).unique().sort()
@@ -280,6 +337,7 @@ def collect_zone_inputs(
         lengths=lengths.select(LENGTH_INPUT_SCHEMA.names).cast(LENGTH_INPUT_SCHEMA),
         cells=placed[0],
         windows=placed[1],
+        repeated=repeated,
     )
 
 
