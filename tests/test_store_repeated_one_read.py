@@ -23,10 +23,14 @@ import pytest
 from retail_intel.config import load_config
 from retail_intel.demo.generate import generate_demo
 from retail_intel.errors import DataError
+from retail_intel.etl import read_features, run_etl
+from retail_intel.etl import store as etl_store
+from retail_intel.kpis import read_kpis
+from retail_intel.kpis import store as kpi_store
 from retail_intel.kpis.compute import compute_kpis, read_movement_inputs
 from retail_intel.kpis.zone_compute import compute_zone_kpis, read_queue_rows
 from retail_intel.movements.zone_store import QUEUE_LENGTHS_DIR, QUEUE_VISITS_DIR, ZONE_VISITS_DIR
-from retail_intel.storage import MOVEMENTS_DIR, parquet_files
+from retail_intel.storage import FEATURES_DIR, KPIS_DIR, MOVEMENTS_DIR, parquet_files, read_table_as
 from tests.store_fixtures import copy_store
 
 START = dt.date(2026, 2, 2)
@@ -147,3 +151,27 @@ def test_a_copied_zone_file_is_refused_by_the_zone_kpis_even_when_its_rows_are_s
     staff = table.column("customer_id").to_pylist() if "customer_id" in table.column_names else []
     with pytest.raises(DataError, match=rf"^{kind}: the same .* in {copy} and {original}; "):
         compute_zone_kpis(load_config(config_dir), data_dir, window_minutes=60, staff_ids=staff)
+
+
+def test_read_kpis_and_read_features_read_each_file_once(
+    store: tuple[Path, Path], scanned: Counter[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stored KPI and feature rows are all in memory after the read: their keys are hashed there."""
+    config_dir, data_dir = store
+    config = load_config(config_dir)
+    compute_kpis(config, data_dir, window_minutes=60)
+    run_etl(config, data_dir)
+    read: Counter[str] = Counter()
+
+    def counting(path: Path, *args: Any, **kwargs: Any) -> pa.Table:
+        read[str(path)] += 1
+        return read_table_as(path, *args, **kwargs)
+
+    for module in (kpi_store, etl_store):
+        monkeypatch.setattr(module, "read_table_as", counting)
+    scanned.clear()
+    assert read_kpis(data_dir).num_rows
+    assert read_features(data_dir).num_rows
+    files = parquet_files(data_dir / KPIS_DIR) + parquet_files(data_dir / FEATURES_DIR)
+    assert files
+    assert [str(f) for f in files if read[str(f)] + scanned[str(f)] != 1] == []

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from retail_intel.errors import DataError
 from retail_intel.etl.schema import FEATURE_SCHEMA
-from retail_intel.movements.repeats import RowKey, refuse_repeated_files
+from retail_intel.movements.repeats import RowKey, refuse_repeated_read
 from retail_intel.storage import FEATURES_DIR, atomic_write_table, parquet_files, read_table_as
 from retail_intel.timeutil import require_aware
 
@@ -95,7 +95,7 @@ def read_features(
     if not files:
         return FEATURE_SCHEMA.empty_table()
     table = pa.concat_tables([_read_file(path) for path in files])
-    refuse_repeated_files(files, FEATURE_ROWS)  # a copied file would count its hours twice
+    refuse_repeated_read(table, files, FEATURE_ROWS)  # a copied file would count its hours twice
     if low is not None:
         table = table.filter(pc.greater_equal(table["window_start"], low))
     if high is not None:

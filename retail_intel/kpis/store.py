@@ -29,7 +29,7 @@ from retail_intel.errors import DataError
 from retail_intel.kpis.schema import KPI_SCHEMA
 from retail_intel.kpis.windows import check_window_minutes
 from retail_intel.locking import KPIS_LOCK, data_dir_lock
-from retail_intel.movements.repeats import RowKey, refuse_repeated_files
+from retail_intel.movements.repeats import RowKey, refuse_repeated_read
 from retail_intel.storage import KPIS_DIR, atomic_write_table, parquet_files, read_table_as
 from retail_intel.timeutil import require_aware
 
@@ -226,7 +226,7 @@ def read_kpis(
     if not files:
         return KPI_SCHEMA.empty_table()
     table = pa.concat_tables([_read_file(path) for path in files])
-    refuse_repeated_files(files, KPI_ROWS)  # a copied file would count its windows twice
+    refuse_repeated_read(table, files, KPI_ROWS)  # a copied file would count its windows twice
     if branch_id is not None:
         table = table.filter(pc.equal(table["branch_id"], branch_id))
     if low is not None:

@@ -180,6 +180,20 @@ def refuse_repeated_files(files: Sequence[Path], key: RowKey) -> None:
         refuse_repeated_rows(StoreRead(list(files), []), key)
 
 
+def refuse_repeated_read(table: pa.Table, files: Sequence[Path], key: RowKey) -> None:
+    """:func:`refuse_repeated_files` over ``files``, whose every row ``table`` already holds as read.
+
+    The key is hashed from ``table``, so the files are read again only when a hash repeats.
+    """
+    import polars as pl
+
+    if not files:
+        return
+    keys = pl.from_arrow(table.select(list(key.columns)), rechunk=False)
+    assert isinstance(keys, pl.DataFrame)
+    refuse_repeated_hashes(keys.select(key_hash(key)).get_column(KEY_HASH), StoreRead(list(files), []), key)
+
+
 def refuse_repeated_movement_store(data_dir: Path, branch_id: str | None = None) -> None:
     """:func:`refuse_repeated_movements` over the store, or one branch's folder and rows, read as ``kpis`` reads them."""
     if branch_id is None:
