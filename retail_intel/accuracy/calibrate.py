@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from retail_intel.config.camera_settings import settings_layer
 from retail_intel.errors import InputError, VideoError
+from retail_intel.naming import CallerNames
 from retail_intel.pipeline.loop import detect_in_batches
 from retail_intel.vision.detections import Detections, Detector
 
@@ -80,7 +81,7 @@ class Calibration:
         :func:`calibrate_camera`'s ``frames`` in messages (its flag: ``{"frames": "--frames"}``).
         """
         if self.recommended.people_found == 0:
-            frames = (names or {}).get("frames", "frames")
+            frames = CallerNames(names)("frames")
             raise InputError(
                 f"nothing written: every setting found nobody in the {self.frames_sampled} sampled frames of "
                 f"{Path(self.video).name}; sample more frames ({frames}) or a busier recording of the camera"
@@ -171,7 +172,7 @@ def calibrate(
     """
     if not candidates:
         raise InputError("give at least one candidate setting")
-    sampled, size = sample_frames(video, frames, (names or {}).get("frames", "frames"))
+    sampled, size = sample_frames(video, frames, CallerNames(names)("frames"))
     measured: dict[tuple[int, int], tuple[float, int, list[float]]] = {}
     for imgsz, tiles in candidates:
         measured[(imgsz, tiles)] = _run_candidate(make_detector(imgsz, tiles), sampled)
@@ -233,11 +234,8 @@ def calibrate_camera(
 
     if camera is not None and branch is None:
         # a camera is found within its branch: without one, its settings (model, ROI) would go unread unseen
-        named = names or {}
-        raise InputError(
-            f"{named.get('camera', 'camera')} {camera} needs {named.get('branch', 'branch')} "
-            "(the branch the camera belongs to)"
-        )
+        named = CallerNames(names)
+        raise InputError(f"{named('camera')} {camera} needs {named('branch')} (the branch the camera belongs to)")
     info = probe(video)
     request = ProcessRequest(
         video=video,

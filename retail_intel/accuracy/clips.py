@@ -30,6 +30,7 @@ from retail_intel.accuracy.audit import TimeSlice
 from retail_intel.errors import InputError, VideoError
 from retail_intel.movements.classify import CountingRules
 from retail_intel.movements.zones import ZoneSpec
+from retail_intel.naming import CallerNames
 from retail_intel.pipeline.frame_times import BY_TIMESTAMPS, EVEN_TOLERANCE_FRAMES, FloatArray, time_frames, times_at
 from retail_intel.pipeline.zone_step import check_regions_inside_frame
 from retail_intel.storage import file_in_the_way
@@ -58,11 +59,11 @@ def pick_slices(
 
     ``names`` say what the caller calls ``clips`` and ``length_s`` in messages (its flags: ``{"clips": "--clips"}``).
     """
-    named = names or {}
+    named = CallerNames(names)
     if clips < 1:
-        raise InputError(f"{named.get('clips', 'clips')} must be at least 1, got {clips}")
+        raise InputError(f"{named('clips')} must be at least 1, got {clips}")
     if length_s <= 0:
-        raise InputError(f"{named.get('length_s', 'length_s')} must be positive, got {length_s:g} s")
+        raise InputError(f"{named('length_s')} must be positive, got {length_s:g} s")
     stretch = duration_s / clips
     rng = random.Random(seed)
     out = []
@@ -119,8 +120,8 @@ def sample_clips(
     ``names`` say what the caller calls ``out_dir``, ``force``, ``fps``, ``clips`` and ``length_s`` in
     messages (its flags: ``{"out_dir": "--out"}``); a parameter left out is named as it is here.
     """
-    named = names or {}
-    out_name, force_name = named.get("out_dir", "out_dir"), named.get("force", "force")
+    named = CallerNames(names)
+    out_name, force_name = named("out_dir"), named("force")
     if (blocker := file_in_the_way(out_dir / COUNTS_FILE)) is not None:
         # said as "counts.csv/counts.csv: cannot be read (Not a directory)", naming neither out_dir nor the file
         raise InputError(
@@ -134,7 +135,7 @@ def sample_clips(
         )
 
     info = probe(video)
-    rate = fps or header_rate(info, f"pass {named.get('fps', 'fps')}")
+    rate = fps or header_rate(info, f"pass {named('fps')}")
     if not info.frame_count:
         raise VideoError(f"{video}: the container does not say how many frames it has; cannot sample clips")
     if rules is not None:

@@ -25,6 +25,7 @@ from retail_intel.accuracy.audit import (
 from retail_intel.accuracy.metrics import TrackingScores, score_tracking
 from retail_intel.accuracy.mot import MotBoxes, boxes_to_tracks, read_mot, tracks_to_boxes
 from retail_intel.errors import InputError
+from retail_intel.naming import CallerNames
 from retail_intel.pipeline import run as pipeline_run
 from retail_intel.pipeline.plan import ProcessRequest, make_plan
 from retail_intel.pipeline.run import count_video
@@ -100,14 +101,14 @@ def audit_video(
     ``slice_s`` and the ``line`` and ``fps`` settings in messages (its flags: ``{"slice_s": "--slice"}``);
     one left out is named as it is here.
     """
-    named = names or {}
+    named = CallerNames(names)
     kind = truth_kind(truth)
     if slice_s is not None and kind == "hand counts":
         # hand counts bring their own slices (one per counted clip): a slice length would be ignored
         # without a word, and the interval be over the clips all the same
         raise InputError(
-            f"{named.get('slice_s', 'slice_s')} {slice_s:g}s: cuts a MOTChallenge gt.txt into slices, but {truth} "
-            f"is hand counts, whose rows are the slices; leave {named.get('slice_s', 'slice_s')} out"
+            f"{named('slice_s')} {slice_s:g}s: cuts a MOTChallenge gt.txt into slices, but {truth} "
+            f"is hand counts, whose rows are the slices; leave {named('slice_s')} out"
         )
     hand = read_hand_counts(truth) if kind == "hand counts" else None
     gt = read_mot(truth) if kind == "mot" else None
@@ -116,16 +117,14 @@ def audit_video(
         # checked before the run, which may take as long as the video
         raise InputError(
             f"{truth}: has line counts but camera {plan.camera_id} has no counting line; "
-            f"add a line to the camera (or pass {named.get('line', 'line')}) or drop the line_in/line_out columns"
+            f"add a line to the camera (or pass {named('line')}) or drop the line_in/line_out columns"
         )
     if hand is not None:
         # counts of another (longer) video: told before the run, by the header's length; checked again after it.
         # With room: a variable frame rate's header length is its frames over an average that may be off
         # (39.3 s for 41.7), and the run times the frames by their timestamps.
         info = probe(request.video)
-        rate = plan.fps_override or header_rate(
-            info, f"pass {named.get('fps', 'fps')} with the rate the camera records at"
-        )
+        rate = plan.fps_override or header_rate(info, f"pass {named('fps')} with the rate the camera records at")
         if info.frame_count:
             length = info.frame_count / rate
             _check_slices_within([s for s, _ in hand], length, truth, limit_s=length * HEADER_LENGTH_ROOM + 1.0)

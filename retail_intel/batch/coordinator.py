@@ -30,6 +30,7 @@ from retail_intel.batch.work import SegmentOutcome, SegmentTask, failure_reason
 from retail_intel.config.loader import Config
 from retail_intel.errors import RetailIntelError
 from retail_intel.movements.store import stored_tracks_metadata
+from retail_intel.naming import CallerNames
 from retail_intel.pipeline.autosize import SizeChoice, autosize_plan, sized_by
 from retail_intel.pipeline.plan import ProcessPlan
 from retail_intel.pipeline.video_tracks import source_key, tracks_identity
@@ -102,7 +103,7 @@ class Coordinator:
     ) -> None:
         self.request = request
         # what the reasons call request.retry_failed: the caller's flag (--retry-failed) when it passes one
-        self.retry_failed_name = (names or {}).get("retry_failed", "request.retry_failed")
+        self.retry_failed_name = CallerNames(names, "request.")("retry_failed")
         self.runtime = runtime
         self.observer = observer
         self.config = config

@@ -31,6 +31,7 @@ from retail_intel.config.loader import Config, load_config
 from retail_intel.datadir import require_writable_data_dir
 from retail_intel.errors import InputError, RetailIntelError
 from retail_intel.locking import BATCH_LOCK, data_dir_lock
+from retail_intel.naming import CallerNames
 from retail_intel.pipeline.autosize import SizeChoice
 from retail_intel.pipeline.plan import DetectorSpec
 from retail_intel.pipeline.run import RUNS_DIR
@@ -82,20 +83,19 @@ def run_batch(
     caller calls ``request``'s ``executor``, ``address`` and ``retry_failed`` in messages (its
     flags: ``{"executor": "--executor"}``); one left out is named as ``request.executor``.
     """
-    named = {key: f"request.{key}" for key in ("executor", "address", "retry_failed")} | dict(names or {})
-    _check_request(request, named)  # before the lock, which creates the data directory
+    _check_request(request, CallerNames(names, "request."))  # before the lock, which creates the data directory
     waiting = observer.waiting if observer is not None else None
     with data_dir_lock(request.data_dir, BATCH_LOCK, on_wait=waiting):
-        return _run_batch(request, runtime=runtime, observer=observer, names=named)
+        return _run_batch(request, runtime=runtime, observer=observer, names=names)
 
 
-def _check_request(request: BatchRequest, names: Mapping[str, str]) -> None:
+def _check_request(request: BatchRequest, names: CallerNames) -> None:
     require_writable_data_dir(request.data_dir)  # a file there: one line naming it, not the lock file's failure
-    executor = names["executor"]
+    executor = names("executor")
     if request.executor not in EXECUTORS:
         raise InputError(f"{executor} must be one of {', '.join(EXECUTORS)}, got {request.executor!r}")
     if request.address is not None and request.executor != "ray":
-        raise InputError(f"{names['address']} is for {executor} ray")
+        raise InputError(f"{names('address')} is for {executor} ray")
     if request.executor == "ray":
         import_ray(executor)  # says how to install it before any work is done
 

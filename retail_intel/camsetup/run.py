@@ -13,6 +13,7 @@ from retail_intel.camsetup.frame import frame_from_video, latest_picture
 from retail_intel.config.loader import load_config
 from retail_intel.errors import InputError
 from retail_intel.interrupts import raise_if_ctrl_c
+from retail_intel.naming import CallerNames
 
 HOST = "127.0.0.1"
 
@@ -46,7 +47,7 @@ def setup_server(
     """A server for ``session``, its socket bound to 127.0.0.1:``port`` (0: any free port), and the page's URL.
 
     ``names`` say what the caller calls ``port`` in messages (its flag: ``{"port": "--port"}``)."""
-    port_name = (names or {}).get("port", "port")
+    port_name = CallerNames(names)("port")
     if not 0 <= port <= 65535:
         raise InputError(f"{port_name}: expected 0 to 65535, got {port}")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -25,6 +25,7 @@ from retail_intel.movements.plausible import DEFAULT_EARLIEST
 from retail_intel.movements.store import write_movements
 from retail_intel.movements.zone_store import write_zone_tables
 from retail_intel.movements.zones import ZoneTables
+from retail_intel.naming import CallerNames
 from retail_intel.storage import atomic_write_bytes
 
 MAX_BRANCHES = 999  # branch ids are demo-001 .. demo-999
@@ -117,7 +118,8 @@ def _period(
         return latest - dt.timedelta(days=days - 1), latest
     # compare starts, not ends: start + days overflows near year 9999
     if not earliest <= start <= latest - dt.timedelta(days=days - 1):
-        start_name, days_name = (names or {}).get("start", "start"), (names or {}).get("days", "days")
+        named = CallerNames(names)
+        start_name, days_name = named("start"), named("days")
         # the way out depends on the end of the range the period overran
         advice = (
             f"choose a {start_name} on or after {earliest.isoformat()}"
@@ -179,17 +181,17 @@ def generate_demo(
         raise InputError(
             f"start must be a datetime.date (the first day of the period), got {start!r} ({type(start).__name__})"
         )
-    names = names or {}
+    named = CallerNames(names)
     if not 1 <= branches <= MAX_BRANCHES:
-        raise InputError(f"{names.get('branches', 'branches')} must be between 1 and {MAX_BRANCHES}, got {branches}")
+        raise InputError(f"{named('branches')} must be between 1 and {MAX_BRANCHES}, got {branches}")
     if not 1 <= days <= MAX_DAYS:
-        raise InputError(f"{names.get('days', 'days')} must be between 1 and {MAX_DAYS}, got {days}")
+        raise InputError(f"{named('days')} must be between 1 and {MAX_DAYS}, got {days}")
     if seed < 0:
-        raise InputError(f"{names.get('seed', 'seed')} must be zero or positive, got {seed}")
+        raise InputError(f"{named('seed')} must be zero or positive, got {seed}")
     first, last = _period(start, days, dt.datetime.now(dt.UTC).date(), names)
-    force_name = names.get("force", "force")
-    _check_target(config_dir, names.get("config_dir", "config_dir"), "the config directory", force, force_name)
-    _check_target(data_dir, names.get("data_dir", "data_dir"), "the data directory", force, force_name)
+    force_name = named("force")
+    _check_target(config_dir, named("config_dir"), "the config directory", force, force_name)
+    _check_target(data_dir, named("data_dir"), "the data directory", force, force_name)
     # what this run may remove again if it is interrupted: directories it found empty or missing
     fresh = [d for d in (config_dir, data_dir) if not d.exists() or not any(d.iterdir())]
     try:

@@ -36,6 +36,7 @@ from retail_intel.movements.compacted import holds_source, month_of, read_compac
 from retail_intel.movements.plausible import TimeLimits
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, movements_root, read_files, write_movements
+from retail_intel.naming import CallerNames
 from retail_intel.sqlviews.database import duckdb_message
 from retail_intel.storage import atomic_write_bytes, reread_once
 
@@ -226,13 +227,13 @@ def ingest_file(
     the lock when this one has to wait for it. ``names`` say what the caller calls ``input_format``
     and ``rejects_path`` in messages (its flags: ``{"rejects_path": "--rejects"}``).
     """
-    named = names or {}
+    named = CallerNames(names)
     # a str is taken as load_config and create_app take one
     path, config_dir, data_dir = Path(path), Path(config_dir), Path(data_dir)
     rejects_path = None if rejects_path is None else Path(rejects_path)
-    fmt = detect_format(path, input_format, named.get("input_format", "input_format"))
+    fmt = detect_format(path, input_format, named("input_format"))
     if rejects_path is not None:
-        check_rejects_path(rejects_path, path if data is None else None, named.get("rejects_path", "rejects_path"))
+        check_rejects_path(rejects_path, path if data is None else None, named("rejects_path"))
     try:
         data = path.read_bytes() if data is None else data
     except FileNotFoundError as exc:

@@ -45,6 +45,7 @@ from retail_intel.live.urls import redact_url
 from retail_intel.movements.events import Judgement, SourceInfo, judge
 from retail_intel.movements.hidden_feet import in_front_of
 from retail_intel.movements.tracks import Track
+from retail_intel.naming import CallerNames
 from retail_intel.pipeline.loop import FrameLoop
 from retail_intel.pipeline.loop_settings import loop_settings
 from retail_intel.pipeline.plan import ProcessPlan
@@ -433,7 +434,7 @@ def process_stream(
     detector = (detector_factory or default_detector_factory)(plan)
     _import_slow_modules()
     started = clock()
-    session = _Session(plan, options, detector, started, fps_name=(names or {}).get("fps", "fps"))
+    session = _Session(plan, options, detector, started, fps_name=CallerNames(names)("fps"))
     try:
         source = source or StreamReader(options.url, options.stream, clock=clock)
         source.start()
@@ -505,7 +506,7 @@ def process_stream(
         session.release()
         failed = session.source_state.first_error
         raise VideoError(
-            f"{session.url}: no frame within the {(names or {}).get('duration_s', 'options.duration_s')} "
+            f"{session.url}: no frame within the {CallerNames(names, 'options.')('duration_s')} "
             f"of {options.duration_s:g} s"
             + (f"; the last attempt: {failed}" if failed else "")
             + "; check the URL, the credentials and that the camera is reachable"

@@ -28,6 +28,7 @@ import pyarrow.csv as pacsv
 
 from retail_intel.datadir import require_retail_data
 from retail_intel.errors import DatabaseError, DataError
+from retail_intel.naming import CallerNames
 from retail_intel.pgexport.connect import check_url, connect, redact_url, scrub
 from retail_intel.pgexport.tables import (
     ExportTable,
@@ -181,11 +182,11 @@ def export_to_postgres(
     ``names`` say what the caller calls ``url`` and ``tables`` in messages
     (its flags: ``{"url": "--to"}``); a parameter left out is named as it is here.
     """
-    named = names or {}
-    check_url(url, named.get("url", "url"))  # also says what to install when psycopg is missing
+    named = CallerNames(names)
+    check_url(url, named("url"))  # also says what to install when psycopg is missing
     import psycopg
 
-    chosen = select_tables(tables, named.get("tables", "tables"))
+    chosen = select_tables(tables, named("tables"))
     # A wrong directory (the config folder, a typo'd mount) would export 0 rows and exit 0: a quiet day to a cron job.
     require_retail_data(data_dir)
     result = ExportResult(url=redact_url(url), since=since)

@@ -16,6 +16,7 @@ from retail_intel.vision.video import probe, read_frame_at, seek_rate
 if TYPE_CHECKING:
     pass
 from retail_intel.config.models import Camera
+from retail_intel.naming import CallerNames
 
 
 def camera_rules(camera: Camera) -> CountingRules:
@@ -51,7 +52,8 @@ def take_snapshot(
     ``names`` say what the caller calls ``roi`` and ``fps`` in messages (its flags: ``{"roi": "--roi"}``);
     a parameter left out is named as it is here.
     """
-    roi_name, fps_name = (names or {}).get("roi", "roi"), (names or {}).get("fps", "fps")
+    named = CallerNames(names)
+    roi_name, fps_name = named("roi"), named("fps")
     info = probe(video)
     remedy = f"pass {fps_name} with the rate the camera records at"
     rate = seek_rate(info, at_s, fps or (camera.fps if camera is not None else None), remedy)

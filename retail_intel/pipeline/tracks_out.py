@@ -28,6 +28,7 @@ from retail_intel.movements.events import SourceInfo, judge
 from retail_intel.movements.person_boxes import person_boxes_table
 from retail_intel.movements.store import read_tracks
 from retail_intel.movements.tracks import TrackAccumulator
+from retail_intel.naming import CallerNames
 from retail_intel.pipeline.frame_times import BY_TIMESTAMPS
 from retail_intel.pipeline.plan import NoRegionError, ProcessRequest, make_plan
 from retail_intel.pipeline.run import RUNS_DIR
@@ -99,8 +100,8 @@ def person_boxes(
     ``names`` say what the caller calls ``branch``, ``camera`` and ``data_dir`` in messages (its
     flags: ``{"branch": "--branch"}``); a parameter left out is named as it is here.
     """
-    named = names or {}
-    branch_name = named.get("branch", "branch")
+    named = CallerNames(names)
+    branch_name = named("branch")
     from retail_intel.vision.video import fingerprint, probe
 
     run: dict[str, object] | None = None
@@ -126,7 +127,7 @@ def person_boxes(
     if run is not None:
         # the stored tracks are the run's: a flag naming another branch or camera would label its boxes wrongly
         _check_flag(branch_name, branch, run, "branch_id", source)
-        _check_flag(named.get("camera", "camera"), camera, run, "camera_id", source)
+        _check_flag(named("camera"), camera, run, "camera_id", source)
         branch, camera = str(run["branch_id"]), str(run["camera_id"])
         if run.get("preview") is True:  # a --max-frames run wrote its own tree, apart from the data
             tracks_dir = data_dir / PREVIEWS_DIR
@@ -142,9 +143,7 @@ def person_boxes(
                 f"only a preview (--max-frames) of {video.name} was processed into {data_dir}: pass its run summary, "
                 f"`retail-intel tracks {previews[0]}`, or run `retail-intel process` on it without --max-frames"
             )
-        raise InputError(
-            f"a video that was not processed into this {named.get('data_dir', 'data_dir')} needs {branch_name}"
-        )
+        raise InputError(f"a video that was not processed into this {named('data_dir')} needs {branch_name}")
     start = dt.datetime.fromisoformat(str(run["start_time"])) if run is not None else None
     layers = (*layers, settings or CameraSettings())
     request = ProcessRequest(

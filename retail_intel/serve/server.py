@@ -32,6 +32,7 @@ from uvicorn.supervisors import Multiprocess
 from retail_intel.config.loader import load_config
 from retail_intel.errors import InputError, RetailIntelError, ServeError
 from retail_intel.interrupts import raise_if_ctrl_c
+from retail_intel.naming import CallerNames
 from retail_intel.serve.settings import CACHE_MB_ENV
 
 CONFIG_ENV = "RETAIL_INTEL_CONFIG"
@@ -91,7 +92,8 @@ def url_host(host: str) -> str:
 def _bound(host: str, port: int, names: Mapping[str, str] | None = None) -> socket.socket:
     """A socket bound to ``host``:``port`` as uvicorn binds its own (family by the host, SO_REUSEADDR),
     not listening yet; :class:`InputError` naming ``port`` (or ``host``) where it cannot be, as ``names`` call them."""
-    host_name, port_name = (names or {}).get("host", "host"), (names or {}).get("port", "port")
+    named = CallerNames(names)
+    host_name, port_name = named("host"), named("port")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -189,15 +191,15 @@ def run_server(
     ``names`` say what the caller calls ``host``, ``port``, ``workers``, ``data_dir`` and ``cache_mb``
     in messages (its flags: ``{"port": "--port"}``); a parameter left out is named as it is here.
     """
-    named = names or {}
+    named = CallerNames(names)
     if not 1 <= workers <= MAX_WORKERS:
-        raise InputError(f"{named.get('workers', 'workers')} must be between 1 and {MAX_WORKERS}, got {workers}")
+        raise InputError(f"{named('workers')} must be between 1 and {MAX_WORKERS}, got {workers}")
     if not 0 <= port <= 65535:
-        raise InputError(f"{named.get('port', 'port')} must be between 0 and 65535, got {port}")
+        raise InputError(f"{named('port')} must be between 0 and 65535, got {port}")
     if data_dir.exists() and not data_dir.is_dir():
-        raise InputError(f"{named.get('data_dir', 'data_dir')} {data_dir} is a file; expected the data directory")
+        raise InputError(f"{named('data_dir')} {data_dir} is a file; expected the data directory")
     if cache_mb is not None and cache_mb < 0:
-        raise InputError(f"{named.get('cache_mb', 'cache_mb')} must be >= 0, got {cache_mb}")
+        raise InputError(f"{named('cache_mb')} must be >= 0, got {cache_mb}")
     load_config(config_dir)
     check_port_free(host, port, names)
     # port 0: bound here and served as it is, so the port printed is still free when the server listens

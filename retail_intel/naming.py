@@ -1,0 +1,27 @@
+"""What a caller calls the parameters that messages name.
+
+The library names a parameter as a Python caller passed it (``fps``); the CLI
+passes its flags (``{"fps": "--fps"}``) so that its user reads ``--fps`` in
+the same message. One mapping, read the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class CallerNames:
+    """``names("fps")``: the caller's name for ``fps`` where ``given`` has one, else ``prefix`` + ``fps``.
+
+    ``prefix`` names a parameter left out as a field of the object it was passed in
+    (``"request."`` for :class:`~retail_intel.batch.request.BatchRequest`'s fields).
+    """
+
+    __slots__ = ("_given", "_prefix")
+
+    def __init__(self, given: Mapping[str, str] | None = None, prefix: str = "") -> None:
+        self._given: Mapping[str, str] = given or {}
+        self._prefix = prefix
+
+    def __call__(self, parameter: str) -> str:
+        return self._given.get(parameter, self._prefix + parameter)
