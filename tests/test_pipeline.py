@@ -112,8 +112,11 @@ branches:
 
 def test_missing_start_time_says_which_flag(tmp_path: Path) -> None:
     video = write_video(tmp_path / "cam.avi")
-    with pytest.raises(TimeError, match="--start-time"):
+    # a Python caller passes start_time: that is what it is told ("pass --start-time" before)
+    with pytest.raises(TimeError, match=r": pass start_time 2026-02-08T10:00:00\+00:00, or set"):
         run(request(video, tmp_path / "data", start_time=None))
+    with pytest.raises(TimeError, match=r": pass --start-time 2026-02-08T10:00:00\+00:00, or set"):
+        run(request(video, tmp_path / "data", start_time=None, names={"start_time": "--start-time"}))
     assert not (tmp_path / "data").exists()
 
 
@@ -159,8 +162,10 @@ def test_a_header_of_1000_fps_is_refused_and_fps_counts_it(tmp_path: Path) -> No
     # a header saying 1000 fps (a container's time base) made 60 frames 0.06 s long: nobody stayed
     # long enough to count, and the run said 0 entered with exit 0
     video = write_video(tmp_path / "cam.avi", frames=60, fps=1000)
-    with pytest.raises(VideoError, match=r"cam.avi: the header says 1000 frames a second.*pass --fps"):
+    with pytest.raises(VideoError, match=r"cam.avi: the header says 1000 frames a second.*; pass fps with the rate"):
         run(request(video, tmp_path / "data"))
+    with pytest.raises(VideoError, match=r"cam.avi: the header says 1000 frames a second.*; pass --fps with the rate"):
+        run(request(video, tmp_path / "data", names={"fps": "--fps"}))
     assert movement_files(tmp_path / "data") == []
     result, _ = run(request(video, tmp_path / "data", fps=10))
     assert (result.summary.entered, result.summary.passed) == (1, 1)
@@ -176,7 +181,7 @@ def test_a_raw_h264_stream_needs_its_frame_rate_given(tmp_path: Path) -> None:
     video = tmp_path / "cam.h264"
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(source)]
     subprocess.run([*command, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-f", "h264", str(video)], check=True)
-    with pytest.raises(VideoError, match=r"cam.h264: a raw .h264 stream has no container .*; pass --fps"):
+    with pytest.raises(VideoError, match=r"cam.h264: a raw .h264 stream has no container .*; pass fps with"):
         run(request(video, tmp_path / "data"))
     assert movement_files(tmp_path / "data") == []
     result, _ = run(request(video, tmp_path / "data", fps=10))
@@ -211,7 +216,7 @@ def test_a_raw_stream_under_another_name_needs_its_frame_rate_given(tmp_path: Pa
     # NVR export) or cam.avc was timed at the 25 fps OpenCV makes up for it, 60 frames as 2.4 s
     source = write_video(tmp_path / "source.avi", frames=60, fps=10)
     video = _as_raw_mjpeg(source, tmp_path / name)
-    with pytest.raises(VideoError, match=rf"{name}: a raw video stream has no container .*; pass --fps"):
+    with pytest.raises(VideoError, match=rf"{name}: a raw video stream has no container .*; pass fps with"):
         run(request(video, tmp_path / "data"))
     assert movement_files(tmp_path / "data") == []
     result, _ = run(request(video, tmp_path / "data", fps=10))
@@ -275,8 +280,13 @@ def test_save_video_into_a_folder_or_under_a_file_is_refused_before_the_run(
     detector = ScriptedDetector(two_people)
     plan = make_plan(request(video, tmp_path / "data", save_video=tmp_path / target))
 
-    with pytest.raises(InputError, match=f"^--save-video .*{message}"):
+    with pytest.raises(InputError, match=f"^save_video .*{message}"):
         process_video(plan, detector_factory=lambda plan: detector)
+    named = make_plan(
+        request(video, tmp_path / "data", save_video=tmp_path / target, names={"save_video": "--save-video"})
+    )
+    with pytest.raises(InputError, match=f"^--save-video .*{message}"):
+        process_video(named, detector_factory=lambda plan: detector)
     assert detector.calls == [] and movement_files(tmp_path / "data") == []
 
 

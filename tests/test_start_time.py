@@ -13,7 +13,13 @@ from retail_intel.batch.segments import MANIFEST_START, Segment, prepare
 from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.config.loader import load_config, validate_config
 from retail_intel.errors import InputError, TimeError
-from retail_intel.pipeline.start_time import BATCH_FIX, mp4_creation_time, resolve_start_time, time_from_filename
+from retail_intel.pipeline.start_time import (
+    BATCH_FIX,
+    mp4_creation_time,
+    resolve_start_time,
+    single_file_fix,
+    time_from_filename,
+)
 
 from .batch_fakes import walker
 from .batch_helpers import make_config, write_segments
@@ -134,8 +140,11 @@ def test_resolution_order(tmp_path: Path) -> None:
 def test_nothing_known_names_the_flag(tmp_path: Path) -> None:
     path = tmp_path / "clip.avi"
     path.write_bytes(b"RIFF")
-    with pytest.raises(TimeError, match="--start-time"):
+    # the parameter a Python caller passes (ProcessRequest.start_time), or the caller's flag
+    with pytest.raises(TimeError, match=r"no recording start time: pass start_time 2026"):
         resolve_start_time(path, explicit=None, pattern=None, tz=UTC)
+    with pytest.raises(TimeError, match=r"no recording start time: pass --start-time 2026"):
+        resolve_start_time(path, explicit=None, pattern=None, tz=UTC, how_to_fix=single_file_fix("--start-time"))
 
 
 def test_a_batch_takes_a_manifest_start_over_the_file_name_and_says_so(tmp_path: Path) -> None:
@@ -171,7 +180,7 @@ def test_a_batch_takes_a_manifest_start_over_the_file_name_and_says_so(tmp_path:
 def test_filename_time_skipped_by_spring_forward_is_an_error(name: str, zone: str) -> None:
     # 02:30 on the night the clocks jump 02:00 -> 03:00 names no instant; it used to be read
     # silently with the winter offset (Paris: 01:30 UTC, shown as 03:30)
-    with pytest.raises(TimeError, match=rf"does not exist in {zone}.*went forward.*--start-time"):
+    with pytest.raises(TimeError, match=rf"does not exist in {zone}.*went forward.*: pass its start with start_time$"):
         time_from_filename(Path(f"{name}.mp4"), "cam1_%Y%m%d_%H%M%S", ZoneInfo(zone))
 
 
@@ -285,7 +294,8 @@ def test_process_refuses_a_frame_rate_that_stretches_the_video_past_the_plausibl
     slow = ProcessRequest.create(video, "b1", data, start_time=start, roi="100,80,220,200", fps=0.0001)
     with pytest.raises(TimeError, match=re.escape("60 frames at 0.0001 fps from 2026-02-08T10:00:00+00:00")) as raised:
         process_video(make_plan(slow), detector_factory=lambda plan: detector, now=lambda: start)
-    assert "outside the plausible range 2000-01-01" in str(raised.value) and "--fps" in str(raised.value)
+    assert "outside the plausible range 2000-01-01" in str(raised.value)
+    assert "give the true frame rate (fps, the camera's fps" in str(raised.value)  # the request's setting
     assert detector.calls == []  # refused before detecting
     assert not (data / "movements").exists()
     # a preview is not refused, as with a start out of range

@@ -208,8 +208,12 @@ def test_a_branch_or_camera_the_run_was_not_processed_for_is_refused(processed: 
     with pytest.raises(InputError, match="no recording start time") as untimed:  # b1's own: found, then timed
         person_boxes(video, data_dir=data, branch="b1", camera="cam1", settings=None)
     # tracks takes no --start-time: it said "pass --start-time ..." all the same
-    assert "run summary" in str(untimed.value) and "process it again with --start-time" in str(untimed.value)
-    assert not str(untimed.value).split(": ", 2)[-1].startswith("pass --start-time")
+    assert "run summary" in str(untimed.value) and "process it again with start_time" in str(untimed.value)
+    assert not str(untimed.value).split(": ", 2)[-1].startswith("pass start_time")
+    with pytest.raises(InputError, match="process it again with --start-time"):  # the CLI's flag, where it names it
+        person_boxes(
+            video, data_dir=data, branch="b1", camera="cam1", settings=None, names={"start_time": "--start-time"}
+        )
 
 
 def test_the_tracks_command_names_its_flags(

@@ -36,7 +36,7 @@ def test_missing_named_model_says_where_it_looked(tmp_path: Path, monkeypatch: p
         weights.resolve_weights("yolov8n.pt")
     message = str(info.value)
     assert str(tmp_path / "yolov8n.pt") in message
-    assert "never downloads" in message and "--model" in message
+    assert "never downloads" in message and message.endswith("pass model /path/to/yolov8n.pt")
 
 
 def test_missing_model_path(tmp_path: Path) -> None:

@@ -225,8 +225,9 @@ def calibrate_camera(
 ) -> Calibration:
     """:func:`calibrate` with the detector ``process`` would build for this camera (or flags).
 
-    ``names`` say what the caller calls ``branch``, ``camera`` and ``frames`` in messages (its flags:
-    ``{"camera": "--camera"}``); a parameter left out is named as it is here.
+    ``names`` say what the caller calls ``branch``, ``camera``, ``frames`` and the settings (``model``,
+    ``backend``, ``device``) in messages (its flags: ``{"camera": "--camera"}``); a parameter left out
+    is named as it is here.
     """
     from retail_intel.pipeline.plan import ProcessRequest, make_plan
     from retail_intel.pipeline.run import default_detector_factory
@@ -255,6 +256,7 @@ def calibrate_camera(
                 }
             ),
         ),
+        names=names,
     )
     base = make_plan(request)
 

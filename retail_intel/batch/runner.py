@@ -57,12 +57,15 @@ def _make_executor(
     return PoolExecutor(workers, runtime.detector_factory, on_progress)
 
 
-def _prepare_all(request: BatchRequest, config: Config, ledger: Ledger, jobs: list[Any]) -> list[Segment | Rejected]:
+def _prepare_all(
+    request: BatchRequest, config: Config, ledger: Ledger, jobs: list[Any], names: Mapping[str, str] | None
+) -> list[Segment | Rejected]:
     # Threads: probing and hashing wait on the disk and OpenCV, not on Python.
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="retail-intel-prepare") as pool:
         return list(
             pool.map(
-                lambda job: prepare(job, config, request.data_dir, request.settings, ledger, request.max_frames), jobs
+                lambda job: prepare(job, config, request.data_dir, request.settings, ledger, request.max_frames, names),
+                jobs,
             )
         )
 
@@ -81,7 +84,8 @@ def run_batch(
     Two batches into one data directory take turns (the second then skips
     what the first finished): see :mod:`retail_intel.locking`. ``names`` say what the
     caller calls ``request``'s ``executor``, ``address`` and ``retry_failed`` in messages (its
-    flags: ``{"executor": "--executor"}``); one left out is named as ``request.executor``.
+    flags: ``{"executor": "--executor"}``); one left out is named as ``request.executor``. The
+    settings are named as ``names`` call them too (``{"fps": "--fps"}``), else as settings (``fps``).
     """
     _check_request(request, CallerNames(names, "request."))  # before the lock, which creates the data directory
     waiting = observer.waiting if observer is not None else None
@@ -133,7 +137,7 @@ def _run_batch(
         coordinator.changed.extend(span for span in pending if span[0] in known)
         # still owed until this batch's KPI step succeeds: add_pending rewrites the file from ``owed``
         coordinator.owed.extend(pending)
-    prepared = _prepare_all(request, config, ledger, discovery.jobs)
+    prepared = _prepare_all(request, config, ledger, discovery.jobs, names)
     segments: list[Segment | None] = []
     model_ids: dict[DetectorSpec, str] = {}
     seen: dict[tuple[str, str, str], str] = {}

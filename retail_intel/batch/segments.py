@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -102,13 +103,20 @@ def weights_identity(spec: DetectorSpec) -> str:
     """sha256 of the detector weights the plan would load (a folder: of all its files)."""
     from retail_intel.vision.weights import weights_identity as identity
 
-    return identity(spec.model)
+    return identity(spec.model, spec.model_name)
 
 
 def plan_for(
-    job: FileJob, config: Config, data_dir: Path, flags: CameraSettings, max_frames: int | None = None
+    job: FileJob,
+    config: Config,
+    data_dir: Path,
+    flags: CameraSettings,
+    max_frames: int | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> ProcessPlan:
-    """The job's plan: manifest row settings win over batch flags, which win over the camera's config."""
+    """The job's plan: manifest row settings win over batch flags, which win over the camera's config.
+
+    ``names`` say what the caller calls the settings in messages (see :class:`ProcessRequest`)."""
     request = ProcessRequest(
         video=job.video,
         branch=job.branch,
@@ -118,6 +126,7 @@ def plan_for(
         layers=(flags, parse_settings(job.settings, job.mapped_by)),
         start_time=job.start_time,
         max_frames=max_frames,
+        names=names,
     )
     plan = make_plan(request)
     if job.start_time is not None:
@@ -128,21 +137,23 @@ def plan_for(
     return plan
 
 
-def _check_start(job: FileJob, start: dt.datetime, source: str) -> None:
+def _check_start(job: FileJob, start: dt.datetime, source: str, names: Mapping[str, str] | None) -> None:
     """process's check of the start, here so that a file the store would refuse is reported with the
     other bad files before any worker starts; a start from a manifest row names the row."""
     try:
-        check_plausible_start(start, source, dt.datetime.now(dt.UTC))
+        check_plausible_start(start, source, dt.datetime.now(dt.UTC), names)
     except TimeError as exc:
         if job.start_time is None or job.row is None:
             raise
         raise TimeError(f"{job.row}: {exc}") from exc
 
 
-def _check_end(job: FileJob, start: dt.datetime, source: str, frames: int, fps: float) -> None:
+def _check_end(
+    job: FileJob, start: dt.datetime, source: str, frames: int, fps: float, names: Mapping[str, str] | None
+) -> None:
     """process's check of the end for a rate given by hand; a row's rate names the row."""
     try:
-        check_plausible_end(start, source, frames, fps, frames / fps, dt.datetime.now(dt.UTC))
+        check_plausible_end(start, source, frames, fps, frames / fps, dt.datetime.now(dt.UTC), names)
     except TimeError as exc:
         if job.row is None:
             raise
@@ -156,10 +167,11 @@ def prepare(
     flags: CameraSettings,
     ledger: Ledger,
     max_frames: int | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> Segment | Rejected:
-    """Resolve and check one file; a :class:`Rejected` says why it cannot run."""
+    """Resolve and check one file; a :class:`Rejected` says why it cannot run (``names``: see :func:`plan_for`)."""
     try:
-        plan = plan_for(job, config, data_dir, flags, max_frames)
+        plan = plan_for(job, config, data_dir, flags, max_frames, names)
         info = probe(job.video)
         fps = plan.fps_override or header_rate(info, "give the camera an fps in branches.yaml")
         # every region, as process checks them: a line or zone outside the frame failed only once its turn came
@@ -173,11 +185,11 @@ def prepare(
             explicit_from=plan.start_time_from,
         )
         if not plan.is_preview:  # as process: a preview's movements go to previews/, which nothing else reads
-            _check_start(job, start, source)
+            _check_start(job, start, source, names)
             if plan.fps_override is not None and info.frame_count > 0:
                 # as process, before any worker: a bad fps cell also stretched the file over the next
                 # ones, which were then planned as overlapping it
-                _check_end(job, start, source, info.frame_count, fps)
+                _check_end(job, start, source, info.frame_count, fps, names)
         stat = job.video.stat()
         digest = ledger.known_fingerprint(job.video, stat.st_size, stat.st_mtime_ns) or fingerprint(job.video)
     except RetailIntelError as exc:

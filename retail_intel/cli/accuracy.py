@@ -21,7 +21,7 @@ from retail_intel.cli.common import (
     to_json,
 )
 from retail_intel.cli.ranges import in_range
-from retail_intel.cli.settings_flags import settings_from_flags
+from retail_intel.cli.settings_flags import PROCESS_FLAGS, settings_from_flags
 from retail_intel.errors import InputError
 
 CALIBRATE_HELP = """Recommend the detector settings (input size, tiling) for a camera from a sample of its frames.
@@ -66,7 +66,8 @@ Example:
 """
 
 # what the library's messages call its parameters: the flags the user typed
-CALIBRATE_FLAGS = {"branch": "--branch", "camera": "--camera", "frames": "--frames"}
+# the settings calibrate reads (--model, --backend, --device) named as process names them
+CALIBRATE_FLAGS = {"branch": "--branch", "camera": "--camera", "frames": "--frames"} | PROCESS_FLAGS
 SAMPLE_FLAGS = {"out_dir": "--out", "force": "--force", "fps": "--fps", "clips": "--clips", "length_s": "--length"}
 
 
@@ -214,7 +215,13 @@ def audit_check(
 
     layer = settings_from_flags({"roi": roi, "line": line, "fps": fps})
     request = ProcessRequest(
-        video=video, branch=branch, data_dir=Path("."), config_dir=config, camera=camera, layers=(layer,)
+        video=video,
+        branch=branch,
+        data_dir=Path("."),
+        config_dir=config,
+        camera=camera,
+        layers=(layer,),
+        names=PROCESS_FLAGS,
     )
     # off with --quiet and where stderr is no terminal (a log, a pipe): stopping even an unstarted bar
     # there writes a blank line, and a started one leaves its last frame in the log
@@ -323,7 +330,9 @@ def audit_sample(
     regions: dict[str, Any] = {}  # the camera's named zones and entry, for sample_clips' frame check
     if branch is not None:
         plan = make_plan(
-            ProcessRequest(video=video, branch=branch, data_dir=Path("."), config_dir=config, camera=camera)
+            ProcessRequest(
+                video=video, branch=branch, data_dir=Path("."), config_dir=config, camera=camera, names=PROCESS_FLAGS
+            )
         )
         rules = plan.rules
         regions = {"zones": plan.zones, "camera_id": plan.camera_id, "regions_from": plan.regions_from}

@@ -26,7 +26,7 @@ from retail_intel.cli.common import (
     to_json,
 )
 from retail_intel.cli.ranges import in_range
-from retail_intel.cli.settings_flags import with_setting_flags
+from retail_intel.cli.settings_flags import PROCESS_FLAGS, with_setting_flags
 from retail_intel.config.camera_settings import CameraSettings
 from retail_intel.errors import InputError
 from retail_intel.pipeline.frame_times import BY_TIMESTAMPS
@@ -205,6 +205,7 @@ def process(
         start_time=parse_time_option(start_time, "--start-time"),
         save_video=save_video,
         max_frames=max_frames,
+        names=PROCESS_FLAGS,
     )
     if kind == "live":
         from retail_intel.cli.process_live import live_options, run_live

@@ -28,9 +28,10 @@ from retail_intel.cli.common import (
     render_rows,
     to_json,
 )
+from retail_intel.cli.settings_flags import PROCESS_FLAGS
 
 # what run_batch's messages call the request's fields: the flags the user typed
-BATCH_FLAGS = {"executor": "--executor", "address": "--address", "retry_failed": "--retry-failed"}
+BATCH_FLAGS = {"executor": "--executor", "address": "--address", "retry_failed": "--retry-failed"} | PROCESS_FLAGS
 
 
 class RichBatchObserver(BatchObserver):

@@ -33,6 +33,13 @@ def flag_name(setting: str) -> str:
     return "--" + setting.replace("_", "-")
 
 
+# what a ProcessRequest's messages call its settings and fields: these flags (``pass --fps``)
+PROCESS_FLAGS = {setting: flag_name(setting) for setting in CameraSettings.flag_names()} | {
+    "start_time": "--start-time",
+    "save_video": "--save-video",
+}
+
+
 def settings_from_flags(values: dict[str, Any]) -> CameraSettings:
     """One settings layer from flag values (``None`` = not given); a bad value is a usage error naming its flag."""
     try:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from retail_intel.cli.common import DEFAULT_CONFIG, DEFAULT_DATA_DIR, ConfigDir, DataDir, err, optional_config_dir
-from retail_intel.cli.settings_flags import settings_from_flags
+from retail_intel.cli.settings_flags import PROCESS_FLAGS, settings_from_flags
 from retail_intel.cli.tables import output_file
 from retail_intel.errors import InputError
 from retail_intel.pipeline.tracks_out import (
@@ -65,7 +65,7 @@ def tracks(
         camera=camera,
         config_dir=optional_config_dir(ctx, config),
         settings=settings_from_flags({"roi": roi}),
-        names={"branch": "--branch", "camera": "--camera", "data_dir": "--data-dir"},
+        names={"branch": "--branch", "camera": "--camera", "data_dir": "--data-dir"} | PROCESS_FLAGS,
     )
     if to_stdout:
         sys.stdout.write(person_boxes_text(boxes.table, fmt, "--format"))

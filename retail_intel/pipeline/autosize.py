@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from retail_intel.accuracy.calibrate import FOUND_CONF, MAX_IMGSZ, MIN_IMGSZ, TARGET_HEIGHT_PX, rule_imgsz
+from retail_intel.naming import CallerNames
 from retail_intel.pipeline.plan import ProcessPlan
 from retail_intel.vision.detections import Detections, Detector
 
@@ -85,8 +86,16 @@ def probe_frames(frame_count: int) -> int:
     return int(min(MAX_PROBE_FRAMES, max(MIN_PROBE_FRAMES, frame_count // FRAMES_PER_PROBE)))
 
 
-def size_rule(heights: Sequence[float], frame_size: tuple[int, int], *, default_imgsz: int = MIN_IMGSZ) -> SizeChoice:
+def size_rule(
+    heights: Sequence[float],
+    frame_size: tuple[int, int],
+    *,
+    default_imgsz: int = MIN_IMGSZ,
+    tiles_name: str = "tiles",
+) -> SizeChoice:
     """The input size for people ``heights`` px tall (found at :data:`PROBE_IMGSZ`) in a frame of ``frame_size``.
+
+    ``tiles_name`` is what the caller calls the tiles setting in the warning (its flag: ``--tiles``).
 
     Pure: the probe's timing and frame count are filled in by :func:`choose_input_size`.
     """
@@ -112,7 +121,7 @@ def size_rule(heights: Sequence[float], frame_size: tuple[int, int], *, default_
             f"people are too small to count reliably: the smallest are ~{small:.0f} px tall in a "
             f"{frame_size[0]}x{frame_size[1]} frame, ~{at_largest:.0f} px at the largest input size "
             f"({MAX_IMGSZ}), under the ~{TOO_SMALL_INPUT_PX} px the model needs; counts will be low "
-            "(a closer camera or --tiles 2 may help; check with `retail-intel calibrate`)"
+            f"(a closer camera or {tiles_name} 2 may help; check with `retail-intel calibrate`)"
         )
     reason = (
         f"smallest people ~{small:.0f} px tall (10th percentile of {len(found)}) in a {long_side} px frame: "
@@ -136,7 +145,9 @@ def _detect_all(detector: Detector, frames: Sequence[npt.NDArray[np.uint8]]) -> 
     return [detector.detect(frame, index) for index, frame in enumerate(frames)]
 
 
-def probe_input_size(video: Path, detector_at: DetectorAt, *, frames: int | None = None) -> tuple[SizeChoice, Detector]:
+def probe_input_size(
+    video: Path, detector_at: DetectorAt, *, frames: int | None = None, tiles_name: str = "tiles"
+) -> tuple[SizeChoice, Detector]:
     """:func:`choose_input_size`, also returning the detector of the size chosen (the run reuses it).
 
     Two steps, so that cameras with tall people pay for no large model: the sample is first
@@ -154,12 +165,12 @@ def probe_input_size(video: Path, detector_at: DetectorAt, *, frames: int | None
     sampled, frame_size = sample_frames(video, count)
     detector = detector_at(MIN_IMGSZ, 1)
     heights = [h for found in _detect_all(detector, sampled) for h in _heights(found)]
-    choice = size_rule(heights, frame_size)
+    choice = size_rule(heights, frame_size, tiles_name=tiles_name)
     tall_enough = choice.people_sampled >= MIN_PEOPLE and choice.imgsz == MIN_IMGSZ
     if not tall_enough:
         detector = detector_at(PROBE_IMGSZ, 1)
         heights = [h for found in _detect_all(detector, sampled) for h in _heights(found)]
-        choice = size_rule(heights, frame_size)
+        choice = size_rule(heights, frame_size, tiles_name=tiles_name)
     seconds = round(time.perf_counter() - began, 3)
     cpu = round(time.process_time() - cpu_began, 3)
     return dataclasses.replace(choice, frames_sampled=len(sampled), seconds=seconds, cpu_seconds=cpu), detector
@@ -187,7 +198,7 @@ def autosize_plan(
         built[id(made)] = (imgsz, tiles)
         return made
 
-    choice, detector = probe_input_size(plan.video, detector_at)
+    choice, detector = probe_input_size(plan.video, detector_at, tiles_name=CallerNames(plan.names)("tiles"))
     reusable = detector if built.get(id(detector)) == (choice.imgsz, choice.tiles) else None
     return sized_by(plan, choice), choice, reusable
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from retail_intel.movements.geometry import CountingLine, Polygon
 from retail_intel.movements.staff import StaffRules
 from retail_intel.movements.stitch import StitchSettings
 from retail_intel.movements.zones import ZoneSpec
+from retail_intel.naming import CallerNames
 from retail_intel.pipeline.zone_step import zone_specs
 from retail_intel.vision.crop import watched_region
 from retail_intel.vision.tracker import TrackerSettings
@@ -39,7 +41,9 @@ class ProcessRequest:
 
     ``layers`` are :class:`CameraSettings` given on top of the camera's entry in
     branches.yaml, later ones winning: the ``process`` flags, then a batch
-    manifest's row.
+    manifest's row. ``names`` say what the caller calls a setting or field in messages
+    (its flags: ``{"fps": "--fps", "start_time": "--start-time"}``); one left out is
+    named as it is here (``fps``, ``save_video``).
     """
 
     video: Path
@@ -51,6 +55,7 @@ class ProcessRequest:
     start_time: dt.datetime | None = None
     save_video: Path | None = None
     max_frames: int | None = None
+    names: Mapping[str, str] | None = None
 
     @classmethod
     def create(
@@ -64,6 +69,7 @@ class ProcessRequest:
         start_time: dt.datetime | None = None,
         save_video: Path | None = None,
         max_frames: int | None = None,
+        names: Mapping[str, str] | None = None,
         **settings: Any,
     ) -> ProcessRequest:
         """A request with one settings layer from keywords: ``ProcessRequest.create(v, "b1", d, roi="0,0,9,9")``."""
@@ -77,6 +83,7 @@ class ProcessRequest:
             start_time,
             save_video,
             max_frames,
+            names,
         )
 
 
@@ -93,6 +100,8 @@ class DetectorSpec:
     # the watched region (detect_margin) and the video an int8 model is calibrated on.
     detect_region: tuple[float, float, float, float] | None = None
     calibration: str | None = None
+    # what messages call the model setting (a caller's flag: --model); not part of what a detector is
+    model_name: str = field(default="model", compare=False)
 
 
 def _need(value: T | None, name: str) -> T:
@@ -149,6 +158,8 @@ class ProcessPlan:
     # them all (no flag or manifest column did), so that a camera's regions drawn for another
     # video are named as that camera's; empty where a request layer gave one
     regions_from: str = ""
+    # what the caller calls a setting or field in messages: the request's names
+    names: Mapping[str, str] | None = None
 
     @property
     def detector(self) -> DetectorSpec:
@@ -163,6 +174,7 @@ class ProcessPlan:
             precision=_need(s.precision, "precision"),
             detect_region=watched_region(s),
             calibration=str(self.video) if s.precision == "int8" else None,
+            model_name=CallerNames(self.names)("model"),
         )
 
     @property
@@ -176,7 +188,7 @@ class ProcessPlan:
     def with_settings(self, **changes: Any) -> ProcessPlan:
         """This plan with some settings changed (validated like any layer), the rest as resolved."""
         settings = CameraSettings.model_validate({**self.settings.given(), **changes})
-        return dataclasses.replace(self, settings=settings, rules=counting_rules(settings, self.branch_id))
+        return dataclasses.replace(self, settings=settings, rules=counting_rules(settings, self.branch_id, self.names))
 
     @property
     def fps_override(self) -> float | None:
@@ -290,7 +302,7 @@ def make_plan(request: ProcessRequest) -> ProcessPlan:
         camera_id=request.camera or (camera.id if camera else DEFAULT_CAMERA_ID),
         timezone=tz,
         settings=settings,
-        rules=counting_rules(settings, request.branch),
+        rules=counting_rules(settings, request.branch, request.names),
         filename_pattern=camera.filename_pattern if camera else None,
         start_time=request.start_time,
         data_dir=request.data_dir,
@@ -300,18 +312,21 @@ def make_plan(request: ProcessRequest) -> ProcessPlan:
         # neither a layer nor the camera sets imgsz or tiles: process_video chooses them from the video
         auto_size=all(layer is None or (layer.imgsz is None and layer.tiles is None) for layer in layers),
         regions_from=f'branches.yaml: camera "{camera.id}": ' if camera is not None and not asked else "",
+        names=request.names,
     )
 
 
-def counting_rules(settings: CameraSettings, branch: str) -> CountingRules:
-    """The judging settings as geometry; a missing region is an error that says how to give one."""
+def counting_rules(settings: CameraSettings, branch: str, names: Mapping[str, str] | None = None) -> CountingRules:
+    """The judging settings as geometry; a missing region is an error that says how to give one,
+    naming ``roi`` and ``zone`` as ``names`` call them (see :class:`ProcessRequest`)."""
     if settings.zone is not None:
         roi = Polygon(tuple(settings.zone))
     elif settings.roi is not None:
         roi = Polygon.from_rect(*settings.roi)
     else:
+        named = CallerNames(names)
         raise NoRegionError(
-            f"no region of interest for branch {branch!r}: pass --roi x1,y1,x2,y2 or --zone, "
+            f"no region of interest for branch {branch!r}: pass {named('roi')} x1,y1,x2,y2 or {named('zone')}, "
             "or give the branch a camera with an roi in branches.yaml (see `retail-intel snapshot` to draw one)"
         )
     line = settings.line

@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,11 +30,12 @@ from retail_intel.movements.store import (
     write_tracks,
     write_trajectories,
 )
+from retail_intel.naming import CallerNames
 from retail_intel.pipeline.autosize import autosize_plan
 from retail_intel.pipeline.continuity import Continuity, Handover, handover, judge_across_cut, keep_carried_ids
 from retail_intel.pipeline.frame_times import BY_RATE
 from retail_intel.pipeline.plan import DetectorSpec, ProcessPlan, ProcessRequest, make_plan
-from retail_intel.pipeline.start_time import resolve_start_time
+from retail_intel.pipeline.start_time import resolve_start_time, single_file_fix
 from retail_intel.pipeline.video_tracks import (
     DetectorFactory,
     ProgressFn,
@@ -125,7 +126,8 @@ def full_frame_detector(plan: ProcessPlan) -> Detector:
     from retail_intel.vision.weights import resolve_weights
 
     spec = plan.detector
-    weights = resolve_weights(spec.model)
+    named = CallerNames(plan.names)
+    weights = resolve_weights(spec.model, spec.model_name)
     on_cpu = spec.device in (None, "cpu")
     exportable = weights.suffix == ".pt" or weights.is_dir()
     use_openvino = spec.backend == "openvino" or (
@@ -135,10 +137,10 @@ def full_frame_detector(plan: ProcessPlan) -> Detector:
         raise ModelError(f"{INT8_NEEDS_OPENVINO}, and this run {_why_torch(spec, exportable)}")
     if use_openvino:
         if not on_cpu:
-            raise ModelError(f"--backend openvino runs on the CPU; got --device {spec.device}")
+            raise ModelError(f"{named('backend')} openvino runs on the CPU; got {named('device')} {spec.device}")
         if not openvino_available():
-            raise ModelError("--backend openvino needs the openvino package (pip install openvino)")
-        folder = export_openvino(weights)
+            raise ModelError(f"{named('backend')} openvino needs the openvino package (pip install openvino)")
+        folder = export_openvino(weights, named("backend"))
         if spec.precision == "int8":
             from retail_intel.vision.int8 import int8_export
 
@@ -150,7 +152,9 @@ def full_frame_detector(plan: ProcessPlan) -> Detector:
             tiles=spec.tiles,
             precision="f32" if spec.precision == "f32" else None,
         )
-    return UltralyticsDetector(weights, imgsz=spec.imgsz, conf=spec.conf, device=spec.device, tiles=spec.tiles)
+    return UltralyticsDetector(
+        weights, imgsz=spec.imgsz, conf=spec.conf, device=spec.device, tiles=spec.tiles, model_name=spec.model_name
+    )
 
 
 def _why_torch(spec: DetectorSpec, exportable: bool) -> str:
@@ -177,7 +181,9 @@ def count_video(
 ) -> tuple[VideoTracks, Judgement]:
     """Track and judge ``plan.video`` without writing anything (``audit`` compares these counts)."""
     info = probe(plan.video)
-    fps = plan.fps_override or header_rate(info, "pass --fps with the rate the camera records at")
+    fps = plan.fps_override or header_rate(
+        info, f"pass {CallerNames(plan.names)('fps')} with the rate the camera records at"
+    )
     check_regions_inside_frame(plan.rules, plan.zones, info.width, info.height, plan.camera_id, plan.regions_from)
     video_tracks = track_video(plan, info, fps, detector_factory=detector_factory, progress=progress)
     stitching = dataclasses.replace(plan.stitch, frame_size=video_tracks.frame_size)
@@ -230,11 +236,14 @@ def process_video(
         raise
 
 
-def check_plausible_start(start: dt.datetime, source: str, now: dt.datetime) -> None:
+def check_plausible_start(
+    start: dt.datetime, source: str, now: dt.datetime, names: Mapping[str, str] | None = None
+) -> None:
     """Refuse a recording that starts outside the movement times the store accepts.
 
     Its movements would be written, and then every KPI, ``etl`` and ``report`` run would refuse the
     file holding them (a typo in --start-time, or a camera whose clock was reset to 1970).
+    ``names`` say what the caller calls ``start_time`` (see :class:`ProcessRequest`).
     """
     limits = TimeLimits().resolved(now)
     assert limits.latest is not None
@@ -242,16 +251,23 @@ def check_plausible_start(start: dt.datetime, source: str, now: dt.datetime) -> 
         raise TimeError(
             f"start time {start.isoformat()} (from {source}): the recording would lie outside the plausible "
             f"range {limits.range_text()} that the KPIs, etl and report accept; give its true start "
-            "(--start-time for one video, a manifest's start column in a batch)"
+            f"({CallerNames(names)('start_time')} for one video, a manifest's start column in a batch)"
         )
 
 
 def check_plausible_end(
-    start: dt.datetime, source: str, frames: int, fps: float, duration_s: float, now: dt.datetime
+    start: dt.datetime,
+    source: str,
+    frames: int,
+    fps: float,
+    duration_s: float,
+    now: dt.datetime,
+    names: Mapping[str, str] | None = None,
 ) -> None:
     """Refuse a recording whose start is plausible but whose end is not, for the same reason as
     :func:`check_plausible_start`: a frame rate far below the real one (``--fps 0.0001`` for 10)
-    stretches a short video over years, and its people's times and dwells then break every KPI run."""
+    stretches a short video over years, and its people's times and dwells then break every KPI run.
+    ``names`` say what the caller calls ``fps`` (see :class:`ProcessRequest`)."""
     limits = TimeLimits().resolved(now)
     assert limits.latest is not None
     try:
@@ -262,7 +278,8 @@ def check_plausible_end(
         raise TimeError(
             f"{frames} frames at {fps:g} fps from {start.isoformat()} (from {source}) would end at "
             f"{end.isoformat()}, outside the plausible range {limits.range_text()} that the KPIs, etl and "
-            "report accept; give the true frame rate (--fps, the camera's fps or a manifest's fps column) "
+            f"report accept; give the true frame rate ({CallerNames(names)('fps')}, the camera's fps or a manifest's "
+            "fps column) "
             "or start"
         )
 
@@ -282,20 +299,25 @@ def _run_video(
     began = time.perf_counter()
     require_writable_data_dir(plan.data_dir)
     info = probe(plan.video)
-    fps = plan.fps_override or header_rate(info, "pass --fps with the rate the camera records at")
+    fps = plan.fps_override or header_rate(
+        info, f"pass {CallerNames(plan.names)('fps')} with the rate the camera records at"
+    )
     check_regions_inside_frame(plan.rules, plan.zones, info.width, info.height, plan.camera_id, plan.regions_from)
     start_time, start_source = resolve_start_time(
         plan.video,
         explicit=plan.start_time,
         pattern=plan.filename_pattern,
         tz=plan.timezone,
+        how_to_fix=single_file_fix(CallerNames(plan.names)("start_time")),
         explicit_from=plan.start_time_from,
     )
     if not plan.is_preview:  # a preview's movements go to previews/, which no KPI, etl or report reads
-        check_plausible_start(start_time, start_source, now())
+        check_plausible_start(start_time, start_source, now(), plan.names)
         if plan.fps_override is not None and info.frame_count > 0:
             # a rate given by hand times every frame by index / fps: refuse a wrong one before detecting
-            check_plausible_end(start_time, start_source, info.frame_count, fps, info.frame_count / fps, now())
+            check_plausible_end(
+                start_time, start_source, info.frame_count, fps, info.frame_count / fps, now(), plan.names
+            )
     digest = fingerprint(plan.video)
     key = source_key(plan.camera_id, digest)
     data_dir = output_dir(plan)
@@ -313,7 +335,15 @@ def _run_video(
         if plan.save_video is not None:
             from retail_intel.vision.annotate import VideoAnnotator
 
-            annotator = VideoAnnotator(plan.save_video, info.width, info.height, fps, plan.rules, source=plan.video)
+            annotator = VideoAnnotator(
+                plan.save_video,
+                info.width,
+                info.height,
+                fps,
+                plan.rules,
+                source=plan.video,
+                name=CallerNames(plan.names)("save_video"),
+            )
             annotators.append(annotator)
         factory = detector_factory
         # imgsz from the video itself when nothing set it. An injected detector (a fake, a
@@ -332,7 +362,7 @@ def _run_video(
     times = video_tracks.times
     frames = video_tracks.frames
     if not plan.is_preview:  # the frames actually read, timed as they will be written
-        check_plausible_end(start_time, start_source, frames, fps, video_tracks.duration_s, now())
+        check_plausible_end(start_time, start_source, frames, fps, video_tracks.duration_s, now(), plan.names)
 
     t0 = time.perf_counter()
     cut = None

@@ -20,7 +20,7 @@ _MP4_EPOCH = dt.datetime(1904, 1, 1, tzinfo=dt.UTC)
 
 
 def time_from_filename(
-    path: Path, pattern: str, tz: ZoneInfo, *, explicit_fix: str = "pass its start with --start-time"
+    path: Path, pattern: str, tz: ZoneInfo, *, explicit_fix: str = "pass its start with start_time"
 ) -> dt.datetime | None:
     """The start time encoded in ``path``'s stem per ``pattern`` (local time in ``tz``), as UTC.
 
@@ -96,23 +96,31 @@ class StartFix:
     skipped: str  # the name holds a time the clocks skipped (spring forward)
 
 
-# A single file takes --start-time; a batch refuses it (its explicit start is a manifest's start
-# column); tracks takes no start at all (the run summary holds it).
-SINGLE_FILE_FIX = StartFix(
-    no_start="pass --start-time 2026-02-08T10:00:00+00:00, "
-    "or set the camera's filename_pattern (e.g. 'cam1_%Y%m%d_%H%M%S') in branches.yaml",
-    skipped="pass its start with --start-time",
-)
+# A single file takes a start (``start_time``, the CLI's --start-time); a batch refuses it (its
+# explicit start is a manifest's start column); tracks takes no start at all (the run summary holds it).
+def single_file_fix(start_time: str = "start_time") -> StartFix:
+    """How one file's start is given, ``start_time`` named as the caller calls it (its flag: ``--start-time``)."""
+    return StartFix(
+        no_start=f"pass {start_time} 2026-02-08T10:00:00+00:00, "
+        "or set the camera's filename_pattern (e.g. 'cam1_%Y%m%d_%H%M%S') in branches.yaml",
+        skipped=f"pass its start with {start_time}",
+    )
+
+
 BATCH_FIX = StartFix(
     no_start="set the camera's filename_pattern (e.g. 'cam1_%Y%m%d_%H%M%S') in branches.yaml to match its name, "
     "or list it in a manifest CSV with a start column (path,start)",
     skipped="list it in a manifest CSV with a start column (path,start)",
 )
-_SUMMARY_GONE = "its run summary (DATA_DIR/runs/, which holds the start) is gone: process it again with --start-time"
-TRACKS_FIX = StartFix(
-    no_start=f"{_SUMMARY_GONE}, or set the camera's filename_pattern (e.g. 'cam1_%Y%m%d_%H%M%S') in branches.yaml",
-    skipped=_SUMMARY_GONE,
-)
+
+
+def tracks_fix(start_time: str = "start_time") -> StartFix:
+    """How a stored run's start is given again: by processing the video anew with ``start_time``."""
+    gone = f"its run summary (DATA_DIR/runs/, which holds the start) is gone: process it again with {start_time}"
+    return StartFix(
+        no_start=f"{gone}, or set the camera's filename_pattern (e.g. 'cam1_%Y%m%d_%H%M%S') in branches.yaml",
+        skipped=gone,
+    )
 
 
 def resolve_start_time(
@@ -121,17 +129,18 @@ def resolve_start_time(
     explicit: dt.datetime | None,
     pattern: str | None,
     tz: ZoneInfo,
-    how_to_fix: StartFix = SINGLE_FILE_FIX,
+    how_to_fix: StartFix | None = None,
     explicit_from: str = "--start-time",
 ) -> tuple[dt.datetime, str]:
     """(start time in UTC, where it came from) or a :class:`TimeError` ending with ``how_to_fix``'s remedy.
 
     ``explicit`` wins over the file name and the container; ``explicit_from`` says where it
-    was given. A batch passes :data:`BATCH_FIX`: it refuses ``--start-time``, so suggesting
+    was given. Without ``how_to_fix``, :func:`single_file_fix`'s. A batch passes :data:`BATCH_FIX`: it refuses ``--start-time``, so suggesting
     it would mislead (its explicit start is a manifest's start column).
     """
     if explicit is not None:
         return explicit.astimezone(dt.UTC), explicit_from
+    how_to_fix = how_to_fix or single_file_fix()
     if pattern:
         found = time_from_filename(path, pattern, tz, explicit_fix=how_to_fix.skipped)
         if found is not None:

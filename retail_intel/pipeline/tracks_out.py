@@ -32,7 +32,7 @@ from retail_intel.naming import CallerNames
 from retail_intel.pipeline.frame_times import BY_TIMESTAMPS
 from retail_intel.pipeline.plan import NoRegionError, ProcessRequest, make_plan
 from retail_intel.pipeline.run import RUNS_DIR
-from retail_intel.pipeline.start_time import TRACKS_FIX, resolve_start_time
+from retail_intel.pipeline.start_time import resolve_start_time, tracks_fix
 from retail_intel.pipeline.video_tracks import source_key
 from retail_intel.storage import PREVIEWS_DIR, atomic_write_bytes, atomic_write_table
 
@@ -98,7 +98,8 @@ def person_boxes(
     The stored tracks are judged with the settings of the run that stored them (from its summary),
     ``settings`` winning; without a summary, with the camera's config like ``process``.
     ``names`` say what the caller calls ``branch``, ``camera`` and ``data_dir`` in messages (its
-    flags: ``{"branch": "--branch"}``); a parameter left out is named as it is here.
+    flags: ``{"branch": "--branch"}``), and the settings as :class:`ProcessRequest` takes them;
+    a parameter left out is named as it is here.
     """
     named = CallerNames(names)
     branch_name = named("branch")
@@ -147,7 +148,7 @@ def person_boxes(
     start = dt.datetime.fromisoformat(str(run["start_time"])) if run is not None else None
     layers = (*layers, settings or CameraSettings())
     request = ProcessRequest(
-        video=video, branch=branch, data_dir=data_dir, config_dir=config_dir, camera=camera, layers=layers
+        video=video, branch=branch, data_dir=data_dir, config_dir=config_dir, camera=camera, layers=layers, names=names
     )
     everywhere = False
     try:
@@ -187,7 +188,11 @@ def person_boxes(
         plan.rules.check_inside_frame(*size)
     if start is None:
         start, _ = resolve_start_time(
-            video, explicit=None, pattern=plan.filename_pattern, tz=plan.timezone, how_to_fix=TRACKS_FIX
+            video,
+            explicit=None,
+            pattern=plan.filename_pattern,
+            tz=plan.timezone,
+            how_to_fix=tracks_fix(named("start_time")),
         )
     stitching = dataclasses.replace(plan.stitch, frame_size=size)
     tracks = TrackAccumulator.from_table(stored.table).tracks()

