@@ -15,9 +15,9 @@ import io
 import json
 import math
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -33,11 +33,30 @@ from retail_intel.timeutil import parse_datetime
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
+E = TypeVar("E", bound=enum.Enum)
+
 
 class OutputFormat(enum.StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
+
+
+def choice_parser(kind: type[E]) -> Callable[[Any], E]:
+    """The ``parser=`` of an option whose values are ``kind``'s: typer 0.29 refuses another value
+    through a pydantic validator, whose message leads with "Value error, "; this says it plainly:
+    ``Invalid value for '--status': 'in-progress' is not one of 'open', 'in_progress', ...``."""
+
+    def parse(value: Any) -> E:
+        if isinstance(value, kind):  # the default, already a member
+            return value
+        for member in kind:
+            if member.value == value:
+                return member
+        choices = ", ".join(repr(member.value) for member in kind)
+        raise typer.BadParameter(f"{value!r} is not one of {choices}.")
+
+    return parse
 
 
 def _directory_parser(flag: str) -> Any:
@@ -81,7 +100,12 @@ DataDir = Annotated[
 ]
 FormatOpt = Annotated[
     OutputFormat,
-    typer.Option("--format", "-f", help="Output: a Rich table, or JSON / CSV on stdout for piping."),
+    typer.Option(
+        "--format",
+        "-f",
+        parser=choice_parser(OutputFormat),
+        help="Output: a Rich table, or JSON / CSV on stdout for piping.",
+    ),
 ]
 
 
@@ -91,7 +115,12 @@ class EngineChoice(enum.StrEnum):
 
 
 EngineOpt = Annotated[
-    EngineChoice, typer.Option("--engine", help="Compute the KPIs with DuckDB SQL or Polars (same results).")
+    EngineChoice,
+    typer.Option(
+        "--engine",
+        parser=choice_parser(EngineChoice),
+        help="Compute the KPIs with DuckDB SQL or Polars (same results).",
+    ),
 ]
 
 DEFAULT_CONFIG = Path("config")

@@ -18,6 +18,7 @@ from retail_intel.cli.common import (
     ConfigDir,
     FormatOpt,
     OutputFormat,
+    choice_parser,
     err,
     out,
     parse_time_option,
@@ -120,7 +121,10 @@ def branches_show(
 
 def tasks(
     branch_id: Annotated[str, typer.Argument(metavar="BRANCH", help="Branch id, e.g. b1.")],
-    status: Annotated[TaskStatus | None, typer.Option("--status", help="Only tasks with this status.")] = None,
+    status: Annotated[
+        TaskStatus | None,
+        typer.Option("--status", parser=choice_parser(TaskStatus), help="Only tasks with this status."),
+    ] = None,
     config: ConfigDir = DEFAULT_CONFIG,
     fmt: FormatOpt = OutputFormat.table,
     as_json: JsonFlag = False,

@@ -12,6 +12,7 @@ from retail_intel.cli.common import (
     DEFAULT_DATA_DIR,
     DataDir,
     OutputFormat,
+    choice_parser,
     counting_progress,
     exit_interrupted,
     parse_time_option,
@@ -46,7 +47,10 @@ def export(
         typer.Option("--table", help="Export only this table (repeatable). Default: all of them."),
     ] = None,
     fmt: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Summary as a table, or JSON / CSV on stdout.")
+        OutputFormat,
+        typer.Option(
+            "--format", "-f", parser=choice_parser(OutputFormat), help="Summary as a table, or JSON / CSV on stdout."
+        ),
     ] = OutputFormat.table,
     data_dir: DataDir = DEFAULT_DATA_DIR,
 ) -> None:

@@ -18,6 +18,7 @@ from retail_intel.cli.common import (
     DataDir,
     FormatOpt,
     OutputFormat,
+    choice_parser,
     err,
     exit_interrupted,
     out,
@@ -75,7 +76,11 @@ def ingest(
     ],
     input_format: Annotated[
         InputFormat | None,
-        typer.Option("--input-format", help="Override the format detected from the file extension."),
+        typer.Option(
+            "--input-format",
+            parser=choice_parser(InputFormat),
+            help="Override the format detected from the file extension.",
+        ),
     ] = None,
     rejects: Annotated[
         Path | None,

@@ -21,6 +21,7 @@ from retail_intel.cli.common import (
     EngineChoice,
     EngineOpt,
     OutputFormat,
+    choice_parser,
     err,
     exit_interrupted,
     parse_time_option,
@@ -97,7 +98,12 @@ def kpis(
     ] = None,
     fmt: Annotated[
         KpiFormat,
-        typer.Option("--format", "-f", help="table, json or csv (stdout or -o), or parquet (needs -o)."),
+        typer.Option(
+            "--format",
+            "-f",
+            parser=choice_parser(KpiFormat),
+            help="table, json or csv (stdout or -o), or parquet (needs -o).",
+        ),
     ] = KpiFormat.table,
     engine: EngineOpt = EngineChoice.duckdb,
     output: Annotated[

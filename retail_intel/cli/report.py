@@ -17,6 +17,7 @@ from retail_intel.cli.common import (
     DataDir,
     EngineChoice,
     EngineOpt,
+    choice_parser,
     err,
     out,
     parse_date_option,
@@ -52,7 +53,12 @@ def report(
     ] = None,
     fmt: Annotated[
         ReportFormatChoice,
-        typer.Option("--format", "-f", help="html: one self-contained page; png: the charts alone, one file each."),
+        typer.Option(
+            "--format",
+            "-f",
+            parser=choice_parser(ReportFormatChoice),
+            help="html: one self-contained page; png: the charts alone, one file each.",
+        ),
     ] = ReportFormatChoice.html,
     allow_empty: Annotated[
         bool, typer.Option("--allow-empty", help="Write the report even when the days have no movements.")

@@ -17,6 +17,7 @@ from retail_intel.cli.common import (
     ConfigDir,
     DataDir,
     OutputFormat,
+    choice_parser,
     err,
     render_rows,
 )
@@ -86,7 +87,10 @@ def sql(
         typer.Argument(help="One read-only SQL statement; '-' reads it from stdin.", show_default=False),
     ] = None,
     fmt: Annotated[
-        SqlFormat, typer.Option("--format", "-f", help="table, csv, json (stdout or -o) or parquet (-o).")
+        SqlFormat,
+        typer.Option(
+            "--format", "-f", parser=choice_parser(SqlFormat), help="table, csv, json (stdout or -o) or parquet (-o)."
+        ),
     ] = SqlFormat.table,
     output: Annotated[
         Path | None,
