@@ -1,4 +1,4 @@
-"""What a data directory holds, so a mistyped --data-dir is named instead of read as "no data".
+"""What a data directory holds, so a mistyped data directory is named instead of read as "no data".
 
 ``sql``, ``kpis`` and ``etl`` over a directory that holds no retail-intel
 data used to answer with empty results and exit 0, which looks exactly like
@@ -9,11 +9,13 @@ directory; :func:`describe_data_dir` is the same look as plain data, for
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from retail_intel.errors import DataError, InputError
 from retail_intel.movements.zone_store import ZONE_TABLES
+from retail_intel.naming import CallerNames
 from retail_intel.storage import (
     FEATURES_DIR,
     FRAMES_DIR,
@@ -52,10 +54,13 @@ class DataDirSummary:
     def is_retail_data(self) -> bool:
         return bool(self.folders)
 
-    def problem(self) -> str | None:
-        """Why this is no retail-intel data directory (one line), or None when it is one."""
+    def problem(self, names: Mapping[str, str] | None = None) -> str | None:
+        """Why this is no retail-intel data directory (one line), or None when it is one.
+
+        ``names`` say what the caller calls ``data_dir`` (the CLI: ``--data-dir (or RETAIL_INTEL_DATA_DIR)``)."""
+        data_dir = CallerNames(names)("data_dir")
         if not self.exists:
-            return f"{self.path}: no such directory; check --data-dir (or RETAIL_INTEL_DATA_DIR)"
+            return f"{self.path}: no such directory; check {data_dir}"
         if not self.path.is_dir():
             return f"{self.path}: expected the data directory, found a file"
         if not self.folders and (self.path / PREVIEWS_DIR).is_dir():
@@ -66,7 +71,7 @@ class DataDirSummary:
         if not self.folders:
             return (
                 f"{self.path}: holds no retail-intel data (no movements/, kpis/, features/ or ledger/ folder); "
-                "check --data-dir (or RETAIL_INTEL_DATA_DIR), or write data first (process, ingest, demo-data)"
+                f"check {data_dir}, or write data first (process, ingest, demo-data)"
             )
         return None
 
@@ -106,21 +111,33 @@ def describe_data_dir(path: Path, *, count_files: bool = True) -> DataDirSummary
     )
 
 
+class NoRetailDataError(DataError):
+    """:func:`require_retail_data`'s refusal; :meth:`worded_for` names the data directory as a caller calls it."""
+
+    def __init__(self, summary: DataDirSummary) -> None:
+        self.summary = summary
+        super().__init__(summary.problem())
+
+    def worded_for(self, names: Mapping[str, str]) -> str:
+        return self.summary.problem(names) or str(self)
+
+
 def require_retail_data(path: Path) -> DataDirSummary:
-    """:func:`describe_data_dir` without file counts, or :class:`DataError` when ``path`` holds no retail-intel data."""
+    """:func:`describe_data_dir` without file counts, or :class:`NoRetailDataError` (a :class:`DataError`) when
+    ``path`` holds no retail-intel data."""
     summary = describe_data_dir(path, count_files=False)
-    problem = summary.problem()
-    if problem is not None:
-        raise DataError(problem)
+    if summary.problem() is not None:
+        raise NoRetailDataError(summary)
     return summary
 
 
-def require_writable_data_dir(path: Path, option: str = "--data-dir", what: str = "the data directory") -> None:
+def require_writable_data_dir(path: Path, option: str = "data_dir", what: str = "the data directory") -> None:
     """:class:`InputError` when ``path`` can never become a data directory: it, or a folder it
     would go in, is a file. Checked before a long run, not when its first result is written.
 
-    ``what`` names the directory in the message: demo-data checks its --config directory here too,
-    so both of its targets and process's are refused in the same words."""
+    ``option`` is what the caller calls ``path`` (the CLI: ``--data-dir``). ``what`` names the directory in
+    the message: demo-data checks its config directory here too, so both of its targets and process's are
+    refused in the same words."""
     if path.exists() and not path.is_dir():
         raise InputError(f"{option} {path}: expected {what}, found a file")
     blocker = file_in_the_way(path)

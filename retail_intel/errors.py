@@ -7,9 +7,16 @@ arrived, and name the file, row or field involved.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class RetailIntelError(Exception):
     """Root of every error the library raises on purpose."""
+
+    def worded_for(self, names: Mapping[str, str]) -> str:
+        """The message naming the parameters it names as ``names`` call them (the CLI: the flag or
+        variable that gave the value); most messages name none, or name them as their caller passed."""
+        return str(self)
 
 
 class ConfigError(RetailIntelError):

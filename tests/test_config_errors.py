@@ -658,7 +658,13 @@ def test_missing_directory_says_how_to_point_at_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(missing)
     message = str(caught.value)
-    assert str(missing) in message and "--config" in message and "RETAIL_INTEL_CONFIG" in message
+    # the parameter a Python caller passes; the CLI words it as its flag or variable
+    assert (
+        message == f"config directory {missing} does not exist; point config_dir at a directory holding branches.yaml"
+    )
+    assert caught.value.worded_for({"config_dir": "--config DIR"}) == (
+        f"config directory {missing} does not exist; point --config DIR at a directory holding branches.yaml"
+    )
 
 
 def test_config_path_that_is_a_file(tmp_path: Path) -> None:

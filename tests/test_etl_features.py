@@ -272,7 +272,7 @@ def test_bad_arguments_and_an_empty_store(tmp_path: Path) -> None:
         read_features(data, end=FRI.replace(tzinfo=None))
     with pytest.raises(InputError, match=r"^engine must be one of duckdb, polars, got 'pandas'"):
         run_etl(loaded, data, engine="pandas")
-    with pytest.raises(DataError, match="nothing: no such directory; check --data-dir"):
+    with pytest.raises(DataError, match=r"nothing: no such directory; check data_dir$"):
         run_etl(loaded, tmp_path / "nothing")  # a mistyped --data-dir is named, not read as "no data"
     (tmp_path / "fresh" / "movements").mkdir(parents=True)
     empty = run_etl(loaded, tmp_path / "fresh")

@@ -86,8 +86,10 @@ def test_the_snapshot_command_says_which_flag_to_pass(
 
 def test_the_setup_picture_of_a_raw_stream_needs_its_frame_rate(tmp_path: Path, raw_stream: Path) -> None:
     config = _config(tmp_path)
-    with pytest.raises(VideoError, match=rf"{REFUSED.format('--fps')}, or set the camera's fps in branches\.yaml"):
+    with pytest.raises(VideoError, match=rf"{REFUSED.format('fps')}, or set the camera's fps in branches\.yaml"):
         setup_session(config, tmp_path / "data", "s1", "c1", video=raw_stream, at_s=2.0)
+    with pytest.raises(VideoError, match=rf"{REFUSED.format('--fps')}, or set the camera's fps in branches\.yaml"):
+        setup_session(config, tmp_path / "data", "s1", "c1", video=raw_stream, at_s=2.0, names={"fps": "--fps"})
     picture = setup_session(config, tmp_path / "data", "s1", "c1", video=raw_stream, at_s=2.0, fps=10).picture
     assert "frame 20" in picture.source
     with_fps = _config(tmp_path, "fps: 10")

@@ -94,7 +94,8 @@ def run_batch(
 
 
 def _check_request(request: BatchRequest, names: CallerNames) -> None:
-    require_writable_data_dir(request.data_dir)  # a file there: one line naming it, not the lock file's failure
+    # a file there: one line naming it, not the lock file's failure
+    require_writable_data_dir(request.data_dir, names("data_dir"))
     executor = names("executor")
     if request.executor not in EXECUTORS:
         raise InputError(f"{executor} must be one of {', '.join(EXECUTORS)}, got {request.executor!r}")

@@ -36,13 +36,15 @@ def _jpeg_size(data: bytes, source: str) -> tuple[int, int]:
         raise InputError(f"{source}: expected a JPEG picture of the camera, could not read it ({exc})") from None
 
 
-def frame_from_video(video: Path, at_s: float, fps: float | None) -> Picture:
-    """The frame ``at_s`` seconds into ``video`` as JPEG (OpenCV decodes it, in :mod:`retail_intel.vision`)."""
+def frame_from_video(video: Path, at_s: float, fps: float | None, fps_name: str = "fps") -> Picture:
+    """The frame ``at_s`` seconds into ``video`` as JPEG (OpenCV decodes it, in :mod:`retail_intel.vision`).
+
+    ``fps_name`` is what the caller calls ``fps`` in messages (its flag: ``--fps``)."""
     from retail_intel.vision.annotate import write_image
     from retail_intel.vision.video import probe, read_frame_at, seek_rate
 
     info = probe(video)
-    remedy = "pass --fps with the rate the camera records at, or set the camera's fps in branches.yaml"
+    remedy = f"pass {fps_name} with the rate the camera records at, or set the camera's fps in branches.yaml"
     index, frame = read_frame_at(video, at_s, seek_rate(info, at_s, fps, remedy))
     with tempfile.TemporaryDirectory(prefix="retail-intel-setup-") as scratch:
         path = write_image(Path(scratch) / "frame.jpg", frame)

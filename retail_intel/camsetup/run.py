@@ -27,15 +27,17 @@ def setup_session(
     video: Path | None = None,
     at_s: float = 0.0,
     fps: float | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> SetupSession:
     """Check the camera exists in the config and take its picture (from ``video`` or the data directory).
 
     ``camera_id`` None picks the branch's first camera. ``fps`` (else the camera's) finds the
-    frame at ``at_s``, as ``process`` times the video.
+    frame at ``at_s``, as ``process`` times the video. ``names`` say what the caller calls ``fps``
+    in messages (its flag: ``{"fps": "--fps"}``).
     """
     camera = load_config(config_dir).camera(branch_id, camera_id)
     if video is not None:
-        picture = frame_from_video(video, at_s, fps or camera.fps)
+        picture = frame_from_video(video, at_s, fps or camera.fps, CallerNames(names)("fps"))
     else:
         picture = latest_picture(data_dir, branch_id, camera.id)
     return SetupSession(config_dir=config_dir, branch_id=branch_id, camera_id=camera.id, picture=picture)

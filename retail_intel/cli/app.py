@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from retail_intel import __version__
-from retail_intel.cli.common import err
+from retail_intel.cli.common import DIRECTORY_NAMES, err
 from retail_intel.errors import ConfigError, RetailIntelError
 
 app = typer.Typer(
@@ -73,7 +73,7 @@ def main() -> None:
     except RetailIntelError as exc:
         if debug:
             raise
-        err.print("[red]error:[/red] " + escape(str(exc)), soft_wrap=True)
+        err.print("[red]error:[/red] " + escape(exc.worded_for(DIRECTORY_NAMES)), soft_wrap=True)
         if isinstance(exc, ConfigError) and len(exc.problems) > 1:
             for problem in exc.problems:
                 err.print("  [red]-[/red] " + escape(problem), soft_wrap=True)

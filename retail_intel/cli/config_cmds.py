@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from retail_intel.cli.common import (
     DEFAULT_CONFIG,
+    DIRECTORY_NAMES,
     ConfigDir,
     FormatOpt,
     OutputFormat,
@@ -61,7 +62,7 @@ def validate(
 
     Example: retail-intel validate --config ./config
     """
-    report = validation_report(config)
+    report = validation_report(config, DIRECTORY_NAMES)
     chosen = _fmt(fmt, as_json)
     if chosen is OutputFormat.json:
         sys.stdout.write(to_json(report) + "\n")

@@ -37,6 +37,7 @@ def flag_name(setting: str) -> str:
 PROCESS_FLAGS = {setting: flag_name(setting) for setting in CameraSettings.flag_names()} | {
     "start_time": "--start-time",
     "save_video": "--save-video",
+    "data_dir": "--data-dir",
 }
 
 

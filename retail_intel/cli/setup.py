@@ -66,7 +66,7 @@ def setup(
                 f"{flag}: needs a VIDEO to take the frame from (retail-intel setup --branch {branch} VIDEO {flag}); "
                 "without one the page shows the camera's latest picture"
             )
-    session = setup_session(config, data_dir, branch, camera, video=video, at_s=at_s, fps=fps)
+    session = setup_session(config, data_dir, branch, camera, video=video, at_s=at_s, fps=fps, names={"fps": "--fps"})
 
     def ready(url: str) -> None:
         err.print(

@@ -45,6 +45,7 @@ from retail_intel.config.shift_checks import shift_problems
 from retail_intel.config.yamlio import YamlReadError, dump_entries, read_yaml
 from retail_intel.config.zone_checks import branch_cameras, camera_problems, raw_cameras
 from retail_intel.errors import ConfigError
+from retail_intel.naming import CallerNames
 from retail_intel.storage import atomic_write_bytes
 
 __all__ = [
@@ -352,13 +353,26 @@ def _check_events(events: _Parsed[Event], problems: list[str]) -> None:
             )
 
 
-def _read(directory: Path) -> tuple[Config | None, list[str]]:
+def _missing(directory: Path, names: Mapping[str, str] | None = None) -> str:
+    """``directory`` is not there; ``names`` say what the caller calls ``config_dir`` (the CLI: its --config)."""
+    config_dir = CallerNames(names)("config_dir")
+    return f"config directory {directory} does not exist; point {config_dir} at a directory holding {BRANCHES.filename}"
+
+
+class MissingConfigError(ConfigError):
+    """No config directory where one was given; :meth:`worded_for` names it as a caller calls it."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        super().__init__(_missing(directory))
+
+    def worded_for(self, names: Mapping[str, str]) -> str:
+        return _missing(self.directory, names)
+
+
+def _read(directory: Path, names: Mapping[str, str] | None = None) -> tuple[Config | None, list[str]]:
     if not directory.exists():
-        problem = (
-            f"config directory {directory} does not exist; point --config DIR (or the "
-            f"RETAIL_INTEL_CONFIG environment variable) at a directory holding {BRANCHES.filename}"
-        )
-        return None, [problem]
+        return None, [_missing(directory, names)]
     if not directory.is_dir():
         return None, [f"config path {directory} is a file, expected a directory holding {BRANCHES.filename}"]
     problems: list[str] = []
@@ -400,22 +414,28 @@ def _read(directory: Path) -> tuple[Config | None, list[str]]:
     return config, []
 
 
-def validate_config(path: Path) -> list[str]:
-    """Every problem in the config directory at ``path``; an empty list means it is valid."""
-    return _read(Path(path))[1]
+def validate_config(path: Path, names: Mapping[str, str] | None = None) -> list[str]:
+    """Every problem in the config directory at ``path``; an empty list means it is valid.
+
+    ``names`` say what the caller calls the directory (``{"config_dir": "--config"}``), else ``config_dir``."""
+    return _read(Path(path), names)[1]
 
 
-def validation_report(path: Path) -> dict[str, Any]:
-    """What ``retail-intel validate`` prints: ok, every problem, and record counts when valid."""
+def validation_report(path: Path, names: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What ``retail-intel validate`` prints: ok, every problem, and record counts when valid (``names``: as
+    :func:`validate_config`'s)."""
     directory = Path(path)
-    config, problems = _read(directory)
+    config, problems = _read(directory, names)
     counts = {spec.key: len(getattr(config, spec.key)) for spec in CONFIG_FILES} if config else {}
     return {"config": str(directory), "ok": not problems, "problems": problems, "counts": counts}
 
 
 def load_config(path: Path) -> Config:
-    """Load and cross-check the config directory; ConfigError lists every problem found."""
+    """Load and cross-check the config directory; ConfigError lists every problem found
+    (:class:`MissingConfigError` where there is no directory at all)."""
     directory = Path(path)
+    if not directory.exists():
+        raise MissingConfigError(directory)
     config, problems = _read(directory)
     if config is None:
         if len(problems) == 1:

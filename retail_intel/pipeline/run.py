@@ -297,7 +297,7 @@ def _run_video(
     from retail_intel.datadir import require_writable_data_dir
 
     began = time.perf_counter()
-    require_writable_data_dir(plan.data_dir)
+    require_writable_data_dir(plan.data_dir, CallerNames(plan.names)("data_dir"))
     info = probe(plan.video)
     fps = plan.fps_override or header_rate(
         info, f"pass {CallerNames(plan.names)('fps')} with the rate the camera records at"
