@@ -255,7 +255,8 @@ def test_process_refuses_a_data_dir_that_is_a_file_before_detecting(tmp_path: Pa
     def no_detector(plan: object) -> NoReturn:
         raise AssertionError("the detector was built")
 
-    with pytest.raises(InputError, match=re.escape(f"--data-dir {data}: ")):
+    # a Python caller reads the parameter's name (the CLI passes its flag: test_directory_names.py)
+    with pytest.raises(InputError, match=re.escape(f"data_dir {data}: ")):
         process_video(plan, detector_factory=no_detector)
     assert blocker.read_text() == "a file"
 
