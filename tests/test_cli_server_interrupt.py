@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -45,12 +46,15 @@ def _answers(port: int, path: str) -> bool:
         connection.close()
 
 
-def _ctrl_c_once_serving(args: list[str], cwd: Path, port: int, path: str, sigterm: bool = False) -> tuple[int, str]:
-    """Run ``retail-intel ARGS``, press Ctrl-C once it answers ``path``; its exit code and stderr.
+def _ctrl_c_once(
+    args: list[str], cwd: Path, ready: Callable[[], bool], sigterm: bool = False, env: dict[str, str] | None = None
+) -> tuple[int, str]:
+    """Run ``retail-intel ARGS``, press Ctrl-C once ``ready()``; its exit code and stderr.
 
     ``sigterm``: instead, ``kill`` it (SIGTERM to the command alone, as a service manager stops it).
+    ``env``: added to the command's environment.
     """
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "300"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "300", **(env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "retail_intel", *args],
         env=env,
@@ -65,10 +69,10 @@ def _ctrl_c_once_serving(args: list[str], cwd: Path, port: int, path: str, sigte
     )
     try:
         deadline = time.monotonic() + READY_WITHIN_S
-        while not _answers(port, path):
+        while not ready():
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                pytest.fail(f"the server never answered: {process.communicate()[1]}")
+                pytest.fail(f"the command never got ready: {process.communicate()[1]}")
             time.sleep(0.2)
         if sigterm:
             os.kill(process.pid, signal.SIGTERM)
@@ -80,6 +84,11 @@ def _ctrl_c_once_serving(args: list[str], cwd: Path, port: int, path: str, sigte
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     return process.returncode, stderr
+
+
+def _ctrl_c_once_serving(args: list[str], cwd: Path, port: int, path: str, sigterm: bool = False) -> tuple[int, str]:
+    """:func:`_ctrl_c_once` when the command answers ``path``."""
+    return _ctrl_c_once(args, cwd, lambda: _answers(port, path), sigterm)
 
 
 def _last_line(stderr: str) -> str:
@@ -128,3 +137,33 @@ def test_setup_stopped_with_ctrl_c_says_so_and_exits_130(tmp_path: Path) -> None
         "unsaved drawing was not written"
     )
     assert (config_dir / "branches.yaml").read_text() == before
+
+
+# Imported by every Python process of the command (a sitecustomize module on PYTHONPATH); a serve worker
+# (started by multiprocessing: --multiprocessing-fork) says so and waits there, still starting, for good.
+HOLD_WORKERS = """
+import os, sys, time
+from pathlib import Path
+if "--multiprocessing-fork" in sys.argv:
+    (Path(os.environ["HELD_WORKERS"]) / str(os.getpid())).touch()
+    while True:
+        time.sleep(0.05)
+"""
+
+
+def test_serve_stopped_with_ctrl_c_while_its_workers_start_says_so_and_exits_130(tmp_path: Path) -> None:
+    # Ctrl-C reached a worker still importing (the first answering, the second not, on a busy machine):
+    # it died with a KeyboardInterrupt traceback (and the supervisor could start another before it stopped)
+    site = make_site(tmp_path)
+    hooks, held = tmp_path / "hooks", tmp_path / "held"
+    hooks.mkdir()
+    held.mkdir()
+    (hooks / "sitecustomize.py").write_text(HOLD_WORKERS)
+    args = ["serve", "--port", "0", "--workers", "2"]
+    args += ["--config", str(site.config_dir), "--data-dir", str(site.data_dir)]
+    env = {"PYTHONPATH": f"{hooks}{os.pathsep}{ROOT}", "HELD_WORKERS": str(held)}
+    # at least two: uvicorn replaces a worker that has not answered its health check within 5 s (held too)
+    code, stderr = _ctrl_c_once(args, tmp_path, lambda: len(list(held.iterdir())) >= 2, env=env)
+    assert code == 130, stderr
+    assert _last_line(stderr) == "interrupted; server stopped, nothing written (run the same command again to serve)"
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr

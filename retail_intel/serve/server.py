@@ -20,7 +20,8 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,8 @@ def app_in_worker() -> FastAPI:
     uvicorn's supervisor gives up only on a worker that exits with ``STARTUP_FAILURE``; a factory that
     raises is a worker that died, which it restarts every half second forever, a traceback each time.
     """
+    # started with SIGINT held (_ctrl_c_held); uvicorn's server, which calls this, handles it from here on
+    _let_ctrl_c_through()
     try:
         return app_from_environment()
     except RetailIntelError as exc:
@@ -236,11 +239,54 @@ def run_server(
             raise_if_ctrl_c(lambda: run_supervised(WORKER_APP, listener=listener, **options))
 
 
+@contextlib.contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """SIGINT blocked in this thread for the ``with`` block, and in every process it starts meanwhile.
+
+    Ctrl-C reaches every process of the terminal's process group. A worker still starting (Python
+    importing its modules, before uvicorn's server handles the signal) died of it with a
+    KeyboardInterrupt traceback, and the supervisor could start a replacement before it saw the signal
+    itself. A blocked signal stays blocked across fork and exec: a worker started here gets it only once
+    :func:`app_in_worker` lets it through, and one stopped before then is stopped by its supervisor
+    (SIGTERM), as every worker is on Ctrl-C. Here the signal waits and arrives when the block ends.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks
+        yield
+        return
+    # Started with the first worker otherwise, and starting it unblocks SIGINT in this thread.
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _let_ctrl_c_through() -> None:
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 class _Supervisor(Multiprocess):
-    """uvicorn's supervisor of several workers, remembering why it stopped (it returns normally either way)."""
+    """uvicorn's supervisor of several workers, remembering why it stopped (it returns normally either way).
+
+    Each of the three methods that start workers starts them with Ctrl-C held (:func:`_ctrl_c_held`).
+    """
 
     ctrl_c = False
     asked_to_stop = False
+
+    def init_processes(self) -> None:
+        with _ctrl_c_held():
+            super().init_processes()
+
+    def keep_subprocess_alive(self) -> None:  # starts a replacement for a worker that died
+        with _ctrl_c_held():
+            super().keep_subprocess_alive()
+
+    def restart_all(self) -> None:  # SIGHUP: a new worker for each
+        with _ctrl_c_held():
+            super().restart_all()
 
     def handle_int(self) -> None:
         self.ctrl_c = self.asked_to_stop = True
