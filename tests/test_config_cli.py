@@ -286,12 +286,18 @@ def test_events_branch_filter() -> None:
     assert rows and {r["branch"] for r in rows} == {"b2"}
 
 
+def _utc_today() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def test_events_default_window_is_30_days_from_today() -> None:
+    # "today" is read before and after the command: one run across midnight (UTC) took the command's
+    # today from one day and the test's from the next, and an event ending that first day failed it
+    before = _utc_today()
     rows = json_out(invoke("events", "--config", str(SAMPLE), "--json"))
-    today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    window_end = today + dt.timedelta(days=30)
-    assert all(dt.datetime.fromisoformat(r["start"]) < window_end for r in rows)
-    assert all(dt.datetime.fromisoformat(r["end"]) > today for r in rows)
+    after = _utc_today()
+    assert all(dt.datetime.fromisoformat(r["start"]) < after + dt.timedelta(days=30) for r in rows)
+    assert all(dt.datetime.fromisoformat(r["end"]) > before for r in rows)
     assert sum(r["event_id"] == "ev-market" for r in rows) >= 4  # weekly, no end date
 
 
