@@ -13,12 +13,17 @@ from retail_intel.report import collect_report
 from retail_intel.report.page import SECTION_ORDER, report_view
 from retail_intel.serve import create_app
 from tests.report_fixtures import B1_MOVEMENTS, DAY, at, css_rules, make_report_site, write_b1_movements
-from tests.test_serve_support import Api, Site
+from tests.test_serve_support import Api, Site, hold_serve_clock
 
 
 @pytest.fixture
 def site(tmp_path: Path) -> Site:
     return make_report_site(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def one_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+    hold_serve_clock(monkeypatch)  # the versions compared, and the pages cached by version, stay put
 
 
 @pytest.fixture

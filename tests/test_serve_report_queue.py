@@ -16,12 +16,17 @@ from fastapi import FastAPI
 from retail_intel.serve import create_app, dashboard
 from retail_intel.serve.settings import ServeSettings
 from retail_intel.serve.state import ServeState
-from tests.test_serve_support import Site, make_site
+from tests.test_serve_support import Site, hold_serve_clock, make_site
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     return make_site(Path(tmp_path_factory.mktemp("site")))
+
+
+@pytest.fixture(autouse=True)
+def one_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+    hold_serve_clock(monkeypatch)  # the versions compared, and the pages cached by version, stay put
 
 
 class SlowDrawing:

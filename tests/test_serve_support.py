@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pyarrow as pa
+import pytest
 from fastapi import FastAPI
 
 from retail_intel.kpis.schema import KPI_SCHEMA
@@ -170,3 +171,19 @@ class Api:
 def iso(moment: dt.datetime) -> str:
     """How the API writes a UTC time."""
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+# Noon UTC: no branch of the sample config starts a new day near it.
+SERVE_NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
+
+
+def hold_serve_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """serve's clock stopped at :data:`SERVE_NOW` for the test.
+
+    A data version holds each branch's local date (a branch without data shows its today), so one
+    read across a branch's midnight differed from the one before it: "stable while nothing changes"
+    failed, and a page cached a moment ago was drawn again, at each branch's midnight.
+    """
+    from retail_intel.serve import state
+
+    monkeypatch.setattr(state, "_now", lambda: SERVE_NOW)
