@@ -108,6 +108,10 @@ def walkers(frame: int) -> list[Box]:
     return [person_box(20 + phase * 9, 150)] if phase < 30 else []
 
 
+# How long a wait below may take before the test calls it a hang: the waits bound a hang, not the speed.
+HANG_S = 180.0
+
+
 def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -159,17 +163,19 @@ def test_stream_drop_is_recorded_reconnected_and_people_flushed(server: Server, 
     worker = threading.Thread(target=session)
     worker.start()
     try:
-        wait_for(lambda: reader.state().frames_read >= 40, 30, "40 frames from the stream")
+        # the reader starts once the session has imported the tracker's modules (torch: many seconds on a
+        # busy machine, which the 30 s this wait had did not always cover)
+        wait_for(lambda: reader.state().frames_read >= 40, HANG_S, "40 frames from the stream")
         server.kill()
-        wait_for(lambda: reader.state().open_gap is not None, 15, "the reader to notice the drop")
+        wait_for(lambda: reader.state().open_gap is not None, HANG_S, "the reader to notice the drop")
         read_before = reader.state().frames_read
         server.start()
-        wait_for(lambda: reader.state().reconnects >= 1, 30, "the reader to reconnect")
+        wait_for(lambda: reader.state().reconnects >= 1, HANG_S, "the reader to reconnect")
         # 70 frames hold one whole walk, whatever the phase the stream resumed at
-        wait_for(lambda: reader.state().frames_read >= read_before + 70, 30, "70 frames after the reconnect")
+        wait_for(lambda: reader.state().frames_read >= read_before + 70, HANG_S, "70 frames after the reconnect")
     finally:
         stop.set()
-        worker.join(60)
+        worker.join(HANG_S)
     assert not worker.is_alive()
     (result,) = outcome
     assert isinstance(result, LiveResult), result
@@ -184,7 +190,11 @@ def test_stream_drop_is_recorded_reconnected_and_people_flushed(server: Server, 
     assert files and files == result.files
     assert all(f.name.startswith("live-b1-cam1-T1-") for f in files)
     table = [row for f in files for row in pq.read_table(f, schema=MOVEMENT_SCHEMA).to_pylist()]
-    assert {r["action_type"] for r in table} <= {"passed", "entered"} and len(table) == summary.people
+    assert {r["action_type"] for r in table} <= {"passed", "entered"}
+    # A walk cut short by the drop or the stop may be judged "not counted": a person, and no row
+    # (docs/counting.md). Where the cuts fall depends on timing, so rows == people failed at times.
+    assert len(table) == summary.entered + summary.passed, summary
+    assert summary.people == summary.entered + summary.passed + summary.not_counted, summary
     # people are seen on both sides of the gap: counting went on after the reconnect
     gap_start, gap_end = (dt.datetime.fromisoformat(str(gap[k])) for k in ("start", "end"))
     assert any(r["last_seen"] <= gap_start for r in table) and any(r["first_seen"] >= gap_end for r in table)
