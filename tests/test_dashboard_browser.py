@@ -31,7 +31,7 @@ from retail_intel.movements.store import write_movements
 from retail_intel.report.charts import VISITORS
 from retail_intel.serve import create_app
 from tests.report_fixtures import DAY, at, make_report_site, movement
-from tests.test_serve_support import Site
+from tests.test_serve_support import Site, hold_serve_clock
 
 # What the machine's browser needs to start headless as root, offline, without phoning home.
 CHROMIUM_ARGS = [
@@ -68,6 +68,12 @@ def _require_browser() -> str:
     return path
 
 
+# How long a server start or a page step may take before the test calls it a hang. They bound a
+# hang, not the speed: the first report drawn on a busy 2-core machine took longer than the 20 s it had.
+HANG_S = 180
+HANG_MS = HANG_S * 1000
+
+
 @dataclass
 class LiveServer:
     site: Site
@@ -77,13 +83,16 @@ class LiveServer:
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[LiveServer]:
+def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServer]:
+    # the page redraws when the data version changes, and a branch's midnight changed it: a redraw
+    # between filling in the days and pressing Show put the shown day back into the first field
+    hold_serve_clock(monkeypatch)
     site = make_report_site(tmp_path)
     app = create_app(site.config_dir, site.data_dir)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + HANG_S
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the server did not start")
@@ -91,7 +100,7 @@ def live(tmp_path: Path) -> Iterator[LiveServer]:
     port = server.servers[0].sockets[0].getsockname()[1]
     yield LiveServer(site, f"http://127.0.0.1:{port}", server, thread)
     server.should_exit = True
-    thread.join(timeout=30)
+    thread.join(timeout=HANG_S)
 
 
 @dataclass
@@ -109,7 +118,7 @@ def browser_page(live: LiveServer) -> Iterator[tuple[Any, BrowserLog]]:
 
     log = BrowserLog()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, timeout=HANG_MS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.on(
             "console", lambda m: log.console.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None
@@ -117,7 +126,7 @@ def browser_page(live: LiveServer) -> Iterator[tuple[Any, BrowserLog]]:
         page.on("pageerror", lambda e: log.page_errors.append(str(e)))
         page.on("request", lambda r: log.requests.append(r.url))
         page.on("requestfailed", lambda r: log.failed.append(r.url))
-        page.set_default_timeout(20_000)
+        page.set_default_timeout(HANG_MS)
         yield page, log
         browser.close()
 
@@ -169,7 +178,7 @@ def test_choose_a_branch_see_the_charts_and_new_data(
         day=DAY,
         source_key="b2-late",
     )
-    page.wait_for_selector('.card[data-name="visitors"][data-value="3"]', timeout=20_000)
+    page.wait_for_selector('.card[data-name="visitors"][data-value="3"]', timeout=HANG_MS)
 
     # A date range typed in and submitted.
     page.fill("#date", "2026-02-27")

@@ -25,7 +25,7 @@ from PIL import Image
 from retail_intel.camsetup import camera_shapes, create_setup_app, setup_session
 from retail_intel.config.loader import load_config
 from retail_intel.storage import camera_frame_path
-from tests.test_dashboard_browser import CHROMIUM_ARGS, _require_browser
+from tests.test_dashboard_browser import CHROMIUM_ARGS, HANG_MS, HANG_S, _require_browser
 
 SAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config"
 W, H = 768, 576
@@ -42,7 +42,7 @@ def setup_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     server = uvicorn.Server(uvicorn.Config(create_setup_app(session), host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + HANG_S
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the setup server did not start")
@@ -50,7 +50,7 @@ def setup_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     port = server.servers[0].sockets[0].getsockname()[1]
     yield f"http://127.0.0.1:{port}/", config_dir
     server.should_exit = True
-    thread.join(timeout=30)
+    thread.join(timeout=HANG_S)
 
 
 @pytest.fixture
@@ -61,13 +61,13 @@ def page() -> Iterator[tuple[Any, list[str], list[str]]]:
     problems: list[str] = []
     requests: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, timeout=HANG_MS)
         # 768 px of picture beside the 320 px panel: the picture is shown at its own size.
         tab = browser.new_page(viewport={"width": 1136, "height": 800})
         tab.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
         tab.on("pageerror", lambda e: problems.append(str(e)))
         tab.on("request", lambda r: requests.append(r.url))
-        tab.set_default_timeout(20_000)
+        tab.set_default_timeout(HANG_MS)
         yield tab, problems, requests
         browser.close()
 
