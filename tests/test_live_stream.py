@@ -28,6 +28,11 @@ from .live_fakes import START, FakeCapture, FakeClock
 Script = list[int | None]
 
 
+# How long a wait below may take before the test calls it a hang: it bounds a hang, not the speed
+# (a busy 2-core CI machine can pause a thread or a request for many seconds).
+HANG_S = 180
+
+
 class Harness:
     """A reader whose opener plays ``script``; waiting advances the fake clock instead of sleeping."""
 
@@ -54,7 +59,7 @@ class Harness:
 
     def items(self) -> list[StreamItem]:
         self.reader.start()
-        assert self.reader.wait_finished(10.0), "the reader thread did not end"
+        assert self.reader.wait_finished(HANG_S), "the reader thread did not end"
         out = []
         for _ in range(10_000):
             item = self.reader.next(0.0)
@@ -150,7 +155,7 @@ def test_a_slow_consumer_loses_the_oldest_frames_never_a_gap_notice() -> None:
 def test_watermark_is_the_oldest_waiting_frame_or_the_clock() -> None:
     h = Harness([3, None], StreamSettings(first_backoff_s=1.0, buffer_frames=10, startup_attempts=3))
     h.reader.start()
-    assert h.reader.wait_finished(10.0)
+    assert h.reader.wait_finished(HANG_S)
     # three frames wait, read at 0.1, 0.2 and 0.3 s; nothing older can still arrive
     assert h.reader.watermark() == START + dt.timedelta(seconds=0.1)
     first = h.reader.next(0.0)
@@ -183,7 +188,7 @@ def test_stop_ends_a_reader_that_is_waiting_to_reconnect() -> None:
     )
     reader.start()
     reader.stop()
-    assert reader.wait_finished(5.0)
+    assert reader.wait_finished(HANG_S)
 
 
 def test_sigterm_sets_the_stop_event_and_handlers_are_restored() -> None:
@@ -208,7 +213,7 @@ def test_stop_on_signals_off_the_main_thread_installs_nothing() -> None:
 
     worker = threading.Thread(target=body)
     worker.start()
-    worker.join(5)
+    worker.join(HANG_S)
     assert seen == [True, False]
 
 

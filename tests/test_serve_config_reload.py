@@ -14,6 +14,10 @@ from retail_intel.serve import create_app, state
 from retail_intel.serve.state import ConfigCache
 from tests.test_serve_support import Site, make_site
 
+# How long a wait below may take before the test calls it a hang: it bounds a hang, not the speed
+# (a busy 2-core CI machine can pause a thread or a request for many seconds).
+HANG_S = 180
+
 
 @pytest.fixture
 def site(tmp_path: Path) -> Site:
@@ -31,7 +35,7 @@ class BlockingLoader:
     def __call__(self, config_dir: Path) -> Config:
         self.threads.append(threading.get_ident())
         self.started.set()
-        assert self.release.wait(30)
+        assert self.release.wait(HANG_S)
         return load_config(config_dir)
 
 
@@ -50,8 +54,8 @@ def test_a_slow_reload_does_not_stall_other_requests(site: Site, monkeypatch: py
             while not loader.started.is_set():
                 await asyncio.sleep(0.01)
             # The reload is stuck; the loop still answers, from the last config loaded.
-            during = await asyncio.wait_for(client.get("/branches"), timeout=10)
-            kpis = await asyncio.wait_for(client.get("/kpis/branch/b1?window=60m&limit=1"), timeout=10)
+            during = await asyncio.wait_for(client.get("/branches"), timeout=HANG_S)
+            kpis = await asyncio.wait_for(client.get("/kpis/branch/b1?window=60m&limit=1"), timeout=HANG_S)
             loader.release.set()
             after = await first
             assert loop_thread not in loader.threads

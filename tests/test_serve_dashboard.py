@@ -15,6 +15,10 @@ from retail_intel.serve import create_app
 from tests.report_fixtures import B1_MOVEMENTS, DAY, at, css_rules, make_report_site, write_b1_movements
 from tests.test_serve_support import Api, Site, hold_serve_clock
 
+# How long a wait below may take before the test calls it a hang: it bounds a hang, not the speed
+# (a busy 2-core CI machine can pause a thread or a request for many seconds).
+HANG_S = 180
+
 
 @pytest.fixture
 def site(tmp_path: Path) -> Site:
@@ -161,7 +165,7 @@ def test_a_view_asked_for_twice_at_once_is_drawn_once(site: Site, monkeypatch: p
     def slow_payload(*args: object, **kwargs: object) -> bytes:
         calls.append(1)
         drawing.set()
-        assert release.wait(30)
+        assert release.wait(HANG_S)
         return b"{}"
 
     class WatchedFuture(Future[bytes]):
@@ -180,13 +184,13 @@ def test_a_view_asked_for_twice_at_once_is_drawn_once(site: Site, monkeypatch: p
 
     first = threading.Thread(target=ask)
     first.start()
-    assert drawing.wait(30)
+    assert drawing.wait(HANG_S)
     second = threading.Thread(target=ask)
     second.start()
-    assert waiting.wait(30)  # without the in-flight table the second would draw (and block) instead
+    assert waiting.wait(HANG_S)  # without the in-flight table the second would draw (and block) instead
     release.set()
-    first.join(30)
-    second.join(30)
+    first.join(HANG_S)
+    second.join(HANG_S)
     assert calls == [1] and results == [b"{}", b"{}"]
     assert pages.get(config, "b1", DAY, None, "v1") == b"{}" and calls == [1]  # and kept
 
