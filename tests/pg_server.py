@@ -58,7 +58,12 @@ def require_postgres() -> Path:
     return bindir
 
 
-def _free_port() -> int:
+# How long pg_ctl waits for the server: it bounds a hang, not the speed (a busy machine is slow to start it).
+START_WITHIN_S = 300
+PORT_TRIES = 5
+
+
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -130,19 +135,25 @@ def start_postgres(bindir: Path, root: Path) -> PostgresServer:
     pwfile.unlink()
     if initdb.returncode != 0:
         raise RuntimeError(f"initdb failed: {initdb.stderr.decode(errors='replace')[-2000:]}")
-    port = _free_port()
-    options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} -c fsync=off"
     log = root / "server.log"
-    started = subprocess.run(
-        [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"],
-        check=False,
-        capture_output=True,
-        env=env,
-    )
-    if started.returncode != 0:
+    for _ in range(PORT_TRIES):
+        # free a moment ago: another process may bind it before the server does, so another port then
+        port = free_port()
+        options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root} -c fsync=off"
+        log.unlink(missing_ok=True)
+        wait = ["-w", "-t", str(START_WITHIN_S)]
+        started = subprocess.run(
+            [*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, *wait, "start"],
+            check=False,
+            capture_output=True,
+            env=env,
+        )
+        if started.returncode == 0:
+            return PostgresServer(bindir=bindir, root=root, port=port, password=password, run_as=run_as)
         detail = log.read_text(errors="replace")[-2000:] if log.exists() else started.stderr.decode(errors="replace")
-        raise RuntimeError(f"PostgreSQL did not start: {detail}")
-    return PostgresServer(bindir=bindir, root=root, port=port, password=password, run_as=run_as)
+        if "Address already in use" not in detail:
+            break
+    raise RuntimeError(f"PostgreSQL did not start: {detail}")
 
 
 def remove(server: PostgresServer) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.pgexport import export_tables, export_to_postgres, redact_url
 from retail_intel.pgexport.connect import check_url, scrub
 from retail_intel.sqlviews import query
+from tests import pg_server as pg_server_module
 from tests.cli_helpers import run_cli
 from tests.pg_server import PostgresServer, remove, require_postgres, start_postgres
 
@@ -43,6 +45,28 @@ def pg_server() -> Iterator[PostgresServer]:
     server = start_postgres(bindir, root)
     yield server
     remove(server)
+
+
+def test_the_server_starts_on_another_port_when_the_one_it_found_is_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The port was looked up and let go before the server bound it: a process binding it in between
+    # ended the start ("could not bind ... Address already in use") and with it every export test.
+    import psycopg
+
+    bindir = require_postgres()
+    root = Path(tempfile.mkdtemp(prefix="retail-intel-pg-"))
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        taken = other.getsockname()[1]
+        found = iter([taken])
+        free = pg_server_module.free_port
+        monkeypatch.setattr(pg_server_module, "free_port", lambda: next(found, None) or free())
+        server = start_postgres(bindir, root)
+        try:
+            assert server.port != taken
+            psycopg.connect(server.url()).close()
+        finally:
+            remove(server)
 
 
 @pytest.fixture
