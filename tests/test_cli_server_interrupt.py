@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,13 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 READY_WITHIN_S = 120.0  # how long a server may take to come up on a busy machine before the test gives up
 
 
-def _free_port() -> int:
-    with socket.socket() as finder:
-        finder.bind(("127.0.0.1", 0))
-        port: int = finder.getsockname()[1]
-        return port
-
-
 def _answers(port: int, path: str) -> bool:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
     try:
@@ -47,9 +41,13 @@ def _answers(port: int, path: str) -> bool:
 
 
 def _ctrl_c_once(
-    args: list[str], cwd: Path, ready: Callable[[], bool], sigterm: bool = False, env: dict[str, str] | None = None
+    args: list[str],
+    cwd: Path,
+    ready: Callable[[str], bool],
+    sigterm: bool = False,
+    env: dict[str, str] | None = None,
 ) -> tuple[int, str]:
-    """Run ``retail-intel ARGS``, press Ctrl-C once ``ready()``; its exit code and stderr.
+    """Run ``retail-intel ARGS``, press Ctrl-C once ``ready(what it wrote to stderr so far)``; its exit code and stderr.
 
     ``sigterm``: instead, ``kill`` it (SIGTERM to the command alone, as a service manager stops it).
     ``env``: added to the command's environment.
@@ -67,28 +65,53 @@ def _ctrl_c_once(
         stderr=subprocess.PIPE,
         text=True,
     )
+    said: list[str] = []  # stderr as it comes: the URL of a server on port 0 is in it
+
+    def read() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            said.append(line)
+
+    reader = threading.Thread(target=read)
+    reader.start()
     try:
         deadline = time.monotonic() + READY_WITHIN_S
-        while not ready():
+        while not ready("".join(said)):
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                pytest.fail(f"the command never got ready: {process.communicate()[1]}")
+                process.wait()
+                reader.join(READY_WITHIN_S)
+                pytest.fail(f"the command never got ready: {''.join(said)}")
             time.sleep(0.2)
         if sigterm:
             os.kill(process.pid, signal.SIGTERM)
         else:
             os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-        _, stderr = process.communicate(timeout=120)
+        process.wait(timeout=120)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-    return process.returncode, stderr
+        reader.join(READY_WITHIN_S)
+    return process.returncode, "".join(said)
 
 
-def _ctrl_c_once_serving(args: list[str], cwd: Path, port: int, path: str, sigterm: bool = False) -> tuple[int, str]:
+def _serving(path: str) -> Callable[[str], bool]:
+    """Ready once the server on the port it printed (``--port 0``: the system's choice) answers ``path``.
+
+    A port looked up here and let go could be taken by another process before the server bound it.
+    """
+
+    def ready(said: str) -> bool:
+        url = re.search(r"http://127\.0\.0\.1:(\d+)/", said)
+        return url is not None and _answers(int(url.group(1)), path)
+
+    return ready
+
+
+def _ctrl_c_once_serving(args: list[str], cwd: Path, path: str, sigterm: bool = False) -> tuple[int, str]:
     """:func:`_ctrl_c_once` when the command answers ``path``."""
-    return _ctrl_c_once(args, cwd, lambda: _answers(port, path), sigterm)
+    return _ctrl_c_once(args, cwd, _serving(path), sigterm)
 
 
 def _last_line(stderr: str) -> str:
@@ -99,10 +122,9 @@ def _last_line(stderr: str) -> str:
 def test_serve_stopped_with_ctrl_c_says_so_and_exits_130(tmp_path: Path, workers: int) -> None:
     # serve stopped with Ctrl-C exited 0 with uvicorn's shutdown log as its last word (setup exited 130)
     site = make_site(tmp_path)
-    port = _free_port()
-    args = ["serve", "--port", str(port), "--workers", str(workers)]
+    args = ["serve", "--port", "0", "--workers", str(workers)]
     args += ["--config", str(site.config_dir), "--data-dir", str(site.data_dir)]
-    code, stderr = _ctrl_c_once_serving(args, tmp_path, port, "/health")
+    code, stderr = _ctrl_c_once_serving(args, tmp_path, "/health")
     assert code == 130, stderr
     assert _last_line(stderr) == "interrupted; server stopped, nothing written (run the same command again to serve)"
     assert "Traceback" not in stderr
@@ -111,10 +133,9 @@ def test_serve_stopped_with_ctrl_c_says_so_and_exits_130(tmp_path: Path, workers
 def test_serve_workers_stopped_with_sigterm_exit_0(tmp_path: Path) -> None:
     # Asked to stop, not stopped on their own: the workers' supervisor returns as it does on a failed start.
     site = make_site(tmp_path)
-    port = _free_port()
-    args = ["serve", "--port", str(port), "--workers", "2"]
+    args = ["serve", "--port", "0", "--workers", "2"]
     args += ["--config", str(site.config_dir), "--data-dir", str(site.data_dir)]
-    code, stderr = _ctrl_c_once_serving(args, tmp_path, port, "/health", sigterm=True)
+    code, stderr = _ctrl_c_once_serving(args, tmp_path, "/health", sigterm=True)
     assert code == 0, stderr
     assert "error" not in stderr.lower() and "Traceback" not in stderr
 
@@ -127,10 +148,9 @@ def test_setup_stopped_with_ctrl_c_says_so_and_exits_130(tmp_path: Path) -> None
     picture.parent.mkdir(parents=True)
     Image.new("RGB", (64, 48), (90, 110, 130)).save(picture, "JPEG")
     before = (config_dir / "branches.yaml").read_text()
-    port = _free_port()
-    args = ["setup", "--branch", "b1", "--port", str(port), "--no-open"]
+    args = ["setup", "--branch", "b1", "--port", "0", "--no-open"]
     args += ["--config", str(config_dir), "--data-dir", str(tmp_path / "data")]
-    code, stderr = _ctrl_c_once_serving(args, tmp_path, port, "/")
+    code, stderr = _ctrl_c_once_serving(args, tmp_path, "/")
     assert code == 130, stderr
     assert _last_line(stderr) == (
         f"interrupted; setup page stopped: shapes saved with Save are in {config_dir / 'branches.yaml'}, "
@@ -163,7 +183,7 @@ def test_serve_stopped_with_ctrl_c_while_its_workers_start_says_so_and_exits_130
     args += ["--config", str(site.config_dir), "--data-dir", str(site.data_dir)]
     env = {"PYTHONPATH": f"{hooks}{os.pathsep}{ROOT}", "HELD_WORKERS": str(held)}
     # at least two: uvicorn replaces a worker that has not answered its health check within 5 s (held too)
-    code, stderr = _ctrl_c_once(args, tmp_path, lambda: len(list(held.iterdir())) >= 2, env=env)
+    code, stderr = _ctrl_c_once(args, tmp_path, lambda said: len(list(held.iterdir())) >= 2, env=env)
     assert code == 130, stderr
     assert _last_line(stderr) == "interrupted; server stopped, nothing written (run the same command again to serve)"
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
