@@ -47,6 +47,9 @@ def _start(root: Path) -> subprocess.Popen[bytes]:
         env=env,
         cwd=root,
         start_new_session=True,  # its own process group, as a shell job is
+        # Ctrl-C reaches a command started from a terminal; a test run started in the background
+        # (`pytest &` in a script) hands its children SIGINT ignored, and the batch ran to its end (exit 0)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
