@@ -7,6 +7,7 @@ or a concurrent reader never sees a half-written file.
 
 from __future__ import annotations
 
+import contextvars
 import errno
 import os
 import tempfile
@@ -197,6 +198,11 @@ def file_version(path: Path) -> FileVersion | None:
 MOVED_READS = 8
 
 
+# set while a read is being made by reread_once: a read nested in it (the staff ids read inside the
+# zone KPIs' read) is made once, as the outer read is made again whole, listing included
+_REREADING: contextvars.ContextVar[bool] = contextvars.ContextVar("rereading", default=False)
+
+
 def reread_once(read: Callable[[], T]) -> T:
     """``read()``, a listing of store files and then a read of them, again if it fails.
 
@@ -206,16 +212,23 @@ def reread_once(read: Callable[[], T]) -> T:
     else is made once more: a file that is really bad fails again and is reported
     then. One that found a listed file gone is made up to :data:`MOVED_READS` times,
     since a writer at work (a batch writing source after source) can remove
-    another file during the next read too.
+    another file during the next read too. Called inside another such read, it
+    reads once: the outer one makes the whole read again, so the retries do not multiply.
     """
-    reads = 0
-    while True:
-        try:
-            return read()
-        except DataError as exc:
-            reads += 1
-            if reads >= (MOVED_READS if _file_went(exc) else 2):
-                raise
+    if _REREADING.get():
+        return read()
+    token = _REREADING.set(True)
+    try:
+        reads = 0
+        while True:
+            try:
+                return read()
+            except DataError as exc:
+                reads += 1
+                if reads >= (MOVED_READS if _file_went(exc) else 2):
+                    raise
+    finally:
+        _REREADING.reset(token)
 
 
 def _file_went(exc: BaseException) -> bool:

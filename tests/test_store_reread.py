@@ -68,3 +68,22 @@ def test_a_bad_file_after_a_moved_one_is_not_read_more_than_twice() -> None:
     with pytest.raises(DataError, match="not a Parquet file"):
         reread_once(read)
     assert calls[0] == 2
+
+
+def test_a_read_nested_in_another_is_made_again_only_by_the_outer_one() -> None:
+    # the zone KPIs' read holds the staff ids' read: a file that stays gone (a dangling link) is read
+    # MOVED_READS times in all, not MOVED_READS times for each of the outer read's attempts
+    inner, calls = failing([gone] * (MOVED_READS * MOVED_READS + 1))
+    outer_calls = [0]
+
+    def outer() -> str:
+        outer_calls[0] += 1
+        return reread_once(inner)
+
+    with pytest.raises(DataError, match="cannot read the keys"):
+        reread_once(outer)
+    assert (outer_calls[0], calls[0]) == (MOVED_READS, MOVED_READS)
+    # and a nested read that succeeds answers as before
+    inner, calls = failing([gone])
+    assert reread_once(lambda: reread_once(inner)) == "rows"
+    assert calls[0] == 2
