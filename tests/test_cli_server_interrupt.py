@@ -187,3 +187,31 @@ def test_serve_stopped_with_ctrl_c_while_its_workers_start_says_so_and_exits_130
     assert code == 130, stderr
     assert _last_line(stderr) == "interrupted; server stopped, nothing written (run the same command again to serve)"
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+
+
+def test_a_worker_added_with_sigttin_is_stopped_by_ctrl_c_while_it_starts(tmp_path: Path) -> None:
+    # SIGTTIN to the supervisor starts one worker more; that one too must start with Ctrl-C held
+    site = make_site(tmp_path)
+    hooks, held = tmp_path / "hooks", tmp_path / "held"
+    hooks.mkdir()
+    held.mkdir()
+    (hooks / "sitecustomize.py").write_text(HOLD_WORKERS)
+    args = ["serve", "--port", "0", "--workers", "2"]
+    args += ["--config", str(site.config_dir), "--data-dir", str(site.data_dir)]
+    env = {"PYTHONPATH": f"{hooks}{os.pathsep}{ROOT}", "HELD_WORKERS": str(held)}
+    first: set[str] = set()
+
+    def ready(said: str) -> bool:
+        workers = {p.name for p in held.iterdir()}
+        if not first and len(workers) >= 2:
+            first.update(workers)
+            stat = Path(f"/proc/{min(workers)}/stat").read_text()
+            supervisor = int(stat.rsplit(")", 1)[1].split()[1])  # the worker's parent
+            os.kill(supervisor, signal.SIGTTIN)
+            return False
+        return bool(first) and len(workers - first) >= 1
+
+    code, stderr = _ctrl_c_once(args, tmp_path, ready, env=env)
+    assert code == 130, stderr
+    assert _last_line(stderr) == "interrupted; server stopped, nothing written (run the same command again to serve)"
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr

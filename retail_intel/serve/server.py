@@ -270,7 +270,7 @@ def _let_ctrl_c_through() -> None:
 class _Supervisor(Multiprocess):
     """uvicorn's supervisor of several workers, remembering why it stopped (it returns normally either way).
 
-    Each of the three methods that start workers starts them with Ctrl-C held (:func:`_ctrl_c_held`).
+    Each of the four methods that start workers starts them with Ctrl-C held (:func:`_ctrl_c_held`).
     """
 
     ctrl_c = False
@@ -287,6 +287,10 @@ class _Supervisor(Multiprocess):
     def restart_all(self) -> None:  # SIGHUP: a new worker for each
         with _ctrl_c_held():
             super().restart_all()
+
+    def handle_ttin(self) -> None:  # SIGTTIN: one worker more
+        with _ctrl_c_held():
+            super().handle_ttin()
 
     def handle_int(self) -> None:
         self.ctrl_c = self.asked_to_stop = True
