@@ -25,3 +25,13 @@ class CallerNames:
 
     def __call__(self, parameter: str) -> str:
         return self._given.get(parameter, self._prefix + parameter)
+
+
+# What a message naming the library's config_dir or data_dir says to an operator of the CLI and of
+# serve (which the CLI starts, or its workers from the same variables): the flag, or the variable
+# that gave the directory. A message raised deep in the library is worded so at their edge
+# (RetailIntelError.worded_for).
+DIRECTORY_NAMES = {
+    "config_dir": "--config DIR (or the RETAIL_INTEL_CONFIG environment variable)",
+    "data_dir": "--data-dir (or RETAIL_INTEL_DATA_DIR)",
+}

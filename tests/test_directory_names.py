@@ -11,10 +11,10 @@ import pytest
 from retail_intel.batch.request import BatchRequest
 from retail_intel.batch.runner import run_batch
 from retail_intel.cli.app import main
-from retail_intel.cli.common import DIRECTORY_NAMES
 from retail_intel.config.loader import MissingConfigError, load_config, validate_config
 from retail_intel.datadir import NoRetailDataError, require_retail_data
 from retail_intel.errors import InputError
+from retail_intel.naming import DIRECTORY_NAMES
 from retail_intel.pipeline.plan import ProcessRequest, make_plan
 from retail_intel.pipeline.run import process_video
 
@@ -79,3 +79,25 @@ def test_the_cli_still_names_its_flags_and_variables(
         "error: config directory nowhere does not exist; point --config DIR (or the RETAIL_INTEL_CONFIG "
         "environment variable) at a directory holding branches.yaml"
     )
+
+
+def test_serve_names_the_flags_and_variables_its_operator_gave_the_directories(tmp_path: Path) -> None:
+    # serve is started with --data-dir/--config (or their variables, in its workers): its /health
+    # and 503 answers name those, as the CLI's messages do, not the library's parameters
+    import shutil
+
+    from retail_intel.serve import create_app
+    from tests.test_serve_support import Api, make_site
+
+    site = make_site(tmp_path)
+    api = Api(create_app(site.config_dir, site.data_dir))
+    assert api.ok("/health")["status"] == "ok"
+    shutil.rmtree(site.data_dir)
+    health = api.get("/health").json()
+    assert health["data"]["problem"].endswith("no such directory; check --data-dir (or RETAIL_INTEL_DATA_DIR)")
+    refused = api.get("/report/b1")  # the report's own refusal, a 503
+    assert refused.status_code == 503
+    assert refused.json()["detail"] == health["data"]["problem"]
+    shutil.rmtree(site.config_dir)
+    problem = api.get("/health").json()["config"]["problem"]
+    assert "does not exist; point --config DIR (or the RETAIL_INTEL_CONFIG environment variable) at" in problem

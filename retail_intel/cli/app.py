@@ -15,8 +15,9 @@ import typer
 from rich.markup import escape
 
 from retail_intel import __version__
-from retail_intel.cli.common import DIRECTORY_NAMES, err
+from retail_intel.cli.common import err
 from retail_intel.errors import ConfigError, RetailIntelError
+from retail_intel.naming import DIRECTORY_NAMES
 
 app = typer.Typer(
     name="retail-intel",

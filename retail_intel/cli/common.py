@@ -125,12 +125,6 @@ EngineOpt = Annotated[
 
 DEFAULT_CONFIG = Path("config")
 DEFAULT_DATA_DIR = Path("retail_data")
-# what a message naming the library's config_dir or data_dir says to a CLI user: the flag, or the
-# variable that gave the directory (a message raised deep in the library is worded so at the CLI's edge)
-DIRECTORY_NAMES = {
-    "config_dir": "--config DIR (or the RETAIL_INTEL_CONFIG environment variable)",
-    "data_dir": "--data-dir (or RETAIL_INTEL_DATA_DIR)",
-}
 
 
 def exit_interrupted(outcome: str) -> NoReturn:

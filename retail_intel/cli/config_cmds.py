@@ -15,7 +15,6 @@ from rich.markup import escape
 
 from retail_intel.cli.common import (
     DEFAULT_CONFIG,
-    DIRECTORY_NAMES,
     ConfigDir,
     FormatOpt,
     OutputFormat,
@@ -42,6 +41,7 @@ from retail_intel.config.records import (
     promotion_rows,
     task_rows,
 )
+from retail_intel.naming import DIRECTORY_NAMES
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
 BranchFilter = Annotated[str | None, typer.Option("--branch", "-b", help="Only this branch (id from branches.yaml).")]

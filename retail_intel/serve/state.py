@@ -22,10 +22,11 @@ from typing import Any
 import pyarrow as pa
 
 from retail_intel import __version__
-from retail_intel.config.loader import CONFIG_FILES, Config, load_config
+from retail_intel.config.loader import CONFIG_FILES, Config, MissingConfigError, load_config
 from retail_intel.datadir import describe_data_dir
 from retail_intel.errors import ConfigError
 from retail_intel.movements.overlap import rows_counted_once
+from retail_intel.naming import DIRECTORY_NAMES
 from retail_intel.serve import files
 from retail_intel.serve.bytecache import ByteLru
 from retail_intel.serve.dashboard import ReportPages
@@ -119,7 +120,7 @@ class ConfigCache:
         try:
             config = load_config(self.config_dir)
         except ConfigError as exc:
-            problem = exc.problems[0]
+            problem = exc.worded_for(DIRECTORY_NAMES) if isinstance(exc, MissingConfigError) else exc.problems[0]
             if len(exc.problems) > 1:
                 problem += f" (and {len(exc.problems) - 1} more; run retail-intel validate to list them)"
             self.problem = scrub_paths(problem, [(self.config_dir, "<config>")])
@@ -252,7 +253,7 @@ class ServeState:
         config = self.config()
         movement_files = self.movement_index.files()
         # the check the data routes make (a missing or empty --data-dir answers 503 there)
-        data_problem = describe_data_dir(self.data_dir, count_files=False).problem()
+        data_problem = describe_data_dir(self.data_dir, count_files=False).problem(DIRECTORY_NAMES)
         if data_problem is None:
             # a copied movement file, as /movements answers 503 for it (checked once per change of files)
             data_problem = self.repeats.problem(None, movement_files)
