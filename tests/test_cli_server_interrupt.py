@@ -171,9 +171,9 @@ if "--multiprocessing-fork" in sys.argv:
 """
 
 
-def test_serve_stopped_with_ctrl_c_while_its_workers_start_says_so_and_exits_130(tmp_path: Path) -> None:
-    # Ctrl-C reached a worker still importing (the first answering, the second not, on a busy machine):
-    # it died with a KeyboardInterrupt traceback (and the supervisor could start another before it stopped)
+def _serve_with_held_workers(tmp_path: Path) -> tuple[list[str], dict[str, str], Path]:
+    """``serve --workers 2`` on a site of its own whose workers each hold (:data:`HOLD_WORKERS`), its
+    environment, and the folder where each held worker leaves its pid."""
     site = make_site(tmp_path)
     hooks, held = tmp_path / "hooks", tmp_path / "held"
     hooks.mkdir()
@@ -182,23 +182,27 @@ def test_serve_stopped_with_ctrl_c_while_its_workers_start_says_so_and_exits_130
     args = ["serve", "--port", "0", "--workers", "2"]
     args += ["--config", str(site.config_dir), "--data-dir", str(site.data_dir)]
     env = {"PYTHONPATH": f"{hooks}{os.pathsep}{ROOT}", "HELD_WORKERS": str(held)}
-    # at least two: uvicorn replaces a worker that has not answered its health check within 5 s (held too)
-    code, stderr = _ctrl_c_once(args, tmp_path, lambda said: len(list(held.iterdir())) >= 2, env=env)
+    return args, env, held
+
+
+def _stopped_cleanly(code: int, stderr: str) -> None:
     assert code == 130, stderr
     assert _last_line(stderr) == "interrupted; server stopped, nothing written (run the same command again to serve)"
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
 
 
+def test_serve_stopped_with_ctrl_c_while_its_workers_start_says_so_and_exits_130(tmp_path: Path) -> None:
+    # Ctrl-C reached a worker still importing (the first answering, the second not, on a busy machine):
+    # it died with a KeyboardInterrupt traceback (and the supervisor could start another before it stopped)
+    args, env, held = _serve_with_held_workers(tmp_path)
+    # at least two: uvicorn replaces a worker that has not answered its health check within 5 s (held too)
+    code, stderr = _ctrl_c_once(args, tmp_path, lambda said: len(list(held.iterdir())) >= 2, env=env)
+    _stopped_cleanly(code, stderr)
+
+
 def test_a_worker_added_with_sigttin_is_stopped_by_ctrl_c_while_it_starts(tmp_path: Path) -> None:
     # SIGTTIN to the supervisor starts one worker more; that one too must start with Ctrl-C held
-    site = make_site(tmp_path)
-    hooks, held = tmp_path / "hooks", tmp_path / "held"
-    hooks.mkdir()
-    held.mkdir()
-    (hooks / "sitecustomize.py").write_text(HOLD_WORKERS)
-    args = ["serve", "--port", "0", "--workers", "2"]
-    args += ["--config", str(site.config_dir), "--data-dir", str(site.data_dir)]
-    env = {"PYTHONPATH": f"{hooks}{os.pathsep}{ROOT}", "HELD_WORKERS": str(held)}
+    args, env, held = _serve_with_held_workers(tmp_path)
     first: set[str] = set()
 
     def ready(said: str) -> bool:
@@ -212,6 +216,4 @@ def test_a_worker_added_with_sigttin_is_stopped_by_ctrl_c_while_it_starts(tmp_pa
         return bool(first) and len(workers - first) >= 1
 
     code, stderr = _ctrl_c_once(args, tmp_path, ready, env=env)
-    assert code == 130, stderr
-    assert _last_line(stderr) == "interrupted; server stopped, nothing written (run the same command again to serve)"
-    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    _stopped_cleanly(code, stderr)
