@@ -45,7 +45,7 @@ from retail_intel.kpis.zone_schema import (
     VISIT_INPUT_SCHEMA,
     ZONE_WINDOW_SCHEMA,
 )
-from retail_intel.movements.repeats import KEY_HASH
+from retail_intel.movements.repeats import KEY_HASH, repeats_a_hash
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -251,8 +251,7 @@ def _checked(frames: Sequence[pl.DataFrame], hashed: Sequence[str]) -> tuple[lis
     repeated: list[str] = []
     for name, at in (("visits", 0), ("queues", 2)):
         if name in hashed:
-            hashes = out[at].get_column(KEY_HASH).drop_nulls()
-            if hashes.n_unique() < hashes.len():
+            if repeats_a_hash(out[at].get_column(KEY_HASH)):
                 repeated.append(name)
             out[at] = out[at].filter(pl.col(KEPT)).drop_nulls("cell").drop(KEY_HASH, KEPT)
     if "lengths" in hashed:

@@ -164,9 +164,14 @@ def refuse_repeated_hashes(
     files are not opened again to check it. Only when a hash repeats (a key twice, or two keys
     with one hash) is the whole check run, to tell the two apart and name the files.
     """
-    counted = hashes.drop_nulls()
-    if counted.n_unique() < counted.len():
+    if repeats_a_hash(hashes):
         refuse_repeated_rows(plan, key, branch_ids)
+
+
+def repeats_a_hash(hashes: pl.Series) -> bool:
+    """Whether a :func:`key_hash` other than null is on more than one row of ``hashes``."""
+    counted = hashes.drop_nulls()
+    return bool(counted.n_unique() < counted.len())
 
 
 def refuse_repeated_movements(plan: StoreRead, branch_ids: Sequence[str] | None = None) -> None:
