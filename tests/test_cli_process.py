@@ -43,6 +43,17 @@ def test_missing_video_is_one_line_exit_1(
     assert not (tmp_path / "retail_data").exists()
 
 
+def test_missing_video_without_quiet_is_one_line_in_a_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # with stderr going to a log or a pipe (no terminal), stopping the progress bar that never started
+    # wrote a blank line before the error
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(["process", "nope.mp4", "--branch", "b1", "--roi", "1,1,50,50"], capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert result.stderr == "error: nope.mp4: no such video file\n"
+
+
 def test_debug_shows_the_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

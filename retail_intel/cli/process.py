@@ -224,6 +224,8 @@ _KIND_NAMES = {
 
 def _process_file(request: ProcessRequest, *, fmt: OutputFormat, quiet: bool) -> None:
     """One recorded video: a progress bar while it runs, then its summary."""
+    # off with --quiet and where stderr is no terminal (a log, a pipe): stopping even an unstarted bar
+    # there writes a blank line before an input error's one line, and a started one leaves its last frame
     bar = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -232,7 +234,7 @@ def _process_file(request: ProcessRequest, *, fmt: OutputFormat, quiet: bool) ->
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=err,
-        disable=quiet,
+        disable=quiet or not err.is_terminal,
     )
     task = bar.add_task(request.video.name, total=None, rate=rate_text(None, 6), start=False)
     first = 0  # frames done when the clock started: the rate counts those done after it
