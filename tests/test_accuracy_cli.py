@@ -145,6 +145,28 @@ def test_calibrate_refuses_a_bad_detector_flag_in_one_line(
     assert "Traceback" not in result.stderr and "sampling" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["nope.avi"], "error: nope.avi: no such video file"),
+        (["cam.avi", "--try", "640,abc"], "error: --try: expected sizes like 640,960,1280,640x2, got 'abc'"),
+        (["cam.avi", "--branch", "b9"], 'error: unknown branch "b9": config/branches.yaml defines b1, b2, b3'),
+    ],
+)
+def test_calibrate_refuses_bad_input_in_its_one_line(
+    args: list[str], says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a missing video, a bad --try or an unknown branch was refused after "sampling 24 frames of ... ...",
+    # a line saying it was at work on frames it never read
+    monkeypatch.setattr("retail_intel.pipeline.run.default_detector_factory", SmallPeopleDetector)
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    write_video(tmp_path / "cam.avi", frames=5)
+    result = run_cli(["calibrate", *args], capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [says]
+
+
 def test_calibrate_camera_refuses_a_bad_detector_setting() -> None:
     from retail_intel.accuracy.calibrate import calibrate_camera
     from retail_intel.errors import InputError

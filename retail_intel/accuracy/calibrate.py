@@ -164,15 +164,20 @@ def calibrate(
     frames: int = 24,
     candidates: Sequence[tuple[int, int]] = DEFAULT_CANDIDATES,
     names: Mapping[str, str] | None = None,
+    started: Callable[[], None] | None = None,
 ) -> Calibration:
     """Measure each ``(imgsz, tiles)`` candidate on sampled frames and recommend one.
 
     The size rule's ``imgsz`` is added as a candidate when it is not one already.
     ``names`` say what the caller calls ``frames`` in messages (its flag: ``{"frames": "--frames"}``).
+    ``started`` is called once the frames are read, before the (slow) measuring: a caller that says
+    it is at work says so only once every input has been accepted.
     """
     if not candidates:
         raise InputError("give at least one candidate setting")
     sampled, size = sample_frames(video, frames, CallerNames(names)("frames"))
+    if started is not None:
+        started()
     measured: dict[tuple[int, int], tuple[float, int, list[float]]] = {}
     for imgsz, tiles in candidates:
         measured[(imgsz, tiles)] = _run_candidate(make_detector(imgsz, tiles), sampled)
@@ -222,6 +227,7 @@ def calibrate_camera(
     frames: int = 24,
     candidates: Sequence[tuple[int, int]] = DEFAULT_CANDIDATES,
     names: Mapping[str, str] | None = None,
+    started: Callable[[], None] | None = None,
 ) -> Calibration:
     """:func:`calibrate` with the detector ``process`` would build for this camera (or flags).
 
@@ -264,7 +270,7 @@ def calibrate_camera(
         settings = base.settings.model_copy(update={"imgsz": imgsz, "tiles": tiles, "conf": FOUND_CONF})
         return default_detector_factory(dataclasses.replace(base, settings=settings))
 
-    return calibrate(video, make, frames=frames, candidates=candidates, names=names)
+    return calibrate(video, make, frames=frames, candidates=candidates, names=names, started=started)
 
 
 def parse_candidates(text: str, name: str = "candidates") -> list[tuple[int, int]]:

@@ -105,7 +105,7 @@ def calibrate(
         raise InputError("--write needs --branch (and --camera when the branch has several cameras)")
     # refused as process refuses them (a usage error naming the flag), before any frame is read
     settings_from_flags({"model": model, "backend": backend, "device": device})
-    err.print(f"sampling {frames} frames of {video.name} ...")
+    settings = parse_candidates(candidates, "--try")
     try:
         result = calibrate_camera(
             video,
@@ -116,8 +116,10 @@ def calibrate(
             backend=backend,
             device=device,
             frames=frames,
-            candidates=parse_candidates(candidates, "--try"),
+            candidates=settings,
             names=CALIBRATE_FLAGS,
+            # said once the video, camera and flags are accepted: a refused one is the error's line alone
+            started=lambda: err.print(f"sampling {frames} frames of {video.name} ..."),
         )
     except KeyboardInterrupt:
         # calibrate measures in memory; --write happens only after, so a stopped one leaves nothing behind
