@@ -238,6 +238,7 @@ def calibrate_camera(
     from retail_intel.pipeline.plan import ProcessRequest, make_plan
     from retail_intel.pipeline.run import default_detector_factory
     from retail_intel.vision.video import probe
+    from retail_intel.vision.weights import resolve_weights
 
     if camera is not None and branch is None:
         # a camera is found within its branch: without one, its settings (model, ROI) would go unread unseen
@@ -265,6 +266,8 @@ def calibrate_camera(
         names=names,
     )
     base = make_plan(request)
+    # weights that are not there are refused before any frame is read, as process refuses them
+    resolve_weights(base.detector.model, base.detector.model_name)
 
     def make(imgsz: int, tiles: int) -> Detector:
         settings = base.settings.model_copy(update={"imgsz": imgsz, "tiles": tiles, "conf": FOUND_CONF})
