@@ -91,6 +91,32 @@ def test_a_movement_file_whose_customer_ids_are_numbers_is_named_as_before(store
         compute_kpis(load_config(config_dir), data_dir, window_minutes=60, write=False)
 
 
+def _customer_ids_as_numbers(path: Path) -> None:
+    table = pq.read_table(path)
+    index = table.schema.get_field_index("customer_id")
+    pq.write_table(table.set_column(index, "customer_id", pa.array(range(table.num_rows), pa.int64())), path)
+
+
+@pytest.mark.parametrize(("kind", "row"), [(ZONE_VISITS_DIR, "zone visit"), (QUEUE_VISITS_DIR, "queue visit")])
+def test_a_zone_file_whose_customer_ids_are_numbers_is_named_by_the_zone_kpis_as_before(
+    store: tuple[Path, Path], kind: str, row: str
+) -> None:
+    """The scans with the keys fail on it, those without (no staff to leave out) do not: the check's own read names the table."""
+    config_dir, data_dir = store
+    _customer_ids_as_numbers(parquet_files(data_dir / kind)[0])
+    with pytest.raises(DataError, match=rf"^{kind}: cannot read the {row} keys of the Parquet files \("):
+        compute_zone_kpis(load_config(config_dir), data_dir, window_minutes=60, staff_ids=[])
+
+
+def test_a_queue_file_whose_customer_ids_are_numbers_is_named_by_the_queue_rows_read_as_before(
+    store: tuple[Path, Path],
+) -> None:
+    _, data_dir = store
+    _customer_ids_as_numbers(parquet_files(data_dir / QUEUE_VISITS_DIR)[0])
+    with pytest.raises(DataError, match=r"^queue_visits: cannot read the queue visit keys of the Parquet files \("):
+        read_queue_rows(data_dir, BRANCHES)
+
+
 def _queue_files(data_dir: Path) -> list[Path]:
     return parquet_files(data_dir / QUEUE_VISITS_DIR)
 

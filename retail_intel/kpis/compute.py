@@ -37,9 +37,10 @@ from retail_intel.movements.repeats import (
     KEY_HASH,
     MOVEMENT_KEY,
     MOVEMENTS,
+    KeyedTable,
     key_hash,
-    refuse_repeated_hashes,
-    refuse_repeated_movements,
+    read_keyed,
+    repeats_a_hash,
 )
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, movements_root
@@ -134,25 +135,22 @@ def _read_movement_inputs(data_dir: Path, branch_ids: Sequence[str] | None = Non
     plan = plan_read(files, MOVEMENT_SCHEMA, outside)  # a source in its month and its own file is read once
     if plan.empty:
         return MOVEMENT_SCHEMA.empty_table().select(wanted)
+
     # A copied file would count its people twice: the rows' key hashes come from this read, so the
-    # check does not open every file again. A read failing on a key column alone (a file whose
-    # customer_id is not text) is made again without the keys, so the check's own read names it.
+    # check does not open every file again (read_keyed).
+    def read(with_keys: bool) -> tuple[pl.DataFrame, list[KeyedTable]]:
+        frame = _scan_movements(plan, wanted, branch_ids, with_keys=with_keys).collect()
+        repeats = with_keys and repeats_a_hash(frame.get_column(KEY_HASH))
+        return frame.drop(KEY_HASH, strict=False), [KeyedTable(plan, MOVEMENTS, branch_ids, repeats)]
+
     try:
-        frame = _scan_movements(plan, wanted, branch_ids, with_keys=True).collect()
-    except (pl.exceptions.PolarsError, OSError):
-        frame = None
-    if frame is None:
-        try:
-            frame = _scan_movements(plan, wanted, branch_ids, with_keys=False).collect()
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            refuse_unreadable(plan.by_name, MOVEMENT_INPUT_COLUMNS)  # names the corrupt or foreign file if any
-            raise DataError(f"{data_dir / 'movements'}: cannot read the movement Parquet files ({exc})") from exc
-        plan.verify()
-        refuse_repeated_movements(plan, branch_ids)
-    else:
-        plan.verify()
-        refuse_repeated_hashes(frame.get_column(KEY_HASH), plan, MOVEMENTS, branch_ids)
-        frame = frame.drop(KEY_HASH)
+        found = read_keyed(read)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        refuse_unreadable(plan.by_name, MOVEMENT_INPUT_COLUMNS)  # names the corrupt or foreign file if any
+        raise DataError(f"{data_dir / 'movements'}: cannot read the movement Parquet files ({exc})") from exc
+    plan.verify()
+    found.refuse_copies()
+    frame = found.rows
     # a file lacking the movement columns reads as rows of nulls (old files only lack the people
     # columns, which may be null): name it instead of failing later on empty values
     required = [n for n in MOVEMENT_INPUT_COLUMNS if not MOVEMENT_SCHEMA.field(n).nullable]

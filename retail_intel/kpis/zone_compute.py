@@ -35,10 +35,11 @@ from retail_intel.movements.overlap import StoreRead, outside_branches, plan_rea
 from retail_intel.movements.repeats import (
     KEY_HASH,
     ZONE_KEYS,
+    KeyedTable,
     RowKey,
     key_hash,
-    refuse_repeated_hashes,
-    refuse_repeated_rows,
+    read_keyed,
+    repeats_a_hash,
 )
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movements_root
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 ZONE_ENGINES = ("duckdb", "polars")
 _MOVEMENT_COLUMNS = ["branch_id", "camera_id", "action_type", "enter_time", "first_seen", "is_staff"]
 _ZONE_KINDS = (ZONE_VISITS_DIR, QUEUE_VISITS_DIR, QUEUE_LENGTHS_DIR)
+_HASHED_KINDS = dict(zip(("visits", "queues", "lengths"), _ZONE_KINDS, strict=True))  # ZoneSources.hashed names
 _COUNTED = "_counted"  # a row that is not a staff member's
 _QUEUE_ROW_COLUMNS = [
     "branch_id",
@@ -113,27 +115,26 @@ def _read_once(
     if plan.empty:
         return wanted.empty_table()
     key = ZONE_KEYS[root.name]
+
     # A copied file would count its rows twice: the rows' key hashes come from this read, so the
-    # check does not open every file again. A read failing on a key column alone (a file lacking
-    # video_fingerprint) is made again without the keys, so the check's own read names it.
-    try:
+    # check does not open every file again (read_keyed).
+    def read(with_keys: bool) -> tuple[pl.DataFrame, list[KeyedTable]]:
+        if not with_keys:
+            return _collect_rows(plan, wanted, staff_ids, None), [KeyedTable(plan, key)]
         frame = _collect_rows(plan, wanted, staff_ids, key)
-    except (pl.exceptions.PolarsError, OSError):
-        frame = None
-    if frame is None:
-        try:
-            frame = _collect_rows(plan, wanted, staff_ids, None)
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            _name_bad_file(plan, schema, root.name)  # names the corrupt or foreign file when there is one
-            raise DataError(f"{root}: cannot read the Parquet files ({exc})") from exc
-        refuse_repeated_rows(plan, key)
-    else:
-        refuse_repeated_hashes(frame.get_column(KEY_HASH), plan, key)
+        repeats = repeats_a_hash(frame.get_column(KEY_HASH))  # staff rows count, so before they go
         if staff_ids:
             frame = frame.filter(pl.col(_COUNTED))
-        frame = frame.select(wanted.names)
+        return frame.select(wanted.names), [KeyedTable(plan, key, repeats=repeats)]
+
+    try:
+        found = read_keyed(read)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        _name_bad_file(plan, schema, root.name)  # names the corrupt or foreign file when there is one
+        raise DataError(f"{root}: cannot read the Parquet files ({exc})") from exc
+    found.refuse_copies()
     plan.verify()
-    return frame.to_arrow()
+    return found.rows.to_arrow()
 
 
 def _collect_rows(plan: StoreRead, wanted: pa.Schema, staff_ids: Sequence[str], key: RowKey | None) -> pl.DataFrame:
@@ -351,8 +352,10 @@ def compute_zone_kpis_for(
         if not include_staff:
             staff = read_staff_ids(data_dir, sorted(timezones)) if staff_ids is None else staff_ids
 
-        def sources(hash_keys: bool) -> tuple[ZoneSources, list[StoreRead]]:
-            return zone_sources(
+        # A copied file would count its rows twice: the scans hash each row's key as they sum, so
+        # the check does not open every file again (read_keyed). Each read lists the files anew.
+        def read(hash_keys: bool) -> tuple[tuple[ZoneKpiInputs, list[StoreRead]], list[KeyedTable]]:
+            found, plans = zone_sources(
                 data_dir,
                 cameras_with_zones,
                 sorted(timezones),
@@ -361,33 +364,27 @@ def compute_zone_kpis_for(
                 queue_rows=queue_rows,
                 hash_keys=hash_keys,
             )
-
-        # A copied file would count its rows twice: the scans hash each row's key as they sum, so
-        # the check does not open every file again. A scan failing with the keys (a file lacking
-        # video_fingerprint) is made again without them, so the check's own read judges it.
-        hashed, plans = sources(True)
-        try:
-            inputs = collect_zone_inputs(hashed, timezones, window_minutes, start=start, end=end)
-        except DataError:
-            inputs = None
-        names = dict(zip(("visits", "queues", "lengths"), _ZONE_KINDS, strict=True))
-        if inputs is not None:
-            checked = [names[name] for name in inputs.repeated]
-        else:
-            plain, plans = sources(False)
             try:
-                inputs = collect_zone_inputs(plain, timezones, window_minutes, start=start, end=end)
+                inputs = collect_zone_inputs(found, timezones, window_minutes, start=start, end=end)
             except DataError as exc:
-                moved, *tables = plans
+                if hash_keys:
+                    raise  # read_keyed reads again without the keys
+                moved, *tables = plans  # this read's plans name the bad file
                 _name_bad_file(moved, MOVEMENT_SCHEMA, "movement")
                 for plan, kind in zip(tables, _ZONE_KINDS, strict=True):
                     _name_bad_file(plan, ZONE_TABLES[kind], kind)
                 raise DataError(f"{data_dir}: {exc}") from exc
-            # queue rows given were checked when read
-            checked = [kind for kind in _ZONE_KINDS if kind != QUEUE_VISITS_DIR or queue_rows is None]
-        for plan, kind in zip(plans[1:], _ZONE_KINDS, strict=True):
-            if kind in checked:
-                refuse_repeated_rows(plan, ZONE_KEYS[kind])
+            repeated = {_HASHED_KINDS[name] for name in inputs.repeated}
+            checked = [
+                KeyedTable(plan, ZONE_KEYS[kind], repeats=kind in repeated)
+                for plan, kind in zip(plans[1:], _ZONE_KINDS, strict=True)
+                if kind != QUEUE_VISITS_DIR or queue_rows is None  # queue rows given were checked when read
+            ]
+            return (inputs, plans), checked
+
+        found = read_keyed(read)
+        found.refuse_copies()
+        inputs, plans = found.rows
         for plan in plans:
             plan.verify()
         return inputs

@@ -16,9 +16,9 @@ one file per branch (and window size), so a key there is on one row too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from retail_intel.errors import DataError
 from retail_intel.movements.overlap import StoreRead, outside_branches, plan_read
@@ -172,6 +172,54 @@ def repeats_a_hash(hashes: pl.Series) -> bool:
     """Whether a :func:`key_hash` other than null is on more than one row of ``hashes``."""
     counted = hashes.drop_nulls()
     return bool(counted.n_unique() < counted.len())
+
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class KeyedTable:
+    """One table of a :func:`read_keyed` read: its files as planned and its key."""
+
+    plan: StoreRead
+    key: RowKey
+    branch_ids: Sequence[str] | None = None  # the check counts only these branches' rows (None: all)
+    repeats: bool = False  # read with the keys: a :func:`key_hash` repeats on its rows
+
+
+@dataclass(frozen=True)
+class KeyedRead(Generic[R]):
+    """What :func:`read_keyed` read, and the tables whose whole check has to run."""
+
+    rows: R
+    suspect: tuple[KeyedTable, ...]
+
+    def refuse_copies(self) -> None:
+        """:func:`refuse_repeated_rows` of each suspect table, in their order."""
+        for table in self.suspect:
+            refuse_repeated_rows(table.plan, table.key, table.branch_ids)
+
+
+def read_keyed(read: Callable[[bool], tuple[R, Sequence[KeyedTable]]]) -> KeyedRead[R]:
+    """``read(True)``: rows read with each row's :func:`key_hash`; when it fails, ``read(False)``: without.
+
+    ``read`` gives its rows and the tables it read them from (with the keys: whether a hash
+    repeats in each). A reader that loads every row anyway so finds a copied file without opening
+    the files again: only a table whose hash repeats (a key twice, or two keys with one hash) gets
+    the whole check, to tell the two apart and name the files. A read failing on a key column
+    alone (a file whose customer_id is not text) is made again without the keys, and every table
+    gets the whole check, whose own read names it. A failure of the read without the keys goes to
+    the caller, which names the file it can. The caller runs the checks
+    (:meth:`KeyedRead.refuse_copies`) where it verifies its plans: the movement read verifies first.
+    """
+    import polars as pl
+
+    try:
+        rows, tables = read(True)
+    except (pl.exceptions.PolarsError, OSError, DataError):  # the zone scans wrap their errors in DataError
+        rows, tables = read(False)
+        return KeyedRead(rows, tuple(tables))
+    return KeyedRead(rows, tuple(table for table in tables if table.repeats))
 
 
 def refuse_repeated_movements(plan: StoreRead, branch_ids: Sequence[str] | None = None) -> None:
