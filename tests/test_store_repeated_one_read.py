@@ -22,13 +22,14 @@ import pytest
 
 from retail_intel.config import load_config
 from retail_intel.demo.generate import generate_demo
-from retail_intel.errors import DataError
+from retail_intel.errors import DataError, StoreChangedError
 from retail_intel.etl import read_features, run_etl
 from retail_intel.etl import store as etl_store
-from retail_intel.kpis import read_kpis
+from retail_intel.kpis import read_kpis, zone_compute
 from retail_intel.kpis import store as kpi_store
 from retail_intel.kpis.compute import compute_kpis, read_movement_inputs
 from retail_intel.kpis.zone_compute import compute_zone_kpis, read_queue_rows
+from retail_intel.movements import repeats
 from retail_intel.movements.zone_store import QUEUE_LENGTHS_DIR, QUEUE_VISITS_DIR, ZONE_VISITS_DIR
 from retail_intel.storage import FEATURES_DIR, KPIS_DIR, MOVEMENTS_DIR, parquet_files, read_table_as
 from tests.store_fixtures import copy_store
@@ -201,3 +202,29 @@ def test_read_kpis_and_read_features_read_each_file_once(
     files = parquet_files(data_dir / KPIS_DIR) + parquet_files(data_dir / FEATURES_DIR)
     assert files
     assert [str(f) for f in files if read[str(f)] + scanned[str(f)] != 1] == []
+
+
+def test_a_store_changing_while_the_zone_kpis_list_it_is_read_again_with_the_keys(
+    store: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A writer at work (compact, a batch) removing a file while the zone KPIs listed the store went to
+    # the read without the keys, so every zone table got the whole copied-file check, the second read
+    # of every file the keyed read exists to spare; the store is now read again, with the keys.
+    config_dir, data_dir = store
+    listed = Counter[str]()
+    real_sources = zone_compute.zone_sources
+
+    def sources(*args: Any, **kwargs: Any) -> Any:
+        listed["lists"] += 1
+        if listed["lists"] == 1:
+            raise StoreChangedError(f"{data_dir}: a file was removed while the store was listed")
+        return real_sources(*args, **kwargs)
+
+    def whole_check(*args: Any, **kwargs: Any) -> None:
+        listed["whole checks"] += 1
+
+    monkeypatch.setattr(zone_compute, "zone_sources", sources)
+    monkeypatch.setattr(repeats, "refuse_repeated_rows", whole_check)
+    result = compute_zone_kpis(load_config(config_dir), data_dir, window_minutes=60)
+    assert result.zones.num_rows and result.queues.num_rows
+    assert listed == Counter({"lists": 2})

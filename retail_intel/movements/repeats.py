@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from retail_intel.errors import DataError
+from retail_intel.errors import DataError, StoreChangedError
 from retail_intel.movements.overlap import StoreRead, outside_branches, plan_read
 from retail_intel.movements.schema import MOVEMENT_SCHEMA
 from retail_intel.movements.store import movement_files, movements_root
@@ -216,10 +216,15 @@ def read_keyed(read: Callable[[bool], tuple[R, Sequence[KeyedTable]]]) -> KeyedR
 
     try:
         rows, tables = read(True)
+    except StoreChangedError:
+        raise  # a writer at work, not a key column: the caller's reread_once reads the store as it is now
     except (pl.exceptions.PolarsError, OSError, DataError):  # the zone scans wrap their errors in DataError
-        rows, tables = read(False)
-        return KeyedRead(rows, tuple(tables))
-    return KeyedRead(rows, tuple(table for table in tables if table.repeats))
+        pass
+    else:
+        return KeyedRead(rows, tuple(table for table in tables if table.repeats))
+    # read outside the handler, so a failure here is reported as itself, not as raised while handling the first
+    rows, tables = read(False)
+    return KeyedRead(rows, tuple(tables))
 
 
 def refuse_repeated_movements(plan: StoreRead, branch_ids: Sequence[str] | None = None) -> None:
