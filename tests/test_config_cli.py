@@ -28,6 +28,7 @@ from retail_intel.config.records import (
     task_rows,
 )
 from retail_intel.errors import ConfigError, InputError
+from tests.kpi_fixtures import make_config_dir
 
 SAMPLE = Path(__file__).resolve().parents[1] / "config"
 BAD_BRANCHES = """\
@@ -74,6 +75,13 @@ def test_validate_sample_config_passes() -> None:
     result = invoke("validate", "--config", str(SAMPLE))
     assert result.exit_code == 0, result.output
     assert "config OK" in result.stdout and "3 branches" in result.stdout
+
+
+def test_validate_counts_one_record_in_the_singular(tmp_path: Path) -> None:
+    # a config with one event and one promotion said "1 events, 1 promotions"
+    result = invoke("validate", "--config", str(make_config_dir(tmp_path)))
+    assert result.exit_code == 0, result.output
+    assert "2 branches, 2 employees, 0 tasks, 1 event, 1 promotion, 0 holidays" in " ".join(result.stdout.split())
 
 
 def test_validate_bad_config_lists_every_problem_and_exits_1(bad_config: Path) -> None:

@@ -46,8 +46,15 @@ def test_table_output_shows_local_windows_and_stores_parquet(kpis: Invoke, data_
     assert result.exit_code == 0, result.stderr
     assert "KPIs per 60-minute window" in result.stdout
     assert "Mon 02 Mar 2026 09:00" in result.stdout and "promo" in result.stdout
-    assert "3 windows of 60 min for 1 branch(es)" in result.stderr
+    assert "3 windows of 60 min for 1 branch in" in result.stderr
     assert read_kpis(data_dir, branch_id="b1", window_minutes=60).num_rows == 3
+
+
+def test_one_window_is_counted_in_the_singular(kpis: Invoke) -> None:
+    # the summary said "1 windows of 60 min for 1 branch(es)"
+    result = kpis("--window", "60m", "--branch", "b1", "--from", "2026-03-02T09:00:00Z", "--to", "2026-03-02T10:00:00Z")
+    assert result.exit_code == 0, result.stderr
+    assert "1 window of 60 min for 1 branch in" in result.stderr
 
 
 def test_json_and_csv_carry_every_column(kpis: Invoke) -> None:

@@ -29,7 +29,7 @@ def test_writes_the_html_file_and_says_what_it_holds(
     result = report(site, capsys, monkeypatch, "--branch", "b1", "--date", "2026-03-02", "-o", str(target))
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() == str(target)
-    assert "4 visitors, 3 passers-by, conversion 57%, peak occupancy 2 of 40; 1 heatmap(s)" in result.stderr
+    assert "4 visitors, 3 passers-by, conversion 57%, peak occupancy 2 of 40; 1 heatmap;" in result.stderr
     tables, cards = read_tables(target.read_text())
     assert cards["visitors"] == "4" and len(tables["kpi-table"]) == 4
 

@@ -142,7 +142,7 @@ def test_rejudge_without_stored_paths_says_so(
 ) -> None:
     result = _run(dirs, capsys, monkeypatch, "zones", "-b", "b1", "--rejudge")
     assert result.exit_code == 0, result.stderr
-    assert "re-judged 0 video(s): 0 zone visits, 0 queued" in result.stderr
+    assert "re-judged 0 videos: 0 zone visits, 0 queued" in result.stderr
     # a user would take the visits shown next for ones judged against the current zones
     assert "has no stored paths" in result.stderr and "process its videos again" in result.stderr
     # the zone files written without paths are left alone

@@ -15,6 +15,7 @@ from retail_intel.cli.common import (
     ConfigDir,
     FormatOpt,
     OutputFormat,
+    counted,
     err,
     exit_interrupted,
     render_rows,
@@ -119,7 +120,7 @@ def calibrate(
             candidates=settings,
             names=CALIBRATE_FLAGS,
             # said once the video, camera and flags are accepted: a refused one is the error's line alone
-            started=lambda: err.print(f"sampling {frames} frames of {video.name} ..."),
+            started=lambda: err.print(f"sampling {counted(frames, 'frame')} of {video.name} ..."),
         )
     except KeyboardInterrupt:
         # calibrate measures in memory; --write happens only after, so a stopped one leaves nothing behind
@@ -160,15 +161,16 @@ def calibrate(
         )
         return
     render_rows(
-        rows, fmt, title=f"{video.name}: {result.frames_sampled} frames, {result.frame_size[0]}x{result.frame_size[1]}"
+        rows,
+        fmt,
+        title=f"{video.name}: {counted(result.frames_sampled, 'frame')}, {result.frame_size[0]}x{result.frame_size[1]}",
     )
     if fmt is OutputFormat.table:
         for note in result.notes:
             err.print(f"note: {note}")
         tiles = f", tiles: {best.tiles}" if best.tiles > 1 else ""
-        err.print(
-            f"[bold]recommended:[/bold] imgsz: {best.imgsz}{tiles} ({best.fps:.1f} fps, {best.people_found} people)"
-        )
+        found = counted(best.people_found, "person", "people")
+        err.print(f"[bold]recommended:[/bold] imgsz: {best.imgsz}{tiles} ({best.fps:.1f} fps, {found})")
         if written:
             err.print(f"written to {written} (branch {branch})")
         elif branch is not None:
@@ -289,7 +291,9 @@ def audit_check(
         print(to_json(payload))
         return
     render_rows(
-        rows, fmt, title=f"{video.name} against {truth.name} ({report.truth_kind}, {len(report.slices)} slices)"
+        rows,
+        fmt,
+        title=f"{video.name} against {truth.name} ({report.truth_kind}, {counted(len(report.slices), 'slice')})",
     )
     if fmt is OutputFormat.table:
         if report.tracking is not None:
@@ -371,7 +375,7 @@ def audit_sample(
         }
         for c in written
     ]
-    render_rows(rows, fmt, title=f"{len(written)} clips in {out_dir}")
+    render_rows(rows, fmt, title=f"{counted(len(written), 'clip')} in {out_dir}")
     warning = short_clips_warning(written, clips, length_s)
     if warning is not None:
         err.print(f"[yellow]warning: {escape(warning)}[/yellow]")

@@ -19,6 +19,7 @@ from retail_intel.cli.common import (
     FormatOpt,
     OutputFormat,
     choice_parser,
+    counted,
     err,
     out,
     parse_time_option,
@@ -45,6 +46,15 @@ from retail_intel.naming import DIRECTORY_NAMES
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
 BranchFilter = Annotated[str | None, typer.Option("--branch", "-b", help="Only this branch (id from branches.yaml).")]
+# validate counts each config file's records under its plural name: "1 branch", not "1 branches"
+_SINGULAR = {
+    "branches": "branch",
+    "employees": "employee",
+    "tasks": "task",
+    "events": "event",
+    "promotions": "promotion",
+    "holidays": "holiday",
+}
 
 
 def _fmt(fmt: OutputFormat, as_json: bool) -> OutputFormat:
@@ -69,7 +79,7 @@ def validate(
     elif chosen is OutputFormat.csv:
         render_rows([{"problem": p} for p in report["problems"]], chosen, columns=["problem"])
     elif report["ok"]:
-        counts = ", ".join(f"{n} {name}" for name, n in report["counts"].items())
+        counts = ", ".join(counted(n, _SINGULAR.get(name, name), name) for name, n in report["counts"].items())
         out.print(f"[green]config OK[/green]: {escape(str(config))} ({counts})")
     else:
         for problem in report["problems"]:

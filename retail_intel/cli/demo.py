@@ -15,6 +15,7 @@ from retail_intel.cli.common import (
     DataDir,
     FormatOpt,
     OutputFormat,
+    counted,
     counting_progress,
     err,
     exit_interrupted,
@@ -87,7 +88,7 @@ def demo_data(
     render_rows(rows, fmt, title="SYNTHETIC demo data written", columns=["item", "value"])
     if fmt is OutputFormat.table:
         err.print(
-            f"[dim]{summary.movements:,} movements in {summary.seconds:.1f} s; try: "
+            f"[dim]{counted(summary.movements, 'movement')} in {summary.seconds:.1f} s; try: "
             f"retail-intel sql --config {escape(str(config))} --data-dir {escape(str(data_dir))} "
             '"SELECT branch_id, count(*) FROM customer_branch_movement GROUP BY 1"[/dim]'
         )

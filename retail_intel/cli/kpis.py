@@ -22,6 +22,7 @@ from retail_intel.cli.common import (
     EngineOpt,
     OutputFormat,
     choice_parser,
+    counted,
     err,
     exit_interrupted,
     parse_time_option,
@@ -220,13 +221,14 @@ def kpis(
         )
     branches = len(set(table["branch_id"].to_pylist()))
     err.print(
-        f"[dim]{table.num_rows:,} windows of {minutes} min for {branches} branch(es) in {elapsed:.1f} s "
+        f"[dim]{counted(table.num_rows, 'window')} of {minutes} min for {counted(branches, 'branch', 'branches')} "
+        f"in {elapsed:.1f} s "
         f"({engine.value}); stored under {escape(str(data_dir / 'kpis' / f'{minutes}m'))}[/dim]"
     )
     if fmt is KpiFormat.parquet:
         assert output is not None
         atomic_write_table(table, output)
-        err.print(f"[dim]wrote {table.num_rows:,} rows to {escape(str(output))}[/dim]")
+        err.print(f"[dim]wrote {counted(table.num_rows, 'row')} to {escape(str(output))}[/dim]")
     elif fmt is KpiFormat.csv:
         emit_text(arrow_csv(table), output)
     elif fmt is KpiFormat.json:

@@ -16,6 +16,7 @@ from retail_intel.cli.common import (
     DataDir,
     FormatOpt,
     OutputFormat,
+    counted,
     err,
     exit_interrupted,
     frame_rate,
@@ -293,7 +294,7 @@ def _process_file(request: ProcessRequest, *, fmt: OutputFormat, quiet: bool) ->
     out.print(table)
     if summary.preview:
         err.print(
-            f"[yellow]preview of the first {summary.frames} frames: written under {request.data_dir / PREVIEWS_DIR}, "
+            f"[yellow]preview of the first {counted(summary.frames, 'frame')}: written under {request.data_dir / PREVIEWS_DIR}, "
             "the full result (if any) is unchanged[/yellow]"
         )
     for warning in summary.warnings:  # e.g. people too small to count reliably (issue 15)

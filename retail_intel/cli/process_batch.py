@@ -20,6 +20,7 @@ from retail_intel.batch.runner import run_batch
 from retail_intel.batch.summary import BatchObserver, BatchSummary, FileReport
 from retail_intel.cli.common import (
     OutputFormat,
+    counted,
     err,
     exit_interrupted,
     frame_rate,
@@ -125,8 +126,9 @@ def _file_line(report: FileReport) -> str:
         fps = report.frames / report.seconds if report.seconds else 0.0
         joined = f", {report.taken_over} taken over from the file before" if report.taken_over else ""
         return (
-            f"[green]done[/green]    {escape(_where(report))} {name}: {report.frames} frames in "
-            f"{report.seconds:.1f} s ({fps:.1f} fps); {report.people} people, {report.entered} entered, "
+            f"[green]done[/green]    {escape(_where(report))} {name}: {counted(report.frames, 'frame')} in "
+            f"{report.seconds:.1f} s ({fps:.1f} fps); {counted(report.people or 0, 'person', 'people')}, "
+            f"{report.entered} entered, "
             f"{report.passed} passed{joined}"
         )
     if report.status == "skipped":

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from retail_intel.cli.common import OutputFormat, err, exit_interrupted, out, render_rows, to_json
+from retail_intel.cli.common import OutputFormat, counted, err, exit_interrupted, out, render_rows, to_json
 from retail_intel.errors import InputError
 from retail_intel.live.session import (
     MAX_DURATION_S,
@@ -112,7 +112,7 @@ def run_live(plan: ProcessPlan, options: LiveOptions, *, fmt: OutputFormat, quie
     render_summary(result, fmt)
     if result.summary.preview:
         err.print(
-            f"[yellow]preview of the first {result.summary.frames} frames: written under "
+            f"[yellow]preview of the first {counted(result.summary.frames, 'frame')}: written under "
             f"{escape(str(plan.data_dir / PREVIEWS_DIR))}, apart from the data[/yellow]"
         )
     return result

@@ -18,6 +18,7 @@ from retail_intel.cli.common import (
     EngineChoice,
     EngineOpt,
     choice_parser,
+    counted,
     err,
     out,
     parse_date_option,
@@ -108,9 +109,10 @@ def report(
     days = str(data.first_day) if data.first_day == data.last_day else f"{data.first_day} to {data.last_day}"
     conversion = "-" if data.conversion is None else f"{data.conversion:.0%}"
     err.print(
-        f"[dim]{escape(data.branch_id)} {days}: {data.visitors:,} visitors, {data.passed:,} passers-by, "
+        f"[dim]{escape(data.branch_id)} {days}: {counted(data.visitors, 'visitor')}, "
+        f"{counted(data.passed, 'passer-by', 'passers-by')}, "
         f"conversion {conversion}, peak occupancy {data.peak_occupancy} of {data.capacity}; "
-        f"{len(data.cameras)} heatmap(s); {elapsed:.1f} s[/dim]"
+        f"{counted(len(data.cameras), 'heatmap')}; {elapsed:.1f} s[/dim]"
     )
     for path in written.paths:
         out.print(escape(str(path)))

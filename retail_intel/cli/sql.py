@@ -18,6 +18,7 @@ from retail_intel.cli.common import (
     DataDir,
     OutputFormat,
     choice_parser,
+    counted,
     err,
     render_rows,
 )
@@ -55,7 +56,7 @@ def _render(table: pa.Table, fmt: SqlFormat, output: Path | None, max_rows: int)
             raise InputError(
                 f"--format parquet: {exc}; cast that column in the query, or use --format csv or json"
             ) from exc
-        err.print(f"[dim]wrote {table.num_rows:,} rows to {escape(str(output))}[/dim]")
+        err.print(f"[dim]wrote {counted(table.num_rows, 'row')} to {escape(str(output))}[/dim]")
     elif fmt is SqlFormat.csv:
         emit_text(arrow_csv(table), output)
     elif fmt is SqlFormat.json:

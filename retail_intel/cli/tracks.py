@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from retail_intel.cli.common import DEFAULT_CONFIG, DEFAULT_DATA_DIR, ConfigDir, DataDir, err, optional_config_dir
+from retail_intel.cli.common import (
+    DEFAULT_CONFIG,
+    DEFAULT_DATA_DIR,
+    ConfigDir,
+    DataDir,
+    counted,
+    err,
+    optional_config_dir,
+)
 from retail_intel.cli.settings_flags import PROCESS_FLAGS, settings_from_flags
 from retail_intel.cli.tables import output_file
 from retail_intel.errors import InputError
@@ -74,7 +82,8 @@ def tracks(
     else:
         where = str(write_person_boxes(boxes.table, output, fmt, "--format"))
     err.print(
-        f"wrote {where}: {boxes.table.num_rows} boxes of {boxes.people} people over {boxes.frames} frames "
+        f"wrote {where}: {counted(boxes.table.num_rows, 'box', 'boxes')} of {counted(boxes.people, 'person', 'people')} "
+        f"over {counted(boxes.frames, 'frame')} "
         f"({boxes.video}, branch {boxes.branch_id}, camera {boxes.camera_id})"
     )
 

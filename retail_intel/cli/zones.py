@@ -19,6 +19,7 @@ from retail_intel.cli.common import (
     EngineOpt,
     FormatOpt,
     OutputFormat,
+    counted,
     counting_progress,
     err,
     exit_interrupted,
@@ -198,7 +199,9 @@ def _rejudge(loaded: Config, data_dir: Path, branch: str) -> None:
         )
     for reason in summary.skipped:
         err.print(f"[yellow]skipped {escape(reason)}[/yellow]")
-    err.print(f"re-judged {summary.videos} video(s): {summary.visits:,} zone visits, {summary.queued:,} queued")
+    err.print(
+        f"re-judged {counted(summary.videos, 'video')}: {counted(summary.visits, 'zone visit')}, {summary.queued:,} queued"
+    )
     if summary.videos == 0 and not summary.skipped:
         # the visits shown next are still those judged against the old zones
         err.print(
