@@ -57,6 +57,14 @@ def test_one_window_is_counted_in_the_singular(kpis: Invoke) -> None:
     assert "1 window of 60 min for 1 branch in" in result.stderr
 
 
+def test_an_empty_range_is_one_line_without_an_empty_table(kpis: Invoke) -> None:
+    # it printed "no rows for ...", the empty table's header, and a note on the columns that did not fit
+    result = kpis("--window", "60m", "--branch", "b1", "--from", "2030-01-01T00:00:00Z")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[-1] == "no rows for KPIs per 60-minute window"
+
+
 def test_json_and_csv_carry_every_column(kpis: Invoke) -> None:
     result = kpis("--window", "1h", "--format", "json", "--engine", "polars")
     assert result.exit_code == 0, result.stderr

@@ -116,6 +116,30 @@ def test_cli_json_and_bad_threshold(
     assert bad.exit_code == 2 and "--threshold" in bad.stderr
 
 
+def test_an_empty_range_is_one_line_as_a_table_and_stays_parseable_as_json_and_csv(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a table printed "no rows for ..." and then the empty table's header under it
+    args = [
+        "quality",
+        "--config",
+        str(CONFIG),
+        "--data-dir",
+        str(data_dir),
+        "--from",
+        "2030-01-01",
+        "--to",
+        "2030-01-02",
+    ]
+    table = run_cli(args, capsys, monkeypatch)
+    assert table.exit_code == 0, table.stderr
+    assert table.stdout == "" and table.stderr == "no rows for Door balance per camera and day\n"
+    as_json = run_cli([*args, "--format", "json"], capsys, monkeypatch)
+    assert json.loads(as_json.stdout) == []
+    as_csv = run_cli([*args, "--format", "csv"], capsys, monkeypatch)
+    assert as_csv.stdout.startswith("branch_id,camera_id,date,") and as_csv.stdout.count("\n") == 1
+
+
 def test_serve_route(data_dir: Path) -> None:
     from retail_intel.serve import create_app
     from tests.test_serve_support import Api

@@ -92,6 +92,18 @@ def test_zones_prints_the_days_zone_and_queue_tables(
     assert empty_day.exit_code == 0 and "no zone visits" in empty_day.stderr
 
 
+def test_an_empty_day_is_its_lines_alone_without_an_empty_table(
+    dirs: tuple[Path, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an empty day printed "no rows for Zones", the Zones table's header with no rows, then the note
+    empty_day = _run(dirs, capsys, monkeypatch, "zones", "-b", "b1", "-d", "2026-02-09")
+    assert empty_day.exit_code == 0, empty_day.stderr
+    assert empty_day.stdout == ""
+    assert "no rows for Zones" in empty_day.stderr and "no zone visits in this range" in empty_day.stderr
+    as_json = _run(dirs, capsys, monkeypatch, "zones", "-b", "b1", "-d", "2026-02-09", "--format", "json")
+    assert json.loads(as_json.stdout) == {"zones": [], "queues": []}
+
+
 def test_kpis_zones_per_window(
     dirs: tuple[Path, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -283,8 +283,13 @@ def render_rows(
     *,
     title: str | None = None,
     columns: Iterable[str] | None = None,
+    header_if_empty: bool = False,
 ) -> None:
-    """Print records as a Rich table, JSON (list of objects) or CSV."""
+    """Print records as a Rich table, JSON (list of objects) or CSV.
+
+    No records as a table is the one line "no rows for TITLE"; ``header_if_empty`` adds the empty
+    table after it, where its column names are part of the answer (``sql``). JSON and CSV keep
+    their empty forms (``[]``, the header row): scripts read those."""
     cols = list(columns) if columns is not None else (list(rows[0].keys()) if rows else [])
     if fmt is OutputFormat.json:
         sys.stdout.write(to_json([{c: row.get(c) for c in cols} for row in rows]) + "\n")
@@ -297,9 +302,12 @@ def render_rows(
             writer.writerow([_csv_cell(row.get(c)) for c in cols])
         sys.stdout.write(buffer.getvalue())
         return
-    fitted = fitted_table(rows, cols, _cell, width=out.width, title=title)
     if not rows:
         err.print(f"[yellow]no rows[/yellow]{f' for {title}' if title else ''}")
+        if not header_if_empty:
+            # an empty table's header (and its note on the columns that did not fit) says nothing more
+            return
+    fitted = fitted_table(rows, cols, _cell, width=out.width, title=title)
     out.print(fitted.table)
     if fitted.hidden:
         names = ", ".join(fitted.hidden)

@@ -66,7 +66,9 @@ def _render(table: pa.Table, fmt: SqlFormat, output: Path | None, max_rows: int)
             raise InputError("-o FILE needs --format csv, json or parquet")
         shown = table.slice(0, max_rows)
         # keyed by unique names: a repeated column name (SELECT k.*, f.*) shows as name_1, as in JSON
-        render_rows(arrow_records(shown), OutputFormat.table, columns=unique_names(table.column_names))
+        render_rows(
+            arrow_records(shown), OutputFormat.table, columns=unique_names(table.column_names), header_if_empty=True
+        )
         if table.num_rows > max_rows:
             err.print(
                 f"[yellow]showing {max_rows:,} of {table.num_rows:,} rows[/yellow]; "
