@@ -83,6 +83,16 @@ def test_mot_csv_and_parquet_hold_the_same_boxes(processed: tuple[Path, Path], t
     assert all("T" in t and t.strip('"').endswith("+00:00") for t in text_times)
 
 
+def test_the_csv_header_names_its_columns_unquoted_as_the_other_csv_files(processed: tuple[Path, Path]) -> None:
+    # the header was written quoted ("frame","time",...), unlike kpis --format csv and the rejects files
+    video, data = processed
+    boxes = person_boxes(video, data_dir=data, branch="b1", settings=None)
+    lines = person_boxes_text(boxes.table, "csv").splitlines()
+    assert lines[0] == ",".join(PERSON_BOX_SCHEMA.names)
+    assert len(lines) == boxes.table.num_rows + 1 and lines[1].startswith("0,")
+    assert person_boxes_text(boxes.table.slice(0, 0), "csv") == ",".join(PERSON_BOX_SCHEMA.names) + "\n"
+
+
 @pytest.mark.parametrize("fmt", ["mot", "csv"])
 def test_dash_writes_the_export_to_stdout_alone(
     fmt: str,

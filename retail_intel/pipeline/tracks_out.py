@@ -9,6 +9,7 @@ TrackEval and motmetrics read), CSV or Parquet (:data:`PERSON_BOX_SCHEMA`).
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
 import io
@@ -244,9 +245,14 @@ def person_boxes_text(table: pa.Table, fmt: TrackFormat, fmt_name: str = "fmt") 
     # ISO 8601 with a 'T' and an offset, as every other CSV of the command line writes times
     # (pyarrow's own text is "2026-02-08 10:00:00.000000Z"); the column is UTC, hence +00:00
     time = pc.strftime(table.column("time"), format="%Y-%m-%dT%H:%M:%S+00:00")
+    # the header as every other CSV of the command line writes it (csv.writer: names unquoted);
+    # pyarrow quotes each name ("frame","time",...) whatever its quoting style
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(table.column_names)
     sink = io.BytesIO()
-    pacsv.write_csv(table.set_column(table.schema.get_field_index("time"), "time", time), sink)
-    return sink.getvalue().decode("utf-8")
+    rows = table.set_column(table.schema.get_field_index("time"), "time", time)
+    pacsv.write_csv(rows, sink, pacsv.WriteOptions(include_header=False))
+    return header.getvalue() + sink.getvalue().decode("utf-8")
 
 
 # Names that plainly say text: Parquet written there opens nowhere. Any other name is taken as given.
