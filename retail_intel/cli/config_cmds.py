@@ -85,7 +85,7 @@ def validate(
         for problem in report["problems"]:
             out.print("[red]-[/red] " + escape(problem), soft_wrap=True)
         count = len(report["problems"])
-        err.print(f"[red]error:[/red] {count} problem{'s' if count != 1 else ''} in {escape(str(config))}")
+        err.print(f"[red]error:[/red] {counted(count, 'problem')} in {escape(str(config))}")
     if not report["ok"]:
         raise typer.Exit(1)
 

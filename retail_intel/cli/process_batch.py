@@ -162,9 +162,7 @@ def _render(summary: BatchSummary, fmt: OutputFormat) -> None:
     table = Table(title=f"batch {escape(summary.source)}")
     table.add_column("")
     table.add_column("", justify="right")
-    executor = summary.executor + (
-        f", {summary.workers} worker{'s' if summary.workers != 1 else ''}" if summary.workers else ""
-    )
+    executor = summary.executor + (f", {counted(summary.workers, 'worker')}" if summary.workers else "")
     for label, value in (
         ("files done", summary.done),
         ("skipped (already done)", summary.skipped),

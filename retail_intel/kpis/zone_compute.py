@@ -355,7 +355,7 @@ def compute_zone_kpis_for(
         # A copied file would count its rows twice: the scans hash each row's key as they sum, so
         # the check does not open every file again (read_keyed). Each read lists the files anew.
         def read(hash_keys: bool) -> tuple[tuple[ZoneKpiInputs, list[StoreRead]], list[KeyedTable]]:
-            found, plans = zone_sources(
+            listed, plans = zone_sources(
                 data_dir,
                 cameras_with_zones,
                 sorted(timezones),
@@ -365,7 +365,7 @@ def compute_zone_kpis_for(
                 hash_keys=hash_keys,
             )
             try:
-                inputs = collect_zone_inputs(found, timezones, window_minutes, start=start, end=end)
+                inputs = collect_zone_inputs(listed, timezones, window_minutes, start=start, end=end)
             except DataError as exc:
                 if hash_keys:
                     raise  # read_keyed reads again without the keys
