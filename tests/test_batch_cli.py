@@ -204,3 +204,17 @@ def test_a_file_that_failed_before_names_the_retry_flag(
     again = json.loads(cli(args, capsys, monkeypatch).stdout)
     (failed,) = [f for f in again["files"] if f["status"] == "failed"]
     assert "failed earlier (same file and settings; --retry-failed tries again)" in failed["reason"]
+
+
+def test_a_batch_logged_to_a_file_has_its_file_lines_and_no_bar(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # with stderr going to a log (no terminal) and no --quiet, the bar's frames were written into the log
+    # beside the per-file lines, which are what a log needs; the bar is off there, as process's is for one video
+    args = ["process", "archive/*/till/*.avi", "--no-kpis", "--config", "config", "--data-dir", "data"]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    done = [line for line in lines if line.startswith("done ")]
+    assert len(done) == 3 and all("till_" in line for line in done)
+    assert not [line for line in lines if "batch" in line or "━" in line or not line.strip()], lines

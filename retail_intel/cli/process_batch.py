@@ -40,6 +40,8 @@ class RichBatchObserver(BatchObserver):
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
+        # the bar is off where stderr is no terminal (a log, a pipe), where its frames would pile up
+        # between the per-file lines, which are what a log needs; --quiet drops those lines too
         self.bar = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -48,7 +50,7 @@ class RichBatchObserver(BatchObserver):
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=err,
-            disable=quiet,
+            disable=quiet or not err.is_terminal,
             transient=False,
         )
         self.overall: TaskID | None = None
@@ -69,7 +71,7 @@ class RichBatchObserver(BatchObserver):
 
     def planned(self, files: int, to_run: int, frames_to_run: int) -> None:
         self.files_total = files
-        if not self.quiet:
+        if not self.bar.disable:
             self.bar.start()
         self.overall = self.bar.add_task("batch", total=frames_to_run or None, files="", rate=rate_text(None, 7))
         self.bar.update(self.overall, **self._fields())
