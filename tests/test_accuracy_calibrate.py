@@ -217,3 +217,33 @@ def test_a_short_video_asked_for_more_frames_gives_each_frame_once(tmp_path: Pat
     assert size == (320, 240)
     assert len(frames) == 3  # not the last frame twice, counting its people twice
     assert len({frame.tobytes() for frame in frames}) == 3
+
+
+def test_calibrate_says_it_started_before_reading_the_frames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cv2
+
+    # "sampling 24 frames of X ..." came once the frames had been read (seeking through a long video
+    # showed no line for that time); ``started`` is now called once the video is open, before any read
+    events: list[str] = []
+    real_capture = cv2.VideoCapture
+
+    class RecordingCapture:
+        def __init__(self, *args: object) -> None:
+            self._capture = real_capture(*args)
+
+        def read(self) -> tuple[bool, npt.NDArray[np.uint8]]:
+            events.append("read")
+            return self._capture.read()  # type: ignore[no-any-return]
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._capture, name)
+
+    monkeypatch.setattr(cv2, "VideoCapture", RecordingCapture)
+    video = write_video(tmp_path / "cam.avi", frames=20)
+    result = calibrate(
+        video, SizeDependentDetector, frames=4, candidates=[(640, 1)], started=lambda: events.append("started")
+    )
+    assert result.frames_sampled == 4
+    # the probe's one read of the first frame, then every sampled frame after the line
+    assert events.count("started") == 1
+    assert events[events.index("started") + 1 :].count("read") == 4, events

@@ -109,10 +109,13 @@ def recommend(results: Sequence[CandidateResult]) -> CandidateResult:
     return min(close, key=lambda r: ((r.imgsz * r.tiles) ** 2, r.seconds_per_frame))
 
 
-def sample_frames(video: Path, count: int, name: str = "frames") -> tuple[list[Frame], tuple[int, int]]:
+def sample_frames(
+    video: Path, count: int, name: str = "frames", opened: Callable[[], None] | None = None
+) -> tuple[list[Frame], tuple[int, int]]:
     """``count`` frames spread evenly over the video (seeking, so long videos are cheap).
 
-    ``name`` is what the caller calls ``count`` in messages (its flag: ``--frames``)."""
+    ``name`` is what the caller calls ``count`` in messages (its flag: ``--frames``). ``opened`` is
+    called once the video has been opened and probed, before any frame is read."""
     import cv2
 
     from retail_intel.vision.video import probe
@@ -120,6 +123,8 @@ def sample_frames(video: Path, count: int, name: str = "frames") -> tuple[list[F
     if count < 1:
         raise InputError(f"{name} must be at least 1, got {count}")
     info = probe(video)
+    if opened is not None:
+        opened()
     total = info.frame_count or count
     # clamped before the duplicates go: a short video asked for more frames than it has gives each once
     wanted = sorted({min(round((i + 0.5) * total / count), max(0, total - 1)) for i in range(count)})
@@ -170,14 +175,13 @@ def calibrate(
 
     The size rule's ``imgsz`` is added as a candidate when it is not one already.
     ``names`` say what the caller calls ``frames`` in messages (its flag: ``{"frames": "--frames"}``).
-    ``started`` is called once the frames are read, before the (slow) measuring: a caller that says
-    it is at work says so only once every input has been accepted.
+    ``started`` is called once the video has been opened, before its frames are read and measured (seeking
+    through a long video takes a while): a caller that says it is at work says so only once every input
+    has been accepted.
     """
     if not candidates:
         raise InputError("give at least one candidate setting")
-    sampled, size = sample_frames(video, frames, CallerNames(names)("frames"))
-    if started is not None:
-        started()
+    sampled, size = sample_frames(video, frames, CallerNames(names)("frames"), opened=started)
     measured: dict[tuple[int, int], tuple[float, int, list[float]]] = {}
     for imgsz, tiles in candidates:
         measured[(imgsz, tiles)] = _run_candidate(make_detector(imgsz, tiles), sampled)
