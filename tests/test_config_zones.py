@@ -117,12 +117,29 @@ def test_good_zones_load_and_become_specs(tmp_path: Path) -> None:
             "          - {id: a, polygon: [[0, 0], [10, 0], [10, 10]], min_dwell: -1}",
             'branches.yaml: branch "b1": cameras["c1"].zones["a"].min_dwell must be >= 0, got -1',
         ),
+        (
+            "          - {id: a, polygon: [[0, 0], [10, 0], [10, 10]], min_dwell: 100000}",
+            'branches.yaml: branch "b1": cameras["c1"].zones["a"].min_dwell must be <= 86400, got 100000',
+        ),
+        (
+            "          - {id: a, polygon: [[0, 0], [10, 0], [10, 10]], min_dwell: 5 minutes}",
+            'branches.yaml: branch "b1": cameras["c1"].zones["a"].min_dwell must be a duration such as 2s',
+        ),
     ],
 )
 def test_each_mistake_is_one_line_naming_file_camera_and_zone(tmp_path: Path, zones: str, expected: str) -> None:
     problems = validate_config(_write(tmp_path, zones))
     assert len(problems) == 1, problems
     assert problems[0].startswith(expected), problems[0]
+
+
+def test_zone_min_dwell_takes_a_duration_like_the_cameras(tmp_path: Path) -> None:
+    zones = """\
+          - {id: shelf, min_dwell: 1.5m, polygon: [[10, 10], [200, 10], [200, 100]]}
+          - {id: door, min_dwell: 500ms, polygon: [[300, 10], [400, 10], [400, 100]]}
+          - {id: aisle, min_dwell: 7, polygon: [[300, 200], [400, 200], [400, 300]]}"""
+    camera = load_config(_write(tmp_path, zones)).camera("b1", "c1")
+    assert [z.min_dwell for z in camera.zones] == [90.0, 0.5, 7.0]
 
 
 def test_zone_outside_the_frame_is_refused_at_process_time(tmp_path: Path) -> None:

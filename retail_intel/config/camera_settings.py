@@ -175,6 +175,9 @@ class EntranceLine(_Model):
         return self
 
 
+Seconds = Annotated[float, BeforeValidator(_duration)]
+
+
 class Zone(_Model):
     """A named place on a camera's floor: an aisle, a display, a queue or a till.
 
@@ -186,7 +189,8 @@ class Zone(_Model):
     id: str = Field(min_length=1)
     polygon: list[Point]
     kind: Literal["area", "queue", "service", "staff"] = "area"
-    min_dwell: float = Field(default=5.0, ge=0, description="seconds inside for a visit to count")
+    # a duration within the bounds of the camera's own min_dwell, so "5s" or "1.5m" reads the same on both
+    min_dwell: Seconds = Field(default=5.0, ge=0, le=86_400, description="seconds inside for a visit to count")
     label: str | None = None
     service: str | None = Field(default=None, description="id of the service zone a queue leads to")
 
@@ -232,7 +236,6 @@ def _setting(
     return Field(default=None, description=description, json_schema_extra=extra, **bounds)
 
 
-Seconds = Annotated[float, BeforeValidator(_duration)]
 Rect = Annotated[tuple[float, float, float, float], BeforeValidator(_rect)]
 Points = Annotated[list[Point], BeforeValidator(_points)]
 Line = Annotated[EntranceLine, BeforeValidator(_line)]
