@@ -66,6 +66,28 @@ def test_a_zone_outside_the_frame_stops_processing_before_any_work(tmp_path: Pat
     assert not (tmp_path / "data" / "movements").exists()
 
 
+def test_a_staff_zone_outside_the_frame_stops_processing_before_any_work(tmp_path: Path) -> None:
+    # a staff polygon drawn at another resolution never holds a foot point: the staff-zone rule
+    # would never fire and clerks would count as customers
+    config = tmp_path / "config"
+    config.mkdir()
+    branches = CONFIG.format(queue="[[0, 0], [60, 0], [60, 60]]").replace(
+        "    capacity: 10\n",
+        "    capacity: 10\n    staff:\n      zones:\n        cam: [[[0, 0], [60, 0], [60, 60]], [[250, 0], [1900, 0], [1900, 60]]]\n",
+    )
+    (config / "branches.yaml").write_text(textwrap.dedent(branches), encoding="utf-8")
+    video = write_video(tmp_path / "cam.avi", frames=60)
+    plan = make_plan(
+        ProcessRequest(video=video, branch="b1", data_dir=tmp_path / "data", config_dir=config, start_time=START)
+    )
+    assert len(plan.staff.staff_zones) == 2
+    with pytest.raises(
+        InputError, match=r'^branches\.yaml: camera "cam": staff\.zones polygon #2 .* reaches outside the 320x240 frame'
+    ):
+        process_video(plan, detector_factory=lambda _: ScriptedDetector(two_people))
+    assert not (tmp_path / "data" / "movements").exists()
+
+
 def test_snapshot_draws_the_cameras_zones(tmp_path: Path) -> None:
     import cv2
     import numpy as np

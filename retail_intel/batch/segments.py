@@ -175,7 +175,15 @@ def prepare(
         info = probe(job.video)
         fps = plan.fps_override or header_rate(info, "give the camera an fps in branches.yaml")
         # every region, as process checks them: a line or zone outside the frame failed only once its turn came
-        check_regions_inside_frame(plan.rules, plan.zones, info.width, info.height, plan.camera_id, plan.regions_from)
+        check_regions_inside_frame(
+            plan.rules,
+            plan.zones,
+            info.width,
+            info.height,
+            plan.camera_id,
+            plan.regions_from,
+            staff_zones=plan.staff.staff_zones,
+        )
         start, source = resolve_start_time(
             job.video,
             explicit=plan.start_time,

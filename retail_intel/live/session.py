@@ -230,7 +230,9 @@ class _Session:
         # as a file run checks them: the named zones too (one reaching outside counted visits only in
         # the part in view), and a region from the camera's entry named as that entry's
         plan = self.plan
-        check_regions_inside_frame(plan.rules, plan.zones, *size, plan.camera_id, plan.regions_from)
+        check_regions_inside_frame(
+            plan.rules, plan.zones, *size, plan.camera_id, plan.regions_from, staff_zones=plan.staff.staff_zones
+        )
         if self.frame_size is not None:
             self.notes.append(f"the frame size changed from {self.frame_size} to {size}")
         self.frame_size = size

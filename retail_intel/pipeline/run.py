@@ -184,7 +184,15 @@ def count_video(
     fps = plan.fps_override or header_rate(
         info, f"pass {CallerNames(plan.names)('fps')} with the rate the camera records at"
     )
-    check_regions_inside_frame(plan.rules, plan.zones, info.width, info.height, plan.camera_id, plan.regions_from)
+    check_regions_inside_frame(
+        plan.rules,
+        plan.zones,
+        info.width,
+        info.height,
+        plan.camera_id,
+        plan.regions_from,
+        staff_zones=plan.staff.staff_zones,
+    )
     video_tracks = track_video(plan, info, fps, detector_factory=detector_factory, progress=progress)
     stitching = dataclasses.replace(plan.stitch, frame_size=video_tracks.frame_size)
     judgement = judge(
@@ -302,7 +310,15 @@ def _run_video(
     fps = plan.fps_override or header_rate(
         info, f"pass {CallerNames(plan.names)('fps')} with the rate the camera records at"
     )
-    check_regions_inside_frame(plan.rules, plan.zones, info.width, info.height, plan.camera_id, plan.regions_from)
+    check_regions_inside_frame(
+        plan.rules,
+        plan.zones,
+        info.width,
+        info.height,
+        plan.camera_id,
+        plan.regions_from,
+        staff_zones=plan.staff.staff_zones,
+    )
     start_time, start_source = resolve_start_time(
         plan.video,
         explicit=plan.start_time,

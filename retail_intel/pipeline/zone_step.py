@@ -46,11 +46,20 @@ def check_zones_inside_frame(zones: Sequence[ZoneSpec], width: int, height: int,
 
 
 def check_regions_inside_frame(
-    rules: CountingRules, zones: Sequence[ZoneSpec], width: int, height: int, camera_id: str, where: str = ""
+    rules: CountingRules,
+    zones: Sequence[ZoneSpec],
+    width: int,
+    height: int,
+    camera_id: str,
+    where: str = "",
+    *,
+    staff_zones: Sequence[Polygon] = (),
 ) -> None:
-    """Refuse an ROI, pass-by zone, line or named zone reaching outside a ``width`` x ``height`` frame.
+    """Refuse an ROI, pass-by zone, line, named zone or staff zone reaching outside a ``width`` x ``height`` frame.
 
-    ``where`` leads the message about the ROI, pass-by zone or line (``ProcessPlan.regions_from``)."""
+    ``where`` leads the message about the ROI, pass-by zone or line (``ProcessPlan.regions_from``).
+    ``staff_zones``: the plan's staff polygons (``StaffRules.staff_zones``), the branch's ``staff: zones:``
+    for this camera first, numbered as listed there."""
     try:
         rules.check_inside_frame(width, height)
     except InputError as exc:
@@ -58,6 +67,13 @@ def check_regions_inside_frame(
             raise
         raise InputError(f"{where}{exc}") from exc
     check_zones_inside_frame(zones, width, height, camera_id)
+    # a staff polygon drawn on another camera's picture (or at another resolution) never holds a foot
+    # point, so the staff-zone rule would never fire and clerks would count as customers, unannounced
+    for index, polygon in enumerate(staff_zones, start=1):
+        try:
+            polygon.check_inside_frame(width, height, f"staff.zones polygon #{index}")
+        except InputError as exc:
+            raise InputError(f'branches.yaml: camera "{camera_id}": {exc}') from exc
 
 
 def judgement_paths(
