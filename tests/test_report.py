@@ -495,3 +495,25 @@ def test_dwell_figures_leave_staff_out_as_the_visitors_card_does(config: Config,
     assert data.visitors == 5 and sorted(data.dwell_seconds) == expected
     assert data.mean_dwell == pytest.approx(sum(expected) / 5) and data.median_dwell == 600.0
     assert "Dwell time of the 5 visitors" in report_view(data).sections["dwell"]
+
+
+def test_counts_of_one_read_in_the_singular(config: Config, tmp_path: Path) -> None:
+    # A day with one visitor read "1 buying units for 1 visitors" and "Dwell time of the 1 visitors".
+    site = make_report_site(tmp_path)
+    day = DAY + dt.timedelta(days=1)
+    enter = dt.datetime.combine(day, dt.time(11), tzinfo=dt.UTC)
+    visitor = movement("b1", 200, "entered", enter, 300.0, enter)
+    write_movements(
+        pa.Table.from_pylist([visitor], schema=MOVEMENT_SCHEMA), site.data_dir, branch_id="b1", day=day,
+        source_key="b1-one",
+    )  # fmt: skip
+    sections = report_view(collect_report(config, site.data_dir, "b1", day)).sections
+    assert "1 buying unit for 1 visitor (a party" in sections["people"]
+    assert "Dwell time of the 1 visitor (time inside" in sections["dwell"]
+
+
+def test_a_heatmap_of_one_person_reads_in_the_singular(data: ReportData) -> None:
+    from dataclasses import replace
+
+    one = replace(data.cameras[0], people=1)
+    assert "time spent per spot by 1 tracked person, " in report_view(replace(data, cameras=(one,))).sections["heatmap"]

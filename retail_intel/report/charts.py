@@ -31,6 +31,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from retail_intel.config.calendar import at_minute
 from retail_intel.report.data import CameraHeat, ReportData
+from retail_intel.report.wording import counted
 
 WIDTH_IN = 10.0
 HEIGHT_IN = 3.4
@@ -311,7 +312,7 @@ def heatmap_chart(heat: CameraHeat) -> Figure:
     axes.set_axis_off()
     # parse_math off: a "$" in a camera id is text, not a formula.
     axes.set_title(
-        f"camera {heat.camera_id}: {heat.people} people, {heat.samples:,} foot points",
+        f"camera {heat.camera_id}: {counted(heat.people, 'person', 'people')}, {counted(heat.samples, 'foot point')}",
         fontsize="medium",
         parse_math=False,
     )

@@ -25,6 +25,7 @@ from retail_intel.report import charts
 from retail_intel.report.data import CameraHeat, ReportData
 from retail_intel.report.people_section import people_section
 from retail_intel.report.render import figure_png, figure_svg, png_data_uri
+from retail_intel.report.wording import counted
 from retail_intel.report.zone_section import zones_section
 
 SECTION_ORDER = (
@@ -265,7 +266,8 @@ def _heatmap_section(cameras: Sequence[CameraHeat], without: Sequence[str]) -> s
 def _heat_caption(heat: CameraHeat) -> str:
     under = "over the camera's latest picture" if heat.frame_path else "(no camera picture kept)"
     return (
-        f"Camera {heat.camera_id}: time spent per spot by {heat.people} tracked people, {under}; "
+        f"Camera {heat.camera_id}: time spent per spot by {counted(heat.people, 'tracked person', 'tracked people')}, "
+        f"{under}; "
         "the outline is the region of interest."
     )
 
@@ -320,7 +322,7 @@ def report_view(data: ReportData) -> ReportView:
             "dwell",
             "How long visitors stayed",
             figure_svg(figures["dwell"], "dwell-"),
-            f"Dwell time of the {len(data.dwell_seconds):,} visitors (time inside the region of interest).",
+            f"Dwell time of the {counted(len(data.dwell_seconds), 'visitor')} (time inside the region of interest).",
             _dwell_table(data),
         ),
         "heatmap": lambda: _heatmap_section(data.cameras, data.cameras_without_paths),

@@ -11,6 +11,8 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
+from retail_intel.report.wording import counted
+
 if TYPE_CHECKING:
     from retail_intel.report.data import ReportData
 
@@ -47,7 +49,8 @@ def people_section(data: ReportData) -> str:
     )
     days = ", ".join(f"{d:%a %d %b}" for d in flagged) or "none"
     note = (
-        f'<p class="note">{units:,} buying units for {visitors:,} visitors (a party that enters counts once); '
+        f'<p class="note">{counted(units, "buying unit")} for {counted(visitors, "visitor")} '
+        "(a party that enters counts once); "
         f"staff flagged on video are left out of every customer figure. Days whose door ins and outs miss by "
         f"more than the threshold (occupancy reconciled, treat with care): {escape(days)}.</p>"
     )

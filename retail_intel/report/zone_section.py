@@ -21,6 +21,7 @@ from matplotlib.ticker import MaxNLocator
 from retail_intel.report import charts
 from retail_intel.report.data import ReportData
 from retail_intel.report.render import figure_png, figure_svg, png_data_uri
+from retail_intel.report.wording import counted
 from retail_intel.report.zone_data import ZonePicture, ZoneReport, ZoneTotal
 
 WAIT = "#bf3989"
@@ -110,7 +111,7 @@ def zone_floor_chart(picture: ZonePicture, totals: list[ZoneTotal]) -> Figure:
         y1 = min(y for _, y in total.polygon)
         dwell = "-" if total.mean_dwell_seconds is None else f"{total.mean_dwell_seconds:.0f} s"
         axes.text(
-            x1 + 4, y1 + 4, f"{total.label}\n{total.counted_visits} visits, {dwell}", va="top", fontsize="small",
+            x1 + 4, y1 + 4, f"{total.label}\n{counted(total.counted_visits, 'visit')}, {dwell}", va="top", fontsize="small",
             color="#24292f", bbox={"facecolor": "white", "alpha": 0.7, "linewidth": 0}, parse_math=False,
         )  # fmt: skip
     bar = figure.colorbar(ScalarMappable(norm=scale, cmap=colours), ax=axes, shrink=0.8)
