@@ -139,7 +139,10 @@ def kpis(
     queues: QueuesOpt = False,
     include_staff: Annotated[
         bool,
-        typer.Option("--include-staff", help="Count people flagged as staff as customers too (default: excluded)."),
+        typer.Option(
+            "--include-staff",
+            help="Count people flagged as staff as customers too (default: excluded); shown, not stored.",
+        ),
     ] = False,
     imbalance_threshold: Annotated[
         float,
@@ -162,7 +165,8 @@ def kpis(
     KPI definitions: docs/kpis.md.
 
     People flagged as staff are left out of every customer KPI unless
-    --include-staff; they feed observed_staff instead. Occupancy is also
+    --include-staff (those KPIs are shown but not stored); they feed
+    observed_staff instead. Occupancy is also
     reconciled per day at the door (reconciled_occupancy, data_quality), and
     congestion and utilization use that reconciled occupancy.
 
@@ -209,6 +213,9 @@ def kpis(
             include_staff=include_staff,
             imbalance_threshold=imbalance_threshold,
             range_names=("--from", "--to"),
+            # the store carries no mark of which definition a row follows: staff counted as customers
+            # there would be answered by serve, the dashboard and export as the branch's KPIs
+            write=not include_staff,
         )
     except KeyboardInterrupt:
         # each branch's KPI file is replaced whole: a stored one is the old or the new, never half
@@ -220,10 +227,14 @@ def kpis(
             f"[yellow]skipped movements of branch {escape(unknown)}: not defined in {escape(str(config))}[/yellow]"
         )
     branches = len(set(table["branch_id"].to_pylist()))
+    stored = (
+        "not stored (--include-staff: the store keeps the KPIs with staff left out)"
+        if include_staff
+        else f"stored under {escape(str(data_dir / 'kpis' / f'{minutes}m'))}"
+    )
     err.print(
         f"[dim]{counted(table.num_rows, 'window')} of {minutes} min for {counted(branches, 'branch', 'branches')} "
-        f"in {elapsed:.1f} s "
-        f"({engine.value}); stored under {escape(str(data_dir / 'kpis' / f'{minutes}m'))}[/dim]"
+        f"in {elapsed:.1f} s ({engine.value}); {stored}[/dim]"
     )
     if fmt is KpiFormat.parquet:
         assert output is not None
