@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retail_intel.cli.common import counted
+from retail_intel.wording import counted
 
 
 @pytest.mark.parametrize(

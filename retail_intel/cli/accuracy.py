@@ -15,7 +15,6 @@ from retail_intel.cli.common import (
     ConfigDir,
     FormatOpt,
     OutputFormat,
-    counted,
     err,
     exit_interrupted,
     render_rows,
@@ -24,6 +23,7 @@ from retail_intel.cli.common import (
 from retail_intel.cli.ranges import in_range
 from retail_intel.cli.settings_flags import PROCESS_FLAGS, settings_from_flags
 from retail_intel.errors import InputError
+from retail_intel.wording import counted
 
 CALIBRATE_HELP = """Recommend the detector settings (input size, tiling) for a camera from a sample of its frames.
 

@@ -36,12 +36,6 @@ err = Console(stderr=True, highlight=False)
 E = TypeVar("E", bound=enum.Enum)
 
 
-def counted(n: int, singular: str, plural: str | None = None) -> str:
-    """``1 window``, ``2 windows``, ``1,200 windows``: a count and its noun agreeing with it (``plural``
-    where adding an s is wrong, as in person/people)."""
-    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
-
-
 class OutputFormat(enum.StrEnum):
     table = "table"
     json = "json"

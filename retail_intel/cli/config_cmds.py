@@ -19,7 +19,6 @@ from retail_intel.cli.common import (
     FormatOpt,
     OutputFormat,
     choice_parser,
-    counted,
     err,
     out,
     parse_time_option,
@@ -43,6 +42,7 @@ from retail_intel.config.records import (
     task_rows,
 )
 from retail_intel.naming import DIRECTORY_NAMES
+from retail_intel.wording import counted
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
 BranchFilter = Annotated[str | None, typer.Option("--branch", "-b", help="Only this branch (id from branches.yaml).")]

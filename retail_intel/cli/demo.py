@@ -15,7 +15,6 @@ from retail_intel.cli.common import (
     DataDir,
     FormatOpt,
     OutputFormat,
-    counted,
     counting_progress,
     err,
     exit_interrupted,
@@ -24,6 +23,7 @@ from retail_intel.cli.common import (
     to_json,
 )
 from retail_intel.cli.ranges import in_range
+from retail_intel.wording import counted
 
 
 def demo_data(

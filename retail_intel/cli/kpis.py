@@ -22,7 +22,6 @@ from retail_intel.cli.common import (
     EngineOpt,
     OutputFormat,
     choice_parser,
-    counted,
     err,
     exit_interrupted,
     parse_time_option,
@@ -36,6 +35,7 @@ from retail_intel.cli.zones import QueuesOpt, show_zone_kpis
 from retail_intel.errors import InputError
 from retail_intel.kpis.inputs import MAX_BASELINE_WEEKS, MAX_MOMENTUM_WINDOWS
 from retail_intel.storage import atomic_write_table
+from retail_intel.wording import counted
 
 if TYPE_CHECKING:
     from retail_intel.config.loader import Config

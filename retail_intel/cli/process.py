@@ -16,7 +16,6 @@ from retail_intel.cli.common import (
     DataDir,
     FormatOpt,
     OutputFormat,
-    counted,
     err,
     exit_interrupted,
     frame_rate,
@@ -35,6 +34,7 @@ from retail_intel.pipeline.plan import ProcessRequest, make_plan
 from retail_intel.pipeline.run import RunSummary, process_file, summary_rows
 from retail_intel.storage import PREVIEWS_DIR
 from retail_intel.timeutil import parse_duration
+from retail_intel.wording import counted
 
 PROCESS_HELP = """Turn a recorded video into one movement event per person (entered / passed), as Parquet.
 

@@ -20,7 +20,6 @@ from retail_intel.batch.runner import run_batch
 from retail_intel.batch.summary import BatchObserver, BatchSummary, FileReport
 from retail_intel.cli.common import (
     OutputFormat,
-    counted,
     err,
     exit_interrupted,
     frame_rate,
@@ -30,6 +29,7 @@ from retail_intel.cli.common import (
     to_json,
 )
 from retail_intel.cli.settings_flags import PROCESS_FLAGS
+from retail_intel.wording import counted
 
 # what run_batch's messages call the request's fields: the flags the user typed
 BATCH_FLAGS = {"executor": "--executor", "address": "--address", "retry_failed": "--retry-failed"} | PROCESS_FLAGS

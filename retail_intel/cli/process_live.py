@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from retail_intel.cli.common import OutputFormat, counted, err, exit_interrupted, out, render_rows, to_json
+from retail_intel.cli.common import OutputFormat, err, exit_interrupted, out, render_rows, to_json
 from retail_intel.errors import InputError
 from retail_intel.live.session import (
     MAX_DURATION_S,
@@ -31,6 +31,7 @@ from retail_intel.live.urls import redact_url
 from retail_intel.pipeline.plan import ProcessPlan
 from retail_intel.storage import PREVIEWS_DIR
 from retail_intel.timeutil import parse_duration
+from retail_intel.wording import counted
 
 DEFAULT_FLUSH = "5m"
 

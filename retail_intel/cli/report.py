@@ -18,13 +18,13 @@ from retail_intel.cli.common import (
     EngineChoice,
     EngineOpt,
     choice_parser,
-    counted,
     err,
     out,
     parse_date_option,
 )
 from retail_intel.cli.tables import output_file
 from retail_intel.errors import InputError
+from retail_intel.wording import counted
 
 
 class ReportFormatChoice(enum.StrEnum):

@@ -18,7 +18,6 @@ from retail_intel.cli.common import (
     DataDir,
     OutputFormat,
     choice_parser,
-    counted,
     err,
     render_rows,
 )
@@ -34,6 +33,7 @@ from retail_intel.cli.tables import (
 )
 from retail_intel.errors import InputError
 from retail_intel.storage import atomic_write_table
+from retail_intel.wording import counted
 
 
 class SqlFormat(enum.StrEnum):

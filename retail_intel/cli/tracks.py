@@ -13,7 +13,6 @@ from retail_intel.cli.common import (
     DEFAULT_DATA_DIR,
     ConfigDir,
     DataDir,
-    counted,
     err,
     optional_config_dir,
 )
@@ -27,6 +26,7 @@ from retail_intel.pipeline.tracks_out import (
     person_boxes_text,
     write_person_boxes,
 )
+from retail_intel.wording import counted
 
 
 def tracks(

@@ -19,7 +19,6 @@ from retail_intel.cli.common import (
     EngineOpt,
     FormatOpt,
     OutputFormat,
-    counted,
     counting_progress,
     err,
     exit_interrupted,
@@ -30,6 +29,7 @@ from retail_intel.cli.common import (
 )
 from retail_intel.cli.tables import arrow_csv, plain_value
 from retail_intel.errors import InputError
+from retail_intel.wording import counted
 
 if TYPE_CHECKING:
     from retail_intel.config.loader import Config

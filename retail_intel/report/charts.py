@@ -31,7 +31,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from retail_intel.config.calendar import at_minute
 from retail_intel.report.data import CameraHeat, ReportData
-from retail_intel.report.wording import counted
+from retail_intel.wording import counted
 
 WIDTH_IN = 10.0
 HEIGHT_IN = 3.4

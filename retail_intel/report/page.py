@@ -25,8 +25,8 @@ from retail_intel.report import charts
 from retail_intel.report.data import CameraHeat, ReportData
 from retail_intel.report.people_section import people_section
 from retail_intel.report.render import figure_png, figure_svg, png_data_uri
-from retail_intel.report.wording import counted
 from retail_intel.report.zone_section import zones_section
+from retail_intel.wording import counted
 
 SECTION_ORDER = (
     "summary",

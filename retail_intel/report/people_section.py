@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from retail_intel.report.wording import counted
+from retail_intel.wording import counted
 
 if TYPE_CHECKING:
     from retail_intel.report.data import ReportData

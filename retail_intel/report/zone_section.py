@@ -21,8 +21,8 @@ from matplotlib.ticker import MaxNLocator
 from retail_intel.report import charts
 from retail_intel.report.data import ReportData
 from retail_intel.report.render import figure_png, figure_svg, png_data_uri
-from retail_intel.report.wording import counted
 from retail_intel.report.zone_data import ZonePicture, ZoneReport, ZoneTotal
+from retail_intel.wording import counted
 
 WAIT = "#bf3989"
 P90 = "#8250df"
