@@ -196,6 +196,20 @@ def test_kpis_with_staff_are_shown_but_not_stored(
     assert [r["visitors"] for r in stored["rows"]] == [7]
 
 
+def test_compute_kpis_refuses_to_store_kpis_with_staff(data_dir: Path) -> None:
+    # the rule is the library's, so a Python caller cannot store them either; write=False computes them
+    from retail_intel.errors import InputError
+    from retail_intel.kpis.compute import compute_kpis
+
+    config = load_config(CONFIG)
+    with pytest.raises(InputError, match=r"include_staff: .*not stored.*write=False"):
+        compute_kpis(config, data_dir, window_minutes=1440, branch="b1", include_staff=True)
+    assert not (data_dir / "kpis").exists()
+    shown = compute_kpis(config, data_dir, window_minutes=1440, branch="b1", include_staff=True, write=False)
+    assert shown.table.column("visitors").to_pylist() == [8]
+    assert not (data_dir / "kpis").exists()
+
+
 @pytest.mark.parametrize("window", ["60m", "1d"])
 def test_an_out_after_midnight_is_the_next_days_as_in_the_kpis(
     tmp_path: Path, window: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch

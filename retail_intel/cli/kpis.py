@@ -213,9 +213,7 @@ def kpis(
             include_staff=include_staff,
             imbalance_threshold=imbalance_threshold,
             range_names=("--from", "--to"),
-            # the store carries no mark of which definition a row follows: staff counted as customers
-            # there would be answered by serve, the dashboard and export as the branch's KPIs
-            write=not include_staff,
+            write=not include_staff,  # such KPIs are shown, never stored (compute_kpis refuses to)
         )
     except KeyboardInterrupt:
         # each branch's KPI file is replaced whole: a stored one is the old or the new, never half

@@ -247,6 +247,13 @@ def compute_kpis_for(
     """
     if engine not in ENGINES:
         raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if include_staff and write:
+        # the store carries no mark of which definition a row follows: staff counted as customers
+        # there would be answered by serve, the dashboard and export as the branch's KPIs
+        raise InputError(
+            "include_staff: KPIs counting staff as customers are not stored (the KPI store keeps one "
+            "definition, staff left out); compute them with write=False"
+        )
     start, end = _aware_range(start, end)
     params = KpiParams(
         window_minutes=window_minutes,
