@@ -22,7 +22,6 @@ from retail_intel.errors import RetailIntelError, TimeError
 from retail_intel.pipeline.plan import DetectorSpec, ProcessPlan, ProcessRequest, make_plan
 from retail_intel.pipeline.run import check_plausible_end, check_plausible_start
 from retail_intel.pipeline.start_time import BATCH_FIX, resolve_start_time
-from retail_intel.pipeline.zone_step import check_regions_inside_frame
 from retail_intel.vision.video import fingerprint, header_rate, probe
 
 # Bump when the per-file work changes its output for the same input, so that
@@ -175,15 +174,7 @@ def prepare(
         info = probe(job.video)
         fps = plan.fps_override or header_rate(info, "give the camera an fps in branches.yaml")
         # every region, as process checks them: a line or zone outside the frame failed only once its turn came
-        check_regions_inside_frame(
-            plan.rules,
-            plan.zones,
-            info.width,
-            info.height,
-            plan.camera_id,
-            plan.regions_from,
-            staff_zones=plan.staff.staff_zones,
-        )
+        plan.check_inside_frame(info.width, info.height)
         start, source = resolve_start_time(
             job.video,
             explicit=plan.start_time,

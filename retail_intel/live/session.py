@@ -51,7 +51,6 @@ from retail_intel.pipeline.loop_settings import loop_settings
 from retail_intel.pipeline.plan import ProcessPlan
 from retail_intel.pipeline.run import default_detector_factory, output_dir
 from retail_intel.pipeline.video_tracks import DetectorFactory, uniform_measure
-from retail_intel.pipeline.zone_step import check_regions_inside_frame
 from retail_intel.storage import camera_frame_path
 from retail_intel.vision.detections import Detector
 from retail_intel.vision.tracker import PersonTracker, TrackerSettings
@@ -230,9 +229,7 @@ class _Session:
         # as a file run checks them: the named zones too (one reaching outside counted visits only in
         # the part in view), and a region from the camera's entry named as that entry's
         plan = self.plan
-        check_regions_inside_frame(
-            plan.rules, plan.zones, *size, plan.camera_id, plan.regions_from, staff_zones=plan.staff.staff_zones
-        )
+        plan.check_inside_frame(*size)
         if self.frame_size is not None:
             self.notes.append(f"the frame size changed from {self.frame_size} to {size}")
         self.frame_size = size

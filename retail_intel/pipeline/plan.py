@@ -21,7 +21,7 @@ from retail_intel.movements.staff import StaffRules
 from retail_intel.movements.stitch import StitchSettings
 from retail_intel.movements.zones import ZoneSpec
 from retail_intel.naming import CallerNames
-from retail_intel.pipeline.zone_step import zone_specs
+from retail_intel.pipeline.zone_step import check_regions_inside_frame, zone_specs
 from retail_intel.vision.crop import watched_region
 from retail_intel.vision.tracker import TrackerSettings
 
@@ -189,6 +189,19 @@ class ProcessPlan:
         """This plan with some settings changed (validated like any layer), the rest as resolved."""
         settings = CameraSettings.model_validate({**self.settings.given(), **changes})
         return dataclasses.replace(self, settings=settings, rules=counting_rules(settings, self.branch_id, self.names))
+
+    def check_inside_frame(self, width: int, height: int) -> None:
+        """Refuse a region of the plan (ROI, pass-by zone, line, named zone, staff polygon) reaching outside a
+        ``width`` x ``height`` frame: before any frame is read, in every way a video is processed."""
+        check_regions_inside_frame(
+            self.rules,
+            self.zones,
+            width,
+            height,
+            self.camera_id,
+            self.regions_from,
+            staff_zones=self.staff.staff_zones,
+        )
 
     @property
     def fps_override(self) -> float | None:

@@ -44,7 +44,7 @@ from retail_intel.pipeline.video_tracks import (
     track_video,
     tracks_identity,
 )
-from retail_intel.pipeline.zone_step import check_regions_inside_frame, judge_and_write_zones
+from retail_intel.pipeline.zone_step import judge_and_write_zones
 from retail_intel.storage import PREVIEWS_DIR, atomic_write_bytes, camera_frame_path
 from retail_intel.vision.annotate import write_image
 from retail_intel.vision.detections import Detector
@@ -184,15 +184,7 @@ def count_video(
     fps = plan.fps_override or header_rate(
         info, f"pass {CallerNames(plan.names)('fps')} with the rate the camera records at"
     )
-    check_regions_inside_frame(
-        plan.rules,
-        plan.zones,
-        info.width,
-        info.height,
-        plan.camera_id,
-        plan.regions_from,
-        staff_zones=plan.staff.staff_zones,
-    )
+    plan.check_inside_frame(info.width, info.height)
     video_tracks = track_video(plan, info, fps, detector_factory=detector_factory, progress=progress)
     stitching = dataclasses.replace(plan.stitch, frame_size=video_tracks.frame_size)
     judgement = judge(
@@ -310,15 +302,7 @@ def _run_video(
     fps = plan.fps_override or header_rate(
         info, f"pass {CallerNames(plan.names)('fps')} with the rate the camera records at"
     )
-    check_regions_inside_frame(
-        plan.rules,
-        plan.zones,
-        info.width,
-        info.height,
-        plan.camera_id,
-        plan.regions_from,
-        staff_zones=plan.staff.staff_zones,
-    )
+    plan.check_inside_frame(info.width, info.height)
     start_time, start_source = resolve_start_time(
         plan.video,
         explicit=plan.start_time,
