@@ -112,13 +112,13 @@ def describe_data_dir(path: Path, *, count_files: bool = True) -> DataDirSummary
 
 
 class NoRetailDataError(DataError):
-    """:func:`require_retail_data`'s refusal; :meth:`worded_for` names the data directory as a caller calls it."""
+    """:func:`require_retail_data`'s refusal; :meth:`named_for` names the data directory as a caller calls it."""
 
     def __init__(self, summary: DataDirSummary) -> None:
         self.summary = summary
         super().__init__(summary.problem())
 
-    def worded_for(self, names: Mapping[str, str]) -> str:
+    def named_for(self, names: Mapping[str, str]) -> str:
         return self.summary.problem(names) or str(self)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from retail_intel.errors import Step
+
 
 class CallerNames:
     """``names("fps")``: the caller's name for ``fps`` where ``given`` has one, else ``prefix`` + ``fps``.
@@ -34,4 +36,21 @@ class CallerNames:
 DIRECTORY_NAMES = {
     "config_dir": "--config DIR (or the RETAIL_INTEL_CONFIG environment variable)",
     "data_dir": "--data-dir (or RETAIL_INTEL_DATA_DIR)",
+}
+
+
+# What a message's next step (RetailIntelError.next_step) says to the same operator: a command line.
+# The library words each step by its functions; only these two edges name commands.
+COMMAND_STEPS = {
+    Step.LIST_CONFIG_PROBLEMS: " (run retail-intel validate to list them)",
+    Step.WRITE_MOVEMENTS: "; run retail-intel process or ingest first",
+    Step.PROCESS_FIRST: "run `retail-intel process` on it first",
+    Step.TRACKS_OF_PREVIEW: " `retail-intel tracks {summary}`, or run `retail-intel process` on it without --max-frames",
+    Step.RECOMPUTE_KPIS: "run `retail-intel kpis` over the days the last batch changed",
+    Step.DRAW_REGION: " (see `retail-intel snapshot` to draw one)",
+    Step.SHORTER_RANGE: "; use a shorter --from/--to range",
+    Step.SETUP_FROM_VIDEO: "give a VIDEO of the camera (retail-intel setup --branch {branch} --camera {camera} VIDEO), "
+    "or process one first",
+    Step.PREVIEW_A_STREAM: " For setup, `retail-intel process URL --branch ID --max-frames 25` keeps the camera's "
+    "picture, which `retail-intel setup --branch ID` without VIDEO draws on",
 }

@@ -17,7 +17,7 @@ from rich.markup import escape
 from retail_intel import __version__
 from retail_intel.cli.common import err
 from retail_intel.errors import ConfigError, RetailIntelError
-from retail_intel.naming import DIRECTORY_NAMES
+from retail_intel.naming import COMMAND_STEPS, DIRECTORY_NAMES
 
 app = typer.Typer(
     name="retail-intel",
@@ -74,7 +74,7 @@ def main() -> None:
     except RetailIntelError as exc:
         if debug:
             raise
-        err.print("[red]error:[/red] " + escape(exc.worded_for(DIRECTORY_NAMES)), soft_wrap=True)
+        err.print("[red]error:[/red] " + escape(exc.worded_for(DIRECTORY_NAMES, COMMAND_STEPS)), soft_wrap=True)
         if isinstance(exc, ConfigError) and len(exc.problems) > 1:
             for problem in exc.problems:
                 err.print("  [red]-[/red] " + escape(problem), soft_wrap=True)

@@ -44,7 +44,7 @@ from retail_intel.config.problems import entry_label, validation_problems
 from retail_intel.config.shift_checks import shift_problems
 from retail_intel.config.yamlio import YamlReadError, dump_entries, read_yaml
 from retail_intel.config.zone_checks import branch_cameras, camera_problems, raw_cameras
-from retail_intel.errors import ConfigError
+from retail_intel.errors import ConfigError, NextStep, Step
 from retail_intel.naming import CallerNames
 from retail_intel.storage import atomic_write_bytes
 
@@ -360,13 +360,13 @@ def _missing(directory: Path, names: Mapping[str, str] | None = None) -> str:
 
 
 class MissingConfigError(ConfigError):
-    """No config directory where one was given; :meth:`worded_for` names it as a caller calls it."""
+    """No config directory where one was given; :meth:`named_for` names it as a caller calls it."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         super().__init__(_missing(directory))
 
-    def worded_for(self, names: Mapping[str, str]) -> str:
+    def named_for(self, names: Mapping[str, str]) -> str:
         return _missing(self.directory, names)
 
 
@@ -441,8 +441,9 @@ def load_config(path: Path) -> Config:
         if len(problems) == 1:
             raise ConfigError(problems[0], problems=problems)
         raise ConfigError(
-            f"{len(problems)} problems in config directory {directory} (run retail-intel validate to list them)",
+            f"{len(problems)} problems in config directory {directory}",
             problems=problems,
+            next_step=NextStep(Step.LIST_CONFIG_PROBLEMS),
         )
     return config
 

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from retail_intel.errors import InputError, RetailIntelError
-from retail_intel.naming import DIRECTORY_NAMES
+from retail_intel.naming import COMMAND_STEPS, DIRECTORY_NAMES
 from retail_intel.serve.jsonio import json_response
 
 log = logging.getLogger("retail_intel.serve")
@@ -127,7 +127,7 @@ def install_error_handlers(app: FastAPI, named_dirs: Sequence[tuple[Path, str]])
         assert isinstance(exc, RetailIntelError)
         status = 422 if isinstance(exc, InputError) else 503
         # named as serve's operator gave them (its flags or variables), as the CLI words them
-        detail = scrub_paths(exc.worded_for(DIRECTORY_NAMES), named_dirs)
+        detail = scrub_paths(exc.worded_for(DIRECTORY_NAMES, COMMAND_STEPS), named_dirs)
         if status == 503:
             log.warning("%s %s: %s", request.method, request.url.path, exc)
         return json_response({"detail": detail}, status_code=status)
