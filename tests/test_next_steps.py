@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from retail_intel.config import load_config
-from retail_intel.errors import ConfigError, RetailIntelError, Step
+from retail_intel.errors import ConfigError, DataError, RetailIntelError, Step
 from retail_intel.naming import COMMAND_STEPS, DIRECTORY_NAMES
 from tests.cli_helpers import run_cli
 
@@ -49,4 +49,32 @@ def test_the_cli_still_says_to_run_validate(
     assert result.exit_code == 1
     assert f"error: 2 problems in config directory {tmp_path} (run retail-intel validate to list them)" in (
         result.stderr
+    )
+
+
+def test_a_report_of_a_branch_without_movements_names_no_command(tmp_path: Path) -> None:
+    from retail_intel.report import write_report
+    from tests.report_fixtures import DAY, make_report_site
+
+    site = make_report_site(tmp_path / "site")
+    with pytest.raises(DataError) as caught:
+        write_report(load_config(site.config_dir), site.data_dir, "b3", tmp_path / "r.html", first_day=DAY)
+    assert str(caught.value).endswith("there are no movements for b3 at all; process_video or ingest_file writes them")
+    assert_no_command(str(caught.value))
+    assert as_the_cli_words_it(caught.value).endswith(
+        "there are no movements for b3 at all; run retail-intel process or ingest first"
+    )
+
+
+def test_unreadable_owed_kpi_spans_name_no_command(tmp_path: Path) -> None:
+    from retail_intel.batch.pending import load_pending, pending_path
+
+    pending_path(tmp_path).parent.mkdir(parents=True)
+    pending_path(tmp_path).write_text("[1, 2]")
+    with pytest.raises(DataError) as caught:
+        load_pending(tmp_path)
+    assert str(caught.value).endswith("; delete it and run compute_kpis over the days the last batch changed")
+    assert_no_command(str(caught.value))
+    assert as_the_cli_words_it(caught.value).endswith(
+        "; delete it and run `retail-intel kpis` over the days the last batch changed"
     )

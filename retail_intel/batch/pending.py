@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from retail_intel.batch.ledger import LEDGER_DIR
-from retail_intel.errors import DataError
+from retail_intel.errors import DataError, NextStep, Step
 from retail_intel.storage import atomic_write_bytes
 
 PENDING_FILE = "kpis-pending.json"
@@ -49,8 +49,7 @@ def load_pending(data_dir: Path) -> list[Span]:
         ]
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DataError(
-            f"{path}: not a list of owed KPI spans ({exc}); delete it and run `retail-intel kpis` "
-            "over the days the last batch changed"
+            f"{path}: not a list of owed KPI spans ({exc}); delete it and ", next_step=NextStep(Step.RECOMPUTE_KPIS)
         ) from exc
 
 

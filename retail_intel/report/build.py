@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from retail_intel.errors import DataError, InputError
+from retail_intel.errors import DataError, InputError, NextStep, Step
 from retail_intel.report.data import ReportData, collect_report
 from retail_intel.storage import atomic_write_bytes, file_in_the_way, make_folder
 
@@ -61,12 +61,12 @@ def _check_output_name(output: Path, fmt: ReportFormat, name: str) -> None:
 
 def _no_movements(data: ReportData) -> DataError:
     days = str(data.first_day) if data.last_day == data.first_day else f"{data.first_day} to {data.last_day}"
+    missing = f"no movements for branch {data.branch_id} on {days} (local dates, {data.timezone})"
     if data.data_span is None:
-        known = f"there are no movements for {data.branch_id} at all; run retail-intel process or ingest first"
-    else:
-        low, high = data.data_span
-        known = f"{data.branch_id} has movements from {low} to {high}"
-    return DataError(f"no movements for branch {data.branch_id} on {days} (local dates, {data.timezone}): {known}")
+        none = f"there are no movements for {data.branch_id} at all"
+        return DataError(f"{missing}: {none}", next_step=NextStep(Step.WRITE_MOVEMENTS))
+    low, high = data.data_span
+    return DataError(f"{missing}: {data.branch_id} has movements from {low} to {high}")
 
 
 def write_report(
