@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from retail_intel.config import load_config
-from retail_intel.errors import ConfigError, DataError, RetailIntelError, Step
+from retail_intel.errors import ConfigError, DataError, InputError, RetailIntelError, Step
 from retail_intel.naming import COMMAND_STEPS, DIRECTORY_NAMES
 from tests.cli_helpers import run_cli
 
@@ -78,3 +78,62 @@ def test_unreadable_owed_kpi_spans_name_no_command(tmp_path: Path) -> None:
     assert as_the_cli_words_it(caught.value).endswith(
         "; delete it and run `retail-intel kpis` over the days the last batch changed"
     )
+
+
+def test_tracks_of_an_unprocessed_video_name_no_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retail_intel.config.camera_settings import CameraSettings
+    from retail_intel.pipeline.tracks_out import person_boxes
+    from tests.fakes import write_video
+
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    roi = CameraSettings(roi=(100, 80, 220, 200))
+    with pytest.raises(InputError) as caught:
+        person_boxes(video, data_dir=tmp_path, branch="b1", settings=roi)
+    assert str(caught.value).endswith(f"in {tmp_path}: run process_video on it first")
+    assert_no_command(str(caught.value))
+    args = ["tracks", str(video), "--branch", "b1", "--roi", "100,80,220,200", "--data-dir", str(tmp_path)]
+    result = run_cli([*args, "-o", str(tmp_path / "x.csv")], capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert result.stderr.rstrip().endswith(f"in {tmp_path}: run `retail-intel process` on it first")
+
+
+@pytest.mark.parametrize("by", ["video", "summary"])
+def test_tracks_of_a_preview_name_no_command_or_flag(tmp_path: Path, by: str) -> None:
+    import datetime as dt
+
+    from retail_intel.cli.settings_flags import PROCESS_FLAGS
+    from retail_intel.pipeline.plan import ProcessRequest, make_plan
+    from retail_intel.pipeline.run import process_video
+    from retail_intel.pipeline.tracks_out import person_boxes
+    from retail_intel.pipeline.video_tracks import source_key
+    from retail_intel.vision.video import fingerprint
+    from tests.fakes import ScriptedDetector, two_people, write_video
+
+    video = write_video(tmp_path / "cam.avi")
+    data = tmp_path / "data"
+    start = dt.datetime(2026, 2, 8, 10, tzinfo=dt.UTC)
+    plan = make_plan(ProcessRequest.create(video, "b1", data, start_time=start, roi="100,80,220,200", max_frames=15))
+    process_video(plan, detector_factory=lambda plan: ScriptedDetector(two_people))
+    preview = data / "previews" / "runs" / f"{source_key('cam1', fingerprint(video))}.json"
+    # the preview's summary where the full run's would be: "no such run summary", pointing at the preview's
+    source = video if by == "video" else data / "runs" / preview.name
+    with pytest.raises(InputError) as caught:
+        person_boxes(source, data_dir=data, settings=None)
+    assert_no_command(str(caught.value))
+    with pytest.raises(InputError) as by_the_cli:  # named as the CLI's tracks names its flags
+        person_boxes(source, data_dir=data, settings=None, names=PROCESS_FLAGS)
+    cli = as_the_cli_words_it(by_the_cli.value)
+    if by == "video":
+        assert str(caught.value).endswith(
+            f"only a preview (max_frames) of cam.avi was processed into {data}: pass its run summary, {preview}, "
+            "or run process_video on it without max_frames"
+        )
+        assert cli.endswith(
+            f"only a preview (--max-frames) of cam.avi was processed into {data}: pass its run summary, "
+            f"`retail-intel tracks {preview}`, or run `retail-intel process` on it without --max-frames"
+        )
+    else:
+        assert "only a preview (max_frames) of that video was processed" in str(caught.value)
+        assert "only a preview (--max-frames) of that video was processed" in cli

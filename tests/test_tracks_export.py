@@ -19,6 +19,7 @@ from retail_intel.movements.events import judge
 from retail_intel.movements.schema import PERSON_BOX_SCHEMA
 from retail_intel.movements.store import read_movements, read_tracks, source_files
 from retail_intel.movements.tracks import TrackAccumulator
+from retail_intel.naming import COMMAND_STEPS
 from retail_intel.pipeline.plan import ProcessRequest, make_plan
 from retail_intel.pipeline.run import process_video
 from retail_intel.pipeline.tracks_out import check_output_name, person_boxes, person_boxes_text, write_person_boxes
@@ -141,7 +142,8 @@ def test_no_stored_tracks_says_to_process_first(tmp_path: Path) -> None:
         ["tracks", str(video), "--branch", "b1", "--roi", ROI, "--data-dir", str(tmp_path), "-o", str(tmp_path / "x")],
     )
     assert isinstance(result.exception, InputError)  # the CLI's edge prints it as one line, exit 1
-    assert "run `retail-intel process` on it first" in str(result.exception)
+    assert str(result.exception).endswith("run process_video on it first")  # the library names no command
+    assert result.exception.worded_for({}, COMMAND_STEPS).endswith("run `retail-intel process` on it first")
 
 
 @pytest.mark.parametrize("branch", [[], ["--branch", "b1"]], ids=["no-branch", "branch"])

@@ -38,6 +38,7 @@ PROCESS_FLAGS = {setting: flag_name(setting) for setting in CameraSettings.flag_
     "start_time": "--start-time",
     "save_video": "--save-video",
     "data_dir": "--data-dir",
+    "max_frames": "--max-frames",
 }
 
 

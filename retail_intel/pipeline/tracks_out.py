@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from retail_intel.config.camera_settings import CameraSettings
-from retail_intel.errors import InputError
+from retail_intel.errors import InputError, NextStep, Step
 from retail_intel.movements.events import SourceInfo, judge
 from retail_intel.movements.person_boxes import person_boxes_table
 from retail_intel.movements.store import read_tracks
@@ -57,20 +57,20 @@ def _run_summary(path: Path) -> dict[str, object]:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: not a run summary of retail-intel process ({exc})") from exc
+        raise InputError(f"{path}: not a run summary ({exc})") from exc
     needed = ("video", "video_fingerprint", "branch_id", "camera_id", "start_time")
     if not isinstance(data, dict) or any(k not in data for k in needed):
-        raise InputError(f"{path}: not a run summary of retail-intel process (needs {', '.join(needed)})")
+        raise InputError(f"{path}: not a run summary (needs {', '.join(needed)})")
     return data
 
 
-def _missing_summary(path: Path, data_dir: Path) -> str:
+def _missing_summary(path: Path, data_dir: Path, max_frames: str) -> str:
     """What to say for a run summary path that is no file: "not a run summary" read as a broken one."""
     # a --max-frames run writes its summary of that name under previews/runs/ instead
     preview = data_dir / PREVIEWS_DIR / RUNS_DIR / path.name
     if path.parent.name == RUNS_DIR and preview.is_file() and preview.resolve() != path.resolve():
         return (
-            f"{path}: no such run summary; only a preview (--max-frames) of that video was processed, "
+            f"{path}: no such run summary; only a preview ({max_frames}) of that video was processed, "
             f"its summary is {preview}"
         )
     return f"{path}: no such run summary (process writes one per video as {data_dir / RUNS_DIR}/<camera>-<id>.json)"
@@ -109,7 +109,7 @@ def person_boxes(
     run: dict[str, object] | None = None
     if source.suffix == ".json":
         if not source.is_file():
-            raise InputError(_missing_summary(source, data_dir))
+            raise InputError(_missing_summary(source, data_dir, named("max_frames")))
         run = _run_summary(source)
         digest, video = str(run["video_fingerprint"]), Path(str(run["video"]))
     else:
@@ -142,8 +142,9 @@ def person_boxes(
         previews = sorted((data_dir / PREVIEWS_DIR / RUNS_DIR).glob(f"*-{digest[:16]}.json"))
         if previews:
             raise InputError(
-                f"only a preview (--max-frames) of {video.name} was processed into {data_dir}: pass its run summary, "
-                f"`retail-intel tracks {previews[0]}`, or run `retail-intel process` on it without --max-frames"
+                f"only a preview ({named('max_frames')}) of {video.name} was processed into {data_dir}: "
+                "pass its run summary,",
+                next_step=NextStep(Step.TRACKS_OF_PREVIEW, {"summary": str(previews[0])}),
             )
         raise InputError(f"a video that was not processed into this {named('data_dir')} needs {branch_name}")
     start = dt.datetime.fromisoformat(str(run["start_time"])) if run is not None else None
@@ -163,17 +164,15 @@ def person_boxes(
     if stored is None:
         # a --max-frames run keeps its tracks apart, under previews/: reached through its own run summary
         preview = data_dir / PREVIEWS_DIR / RUNS_DIR / f"{key}.json"
-        if tracks_dir == data_dir and preview.is_file():
-            what_next = (
-                f"only a preview (--max-frames) of it was processed: pass its run summary, "
-                f"`retail-intel tracks {preview}`, or run `retail-intel process` on it without --max-frames"
-            )
-        else:
-            what_next = "run `retail-intel process` on it first"
-        raise InputError(
+        missing = (
             f"no stored tracks for {video.name} (branch {plan.branch_id}, camera {plan.camera_id}) in {tracks_dir}: "
-            + what_next
         )
+        if tracks_dir == data_dir and preview.is_file():
+            raise InputError(
+                f"{missing}only a preview ({named('max_frames')}) of it was processed: pass its run summary,",
+                next_step=NextStep(Step.TRACKS_OF_PREVIEW, {"summary": str(preview)}),
+            )
+        raise InputError(missing, next_step=NextStep(Step.PROCESS_FIRST))
     # tracks are found by camera and video alone (TRACKS_DIR/<branch>/<day>/<key>.parquet): never another branch's
     stored_branch = stored.path.parent.parent.name
     if stored_branch != plan.branch_id:
