@@ -137,3 +137,26 @@ def test_tracks_of_a_preview_name_no_command_or_flag(tmp_path: Path, by: str) ->
     else:
         assert "only a preview (max_frames) of that video was processed" in str(caught.value)
         assert "only a preview (--max-frames) of that video was processed" in cli
+
+
+def test_no_region_names_no_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retail_intel.config.camera_settings import CameraSettings
+    from retail_intel.pipeline.plan import counting_rules
+    from tests.fakes import write_video
+
+    with pytest.raises(InputError) as caught:
+        counting_rules(CameraSettings(), "b1")
+    assert str(caught.value).endswith("an roi in branches.yaml (see take_snapshot to draw one)")
+    assert_no_command(str(caught.value))
+    video = write_video(tmp_path / "cam.avi", frames=5)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RETAIL_INTEL_CONFIG", raising=False)
+    args = ["process", str(video), "--branch", "b1", "--start-time", "2026-02-08T10:00:00+00:00"]
+    result = run_cli([*args, "--data-dir", str(tmp_path / "data")], capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert result.stderr.rstrip().endswith(
+        "pass --roi x1,y1,x2,y2 or --zone, or give the branch a camera with an roi in branches.yaml "
+        "(see `retail-intel snapshot` to draw one)"
+    )

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from retail_intel.config.camera_settings import CameraSettings, Stage, resolve, settings_layer, stage_values
-from retail_intel.errors import InputError
+from retail_intel.errors import InputError, NextStep, Step
 from retail_intel.movements.classify import CountingRules
 from retail_intel.movements.geometry import CountingLine, Polygon
 from retail_intel.movements.staff import StaffRules
@@ -340,7 +340,8 @@ def counting_rules(settings: CameraSettings, branch: str, names: Mapping[str, st
         named = CallerNames(names)
         raise NoRegionError(
             f"no region of interest for branch {branch!r}: pass {named('roi')} x1,y1,x2,y2 or {named('zone')}, "
-            "or give the branch a camera with an roi in branches.yaml (see `retail-intel snapshot` to draw one)"
+            "or give the branch a camera with an roi in branches.yaml",
+            next_step=NextStep(Step.DRAW_REGION),
         )
     line = settings.line
     return CountingRules(
