@@ -160,3 +160,19 @@ def test_no_region_names_no_command(
         "pass --roi x1,y1,x2,y2 or --zone, or give the branch a camera with an roi in branches.yaml "
         "(see `retail-intel snapshot` to draw one)"
     )
+
+
+def test_too_many_lookup_cells_name_no_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zoneinfo import ZoneInfo
+
+    from retail_intel.kpis import windows
+
+    monkeypatch.setattr(windows, "_MAX_CELLS_PER_BRANCH", 1)  # the real ceiling takes years of one-minute windows
+    day_us = 86_400_000_000
+    with pytest.raises(DataError) as caught:
+        windows.build_series(
+            ZoneInfo("UTC"), 60, data_first_us=0, data_last_us=day_us, out_start_us=None, out_end_us=None, history_us=0
+        )
+    assert str(caught.value).endswith("(at most 1); use a shorter start/end range")
+    assert_no_command(str(caught.value))
+    assert as_the_cli_words_it(caught.value).endswith("(at most 1); use a shorter --from/--to range")

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from retail_intel.errors import DataError, InputError
+from retail_intel.errors import DataError, InputError, NextStep, Step
 from retail_intel.kpis.schema import WINDOW_SCHEMA
 from retail_intel.timeutil import parse_duration
 
@@ -225,7 +225,8 @@ def build_series(
     if cells > _MAX_CELLS_PER_BRANCH:
         raise DataError(
             f"timezone {tz.key}: window boundaries fall on a {series.grid_us} µs grid, which needs "
-            f"{cells} lookup cells (at most {_MAX_CELLS_PER_BRANCH}); use a shorter --from/--to range"
+            f"{cells} lookup cells (at most {_MAX_CELLS_PER_BRANCH})",
+            next_step=NextStep(Step.SHORTER_RANGE),
         )
     return series
 
