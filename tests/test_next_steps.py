@@ -176,3 +176,20 @@ def test_too_many_lookup_cells_name_no_flag(monkeypatch: pytest.MonkeyPatch) -> 
     assert str(caught.value).endswith("(at most 1); use a shorter start/end range")
     assert_no_command(str(caught.value))
     assert as_the_cli_words_it(caught.value).endswith("(at most 1); use a shorter --from/--to range")
+
+
+def test_a_camera_without_a_picture_names_no_command(tmp_path: Path) -> None:
+    from retail_intel.camsetup import latest_picture
+
+    with pytest.raises(InputError) as caught:
+        latest_picture(tmp_path, "b1", "vtest")
+    picture = tmp_path / "frames" / "b1" / "vtest.jpg"
+    assert str(caught.value) == (
+        f"no picture of camera vtest at {picture}: give a video of the camera, or process one first"
+    )
+    assert_no_command(str(caught.value))
+    # the CLI's words: tests/test_setup_shapes.py::test_cli_help_and_a_missing_picture
+    assert as_the_cli_words_it(caught.value) == (
+        f"no picture of camera vtest at {picture}: give a VIDEO of the camera "
+        "(retail-intel setup --branch b1 --camera vtest VIDEO), or process one first"
+    )

@@ -404,7 +404,7 @@ def test_another_host_in_any_case_is_refused(session: SetupSession, host: str) -
 
 
 def test_without_a_picture_the_error_says_how_to_get_one(config_dir: Path, tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="give a VIDEO of the camera"):
+    with pytest.raises(InputError, match="give a video of the camera, or process one first"):
         latest_picture(tmp_path, "b1", "vtest")
     with pytest.raises(ConfigError, match='no camera "nope"'):
         setup_session(config_dir, tmp_path, "b1", "nope")

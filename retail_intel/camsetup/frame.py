@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from retail_intel.errors import InputError
+from retail_intel.errors import InputError, NextStep, Step
 from retail_intel.storage import PREVIEWS_DIR, camera_frame_path
 
 
@@ -66,8 +66,8 @@ def latest_picture(data_dir: Path, branch_id: str, camera_id: str) -> Picture:
         path, source = preview, f"{preview.name} (latest picture, of a --max-frames preview)"
     if not path.is_file():
         raise InputError(
-            f"no picture of camera {camera_id} at {path}: give a VIDEO of the camera "
-            f"(retail-intel setup --branch {branch_id} --camera {camera_id} VIDEO), or process one first"
+            f"no picture of camera {camera_id} at {path}: ",
+            next_step=NextStep(Step.SETUP_FROM_VIDEO, {"branch": branch_id, "camera": camera_id}),
         )
     data = path.read_bytes()
     width, height = _jpeg_size(data, str(path))
