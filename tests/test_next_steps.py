@@ -193,3 +193,23 @@ def test_a_camera_without_a_picture_names_no_command(tmp_path: Path) -> None:
         f"no picture of camera vtest at {picture}: give a VIDEO of the camera "
         "(retail-intel setup --branch b1 --camera vtest VIDEO), or process one first"
     )
+
+
+def test_a_stream_url_as_a_video_names_no_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retail_intel.errors import VideoError
+    from retail_intel.vision.video import probe
+
+    with pytest.raises(VideoError) as caught:
+        probe(Path("rtsp://10.0.0.7:554/s1"))
+    assert str(caught.value) == (
+        "rtsp://10.0.0.7:554/s1: a stream URL, not a video file; this needs a recording "
+        "(for example ffmpeg -i URL -t 10 -c copy clip.mp4)."
+    )
+    result = run_cli(["snapshot", "rtsp://10.0.0.7:554/s1", "-o", str(tmp_path / "f.png")], capsys, monkeypatch)
+    assert result.exit_code == 1
+    assert " ".join(result.stderr.split()).endswith(
+        "clip.mp4). For setup, `retail-intel process URL --branch ID --max-frames 25` keeps the camera's picture, "
+        "which `retail-intel setup --branch ID` without VIDEO draws on"
+    )

@@ -26,6 +26,7 @@ from retail_intel.camsetup import (
 )
 from retail_intel.config.loader import load_config
 from retail_intel.errors import ConfigError, InputError, VideoError
+from retail_intel.naming import COMMAND_STEPS
 from retail_intel.storage import camera_frame_path
 
 SAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config"
@@ -419,7 +420,8 @@ def test_a_stream_url_as_video_says_how_to_get_a_picture_without_its_password(
         setup_session(config_dir, tmp_path, "b1", "vtest", video=Path(url))
     message = str(caught.value)
     assert message.startswith(url.replace("admin:secret@", "") + ": a stream URL, not a video file")
-    assert "--max-frames" in message and "secret" not in message
+    assert "secret" not in message and "--max-frames" not in message  # the library names no command
+    assert "--max-frames 25` keeps the camera's picture" in caught.value.worded_for({}, COMMAND_STEPS)
 
 
 def test_a_preview_runs_picture_will_do(config_dir: Path, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from retail_intel.errors import VideoError
+from retail_intel.errors import NextStep, Step, VideoError
 
 Frame = npt.NDArray[np.uint8]
 
@@ -66,9 +66,8 @@ def probe(path: Path) -> VideoInfo:
         if (url := _stream_url(path)) is not None:
             raise VideoError(
                 f"{url}: a stream URL, not a video file; this needs a recording (for example "
-                "ffmpeg -i URL -t 10 -c copy clip.mp4). For setup, `retail-intel process URL --branch ID "
-                "--max-frames 25` keeps the camera's picture, which `retail-intel setup --branch ID` "
-                "without VIDEO draws on"
+                "ffmpeg -i URL -t 10 -c copy clip.mp4).",
+                next_step=NextStep(Step.PREVIEW_A_STREAM),
             )
         raise VideoError(f"{path}: no such video file")
     if not path.is_file():
