@@ -10,6 +10,7 @@ import pytest
 
 from retail_intel.cli.settings_flags import PROCESS_FLAGS
 from retail_intel.errors import ModelError, TimeError
+from retail_intel.naming import CallerNames
 from retail_intel.pipeline.autosize import size_rule
 from retail_intel.pipeline.plan import NoRegionError, ProcessRequest, make_plan
 from retail_intel.pipeline.run import check_plausible_end, check_plausible_start, full_frame_detector
@@ -93,6 +94,17 @@ def test_people_too_small_suggest_tiles_by_its_name() -> None:
     assert warning is not None and "(a closer camera or tiles 2 may help;" in warning
     flagged = size_rule([45.0] * 30, (960, 540), tiles_name="--tiles").warning
     assert flagged is not None and "(a closer camera or --tiles 2 may help;" in flagged
+
+
+def test_people_too_small_name_the_calibration_as_the_caller_runs_it() -> None:
+    # the library's warning said "check with `retail-intel calibrate`" to a Python caller too
+    warning = size_rule([45.0] * 30, (960, 540)).warning
+    assert warning is not None and warning.endswith("2 may help; check with calibrate_camera)")
+    assert "retail-intel" not in warning
+    named = CallerNames(PROCESS_FLAGS)
+    flagged = size_rule([45.0] * 30, (960, 540), tiles_name=named("tiles"), calibrate_name=named("calibrate_camera"))
+    assert flagged.warning is not None
+    assert flagged.warning.endswith("(a closer camera or --tiles 2 may help; check with `retail-intel calibrate`)")
 
 
 def test_the_cli_passes_its_flags_for_every_setting() -> None:

@@ -92,10 +92,12 @@ def size_rule(
     *,
     default_imgsz: int = MIN_IMGSZ,
     tiles_name: str = "tiles",
+    calibrate_name: str = "calibrate_camera",
 ) -> SizeChoice:
     """The input size for people ``heights`` px tall (found at :data:`PROBE_IMGSZ`) in a frame of ``frame_size``.
 
-    ``tiles_name`` is what the caller calls the tiles setting in the warning (its flag: ``--tiles``).
+    ``tiles_name`` is what the caller calls the tiles setting in the warning (its flag: ``--tiles``), and
+    ``calibrate_name`` what it calls :func:`~retail_intel.accuracy.calibrate.calibrate_camera` (its command).
 
     Pure: the probe's timing and frame count are filled in by :func:`choose_input_size`.
     """
@@ -121,7 +123,7 @@ def size_rule(
             f"people are too small to count reliably: the smallest are ~{small:.0f} px tall in a "
             f"{frame_size[0]}x{frame_size[1]} frame, ~{at_largest:.0f} px at the largest input size "
             f"({MAX_IMGSZ}), under the ~{TOO_SMALL_INPUT_PX} px the model needs; counts will be low "
-            f"(a closer camera or {tiles_name} 2 may help; check with `retail-intel calibrate`)"
+            f"(a closer camera or {tiles_name} 2 may help; check with {calibrate_name})"
         )
     reason = (
         f"smallest people ~{small:.0f} px tall (10th percentile of {len(found)}) in a {long_side} px frame: "
@@ -146,7 +148,12 @@ def _detect_all(detector: Detector, frames: Sequence[npt.NDArray[np.uint8]]) -> 
 
 
 def probe_input_size(
-    video: Path, detector_at: DetectorAt, *, frames: int | None = None, tiles_name: str = "tiles"
+    video: Path,
+    detector_at: DetectorAt,
+    *,
+    frames: int | None = None,
+    tiles_name: str = "tiles",
+    calibrate_name: str = "calibrate_camera",
 ) -> tuple[SizeChoice, Detector]:
     """:func:`choose_input_size`, also returning the detector of the size chosen (the run reuses it).
 
@@ -165,12 +172,12 @@ def probe_input_size(
     sampled, frame_size = sample_frames(video, count)
     detector = detector_at(MIN_IMGSZ, 1)
     heights = [h for found in _detect_all(detector, sampled) for h in _heights(found)]
-    choice = size_rule(heights, frame_size, tiles_name=tiles_name)
+    choice = size_rule(heights, frame_size, tiles_name=tiles_name, calibrate_name=calibrate_name)
     tall_enough = choice.people_sampled >= MIN_PEOPLE and choice.imgsz == MIN_IMGSZ
     if not tall_enough:
         detector = detector_at(PROBE_IMGSZ, 1)
         heights = [h for found in _detect_all(detector, sampled) for h in _heights(found)]
-        choice = size_rule(heights, frame_size, tiles_name=tiles_name)
+        choice = size_rule(heights, frame_size, tiles_name=tiles_name, calibrate_name=calibrate_name)
     seconds = round(time.perf_counter() - began, 3)
     cpu = round(time.process_time() - cpu_began, 3)
     return dataclasses.replace(choice, frames_sampled=len(sampled), seconds=seconds, cpu_seconds=cpu), detector
@@ -198,7 +205,10 @@ def autosize_plan(
         built[id(made)] = (imgsz, tiles)
         return made
 
-    choice, detector = probe_input_size(plan.video, detector_at, tiles_name=CallerNames(plan.names)("tiles"))
+    named = CallerNames(plan.names)
+    choice, detector = probe_input_size(
+        plan.video, detector_at, tiles_name=named("tiles"), calibrate_name=named("calibrate_camera")
+    )
     reusable = detector if built.get(id(detector)) == (choice.imgsz, choice.tiles) else None
     return sized_by(plan, choice), choice, reusable
 
