@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from retail_intel.errors import DataError, InputError
+from retail_intel.errors import DataError, InputError, NextStep, Step
 from retail_intel.movements.zone_store import ZONE_TABLES
 from retail_intel.naming import CallerNames
 from retail_intel.storage import (
@@ -41,6 +41,10 @@ DATA_FOLDERS = (
 )
 
 
+# what a data directory holding only previews asks for (DataDirSummary.problem, NoRetailDataError)
+_PREVIEWS_ONLY = NextStep(Step.PROCESS_WITHOUT_PREVIEW)
+
+
 @dataclass(frozen=True)
 class DataDirSummary:
     path: Path
@@ -54,19 +58,23 @@ class DataDirSummary:
     def is_retail_data(self) -> bool:
         return bool(self.folders)
 
-    def problem(self, names: Mapping[str, str] | None = None) -> str | None:
+    @property
+    def only_previews(self) -> bool:
+        return not self.folders and (self.path / PREVIEWS_DIR).is_dir()
+
+    def problem(self, names: Mapping[str, str] | None = None, steps: Mapping[Step, str] | None = None) -> str | None:
         """Why this is no retail-intel data directory (one line), or None when it is one.
 
-        ``names`` say what the caller calls ``data_dir`` (the CLI: ``--data-dir (or RETAIL_INTEL_DATA_DIR)``)."""
+        ``names`` say what the caller calls ``data_dir`` (the CLI: ``--data-dir (or RETAIL_INTEL_DATA_DIR)``),
+        ``steps`` how it words the next step (see :meth:`RetailIntelError.worded_for`)."""
         data_dir = CallerNames(names)("data_dir")
         if not self.exists:
             return f"{self.path}: no such directory; check {data_dir}"
         if not self.path.is_dir():
             return f"{self.path}: expected the data directory, found a file"
-        if not self.folders and (self.path / PREVIEWS_DIR).is_dir():
-            return (
-                f"{self.path}: holds only previews (process --max-frames writes them under previews/), which "
-                "sql, kpis, report and serve do not read; process the video without --max-frames"
+        if self.only_previews:
+            return f"{self.path}: holds only previews" + _PREVIEWS_ONLY.worded(
+                (steps or {}).get(Step.PROCESS_WITHOUT_PREVIEW)
             )
         if not self.folders:
             return (
@@ -117,6 +125,8 @@ class NoRetailDataError(DataError):
     def __init__(self, summary: DataDirSummary) -> None:
         self.summary = summary
         super().__init__(summary.problem())
+        if summary.only_previews:  # its message ends with the step's words already: worded_for swaps them
+            self.next_step = _PREVIEWS_ONLY
 
     def named_for(self, names: Mapping[str, str]) -> str:
         return self.summary.problem(names) or str(self)

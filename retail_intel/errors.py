@@ -25,6 +25,10 @@ class Step(Enum):
     SHORTER_RANGE = "; use a shorter start/end range"
     SETUP_FROM_VIDEO = "give a video of the camera, or process one first"
     PREVIEW_A_STREAM = ""  # a library caller has nothing to run on a stream; the CLI's setup does
+    PROCESS_WITHOUT_PREVIEW = (
+        " (process_video with max_frames writes them under previews/), which sql, kpis, report and serve "
+        "do not read; process the video without max_frames"
+    )
 
 
 @dataclass(frozen=True)

@@ -53,4 +53,6 @@ COMMAND_STEPS = {
     "or process one first",
     Step.PREVIEW_A_STREAM: " For setup, `retail-intel process URL --branch ID --max-frames 25` keeps the camera's "
     "picture, which `retail-intel setup --branch ID` without VIDEO draws on",
+    Step.PROCESS_WITHOUT_PREVIEW: " (process --max-frames writes them under previews/), which sql, kpis, report and "
+    "serve do not read; process the video without --max-frames",
 }

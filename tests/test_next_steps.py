@@ -213,3 +213,23 @@ def test_a_stream_url_as_a_video_names_no_command(
         "clip.mp4). For setup, `retail-intel process URL --branch ID --max-frames 25` keeps the camera's picture, "
         "which `retail-intel setup --branch ID` without VIDEO draws on"
     )
+
+
+def test_a_data_dir_of_previews_only_names_no_flag(tmp_path: Path) -> None:
+    from retail_intel.datadir import describe_data_dir, require_retail_data
+
+    (tmp_path / "previews" / "movements").mkdir(parents=True)
+    with pytest.raises(DataError) as caught:
+        require_retail_data(tmp_path)
+    assert str(caught.value) == (
+        f"{tmp_path}: holds only previews (process_video with max_frames writes them under previews/), which sql, "
+        "kpis, report and serve do not read; process the video without max_frames"
+    )
+    assert_no_command(str(caught.value))
+    cli = (
+        f"{tmp_path}: holds only previews (process --max-frames writes them under previews/), which sql, "
+        "kpis, report and serve do not read; process the video without --max-frames"
+    )
+    assert as_the_cli_words_it(caught.value) == cli
+    # serve's /health words it as the CLI does
+    assert describe_data_dir(tmp_path).problem(DIRECTORY_NAMES, COMMAND_STEPS) == cli

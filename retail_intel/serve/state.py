@@ -26,7 +26,7 @@ from retail_intel.config.loader import CONFIG_FILES, Config, MissingConfigError,
 from retail_intel.datadir import describe_data_dir
 from retail_intel.errors import ConfigError
 from retail_intel.movements.overlap import rows_counted_once
-from retail_intel.naming import DIRECTORY_NAMES
+from retail_intel.naming import COMMAND_STEPS, DIRECTORY_NAMES
 from retail_intel.serve import files
 from retail_intel.serve.bytecache import ByteLru
 from retail_intel.serve.dashboard import ReportPages
@@ -253,7 +253,7 @@ class ServeState:
         config = self.config()
         movement_files = self.movement_index.files()
         # the check the data routes make (a missing or empty --data-dir answers 503 there)
-        data_problem = describe_data_dir(self.data_dir, count_files=False).problem(DIRECTORY_NAMES)
+        data_problem = describe_data_dir(self.data_dir, count_files=False).problem(DIRECTORY_NAMES, COMMAND_STEPS)
         if data_problem is None:
             # a copied movement file, as /movements answers 503 for it (checked once per change of files)
             data_problem = self.repeats.problem(None, movement_files)
