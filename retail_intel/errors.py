@@ -21,7 +21,6 @@ class Step(Enum):
     PROCESS_FIRST = "run process_video on it first"
     TRACKS_OF_PREVIEW = " {summary}, or run process_video on it without max_frames"
     RECOMPUTE_KPIS = "run compute_kpis over the days the last batch changed"
-    DRAW_REGION = " (see take_snapshot to draw one)"
     SHORTER_RANGE = "; use a shorter start/end range"
     SETUP_FROM_VIDEO = "give a video of the camera, or process one first"
     PREVIEW_A_STREAM = ""  # a library caller has nothing to run on a stream; the CLI's setup does

@@ -47,7 +47,6 @@ COMMAND_STEPS = {
     Step.PROCESS_FIRST: "run `retail-intel process` on it first",
     Step.TRACKS_OF_PREVIEW: " `retail-intel tracks {summary}`, or run `retail-intel process` on it without --max-frames",
     Step.RECOMPUTE_KPIS: "run `retail-intel kpis` over the days the last batch changed",
-    Step.DRAW_REGION: " (see `retail-intel snapshot` to draw one)",
     Step.SHORTER_RANGE: "; use a shorter --from/--to range",
     Step.SETUP_FROM_VIDEO: "give a VIDEO of the camera (retail-intel setup --branch {branch} --camera {camera} VIDEO), "
     "or process one first",

@@ -142,6 +142,7 @@ def test_tracks_of_a_preview_name_no_command_or_flag(tmp_path: Path, by: str) ->
 def test_no_region_names_no_command(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from retail_intel.cli.settings_flags import PROCESS_FLAGS
     from retail_intel.config.camera_settings import CameraSettings
     from retail_intel.pipeline.plan import counting_rules
     from tests.fakes import write_video
@@ -150,6 +151,10 @@ def test_no_region_names_no_command(
         counting_rules(CameraSettings(), "b1")
     assert str(caught.value).endswith("an roi in branches.yaml (see take_snapshot to draw one)")
     assert_no_command(str(caught.value))
+    # named when raised, as the caller names it: a batch records the message of each file it refuses
+    with pytest.raises(InputError) as by_the_cli:
+        counting_rules(CameraSettings(), "b1", PROCESS_FLAGS)
+    assert str(by_the_cli.value).endswith("an roi in branches.yaml (see `retail-intel snapshot` to draw one)")
     video = write_video(tmp_path / "cam.avi", frames=5)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("RETAIL_INTEL_CONFIG", raising=False)

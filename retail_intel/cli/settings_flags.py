@@ -33,14 +33,15 @@ def flag_name(setting: str) -> str:
     return "--" + setting.replace("_", "-")
 
 
-# what a ProcessRequest's messages call its settings and fields: these flags (``pass --fps``), and the
-# library functions they point to: the commands that run them
+# what a ProcessRequest's messages call its settings and fields: these flags (``pass --fps``)
 PROCESS_FLAGS = {setting: flag_name(setting) for setting in CameraSettings.flag_names()} | {
     "start_time": "--start-time",
     "save_video": "--save-video",
     "data_dir": "--data-dir",
     "max_frames": "--max-frames",
-    "calibrate_camera": "`retail-intel calibrate`",  # a warning's advice: the command that runs it
+    # the functions messages point to: the commands that run them (a batch records its messages as worded)
+    "calibrate_camera": "`retail-intel calibrate`",
+    "take_snapshot": "`retail-intel snapshot`",
 }
 
 

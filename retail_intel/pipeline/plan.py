@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from retail_intel.config.camera_settings import CameraSettings, Stage, resolve, settings_layer, stage_values
-from retail_intel.errors import InputError, NextStep, Step
+from retail_intel.errors import InputError
 from retail_intel.movements.classify import CountingRules
 from retail_intel.movements.geometry import CountingLine, Polygon
 from retail_intel.movements.staff import StaffRules
@@ -331,7 +331,7 @@ def make_plan(request: ProcessRequest) -> ProcessPlan:
 
 def counting_rules(settings: CameraSettings, branch: str, names: Mapping[str, str] | None = None) -> CountingRules:
     """The judging settings as geometry; a missing region is an error that says how to give one,
-    naming ``roi`` and ``zone`` as ``names`` call them (see :class:`ProcessRequest`)."""
+    naming ``roi``, ``zone`` and :func:`take_snapshot` as ``names`` call them (see :class:`ProcessRequest`)."""
     if settings.zone is not None:
         roi = Polygon(tuple(settings.zone))
     elif settings.roi is not None:
@@ -340,8 +340,7 @@ def counting_rules(settings: CameraSettings, branch: str, names: Mapping[str, st
         named = CallerNames(names)
         raise NoRegionError(
             f"no region of interest for branch {branch!r}: pass {named('roi')} x1,y1,x2,y2 or {named('zone')}, "
-            "or give the branch a camera with an roi in branches.yaml",
-            next_step=NextStep(Step.DRAW_REGION),
+            f"or give the branch a camera with an roi in branches.yaml (see {named('take_snapshot')} to draw one)"
         )
     line = settings.line
     return CountingRules(
