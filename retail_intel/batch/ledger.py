@@ -27,7 +27,9 @@ from typing import Any
 
 from retail_intel.errors import DataError
 from retail_intel.movements.compacted import holds_source
-from retail_intel.storage import PREVIEWS_DIR
+from retail_intel.movements.zone_store import ZONE_TABLES
+from retail_intel.pipeline.run import RUNS_DIR
+from retail_intel.storage import PREVIEWS_DIR, TRACKS_DIR, TRAJECTORIES_DIR
 
 LEDGER_DIR = "ledger"
 LEDGER_FILE = "ledger.jsonl"
@@ -140,6 +142,24 @@ def file_stat(path: Path) -> tuple[int, int] | None:
     return (stat.st_size, stat.st_mtime_ns)
 
 
+def _beside_movements_in_place(movements: Path) -> bool:
+    """Whether the run's other outputs lie beside its movement file ``<root>/movements/<branch>/<day>/<key>.parquet``.
+
+    A deleted tracks, trajectory or zone file or run summary (disk space freed by hand, a partial
+    restore) would otherwise be skipped as done for good: its zone visits missing from the KPIs,
+    its tracks from ``tracks`` and ``zones --rejudge``. The file is then done again (judged again
+    in seconds when its tracks are still there).
+    """
+    root, relative = movements.parents[3], movements.relative_to(movements.parents[2])
+    if not (root / RUNS_DIR / f"{movements.stem}.json").is_file():
+        return False
+    for kind in (TRACKS_DIR, TRAJECTORIES_DIR):
+        if not (root / kind / relative).is_file():
+            return False
+    # ``compact`` moves the zone tables into their month too
+    return all((root / kind / relative).is_file() or holds_source(root / kind / relative) for kind in ZONE_TABLES)
+
+
 def ledger_path(data_dir: Path) -> Path:
     return data_dir / LEDGER_DIR / LEDGER_FILE
 
@@ -201,8 +221,14 @@ class Ledger:
         stat = file_stat(movements)
         if stat is None:
             # ``compact`` moves a finished file's rows, unchanged, into its month: still done
-            return entry if holds_source(movements) else None
-        return entry if stat == entry.movements_stat else None
+            if not holds_source(movements):
+                return None
+        elif stat != entry.movements_stat:
+            return None
+        # entries with a tracks hash were written by runs that write every table below
+        if entry.tracks_hash is not None and not _beside_movements_in_place(movements):
+            return None
+        return entry
 
     def failed(self, key: str) -> LedgerEntry | None:
         entry = self._by_key.get(key)
