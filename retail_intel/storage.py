@@ -63,7 +63,8 @@ def file_in_the_way(path: Path) -> Path | None:
     return None
 
 
-def _write_error(path: Path, exc: OSError) -> WriteError:
+def write_error(path: Path, exc: OSError) -> WriteError:
+    """``exc``, raised writing ``path``, as the one-line :class:`WriteError` every writer raises."""
     reason = exc.strerror or str(exc)
     blocker = file_in_the_way(path) if exc.errno in (errno.EEXIST, errno.ENOTDIR) else None
     if blocker is not None:
@@ -88,7 +89,7 @@ def atomic_write_table(table: pa.Table, path: Path) -> Path:
     except WriteError:
         raise
     except OSError as exc:
-        raise _write_error(path, exc) from exc
+        raise write_error(path, exc) from exc
 
 
 def _atomic_write_table(table: pa.Table, path: Path) -> Path:
@@ -118,7 +119,7 @@ def make_folder(path: Path) -> Path:
             error = WriteError(f"{path}: is a file, not a folder")
             error.errno = exc.errno
             raise error from exc
-        raise _write_error(path, exc) from exc
+        raise write_error(path, exc) from exc
     return path
 
 
@@ -130,7 +131,7 @@ def atomic_write_bytes(data: bytes, path: Path) -> Path:
     except WriteError:
         raise
     except OSError as exc:
-        raise _write_error(path, exc) from exc
+        raise write_error(path, exc) from exc
 
 
 def _atomic_write_bytes(data: bytes, path: Path) -> Path:

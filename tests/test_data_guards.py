@@ -427,6 +427,41 @@ def test_a_ledger_line_with_a_bad_time_is_named_with_its_line(
     assert Ledger.load(tmp_path).get("k") == entry
 
 
+def test_a_ledger_line_that_cannot_be_written_is_one_line_naming_the_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the batch reports it as the file's reason ("recording the result failed: ..."): the ledger and
+    # why, with what to do on a full disk, as for any output file; not "OSError: [Errno 28] ..."
+    entry = LedgerEntry(
+        key="k",
+        status="done",
+        video="/v/door.avi",
+        fingerprint="f",
+        size=1,
+        mtime_ns=1,
+        settings_hash="s",
+        model_hash="m",
+        prev_key=None,
+        branch="b1",
+        camera="door",
+        start_time="2026-02-08T09:00:00+00:00",
+        duration_s=5.0,
+    )
+    ledger = Ledger.load(tmp_path)
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "fsync", full)
+        with pytest.raises(WriteError, match=r"ledger\.jsonl: cannot be written \(No space left on device; free some"):
+            ledger.append(entry)
+    ledger_path(tmp_path).unlink()
+    ledger_path(tmp_path).mkdir()  # something in the way of the file
+    with pytest.raises(WriteError, match=r"ledger\.jsonl: cannot be written \(Is a directory\)"):
+        ledger.append(entry)
+
+
 @pytest.mark.parametrize("text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59"])
 def test_a_time_pushed_off_the_calendar_by_its_offset_is_one_clear_error(text: str) -> None:
     from retail_intel.errors import TimeError

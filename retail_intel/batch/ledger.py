@@ -29,7 +29,7 @@ from retail_intel.errors import DataError
 from retail_intel.movements.compacted import holds_source
 from retail_intel.movements.zone_store import ZONE_TABLES
 from retail_intel.pipeline.run import RUNS_DIR
-from retail_intel.storage import PREVIEWS_DIR, TRACKS_DIR, TRAJECTORIES_DIR
+from retail_intel.storage import PREVIEWS_DIR, TRACKS_DIR, TRAJECTORIES_DIR, make_folder, write_error
 
 LEDGER_DIR = "ledger"
 LEDGER_FILE = "ledger.jsonl"
@@ -258,17 +258,22 @@ class Ledger:
         ]
 
     def append(self, entry: LedgerEntry) -> None:
-        """Add ``entry`` durably (fsync) at the end of the file."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Add ``entry`` durably (fsync) at the end of the file; :class:`WriteError` naming the ledger if it cannot."""
+        make_folder(self.path.parent)
         line = entry.to_line() + "\n"
-        with open(self.path, "ab") as handle:
-            # A line torn by an earlier kill has no newline: start on a fresh line.
-            if handle.tell() > 0:
-                with open(self.path, "rb") as reader:
-                    reader.seek(-1, os.SEEK_END)
-                    if reader.read(1) != b"\n":
-                        line = "\n" + line
-            handle.write(line.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            with open(self.path, "ab") as handle:
+                # A line torn by an earlier kill has no newline: start on a fresh line.
+                if handle.tell() > 0:
+                    with open(self.path, "rb") as reader:
+                        reader.seek(-1, os.SEEK_END)
+                        if reader.read(1) != b"\n":
+                            line = "\n" + line
+                handle.write(line.encode("utf-8"))
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            # a full disk or a read-only ledger: the file's failure names the ledger and why, as a
+            # failed output file's does, not Python's "OSError: [Errno 28] ..."
+            raise write_error(self.path, exc) from exc
         self._remember(entry)
