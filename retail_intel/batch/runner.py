@@ -191,14 +191,18 @@ def _run_batch(
             item = coordinator.items[current]
             item.key = coordinator.key_of(item, planned_prev)
             planned_prev = item.key
-            if coordinator.ledger.done(item.key) is None:
+            if _will_run(ledger, item.key, request.retry_failed):
                 frames_to_run += item.segment.frames_estimate
             current = successors.get(current)
     coordinator.plan_give_backs()
     for index in coordinator.redo:
         if ledger.done(coordinator.items[index].key or "") is not None:
             frames_to_run += coordinator.items[index].segment.frames_estimate
-    to_run = sum(1 for i in coordinator.items if i.key and (i.index in coordinator.redo or not ledger.done(i.key)))
+    to_run = sum(
+        1
+        for i in coordinator.items
+        if i.key and (i.index in coordinator.redo or _will_run(ledger, i.key, request.retry_failed))
+    )
     observer.planned(len(summary.files), to_run, frames_to_run)
     for report in summary.files:
         if report.status in ("failed", "skipped"):
@@ -222,6 +226,12 @@ def _run_batch(
     summary.wall_s = time.perf_counter() - began
     _write_summary(request.data_dir, summary, began_at)
     return summary
+
+
+def _will_run(ledger: Ledger, key: str, retry_failed: bool) -> bool:
+    """Whether the planned ``key`` is run: not done, nor failed before for the file's own fault
+    (only reported again, so its frames would keep the progress display's time left up)."""
+    return ledger.done(key) is None and (retry_failed or ledger.failed(key) is None)
 
 
 def _input_sizes(chosen: dict[tuple[object, ...], SizeChoice]) -> dict[str, dict[str, Any]]:

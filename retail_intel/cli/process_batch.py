@@ -57,6 +57,7 @@ class RichBatchObserver(BatchObserver):
         self.files_total = 0
         self.files_settled = 0
         self.frames_finished = 0
+        self.frames_planned = 0  # the overall bar's total: frames of the files to run, as they settle
         self.running: dict[str, tuple[TaskID, int, float]] = {}  # video -> (task, frames so far, started)
         self.began: float | None = None
 
@@ -73,6 +74,7 @@ class RichBatchObserver(BatchObserver):
         self.files_total = files
         if not self.bar.disable:
             self.bar.start()
+        self.frames_planned = frames_to_run
         self.overall = self.bar.add_task("batch", total=frames_to_run or None, files="", rate=rate_text(None, 7))
         self.bar.update(self.overall, **self._fields())
 
@@ -95,11 +97,17 @@ class RichBatchObserver(BatchObserver):
             self.bar.update(self.overall, **self._fields())
 
     def finished(self, report: FileReport) -> None:
+        frames = report.frames if report.status == "done" else 0
         if report.video in self.running:
             task, _, _ = self.running.pop(report.video)
             self.bar.remove_task(task)
+            if self.overall is not None and self.frames_planned:
+                # the plan counted the file's estimated frames: a file that failed (or held another
+                # count) would leave the bar short of its end and the time left above zero
+                self.frames_planned = max(self.frames_planned - report.frames_estimate + frames, 0)
+                self.bar.update(self.overall, total=self.frames_planned)
         self.files_settled += 1
-        self.frames_finished += report.frames if report.status == "done" else 0
+        self.frames_finished += frames
         if self.overall is not None:
             self.bar.update(self.overall, **self._fields())
         if not self.quiet:
