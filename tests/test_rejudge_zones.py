@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import textwrap
+import threading
 from pathlib import Path
 
 import pyarrow as pa
 
 from retail_intel.config.loader import load_config
+from retail_intel.locking import BATCH_LOCK, data_dir_lock
 from retail_intel.movements.schema import TRAJECTORY_SCHEMA
 from retail_intel.movements.store import write_trajectories
 from retail_intel.movements.zone_store import QUEUE_LENGTHS_DIR, QUEUE_VISITS_DIR, read_zone_table
-from retail_intel.pipeline.rejudge_zones import rejudge_zones
+from retail_intel.pipeline.rejudge_zones import RejudgeSummary, rejudge_zones
 
 T0 = dt.datetime(2026, 2, 9, 10, 0, tzinfo=dt.UTC)
 
@@ -99,3 +102,37 @@ def test_a_video_without_its_run_summary_gets_no_queue_length(tmp_path: Path) ->
     rejudge_zones(config, data, "b1")
     lengths = read_zone_table(data, QUEUE_LENGTHS_DIR).to_pylist()
     assert [(r["observed_seconds"], r["peak_people"]) for r in lengths] == [(60.0, 1), (60.0, 0)]
+
+
+def test_rejudging_waits_for_a_running_batch(tmp_path: Path) -> None:
+    # a batch moves the people a segment takes over out of the earlier segment's zone files: paths
+    # read before that and written after it would put their visits back, counted in both segments
+    data = tmp_path / "data"
+    table = _path("A", "f" * 64, (0, 55), (20, 50))
+    write_trajectories(table, data, branch_id="b1", day=T0.date(), source_key="c1-ffffffffffffffff")
+    config = load_config(_config(tmp_path))
+    waiting = threading.Event()
+    told: list[str] = []
+
+    def on_wait(holder: str) -> None:
+        told.append(holder)
+        waiting.set()
+
+    results: list[RejudgeSummary] = []
+
+    def rejudge() -> None:
+        try:
+            results.append(rejudge_zones(config, data, "b1", on_wait=on_wait))
+        finally:
+            waiting.set()  # ended without waiting: the assertions below say so at once
+
+    with data_dir_lock(data, BATCH_LOCK):  # the batch
+        worker = threading.Thread(target=rejudge)
+        worker.start()
+        assert waiting.wait(120)
+        assert told, "zones --rejudge did not wait for the batch"
+        assert read_zone_table(data, QUEUE_VISITS_DIR).num_rows == 0 and not results
+    worker.join(120)
+    assert len(told) == 1 and f"pid {os.getpid()}" in told[0]
+    assert results and results[0].videos == 1
+    assert read_zone_table(data, QUEUE_VISITS_DIR).column("customer_id").to_pylist() == ["A"]

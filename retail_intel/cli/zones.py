@@ -192,10 +192,19 @@ def zones(
 def _rejudge(loaded: Config, data_dir: Path, branch: str) -> None:
     from retail_intel.pipeline.rejudge_zones import rejudge_zones
 
+    def waiting(holder: str) -> None:
+        err.print(
+            f"[yellow]waiting for the batch writing to {escape(str(data_dir))} ({escape(holder)}) to finish[/yellow]"
+        )
+
     with counting_progress("videos") as bar:
         task = bar.add_task("re-judging zones", total=None)
         summary = rejudge_zones(
-            loaded, data_dir, branch, progress=lambda done, total: bar.update(task, completed=done, total=total)
+            loaded,
+            data_dir,
+            branch,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            on_wait=waiting,
         )
     for reason in summary.skipped:
         err.print(f"[yellow]skipped {escape(reason)}[/yellow]")

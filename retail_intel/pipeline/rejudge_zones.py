@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from retail_intel.errors import DataError
+from retail_intel.locking import BATCH_LOCK, data_dir_lock
 from retail_intel.movements.schema import TRAJECTORY_SCHEMA
 from retail_intel.movements.zone_store import write_zone_tables
 from retail_intel.movements.zones import ZoneSource, judge_zones, paths_from_trajectories
@@ -37,6 +38,7 @@ from retail_intel.storage import TRAJECTORIES_DIR, is_plain_name, parquet_files
 
 if TYPE_CHECKING:
     from retail_intel.config.loader import Config
+    from retail_intel.config.models import Branch
 
 # progress(videos done, videos in all)
 Progress = Callable[[int, int], None]
@@ -111,15 +113,31 @@ def _video(data_dir: Path, path: Path, table: pa.Table) -> _Video | str:
 
 
 def rejudge_zones(
-    config: Config, data_dir: Path, branch_id: str, *, progress: Progress | None = None
+    config: Config,
+    data_dir: Path,
+    branch_id: str,
+    *,
+    progress: Progress | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> RejudgeSummary:
-    """Judge every stored path of ``branch_id`` against its camera's current zones; replace the zone files."""
+    """Judge every stored path of ``branch_id`` against its camera's current zones; replace the zone files.
+
+    Waits for a running batch (``on_wait(holder)`` is called once), as ``compact`` does: a batch
+    moves the people a segment takes over out of the earlier segment's files, zone files included,
+    and paths read before that move, judged and written after it, would put their visits back
+    (counted twice, in both segments).
+    """
     from retail_intel.datadir import require_retail_data
 
     require_retail_data(data_dir)  # a mistyped --data-dir is not "no videos"
     branch = config.branch(branch_id)
     if not is_plain_name(branch_id):
         raise DataError(f"branch id {branch_id!r} cannot name a folder of the store")
+    with data_dir_lock(data_dir, BATCH_LOCK, on_wait=on_wait):
+        return _rejudge(data_dir, branch, branch_id, progress)
+
+
+def _rejudge(data_dir: Path, branch: Branch, branch_id: str, progress: Progress | None) -> RejudgeSummary:
     files = parquet_files(data_dir / TRAJECTORIES_DIR / branch_id)
     # first every file's people taken over from the video before, then judging file by file: a
     # video's queue length counts the people a later one took over (and holds) while it watched
