@@ -432,10 +432,12 @@ def _run_video(
         source_key=key,
         carried_ids=cut.carried_ids if cut is not None else None,
     )
-    output = write_movements(table, data_dir, branch_id=plan.branch_id, day=day, source_key=key)
+    # The camera's picture before the movements too: a picture that cannot be written (a full
+    # disk) then fails the run before its people are counted, not after.
     if video_tracks.reference is not None:
         write_image(camera_frame_path(data_dir, plan.branch_id, plan.camera_id), video_tracks.reference)
-    if annotator is not None:
+    output = write_movements(table, data_dir, branch_id=plan.branch_id, day=day, source_key=key)
+    if annotator is not None:  # closed last: a failed run leaves no annotated copy
         annotator.close()
     times.writing += time.perf_counter() - t1
     taken = time.perf_counter() - began
