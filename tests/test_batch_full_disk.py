@@ -34,3 +34,24 @@ def test_a_camera_picture_that_cannot_be_written_fails_the_file_before_its_peopl
     assert all("frames" in (f.reason or "") and "No space left" in (f.reason or "") for f in night.files)
     assert n_movement_files(tmp_path / "data") == 0
     assert batch(tmp_path / "archive", tmp_path).done == 2  # space freed: the next run does them
+
+
+def test_a_run_summary_that_cannot_be_written_fails_the_file_before_its_people_are_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_config(tmp_path)
+    write_segments(tmp_path / "archive" / "b1" / "door", "door", stayer_and_passers, count=2)
+    real = run_module.atomic_write_bytes
+
+    def full_disk(data: bytes, path: Path) -> Path:
+        if path.parent.name == "runs":
+            raise WriteError(f"{path}: cannot be written (No space left on device)")
+        return real(data, path)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(run_module, "atomic_write_bytes", full_disk)
+        night = batch(tmp_path / "archive", tmp_path)
+    assert [f.status for f in night.files] == ["failed", "failed"]
+    assert all("runs" in (f.reason or "") and "No space left" in (f.reason or "") for f in night.files)
+    assert n_movement_files(tmp_path / "data") == 0
+    assert batch(tmp_path / "archive", tmp_path).done == 2

@@ -65,6 +65,11 @@ def write_movements(
     return write_source(table, data_dir, MOVEMENTS_DIR, MOVEMENT_SCHEMA, branch_id, day, source_key, replace_elsewhere)
 
 
+def movements_path(data_dir: Path, *, branch_id: str, day: dt.date, source_key: str) -> Path:
+    """The file :func:`write_movements` writes for this source, branch and day."""
+    return _source_path(data_dir, MOVEMENTS_DIR, branch_id, day, source_key)
+
+
 def write_trajectories(table: pa.Table, data_dir: Path, *, branch_id: str, day: dt.date, source_key: str) -> Path:
     """Write one source's sampled paths (:data:`TRAJECTORY_SCHEMA`), replacing earlier ones."""
     return write_source(table, data_dir, TRAJECTORIES_DIR, TRAJECTORY_SCHEMA, branch_id, day, source_key)

@@ -24,6 +24,7 @@ from retail_intel.movements.events import Judgement, SourceInfo, judge, movement
 from retail_intel.movements.plausible import TimeLimits
 from retail_intel.movements.store import (
     StoredTracks,
+    movements_path,
     place_tracks,
     read_tracks,
     write_movements,
@@ -432,14 +433,12 @@ def _run_video(
         source_key=key,
         carried_ids=cut.carried_ids if cut is not None else None,
     )
-    # The camera's picture before the movements too: a picture that cannot be written (a full
-    # disk) then fails the run before its people are counted, not after.
+    # The camera's picture and the run summary before the movements too: one that cannot be
+    # written (a full disk) then fails the run before its people are counted, not after.
     if video_tracks.reference is not None:
         write_image(camera_frame_path(data_dir, plan.branch_id, plan.camera_id), video_tracks.reference)
-    output = write_movements(table, data_dir, branch_id=plan.branch_id, day=day, source_key=key)
-    if annotator is not None:  # closed last: a failed run leaves no annotated copy
-        annotator.close()
-    times.writing += time.perf_counter() - t1
+    output = movements_path(data_dir, branch_id=plan.branch_id, day=day, source_key=key)
+    times.writing += time.perf_counter() - t1  # the movement file's write, last, is not in it
     taken = time.perf_counter() - began
     counts = judgement.counts
     summary = RunSummary(
@@ -476,6 +475,9 @@ def _run_video(
     )
     summary_path = data_dir / RUNS_DIR / f"{key}.json"
     atomic_write_bytes(summary.to_json().encode(), summary_path)
+    write_movements(table, data_dir, branch_id=plan.branch_id, day=day, source_key=key)  # at ``output``
+    if annotator is not None:  # closed last: a failed run leaves no annotated copy
+        annotator.close()
     passed_on = handover(cut, digest, plan.camera_id) if cut is not None else None
     return ProcessResult(summary, judgement, output, summary_path, passed_on)
 
