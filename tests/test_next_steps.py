@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from retail_intel.config import load_config
-from retail_intel.errors import ConfigError, DataError, InputError, RetailIntelError, Step
+from retail_intel.errors import ConfigError, DataError, InputError, NextStep, RetailIntelError, Step
 from retail_intel.naming import COMMAND_STEPS, DIRECTORY_NAMES
 from tests.cli_helpers import run_cli
 
@@ -238,3 +238,40 @@ def test_a_data_dir_of_previews_only_names_no_flag(tmp_path: Path) -> None:
     assert as_the_cli_words_it(caught.value) == cli
     # serve's /health words it as the CLI does
     assert describe_data_dir(tmp_path).problem(DIRECTORY_NAMES, COMMAND_STEPS) == cli
+
+
+def test_a_batch_words_a_files_next_step_as_its_caller_does(tmp_path: Path) -> None:
+    # a batch keeps each file's reason as text: a file refused because branches.yaml broke while the
+    # batch planned it (make_plan reads the config again) read "(validate_config lists them)" in the
+    # CLI's failed-files table; run_batch's steps word it as the caller does
+    from retail_intel.batch.discover import discover
+    from retail_intel.batch.ledger import Ledger
+    from retail_intel.batch.segments import Rejected, prepare
+    from retail_intel.batch.work import failure_reason
+    from retail_intel.config.camera_settings import CameraSettings
+
+    from .batch_fakes import walker
+    from .batch_helpers import make_config, write_segments
+
+    make_config(tmp_path)
+    config = load_config(tmp_path / "config")
+    write_segments(tmp_path / "archive" / "b1" / "door", "door", walker, count=1, frames=5)
+    (job,) = discover(str(tmp_path / "archive"), config).jobs
+    (tmp_path / "config" / "branches.yaml").write_text(BAD_BRANCHES)
+    reasons = []
+    for steps in (None, COMMAND_STEPS):
+        refused = prepare(job, config, tmp_path / "data", CameraSettings(), Ledger(tmp_path / "data"), steps=steps)
+        assert isinstance(refused, Rejected)
+        reasons.append(refused.reason)
+    assert reasons[0].endswith(
+        "2 problems in config directory " + str(tmp_path / "config") + " (validate_config lists them)"
+    )
+    assert reasons[1].endswith(" (run retail-intel validate to list them)")
+    # a worker's failure and the KPI step's error are worded by the same function
+    error = ConfigError("2 problems in config directory c", next_step=NextStep(Step.LIST_CONFIG_PROBLEMS))
+    assert failure_reason(error) == "2 problems in config directory c (validate_config lists them)"
+    assert (
+        failure_reason(error, COMMAND_STEPS)
+        == "2 problems in config directory c (run retail-intel validate to list them)"
+    )
+    assert failure_reason(ValueError("x"), COMMAND_STEPS) == "ValueError: x"

@@ -361,6 +361,20 @@ def test_a_config_broken_by_hand_is_503_with_the_reason_not_a_server_error(sessi
     assert 'branch "b1": capacity must be > 0, got -4' in response.json()["error"]
 
 
+def test_a_config_with_several_problems_words_its_next_step_as_the_cli(session: SetupSession) -> None:
+    # the page is what `retail-intel setup` opens, but it said "(validate_config lists them)", the
+    # library's words, where every other place a user reads says to run retail-intel validate
+    path = session.config_dir / "branches.yaml"
+    text = path.read_text().replace("capacity: 40 ", "capacity: -4 ", 1)
+    path.write_text(text.replace("timezone: Europe/London ", "timezone: Mars/Base ", 1))
+
+    response = client(session).get("/api/setup")
+
+    assert response.status_code == 503, response.text
+    error = response.json()["error"]
+    assert error.endswith("(run retail-intel validate to list them)") and "validate_config" not in error, error
+
+
 def test_json_nested_too_deeply_is_400_not_a_server_error(session: SetupSession) -> None:
     path = session.config_dir / "branches.yaml"
     before = path.read_text()

@@ -28,7 +28,7 @@ from retail_intel.batch.summary import BatchObserver, FileReport
 from retail_intel.batch.superseded import earlier_versions, remove_outputs
 from retail_intel.batch.work import SegmentOutcome, SegmentTask, failure_reason
 from retail_intel.config.loader import Config
-from retail_intel.errors import RetailIntelError
+from retail_intel.errors import RetailIntelError, Step
 from retail_intel.movements.store import stored_tracks_metadata
 from retail_intel.naming import CallerNames
 from retail_intel.pipeline.autosize import SizeChoice, autosize_plan, sized_by
@@ -100,8 +100,10 @@ class Coordinator:
         ledger: Ledger,
         *,
         names: Mapping[str, str] | None = None,
+        steps: Mapping[Step, str] | None = None,
     ) -> None:
         self.request = request
+        self.steps = steps  # how the caller words an error's next step in a file's reason
         # what the reasons call request.retry_failed: the caller's flag (--retry-failed) when it passes one
         self.retry_failed_name = CallerNames(names, "request.")("retry_failed")
         self.runtime = runtime
@@ -316,6 +318,7 @@ class Coordinator:
             plan=self._sized(item.segment, before),
             start_time=item.segment.start_time,
             carry_from=self.prev_key(item),
+            steps=self.steps,
         )
 
     def record(self, item: Item, outcome: SegmentOutcome) -> None:
@@ -347,7 +350,9 @@ class Coordinator:
             if outcome.ok or outcome.permanent:
                 self.ledger.append(entry)
         except (RetailIntelError, OSError) as exc:
-            outcome = replace(outcome, ok=False, reason=f"recording the result failed: {failure_reason(exc)}")
+            outcome = replace(
+                outcome, ok=False, reason=f"recording the result failed: {failure_reason(exc, self.steps)}"
+            )
             entry = None
         report.seconds = outcome.seconds
         if outcome.ok and entry is not None:

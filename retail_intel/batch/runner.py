@@ -27,9 +27,10 @@ from retail_intel.batch.pending import clear_pending, load_pending
 from retail_intel.batch.request import DEFAULT_RUNTIME, EXECUTORS, BatchRequest, Runtime
 from retail_intel.batch.segments import Rejected, Segment, prepare
 from retail_intel.batch.summary import BatchObserver, BatchSummary, FileReport, KpiUpdate
+from retail_intel.batch.work import failure_reason
 from retail_intel.config.loader import Config, load_config
 from retail_intel.datadir import require_writable_data_dir
-from retail_intel.errors import InputError, RetailIntelError
+from retail_intel.errors import InputError, RetailIntelError, Step
 from retail_intel.locking import BATCH_LOCK, data_dir_lock
 from retail_intel.naming import CallerNames
 from retail_intel.pipeline.autosize import SizeChoice
@@ -58,13 +59,20 @@ def _make_executor(
 
 
 def _prepare_all(
-    request: BatchRequest, config: Config, ledger: Ledger, jobs: list[Any], names: Mapping[str, str] | None
+    request: BatchRequest,
+    config: Config,
+    ledger: Ledger,
+    jobs: list[Any],
+    names: Mapping[str, str] | None,
+    steps: Mapping[Step, str] | None,
 ) -> list[Segment | Rejected]:
     # Threads: probing and hashing wait on the disk and OpenCV, not on Python.
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="retail-intel-prepare") as pool:
         return list(
             pool.map(
-                lambda job: prepare(job, config, request.data_dir, request.settings, ledger, request.max_frames, names),
+                lambda job: prepare(
+                    job, config, request.data_dir, request.settings, ledger, request.max_frames, names, steps
+                ),
                 jobs,
             )
         )
@@ -76,6 +84,7 @@ def run_batch(
     runtime: Runtime | None = None,
     observer: BatchObserver | None = None,
     names: Mapping[str, str] | None = None,
+    steps: Mapping[Step, str] | None = None,
 ) -> BatchSummary:
     """Process every video of ``request.source``; see docs/batch.md.
 
@@ -86,11 +95,13 @@ def run_batch(
     caller calls ``request``'s ``executor``, ``address`` and ``retry_failed`` in messages (its
     flags: ``{"executor": "--executor"}``); one left out is named as ``request.executor``. The
     settings are named as ``names`` call them too (``{"fps": "--fps"}``), else as settings (``fps``).
+    ``steps`` word the next step of an error in a file's reason as the caller offers it (the CLI:
+    ``COMMAND_STEPS``); without them a reason says it in the library's words.
     """
     _check_request(request, CallerNames(names, "request."))  # before the lock, which creates the data directory
     waiting = observer.waiting if observer is not None else None
     with data_dir_lock(request.data_dir, BATCH_LOCK, on_wait=waiting):
-        return _run_batch(request, runtime=runtime, observer=observer, names=names)
+        return _run_batch(request, runtime=runtime, observer=observer, names=names, steps=steps)
 
 
 def _check_request(request: BatchRequest, names: CallerNames) -> None:
@@ -111,6 +122,7 @@ def _run_batch(
     runtime: Runtime | None = None,
     observer: BatchObserver | None = None,
     names: Mapping[str, str] | None = None,
+    steps: Mapping[Step, str] | None = None,
 ) -> BatchSummary:
     began = time.perf_counter()
     began_at = dt.datetime.now(dt.UTC)  # names the saved summary: batch-<UTC start>.json
@@ -130,7 +142,7 @@ def _run_batch(
     for problem in discovery.problems:
         summary.files.append(FileReport(str(problem.video), "failed", reason=problem.reason))
 
-    coordinator = Coordinator(request, runtime, observer, config, ledger, names=names)
+    coordinator = Coordinator(request, runtime, observer, config, ledger, names=names, steps=steps)
     if request.kpis:
         # KPIs an earlier batch owed when it was killed during (or before) its KPI step
         known = {b.id for b in config.branches}
@@ -138,7 +150,7 @@ def _run_batch(
         coordinator.changed.extend(span for span in pending if span[0] in known)
         # still owed until this batch's KPI step succeeds: add_pending rewrites the file from ``owed``
         coordinator.owed.extend(pending)
-    prepared = _prepare_all(request, config, ledger, discovery.jobs, names)
+    prepared = _prepare_all(request, config, ledger, discovery.jobs, names, steps)
     segments: list[Segment | None] = []
     model_ids: dict[DetectorSpec, str] = {}
     seen: dict[tuple[str, str, str], str] = {}
@@ -218,7 +230,7 @@ def _run_batch(
         executor.close(cancel=False)
 
     if request.kpis and not summary.interrupted and coordinator.changed:
-        _recompute_kpis(config, request.data_dir, coordinator.changed, summary, observer)
+        _recompute_kpis(config, request.data_dir, coordinator.changed, summary, observer, steps)
         if summary.kpi_error is None:
             clear_pending(request.data_dir)
     summary.notes.extend(coordinator.notes)
@@ -281,6 +293,7 @@ def _recompute_kpis(
     changed: list[tuple[str, dt.datetime, dt.datetime]],
     summary: BatchSummary,
     observer: BatchObserver,
+    steps: Mapping[Step, str] | None = None,
 ) -> None:
     from retail_intel.kpis import compute_kpis
 
@@ -298,7 +311,7 @@ def _recompute_kpis(
                     KpiUpdate(branch, since.isoformat(), until.isoformat(), minutes, result.table.num_rows)
                 )
     except RetailIntelError as exc:
-        summary.kpi_error = f"KPIs were not recomputed: {exc}"
+        summary.kpi_error = f"KPIs were not recomputed: {failure_reason(exc, steps)}"
 
 
 def _write_summary(data_dir: Path, summary: BatchSummary, began_at: dt.datetime) -> None:

@@ -16,9 +16,10 @@ from pathlib import Path
 
 from retail_intel.batch.discover import FileJob
 from retail_intel.batch.ledger import Ledger
+from retail_intel.batch.work import failure_reason
 from retail_intel.config.camera_settings import CameraSettings, Stage, settings_layer
 from retail_intel.config.loader import Config
-from retail_intel.errors import RetailIntelError, TimeError
+from retail_intel.errors import RetailIntelError, Step, TimeError
 from retail_intel.pipeline.plan import DetectorSpec, ProcessPlan, ProcessRequest, make_plan
 from retail_intel.pipeline.run import check_plausible_end, check_plausible_start
 from retail_intel.pipeline.start_time import BATCH_FIX, resolve_start_time
@@ -167,8 +168,10 @@ def prepare(
     ledger: Ledger,
     max_frames: int | None = None,
     names: Mapping[str, str] | None = None,
+    steps: Mapping[Step, str] | None = None,
 ) -> Segment | Rejected:
-    """Resolve and check one file; a :class:`Rejected` says why it cannot run (``names``: see :func:`plan_for`)."""
+    """Resolve and check one file; a :class:`Rejected` says why it cannot run (``names``: see :func:`plan_for`;
+    ``steps``: how the caller words an error's next step, see :func:`~retail_intel.batch.work.failure_reason`)."""
     try:
         plan = plan_for(job, config, data_dir, flags, max_frames, names)
         info = probe(job.video)
@@ -192,7 +195,7 @@ def prepare(
         stat = job.video.stat()
         digest = ledger.known_fingerprint(job.video, stat.st_size, stat.st_mtime_ns) or fingerprint(job.video)
     except RetailIntelError as exc:
-        return Rejected(job.video, str(exc), job.branch, job.camera)
+        return Rejected(job.video, failure_reason(exc, steps), job.branch, job.camera)
     except OSError as exc:
         return Rejected(job.video, f"{job.video}: cannot read it ({exc.strerror or exc})", job.branch, job.camera)
     frames = info.frame_count

@@ -13,13 +13,14 @@ import datetime as dt
 import os
 import socket
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from retail_intel.batch.carry import Carry, carried_into, read_carry, write_carry
 from retail_intel.batch.ledger import carry_path
-from retail_intel.errors import DataError, ModelError, RetailIntelError, WriteError
+from retail_intel.errors import DataError, ModelError, RetailIntelError, Step, WriteError
 from retail_intel.pipeline.continuity import CarriedPerson, Continuity
 from retail_intel.pipeline.frame_times import BY_TIMESTAMPS
 from retail_intel.pipeline.plan import DetectorSpec, ProcessPlan
@@ -35,6 +36,7 @@ class SegmentTask:
     plan: ProcessPlan
     start_time: dt.datetime  # as resolved when planning; process_video resolves the same
     carry_from: str | None = None  # job key of the segment whose open people this one takes over
+    steps: Mapping[Step, str] | None = None  # how the caller words an error's next step (see failure_reason)
 
 
 @dataclass(frozen=True)
@@ -88,9 +90,11 @@ def _cached(factory: DetectorFactory) -> DetectorFactory:
     return make
 
 
-def failure_reason(exc: BaseException) -> str:
+def failure_reason(exc: BaseException, steps: Mapping[Step, str] | None = None) -> str:
+    """What a file's report says of the error that failed it: its message, its next step as ``steps``
+    word it (the CLI: a command line; the library's own words without them)."""
     if isinstance(exc, RetailIntelError):
-        return str(exc)
+        return exc.worded_for({}, steps)
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -129,7 +133,7 @@ def run_segment(
             task.index,
             task.key,
             False,
-            failure_reason(exc),
+            failure_reason(exc, task.steps),
             worker=worker,
             permanent=file_at_fault(exc, task.plan.video),
         )

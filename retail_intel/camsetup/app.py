@@ -30,6 +30,7 @@ from retail_intel.camsetup.shapes import SHAPE_KINDS, camera_shapes, parse_shape
 from retail_intel.config.loader import load_config
 from retail_intel.config.models import Camera
 from retail_intel.errors import ConfigError, RetailIntelError
+from retail_intel.naming import COMMAND_STEPS, DIRECTORY_NAMES
 
 TOKEN_HEADER = "X-Setup-Token"
 CSP = (
@@ -83,8 +84,10 @@ def _resource(name: str) -> bytes:
 
 
 def _problem(exc: RetailIntelError, status: int = 422) -> JSONResponse:
-    problems = exc.problems if isinstance(exc, ConfigError) else [str(exc)]
-    return JSONResponse({"error": str(exc), "problems": problems}, status_code=status, headers=_HEADERS)
+    # the page is what `retail-intel setup` opens: its next steps are worded as the CLI words them
+    said = exc.worded_for(DIRECTORY_NAMES, COMMAND_STEPS)
+    problems = exc.problems if isinstance(exc, ConfigError) else [said]
+    return JSONResponse({"error": said, "problems": problems}, status_code=status, headers=_HEADERS)
 
 
 def create_setup_app(session: SetupSession) -> Starlette:

@@ -29,6 +29,7 @@ from retail_intel.cli.common import (
     to_json,
 )
 from retail_intel.cli.settings_flags import PROCESS_FLAGS
+from retail_intel.naming import COMMAND_STEPS
 from retail_intel.wording import counted
 
 # what run_batch's messages call the request's fields: the flags the user typed
@@ -212,7 +213,7 @@ def process_batch(request: BatchRequest, *, fmt: OutputFormat, quiet: bool, runt
     """Run the batch with a live display, print the summary, exit 0 / 3 (partial) / 130 (interrupted)."""
     observer = RichBatchObserver(quiet)
     try:
-        summary = run_batch(request, runtime=runtime, observer=observer, names=BATCH_FLAGS)
+        summary = run_batch(request, runtime=runtime, observer=observer, names=BATCH_FLAGS, steps=COMMAND_STEPS)
     finally:
         observer.stop()
     _render(summary, fmt)

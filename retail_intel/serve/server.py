@@ -33,7 +33,7 @@ from uvicorn.supervisors import Multiprocess
 from retail_intel.config.loader import load_config
 from retail_intel.errors import InputError, RetailIntelError, ServeError
 from retail_intel.interrupts import raise_if_ctrl_c
-from retail_intel.naming import CallerNames
+from retail_intel.naming import COMMAND_STEPS, DIRECTORY_NAMES, CallerNames
 from retail_intel.serve.settings import CACHE_MB_ENV
 
 CONFIG_ENV = "RETAIL_INTEL_CONFIG"
@@ -69,7 +69,7 @@ def app_in_worker() -> FastAPI:
     try:
         return app_from_environment()
     except RetailIntelError as exc:
-        _server_log.error("the app could not start in this worker: %s", exc)
+        _server_log.error("the app could not start in this worker: %s", exc.worded_for(DIRECTORY_NAMES, COMMAND_STEPS))
     except Exception:
         _server_log.exception("the app could not start in this worker")
     logging.shutdown()  # flushes the lines above: os._exit does not
