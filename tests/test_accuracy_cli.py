@@ -308,6 +308,26 @@ def test_audit_sample_refuses_a_camera_whose_named_zone_audit_check_would_refuse
     assert not out.exists()
 
 
+def test_audit_sample_refuses_a_staff_polygon_audit_check_would_refuse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a staff polygon drawn at another resolution: sample cut the clips, audit check then refused it
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    branches = config / "branches.yaml"
+    staff = "      min_presence_minutes: 45  # in view this long\n"
+    outside = staff + "      zones:\n        vtest: [[[600, 0], [1900, 0], [1900, 60]]]\n"
+    branches.write_text(branches.read_text().replace(staff, outside, 1))
+    video = write_video(tmp_path / "cam.avi", frames=30, size=(768, 576), fps=10)
+    out = tmp_path / "audit"
+    args = ["audit", "sample", str(video), "--out", str(out), "--clips", "2", "--length", "1s"]
+    result = run_cli([*args, "--branch", "b1", "--config", str(config)], capsys, monkeypatch)
+    assert result.exit_code == 1, result.stderr
+    assert 'branches.yaml: camera "vtest": staff.zones polygon #1' in result.stderr
+    assert "reaches outside the 768x576 frame" in result.stderr
+    assert not out.exists()
+
+
 def test_audit_sample_says_when_clips_do_not_fit_and_clears_the_earlier_clips(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

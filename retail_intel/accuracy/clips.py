@@ -29,6 +29,7 @@ import numpy as np
 from retail_intel.accuracy.audit import TimeSlice
 from retail_intel.errors import InputError, VideoError
 from retail_intel.movements.classify import CountingRules
+from retail_intel.movements.geometry import Polygon
 from retail_intel.movements.zones import ZoneSpec
 from retail_intel.naming import CallerNames
 from retail_intel.pipeline.frame_times import BY_TIMESTAMPS, EVEN_TOLERANCE_FRAMES, FloatArray, time_frames, times_at
@@ -101,6 +102,7 @@ def sample_clips(
     zones: Sequence[ZoneSpec] = (),
     camera_id: str = "",
     regions_from: str = "",
+    staff_zones: Sequence[Polygon] = (),
     clips: int = 8,
     length_s: float = 30.0,
     seed: int = 0,
@@ -117,7 +119,8 @@ def sample_clips(
     as it was: the earlier clips and ``counts.csv`` untouched, none of the new ones, no
     hidden folder (and no ``out_dir`` if this run created it). A ``counts.csv`` already
     holding hand counts is refused unless ``force``: the template would replace hours of counting.
-    ``names`` say what the caller calls ``out_dir``, ``force``, ``fps``, ``clips`` and ``length_s`` in
+    ``zones``, ``camera_id``, ``regions_from`` and ``staff_zones`` (the plan's) are checked against the frame
+    with ``rules``, as process checks them. ``names`` say what the caller calls ``out_dir``, ``force``, ``fps``, ``clips`` and ``length_s`` in
     messages (its flags: ``{"out_dir": "--out"}``); a parameter left out is named as it is here.
     """
     named = CallerNames(names)
@@ -142,7 +145,9 @@ def sample_clips(
         # as process refuses them: clips counted by hand against a region audit check cannot run are wasted work
         # (the camera's named zones too: audit check processes the video with them and refuses one that
         # does not fit; ``regions_from`` names the camera's entry, as ProcessPlan.regions_from does)
-        check_regions_inside_frame(rules, zones, info.width, info.height, camera_id, regions_from)
+        check_regions_inside_frame(
+            rules, zones, info.width, info.height, camera_id, regions_from, staff_zones=staff_zones
+        )
     slices = pick_slices(info.frame_count / rate, clips, length_s, seed, names)
     measures = ["entered", "passed"]
     if rules is not None and rules.line is not None:

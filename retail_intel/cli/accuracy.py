@@ -341,7 +341,12 @@ def audit_sample(
             )
         )
         rules = plan.rules
-        regions = {"zones": plan.zones, "camera_id": plan.camera_id, "regions_from": plan.regions_from}
+        regions = {
+            "zones": plan.zones,
+            "camera_id": plan.camera_id,
+            "regions_from": plan.regions_from,
+            "staff_zones": plan.staff.staff_zones,
+        }
         fps = fps or plan.fps_override
     length_s = parse_duration(length, flag="--length")
     try:
