@@ -31,6 +31,12 @@ def _ctrl_c(*args: Any, **kwargs: Any) -> Any:
             "the table being exported was left as it was",
         ),
         (["kpis", "--config", "{config}"], "retail_intel.kpis.compute_kpis", "KPI files stored so far"),
+        # it said "KPI files stored so far are complete" where nothing is stored
+        (
+            ["kpis", "--include-staff", "--config", "{config}"],
+            "retail_intel.kpis.compute_kpis",
+            "nothing stored (--include-staff KPIs are shown, never stored)",
+        ),
         (
             ["zones", "--branch", "b1", "--rejudge", "--config", "{config}"],
             "retail_intel.pipeline.rejudge_zones.rejudge_zones",
@@ -38,7 +44,7 @@ def _ctrl_c(*args: Any, **kwargs: Any) -> Any:
         ),
         (["compact"], "retail_intel.movements.compaction.compact_store", "months written so far"),
     ],
-    ids=["ingest", "etl", "export", "kpis", "zones-rejudge", "compact"],
+    ids=["ingest", "etl", "export", "kpis", "kpis-include-staff", "zones-rejudge", "compact"],
 )
 def test_ctrl_c_is_one_line_saying_what_was_kept_and_exit_130(
     command: list[str],

@@ -205,6 +205,9 @@ def test_compute_kpis_refuses_to_store_kpis_with_staff(data_dir: Path) -> None:
     with pytest.raises(InputError, match=r"include_staff: .*not stored.*write=False"):
         compute_kpis(config, data_dir, window_minutes=1440, branch="b1", include_staff=True)
     assert not (data_dir / "kpis").exists()
+    # refused before the store is read: a mistyped data directory is not the error it gets
+    with pytest.raises(InputError, match=r"include_staff: "):
+        compute_kpis(config, data_dir / "nope", window_minutes=1440, include_staff=True)
     shown = compute_kpis(config, data_dir, window_minutes=1440, branch="b1", include_staff=True, write=False)
     assert shown.table.column("visitors").to_pylist() == [8]
     assert not (data_dir / "kpis").exists()

@@ -216,6 +216,8 @@ def kpis(
             write=not include_staff,  # such KPIs are shown, never stored (compute_kpis refuses to)
         )
     except KeyboardInterrupt:
+        if include_staff:
+            exit_interrupted("nothing stored (--include-staff KPIs are shown, never stored)")
         # each branch's KPI file is replaced whole: a stored one is the old or the new, never half
         exit_interrupted("KPI files stored so far are complete (run the same command again to finish)")
     elapsed = time.perf_counter() - began

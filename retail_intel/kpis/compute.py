@@ -216,6 +216,16 @@ def _aware_range(start: object, end: object) -> tuple[dt.datetime | None, dt.dat
     )
 
 
+def _refuse_storing_staff(include_staff: bool, write: bool) -> None:
+    # the store carries no mark of which definition a row follows: staff counted as customers
+    # there would be answered by serve, the dashboard and export as the branch's KPIs
+    if include_staff and write:
+        raise InputError(
+            "include_staff: KPIs counting staff as customers are not stored (the KPI store keeps one "
+            "definition, staff left out); compute them with write=False"
+        )
+
+
 def compute_kpis_for(
     branches: Sequence[BranchInfo],
     data_dir: Path,
@@ -247,13 +257,7 @@ def compute_kpis_for(
     """
     if engine not in ENGINES:
         raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    if include_staff and write:
-        # the store carries no mark of which definition a row follows: staff counted as customers
-        # there would be answered by serve, the dashboard and export as the branch's KPIs
-        raise InputError(
-            "include_staff: KPIs counting staff as customers are not stored (the KPI store keeps one "
-            "definition, staff left out); compute them with write=False"
-        )
+    _refuse_storing_staff(include_staff, write)
     start, end = _aware_range(start, end)
     params = KpiParams(
         window_minutes=window_minutes,
@@ -326,6 +330,7 @@ def compute_kpis(
     """
     # a str is taken as load_config and create_app take one
     data_dir = Path(data_dir)
+    _refuse_storing_staff(include_staff, write)  # before the store is read
     _aware_range(start, end)  # before the movements are read
     require_retail_data(data_dir)  # a mistyped --data-dir is not "no movements"
     chosen = [config.branch(branch)] if branch is not None else list(config.branches)
