@@ -177,7 +177,7 @@ def calibrate(
     ``names`` say what the caller calls ``frames`` in messages (its flag: ``{"frames": "--frames"}``).
     ``started`` is called once the video has been opened, before its frames are read and measured (seeking
     through a long video takes a while): a caller that says it is at work says so only once every input
-    has been accepted.
+    has been accepted (a video none of whose sampled frames decode is the one error that can follow).
     """
     if not candidates:
         raise InputError("give at least one candidate setting")
