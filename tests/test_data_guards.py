@@ -389,6 +389,24 @@ def test_a_ledger_line_that_is_json_but_no_entry_is_named_with_its_line(tmp_path
     assert Ledger.load(tmp_path).torn_lines == 1  # a kill's torn line is still just skipped
 
 
+# one finished file's ledger entry, as the ledger tests below write and read it
+LEDGER_ENTRY = LedgerEntry(
+    key="k",
+    status="done",
+    video="/v/door.avi",
+    fingerprint="f",
+    size=1,
+    mtime_ns=1,
+    settings_hash="s",
+    model_hash="m",
+    prev_key=None,
+    branch="b1",
+    camera="door",
+    start_time="2026-02-08T09:00:00+00:00",
+    duration_s=5.0,
+)
+
+
 @pytest.mark.parametrize(
     ("field", "value", "why"),
     [
@@ -402,21 +420,7 @@ def test_a_ledger_line_that_is_json_but_no_entry_is_named_with_its_line(tmp_path
 def test_a_ledger_line_with_a_bad_time_is_named_with_its_line(
     tmp_path: Path, field: str, value: object, why: str
 ) -> None:
-    entry = LedgerEntry(
-        key="k",
-        status="done",
-        video="/v/door.avi",
-        fingerprint="f",
-        size=1,
-        mtime_ns=1,
-        settings_hash="s",
-        model_hash="m",
-        prev_key=None,
-        branch="b1",
-        camera="door",
-        start_time="2026-02-08T09:00:00+00:00",
-        duration_s=5.0,
-    )
+    entry = LEDGER_ENTRY
     good = json.loads(entry.to_line())
     path = ledger_path(tmp_path)
     path.parent.mkdir(parents=True)
@@ -432,21 +436,7 @@ def test_a_ledger_line_that_cannot_be_written_is_one_line_naming_the_ledger(
 ) -> None:
     # the batch reports it as the file's reason ("recording the result failed: ..."): the ledger and
     # why, with what to do on a full disk, as for any output file; not "OSError: [Errno 28] ..."
-    entry = LedgerEntry(
-        key="k",
-        status="done",
-        video="/v/door.avi",
-        fingerprint="f",
-        size=1,
-        mtime_ns=1,
-        settings_hash="s",
-        model_hash="m",
-        prev_key=None,
-        branch="b1",
-        camera="door",
-        start_time="2026-02-08T09:00:00+00:00",
-        duration_s=5.0,
-    )
+    entry = LEDGER_ENTRY
     ledger = Ledger.load(tmp_path)
 
     def full(fd: int) -> None:
