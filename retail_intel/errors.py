@@ -7,6 +7,7 @@ arrived, and name the file, row or field involved.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -122,3 +123,9 @@ class WriteError(DataError, OSError):
     OSError (the batch's ledger and summary) keeps doing so; the CLI shows it
     as one line naming the file.
     """
+
+    @property
+    def disk_full(self) -> bool:
+        """Whether the write failed for want of space (``ENOSPC``, set by ``storage.write_error``):
+        every later write to that disk fails alike until space is freed, so a batch stops starting files."""
+        return self.errno == errno.ENOSPC

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
+import retail_intel.pipeline.run as run_module
 from retail_intel.batch import runner
+from retail_intel.storage import write_error
 
 from .batch_fakes import stayer_and_passers, write_scene
 from .batch_helpers import RUNTIME, make_archive, make_config
@@ -218,3 +222,20 @@ def test_a_batch_logged_to_a_file_has_its_file_lines_and_no_bar(
     done = [line for line in lines if line.startswith("done ")]
     assert len(done) == 3 and all("till_" in line for line in done)
     assert not [line for line in lines if "batch" in line or "━" in line or not line.strip()], lines
+
+
+def test_a_full_disk_lists_the_files_it_kept_from_starting_as_not_run(
+    root: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(path: Path, image: object) -> Path:
+        raise write_error(path, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+
+    monkeypatch.setattr(run_module, "write_image", full_disk)
+    args = ["process", "archive", "--no-kpis", "--config", "config", "--data-dir", "data"]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.exit_code == 3
+    lines = result.stderr.splitlines()
+    assert len([line for line in lines if line.startswith("failed ")]) == 1
+    assert len([line for line in lines if line.startswith("not run ")]) == 5
+    assert any(line.startswith("5 files not run: not started: the disk of the data directory") for line in lines)
+    assert "not run" in result.stdout

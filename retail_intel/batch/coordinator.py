@@ -28,7 +28,7 @@ from retail_intel.batch.summary import BatchObserver, FileReport
 from retail_intel.batch.superseded import earlier_versions, remove_outputs
 from retail_intel.batch.work import SegmentOutcome, SegmentTask, failure_reason
 from retail_intel.config.loader import Config
-from retail_intel.errors import RetailIntelError, Step
+from retail_intel.errors import RetailIntelError, Step, WriteError
 from retail_intel.movements.store import stored_tracks_metadata
 from retail_intel.naming import CallerNames
 from retail_intel.pipeline.autosize import SizeChoice, autosize_plan, sized_by
@@ -120,6 +120,8 @@ class Coordinator:
         self.sizes: dict[tuple[object, ...], SizeChoice] = {}
         # a camera's latest probe that found too few people to size on (kept for the summary until one does)
         self.undecided: dict[tuple[object, ...], SizeChoice] = {}
+        # set once a file failed because the data directory's disk is full: why no file starts after it
+        self.full_disk: str | None = None
 
     def _owe_kpis(self, entry: LedgerEntry) -> None:
         """Record the entry's span as owing KPIs before its ledger line makes it count as done."""
@@ -351,9 +353,18 @@ class Coordinator:
                 self.ledger.append(entry)
         except (RetailIntelError, OSError) as exc:
             outcome = replace(
-                outcome, ok=False, reason=f"recording the result failed: {failure_reason(exc, self.steps)}"
+                outcome,
+                ok=False,
+                reason=f"recording the result failed: {failure_reason(exc, self.steps)}",
+                disk_full=isinstance(exc, WriteError) and exc.disk_full,
             )
             entry = None
+        if outcome.disk_full and self.full_disk is None:
+            self.full_disk = (
+                f"not started: the disk of the data directory {self.data_dir} is full "
+                f"({Path(item.segment.job.video).name} could not be written); "
+                "free some space and run the command again"
+            )
         report.seconds = outcome.seconds
         if outcome.ok and entry is not None:
             item.entry = entry
@@ -389,7 +400,8 @@ class Coordinator:
         in_flight: dict[int, int] = {}  # item index -> chain head
         while True:
             for head in sorted(cursors, key=lambda h: -remaining[h]):
-                if len(in_flight) >= executor.capacity:
+                # on a full disk nothing starts, so every chain is settled at once, full slots or not
+                if len(in_flight) >= executor.capacity and self.full_disk is None:
                     break
                 if head in in_flight.values():
                     continue
@@ -398,6 +410,10 @@ class Coordinator:
                     current = successors.get(current)
                 cursors[head] = current
                 if current is None:
+                    continue
+                if self.full_disk is not None:
+                    self._not_run(current, successors, self.full_disk)
+                    cursors[head] = None
                     continue
                 item = self.items[current]
                 executor.submit(self.task_for(item))
@@ -412,6 +428,17 @@ class Coordinator:
                 self.record(item, outcome)
                 remaining[head] -= _cost(item.segment)
                 cursors[head] = successors.get(outcome.index)
+
+    def _not_run(self, current: int | None, successors: dict[int, int], reason: str) -> None:
+        """Report ``current`` and the rest of its chain as not run: never started, so the ledger
+        has no line of them and the next batch does them (their keys follow the one before, so
+        none of them is looked up as done here)."""
+        while current is not None:
+            report = self.items[current].report
+            report.status = "not run"
+            report.reason = reason
+            self.observer.finished(report)
+            current = successors.get(current)
 
     def _chain_cost(self, head: int, successors: dict[int, int]) -> float:
         total, current = 0.0, head

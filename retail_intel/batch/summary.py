@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-EXIT_PARTIAL = 3  # some files failed (or the KPIs could not be recomputed)
+EXIT_PARTIAL = 3  # some files failed or did not run (a full disk), or the KPIs could not be recomputed
 EXIT_INTERRUPTED = 130  # stopped by Ctrl-C: what finished is recorded, a rerun does the rest
 
 
@@ -74,6 +74,10 @@ class BatchSummary:
         return self.count("failed")
 
     @property
+    def not_run(self) -> int:
+        return self.count("not run")
+
+    @property
     def frames(self) -> int:
         return sum(f.frames for f in self.files if f.status == "done")
 
@@ -85,13 +89,13 @@ class BatchSummary:
     def exit_code(self) -> int:
         if self.interrupted:
             return EXIT_INTERRUPTED
-        if self.failed or self.kpi_error:
+        if self.failed or self.not_run or self.kpi_error:
             return EXIT_PARTIAL
         return 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data.update(done=self.done, skipped=self.skipped, failed=self.failed, frames=self.frames)
+        data.update(done=self.done, skipped=self.skipped, failed=self.failed, not_run=self.not_run, frames=self.frames)
         data.update(fps=round(self.fps, 2), exit_code=self.exit_code)
         return data
 
@@ -109,7 +113,7 @@ class BatchObserver:
         """Frames decoded so far of a running segment."""
 
     def finished(self, report: FileReport) -> None:
-        """A file's final status is known (done, skipped or failed)."""
+        """A file's final status is known (done, skipped, failed, or not run after a full disk)."""
 
     def kpis_started(self, branches: list[str]) -> None:
         """KPIs of these branches are being recomputed."""

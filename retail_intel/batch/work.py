@@ -57,6 +57,9 @@ class SegmentOutcome:
     # True when the file itself is at fault (unreadable, corrupt, no start time):
     # the ledger remembers it. Lost workers and the like are simply retried next run.
     permanent: bool = False
+    # True when a write to the data directory failed because its disk is full (WriteError.disk_full):
+    # every file started after it would decode and detect in full only to fail the same way
+    disk_full: bool = False
 
 
 def file_at_fault(exc: BaseException, video: Path) -> bool:
@@ -136,6 +139,7 @@ def run_segment(
             failure_reason(exc, task.steps),
             worker=worker,
             permanent=file_at_fault(exc, task.plan.video),
+            disk_full=isinstance(exc, WriteError) and exc.disk_full,
         )
     movements = result.output.relative_to(data_dir)
     return SegmentOutcome(

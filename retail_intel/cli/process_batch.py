@@ -144,6 +144,8 @@ def _file_line(report: FileReport) -> str:
         )
     if report.status == "skipped":
         return f"[dim]skipped {escape(_where(report))} {name}: {escape(report.reason or '')}[/dim]"
+    if report.status == "not run":
+        return f"[yellow]not run[/yellow] {escape(_where(report))} {name}: {escape(report.reason or '')}"
     return f"[red]failed[/red]  {escape(_where(report))} {name}: {escape(report.reason or '')}"
 
 
@@ -178,6 +180,7 @@ def _render(summary: BatchSummary, fmt: OutputFormat) -> None:
         ("files done", summary.done),
         ("skipped (already done)", summary.skipped),
         ("failed", summary.failed),
+        ("not run", summary.not_run),
         ("frames processed", f"{summary.frames:,}"),
         ("wall time", f"{summary.wall_s:.1f} s"),
         ("throughput", f"{summary.fps:.1f} frames/s"),
@@ -194,6 +197,10 @@ def _render(summary: BatchSummary, fmt: OutputFormat) -> None:
         for f in failed:
             listing.add_row(escape(f.video), escape(_where(f)), escape(f.reason or ""))
         out.print(listing)
+    # the files a full disk kept from starting (their reason says so); not those Ctrl-C left, which have none
+    not_run = [f for f in summary.files if f.status == "not run" and f.reason]
+    if not_run:
+        err.print(f"[yellow]{counted(len(not_run), 'file')} not run: {escape(not_run[0].reason or '')}[/yellow]")
     for camera, choice in summary.input_sizes.items():
         how = "once for the camera" if choice.get("decided") else "each file probed, none sized on"
         err.print(f"input size {escape(camera)}: {choice['imgsz']} (auto, {how}: {escape(choice['reason'])})")
