@@ -28,7 +28,7 @@ from typing import Any
 from retail_intel.errors import DataError
 from retail_intel.movements.compacted import holds_source
 from retail_intel.movements.zone_store import ZONE_TABLES
-from retail_intel.pipeline.run import RUNS_DIR
+from retail_intel.pipeline.run import run_summary_path
 from retail_intel.storage import PREVIEWS_DIR, TRACKS_DIR, TRAJECTORIES_DIR, make_folder, write_error
 
 LEDGER_DIR = "ledger"
@@ -151,7 +151,7 @@ def _beside_movements_in_place(movements: Path) -> bool:
     in seconds when its tracks are still there).
     """
     root, relative = movements.parents[3], movements.relative_to(movements.parents[2])
-    if not (root / RUNS_DIR / f"{movements.stem}.json").is_file():
+    if not run_summary_path(root, movements.stem).is_file():
         return False
     for kind in (TRACKS_DIR, TRAJECTORIES_DIR):
         if not (root / kind / relative).is_file():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from retail_intel.batch.ledger import DONE, Ledger, LedgerEntry
 from retail_intel.movements.source_removal import remove_source
-from retail_intel.pipeline.run import RUNS_DIR
+from retail_intel.pipeline.run import run_summary_path
 from retail_intel.pipeline.video_tracks import source_key
 from retail_intel.storage import PREVIEWS_DIR
 
@@ -43,7 +43,7 @@ def remove_outputs(data_dir: Path, old: LedgerEntry) -> int:
     root = data_dir / PREVIEWS_DIR if old.preview else data_dir
     key = source_key(old.camera, old.fingerprint)
     removed = remove_source(root, old.branch, key)
-    summary = root / RUNS_DIR / f"{key}.json"
+    summary = run_summary_path(root, key)
     if summary.is_file():
         summary.unlink()
         removed += 1

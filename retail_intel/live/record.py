@@ -29,7 +29,7 @@ from retail_intel.movements.staff import StaffRules
 from retail_intel.movements.store import write_movements, write_trajectories
 from retail_intel.movements.zone_store import write_zone_tables
 from retail_intel.movements.zones import PersonPath, ZoneSource, ZoneSpec, judge_zones
-from retail_intel.pipeline.run import RUNS_DIR
+from retail_intel.pipeline.run import RUNS_DIR, run_summary_path
 from retail_intel.pipeline.zone_step import judgement_paths
 from retail_intel.storage import atomic_write_bytes
 
@@ -45,7 +45,7 @@ def live_fingerprint(branch_id: str, camera_id: str, session_id: str) -> str:
 
 
 def record_path(data_dir: Path, branch_id: str, camera_id: str, session_id: str) -> Path:
-    return data_dir / RUNS_DIR / f"{live_fingerprint(branch_id, camera_id, session_id)}.json"
+    return run_summary_path(data_dir, live_fingerprint(branch_id, camera_id, session_id))
 
 
 def claim_session_id(data_dir: Path, branch_id: str, camera_id: str, started: dt.datetime) -> str:

@@ -32,7 +32,7 @@ from retail_intel.movements.schema import TRAJECTORY_SCHEMA
 from retail_intel.movements.zone_store import write_zone_tables
 from retail_intel.movements.zones import ZoneSource, judge_zones, paths_from_trajectories
 from retail_intel.pipeline.rejudge_carried import CarriedPeople
-from retail_intel.pipeline.run import RUNS_DIR
+from retail_intel.pipeline.run import run_summary_path
 from retail_intel.pipeline.zone_step import last_frame_t, zone_specs
 from retail_intel.storage import TRAJECTORIES_DIR, is_plain_name, parquet_files
 
@@ -54,7 +54,7 @@ class RejudgeSummary:
 
 def _run(data_dir: Path, key: str) -> dict[str, Any] | None:
     """The video's run summary; None without one (or with a damaged one: as unknown as without)."""
-    summary = data_dir / RUNS_DIR / f"{key}.json"
+    summary = run_summary_path(data_dir, key)
     if summary.is_file():
         try:
             run = json.loads(summary.read_text(encoding="utf-8"))

@@ -57,6 +57,11 @@ if TYPE_CHECKING:
 RUNS_DIR = "runs"
 
 
+def run_summary_path(data_dir: Path, key: str) -> Path:
+    """Where ``process`` writes the run summary of source ``key`` into ``data_dir`` (a preview's: ``data_dir/previews``)."""
+    return data_dir / RUNS_DIR / f"{key}.json"
+
+
 @dataclass
 class RunSummary:
     video: str
@@ -473,7 +478,7 @@ def _run_video(
         warnings=list(video_tracks.warnings),
         frame_times=video_tracks.frame_times,
     )
-    summary_path = data_dir / RUNS_DIR / f"{key}.json"
+    summary_path = run_summary_path(data_dir, key)
     atomic_write_bytes(summary.to_json().encode(), summary_path)
     write_movements(table, data_dir, branch_id=plan.branch_id, day=day, source_key=key)  # at ``output``
     if annotator is not None:  # closed last: a failed run leaves no annotated copy

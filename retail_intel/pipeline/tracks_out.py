@@ -32,7 +32,7 @@ from retail_intel.movements.tracks import TrackAccumulator
 from retail_intel.naming import CallerNames
 from retail_intel.pipeline.frame_times import BY_TIMESTAMPS
 from retail_intel.pipeline.plan import NoRegionError, ProcessRequest, make_plan
-from retail_intel.pipeline.run import RUNS_DIR
+from retail_intel.pipeline.run import RUNS_DIR, run_summary_path
 from retail_intel.pipeline.start_time import resolve_start_time, tracks_fix
 from retail_intel.pipeline.video_tracks import source_key
 from retail_intel.storage import PREVIEWS_DIR, atomic_write_bytes, atomic_write_table
@@ -117,7 +117,7 @@ def person_boxes(
             raise InputError(f"{source}: no such video or run summary")
         digest, video = fingerprint(source), source
         if camera is not None:
-            summary = data_dir / RUNS_DIR / f"{source_key(camera, digest)}.json"
+            summary = run_summary_path(data_dir, source_key(camera, digest))
             run = _run_summary(summary) if summary.is_file() else None
         else:
             found = sorted((data_dir / RUNS_DIR).glob(f"*-{digest[:16]}.json"))
@@ -163,7 +163,7 @@ def person_boxes(
     stored = read_tracks(tracks_dir, key)
     if stored is None:
         # a --max-frames run keeps its tracks apart, under previews/: reached through its own run summary
-        preview = data_dir / PREVIEWS_DIR / RUNS_DIR / f"{key}.json"
+        preview = run_summary_path(data_dir / PREVIEWS_DIR, key)
         missing = (
             f"no stored tracks for {video.name} (branch {plan.branch_id}, camera {plan.camera_id}) in {tracks_dir}: "
         )
