@@ -26,9 +26,9 @@ from retail_intel.batch.request import BatchRequest, Runtime
 from retail_intel.batch.segments import Segment, job_key, stage_hash
 from retail_intel.batch.summary import BatchObserver, FileReport
 from retail_intel.batch.superseded import earlier_versions, remove_outputs
-from retail_intel.batch.work import SegmentOutcome, SegmentTask, failure_reason
+from retail_intel.batch.work import SegmentOutcome, SegmentTask, disk_full, failure_reason
 from retail_intel.config.loader import Config
-from retail_intel.errors import RetailIntelError, Step, WriteError
+from retail_intel.errors import RetailIntelError, Step
 from retail_intel.movements.store import stored_tracks_metadata
 from retail_intel.naming import CallerNames
 from retail_intel.pipeline.autosize import SizeChoice, autosize_plan, sized_by
@@ -356,7 +356,7 @@ class Coordinator:
                 outcome,
                 ok=False,
                 reason=f"recording the result failed: {failure_reason(exc, self.steps)}",
-                disk_full=isinstance(exc, WriteError) and exc.disk_full,
+                disk_full=disk_full(exc),
             )
             entry = None
         if outcome.disk_full and self.full_disk is None:

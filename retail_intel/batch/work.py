@@ -93,6 +93,11 @@ def _cached(factory: DetectorFactory) -> DetectorFactory:
     return make
 
 
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` is a write to the data directory that failed for want of space (``SegmentOutcome.disk_full``)."""
+    return isinstance(exc, WriteError) and exc.disk_full
+
+
 def failure_reason(exc: BaseException, steps: Mapping[Step, str] | None = None) -> str:
     """What a file's report says of the error that failed it: its message, its next step as ``steps``
     word it (the CLI: a command line; the library's own words without them)."""
@@ -139,7 +144,7 @@ def run_segment(
             failure_reason(exc, task.steps),
             worker=worker,
             permanent=file_at_fault(exc, task.plan.video),
-            disk_full=isinstance(exc, WriteError) and exc.disk_full,
+            disk_full=disk_full(exc),
         )
     movements = result.output.relative_to(data_dir)
     return SegmentOutcome(
